@@ -1,0 +1,424 @@
+package pricing
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/spendgate/spendgate/money"
+)
+
+//go:embed catalogue.yaml
+var embeddedCatalogue []byte
+
+var (
+	defaultOnce sync.Once
+	defaultCat  *Catalogue
+)
+
+// Default returns the catalogue shipped inside the binary. It panics only if the
+// embedded file is invalid, which a test rules out.
+func Default() *Catalogue {
+	defaultOnce.Do(func() {
+		c, err := LoadCatalogue(embeddedCatalogue)
+		if err != nil {
+			panic("pricing: embedded catalogue: " + err.Error())
+		}
+		defaultCat = c
+	})
+	return defaultCat
+}
+
+// EmbeddedCatalogueYAML returns the shipped catalogue file.
+func EmbeddedCatalogueYAML() []byte { return append([]byte(nil), embeddedCatalogue...) }
+
+// Providers are the provider ids the catalogue knows.
+var Providers = []string{
+	"openai", "anthropic", "gemini", "openrouter", "xai", "groq", "deepinfra", "novita",
+	"fireworks", "perplexity", "cerebras", "mistral", "deepseek", "nebius",
+}
+
+// File is the catalogue file format (YAML or JSON). Rates are exact decimal
+// strings in USD per million units, so the file reads like a price page.
+type File struct {
+	Models []FileModel `json:"models"`
+}
+
+// FileModel is one model in a catalogue file.
+type FileModel struct {
+	Provider string      `json:"provider"`
+	Model    string      `json:"model"`
+	Aliases  []string    `json:"aliases,omitempty"`
+	Source   string      `json:"source"`
+	Checked  string      `json:"checked"` // date the prices were checked, YYYY-MM-DD
+	Prices   []FilePrice `json:"prices"`
+}
+
+// FilePrice is one effective-dated price of a model.
+type FilePrice struct {
+	EffectiveFrom string            `json:"effective_from"`
+	EffectiveTo   string            `json:"effective_to,omitempty"`
+	Rates         map[string]string `json:"rates"`
+	Batch         map[string]string `json:"batch,omitempty"`
+	// BatchMultiplier ("0.5" = half price) derives batch rates from every
+	// token rate, long-context tier included; classes listed in Batch win.
+	BatchMultiplier string            `json:"batch_multiplier,omitempty"`
+	Priority        map[string]string `json:"priority,omitempty"`
+	Flex            map[string]string `json:"flex,omitempty"`
+	LongContext     *FileTier         `json:"long_context,omitempty"`
+	RequestFee      string            `json:"request_fee,omitempty"` // USD per request
+}
+
+// FileTier is a long-context tier: above AboveInputTokens input tokens, every
+// token of the request is priced with Rates (classes not listed keep the base rate).
+type FileTier struct {
+	AboveInputTokens int64             `json:"above_input_tokens"`
+	Rates            map[string]string `json:"rates"`
+}
+
+// Model is a priced model of the catalogue.
+type Model struct {
+	Provider string
+	ID       string
+	Aliases  []string
+	Source   string
+	Checked  string
+	Prices   []Price // sorted by EffectiveFrom
+}
+
+// Price is the price of a model in force from EffectiveFrom until EffectiveTo
+// (zero: open-ended).
+type Price struct {
+	EffectiveFrom, EffectiveTo time.Time
+	Rates                      Rates
+	Batch, Priority, Flex      *Rates
+	LongContext                *Tier
+	// LongContextBatch is the long-context tier at batch prices (derived
+	// from batch_multiplier); nil when batch does not change it.
+	LongContextBatch  *Rates
+	RequestFeeNanoUSD int64
+}
+
+// Tier is a long-context price tier.
+type Tier struct {
+	AboveInputTokens int64
+	Rates            Rates
+}
+
+// Catalogue is an immutable, indexed set of model prices, safe for concurrent use.
+type Catalogue struct {
+	models   []*Model
+	byKey    map[string]*Model // provider + "\x00" + lower(model id)
+	aliases  map[string]*Model // provider + "\x00" + lower(alias)
+	prefixes map[string][]*Model
+}
+
+// LoadCatalogue parses and validates a catalogue file (YAML or JSON).
+func LoadCatalogue(data []byte) (*Catalogue, error) {
+	var f File
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return nil, fmt.Errorf("pricing: catalogue is not valid YAML/JSON of the catalogue format: %w", err)
+	}
+	return FromFile(&f)
+}
+
+// FromFile validates and indexes a parsed catalogue file.
+func FromFile(f *File) (*Catalogue, error) {
+	c := &Catalogue{byKey: map[string]*Model{}, aliases: map[string]*Model{}, prefixes: map[string][]*Model{}}
+	var errs []error
+	for i := range f.Models {
+		fm := &f.Models[i]
+		m, err := buildModel(fm)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("models[%d] %s/%s: %w", i, fm.Provider, fm.Model, err))
+			continue
+		}
+		k := key(m.Provider, m.ID)
+		if _, dup := c.byKey[k]; dup {
+			errs = append(errs, fmt.Errorf("models[%d]: duplicate model %s/%s", i, m.Provider, m.ID))
+			continue
+		}
+		c.byKey[k] = m
+		c.models = append(c.models, m)
+	}
+	for _, m := range c.models {
+		for _, a := range m.Aliases {
+			k := key(m.Provider, a)
+			if other, ok := c.byKey[k]; ok {
+				errs = append(errs, fmt.Errorf("alias %s/%s of %s is also a model id (%s)", m.Provider, a, m.ID, other.ID))
+				continue
+			}
+			if other, ok := c.aliases[k]; ok && other != m {
+				errs = append(errs, fmt.Errorf("alias %s/%s names both %s and %s", m.Provider, a, other.ID, m.ID))
+				continue
+			}
+			c.aliases[k] = m
+		}
+		c.prefixes[m.Provider] = append(c.prefixes[m.Provider], m)
+	}
+	for p := range c.prefixes {
+		list := c.prefixes[p]
+		// Longest id first, so the most specific prefix wins.
+		sort.Slice(list, func(i, j int) bool {
+			if len(list[i].ID) != len(list[j].ID) {
+				return len(list[i].ID) > len(list[j].ID)
+			}
+			return list[i].ID < list[j].ID
+		})
+	}
+	sort.Slice(c.models, func(i, j int) bool {
+		if c.models[i].Provider != c.models[j].Provider {
+			return c.models[i].Provider < c.models[j].Provider
+		}
+		return c.models[i].ID < c.models[j].ID
+	})
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("pricing: invalid catalogue: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+func key(provider, model string) string {
+	return provider + "\x00" + strings.ToLower(model)
+}
+
+func buildModel(fm *FileModel) (*Model, error) {
+	if !knownProvider(fm.Provider) {
+		return nil, fmt.Errorf("unknown provider %q (want one of %s)", fm.Provider, strings.Join(Providers, ", "))
+	}
+	if strings.TrimSpace(fm.Model) == "" || len(fm.Model) > 200 {
+		return nil, errors.New("model id must be 1..200 characters")
+	}
+	if fm.Source == "" {
+		return nil, errors.New("source is required (where the price was read)")
+	}
+	if _, err := time.Parse(time.DateOnly, fm.Checked); err != nil {
+		return nil, fmt.Errorf("checked must be a YYYY-MM-DD date: %q", fm.Checked)
+	}
+	if len(fm.Prices) == 0 {
+		return nil, errors.New("at least one price is required")
+	}
+	m := &Model{Provider: fm.Provider, ID: fm.Model, Aliases: fm.Aliases, Source: fm.Source, Checked: fm.Checked}
+	for j := range fm.Prices {
+		p, err := buildPrice(&fm.Prices[j])
+		if err != nil {
+			return nil, fmt.Errorf("prices[%d]: %w", j, err)
+		}
+		m.Prices = append(m.Prices, p)
+	}
+	sort.Slice(m.Prices, func(i, j int) bool { return m.Prices[i].EffectiveFrom.Before(m.Prices[j].EffectiveFrom) })
+	for j := 1; j < len(m.Prices); j++ {
+		prev := m.Prices[j-1]
+		if prev.EffectiveFrom.Equal(m.Prices[j].EffectiveFrom) {
+			return nil, fmt.Errorf("two prices start at %s", prev.EffectiveFrom.Format(time.RFC3339))
+		}
+		if !prev.EffectiveTo.IsZero() && prev.EffectiveTo.After(m.Prices[j].EffectiveFrom) {
+			return nil, fmt.Errorf("price from %s overlaps the next one", prev.EffectiveFrom.Format(time.RFC3339))
+		}
+	}
+	return m, nil
+}
+
+func knownProvider(p string) bool {
+	for _, q := range Providers {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time or YYYY-MM-DD date", s)
+	}
+	return t, nil
+}
+
+func buildPrice(fp *FilePrice) (Price, error) {
+	var p Price
+	var err error
+	if p.EffectiveFrom, err = parseTime(fp.EffectiveFrom); err != nil {
+		return p, fmt.Errorf("effective_from: %w", err)
+	}
+	if fp.EffectiveTo != "" {
+		if p.EffectiveTo, err = parseTime(fp.EffectiveTo); err != nil {
+			return p, fmt.Errorf("effective_to: %w", err)
+		}
+		if !p.EffectiveTo.After(p.EffectiveFrom) {
+			return p, errors.New("effective_to must be after effective_from")
+		}
+	}
+	if len(fp.Rates) == 0 {
+		return p, errors.New("rates must name at least one class")
+	}
+	if p.Rates, err = ParseRates(fp.Rates); err != nil {
+		return p, fmt.Errorf("rates: %w", err)
+	}
+	for name, src := range map[string]struct {
+		in  map[string]string
+		out **Rates
+	}{"batch": {fp.Batch, &p.Batch}, "priority": {fp.Priority, &p.Priority}, "flex": {fp.Flex, &p.Flex}} {
+		if len(src.in) == 0 {
+			continue
+		}
+		r, err := ParseRates(src.in)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", name, err)
+		}
+		*src.out = &r
+	}
+	if fp.LongContext != nil {
+		if fp.LongContext.AboveInputTokens <= 0 {
+			return p, errors.New("long_context.above_input_tokens must be positive")
+		}
+		r, err := ParseRates(fp.LongContext.Rates)
+		if err != nil {
+			return p, fmt.Errorf("long_context: %w", err)
+		}
+		p.LongContext = &Tier{AboveInputTokens: fp.LongContext.AboveInputTokens, Rates: r}
+	}
+	if fp.BatchMultiplier != "" {
+		mul, err := money.ParseScaled(fp.BatchMultiplier, 9)
+		if err != nil || mul <= 0 || mul > 10_000_000_000 {
+			return p, fmt.Errorf("batch_multiplier %q: want a decimal in (0, 10]", fp.BatchMultiplier)
+		}
+		b := scaleRates(&p.Rates, mul)
+		if p.Batch != nil {
+			b = b.overlay(p.Batch)
+		}
+		p.Batch = &b
+		if p.LongContext != nil {
+			lb := scaleRates(&p.LongContext.Rates, mul)
+			p.LongContextBatch = &lb
+		}
+	}
+	if fp.RequestFee != "" {
+		if p.RequestFeeNanoUSD, err = money.ParseScaled(fp.RequestFee, 9); err != nil {
+			return p, fmt.Errorf("request_fee %q: %w", fp.RequestFee, err)
+		}
+	}
+	return p, nil
+}
+
+// scaleRates multiplies every set token rate by mul (nano units: 1e9 = ×1),
+// exactly, then rounded half up to nano-USD per million units. Per-unit
+// classes (web searches, characters, seconds, images) are not token prices:
+// batch discounts do not apply to them and they are left unset, so the base
+// rate stays.
+func scaleRates(r *Rates, mul int64) Rates {
+	out := unsetRates()
+	for i, v := range r {
+		if v < 0 || Class(i) >= WebSearches {
+			continue
+		}
+		hi, lo := bits.Mul64(uint64(v), uint64(mul))
+		if hi >= 1_000_000_000 {
+			out[i] = math.MaxInt64
+			continue
+		}
+		q, rem := bits.Div64(hi, lo, 1_000_000_000)
+		if rem >= 500_000_000 {
+			q++
+		}
+		out[i] = int64(min(q, math.MaxInt64))
+	}
+	return out
+}
+
+// ParseRates converts class → "USD per million units" decimal strings into
+// Rates (nano-USD per million units). Unknown classes are errors.
+func ParseRates(in map[string]string) (Rates, error) {
+	r := unsetRates()
+	for name, v := range in {
+		c, ok := ClassByName(name)
+		if !ok {
+			return r, fmt.Errorf("unknown usage class %q (want one of %s)", name, strings.Join(classNames[:], ", "))
+		}
+		n, err := money.ParseScaled(v, 9)
+		if err != nil {
+			return r, fmt.Errorf("%s: %q: %w", name, v, err)
+		}
+		r[c] = n
+	}
+	return r, nil
+}
+
+// Models lists every model, sorted by provider and id.
+func (c *Catalogue) Models() []*Model { return c.models }
+
+// PriceAt returns the price in force at t. A zero t means the latest price.
+func (m *Model) PriceAt(t time.Time) (*Price, bool) {
+	if t.IsZero() {
+		return &m.Prices[len(m.Prices)-1], true
+	}
+	for i := len(m.Prices) - 1; i >= 0; i-- {
+		p := &m.Prices[i]
+		if !t.Before(p.EffectiveFrom) {
+			if !p.EffectiveTo.IsZero() && !t.Before(p.EffectiveTo) {
+				return nil, false
+			}
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// openRouterVendors maps OpenRouter's vendor prefixes to catalogue providers:
+// OpenRouter charges the underlying provider's list price.
+var openRouterVendors = map[string]string{
+	"openai": "openai", "anthropic": "anthropic", "google": "gemini", "x-ai": "xai",
+	"deepseek": "deepseek", "mistralai": "mistral",
+}
+
+// Lookup finds the catalogue model for a provider's model name, with precedence
+// exact id > alias > longest prefix (a prefix must end at '-', ':' or '@'; never '.', so gpt-4.1 is not gpt-4).
+// matchedBy is "exact", "alias" or "prefix".
+func (c *Catalogue) Lookup(provider, model string) (m *Model, matchedBy string, ok bool) {
+	model = strings.TrimPrefix(model, "models/") // Gemini resource names
+	if m, ok := c.byKey[key(provider, model)]; ok {
+		return m, "exact", true
+	}
+	if m, ok := c.aliases[key(provider, model)]; ok {
+		return m, "alias", true
+	}
+	lower := strings.ToLower(model)
+	for _, m := range c.prefixes[provider] {
+		id := strings.ToLower(m.ID)
+		if len(lower) > len(id) && strings.HasPrefix(lower, id) {
+			switch lower[len(id)] {
+			case '-', ':', '@':
+				return m, "prefix", true
+			}
+		}
+	}
+	if provider == "openrouter" {
+		if vendor, rest, found := strings.Cut(model, "/"); found {
+			if p, ok := openRouterVendors[vendor]; ok {
+				if p == "anthropic" {
+					// OpenRouter writes Claude versions with dots (claude-sonnet-4.5).
+					rest = strings.ReplaceAll(rest, ".", "-")
+				}
+				if m, by, ok := c.Lookup(p, rest); ok {
+					if by == "exact" {
+						by = "alias"
+					}
+					return m, by, true
+				}
+			}
+		}
+	}
+	return nil, "", false
+}

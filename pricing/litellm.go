@@ -1,0 +1,388 @@
+package pricing
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spendgate/spendgate/money"
+)
+
+// LiteLLM's model_prices_and_context_window.json maps a model name to an
+// object of per-unit USD costs. This importer turns it into catalogue models.
+
+// litellmProviders maps litellm_provider values to catalogue providers, in
+// order of preference when two entries name the same model.
+var litellmProviders = map[string]struct {
+	provider string
+	rank     int
+}{
+	"openai": {"openai", 0}, "text-completion-openai": {"openai", 1}, "anthropic": {"anthropic", 0},
+	"gemini": {"gemini", 0}, "vertex_ai-language-models": {"gemini", 1}, "xai": {"xai", 0},
+	"deepseek": {"deepseek", 0}, "groq": {"groq", 0}, "deepinfra": {"deepinfra", 0}, "novita": {"novita", 0},
+	"fireworks_ai": {"fireworks", 0}, "perplexity": {"perplexity", 0}, "cerebras": {"cerebras", 0},
+	"mistral": {"mistral", 0}, "nebius": {"nebius", 0}, "openrouter": {"openrouter", 0},
+}
+
+var litellmBase = map[string]string{
+	"input_cost_per_token": "input", "output_cost_per_token": "output",
+	"cache_read_input_token_cost": "cached_input", "cache_creation_input_token_cost": "cache_write_5m",
+	"cache_creation_input_token_cost_above_1hr": "cache_write_1h", "output_cost_per_reasoning_token": "reasoning",
+	"input_cost_per_audio_token": "audio_input", "output_cost_per_audio_token": "audio_output",
+	"input_cost_per_image_token": "image_input", "output_cost_per_image_token": "image_output",
+	"output_cost_per_image": "images", "input_cost_per_character": "characters",
+	"input_cost_per_second": "seconds", "input_cost_per_audio_per_second": "seconds",
+}
+
+var litellmVariant = map[string]map[string]string{
+	"batch": {"input_cost_per_token_batches": "input", "output_cost_per_token_batches": "output"},
+	"priority": {"input_cost_per_token_priority": "input", "output_cost_per_token_priority": "output",
+		"cache_read_input_token_cost_priority": "cached_input", "cache_creation_input_token_cost_priority": "cache_write_5m",
+		"input_cost_per_audio_token_priority": "audio_input"},
+	"flex": {"input_cost_per_token_flex": "input", "output_cost_per_token_flex": "output",
+		"cache_read_input_token_cost_flex": "cached_input", "cache_creation_input_token_cost_flex": "cache_write_5m"},
+}
+
+var litellmLongContext = []struct {
+	suffix string
+	above  int64
+}{{"_above_200k_tokens", 200_000}, {"_above_272k_tokens", 272_000}, {"_above_128k_tokens", 128_000}}
+
+// ImportResult is the outcome of reading a LiteLLM file.
+type ImportResult struct {
+	Models  []FileModel
+	Skipped []string // "name: reason"
+}
+
+// ImportLiteLLM converts LiteLLM's format into catalogue models. checked is the
+// YYYY-MM-DD date stamped on every entry, effectiveFrom the date its prices
+// start. progress, when not nil, is called after each entry.
+func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress func(done, total int)) (*ImportResult, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw map[string]map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("pricing: not a LiteLLM price file (want an object of model objects): %w", err)
+	}
+	names := make([]string, 0, len(raw))
+	for n := range raw {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	type pick struct {
+		m    FileModel
+		rank int
+	}
+	picked := map[string]pick{}
+	res := &ImportResult{}
+	for i, name := range names {
+		if progress != nil {
+			progress(i+1, len(names))
+		}
+		entry := raw[name]
+		if name == "sample_spec" || entry == nil {
+			continue
+		}
+		lp, _ := entry["litellm_provider"].(string)
+		prov, ok := litellmProviders[lp]
+		if !ok {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: provider %q is not one spendgate routes", name, lp))
+			continue
+		}
+		id := stripProviderPrefix(name, lp, prov.provider)
+		fp, err := litellmPrice(entry, effectiveFrom)
+		if err != nil {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		if len(fp.Rates) == 0 {
+			res.Skipped = append(res.Skipped, name+": no per-unit prices")
+			continue
+		}
+		m := FileModel{Provider: prov.provider, Model: id, Source: source, Checked: checked, Prices: []FilePrice{fp}}
+		k := prov.provider + "\x00" + strings.ToLower(id)
+		if prev, ok := picked[k]; ok && prev.rank <= prov.rank {
+			continue
+		}
+		picked[k] = pick{m, prov.rank}
+	}
+	for _, p := range picked {
+		res.Models = append(res.Models, p.m)
+	}
+	res.Models = collapseSnapshots(res.Models)
+	sort.Slice(res.Models, func(i, j int) bool {
+		a, b := res.Models[i], res.Models[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.Model < b.Model
+	})
+	return res, nil
+}
+
+func stripProviderPrefix(name, litellmProvider, provider string) string {
+	for _, p := range []string{litellmProvider + "/", provider + "/"} {
+		if strings.HasPrefix(name, p) {
+			return name[len(p):]
+		}
+	}
+	return name
+}
+
+// perMillion converts LiteLLM's per-unit USD number into the catalogue's USD
+// per million units, exactly, as a decimal string.
+func perMillion(v any) (string, error) {
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = x.String()
+	case string:
+		s = x
+	default:
+		return "", fmt.Errorf("not a number: %v", v)
+	}
+	n, err := money.ParseScaled(s, 15) // USD/unit → nano-USD per million units
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", s, err)
+	}
+	return money.FormatNano(n), nil
+}
+
+func litellmPrice(e map[string]any, effectiveFrom string) (FilePrice, error) {
+	fp := FilePrice{EffectiveFrom: effectiveFrom, Rates: map[string]string{}}
+	set := func(dst map[string]string, field, class string) error {
+		v, ok := e[field]
+		if !ok || v == nil {
+			return nil
+		}
+		s, err := perMillion(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		if _, exists := dst[class]; !exists {
+			dst[class] = s
+		}
+		return nil
+	}
+	for field, class := range litellmBase {
+		if err := set(fp.Rates, field, class); err != nil {
+			return fp, err
+		}
+	}
+	if q, ok := e["search_context_cost_per_query"].(map[string]any); ok {
+		if v, ok := q["search_context_size_medium"]; ok {
+			s, err := perMillion(v)
+			if err != nil {
+				return fp, fmt.Errorf("search_context_cost_per_query: %w", err)
+			}
+			fp.Rates["web_searches"] = s
+		}
+	}
+	for variant, fields := range litellmVariant {
+		m := map[string]string{}
+		for field, class := range fields {
+			if err := set(m, field, class); err != nil {
+				return fp, err
+			}
+		}
+		if len(m) == 0 {
+			continue
+		}
+		switch variant {
+		case "batch":
+			fp.Batch = m
+		case "priority":
+			fp.Priority = m
+		case "flex":
+			fp.Flex = m
+		}
+	}
+	for _, lc := range litellmLongContext {
+		m := map[string]string{}
+		for field, class := range map[string]string{
+			"input_cost_per_token": "input", "output_cost_per_token": "output",
+			"cache_read_input_token_cost": "cached_input", "cache_creation_input_token_cost": "cache_write_5m",
+		} {
+			if err := set(m, field+lc.suffix, class); err != nil {
+				return fp, err
+			}
+		}
+		if len(m) > 0 {
+			fp.LongContext = &FileTier{AboveInputTokens: lc.above, Rates: m}
+			break
+		}
+	}
+	return fp, nil
+}
+
+// SyncReport says what a sync changed.
+type SyncReport struct {
+	Added, Changed, Unchanged []string
+}
+
+// Sync merges imported models into a catalogue file. A model whose latest
+// rates differ gets a new price effective from effectiveFrom and its previous
+// price is closed then, so re-pricing the past reproduces past costs. Models
+// only in the current file are kept; aliases and hand-written tiers of kept
+// models are preserved.
+func Sync(current *File, imported []FileModel, effectiveFrom string) (*File, SyncReport) {
+	var rep SyncReport
+	out := &File{Models: append([]FileModel(nil), current.Models...)}
+	index := map[string]int{}
+	for i, m := range out.Models {
+		index[m.Provider+"\x00"+strings.ToLower(m.Model)] = i
+	}
+	for _, im := range imported {
+		name := im.Provider + "/" + im.Model
+		i, ok := index[im.Provider+"\x00"+strings.ToLower(im.Model)]
+		if !ok {
+			out.Models = append(out.Models, im)
+			rep.Added = append(rep.Added, name)
+			continue
+		}
+		cur := &out.Models[i]
+		last := &cur.Prices[len(cur.Prices)-1]
+		im.Prices = []FilePrice{carryHandWritten(im.Prices[0], last)}
+		if samePrice(last, &im.Prices[0]) {
+			rep.Unchanged = append(rep.Unchanged, name)
+			continue
+		}
+		prices := append([]FilePrice(nil), cur.Prices...)
+		if last.EffectiveFrom == effectiveFrom {
+			prices[len(prices)-1] = im.Prices[0]
+		} else {
+			prices[len(prices)-1].EffectiveTo = effectiveFrom
+			np := im.Prices[0]
+			np.EffectiveFrom = effectiveFrom
+			prices = append(prices, np)
+		}
+		cur.Prices = prices
+		cur.Checked = im.Checked
+		cur.Source = im.Source
+		rep.Changed = append(rep.Changed, name)
+	}
+	sort.Slice(out.Models, func(i, j int) bool {
+		a, b := out.Models[i], out.Models[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.Model < b.Model
+	})
+	return out, rep
+}
+
+// carryHandWritten keeps what LiteLLM does not describe and a reviewer added
+// by hand to the current price: the batch multiplier, the per-request fee and
+// long-context classes the import lacks (e.g. Anthropic's 1h cache write above
+// 200k tokens).
+func carryHandWritten(im FilePrice, cur *FilePrice) FilePrice {
+	if im.BatchMultiplier == "" {
+		im.BatchMultiplier = cur.BatchMultiplier
+	}
+	if im.RequestFee == "" {
+		im.RequestFee = cur.RequestFee
+	}
+	if im.LongContext != nil && cur.LongContext != nil && im.LongContext.AboveInputTokens == cur.LongContext.AboveInputTokens {
+		lc := &FileTier{AboveInputTokens: im.LongContext.AboveInputTokens, Rates: map[string]string{}}
+		for k, v := range cur.LongContext.Rates {
+			lc.Rates[k] = v
+		}
+		for k, v := range im.LongContext.Rates {
+			lc.Rates[k] = v
+		}
+		im.LongContext = lc
+	}
+	return im
+}
+
+func sameRates(a, b map[string]string) bool {
+	ra, err1 := ParseRates(a)
+	rb, err2 := ParseRates(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
+
+func samePrice(a, b *FilePrice) bool {
+	ra, err1 := ParseRates(a.Rates)
+	rb, err2 := ParseRates(b.Rates)
+	if err1 != nil || err2 != nil || ra != rb {
+		return false
+	}
+	for _, pair := range [][2]map[string]string{{a.Batch, b.Batch}, {a.Priority, b.Priority}, {a.Flex, b.Flex}} {
+		x, _ := ParseRates(pair[0])
+		y, _ := ParseRates(pair[1])
+		if x != y {
+			return false
+		}
+	}
+	if a.BatchMultiplier != b.BatchMultiplier || a.RequestFee != b.RequestFee {
+		return false
+	}
+	if (a.LongContext == nil) != (b.LongContext == nil) {
+		return false
+	}
+	if a.LongContext != nil {
+		x, _ := ParseRates(a.LongContext.Rates)
+		y, _ := ParseRates(b.LongContext.Rates)
+		if x != y || a.LongContext.AboveInputTokens != b.LongContext.AboveInputTokens {
+			return false
+		}
+	}
+	return true
+}
+
+// collapseSnapshots turns dated snapshots ("gpt-4o-2024-08-06",
+// "claude-sonnet-4-5-20250929") whose price equals their base model's into
+// aliases of the base, so the catalogue lists each price once. Snapshots with a
+// different price stay models of their own.
+func collapseSnapshots(models []FileModel) []FileModel {
+	index := map[string]int{}
+	for i, m := range models {
+		index[m.Provider+"\x00"+m.Model] = i
+	}
+	drop := map[int]bool{}
+	for i, m := range models {
+		base, ok := snapshotBase(m.Model)
+		if !ok {
+			continue
+		}
+		j, ok := index[m.Provider+"\x00"+base]
+		if !ok || !sameRates(models[j].Prices[0].Rates, m.Prices[0].Rates) {
+			continue
+		}
+		models[j].Aliases = append(models[j].Aliases, m.Model)
+		drop[i] = true
+	}
+	out := models[:0]
+	for i, m := range models {
+		if !drop[i] {
+			sort.Strings(m.Aliases)
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// snapshotBase strips a trailing date ("-2024-08-06", "-20250929", "-0125")
+// and returns the base name.
+func snapshotBase(name string) (string, bool) {
+	isDigits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return s != ""
+	}
+	if n := len(name); n > 11 && name[n-11] == '-' && name[n-6] == '-' && name[n-3] == '-' &&
+		isDigits(name[n-10:n-6]) && isDigits(name[n-5:n-3]) && isDigits(name[n-2:]) {
+		return name[:n-11], true
+	}
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if suffix := name[i+1:]; (len(suffix) == 8 || len(suffix) == 4) && isDigits(suffix) {
+			return name[:i], true
+		}
+	}
+	return "", false
+}
