@@ -1,0 +1,113 @@
+// Package event is the one place where the events that flow from the data plane
+// (Envoy filter, embedded gateway) to ingest are defined. Schema version 1.
+//
+// Wire format: a batch is the JSON object {"events":[<event>,...]} POSTed to the
+// ingest endpoint. Each event is a JSON object with the fields below (snake_case
+// names as in the json tags). Type "usage" records a call that reached the
+// provider; type "denial" records a call spendgate refused. EventID is a UUIDv7
+// chosen by the data plane: ingest deduplicates on it, so a retried batch never
+// counts twice.
+//
+// The filter encodes events without encoding/json (TinyGo); ingest decodes them
+// with encoding/json using these tags. Keep both in step when adding a field and
+// bump SchemaVersion for incompatible changes.
+package event
+
+import (
+	"time"
+
+	"github.com/spendgate/spendgate/usage"
+)
+
+// SchemaVersion is the version this code writes and the highest it reads.
+const SchemaVersion = 1
+
+// Event types.
+const (
+	TypeUsage  = "usage"
+	TypeDenial = "denial"
+)
+
+// Sources of events.
+const (
+	SourceEnvoy   = "envoy"
+	SourceGateway = "gateway"
+)
+
+// Event is one usage or denial record.
+type Event struct {
+	SchemaVersion int       `json:"schema_version"`
+	Type          string    `json:"type"`
+	EventID       string    `json:"event_id"`
+	Time          time.Time `json:"time"` // when the request arrived at the data plane, UTC
+	Source        string    `json:"source"`
+
+	TenantID string `json:"tenant_id"`
+	KeyID    string `json:"key_id"`
+
+	Provider       string `json:"provider"`  // e.g. "openai", "anthropic", "gemini"
+	Operation      string `json:"operation"` // e.g. "chat.completions", "messages", "embeddings"
+	ModelRequested string `json:"model_requested"`
+	ModelServed    string `json:"model_served,omitempty"`
+	Streaming      bool   `json:"streaming"`
+	ServiceTier    string `json:"service_tier,omitempty"` // "priority", "flex", "batch" when requested
+	// Dimensions are attribution labels (team, app, env, ...): key defaults
+	// overlaid with x-spendgate-dim-<name> request headers.
+	Dimensions map[string]string `json:"dimensions,omitempty"`
+
+	// Usage events.
+	StatusCode int    `json:"status_code,omitempty"`
+	LatencyMs  int64  `json:"latency_ms,omitempty"`
+	TTFBMs     int64  `json:"ttfb_ms,omitempty"`
+	RequestID  string `json:"request_id,omitempty"` // provider's request id
+	// Complete is false when the response ended early (client disconnect,
+	// upstream reset) and the usage may be partial.
+	Complete bool         `json:"complete"`
+	Usage    usage.Tokens `json:"usage"`
+	// RawUsage is the provider's usage object(s) as received, kept for audit
+	// and re-pricing; at most a few KiB.
+	RawUsage string `json:"raw_usage,omitempty"`
+	// ReservationID links a usage event to a budget reservation to settle.
+	ReservationID string `json:"reservation_id,omitempty"`
+
+	// Denial events.
+	DenialReason  string `json:"denial_reason,omitempty"` // one of the Denial* codes
+	DenialMessage string `json:"denial_message,omitempty"`
+}
+
+// Denial reason codes, shared by the filter, the gateway and analytics.
+const (
+	DenialMissingKey         = "missing_key"
+	DenialUnknownKey         = "unknown_key"
+	DenialKeyRevoked         = "key_revoked"
+	DenialProviderNotAllowed = "provider_not_allowed"
+	DenialModelNotAllowed    = "model_not_allowed"
+	DenialMissingDimension   = "missing_dimension"
+	DenialInvalidDimension   = "invalid_dimension"
+	DenialBodyTooLarge       = "body_too_large"
+	DenialBudgetExceeded     = "budget_exceeded"
+	DenialUnpricedModel      = "unpriced_model"
+	DenialAuthUnavailable    = "auth_unavailable"
+	DenialUnknownRoute       = "unknown_route"
+)
+
+// IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,87 @@
+// Package meter is the metering core shared by the Envoy filter and the
+// embedded gateway: provider and operation from the route, model and stream
+// flag from the request, usage from JSON and SSE responses (incrementally),
+// dimensions from headers, and the usage/denial events. It does no I/O and is
+// TinyGo-safe: no encoding/json, no reflection, no goroutines, no net/http.
+package meter
+
+import "strings"
+
+// APIStyle is the wire dialect a provider speaks.
+type APIStyle int
+
+// API styles.
+const (
+	StyleOpenAI APIStyle = iota // OpenAI and the OpenAI-compatible providers
+	StyleAnthropic
+	StyleGemini
+)
+
+// String names the style as in denial bodies and docs.
+func (s APIStyle) String() string {
+	switch s {
+	case StyleAnthropic:
+		return "anthropic"
+	case StyleGemini:
+		return "gemini"
+	default:
+		return "openai"
+	}
+}
+
+// Provider is an upstream AI API.
+type Provider struct {
+	ID string
+	// BaseURL is the provider's API root; a gateway path /v1/<id>/<rest> is
+	// forwarded to BaseURL + "/" + <rest>.
+	BaseURL string
+	Style   APIStyle
+	// Hosts are the API host names, for host-based routing.
+	Hosts []string
+}
+
+var providers = []Provider{
+	{ID: "openai", BaseURL: "https://api.openai.com/v1", Style: StyleOpenAI, Hosts: []string{"api.openai.com"}},
+	{ID: "anthropic", BaseURL: "https://api.anthropic.com", Style: StyleAnthropic, Hosts: []string{"api.anthropic.com"}},
+	{ID: "gemini", BaseURL: "https://generativelanguage.googleapis.com", Style: StyleGemini, Hosts: []string{"generativelanguage.googleapis.com"}},
+	{ID: "openrouter", BaseURL: "https://openrouter.ai/api/v1", Style: StyleOpenAI, Hosts: []string{"openrouter.ai"}},
+	{ID: "xai", BaseURL: "https://api.x.ai/v1", Style: StyleOpenAI, Hosts: []string{"api.x.ai"}},
+	{ID: "groq", BaseURL: "https://api.groq.com/openai/v1", Style: StyleOpenAI, Hosts: []string{"api.groq.com"}},
+	{ID: "deepinfra", BaseURL: "https://api.deepinfra.com/v1/openai", Style: StyleOpenAI, Hosts: []string{"api.deepinfra.com"}},
+	{ID: "novita", BaseURL: "https://api.novita.ai/v3/openai", Style: StyleOpenAI, Hosts: []string{"api.novita.ai"}},
+	{ID: "fireworks", BaseURL: "https://api.fireworks.ai/inference/v1", Style: StyleOpenAI, Hosts: []string{"api.fireworks.ai"}},
+	{ID: "perplexity", BaseURL: "https://api.perplexity.ai", Style: StyleOpenAI, Hosts: []string{"api.perplexity.ai"}},
+	{ID: "cerebras", BaseURL: "https://api.cerebras.ai/v1", Style: StyleOpenAI, Hosts: []string{"api.cerebras.ai"}},
+	{ID: "mistral", BaseURL: "https://api.mistral.ai/v1", Style: StyleOpenAI, Hosts: []string{"api.mistral.ai"}},
+	{ID: "deepseek", BaseURL: "https://api.deepseek.com", Style: StyleOpenAI, Hosts: []string{"api.deepseek.com"}},
+	{ID: "nebius", BaseURL: "https://api.studio.nebius.com/v1", Style: StyleOpenAI, Hosts: []string{"api.studio.nebius.com", "api.studio.nebius.ai"}},
+}
+
+// Providers lists every supported provider.
+func Providers() []Provider { return providers }
+
+// ProviderByID finds a provider by its id ("openai", "anthropic", ...).
+func ProviderByID(id string) (*Provider, bool) {
+	for i := range providers {
+		if providers[i].ID == id {
+			return &providers[i], true
+		}
+	}
+	return nil, false
+}
+
+// ProviderByHost finds a provider by API host name (port ignored).
+func ProviderByHost(host string) (*Provider, bool) {
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	host = strings.ToLower(host)
+	for i := range providers {
+		for _, h := range providers[i].Hosts {
+			if h == host {
+				return &providers[i], true
+			}
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,498 @@
+package meter
+
+import (
+	"bytes"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/spendgate/spendgate/usage"
+)
+
+// Bounds of what the meter keeps. A response body is never held whole unless
+// it fits in headCap+tailCap; SSE lines longer than maxLine are skipped (usage
+// events are small).
+const (
+	headCap    = 8 << 10
+	tailCap    = 64 << 10
+	maxLine    = 256 << 10
+	maxRawUsed = 4 << 10
+)
+
+// Result is what a response revealed.
+type Result struct {
+	Tokens usage.Tokens
+	// UsageFound is false when no usage was seen (an error body, a stream cut
+	// before its usage event).
+	UsageFound bool
+	// Complete is true when the response ended as the protocol says it should
+	// ([DONE], message_stop, response.completed, a Gemini finishReason, or a
+	// whole JSON body).
+	Complete    bool
+	ServedModel string
+	ResponseID  string
+	// RawUsage is the last provider usage object seen (bounded), for audit.
+	RawUsage string
+	// ParseError describes a usage object that could not be used.
+	ParseError string
+}
+
+// ResponseMeter extracts usage from a response fed to it chunk by chunk. It
+// copies at most a bounded head and tail of JSON bodies and one SSE line at a
+// time. Not safe for concurrent use.
+type ResponseMeter struct {
+	style     APIStyle
+	operation string
+	sse       bool
+
+	// JSON mode.
+	head  []byte
+	tail  []byte // ring of the last tailCap bytes
+	tpos  int
+	total int
+
+	// SSE mode.
+	line      []byte
+	skipping  bool
+	eventName []byte
+	data      []byte
+	hasData   bool
+	// finished is set when an OpenAI-style chunk carried a finish_reason.
+	finished bool
+
+	res Result
+}
+
+// NewResponseMeter returns a meter for a response of the given route. sse
+// selects the stream parser (Content-Type text/event-stream).
+func NewResponseMeter(rt *Route, sse bool) *ResponseMeter {
+	m := &ResponseMeter{sse: sse, operation: rt.Operation}
+	if rt.Provider != nil {
+		m.style = rt.Provider.Style
+	}
+	return m
+}
+
+// Reset prepares the meter for another response, keeping its buffers.
+func (m *ResponseMeter) Reset(rt *Route, sse bool) {
+	*m = ResponseMeter{head: m.head[:0], tail: m.tail[:0], line: m.line[:0], data: m.data[:0], eventName: m.eventName[:0],
+		sse: sse, operation: rt.Operation}
+	if rt.Provider != nil {
+		m.style = rt.Provider.Style
+	}
+}
+
+// Write feeds the next chunk of the response body.
+func (m *ResponseMeter) Write(p []byte) {
+	if m.sse {
+		m.writeSSE(p)
+		return
+	}
+	m.total += len(p)
+	if room := headCap - len(m.head); room > 0 {
+		n := min(room, len(p))
+		m.head = append(m.head, p[:n]...)
+		p = p[n:]
+	}
+	for len(p) > 0 {
+		if len(m.tail) < tailCap {
+			n := min(tailCap-len(m.tail), len(p))
+			m.tail = append(m.tail, p[:n]...)
+			p = p[n:]
+			continue
+		}
+		n := copy(m.tail[m.tpos:], p)
+		m.tpos = (m.tpos + n) % tailCap
+		p = p[n:]
+	}
+}
+
+// Finish ends the response and returns what it revealed.
+func (m *ResponseMeter) Finish() Result {
+	if m.sse {
+		// A final event without its blank line still counts.
+		if len(m.line) > 0 && !m.skipping {
+			m.processLine(m.line)
+			m.line = m.line[:0]
+		}
+		if m.hasData {
+			m.dispatch()
+		}
+		// Providers that end OpenAI-style streams without [DONE] (Perplexity
+		// among them) are complete once a finish_reason and the usage arrived.
+		if m.finished && m.res.UsageFound {
+			m.res.Complete = true
+		}
+		return m.res
+	}
+	m.finishJSON()
+	return m.res
+}
+
+func (m *ResponseMeter) tailBytes() []byte {
+	if len(m.tail) < tailCap || m.tpos == 0 {
+		return m.tail
+	}
+	out := make([]byte, 0, tailCap)
+	out = append(out, m.tail[m.tpos:]...)
+	return append(out, m.tail[:m.tpos]...)
+}
+
+func (m *ResponseMeter) finishJSON() {
+	var body []byte
+	whole := m.total <= headCap+tailCap
+	if whole {
+		body = append(m.head, m.tailBytes()...)
+	}
+	if whole && gjson.ValidBytes(body) {
+		m.res.Complete = true
+		m.readJSONBody(gjson.ParseBytes(body))
+		return
+	}
+	// Too big to keep (a long completion, embeddings of a large batch): the
+	// model and id sit at the start, usage at the end.
+	m.readHead(m.head)
+	m.readTail(m.tailBytes())
+	// A body too large to keep is judged complete when its usage (which
+	// providers write last) arrived; a cut body of any size is not.
+	m.res.Complete = !whole && m.res.UsageFound
+}
+
+func (m *ResponseMeter) readJSONBody(r gjson.Result) {
+	switch m.style {
+	case StyleGemini:
+		m.noteUsage(r.Get("usageMetadata"))
+		m.noteModel(r.Get("modelVersion"))
+		m.noteID(r.Get("responseId"))
+	default:
+		if m.operation == OpResponses && r.Get("response").IsObject() {
+			r = r.Get("response")
+		}
+		m.noteUsage(r.Get("usage"))
+		m.noteModel(r.Get("model"))
+		m.noteID(r.Get("id"))
+	}
+}
+
+// readHead takes model and id from the beginning of a truncated JSON body.
+func (m *ResponseMeter) readHead(head []byte) {
+	for _, k := range [...]string{`"model"`, `"id"`} {
+		if i := bytes.Index(head, []byte(k)); i >= 0 {
+			v := valueAfterKey(head[i+len(k):])
+			if k == `"model"` {
+				m.noteModel(v)
+			} else {
+				m.noteID(v)
+			}
+		}
+	}
+}
+
+// readTail finds the last usage object in the tail of a truncated JSON body.
+func (m *ResponseMeter) readTail(tail []byte) {
+	key := `"usage"`
+	if m.style == StyleGemini {
+		key = `"usageMetadata"`
+		if i := bytes.LastIndex(tail, []byte(`"modelVersion"`)); i >= 0 {
+			m.noteModel(valueAfterKey(tail[i+len(`"modelVersion"`):]))
+		}
+		if i := bytes.LastIndex(tail, []byte(`"responseId"`)); i >= 0 {
+			m.noteID(valueAfterKey(tail[i+len(`"responseId"`):]))
+		}
+	}
+	if i := bytes.LastIndex(tail, []byte(key)); i >= 0 {
+		m.noteUsage(valueAfterKey(tail[i+len(key):]))
+	}
+}
+
+// valueAfterKey parses the JSON value after `"key"` and its colon.
+func valueAfterKey(b []byte) gjson.Result {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	if i >= len(b) || b[i] != ':' {
+		return gjson.Result{}
+	}
+	b = b[i+1:]
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t') {
+		b = b[1:]
+	}
+	if len(b) > 0 && (b[0] == '{' || b[0] == '[') {
+		// gjson.Parse takes the rest of the input as the raw value; cut the
+		// value out so trailing JSON of the enclosing object is not part of it.
+		end := compositeEnd(b)
+		if end < 0 {
+			return gjson.Result{}
+		}
+		b = b[:end]
+	}
+	return gjson.ParseBytes(b)
+}
+
+// compositeEnd returns the length of the JSON object or array at the start of
+// b, or -1 when it does not end within b.
+func compositeEnd(b []byte) int {
+	depth := 0
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+func (m *ResponseMeter) noteModel(v gjson.Result) {
+	if v.Type == gjson.String && v.Str != "" && m.res.ServedModel == "" {
+		m.res.ServedModel = v.Str
+	}
+}
+
+func (m *ResponseMeter) noteID(v gjson.Result) {
+	if v.Type == gjson.String && v.Str != "" && m.res.ResponseID == "" {
+		m.res.ResponseID = v.Str
+	}
+}
+
+// noteUsage merges a usage object. Streams repeat cumulative counts, so the
+// field-wise maximum is the final figure.
+func (m *ResponseMeter) noteUsage(v gjson.Result) {
+	if !v.IsObject() {
+		return
+	}
+	raw := []byte(v.Raw)
+	var t usage.Tokens
+	var err error
+	switch m.style {
+	case StyleAnthropic:
+		t, err = usage.ParseAnthropic(raw)
+	case StyleGemini:
+		t, err = usage.ParseGemini(raw)
+	default:
+		t, err = usage.ParseOpenAI(raw)
+	}
+	if err != nil {
+		m.res.ParseError = err.Error()
+		return
+	}
+	m.res.Tokens = usage.Merge(m.res.Tokens, t)
+	m.res.UsageFound = true
+	if len(v.Raw) <= maxRawUsed {
+		m.res.RawUsage = v.Raw
+	}
+}
+
+// --- SSE ---
+
+func (m *ResponseMeter) writeSSE(p []byte) {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			m.appendLine(p)
+			return
+		}
+		m.appendLine(p[:i])
+		p = p[i+1:]
+		if !m.skipping {
+			line := m.line
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			m.processLine(line)
+		}
+		m.line = m.line[:0]
+		m.skipping = false
+	}
+}
+
+func (m *ResponseMeter) appendLine(p []byte) {
+	if m.skipping {
+		return
+	}
+	if len(m.line)+len(p) > maxLine {
+		m.skipping = true
+		m.line = m.line[:0]
+		return
+	}
+	m.line = append(m.line, p...)
+}
+
+func (m *ResponseMeter) processLine(line []byte) {
+	if len(line) == 0 {
+		if m.hasData {
+			m.dispatch()
+		}
+		m.eventName = m.eventName[:0]
+		return
+	}
+	if line[0] == ':' {
+		return // comment / keep-alive
+	}
+	field, value := line, []byte(nil)
+	if i := bytes.IndexByte(line, ':'); i >= 0 {
+		field, value = line[:i], line[i+1:]
+		if len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+	}
+	switch string(field) {
+	case "data":
+		if m.hasData {
+			m.data = append(m.data, '\n')
+		}
+		m.data = append(m.data, value...)
+		m.hasData = true
+	case "event":
+		m.eventName = append(m.eventName[:0], value...)
+	}
+}
+
+var (
+	doneMarker    = []byte("[DONE]")
+	usageKey      = []byte(`"usage`) // matches "usage" and "usageMetadata"
+	finishKey     = []byte(`"finishReason"`)
+	typeMsgStop   = []byte(`"message_stop"`)
+	typeCompleted = []byte(`"response.completed"`)
+)
+
+// dispatch handles one complete SSE event. Only events that can carry usage,
+// the model or the end marker are parsed; content deltas are skipped with a
+// substring check, so the common chunk costs no JSON parsing.
+func (m *ResponseMeter) dispatch() {
+	data := m.data
+	m.data = m.data[:0]
+	m.hasData = false
+	if bytes.Equal(data, doneMarker) {
+		m.res.Complete = true
+		return
+	}
+	if len(data) == 0 || data[0] != '{' {
+		return
+	}
+	needModel := m.res.ServedModel == ""
+	hasUsage := hasUsageObject(data)
+	switch m.style {
+	case StyleAnthropic:
+		if bytes.Contains(data, typeMsgStop) || string(m.eventName) == "message_stop" {
+			m.res.Complete = true
+			return
+		}
+		if !hasUsage && !needModel {
+			return
+		}
+		r := gjson.ParseBytes(data)
+		if r.Get("type").Str == "message_start" {
+			msg := r.Get("message")
+			m.noteModel(msg.Get("model"))
+			m.noteID(msg.Get("id"))
+			m.noteUsage(msg.Get("usage"))
+			return
+		}
+		m.noteUsage(r.Get("usage"))
+	case StyleGemini:
+		if !hasUsage && !needModel && !bytes.Contains(data, finishKey) {
+			return
+		}
+		r := gjson.ParseBytes(data)
+		m.noteUsage(r.Get("usageMetadata"))
+		m.noteModel(r.Get("modelVersion"))
+		m.noteID(r.Get("responseId"))
+		if bytes.Contains(data, finishKey) {
+			m.res.Complete = true
+		}
+	default:
+		if m.operation == OpResponses {
+			if !hasUsage && !needModel {
+				return
+			}
+			r := gjson.ParseBytes(data)
+			resp := r.Get("response")
+			m.noteModel(resp.Get("model"))
+			m.noteID(resp.Get("id"))
+			if bytes.Contains(data, typeCompleted) || r.Get("type").Str == "response.completed" {
+				m.noteUsage(resp.Get("usage"))
+				m.res.Complete = true
+			}
+			return
+		}
+		if !m.finished && hasFinishReason(data) {
+			m.finished = true
+		}
+		if !hasUsage && !needModel {
+			return
+		}
+		r := gjson.ParseBytes(data)
+		m.noteModel(r.Get("model"))
+		m.noteID(r.Get("id"))
+		if u := r.Get("usage"); u.IsObject() {
+			m.noteUsage(u)
+		} else {
+			// Groq streams report usage in x_groq.usage of the last chunk.
+			m.noteUsage(r.Get("x_groq.usage"))
+		}
+	}
+}
+
+var finishReasonKey = []byte(`"finish_reason"`)
+
+// hasUsageObject reports whether a chunk has a key starting with "usage"
+// ("usage", "usageMetadata") whose value is an object: OpenAI streams send
+// "usage":null on every content chunk, which needs no parsing.
+func hasUsageObject(data []byte) bool {
+	for {
+		i := bytes.Index(data, usageKey)
+		if i < 0 {
+			return false
+		}
+		data = data[i+len(usageKey):]
+		j := bytes.IndexByte(data, '"')
+		if j < 0 {
+			return false
+		}
+		data = data[j+1:]
+		k := 0
+		for k < len(data) && (data[k] == ' ' || data[k] == ':' || data[k] == '\t' || data[k] == '\n' || data[k] == '\r') {
+			k++
+		}
+		if k < len(data) && data[k] == '{' {
+			return true
+		}
+	}
+}
+
+// hasFinishReason reports whether a chunk carries a string finish_reason
+// (not null), without parsing the chunk.
+func hasFinishReason(data []byte) bool {
+	for {
+		i := bytes.Index(data, finishReasonKey)
+		if i < 0 {
+			return false
+		}
+		data = data[i+len(finishReasonKey):]
+		j := 0
+		for j < len(data) && (data[j] == ' ' || data[j] == ':' || data[j] == '\t') {
+			j++
+		}
+		if j < len(data) && data[j] == '"' {
+			return true
+		}
+	}
+}

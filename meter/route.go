@@ -1,0 +1,164 @@
+package meter
+
+import "strings"
+
+// Operations the core recognises. Unmetered operations (model lists) pass
+// through without a usage event.
+const (
+	OpChatCompletions       = "chat.completions"
+	OpCompletions           = "completions"
+	OpResponses             = "responses"
+	OpEmbeddings            = "embeddings"
+	OpAudioSpeech           = "audio.speech"
+	OpAudioTranscriptions   = "audio.transcriptions"
+	OpAudioTranslations     = "audio.translations"
+	OpImagesGenerations     = "images.generations"
+	OpImagesEdits           = "images.edits"
+	OpMessages              = "messages"
+	OpCountTokens           = "messages.count_tokens"
+	OpGenerateContent       = "generateContent"
+	OpStreamGenerateContent = "streamGenerateContent"
+	OpEmbedContent          = "embedContent"
+	OpModels                = "models"
+	OpUnknown               = "unknown"
+)
+
+// Route is where a request goes and what it does.
+type Route struct {
+	Provider *Provider
+	// Operation is one of the Op* constants.
+	Operation string
+	// UpstreamPath is the path (with query) to send to the provider, relative
+	// to the provider's host: for prefix routing it is the base URL's path +
+	// the rest of the request path; for host routing the path unchanged.
+	UpstreamPath string
+	// PathModel is the model named in the path (Gemini models/<m>:<method>).
+	PathModel string
+}
+
+// Metered reports whether calls on this route produce usage events.
+func (r *Route) Metered() bool {
+	return r.Operation != OpModels && r.Operation != OpCountTokens
+}
+
+// PrefixRoutePrefix is the path prefix of prefix routing: /v1/<provider>/...
+const PrefixRoutePrefix = "/v1/"
+
+// Resolve maps a request to a route. Prefix routing (/v1/<provider>/<rest>)
+// wins; otherwise the Host header selects the provider and the path is kept.
+func Resolve(host, pathAndQuery string) (Route, bool) {
+	if strings.HasPrefix(pathAndQuery, PrefixRoutePrefix) {
+		rest := pathAndQuery[len(PrefixRoutePrefix):]
+		id, tail, _ := strings.Cut(rest, "/")
+		if i := strings.IndexAny(id, "?#"); i >= 0 {
+			id = id[:i]
+		}
+		if p, ok := ProviderByID(id); ok {
+			up := basePath(p.BaseURL) + "/" + tail
+			return newRoute(p, up), true
+		}
+	}
+	if p, ok := ProviderByHost(host); ok {
+		return newRoute(p, pathAndQuery), true
+	}
+	return Route{}, false
+}
+
+func basePath(baseURL string) string {
+	s := baseURL
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return strings.TrimRight(s[i:], "/")
+	}
+	return ""
+}
+
+func newRoute(p *Provider, upstream string) Route {
+	r := Route{Provider: p, UpstreamPath: upstream, Operation: OpUnknown}
+	path := upstream
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	path = strings.TrimRight(path, "/")
+	switch p.Style {
+	case StyleGemini:
+		// /v1beta/models/gemini-2.5-pro:generateContent
+		if i := strings.LastIndex(path, "/models/"); i >= 0 {
+			m, method, ok := strings.Cut(path[i+len("/models/"):], ":")
+			if ok {
+				r.PathModel = m
+				switch method {
+				case "generateContent":
+					r.Operation = OpGenerateContent
+				case "streamGenerateContent":
+					r.Operation = OpStreamGenerateContent
+				case "embedContent", "batchEmbedContents":
+					r.Operation = OpEmbedContent
+				case "countTokens":
+					r.Operation = OpModels
+				}
+				return r
+			}
+			r.Operation = OpModels
+			return r
+		}
+		if strings.HasSuffix(path, "/models") {
+			r.Operation = OpModels
+		}
+		// Gemini also offers an OpenAI-compatible surface under /v1beta/openai.
+		if strings.Contains(path, "/openai/") {
+			r.Operation = openAIOperation(path)
+		}
+		return r
+	case StyleAnthropic:
+		switch {
+		case strings.HasSuffix(path, "/messages/count_tokens"):
+			r.Operation = OpCountTokens
+		case strings.HasSuffix(path, "/messages"):
+			r.Operation = OpMessages
+		case strings.HasSuffix(path, "/models") || strings.Contains(path, "/models/"):
+			r.Operation = OpModels
+		}
+		return r
+	}
+	r.Operation = openAIOperation(path)
+	return r
+}
+
+func openAIOperation(path string) string {
+	suffixes := []struct{ suffix, op string }{
+		{"/chat/completions", OpChatCompletions},
+		{"/completions", OpCompletions},
+		{"/responses", OpResponses},
+		{"/embeddings", OpEmbeddings},
+		{"/audio/speech", OpAudioSpeech},
+		{"/audio/transcriptions", OpAudioTranscriptions},
+		{"/audio/translations", OpAudioTranslations},
+		{"/images/generations", OpImagesGenerations},
+		{"/images/edits", OpImagesEdits},
+		{"/models", OpModels},
+	}
+	for _, s := range suffixes {
+		if strings.HasSuffix(path, s.suffix) {
+			return s.op
+		}
+	}
+	if strings.Contains(path, "/models/") {
+		return OpModels
+	}
+	return OpUnknown
+}
+
+// UpstreamURL returns the URL to forward to when the provider lives at base
+// (the provider's BaseURL, or an override such as a test server's
+// "http://127.0.0.1:9999/v1"): base + the request path after the provider's
+// own base path, query included.
+func (r *Route) UpstreamURL(base string) string {
+	rest := strings.TrimPrefix(r.UpstreamPath, basePath(r.Provider.BaseURL))
+	if rest != "" && rest[0] != '/' && rest[0] != '?' {
+		rest = "/" + rest
+	}
+	return strings.TrimRight(base, "/") + rest
+}

@@ -1,0 +1,81 @@
+package policy
+
+import (
+	"path"
+	"strings"
+
+	"github.com/spendgate/spendgate/event"
+)
+
+// Decision is the data plane's verdict on one call: Reason is "" when the call
+// may proceed, else an event.Denial* code with a message for the caller.
+type Decision struct {
+	Reason  string
+	Message string
+}
+
+// Allowed reports whether the call may proceed.
+func (d Decision) Allowed() bool { return d.Reason == "" }
+
+// Evaluate applies a key's answer to one call. modelPriced, when not nil,
+// tells whether the pricing catalogue knows a model (for keys that require
+// priced models).
+func Evaluate(a *Answer, provider, model string, dims map[string]string, modelPriced func(provider, model string) bool) Decision {
+	if !a.Valid {
+		switch a.Reason {
+		case "key_revoked":
+			return Decision{event.DenialKeyRevoked, "this spendgate API key has been revoked"}
+		default:
+			return Decision{event.DenialUnknownKey, "the spendgate API key is not valid"}
+		}
+	}
+	if a.Blocked {
+		msg := "spend for this key has reached a hard budget; requests are blocked until the budget period resets or the budget is raised"
+		return Decision{event.DenialBudgetExceeded, msg}
+	}
+	p := &a.Policy
+	if len(p.AllowedProviders) > 0 && !contains(p.AllowedProviders, provider) {
+		return Decision{event.DenialProviderNotAllowed, "provider " + provider + " is not allowed for this key (allowed: " + strings.Join(p.AllowedProviders, ", ") + ")"}
+	}
+	if len(p.AllowedModels) > 0 && !ModelAllowed(p.AllowedModels, model) {
+		if model == "" {
+			return Decision{event.DenialModelNotAllowed, "the request names no model and this key only allows: " + strings.Join(p.AllowedModels, ", ")}
+		}
+		return Decision{event.DenialModelNotAllowed, "model " + model + " is not allowed for this key (allowed: " + strings.Join(p.AllowedModels, ", ") + ")"}
+	}
+	var missing []string
+	for _, d := range p.RequiredDimensions {
+		if dims[d] == "" {
+			missing = append(missing, d)
+		}
+	}
+	if len(missing) > 0 {
+		return Decision{event.DenialMissingDimension, "missing required dimension(s) " + strings.Join(missing, ", ") +
+			": set them with headers x-spendgate-dim-<name>: <value>"}
+	}
+	if p.RequirePricedModels && modelPriced != nil && !modelPriced(provider, model) {
+		return Decision{event.DenialUnpricedModel, "model " + model + " has no known price and this key only allows priced models"}
+	}
+	return Decision{}
+}
+
+// ModelAllowed matches a model against allow-list globs ("gpt-4o*", "claude-*").
+// Matching ignores case; a Gemini "models/" prefix is ignored.
+func ModelAllowed(globs []string, model string) bool {
+	m := strings.ToLower(strings.TrimPrefix(model, "models/"))
+	for _, g := range globs {
+		if ok, err := path.Match(strings.ToLower(g), m); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

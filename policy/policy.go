@@ -1,0 +1,51 @@
+// Package policy defines the answer the control plane gives the data plane about
+// a spendgate API key, and (in the files beside this one) how the data plane
+// evaluates it. TinyGo-safe: parsing uses gjson, not encoding/json.
+//
+// Endpoint: GET /internal/v1/policy on the API server, with headers
+//
+//	Authorization: Bearer <service token>
+//	X-Spendgate-Key: <the caller's spendgate key>
+//
+// It answers 200 with an Answer for every well-formed request (Valid=false with a
+// Reason for unknown or revoked keys, so the data plane can cache negatives),
+// 401 for a wrong service token, 400 when the key header is missing.
+// Cache-Control: max-age=<CacheTTLSeconds> repeats the cache hint.
+package policy
+
+// Answer is the control plane's verdict on one key.
+type Answer struct {
+	Valid  bool   `json:"valid"`
+	Reason string `json:"reason,omitempty"` // when !Valid: "unknown_key", "key_revoked", "malformed_key"
+
+	TenantID  string `json:"tenant_id,omitempty"`
+	KeyID     string `json:"key_id,omitempty"`
+	KeyPrefix string `json:"key_prefix,omitempty"`
+
+	// Blocked is true while a hard budget covering this key is exhausted.
+	Blocked     bool   `json:"blocked"`
+	BlockReason string `json:"block_reason,omitempty"` // e.g. "budget_exceeded"
+
+	Policy Policy `json:"policy"`
+
+	// CacheTTLSeconds tells the data plane how long it may reuse this answer.
+	CacheTTLSeconds int `json:"cache_ttl_seconds"`
+}
+
+// Policy is what a key may do.
+type Policy struct {
+	// AllowedProviders lists provider names; empty allows all.
+	AllowedProviders []string `json:"allowed_providers"`
+	// AllowedModels lists model name globs ("gpt-4o*", "claude-*"); empty allows all.
+	AllowedModels []string `json:"allowed_models"`
+	// RequiredDimensions must be present (from headers or defaults) on every call.
+	RequiredDimensions []string `json:"required_dimensions"`
+	// DefaultDimensions apply when the request does not set them.
+	DefaultDimensions map[string]string `json:"default_dimensions"`
+	// RequirePricedModels denies models the pricing catalogue does not know
+	// (set where a budget applies, so spend cannot escape it).
+	RequirePricedModels bool `json:"require_priced_models"`
+	// HardBudget is true when a hard-cap budget covers this key: the data
+	// plane should reserve spend before forwarding (see budget package).
+	HardBudget bool `json:"hard_budget"`
+}
