@@ -1,0 +1,598 @@
+// Command filter is spendgate's proxy-wasm HTTP filter for Envoy, built with
+// TinyGo (make filter). It authenticates the spendgate key against the
+// policy endpoint (cached in shared data), enforces the key's policy, passes
+// requests and responses through unchanged (except the documented
+// stream-usage injection), meters usage with the shared core in meter/ and
+// posts event batches to ingest. The logic lives in meter/, policy/ and
+// event/; this file only wires the proxy-wasm lifecycle.
+//
+// TinyGo-safe: no encoding/json, no net/http, no goroutines.
+package main
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tidwall/gjson"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/filter/config"
+	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/policy"
+)
+
+func main() {
+	proxywasm.SetVMContext(&vmContext{})
+}
+
+type vmContext struct {
+	types.DefaultVMContext
+}
+
+func (*vmContext) NewPluginContext(contextID uint32) types.PluginContext {
+	return &pluginContext{}
+}
+
+// Metric names exported to Envoy's stats.
+const (
+	metricEventsSent     = "spendgate_events_sent"
+	metricEventsDropped  = "spendgate_events_dropped"
+	metricIngestFailures = "spendgate_ingest_failures"
+	metricDenials        = "spendgate_denials"
+	metricAuthFailures   = "spendgate_auth_unavailable"
+	metricFailOpen       = "spendgate_fail_open_requests"
+	metricEventsRejected = "spendgate_events_rejected"
+)
+
+type pluginContext struct {
+	types.DefaultPluginContext
+	cfg config.Config
+
+	// pending holds encoded events waiting for the next batch; bounded by
+	// cfg.MaxBufferedEvents so a dead ingest cannot exhaust memory.
+	pending  [][]byte
+	inFlight int // events in batches awaiting ingest's answer
+
+	sent, dropped, ingestFailures, denials, authFailures, failOpen, rejected proxywasm.MetricCounter
+}
+
+func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
+	data, err := proxywasm.GetPluginConfiguration()
+	if err != nil && size > 0 {
+		proxywasm.LogCriticalf("spendgate: reading plugin configuration: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		proxywasm.LogCritical(err.Error())
+		return types.OnPluginStartStatusFailed
+	}
+	p.cfg = cfg
+	p.sent = proxywasm.DefineCounterMetric(metricEventsSent)
+	p.dropped = proxywasm.DefineCounterMetric(metricEventsDropped)
+	p.ingestFailures = proxywasm.DefineCounterMetric(metricIngestFailures)
+	p.denials = proxywasm.DefineCounterMetric(metricDenials)
+	p.authFailures = proxywasm.DefineCounterMetric(metricAuthFailures)
+	p.failOpen = proxywasm.DefineCounterMetric(metricFailOpen)
+	p.rejected = proxywasm.DefineCounterMetric(metricEventsRejected)
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.FlushIntervalMs)); err != nil {
+		proxywasm.LogCriticalf("spendgate: set tick period: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	return types.OnPluginStartStatusOK
+}
+
+func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
+	return &httpContext{plugin: p, contextID: contextID}
+}
+
+// OnTick flushes whatever is pending, so events are delivered within one
+// flush interval even on a quiet proxy.
+func (p *pluginContext) OnTick() { p.flush() }
+
+// enqueue buffers one event; a full buffer drops it and counts the drop
+// rather than slowing user traffic.
+func (p *pluginContext) enqueue(e *event.Event) {
+	if len(p.pending)+p.inFlight >= p.cfg.MaxBufferedEvents {
+		p.dropped.Increment(1)
+		return
+	}
+	p.pending = append(p.pending, event.AppendJSON(nil, e))
+	if len(p.pending) >= p.cfg.BatchMaxEvents {
+		p.flush()
+	}
+}
+
+func (p *pluginContext) flush() {
+	for len(p.pending) > 0 {
+		n := min(len(p.pending), p.cfg.BatchMaxEvents)
+		batch := p.pending[:n:n]
+		p.pending = p.pending[n:]
+		body := make([]byte, 0, 16+n*512)
+		body = append(body, `{"events":[`...)
+		for i, ev := range batch {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, ev...)
+		}
+		body = append(body, "]}"...)
+		headers := [][2]string{
+			{":method", "POST"}, {":path", p.cfg.IngestPath}, {":authority", p.cfg.IngestAuthority},
+			{"authorization", "Bearer " + p.cfg.ServiceToken}, {"content-type", "application/json"},
+		}
+		p.inFlight += n
+		_, err := proxywasm.DispatchHttpCall(p.cfg.IngestCluster, headers, body, nil, uint32(p.cfg.TimeoutMs),
+			func(numHeaders, bodySize, numTrailers int) {
+				p.inFlight -= n
+				status := callStatus()
+				if status == 200 {
+					p.ingestAccepted(n, bodySize)
+					return
+				}
+				p.ingestFailures.Increment(1)
+				if !retryable(status) {
+					// The batch itself is refused (malformed, too large):
+					// sending it again cannot succeed.
+					p.dropped.Increment(uint64(n))
+					proxywasm.LogErrorf("spendgate: ingest answered %d; %d events dropped: %s", status, n, callBody(bodySize))
+					return
+				}
+				proxywasm.LogWarnf("spendgate: ingest answered %d; %d events will be retried", status, n)
+				p.requeue(batch)
+			})
+		if err != nil {
+			p.inFlight -= n
+			p.ingestFailures.Increment(1)
+			proxywasm.LogWarnf("spendgate: dispatch to ingest cluster %s failed: %v", p.cfg.IngestCluster, err)
+			p.requeue(batch)
+			return // try again on the next tick
+		}
+	}
+}
+
+// requeue puts a failed batch back in front of the pending events as far as
+// the buffer bound allows; ingest deduplicates by event id, so a retry that
+// had in fact been stored is harmless.
+func (p *pluginContext) requeue(batch [][]byte) {
+	room := p.cfg.MaxBufferedEvents - len(p.pending) - p.inFlight
+	if room < len(batch) {
+		if room < 0 {
+			room = 0
+		}
+		p.dropped.Increment(uint64(len(batch) - room))
+		batch = batch[:room]
+	}
+	p.pending = append(append([][]byte(nil), batch...), p.pending...)
+}
+
+// ingestAccepted counts a 200 answer {"accepted":N,"duplicates":D,"rejected":[...]}:
+// rejected events are invalid and are not retried, but counted and logged.
+func (p *pluginContext) ingestAccepted(n, bodySize int) {
+	body := callBody(bodySize)
+	rejected := 0
+	if len(body) > 0 {
+		rejected = int(gjson.GetBytes(body, "rejected.#").Int())
+	}
+	rejected = min(max(rejected, 0), n)
+	p.sent.Increment(uint64(n - rejected))
+	if rejected > 0 {
+		p.rejected.Increment(uint64(rejected))
+		proxywasm.LogErrorf("spendgate: ingest rejected %d of %d events: %s", rejected, n, body)
+	}
+}
+
+// retryable reports whether an ingest answer status is worth a retry: no
+// answer, timeouts, throttling, server errors, and authentication failures
+// (a token fixed in the control plane makes the retry succeed; the buffer
+// bound caps what waits).
+func retryable(status int) bool {
+	switch {
+	case status == 0, status >= 500, status == 401, status == 403, status == 408, status == 429:
+		return true
+	}
+	return false
+}
+
+// callBody returns at most 4 KiB of the current HTTP call's response body.
+func callBody(size int) []byte {
+	if size <= 0 {
+		return nil
+	}
+	b, err := proxywasm.GetHttpCallResponseBody(0, min(size, 4096))
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func callStatus() int {
+	hs, err := proxywasm.GetHttpCallResponseHeaders()
+	if err != nil {
+		return 0
+	}
+	for _, h := range hs {
+		if h[0] == ":status" {
+			n, _ := strconv.Atoi(h[1])
+			return n
+		}
+	}
+	return 0
+}
+
+type httpContext struct {
+	types.DefaultHttpContext
+	plugin    *pluginContext
+	contextID uint32
+
+	call     meter.Call
+	key      string
+	dims     map[string]string
+	dimErr   string
+	answer   policy.Answer
+	decided  bool
+	metering bool
+	bodySize int
+
+	meter      *meter.ResponseMeter
+	status     int
+	requestID  string
+	respStart  time.Time
+	respEnded  bool
+	denied     bool
+	failedOpen bool
+}
+
+func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
+	h.call.Start = time.Now()
+	h.call.Source = event.SourceEnvoy
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		proxywasm.LogErrorf("spendgate: request headers: %v", err)
+		return types.ActionContinue
+	}
+	var path, authority string
+	for _, kv := range headers {
+		name := strings.ToLower(kv[0])
+		switch name {
+		case ":path":
+			path = kv[1]
+		case ":authority":
+			authority = kv[1]
+		case meter.KeyHeader:
+			h.key = strings.TrimSpace(kv[1])
+		default:
+			dim, val, isDim, err := meter.DimensionFromHeader(name, kv[1])
+			if !isDim {
+				continue
+			}
+			if err != nil {
+				h.dimErr = err.Error()
+				continue
+			}
+			if h.dims == nil {
+				h.dims = map[string]string{}
+			}
+			h.dims[dim] = val
+		}
+	}
+	route, ok := meter.Resolve(authority, path)
+	if !ok {
+		return h.deny("openai", event.DenialUnknownRoute, "no AI provider is routed at "+path+": use /v1/<provider>/...")
+	}
+	h.call.Route = route
+	style := route.Provider.Style.String()
+	if h.key == "" {
+		return h.deny(style, event.DenialMissingKey, "missing spendgate API key: send it in the "+meter.KeyHeader+" header")
+	}
+	// The spendgate key never reaches the provider.
+	if err := proxywasm.RemoveHttpRequestHeader(meter.KeyHeader); err != nil {
+		proxywasm.LogErrorf("spendgate: removing %s: %v", meter.KeyHeader, err)
+	}
+	if endOfStream {
+		return h.authorize(nil)
+	}
+	// Hold the headers until the whole body is here: the model is in it.
+	return types.ActionPause
+}
+
+func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	if h.decided || h.denied {
+		return types.ActionContinue
+	}
+	if bodySize > h.plugin.cfg.MaxRequestBodyBytes {
+		return h.deny(h.call.Route.Provider.Style.String(), event.DenialBodyTooLarge,
+			"request body of "+strconv.Itoa(bodySize)+" bytes exceeds the limit of "+strconv.Itoa(h.plugin.cfg.MaxRequestBodyBytes)+" bytes")
+	}
+	if !endOfStream {
+		return types.ActionPause // buffer until the body is complete
+	}
+	h.bodySize = bodySize
+	var body []byte
+	if bodySize > 0 {
+		b, err := proxywasm.GetHttpRequestBody(0, bodySize)
+		if err != nil {
+			proxywasm.LogErrorf("spendgate: request body: %v", err)
+		}
+		body = b
+	}
+	return h.authorize(body)
+}
+
+// authorize finds the key's policy in the cache or asks the policy endpoint,
+// then decides. It returns Pause while the policy call is out.
+func (h *httpContext) authorize(body []byte) types.Action {
+	h.call.Request = meter.ParseRequest(&h.call.Route, body)
+	cacheKey := sharedKey(h.key)
+	if a, ok := cachedAnswer(cacheKey); ok {
+		return h.decide(a, body, false)
+	}
+	cfg := &h.plugin.cfg
+	headers := [][2]string{
+		{":method", "GET"}, {":path", cfg.PolicyPath}, {":authority", cfg.PolicyAuthority},
+		{"authorization", "Bearer " + cfg.ServiceToken}, {meter.KeyHeader, h.key},
+	}
+	_, err := proxywasm.DispatchHttpCall(cfg.PolicyCluster, headers, nil, nil, uint32(cfg.TimeoutMs),
+		func(numHeaders, bodySize, numTrailers int) {
+			status := callStatus()
+			var a policy.Answer
+			var perr error
+			if status == 200 {
+				raw, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
+				if err == nil {
+					a, perr = policy.ParseAnswer(raw)
+				} else {
+					perr = err
+				}
+			}
+			if status != 200 || perr != nil {
+				h.authUnavailable("policy endpoint answered "+strconv.Itoa(status), true)
+				return
+			}
+			storeAnswer(cacheKey, &a, cfg)
+			h.decide(a, body, true)
+		})
+	if err != nil {
+		return h.authUnavailable("dispatch to policy cluster "+cfg.PolicyCluster+" failed: "+err.Error(), false)
+	}
+	return types.ActionPause
+}
+
+// authUnavailable handles an unreachable policy service: fail closed with a
+// 503 by default, or let the request through unattributed when configured to
+// fail open. resume is true inside the policy call's callback.
+func (h *httpContext) authUnavailable(why string, resume bool) types.Action {
+	h.plugin.authFailures.Increment(1)
+	proxywasm.LogWarnf("spendgate: %s", why)
+	if h.plugin.cfg.FailOpen {
+		h.plugin.failOpen.Increment(1)
+		h.failedOpen = true
+		h.decided = true
+		if resume {
+			_ = proxywasm.ResumeHttpRequest()
+		}
+		return types.ActionContinue
+	}
+	return h.deny(h.call.Route.Provider.Style.String(), event.DenialAuthUnavailable,
+		"the spendgate policy service is unavailable; try again shortly")
+}
+
+// decide applies the policy. resume is true when called from a callback,
+// where the paused request must be resumed explicitly.
+func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Action {
+	h.answer = a
+	h.call.Answer = &h.answer
+	style := h.call.Route.Provider.Style.String()
+	if !a.Valid {
+		d := policy.Evaluate(&a, "", "", nil, nil)
+		return h.deny(style, d.Reason, d.Message)
+	}
+	dims, err := meter.MergeDimensions(a.Policy.DefaultDimensions, h.dims)
+	if err != nil || h.dimErr != "" {
+		msg := h.dimErr
+		if err != nil {
+			msg = err.Error()
+		}
+		return h.deny(style, event.DenialInvalidDimension, msg)
+	}
+	h.call.Dimensions = dims
+	d := policy.Evaluate(&a, h.call.Route.Provider.ID, h.call.Request.Model, dims, nil)
+	if !d.Allowed() {
+		return h.deny(style, d.Reason, d.Message)
+	}
+	if h.plugin.cfg.InjectStreamUsage && meter.NeedsStreamUsageInjection(&h.call.Route, &h.call.Request) {
+		if nb, ok := meter.InjectStreamUsage(body); ok {
+			if err := proxywasm.ReplaceHttpRequestBody(nb); err != nil {
+				proxywasm.LogErrorf("spendgate: injecting stream usage option: %v", err)
+			} else {
+				_ = proxywasm.ReplaceHttpRequestHeader("content-length", strconv.Itoa(len(nb)))
+			}
+		}
+	}
+	h.decided = true
+	h.metering = h.call.Route.Metered()
+	if resume {
+		_ = proxywasm.ResumeHttpRequest()
+	}
+	return types.ActionContinue
+}
+
+// deny answers locally in the provider's error shape and records a denial
+// event when the key's tenant is known (denials of unknown keys belong to no
+// tenant; they are counted in the spendgate_denials metric).
+func (h *httpContext) deny(style, reason, message string) types.Action {
+	h.denied = true
+	h.plugin.denials.Increment(1)
+	status, ctype, body := policy.DenialResponse(style, reason, message)
+	if err := proxywasm.SendHttpResponse(uint32(status), [][2]string{{"content-type", ctype}, {"x-spendgate-denial", reason}}, body, -1); err != nil {
+		proxywasm.LogErrorf("spendgate: sending denial: %v", err)
+	}
+	if h.call.Answer != nil && h.call.Answer.Valid {
+		e := h.call.DenialEvent(newEventID(), reason, message)
+		h.plugin.enqueue(&e)
+	}
+	return types.ActionPause
+}
+
+func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
+	if !h.metering {
+		return types.ActionContinue
+	}
+	h.respStart = time.Now()
+	headers, _ := proxywasm.GetHttpResponseHeaders()
+	sse := false
+	for _, kv := range headers {
+		switch strings.ToLower(kv[0]) {
+		case ":status":
+			h.status, _ = strconv.Atoi(kv[1])
+		case "content-type":
+			sse = strings.HasPrefix(strings.ToLower(kv[1]), "text/event-stream")
+		case "x-request-id", "request-id":
+			h.requestID = kv[1]
+		}
+	}
+	h.meter = meter.NewResponseMeter(&h.call.Route, sse)
+	if endOfStream {
+		h.respEnded = true
+	}
+	return types.ActionContinue
+}
+
+// OnHttpResponseBody meters each chunk as it passes; nothing is held back.
+func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	if h.meter == nil {
+		return types.ActionContinue
+	}
+	if bodySize > 0 {
+		chunk, err := proxywasm.GetHttpResponseBody(0, bodySize)
+		if err == nil {
+			h.meter.Write(chunk)
+		}
+	}
+	if endOfStream {
+		h.respEnded = true
+	}
+	return types.ActionContinue
+}
+
+func (h *httpContext) OnHttpStreamDone() {
+	if !h.metering || h.failedOpen || h.call.Answer == nil {
+		return
+	}
+	now := time.Now()
+	var res meter.Result
+	if h.meter != nil {
+		res = h.meter.Finish()
+	}
+	if !h.respEnded {
+		res.Complete = false // client or upstream went away mid-response
+	}
+	var ttfb time.Duration
+	if !h.respStart.IsZero() {
+		ttfb = h.respStart.Sub(h.call.Start)
+	}
+	e := h.call.UsageEvent(newEventID(), h.status, &res, ttfb, now.Sub(h.call.Start), h.requestID)
+	h.plugin.enqueue(&e)
+}
+
+// sharedKey names a key's cache entry by its SHA-256, so the secret itself is
+// never stored in the proxy's shared data.
+func sharedKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "spendgate.policy." + hex.EncodeToString(sum[:16])
+}
+
+// Cache entries are 8 bytes of expiry (Unix ms) followed by the answer JSON.
+func cachedAnswer(k string) (policy.Answer, bool) {
+	data, _, err := proxywasm.GetSharedData(k)
+	if err != nil || len(data) < 8 {
+		return policy.Answer{}, false
+	}
+	if int64(binary.BigEndian.Uint64(data[:8])) < time.Now().UnixMilli() {
+		return policy.Answer{}, false
+	}
+	a, err := policy.ParseAnswer(data[8:])
+	return a, err == nil
+}
+
+func storeAnswer(k string, a *policy.Answer, cfg *config.Config) {
+	ttl := cfg.CacheTTLSeconds
+	if !a.Valid {
+		ttl = cfg.NegativeCacheTTLSeconds
+	}
+	if a.CacheTTLSeconds > 0 && a.CacheTTLSeconds < ttl {
+		ttl = a.CacheTTLSeconds
+	}
+	buf := make([]byte, 8, 256)
+	binary.BigEndian.PutUint64(buf, uint64(time.Now().Add(time.Duration(ttl)*time.Second).UnixMilli()))
+	buf = appendAnswer(buf, a)
+	// cas 0: last writer wins; entries are whole answers, so that is safe.
+	if err := proxywasm.SetSharedData(k, buf, 0); err != nil {
+		proxywasm.LogWarnf("spendgate: caching policy answer: %v", err)
+	}
+}
+
+func appendAnswer(b []byte, a *policy.Answer) []byte {
+	b = append(b, `{"valid":`...)
+	b = strconv.AppendBool(b, a.Valid)
+	b = append(b, `,"reason":`...)
+	b = event.AppendString(b, a.Reason)
+	b = append(b, `,"tenant_id":`...)
+	b = event.AppendString(b, a.TenantID)
+	b = append(b, `,"key_id":`...)
+	b = event.AppendString(b, a.KeyID)
+	b = append(b, `,"key_prefix":`...)
+	b = event.AppendString(b, a.KeyPrefix)
+	b = append(b, `,"blocked":`...)
+	b = strconv.AppendBool(b, a.Blocked)
+	b = append(b, `,"block_reason":`...)
+	b = event.AppendString(b, a.BlockReason)
+	b = append(b, `,"cache_ttl_seconds":`...)
+	b = strconv.AppendInt(b, int64(a.CacheTTLSeconds), 10)
+	b = append(b, `,"policy":{"allowed_providers":`...)
+	b = appendStrings(b, a.Policy.AllowedProviders)
+	b = append(b, `,"allowed_models":`...)
+	b = appendStrings(b, a.Policy.AllowedModels)
+	b = append(b, `,"required_dimensions":`...)
+	b = appendStrings(b, a.Policy.RequiredDimensions)
+	b = append(b, `,"default_dimensions":{`...)
+	first := true
+	for k, v := range a.Policy.DefaultDimensions {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = event.AppendString(b, k)
+		b = append(b, ':')
+		b = event.AppendString(b, v)
+	}
+	b = append(b, `},"require_priced_models":`...)
+	b = strconv.AppendBool(b, a.Policy.RequirePricedModels)
+	b = append(b, `,"hard_budget":`...)
+	b = strconv.AppendBool(b, a.Policy.HardBudget)
+	return append(b, "}}"...)
+}
+
+func appendStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = event.AppendString(b, s)
+	}
+	return append(b, ']')
+}
+
+func newEventID() string {
+	var r [10]byte
+	_, _ = rand.Read(r[:])
+	return meter.NewEventID(time.Now(), r)
+}
