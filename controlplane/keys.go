@@ -1,0 +1,265 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/spendgate/spendgate/apikey"
+	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/policy"
+)
+
+// APIKey is a data-plane key as listed (never with its secret).
+type APIKey struct {
+	ID, TenantID, Name, Prefix, Status string
+	CreatedAt                          time.Time
+	LastUsedAt, RevokedAt, ExpiresAt   *time.Time
+	RotatedFrom                        *string
+	Policy                             KeyPolicy
+}
+
+// CreatedKey is a new key with its secret, shown exactly once.
+type CreatedKey struct {
+	Key    APIKey
+	Secret string
+}
+
+const keyColumns = `id, tenant_id, name, prefix, status, created_at, last_used_at, revoked_at, expires_at, rotated_from,
+	allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models`
+
+func scanKey(r pgx.Row) (APIKey, error) {
+	var k APIKey
+	var dims []byte
+	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Status, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &k.ExpiresAt, &k.RotatedFrom,
+		&k.Policy.AllowedProviders, &k.Policy.AllowedModels, &k.Policy.RequiredDimensions, &dims, &k.Policy.RequirePricedModels)
+	if err == nil {
+		_ = json.Unmarshal(dims, &k.Policy.DefaultDimensions)
+	}
+	return k, err
+}
+
+// APIKeys lists a tenant's keys, newest first; status filters ("" = all).
+func (s *Service) APIKeys(ctx context.Context, tenantID string, page Page, status string) (Connection[APIKey], error) {
+	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+		return Connection[APIKey]{}, err
+	}
+	if status != "" && status != "active" && status != "revoked" {
+		return Connection[APIKey]{}, invalid("status must be active or revoked")
+	}
+	return listPage(ctx, s.db, page, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 AND ($2 = '' OR status = $2)`,
+		[]any{tenantID, status}, scanKey, func(k APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
+}
+
+// APIKey returns one key of a tenant.
+func (s *Service) APIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
+	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+		return APIKey{}, err
+	}
+	return s.getKey(ctx, s.db, tenantID, id)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *Service) getKey(ctx context.Context, q querier, tenantID, id string) (APIKey, error) {
+	if err := checkID("id", id); err != nil {
+		return APIKey{}, err
+	}
+	k, err := scanKey(q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return k, notFound("API key")
+	}
+	return k, err
+}
+
+// CreateAPIKey makes a key; the secret is in the result and nowhere else.
+func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
+	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	return s.createKey(ctx, p, tenantID, name, pol, expiresAt)
+}
+
+func (s *Service) createKey(ctx context.Context, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
+	name, err := cleanName("name", name)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	if err := validatePolicy(&pol); err != nil {
+		return CreatedKey{}, err
+	}
+	if expiresAt != nil && !expiresAt.After(time.Now()) {
+		return CreatedKey{}, invalid("expiresAt must be in the future")
+	}
+	var out CreatedKey
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.insertKey(ctx, tx, p, tenantID, name, pol, expiresAt, nil)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, tenantID, p, "api_key.create", "api_key", out.Key.ID, map[string]any{"name": name, "prefix": out.Key.Prefix})
+	})
+	return out, err
+}
+
+func (s *Service) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time, rotatedFrom *string) (CreatedKey, error) {
+	g, err := apikey.Generate(s.pepper)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	dims, _ := json.Marshal(pol.DefaultDimensions)
+	var createdBy any
+	if p.UserID != "" {
+		createdBy = p.UserID
+	}
+	k, err := scanKey(tx.QueryRow(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, created_by, expires_at, rotated_from,
+		allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+keyColumns,
+		tenantID, name, g.Prefix, g.Hash, createdBy, expiresAt, rotatedFrom,
+		pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels))
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	return CreatedKey{Key: k, Secret: g.Key}, nil
+}
+
+// UpdateAPIKeyPolicy replaces a key's policy.
+func (s *Service) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string, pol KeyPolicy) (APIKey, error) {
+	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+	if err != nil {
+		return APIKey{}, err
+	}
+	if err := validatePolicy(&pol); err != nil {
+		return APIKey{}, err
+	}
+	var k APIKey
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.getKey(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
+		dims, _ := json.Marshal(pol.DefaultDimensions)
+		var err error
+		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET allowed_providers = $3, allowed_models = $4, required_dimensions = $5,
+			default_dimensions = $6, require_priced_models = $7 WHERE tenant_id = $1 AND id = $2 RETURNING `+keyColumns,
+			tenantID, id, pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels))
+		if err != nil {
+			return err
+		}
+		s.evictKey(k.Prefix)
+		return audit(ctx, tx, tenantID, p, "api_key.policy", "api_key", id, map[string]any{
+			"allowed_providers": pol.AllowedProviders, "allowed_models": pol.AllowedModels,
+			"required_dimensions": pol.RequiredDimensions, "default_dimensions": pol.DefaultDimensions, "require_priced_models": pol.RequirePricedModels})
+	})
+	return k, err
+}
+
+// RevokeAPIKey stops a key from working; revoking twice is harmless.
+func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
+	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+	if err != nil {
+		return APIKey{}, err
+	}
+	var k APIKey
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.getKey(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
+		var err error
+		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET status = 'revoked', revoked_at = coalesce(revoked_at, now())
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+keyColumns, tenantID, id))
+		if err != nil {
+			return err
+		}
+		s.evictKey(k.Prefix)
+		return audit(ctx, tx, tenantID, p, "api_key.revoke", "api_key", id, map[string]any{"prefix": k.Prefix})
+	})
+	return k, err
+}
+
+// RotateAPIKey issues a new secret with the same name and policy and revokes
+// the old key.
+func (s *Service) RotateAPIKey(ctx context.Context, tenantID, id string) (CreatedKey, error) {
+	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	var out CreatedKey
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		old, err := s.getKey(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if old.Status != "active" {
+			return newErr(CodeConflict, "only active keys can be rotated; this key is %s", old.Status)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE api_keys SET status = 'revoked', revoked_at = now() WHERE id = $1`, id); err != nil {
+			return err
+		}
+		s.evictKey(old.Prefix)
+		out, err = s.insertKey(ctx, tx, p, tenantID, old.Name, old.Policy, old.ExpiresAt, &old.ID)
+		if err != nil {
+			return err
+		}
+		// Key-scoped budgets follow the key.
+		if _, err := tx.Exec(ctx, `UPDATE budgets SET key_id = $2, updated_at = now() WHERE key_id = $1`, id, out.Key.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, tenantID, p, "api_key.rotate", "api_key", out.Key.ID, map[string]any{"rotated_from": id, "prefix": out.Key.Prefix})
+	})
+	return out, err
+}
+
+// PolicyAnswer answers the data plane's question about a key (the policy
+// endpoint). Unknown, malformed, revoked and expired keys get Valid=false
+// with a reason, so the data plane can cache negative answers too.
+func (s *Service) PolicyAnswer(ctx context.Context, key string) (policy.Answer, error) {
+	ttl := int(s.PolicyCacheTTL / time.Second)
+	if _, err := apikey.Parse(key); err != nil {
+		return policy.Answer{Valid: false, Reason: "malformed_key", CacheTTLSeconds: ttl}, nil
+	}
+	rec, err := s.VerifyKey(ctx, key)
+	if err != nil {
+		return policy.Answer{}, err
+	}
+	if rec == nil {
+		return policy.Answer{Valid: false, Reason: "unknown_key", CacheTTLSeconds: ttl}, nil
+	}
+	if rec.Status != "active" {
+		return policy.Answer{Valid: false, Reason: "key_revoked", KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl}, nil
+	}
+	if rec.ExpiresAt != nil && !rec.ExpiresAt.After(time.Now()) {
+		return policy.Answer{Valid: false, Reason: "key_revoked", KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl}, nil
+	}
+	a := policy.Answer{Valid: true, TenantID: rec.TenantID, KeyID: rec.ID, KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl,
+		Policy: policy.Policy{AllowedProviders: rec.Policy.AllowedProviders, AllowedModels: rec.Policy.AllowedModels,
+			RequiredDimensions: rec.Policy.RequiredDimensions, DefaultDimensions: rec.Policy.DefaultDimensions,
+			RequirePricedModels: rec.Policy.RequirePricedModels}}
+	var hard bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM budgets WHERE tenant_id = $1 AND hard AND (scope = 'tenant' OR key_id = $2))`,
+		rec.TenantID, rec.ID).Scan(&hard); err != nil {
+		return policy.Answer{}, err
+	}
+	a.Policy.HardBudget = hard
+	if hard {
+		// A key under a hard cap is re-checked often, so blocking is prompt.
+		a.CacheTTLSeconds = min(ttl, 5)
+	}
+	if hard && s.Blocks != nil {
+		blocked, reason, err := s.Blocks.KeyBlocked(ctx, rec.TenantID, rec.ID)
+		if err != nil {
+			// Hard caps fail closed: when spend cannot be checked, the key waits.
+			s.log.Warn("controlplane: budget check failed; blocking key under a hard budget", "key_prefix", rec.Prefix, "err", err)
+			blocked, reason = true, "budget_unavailable"
+		}
+		a.Blocked, a.BlockReason = blocked, reason
+	}
+	s.touchKey(rec.ID)
+	return a, nil
+}

@@ -1,0 +1,146 @@
+package controlplane
+
+import (
+	"net/mail"
+	"net/url"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spendgate/spendgate/meter"
+)
+
+const maxName = 200
+
+func cleanName(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", invalid("%s must not be empty", field)
+	}
+	if utf8.RuneCountInString(s) > maxName {
+		return "", invalid("%s must be at most %d characters", field, maxName)
+	}
+	return s, nil
+}
+
+func cleanEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) > 254 {
+		return "", invalid("email must be at most 254 characters")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
+		return "", invalid("%q is not a valid email address", s)
+	}
+	return s, nil
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func cleanSlug(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !slugRE.MatchString(s) {
+		return "", invalid("slug must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
+	}
+	return s, nil
+}
+
+// KeyPolicy is what a key may do (the data plane's policy.Policy, as edited).
+type KeyPolicy struct {
+	AllowedProviders    []string
+	AllowedModels       []string
+	RequiredDimensions  []string
+	DefaultDimensions   map[string]string
+	RequirePricedModels bool
+}
+
+func validatePolicy(p *KeyPolicy) error {
+	if len(p.AllowedProviders) > 14 || len(p.AllowedModels) > 100 || len(p.RequiredDimensions) > meter.MaxDimensions || len(p.DefaultDimensions) > meter.MaxDimensions {
+		return invalid("policy lists are too long (at most 14 providers, 100 model globs, 16 dimensions)")
+	}
+	for _, id := range p.AllowedProviders {
+		if _, ok := meter.ProviderByID(id); !ok {
+			ids := make([]string, 0, 14)
+			for _, pr := range meter.Providers() {
+				ids = append(ids, pr.ID)
+			}
+			return invalid("unknown provider %q (known: %s)", id, strings.Join(ids, ", "))
+		}
+	}
+	for _, g := range p.AllowedModels {
+		if g == "" || len(g) > 200 {
+			return invalid("model globs must be 1..200 characters")
+		}
+		if _, err := path.Match(g, ""); err != nil {
+			return invalid("model glob %q is malformed: %v", g, err)
+		}
+	}
+	for _, d := range p.RequiredDimensions {
+		if err := meter.ValidDimensionName(d); err != nil {
+			return invalid("required dimension %q: %v", d, err)
+		}
+	}
+	for k, v := range p.DefaultDimensions {
+		if err := meter.ValidDimensionName(k); err != nil {
+			return invalid("default dimension %q: %v", k, err)
+		}
+		if v == "" || len(v) > meter.MaxDimensionValue {
+			return invalid("default dimension %s: value must be 1..128 bytes", k)
+		}
+	}
+	p.AllowedProviders = dedupe(p.AllowedProviders)
+	p.AllowedModels = dedupe(p.AllowedModels)
+	p.RequiredDimensions = dedupe(p.RequiredDimensions)
+	if p.DefaultDimensions == nil {
+		p.DefaultDimensions = map[string]string{}
+	}
+	return nil
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	seen := map[string]bool{}
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func validateThresholds(th []int) ([]int, error) {
+	if len(th) == 0 {
+		return []int{50, 80, 100}, nil
+	}
+	if len(th) > 10 {
+		return nil, invalid("at most 10 thresholds")
+	}
+	out := append([]int(nil), th...)
+	sort.Ints(out)
+	for i, t := range out {
+		if t < 1 || t > 1000 {
+			return nil, invalid("thresholds are percents from 1 to 1000, got %d", t)
+		}
+		if i > 0 && out[i-1] == t {
+			return nil, invalid("threshold %d appears twice", t)
+		}
+	}
+	return out, nil
+}
+
+func validateWebhook(s *string) error {
+	if s == nil || *s == "" {
+		return nil
+	}
+	if len(*s) > 2000 {
+		return invalid("webhook URL must be at most 2000 characters")
+	}
+	u, err := url.Parse(*s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("webhook URL must be an absolute http(s) URL")
+	}
+	return nil
+}

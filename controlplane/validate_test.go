@@ -1,0 +1,77 @@
+package controlplane
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestValidationCodes(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 201)
+	cases := []struct {
+		name string
+		err  error
+		ok   bool
+	}{
+		{"name ok", second(cleanName("name", "  CI key ")), true},
+		{"name empty", second(cleanName("name", "   ")), false},
+		{"name too long", second(cleanName("name", long)), false},
+		{"email ok", second(cleanEmail("Ann@Example.com")), true},
+		{"email no at", second(cleanEmail("ann.example.com")), false},
+		{"email no dot in domain", second(cleanEmail("ann@localhost")), false},
+		{"email display name", second(cleanEmail("Ann <ann@example.com>")), false},
+		{"email too long", second(cleanEmail(strings.Repeat("a", 250) + "@example.com")), false},
+		{"slug ok", second(cleanSlug("acme-1")), true},
+		{"slug upper", second(cleanSlug("Acme")), false},
+		{"slug leading dash", second(cleanSlug("-acme")), false},
+		{"slug too long", second(cleanSlug(strings.Repeat("a", 64))), false},
+		{"policy ok", validatePolicy(&KeyPolicy{AllowedProviders: []string{"openai", "nebius"}, AllowedModels: []string{"gpt-4o*"}, RequiredDimensions: []string{"team"}, DefaultDimensions: map[string]string{"env": "prod"}}), true},
+		{"policy unknown provider", validatePolicy(&KeyPolicy{AllowedProviders: []string{"azure"}}), false},
+		{"policy bad glob", validatePolicy(&KeyPolicy{AllowedModels: []string{"gpt-[4"}}), false},
+		{"policy empty glob", validatePolicy(&KeyPolicy{AllowedModels: []string{""}}), false},
+		{"policy bad dimension name", validatePolicy(&KeyPolicy{RequiredDimensions: []string{"bad name!"}}), false},
+		{"policy empty default value", validatePolicy(&KeyPolicy{DefaultDimensions: map[string]string{"env": ""}}), false},
+		{"policy too many globs", validatePolicy(&KeyPolicy{AllowedModels: make([]string, 101)}), false},
+		{"thresholds ok", second(validateThresholds([]int{100, 50, 1000})), true},
+		{"threshold zero", second(validateThresholds([]int{0})), false},
+		{"threshold too big", second(validateThresholds([]int{1001})), false},
+		{"threshold duplicate", second(validateThresholds([]int{80, 80})), false},
+		{"webhook ok", validateWebhook(ptr("https://hooks.example.com/x")), true},
+		{"webhook none", validateWebhook(nil), true},
+		{"webhook relative", validateWebhook(ptr("/hook")), false},
+		{"webhook ftp", validateWebhook(ptr("ftp://example.com/x")), false},
+		{"webhook junk", validateWebhook(ptr("http://[::1")), false},
+	}
+	for _, c := range cases {
+		if c.ok != (c.err == nil) {
+			t.Errorf("%s: err = %v", c.name, c.err)
+			continue
+		}
+		if c.err != nil && CodeOf(c.err) != CodeInvalidArgument {
+			t.Errorf("%s: code %s, want %s", c.name, CodeOf(c.err), CodeInvalidArgument)
+		}
+	}
+}
+
+func TestNormalisation(t *testing.T) {
+	t.Parallel()
+	if e, _ := cleanEmail(" Ann@Example.COM "); e != "ann@example.com" {
+		t.Errorf("email not normalised: %q", e)
+	}
+	th, _ := validateThresholds([]int{100, 50, 80})
+	if !reflect.DeepEqual(th, []int{50, 80, 100}) {
+		t.Errorf("thresholds not sorted: %v", th)
+	}
+	if th, _ := validateThresholds(nil); !reflect.DeepEqual(th, []int{50, 80, 100}) {
+		t.Errorf("default thresholds: %v", th)
+	}
+	p := KeyPolicy{AllowedProviders: []string{"openai", "openai"}, AllowedModels: []string{"a*", "a*"}}
+	if err := validatePolicy(&p); err != nil || len(p.AllowedProviders) != 1 || len(p.AllowedModels) != 1 || p.DefaultDimensions == nil {
+		t.Errorf("policy not normalised: %+v %v", p, err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func ptr(s string) *string { return &s }
