@@ -1,0 +1,189 @@
+package graph
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/graph/model"
+	"github.com/spendgate/spendgate/graph/scalar"
+	"github.com/spendgate/spendgate/money"
+)
+
+func page(first *int, after *string) controlplane.Page {
+	p := controlplane.Page{}
+	if first != nil {
+		p.First = *first
+		if p.First == 0 {
+			p.First = -1 // asking for zero items is an error, not "the default"
+		}
+	}
+	if after != nil {
+		p.After = *after
+	}
+	return p
+}
+
+func pageInfo(cursors []string, hasNext bool) *model.PageInfo {
+	pi := &model.PageInfo{HasNextPage: hasNext}
+	if len(cursors) > 0 {
+		pi.EndCursor = &cursors[len(cursors)-1]
+	}
+	return pi
+}
+
+func role(r controlplane.Role) model.Role { return model.Role(strings.ToUpper(string(r))) }
+
+func fromRole(r model.Role) controlplane.Role { return controlplane.Role(strings.ToLower(string(r))) }
+
+func user(u controlplane.User) *model.User {
+	return &model.User{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: u.CreatedAt}
+}
+
+func session(s controlplane.Session) *model.Session {
+	return &model.Session{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, User: user(s.User)}
+}
+
+func tenant(t controlplane.Tenant) *model.Tenant {
+	return &model.Tenant{ID: t.ID, Name: t.Name, Slug: t.Slug, CreatedAt: t.CreatedAt, Role: role(t.Role)}
+}
+
+func member(m controlplane.Member) *model.Member {
+	return &model.Member{User: user(m.User), Role: role(m.Role), CreatedAt: m.CreatedAt}
+}
+
+func dims(m map[string]string) []*model.Dimension {
+	out := make([]*model.Dimension, 0, len(m))
+	for k, v := range m {
+		out = append(out, &model.Dimension{Name: k, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func apiKey(k controlplane.APIKey) *model.APIKey {
+	return &model.APIKey{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Status: model.KeyStatus(strings.ToUpper(k.Status)),
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt, RotatedFromID: k.RotatedFrom,
+		Policy: &model.KeyPolicy{AllowedProviders: nonNil(k.Policy.AllowedProviders), AllowedModels: nonNil(k.Policy.AllowedModels),
+			RequiredDimensions: nonNil(k.Policy.RequiredDimensions), DefaultDimensions: dims(k.Policy.DefaultDimensions),
+			RequirePricedModels: k.Policy.RequirePricedModels}}
+}
+
+func keyPolicy(in *model.KeyPolicyInput) controlplane.KeyPolicy {
+	var p controlplane.KeyPolicy
+	if in == nil {
+		return p
+	}
+	p.AllowedProviders, p.AllowedModels, p.RequiredDimensions = in.AllowedProviders, in.AllowedModels, in.RequiredDimensions
+	if in.RequirePricedModels != nil {
+		p.RequirePricedModels = *in.RequirePricedModels
+	}
+	if len(in.DefaultDimensions) > 0 {
+		p.DefaultDimensions = map[string]string{}
+		for _, d := range in.DefaultDimensions {
+			p.DefaultDimensions[d.Name] = d.Value
+		}
+	}
+	return p
+}
+
+func budget(b controlplane.Budget) *model.Budget {
+	th := b.Thresholds
+	if th == nil {
+		th = []int{}
+	}
+	return &model.Budget{ID: b.ID, TenantID: b.TenantID, Name: b.Name, Scope: model.BudgetScope(strings.ToUpper(b.Scope)),
+		KeyID: b.KeyID, DimensionName: b.DimensionName, DimensionValue: b.DimensionVal, Period: model.BudgetPeriod(strings.ToUpper(b.Period)),
+		Amount: scalar.Money(b.AmountNanoUSD), Thresholds: th, Hard: b.Hard, WebhookURL: b.WebhookURL, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
+}
+
+func budgetInput(in model.BudgetInput) controlplane.BudgetInput {
+	out := controlplane.BudgetInput{Name: in.Name, Scope: strings.ToLower(string(in.Scope)), Period: strings.ToLower(string(in.Period)),
+		KeyID: in.KeyID, DimensionName: in.DimensionName, DimensionVal: in.DimensionValue, AmountNanoUSD: int64(in.Amount),
+		Thresholds: in.Thresholds, WebhookURL: in.WebhookURL}
+	if in.Hard != nil {
+		out.Hard = *in.Hard
+	}
+	return out
+}
+
+func override(o controlplane.PricingOverride) *model.PricingOverride {
+	rates := make([]*model.Rate, 0, len(o.Rates))
+	for c, r := range o.Rates {
+		rates = append(rates, &model.Rate{Class: c, PerMillion: scalar.Money(r)})
+	}
+	sort.Slice(rates, func(i, j int) bool { return rates[i].Class < rates[j].Class })
+	return &model.PricingOverride{ID: o.ID, TenantID: o.TenantID, Provider: o.Provider, Model: o.Model, EffectiveFrom: o.EffectiveFrom,
+		EffectiveTo: o.EffectiveTo, Rates: rates, PercentAdjustment: formatBP(o.PercentAdjustmentBP), Note: o.Note, CreatedAt: o.CreatedAt}
+}
+
+// formatBP writes basis points as a percent ("-15", "10.5").
+func formatBP(bp int64) string {
+	// nano-units formatting gives exact decimals: bp/100 percent = bp×1e7 nano.
+	return money.FormatNano(bp * 10_000_000)
+}
+
+func parsePercent(s string) (int64, error) {
+	neg := strings.HasPrefix(s, "-")
+	n, err := money.ParseScaledExact(strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+"), 2)
+	if err != nil {
+		return 0, &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: "percentAdjustment must be a percent with at most 2 decimals, e.g. \"-15\" or \"10.25\""}
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+func overrideInput(in model.PricingOverrideInput) (controlplane.OverrideInput, error) {
+	out := controlplane.OverrideInput{Model: in.Model, EffectiveFrom: in.EffectiveFrom, EffectiveTo: in.EffectiveTo}
+	if in.Provider != nil {
+		out.Provider = *in.Provider
+	}
+	if in.Note != nil {
+		out.Note = *in.Note
+	}
+	if in.PercentAdjustment != nil && *in.PercentAdjustment != "" {
+		bp, err := parsePercent(*in.PercentAdjustment)
+		if err != nil {
+			return out, err
+		}
+		out.PercentAdjustmentBP = bp
+	}
+	if len(in.Rates) > 0 {
+		out.Rates = map[string]int64{}
+		for _, r := range in.Rates {
+			if _, dup := out.Rates[r.Class]; dup {
+				return out, &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: "rate for " + r.Class + " given twice"}
+			}
+			out.Rates[r.Class] = int64(r.PerMillion)
+		}
+	}
+	return out, nil
+}
+
+func auditEntry(a controlplane.AuditEntry) *model.AuditEntry {
+	return &model.AuditEntry{ID: itoa64(a.ID), Actor: a.Actor, Action: a.Action, TargetType: a.TargetType, TargetID: a.TargetID,
+		Details: a.Details, CreatedAt: a.CreatedAt}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func createdKey(k controlplane.CreatedKey) *model.CreatedAPIKey {
+	return &model.CreatedAPIKey{Key: apiKey(k.Key), Secret: k.Secret}
+}
