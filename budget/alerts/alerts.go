@@ -1,0 +1,153 @@
+// Package alerts delivers budget threshold alerts from the Postgres outbox:
+// every alert is published on NATS subject <prefix>.alerts.<tenant_id> (JSON
+// budget.Alert) for live subscriptions, and, when the budget has a webhook
+// URL, POSTed there as a Slack-compatible {"text": ...} body with the
+// structured alerts beside it. Deliveries retry with exponential backoff;
+// webhook alerts of one budget within the debounce window go out together.
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/spendgate/spendgate/budget"
+)
+
+// Subject is the NATS subject of a tenant's alerts.
+func Subject(prefix, tenantID string) string { return prefix + ".alerts." + tenantID }
+
+// Outbox is where pending deliveries come from (budget/pgstore.Store).
+type Outbox interface {
+	DeliverDue(ctx context.Context, kind string, limit int, pol budget.DeliverPolicy, send func(context.Context, budget.Delivery) error) (int, error)
+}
+
+// Config tunes delivery.
+type Config struct {
+	Prefix         string        // NATS subject prefix
+	Poll           time.Duration // how often the outbox is scanned (also woken by Kick)
+	MaxAttempts    int
+	BackoffBase    time.Duration
+	BackoffMax     time.Duration
+	WebhookTimeout time.Duration
+}
+
+// DefaultConfig returns delivery defaults.
+func DefaultConfig(prefix string) Config {
+	return Config{Prefix: prefix, Poll: time.Second, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 5 * time.Minute,
+		WebhookTimeout: 10 * time.Second}
+}
+
+// Dispatcher moves alerts from the outbox to NATS and webhooks.
+type Dispatcher struct {
+	cfg    Config
+	outbox Outbox
+	nc     *nats.Conn
+	http   *http.Client
+	log    *slog.Logger
+	kick   chan struct{}
+}
+
+// NewDispatcher builds a dispatcher. nc may be nil (no NATS publishing: the
+// NATS rows stay pending). client may be nil (a client with cfg.WebhookTimeout).
+func NewDispatcher(cfg Config, outbox Outbox, nc *nats.Conn, client *http.Client, log *slog.Logger) *Dispatcher {
+	if client == nil {
+		client = &http.Client{Timeout: cfg.WebhookTimeout}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Dispatcher{cfg: cfg, outbox: outbox, nc: nc, http: client, log: log, kick: make(chan struct{}, 1)}
+}
+
+// Kick wakes the dispatcher (new alerts were recorded).
+func (d *Dispatcher) Kick() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Dispatcher) policy() budget.DeliverPolicy {
+	return budget.DeliverPolicy{MaxAttempts: d.cfg.MaxAttempts, Backoff: func(n int) time.Duration {
+		return budget.Backoff(d.cfg.BackoffBase, d.cfg.BackoffMax, n)
+	}}
+}
+
+// Run delivers until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Poll)
+	defer t.Stop()
+	for {
+		if _, err := d.Once(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("budget alerts: delivery pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-d.kick:
+		}
+	}
+}
+
+// Once runs one delivery pass over both kinds and returns how many
+// deliveries succeeded.
+func (d *Dispatcher) Once(ctx context.Context) (int, error) {
+	total := 0
+	if d.nc != nil {
+		n, err := d.outbox.DeliverDue(ctx, "nats", 500, d.policy(), d.publish)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	n, err := d.outbox.DeliverDue(ctx, "webhook", 100, d.policy(), d.post)
+	return total + n, err
+}
+
+func (d *Dispatcher) publish(_ context.Context, del budget.Delivery) error {
+	for i := range del.Alerts {
+		a := &del.Alerts[i]
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if err := d.nc.Publish(Subject(d.cfg.Prefix, a.TenantID), b); err != nil {
+			return fmt.Errorf("nats publish: %w", err)
+		}
+	}
+	return d.nc.Flush()
+}
+
+func (d *Dispatcher) post(ctx context.Context, del budget.Delivery) error {
+	body, err := json.Marshal(budget.Coalesce(del.Alerts))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.WebhookTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", del.WebhookURL, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "spendgate-budget-alerts")
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+// Package service wires spendgate budgets: the Postgres store (counters,
+// alerts, reservations), the alert dispatcher (NATS + webhooks), the
+// reservation sweeper, and estimation of a call's maximum cost with the
+// pricing catalogue. cmd/spendgate builds one Service and hands it to ingest
+// (ApplySpend), the control plane (KeyBlocked) and budget/httpapi (Reserve,
+// Release).
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+
+	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/alerts"
+	"github.com/spendgate/spendgate/budget/pgstore"
+	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/usage"
+)
+
+// Config tunes budgets.
+type Config struct {
+	// ReservationTTL is how long an unsettled reservation holds its amount
+	// before the sweeper gives it back.
+	ReservationTTL time.Duration
+	// SweepInterval is how often expired reservations are swept.
+	SweepInterval time.Duration
+	// DefaultMaxTokens is the output bound priced when a request has none.
+	DefaultMaxTokens int64
+	// DefaultInputTokens is the prompt size priced when the request gives no
+	// estimate.
+	DefaultInputTokens int64
+	// UnpricedReserveNanoUSD is reserved for a model the catalogue cannot price.
+	UnpricedReserveNanoUSD int64
+	// FailOpen lets calls through unchecked when the store is unreachable.
+	// The default (false) fails closed: hard-capped calls are denied.
+	FailOpen bool
+	// Retention is how long applied event ids and closed reservations are
+	// kept; it must exceed the event stream's max age.
+	Retention time.Duration
+	// WebhookDebounce coalesces webhook alerts of one budget within this window.
+	WebhookDebounce time.Duration
+	// Alerts tunes delivery.
+	Alerts alerts.Config
+}
+
+// DefaultConfig returns defaults for one machine.
+func DefaultConfig(natsPrefix string) Config {
+	return Config{ReservationTTL: 10 * time.Minute, SweepInterval: 30 * time.Second, DefaultMaxTokens: 4096,
+		DefaultInputTokens: 2048, UnpricedReserveNanoUSD: 1_000_000_000, Retention: 7 * 24 * time.Hour, WebhookDebounce: 2 * time.Second,
+		Alerts: alerts.DefaultConfig(natsPrefix)}
+}
+
+// Service is the budgets engine.
+type Service struct {
+	cfg        Config
+	Store      *pgstore.Store
+	Dispatcher *alerts.Dispatcher
+	catalogue  *pricing.Catalogue
+	log        *slog.Logger
+	now        func() time.Time
+}
+
+// New builds the service. nc may be nil (alerts are then only delivered to
+// webhooks; NATS rows wait in the outbox).
+func New(db *pgxpool.Pool, nc *nats.Conn, natsPrefix string, cfg Config, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Alerts.Prefix == "" {
+		cfg.Alerts.Prefix = natsPrefix
+	}
+	st := pgstore.New(db)
+	st.WebhookDebounce = cfg.WebhookDebounce
+	return &Service{cfg: cfg, Store: st, Dispatcher: alerts.NewDispatcher(cfg.Alerts, st, nc, nil, log), catalogue: pricing.Default(),
+		log: log, now: time.Now}
+}
+
+// Run sweeps expired reservations, prunes old bookkeeping and delivers
+// alerts until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	go func() { _ = s.Dispatcher.Run(ctx) }()
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	var lastPrune time.Time
+	for {
+		if s.cfg.Retention > 0 && time.Since(lastPrune) > time.Hour {
+			if _, _, err := s.Store.Prune(ctx, s.now().Add(-s.cfg.Retention)); err != nil && ctx.Err() == nil {
+				s.log.Warn("budget: prune failed", "err", err)
+			} else {
+				lastPrune = time.Now()
+			}
+		}
+		if n, err := s.Store.ExpireReservations(ctx, s.now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("budget: reservation sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("budget: expired unsettled reservations", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// ApplySpend counts priced events against budgets (idempotent by event id)
+// and settles the reservations they name. ingest calls it after storing the
+// events and before acking them.
+func (s *Service) ApplySpend(ctx context.Context, events []clickhouse.PricedEvent) error {
+	spends := make([]budget.Spend, len(events))
+	for i := range events {
+		spends[i] = pgstore.FromEvent(&events[i].Event, &events[i].Cost)
+	}
+	n, err := s.Store.ApplySpend(ctx, spends)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.Dispatcher.Kick()
+	}
+	return nil
+}
+
+// KeyBlocked implements the control plane's BlockChecker. When the store is
+// unreachable it returns the error (the control plane then blocks keys under
+// hard budgets), or, with FailOpen, reports the key unblocked.
+func (s *Service) KeyBlocked(ctx context.Context, tenantID, keyID string) (bool, string, error) {
+	blocked, reason, err := s.Store.KeyBlocked(ctx, tenantID, keyID)
+	if err != nil && s.cfg.FailOpen && !errors.Is(err, budget.ErrInvalid) {
+		s.log.Warn("budget: store unavailable; key not blocked (fail open)", "tenant", tenantID, "err", err)
+		return false, "", nil
+	}
+	return blocked, reason, err
+}
+
+// Estimate is the reservation amount for a request: the catalogue's tenant
+// list cost of InputTokensEstimate input and MaxTokens output tokens (config
+// defaults when absent), or UnpricedReserveNanoUSD for unknown models.
+func (s *Service) Estimate(r *budget.ReserveRequest) int64 {
+	in, out := r.InputTokensEstimate, r.MaxTokens
+	if in == 0 {
+		in = s.cfg.DefaultInputTokens
+	}
+	if out == 0 {
+		out = s.cfg.DefaultMaxTokens
+	}
+	if r.Model == "" {
+		return s.cfg.UnpricedReserveNanoUSD
+	}
+	c := s.catalogue.Cost(pricing.Request{Provider: r.Provider, Model: r.Model, Time: s.now()}, usage.Tokens{Input: in, Output: out}, nil)
+	if !c.Priced {
+		return s.cfg.UnpricedReserveNanoUSD
+	}
+	return c.TenantNanoUSD
+}
+
+// Reserve holds the request's estimated maximum cost against every hard
+// budget covering it. It returns *budget.DeniedError when one has no room,
+// an error wrapping budget.ErrInvalid for bad input, and an error wrapping
+// budget.ErrUnavailable when the store is unreachable (unless FailOpen, which
+// returns an Unchecked reservation instead).
+func (s *Service) Reserve(ctx context.Context, r budget.ReserveRequest) (budget.Reservation, error) {
+	if err := r.Validate(); err != nil {
+		return budget.Reservation{}, err
+	}
+	now := s.now()
+	amount := s.Estimate(&r)
+	res, err := s.Store.Reserve(ctx, pgstore.ReserveInput{TenantID: r.TenantID, KeyID: r.KeyID, Dimensions: r.Dimensions,
+		AmountNanoUSD: amount, Now: now, ExpiresAt: now.Add(s.cfg.ReservationTTL)})
+	var denied *budget.DeniedError
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &denied), errors.Is(err, budget.ErrInvalid):
+		return budget.Reservation{}, err
+	case s.cfg.FailOpen:
+		s.log.Warn("budget: store unavailable; reservation unchecked (fail open)", "tenant", r.TenantID, "err", err)
+		return budget.Reservation{AmountNanoUSD: amount, ExpiresAt: now.Add(s.cfg.ReservationTTL).UTC(), BudgetIDs: []string{}, Unchecked: true}, nil
+	default:
+		return budget.Reservation{}, fmt.Errorf("%w: %w", budget.ErrUnavailable, err)
+	}
+}
+
+// Release gives back a reservation whose call failed.
+func (s *Service) Release(ctx context.Context, id string) error {
+	err := s.Store.Release(ctx, id)
+	if err != nil && !errors.Is(err, pgstore.ErrNotFound) {
+		return fmt.Errorf("%w: %w", budget.ErrUnavailable, err)
+	}
+	return err
+}
