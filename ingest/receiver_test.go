@@ -1,0 +1,136 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/usage"
+)
+
+func setup(t *testing.T) (*httptest.Server, jetstream.JetStream, Config) {
+	t.Helper()
+	nc, prefix := testenv.NATS(t)
+	js, err := jetstream.New(nc)
+	testenv.Must(t, err, "jetstream")
+	cfg := DefaultConfig()
+	cfg.Prefix = prefix
+	cfg.ServiceToken = "svc"
+	cfg.MaxBodyBytes = 64 << 10
+	testenv.Must(t, EnsureStreams(context.Background(), js, cfg), "streams")
+	testenv.Must(t, EnsureStreams(context.Background(), js, cfg), "streams are idempotent")
+	srv := httptest.NewServer(NewReceiver(cfg, js, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv, js, cfg
+}
+
+func ev(id string) event.Event {
+	return event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: id, Time: time.Now().UTC(), Source: event.SourceGateway,
+		TenantID: "11111111-1111-4111-8111-111111111111", KeyID: "22222222-2222-4222-8222-222222222222", Provider: "openai",
+		Operation: "chat.completions", ModelRequested: "gpt-4o", StatusCode: 200, Complete: true, Usage: usage.Tokens{Input: 10, Output: 5}}
+}
+
+func post(t *testing.T, srv *httptest.Server, token string, body []byte) (int, Result, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var r Result
+	_ = json.Unmarshal(raw, &r)
+	return resp.StatusCode, r, string(raw)
+}
+
+func streamMsgs(t *testing.T, js jetstream.JetStream, cfg Config) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), cfg.eventsStream())
+	testenv.Must(t, err, "stream")
+	info, err := s.Info(context.Background())
+	testenv.Must(t, err, "info")
+	return info.State.Msgs
+}
+
+func TestBatchWithBadEventsAndDuplicates(t *testing.T) {
+	srv, js, cfg := setup(t)
+	good1, good2 := ev("0190f3c4-7a2b-7c3d-8e4f-000000000001"), ev("0190f3c4-7a2b-7c3d-8e4f-000000000002")
+	negative := ev("0190f3c4-7a2b-7c3d-8e4f-000000000003")
+	negative.Usage.Output = -1
+	unknownProvider := ev("0190f3c4-7a2b-7c3d-8e4f-000000000004")
+	unknownProvider.Provider = "acme"
+	body := event.AppendBatch(nil, []event.Event{good1, negative, good2, unknownProvider})
+	// A raw malformed element too: wrong type for a field.
+	body = bytes.Replace(body, []byte(`]}`), []byte(`,{"event_id":42}]}`), 1)
+	status, res, raw := post(t, srv, "svc", body)
+	if status != 200 || res.Accepted != 2 || res.Duplicates != 0 || len(res.Rejected) != 3 {
+		t.Fatalf("first post: %d %s", status, raw)
+	}
+	byIndex := map[int]string{}
+	for _, r := range res.Rejected {
+		byIndex[r.Index] = r.Error
+	}
+	if !strings.Contains(byIndex[1], "negative") || !strings.Contains(byIndex[3], "provider") || !strings.Contains(byIndex[4], "not a valid event") {
+		t.Fatalf("rejections %v", byIndex)
+	}
+	// The same batch again (a data-plane retry) adds nothing.
+	_, res, raw = post(t, srv, "svc", body)
+	if res.Accepted != 0 || res.Duplicates != 2 {
+		t.Fatalf("retry: %s", raw)
+	}
+	if n := streamMsgs(t, js, cfg); n != 2 {
+		t.Fatalf("stream holds %d messages, want 2", n)
+	}
+}
+
+func TestReceiverRefusals(t *testing.T) {
+	srv, _, _ := setup(t)
+	if s, _, _ := post(t, srv, "wrong", event.AppendBatch(nil, []event.Event{ev("0190f3c4-7a2b-7c3d-8e4f-000000000001")})); s != 401 {
+		t.Fatalf("wrong token: %d", s)
+	}
+	if s, _, _ := post(t, srv, "svc", []byte(`not json`)); s != 400 {
+		t.Fatalf("garbage: %d", s)
+	}
+	if s, _, _ := post(t, srv, "svc", bytes.Repeat([]byte("x"), 70<<10)); s != 413 {
+		t.Fatalf("oversize: %d", s)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	now := time.Now()
+	ok := ev("0190f3c4-7a2b-7c3d-8e4f-000000000001")
+	if err := Validate(&ok, now); err != nil {
+		t.Fatal(err)
+	}
+	mutations := map[string]func(*event.Event){
+		"version":   func(e *event.Event) { e.SchemaVersion = 9 },
+		"type":      func(e *event.Event) { e.Type = "x" },
+		"id":        func(e *event.Event) { e.EventID = "nope" },
+		"time":      func(e *event.Event) { e.Time = time.Time{} },
+		"future":    func(e *event.Event) { e.Time = now.Add(time.Hour) },
+		"tenant":    func(e *event.Event) { e.TenantID = "" },
+		"dimension": func(e *event.Event) { e.Dimensions = map[string]string{"Bad Name": "x"} },
+		"denial":    func(e *event.Event) { e.Type = event.TypeDenial },
+		"status":    func(e *event.Event) { e.StatusCode = 5000 },
+	}
+	for name, m := range mutations {
+		e := ok
+		m(&e)
+		if err := Validate(&e, now); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+// Package ingest receives usage and denial events from the data plane and
+// puts them on NATS JetStream durably and exactly once per event id
+// (Nats-Msg-Id deduplication). See docs/ingest.md.
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/meter"
+)
+
+// Validate checks one event; the error names the first problem found.
+func Validate(e *event.Event, now time.Time) error {
+	if e.SchemaVersion < 1 || e.SchemaVersion > event.SchemaVersion {
+		return fmt.Errorf("schema_version %d is not supported (want 1..%d)", e.SchemaVersion, event.SchemaVersion)
+	}
+	if e.Type != event.TypeUsage && e.Type != event.TypeDenial {
+		return fmt.Errorf("type must be %q or %q, got %q", event.TypeUsage, event.TypeDenial, e.Type)
+	}
+	if !isUUID(e.EventID) {
+		return errors.New("event_id must be a UUID")
+	}
+	if e.Time.IsZero() {
+		return errors.New("time is required")
+	}
+	if e.Time.After(now.Add(10*time.Minute)) || e.Time.Before(now.AddDate(-1, 0, 0)) {
+		return fmt.Errorf("time %s is more than 10 minutes ahead or a year behind", e.Time.Format(time.RFC3339))
+	}
+	if !isUUID(e.TenantID) || !isUUID(e.KeyID) {
+		return errors.New("tenant_id and key_id must be UUIDs")
+	}
+	if _, ok := meter.ProviderByID(e.Provider); !ok {
+		return fmt.Errorf("unknown provider %q", e.Provider)
+	}
+	if len(e.ModelRequested) > 256 || len(e.ModelServed) > 256 || len(e.RawUsage) > 16<<10 {
+		return errors.New("model names are limited to 256 bytes and raw_usage to 16 KiB")
+	}
+	if len(e.Dimensions) > meter.MaxDimensions {
+		return fmt.Errorf("at most %d dimensions", meter.MaxDimensions)
+	}
+	for k, v := range e.Dimensions {
+		if err := meter.ValidDimensionName(k); err != nil {
+			return err
+		}
+		if len(v) > meter.MaxDimensionValue {
+			return fmt.Errorf("dimension %s: value longer than %d bytes", k, meter.MaxDimensionValue)
+		}
+	}
+	u := e.Usage
+	for _, n := range []int64{u.Input, u.CachedInput, u.CacheWrite5m, u.CacheWrite1h, u.Output, u.Reasoning, u.AudioInput, u.AudioOutput,
+		u.ImageInput, u.ImageOutput, u.WebSearches, u.Characters, u.Seconds, u.Images, u.ProviderCostNanoUSD} {
+		if n < 0 {
+			return errors.New("usage counts must not be negative")
+		}
+	}
+	if e.LatencyMs < 0 || e.TTFBMs < 0 || e.StatusCode < 0 || e.StatusCode > 999 {
+		return errors.New("status_code, latency_ms and ttfb_ms must be in range")
+	}
+	if e.Type == event.TypeDenial && e.DenialReason == "" {
+		return errors.New("a denial needs denial_reason")
+	}
+	return nil
+}
+
+func isUUID(s string) bool { return event.IsUUID(s) }

@@ -1,0 +1,125 @@
+// Package clickhouse stores priced events in ClickHouse. The SQL runs on
+// ClickHouse 18.16 and current releases alike: no Map, DateTime64,
+// LowCardinality, TTL or server-side parameters; dimensions are parallel
+// arrays; money is Int64 nano-USD; every INSERT names its columns.
+//
+// Exactly once in effect: the writer never inserts an event id that is
+// already stored (it checks the batch's ids first), and the consumer acks
+// JetStream only after the insert. A redelivered or re-published event is
+// therefore skipped, so plain sums are exact. The tables are also
+// ReplacingMergeTree on the event's sort key as a second line of defence, so
+// queries that must be exact even under concurrent writers can read FINAL.
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// Open connects to ClickHouse over the native protocol and creates the
+// database when missing.
+func Open(ctx context.Context, addr, database string) (driver.Conn, error) {
+	if !dbName.MatchString(database) {
+		return nil, fmt.Errorf("clickhouse: database name %q is not a plain identifier", database)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second,
+		MaxOpenConns: 8, ConnMaxLifetime: time.Hour})
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("clickhouse: cannot reach %s: %w", addr, err)
+	}
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+database); err != nil {
+		return nil, fmt.Errorf("clickhouse: create database: %w", err)
+	}
+	return conn, nil
+}
+
+// migrations are applied in order and recorded in schema_migrations.
+var migrations = []string{
+	`CREATE TABLE IF NOT EXISTS {db}.usage_events (
+		event_id String, time DateTime, tenant_id String, key_id String, source String,
+		provider String, operation String, model_requested String, model_served String, catalogue_model String,
+		streaming UInt8, service_tier String, complete UInt8, status_code UInt16, latency_ms UInt32, ttfb_ms UInt32, request_id String,
+		input Int64, cached_input Int64, cache_write_5m Int64, cache_write_1h Int64, output Int64, reasoning Int64,
+		audio_input Int64, audio_output Int64, image_input Int64, image_output Int64, web_searches Int64,
+		characters Int64, seconds Int64, images Int64,
+		priced UInt8, list_cost_nano_usd Int64, tenant_cost_nano_usd Int64, provider_reported_nano_usd Int64,
+		has_provider_reported UInt8, override_id String, pricing_tier String, cost_lines String,
+		dim_names Array(String), dim_values Array(String), raw_usage String, reservation_id String, ingested_at DateTime
+	) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, event_id)`,
+	`CREATE TABLE IF NOT EXISTS {db}.denial_events (
+		event_id String, time DateTime, tenant_id String, key_id String, source String,
+		provider String, operation String, model_requested String, denial_reason String, denial_message String,
+		dim_names Array(String), dim_values Array(String), ingested_at DateTime
+	) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, event_id)`,
+	// Rollups by hour and day × tenant × key × provider × model. They are fed
+	// by every insert into usage_events, which is safe because the writer
+	// never inserts a stored event id. Read them with sum() … GROUP BY: rows
+	// of one key collapse only when parts merge.
+	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_hourly
+	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, bucket, key_id, provider, model)
+	AS SELECT toStartOfHour(time) AS bucket, tenant_id, key_id, provider, if(model_served != '', model_served, model_requested) AS model,
+		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
+		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
+		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
+		sum(output + reasoning + audio_output + image_output) AS output_tokens
+	FROM {db}.usage_events GROUP BY bucket, tenant_id, key_id, provider, model`,
+	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_daily
+	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, bucket, key_id, provider, model)
+	AS SELECT toDateTime(toDate(time)) AS bucket, tenant_id, key_id, provider, if(model_served != '', model_served, model_requested) AS model,
+		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
+		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
+		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
+		sum(output + reasoning + audio_output + image_output) AS output_tokens
+	FROM {db}.usage_events GROUP BY bucket, tenant_id, key_id, provider, model`,
+}
+
+// Rollup tables (materialized views over usage_events).
+const (
+	HourlyRollup = "usage_hourly"
+	DailyRollup  = "usage_daily"
+)
+
+// Migrate creates the schema (idempotent).
+func Migrate(ctx context.Context, conn driver.Conn, database string) error {
+	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+database+".schema_migrations (version UInt32, applied_at DateTime) ENGINE = TinyLog"); err != nil {
+		return fmt.Errorf("clickhouse: schema_migrations: %w", err)
+	}
+	var applied uint32
+	if err := conn.QueryRow(ctx, "SELECT toUInt32(count()) FROM "+database+".schema_migrations").Scan(&applied); err != nil {
+		return fmt.Errorf("clickhouse: read schema version: %w", err)
+	}
+	for v := int(applied); v < len(migrations); v++ {
+		if err := conn.Exec(ctx, replaceDB(migrations[v], database)); err != nil {
+			return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
+		}
+		// INSERT ... SELECT: the native protocol would wait for a data block
+		// after INSERT ... VALUES sent through Exec.
+		if err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, applied_at) SELECT %d, now()", database, v+1)); err != nil {
+			return fmt.Errorf("clickhouse: record migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+func replaceDB(sql, db string) string {
+	out := []byte{}
+	for i := 0; i < len(sql); i++ {
+		if i+4 <= len(sql) && sql[i:i+4] == "{db}" {
+			out = append(out, db...)
+			i += 3
+			continue
+		}
+		out = append(out, sql[i])
+	}
+	return string(out)
+}
