@@ -1,0 +1,407 @@
+// Package gateway is spendgate's embedded data plane: a Go reverse proxy that
+// authenticates spendgate keys, enforces their policy, forwards calls to the
+// providers untouched (streaming without buffering), and meters them with the
+// same core as the Envoy filter (package meter). Provider logic lives only in
+// meter and policy; this package is HTTP plumbing.
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/policy"
+)
+
+// Config tunes the gateway.
+type Config struct {
+	// Upstreams overrides provider base URLs by provider id (tests and demos
+	// point them at a fake provider); others use meter's defaults.
+	Upstreams map[string]string
+	// MaxRequestBodyBytes caps request bodies (413 beyond).
+	MaxRequestBodyBytes int64
+	// InjectStreamUsage adds stream_options.include_usage to OpenAI-style
+	// streaming requests lacking it.
+	InjectStreamUsage bool
+	// FailOpen forwards unattributed requests when the policy service is
+	// unreachable; by default the gateway answers 503.
+	FailOpen bool
+	// Timeouts towards providers.
+	DialTimeout, ResponseHeaderTimeout time.Duration
+	// MaxIdleConnsPerHost sizes the keep-alive pool per provider.
+	MaxIdleConnsPerHost int
+	// ModelPriced tells whether a model has a price (for keys that require
+	// priced models); nil skips that rule.
+	ModelPriced func(provider, model string) bool
+	// Reserver holds spend before forwarding calls of keys under a hard
+	// budget (policy.Policy.HardBudget); nil skips reservations, leaving hard
+	// caps to the policy answer's Blocked flag.
+	Reserver Reserver
+	// ReserveTimeout bounds one reservation call.
+	ReserveTimeout time.Duration
+}
+
+// DefaultConfig returns settings that hold up under load on one machine.
+func DefaultConfig() Config {
+	return Config{MaxRequestBodyBytes: 32 << 20, InjectStreamUsage: true, DialTimeout: 10 * time.Second,
+		ResponseHeaderTimeout: 5 * time.Minute, MaxIdleConnsPerHost: 512, ReserveTimeout: 5 * time.Second}
+}
+
+// Gateway is an http.Handler.
+type Gateway struct {
+	cfg       Config
+	policy    PolicySource
+	events    *Batcher
+	transport *http.Transport
+	log       *slog.Logger
+}
+
+// New builds a gateway. events receives usage and denial events.
+func New(cfg Config, policy PolicySource, events *Batcher, log *slog.Logger) *Gateway {
+	// Go's default transport keeps 2 idle connections per host, which makes a
+	// busy proxy open and close connections constantly; size the pool instead.
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          cfg.MaxIdleConnsPerHost * 4,
+		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		// Bodies are metered as received: ask providers for identity encoding.
+		DisableCompression: true,
+	}
+	return &Gateway{cfg: cfg, policy: policy, events: events, transport: tr, log: log}
+}
+
+// Close releases idle upstream connections.
+func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
+
+// Per-response scratch, reused across calls: the copy buffer and the meter
+// (whose bounded head/tail/line buffers then stop allocating).
+var (
+	bufPool   = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	meterPool = sync.Pool{New: func() any { return meter.NewResponseMeter(&meter.Route{}, false) }}
+)
+
+// hopHeaders are connection-scoped and never forwarded (RFC 9110 §7.6.1).
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	call := meter.Call{Start: time.Now(), Source: event.SourceGateway}
+	route, ok := meter.Resolve(r.Host, r.URL.RequestURI())
+	if !ok {
+		g.deny(w, &call, "openai", event.DenialUnknownRoute, "no AI provider is routed at "+r.URL.Path+": use /v1/<provider>/...")
+		return
+	}
+	call.Route = route
+	style := route.Provider.Style.String()
+
+	key := strings.TrimSpace(r.Header.Get(meter.KeyHeader))
+	if key == "" {
+		g.deny(w, &call, style, event.DenialMissingKey, "missing spendgate API key: send it in the "+meter.KeyHeader+" header")
+		return
+	}
+
+	body, err := readBody(w, r, g.cfg.MaxRequestBodyBytes)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			g.deny(w, &call, style, event.DenialBodyTooLarge, "request body exceeds the limit of "+strconv.FormatInt(g.cfg.MaxRequestBodyBytes, 10)+" bytes")
+			return
+		}
+		return // client went away while sending
+	}
+	call.Request = meter.ParseRequest(&call.Route, body)
+
+	answer, err := g.policy.Lookup(r.Context(), key)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
+		g.log.Warn("gateway: policy lookup failed", "err", err)
+		if !g.cfg.FailOpen {
+			g.deny(w, &call, style, event.DenialAuthUnavailable, "the spendgate policy service is unavailable; try again shortly")
+			return
+		}
+		g.forward(w, r, &call, body, false, "")
+		return
+	}
+	call.Answer = &answer
+
+	reqDims := map[string]string{}
+	dimErr := ""
+	for name, vals := range r.Header {
+		dim, val, isDim, err := meter.DimensionFromHeader(name, strings.Join(vals, ","))
+		if !isDim {
+			continue
+		}
+		if err != nil {
+			dimErr = err.Error()
+			continue
+		}
+		reqDims[dim] = val
+	}
+	if answer.Valid {
+		dims, err := meter.MergeDimensions(answer.Policy.DefaultDimensions, reqDims)
+		if err != nil && dimErr == "" {
+			dimErr = err.Error()
+		}
+		call.Dimensions = dims
+		if dimErr != "" {
+			g.deny(w, &call, style, event.DenialInvalidDimension, dimErr)
+			return
+		}
+	}
+	if d := policy.Evaluate(&answer, route.Provider.ID, call.Request.Model, call.Dimensions, g.cfg.ModelPriced); !d.Allowed() {
+		g.deny(w, &call, style, d.Reason, d.Message)
+		return
+	}
+	if g.cfg.InjectStreamUsage && meter.NeedsStreamUsageInjection(&call.Route, &call.Request) {
+		if nb, ok := meter.InjectStreamUsage(body); ok {
+			body = nb
+		}
+	}
+	reservationID, ok := g.reserve(w, r, &call, style, len(body))
+	if !ok {
+		return
+	}
+	g.forward(w, r, &call, body, true, reservationID)
+}
+
+// reserve holds budget for calls of hard-budget keys. ok is false when the
+// call was refused (the answer is already written).
+func (g *Gateway) reserve(w http.ResponseWriter, r *http.Request, call *meter.Call, style string, bodyLen int) (id string, ok bool) {
+	if g.cfg.Reserver == nil || call.Answer == nil || !call.Answer.Policy.HardBudget || !call.Route.Metered() {
+		return "", true
+	}
+	timeout := g.cfg.ReserveTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	id, err := g.cfg.Reserver.Reserve(ctx, ReserveRequest{
+		TenantID: call.Answer.TenantID, KeyID: call.Answer.KeyID, Dimensions: call.Dimensions,
+		Provider: call.Route.Provider.ID, Model: call.Request.Model, MaxTokens: call.Request.MaxTokens,
+		InputTokensEstimate: int64(bodyLen / 4),
+	})
+	if err == nil {
+		return id, true
+	}
+	if r.Context().Err() != nil {
+		return "", false // the caller left
+	}
+	if d, denied := asDenied(err); denied {
+		reason := d.Reason
+		if reason == "" {
+			reason = event.DenialBudgetExceeded
+		}
+		msg := d.Message
+		if msg == "" {
+			msg = "a hard budget covering this key has no room left for this call"
+		}
+		if reason == ReasonBudgetUnavailable {
+			g.denyStatus(w, call, style, http.StatusServiceUnavailable, reason, msg)
+		} else {
+			g.deny(w, call, style, reason, msg)
+		}
+		return "", false
+	}
+	g.log.Warn("gateway: budget reservation failed; refusing the call (hard caps fail closed)", "err", err)
+	g.denyStatus(w, call, style, http.StatusServiceUnavailable, ReasonBudgetUnavailable,
+		"the spendgate budget service is unavailable and this key is under a hard budget; try again shortly")
+	return "", false
+}
+
+// readBody reads the whole request body up to limit bytes, sized up front
+// when the client sent a Content-Length.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	src := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength <= 0 {
+		return io.ReadAll(src)
+	}
+	buf := make([]byte, 0, r.ContentLength+1) // +1: room to see EOF without regrowing
+	for {
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // the client sent more than it announced
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
+func (g *Gateway) upstreamBase(p *meter.Provider) string {
+	if u, ok := g.cfg.Upstreams[p.ID]; ok && u != "" {
+		return u
+	}
+	return p.BaseURL
+}
+
+// forward sends the call upstream and streams the answer back, metering it.
+// attributed is false for fail-open calls, which produce no event;
+// reservationID (if any) goes into the usage event, which settles it.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Call, body []byte, attributed bool, reservationID string) {
+	target := call.Route.UpstreamURL(g.upstreamBase(call.Route.Provider))
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, bytes.NewReader(body))
+	if err != nil {
+		g.upstreamFailed(w, call, attributed, reservationID, "building the upstream request failed: "+err.Error())
+		return
+	}
+	for name, vals := range r.Header {
+		out.Header[name] = vals
+	}
+	for _, h := range hopHeaders {
+		out.Header.Del(h)
+	}
+	out.Header.Del(meter.KeyHeader)
+	// Providers must answer in identity encoding for the body to be metered.
+	out.Header.Del("Accept-Encoding")
+	out.ContentLength = int64(len(body))
+	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
+
+	resp, err := g.transport.RoundTrip(out)
+	if err != nil {
+		if r.Context().Err() != nil {
+			g.emitUsage(call, attributed, reservationID, 0, &meter.Result{}, 0, time.Since(call.Start), "")
+			return
+		}
+		g.upstreamFailed(w, call, attributed, reservationID, "the provider could not be reached: "+err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	ttfb := time.Since(call.Start)
+
+	for _, h := range hopHeaders {
+		resp.Header.Del(h)
+	}
+	dst := w.Header()
+	for name, vals := range resp.Header {
+		dst[name] = vals
+	}
+	w.WriteHeader(resp.StatusCode)
+
+	sse := strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/event-stream")
+	var m *meter.ResponseMeter
+	if call.Route.Metered() {
+		m = meterPool.Get().(*meter.ResponseMeter)
+		m.Reset(&call.Route, sse)
+		defer meterPool.Put(m)
+	}
+	rc := http.NewResponseController(w)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	ended := false
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if m != nil {
+				m.Write(buf[:n])
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				break // client went away: stop reading, record what we saw
+			}
+			if sse {
+				_ = rc.Flush() // every chunk goes out as it comes: TTFB is the provider's
+			}
+		}
+		if rerr == io.EOF {
+			ended = true
+			break
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	if m == nil {
+		return
+	}
+	res := m.Finish()
+	if !ended {
+		res.Complete = false
+	}
+	reqID := resp.Header.Get("x-request-id")
+	if reqID == "" {
+		reqID = resp.Header.Get("request-id")
+	}
+	g.emitUsage(call, attributed, reservationID, resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID)
+}
+
+func (g *Gateway) emitUsage(call *meter.Call, attributed bool, reservationID string, status int, res *meter.Result, ttfb, latency time.Duration, reqID string) {
+	if !attributed || call.Answer == nil || !call.Answer.Valid || !call.Route.Metered() {
+		return
+	}
+	e := call.UsageEvent(newEventID(), status, res, ttfb, latency, reqID)
+	e.ReservationID = reservationID
+	g.events.Add(e)
+}
+
+func (g *Gateway) upstreamFailed(w http.ResponseWriter, call *meter.Call, attributed bool, reservationID, msg string) {
+	g.log.Warn("gateway: upstream failed", "provider", call.Route.Provider.ID, "err", msg)
+	status, ctype, body := policy.ErrorResponse(call.Route.Provider.Style.String(), http.StatusBadGateway, "upstream_unavailable", msg)
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	g.emitUsage(call, attributed, reservationID, status, &meter.Result{}, 0, time.Since(call.Start), "")
+}
+
+// deny answers in the provider's error shape and records a denial event for
+// keys that belong to a tenant.
+func (g *Gateway) deny(w http.ResponseWriter, call *meter.Call, style, reason, message string) {
+	g.denyStatus(w, call, style, policy.DenialStatus(reason), reason, message)
+}
+
+// denyStatus is deny with an explicit status, for reasons policy does not map.
+func (g *Gateway) denyStatus(w http.ResponseWriter, call *meter.Call, style string, status int, reason, message string) {
+	status, ctype, body := policy.ErrorResponse(style, status, reason, message)
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("X-Spendgate-Denial", reason)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	if call.Answer != nil && call.Answer.Valid {
+		g.events.Add(call.DenialEvent(newEventID(), reason, message))
+	}
+}
+
+func newEventID() string {
+	var r [10]byte
+	_, _ = rand.Read(r[:])
+	return meter.NewEventID(time.Now(), r)
+}
+
+// Shutdown waits for in-flight work and drains events; ctx bounds it.
+func (g *Gateway) Shutdown(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		g.events.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	g.Close()
+}

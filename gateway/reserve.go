@@ -1,0 +1,58 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+)
+
+// ReserveRequest asks the budget service to hold spend for one call before it
+// is forwarded. It mirrors the body of POST /internal/v1/reservations.
+type ReserveRequest struct {
+	TenantID   string
+	KeyID      string
+	Dimensions map[string]string
+	Provider   string
+	Model      string
+	// MaxTokens is the caller's output cap (0: the service's default).
+	MaxTokens int64
+	// InputTokensEstimate is a rough prompt size (request bytes / 4).
+	InputTokensEstimate int64
+}
+
+// Reserver holds budget for calls of keys covered by a hard budget (the policy
+// answer's HardBudget). The reservation id travels in the call's usage event,
+// which settles it. Implementations return a *ReservationDeniedError when a
+// budget has no room; any other error means the budget service could not be
+// asked, and the gateway refuses the call (hard caps fail closed).
+type Reserver interface {
+	Reserve(ctx context.Context, r ReserveRequest) (reservationID string, err error)
+}
+
+// ReservationDeniedError is a budget service's refusal.
+type ReservationDeniedError struct {
+	// Reason is an event denial code, normally event.DenialBudgetExceeded.
+	Reason  string
+	Message string
+}
+
+func (e *ReservationDeniedError) Error() string {
+	return "reservation denied: " + e.Reason + ": " + e.Message
+}
+
+// ReasonBudgetUnavailable is the denial reason when a hard-budget key's call
+// cannot be reserved because the budget service is unreachable (HTTP 503).
+const ReasonBudgetUnavailable = "budget_unavailable"
+
+// ReserverFunc adapts a function to Reserver.
+type ReserverFunc func(ctx context.Context, r ReserveRequest) (string, error)
+
+// Reserve implements Reserver.
+func (f ReserverFunc) Reserve(ctx context.Context, r ReserveRequest) (string, error) {
+	return f(ctx, r)
+}
+
+func asDenied(err error) (*ReservationDeniedError, bool) {
+	var d *ReservationDeniedError
+	ok := errors.As(err, &d)
+	return d, ok
+}

@@ -1,0 +1,169 @@
+// Package testenv gives tests real, isolated services: a fresh Postgres
+// database, a unique JetStream namespace, a fresh ClickHouse database. Each test
+// gets its own, so tests run in parallel and never see each other's data.
+//
+// Addresses come from the environment with machine defaults:
+//
+//	SPENDGATE_TEST_POSTGRES    postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+//	SPENDGATE_TEST_NATS        nats://127.0.0.1:4222
+//	SPENDGATE_TEST_CLICKHOUSE  127.0.0.1:9000
+//
+// A missing service fails the test with a message saying how to start it; it
+// never skips silently.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// UniqueName returns prefix_<random hex>, safe as a database or stream name.
+func UniqueName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "_" + hex.EncodeToString(b[:])
+}
+
+// PostgresAdminDSN is the DSN of the server's maintenance database.
+func PostgresAdminDSN() string {
+	return env("SPENDGATE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+}
+
+// Postgres creates an empty database for this test and returns its DSN. The
+// database is dropped when the test ends.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	admin := PostgresAdminDSN()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("testenv: Postgres not reachable at %s: %v (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)", admin, err)
+	}
+	defer conn.Close(ctx)
+	name := UniqueName("sgtest")
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testenv: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Logf("testenv: drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("testenv: drop %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("testenv: parse %s: %v", admin, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// NATSURL is the JetStream server tests use.
+func NATSURL() string { return env("SPENDGATE_TEST_NATS", nats.DefaultURL) }
+
+// NATS connects to the test JetStream server and returns the connection and a
+// unique prefix the test must use for its stream, consumer and subject names.
+// Streams whose names start with the prefix are deleted when the test ends.
+func NATS(t testing.TB) (*nats.Conn, string) {
+	t.Helper()
+	nc, err := nats.Connect(NATSURL(), nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Fatalf("testenv: NATS not reachable at %s: %v (start it: start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server)", NATSURL(), err)
+	}
+	prefix := strings.ToUpper(UniqueName("SGT"))
+	t.Cleanup(func() {
+		defer nc.Close()
+		js, err := nc.JetStream()
+		if err != nil {
+			return
+		}
+		for name := range js.StreamNames() {
+			if strings.HasPrefix(name, prefix) {
+				_ = js.DeleteStream(name)
+			}
+		}
+	})
+	return nc, prefix
+}
+
+// ClickHouseAddr is the native-protocol address of the test ClickHouse server.
+func ClickHouseAddr() string { return env("SPENDGATE_TEST_CLICKHOUSE", "127.0.0.1:9000") }
+
+// ClickHouse creates an empty database for this test and returns the server
+// address and the database name. The database is dropped when the test ends.
+func ClickHouse(t testing.TB) (addr, database string) {
+	t.Helper()
+	addr = ClickHouseAddr()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
+	if err == nil {
+		err = conn.Ping(ctx)
+	}
+	if err != nil {
+		t.Fatalf("testenv: ClickHouse not reachable at %s: %v (start it: make clickhouse)", addr, err)
+	}
+	database = UniqueName("sgtest")
+	if err := conn.Exec(ctx, "CREATE DATABASE "+database); err != nil {
+		t.Fatalf("testenv: create ClickHouse database %s: %v", database, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+database); err != nil {
+			t.Logf("testenv: drop ClickHouse database %s: %v", database, err)
+		}
+		_ = conn.Close()
+	})
+	return addr, database
+}
+
+// WaitFor polls cond every 20ms until it returns true or the timeout passes.
+// Tests use it instead of sleeping.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Must fails the test on a non-nil error.
+func Must(t testing.TB, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(fmt.Errorf("%s: %w", what, err))
+	}
+}
