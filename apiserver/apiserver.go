@@ -1,0 +1,203 @@
+// Package apiserver assembles spendgate's HTTP API: GraphQL at /query, the
+// data plane's policy endpoint at /internal/v1/policy, and health. Other
+// handlers (ingest's event receiver, the portal, exports) are mounted on it.
+package apiserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/spendgate/spendgate/apikey"
+	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/graph"
+	"github.com/spendgate/spendgate/meter"
+)
+
+// Config of the API server.
+type Config struct {
+	// ServiceToken authenticates the data plane (filter, gateway).
+	ServiceToken string
+	// MaxComplexity bounds the cost of one GraphQL query.
+	MaxComplexity int
+}
+
+// Server is the API's HTTP handler.
+type Server struct {
+	cfg     Config
+	cp      *controlplane.Service
+	log     *slog.Logger
+	mux     *http.ServeMux
+	graphql *handler.Server
+}
+
+// New builds the server.
+func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
+	if cfg.MaxComplexity == 0 {
+		cfg.MaxComplexity = 5000
+	}
+	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
+	s.graphql = NewGraphQL(cp, log, cfg.MaxComplexity)
+	s.mux.Handle("POST /query", s.authenticate(s.graphql))
+	s.mux.Handle("GET /query", s.authenticate(s.graphql))
+	s.mux.HandleFunc("GET /internal/v1/policy", s.policy)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	return s
+}
+
+// GraphQL returns the GraphQL server so more transports (websockets) can be added.
+func (s *Server) GraphQL() *handler.Server { return s.graphql }
+
+// Mount adds a handler (the portal, the event receiver, exports).
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Handler is the whole API.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// NewGraphQL builds the GraphQL handler: POST and GET transports, query cache,
+// complexity limit, and errors mapped to codes.
+func NewGraphQL(cp *controlplane.Service, log *slog.Logger, maxComplexity int) *handler.Server {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{CP: cp, Log: log}}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		var cpErr *controlplane.Error
+		switch {
+		case errors.As(err, &cpErr):
+			gerr.Message = cpErr.Message
+			gerr.Extensions = map[string]any{"code": cpErr.Code}
+		case gerr.Extensions != nil && gerr.Extensions["code"] != nil:
+			// gqlgen's own validation/parse errors: report as bad input.
+			gerr.Extensions["code"] = codeForGQL(gerr.Extensions["code"])
+		case isInputError(err):
+			gerr.Extensions = map[string]any{"code": controlplane.CodeInvalidArgument}
+		default:
+			log.Error("graphql: internal error", "path", gerr.Path.String(), "err", err)
+			gerr.Message = "internal error"
+			gerr.Extensions = map[string]any{"code": controlplane.CodeInternal}
+		}
+		return gerr
+	})
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		log.Error("graphql: panic", "panic", p)
+		return errors.New("internal error")
+	})
+	return srv
+}
+
+func codeForGQL(c any) string {
+	switch c {
+	case "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "COMPLEXITY_LIMIT_EXCEEDED":
+		return controlplane.CodeInvalidArgument
+	}
+	if s, ok := c.(string); ok {
+		return s
+	}
+	return controlplane.CodeInvalidArgument
+}
+
+// isInputError recognises argument decoding failures (bad enum values,
+// malformed scalars), which gqlgen reports as plain errors on a path.
+func isInputError(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // database and timeout errors are internal, whatever their text says
+	}
+	var gerr *gqlerror.Error
+	if errors.As(err, &gerr) && gerr.Rule != "" {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "is not a valid") || strings.Contains(msg, "Money") || strings.Contains(msg, "cannot parse") ||
+		strings.Contains(msg, "must be")
+}
+
+// authenticate puts the signed-in user (if any) in the request context.
+// Resolvers decide whether they need one; a bad token is an error, not
+// anonymous access.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !strings.HasPrefix(h, "Bearer ") {
+			writeGraphQLError(w, http.StatusUnauthorized, controlplane.CodeUnauthenticated, "Authorization must be 'Bearer <access token>'")
+			return
+		}
+		p, err := s.cp.Authenticate(r.Context(), strings.TrimPrefix(h, "Bearer "))
+		if err != nil {
+			writeGraphQLError(w, http.StatusUnauthorized, controlplane.CodeUnauthenticated, "access token is invalid or expired; refresh the session or sign in again")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+func writeGraphQLError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}}})
+}
+
+// ServiceTokenOK checks a data-plane service token in constant time.
+func ServiceTokenOK(r *http.Request, token string) bool {
+	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// policy is the data plane's endpoint: GET with X-Spendgate-Key.
+func (s *Server) policy(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !ServiceTokenOK(r, s.cfg.ServiceToken) {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"wrong or missing service token"}`))
+		return
+	}
+	key := strings.TrimSpace(r.Header.Get(meter.KeyHeader))
+	if key == "" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"missing X-Spendgate-Key header"}`))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	a, err := s.cp.PolicyAnswer(ctx, key)
+	if err != nil {
+		s.log.Error("policy endpoint failed", "key", apikey.Redact(key), "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":"policy lookup failed"}`))
+		return
+	}
+	w.Header().Set("Cache-Control", "private, max-age="+itoa(a.CacheTTLSeconds))
+	_ = json.NewEncoder(w).Encode(a)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
