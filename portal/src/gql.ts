@@ -1,0 +1,211 @@
+// The GraphQL client and EVERY GraphQL document the portal uses. When the
+// schema (schema.graphqls at the repo root) changes, this is the one place to edit.
+
+import { createClient, type Client } from "graphql-ws";
+
+export interface GqlErrorItem {
+  message: string;
+  extensions?: { code?: string };
+}
+
+/** An error from the API (or the network) with the server's message and code. */
+export class GqlError extends Error {
+  code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = "GqlError";
+    this.code = code;
+  }
+}
+
+const FRIENDLY: Record<string, string> = {
+  UNAUTHENTICATED: "Please sign in again.",
+  FORBIDDEN: "Your role in this tenant does not allow this.",
+  NOT_FOUND: "It does not exist (any more).",
+  INVALID_ARGUMENT: "Check the input.",
+  CONFLICT: "It already exists or was changed meanwhile.",
+  INTERNAL: "The server failed; try again.",
+  GRAPHQL_VALIDATION_FAILED: "The server does not support this request (schema mismatch).",
+  NETWORK: "The server cannot be reached.",
+};
+
+/** Maps a GraphQL response's errors (or an HTTP failure) to one GqlError. */
+export function toGqlError(errors: GqlErrorItem[] | undefined, status = 200): GqlError {
+  if (errors && errors.length > 0) {
+    const e = errors[0];
+    const code = e.extensions?.code ?? (status === 401 ? "UNAUTHENTICATED" : "INTERNAL");
+    const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : "";
+    return new GqlError((e.message || FRIENDLY[code] || "Request failed") + more, code);
+  }
+  if (status === 401) return new GqlError(FRIENDLY.UNAUTHENTICATED, "UNAUTHENTICATED");
+  return new GqlError(`HTTP ${status}`, status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT");
+}
+
+/** The hint shown under an error message for a code. */
+export function hintFor(code: string): string {
+  return FRIENDLY[code] ?? "";
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: string;
+  user: { id: string; email: string; name: string };
+}
+
+type Fetch = typeof fetch;
+
+/** A small GraphQL-over-HTTP client that refreshes the session when it expires. */
+export class Api {
+  session: Session | null;
+  onSession: (s: Session | null) => void;
+  private endpoint: string;
+  private fetchFn: Fetch;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(endpoint = "/query", session: Session | null = null, onSession: (s: Session | null) => void = () => {}, fetchFn: Fetch = (...a) => fetch(...a)) {
+    this.endpoint = endpoint;
+    this.session = session;
+    this.onSession = onSession;
+    this.fetchFn = fetchFn;
+  }
+
+  async raw<T>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch {
+      throw new GqlError(FRIENDLY.NETWORK, "NETWORK");
+    }
+    let body: { data?: T; errors?: GqlErrorItem[] } = {};
+    try {
+      body = await res.json();
+    } catch {
+      throw toGqlError(undefined, res.status || 500);
+    }
+    if (body.errors?.length || !res.ok || body.data == null) throw toGqlError(body.errors, res.status);
+    return body.data;
+  }
+
+  /** Runs an authenticated request, refreshing the session once on expiry. */
+  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    if (this.session && Date.parse(this.session.expiresAt) - Date.now() < 30_000) await this.refresh();
+    try {
+      return await this.raw<T>(query, variables, this.session?.accessToken);
+    } catch (e) {
+      if (e instanceof GqlError && e.code === "UNAUTHENTICATED" && this.session) {
+        await this.refresh();
+        return this.raw<T>(query, variables, this.session?.accessToken);
+      }
+      throw e;
+    }
+  }
+
+  async signIn(email: string, password: string): Promise<Session> {
+    const d = await this.raw<{ signIn: Session }>(SIGN_IN, { email, password });
+    this.setSession(d.signIn);
+    return d.signIn;
+  }
+
+  async signOut(): Promise<void> {
+    const s = this.session;
+    this.setSession(null);
+    if (s) await this.raw(SIGN_OUT, { r: s.refreshToken }, s.accessToken).catch(() => {});
+  }
+
+  private setSession(s: Session | null) {
+    this.session = s;
+    this.onSession(s);
+  }
+
+  private refresh(): Promise<void> {
+    if (!this.refreshing) {
+      const s = this.session;
+      this.refreshing = (async () => {
+        try {
+          if (!s) throw new GqlError(FRIENDLY.UNAUTHENTICATED, "UNAUTHENTICATED");
+          const d = await this.raw<{ refreshSession: Session }>(REFRESH, { r: s.refreshToken });
+          this.setSession(d.refreshSession);
+        } catch (e) {
+          this.setSession(null);
+          throw e;
+        } finally {
+          this.refreshing = null;
+        }
+      })();
+    }
+    return this.refreshing;
+  }
+
+  /** A graphql-transport-ws client for subscriptions on the same endpoint. */
+  wsClient(): Client {
+    const u = new URL(this.endpoint, window.location.href);
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    return createClient({
+      url: u.toString(),
+      lazy: true,
+      retryAttempts: 1000,
+      connectionParams: () => ({ authorization: `Bearer ${this.session?.accessToken ?? ""}` }),
+    });
+  }
+}
+
+const SESSION = `accessToken refreshToken expiresAt user{id email name}`;
+export const SIGN_IN = `mutation($email:String!,$password:String!){signIn(email:$email,password:$password){${SESSION}}}`;
+export const REFRESH = `mutation($r:String!){refreshSession(refreshToken:$r){${SESSION}}}`;
+export const SIGN_OUT = `mutation($r:String!){signOut(refreshToken:$r)}`;
+
+export const TENANTS = `{tenants{id name slug role}}`;
+
+const POLICY = `allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels`;
+const KEY = `id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{${POLICY}}`;
+export const API_KEYS = `query($t:ID!,$after:String){apiKeys(tenantId:$t,first:100,after:$after){edges{node{${KEY}}} pageInfo{hasNextPage endCursor}}}`;
+export const CREATE_KEY = `mutation($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{${KEY}}}}`;
+export const REVOKE_KEY = `mutation($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){${KEY}}}`;
+export const ROTATE_KEY = `mutation($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{${KEY}}}}`;
+
+const BUDGET = `id name scope keyId dimensionName dimensionValue period amount thresholds hard webhookUrl createdAt updatedAt`;
+export const BUDGETS = `query($t:ID!){budgets(tenantId:$t,first:200){edges{node{${BUDGET}}}}}`;
+export const CREATE_BUDGET = `mutation($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){${BUDGET}}}`;
+export const UPDATE_BUDGET = `mutation($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){${BUDGET}}}`;
+export const DELETE_BUDGET = `mutation($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}`;
+/** Budget status with forecast (analytics); optional until the API has it. */
+export const BUDGET_STATUS = `query($t:ID!){budgetStatus(tenantId:$t){budgetId spent forecast periodStart periodEnd}}`;
+
+const OVERRIDE = `id provider model effectiveFrom effectiveTo rates{class perMillion} percentAdjustment note createdAt`;
+export const OVERRIDES = `query($t:ID!){pricingOverrides(tenantId:$t,first:200){edges{node{${OVERRIDE}}}}}`;
+export const CREATE_OVERRIDE = `mutation($t:ID!,$in:PricingOverrideInput!){createPricingOverride(tenantId:$t,input:$in){${OVERRIDE}}}`;
+export const DELETE_OVERRIDE = `mutation($t:ID!,$id:ID!){deletePricingOverride(tenantId:$t,id:$id)}`;
+/** Pricing catalogue search (analytics); optional until the API has it. */
+export const CATALOGUE = `query($q:String){pricingCatalogue(search:$q){provider model rates{class perMillion}}}`;
+/** Cost explanation of one event (analytics); optional until the API has it. */
+export const EXPLAIN = `query($t:ID!,$id:ID!){event(tenantId:$t,id:$id){id provider model cost explanation}}`;
+
+export const MEMBERS = `query($t:ID!){members(tenantId:$t,first:200){edges{node{role createdAt user{id email name}}}}}`;
+export const ADD_MEMBER = `mutation($t:ID!,$e:String!,$n:String,$p:String,$r:Role!){addMember(tenantId:$t,email:$e,name:$n,password:$p,role:$r){role user{id email}}}`;
+export const UPDATE_ROLE = `mutation($t:ID!,$u:ID!,$r:Role!){updateMemberRole(tenantId:$t,userId:$u,role:$r){role}}`;
+export const REMOVE_MEMBER = `mutation($t:ID!,$u:ID!){removeMember(tenantId:$t,userId:$u)}`;
+
+export const AUDIT = `query($t:ID!,$after:String){auditLog(tenantId:$t,first:50,after:$after){edges{node{id actor action targetType targetId details createdAt}} pageInfo{hasNextPage endCursor}}}`;
+
+/** Dashboard analytics (added by the analytics work); the screen degrades when absent. */
+export const DASHBOARD = `query($t:ID!,$from:Time!,$to:Time!,$bucket:String!){
+  spendTotal(tenantId:$t,from:$from,to:$to)
+  spendSeries(tenantId:$t,from:$from,to:$to,bucket:$bucket){start cost}
+  byProvider:spendBreakdown(tenantId:$t,from:$from,to:$to,by:"provider"){label cost requests}
+  byModel:spendBreakdown(tenantId:$t,from:$from,to:$to,by:"model"){label cost requests}
+  byKey:spendBreakdown(tenantId:$t,from:$from,to:$to,by:"key"){label cost requests}
+  unknownModels(tenantId:$t,from:$from,to:$to){provider model requests}
+  denials(tenantId:$t,from:$from,to:$to){reason requests}
+}`;
+
+export const BUDGET_ALERTS = `subscription($t:ID!){budgetAlerts(tenantId:$t){budgetId budgetName threshold spent amount message at}}`;
+
+/** True when the server does not know a field/argument we asked for (an older or newer schema). */
+export function isSchemaMismatch(e: unknown): boolean {
+  return e instanceof GqlError && (e.code === "GRAPHQL_VALIDATION_FAILED" || /Cannot query field|Unknown argument|Unknown type|Unknown field/.test(e.message));
+}

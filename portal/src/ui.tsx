@@ -1,0 +1,54 @@
+import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { GqlError, hintFor } from "./gql";
+
+export function ErrorBox({ error }: { error: unknown }) {
+  if (!error) return null;
+  const code = error instanceof GqlError ? error.code : "";
+  const msg = error instanceof Error ? error.message : String(error);
+  return (
+    <div className="error" role="alert">
+      <strong>{msg}</strong>
+      {code && <span className="code"> [{code}]</span>}
+      {code && hintFor(code) && <div className="hint">{hintFor(code)}</div>}
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="empty">{children}</p>;
+}
+
+/** Loads data with a function; reload() re-runs it. */
+export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const seq = useRef(0);
+  const reload = useCallback(() => {
+    const n = ++seq.current;
+    setLoading(true);
+    fn().then(
+      (d) => { if (n === seq.current) { setData(d); setError(null); setLoading(false); } },
+      (e) => { if (n === seq.current) { setError(e); setLoading(false); } },
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+  useEffect(reload, [reload]);
+  return { data, error, loading, reload };
+}
+
+export function Field({ label, error, children, id }: { label: string; error?: string; children: ReactNode; id: string }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {error && <div className="field-error" id={id + "-err"} role="alert">{error}</div>}
+    </div>
+  );
+}
+
+export function when(t: string | null | undefined): string {
+  if (!t) return "—";
+  const d = new Date(t);
+  return isNaN(d.getTime()) ? t : d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}

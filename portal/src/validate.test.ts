@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { budgetErrors, budgetInput, parseDims, parseThresholds, splitList, type BudgetForm } from "./validate";
+import { scale } from "./screens/Dashboard";
+
+const base: BudgetForm = { name: "Monthly", scope: "TENANT", keyId: "", dimensionName: "", dimensionValue: "", period: "MONTH", amount: "100", thresholds: "80, 50, 100, 80", hard: false, webhookUrl: "" };
+
+describe("validation", () => {
+  it("splits lists", () => expect(splitList(" a, b\n,c ,")).toEqual(["a", "b", "c"]));
+  it("parses dimensions", () => {
+    expect(parseDims("team=search, env = prod")).toEqual([{ name: "team", value: "search" }, { name: "env", value: "prod" }]);
+    expect(() => parseDims("team")).toThrow('Dimension "team" must look like name=value.');
+    expect(() => parseDims("=x")).toThrow();
+    expect(() => parseDims("x=")).toThrow();
+  });
+  it("parses thresholds", () => {
+    expect(parseThresholds("80, 50, 100, 80")).toEqual([50, 80, 100]);
+    expect(() => parseThresholds("50, 1.5")).toThrow("not a whole percent");
+    expect(() => parseThresholds("0")).toThrow("between 1 and 1000");
+  });
+  it.each<[string, Partial<BudgetForm>, string[]]>([
+    ["valid", {}, []],
+    ["no name", { name: " " }, ["name"]],
+    ["bad amount", { amount: "1,000" }, ["amount"]],
+    ["key scope needs key", { scope: "KEY" }, ["keyId"]],
+    ["dimension scope needs both", { scope: "DIMENSION" }, ["dimensionName", "dimensionValue"]],
+    ["bad thresholds", { thresholds: "x" }, ["thresholds"]],
+    ["bad webhook", { webhookUrl: "ftp://x" }, ["webhookUrl"]],
+  ])("budget form: %s", (_n, patch, fields) => {
+    expect(Object.keys(budgetErrors({ ...base, ...patch })).sort()).toEqual(fields.sort());
+  });
+  it("builds BudgetInput with only the scope's fields", () => {
+    expect(budgetInput({ ...base, keyId: "k1", dimensionName: "team" })).toEqual({
+      name: "Monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH",
+      amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null,
+    });
+  });
+  it("scales chart bars exactly relative to the maximum", () => {
+    expect(scale(["0", "0"])).toEqual([0, 0]);
+    expect(scale(["1", "0.5", "0.000000001", "0"])).toEqual([100, 50, 0, 0]);
+  });
+});

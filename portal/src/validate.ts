@@ -1,0 +1,77 @@
+// Form validation and input parsing, kept apart from the components so it is unit tested.
+import { moneyError } from "./money";
+
+/** Splits a comma/newline separated list, trimming and dropping empties. */
+export function splitList(s: string): string[] {
+  return s.split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
+}
+
+/** Parses "name=value, other=value" into dimension pairs; throws with a clear message. */
+export function parseDims(s: string): { name: string; value: string }[] {
+  return splitList(s).map((p) => {
+    const i = p.indexOf("=");
+    if (i <= 0 || i === p.length - 1) throw new Error(`Dimension "${p}" must look like name=value.`);
+    return { name: p.slice(0, i).trim(), value: p.slice(i + 1).trim() };
+  });
+}
+
+/** Parses thresholds "50, 80, 100" into sorted unique percents in 1..1000. */
+export function parseThresholds(s: string): number[] {
+  const out = new Set<number>();
+  for (const p of splitList(s)) {
+    if (!/^\d+$/.test(p)) throw new Error(`Threshold "${p}" is not a whole percent.`);
+    const n = Number(p);
+    if (n < 1 || n > 1000) throw new Error(`Threshold ${n} must be between 1 and 1000 percent.`);
+    out.add(n);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+export interface BudgetForm {
+  name: string;
+  scope: "TENANT" | "KEY" | "DIMENSION";
+  keyId: string;
+  dimensionName: string;
+  dimensionValue: string;
+  period: "DAY" | "WEEK" | "MONTH";
+  amount: string;
+  thresholds: string;
+  hard: boolean;
+  webhookUrl: string;
+}
+
+/** Field → message for every invalid field; empty when the form is valid. */
+export function budgetErrors(f: BudgetForm): Record<string, string> {
+  const e: Record<string, string> = {};
+  if (!f.name.trim()) e.name = "Give the budget a name.";
+  const m = moneyError(f.amount);
+  if (m) e.amount = m;
+  if (f.scope === "KEY" && !f.keyId) e.keyId = "Choose the key this budget covers.";
+  if (f.scope === "DIMENSION") {
+    if (!f.dimensionName.trim()) e.dimensionName = "Enter the dimension name.";
+    if (!f.dimensionValue.trim()) e.dimensionValue = "Enter the dimension value.";
+  }
+  try {
+    parseThresholds(f.thresholds);
+  } catch (err) {
+    e.thresholds = (err as Error).message;
+  }
+  if (f.webhookUrl.trim() && !/^https?:\/\/\S+$/.test(f.webhookUrl.trim())) e.webhookUrl = "The webhook must be an http(s) URL.";
+  return e;
+}
+
+/** The BudgetInput for a valid form. */
+export function budgetInput(f: BudgetForm) {
+  return {
+    name: f.name.trim(),
+    scope: f.scope,
+    keyId: f.scope === "KEY" ? f.keyId : null,
+    dimensionName: f.scope === "DIMENSION" ? f.dimensionName.trim() : null,
+    dimensionValue: f.scope === "DIMENSION" ? f.dimensionValue.trim() : null,
+    period: f.period,
+    amount: f.amount.trim(),
+    thresholds: parseThresholds(f.thresholds),
+    hard: f.hard,
+    webhookUrl: f.webhookUrl.trim() || null,
+  };
+}
