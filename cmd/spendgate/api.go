@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/spendgate/spendgate/apiserver"
+	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/budget/pgstore"
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/store/postgres"
+)
+
+// controlPlaneFlags are shared by every command that talks to Postgres.
+type controlPlaneFlags struct {
+	postgresDSN, jwtSecret, keyPepper, serviceToken string
+}
+
+const devSecret = "dev-only-insecure-secret-change-me-0123456789"
+
+func addControlPlaneFlags(fs *flag.FlagSet, f *controlPlaneFlags) {
+	fs.StringVar(&f.postgresDSN, "postgres-dsn", "postgres://postgres@127.0.0.1:5432/spendgate?sslmode=disable", "Postgres connection string")
+	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "secret signing access tokens (≥ 32 bytes; dev default when empty)")
+	fs.StringVar(&f.keyPepper, "key-pepper", "", "secret HMAC pepper for API keys (≥ 16 bytes; dev default when empty)")
+	fs.StringVar(&f.serviceToken, "service-token", "", "token the data plane uses for the policy and ingest endpoints (dev default when empty)")
+}
+
+// withDevDefaults fills missing secrets with fixed development values and
+// says so loudly: fine on one machine, never in production.
+func (f *controlPlaneFlags) withDevDefaults(log *slog.Logger) {
+	var missing []string
+	if f.jwtSecret == "" {
+		f.jwtSecret, missing = devSecret, append(missing, "SPENDGATE_JWT_SECRET")
+	}
+	if f.keyPepper == "" {
+		f.keyPepper, missing = devSecret, append(missing, "SPENDGATE_KEY_PEPPER")
+	}
+	if f.serviceToken == "" {
+		f.serviceToken, missing = "dev-service-token", append(missing, "SPENDGATE_SERVICE_TOKEN")
+	}
+	if len(missing) > 0 {
+		log.Warn("using INSECURE development defaults; set these for any shared or production use", "unset", missing)
+	}
+}
+
+// openControlPlane migrates the database (creating it when missing) and
+// builds the control plane service.
+func openControlPlane(ctx context.Context, f *controlPlaneFlags, log *slog.Logger) (*controlplane.Service, *pgxpool.Pool, error) {
+	if err := ensureDatabase(ctx, f.postgresDSN); err != nil {
+		return nil, nil, err
+	}
+	if err := postgres.Migrate(ctx, f.postgresDSN); err != nil {
+		return nil, nil, err
+	}
+	pool, err := postgres.Open(ctx, f.postgresDSN)
+	if err != nil {
+		return nil, nil, err
+	}
+	tokens, err := auth.NewTokens([]byte(f.jwtSecret))
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	cp, err := controlplane.New(pool, []byte(f.keyPepper), tokens, log)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	// Keys under an exhausted hard budget are answered blocked by the policy
+	// endpoint (spend counters are the budget store's).
+	cp.Blocks = pgstore.New(pool)
+	return cp, pool, nil
+}
+
+func runAPI(ctx context.Context, args []string) error {
+	fs := newFlagSet("api")
+	var f controlPlaneFlags
+	addControlPlaneFlags(fs, &f)
+	listen := fs.String("listen", "127.0.0.1:8080", "API listen address")
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	log := slog.Default()
+	f.withDevDefaults(log)
+	cp, pool, err := openControlPlane(ctx, &f, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	srv := apiserver.New(apiserver.Config{ServiceToken: f.serviceToken}, cp, log)
+	return serveUntilDone(ctx, log, "api", *listen, srv.Handler(), nil)
+}
+
+func runMigrate(ctx context.Context, args []string) error {
+	fs := newFlagSet("migrate")
+	dsn := fs.String("postgres-dsn", "postgres://postgres@127.0.0.1:5432/spendgate?sslmode=disable", "Postgres connection string")
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if err := ensureDatabase(ctx, *dsn); err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, *dsn); err != nil {
+		return err
+	}
+	fmt.Println("postgres: migrations applied")
+	return nil
+}
+
+func runUsers(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create-owner" {
+		return errors.New("usage: spendgate users create-owner --email E --password P --tenant-name N [--tenant-slug S]")
+	}
+	fs := newFlagSet("users create-owner")
+	var f controlPlaneFlags
+	addControlPlaneFlags(fs, &f)
+	email := fs.String("email", "", "owner's email (required)")
+	password := fs.String("password", "", "owner's password, 8-72 bytes (required; or SPENDGATE_PASSWORD)")
+	name := fs.String("tenant-name", "", "tenant name (required)")
+	slug := fs.String("tenant-slug", "", "tenant slug (default: derived from the name)")
+	if err := parseWithEnv(fs, args[1:]); err != nil {
+		return err
+	}
+	if *email == "" || *password == "" || *name == "" {
+		return errors.New("users create-owner: --email, --password and --tenant-name are required")
+	}
+	if *slug == "" {
+		*slug = slugify(*name)
+	}
+	log := slog.Default()
+	f.withDevDefaults(log)
+	cp, pool, err := openControlPlane(ctx, &f, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	u, t, err := cp.CreateOwner(ctx, *email, *password, *name, *slug)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("created tenant %s (%s, id %s) owned by %s\n", t.Name, t.Slug, t.ID, u.Email)
+	return nil
+}
+
+func slugify(s string) string {
+	out := make([]byte, 0, len(s))
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			out = append(out, c)
+		case c >= 'A' && c <= 'Z':
+			out = append(out, c+32)
+		case len(out) > 0 && out[len(out)-1] != '-':
+			out = append(out, '-')
+		}
+	}
+	for len(out) > 0 && out[len(out)-1] == '-' {
+		out = out[:len(out)-1]
+	}
+	if len(out) == 0 {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		return "t-" + hex.EncodeToString(b)
+	}
+	return string(out[:min(len(out), 63)])
+}

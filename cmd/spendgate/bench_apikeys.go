@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/spendgate/spendgate/apiserver"
+	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/store/postgres"
+)
+
+// benchAPIKeys seeds 1,000 keys in a scratch database and times the GraphQL
+// apiKeys list through the real HTTP handler, against the raw SQL query for
+// the same rows measured in the same run.
+func benchAPIKeys(ctx context.Context, args []string) error {
+	fs := newFlagSet("bench apikeys")
+	admin := fs.String("postgres-admin-dsn", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database DSN (a scratch database is created and dropped)")
+	keys := fs.Int("keys", 1000, "keys to seed")
+	runs := fs.Int("runs", 200, "timed queries per target")
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("sgbench_%d", time.Now().UnixNano())
+	conn, err := pgx.Connect(ctx, *admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	defer func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)") }()
+	u, _ := url.Parse(*admin)
+	u.Path = "/" + name
+	dsn := u.String()
+	if err := postgres.Migrate(ctx, dsn); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tokens, _ := auth.NewTokens([]byte(devSecret))
+	cp, err := controlplane.New(pool, []byte(devSecret), tokens, quiet)
+	if err != nil {
+		return err
+	}
+	_, tn, err := cp.CreateOwner(ctx, "bench@example.com", "password-123", "Bench", "bench")
+	if err != nil {
+		return err
+	}
+	sess, err := cp.SignIn(ctx, "bench@example.com", "password-123")
+	if err != nil {
+		return err
+	}
+	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
+	start := time.Now()
+	for i := 0; i < *keys; i++ {
+		if _, err := cp.CreateAPIKey(actx, tn.ID, fmt.Sprintf("key %d", i), controlplane.KeyPolicy{AllowedProviders: []string{"openai"}}, nil); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("seeded %d keys in %s\n", *keys, time.Since(start).Round(time.Millisecond))
+
+	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench"}, cp, quiet).Handler())
+	defer srv.Close()
+	const query = `query($t:ID!,$n:Int){apiKeys(tenantId:$t,first:$n){edges{node{id name prefix status createdAt lastUsedAt policy{allowedProviders}}} pageInfo{hasNextPage}}}`
+	graphqlOnce := func(page int) func() error {
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"t": tn.ID, "n": page}})
+		return func() error {
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/query", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+sess.AccessToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Data struct {
+					APIKeys struct {
+						Edges []json.RawMessage
+					}
+				}
+				Errors []any
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				return err
+			}
+			if len(out.Errors) > 0 || len(out.Data.APIKeys.Edges) != page {
+				return fmt.Errorf("apiKeys returned %d keys, errors %v", len(out.Data.APIKeys.Edges), out.Errors)
+			}
+			return nil
+		}
+	}
+	// The baseline reads and decodes the same rows (and the one extra row the
+	// page needs to know whether there is a next page).
+	sqlOnce := func(page int) func() error {
+		return func() error {
+			rows, err := pool.Query(ctx, `SELECT id, tenant_id, name, prefix, status, created_at, last_used_at, revoked_at, expires_at, rotated_from,
+			allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models
+			FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, tn.ID, page+1)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for rows.Next() {
+				if _, err := rows.Values(); err != nil {
+					rows.Close()
+					return err
+				}
+				n++
+			}
+			rows.Close()
+			if n != min(page+1, *keys) {
+				return fmt.Errorf("sql returned %d rows", n)
+			}
+			return rows.Err()
+		}
+	}
+	measure := func(f func() error) ([]time.Duration, error) {
+		for i := 0; i < 10; i++ { // warm up
+			if err := f(); err != nil {
+				return nil, err
+			}
+		}
+		out := make([]time.Duration, 0, *runs)
+		for i := 0; i < *runs; i++ {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				return nil, err
+			}
+			out = append(out, time.Since(t0))
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return out, nil
+	}
+	p := func(d []time.Duration, q int) time.Duration { return d[min(len(d)-1, len(d)*q/100)] }
+	fmt.Printf("apiKeys list query over %d keys, %d runs per target (GraphQL over HTTP through the real handler, JSON decoded by the client)\n", *keys, *runs)
+	for _, page := range []int{50, *keys} {
+		g, err := measure(graphqlOnce(page))
+		if err != nil {
+			return err
+		}
+		s, err := measure(sqlOnce(page))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("page of %d keys (first: %d)\n", page, page)
+		fmt.Printf("  raw SQL (baseline)     p50 %9s  p95 %9s\n", p(s, 50).Round(time.Microsecond), p(s, 95).Round(time.Microsecond))
+		fmt.Printf("  GraphQL over HTTP      p50 %9s  p95 %9s\n", p(g, 50).Round(time.Microsecond), p(g, 95).Round(time.Microsecond))
+		fmt.Printf("  ratio GraphQL/SQL      p50 %.2fx  p95 %.2fx   (goal GraphQL p95 < 10ms: %v)\n",
+			float64(p(g, 50))/float64(p(s, 50)), float64(p(g, 95))/float64(p(s, 95)), p(g, 95) < 10*time.Millisecond)
+		if page == *keys {
+			break
+		}
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/gateway"
+	"github.com/spendgate/spendgate/internal/fakeprovider"
+	"github.com/spendgate/spendgate/policy"
+)
+
+// benchGateway measures what the gateway adds to a call, against a bare
+// httputil.ReverseProxy and direct calls to the same fake provider, all on
+// loopback in this process. Figures are printed as ratios to the baselines
+// measured in the same run, since absolute numbers depend on the machine.
+func benchGateway(ctx context.Context, args []string) error {
+	fs := newFlagSet("bench gateway")
+	duration := fs.Duration("duration", 3*time.Second, "load duration per measurement")
+	rates := fs.String("rates", "1000,5000", "fixed request rates (per second) to measure")
+	streams := fs.Int("streams", 200, "in-flight streams for the memory measurement")
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	var rateList []int
+	for _, r := range strings.Split(*rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bad --rates entry %q", r)
+		}
+		rateList = append(rateList, n)
+	}
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fake := fakeprovider.New(fakeprovider.Config{KeepRequests: 1, Chunks: 5})
+	fakeURL, stopFake, err := listen(fake)
+	if err != nil {
+		return err
+	}
+	defer stopFake()
+	target, _ := url.Parse(fakeURL)
+	bare := httputil.NewSingleHostReverseProxy(target)
+	bare.Transport = &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 2048}
+	bareDirector := bare.Director
+	bare.Director = func(r *http.Request) {
+		bareDirector(r)
+		r.URL.Path = "/v1" + strings.TrimPrefix(r.URL.Path, "/v1/openai")
+		r.Host = target.Host
+	}
+	bareURL, stopBare, err := listen(bare)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+
+	sink := &countingSink{}
+	batcher := gateway.NewBatcher(sink, 500, 1_000_000, 50*time.Millisecond, quiet)
+	cfg := gateway.DefaultConfig()
+	cfg.Upstreams = map[string]string{"openai": fakeURL + "/v1"}
+	gw := gateway.New(cfg, staticPolicy{}, batcher, quiet)
+	gwURL, stopGW, err := listen(gw)
+	if err != nil {
+		return err
+	}
+	defer stopGW()
+	defer gw.Shutdown(context.Background())
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight, MaxIdleConns: 4 * maxInFlight, IdleConnTimeout: time.Minute}}
+	jsonBody := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+	sseBody := []byte(`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+	targets := []struct{ name, url string }{
+		{"direct", fakeURL + "/v1/chat/completions"},
+		{"bare proxy", bareURL + "/v1/openai/chat/completions"},
+		{"gateway", gwURL + "/v1/openai/chat/completions"},
+	}
+
+	fmt.Printf("gateway benchmark on %d CPUs, loopback, fake provider, at most %d requests in flight; latency from each request's scheduled send; 'added' = p(x) - p(direct)\n", runtime.NumCPU(), maxInFlight)
+	for _, kind := range []struct {
+		name string
+		body []byte
+	}{{"JSON", jsonBody}, {"SSE", sseBody}} {
+		for _, rate := range rateList {
+			res := map[string]loadResult{}
+			for _, tg := range targets {
+				// Warm the connection pools first.
+				_ = runLoad(ctx, client, tg.url, kind.body, 200, 300*time.Millisecond)
+				res[tg.name] = runLoad(ctx, client, tg.url, kind.body, rate, *duration)
+			}
+			d, b, g := res["direct"], res["bare proxy"], res["gateway"]
+			fmt.Printf("\n%s at %d req/s for %s\n", kind.name, rate, *duration)
+			for _, tg := range targets {
+				r := res[tg.name]
+				fmt.Printf("  %-10s sent %6d ok %6d errors %4d  achieved %7.0f req/s  p50 %8s  p99 %8s\n",
+					tg.name, r.sent, r.ok, r.errors, r.achieved, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
+			}
+			addB50, addB99 := b.p50-d.p50, b.p99-d.p99
+			addG50, addG99 := g.p50-d.p50, g.p99-d.p99
+			fmt.Printf("  added latency: bare p50 %s p99 %s; gateway p50 %s p99 %s\n", addB50.Round(time.Microsecond), addB99.Round(time.Microsecond), addG50.Round(time.Microsecond), addG99.Round(time.Microsecond))
+			fmt.Printf("  ratio gateway/bare added latency: p50 %.2fx (goal <= 1.3x)  p99 %.2fx (goal <= 1.5x)\n", ratio(addG50, addB50), ratio(addG99, addB99))
+			fmt.Printf("  ratio gateway/bare total latency: p50 %.2fx  p99 %.2fx\n", ratio(g.p50, b.p50), ratio(g.p99, b.p99))
+		}
+	}
+
+	// Throughput: closed loop, as fast as the machine allows.
+	fmt.Printf("\nmax throughput, JSON, closed loop with 64 workers for %s\n", *duration)
+	var maxRPS = map[string]float64{}
+	for _, tg := range targets {
+		maxRPS[tg.name] = closedLoop(ctx, client, tg.url, jsonBody, 64, *duration)
+		fmt.Printf("  %-10s %8.0f req/s\n", tg.name, maxRPS[tg.name])
+	}
+	fmt.Printf("  ratio gateway/bare %.2fx, gateway/direct %.2fx (goal >= 5000 req/s on this machine: %v)\n",
+		maxRPS["gateway"]/maxRPS["bare proxy"], maxRPS["gateway"]/maxRPS["direct"], maxRPS["gateway"] >= 5000)
+
+	// Memory per in-flight stream: hold streams open with slow chunks.
+	per, err := memoryPerStream(ctx, client, gwURL+"/v1/openai/chat/completions", *streams)
+	if err != nil {
+		return err
+	}
+	basePer, err := memoryPerStream(ctx, client, bareURL+"/v1/openai/chat/completions", *streams)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nmemory per in-flight stream (%d streams, whole process incl. client and fake): gateway %.1f KiB, bare proxy %.1f KiB, ratio %.2fx\n",
+		*streams, per/1024, basePer/1024, per/basePer)
+	sent, dropped, _ := batcher.Stats()
+	fmt.Printf("events metered: %d published, %d dropped (sink received %d)\n", sent, dropped, sink.n.Load())
+	return nil
+}
+
+type staticPolicy struct{}
+
+func (staticPolicy) Lookup(context.Context, string) (policy.Answer, error) {
+	return policy.Answer{Valid: true, TenantID: "00000000-0000-4000-8000-000000000001", KeyID: "00000000-0000-4000-8000-000000000002", CacheTTLSeconds: 60}, nil
+}
+
+type countingSink struct{ n atomic.Int64 }
+
+func (c *countingSink) Publish(_ context.Context, evs []event.Event) error {
+	c.n.Add(int64(len(evs)))
+	return nil
+}
+
+func listen(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+type loadResult struct {
+	sent, ok, errors int
+	achieved         float64
+	p50, p99         time.Duration
+}
+
+// maxInFlight bounds concurrent requests of the fixed-rate load, like the
+// connection count of wrk2: unbounded, a saturated target makes the load
+// generator open thousands of sockets and measure itself.
+const maxInFlight = 256
+
+// runLoad sends requests at a fixed rate and reports latency percentiles of
+// completed requests, measured from each request's scheduled send time, so a
+// target that falls behind is charged for the queueing it causes (no
+// coordinated omission).
+func runLoad(ctx context.Context, client *http.Client, url string, body []byte, rate int, d time.Duration) loadResult {
+	n := int(float64(rate) * d.Seconds())
+	lat := make([]time.Duration, n)
+	okFlags := make([]bool, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxInFlight)
+	start := time.Now()
+	interval := time.Second / time.Duration(rate)
+	sent := 0
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		scheduled := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(scheduled); wait > 0 {
+			time.Sleep(wait)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		sent++
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t0 := scheduled
+			req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+			req.Header.Set("x-spendgate-key", "sg_bench_key")
+			req.Header.Set("Authorization", "Bearer sk-bench")
+			resp, err := client.Do(req)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			lat[i] = time.Since(t0)
+			okFlags[i] = resp.StatusCode == 200
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var done []time.Duration
+	res := loadResult{sent: sent}
+	for i := 0; i < sent; i++ {
+		if okFlags[i] {
+			res.ok++
+			done = append(done, lat[i])
+		} else {
+			res.errors++
+		}
+	}
+	res.achieved = float64(res.ok) / elapsed.Seconds()
+	sort.Slice(done, func(i, j int) bool { return done[i] < done[j] })
+	if len(done) > 0 {
+		res.p50 = done[len(done)*50/100]
+		res.p99 = done[min(len(done)-1, len(done)*99/100)]
+	}
+	return res
+}
+
+func closedLoop(ctx context.Context, client *http.Client, url string, body []byte, workers int, d time.Duration) float64 {
+	var count atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+				req.Header.Set("x-spendgate-key", "sg_bench_key")
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					count.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(count.Load()) / d.Seconds()
+}
+
+// memoryPerStream opens n slow streams, measures the heap while they are all
+// in flight, and returns bytes per stream above the idle heap.
+func memoryPerStream(ctx context.Context, client *http.Client, url string, n int) (float64, error) {
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	body := []byte(`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[]}`)
+	var started sync.WaitGroup
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		started.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+			req.Header.Set("x-spendgate-key", "sg_bench_key")
+			req.Header.Set("x-fake-chunks", "20")
+			req.Header.Set("x-fake-chunk-delay-ms", "100")
+			resp, err := client.Do(req)
+			if err != nil {
+				started.Done()
+				return
+			}
+			buf := make([]byte, 512)
+			_, _ = resp.Body.Read(buf)
+			started.Done()
+			<-release
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}()
+	}
+	started.Wait()
+	var during runtime.MemStats
+	runtime.ReadMemStats(&during)
+	close(release)
+	wg.Wait()
+	return float64(during.HeapInuse-min(before.HeapInuse, during.HeapInuse)) / float64(n), nil
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}

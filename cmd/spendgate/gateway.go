@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/httpapi"
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/gateway"
+	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/pricing"
+)
+
+// upstreamFlag collects repeated --upstream provider=url flags.
+type upstreamFlag map[string]string
+
+func (u upstreamFlag) String() string {
+	parts := make([]string, 0, len(u))
+	for k, v := range u {
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (u upstreamFlag) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		id, url, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || url == "" {
+			return fmt.Errorf("want provider=url, got %q", item)
+		}
+		if _, known := meter.ProviderByID(id); !known {
+			return fmt.Errorf("unknown provider %q", id)
+		}
+		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return fmt.Errorf("upstream for %s must be an http(s) URL, got %q", id, url)
+		}
+		u[id] = url
+	}
+	return nil
+}
+
+type gatewayFlags struct {
+	listen, policyURL, ingestURL, budgetURL, serviceToken string
+	upstreams                                             upstreamFlag
+	maxBody                                               int64
+	failOpen, inject                                      bool
+	cacheTTL, negativeTTL                                 time.Duration
+	dialTimeout, headerTimeout, reserveTimeout            time.Duration
+	idlePerHost                                           int
+	eventBatch, eventBuffer                               int
+	eventInterval                                         time.Duration
+}
+
+// addGatewayFlags registers the gateway's flags. standalone is true for
+// "spendgate gateway" (its own --listen and the URLs of the services it
+// calls); serve runs it in-process beside the API under --gateway-listen.
+func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
+	if standalone {
+		fs.StringVar(&f.listen, "listen", "127.0.0.1:8081", "gateway listen address")
+		fs.StringVar(&f.policyURL, "policy-url", "http://127.0.0.1:8080/internal/v1/policy", "control plane policy endpoint")
+		fs.StringVar(&f.ingestURL, "ingest-url", "http://127.0.0.1:8080/internal/v1/events", "ingest event endpoint")
+		fs.StringVar(&f.budgetURL, "budget-url", "", "base URL of the budget reservation service (POST /internal/v1/reservations), e.g. http://127.0.0.1:8080; empty: hard budgets are enforced only through the policy answer's blocked flag")
+		fs.StringVar(&f.serviceToken, "service-token", "", "service token for the policy, ingest and budget endpoints (required)")
+	} else {
+		fs.StringVar(&f.listen, "gateway-listen", "127.0.0.1:8081", "gateway listen address")
+	}
+	fs.DurationVar(&f.dialTimeout, "upstream-dial-timeout", 10*time.Second, "timeout for connecting to a provider")
+	fs.DurationVar(&f.headerTimeout, "upstream-response-header-timeout", 5*time.Minute, "how long a provider may take to start answering")
+	fs.IntVar(&f.idlePerHost, "upstream-max-idle-conns-per-host", 512, "keep-alive connections kept per provider")
+	fs.DurationVar(&f.reserveTimeout, "reserve-timeout", 5*time.Second, "timeout of one budget reservation")
+	fs.IntVar(&f.eventBatch, "event-batch", 200, "events per batch sent to ingest")
+	fs.IntVar(&f.eventBuffer, "event-buffer", 100_000, "events buffered while ingest is slow or down (beyond: dropped and counted)")
+	fs.DurationVar(&f.eventInterval, "event-interval", 500*time.Millisecond, "longest an event waits before its batch is sent")
+	f.upstreams = upstreamFlag{}
+	fs.Var(f.upstreams, "upstream", "provider base URL override, provider=url (repeatable), e.g. openai=http://127.0.0.1:9999/v1")
+	fs.Int64Var(&f.maxBody, "max-request-body-bytes", 32<<20, "largest request body accepted (413 beyond)")
+	fs.BoolVar(&f.failOpen, "fail-open", false, "forward unattributed requests when the policy service is unreachable (default: 503)")
+	fs.BoolVar(&f.inject, "inject-stream-usage", true, "add stream_options.include_usage to OpenAI-style streaming requests")
+	fs.DurationVar(&f.cacheTTL, "policy-cache-ttl", 30*time.Second, "how long a key's policy answer is reused")
+	fs.DurationVar(&f.negativeTTL, "policy-negative-cache-ttl", 10*time.Second, "how long an unknown/revoked key answer is reused")
+}
+
+func (f *gatewayFlags) config() gateway.Config {
+	cfg := gateway.DefaultConfig()
+	cfg.Upstreams = f.upstreams
+	cfg.MaxRequestBodyBytes = f.maxBody
+	cfg.FailOpen = f.failOpen
+	cfg.InjectStreamUsage = f.inject
+	cfg.DialTimeout = f.dialTimeout
+	cfg.ResponseHeaderTimeout = f.headerTimeout
+	cfg.MaxIdleConnsPerHost = f.idlePerHost
+	cfg.ReserveTimeout = f.reserveTimeout
+	cat := pricing.Default()
+	cfg.ModelPriced = func(provider, model string) bool {
+		_, _, ok := cat.Lookup(provider, model)
+		return ok
+	}
+	return cfg
+}
+
+func runGateway(ctx context.Context, args []string) error {
+	fs := newFlagSet("gateway")
+	var f gatewayFlags
+	addGatewayFlags(fs, &f, true)
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if f.serviceToken == "" {
+		return errors.New("gateway: --service-token (or SPENDGATE_SERVICE_TOKEN) is required")
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	log := slog.Default()
+	sink := &gateway.HTTPSink{URL: f.ingestURL, ServiceToken: f.serviceToken}
+	batcher := gateway.NewBatcher(sink, f.eventBatch, f.eventBuffer, f.eventInterval, log)
+	src := gateway.NewCachedPolicySource(&gateway.HTTPPolicySource{URL: f.policyURL, ServiceToken: f.serviceToken}, f.cacheTTL, f.negativeTTL)
+	cfg := f.config()
+	if f.budgetURL != "" {
+		client := &httpapi.Client{BaseURL: f.budgetURL, ServiceToken: f.serviceToken}
+		cfg.Reserver = budgetReserver(client.Reserve)
+	}
+	gw := gateway.New(cfg, src, batcher, log)
+	return serveUntilDone(ctx, log, "gateway", f.listen, gw, func(ctx context.Context) { gw.Shutdown(ctx) })
+}
+
+// validate rejects settings the gateway cannot run with.
+func (f *gatewayFlags) validate() error {
+	for name, u := range map[string]string{"--policy-url": f.policyURL, "--ingest-url": f.ingestURL, "--budget-url": f.budgetURL} {
+		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return fmt.Errorf("gateway: %s must be an http(s) URL, got %q", name, u)
+		}
+	}
+	switch {
+	case f.maxBody <= 0:
+		return errors.New("gateway: --max-request-body-bytes must be positive")
+	case f.idlePerHost <= 0:
+		return errors.New("gateway: --upstream-max-idle-conns-per-host must be positive")
+	case f.eventBatch <= 0 || f.eventBuffer < f.eventBatch:
+		return errors.New("gateway: --event-batch must be positive and at most --event-buffer")
+	case f.eventInterval <= 0 || f.dialTimeout <= 0 || f.headerTimeout <= 0 || f.reserveTimeout <= 0:
+		return errors.New("gateway: --event-interval and the timeouts must be positive")
+	}
+	return nil
+}
+
+// budgetReserver adapts the budget engine's Reserve (the HTTP client of
+// budget/httpapi, or budget/service in-process) to the gateway's Reserver,
+// turning its refusals into gateway denials. Other errors mean the budget
+// service could not be asked; the gateway then refuses (fail closed).
+func budgetReserver(reserve func(context.Context, budget.ReserveRequest) (budget.Reservation, error)) gateway.Reserver {
+	return gateway.ReserverFunc(func(ctx context.Context, r gateway.ReserveRequest) (string, error) {
+		res, err := reserve(ctx, budget.ReserveRequest{TenantID: r.TenantID, KeyID: r.KeyID, Dimensions: r.Dimensions,
+			Provider: r.Provider, Model: r.Model, MaxTokens: r.MaxTokens, InputTokensEstimate: r.InputTokensEstimate})
+		if err == nil {
+			return res.ID, nil
+		}
+		var remote *httpapi.DeniedError
+		if errors.As(err, &remote) {
+			return "", &gateway.ReservationDeniedError{Reason: remote.Reason, Message: remote.Message}
+		}
+		var local *budget.DeniedError
+		if errors.As(err, &local) {
+			return "", &gateway.ReservationDeniedError{Reason: event.DenialBudgetExceeded, Message: local.Error()}
+		}
+		return "", err
+	})
+}
+
+// serveUntilDone runs an HTTP server until ctx is cancelled, then shuts it
+// down gracefully (in-flight requests finish, up to 30 s) and runs drain.
+func serveUntilDone(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, drain func(context.Context)) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		log.Info(name+" listening", "addr", addr)
+		errc <- srv.ListenAndServe()
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	log.Info(name + " shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if drain != nil {
+		drain(sctx)
+	}
+	return err
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/spendgate/spendgate/apiserver"
+	"github.com/spendgate/spendgate/auth"
+	budgethttp "github.com/spendgate/spendgate/budget/httpapi"
+	budgetservice "github.com/spendgate/spendgate/budget/service"
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/gateway"
+	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/internal/fakeprovider"
+	"github.com/spendgate/spendgate/natsembed"
+	"github.com/spendgate/spendgate/policy"
+	"github.com/spendgate/spendgate/portal"
+	"github.com/spendgate/spendgate/pricing"
+	chstore "github.com/spendgate/spendgate/store/clickhouse"
+)
+
+func runServe(ctx context.Context, args []string) error {
+	fs := newFlagSet("serve")
+	var cpf controlPlaneFlags
+	addControlPlaneFlags(fs, &cpf)
+	var gwf gatewayFlags
+	addGatewayFlags(fs, &gwf, false)
+	listen := fs.String("listen", "127.0.0.1:8080", "API listen address (GraphQL, policy and event endpoints)")
+	natsURL := fs.String("nats-url", "", "NATS server with JetStream (default: run one embedded, storing under --data-dir)")
+	home, _ := os.UserHomeDir()
+	dataDir := fs.String("data-dir", filepath.Join(home, ".local", "share", "spendgate"), "where the embedded NATS and demo files live")
+	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (start it with: make clickhouse)")
+	chDB := fs.String("clickhouse-database", "spendgate", "ClickHouse database (created when missing)")
+	demo := fs.Bool("demo", true, "create a demo tenant, owner and API key on first start and print how to use them")
+	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic and gemini to it unless --upstream says otherwise (empty: off)")
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	log := slog.Default()
+	cpf.withDevDefaults(log)
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("serve: data dir: %w", err)
+	}
+
+	cp, pool, err := openControlPlane(ctx, &cpf, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	if *natsURL == "" {
+		ns, url, err := natsembed.Start(filepath.Join(*dataDir, "nats"))
+		if err != nil {
+			return err
+		}
+		defer ns.Shutdown()
+		*natsURL = url
+		log.Info("embedded NATS with JetStream started", "url", url, "store", filepath.Join(*dataDir, "nats"))
+	}
+	nc, err := nats.Connect(*natsURL, nats.Name("spendgate serve"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("serve: NATS at %s: %w", *natsURL, err)
+	}
+	defer nc.Drain() //nolint:errcheck // best effort at exit
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	icfg := ingest.DefaultConfig()
+	icfg.ServiceToken = cpf.serviceToken
+	if err := ingest.EnsureStreams(ctx, js, icfg); err != nil {
+		return err
+	}
+	receiver := ingest.NewReceiver(icfg, js, log)
+	chConn, err := chstore.Open(ctx, *chAddr, *chDB)
+	if err != nil {
+		return fmt.Errorf("%w (start ClickHouse with: make clickhouse)", err)
+	}
+	defer chConn.Close()
+	if err := chstore.Migrate(ctx, chConn, *chDB); err != nil {
+		return err
+	}
+	consumer := ingest.NewConsumer(icfg, ingest.DefaultConsumerConfig(), js, chstore.NewWriter(chConn, *chDB), pricing.Default(), cp, log)
+
+	// Budgets: spend counters and alerts fed by the consumer (after the
+	// ClickHouse insert, before the ack), hard-cap reservations for the
+	// gateway, and the blocked flag of the policy answer.
+	budgets := budgetservice.New(pool, nc, strings.ToLower(icfg.Prefix), budgetservice.DefaultConfig(strings.ToLower(icfg.Prefix)), log)
+	consumer.SetSpendSink(budgets)
+	cp.Blocks = budgets
+
+	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken}, cp, log)
+	api.Mount("POST /internal/v1/events", receiver)
+	reservations := budgethttp.Handler(budgets, cpf.serviceToken, log)
+	api.Mount("POST /internal/v1/reservations", reservations)
+	api.Mount("POST /internal/v1/reservations/{id}/release", reservations)
+	api.Mount("GET /", portal.Handler())
+
+	if *demo && *fakeListen != "" {
+		for _, p := range []string{"openai", "anthropic", "gemini"} {
+			if _, set := gwf.upstreams[p]; !set {
+				base := "http://" + *fakeListen
+				if p == "openai" {
+					base += "/v1"
+				}
+				gwf.upstreams[p] = base
+			}
+		}
+	}
+	batcher := gateway.NewBatcher(receiverSink{receiver, log}, 500, 100_000, 500*time.Millisecond, log)
+	src := gateway.NewCachedPolicySource(controlPlanePolicy{cp}, gwf.cacheTTL, gwf.negativeTTL)
+	gcfg := gwf.config()
+	gcfg.Reserver = budgetReserver(budgets.Reserve) // in-process: no HTTP hop
+	gw := gateway.New(gcfg, src, batcher, log)
+
+	if *demo {
+		if err := printDemo(ctx, cp, *dataDir, *listen, gwf.listen, *fakeListen); err != nil {
+			return err
+		}
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	run := func(name, addr string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ctx = sctx
+	run("api", *listen, func(ctx context.Context) error { return serveUntilDone(ctx, log, "api", *listen, api.Handler(), nil) })
+	run("gateway", gwf.listen, func(ctx context.Context) error {
+		return serveUntilDone(ctx, log, "gateway", gwf.listen, gw, func(ctx context.Context) { gw.Shutdown(ctx) })
+	})
+	run("ingest consumer", "", consumer.Run)
+	run("budgets", "", budgets.Run)
+	if *demo && *fakeListen != "" {
+		fp := fakeprovider.New(fakeprovider.Config{KeepRequests: 100})
+		run("fakeprovider", *fakeListen, func(ctx context.Context) error { return serveUntilDone(ctx, log, "fakeprovider", *fakeListen, fp, nil) })
+	}
+	select {
+	case err := <-errc:
+		cancel()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	wg.Wait()
+	sent, dropped, _ := batcher.Stats()
+	log.Info("spendgate stopped", "events_published", sent, "events_dropped", dropped)
+	return nil
+}
+
+// controlPlanePolicy answers the gateway in-process, without HTTP.
+type controlPlanePolicy struct{ cp *controlplane.Service }
+
+func (c controlPlanePolicy) Lookup(ctx context.Context, key string) (policy.Answer, error) {
+	return c.cp.PolicyAnswer(ctx, key)
+}
+
+// receiverSink hands gateway events to the ingest receiver in-process.
+type receiverSink struct {
+	r   *ingest.Receiver
+	log *slog.Logger
+}
+
+func (s receiverSink) Publish(ctx context.Context, evs []event.Event) error {
+	res, err := s.r.Publish(ctx, evs)
+	if err != nil {
+		return err
+	}
+	for _, rj := range res.Rejected {
+		s.log.Error("ingest rejected a gateway event (a bug)", "event_id", rj.EventID, "err", rj.Error)
+	}
+	return nil
+}
+
+const (
+	demoEmail    = "demo@spendgate.local"
+	demoPassword = "spendgate-demo"
+)
+
+// printDemo makes sure the demo tenant, owner and key exist and prints how to
+// use them. The demo key's secret is kept in the data dir (mode 0600) so it
+// can be printed again on later starts; nothing else stores secrets.
+func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, gwAddr, fakeAddr string) error {
+	u, t, err := cp.CreateOwner(ctx, demoEmail, demoPassword, "Demo", "demo")
+	if err != nil && controlplane.CodeOf(err) != controlplane.CodeConflict {
+		return fmt.Errorf("demo tenant: %w", err)
+	}
+	sess, err := cp.SignIn(ctx, demoEmail, demoPassword)
+	if err != nil {
+		return fmt.Errorf("demo sign-in (was the demo password changed?): %w", err)
+	}
+	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
+	if t.ID == "" {
+		ts, err := cp.Tenants(actx)
+		if err != nil || len(ts) == 0 {
+			return fmt.Errorf("demo tenant not found: %v", err)
+		}
+		t = ts[0]
+	}
+	_ = u
+	keyFile := filepath.Join(dataDir, "demo-key")
+	key := ""
+	if b, err := os.ReadFile(keyFile); err == nil {
+		key = strings.TrimSpace(string(b))
+		if a, err := cp.PolicyAnswer(ctx, key); err != nil || !a.Valid {
+			key = ""
+		}
+	}
+	if key == "" {
+		ck, err := cp.CreateAPIKey(actx, t.ID, "demo key", controlplane.KeyPolicy{DefaultDimensions: map[string]string{"env": "demo"}}, nil)
+		if err != nil {
+			return fmt.Errorf("demo key: %w", err)
+		}
+		key = ck.Secret
+		if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	fake := ""
+	if fakeAddr != "" {
+		fake = "\n  openai, anthropic and gemini are routed to the fake provider at http://" + fakeAddr + " (demo mode);\n  pass --upstream openai=https://api.openai.com/v1 (or --fake-provider-listen '') for real providers.\n"
+	}
+	fmt.Printf(`
+================ spendgate is running ================
+  portal        http://%[1]s/              (sign in: %[3]s / %[4]s)
+  GraphQL API   http://%[1]s/query
+  gateway       http://%[2]s/v1/<provider>/...
+  demo tenant   %[5]s (%[6]s)
+  demo API key  %[7]s
+%[8]s
+Try it:
+  curl -s http://%[2]s/v1/openai/chat/completions \
+    -H 'x-spendgate-key: %[7]s' -H 'Authorization: Bearer sk-your-openai-key' \
+    -H 'x-spendgate-dim-team: search' -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'
+
+  OpenAI SDK (Go): openai.NewClient(option.WithBaseURL("http://%[2]s/v1/openai"),
+      option.WithHeader("x-spendgate-key", "%[7]s"))
+  Anthropic SDK:   anthropic.NewClient(option.WithBaseURL("http://%[2]s/v1/anthropic"),
+      option.WithHeader("x-spendgate-key", "%[7]s"))
+
+  GraphQL: curl -s http://%[1]s/query -H 'Content-Type: application/json' \
+    -d '{"query":"mutation{signIn(email:\"%[3]s\",password:\"%[4]s\"){accessToken}}"}'
+=======================================================
+`, apiAddr, gwAddr, demoEmail, demoPassword, t.Name, t.ID, key, fake)
+	return nil
+}
