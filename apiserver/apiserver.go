@@ -22,6 +22,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
@@ -35,6 +36,11 @@ type Config struct {
 	ServiceToken string
 	// MaxComplexity bounds the cost of one GraphQL query.
 	MaxComplexity int
+	// Analytics answers spend queries and the CSV export; nil leaves them
+	// answering INTERNAL "not available" (the management API still works).
+	Analytics *analytics.Service
+	// Alerts feeds the budgetAlerts subscription; nil: not available.
+	Alerts graph.AlertFeed
 }
 
 // Server is the API's HTTP handler.
@@ -49,12 +55,15 @@ type Server struct {
 // New builds the server.
 func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	if cfg.MaxComplexity == 0 {
-		cfg.MaxComplexity = 5000
+		cfg.MaxComplexity = DefaultMaxComplexity
 	}
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
-	s.graphql = NewGraphQL(cp, log, cfg.MaxComplexity)
+	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Log: log}, log, cfg.MaxComplexity)
 	s.mux.Handle("POST /query", s.authenticate(s.graphql))
 	s.mux.Handle("GET /query", s.authenticate(s.graphql))
+	if cfg.Analytics != nil {
+		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
+	}
 	s.mux.HandleFunc("GET /internal/v1/policy", s.policy)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -72,10 +81,18 @@ func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h
 // Handler is the whole API.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// NewGraphQL builds the GraphQL handler: POST and GET transports, query cache,
-// complexity limit, and errors mapped to codes.
-func NewGraphQL(cp *controlplane.Service, log *slog.Logger, maxComplexity int) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{CP: cp, Log: log}}))
+// NewGraphQL builds the GraphQL handler: websocket (graphql-transport-ws,
+// for subscriptions), POST and GET transports, query cache, complexity
+// limit, and errors mapped to codes.
+func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler.Server {
+	cfg := graph.Config{Resolvers: r}
+	pagedComplexity(&cfg.Complexity)
+	srv := handler.New(graph.NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		InitTimeout:           10 * time.Second,
+		InitFunc:              websocketAuth(r.CP),
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -133,6 +150,27 @@ func isInputError(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "is not a valid") || strings.Contains(msg, "Money") || strings.Contains(msg, "cannot parse") ||
 		strings.Contains(msg, "must be")
+}
+
+// websocketAuth authenticates a websocket connection from its init payload
+// ({"authorization": "Bearer <access token>"}), since browsers cannot set
+// headers on websockets. Resolvers then authorize each subscription by
+// tenant membership, as for queries.
+func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if _, ok := auth.PrincipalFrom(ctx); ok {
+			return ctx, &payload, nil // authenticated by the upgrade request's header
+		}
+		h := payload.Authorization()
+		if h == "" {
+			return ctx, nil, controlplane.ErrUnauthenticated
+		}
+		p, err := cp.Authenticate(ctx, strings.TrimPrefix(h, "Bearer "))
+		if err != nil {
+			return ctx, nil, err
+		}
+		return auth.WithPrincipal(ctx, p), &payload, nil
+	}
 }
 
 // authenticate puts the signed-in user (if any) in the request context.

@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	APIKey() APIKeyResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -101,6 +102,20 @@ type ComplexityRoot struct {
 		WebhookURL     func(childComplexity int) int
 	}
 
+	BudgetAlert struct {
+		Amount      func(childComplexity int) int
+		At          func(childComplexity int) int
+		BudgetID    func(childComplexity int) int
+		BudgetName  func(childComplexity int) int
+		Hard        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Message     func(childComplexity int) int
+		PeriodEnd   func(childComplexity int) int
+		PeriodStart func(childComplexity int) int
+		Spent       func(childComplexity int) int
+		Threshold   func(childComplexity int) int
+	}
+
 	BudgetConnection struct {
 		Edges    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
@@ -111,9 +126,35 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	BudgetStatus struct {
+		Blocked     func(childComplexity int) int
+		Budget      func(childComplexity int) int
+		Forecast    func(childComplexity int) int
+		PercentUsed func(childComplexity int) int
+		PeriodEnd   func(childComplexity int) int
+		PeriodStart func(childComplexity int) int
+		Remaining   func(childComplexity int) int
+		Reserved    func(childComplexity int) int
+		Spent       func(childComplexity int) int
+	}
+
+	CostLine struct {
+		Amount               func(childComplexity int) int
+		Class                func(childComplexity int) int
+		ListRatePerMillion   func(childComplexity int) int
+		Quantity             func(childComplexity int) int
+		TenantRatePerMillion func(childComplexity int) int
+	}
+
 	CreatedAPIKey struct {
 		Key    func(childComplexity int) int
 		Secret func(childComplexity int) int
+	}
+
+	DenialCount struct {
+		Keys     func(childComplexity int) int
+		Labels   func(childComplexity int) int
+		Requests func(childComplexity int) int
 	}
 
 	Dimension struct {
@@ -195,16 +236,25 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKey           func(childComplexity int, tenantID string, id string) int
-		APIKeys          func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
-		AuditLog         func(childComplexity int, tenantID string, first *int, after *string) int
-		Budget           func(childComplexity int, tenantID string, id string) int
-		Budgets          func(childComplexity int, tenantID string, first *int, after *string) int
-		Me               func(childComplexity int) int
-		Members          func(childComplexity int, tenantID string, first *int, after *string) int
-		PricingOverrides func(childComplexity int, tenantID string, first *int, after *string) int
-		Tenant           func(childComplexity int, id string) int
-		Tenants          func(childComplexity int) int
+		APIKey             func(childComplexity int, tenantID string, id string) int
+		APIKeys            func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
+		AuditLog           func(childComplexity int, tenantID string, first *int, after *string) int
+		Budget             func(childComplexity int, tenantID string, id string) int
+		BudgetAlertHistory func(childComplexity int, tenantID string, first *int) int
+		BudgetStatuses     func(childComplexity int, tenantID string, budgetID *string) int
+		Budgets            func(childComplexity int, tenantID string, first *int, after *string) int
+		Denials            func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
+		Me                 func(childComplexity int) int
+		Members            func(childComplexity int, tenantID string, first *int, after *string) int
+		PricingOverrides   func(childComplexity int, tenantID string, first *int, after *string) int
+		SpendBreakdown     func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
+		SpendSummary       func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
+		SpendTimeSeries    func(childComplexity int, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
+		Tenant             func(childComplexity int, id string) int
+		Tenants            func(childComplexity int) int
+		UnknownModels      func(childComplexity int, tenantID string, from time.Time, to time.Time) int
+		UsageEvent         func(childComplexity int, tenantID string, id string) int
+		UsageEvents        func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter, first *int, after *string) int
 	}
 
 	Rate struct {
@@ -219,12 +269,111 @@ type ComplexityRoot struct {
 		User         func(childComplexity int) int
 	}
 
+	SpendBreakdown struct {
+		GroupBy func(childComplexity int) int
+		Groups  func(childComplexity int) int
+		Other   func(childComplexity int) int
+		Total   func(childComplexity int) int
+	}
+
+	SpendGroup struct {
+		Keys   func(childComplexity int) int
+		Labels func(childComplexity int) int
+		Totals func(childComplexity int) int
+	}
+
+	SpendPoint struct {
+		Keys   func(childComplexity int) int
+		Labels func(childComplexity int) int
+		Start  func(childComplexity int) int
+		Totals func(childComplexity int) int
+	}
+
+	SpendTotals struct {
+		InputTokens      func(childComplexity int) int
+		ListCost         func(childComplexity int) int
+		OutputTokens     func(childComplexity int) int
+		Requests         func(childComplexity int) int
+		TenantCost       func(childComplexity int) int
+		UnpricedRequests func(childComplexity int) int
+	}
+
+	Subscription struct {
+		BudgetAlerts func(childComplexity int, tenantID string) int
+	}
+
 	Tenant struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Role      func(childComplexity int) int
 		Slug      func(childComplexity int) int
+	}
+
+	TokenUsage struct {
+		AudioInput   func(childComplexity int) int
+		AudioOutput  func(childComplexity int) int
+		CacheWrite1h func(childComplexity int) int
+		CacheWrite5m func(childComplexity int) int
+		CachedInput  func(childComplexity int) int
+		Characters   func(childComplexity int) int
+		ImageInput   func(childComplexity int) int
+		ImageOutput  func(childComplexity int) int
+		Images       func(childComplexity int) int
+		Input        func(childComplexity int) int
+		Output       func(childComplexity int) int
+		Reasoning    func(childComplexity int) int
+		Seconds      func(childComplexity int) int
+		WebSearches  func(childComplexity int) int
+	}
+
+	UnknownModelUsage struct {
+		FirstSeen    func(childComplexity int) int
+		InputTokens  func(childComplexity int) int
+		LastSeen     func(childComplexity int) int
+		Model        func(childComplexity int) int
+		OutputTokens func(childComplexity int) int
+		Provider     func(childComplexity int) int
+		Requests     func(childComplexity int) int
+	}
+
+	UsageEvent struct {
+		CatalogueModel       func(childComplexity int) int
+		Complete             func(childComplexity int) int
+		CostLines            func(childComplexity int) int
+		Dimensions           func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		KeyID                func(childComplexity int) int
+		KeyName              func(childComplexity int) int
+		LatencyMs            func(childComplexity int) int
+		ListCost             func(childComplexity int) int
+		ModelRequested       func(childComplexity int) int
+		ModelServed          func(childComplexity int) int
+		Operation            func(childComplexity int) int
+		OverrideIds          func(childComplexity int) int
+		Priced               func(childComplexity int) int
+		PricingTier          func(childComplexity int) int
+		Provider             func(childComplexity int) int
+		ProviderReportedCost func(childComplexity int) int
+		RequestID            func(childComplexity int) int
+		ServiceTier          func(childComplexity int) int
+		Source               func(childComplexity int) int
+		Status               func(childComplexity int) int
+		Streaming            func(childComplexity int) int
+		TenantCost           func(childComplexity int) int
+		Time                 func(childComplexity int) int
+		Tokens               func(childComplexity int) int
+		TtfbMs               func(childComplexity int) int
+	}
+
+	UsageEventConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	UsageEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	User struct {
@@ -273,6 +422,18 @@ type QueryResolver interface {
 	Budget(ctx context.Context, tenantID string, id string) (*model.Budget, error)
 	PricingOverrides(ctx context.Context, tenantID string, first *int, after *string) (*model.PricingOverrideConnection, error)
 	AuditLog(ctx context.Context, tenantID string, first *int, after *string) (*model.AuditEntryConnection, error)
+	SpendSummary(ctx context.Context, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) (*model.SpendTotals, error)
+	SpendTimeSeries(ctx context.Context, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) ([]*model.SpendPoint, error)
+	SpendBreakdown(ctx context.Context, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) (*model.SpendBreakdown, error)
+	UnknownModels(ctx context.Context, tenantID string, from time.Time, to time.Time) ([]*model.UnknownModelUsage, error)
+	Denials(ctx context.Context, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) ([]*model.DenialCount, error)
+	UsageEvents(ctx context.Context, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter, first *int, after *string) (*model.UsageEventConnection, error)
+	UsageEvent(ctx context.Context, tenantID string, id string) (*model.UsageEvent, error)
+	BudgetStatuses(ctx context.Context, tenantID string, budgetID *string) ([]*model.BudgetStatus, error)
+	BudgetAlertHistory(ctx context.Context, tenantID string, first *int) ([]*model.BudgetAlert, error)
+}
+type SubscriptionResolver interface {
+	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -546,6 +707,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Budget.WebhookURL(childComplexity), true
 
+	case "BudgetAlert.amount":
+		if e.ComplexityRoot.BudgetAlert.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Amount(childComplexity), true
+	case "BudgetAlert.at":
+		if e.ComplexityRoot.BudgetAlert.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.At(childComplexity), true
+	case "BudgetAlert.budgetId":
+		if e.ComplexityRoot.BudgetAlert.BudgetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.BudgetID(childComplexity), true
+	case "BudgetAlert.budgetName":
+		if e.ComplexityRoot.BudgetAlert.BudgetName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.BudgetName(childComplexity), true
+	case "BudgetAlert.hard":
+		if e.ComplexityRoot.BudgetAlert.Hard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Hard(childComplexity), true
+	case "BudgetAlert.id":
+		if e.ComplexityRoot.BudgetAlert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.ID(childComplexity), true
+	case "BudgetAlert.message":
+		if e.ComplexityRoot.BudgetAlert.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Message(childComplexity), true
+	case "BudgetAlert.periodEnd":
+		if e.ComplexityRoot.BudgetAlert.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.PeriodEnd(childComplexity), true
+	case "BudgetAlert.periodStart":
+		if e.ComplexityRoot.BudgetAlert.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.PeriodStart(childComplexity), true
+	case "BudgetAlert.spent":
+		if e.ComplexityRoot.BudgetAlert.Spent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Spent(childComplexity), true
+	case "BudgetAlert.threshold":
+		if e.ComplexityRoot.BudgetAlert.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Threshold(childComplexity), true
+
 	case "BudgetConnection.edges":
 		if e.ComplexityRoot.BudgetConnection.Edges == nil {
 			break
@@ -572,6 +800,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BudgetEdge.Node(childComplexity), true
 
+	case "BudgetStatus.blocked":
+		if e.ComplexityRoot.BudgetStatus.Blocked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Blocked(childComplexity), true
+	case "BudgetStatus.budget":
+		if e.ComplexityRoot.BudgetStatus.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Budget(childComplexity), true
+	case "BudgetStatus.forecast":
+		if e.ComplexityRoot.BudgetStatus.Forecast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Forecast(childComplexity), true
+	case "BudgetStatus.percentUsed":
+		if e.ComplexityRoot.BudgetStatus.PercentUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.PercentUsed(childComplexity), true
+	case "BudgetStatus.periodEnd":
+		if e.ComplexityRoot.BudgetStatus.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.PeriodEnd(childComplexity), true
+	case "BudgetStatus.periodStart":
+		if e.ComplexityRoot.BudgetStatus.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.PeriodStart(childComplexity), true
+	case "BudgetStatus.remaining":
+		if e.ComplexityRoot.BudgetStatus.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Remaining(childComplexity), true
+	case "BudgetStatus.reserved":
+		if e.ComplexityRoot.BudgetStatus.Reserved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Reserved(childComplexity), true
+	case "BudgetStatus.spent":
+		if e.ComplexityRoot.BudgetStatus.Spent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Spent(childComplexity), true
+
+	case "CostLine.amount":
+		if e.ComplexityRoot.CostLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostLine.Amount(childComplexity), true
+	case "CostLine.class":
+		if e.ComplexityRoot.CostLine.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostLine.Class(childComplexity), true
+	case "CostLine.listRatePerMillion":
+		if e.ComplexityRoot.CostLine.ListRatePerMillion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostLine.ListRatePerMillion(childComplexity), true
+	case "CostLine.quantity":
+		if e.ComplexityRoot.CostLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostLine.Quantity(childComplexity), true
+	case "CostLine.tenantRatePerMillion":
+		if e.ComplexityRoot.CostLine.TenantRatePerMillion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostLine.TenantRatePerMillion(childComplexity), true
+
 	case "CreatedAPIKey.key":
 		if e.ComplexityRoot.CreatedAPIKey.Key == nil {
 			break
@@ -584,6 +898,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreatedAPIKey.Secret(childComplexity), true
+
+	case "DenialCount.keys":
+		if e.ComplexityRoot.DenialCount.Keys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialCount.Keys(childComplexity), true
+	case "DenialCount.labels":
+		if e.ComplexityRoot.DenialCount.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialCount.Labels(childComplexity), true
+	case "DenialCount.requests":
+		if e.ComplexityRoot.DenialCount.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialCount.Requests(childComplexity), true
 
 	case "Dimension.name":
 		if e.ComplexityRoot.Dimension.Name == nil {
@@ -1017,6 +1350,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Budget(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Query.budgetAlertHistory":
+		if e.ComplexityRoot.Query.BudgetAlertHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetAlertHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetAlertHistory(childComplexity, args["tenantId"].(string), args["first"].(*int)), true
+	case "Query.budgetStatuses":
+		if e.ComplexityRoot.Query.BudgetStatuses == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetStatuses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetStatuses(childComplexity, args["tenantId"].(string), args["budgetId"].(*string)), true
 	case "Query.budgets":
 		if e.ComplexityRoot.Query.Budgets == nil {
 			break
@@ -1028,6 +1383,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Budgets(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.denials":
+		if e.ComplexityRoot.Query.Denials == nil {
+			break
+		}
+
+		args, err := ec.field_Query_denials_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Denials(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]*model.SpendGroupBy), args["filter"].(*model.SpendFilter)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1057,6 +1423,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PricingOverrides(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.spendBreakdown":
+		if e.ComplexityRoot.Query.SpendBreakdown == nil {
+			break
+		}
+
+		args, err := ec.field_Query_spendBreakdown_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SpendBreakdown(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]*model.SpendGroupBy), args["filter"].(*model.SpendFilter), args["top"].(*int)), true
+	case "Query.spendSummary":
+		if e.ComplexityRoot.Query.SpendSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_spendSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SpendSummary(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["filter"].(*model.SpendFilter)), true
+	case "Query.spendTimeSeries":
+		if e.ComplexityRoot.Query.SpendTimeSeries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_spendTimeSeries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SpendTimeSeries(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["bucket"].(model.TimeBucket), args["groupBy"].([]*model.SpendGroupBy), args["filter"].(*model.SpendFilter)), true
 	case "Query.tenant":
 		if e.ComplexityRoot.Query.Tenant == nil {
 			break
@@ -1074,6 +1473,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tenants(childComplexity), true
+	case "Query.unknownModels":
+		if e.ComplexityRoot.Query.UnknownModels == nil {
+			break
+		}
+
+		args, err := ec.field_Query_unknownModels_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.UnknownModels(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.usageEvent":
+		if e.ComplexityRoot.Query.UsageEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Query_usageEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.UsageEvent(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Query.usageEvents":
+		if e.ComplexityRoot.Query.UsageEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_usageEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.UsageEvents(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["filter"].(*model.SpendFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "Rate.class":
 		if e.ComplexityRoot.Rate.Class == nil {
@@ -1113,6 +1545,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Session.User(childComplexity), true
 
+	case "SpendBreakdown.groupBy":
+		if e.ComplexityRoot.SpendBreakdown.GroupBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendBreakdown.GroupBy(childComplexity), true
+	case "SpendBreakdown.groups":
+		if e.ComplexityRoot.SpendBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendBreakdown.Groups(childComplexity), true
+	case "SpendBreakdown.other":
+		if e.ComplexityRoot.SpendBreakdown.Other == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendBreakdown.Other(childComplexity), true
+	case "SpendBreakdown.total":
+		if e.ComplexityRoot.SpendBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendBreakdown.Total(childComplexity), true
+
+	case "SpendGroup.keys":
+		if e.ComplexityRoot.SpendGroup.Keys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendGroup.Keys(childComplexity), true
+	case "SpendGroup.labels":
+		if e.ComplexityRoot.SpendGroup.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendGroup.Labels(childComplexity), true
+	case "SpendGroup.totals":
+		if e.ComplexityRoot.SpendGroup.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendGroup.Totals(childComplexity), true
+
+	case "SpendPoint.keys":
+		if e.ComplexityRoot.SpendPoint.Keys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendPoint.Keys(childComplexity), true
+	case "SpendPoint.labels":
+		if e.ComplexityRoot.SpendPoint.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendPoint.Labels(childComplexity), true
+	case "SpendPoint.start":
+		if e.ComplexityRoot.SpendPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendPoint.Start(childComplexity), true
+	case "SpendPoint.totals":
+		if e.ComplexityRoot.SpendPoint.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendPoint.Totals(childComplexity), true
+
+	case "SpendTotals.inputTokens":
+		if e.ComplexityRoot.SpendTotals.InputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTotals.InputTokens(childComplexity), true
+	case "SpendTotals.listCost":
+		if e.ComplexityRoot.SpendTotals.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTotals.ListCost(childComplexity), true
+	case "SpendTotals.outputTokens":
+		if e.ComplexityRoot.SpendTotals.OutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTotals.OutputTokens(childComplexity), true
+	case "SpendTotals.requests":
+		if e.ComplexityRoot.SpendTotals.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTotals.Requests(childComplexity), true
+	case "SpendTotals.tenantCost":
+		if e.ComplexityRoot.SpendTotals.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTotals.TenantCost(childComplexity), true
+	case "SpendTotals.unpricedRequests":
+		if e.ComplexityRoot.SpendTotals.UnpricedRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTotals.UnpricedRequests(childComplexity), true
+
+	case "Subscription.budgetAlerts":
+		if e.ComplexityRoot.Subscription.BudgetAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_budgetAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.BudgetAlerts(childComplexity, args["tenantId"].(string)), true
+
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
 			break
@@ -1143,6 +1693,317 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Slug(childComplexity), true
+
+	case "TokenUsage.audioInput":
+		if e.ComplexityRoot.TokenUsage.AudioInput == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.AudioInput(childComplexity), true
+	case "TokenUsage.audioOutput":
+		if e.ComplexityRoot.TokenUsage.AudioOutput == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.AudioOutput(childComplexity), true
+	case "TokenUsage.cacheWrite1h":
+		if e.ComplexityRoot.TokenUsage.CacheWrite1h == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.CacheWrite1h(childComplexity), true
+	case "TokenUsage.cacheWrite5m":
+		if e.ComplexityRoot.TokenUsage.CacheWrite5m == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.CacheWrite5m(childComplexity), true
+	case "TokenUsage.cachedInput":
+		if e.ComplexityRoot.TokenUsage.CachedInput == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.CachedInput(childComplexity), true
+	case "TokenUsage.characters":
+		if e.ComplexityRoot.TokenUsage.Characters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.Characters(childComplexity), true
+	case "TokenUsage.imageInput":
+		if e.ComplexityRoot.TokenUsage.ImageInput == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.ImageInput(childComplexity), true
+	case "TokenUsage.imageOutput":
+		if e.ComplexityRoot.TokenUsage.ImageOutput == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.ImageOutput(childComplexity), true
+	case "TokenUsage.images":
+		if e.ComplexityRoot.TokenUsage.Images == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.Images(childComplexity), true
+	case "TokenUsage.input":
+		if e.ComplexityRoot.TokenUsage.Input == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.Input(childComplexity), true
+	case "TokenUsage.output":
+		if e.ComplexityRoot.TokenUsage.Output == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.Output(childComplexity), true
+	case "TokenUsage.reasoning":
+		if e.ComplexityRoot.TokenUsage.Reasoning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.Reasoning(childComplexity), true
+	case "TokenUsage.seconds":
+		if e.ComplexityRoot.TokenUsage.Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.Seconds(childComplexity), true
+	case "TokenUsage.webSearches":
+		if e.ComplexityRoot.TokenUsage.WebSearches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenUsage.WebSearches(childComplexity), true
+
+	case "UnknownModelUsage.firstSeen":
+		if e.ComplexityRoot.UnknownModelUsage.FirstSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnknownModelUsage.FirstSeen(childComplexity), true
+	case "UnknownModelUsage.inputTokens":
+		if e.ComplexityRoot.UnknownModelUsage.InputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnknownModelUsage.InputTokens(childComplexity), true
+	case "UnknownModelUsage.lastSeen":
+		if e.ComplexityRoot.UnknownModelUsage.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnknownModelUsage.LastSeen(childComplexity), true
+	case "UnknownModelUsage.model":
+		if e.ComplexityRoot.UnknownModelUsage.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnknownModelUsage.Model(childComplexity), true
+	case "UnknownModelUsage.outputTokens":
+		if e.ComplexityRoot.UnknownModelUsage.OutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnknownModelUsage.OutputTokens(childComplexity), true
+	case "UnknownModelUsage.provider":
+		if e.ComplexityRoot.UnknownModelUsage.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnknownModelUsage.Provider(childComplexity), true
+	case "UnknownModelUsage.requests":
+		if e.ComplexityRoot.UnknownModelUsage.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnknownModelUsage.Requests(childComplexity), true
+
+	case "UsageEvent.catalogueModel":
+		if e.ComplexityRoot.UsageEvent.CatalogueModel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.CatalogueModel(childComplexity), true
+	case "UsageEvent.complete":
+		if e.ComplexityRoot.UsageEvent.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Complete(childComplexity), true
+	case "UsageEvent.costLines":
+		if e.ComplexityRoot.UsageEvent.CostLines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.CostLines(childComplexity), true
+	case "UsageEvent.dimensions":
+		if e.ComplexityRoot.UsageEvent.Dimensions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Dimensions(childComplexity), true
+	case "UsageEvent.id":
+		if e.ComplexityRoot.UsageEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.ID(childComplexity), true
+	case "UsageEvent.keyId":
+		if e.ComplexityRoot.UsageEvent.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.KeyID(childComplexity), true
+	case "UsageEvent.keyName":
+		if e.ComplexityRoot.UsageEvent.KeyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.KeyName(childComplexity), true
+	case "UsageEvent.latencyMs":
+		if e.ComplexityRoot.UsageEvent.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.LatencyMs(childComplexity), true
+	case "UsageEvent.listCost":
+		if e.ComplexityRoot.UsageEvent.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.ListCost(childComplexity), true
+	case "UsageEvent.modelRequested":
+		if e.ComplexityRoot.UsageEvent.ModelRequested == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.ModelRequested(childComplexity), true
+	case "UsageEvent.modelServed":
+		if e.ComplexityRoot.UsageEvent.ModelServed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.ModelServed(childComplexity), true
+	case "UsageEvent.operation":
+		if e.ComplexityRoot.UsageEvent.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Operation(childComplexity), true
+	case "UsageEvent.overrideIds":
+		if e.ComplexityRoot.UsageEvent.OverrideIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.OverrideIds(childComplexity), true
+	case "UsageEvent.priced":
+		if e.ComplexityRoot.UsageEvent.Priced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Priced(childComplexity), true
+	case "UsageEvent.pricingTier":
+		if e.ComplexityRoot.UsageEvent.PricingTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.PricingTier(childComplexity), true
+	case "UsageEvent.provider":
+		if e.ComplexityRoot.UsageEvent.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Provider(childComplexity), true
+	case "UsageEvent.providerReportedCost":
+		if e.ComplexityRoot.UsageEvent.ProviderReportedCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.ProviderReportedCost(childComplexity), true
+	case "UsageEvent.requestId":
+		if e.ComplexityRoot.UsageEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.RequestID(childComplexity), true
+	case "UsageEvent.serviceTier":
+		if e.ComplexityRoot.UsageEvent.ServiceTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.ServiceTier(childComplexity), true
+	case "UsageEvent.source":
+		if e.ComplexityRoot.UsageEvent.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Source(childComplexity), true
+	case "UsageEvent.status":
+		if e.ComplexityRoot.UsageEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Status(childComplexity), true
+	case "UsageEvent.streaming":
+		if e.ComplexityRoot.UsageEvent.Streaming == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Streaming(childComplexity), true
+	case "UsageEvent.tenantCost":
+		if e.ComplexityRoot.UsageEvent.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.TenantCost(childComplexity), true
+	case "UsageEvent.time":
+		if e.ComplexityRoot.UsageEvent.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Time(childComplexity), true
+	case "UsageEvent.tokens":
+		if e.ComplexityRoot.UsageEvent.Tokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Tokens(childComplexity), true
+	case "UsageEvent.ttfbMs":
+		if e.ComplexityRoot.UsageEvent.TtfbMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.TtfbMs(childComplexity), true
+
+	case "UsageEventConnection.edges":
+		if e.ComplexityRoot.UsageEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEventConnection.Edges(childComplexity), true
+	case "UsageEventConnection.pageInfo":
+		if e.ComplexityRoot.UsageEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEventConnection.PageInfo(childComplexity), true
+
+	case "UsageEventEdge.cursor":
+		if e.ComplexityRoot.UsageEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEventEdge.Cursor(childComplexity), true
+	case "UsageEventEdge.node":
+		if e.ComplexityRoot.UsageEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEventEdge.Node(childComplexity), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -1179,10 +2040,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("BudgetInput", ec.unmarshalInputBudgetInput),
+			graphql.NewInputUnmarshaler("DimensionFilter", ec.unmarshalInputDimensionFilter),
 			graphql.NewInputUnmarshaler("DimensionInput", ec.unmarshalInputDimensionInput),
 			graphql.NewInputUnmarshaler("KeyPolicyInput", ec.unmarshalInputKeyPolicyInput),
 			graphql.NewInputUnmarshaler("PricingOverrideInput", ec.unmarshalInputPricingOverrideInput),
 			graphql.NewInputUnmarshaler("RateInput", ec.unmarshalInputRateInput),
+			graphql.NewInputUnmarshaler("SpendFilter", ec.unmarshalInputSpendFilter),
+			graphql.NewInputUnmarshaler("SpendGroupBy", ec.unmarshalInputSpendGroupBy),
 		)
 	}
 	first := true
@@ -1233,6 +2097,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1267,6 +2148,9 @@ var sources = []*ast.Source{
 
 "RFC 3339 date-time."
 scalar Time
+
+"A 64-bit integer (token and request counts), sent as a JSON number."
+scalar Int64
 
 """
 An exact amount of US dollars as a decimal string with at most 9 fractional
@@ -1518,6 +2402,211 @@ type AuditEntryConnection {
   pageInfo: PageInfo!
 }
 
+# ---- Spend analytics (ClickHouse). Times are UTC; ranges are [from, to). ----
+
+enum TimeBucket {
+  HOUR
+  DAY
+  "Weeks start on Monday, like weekly budgets."
+  WEEK
+  MONTH
+}
+
+"What spend can be grouped by."
+enum SpendField {
+  KEY
+  PROVIDER
+  "The model the provider served, else the one requested."
+  MODEL
+  "The HTTP status the provider answered, e.g. 200 or 429."
+  STATUS
+  OPERATION
+  SERVICE_TIER
+  SOURCE
+  "A caller dimension (x-spendgate-dim-<name> or a key default); name it in dimension."
+  DIMENSION
+  "Denials only: why the call was refused."
+  REASON
+}
+
+input SpendGroupBy {
+  field: SpendField!
+  "With field DIMENSION: the dimension's name, e.g. team."
+  dimension: String
+}
+
+input DimensionFilter {
+  name: String!
+  values: [String!]!
+}
+
+"Narrows spend queries; every list given must contain the event's value."
+input SpendFilter {
+  keyIds: [ID!]
+  providers: [String!]
+  models: [String!]
+  operations: [String!]
+  sources: [String!]
+  statuses: [Int!]
+  dimensions: [DimensionFilter!]
+}
+
+type SpendTotals {
+  requests: Int64!
+  "Requests whose model had no known price: their cost is missing from the sums, never counted as $0."
+  unpricedRequests: Int64!
+  "At list price (or the provider's own reported cost)."
+  listCost: Money!
+  "After the tenant's pricing overrides."
+  tenantCost: Money!
+  inputTokens: Int64!
+  outputTokens: Int64!
+}
+
+type SpendGroup {
+  "The group's values, in groupBy order (key ids for KEY)."
+  keys: [String!]!
+  "What to show: key names for KEY, otherwise the values."
+  labels: [String!]!
+  totals: SpendTotals!
+}
+
+type SpendBreakdown {
+  "Group-by names in order: key, provider, model, status, operation, service_tier, source or dim:<name>."
+  groupBy: [String!]!
+  "The top groups by tenant cost."
+  groups: [SpendGroup!]!
+  "Everything after the top groups, summed; null when nothing is left over."
+  other: SpendTotals
+  total: SpendTotals!
+}
+
+type SpendPoint {
+  start: Time!
+  keys: [String!]!
+  labels: [String!]!
+  totals: SpendTotals!
+}
+
+type UnknownModelUsage {
+  provider: String!
+  model: String!
+  requests: Int64!
+  inputTokens: Int64!
+  outputTokens: Int64!
+  firstSeen: Time!
+  lastSeen: Time!
+}
+
+type DenialCount {
+  "Group values (by default the denial reason)."
+  keys: [String!]!
+  labels: [String!]!
+  requests: Int64!
+}
+
+"Tokens and other units of one event, in disjoint classes."
+type TokenUsage {
+  input: Int64!
+  cachedInput: Int64!
+  cacheWrite5m: Int64!
+  cacheWrite1h: Int64!
+  output: Int64!
+  reasoning: Int64!
+  audioInput: Int64!
+  audioOutput: Int64!
+  imageInput: Int64!
+  imageOutput: Int64!
+  webSearches: Int64!
+  characters: Int64!
+  seconds: Int64!
+  images: Int64!
+}
+
+"One line of a cost explanation: quantity × rate per million."
+type CostLine {
+  class: String!
+  quantity: Int64!
+  listRatePerMillion: Money!
+  tenantRatePerMillion: Money!
+  "List amount of this line."
+  amount: Money!
+}
+
+type UsageEvent {
+  id: ID!
+  time: Time!
+  keyId: ID!
+  keyName: String!
+  source: String!
+  provider: String!
+  operation: String!
+  modelRequested: String!
+  modelServed: String!
+  "The catalogue entry that priced it."
+  catalogueModel: String!
+  status: Int!
+  streaming: Boolean!
+  "False when the stream was cut before the provider reported usage."
+  complete: Boolean!
+  latencyMs: Int!
+  ttfbMs: Int!
+  requestId: String!
+  serviceTier: String!
+  dimensions: [Dimension!]!
+  tokens: TokenUsage!
+  priced: Boolean!
+  "Null when the model had no price."
+  listCost: Money
+  tenantCost: Money
+  providerReportedCost: Money
+  "The pricing overrides that applied (comma-separated ids)."
+  overrideIds: String!
+  pricingTier: String!
+  "Why it cost what it cost."
+  costLines: [CostLine!]!
+}
+
+type UsageEventEdge {
+  cursor: String!
+  node: UsageEvent!
+}
+
+type UsageEventConnection {
+  edges: [UsageEventEdge!]!
+  pageInfo: PageInfo!
+}
+
+type BudgetStatus {
+  budget: Budget!
+  periodStart: Time!
+  periodEnd: Time!
+  spent: Money!
+  "Held by calls in flight under a hard budget."
+  reserved: Money!
+  remaining: Money!
+  "Spent as a percent of the amount."
+  percentUsed: Float!
+  "Spend at period end if the run rate so far continues."
+  forecast: Money!
+  blocked: Boolean!
+}
+
+"A budget crossed one of its thresholds (once per budget, threshold and period)."
+type BudgetAlert {
+  id: ID!
+  budgetId: ID!
+  budgetName: String!
+  threshold: Int!
+  periodStart: Time!
+  periodEnd: Time!
+  spent: Money!
+  amount: Money!
+  hard: Boolean!
+  message: String!
+  at: Time!
+}
+
 type Query {
   me: User!
   tenants: [Tenant!]!
@@ -1530,6 +2619,28 @@ type Query {
   pricingOverrides(tenantId: ID!, first: Int, after: String): PricingOverrideConnection!
   "Admins only."
   auditLog(tenantId: ID!, first: Int, after: String): AuditEntryConnection!
+  "Total spend and tokens in [from, to)."
+  spendSummary(tenantId: ID!, from: Time!, to: Time!, filter: SpendFilter): SpendTotals!
+  "Spend per time bucket, optionally per group."
+  spendTimeSeries(tenantId: ID!, from: Time!, to: Time!, bucket: TimeBucket!, groupBy: [SpendGroupBy!], filter: SpendFilter): [SpendPoint!]!
+  "Spend per group (several group-bys at once), the top groups by tenant cost and the rest as other."
+  spendBreakdown(tenantId: ID!, from: Time!, to: Time!, groupBy: [SpendGroupBy!]!, filter: SpendFilter, top: Int = 10): SpendBreakdown!
+  "Models used without a known price."
+  unknownModels(tenantId: ID!, from: Time!, to: Time!): [UnknownModelUsage!]!
+  "Denied calls per reason (or per groupBy: KEY, PROVIDER, MODEL, OPERATION, SOURCE)."
+  denials(tenantId: ID!, from: Time!, to: Time!, groupBy: [SpendGroupBy!], filter: SpendFilter): [DenialCount!]!
+  "Usage events newest first, with their cost explanation."
+  usageEvents(tenantId: ID!, from: Time!, to: Time!, filter: SpendFilter, first: Int, after: String): UsageEventConnection!
+  usageEvent(tenantId: ID!, id: ID!): UsageEvent!
+  "Every budget (or one) in its current period."
+  budgetStatuses(tenantId: ID!, budgetId: ID): [BudgetStatus!]!
+  "Alerts raised so far, newest first."
+  budgetAlertHistory(tenantId: ID!, first: Int): [BudgetAlert!]!
+}
+
+type Subscription {
+  "Budget threshold alerts of the tenant as they happen (graphql-transport-ws)."
+  budgetAlerts(tenantId: ID!): BudgetAlert!
 }
 
 type Mutation {
@@ -1691,6 +2802,34 @@ func (ec *executionContext) childFields_Budget(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Budget", field.Name)
 }
 
+func (ec *executionContext) childFields_BudgetAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BudgetAlert_id(ctx, field)
+	case "budgetId":
+		return ec.fieldContext_BudgetAlert_budgetId(ctx, field)
+	case "budgetName":
+		return ec.fieldContext_BudgetAlert_budgetName(ctx, field)
+	case "threshold":
+		return ec.fieldContext_BudgetAlert_threshold(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_BudgetAlert_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_BudgetAlert_periodEnd(ctx, field)
+	case "spent":
+		return ec.fieldContext_BudgetAlert_spent(ctx, field)
+	case "amount":
+		return ec.fieldContext_BudgetAlert_amount(ctx, field)
+	case "hard":
+		return ec.fieldContext_BudgetAlert_hard(ctx, field)
+	case "message":
+		return ec.fieldContext_BudgetAlert_message(ctx, field)
+	case "at":
+		return ec.fieldContext_BudgetAlert_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetAlert", field.Name)
+}
+
 func (ec *executionContext) childFields_BudgetConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -1711,6 +2850,46 @@ func (ec *executionContext) childFields_BudgetEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type BudgetEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_BudgetStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "budget":
+		return ec.fieldContext_BudgetStatus_budget(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_BudgetStatus_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_BudgetStatus_periodEnd(ctx, field)
+	case "spent":
+		return ec.fieldContext_BudgetStatus_spent(ctx, field)
+	case "reserved":
+		return ec.fieldContext_BudgetStatus_reserved(ctx, field)
+	case "remaining":
+		return ec.fieldContext_BudgetStatus_remaining(ctx, field)
+	case "percentUsed":
+		return ec.fieldContext_BudgetStatus_percentUsed(ctx, field)
+	case "forecast":
+		return ec.fieldContext_BudgetStatus_forecast(ctx, field)
+	case "blocked":
+		return ec.fieldContext_BudgetStatus_blocked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_CostLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "class":
+		return ec.fieldContext_CostLine_class(ctx, field)
+	case "quantity":
+		return ec.fieldContext_CostLine_quantity(ctx, field)
+	case "listRatePerMillion":
+		return ec.fieldContext_CostLine_listRatePerMillion(ctx, field)
+	case "tenantRatePerMillion":
+		return ec.fieldContext_CostLine_tenantRatePerMillion(ctx, field)
+	case "amount":
+		return ec.fieldContext_CostLine_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CostLine", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -1719,6 +2898,18 @@ func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field
 		return ec.fieldContext_CreatedAPIKey_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIKey", field.Name)
+}
+
+func (ec *executionContext) childFields_DenialCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "keys":
+		return ec.fieldContext_DenialCount_keys(ctx, field)
+	case "labels":
+		return ec.fieldContext_DenialCount_labels(ctx, field)
+	case "requests":
+		return ec.fieldContext_DenialCount_requests(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DenialCount", field.Name)
 }
 
 func (ec *executionContext) childFields_Dimension(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1859,6 +3050,64 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
 }
 
+func (ec *executionContext) childFields_SpendBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "groupBy":
+		return ec.fieldContext_SpendBreakdown_groupBy(ctx, field)
+	case "groups":
+		return ec.fieldContext_SpendBreakdown_groups(ctx, field)
+	case "other":
+		return ec.fieldContext_SpendBreakdown_other(ctx, field)
+	case "total":
+		return ec.fieldContext_SpendBreakdown_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpendBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_SpendGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "keys":
+		return ec.fieldContext_SpendGroup_keys(ctx, field)
+	case "labels":
+		return ec.fieldContext_SpendGroup_labels(ctx, field)
+	case "totals":
+		return ec.fieldContext_SpendGroup_totals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpendGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_SpendPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_SpendPoint_start(ctx, field)
+	case "keys":
+		return ec.fieldContext_SpendPoint_keys(ctx, field)
+	case "labels":
+		return ec.fieldContext_SpendPoint_labels(ctx, field)
+	case "totals":
+		return ec.fieldContext_SpendPoint_totals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpendPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_SpendTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requests":
+		return ec.fieldContext_SpendTotals_requests(ctx, field)
+	case "unpricedRequests":
+		return ec.fieldContext_SpendTotals_unpricedRequests(ctx, field)
+	case "listCost":
+		return ec.fieldContext_SpendTotals_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_SpendTotals_tenantCost(ctx, field)
+	case "inputTokens":
+		return ec.fieldContext_SpendTotals_inputTokens(ctx, field)
+	case "outputTokens":
+		return ec.fieldContext_SpendTotals_outputTokens(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpendTotals", field.Name)
+}
+
 func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1873,6 +3122,138 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
+}
+
+func (ec *executionContext) childFields_TokenUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "input":
+		return ec.fieldContext_TokenUsage_input(ctx, field)
+	case "cachedInput":
+		return ec.fieldContext_TokenUsage_cachedInput(ctx, field)
+	case "cacheWrite5m":
+		return ec.fieldContext_TokenUsage_cacheWrite5m(ctx, field)
+	case "cacheWrite1h":
+		return ec.fieldContext_TokenUsage_cacheWrite1h(ctx, field)
+	case "output":
+		return ec.fieldContext_TokenUsage_output(ctx, field)
+	case "reasoning":
+		return ec.fieldContext_TokenUsage_reasoning(ctx, field)
+	case "audioInput":
+		return ec.fieldContext_TokenUsage_audioInput(ctx, field)
+	case "audioOutput":
+		return ec.fieldContext_TokenUsage_audioOutput(ctx, field)
+	case "imageInput":
+		return ec.fieldContext_TokenUsage_imageInput(ctx, field)
+	case "imageOutput":
+		return ec.fieldContext_TokenUsage_imageOutput(ctx, field)
+	case "webSearches":
+		return ec.fieldContext_TokenUsage_webSearches(ctx, field)
+	case "characters":
+		return ec.fieldContext_TokenUsage_characters(ctx, field)
+	case "seconds":
+		return ec.fieldContext_TokenUsage_seconds(ctx, field)
+	case "images":
+		return ec.fieldContext_TokenUsage_images(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TokenUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_UnknownModelUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_UnknownModelUsage_provider(ctx, field)
+	case "model":
+		return ec.fieldContext_UnknownModelUsage_model(ctx, field)
+	case "requests":
+		return ec.fieldContext_UnknownModelUsage_requests(ctx, field)
+	case "inputTokens":
+		return ec.fieldContext_UnknownModelUsage_inputTokens(ctx, field)
+	case "outputTokens":
+		return ec.fieldContext_UnknownModelUsage_outputTokens(ctx, field)
+	case "firstSeen":
+		return ec.fieldContext_UnknownModelUsage_firstSeen(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_UnknownModelUsage_lastSeen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnknownModelUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_UsageEvent_id(ctx, field)
+	case "time":
+		return ec.fieldContext_UsageEvent_time(ctx, field)
+	case "keyId":
+		return ec.fieldContext_UsageEvent_keyId(ctx, field)
+	case "keyName":
+		return ec.fieldContext_UsageEvent_keyName(ctx, field)
+	case "source":
+		return ec.fieldContext_UsageEvent_source(ctx, field)
+	case "provider":
+		return ec.fieldContext_UsageEvent_provider(ctx, field)
+	case "operation":
+		return ec.fieldContext_UsageEvent_operation(ctx, field)
+	case "modelRequested":
+		return ec.fieldContext_UsageEvent_modelRequested(ctx, field)
+	case "modelServed":
+		return ec.fieldContext_UsageEvent_modelServed(ctx, field)
+	case "catalogueModel":
+		return ec.fieldContext_UsageEvent_catalogueModel(ctx, field)
+	case "status":
+		return ec.fieldContext_UsageEvent_status(ctx, field)
+	case "streaming":
+		return ec.fieldContext_UsageEvent_streaming(ctx, field)
+	case "complete":
+		return ec.fieldContext_UsageEvent_complete(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_UsageEvent_latencyMs(ctx, field)
+	case "ttfbMs":
+		return ec.fieldContext_UsageEvent_ttfbMs(ctx, field)
+	case "requestId":
+		return ec.fieldContext_UsageEvent_requestId(ctx, field)
+	case "serviceTier":
+		return ec.fieldContext_UsageEvent_serviceTier(ctx, field)
+	case "dimensions":
+		return ec.fieldContext_UsageEvent_dimensions(ctx, field)
+	case "tokens":
+		return ec.fieldContext_UsageEvent_tokens(ctx, field)
+	case "priced":
+		return ec.fieldContext_UsageEvent_priced(ctx, field)
+	case "listCost":
+		return ec.fieldContext_UsageEvent_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_UsageEvent_tenantCost(ctx, field)
+	case "providerReportedCost":
+		return ec.fieldContext_UsageEvent_providerReportedCost(ctx, field)
+	case "overrideIds":
+		return ec.fieldContext_UsageEvent_overrideIds(ctx, field)
+	case "pricingTier":
+		return ec.fieldContext_UsageEvent_pricingTier(ctx, field)
+	case "costLines":
+		return ec.fieldContext_UsageEvent_costLines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_UsageEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_UsageEventConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_UsageEventEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_UsageEventEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageEventEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2561,6 +3942,50 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_budgetAlertHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_budgetStatuses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "budgetId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["budgetId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_budget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2610,6 +4035,52 @@ func (ec *executionContext) field_Query_budgets_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_denials_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]*model.SpendGroupBy, error) {
+			return ec.unmarshalOSpendGroupBy2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupByᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SpendFilter, error) {
+			return ec.unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
 	return args, nil
 }
 
@@ -2673,6 +4144,152 @@ func (ec *executionContext) field_Query_pricingOverrides_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_spendBreakdown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]*model.SpendGroupBy, error) {
+			return ec.unmarshalNSpendGroupBy2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupByᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SpendFilter, error) {
+			return ec.unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "top",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["top"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_spendSummary_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SpendFilter, error) {
+			return ec.unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_spendTimeSeries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "bucket",
+		func(ctx context.Context, v any) (model.TimeBucket, error) {
+			return ec.unmarshalNTimeBucket2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTimeBucket(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bucket"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]*model.SpendGroupBy, error) {
+			return ec.unmarshalOSpendGroupBy2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupByᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SpendFilter, error) {
+			return ec.unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_tenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2684,6 +4301,126 @@ func (ec *executionContext) field_Query_tenant_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_unknownModels_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_usageEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_usageEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SpendFilter, error) {
+			return ec.unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_budgetAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -3776,6 +5513,259 @@ func (ec *executionContext) fieldContext_Budget_updatedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "Time")
 }
 
+func (ec *executionContext) _BudgetAlert_id(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BudgetAlert_budgetId(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_budgetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_budgetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BudgetAlert_budgetName(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_budgetName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_budgetName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _BudgetAlert_threshold(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BudgetAlert_periodStart(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetAlert_periodEnd(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetAlert_spent(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_spent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_spent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetAlert_amount(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetAlert_hard(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_hard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_hard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BudgetAlert_message(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _BudgetAlert_at(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Time")
+}
+
 func (ec *executionContext) _BudgetConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BudgetConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3895,6 +5885,337 @@ func (ec *executionContext) fieldContext_BudgetEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _BudgetStatus_budget(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalNBudget2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetStatus_periodStart(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetStatus_periodEnd(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetStatus_spent(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_spent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_spent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetStatus_reserved(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_reserved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reserved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_reserved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetStatus_remaining(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetStatus_percentUsed(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_percentUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PercentUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_percentUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Float")
+}
+
+func (ec *executionContext) _BudgetStatus_forecast(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_forecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Forecast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_forecast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetStatus_blocked(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_blocked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blocked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_blocked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CostLine_class(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostLine_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Class, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostLine_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _CostLine_quantity(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostLine_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostLine", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _CostLine_listRatePerMillion(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostLine_listRatePerMillion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListRatePerMillion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostLine_listRatePerMillion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostLine", field, false, false, "Money")
+}
+
+func (ec *executionContext) _CostLine_tenantRatePerMillion(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostLine_tenantRatePerMillion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantRatePerMillion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostLine_tenantRatePerMillion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostLine", field, false, false, "Money")
+}
+
+func (ec *executionContext) _CostLine_amount(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostLine", field, false, false, "Money")
+}
+
 func (ec *executionContext) _CreatedAPIKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3948,6 +6269,75 @@ func (ec *executionContext) _CreatedAPIKey_secret(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_CreatedAPIKey_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CreatedAPIKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _DenialCount_keys(ctx context.Context, field graphql.CollectedField, obj *model.DenialCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DenialCount_keys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Keys, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DenialCount_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DenialCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _DenialCount_labels(ctx context.Context, field graphql.CollectedField, obj *model.DenialCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DenialCount_labels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Labels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DenialCount_labels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DenialCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _DenialCount_requests(ctx context.Context, field graphql.CollectedField, obj *model.DenialCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DenialCount_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DenialCount_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DenialCount", field, false, false, "Int64")
 }
 
 func (ec *executionContext) _Dimension_name(ctx context.Context, field graphql.CollectedField, obj *model.Dimension) (ret graphql.Marshaler) {
@@ -5929,6 +8319,402 @@ func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_spendSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_spendSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SpendSummary(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["filter"].(*model.SpendFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {
+			return ec.marshalNSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_spendSummary(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendTotals(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_spendSummary_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_spendTimeSeries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_spendTimeSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SpendTimeSeries(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["bucket"].(model.TimeBucket), fc.Args["groupBy"].([]*model.SpendGroupBy), fc.Args["filter"].(*model.SpendFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpendPoint) graphql.Marshaler {
+			return ec.marshalNSpendPoint2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_spendTimeSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_spendTimeSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_spendBreakdown(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_spendBreakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SpendBreakdown(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["groupBy"].([]*model.SpendGroupBy), fc.Args["filter"].(*model.SpendFilter), fc.Args["top"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendBreakdown) graphql.Marshaler {
+			return ec.marshalNSpendBreakdown2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_spendBreakdown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_spendBreakdown_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_unknownModels(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_unknownModels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().UnknownModels(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UnknownModelUsage) graphql.Marshaler {
+			return ec.marshalNUnknownModelUsage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_unknownModels(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnknownModelUsage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_unknownModels_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_denials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_denials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Denials(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["groupBy"].([]*model.SpendGroupBy), fc.Args["filter"].(*model.SpendFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DenialCount) graphql.Marshaler {
+			return ec.marshalNDenialCount2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_denials(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DenialCount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_denials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_usageEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_usageEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().UsageEvents(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["filter"].(*model.SpendFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageEventConnection) graphql.Marshaler {
+			return ec.marshalNUsageEventConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_usageEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_usageEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_usageEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_usageEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().UsageEvent(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageEvent) graphql.Marshaler {
+			return ec.marshalNUsageEvent2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_usageEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_usageEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_budgetStatuses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetStatuses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetStatuses(ctx, fc.Args["tenantId"].(string), fc.Args["budgetId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetStatus) graphql.Marshaler {
+			return ec.marshalNBudgetStatus2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetStatuses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetStatus(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetStatuses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_budgetAlertHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetAlertHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetAlertHistory(ctx, fc.Args["tenantId"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetAlert) graphql.Marshaler {
+			return ec.marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetAlertHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetAlertHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6152,6 +8938,486 @@ func (ec *executionContext) fieldContext_Session_user(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _SpendBreakdown_groupBy(ctx context.Context, field graphql.CollectedField, obj *model.SpendBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendBreakdown_groupBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendBreakdown_groupBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendBreakdown", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpendBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.SpendBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpendGroup) graphql.Marshaler {
+			return ec.marshalNSpendGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpendBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpendBreakdown_other(ctx context.Context, field graphql.CollectedField, obj *model.SpendBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendBreakdown_other(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Other, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {
+			return ec.marshalOSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SpendBreakdown_other(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpendBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpendBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.SpendBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {
+			return ec.marshalNSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpendBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpendGroup_keys(ctx context.Context, field graphql.CollectedField, obj *model.SpendGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendGroup_keys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Keys, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendGroup_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpendGroup_labels(ctx context.Context, field graphql.CollectedField, obj *model.SpendGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendGroup_labels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Labels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendGroup_labels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpendGroup_totals(ctx context.Context, field graphql.CollectedField, obj *model.SpendGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendGroup_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {
+			return ec.marshalNSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendGroup_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpendGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpendPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.SpendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SpendPoint_keys(ctx context.Context, field graphql.CollectedField, obj *model.SpendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendPoint_keys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Keys, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendPoint_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendPoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpendPoint_labels(ctx context.Context, field graphql.CollectedField, obj *model.SpendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendPoint_labels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Labels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendPoint_labels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendPoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpendPoint_totals(ctx context.Context, field graphql.CollectedField, obj *model.SpendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendPoint_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {
+			return ec.marshalNSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendPoint_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpendPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpendTotals_requests(ctx context.Context, field graphql.CollectedField, obj *model.SpendTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTotals_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTotals_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTotals", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _SpendTotals_unpricedRequests(ctx context.Context, field graphql.CollectedField, obj *model.SpendTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTotals_unpricedRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnpricedRequests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTotals_unpricedRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTotals", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _SpendTotals_listCost(ctx context.Context, field graphql.CollectedField, obj *model.SpendTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTotals_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTotals_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTotals", field, false, false, "Money")
+}
+
+func (ec *executionContext) _SpendTotals_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.SpendTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTotals_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTotals_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTotals", field, false, false, "Money")
+}
+
+func (ec *executionContext) _SpendTotals_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model.SpendTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTotals_inputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTotals_inputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTotals", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _SpendTotals_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model.SpendTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTotals_outputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTotals_outputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTotals", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _Subscription_budgetAlerts(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_budgetAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().BudgetAlerts(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetAlert) graphql.Marshaler {
+			return ec.marshalNBudgetAlert2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_budgetAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_budgetAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Tenant_id(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6265,6 +9531,1233 @@ func (ec *executionContext) _Tenant_role(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Tenant_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Role")
+}
+
+func (ec *executionContext) _TokenUsage_input(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_input(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Input, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_input(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_cachedInput(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_cachedInput(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CachedInput, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_cachedInput(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_cacheWrite5m(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_cacheWrite5m(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWrite5m, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_cacheWrite5m(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_cacheWrite1h(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_cacheWrite1h(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWrite1h, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_cacheWrite1h(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_output(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_output(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Output, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_output(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_reasoning(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_reasoning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasoning, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_reasoning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_audioInput(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_audioInput(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AudioInput, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_audioInput(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_audioOutput(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_audioOutput(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AudioOutput, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_audioOutput(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_imageInput(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_imageInput(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImageInput, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_imageInput(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_imageOutput(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_imageOutput(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImageOutput, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_imageOutput(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_webSearches(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_webSearches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebSearches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_webSearches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_characters(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_characters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Characters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_characters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_seconds(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TokenUsage_images(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenUsage_images(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Images, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TokenUsage_images(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _UnknownModelUsage_provider(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnknownModelUsage_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnknownModelUsage_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnknownModelUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnknownModelUsage_model(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnknownModelUsage_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnknownModelUsage_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnknownModelUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnknownModelUsage_requests(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnknownModelUsage_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnknownModelUsage_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnknownModelUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _UnknownModelUsage_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnknownModelUsage_inputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnknownModelUsage_inputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnknownModelUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _UnknownModelUsage_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnknownModelUsage_outputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnknownModelUsage_outputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnknownModelUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _UnknownModelUsage_firstSeen(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnknownModelUsage_firstSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnknownModelUsage_firstSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnknownModelUsage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UnknownModelUsage_lastSeen(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnknownModelUsage_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnknownModelUsage_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnknownModelUsage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UsageEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _UsageEvent_time(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UsageEvent_keyId(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _UsageEvent_keyName(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_keyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_keyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_source(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_provider(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_operation(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_modelRequested(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_modelRequested(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelRequested, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_modelRequested(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_modelServed(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_modelServed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelServed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_modelServed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_catalogueModel(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_catalogueModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CatalogueModel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_catalogueModel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_status(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageEvent_streaming(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_streaming(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Streaming, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_streaming(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageEvent_complete(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageEvent_latencyMs(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_latencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_latencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageEvent_ttfbMs(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_ttfbMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TtfbMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_ttfbMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageEvent_requestId(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_serviceTier(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_serviceTier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceTier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_serviceTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_dimensions(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_dimensions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimensions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Dimension) graphql.Marshaler {
+			return ec.marshalNDimension2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_dimensions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dimension(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageEvent_tokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_tokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TokenUsage) graphql.Marshaler {
+			return ec.marshalNTokenUsage2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTokenUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_tokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TokenUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageEvent_priced(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_priced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_priced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageEvent_listCost(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Money")
+}
+
+func (ec *executionContext) _UsageEvent_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Money")
+}
+
+func (ec *executionContext) _UsageEvent_providerReportedCost(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_providerReportedCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderReportedCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_providerReportedCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Money")
+}
+
+func (ec *executionContext) _UsageEvent_overrideIds(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_overrideIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverrideIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_overrideIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_pricingTier(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_pricingTier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PricingTier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_pricingTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_costLines(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_costLines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CostLines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CostLine) graphql.Marshaler {
+			return ec.marshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_costLines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CostLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.UsageEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEventConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageEventEdge) graphql.Marshaler {
+			return ec.marshalNUsageEventEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageEventEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.UsageEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEventConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.UsageEventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEventEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEventEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.UsageEventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEventEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageEvent) graphql.Marshaler {
+			return ec.marshalNUsageEvent2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageEventEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageEvent(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
@@ -7537,6 +12030,55 @@ func UnmarshalBudgetInput(ctx context.Context, raw any) (model.BudgetInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDimensionFilter(ctx context.Context, obj any) (model.DimensionFilter, error) {
+	var it model.DimensionFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDimensionFilter unmarshals raw into the DimensionFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDimensionFilter(ctx context.Context, raw any) (model.DimensionFilter, error) {
+	var out model.DimensionFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DimensionFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDimensionInput(ctx context.Context, obj any) (model.DimensionInput, error) {
 	var it model.DimensionInput
 	if obj == nil {
@@ -7786,6 +12328,139 @@ func (ec *executionContext) unmarshalInputRateInput(ctx context.Context, obj any
 func UnmarshalRateInput(ctx context.Context, raw any) (model.RateInput, error) {
 	var out model.RateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSpendFilter(ctx context.Context, obj any) (model.SpendFilter, error) {
+	var it model.SpendFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"keyIds", "providers", "models", "operations", "sources", "statuses", "dimensions"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "keyIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyIds = data
+		case "providers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providers"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Providers = data
+		case "models":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("models"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Models = data
+		case "operations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operations"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operations = data
+		case "sources":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sources"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sources = data
+		case "statuses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statuses"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statuses = data
+		case "dimensions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dimensions"))
+			data, err := ec.unmarshalODimensionFilter2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionFilterᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dimensions = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSpendFilter unmarshals raw into the SpendFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSpendFilter(ctx context.Context, raw any) (model.SpendFilter, error) {
+	var out model.SpendFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpendFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSpendGroupBy(ctx context.Context, obj any) (model.SpendGroupBy, error) {
+	var it model.SpendGroupBy
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"field", "dimension"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNSpendField2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "dimension":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dimension"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dimension = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSpendGroupBy unmarshals raw into the SpendGroupBy input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSpendGroupBy(ctx context.Context, raw any) (model.SpendGroupBy, error) {
+	var out model.SpendGroupBy
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpendGroupBy", raw, &out)
 	return out, err
 }
 
@@ -8199,6 +12874,89 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var budgetAlertImplementors = []string{"BudgetAlert"}
+
+func (ec *executionContext) _BudgetAlert(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetAlert")
+		case "id":
+			out.Values[i] = ec._BudgetAlert_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budgetId":
+			out.Values[i] = ec._BudgetAlert_budgetId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budgetName":
+			out.Values[i] = ec._BudgetAlert_budgetName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._BudgetAlert_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodStart":
+			out.Values[i] = ec._BudgetAlert_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodEnd":
+			out.Values[i] = ec._BudgetAlert_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spent":
+			out.Values[i] = ec._BudgetAlert_spent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._BudgetAlert_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hard":
+			out.Values[i] = ec._BudgetAlert_hard(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._BudgetAlert_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._BudgetAlert_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var budgetConnectionImplementors = []string{"BudgetConnection"}
 
 func (ec *executionContext) _BudgetConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetConnection) graphql.Marshaler {
@@ -8275,6 +13033,132 @@ func (ec *executionContext) _BudgetEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var budgetStatusImplementors = []string{"BudgetStatus"}
+
+func (ec *executionContext) _BudgetStatus(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetStatus")
+		case "budget":
+			out.Values[i] = ec._BudgetStatus_budget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodStart":
+			out.Values[i] = ec._BudgetStatus_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodEnd":
+			out.Values[i] = ec._BudgetStatus_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spent":
+			out.Values[i] = ec._BudgetStatus_spent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reserved":
+			out.Values[i] = ec._BudgetStatus_reserved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._BudgetStatus_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "percentUsed":
+			out.Values[i] = ec._BudgetStatus_percentUsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecast":
+			out.Values[i] = ec._BudgetStatus_forecast(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blocked":
+			out.Values[i] = ec._BudgetStatus_blocked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var costLineImplementors = []string{"CostLine"}
+
+func (ec *executionContext) _CostLine(ctx context.Context, sel ast.SelectionSet, obj *model.CostLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, costLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CostLine")
+		case "class":
+			out.Values[i] = ec._CostLine_class(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._CostLine_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listRatePerMillion":
+			out.Values[i] = ec._CostLine_listRatePerMillion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantRatePerMillion":
+			out.Values[i] = ec._CostLine_tenantRatePerMillion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._CostLine_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createdAPIKeyImplementors = []string{"CreatedAPIKey"}
 
 func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAPIKey) graphql.Marshaler {
@@ -8293,6 +13177,49 @@ func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.Selectio
 			}
 		case "secret":
 			out.Values[i] = ec._CreatedAPIKey_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var denialCountImplementors = []string{"DenialCount"}
+
+func (ec *executionContext) _DenialCount(ctx context.Context, sel ast.SelectionSet, obj *model.DenialCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, denialCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DenialCount")
+		case "keys":
+			out.Values[i] = ec._DenialCount_keys(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "labels":
+			out.Values[i] = ec._DenialCount_labels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requests":
+			out.Values[i] = ec._DenialCount_requests(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8956,6 +13883,60 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditLog(ctx, field)
 				})
+		case "spendSummary":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_spendSummary(ctx, field)
+				})
+		case "spendTimeSeries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_spendTimeSeries(ctx, field)
+				})
+		case "spendBreakdown":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_spendBreakdown(ctx, field)
+				})
+		case "unknownModels":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_unknownModels(ctx, field)
+				})
+		case "denials":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_denials(ctx, field)
+				})
+		case "usageEvents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_usageEvents(ctx, field)
+				})
+		case "usageEvent":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_usageEvent(ctx, field)
+				})
+		case "budgetStatuses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_budgetStatuses(ctx, field)
+				})
+		case "budgetAlertHistory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_budgetAlertHistory(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -9073,6 +14054,223 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var spendBreakdownImplementors = []string{"SpendBreakdown"}
+
+func (ec *executionContext) _SpendBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.SpendBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spendBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpendBreakdown")
+		case "groupBy":
+			out.Values[i] = ec._SpendBreakdown_groupBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._SpendBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "other":
+			out.Values[i] = ec._SpendBreakdown_other(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._SpendBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spendGroupImplementors = []string{"SpendGroup"}
+
+func (ec *executionContext) _SpendGroup(ctx context.Context, sel ast.SelectionSet, obj *model.SpendGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spendGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpendGroup")
+		case "keys":
+			out.Values[i] = ec._SpendGroup_keys(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "labels":
+			out.Values[i] = ec._SpendGroup_labels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._SpendGroup_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spendPointImplementors = []string{"SpendPoint"}
+
+func (ec *executionContext) _SpendPoint(ctx context.Context, sel ast.SelectionSet, obj *model.SpendPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spendPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpendPoint")
+		case "start":
+			out.Values[i] = ec._SpendPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keys":
+			out.Values[i] = ec._SpendPoint_keys(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "labels":
+			out.Values[i] = ec._SpendPoint_labels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._SpendPoint_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spendTotalsImplementors = []string{"SpendTotals"}
+
+func (ec *executionContext) _SpendTotals(ctx context.Context, sel ast.SelectionSet, obj *model.SpendTotals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spendTotalsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpendTotals")
+		case "requests":
+			out.Values[i] = ec._SpendTotals_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unpricedRequests":
+			out.Values[i] = ec._SpendTotals_unpricedRequests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._SpendTotals_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._SpendTotals_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inputTokens":
+			out.Values[i] = ec._SpendTotals_inputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outputTokens":
+			out.Values[i] = ec._SpendTotals_outputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "budgetAlerts":
+		return ec._Subscription_budgetAlerts(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var tenantImplementors = []string{"Tenant"}
 
 func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, obj *model.Tenant) graphql.Marshaler {
@@ -9106,6 +14304,401 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "role":
 			out.Values[i] = ec._Tenant_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tokenUsageImplementors = []string{"TokenUsage"}
+
+func (ec *executionContext) _TokenUsage(ctx context.Context, sel ast.SelectionSet, obj *model.TokenUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tokenUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TokenUsage")
+		case "input":
+			out.Values[i] = ec._TokenUsage_input(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cachedInput":
+			out.Values[i] = ec._TokenUsage_cachedInput(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cacheWrite5m":
+			out.Values[i] = ec._TokenUsage_cacheWrite5m(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cacheWrite1h":
+			out.Values[i] = ec._TokenUsage_cacheWrite1h(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "output":
+			out.Values[i] = ec._TokenUsage_output(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasoning":
+			out.Values[i] = ec._TokenUsage_reasoning(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "audioInput":
+			out.Values[i] = ec._TokenUsage_audioInput(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "audioOutput":
+			out.Values[i] = ec._TokenUsage_audioOutput(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "imageInput":
+			out.Values[i] = ec._TokenUsage_imageInput(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "imageOutput":
+			out.Values[i] = ec._TokenUsage_imageOutput(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "webSearches":
+			out.Values[i] = ec._TokenUsage_webSearches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "characters":
+			out.Values[i] = ec._TokenUsage_characters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seconds":
+			out.Values[i] = ec._TokenUsage_seconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "images":
+			out.Values[i] = ec._TokenUsage_images(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unknownModelUsageImplementors = []string{"UnknownModelUsage"}
+
+func (ec *executionContext) _UnknownModelUsage(ctx context.Context, sel ast.SelectionSet, obj *model.UnknownModelUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unknownModelUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnknownModelUsage")
+		case "provider":
+			out.Values[i] = ec._UnknownModelUsage_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._UnknownModelUsage_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requests":
+			out.Values[i] = ec._UnknownModelUsage_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inputTokens":
+			out.Values[i] = ec._UnknownModelUsage_inputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outputTokens":
+			out.Values[i] = ec._UnknownModelUsage_outputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstSeen":
+			out.Values[i] = ec._UnknownModelUsage_firstSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSeen":
+			out.Values[i] = ec._UnknownModelUsage_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageEventImplementors = []string{"UsageEvent"}
+
+func (ec *executionContext) _UsageEvent(ctx context.Context, sel ast.SelectionSet, obj *model.UsageEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageEvent")
+		case "id":
+			out.Values[i] = ec._UsageEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._UsageEvent_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyId":
+			out.Values[i] = ec._UsageEvent_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyName":
+			out.Values[i] = ec._UsageEvent_keyName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._UsageEvent_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._UsageEvent_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operation":
+			out.Values[i] = ec._UsageEvent_operation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modelRequested":
+			out.Values[i] = ec._UsageEvent_modelRequested(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modelServed":
+			out.Values[i] = ec._UsageEvent_modelServed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "catalogueModel":
+			out.Values[i] = ec._UsageEvent_catalogueModel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._UsageEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "streaming":
+			out.Values[i] = ec._UsageEvent_streaming(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._UsageEvent_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "latencyMs":
+			out.Values[i] = ec._UsageEvent_latencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ttfbMs":
+			out.Values[i] = ec._UsageEvent_ttfbMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestId":
+			out.Values[i] = ec._UsageEvent_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceTier":
+			out.Values[i] = ec._UsageEvent_serviceTier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dimensions":
+			out.Values[i] = ec._UsageEvent_dimensions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tokens":
+			out.Values[i] = ec._UsageEvent_tokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priced":
+			out.Values[i] = ec._UsageEvent_priced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._UsageEvent_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._UsageEvent_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "providerReportedCost":
+			out.Values[i] = ec._UsageEvent_providerReportedCost(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "overrideIds":
+			out.Values[i] = ec._UsageEvent_overrideIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pricingTier":
+			out.Values[i] = ec._UsageEvent_pricingTier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "costLines":
+			out.Values[i] = ec._UsageEvent_costLines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageEventConnectionImplementors = []string{"UsageEventConnection"}
+
+func (ec *executionContext) _UsageEventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.UsageEventConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageEventConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageEventConnection")
+		case "edges":
+			out.Values[i] = ec._UsageEventConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._UsageEventConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageEventEdgeImplementors = []string{"UsageEventEdge"}
+
+func (ec *executionContext) _UsageEventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.UsageEventEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageEventEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageEventEdge")
+		case "cursor":
+			out.Values[i] = ec._UsageEventEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._UsageEventEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9654,6 +15247,30 @@ func (ec *executionContext) marshalNBudget2ᚖgithubᚗcomᚋspendgateᚋspendga
 	return ec._Budget(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetAlert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetAlert2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetAlert2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlert(ctx context.Context, sel ast.SelectionSet, v *model.BudgetAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetAlert!")
+		return graphql.Null
+	}
+	return ec._BudgetAlert(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNBudgetConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetConnection(ctx context.Context, sel ast.SelectionSet, v *model.BudgetConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BudgetConnection!")
@@ -9711,12 +15328,84 @@ func (ec *executionContext) marshalNBudgetScope2githubᚗcomᚋspendgateᚋspend
 	return v
 }
 
+func (ec *executionContext) marshalNBudgetStatus2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetStatus2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetStatus2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatus(ctx context.Context, sel ast.SelectionSet, v *model.BudgetStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetStatus!")
+		return graphql.Null
+	}
+	return ec._BudgetStatus(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CostLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCostLine2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCostLine2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLine(ctx context.Context, sel ast.SelectionSet, v *model.CostLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CostLine!")
+		return graphql.Null
+	}
+	return ec._CostLine(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CreatedAPIKey!")
 		return graphql.Null
 	}
 	return ec._CreatedAPIKey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDenialCount2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DenialCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDenialCount2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDenialCount2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCount(ctx context.Context, sel ast.SelectionSet, v *model.DenialCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DenialCount!")
+		return graphql.Null
+	}
+	return ec._DenialCount(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDimension2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Dimension) graphql.Marshaler {
@@ -9743,9 +15432,28 @@ func (ec *executionContext) marshalNDimension2ᚖgithubᚗcomᚋspendgateᚋspen
 	return ec._Dimension(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDimensionFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionFilter(ctx context.Context, v any) (*model.DimensionFilter, error) {
+	res, err := ec.unmarshalInputDimensionFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDimensionInput2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionInput(ctx context.Context, v any) (*model.DimensionInput, error) {
 	res, err := ec.unmarshalInputDimensionInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -9803,6 +15511,20 @@ func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.S
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNInt642int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int64!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNKeyPolicy2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyPolicy(ctx context.Context, sel ast.SelectionSet, v *model.KeyPolicy) graphql.Marshaler {
@@ -9978,6 +15700,99 @@ func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋspendgateᚋspendg
 	return ec._Session(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSpendBreakdown2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.SpendBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpendBreakdown!")
+		return graphql.Null
+	}
+	return ec._SpendBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSpendField2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendField(ctx context.Context, v any) (model.SpendField, error) {
+	var res model.SpendField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSpendField2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendField(ctx context.Context, sel ast.SelectionSet, v model.SpendField) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSpendGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpendGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpendGroup2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpendGroup2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroup(ctx context.Context, sel ast.SelectionSet, v *model.SpendGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpendGroup!")
+		return graphql.Null
+	}
+	return ec._SpendGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSpendGroupBy2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupByᚄ(ctx context.Context, v any) ([]*model.SpendGroupBy, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SpendGroupBy, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSpendGroupBy2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupBy(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSpendGroupBy2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupBy(ctx context.Context, v any) (*model.SpendGroupBy, error) {
+	res, err := ec.unmarshalInputSpendGroupBy(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSpendPoint2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpendPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpendPoint2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpendPoint2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPoint(ctx context.Context, sel ast.SelectionSet, v *model.SpendPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpendPoint!")
+		return graphql.Null
+	}
+	return ec._SpendPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx context.Context, sel ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpendTotals!")
+		return graphql.Null
+	}
+	return ec._SpendTotals(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10057,6 +15872,88 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNTimeBucket2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTimeBucket(ctx context.Context, v any) (model.TimeBucket, error) {
+	var res model.TimeBucket
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTimeBucket2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTimeBucket(ctx context.Context, sel ast.SelectionSet, v model.TimeBucket) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNTokenUsage2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTokenUsage(ctx context.Context, sel ast.SelectionSet, v *model.TokenUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TokenUsage!")
+		return graphql.Null
+	}
+	return ec._TokenUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUnknownModelUsage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnknownModelUsage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnknownModelUsage2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUnknownModelUsage2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsage(ctx context.Context, sel ast.SelectionSet, v *model.UnknownModelUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnknownModelUsage!")
+		return graphql.Null
+	}
+	return ec._UnknownModelUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageEvent2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEvent(ctx context.Context, sel ast.SelectionSet, v *model.UsageEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageEvent!")
+		return graphql.Null
+	}
+	return ec._UsageEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageEventConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.UsageEventConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageEventConnection!")
+		return graphql.Null
+	}
+	return ec._UsageEventConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageEventEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageEventEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageEventEdge2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageEventEdge2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdge(ctx context.Context, sel ast.SelectionSet, v *model.UsageEventEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageEventEdge!")
+		return graphql.Null
+	}
+	return ec._UsageEventEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v *model.User) graphql.Marshaler {
@@ -10239,6 +16136,23 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalODimensionFilter2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionFilterᚄ(ctx context.Context, v any) ([]*model.DimensionFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.DimensionFilter, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDimensionFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionFilter(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalODimensionInput2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionInputᚄ(ctx context.Context, v any) ([]*model.DimensionInput, error) {
 	if v == nil {
 		return nil, nil
@@ -10254,6 +16168,41 @@ func (ec *executionContext) unmarshalODimensionInput2ᚕᚖgithubᚗcomᚋspendg
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -10351,6 +16300,22 @@ func (ec *executionContext) marshalOKeyStatus2ᚖgithubᚗcomᚋspendgateᚋspen
 	return v
 }
 
+func (ec *executionContext) unmarshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx context.Context, v any) (*scalar.Money, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(scalar.Money)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx context.Context, sel ast.SelectionSet, v *scalar.Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalORateInput2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateInputᚄ(ctx context.Context, v any) ([]*model.RateInput, error) {
 	if v == nil {
 		return nil, nil
@@ -10366,6 +16331,38 @@ func (ec *executionContext) unmarshalORateInput2ᚕᚖgithubᚗcomᚋspendgate�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx context.Context, v any) (*model.SpendFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSpendFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSpendGroupBy2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupByᚄ(ctx context.Context, v any) ([]*model.SpendGroupBy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SpendGroupBy, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSpendGroupBy2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupBy(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx context.Context, sel ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SpendTotals(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -1,18 +1,30 @@
 // Package graph is spendgate's GraphQL API: gqlgen-generated code from
 // schema.graphqls plus thin resolvers that convert arguments and call the
-// control plane, which validates, authorizes and audits.
+// control plane (management) and analytics services, which validate,
+// authorize and audit.
 package graph
 
 //go:generate go tool gqlgen generate
 
 import (
+	"context"
 	"log/slog"
 
+	"github.com/spendgate/spendgate/analytics"
+	sgbudget "github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/controlplane"
 )
 
+// AlertFeed streams a tenant's budget alerts live (budget/alerts.Feed).
+type AlertFeed interface {
+	Subscribe(ctx context.Context, tenantID string) (<-chan sgbudget.Alert, error)
+}
+
 // Resolver is the root resolver.
 type Resolver struct {
-	CP  *controlplane.Service
-	Log *slog.Logger
+	CP        *controlplane.Service
+	Analytics *analytics.Service
+	// Alerts feeds the budgetAlerts subscription; nil answers it with an error.
+	Alerts AlertFeed
+	Log    *slog.Logger
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 )
 
@@ -298,6 +300,177 @@ func (r *queryResolver) AuditLog(ctx context.Context, tenantID string, first *in
 	return out, nil
 }
 
+// SpendSummary is the resolver for the spendSummary field.
+func (r *queryResolver) SpendSummary(ctx context.Context, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) (*model.SpendTotals, error) {
+	q, err := spendQuery(tenantID, from, to, nil, filter)
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.Analytics.Summary(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return totals(s), nil
+}
+
+// SpendTimeSeries is the resolver for the spendTimeSeries field.
+func (r *queryResolver) SpendTimeSeries(ctx context.Context, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) ([]*model.SpendPoint, error) {
+	q, err := spendQuery(tenantID, from, to, groupBy, filter)
+	if err != nil {
+		return nil, err
+	}
+	q.Bucket = strings.ToLower(string(bucket))
+	pts, err := r.Analytics.TimeSeries(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.SpendPoint, 0, len(pts))
+	for _, p := range pts {
+		out = append(out, &model.SpendPoint{Start: p.Start, Keys: p.Keys, Labels: p.Labels, Totals: totals(p.Sums)})
+	}
+	return out, nil
+}
+
+// SpendBreakdown is the resolver for the spendBreakdown field.
+func (r *queryResolver) SpendBreakdown(ctx context.Context, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) (*model.SpendBreakdown, error) {
+	q, err := spendQuery(tenantID, from, to, groupBy, filter)
+	if err != nil {
+		return nil, err
+	}
+	n := 10
+	if top != nil {
+		if *top < 1 {
+			return nil, badArg("top must be at least 1")
+		}
+		n = *top
+	}
+	b, err := r.Analytics.Breakdown(ctx, q, n)
+	if err != nil {
+		return nil, err
+	}
+	return breakdown(b), nil
+}
+
+// UnknownModels is the resolver for the unknownModels field.
+func (r *queryResolver) UnknownModels(ctx context.Context, tenantID string, from time.Time, to time.Time) ([]*model.UnknownModelUsage, error) {
+	ms, err := r.Analytics.UnknownModels(ctx, analytics.Query{TenantID: tenantID, From: from, To: to})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.UnknownModelUsage, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, &model.UnknownModelUsage{Provider: m.Provider, Model: m.Model, Requests: int64(m.Events),
+			InputTokens: m.InputTokens, OutputTokens: m.OutputTokens, FirstSeen: m.FirstSeen, LastSeen: m.LastSeen})
+	}
+	return out, nil
+}
+
+// Denials is the resolver for the denials field.
+func (r *queryResolver) Denials(ctx context.Context, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) ([]*model.DenialCount, error) {
+	q, err := spendQuery(tenantID, from, to, groupBy, filter)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := r.Analytics.Denials(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.DenialCount, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, &model.DenialCount{Keys: d.Keys, Labels: d.Labels, Requests: int64(d.Requests)})
+	}
+	return out, nil
+}
+
+// UsageEvents is the resolver for the usageEvents field.
+func (r *queryResolver) UsageEvents(ctx context.Context, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter, first *int, after *string) (*model.UsageEventConnection, error) {
+	q, err := spendQuery(tenantID, from, to, nil, filter)
+	if err != nil {
+		return nil, err
+	}
+	p := page(first, after)
+	if p.First < 0 {
+		return nil, badArg("first must be at least 1")
+	}
+	res, err := r.Analytics.Events(ctx, q, p.First, p.After)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.UsageEventConnection{PageInfo: pageInfo(res.Cursors, res.HasNextPage), Edges: []*model.UsageEventEdge{}}
+	for i, e := range res.Events {
+		out.Edges = append(out.Edges, &model.UsageEventEdge{Cursor: res.Cursors[i], Node: usageEvent(e)})
+	}
+	return out, nil
+}
+
+// UsageEvent is the resolver for the usageEvent field.
+func (r *queryResolver) UsageEvent(ctx context.Context, tenantID string, id string) (*model.UsageEvent, error) {
+	e, err := r.Analytics.Event(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return usageEvent(e), nil
+}
+
+// BudgetStatuses is the resolver for the budgetStatuses field.
+func (r *queryResolver) BudgetStatuses(ctx context.Context, tenantID string, budgetID *string) ([]*model.BudgetStatus, error) {
+	sts, err := r.Analytics.BudgetStatuses(ctx, tenantID, deref(budgetID))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.BudgetStatus, 0, len(sts))
+	for _, s := range sts {
+		out = append(out, budgetStatus(s))
+	}
+	return out, nil
+}
+
+// BudgetAlertHistory is the resolver for the budgetAlertHistory field.
+func (r *queryResolver) BudgetAlertHistory(ctx context.Context, tenantID string, first *int) ([]*model.BudgetAlert, error) {
+	n := 0
+	if first != nil {
+		if *first < 1 {
+			return nil, badArg("first must be at least 1")
+		}
+		n = *first
+	}
+	as, err := r.Analytics.AlertHistory(ctx, tenantID, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.BudgetAlert, 0, len(as))
+	for _, a := range as {
+		out = append(out, budgetAlert(a))
+	}
+	return out, nil
+}
+
+// BudgetAlerts is the resolver for the budgetAlerts field.
+func (r *subscriptionResolver) BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error) {
+	if _, err := r.CP.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
+		return nil, err
+	}
+	if r.Alerts == nil {
+		return nil, &controlplane.Error{Code: controlplane.CodeInternal, Message: "live alerts are not available on this server"}
+	}
+	in, err := r.Alerts.Subscribe(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *model.BudgetAlert)
+	go func() {
+		defer close(out)
+		for a := range in {
+			select {
+			case out <- budgetAlert(a):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
 // APIKey returns APIKeyResolver implementation.
 func (r *Resolver) APIKey() APIKeyResolver { return &aPIKeyResolver{r} }
 
@@ -307,8 +480,12 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	aPIKeyResolver   struct{ *Resolver }
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	aPIKeyResolver       struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -177,11 +178,21 @@ func budgetReserver(reserve func(context.Context, budget.ReserveRequest) (budget
 // serveUntilDone runs an HTTP server until ctx is cancelled, then shuts it
 // down gracefully (in-flight requests finish, up to 30 s) and runs drain.
 func serveUntilDone(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, drain func(context.Context)) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return serveListener(ctx, log, name, ln, h, drain)
+}
+
+// serveListener serves h on ln until ctx ends, then shuts down gracefully:
+// in-flight requests finish (up to 30 s), then drain runs (flushes buffers).
+func serveListener(ctx context.Context, log *slog.Logger, name string, ln net.Listener, h http.Handler, drain func(context.Context)) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() {
-		log.Info(name+" listening", "addr", addr)
-		errc <- srv.ListenAndServe()
+		log.Info(name+" listening", "addr", ln.Addr().String())
+		errc <- srv.Serve(ln)
 	}()
 	select {
 	case err := <-errc:

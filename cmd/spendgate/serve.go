@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +16,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/budget/alerts"
 	budgethttp "github.com/spendgate/spendgate/budget/httpapi"
+	"github.com/spendgate/spendgate/budget/pgstore"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
@@ -44,6 +49,8 @@ func runServe(ctx context.Context, args []string) error {
 	chDB := fs.String("clickhouse-database", "spendgate", "ClickHouse database (created when missing)")
 	demo := fs.Bool("demo", true, "create a demo tenant, owner and API key on first start and print how to use them")
 	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic and gemini to it unless --upstream says otherwise (empty: off)")
+	streamPrefix := fs.String("stream-prefix", "SPENDGATE", "JetStream stream name prefix (several installations can share one NATS)")
+	addrFile := fs.String("addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +86,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	icfg := ingest.DefaultConfig()
 	icfg.ServiceToken = cpf.serviceToken
+	icfg.Prefix = *streamPrefix
 	if err := ingest.EnsureStreams(ctx, js, icfg); err != nil {
 		return err
 	}
@@ -96,21 +104,53 @@ func runServe(ctx context.Context, args []string) error {
 	// Budgets: spend counters and alerts fed by the consumer (after the
 	// ClickHouse insert, before the ack), hard-cap reservations for the
 	// gateway, and the blocked flag of the policy answer.
-	budgets := budgetservice.New(pool, nc, strings.ToLower(icfg.Prefix), budgetservice.DefaultConfig(strings.ToLower(icfg.Prefix)), log)
+	alertPrefix := strings.ToLower(icfg.Prefix)
+	budgets := budgetservice.New(pool, nc, alertPrefix, budgetservice.DefaultConfig(alertPrefix), log)
 	consumer.SetSpendSink(budgets)
 	cp.Blocks = budgets
 
-	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken}, cp, log)
+	spend := analytics.New(cp, chstore.Analytics{Conn: chConn, Database: *chDB}, pgstore.New(pool), analytics.DefaultLimits())
+	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, Analytics: spend,
+		Alerts: alerts.NewFeed(nc, alertPrefix, log)}, cp, log)
 	api.Mount("POST /internal/v1/events", receiver)
 	reservations := budgethttp.Handler(budgets, cpf.serviceToken, log)
 	api.Mount("POST /internal/v1/reservations", reservations)
 	api.Mount("POST /internal/v1/reservations/{id}/release", reservations)
 	api.Mount("GET /", portal.Handler())
 
-	if *demo && *fakeListen != "" {
-		for _, p := range []string{"openai", "anthropic", "gemini"} {
+	batcher := gateway.NewBatcher(receiverSink{receiver, log}, 500, 100_000, 500*time.Millisecond, log)
+	src := gateway.NewCachedPolicySource(controlPlanePolicy{cp}, gwf.cacheTTL, gwf.negativeTTL)
+
+	// Bind every listener before announcing anything, so a taken port fails
+	// the start instead of half the product.
+	listeners := map[string]net.Listener{}
+	bind := func(name, addr string) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			return fmt.Errorf("serve: %s on %s: %w", name, addr, err)
+		}
+		listeners[name] = ln
+		return nil
+	}
+	if err := bind("api", *listen); err != nil {
+		return err
+	}
+	if err := bind("gateway", gwf.listen); err != nil {
+		return err
+	}
+	runFake := *demo && *fakeListen != ""
+	if runFake {
+		if err := bind("fake_provider", *fakeListen); err != nil {
+			return err
+		}
+		// Route the demo's providers to the fake one at the address it got,
+		// unless --upstream names them.
+		for _, p := range fakeRouted {
 			if _, set := gwf.upstreams[p]; !set {
-				base := "http://" + *fakeListen
+				base := "http://" + listeners["fake_provider"].Addr().String()
 				if p == "openai" {
 					base += "/v1"
 				}
@@ -118,21 +158,28 @@ func runServe(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	batcher := gateway.NewBatcher(receiverSink{receiver, log}, 500, 100_000, 500*time.Millisecond, log)
-	src := gateway.NewCachedPolicySource(controlPlanePolicy{cp}, gwf.cacheTTL, gwf.negativeTTL)
 	gcfg := gwf.config()
 	gcfg.Reserver = budgetReserver(budgets.Reserve) // in-process: no HTTP hop
 	gw := gateway.New(gcfg, src, batcher, log)
-
+	addrs := map[string]string{}
+	for name, ln := range listeners {
+		addrs[name] = ln.Addr().String()
+	}
 	if *demo {
-		if err := printDemo(ctx, cp, *dataDir, *listen, gwf.listen, *fakeListen); err != nil {
+		if err := printDemo(ctx, cp, *dataDir, addrs["api"], addrs["gateway"], addrs["fake_provider"]); err != nil {
 			return err
+		}
+	}
+	if *addrFile != "" {
+		b, _ := json.Marshal(addrs)
+		if err := os.WriteFile(*addrFile, b, 0o600); err != nil {
+			return fmt.Errorf("serve: addr file: %w", err)
 		}
 	}
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
-	run := func(name, addr string, f func(context.Context) error) {
+	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -144,15 +191,19 @@ func runServe(ctx context.Context, args []string) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ctx = sctx
-	run("api", *listen, func(ctx context.Context) error { return serveUntilDone(ctx, log, "api", *listen, api.Handler(), nil) })
-	run("gateway", gwf.listen, func(ctx context.Context) error {
-		return serveUntilDone(ctx, log, "gateway", gwf.listen, gw, func(ctx context.Context) { gw.Shutdown(ctx) })
+	run("api", func(ctx context.Context) error {
+		return serveListener(ctx, log, "api", listeners["api"], api.Handler(), nil)
 	})
-	run("ingest consumer", "", consumer.Run)
-	run("budgets", "", budgets.Run)
-	if *demo && *fakeListen != "" {
+	run("gateway", func(ctx context.Context) error {
+		return serveListener(ctx, log, "gateway", listeners["gateway"], gw, func(ctx context.Context) { gw.Shutdown(ctx) })
+	})
+	run("ingest consumer", consumer.Run)
+	run("budgets", budgets.Run)
+	if runFake {
 		fp := fakeprovider.New(fakeprovider.Config{KeepRequests: 100})
-		run("fakeprovider", *fakeListen, func(ctx context.Context) error { return serveUntilDone(ctx, log, "fakeprovider", *fakeListen, fp, nil) })
+		run("fakeprovider", func(ctx context.Context) error {
+			return serveListener(ctx, log, "fakeprovider", listeners["fake_provider"], fp, nil)
+		})
 	}
 	select {
 	case err := <-errc:
@@ -166,6 +217,10 @@ func runServe(ctx context.Context, args []string) error {
 	log.Info("spendgate stopped", "events_published", sent, "events_dropped", dropped)
 	return nil
 }
+
+// The demo routes these providers to the fake provider unless --upstream
+// names them.
+var fakeRouted = []string{"openai", "anthropic", "gemini"}
 
 // controlPlanePolicy answers the gateway in-process, without HTTP.
 type controlPlanePolicy struct{ cp *controlplane.Service }

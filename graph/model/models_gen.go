@@ -81,6 +81,21 @@ type Budget struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
+// A budget crossed one of its thresholds (once per budget, threshold and period).
+type BudgetAlert struct {
+	ID          string       `json:"id"`
+	BudgetID    string       `json:"budgetId"`
+	BudgetName  string       `json:"budgetName"`
+	Threshold   int          `json:"threshold"`
+	PeriodStart time.Time    `json:"periodStart"`
+	PeriodEnd   time.Time    `json:"periodEnd"`
+	Spent       scalar.Money `json:"spent"`
+	Amount      scalar.Money `json:"amount"`
+	Hard        bool         `json:"hard"`
+	Message     string       `json:"message"`
+	At          time.Time    `json:"at"`
+}
+
 type BudgetConnection struct {
 	Edges    []*BudgetEdge `json:"edges"`
 	PageInfo *PageInfo     `json:"pageInfo"`
@@ -104,15 +119,52 @@ type BudgetInput struct {
 	WebhookURL     *string      `json:"webhookUrl,omitempty"`
 }
 
+type BudgetStatus struct {
+	Budget      *Budget      `json:"budget"`
+	PeriodStart time.Time    `json:"periodStart"`
+	PeriodEnd   time.Time    `json:"periodEnd"`
+	Spent       scalar.Money `json:"spent"`
+	// Held by calls in flight under a hard budget.
+	Reserved  scalar.Money `json:"reserved"`
+	Remaining scalar.Money `json:"remaining"`
+	// Spent as a percent of the amount.
+	PercentUsed float64 `json:"percentUsed"`
+	// Spend at period end if the run rate so far continues.
+	Forecast scalar.Money `json:"forecast"`
+	Blocked  bool         `json:"blocked"`
+}
+
+// One line of a cost explanation: quantity × rate per million.
+type CostLine struct {
+	Class                string       `json:"class"`
+	Quantity             int64        `json:"quantity"`
+	ListRatePerMillion   scalar.Money `json:"listRatePerMillion"`
+	TenantRatePerMillion scalar.Money `json:"tenantRatePerMillion"`
+	// List amount of this line.
+	Amount scalar.Money `json:"amount"`
+}
+
 // A new key. The secret is shown here once and never again.
 type CreatedAPIKey struct {
 	Key    *APIKey `json:"key"`
 	Secret string  `json:"secret"`
 }
 
+type DenialCount struct {
+	// Group values (by default the denial reason).
+	Keys     []string `json:"keys"`
+	Labels   []string `json:"labels"`
+	Requests int64    `json:"requests"`
+}
+
 type Dimension struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+type DimensionFilter struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
 }
 
 type DimensionInput struct {
@@ -223,6 +275,63 @@ type Session struct {
 	User      *User     `json:"user"`
 }
 
+type SpendBreakdown struct {
+	// Group-by names in order: key, provider, model, status, operation, service_tier, source or dim:<name>.
+	GroupBy []string `json:"groupBy"`
+	// The top groups by tenant cost.
+	Groups []*SpendGroup `json:"groups"`
+	// Everything after the top groups, summed; null when nothing is left over.
+	Other *SpendTotals `json:"other,omitempty"`
+	Total *SpendTotals `json:"total"`
+}
+
+// Narrows spend queries; every list given must contain the event's value.
+type SpendFilter struct {
+	KeyIds     []string           `json:"keyIds,omitempty"`
+	Providers  []string           `json:"providers,omitempty"`
+	Models     []string           `json:"models,omitempty"`
+	Operations []string           `json:"operations,omitempty"`
+	Sources    []string           `json:"sources,omitempty"`
+	Statuses   []int              `json:"statuses,omitempty"`
+	Dimensions []*DimensionFilter `json:"dimensions,omitempty"`
+}
+
+type SpendGroup struct {
+	// The group's values, in groupBy order (key ids for KEY).
+	Keys []string `json:"keys"`
+	// What to show: key names for KEY, otherwise the values.
+	Labels []string     `json:"labels"`
+	Totals *SpendTotals `json:"totals"`
+}
+
+type SpendGroupBy struct {
+	Field SpendField `json:"field"`
+	// With field DIMENSION: the dimension's name, e.g. team.
+	Dimension *string `json:"dimension,omitempty"`
+}
+
+type SpendPoint struct {
+	Start  time.Time    `json:"start"`
+	Keys   []string     `json:"keys"`
+	Labels []string     `json:"labels"`
+	Totals *SpendTotals `json:"totals"`
+}
+
+type SpendTotals struct {
+	Requests int64 `json:"requests"`
+	// Requests whose model had no known price: their cost is missing from the sums, never counted as $0.
+	UnpricedRequests int64 `json:"unpricedRequests"`
+	// At list price (or the provider's own reported cost).
+	ListCost scalar.Money `json:"listCost"`
+	// After the tenant's pricing overrides.
+	TenantCost   scalar.Money `json:"tenantCost"`
+	InputTokens  int64        `json:"inputTokens"`
+	OutputTokens int64        `json:"outputTokens"`
+}
+
+type Subscription struct {
+}
+
 type Tenant struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
@@ -230,6 +339,78 @@ type Tenant struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// The caller's role in this tenant.
 	Role Role `json:"role"`
+}
+
+// Tokens and other units of one event, in disjoint classes.
+type TokenUsage struct {
+	Input        int64 `json:"input"`
+	CachedInput  int64 `json:"cachedInput"`
+	CacheWrite5m int64 `json:"cacheWrite5m"`
+	CacheWrite1h int64 `json:"cacheWrite1h"`
+	Output       int64 `json:"output"`
+	Reasoning    int64 `json:"reasoning"`
+	AudioInput   int64 `json:"audioInput"`
+	AudioOutput  int64 `json:"audioOutput"`
+	ImageInput   int64 `json:"imageInput"`
+	ImageOutput  int64 `json:"imageOutput"`
+	WebSearches  int64 `json:"webSearches"`
+	Characters   int64 `json:"characters"`
+	Seconds      int64 `json:"seconds"`
+	Images       int64 `json:"images"`
+}
+
+type UnknownModelUsage struct {
+	Provider     string    `json:"provider"`
+	Model        string    `json:"model"`
+	Requests     int64     `json:"requests"`
+	InputTokens  int64     `json:"inputTokens"`
+	OutputTokens int64     `json:"outputTokens"`
+	FirstSeen    time.Time `json:"firstSeen"`
+	LastSeen     time.Time `json:"lastSeen"`
+}
+
+type UsageEvent struct {
+	ID             string    `json:"id"`
+	Time           time.Time `json:"time"`
+	KeyID          string    `json:"keyId"`
+	KeyName        string    `json:"keyName"`
+	Source         string    `json:"source"`
+	Provider       string    `json:"provider"`
+	Operation      string    `json:"operation"`
+	ModelRequested string    `json:"modelRequested"`
+	ModelServed    string    `json:"modelServed"`
+	// The catalogue entry that priced it.
+	CatalogueModel string `json:"catalogueModel"`
+	Status         int    `json:"status"`
+	Streaming      bool   `json:"streaming"`
+	// False when the stream was cut before the provider reported usage.
+	Complete    bool         `json:"complete"`
+	LatencyMs   int          `json:"latencyMs"`
+	TtfbMs      int          `json:"ttfbMs"`
+	RequestID   string       `json:"requestId"`
+	ServiceTier string       `json:"serviceTier"`
+	Dimensions  []*Dimension `json:"dimensions"`
+	Tokens      *TokenUsage  `json:"tokens"`
+	Priced      bool         `json:"priced"`
+	// Null when the model had no price.
+	ListCost             *scalar.Money `json:"listCost,omitempty"`
+	TenantCost           *scalar.Money `json:"tenantCost,omitempty"`
+	ProviderReportedCost *scalar.Money `json:"providerReportedCost,omitempty"`
+	// The pricing overrides that applied (comma-separated ids).
+	OverrideIds string `json:"overrideIds"`
+	PricingTier string `json:"pricingTier"`
+	// Why it cost what it cost.
+	CostLines []*CostLine `json:"costLines"`
+}
+
+type UsageEventConnection struct {
+	Edges    []*UsageEventEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type UsageEventEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *UsageEvent `json:"node"`
 }
 
 type User struct {
@@ -460,6 +641,140 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What spend can be grouped by.
+type SpendField string
+
+const (
+	SpendFieldKey      SpendField = "KEY"
+	SpendFieldProvider SpendField = "PROVIDER"
+	// The model the provider served, else the one requested.
+	SpendFieldModel SpendField = "MODEL"
+	// The HTTP status the provider answered, e.g. 200 or 429.
+	SpendFieldStatus      SpendField = "STATUS"
+	SpendFieldOperation   SpendField = "OPERATION"
+	SpendFieldServiceTier SpendField = "SERVICE_TIER"
+	SpendFieldSource      SpendField = "SOURCE"
+	// A caller dimension (x-spendgate-dim-<name> or a key default); name it in dimension.
+	SpendFieldDimension SpendField = "DIMENSION"
+	// Denials only: why the call was refused.
+	SpendFieldReason SpendField = "REASON"
+)
+
+var AllSpendField = []SpendField{
+	SpendFieldKey,
+	SpendFieldProvider,
+	SpendFieldModel,
+	SpendFieldStatus,
+	SpendFieldOperation,
+	SpendFieldServiceTier,
+	SpendFieldSource,
+	SpendFieldDimension,
+	SpendFieldReason,
+}
+
+func (e SpendField) IsValid() bool {
+	switch e {
+	case SpendFieldKey, SpendFieldProvider, SpendFieldModel, SpendFieldStatus, SpendFieldOperation, SpendFieldServiceTier, SpendFieldSource, SpendFieldDimension, SpendFieldReason:
+		return true
+	}
+	return false
+}
+
+func (e SpendField) String() string {
+	return string(e)
+}
+
+func (e *SpendField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SpendField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SpendField", str)
+	}
+	return nil
+}
+
+func (e SpendField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SpendField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SpendField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TimeBucket string
+
+const (
+	TimeBucketHour TimeBucket = "HOUR"
+	TimeBucketDay  TimeBucket = "DAY"
+	// Weeks start on Monday, like weekly budgets.
+	TimeBucketWeek  TimeBucket = "WEEK"
+	TimeBucketMonth TimeBucket = "MONTH"
+)
+
+var AllTimeBucket = []TimeBucket{
+	TimeBucketHour,
+	TimeBucketDay,
+	TimeBucketWeek,
+	TimeBucketMonth,
+}
+
+func (e TimeBucket) IsValid() bool {
+	switch e {
+	case TimeBucketHour, TimeBucketDay, TimeBucketWeek, TimeBucketMonth:
+		return true
+	}
+	return false
+}
+
+func (e TimeBucket) String() string {
+	return string(e)
+}
+
+func (e *TimeBucket) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TimeBucket(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TimeBucket", str)
+	}
+	return nil
+}
+
+func (e TimeBucket) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TimeBucket) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TimeBucket) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

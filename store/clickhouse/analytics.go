@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -19,6 +20,14 @@ type Query struct {
 	Args []any
 }
 
+// ErrBadQuery marks analytics requests that cannot be answered as asked (an
+// unknown group-by, a filter the table lacks, an empty range): client errors.
+var ErrBadQuery = errors.New("clickhouse: bad analytics query")
+
+func badQuery(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadQuery}, args...)...)
+}
+
 // Filters narrow analytics queries; empty fields do not filter. Values are
 // bound as arguments.
 type Filters struct {
@@ -26,109 +35,189 @@ type Filters struct {
 	Providers  []string
 	Models     []string // matches model served, else requested
 	Operations []string
+	Sources    []string
+	Statuses   []string // HTTP status codes as text, e.g. "429"
 	// Dimensions keeps events whose dimension name has one of the values.
 	Dimensions map[string][]string
 }
 
-// Group-by names accepted by Breakdown and TimeSeries. "dim:<name>" groups by
-// a caller dimension (name: letters, digits, _ . -).
-var groupColumns = map[string]string{
-	"key":          "key_id",
-	"provider":     "provider",
-	"model":        "if(model_served != '', model_served, model_requested)",
-	"operation":    "operation",
-	"service_tier": "service_tier",
-	"source":       "source",
+// Spec says what to sum: a tenant's events in [From, To), narrowed by
+// Filters, grouped by GroupBy (names from GroupByNames or dim:<name>) and,
+// for time series, bucketed by Bucket (hour, day, week, month; UTC, weeks
+// start on Monday like budget weeks).
+type Spec struct {
+	Tenant   string
+	From, To time.Time
+	Filters  Filters
+	GroupBy  []string
+	Bucket   string
 }
+
+// table is one table analytics can read, with the expressions of the names
+// callers group and filter by.
+type table struct {
+	name    string
+	timeCol string
+	grain   time.Duration // 0: raw events; otherwise rows are pre-summed per grain
+	cols    map[string]string
+	sums    string
+}
+
+const (
+	rawModel = "if(model_served != '', model_served, model_requested)"
+	rawSums  = `count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
+	sum(list_cost_nano_usd) AS list_nano_usd, sum(tenant_cost_nano_usd) AS tenant_nano_usd,
+	sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
+	sum(output + reasoning + audio_output + image_output) AS output_tokens`
+	rollupSums = `sum(events) AS events, sum(unpriced_events) AS unpriced_events,
+	sum(list_cost_nano_usd) AS list_nano_usd, sum(tenant_cost_nano_usd) AS tenant_nano_usd,
+	sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens`
+)
+
+var (
+	usageTable = table{name: "usage_events", timeCol: "time", sums: rawSums, cols: map[string]string{
+		"key":          "key_id",
+		"provider":     "provider",
+		"model":        rawModel,
+		"operation":    "operation",
+		"service_tier": "service_tier",
+		"source":       "source",
+		"status":       "toString(status_code)",
+	}}
+	rollupCols   = map[string]string{"key": "key_id", "provider": "provider", "model": "model"}
+	hourlyTable  = table{name: HourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums, cols: rollupCols}
+	dailyTable   = table{name: DailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums, cols: rollupCols}
+	denialsTable = table{name: "denial_events", timeCol: "time", sums: "count() AS events", cols: map[string]string{
+		"key":       "key_id",
+		"provider":  "provider",
+		"model":     "model_requested",
+		"operation": "operation",
+		"source":    "source",
+		"reason":    "denial_reason",
+	}}
+)
 
 var dimName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// GroupByNames lists the accepted group-by names (besides dim:<name>).
+// GroupByNames lists the group-by names usage analytics accept (besides
+// dim:<name>).
 func GroupByNames() []string {
-	out := make([]string, 0, len(groupColumns))
-	for k := range groupColumns {
+	out := make([]string, 0, len(usageTable.cols))
+	for k := range usageTable.cols {
 		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out
 }
 
-func groupExpr(name string) (string, error) {
-	if c, ok := groupColumns[name]; ok {
+// ValidDimensionName reports whether name can be grouped or filtered by.
+func ValidDimensionName(name string) bool { return dimName.MatchString(name) }
+
+func (t *table) expr(name string) (string, error) {
+	if c, ok := t.cols[name]; ok {
 		return c, nil
 	}
-	if d, ok := strings.CutPrefix(name, "dim:"); ok && dimName.MatchString(d) {
+	if d, ok := strings.CutPrefix(name, "dim:"); ok && dimName.MatchString(d) && t.grain == 0 {
 		return "dim_values[indexOf(dim_names, '" + d + "')]", nil
 	}
-	return "", fmt.Errorf("clickhouse: cannot group by %q: use one of %s or dim:<name>", name, strings.Join(GroupByNames(), ", "))
+	names := make([]string, 0, len(t.cols))
+	for k := range t.cols {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return "", badQuery("cannot group %s by %q: use one of %s or dim:<name>", t.name, name, strings.Join(names, ", "))
 }
 
-const sums = `count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
-	sum(list_cost_nano_usd) AS list_nano_usd, sum(tenant_cost_nano_usd) AS tenant_nano_usd,
-	sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
-	sum(output + reasoning + audio_output + image_output) AS output_tokens`
+func (f *Filters) byName() map[string][]string {
+	return map[string][]string{"key": f.KeyIDs, "provider": f.Providers, "model": f.Models,
+		"operation": f.Operations, "source": f.Sources, "status": f.Statuses}
+}
 
-func where(tenant string, from, to time.Time, f Filters) (string, []any, error) {
-	if !from.Before(to) {
-		return "", nil, fmt.Errorf("clickhouse: empty time range [%s, %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+// where builds the WHERE clause of spec over t.
+func (t *table) where(s *Spec) (string, []any, error) {
+	if s.Tenant == "" {
+		return "", nil, badQuery("no tenant")
 	}
-	w := "tenant_id = ? AND time >= ? AND time < ?"
-	args := []any{tenant, from.UTC(), to.UTC()}
-	in := func(col string, vals []string) {
-		if len(vals) > 0 {
-			w += " AND has(?, " + col + ")"
-			args = append(args, vals)
+	if !s.From.Before(s.To) {
+		return "", nil, badQuery("empty time range [%s, %s)", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
+	}
+	w := "tenant_id = ? AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
+	args := []any{s.Tenant, s.From.UTC(), s.To.UTC()}
+	byName := s.Filters.byName()
+	for _, name := range []string{"key", "provider", "model", "operation", "source", "status"} {
+		vals := byName[name]
+		if len(vals) == 0 {
+			continue
 		}
+		col, ok := t.cols[name]
+		if !ok {
+			return "", nil, badQuery("%s cannot be filtered by %s", t.name, name)
+		}
+		w += " AND has(?, " + col + ")"
+		args = append(args, vals)
 	}
-	in("key_id", f.KeyIDs)
-	in("provider", f.Providers)
-	in(groupColumns["model"], f.Models)
-	in("operation", f.Operations)
-	names := make([]string, 0, len(f.Dimensions))
-	for n := range f.Dimensions {
+	names := make([]string, 0, len(s.Filters.Dimensions))
+	for n := range s.Filters.Dimensions {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
 		if !dimName.MatchString(n) {
-			return "", nil, fmt.Errorf("clickhouse: dimension name %q: use letters, digits, _ . -", n)
+			return "", nil, badQuery("dimension name %q: use letters, digits, _ . - (at most 64)", n)
 		}
-		in("dim_values[indexOf(dim_names, '"+n+"')]", f.Dimensions[n])
+		if t.grain != 0 {
+			return "", nil, badQuery("%s has no dimensions", t.name)
+		}
+		w += " AND has(?, dim_values[indexOf(dim_names, '" + n + "')])"
+		args = append(args, s.Filters.Dimensions[n])
 	}
 	return w, args, nil
 }
 
-// TotalSpendSQL sums a tenant's usage in [from, to).
-func TotalSpendSQL(database, tenant string, from, to time.Time, f Filters) (Query, error) {
-	w, args, err := where(tenant, from, to, f)
-	if err != nil {
-		return Query{}, err
+// usageSource picks the cheapest table that answers spec exactly: the daily
+// or hourly rollup when every group-by and filter is one the rollups keep
+// (key, provider, model) and the range falls on their grain, else the raw
+// events. Both give the same sums: the rollups are fed by the same inserts.
+func usageSource(s *Spec) *table {
+	for _, g := range s.GroupBy {
+		if _, ok := rollupCols[g]; !ok {
+			return &usageTable
+		}
 	}
-	return Query{SQL: "SELECT " + sums + " FROM " + database + ".usage_events WHERE " + w, Args: args}, nil
+	f := &s.Filters
+	if len(f.Operations)+len(f.Sources)+len(f.Statuses)+len(f.Dimensions) > 0 {
+		return &usageTable
+	}
+	aligned := func(d time.Duration) bool {
+		return s.From.UTC().Truncate(d).Equal(s.From) && s.To.UTC().Truncate(d).Equal(s.To)
+	}
+	switch {
+	case s.Bucket != "hour" && aligned(24*time.Hour):
+		return &dailyTable
+	case aligned(time.Hour):
+		return &hourlyTable
+	}
+	return &usageTable
 }
 
-// BreakdownSQL sums a tenant's usage in [from, to) per group, largest tenant
-// cost first.
-func BreakdownSQL(database, tenant string, from, to time.Time, groupBy []string, f Filters) (Query, error) {
-	if len(groupBy) == 0 {
-		return Query{}, fmt.Errorf("clickhouse: breakdown needs at least one group-by")
+func bucketExpr(bucket, col string) (string, error) {
+	switch bucket {
+	case "hour":
+		return "toStartOfHour(" + col + ")", nil
+	case "day":
+		return "toDateTime(toDate(" + col + "))", nil
+	case "week":
+		return "toDateTime(toMonday(" + col + "))", nil
+	case "month":
+		return "toDateTime(toStartOfMonth(" + col + "))", nil
 	}
-	w, args, err := where(tenant, from, to, f)
-	if err != nil {
-		return Query{}, err
-	}
-	sel, keys, err := groupSelect(groupBy)
-	if err != nil {
-		return Query{}, err
-	}
-	return Query{SQL: "SELECT " + sel + sums + " FROM " + database + ".usage_events WHERE " + w +
-		" GROUP BY " + keys + " ORDER BY tenant_nano_usd DESC, " + keys, Args: args}, nil
+	return "", badQuery("time bucket %q: use hour, day, week or month", bucket)
 }
 
-func groupSelect(groupBy []string) (sel, keys string, err error) {
-	var ks []string
+func (t *table) groupSelect(groupBy []string) (sel, keys string, err error) {
+	ks := make([]string, 0, len(groupBy))
 	for i, g := range groupBy {
-		e, err := groupExpr(g)
+		e, err := t.expr(g)
 		if err != nil {
 			return "", "", err
 		}
@@ -139,32 +228,134 @@ func groupSelect(groupBy []string) (sel, keys string, err error) {
 	return sel, strings.Join(ks, ", "), nil
 }
 
-// TimeSeriesSQL sums a tenant's usage in [from, to) per bucket ("hour" or
-// "day", UTC) and optional groups.
-func TimeSeriesSQL(database, tenant string, from, to time.Time, bucket string, groupBy []string, f Filters) (Query, error) {
-	var b string
-	switch bucket {
-	case "hour":
-		b = "toStartOfHour(time)"
-	case "day":
-		b = "toDateTime(toDate(time))"
-	default:
-		return Query{}, fmt.Errorf("clickhouse: time bucket %q: use hour or day", bucket)
-	}
-	w, args, err := where(tenant, from, to, f)
+func qualified(database string, t *table) string { return database + "." + t.name }
+
+// TotalSpendSQL sums a tenant's usage in [From, To).
+func TotalSpendSQL(database string, s Spec) (Query, error) {
+	t := usageSource(&s)
+	w, args, err := t.where(&s)
 	if err != nil {
 		return Query{}, err
 	}
-	sel, keys, err := groupSelect(groupBy)
+	return Query{SQL: "SELECT " + t.sums + " FROM " + qualified(database, t) + " WHERE " + w, Args: args}, nil
+}
+
+// BreakdownSQL sums a tenant's usage per group, largest tenant cost first;
+// limit > 0 keeps the top limit groups (the caller derives "other" from the
+// total).
+func BreakdownSQL(database string, s Spec, limit int) (Query, error) {
+	if len(s.GroupBy) == 0 {
+		return Query{}, badQuery("a breakdown needs at least one group-by")
+	}
+	t := usageSource(&s)
+	w, args, err := t.where(&s)
 	if err != nil {
 		return Query{}, err
 	}
-	order := "bucket"
+	sel, keys, err := t.groupSelect(s.GroupBy)
+	if err != nil {
+		return Query{}, err
+	}
+	sql := "SELECT " + sel + t.sums + " FROM " + qualified(database, t) + " WHERE " + w +
+		" GROUP BY " + keys + " ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
+	if limit > 0 {
+		sql += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return Query{SQL: sql, Args: args}, nil
+}
+
+// TimeSeriesSQL sums a tenant's usage per bucket and optional groups.
+func TimeSeriesSQL(database string, s Spec) (Query, error) {
+	t := usageSource(&s)
+	b, err := bucketExpr(s.Bucket, t.timeCol)
+	if err != nil {
+		return Query{}, err
+	}
+	w, args, err := t.where(&s)
+	if err != nil {
+		return Query{}, err
+	}
+	sel, keys, err := t.groupSelect(s.GroupBy)
+	if err != nil {
+		return Query{}, err
+	}
+	order := "bucket_start"
 	if keys != "" {
 		order += ", " + keys
 	}
-	return Query{SQL: "SELECT " + b + " AS bucket, " + sel + sums + " FROM " + database + ".usage_events WHERE " + w +
+	return Query{SQL: "SELECT " + b + " AS bucket_start, " + sel + t.sums + " FROM " + qualified(database, t) + " WHERE " + w +
 		" GROUP BY " + order + " ORDER BY " + order, Args: args}, nil
+}
+
+// DenialsSQL counts a tenant's denials per group (default: reason), most
+// first.
+func DenialsSQL(database string, s Spec) (Query, error) {
+	t := &denialsTable
+	groupBy := s.GroupBy
+	if len(groupBy) == 0 {
+		groupBy = []string{"reason"}
+	}
+	w, args, err := t.where(&s)
+	if err != nil {
+		return Query{}, err
+	}
+	sel, keys, err := t.groupSelect(groupBy)
+	if err != nil {
+		return Query{}, err
+	}
+	return Query{SQL: "SELECT " + sel + t.sums + " FROM " + qualified(database, t) + " WHERE " + w +
+		" GROUP BY " + keys + " ORDER BY events DESC, " + keys, Args: args}, nil
+}
+
+// UnknownModelsSQL lists the models a tenant used that had no price, most
+// used first: what an admin must price before re-pricing.
+func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
+	t := &usageTable
+	w, args, err := t.where(&s)
+	if err != nil {
+		return Query{}, err
+	}
+	return Query{SQL: "SELECT provider, " + rawModel + " AS model, count() AS events, " +
+		"sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens, " +
+		"sum(output + reasoning + audio_output + image_output) AS output_tokens, min(time) AS first_seen, max(time) AS last_seen " +
+		"FROM " + qualified(database, t) + " WHERE " + w + " AND priced = 0 GROUP BY provider, model " +
+		fmt.Sprintf("ORDER BY events DESC, provider, model LIMIT %d", limit), Args: args}, nil
+}
+
+const eventColumns = `event_id, time, key_id, source, provider, operation, model_requested, model_served, catalogue_model,
+	streaming, service_tier, complete, status_code, latency_ms, ttfb_ms, request_id,
+	input, cached_input, cache_write_5m, cache_write_1h, output, reasoning, audio_input, audio_output, image_input, image_output,
+	web_searches, characters, seconds, images, priced, list_cost_nano_usd, tenant_cost_nano_usd, provider_reported_nano_usd,
+	has_provider_reported, override_id, pricing_tier, cost_lines, dim_names, dim_values`
+
+// EventCursor is the position after the last event of a page: events are
+// listed newest first by (time, event_id).
+type EventCursor struct {
+	Time    time.Time
+	EventID string
+}
+
+// EventsSQL lists a tenant's usage events newest first, after cursor (nil:
+// from the newest), at most limit.
+func EventsSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
+	t := &usageTable
+	w, args, err := t.where(&s)
+	if err != nil {
+		return Query{}, err
+	}
+	if after != nil {
+		// A tuple comparison would be shorter, but this form runs on 18.16.
+		w += " AND (time < ? OR (time = ? AND event_id < ?))"
+		args = append(args, after.Time.UTC(), after.Time.UTC(), after.EventID)
+	}
+	return Query{SQL: "SELECT " + eventColumns + " FROM " + qualified(database, t) + " WHERE " + w +
+		fmt.Sprintf(" ORDER BY time DESC, event_id DESC LIMIT %d", limit), Args: args}, nil
+}
+
+// EventSQL finds one of a tenant's usage events by id.
+func EventSQL(database, tenant, eventID string) Query {
+	return Query{SQL: "SELECT " + eventColumns + " FROM " + database + ".usage_events WHERE tenant_id = ? AND event_id = ? LIMIT 1",
+		Args: []any{tenant, eventID}}
 }
 
 // Sums are exact totals of usage events.
@@ -174,7 +365,31 @@ type Sums struct {
 	InputTokens, OutputTokens  int64
 }
 
-// Group is one row of a breakdown: Keys in groupBy order.
+// Add adds o to s.
+func (s *Sums) Add(o Sums) {
+	s.Events += o.Events
+	s.UnpricedEvents += o.UnpricedEvents
+	s.ListNanoUSD += o.ListNanoUSD
+	s.TenantNanoUSD += o.TenantNanoUSD
+	s.InputTokens += o.InputTokens
+	s.OutputTokens += o.OutputTokens
+}
+
+// Sub subtracts o from s.
+func (s *Sums) Sub(o Sums) {
+	s.Events -= o.Events
+	s.UnpricedEvents -= o.UnpricedEvents
+	s.ListNanoUSD -= o.ListNanoUSD
+	s.TenantNanoUSD -= o.TenantNanoUSD
+	s.InputTokens -= o.InputTokens
+	s.OutputTokens -= o.OutputTokens
+}
+
+func (s *Sums) dest() []any {
+	return []any{&s.Events, &s.UnpricedEvents, &s.ListNanoUSD, &s.TenantNanoUSD, &s.InputTokens, &s.OutputTokens}
+}
+
+// Group is one row of a breakdown: Keys in group-by order.
 type Group struct {
 	Keys []string
 	Sums
@@ -187,77 +402,211 @@ type Point struct {
 	Sums
 }
 
+// DenialGroup counts denials of one group.
+type DenialGroup struct {
+	Keys   []string
+	Events uint64
+}
+
+// UnknownModel is a model used without a known price.
+type UnknownModel struct {
+	Provider, Model           string
+	Events                    uint64
+	InputTokens, OutputTokens int64
+	FirstSeen, LastSeen       time.Time
+}
+
+// EventRow is one stored usage event with its cost.
+type EventRow struct {
+	EventID, KeyID, Source, Provider, Operation         string
+	ModelRequested, ModelServed, CatalogueModel         string
+	Time                                                time.Time
+	Streaming, Complete                                 bool
+	ServiceTier, RequestID                              string
+	StatusCode                                          uint16
+	LatencyMs, TTFBMs                                   uint32
+	Input, CachedInput, CacheWrite5m, CacheWrite1h      int64
+	Output, Reasoning, AudioInput, AudioOutput          int64
+	ImageInput, ImageOutput, WebSearches                int64
+	Characters, Seconds, Images                         int64
+	Priced, HasProviderReported                         bool
+	ListNanoUSD, TenantNanoUSD, ProviderReportedNanoUSD int64
+	OverrideID, PricingTier                             string
+	// CostLines is the pricing explanation as stored (JSON of []pricing.Line).
+	CostLines           string
+	DimNames, DimValues []string
+}
+
 // Analytics runs the query builders against a database.
 type Analytics struct {
 	Conn     driver.Conn
 	Database string
 }
 
-// TotalSpend sums a tenant's usage in [from, to).
-func (a Analytics) TotalSpend(ctx context.Context, tenant string, from, to time.Time, f Filters) (Sums, error) {
-	q, err := TotalSpendSQL(a.Database, tenant, from, to, f)
+// TotalSpend sums a tenant's usage.
+func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
+	q, err := TotalSpendSQL(a.Database, s)
 	if err != nil {
 		return Sums{}, err
 	}
-	var s Sums
-	err = a.Conn.QueryRow(ctx, q.SQL, q.Args...).Scan(&s.Events, &s.UnpricedEvents, &s.ListNanoUSD, &s.TenantNanoUSD, &s.InputTokens, &s.OutputTokens)
-	if err != nil {
+	var sums Sums
+	if err := a.Conn.QueryRow(ctx, q.SQL, q.Args...).Scan(sums.dest()...); err != nil {
 		return Sums{}, fmt.Errorf("clickhouse: total spend: %w", err)
 	}
-	return s, nil
+	return sums, nil
 }
 
-// Breakdown sums a tenant's usage per group.
-func (a Analytics) Breakdown(ctx context.Context, tenant string, from, to time.Time, groupBy []string, f Filters) ([]Group, error) {
-	q, err := BreakdownSQL(a.Database, tenant, from, to, groupBy, f)
+// Breakdown sums a tenant's usage per group; limit > 0 keeps the top groups.
+func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, error) {
+	q, err := BreakdownSQL(a.Database, s, limit)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := a.Conn.Query(ctx, q.SQL, q.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: breakdown: %w", err)
-	}
-	defer rows.Close()
 	var out []Group
-	for rows.Next() {
-		g := Group{Keys: make([]string, len(groupBy))}
-		dest := make([]any, 0, len(groupBy)+6)
-		for i := range g.Keys {
-			dest = append(dest, &g.Keys[i])
-		}
-		dest = append(dest, &g.Events, &g.UnpricedEvents, &g.ListNanoUSD, &g.TenantNanoUSD, &g.InputTokens, &g.OutputTokens)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("clickhouse: breakdown row: %w", err)
+	err = a.scan(ctx, q, "breakdown", func(r driver.Rows) error {
+		g := Group{Keys: make([]string, len(s.GroupBy))}
+		if err := r.Scan(append(keyDest(g.Keys), g.dest()...)...); err != nil {
+			return err
 		}
 		out = append(out, g)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
-// TimeSeries sums a tenant's usage per hour or day (UTC) and group.
-func (a Analytics) TimeSeries(ctx context.Context, tenant string, from, to time.Time, bucket string, groupBy []string, f Filters) ([]Point, error) {
-	q, err := TimeSeriesSQL(a.Database, tenant, from, to, bucket, groupBy, f)
+// TimeSeries sums a tenant's usage per bucket (UTC) and group.
+func (a Analytics) TimeSeries(ctx context.Context, s Spec) ([]Point, error) {
+	q, err := TimeSeriesSQL(a.Database, s)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := a.Conn.Query(ctx, q.SQL, q.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: time series: %w", err)
-	}
-	defer rows.Close()
 	var out []Point
-	for rows.Next() {
-		p := Point{Keys: make([]string, len(groupBy))}
-		dest := []any{&p.Bucket}
-		for i := range p.Keys {
-			dest = append(dest, &p.Keys[i])
-		}
-		dest = append(dest, &p.Events, &p.UnpricedEvents, &p.ListNanoUSD, &p.TenantNanoUSD, &p.InputTokens, &p.OutputTokens)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("clickhouse: time series row: %w", err)
+	err = a.scan(ctx, q, "time series", func(r driver.Rows) error {
+		p := Point{Keys: make([]string, len(s.GroupBy))}
+		dest := append([]any{&p.Bucket}, keyDest(p.Keys)...)
+		if err := r.Scan(append(dest, p.dest()...)...); err != nil {
+			return err
 		}
 		p.Bucket = p.Bucket.UTC()
 		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
+
+// Denials counts a tenant's denials per group (default: reason).
+func (a Analytics) Denials(ctx context.Context, s Spec) ([]DenialGroup, error) {
+	q, err := DenialsSQL(a.Database, s)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	n := max(len(s.GroupBy), 1)
+	var out []DenialGroup
+	err = a.scan(ctx, q, "denials", func(r driver.Rows) error {
+		g := DenialGroup{Keys: make([]string, n)}
+		if err := r.Scan(append(keyDest(g.Keys), &g.Events)...); err != nil {
+			return err
+		}
+		out = append(out, g)
+		return nil
+	})
+	return out, err
+}
+
+// UnknownModels lists unpriced models, most used first.
+func (a Analytics) UnknownModels(ctx context.Context, s Spec, limit int) ([]UnknownModel, error) {
+	q, err := UnknownModelsSQL(a.Database, s, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []UnknownModel
+	err = a.scan(ctx, q, "unknown models", func(r driver.Rows) error {
+		var m UnknownModel
+		if err := r.Scan(&m.Provider, &m.Model, &m.Events, &m.InputTokens, &m.OutputTokens, &m.FirstSeen, &m.LastSeen); err != nil {
+			return err
+		}
+		m.FirstSeen, m.LastSeen = m.FirstSeen.UTC(), m.LastSeen.UTC()
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// Events lists usage events newest first.
+func (a Analytics) Events(ctx context.Context, s Spec, after *EventCursor, limit int) ([]EventRow, error) {
+	q, err := EventsSQL(a.Database, s, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []EventRow
+	err = a.scan(ctx, q, "events", func(r driver.Rows) error {
+		e, err := scanEvent(r)
+		if err == nil {
+			out = append(out, e)
+		}
+		return err
+	})
+	return out, err
+}
+
+// ErrEventNotFound is returned by Event for an id the tenant has no event of.
+var ErrEventNotFound = errors.New("clickhouse: event not found")
+
+// Event finds one usage event of a tenant.
+func (a Analytics) Event(ctx context.Context, tenant, eventID string) (EventRow, error) {
+	q := EventSQL(a.Database, tenant, eventID)
+	var found []EventRow
+	err := a.scan(ctx, q, "event", func(r driver.Rows) error {
+		e, err := scanEvent(r)
+		if err == nil {
+			found = append(found, e)
+		}
+		return err
+	})
+	if err != nil {
+		return EventRow{}, err
+	}
+	if len(found) == 0 {
+		return EventRow{}, ErrEventNotFound
+	}
+	return found[0], nil
+}
+
+func scanEvent(r driver.Rows) (EventRow, error) {
+	var e EventRow
+	var streaming, complete, priced, reported uint8
+	err := r.Scan(&e.EventID, &e.Time, &e.KeyID, &e.Source, &e.Provider, &e.Operation, &e.ModelRequested, &e.ModelServed, &e.CatalogueModel,
+		&streaming, &e.ServiceTier, &complete, &e.StatusCode, &e.LatencyMs, &e.TTFBMs, &e.RequestID,
+		&e.Input, &e.CachedInput, &e.CacheWrite5m, &e.CacheWrite1h, &e.Output, &e.Reasoning, &e.AudioInput, &e.AudioOutput,
+		&e.ImageInput, &e.ImageOutput, &e.WebSearches, &e.Characters, &e.Seconds, &e.Images,
+		&priced, &e.ListNanoUSD, &e.TenantNanoUSD, &e.ProviderReportedNanoUSD, &reported, &e.OverrideID, &e.PricingTier,
+		&e.CostLines, &e.DimNames, &e.DimValues)
+	e.Time = e.Time.UTC()
+	e.Streaming, e.Complete, e.Priced, e.HasProviderReported = streaming == 1, complete == 1, priced == 1, reported == 1
+	return e, err
+}
+
+func keyDest(keys []string) []any {
+	out := make([]any, len(keys))
+	for i := range keys {
+		out[i] = &keys[i]
+	}
+	return out
+}
+
+func (a Analytics) scan(ctx context.Context, q Query, what string, row func(driver.Rows) error) error {
+	rows, err := a.Conn.Query(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return fmt.Errorf("clickhouse: %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return fmt.Errorf("clickhouse: %s row: %w", what, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("clickhouse: %s: %w", what, err)
+	}
+	return nil
 }

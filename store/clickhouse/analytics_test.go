@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,10 @@ var (
 func TestQuerySQL(t *testing.T) {
 	t.Parallel()
 	f := Filters{Providers: []string{"openai"}, Dimensions: map[string][]string{"team": {"search"}}}
+	spec := func(groupBy []string, bucket string, f Filters) Spec {
+		return Spec{Tenant: "t", From: t0, To: t1, GroupBy: groupBy, Bucket: bucket, Filters: f}
+	}
+	odd := t0.Add(90 * time.Minute) // aligned to nothing a rollup keeps
 	cases := []struct {
 		name    string
 		build   func() (Query, error)
@@ -27,33 +32,60 @@ func TestQuerySQL(t *testing.T) {
 		args    int
 		wantErr string
 	}{
-		{"total", func() (Query, error) { return TotalSpendSQL("db", "t", t0, t1, Filters{}) },
-			[]string{"FROM db.usage_events WHERE tenant_id = ? AND time >= ? AND time < ?", "sum(tenant_cost_nano_usd) AS tenant_nano_usd"}, 3, ""},
-		{"filters", func() (Query, error) { return TotalSpendSQL("db", "t", t0, t1, f) },
-			[]string{"AND has(?, provider) AND has(?, dim_values[indexOf(dim_names, 'team')])"}, 5, ""},
-		{"breakdown", func() (Query, error) {
-			return BreakdownSQL("db", "t", t0, t1, []string{"model", "dim:team"}, Filters{})
+		{"total from the daily rollup", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", Filters{})) },
+			[]string{"FROM db.usage_daily WHERE tenant_id = ? AND bucket >= ? AND bucket < ?", "sum(tenant_cost_nano_usd) AS tenant_nano_usd"}, 3, ""},
+		{"total from the hourly rollup", func() (Query, error) {
+			return TotalSpendSQL("db", Spec{Tenant: "t", From: t0.Add(time.Hour), To: t1})
+		}, []string{"FROM db.usage_hourly WHERE"}, 3, ""},
+		{"total from raw events when the range is not aligned", func() (Query, error) {
+			return TotalSpendSQL("db", Spec{Tenant: "t", From: odd, To: t1})
+		}, []string{"FROM db.usage_events WHERE tenant_id = ? AND time >= ? AND time < ?", "countIf(priced = 0)"}, 3, ""},
+		{"dimension filters read raw events", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", f)) },
+			[]string{"FROM db.usage_events", "AND has(?, provider) AND has(?, dim_values[indexOf(dim_names, 'team')])"}, 5, ""},
+		{"status filter", func() (Query, error) {
+			return TotalSpendSQL("db", spec(nil, "", Filters{Statuses: []string{"429"}}))
+		}, []string{"AND has(?, toString(status_code))"}, 4, ""},
+		{"breakdown by dimension", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0)
 		},
 			[]string{"SELECT if(model_served != '', model_served, model_requested) AS g0, dim_values[indexOf(dim_names, 'team')] AS g1, ",
-				"GROUP BY g0, g1 ORDER BY tenant_nano_usd DESC, g0, g1"}, 3, ""},
-		{"series", func() (Query, error) { return TimeSeriesSQL("db", "t", t0, t1, "day", []string{"key"}, Filters{}) },
-			[]string{"SELECT toDateTime(toDate(time)) AS bucket, key_id AS g0, ", "GROUP BY bucket, g0 ORDER BY bucket, g0"}, 3, ""},
-		{"bad group", func() (Query, error) { return BreakdownSQL("db", "t", t0, t1, []string{"tenant_id"}, Filters{}) }, nil, 0, `cannot group by "tenant_id"`},
+				"FROM db.usage_events", "GROUP BY g0, g1 ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, g0, g1"}, 3, ""},
+		{"top-N breakdown from the rollup", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
+		}, []string{"SELECT provider AS g0, model AS g1, sum(events) AS events", "FROM db.usage_daily", "AND has(?, model)", "LIMIT 5"}, 4, ""},
+		{"daily series", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"key"}, "day", Filters{})) },
+			[]string{"SELECT toDateTime(toDate(bucket)) AS bucket_start, key_id AS g0, ", "FROM db.usage_daily", "GROUP BY bucket_start, g0 ORDER BY bucket_start, g0"}, 3, ""},
+		{"hourly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "hour", Filters{})) },
+			[]string{"toStartOfHour(bucket) AS bucket_start", "FROM db.usage_hourly"}, 3, ""},
+		{"weekly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "week", Filters{})) },
+			[]string{"toDateTime(toMonday(bucket))"}, 3, ""},
+		{"monthly series by status", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"status"}, "month", Filters{})) },
+			[]string{"toDateTime(toStartOfMonth(time)) AS bucket_start, toString(status_code) AS g0", "FROM db.usage_events"}, 3, ""},
+		{"denials by reason", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{KeyIDs: []string{"k"}})) },
+			[]string{"SELECT denial_reason AS g0, count() AS events FROM db.denial_events", "AND has(?, key_id)", "ORDER BY events DESC, g0"}, 4, ""},
+		{"denials have no status", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{Statuses: []string{"200"}})) },
+			nil, 0, "cannot be filtered by status"},
+		{"unknown models", func() (Query, error) { return UnknownModelsSQL("db", spec(nil, "", Filters{}), 50) },
+			[]string{"AND priced = 0 GROUP BY provider, model", "LIMIT 50"}, 3, ""},
+		{"events page", func() (Query, error) {
+			return EventsSQL("db", spec(nil, "", Filters{}), &EventCursor{Time: t0, EventID: "e9"}, 21)
+		}, []string{"AND (time < ? OR (time = ? AND event_id < ?)) ORDER BY time DESC, event_id DESC LIMIT 21"}, 6, ""},
+		{"bad group", func() (Query, error) { return BreakdownSQL("db", spec([]string{"tenant_id"}, "", Filters{}), 0) }, nil, 0, `cannot group usage_events by "tenant_id"`},
 		{"injection in dim", func() (Query, error) {
-			return BreakdownSQL("db", "t", t0, t1, []string{"dim:x') OR 1=1 --"}, Filters{})
-		}, nil, 0, "cannot group by"},
+			return BreakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0)
+		}, nil, 0, "cannot group"},
 		{"injection in filter dim", func() (Query, error) {
-			return TotalSpendSQL("db", "t", t0, t1, Filters{Dimensions: map[string][]string{"a'b": {"x"}}})
+			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"a'b": {"x"}}}))
 		}, nil, 0, "dimension name"},
-		{"no group", func() (Query, error) { return BreakdownSQL("db", "t", t0, t1, nil, Filters{}) }, nil, 0, "at least one group-by"},
-		{"bad bucket", func() (Query, error) { return TimeSeriesSQL("db", "t", t0, t1, "minute", nil, Filters{}) }, nil, 0, "use hour or day"},
-		{"empty range", func() (Query, error) { return TotalSpendSQL("db", "t", t1, t0, Filters{}) }, nil, 0, "empty time range"},
+		{"no group", func() (Query, error) { return BreakdownSQL("db", spec(nil, "", Filters{}), 0) }, nil, 0, "at least one group-by"},
+		{"bad bucket", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "minute", Filters{})) }, nil, 0, "use hour, day, week or month"},
+		{"empty range", func() (Query, error) { return TotalSpendSQL("db", Spec{Tenant: "t", From: t1, To: t0}) }, nil, 0, "empty time range"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			q, err := c.build()
 			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) || !errors.Is(err, ErrBadQuery) {
 					t.Fatalf("error %v, want %q", err, c.wantErr)
 				}
 				return
@@ -86,6 +118,13 @@ func priced(id, key, model, team string, at time.Time, priced bool, cost int64) 
 	return PricedEvent{Event: e, Cost: c}
 }
 
+func denied(id, key, reason string, at time.Time) PricedEvent {
+	e := event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: id, Time: at, Source: event.SourceGateway,
+		TenantID: "11111111-1111-4111-8111-111111111111", KeyID: key, Provider: "openai", Operation: "chat.completions",
+		ModelRequested: "gpt-4o", DenialReason: reason, DenialMessage: "no"}
+	return PricedEvent{Event: e}
+}
+
 func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -101,10 +140,16 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		priced("e2", kA, "gpt-4o", "ads", t0.Add(2*time.Hour), true, 3000),
 		priced("e3", kB, "gpt-4o-mini", "search", t0.Add(25*time.Hour), true, 500),
 		priced("e4", kB, "mystery", "search", t0.Add(26*time.Hour), false, 0),
+		denied("d1", kA, "model_not_allowed", t0.Add(3*time.Hour)),
+		denied("d2", kB, "model_not_allowed", t0.Add(4*time.Hour)),
+		denied("d3", kB, "budget_exceeded", t0.Add(5*time.Hour)),
 	}
+	// Another tenant's events must never show.
+	other := priced("x1", kA, "gpt-4o", "search", t0.Add(time.Hour), true, 7777)
+	other.Event.TenantID = "22222222-2222-4222-8222-222222222222"
 	w := NewWriter(conn, db)
-	n, err := w.Write(ctx, evs)
-	if err != nil || n != 4 {
+	n, err := w.Write(ctx, append(evs, other))
+	if err != nil || n != 8 {
 		t.Fatalf("write: %d %v", n, err)
 	}
 	// Writing the same events again (a redelivery) stores nothing.
@@ -112,25 +157,101 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		t.Fatalf("rewrite: %d %v", n, err)
 	}
 	a := Analytics{Conn: conn, Database: db}
-	tot, err := a.TotalSpend(ctx, tenant, t0, t1, Filters{})
-	testenv.Must(t, err, "total")
-	if tot != (Sums{Events: 4, UnpricedEvents: 1, ListNanoUSD: 4500, TenantNanoUSD: 2250, InputTokens: 40, OutputTokens: 20}) {
-		t.Fatalf("total %+v", tot)
+	all := Spec{Tenant: tenant, From: t0, To: t1}
+	want := Sums{Events: 4, UnpricedEvents: 1, ListNanoUSD: 4500, TenantNanoUSD: 2250, InputTokens: 40, OutputTokens: 20}
+	// The same totals from the daily rollup, the hourly rollup and raw events.
+	for _, s := range []Spec{all, {Tenant: tenant, From: t0.Add(-time.Hour), To: t1}, {Tenant: tenant, From: t0.Add(-time.Minute), To: t1}} {
+		tot, err := a.TotalSpend(ctx, s)
+		testenv.Must(t, err, "total")
+		if tot != want {
+			t.Fatalf("total %+v from %s, want %+v", tot, s.From, want)
+		}
 	}
-	search, err := a.TotalSpend(ctx, tenant, t0, t1, Filters{KeyIDs: []string{kB}, Dimensions: map[string][]string{"team": {"search"}}})
+	search, err := a.TotalSpend(ctx, Spec{Tenant: tenant, From: t0, To: t1, Filters: Filters{KeyIDs: []string{kB}, Dimensions: map[string][]string{"team": {"search"}}}})
 	testenv.Must(t, err, "filtered total")
 	if search.Events != 2 || search.ListNanoUSD != 500 {
 		t.Fatalf("filtered total %+v", search)
 	}
-	groups, err := a.Breakdown(ctx, tenant, t0, t1, []string{"dim:team", "model"}, Filters{})
+	groups, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"dim:team", "model"}}, 0)
 	testenv.Must(t, err, "breakdown")
 	if len(groups) != 4 || groups[0].Keys[0] != "ads" || groups[0].TenantNanoUSD != 1500 {
 		t.Fatalf("breakdown %+v", groups)
 	}
-	series, err := a.TimeSeries(ctx, tenant, t0, t1, "day", nil, Filters{})
-	testenv.Must(t, err, "series")
-	if len(series) != 2 || !series[0].Bucket.Equal(t0) || series[0].ListNanoUSD != 4000 || series[1].Events != 2 {
-		t.Fatalf("series %+v", series)
+	top, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"model"}}, 1)
+	testenv.Must(t, err, "top breakdown")
+	if len(top) != 1 || top[0].Keys[0] != "gpt-4o" || top[0].Events != 2 || top[0].ListNanoUSD != 4000 {
+		t.Fatalf("top breakdown %+v", top)
+	}
+	byStatus, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"status"}}, 0)
+	testenv.Must(t, err, "status breakdown")
+	if len(byStatus) != 1 || byStatus[0].Keys[0] != "200" || byStatus[0].Events != 4 {
+		t.Fatalf("status breakdown %+v", byStatus)
+	}
+	for _, bucket := range []string{"hour", "day", "week", "month"} {
+		series, err := a.TimeSeries(ctx, Spec{Tenant: tenant, From: t0, To: t1, Bucket: bucket})
+		testenv.Must(t, err, "series")
+		var sum Sums
+		for _, p := range series {
+			sum.Add(p.Sums)
+		}
+		if sum != want {
+			t.Fatalf("%s series sums to %+v", bucket, sum)
+		}
+		switch bucket {
+		case "day":
+			if len(series) != 2 || !series[0].Bucket.Equal(t0) || series[0].ListNanoUSD != 4000 || series[1].Events != 2 {
+				t.Fatalf("day series %+v", series)
+			}
+		case "hour":
+			if len(series) != 4 || !series[0].Bucket.Equal(t0.Add(time.Hour)) {
+				t.Fatalf("hour series %+v", series)
+			}
+		case "week": // 2026-03-10 is a Tuesday; its week starts Monday 03-09.
+			if len(series) != 1 || !series[0].Bucket.Equal(time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)) {
+				t.Fatalf("week series %+v", series)
+			}
+		case "month":
+			if len(series) != 1 || !series[0].Bucket.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) {
+				t.Fatalf("month series %+v", series)
+			}
+		}
+	}
+	denials, err := a.Denials(ctx, all)
+	testenv.Must(t, err, "denials")
+	if len(denials) != 2 || denials[0].Keys[0] != "model_not_allowed" || denials[0].Events != 2 || denials[1].Events != 1 {
+		t.Fatalf("denials %+v", denials)
+	}
+	unknown, err := a.UnknownModels(ctx, all, 10)
+	testenv.Must(t, err, "unknown models")
+	if len(unknown) != 1 || unknown[0].Model != "mystery" || unknown[0].Events != 1 || !unknown[0].FirstSeen.Equal(t0.Add(26*time.Hour)) {
+		t.Fatalf("unknown models %+v", unknown)
+	}
+	// Paging newest first, two at a time, visits every event once.
+	var ids []string
+	var after *EventCursor
+	for range 3 {
+		page, err := a.Events(ctx, all, after, 2)
+		testenv.Must(t, err, "events")
+		for _, e := range page {
+			ids = append(ids, e.EventID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		last := page[len(page)-1]
+		after = &EventCursor{Time: last.Time, EventID: last.EventID}
+	}
+	if strings.Join(ids, ",") != "e4,e3,e2,e1" {
+		t.Fatalf("paged events %v", ids)
+	}
+	e, err := a.Event(ctx, tenant, "e2")
+	testenv.Must(t, err, "event")
+	if e.KeyID != kA || !e.Priced || e.ListNanoUSD != 3000 || e.TenantNanoUSD != 1500 || !strings.Contains(e.CostLines, `"class":"input"`) ||
+		len(e.DimNames) != 1 || e.DimValues[0] != "ads" || !e.Time.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("event %+v", e)
+	}
+	if _, err := a.Event(ctx, tenant, "x1"); !errors.Is(err, ErrEventNotFound) {
+		t.Fatalf("another tenant's event: %v", err)
 	}
 	// The rollups agree with the raw table (read with sum … GROUP BY).
 	for _, table := range []string{HourlyRollup, DailyRollup} {

@@ -1,0 +1,487 @@
+// Package analytics answers spend questions for a tenant: totals, time
+// series, breakdowns with top-N and "other", unknown models, denials, recent
+// events with their cost explanation, and budget status with a forecast.
+// Every call is authorized by the caller's membership in the tenant (any
+// role may read), validated against limits that keep queries cheap, and
+// answered from ClickHouse (rollups where they suffice, exact either way) and
+// the budget counters in Postgres. The GraphQL resolvers and the CSV export
+// call it; they hold no logic.
+package analytics
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/pgstore"
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/store/clickhouse"
+)
+
+// Limits keep one analytics request cheap; requests beyond them get an
+// INVALID_ARGUMENT error that says which limit to respect.
+type Limits struct {
+	MaxRange   time.Duration // longest [from, to)
+	MaxBuckets int           // most time-series buckets (range / bucket)
+	MaxGroupBy int           // most group-bys at once
+	MaxTop     int           // largest top-N of a breakdown
+	MaxPage    int           // largest page of events
+	Timeout    time.Duration // per ClickHouse query
+}
+
+// DefaultLimits allow a little over a year of data, hourly series up to
+// about three months, four group-bys, top 1000 and pages of 500 events.
+func DefaultLimits() Limits {
+	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: 500, Timeout: 30 * time.Second}
+}
+
+// Service answers analytics for tenants.
+type Service struct {
+	cp      *controlplane.Service
+	store   clickhouse.Analytics
+	budgets *pgstore.Store
+	limits  Limits
+	// Now is the clock for budget periods and forecasts (tests set it).
+	Now func() time.Time
+}
+
+// New builds the service.
+func New(cp *controlplane.Service, store clickhouse.Analytics, budgets *pgstore.Store, limits Limits) *Service {
+	return &Service{cp: cp, store: store, budgets: budgets, limits: limits, Now: time.Now}
+}
+
+// Query selects a tenant's events: [From, To), Filters, and for breakdowns
+// and series the group-bys (key, provider, model, status, operation,
+// service_tier, source or dim:<name>) and the bucket (hour, day, week, month;
+// UTC).
+type Query struct {
+	TenantID string
+	From, To time.Time
+	Filters  clickhouse.Filters
+	GroupBy  []string
+	Bucket   string
+}
+
+func invalid(format string, args ...any) error {
+	return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
+}
+
+// storeErr turns the store's query errors into client errors; the rest stay
+// internal.
+func storeErr(err error) error {
+	if errors.Is(err, clickhouse.ErrBadQuery) {
+		return invalid("%s", strings.TrimPrefix(err.Error(), clickhouse.ErrBadQuery.Error()+": "))
+	}
+	return err
+}
+
+var bucketSize = map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour, "month": 28 * 24 * time.Hour}
+
+// spec authorizes the caller and validates q against the limits.
+func (s *Service) spec(ctx context.Context, q *Query) (clickhouse.Spec, error) {
+	if _, err := s.cp.Authorize(ctx, q.TenantID, controlplane.RoleViewer); err != nil {
+		return clickhouse.Spec{}, err
+	}
+	switch {
+	case q.From.IsZero() || q.To.IsZero():
+		return clickhouse.Spec{}, invalid("from and to are required")
+	case !q.From.Before(q.To):
+		return clickhouse.Spec{}, invalid("from (%s) must be before to (%s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	case q.To.Sub(q.From) > s.limits.MaxRange:
+		return clickhouse.Spec{}, invalid("the time range is %s long; at most %d days are allowed", q.To.Sub(q.From).Round(time.Hour), int(s.limits.MaxRange.Hours()/24))
+	case len(q.GroupBy) > s.limits.MaxGroupBy:
+		return clickhouse.Spec{}, invalid("%d group-bys; at most %d are allowed", len(q.GroupBy), s.limits.MaxGroupBy)
+	}
+	seen := map[string]bool{}
+	for _, g := range q.GroupBy {
+		if seen[g] {
+			return clickhouse.Spec{}, invalid("group-by %q is given twice", g)
+		}
+		seen[g] = true
+	}
+	if q.Bucket != "" {
+		size, ok := bucketSize[q.Bucket]
+		if !ok {
+			return clickhouse.Spec{}, invalid("bucket %q: use HOUR, DAY, WEEK or MONTH", q.Bucket)
+		}
+		if n := int(q.To.Sub(q.From) / size); n > s.limits.MaxBuckets {
+			return clickhouse.Spec{}, invalid("%d %s buckets; at most %d are allowed: use a larger bucket or a shorter range", n, q.Bucket, s.limits.MaxBuckets)
+		}
+	}
+	return clickhouse.Spec{Tenant: q.TenantID, From: q.From.UTC(), To: q.To.UTC(), Filters: q.Filters, GroupBy: q.GroupBy, Bucket: q.Bucket}, nil
+}
+
+func (s *Service) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.limits.Timeout)
+}
+
+// Summary sums the tenant's usage.
+func (s *Service) Summary(ctx context.Context, q Query) (clickhouse.Sums, error) {
+	q.GroupBy, q.Bucket = nil, ""
+	spec, err := s.spec(ctx, &q)
+	if err != nil {
+		return clickhouse.Sums{}, err
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	sums, err := s.store.TotalSpend(ctx, spec)
+	return sums, storeErr(err)
+}
+
+// Group is one breakdown row or series group: Keys in group-by order and
+// Labels to show (key names for key ids; the same as Keys otherwise).
+type Group struct {
+	Keys, Labels []string
+	clickhouse.Sums
+}
+
+// Breakdown is the top groups, the rest summed as Other, and the total.
+type Breakdown struct {
+	GroupBy []string
+	Groups  []Group
+	// Other sums every group after the top N (zero when there is none).
+	Other       clickhouse.Sums
+	OtherGroups bool
+	Total       clickhouse.Sums
+}
+
+// Breakdown sums usage per group, keeping the top groups by tenant cost
+// (top ≤ 0: all, within MaxTop) and summing the rest into Other. Other is
+// the exact total minus the top groups, so the rows always add up.
+func (s *Service) Breakdown(ctx context.Context, q Query, top int) (Breakdown, error) {
+	q.Bucket = ""
+	if len(q.GroupBy) == 0 {
+		return Breakdown{}, invalid("a breakdown needs at least one group-by")
+	}
+	if top <= 0 || top > s.limits.MaxTop {
+		if top > s.limits.MaxTop {
+			return Breakdown{}, invalid("top %d: at most %d groups are returned", top, s.limits.MaxTop)
+		}
+		top = s.limits.MaxTop
+	}
+	spec, err := s.spec(ctx, &q)
+	if err != nil {
+		return Breakdown{}, err
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	total, err := s.store.TotalSpend(ctx, spec)
+	if err != nil {
+		return Breakdown{}, storeErr(err)
+	}
+	rows, err := s.store.Breakdown(ctx, spec, top)
+	if err != nil {
+		return Breakdown{}, storeErr(err)
+	}
+	out := Breakdown{GroupBy: q.GroupBy, Total: total, Other: total}
+	for _, r := range rows {
+		out.Groups = append(out.Groups, Group{Keys: r.Keys, Sums: r.Sums})
+		out.Other.Sub(r.Sums)
+	}
+	out.OtherGroups = out.Other.Events > 0
+	if err := s.label(ctx, q.TenantID, q.GroupBy, out.Groups); err != nil {
+		return Breakdown{}, err
+	}
+	return out, nil
+}
+
+// Point is one bucket of a time series, per group when grouped.
+type Point struct {
+	Start time.Time
+	Group
+}
+
+// TimeSeries sums usage per bucket (and group).
+func (s *Service) TimeSeries(ctx context.Context, q Query) ([]Point, error) {
+	if q.Bucket == "" {
+		return nil, invalid("a time series needs a bucket")
+	}
+	spec, err := s.spec(ctx, &q)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	pts, err := s.store.TimeSeries(ctx, spec)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]Point, len(pts))
+	groups := make([]Group, len(pts))
+	for i, p := range pts {
+		groups[i] = Group{Keys: p.Keys, Sums: p.Sums}
+	}
+	if err := s.label(ctx, q.TenantID, q.GroupBy, groups); err != nil {
+		return nil, err
+	}
+	for i, p := range pts {
+		out[i] = Point{Start: p.Bucket, Group: groups[i]}
+	}
+	return out, nil
+}
+
+// label fills Labels: key ids become key names.
+func (s *Service) label(ctx context.Context, tenantID string, groupBy []string, groups []Group) error {
+	keyCol := -1
+	for i, g := range groupBy {
+		if g == "key" {
+			keyCol = i
+		}
+	}
+	var names map[string]string
+	if keyCol >= 0 {
+		ids := make([]string, 0, len(groups))
+		for _, g := range groups {
+			ids = append(ids, g.Keys[keyCol])
+		}
+		var err error
+		if names, err = s.cp.KeyNames(ctx, tenantID, ids); err != nil {
+			return err
+		}
+	}
+	for i := range groups {
+		groups[i].Labels = append([]string(nil), groups[i].Keys...)
+		if keyCol >= 0 {
+			if n, ok := names[groups[i].Keys[keyCol]]; ok {
+				groups[i].Labels[keyCol] = n
+			}
+		}
+	}
+	return nil
+}
+
+// DenialGroup counts denials of one group.
+type DenialGroup struct {
+	Keys, Labels []string
+	Requests     uint64
+}
+
+// Denials counts denials per group (default: reason; also key, provider,
+// model, operation, source).
+func (s *Service) Denials(ctx context.Context, q Query) ([]DenialGroup, error) {
+	q.Bucket = ""
+	spec, err := s.spec(ctx, &q)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	rows, err := s.store.Denials(ctx, spec)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	groupBy := q.GroupBy
+	if len(groupBy) == 0 {
+		groupBy = []string{"reason"}
+	}
+	groups := make([]Group, len(rows))
+	for i, r := range rows {
+		groups[i] = Group{Keys: r.Keys}
+	}
+	if err := s.label(ctx, q.TenantID, groupBy, groups); err != nil {
+		return nil, err
+	}
+	out := make([]DenialGroup, len(rows))
+	for i, r := range rows {
+		out[i] = DenialGroup{Keys: r.Keys, Labels: groups[i].Labels, Requests: r.Events}
+	}
+	return out, nil
+}
+
+// UnknownModels lists models used without a known price, most used first
+// (at most 200): what an admin prices before re-pricing.
+func (s *Service) UnknownModels(ctx context.Context, q Query) ([]clickhouse.UnknownModel, error) {
+	q.GroupBy, q.Bucket = nil, ""
+	spec, err := s.spec(ctx, &q)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	out, err := s.store.UnknownModels(ctx, spec, 200)
+	return out, storeErr(err)
+}
+
+// Event is one stored usage event with its cost explanation.
+type Event struct {
+	clickhouse.EventRow
+	KeyName string
+	Lines   []pricing.Line
+}
+
+// EventPage is one page of events, newest first.
+type EventPage struct {
+	Events      []Event
+	Cursors     []string
+	HasNextPage bool
+}
+
+func encodeCursor(e *clickhouse.EventRow) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(e.Time.UTC().Format(time.RFC3339) + "|" + e.EventID))
+}
+
+func decodeCursor(c string) (*clickhouse.EventCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, invalid("after: not a cursor from this list")
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	t, terr := time.Parse(time.RFC3339, ts)
+	if !ok || terr != nil || id == "" {
+		return nil, invalid("after: not a cursor from this list")
+	}
+	return &clickhouse.EventCursor{Time: t, EventID: id}, nil
+}
+
+// Events lists usage events newest first, first at a time (default 50).
+func (s *Service) Events(ctx context.Context, q Query, first int, after string) (EventPage, error) {
+	q.GroupBy, q.Bucket = nil, ""
+	switch {
+	case first == 0:
+		first = 50
+	case first < 0 || first > s.limits.MaxPage:
+		return EventPage{}, invalid("first must be between 1 and %d", s.limits.MaxPage)
+	}
+	spec, err := s.spec(ctx, &q)
+	if err != nil {
+		return EventPage{}, err
+	}
+	var cur *clickhouse.EventCursor
+	if after != "" {
+		if cur, err = decodeCursor(after); err != nil {
+			return EventPage{}, err
+		}
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	rows, err := s.store.Events(ctx, spec, cur, first+1)
+	if err != nil {
+		return EventPage{}, storeErr(err)
+	}
+	page := EventPage{HasNextPage: len(rows) > first}
+	if page.HasNextPage {
+		rows = rows[:first]
+	}
+	ids := make([]string, 0, len(rows))
+	for i := range rows {
+		ids = append(ids, rows[i].KeyID)
+	}
+	names, err := s.cp.KeyNames(ctx, q.TenantID, ids)
+	if err != nil {
+		return EventPage{}, err
+	}
+	for i := range rows {
+		e, err := explain(rows[i], names)
+		if err != nil {
+			return EventPage{}, err
+		}
+		page.Events = append(page.Events, e)
+		page.Cursors = append(page.Cursors, encodeCursor(&rows[i]))
+	}
+	return page, nil
+}
+
+// Event finds one usage event of the tenant by id.
+func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, error) {
+	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
+		return Event{}, err
+	}
+	if eventID == "" || len(eventID) > 100 {
+		return Event{}, invalid("id must be an event id")
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	row, err := s.store.Event(ctx, tenantID, eventID)
+	if errors.Is(err, clickhouse.ErrEventNotFound) {
+		return Event{}, &controlplane.Error{Code: controlplane.CodeNotFound, Message: "event not found"}
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	names, err := s.cp.KeyNames(ctx, tenantID, []string{row.KeyID})
+	if err != nil {
+		return Event{}, err
+	}
+	return explain(row, names)
+}
+
+func explain(row clickhouse.EventRow, keyNames map[string]string) (Event, error) {
+	e := Event{EventRow: row, KeyName: keyNames[row.KeyID]}
+	if row.CostLines != "" && row.CostLines != "null" {
+		if err := json.Unmarshal([]byte(row.CostLines), &e.Lines); err != nil {
+			return Event{}, fmt.Errorf("analytics: event %s: cost lines: %w", row.EventID, err)
+		}
+	}
+	return e, nil
+}
+
+// BudgetStatus is a budget and where it stands in its current period.
+type BudgetStatus struct {
+	Budget controlplane.Budget
+	budget.Status
+	// Blocked is true when a hard budget's spend reached its amount: the
+	// keys it covers are refused until the period ends or it is raised.
+	Blocked bool
+}
+
+// BudgetStatuses reports every budget of the tenant (or only budgetID when
+// set) in its current period, ordered by name.
+func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string) ([]BudgetStatus, error) {
+	var list []controlplane.Budget
+	if budgetID != "" {
+		b, err := s.cp.Budget(ctx, tenantID, budgetID)
+		if err != nil {
+			return nil, err
+		}
+		list = []controlplane.Budget{b}
+	} else {
+		after := ""
+		for {
+			conn, err := s.cp.Budgets(ctx, tenantID, controlplane.Page{First: 1000, After: after})
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, conn.Items...)
+			if !conn.HasNextPage || len(conn.Cursors) == 0 {
+				break
+			}
+			after = conn.Cursors[len(conn.Cursors)-1]
+		}
+	}
+	bs := make([]*budget.Budget, len(list))
+	for i, b := range list {
+		bs[i] = &budget.Budget{ID: b.ID, TenantID: b.TenantID, Name: b.Name, Period: budget.Period(b.Period), AmountNanoUSD: b.AmountNanoUSD, Hard: b.Hard}
+	}
+	totals, err := s.budgets.PeriodTotals(ctx, bs, s.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BudgetStatus, len(list))
+	for i, b := range list {
+		st := totals[b.ID]
+		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= b.AmountNanoUSD}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Budget.Name < out[j].Budget.Name })
+	return out, nil
+}
+
+// AlertHistory lists the tenant's budget alerts, newest first (at most 500).
+func (s *Service) AlertHistory(ctx context.Context, tenantID string, limit int) ([]budget.Alert, error) {
+	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
+		return nil, err
+	}
+	switch {
+	case limit == 0:
+		limit = 50
+	case limit < 0 || limit > 500:
+		return nil, invalid("first must be between 1 and 500")
+	}
+	return s.budgets.Alerts(ctx, tenantID, limit)
+}

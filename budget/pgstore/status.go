@@ -1,0 +1,55 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spendgate/spendgate/budget"
+)
+
+// PeriodTotals returns spent and reserved of each budget in the period that
+// holds now, with the forecast to period end. Budgets without spend in the
+// period yet get zeros. Budgets whose period cannot be computed are an error.
+func (s *Store) PeriodTotals(ctx context.Context, budgets []*budget.Budget, now time.Time) (map[string]budget.Status, error) {
+	out := make(map[string]budget.Status, len(budgets))
+	ids := make([]string, 0, len(budgets))
+	starts := make([]time.Time, 0, len(budgets))
+	for _, b := range budgets {
+		start, end, err := budget.Bounds(b.Period, now)
+		if err != nil {
+			return nil, err
+		}
+		out[b.ID] = budget.Status{PeriodStart: start, PeriodEnd: end, AmountNanoUSD: b.AmountNanoUSD}
+		ids = append(ids, b.ID)
+		starts = append(starts, start)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT s.budget_id::text, s.spent_nano_usd, s.reserved_nano_usd
+		FROM budget_spend s JOIN unnest($1::uuid[], $2::timestamptz[]) AS want(id, start)
+		ON s.budget_id = want.id AND s.period_start = want.start`, ids, starts)
+	if err != nil {
+		return nil, fmt.Errorf("budget: period totals: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var spent, reserved int64
+		if err := rows.Scan(&id, &spent, &reserved); err != nil {
+			return nil, fmt.Errorf("budget: period totals: %w", err)
+		}
+		st := out[id]
+		st.SpentNanoUSD, st.ReservedNanoUSD = spent, reserved
+		out[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("budget: period totals: %w", err)
+	}
+	for id, st := range out {
+		st.ForecastNanoUSD = budget.Forecast(st.SpentNanoUSD, st.PeriodStart, st.PeriodEnd, now)
+		out[id] = st
+	}
+	return out, nil
+}
