@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spendgate/spendgate/internal/testenv"
+)
+
+// The demo flow of the README: `spendgate serve` prints a demo key, `spendgate
+// demo traffic` sends a mix of calls with it, and the spend shows up by
+// provider, with the unpriced model surfaced.
+func TestDemoTrafficFillsTheDashboards(t *testing.T) {
+	s := testenv.StartServe(t)
+	out, err := exec.Command(testenv.Binary(t), "demo", "traffic", "--gateway", s.GatewayURL, "--key", s.DemoKey,
+		"--requests", "120", "--concurrency", "4").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "sent 120:") || strings.Contains(string(out), " 0 answered") {
+		t.Fatalf("demo traffic: %v\n%s", err, out)
+	}
+	q := s.APIURL + "/query"
+	var signIn struct{ SignIn struct{ AccessToken string } }
+	testenv.MustGraphQL(t, q, "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,
+		map[string]any{"e": s.DemoEmail, "p": s.DemoPassword}, &signIn)
+	token := signIn.SignIn.AccessToken
+	var tenants struct{ Tenants []struct{ ID string } }
+	testenv.MustGraphQL(t, q, token, `{tenants{id}}`, nil, &tenants)
+	vars := map[string]any{"t": tenants.Tenants[0].ID, "f": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		"to": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
+	var got struct {
+		SpendBreakdown struct {
+			Groups []struct {
+				Keys   []string
+				Totals struct{ Requests int64 }
+			}
+			Total struct{ Requests, UnpricedRequests int64 }
+		}
+		UnknownModels []struct {
+			Model    string
+			Requests int64
+		}
+	}
+	// Provider errors (the fake's 429s) are metered too: every call that
+	// reached a provider is an event.
+	testenv.WaitFor(t, 60*time.Second, "the demo traffic in ClickHouse", func() bool {
+		testenv.MustGraphQL(t, q, token, `query($t:ID!,$f:Time!,$to:Time!){
+			spendBreakdown(tenantId:$t,from:$f,to:$to,groupBy:[{field:PROVIDER}]){groups{keys totals{requests}} total{requests unpricedRequests}}
+			unknownModels(tenantId:$t,from:$f,to:$to){model requests}}`, vars, &got)
+		return got.SpendBreakdown.Total.Requests == 120
+	})
+	providers := map[string]bool{}
+	for _, g := range got.SpendBreakdown.Groups {
+		providers[g.Keys[0]] = g.Totals.Requests > 0
+	}
+	if !providers["openai"] || !providers["anthropic"] || !providers["gemini"] {
+		t.Fatalf("providers %+v", got.SpendBreakdown.Groups)
+	}
+	if len(got.UnknownModels) != 1 || got.UnknownModels[0].Model != "acme-internal-llm" ||
+		got.UnknownModels[0].Requests != got.SpendBreakdown.Total.UnpricedRequests {
+		t.Fatalf("unknown models %+v, unpriced %d", got.UnknownModels, got.SpendBreakdown.Total.UnpricedRequests)
+	}
+}
