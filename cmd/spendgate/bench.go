@@ -11,9 +11,10 @@ import (
 // baseline measured in the same run. Each lives in its own bench_*.go file.
 func benchmarks() map[string]func(ctx context.Context, args []string) error {
 	return map[string]func(ctx context.Context, args []string) error{
-		"gateway": benchGateway,
-		"apikeys": benchAPIKeys,
-		"ingest":  benchIngest,
+		"gateway":   benchGateway,
+		"apikeys":   benchAPIKeys,
+		"ingest":    benchIngest,
+		"analytics": benchAnalytics,
 	}
 }
 

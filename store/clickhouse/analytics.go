@@ -61,6 +61,9 @@ type table struct {
 	grain   time.Duration // 0: raw events; otherwise rows are pre-summed per grain
 	cols    map[string]string
 	sums    string
+	// dim is set for the dimension rollups: the one dimension read, whose
+	// value is the dim_value column.
+	dim string
 }
 
 const (
@@ -84,10 +87,12 @@ var (
 		"source":       "source",
 		"status":       "toString(status_code)",
 	}}
-	rollupCols   = map[string]string{"key": "key_id", "provider": "provider", "model": "model"}
-	hourlyTable  = table{name: HourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums, cols: rollupCols}
-	dailyTable   = table{name: DailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums, cols: rollupCols}
-	denialsTable = table{name: "denial_events", timeCol: "time", sums: "count() AS events", cols: map[string]string{
+	rollupCols     = map[string]string{"key": "key_id", "provider": "provider", "model": "model"}
+	hourlyTable    = table{name: HourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums, cols: rollupCols}
+	dailyTable     = table{name: DailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums, cols: rollupCols}
+	dimHourlyTable = table{name: DimHourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums}
+	dimDailyTable  = table{name: DimDailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums}
+	denialsTable   = table{name: "denial_events", timeCol: "time", sums: "count() AS events", cols: map[string]string{
 		"key":       "key_id",
 		"provider":  "provider",
 		"model":     "model_requested",
@@ -117,6 +122,9 @@ func (t *table) expr(name string) (string, error) {
 	if c, ok := t.cols[name]; ok {
 		return c, nil
 	}
+	if t.dim != "" && name == "dim:"+t.dim {
+		return "dim_value", nil
+	}
 	if d, ok := strings.CutPrefix(name, "dim:"); ok && dimName.MatchString(d) && t.grain == 0 {
 		return "dim_values[indexOf(dim_names, '" + d + "')]", nil
 	}
@@ -143,6 +151,9 @@ func (t *table) where(s *Spec) (string, []any, error) {
 	}
 	w := "tenant_id = ? AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
 	args := []any{s.Tenant, s.From.UTC(), s.To.UTC()}
+	if t.dim != "" {
+		w = "tenant_id = ? AND dim_name = '" + t.dim + "' AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
+	}
 	byName := s.Filters.byName()
 	for _, name := range []string{"key", "provider", "model", "operation", "source", "status"} {
 		vals := byName[name]
@@ -165,39 +176,91 @@ func (t *table) where(s *Spec) (string, []any, error) {
 		if !dimName.MatchString(n) {
 			return "", nil, badQuery("dimension name %q: use letters, digits, _ . - (at most 64)", n)
 		}
-		if t.grain != 0 {
-			return "", nil, badQuery("%s has no dimensions", t.name)
+		switch {
+		case t.dim == n:
+			w += " AND has(?, dim_value)"
+		case t.grain != 0:
+			return "", nil, badQuery("%s has no dimension %s", t.name, n)
+		default:
+			w += " AND has(?, dim_values[indexOf(dim_names, '" + n + "')])"
 		}
-		w += " AND has(?, dim_values[indexOf(dim_names, '" + n + "')])"
 		args = append(args, s.Filters.Dimensions[n])
 	}
 	return w, args, nil
 }
 
-// usageSource picks the cheapest table that answers spec exactly: the daily
-// or hourly rollup when every group-by and filter is one the rollups keep
-// (key, provider, model) and the range falls on their grain, else the raw
-// events. Both give the same sums: the rollups are fed by the same inserts.
-func usageSource(s *Spec) *table {
-	for _, g := range s.GroupBy {
-		if _, ok := rollupCols[g]; !ok {
-			return &usageTable
-		}
-	}
-	f := &s.Filters
-	if len(f.Operations)+len(f.Sources)+len(f.Statuses)+len(f.Dimensions) > 0 {
-		return &usageTable
-	}
+// usageSource picks the cheapest table that answers spec exactly:
+//   - the daily or hourly rollup when every group-by and filter is one they
+//     keep (key, provider, model) and the range falls on their grain;
+//   - the dimension rollups when one dimension is all that is grouped or
+//     filtered by (see dimSource);
+//   - else the raw events.
+//
+// All give the same sums: the rollups are fed by the same inserts.
+func usageSource(s *Spec, missingGroupOK bool) *table {
 	aligned := func(d time.Duration) bool {
 		return s.From.UTC().Truncate(d).Equal(s.From) && s.To.UTC().Truncate(d).Equal(s.To)
 	}
-	switch {
-	case s.Bucket != "hour" && aligned(24*time.Hour):
-		return &dailyTable
-	case aligned(time.Hour):
-		return &hourlyTable
+	pick := func(daily, hourly *table) *table {
+		switch {
+		case s.Bucket != "hour" && aligned(24*time.Hour):
+			return daily
+		case aligned(time.Hour):
+			return hourly
+		}
+		return &usageTable
+	}
+	f := &s.Filters
+	plain := len(f.Operations)+len(f.Sources)+len(f.Statuses) == 0
+	rollupOK := plain && len(f.Dimensions) == 0
+	for _, g := range s.GroupBy {
+		if _, ok := rollupCols[g]; !ok {
+			rollupOK = false
+		}
+	}
+	if rollupOK {
+		return pick(&dailyTable, &hourlyTable)
+	}
+	if dim, ok := dimSource(s, missingGroupOK); ok && plain {
+		daily, hourly := dimDailyTable, dimHourlyTable
+		daily.dim, hourly.dim = dim, dim
+		if t := pick(&daily, &hourly); t.dim != "" {
+			return t
+		}
 	}
 	return &usageTable
+}
+
+// dimSource says whether the dimension rollups can answer s, and for which
+// dimension: s groups and filters by one dimension only, and filters for no
+// empty value (events without the dimension have no rollup row). Grouping by
+// the dimension without filtering it leaves out the events that lack it; only
+// callers that add that group back (missingGroupOK) may do that.
+func dimSource(s *Spec, missingGroupOK bool) (string, bool) {
+	f := &s.Filters
+	if len(f.KeyIDs)+len(f.Providers)+len(f.Models) > 0 || len(f.Dimensions) > 1 || len(s.GroupBy) > 1 {
+		return "", false
+	}
+	dim := ""
+	for n, vals := range f.Dimensions {
+		for _, v := range vals {
+			if v == "" {
+				return "", false
+			}
+		}
+		dim = n
+	}
+	if len(s.GroupBy) == 1 {
+		g, ok := strings.CutPrefix(s.GroupBy[0], "dim:")
+		if !ok || (dim != "" && g != dim) {
+			return "", false
+		}
+		if dim == "" && !missingGroupOK {
+			return "", false
+		}
+		dim = g
+	}
+	return dim, dim != "" && dimName.MatchString(dim)
 }
 
 func bucketExpr(bucket, col string) (string, error) {
@@ -232,7 +295,7 @@ func qualified(database string, t *table) string { return database + "." + t.nam
 
 // TotalSpendSQL sums a tenant's usage in [From, To).
 func TotalSpendSQL(database string, s Spec) (Query, error) {
-	t := usageSource(&s)
+	t := usageSource(&s, false)
 	w, args, err := t.where(&s)
 	if err != nil {
 		return Query{}, err
@@ -242,31 +305,37 @@ func TotalSpendSQL(database string, s Spec) (Query, error) {
 
 // BreakdownSQL sums a tenant's usage per group, largest tenant cost first;
 // limit > 0 keeps the top limit groups (the caller derives "other" from the
-// total).
-func BreakdownSQL(database string, s Spec, limit int) (Query, error) {
+// total). Grouped by one unfiltered dimension, it reads the dimension rollup,
+// which has no row for events without the dimension: MissingGroup reports
+// that, and the caller adds that group (total minus the rows).
+func BreakdownSQL(database string, s Spec, limit int) (q Query, missingGroup bool, err error) {
 	if len(s.GroupBy) == 0 {
-		return Query{}, badQuery("a breakdown needs at least one group-by")
+		return Query{}, false, badQuery("a breakdown needs at least one group-by")
 	}
-	t := usageSource(&s)
+	t := usageSource(&s, true)
+	missingGroup = t.dim != "" && len(s.Filters.Dimensions) == 0
+	if missingGroup {
+		limit = 0 // the added group may belong in the top
+	}
 	w, args, err := t.where(&s)
 	if err != nil {
-		return Query{}, err
+		return Query{}, false, err
 	}
 	sel, keys, err := t.groupSelect(s.GroupBy)
 	if err != nil {
-		return Query{}, err
+		return Query{}, false, err
 	}
 	sql := "SELECT " + sel + t.sums + " FROM " + qualified(database, t) + " WHERE " + w +
 		" GROUP BY " + keys + " ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
 	if limit > 0 {
 		sql += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	return Query{SQL: sql, Args: args}, nil
+	return Query{SQL: sql, Args: args}, missingGroup, nil
 }
 
 // TimeSeriesSQL sums a tenant's usage per bucket and optional groups.
 func TimeSeriesSQL(database string, s Spec) (Query, error) {
-	t := usageSource(&s)
+	t := usageSource(&s, false)
 	b, err := bucketExpr(s.Bucket, t.timeCol)
 	if err != nil {
 		return Query{}, err
@@ -458,7 +527,7 @@ func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
 
 // Breakdown sums a tenant's usage per group; limit > 0 keeps the top groups.
 func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, error) {
-	q, err := BreakdownSQL(a.Database, s, limit)
+	q, missingGroup, err := BreakdownSQL(a.Database, s, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +540,41 @@ func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, e
 		out = append(out, g)
 		return nil
 	})
-	return out, err
+	if err != nil || !missingGroup {
+		return out, err
+	}
+	// Events without the dimension: the total minus the dimension's rows,
+	// shown as the empty value, as a raw-event query would group them.
+	total := s
+	total.GroupBy = nil
+	missing, err := a.TotalSpend(ctx, total)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range out {
+		missing.Sub(g.Sums)
+	}
+	if missing.Events > 0 {
+		out = append(out, Group{Keys: []string{""}, Sums: missing})
+		sort.SliceStable(out, func(i, j int) bool { return ranksBefore(&out[i], &out[j]) })
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// ranksBefore is BreakdownSQL's ORDER BY.
+func ranksBefore(a, b *Group) bool {
+	switch {
+	case a.TenantNanoUSD != b.TenantNanoUSD:
+		return a.TenantNanoUSD > b.TenantNanoUSD
+	case a.ListNanoUSD != b.ListNanoUSD:
+		return a.ListNanoUSD > b.ListNanoUSD
+	case a.Events != b.Events:
+		return a.Events > b.Events
+	}
+	return strings.Join(a.Keys, "\x00") < strings.Join(b.Keys, "\x00")
 }
 
 // TimeSeries sums a tenant's usage per bucket (UTC) and group.

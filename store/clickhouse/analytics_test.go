@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,11 @@ var (
 	t0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 	t1 = t0.Add(48 * time.Hour)
 )
+
+func breakdownSQL(db string, s Spec, limit int) (Query, error) {
+	q, _, err := BreakdownSQL(db, s, limit)
+	return q, err
+}
 
 func TestQuerySQL(t *testing.T) {
 	t.Parallel()
@@ -46,13 +52,28 @@ func TestQuerySQL(t *testing.T) {
 			return TotalSpendSQL("db", spec(nil, "", Filters{Statuses: []string{"429"}}))
 		}, []string{"AND has(?, toString(status_code))"}, 4, ""},
 		{"breakdown by dimension", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0)
+			return breakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0)
 		},
 			[]string{"SELECT if(model_served != '', model_served, model_requested) AS g0, dim_values[indexOf(dim_names, 'team')] AS g1, ",
 				"FROM db.usage_events", "GROUP BY g0, g1 ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, g0, g1"}, 3, ""},
 		{"top-N breakdown from the rollup", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
+			return breakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
 		}, []string{"SELECT provider AS g0, model AS g1, sum(events) AS events", "FROM db.usage_daily", "AND has(?, model)", "LIMIT 5"}, 4, ""},
+		{"breakdown by one dimension from its rollup", func() (Query, error) {
+			return breakdownSQL("db", spec([]string{"dim:team"}, "", Filters{}), 3)
+		}, []string{"SELECT dim_value AS g0, sum(events)", "FROM db.usage_dim_daily WHERE tenant_id = ? AND dim_name = 'team' AND bucket >= ?"}, 3, ""},
+		{"total filtered by one dimension from its rollup", func() (Query, error) {
+			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"team": {"search"}}}))
+		}, []string{"FROM db.usage_dim_daily", "AND has(?, dim_value)"}, 4, ""},
+		{"a series grouped by an unfiltered dimension reads raw events", func() (Query, error) {
+			return TimeSeriesSQL("db", spec([]string{"dim:team"}, "day", Filters{}))
+		}, []string{"FROM db.usage_events"}, 3, ""},
+		{"a filter for the empty value reads raw events", func() (Query, error) {
+			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"team": {""}}}))
+		}, []string{"FROM db.usage_events"}, 4, ""},
+		{"two dimensions read raw events", func() (Query, error) {
+			return breakdownSQL("db", spec([]string{"dim:team"}, "", Filters{Dimensions: map[string][]string{"app": {"web"}}}), 0)
+		}, []string{"FROM db.usage_events"}, 4, ""},
 		{"daily series", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"key"}, "day", Filters{})) },
 			[]string{"SELECT toDateTime(toDate(bucket)) AS bucket_start, key_id AS g0, ", "FROM db.usage_daily", "GROUP BY bucket_start, g0 ORDER BY bucket_start, g0"}, 3, ""},
 		{"hourly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "hour", Filters{})) },
@@ -70,14 +91,14 @@ func TestQuerySQL(t *testing.T) {
 		{"events page", func() (Query, error) {
 			return EventsSQL("db", spec(nil, "", Filters{}), &EventCursor{Time: t0, EventID: "e9"}, 21)
 		}, []string{"AND (time < ? OR (time = ? AND event_id < ?)) ORDER BY time DESC, event_id DESC LIMIT 21"}, 6, ""},
-		{"bad group", func() (Query, error) { return BreakdownSQL("db", spec([]string{"tenant_id"}, "", Filters{}), 0) }, nil, 0, `cannot group usage_events by "tenant_id"`},
+		{"bad group", func() (Query, error) { return breakdownSQL("db", spec([]string{"tenant_id"}, "", Filters{}), 0) }, nil, 0, `cannot group usage_events by "tenant_id"`},
 		{"injection in dim", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0)
+			return breakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0)
 		}, nil, 0, "cannot group"},
 		{"injection in filter dim", func() (Query, error) {
 			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"a'b": {"x"}}}))
 		}, nil, 0, "dimension name"},
-		{"no group", func() (Query, error) { return BreakdownSQL("db", spec(nil, "", Filters{}), 0) }, nil, 0, "at least one group-by"},
+		{"no group", func() (Query, error) { return breakdownSQL("db", spec(nil, "", Filters{}), 0) }, nil, 0, "at least one group-by"},
 		{"bad bucket", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "minute", Filters{})) }, nil, 0, "use hour, day, week or month"},
 		{"empty range", func() (Query, error) { return TotalSpendSQL("db", Spec{Tenant: "t", From: t1, To: t0}) }, nil, 0, "empty time range"},
 	}
@@ -262,5 +283,75 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		if events != 4 || list != 4500 {
 			t.Fatalf("%s: %d events, %d nano", table, events, list)
 		}
+	}
+}
+
+// The dimension rollups give the raw events' answers: breakdowns by a
+// dimension (events without it grouped as ""), top-N, and totals and series
+// filtered by a dimension. Unaligned ranges covering the same events make the
+// store read raw events for comparison. The rollups are also filled from
+// events stored before their migration (POPULATE).
+func TestDimensionRollupsMatchRawEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, db := testenv.ClickHouse(t)
+	conn, err := Open(ctx, addr, db)
+	testenv.Must(t, err, "open")
+	const tenant = "11111111-1111-4111-8111-111111111111"
+	evs := []PricedEvent{
+		priced("a1", "k", "gpt-4o", "search", t0.Add(time.Hour), true, 1000),
+		priced("a2", "k", "gpt-4o", "search", t0.Add(2*time.Hour), true, 1000),
+		priced("a3", "k", "gpt-4o", "ads", t0.Add(3*time.Hour), true, 5000),
+		priced("a4", "k", "gpt-4o", "infra", t0.Add(30*time.Hour), true, 300),
+		priced("a5", "k", "mystery", "search", t0.Add(31*time.Hour), false, 0),
+	}
+	noTeam := priced("a6", "k", "gpt-4o", "", t0.Add(4*time.Hour), true, 2500)
+	noTeam.Event.Dimensions = map[string]string{"app": "web"}
+	evs = append(evs, noTeam)
+	// Half the events exist before the dimension rollups do.
+	testenv.Must(t, migrateTo(ctx, conn, db, 4), "migrate to the plain rollups")
+	w := NewWriter(conn, db)
+	if n, err := w.Write(ctx, evs[:3]); err != nil || n != 3 {
+		t.Fatalf("write: %d %v", n, err)
+	}
+	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
+	if n, err := w.Write(ctx, evs[3:]); err != nil || n != 3 {
+		t.Fatalf("write: %d %v", n, err)
+	}
+	a := Analytics{Conn: conn, Database: db}
+	rollup := Spec{Tenant: tenant, From: t0, To: t1}
+	raw := Spec{Tenant: tenant, From: t0.Add(-time.Second), To: t1}
+	for _, limit := range []int{0, 1, 2, 3} {
+		rollup.GroupBy, raw.GroupBy = []string{"dim:team"}, []string{"dim:team"}
+		got, err := a.Breakdown(ctx, rollup, limit)
+		testenv.Must(t, err, "rollup breakdown")
+		want, err := a.Breakdown(ctx, raw, limit)
+		testenv.Must(t, err, "raw breakdown")
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) == 0 {
+			t.Fatalf("top %d by team:\nrollup %+v\nraw    %+v", limit, got, want)
+		}
+	}
+	all, err := a.Breakdown(ctx, rollup, 0)
+	testenv.Must(t, err, "breakdown")
+	if len(all) != 4 || all[0].Keys[0] != "ads" || all[1].Keys[0] != "" || all[1].TenantNanoUSD != 1250 {
+		t.Fatalf("by team %+v", all)
+	}
+	rollup.GroupBy, raw.GroupBy = nil, nil
+	rollup.Filters.Dimensions = map[string][]string{"team": {"search", "infra"}}
+	raw.Filters = rollup.Filters
+	got, err := a.TotalSpend(ctx, rollup)
+	testenv.Must(t, err, "rollup total")
+	want, err := a.TotalSpend(ctx, raw)
+	testenv.Must(t, err, "raw total")
+	if got != want || want.Events != 4 || want.UnpricedEvents != 1 {
+		t.Fatalf("search+infra: rollup %+v raw %+v", got, want)
+	}
+	rollup.Bucket, raw.Bucket = "day", "day"
+	gotSeries, err := a.TimeSeries(ctx, rollup)
+	testenv.Must(t, err, "rollup series")
+	wantSeries, err := a.TimeSeries(ctx, raw)
+	testenv.Must(t, err, "raw series")
+	if fmt.Sprint(gotSeries) != fmt.Sprint(wantSeries) || len(wantSeries) != 2 {
+		t.Fatalf("series:\nrollup %+v\nraw    %+v", gotSeries, wantSeries)
 	}
 }

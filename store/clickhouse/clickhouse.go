@@ -81,16 +81,46 @@ var migrations = []string{
 		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
 		sum(output + reasoning + audio_output + image_output) AS output_tokens
 	FROM {db}.usage_events GROUP BY bucket, tenant_id, key_id, provider, model`,
+	// Rollups by dimension: one row per hour or day × tenant × dimension
+	// name × value (events without a dimension have no row for it). They
+	// answer "spend by team" without reading the raw arrays. POPULATE fills
+	// them from events stored before this migration; migrations run before
+	// the writer starts, so no insert can slip between the two.
+	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_dim_hourly
+	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, dim_name, bucket, dim_value)
+	POPULATE AS SELECT toStartOfHour(time) AS bucket, tenant_id, dim_name, dim_value,
+		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
+		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
+		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
+		sum(output + reasoning + audio_output + image_output) AS output_tokens
+	FROM {db}.usage_events ARRAY JOIN dim_names AS dim_name, dim_values AS dim_value
+	GROUP BY bucket, tenant_id, dim_name, dim_value`,
+	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_dim_daily
+	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, dim_name, bucket, dim_value)
+	POPULATE AS SELECT toDateTime(toDate(time)) AS bucket, tenant_id, dim_name, dim_value,
+		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
+		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
+		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
+		sum(output + reasoning + audio_output + image_output) AS output_tokens
+	FROM {db}.usage_events ARRAY JOIN dim_names AS dim_name, dim_values AS dim_value
+	GROUP BY bucket, tenant_id, dim_name, dim_value`,
 }
 
 // Rollup tables (materialized views over usage_events).
 const (
-	HourlyRollup = "usage_hourly"
-	DailyRollup  = "usage_daily"
+	HourlyRollup    = "usage_hourly"
+	DailyRollup     = "usage_daily"
+	DimHourlyRollup = "usage_dim_hourly"
+	DimDailyRollup  = "usage_dim_daily"
 )
 
 // Migrate creates the schema (idempotent).
 func Migrate(ctx context.Context, conn driver.Conn, database string) error {
+	return migrateTo(ctx, conn, database, len(migrations))
+}
+
+// migrateTo applies migrations up to version n (tests start from old schemas).
+func migrateTo(ctx context.Context, conn driver.Conn, database string, n int) error {
 	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+database+".schema_migrations (version UInt32, applied_at DateTime) ENGINE = TinyLog"); err != nil {
 		return fmt.Errorf("clickhouse: schema_migrations: %w", err)
 	}
@@ -98,7 +128,7 @@ func Migrate(ctx context.Context, conn driver.Conn, database string) error {
 	if err := conn.QueryRow(ctx, "SELECT toUInt32(count()) FROM "+database+".schema_migrations").Scan(&applied); err != nil {
 		return fmt.Errorf("clickhouse: read schema version: %w", err)
 	}
-	for v := int(applied); v < len(migrations); v++ {
+	for v := int(applied); v < n; v++ {
 		if err := conn.Exec(ctx, replaceDB(migrations[v], database)); err != nil {
 			return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
 		}
