@@ -138,6 +138,16 @@ type ComplexityRoot struct {
 		Spent       func(childComplexity int) int
 	}
 
+	CatalogueModel struct {
+		Aliases       func(childComplexity int) int
+		Checked       func(childComplexity int) int
+		EffectiveFrom func(childComplexity int) int
+		Model         func(childComplexity int) int
+		Provider      func(childComplexity int) int
+		Rates         func(childComplexity int) int
+		Source        func(childComplexity int) int
+	}
+
 	CostLine struct {
 		Amount               func(childComplexity int) int
 		Class                func(childComplexity int) int
@@ -246,6 +256,7 @@ type ComplexityRoot struct {
 		Denials            func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
 		Me                 func(childComplexity int) int
 		Members            func(childComplexity int, tenantID string, first *int, after *string) int
+		PricingCatalogue   func(childComplexity int, search *string, provider *string, first *int) int
 		PricingOverrides   func(childComplexity int, tenantID string, first *int, after *string) int
 		SpendBreakdown     func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
 		SpendSummary       func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
@@ -431,6 +442,7 @@ type QueryResolver interface {
 	UsageEvent(ctx context.Context, tenantID string, id string) (*model.UsageEvent, error)
 	BudgetStatuses(ctx context.Context, tenantID string, budgetID *string) ([]*model.BudgetStatus, error)
 	BudgetAlertHistory(ctx context.Context, tenantID string, first *int) ([]*model.BudgetAlert, error)
+	PricingCatalogue(ctx context.Context, search *string, provider *string, first *int) ([]*model.CatalogueModel, error)
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
@@ -854,6 +866,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetStatus.Spent(childComplexity), true
+
+	case "CatalogueModel.aliases":
+		if e.ComplexityRoot.CatalogueModel.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Aliases(childComplexity), true
+	case "CatalogueModel.checked":
+		if e.ComplexityRoot.CatalogueModel.Checked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Checked(childComplexity), true
+	case "CatalogueModel.effectiveFrom":
+		if e.ComplexityRoot.CatalogueModel.EffectiveFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.EffectiveFrom(childComplexity), true
+	case "CatalogueModel.model":
+		if e.ComplexityRoot.CatalogueModel.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Model(childComplexity), true
+	case "CatalogueModel.provider":
+		if e.ComplexityRoot.CatalogueModel.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Provider(childComplexity), true
+	case "CatalogueModel.rates":
+		if e.ComplexityRoot.CatalogueModel.Rates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Rates(childComplexity), true
+	case "CatalogueModel.source":
+		if e.ComplexityRoot.CatalogueModel.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Source(childComplexity), true
 
 	case "CostLine.amount":
 		if e.ComplexityRoot.CostLine.Amount == nil {
@@ -1412,6 +1467,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.pricingCatalogue":
+		if e.ComplexityRoot.Query.PricingCatalogue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pricingCatalogue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PricingCatalogue(childComplexity, args["search"].(*string), args["provider"].(*string), args["first"].(*int)), true
 	case "Query.pricingOverrides":
 		if e.ComplexityRoot.Query.PricingOverrides == nil {
 			break
@@ -2592,6 +2658,20 @@ type BudgetStatus {
   blocked: Boolean!
 }
 
+"A model of spendgate's built-in price catalogue, with its price in force now."
+type CatalogueModel {
+  provider: String!
+  model: String!
+  "Other names that price as this model (dated snapshots, provider-specific ids)."
+  aliases: [String!]!
+  "List rates per million units of each class the model is priced for."
+  rates: [Rate!]!
+  effectiveFrom: Time!
+  "Where the price was read, and when."
+  source: String!
+  checked: String!
+}
+
 "A budget crossed one of its thresholds (once per budget, threshold and period)."
 type BudgetAlert {
   id: ID!
@@ -2636,6 +2716,8 @@ type Query {
   budgetStatuses(tenantId: ID!, budgetId: ID): [BudgetStatus!]!
   "Alerts raised so far, newest first."
   budgetAlertHistory(tenantId: ID!, first: Int): [BudgetAlert!]!
+  "Search the built-in price catalogue by provider, model or alias (any signed-in user)."
+  pricingCatalogue(search: String, provider: String, first: Int = 50): [CatalogueModel!]!
 }
 
 type Subscription {
@@ -2872,6 +2954,26 @@ func (ec *executionContext) childFields_BudgetStatus(ctx context.Context, field 
 		return ec.fieldContext_BudgetStatus_blocked(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BudgetStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_CatalogueModel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_CatalogueModel_provider(ctx, field)
+	case "model":
+		return ec.fieldContext_CatalogueModel_model(ctx, field)
+	case "aliases":
+		return ec.fieldContext_CatalogueModel_aliases(ctx, field)
+	case "rates":
+		return ec.fieldContext_CatalogueModel_rates(ctx, field)
+	case "effectiveFrom":
+		return ec.fieldContext_CatalogueModel_effectiveFrom(ctx, field)
+	case "source":
+		return ec.fieldContext_CatalogueModel_source(ctx, field)
+	case "checked":
+		return ec.fieldContext_CatalogueModel_checked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CatalogueModel", field.Name)
 }
 
 func (ec *executionContext) childFields_CostLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4111,6 +4213,36 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pricingCatalogue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "provider",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["provider"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
 	return args, nil
 }
 
@@ -6099,6 +6231,176 @@ func (ec *executionContext) _BudgetStatus_blocked(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_BudgetStatus_blocked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CatalogueModel_provider(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogueModel_model(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogueModel_aliases(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aliases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogueModel_rates(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_rates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_rates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CatalogueModel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CatalogueModel_effectiveFrom(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_effectiveFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_effectiveFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CatalogueModel_source(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogueModel_checked(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_checked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_checked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
 }
 
 func (ec *executionContext) _CostLine_class(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
@@ -8709,6 +9011,50 @@ func (ec *executionContext) fieldContext_Query_budgetAlertHistory(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_budgetAlertHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pricingCatalogue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pricingCatalogue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PricingCatalogue(ctx, fc.Args["search"].(*string), fc.Args["provider"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CatalogueModel) graphql.Marshaler {
+			return ec.marshalNCatalogueModel2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pricingCatalogue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CatalogueModel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pricingCatalogue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13106,6 +13452,69 @@ func (ec *executionContext) _BudgetStatus(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var catalogueModelImplementors = []string{"CatalogueModel"}
+
+func (ec *executionContext) _CatalogueModel(ctx context.Context, sel ast.SelectionSet, obj *model.CatalogueModel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, catalogueModelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CatalogueModel")
+		case "provider":
+			out.Values[i] = ec._CatalogueModel_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._CatalogueModel_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "aliases":
+			out.Values[i] = ec._CatalogueModel_aliases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rates":
+			out.Values[i] = ec._CatalogueModel_rates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "effectiveFrom":
+			out.Values[i] = ec._CatalogueModel_effectiveFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._CatalogueModel_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checked":
+			out.Values[i] = ec._CatalogueModel_checked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var costLineImplementors = []string{"CostLine"}
 
 func (ec *executionContext) _CostLine(ctx context.Context, sel ast.SelectionSet, obj *model.CostLine) graphql.Marshaler {
@@ -13936,6 +14345,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_budgetAlertHistory(ctx, field)
+				})
+		case "pricingCatalogue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pricingCatalogue(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -15350,6 +15765,30 @@ func (ec *executionContext) marshalNBudgetStatus2ᚖgithubᚗcomᚋspendgateᚋs
 		return graphql.Null
 	}
 	return ec._BudgetStatus(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCatalogueModel2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogueModel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCatalogueModel2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCatalogueModel2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModel(ctx context.Context, sel ast.SelectionSet, v *model.CatalogueModel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CatalogueModel!")
+		return graphql.Null
+	}
+	return ec._CatalogueModel(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CostLine) graphql.Marshaler {

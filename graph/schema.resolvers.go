@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
+	"github.com/spendgate/spendgate/pricing"
 )
 
 // Budgets is the resolver for the budgets field.
@@ -441,6 +443,28 @@ func (r *queryResolver) BudgetAlertHistory(ctx context.Context, tenantID string,
 	out := make([]*model.BudgetAlert, 0, len(as))
 	for _, a := range as {
 		out = append(out, budgetAlert(a))
+	}
+	return out, nil
+}
+
+// PricingCatalogue is the resolver for the pricingCatalogue field.
+func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, provider *string, first *int) ([]*model.CatalogueModel, error) {
+	if _, ok := auth.PrincipalFrom(ctx); !ok {
+		return nil, controlplane.ErrUnauthenticated
+	}
+	n := 50
+	if first != nil {
+		if *first < 1 || *first > 1000 {
+			return nil, badArg("first must be between 1 and 1000")
+		}
+		n = *first
+	}
+	now := time.Now()
+	out := []*model.CatalogueModel{}
+	for _, m := range pricing.Default().Search(deref(search), deref(provider), n) {
+		if p, ok := m.PriceAt(now); ok {
+			out = append(out, catalogueModel(m, p))
+		}
 	}
 	return out, nil
 }

@@ -134,6 +134,20 @@ type BudgetStatus struct {
 	Blocked  bool         `json:"blocked"`
 }
 
+// A model of spendgate's built-in price catalogue, with its price in force now.
+type CatalogueModel struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// Other names that price as this model (dated snapshots, provider-specific ids).
+	Aliases []string `json:"aliases"`
+	// List rates per million units of each class the model is priced for.
+	Rates         []*Rate   `json:"rates"`
+	EffectiveFrom time.Time `json:"effectiveFrom"`
+	// Where the price was read, and when.
+	Source  string `json:"source"`
+	Checked string `json:"checked"`
+}
+
 // One line of a cost explanation: quantity × rate per million.
 type CostLine struct {
 	Class                string       `json:"class"`
