@@ -54,12 +54,16 @@ type File struct {
 
 // FileModel is one model in a catalogue file.
 type FileModel struct {
-	Provider string      `json:"provider"`
-	Model    string      `json:"model"`
-	Aliases  []string    `json:"aliases,omitempty"`
-	Source   string      `json:"source"`
-	Checked  string      `json:"checked"` // date the prices were checked, YYYY-MM-DD
-	Prices   []FilePrice `json:"prices"`
+	Provider string   `json:"provider"`
+	Model    string   `json:"model"`
+	Aliases  []string `json:"aliases,omitempty"`
+	Source   string   `json:"source"`
+	Checked  string   `json:"checked"` // date the prices were checked, YYYY-MM-DD
+	// Pinned says why a reviewer corrected this entry by hand (e.g. LiteLLM
+	// lists a wrong rate); `pricing sync` then keeps it and reports the
+	// difference instead of overwriting it.
+	Pinned string      `json:"pinned,omitempty"`
+	Prices []FilePrice `json:"prices"`
 }
 
 // FilePrice is one effective-dated price of a model.
@@ -75,13 +79,19 @@ type FilePrice struct {
 	Flex            map[string]string `json:"flex,omitempty"`
 	LongContext     *FileTier         `json:"long_context,omitempty"`
 	RequestFee      string            `json:"request_fee,omitempty"` // USD per request
+	// RequestFeeBySearchContext is a per-request fee that depends on the
+	// search context size the call used (Perplexity: "low", "medium",
+	// "high"); RequestFee applies when the size is unknown.
+	RequestFeeBySearchContext map[string]string `json:"request_fee_by_search_context,omitempty"`
 }
 
 // FileTier is a long-context tier: above AboveInputTokens input tokens, every
-// token of the request is priced with Rates (classes not listed keep the base rate).
+// token of the request is priced with Rates (classes not listed keep the base
+// rate). Priority holds the tier's rates under the priority service tier.
 type FileTier struct {
 	AboveInputTokens int64             `json:"above_input_tokens"`
 	Rates            map[string]string `json:"rates"`
+	Priority         map[string]string `json:"priority,omitempty"`
 }
 
 // Model is a priced model of the catalogue.
@@ -91,6 +101,7 @@ type Model struct {
 	Aliases  []string
 	Source   string
 	Checked  string
+	Pinned   string
 	Prices   []Price // sorted by EffectiveFrom
 }
 
@@ -105,20 +116,49 @@ type Price struct {
 	// from batch_multiplier); nil when batch does not change it.
 	LongContextBatch  *Rates
 	RequestFeeNanoUSD int64
+	// RequestFeeBySearchContext holds the per-request fee for the search
+	// context sizes low, medium and high; -1 where the price names none.
+	RequestFeeBySearchContext [3]int64
 }
 
 // Tier is a long-context price tier.
 type Tier struct {
 	AboveInputTokens int64
 	Rates            Rates
+	Priority         *Rates // the tier's rates under the priority service tier
+}
+
+// SearchContextSizes are the search context sizes a request fee can depend
+// on, in the order of Price.RequestFeeBySearchContext.
+var SearchContextSizes = [3]string{"low", "medium", "high"}
+
+func searchContextIndex(size string) int {
+	for i, s := range SearchContextSizes {
+		if s == size {
+			return i
+		}
+	}
+	return -1
 }
 
 // Catalogue is an immutable, indexed set of model prices, safe for concurrent use.
 type Catalogue struct {
-	models   []*Model
-	byKey    map[string]*Model // provider + "\x00" + lower(model id)
-	aliases  map[string]*Model // provider + "\x00" + lower(alias)
-	prefixes map[string][]*Model
+	models    []*Model
+	providers map[string]*providerIndex
+}
+
+// providerIndex finds one provider's models without allocating: names are
+// stored as written and lower-cased, so a request spelled like the catalogue
+// (the common case) is a single map hit.
+type providerIndex struct {
+	exact   map[string]*Model
+	aliases map[string]*Model
+	// dotted maps Anthropic version numbers written with dots (OpenRouter's
+	// "claude-sonnet-4.5") to the catalogue's dashed ids and aliases.
+	dotted map[string]*Model
+	// prefixes lists model ids, longest first, for dated snapshots the
+	// catalogue does not name.
+	prefixes []*Model
 }
 
 // LoadCatalogue parses and validates a catalogue file (YAML or JSON).
@@ -132,7 +172,15 @@ func LoadCatalogue(data []byte) (*Catalogue, error) {
 
 // FromFile validates and indexes a parsed catalogue file.
 func FromFile(f *File) (*Catalogue, error) {
-	c := &Catalogue{byKey: map[string]*Model{}, aliases: map[string]*Model{}, prefixes: map[string][]*Model{}}
+	c := &Catalogue{providers: map[string]*providerIndex{}}
+	index := func(provider string) *providerIndex {
+		pi := c.providers[provider]
+		if pi == nil {
+			pi = &providerIndex{exact: map[string]*Model{}, aliases: map[string]*Model{}, dotted: map[string]*Model{}}
+			c.providers[provider] = pi
+		}
+		return pi
+	}
 	var errs []error
 	for i := range f.Models {
 		fm := &f.Models[i]
@@ -141,38 +189,53 @@ func FromFile(f *File) (*Catalogue, error) {
 			errs = append(errs, fmt.Errorf("models[%d] %s/%s: %w", i, fm.Provider, fm.Model, err))
 			continue
 		}
-		k := key(m.Provider, m.ID)
-		if _, dup := c.byKey[k]; dup {
+		pi := index(m.Provider)
+		if _, dup := pi.exact[strings.ToLower(m.ID)]; dup {
 			errs = append(errs, fmt.Errorf("models[%d]: duplicate model %s/%s", i, m.Provider, m.ID))
 			continue
 		}
-		c.byKey[k] = m
+		pi.exact[m.ID] = m
+		pi.exact[strings.ToLower(m.ID)] = m
 		c.models = append(c.models, m)
 	}
 	for _, m := range c.models {
+		pi := c.providers[m.Provider]
 		for _, a := range m.Aliases {
-			k := key(m.Provider, a)
-			if other, ok := c.byKey[k]; ok {
+			la := strings.ToLower(a)
+			if other, ok := pi.exact[la]; ok {
 				errs = append(errs, fmt.Errorf("alias %s/%s of %s is also a model id (%s)", m.Provider, a, m.ID, other.ID))
 				continue
 			}
-			if other, ok := c.aliases[k]; ok && other != m {
+			if other, ok := pi.aliases[la]; ok && other != m {
 				errs = append(errs, fmt.Errorf("alias %s/%s names both %s and %s", m.Provider, a, other.ID, m.ID))
 				continue
 			}
-			c.aliases[k] = m
+			pi.aliases[a] = m
+			pi.aliases[la] = m
 		}
-		c.prefixes[m.Provider] = append(c.prefixes[m.Provider], m)
+		pi.prefixes = append(pi.prefixes, m)
 	}
-	for p := range c.prefixes {
-		list := c.prefixes[p]
+	for _, pi := range c.providers {
 		// Longest id first, so the most specific prefix wins.
-		sort.Slice(list, func(i, j int) bool {
-			if len(list[i].ID) != len(list[j].ID) {
-				return len(list[i].ID) > len(list[j].ID)
+		sort.Slice(pi.prefixes, func(i, j int) bool {
+			a, b := pi.prefixes[i], pi.prefixes[j]
+			if len(a.ID) != len(b.ID) {
+				return len(a.ID) > len(b.ID)
 			}
-			return list[i].ID < list[j].ID
+			return a.ID < b.ID
 		})
+		for _, m := range pi.prefixes {
+			if m.Provider != "anthropic" {
+				break // only Anthropic's ids carry dashed versions that OpenRouter dots
+			}
+			for _, name := range append([]string{m.ID}, m.Aliases...) {
+				if d := dotVersions(strings.ToLower(name)); d != strings.ToLower(name) {
+					if _, taken := pi.exact[d]; !taken {
+						pi.dotted[d] = m
+					}
+				}
+			}
+		}
 	}
 	sort.Slice(c.models, func(i, j int) bool {
 		if c.models[i].Provider != c.models[j].Provider {
@@ -186,8 +249,33 @@ func FromFile(f *File) (*Catalogue, error) {
 	return c, nil
 }
 
-func key(provider, model string) string {
-	return provider + "\x00" + strings.ToLower(model)
+// dotVersions writes version numbers the way OpenRouter does:
+// "claude-sonnet-4-5" → "claude-sonnet-4.5", "claude-3-7-sonnet-20250219" →
+// "claude-3.7-sonnet-20250219". A dash joins two version parts only between
+// digit runs of at most two digits, so dates ("-20250514") stay as they are.
+func dotVersions(s string) string {
+	runLen := func(i, step int) int {
+		n := 0
+		for ; i >= 0 && i < len(s) && s[i] >= '0' && s[i] <= '9'; i += step {
+			n++
+		}
+		return n
+	}
+	b := []byte(s)
+	for i := 1; i+1 < len(s); i++ {
+		if s[i] != '-' {
+			continue
+		}
+		before, after := runLen(i-1, -1), runLen(i+1, 1)
+		if before == 0 || after == 0 || before > 2 || after > 2 {
+			continue
+		}
+		if j := i - 1 - before; j >= 0 && s[j] != '-' {
+			continue // "gpt4-1": not a version on its own
+		}
+		b[i] = '.'
+	}
+	return string(b)
 }
 
 func buildModel(fm *FileModel) (*Model, error) {
@@ -206,7 +294,7 @@ func buildModel(fm *FileModel) (*Model, error) {
 	if len(fm.Prices) == 0 {
 		return nil, errors.New("at least one price is required")
 	}
-	m := &Model{Provider: fm.Provider, ID: fm.Model, Aliases: fm.Aliases, Source: fm.Source, Checked: fm.Checked}
+	m := &Model{Provider: fm.Provider, ID: fm.Model, Aliases: fm.Aliases, Source: fm.Source, Checked: fm.Checked, Pinned: fm.Pinned}
 	for j := range fm.Prices {
 		p, err := buildPrice(&fm.Prices[j])
 		if err != nil {
@@ -289,6 +377,13 @@ func buildPrice(fp *FilePrice) (Price, error) {
 			return p, fmt.Errorf("long_context: %w", err)
 		}
 		p.LongContext = &Tier{AboveInputTokens: fp.LongContext.AboveInputTokens, Rates: r}
+		if len(fp.LongContext.Priority) > 0 {
+			pr, err := ParseRates(fp.LongContext.Priority)
+			if err != nil {
+				return p, fmt.Errorf("long_context.priority: %w", err)
+			}
+			p.LongContext.Priority = &pr
+		}
 	}
 	if fp.BatchMultiplier != "" {
 		mul, err := money.ParseScaled(fp.BatchMultiplier, 9)
@@ -308,6 +403,16 @@ func buildPrice(fp *FilePrice) (Price, error) {
 	if fp.RequestFee != "" {
 		if p.RequestFeeNanoUSD, err = money.ParseScaled(fp.RequestFee, 9); err != nil {
 			return p, fmt.Errorf("request_fee %q: %w", fp.RequestFee, err)
+		}
+	}
+	p.RequestFeeBySearchContext = [3]int64{-1, -1, -1}
+	for size, v := range fp.RequestFeeBySearchContext {
+		i := searchContextIndex(size)
+		if i < 0 {
+			return p, fmt.Errorf("request_fee_by_search_context: unknown size %q (want low, medium or high)", size)
+		}
+		if p.RequestFeeBySearchContext[i], err = money.ParseScaled(v, 9); err != nil {
+			return p, fmt.Errorf("request_fee_by_search_context.%s %q: %w", size, v, err)
 		}
 	}
 	return p, nil
@@ -384,41 +489,95 @@ var openRouterVendors = map[string]string{
 }
 
 // Lookup finds the catalogue model for a provider's model name, with precedence
-// exact id > alias > longest prefix (a prefix must end at '-', ':' or '@'; never '.', so gpt-4.1 is not gpt-4).
-// matchedBy is "exact", "alias" or "prefix".
+// exact id > alias > prefix. matchedBy is "exact", "alias" or "prefix".
+//
+// A prefix match is a dated snapshot of a catalogue model: the id followed by
+// '-', '@' or ':' and a stamp of digits and dashes ("gpt-4o-2024-05-13",
+// "claude-3-5-sonnet@20240620", "gemini-2.0-flash-001"). Anything else after
+// the id names another model ("gpt-5-super", "gpt-4.1" after "gpt-4") and is
+// unpriced rather than guessed. Names are compared case-insensitively; Gemini's
+// "models/" resource prefix is ignored. Lookup does not allocate for names
+// spelled as in the catalogue.
 func (c *Catalogue) Lookup(provider, model string) (m *Model, matchedBy string, ok bool) {
 	model = strings.TrimPrefix(model, "models/") // Gemini resource names
-	if m, ok := c.byKey[key(provider, model)]; ok {
-		return m, "exact", true
-	}
-	if m, ok := c.aliases[key(provider, model)]; ok {
-		return m, "alias", true
-	}
-	lower := strings.ToLower(model)
-	for _, m := range c.prefixes[provider] {
-		id := strings.ToLower(m.ID)
-		if len(lower) > len(id) && strings.HasPrefix(lower, id) {
-			switch lower[len(id)] {
-			case '-', ':', '@':
-				return m, "prefix", true
-			}
+	if pi := c.providers[provider]; pi != nil {
+		if m, by, ok := pi.lookup(model); ok {
+			return m, by, true
 		}
 	}
 	if provider == "openrouter" {
 		if vendor, rest, found := strings.Cut(model, "/"); found {
 			if p, ok := openRouterVendors[vendor]; ok {
-				if p == "anthropic" {
-					// OpenRouter writes Claude versions with dots (claude-sonnet-4.5).
-					rest = strings.ReplaceAll(rest, ".", "-")
-				}
-				if m, by, ok := c.Lookup(p, rest); ok {
-					if by == "exact" {
-						by = "alias"
+				if pi := c.providers[p]; pi != nil {
+					if m, by, ok := pi.lookup(rest); ok {
+						if by == "exact" {
+							by = "alias"
+						}
+						return m, by, true
 					}
-					return m, by, true
 				}
 			}
 		}
 	}
 	return nil, "", false
+}
+
+func (pi *providerIndex) lookup(model string) (*Model, string, bool) {
+	if m, ok := pi.exact[model]; ok {
+		return m, "exact", true
+	}
+	if m, ok := pi.aliases[model]; ok {
+		return m, "alias", true
+	}
+	if m, ok := pi.dotted[model]; ok {
+		return m, "alias", true
+	}
+	if hasUpper(model) {
+		lower := strings.ToLower(model)
+		if m, ok := pi.exact[lower]; ok {
+			return m, "exact", true
+		}
+		if m, ok := pi.aliases[lower]; ok {
+			return m, "alias", true
+		}
+		if m, ok := pi.dotted[lower]; ok {
+			return m, "alias", true
+		}
+	}
+	for _, m := range pi.prefixes {
+		if len(model) > len(m.ID)+1 && strings.EqualFold(model[:len(m.ID)], m.ID) && isSnapshotSuffix(model[len(m.ID):]) {
+			return m, "prefix", true
+		}
+	}
+	return nil, "", false
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// isSnapshotSuffix reports whether s (what follows a model id) is a snapshot
+// stamp: a separator ('-', '@', ':') then digits, optionally in dash-separated
+// groups ("-2024-08-06", "-20250929", "@20240620", "-001").
+func isSnapshotSuffix(s string) bool {
+	if len(s) < 2 || (s[0] != '-' && s[0] != '@' && s[0] != ':') {
+		return false
+	}
+	prevDash := true
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			prevDash = false
+		case c == '-' && !prevDash:
+			prevDash = true
+		default:
+			return false
+		}
+	}
+	return !prevDash
 }

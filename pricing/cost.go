@@ -13,11 +13,17 @@ import (
 // Request says what is being priced: whose model, when, and under which
 // service tier. Time selects the price in force (zero: the latest price).
 type Request struct {
-	Provider    string
-	Model       string
-	Time        time.Time
-	ServiceTier string // "", "default", "standard", "priority", "flex"
-	Batch       bool
+	Provider string
+	Model    string
+	Time     time.Time
+	// ServiceTier is the tier the call was served (or requested) at:
+	// "priority" and "flex" select those prices, "batch" the batch price;
+	// anything else ("", "auto", "default", "standard", "scale") is standard.
+	ServiceTier string
+	Batch       bool // batch API price (same as ServiceTier "batch")
+	// SearchContextSize ("low", "medium", "high") selects a per-request fee
+	// that depends on it (Perplexity); see usage.ParseHints.
+	SearchContextSize string
 }
 
 // Override is a tenant's pricing override; it mirrors the Postgres table
@@ -64,6 +70,10 @@ type Cost struct {
 	OverrideID              string // comma-separated when several overrides stacked
 	RequestFeeNanoUSD       int64
 	Lines                   []Line
+	// UnratedClasses lists (comma-separated) the non-token classes that have
+	// a quantity but no rate in the price used, so they cost nothing here:
+	// the cost is then incomplete and an admin should add the rate.
+	UnratedClasses string
 }
 
 // femto is an unsigned 128-bit sum of quantity × rate products. Units: nano-USD
@@ -133,36 +143,30 @@ func (c *Catalogue) Cost(req Request, t usage.Tokens, overrides []Override) Cost
 	if found {
 		out.Model, out.MatchedBy = m.ID, by
 		rates, tier = effectiveRates(price, &req, &t)
-		out.RequestFeeNanoUSD = price.RequestFeeNanoUSD
+		out.RequestFeeNanoUSD = requestFee(price, &req)
 	}
 
 	// Overrides: per class, the most specific matching override that sets a
 	// rate wins; percent adjustments of all matching overrides stack
-	// (multiplied, most specific first).
+	// (applied in turn, most specific first).
 	tenantRates := rates
-	var overridden [numClasses]bool
 	rateOverridden := false
-	var bps [4]int64
-	nbp := 0
+	var matchedBuf [8]*Override
+	var matched []*Override
 	if len(overrides) > 0 {
+		matched = matchingOverrides(matchedBuf[:0], overrides, &req, out.Model)
+		var overridden [numClasses]bool
 		var ids []string
-		for _, o := range matchingOverrides(overrides, &req, out.Model) {
-			used := false
+		for _, o := range matched {
+			used := o.PercentAdjustmentBP != 0
 			for name, v := range o.Rates {
 				cl, ok := ClassByName(name)
-				if !ok || v < 0 {
+				if !ok || v < 0 || overridden[cl] {
 					continue
 				}
-				if !overridden[cl] {
-					overridden[cl] = true
-					rateOverridden = true
-					tenantRates[cl] = v
-					used = true
-				}
-			}
-			if o.PercentAdjustmentBP != 0 && nbp < len(bps) {
-				bps[nbp] = o.PercentAdjustmentBP
-				nbp++
+				overridden[cl] = true
+				rateOverridden = true
+				tenantRates[cl] = v
 				used = true
 			}
 			if used {
@@ -193,7 +197,7 @@ func (c *Catalogue) Cost(req Request, t usage.Tokens, overrides []Override) Cost
 		out.MatchedBy = "provider_reported"
 		out.Tier = tier
 		out.ListNanoUSD = t.ProviderCostNanoUSD
-		out.TenantNanoUSD = applyBPs(t.ProviderCostNanoUSD, bps[:nbp])
+		out.TenantNanoUSD = applyAdjustments(t.ProviderCostNanoUSD, matched)
 		return out
 	}
 	out.Priced = true
@@ -210,12 +214,18 @@ func (c *Catalogue) Cost(req Request, t usage.Tokens, overrides []Override) Cost
 		out.Lines = make([]Line, 0, n)
 	}
 	var list, tenant femto
+	var unrated [numClasses]bool
+	anyUnrated := false
 	for i, qty := range q {
 		if qty == 0 {
 			continue
 		}
-		lr := rateFor(Class(i), &rates)
-		tr := rateFor(Class(i), &tenantRates)
+		lr, ok := rateFor(Class(i), &rates)
+		tr, tok := rateFor(Class(i), &tenantRates)
+		if !ok && !tok {
+			unrated[i] = true
+			anyUnrated = true
+		}
 		list.addMul(qty, lr)
 		tenant.addMul(qty, tr)
 		var line femto
@@ -234,13 +244,24 @@ func (c *Catalogue) Cost(req Request, t usage.Tokens, overrides []Override) Cost
 			tenantNano = t.ProviderCostNanoUSD
 		}
 	}
-	out.TenantNanoUSD = applyBPs(tenantNano, bps[:nbp])
+	out.TenantNanoUSD = applyAdjustments(tenantNano, matched)
+	if anyUnrated {
+		var names []string
+		for i, u := range unrated {
+			if u {
+				names = append(names, classNames[i])
+			}
+		}
+		out.UnratedClasses = strings.Join(names, ",")
+	}
 	return out
 }
 
-func applyBPs(n int64, bps []int64) int64 {
-	for _, bp := range bps {
-		n = adjust(n, bp)
+// applyAdjustments applies the percent adjustments of the matched overrides
+// in turn, each rounded half up.
+func applyAdjustments(n int64, matched []*Override) int64 {
+	for _, o := range matched {
+		n = adjust(n, o.PercentAdjustmentBP)
 	}
 	return n
 }
@@ -260,15 +281,15 @@ var fallback = [numClasses]Class{
 }
 
 // rateFor returns the rate of class c, following the fallback chain when the
-// price has none for it.
-func rateFor(c Class, r *Rates) int64 {
+// price has none for it; ok is false when no rate applies at all.
+func rateFor(c Class, r *Rates) (rate int64, ok bool) {
 	for c >= 0 {
 		if v := r[c]; v >= 0 {
-			return v
+			return v, true
 		}
 		c = fallback[c]
 	}
-	return 0
+	return 0, false
 }
 
 func anySet(r *Rates) bool {
@@ -280,36 +301,73 @@ func anySet(r *Rates) bool {
 	return false
 }
 
+// variant names the price variant a request selects.
+func variant(req *Request) string {
+	if req.Batch {
+		return "batch"
+	}
+	switch req.ServiceTier {
+	case "batch", "priority", "flex":
+		return req.ServiceTier
+	}
+	return "standard"
+}
+
 func effectiveRates(p *Price, req *Request, t *usage.Tokens) (Rates, string) {
 	r := p.Rates
 	tier := "standard"
-	switch {
-	case req.Batch && p.Batch != nil:
+	switch v := variant(req); {
+	case v == "batch" && p.Batch != nil:
 		r = r.overlay(p.Batch)
 		tier = "batch"
-	case req.ServiceTier == "priority" && p.Priority != nil:
+	case v == "priority" && p.Priority != nil:
 		r = r.overlay(p.Priority)
 		tier = "priority"
-	case req.ServiceTier == "flex" && p.Flex != nil:
+	case v == "flex" && p.Flex != nil:
 		r = r.overlay(p.Flex)
 		tier = "flex"
 	}
 	if lc := p.LongContext; lc != nil && t.TotalInput() > lc.AboveInputTokens {
-		if tier == "batch" && p.LongContextBatch != nil {
+		switch {
+		case tier == "batch" && p.LongContextBatch != nil:
 			r = r.overlay(p.LongContextBatch)
-		} else {
+		case tier == "priority" && lc.Priority != nil:
+			r = r.overlay(&lc.Rates).overlay(lc.Priority)
+		default:
 			r = r.overlay(&lc.Rates)
 		}
-		tier += "+long_context"
+		tier = longContextTier(tier)
 	}
 	return r, tier
+}
+
+// longContextTier names a variant's long-context tier with a constant, so
+// costing an event does not build strings.
+func longContextTier(tier string) string {
+	switch tier {
+	case "batch":
+		return "batch+long_context"
+	case "priority":
+		return "priority+long_context"
+	case "flex":
+		return "flex+long_context"
+	}
+	return "standard+long_context"
+}
+
+// requestFee is the per-request fee of a price: the fee for the request's
+// search context size where the price names one, else the flat fee.
+func requestFee(p *Price, req *Request) int64 {
+	if i := searchContextIndex(req.SearchContextSize); i >= 0 && p.RequestFeeBySearchContext[i] >= 0 {
+		return p.RequestFeeBySearchContext[i]
+	}
+	return p.RequestFeeNanoUSD
 }
 
 // matchingOverrides returns the overrides in force for the request, most
 // specific first: exact model before globs, provider-specific before "any",
 // later effective_from first.
-func matchingOverrides(all []Override, req *Request, catalogueModel string) []*Override {
-	var out []*Override
+func matchingOverrides(out []*Override, all []Override, req *Request, catalogueModel string) []*Override {
 	for i := range all {
 		o := &all[i]
 		if o.Provider != "" && o.Provider != req.Provider {

@@ -9,12 +9,15 @@
 // the date it was checked. `spendgate pricing sync` imports LiteLLM's
 // model_prices_and_context_window.json into this format for review.
 //
-// Lookup precedence is exact model id > alias (dated snapshots, OpenRouter
-// vendor/model ids) > longest prefix ending at '-', ':' or '@'. A model that
-// matches nothing is unpriced: Cost.Priced is false and the amounts are absent,
-// never a silent zero or a guess. A class a price lists no rate for borrows
-// the plain rate (reasoning, audio and image output: output; cache reads and
-// writes, audio and image input: input).
+// Lookup precedence is exact model id > alias (dated snapshots, provider
+// aliases, OpenRouter vendor/model ids) > prefix, where a prefix match is only
+// a snapshot stamp after a catalogue id ("gpt-4o-2024-05-13"); any other
+// suffix names another model. A model that matches nothing is unpriced:
+// Cost.Priced is false and the amounts are absent, never a silent zero or a
+// guess. A token class a price lists no rate for borrows the plain rate
+// (reasoning, audio and image output: output; cache reads and writes, audio
+// and image input: input); a non-token class without a rate is listed in
+// Cost.UnratedClasses.
 //
 // Money: rates are integer nano-USD per million units; a cost is the exact sum
 // of quantity × rate (in 1e-15 USD, 128-bit), rounded once, half up, to

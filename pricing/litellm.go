@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spendgate/spendgate/money"
 )
@@ -20,29 +22,46 @@ var litellmProviders = map[string]struct {
 	rank     int
 }{
 	"openai": {"openai", 0}, "text-completion-openai": {"openai", 1}, "anthropic": {"anthropic", 0},
-	"gemini": {"gemini", 0}, "vertex_ai-language-models": {"gemini", 1}, "xai": {"xai", 0},
+	"gemini": {"gemini", 0}, "vertex_ai-language-models": {"gemini", 1}, "vertex_ai-embedding-models": {"gemini", 1},
+	"xai":      {"xai", 0},
 	"deepseek": {"deepseek", 0}, "groq": {"groq", 0}, "deepinfra": {"deepinfra", 0}, "novita": {"novita", 0},
 	"fireworks_ai": {"fireworks", 0}, "perplexity": {"perplexity", 0}, "cerebras": {"cerebras", 0},
 	"mistral": {"mistral", 0}, "nebius": {"nebius", 0}, "openrouter": {"openrouter", 0},
 }
 
-var litellmBase = map[string]string{
-	"input_cost_per_token": "input", "output_cost_per_token": "output",
-	"cache_read_input_token_cost": "cached_input", "cache_creation_input_token_cost": "cache_write_5m",
-	"cache_creation_input_token_cost_above_1hr": "cache_write_1h", "output_cost_per_reasoning_token": "reasoning",
-	"input_cost_per_audio_token": "audio_input", "output_cost_per_audio_token": "audio_output",
-	"input_cost_per_image_token": "image_input", "output_cost_per_image_token": "image_output",
-	"output_cost_per_image": "images", "input_cost_per_character": "characters",
-	"input_cost_per_second": "seconds", "input_cost_per_audio_per_second": "seconds",
+// litellmField maps one LiteLLM cost field to a usage class. Lists are
+// ordered: when two fields name the same class, the first one present wins.
+type litellmField struct{ field, class string }
+
+var litellmBase = []litellmField{
+	{"input_cost_per_token", "input"}, {"output_cost_per_token", "output"},
+	{"cache_read_input_token_cost", "cached_input"}, {"input_cost_per_token_cache_hit", "cached_input"},
+	{"cache_creation_input_token_cost", "cache_write_5m"}, {"cache_creation_input_token_cost_above_1hr", "cache_write_1h"},
+	{"output_cost_per_reasoning_token", "reasoning"},
+	{"input_cost_per_audio_token", "audio_input"}, {"output_cost_per_audio_token", "audio_output"},
+	{"input_cost_per_image_token", "image_input"}, {"output_cost_per_image_token", "image_output"},
+	{"output_cost_per_image", "images"}, {"input_cost_per_character", "characters"},
+	{"input_cost_per_second", "seconds"}, {"input_cost_per_audio_per_second", "seconds"},
 }
 
-var litellmVariant = map[string]map[string]string{
-	"batch": {"input_cost_per_token_batches": "input", "output_cost_per_token_batches": "output"},
-	"priority": {"input_cost_per_token_priority": "input", "output_cost_per_token_priority": "output",
-		"cache_read_input_token_cost_priority": "cached_input", "cache_creation_input_token_cost_priority": "cache_write_5m",
-		"input_cost_per_audio_token_priority": "audio_input"},
-	"flex": {"input_cost_per_token_flex": "input", "output_cost_per_token_flex": "output",
-		"cache_read_input_token_cost_flex": "cached_input", "cache_creation_input_token_cost_flex": "cache_write_5m"},
+var litellmVariant = []struct {
+	name   string
+	fields []litellmField
+}{
+	{"batch", []litellmField{{"input_cost_per_token_batches", "input"}, {"output_cost_per_token_batches", "output"}}},
+	{"priority", []litellmField{{"input_cost_per_token_priority", "input"}, {"output_cost_per_token_priority", "output"},
+		{"cache_read_input_token_cost_priority", "cached_input"}, {"cache_creation_input_token_cost_priority", "cache_write_5m"},
+		{"input_cost_per_audio_token_priority", "audio_input"}}},
+	{"flex", []litellmField{{"input_cost_per_token_flex", "input"}, {"output_cost_per_token_flex", "output"},
+		{"cache_read_input_token_cost_flex", "cached_input"}, {"cache_creation_input_token_cost_flex", "cache_write_5m"}}},
+}
+
+// litellmTierFields are the long-context fields, written as base field +
+// threshold suffix (+ "_priority" for the priority tier's rates).
+var litellmTierFields = []litellmField{
+	{"input_cost_per_token", "input"}, {"output_cost_per_token", "output"},
+	{"cache_read_input_token_cost", "cached_input"}, {"cache_creation_input_token_cost", "cache_write_5m"},
+	{"cache_creation_input_token_cost_above_1hr", "cache_write_1h"},
 }
 
 var litellmLongContext = []struct {
@@ -50,16 +69,50 @@ var litellmLongContext = []struct {
 	above  int64
 }{{"_above_200k_tokens", 200_000}, {"_above_272k_tokens", 272_000}, {"_above_128k_tokens", 128_000}}
 
+// litellmKnownFields are the cost fields the importer reads; any other field
+// with "cost" in its name is reported as ignored so a reviewer sees what the
+// catalogue cannot express.
+var litellmKnownFields = func() map[string]bool {
+	known := map[string]bool{"search_context_cost_per_query": true}
+	for _, f := range litellmBase {
+		known[f.field] = true
+	}
+	for _, v := range litellmVariant {
+		for _, f := range v.fields {
+			known[f.field] = true
+		}
+	}
+	for _, lc := range litellmLongContext {
+		for _, f := range litellmTierFields {
+			known[f.field+lc.suffix] = true
+			known[f.field+lc.suffix+"_priority"] = true
+		}
+	}
+	return known
+}()
+
 // ImportResult is the outcome of reading a LiteLLM file.
 type ImportResult struct {
 	Models  []FileModel
 	Skipped []string // "name: reason"
+	// Ignored lists cost fields of imported entries that the catalogue
+	// format cannot express, as "field (N entries)", sorted.
+	Ignored []string
 }
 
 // ImportLiteLLM converts LiteLLM's format into catalogue models. checked is the
 // YYYY-MM-DD date stamped on every entry, effectiveFrom the date its prices
 // start. progress, when not nil, is called after each entry.
 func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress func(done, total int)) (*ImportResult, error) {
+	if _, err := time.Parse(time.DateOnly, checked); err != nil {
+		return nil, fmt.Errorf("pricing: checked must be a YYYY-MM-DD date: %q", checked)
+	}
+	if _, err := parseTime(effectiveFrom); err != nil {
+		return nil, fmt.Errorf("pricing: effective_from: %w", err)
+	}
+	if strings.TrimSpace(source) == "" {
+		return nil, fmt.Errorf("pricing: a source is required for imported prices")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var raw map[string]map[string]any
@@ -76,6 +129,7 @@ func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress 
 		rank int
 	}
 	picked := map[string]pick{}
+	ignored := map[string]int{}
 	res := &ImportResult{}
 	for i, name := range names {
 		if progress != nil {
@@ -101,7 +155,16 @@ func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress 
 			res.Skipped = append(res.Skipped, name+": no per-unit prices")
 			continue
 		}
+		for field := range entry {
+			if strings.Contains(field, "cost") && !litellmKnownFields[field] {
+				ignored[field]++
+			}
+		}
 		m := FileModel{Provider: prov.provider, Model: id, Source: source, Checked: checked, Prices: []FilePrice{fp}}
+		if _, err := buildModel(&m); err != nil {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
 		k := prov.provider + "\x00" + strings.ToLower(id)
 		if prev, ok := picked[k]; ok && prev.rank <= prov.rank {
 			continue
@@ -111,6 +174,10 @@ func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress 
 	for _, p := range picked {
 		res.Models = append(res.Models, p.m)
 	}
+	for field, n := range ignored {
+		res.Ignored = append(res.Ignored, fmt.Sprintf("%s (%d entries)", field, n))
+	}
+	sort.Strings(res.Ignored)
 	res.Models = collapseSnapshots(res.Models)
 	sort.Slice(res.Models, func(i, j int) bool {
 		a, b := res.Models[i], res.Models[j]
@@ -152,24 +219,26 @@ func perMillion(v any) (string, error) {
 
 func litellmPrice(e map[string]any, effectiveFrom string) (FilePrice, error) {
 	fp := FilePrice{EffectiveFrom: effectiveFrom, Rates: map[string]string{}}
-	set := func(dst map[string]string, field, class string) error {
-		v, ok := e[field]
-		if !ok || v == nil {
-			return nil
+	read := func(fields []litellmField, suffix string) (map[string]string, error) {
+		m := map[string]string{}
+		for _, f := range fields {
+			v, ok := e[f.field+suffix]
+			if !ok || v == nil {
+				continue
+			}
+			s, err := perMillion(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.field+suffix, err)
+			}
+			if _, exists := m[f.class]; !exists {
+				m[f.class] = s
+			}
 		}
-		s, err := perMillion(v)
-		if err != nil {
-			return fmt.Errorf("%s: %w", field, err)
-		}
-		if _, exists := dst[class]; !exists {
-			dst[class] = s
-		}
-		return nil
+		return m, nil
 	}
-	for field, class := range litellmBase {
-		if err := set(fp.Rates, field, class); err != nil {
-			return fp, err
-		}
+	var err error
+	if fp.Rates, err = read(litellmBase, ""); err != nil {
+		return fp, err
 	}
 	if q, ok := e["search_context_cost_per_query"].(map[string]any); ok {
 		if v, ok := q["search_context_size_medium"]; ok {
@@ -180,17 +249,15 @@ func litellmPrice(e map[string]any, effectiveFrom string) (FilePrice, error) {
 			fp.Rates["web_searches"] = s
 		}
 	}
-	for variant, fields := range litellmVariant {
-		m := map[string]string{}
-		for field, class := range fields {
-			if err := set(m, field, class); err != nil {
-				return fp, err
-			}
+	for _, v := range litellmVariant {
+		m, err := read(v.fields, "")
+		if err != nil {
+			return fp, err
 		}
 		if len(m) == 0 {
 			continue
 		}
-		switch variant {
+		switch v.name {
 		case "batch":
 			fp.Batch = m
 		case "priority":
@@ -200,19 +267,22 @@ func litellmPrice(e map[string]any, effectiveFrom string) (FilePrice, error) {
 		}
 	}
 	for _, lc := range litellmLongContext {
-		m := map[string]string{}
-		for field, class := range map[string]string{
-			"input_cost_per_token": "input", "output_cost_per_token": "output",
-			"cache_read_input_token_cost": "cached_input", "cache_creation_input_token_cost": "cache_write_5m",
-		} {
-			if err := set(m, field+lc.suffix, class); err != nil {
-				return fp, err
-			}
+		m, err := read(litellmTierFields, lc.suffix)
+		if err != nil {
+			return fp, err
 		}
-		if len(m) > 0 {
-			fp.LongContext = &FileTier{AboveInputTokens: lc.above, Rates: m}
-			break
+		if len(m) == 0 {
+			continue
 		}
+		fp.LongContext = &FileTier{AboveInputTokens: lc.above, Rates: m}
+		pr, err := read(litellmTierFields, lc.suffix+"_priority")
+		if err != nil {
+			return fp, err
+		}
+		if len(pr) > 0 {
+			fp.LongContext.Priority = pr
+		}
+		break
 	}
 	return fp, nil
 }
@@ -220,26 +290,49 @@ func litellmPrice(e map[string]any, effectiveFrom string) (FilePrice, error) {
 // SyncReport says what a sync changed.
 type SyncReport struct {
 	Added, Changed, Unchanged []string
+	// Pinned lists models the import prices differently but a reviewer
+	// pinned; they are kept as they are.
+	Pinned []string
 }
 
 // Sync merges imported models into a catalogue file. A model whose latest
 // rates differ gets a new price effective from effectiveFrom and its previous
 // price is closed then, so re-pricing the past reproduces past costs. Models
-// only in the current file are kept; aliases and hand-written tiers of kept
-// models are preserved.
+// only in the current file are kept; aliases, hand-written fields and rates of
+// classes the import does not mention are preserved (a sync adds and changes
+// rates, it never drops one). Pinned models are never changed.
 func Sync(current *File, imported []FileModel, effectiveFrom string) (*File, SyncReport) {
 	var rep SyncReport
 	out := &File{Models: append([]FileModel(nil), current.Models...)}
 	index := map[string]int{}
+	aliasOf := map[string]int{}
 	for i, m := range out.Models {
 		index[m.Provider+"\x00"+strings.ToLower(m.Model)] = i
+		for _, a := range m.Aliases {
+			aliasOf[m.Provider+"\x00"+strings.ToLower(a)] = i
+		}
 	}
 	for _, im := range imported {
 		name := im.Provider + "/" + im.Model
-		i, ok := index[im.Provider+"\x00"+strings.ToLower(im.Model)]
+		k := im.Provider + "\x00" + strings.ToLower(im.Model)
+		i, ok := index[k]
 		if !ok {
+			if j, isAlias := aliasOf[k]; isAlias {
+				base := &out.Models[j]
+				np := carryHandWritten(im.Prices[0], &base.Prices[len(base.Prices)-1])
+				if samePrice(&base.Prices[len(base.Prices)-1], &np) {
+					rep.Unchanged = append(rep.Unchanged, name)
+					continue
+				}
+				// The snapshot is now priced apart from its base model: it
+				// stops being an alias and becomes a model of its own.
+				base.Aliases = removeName(base.Aliases, im.Model)
+				rep.Added = append(rep.Added, name+" (was an alias of "+base.Model+")")
+			} else {
+				rep.Added = append(rep.Added, name)
+			}
+			index[k] = len(out.Models)
 			out.Models = append(out.Models, im)
-			rep.Added = append(rep.Added, name)
 			continue
 		}
 		cur := &out.Models[i]
@@ -247,6 +340,10 @@ func Sync(current *File, imported []FileModel, effectiveFrom string) (*File, Syn
 		im.Prices = []FilePrice{carryHandWritten(im.Prices[0], last)}
 		if samePrice(last, &im.Prices[0]) {
 			rep.Unchanged = append(rep.Unchanged, name)
+			continue
+		}
+		if cur.Pinned != "" {
+			rep.Pinned = append(rep.Pinned, name+" ("+cur.Pinned+")")
 			continue
 		}
 		prices := append([]FilePrice(nil), cur.Prices...)
@@ -274,9 +371,9 @@ func Sync(current *File, imported []FileModel, effectiveFrom string) (*File, Syn
 }
 
 // carryHandWritten keeps what LiteLLM does not describe and a reviewer added
-// by hand to the current price: the batch multiplier, the per-request fee and
-// long-context classes the import lacks (e.g. Anthropic's 1h cache write above
-// 200k tokens).
+// by hand to the current price: the batch multiplier, request fees, rates of
+// classes the import does not mention (web searches, per-second or
+// per-character rates, the 1h cache write above 200k tokens, ...).
 func carryHandWritten(im FilePrice, cur *FilePrice) FilePrice {
 	if im.BatchMultiplier == "" {
 		im.BatchMultiplier = cur.BatchMultiplier
@@ -284,17 +381,49 @@ func carryHandWritten(im FilePrice, cur *FilePrice) FilePrice {
 	if im.RequestFee == "" {
 		im.RequestFee = cur.RequestFee
 	}
-	if im.LongContext != nil && cur.LongContext != nil && im.LongContext.AboveInputTokens == cur.LongContext.AboveInputTokens {
-		lc := &FileTier{AboveInputTokens: im.LongContext.AboveInputTokens, Rates: map[string]string{}}
-		for k, v := range cur.LongContext.Rates {
-			lc.Rates[k] = v
+	if len(im.RequestFeeBySearchContext) == 0 {
+		im.RequestFeeBySearchContext = cur.RequestFeeBySearchContext
+	}
+	im.Rates = mergeRates(cur.Rates, im.Rates)
+	im.Batch = mergeRates(cur.Batch, im.Batch)
+	im.Priority = mergeRates(cur.Priority, im.Priority)
+	im.Flex = mergeRates(cur.Flex, im.Flex)
+	switch {
+	case im.LongContext == nil && cur.LongContext != nil:
+		im.LongContext = cur.LongContext
+	case im.LongContext != nil && cur.LongContext != nil && im.LongContext.AboveInputTokens == cur.LongContext.AboveInputTokens:
+		im.LongContext = &FileTier{
+			AboveInputTokens: im.LongContext.AboveInputTokens,
+			Rates:            mergeRates(cur.LongContext.Rates, im.LongContext.Rates),
+			Priority:         mergeRates(cur.LongContext.Priority, im.LongContext.Priority),
 		}
-		for k, v := range im.LongContext.Rates {
-			lc.Rates[k] = v
-		}
-		im.LongContext = lc
 	}
 	return im
+}
+
+// mergeRates returns the imported rates plus the current classes they lack.
+func mergeRates(cur, im map[string]string) map[string]string {
+	if len(cur) == 0 {
+		return im
+	}
+	out := make(map[string]string, len(cur)+len(im))
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range im {
+		out[k] = v
+	}
+	return out
+}
+
+func removeName(names []string, name string) []string {
+	var out []string
+	for _, n := range names {
+		if !strings.EqualFold(n, name) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func sameRates(a, b map[string]string) bool {
@@ -304,32 +433,13 @@ func sameRates(a, b map[string]string) bool {
 }
 
 func samePrice(a, b *FilePrice) bool {
-	ra, err1 := ParseRates(a.Rates)
-	rb, err2 := ParseRates(b.Rates)
-	if err1 != nil || err2 != nil || ra != rb {
+	pa, err1 := buildPrice(a)
+	pb, err2 := buildPrice(b)
+	if err1 != nil || err2 != nil {
 		return false
 	}
-	for _, pair := range [][2]map[string]string{{a.Batch, b.Batch}, {a.Priority, b.Priority}, {a.Flex, b.Flex}} {
-		x, _ := ParseRates(pair[0])
-		y, _ := ParseRates(pair[1])
-		if x != y {
-			return false
-		}
-	}
-	if a.BatchMultiplier != b.BatchMultiplier || a.RequestFee != b.RequestFee {
-		return false
-	}
-	if (a.LongContext == nil) != (b.LongContext == nil) {
-		return false
-	}
-	if a.LongContext != nil {
-		x, _ := ParseRates(a.LongContext.Rates)
-		y, _ := ParseRates(b.LongContext.Rates)
-		if x != y || a.LongContext.AboveInputTokens != b.LongContext.AboveInputTokens {
-			return false
-		}
-	}
-	return true
+	pa.EffectiveFrom, pa.EffectiveTo, pb.EffectiveFrom, pb.EffectiveTo = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return reflect.DeepEqual(pa, pb)
 }
 
 // collapseSnapshots turns dated snapshots ("gpt-4o-2024-08-06",

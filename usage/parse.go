@@ -105,17 +105,32 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 	responsesAPI := u.Get("input_tokens").Exists() || u.Get("output_tokens").Exists()
 	var prompt, completion, cached, audioIn, imageIn, reasoning, audioOut, imageOut int64
 	if responsesAPI {
+		// Responses API: input_tokens_details / output_tokens_details. The
+		// Realtime API and audio transcriptions write the singular
+		// input_token_details / output_token_details.
+		in, out := "input_tokens_details", "output_tokens_details"
+		if !u.Get(in).Exists() && u.Get("input_token_details").Exists() {
+			in = "input_token_details"
+		}
+		if !u.Get(out).Exists() && u.Get("output_token_details").Exists() {
+			out = "output_token_details"
+		}
 		prompt = count(u, "input_tokens", &perr)
 		completion = count(u, "output_tokens", &perr)
-		cached = count(u, "input_tokens_details.cached_tokens", &perr)
-		audioIn = count(u, "input_tokens_details.audio_tokens", &perr)
-		imageIn = count(u, "input_tokens_details.image_tokens", &perr)
-		reasoning = count(u, "output_tokens_details.reasoning_tokens", &perr)
-		audioOut = count(u, "output_tokens_details.audio_tokens", &perr)
-		imageOut = count(u, "output_tokens_details.image_tokens", &perr)
+		cached = count(u, in+".cached_tokens", &perr)
+		audioIn = count(u, in+".audio_tokens", &perr)
+		imageIn = count(u, in+".image_tokens", &perr)
+		reasoning = count(u, out+".reasoning_tokens", &perr)
+		audioOut = count(u, out+".audio_tokens", &perr)
+		imageOut = count(u, out+".image_tokens", &perr)
 		if u.Get("input_tokens_details.text_tokens").Exists() && !u.Get("output_tokens_details").Exists() {
 			// Image generation reports output as image tokens without details.
 			imageOut = completion
+		}
+		if in == "input_token_details" && cached > 0 {
+			// Realtime: cached_tokens overlap the text and audio counts; the
+			// cached audio part is billed as cached input, not as audio.
+			audioIn = sub(audioIn, count(u, in+".cached_tokens_details.audio_tokens", &perr))
 		}
 	} else {
 		prompt = count(u, "prompt_tokens", &perr)
@@ -133,6 +148,11 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 		if !u.Get("prompt_tokens").Exists() && u.Get("total_tokens").Exists() {
 			prompt = count(u, "total_tokens", &perr)
 		}
+	}
+	// Audio transcription billed by duration (whisper-1):
+	// {"type":"duration","seconds":3.2}; OpenAI rounds to the nearest second.
+	if u.Get("type").String() == "duration" {
+		t.Seconds = seconds(u, "seconds", &perr)
 	}
 	// OpenRouter and some gateways report prompt-cache writes.
 	cacheWrite := count(u, "prompt_tokens_details.cache_write_tokens", &perr)
@@ -155,7 +175,12 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 	} else {
 		t.Output = sub(completion, reasoning, audioOut, imageOut)
 	}
+	// xAI: legacy Live Search bills num_sources_used; agentic server-side
+	// tools report calls per tool (web and X search are billed alike).
 	t.WebSearches = count(u, "num_sources_used", &perr)
+	if d := u.Get("server_side_tool_usage_details"); d.IsObject() {
+		t.WebSearches += count(d, "web_search_calls", &perr) + count(d, "x_search_calls", &perr)
+	}
 	if ws := count(u, "server_tool_use.web_search_requests", &perr); ws > 0 {
 		t.WebSearches = ws
 	}
@@ -168,24 +193,66 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 		t.WebSearches = q
 	}
 
-	c := u.Get("cost")
-	if c.IsObject() {
-		// Perplexity reports a breakdown object; its total is the call's cost.
-		c = c.Get("total_cost")
-	}
-	if c.Exists() && c.Type != gjson.Null {
-		nano, ok := DecimalUSDToNano(c.Raw)
-		if !ok {
-			setErr(&perr, "cost", c.Raw)
-		} else {
-			t.ProviderCostNanoUSD = nano
-			t.HasProviderCost = true
-		}
-	}
+	providerCost(u, &t, &perr)
 	if perr != nil {
 		return Tokens{}, perr
 	}
 	return t, nil
+}
+
+// providerCost reads a cost the provider reported itself:
+//   - OpenRouter usage.cost (USD). With a bring-your-own-key call (is_byok)
+//     cost is only OpenRouter's fee; the upstream provider bills
+//     cost_details.upstream_inference_cost to the customer's own key, so the
+//     call costs both.
+//   - Perplexity cost.total_cost (a breakdown object).
+//   - xAI cost_in_usd_ticks (1 tick = 1e-10 USD), rounded half up to nano-USD.
+func providerCost(u gjson.Result, t *Tokens, perr *error) {
+	if ticks := u.Get("cost_in_usd_ticks"); ticks.Exists() && ticks.Type != gjson.Null {
+		n := count(u, "cost_in_usd_ticks", perr)
+		t.ProviderCostNanoUSD = n/10 + (n%10+5)/10
+		t.HasProviderCost = *perr == nil
+		return
+	}
+	c := u.Get("cost")
+	if c.IsObject() {
+		c = c.Get("total_cost")
+	}
+	if !c.Exists() || c.Type == gjson.Null {
+		return
+	}
+	nano, ok := DecimalUSDToNano(c.Raw)
+	if !ok {
+		setErr(perr, "cost", c.Raw)
+		return
+	}
+	if u.Get("is_byok").Bool() {
+		if up := u.Get("cost_details.upstream_inference_cost"); up.Exists() && up.Type != gjson.Null {
+			upNano, ok := DecimalUSDToNano(up.Raw)
+			if !ok {
+				setErr(perr, "cost_details.upstream_inference_cost", up.Raw)
+				return
+			}
+			nano += upNano
+		}
+	}
+	t.ProviderCostNanoUSD = nano
+	t.HasProviderCost = true
+}
+
+// seconds reads a non-negative duration in seconds, rounded half up to whole
+// seconds (the provider's billing rule for audio durations).
+func seconds(obj gjson.Result, path string, err *error) int64 {
+	v := obj.Get(path)
+	if !v.Exists() || v.Type == gjson.Null {
+		return 0
+	}
+	n, perr := money.ParseScaled(v.Raw, 0)
+	if v.Type != gjson.Number || perr != nil || n > MaxCount {
+		setErr(err, path, v.Raw)
+		return 0
+	}
+	return n
 }
 
 // reasoningBeside reports whether reasoning tokens are reported beside

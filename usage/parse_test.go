@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,7 +162,10 @@ func TestParseProviders(t *testing.T) {
 }
 
 func TestParseRejectsGarbage(t *testing.T) {
-	bad := []string{`[]`, `nope`, `{"prompt_tokens":-3}`, `{"prompt_tokens":"12"}`, `{"prompt_tokens":1.5}`, `{"cost":"abc"}`, `{"cost":{"total_cost":"x"}}`, `{"cost":-1}`, `{"prompt_tokens":9223372036854775807}`, `{"prompt_tokens":1e300}`}
+	bad := []string{`[]`, `nope`, `{"prompt_tokens":-3}`, `{"prompt_tokens":"12"}`, `{"prompt_tokens":1.5}`, `{"cost":"abc"}`, `{"cost":{"total_cost":"x"}}`, `{"cost":-1}`, `{"prompt_tokens":9223372036854775807}`, `{"prompt_tokens":1e300}`,
+		`{"type":"duration","seconds":-1}`, `{"type":"duration","seconds":"3"}`, `{"cost_in_usd_ticks":-5}`, `{"cost_in_usd_ticks":1.5}`,
+		`{"cost":0.1,"is_byok":true,"cost_details":{"upstream_inference_cost":"x"}}`,
+		`{"server_side_tool_usage_details":{"web_search_calls":-1}}`}
 	for _, in := range bad {
 		if _, err := ParseOpenAI([]byte(in)); err == nil {
 			t.Errorf("ParseOpenAI(%s): want error", in)
@@ -172,6 +176,36 @@ func TestParseRejectsGarbage(t *testing.T) {
 	}
 	if _, err := ParseGemini([]byte(`{"promptTokenCount":{}}`)); err == nil {
 		t.Error("ParseGemini: want error for object count")
+	}
+}
+
+// TestXAITicksRoundHalfUp: xAI reports cost in 1e-10 USD ticks; nano-USD is
+// ticks/10 rounded half up, and a zero cost is still a reported cost.
+func TestXAITicksRoundHalfUp(t *testing.T) {
+	for ticks, want := range map[string]int64{"0": 0, "4": 0, "5": 1, "14": 1, "15": 2, "232856000": 23285600} {
+		got, err := ParseOpenAI([]byte(`{"prompt_tokens":1,"completion_tokens":1,"cost_in_usd_ticks":` + ticks + `}`))
+		if err != nil || !got.HasProviderCost || got.ProviderCostNanoUSD != want {
+			t.Errorf("ticks %s: %+v %v, want %d nano", ticks, got, err, want)
+		}
+	}
+}
+
+func TestParseHints(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Hints
+	}{
+		{`{"prompt_tokens":9,"completion_tokens":250,"search_context_size":"low","cost":{"total_cost":0.005259}}`, Hints{SearchContextSize: "low"}},
+		{`{"input_tokens":12,"output_tokens":3,"service_tier":"priority"}`, Hints{ServiceTier: "priority"}},
+		{`{"input_tokens":12,"service_tier":null,"search_context_size":3}`, Hints{}},
+		{`[1]`, Hints{}},
+		{`not json`, Hints{}},
+		{``, Hints{}},
+	}
+	for _, tt := range tests {
+		if got := ParseHints([]byte(tt.in)); got != tt.want {
+			t.Errorf("ParseHints(%s) = %+v, want %+v", tt.in, got, tt.want)
+		}
 	}
 }
 
@@ -246,6 +280,16 @@ func FuzzParseAnthropic(f *testing.F) {
 func FuzzParseGemini(f *testing.F) {
 	f.Add([]byte(`{"promptTokenCount":10,"cachedContentTokenCount":20,"promptTokensDetails":[{"modality":"AUDIO","tokenCount":5}]}`))
 	fuzzParser(f, ParseGemini, "gemini")
+}
+
+func FuzzParseHints(f *testing.F) {
+	f.Add([]byte(`{"service_tier":"batch","search_context_size":"high"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h := ParseHints(b)
+		if h != (Hints{}) && !json.Valid(b) {
+			t.Fatalf("hints %+v from invalid JSON %q", h, b)
+		}
+	})
 }
 
 func FuzzDecimalUSDToNano(f *testing.F) {

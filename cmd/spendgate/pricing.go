@@ -25,7 +25,7 @@ func runPricing(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "sync":
-		return pricingSync(ctx, args[1:])
+		return pricingSync(ctx, args[1:], os.Stdout, os.Stderr)
 	case "show":
 		return pricingShow(args[1:])
 	case "cost":
@@ -40,7 +40,7 @@ func runPricing(ctx context.Context, args []string) error {
 // pricingSync imports LiteLLM's model_prices_and_context_window.json and
 // writes a catalogue for review (it never changes prices in place silently:
 // changed models get a new effective-dated price).
-func pricingSync(ctx context.Context, args []string) error {
+func pricingSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("pricing sync")
 	from := fs.String("from", "", "LiteLLM price file: a path or an http(s) URL (required)")
 	base := fs.String("catalogue", "", "catalogue to merge into (default: the one built into this binary)")
@@ -75,14 +75,14 @@ func pricingSync(ctx context.Context, args []string) error {
 	}
 	progress := func(done, total int) {
 		if done == total || done%25 == 0 {
-			fmt.Fprintf(os.Stderr, "\rimporting %d/%d entries", done, total)
+			fmt.Fprintf(stderr, "\rimporting %d/%d entries", done, total)
 		}
 	}
 	if *source == "" {
 		*source = *from
 	}
 	res, err := pricing.ImportLiteLLM(data, *source, *checked, *effective, progress)
-	fmt.Fprintln(os.Stderr)
+	fmt.Fprintln(stderr)
 	if err != nil {
 		return err
 	}
@@ -106,26 +106,35 @@ func pricingSync(ctx context.Context, args []string) error {
 	}
 	body = append([]byte(catalogueHeader), body...)
 	if *out == "" {
-		if _, err := os.Stdout.Write(body); err != nil {
+		if _, err := stdout.Write(body); err != nil {
 			return err
 		}
 	} else if err := os.WriteFile(*out, body, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "pricing sync: %d added, %d changed, %d unchanged, %d skipped (not routed or no per-unit price)\n",
-		len(rep.Added), len(rep.Changed), len(rep.Unchanged), len(res.Skipped))
+	fmt.Fprintf(stderr, "pricing sync: %d added, %d changed, %d unchanged, %d pinned, %d skipped (not routed or no per-unit price)\n",
+		len(rep.Added), len(rep.Changed), len(rep.Unchanged), len(rep.Pinned), len(res.Skipped))
+	for _, n := range rep.Added {
+		fmt.Fprintf(stderr, "  added: %s\n", n)
+	}
 	for _, n := range rep.Changed {
-		fmt.Fprintf(os.Stderr, "  changed: %s\n", n)
+		fmt.Fprintf(stderr, "  changed: %s\n", n)
+	}
+	for _, n := range rep.Pinned {
+		fmt.Fprintf(stderr, "  pinned, kept: %s\n", n)
+	}
+	for _, n := range res.Ignored {
+		fmt.Fprintf(stderr, "  ignored cost field the catalogue cannot express: %s\n", n)
 	}
 	for _, n := range res.Skipped {
 		// Entries of providers spendgate does not route are expected; a bad
 		// price of a routed provider needs a human look.
 		if !strings.Contains(n, "is not one spendgate routes") {
-			fmt.Fprintf(os.Stderr, "  skipped: %s\n", n)
+			fmt.Fprintf(stderr, "  skipped: %s\n", n)
 		}
 	}
 	if *out != "" {
-		fmt.Fprintf(os.Stderr, "review %s, then copy it to pricing/catalogue.yaml and rebuild\n", *out)
+		fmt.Fprintf(stderr, "review %s, then copy it to pricing/catalogue.yaml and rebuild\n", *out)
 	}
 	return nil
 }
@@ -179,17 +188,47 @@ func pricingShow(args []string) error {
 	for _, p := range m.Prices {
 		to := "open"
 		if !p.EffectiveTo.IsZero() {
-			to = p.EffectiveTo.Format(time.DateOnly)
+			to = p.EffectiveTo.Format(time.RFC3339)
 		}
-		fmt.Printf("  from %s to %s\n", p.EffectiveFrom.Format(time.DateOnly), to)
-		for _, name := range pricing.ClassNames() {
-			c, _ := pricing.ClassByName(name)
-			if r, ok := p.Rates.Get(c); ok {
-				fmt.Printf("    %-15s $%s / 1M\n", name, money.FormatNano(r))
+		fmt.Printf("  from %s to %s\n", p.EffectiveFrom.Format(time.RFC3339), to)
+		printRates("", &p.Rates)
+		for _, v := range []struct {
+			name  string
+			rates *pricing.Rates
+		}{{"batch", p.Batch}, {"priority", p.Priority}, {"flex", p.Flex}} {
+			if v.rates != nil {
+				printRates(v.name+" ", v.rates)
+			}
+		}
+		if lc := p.LongContext; lc != nil {
+			fmt.Printf("    above %d input tokens:\n", lc.AboveInputTokens)
+			printRates("  ", &lc.Rates)
+			if lc.Priority != nil {
+				printRates("  priority ", lc.Priority)
+			}
+		}
+		if p.RequestFeeNanoUSD > 0 {
+			fmt.Printf("    request fee $%s\n", money.FormatNano(p.RequestFeeNanoUSD))
+		}
+		for i, fee := range p.RequestFeeBySearchContext {
+			if fee >= 0 {
+				fmt.Printf("    request fee with %s search context $%s\n", pricing.SearchContextSizes[i], money.FormatNano(fee))
 			}
 		}
 	}
+	if m.Pinned != "" {
+		fmt.Printf("  pinned: %s\n", m.Pinned)
+	}
 	return nil
+}
+
+func printRates(label string, r *pricing.Rates) {
+	for _, name := range pricing.ClassNames() {
+		c, _ := pricing.ClassByName(name)
+		if v, ok := r.Get(c); ok {
+			fmt.Printf("    %s%-15s $%s / 1M\n", label, name, money.FormatNano(v))
+		}
+	}
 }
 
 func pricingCost(args []string) error {
@@ -197,7 +236,8 @@ func pricingCost(args []string) error {
 	provider := fs.String("provider", "", "provider id (required)")
 	model := fs.String("model", "", "model name as sent to the provider (required)")
 	at := fs.String("at", "", "price in force at this RFC 3339 time (default: latest)")
-	tier := fs.String("service-tier", "", "priority or flex")
+	tier := fs.String("service-tier", "", "priority, flex or batch (default: the usage object's service_tier, else standard)")
+	searchContext := fs.String("search-context-size", "", "low, medium or high (default: the usage object's search_context_size)")
 	batch := fs.Bool("batch", false, "batch API price")
 	raw := fs.String("usage", "", "usage JSON: normalised classes ({\"input\":10,...}) or the provider's own usage object with --raw")
 	rawKind := fs.String("raw", "", "parse --usage as a provider usage object: openai, anthropic or gemini")
@@ -208,6 +248,7 @@ func pricingCost(args []string) error {
 		return errors.New("usage: spendgate pricing cost --provider P --model M --usage JSON [--raw openai|anthropic|gemini]")
 	}
 	var tok usage.Tokens
+	var hints usage.Hints
 	var err error
 	switch *rawKind {
 	case "":
@@ -224,7 +265,17 @@ func pricingCost(args []string) error {
 	if err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
-	req := pricing.Request{Provider: *provider, Model: *model, ServiceTier: *tier, Batch: *batch}
+	if *rawKind != "" {
+		hints = usage.ParseHints([]byte(*raw))
+	}
+	req := pricing.Request{Provider: *provider, Model: *model, ServiceTier: hints.ServiceTier, Batch: *batch,
+		SearchContextSize: hints.SearchContextSize}
+	if *tier != "" {
+		req.ServiceTier = *tier
+	}
+	if *searchContext != "" {
+		req.SearchContextSize = *searchContext
+	}
 	if *at != "" {
 		if req.Time, err = time.Parse(time.RFC3339, *at); err != nil {
 			return fmt.Errorf("--at: %w", err)
@@ -240,6 +291,13 @@ func pricingCost(args []string) error {
 	}
 	if c.RequestFeeNanoUSD > 0 {
 		fmt.Printf("  request fee $%s\n", money.FormatNano(c.RequestFeeNanoUSD))
+	}
+	if c.HasProviderReported {
+		fmt.Printf("  computed $%s; the provider reported $%s, which is the list cost\n",
+			money.FormatNano(c.ComputedListNanoUSD), money.FormatNano(c.ProviderReportedNanoUSD))
+	}
+	if c.UnratedClasses != "" {
+		fmt.Printf("  no rate for %s: this cost is incomplete\n", c.UnratedClasses)
 	}
 	fmt.Printf("  total $%s\n", money.FormatNano(c.ListNanoUSD))
 	return nil

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/usage"
 )
 
 // pricingStdout runs f with os.Stdout redirected and returns what it printed.
@@ -32,26 +38,92 @@ func pricingStdout(t *testing.T, f func() error) (string, error) {
 	return <-done, runErr
 }
 
-func TestPricingSyncWritesValidCatalogue(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "catalogue.yaml")
-	err := runPricing(context.Background(), []string{"sync", "--from", "../../pricing/testdata/litellm_sample.json",
-		"--out", out, "--effective-from", "2026-09-01", "--checked", "2026-09-01"})
+// TestPricingSyncRealLiteLLMFile runs the sync command on a public copy of
+// LiteLLM's price file (218 entries) against the shipped catalogue, from a
+// file and over HTTP.
+func TestPricingSyncRealLiteLLMFile(t *testing.T) {
+	const src = "../../pricing/testdata/litellm_model_prices.json"
+	body, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(out)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
+	t.Cleanup(srv.Close)
+	for _, from := range []string{src, srv.URL + "/model_prices_and_context_window.json"} {
+		out := filepath.Join(t.TempDir(), "catalogue.yaml")
+		var stdout, stderr bytes.Buffer
+		err := pricingSync(context.Background(), []string{"--from", from, "--out", out, "--effective-from", "2026-11-25",
+			"--checked", "2026-11-25"}, &stdout, &stderr)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", from, err, stderr.String())
+		}
+		report := stderr.String()
+		if !strings.Contains(report, "importing 218/218 entries") {
+			t.Errorf("no progress line:\n%s", report)
+		}
+		m := regexp.MustCompile(`pricing sync: (\d+) added, (\d+) changed, (\d+) unchanged, (\d+) pinned, (\d+) skipped`).FindStringSubmatch(report)
+		if m == nil {
+			t.Fatalf("no summary line:\n%s", report)
+		}
+		// The shipped catalogue is the reviewed form of this file: nothing
+		// to add or change, every difference is a pinned correction.
+		if m[1] != "0" || m[2] != "0" || m[3] == "0" || m[4] == "0" || m[5] == "0" {
+			t.Errorf("summary %q", m[0])
+		}
+		for _, want := range []string{"pinned, kept: anthropic/claude-3-haiku-20240307", "ignored cost field the catalogue cannot express: output_cost_per_second"} {
+			if !strings.Contains(report, want) {
+				t.Errorf("report lacks %q:\n%s", want, report)
+			}
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat, err := pricing.LoadCatalogue(data)
+		if err != nil {
+			t.Fatalf("written catalogue does not load: %v", err)
+		}
+		if len(cat.Models()) != len(pricing.Default().Models()) {
+			t.Errorf("sync changed the model count: %d vs %d", len(cat.Models()), len(pricing.Default().Models()))
+		}
+	}
+}
+
+// TestPricingSyncReportsChanges syncs the small sample into an older
+// catalogue: the changed price gets a new effective date.
+func TestPricingSyncReportsChanges(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.yaml")
+	if err := os.WriteFile(base, []byte(`models:
+- provider: anthropic
+  model: claude-3-7-sonnet-20250219
+  source: hand
+  checked: "2025-01-01"
+  prices:
+  - effective_from: "2025-02-24"
+    rates: {input: "2", output: "10"}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.yaml")
+	var stdout, stderr bytes.Buffer
+	err := pricingSync(context.Background(), []string{"--from", "../../pricing/testdata/litellm_sample.json", "--catalogue", base,
+		"--out", out, "--effective-from", "2026-09-01", "--providers", "anthropic"}, &stdout, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(stderr.String(), "changed: anthropic/claude-3-7-sonnet-20250219") {
+		t.Fatalf("report:\n%s", stderr.String())
+	}
+	data, _ := os.ReadFile(out)
 	cat, err := pricing.LoadCatalogue(data)
 	if err != nil {
-		t.Fatalf("written catalogue does not load: %v", err)
+		t.Fatal(err)
 	}
-	if len(cat.Models()) < len(pricing.Default().Models()) {
-		t.Errorf("sync lost models: %d < %d", len(cat.Models()), len(pricing.Default().Models()))
-	}
-	if _, _, ok := cat.Lookup("openai", "gpt-4o"); !ok {
-		t.Error("gpt-4o missing after sync")
+	before := cat.Cost(pricing.Request{Provider: "anthropic", Model: "claude-3-7-sonnet-20250219", Time: time.Date(2026, 8, 31, 0, 0, 0, 0, time.UTC)}, usage.Tokens{Input: 1_000_000}, nil)
+	after := cat.Cost(pricing.Request{Provider: "anthropic", Model: "claude-3-7-sonnet-20250219", Time: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}, usage.Tokens{Input: 1_000_000}, nil)
+	if before.ListNanoUSD != 2_000_000_000 || after.ListNanoUSD != 3_000_000_000 {
+		t.Errorf("re-pricing across the sync date: before %d after %d", before.ListNanoUSD, after.ListNanoUSD)
 	}
 }
 
@@ -68,7 +140,7 @@ func TestPricingSyncErrors(t *testing.T) {
 		{"frobnicate"},
 		{},
 	} {
-		if err := runPricing(context.Background(), args); err == nil {
+		if _, err := pricingStdout(t, func() error { return runPricing(context.Background(), args) }); err == nil {
 			t.Errorf("%v: expected an error", args)
 		}
 	}
@@ -92,6 +164,28 @@ func TestPricingCostAndShow(t *testing.T) {
 	})
 	if err != nil || !strings.Contains(got, "total $12.5\n") {
 		t.Errorf("normalised usage cost: %v\n%s", err, got)
+	}
+	// Perplexity: the usage object's search_context_size picks the fee, and
+	// the computed figure agrees with the cost Perplexity reported.
+	got, err = pricingStdout(t, func() error {
+		return runPricing(context.Background(), []string{"cost", "--provider", "perplexity", "--model", "sonar", "--raw", "openai",
+			"--usage", `{"prompt_tokens":9,"completion_tokens":250,"search_context_size":"low","cost":{"total_cost":0.005259}}`})
+	})
+	if err != nil || !strings.Contains(got, "request fee $0.005\n") || !strings.Contains(got, "computed $0.005259; the provider reported $0.005259") {
+		t.Errorf("perplexity cost: %v\n%s", err, got)
+	}
+	got, err = pricingStdout(t, func() error {
+		return runPricing(context.Background(), []string{"cost", "--provider", "deepseek", "--model", "deepseek-chat",
+			"--usage", `{"input":1000,"web_searches":2}`})
+	})
+	if err != nil || !strings.Contains(got, "no rate for web_searches: this cost is incomplete") {
+		t.Errorf("unrated class: %v\n%s", err, got)
+	}
+	got, err = pricingStdout(t, func() error {
+		return runPricing(context.Background(), []string{"show", "--provider", "deepseek", "deepseek-reasoner"})
+	})
+	if err != nil || !strings.Contains(got, "from 2025-09-05T16:00:00Z to 2026-04-24T00:00:00Z") || !strings.Contains(got, "pinned: ") {
+		t.Errorf("show history: %v\n%s", err, got)
 	}
 	got, err = pricingStdout(t, func() error {
 		return runPricing(context.Background(), []string{"show", "--provider", "openai", "gpt-4o-2024-08-06"})
