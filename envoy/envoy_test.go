@@ -4,17 +4,22 @@
 package envoy
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	wasmfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+	istioext "istio.io/api/extensions/v1alpha1"
 	"sigs.k8s.io/yaml"
 
 	// Register the typed configs envoy.yaml uses, so the Any fields resolve.
@@ -110,69 +115,195 @@ func TestEnvoyRoutesMatchMeterAndFilterConfig(t *testing.T) {
 	if !clusters[cfg.PolicyCluster] || !clusters[cfg.IngestCluster] {
 		t.Fatalf("filter config names clusters %s/%s that envoy.yaml lacks", cfg.PolicyCluster, cfg.IngestCluster)
 	}
-	routes := map[string][2]string{}
-	for _, vh := range hcm.GetRouteConfig().GetVirtualHosts() {
-		for _, r := range vh.GetRoutes() {
-			routes[r.GetMatch().GetPrefix()] = [2]string{r.GetRoute().GetCluster(), r.GetRoute().GetPrefixRewrite()}
-		}
-	}
 	for _, p := range meter.Providers() {
-		got, ok := routes["/v1/"+p.ID+"/"]
-		if !ok {
-			t.Errorf("provider %s has no route", p.ID)
+		c := clusterByName(b, p.ID)
+		if c == nil {
+			t.Errorf("provider %s has no cluster", p.ID)
 			continue
 		}
-		// The route must forward exactly where the gateway would.
-		rt, _ := meter.Resolve("", "/v1/"+p.ID+"/x")
-		wantRewrite := strings.TrimSuffix(rt.UpstreamPath, "x")
-		if got[0] != p.ID || !clusters[p.ID] || got[1] != wantRewrite {
-			t.Errorf("provider %s: route %v, want cluster %s rewrite %s", p.ID, got, p.ID, wantRewrite)
+		var tls tlsv3.UpstreamTlsContext
+		if err := c.GetTransportSocket().GetTypedConfig().UnmarshalTo(&tls); err != nil || tls.GetSni() != p.Hosts[0] {
+			t.Errorf("cluster %s: TLS SNI %q, want %s (%v)", p.ID, tls.GetSni(), p.Hosts[0], err)
+		}
+	}
+	// Envoy must be able to buffer every body the filter accepts, or it
+	// answers 413 itself, in a shape no SDK parses as the provider's error.
+	if limit := lis[0].GetPerConnectionBufferLimitBytes().GetValue(); int64(limit) <= int64(cfg.MaxRequestBodyBytes) {
+		t.Errorf("listener buffer limit %d must exceed the filter's max_request_body_bytes %d", limit, cfg.MaxRequestBodyBytes)
+	}
+}
+
+// TestEnvoyRoutesAgreeWithMeter resolves requests for every provider, by
+// prefix and by each of its hosts, the way Envoy's router would with
+// envoy.yaml (virtual host by domain, first matching prefix, prefix rewrite)
+// and the way the metering core does: both must pick the same provider and
+// upstream path, and refuse the same unknown routes.
+func TestEnvoyRoutesAgreeWithMeter(t *testing.T) {
+	b := loadBootstrap(t, "envoy.yaml")
+	var hcm hcmv3.HttpConnectionManager
+	if err := b.GetStaticResources().GetListeners()[0].GetFilterChains()[0].GetFilters()[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
+		t.Fatal(err)
+	}
+	vhosts := hcm.GetRouteConfig().GetVirtualHosts()
+	type request struct{ authority, path string }
+	var reqs []request
+	for _, p := range meter.Providers() {
+		for _, path := range []string{"/chat/completions", "/v1/messages", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", "/embeddings", "/models"} {
+			reqs = append(reqs, request{"envoy.internal:10000", "/v1/" + p.ID + path})
+		}
+		rt, _ := meter.Resolve("", "/v1/"+p.ID+"/chat/completions")
+		for _, h := range p.Hosts {
+			for _, authority := range []string{h, h + ":443", h + ":80"} {
+				reqs = append(reqs, request{authority, rt.UpstreamPath}, request{authority, "/v1/openai/chat/completions"})
+			}
+		}
+	}
+	reqs = append(reqs, request{"envoy.internal", "/healthz"}, request{"envoy.internal", "/v1/acme/chat/completions"},
+		request{"example.com", "/v1/chat/completions"})
+	for _, r := range reqs {
+		cluster, upstreamPath, upstreamHost, routed := envoyRoute(vhosts, r.authority, r.path)
+		rt, ok := meter.Resolve(r.authority, r.path)
+		if routed != ok {
+			t.Errorf("%s %s: Envoy routes it: %v, the meter: %v", r.authority, r.path, routed, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if cluster != rt.Provider.ID || upstreamPath != rt.UpstreamPath || !contains(rt.Provider.Hosts, upstreamHost) {
+			t.Errorf("%s %s: Envoy sends it to %s %s%s, the meter to %s %s",
+				r.authority, r.path, cluster, upstreamHost, upstreamPath, rt.Provider.ID, rt.UpstreamPath)
 		}
 	}
 }
 
+// envoyRoute picks a route as Envoy's router does for this configuration:
+// the virtual host by domain (exact, then suffix wildcard, then prefix
+// wildcard, then "*"), then the first route whose prefix matches.
+func envoyRoute(vhosts []*routev3.VirtualHost, authority, path string) (cluster, upstreamPath, upstreamHost string, ok bool) {
+	host := strings.ToLower(authority)
+	var best *routev3.VirtualHost
+	bestRank, bestLen := 5, -1
+	for _, vh := range vhosts {
+		for _, d := range vh.GetDomains() {
+			d = strings.ToLower(d)
+			rank, n := 0, len(d)
+			switch {
+			case d == "*":
+				rank = 4
+			case strings.HasPrefix(d, "*"):
+				rank = 2
+				if !strings.HasSuffix(host, d[1:]) {
+					continue
+				}
+			case strings.HasSuffix(d, "*"):
+				rank = 3
+				if !strings.HasPrefix(host, d[:len(d)-1]) {
+					continue
+				}
+			default:
+				rank = 1
+				if host != d {
+					continue
+				}
+			}
+			if rank < bestRank || rank == bestRank && n > bestLen {
+				best, bestRank, bestLen = vh, rank, n
+			}
+		}
+	}
+	if best == nil {
+		return "", "", "", false
+	}
+	for _, r := range best.GetRoutes() {
+		prefix := r.GetMatch().GetPrefix()
+		if !strings.HasPrefix(path, prefix) {
+			continue
+		}
+		upstreamPath = path
+		if rw := r.GetRoute().GetPrefixRewrite(); rw != "" {
+			upstreamPath = rw + path[len(prefix):]
+		}
+		upstreamHost = authority
+		if h := r.GetRoute().GetHostRewriteLiteral(); h != "" {
+			upstreamHost = h
+		}
+		if i := strings.LastIndexByte(upstreamHost, ':'); i >= 0 {
+			upstreamHost = upstreamHost[:i]
+		}
+		return r.GetRoute().GetCluster(), upstreamPath, strings.ToLower(upstreamHost), true
+	}
+	return "", "", "", false
+}
+
+func clusterByName(b *bootstrapv3.Bootstrap, name string) *clusterv3.Cluster {
+	for _, c := range b.GetStaticResources().GetClusters() {
+		if c.GetName() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestIstioWasmPlugin checks istio-wasmplugin.yaml against Istio's own API:
+// the resource header, then the spec strictly (unknown fields and bad enum
+// values are errors) with the WasmPlugin proto of istio.io/api, and the
+// pluginConfig with the filter's parser.
 func TestIstioWasmPlugin(t *testing.T) {
 	raw, err := os.ReadFile("istio-wasmplugin.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wp struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Metadata   struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-		Spec struct {
-			URL          string         `json:"url"`
-			Phase        string         `json:"phase"`
-			FailStrategy string         `json:"failStrategy"`
-			PluginConfig map[string]any `json:"pluginConfig"`
-		} `json:"spec"`
-	}
-	if err := yaml.UnmarshalStrict(raw, &wp, yaml.DisallowUnknownFields); err != nil {
-		// Unknown fields in spec (selector, imagePullPolicy) are fine for Istio;
-		// parse leniently but require the structure.
-		if err := yaml.Unmarshal(raw, &wp); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if wp.APIVersion != "extensions.istio.io/v1alpha1" || wp.Kind != "WasmPlugin" || wp.Metadata.Name == "" {
-		t.Fatalf("not an Istio WasmPlugin: %+v", wp)
-	}
-	if !strings.HasPrefix(wp.Spec.URL, "oci://") && !strings.HasPrefix(wp.Spec.URL, "https://") && !strings.HasPrefix(wp.Spec.URL, "file://") {
-		t.Fatalf("url %q", wp.Spec.URL)
-	}
-	switch wp.Spec.Phase {
-	case "AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE":
-	default:
-		t.Fatalf("phase %q", wp.Spec.Phase)
-	}
-	js, _ := yaml.Marshal(wp.Spec.PluginConfig)
-	cj, err := yaml.YAMLToJSON(js)
+	js, err := yaml.YAMLToJSON(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.Parse(cj); err != nil {
+	var res struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+		Spec json.RawMessage `json:"spec"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&res); err != nil {
+		t.Fatalf("not a Kubernetes resource: %v", err)
+	}
+	if res.APIVersion != "extensions.istio.io/v1alpha1" || res.Kind != "WasmPlugin" || res.Metadata.Name == "" {
+		t.Fatalf("not an Istio WasmPlugin: %s %s %s", res.APIVersion, res.Kind, res.Metadata.Name)
+	}
+	var wp istioext.WasmPlugin
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(res.Spec, &wp); err != nil {
+		t.Fatalf("spec is not a valid Istio WasmPlugin: %v", err)
+	}
+	if u := wp.GetUrl(); !strings.HasPrefix(u, "oci://") && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "file://") {
+		t.Fatalf("url %q", u)
+	}
+	// The filter must run before the router and fail closed if it cannot
+	// load, or calls would pass unauthenticated and unmetered.
+	if wp.GetPhase() != istioext.PluginPhase_AUTHN && wp.GetPhase() != istioext.PluginPhase_AUTHZ {
+		t.Errorf("phase %v: want AUTHN or AUTHZ", wp.GetPhase())
+	}
+	if wp.GetFailStrategy() != istioext.FailStrategy_FAIL_CLOSE {
+		t.Errorf("failStrategy %v: want FAIL_CLOSE", wp.GetFailStrategy())
+	}
+	cfg, err := protojson.Marshal(wp.GetPluginConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Parse(cfg); err != nil {
 		t.Fatalf("pluginConfig rejected by the filter: %v", err)
 	}
 }

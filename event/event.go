@@ -22,6 +22,10 @@ import (
 // SchemaVersion is the version this code writes and the highest it reads.
 const SchemaVersion = 1
 
+// MaxModelNameBytes bounds model_requested and model_served: ingest refuses
+// longer names, so the data plane shortens what a client or provider sent.
+const MaxModelNameBytes = 256
+
 // Event types.
 const (
 	TypeUsage  = "usage"

@@ -60,6 +60,17 @@ type pluginContext struct {
 	pending  [][]byte
 	inFlight int // events in batches awaiting ingest's answer
 
+	// The plugin ticks every tickMs: each tick sends the full batches, and
+	// every ticksPerFlush ticks (the flush interval) whatever is pending.
+	tickMs, ticksPerFlush, ticksSinceFlush int
+
+	// While ingest fails, deliveries wait waitTicks ticks (one flush
+	// interval, doubling per consecutive failure up to max_retry_interval_ms)
+	// and then one batch probes; a success resumes normal flushing. A dead
+	// ingest thus costs a few calls a minute, not one per batch per tick.
+	failStreak int
+	waitTicks  int
+
 	sent, dropped, ingestFailures, denials, authFailures, failOpen, rejected proxywasm.MetricCounter
 }
 
@@ -82,7 +93,9 @@ func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
 	p.authFailures = proxywasm.DefineCounterMetric(metricAuthFailures)
 	p.failOpen = proxywasm.DefineCounterMetric(metricFailOpen)
 	p.rejected = proxywasm.DefineCounterMetric(metricEventsRejected)
-	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.FlushIntervalMs)); err != nil {
+	p.tickMs = min(cfg.FlushIntervalMs, sizeCheckMs)
+	p.ticksPerFlush = max(1, cfg.FlushIntervalMs/p.tickMs)
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(p.tickMs)); err != nil {
 		proxywasm.LogCriticalf("spendgate: set tick period: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
@@ -93,9 +106,28 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	return &httpContext{plugin: p, contextID: contextID}
 }
 
-// OnTick flushes whatever is pending, so events are delivered within one
-// flush interval even on a quiet proxy.
-func (p *pluginContext) OnTick() { p.flush() }
+// sizeCheckMs is how often the plugin looks for full batches between flush
+// intervals.
+const sizeCheckMs = 100
+
+// OnTick sends full batches at once and everything pending once per flush
+// interval, so events are delivered within one interval even on a quiet
+// proxy.
+//
+// Batches are only ever dispatched here, from the plugin (root) context: the
+// SDK drops the answer to a call whose calling HTTP context has ended, so a
+// batch sent from a stream's last callback would never learn whether ingest
+// took it (its events could neither be counted nor retried).
+func (p *pluginContext) OnTick() {
+	p.ticksSinceFlush++
+	if p.waitTicks > 0 {
+		p.waitTicks--
+		return
+	}
+	if due := p.ticksSinceFlush >= p.ticksPerFlush; due || len(p.pending) >= p.cfg.BatchMaxEvents {
+		p.flush(due)
+	}
+}
 
 // enqueue buffers one event; a full buffer drops it and counts the drop
 // rather than slowing user traffic.
@@ -105,13 +137,18 @@ func (p *pluginContext) enqueue(e *event.Event) {
 		return
 	}
 	p.pending = append(p.pending, event.AppendJSON(nil, e))
-	if len(p.pending) >= p.cfg.BatchMaxEvents {
-		p.flush()
-	}
 }
 
-func (p *pluginContext) flush() {
-	for len(p.pending) > 0 {
+// flush sends pending events in batches: the full batches, and with all the
+// last partial one too.
+func (p *pluginContext) flush(all bool) {
+	if p.failStreak > 0 && p.inFlight > 0 {
+		return // a probe batch is out: its answer decides
+	}
+	if all {
+		p.ticksSinceFlush = 0
+	}
+	for len(p.pending) > 0 && (all || len(p.pending) >= p.cfg.BatchMaxEvents) {
 		n := min(len(p.pending), p.cfg.BatchMaxEvents)
 		batch := p.pending[:n:n]
 		p.pending = p.pending[n:]
@@ -135,6 +172,10 @@ func (p *pluginContext) flush() {
 				status := callStatus()
 				if status == 200 {
 					p.ingestAccepted(n, bodySize)
+					if p.failStreak > 0 {
+						p.failStreak = 0
+						p.flush(true) // ingest is back: send what waited
+					}
 					return
 				}
 				p.ingestFailures.Increment(1)
@@ -147,15 +188,32 @@ func (p *pluginContext) flush() {
 				}
 				proxywasm.LogWarnf("spendgate: ingest answered %d; %d events will be retried", status, n)
 				p.requeue(batch)
+				p.backOff()
 			})
 		if err != nil {
 			p.inFlight -= n
 			p.ingestFailures.Increment(1)
 			proxywasm.LogWarnf("spendgate: dispatch to ingest cluster %s failed: %v", p.cfg.IngestCluster, err)
 			p.requeue(batch)
-			return // try again on the next tick
+			p.backOff()
+			return
+		}
+		if p.failStreak > 0 {
+			return // one batch probes a failing ingest; the rest wait for its answer
 		}
 	}
+}
+
+// backOff counts a failed delivery and sets how many ticks pass before the
+// next attempt: one flush interval, doubling up to max_retry_interval_ms.
+func (p *pluginContext) backOff() {
+	p.failStreak++
+	limit := max(p.ticksPerFlush, p.cfg.MaxRetryIntervalMs/p.tickMs)
+	wait := limit
+	if p.failStreak <= 20 {
+		wait = min(p.ticksPerFlush<<(p.failStreak-1), limit)
+	}
+	p.waitTicks = max(p.waitTicks, wait)
 }
 
 // requeue puts a failed batch back in front of the pending events as far as
@@ -232,14 +290,15 @@ type httpContext struct {
 	plugin    *pluginContext
 	contextID uint32
 
-	call     meter.Call
-	key      string
-	dims     map[string]string
-	dimErr   string
-	answer   policy.Answer
-	decided  bool
-	metering bool
-	bodySize int
+	call             meter.Call
+	style            string // the route's wire dialect, for denial bodies
+	hadContentLength bool
+	key              string
+	dims             map[string]string
+	dimErr           string
+	answer           policy.Answer
+	decided          bool
+	metering         bool
 
 	meter      *meter.ResponseMeter
 	status     int
@@ -266,6 +325,8 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 			path = kv[1]
 		case ":authority":
 			authority = kv[1]
+		case "content-length":
+			h.hadContentLength = true
 		case meter.KeyHeader:
 			h.key = strings.TrimSpace(kv[1])
 		default:
@@ -288,13 +349,20 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		return h.deny("openai", event.DenialUnknownRoute, "no AI provider is routed at "+path+": use /v1/<provider>/...")
 	}
 	h.call.Route = route
-	style := route.Provider.Style.String()
+	h.style = route.Style.String()
 	if h.key == "" {
-		return h.deny(style, event.DenialMissingKey, "missing spendgate API key: send it in the "+meter.KeyHeader+" header")
+		return h.deny(h.style, event.DenialMissingKey, "missing spendgate API key: send it in the "+meter.KeyHeader+" header")
 	}
 	// The spendgate key never reaches the provider.
 	if err := proxywasm.RemoveHttpRequestHeader(meter.KeyHeader); err != nil {
 		proxywasm.LogErrorf("spendgate: removing %s: %v", meter.KeyHeader, err)
+	}
+	if route.Metered() {
+		// Usage is read from the response body, so the provider must answer
+		// in identity encoding (the embedded gateway does the same).
+		if err := proxywasm.RemoveHttpRequestHeader("accept-encoding"); err != nil {
+			proxywasm.LogErrorf("spendgate: removing accept-encoding: %v", err)
+		}
 	}
 	if endOfStream {
 		return h.authorize(nil)
@@ -308,13 +376,12 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 		return types.ActionContinue
 	}
 	if bodySize > h.plugin.cfg.MaxRequestBodyBytes {
-		return h.deny(h.call.Route.Provider.Style.String(), event.DenialBodyTooLarge,
+		return h.deny(h.style, event.DenialBodyTooLarge,
 			"request body of "+strconv.Itoa(bodySize)+" bytes exceeds the limit of "+strconv.Itoa(h.plugin.cfg.MaxRequestBodyBytes)+" bytes")
 	}
 	if !endOfStream {
 		return types.ActionPause // buffer until the body is complete
 	}
-	h.bodySize = bodySize
 	var body []byte
 	if bodySize > 0 {
 		b, err := proxywasm.GetHttpRequestBody(0, bodySize)
@@ -330,7 +397,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 // then decides. It returns Pause while the policy call is out.
 func (h *httpContext) authorize(body []byte) types.Action {
 	h.call.Request = meter.ParseRequest(&h.call.Route, body)
-	cacheKey := sharedKey(h.key)
+	cacheKey := newPolicyCacheKey(h.key)
 	if a, ok := cachedAnswer(cacheKey); ok {
 		return h.decide(a, body, false)
 	}
@@ -380,7 +447,7 @@ func (h *httpContext) authUnavailable(why string, resume bool) types.Action {
 		}
 		return types.ActionContinue
 	}
-	return h.deny(h.call.Route.Provider.Style.String(), event.DenialAuthUnavailable,
+	return h.deny(h.style, event.DenialAuthUnavailable,
 		"the spendgate policy service is unavailable; try again shortly")
 }
 
@@ -389,7 +456,7 @@ func (h *httpContext) authUnavailable(why string, resume bool) types.Action {
 func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Action {
 	h.answer = a
 	h.call.Answer = &h.answer
-	style := h.call.Route.Provider.Style.String()
+	style := h.style
 	if !a.Valid {
 		d := policy.Evaluate(&a, "", "", nil, nil)
 		return h.deny(style, d.Reason, d.Message)
@@ -411,7 +478,8 @@ func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Ac
 		if nb, ok := meter.InjectStreamUsage(body); ok {
 			if err := proxywasm.ReplaceHttpRequestBody(nb); err != nil {
 				proxywasm.LogErrorf("spendgate: injecting stream usage option: %v", err)
-			} else {
+			} else if h.hadContentLength {
+				// A chunked request stays chunked; a sized one gets its new size.
 				_ = proxywasm.ReplaceHttpRequestHeader("content-length", strconv.Itoa(len(nb)))
 			}
 		}
@@ -431,7 +499,9 @@ func (h *httpContext) deny(style, reason, message string) types.Action {
 	h.denied = true
 	h.plugin.denials.Increment(1)
 	status, ctype, body := policy.DenialResponse(style, reason, message)
-	if err := proxywasm.SendHttpResponse(uint32(status), [][2]string{{"content-type", ctype}, {"x-spendgate-denial", reason}}, body, -1); err != nil {
+	headers := [][2]string{{"content-type", ctype}, {"x-spendgate-denial", reason},
+		{"x-should-retry", strconv.FormatBool(policy.ShouldRetry(reason))}}
+	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
 		proxywasm.LogErrorf("spendgate: sending denial: %v", err)
 	}
 	if h.call.Answer != nil && h.call.Answer.Valid {
@@ -456,6 +526,12 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 			sse = strings.HasPrefix(strings.ToLower(kv[1]), "text/event-stream")
 		case "x-request-id", "request-id":
 			h.requestID = kv[1]
+		case "content-encoding":
+			if enc := strings.ToLower(strings.TrimSpace(kv[1])); enc != "" && enc != "identity" {
+				// Accept-Encoding was removed; a provider that compresses
+				// anyway hides its usage from the meter.
+				proxywasm.LogWarnf("spendgate: %s answered with content-encoding %s; its usage cannot be read", h.call.Route.Provider.ID, enc)
+			}
 		}
 	}
 	h.meter = meter.NewResponseMeter(&h.call.Route, sse)
@@ -502,27 +578,58 @@ func (h *httpContext) OnHttpStreamDone() {
 	h.plugin.enqueue(&e)
 }
 
-// sharedKey names a key's cache entry by its SHA-256, so the secret itself is
-// never stored in the proxy's shared data.
-func sharedKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "spendgate.policy." + hex.EncodeToString(sum[:16])
+// Policy answers are cached in the proxy's shared data (visible to every
+// worker thread's VM) under names derived from the key's SHA-256, so the
+// secret itself is never stored. Positive answers live under a name per key;
+// there are as many as real keys in use. Negative answers (unknown or revoked
+// keys) live in one of negativeCacheSlots slots: anyone can send endless
+// random keys, and shared data has no eviction, so their entries must not
+// grow without bound. Each entry records its key's digest, so a slot taken
+// over by another key is a miss, never a wrong answer.
+const negativeCacheSlots = 4096
+
+type policyCacheKey struct {
+	digest   [16]byte
+	positive string
+	negative string
 }
 
-// Cache entries are 8 bytes of expiry (Unix ms) followed by the answer JSON.
-func cachedAnswer(k string) (policy.Answer, bool) {
-	data, _, err := proxywasm.GetSharedData(k)
-	if err != nil || len(data) < 8 {
+func newPolicyCacheKey(key string) policyCacheKey {
+	sum := sha256.Sum256([]byte(key))
+	var k policyCacheKey
+	copy(k.digest[:], sum[:16])
+	k.positive = "spendgate.policy." + hex.EncodeToString(k.digest[:])
+	slot := binary.BigEndian.Uint32(sum[16:20]) % negativeCacheSlots
+	k.negative = "spendgate.policy.negative." + strconv.Itoa(int(slot))
+	return k
+}
+
+// Cache entries are 8 bytes of expiry (Unix ms), the key's 16-byte digest,
+// then the answer JSON.
+const cacheHeader = 8 + 16
+
+func cachedAnswer(k policyCacheKey) (policy.Answer, bool) {
+	if a, ok := readCacheEntry(k.positive, &k.digest); ok {
+		return a, true
+	}
+	return readCacheEntry(k.negative, &k.digest)
+}
+
+func readCacheEntry(name string, digest *[16]byte) (policy.Answer, bool) {
+	data, _, err := proxywasm.GetSharedData(name)
+	if err != nil || len(data) < cacheHeader {
 		return policy.Answer{}, false
 	}
-	if int64(binary.BigEndian.Uint64(data[:8])) < time.Now().UnixMilli() {
+	if int64(binary.BigEndian.Uint64(data[:8])) < time.Now().UnixMilli() || string(data[8:cacheHeader]) != string(digest[:]) {
 		return policy.Answer{}, false
 	}
-	a, err := policy.ParseAnswer(data[8:])
+	a, err := policy.ParseAnswer(data[cacheHeader:])
 	return a, err == nil
 }
 
-func storeAnswer(k string, a *policy.Answer, cfg *config.Config) {
+// cacheTTL is how long an answer may be reused: the configured TTL for its
+// kind, shortened by the answer's own hint.
+func cacheTTL(a *policy.Answer, cfg *config.Config) time.Duration {
 	ttl := cfg.CacheTTLSeconds
 	if !a.Valid {
 		ttl = cfg.NegativeCacheTTLSeconds
@@ -530,11 +637,23 @@ func storeAnswer(k string, a *policy.Answer, cfg *config.Config) {
 	if a.CacheTTLSeconds > 0 && a.CacheTTLSeconds < ttl {
 		ttl = a.CacheTTLSeconds
 	}
-	buf := make([]byte, 8, 256)
-	binary.BigEndian.PutUint64(buf, uint64(time.Now().Add(time.Duration(ttl)*time.Second).UnixMilli()))
+	return time.Duration(ttl) * time.Second
+}
+
+func storeAnswer(k policyCacheKey, a *policy.Answer, cfg *config.Config) {
+	name := k.positive
+	if !a.Valid {
+		name = k.negative
+	}
+	buf := make([]byte, cacheHeader, 256)
+	binary.BigEndian.PutUint64(buf, uint64(time.Now().Add(cacheTTL(a, cfg)).UnixMilli()))
+	copy(buf[8:], k.digest[:])
 	buf = appendAnswer(buf, a)
-	// cas 0: last writer wins; entries are whole answers, so that is safe.
-	if err := proxywasm.SetSharedData(k, buf, 0); err != nil {
+	// Replace whatever the entry holds (another key's answer in a shared
+	// negative slot, an expired answer). Passing the version just read makes
+	// a concurrent writer win instead; either way the entry is a whole answer.
+	_, cas, _ := proxywasm.GetSharedData(name)
+	if err := proxywasm.SetSharedData(name, buf, cas); err != nil {
 		proxywasm.LogWarnf("spendgate: caching policy answer: %v", err)
 	}
 }

@@ -2,9 +2,11 @@ package meter
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/policy"
+	"github.com/spendgate/spendgate/usage"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -51,7 +53,7 @@ func (c *Call) base(id, typ string) event.Event {
 		Time:           c.Start.UTC(),
 		Source:         c.Source,
 		Operation:      c.Route.Operation,
-		ModelRequested: c.Request.Model,
+		ModelRequested: truncateUTF8(c.Request.Model, event.MaxModelNameBytes),
 		Streaming:      c.Request.Stream,
 		ServiceTier:    c.Request.ServiceTier,
 		Dimensions:     c.Dimensions,
@@ -76,11 +78,27 @@ func (c *Call) UsageEvent(id string, status int, res *Result, ttfb, latency time
 	if e.RequestID == "" {
 		e.RequestID = res.ResponseID
 	}
-	e.ModelServed = res.ServedModel
+	e.ModelServed = truncateUTF8(res.ServedModel, event.MaxModelNameBytes)
 	e.Complete = res.Complete
 	e.Usage = res.Tokens
 	e.RawUsage = res.RawUsage
+	if status >= 200 && status < 300 {
+		c.requestUnits(&e.Usage)
+	}
 	return e
+}
+
+// requestUnits fills the units a successful call is billed by that only the
+// request tells: the images an image call asked for, when the provider
+// reports no image tokens (DALL·E answers with the images alone), and the
+// characters a text-to-speech call reads out (its answer is the audio).
+func (c *Call) requestUnits(t *usage.Tokens) {
+	if c.Route.IsImageOperation() && t.Images == 0 && t.ImageOutput == 0 {
+		t.Images = c.Request.Images
+	}
+	if c.Route.Operation == OpAudioSpeech && t.Characters == 0 {
+		t.Characters = c.Request.InputCharacters
+	}
 }
 
 // DenialEvent builds the event of a call spendgate refused.
@@ -89,4 +107,15 @@ func (c *Call) DenialEvent(id, reason, message string) event.Event {
 	e.DenialReason = reason
 	e.DenialMessage = message
 	return e
+}
+
+// truncateUTF8 shortens s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -130,21 +132,36 @@ func TestStreamCutBeforeUsageIsIncomplete(t *testing.T) {
 	}
 }
 
+// TestLargeJSONKeepsOnlyHeadAndTail: a body too large to keep whole is read
+// from its bounded head and tail, with fields where providers put them
+// (OpenAI embeddings write "model" after the data, usage last).
 func TestLargeJSONKeepsOnlyHeadAndTail(t *testing.T) {
 	rt, _ := Resolve("", "/v1/openai/embeddings")
 	m := NewResponseMeter(&rt, false)
-	m.Write([]byte(`{"object":"list","model":"text-embedding-3-large","data":[`))
-	chunk := []byte(strings.Repeat(`{"object":"embedding","embedding":[0.1,0.2,0.3]},`, 1000))
-	for i := 0; i < 50; i++ { // ~2.4 MB
+	m.Write([]byte(`{"object":"list","data":[`))
+	chunk := []byte(strings.Repeat(`{"object":"embedding","index":0,"embedding":[0.1,0.2,0.3]},`, 1000))
+	for i := 0; i < 50; i++ { // ~2.8 MB
 		m.Write(chunk)
 	}
-	m.Write([]byte(`{"object":"embedding","embedding":[0.1]}],"usage":{"prompt_tokens":5000,"total_tokens":5000}}`))
+	m.Write([]byte(`{"object":"embedding","index":1,"embedding":[0.1]}],"model":"text-embedding-3-large","usage":{"prompt_tokens":5000,"total_tokens":5000}}`))
 	if len(m.head) > headCap || len(m.tail) > tailCap {
 		t.Fatalf("buffers grew: head %d tail %d", len(m.head), len(m.tail))
 	}
 	r := m.Finish()
 	if !r.UsageFound || r.Tokens.Input != 5000 || r.ServedModel != "text-embedding-3-large" || !r.Complete {
 		t.Fatalf("large body: %+v", r)
+	}
+
+	// A long Anthropic message: model and id at the start, usage at the end.
+	rt, _ = Resolve("", "/v1/anthropic/v1/messages")
+	m = NewResponseMeter(&rt, false)
+	m.Write([]byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"`))
+	for i := 0; i < 100; i++ {
+		m.Write([]byte(strings.Repeat(`word \"quoted\" `, 100)))
+	}
+	m.Write([]byte(`"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":40000}}`))
+	if r := m.Finish(); r.Tokens.Output != 40000 || r.ServedModel != "claude-sonnet-4-5" || r.ResponseID != "msg_1" || !r.Complete {
+		t.Fatalf("large anthropic body: %+v", r)
 	}
 }
 
@@ -163,55 +180,145 @@ func TestResolve(t *testing.T) {
 	tests := []struct {
 		host, path           string
 		provider, op, up, pm string
+		style                APIStyle
 	}{
-		{"gw", "/v1/openai/chat/completions", "openai", OpChatCompletions, "/v1/chat/completions", ""},
-		{"gw", "/v1/openai/responses", "openai", OpResponses, "/v1/responses", ""},
-		{"gw", "/v1/openai/embeddings", "openai", OpEmbeddings, "/v1/embeddings", ""},
-		{"gw", "/v1/openai/audio/transcriptions", "openai", OpAudioTranscriptions, "/v1/audio/transcriptions", ""},
-		{"gw", "/v1/openai/images/generations", "openai", OpImagesGenerations, "/v1/images/generations", ""},
-		{"gw", "/v1/openai/models", "openai", OpModels, "/v1/models", ""},
-		{"gw", "/v1/anthropic/v1/messages", "anthropic", OpMessages, "/v1/messages", ""},
-		{"gw", "/v1/anthropic/v1/messages/count_tokens", "anthropic", OpCountTokens, "/v1/messages/count_tokens", ""},
-		{"gw", "/v1/gemini/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", "gemini", OpStreamGenerateContent, "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", "gemini-2.5-pro"},
-		{"gw", "/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent", "gemini", OpGenerateContent, "/v1beta/models/gemini-2.5-flash:generateContent", "gemini-2.5-flash"},
-		{"gw", "/v1/groq/chat/completions", "groq", OpChatCompletions, "/openai/v1/chat/completions", ""},
-		{"gw", "/v1/openrouter/chat/completions", "openrouter", OpChatCompletions, "/api/v1/chat/completions", ""},
-		{"gw", "/v1/deepseek/chat/completions", "deepseek", OpChatCompletions, "/chat/completions", ""},
-		{"gw", "/v1/fireworks/chat/completions", "fireworks", OpChatCompletions, "/inference/v1/chat/completions", ""},
-		{"gw", "/v1/nebius/chat/completions", "nebius", OpChatCompletions, "/v1/chat/completions", ""},
-		{"api.openai.com", "/v1/chat/completions", "openai", OpChatCompletions, "/v1/chat/completions", ""},
-		{"api.anthropic.com:443", "/v1/messages", "anthropic", OpMessages, "/v1/messages", ""},
-		{"API.X.AI", "/v1/chat/completions", "xai", OpChatCompletions, "/v1/chat/completions", ""},
+		{"gw", "/v1/openai/chat/completions", "openai", OpChatCompletions, "/v1/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/openai/completions", "openai", OpCompletions, "/v1/completions", "", StyleOpenAI},
+		{"gw", "/v1/openai/responses", "openai", OpResponses, "/v1/responses", "", StyleOpenAI},
+		{"gw", "/v1/openai/embeddings", "openai", OpEmbeddings, "/v1/embeddings", "", StyleOpenAI},
+		{"gw", "/v1/openai/audio/speech", "openai", OpAudioSpeech, "/v1/audio/speech", "", StyleOpenAI},
+		{"gw", "/v1/openai/audio/transcriptions", "openai", OpAudioTranscriptions, "/v1/audio/transcriptions", "", StyleOpenAI},
+		{"gw", "/v1/openai/audio/translations", "openai", OpAudioTranslations, "/v1/audio/translations", "", StyleOpenAI},
+		{"gw", "/v1/openai/images/generations", "openai", OpImagesGenerations, "/v1/images/generations", "", StyleOpenAI},
+		{"gw", "/v1/openai/images/edits", "openai", OpImagesEdits, "/v1/images/edits", "", StyleOpenAI},
+		{"gw", "/v1/openai/images/variations", "openai", OpImagesVariations, "/v1/images/variations", "", StyleOpenAI},
+		{"gw", "/v1/openai/models", "openai", OpModels, "/v1/models", "", StyleOpenAI},
+		{"gw", "/v1/openai/models/gpt-4o", "openai", OpModels, "/v1/models/gpt-4o", "", StyleOpenAI},
+		{"gw", "/v1/anthropic/v1/messages", "anthropic", OpMessages, "/v1/messages", "", StyleAnthropic},
+		{"gw", "/v1/anthropic/v1/messages?beta=true", "anthropic", OpMessages, "/v1/messages?beta=true", "", StyleAnthropic},
+		{"gw", "/v1/anthropic/v1/messages/count_tokens", "anthropic", OpCountTokens, "/v1/messages/count_tokens", "", StyleAnthropic},
+		{"gw", "/v1/anthropic/v1/chat/completions", "anthropic", OpChatCompletions, "/v1/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/gemini/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", "gemini", OpStreamGenerateContent, "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", "gemini-2.5-pro", StyleGemini},
+		{"gw", "/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent", "gemini", OpGenerateContent, "/v1beta/models/gemini-2.5-flash:generateContent", "gemini-2.5-flash", StyleGemini},
+		{"gw", "/v1/gemini/v1/models/gemini-2.5-flash:generateContent", "gemini", OpGenerateContent, "/v1/models/gemini-2.5-flash:generateContent", "gemini-2.5-flash", StyleGemini},
+		{"gw", "/v1/gemini/v1beta/models/text-embedding-004:embedContent", "gemini", OpEmbedContent, "/v1beta/models/text-embedding-004:embedContent", "text-embedding-004", StyleGemini},
+		{"gw", "/v1/gemini/v1beta/models/gemini-2.5-flash:countTokens", "gemini", OpModels, "/v1beta/models/gemini-2.5-flash:countTokens", "gemini-2.5-flash", StyleGemini},
+		{"gw", "/v1/gemini/v1beta/openai/chat/completions", "gemini", OpChatCompletions, "/v1beta/openai/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/groq/chat/completions", "groq", OpChatCompletions, "/openai/v1/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/groq/audio/transcriptions", "groq", OpAudioTranscriptions, "/openai/v1/audio/transcriptions", "", StyleOpenAI},
+		{"gw", "/v1/openrouter/chat/completions", "openrouter", OpChatCompletions, "/api/v1/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/deepseek/chat/completions", "deepseek", OpChatCompletions, "/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/fireworks/chat/completions", "fireworks", OpChatCompletions, "/inference/v1/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/nebius/chat/completions", "nebius", OpChatCompletions, "/v1/chat/completions", "", StyleOpenAI},
+		{"gw", "/v1/mistral/fim/completions", "mistral", OpCompletions, "/v1/fim/completions", "", StyleOpenAI},
+		{"gw", "/v1/deepinfra/embeddings", "deepinfra", OpEmbeddings, "/v1/openai/embeddings", "", StyleOpenAI},
+		{"api.openai.com", "/v1/chat/completions", "openai", OpChatCompletions, "/v1/chat/completions", "", StyleOpenAI},
+		{"api.anthropic.com:443", "/v1/messages", "anthropic", OpMessages, "/v1/messages", "", StyleAnthropic},
+		{"API.X.AI", "/v1/chat/completions", "xai", OpChatCompletions, "/v1/chat/completions", "", StyleOpenAI},
+		{"generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-pro:generateContent", "gemini", OpGenerateContent, "/v1beta/models/gemini-2.5-pro:generateContent", "gemini-2.5-pro", StyleGemini},
+		// A provider's own Host wins: its paths can look like prefix routes.
+		{"api.deepinfra.com", "/v1/openai/chat/completions", "deepinfra", OpChatCompletions, "/v1/openai/chat/completions", "", StyleOpenAI},
+		{"api.openai.com", "/v1/anthropic/v1/messages", "openai", OpUnknown, "/v1/anthropic/v1/messages", "", StyleOpenAI},
 	}
 	for _, tt := range tests {
 		r, ok := Resolve(tt.host, tt.path)
-		if !ok || r.Provider.ID != tt.provider || r.Operation != tt.op || r.UpstreamPath != tt.up || r.PathModel != tt.pm {
+		if !ok || r.Provider.ID != tt.provider || r.Operation != tt.op || r.UpstreamPath != tt.up || r.PathModel != tt.pm || r.Style != tt.style {
 			t.Errorf("%s %s: got %+v ok=%v", tt.host, tt.path, r, ok)
 		}
 	}
-	for _, bad := range []string{"/v1/acme/chat/completions", "/healthz", "/"} {
+	for _, bad := range []string{"/v1/acme/chat/completions", "/healthz", "/", "/v1/"} {
 		if _, ok := Resolve("example.com", bad); ok {
 			t.Errorf("%s resolved", bad)
 		}
 	}
-	if len(Providers()) != 14 {
-		t.Errorf("want 14 providers, have %d", len(Providers()))
+}
+
+// TestEveryProviderRoutes checks all 14 providers both ways: by prefix
+// (/v1/<id>/...) and by each of their API host names, with the chat
+// operation found and the upstream path rebuilt on the provider's base path.
+func TestEveryProviderRoutes(t *testing.T) {
+	want := []string{"openai", "anthropic", "gemini", "openrouter", "xai", "groq", "deepinfra", "novita", "fireworks",
+		"perplexity", "cerebras", "mistral", "deepseek", "nebius"}
+	if len(Providers()) != len(want) {
+		t.Fatalf("want %d providers, have %d", len(want), len(Providers()))
+	}
+	for _, id := range want {
+		p, ok := ProviderByID(id)
+		if !ok {
+			t.Fatalf("provider %s missing", id)
+		}
+		path, op := "/chat/completions", OpChatCompletions
+		switch p.Style {
+		case StyleAnthropic:
+			path, op = "/v1/messages", OpMessages
+		case StyleGemini:
+			path, op = "/v1beta/models/gemini-2.5-flash:generateContent", OpGenerateContent
+		}
+		base := basePath(p.BaseURL)
+		if p.Style != StyleOpenAI {
+			base = ""
+		}
+		pr, ok := Resolve("proxy.internal:10000", "/v1/"+id+path)
+		if !ok || pr.Provider.ID != id || pr.Operation != op || pr.UpstreamPath != base+path || pr.Style != p.Style {
+			t.Errorf("prefix route of %s: %+v", id, pr)
+		}
+		if len(p.Hosts) == 0 {
+			t.Errorf("provider %s has no host for host routing", id)
+		}
+		for _, h := range p.Hosts {
+			for _, host := range []string{h, h + ":443", strings.ToUpper(h)} {
+				hr, ok := Resolve(host, base+path)
+				if !ok || hr.Provider.ID != id || hr.Operation != op || hr.UpstreamPath != base+path {
+					t.Errorf("host route %s of %s: %+v", host, id, hr)
+				}
+			}
+		}
+	}
+}
+
+// TestEveryProviderHasCaptures: each provider has real payload shapes with
+// expected usage under testdata/<provider>/.
+func TestEveryProviderHasCaptures(t *testing.T) {
+	have := map[string]int{}
+	for _, c := range captures(t) {
+		have[filepath.Base(filepath.Dir(c.name))]++
+	}
+	for _, p := range Providers() {
+		if have[p.ID] == 0 {
+			t.Errorf("no captures in testdata/%s", p.ID)
+		}
 	}
 }
 
 func TestParseRequest(t *testing.T) {
 	rt, _ := Resolve("", "/v1/openai/chat/completions")
 	info := ParseRequest(&rt, []byte(`{"model":"gpt-4o","stream":true,"max_completion_tokens":512,"service_tier":"priority","messages":[]}`))
-	if info.Model != "gpt-4o" || !info.Stream || info.MaxTokens != 512 || info.ServiceTier != "priority" || info.StreamUsageRequested {
+	if info.Model != "gpt-4o" || !info.Stream || info.MaxTokens != 512 || info.ServiceTier != "priority" || info.StreamUsageRequested || info.Images != 0 {
 		t.Fatalf("%+v", info)
 	}
 	if !NeedsStreamUsageInjection(&rt, &info) {
 		t.Fatal("want injection")
 	}
+	asked := ParseRequest(&rt, []byte(` {"stream_options":{"include_usage":true},"model":"gpt-4o","stream":true}`))
+	if !asked.StreamUsageRequested || NeedsStreamUsageInjection(&rt, &asked) {
+		t.Fatalf("include_usage not seen: %+v", asked)
+	}
+	// A repeated key counts with its last value, as in the provider's parser:
+	// the policy sees the model the provider will run.
+	dup := ParseRequest(&rt, []byte(`{"model":"gpt-4o-mini","stream":false,"messages":[{"role":"user","content":"{\"model\":\"x\"}"}],"model":"o1-pro","stream":true,"stream_options":{"include_usage":true},"stream_options":{"include_usage":false}}`))
+	if dup.Model != "o1-pro" || !dup.Stream || dup.StreamUsageRequested {
+		t.Fatalf("duplicate keys: %+v", dup)
+	}
 	g, _ := Resolve("", "/v1/gemini/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse")
 	gi := ParseRequest(&g, []byte(`{"contents":[],"generationConfig":{"maxOutputTokens":100}}`))
 	if gi.Model != "gemini-2.5-pro" || !gi.Stream || gi.MaxTokens != 100 || NeedsStreamUsageInjection(&g, &gi) {
 		t.Fatalf("gemini %+v", gi)
+	}
+	// Gemini's OpenAI-compatible surface reads like OpenAI, injection included.
+	gc, _ := Resolve("", "/v1/gemini/v1beta/openai/chat/completions")
+	gci := ParseRequest(&gc, []byte(`{"model":"gemini-2.5-flash","stream":true}`))
+	if gci.Model != "gemini-2.5-flash" || !NeedsStreamUsageInjection(&gc, &gci) {
+		t.Fatalf("gemini openai surface %+v", gci)
 	}
 	a, _ := Resolve("", "/v1/anthropic/v1/messages")
 	ai := ParseRequest(&a, []byte(`{"model":"claude-haiku-4-5","max_tokens":1024,"stream":true}`))
@@ -220,8 +327,57 @@ func TestParseRequest(t *testing.T) {
 	}
 	au, _ := Resolve("", "/v1/openai/audio/transcriptions")
 	mp := "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nRIFF....\r\n--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--b--\r\n"
-	if got := ParseRequest(&au, []byte(mp)).Model; got != "whisper-1" {
-		t.Fatalf("multipart model %q", got)
+	if got := ParseRequest(&au, []byte(mp)); got.Model != "whisper-1" || got.Images != 0 {
+		t.Fatalf("multipart %+v", got)
+	}
+	img, _ := Resolve("", "/v1/openai/images/generations")
+	if got := ParseRequest(&img, []byte(`{"model":"dall-e-2","prompt":"a cat","n":3}`)); got.Images != 3 || got.Model != "dall-e-2" {
+		t.Fatalf("images n: %+v", got)
+	}
+	if got := ParseRequest(&img, []byte(`{"model":"dall-e-3","prompt":"a cat"}`)); got.Images != 1 {
+		t.Fatalf("images default n: %+v", got)
+	}
+	edit, _ := Resolve("", "/v1/openai/images/edits")
+	mpi := "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ndall-e-2\r\n--b\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n2\r\n--b--\r\n"
+	if got := ParseRequest(&edit, []byte(mpi)); got.Images != 2 || got.Model != "dall-e-2" {
+		t.Fatalf("multipart images n: %+v", got)
+	}
+	sp, _ := Resolve("", "/v1/openai/audio/speech")
+	if got := ParseRequest(&sp, []byte(`{"model":"tts-1","input":"Grüße, \"world\"!","voice":"alloy"}`)); got.InputCharacters != 15 || got.Model != "tts-1" {
+		t.Fatalf("speech characters: %+v", got)
+	}
+	for _, body := range []string{"", "   ", "null", "[1,2]", `{"model":`, "\x00\xff"} {
+		_ = ParseRequest(&rt, []byte(body)) // no panic, nothing invented
+		if got := ParseRequest(&rt, []byte(body)); got.Model != "" || got.Stream {
+			t.Errorf("%q: %+v", body, got)
+		}
+	}
+}
+
+// TestUsageEventUnits: the units only the request names are billed on
+// successful calls: images asked for (when the provider reports no image
+// tokens) and characters read out by text-to-speech.
+func TestUsageEventUnits(t *testing.T) {
+	event := func(path, body string, status int, res Result) usage.Tokens {
+		rt, _ := Resolve("", path)
+		c := Call{Route: rt, Request: ParseRequest(&rt, []byte(body))}
+		return c.UsageEvent("id", status, &res, 0, 0, "").Usage
+	}
+	if u := event("/v1/openai/images/generations", `{"model":"dall-e-3","prompt":"x","n":2}`, 200, Result{}); u.Images != 2 {
+		t.Errorf("dall-e images: %+v", u)
+	}
+	if u := event("/v1/openai/images/generations", `{"model":"dall-e-3","prompt":"x"}`, 400, Result{}); u.Images != 0 {
+		t.Errorf("failed image call billed: %+v", u)
+	}
+	tokens := Result{Tokens: usage.Tokens{Input: 10, ImageOutput: 4160}, UsageFound: true}
+	if u := event("/v1/openai/images/generations", `{"model":"gpt-image-1","prompt":"x"}`, 200, tokens); u.Images != 0 || u.ImageOutput != 4160 {
+		t.Errorf("gpt-image-1 billed twice: %+v", u)
+	}
+	if u := event("/v1/openai/audio/speech", `{"model":"tts-1","input":"hello","voice":"alloy"}`, 200, Result{}); u.Characters != 5 {
+		t.Errorf("speech characters: %+v", u)
+	}
+	if u := event("/v1/openai/chat/completions", `{"model":"gpt-4o","n":3,"input":"x"}`, 200, Result{}); u != (usage.Tokens{}) {
+		t.Errorf("chat got request units: %+v", u)
 	}
 }
 
@@ -235,6 +391,9 @@ func TestInjectStreamUsage(t *testing.T) {
 		{`{"stream":true,"stream_options":{"include_usage":true}}`, `{"stream":true,"stream_options":{"include_usage":true}}`},
 		{"{} ", `{"stream_options":{"include_usage":true}} `},
 		{"{\n  \"messages\": [{\"content\": \"stream_options\"}],\n  \"stream\": true\n}", "{\"stream_options\":{\"include_usage\":true},\n  \"messages\": [{\"content\": \"stream_options\"}],\n  \"stream\": true\n}"},
+		// The provider reads the last of repeated keys: that one is set.
+		{` {"stream_options":{"include_usage":true},"stream":true,"stream_options":{"include_usage":false}}`, ` {"stream_options":{"include_usage":true},"stream":true,"stream_options":{"include_usage":true}}`},
+		{`{"stream":true,"stream_options":{"include_usage":false,"include_usage":false}}`, `{"stream":true,"stream_options":{"include_usage":false,"include_usage":true}}`},
 	}
 	for _, tt := range tests {
 		got, ok := InjectStreamUsage([]byte(tt.in))
@@ -317,15 +476,54 @@ func FuzzResponseMeterSSE(f *testing.F) {
 func FuzzResponseMeterJSON(f *testing.F) {
 	for _, c := range captures(f) {
 		if !c.want.SSE {
-			f.Add(c.body)
+			f.Add(c.body, uint8(3))
 		}
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, r := range []string{"/v1/openai/chat/completions", "/v1/anthropic/v1/messages", "/v1/gemini/v1beta/models/g:generateContent"} {
+	routes := []string{"/v1/openai/chat/completions", "/v1/openai/responses", "/v1/openai/audio/transcriptions",
+		"/v1/anthropic/v1/messages", "/v1/gemini/v1beta/models/g:generateContent", "/v1/gemini/v1beta/models/g:streamGenerateContent"}
+	f.Fuzz(func(t *testing.T, body []byte, split uint8) {
+		for _, r := range routes {
 			rt, _ := Resolve("", r)
+			whole := NewResponseMeter(&rt, false)
+			whole.Write(body)
+			w := whole.Finish()
+			if w.Tokens.Input < 0 || w.Tokens.Output < 0 || w.Tokens.Seconds < 0 {
+				t.Fatalf("negative usage %+v", w.Tokens)
+			}
 			m := NewResponseMeter(&rt, false)
-			m.Write(body)
-			_ = m.Finish()
+			step := int(split%64) + 1
+			for i := 0; i < len(body); i += step {
+				m.Write(body[i:min(len(body), i+step)])
+			}
+			if got := m.Finish(); got != w {
+				t.Fatalf("%s: split every %d bytes gives %+v, whole gives %+v", r, step, got, w)
+			}
+		}
+	})
+}
+
+// FuzzParseRequest: any body is read without panic, and for JSON objects
+// the model and stream flag are what encoding/json (last key wins, like the
+// providers' parsers) reads.
+func FuzzParseRequest(f *testing.F) {
+	f.Add([]byte(`{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}}`))
+	f.Add([]byte(`{"model":"a","model":"b","stream":false,"stream":true}`))
+	f.Add([]byte("--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--b--"))
+	rt, _ := Resolve("", "/v1/openai/chat/completions")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		info := ParseRequest(&rt, body)
+		// Decoding into a map keeps exact key names, the last of repeats.
+		var v map[string]json.RawMessage
+		if json.Unmarshal(body, &v) != nil {
+			return
+		}
+		var model string
+		if json.Unmarshal(v["model"], &model) == nil && model != info.Model {
+			t.Fatalf("model %q, encoding/json reads %q in %s", info.Model, model, body)
+		}
+		var stream bool
+		if json.Unmarshal(v["stream"], &stream) == nil && stream != info.Stream {
+			t.Fatalf("stream %v, encoding/json reads %v in %s", info.Stream, stream, body)
 		}
 	})
 }
@@ -348,34 +546,101 @@ func FuzzInjectStreamUsage(f *testing.F) {
 	})
 }
 
-// BenchmarkMeterJSON is the metering cost of one non-streaming request:
-// route, request parse and response usage extraction.
+// benchRequests are realistic request bodies per API style; the prompt is a
+// few KiB, as in a chat with some history.
+var benchRequests = map[APIStyle]string{
+	StyleOpenAI:    `{"model":"gpt-4o","max_tokens":500,"messages":[{"role":"system","content":"` + strings.Repeat("You are helpful. ", 200) + `"},{"role":"user","content":"hi"}]}`,
+	StyleAnthropic: `{"model":"claude-sonnet-4-5","max_tokens":1024,"system":"` + strings.Repeat("You are helpful. ", 200) + `","messages":[{"role":"user","content":"hi"}]}`,
+	StyleGemini:    `{"contents":[{"role":"user","parts":[{"text":"` + strings.Repeat("Tell me more. ", 200) + `"}]}],"generationConfig":{"maxOutputTokens":500}}`,
+}
+
+// BenchmarkMeterJSON is the metering cost of one non-streaming request, per
+// captured provider response: route, request parse, response usage
+// extraction and the usage event. Goal: at most 20 µs per request.
 func BenchmarkMeterJSON(b *testing.B) {
-	body, _ := os.ReadFile("testdata/openai/chat.json")
-	req := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":100}`)
-	var m ResponseMeter
-	b.ReportAllocs()
-	for b.Loop() {
-		rt, _ := Resolve("gw", "/v1/openai/chat/completions")
-		info := ParseRequest(&rt, req)
-		m.Reset(&rt, false)
-		m.Write(body)
-		if r := m.Finish(); !r.UsageFound || info.Model == "" {
-			b.Fatal("no usage")
+	for _, c := range captures(b) {
+		if c.want.SSE {
+			continue
 		}
+		name := strings.TrimPrefix(c.name, "testdata/")
+		b.Run(name, func(b *testing.B) {
+			var m ResponseMeter
+			rt0, _ := Resolve("gw", c.want.Route)
+			req := []byte(benchRequests[rt0.Style])
+			b.ReportAllocs()
+			for b.Loop() {
+				rt, _ := Resolve("gw", c.want.Route)
+				call := Call{Route: rt, Request: ParseRequest(&rt, req)}
+				m.Reset(&rt, false)
+				m.Write(c.body)
+				r := m.Finish()
+				if !r.UsageFound {
+					b.Fatal("no usage")
+				}
+				_ = call.UsageEvent("0190f3c4-7a2b-7c3d-8e4f-123456789abc", 200, &r, 0, 0, "")
+			}
+		})
 	}
 }
 
-// BenchmarkMeterSSEChunk is the cost of one content chunk of a stream.
+// BenchmarkMeterSSEChunk is the cost of one content chunk of a stream, per
+// API style: it must not allocate (OpenAI, Anthropic) or allocate a bounded
+// amount independent of the stream's length (Gemini repeats its usage on
+// every chunk, which is parsed).
 func BenchmarkMeterSSEChunk(b *testing.B) {
-	chunk := []byte(`data: {"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],"usage":null}` + "\n\n")
+	chunks := []struct{ name, route, first, chunk string }{
+		{"openai", "/v1/openai/chat/completions", "",
+			`data: {"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],"usage":null}` + "\n\n"},
+		{"anthropic", "/v1/anthropic/v1/messages",
+			`event: message_start` + "\n" + `data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":25,"output_tokens":1}}}` + "\n\n",
+			`event: content_block_delta` + "\n" + `data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}` + "\n\n"},
+		{"gemini", "/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", "",
+			`data: {"candidates": [{"content": {"parts": [{"text": " sky is blue"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 12,"totalTokenCount": 21},"modelVersion": "gemini-2.5-flash","responseId": "rIfXaL"}` + "\r\n\r\n"},
+		{"responses", "/v1/openai/responses",
+			`data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","model":"gpt-5","output":[],"usage":null}}` + "\n\n",
+			`event: response.output_text.delta` + "\n" + `data: {"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}` + "\n\n"},
+	}
+	for _, c := range chunks {
+		b.Run(c.name, func(b *testing.B) {
+			rt, _ := Resolve("gw", c.route)
+			m := NewResponseMeter(&rt, true)
+			m.Write([]byte(c.first))
+			chunk := []byte(c.chunk)
+			m.Write(chunk) // the first chunk records the model and sizes the buffers
+			b.ReportAllocs()
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				m.Write(chunk)
+			}
+			if r := m.Finish(); r.ServedModel == "" {
+				b.Fatal("model not recorded")
+			}
+		})
+	}
+}
+
+// TestSSEChunksDoNotAllocate pins the allocation bound the benchmark
+// reports: a content chunk costs no allocation, and a Gemini chunk (whose
+// usage is parsed every time) a fixed number independent of the stream.
+func TestSSEChunksDoNotAllocate(t *testing.T) {
 	rt, _ := Resolve("gw", "/v1/openai/chat/completions")
 	m := NewResponseMeter(&rt, true)
-	m.Write(chunk) // first chunk records the model
-	b.ReportAllocs()
-	b.SetBytes(int64(len(chunk)))
-	for b.Loop() {
-		m.Write(chunk)
+	chunk := []byte(`data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],"usage":null}` + "\n\n")
+	m.Write(chunk)
+	if n := testing.AllocsPerRun(1000, func() { m.Write(chunk) }); n != 0 {
+		t.Errorf("openai content chunk: %v allocations, want 0", n)
+	}
+	g, _ := Resolve("gw", "/v1/gemini/v1beta/models/g:streamGenerateContent?alt=sse")
+	gm := NewResponseMeter(&g, true)
+	gchunk := []byte(`data: {"candidates":[{"content":{"parts":[{"text":"x"}]}}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":12},"modelVersion":"g"}` + "\n\n")
+	gm.Write(gchunk)
+	short := testing.AllocsPerRun(100, func() { gm.Write(gchunk) })
+	for i := 0; i < 10000; i++ {
+		gm.Write(gchunk)
+	}
+	long := testing.AllocsPerRun(100, func() { gm.Write(gchunk) })
+	if long > short || short > 4 {
+		t.Errorf("gemini chunk allocations: %v early, %v after 10k chunks (want a small constant)", short, long)
 	}
 }
 
@@ -426,6 +691,21 @@ func TestChunkScanners(t *testing.T) {
 	for _, tt := range finishTests {
 		if got := hasFinishReason([]byte(tt.in)); got != tt.want {
 			t.Errorf("hasFinishReason(%s) = %v", tt.in, got)
+		}
+	}
+}
+
+// TestEventModelNamesAreBounded: a model name longer than ingest accepts is
+// shortened (at a character boundary) rather than losing the event.
+func TestEventModelNamesAreBounded(t *testing.T) {
+	rt, _ := Resolve("", "/v1/openai/chat/completions")
+	long := strings.Repeat("é", 200) // 400 bytes
+	c := Call{Route: rt, Request: ParseRequest(&rt, []byte(`{"model":"`+long+`"}`))}
+	e := c.UsageEvent("id", 400, &Result{ServedModel: long}, 0, 0, "")
+	d := c.DenialEvent("id", "model_not_allowed", "no")
+	for _, m := range []string{e.ModelRequested, e.ModelServed, d.ModelRequested} {
+		if len(m) > event.MaxModelNameBytes || len(m) < event.MaxModelNameBytes-3 || !utf8.ValidString(m) {
+			t.Fatalf("model name of %d bytes (valid UTF-8: %v)", len(m), utf8.ValidString(m))
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package meter
 
 import (
+	"strconv"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -18,40 +21,89 @@ type RequestInfo struct {
 	// StreamUsageRequested is true when an OpenAI-style stream already asks
 	// for usage (stream_options.include_usage=true).
 	StreamUsageRequested bool
+	// Images is the number of images an image operation asks for (n, default
+	// 1); 0 on other operations.
+	Images int64
+	// InputCharacters is the length in characters of the text a speech
+	// (text-to-speech) request reads out; 0 on other operations.
+	InputCharacters int64
 }
 
-// ParseRequest reads the model, stream flag, output cap and service tier.
-// Bodies that are not JSON (multipart audio uploads) yield what the route and
-// query know.
+// ParseRequest reads the model, stream flag, output cap, service tier and,
+// for image and speech operations, the billed units the request names.
+// Bodies that are not JSON (multipart audio and image uploads) yield what the
+// route, the query and the small form fields know.
+//
+// A key that appears twice in the body counts with its last value, as in the
+// JSON parsers providers run (Python, Node, Go): the model checked against
+// the key's policy is the model the provider will use.
 func ParseRequest(rt *Route, body []byte) RequestInfo {
 	var info RequestInfo
-	if rt.Provider != nil && rt.Provider.Style == StyleGemini && rt.PathModel != "" {
+	if rt.IsImageOperation() {
+		info.Images = 1
+	}
+	if rt.Style == StyleGemini && rt.PathModel != "" {
 		info.Model = rt.PathModel
 		info.Stream = rt.Operation == OpStreamGenerateContent
-		if len(body) > 0 && gjson.ValidBytes(body) {
+		if len(body) > 0 {
 			info.MaxTokens = gjson.GetBytes(body, "generationConfig.maxOutputTokens").Int()
 		}
 		return info
 	}
-	if len(body) == 0 {
+	first := firstNonSpace(body)
+	if first >= len(body) {
 		return info
 	}
-	if body[0] != '{' && body[0] != ' ' && body[0] != '\n' && body[0] != '\t' && body[0] != '\r' {
+	if body[first] != '{' {
 		info.Model = multipartField(body, "model")
+		if n, err := strconv.ParseInt(multipartField(body, "n"), 10, 64); err == nil && n > 0 && info.Images > 0 {
+			info.Images = n
+		}
 		return info
 	}
-	res := gjson.GetManyBytes(body, "model", "stream", "max_tokens", "max_completion_tokens", "max_output_tokens",
-		"service_tier", "stream_options.include_usage")
-	info.Model = res[0].String()
-	info.Stream = res[1].Bool()
-	for _, r := range res[2:5] {
-		if n := r.Int(); n > 0 {
+	// One pass over the top-level members; the body is read in place (it
+	// can be megabytes of prompt), only the few strings kept are copied.
+	var maxTokens, maxCompletion, maxOutput int64
+	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			info.Model = strings.Clone(v.String())
+		case "stream":
+			info.Stream = v.Type == gjson.True
+		case "max_tokens":
+			maxTokens = v.Int()
+		case "max_completion_tokens":
+			maxCompletion = v.Int()
+		case "max_output_tokens":
+			maxOutput = v.Int()
+		case "service_tier":
+			info.ServiceTier = strings.Clone(v.String())
+		case "stream_options":
+			info.StreamUsageRequested = false
+			v.ForEach(func(ok, ov gjson.Result) bool {
+				if ok.Str == "include_usage" {
+					info.StreamUsageRequested = ov.Type == gjson.True
+				}
+				return true
+			})
+		case "n":
+			if n := v.Int(); n > 0 && info.Images > 0 {
+				info.Images = n
+			}
+		case "input":
+			if rt.Operation == OpAudioSpeech && v.Type == gjson.String {
+				info.InputCharacters = int64(utf8.RuneCountInString(v.Str))
+			}
+		}
+		return true
+	})
+	for _, n := range [...]int64{maxTokens, maxCompletion, maxOutput} {
+		if n > 0 {
 			info.MaxTokens = n
 			break
 		}
 	}
-	info.ServiceTier = res[5].String()
-	info.StreamUsageRequested = res[6].Bool()
 	return info
 }
 
@@ -80,7 +132,7 @@ func multipartField(body []byte, name string) string {
 // must be asked for its usage: without stream_options.include_usage the
 // provider sends no usage in the stream and the call could not be costed.
 func NeedsStreamUsageInjection(rt *Route, info *RequestInfo) bool {
-	if rt.Provider == nil || rt.Provider.Style != StyleOpenAI || !info.Stream || info.StreamUsageRequested {
+	if rt.Provider == nil || rt.Style != StyleOpenAI || !info.Stream || info.StreamUsageRequested {
 		return false
 	}
 	return rt.Operation == OpChatCompletions || rt.Operation == OpCompletions
@@ -94,19 +146,23 @@ func InjectStreamUsage(body []byte) (out []byte, ok bool) {
 	if !gjson.ValidBytes(body) {
 		return body, false
 	}
+	first := firstNonSpace(body)
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {
 		return body, false
 	}
-	opts := root.Get("stream_options")
+	// Offsets of every value below are offsets into body.
+	root.Index = first
+	// The provider reads the last stream_options (and the last include_usage
+	// in it) when a key repeats, so that is the one to set.
+	opts := lastMember(root, "stream_options")
 	switch {
 	case opts.Exists() && opts.IsObject():
-		inc := opts.Get("include_usage")
+		inc := lastMember(opts, "include_usage")
 		if inc.Exists() {
 			if inc.Type == gjson.True {
 				return body, true
 			}
-			// gjson indexes are offsets into the whole body.
 			return splice(body, inc.Index, inc.Index+len(inc.Raw), "true"), true
 		}
 		// Insert as the first member of stream_options.
@@ -120,12 +176,24 @@ func InjectStreamUsage(body []byte) (out []byte, ok bool) {
 		// stream_options: null or another scalar: replace it.
 		return splice(body, opts.Index, opts.Index+len(opts.Raw), `{"include_usage":true}`), true
 	}
-	first := firstNonSpace(body)
 	sep := ","
 	if emptyObject(root) {
 		sep = ""
 	}
 	return splice(body, first+1, first+1, `"stream_options":{"include_usage":true}`+sep), true
+}
+
+// lastMember returns the value of the last member named key of object obj,
+// with its Index (offset) relative to obj's.
+func lastMember(obj gjson.Result, key string) gjson.Result {
+	var found gjson.Result
+	obj.ForEach(func(k, v gjson.Result) bool {
+		if k.Str == key {
+			found = v
+		}
+		return true
+	})
+	return found
 }
 
 func emptyObject(r gjson.Result) bool {
@@ -137,13 +205,15 @@ func emptyObject(r gjson.Result) bool {
 	return empty
 }
 
+// firstNonSpace returns the offset of the first byte that is not JSON
+// whitespace, len(b) when there is none.
 func firstNonSpace(b []byte) int {
 	for i, c := range b {
 		if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
 			return i
 		}
 	}
-	return 0
+	return len(b)
 }
 
 func splice(b []byte, from, to int, insert string) []byte {

@@ -2,9 +2,12 @@ package meter
 
 import (
 	"bytes"
+	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/spendgate/spendgate/money"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -59,26 +62,23 @@ type ResponseMeter struct {
 	// finished is set when an OpenAI-style chunk carried a finish_reason.
 	finished bool
 
+	// rawUsage is the last usage object seen, copied into Result.RawUsage
+	// by Finish.
+	rawUsage []byte
+
 	res Result
 }
 
 // NewResponseMeter returns a meter for a response of the given route. sse
 // selects the stream parser (Content-Type text/event-stream).
 func NewResponseMeter(rt *Route, sse bool) *ResponseMeter {
-	m := &ResponseMeter{sse: sse, operation: rt.Operation}
-	if rt.Provider != nil {
-		m.style = rt.Provider.Style
-	}
-	return m
+	return &ResponseMeter{sse: sse, operation: rt.Operation, style: rt.Style}
 }
 
 // Reset prepares the meter for another response, keeping its buffers.
 func (m *ResponseMeter) Reset(rt *Route, sse bool) {
 	*m = ResponseMeter{head: m.head[:0], tail: m.tail[:0], line: m.line[:0], data: m.data[:0], eventName: m.eventName[:0],
-		sse: sse, operation: rt.Operation}
-	if rt.Provider != nil {
-		m.style = rt.Provider.Style
-	}
+		rawUsage: m.rawUsage[:0], sse: sse, operation: rt.Operation, style: rt.Style}
 }
 
 // Write feeds the next chunk of the response body.
@@ -108,6 +108,14 @@ func (m *ResponseMeter) Write(p []byte) {
 
 // Finish ends the response and returns what it revealed.
 func (m *ResponseMeter) Finish() Result {
+	m.finish()
+	if len(m.rawUsage) > 0 {
+		m.res.RawUsage = string(m.rawUsage)
+	}
+	return m.res
+}
+
+func (m *ResponseMeter) finish() {
 	if m.sse {
 		// A final event without its blank line still counts.
 		if len(m.line) > 0 && !m.skipping {
@@ -122,10 +130,9 @@ func (m *ResponseMeter) Finish() Result {
 		if m.finished && m.res.UsageFound {
 			m.res.Complete = true
 		}
-		return m.res
+		return
 	}
 	m.finishJSON()
-	return m.res
 }
 
 func (m *ResponseMeter) tailBytes() []byte {
@@ -145,7 +152,7 @@ func (m *ResponseMeter) finishJSON() {
 	}
 	if whole && gjson.ValidBytes(body) {
 		m.res.Complete = true
-		m.readJSONBody(gjson.ParseBytes(body))
+		m.readJSONBody(parseInPlace(body))
 		return
 	}
 	// Too big to keep (a long completion, embeddings of a large batch): the
@@ -157,51 +164,110 @@ func (m *ResponseMeter) finishJSON() {
 	m.res.Complete = !whole && m.res.UsageFound
 }
 
+// readJSONBody reads a whole JSON response in one pass over its top-level
+// members.
 func (m *ResponseMeter) readJSONBody(r gjson.Result) {
-	switch m.style {
-	case StyleGemini:
-		m.noteUsage(r.Get("usageMetadata"))
-		m.noteModel(r.Get("modelVersion"))
-		m.noteID(r.Get("responseId"))
-	default:
-		if m.operation == OpResponses && r.Get("response").IsObject() {
-			r = r.Get("response")
-		}
-		m.noteUsage(r.Get("usage"))
-		m.noteModel(r.Get("model"))
-		m.noteID(r.Get("id"))
+	if m.style == StyleGemini && r.IsArray() {
+		// streamGenerateContent without alt=sse answers with a JSON array of
+		// the chunks an SSE stream would carry; usage is cumulative.
+		r.ForEach(func(_, chunk gjson.Result) bool {
+			m.readJSONBody(chunk)
+			return true
+		})
+		return
 	}
-}
-
-// readHead takes model and id from the beginning of a truncated JSON body.
-func (m *ResponseMeter) readHead(head []byte) {
-	for _, k := range [...]string{`"model"`, `"id"`} {
-		if i := bytes.Index(head, []byte(k)); i >= 0 {
-			v := valueAfterKey(head[i+len(k):])
-			if k == `"model"` {
-				m.noteModel(v)
-			} else {
-				m.noteID(v)
-			}
-		}
-	}
-}
-
-// readTail finds the last usage object in the tail of a truncated JSON body.
-func (m *ResponseMeter) readTail(tail []byte) {
-	key := `"usage"`
+	modelKey, idKey, usageKey := "model", "id", "usage"
 	if m.style == StyleGemini {
-		key = `"usageMetadata"`
-		if i := bytes.LastIndex(tail, []byte(`"modelVersion"`)); i >= 0 {
-			m.noteModel(valueAfterKey(tail[i+len(`"modelVersion"`):]))
+		modelKey, idKey, usageKey = "modelVersion", "responseId", "usageMetadata"
+	}
+	var duration gjson.Result
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case usageKey:
+			m.noteUsage(v)
+		case modelKey:
+			m.noteModel(v)
+		case idKey:
+			m.noteID(v)
+		case "response":
+			// Responses API events wrap the response object.
+			if m.operation == OpResponses && v.IsObject() {
+				m.readJSONBody(v)
+			}
+		case "duration":
+			duration = v
 		}
-		if i := bytes.LastIndex(tail, []byte(`"responseId"`)); i >= 0 {
-			m.noteID(valueAfterKey(tail[i+len(`"responseId"`):]))
+		return true
+	})
+	m.noteDuration(duration)
+}
+
+// readHead takes model and id (and a transcription's duration) from the
+// beginning of a truncated JSON body.
+func (m *ResponseMeter) readHead(head []byte) {
+	modelKey, idKey := `"model"`, `"id"`
+	if m.style == StyleGemini {
+		modelKey, idKey = `"modelVersion"`, `"responseId"`
+	}
+	if i := bytes.Index(head, []byte(modelKey)); i >= 0 {
+		m.noteModel(valueAfterKey(head[i+len(modelKey):]))
+	}
+	if i := bytes.Index(head, []byte(idKey)); i >= 0 {
+		m.noteID(valueAfterKey(head[i+len(idKey):]))
+	}
+	if isTranscription(m.operation) {
+		if i := bytes.Index(head, []byte(`"duration"`)); i >= 0 {
+			m.noteDuration(valueAfterKey(head[i+len(`"duration"`):]))
 		}
 	}
-	if i := bytes.LastIndex(tail, []byte(key)); i >= 0 {
-		m.noteUsage(valueAfterKey(tail[i+len(key):]))
+}
+
+// readTail finds the last usage object in the tail of a truncated JSON body,
+// and the model and id where providers write them last (OpenAI embeddings
+// end with "model", Gemini with "modelVersion" and "responseId").
+func (m *ResponseMeter) readTail(tail []byte) {
+	modelKey, idKey, usageKey := `"model"`, `"id"`, `"usage"`
+	if m.style == StyleGemini {
+		modelKey, idKey, usageKey = `"modelVersion"`, `"responseId"`, `"usageMetadata"`
 	}
+	if i := bytes.LastIndex(tail, []byte(modelKey)); i >= 0 {
+		m.noteModel(valueAfterKey(tail[i+len(modelKey):]))
+	}
+	if m.style == StyleGemini {
+		if i := bytes.LastIndex(tail, []byte(idKey)); i >= 0 {
+			m.noteID(valueAfterKey(tail[i+len(idKey):]))
+		}
+	}
+	if i := bytes.LastIndex(tail, []byte(usageKey)); i >= 0 {
+		m.noteUsage(valueAfterKey(tail[i+len(usageKey):]))
+	}
+}
+
+func isTranscription(op string) bool {
+	return op == OpAudioTranscriptions || op == OpAudioTranslations
+}
+
+// noteDuration takes billed seconds from a transcription's verbose_json
+// "duration" when no usage object reported them (Groq's Whisper answers carry
+// none): rounded to the nearest second, half up, as usage.ParseOpenAI rounds
+// {"type":"duration","seconds":...}.
+func (m *ResponseMeter) noteDuration(v gjson.Result) {
+	if !isTranscription(m.operation) || v.Type != gjson.Number || m.res.Tokens.Seconds > 0 {
+		return
+	}
+	sec, err := money.ParseScaled(v.Raw, 0)
+	if err != nil || sec <= 0 || sec > usage.MaxCount {
+		return
+	}
+	m.res.Tokens.Seconds = sec
+	m.res.UsageFound = true
+}
+
+// parseInPlace parses b without copying it. Results point into b, so every
+// string the meter keeps is cloned (noteModel, noteID, noteUsage): b is a
+// buffer reused for the next response.
+func parseInPlace(b []byte) gjson.Result {
+	return gjson.Parse(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // valueAfterKey parses the JSON value after `"key"` and its colon.
@@ -226,7 +292,7 @@ func valueAfterKey(b []byte) gjson.Result {
 		}
 		b = b[:end]
 	}
-	return gjson.ParseBytes(b)
+	return parseInPlace(b)
 }
 
 // compositeEnd returns the length of the JSON object or array at the start of
@@ -262,13 +328,13 @@ func compositeEnd(b []byte) int {
 
 func (m *ResponseMeter) noteModel(v gjson.Result) {
 	if v.Type == gjson.String && v.Str != "" && m.res.ServedModel == "" {
-		m.res.ServedModel = v.Str
+		m.res.ServedModel = strings.Clone(v.Str)
 	}
 }
 
 func (m *ResponseMeter) noteID(v gjson.Result) {
 	if v.Type == gjson.String && v.Str != "" && m.res.ResponseID == "" {
-		m.res.ResponseID = v.Str
+		m.res.ResponseID = strings.Clone(v.Str)
 	}
 }
 
@@ -278,7 +344,8 @@ func (m *ResponseMeter) noteUsage(v gjson.Result) {
 	if !v.IsObject() {
 		return
 	}
-	raw := []byte(v.Raw)
+	// The parsers only read raw: no need to copy it.
+	raw := unsafe.Slice(unsafe.StringData(v.Raw), len(v.Raw))
 	var t usage.Tokens
 	var err error
 	switch m.style {
@@ -296,7 +363,9 @@ func (m *ResponseMeter) noteUsage(v gjson.Result) {
 	m.res.Tokens = usage.Merge(m.res.Tokens, t)
 	m.res.UsageFound = true
 	if len(v.Raw) <= maxRawUsed {
-		m.res.RawUsage = v.Raw
+		// Kept in a reused buffer, made a string once in Finish: streams
+		// that repeat their usage on every chunk (Gemini) allocate nothing.
+		m.rawUsage = append(m.rawUsage[:0], v.Raw...)
 	}
 }
 
@@ -366,11 +435,10 @@ func (m *ResponseMeter) processLine(line []byte) {
 }
 
 var (
-	doneMarker    = []byte("[DONE]")
-	usageKey      = []byte(`"usage`) // matches "usage" and "usageMetadata"
-	finishKey     = []byte(`"finishReason"`)
-	typeMsgStop   = []byte(`"message_stop"`)
-	typeCompleted = []byte(`"response.completed"`)
+	doneMarker  = []byte("[DONE]")
+	usageKey    = []byte(`"usage`) // matches "usage" and "usageMetadata"
+	finishKey   = []byte(`"finishReason"`)
+	typeMsgStop = []byte(`"message_stop"`)
 )
 
 // dispatch handles one complete SSE event. Only events that can carry usage,
@@ -398,7 +466,7 @@ func (m *ResponseMeter) dispatch() {
 		if !hasUsage && !needModel {
 			return
 		}
-		r := gjson.ParseBytes(data)
+		r := parseInPlace(data)
 		if r.Get("type").Str == "message_start" {
 			msg := r.Get("message")
 			m.noteModel(msg.Get("model"))
@@ -411,7 +479,7 @@ func (m *ResponseMeter) dispatch() {
 		if !hasUsage && !needModel && !bytes.Contains(data, finishKey) {
 			return
 		}
-		r := gjson.ParseBytes(data)
+		r := parseInPlace(data)
 		m.noteUsage(r.Get("usageMetadata"))
 		m.noteModel(r.Get("modelVersion"))
 		m.noteID(r.Get("responseId"))
@@ -423,11 +491,15 @@ func (m *ResponseMeter) dispatch() {
 			if !hasUsage && !needModel {
 				return
 			}
-			r := gjson.ParseBytes(data)
+			r := parseInPlace(data)
 			resp := r.Get("response")
 			m.noteModel(resp.Get("model"))
 			m.noteID(resp.Get("id"))
-			if bytes.Contains(data, typeCompleted) || r.Get("type").Str == "response.completed" {
+			switch r.Get("type").Str {
+			case "response.completed", "response.incomplete", "response.failed":
+				// Each terminal event carries the final usage: an
+				// incomplete response (max_output_tokens reached) is billed
+				// for what it produced.
 				m.noteUsage(resp.Get("usage"))
 				m.res.Complete = true
 			}
@@ -439,7 +511,7 @@ func (m *ResponseMeter) dispatch() {
 		if !hasUsage && !needModel {
 			return
 		}
-		r := gjson.ParseBytes(data)
+		r := parseInPlace(data)
 		m.noteModel(r.Get("model"))
 		m.noteID(r.Get("id"))
 		if u := r.Get("usage"); u.IsObject() {

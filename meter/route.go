@@ -14,6 +14,7 @@ const (
 	OpAudioTranslations     = "audio.translations"
 	OpImagesGenerations     = "images.generations"
 	OpImagesEdits           = "images.edits"
+	OpImagesVariations      = "images.variations"
 	OpMessages              = "messages"
 	OpCountTokens           = "messages.count_tokens"
 	OpGenerateContent       = "generateContent"
@@ -26,6 +27,11 @@ const (
 // Route is where a request goes and what it does.
 type Route struct {
 	Provider *Provider
+	// Style is the wire dialect of this call: the provider's own, except on
+	// the OpenAI-compatible surfaces Gemini (/v1beta/openai/...) and Anthropic
+	// (/v1/chat/completions) also offer, which speak OpenAI. Responses are
+	// metered and denials shaped in this dialect.
+	Style APIStyle
 	// Operation is one of the Op* constants.
 	Operation string
 	// UpstreamPath is the path (with query) to send to the provider, relative
@@ -41,12 +47,24 @@ func (r *Route) Metered() bool {
 	return r.Operation != OpModels && r.Operation != OpCountTokens
 }
 
+// IsImageOperation reports whether the route creates images (billed per
+// image where the provider reports no token usage, as DALL·E does).
+func (r *Route) IsImageOperation() bool {
+	return r.Operation == OpImagesGenerations || r.Operation == OpImagesEdits || r.Operation == OpImagesVariations
+}
+
 // PrefixRoutePrefix is the path prefix of prefix routing: /v1/<provider>/...
 const PrefixRoutePrefix = "/v1/"
 
-// Resolve maps a request to a route. Prefix routing (/v1/<provider>/<rest>)
-// wins; otherwise the Host header selects the provider and the path is kept.
+// Resolve maps a request to a route. A Host that is a provider's own API
+// host (a client sending to Envoy as its egress proxy) selects that provider
+// and keeps the path: host routing comes first because provider paths can
+// look like prefix routes (DeepInfra's /v1/openai/chat/completions). Any
+// other host uses prefix routing, /v1/<provider>/<rest>.
 func Resolve(host, pathAndQuery string) (Route, bool) {
+	if p, ok := ProviderByHost(host); ok {
+		return newRoute(p, pathAndQuery), true
+	}
 	if strings.HasPrefix(pathAndQuery, PrefixRoutePrefix) {
 		rest := pathAndQuery[len(PrefixRoutePrefix):]
 		id, tail, _ := strings.Cut(rest, "/")
@@ -57,9 +75,6 @@ func Resolve(host, pathAndQuery string) (Route, bool) {
 			up := basePath(p.BaseURL) + "/" + tail
 			return newRoute(p, up), true
 		}
-	}
-	if p, ok := ProviderByHost(host); ok {
-		return newRoute(p, pathAndQuery), true
 	}
 	return Route{}, false
 }
@@ -76,7 +91,7 @@ func basePath(baseURL string) string {
 }
 
 func newRoute(p *Provider, upstream string) Route {
-	r := Route{Provider: p, UpstreamPath: upstream, Operation: OpUnknown}
+	r := Route{Provider: p, Style: p.Style, UpstreamPath: upstream, Operation: OpUnknown}
 	path := upstream
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
@@ -109,11 +124,16 @@ func newRoute(p *Provider, upstream string) Route {
 		}
 		// Gemini also offers an OpenAI-compatible surface under /v1beta/openai.
 		if strings.Contains(path, "/openai/") {
+			r.Style = StyleOpenAI
 			r.Operation = openAIOperation(path)
 		}
 		return r
 	case StyleAnthropic:
 		switch {
+		case strings.HasSuffix(path, "/chat/completions"):
+			// Anthropic's OpenAI SDK compatibility endpoint.
+			r.Style = StyleOpenAI
+			r.Operation = OpChatCompletions
 		case strings.HasSuffix(path, "/messages/count_tokens"):
 			r.Operation = OpCountTokens
 		case strings.HasSuffix(path, "/messages"):
@@ -138,6 +158,7 @@ func openAIOperation(path string) string {
 		{"/audio/translations", OpAudioTranslations},
 		{"/images/generations", OpImagesGenerations},
 		{"/images/edits", OpImagesEdits},
+		{"/images/variations", OpImagesVariations},
 		{"/models", OpModels},
 	}
 	for _, s := range suffixes {

@@ -27,6 +27,15 @@ func DenialStatus(reason string) int {
 	return 403
 }
 
+// ShouldRetry tells the caller's SDK whether repeating a denied call can
+// succeed, sent as the x-should-retry header that the OpenAI and Anthropic
+// SDKs obey. Only an unreachable policy service is worth retrying: without
+// the header the SDKs would retry a 429 budget denial (and 409/5xx) on their
+// own, each attempt denied again and recorded as another denial.
+func ShouldRetry(reason string) bool {
+	return reason == event.DenialAuthUnavailable
+}
+
 // DenialResponse renders a denial in the error shape the provider's own SDK
 // parses, so callers see a normal API error with spendgate's message:
 //

@@ -127,3 +127,45 @@ func TestDenialResponseShapes(t *testing.T) {
 		t.Errorf("unknown key status %d", s)
 	}
 }
+
+func TestShouldRetry(t *testing.T) {
+	for _, reason := range []string{event.DenialMissingKey, event.DenialUnknownKey, event.DenialKeyRevoked, event.DenialProviderNotAllowed,
+		event.DenialModelNotAllowed, event.DenialMissingDimension, event.DenialInvalidDimension, event.DenialBodyTooLarge,
+		event.DenialBudgetExceeded, event.DenialUnpricedModel, event.DenialUnknownRoute} {
+		if ShouldRetry(reason) {
+			t.Errorf("%s marked retryable: the same call is denied again", reason)
+		}
+	}
+	if !ShouldRetry(event.DenialAuthUnavailable) {
+		t.Error("an unreachable policy service is worth a retry")
+	}
+}
+
+// FuzzParseAnswer: any bytes from the policy endpoint are either refused or
+// give an answer that agrees with encoding/json on whether the key is valid
+// and blocked, and a valid answer always names its tenant and key.
+func FuzzParseAnswer(f *testing.F) {
+	b, _ := json.Marshal(answer())
+	f.Add(b)
+	f.Add([]byte(`{"valid":false,"reason":"key_revoked","cache_ttl_seconds":5}`))
+	f.Add([]byte(`{"valid":true,"tenant_id":"t","key_id":"k","blocked":true,"policy":{"allowed_models":["gpt-*"]}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		a, err := ParseAnswer(raw)
+		if err != nil {
+			return
+		}
+		if a.Valid && (a.TenantID == "" || a.KeyID == "") {
+			t.Fatalf("valid answer without tenant or key: %s", raw)
+		}
+		var ref map[string]json.RawMessage
+		if json.Unmarshal(raw, &ref) != nil {
+			return
+		}
+		for key, got := range map[string]bool{"valid": a.Valid, "blocked": a.Blocked} {
+			var want bool
+			if strings.Count(string(raw), `"`+key+`"`) == 1 && json.Unmarshal(ref[key], &want) == nil && want != got {
+				t.Fatalf("%s=%v, encoding/json reads %v in %s", key, got, want, raw)
+			}
+		}
+	})
+}

@@ -38,6 +38,9 @@ type Config struct {
 	BatchMaxEvents    int
 	FlushIntervalMs   int
 	MaxBufferedEvents int
+	// MaxRetryIntervalMs caps the back-off between deliveries while ingest
+	// fails (the wait doubles from one flush interval).
+	MaxRetryIntervalMs int
 	// MaxRequestBodyBytes caps the request body the filter reads to find the
 	// model; larger bodies are refused with 413.
 	MaxRequestBodyBytes int
@@ -51,7 +54,7 @@ func Default() Config {
 		PolicyCluster: "spendgate_api", PolicyAuthority: "spendgate-api", PolicyPath: "/internal/v1/policy",
 		IngestCluster: "spendgate_ingest", IngestAuthority: "spendgate-ingest", IngestPath: "/internal/v1/events",
 		CacheTTLSeconds: 30, NegativeCacheTTLSeconds: 10, InjectStreamUsage: true,
-		BatchMaxEvents: 100, FlushIntervalMs: 1000, MaxBufferedEvents: 10000,
+		BatchMaxEvents: 100, FlushIntervalMs: 1000, MaxBufferedEvents: 10000, MaxRetryIntervalMs: 30000,
 		MaxRequestBodyBytes: 10 << 20, TimeoutMs: 2000,
 	}
 }
@@ -61,7 +64,8 @@ var known = map[string]bool{
 	"ingest_cluster": true, "ingest_authority": true, "ingest_path": true,
 	"service_token": true, "cache_ttl_seconds": true, "negative_cache_ttl_seconds": true,
 	"fail_open": true, "inject_stream_usage": true, "batch_max_events": true,
-	"flush_interval_ms": true, "max_buffered_events": true, "max_request_body_bytes": true, "timeout_ms": true,
+	"flush_interval_ms": true, "max_buffered_events": true, "max_retry_interval_ms": true,
+	"max_request_body_bytes": true, "timeout_ms": true,
 }
 
 // Parse reads the plugin configuration. Empty input gives the defaults minus
@@ -158,6 +162,8 @@ func setInt(c *Config, name string, v int) {
 		c.FlushIntervalMs = v
 	case "max_buffered_events":
 		c.MaxBufferedEvents = v
+	case "max_retry_interval_ms":
+		c.MaxRetryIntervalMs = v
 	case "max_request_body_bytes":
 		c.MaxRequestBodyBytes = v
 	case "timeout_ms":

@@ -32,3 +32,23 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: any plugin configuration is either refused with a config error
+// or gives limits the filter can run with.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"service_token":"s","batch_max_events":10,"max_buffered_events":20,"flush_interval_ms":50}`))
+	f.Add([]byte(`{"service_token":"s","fail_open":true,"policy_path":"/p"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := Parse(raw)
+		if err != nil {
+			if !strings.Contains(err.Error(), "spendgate filter config") {
+				t.Fatalf("unlabelled error %v", err)
+			}
+			return
+		}
+		if c.ServiceToken == "" || c.BatchMaxEvents <= 0 || c.BatchMaxEvents > c.MaxBufferedEvents || c.FlushIntervalMs <= 0 ||
+			c.MaxRetryIntervalMs <= 0 || c.TimeoutMs <= 0 || c.MaxRequestBodyBytes <= 0 || !strings.HasPrefix(c.IngestPath, "/") {
+			t.Fatalf("accepted unusable config %+v from %s", c, raw)
+		}
+	})
+}
