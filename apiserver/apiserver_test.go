@@ -1,12 +1,21 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/spendgate/spendgate/apikey"
+	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/pgstore"
+	"github.com/spendgate/spendgate/internal/testenv"
 )
 
 func TestSignInRefreshSignOut(t *testing.T) {
@@ -61,10 +70,24 @@ func TestKeyLifecycleThroughPolicyEndpoint(t *testing.T) {
 	if status != 200 || a["valid"] != true || a["tenant_id"] != tenant || a["key_id"] != keyID || get(a, "policy", "default_dimensions", "env") != "prod" {
 		t.Fatalf("policy answer %d %v", status, a)
 	}
-	// The list shows the prefix, never the secret.
-	list := h.must(tok, `query($t:ID!){apiKeys(tenantId:$t){edges{node{id name prefix status createdAt lastUsedAt}}}}`, map[string]any{"t": tenant})
-	edges := get(list, "apiKeys", "edges").([]any)
-	if len(edges) != 1 || get(edges[0], "node", "prefix") != prefix || strings.Contains(toJSON(list), secret[len(prefix)+4:]) {
+	// The database holds only HMAC-SHA-256(pepper, key), never the secret.
+	var row string
+	var stored []byte
+	testenv.Must(t, h.pool.QueryRow(context.Background(), `SELECT row_to_json(k)::text, secret_hash FROM api_keys k WHERE id = $1`, keyID).Scan(&row, &stored), "key row")
+	if strings.Contains(row, secret[len(prefix)+4:]) || !bytes.Equal(stored, apikey.Hash([]byte(testPepper), secret)) {
+		t.Fatalf("stored key row %s", row)
+	}
+	// The list shows the prefix, name, created, last used (recorded off the
+	// request path after the policy lookup above) and status, never the secret.
+	var list map[string]any
+	testenv.WaitFor(t, 10*time.Second, "lastUsedAt", func() bool {
+		list = h.must(tok, `query($t:ID!){apiKeys(tenantId:$t){edges{node{id name prefix status createdAt lastUsedAt}}}}`, map[string]any{"t": tenant})
+		edges := get(list, "apiKeys", "edges").([]any)
+		return len(edges) == 1 && get(edges[0], "node", "lastUsedAt") != nil
+	})
+	node := get(list, "apiKeys", "edges").([]any)[0]
+	if get(node, "node", "prefix") != prefix || get(node, "node", "name") != "search prod" || get(node, "node", "status") != "ACTIVE" ||
+		get(node, "node", "createdAt") == nil || strings.Contains(toJSON(list), secret[len(prefix)+4:]) {
 		t.Fatalf("list %v", list)
 	}
 	// Policy edits reach the data plane.
@@ -93,9 +116,19 @@ func TestKeyLifecycleThroughPolicyEndpoint(t *testing.T) {
 	if r := h.gql(tok, `mutation($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret}}`, map[string]any{"t": tenant, "id": newID}); r.code() != "CONFLICT" {
 		t.Fatalf("rotating a revoked key: %+v", r)
 	}
-	// Unknown, malformed and unauthenticated calls.
-	if _, a = h.policy("sg_aaaaaaaaaa_" + strings.Repeat("A", 40)); a["valid"] != false || a["reason"] != "unknown_key" {
+	// Unknown, malformed and unauthenticated calls. Negative answers carry
+	// cache hints too, so the data plane does not ask again at once.
+	if _, a = h.policy("sg_aaaaaaaaaa_" + strings.Repeat("A", 40)); a["valid"] != false || a["reason"] != "unknown_key" || a["cache_ttl_seconds"] != 30.0 {
 		t.Fatalf("unknown key: %v", a)
+	}
+	req0, _ := http.NewRequest("GET", h.srv.URL+"/internal/v1/policy", nil)
+	req0.Header.Set("Authorization", "Bearer "+serviceToken)
+	req0.Header.Set("X-Spendgate-Key", "sg_aaaaaaaaaa_"+strings.Repeat("A", 40))
+	resp0, err := http.DefaultClient.Do(req0)
+	testenv.Must(t, err, "policy")
+	resp0.Body.Close()
+	if cc := resp0.Header.Get("Cache-Control"); cc != "private, max-age=30" {
+		t.Fatalf("Cache-Control %q", cc)
 	}
 	if _, a = h.policy("sk-not-ours"); a["valid"] != false || a["reason"] != "malformed_key" {
 		t.Fatalf("malformed key: %v", a)
@@ -140,32 +173,76 @@ func TestKeyLifecycleThroughPolicyEndpoint(t *testing.T) {
 	}
 }
 
+// TestHardBudgetMarksPolicy: keys under any hard budget (tenant, key, or a
+// dimension any call of the key may carry) are marked so the data plane
+// reserves before forwarding, with a short cache hint; once the budget store
+// says the cap is spent the key is blocked, and when the store cannot answer
+// the key is blocked too (hard caps fail closed).
+// TestExpiredKey: a key past its expiresAt is refused by the policy endpoint
+// without anyone revoking it.
+func TestExpiredKey(t *testing.T) {
+	h := newHarness(t)
+	tok, tenant := h.owner("alice@example.com", "acme")
+	exp := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	d := h.must(tok, `mutation($t:ID!,$e:Time){createAPIKey(tenantId:$t,name:"short-lived",expiresAt:$e){secret key{expiresAt}}}`, map[string]any{"t": tenant, "e": exp})
+	secret := get(d, "createAPIKey", "secret").(string)
+	if get(d, "createAPIKey", "key", "expiresAt") == nil {
+		t.Fatalf("expiry not stored: %v", d)
+	}
+	if _, a := h.policy(secret); a["valid"] != true {
+		t.Fatalf("key before expiry: %v", a)
+	}
+	testenv.WaitFor(t, 15*time.Second, "key to expire", func() bool {
+		_, a := h.policy(secret)
+		return a["valid"] == false && a["reason"] == "key_revoked"
+	})
+}
+
 func TestHardBudgetMarksPolicy(t *testing.T) {
 	h := newHarness(t)
 	tok, tenant := h.owner("alice@example.com", "acme")
 	d := h.must(tok, createKey, map[string]any{"t": tenant, "n": "k"})
 	secret := get(d, "createAPIKey", "secret").(string)
 	keyID := get(d, "createAPIKey", "key", "id").(string)
-	if _, a := h.policy(secret); get(a, "policy", "hard_budget") != false {
+	if _, a := h.policy(secret); get(a, "policy", "hard_budget") != false || a["cache_ttl_seconds"] != 30.0 {
 		t.Fatalf("no budget yet: %v", a)
 	}
-	h.must(tok, `mutation($t:ID!,$k:ID!){createBudget(tenantId:$t,input:{name:"cap",scope:KEY,keyId:$k,period:MONTH,amount:"100",hard:true}){id amount}}`,
-		map[string]any{"t": tenant, "k": keyID})
-	// The key's cached record is evicted only on key mutations; budgets are
-	// read on every answer.
-	if _, a := h.policy(secret); get(a, "policy", "hard_budget") != true || a["cache_ttl_seconds"].(float64) > 5 {
-		t.Fatalf("hard budget not reported: %v", a)
+	tv := map[string]any{"t": tenant, "k": keyID}
+	// A soft budget changes nothing.
+	h.must(tok, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"watch",scope:TENANT,period:MONTH,amount:"100"}){id}}`, tv)
+	if _, a := h.policy(secret); get(a, "policy", "hard_budget") != false {
+		t.Fatalf("soft budget marked hard: %v", a)
 	}
-	h.cp.Blocks = blockAll{}
-	if _, a := h.policy(secret); a["blocked"] != true || a["block_reason"] != "budget_exceeded" {
-		t.Fatalf("block not reported: %v", a)
+	// Budgets are read on every answer (the key's cached record is evicted only on key mutations).
+	d = h.must(tok, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"team cap",scope:DIMENSION,dimensionName:"team",dimensionValue:"search",period:DAY,amount:"10",hard:true}){id}}`, tv)
+	dimBudget := get(d, "createBudget", "id")
+	if _, a := h.policy(secret); get(a, "policy", "hard_budget") != true || a["cache_ttl_seconds"].(float64) > 5 || a["blocked"] != false {
+		t.Fatalf("dimension hard budget not reported: %v", a)
 	}
-}
-
-type blockAll struct{}
-
-func (blockAll) KeyBlocked(_ context.Context, _, _ string) (bool, string, error) {
-	return true, "budget_exceeded", nil
+	h.must(tok, `mutation($t:ID!,$b:ID!){deleteBudget(tenantId:$t,id:$b)}`, map[string]any{"t": tenant, "b": dimBudget})
+	if _, a := h.policy(secret); get(a, "policy", "hard_budget") != false {
+		t.Fatalf("deleted budget still reported: %v", a)
+	}
+	h.must(tok, `mutation($t:ID!,$k:ID!){createBudget(tenantId:$t,input:{name:"cap",scope:KEY,keyId:$k,period:MONTH,amount:"1",hard:true}){id}}`, tv)
+	if _, a := h.policy(secret); get(a, "policy", "hard_budget") != true || a["blocked"] != false {
+		t.Fatalf("key hard budget: %v", a)
+	}
+	// Spend the cap through the budget store, as the ingest consumer does.
+	budgets := pgstore.New(h.pool)
+	_, err := budgets.ApplySpend(context.Background(), []budget.Spend{{EventID: "ev-cap-1", TenantID: tenant, KeyID: keyID,
+		Time: time.Now().UTC(), CostNanoUSD: 1_000_000_000}})
+	testenv.Must(t, err, "apply spend")
+	if _, a := h.policy(secret); a["blocked"] != true || a["block_reason"] != "budget_exceeded" || a["valid"] != true {
+		t.Fatalf("spent key not blocked: %v", a)
+	}
+	// The budget store unreachable: blocked, with its own reason.
+	broken, err := pgxpool.New(context.Background(), h.pool.Config().ConnString())
+	testenv.Must(t, err, "pool")
+	broken.Close()
+	h.cp.Blocks = pgstore.New(broken)
+	if _, a := h.policy(secret); a["blocked"] != true || a["block_reason"] != "budget_unavailable" {
+		t.Fatalf("unreachable budget store: %v", a)
+	}
 }
 
 func toJSON(v any) string {

@@ -4,17 +4,29 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+
+	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/alerts"
+	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/internal/testenv"
+	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
 
@@ -37,15 +49,32 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	cp   *controlplane.Service
+	pool *pgxpool.Pool
 	logs *syncBuffer
+	// Full harness only: events stores priced events in ClickHouse; nc and
+	// alertPrefix carry live budget alerts.
+	events      *chstore.Writer
+	nc          *nats.Conn
+	alertPrefix string
 }
 
-const serviceToken = "test-service-token"
+const (
+	serviceToken = "test-service-token"
+	testPepper   = "pepper-pepper-pepper"
+)
 
-func newHarness(t *testing.T) *harness {
+// newHarness serves the API over its own Postgres database, with the budget
+// store answering whether keys are blocked, as `spendgate api` does.
+func newHarness(t testing.TB) *harness { return buildHarness(t, false) }
+
+// newFullHarness also wires spend analytics (its own ClickHouse database) and
+// live budget alerts (NATS), as `spendgate serve` does.
+func newFullHarness(t testing.TB) *harness { return buildHarness(t, true) }
+
+func buildHarness(t testing.TB, full bool) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dsn := testenv.Postgres(t)
@@ -57,11 +86,26 @@ func newHarness(t *testing.T) *harness {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("j", 32)))
 	testenv.Must(t, err, "tokens")
-	cp, err := controlplane.New(pool, []byte("pepper-pepper-pepper"), tokens, log)
+	cp, err := controlplane.New(pool, []byte(testPepper), tokens, log)
 	testenv.Must(t, err, "controlplane")
-	srv := httptest.NewServer(New(Config{ServiceToken: serviceToken}, cp, log).Handler())
-	t.Cleanup(srv.Close)
-	return &harness{t: t, srv: srv, cp: cp, logs: logs}
+	cp.Blocks = pgstore.New(pool)
+	h := &harness{t: t, cp: cp, pool: pool, logs: logs}
+	cfg := Config{ServiceToken: serviceToken}
+	if full {
+		addr, db := testenv.ClickHouse(t)
+		conn, err := chstore.Open(ctx, addr, db)
+		testenv.Must(t, err, "clickhouse")
+		t.Cleanup(func() { _ = conn.Close() })
+		testenv.Must(t, chstore.Migrate(ctx, conn, db), "clickhouse migrate")
+		h.events = chstore.NewWriter(conn, db)
+		cfg.Analytics = analytics.New(cp, chstore.Analytics{Conn: conn, Database: db}, pgstore.New(pool), analytics.DefaultLimits())
+		nc, prefix := testenv.NATS(t)
+		h.nc, h.alertPrefix = nc, strings.ToLower(prefix)
+		cfg.Alerts = alerts.NewFeed(nc, h.alertPrefix, log)
+	}
+	h.srv = httptest.NewServer(New(cfg, cp, log).Handler())
+	t.Cleanup(h.srv.Close)
+	return h
 }
 
 type gqlError struct {
@@ -130,6 +174,15 @@ func (h *harness) signIn(email, password string) string {
 	return d["signIn"].(map[string]any)["accessToken"].(string)
 }
 
+// setPassword changes a user's password through the control plane.
+func (h *harness) setPassword(email, old, next string) {
+	h.t.Helper()
+	ctx := context.Background()
+	s, err := h.cp.SignIn(ctx, email, old)
+	testenv.Must(h.t, err, "sign in "+email)
+	testenv.Must(h.t, h.cp.ChangePassword(auth.WithPrincipal(ctx, auth.Principal{UserID: s.User.ID, Email: s.User.Email}), old, next), "change password")
+}
+
 func (h *harness) policy(key string) (int, map[string]any) {
 	h.t.Helper()
 	req, _ := http.NewRequest("GET", h.srv.URL+"/internal/v1/policy", nil)
@@ -156,4 +209,112 @@ func get(m any, path ...string) any {
 		m = mm[p]
 	}
 	return m
+}
+
+// subscribe starts a subscription over graphql-transport-ws on /query, the
+// way the portal does (access token in the connection_init payload), and
+// returns its first answer: an error response or the first event. While no
+// answer has come, trigger (when not nil) is called every half second to
+// cause an event; without an answer in 20 s the test fails.
+func (h *harness) subscribe(token, query string, vars map[string]any, trigger func()) gqlResponse {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/query"
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		h.t.Fatalf("the API does not accept graphql-transport-ws on /query: %v", err)
+	}
+	defer conn.CloseNow() //nolint:errcheck
+	send := func(m map[string]any) {
+		b, _ := json.Marshal(m)
+		if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+			h.t.Fatalf("websocket write: %v", err)
+		}
+	}
+	type message struct {
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	// One reader: coder/websocket closes the connection when a Read's
+	// context ends, so reads are not retried with short timeouts.
+	msgs := make(chan message, 16)
+	deliver := func(m message) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	}
+	go func() {
+		defer close(msgs)
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				var ce websocket.CloseError
+				if errors.As(err, &ce) {
+					deliver(message{Type: "closed", Payload: json.RawMessage(strconv.Quote(ce.Reason))})
+				}
+				return
+			}
+			var m message
+			if json.Unmarshal(b, &m) == nil && m.Type != "ping" && m.Type != "pong" {
+				deliver(m)
+			}
+		}
+	}()
+	next := func(tick func()) (message, bool) {
+		deadline := time.After(20 * time.Second)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case m, ok := <-msgs:
+				return m, ok
+			case <-t.C:
+				if tick != nil {
+					tick()
+				}
+			case <-deadline:
+				return message{}, false
+			}
+		}
+	}
+	send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
+	m, ok := next(nil)
+	if m.Type == "closed" {
+		var reason string
+		_ = json.Unmarshal(m.Payload, &reason)
+		return gqlResponse{Errors: []gqlError{{Message: reason, Extensions: map[string]any{"code": "UNAUTHENTICATED"}}}}
+	}
+	if !ok || m.Type != "connection_ack" {
+		h.t.Fatalf("connection_init answered %+v", m)
+	}
+	send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query, "variables": vars}})
+	m, ok = next(trigger)
+	if !ok {
+		h.t.Fatalf("no answer to the subscription in 20 s: %s", query)
+	}
+	var out gqlResponse
+	switch m.Type {
+	case "error":
+		if err := json.Unmarshal(m.Payload, &out.Errors); err != nil {
+			h.t.Fatalf("error payload: %s", m.Payload)
+		}
+	case "next":
+		if err := json.Unmarshal(m.Payload, &out); err != nil {
+			h.t.Fatalf("next payload: %s", m.Payload)
+		}
+	default:
+		h.t.Fatalf("unexpected message %+v", m)
+	}
+	return out
+}
+
+// publishAlert sends a budget alert of a tenant the way the alert dispatcher
+// does (full harness only), for live subscriptions to receive.
+func (h *harness) publishAlert(a budget.Alert) {
+	h.t.Helper()
+	b, err := json.Marshal(a)
+	testenv.Must(h.t, err, "alert")
+	testenv.Must(h.t, h.nc.Publish(alerts.Subject(h.alertPrefix, a.TenantID), b), "publish alert")
 }

@@ -1,14 +1,29 @@
 package apiserver
 
 import (
+	"context"
+	"os"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
+	"sigs.k8s.io/yaml"
+
+	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/graph"
+	"github.com/spendgate/spendgate/pricing"
+	chstore "github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/usage"
 )
 
 // op is one tenant-scoped GraphQL operation, written against variables
-// $t (tenant), $key, $budget, $override and $user (object ids).
+// $t (tenant), $key, $budget, $override, $user and $event (object ids).
 type op struct {
+	// field is Type.field in the schema, e.g. Query.apiKey.
 	field string
 	query string
 	// objects is true when the operation names an object by id, so calling it
@@ -16,33 +31,235 @@ type op struct {
 	objects bool
 }
 
+const month = `from:"2026-01-01T00:00:00Z",to:"2026-02-01T00:00:00Z"`
+
 var tenantOps = []op{
-	{"tenant", `query($t:ID!){tenant(id:$t){id name}}`, false},
-	{"members", `query($t:ID!){members(tenantId:$t){edges{node{user{email}}}}}`, false},
-	{"apiKeys", `query($t:ID!){apiKeys(tenantId:$t){edges{node{id prefix}}}}`, false},
-	{"apiKey", `query($t:ID!,$key:ID!){apiKey(tenantId:$t,id:$key){id}}`, true},
-	{"budgets", `query($t:ID!){budgets(tenantId:$t){edges{node{id}}}}`, false},
-	{"budget", `query($t:ID!,$budget:ID!){budget(tenantId:$t,id:$budget){id}}`, true},
-	{"pricingOverrides", `query($t:ID!){pricingOverrides(tenantId:$t){edges{node{id}}}}`, false},
-	{"auditLog", `query($t:ID!){auditLog(tenantId:$t){edges{node{id}}}}`, false},
-	{"renameTenant", `mutation($t:ID!){renameTenant(tenantId:$t,name:"pwned"){id}}`, false},
-	{"addMember", `mutation($t:ID!){addMember(tenantId:$t,email:"mallory@example.com",password:"password-123",role:OWNER){role}}`, false},
-	{"updateMemberRole", `mutation($t:ID!,$user:ID!){updateMemberRole(tenantId:$t,userId:$user,role:VIEWER){role}}`, true},
-	{"removeMember", `mutation($t:ID!,$user:ID!){removeMember(tenantId:$t,userId:$user)}`, true},
-	{"createAPIKey", `mutation($t:ID!){createAPIKey(tenantId:$t,name:"x"){secret}}`, false},
-	{"updateAPIKeyPolicy", `mutation($t:ID!,$key:ID!){updateAPIKeyPolicy(tenantId:$t,id:$key,policy:{allowedModels:["x"]}){id}}`, true},
-	{"revokeAPIKey", `mutation($t:ID!,$key:ID!){revokeAPIKey(tenantId:$t,id:$key){id}}`, true},
-	{"rotateAPIKey", `mutation($t:ID!,$key:ID!){rotateAPIKey(tenantId:$t,id:$key){secret}}`, true},
-	{"createBudget", `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1"}){id}}`, false},
-	{"updateBudget", `mutation($t:ID!,$budget:ID!){updateBudget(tenantId:$t,id:$budget,input:{name:"b",scope:TENANT,period:DAY,amount:"1"}){id}}`, true},
-	{"deleteBudget", `mutation($t:ID!,$budget:ID!){deleteBudget(tenantId:$t,id:$budget)}`, true},
-	{"createPricingOverride", `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-50"}){id}}`, false},
-	{"updatePricingOverride", `mutation($t:ID!,$override:ID!){updatePricingOverride(tenantId:$t,id:$override,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-99"}){id}}`, true},
-	{"deletePricingOverride", `mutation($t:ID!,$override:ID!){deletePricingOverride(tenantId:$t,id:$override)}`, true},
+	{"Query.tenant", `query($t:ID!){tenant(id:$t){id name}}`, false},
+	{"Query.members", `query($t:ID!){members(tenantId:$t){edges{node{user{email}}}}}`, false},
+	{"Query.apiKeys", `query($t:ID!){apiKeys(tenantId:$t){edges{node{id prefix}}}}`, false},
+	{"Query.apiKey", `query($t:ID!,$key:ID!){apiKey(tenantId:$t,id:$key){id}}`, true},
+	{"Query.budgets", `query($t:ID!){budgets(tenantId:$t){edges{node{id}}}}`, false},
+	{"Query.budget", `query($t:ID!,$budget:ID!){budget(tenantId:$t,id:$budget){id}}`, true},
+	{"Query.pricingOverrides", `query($t:ID!){pricingOverrides(tenantId:$t){edges{node{id}}}}`, false},
+	{"Query.auditLog", `query($t:ID!){auditLog(tenantId:$t){edges{node{id}}}}`, false},
+	{"Query.spendSummary", `query($t:ID!){spendSummary(tenantId:$t,` + month + `){requests}}`, false},
+	{"Query.spendTimeSeries", `query($t:ID!){spendTimeSeries(tenantId:$t,` + month + `,bucket:DAY){start}}`, false},
+	{"Query.spendBreakdown", `query($t:ID!){spendBreakdown(tenantId:$t,` + month + `,groupBy:[{field:MODEL}]){total{requests}}}`, false},
+	{"Query.unknownModels", `query($t:ID!){unknownModels(tenantId:$t,` + month + `){model}}`, false},
+	{"Query.denials", `query($t:ID!){denials(tenantId:$t,` + month + `){requests}}`, false},
+	{"Query.usageEvents", `query($t:ID!){usageEvents(tenantId:$t,` + month + `){edges{node{id}}}}`, false},
+	{"Query.usageEvent", `query($t:ID!,$event:ID!){usageEvent(tenantId:$t,id:$event){id}}`, true},
+	{"Query.budgetStatuses", `query($t:ID!,$budget:ID){budgetStatuses(tenantId:$t,budgetId:$budget){spent}}`, true},
+	{"Query.budgetAlertHistory", `query($t:ID!){budgetAlertHistory(tenantId:$t){id}}`, false},
+	{"Mutation.renameTenant", `mutation($t:ID!){renameTenant(tenantId:$t,name:"pwned"){id}}`, false},
+	{"Mutation.addMember", `mutation($t:ID!){addMember(tenantId:$t,email:"mallory@example.com",password:"password-123",role:OWNER){role}}`, false},
+	{"Mutation.updateMemberRole", `mutation($t:ID!,$user:ID!){updateMemberRole(tenantId:$t,userId:$user,role:VIEWER){role}}`, true},
+	{"Mutation.removeMember", `mutation($t:ID!,$user:ID!){removeMember(tenantId:$t,userId:$user)}`, true},
+	{"Mutation.createAPIKey", `mutation($t:ID!){createAPIKey(tenantId:$t,name:"x"){secret}}`, false},
+	{"Mutation.updateAPIKeyPolicy", `mutation($t:ID!,$key:ID!){updateAPIKeyPolicy(tenantId:$t,id:$key,policy:{allowedModels:["x"]}){id}}`, true},
+	{"Mutation.revokeAPIKey", `mutation($t:ID!,$key:ID!){revokeAPIKey(tenantId:$t,id:$key){id}}`, true},
+	{"Mutation.rotateAPIKey", `mutation($t:ID!,$key:ID!){rotateAPIKey(tenantId:$t,id:$key){secret}}`, true},
+	{"Mutation.createBudget", `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1"}){id}}`, false},
+	{"Mutation.updateBudget", `mutation($t:ID!,$budget:ID!){updateBudget(tenantId:$t,id:$budget,input:{name:"b",scope:TENANT,period:DAY,amount:"1"}){id}}`, true},
+	{"Mutation.deleteBudget", `mutation($t:ID!,$budget:ID!){deleteBudget(tenantId:$t,id:$budget)}`, true},
+	{"Mutation.createPricingOverride", `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-50"}){id}}`, false},
+	{"Mutation.updatePricingOverride", `mutation($t:ID!,$override:ID!){updatePricingOverride(tenantId:$t,id:$override,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-99"}){id}}`, true},
+	{"Mutation.deletePricingOverride", `mutation($t:ID!,$override:ID!){deletePricingOverride(tenantId:$t,id:$override)}`, true},
+	{"Subscription.budgetAlerts", `subscription($t:ID!){budgetAlerts(tenantId:$t){id budgetName}}`, false},
 }
 
-// notTenantScoped are fields that take no tenant: they act on the caller only.
-var notTenantScoped = map[string]bool{"me": true, "tenants": true, "signIn": true, "refreshSession": true, "signOut": true, "createTenant": true}
+// world is what the isolation checks work on: tenant A (alice) and tenant B
+// (bob) with objects in B, and one key in A.
+type world struct {
+	h                                             *harness
+	alice, bob                                    string // access tokens
+	aliceRefresh, bobRefresh                      string
+	tenantA, tenantB                              string
+	aKey, aBudget, bKey, bKeyBudget, bobID, bSlug string
+	bSecret                                       string
+	// objs are B's object ids by query variable name.
+	objs      map[string]any
+	snapshotB func() string
+	// alertB publishes a live alert of B's budget.
+	alertB func()
+}
+
+// callerScoped are fields that take no tenant (they act on the caller only)
+// or hang below an object whose tenant was already authorized; each has its
+// own check that a member of A reaches nothing of B through it.
+var callerScoped = map[string]func(t *testing.T, w *world){
+	"Query.me": func(t *testing.T, w *world) {
+		d := w.h.must(w.alice, `{me{id email}}`, nil)
+		if get(d, "me", "email") != "alice@example.com" || get(d, "me", "id") == w.bobID {
+			t.Fatalf("me as alice: %v", d)
+		}
+	},
+	"Query.tenants": func(t *testing.T, w *world) {
+		d := w.h.must(w.alice, `{tenants{id role}}`, nil)
+		hasA := false
+		for _, tn := range get(d, "tenants").([]any) {
+			hasA = hasA || get(tn, "id") == w.tenantA
+			if get(tn, "id") == w.tenantB || get(tn, "role") != "OWNER" {
+				t.Fatalf("alice's tenants: %v", d)
+			}
+		}
+		if !hasA {
+			t.Fatalf("alice's tenants lack A: %v", d)
+		}
+	},
+	"Mutation.signIn": func(t *testing.T, w *world) {
+		// Alice's password does not open Bob's account.
+		r := w.h.gql("", `mutation{signIn(email:"bob@example.com",password:"alice-password-1"){accessToken}}`, nil)
+		if r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("bob's account with alice's password: %+v", r)
+		}
+	},
+	"Mutation.refreshSession": func(t *testing.T, w *world) {
+		d := w.h.must("", `mutation($r:String!){refreshSession(refreshToken:$r){accessToken refreshToken user{email}}}`, map[string]any{"r": w.aliceRefresh})
+		if get(d, "refreshSession", "user", "email") != "alice@example.com" {
+			t.Fatalf("alice's refresh token gave %v", d)
+		}
+		w.aliceRefresh = get(d, "refreshSession", "refreshToken").(string)
+		// The refreshed session is still confined to A.
+		tok := get(d, "refreshSession", "accessToken").(string)
+		if r := w.h.gql(tok, `query($t:ID!){apiKeys(tenantId:$t){edges{node{id}}}}`, map[string]any{"t": w.tenantB}); r.code() != "FORBIDDEN" {
+			t.Fatalf("refreshed alice on tenant B: %+v", r)
+		}
+	},
+	"Mutation.signOut": func(t *testing.T, w *world) {
+		// Alice signing out (her own session and a made-up token) leaves Bob's session working.
+		w.h.must(w.alice, `mutation($r:String!){signOut(refreshToken:$r)}`, map[string]any{"r": w.aliceRefresh})
+		w.h.must(w.alice, `mutation{signOut(refreshToken:"sgr_made_up")}`, nil)
+		d := w.h.must("", `mutation($r:String!){refreshSession(refreshToken:$r){refreshToken}}`, map[string]any{"r": w.bobRefresh})
+		w.bobRefresh = get(d, "refreshSession", "refreshToken").(string)
+	},
+	"Mutation.createTenant": func(t *testing.T, w *world) {
+		// A new tenant of Alice's has no Bob; Bob's slug cannot be taken over.
+		d := w.h.must(w.alice, `mutation{createTenant(name:"Alice Two",slug:"alice-two"){id role}}`, nil)
+		c := get(d, "createTenant", "id").(string)
+		m := w.h.must(w.alice, `query($t:ID!){members(tenantId:$t){edges{node{user{email}}}}}`, map[string]any{"t": c})
+		if edges := get(m, "members", "edges").([]any); len(edges) != 1 || get(edges[0], "node", "user", "email") != "alice@example.com" {
+			t.Fatalf("members of alice's new tenant: %v", m)
+		}
+		if r := w.h.gql(w.alice, `mutation($s:String!){createTenant(name:"Bob's",slug:$s){id}}`, map[string]any{"s": w.bSlug}); r.code() != "CONFLICT" {
+			t.Fatalf("bob's slug: %+v", r)
+		}
+		if ts := get(w.h.must(w.bob, `{tenants{id}}`, nil), "tenants").([]any); len(ts) != 1 {
+			t.Fatalf("bob's tenants changed: %v", ts)
+		}
+	},
+	"Query.pricingCatalogue": func(t *testing.T, w *world) {
+		// The public list prices: B's pricing override (gpt-4o -10 %) shows
+		// to no one, so Alice and Bob see the same catalogue.
+		q := `{pricingCatalogue(search:"gpt-4o",provider:"openai",first:20){provider model rates{class perMillion}}}`
+		a, b := toJSON(w.h.must(w.alice, q, nil)), toJSON(w.h.must(w.bob, q, nil))
+		if a != b || !strings.Contains(a, `"gpt-4o"`) {
+			t.Fatalf("catalogue differs between tenants or lacks gpt-4o:\n alice %s\n bob   %s", a, b)
+		}
+	},
+	"APIKey.budgets": func(t *testing.T, w *world) {
+		q := `query($t:ID!,$key:ID!){apiKey(tenantId:$t,id:$key){budgets{id tenantId}}}`
+		d := w.h.must(w.alice, q, map[string]any{"t": w.tenantA, "key": w.aKey})
+		if bs := get(d, "apiKey", "budgets").([]any); len(bs) != 0 {
+			t.Fatalf("alice's key lists budgets of B: %v", bs)
+		}
+		// Control: Bob sees his key's budget, so the field is not just empty.
+		d = w.h.must(w.bob, q, map[string]any{"t": w.tenantB, "key": w.bKey})
+		if bs := get(d, "apiKey", "budgets").([]any); len(bs) != 1 || get(bs[0], "id") != w.bKeyBudget {
+			t.Fatalf("bob's key budgets: %v", bs)
+		}
+	},
+}
+
+// isolatedFields lists what needs an isolation case: every Query, Mutation
+// and Subscription field, every field gqlgen.yml turns into a resolver, and
+// every field with arguments.
+func isolatedFields(t *testing.T) []string {
+	t.Helper()
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	seen := map[string]bool{}
+	add := func(typ, field string) { seen[typ+"."+field] = true }
+	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
+		if root == nil {
+			continue
+		}
+		for _, f := range root.Fields {
+			if !strings.HasPrefix(f.Name, "__") {
+				add(root.Name, f.Name)
+			}
+		}
+	}
+	for name, def := range schema.Types {
+		if def.Kind != ast.Object || def.BuiltIn || strings.HasPrefix(name, "__") {
+			continue
+		}
+		for _, f := range def.Fields {
+			if len(f.Arguments) > 0 && !strings.HasPrefix(f.Name, "__") {
+				add(name, f.Name)
+			}
+		}
+	}
+	b, err := os.ReadFile("../gqlgen.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Models map[string]struct {
+			Fields map[string]struct {
+				Resolver bool `json:"resolver"`
+			} `json:"fields"`
+		} `json:"models"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("gqlgen.yml: %v", err)
+	}
+	for typ, m := range cfg.Models {
+		for field, f := range m.Fields {
+			if f.Resolver {
+				add(typ, field)
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for f := range seen {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestIsolationCasesCoverSchema fails when a field is added to the schema
+// (or made a resolver) without a tenant isolation case below, and when a case
+// names a field the schema no longer has.
+func TestIsolationCasesCoverSchema(t *testing.T) {
+	t.Parallel()
+	cases := map[string]bool{}
+	for _, o := range tenantOps {
+		if cases[o.field] {
+			t.Errorf("two isolation cases for %s", o.field)
+		}
+		cases[o.field] = true
+	}
+	for f := range callerScoped {
+		if cases[f] {
+			t.Errorf("%s is both tenant-scoped and caller-scoped", f)
+		}
+		cases[f] = true
+	}
+	fields := isolatedFields(t)
+	inSchema := map[string]bool{}
+	for _, f := range fields {
+		inSchema[f] = true
+		if !cases[f] {
+			t.Errorf("%s has no tenant isolation case: add it to tenantOps (takes a tenantId) or callerScoped in apiserver/isolation_test.go", f)
+		}
+	}
+	for f := range cases {
+		if !inSchema[f] {
+			t.Errorf("isolation case for %s, which is not a resolver of the schema", f)
+		}
+	}
+}
 
 func vars(query string, v map[string]any) map[string]any {
 	out := map[string]any{}
@@ -54,225 +271,200 @@ func vars(query string, v map[string]any) map[string]any {
 	return out
 }
 
-// TestTenantIsolation calls every tenant-scoped query and mutation as a member
-// of tenant A against tenant B's objects: each must be refused, and B's data
-// must be unchanged afterwards.
-func TestTenantIsolation(t *testing.T) {
-	h := newHarness(t)
-	aliceTok, tenantA := h.owner("alice@example.com", "tenant-a")
-	bobTok, tenantB := h.owner("bob@example.com", "tenant-b")
+// run sends an operation the way clients do: subscriptions over the
+// websocket (with trigger causing events until the first answer), the rest
+// as POST.
+func (h *harness) run(token, query string, v map[string]any, trigger func()) gqlResponse {
+	h.t.Helper()
+	if strings.HasPrefix(query, "subscription") {
+		return h.subscribe(token, query, v, trigger)
+	}
+	return h.gql(token, query, v)
+}
 
-	// Tenant B's objects.
-	d := h.must(bobTok, createKey, map[string]any{"t": tenantB, "n": "bob key"})
-	bKey := get(d, "createAPIKey", "key", "id").(string)
-	bSecret := get(d, "createAPIKey", "secret").(string)
-	d = h.must(bobTok, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"bob budget",scope:TENANT,period:MONTH,amount:"500"}){id}}`, map[string]any{"t": tenantB})
+// newWorld sets up tenant A (alice) and tenant B (bob) on a full harness,
+// with objects of every kind in B (a usage event in ClickHouse included) and
+// a key and a budget in A.
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	h := newFullHarness(t)
+	w := &world{h: h, bSlug: "tenant-b"}
+	_, w.tenantA = h.owner("alice@example.com", "tenant-a")
+	_, w.tenantB = h.owner("bob@example.com", w.bSlug)
+	// Own passwords, so the sign-in check can tell accounts apart.
+	h.setPassword("alice@example.com", "password-123", "alice-password-1")
+	h.setPassword("bob@example.com", "password-123", "bob-password-1")
+	sess := func(email, pw string) (string, string) {
+		d := h.must("", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken refreshToken}}`, map[string]any{"e": email, "p": pw})
+		return get(d, "signIn", "accessToken").(string), get(d, "signIn", "refreshToken").(string)
+	}
+	w.alice, w.aliceRefresh = sess("alice@example.com", "alice-password-1")
+	w.bob, w.bobRefresh = sess("bob@example.com", "bob-password-1")
+
+	// Tenant B's objects, and a key and a budget of A.
+	d := h.must(w.bob, createKey, map[string]any{"t": w.tenantB, "n": "bob key", "p": map[string]any{"defaultDimensions": []map[string]string{{"name": "team", "value": "search"}}}})
+	w.bKey = get(d, "createAPIKey", "key", "id").(string)
+	w.bSecret = get(d, "createAPIKey", "secret").(string)
+	d = h.must(w.bob, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"bob budget",scope:TENANT,period:MONTH,amount:"500"}){id}}`, map[string]any{"t": w.tenantB})
 	bBudget := get(d, "createBudget", "id").(string)
-	d = h.must(bobTok, `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-10"}){id}}`, map[string]any{"t": tenantB})
+	d = h.must(w.bob, `mutation($t:ID!,$k:ID!){createBudget(tenantId:$t,input:{name:"bob key cap",scope:KEY,keyId:$k,period:DAY,amount:"5",hard:true}){id}}`, map[string]any{"t": w.tenantB, "k": w.bKey})
+	w.bKeyBudget = get(d, "createBudget", "id").(string)
+	d = h.must(w.bob, `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-10"}){id}}`, map[string]any{"t": w.tenantB})
 	bOverride := get(d, "createPricingOverride", "id").(string)
-	d = h.must(bobTok, `{me{id}}`, nil)
-	bobID := get(d, "me", "id").(string)
+	w.bobID = get(h.must(w.bob, `{me{id}}`, nil), "me", "id").(string)
+	bEvent := uuid.NewString()
+	if _, err := h.events.Write(context.Background(), []chstore.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage,
+		EventID: bEvent, Time: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), Source: event.SourceGateway, TenantID: w.tenantB, KeyID: w.bKey,
+		Provider: "openai", Operation: "chat.completions", ModelRequested: "gpt-4o-mini", StatusCode: 200, Complete: true,
+		Dimensions: map[string]string{"team": "search"}, Usage: usage.Tokens{Input: 100, Output: 20}},
+		Cost: pricing.Cost{Priced: true, Model: "gpt-4o-mini", ListNanoUSD: 27_000, TenantNanoUSD: 27_000}}}); err != nil {
+		t.Fatal(err)
+	}
+	d = h.must(w.alice, createKey, map[string]any{"t": w.tenantA, "n": "alice key"})
+	w.aKey = get(d, "createAPIKey", "key", "id").(string)
+	d = h.must(w.alice, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"alice budget",scope:TENANT,period:MONTH,amount:"5"}){id}}`, map[string]any{"t": w.tenantA})
+	w.aBudget = get(d, "createBudget", "id").(string)
+
 	snapshot := func() string {
-		d := h.must(bobTok, `query($t:ID!){tenant(id:$t){name} members(tenantId:$t){edges{node{user{email} role}}}
-			apiKeys(tenantId:$t){edges{node{id status policy{allowedModels}}}} budgets(tenantId:$t){edges{node{id name amount}}}
-			pricingOverrides(tenantId:$t){edges{node{id percentAdjustment}}}}`, map[string]any{"t": tenantB})
+		d := h.must(w.bob, `query($t:ID!){tenant(id:$t){name} members(tenantId:$t){edges{node{user{email} role}}}
+			apiKeys(tenantId:$t){edges{node{id status policy{allowedModels} budgets{id amount}}}} budgets(tenantId:$t){edges{node{id name amount keyId}}}
+			pricingOverrides(tenantId:$t){edges{node{id percentAdjustment}}}
+			spendSummary(tenantId:$t,`+month+`){requests tenantCost}}`, map[string]any{"t": w.tenantB})
 		return toJSON(d)
 	}
-	before := snapshot()
+	// Control: B's event is visible to B, so A's NOT_FOUND means isolation, not absence.
+	if d := h.must(w.bob, `query($t:ID!,$e:ID!){usageEvent(tenantId:$t,id:$e){id keyId}}`, map[string]any{"t": w.tenantB, "e": bEvent}); get(d, "usageEvent", "keyId") != w.bKey {
+		t.Fatalf("bob's event: %v", d)
+	}
+	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent}
+	w.alertB = func() {
+		now := time.Now().UTC()
+		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
+			PeriodStart: now.Add(-time.Hour), PeriodEnd: now.Add(time.Hour), SpentNanoUSD: 250_000_000_000, AmountNanoUSD: 500_000_000_000, Time: now})
+	}
+	w.snapshotB = snapshot
+	return w
+}
 
-	// The table must cover every tenant-scoped field of the schema.
-	schema := h.must(aliceTok, `{__schema{queryType{fields{name}} mutationType{fields{name}}}}`, nil)
-	var fields []string
-	for _, kind := range []string{"queryType", "mutationType"} {
-		for _, f := range get(schema, "__schema", kind, "fields").([]any) {
-			name := get(f, "name").(string)
-			if !notTenantScoped[name] {
-				fields = append(fields, name)
-			}
-		}
-	}
-	var covered []string
-	for _, o := range tenantOps {
-		covered = append(covered, o.field)
-	}
-	sort.Strings(fields)
-	sort.Strings(covered)
-	if strings.Join(fields, ",") != strings.Join(covered, ",") {
-		t.Fatalf("isolation table does not cover the schema:\n schema %v\n table  %v", fields, covered)
-	}
-
-	objs := map[string]any{"key": bKey, "budget": bBudget, "override": bOverride, "user": bobID}
+// TestTenantIsolation calls every tenant-scoped query, mutation and
+// subscription as a member of tenant A against tenant B and B's objects: each
+// must be refused, and B's data must be unchanged afterwards. Fields without a
+// tenant get their own checks (callerScoped).
+func TestTenantIsolation(t *testing.T) {
+	w := newWorld(t)
+	h := w.h
+	before := w.snapshotB()
 	for _, o := range tenantOps {
 		t.Run(o.field, func(t *testing.T) {
-			v := vars(o.query, objs)
-			v["t"] = tenantB
-			if r := h.gql(aliceTok, o.query, v); r.code() != "FORBIDDEN" {
+			v := vars(o.query, w.objs)
+			v["t"] = w.tenantB
+			if r := h.run(w.alice, o.query, v, w.alertB); r.code() != "FORBIDDEN" {
 				t.Fatalf("as a member of A on tenant B: want FORBIDDEN, got %+v data %v", r.Errors, r.Data)
 			}
 			if o.objects {
-				v["t"] = tenantA
-				if r := h.gql(aliceTok, o.query, v); r.code() != "NOT_FOUND" {
+				v["t"] = w.tenantA
+				if r := h.run(w.alice, o.query, v, w.alertB); r.code() != "NOT_FOUND" {
 					t.Fatalf("B's object through tenant A: want NOT_FOUND, got %+v data %v", r.Errors, r.Data)
 				}
 			}
 		})
 	}
-	if after := snapshot(); after != before {
+	// Objects of B named inside A's inputs.
+	t.Run("cross references", func(t *testing.T) {
+		for name, q := range map[string]string{
+			"key budget on B's key":         `mutation($t:ID!,$key:ID!){createBudget(tenantId:$t,input:{name:"x",scope:KEY,keyId:$key,period:DAY,amount:"1"}){id}}`,
+			"A's budget moved onto B's key": `mutation($t:ID!,$key:ID!,$b:ID!){updateBudget(tenantId:$t,id:$b,input:{name:"x",scope:KEY,keyId:$key,period:DAY,amount:"1"}){id}}`,
+			"usage of B's key":              `query($t:ID!,$key:ID!){spendSummary(tenantId:$t,` + month + `,filter:{keyIds:[$key]}){requests}}`,
+		} {
+			r := h.gql(w.alice, q, map[string]any{"t": w.tenantA, "key": w.bKey, "b": w.aBudget})
+			switch {
+			case strings.HasPrefix(q, "query"):
+				if len(r.Errors) > 0 || get(r.Data, "spendSummary", "requests") != 0.0 {
+					t.Errorf("%s: want zero requests, got %+v %v", name, r.Errors, r.Data)
+				}
+			case r.code() != "NOT_FOUND":
+				t.Errorf("%s: want NOT_FOUND, got %+v", name, r.Errors)
+			}
+		}
+	})
+	t.Run("subscription without a session", func(t *testing.T) {
+		// A bad token closes the websocket at connection_init: no subscription starts.
+		r := h.subscribe("not-a-jwt", `subscription($t:ID!){budgetAlerts(tenantId:$t){id}}`, map[string]any{"t": w.tenantB}, w.alertB)
+		if len(r.Errors) == 0 || r.Data != nil {
+			t.Fatalf("anonymous subscription: %+v %v", r.Errors, r.Data)
+		}
+	})
+	t.Run("live alerts of B", func(t *testing.T) {
+		// Alice, subscribed to A, gets A's alert and never B's, although B's
+		// are published first on every tick.
+		ticks := 0
+		r := h.subscribe(w.alice, `subscription($t:ID!){budgetAlerts(tenantId:$t){budgetName}}`, map[string]any{"t": w.tenantA}, func() {
+			ticks++
+			w.alertB()
+			if ticks > 2 {
+				now := time.Now().UTC()
+				h.publishAlert(budget.Alert{ID: 2, BudgetID: w.aBudget, BudgetName: "alice budget", TenantID: w.tenantA, Threshold: 80,
+					PeriodStart: now.Add(-time.Hour), PeriodEnd: now.Add(time.Hour), SpentNanoUSD: 4_000_000_000, AmountNanoUSD: 5_000_000_000, Time: now})
+			}
+		})
+		if len(r.Errors) > 0 || get(r.Data, "budgetAlerts", "budgetName") != "alice budget" {
+			t.Fatalf("alice's live alerts: %+v %v", r.Errors, r.Data)
+		}
+	})
+	for _, f := range sortedKeys(callerScoped) {
+		t.Run(f, func(t *testing.T) { callerScoped[f](t, w) })
+	}
+	if after := w.snapshotB(); after != before {
 		t.Fatalf("tenant B changed:\n before %s\n after  %s", before, after)
 	}
-	if _, a := h.policy(bSecret); a["valid"] != true {
-		t.Fatal("B's key stopped working")
-	}
-	// tenants lists only the caller's own.
-	d = h.must(aliceTok, `{tenants{id}}`, nil)
-	if ts := get(d, "tenants").([]any); len(ts) != 1 || get(ts[0], "id") != tenantA {
-		t.Fatalf("tenants %v", d)
+	if _, a := h.policy(w.bSecret); a["valid"] != true || a["tenant_id"] != w.tenantB {
+		t.Fatalf("B's key stopped working: %v", a)
 	}
 	// A non-existent tenant looks the same as someone else's.
-	if r := h.gql(aliceTok, `query{tenant(id:"00000000-0000-0000-0000-000000000000"){id}}`, nil); r.code() != "FORBIDDEN" {
+	if r := h.gql(w.alice, `query{tenant(id:"00000000-0000-0000-0000-000000000000"){id}}`, nil); r.code() != "FORBIDDEN" {
 		t.Fatalf("unknown tenant: %+v", r)
 	}
 }
 
-func TestRoles(t *testing.T) {
-	h := newHarness(t)
-	ownerTok, tenant := h.owner("owner@example.com", "acme")
-	h.must(ownerTok, `mutation($t:ID!){addMember(tenantId:$t,email:"viewer@example.com",password:"password-123",role:VIEWER){role}}`, map[string]any{"t": tenant})
-	h.must(ownerTok, `mutation($t:ID!){addMember(tenantId:$t,email:"admin@example.com",password:"password-123",role:ADMIN){role}}`, map[string]any{"t": tenant})
-	viewer := h.signIn("viewer@example.com", "password-123")
-	admin := h.signIn("admin@example.com", "password-123")
-	tv := map[string]any{"t": tenant}
-	h.must(viewer, `query($t:ID!){apiKeys(tenantId:$t){edges{node{id}}} budgets(tenantId:$t){edges{node{id}}}}`, tv)
-	for _, q := range []string{
-		`mutation($t:ID!){createAPIKey(tenantId:$t,name:"x"){secret}}`,
-		`mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1"}){id}}`,
-		`mutation($t:ID!){renameTenant(tenantId:$t,name:"x"){id}}`,
-		`query($t:ID!){auditLog(tenantId:$t){edges{node{id}}}}`,
-	} {
-		if r := h.gql(viewer, q, tv); r.code() != "FORBIDDEN" {
-			t.Fatalf("viewer ran %s: %+v", q, r)
-		}
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	h.must(admin, `mutation($t:ID!){createAPIKey(tenantId:$t,name:"x"){secret}}`, tv)
-	if r := h.gql(admin, `mutation($t:ID!){addMember(tenantId:$t,email:"o2@example.com",password:"password-123",role:OWNER){role}}`, tv); r.code() != "FORBIDDEN" {
-		t.Fatalf("admin added an owner: %+v", r)
-	}
-	d := h.must(ownerTok, `{me{id}}`, nil)
-	ownerID := get(d, "me", "id")
-	if r := h.gql(admin, `mutation($t:ID!,$u:ID!){removeMember(tenantId:$t,userId:$u)}`, map[string]any{"t": tenant, "u": ownerID}); r.code() != "FORBIDDEN" {
-		t.Fatalf("admin removed the owner: %+v", r)
-	}
-	if r := h.gql(ownerTok, `mutation($t:ID!,$u:ID!){updateMemberRole(tenantId:$t,userId:$u,role:ADMIN){role}}`, map[string]any{"t": tenant, "u": ownerID}); r.code() != "CONFLICT" {
-		t.Fatalf("last owner demoted: %+v", r)
-	}
-	if r := h.gql(ownerTok, `mutation($t:ID!){addMember(tenantId:$t,email:"viewer@example.com",role:VIEWER){role}}`, tv); r.code() != "CONFLICT" {
-		t.Fatalf("duplicate member: %+v", r)
-	}
+	sort.Strings(out)
+	return out
 }
 
-func TestBadInputsGetCodedErrors(t *testing.T) {
-	h := newHarness(t)
-	tok, tenant := h.owner("alice@example.com", "acme")
-	tv := map[string]any{"t": tenant}
-	long := strings.Repeat("x", 201)
-	cases := map[string]string{
-		"malformed email":       `mutation($t:ID!){addMember(tenantId:$t,email:"not-an-email",password:"password-123",role:VIEWER){role}}`,
-		"short password":        `mutation($t:ID!){addMember(tenantId:$t,email:"new@example.com",password:"short",role:VIEWER){role}}`,
-		"negative budget":       `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"-5"}){id}}`,
-		"zero budget":           `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"0"}){id}}`,
-		"too precise money":     `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1.0000000001"}){id}}`,
-		"float money":           `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:1.5}){id}}`,
-		"unknown enum":          `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:YEAR,amount:"1"}){id}}`,
-		"bad threshold":         `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1",thresholds:[0,50]}){id}}`,
-		"key scope without key": `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:KEY,period:DAY,amount:"1"}){id}}`,
-		"bad webhook":           `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1",webhookUrl:"ftp://x"}){id}}`,
-		"oversize name":         `mutation($t:ID!){createAPIKey(tenantId:$t,name:"` + long + `"){secret}}`,
-		"empty name":            `mutation($t:ID!){createAPIKey(tenantId:$t,name:"  "){secret}}`,
-		"unknown provider":      `mutation($t:ID!){createAPIKey(tenantId:$t,name:"k",policy:{allowedProviders:["acme"]}){secret}}`,
-		"bad glob":              `mutation($t:ID!){createAPIKey(tenantId:$t,name:"k",policy:{allowedModels:["gpt-["]}){secret}}`,
-		"bad dimension name":    `mutation($t:ID!){createAPIKey(tenantId:$t,name:"k",policy:{requiredDimensions:["Team Name"]}){secret}}`,
-		"past expiry":           `mutation($t:ID!){createAPIKey(tenantId:$t,name:"k",expiresAt:"2001-01-01T00:00:00Z"){secret}}`,
-		"bad tenant id":         `query{apiKeys(tenantId:"nope"){edges{node{id}}}}`,
-		"bad object id":         `query($t:ID!){apiKey(tenantId:$t,id:"42"){id}}`,
-		"bad page size":         `query($t:ID!){apiKeys(tenantId:$t,first:100000){edges{node{id}}}}`,
-		"bad cursor":            `query($t:ID!){apiKeys(tenantId:$t,after:"!!"){edges{node{id}}}}`,
-		"bad slug":              `mutation{createTenant(name:"x",slug:"Not A Slug"){id}}`,
-		"unknown rate class":    `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"m",effectiveFrom:"2026-01-01T00:00:00Z",rates:[{class:"tokens",perMillion:"1"}]}){id}}`,
-		"junk percent":          `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"m",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"lots"}){id}}`,
-		"discount over 100":     `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"m",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-100"}){id}}`,
-		"override with nothing": `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"m",effectiveFrom:"2026-01-01T00:00:00Z"}){id}}`,
-		"end before start":      `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"m",effectiveFrom:"2026-02-01T00:00:00Z",effectiveTo:"2026-01-01T00:00:00Z",percentAdjustment:"5"}){id}}`,
-		"unknown field":         `query($t:ID!){apiKeys(tenantId:$t){edges{node{secret}}}}`,
-		"syntax error":          `query{apiKeys(`,
-	}
-	for name, q := range cases {
-		r := h.gql(tok, q, vars(q, tv))
-		if r.code() != "INVALID_ARGUMENT" {
-			t.Errorf("%s: want INVALID_ARGUMENT, got %+v", name, r.Errors)
-			continue
-		}
-		if r.Errors[0].Message == "" || r.Errors[0].Message == "internal error" {
-			t.Errorf("%s: unhelpful message %q", name, r.Errors[0].Message)
-		}
-	}
-	if r := h.gql(tok, `mutation{createTenant(name:"x",slug:"acme"){id}}`, nil); r.code() != "CONFLICT" {
-		t.Errorf("duplicate slug: %+v", r.Errors)
-	}
-}
+// adminReads are the queries a viewer may not run.
+var adminReads = map[string]bool{"Query.auditLog": true}
 
-func TestBudgetsAndOverridesRoundTrip(t *testing.T) {
-	h := newHarness(t)
-	tok, tenant := h.owner("alice@example.com", "acme")
-	tv := map[string]any{"t": tenant}
-	d := h.must(tok, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"team search",scope:DIMENSION,dimensionName:"team",dimensionValue:"search",
-		period:WEEK,amount:"1234.567890123",thresholds:[100,50,80],hard:true,webhookUrl:"https://hooks.example.com/x"}){id amount thresholds scope period hard}}`, tv)
-	b := get(d, "createBudget")
-	if get(b, "amount") != "1234.567890123" || toJSON(get(b, "thresholds")) != "[50,80,100]" || get(b, "scope") != "DIMENSION" {
-		t.Fatalf("budget %v", b)
-	}
-	d = h.must(tok, `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{provider:"openai",model:"gpt-4o*",effectiveFrom:"2026-01-01T00:00:00Z",
-		rates:[{class:"input",perMillion:"2"},{class:"output",perMillion:"8.5"}],percentAdjustment:"-12.5",note:"enterprise deal"}){id rates{class perMillion} percentAdjustment}}`, tv)
-	o := get(d, "createPricingOverride")
-	if toJSON(get(o, "rates")) != `[{"class":"input","perMillion":"2"},{"class":"output","perMillion":"8.5"}]` || get(o, "percentAdjustment") != "-12.5" {
-		t.Fatalf("override %v", o)
-	}
-	ovs, err := h.cp.TenantOverrides(t.Context(), tenant)
-	if err != nil || len(ovs) != 1 || ovs[0].Rates["output"] != 8_500_000_000 || ovs[0].PercentAdjustmentBP != -1250 {
-		t.Fatalf("overrides for pricing %+v %v", ovs, err)
-	}
-}
-
-func TestPagination(t *testing.T) {
-	h := newHarness(t)
-	tok, tenant := h.owner("alice@example.com", "acme")
-	for i := 0; i < 5; i++ {
-		h.must(tok, createKey, map[string]any{"t": tenant, "n": "k" + string(rune('0'+i))})
-	}
-	seen := map[string]bool{}
-	after := ""
-	pages := 0
-	for {
-		v := map[string]any{"t": tenant}
-		q := `query($t:ID!){apiKeys(tenantId:$t,first:2){edges{cursor node{id}} pageInfo{hasNextPage endCursor}}}`
-		if after != "" {
-			v["a"] = after
-			q = `query($t:ID!,$a:String){apiKeys(tenantId:$t,first:2,after:$a){edges{cursor node{id}} pageInfo{hasNextPage endCursor}}}`
-		}
-		d := h.must(tok, q, v)
-		pages++
-		for _, e := range get(d, "apiKeys", "edges").([]any) {
-			id := get(e, "node", "id").(string)
-			if seen[id] {
-				t.Fatalf("key %s on two pages", id)
+// TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
+// reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is
+// unchanged, so no resolver forgets the role check.
+func TestViewerRole(t *testing.T) {
+	w := newWorld(t)
+	h := w.h
+	h.must(w.bob, `mutation($t:ID!){addMember(tenantId:$t,email:"carol@example.com",password:"carol-password",role:VIEWER){role}}`, map[string]any{"t": w.tenantB})
+	carol := h.signIn("carol@example.com", "carol-password")
+	before := w.snapshotB()
+	for _, o := range tenantOps {
+		t.Run(o.field, func(t *testing.T) {
+			v := vars(o.query, w.objs)
+			v["t"] = w.tenantB
+			r := h.run(carol, o.query, v, w.alertB)
+			switch {
+			case strings.HasPrefix(o.field, "Mutation.") || adminReads[o.field]:
+				if r.code() != "FORBIDDEN" {
+					t.Fatalf("viewer: want FORBIDDEN, got %+v data %v", r.Errors, r.Data)
+				}
+			case len(r.Errors) > 0 || r.Data == nil:
+				t.Fatalf("viewer read refused: %+v", r.Errors)
+			case strings.HasPrefix(o.field, "Subscription.") && get(r.Data, "budgetAlerts", "budgetName") != "bob budget":
+				t.Fatalf("viewer's live alert: %v", r.Data)
 			}
-			seen[id] = true
-		}
-		if get(d, "apiKeys", "pageInfo", "hasNextPage") != true {
-			break
-		}
-		after = get(d, "apiKeys", "pageInfo", "endCursor").(string)
+		})
 	}
-	if len(seen) != 5 || pages != 3 {
-		t.Fatalf("saw %d keys on %d pages", len(seen), pages)
+	if after := w.snapshotB(); after != before {
+		t.Fatalf("a viewer changed tenant B:\n before %s\n after  %s", before, after)
 	}
 }

@@ -108,6 +108,42 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 	return err
 }
 
+// ChangePassword sets the signed-in user's password after checking the
+// current one, and ends every session of the user, this one included: all
+// refresh tokens are revoked (access tokens already issued live out their
+// short expiry), so whoever knew the old password is signed out.
+func (s *Service) ChangePassword(ctx context.Context, current, next string) error {
+	p, err := principal(ctx)
+	if err != nil {
+		return err
+	}
+	var hash string
+	err = s.db.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1 AND NOT disabled`, p.UserID).Scan(&hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrUnauthenticated
+	}
+	if err != nil {
+		return err
+	}
+	if !auth.CheckPassword(hash, current) {
+		return &Error{Code: CodeUnauthenticated, Message: "the current password is wrong"}
+	}
+	newHash, err := auth.HashPassword(next)
+	if err != nil {
+		return invalid("new password: %v", err)
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, p.UserID, newHash); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, p.UserID); err != nil {
+			return err
+		}
+		// Not a tenant's event: recorded without a tenant, for operators.
+		return audit(ctx, tx, "", p, "user.password", "user", p.UserID, nil)
+	})
+}
+
 // Authenticate turns an access token into a principal (HTTP middleware and
 // websocket connection init use it).
 func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
@@ -170,6 +206,17 @@ func (s *Service) CreateTenant(ctx context.Context, name, slug string) (Tenant, 
 }
 
 func (s *Service) createTenant(ctx context.Context, p auth.Principal, name, slug string) (Tenant, error) {
+	var t Tenant
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		t, err = createTenantTx(ctx, tx, p, name, slug)
+		return err
+	})
+	return t, err
+}
+
+// createTenantTx creates a tenant owned by p inside tx.
+func createTenantTx(ctx context.Context, tx pgx.Tx, p auth.Principal, name, slug string) (Tenant, error) {
 	name, err := cleanName("name", name)
 	if err != nil {
 		return Tenant{}, err
@@ -178,19 +225,16 @@ func (s *Service) createTenant(ctx context.Context, p auth.Principal, name, slug
 		return Tenant{}, err
 	}
 	t := Tenant{Name: name, Slug: slug, Role: RoleOwner}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id, created_at`, name, slug).Scan(&t.ID, &t.CreatedAt); err != nil {
-			if isUniqueViolation(err) {
-				return newErr(CodeConflict, "a tenant with slug %q already exists", slug)
-			}
-			return err
+	if err := tx.QueryRow(ctx, `INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id, created_at`, name, slug).Scan(&t.ID, &t.CreatedAt); err != nil {
+		if isUniqueViolation(err) {
+			return Tenant{}, newErr(CodeConflict, "a tenant with slug %q already exists", slug)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner')`, t.ID, p.UserID); err != nil {
-			return err
-		}
-		return audit(ctx, tx, t.ID, p, "tenant.create", "tenant", t.ID, map[string]any{"name": name, "slug": slug})
-	})
-	return t, err
+		return Tenant{}, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner')`, t.ID, p.UserID); err != nil {
+		return Tenant{}, err
+	}
+	return t, audit(ctx, tx, t.ID, p, "tenant.create", "tenant", t.ID, map[string]any{"name": name, "slug": slug})
 }
 
 // RenameTenant changes a tenant's display name.
@@ -380,28 +424,40 @@ func (s *Service) RemoveMember(ctx context.Context, tenantID, userID string) err
 	})
 }
 
-// CreateOwner bootstraps a tenant and its first owner (CLI and first start).
-// An existing user with that email becomes owner of the new tenant.
+// CreateOwner bootstraps a tenant and its first owner (CLI and first start),
+// all or nothing: a refused tenant (say, a taken slug) leaves no account
+// behind. An existing user with that email becomes owner of the new tenant;
+// the password is then not used (it sets the password of new accounts only).
 func (s *Service) CreateOwner(ctx context.Context, email, password, tenantName, slug string) (User, Tenant, error) {
 	email, err := cleanEmail(email)
 	if err != nil {
 		return User{}, Tenant{}, err
 	}
 	var u User
-	err = s.db.QueryRow(ctx, `SELECT id, email, name, created_at FROM users WHERE email = $1`, email).Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		hash, herr := auth.HashPassword(password)
-		if herr != nil {
-			return User{}, Tenant{}, invalid("%v", herr)
+	var t Tenant
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT id, email, name, created_at FROM users WHERE email = $1`, email).Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			hash, herr := auth.HashPassword(password)
+			if herr != nil {
+				return invalid("%v", herr)
+			}
+			err = tx.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, '', $2) RETURNING id, email, name, created_at`,
+				email, hash).Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt)
+			if isUniqueViolation(err) {
+				return newErr(CodeConflict, "%s was created at the same time; run the command again", email)
+			}
 		}
-		err = s.db.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, '', $2) RETURNING id, email, name, created_at`,
-			email, hash).Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt)
-	}
+		if err != nil {
+			return err
+		}
+		t, err = createTenantTx(ctx, tx, auth.Principal{UserID: u.ID, Email: u.Email}, tenantName, slug)
+		return err
+	})
 	if err != nil {
 		return User{}, Tenant{}, err
 	}
-	t, err := s.createTenant(ctx, auth.Principal{UserID: u.ID, Email: u.Email}, tenantName, slug)
-	return u, t, err
+	return u, t, nil
 }
 
 // AuditEntry is one audited mutation.

@@ -122,6 +122,26 @@ func (s *Service) KeyBudgets(ctx context.Context, tenantID, keyID string) ([]Bud
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Budget, error) { return scanBudget(r) })
 }
 
+// BudgetsCoveringKey lists every budget that limits a key's spend, oldest
+// first: the tenant's, the key's own, and the dimension budgets matching one
+// of the key's default dimensions. (A call can name other dimension values in
+// its headers; budgets on those apply to that call too.)
+func (s *Service) BudgetsCoveringKey(ctx context.Context, tenantID, keyID string) ([]Budget, error) {
+	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+		return nil, err
+	}
+	if _, err := s.getKey(ctx, s.db, tenantID, keyID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE tenant_id = $1 AND (scope = 'tenant' OR key_id = $2
+		OR (scope = 'dimension' AND (SELECT default_dimensions FROM api_keys WHERE id = $2) ->> dimension_name = dimension_value))
+		ORDER BY created_at, id`, tenantID, keyID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Budget, error) { return scanBudget(r) })
+}
+
 // Budget returns one budget.
 func (s *Service) Budget(ctx context.Context, tenantID, id string) (Budget, error) {
 	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
@@ -275,6 +295,14 @@ func (s *Service) PricingOverrides(ctx context.Context, tenantID string, page Pa
 	}
 	return listPage(ctx, s.db, page, `SELECT `+overrideColumns+` FROM pricing_overrides WHERE tenant_id = $1`, []any{tenantID},
 		scanOverride, func(o PricingOverride) (time.Time, string) { return o.CreatedAt, o.ID })
+}
+
+// PricingOverride returns one override.
+func (s *Service) PricingOverride(ctx context.Context, tenantID, id string) (PricingOverride, error) {
+	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+		return PricingOverride{}, err
+	}
+	return s.getOverride(ctx, s.db, tenantID, id)
 }
 
 func (s *Service) getOverride(ctx context.Context, q querier, tenantID, id string) (PricingOverride, error) {

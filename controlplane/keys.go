@@ -29,13 +29,15 @@ type CreatedKey struct {
 }
 
 const keyColumns = `id, tenant_id, name, prefix, status, created_at, last_used_at, revoked_at, expires_at, rotated_from,
-	allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models`
+	allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models,
+	requests_per_minute, tokens_per_minute`
 
 func scanKey(r pgx.Row) (APIKey, error) {
 	var k APIKey
 	var dims []byte
 	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Status, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &k.ExpiresAt, &k.RotatedFrom,
-		&k.Policy.AllowedProviders, &k.Policy.AllowedModels, &k.Policy.RequiredDimensions, &dims, &k.Policy.RequirePricedModels)
+		&k.Policy.AllowedProviders, &k.Policy.AllowedModels, &k.Policy.RequiredDimensions, &dims, &k.Policy.RequirePricedModels,
+		&k.Policy.RequestsPerMinute, &k.Policy.TokensPerMinute)
 	if err == nil {
 		_ = json.Unmarshal(dims, &k.Policy.DefaultDimensions)
 	}
@@ -120,10 +122,10 @@ func (s *Service) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal, te
 		createdBy = p.UserID
 	}
 	k, err := scanKey(tx.QueryRow(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, created_by, expires_at, rotated_from,
-		allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+keyColumns,
+		allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING `+keyColumns,
 		tenantID, name, g.Prefix, g.Hash, createdBy, expiresAt, rotatedFrom,
-		pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels))
+		pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels, pol.RequestsPerMinute, pol.TokensPerMinute))
 	if err != nil {
 		return CreatedKey{}, err
 	}
@@ -147,15 +149,18 @@ func (s *Service) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string, p
 		dims, _ := json.Marshal(pol.DefaultDimensions)
 		var err error
 		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET allowed_providers = $3, allowed_models = $4, required_dimensions = $5,
-			default_dimensions = $6, require_priced_models = $7 WHERE tenant_id = $1 AND id = $2 RETURNING `+keyColumns,
-			tenantID, id, pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels))
+			default_dimensions = $6, require_priced_models = $7, requests_per_minute = $8, tokens_per_minute = $9
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+keyColumns,
+			tenantID, id, pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels,
+			pol.RequestsPerMinute, pol.TokensPerMinute))
 		if err != nil {
 			return err
 		}
 		s.evictKey(k.Prefix)
 		return audit(ctx, tx, tenantID, p, "api_key.policy", "api_key", id, map[string]any{
 			"allowed_providers": pol.AllowedProviders, "allowed_models": pol.AllowedModels,
-			"required_dimensions": pol.RequiredDimensions, "default_dimensions": pol.DefaultDimensions, "require_priced_models": pol.RequirePricedModels})
+			"required_dimensions": pol.RequiredDimensions, "default_dimensions": pol.DefaultDimensions, "require_priced_models": pol.RequirePricedModels,
+			"requests_per_minute": pol.RequestsPerMinute, "tokens_per_minute": pol.TokensPerMinute})
 	})
 	return k, err
 }
@@ -241,9 +246,12 @@ func (s *Service) PolicyAnswer(ctx context.Context, key string) (policy.Answer, 
 		Policy: policy.Policy{AllowedProviders: rec.Policy.AllowedProviders, AllowedModels: rec.Policy.AllowedModels,
 			RequiredDimensions: rec.Policy.RequiredDimensions, DefaultDimensions: rec.Policy.DefaultDimensions,
 			RequirePricedModels: rec.Policy.RequirePricedModels}}
+	// Any call of the key may carry the dimension value of a dimension-scoped
+	// hard budget (headers choose it per call), so those count too: the data
+	// plane reserves only for keys whose answer says hard_budget.
 	var hard bool
-	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM budgets WHERE tenant_id = $1 AND hard AND (scope = 'tenant' OR key_id = $2))`,
-		rec.TenantID, rec.ID).Scan(&hard); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM budgets WHERE tenant_id = $1 AND hard
+		AND (scope IN ('tenant', 'dimension') OR key_id = $2))`, rec.TenantID, rec.ID).Scan(&hard); err != nil {
 		return policy.Answer{}, err
 	}
 	a.Policy.HardBudget = hard

@@ -313,9 +313,10 @@ func (s *Service) VerifyKey(ctx context.Context, key string) (*KeyRecord, error)
 	var r KeyRecord
 	var dims []byte
 	err = s.db.QueryRow(ctx, `SELECT id, tenant_id, prefix, status, expires_at, secret_hash, allowed_providers, allowed_models,
-		required_dimensions, default_dimensions, require_priced_models FROM api_keys WHERE prefix = $1`, prefix).Scan(
+		required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute
+		FROM api_keys WHERE prefix = $1`, prefix).Scan(
 		&r.ID, &r.TenantID, &r.Prefix, &r.Status, &r.ExpiresAt, &r.Hash, &r.Policy.AllowedProviders, &r.Policy.AllowedModels,
-		&r.Policy.RequiredDimensions, &dims, &r.Policy.RequirePricedModels)
+		&r.Policy.RequiredDimensions, &dims, &r.Policy.RequirePricedModels, &r.Policy.RequestsPerMinute, &r.Policy.TokensPerMinute)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Spend the same HMAC work as a hit, so timing does not reveal prefixes.
 		apikey.Verify(s.pepper, key, make([]byte, 32))

@@ -54,11 +54,25 @@ type KeyPolicy struct {
 	RequiredDimensions  []string
 	DefaultDimensions   map[string]string
 	RequirePricedModels bool
+	// RequestsPerMinute and TokensPerMinute (input + output) limit the key's
+	// rate; 0 means no limit.
+	RequestsPerMinute int
+	TokensPerMinute   int64
 }
+
+// Upper bounds of the rate limits: far above any provider's own limits, low
+// enough that arithmetic on them cannot overflow.
+const maxRequestsPerMinute, maxTokensPerMinute = 10_000_000, 1_000_000_000_000
 
 func validatePolicy(p *KeyPolicy) error {
 	if len(p.AllowedProviders) > 14 || len(p.AllowedModels) > 100 || len(p.RequiredDimensions) > meter.MaxDimensions || len(p.DefaultDimensions) > meter.MaxDimensions {
 		return invalid("policy lists are too long (at most 14 providers, 100 model globs, 16 dimensions)")
+	}
+	if p.RequestsPerMinute < 0 || p.RequestsPerMinute > maxRequestsPerMinute {
+		return invalid("requestsPerMinute must be between 0 (no limit) and %d", maxRequestsPerMinute)
+	}
+	if p.TokensPerMinute < 0 || p.TokensPerMinute > maxTokensPerMinute {
+		return invalid("tokensPerMinute must be between 0 (no limit) and %d", int64(maxTokensPerMinute))
 	}
 	for _, id := range p.AllowedProviders {
 		if _, ok := meter.ProviderByID(id); !ok {

@@ -37,6 +37,11 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 
 // Migrate applies every embedded migration not yet applied. Concurrent callers
 // (two processes starting at once) serialise on a Postgres advisory lock.
+//
+// Each area numbers its migrations in its own range (control plane 00001+,
+// budgets 00100+), so a lower-numbered file can land after a higher one was
+// applied; goose is told to apply such out-of-order files instead of refusing
+// to start.
 func Migrate(ctx context.Context, dsn string) error {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -47,8 +52,8 @@ func Migrate(ctx context.Context, dsn string) error {
 	return migrateDB(ctx, db)
 }
 
-func migrateDB(ctx context.Context, db *sql.DB) error {
-	sub, err := fs.Sub(migrations, "migrations")
+func migrateDB(ctx context.Context, db *sql.DB, opts ...goose.ProviderOption) error {
+	sub, err := migrationFS()
 	if err != nil {
 		return err
 	}
@@ -56,7 +61,8 @@ func migrateDB(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	opts = append([]goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true)}, opts...)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("postgres: migrations: %w", err)
 	}
@@ -65,3 +71,5 @@ func migrateDB(ctx context.Context, db *sql.DB) error {
 	}
 	return nil
 }
+
+func migrationFS() (fs.FS, error) { return fs.Sub(migrations, "migrations") }

@@ -1,0 +1,201 @@
+package controlplane
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/store/postgres"
+)
+
+// newTestService returns a service on a fresh, migrated database.
+func newTestService(t testing.TB) (*Service, *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	testenv.Must(t, postgres.Migrate(ctx, dsn), "migrate")
+	pool, err := postgres.Open(ctx, dsn)
+	testenv.Must(t, err, "open")
+	t.Cleanup(pool.Close)
+	tokens, err := auth.NewTokens([]byte(strings.Repeat("j", 32)))
+	testenv.Must(t, err, "tokens")
+	s, err := New(pool, []byte("pepper-pepper-pepper"), tokens, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	testenv.Must(t, err, "service")
+	return s, pool
+}
+
+// owner bootstraps a tenant and returns a context signed in as its owner.
+func owner(t testing.TB, s *Service, email, slug string) (context.Context, string) {
+	t.Helper()
+	u, tn, err := s.CreateOwner(context.Background(), email, "password-123", "Tenant "+slug, slug)
+	testenv.Must(t, err, "create owner")
+	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: u.ID, Email: u.Email}), tn.ID
+}
+
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if CodeOf(err) != code {
+		t.Fatalf("%s: want %s, got %v", what, code, err)
+	}
+}
+
+func TestKeyRateLimits(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx, tenant := owner(t, s, "ann@example.com", "acme")
+	k, err := s.CreateAPIKey(ctx, tenant, "limited", KeyPolicy{RequestsPerMinute: 600, TokensPerMinute: 2_000_000}, nil)
+	testenv.Must(t, err, "create")
+	if k.Key.Policy.RequestsPerMinute != 600 || k.Key.Policy.TokensPerMinute != 2_000_000 {
+		t.Fatalf("created policy %+v", k.Key.Policy)
+	}
+	rec, err := s.VerifyKey(ctx, k.Secret)
+	if err != nil || rec == nil || rec.Policy.RequestsPerMinute != 600 || rec.Policy.TokensPerMinute != 2_000_000 {
+		t.Fatalf("verified record %+v %v", rec, err)
+	}
+	upd, err := s.UpdateAPIKeyPolicy(ctx, tenant, k.Key.ID, KeyPolicy{RequestsPerMinute: 60})
+	testenv.Must(t, err, "update")
+	if upd.Policy.RequestsPerMinute != 60 || upd.Policy.TokensPerMinute != 0 {
+		t.Fatalf("updated policy %+v", upd.Policy)
+	}
+	// The update evicted the cached record: the data plane sees the new limits at once.
+	if rec, _ := s.VerifyKey(ctx, k.Secret); rec.Policy.RequestsPerMinute != 60 || rec.Policy.TokensPerMinute != 0 {
+		t.Fatalf("stale record after update %+v", rec.Policy)
+	}
+	// Rotation keeps the limits.
+	rot, err := s.RotateAPIKey(ctx, tenant, k.Key.ID)
+	testenv.Must(t, err, "rotate")
+	if rot.Key.Policy.RequestsPerMinute != 60 {
+		t.Fatalf("rotated policy %+v", rot.Key.Policy)
+	}
+	for name, p := range map[string]KeyPolicy{
+		"negative rpm": {RequestsPerMinute: -1},
+		"huge rpm":     {RequestsPerMinute: maxRequestsPerMinute + 1},
+		"negative tpm": {TokensPerMinute: -5},
+		"huge tpm":     {TokensPerMinute: maxTokensPerMinute + 1},
+	} {
+		_, err := s.CreateAPIKey(ctx, tenant, "bad", p, nil)
+		wantCode(t, name, err, CodeInvalidArgument)
+		if !strings.Contains(err.Error(), "PerMinute") {
+			t.Errorf("%s: message does not name the field: %v", name, err)
+		}
+	}
+}
+
+func TestBudgetsCoveringKey(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx, tenant := owner(t, s, "ann@example.com", "acme")
+	search, err := s.CreateAPIKey(ctx, tenant, "search", KeyPolicy{DefaultDimensions: map[string]string{"team": "search", "env": "prod"}}, nil)
+	testenv.Must(t, err, "key")
+	ads, err := s.CreateAPIKey(ctx, tenant, "ads", KeyPolicy{DefaultDimensions: map[string]string{"team": "ads"}}, nil)
+	testenv.Must(t, err, "key")
+	str := func(v string) *string { return &v }
+	mk := func(in BudgetInput) string {
+		t.Helper()
+		in.Period, in.AmountNanoUSD = "month", 1_000_000_000
+		b, err := s.CreateBudget(ctx, tenant, in)
+		testenv.Must(t, err, "budget "+in.Name)
+		return b.ID
+	}
+	whole := mk(BudgetInput{Name: "whole tenant", Scope: ScopeTenant})
+	ownCap := mk(BudgetInput{Name: "search key", Scope: ScopeKey, KeyID: &search.Key.ID})
+	mk(BudgetInput{Name: "ads key", Scope: ScopeKey, KeyID: &ads.Key.ID})
+	teamSearch := mk(BudgetInput{Name: "team search", Scope: ScopeDimension, DimensionName: str("team"), DimensionVal: str("search")})
+	mk(BudgetInput{Name: "team ads", Scope: ScopeDimension, DimensionName: str("team"), DimensionVal: str("ads")})
+	mk(BudgetInput{Name: "env staging", Scope: ScopeDimension, DimensionName: str("env"), DimensionVal: str("staging")})
+
+	list, err := s.BudgetsCoveringKey(ctx, tenant, search.Key.ID)
+	testenv.Must(t, err, "covering")
+	var got []string
+	for _, b := range list {
+		got = append(got, b.ID)
+	}
+	if want := []string{whole, ownCap, teamSearch}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("budgets covering the search key: got %v want %v", got, want)
+	}
+
+	// Another tenant's key is not found through this tenant; this tenant is forbidden to the other's owner.
+	otherCtx, other := owner(t, s, "bob@example.com", "other")
+	theirs, err := s.CreateAPIKey(otherCtx, other, "theirs", KeyPolicy{}, nil)
+	testenv.Must(t, err, "their key")
+	_, err = s.BudgetsCoveringKey(ctx, tenant, theirs.Key.ID)
+	wantCode(t, "their key through my tenant", err, CodeNotFound)
+	_, err = s.BudgetsCoveringKey(otherCtx, tenant, search.Key.ID)
+	wantCode(t, "my tenant as the other owner", err, CodeForbidden)
+	_, err = s.BudgetsCoveringKey(ctx, tenant, "not-an-id")
+	wantCode(t, "malformed key id", err, CodeInvalidArgument)
+}
+
+func TestPricingOverrideGet(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx, tenant := owner(t, s, "ann@example.com", "acme")
+	o, err := s.CreatePricingOverride(ctx, tenant, OverrideInput{Model: "gpt-4o", EffectiveFrom: mustTime(t, "2026-01-01T00:00:00Z"), PercentAdjustmentBP: -1500, Note: "deal"})
+	testenv.Must(t, err, "create")
+	got, err := s.PricingOverride(ctx, tenant, o.ID)
+	if err != nil || got.ID != o.ID || got.PercentAdjustmentBP != -1500 || got.Note != "deal" {
+		t.Fatalf("get %+v %v", got, err)
+	}
+	otherCtx, other := owner(t, s, "bob@example.com", "other")
+	_, err = s.PricingOverride(otherCtx, other, o.ID)
+	wantCode(t, "my override through their tenant", err, CodeNotFound)
+	_, err = s.PricingOverride(otherCtx, tenant, o.ID)
+	wantCode(t, "my tenant as the other owner", err, CodeForbidden)
+}
+
+func TestCreateOwnerIsAllOrNothing(t *testing.T) {
+	s, pool := newTestService(t)
+	owner(t, s, "ann@example.com", "acme")
+	_, _, err := s.CreateOwner(context.Background(), "new@example.com", "password-123", "Copycat", "acme")
+	wantCode(t, "taken slug", err, CodeConflict)
+	var n int
+	testenv.Must(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM users WHERE email = 'new@example.com'`).Scan(&n), "count")
+	if n != 0 {
+		t.Fatal("a refused bootstrap left an account behind")
+	}
+	_, _, err = s.CreateOwner(context.Background(), "new@example.com", "short", "New", "new")
+	wantCode(t, "short password", err, CodeInvalidArgument)
+	_, _, err = s.CreateOwner(context.Background(), "not an email", "password-123", "New", "new")
+	wantCode(t, "malformed email", err, CodeInvalidArgument)
+	_, _, err = s.CreateOwner(context.Background(), "new@example.com", "password-123", strings.Repeat("n", 201), "new")
+	wantCode(t, "oversize tenant name", err, CodeInvalidArgument)
+	// An existing user becomes owner of a second tenant; the password is not changed.
+	u, tn, err := s.CreateOwner(context.Background(), "ann@example.com", "another-password", "Second", "second")
+	testenv.Must(t, err, "existing user")
+	if tn.Role != RoleOwner || u.Email != "ann@example.com" {
+		t.Fatalf("second tenant %+v %+v", u, tn)
+	}
+	if _, err := s.SignIn(context.Background(), "ann@example.com", "password-123"); err != nil {
+		t.Fatalf("the existing password stopped working: %v", err)
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx, _ := owner(t, s, "ann@example.com", "acme")
+	sess, err := s.SignIn(context.Background(), "ann@example.com", "password-123")
+	testenv.Must(t, err, "sign in")
+	wantCode(t, "wrong current password", s.ChangePassword(ctx, "password-xyz", "new-password-1"), CodeUnauthenticated)
+	wantCode(t, "too short", s.ChangePassword(ctx, "password-123", "short"), CodeInvalidArgument)
+	wantCode(t, "anonymous", s.ChangePassword(context.Background(), "password-123", "new-password-1"), CodeUnauthenticated)
+	testenv.Must(t, s.ChangePassword(ctx, "password-123", "new-password-1"), "change")
+	_, err = s.SignIn(context.Background(), "ann@example.com", "password-123")
+	wantCode(t, "old password", err, CodeUnauthenticated)
+	if _, err := s.SignIn(context.Background(), "ann@example.com", "new-password-1"); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+	// Sessions opened before the change cannot be refreshed.
+	_, err = s.Refresh(context.Background(), sess.RefreshToken)
+	wantCode(t, "refresh after change", err, CodeUnauthenticated)
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	testenv.Must(t, err, "time")
+	return v
+}
