@@ -41,3 +41,26 @@ func TestPricingCatalogue(t *testing.T) {
 		t.Fatalf("first 0: %+v", r)
 	}
 }
+
+// Rate limits are part of the key policy: set through GraphQL, listed, and
+// handed to the data plane in the policy answer.
+func TestKeyRateLimitsThroughAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	token, tenant := h.owner("rate@example.com", "rate")
+	d := h.must(token, `mutation($t:ID!){createAPIKey(tenantId:$t,name:"limited",policy:{requestsPerMinute:60,tokensPerMinute:100000}){secret key{id policy{requestsPerMinute tokensPerMinute}}}}`,
+		map[string]any{"t": tenant})
+	if get(d, "createAPIKey", "key", "policy", "requestsPerMinute") != 60.0 || get(d, "createAPIKey", "key", "policy", "tokensPerMinute") != 100000.0 {
+		t.Fatalf("created policy: %v", d)
+	}
+	status, a := h.policy(get(d, "createAPIKey", "secret").(string))
+	pol, _ := a["policy"].(map[string]any)
+	if status != 200 || pol["requests_per_minute"] != 60.0 || pol["tokens_per_minute"] != 100000.0 {
+		t.Fatalf("policy answer %d %v", status, a)
+	}
+	r := h.gql(token, `mutation($t:ID!,$k:ID!){updateAPIKeyPolicy(tenantId:$t,id:$k,policy:{requestsPerMinute:-1}){id}}`,
+		map[string]any{"t": tenant, "k": get(d, "createAPIKey", "key", "id")})
+	if r.code() != "INVALID_ARGUMENT" {
+		t.Fatalf("negative rate limit: %+v", r)
+	}
+}

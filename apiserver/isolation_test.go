@@ -41,6 +41,7 @@ var tenantOps = []op{
 	{"Query.budgets", `query($t:ID!){budgets(tenantId:$t){edges{node{id}}}}`, false},
 	{"Query.budget", `query($t:ID!,$budget:ID!){budget(tenantId:$t,id:$budget){id}}`, true},
 	{"Query.pricingOverrides", `query($t:ID!){pricingOverrides(tenantId:$t){edges{node{id}}}}`, false},
+	{"Query.pricingOverride", `query($t:ID!,$override:ID!){pricingOverride(tenantId:$t,id:$override){id}}`, true},
 	{"Query.auditLog", `query($t:ID!){auditLog(tenantId:$t){edges{node{id}}}}`, false},
 	{"Query.spendSummary", `query($t:ID!){spendSummary(tenantId:$t,` + month + `){requests}}`, false},
 	{"Query.spendTimeSeries", `query($t:ID!){spendTimeSeries(tenantId:$t,` + month + `,bucket:DAY){start}}`, false},
@@ -155,6 +156,32 @@ var callerScoped = map[string]func(t *testing.T, w *world){
 		a, b := toJSON(w.h.must(w.alice, q, nil)), toJSON(w.h.must(w.bob, q, nil))
 		if a != b || !strings.Contains(a, `"gpt-4o"`) {
 			t.Fatalf("catalogue differs between tenants or lacks gpt-4o:\n alice %s\n bob   %s", a, b)
+		}
+	},
+	"Mutation.changePassword": func(t *testing.T, w *world) {
+		// Alice changing her password leaves Bob's password and sessions as they were.
+		w.h.must(w.alice, `mutation{changePassword(currentPassword:"alice-password-1",newPassword:"alice-password-2")}`, nil)
+		if r := w.h.gql("", `mutation{signIn(email:"bob@example.com",password:"alice-password-2"){accessToken}}`, nil); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("bob's account with alice's new password: %+v", r)
+		}
+		d := w.h.must("", `mutation($r:String!){refreshSession(refreshToken:$r){refreshToken}}`, map[string]any{"r": w.bobRefresh})
+		w.bobRefresh = get(d, "refreshSession", "refreshToken").(string)
+		w.h.must("", `mutation{signIn(email:"bob@example.com",password:"bob-password-1"){accessToken}}`, nil)
+		// Her own sessions ended; sign her in again for the checks that follow.
+		d = w.h.must("", `mutation{signIn(email:"alice@example.com",password:"alice-password-2"){accessToken refreshToken}}`, nil)
+		w.alice, w.aliceRefresh = get(d, "signIn", "accessToken").(string), get(d, "signIn", "refreshToken").(string)
+	},
+	"APIKey.coveringBudgets": func(t *testing.T, w *world) {
+		// Alice's key is covered by A's tenant budget only, never by B's.
+		q := `query($t:ID!,$key:ID!){apiKey(tenantId:$t,id:$key){coveringBudgets{id tenantId}}}`
+		d := w.h.must(w.alice, q, map[string]any{"t": w.tenantA, "key": w.aKey})
+		if bs := get(d, "apiKey", "coveringBudgets").([]any); len(bs) != 1 || get(bs[0], "id") != w.aBudget {
+			t.Fatalf("budgets covering alice's key: %v", bs)
+		}
+		// Control: Bob's key is covered by B's tenant budget and its own cap.
+		d = w.h.must(w.bob, q, map[string]any{"t": w.tenantB, "key": w.bKey})
+		if bs := get(d, "apiKey", "coveringBudgets").([]any); len(bs) != 2 {
+			t.Fatalf("budgets covering bob's key: %v", bs)
 		}
 	},
 	"APIKey.budgets": func(t *testing.T, w *world) {

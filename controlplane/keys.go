@@ -245,7 +245,8 @@ func (s *Service) PolicyAnswer(ctx context.Context, key string) (policy.Answer, 
 	a := policy.Answer{Valid: true, TenantID: rec.TenantID, KeyID: rec.ID, KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl,
 		Policy: policy.Policy{AllowedProviders: rec.Policy.AllowedProviders, AllowedModels: rec.Policy.AllowedModels,
 			RequiredDimensions: rec.Policy.RequiredDimensions, DefaultDimensions: rec.Policy.DefaultDimensions,
-			RequirePricedModels: rec.Policy.RequirePricedModels}}
+			RequirePricedModels: rec.Policy.RequirePricedModels, RequestsPerMinute: rec.Policy.RequestsPerMinute,
+			TokensPerMinute: rec.Policy.TokensPerMinute}}
 	// Any call of the key may carry the dimension value of a dimension-scoped
 	// hard budget (headers choose it per call), so those count too: the data
 	// plane reserves only for keys whose answer says hard_budget.

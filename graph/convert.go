@@ -74,7 +74,8 @@ func apiKey(k controlplane.APIKey) *model.APIKey {
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt, RotatedFromID: k.RotatedFrom,
 		Policy: &model.KeyPolicy{AllowedProviders: nonNil(k.Policy.AllowedProviders), AllowedModels: nonNil(k.Policy.AllowedModels),
 			RequiredDimensions: nonNil(k.Policy.RequiredDimensions), DefaultDimensions: dims(k.Policy.DefaultDimensions),
-			RequirePricedModels: k.Policy.RequirePricedModels}}
+			RequirePricedModels: k.Policy.RequirePricedModels, RequestsPerMinute: k.Policy.RequestsPerMinute,
+			TokensPerMinute: k.Policy.TokensPerMinute}}
 }
 
 func keyPolicy(in *model.KeyPolicyInput) controlplane.KeyPolicy {
@@ -85,6 +86,12 @@ func keyPolicy(in *model.KeyPolicyInput) controlplane.KeyPolicy {
 	p.AllowedProviders, p.AllowedModels, p.RequiredDimensions = in.AllowedProviders, in.AllowedModels, in.RequiredDimensions
 	if in.RequirePricedModels != nil {
 		p.RequirePricedModels = *in.RequirePricedModels
+	}
+	if in.RequestsPerMinute != nil {
+		p.RequestsPerMinute = *in.RequestsPerMinute
+	}
+	if in.TokensPerMinute != nil {
+		p.TokensPerMinute = *in.TokensPerMinute
 	}
 	if len(in.DefaultDimensions) > 0 {
 		p.DefaultDimensions = map[string]string{}

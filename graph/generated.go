@@ -41,18 +41,19 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	APIKey struct {
-		Budgets       func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		ExpiresAt     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		LastUsedAt    func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Policy        func(childComplexity int) int
-		Prefix        func(childComplexity int) int
-		RevokedAt     func(childComplexity int) int
-		RotatedFromID func(childComplexity int) int
-		Status        func(childComplexity int) int
-		TenantID      func(childComplexity int) int
+		Budgets         func(childComplexity int) int
+		CoveringBudgets func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		ExpiresAt       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LastUsedAt      func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Policy          func(childComplexity int) int
+		Prefix          func(childComplexity int) int
+		RevokedAt       func(childComplexity int) int
+		RotatedFromID   func(childComplexity int) int
+		Status          func(childComplexity int) int
+		TenantID        func(childComplexity int) int
 	}
 
 	APIKeyConnection struct {
@@ -176,8 +177,10 @@ type ComplexityRoot struct {
 		AllowedModels       func(childComplexity int) int
 		AllowedProviders    func(childComplexity int) int
 		DefaultDimensions   func(childComplexity int) int
+		RequestsPerMinute   func(childComplexity int) int
 		RequirePricedModels func(childComplexity int) int
 		RequiredDimensions  func(childComplexity int) int
+		TokensPerMinute     func(childComplexity int) int
 	}
 
 	Member struct {
@@ -198,6 +201,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddMember             func(childComplexity int, tenantID string, email string, name *string, password *string, role model.Role) int
+		ChangePassword        func(childComplexity int, currentPassword string, newPassword string) int
 		CreateAPIKey          func(childComplexity int, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time) int
 		CreateBudget          func(childComplexity int, tenantID string, input model.BudgetInput) int
 		CreatePricingOverride func(childComplexity int, tenantID string, input model.PricingOverrideInput) int
@@ -257,6 +261,7 @@ type ComplexityRoot struct {
 		Me                 func(childComplexity int) int
 		Members            func(childComplexity int, tenantID string, first *int, after *string) int
 		PricingCatalogue   func(childComplexity int, search *string, provider *string, first *int) int
+		PricingOverride    func(childComplexity int, tenantID string, id string) int
 		PricingOverrides   func(childComplexity int, tenantID string, first *int, after *string) int
 		SpendBreakdown     func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
 		SpendSummary       func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
@@ -401,11 +406,13 @@ type ComplexityRoot struct {
 
 type APIKeyResolver interface {
 	Budgets(ctx context.Context, obj *model.APIKey) ([]*model.Budget, error)
+	CoveringBudgets(ctx context.Context, obj *model.APIKey) ([]*model.Budget, error)
 }
 type MutationResolver interface {
 	SignIn(ctx context.Context, email string, password string) (*model.Session, error)
 	RefreshSession(ctx context.Context, refreshToken string) (*model.Session, error)
 	SignOut(ctx context.Context, refreshToken string) (bool, error)
+	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error)
 	CreateTenant(ctx context.Context, name string, slug string) (*model.Tenant, error)
 	RenameTenant(ctx context.Context, tenantID string, name string) (*model.Tenant, error)
 	AddMember(ctx context.Context, tenantID string, email string, name *string, password *string, role model.Role) (*model.Member, error)
@@ -432,6 +439,7 @@ type QueryResolver interface {
 	Budgets(ctx context.Context, tenantID string, first *int, after *string) (*model.BudgetConnection, error)
 	Budget(ctx context.Context, tenantID string, id string) (*model.Budget, error)
 	PricingOverrides(ctx context.Context, tenantID string, first *int, after *string) (*model.PricingOverrideConnection, error)
+	PricingOverride(ctx context.Context, tenantID string, id string) (*model.PricingOverride, error)
 	AuditLog(ctx context.Context, tenantID string, first *int, after *string) (*model.AuditEntryConnection, error)
 	SpendSummary(ctx context.Context, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) (*model.SpendTotals, error)
 	SpendTimeSeries(ctx context.Context, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) ([]*model.SpendPoint, error)
@@ -472,6 +480,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.Budgets(childComplexity), true
+	case "APIKey.coveringBudgets":
+		if e.ComplexityRoot.APIKey.CoveringBudgets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.CoveringBudgets(childComplexity), true
 	case "APIKey.createdAt":
 		if e.ComplexityRoot.APIKey.CreatedAt == nil {
 			break
@@ -1004,6 +1018,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KeyPolicy.DefaultDimensions(childComplexity), true
+	case "KeyPolicy.requestsPerMinute":
+		if e.ComplexityRoot.KeyPolicy.RequestsPerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeyPolicy.RequestsPerMinute(childComplexity), true
 	case "KeyPolicy.requirePricedModels":
 		if e.ComplexityRoot.KeyPolicy.RequirePricedModels == nil {
 			break
@@ -1016,6 +1036,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KeyPolicy.RequiredDimensions(childComplexity), true
+	case "KeyPolicy.tokensPerMinute":
+		if e.ComplexityRoot.KeyPolicy.TokensPerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeyPolicy.TokensPerMinute(childComplexity), true
 
 	case "Member.createdAt":
 		if e.ComplexityRoot.Member.CreatedAt == nil {
@@ -1073,6 +1099,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddMember(childComplexity, args["tenantId"].(string), args["email"].(string), args["name"].(*string), args["password"].(*string), args["role"].(model.Role)), true
+	case "Mutation.changePassword":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["currentPassword"].(string), args["newPassword"].(string)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1478,6 +1515,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PricingCatalogue(childComplexity, args["search"].(*string), args["provider"].(*string), args["first"].(*int)), true
+	case "Query.pricingOverride":
+		if e.ComplexityRoot.Query.PricingOverride == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pricingOverride_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PricingOverride(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Query.pricingOverrides":
 		if e.ComplexityRoot.Query.PricingOverrides == nil {
 			break
@@ -2312,6 +2360,10 @@ type KeyPolicy {
   defaultDimensions: [Dimension!]!
   "Refuse models without a known price."
   requirePricedModels: Boolean!
+  "Most requests per minute for this key; 0 = no limit."
+  requestsPerMinute: Int!
+  "Most tokens (input + output) per minute; 0 = no limit. Calls after the minute's tokens reached it are refused."
+  tokensPerMinute: Int64!
 }
 
 input KeyPolicyInput {
@@ -2320,6 +2372,10 @@ input KeyPolicyInput {
   requiredDimensions: [String!]
   defaultDimensions: [DimensionInput!]
   requirePricedModels: Boolean
+  "0 or absent: no limit."
+  requestsPerMinute: Int
+  "0 or absent: no limit."
+  tokensPerMinute: Int64
 }
 
 type APIKey {
@@ -2338,6 +2394,8 @@ type APIKey {
   policy: KeyPolicy!
   "Budgets scoped to this key."
   budgets: [Budget!]!
+  "Every budget that limits this key: the tenant's, its own, and dimension budgets matching its default dimensions."
+  coveringBudgets: [Budget!]!
 }
 
 type APIKeyEdge {
@@ -2697,6 +2755,7 @@ type Query {
   budgets(tenantId: ID!, first: Int, after: String): BudgetConnection!
   budget(tenantId: ID!, id: ID!): Budget!
   pricingOverrides(tenantId: ID!, first: Int, after: String): PricingOverrideConnection!
+  pricingOverride(tenantId: ID!, id: ID!): PricingOverride!
   "Admins only."
   auditLog(tenantId: ID!, first: Int, after: String): AuditEntryConnection!
   "Total spend and tokens in [from, to)."
@@ -2730,6 +2789,8 @@ type Mutation {
   "Trade a refresh token for a new session; the old refresh token is spent."
   refreshSession(refreshToken: String!): Session!
   signOut(refreshToken: String!): Boolean!
+  "Changes the caller's password; ends all of the caller's sessions."
+  changePassword(currentPassword: String!, newPassword: String!): Boolean!
 
   createTenant(name: String!, slug: String!): Tenant!
   renameTenant(tenantId: ID!, name: String!): Tenant!
@@ -2786,6 +2847,8 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_policy(ctx, field)
 	case "budgets":
 		return ec.fieldContext_APIKey_budgets(ctx, field)
+	case "coveringBudgets":
+		return ec.fieldContext_APIKey_coveringBudgets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
@@ -3036,6 +3099,10 @@ func (ec *executionContext) childFields_KeyPolicy(ctx context.Context, field gra
 		return ec.fieldContext_KeyPolicy_defaultDimensions(ctx, field)
 	case "requirePricedModels":
 		return ec.fieldContext_KeyPolicy_requirePricedModels(ctx, field)
+	case "requestsPerMinute":
+		return ec.fieldContext_KeyPolicy_requestsPerMinute(ctx, field)
+	case "tokensPerMinute":
+		return ec.fieldContext_KeyPolicy_tokensPerMinute(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KeyPolicy", field.Name)
 }
@@ -3531,6 +3598,28 @@ func (ec *executionContext) field_Mutation_addMember_args(ctx context.Context, r
 		return nil, err
 	}
 	args["role"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "currentPassword",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["currentPassword"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "newPassword",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["newPassword"] = arg1
 	return args, nil
 }
 
@@ -4246,6 +4335,28 @@ func (ec *executionContext) field_Query_pricingCatalogue_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_pricingOverride_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_pricingOverrides_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4912,6 +5023,38 @@ func (ec *executionContext) _APIKey_budgets(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_APIKey_budgets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "APIKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _APIKey_coveringBudgets(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_coveringBudgets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.APIKey().CoveringBudgets(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Budget) graphql.Marshaler {
+			return ec.marshalNBudget2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_coveringBudgets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "APIKey",
 		Field:      field,
@@ -6812,6 +6955,52 @@ func (ec *executionContext) fieldContext_KeyPolicy_requirePricedModels(_ context
 	return graphql.NewScalarFieldContext("KeyPolicy", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _KeyPolicy_requestsPerMinute(ctx context.Context, field graphql.CollectedField, obj *model.KeyPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeyPolicy_requestsPerMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestsPerMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeyPolicy_requestsPerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeyPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KeyPolicy_tokensPerMinute(ctx context.Context, field graphql.CollectedField, obj *model.KeyPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeyPolicy_tokensPerMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TokensPerMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeyPolicy_tokensPerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeyPolicy", field, false, false, "Int64")
+}
+
 func (ec *executionContext) _Member_user(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7135,6 +7324,50 @@ func (ec *executionContext) fieldContext_Mutation_signOut(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_signOut_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changePassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangePassword(ctx, fc.Args["currentPassword"].(string), fc.Args["newPassword"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changePassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8571,6 +8804,50 @@ func (ec *executionContext) fieldContext_Query_pricingOverrides(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_pricingOverrides_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pricingOverride(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pricingOverride(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PricingOverride(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PricingOverride) graphql.Marshaler {
+			return ec.marshalNPricingOverride2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverride(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pricingOverride(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingOverride(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pricingOverride_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12485,7 +12762,7 @@ func (ec *executionContext) unmarshalInputKeyPolicyInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"allowedProviders", "allowedModels", "requiredDimensions", "defaultDimensions", "requirePricedModels"}
+	fieldsInOrder := [...]string{"allowedProviders", "allowedModels", "requiredDimensions", "defaultDimensions", "requirePricedModels", "requestsPerMinute", "tokensPerMinute"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12527,6 +12804,20 @@ func (ec *executionContext) unmarshalInputKeyPolicyInput(ctx context.Context, ob
 				return it, err
 			}
 			it.RequirePricedModels = data
+		case "requestsPerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestsPerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestsPerMinute = data
+		case "tokensPerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tokensPerMinute"))
+			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TokensPerMinute = data
 		}
 	}
 	return it, nil
@@ -12889,6 +13180,12 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._APIKey_budgets(ctx, field, obj)
+				})
+		case "coveringBudgets":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._APIKey_coveringBudgets(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13723,6 +14020,16 @@ func (ec *executionContext) _KeyPolicy(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestsPerMinute":
+			out.Values[i] = ec._KeyPolicy_requestsPerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tokensPerMinute":
+			out.Values[i] = ec._KeyPolicy_tokensPerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13895,6 +14202,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "signOut":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_signOut(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changePassword":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changePassword(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -14285,6 +14599,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_pricingOverrides(ctx, field)
+				})
+		case "pricingOverride":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pricingOverride(ctx, field)
 				})
 		case "auditLog":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -16712,6 +17032,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt642ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt642ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
 	return res
 }
 

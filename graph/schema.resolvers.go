@@ -30,6 +30,19 @@ func (r *aPIKeyResolver) Budgets(ctx context.Context, obj *model.APIKey) ([]*mod
 	return out, nil
 }
 
+// CoveringBudgets is the resolver for the coveringBudgets field.
+func (r *aPIKeyResolver) CoveringBudgets(ctx context.Context, obj *model.APIKey) ([]*model.Budget, error) {
+	list, err := r.CP.BudgetsCoveringKey(ctx, obj.TenantID, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Budget, 0, len(list))
+	for _, b := range list {
+		out = append(out, budget(b))
+	}
+	return out, nil
+}
+
 // SignIn is the resolver for the signIn field.
 func (r *mutationResolver) SignIn(ctx context.Context, email string, password string) (*model.Session, error) {
 	v, err := r.CP.SignIn(ctx, email, password)
@@ -51,6 +64,11 @@ func (r *mutationResolver) RefreshSession(ctx context.Context, refreshToken stri
 // SignOut is the resolver for the signOut field.
 func (r *mutationResolver) SignOut(ctx context.Context, refreshToken string) (bool, error) {
 	return true, r.CP.SignOut(ctx, refreshToken)
+}
+
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error) {
+	return true, r.CP.ChangePassword(ctx, currentPassword, newPassword)
 }
 
 // CreateTenant is the resolver for the createTenant field.
@@ -287,6 +305,15 @@ func (r *queryResolver) PricingOverrides(ctx context.Context, tenantID string, f
 		out.Edges = append(out.Edges, &model.PricingOverrideEdge{Cursor: c.Cursors[i], Node: override(it)})
 	}
 	return out, nil
+}
+
+// PricingOverride is the resolver for the pricingOverride field.
+func (r *queryResolver) PricingOverride(ctx context.Context, tenantID string, id string) (*model.PricingOverride, error) {
+	o, err := r.CP.PricingOverride(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return override(o), nil
 }
 
 // AuditLog is the resolver for the auditLog field.

@@ -48,4 +48,10 @@ type Policy struct {
 	// HardBudget is true when a hard-cap budget covers this key: the data
 	// plane should reserve spend before forwarding (see budget package).
 	HardBudget bool `json:"hard_budget"`
+	// RequestsPerMinute limits calls of the key per minute; 0: no limit.
+	RequestsPerMinute int `json:"requests_per_minute,omitempty"`
+	// TokensPerMinute limits input + output tokens of the key per minute;
+	// 0: no limit. Tokens are known after a call, so a minute whose tokens
+	// reached the limit refuses the calls that follow it.
+	TokensPerMinute int64 `json:"tokens_per_minute,omitempty"`
 }

@@ -28,6 +28,8 @@ type APIKey struct {
 	Policy        *KeyPolicy `json:"policy"`
 	// Budgets scoped to this key.
 	Budgets []*Budget `json:"budgets"`
+	// Every budget that limits this key: the tenant's, its own, and dimension budgets matching its default dimensions.
+	CoveringBudgets []*Budget `json:"coveringBudgets"`
 }
 
 type APIKeyConnection struct {
@@ -196,6 +198,10 @@ type KeyPolicy struct {
 	DefaultDimensions  []*Dimension `json:"defaultDimensions"`
 	// Refuse models without a known price.
 	RequirePricedModels bool `json:"requirePricedModels"`
+	// Most requests per minute for this key; 0 = no limit.
+	RequestsPerMinute int `json:"requestsPerMinute"`
+	// Most tokens (input + output) per minute; 0 = no limit. Calls after the minute's tokens reached it are refused.
+	TokensPerMinute int64 `json:"tokensPerMinute"`
 }
 
 type KeyPolicyInput struct {
@@ -204,6 +210,10 @@ type KeyPolicyInput struct {
 	RequiredDimensions  []string          `json:"requiredDimensions,omitempty"`
 	DefaultDimensions   []*DimensionInput `json:"defaultDimensions,omitempty"`
 	RequirePricedModels *bool             `json:"requirePricedModels,omitempty"`
+	// 0 or absent: no limit.
+	RequestsPerMinute *int `json:"requestsPerMinute,omitempty"`
+	// 0 or absent: no limit.
+	TokensPerMinute *int64 `json:"tokensPerMinute,omitempty"`
 }
 
 type Member struct {
