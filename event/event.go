@@ -93,6 +93,10 @@ const (
 	DenialUnpricedModel      = "unpriced_model"
 	DenialAuthUnavailable    = "auth_unavailable"
 	DenialUnknownRoute       = "unknown_route"
+	// DenialRateLimited is a call over the key's requests or tokens per
+	// minute (policy.Policy.RequestsPerMinute / TokensPerMinute): it passes
+	// when repeated after the minute, so it is answered with retry-after.
+	DenialRateLimited = "rate_limited"
 )
 
 // IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form.

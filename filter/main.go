@@ -34,10 +34,21 @@ func main() {
 
 type vmContext struct {
 	types.DefaultVMContext
+	// shared and now default to the host's shared data and clock; tests
+	// replace them to play other workers and to move time on.
+	shared sharedData
+	now    func() time.Time
 }
 
-func (*vmContext) NewPluginContext(contextID uint32) types.PluginContext {
-	return &pluginContext{}
+func (v *vmContext) NewPluginContext(contextID uint32) types.PluginContext {
+	p := &pluginContext{shared: v.shared, now: v.now}
+	if p.shared == nil {
+		p.shared = hostSharedData{}
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	return p
 }
 
 // Metric names exported to Envoy's stats.
@@ -49,6 +60,8 @@ const (
 	metricAuthFailures   = "spendgate_auth_unavailable"
 	metricFailOpen       = "spendgate_fail_open_requests"
 	metricEventsRejected = "spendgate_events_rejected"
+	metricRateConflicts  = "spendgate_rate_limit_conflicts"
+	metricRateFailures   = "spendgate_rate_limit_unavailable"
 )
 
 type pluginContext struct {
@@ -71,7 +84,13 @@ type pluginContext struct {
 	failStreak int
 	waitTicks  int
 
+	// shared holds the rate limit counts of all workers (ratelimit.go); now
+	// is the clock their minutes are read from.
+	shared sharedData
+	now    func() time.Time
+
 	sent, dropped, ingestFailures, denials, authFailures, failOpen, rejected proxywasm.MetricCounter
+	rateConflicts, rateUnavailable                                           proxywasm.MetricCounter
 }
 
 func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
@@ -93,6 +112,8 @@ func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
 	p.authFailures = proxywasm.DefineCounterMetric(metricAuthFailures)
 	p.failOpen = proxywasm.DefineCounterMetric(metricFailOpen)
 	p.rejected = proxywasm.DefineCounterMetric(metricEventsRejected)
+	p.rateConflicts = proxywasm.DefineCounterMetric(metricRateConflicts)
+	p.rateUnavailable = proxywasm.DefineCounterMetric(metricRateFailures)
 	p.tickMs = min(cfg.FlushIntervalMs, sizeCheckMs)
 	p.ticksPerFlush = max(1, cfg.FlushIntervalMs/p.tickMs)
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(p.tickMs)); err != nil {
@@ -299,6 +320,7 @@ type httpContext struct {
 	answer           policy.Answer
 	decided          bool
 	metering         bool
+	countTokens      bool // the key limits tokens per minute: count this call's tokens
 
 	meter      *meter.ResponseMeter
 	status     int
@@ -474,6 +496,13 @@ func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Ac
 	if !d.Allowed() {
 		return h.deny(style, d.Reason, d.Message)
 	}
+	// Rate limits come last: only a call that passes everything else counts.
+	if a.Policy.RateLimited() {
+		if d := h.plugin.admitRate(&h.answer, h.plugin.now()); !d.Allowed() {
+			return h.denyRetryAfter(style, d.Reason, d.Message, d.RetryAfterSeconds)
+		}
+		h.countTokens = a.Policy.TokensPerMinute > 0
+	}
 	if h.plugin.cfg.InjectStreamUsage && meter.NeedsStreamUsageInjection(&h.call.Route, &h.call.Request) {
 		if nb, ok := meter.InjectStreamUsage(body); ok {
 			if err := proxywasm.ReplaceHttpRequestBody(nb); err != nil {
@@ -496,11 +525,20 @@ func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Ac
 // event when the key's tenant is known (denials of unknown keys belong to no
 // tenant; they are counted in the spendgate_denials metric).
 func (h *httpContext) deny(style, reason, message string) types.Action {
+	return h.denyRetryAfter(style, reason, message, 0)
+}
+
+// denyRetryAfter is deny with a retry-after header of retryAfter seconds
+// when above 0 (rate limits: the SDKs wait that long before retrying).
+func (h *httpContext) denyRetryAfter(style, reason, message string, retryAfter int) types.Action {
 	h.denied = true
 	h.plugin.denials.Increment(1)
 	status, ctype, body := policy.DenialResponse(style, reason, message)
 	headers := [][2]string{{"content-type", ctype}, {"x-spendgate-denial", reason},
 		{"x-should-retry", strconv.FormatBool(policy.ShouldRetry(reason))}}
+	if retryAfter > 0 {
+		headers = append(headers, [2]string{"retry-after", strconv.Itoa(retryAfter)})
+	}
 	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
 		proxywasm.LogErrorf("spendgate: sending denial: %v", err)
 	}
@@ -576,6 +614,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	e := h.call.UsageEvent(newEventID(), h.status, &res, ttfb, now.Sub(h.call.Start), h.requestID)
 	h.plugin.enqueue(&e)
+	if h.countTokens {
+		h.plugin.addRateTokens(&h.answer, res.Tokens, h.plugin.now())
+	}
 }
 
 // Policy answers are cached in the proxy's shared data (visible to every
@@ -696,6 +737,10 @@ func appendAnswer(b []byte, a *policy.Answer) []byte {
 	b = strconv.AppendBool(b, a.Policy.RequirePricedModels)
 	b = append(b, `,"hard_budget":`...)
 	b = strconv.AppendBool(b, a.Policy.HardBudget)
+	b = append(b, `,"requests_per_minute":`...)
+	b = strconv.AppendInt(b, int64(a.Policy.RequestsPerMinute), 10)
+	b = append(b, `,"tokens_per_minute":`...)
+	b = strconv.AppendInt(b, a.Policy.TokensPerMinute, 10)
 	return append(b, "}}"...)
 }
 

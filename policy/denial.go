@@ -7,13 +7,14 @@ import (
 )
 
 // DenialStatus is the HTTP status a denial answers with: 401 for key
-// problems, 429 for budgets (so SDK retry logic treats it as a quota), 413 for
-// oversize bodies, 503 when the policy service is unreachable, 403 otherwise.
+// problems, 429 for budgets and rate limits (so SDK retry logic treats them
+// as quotas), 413 for oversize bodies, 503 when the policy service is
+// unreachable, 403 otherwise.
 func DenialStatus(reason string) int {
 	switch reason {
 	case event.DenialMissingKey, event.DenialUnknownKey, event.DenialKeyRevoked:
 		return 401
-	case event.DenialBudgetExceeded:
+	case event.DenialBudgetExceeded, event.DenialRateLimited:
 		return 429
 	case event.DenialBodyTooLarge:
 		return 413
@@ -29,11 +30,12 @@ func DenialStatus(reason string) int {
 
 // ShouldRetry tells the caller's SDK whether repeating a denied call can
 // succeed, sent as the x-should-retry header that the OpenAI and Anthropic
-// SDKs obey. Only an unreachable policy service is worth retrying: without
-// the header the SDKs would retry a 429 budget denial (and 409/5xx) on their
-// own, each attempt denied again and recorded as another denial.
+// SDKs obey. An unreachable policy service and a rate limit (with
+// retry-after, which the SDKs wait for, up to a minute) are worth retrying:
+// without the header the SDKs would retry a 429 budget denial (and 409/5xx)
+// on their own, each attempt denied again and recorded as another denial.
 func ShouldRetry(reason string) bool {
-	return reason == event.DenialAuthUnavailable
+	return reason == event.DenialAuthUnavailable || reason == event.DenialRateLimited
 }
 
 // DenialResponse renders a denial in the error shape the provider's own SDK
@@ -72,7 +74,7 @@ func ErrorResponse(apiStyle string, status int, reason, message string) (int, st
 		b = append(b, `{"error":{"message":`...)
 		b = event.AppendString(b, msg)
 		b = append(b, `,"type":`...)
-		b = event.AppendString(b, openAIType(status))
+		b = event.AppendString(b, openAIType(status, reason))
 		b = append(b, `,"param":null,"code":`...)
 		b = event.AppendString(b, reason)
 		b = append(b, `}}`...)
@@ -80,7 +82,12 @@ func ErrorResponse(apiStyle string, status int, reason, message string) (int, st
 	return status, "application/json", b
 }
 
-func openAIType(status int) string {
+func openAIType(status int, reason string) string {
+	if reason == event.DenialRateLimited {
+		// OpenAI's own rate-limit code; "insufficient_quota" (429 below)
+		// tells clients that waiting will not help.
+		return "rate_limit_exceeded"
+	}
 	switch status {
 	case 401:
 		return "invalid_request_error"

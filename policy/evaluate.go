@@ -12,6 +12,9 @@ import (
 type Decision struct {
 	Reason  string
 	Message string
+	// RetryAfterSeconds, when above 0, is how long until the same call can
+	// pass (rate limits): sent as the retry-after header.
+	RetryAfterSeconds int
 }
 
 // Allowed reports whether the call may proceed.
@@ -24,24 +27,24 @@ func Evaluate(a *Answer, provider, model string, dims map[string]string, modelPr
 	if !a.Valid {
 		switch a.Reason {
 		case "key_revoked":
-			return Decision{event.DenialKeyRevoked, "this spendgate API key has been revoked"}
+			return Decision{Reason: event.DenialKeyRevoked, Message: "this spendgate API key has been revoked"}
 		default:
-			return Decision{event.DenialUnknownKey, "the spendgate API key is not valid"}
+			return Decision{Reason: event.DenialUnknownKey, Message: "the spendgate API key is not valid"}
 		}
 	}
 	if a.Blocked {
 		msg := "spend for this key has reached a hard budget; requests are blocked until the budget period resets or the budget is raised"
-		return Decision{event.DenialBudgetExceeded, msg}
+		return Decision{Reason: event.DenialBudgetExceeded, Message: msg}
 	}
 	p := &a.Policy
 	if len(p.AllowedProviders) > 0 && !contains(p.AllowedProviders, provider) {
-		return Decision{event.DenialProviderNotAllowed, "provider " + provider + " is not allowed for this key (allowed: " + strings.Join(p.AllowedProviders, ", ") + ")"}
+		return Decision{Reason: event.DenialProviderNotAllowed, Message: "provider " + provider + " is not allowed for this key (allowed: " + strings.Join(p.AllowedProviders, ", ") + ")"}
 	}
 	if len(p.AllowedModels) > 0 && !ModelAllowed(p.AllowedModels, model) {
 		if model == "" {
-			return Decision{event.DenialModelNotAllowed, "the request names no model and this key only allows: " + strings.Join(p.AllowedModels, ", ")}
+			return Decision{Reason: event.DenialModelNotAllowed, Message: "the request names no model and this key only allows: " + strings.Join(p.AllowedModels, ", ")}
 		}
-		return Decision{event.DenialModelNotAllowed, "model " + model + " is not allowed for this key (allowed: " + strings.Join(p.AllowedModels, ", ") + ")"}
+		return Decision{Reason: event.DenialModelNotAllowed, Message: "model " + model + " is not allowed for this key (allowed: " + strings.Join(p.AllowedModels, ", ") + ")"}
 	}
 	var missing []string
 	for _, d := range p.RequiredDimensions {
@@ -50,11 +53,11 @@ func Evaluate(a *Answer, provider, model string, dims map[string]string, modelPr
 		}
 	}
 	if len(missing) > 0 {
-		return Decision{event.DenialMissingDimension, "missing required dimension(s) " + strings.Join(missing, ", ") +
+		return Decision{Reason: event.DenialMissingDimension, Message: "missing required dimension(s) " + strings.Join(missing, ", ") +
 			": set them with headers x-spendgate-dim-<name>: <value>"}
 	}
 	if p.RequirePricedModels && modelPriced != nil && !modelPriced(provider, model) {
-		return Decision{event.DenialUnpricedModel, "model " + model + " has no known price and this key only allows priced models"}
+		return Decision{Reason: event.DenialUnpricedModel, Message: "model " + model + " has no known price and this key only allows priced models"}
 	}
 	return Decision{}
 }

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"errors"
+	"math"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -35,6 +37,14 @@ func ParseAnswer(b []byte) (Answer, error) {
 	a.Policy.RequiredDimensions = stringList(p.Get("required_dimensions"))
 	a.Policy.RequirePricedModels = p.Get("require_priced_models").Bool()
 	a.Policy.HardBudget = p.Get("hard_budget").Bool()
+	rpm, ok := limit(p.Get("requests_per_minute"))
+	if !ok {
+		return Answer{}, ErrMalformedAnswer
+	}
+	a.Policy.RequestsPerMinute = int(min(rpm, math.MaxInt)) // int may be 32 bits (32-bit targets)
+	if a.Policy.TokensPerMinute, ok = limit(p.Get("tokens_per_minute")); !ok {
+		return Answer{}, ErrMalformedAnswer
+	}
 	if d := p.Get("default_dimensions"); d.IsObject() {
 		a.Policy.DefaultDimensions = map[string]string{}
 		d.ForEach(func(k, v gjson.Result) bool {
@@ -58,4 +68,20 @@ func stringList(r gjson.Result) []string {
 		out = append(out, v.String())
 	}
 	return out
+}
+
+// limit reads a per-minute limit: absent or null is 0 (no limit); anything
+// but a whole number >= 0 is malformed, so a broken answer fails closed
+// instead of silently lifting a limit. Numbers past int64 count as its
+// largest value, which no minute reaches.
+func limit(r gjson.Result) (int64, bool) {
+	switch {
+	case !r.Exists() || r.Type == gjson.Null:
+		return 0, true
+	case r.Type != gjson.Number || strings.ContainsAny(r.Raw, ".eE-"):
+		return 0, false
+	case r.Num >= math.MaxInt64:
+		return math.MaxInt64, true
+	}
+	return r.Int(), true
 }

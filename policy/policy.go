@@ -49,6 +49,7 @@ type Policy struct {
 	// plane should reserve spend before forwarding (see budget package).
 	HardBudget bool `json:"hard_budget"`
 	// RequestsPerMinute limits calls of the key per minute; 0: no limit.
+	// Both limits count in fixed UTC-minute windows (RateWindow, ratelimit.go).
 	RequestsPerMinute int `json:"requests_per_minute,omitempty"`
 	// TokensPerMinute limits input + output tokens of the key per minute;
 	// 0: no limit. Tokens are known after a call, so a minute whose tokens

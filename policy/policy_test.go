@@ -149,6 +149,7 @@ func FuzzParseAnswer(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"valid":false,"reason":"key_revoked","cache_ttl_seconds":5}`))
 	f.Add([]byte(`{"valid":true,"tenant_id":"t","key_id":"k","blocked":true,"policy":{"allowed_models":["gpt-*"]}}`))
+	f.Add([]byte(`{"valid":true,"tenant_id":"t","key_id":"k","policy":{"requests_per_minute":60,"tokens_per_minute":100000}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		a, err := ParseAnswer(raw)
 		if err != nil {
@@ -156,6 +157,9 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 		if a.Valid && (a.TenantID == "" || a.KeyID == "") {
 			t.Fatalf("valid answer without tenant or key: %s", raw)
+		}
+		if a.Policy.RequestsPerMinute < 0 || a.Policy.TokensPerMinute < 0 {
+			t.Fatalf("negative rate limit %d/%d from %s", a.Policy.RequestsPerMinute, a.Policy.TokensPerMinute, raw)
 		}
 		var ref map[string]json.RawMessage
 		if json.Unmarshal(raw, &ref) != nil {
