@@ -6,22 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"sort"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apiserver"
-	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
-	"github.com/spendgate/spendgate/store/postgres"
 )
 
 // benchAnalytics generates events for one tenant in a scratch ClickHouse
@@ -40,35 +33,15 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	name := fmt.Sprintf("sgbench_%d", time.Now().UnixNano())
-	pgDSN, dropPG, err := scratchPostgres(ctx, *admin, name)
+	bt, cleanup, err := newBenchTenant(ctx, *admin)
 	if err != nil {
 		return err
 	}
-	defer dropPG()
-	pool, err := postgres.Open(ctx, pgDSN)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	tokens, _ := auth.NewTokens([]byte(devSecret))
-	cp, err := controlplane.New(pool, []byte(devSecret), tokens, quiet)
-	if err != nil {
-		return err
-	}
-	_, tn, err := cp.CreateOwner(ctx, "bench@example.com", "password-123", "Bench", "bench")
-	if err != nil {
-		return err
-	}
-	sess, err := cp.SignIn(ctx, "bench@example.com", "password-123")
-	if err != nil {
-		return err
-	}
-	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
+	defer cleanup()
+	cp, name, tenantID := bt.cp, bt.name, bt.tenantID
 	var keyIDs []string
 	for i := range 50 {
-		k, err := cp.CreateAPIKey(actx, tn.ID, fmt.Sprintf("service %02d", i), controlplane.KeyPolicy{}, nil)
+		k, err := cp.CreateAPIKey(bt.actx, tenantID, fmt.Sprintf("service %02d", i), controlplane.KeyPolicy{}, nil)
 		if err != nil {
 			return err
 		}
@@ -89,7 +62,7 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	end := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	start := end.Add(-time.Duration(*days) * 24 * time.Hour)
 	t0 := time.Now()
-	if err := generateEvents(ctx, conn, name, tn.ID, keyIDs, start, end, *events); err != nil {
+	if err := generateEvents(ctx, conn, name, tenantID, keyIDs, start, end, *events); err != nil {
 		return err
 	}
 	version := "?"
@@ -99,11 +72,11 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	fmt.Printf("generated %d events over %d days for one tenant in %s (ClickHouse %s)\n", *events, *days,
 		time.Since(t0).Round(time.Second), version)
 
-	spend := analytics.New(cp, chstore.Analytics{Conn: conn, Database: name}, pgstore.New(pool), analytics.DefaultLimits())
-	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: spend}, cp, quiet).Handler())
+	spend := analytics.New(cp, chstore.Analytics{Conn: conn, Database: name}, pgstore.New(bt.pool), analytics.DefaultLimits())
+	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: spend}, cp, bt.quiet).Handler())
 	defer srv.Close()
 	gql := func(query string, vars map[string]any) error {
-		return postGraphQL(ctx, srv.URL+"/query", sess.AccessToken, query, vars)
+		return postGraphQL(ctx, srv.URL+"/query", bt.token, query, vars)
 	}
 	last30 := end.Add(-30 * 24 * time.Hour)
 	day := func(t time.Time) string { return t.Format(time.RFC3339) }
@@ -114,17 +87,17 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	}{
 		{"breakdown by provider × model, 30 days", `query($t:ID!,$f:Time!,$to:Time!){spendBreakdown(tenantId:$t,from:$f,to:$to,
 			groupBy:[{field:PROVIDER},{field:MODEL}],top:20){groups{keys totals{requests tenantCost}} other{requests} total{tenantCost}}}`,
-			map[string]any{"t": tn.ID, "f": day(last30), "to": day(end)}, map[string]any{"t": tn.ID, "f": offDay(last30), "to": day(end)}},
+			map[string]any{"t": tenantID, "f": day(last30), "to": day(end)}, map[string]any{"t": tenantID, "f": offDay(last30), "to": day(end)}},
 		{"top 10 keys, 90 days", `query($t:ID!,$f:Time!,$to:Time!){spendBreakdown(tenantId:$t,from:$f,to:$to,
 			groupBy:[{field:KEY}],top:10){groups{labels totals{requests tenantCost}} other{requests}}}`,
-			map[string]any{"t": tn.ID, "f": day(start), "to": day(end)}, map[string]any{"t": tn.ID, "f": offDay(start), "to": day(end)}},
+			map[string]any{"t": tenantID, "f": day(start), "to": day(end)}, map[string]any{"t": tenantID, "f": offDay(start), "to": day(end)}},
 		{"daily time series, 90 days", `query($t:ID!,$f:Time!,$to:Time!){spendTimeSeries(tenantId:$t,from:$f,to:$to,bucket:DAY){start totals{tenantCost requests}}}`,
-			map[string]any{"t": tn.ID, "f": day(start), "to": day(end)}, map[string]any{"t": tn.ID, "f": offDay(start), "to": day(end)}},
+			map[string]any{"t": tenantID, "f": day(start), "to": day(end)}, map[string]any{"t": tenantID, "f": offDay(start), "to": day(end)}},
 		{"daily series by provider, 90 days", `query($t:ID!,$f:Time!,$to:Time!){spendTimeSeries(tenantId:$t,from:$f,to:$to,bucket:DAY,groupBy:[{field:PROVIDER}]){start keys totals{tenantCost}}}`,
-			map[string]any{"t": tn.ID, "f": day(start), "to": day(end)}, map[string]any{"t": tn.ID, "f": offDay(start), "to": day(end)}},
+			map[string]any{"t": tenantID, "f": day(start), "to": day(end)}, map[string]any{"t": tenantID, "f": offDay(start), "to": day(end)}},
 		{"breakdown by dimension team, 30 days (raw events)", `query($t:ID!,$f:Time!,$to:Time!){spendBreakdown(tenantId:$t,from:$f,to:$to,
 			groupBy:[{field:DIMENSION,dimension:"team"}]){groups{keys totals{tenantCost}}}}`,
-			map[string]any{"t": tn.ID, "f": day(last30), "to": day(end)}, nil},
+			map[string]any{"t": tenantID, "f": day(last30), "to": day(end)}, nil},
 	}
 	fmt.Printf("%-50s %9s %9s %12s %12s %8s\n", "query (GraphQL over HTTP)", "p50", "p95", "raw p95", "p95 goal", "speedup")
 	for _, c := range cases {
@@ -201,44 +174,11 @@ func generateEvents(ctx context.Context, conn interface {
 
 // timeQuery runs f once to warm up, then runs times, and returns p50 and p95.
 func timeQuery(runs int, f func() error) (p50, p95 time.Duration, err error) {
-	if err := f(); err != nil {
+	d, err := latencies(1, runs, f)
+	if err != nil {
 		return 0, 0, err
 	}
-	lat := make([]time.Duration, 0, runs)
-	for range runs {
-		t := time.Now()
-		if err := f(); err != nil {
-			return 0, 0, err
-		}
-		lat = append(lat, time.Since(t))
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	return lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*95/100)], nil
-}
-
-// scratchPostgres creates a migrated scratch database and returns its DSN
-// and a function dropping it.
-func scratchPostgres(ctx context.Context, adminDSN, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, adminDSN)
-	if err != nil {
-		return "", nil, err
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		return "", nil, err
-	}
-	drop := func() {
-		_, _ = conn.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
-		conn.Close(context.Background())
-	}
-	u, _ := url.Parse(adminDSN)
-	u.Path = "/" + name
-	dsn := u.String()
-	if err := postgres.Migrate(ctx, dsn); err != nil {
-		drop()
-		return "", nil, err
-	}
-	return dsn, drop, nil
+	return pct(d, 50), pct(d, 95), nil
 }
 
 // postGraphQL sends one query and fails on transport or GraphQL errors.

@@ -5,20 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/spendgate/spendgate/apiserver"
-	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
-	"github.com/spendgate/spendgate/store/postgres"
 )
 
 // benchAPIKeys seeds 1,000 keys in a scratch database and times the GraphQL
@@ -32,45 +24,15 @@ func benchAPIKeys(ctx context.Context, args []string) error {
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("sgbench_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(ctx, *admin)
+	bt, cleanup, err := newBenchTenant(ctx, *admin)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
-	}
-	defer func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)") }()
-	u, _ := url.Parse(*admin)
-	u.Path = "/" + name
-	dsn := u.String()
-	if err := postgres.Migrate(ctx, dsn); err != nil {
-		return err
-	}
-	pool, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tokens, _ := auth.NewTokens([]byte(devSecret))
-	cp, err := controlplane.New(pool, []byte(devSecret), tokens, quiet)
-	if err != nil {
-		return err
-	}
-	_, tn, err := cp.CreateOwner(ctx, "bench@example.com", "password-123", "Bench", "bench")
-	if err != nil {
-		return err
-	}
-	sess, err := cp.SignIn(ctx, "bench@example.com", "password-123")
-	if err != nil {
-		return err
-	}
-	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
+	defer cleanup()
+	pool, cp, tn, actx, quiet := bt.pool, bt.cp, bt.tenantID, bt.actx, bt.quiet
 	start := time.Now()
 	for i := 0; i < *keys; i++ {
-		if _, err := cp.CreateAPIKey(actx, tn.ID, fmt.Sprintf("key %d", i), controlplane.KeyPolicy{AllowedProviders: []string{"openai"}}, nil); err != nil {
+		if _, err := cp.CreateAPIKey(actx, tn, fmt.Sprintf("key %d", i), controlplane.KeyPolicy{AllowedProviders: []string{"openai"}}, nil); err != nil {
 			return err
 		}
 	}
@@ -80,11 +42,11 @@ func benchAPIKeys(ctx context.Context, args []string) error {
 	defer srv.Close()
 	const query = `query($t:ID!,$n:Int){apiKeys(tenantId:$t,first:$n){edges{node{id name prefix status createdAt lastUsedAt policy{allowedProviders}}} pageInfo{hasNextPage}}}`
 	graphqlOnce := func(page int) func() error {
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"t": tn.ID, "n": page}})
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"t": tn, "n": page}})
 		return func() error {
 			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/query", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+sess.AccessToken)
+			req.Header.Set("Authorization", "Bearer "+bt.token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				return err
@@ -113,7 +75,7 @@ func benchAPIKeys(ctx context.Context, args []string) error {
 		return func() error {
 			rows, err := pool.Query(ctx, `SELECT id, tenant_id, name, prefix, status, created_at, last_used_at, revoked_at, expires_at, rotated_from,
 			allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute
-			FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, tn.ID, page+1)
+			FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, tn, page+1)
 			if err != nil {
 				return err
 			}
@@ -136,31 +98,15 @@ func benchAPIKeys(ctx context.Context, args []string) error {
 	// decoded into keys. GraphQL minus this is the API layer's own cost.
 	serviceOnce := func(page int) func() error {
 		return func() error {
-			c, err := cp.APIKeys(actx, tn.ID, controlplane.Page{First: page}, "")
+			c, err := cp.APIKeys(actx, tn, controlplane.Page{First: page}, "")
 			if err == nil && len(c.Items) != page {
 				err = fmt.Errorf("service returned %d keys", len(c.Items))
 			}
 			return err
 		}
 	}
-	measure := func(f func() error) ([]time.Duration, error) {
-		for i := 0; i < 10; i++ { // warm up
-			if err := f(); err != nil {
-				return nil, err
-			}
-		}
-		out := make([]time.Duration, 0, *runs)
-		for i := 0; i < *runs; i++ {
-			t0 := time.Now()
-			if err := f(); err != nil {
-				return nil, err
-			}
-			out = append(out, time.Since(t0))
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-		return out, nil
-	}
-	p := func(d []time.Duration, q int) time.Duration { return d[min(len(d)-1, len(d)*q/100)] }
+	measure := func(f func() error) ([]time.Duration, error) { return latencies(10, *runs, f) }
+	p := pct
 	fmt.Printf("apiKeys list query over %d keys, %d runs per target (GraphQL over HTTP through the real handler, JSON decoded by the client)\n", *keys, *runs)
 	for _, page := range []int{50, *keys} {
 		g, err := measure(graphqlOnce(page))

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/store/postgres"
+)
+
+// benchTenant is a control plane on a scratch Postgres database with one
+// tenant and its signed-in owner, for the load benchmarks.
+type benchTenant struct {
+	name     string // scratch database name, also usable for ClickHouse
+	pool     *pgxpool.Pool
+	cp       *controlplane.Service
+	tenantID string
+	token    string          // the owner's access token
+	actx     context.Context // ctx with the owner as principal
+	quiet    *slog.Logger
+}
+
+// newBenchTenant creates and migrates a scratch database through adminDSN;
+// the returned function closes and drops it.
+func newBenchTenant(ctx context.Context, adminDSN string) (*benchTenant, func(), error) {
+	b := &benchTenant{name: fmt.Sprintf("sgbench_%d", time.Now().UnixNano()), quiet: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	conn, err := pgx.Connect(ctx, adminDSN)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+b.name); err != nil {
+		conn.Close(ctx)
+		return nil, nil, err
+	}
+	cleanup := func() {
+		if b.pool != nil {
+			b.pool.Close()
+		}
+		_, _ = conn.Exec(context.Background(), "DROP DATABASE "+b.name+" WITH (FORCE)")
+		conn.Close(context.Background())
+	}
+	fail := func(err error) (*benchTenant, func(), error) { cleanup(); return nil, nil, err }
+	u, _ := url.Parse(adminDSN)
+	u.Path = "/" + b.name
+	dsn := u.String()
+	if err := postgres.Migrate(ctx, dsn); err != nil {
+		return fail(err)
+	}
+	if b.pool, err = postgres.Open(ctx, dsn); err != nil {
+		return fail(err)
+	}
+	tokens, _ := auth.NewTokens([]byte(devSecret))
+	if b.cp, err = controlplane.New(b.pool, []byte(devSecret), tokens, b.quiet); err != nil {
+		return fail(err)
+	}
+	_, tn, err := b.cp.CreateOwner(ctx, "bench@example.com", "password-123", "Bench", "bench")
+	if err != nil {
+		return fail(err)
+	}
+	sess, err := b.cp.SignIn(ctx, "bench@example.com", "password-123")
+	if err != nil {
+		return fail(err)
+	}
+	b.tenantID, b.token = tn.ID, sess.AccessToken
+	b.actx = auth.WithPrincipal(ctx, auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
+	return b, cleanup, nil
+}
+
+// latencies runs f warmup times untimed, then runs times, and returns the
+// sorted durations.
+func latencies(warmup, runs int, f func() error) ([]time.Duration, error) {
+	for range warmup {
+		if err := f(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]time.Duration, 0, runs)
+	for range runs {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(t0))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// pct is the q-th percentile of sorted durations.
+func pct(d []time.Duration, q int) time.Duration { return d[min(len(d)-1, len(d)*q/100)] }
