@@ -95,8 +95,11 @@ func benchAnalytics(ctx context.Context, args []string) error {
 			map[string]any{"t": tenantID, "f": day(start), "to": day(end)}, map[string]any{"t": tenantID, "f": offDay(start), "to": day(end)}},
 		{"daily series by provider, 90 days", `query($t:ID!,$f:Time!,$to:Time!){spendTimeSeries(tenantId:$t,from:$f,to:$to,bucket:DAY,groupBy:[{field:PROVIDER}]){start keys totals{tenantCost}}}`,
 			map[string]any{"t": tenantID, "f": day(start), "to": day(end)}, map[string]any{"t": tenantID, "f": offDay(start), "to": day(end)}},
-		{"breakdown by dimension team, 30 days (raw events)", `query($t:ID!,$f:Time!,$to:Time!){spendBreakdown(tenantId:$t,from:$f,to:$to,
+		{"breakdown by dimension team, 30 days", `query($t:ID!,$f:Time!,$to:Time!){spendBreakdown(tenantId:$t,from:$f,to:$to,
 			groupBy:[{field:DIMENSION,dimension:"team"}]){groups{keys totals{tenantCost}}}}`,
+			map[string]any{"t": tenantID, "f": day(last30), "to": day(end)}, map[string]any{"t": tenantID, "f": offDay(last30), "to": day(end)}},
+		{"breakdown by team × app, 30 days (raw events)", `query($t:ID!,$f:Time!,$to:Time!){spendBreakdown(tenantId:$t,from:$f,to:$to,
+			groupBy:[{field:DIMENSION,dimension:"team"},{field:DIMENSION,dimension:"app"}]){groups{keys totals{tenantCost}}}}`,
 			map[string]any{"t": tenantID, "f": day(last30), "to": day(end)}, nil},
 	}
 	fmt.Printf("%-50s %9s %9s %12s %12s %8s\n", "query (GraphQL over HTTP)", "p50", "p95", "raw p95", "p95 goal", "speedup")
