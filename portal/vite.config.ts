@@ -6,6 +6,6 @@ import react from "@vitejs/plugin-react";
 export default defineConfig({
   plugins: [react()],
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false, assetsDir: "assets" },
-  server: { proxy: { "/query": { target: "http://127.0.0.1:8080", ws: true } } },
-  test: { environment: "node", include: ["src/**/*.test.ts"] },
+  server: { proxy: { "/query": { target: "http://127.0.0.1:8080", ws: true }, "/export": { target: "http://127.0.0.1:8080" } } },
+  test: { environment: "node", include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
 });

@@ -3,108 +3,67 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/spendgate/spendgate/apiserver"
-	"github.com/spendgate/spendgate/auth"
-	"github.com/spendgate/spendgate/controlplane"
-	"github.com/spendgate/spendgate/event"
-	"github.com/spendgate/spendgate/gateway"
-	"github.com/spendgate/spendgate/internal/fakeprovider"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/money"
 	"github.com/spendgate/spendgate/policy"
-	"github.com/spendgate/spendgate/portal"
-	"github.com/spendgate/spendgate/store/postgres"
+	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/usage"
 )
 
-const (
-	ownerEmail    = "owner@e2e.example"
-	ownerPassword = "e2e-password-123"
-	serviceToken  = "e2e-service-token"
-)
+// serviceToken is the data-plane token given to `spendgate serve`, so the
+// test can ask the policy endpoint whether a secret shown in the portal works.
+const serviceToken = "portal-e2e-service-token"
 
-// server is a running spendgate with the portal mounted at /, and the
-// gateway in front of a fake AI provider.
+// Token counts the fake provider reports for every call (x-fake-* headers),
+// large enough that each call costs a few cents at list price.
+const promptTokens, completionTokens = 100_000, 10_000
+
+// server is a real `spendgate serve` (API, portal, gateway, ingest, budgets,
+// embedded NATS, its own Postgres and ClickHouse databases, the fake AI
+// provider behind the gateway), and the demo owner's session and tenant.
 type server struct {
-	URL        string // API + portal
-	GatewayURL string
-	cp         *controlplane.Service
-	events     *eventLog
+	*testenv.Serve
+	URL      string // API and portal
+	Token    string // the demo owner's access token
+	TenantID string // the demo tenant
 }
 
-// eventLog is the gateway's event sink here; with `spendgate serve` events go
-// through ingest to ClickHouse and the dashboard instead.
-type eventLog struct {
-	mu  sync.Mutex
-	evs []event.Event
-}
-
-func (l *eventLog) Publish(_ context.Context, evs []event.Event) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.evs = append(l.evs, evs...)
-	return nil
-}
-
-func (l *eventLog) all() []event.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]event.Event(nil), l.evs...)
-}
-
-type cpPolicy struct{ cp *controlplane.Service }
-
-func (c cpPolicy) Lookup(ctx context.Context, key string) (policy.Answer, error) {
-	return c.cp.PolicyAnswer(ctx, key)
-}
-
-// startServer runs the real API (GraphQL, policy endpoint) on a fresh Postgres
-// database with the embedded portal at /, and creates an owner with a tenant.
-// It is the one place to change when the e2e moves to `spendgate serve`
-// (gateway, ingest, analytics and the budgetAlerts subscription).
+// startServer runs `spendgate serve` for this test. Policy answers are cached
+// for a second only, so a revoked key or a budget change applies at once.
 func startServer(t testing.TB) *server {
 	t.Helper()
-	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	testenv.Must(t, postgres.Migrate(ctx, dsn), "migrate")
-	pool, err := postgres.Open(ctx, dsn)
-	testenv.Must(t, err, "open postgres")
-	t.Cleanup(pool.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("e", 32)))
-	testenv.Must(t, err, "tokens")
-	cp, err := controlplane.New(pool, []byte("e2e-pepper-e2e-pepper"), tokens, log)
-	testenv.Must(t, err, "controlplane")
-	api := apiserver.New(apiserver.Config{ServiceToken: serviceToken}, cp, log)
-	api.Mount("GET /", portal.Handler())
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	if _, _, err := cp.CreateOwner(ctx, ownerEmail, ownerPassword, "Acme E2E", "acme-e2e"); err != nil {
-		t.Fatalf("create owner: %v", err)
+	s := testenv.StartServe(t, "--policy-cache-ttl", "1s", "--policy-negative-cache-ttl", "1s", "--service-token", serviceToken)
+	srv := &server{Serve: s, URL: s.APIURL}
+	var signIn struct{ SignIn struct{ AccessToken string } }
+	testenv.MustGraphQL(t, srv.URL+"/query", "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,
+		map[string]any{"e": s.DemoEmail, "p": s.DemoPassword}, &signIn)
+	srv.Token = signIn.SignIn.AccessToken
+	var tenants struct{ Tenants []struct{ ID, Name string } }
+	srv.gql(t, `{tenants{id name}}`, nil, &tenants)
+	if len(tenants.Tenants) != 1 {
+		t.Fatalf("the demo owner has tenants %+v", tenants.Tenants)
 	}
-
-	fake := httptest.NewServer(fakeprovider.New(fakeprovider.Config{}))
-	t.Cleanup(fake.Close)
-	events := &eventLog{}
-	batcher := gateway.NewBatcher(events, 100, 10_000, 20*time.Millisecond, log)
-	t.Cleanup(batcher.Close)
-	gw := gateway.New(gateway.Config{
-		Upstreams:           map[string]string{"openai": fake.URL + "/v1", "anthropic": fake.URL, "gemini": fake.URL},
-		MaxRequestBodyBytes: 1 << 20, DialTimeout: 5 * time.Second, ResponseHeaderTimeout: 30 * time.Second, MaxIdleConnsPerHost: 4,
-	}, gateway.NewCachedPolicySource(cpPolicy{cp}, time.Second, time.Second), batcher, log)
-	gsrv := httptest.NewServer(gw)
-	t.Cleanup(gsrv.Close)
-	return &server{URL: srv.URL, GatewayURL: gsrv.URL, cp: cp, events: events}
+	srv.TenantID = tenants.Tenants[0].ID
+	return srv
 }
 
-// policyFor asks the data-plane policy endpoint about a key, as the gateway does.
+// gql asks the API as the demo owner and fails the test on any error.
+func (s *server) gql(t testing.TB, query string, vars map[string]any, out any) {
+	t.Helper()
+	testenv.MustGraphQL(t, s.URL+"/query", s.Token, query, vars, out)
+}
+
+// policyFor asks the data-plane policy endpoint about a key, as a gateway does.
 func (s *server) policyFor(t testing.TB, key string) policy.Answer {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, s.URL+"/internal/v1/policy", nil)
@@ -114,26 +73,133 @@ func (s *server) policyFor(t testing.TB, key string) policy.Answer {
 	res, err := http.DefaultClient.Do(req)
 	testenv.Must(t, err, "policy endpoint")
 	defer res.Body.Close()
-	var a policy.Answer
 	if res.StatusCode != http.StatusOK {
-		t.Fatalf("policy endpoint: HTTP %d", res.StatusCode)
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("policy endpoint: HTTP %d: %s", res.StatusCode, b)
 	}
+	var a policy.Answer
 	testenv.Must(t, json.NewDecoder(res.Body).Decode(&a), "decode policy answer")
 	return a
 }
 
-// chat sends one OpenAI chat completion through the gateway with a spendgate key.
-func (s *server) chat(t testing.TB, key, model string) int {
+// openAI is the official OpenAI SDK pointed at the gateway with a spendgate
+// key; the fake provider behind it reports promptTokens/completionTokens.
+func (s *server) openAI(key string, headers ...string) openai.Client {
+	opts := []option.RequestOption{option.WithBaseURL(s.GatewayURL + "/v1/openai"), option.WithAPIKey("sk-provider"),
+		option.WithHeader("x-spendgate-key", key), option.WithMaxRetries(0),
+		option.WithHeader("x-fake-prompt-tokens", fmt.Sprint(promptTokens)), option.WithHeader("x-fake-completion-tokens", fmt.Sprint(completionTokens))}
+	for i := 0; i+1 < len(headers); i += 2 {
+		opts = append(opts, option.WithHeader(headers[i], headers[i+1]))
+	}
+	return openai.NewClient(opts...)
+}
+
+// chat makes one gpt-4o-mini completion through the gateway.
+func chat(t testing.TB, c openai.Client) {
 	t.Helper()
-	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hello"}]}`
-	req, err := http.NewRequest(http.MethodPost, s.GatewayURL+"/v1/openai/chat/completions", strings.NewReader(body))
-	testenv.Must(t, err, "gateway request")
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer sk-test")
-	req.Header.Set("X-Spendgate-Key", key)
-	res, err := http.DefaultClient.Do(req)
-	testenv.Must(t, err, "gateway")
-	io.Copy(io.Discard, res.Body) //nolint:errcheck // draining
-	res.Body.Close()
-	return res.StatusCode
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}})
+	testenv.Must(t, err, "chat completion through the gateway")
+	if res.Usage.PromptTokens != promptTokens || res.Usage.CompletionTokens != completionTokens {
+		t.Fatalf("usage %+v", res.Usage)
+	}
+}
+
+// perCallNano is what one chat costs at catalogue prices, computed with the
+// pricing package the server uses: the figure the portal must show.
+func perCallNano(t testing.TB) int64 {
+	t.Helper()
+	c := pricing.Default().Cost(pricing.Request{Provider: "openai", Model: "gpt-4o-mini"}, usage.Tokens{Input: promptTokens, Output: completionTokens}, nil)
+	if !c.Priced || c.TenantNanoUSD <= 0 {
+		t.Fatalf("the catalogue does not price gpt-4o-mini: %+v", c)
+	}
+	return c.TenantNanoUSD
+}
+
+type totals struct {
+	Requests   int64
+	TenantCost string
+	ListCost   string
+}
+
+// spend is the tenant's spend over the last day as the API reports it.
+func (s *server) spend(t testing.TB) totals {
+	t.Helper()
+	now := time.Now().UTC()
+	return s.spendOver(t, now.Add(-24*time.Hour), now.Add(time.Hour))
+}
+
+// spendOver is the tenant's spend in [from, to) as the API reports it.
+func (s *server) spendOver(t testing.TB, from, to time.Time) totals {
+	t.Helper()
+	var out struct{ SpendSummary totals }
+	s.gql(t, `query($t:ID!,$f:Time!,$to:Time!){spendSummary(tenantId:$t,from:$f,to:$to){requests tenantCost listCost}}`,
+		map[string]any{"t": s.TenantID, "f": from.UTC().Format(time.RFC3339), "to": to.UTC().Format(time.RFC3339)}, &out)
+	return out.SpendSummary
+}
+
+// waitRequests waits until ClickHouse holds exactly n requests of the tenant
+// and returns the spend then.
+func (s *server) waitRequests(t testing.TB, n int64) totals {
+	t.Helper()
+	var got totals
+	testenv.WaitFor(t, 60*time.Second, fmt.Sprintf("%d requests in the analytics", n), func() bool {
+		got = s.spend(t)
+		if got.Requests > n {
+			t.Fatalf("%d requests counted, only %d made", got.Requests, n)
+		}
+		return got.Requests == n
+	})
+	return got
+}
+
+// waitRange waits until every rollup the dashboard reads for [from, to)
+// (RFC 3339, as the page shows them) counts n requests: the total, the
+// breakdown by key and the breakdown by the team dimension.
+func (s *server) waitRange(t testing.TB, from, to string, n int64) {
+	t.Helper()
+	testenv.WaitFor(t, 60*time.Second, fmt.Sprintf("%d requests in [%s, %s) in every rollup", n, from, to), func() bool {
+		type breakdown struct {
+			Groups []struct{ Totals struct{ Requests int64 } }
+			Total  struct{ Requests int64 }
+		}
+		var out struct {
+			SpendSummary  struct{ Requests int64 }
+			ByKey, ByTeam breakdown
+		}
+		s.gql(t, `query($t:ID!,$f:Time!,$to:Time!){spendSummary(tenantId:$t,from:$f,to:$to){requests}
+			byKey:spendBreakdown(tenantId:$t,from:$f,to:$to,groupBy:[{field:KEY}]){groups{totals{requests}} total{requests}}
+			byTeam:spendBreakdown(tenantId:$t,from:$f,to:$to,groupBy:[{field:DIMENSION,dimension:"team"}]){groups{totals{requests}} total{requests}}}`,
+			map[string]any{"t": s.TenantID, "f": from, "to": to}, &out)
+		sum := func(b breakdown) (n int64) {
+			for _, g := range b.Groups {
+				n += g.Totals.Requests
+			}
+			return n
+		}
+		return out.SpendSummary.Requests == n && out.ByKey.Total.Requests == n && sum(out.ByKey) == n && sum(out.ByTeam) == n
+	})
+}
+
+// usd formats a Money string as the portal does (src/money.ts formatUSD):
+// thousands separators, at least two decimals, small amounts unrounded.
+func usd(t testing.TB, m string) string {
+	t.Helper()
+	n, err := money.ParseUSD(m)
+	testenv.Must(t, err, "money "+m)
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	whole := fmt.Sprint(n / 1_000_000_000)
+	for i := len(whole) - 3; i > 0; i -= 3 {
+		whole = whole[:i] + "," + whole[i:]
+	}
+	frac := strings.TrimRight(fmt.Sprintf("%09d", n%1_000_000_000), "0")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	return sign + "$" + whole + "." + frac
 }

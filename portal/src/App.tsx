@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import { Api, TENANTS, BUDGET_ALERTS, type Session } from "./gql";
+import { alertText, describeWsError, liveLabel, type Alert, type LiveState } from "./alerts";
 import { ErrorBox, Field } from "./ui";
 import { Dashboard } from "./screens/Dashboard";
 import { Keys } from "./screens/Keys";
@@ -7,12 +8,13 @@ import { Budgets } from "./screens/Budgets";
 import { Pricing } from "./screens/Pricing";
 import { Members } from "./screens/Members";
 import { Audit } from "./screens/Audit";
-import { Alerts, type Alert } from "./screens/Alerts";
+import { Alerts } from "./screens/Alerts";
 
 export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" }
 export interface Ctx { api: Api; tenant: Tenant }
 
 const SESSION_KEY = "spendgate.session";
+const TENANT_KEY = "spendgate.tenant";
 const PAGES = [
   ["dashboard", "Dashboard"],
   ["keys", "API keys"],
@@ -54,6 +56,7 @@ function SignIn({ api }: { api: Api }) {
   return (
     <main className="signin">
       <h1>spendgate</h1>
+      <p className="small">Sign in to manage API keys and budgets and to watch AI spend.</p>
       <form
         aria-label="Sign in"
         onSubmit={async (e) => {
@@ -90,11 +93,11 @@ function pageFromHash(): Page {
 function Shell({ api }: { api: Api }) {
   const [tenants, setTenants] = useState<Tenant[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [tenantId, setTenantId] = useState<string>(() => localStorage.getItem("spendgate.tenant") ?? "");
+  const [tenantId, setTenantId] = useState<string>(() => localStorage.getItem(TENANT_KEY) ?? "");
   const [page, setPage] = useState<Page>(pageFromHash);
-  const [alerts, setAlerts] = useState<Alert[]>([]);
+  const [live, setLive] = useState<Alert[]>([]);
   const [toast, setToast] = useState<Alert | null>(null);
-  const [live, setLive] = useState<string>("connecting");
+  const [liveState, setLiveState] = useState<LiveState>("connecting");
 
   useEffect(() => {
     api.request<{ tenants: Tenant[] }>(TENANTS).then((d) => setTenants(d.tenants), setError);
@@ -106,34 +109,39 @@ function Shell({ api }: { api: Api }) {
   }, []);
   const tenant = tenants?.find((t) => t.id === tenantId) ?? tenants?.[0];
 
+  // One budgetAlerts subscription per tenant while the portal is open: every
+  // screen gets the toast; the Alerts screen lists them.
   useEffect(() => {
     if (!tenant) return;
     const ws = api.wsClient();
-    setLive("connecting");
-    const offConnected = ws.on("connected", () => setLive("live"));
-    const offClosed = ws.on("closed", () => setLive((l) => (l === "live" ? "reconnecting" : l)));
+    setLive([]);
+    setLiveState("connecting");
+    const offConnected = ws.on("connected", () => setLiveState("live"));
+    const offClosed = ws.on("closed", () => setLiveState((l) => (l === "live" ? "reconnecting" : l)));
     const stop = ws.subscribe<{ budgetAlerts: Alert }>(
       { query: BUDGET_ALERTS, variables: { t: tenant.id } },
       {
         next: (m) => {
           const a = m.data?.budgetAlerts;
           if (a) {
-            setAlerts((xs) => [a, ...xs].slice(0, 200));
+            setLive((xs) => [a, ...xs.filter((x) => x.id !== a.id)].slice(0, 200));
             setToast(a);
           }
+          if (m.errors?.length) setLiveState({ error: describeWsError(m.errors) });
         },
-        error: (e) => setLive("unavailable: " + describeWsError(e)),
+        error: (e) => setLiveState({ error: describeWsError(e) }),
         complete: () => {},
       },
     );
     return () => { stop(); offConnected(); offClosed(); ws.dispose(); };
-  }, [api, tenant?.id]);
+  }, [api, tenant?.id]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     if (!toast) return;
-    const t = setTimeout(() => setToast(null), 8000);
+    const t = setTimeout(() => setToast(null), 10_000);
     return () => clearTimeout(t);
   }, [toast]);
 
+  const stateClass = typeof liveState === "object" ? "down" : liveState;
   return (
     <div className="shell">
       <header>
@@ -144,30 +152,33 @@ function Shell({ api }: { api: Api }) {
             <select
               aria-label="Tenant"
               value={tenant?.id}
-              onChange={(e) => { setTenantId(e.target.value); localStorage.setItem("spendgate.tenant", e.target.value); }}
+              onChange={(e) => { setTenantId(e.target.value); localStorage.setItem(TENANT_KEY, e.target.value); }}
             >
               {tenants.map((t) => <option key={t.id} value={t.id}>{t.name} ({t.role.toLowerCase()})</option>)}
             </select>
           </label>
         )}
+        {tenant && <span className={`live ${stateClass}`} data-testid="live" data-state={stateClass} title="Live budget alerts">{liveLabel(liveState)}</span>}
         <span className="who">{api.session?.user.email}</span>
         <button className="secondary" onClick={() => api.signOut()}>Sign out</button>
       </header>
       <nav aria-label="Sections">
         {PAGES.map(([p, label]) => (
-          <a key={p} href={`#/${p}`} aria-current={p === page ? "page" : undefined}>{label}{p === "alerts" && alerts.length > 0 ? ` (${alerts.length})` : ""}</a>
+          <a key={p} href={`#/${p}`} aria-current={p === page ? "page" : undefined}>
+            {label}{p === "alerts" && live.length > 0 ? <span className="count" aria-label={`${live.length} new`}> {live.length}</span> : null}
+          </a>
         ))}
       </nav>
       <main>
         <ErrorBox error={error} />
+        {!tenants && !error && <p aria-busy="true">Loading…</p>}
         {tenants && tenants.length === 0 && <p className="empty">You are not a member of any tenant yet. Ask a tenant owner to add you.</p>}
-        {tenant && (
-          <Screen key={tenant.id + page} page={page} ctx={{ api, tenant }} alerts={alerts} live={live} />
-        )}
+        {tenant && <Screen key={tenant.id + page} page={page} ctx={{ api, tenant }} live={live} liveState={liveState} />}
       </main>
       {toast && (
-        <div className="toast" role="status" aria-live="polite">
-          <strong>Budget alert:</strong> {toast.message || `${toast.budgetName} reached ${toast.threshold}%`}
+        <div className="toast" role="status" aria-live="polite" data-testid="toast">
+          <span><strong>Budget alert:</strong> {alertText(toast)}</span>
+          <a href="#/alerts" onClick={() => setToast(null)}>See alerts</a>
           <button className="secondary" aria-label="Dismiss alert" onClick={() => setToast(null)}>×</button>
         </div>
       )}
@@ -175,21 +186,13 @@ function Shell({ api }: { api: Api }) {
   );
 }
 
-/** A readable reason from what graphql-ws hands to error(): GraphQL errors, a CloseEvent or an Error. */
-export function describeWsError(e: unknown): string {
-  if (Array.isArray(e)) return e.map((x) => x?.message ?? String(x)).join("; ");
-  if (e && typeof e === "object" && "code" in e && "reason" in e) return `connection closed (${(e as { code: number }).code}${(e as { reason: string }).reason ? ": " + (e as { reason: string }).reason : ""})`;
-  if (e instanceof Error) return e.message;
-  return "connection failed";
-}
-
-function Screen({ page, ctx, alerts, live }: { page: Page; ctx: Ctx; alerts: Alert[]; live: string }) {
+function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Alert[]; liveState: LiveState }) {
   switch (page) {
     case "dashboard": return <Dashboard ctx={ctx} />;
     case "keys": return <Keys ctx={ctx} />;
-    case "budgets": return <Budgets ctx={ctx} />;
+    case "budgets": return <Budgets ctx={ctx} live={live} />;
     case "pricing": return <Pricing ctx={ctx} />;
-    case "alerts": return <Alerts alerts={alerts} live={live} />;
+    case "alerts": return <Alerts ctx={ctx} live={live} liveState={liveState} />;
     case "members": return <Members ctx={ctx} />;
     case "audit": return <Audit ctx={ctx} />;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Api, GqlError, isSchemaMismatch, toGqlError } from "./gql";
+import { Api, GqlError, toGqlError } from "./gql";
 
 describe("toGqlError", () => {
   it("keeps the server message and code", () => {
@@ -60,11 +60,36 @@ describe("Api", () => {
   });
 });
 
-describe("isSchemaMismatch", () => {
-  it.each([
-    [new GqlError('Cannot query field "spendTotal" on type "Query".', "INVALID_ARGUMENT"), true],
-    [new GqlError("anything", "GRAPHQL_VALIDATION_FAILED"), true],
-    [new GqlError("amount must be positive", "INVALID_ARGUMENT"), false],
-    [new Error('Cannot query field "x"'), false],
-  ])("%s", (e, want) => expect(isSchemaMismatch(e)).toBe(want));
+describe("Api.download", () => {
+  function fetchSeq(responses: Response[], seen: Array<{ url: string; auth: string | null }>): typeof fetch {
+    return (async (url: unknown, init?: RequestInit) => {
+      seen.push({ url: String(url), auth: new Headers(init?.headers).get("Authorization") });
+      const r = responses.shift();
+      if (!r) throw new TypeError("network down");
+      return r;
+    }) as typeof fetch;
+  }
+  it("sends the bearer token and returns the file", async () => {
+    const seen: Array<{ url: string; auth: string | null }> = [];
+    const api = new Api("/query", session("tok"), () => {}, fetchSeq([new Response("provider,requests\nopenai,2\n", { status: 200 })], seen));
+    const blob = await api.download("/export/spend.csv?groupBy=provider");
+    expect(await blob.text()).toBe("provider,requests\nopenai,2\n");
+    expect(seen).toEqual([{ url: "/export/spend.csv?groupBy=provider", auth: "Bearer tok" }]);
+  });
+  it("refreshes once on 401", async () => {
+    const seen: Array<{ url: string; auth: string | null }> = [];
+    const api = new Api("/query", session("old"), () => {}, fetchSeq([
+      new Response(JSON.stringify({ errors: [{ message: "expired", extensions: { code: "UNAUTHENTICATED" } }] }), { status: 401 }),
+      new Response(JSON.stringify({ data: { refreshSession: session("new") } }), { status: 200 }),
+      new Response("x\n", { status: 200 }),
+    ], seen));
+    expect(await (await api.download("/export/spend.csv")).text()).toBe("x\n");
+    expect(seen.map((s) => s.auth)).toEqual(["Bearer old", null, "Bearer new"]);
+  });
+  it("reports the export's error message and code", async () => {
+    const api = new Api("/query", session("tok"), () => {}, fetchSeq([
+      new Response(JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "top must be a positive number" } }), { status: 400 }),
+    ], []));
+    await expect(api.download("/export/spend.csv?top=0")).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: "top must be a positive number" });
+  });
 });

@@ -25,7 +25,6 @@ const FRIENDLY: Record<string, string> = {
   INVALID_ARGUMENT: "Check the input.",
   CONFLICT: "It already exists or was changed meanwhile.",
   INTERNAL: "The server failed; try again.",
-  GRAPHQL_VALIDATION_FAILED: "The server does not support this request (schema mismatch).",
   NETWORK: "The server cannot be reached.",
 };
 
@@ -141,6 +140,37 @@ export class Api {
     return this.refreshing;
   }
 
+  /**
+   * GETs a file the API serves with the same bearer token (the CSV export),
+   * refreshing the session once on expiry. Errors carry the server's code:
+   * the export answers {"error":{code,message}}, the auth layer GraphQL-style.
+   */
+  async download(url: string): Promise<Blob> {
+    if (this.session && Date.parse(this.session.expiresAt) - Date.now() < 30_000) await this.refresh();
+    let res = await this.get(url);
+    if (res.status === 401 && this.session) {
+      await this.refresh();
+      res = await this.get(url);
+    }
+    if (res.ok) return res.blob();
+    let body: { error?: { code?: string; message?: string }; errors?: GqlErrorItem[] } = {};
+    try {
+      body = await res.json();
+    } catch {
+      // not JSON: fall back to the status
+    }
+    if (body.error?.message) throw new GqlError(body.error.message, body.error.code ?? "INTERNAL");
+    throw toGqlError(body.errors, res.status);
+  }
+
+  private async get(url: string): Promise<Response> {
+    try {
+      return await this.fetchFn(url, { headers: this.session ? { Authorization: `Bearer ${this.session.accessToken}` } : {} });
+    } catch {
+      throw new GqlError(FRIENDLY.NETWORK, "NETWORK");
+    }
+  }
+
   /** A graphql-transport-ws client for subscriptions on the same endpoint. */
   wsClient(): Client {
     const u = new URL(this.endpoint, window.location.href);
@@ -154,6 +184,9 @@ export class Api {
   }
 }
 
+
+// ---- Documents. Field lists follow schema.graphqls at the repository root. ----
+
 const SESSION = `accessToken refreshToken expiresAt user{id email name}`;
 export const SIGN_IN = `mutation($email:String!,$password:String!){signIn(email:$email,password:$password){${SESSION}}}`;
 export const REFRESH = `mutation($r:String!){refreshSession(refreshToken:$r){${SESSION}}}`;
@@ -163,27 +196,32 @@ export const TENANTS = `{tenants{id name slug role}}`;
 
 const POLICY = `allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels`;
 const KEY = `id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{${POLICY}}`;
-export const API_KEYS = `query($t:ID!,$after:String){apiKeys(tenantId:$t,first:100,after:$after){edges{node{${KEY}}} pageInfo{hasNextPage endCursor}}}`;
+export const API_KEYS = `query($t:ID!,$after:String,$status:KeyStatus){apiKeys(tenantId:$t,first:100,after:$after,status:$status){edges{node{${KEY}}} pageInfo{hasNextPage endCursor}}}`;
 export const CREATE_KEY = `mutation($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{${KEY}}}}`;
 export const REVOKE_KEY = `mutation($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){${KEY}}}`;
 export const ROTATE_KEY = `mutation($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{${KEY}}}}`;
 
 const BUDGET = `id name scope keyId dimensionName dimensionValue period amount thresholds hard webhookUrl createdAt updatedAt`;
-export const BUDGETS = `query($t:ID!){budgets(tenantId:$t,first:200){edges{node{${BUDGET}}}}}`;
 export const CREATE_BUDGET = `mutation($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){${BUDGET}}}`;
 export const UPDATE_BUDGET = `mutation($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){${BUDGET}}}`;
 export const DELETE_BUDGET = `mutation($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}`;
-/** Budget status with forecast (analytics); optional until the API has it. */
-export const BUDGET_STATUS = `query($t:ID!){budgetStatus(tenantId:$t){budgetId spent forecast periodStart periodEnd}}`;
+/** Every budget with its current period's spend, reservations and forecast. */
+export const BUDGET_STATUSES = `query($t:ID!){budgetStatuses(tenantId:$t){budget{${BUDGET}} periodStart periodEnd spent reserved remaining percentUsed forecast blocked}}`;
 
 const OVERRIDE = `id provider model effectiveFrom effectiveTo rates{class perMillion} percentAdjustment note createdAt`;
 export const OVERRIDES = `query($t:ID!){pricingOverrides(tenantId:$t,first:200){edges{node{${OVERRIDE}}}}}`;
 export const CREATE_OVERRIDE = `mutation($t:ID!,$in:PricingOverrideInput!){createPricingOverride(tenantId:$t,input:$in){${OVERRIDE}}}`;
+export const UPDATE_OVERRIDE = `mutation($t:ID!,$id:ID!,$in:PricingOverrideInput!){updatePricingOverride(tenantId:$t,id:$id,input:$in){${OVERRIDE}}}`;
 export const DELETE_OVERRIDE = `mutation($t:ID!,$id:ID!){deletePricingOverride(tenantId:$t,id:$id)}`;
-/** Pricing catalogue search (analytics); optional until the API has it. */
-export const CATALOGUE = `query($q:String){pricingCatalogue(search:$q){provider model rates{class perMillion}}}`;
-/** Cost explanation of one event (analytics); optional until the API has it. */
-export const EXPLAIN = `query($t:ID!,$id:ID!){event(tenantId:$t,id:$id){id provider model cost explanation}}`;
+export const CATALOGUE = `query($q:String,$p:String,$n:Int){pricingCatalogue(search:$q,provider:$p,first:$n){provider model aliases rates{class perMillion} effectiveFrom source checked}}`;
+
+const TOKENS = `input cachedInput cacheWrite5m cacheWrite1h output reasoning audioInput audioOutput imageInput imageOutput webSearches characters seconds images`;
+const EVENT = `id time keyId keyName source provider operation modelRequested modelServed catalogueModel status streaming complete latencyMs requestId serviceTier
+  dimensions{name value} tokens{${TOKENS}} priced listCost tenantCost providerReportedCost overrideIds pricingTier
+  costLines{class quantity listRatePerMillion tenantRatePerMillion amount}`;
+/** Recent usage events, newest first, each with its cost explanation. */
+export const USAGE_EVENTS = `query($t:ID!,$from:Time!,$to:Time!,$after:String,$n:Int){usageEvents(tenantId:$t,from:$from,to:$to,first:$n,after:$after){edges{node{${EVENT}}} pageInfo{hasNextPage endCursor}}}`;
+export const USAGE_EVENT = `query($t:ID!,$id:ID!){usageEvent(tenantId:$t,id:$id){${EVENT}}}`;
 
 export const MEMBERS = `query($t:ID!){members(tenantId:$t,first:200){edges{node{role createdAt user{id email name}}}}}`;
 export const ADD_MEMBER = `mutation($t:ID!,$e:String!,$n:String,$p:String,$r:Role!){addMember(tenantId:$t,email:$e,name:$n,password:$p,role:$r){role user{id email}}}`;
@@ -192,20 +230,36 @@ export const REMOVE_MEMBER = `mutation($t:ID!,$u:ID!){removeMember(tenantId:$t,u
 
 export const AUDIT = `query($t:ID!,$after:String){auditLog(tenantId:$t,first:50,after:$after){edges{node{id actor action targetType targetId details createdAt}} pageInfo{hasNextPage endCursor}}}`;
 
-/** Dashboard analytics (added by the analytics work); the screen degrades when absent. */
-export const DASHBOARD = `query($t:ID!,$from:Time!,$to:Time!,$bucket:String!){
-  spendTotal(tenantId:$t,from:$from,to:$to)
-  spendSeries(tenantId:$t,from:$from,to:$to,bucket:$bucket){start cost}
-  byProvider:spendBreakdown(tenantId:$t,from:$from,to:$to,by:"provider"){label cost requests}
-  byModel:spendBreakdown(tenantId:$t,from:$from,to:$to,by:"model"){label cost requests}
-  byKey:spendBreakdown(tenantId:$t,from:$from,to:$to,by:"key"){label cost requests}
-  unknownModels(tenantId:$t,from:$from,to:$to){provider model requests}
-  denials(tenantId:$t,from:$from,to:$to){reason requests}
+const TOTALS = `requests unpricedRequests listCost tenantCost inputTokens outputTokens`;
+const BREAKDOWN = `groupBy groups{keys labels totals{${TOTALS}}} other{${TOTALS}} total{${TOTALS}}`;
+/**
+ * The dashboard's first load, one request: gqlgen resolves the root fields
+ * concurrently, so the page waits for the slowest query, not their sum.
+ */
+export const DASHBOARD = `query($t:ID!,$from:Time!,$to:Time!,$bucket:TimeBucket!,$top:Int!){
+  summary:spendSummary(tenantId:$t,from:$from,to:$to){${TOTALS}}
+  series:spendTimeSeries(tenantId:$t,from:$from,to:$to,bucket:$bucket){start totals{requests tenantCost}}
+  byProvider:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:PROVIDER}],top:$top){${BREAKDOWN}}
+  byModel:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:MODEL}],top:$top){${BREAKDOWN}}
+  byKey:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:KEY}],top:$top){${BREAKDOWN}}
+  unknownModels(tenantId:$t,from:$from,to:$to){provider model requests inputTokens outputTokens firstSeen lastSeen}
+  denials(tenantId:$t,from:$from,to:$to){keys labels requests}
+  deniedKeys:denials(tenantId:$t,from:$from,to:$to,groupBy:[{field:KEY}]){keys labels requests}
+}`;
+/** The breakdown by one caller dimension (the dashboard's dimension picker). */
+export const DIMENSION_BREAKDOWN = `query($t:ID!,$from:Time!,$to:Time!,$dim:String!,$top:Int!){
+  spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:DIMENSION,dimension:$dim}],top:$top){${BREAKDOWN}}
+}`;
+/**
+ * Where dimension names are known: key policies, dimension budgets and the
+ * latest events (the API has no list of dimension names).
+ */
+export const DIMENSION_NAMES = `query($t:ID!,$from:Time!,$to:Time!){
+  apiKeys(tenantId:$t,first:100){edges{node{policy{requiredDimensions defaultDimensions{name}}}}}
+  budgets(tenantId:$t,first:100){edges{node{dimensionName}}}
+  usageEvents(tenantId:$t,from:$from,to:$to,first:100){edges{node{dimensions{name}}}}
 }`;
 
-export const BUDGET_ALERTS = `subscription($t:ID!){budgetAlerts(tenantId:$t){budgetId budgetName threshold spent amount message at}}`;
-
-/** True when the server does not know a field/argument we asked for (an older or newer schema). */
-export function isSchemaMismatch(e: unknown): boolean {
-  return e instanceof GqlError && (e.code === "GRAPHQL_VALIDATION_FAILED" || /Cannot query field|Unknown argument|Unknown type|Unknown field/.test(e.message));
-}
+const ALERT = `id budgetId budgetName threshold periodStart periodEnd spent amount hard message at`;
+export const BUDGET_ALERTS = `subscription($t:ID!){budgetAlerts(tenantId:$t){${ALERT}}}`;
+export const ALERT_HISTORY = `query($t:ID!,$n:Int){budgetAlertHistory(tenantId:$t,first:$n){${ALERT}}}`;

@@ -1,12 +1,15 @@
-// Time ranges for the dashboard pickers, all in UTC.
+// Time ranges and buckets for the dashboard pickers, all in UTC, aligned the
+// way the API buckets spend (spendTimeSeries): hours, days, weeks starting on
+// Monday, calendar months.
 
-export type RangeKey = "24h" | "7d" | "30d" | "mtd" | "custom";
+export type RangeKey = "24h" | "7d" | "30d" | "mtd" | "90d" | "custom";
+export type Bucket = "HOUR" | "DAY" | "WEEK" | "MONTH";
 
 export interface TimeRange {
   from: Date;
   to: Date;
-  /** Bucket size for time series: "HOUR" or "DAY". */
-  bucket: "HOUR" | "DAY";
+  /** The bucket the range suggests for a time series. */
+  bucket: Bucket;
 }
 
 const HOUR = 3600_000;
@@ -17,27 +20,45 @@ export const RANGE_LABELS: Record<RangeKey, string> = {
   "7d": "Last 7 days",
   "30d": "Last 30 days",
   mtd: "Month to date",
+  "90d": "Last 90 days",
   custom: "Custom",
 };
 
-/** Resolves a picker choice against now. Custom dates are YYYY-MM-DD, to inclusive. */
+export const BUCKET_LABELS: Record<Bucket, string> = { HOUR: "Hourly", DAY: "Daily", WEEK: "Weekly", MONTH: "Monthly" };
+
+/** The API refuses series with more buckets than this (analytics.DefaultLimits). */
+export const MAX_BUCKETS = 2500;
+/** The API refuses ranges longer than this many days. */
+export const MAX_RANGE_DAYS = 400;
+
+/**
+ * Resolves a picker choice against now. Presets end at the start of the next
+ * hour, so every range falls on whole hours: the API then answers from its
+ * hourly rollups instead of reading every event (and the range includes now).
+ * Custom dates are YYYY-MM-DD, to inclusive, whole days.
+ */
 export function resolveRange(key: RangeKey, now: Date, customFrom?: string, customTo?: string): TimeRange {
+  const end = new Date(Math.floor(now.getTime() / HOUR) * HOUR + HOUR);
   switch (key) {
     case "24h":
-      return { from: new Date(now.getTime() - DAY), to: now, bucket: "HOUR" };
+      return { from: new Date(end.getTime() - DAY), to: end, bucket: "HOUR" };
     case "7d":
-      return { from: new Date(now.getTime() - 7 * DAY), to: now, bucket: "DAY" };
+      return { from: new Date(end.getTime() - 7 * DAY), to: end, bucket: "DAY" };
     case "30d":
-      return { from: new Date(now.getTime() - 30 * DAY), to: now, bucket: "DAY" };
+      return { from: new Date(end.getTime() - 30 * DAY), to: end, bucket: "DAY" };
+    case "90d":
+      return { from: new Date(end.getTime() - 90 * DAY), to: end, bucket: "WEEK" };
     case "mtd":
-      return { from: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)), to: now, bucket: "DAY" };
+      return { from: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)), to: end, bucket: "DAY" };
     case "custom": {
       const from = parseDay(customFrom ?? "");
       const toDay = parseDay(customTo ?? "");
       if (!from || !toDay) throw new Error("Pick both a start and an end date.");
       const to = new Date(toDay.getTime() + DAY);
       if (to <= from) throw new Error("The end date must not be before the start date.");
-      return { from, to, bucket: to.getTime() - from.getTime() <= 2 * DAY ? "HOUR" : "DAY" };
+      const days = (to.getTime() - from.getTime()) / DAY;
+      if (days > MAX_RANGE_DAYS) throw new Error(`The range is ${days} days long; at most ${MAX_RANGE_DAYS} days are allowed.`);
+      return { from, to, bucket: days <= 2 ? "HOUR" : days <= 92 ? "DAY" : days <= 366 ? "WEEK" : "MONTH" };
     }
   }
 }
@@ -49,11 +70,63 @@ function parseDay(s: string): Date | null {
   return d.getUTCDate() === +m[3] ? d : null;
 }
 
+/** The start of the bucket that holds t. */
+export function bucketStart(t: Date, bucket: Bucket): Date {
+  const ms = t.getTime();
+  switch (bucket) {
+    case "HOUR":
+      return new Date(Math.floor(ms / HOUR) * HOUR);
+    case "DAY":
+      return new Date(Math.floor(ms / DAY) * DAY);
+    case "WEEK": {
+      const day = new Date(Math.floor(ms / DAY) * DAY);
+      const sinceMonday = (day.getUTCDay() + 6) % 7;
+      return new Date(day.getTime() - sinceMonday * DAY);
+    }
+    case "MONTH":
+      return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 1));
+  }
+}
+
+function nextBucket(t: Date, bucket: Bucket): Date {
+  switch (bucket) {
+    case "HOUR":
+      return new Date(t.getTime() + HOUR);
+    case "DAY":
+      return new Date(t.getTime() + DAY);
+    case "WEEK":
+      return new Date(t.getTime() + 7 * DAY);
+    case "MONTH":
+      return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + 1, 1));
+  }
+}
+
 /** The bucket starts covering [from, to), so charts show empty buckets as zero. */
-export function buckets(r: TimeRange): Date[] {
-  const step = r.bucket === "HOUR" ? HOUR : DAY;
-  const start = Math.floor(r.from.getTime() / step) * step;
+export function buckets(r: { from: Date; to: Date }, bucket: Bucket): Date[] {
   const out: Date[] = [];
-  for (let t = start; t < r.to.getTime(); t += step) out.push(new Date(t));
+  for (let t = bucketStart(r.from, bucket); t < r.to && out.length <= MAX_BUCKETS; t = nextBucket(t, bucket)) out.push(t);
   return out;
+}
+
+/** The buckets a range can be shown in: at most MAX_BUCKETS and at least two bars where possible. */
+export function allowedBuckets(r: { from: Date; to: Date }): Bucket[] {
+  const span = r.to.getTime() - r.from.getTime();
+  const size: Record<Bucket, number> = { HOUR: HOUR, DAY: DAY, WEEK: 7 * DAY, MONTH: 28 * DAY };
+  const ok = (["HOUR", "DAY", "WEEK", "MONTH"] as Bucket[]).filter((b) => span / size[b] <= MAX_BUCKETS && (b === "HOUR" || span > size[b]));
+  return ok.length ? ok : ["DAY"];
+}
+
+/** The label of a bucket start: hours with time, days and weeks as dates, months as YYYY-MM. */
+export function bucketLabel(t: Date, bucket: Bucket): string {
+  const iso = t.toISOString();
+  switch (bucket) {
+    case "HOUR":
+      return iso.slice(0, 10) + " " + iso.slice(11, 16);
+    case "DAY":
+      return iso.slice(0, 10);
+    case "WEEK":
+      return "week of " + iso.slice(0, 10);
+    case "MONTH":
+      return iso.slice(0, 7);
+  }
 }

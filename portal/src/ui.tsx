@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
-import { GqlError, hintFor } from "./gql";
+import { GqlError, hintFor, type Api } from "./gql";
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -37,6 +37,16 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]) {
   return { data, error, loading, reload };
 }
 
+/** The value once it stopped changing for ms (typing in a search box asks once). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const id = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(id);
+  }, [value, ms]);
+  return v;
+}
+
 export function Field({ label, error, children, id }: { label: string; error?: string; children: ReactNode; id: string }) {
   return (
     <div className="field">
@@ -51,4 +61,38 @@ export function when(t: string | null | undefined): string {
   if (!t) return "—";
   const d = new Date(t);
   return isNaN(d.getTime()) ? t : d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}
+
+/**
+ * Downloads a file the API serves behind the bearer token (the CSV export):
+ * fetched with the session, then saved through a temporary object URL, since
+ * a plain link cannot carry the Authorization header.
+ */
+export function DownloadButton({ api, url, name, label, text }: { api: Api; url: string; name: string; label: string; text: string }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <span className="download">
+      <button type="button" className="secondary small-btn" aria-label={label} data-href={url} disabled={busy} onClick={async () => {
+        setBusy(true);
+        setError(null);
+        try {
+          const blob = await api.download(url);
+          const href = URL.createObjectURL(blob);
+          const a = document.createElement("a");
+          a.href = href;
+          a.download = name;
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(href), 60_000);
+        } catch (e) {
+          setError(e);
+        } finally {
+          setBusy(false);
+        }
+      }}>{busy ? "…" : text}</button>
+      <ErrorBox error={error} />
+    </span>
+  );
 }

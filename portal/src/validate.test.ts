@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetErrors, budgetInput, parseDims, parseThresholds, splitList, type BudgetForm } from "./validate";
-import { scale } from "./screens/Dashboard";
+import { budgetErrors, budgetInput, parseDims, parseThresholds, policySummary, splitList, type BudgetForm } from "./validate";
 
 const base: BudgetForm = { name: "Monthly", scope: "TENANT", keyId: "", dimensionName: "", dimensionValue: "", period: "MONTH", amount: "100", thresholds: "80, 50, 100, 80", hard: false, webhookUrl: "" };
 
@@ -34,8 +33,10 @@ describe("validation", () => {
       amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null,
     });
   });
-  it("scales chart bars exactly relative to the maximum", () => {
-    expect(scale(["0", "0"])).toEqual([0, 0]);
-    expect(scale(["1", "0.5", "0.000000001", "0"])).toEqual([100, 50, 0, 0]);
+  it("summarizes key policies", () => {
+    const none = { allowedProviders: [], allowedModels: [], requiredDimensions: [], defaultDimensions: [], requirePricedModels: false };
+    expect(policySummary(none)).toBe("any provider and model");
+    expect(policySummary({ ...none, allowedProviders: ["openai"], requiredDimensions: ["team"], defaultDimensions: [{ name: "env", value: "e2e" }], requirePricedModels: true }))
+      .toBe("providers: openai; requires: team; defaults: env=e2e; priced models only");
   });
 });

@@ -75,3 +75,22 @@ export function budgetInput(f: BudgetForm) {
     webhookUrl: f.webhookUrl.trim() || null,
   };
 }
+
+export interface KeyPolicy {
+  allowedProviders: string[];
+  allowedModels: string[];
+  requiredDimensions: string[];
+  defaultDimensions: { name: string; value: string }[];
+  requirePricedModels: boolean;
+}
+
+/** A key policy in one line; empty allow-lists allow everything. */
+export function policySummary(p: KeyPolicy): string {
+  const parts: string[] = [];
+  if (p.allowedProviders.length) parts.push("providers: " + p.allowedProviders.join(", "));
+  if (p.allowedModels.length) parts.push("models: " + p.allowedModels.join(", "));
+  if (p.requiredDimensions.length) parts.push("requires: " + p.requiredDimensions.join(", "));
+  if (p.defaultDimensions.length) parts.push("defaults: " + p.defaultDimensions.map((d) => `${d.name}=${d.value}`).join(", "));
+  if (p.requirePricedModels) parts.push("priced models only");
+  return parts.join("; ") || "any provider and model";
+}

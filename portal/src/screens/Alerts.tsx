@@ -1,19 +1,33 @@
+import type { Ctx } from "../App";
+import { ALERT_HISTORY } from "../gql";
+import { liveLabel, mergeAlerts, type Alert, type LiveState } from "../alerts";
 import { formatUSD } from "../money";
-import { Empty, when } from "../ui";
+import { Empty, ErrorBox, useLoad, when } from "../ui";
 
-export interface Alert { budgetId: string; budgetName: string; threshold: number; spent: string; amount: string; message: string; at: string }
-
-export function Alerts({ alerts, live }: { alerts: Alert[]; live: string }) {
+export function Alerts({ ctx, live, liveState }: { ctx: Ctx; live: Alert[]; liveState: LiveState }) {
+  const history = useLoad(() => ctx.api.request<{ budgetAlertHistory: Alert[] }>(ALERT_HISTORY, { t: ctx.tenant.id, n: 100 }), [ctx.tenant.id]);
+  const liveIds = new Set(live.map((a) => a.id));
+  const feed = mergeAlerts(live, history.data?.budgetAlertHistory ?? []);
   return (
     <section aria-labelledby="alerts-h">
-      <h2 id="alerts-h">Live budget alerts</h2>
-      <p className="small">Alerts arrive here live while the portal is open. Subscription: <span data-testid="live">{live}</span></p>
-      {alerts.length === 0 ? <Empty>No alerts since you opened the portal.</Empty> : (
-        <ul className="feed" aria-live="polite">
-          {alerts.map((a, i) => (
-            <li key={i}>
-              <strong>{a.budgetName}</strong> reached {a.threshold}% — {formatUSD(a.spent)} of {formatUSD(a.amount)}
-              <div className="small">{a.message} · {when(a.at)}</div>
+      <div className="row between">
+        <h2 id="alerts-h">Budget alerts</h2>
+        <button className="secondary" onClick={history.reload}>Reload history</button>
+      </div>
+      <p className="small">New alerts appear here and as a notice while the portal is open (subscription: {liveLabel(liveState)}). Each budget alerts once per threshold and period.</p>
+      <ErrorBox error={history.error} />
+      {history.loading && !history.data && <p aria-busy="true">Loading…</p>}
+      {(history.data || live.length > 0) && feed.length === 0 && <Empty>No budget has reached an alert threshold yet.</Empty>}
+      {feed.length > 0 && (
+        <ul className="feed" aria-label="Alerts, newest first" data-testid="alert-feed">
+          {feed.map((a) => (
+            <li key={a.id} className={a.threshold >= 100 ? "over" : ""} data-threshold={a.threshold}>
+              <div className="row between">
+                <span><strong>{a.budgetName}</strong> reached {a.threshold}% {liveIds.has(a.id) && <span className="badge new">new</span>}{a.hard && a.threshold >= 100 && <span className="badge revoked">hard cap</span>}</span>
+                <span className="small">{when(a.at)}</span>
+              </div>
+              <div>{formatUSD(a.spent)} of {formatUSD(a.amount)} in the period {when(a.periodStart)} – {when(a.periodEnd)}</div>
+              <div className="small">{a.message}</div>
             </li>
           ))}
         </ul>

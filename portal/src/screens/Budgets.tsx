@@ -1,68 +1,84 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { API_KEYS, BUDGETS, BUDGET_STATUS, CREATE_BUDGET, DELETE_BUDGET, UPDATE_BUDGET, isSchemaMismatch } from "../gql";
-import { formatUSD, percentOf } from "../money";
-import { Empty, ErrorBox, Field, useLoad } from "../ui";
+import type { Alert } from "../alerts";
+import { API_KEYS, BUDGET_STATUSES, CREATE_BUDGET, DELETE_BUDGET, UPDATE_BUDGET } from "../gql";
+import { formatUSD } from "../money";
+import { budgetForm, scopeText, statusView, type BudgetStatus } from "../budgets";
+import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 import { budgetErrors, budgetInput, type BudgetForm } from "../validate";
 
-interface Budget { id: string; name: string; scope: BudgetForm["scope"]; keyId: string | null; dimensionName: string | null; dimensionValue: string | null; period: BudgetForm["period"]; amount: string; thresholds: number[]; hard: boolean; webhookUrl: string | null }
-interface Status { budgetId: string; spent: string; forecast: string | null }
+interface KeyRef { id: string; name: string; prefix: string; status: string }
 
 const EMPTY: BudgetForm = { name: "", scope: "TENANT", keyId: "", dimensionName: "", dimensionValue: "", period: "MONTH", amount: "", thresholds: "50, 80, 100", hard: false, webhookUrl: "" };
 
-export function Budgets({ ctx }: { ctx: Ctx }) {
+export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
   const t = ctx.tenant.id;
   const canManage = ctx.tenant.role !== "VIEWER";
-  const { data, error, reload } = useLoad(() => ctx.api.request<{ budgets: { edges: { node: Budget }[] } }>(BUDGETS, { t }), [t]);
-  const keys = useLoad(() => ctx.api.request<{ apiKeys: { edges: { node: { id: string; name: string; prefix: string; status: string } }[] } }>(API_KEYS, { t }), [t]);
-  // Budget status comes from analytics; a server without it still lists budgets.
-  const status = useLoad(() => ctx.api.request<{ budgetStatus: Status[] }>(BUDGET_STATUS, { t }).catch((e) => {
-    if (isSchemaMismatch(e)) return { budgetStatus: [] as Status[] };
-    throw e;
-  }), [t]);
+  const { data, error, reload } = useLoad(() => ctx.api.request<{ budgetStatuses: BudgetStatus[] }>(BUDGET_STATUSES, { t }), [t]);
+  const keys = useLoad(() => ctx.api.request<{ apiKeys: { edges: { node: KeyRef }[] } }>(API_KEYS, { t }), [t]);
   const [editing, setEditing] = useState<{ id: string | null; form: BudgetForm } | null>(null);
   const [actErr, setActErr] = useState<unknown>(null);
-  const budgets = data?.budgets.edges.map((e) => e.node) ?? [];
-  const statusOf = (id: string) => status.data?.budgetStatus.find((s) => s.budgetId === id);
-  const keyName = (id: string | null) => keys.data?.apiKeys.edges.find((e) => e.node.id === id)?.node.name ?? id;
+  // A live alert means spend moved: show the new figures.
+  useEffect(() => { if (live.length) reload(); }, [live.length]); // eslint-disable-line react-hooks/exhaustive-deps
+  const statuses = data?.budgetStatuses ?? [];
+  const keyList = keys.data?.apiKeys.edges.map((e) => e.node) ?? [];
+  const keyName = (id: string) => keyList.find((k) => k.id === id)?.name ?? id;
 
   return (
     <section aria-labelledby="budgets-h">
-      <h2 id="budgets-h">Budgets</h2>
-      {canManage && !editing && <button onClick={() => setEditing({ id: null, form: EMPTY })}>New budget</button>}
+      <div className="row between">
+        <h2 id="budgets-h">Budgets</h2>
+        <div className="row">
+          <button className="secondary" onClick={reload}>Refresh</button>
+          {canManage && !editing && <button onClick={() => setEditing({ id: null, form: EMPTY })}>New budget</button>}
+        </div>
+      </div>
       {editing && (
         <BudgetEditor
           ctx={ctx}
-          keys={keys.data?.apiKeys.edges.map((e) => e.node).filter((k) => k.status === "ACTIVE") ?? []}
+          keys={keyList.filter((k) => k.status === "ACTIVE" || k.id === editing.form.keyId)}
           initial={editing}
-          onDone={(saved) => { setEditing(null); if (saved) { reload(); status.reload(); } }}
+          onDone={(saved) => { setEditing(null); if (saved) reload(); }}
         />
       )}
-      <ErrorBox error={error || actErr || status.error} />
-      {data && budgets.length === 0 && <Empty>No budgets yet. A budget alerts at its thresholds and, when hard, blocks its keys at 100 %.</Empty>}
+      <ErrorBox error={error || actErr} />
+      {data && statuses.length === 0 && <Empty>No budgets yet. A budget alerts at its thresholds and, when hard, blocks the keys it covers at 100 %.</Empty>}
       <ul className="budgets">
-        {budgets.map((b) => {
-          const s = statusOf(b.id);
-          const pct = s ? percentOf(s.spent, b.amount) : 0;
+        {statuses.map((s) => {
+          const b = s.budget;
+          const v = statusView(s);
           return (
-            <li key={b.id} className="card">
+            <li key={b.id} className="card" data-testid="budget" data-budget={b.name}>
               <div className="row between">
                 <strong>{b.name}</strong>
-                <span className="small">{b.period.toLowerCase()}ly · {b.scope === "TENANT" ? "whole tenant" : b.scope === "KEY" ? `key ${keyName(b.keyId)}` : `${b.dimensionName}=${b.dimensionValue}`}{b.hard ? " · hard cap" : ""}</span>
+                <span className="small">
+                  {b.period.toLowerCase()}ly · {scopeText(b, keyName)}{b.hard ? " · hard cap" : ""}
+                  {s.blocked && <span className="badge revoked"> blocked</span>}
+                </span>
               </div>
-              <div className="progress" role="progressbar" aria-label={`${b.name} spent`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.min(pct, 100)}>
-                <div className={pct >= 100 ? "over" : pct >= 80 ? "warn" : ""} style={{ width: `${Math.min(pct, 100)}%` }} />
-                {b.thresholds.map((th) => <span key={th} className="tick" style={{ left: `${Math.min(th, 100)}%` }} title={`${th}%`} />)}
+              <div className="progress" role="progressbar" aria-label={`${b.name}: ${v.percent}% of the budget spent`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.min(v.percent, 100)}>
+                <div className={`spent ${v.level}`} style={{ width: `${v.spentWidth}%` }} />
+                {v.reservedWidth > 0 && <div className="reserved" style={{ width: `${v.reservedWidth}%` }} title="reserved by calls in flight" />}
+                {b.thresholds.filter((th) => th <= 100).map((th) => <span key={th} className="tick" style={{ left: `${th}%` }} title={`alert at ${th}%`} />)}
+                {v.forecastAt != null && <span className="forecast" style={{ left: `${v.forecastAt}%` }} title="forecast at period end" />}
+              </div>
+              <div className="small status" data-testid="budget-status">
+                <span data-testid="budget-spent" data-value={s.spent}>{formatUSD(s.spent)}</span> of {formatUSD(b.amount)} ({v.percent}%)
+                {v.hasReserved && <> · {formatUSD(s.reserved)} reserved</>}
+                {" "}· {formatUSD(s.remaining)} left
+                {" "}· <span className={v.forecastOver ? "warn-text" : ""}>forecast {formatUSD(s.forecast)} by period end{v.forecastOver ? " (over budget)" : ""}</span>
               </div>
               <div className="small">
-                {s ? <>{formatUSD(s.spent)} of {formatUSD(b.amount)} ({pct}%){s.forecast && <> · forecast {formatUSD(s.forecast)} by period end</>}</> : <>Budget {formatUSD(b.amount)}</>}
-                {" "}· thresholds {b.thresholds.join(", ")}%
+                Period {when(s.periodStart)} – {when(s.periodEnd)} · alerts at {b.thresholds.join(", ")}%
+                {v.nextThreshold != null && <> (next: {v.nextThreshold}%)</>}
+                {b.webhookUrl && <> · webhook {b.webhookUrl}</>}
               </div>
               {canManage && (
                 <div className="row">
-                  <button className="secondary" aria-label={`Edit ${b.name}`} onClick={() => setEditing({ id: b.id, form: { name: b.name, scope: b.scope, keyId: b.keyId ?? "", dimensionName: b.dimensionName ?? "", dimensionValue: b.dimensionValue ?? "", period: b.period, amount: b.amount, thresholds: b.thresholds.join(", "), hard: b.hard, webhookUrl: b.webhookUrl ?? "" } })}>Edit</button>
+                  <button className="secondary" aria-label={`Edit ${b.name}`} onClick={() => setEditing({ id: b.id, form: budgetForm(b) })}>Edit</button>
                   <button className="danger" aria-label={`Delete ${b.name}`} onClick={async () => {
                     if (!window.confirm(`Delete budget ${b.name}?`)) return;
+                    setActErr(null);
                     try { await ctx.api.request(DELETE_BUDGET, { t, id: b.id }); reload(); } catch (e) { setActErr(e); }
                   }}>Delete</button>
                 </div>
@@ -75,41 +91,48 @@ export function Budgets({ ctx }: { ctx: Ctx }) {
   );
 }
 
-function BudgetEditor({ ctx, keys, initial, onDone }: { ctx: Ctx; keys: { id: string; name: string; prefix: string }[]; initial: { id: string | null; form: BudgetForm }; onDone: (saved: boolean) => void }) {
+function BudgetEditor({ ctx, keys, initial, onDone }: { ctx: Ctx; keys: KeyRef[]; initial: { id: string | null; form: BudgetForm }; onDone: (saved: boolean) => void }) {
   const [f, setF] = useState<BudgetForm>(initial.form);
   const [errs, setErrs] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
   const set = <K extends keyof BudgetForm>(k: K, v: BudgetForm[K]) => setF({ ...f, [k]: v });
+  const label = initial.id ? "Edit budget" : "Create budget";
   return (
-    <form className="card" aria-label={initial.id ? "Edit budget" : "Create budget"} onSubmit={async (e) => {
+    <form className="card" aria-label={label} noValidate onSubmit={async (e) => {
       e.preventDefault();
       const fe = budgetErrors(f);
       setErrs(fe);
       if (Object.keys(fe).length) return;
       setError(null);
+      setBusy(true);
       try {
         if (initial.id) await ctx.api.request(UPDATE_BUDGET, { t: ctx.tenant.id, id: initial.id, in: budgetInput(f) });
         else await ctx.api.request(CREATE_BUDGET, { t: ctx.tenant.id, in: budgetInput(f) });
         onDone(true);
-      } catch (x) { setError(x); }
+      } catch (x) {
+        setError(x);
+      } finally {
+        setBusy(false);
+      }
     }}>
       <h3>{initial.id ? "Edit budget" : "New budget"}</h3>
       <div className="grid">
         <Field id="b-name" label="Name" error={errs.name}><input id="b-name" value={f.name} onChange={(e) => set("name", e.target.value)} aria-invalid={!!errs.name} /></Field>
         <Field id="b-amount" label="Amount (USD)" error={errs.amount}><input id="b-amount" inputMode="decimal" value={f.amount} onChange={(e) => set("amount", e.target.value)} aria-invalid={!!errs.amount} /></Field>
-        <Field id="b-period" label="Period"><select id="b-period" value={f.period} onChange={(e) => set("period", e.target.value as BudgetForm["period"])}><option value="DAY">Day</option><option value="WEEK">Week</option><option value="MONTH">Month</option></select></Field>
-        <Field id="b-scope" label="Scope"><select id="b-scope" value={f.scope} onChange={(e) => set("scope", e.target.value as BudgetForm["scope"])}><option value="TENANT">Whole tenant</option><option value="KEY">One API key</option><option value="DIMENSION">A dimension value</option></select></Field>
-        {f.scope === "KEY" && <Field id="b-key" label="API key" error={errs.keyId}><select id="b-key" value={f.keyId} onChange={(e) => set("keyId", e.target.value)}><option value="">Choose…</option>{keys.map((k) => <option key={k.id} value={k.id}>{k.name} ({k.prefix})</option>)}</select></Field>}
+        <Field id="b-period" label="Period"><select id="b-period" value={f.period} onChange={(e) => set("period", e.target.value as BudgetForm["period"])}><option value="DAY">Day</option><option value="WEEK">Week (from Monday)</option><option value="MONTH">Month</option></select></Field>
+        <Field id="b-scope" label="Covers"><select id="b-scope" value={f.scope} onChange={(e) => set("scope", e.target.value as BudgetForm["scope"])}><option value="TENANT">Whole tenant</option><option value="KEY">One API key</option><option value="DIMENSION">A dimension value</option></select></Field>
+        {f.scope === "KEY" && <Field id="b-key" label="API key" error={errs.keyId}><select id="b-key" value={f.keyId} onChange={(e) => set("keyId", e.target.value)} aria-invalid={!!errs.keyId}><option value="">Choose…</option>{keys.map((k) => <option key={k.id} value={k.id}>{k.name} ({k.prefix})</option>)}</select></Field>}
         {f.scope === "DIMENSION" && <>
-          <Field id="b-dn" label="Dimension name" error={errs.dimensionName}><input id="b-dn" value={f.dimensionName} onChange={(e) => set("dimensionName", e.target.value)} /></Field>
-          <Field id="b-dv" label="Dimension value" error={errs.dimensionValue}><input id="b-dv" value={f.dimensionValue} onChange={(e) => set("dimensionValue", e.target.value)} /></Field>
+          <Field id="b-dn" label="Dimension name" error={errs.dimensionName}><input id="b-dn" placeholder="team" value={f.dimensionName} onChange={(e) => set("dimensionName", e.target.value)} aria-invalid={!!errs.dimensionName} /></Field>
+          <Field id="b-dv" label="Dimension value" error={errs.dimensionValue}><input id="b-dv" placeholder="search" value={f.dimensionValue} onChange={(e) => set("dimensionValue", e.target.value)} aria-invalid={!!errs.dimensionValue} /></Field>
         </>}
         <Field id="b-th" label="Alert thresholds (% of amount)" error={errs.thresholds}><input id="b-th" value={f.thresholds} onChange={(e) => set("thresholds", e.target.value)} aria-invalid={!!errs.thresholds} /></Field>
-        <Field id="b-hook" label="Webhook URL (optional)" error={errs.webhookUrl}><input id="b-hook" type="url" value={f.webhookUrl} onChange={(e) => set("webhookUrl", e.target.value)} /></Field>
+        <Field id="b-hook" label="Webhook URL (optional)" error={errs.webhookUrl}><input id="b-hook" type="url" value={f.webhookUrl} onChange={(e) => set("webhookUrl", e.target.value)} aria-invalid={!!errs.webhookUrl} /></Field>
       </div>
       <label className="check"><input type="checkbox" checked={f.hard} onChange={(e) => set("hard", e.target.checked)} /> Hard cap: block the covered keys at 100 %</label>
       <ErrorBox error={error} />
-      <div className="row"><button type="submit">Save budget</button><button type="button" className="secondary" onClick={() => onDone(false)}>Cancel</button></div>
+      <div className="row"><button type="submit" disabled={busy}>{busy ? "Saving…" : "Save budget"}</button><button type="button" className="secondary" onClick={() => onDone(false)}>Cancel</button></div>
     </form>
   );
 }

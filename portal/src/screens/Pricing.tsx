@@ -1,88 +1,270 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { CATALOGUE, CREATE_OVERRIDE, DELETE_OVERRIDE, EXPLAIN, OVERRIDES } from "../gql";
-import { formatUSD, moneyError } from "../money";
+import { CATALOGUE, CREATE_OVERRIDE, DELETE_OVERRIDE, OVERRIDES, UPDATE_OVERRIDE, USAGE_EVENT, USAGE_EVENTS } from "../gql";
+import { formatUSD } from "../money";
+import { formatCount, rfc3339 } from "../dashboard";
+import {
+  emptyOverrideForm, eventModel, explain, overrideErrors, overrideForm, overrideInput, USAGE_CLASSES,
+  type Override, type OverrideForm, type Rate, type UsageEvent,
+} from "../pricing";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
-interface Rate { class: string; perMillion: string }
-interface Override { id: string; provider: string; model: string; effectiveFrom: string; effectiveTo: string | null; rates: Rate[]; percentAdjustment: string; note: string }
-interface Entry { provider: string; model: string; rates: Rate[] }
+interface CatalogueModel { provider: string; model: string; aliases: string[]; rates: Rate[]; effectiveFrom: string; source: string; checked: string }
+const PROVIDERS = ["", "openai", "anthropic", "gemini", "azure", "bedrock", "vertex", "mistral", "groq", "deepseek", "cohere", "xai"];
 
 export function Pricing({ ctx }: { ctx: Ctx }) {
-  const t = ctx.tenant.id;
-  const canManage = ctx.tenant.role !== "VIEWER";
-  const ov = useLoad(() => ctx.api.request<{ pricingOverrides: { edges: { node: Override }[] } }>(OVERRIDES, { t }), [t]);
-  const [q, setQ] = useState("");
-  const [cat, setCat] = useState<Entry[] | null>(null);
-  const [catErr, setCatErr] = useState<unknown>(null);
-  const [f, setF] = useState({ provider: "", model: "", from: new Date().toISOString().slice(0, 10), klass: "input", rate: "", pct: "", note: "" });
-  const [fErr, setFErr] = useState("");
-  const [err, setErr] = useState<unknown>(null);
-  const [evId, setEvId] = useState("");
-  const [explain, setExplain] = useState<{ provider: string; model: string; cost: string; explanation: string } | null>(null);
-  const [exErr, setExErr] = useState<unknown>(null);
-  const overrides = ov.data?.pricingOverrides.edges.map((e) => e.node) ?? [];
   return (
     <section aria-labelledby="pricing-h">
       <h2 id="pricing-h">Pricing</h2>
-      <form className="card" role="search" aria-label="Search the pricing catalogue" onSubmit={async (e) => {
-        e.preventDefault(); setCatErr(null);
-        try { setCat((await ctx.api.request<{ pricingCatalogue: Entry[] }>(CATALOGUE, { q })).pricingCatalogue); } catch (x) { setCatErr(x); }
-      }}>
-        <h3>Catalogue</h3>
-        <div className="row"><label htmlFor="cat-q" className="sr-only">Model or provider</label><input id="cat-q" placeholder="gpt-4o, claude, gemini…" value={q} onChange={(e) => setQ(e.target.value)} /><button type="submit">Search</button></div>
-        <ErrorBox error={catErr} />
-        {cat && cat.length === 0 && <Empty>No model matches “{q}”.</Empty>}
-        {cat && cat.length > 0 && <div className="table-wrap"><table><thead><tr><th>Provider</th><th>Model</th><th>Rates per million</th></tr></thead><tbody>
-          {cat.slice(0, 200).map((c) => <tr key={c.provider + c.model}><td>{c.provider}</td><td>{c.model}</td><td className="small">{c.rates.map((r) => `${r.class} ${formatUSD(r.perMillion)}`).join(" · ")}</td></tr>)}
-        </tbody></table></div>}
-      </form>
-
-      <h3>Tenant overrides</h3>
-      {canManage && (
-        <form className="card" aria-label="Create pricing override" onSubmit={async (e) => {
-          e.preventDefault();
-          const me = f.rate ? moneyError(f.rate) : "";
-          if (!f.model.trim()) return setFErr("Enter a model id or glob.");
-          if (me) return setFErr("Rate: " + me);
-          if (!f.rate && !f.pct) return setFErr("Give a rate or a percent adjustment.");
-          if (f.pct && !/^-?\d+(\.\d+)?$/.test(f.pct)) return setFErr("Percent adjustment must be a number like -15 or 10.5.");
-          setFErr(""); setErr(null);
-          try {
-            await ctx.api.request(CREATE_OVERRIDE, { t, in: { provider: f.provider.trim(), model: f.model.trim(), effectiveFrom: new Date(f.from + "T00:00:00Z").toISOString(), rates: f.rate ? [{ class: f.klass, perMillion: f.rate }] : [], percentAdjustment: f.pct || "0", note: f.note } });
-            ov.reload();
-          } catch (x) { setErr(x); }
-        }}>
-          <div className="grid">
-            <Field id="o-prov" label="Provider (empty: any)"><input id="o-prov" value={f.provider} onChange={(e) => setF({ ...f, provider: e.target.value })} /></Field>
-            <Field id="o-model" label="Model or glob"><input id="o-model" value={f.model} onChange={(e) => setF({ ...f, model: e.target.value })} /></Field>
-            <Field id="o-from" label="Effective from"><input id="o-from" type="date" value={f.from} onChange={(e) => setF({ ...f, from: e.target.value })} /></Field>
-            <Field id="o-class" label="Usage class"><select id="o-class" value={f.klass} onChange={(e) => setF({ ...f, klass: e.target.value })}>{["input", "cached_input", "cache_write_5m", "cache_write_1h", "output", "reasoning", "audio_input", "audio_output", "image_input", "image_output", "web_searches", "characters", "seconds", "images"].map((c) => <option key={c}>{c}</option>)}</select></Field>
-            <Field id="o-rate" label="USD per million (optional)"><input id="o-rate" inputMode="decimal" value={f.rate} onChange={(e) => setF({ ...f, rate: e.target.value })} /></Field>
-            <Field id="o-pct" label="Percent adjustment (e.g. -15)"><input id="o-pct" value={f.pct} onChange={(e) => setF({ ...f, pct: e.target.value })} /></Field>
-            <Field id="o-note" label="Note"><input id="o-note" value={f.note} onChange={(e) => setF({ ...f, note: e.target.value })} /></Field>
-          </div>
-          {fErr && <div className="field-error" role="alert">{fErr}</div>}
-          <ErrorBox error={err} />
-          <button type="submit">Add override</button>
-        </form>
-      )}
-      <ErrorBox error={ov.error} />
-      {ov.data && overrides.length === 0 && <Empty>No overrides: the catalogue prices apply.</Empty>}
-      {overrides.length > 0 && <div className="table-wrap"><table><thead><tr><th>Provider</th><th>Model</th><th>From</th><th>To</th><th>Rates</th><th>Adjustment</th><th>Note</th>{canManage && <th><span className="sr-only">Actions</span></th>}</tr></thead><tbody>
-        {overrides.map((o) => <tr key={o.id}><td>{o.provider || "any"}</td><td>{o.model}</td><td>{when(o.effectiveFrom)}</td><td>{when(o.effectiveTo)}</td><td className="small">{o.rates.map((r) => `${r.class} ${formatUSD(r.perMillion)}/M`).join(" · ") || "catalogue"}</td><td>{o.percentAdjustment}%</td><td>{o.note}</td>
-          {canManage && <td><button className="danger" aria-label={`Delete override for ${o.model}`} onClick={async () => { if (!window.confirm("Delete this override?")) return; try { await ctx.api.request(DELETE_OVERRIDE, { t, id: o.id }); ov.reload(); } catch (x) { setErr(x); } }}>Delete</button></td>}</tr>)}
-      </tbody></table></div>}
-
-      <form className="card" aria-label="Explain the cost of an event" onSubmit={async (e) => {
-        e.preventDefault(); setExErr(null); setExplain(null);
-        try { setExplain((await ctx.api.request<{ event: { provider: string; model: string; cost: string; explanation: string } }>(EXPLAIN, { t, id: evId.trim() })).event); } catch (x) { setExErr(x); }
-      }}>
-        <h3>Cost explanation</h3>
-        <div className="row"><label htmlFor="ev-id" className="sr-only">Event id</label><input id="ev-id" placeholder="event id" value={evId} onChange={(e) => setEvId(e.target.value)} /><button type="submit">Explain</button></div>
-        <ErrorBox error={exErr} />
-        {explain && <div><strong>{explain.provider}/{explain.model}: {formatUSD(explain.cost)}</strong><pre className="explain">{explain.explanation}</pre></div>}
-      </form>
+      <Catalogue ctx={ctx} />
+      <Overrides ctx={ctx} />
+      <Explain ctx={ctx} />
     </section>
+  );
+}
+
+function Catalogue({ ctx }: { ctx: Ctx }) {
+  const [q, setQ] = useState("");
+  const [provider, setProvider] = useState("");
+  const [asked, setAsked] = useState<{ q: string; provider: string } | null>(null);
+  const [rows, setRows] = useState<CatalogueModel[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <form className="card" role="search" aria-label="Search the pricing catalogue" onSubmit={async (e) => {
+      e.preventDefault();
+      setError(null);
+      setBusy(true);
+      try {
+        const d = await ctx.api.request<{ pricingCatalogue: CatalogueModel[] }>(CATALOGUE, { q: q.trim() || null, p: provider || null, n: 100 });
+        setRows(d.pricingCatalogue);
+        setAsked({ q: q.trim(), provider });
+      } catch (x) {
+        setError(x);
+      } finally {
+        setBusy(false);
+      }
+    }}>
+      <h3>Price catalogue</h3>
+      <p className="small">List prices built into spendgate, per million units, in force today.</p>
+      <div className="row">
+        <label htmlFor="cat-q" className="sr-only">Model, alias or provider</label>
+        <input id="cat-q" type="search" placeholder="gpt-4o, claude, gemini…" value={q} onChange={(e) => setQ(e.target.value)} />
+        <label htmlFor="cat-p" className="sr-only">Provider</label>
+        <select id="cat-p" value={provider} onChange={(e) => setProvider(e.target.value)}>
+          {PROVIDERS.map((p) => <option key={p} value={p}>{p || "any provider"}</option>)}
+        </select>
+        <button type="submit" disabled={busy}>{busy ? "Searching…" : "Search"}</button>
+      </div>
+      <ErrorBox error={error} />
+      {rows && rows.length === 0 && <Empty>No model matches “{asked?.q}”{asked?.provider ? ` at ${asked.provider}` : ""}. Unknown models can be priced with a tenant override below.</Empty>}
+      {rows && rows.length > 0 && (
+        <div className="table-wrap"><table data-testid="catalogue">
+          <thead><tr><th>Provider</th><th>Model</th><th>Rates per million</th><th>Since</th><th>Source</th></tr></thead>
+          <tbody>{rows.map((c) => (
+            <tr key={c.provider + "/" + c.model}>
+              <td>{c.provider}</td>
+              <td>{c.model}{c.aliases.length > 0 && <div className="small">also {c.aliases.slice(0, 4).join(", ")}{c.aliases.length > 4 ? ` +${c.aliases.length - 4}` : ""}</div>}</td>
+              <td className="small">{c.rates.map((r) => <div key={r.class} className="nowrap">{r.class} {formatUSD(r.perMillion)}</div>)}</td>
+              <td className="small">{c.effectiveFrom.slice(0, 10)}</td>
+              <td className="small">{/^https?:\/\//.test(c.source) ? <a href={c.source} target="_blank" rel="noreferrer">source</a> : c.source}{c.checked && <> · checked {c.checked}</>}</td>
+            </tr>
+          ))}</tbody>
+        </table></div>
+      )}
+    </form>
+  );
+}
+
+function Overrides({ ctx }: { ctx: Ctx }) {
+  const t = ctx.tenant.id;
+  const canManage = ctx.tenant.role !== "VIEWER";
+  const ov = useLoad(() => ctx.api.request<{ pricingOverrides: { edges: { node: Override }[] } }>(OVERRIDES, { t }), [t]);
+  const [editing, setEditing] = useState<{ id: string | null; form: OverrideForm } | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const overrides = ov.data?.pricingOverrides.edges.map((e) => e.node) ?? [];
+  return (
+    <div className="card">
+      <div className="row between">
+        <h3>Tenant price overrides</h3>
+        {canManage && !editing && <button onClick={() => setEditing({ id: null, form: emptyOverrideForm(new Date()) })}>New override</button>}
+      </div>
+      <p className="small">Your negotiated prices: rates replace the list rates of a model (or a glob of models), a percent adjusts the result. They apply to events priced from their start day on.</p>
+      {editing && <OverrideEditor ctx={ctx} initial={editing} onDone={(saved) => { setEditing(null); if (saved) ov.reload(); }} />}
+      <ErrorBox error={ov.error || err} />
+      {ov.data && overrides.length === 0 && <Empty>No overrides: list prices apply.</Empty>}
+      {overrides.length > 0 && <div className="table-wrap"><table data-testid="overrides">
+        <thead><tr><th>Provider</th><th>Model</th><th>From</th><th>Until</th><th>Rates per million</th><th>Adjustment</th><th>Note</th>{canManage && <th><span className="sr-only">Actions</span></th>}</tr></thead>
+        <tbody>{overrides.map((o) => (
+          <tr key={o.id}>
+            <td>{o.provider || "any"}</td><td>{o.model}</td><td>{o.effectiveFrom.slice(0, 10)}</td><td>{o.effectiveTo ? o.effectiveTo.slice(0, 10) : "open"}</td>
+            <td className="small">{o.rates.map((r) => `${r.class} ${formatUSD(r.perMillion)}`).join(" · ") || "list rates"}</td>
+            <td>{o.percentAdjustment === "0" ? "—" : `${o.percentAdjustment}%`}</td><td>{o.note}</td>
+            {canManage && <td className="actions">
+              <button className="secondary" aria-label={`Edit override for ${o.model}`} onClick={() => setEditing({ id: o.id, form: overrideForm(o) })}>Edit</button>
+              <button className="danger" aria-label={`Delete override for ${o.model}`} onClick={async () => {
+                if (!window.confirm(`Delete the override for ${o.model}?`)) return;
+                setErr(null);
+                try { await ctx.api.request(DELETE_OVERRIDE, { t, id: o.id }); ov.reload(); } catch (x) { setErr(x); }
+              }}>Delete</button>
+            </td>}
+          </tr>
+        ))}</tbody>
+      </table></div>}
+    </div>
+  );
+}
+
+function OverrideEditor({ ctx, initial, onDone }: { ctx: Ctx; initial: { id: string | null; form: OverrideForm }; onDone: (saved: boolean) => void }) {
+  const [f, setF] = useState<OverrideForm>(initial.form);
+  const [errs, setErrs] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const setRate = (i: number, r: Partial<Rate>) => setF({ ...f, rates: f.rates.map((x, j) => (j === i ? { ...x, ...r } : x)) });
+  const label = initial.id ? "Edit pricing override" : "Create pricing override";
+  return (
+    <form className="card inner" aria-label={label} noValidate onSubmit={async (e) => {
+      e.preventDefault();
+      const fe = overrideErrors(f);
+      setErrs(fe);
+      if (Object.keys(fe).length) return;
+      setError(null);
+      try {
+        if (initial.id) await ctx.api.request(UPDATE_OVERRIDE, { t: ctx.tenant.id, id: initial.id, in: overrideInput(f) });
+        else await ctx.api.request(CREATE_OVERRIDE, { t: ctx.tenant.id, in: overrideInput(f) });
+        onDone(true);
+      } catch (x) {
+        setError(x);
+      }
+    }}>
+      <h4>{initial.id ? "Edit override" : "New override"}</h4>
+      <div className="grid">
+        <Field id="o-prov" label="Provider (empty: any)"><input id="o-prov" value={f.provider} onChange={(e) => setF({ ...f, provider: e.target.value })} /></Field>
+        <Field id="o-model" label="Model or glob" error={errs.model}><input id="o-model" value={f.model} placeholder="gpt-4o-mini or claude-*" onChange={(e) => setF({ ...f, model: e.target.value })} aria-invalid={!!errs.model} /></Field>
+        <Field id="o-from" label="Effective from" error={errs.from}><input id="o-from" type="date" value={f.from} onChange={(e) => setF({ ...f, from: e.target.value })} aria-invalid={!!errs.from} /></Field>
+        <Field id="o-to" label="Until (optional)" error={errs.to}><input id="o-to" type="date" value={f.to} onChange={(e) => setF({ ...f, to: e.target.value })} aria-invalid={!!errs.to} /></Field>
+        <Field id="o-pct" label="Percent adjustment (e.g. -15)" error={errs.pct}><input id="o-pct" inputMode="decimal" value={f.pct} onChange={(e) => setF({ ...f, pct: e.target.value })} aria-invalid={!!errs.pct} /></Field>
+        <Field id="o-note" label="Note"><input id="o-note" value={f.note} onChange={(e) => setF({ ...f, note: e.target.value })} /></Field>
+      </div>
+      <fieldset className="rates">
+        <legend>Rates in USD per million units (optional)</legend>
+        {f.rates.map((r, i) => (
+          <div className="row" key={i}>
+            <label htmlFor={`o-class-${i}`} className="sr-only">Usage class {i + 1}</label>
+            <select id={`o-class-${i}`} value={r.class} onChange={(e) => setRate(i, { class: e.target.value })}>{USAGE_CLASSES.map((c) => <option key={c}>{c}</option>)}</select>
+            <label htmlFor={`o-rate-${i}`} className="sr-only">USD per million for {r.class}</label>
+            <input id={`o-rate-${i}`} inputMode="decimal" placeholder="0.15" value={r.perMillion} onChange={(e) => setRate(i, { perMillion: e.target.value })} />
+            {f.rates.length > 1 && <button type="button" className="secondary" aria-label={`Remove the ${r.class} rate`} onClick={() => setF({ ...f, rates: f.rates.filter((_, j) => j !== i) })}>Remove</button>}
+          </div>
+        ))}
+        <button type="button" className="secondary" onClick={() => setF({ ...f, rates: [...f.rates, { class: USAGE_CLASSES.find((c) => !f.rates.some((r) => r.class === c)) ?? "input", perMillion: "" }] })}>Add a rate</button>
+        {errs.rates && <div className="field-error" role="alert" id="o-rates-err">{errs.rates}</div>}
+      </fieldset>
+      <ErrorBox error={error} />
+      <div className="row"><button type="submit">Save override</button><button type="button" className="secondary" onClick={() => onDone(false)}>Cancel</button></div>
+    </form>
+  );
+}
+
+const DAY = 24 * 3600_000;
+type EventsRes = { usageEvents: { edges: { node: UsageEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+
+function Explain({ ctx }: { ctx: Ctx }) {
+  const t = ctx.tenant.id;
+  const [more, setMore] = useState<UsageEvent[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  // Events of the last 7 days, newest first. Each load fixes its range so
+  // further pages continue the same list.
+  const first = useLoad(async () => {
+    const to = new Date(Math.ceil(Date.now() / 1000) * 1000);
+    const range = { from: rfc3339(new Date(to.getTime() - 7 * DAY)), to: rfc3339(to) };
+    const d = await ctx.api.request<EventsRes>(USAGE_EVENTS, { t, ...range, n: 20 });
+    setMore([]);
+    setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
+    return { range, events: d.usageEvents.edges.map((e) => e.node) };
+  }, [t]);
+  const [pageErr, setPageErr] = useState<unknown>(null);
+  const [selected, setSelected] = useState<UsageEvent | null>(null);
+  const [lookup, setLookup] = useState("");
+  const [lookupErr, setLookupErr] = useState<unknown>(null);
+  const events = [...(first.data?.events ?? []), ...more];
+  return (
+    <div className="card" aria-labelledby="explain-h">
+      <div className="row between">
+        <h3 id="explain-h">Cost explanation</h3>
+        <button className="secondary" onClick={first.reload}>Refresh</button>
+      </div>
+      <p className="small">Every call's cost is quantity × rate for each usage class. Pick a recent call, or look one up by its event id.</p>
+      <form className="row" aria-label="Look up an event" onSubmit={async (e) => {
+        e.preventDefault();
+        setLookupErr(null);
+        if (!lookup.trim()) return setLookupErr(new Error("Enter an event id."));
+        try { setSelected((await ctx.api.request<{ usageEvent: UsageEvent }>(USAGE_EVENT, { t, id: lookup.trim() })).usageEvent); } catch (x) { setLookupErr(x); }
+      }}>
+        <label htmlFor="ev-id" className="sr-only">Event id</label>
+        <input id="ev-id" placeholder="event id" value={lookup} onChange={(e) => setLookup(e.target.value)} />
+        <button type="submit" className="secondary">Look up</button>
+      </form>
+      <ErrorBox error={lookupErr || first.error || pageErr} />
+      {selected && <Explanation e={selected} onClose={() => setSelected(null)} />}
+      {first.loading && !first.data && <p aria-busy="true">Loading…</p>}
+      {first.data && events.length === 0 && <Empty>No calls in the last 7 days. Send traffic through the gateway and its costs are explained here.</Empty>}
+      {events.length > 0 && (
+        <div className="table-wrap"><table data-testid="events">
+          <thead><tr><th>Time</th><th>Key</th><th>Model</th><th>Tokens in / out</th><th>Cost</th><th><span className="sr-only">Explain</span></th></tr></thead>
+          <tbody>{events.map((e) => (
+            <tr key={e.id} aria-selected={selected?.id === e.id}>
+              <td>{when(e.time)}</td><td>{e.keyName || e.keyId}</td><td>{e.provider}/{eventModel(e)}{e.status >= 400 && <span className="small"> · HTTP {e.status}</span>}</td>
+              <td>{formatCount(e.tokens.input ?? 0)} / {formatCount(e.tokens.output ?? 0)}</td>
+              <td>{e.priced ? formatUSD(e.tenantCost) : <span className="warn-text">no price</span>}</td>
+              <td><button className="secondary small-btn" aria-label={`Explain event ${e.id}`} onClick={() => setSelected(e)}>Explain</button></td>
+            </tr>
+          ))}</tbody>
+        </table></div>
+      )}
+      {cursor && <button className="secondary" onClick={async () => {
+        setPageErr(null);
+        try {
+          const d = await ctx.api.request<EventsRes>(USAGE_EVENTS, { t, ...first.data?.range, n: 20, after: cursor });
+          setMore((m) => [...m, ...d.usageEvents.edges.map((x) => x.node)]);
+          setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
+        } catch (x) { setPageErr(x); }
+      }}>Load more</button>}
+    </div>
+  );
+}
+
+function Explanation({ e, onClose }: { e: UsageEvent; onClose: () => void }) {
+  const x = explain(e);
+  return (
+    <div className="explain" role="region" aria-label={`Cost of event ${e.id}`} data-testid="explanation">
+      <div className="row between">
+        <strong>{e.provider}/{eventModel(e)} · {when(e.time)}</strong>
+        <button className="secondary small-btn" onClick={onClose} aria-label="Close the explanation">Close</button>
+      </div>
+      <div className="small">
+        event <code>{e.id}</code> · key {e.keyName || e.keyId} · {e.operation}{e.streaming ? " (streamed)" : ""} · HTTP {e.status}
+        {e.catalogueModel && <> · priced as {e.catalogueModel}</>}{e.pricingTier && <> ({e.pricingTier})</>}
+        {e.dimensions.length > 0 && <> · {e.dimensions.map((d) => `${d.name}=${d.value}`).join(", ")}</>}
+        {!e.complete && <> · <span className="warn-text">stream cut before usage was reported</span></>}
+      </div>
+      {!e.priced ? <Empty>The model had no known price: this call is counted in requests but not in spend. Add a price override to price such calls from now on.</Empty> : (
+        <div className="table-wrap"><table data-testid="cost-lines">
+          <thead><tr><th>Usage class</th><th>Quantity</th><th>List rate / M</th><th>Your rate / M</th><th>List amount</th></tr></thead>
+          <tbody>
+            {x.lines.map((l) => (
+              <tr key={l.class}><td>{l.class}</td><td>{formatCount(l.quantity)}</td><td>{formatUSD(l.listRatePerMillion)}</td>
+                <td className={l.overridden ? "warn-text" : ""}>{formatUSD(l.tenantRatePerMillion)}</td><td data-value={l.amount}>{formatUSD(l.amount)}</td></tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr><th colSpan={4}>List cost</th><td data-testid="list-cost" data-value={e.listCost ?? ""}>{formatUSD(e.listCost)}</td></tr>
+            {x.adjustment && x.adjustment !== "0" && <tr><th colSpan={4}>Your overrides ({x.overrides.join(", ") || "tenant prices"})</th><td>{formatUSD(x.adjustment)}</td></tr>}
+            <tr><th colSpan={4}>Your cost</th><td data-testid="tenant-cost" data-value={e.tenantCost ?? ""}><strong>{formatUSD(e.tenantCost)}</strong></td></tr>
+          </tfoot>
+        </table></div>
+      )}
+      {e.providerReportedCost && <p className="small">The provider reported {formatUSD(e.providerReportedCost)} for this call{x.linesMatchList ? "" : "; spendgate used the provider's figure"}.</p>}
+      {e.priced && !x.linesMatchList && !e.providerReportedCost && <p className="small">The lines add up to {formatUSD(x.linesTotal)}.</p>}
+    </div>
   );
 }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { budgetForm, scopeText, statusView, type Budget, type BudgetStatus } from "./budgets";
+import { budgetInput } from "./validate";
+
+const budget: Budget = { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null };
+const st = (p: Partial<BudgetStatus>): BudgetStatus => ({
+  budget, periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "0", reserved: "0", remaining: "100",
+  percentUsed: 0, forecast: "0", blocked: false, ...p,
+});
+
+describe("statusView", () => {
+  it("shows spend, reservations and the forecast on the bar", () => {
+    const v = statusView(st({ spent: "42.5", reserved: "10", forecast: "85", percentUsed: 42.5 }));
+    expect(v).toMatchObject({ spentWidth: 42.5, reservedWidth: 10, forecastAt: 85, percent: 42, level: "ok", forecastOver: false, nextThreshold: 50, hasReserved: true });
+  });
+  it("warns from the first threshold and is over at 100 %", () => {
+    expect(statusView(st({ spent: "50" })).level).toBe("warn");
+    expect(statusView(st({ spent: "49.999999999" })).level).toBe("ok");
+    const over = statusView(st({ spent: "150", reserved: "5", forecast: "300" }));
+    expect(over).toMatchObject({ spentWidth: 100, reservedWidth: 0, percent: 150, level: "over", forecastAt: null, forecastOver: true, nextThreshold: null });
+  });
+  it("is over when blocked", () => {
+    expect(statusView(st({ spent: "1", blocked: true })).level).toBe("over");
+  });
+  it("never divides by a zero amount", () => {
+    expect(statusView(st({ budget: { ...budget, amount: "0" }, spent: "1" })).spentWidth).toBe(0);
+  });
+});
+
+describe("budget forms", () => {
+  it("round-trips a saved budget through the edit form", () => {
+    const b: Budget = { ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "search", thresholds: [25, 100], hard: true, webhookUrl: "https://hooks.example/x" };
+    const { id: _id, ...rest } = b;
+    expect(budgetInput(budgetForm(b))).toEqual({ ...rest, keyId: null });
+  });
+  it("says what a budget covers", () => {
+    expect(scopeText(budget, () => "")).toBe("whole tenant");
+    expect(scopeText({ ...budget, scope: "KEY", keyId: "k1" }, (id) => (id === "k1" ? "search backend" : id))).toBe("key search backend");
+    expect(scopeText({ ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "ml" }, () => "")).toBe("team=ml");
+  });
+});

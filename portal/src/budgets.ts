@@ -1,0 +1,89 @@
+// Budget status shaping for progress bars, kept apart from the component so
+// it is unit tested. Money stays exact (BigInt nano-USD).
+import { toNano } from "./money";
+import type { BudgetForm } from "./validate";
+
+export interface Budget {
+  id: string;
+  name: string;
+  scope: BudgetForm["scope"];
+  keyId: string | null;
+  dimensionName: string | null;
+  dimensionValue: string | null;
+  period: BudgetForm["period"];
+  amount: string;
+  thresholds: number[];
+  hard: boolean;
+  webhookUrl: string | null;
+}
+
+export interface BudgetStatus {
+  budget: Budget;
+  periodStart: string;
+  periodEnd: string;
+  spent: string;
+  reserved: string;
+  remaining: string;
+  percentUsed: number;
+  forecast: string;
+  blocked: boolean;
+}
+
+export interface StatusView {
+  /** Bar segments in percent of the amount, capped so they fit the bar. */
+  spentWidth: number;
+  reservedWidth: number;
+  /** Where the forecast lands on the bar (null past 100 %: shown as text). */
+  forecastAt: number | null;
+  /** Spent percent, floored, uncapped (150 when 1.5× the amount). */
+  percent: number;
+  level: "ok" | "warn" | "over";
+  forecastOver: boolean;
+  /** The next threshold not reached yet, if any. */
+  nextThreshold: number | null;
+  /** Calls in flight hold part of the amount. */
+  hasReserved: boolean;
+}
+
+function pct(part: bigint, whole: bigint): number {
+  if (whole <= 0n) return 0;
+  return Number((part * 10000n) / whole) / 100;
+}
+
+export function statusView(s: BudgetStatus): StatusView {
+  const amount = toNano(s.budget.amount);
+  const spent = toNano(s.spent);
+  const reserved = toNano(s.reserved);
+  const forecast = toNano(s.forecast);
+  const spentPct = pct(spent, amount);
+  const spentWidth = Math.min(spentPct, 100);
+  const reservedWidth = Math.min(pct(reserved, amount), 100 - spentWidth);
+  const fp = pct(forecast, amount);
+  const percent = Math.floor(spentPct);
+  const warnAt = s.budget.thresholds.length ? Math.min(...s.budget.thresholds, 80) : 80;
+  return {
+    spentWidth,
+    reservedWidth,
+    forecastAt: fp > 0 && fp <= 100 ? fp : null,
+    percent,
+    level: spentPct >= 100 || s.blocked ? "over" : spentPct >= warnAt ? "warn" : "ok",
+    forecastOver: amount > 0n && forecast > amount,
+    nextThreshold: s.budget.thresholds.find((t) => t > spentPct) ?? null,
+    hasReserved: reserved > 0n,
+  };
+}
+
+/** What a budget covers, in words. */
+export function scopeText(b: Budget, keyName: (id: string) => string): string {
+  if (b.scope === "TENANT") return "whole tenant";
+  if (b.scope === "KEY") return "key " + (b.keyId ? keyName(b.keyId) : "?");
+  return `${b.dimensionName}=${b.dimensionValue}`;
+}
+
+/** The edit form of a saved budget. */
+export function budgetForm(b: Budget): BudgetForm {
+  return {
+    name: b.name, scope: b.scope, keyId: b.keyId ?? "", dimensionName: b.dimensionName ?? "", dimensionValue: b.dimensionValue ?? "",
+    period: b.period, amount: b.amount, thresholds: b.thresholds.join(", "), hard: b.hard, webhookUrl: b.webhookUrl ?? "",
+  };
+}

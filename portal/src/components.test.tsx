@@ -1,0 +1,185 @@
+// @vitest-environment happy-dom
+// Screens rendered in a DOM against an Api whose fetch answers like the
+// GraphQL server would: what the user sees for given API answers, and what
+// the screens ask the API for.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { Api } from "./gql";
+import type { Ctx, Tenant } from "./App";
+import { Dashboard } from "./screens/Dashboard";
+import { Budgets } from "./screens/Budgets";
+import { Alerts } from "./screens/Alerts";
+import { SecretPanel } from "./screens/Keys";
+import { ErrorBox } from "./ui";
+import { GqlError } from "./gql";
+import type { Alert } from "./alerts";
+
+afterEach(() => { cleanup(); localStorage.clear(); vi.restoreAllMocks(); });
+
+type Call = { url: string; query: string; variables: Record<string, unknown> };
+/** An Api whose server answers each request with the first matching handler. */
+function fakeApi(handlers: Array<[RegExp, (v: Record<string, unknown>) => unknown]>, calls: Call[] = []) {
+  const fetchFn = (async (url: unknown, init?: RequestInit) => {
+    const u = String(url);
+    if (u.startsWith("/export/")) {
+      calls.push({ url: u, query: "", variables: {} });
+      return new Response("provider,provider_label,requests\nopenai,openai,2\n", { status: 200 });
+    }
+    const { query, variables } = JSON.parse(String(init?.body));
+    calls.push({ url: u, query, variables });
+    const h = handlers.find(([re]) => re.test(query));
+    if (!h) return new Response(JSON.stringify({ errors: [{ message: "unexpected query " + query.slice(0, 60), extensions: { code: "INVALID_ARGUMENT" } }] }), { status: 200 });
+    return new Response(JSON.stringify({ data: h[1](variables) }), { status: 200 });
+  }) as typeof fetch;
+  const session = { accessToken: "tok", refreshToken: "r", expiresAt: "2999-01-01T00:00:00Z", user: { id: "u", email: "a@b", name: "A" } };
+  return new Api("/query", session, () => {}, fetchFn);
+}
+const tenant = (role: Tenant["role"] = "OWNER"): Tenant => ({ id: "t1", name: "Demo", slug: "demo", role });
+const totals = (cost: string, requests: number) => ({ requests, unpricedRequests: 0, listCost: cost, tenantCost: cost, inputTokens: 200000, outputTokens: 20000 });
+const breakdown = (rows: Array<[string, string, string, number]>, other: [string, number] | null = null) => ({
+  groupBy: ["x"], groups: rows.map(([k, l, c, n]) => ({ keys: [k], labels: [l], totals: totals(c, n) })),
+  other: other ? totals(other[0], other[1]) : null, total: totals("0.042", 2),
+});
+
+describe("Dashboard", () => {
+  it("shows the API's figures and downloads the breakdown as shown", async () => {
+    const calls: Call[] = [];
+    const api = fakeApi([
+      [/summary:spendSummary/, (v) => ({
+        summary: totals("0.042", 2),
+        series: [{ start: String(v.to).slice(0, 10) + "T00:00:00Z", totals: { requests: 2, tenantCost: "0.042" } }],
+        byProvider: breakdown([["openai", "openai", "0.042", 2]]),
+        byModel: breakdown([["gpt-4o-mini", "gpt-4o-mini", "0.03", 1]], ["0.012", 1]),
+        byKey: breakdown([["k1", "search backend", "0.042", 2]]),
+        unknownModels: [{ provider: "acme", model: "acme-llm", requests: 3, inputTokens: 10, outputTokens: 5, firstSeen: "2026-03-01T00:00:00Z", lastSeen: "2026-03-02T00:00:00Z" }],
+        denials: [{ keys: ["budget_exceeded"], labels: ["budget_exceeded"], requests: 4 }],
+        deniedKeys: [{ keys: ["k1"], labels: ["search backend"], requests: 4 }],
+      })],
+      [/apiKeys\(tenantId:\$t,first:100\)\{edges\{node\{policy/, () => ({
+        apiKeys: { edges: [{ node: { policy: { requiredDimensions: ["team"], defaultDimensions: [] } } }] },
+        budgets: { edges: [] }, usageEvents: { edges: [] },
+      })],
+      [/dimension:\$dim/, (v) => ({ spendBreakdown: breakdown([["search", `${v.dim}=search`, "0.042", 2]]) })],
+    ], calls);
+    const ctx: Ctx = { api, tenant: tenant() };
+    render(<Dashboard ctx={ctx} />);
+    const total = await screen.findByTestId("total");
+    expect(total.textContent).toBe("$0.042");
+    expect(total.getAttribute("data-value")).toBe("0.042");
+    expect(screen.getByTestId("denied").textContent).toBe("4");
+    const byModel = screen.getByTestId("breakdown-model");
+    expect(within(byModel).getByText("Other")).toBeTruthy();
+    expect(within(byModel).getByText("$0.012")).toBeTruthy();
+    expect(screen.getByText("search backend")).toBeTruthy();
+    expect(screen.getByText("acme-llm")).toBeTruthy();
+    // The first dimension the tenant uses is picked and broken down.
+    await waitFor(() => expect((screen.getByLabelText("By dimension") as HTMLInputElement).value).toBe("team"));
+    expect(await screen.findByText("team=search")).toBeTruthy();
+
+    const main = calls.find((c) => c.query.includes("summary:spendSummary"))!;
+    expect(main.variables).toMatchObject({ t: "t1", bucket: "DAY", top: 10 });
+    // The CSV is the provider breakdown of exactly the range and top N shown.
+    vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:x");
+    fireEvent.click(screen.getByLabelText("Download by provider as CSV"));
+    await waitFor(() => expect(calls.some((c) => c.url.startsWith("/export/"))).toBe(true));
+    const csv = new URL(calls.find((c) => c.url.startsWith("/export/"))!.url, "http://x");
+    expect(Object.fromEntries(csv.searchParams)).toEqual({ tenantId: "t1", from: main.variables.from, to: main.variables.to, groupBy: "provider", top: "10" });
+  });
+
+  it("asks again with the new range and top N", async () => {
+    const calls: Call[] = [];
+    const empty = { summary: totals("0", 0), series: [], byProvider: breakdown([]), byModel: breakdown([]), byKey: breakdown([]), unknownModels: [], denials: [], deniedKeys: [] };
+    const api = fakeApi([[/summary:spendSummary/, () => empty], [/usageEvents/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })]], calls);
+    render(<Dashboard ctx={{ api, tenant: tenant() }} />);
+    expect(await screen.findByText(/No calls in this range yet/)).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Range"), { target: { value: "24h" } });
+    await waitFor(() => expect(calls.filter((c) => c.query.includes("summary:")).at(-1)!.variables.bucket).toBe("HOUR"));
+    fireEvent.change(screen.getByLabelText("Top"), { target: { value: "25" } });
+    await waitFor(() => expect(calls.filter((c) => c.query.includes("summary:")).at(-1)!.variables.top).toBe(25));
+  });
+
+  it("shows the server's error with its code", async () => {
+    const api = fakeApi([]);
+    render(<Dashboard ctx={{ api, tenant: tenant() }} />);
+    const err = await screen.findByRole("alert");
+    expect(err.textContent).toContain("INVALID_ARGUMENT");
+  });
+});
+
+describe("Budgets", () => {
+  it("draws progress, forecast and blocking from budgetStatuses", async () => {
+    const b = { id: "b1", name: "Team cap", scope: "KEY", keyId: "k1", dimensionName: null, dimensionValue: null, period: "MONTH", amount: "10", thresholds: [50, 100], hard: true, webhookUrl: null, createdAt: "", updatedAt: "" };
+    const api = fakeApi([
+      [/budgetStatuses/, () => ({ budgetStatuses: [{ budget: b, periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "7.5", reserved: "0.5", remaining: "2", percentUsed: 75, forecast: "15", blocked: false }] })],
+      [/apiKeys/, () => ({ apiKeys: { edges: [{ node: { id: "k1", name: "search backend", prefix: "sg_ab", status: "ACTIVE" } }], pageInfo: { hasNextPage: false, endCursor: null } } })],
+    ]);
+    render(<Budgets ctx={{ api, tenant: tenant("VIEWER") }} live={[]} />);
+    const bar = await screen.findByRole("progressbar");
+    expect(bar.getAttribute("aria-valuenow")).toBe("75");
+    const status = screen.getByTestId("budget-status").textContent!;
+    expect(status).toContain("$7.50 of $10.00 (75%)");
+    expect(status).toContain("$0.50 reserved");
+    expect(status).toContain("forecast $15.00 by period end (over budget)");
+    await screen.findByText(/key search backend/);
+    // A viewer sees no management controls.
+    expect(screen.queryByText("New budget")).toBeNull();
+    expect(screen.queryByLabelText("Edit Team cap")).toBeNull();
+  });
+
+  it("validates the form before sending it", async () => {
+    const calls: Call[] = [];
+    const api = fakeApi([[/budgetStatuses/, () => ({ budgetStatuses: [] })], [/apiKeys/, () => ({ apiKeys: { edges: [], pageInfo: { hasNextPage: false, endCursor: null } } })]], calls);
+    render(<Budgets ctx={{ api, tenant: tenant() }} live={[]} />);
+    expect(await screen.findByText(/No budgets yet/)).toBeTruthy();
+    fireEvent.click(screen.getByText("New budget"));
+    fireEvent.change(screen.getByLabelText("Amount (USD)"), { target: { value: "12,5" } });
+    fireEvent.click(screen.getByText("Save budget"));
+    expect((await screen.findByText(/plain decimal/)).id).toBe("b-amount-err");
+    expect(screen.getByText("Give the budget a name.")).toBeTruthy();
+    expect(calls.some((c) => c.query.includes("createBudget"))).toBe(false);
+  });
+});
+
+describe("Alerts", () => {
+  it("merges live alerts with the history and marks the new ones", async () => {
+    const al = (id: string, th: number, at: string): Alert => ({ id, budgetId: "b", budgetName: "monthly", threshold: th, periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "5", amount: "10", hard: false, message: `monthly reached ${th}%`, at });
+    const api = fakeApi([[/budgetAlertHistory/, () => ({ budgetAlertHistory: [al("1", 50, "2026-03-02T00:00:00Z")] })]]);
+    render(<Alerts ctx={{ api, tenant: tenant() }} live={[al("2", 80, "2026-03-03T00:00:00Z"), al("1", 50, "2026-03-02T00:00:00Z")]} liveState="live" />);
+    const feed = await screen.findByTestId("alert-feed");
+    await waitFor(() => expect(feed.querySelectorAll("li")).toHaveLength(2));
+    const items = [...feed.querySelectorAll("li")];
+    expect(items.map((li) => li.getAttribute("data-threshold"))).toEqual(["80", "50"]);
+    expect(within(items[0]).getByText("new")).toBeTruthy();
+  });
+  it("says when there is nothing yet", async () => {
+    const api = fakeApi([[/budgetAlertHistory/, () => ({ budgetAlertHistory: [] })]]);
+    render(<Alerts ctx={{ api, tenant: tenant() }} live={[]} liveState="connecting" />);
+    expect(await screen.findByText(/No budget has reached an alert threshold yet/)).toBeTruthy();
+  });
+});
+
+describe("SecretPanel", () => {
+  it("shows the secret once and copies it", async () => {
+    const writeText = vi.fn(async () => {});
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    Object.defineProperty(window, "isSecureContext", { value: true, configurable: true });
+    const done = vi.fn();
+    render(<SecretPanel name="search" secret="sg_abc_secret" onDone={done} />);
+    expect(screen.getByTestId("secret").textContent).toBe("sg_abc_secret");
+    fireEvent.click(screen.getByText("Copy secret"));
+    expect(await screen.findByText("Copied")).toBeTruthy();
+    expect(writeText).toHaveBeenCalledWith("sg_abc_secret");
+    fireEvent.click(screen.getByText("I saved it"));
+    expect(done).toHaveBeenCalled();
+  });
+});
+
+describe("ErrorBox", () => {
+  it("shows the message, the code and a hint", () => {
+    render(<ErrorBox error={new GqlError("not a member of this tenant", "FORBIDDEN")} />);
+    const box = screen.getByRole("alert");
+    expect(box.textContent).toContain("not a member of this tenant");
+    expect(box.textContent).toContain("[FORBIDDEN]");
+    expect(box.textContent).toContain("does not allow");
+  });
+});

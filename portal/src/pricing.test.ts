@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { emptyOverrideForm, eventModel, explain, overrideErrors, overrideForm, overrideInput, type OverrideForm, type UsageEvent } from "./pricing";
+
+const base: OverrideForm = { provider: "openai", model: "gpt-4o-mini", from: "2026-03-01", to: "", rates: [{ class: "input", perMillion: "0.1" }], pct: "", note: "contract" };
+
+describe("override form", () => {
+  it.each<[string, Partial<OverrideForm>, string[]]>([
+    ["valid", {}, []],
+    ["percent only", { rates: [{ class: "input", perMillion: "" }], pct: "-15" }, []],
+    ["no model", { model: " " }, ["model"]],
+    ["nothing to change", { rates: [{ class: "input", perMillion: "" }] }, ["rates"]],
+    ["bad rate", { rates: [{ class: "output", perMillion: "1,5" }] }, ["rates"]],
+    ["class twice", { rates: [{ class: "input", perMillion: "1" }, { class: "input", perMillion: "2" }] }, ["rates"]],
+    ["bad percent", { pct: "ten" }, ["pct"]],
+    ["discount of everything", { pct: "-100" }, ["pct"]],
+    ["end before start", { to: "2026-02-01" }, ["to"]],
+    ["no start", { from: "" }, ["from"]],
+  ])("%s", (_n, patch, fields) => {
+    expect(Object.keys(overrideErrors({ ...base, ...patch })).sort()).toEqual(fields.sort());
+  });
+  it("builds the input with UTC days and without empty rates", () => {
+    expect(overrideInput({ ...base, to: "2026-04-01", rates: [...base.rates, { class: "output", perMillion: " " }], pct: " -15 " })).toEqual({
+      provider: "openai", model: "gpt-4o-mini", effectiveFrom: "2026-03-01T00:00:00Z", effectiveTo: "2026-04-01T00:00:00Z",
+      rates: [{ class: "input", perMillion: "0.1" }], percentAdjustment: "-15", note: "contract",
+    });
+    expect(overrideInput({ ...base, pct: "" }).percentAdjustment).toBe("0");
+  });
+  it("edits a saved override", () => {
+    const f = overrideForm({ id: "o1", provider: "", model: "claude-*", effectiveFrom: "2026-03-01T00:00:00Z", effectiveTo: null, rates: [], percentAdjustment: "0", note: "" });
+    expect(f).toEqual({ provider: "", model: "claude-*", from: "2026-03-01", to: "", rates: [{ class: "input", perMillion: "" }], pct: "", note: "" });
+    expect(emptyOverrideForm(new Date("2026-03-15T23:00:00Z")).from).toBe("2026-03-15");
+  });
+});
+
+const ev = (p: Partial<UsageEvent>): UsageEvent => ({
+  id: "e1", time: "2026-03-15T10:00:00Z", keyId: "k1", keyName: "search", source: "gateway", provider: "openai", operation: "chat.completions",
+  modelRequested: "gpt-4o-mini", modelServed: "gpt-4o-mini-2024-07-18", catalogueModel: "gpt-4o-mini", status: 200, streaming: false, complete: true,
+  latencyMs: 100, requestId: "r", serviceTier: "", dimensions: [], tokens: { input: 100000, output: 10000 }, priced: true,
+  listCost: "0.021", tenantCost: "0.0189", providerReportedCost: null, overrideIds: "o1, o2", pricingTier: "standard",
+  costLines: [
+    { class: "input", quantity: 100000, listRatePerMillion: "0.15", tenantRatePerMillion: "0.135", amount: "0.015" },
+    { class: "output", quantity: 10000, listRatePerMillion: "0.6", tenantRatePerMillion: "0.6", amount: "0.006" },
+  ],
+  ...p,
+});
+
+describe("explain", () => {
+  it("adds the lines up to the list cost and shows the tenant's adjustment", () => {
+    const x = explain(ev({}));
+    expect(x.linesTotal).toBe("0.021");
+    expect(x.linesMatchList).toBe(true);
+    expect(x.adjustment).toBe("-0.0021");
+    expect(x.overrides).toEqual(["o1", "o2"]);
+    expect(x.lines.map((l) => l.overridden)).toEqual([true, false]);
+  });
+  it("handles unpriced events", () => {
+    const x = explain(ev({ priced: false, listCost: null, tenantCost: null, costLines: [], overrideIds: "" }));
+    expect(x).toMatchObject({ linesTotal: "0", linesMatchList: false, adjustment: null, overrides: [] });
+  });
+  it("names the served model, else the requested one", () => {
+    expect(eventModel({ modelServed: "", modelRequested: "gpt-4o" })).toBe("gpt-4o");
+    expect(eventModel({ modelServed: "", modelRequested: "" })).toBe("(unknown)");
+  });
+});

@@ -1,0 +1,139 @@
+// Pricing overrides (form ⇄ input) and cost explanations, kept apart from the
+// components so they are unit tested.
+import { fromNano, moneyError, toNano } from "./money";
+
+/** Usage classes a rate can price (schema.graphqls RateInput.class). */
+export const USAGE_CLASSES = [
+  "input", "cached_input", "cache_write_5m", "cache_write_1h", "output", "reasoning", "audio_input", "audio_output",
+  "image_input", "image_output", "web_searches", "characters", "seconds", "images",
+] as const;
+
+export interface Rate { class: string; perMillion: string }
+
+export interface Override {
+  id: string;
+  provider: string;
+  model: string;
+  effectiveFrom: string;
+  effectiveTo: string | null;
+  rates: Rate[];
+  percentAdjustment: string;
+  note: string;
+}
+
+export interface OverrideForm {
+  provider: string;
+  model: string;
+  from: string; // YYYY-MM-DD
+  to: string; // YYYY-MM-DD or ""
+  rates: Rate[];
+  pct: string;
+  note: string;
+}
+
+export function emptyOverrideForm(today: Date): OverrideForm {
+  return { provider: "", model: "", from: today.toISOString().slice(0, 10), to: "", rates: [{ class: "input", perMillion: "" }], pct: "", note: "" };
+}
+
+export function overrideForm(o: Override): OverrideForm {
+  return {
+    provider: o.provider, model: o.model, from: o.effectiveFrom.slice(0, 10), to: o.effectiveTo ? o.effectiveTo.slice(0, 10) : "",
+    rates: o.rates.length ? o.rates.map((r) => ({ ...r })) : [{ class: "input", perMillion: "" }], pct: o.percentAdjustment === "0" ? "" : o.percentAdjustment, note: o.note,
+  };
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Field → message for every invalid field; empty when the form is valid. */
+export function overrideErrors(f: OverrideForm): Record<string, string> {
+  const e: Record<string, string> = {};
+  if (!f.model.trim()) e.model = "Enter a model id or a glob such as gpt-4o*.";
+  if (!DAY.test(f.from) || isNaN(Date.parse(f.from))) e.from = "Pick the day the override starts.";
+  if (f.to) {
+    if (!DAY.test(f.to) || isNaN(Date.parse(f.to))) e.to = "Pick a valid end day or leave it empty.";
+    else if (!e.from && f.to <= f.from) e.to = "The end must be after the start.";
+  }
+  const rates = f.rates.filter((r) => r.perMillion.trim() !== "");
+  const classes = new Set<string>();
+  rates.forEach((r) => {
+    const m = moneyError(r.perMillion);
+    if (m) e.rates = `${r.class}: ${m}`;
+    if (classes.has(r.class)) e.rates = `${r.class} is priced twice.`;
+    classes.add(r.class);
+  });
+  if (f.pct.trim() && !/^-?\d+(\.\d+)?$/.test(f.pct.trim())) e.pct = "Use a number like -15 (a discount) or 10.5 (a markup).";
+  else if (f.pct.trim() && Number(f.pct) <= -100) e.pct = "A discount must be less than 100 %.";
+  if (!rates.length && !f.pct.trim() && !e.rates) e.rates = "Give at least one rate or a percent adjustment.";
+  return e;
+}
+
+/** The PricingOverrideInput of a valid form; dates are UTC midnights. */
+export function overrideInput(f: OverrideForm) {
+  return {
+    provider: f.provider.trim(),
+    model: f.model.trim(),
+    effectiveFrom: f.from + "T00:00:00Z",
+    effectiveTo: f.to ? f.to + "T00:00:00Z" : null,
+    rates: f.rates.filter((r) => r.perMillion.trim() !== "").map((r) => ({ class: r.class, perMillion: r.perMillion.trim() })),
+    percentAdjustment: f.pct.trim() || "0",
+    note: f.note.trim(),
+  };
+}
+
+export interface CostLine { class: string; quantity: number; listRatePerMillion: string; tenantRatePerMillion: string; amount: string }
+
+export interface UsageEvent {
+  id: string;
+  time: string;
+  keyId: string;
+  keyName: string;
+  source: string;
+  provider: string;
+  operation: string;
+  modelRequested: string;
+  modelServed: string;
+  catalogueModel: string;
+  status: number;
+  streaming: boolean;
+  complete: boolean;
+  latencyMs: number;
+  requestId: string;
+  serviceTier: string;
+  dimensions: { name: string; value: string }[];
+  tokens: Record<string, number>;
+  priced: boolean;
+  listCost: string | null;
+  tenantCost: string | null;
+  providerReportedCost: string | null;
+  overrideIds: string;
+  pricingTier: string;
+  costLines: CostLine[];
+}
+
+export interface Explanation {
+  lines: (CostLine & { overridden: boolean })[];
+  /** Sum of the lines' list amounts. */
+  linesTotal: string;
+  /** Whether the lines add up to the event's list cost (they do unless the provider reported the cost). */
+  linesMatchList: boolean;
+  /** Tenant cost minus list cost (negative: a discount). */
+  adjustment: string | null;
+  overrides: string[];
+}
+
+/** Why an event cost what it cost: quantity × rate per line, the list total and the tenant's adjustment. */
+export function explain(e: UsageEvent): Explanation {
+  const total = e.costLines.reduce((a, l) => a + toNano(l.amount), 0n);
+  return {
+    lines: e.costLines.map((l) => ({ ...l, overridden: toNano(l.listRatePerMillion) !== toNano(l.tenantRatePerMillion) })),
+    linesTotal: fromNano(total),
+    linesMatchList: e.listCost != null && toNano(e.listCost) === total,
+    adjustment: e.listCost != null && e.tenantCost != null ? fromNano(toNano(e.tenantCost) - toNano(e.listCost)) : null,
+    overrides: e.overrideIds.split(",").map((s) => s.trim()).filter(Boolean),
+  };
+}
+
+/** The model to show: the one served, else the one asked for. */
+export function eventModel(e: Pick<UsageEvent, "modelServed" | "modelRequested">): string {
+  return e.modelServed || e.modelRequested || "(unknown)";
+}
