@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spendgate/spendgate/event"
 )
 
 // Period is a budget's calendar window, always computed in UTC.
@@ -298,6 +300,10 @@ func (r *ReserveRequest) Validate() error {
 	switch {
 	case r.TenantID == "":
 		return fmt.Errorf("%w: tenant_id is required", ErrInvalid)
+	case !event.IsUUID(r.TenantID):
+		return fmt.Errorf("%w: tenant_id %q is not a UUID", ErrInvalid, r.TenantID)
+	case r.KeyID != "" && !event.IsUUID(r.KeyID):
+		return fmt.Errorf("%w: key_id %q is not a UUID", ErrInvalid, r.KeyID)
 	case r.MaxTokens < 0 || r.InputTokensEstimate < 0:
 		return fmt.Errorf("%w: token counts must not be negative", ErrInvalid)
 	case r.MaxTokens > 100_000_000 || r.InputTokensEstimate > 100_000_000:

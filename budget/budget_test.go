@@ -167,7 +167,12 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: %v", s, err)
 		}
 	}
-	for _, r := range []ReserveRequest{{}, {TenantID: "t", MaxTokens: -1}, {TenantID: "t", InputTokensEstimate: 1e9}} {
+	const tenant, key = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	if r := (ReserveRequest{TenantID: tenant, KeyID: key, MaxTokens: 10}); r.Validate() != nil {
+		t.Errorf("valid request refused: %v", r.Validate())
+	}
+	for _, r := range []ReserveRequest{{}, {TenantID: "t"}, {TenantID: tenant, KeyID: "k"}, {TenantID: tenant, MaxTokens: -1},
+		{TenantID: tenant, InputTokensEstimate: 1e9}} {
 		if err := r.Validate(); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v", r, err)
 		}

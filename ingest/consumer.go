@@ -2,9 +2,10 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 	"github.com/spendgate/spendgate/store/clickhouse"
 )
 
-// EventWriter stores priced events, skipping ids it already has.
+// EventWriter stores priced events, skipping ids it already has. Calls are
+// sequential: a call returns before the next starts.
 type EventWriter interface {
 	Write(ctx context.Context, events []clickhouse.PricedEvent) (int, error)
 }
@@ -31,29 +33,23 @@ type SpendSink interface {
 	ApplySpend(ctx context.Context, events []PricedEvent) error
 }
 
-// OverrideSource gives a tenant's pricing overrides (the control plane).
-type OverrideSource interface {
-	TenantOverrides(ctx context.Context, tenantID string) ([]pricing.Override, error)
-}
+// DLQ headers: why an event was dead-lettered and where it came from.
+const (
+	HeaderDLQReason       = "Spendgate-Dlq-Reason"
+	HeaderOriginalSubject = "Spendgate-Original-Subject"
+	HeaderOriginalSeq     = "Spendgate-Original-Sequence"
+	HeaderDeliveries      = "Spendgate-Deliveries"
+)
 
-// ConsumerConfig tunes the consumer.
-type ConsumerConfig struct {
-	Durable      string        // durable consumer name
-	BatchSize    int           // events per fetch and insert
-	MaxWait      time.Duration // longest wait to fill a batch
-	AckWait      time.Duration // redelivery after this without ack
-	MaxDeliver   int           // deliveries before an event goes to the DLQ
-	OverridesTTL time.Duration // how long tenant overrides are cached
-	RetryDelay   time.Duration // Nak delay when the store is down
-}
-
-// DefaultConsumerConfig returns defaults for one machine.
-func DefaultConsumerConfig() ConsumerConfig {
-	return ConsumerConfig{Durable: "clickhouse-writer", BatchSize: 1000, MaxWait: time.Second, AckWait: 2 * time.Minute,
-		MaxDeliver: 50, OverridesTTL: 30 * time.Second, RetryDelay: 2 * time.Second}
-}
-
-// Consumer moves events from JetStream into ClickHouse, priced.
+// Consumer moves events from JetStream into ClickHouse, priced, and then
+// into budgets. It is a pipeline of three stages so that pricing the next
+// batch, writing this one and applying the previous one to budgets overlap:
+//
+//	fetch → decode, validate, price (poison → DLQ) → write ClickHouse → apply budgets → ack
+//
+// A store that fails is retried with backoff while the batch is held and
+// its ack deadline extended (InProgress): events wait in JetStream, are not
+// redelivered, and do not use up MaxDeliver, however long the outage.
 type Consumer struct {
 	cfg       Config
 	ccfg      ConsumerConfig
@@ -61,127 +57,275 @@ type Consumer struct {
 	writer    EventWriter
 	catalogue *pricing.Catalogue
 	overrides OverrideSource
+	sink      SpendSink
 	log       *slog.Logger
-	// afterWrite, when set, runs after the insert and before the ack (tests
-	// use it to simulate a crash in between).
-	afterWrite func() error
-	sink       SpendSink
+	// beforeAck, when set, runs after the events were stored and applied
+	// and before the ack; an error skips the ack (tests simulate a crash).
+	beforeAck func(*batch) error
 
-	mu    sync.Mutex
-	cache map[string]cachedOverrides
+	unknownMu sync.Mutex
+	unknown   map[string]bool // provider/model already reported unpriced
 }
 
-type cachedOverrides struct {
-	list    []pricing.Override
-	fetched time.Time
-}
-
-// NewConsumer builds a consumer. overrides may be nil (list prices only).
+// NewConsumer builds a consumer. overrides may be nil (list prices only);
+// it is cached for ccfg.OverridesTTL unless it already is a *CachedOverrides.
 func NewConsumer(cfg Config, ccfg ConsumerConfig, js jetstream.JetStream, writer EventWriter, cat *pricing.Catalogue, overrides OverrideSource, log *slog.Logger) *Consumer {
-	return &Consumer{cfg: cfg, ccfg: ccfg, js: js, writer: writer, catalogue: cat, overrides: overrides, log: log, cache: map[string]cachedOverrides{}}
+	if _, cached := overrides.(*CachedOverrides); !cached && overrides != nil {
+		overrides = NewCachedOverrides(overrides, ccfg.OverridesTTL)
+	}
+	return &Consumer{cfg: cfg, ccfg: ccfg, js: js, writer: writer, catalogue: cat, overrides: overrides, log: log,
+		unknown: map[string]bool{}}
 }
 
 // SetSpendSink installs the budget hook (nil ⇒ none); call before Run.
 func (c *Consumer) SetSpendSink(s SpendSink) { c.sink = s }
 
-// Run consumes until ctx ends.
+// batch is one fetch moving through the pipeline.
+type batch struct {
+	fetched []jetstream.Msg // every message of the fetch (kept alive until done)
+	good    []jetstream.Msg // messages whose events are in events, acked at the end
+	events  []PricedEvent
+}
+
+// Run consumes until ctx ends, then lets the batches in flight finish (at
+// most DrainTimeout) and hands back to JetStream what did not.
 func (c *Consumer) Run(ctx context.Context) error {
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.cfg.eventsStream(), jetstream.ConsumerConfig{
-		Durable: c.ccfg.Durable, AckPolicy: jetstream.AckExplicitPolicy, AckWait: c.ccfg.AckWait,
-		MaxDeliver: c.ccfg.MaxDeliver, MaxAckPending: c.ccfg.BatchSize * 4, DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	cons, err := EnsureConsumer(ctx, c.js, c.cfg, c.ccfg)
 	if err != nil {
-		return fmt.Errorf("ingest: consumer: %w", err)
+		return err
 	}
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(c.ccfg.BatchSize, jetstream.FetchMaxWait(c.ccfg.MaxWait))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			c.log.Warn("ingest: fetch failed", "err", err)
-			sleep(ctx, c.ccfg.RetryDelay)
-			continue
-		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		c.handle(ctx, msgs)
+	// Stages after the fetch run on work, which outlives ctx by the drain.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	hb := newHeartbeat(c.ccfg.backOff()[0] / 3)
+	go hb.run(work)
+	priced := make(chan *batch, 1)
+	stored := make(chan *batch, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.storeStage(work, priced, stored, hb) })
+	wg.Go(func() { c.settleStage(work, stored, hb) })
+
+	c.fetchStage(ctx, cons, priced, hb)
+	close(priced)
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(c.ccfg.DrainTimeout):
+		c.log.Warn("ingest: drain timed out; batches in flight go back to JetStream")
+		stopWork()
+		<-drained
 	}
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
+// fetchStage fetches batches, prices them and hands them on until ctx ends.
+func (c *Consumer) fetchStage(ctx context.Context, cons jetstream.Consumer, out chan<- *batch, hb *heartbeat) {
+	for ctx.Err() == nil {
+		fetch, err := cons.Fetch(c.ccfg.BatchSize, jetstream.FetchMaxWait(c.ccfg.MaxWait))
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("ingest: fetch failed", "err", err)
+				sleep(ctx, c.ccfg.RetryDelay)
+			}
+			continue
+		}
+		b := &batch{}
+		for m := range fetch.Messages() {
+			b.fetched = append(b.fetched, m)
+		}
+		if len(b.fetched) == 0 {
+			continue
+		}
+		hb.add(b)
+		if err := c.price(ctx, b); err != nil {
+			c.handBack(b, hb)
+			continue
+		}
+		if len(b.good) == 0 {
+			hb.remove(b)
+			continue
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			c.handBack(b, hb)
+		}
 	}
 }
 
-// handle prices and stores one fetched batch, then acks it. Poison messages go
-// to the DLQ; a store failure naks the batch for redelivery.
-func (c *Consumer) handle(ctx context.Context, msgs []jetstream.Msg) {
-	good := make([]jetstream.Msg, 0, len(msgs))
-	priced := make([]clickhouse.PricedEvent, 0, len(msgs))
-	for _, m := range msgs {
-		var e event.Event
-		if err := json.Unmarshal(m.Data(), &e); err != nil {
-			c.deadLetter(ctx, m, "undecodable event: "+err.Error())
-			continue
-		}
-		if err := Validate(&e, time.Now()); err != nil {
-			c.deadLetter(ctx, m, "invalid event: "+err.Error())
-			continue
-		}
-		pe := clickhouse.PricedEvent{Event: e}
-		if e.Type == event.TypeUsage {
-			ovs, err := c.tenantOverrides(ctx, e.TenantID)
-			if err != nil {
-				// Pricing without the tenant's overrides would store a wrong
-				// tenant cost: wait for the control plane instead.
-				c.log.Warn("ingest: overrides unavailable; retrying batch", "tenant", e.TenantID, "err", err)
-				c.nakAll(msgs)
-				return
+// storeStage writes batches to ClickHouse, retrying until it succeeds.
+func (c *Consumer) storeStage(work context.Context, in <-chan *batch, out chan<- *batch, hb *heartbeat) {
+	defer close(out)
+	for b := range in {
+		if work.Err() == nil {
+			err := c.retry(work, "writing to ClickHouse", len(b.events), func(ctx context.Context) error {
+				_, err := c.writer.Write(ctx, b.events)
+				return err
+			})
+			if err == nil {
+				out <- b
+				continue
 			}
-			pe.Cost = c.catalogue.Cost(pricing.Request{Provider: e.Provider, Model: pricingModel(&e), Time: e.Time,
-				ServiceTier: e.ServiceTier}, e.Usage, ovs)
 		}
-		good = append(good, m)
-		priced = append(priced, pe)
+		c.handBack(b, hb)
 	}
-	if len(priced) == 0 {
-		return
+}
+
+// settleStage applies stored batches to budgets and acks them.
+func (c *Consumer) settleStage(work context.Context, in <-chan *batch, hb *heartbeat) {
+	for b := range in {
+		if work.Err() != nil {
+			c.handBack(b, hb)
+			continue
+		}
+		if c.sink != nil {
+			err := c.retry(work, "applying spend to budgets", len(b.events), func(ctx context.Context) error {
+				return c.sink.ApplySpend(ctx, b.events)
+			})
+			if err != nil {
+				c.handBack(b, hb)
+				continue
+			}
+		}
+		if c.beforeAck != nil && c.beforeAck(b) != nil {
+			hb.remove(b) // simulated crash: no ack; JetStream redelivers after AckWait
+			continue
+		}
+		for _, m := range b.good {
+			if err := m.Ack(); err != nil {
+				c.log.Warn("ingest: ack failed; the event will be redelivered and skipped as stored", "err", err)
+			}
+		}
+		hb.remove(b)
+		c.log.Debug("ingest: stored events", "events", len(b.events))
 	}
-	n, err := c.writer.Write(ctx, priced)
-	if err != nil {
-		c.log.Warn("ingest: store unavailable; events stay in JetStream", "events", len(priced), "err", err)
-		c.nakAll(good)
-		return
+}
+
+// handBack returns a batch's events to JetStream (shutdown) for redelivery
+// to the next consumer. The delay outlasts this consumer's last pull
+// request: redelivered into it, an event would use up a delivery for
+// nothing. Dead-lettered events are terminated already: their Nak is
+// ignored.
+func (c *Consumer) handBack(b *batch, hb *heartbeat) {
+	hb.remove(b)
+	delay := max(time.Second, 2*c.ccfg.MaxWait)
+	for _, m := range b.fetched {
+		_ = m.NakWithDelay(delay)
 	}
-	if c.sink != nil {
-		if err := c.sink.ApplySpend(ctx, priced); err != nil {
-			// Stored but not applied to budgets: redeliver; the writer skips
-			// the stored ids and the sink is idempotent.
-			c.log.Warn("ingest: spend sink failed; events will be redelivered", "events", len(priced), "err", err)
-			c.nakAll(good)
-			return
+}
+
+// retry runs f until it succeeds or work ends, waiting RetryDelay doubling
+// up to MaxRetryDelay between attempts.
+func (c *Consumer) retry(work context.Context, what string, events int, f func(context.Context) error) error {
+	delay := c.ccfg.RetryDelay
+	for attempt := 1; ; attempt++ {
+		err := f(work)
+		if err == nil {
+			if attempt > 1 {
+				c.log.Info("ingest: "+what+" succeeded again", "attempts", attempt, "events", events)
+			}
+			return nil
+		}
+		if work.Err() != nil {
+			return work.Err()
+		}
+		c.log.Warn("ingest: "+what+" failed; events stay in JetStream and are retried", "attempt", attempt,
+			"retry_in", delay, "events", events, "err", err)
+		sleep(work, delay)
+		delay = min(delay*2, max(c.ccfg.MaxRetryDelay, c.ccfg.RetryDelay))
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// price decodes, validates and prices every fetched message. Poison goes to
+// the DLQ. It fails only when ctx ends while the overrides or the DLQ are
+// unreachable.
+func (c *Consumer) price(ctx context.Context, b *batch) error {
+	b.good = make([]jetstream.Msg, 0, len(b.fetched))
+	b.events = make([]PricedEvent, 0, len(b.fetched))
+	for _, m := range b.fetched {
+		pe, reason := c.priceOne(ctx, m.Data())
+		if reason == errRetry {
+			return ctx.Err()
+		}
+		if reason != "" {
+			if err := c.deadLetter(ctx, m, reason); err != nil {
+				return err
+			}
+			continue
+		}
+		b.good = append(b.good, m)
+		b.events = append(b.events, pe)
+	}
+	return nil
+}
+
+// errRetry is priceOne's reason when ctx ended while it waited.
+const errRetry = "\x00retry"
+
+// priceOne returns the priced event, or the reason it is poison. A panic
+// while pricing (a bug tripped by one event) dead-letters that event
+// instead of killing the process in a redelivery loop.
+func (c *Consumer) priceOne(ctx context.Context, data []byte) (pe PricedEvent, reason string) {
+	defer func() {
+		if p := recover(); p != nil {
+			reason = fmt.Sprintf("pricing panicked: %v", p)
+		}
+	}()
+	var err error
+	if pe.Event, err = decodeEvent(data, false); err != nil {
+		return pe, "undecodable event: " + err.Error()
+	}
+	e := &pe.Event
+	if err := Validate(e, time.Now()); err != nil {
+		return pe, "invalid event: " + err.Error()
+	}
+	if e.Type != event.TypeUsage {
+		return pe, ""
+	}
+	var ovs []pricing.Override
+	if c.overrides != nil {
+		// Pricing without the tenant's overrides would store a wrong tenant
+		// cost: wait for the control plane instead.
+		err := c.retry(ctx, "reading pricing overrides", 1, func(ctx context.Context) error {
+			var err error
+			ovs, err = c.overrides.TenantOverrides(ctx, e.TenantID)
+			return err
+		})
+		if err != nil {
+			return pe, errRetry
 		}
 	}
-	if c.afterWrite != nil {
-		if err := c.afterWrite(); err != nil {
-			return // simulated crash: no ack, JetStream redelivers after AckWait
-		}
+	pe.Cost = c.catalogue.Cost(pricing.Request{Provider: e.Provider, Model: pricingModel(e), Time: e.Time,
+		ServiceTier: e.ServiceTier}, e.Usage, ovs)
+	if !pe.Cost.Priced {
+		c.reportUnpriced(e)
 	}
-	for _, m := range good {
-		if err := m.Ack(); err != nil {
-			c.log.Warn("ingest: ack failed; the event will be redelivered and skipped as stored", "err", err)
-		}
+	return pe, ""
+}
+
+// reportUnpriced logs the first unpriced event of each provider/model: it is
+// stored with priced = 0 (unknown_model = 1) and zero costs until an admin
+// adds a price or an override.
+func (c *Consumer) reportUnpriced(e *event.Event) {
+	k := e.Provider + "/" + pricingModel(e)
+	c.unknownMu.Lock()
+	seen := c.unknown[k]
+	c.unknown[k] = true
+	c.unknownMu.Unlock()
+	if !seen {
+		c.log.Warn("ingest: no price for model; events stored unpriced (unknown_model = 1)", "provider", e.Provider,
+			"model", pricingModel(e), "tenant", e.TenantID)
 	}
-	c.log.Debug("ingest: stored events", "new", n, "batch", len(priced))
 }
 
 // pricingModel prefers the model the provider says it served (a dated
@@ -193,44 +337,76 @@ func pricingModel(e *event.Event) string {
 	return e.ModelRequested
 }
 
-func (c *Consumer) nakAll(msgs []jetstream.Msg) {
-	for _, m := range msgs {
-		_ = m.NakWithDelay(c.ccfg.RetryDelay)
-	}
-}
-
-func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason string) {
-	msg := &nats.Msg{Subject: c.cfg.dlqSubject(), Data: m.Data(), Header: nats.Header{}}
-	msg.Header.Set("Spendgate-Dlq-Reason", reason)
-	msg.Header.Set("Spendgate-Original-Subject", m.Subject())
-	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
-		c.log.Error("ingest: dead-lettering failed; will retry", "err", err)
-		_ = m.NakWithDelay(c.ccfg.RetryDelay)
-		return
-	}
-	c.log.Warn("ingest: event dead-lettered", "reason", reason)
-	_ = m.Term()
-}
-
-func (c *Consumer) tenantOverrides(ctx context.Context, tenantID string) ([]pricing.Override, error) {
-	if c.overrides == nil {
-		return nil, nil
-	}
-	c.mu.Lock()
-	e, ok := c.cache[tenantID]
-	c.mu.Unlock()
-	if ok && time.Since(e.fetched) < c.ccfg.OverridesTTL {
-		return e.list, nil
-	}
-	list, err := c.overrides.TenantOverrides(ctx, tenantID)
+// deadLetter copies m to the DLQ with the reason, then terminates it. The
+// copy is deduplicated by the original sequence, so a redelivery after a
+// lost Term does not list the event twice. It retries until ctx ends.
+func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason string) error {
+	meta, err := m.Metadata()
 	if err != nil {
-		if ok {
-			return e.list, nil // stale beats none while the control plane blips
-		}
-		return nil, err
+		return fmt.Errorf("ingest: dead letter without metadata: %w", err)
 	}
-	c.mu.Lock()
-	c.cache[tenantID] = cachedOverrides{list: list, fetched: time.Now()}
-	c.mu.Unlock()
-	return list, nil
+	msg := &nats.Msg{Subject: c.cfg.dlqSubject(c.cfg.tenantOfSubject(m.Subject())), Data: m.Data(), Header: nats.Header{}}
+	msg.Header.Set(HeaderDLQReason, reason)
+	msg.Header.Set(HeaderOriginalSubject, m.Subject())
+	msg.Header.Set(HeaderOriginalSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
+	msg.Header.Set(HeaderDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
+	msg.Header.Set(nats.MsgIdHdr, "dlq-"+strconv.FormatUint(meta.Sequence.Stream, 10))
+	if err := c.retry(ctx, "dead-lettering", 1, func(ctx context.Context) error {
+		_, err := c.js.PublishMsg(ctx, msg)
+		return err
+	}); err != nil {
+		return err
+	}
+	c.log.Warn("ingest: event dead-lettered", "subject", m.Subject(), "sequence", meta.Sequence.Stream, "reason", reason)
+	if err := m.Term(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		c.log.Warn("ingest: terminating a dead-lettered event failed; a redelivery is deduplicated in the DLQ", "err", err)
+	}
+	return nil
+}
+
+// heartbeat tells JetStream that held messages are still being worked on
+// (InProgress), so a slow or failing store does not trigger redeliveries.
+type heartbeat struct {
+	every time.Duration
+	mu    sync.Mutex
+	held  map[*batch]struct{}
+}
+
+func newHeartbeat(every time.Duration) *heartbeat {
+	return &heartbeat{every: max(every, 10*time.Millisecond), held: map[*batch]struct{}{}}
+}
+
+func (h *heartbeat) add(b *batch) {
+	h.mu.Lock()
+	h.held[b] = struct{}{}
+	h.mu.Unlock()
+}
+
+func (h *heartbeat) remove(b *batch) {
+	h.mu.Lock()
+	delete(h.held, b)
+	h.mu.Unlock()
+}
+
+func (h *heartbeat) run(ctx context.Context) {
+	t := time.NewTicker(h.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		held := make([]*batch, 0, len(h.held))
+		for b := range h.held {
+			held = append(held, b)
+		}
+		h.mu.Unlock()
+		for _, b := range held {
+			for _, m := range b.fetched {
+				_ = m.InProgress()
+			}
+		}
+	}
 }

@@ -2,43 +2,62 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/spendgate/spendgate/pricing"
 )
 
-// PGOverrides reads tenant pricing overrides from the Postgres table
-// pricing_overrides. The consumer caches them per tenant (OverridesTTL).
-type PGOverrides struct{ Pool *pgxpool.Pool }
+// OverrideSource gives a tenant's pricing overrides (the control plane's
+// controlplane.OverrideReader over Postgres).
+type OverrideSource interface {
+	TenantOverrides(ctx context.Context, tenantID string) ([]pricing.Override, error)
+}
 
-// TenantOverrides returns every override of a tenant, in any time window; the
-// pricing package picks the ones effective at each event's time.
-func (p PGOverrides) TenantOverrides(ctx context.Context, tenantID string) ([]pricing.Override, error) {
-	rows, err := p.Pool.Query(ctx, `SELECT id::text, tenant_id::text, provider, model, effective_from, effective_to, rates, percent_adjustment_bp
-		FROM pricing_overrides WHERE tenant_id = $1 ORDER BY effective_from, id`, tenantID)
+// CachedOverrides keeps each tenant's overrides for TTL, then reads them
+// again on the next use. When the source fails, a stale copy is used (a
+// Postgres blip must not stop ingest); a tenant never read yet gets the
+// error, so the caller waits rather than pricing without the overrides.
+// Safe for concurrent use; the budget service shares it for estimates.
+type CachedOverrides struct {
+	Source OverrideSource
+	TTL    time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedOverrides
+	now   func() time.Time
+}
+
+type cachedOverrides struct {
+	list    []pricing.Override
+	fetched time.Time
+}
+
+// NewCachedOverrides wraps src; a nil src has no overrides.
+func NewCachedOverrides(src OverrideSource, ttl time.Duration) *CachedOverrides {
+	return &CachedOverrides{Source: src, TTL: ttl, cache: map[string]cachedOverrides{}, now: time.Now}
+}
+
+// TenantOverrides implements OverrideSource.
+func (c *CachedOverrides) TenantOverrides(ctx context.Context, tenantID string) ([]pricing.Override, error) {
+	if c == nil || c.Source == nil {
+		return nil, nil
+	}
+	c.mu.Lock()
+	e, ok := c.cache[tenantID]
+	c.mu.Unlock()
+	if ok && c.now().Sub(e.fetched) < c.TTL {
+		return e.list, nil
+	}
+	list, err := c.Source.TenantOverrides(ctx, tenantID)
 	if err != nil {
-		return nil, fmt.Errorf("ingest: load pricing overrides of %s: %w", tenantID, err)
-	}
-	defer rows.Close()
-	var out []pricing.Override
-	for rows.Next() {
-		var o pricing.Override
-		var to *time.Time
-		var rates []byte
-		if err := rows.Scan(&o.ID, &o.TenantID, &o.Provider, &o.Model, &o.EffectiveFrom, &to, &rates, &o.PercentAdjustmentBP); err != nil {
-			return nil, fmt.Errorf("ingest: scan pricing override: %w", err)
+		if ok {
+			return e.list, nil // stale beats none while the control plane blips
 		}
-		o.EffectiveTo = to
-		if len(rates) > 0 {
-			if err := json.Unmarshal(rates, &o.Rates); err != nil {
-				return nil, fmt.Errorf("ingest: pricing override %s: rates are not {class: nano-USD per million}: %w", o.ID, err)
-			}
-		}
-		out = append(out, o)
+		return nil, err
 	}
-	return out, rows.Err()
+	c.mu.Lock()
+	c.cache[tenantID] = cachedOverrides{list: list, fetched: c.now()}
+	c.mu.Unlock()
+	return list, nil
 }

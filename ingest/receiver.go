@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,53 +17,6 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 )
-
-// Config names the streams and limits.
-type Config struct {
-	// Prefix names streams and subjects: stream <PREFIX>_EVENTS on subjects
-	// <prefix>.events.<tenant>, dead letters in <PREFIX>_DLQ.
-	Prefix string
-	// ServiceToken authenticates the data plane.
-	ServiceToken string
-	// MaxBodyBytes caps one batch (413 beyond); MaxEvents caps its events.
-	MaxBodyBytes int64
-	MaxEvents    int
-	// DedupWindow is how long JetStream remembers event ids.
-	DedupWindow time.Duration
-}
-
-// DefaultConfig returns production defaults.
-func DefaultConfig() Config {
-	return Config{Prefix: "SPENDGATE", MaxBodyBytes: 8 << 20, MaxEvents: 10_000, DedupWindow: 2 * time.Hour}
-}
-
-func (c Config) eventsStream() string { return strings.ToUpper(c.Prefix) + "_EVENTS" }
-func (c Config) dlqStream() string    { return strings.ToUpper(c.Prefix) + "_DLQ" }
-func (c Config) dlqSubject() string   { return strings.ToLower(c.Prefix) + ".dlq.events" }
-func (c Config) subject(tenant string) string {
-	return strings.ToLower(c.Prefix) + ".events." + tenant
-}
-
-// EnsureStreams creates or updates the event and dead-letter streams; safe to
-// call at every start-up.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
-	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: cfg.eventsStream(), Subjects: []string{strings.ToLower(cfg.Prefix) + ".events.>"},
-		Storage: jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Duplicates: cfg.DedupWindow,
-		MaxAge: 30 * 24 * time.Hour, Discard: jetstream.DiscardOld,
-	})
-	if err != nil {
-		return fmt.Errorf("ingest: stream %s: %w", cfg.eventsStream(), err)
-	}
-	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: cfg.dlqStream(), Subjects: []string{strings.ToLower(cfg.Prefix) + ".dlq.>"},
-		Storage: jetstream.FileStorage, MaxAge: 90 * 24 * time.Hour,
-	})
-	if err != nil {
-		return fmt.Errorf("ingest: stream %s: %w", cfg.dlqStream(), err)
-	}
-	return nil
-}
 
 // Rejected is one event refused from a batch.
 type Rejected struct {
@@ -95,10 +48,24 @@ func NewReceiver(cfg Config, js jetstream.JetStream, log *slog.Logger) *Receiver
 // ErrUnavailable wraps JetStream failures: the caller should retry the batch.
 var ErrUnavailable = errors.New("event store unavailable")
 
+// publishWindow bounds the publishes one batch has in flight: JetStream's
+// client holds at most its async limit (4,000 by default) across all
+// batches at once, and stalls publishers beyond it.
+const publishWindow = 1000
+
 // Publish validates events and publishes the valid ones, each with
 // Nats-Msg-Id = event_id, returning only after JetStream acknowledged them.
-// rejected lists invalid events; they do not hold up the valid ones.
+// Rejected lists invalid events; they do not hold up the valid ones.
 func (r *Receiver) Publish(ctx context.Context, events []event.Event) (Result, error) {
+	payloads := make([][]byte, len(events))
+	for i := range events {
+		payloads[i] = event.AppendJSON(nil, &events[i])
+	}
+	return r.publish(ctx, events, payloads)
+}
+
+// publish is Publish with each event's JSON given (as received, or encoded).
+func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [][]byte) (Result, error) {
 	res := Result{Rejected: []Rejected{}}
 	if _, ok := ctx.Deadline(); !ok {
 		// A lost PubAck must not hang the caller forever.
@@ -107,35 +74,46 @@ func (r *Receiver) Publish(ctx context.Context, events []event.Event) (Result, e
 		defer cancel()
 	}
 	now := r.now()
-	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	futures := make([]jetstream.PubAckFuture, 0, min(len(events), publishWindow))
+	wait := func() error {
+		for _, f := range futures {
+			select {
+			case ack := <-f.Ok():
+				if ack.Duplicate {
+					res.Duplicates++
+				} else {
+					res.Accepted++
+				}
+			case err := <-f.Err():
+				return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+			}
+		}
+		futures = futures[:0]
+		return nil
+	}
 	for i := range events {
 		e := &events[i]
 		if err := Validate(e, now); err != nil {
 			res.Rejected = append(res.Rejected, Rejected{Index: i, EventID: e.EventID, Error: err.Error()})
 			continue
 		}
-		payload := event.AppendJSON(nil, e)
-		f, err := r.js.PublishAsync(r.cfg.subject(e.TenantID), payload, jetstream.WithMsgID(e.EventID))
+		if len(futures) == publishWindow {
+			if err := wait(); err != nil {
+				return res, err
+			}
+		}
+		// When all batches together fill the client's async window for
+		// long (JetStream is slow), this fails and the batch is answered
+		// 503: back-pressure the data plane retries safely.
+		f, err := r.js.PublishAsync(r.cfg.subject(e.TenantID), payloads[i], jetstream.WithMsgID(e.EventID))
 		if err != nil {
-			return res, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return res, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		futures = append(futures, f)
 	}
-	for _, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			if ack.Duplicate {
-				res.Duplicates++
-			} else {
-				res.Accepted++
-			}
-		case err := <-f.Err():
-			return res, fmt.Errorf("%w: %v", ErrUnavailable, err)
-		case <-ctx.Done():
-			return res, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
-		}
-	}
-	return res, nil
+	return res, wait()
 }
 
 // ServeHTTP is POST /internal/v1/events with body {"events":[...]}.
@@ -144,9 +122,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		writeJSONError(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
-	got := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if r.cfg.ServiceToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(r.cfg.ServiceToken)) != 1 {
-		writeJSONError(w, http.StatusUnauthorized, "wrong or missing service token")
+	got, bearer := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if !bearer || r.cfg.ServiceToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(r.cfg.ServiceToken)) != 1 {
+		writeJSONError(w, http.StatusUnauthorized, "wrong or missing service token (Authorization: Bearer <token>)")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodyBytes))
@@ -166,26 +144,32 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, `body must be {"events":[...]}: `+err.Error())
 		return
 	}
+	if batch.Events == nil {
+		writeJSONError(w, http.StatusBadRequest, `body must be {"events":[...]}: "events" is missing`)
+		return
+	}
 	if len(batch.Events) > r.cfg.MaxEvents {
 		writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("at most %d events per batch", r.cfg.MaxEvents))
 		return
 	}
 	// Decode each event on its own, so one bad event does not sink the batch.
+	// The event is published as received: decoding with unknown fields
+	// disallowed and validating it make the bytes as good as re-encoded ones.
 	events := make([]event.Event, 0, len(batch.Events))
+	payloads := make([][]byte, 0, len(batch.Events))
 	index := make([]int, 0, len(batch.Events))
 	var rejected []Rejected
 	for i, raw := range batch.Events {
-		var e event.Event
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
-			rejected = append(rejected, Rejected{Index: i, Error: "not a valid event: " + err.Error()})
+		e, err := decodeEvent(raw, true)
+		if err != nil {
+			rejected = append(rejected, Rejected{Index: i, EventID: eventIDOf(raw), Error: "not a valid event: " + err.Error()})
 			continue
 		}
 		events = append(events, e)
+		payloads = append(payloads, raw)
 		index = append(index, i)
 	}
-	res, err := r.Publish(req.Context(), events)
+	res, err := r.publish(req.Context(), events, payloads)
 	if err != nil {
 		r.log.Error("ingest: publishing to JetStream failed", "err", err)
 		writeJSONError(w, http.StatusServiceUnavailable, "event store unavailable; retry the batch (events are deduplicated by event_id)")
@@ -195,6 +179,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		res.Rejected[i].Index = index[res.Rejected[i].Index]
 	}
 	res.Rejected = append(rejected, res.Rejected...)
+	slices.SortFunc(res.Rejected, func(a, b Rejected) int { return a.Index - b.Index })
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(res)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func setup(t *testing.T) (*httptest.Server, jetstream.JetStream, Config) {
 	cfg := DefaultConfig()
 	cfg.Prefix = prefix
 	cfg.ServiceToken = "svc"
-	cfg.MaxBodyBytes = 64 << 10
+	cfg.MaxBodyBytes = 8 << 20
 	testenv.Must(t, EnsureStreams(context.Background(), js, cfg), "streams")
 	testenv.Must(t, EnsureStreams(context.Background(), js, cfg), "streams are idempotent")
 	srv := httptest.NewServer(NewReceiver(cfg, js, slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -66,6 +67,7 @@ func streamMsgs(t *testing.T, js jetstream.JetStream, cfg Config) uint64 {
 }
 
 func TestBatchWithBadEventsAndDuplicates(t *testing.T) {
+	t.Parallel()
 	srv, js, cfg := setup(t)
 	good1, good2 := ev("0190f3c4-7a2b-7c3d-8e4f-000000000001"), ev("0190f3c4-7a2b-7c3d-8e4f-000000000002")
 	negative := ev("0190f3c4-7a2b-7c3d-8e4f-000000000003")
@@ -97,19 +99,82 @@ func TestBatchWithBadEventsAndDuplicates(t *testing.T) {
 }
 
 func TestReceiverRefusals(t *testing.T) {
-	srv, _, _ := setup(t)
-	if s, _, _ := post(t, srv, "wrong", event.AppendBatch(nil, []event.Event{ev("0190f3c4-7a2b-7c3d-8e4f-000000000001")})); s != 401 {
+	t.Parallel()
+	srv, js, cfg := setup(t)
+	one := event.AppendBatch(nil, []event.Event{ev("0190f3c4-7a2b-7c3d-8e4f-000000000001")})
+	if s, _, _ := post(t, srv, "wrong", one); s != 401 {
 		t.Fatalf("wrong token: %d", s)
 	}
-	if s, _, _ := post(t, srv, "svc", []byte(`not json`)); s != 400 {
-		t.Fatalf("garbage: %d", s)
+	// The token without the Bearer scheme is refused too.
+	req, _ := http.NewRequest("POST", srv.URL, bytes.NewReader(one))
+	req.Header.Set("Authorization", "svc")
+	resp, err := http.DefaultClient.Do(req)
+	testenv.Must(t, err, "post")
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("token without Bearer: %d", resp.StatusCode)
 	}
-	if s, _, _ := post(t, srv, "svc", bytes.Repeat([]byte("x"), 70<<10)); s != 413 {
+	for body, want := range map[string]int{`not json`: 400, `{}`: 400, `{"events":{}}`: 400, `[]`: 400} {
+		if s, _, raw := post(t, srv, "svc", []byte(body)); s != want || !strings.Contains(raw, "error") {
+			t.Errorf("%s: %d %s", body, s, raw)
+		}
+	}
+	if s, _, _ := post(t, srv, "svc", bytes.Repeat([]byte("x"), 8<<20+1)); s != 413 {
 		t.Fatalf("oversize: %d", s)
+	}
+	if s, _, _ := post(t, srv, "svc", []byte(`{"events":[]}`)); s != 200 {
+		t.Fatalf("empty batch: %d", s)
+	}
+	if n := streamMsgs(t, js, cfg); n != 0 {
+		t.Fatalf("refused batches published %d events", n)
+	}
+}
+
+// The largest batch allowed is published whole, past the JetStream
+// client's async window; one more event is refused.
+func TestMaxEventsBatch(t *testing.T) {
+	t.Parallel()
+	srv, js, cfg := setup(t)
+	evs := make([]event.Event, 10_000)
+	for i := range evs {
+		evs[i] = ev(idN(i + 1))
+		evs[i].Usage = usage.Tokens{}
+		evs[i].RawUsage = ""
+	}
+	body := event.AppendBatch(nil, evs)
+	if s, res, raw := post(t, srv, "svc", body); s != 200 || res.Accepted != 10_000 || len(res.Rejected) != 0 {
+		t.Fatalf("10,000 events: %d %.300s", s, raw)
+	}
+	if n := streamMsgs(t, js, cfg); n != 10_000 {
+		t.Fatalf("stream holds %d", n)
+	}
+	body = event.AppendBatch(nil, append(evs, ev(idN(20_000))))
+	if s, _, raw := post(t, srv, "svc", body); s != 413 || !strings.Contains(raw, "10000") {
+		t.Fatalf("10,001 events: %d %s", s, raw)
+	}
+	// Six large batches at once: more publishes than the client's async
+	// window (4,000) in total, each batch keeping at most 1,000 in flight.
+	var wg sync.WaitGroup
+	for g := range 6 {
+		batch := make([]event.Event, 3000)
+		for i := range batch {
+			batch[i] = ev(idN(100_000 + g*10_000 + i))
+		}
+		body := event.AppendBatch(nil, batch)
+		wg.Go(func() {
+			if s, res, raw := post(t, srv, "svc", body); s != 200 || res.Accepted != 3000 {
+				t.Errorf("concurrent batch %d: %d %.200s", g, s, raw)
+			}
+		})
+	}
+	wg.Wait()
+	if n := streamMsgs(t, js, cfg); n != 28_000 {
+		t.Fatalf("stream holds %d, want 28,000", n)
 	}
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	ok := ev("0190f3c4-7a2b-7c3d-8e4f-000000000001")
 	if err := Validate(&ok, now); err != nil {
@@ -125,6 +190,8 @@ func TestValidate(t *testing.T) {
 		"dimension": func(e *event.Event) { e.Dimensions = map[string]string{"Bad Name": "x"} },
 		"denial":    func(e *event.Event) { e.Type = event.TypeDenial },
 		"status":    func(e *event.Event) { e.StatusCode = 5000 },
+		"latency":   func(e *event.Event) { e.LatencyMs = 1 << 33 },
+		"ttfb":      func(e *event.Event) { e.TTFBMs = -1 },
 	}
 	for name, m := range mutations {
 		e := ok

@@ -12,6 +12,8 @@ import (
 	"github.com/spendgate/spendgate/meter"
 )
 
+const maxLatencyMs = 24 * 60 * 60 * 1000
+
 // Validate checks one event; the error names the first problem found.
 func Validate(e *event.Event, now time.Time) error {
 	if e.SchemaVersion < 1 || e.SchemaVersion > event.SchemaVersion {
@@ -56,8 +58,9 @@ func Validate(e *event.Event, now time.Time) error {
 			return errors.New("usage counts must not be negative")
 		}
 	}
-	if e.LatencyMs < 0 || e.TTFBMs < 0 || e.StatusCode < 0 || e.StatusCode > 999 {
-		return errors.New("status_code, latency_ms and ttfb_ms must be in range")
+	// ClickHouse keeps latencies as UInt32 milliseconds; a day is plenty.
+	if e.LatencyMs < 0 || e.TTFBMs < 0 || e.LatencyMs > maxLatencyMs || e.TTFBMs > maxLatencyMs || e.StatusCode < 0 || e.StatusCode > 999 {
+		return fmt.Errorf("status_code must be 0..999 and latency_ms, ttfb_ms 0..%d", maxLatencyMs)
 	}
 	if e.Type == event.TypeDenial && e.DenialReason == "" {
 		return errors.New("a denial needs denial_reason")

@@ -2,8 +2,9 @@
 // every alert is published on NATS subject <prefix>.alerts.<tenant_id> (JSON
 // budget.Alert) for live subscriptions, and, when the budget has a webhook
 // URL, POSTed there as a Slack-compatible {"text": ...} body with the
-// structured alerts beside it. Deliveries retry with exponential backoff;
-// webhook alerts of one budget within the debounce window go out together.
+// structured alerts beside it (Slack's own URLs get the text alone).
+// Deliveries retry with exponential backoff; webhook alerts of one budget
+// within the debounce window go out together.
 package alerts
 
 import (
@@ -14,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -127,8 +130,21 @@ func (d *Dispatcher) publish(_ context.Context, del budget.Delivery) error {
 	return d.nc.Flush()
 }
 
+// webhookBody is what a webhook URL receives: Slack incoming webhooks get
+// only {"text"} (Slack's documented payload), other URLs also the
+// structured alerts.
+func webhookBody(rawURL string, alerts []budget.Alert) ([]byte, error) {
+	body := budget.Coalesce(alerts)
+	if u, err := url.Parse(rawURL); err == nil && strings.EqualFold(u.Hostname(), "hooks.slack.com") {
+		return json.Marshal(struct {
+			Text string `json:"text"`
+		}{body.Text})
+	}
+	return json.Marshal(body)
+}
+
 func (d *Dispatcher) post(ctx context.Context, del budget.Delivery) error {
-	body, err := json.Marshal(budget.Coalesce(del.Alerts))
+	body, err := webhookBody(del.WebhookURL, del.Alerts)
 	if err != nil {
 		return err
 	}

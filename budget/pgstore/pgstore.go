@@ -123,14 +123,15 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 	if len(fresh) == 0 {
 		return 0, tx.Commit(ctx)
 	}
-	var tenants, reservations []string
+	var tenants, reservations, reservationTenants []string
 	for _, id := range fresh {
 		sp := byID[id]
 		if isUUID(sp.TenantID) && !slices.Contains(tenants, sp.TenantID) {
 			tenants = append(tenants, sp.TenantID)
 		}
-		if sp.ReservationID != "" && isUUID(sp.ReservationID) {
+		if sp.ReservationID != "" && isUUID(sp.ReservationID) && isUUID(sp.TenantID) {
 			reservations = append(reservations, sp.ReservationID)
+			reservationTenants = append(reservationTenants, sp.TenantID)
 		}
 	}
 	budgets := map[string][]*budget.Budget{}
@@ -176,14 +177,16 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 		}
 	}
 	if len(reservations) > 0 {
-		_, items, err := closeReservations(ctx, tx, `id = ANY($1::uuid[]) AND status = 'open'`, "settled", reservations)
+		// An event settles only a reservation of its own tenant.
+		_, items, err := closeReservations(ctx, tx, "settled",
+			`(id, tenant_id) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[])) AND status = 'open'`, reservations, reservationTenants)
 		if err != nil {
 			return 0, err
 		}
 		for _, it := range items {
 			b := byBudget[it.budgetID]
 			if b == nil {
-				continue // reservation of another tenant than the event's: ignore
+				continue // cannot happen: the reservation is of the event's tenant, whose budgets are loaded
 			}
 			_, end, err := budget.Bounds(b.Period, it.periodStart)
 			if err != nil {
@@ -251,16 +254,16 @@ type item struct {
 }
 
 // closeReservations moves the open reservations selected by where (over
-// budget_reservations, with $1 its argument) to status and returns how many
+// budget_reservations, with args from $2 on) to status and returns how many
 // it closed and their items.
-func closeReservations(ctx context.Context, tx pgx.Tx, where, status string, arg any) (int, []item, error) {
+func closeReservations(ctx context.Context, tx pgx.Tx, status, where string, args ...any) (int, []item, error) {
 	rows, err := tx.Query(ctx, `WITH r AS (
-			UPDATE budget_reservations SET status = $2, closed_at = now()
+			UPDATE budget_reservations SET status = $1, closed_at = now()
 			WHERE id IN (SELECT id FROM budget_reservations WHERE `+where+` ORDER BY id FOR UPDATE)
 			RETURNING id)
 		SELECT r.id::text, i.budget_id::text, i.period_start, i.amount_nano_usd
 		FROM r LEFT JOIN budget_reservation_items i ON r.id = i.reservation_id`,
-		arg, status)
+		append([]any{status}, args...)...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("budget: close reservations: %w", err)
 	}
@@ -321,7 +324,7 @@ func (s *Store) Release(ctx context.Context, id string) error {
 	if !exists {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	_, items, err := closeReservations(ctx, tx, `id = $1::uuid AND status = 'open'`, "released", id)
+	_, items, err := closeReservations(ctx, tx, "released", `id = $2::uuid AND status = 'open'`, id)
 	if err != nil {
 		return err
 	}
@@ -340,7 +343,7 @@ func (s *Store) ExpireReservations(ctx context.Context, now time.Time) (int, err
 		return 0, fmt.Errorf("budget: begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	n, items, err := closeReservations(ctx, tx, `status = 'open' AND expires_at <= $1::timestamptz`, "expired", now)
+	n, items, err := closeReservations(ctx, tx, "expired", `status = 'open' AND expires_at <= $2::timestamptz`, now)
 	if err != nil || n == 0 {
 		return 0, err
 	}

@@ -205,16 +205,21 @@ func TestReservationsNeverExceedCap(t *testing.T) {
 	testenv.Must(t, err, "apply")
 	var granted, denied atomic.Int64
 	var wg sync.WaitGroup
+	var idsMu sync.Mutex
+	var ids []string
 	for range 1000 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			now := time.Now()
-			_, err := f.st.Reserve(ctx, pgstore.ReserveInput{TenantID: f.tenant, KeyID: f.key, AmountNanoUSD: each, Now: now, ExpiresAt: now.Add(time.Minute)})
+			r, err := f.st.Reserve(ctx, pgstore.ReserveInput{TenantID: f.tenant, KeyID: f.key, AmountNanoUSD: each, Now: now, ExpiresAt: now.Add(time.Minute)})
 			var d *budget.DeniedError
 			switch {
 			case err == nil:
 				granted.Add(each)
+				idsMu.Lock()
+				ids = append(ids, r.ID)
+				idsMu.Unlock()
 			case errors.As(err, &d):
 				if d.BudgetID != id {
 					t.Errorf("denied by %s, want %s", d.BudgetID, id)
@@ -241,6 +246,23 @@ func TestReservationsNeverExceedCap(t *testing.T) {
 	testenv.Must(t, err, "blocked")
 	if blocked {
 		t.Fatalf("blocked with %d room left", limit-spent-granted.Load())
+	}
+	// Every granted call costs what it reserved (the worst case) and settles
+	// concurrently: the spend ends within the cap and nothing stays held.
+	var settle sync.WaitGroup
+	for _, id := range ids {
+		settle.Go(func() {
+			sp := spend(f, each, time.Now())
+			sp.ReservationID = id
+			if _, err := f.st.ApplySpend(ctx, []budget.Spend{sp}); err != nil {
+				t.Errorf("settle: %v", err)
+			}
+		})
+	}
+	settle.Wait()
+	spent, reserved = counter(t, f, id, budget.Month, time.Now())
+	if spent != 1000+granted.Load() || spent > limit || reserved != 0 {
+		t.Fatalf("after settlement: spent %d reserved %d, cap %d", spent, reserved, limit)
 	}
 }
 
@@ -460,5 +482,32 @@ func TestLateEventAlertsInItsOwnPeriod(t *testing.T) {
 	testenv.Must(t, f.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE kind = 'nats'), count(*) FILTER (WHERE kind = 'webhook') FROM budget_alert_outbox`).Scan(&nats, &hooks), "outbox")
 	if nats != 2 || hooks != 2 {
 		t.Fatalf("outbox nats %d webhook %d, want 2 and 2", nats, hooks)
+	}
+}
+
+// An event settles only a reservation of its own tenant: one naming another
+// tenant's reservation (a confused or hostile data plane) must not close it,
+// or that tenant's held amount would never be given back.
+func TestEventCannotSettleAnotherTenantsReservation(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	id := f.newBudget(t, budgetSpec{amount: 1000, hard: true})
+	now := time.Now()
+	r, err := f.st.Reserve(ctx, pgstore.ReserveInput{TenantID: f.tenant, KeyID: f.key, AmountNanoUSD: 400, Now: now, ExpiresAt: now.Add(time.Hour)})
+	testenv.Must(t, err, "reserve")
+	other := f.newTenant(t)
+	foreign := budget.Spend{EventID: uuid.NewString(), TenantID: other, KeyID: uuid.NewString(), Time: now, CostNanoUSD: 10, ReservationID: r.ID}
+	_, err = f.st.ApplySpend(ctx, []budget.Spend{foreign})
+	testenv.Must(t, err, "apply foreign")
+	if s, res := counter(t, f, id, budget.Month, now); s != 0 || res != 400 {
+		t.Fatalf("after a foreign settlement: spent %d reserved %d, want 0, 400", s, res)
+	}
+	own := spend(f, 250, now)
+	own.ReservationID = r.ID
+	_, err = f.st.ApplySpend(ctx, []budget.Spend{own})
+	testenv.Must(t, err, "apply own")
+	if s, res := counter(t, f, id, budget.Month, now); s != 250 || res != 0 {
+		t.Fatalf("after settlement: spent %d reserved %d, want 250, 0", s, res)
 	}
 }

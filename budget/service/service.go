@@ -19,6 +19,7 @@ import (
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
+	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
@@ -63,9 +64,21 @@ type Service struct {
 	Store      *pgstore.Store
 	Dispatcher *alerts.Dispatcher
 	catalogue  *pricing.Catalogue
+	overrides  OverrideSource
 	log        *slog.Logger
 	now        func() time.Time
 }
+
+// OverrideSource gives a tenant's pricing overrides; ingest.CachedOverrides
+// over the control plane is the one to share with the ingest consumer.
+type OverrideSource interface {
+	TenantOverrides(ctx context.Context, tenantID string) ([]pricing.Override, error)
+}
+
+// SetPricingOverrides makes estimates use the tenant's prices: budgets count
+// tenant cost, so a tenant paying more than list price must reserve more
+// (nil ⇒ list prices). Call before serving.
+func (s *Service) SetPricingOverrides(src OverrideSource) { s.overrides = src }
 
 // New builds the service. nc may be nil (alerts are then only delivered to
 // webhooks; NATS rows wait in the outbox).
@@ -114,9 +127,12 @@ func (s *Service) Run(ctx context.Context) error {
 // and settles the reservations they name. ingest calls it after storing the
 // events and before acking them.
 func (s *Service) ApplySpend(ctx context.Context, events []clickhouse.PricedEvent) error {
-	spends := make([]budget.Spend, len(events))
+	spends := make([]budget.Spend, 0, len(events))
 	for i := range events {
-		spends[i] = pgstore.FromEvent(&events[i].Event, &events[i].Cost)
+		if events[i].Event.Type != event.TypeUsage {
+			continue // denials cost nothing and settle nothing
+		}
+		spends = append(spends, pgstore.FromEvent(&events[i].Event, &events[i].Cost))
 	}
 	n, err := s.Store.ApplySpend(ctx, spends)
 	if err != nil {
@@ -140,10 +156,12 @@ func (s *Service) KeyBlocked(ctx context.Context, tenantID, keyID string) (bool,
 	return blocked, reason, err
 }
 
-// Estimate is the reservation amount for a request: the catalogue's tenant
-// list cost of InputTokensEstimate input and MaxTokens output tokens (config
-// defaults when absent), or UnpricedReserveNanoUSD for unknown models.
-func (s *Service) Estimate(r *budget.ReserveRequest) int64 {
+// Estimate is the reservation amount for a request: the tenant cost (list
+// price with the tenant's overrides) of InputTokensEstimate input and
+// MaxTokens output tokens (config defaults when absent), or
+// UnpricedReserveNanoUSD for a model without a price. It fails only when the
+// tenant's overrides cannot be read.
+func (s *Service) Estimate(ctx context.Context, r *budget.ReserveRequest) (int64, error) {
 	in, out := r.InputTokensEstimate, r.MaxTokens
 	if in == 0 {
 		in = s.cfg.DefaultInputTokens
@@ -152,13 +170,20 @@ func (s *Service) Estimate(r *budget.ReserveRequest) int64 {
 		out = s.cfg.DefaultMaxTokens
 	}
 	if r.Model == "" {
-		return s.cfg.UnpricedReserveNanoUSD
+		return s.cfg.UnpricedReserveNanoUSD, nil
 	}
-	c := s.catalogue.Cost(pricing.Request{Provider: r.Provider, Model: r.Model, Time: s.now()}, usage.Tokens{Input: in, Output: out}, nil)
+	var ovs []pricing.Override
+	if s.overrides != nil {
+		var err error
+		if ovs, err = s.overrides.TenantOverrides(ctx, r.TenantID); err != nil {
+			return 0, fmt.Errorf("budget: pricing overrides of %s: %w", r.TenantID, err)
+		}
+	}
+	c := s.catalogue.Cost(pricing.Request{Provider: r.Provider, Model: r.Model, Time: s.now()}, usage.Tokens{Input: in, Output: out}, ovs)
 	if !c.Priced {
-		return s.cfg.UnpricedReserveNanoUSD
+		return s.cfg.UnpricedReserveNanoUSD, nil
 	}
-	return c.TenantNanoUSD
+	return c.TenantNanoUSD, nil
 }
 
 // Reserve holds the request's estimated maximum cost against every hard
@@ -171,9 +196,12 @@ func (s *Service) Reserve(ctx context.Context, r budget.ReserveRequest) (budget.
 		return budget.Reservation{}, err
 	}
 	now := s.now()
-	amount := s.Estimate(&r)
-	res, err := s.Store.Reserve(ctx, pgstore.ReserveInput{TenantID: r.TenantID, KeyID: r.KeyID, Dimensions: r.Dimensions,
-		AmountNanoUSD: amount, Now: now, ExpiresAt: now.Add(s.cfg.ReservationTTL)})
+	amount, err := s.Estimate(ctx, &r)
+	var res budget.Reservation
+	if err == nil {
+		res, err = s.Store.Reserve(ctx, pgstore.ReserveInput{TenantID: r.TenantID, KeyID: r.KeyID, Dimensions: r.Dimensions,
+			AmountNanoUSD: amount, Now: now, ExpiresAt: now.Add(s.cfg.ReservationTTL)})
+	}
 	var denied *budget.DeniedError
 	switch {
 	case err == nil:

@@ -19,7 +19,9 @@ import (
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/httpapi"
 	"github.com/spendgate/spendgate/budget/service"
+	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/store/clickhouse"
@@ -211,11 +213,11 @@ func TestReservationHTTP(t *testing.T) {
 	def := req
 	def.MaxTokens, def.InputTokensEstimate = 0, 0
 	wantDef := pricing.Default().Cost(pricing.Request{Provider: "openai", Model: "gpt-4o-mini"}, usage.Tokens{Input: cfg.DefaultInputTokens, Output: cfg.DefaultMaxTokens}, nil)
-	if got := svc.Estimate(&def); got != wantDef.TenantNanoUSD {
-		t.Errorf("default estimate %d, want %d", got, wantDef.TenantNanoUSD)
+	if got, err := svc.Estimate(ctx, &def); err != nil || got != wantDef.TenantNanoUSD {
+		t.Errorf("default estimate %d (%v), want %d", got, err, wantDef.TenantNanoUSD)
 	}
-	if got := svc.Estimate(&budget.ReserveRequest{TenantID: f.tenant, Model: "no-such-model"}); got != cfg.UnpricedReserveNanoUSD {
-		t.Errorf("unpriced estimate %d", got)
+	if got, err := svc.Estimate(ctx, &budget.ReserveRequest{TenantID: f.tenant, Model: "no-such-model"}); err != nil || got != cfg.UnpricedReserveNanoUSD {
+		t.Errorf("unpriced estimate %d (%v)", got, err)
 	}
 
 	// Errors.
@@ -227,7 +229,7 @@ func TestReservationHTTP(t *testing.T) {
 		t.Error("wrong token accepted")
 	}
 	for body, code := range map[string]int{`{"tenant_id":""}`: 400, `{"tenant_id":"` + f.tenant + `","max_tokens":-1}`: 400, `{"bogus":1}`: 400, `not json`: 400,
-		`{"tenant_id":"not-a-uuid"}`: 400} {
+		`{"tenant_id":"not-a-uuid"}`: 400, `{"tenant_id":"` + f.tenant + `","key_id":"k1"}`: 400} {
 		hr, _ := http.NewRequest(http.MethodPost, srv.URL+"/internal/v1/reservations", stringsReader(body))
 		hr.Header.Set("Authorization", "Bearer svc-token")
 		resp, err := http.DefaultClient.Do(hr)
@@ -340,5 +342,36 @@ func TestWebhookDebounceCoalescesSeparateCrossings(t *testing.T) {
 	n, err := svc.Dispatcher.Once(ctx)
 	if err != nil || n != 0 || len(bodies) != 0 {
 		t.Fatalf("extra deliveries: %d %v %d", n, err, len(bodies))
+	}
+}
+
+// A tenant paying above list price must reserve its own price, or a call
+// could cost more than it held and overshoot the cap.
+func TestEstimateUsesTenantOverrides(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	_, err := f.db.Exec(ctx, `INSERT INTO pricing_overrides (tenant_id, provider, model, effective_from, percent_adjustment_bp)
+		VALUES ($1, 'openai', 'gpt-4o-mini', now() - interval '1 day', 5000)`, f.tenant)
+	testenv.Must(t, err, "override")
+	svc := service.New(f.db, nil, "SGX", testConfig("SGX"), nil)
+	svc.SetPricingOverrides(ingest.NewCachedOverrides(controlplane.OverrideReader{DB: f.db}, time.Minute))
+	req := budget.ReserveRequest{TenantID: f.tenant, KeyID: f.key, Provider: "openai", Model: "gpt-4o-mini", MaxTokens: 1000, InputTokensEstimate: 1000}
+	list := pricing.Default().Cost(pricing.Request{Provider: "openai", Model: "gpt-4o-mini"}, usage.Tokens{Input: 1000, Output: 1000}, nil)
+	id := f.budget(t, list.TenantNanoUSD*3, true, []int32{100}, "")
+	r, err := svc.Reserve(ctx, req)
+	testenv.Must(t, err, "reserve")
+	if want := list.TenantNanoUSD * 3 / 2; r.AmountNanoUSD != want {
+		t.Fatalf("reserved %d, want list %d + 50 %% = %d", r.AmountNanoUSD, list.TenantNanoUSD, want)
+	}
+	if _, reserved, err := svc.Store.Counter(ctx, id, budget.Month, time.Now()); err != nil || reserved != r.AmountNanoUSD {
+		t.Fatalf("counter holds %d (%v)", reserved, err)
+	}
+	// Two such calls fit in 3× list price; a third does not.
+	_, err = svc.Reserve(ctx, req)
+	testenv.Must(t, err, "reserve 2")
+	var denied *budget.DeniedError
+	if _, err := svc.Reserve(ctx, req); !errors.As(err, &denied) {
+		t.Fatalf("third reservation at 1.5× list price: %v", err)
 	}
 }

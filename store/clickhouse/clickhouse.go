@@ -104,6 +104,18 @@ var migrations = []string{
 		sum(output + reasoning + audio_output + image_output) AS output_tokens
 	FROM {db}.usage_events ARRAY JOIN dim_names AS dim_name, dim_values AS dim_value
 	GROUP BY bucket, tenant_id, dim_name, dim_value`,
+	// unknown_model flags usage of a model the pricing catalogue does not
+	// know (then priced only by a tenant override or the provider's own
+	// figure, or not at all: priced = 0). An ALIAS is computed on read, so
+	// events stored before this migration are flagged too.
+	`ALTER TABLE {db}.usage_events ADD COLUMN unknown_model UInt8 ALIAS toUInt8(catalogue_model = '')`,
+}
+
+// migrationDone holds, for migrations that cannot say IF NOT EXISTS on
+// 18.16, a query counting what they create: one applied before the process
+// died, unrecorded, is then only recorded. Keyed by version (1-based).
+var migrationDone = map[int]string{
+	7: `SELECT count() FROM system.columns WHERE database = '{db}' AND table = 'usage_events' AND name = 'unknown_model'`,
 }
 
 // Rollup tables (materialized views over usage_events).
@@ -129,8 +141,16 @@ func migrateTo(ctx context.Context, conn driver.Conn, database string, n int) er
 		return fmt.Errorf("clickhouse: read schema version: %w", err)
 	}
 	for v := int(applied); v < n; v++ {
-		if err := conn.Exec(ctx, replaceDB(migrations[v], database)); err != nil {
-			return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
+		var done uint64
+		if q, ok := migrationDone[v+1]; ok {
+			if err := conn.QueryRow(ctx, replaceDB(q, database)).Scan(&done); err != nil {
+				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
+			}
+		}
+		if done == 0 {
+			if err := conn.Exec(ctx, replaceDB(migrations[v], database)); err != nil {
+				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
+			}
 		}
 		// INSERT ... SELECT: the native protocol would wait for a data block
 		// after INSERT ... VALUES sent through Exec.

@@ -3,10 +3,13 @@ package clickhouse
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/spendgate/spendgate/event"
@@ -20,63 +23,139 @@ type PricedEvent struct {
 }
 
 // Writer inserts priced events, skipping ids already stored.
+//
+// Exactly once relies on one Write at a time per database: each Write looks
+// up the ids it was given and inserts the missing ones, and nothing else
+// may insert those ids in between. Inside one Write, events are split into
+// lanes by event id and the lanes run concurrently: an id always falls in
+// the same lane, so lanes never race on an id. Lanes overlap ClickHouse's
+// fixed cost per INSERT (a new part per table and rollup).
 type Writer struct {
 	conn     driver.Conn
 	database string
+	// Lanes is how many inserts into usage_events one Write runs at once
+	// (a Write of fewer than 2·MinLaneEvents events uses one).
+	Lanes int
 }
 
-// NewWriter returns a writer for database.
+// MinLaneEvents is the smallest lane worth its own INSERT.
+const MinLaneEvents = 1000
+
+// NewWriter returns a writer for database with two lanes.
 func NewWriter(conn driver.Conn, database string) *Writer {
-	return &Writer{conn: conn, database: database}
+	return &Writer{conn: conn, database: database, Lanes: 2}
 }
 
 // Write stores events and reports how many were new. Events whose id is
-// already stored are skipped, which makes redelivery harmless.
+// already stored are skipped, which makes redelivery harmless. Calls must
+// not overlap (see Writer).
 func (w *Writer) Write(ctx context.Context, events []PricedEvent) (written int, err error) {
-	var usage, denials []PricedEvent
+	type part struct {
+		table  string
+		events []PricedEvent
+	}
+	lanes := max(1, min(w.Lanes, len(events)/MinLaneEvents))
+	parts := make([]part, lanes+1)
+	for i := range lanes {
+		parts[i].table = "usage_events"
+	}
+	parts[lanes].table = "denial_events"
 	for _, e := range events {
-		if e.Event.Type == event.TypeDenial {
-			denials = append(denials, e)
-		} else {
-			usage = append(usage, e)
+		switch {
+		case e.Event.Type == event.TypeDenial:
+			parts[lanes].events = append(parts[lanes].events, e)
+		case lanes == 1:
+			parts[0].events = append(parts[0].events, e)
+		default:
+			parts[laneOf(e.Event.EventID, lanes)].events = append(parts[laneOf(e.Event.EventID, lanes)].events, e)
 		}
 	}
-	n1, err := w.writeTable(ctx, "usage_events", usage)
-	if err != nil {
-		return 0, err
+	var wg sync.WaitGroup
+	counts := make([]int, len(parts))
+	errs := make([]error, len(parts))
+	for i, p := range parts {
+		if len(p.events) == 0 {
+			continue
+		}
+		wg.Go(func() { counts[i], errs[i] = w.writeTable(ctx, p.table, p.events) })
 	}
-	n2, err := w.writeTable(ctx, "denial_events", denials)
-	return n1 + n2, err
+	wg.Wait()
+	for _, n := range counts {
+		written += n
+	}
+	// A lane that failed is retried by the caller; lanes that succeeded are
+	// then skipped as stored.
+	return written, errors.Join(errs...)
 }
 
+// laneOf spreads event ids over lanes (FNV-1a).
+func laneOf(id string, lanes int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return int(h % uint32(lanes))
+}
+
+// lookupChunk bounds the ids named in one lookup query: ClickHouse refuses
+// queries longer than max_query_size (256 KiB by default), and 1,000 UUIDs
+// make about 40 KiB.
+const lookupChunk = 1000
+
+// existing returns the ids of events already stored in table. The tenant and
+// time range let ClickHouse prune partitions and granules through the sort
+// key (tenant_id, time, event_id); IN builds a hash set (has() over an array
+// literal would compare every scanned row with every id).
 func (w *Writer) existing(ctx context.Context, table string, events []PricedEvent) (map[string]bool, error) {
-	ids := make([]string, 0, len(events))
 	minT, maxT := events[0].Event.Time, events[0].Event.Time
+	var tenants []any
+	seenTenant := map[string]bool{}
 	for _, e := range events {
-		ids = append(ids, e.Event.EventID)
 		if e.Event.Time.Before(minT) {
 			minT = e.Event.Time
 		}
 		if e.Event.Time.After(maxT) {
 			maxT = e.Event.Time
 		}
+		if !seenTenant[e.Event.TenantID] {
+			seenTenant[e.Event.TenantID] = true
+			tenants = append(tenants, e.Event.TenantID)
+		}
 	}
-	// The time range lets ClickHouse prune partitions and granules.
+	seen := map[string]bool{}
+	for start := 0; start < len(events); start += lookupChunk {
+		chunk := events[start:min(start+lookupChunk, len(events))]
+		ids := make([]any, len(chunk))
+		for i := range chunk {
+			ids[i] = chunk[i].Event.EventID
+		}
+		if err := w.lookup(ctx, table, tenants, minT, maxT, ids, seen); err != nil {
+			return nil, err
+		}
+	}
+	return seen, nil
+}
+
+func (w *Writer) lookup(ctx context.Context, table string, tenants []any, minT, maxT time.Time, ids []any, seen map[string]bool) error {
 	rows, err := w.conn.Query(ctx, "SELECT event_id FROM "+w.database+"."+table+
-		" WHERE time >= ? AND time <= ? AND has(?, event_id)", minT.Truncate(time.Second), maxT.Add(time.Second), ids)
+		" WHERE tenant_id IN ? AND time >= ? AND time <= ? AND event_id IN ?",
+		chgo.GroupSet{Value: tenants}, minT.UTC().Truncate(time.Second), maxT.UTC().Add(time.Second), chgo.GroupSet{Value: ids})
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: look up stored ids: %w", err)
+		return fmt.Errorf("clickhouse: look up stored ids: %w", err)
 	}
 	defer rows.Close()
-	seen := map[string]bool{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return fmt.Errorf("clickhouse: look up stored ids: %w", err)
 		}
 		seen[id] = true
 	}
-	return seen, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("clickhouse: look up stored ids: %w", err)
+	}
+	return nil
 }
 
 func dims(m map[string]string) (names, values []string) {

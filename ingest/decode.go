@@ -1,0 +1,314 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/usage"
+)
+
+// decodeEvent decodes one event exactly as encoding/json does: with unknown
+// fields refused when strict (the receiver), ignored otherwise (the
+// consumer, which must not dead-letter an event a newer receiver accepted).
+// Events shaped as the encoders write them take a fast path, several times
+// quicker (the receiver and the consumer decode every event); anything else
+// (an unknown or repeated field, a \u escape, a number that is not a plain
+// integer, invalid JSON) is left to encoding/json, so results and errors are
+// encoding/json's. FuzzDecodeEventMatchesEncodingJSON holds the two equal.
+func decodeEvent(data []byte, strict bool) (event.Event, error) {
+	var e event.Event
+	if fastDecodeEvent(data, &e) {
+		return e, nil
+	}
+	e = event.Event{}
+	if !strict {
+		return e, json.Unmarshal(data, &e)
+	}
+	if !json.Valid(data) {
+		return event.Event{}, json.Unmarshal(data, &e) // the syntax error, as Unmarshal words it
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return event.Event{}, err
+	}
+	return e, nil
+}
+
+// fastDecodeEvent fills e from data when data is an object of known fields,
+// each once, with values of their JSON type; false means "ask
+// encoding/json" (e is then partly filled).
+func fastDecodeEvent(data []byte, e *event.Event) bool {
+	if !gjson.ValidBytes(data) {
+		return false
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return false
+	}
+	ok := true
+	var seen uint32
+	root.ForEach(func(k, v gjson.Result) bool {
+		f, known := eventFields[k.Raw]
+		if !known || seen&(1<<f) != 0 {
+			ok = false
+			return false
+		}
+		seen |= 1 << f
+		if v.Type == gjson.Null {
+			return true // encoding/json leaves the zero value
+		}
+		switch f {
+		case fSchemaVersion:
+			ok = setInt(v, &e.SchemaVersion)
+		case fType:
+			ok = setString(v, &e.Type)
+		case fEventID:
+			ok = setString(v, &e.EventID)
+		case fTime:
+			ok = v.Type == gjson.String && e.Time.UnmarshalJSON([]byte(v.Raw)) == nil
+		case fSource:
+			ok = setString(v, &e.Source)
+		case fTenantID:
+			ok = setString(v, &e.TenantID)
+		case fKeyID:
+			ok = setString(v, &e.KeyID)
+		case fProvider:
+			ok = setString(v, &e.Provider)
+		case fOperation:
+			ok = setString(v, &e.Operation)
+		case fModelRequested:
+			ok = setString(v, &e.ModelRequested)
+		case fModelServed:
+			ok = setString(v, &e.ModelServed)
+		case fStreaming:
+			ok = setBool(v, &e.Streaming)
+		case fServiceTier:
+			ok = setString(v, &e.ServiceTier)
+		case fDimensions:
+			ok = setDimensions(v, &e.Dimensions)
+		case fStatusCode:
+			ok = setInt(v, &e.StatusCode)
+		case fLatencyMs:
+			ok = setInt64(v, &e.LatencyMs)
+		case fTTFBMs:
+			ok = setInt64(v, &e.TTFBMs)
+		case fRequestID:
+			ok = setString(v, &e.RequestID)
+		case fComplete:
+			ok = setBool(v, &e.Complete)
+		case fUsage:
+			ok = setTokens(v, &e.Usage)
+		case fRawUsage:
+			ok = setString(v, &e.RawUsage)
+		case fReservationID:
+			ok = setString(v, &e.ReservationID)
+		case fDenialReason:
+			ok = setString(v, &e.DenialReason)
+		case fDenialMessage:
+			ok = setString(v, &e.DenialMessage)
+		}
+		return ok
+	})
+	return ok
+}
+
+const (
+	fSchemaVersion = iota
+	fType
+	fEventID
+	fTime
+	fSource
+	fTenantID
+	fKeyID
+	fProvider
+	fOperation
+	fModelRequested
+	fModelServed
+	fStreaming
+	fServiceTier
+	fDimensions
+	fStatusCode
+	fLatencyMs
+	fTTFBMs
+	fRequestID
+	fComplete
+	fUsage
+	fRawUsage
+	fReservationID
+	fDenialReason
+	fDenialMessage
+)
+
+// eventFields maps the quoted JSON names (as gjson gives keys raw) of
+// event.Event's fields; TestEventFieldsMatchTheSchema keeps it in step with
+// the struct tags.
+var eventFields = map[string]int{
+	`"schema_version"`: fSchemaVersion, `"type"`: fType, `"event_id"`: fEventID, `"time"`: fTime, `"source"`: fSource,
+	`"tenant_id"`: fTenantID, `"key_id"`: fKeyID, `"provider"`: fProvider, `"operation"`: fOperation,
+	`"model_requested"`: fModelRequested, `"model_served"`: fModelServed, `"streaming"`: fStreaming,
+	`"service_tier"`: fServiceTier, `"dimensions"`: fDimensions, `"status_code"`: fStatusCode, `"latency_ms"`: fLatencyMs,
+	`"ttfb_ms"`: fTTFBMs, `"request_id"`: fRequestID, `"complete"`: fComplete, `"usage"`: fUsage, `"raw_usage"`: fRawUsage,
+	`"reservation_id"`: fReservationID, `"denial_reason"`: fDenialReason, `"denial_message"`: fDenialMessage,
+}
+
+// tokenField returns usage.Tokens' integer field named by a quoted JSON
+// key, with its index, or nil.
+func tokenField(t *usage.Tokens, key string) (*int64, int) {
+	switch key {
+	case `"input"`:
+		return &t.Input, 0
+	case `"cached_input"`:
+		return &t.CachedInput, 1
+	case `"cache_write_5m"`:
+		return &t.CacheWrite5m, 2
+	case `"cache_write_1h"`:
+		return &t.CacheWrite1h, 3
+	case `"output"`:
+		return &t.Output, 4
+	case `"reasoning"`:
+		return &t.Reasoning, 5
+	case `"audio_input"`:
+		return &t.AudioInput, 6
+	case `"audio_output"`:
+		return &t.AudioOutput, 7
+	case `"image_input"`:
+		return &t.ImageInput, 8
+	case `"image_output"`:
+		return &t.ImageOutput, 9
+	case `"web_searches"`:
+		return &t.WebSearches, 10
+	case `"characters"`:
+		return &t.Characters, 11
+	case `"seconds"`:
+		return &t.Seconds, 12
+	case `"images"`:
+		return &t.Images, 13
+	case `"provider_cost_nano_usd"`:
+		return &t.ProviderCostNanoUSD, 14
+	}
+	return nil, -1
+}
+
+// setString takes strings of valid UTF-8 without surrogate escapes: for
+// those gjson's unescaping is encoding/json's (which replaces lone
+// surrogates and invalid bytes in its own way).
+func setString(v gjson.Result, dst *string) bool {
+	if v.Type != gjson.String || hasSurrogateEscape(v.Raw) || !utf8.ValidString(v.Str) {
+		return false
+	}
+	*dst = v.Str
+	return true
+}
+
+// hasSurrogateEscape reports a \uD800–\uDFFF escape in a raw JSON string.
+func hasSurrogateEscape(raw string) bool {
+	for {
+		i := strings.Index(raw, `\u`)
+		if i < 0 || i+4 > len(raw) {
+			return false
+		}
+		// An escaped backslash before "u" is not an escape: count them.
+		slashes := 0
+		for j := i; j >= 0 && raw[j] == '\\'; j-- {
+			slashes++
+		}
+		if slashes%2 == 1 && (raw[i+2] == 'd' || raw[i+2] == 'D') && strings.IndexByte("89abcdefABCDEF", raw[i+3]) >= 0 {
+			return true
+		}
+		raw = raw[i+2:]
+	}
+}
+
+func setBool(v gjson.Result, dst *bool) bool {
+	switch v.Type {
+	case gjson.True:
+		*dst = true
+	case gjson.False:
+		*dst = false
+	default:
+		return false
+	}
+	return true
+}
+
+func setInt64(v gjson.Result, dst *int64) bool {
+	if v.Type != gjson.Number {
+		return false
+	}
+	n, err := strconv.ParseInt(v.Raw, 10, 64)
+	if err != nil {
+		return false
+	}
+	*dst = n
+	return true
+}
+
+func setInt(v gjson.Result, dst *int) bool {
+	var n int64
+	if !setInt64(v, &n) || int64(int(n)) != n {
+		return false
+	}
+	*dst = int(n)
+	return true
+}
+
+func setDimensions(v gjson.Result, dst *map[string]string) bool {
+	if !v.IsObject() {
+		return false
+	}
+	m := map[string]string{}
+	ok := true
+	v.ForEach(func(k, val gjson.Result) bool {
+		var name, value string
+		if !setString(k, &name) || !setString(val, &value) {
+			ok = false
+			return false
+		}
+		if _, dup := m[name]; dup {
+			ok = false
+			return false
+		}
+		m[name] = value
+		return true
+	})
+	if ok {
+		*dst = m
+	}
+	return ok
+}
+
+func setTokens(v gjson.Result, t *usage.Tokens) bool {
+	if !v.IsObject() {
+		return false
+	}
+	ok := true
+	var seen uint32
+	const hasProviderCost = 15
+	v.ForEach(func(k, val gjson.Result) bool {
+		field, i := tokenField(t, k.Raw)
+		if k.Raw == `"has_provider_cost"` {
+			i = hasProviderCost
+		}
+		if i < 0 || seen&(1<<i) != 0 {
+			ok = false
+			return false
+		}
+		seen |= 1 << i
+		switch {
+		case val.Type == gjson.Null:
+		case i == hasProviderCost:
+			ok = setBool(val, &t.HasProviderCost)
+		default:
+			ok = setInt64(val, field)
+		}
+		return ok
+	})
+	return ok
+}

@@ -1,0 +1,165 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config names the streams and limits.
+type Config struct {
+	// Prefix names streams and subjects: stream <PREFIX>_EVENTS on subjects
+	// <prefix>.events.<tenant>, dead letters in <PREFIX>_DLQ on
+	// <prefix>.dlq.events.<tenant>.
+	Prefix string
+	// ServiceToken authenticates the data plane.
+	ServiceToken string
+	// MaxBodyBytes caps one batch (413 beyond); MaxEvents caps its events.
+	MaxBodyBytes int64
+	MaxEvents    int
+	// DedupWindow is how long JetStream remembers event ids.
+	DedupWindow time.Duration
+	// MaxAge is how long the events stream keeps events (acked or not).
+	MaxAge time.Duration
+	// DLQMaxAge is how long dead letters are kept.
+	DLQMaxAge time.Duration
+}
+
+// DefaultConfig returns production defaults.
+func DefaultConfig() Config {
+	return Config{Prefix: "SPENDGATE", MaxBodyBytes: 8 << 20, MaxEvents: 10_000, DedupWindow: 2 * time.Hour,
+		MaxAge: 30 * 24 * time.Hour, DLQMaxAge: 90 * 24 * time.Hour}
+}
+
+func (c Config) eventsStream() string { return strings.ToUpper(c.Prefix) + "_EVENTS" }
+func (c Config) dlqStream() string    { return strings.ToUpper(c.Prefix) + "_DLQ" }
+func (c Config) subject(tenant string) string {
+	return c.eventsSubjectPrefix() + tenant
+}
+func (c Config) eventsSubjectPrefix() string { return strings.ToLower(c.Prefix) + ".events." }
+
+// dlqSubject is where dead letters of one tenant go; tenant is the rest of
+// the original subject after <prefix>.events. (not trusted to be a UUID).
+func (c Config) dlqSubject(tenant string) string {
+	return strings.ToLower(c.Prefix) + ".dlq.events." + tenant
+}
+
+// maxDeliveriesSubject is the advisory JetStream publishes when a consumer
+// of the events stream gives up on a message after MaxDeliver deliveries.
+// The DLQ stream captures it, so such an event is listed like any other dead
+// letter even if no process was listening at that moment.
+func (c Config) maxDeliveriesSubject() string {
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + c.eventsStream() + ".*"
+}
+
+// tenantOfSubject returns what follows <prefix>.events. in an events
+// subject, or "" for any other subject.
+func (c Config) tenantOfSubject(subject string) string {
+	t, ok := strings.CutPrefix(subject, c.eventsSubjectPrefix())
+	if !ok {
+		return ""
+	}
+	return t
+}
+
+// EnsureStreams creates or updates the event and dead-letter streams; safe to
+// call at every start-up.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: cfg.eventsStream(), Description: "spendgate usage and denial events, deduplicated by event id",
+		Subjects: []string{strings.ToLower(cfg.Prefix) + ".events.>"},
+		Storage:  jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Duplicates: cfg.DedupWindow,
+		MaxAge: cfg.MaxAge, Discard: jetstream.DiscardOld,
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: stream %s: %w", cfg.eventsStream(), err)
+	}
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: cfg.dlqStream(), Description: "spendgate events the consumer could not store, with the reason",
+		Subjects: []string{strings.ToLower(cfg.Prefix) + ".dlq.>", cfg.maxDeliveriesSubject()},
+		Storage:  jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Duplicates: cfg.DedupWindow,
+		MaxAge: cfg.DLQMaxAge, Discard: jetstream.DiscardOld,
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: stream %s: %w", cfg.dlqStream(), err)
+	}
+	return nil
+}
+
+// ConsumerConfig tunes the consumer.
+type ConsumerConfig struct {
+	Durable   string        // durable consumer name
+	BatchSize int           // events per fetch and insert
+	MaxWait   time.Duration // longest wait to fill a batch
+	// AckWait is how long JetStream waits for the ack of a first delivery
+	// before it delivers the event again (the consumer was killed). The
+	// consumer extends it while it works on an event (InProgress), so a slow
+	// or unreachable store never causes a redelivery. Later redeliveries wait
+	// longer: BackOff.
+	AckWait time.Duration
+	// BackOff is the redelivery schedule after unacknowledged deliveries;
+	// nil means AckWait doubling up to 10 minutes.
+	BackOff []time.Duration
+	// MaxDeliver bounds deliveries of one event. Only deliveries that were
+	// never acknowledged count (a consumer killed while holding the event);
+	// an event given up on is recorded in the DLQ by JetStream's advisory.
+	MaxDeliver int
+	// OverridesTTL is how long a tenant's pricing overrides are reused
+	// before they are read again.
+	OverridesTTL time.Duration
+	// RetryDelay is the first wait after a store (ClickHouse, Postgres)
+	// failure; it doubles up to MaxRetryDelay. Events are held, not
+	// redelivered, while the consumer retries.
+	RetryDelay    time.Duration
+	MaxRetryDelay time.Duration
+	// DrainTimeout bounds how long batches in flight may take to finish at
+	// shutdown; what is left is handed back to JetStream.
+	DrainTimeout time.Duration
+}
+
+// DefaultConsumerConfig returns defaults for one machine.
+func DefaultConsumerConfig() ConsumerConfig {
+	return ConsumerConfig{Durable: "clickhouse-writer", BatchSize: 10_000, MaxWait: 500 * time.Millisecond, AckWait: 30 * time.Second,
+		MaxDeliver: 20, OverridesTTL: 30 * time.Second, RetryDelay: time.Second, MaxRetryDelay: 30 * time.Second,
+		DrainTimeout: 20 * time.Second}
+}
+
+// backOff returns the redelivery schedule.
+func (c ConsumerConfig) backOff() []time.Duration {
+	if len(c.BackOff) > 0 {
+		return c.BackOff
+	}
+	var out []time.Duration
+	for d := c.AckWait; ; d *= 2 {
+		if d >= 10*time.Minute {
+			return append(out, max(10*time.Minute, c.AckWait))
+		}
+		out = append(out, d)
+	}
+}
+
+// inFlight is how many batches the consumer's pipeline holds at most: one
+// being priced, one being written, one being applied to budgets, and one
+// waiting between each stage.
+const inFlight = 5
+
+// EnsureConsumer creates or updates the durable pull consumer of the events
+// stream; safe to call at every start-up.
+func EnsureConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, ccfg ConsumerConfig) (jetstream.Consumer, error) {
+	backOff := ccfg.backOff()
+	if ccfg.MaxDeliver > 0 && ccfg.MaxDeliver <= len(backOff) {
+		return nil, fmt.Errorf("ingest: MaxDeliver %d must exceed the %d back-off steps", ccfg.MaxDeliver, len(backOff))
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.eventsStream(), jetstream.ConsumerConfig{
+		Durable: ccfg.Durable, Description: "prices events into ClickHouse and budgets",
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: backOff[0], BackOff: backOff, MaxDeliver: ccfg.MaxDeliver,
+		MaxAckPending: ccfg.BatchSize * (inFlight + 1), DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: consumer %s on %s: %w", ccfg.Durable, cfg.eventsStream(), err)
+	}
+	return cons, nil
+}
