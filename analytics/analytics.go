@@ -154,7 +154,7 @@ type Breakdown struct {
 
 // Breakdown sums usage per group, keeping the top groups by tenant cost
 // (top ≤ 0: all, within MaxTop) and summing the rest into Other. Other is
-// the exact total minus the top groups, so the rows always add up.
+// the total minus the top groups, both from one read, so the rows add up.
 func (s *Service) Breakdown(ctx context.Context, q Query, top int) (Breakdown, error) {
 	q.Bucket = ""
 	if len(q.GroupBy) == 0 {
@@ -172,11 +172,7 @@ func (s *Service) Breakdown(ctx context.Context, q Query, top int) (Breakdown, e
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
-	total, err := s.store.TotalSpend(ctx, spec)
-	if err != nil {
-		return Breakdown{}, storeErr(err)
-	}
-	rows, err := s.store.Breakdown(ctx, spec, top)
+	rows, total, err := s.store.Breakdown(ctx, spec, top)
 	if err != nil {
 		return Breakdown{}, storeErr(err)
 	}

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -304,10 +305,12 @@ func TotalSpendSQL(database string, s Spec) (Query, error) {
 }
 
 // BreakdownSQL sums a tenant's usage per group, largest tenant cost first;
-// limit > 0 keeps the top limit groups (the caller derives "other" from the
-// total). Grouped by one unfiltered dimension, it reads the dimension rollup,
-// which has no row for events without the dimension: MissingGroup reports
-// that, and the caller adds that group (total minus the rows).
+// limit > 0 keeps the top limit groups. WITH TOTALS sums every group in the
+// same read, before the limit, so "other" (total minus the top) comes from
+// one consistent snapshot. Grouped by one unfiltered dimension, it reads the
+// dimension rollup, which has no row for events without the dimension:
+// missingGroup reports that, and the caller adds that group (the total of all
+// events minus the rows).
 func BreakdownSQL(database string, s Spec, limit int) (q Query, missingGroup bool, err error) {
 	if len(s.GroupBy) == 0 {
 		return Query{}, false, badQuery("a breakdown needs at least one group-by")
@@ -326,7 +329,7 @@ func BreakdownSQL(database string, s Spec, limit int) (q Query, missingGroup boo
 		return Query{}, false, err
 	}
 	sql := "SELECT " + sel + t.sums + " FROM " + qualified(database, t) + " WHERE " + w +
-		" GROUP BY " + keys + " ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
+		" GROUP BY " + keys + " WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
 	if limit > 0 {
 		sql += fmt.Sprintf(" LIMIT %d", limit)
 	}
@@ -525,43 +528,60 @@ func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
 	return sums, nil
 }
 
-// Breakdown sums a tenant's usage per group; limit > 0 keeps the top groups.
-func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, error) {
+// Breakdown sums a tenant's usage per group, keeping the top limit groups
+// (limit > 0), and returns the total over every group with them.
+func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, Sums, error) {
 	q, missingGroup, err := BreakdownSQL(a.Database, s, limit)
 	if err != nil {
-		return nil, err
+		return nil, Sums{}, err
 	}
 	var out []Group
-	err = a.scan(ctx, q, "breakdown", func(r driver.Rows) error {
+	var total Sums
+	err = a.scanTotals(ctx, q, "breakdown", func(r driver.Rows) error {
 		g := Group{Keys: make([]string, len(s.GroupBy))}
 		if err := r.Scan(append(keyDest(g.Keys), g.dest()...)...); err != nil {
 			return err
 		}
 		out = append(out, g)
 		return nil
+	}, func(r driver.Rows) error {
+		return r.Totals(append(keyDest(make([]string, len(s.GroupBy))), total.dest()...)...)
 	})
 	if err != nil || !missingGroup {
-		return out, err
+		return out, total, err
 	}
-	// Events without the dimension: the total minus the dimension's rows,
-	// shown as the empty value, as a raw-event query would group them.
-	total := s
-	total.GroupBy = nil
-	missing, err := a.TotalSpend(ctx, total)
+	// Events without the dimension: the total of all events minus the
+	// dimension's rows, shown as the empty value, as a raw-event query groups
+	// them. The two tables are fed by one insert but not at one instant; a
+	// read between the two sees more dimension rows than events, and then
+	// the missing group is left out rather than made negative.
+	all := s
+	all.GroupBy = nil
+	allTotal, err := a.TotalSpend(ctx, all)
 	if err != nil {
-		return nil, err
+		return nil, Sums{}, err
 	}
-	for _, g := range out {
-		missing.Sub(g.Sums)
+	missing := allTotal
+	missing.Sub(total)
+	if missing.Events == 0 || !missing.nonNegative() {
+		return trim(out, limit), total, nil
 	}
-	if missing.Events > 0 {
-		out = append(out, Group{Keys: []string{""}, Sums: missing})
-		sort.SliceStable(out, func(i, j int) bool { return ranksBefore(&out[i], &out[j]) })
+	out = append(out, Group{Keys: []string{""}, Sums: missing})
+	sort.SliceStable(out, func(i, j int) bool { return ranksBefore(&out[i], &out[j]) })
+	return trim(out, limit), allTotal, nil
+}
+
+func trim(groups []Group, limit int) []Group {
+	if limit > 0 && len(groups) > limit {
+		return groups[:limit]
 	}
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return groups
+}
+
+func (s *Sums) nonNegative() bool {
+	// Events and UnpricedEvents are unsigned: a wrapped difference is huge.
+	return s.Events < 1<<63 && s.UnpricedEvents < 1<<63 && s.ListNanoUSD >= 0 && s.TenantNanoUSD >= 0 &&
+		s.InputTokens >= 0 && s.OutputTokens >= 0
 }
 
 // ranksBefore is BreakdownSQL's ORDER BY.
@@ -698,6 +718,12 @@ func keyDest(keys []string) []any {
 }
 
 func (a Analytics) scan(ctx context.Context, q Query, what string, row func(driver.Rows) error) error {
+	return a.scanTotals(ctx, q, what, row, nil)
+}
+
+// scanTotals is scan for queries WITH TOTALS: totals reads the totals row
+// once the rows are read (a result without rows has no totals row).
+func (a Analytics) scanTotals(ctx context.Context, q Query, what string, row, totals func(driver.Rows) error) error {
 	rows, err := a.Conn.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return fmt.Errorf("clickhouse: %s: %w", what, err)
@@ -710,6 +736,11 @@ func (a Analytics) scan(ctx context.Context, q Query, what string, row func(driv
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("clickhouse: %s: %w", what, err)
+	}
+	if totals != nil {
+		if err := totals(rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("clickhouse: %s totals: %w", what, err)
+		}
 	}
 	return nil
 }

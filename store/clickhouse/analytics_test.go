@@ -55,7 +55,7 @@ func TestQuerySQL(t *testing.T) {
 			return breakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0)
 		},
 			[]string{"SELECT if(model_served != '', model_served, model_requested) AS g0, dim_values[indexOf(dim_names, 'team')] AS g1, ",
-				"FROM db.usage_events", "GROUP BY g0, g1 ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, g0, g1"}, 3, ""},
+				"FROM db.usage_events", "GROUP BY g0, g1 WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, g0, g1"}, 3, ""},
 		{"top-N breakdown from the rollup", func() (Query, error) {
 			return breakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
 		}, []string{"SELECT provider AS g0, model AS g1, sum(events) AS events", "FROM db.usage_daily", "AND has(?, model)", "LIMIT 5"}, 4, ""},
@@ -193,17 +193,23 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	if search.Events != 2 || search.ListNanoUSD != 500 {
 		t.Fatalf("filtered total %+v", search)
 	}
-	groups, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"dim:team", "model"}}, 0)
+	groups, gtotal, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"dim:team", "model"}}, 0)
 	testenv.Must(t, err, "breakdown")
+	if gtotal != want {
+		t.Fatalf("breakdown total %+v", gtotal)
+	}
 	if len(groups) != 4 || groups[0].Keys[0] != "ads" || groups[0].TenantNanoUSD != 1500 {
 		t.Fatalf("breakdown %+v", groups)
 	}
-	top, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"model"}}, 1)
+	top, ttotal, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"model"}}, 1)
 	testenv.Must(t, err, "top breakdown")
+	if ttotal != want { // the total counts the groups the limit left out
+		t.Fatalf("top-1 total %+v", ttotal)
+	}
 	if len(top) != 1 || top[0].Keys[0] != "gpt-4o" || top[0].Events != 2 || top[0].ListNanoUSD != 4000 {
 		t.Fatalf("top breakdown %+v", top)
 	}
-	byStatus, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"status"}}, 0)
+	byStatus, _, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"status"}}, 0)
 	testenv.Must(t, err, "status breakdown")
 	if len(byStatus) != 1 || byStatus[0].Keys[0] != "200" || byStatus[0].Events != 4 {
 		t.Fatalf("status breakdown %+v", byStatus)
@@ -323,15 +329,15 @@ func TestDimensionRollupsMatchRawEvents(t *testing.T) {
 	raw := Spec{Tenant: tenant, From: t0.Add(-time.Second), To: t1}
 	for _, limit := range []int{0, 1, 2, 3} {
 		rollup.GroupBy, raw.GroupBy = []string{"dim:team"}, []string{"dim:team"}
-		got, err := a.Breakdown(ctx, rollup, limit)
+		got, gotTotal, err := a.Breakdown(ctx, rollup, limit)
 		testenv.Must(t, err, "rollup breakdown")
-		want, err := a.Breakdown(ctx, raw, limit)
+		want, wantTotal, err := a.Breakdown(ctx, raw, limit)
 		testenv.Must(t, err, "raw breakdown")
-		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) == 0 {
-			t.Fatalf("top %d by team:\nrollup %+v\nraw    %+v", limit, got, want)
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) == 0 || gotTotal != wantTotal || wantTotal.Events != 6 {
+			t.Fatalf("top %d by team:\nrollup %+v %+v\nraw    %+v %+v", limit, got, gotTotal, want, wantTotal)
 		}
 	}
-	all, err := a.Breakdown(ctx, rollup, 0)
+	all, _, err := a.Breakdown(ctx, rollup, 0)
 	testenv.Must(t, err, "breakdown")
 	if len(all) != 4 || all[0].Keys[0] != "ads" || all[1].Keys[0] != "" || all[1].TenantNanoUSD != 1250 {
 		t.Fatalf("by team %+v", all)

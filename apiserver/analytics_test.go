@@ -1,0 +1,52 @@
+package apiserver
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every analytics argument that cannot be answered as asked gets
+// INVALID_ARGUMENT with a message that says what to change.
+func TestAnalyticsBadInputs(t *testing.T) {
+	t.Parallel()
+	h := newFullHarness(t)
+	token, tenant := h.owner("limits@example.com", "limits")
+	cases := []struct {
+		name, query, want string
+	}{
+		{"empty range", `query($t:ID!){spendSummary(tenantId:$t,from:"2026-02-01T00:00:00Z",to:"2026-01-01T00:00:00Z"){requests}}`, "must be before"},
+		{"range too long", `query($t:ID!){spendSummary(tenantId:$t,from:"2024-01-01T00:00:00Z",to:"2026-01-01T00:00:00Z"){requests}}`, "at most 400 days"},
+		{"too many buckets", `query($t:ID!){spendTimeSeries(tenantId:$t,from:"2025-01-01T00:00:00Z",to:"2026-01-01T00:00:00Z",bucket:HOUR){start}}`, "buckets"},
+		{"unknown bucket", `query($t:ID!){spendTimeSeries(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",bucket:MINUTE){start}}`, "MINUTE"},
+		{"dimension without a name", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:DIMENSION}]){total{requests}}}`, "needs dimension"},
+		{"name on a non-dimension", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:MODEL,dimension:"x"}]){total{requests}}}`, "takes no dimension"},
+		{"bad dimension name", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:DIMENSION,dimension:"x') OR 1=1"}]){total{requests}}}`, "letters, digits"},
+		{"group-by twice", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:MODEL},{field:MODEL}]){total{requests}}}`, "twice"},
+		{"too many group-bys", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:MODEL},{field:KEY},{field:PROVIDER},{field:STATUS},{field:SOURCE}]){total{requests}}}`, "at most 4"},
+		{"no group-by", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[]){total{requests}}}`, "at least one group-by"},
+		{"top zero", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:MODEL}],top:0){total{requests}}}`, "top must be at least 1"},
+		{"top too large", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:MODEL}],top:5000){total{requests}}}`, "at most 1000"},
+		{"reason on usage", `query($t:ID!){spendBreakdown(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",groupBy:[{field:REASON}]){total{requests}}}`, "cannot group"},
+		{"status on denials", `query($t:ID!){denials(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",filter:{statuses:[200]}){requests}}`, "cannot be filtered by status"},
+		{"not an HTTP status", `query($t:ID!){spendSummary(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",filter:{statuses:[42]}){requests}}`, "not an HTTP status"},
+		{"dimension filter without values", `query($t:ID!){spendSummary(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",filter:{dimensions:[{name:"team",values:[]}]}){requests}}`, "has no values"},
+		{"page too large", `query($t:ID!){usageEvents(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",first:501){edges{cursor}}}`, "between 1 and 500"},
+		{"foreign cursor", `query($t:ID!){usageEvents(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",after:"bm90LWEtY3Vyc29y"){edges{cursor}}}`, "not a cursor"},
+		{"unknown event", `query($t:ID!){usageEvent(tenantId:$t,id:"no-such-event"){id}}`, "event not found"},
+		{"history page", `query($t:ID!){budgetAlertHistory(tenantId:$t,first:0){id}}`, "first must be at least 1"},
+		{"too complex", `query($t:ID!){spendTimeSeries(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-04-01T00:00:00Z",bucket:HOUR,
+			groupBy:[{field:KEY},{field:MODEL}]){start keys labels totals{requests unpricedRequests listCost tenantCost inputTokens outputTokens}}}`, "complexity"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := h.gql(token, c.query, map[string]any{"t": tenant})
+			want := "INVALID_ARGUMENT"
+			if c.name == "unknown event" {
+				want = "NOT_FOUND"
+			}
+			if r.code() != want || !strings.Contains(r.Errors[0].Message, c.want) {
+				t.Fatalf("got %+v, want %s mentioning %q", r.Errors, want, c.want)
+			}
+		})
+	}
+}
