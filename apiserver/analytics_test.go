@@ -50,3 +50,27 @@ func TestAnalyticsBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// Admins see why ingest could not store an event and can publish it again.
+func TestDeadLettersForAdmins(t *testing.T) {
+	t.Parallel()
+	h := newFullHarness(t)
+	token, tenant := h.owner("dlq@example.com", "dlq")
+	seq := h.deadLetter(tenant)
+	d := h.must(token, `query($t:ID!){deadLetters(tenantId:$t){sequence at eventId reason deliveries payload}}`, map[string]any{"t": tenant})
+	list := get(d, "deadLetters").([]any)
+	if len(list) != 1 || get(list[0], "sequence") != seq || !strings.Contains(get(list[0], "reason").(string), "decod") ||
+		get(list[0], "payload") != `{"event_id": "not-an-event` {
+		t.Fatalf("dead letters %v", d)
+	}
+	d = h.must(token, `mutation($t:ID!,$s:ID!){replayDeadLetter(tenantId:$t,sequence:$s)}`, map[string]any{"t": tenant, "s": seq})
+	if get(d, "replayDeadLetter") != true {
+		t.Fatalf("replay %v", d)
+	}
+	if r := h.gql(token, `mutation($t:ID!){replayDeadLetter(tenantId:$t,sequence:"999999")}`, map[string]any{"t": tenant}); r.code() != "NOT_FOUND" {
+		t.Fatalf("unknown dead letter: %+v", r)
+	}
+	if r := h.gql(token, `mutation($t:ID!){replayDeadLetter(tenantId:$t,sequence:"x")}`, map[string]any{"t": tenant}); r.code() != "INVALID_ARGUMENT" {
+		t.Fatalf("bad sequence: %+v", r)
+	}
+}

@@ -41,6 +41,8 @@ type Config struct {
 	Analytics *analytics.Service
 	// Alerts feeds the budgetAlerts subscription; nil: not available.
 	Alerts graph.AlertFeed
+	// DeadLetters serves deadLetters and replayDeadLetter; nil: not available.
+	DeadLetters graph.DeadLetters
 }
 
 // Server is the API's HTTP handler.
@@ -58,7 +60,8 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		cfg.MaxComplexity = DefaultMaxComplexity
 	}
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
-	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Log: log}, log, cfg.MaxComplexity)
+	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts,
+		DLQ: cfg.DeadLetters, Log: log}, log, cfg.MaxComplexity)
 	s.mux.Handle("POST /query", s.authenticate(s.graphql))
 	s.mux.Handle("GET /query", s.authenticate(s.graphql))
 	if cfg.Analytics != nil {

@@ -32,9 +32,9 @@ var notAudited = map[string]string{
 // target), readable by the owner through auditLog, without secrets. A new
 // mutation fails the test until it is listed here.
 func TestEveryMutationIsAudited(t *testing.T) {
-	h := newHarness(t)
+	h := newFullHarness(t)
 	tok, tenant := h.owner("alice@example.com", "acme")
-	ids := map[string]string{"t": tenant}
+	ids := map[string]string{"t": tenant, "dead": h.deadLetter(tenant)}
 	id := func(path ...string) func(map[string]any, map[string]string) string {
 		return func(d map[string]any, _ map[string]string) string { s, _ := get(d, path...).(string); return s }
 	}
@@ -79,6 +79,7 @@ func TestEveryMutationIsAudited(t *testing.T) {
 			tv(), id("createPricingOverride", "id"), keep("override", "createPricingOverride", "id")},
 		{"updatePricingOverride", `mutation($t:ID!,$override:ID!){updatePricingOverride(tenantId:$t,id:$override,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-7"}){id}}`, "pricing_override.update", tv("override"), idOf("override"), nil},
 		{"deletePricingOverride", `mutation($t:ID!,$override:ID!){deletePricingOverride(tenantId:$t,id:$override)}`, "pricing_override.delete", tv("override"), idOf("override"), nil},
+		{"replayDeadLetter", `mutation($t:ID!,$dead:ID!){replayDeadLetter(tenantId:$t,sequence:$dead)}`, "dead_letter.replay", tv("dead"), idOf("dead"), nil},
 		{"createTenant", `mutation{createTenant(name:"Second",slug:"second"){id}}`, "tenant.create",
 			func(map[string]string) map[string]any { return nil }, id("createTenant", "id"), keep("t", "createTenant", "id")},
 	}

@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go"
 
 	"github.com/spendgate/spendgate/analytics"
@@ -25,7 +27,9 @@ import (
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/pricing"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -59,6 +63,11 @@ type harness struct {
 	events      *chstore.Writer
 	nc          *nats.Conn
 	alertPrefix string
+	// The ingest streams and their dead letters.
+	js     jetstream.JetStream
+	ingest ingest.Config
+	dlq    *ingest.DLQ
+	chConn driver.Conn
 }
 
 const (
@@ -102,6 +111,14 @@ func buildHarness(t testing.TB, full bool) *harness {
 		nc, prefix := testenv.NATS(t)
 		h.nc, h.alertPrefix = nc, strings.ToLower(prefix)
 		cfg.Alerts = alerts.NewFeed(nc, h.alertPrefix, log)
+		js, err := jetstream.New(nc)
+		testenv.Must(t, err, "jetstream")
+		h.ingest = ingest.DefaultConfig()
+		h.ingest.Prefix, h.ingest.ServiceToken = prefix, serviceToken
+		testenv.Must(t, ingest.EnsureStreams(ctx, js, h.ingest), "streams")
+		h.js, h.chConn = js, conn
+		h.dlq = ingest.NewDLQ(js, h.ingest)
+		cfg.DeadLetters = h.dlq
 	}
 	h.srv = httptest.NewServer(New(cfg, cp, log).Handler())
 	t.Cleanup(h.srv.Close)
@@ -312,6 +329,34 @@ func (h *harness) subscribe(token, query string, vars map[string]any, trigger fu
 
 // publishAlert sends a budget alert of a tenant the way the alert dispatcher
 // does (full harness only), for live subscriptions to receive.
+// deadLetter makes a real dead letter of tenantID: an unreadable event on the
+// tenant's events subject, which a real consumer sends to the DLQ. It
+// returns the dead letter's sequence.
+func (h *harness) deadLetter(tenantID string) string {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subject := strings.ToLower(h.ingest.Prefix) + ".events." + tenantID
+	_, err := h.js.Publish(ctx, subject, []byte(`{"event_id": "not-an-event`))
+	testenv.Must(h.t, err, "publish poison")
+	c := ingest.NewConsumer(h.ingest, ingest.DefaultConsumerConfig(), h.js, h.events, pricing.Default(), controlplane.OverrideReader{DB: h.pool},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	var seq string
+	testenv.WaitFor(h.t, 30*time.Second, "the poison event in the DLQ", func() bool {
+		list, err := h.dlq.List(context.Background(), tenantID, 10)
+		testenv.Must(h.t, err, "dlq list")
+		if len(list) > 0 {
+			seq = strconv.FormatUint(list[0].Sequence, 10)
+		}
+		return seq != ""
+	})
+	cancel()
+	<-done
+	return seq
+}
+
 func (h *harness) publishAlert(a budget.Alert) {
 	h.t.Helper()
 	b, err := json.Marshal(a)

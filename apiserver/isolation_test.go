@@ -21,7 +21,7 @@ import (
 )
 
 // op is one tenant-scoped GraphQL operation, written against variables
-// $t (tenant), $key, $budget, $override, $user and $event (object ids).
+// $t (tenant), $key, $budget, $override, $user, $event and $dead (object ids).
 type op struct {
 	// field is Type.field in the schema, e.g. Query.apiKey.
 	field string
@@ -52,6 +52,8 @@ var tenantOps = []op{
 	{"Query.usageEvent", `query($t:ID!,$event:ID!){usageEvent(tenantId:$t,id:$event){id}}`, true},
 	{"Query.budgetStatuses", `query($t:ID!,$budget:ID){budgetStatuses(tenantId:$t,budgetId:$budget){spent}}`, true},
 	{"Query.budgetAlertHistory", `query($t:ID!){budgetAlertHistory(tenantId:$t){id}}`, false},
+	{"Query.deadLetters", `query($t:ID!){deadLetters(tenantId:$t){sequence reason}}`, false},
+	{"Mutation.replayDeadLetter", `mutation($t:ID!,$dead:ID!){replayDeadLetter(tenantId:$t,sequence:$dead)}`, true},
 	{"Mutation.renameTenant", `mutation($t:ID!){renameTenant(tenantId:$t,name:"pwned"){id}}`, false},
 	{"Mutation.addMember", `mutation($t:ID!){addMember(tenantId:$t,email:"mallory@example.com",password:"password-123",role:OWNER){role}}`, false},
 	{"Mutation.updateMemberRole", `mutation($t:ID!,$user:ID!){updateMemberRole(tenantId:$t,userId:$user,role:VIEWER){role}}`, true},
@@ -363,7 +365,8 @@ func newWorld(t *testing.T) *world {
 	if d := h.must(w.bob, `query($t:ID!,$e:ID!){usageEvent(tenantId:$t,id:$e){id keyId}}`, map[string]any{"t": w.tenantB, "e": bEvent}); get(d, "usageEvent", "keyId") != w.bKey {
 		t.Fatalf("bob's event: %v", d)
 	}
-	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent}
+	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent,
+		"dead": h.deadLetter(w.tenantB)}
 	w.alertB = func() {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
@@ -463,7 +466,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // adminReads are the queries a viewer may not run.
-var adminReads = map[string]bool{"Query.auditLog": true}
+var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is

@@ -3,6 +3,8 @@ package controlplane
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/spendgate/spendgate/auth"
 )
 
@@ -42,3 +44,23 @@ func (s *Service) KeyNames(ctx context.Context, tenantID string, ids []string) (
 	}
 	return out, rows.Err()
 }
+
+// AuditedAction authorizes the caller for role need in tenantID, runs do (an
+// action outside Postgres, such as replaying a dead letter on NATS) and then
+// records it in the audit log. do's error is returned unaudited: nothing
+// happened. An audit failure after do succeeded is returned too; the action
+// stands.
+func (s *Service) AuditedAction(ctx context.Context, tenantID string, need Role, action, targetType, targetID string,
+	details map[string]any, do func(ctx context.Context) error) error {
+	p, err := s.Authorize(ctx, tenantID, need)
+	if err != nil {
+		return err
+	}
+	if err := do(ctx); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error { return audit(ctx, tx, tenantID, p, action, targetType, targetID, details) })
+}
+
+// NotFound is the client error for an object the tenant does not have.
+func NotFound(what string) error { return notFound(what) }

@@ -16,6 +16,12 @@ import (
 	"github.com/spendgate/spendgate/store/clickhouse"
 )
 
+// errNotAvailable answers for a feature this server runs without (spendgate
+// api without NATS or ClickHouse).
+func errNotAvailable(what string) error {
+	return &controlplane.Error{Code: controlplane.CodeInternal, Message: what + " are not available on this server"}
+}
+
 func badArg(format string, args ...any) error {
 	return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
 }

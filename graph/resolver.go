@@ -13,11 +13,18 @@ import (
 	"github.com/spendgate/spendgate/analytics"
 	sgbudget "github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/ingest"
 )
 
 // AlertFeed streams a tenant's budget alerts live (budget/alerts.Feed).
 type AlertFeed interface {
 	Subscribe(ctx context.Context, tenantID string) (<-chan sgbudget.Alert, error)
+}
+
+// DeadLetters lists and replays a tenant's dead letters (ingest.DLQ).
+type DeadLetters interface {
+	List(ctx context.Context, tenantID string, limit int) ([]ingest.DeadLetter, error)
+	Replay(ctx context.Context, tenantID string, seq uint64) error
 }
 
 // Resolver is the root resolver.
@@ -26,5 +33,7 @@ type Resolver struct {
 	Analytics *analytics.Service
 	// Alerts feeds the budgetAlerts subscription; nil answers it with an error.
 	Alerts AlertFeed
-	Log    *slog.Logger
+	// DLQ serves deadLetters and replayDeadLetter; nil: not available.
+	DLQ DeadLetters
+	Log *slog.Logger
 }

@@ -7,6 +7,8 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
+	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/pricing"
 )
 
@@ -200,6 +203,23 @@ func (r *mutationResolver) UpdatePricingOverride(ctx context.Context, tenantID s
 // DeletePricingOverride is the resolver for the deletePricingOverride field.
 func (r *mutationResolver) DeletePricingOverride(ctx context.Context, tenantID string, id string) (bool, error) {
 	return true, r.CP.DeletePricingOverride(ctx, tenantID, id)
+}
+
+// ReplayDeadLetter is the resolver for the replayDeadLetter field.
+func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, tenantID string, sequence string) (bool, error) {
+	if r.DLQ == nil {
+		return false, errNotAvailable("dead letters")
+	}
+	seq, err := strconv.ParseUint(sequence, 10, 64)
+	if err != nil || seq == 0 {
+		return false, badArg("sequence %q is not a dead letter's sequence", sequence)
+	}
+	err = r.CP.AuditedAction(ctx, tenantID, controlplane.RoleAdmin, "dead_letter.replay", "dead_letter", sequence, nil,
+		func(ctx context.Context) error { return r.DLQ.Replay(ctx, tenantID, seq) })
+	if errors.Is(err, ingest.ErrDeadLetterNotFound) {
+		return false, controlplane.NotFound("dead letter")
+	}
+	return err == nil, err
 }
 
 // Me is the resolver for the me field.
@@ -474,6 +494,33 @@ func (r *queryResolver) BudgetAlertHistory(ctx context.Context, tenantID string,
 	return out, nil
 }
 
+// DeadLetters is the resolver for the deadLetters field.
+func (r *queryResolver) DeadLetters(ctx context.Context, tenantID string, first *int) ([]*model.DeadLetter, error) {
+	if _, err := r.CP.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
+		return nil, err
+	}
+	if r.DLQ == nil {
+		return nil, errNotAvailable("dead letters")
+	}
+	n := 50
+	if first != nil {
+		if *first < 1 || *first > 1000 {
+			return nil, badArg("first must be between 1 and 1000")
+		}
+		n = *first
+	}
+	list, err := r.DLQ.List(ctx, tenantID, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.DeadLetter, 0, len(list))
+	for _, d := range list {
+		out = append(out, &model.DeadLetter{Sequence: strconv.FormatUint(d.Sequence, 10), At: d.Time.UTC(), EventID: d.EventID,
+			Reason: d.Reason, Deliveries: int(d.Deliveries), Payload: string(d.Payload)})
+	}
+	return out, nil
+}
+
 // PricingCatalogue is the resolver for the pricingCatalogue field.
 func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, provider *string, first *int) ([]*model.CatalogueModel, error) {
 	if _, ok := auth.PrincipalFrom(ctx); !ok {
@@ -502,7 +549,7 @@ func (r *subscriptionResolver) BudgetAlerts(ctx context.Context, tenantID string
 		return nil, err
 	}
 	if r.Alerts == nil {
-		return nil, &controlplane.Error{Code: controlplane.CodeInternal, Message: "live alerts are not available on this server"}
+		return nil, errNotAvailable("live alerts")
 	}
 	in, err := r.Alerts.Subscribe(ctx, tenantID)
 	if err != nil {

@@ -13,25 +13,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget/alerts"
-	budgethttp "github.com/spendgate/spendgate/budget/httpapi"
 	"github.com/spendgate/spendgate/budget/pgstore"
-	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/fakeprovider"
-	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/portal"
-	"github.com/spendgate/spendgate/pricing"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -42,18 +35,19 @@ func runServe(ctx context.Context, args []string) error {
 	var gwf gatewayFlags
 	addGatewayFlags(fs, &gwf, false)
 	listen := fs.String("listen", "127.0.0.1:8080", "API listen address (GraphQL, policy and event endpoints)")
-	natsURL := fs.String("nats-url", "", "NATS server with JetStream (default: run one embedded, storing under --data-dir)")
 	home, _ := os.UserHomeDir()
-	dataDir := fs.String("data-dir", filepath.Join(home, ".local", "share", "spendgate"), "where the embedded NATS and demo files live")
-	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (start it with: make clickhouse)")
-	chDB := fs.String("clickhouse-database", "spendgate", "ClickHouse database (created when missing)")
+	var pf pipelineFlags
+	addPipelineFlags(fs, &pf, "", filepath.Join(home, ".local", "share", "spendgate"))
 	demo := fs.Bool("demo", true, "create a demo tenant, owner and API key on first start and print how to use them")
 	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic and gemini to it unless --upstream says otherwise (empty: off)")
-	streamPrefix := fs.String("stream-prefix", "SPENDGATE", "JetStream stream name prefix (several installations can share one NATS)")
 	addrFile := fs.String("addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
+	if err := pf.validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	dataDir := &pf.dataDir
 	log := slog.Default()
 	cpf.withDevDefaults(log)
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
@@ -66,59 +60,21 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 
-	if *natsURL == "" {
-		ns, url, err := natsembed.Start(filepath.Join(*dataDir, "nats"))
-		if err != nil {
-			return err
-		}
-		defer ns.Shutdown()
-		*natsURL = url
-		log.Info("embedded NATS with JetStream started", "url", url, "store", filepath.Join(*dataDir, "nats"))
-	}
-	nc, err := nats.Connect(*natsURL, nats.Name("spendgate serve"), nats.MaxReconnects(-1))
+	p, err := openPipeline(ctx, &pf, cpf.serviceToken, pool, log, "serve")
 	if err != nil {
-		return fmt.Errorf("serve: NATS at %s: %w", *natsURL, err)
+		return fmt.Errorf("serve: %w", err)
 	}
-	defer nc.Drain() //nolint:errcheck // best effort at exit
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
+	defer p.close()
+	if p.budgets != nil {
+		cp.Blocks = p.budgets // the policy answer's blocked flag
 	}
-	icfg := ingest.DefaultConfig()
-	icfg.ServiceToken = cpf.serviceToken
-	icfg.Prefix = *streamPrefix
-	if err := ingest.EnsureStreams(ctx, js, icfg); err != nil {
-		return err
-	}
-	receiver := ingest.NewReceiver(icfg, js, log)
-	chConn, err := chstore.Open(ctx, *chAddr, *chDB)
-	if err != nil {
-		return fmt.Errorf("%w (start ClickHouse with: make clickhouse)", err)
-	}
-	defer chConn.Close()
-	if err := chstore.Migrate(ctx, chConn, *chDB); err != nil {
-		return err
-	}
-	consumer := ingest.NewConsumer(icfg, ingest.DefaultConsumerConfig(), js, chstore.NewWriter(chConn, *chDB), pricing.Default(), cp, log)
-
-	// Budgets: spend counters and alerts fed by the consumer (after the
-	// ClickHouse insert, before the ack), hard-cap reservations for the
-	// gateway, and the blocked flag of the policy answer.
-	alertPrefix := strings.ToLower(icfg.Prefix)
-	budgets := budgetservice.New(pool, nc, alertPrefix, budgetservice.DefaultConfig(alertPrefix), log)
-	consumer.SetSpendSink(budgets)
-	cp.Blocks = budgets
-
-	spend := analytics.New(cp, chstore.Analytics{Conn: chConn, Database: *chDB}, pgstore.New(pool), analytics.DefaultLimits())
+	spend := analytics.New(cp, chstore.Analytics{Conn: p.ch, Database: p.chDB}, pgstore.New(pool), analytics.DefaultLimits())
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, Analytics: spend,
-		Alerts: alerts.NewFeed(nc, alertPrefix, log)}, cp, log)
-	api.Mount("POST /internal/v1/events", receiver)
-	reservations := budgethttp.Handler(budgets, cpf.serviceToken, log)
-	api.Mount("POST /internal/v1/reservations", reservations)
-	api.Mount("POST /internal/v1/reservations/{id}/release", reservations)
+		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), DeadLetters: p.dlq}, cp, log)
+	p.mount(api.Mount, cpf.serviceToken, log)
 	api.Mount("GET /", portal.Handler())
 
-	batcher := gateway.NewBatcher(receiverSink{receiver, log}, 500, 100_000, 500*time.Millisecond, log)
+	batcher := gateway.NewBatcher(receiverSink{p.receiver, log}, 500, 100_000, 500*time.Millisecond, log)
 	src := gateway.NewCachedPolicySource(controlPlanePolicy{cp}, gwf.cacheTTL, gwf.negativeTTL)
 
 	// Bind every listener before announcing anything, so a taken port fails
@@ -159,7 +115,9 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 	gcfg := gwf.config()
-	gcfg.Reserver = budgetReserver(budgets.Reserve) // in-process: no HTTP hop
+	if p.budgets != nil {
+		gcfg.Reserver = budgetReserver(p.budgets.Reserve) // in-process: no HTTP hop
+	}
 	gw := gateway.New(gcfg, src, batcher, log)
 	addrs := map[string]string{}
 	for name, ln := range listeners {
@@ -197,8 +155,9 @@ func runServe(ctx context.Context, args []string) error {
 	run("gateway", func(ctx context.Context) error {
 		return serveListener(ctx, log, "gateway", listeners["gateway"], gw, func(ctx context.Context) { gw.Shutdown(ctx) })
 	})
-	run("ingest consumer", consumer.Run)
-	run("budgets", budgets.Run)
+	for _, w := range p.workers() {
+		run("ingest", w)
+	}
 	if runFake {
 		fp := fakeprovider.New(fakeprovider.Config{KeepRequests: 100})
 		run("fakeprovider", func(ctx context.Context) error {

@@ -166,6 +166,20 @@ type CreatedAPIKey struct {
 	Secret string  `json:"secret"`
 }
 
+// An event that ingest could not store, and why (admins).
+type DeadLetter struct {
+	// Names the dead letter for replayDeadLetter.
+	Sequence string    `json:"sequence"`
+	At       time.Time `json:"at"`
+	// Empty when the payload was not even readable.
+	EventID string `json:"eventId"`
+	Reason  string `json:"reason"`
+	// How often it was delivered before it was given up.
+	Deliveries int `json:"deliveries"`
+	// The event as received (JSON); empty when it aged out of the events stream.
+	Payload string `json:"payload"`
+}
+
 type DenialCount struct {
 	// Group values (by default the denial reason).
 	Keys     []string `json:"keys"`

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	budgethttp "github.com/spendgate/spendgate/budget/httpapi"
+	budgetservice "github.com/spendgate/spendgate/budget/service"
+	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/natsembed"
+	"github.com/spendgate/spendgate/pricing"
+	chstore "github.com/spendgate/spendgate/store/clickhouse"
+)
+
+// pipelineFlags configure the event pipeline (receiver → JetStream →
+// pricing → ClickHouse → budgets), shared by `serve` and `ingest`.
+type pipelineFlags struct {
+	natsURL, dataDir, prefix string
+	chAddr, chDB             string
+	maxBody                  int64
+	batch, lanes             int
+	batchWait                time.Duration
+	budgets, failOpen        bool
+	reservationTTL           time.Duration
+}
+
+func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDefault string) {
+	def, defC := ingest.DefaultConfig(), ingest.DefaultConsumerConfig()
+	fs.StringVar(&f.natsURL, "nats-url", natsDefault, "NATS server with JetStream (empty: run one embedded, storing under --data-dir)")
+	fs.StringVar(&f.dataDir, "data-dir", dataDirDefault, "where the embedded NATS (and serve's demo files) live")
+	fs.StringVar(&f.prefix, "stream-prefix", def.Prefix, "JetStream stream and subject prefix (several installations can share one NATS)")
+	fs.StringVar(&f.chAddr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (start it with: make clickhouse)")
+	fs.StringVar(&f.chDB, "clickhouse-database", "spendgate", "ClickHouse database (created when missing)")
+	fs.Int64Var(&f.maxBody, "max-body-bytes", def.MaxBodyBytes, "largest event batch accepted (413 beyond)")
+	fs.IntVar(&f.batch, "batch-size", defC.BatchSize, "most events per fetch and ClickHouse insert")
+	fs.DurationVar(&f.batchWait, "batch-wait", defC.MaxWait, "longest a fetch waits to fill a batch")
+	fs.IntVar(&f.lanes, "clickhouse-lanes", 2, "concurrent INSERTs a large batch is split into (by event id)")
+	fs.BoolVar(&f.budgets, "budgets", true, "apply spend to budgets, deliver their alerts and serve reservations (POST /internal/v1/reservations)")
+	fs.BoolVar(&f.failOpen, "budget-fail-open", false, "when the budget store is unreachable, let calls under hard budgets through unchecked (default: refuse them)")
+	fs.DurationVar(&f.reservationTTL, "reservation-ttl", budgetservice.DefaultConfig("").ReservationTTL, "how long an unsettled reservation holds budget before it expires")
+}
+
+func (f *pipelineFlags) validate() error {
+	switch {
+	case f.batch <= 0 || f.batchWait <= 0 || f.lanes <= 0 || f.maxBody <= 0:
+		return errors.New("--batch-size, --batch-wait, --clickhouse-lanes and --max-body-bytes must be positive")
+	case f.reservationTTL < time.Minute:
+		return errors.New("--reservation-ttl must be at least a minute (longer than a call plus the ingest lag)")
+	}
+	return nil
+}
+
+// pipeline is the event pipeline's parts, opened and wired.
+type pipeline struct {
+	nc          *nats.Conn
+	js          jetstream.JetStream
+	cfg         ingest.Config
+	ch          driver.Conn
+	chDB        string
+	receiver    *ingest.Receiver
+	consumer    *ingest.Consumer
+	budgets     *budgetservice.Service // nil with --budgets=false
+	dlq         *ingest.DLQ
+	alertPrefix string
+	closers     []func()
+}
+
+// openPipeline connects NATS (or starts it embedded), creates the streams,
+// opens and migrates ClickHouse, and wires the receiver, the consumer (with
+// one tenant-override cache shared with budgets) and the budget engine.
+func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, pool *pgxpool.Pool, log *slog.Logger, name string) (_ *pipeline, err error) {
+	p := &pipeline{chDB: f.chDB}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	url := f.natsURL
+	if url == "" {
+		store := filepath.Join(f.dataDir, "nats")
+		ns, u, err := natsembed.Start(store)
+		if err != nil {
+			return nil, err
+		}
+		p.closers = append(p.closers, ns.Shutdown)
+		url = u
+		log.Info("embedded NATS with JetStream started", "url", url, "store", store)
+	}
+	if p.nc, err = nats.Connect(url, nats.Name("spendgate "+name), nats.MaxReconnects(-1)); err != nil {
+		return nil, fmt.Errorf("NATS at %s: %w", url, err)
+	}
+	p.closers = append(p.closers, func() { _ = p.nc.Drain() })
+	if p.js, err = jetstream.New(p.nc); err != nil {
+		return nil, err
+	}
+	p.cfg = ingest.DefaultConfig()
+	p.cfg.Prefix, p.cfg.ServiceToken, p.cfg.MaxBodyBytes = f.prefix, serviceToken, f.maxBody
+	if err := ingest.EnsureStreams(ctx, p.js, p.cfg); err != nil {
+		return nil, err
+	}
+	if p.ch, err = chstore.Open(ctx, f.chAddr, f.chDB); err != nil {
+		return nil, fmt.Errorf("%w (start ClickHouse with: make clickhouse)", err)
+	}
+	p.closers = append(p.closers, func() { _ = p.ch.Close() })
+	if err := chstore.Migrate(ctx, p.ch, f.chDB); err != nil {
+		return nil, err
+	}
+	ccfg := ingest.DefaultConsumerConfig()
+	ccfg.BatchSize, ccfg.MaxWait = f.batch, f.batchWait
+	overrides := ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
+	writer := chstore.NewWriter(p.ch, f.chDB)
+	writer.Lanes = f.lanes
+	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
+	p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, pricing.Default(), overrides, log)
+	p.dlq = ingest.NewDLQ(p.js, p.cfg)
+	p.alertPrefix = strings.ToLower(p.cfg.Prefix)
+	if f.budgets {
+		// Spend counters and alerts fed by the consumer (after the ClickHouse
+		// insert, before the ack), reservations for hard caps.
+		bcfg := budgetservice.DefaultConfig(p.alertPrefix)
+		bcfg.FailOpen, bcfg.ReservationTTL = f.failOpen, f.reservationTTL
+		p.budgets = budgetservice.New(pool, p.nc, p.alertPrefix, bcfg, log)
+		p.budgets.SetPricingOverrides(overrides)
+		p.consumer.SetSpendSink(p.budgets)
+	}
+	return p, nil
+}
+
+// workers are the pipeline's long-running loops.
+func (p *pipeline) workers() []func(context.Context) error {
+	w := []func(context.Context) error{p.consumer.Run}
+	if p.budgets != nil {
+		w = append(w, p.budgets.Run)
+	}
+	return w
+}
+
+// mount adds the event receiver and, with budgets, the reservation
+// endpoints, authenticated with the service token.
+func (p *pipeline) mount(mount func(pattern string, h http.Handler), serviceToken string, log *slog.Logger) {
+	mount("POST /internal/v1/events", p.receiver)
+	if p.budgets != nil {
+		reservations := budgethttp.Handler(p.budgets, serviceToken, log)
+		mount("POST /internal/v1/reservations", reservations)
+		mount("POST /internal/v1/reservations/{id}/release", reservations)
+	}
+}
+
+// close releases what open took, newest first.
+func (p *pipeline) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
