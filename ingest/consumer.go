@@ -14,6 +14,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/usage"
 	"github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -305,8 +306,7 @@ func (c *Consumer) priceOne(ctx context.Context, data []byte) (pe PricedEvent, r
 			return pe, errRetry
 		}
 	}
-	pe.Cost = c.catalogue.Cost(pricing.Request{Provider: e.Provider, Model: pricingModel(e), Time: e.Time,
-		ServiceTier: e.ServiceTier}, e.Usage, ovs)
+	pe.Cost = c.catalogue.Cost(CostRequest(e), e.Usage, ovs)
 	if !pe.Cost.Priced {
 		c.reportUnpriced(e)
 	}
@@ -335,6 +335,20 @@ func pricingModel(e *event.Event) string {
 		return e.ModelServed
 	}
 	return e.ModelRequested
+}
+
+// CostRequest is what prices an event: its provider, the model served (else
+// requested), its time, and the price selectors the provider reported in its
+// usage object (Anthropic's service_tier, Perplexity's search_context_size),
+// which the event's own service tier (from the request) yields to.
+func CostRequest(e *event.Event) pricing.Request {
+	h := usage.ParseHints([]byte(e.RawUsage))
+	tier := e.ServiceTier
+	if h.ServiceTier != "" {
+		tier = h.ServiceTier
+	}
+	return pricing.Request{Provider: e.Provider, Model: pricingModel(e), Time: e.Time, ServiceTier: tier,
+		SearchContextSize: h.SearchContextSize}
 }
 
 // deadLetter copies m to the DLQ with the reason, then terminates it. The
