@@ -37,10 +37,29 @@ func Open(ctx context.Context, addr, database string) (driver.Conn, error) {
 	if err := conn.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("clickhouse: cannot reach %s: %w", addr, err)
 	}
+	var tz string
+	if err := conn.QueryRow(ctx, "SELECT timezone()").Scan(&tz); err != nil {
+		return nil, fmt.Errorf("clickhouse: server time zone: %w", err)
+	}
+	if !utcZone(tz) {
+		_ = conn.Close()
+		return nil, fmt.Errorf("clickhouse: the server's time zone is %s; spendgate's hourly and daily rollups and budget periods are UTC, "+
+			"so run ClickHouse in UTC (<timezone>UTC</timezone> in its config.xml)", tz)
+	}
 	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+database); err != nil {
 		return nil, fmt.Errorf("clickhouse: create database: %w", err)
 	}
 	return conn, nil
+}
+
+// utcZone reports whether a ClickHouse time zone name is UTC: the rollups
+// bucket with toStartOfHour/toDate in the server's zone.
+func utcZone(tz string) bool {
+	switch tz {
+	case "UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Etc/Greenwich", "GMT0":
+		return true
+	}
+	return false
 }
 
 // migrations are applied in order and recorded in schema_migrations.

@@ -55,3 +55,11 @@ func TestOpenRejectsBadDatabaseName(t *testing.T) {
 		t.Fatal("bad name accepted")
 	}
 }
+
+func TestUTCZones(t *testing.T) {
+	for tz, want := range map[string]bool{"UTC": true, "Etc/UTC": true, "GMT": true, "Europe/Berlin": false, "Asia/Kolkata": false, "": false} {
+		if utcZone(tz) != want {
+			t.Errorf("utcZone(%q) = %v", tz, !want)
+		}
+	}
+}
