@@ -45,15 +45,17 @@ func DefaultLimits() Limits {
 // Service answers analytics for tenants.
 type Service struct {
 	cp      *controlplane.Service
-	store   clickhouse.Analytics
+	store   *clickhouse.Analytics // nil: no ClickHouse (spend queries are not available)
 	budgets *pgstore.Store
 	limits  Limits
 	// Now is the clock for budget periods and forecasts (tests set it).
 	Now func() time.Time
 }
 
-// New builds the service.
-func New(cp *controlplane.Service, store clickhouse.Analytics, budgets *pgstore.Store, limits Limits) *Service {
+// New builds the service. store may be nil (an API without ClickHouse):
+// spend queries then answer that they are not available, while budget status
+// and alert history (Postgres) still work.
+func New(cp *controlplane.Service, store *clickhouse.Analytics, budgets *pgstore.Store, limits Limits) *Service {
 	return &Service{cp: cp, store: store, budgets: budgets, limits: limits, Now: time.Now}
 }
 
@@ -84,10 +86,16 @@ func storeErr(err error) error {
 
 var bucketSize = map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour, "month": 28 * 24 * time.Hour}
 
+// ErrNotAvailable answers spend queries on a server without ClickHouse.
+var ErrNotAvailable = &controlplane.Error{Code: controlplane.CodeInternal, Message: "spend analytics are not available on this server (no ClickHouse)"}
+
 // spec authorizes the caller and validates q against the limits.
 func (s *Service) spec(ctx context.Context, q *Query) (clickhouse.Spec, error) {
 	if _, err := s.cp.Authorize(ctx, q.TenantID, controlplane.RoleViewer); err != nil {
 		return clickhouse.Spec{}, err
+	}
+	if s.store == nil {
+		return clickhouse.Spec{}, ErrNotAvailable
 	}
 	switch {
 	case q.From.IsZero() || q.To.IsZero():
@@ -391,6 +399,9 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	}
 	if eventID == "" || len(eventID) > 100 {
 		return Event{}, invalid("id must be an event id")
+	}
+	if s.store == nil {
+		return Event{}, ErrNotAvailable
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()

@@ -107,7 +107,7 @@ func buildHarness(t testing.TB, full bool) *harness {
 		t.Cleanup(func() { _ = conn.Close() })
 		testenv.Must(t, chstore.Migrate(ctx, conn, db), "clickhouse migrate")
 		h.events = chstore.NewWriter(conn, db)
-		cfg.Analytics = analytics.New(cp, chstore.Analytics{Conn: conn, Database: db}, pgstore.New(pool), analytics.DefaultLimits())
+		cfg.Analytics = analytics.New(cp, &chstore.Analytics{Conn: conn, Database: db}, pgstore.New(pool), analytics.DefaultLimits())
 		nc, prefix := testenv.NATS(t)
 		h.nc, h.alertPrefix = nc, strings.ToLower(prefix)
 		cfg.Alerts = alerts.NewFeed(nc, h.alertPrefix, log)

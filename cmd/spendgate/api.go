@@ -8,13 +8,21 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/portal"
+	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
 
@@ -84,6 +92,11 @@ func runAPI(ctx context.Context, args []string) error {
 	var f controlPlaneFlags
 	addControlPlaneFlags(fs, &f)
 	listen := fs.String("listen", "127.0.0.1:8080", "API listen address")
+	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse with the events, for spend analytics and CSV export (empty: none)")
+	chDB := fs.String("clickhouse-database", "spendgate", "ClickHouse database the ingest service writes")
+	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS of the ingest service, for live budget alerts and dead letters (empty: none)")
+	prefix := fs.String("stream-prefix", ingest.DefaultConfig().Prefix, "the ingest service's stream prefix")
+	withPortal := fs.Bool("portal", true, "serve the web portal at /")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -94,7 +107,46 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	srv := apiserver.New(apiserver.Config{ServiceToken: f.serviceToken}, cp, log)
+	cfg := apiserver.Config{ServiceToken: f.serviceToken}
+	var store *chstore.Analytics
+	if *chAddr != "" {
+		ch, err := chstore.Open(ctx, *chAddr, *chDB)
+		if err != nil {
+			return fmt.Errorf("api: %w (or pass --clickhouse-addr '' to run without analytics)", err)
+		}
+		defer ch.Close()
+		if err := migrateClickHouse(ctx, pool, ch, *chDB); err != nil {
+			return err
+		}
+		store = &chstore.Analytics{Conn: ch, Database: *chDB}
+	} else {
+		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")
+	}
+	cfg.Analytics = analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
+	if *natsURL != "" {
+		nc, err := nats.Connect(*natsURL, nats.Name("spendgate api"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("api: NATS at %s: %w (or pass --nats-url '' to run without live alerts)", *natsURL, err)
+		}
+		defer nc.Drain() //nolint:errcheck // best effort at exit
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		icfg := ingest.DefaultConfig()
+		icfg.Prefix = *prefix
+		if err := ingest.EnsureStreams(ctx, js, icfg); err != nil { // idempotent; the DLQ is read from them
+			return err
+		}
+		cfg.Alerts = alerts.NewFeed(nc, strings.ToLower(*prefix), log)
+		cfg.DeadLetters = ingest.NewDLQ(js, icfg)
+	} else {
+		log.Warn("api: no NATS: the budgetAlerts subscription and dead letters answer 'not available'")
+	}
+	srv := apiserver.New(cfg, cp, log)
+	if *withPortal {
+		srv.Mount("GET /", portal.Handler())
+	}
 	return serveUntilDone(ctx, log, "api", *listen, srv.Handler(), nil)
 }
 

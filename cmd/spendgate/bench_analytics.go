@@ -72,7 +72,7 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	fmt.Printf("generated %d events over %d days for one tenant in %s (ClickHouse %s)\n", *events, *days,
 		time.Since(t0).Round(time.Second), version)
 
-	spend := analytics.New(cp, chstore.Analytics{Conn: conn, Database: name}, pgstore.New(bt.pool), analytics.DefaultLimits())
+	spend := analytics.New(cp, &chstore.Analytics{Conn: conn, Database: name}, pgstore.New(bt.pool), analytics.DefaultLimits())
 	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: spend}, cp, bt.quiet).Handler())
 	defer srv.Close()
 	gql := func(query string, vars map[string]any) error {

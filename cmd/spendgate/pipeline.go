@@ -115,7 +115,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		return nil, fmt.Errorf("%w (start ClickHouse with: make clickhouse)", err)
 	}
 	p.closers = append(p.closers, func() { _ = p.ch.Close() })
-	if err := chstore.Migrate(ctx, p.ch, f.chDB); err != nil {
+	if err := migrateClickHouse(ctx, pool, p.ch, f.chDB); err != nil {
 		return nil, err
 	}
 	ccfg := ingest.DefaultConsumerConfig()
@@ -165,4 +165,24 @@ func (p *pipeline) close() {
 		p.closers[i]()
 	}
 	p.closers = nil
+}
+
+// clickHouseMigrationLock is the Postgres advisory lock id that serializes
+// ClickHouse migrations across spendgate processes sharing a database.
+const clickHouseMigrationLock = 0x5347_4348 // "SGCH"
+
+// migrateClickHouse applies the ClickHouse migrations while holding a
+// Postgres advisory lock, so an api and an ingest process starting together
+// do not both run them (ClickHouse itself has nothing to lock with).
+func migrateClickHouse(ctx context.Context, pool *pgxpool.Pool, ch driver.Conn, database string) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("clickhouse migrations: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", clickHouseMigrationLock); err != nil {
+		return fmt.Errorf("clickhouse migrations: lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", clickHouseMigrationLock) //nolint:errcheck // the session ends with the conn anyway
+	return chstore.Migrate(ctx, ch, database)
 }

@@ -68,7 +68,7 @@ func runServe(ctx context.Context, args []string) error {
 	if p.budgets != nil {
 		cp.Blocks = p.budgets // the policy answer's blocked flag
 	}
-	spend := analytics.New(cp, chstore.Analytics{Conn: p.ch, Database: p.chDB}, pgstore.New(pool), analytics.DefaultLimits())
+	spend := analytics.New(cp, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, pgstore.New(pool), analytics.DefaultLimits())
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, Analytics: spend,
 		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), DeadLetters: p.dlq}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)

@@ -145,7 +145,10 @@ const (
 	DimDailyRollup  = "usage_dim_daily"
 )
 
-// Migrate creates the schema (idempotent).
+// Migrate creates the schema (idempotent). ClickHouse has no transactions or
+// locks: processes that may start together (api, ingest) must not migrate at
+// the same time, or a POPULATE backfill could run twice; cmd/spendgate holds a
+// Postgres advisory lock around it.
 func Migrate(ctx context.Context, conn driver.Conn, database string) error {
 	return migrateTo(ctx, conn, database, len(migrations))
 }
@@ -156,7 +159,9 @@ func migrateTo(ctx context.Context, conn driver.Conn, database string, n int) er
 		return fmt.Errorf("clickhouse: schema_migrations: %w", err)
 	}
 	var applied uint32
-	if err := conn.QueryRow(ctx, "SELECT toUInt32(count()) FROM "+database+".schema_migrations").Scan(&applied); err != nil {
+	// The highest version recorded: a version recorded twice (an interrupted
+	// run retried) must not push later migrations out.
+	if err := conn.QueryRow(ctx, "SELECT toUInt32(max(version)) FROM "+database+".schema_migrations").Scan(&applied); err != nil {
 		return fmt.Errorf("clickhouse: read schema version: %w", err)
 	}
 	for v := int(applied); v < n; v++ {
