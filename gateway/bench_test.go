@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,5 +100,49 @@ func BenchmarkUpstreamOnly(b *testing.B) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// BenchmarkBareReverseProxyJSON is the proxy baseline of BenchmarkGatewayJSON:
+// a bare httputil.ReverseProxy (tuned pool, no metering, no policy) in the
+// same harness. The difference per op is what the gateway's own work costs.
+func BenchmarkBareReverseProxyJSON(b *testing.B) {
+	benchBareProxy(b, `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, benchJSON, "application/json")
+}
+
+// BenchmarkBareReverseProxySSE is the proxy baseline of BenchmarkGatewaySSE.
+func BenchmarkBareReverseProxySSE(b *testing.B) {
+	benchBareProxy(b, `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, benchSSE, "text/event-stream")
+}
+
+func benchBareProxy(b *testing.B, reqBody, respBody, ctype string) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", ctype)
+		_, _ = io.WriteString(w, respBody)
+	}))
+	defer up.Close()
+	target, _ := url.Parse(up.URL)
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.URL.Path = "/v1" + strings.TrimPrefix(r.In.URL.Path, "/v1/openai")
+		},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 2048},
+	}
+	body := []byte(reqBody)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(respBody)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req, _ := http.NewRequest("POST", "http://gw/v1/openai/chat/completions", bytes.NewReader(body))
+		req.Header.Set("x-spendgate-key", "sg_bench")
+		req.Header.Set("Authorization", "Bearer sk")
+		req.Header.Set("x-spendgate-dim-team", "search")
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, req)
+		if rec.Code != 200 || rec.Body.Len() != len(respBody) {
+			b.Fatalf("status %d, %d bytes", rec.Code, rec.Body.Len())
+		}
 	}
 }

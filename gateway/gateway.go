@@ -31,6 +31,10 @@ type Config struct {
 	Upstreams map[string]string
 	// MaxRequestBodyBytes caps request bodies (413 beyond).
 	MaxRequestBodyBytes int64
+	// RequestBodyTimeout bounds how long a caller may take to send its body
+	// (408 beyond), so a stalled upload does not hold a connection forever;
+	// 0 means no bound. Responses are not bounded: streams last.
+	RequestBodyTimeout time.Duration
 	// InjectStreamUsage adds stream_options.include_usage to OpenAI-style
 	// streaming requests lacking it.
 	InjectStreamUsage bool
@@ -54,7 +58,7 @@ type Config struct {
 
 // DefaultConfig returns settings that hold up under load on one machine.
 func DefaultConfig() Config {
-	return Config{MaxRequestBodyBytes: 32 << 20, InjectStreamUsage: true, DialTimeout: 10 * time.Second,
+	return Config{MaxRequestBodyBytes: 32 << 20, RequestBodyTimeout: 5 * time.Minute, InjectStreamUsage: true, DialTimeout: 10 * time.Second,
 		ResponseHeaderTimeout: 5 * time.Minute, MaxIdleConnsPerHost: 512, ReserveTimeout: 5 * time.Second}
 }
 
@@ -100,6 +104,21 @@ var (
 // hopHeaders are connection-scoped and never forwarded (RFC 9110 §7.6.1).
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
+// dropHopHeaders removes the connection-scoped headers, including those the
+// Connection header names.
+func dropHopHeaders(h http.Header) {
+	for _, v := range h["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+}
+
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := meter.Call{Start: time.Now(), Source: event.SourceGateway}
 	route, ok := meter.Resolve(r.Host, r.URL.RequestURI())
@@ -108,7 +127,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.Route = route
-	style := route.Provider.Style.String()
+	// Denials speak the call's own dialect: OpenAI-shaped on the
+	// OpenAI-compatible surfaces of Gemini and Anthropic, so the OpenAI SDK
+	// pointed there parses them.
+	style := route.Style.String()
 
 	key := strings.TrimSpace(r.Header.Get(meter.KeyHeader))
 	if key == "" {
@@ -116,14 +138,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, err := readBody(w, r, g.cfg.MaxRequestBodyBytes)
+	body, err := g.readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			g.deny(w, &call, style, event.DenialBodyTooLarge, "request body exceeds the limit of "+strconv.FormatInt(g.cfg.MaxRequestBodyBytes, 10)+" bytes")
 			return
 		}
-		return // client went away while sending
+		// A stalled or broken upload (a caller that left reads nothing).
+		status, ctype, msg := policy.ErrorResponse(style, http.StatusRequestTimeout, "request_body_incomplete",
+			"the request body did not arrive whole within "+g.cfg.RequestBodyTimeout.String()+": "+err.Error())
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(status)
+		_, _ = w.Write(msg)
+		return
 	}
 	call.Request = meter.ParseRequest(&call.Route, body)
 
@@ -227,6 +256,21 @@ func (g *Gateway) reserve(w http.ResponseWriter, r *http.Request, call *meter.Ca
 	return "", false
 }
 
+// readBody reads the whole request body within the size limit and the body
+// timeout.
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if g.cfg.RequestBodyTimeout <= 0 || r.ContentLength == 0 {
+		return readBody(w, r, g.cfg.MaxRequestBodyBytes)
+	}
+	rc := http.NewResponseController(w)
+	// Not every ResponseWriter supports deadlines (ErrNotSupported): then the
+	// body is read without one.
+	_ = rc.SetReadDeadline(time.Now().Add(g.cfg.RequestBodyTimeout))
+	body, err := readBody(w, r, g.cfg.MaxRequestBodyBytes)
+	_ = rc.SetReadDeadline(time.Time{}) // the server still watches the connection for a caller that leaves
+	return body, err
+}
+
 // readBody reads the whole request body up to limit bytes, sized up front
 // when the client sent a Content-Length.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
@@ -270,15 +314,18 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 		g.upstreamFailed(w, call, attributed, reservationID, "building the upstream request failed: "+err.Error())
 		return
 	}
+	out.Header = make(http.Header, len(r.Header))
 	for name, vals := range r.Header {
 		out.Header[name] = vals
 	}
-	for _, h := range hopHeaders {
-		out.Header.Del(h)
-	}
+	dropHopHeaders(out.Header)
 	out.Header.Del(meter.KeyHeader)
-	// Providers must answer in identity encoding for the body to be metered.
-	out.Header.Del("Accept-Encoding")
+	if call.Route.Metered() {
+		// Usage is read from the response body, so the provider must answer
+		// in identity encoding (the filter does the same). Unmetered calls
+		// keep the caller's Accept-Encoding; the transport never decodes.
+		out.Header.Del("Accept-Encoding")
+	}
 	out.ContentLength = int64(len(body))
 	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
 
@@ -294,9 +341,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 	defer resp.Body.Close()
 	ttfb := time.Since(call.Start)
 
-	for _, h := range hopHeaders {
-		resp.Header.Del(h)
-	}
+	dropHopHeaders(resp.Header)
 	dst := w.Header()
 	for name, vals := range resp.Header {
 		dst[name] = vals
@@ -304,13 +349,24 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 	w.WriteHeader(resp.StatusCode)
 
 	sse := strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/event-stream")
+	// Streams go out chunk by chunk: SSE, and bodies of unknown length such
+	// as Gemini's streamGenerateContent without alt=sse (a JSON array sent
+	// piece by piece), as httputil.ReverseProxy does.
+	stream := sse || resp.ContentLength < 0 || call.Request.Stream
+	rc := http.NewResponseController(w)
+	if stream {
+		_ = rc.Flush() // the status and headers reach the caller now, not with the first chunk
+	}
 	var m *meter.ResponseMeter
 	if call.Route.Metered() {
+		if enc := resp.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+			g.log.Warn("gateway: provider compressed its answer despite no Accept-Encoding; its usage cannot be read",
+				"provider", call.Route.Provider.ID, "content_encoding", enc)
+		}
 		m = meterPool.Get().(*meter.ResponseMeter)
 		m.Reset(&call.Route, sse)
 		defer meterPool.Put(m)
 	}
-	rc := http.NewResponseController(w)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -324,7 +380,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				break // client went away: stop reading, record what we saw
 			}
-			if sse {
+			if stream {
 				_ = rc.Flush() // every chunk goes out as it comes: TTFB is the provider's
 			}
 		}
@@ -340,7 +396,12 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 		return
 	}
 	res := m.Finish()
-	if !ended {
+	// A body cut before its end is incomplete. A stream whose terminal event
+	// the meter saw ([DONE], message_stop, ...) is complete even when the
+	// read after it failed: an SDK hangs up as soon as it reads [DONE], which
+	// can cancel the upstream read before its EOF arrives. (JSON bodies need
+	// the EOF: a cut Gemini array stream carries usage in every element.)
+	if !ended && !sse {
 		res.Complete = false
 	}
 	reqID := resp.Header.Get("x-request-id")
@@ -361,7 +422,7 @@ func (g *Gateway) emitUsage(call *meter.Call, attributed bool, reservationID str
 
 func (g *Gateway) upstreamFailed(w http.ResponseWriter, call *meter.Call, attributed bool, reservationID, msg string) {
 	g.log.Warn("gateway: upstream failed", "provider", call.Route.Provider.ID, "err", msg)
-	status, ctype, body := policy.ErrorResponse(call.Route.Provider.Style.String(), http.StatusBadGateway, "upstream_unavailable", msg)
+	status, ctype, body := policy.ErrorResponse(call.Route.Style.String(), http.StatusBadGateway, "upstream_unavailable", msg)
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
@@ -377,8 +438,13 @@ func (g *Gateway) deny(w http.ResponseWriter, call *meter.Call, style, reason, m
 // denyStatus is deny with an explicit status, for reasons policy does not map.
 func (g *Gateway) denyStatus(w http.ResponseWriter, call *meter.Call, style string, status int, reason, message string) {
 	status, ctype, body := policy.ErrorResponse(style, status, reason, message)
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("X-Spendgate-Denial", reason)
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("X-Spendgate-Denial", reason)
+	// The OpenAI and Anthropic SDKs obey x-should-retry over their own rules
+	// (which retry 429 and 5xx): a denial repeated is denied again. An
+	// unreachable budget service is transient like the policy service.
+	h.Set("X-Should-Retry", strconv.FormatBool(policy.ShouldRetry(reason) || reason == ReasonBudgetUnavailable))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	if call.Answer != nil && call.Answer.Valid {

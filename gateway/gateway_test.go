@@ -84,6 +84,19 @@ type env struct {
 	fake  *fakeprovider.Server
 	sink  *captureSink
 	gwCfg Config
+	// hits counts requests that reached the gateway (SDK retries included).
+	hits *atomic.Int64
+}
+
+// counted serves h and counts the requests it gets.
+func counted(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	hits := &atomic.Int64{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	return srv, hits
 }
 
 func setup(t *testing.T, mutate func(*Config), answers map[string]policy.Answer) *env {
@@ -106,12 +119,12 @@ func setup(t *testing.T, mutate func(*Config), answers map[string]policy.Answer)
 	batcher := NewBatcher(sink, 100, 10000, 20*time.Millisecond, log)
 	src := NewCachedPolicySource(&HTTPPolicySource{URL: pol.URL + "/internal/v1/policy", ServiceToken: "svc"}, time.Minute, 10*time.Second)
 	gw := New(cfg, src, batcher, log)
-	srv := httptest.NewServer(gw)
+	srv, hits := counted(t, gw)
 	t.Cleanup(func() {
 		srv.Close()
 		gw.Shutdown(context.Background())
 	})
-	return &env{gw: srv, fake: fake, sink: sink, gwCfg: cfg}
+	return &env{gw: srv, fake: fake, sink: sink, gwCfg: cfg, hits: hits}
 }
 
 func (e *env) openai(key string, extra ...option.RequestOption) openai.Client {
@@ -322,47 +335,80 @@ func TestDenialsSurfaceAsSDKErrors(t *testing.T) {
 	}
 }
 
+// TestPassThroughIsByteForByte sends one call directly to a provider and
+// through the gateway: the provider must see the same body and headers
+// (less the spendgate key and, on a metered route, Accept-Encoding, which the
+// direct Go client adds), and the caller the same answer and headers.
 func TestPassThroughIsByteForByte(t *testing.T) {
 	t.Parallel()
-	var gotBody []byte
-	var gotHeader http.Header
+	type seen struct {
+		body   []byte
+		header http.Header
+		uri    string
+	}
+	var mu sync.Mutex
+	var got []seen
 	const respBody = "{\n  \"id\": \"x\",  \"model\": \"m\", \"usage\": {\"prompt_tokens\": 3, \"completion_tokens\": 4}\n}\n"
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotBody, _ = io.ReadAll(r.Body)
-		gotHeader = r.Header.Clone()
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, seen{b, r.Header.Clone(), r.RequestURI})
+		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Custom-Upstream", "kept")
 		w.Header().Add("Set-Cookie", "a=1")
 		w.Header().Add("Set-Cookie", "b=2")
+		w.Header().Set("Openai-Processing-Ms", "12")
 		_, _ = io.WriteString(w, respBody)
 	}))
 	defer up.Close()
 	e := setup(t, func(c *Config) { c.Upstreams["openai"] = up.URL + "/v1" }, nil)
 	reqBody := "{\"model\": \"gpt-4o\",\n \"messages\": [{\"role\":\"user\",\"content\":\"ünïcode \\u00e9\"}], \"temperature\": 0.10}"
-	req, _ := http.NewRequest("POST", e.gw.URL+"/v1/openai/chat/completions?api-version=x", strings.NewReader(reqBody))
-	req.Header.Set("x-spendgate-key", goodKey)
-	req.Header.Set("Authorization", "Bearer sk-abc")
-	req.Header.Set("OpenAI-Organization", "org-1")
-	req.Header.Add("X-Multi", "1")
-	req.Header.Add("X-Multi", "2")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	call := func(url string, viaGateway bool) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", url, strings.NewReader(reqBody))
+		if viaGateway {
+			req.Header.Set("x-spendgate-key", goodKey)
+		}
+		req.Header.Set("Authorization", "Bearer sk-abc")
+		req.Header.Set("OpenAI-Organization", "org-1")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Add("X-Multi", "1")
+		req.Header.Add("X-Multi", "2")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(gotBody) != reqBody {
-		t.Fatalf("request body changed:\n%q\n%q", gotBody, reqBody)
+	direct, directBody := call(up.URL+"/v1/chat/completions?api-version=x", false)
+	via, viaBody := call(e.gw.URL+"/v1/openai/chat/completions?api-version=x", true)
+
+	mu.Lock()
+	d, g := got[0], got[1]
+	mu.Unlock()
+	if string(g.body) != reqBody || string(d.body) != reqBody {
+		t.Fatalf("request body changed:\n%q\n%q", g.body, reqBody)
 	}
-	if string(b) != respBody {
-		t.Fatalf("response body changed: %q", b)
+	if g.uri != d.uri {
+		t.Fatalf("request URI %q, direct %q", g.uri, d.uri)
 	}
-	if gotHeader.Get("Authorization") != "Bearer sk-abc" || gotHeader.Get("OpenAI-Organization") != "org-1" ||
-		strings.Join(gotHeader.Values("X-Multi"), ",") != "1,2" || gotHeader.Get("x-spendgate-key") != "" {
-		t.Fatalf("request headers %v", gotHeader)
+	if d.header.Get("Accept-Encoding") != "gzip" || g.header.Get("Accept-Encoding") != "" {
+		t.Fatalf("Accept-Encoding: direct %q, via gateway %q", d.header.Get("Accept-Encoding"), g.header.Get("Accept-Encoding"))
 	}
-	if resp.Header.Get("X-Custom-Upstream") != "kept" || len(resp.Header.Values("Set-Cookie")) != 2 {
-		t.Fatalf("response headers %v", resp.Header)
+	d.header.Del("Accept-Encoding")
+	if !equalHeaders(g.header, d.header) {
+		t.Fatalf("provider saw headers\n%v\nvia the gateway, direct\n%v", g.header, d.header)
+	}
+	if string(viaBody) != respBody || string(directBody) != respBody {
+		t.Fatalf("response body changed: %q", viaBody)
+	}
+	direct.Header.Del("Date")
+	via.Header.Del("Date")
+	if via.StatusCode != direct.StatusCode || !equalHeaders(via.Header, direct.Header) {
+		t.Fatalf("response headers\n%v\nvia the gateway, direct\n%v", via.Header, direct.Header)
 	}
 	ev := e.sink.wait(t, 1)[0]
 	if ev.Usage != (usage.Tokens{Input: 3, Output: 4}) {

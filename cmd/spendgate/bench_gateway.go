@@ -34,8 +34,12 @@ func benchGateway(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 3*time.Second, "load duration per measurement")
 	rates := fs.String("rates", "1000,5000", "fixed request rates (per second) to measure")
 	streams := fs.Int("streams", 200, "in-flight streams for the memory measurement")
+	rounds := fs.Int("rounds", 10, "rounds per measurement: the targets take turns in short slices of the duration, so background load on a shared machine falls on all of them alike")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
+	}
+	if *rounds <= 0 || *duration < time.Duration(*rounds)*100*time.Millisecond {
+		return fmt.Errorf("--rounds must be positive with at least 100ms of --duration each")
 	}
 	var rateList []int
 	for _, r := range strings.Split(*rates, ",") {
@@ -89,17 +93,41 @@ func benchGateway(ctx context.Context, args []string) error {
 		{"gateway", gwURL + "/v1/openai/chat/completions"},
 	}
 
-	fmt.Printf("gateway benchmark on %d CPUs, loopback, fake provider, at most %d requests in flight; latency from each request's scheduled send; 'added' = p(x) - p(direct)\n", runtime.NumCPU(), maxInFlight)
+	fmt.Printf("gateway benchmark on %d CPUs, loopback, fake provider, at most %d requests in flight; latency from each request's scheduled send;\n"+
+		"targets take turns in %d rounds per measurement; 'added' = p(x) - p(direct)\n", runtime.NumCPU(), maxInFlight, *rounds)
 	for _, kind := range []struct {
 		name string
 		body []byte
 	}{{"JSON", jsonBody}, {"SSE", sseBody}} {
+		for _, tg := range targets {
+			// Warm the connection pools first.
+			_ = runLoad(ctx, client, tg.url, kind.body, 200, 300*time.Millisecond)
+		}
 		for _, rate := range rateList {
 			res := map[string]loadResult{}
-			for _, tg := range targets {
-				// Warm the connection pools first.
-				_ = runLoad(ctx, client, tg.url, kind.body, 200, 300*time.Millisecond)
-				res[tg.name] = runLoad(ctx, client, tg.url, kind.body, rate, *duration)
+			var ratios50, ratios99 []float64 // per round, gateway/bare added latency
+			for i := 0; i < *rounds; i++ {
+				round := map[string]loadResult{}
+				for j := range targets {
+					tg := targets[(i+j)%len(targets)]
+					got := runLoad(ctx, client, tg.url, kind.body, rate, *duration/time.Duration(*rounds))
+					r := res[tg.name]
+					r.add(got)
+					res[tg.name] = r
+					got.finish()
+					round[tg.name] = got
+				}
+				d, b, g := round["direct"], round["bare proxy"], round["gateway"]
+				if b.p50 > d.p50 {
+					ratios50 = append(ratios50, float64(g.p50-d.p50)/float64(b.p50-d.p50))
+				}
+				if b.p99 > d.p99 {
+					ratios99 = append(ratios99, float64(g.p99-d.p99)/float64(b.p99-d.p99))
+				}
+			}
+			for name, r := range res {
+				r.finish()
+				res[name] = r
 			}
 			d, b, g := res["direct"], res["bare proxy"], res["gateway"]
 			fmt.Printf("\n%s at %d req/s for %s\n", kind.name, rate, *duration)
@@ -111,16 +139,25 @@ func benchGateway(ctx context.Context, args []string) error {
 			addB50, addB99 := b.p50-d.p50, b.p99-d.p99
 			addG50, addG99 := g.p50-d.p50, g.p99-d.p99
 			fmt.Printf("  added latency: bare p50 %s p99 %s; gateway p50 %s p99 %s\n", addB50.Round(time.Microsecond), addB99.Round(time.Microsecond), addG50.Round(time.Microsecond), addG99.Round(time.Microsecond))
-			fmt.Printf("  ratio gateway/bare added latency: p50 %.2fx (goal <= 1.3x)  p99 %.2fx (goal <= 1.5x)\n", ratio(addG50, addB50), ratio(addG99, addB99))
-			fmt.Printf("  ratio gateway/bare total latency: p50 %.2fx  p99 %.2fx\n", ratio(g.p50, b.p50), ratio(g.p99, b.p99))
+			fmt.Printf("  ratio gateway/bare added latency: p50 %s (goal <= 1.3x)  p99 %s (goal <= 1.5x)\n", ratio(addG50, addB50), ratio(addG99, addB99))
+			fmt.Printf("  ratio gateway/bare total latency: p50 %s  p99 %s\n", ratio(g.p50, b.p50), ratio(g.p99, b.p99))
+			// The same ratio per round, then the median: a burst of load from
+			// other processes spoils one round's figures, not the median.
+			fmt.Printf("  median over rounds of the gateway/bare added-latency ratio: p50 %s (%d rounds)  p99 %s (%d rounds)\n",
+				median(ratios50), len(ratios50), median(ratios99), len(ratios99))
 		}
 	}
 
 	// Throughput: closed loop, as fast as the machine allows.
 	fmt.Printf("\nmax throughput, JSON, closed loop with 64 workers for %s\n", *duration)
 	var maxRPS = map[string]float64{}
+	for i := 0; i < *rounds; i++ {
+		for j := range targets {
+			tg := targets[(i+j)%len(targets)]
+			maxRPS[tg.name] += closedLoop(ctx, client, tg.url, jsonBody, 64, *duration/time.Duration(*rounds)) / float64(*rounds)
+		}
+	}
 	for _, tg := range targets {
-		maxRPS[tg.name] = closedLoop(ctx, client, tg.url, jsonBody, 64, *duration)
 		fmt.Printf("  %-10s %8.0f req/s\n", tg.name, maxRPS[tg.name])
 	}
 	fmt.Printf("  ratio gateway/bare %.2fx, gateway/direct %.2fx (goal >= 5000 req/s on this machine: %v)\n",
@@ -165,10 +202,33 @@ func listen(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
+// loadResult adds up the slices of fixed-rate load one target got.
 type loadResult struct {
 	sent, ok, errors int
+	elapsed          time.Duration
+	latencies        []time.Duration // of the requests that succeeded
 	achieved         float64
 	p50, p99         time.Duration
+}
+
+func (r *loadResult) add(s loadResult) {
+	r.sent += s.sent
+	r.ok += s.ok
+	r.errors += s.errors
+	r.elapsed += s.elapsed
+	r.latencies = append(r.latencies, s.latencies...)
+}
+
+// finish computes the rate achieved and the percentiles.
+func (r *loadResult) finish() {
+	if r.elapsed > 0 {
+		r.achieved = float64(r.ok) / r.elapsed.Seconds()
+	}
+	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
+	if n := len(r.latencies); n > 0 {
+		r.p50 = r.latencies[n*50/100]
+		r.p99 = r.latencies[min(n-1, n*99/100)]
+	}
 }
 
 // maxInFlight bounds concurrent requests of the fixed-rate load, like the
@@ -176,7 +236,7 @@ type loadResult struct {
 // generator open thousands of sockets and measure itself.
 const maxInFlight = 256
 
-// runLoad sends requests at a fixed rate and reports latency percentiles of
+// runLoad sends requests at a fixed rate and records the latency of
 // completed requests, measured from each request's scheduled send time, so a
 // target that falls behind is charged for the queueing it causes (no
 // coordinated omission).
@@ -215,22 +275,14 @@ func runLoad(ctx context.Context, client *http.Client, url string, body []byte, 
 		}(i)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	var done []time.Duration
-	res := loadResult{sent: sent}
+	res := loadResult{sent: sent, elapsed: time.Since(start)}
 	for i := 0; i < sent; i++ {
 		if okFlags[i] {
 			res.ok++
-			done = append(done, lat[i])
+			res.latencies = append(res.latencies, lat[i])
 		} else {
 			res.errors++
 		}
-	}
-	res.achieved = float64(res.ok) / elapsed.Seconds()
-	sort.Slice(done, func(i, j int) bool { return done[i] < done[j] })
-	if len(done) > 0 {
-		res.p50 = done[len(done)*50/100]
-		res.p99 = done[min(len(done)-1, len(done)*99/100)]
 	}
 	return res
 }
@@ -302,9 +354,25 @@ func memoryPerStream(ctx context.Context, client *http.Client, url string, n int
 	return float64(during.HeapInuse-min(before.HeapInuse, during.HeapInuse)) / float64(n), nil
 }
 
-func ratio(a, b time.Duration) float64 {
-	if b <= 0 {
-		return 0
+// median prints the median of xs (rounds whose baseline added latency was
+// at or below zero are left out by the caller).
+func median(xs []float64) string {
+	if len(xs) == 0 {
+		return "n/a"
 	}
-	return float64(a) / float64(b)
+	sort.Float64s(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + m) / 2
+	}
+	return fmt.Sprintf("%.2fx", m)
+}
+
+// ratio prints a/b, or says why there is none: a baseline at or below zero
+// (an added latency lost in the machine's noise) makes any ratio meaningless.
+func ratio(a, b time.Duration) string {
+	if b <= 0 {
+		return "n/a (baseline <= 0)"
+	}
+	return fmt.Sprintf("%.2fx", float64(a)/float64(b))
 }

@@ -54,6 +54,7 @@ type gatewayFlags struct {
 	failOpen, inject                                      bool
 	cacheTTL, negativeTTL                                 time.Duration
 	dialTimeout, headerTimeout, reserveTimeout            time.Duration
+	bodyTimeout                                           time.Duration
 	idlePerHost                                           int
 	eventBatch, eventBuffer                               int
 	eventInterval                                         time.Duration
@@ -82,6 +83,7 @@ func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
 	f.upstreams = upstreamFlag{}
 	fs.Var(f.upstreams, "upstream", "provider base URL override, provider=url (repeatable), e.g. openai=http://127.0.0.1:9999/v1")
 	fs.Int64Var(&f.maxBody, "max-request-body-bytes", 32<<20, "largest request body accepted (413 beyond)")
+	fs.DurationVar(&f.bodyTimeout, "request-body-timeout", 5*time.Minute, "longest a caller may take to send its request body (408 beyond; 0: no limit)")
 	fs.BoolVar(&f.failOpen, "fail-open", false, "forward unattributed requests when the policy service is unreachable (default: 503)")
 	fs.BoolVar(&f.inject, "inject-stream-usage", true, "add stream_options.include_usage to OpenAI-style streaming requests")
 	fs.DurationVar(&f.cacheTTL, "policy-cache-ttl", 30*time.Second, "how long a key's policy answer is reused")
@@ -92,6 +94,7 @@ func (f *gatewayFlags) config() gateway.Config {
 	cfg := gateway.DefaultConfig()
 	cfg.Upstreams = f.upstreams
 	cfg.MaxRequestBodyBytes = f.maxBody
+	cfg.RequestBodyTimeout = f.bodyTimeout
 	cfg.FailOpen = f.failOpen
 	cfg.InjectStreamUsage = f.inject
 	cfg.DialTimeout = f.dialTimeout
@@ -148,6 +151,8 @@ func (f *gatewayFlags) validate() error {
 		return errors.New("gateway: --event-batch must be positive and at most --event-buffer")
 	case f.eventInterval <= 0 || f.dialTimeout <= 0 || f.headerTimeout <= 0 || f.reserveTimeout <= 0:
 		return errors.New("gateway: --event-interval and the timeouts must be positive")
+	case f.bodyTimeout < 0:
+		return errors.New("gateway: --request-body-timeout must not be negative (0: no limit)")
 	}
 	return nil
 }
@@ -188,7 +193,9 @@ func serveUntilDone(ctx context.Context, log *slog.Logger, name, addr string, h 
 // serveListener serves h on ln until ctx ends, then shuts down gracefully:
 // in-flight requests finish (up to 30 s), then drain runs (flushes buffers).
 func serveListener(ctx context.Context, log *slog.Logger, name string, ln net.Listener, h http.Handler, drain func(context.Context)) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// No read or write timeout: uploads and streams may be long (the gateway
+	// bounds request bodies itself); idle keep-alive connections are closed.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {
 		log.Info(name+" listening", "addr", ln.Addr().String())

@@ -10,9 +10,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
@@ -20,9 +24,11 @@ import (
 	"github.com/spendgate/spendgate/budget/httpapi"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
+	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/policy"
+	"github.com/spendgate/spendgate/usage"
 )
 
 // roomEngine stands in for the budget engine behind the real reservation
@@ -154,6 +160,8 @@ func TestGatewayFlagsValidate(t *testing.T) {
 		{[]string{"--max-request-body-bytes", "0"}, false},
 		{[]string{"--event-batch", "500", "--event-buffer", "100"}, false},
 		{[]string{"--reserve-timeout", "0s"}, false},
+		{[]string{"--request-body-timeout", "0s"}, true},
+		{[]string{"--request-body-timeout", "-1s"}, false},
 	}
 	for _, tt := range tests {
 		fs := newFlagSet("gateway")
@@ -166,6 +174,143 @@ func TestGatewayFlagsValidate(t *testing.T) {
 		}
 		if (err == nil) != tt.ok {
 			t.Errorf("%v: err %v, want ok=%v", tt.args, err, tt.ok)
+		}
+	}
+}
+
+// TestGatewayPublishesToJetStream runs the standalone gateway's event path
+// end to end: the official SDKs call through the gateway to the fake
+// provider, the gateway posts its events in batches (HTTPSink) to the real
+// ingest receiver, which publishes them to JetStream. Each usage event read
+// back from the stream equals the usage the provider reported to the SDK.
+func TestGatewayPublishesToJetStream(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	nc, prefix := testenv.NATS(t)
+	js, err := jetstream.New(nc)
+	testenv.Must(t, err, "jetstream")
+	icfg := ingest.DefaultConfig()
+	icfg.Prefix, icfg.ServiceToken = prefix, "svc"
+	testenv.Must(t, ingest.EnsureStreams(ctx, js, icfg), "streams")
+	var posts atomic.Int64
+	receiver := ingest.NewReceiver(icfg, js, quiet)
+	ingestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		receiver.ServeHTTP(w, r)
+	}))
+	defer ingestSrv.Close()
+
+	fake := httptest.NewServer(fakeprovider.New(fakeprovider.Config{}))
+	defer fake.Close()
+	const tenant, key = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	answers := map[string]policy.Answer{
+		"sg_good_x":     {Valid: true, TenantID: tenant, KeyID: key, CacheTTLSeconds: 60},
+		"sg_restrict_x": {Valid: true, TenantID: tenant, KeyID: key, CacheTTLSeconds: 60, Policy: policy.Policy{AllowedModels: []string{"gpt-4o-mini"}}},
+	}
+	policySrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(answers[r.Header.Get("X-Spendgate-Key")])
+	}))
+	defer policySrv.Close()
+
+	// Batches of 4 and no interval flush: five events make two posts (the
+	// fifth goes with the first batch's flush or at shutdown).
+	batcher := gateway.NewBatcher(&gateway.HTTPSink{URL: ingestSrv.URL, ServiceToken: "svc"}, 4, 100, time.Hour, quiet)
+	cfg := gateway.DefaultConfig()
+	cfg.Upstreams = map[string]string{"openai": fake.URL + "/v1", "anthropic": fake.URL}
+	gw := gateway.New(cfg, gateway.NewCachedPolicySource(&gateway.HTTPPolicySource{URL: policySrv.URL, ServiceToken: "svc"}, time.Minute, time.Second), batcher, quiet)
+	gwSrv := httptest.NewServer(gw)
+	defer gwSrv.Close()
+
+	oc := func(k string, opts ...option.RequestOption) openai.Client {
+		return openai.NewClient(append([]option.RequestOption{option.WithBaseURL(gwSrv.URL + "/v1/openai"), option.WithAPIKey("sk"),
+			option.WithHeader("x-spendgate-key", k), option.WithMaxRetries(0)}, opts...)...)
+	}
+	want := map[string]usage.Tokens{} // by operation (+ "/stream")
+
+	c := oc("sg_good_x", option.WithHeader("x-fake-prompt-tokens", "100"), option.WithHeader("x-fake-cached-tokens", "40"),
+		option.WithHeader("x-fake-completion-tokens", "20"), option.WithHeader("x-fake-reasoning-tokens", "5"))
+	chat, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	testenv.Must(t, err, "chat completion")
+	want["openai/chat.completions"], err = usage.ParseOpenAI([]byte(chat.Usage.RawJSON()))
+	testenv.Must(t, err, "chat usage")
+
+	c = oc("sg_good_x", option.WithHeader("x-fake-prompt-tokens", "30"), option.WithHeader("x-fake-completion-tokens", "9"))
+	stream := c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var streamUsage string
+	for stream.Next() {
+		if c := stream.Current(); c.JSON.Usage.Valid() && c.Usage.TotalTokens > 0 {
+			streamUsage = c.Usage.RawJSON()
+		}
+	}
+	testenv.Must(t, stream.Err(), "chat stream")
+	want["openai/chat.completions/stream"], err = usage.ParseOpenAI([]byte(streamUsage))
+	testenv.Must(t, err, "stream usage")
+
+	c = oc("sg_good_x", option.WithHeader("x-fake-prompt-tokens", "8"))
+	emb, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{
+		Model: "text-embedding-3-small", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hello")}})
+	testenv.Must(t, err, "embeddings")
+	want["openai/embeddings"], err = usage.ParseOpenAI([]byte(emb.Usage.RawJSON()))
+	testenv.Must(t, err, "embedding usage")
+
+	ac := anthropic.NewClient(aoption.WithBaseURL(gwSrv.URL+"/v1/anthropic"), aoption.WithAPIKey("sk-ant"), aoption.WithMaxRetries(0),
+		aoption.WithHeader("x-spendgate-key", "sg_good_x"), aoption.WithHeader("x-fake-prompt-tokens", "25"),
+		aoption.WithHeader("x-fake-cached-tokens", "1000"), aoption.WithHeader("x-fake-cache-write-tokens", "200"), aoption.WithHeader("x-fake-completion-tokens", "42"))
+	astream := ac.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "claude-haiku-4-5", MaxTokens: 256,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+	var msg anthropic.Message
+	for astream.Next() {
+		testenv.Must(t, msg.Accumulate(astream.Current()), "accumulate")
+	}
+	testenv.Must(t, astream.Err(), "anthropic stream")
+	u := msg.Usage
+	want["anthropic/messages/stream"] = usage.Tokens{Input: u.InputTokens, CachedInput: u.CacheReadInputTokens,
+		CacheWrite5m: u.CacheCreation.Ephemeral5mInputTokens, CacheWrite1h: u.CacheCreation.Ephemeral1hInputTokens, Output: u.OutputTokens}
+
+	c = oc("sg_restrict_x")
+	_, err = c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.Code != event.DenialModelNotAllowed {
+		t.Fatalf("denial: %v", err)
+	}
+
+	gw.Shutdown(ctx) // drains the batcher
+	if n := posts.Load(); n != 2 {
+		t.Fatalf("%d posts to ingest for 5 events in batches of 4", n)
+	}
+
+	cons, err := js.OrderedConsumer(ctx, strings.ToUpper(prefix)+"_EVENTS", jetstream.OrderedConsumerConfig{})
+	testenv.Must(t, err, "consumer")
+	batch, err := cons.FetchNoWait(100)
+	testenv.Must(t, err, "fetch")
+	got := map[string]event.Event{}
+	for m := range batch.Messages() {
+		var e event.Event
+		testenv.Must(t, json.Unmarshal(m.Data(), &e), "event JSON")
+		if m.Subject() != strings.ToLower(prefix)+".events."+tenant || e.TenantID != tenant || e.Source != event.SourceGateway {
+			t.Fatalf("event on %s: %+v", m.Subject(), e)
+		}
+		k := e.Provider + "/" + e.Operation
+		if e.Streaming {
+			k += "/stream"
+		}
+		if e.Type == event.TypeDenial {
+			k = "denial/" + e.DenialReason
+		}
+		if _, dup := got[k]; dup {
+			t.Fatalf("two events for %s", k)
+		}
+		got[k] = e
+	}
+	if len(got) != 5 || got["denial/"+event.DenialModelNotAllowed].ModelRequested != "gpt-4o" {
+		t.Fatalf("events in the stream: %v", got)
+	}
+	for k, w := range want {
+		e := got[k]
+		if e.Type != event.TypeUsage || e.Usage != w || !e.Complete || e.StatusCode != 200 {
+			t.Fatalf("%s: event usage %+v, provider reported %+v (event %+v)", k, e.Usage, w, e)
 		}
 	}
 }

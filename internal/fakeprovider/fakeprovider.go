@@ -15,8 +15,13 @@
 //	x-fake-latency             delay before the response headers (Go duration; or x-fake-latency-ms)
 //	x-fake-status              answer with this HTTP status and a provider-shaped error body
 //
+// Gemini streamGenerateContent answers in SSE with ?alt=sse and otherwise, as
+// the real API does, with a JSON array whose elements are sent one by one.
+//
 // Delays end early when the caller goes away; StreamsCut counts streams that
 // ended so, which lets tests prove a client cancel reached the provider.
+// StreamEvents counts stream events written, which lets tests prove a proxy
+// delivered an event before the provider sent the next.
 package fakeprovider
 
 import (
@@ -48,14 +53,19 @@ type Request struct {
 
 // Server is the fake provider.
 type Server struct {
-	cfg        Config
-	mu         sync.Mutex
-	reqs       []Request
-	streamsCut atomic.Int64
+	cfg          Config
+	mu           sync.Mutex
+	reqs         []Request
+	streamsCut   atomic.Int64
+	streamEvents atomic.Int64
 }
 
 // StreamsCut counts streams that stopped because the caller went away.
 func (s *Server) StreamsCut() int64 { return s.streamsCut.Load() }
+
+// StreamEvents counts the stream events (SSE events, Gemini array elements)
+// written and flushed so far, over all requests.
+func (s *Server) StreamEvents() int64 { return s.streamEvents.Load() }
 
 // New returns a fake provider; zero fields of cfg get defaults.
 func New(cfg Config) *Server {
@@ -204,16 +214,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 type sse struct {
-	w http.ResponseWriter
-	f http.Flusher
+	w    http.ResponseWriter
+	f    http.Flusher
+	sent *atomic.Int64
 }
 
-func startSSE(w http.ResponseWriter) sse {
+func (s *Server) startSSE(w http.ResponseWriter) sse {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(200)
 	f, _ := w.(http.Flusher)
-	return sse{w, f}
+	return sse{w, f, &s.streamEvents}
 }
 
 func (s sse) event(name string, v any) {
@@ -222,13 +233,18 @@ func (s sse) event(name string, v any) {
 		fmt.Fprintf(s.w, "event: %s\n", name)
 	}
 	fmt.Fprintf(s.w, "data: %s\n\n", b)
-	if s.f != nil {
-		s.f.Flush()
-	}
+	s.flush()
 }
 
 func (s sse) raw(line string) {
 	fmt.Fprint(s.w, line)
+	s.flush()
+}
+
+// flush sends what was written; the event is counted first, so a caller
+// that holds it never sees a count that misses it.
+func (s sse) flush() {
+	s.sent.Add(1)
 	if s.f != nil {
 		s.f.Flush()
 	}
@@ -255,7 +271,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, k knobs, model str
 			"usage":   usage})
 		return
 	}
-	out := startSSE(w)
+	out := s.startSSE(w)
 	for i, word := range words(k.chunks) {
 		if i > 0 && !wait(r, k.chunkDelay) {
 			s.streamsCut.Add(1)
@@ -288,7 +304,7 @@ func (s *Server) responses(w http.ResponseWriter, k knobs, model string, stream 
 		writeJSON(w, 200, resp)
 		return
 	}
-	out := startSSE(w)
+	out := s.startSSE(w)
 	out.event("response.created", map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_fake", "model": model, "status": "in_progress"}})
 	out.event("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "delta": "hi"})
 	out.event("response.completed", map[string]any{"type": "response.completed", "response": resp})
@@ -305,7 +321,7 @@ func (s *Server) anthropic(w http.ResponseWriter, r *http.Request, k knobs, mode
 			"stop_reason": "end_turn", "stop_sequence": nil, "usage": usage})
 		return
 	}
-	out := startSSE(w)
+	out := s.startSSE(w)
 	startUsage := map[string]any{"input_tokens": input, "cache_creation_input_tokens": k.cacheWrite, "cache_read_input_tokens": k.cached,
 		"cache_creation": map[string]any{"ephemeral_5m_input_tokens": k.cacheWrite, "ephemeral_1h_input_tokens": 0}, "output_tokens": 1}
 	out.event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": id, "type": "message", "role": "assistant",
@@ -340,7 +356,18 @@ func (s *Server) gemini(w http.ResponseWriter, r *http.Request, k knobs, path st
 			"usageMetadata": usage(k.completion), "modelVersion": model, "responseId": "fake-gemini"})
 		return
 	}
-	out := startSSE(w)
+	// With ?alt=sse chunks are SSE events; without, the elements of a JSON
+	// array written as they come ("[{...}\r\n,{...}]", as Google sends it).
+	asSSE := r.URL.Query().Get("alt") == "sse"
+	var out sse
+	if asSSE {
+		out = s.startSSE(w)
+	} else {
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.WriteHeader(200)
+		f, _ := w.(http.Flusher)
+		out = sse{w, f, &s.streamEvents}
+	}
 	per := max(1, k.completion/k.chunks)
 	for i := 0; i < k.chunks; i++ {
 		if i > 0 && !wait(r, k.chunkDelay) {
@@ -353,6 +380,20 @@ func (s *Server) gemini(w http.ResponseWriter, r *http.Request, k knobs, path st
 			c["finishReason"] = "STOP"
 			n = k.completion
 		}
-		out.event("", map[string]any{"candidates": []any{c}, "usageMetadata": usage(n), "modelVersion": model, "responseId": "fake-gemini"})
+		chunk := map[string]any{"candidates": []any{c}, "usageMetadata": usage(n), "modelVersion": model, "responseId": "fake-gemini"}
+		if asSSE {
+			out.event("", chunk)
+			continue
+		}
+		b, _ := json.Marshal(chunk)
+		sep := "["
+		if i > 0 {
+			sep = "\r\n,"
+		}
+		end := ""
+		if i == k.chunks-1 {
+			end = "]"
+		}
+		out.raw(sep + string(b) + end)
 	}
 }

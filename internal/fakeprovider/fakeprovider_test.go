@@ -109,19 +109,36 @@ func TestFormats(t *testing.T) {
 				t.Fatalf("%s", b)
 			}
 		}},
-		{"gemini sse", "/v1beta/models/gemini-2.5-flash:streamGenerateContent", `{}`, func(t *testing.T, b string) {
+		{"gemini sse", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", `{}`, func(t *testing.T, b string) {
 			d := sseData(b)
 			if len(d) != 4 || gjson.Get(d[3], "usageMetadata.candidatesTokenCount").Int() != 20 || gjson.Get(d[3], "candidates.0.finishReason").Str != "STOP" {
 				t.Fatalf("%q", d)
 			}
 		}},
+		{"gemini json array stream", "/v1beta/models/gemini-2.5-flash:streamGenerateContent", `{}`, func(t *testing.T, b string) {
+			chunks := gjson.Parse(b).Array()
+			if !gjson.Valid(b) || len(chunks) != 4 || !strings.Contains(b, "\r\n,") ||
+				chunks[3].Get("usageMetadata.candidatesTokenCount").Int() != 20 || chunks[3].Get("candidates.0.finishReason").Str != "STOP" {
+				t.Fatalf("%s", b)
+			}
+		}},
 	}
 	for _, tt := range tests {
+		path, query, _ := strings.Cut(tt.path, "?")
 		status, _, body := call(t, srv, tt.path, tt.body, knobs)
+		if last, _ := fp.Last(); last.Path != path || last.RawQuery != query {
+			t.Fatalf("%s: recorded %s?%s", tt.name, last.Path, last.RawQuery)
+		}
 		if status != 200 {
 			t.Fatalf("%s: status %d %s", tt.name, status, body)
 		}
 		t.Run(tt.name, func(t *testing.T) { tt.check(t, body) })
+	}
+	// Stream events counted: chat with usage 7 and without 6 (4 content
+	// chunks, the finish chunk, [usage,] [DONE]), responses 3, anthropic 9,
+	// gemini SSE 4 and array 4.
+	if n := fp.StreamEvents(); n != 7+6+3+9+4+4 {
+		t.Fatalf("%d stream events", n)
 	}
 	// Every request was recorded with its headers and body.
 	reqs := fp.Requests()
