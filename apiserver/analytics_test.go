@@ -1,8 +1,17 @@
 package apiserver
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/testenv"
+	chstore "github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/usage"
 )
 
 // Every analytics argument that cannot be answered as asked gets
@@ -72,5 +81,36 @@ func TestDeadLettersForAdmins(t *testing.T) {
 	}
 	if r := h.gql(token, `mutation($t:ID!){replayDeadLetter(tenantId:$t,sequence:"x")}`, map[string]any{"t": tenant}); r.code() != "INVALID_ARGUMENT" {
 		t.Fatalf("bad sequence: %+v", r)
+	}
+}
+
+// The admin's path for an unknown model: it shows in unknownModels, a
+// pricing override gives it a price, repriceUnpricedEvents adds the cost,
+// and the event explains the new cost.
+func TestRepriceThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	h := newFullHarness(t)
+	token, tenant := h.owner("reprice@example.com", "reprice")
+	at := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	_, err := h.events.Write(context.Background(), []chstore.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion,
+		Type: event.TypeUsage, EventID: "ev-acme", Time: at, Source: event.SourceGateway, TenantID: tenant, KeyID: uuid.NewString(),
+		Provider: "openai", Operation: "chat.completions", ModelRequested: "acme-llm", StatusCode: 200, Complete: true,
+		Usage: usage.Tokens{Input: 500_000, Output: 50_000}, RawUsage: `{"prompt_tokens":500000,"completion_tokens":50000}`}}})
+	testenv.Must(t, err, "write")
+	vars := map[string]any{"t": tenant}
+	d := h.must(token, `query($t:ID!){unknownModels(tenantId:$t,`+month+`){model requests} spendSummary(tenantId:$t,`+month+`){unpricedRequests tenantCost}}`, vars)
+	if toJSON(d) != `{"spendSummary":{"tenantCost":"0","unpricedRequests":1},"unknownModels":[{"model":"acme-llm","requests":1}]}` {
+		t.Fatalf("before: %s", toJSON(d))
+	}
+	h.must(token, `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"acme-llm",effectiveFrom:"2026-01-01T00:00:00Z",
+		rates:[{class:"input",perMillion:"1"},{class:"output",perMillion:"4"}]}){id}}`, vars)
+	d = h.must(token, `mutation($t:ID!){repriceUnpricedEvents(tenantId:$t,`+month+`){examined repriced stillUnpriced listCost tenantCost}}`, vars)
+	if toJSON(d) != `{"repriceUnpricedEvents":{"examined":1,"listCost":"0.7","repriced":1,"stillUnpriced":0,"tenantCost":"0.7"}}` {
+		t.Fatalf("reprice: %s", toJSON(d))
+	}
+	d = h.must(token, `query($t:ID!){unknownModels(tenantId:$t,`+month+`){model} spendSummary(tenantId:$t,`+month+`){unpricedRequests tenantCost}
+		usageEvent(tenantId:$t,id:"ev-acme"){priced repriced tenantCost rawUsage costLines{class quantity amount}}}`, vars)
+	if toJSON(d) != `{"spendSummary":{"tenantCost":"0.7","unpricedRequests":0},"unknownModels":[],"usageEvent":{"costLines":[{"amount":"0.5","class":"input","quantity":500000},{"amount":"0.2","class":"output","quantity":50000}],"priced":true,"rawUsage":"{\"prompt_tokens\":500000,\"completion_tokens\":50000}","repriced":true,"tenantCost":"0.7"}}` {
+		t.Fatalf("after: %s", toJSON(d))
 	}
 }

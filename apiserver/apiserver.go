@@ -28,6 +28,7 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph"
 	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/reprice"
 )
 
 // Config of the API server.
@@ -43,6 +44,8 @@ type Config struct {
 	Alerts graph.AlertFeed
 	// DeadLetters serves deadLetters and replayDeadLetter; nil: not available.
 	DeadLetters graph.DeadLetters
+	// Reprice serves repriceUnpricedEvents; nil: not available.
+	Reprice *reprice.Service
 }
 
 // Server is the API's HTTP handler.
@@ -61,7 +64,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts,
-		DLQ: cfg.DeadLetters, Log: log}, log, cfg.MaxComplexity)
+		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Log: log}, log, cfg.MaxComplexity)
 	s.mux.Handle("POST /query", s.authenticate(s.graphql))
 	s.mux.Handle("GET /query", s.authenticate(s.graphql))
 	if cfg.Analytics != nil {

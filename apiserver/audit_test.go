@@ -79,6 +79,8 @@ func TestEveryMutationIsAudited(t *testing.T) {
 			tv(), id("createPricingOverride", "id"), keep("override", "createPricingOverride", "id")},
 		{"updatePricingOverride", `mutation($t:ID!,$override:ID!){updatePricingOverride(tenantId:$t,id:$override,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-7"}){id}}`, "pricing_override.update", tv("override"), idOf("override"), nil},
 		{"deletePricingOverride", `mutation($t:ID!,$override:ID!){deletePricingOverride(tenantId:$t,id:$override)}`, "pricing_override.delete", tv("override"), idOf("override"), nil},
+		{"repriceUnpricedEvents", `mutation($t:ID!){repriceUnpricedEvents(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-02-01T00:00:00Z"){examined}}`,
+			"usage.reprice", tv(), idOf("t"), nil},
 		{"replayDeadLetter", `mutation($t:ID!,$dead:ID!){replayDeadLetter(tenantId:$t,sequence:$dead)}`, "dead_letter.replay", tv("dead"), idOf("dead"), nil},
 		{"createTenant", `mutation{createTenant(name:"Second",slug:"second"){id}}`, "tenant.create",
 			func(map[string]string) map[string]any { return nil }, id("createTenant", "id"), keep("t", "createTenant", "id")},

@@ -18,18 +18,20 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
+	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -108,6 +110,8 @@ func buildHarness(t testing.TB, full bool) *harness {
 		testenv.Must(t, chstore.Migrate(ctx, conn, db), "clickhouse migrate")
 		h.events = chstore.NewWriter(conn, db)
 		cfg.Analytics = analytics.New(cp, &chstore.Analytics{Conn: conn, Database: db}, pgstore.New(pool), analytics.DefaultLimits())
+		cfg.Reprice = reprice.New(cp, pool, &chstore.Analytics{Conn: conn, Database: db}, h.events, pricing.Default(),
+			budgetservice.New(pool, nil, "sgtest", budgetservice.DefaultConfig("sgtest"), log))
 		nc, prefix := testenv.NATS(t)
 		h.nc, h.alertPrefix = nc, strings.ToLower(prefix)
 		cfg.Alerts = alerts.NewFeed(nc, h.alertPrefix, log)

@@ -53,6 +53,7 @@ var tenantOps = []op{
 	{"Query.budgetStatuses", `query($t:ID!,$budget:ID){budgetStatuses(tenantId:$t,budgetId:$budget){spent}}`, true},
 	{"Query.budgetAlertHistory", `query($t:ID!){budgetAlertHistory(tenantId:$t){id}}`, false},
 	{"Query.deadLetters", `query($t:ID!){deadLetters(tenantId:$t){sequence reason}}`, false},
+	{"Mutation.repriceUnpricedEvents", `mutation($t:ID!){repriceUnpricedEvents(tenantId:$t,` + month + `){repriced}}`, false},
 	{"Mutation.replayDeadLetter", `mutation($t:ID!,$dead:ID!){replayDeadLetter(tenantId:$t,sequence:$dead)}`, true},
 	{"Mutation.renameTenant", `mutation($t:ID!){renameTenant(tenantId:$t,name:"pwned"){id}}`, false},
 	{"Mutation.addMember", `mutation($t:ID!){addMember(tenantId:$t,email:"mallory@example.com",password:"password-123",role:OWNER){role}}`, false},

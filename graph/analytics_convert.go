@@ -19,7 +19,7 @@ import (
 // errNotAvailable answers for a feature this server runs without (spendgate
 // api without NATS or ClickHouse).
 func errNotAvailable(what string) error {
-	return &controlplane.Error{Code: controlplane.CodeInternal, Message: what + " are not available on this server"}
+	return &controlplane.Error{Code: controlplane.CodeInternal, Message: what + " not available on this server"}
 }
 
 func badArg(format string, args ...any) error {
@@ -107,6 +107,7 @@ func usageEvent(e analytics.Event) *model.UsageEvent {
 		Operation: e.Operation, ModelRequested: e.ModelRequested, ModelServed: e.ModelServed, CatalogueModel: e.CatalogueModel,
 		Status: int(e.StatusCode), Streaming: e.Streaming, Complete: e.Complete, LatencyMs: int(e.LatencyMs), TtfbMs: int(e.TTFBMs),
 		RequestID: e.RequestID, ServiceTier: e.ServiceTier, Priced: e.Priced, OverrideIds: e.OverrideID, PricingTier: e.PricingTier,
+		Repriced: e.Repriced, RawUsage: e.RawUsage,
 		Dimensions: make([]*model.Dimension, 0, len(e.DimNames)), CostLines: make([]*model.CostLine, 0, len(e.Lines)),
 		Tokens: &model.TokenUsage{Input: e.Input, CachedInput: e.CachedInput, CacheWrite5m: e.CacheWrite5m, CacheWrite1h: e.CacheWrite1h,
 			Output: e.Output, Reasoning: e.Reasoning, AudioInput: e.AudioInput, AudioOutput: e.AudioOutput, ImageInput: e.ImageInput,

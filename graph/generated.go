@@ -221,6 +221,7 @@ type ComplexityRoot struct {
 		RemoveMember          func(childComplexity int, tenantID string, userID string) int
 		RenameTenant          func(childComplexity int, tenantID string, name string) int
 		ReplayDeadLetter      func(childComplexity int, tenantID string, sequence string) int
+		RepriceUnpricedEvents func(childComplexity int, tenantID string, from time.Time, to time.Time) int
 		RevokeAPIKey          func(childComplexity int, tenantID string, id string) int
 		RotateAPIKey          func(childComplexity int, tenantID string, id string) int
 		SignIn                func(childComplexity int, email string, password string) int
@@ -287,6 +288,14 @@ type ComplexityRoot struct {
 	Rate struct {
 		Class      func(childComplexity int) int
 		PerMillion func(childComplexity int) int
+	}
+
+	RepriceResult struct {
+		Examined      func(childComplexity int) int
+		ListCost      func(childComplexity int) int
+		Repriced      func(childComplexity int) int
+		StillUnpriced func(childComplexity int) int
+		TenantCost    func(childComplexity int) int
 	}
 
 	Session struct {
@@ -382,6 +391,8 @@ type ComplexityRoot struct {
 		PricingTier          func(childComplexity int) int
 		Provider             func(childComplexity int) int
 		ProviderReportedCost func(childComplexity int) int
+		RawUsage             func(childComplexity int) int
+		Repriced             func(childComplexity int) int
 		RequestID            func(childComplexity int) int
 		ServiceTier          func(childComplexity int) int
 		Source               func(childComplexity int) int
@@ -439,6 +450,7 @@ type MutationResolver interface {
 	CreatePricingOverride(ctx context.Context, tenantID string, input model.PricingOverrideInput) (*model.PricingOverride, error)
 	UpdatePricingOverride(ctx context.Context, tenantID string, id string, input model.PricingOverrideInput) (*model.PricingOverride, error)
 	DeletePricingOverride(ctx context.Context, tenantID string, id string) (bool, error)
+	RepriceUnpricedEvents(ctx context.Context, tenantID string, from time.Time, to time.Time) (*model.RepriceResult, error)
 	ReplayDeadLetter(ctx context.Context, tenantID string, sequence string) (bool, error)
 }
 type QueryResolver interface {
@@ -1270,6 +1282,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayDeadLetter(childComplexity, args["tenantId"].(string), args["sequence"].(string)), true
+	case "Mutation.repriceUnpricedEvents":
+		if e.ComplexityRoot.Mutation.RepriceUnpricedEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_repriceUnpricedEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RepriceUnpricedEvents(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1706,6 +1729,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Rate.PerMillion(childComplexity), true
 
+	case "RepriceResult.examined":
+		if e.ComplexityRoot.RepriceResult.Examined == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepriceResult.Examined(childComplexity), true
+	case "RepriceResult.listCost":
+		if e.ComplexityRoot.RepriceResult.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepriceResult.ListCost(childComplexity), true
+	case "RepriceResult.repriced":
+		if e.ComplexityRoot.RepriceResult.Repriced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepriceResult.Repriced(childComplexity), true
+	case "RepriceResult.stillUnpriced":
+		if e.ComplexityRoot.RepriceResult.StillUnpriced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepriceResult.StillUnpriced(childComplexity), true
+	case "RepriceResult.tenantCost":
+		if e.ComplexityRoot.RepriceResult.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepriceResult.TenantCost(childComplexity), true
+
 	case "Session.accessToken":
 		if e.ComplexityRoot.Session.AccessToken == nil {
 			break
@@ -2110,6 +2164,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageEvent.ProviderReportedCost(childComplexity), true
+	case "UsageEvent.rawUsage":
+		if e.ComplexityRoot.UsageEvent.RawUsage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.RawUsage(childComplexity), true
+	case "UsageEvent.repriced":
+		if e.ComplexityRoot.UsageEvent.Repriced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Repriced(childComplexity), true
 	case "UsageEvent.requestId":
 		if e.ComplexityRoot.UsageEvent.RequestID == nil {
 			break
@@ -2761,6 +2827,10 @@ type UsageEvent {
   pricingTier: String!
   "Why it cost what it cost."
   costLines: [CostLine!]!
+  "True when the cost was set later by repriceUnpricedEvents (the figures above are the corrected ones)."
+  repriced: Boolean!
+  "The provider's usage object as received, for audit."
+  rawUsage: String!
 }
 
 type UsageEventEdge {
@@ -2800,6 +2870,18 @@ type CatalogueModel {
   "Where the price was read, and when."
   source: String!
   checked: String!
+}
+
+"What repriceUnpricedEvents did."
+type RepriceResult {
+  "Unpriced events examined."
+  examined: Int64!
+  "Events that have a price now; their cost is added to spend and budgets."
+  repriced: Int64!
+  "Events whose model still has no price."
+  stillUnpriced: Int64!
+  listCost: Money!
+  tenantCost: Money!
 }
 
 "An event that ingest could not store, and why (admins)."
@@ -2900,6 +2982,9 @@ type Mutation {
   createPricingOverride(tenantId: ID!, input: PricingOverrideInput!): PricingOverride!
   updatePricingOverride(tenantId: ID!, id: ID!, input: PricingOverrideInput!): PricingOverride!
   deletePricingOverride(tenantId: ID!, id: ID!): Boolean!
+
+  "Prices the tenant's unpriced events in [from, to) with the current catalogue and overrides (add a price first). Admins only; safe to repeat."
+  repriceUnpricedEvents(tenantId: ID!, from: Time!, to: Time!): RepriceResult!
 
   "Publishes a dead letter again (after the cause was fixed); ingest deduplicates by event id. Admins only."
   replayDeadLetter(tenantId: ID!, sequence: ID!): Boolean!
@@ -3314,6 +3399,22 @@ func (ec *executionContext) childFields_Rate(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Rate", field.Name)
 }
 
+func (ec *executionContext) childFields_RepriceResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "examined":
+		return ec.fieldContext_RepriceResult_examined(ctx, field)
+	case "repriced":
+		return ec.fieldContext_RepriceResult_repriced(ctx, field)
+	case "stillUnpriced":
+		return ec.fieldContext_RepriceResult_stillUnpriced(ctx, field)
+	case "listCost":
+		return ec.fieldContext_RepriceResult_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_RepriceResult_tenantCost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RepriceResult", field.Name)
+}
+
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accessToken":
@@ -3510,6 +3611,10 @@ func (ec *executionContext) childFields_UsageEvent(ctx context.Context, field gr
 		return ec.fieldContext_UsageEvent_pricingTier(ctx, field)
 	case "costLines":
 		return ec.fieldContext_UsageEvent_costLines(ctx, field)
+	case "repriced":
+		return ec.fieldContext_UsageEvent_repriced(ctx, field)
+	case "rawUsage":
+		return ec.fieldContext_UsageEvent_rawUsage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageEvent", field.Name)
 }
@@ -3957,6 +4062,36 @@ func (ec *executionContext) field_Mutation_replayDeadLetter_args(ctx context.Con
 		return nil, err
 	}
 	args["sequence"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_repriceUnpricedEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -8325,6 +8460,50 @@ func (ec *executionContext) fieldContext_Mutation_deletePricingOverride(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_repriceUnpricedEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_repriceUnpricedEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RepriceUnpricedEvents(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepriceResult) graphql.Marshaler {
+			return ec.marshalNRepriceResult2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRepriceResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_repriceUnpricedEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepriceResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_repriceUnpricedEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_replayDeadLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9837,6 +10016,121 @@ func (ec *executionContext) _Rate_perMillion(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Rate_perMillion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Rate", field, false, false, "Money")
+}
+
+func (ec *executionContext) _RepriceResult_examined(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepriceResult_examined(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Examined, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepriceResult_examined(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepriceResult", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _RepriceResult_repriced(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepriceResult_repriced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Repriced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepriceResult_repriced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepriceResult", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _RepriceResult_stillUnpriced(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepriceResult_stillUnpriced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StillUnpriced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepriceResult_stillUnpriced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepriceResult", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _RepriceResult_listCost(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepriceResult_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepriceResult_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepriceResult", field, false, false, "Money")
+}
+
+func (ec *executionContext) _RepriceResult_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepriceResult_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepriceResult_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepriceResult", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Session_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.Session) (ret graphql.Marshaler) {
@@ -11641,6 +11935,52 @@ func (ec *executionContext) fieldContext_UsageEvent_costLines(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UsageEvent_repriced(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_repriced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Repriced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_repriced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageEvent_rawUsage(ctx context.Context, field graphql.CollectedField, obj *model.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_rawUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RawUsage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_rawUsage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
 }
 
 func (ec *executionContext) _UsageEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.UsageEventConnection) (ret graphql.Marshaler) {
@@ -14755,6 +15095,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "repriceUnpricedEvents":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_repriceUnpricedEvents(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "replayDeadLetter":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_replayDeadLetter(ctx, field)
@@ -15171,6 +15518,59 @@ func (ec *executionContext) _Rate(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "perMillion":
 			out.Values[i] = ec._Rate_perMillion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var repriceResultImplementors = []string{"RepriceResult"}
+
+func (ec *executionContext) _RepriceResult(ctx context.Context, sel ast.SelectionSet, obj *model.RepriceResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, repriceResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RepriceResult")
+		case "examined":
+			out.Values[i] = ec._RepriceResult_examined(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "repriced":
+			out.Values[i] = ec._RepriceResult_repriced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stillUnpriced":
+			out.Values[i] = ec._RepriceResult_stillUnpriced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._RepriceResult_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._RepriceResult_tenantCost(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15808,6 +16208,16 @@ func (ec *executionContext) _UsageEvent(ctx context.Context, sel ast.SelectionSe
 			}
 		case "costLines":
 			out.Values[i] = ec._UsageEvent_costLines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "repriced":
+			out.Values[i] = ec._UsageEvent_repriced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rawUsage":
+			out.Values[i] = ec._UsageEvent_rawUsage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16913,6 +17323,14 @@ func (ec *executionContext) marshalNRate2ᚖgithubᚗcomᚋspendgateᚋspendgate
 func (ec *executionContext) unmarshalNRateInput2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateInput(ctx context.Context, v any) (*model.RateInput, error) {
 	res, err := ec.unmarshalInputRateInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRepriceResult2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRepriceResult(ctx context.Context, sel ast.SelectionSet, v *model.RepriceResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RepriceResult!")
+		return graphql.Null
+	}
+	return ec._RepriceResult(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {

@@ -14,6 +14,7 @@ import (
 	sgbudget "github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/reprice"
 )
 
 // AlertFeed streams a tenant's budget alerts live (budget/alerts.Feed).
@@ -35,5 +36,7 @@ type Resolver struct {
 	Alerts AlertFeed
 	// DLQ serves deadLetters and replayDeadLetter; nil: not available.
 	DLQ DeadLetters
+	// Reprice serves repriceUnpricedEvents; nil: not available.
+	Reprice *reprice.Service
 	Log *slog.Logger
 }

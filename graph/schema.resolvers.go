@@ -16,6 +16,7 @@ import (
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
+	"github.com/spendgate/spendgate/graph/scalar"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/pricing"
 )
@@ -205,10 +206,23 @@ func (r *mutationResolver) DeletePricingOverride(ctx context.Context, tenantID s
 	return true, r.CP.DeletePricingOverride(ctx, tenantID, id)
 }
 
+// RepriceUnpricedEvents is the resolver for the repriceUnpricedEvents field.
+func (r *mutationResolver) RepriceUnpricedEvents(ctx context.Context, tenantID string, from time.Time, to time.Time) (*model.RepriceResult, error) {
+	if r.Reprice == nil {
+		return nil, errNotAvailable("re-pricing is")
+	}
+	res, err := r.Reprice.Unpriced(ctx, tenantID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RepriceResult{Examined: res.Examined, Repriced: res.Repriced, StillUnpriced: res.StillUnpriced,
+		ListCost: scalar.Money(res.ListNanoUSD), TenantCost: scalar.Money(res.TenantNanoUSD)}, nil
+}
+
 // ReplayDeadLetter is the resolver for the replayDeadLetter field.
 func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, tenantID string, sequence string) (bool, error) {
 	if r.DLQ == nil {
-		return false, errNotAvailable("dead letters")
+		return false, errNotAvailable("dead letters are")
 	}
 	seq, err := strconv.ParseUint(sequence, 10, 64)
 	if err != nil || seq == 0 {
@@ -500,7 +514,7 @@ func (r *queryResolver) DeadLetters(ctx context.Context, tenantID string, first 
 		return nil, err
 	}
 	if r.DLQ == nil {
-		return nil, errNotAvailable("dead letters")
+		return nil, errNotAvailable("dead letters are")
 	}
 	n := 50
 	if first != nil {
@@ -549,7 +563,7 @@ func (r *subscriptionResolver) BudgetAlerts(ctx context.Context, tenantID string
 		return nil, err
 	}
 	if r.Alerts == nil {
-		return nil, errNotAvailable("live alerts")
+		return nil, errNotAvailable("live alerts are")
 	}
 	in, err := r.Alerts.Subscribe(ctx, tenantID)
 	if err != nil {

@@ -305,6 +305,18 @@ type RateInput struct {
 	PerMillion scalar.Money `json:"perMillion"`
 }
 
+// What repriceUnpricedEvents did.
+type RepriceResult struct {
+	// Unpriced events examined.
+	Examined int64 `json:"examined"`
+	// Events that have a price now; their cost is added to spend and budgets.
+	Repriced int64 `json:"repriced"`
+	// Events whose model still has no price.
+	StillUnpriced int64        `json:"stillUnpriced"`
+	ListCost      scalar.Money `json:"listCost"`
+	TenantCost    scalar.Money `json:"tenantCost"`
+}
+
 type Session struct {
 	AccessToken  string `json:"accessToken"`
 	RefreshToken string `json:"refreshToken"`
@@ -439,6 +451,10 @@ type UsageEvent struct {
 	PricingTier string `json:"pricingTier"`
 	// Why it cost what it cost.
 	CostLines []*CostLine `json:"costLines"`
+	// True when the cost was set later by repriceUnpricedEvents (the figures above are the corrected ones).
+	Repriced bool `json:"repriced"`
+	// The provider's usage object as received, for audit.
+	RawUsage string `json:"rawUsage"`
 }
 
 type UsageEventConnection struct {

@@ -67,14 +67,23 @@ type table struct {
 	dim string
 }
 
+// Usage is summed from two legs: the events (or a rollup of them) and the
+// cost corrections of re-priced events. Each leg sums as Int64 (corrections
+// subtract unpriced events), and the outer query adds the legs up.
 const (
 	rawModel = "if(model_served != '', model_served, model_requested)"
-	rawSums  = `count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
+	rawSums  = `toInt64(count()) AS events, toInt64(countIf(priced = 0)) AS unpriced_events,
 	sum(list_cost_nano_usd) AS list_nano_usd, sum(tenant_cost_nano_usd) AS tenant_nano_usd,
 	sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
 	sum(output + reasoning + audio_output + image_output) AS output_tokens`
-	rollupSums = `sum(events) AS events, sum(unpriced_events) AS unpriced_events,
+	rollupSums = `toInt64(sum(events)) AS events, toInt64(sum(unpriced_events)) AS unpriced_events,
 	sum(list_cost_nano_usd) AS list_nano_usd, sum(tenant_cost_nano_usd) AS tenant_nano_usd,
+	sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens`
+	correctionSums = `toInt64(0) AS events, sum(unpriced_delta) AS unpriced_events,
+	sum(list_delta) AS list_nano_usd, sum(tenant_delta) AS tenant_nano_usd,
+	toInt64(0) AS input_tokens, toInt64(0) AS output_tokens`
+	outerSums = `toUInt64(sum(events)) AS events, toUInt64(sum(unpriced_events)) AS unpriced_events,
+	sum(list_nano_usd) AS list_nano_usd, sum(tenant_nano_usd) AS tenant_nano_usd,
 	sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens`
 )
 
@@ -93,7 +102,18 @@ var (
 	dailyTable     = table{name: DailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums, cols: rollupCols}
 	dimHourlyTable = table{name: DimHourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums}
 	dimDailyTable  = table{name: DimDailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums}
-	denialsTable   = table{name: "denial_events", timeCol: "time", sums: "count() AS events", cols: map[string]string{
+	// correctionsTable holds cost corrections of re-priced events, with the
+	// event's attributes so they group and filter like the events.
+	correctionsTable = table{name: CorrectionsTable, timeCol: "time", sums: correctionSums, cols: map[string]string{
+		"key":          "key_id",
+		"provider":     "provider",
+		"model":        "model",
+		"operation":    "operation",
+		"service_tier": "service_tier",
+		"source":       "source",
+		"status":       "toString(status_code)",
+	}}
+	denialsTable = table{name: "denial_events", timeCol: "time", sums: "count() AS events", cols: map[string]string{
 		"key":       "key_id",
 		"provider":  "provider",
 		"model":     "model_requested",
@@ -294,14 +314,56 @@ func (t *table) groupSelect(groupBy []string) (sel, keys string, err error) {
 
 func qualified(database string, t *table) string { return database + "." + t.name }
 
+// sumsSQL sums spec's usage read from t together with the cost corrections
+// of the same events: SELECT [bucket_start,] g0…, sums FROM (events leg
+// UNION ALL corrections leg) [GROUP BY …]. Callers append WITH TOTALS,
+// ORDER BY and LIMIT. keys lists the group columns (bucket_start first).
+func sumsSQL(database string, s *Spec, t *table, bucket string) (sql, keys string, args []any, err error) {
+	var legs []string
+	for _, leg := range []*table{t, &correctionsTable} {
+		w, a, err := leg.where(s)
+		if err != nil {
+			return "", "", nil, err
+		}
+		if leg == &correctionsTable && t.dim != "" {
+			// As the dimension rollup: only events that carry the dimension.
+			w += " AND has(dim_names, '" + t.dim + "')"
+		}
+		sel, k, err := leg.groupSelect(s.GroupBy)
+		if err != nil {
+			return "", "", nil, err
+		}
+		if bucket != "" {
+			b, err := bucketExpr(bucket, leg.timeCol)
+			if err != nil {
+				return "", "", nil, err
+			}
+			sel = b + " AS bucket_start, " + sel
+			k = strings.TrimSuffix("bucket_start, "+k, ", ")
+		}
+		part := "SELECT " + sel + leg.sums + " FROM " + qualified(database, leg) + " WHERE " + w
+		if k != "" {
+			part += " GROUP BY " + k
+		}
+		legs = append(legs, part)
+		args = append(args, a...)
+		keys = k
+	}
+	sql = "SELECT "
+	if keys != "" {
+		sql += keys + ", "
+	}
+	sql += outerSums + " FROM (" + legs[0] + " UNION ALL " + legs[1] + ")"
+	if keys != "" {
+		sql += " GROUP BY " + keys
+	}
+	return sql, keys, args, nil
+}
+
 // TotalSpendSQL sums a tenant's usage in [From, To).
 func TotalSpendSQL(database string, s Spec) (Query, error) {
-	t := usageSource(&s, false)
-	w, args, err := t.where(&s)
-	if err != nil {
-		return Query{}, err
-	}
-	return Query{SQL: "SELECT " + t.sums + " FROM " + qualified(database, t) + " WHERE " + w, Args: args}, nil
+	sql, _, args, err := sumsSQL(database, &s, usageSource(&s, false), "")
+	return Query{SQL: sql, Args: args}, err
 }
 
 // BreakdownSQL sums a tenant's usage per group, largest tenant cost first;
@@ -320,16 +382,11 @@ func BreakdownSQL(database string, s Spec, limit int) (q Query, missingGroup boo
 	if missingGroup {
 		limit = 0 // the added group may belong in the top
 	}
-	w, args, err := t.where(&s)
+	sql, keys, args, err := sumsSQL(database, &s, t, "")
 	if err != nil {
 		return Query{}, false, err
 	}
-	sel, keys, err := t.groupSelect(s.GroupBy)
-	if err != nil {
-		return Query{}, false, err
-	}
-	sql := "SELECT " + sel + t.sums + " FROM " + qualified(database, t) + " WHERE " + w +
-		" GROUP BY " + keys + " WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
+	sql += " WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
 	if limit > 0 {
 		sql += fmt.Sprintf(" LIMIT %d", limit)
 	}
@@ -338,25 +395,14 @@ func BreakdownSQL(database string, s Spec, limit int) (q Query, missingGroup boo
 
 // TimeSeriesSQL sums a tenant's usage per bucket and optional groups.
 func TimeSeriesSQL(database string, s Spec) (Query, error) {
-	t := usageSource(&s, false)
-	b, err := bucketExpr(s.Bucket, t.timeCol)
+	if _, err := bucketExpr(s.Bucket, "time"); err != nil {
+		return Query{}, err
+	}
+	sql, keys, args, err := sumsSQL(database, &s, usageSource(&s, false), s.Bucket)
 	if err != nil {
 		return Query{}, err
 	}
-	w, args, err := t.where(&s)
-	if err != nil {
-		return Query{}, err
-	}
-	sel, keys, err := t.groupSelect(s.GroupBy)
-	if err != nil {
-		return Query{}, err
-	}
-	order := "bucket_start"
-	if keys != "" {
-		order += ", " + keys
-	}
-	return Query{SQL: "SELECT " + b + " AS bucket_start, " + sel + t.sums + " FROM " + qualified(database, t) + " WHERE " + w +
-		" GROUP BY " + order + " ORDER BY " + order, Args: args}, nil
+	return Query{SQL: sql + " ORDER BY " + keys, Args: args}, nil
 }
 
 // DenialsSQL counts a tenant's denials per group (default: reason), most
@@ -379,8 +425,15 @@ func DenialsSQL(database string, s Spec) (Query, error) {
 		" GROUP BY " + keys + " ORDER BY events DESC, " + keys, Args: args}, nil
 }
 
-// UnknownModelsSQL lists the models a tenant used that had no price, most
-// used first: what an admin must price before re-pricing.
+// notCorrected keeps events no cost correction names (one argument: the
+// tenant).
+func notCorrected(database string) string {
+	return " AND event_id NOT IN (SELECT event_id FROM " + database + "." + CorrectionsTable + " WHERE tenant_id = ?)"
+}
+
+// UnknownModelsSQL lists the models a tenant used that have no price, most
+// used first: what an admin must price before re-pricing. Events re-priced
+// since are left out.
 func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
 	t := &usageTable
 	w, args, err := t.where(&s)
@@ -390,15 +443,27 @@ func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
 	return Query{SQL: "SELECT provider, " + rawModel + " AS model, count() AS events, " +
 		"sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens, " +
 		"sum(output + reasoning + audio_output + image_output) AS output_tokens, min(time) AS first_seen, max(time) AS last_seen " +
-		"FROM " + qualified(database, t) + " WHERE " + w + " AND priced = 0 GROUP BY provider, model " +
-		fmt.Sprintf("ORDER BY events DESC, provider, model LIMIT %d", limit), Args: args}, nil
+		"FROM " + qualified(database, t) + " WHERE " + w + " AND priced = 0" + notCorrected(database) + " GROUP BY provider, model " +
+		fmt.Sprintf("ORDER BY events DESC, provider, model LIMIT %d", limit), Args: append(args, s.Tenant)}, nil
 }
 
-const eventColumns = `event_id, time, key_id, source, provider, operation, model_requested, model_served, catalogue_model,
-	streaming, service_tier, complete, status_code, latency_ms, ttfb_ms, request_id,
+// eventSelect reads events with their corrections applied: the cost, the
+// priced flag and the explanation are the corrected ones, and repriced says
+// a correction exists. The join's subquery takes the tenant as its one
+// argument, before the WHERE clause's.
+func eventSelect(database string) string {
+	return `SELECT event_id, time, key_id, source, provider, operation, model_requested, model_served,
+	if(c_model != '', c_model, catalogue_model), streaming, service_tier, complete, status_code, latency_ms, ttfb_ms, request_id,
 	input, cached_input, cache_write_5m, cache_write_1h, output, reasoning, audio_input, audio_output, image_input, image_output,
-	web_searches, characters, seconds, images, priced, list_cost_nano_usd, tenant_cost_nano_usd, provider_reported_nano_usd,
-	has_provider_reported, override_id, pricing_tier, cost_lines, dim_names, dim_values`
+	web_searches, characters, seconds, images, toUInt8(priced = 1 OR c_unpriced < 0), list_cost_nano_usd + c_list,
+	tenant_cost_nano_usd + c_tenant, provider_reported_nano_usd, has_provider_reported,
+	if(c_override != '', c_override, override_id), if(c_tier != '', c_tier, pricing_tier), if(c_lines != '', c_lines, cost_lines),
+	dim_names, dim_values, raw_usage, toUInt8(c_count > 0)
+	FROM ` + database + `.usage_events ANY LEFT JOIN (SELECT event_id, sum(list_delta) AS c_list, sum(tenant_delta) AS c_tenant,
+		min(unpriced_delta) AS c_unpriced, any(catalogue_model) AS c_model, any(override_id) AS c_override,
+		any(pricing_tier) AS c_tier, any(cost_lines) AS c_lines, count() AS c_count
+		FROM ` + database + `.` + CorrectionsTable + ` WHERE tenant_id = ? GROUP BY event_id) USING event_id`
+}
 
 // EventCursor is the position after the last event of a page: events are
 // listed newest first by (time, event_id).
@@ -410,8 +475,7 @@ type EventCursor struct {
 // EventsSQL lists a tenant's usage events newest first, after cursor (nil:
 // from the newest), at most limit.
 func EventsSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
-	t := &usageTable
-	w, args, err := t.where(&s)
+	w, args, err := usageTable.where(&s)
 	if err != nil {
 		return Query{}, err
 	}
@@ -420,14 +484,30 @@ func EventsSQL(database string, s Spec, after *EventCursor, limit int) (Query, e
 		w += " AND (time < ? OR (time = ? AND event_id < ?))"
 		args = append(args, after.Time.UTC(), after.Time.UTC(), after.EventID)
 	}
-	return Query{SQL: "SELECT " + eventColumns + " FROM " + qualified(database, t) + " WHERE " + w +
-		fmt.Sprintf(" ORDER BY time DESC, event_id DESC LIMIT %d", limit), Args: args}, nil
+	return Query{SQL: eventSelect(database) + " WHERE " + w + fmt.Sprintf(" ORDER BY time DESC, event_id DESC LIMIT %d", limit),
+		Args: append([]any{s.Tenant}, args...)}, nil
 }
 
 // EventSQL finds one of a tenant's usage events by id.
 func EventSQL(database, tenant, eventID string) Query {
-	return Query{SQL: "SELECT " + eventColumns + " FROM " + database + ".usage_events WHERE tenant_id = ? AND event_id = ? LIMIT 1",
-		Args: []any{tenant, eventID}}
+	return Query{SQL: eventSelect(database) + " WHERE tenant_id = ? AND event_id = ? LIMIT 1", Args: []any{tenant, tenant, eventID}}
+}
+
+// UnpricedSQL lists a tenant's unpriced, uncorrected events in the range,
+// oldest first, after cursor: what re-pricing works through.
+func UnpricedSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
+	w, args, err := usageTable.where(&s)
+	if err != nil {
+		return Query{}, err
+	}
+	w += " AND priced = 0" + notCorrected(database)
+	args = append(args, s.Tenant)
+	if after != nil {
+		w += " AND (time > ? OR (time = ? AND event_id > ?))"
+		args = append(args, after.Time.UTC(), after.Time.UTC(), after.EventID)
+	}
+	return Query{SQL: eventSelect(database) + " WHERE " + w + fmt.Sprintf(" ORDER BY time, event_id LIMIT %d", limit),
+		Args: append([]any{s.Tenant}, args...)}, nil
 }
 
 // Sums are exact totals of usage events.
@@ -507,6 +587,11 @@ type EventRow struct {
 	// CostLines is the pricing explanation as stored (JSON of []pricing.Line).
 	CostLines           string
 	DimNames, DimValues []string
+	// RawUsage is the provider's usage object(s) as received.
+	RawUsage string
+	// Repriced is true when a cost correction applies: the costs, priced
+	// flag and explanation above are the corrected ones.
+	Repriced bool
 }
 
 // Analytics runs the query builders against a database.
@@ -672,6 +757,23 @@ func (a Analytics) Events(ctx context.Context, s Spec, after *EventCursor, limit
 	return out, err
 }
 
+// Unpriced lists unpriced, uncorrected events oldest first (re-pricing).
+func (a Analytics) Unpriced(ctx context.Context, s Spec, after *EventCursor, limit int) ([]EventRow, error) {
+	q, err := UnpricedSQL(a.Database, s, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []EventRow
+	err = a.scan(ctx, q, "unpriced events", func(r driver.Rows) error {
+		e, err := scanEvent(r)
+		if err == nil {
+			out = append(out, e)
+		}
+		return err
+	})
+	return out, err
+}
+
 // ErrEventNotFound is returned by Event for an id the tenant has no event of.
 var ErrEventNotFound = errors.New("clickhouse: event not found")
 
@@ -697,15 +799,16 @@ func (a Analytics) Event(ctx context.Context, tenant, eventID string) (EventRow,
 
 func scanEvent(r driver.Rows) (EventRow, error) {
 	var e EventRow
-	var streaming, complete, priced, reported uint8
+	var streaming, complete, priced, reported, repriced uint8
 	err := r.Scan(&e.EventID, &e.Time, &e.KeyID, &e.Source, &e.Provider, &e.Operation, &e.ModelRequested, &e.ModelServed, &e.CatalogueModel,
 		&streaming, &e.ServiceTier, &complete, &e.StatusCode, &e.LatencyMs, &e.TTFBMs, &e.RequestID,
 		&e.Input, &e.CachedInput, &e.CacheWrite5m, &e.CacheWrite1h, &e.Output, &e.Reasoning, &e.AudioInput, &e.AudioOutput,
 		&e.ImageInput, &e.ImageOutput, &e.WebSearches, &e.Characters, &e.Seconds, &e.Images,
 		&priced, &e.ListNanoUSD, &e.TenantNanoUSD, &e.ProviderReportedNanoUSD, &reported, &e.OverrideID, &e.PricingTier,
-		&e.CostLines, &e.DimNames, &e.DimValues)
+		&e.CostLines, &e.DimNames, &e.DimValues, &e.RawUsage, &repriced)
 	e.Time = e.Time.UTC()
 	e.Streaming, e.Complete, e.Priced, e.HasProviderReported = streaming == 1, complete == 1, priced == 1, reported == 1
+	e.Repriced = repriced == 1
 	return e, err
 }
 

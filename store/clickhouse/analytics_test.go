@@ -58,10 +58,10 @@ func TestQuerySQL(t *testing.T) {
 				"FROM db.usage_events", "GROUP BY g0, g1 WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, g0, g1"}, 3, ""},
 		{"top-N breakdown from the rollup", func() (Query, error) {
 			return breakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
-		}, []string{"SELECT provider AS g0, model AS g1, sum(events) AS events", "FROM db.usage_daily", "AND has(?, model)", "LIMIT 5"}, 4, ""},
+		}, []string{"SELECT provider AS g0, model AS g1, toInt64(sum(events)) AS events", "FROM db.usage_daily", "AND has(?, model)", "LIMIT 5"}, 4, ""},
 		{"breakdown by one dimension from its rollup", func() (Query, error) {
 			return breakdownSQL("db", spec([]string{"dim:team"}, "", Filters{}), 3)
-		}, []string{"SELECT dim_value AS g0, sum(events)", "FROM db.usage_dim_daily WHERE tenant_id = ? AND dim_name = 'team' AND bucket >= ?"}, 3, ""},
+		}, []string{"SELECT dim_value AS g0, toInt64(sum(events))", "FROM db.usage_dim_daily WHERE tenant_id = ? AND dim_name = 'team' AND bucket >= ?"}, 3, ""},
 		{"total filtered by one dimension from its rollup", func() (Query, error) {
 			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"team": {"search"}}}))
 		}, []string{"FROM db.usage_dim_daily", "AND has(?, dim_value)"}, 4, ""},
@@ -87,10 +87,10 @@ func TestQuerySQL(t *testing.T) {
 		{"denials have no status", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{Statuses: []string{"200"}})) },
 			nil, 0, "cannot be filtered by status"},
 		{"unknown models", func() (Query, error) { return UnknownModelsSQL("db", spec(nil, "", Filters{}), 50) },
-			[]string{"AND priced = 0 GROUP BY provider, model", "LIMIT 50"}, 3, ""},
+			[]string{"AND priced = 0 AND event_id NOT IN (SELECT event_id FROM db.cost_corrections WHERE tenant_id = ?) GROUP BY provider, model", "LIMIT 50"}, 4, ""},
 		{"events page", func() (Query, error) {
 			return EventsSQL("db", spec(nil, "", Filters{}), &EventCursor{Time: t0, EventID: "e9"}, 21)
-		}, []string{"AND (time < ? OR (time = ? AND event_id < ?)) ORDER BY time DESC, event_id DESC LIMIT 21"}, 6, ""},
+		}, []string{"ANY LEFT JOIN (SELECT event_id, sum(list_delta) AS c_list", "AND (time < ? OR (time = ? AND event_id < ?)) ORDER BY time DESC, event_id DESC LIMIT 21"}, 7, ""},
 		{"bad group", func() (Query, error) { return breakdownSQL("db", spec([]string{"tenant_id"}, "", Filters{}), 0) }, nil, 0, `cannot group usage_events by "tenant_id"`},
 		{"injection in dim", func() (Query, error) {
 			return breakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0)
@@ -119,8 +119,17 @@ func TestQuerySQL(t *testing.T) {
 					t.Errorf("SQL lacks %q:\n%s", w, q.SQL)
 				}
 			}
-			if strings.Count(q.SQL, "?") != len(q.Args) || len(q.Args) != c.args {
-				t.Errorf("%d placeholders, %d args, want %d", strings.Count(q.SQL, "?"), len(q.Args), c.args)
+			// Sums read two legs, the events and their cost corrections,
+			// each with the filters' arguments.
+			want := c.args
+			if strings.Contains(q.SQL, " UNION ALL ") {
+				want *= 2
+				if !strings.Contains(q.SQL, "FROM db.cost_corrections WHERE tenant_id = ? AND time >= ? AND time < ?") {
+					t.Errorf("sums without the corrections leg:\n%s", q.SQL)
+				}
+			}
+			if strings.Count(q.SQL, "?") != len(q.Args) || len(q.Args) != want {
+				t.Errorf("%d placeholders, %d args, want %d", strings.Count(q.SQL, "?"), len(q.Args), want)
 			}
 		})
 	}

@@ -128,6 +128,19 @@ var migrations = []string{
 	// figure, or not at all: priced = 0). An ALIAS is computed on read, so
 	// events stored before this migration are flagged too.
 	`ALTER TABLE {db}.usage_events ADD COLUMN unknown_model UInt8 ALIAS toUInt8(catalogue_model = '')`,
+	// Cost corrections of re-priced events: stored events never change (the
+	// rollups were fed by them), so re-pricing adds the difference here, with
+	// the event's attributes so analytics group and filter it like the event.
+	// unpriced_delta is -1 when an unpriced event got a price. The writer
+	// never stores a correction id twice; ReplacingMergeTree is the second
+	// line of defence, as for events.
+	`CREATE TABLE IF NOT EXISTS {db}.cost_corrections (
+		correction_id String, event_id String, time DateTime, tenant_id String, key_id String, source String,
+		provider String, operation String, model String, service_tier String, status_code UInt16,
+		dim_names Array(String), dim_values Array(String),
+		list_delta Int64, tenant_delta Int64, unpriced_delta Int64,
+		catalogue_model String, override_id String, pricing_tier String, cost_lines String, created_at DateTime
+	) ENGINE = ReplacingMergeTree(created_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, correction_id)`,
 }
 
 // migrationDone holds, for migrations that cannot say IF NOT EXISTS on
@@ -143,6 +156,8 @@ const (
 	DailyRollup     = "usage_daily"
 	DimHourlyRollup = "usage_dim_hourly"
 	DimDailyRollup  = "usage_dim_daily"
+	// CorrectionsTable holds cost corrections of re-priced events.
+	CorrectionsTable = "cost_corrections"
 )
 
 // Migrate creates the schema (idempotent). ClickHouse has no transactions or

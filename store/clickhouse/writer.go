@@ -130,16 +130,16 @@ func (w *Writer) existing(ctx context.Context, table string, events []PricedEven
 		for i := range chunk {
 			ids[i] = chunk[i].Event.EventID
 		}
-		if err := w.lookup(ctx, table, tenants, minT, maxT, ids, seen); err != nil {
+		if err := w.lookup(ctx, table, "event_id", tenants, minT, maxT, ids, seen); err != nil {
 			return nil, err
 		}
 	}
 	return seen, nil
 }
 
-func (w *Writer) lookup(ctx context.Context, table string, tenants []any, minT, maxT time.Time, ids []any, seen map[string]bool) error {
-	rows, err := w.conn.Query(ctx, "SELECT event_id FROM "+w.database+"."+table+
-		" WHERE tenant_id IN ? AND time >= ? AND time <= ? AND event_id IN ?",
+func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any, minT, maxT time.Time, ids []any, seen map[string]bool) error {
+	rows, err := w.conn.Query(ctx, "SELECT "+idCol+" FROM "+w.database+"."+table+
+		" WHERE tenant_id IN ? AND time >= ? AND time <= ? AND "+idCol+" IN ?",
 		chgo.GroupSet{Value: tenants}, minT.UTC().Truncate(time.Second), maxT.UTC().Add(time.Second), chgo.GroupSet{Value: ids})
 	if err != nil {
 		return fmt.Errorf("clickhouse: look up stored ids: %w", err)
