@@ -86,6 +86,34 @@ describe("Dashboard", () => {
     expect(Object.fromEntries(csv.searchParams)).toEqual({ tenantId: "t1", from: main.variables.from, to: main.variables.to, groupBy: "provider", top: "10" });
   });
 
+  it("re-prices unknown models for admins and reloads", async () => {
+    const calls: Call[] = [];
+    let repriced = false;
+    const dash = () => ({
+      summary: totals(repriced ? "0.7" : "0", 1), series: [], byProvider: breakdown([]), byModel: breakdown([]), byKey: breakdown([]),
+      unknownModels: repriced ? [] : [{ provider: "openai", model: "acme-llm", requests: 1, inputTokens: 500000, outputTokens: 50000, firstSeen: "2026-03-01T00:00:00Z", lastSeen: "2026-03-01T00:00:00Z" }],
+      denials: [], deniedKeys: [],
+    });
+    const handlers: Array<[RegExp, (v: Record<string, unknown>) => unknown]> = [
+      [/summary:spendSummary/, dash],
+      [/repriceUnpricedEvents/, () => { repriced = true; return { repriceUnpricedEvents: { examined: 1, repriced: 1, stillUnpriced: 0, listCost: "0.7", tenantCost: "0.7" } }; }],
+      [/apiKeys\(tenantId:\$t,first:100\)\{edges\{node\{policy/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })],
+    ];
+    render(<Dashboard ctx={{ api: fakeApi(handlers, calls), tenant: tenant("ADMIN") }} />);
+    fireEvent.click(await screen.findByRole("button", { name: "Re-price this range" }));
+    expect((await screen.findByTestId("reprice-result")).textContent).toContain("Re-priced 1 of 1 calls ($0.70)");
+    await waitFor(() => expect(screen.getByTestId("total").textContent).toBe("$0.70"));
+    const call = calls.find((c) => c.query.includes("repriceUnpricedEvents"))!;
+    const main = calls.find((c) => c.query.includes("summary:spendSummary"))!;
+    expect(call.variables).toMatchObject({ t: "t1" });
+    expect(new Date(String(call.variables.from)).getTime()).toBe(new Date(String(main.variables.from)).getTime());
+    cleanup();
+    repriced = false;
+    render(<Dashboard ctx={{ api: fakeApi(handlers), tenant: tenant("VIEWER") }} />);
+    expect(await screen.findByText("acme-llm")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Re-price this range" })).toBeNull();
+  });
+
   it("asks again with the new range and top N", async () => {
     const calls: Call[] = [];
     const empty = { summary: totals("0", 0), series: [], byProvider: breakdown([]), byModel: breakdown([]), byKey: breakdown([]), unknownModels: [], denials: [], deniedKeys: [] };

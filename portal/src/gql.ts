@@ -263,3 +263,7 @@ export const DIMENSION_NAMES = `query($t:ID!,$from:Time!,$to:Time!){
 const ALERT = `id budgetId budgetName threshold periodStart periodEnd spent amount hard message at`;
 export const BUDGET_ALERTS = `subscription($t:ID!){budgetAlerts(tenantId:$t){${ALERT}}}`;
 export const ALERT_HISTORY = `query($t:ID!,$n:Int){budgetAlertHistory(tenantId:$t,first:$n){${ALERT}}}`;
+
+/** Re-prices the tenant's unpriced events in a range (admins). */
+export const REPRICE = `mutation($t:ID!,$from:Time!,$to:Time!){repriceUnpricedEvents(tenantId:$t,from:$from,to:$to){examined repriced stillUnpriced listCost tenantCost}}`;
+export interface RepriceResult { examined: number; repriced: number; stillUnpriced: number; listCost: string; tenantCost: string }

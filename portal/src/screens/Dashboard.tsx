@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES } from "../gql";
+import { DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES, REPRICE, type RepriceResult } from "../gql";
 import { formatUSD } from "../money";
 import { allowedBuckets, BUCKET_LABELS, bucketLabel, RANGE_LABELS, resolveRange, type Bucket, type RangeKey } from "../range";
 import {
@@ -135,7 +135,7 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
             </div>
           </div>
           <div className="cols">
-            <UnknownModels rows={data.unknownModels} />
+            <UnknownModels rows={data.unknownModels} ctx={ctx} range={range} onRepriced={refresh} />
             <Denials byReason={data.denials} byKey={data.deniedKeys} />
           </div>
         </div>
@@ -221,13 +221,31 @@ function SeriesChart({ range, bucket, points }: { range: { from: Date; to: Date 
   );
 }
 
-function UnknownModels({ rows }: { rows: Dash["unknownModels"] }) {
+function UnknownModels({ rows, ctx, range, onRepriced }: { rows: Dash["unknownModels"]; ctx: Ctx; range: { from: Date; to: Date }; onRepriced: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<RepriceResult | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const canManage = ctx.tenant.role !== "VIEWER";
+  const reprice = async () => {
+    setBusy(true); setError(null); setResult(null);
+    try {
+      const d = await ctx.api.request<{ repriceUnpricedEvents: RepriceResult }>(REPRICE,
+        { t: ctx.tenant.id, from: range.from.toISOString(), to: range.to.toISOString() });
+      setResult(d.repriceUnpricedEvents);
+      onRepriced();
+    } catch (e) { setError(e); } finally { setBusy(false); }
+  };
   return (
-    <div className="card">
+    <div className="card" data-testid="unknown-models">
       <h3>Unknown models</h3>
+      <ErrorBox error={error} />
+      {result && <p role="status" data-testid="reprice-result">Re-priced {formatCount(result.repriced)} of {formatCount(result.examined)} calls
+        ({formatUSD(result.tenantCost)}); {formatCount(result.stillUnpriced)} still have no price.</p>}
       {rows.length === 0 ? <Empty>Every model in this range had a price.</Empty> : (
         <>
-          <p className="small">These calls have no price, so their cost is missing from the sums. Add a tenant pricing override to price them.</p>
+          <p className="small">These calls have no price, so their cost is missing from the sums. Add a tenant pricing override
+            (Pricing), then re-price them.</p>
+          {canManage && <button onClick={reprice} disabled={busy} aria-busy={busy}>{busy ? "Re-pricing…" : "Re-price this range"}</button>}
           <div className="table-wrap"><table>
             <thead><tr><th>Provider</th><th>Model</th><th>Requests</th><th>Tokens in / out</th><th>Last seen</th></tr></thead>
             <tbody>{rows.map((u) => (
