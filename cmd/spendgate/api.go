@@ -19,9 +19,12 @@ import (
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
+	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/portal"
+	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -119,6 +122,10 @@ func runAPI(ctx context.Context, args []string) error {
 			return err
 		}
 		store = &chstore.Analytics{Conn: ch, Database: *chDB}
+		// Re-pricing counts new costs against budgets: the budget engine's
+		// spend path is Postgres only; ingest delivers the alerts it raises.
+		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), budgetservice.DefaultConfig(strings.ToLower(*prefix)), log)
+		cfg.Reprice = reprice.New(cp, pool, store, chstore.NewWriter(ch, *chDB), pricing.Default(), budgets)
 	} else {
 		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -137,6 +138,16 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		p.consumer.SetSpendSink(p.budgets)
 	}
 	return p, nil
+}
+
+// repricer re-prices stored events into the pipeline's ClickHouse database,
+// counting the new costs against budgets when they are on.
+func (p *pipeline) repricer(cp *controlplane.Service, pool *pgxpool.Pool) *reprice.Service {
+	var spend ingest.SpendSink
+	if p.budgets != nil {
+		spend = p.budgets
+	}
+	return reprice.New(cp, pool, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, chstore.NewWriter(p.ch, p.chDB), pricing.Default(), spend)
 }
 
 // workers are the pipeline's long-running loops.

@@ -68,9 +68,10 @@ func runServe(ctx context.Context, args []string) error {
 	if p.budgets != nil {
 		cp.Blocks = p.budgets // the policy answer's blocked flag
 	}
-	spend := analytics.New(cp, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, pgstore.New(pool), analytics.DefaultLimits())
+	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
+	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, Analytics: spend,
-		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), DeadLetters: p.dlq}, cp, log)
+		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), DeadLetters: p.dlq, Reprice: p.repricer(cp, pool)}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)
 	api.Mount("GET /", portal.Handler())
 
