@@ -42,6 +42,8 @@ type Config struct {
 	Analytics *analytics.Service
 	// Alerts feeds the budgetAlerts subscription; nil: not available.
 	Alerts graph.AlertFeed
+	// Ticks feeds the spendTicks subscription; nil: not available.
+	Ticks graph.TickFeed
 	// DeadLetters serves deadLetters and replayDeadLetter; nil: not available.
 	DeadLetters graph.DeadLetters
 	// Reprice serves repriceUnpricedEvents; nil: not available.
@@ -63,7 +65,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		cfg.MaxComplexity = DefaultMaxComplexity
 	}
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
-	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts,
+	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
 		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Log: log}, log, cfg.MaxComplexity)
 	s.mux.Handle("POST /query", s.authenticate(s.graphql))
 	s.mux.Handle("GET /query", s.authenticate(s.graphql))
@@ -71,6 +73,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
 	}
 	s.mux.HandleFunc("GET /internal/v1/policy", s.policy)
+	s.mux.HandleFunc(pricedRoute, s.priced)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))

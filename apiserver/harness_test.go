@@ -115,6 +115,7 @@ func buildHarness(t testing.TB, full bool) *harness {
 		nc, prefix := testenv.NATS(t)
 		h.nc, h.alertPrefix = nc, strings.ToLower(prefix)
 		cfg.Alerts = alerts.NewFeed(nc, h.alertPrefix, log)
+		cfg.Ticks = alerts.NewTicks(nc, h.alertPrefix, log)
 		js, err := jetstream.New(nc)
 		testenv.Must(t, err, "jetstream")
 		h.ingest = ingest.DefaultConfig()
@@ -359,6 +360,15 @@ func (h *harness) deadLetter(tenantID string) string {
 	cancel()
 	<-done
 	return seq
+}
+
+// publishTick publishes a live spend tick of a tenant, as ingest does after
+// storing a batch.
+func (h *harness) publishTick(tenantID string, tk alerts.SpendTick) {
+	h.t.Helper()
+	b, err := json.Marshal(tk)
+	testenv.Must(h.t, err, "tick")
+	testenv.Must(h.t, h.nc.Publish(alerts.TicksSubject(h.alertPrefix, tenantID), b), "publish tick")
 }
 
 func (h *harness) publishAlert(a budget.Alert) {

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/graph"
 	"github.com/spendgate/spendgate/pricing"
@@ -70,6 +71,7 @@ var tenantOps = []op{
 	{"Mutation.updatePricingOverride", `mutation($t:ID!,$override:ID!){updatePricingOverride(tenantId:$t,id:$override,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-99"}){id}}`, true},
 	{"Mutation.deletePricingOverride", `mutation($t:ID!,$override:ID!){deletePricingOverride(tenantId:$t,id:$override)}`, true},
 	{"Subscription.budgetAlerts", `subscription($t:ID!){budgetAlerts(tenantId:$t){id budgetName}}`, false},
+	{"Subscription.spendTicks", `subscription($t:ID!){spendTicks(tenantId:$t){requests tenantCost}}`, false},
 }
 
 // world is what the isolation checks work on: tenant A (alice) and tenant B
@@ -84,7 +86,7 @@ type world struct {
 	// objs are B's object ids by query variable name.
 	objs      map[string]any
 	snapshotB func() string
-	// alertB publishes a live alert of B's budget.
+	// alertB publishes a live alert of B's budget and a spend tick of B.
 	alertB func()
 }
 
@@ -372,6 +374,7 @@ func newWorld(t *testing.T) *world {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
 			PeriodStart: now.Add(-time.Hour), PeriodEnd: now.Add(time.Hour), SpentNanoUSD: 250_000_000_000, AmountNanoUSD: 500_000_000_000, Time: now})
+		h.publishTick(w.tenantB, alerts.SpendTick{At: now, Requests: 3, ListNanoUSD: 81_000, TenantNanoUSD: 81_000})
 	}
 	w.snapshotB = snapshot
 	return w
@@ -490,8 +493,10 @@ func TestViewerRole(t *testing.T) {
 				}
 			case len(r.Errors) > 0 || r.Data == nil:
 				t.Fatalf("viewer read refused: %+v", r.Errors)
-			case strings.HasPrefix(o.field, "Subscription.") && get(r.Data, "budgetAlerts", "budgetName") != "bob budget":
+			case o.field == "Subscription.budgetAlerts" && get(r.Data, "budgetAlerts", "budgetName") != "bob budget":
 				t.Fatalf("viewer's live alert: %v", r.Data)
+			case o.field == "Subscription.spendTicks" && (get(r.Data, "spendTicks", "requests") != 3.0 || get(r.Data, "spendTicks", "tenantCost") != "0.000081"):
+				t.Fatalf("viewer's live spend tick: %v", r.Data)
 			}
 		})
 	}

@@ -325,6 +325,14 @@ type ComplexityRoot struct {
 		Totals func(childComplexity int) int
 	}
 
+	SpendTick struct {
+		At               func(childComplexity int) int
+		ListCost         func(childComplexity int) int
+		Requests         func(childComplexity int) int
+		TenantCost       func(childComplexity int) int
+		UnpricedRequests func(childComplexity int) int
+	}
+
 	SpendTotals struct {
 		InputTokens      func(childComplexity int) int
 		ListCost         func(childComplexity int) int
@@ -336,6 +344,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		BudgetAlerts func(childComplexity int, tenantID string) int
+		SpendTicks   func(childComplexity int, tenantID string) int
 	}
 
 	Tenant struct {
@@ -479,6 +488,7 @@ type QueryResolver interface {
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
+	SpendTicks(ctx context.Context, tenantID string) (<-chan *model.SpendTick, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1854,6 +1864,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SpendPoint.Totals(childComplexity), true
 
+	case "SpendTick.at":
+		if e.ComplexityRoot.SpendTick.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTick.At(childComplexity), true
+	case "SpendTick.listCost":
+		if e.ComplexityRoot.SpendTick.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTick.ListCost(childComplexity), true
+	case "SpendTick.requests":
+		if e.ComplexityRoot.SpendTick.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTick.Requests(childComplexity), true
+	case "SpendTick.tenantCost":
+		if e.ComplexityRoot.SpendTick.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTick.TenantCost(childComplexity), true
+	case "SpendTick.unpricedRequests":
+		if e.ComplexityRoot.SpendTick.UnpricedRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendTick.UnpricedRequests(childComplexity), true
+
 	case "SpendTotals.inputTokens":
 		if e.ComplexityRoot.SpendTotals.InputTokens == nil {
 			break
@@ -1902,6 +1943,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.BudgetAlerts(childComplexity, args["tenantId"].(string)), true
+	case "Subscription.spendTicks":
+		if e.ComplexityRoot.Subscription.SpendTicks == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_spendTicks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SpendTicks(childComplexity, args["tenantId"].(string)), true
 
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
@@ -2952,6 +3004,17 @@ type Query {
 type Subscription {
   "Budget threshold alerts of the tenant as they happen (graphql-transport-ws)."
   budgetAlerts(tenantId: ID!): BudgetAlert!
+  "Spend as it is stored: one tick per stored batch with the tenant's events (a live ticker; analytics are the record)."
+  spendTicks(tenantId: ID!): SpendTick!
+}
+
+"The spend one stored batch added."
+type SpendTick {
+  at: Time!
+  requests: Int64!
+  unpricedRequests: Int64!
+  listCost: Money!
+  tenantCost: Money!
 }
 
 type Mutation {
@@ -3467,6 +3530,22 @@ func (ec *executionContext) childFields_SpendPoint(ctx context.Context, field gr
 		return ec.fieldContext_SpendPoint_totals(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SpendPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_SpendTick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_SpendTick_at(ctx, field)
+	case "requests":
+		return ec.fieldContext_SpendTick_requests(ctx, field)
+	case "unpricedRequests":
+		return ec.fieldContext_SpendTick_unpricedRequests(ctx, field)
+	case "listCost":
+		return ec.fieldContext_SpendTick_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_SpendTick_tenantCost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpendTick", field.Name)
 }
 
 func (ec *executionContext) childFields_SpendTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4942,6 +5021,20 @@ func (ec *executionContext) field_Query_usageEvents_args(ctx context.Context, ra
 }
 
 func (ec *executionContext) field_Subscription_budgetAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_spendTicks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
@@ -10532,6 +10625,121 @@ func (ec *executionContext) fieldContext_SpendPoint_totals(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _SpendTick_at(ctx context.Context, field graphql.CollectedField, obj *model.SpendTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTick_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTick_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTick", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SpendTick_requests(ctx context.Context, field graphql.CollectedField, obj *model.SpendTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTick_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTick_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTick", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _SpendTick_unpricedRequests(ctx context.Context, field graphql.CollectedField, obj *model.SpendTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTick_unpricedRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnpricedRequests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTick_unpricedRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTick", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _SpendTick_listCost(ctx context.Context, field graphql.CollectedField, obj *model.SpendTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTick_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTick_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTick", field, false, false, "Money")
+}
+
+func (ec *executionContext) _SpendTick_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.SpendTick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendTick_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendTick_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendTick", field, false, false, "Money")
+}
+
 func (ec *executionContext) _SpendTotals_requests(ctx context.Context, field graphql.CollectedField, obj *model.SpendTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10708,6 +10916,50 @@ func (ec *executionContext) fieldContext_Subscription_budgetAlerts(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_budgetAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_spendTicks(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_spendTicks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().SpendTicks(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendTick) graphql.Marshaler {
+			return ec.marshalNSpendTick2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTick(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_spendTicks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendTick(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_spendTicks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15778,6 +16030,59 @@ func (ec *executionContext) _SpendPoint(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var spendTickImplementors = []string{"SpendTick"}
+
+func (ec *executionContext) _SpendTick(ctx context.Context, sel ast.SelectionSet, obj *model.SpendTick) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spendTickImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpendTick")
+		case "at":
+			out.Values[i] = ec._SpendTick_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requests":
+			out.Values[i] = ec._SpendTick_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unpricedRequests":
+			out.Values[i] = ec._SpendTick_unpricedRequests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._SpendTick_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._SpendTick_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var spendTotalsImplementors = []string{"SpendTotals"}
 
 func (ec *executionContext) _SpendTotals(ctx context.Context, sel ast.SelectionSet, obj *model.SpendTotals) graphql.Marshaler {
@@ -15851,6 +16156,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "budgetAlerts":
 		return ec._Subscription_budgetAlerts(ctx, fields[0])
+	case "spendTicks":
+		return ec._Subscription_spendTicks(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -17434,6 +17741,14 @@ func (ec *executionContext) marshalNSpendPoint2ᚖgithubᚗcomᚋspendgateᚋspe
 		return graphql.Null
 	}
 	return ec._SpendPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpendTick2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTick(ctx context.Context, sel ast.SelectionSet, v *model.SpendTick) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpendTick!")
+		return graphql.Null
+	}
+	return ec._SpendTick(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSpendTotals2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendTotals(ctx context.Context, sel ast.SelectionSet, v *model.SpendTotals) graphql.Marshaler {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spendgate/spendgate/analytics"
 	sgbudget "github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/reprice"
@@ -20,6 +21,11 @@ import (
 // AlertFeed streams a tenant's budget alerts live (budget/alerts.Feed).
 type AlertFeed interface {
 	Subscribe(ctx context.Context, tenantID string) (<-chan sgbudget.Alert, error)
+}
+
+// TickFeed streams a tenant's spend ticks live (budget/alerts.Ticks).
+type TickFeed interface {
+	Subscribe(ctx context.Context, tenantID string) (<-chan alerts.SpendTick, error)
 }
 
 // DeadLetters lists and replays a tenant's dead letters (ingest.DLQ).
@@ -34,6 +40,8 @@ type Resolver struct {
 	Analytics *analytics.Service
 	// Alerts feeds the budgetAlerts subscription; nil answers it with an error.
 	Alerts AlertFeed
+	// Ticks feeds the spendTicks subscription; nil answers it with an error.
+	Ticks TickFeed
 	// DLQ serves deadLetters and replayDeadLetter; nil: not available.
 	DLQ DeadLetters
 	// Reprice serves repriceUnpricedEvents; nil: not available.

@@ -583,6 +583,33 @@ func (r *subscriptionResolver) BudgetAlerts(ctx context.Context, tenantID string
 	return out, nil
 }
 
+// SpendTicks is the resolver for the spendTicks field.
+func (r *subscriptionResolver) SpendTicks(ctx context.Context, tenantID string) (<-chan *model.SpendTick, error) {
+	if _, err := r.CP.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
+		return nil, err
+	}
+	if r.Ticks == nil {
+		return nil, errNotAvailable("spend ticks are")
+	}
+	in, err := r.Ticks.Subscribe(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *model.SpendTick)
+	go func() {
+		defer close(out)
+		for t := range in {
+			select {
+			case out <- &model.SpendTick{At: t.At, Requests: t.Requests, UnpricedRequests: t.UnpricedRequests,
+				ListCost: scalar.Money(t.ListNanoUSD), TenantCost: scalar.Money(t.TenantNanoUSD)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
 // APIKey returns APIKeyResolver implementation.
 func (r *Resolver) APIKey() APIKeyResolver { return &aPIKeyResolver{r} }
 

@@ -78,6 +78,21 @@ func NewConsumer(cfg Config, ccfg ConsumerConfig, js jetstream.JetStream, writer
 		unknown: map[string]bool{}}
 }
 
+// SpendSinks applies a batch to several sinks in order, stopping at the
+// first error (the batch is then retried, and sinks are idempotent by event
+// id).
+type SpendSinks []SpendSink
+
+// ApplySpend implements SpendSink.
+func (ss SpendSinks) ApplySpend(ctx context.Context, events []PricedEvent) error {
+	for _, s := range ss {
+		if err := s.ApplySpend(ctx, events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetSpendSink installs the budget hook (nil ⇒ none); call before Run.
 func (c *Consumer) SetSpendSink(s SpendSink) { c.sink = s }
 

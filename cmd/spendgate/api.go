@@ -146,6 +146,7 @@ func runAPI(ctx context.Context, args []string) error {
 			return err
 		}
 		cfg.Alerts = alerts.NewFeed(nc, strings.ToLower(*prefix), log)
+		cfg.Ticks = alerts.NewTicks(nc, strings.ToLower(*prefix), log)
 		cfg.DeadLetters = ingest.NewDLQ(js, icfg)
 	} else {
 		log.Warn("api: no NATS: the budgetAlerts subscription and dead letters answer 'not available'")

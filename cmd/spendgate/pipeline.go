@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/spendgate/spendgate/budget/alerts"
 	budgethttp "github.com/spendgate/spendgate/budget/httpapi"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
@@ -74,6 +75,7 @@ type pipeline struct {
 	receiver    *ingest.Receiver
 	consumer    *ingest.Consumer
 	budgets     *budgetservice.Service // nil with --budgets=false
+	ticks       *alerts.Ticks          // live spend ticks after each stored batch
 	dlq         *ingest.DLQ
 	alertPrefix string
 	closers     []func()
@@ -135,7 +137,12 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		bcfg.FailOpen, bcfg.ReservationTTL = f.failOpen, f.reservationTTL
 		p.budgets = budgetservice.New(pool, p.nc, p.alertPrefix, bcfg, log)
 		p.budgets.SetPricingOverrides(overrides)
-		p.consumer.SetSpendSink(p.budgets)
+	}
+	p.ticks = alerts.NewTicks(p.nc, p.alertPrefix, log)
+	if p.budgets != nil {
+		p.consumer.SetSpendSink(ingest.SpendSinks{p.budgets, p.ticks})
+	} else {
+		p.consumer.SetSpendSink(p.ticks)
 	}
 	return p, nil
 }

@@ -71,7 +71,7 @@ func runServe(ctx context.Context, args []string) error {
 	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, Analytics: spend,
-		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), DeadLetters: p.dlq, Reprice: p.repricer(cp, pool)}, cp, log)
+		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool)}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)
 	api.Mount("GET /", portal.Handler())
 

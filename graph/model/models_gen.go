@@ -367,6 +367,15 @@ type SpendPoint struct {
 	Totals *SpendTotals `json:"totals"`
 }
 
+// The spend one stored batch added.
+type SpendTick struct {
+	At               time.Time    `json:"at"`
+	Requests         int64        `json:"requests"`
+	UnpricedRequests int64        `json:"unpricedRequests"`
+	ListCost         scalar.Money `json:"listCost"`
+	TenantCost       scalar.Money `json:"tenantCost"`
+}
+
 type SpendTotals struct {
 	Requests int64 `json:"requests"`
 	// Requests whose model had no known price: their cost is missing from the sums, never counted as $0.
