@@ -93,6 +93,11 @@ const (
 	DenialUnpricedModel      = "unpriced_model"
 	DenialAuthUnavailable    = "auth_unavailable"
 	DenialUnknownRoute       = "unknown_route"
+	// DenialBudgetUnavailable is a call of a key under a hard budget that
+	// could not be checked against it (the budget service or its store is
+	// unreachable): hard caps fail closed, and the call may pass when
+	// repeated once the service is back (503, retryable).
+	DenialBudgetUnavailable = "budget_unavailable"
 	// DenialRateLimited is a call over the key's requests or tokens per
 	// minute (policy.Policy.RequestsPerMinute / TokensPerMinute): it passes
 	// when repeated after the minute, so it is answered with retry-after.

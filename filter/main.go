@@ -62,6 +62,7 @@ const (
 	metricEventsRejected = "spendgate_events_rejected"
 	metricRateConflicts  = "spendgate_rate_limit_conflicts"
 	metricRateFailures   = "spendgate_rate_limit_unavailable"
+	metricPricedFailures = "spendgate_priced_unavailable"
 )
 
 type pluginContext struct {
@@ -90,7 +91,7 @@ type pluginContext struct {
 	now    func() time.Time
 
 	sent, dropped, ingestFailures, denials, authFailures, failOpen, rejected proxywasm.MetricCounter
-	rateConflicts, rateUnavailable                                           proxywasm.MetricCounter
+	rateConflicts, rateUnavailable, pricedUnavailable                        proxywasm.MetricCounter
 }
 
 func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
@@ -114,6 +115,7 @@ func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
 	p.rejected = proxywasm.DefineCounterMetric(metricEventsRejected)
 	p.rateConflicts = proxywasm.DefineCounterMetric(metricRateConflicts)
 	p.rateUnavailable = proxywasm.DefineCounterMetric(metricRateFailures)
+	p.pricedUnavailable = proxywasm.DefineCounterMetric(metricPricedFailures)
 	p.tickMs = min(cfg.FlushIntervalMs, sizeCheckMs)
 	p.ticksPerFlush = max(1, cfg.FlushIntervalMs/p.tickMs)
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(p.tickMs)); err != nil {
@@ -324,7 +326,7 @@ type httpContext struct {
 
 	meter      *meter.ResponseMeter
 	status     int
-	requestID  string
+	requestID  meter.RequestID
 	respStart  time.Time
 	respEnded  bool
 	denied     bool
@@ -492,16 +494,28 @@ func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Ac
 		return h.deny(style, event.DenialInvalidDimension, msg)
 	}
 	h.call.Dimensions = dims
+	// Whether the model is priced is asked of the control plane below
+	// (priced.go): the filter carries no pricing catalogue.
 	d := policy.Evaluate(&a, h.call.Route.Provider.ID, h.call.Request.Model, dims, nil)
 	if !d.Allowed() {
 		return h.deny(style, d.Reason, d.Message)
 	}
+	if a.Policy.RequirePricedModels {
+		return h.checkPriced(body, resume)
+	}
+	return h.admit(body, resume)
+}
+
+// admit applies the last check, the key's rate limits, and sends the request
+// on. resume is true when called from a callback, where the paused request
+// must be resumed explicitly.
+func (h *httpContext) admit(body []byte, resume bool) types.Action {
 	// Rate limits come last: only a call that passes everything else counts.
-	if a.Policy.RateLimited() {
+	if h.answer.Policy.RateLimited() {
 		if d := h.plugin.admitRate(&h.answer, h.plugin.now()); !d.Allowed() {
-			return h.denyRetryAfter(style, d.Reason, d.Message, d.RetryAfterSeconds)
+			return h.denyRetryAfter(h.style, d.Reason, d.Message, d.RetryAfterSeconds)
 		}
-		h.countTokens = a.Policy.TokensPerMinute > 0
+		h.countTokens = h.answer.Policy.TokensPerMinute > 0
 	}
 	if h.plugin.cfg.InjectStreamUsage && meter.NeedsStreamUsageInjection(&h.call.Route, &h.call.Request) {
 		if nb, ok := meter.InjectStreamUsage(body); ok {
@@ -557,13 +571,13 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	headers, _ := proxywasm.GetHttpResponseHeaders()
 	sse := false
 	for _, kv := range headers {
-		switch strings.ToLower(kv[0]) {
+		name := strings.ToLower(kv[0])
+		h.requestID.Header(name, kv[1])
+		switch name {
 		case ":status":
 			h.status, _ = strconv.Atoi(kv[1])
 		case "content-type":
 			sse = strings.HasPrefix(strings.ToLower(kv[1]), "text/event-stream")
-		case "x-request-id", "request-id":
-			h.requestID = kv[1]
 		case "content-encoding":
 			if enc := strings.ToLower(strings.TrimSpace(kv[1])); enc != "" && enc != "identity" {
 				// Accept-Encoding was removed; a provider that compresses
@@ -602,17 +616,20 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	now := time.Now()
 	var res meter.Result
-	if h.meter != nil {
+	switch {
+	case h.meter == nil: // no response arrived: incomplete, no usage
+	case h.respEnded:
 		res = h.meter.Finish()
-	}
-	if !h.respEnded {
-		res.Complete = false // client or upstream went away mid-response
+	default:
+		// The client or the upstream went away before the end of body; a
+		// stream whose final event went through still counts as complete.
+		res = h.meter.FinishCut()
 	}
 	var ttfb time.Duration
 	if !h.respStart.IsZero() {
 		ttfb = h.respStart.Sub(h.call.Start)
 	}
-	e := h.call.UsageEvent(newEventID(), h.status, &res, ttfb, now.Sub(h.call.Start), h.requestID)
+	e := h.call.UsageEvent(newEventID(), h.status, &res, ttfb, now.Sub(h.call.Start), h.requestID.String())
 	h.plugin.enqueue(&e)
 	if h.countTokens {
 		h.plugin.addRateTokens(&h.answer, res.Tokens, h.plugin.now())
@@ -671,12 +688,19 @@ func readCacheEntry(name string, digest *[16]byte) (policy.Answer, bool) {
 // cacheTTL is how long an answer may be reused: the configured TTL for its
 // kind, shortened by the answer's own hint.
 func cacheTTL(a *policy.Answer, cfg *config.Config) time.Duration {
+	return answerTTL(a.Valid, a.CacheTTLSeconds, cfg)
+}
+
+// answerTTL is how long a positive or negative answer from the control plane
+// may be reused: cache_ttl_seconds or negative_cache_ttl_seconds, shortened
+// by the answer's own hint (seconds; 0: none).
+func answerTTL(positive bool, hintSeconds int, cfg *config.Config) time.Duration {
 	ttl := cfg.CacheTTLSeconds
-	if !a.Valid {
+	if !positive {
 		ttl = cfg.NegativeCacheTTLSeconds
 	}
-	if a.CacheTTLSeconds > 0 && a.CacheTTLSeconds < ttl {
-		ttl = a.CacheTTLSeconds
+	if hintSeconds > 0 && hintSeconds < ttl {
+		ttl = hintSeconds
 	}
 	return time.Duration(ttl) * time.Second
 }

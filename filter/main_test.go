@@ -71,8 +71,8 @@ func send(t *testing.T, host proxytest.HostEmulator, r req, status string, answe
 	}
 	called := false
 	for _, c := range host.GetCalloutAttributesFromContext(id) {
-		if c.Upstream != "spendgate_api" {
-			continue
+		if c.Upstream != "spendgate_api" || strings.HasPrefix(hv(c.Headers, ":path"), "/internal/v1/priced?") {
+			continue // priced questions are answered by the tests that expect them (priced_test.go)
 		}
 		called = true
 		if hv(c.Headers, "authorization") != "Bearer svc-token" || hv(c.Headers, "x-spendgate-key") != r.key || hv(c.Headers, ":path") != "/internal/v1/policy" {
@@ -243,6 +243,8 @@ func TestDenials(t *testing.T) {
 	restricted.Policy.RequiredDimensions = []string{"team"}
 	blocked := allowAll()
 	blocked.Blocked = true
+	unchecked := blocked // the control plane could not check the key's hard budget
+	unchecked.BlockReason = event.DenialBudgetUnavailable
 	tests := []struct {
 		name   string
 		r      req
@@ -262,6 +264,7 @@ func TestDenials(t *testing.T) {
 		{"dimension", req{path: "/v1/anthropic/v1/messages", key: "k5", body: `{"model":"claude-haiku-4-5"}`}, "200", restricted, 403, event.DenialMissingDimension, true, true},
 		{"invalid dimension", req{path: "/v1/openai/chat/completions", key: "k6", body: `{"model":"gpt-4o"}`, headers: [][2]string{{"x-spendgate-dim-Bad Name", "a"}}}, "200", allowAll(), 400, event.DenialInvalidDimension, true, false},
 		{"blocked", req{path: "/v1/openai/chat/completions", key: "k7", body: `{"model":"gpt-4o"}`}, "200", blocked, 429, event.DenialBudgetExceeded, true, false},
+		{"budget unavailable", req{path: "/v1/openai/chat/completions", key: "k7b", body: `{"model":"gpt-4o"}`}, "200", unchecked, 503, event.DenialBudgetUnavailable, true, false},
 		{"policy down", req{path: "/v1/openai/chat/completions", key: "k8", body: `{"model":"gpt-4o"}`}, "503", policy.Answer{}, 503, event.DenialAuthUnavailable, false, false},
 		{"oversize body", req{path: "/v1/openai/chat/completions", key: "k9", body: `{"model":"` + strings.Repeat("x", 2000) + `"}`}, "200", allowAll(), 413, event.DenialBodyTooLarge, false, false},
 		{"too many dimensions", req{path: "/v1/openai/chat/completions", key: "k10", body: `{"model":"gpt-4o"}`, headers: manyDims(17)}, "200", allowAll(), 400, event.DenialInvalidDimension, true, false},
@@ -312,7 +315,7 @@ func TestDenials(t *testing.T) {
 				}
 			}
 			// SDKs retry 429s and 5xx unless told: only an unreachable
-			// policy service is worth another attempt.
+			// policy or budget service is worth another attempt.
 			if want := strconv.FormatBool(tt.code == 503); hv(lr.Headers, "x-should-retry") != want {
 				t.Fatalf("x-should-retry %q, want %s", hv(lr.Headers, "x-should-retry"), want)
 			}
@@ -477,6 +480,38 @@ func TestClientDisconnectMarksIncomplete(t *testing.T) {
 	b := ingestBatches(t, host, "200")
 	if len(b) != 1 || b[0][0].Complete {
 		t.Fatalf("want an incomplete usage event, got %+v", b)
+	}
+}
+
+// TestStreamCompleteOnceItsFinalEventPassed: an SDK hangs up as soon as it
+// reads [DONE], so the stream can end before the upstream's end of body
+// reaches the filter. A stream whose final event went through is complete
+// (as in the gateway); a JSON body whose end never came is not, even when
+// what arrived parses.
+func TestStreamCompleteOnceItsFinalEventPassed(t *testing.T) {
+	host := newHost(t, testConfig)
+	id, _ := send(t, host, req{path: "/v1/openai/chat/completions", key: "k", body: `{"model":"gpt-4o","stream":true}`}, "200", answerJSON(allowAll()))
+	host.CallOnResponseHeaders(id, [][2]string{{":status", "200"}, {"content-type", "text/event-stream"}, {"request-id", "req_b"}, {"x-request-id", "req_a"}}, false)
+	host.CallOnResponseBody(id, []byte("data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n"+
+		"data: {\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n"), false)
+	host.CompleteHttpContext(id) // the client left before the end of body arrived
+
+	id2, _ := send(t, host, req{path: "/v1/openai/chat/completions", key: "k", body: `{"model":"gpt-4o"}`}, "200", nil)
+	host.CallOnResponseHeaders(id2, [][2]string{{":status", "200"}, {"content-type", "application/json"}}, false)
+	host.CallOnResponseBody(id2, []byte(chatAnswer(5, 5)), false)
+	host.CompleteHttpContext(id2)
+
+	b := ingestBatches(t, host, "200")
+	if len(b) != 1 || len(b[0]) != 2 {
+		t.Fatalf("batches %+v", b)
+	}
+	stream, cut := b[0][0], b[0][1]
+	if !stream.Complete || stream.Usage != (usage.Tokens{Input: 7, Output: 3}) || stream.RequestID != "req_a" {
+		t.Fatalf("stream past [DONE]: complete=%v usage=%+v request id %q, want complete with 7+3 and x-request-id req_a",
+			stream.Complete, stream.Usage, stream.RequestID)
+	}
+	if cut.Complete || cut.Usage != (usage.Tokens{Input: 5, Output: 5}) {
+		t.Fatalf("JSON body without its end: complete=%v usage=%+v, want incomplete with the usage seen", cut.Complete, cut.Usage)
 	}
 }
 

@@ -54,6 +54,9 @@ type Config struct {
 	Reserver Reserver
 	// ReserveTimeout bounds one reservation call.
 	ReserveTimeout time.Duration
+	// Now is the clock the per-key rate limit windows are read from (tests
+	// move it); nil: time.Now.
+	Now func() time.Time
 }
 
 // DefaultConfig returns settings that hold up under load on one machine.
@@ -69,10 +72,18 @@ type Gateway struct {
 	events    *Batcher
 	transport *http.Transport
 	log       *slog.Logger
+	now       func() time.Time
+
+	// rates holds the per-minute counts of rate-limited keys (policy
+	// ratelimit.go decides); rateMu guards it and lastSweep, when stale
+	// windows were last dropped.
+	rateMu    sync.Mutex
+	rates     policy.RateWindows
+	lastSweep time.Time
 }
 
 // New builds a gateway. events receives usage and denial events.
-func New(cfg Config, policy PolicySource, events *Batcher, log *slog.Logger) *Gateway {
+func New(cfg Config, policies PolicySource, events *Batcher, log *slog.Logger) *Gateway {
 	// Go's default transport keeps 2 idle connections per host, which makes a
 	// busy proxy open and close connections constantly; size the pool instead.
 	tr := &http.Transport{
@@ -88,7 +99,11 @@ func New(cfg Config, policy PolicySource, events *Batcher, log *slog.Logger) *Ga
 		// Bodies are metered as received: ask providers for identity encoding.
 		DisableCompression: true,
 	}
-	return &Gateway{cfg: cfg, policy: policy, events: events, transport: tr, log: log}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Gateway{cfg: cfg, policy: policies, events: events, transport: tr, log: log, now: now, rates: policy.RateWindows{}}
 }
 
 // Close releases idle upstream connections.
@@ -196,7 +211,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if d := policy.Evaluate(&answer, route.Provider.ID, call.Request.Model, call.Dimensions, g.cfg.ModelPriced); !d.Allowed() {
-		g.deny(w, &call, style, d.Reason, d.Message)
+		g.denyDecision(w, &call, style, d)
+		return
+	}
+	// Rate limits come last: only a call that passes everything else counts.
+	admitted := g.now()
+	if d := g.admitRate(&answer, admitted); !d.Allowed() {
+		g.denyDecision(w, &call, style, d)
 		return
 	}
 	if g.cfg.InjectStreamUsage && meter.NeedsStreamUsageInjection(&call.Route, &call.Request) {
@@ -206,9 +227,48 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	reservationID, ok := g.reserve(w, r, &call, style, len(body))
 	if !ok {
+		g.releaseRate(&answer, admitted) // refused after all: it does not count
 		return
 	}
 	g.forward(w, r, &call, body, true, reservationID)
+}
+
+// admitRate applies the key's per-minute limits to a call at now and counts
+// it when admitted; keys without limits pass without taking the lock. Stale
+// windows are dropped here, at most once a minute, so the map holds only the
+// rate-limited keys of the current minute.
+func (g *Gateway) admitRate(a *policy.Answer, now time.Time) policy.Decision {
+	if !a.Policy.RateLimited() {
+		return policy.Decision{}
+	}
+	g.rateMu.Lock()
+	defer g.rateMu.Unlock()
+	if d := now.Sub(g.lastSweep); d >= time.Minute || d < 0 {
+		g.rates.Sweep(now)
+		g.lastSweep = now
+	}
+	return g.rates.Admit(a, now)
+}
+
+// releaseRate takes back a call admitted at admitted that was then refused.
+func (g *Gateway) releaseRate(a *policy.Answer, admitted time.Time) {
+	if !a.Policy.RateLimited() {
+		return
+	}
+	g.rateMu.Lock()
+	g.rates.Release(a, admitted)
+	g.rateMu.Unlock()
+}
+
+// addRateTokens counts a finished call's tokens for a key that limits them.
+func (g *Gateway) addRateTokens(a *policy.Answer, res *meter.Result) {
+	if a.Policy.TokensPerMinute <= 0 || policy.RateTokens(res.Tokens) <= 0 {
+		return
+	}
+	now := g.now()
+	g.rateMu.Lock()
+	g.rates.AddTokens(a, res.Tokens, now)
+	g.rateMu.Unlock()
 }
 
 // reserve holds budget for calls of hard-budget keys. ok is false when the
@@ -243,15 +303,11 @@ func (g *Gateway) reserve(w http.ResponseWriter, r *http.Request, call *meter.Ca
 		if msg == "" {
 			msg = "a hard budget covering this key has no room left for this call"
 		}
-		if reason == ReasonBudgetUnavailable {
-			g.denyStatus(w, call, style, http.StatusServiceUnavailable, reason, msg)
-		} else {
-			g.deny(w, call, style, reason, msg)
-		}
+		g.deny(w, call, style, reason, msg)
 		return "", false
 	}
 	g.log.Warn("gateway: budget reservation failed; refusing the call (hard caps fail closed)", "err", err)
-	g.denyStatus(w, call, style, http.StatusServiceUnavailable, ReasonBudgetUnavailable,
+	g.deny(w, call, style, event.DenialBudgetUnavailable,
 		"the spendgate budget service is unavailable and this key is under a hard budget; try again shortly")
 	return "", false
 }
@@ -395,20 +451,20 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 	if m == nil {
 		return
 	}
-	res := m.Finish()
-	// A body cut before its end is incomplete. A stream whose terminal event
-	// the meter saw ([DONE], message_stop, ...) is complete even when the
-	// read after it failed: an SDK hangs up as soon as it reads [DONE], which
-	// can cancel the upstream read before its EOF arrives. (JSON bodies need
-	// the EOF: a cut Gemini array stream carries usage in every element.)
-	if !ended && !sse {
-		res.Complete = false
+	var res meter.Result
+	if ended {
+		res = m.Finish()
+	} else {
+		res = m.FinishCut() // the caller or the provider left before the end of body
 	}
-	reqID := resp.Header.Get("x-request-id")
-	if reqID == "" {
-		reqID = resp.Header.Get("request-id")
+	var reqID meter.RequestID
+	for _, name := range meter.RequestIDHeaders {
+		reqID.Header(name, resp.Header.Get(name))
 	}
-	g.emitUsage(call, attributed, reservationID, resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID)
+	if attributed && call.Answer != nil {
+		g.addRateTokens(call.Answer, &res) // before the event: whoever sees the event sees the count
+	}
+	g.emitUsage(call, attributed, reservationID, resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID.String())
 }
 
 func (g *Gateway) emitUsage(call *meter.Call, attributed bool, reservationID string, status int, res *meter.Result, ttfb, latency time.Duration, reqID string) {
@@ -432,23 +488,27 @@ func (g *Gateway) upstreamFailed(w http.ResponseWriter, call *meter.Call, attrib
 // deny answers in the provider's error shape and records a denial event for
 // keys that belong to a tenant.
 func (g *Gateway) deny(w http.ResponseWriter, call *meter.Call, style, reason, message string) {
-	g.denyStatus(w, call, style, policy.DenialStatus(reason), reason, message)
+	g.denyDecision(w, call, style, policy.Decision{Reason: reason, Message: message})
 }
 
-// denyStatus is deny with an explicit status, for reasons policy does not map.
-func (g *Gateway) denyStatus(w http.ResponseWriter, call *meter.Call, style string, status int, reason, message string) {
-	status, ctype, body := policy.ErrorResponse(style, status, reason, message)
+// denyDecision is deny for a policy decision, with its retry-after (rate
+// limits: the SDKs wait that long before their retry).
+func (g *Gateway) denyDecision(w http.ResponseWriter, call *meter.Call, style string, d policy.Decision) {
+	status, ctype, body := policy.DenialResponse(style, d.Reason, d.Message)
 	h := w.Header()
 	h.Set("Content-Type", ctype)
-	h.Set("X-Spendgate-Denial", reason)
+	h.Set("X-Spendgate-Denial", d.Reason)
 	// The OpenAI and Anthropic SDKs obey x-should-retry over their own rules
-	// (which retry 429 and 5xx): a denial repeated is denied again. An
-	// unreachable budget service is transient like the policy service.
-	h.Set("X-Should-Retry", strconv.FormatBool(policy.ShouldRetry(reason) || reason == ReasonBudgetUnavailable))
+	// (which retry 429 and 5xx): a denial repeated is denied again, unless
+	// it is transient (policy.ShouldRetry).
+	h.Set("X-Should-Retry", strconv.FormatBool(policy.ShouldRetry(d.Reason)))
+	if d.RetryAfterSeconds > 0 {
+		h.Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	if call.Answer != nil && call.Answer.Valid {
-		g.events.Add(call.DenialEvent(newEventID(), reason, message))
+		g.events.Add(call.DenialEvent(newEventID(), d.Reason, d.Message))
 	}
 }
 

@@ -80,10 +80,12 @@ func (c *captureSink) wait(t *testing.T, n int) []event.Event {
 }
 
 type env struct {
-	gw    *httptest.Server
-	fake  *fakeprovider.Server
-	sink  *captureSink
-	gwCfg Config
+	gw *httptest.Server
+	// handler is the gateway gw serves.
+	handler *Gateway
+	fake    *fakeprovider.Server
+	sink    *captureSink
+	gwCfg   Config
 	// hits counts requests that reached the gateway (SDK retries included).
 	hits *atomic.Int64
 }
@@ -124,7 +126,7 @@ func setup(t *testing.T, mutate func(*Config), answers map[string]policy.Answer)
 		srv.Close()
 		gw.Shutdown(context.Background())
 	})
-	return &env{gw: srv, fake: fake, sink: sink, gwCfg: cfg, hits: hits}
+	return &env{gw: srv, handler: gw, fake: fake, sink: sink, gwCfg: cfg, hits: hits}
 }
 
 func (e *env) openai(key string, extra ...option.RequestOption) openai.Client {

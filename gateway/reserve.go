@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
+
+	"github.com/spendgate/spendgate/event"
 )
 
 // ReserveRequest asks the budget service to hold spend for one call before it
@@ -41,7 +43,10 @@ func (e *ReservationDeniedError) Error() string {
 
 // ReasonBudgetUnavailable is the denial reason when a hard-budget key's call
 // cannot be reserved because the budget service is unreachable (HTTP 503).
-const ReasonBudgetUnavailable = "budget_unavailable"
+//
+// Deprecated: use event.DenialBudgetUnavailable, which policy maps to its
+// status and retry header like every other denial reason.
+const ReasonBudgetUnavailable = event.DenialBudgetUnavailable
 
 // ReserverFunc adapts a function to Reserver.
 type ReserverFunc func(ctx context.Context, r ReserveRequest) (string, error)

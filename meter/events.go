@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -100,6 +101,39 @@ func (c *Call) requestUnits(t *usage.Tokens) {
 		t.Characters = c.Request.InputCharacters
 	}
 }
+
+// RequestIDHeaders are the response headers in which providers send their own
+// request id, most preferred first: OpenAI and the OpenAI-compatible APIs use
+// x-request-id, Anthropic request-id. (Without either, the usage event takes
+// the response body's id.)
+var RequestIDHeaders = [...]string{"x-request-id", "request-id"}
+
+// RequestID picks the provider's request id from response headers seen one by
+// one, so the filter (a header list) and the gateway (an http.Header) agree
+// on it. The zero value is ready to use.
+type RequestID struct {
+	value string
+	rank  int // index in RequestIDHeaders + 1 of value's header; 0: none yet
+}
+
+// Header considers one response header; names compare case-insensitively and
+// empty values are ignored.
+func (r *RequestID) Header(name, value string) {
+	if value == "" {
+		return
+	}
+	for i, h := range RequestIDHeaders {
+		if strings.EqualFold(name, h) {
+			if r.rank == 0 || i+1 < r.rank {
+				r.value, r.rank = value, i+1
+			}
+			return
+		}
+	}
+}
+
+// String returns the request id found, or "".
+func (r *RequestID) String() string { return r.value }
 
 // DenialEvent builds the event of a call spendgate refused.
 func (c *Call) DenialEvent(id, reason, message string) event.Event {

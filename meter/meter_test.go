@@ -132,6 +132,58 @@ func TestStreamCutBeforeUsageIsIncomplete(t *testing.T) {
 	}
 }
 
+// TestFinishCut: a response whose end of body never came (the client hung
+// up) is complete only for an SSE stream whose terminal event went through;
+// a JSON body, even a whole-looking one, is not.
+func TestFinishCut(t *testing.T) {
+	for _, c := range captures(t) {
+		rt, _ := Resolve("gateway.local", c.want.Route)
+		m := NewResponseMeter(&rt, c.want.SSE)
+		m.Write(c.body)
+		got := m.FinishCut()
+		if want := c.want.SSE && c.want.Complete; got.Complete != want {
+			t.Errorf("%s: whole body cut before its end: complete=%v, want %v", c.name, got.Complete, want)
+		}
+		if got.Tokens != c.want.Usage {
+			t.Errorf("%s: usage %+v, want %+v", c.name, got.Tokens, c.want.Usage)
+		}
+		if !c.want.SSE {
+			continue
+		}
+		m.Reset(&rt, true)
+		m.Write(c.body[:len(c.body)/3])
+		if m.FinishCut().Complete {
+			t.Errorf("%s: a stream cut at a third is complete", c.name)
+		}
+	}
+}
+
+// TestRequestIDPrefersXRequestID: the provider's request id comes from
+// x-request-id before request-id, whatever their order, names compared
+// case-insensitively; empty values and other headers are ignored.
+func TestRequestIDPrefersXRequestID(t *testing.T) {
+	for _, tt := range []struct {
+		headers [][2]string
+		want    string
+	}{
+		{nil, ""},
+		{[][2]string{{"request-id", "req_anthropic"}}, "req_anthropic"},
+		{[][2]string{{"X-Request-Id", "req_openai"}}, "req_openai"},
+		{[][2]string{{"request-id", "b"}, {"x-request-id", "a"}}, "a"},
+		{[][2]string{{"x-request-id", "a"}, {"request-id", "b"}}, "a"},
+		{[][2]string{{"x-request-id", ""}, {"request-id", "b"}}, "b"},
+		{[][2]string{{"x-amzn-requestid", "z"}, {"openai-request-id", "y"}}, ""},
+	} {
+		var id RequestID
+		for _, h := range tt.headers {
+			id.Header(h[0], h[1])
+		}
+		if id.String() != tt.want {
+			t.Errorf("%v: %q, want %q", tt.headers, id.String(), tt.want)
+		}
+	}
+}
+
 // TestLargeJSONKeepsOnlyHeadAndTail: a body too large to keep whole is read
 // from its bounded head and tail, with fields where providers put them
 // (OpenAI embeddings write "model" after the data, usage last).

@@ -115,6 +115,21 @@ func (m *ResponseMeter) Finish() Result {
 	return m.res
 }
 
+// FinishCut ends a response whose body did not arrive to its end (the caller
+// or the provider went away first) and returns what it revealed. A JSON body
+// is then incomplete, whatever it looked like (a cut Gemini array stream
+// carries usage in every element). An SSE stream whose terminal event
+// ([DONE], message_stop, response.completed, ...) arrived is complete: the
+// SDKs hang up as soon as they read it, which can cancel the read of the
+// upstream's end of body. Both data planes call this, so they agree.
+func (m *ResponseMeter) FinishCut() Result {
+	r := m.Finish()
+	if !m.sse {
+		r.Complete = false
+	}
+	return r
+}
+
 func (m *ResponseMeter) finish() {
 	if m.sse {
 		// A final event without its blank line still counts.

@@ -8,8 +8,8 @@ import (
 
 // DenialStatus is the HTTP status a denial answers with: 401 for key
 // problems, 429 for budgets and rate limits (so SDK retry logic treats them
-// as quotas), 413 for oversize bodies, 503 when the policy service is
-// unreachable, 403 otherwise.
+// as quotas), 413 for oversize bodies, 503 when the policy or budget service
+// is unreachable, 403 otherwise.
 func DenialStatus(reason string) int {
 	switch reason {
 	case event.DenialMissingKey, event.DenialUnknownKey, event.DenialKeyRevoked:
@@ -18,7 +18,7 @@ func DenialStatus(reason string) int {
 		return 429
 	case event.DenialBodyTooLarge:
 		return 413
-	case event.DenialAuthUnavailable:
+	case event.DenialAuthUnavailable, event.DenialBudgetUnavailable:
 		return 503
 	case event.DenialUnknownRoute:
 		return 404
@@ -30,12 +30,16 @@ func DenialStatus(reason string) int {
 
 // ShouldRetry tells the caller's SDK whether repeating a denied call can
 // succeed, sent as the x-should-retry header that the OpenAI and Anthropic
-// SDKs obey. An unreachable policy service and a rate limit (with
+// SDKs obey. An unreachable policy or budget service and a rate limit (with
 // retry-after, which the SDKs wait for, up to a minute) are worth retrying:
 // without the header the SDKs would retry a 429 budget denial (and 409/5xx)
 // on their own, each attempt denied again and recorded as another denial.
 func ShouldRetry(reason string) bool {
-	return reason == event.DenialAuthUnavailable || reason == event.DenialRateLimited
+	switch reason {
+	case event.DenialAuthUnavailable, event.DenialBudgetUnavailable, event.DenialRateLimited:
+		return true
+	}
+	return false
 }
 
 // DenialResponse renders a denial in the error shape the provider's own SDK

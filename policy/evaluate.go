@@ -33,6 +33,12 @@ func Evaluate(a *Answer, provider, model string, dims map[string]string, modelPr
 		}
 	}
 	if a.Blocked {
+		if a.BlockReason == event.DenialBudgetUnavailable {
+			// The control plane could not check the key's hard budgets and
+			// blocks it meanwhile (hard caps fail closed): a transient state.
+			return Decision{Reason: event.DenialBudgetUnavailable,
+				Message: "spend for this key cannot be checked against its hard budget right now; try again shortly"}
+		}
 		msg := "spend for this key has reached a hard budget; requests are blocked until the budget period resets or the budget is raised"
 		return Decision{Reason: event.DenialBudgetExceeded, Message: msg}
 	}
@@ -57,7 +63,7 @@ func Evaluate(a *Answer, provider, model string, dims map[string]string, modelPr
 			": set them with headers x-spendgate-dim-<name>: <value>"}
 	}
 	if p.RequirePricedModels && modelPriced != nil && !modelPriced(provider, model) {
-		return Decision{Reason: event.DenialUnpricedModel, Message: "model " + model + " has no known price and this key only allows priced models"}
+		return UnpricedModel(model)
 	}
 	return Decision{}
 }

@@ -2,9 +2,12 @@ package policy
 
 import (
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/spendgate/spendgate/event"
 )
@@ -71,6 +74,8 @@ func TestEvaluate(t *testing.T) {
 		{"revoked", func(a *Answer) { a.Valid, a.Reason = false, "key_revoked" }, "openai", "gpt-4o", nil, event.DenialKeyRevoked},
 		{"unknown", func(a *Answer) { a.Valid, a.Reason = false, "unknown_key" }, "openai", "gpt-4o", nil, event.DenialUnknownKey},
 		{"blocked", func(a *Answer) { a.Blocked = true }, "openai", "gpt-4o", map[string]string{"team": "x"}, event.DenialBudgetExceeded},
+		{"blocked: budget exceeded", func(a *Answer) { a.Blocked, a.BlockReason = true, "budget_exceeded" }, "openai", "gpt-4o", map[string]string{"team": "x"}, event.DenialBudgetExceeded},
+		{"blocked: budget unavailable", func(a *Answer) { a.Blocked, a.BlockReason = true, "budget_unavailable" }, "openai", "gpt-4o", map[string]string{"team": "x"}, event.DenialBudgetUnavailable},
 		{"unpriced", func(a *Answer) { a.Policy.RequirePricedModels = true }, "openai", "gpt-4o-secret", map[string]string{"team": "x"}, event.DenialUnpricedModel},
 		{"open policy", func(a *Answer) { a.Policy = Policy{} }, "gemini", "anything", nil, ""},
 	}
@@ -136,8 +141,28 @@ func TestShouldRetry(t *testing.T) {
 			t.Errorf("%s marked retryable: the same call is denied again", reason)
 		}
 	}
-	if !ShouldRetry(event.DenialAuthUnavailable) {
-		t.Error("an unreachable policy service is worth a retry")
+	for _, reason := range []string{event.DenialAuthUnavailable, event.DenialBudgetUnavailable, event.DenialRateLimited} {
+		if !ShouldRetry(reason) {
+			t.Errorf("%s: an unreachable service or a rate limit is worth a retry", reason)
+		}
+	}
+}
+
+// TestUnavailableServicesAre503: an unreachable policy or budget service is
+// a 503 in every shape (OpenAI server_error, Anthropic overloaded_error,
+// Gemini UNAVAILABLE), which the SDKs know as transient.
+func TestUnavailableServicesAre503(t *testing.T) {
+	for _, reason := range []string{event.DenialAuthUnavailable, event.DenialBudgetUnavailable} {
+		for style, want := range map[string][2]string{"openai": {"error.type", "server_error"}, "anthropic": {"error.type", "overloaded_error"},
+			"gemini": {"error.status", "UNAVAILABLE"}} {
+			status, _, body := DenialResponse(style, reason, "x")
+			if !gjson.ValidBytes(body) || status != 503 {
+				t.Fatalf("%s %s: %d %s", reason, style, status, body)
+			}
+			if got := gjson.GetBytes(body, want[0]).String(); got != want[1] {
+				t.Errorf("%s %s: %s=%v, want %s (%s)", reason, style, want[0], got, want[1], body)
+			}
+		}
 	}
 }
 
@@ -172,4 +197,42 @@ func FuzzParseAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPricedWire: the query percent-encodes every value so a model name
+// cannot add parameters, and answers parse strictly (a broken answer is an
+// error the filter fails closed or open on, never a silent "priced").
+func TestPricedWire(t *testing.T) {
+	q := PricedQuery("11111111-1111-4111-8111-111111111111", "openrouter", "anthropic/claude 3&x=y?#%é")
+	want := "tenant_id=11111111-1111-4111-8111-111111111111&provider=openrouter&model=anthropic%2Fclaude%203%26x%3Dy%3F%23%25%C3%A9"
+	if q != want {
+		t.Fatalf("query\n got  %s\n want %s", q, want)
+	}
+	vals, err := url.ParseQuery(q)
+	if err != nil || vals.Get("model") != "anthropic/claude 3&x=y?#%é" || len(vals) != 3 {
+		t.Fatalf("net/url reads %v (%v)", vals, err)
+	}
+	for _, tt := range []struct {
+		raw  string
+		want PricedAnswer
+		ok   bool
+	}{
+		{`{"priced":true,"cache_ttl_seconds":30}`, PricedAnswer{Priced: true, CacheTTLSeconds: 30}, true},
+		{`{"priced":false}`, PricedAnswer{}, true},
+		{`{"priced":false,"cache_ttl_seconds":-4}`, PricedAnswer{}, true},
+		{`{"priced":"yes"}`, PricedAnswer{}, false},
+		{`{"cache_ttl_seconds":30}`, PricedAnswer{}, false},
+		{`{"priced":true,"cache_ttl_seconds":"30"}`, PricedAnswer{}, false},
+		{`[true]`, PricedAnswer{}, false},
+		{`{"priced":tru`, PricedAnswer{}, false},
+		{``, PricedAnswer{}, false},
+	} {
+		got, err := ParsePricedAnswer([]byte(tt.raw))
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("%s: %+v %v, want %+v ok=%v", tt.raw, got, err, tt.want, tt.ok)
+		}
+	}
+	if d := UnpricedModel("gpt-x"); d.Reason != event.DenialUnpricedModel || !strings.Contains(d.Message, "model gpt-x has no known price") {
+		t.Fatalf("unpriced decision %+v", d)
+	}
 }

@@ -76,6 +76,17 @@ func (w RateWindow) AddTokens(tokens int64, now time.Time) RateWindow {
 	return cur
 }
 
+// Release takes back the count of a call that Admit admitted at admitted and
+// that was refused after all (a budget reservation said no), so refused calls
+// do not count; store the result in place of w. Once the window that counted
+// the call is over, there is nothing to take back.
+func (w RateWindow) Release(admitted time.Time) RateWindow {
+	if w.Minute == unixMinute(admitted) && w.Requests > 0 {
+		w.Requests--
+	}
+	return w
+}
+
 // Stale reports whether the window no longer counts for calls at now, so
 // a data plane may forget it.
 func (w RateWindow) Stale(now time.Time) bool {
@@ -153,6 +164,14 @@ func (m RateWindows) Admit(a *Answer, now time.Time) Decision {
 		m[a.KeyID] = w
 	}
 	return d
+}
+
+// Release takes back a call of a that Admit admitted at admitted and that
+// was refused after all (see RateWindow.Release).
+func (m RateWindows) Release(a *Answer, admitted time.Time) {
+	if w, ok := m[a.KeyID]; ok && a.Policy.RateLimited() {
+		m[a.KeyID] = w.Release(admitted)
+	}
 }
 
 // AddTokens counts the usage of a's call that ended at now, when a limits

@@ -282,3 +282,39 @@ func TestRateLimitDenialIsRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestRateRelease: a call admitted and then refused (by its budget) gives its
+// count back within its minute; once the minute is over nothing changes, and
+// a key without an entry or without limits is left alone.
+func TestRateRelease(t *testing.T) {
+	a := Answer{Valid: true, TenantID: "t", KeyID: "k1", Policy: Policy{RequestsPerMinute: 1}}
+	m := RateWindows{}
+	if !m.Admit(&a, at(1)).Allowed() {
+		t.Fatal("first call denied")
+	}
+	if m.Admit(&a, at(2)).Allowed() {
+		t.Fatal("second call admitted over a limit of 1")
+	}
+	m.Release(&a, at(1))
+	if m["k1"].Requests != 0 {
+		t.Fatalf("released call still counted: %+v", m["k1"])
+	}
+	if !m.Admit(&a, at(3)).Allowed() {
+		t.Fatal("the call after a released one denied")
+	}
+	// The next minute: releasing the previous minute's call changes nothing.
+	if !m.Admit(&a, at(61)).Allowed() {
+		t.Fatal("next minute denied")
+	}
+	m.Release(&a, at(3))
+	if m["k1"].Requests != 1 {
+		t.Fatalf("a past minute's release changed this minute: %+v", m["k1"])
+	}
+	m.Release(&Answer{Valid: true, KeyID: "k2"}, at(61))
+	if _, ok := m["k2"]; ok {
+		t.Fatal("release created an entry")
+	}
+	if w := (RateWindow{}).Release(at(0)); w != (RateWindow{}) {
+		t.Fatalf("empty window released into %+v", w)
+	}
+}

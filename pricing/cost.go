@@ -257,6 +257,16 @@ func (c *Catalogue) Cost(req Request, t usage.Tokens, overrides []Override) Cost
 	return out
 }
 
+// Priced reports whether a call of req's model would be priced before it is
+// made: the catalogue has a price in force at req.Time, or one of the tenant's
+// overrides sets a rate for it (Cost's own rule, applied to no usage). A cost
+// the provider reports with its answer (OpenRouter) is not known beforehand
+// and does not count. The data plane asks this for keys that require priced
+// models.
+func (c *Catalogue) Priced(req Request, overrides []Override) bool {
+	return c.Cost(req, usage.Tokens{}, overrides).Priced
+}
+
 // applyAdjustments applies the percent adjustments of the matched overrides
 // in turn, each rounded half up.
 func applyAdjustments(n int64, matched []*Override) int64 {

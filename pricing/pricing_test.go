@@ -267,6 +267,50 @@ func TestMissingClassRatesFallBack(t *testing.T) {
 	}
 }
 
+// TestPriced: a model is priced ahead of a call when the catalogue has a
+// price in force then or a tenant override in force sets a rate for it
+// (exactly, by glob, by provider); a percent-only override, an expired or
+// future one, another provider's, or a provider-reported cost do not price an
+// unknown model.
+func TestPriced(t *testing.T) {
+	c := mustLoad(t, testCatalogue)
+	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	before := at.AddDate(0, -1, 0)
+	rate := map[string]int64{"input": 1_000_000_000}
+	tests := []struct {
+		name      string
+		provider  string
+		model     string
+		when      time.Time
+		overrides []Override
+		want      bool
+	}{
+		{"catalogue", "openai", "foo", at, nil, true},
+		{"catalogue, before its first price", "openai", "foo", time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC), nil, false},
+		{"unknown", "openai", "my-finetune", at, nil, false},
+		{"override rate", "openai", "my-finetune", at, []Override{{ID: "o", Model: "my-finetune", EffectiveFrom: before, Rates: rate}}, true},
+		{"override glob, any provider", "openai", "ft:my-finetune", at, []Override{{ID: "o", Model: "ft:*", EffectiveFrom: before, Rates: rate}}, true},
+		{"override of another provider", "openai", "my-finetune", at, []Override{{ID: "o", Provider: "anthropic", Model: "*", EffectiveFrom: before, Rates: rate}}, false},
+		{"percent-only override", "openai", "my-finetune", at, []Override{{ID: "o", Model: "*", EffectiveFrom: before, PercentAdjustmentBP: -1000}}, false},
+		{"override not yet in force", "openai", "my-finetune", at, []Override{{ID: "o", Model: "my-finetune", EffectiveFrom: at.AddDate(0, 0, 1), Rates: rate}}, false},
+		{"override expired", "openai", "my-finetune", at, []Override{{ID: "o", Model: "my-finetune", EffectiveFrom: before.AddDate(0, -1, 0), EffectiveTo: &before, Rates: rate}}, false},
+		{"override with an unknown class only", "openai", "my-finetune", at, []Override{{ID: "o", Model: "my-finetune", EffectiveFrom: before, Rates: map[string]int64{"bogus": 5}}}, false},
+	}
+	for _, tt := range tests {
+		req := Request{Provider: tt.provider, Model: tt.model, Time: tt.when}
+		if got := c.Priced(req, tt.overrides); got != tt.want {
+			t.Errorf("%s: priced=%v, want %v", tt.name, got, tt.want)
+		}
+		// Priced agrees with what Cost does with a real call's usage.
+		if cost := c.Cost(req, usage.Tokens{Input: 1000, Output: 10}, tt.overrides); cost.Priced != tt.want {
+			t.Errorf("%s: Cost says priced=%v", tt.name, cost.Priced)
+		}
+	}
+	if !Default().Priced(Request{Provider: "openai", Model: "gpt-4o-mini", Time: time.Now()}, nil) {
+		t.Error("gpt-4o-mini is not priced by the shipped catalogue")
+	}
+}
+
 func TestEffectiveDateBoundaries(t *testing.T) {
 	c := mustLoad(t, testCatalogue)
 	tok := usage.Tokens{Input: 1_000_000}

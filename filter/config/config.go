@@ -17,6 +17,9 @@ type Config struct {
 	PolicyCluster   string
 	PolicyAuthority string
 	PolicyPath      string
+	// PricedPath is the priced endpoint's path on the policy cluster, asked
+	// for keys that require priced models (policy/priced.go).
+	PricedPath string
 	// IngestCluster, IngestAuthority, IngestPath: where event batches go.
 	IngestCluster   string
 	IngestAuthority string
@@ -51,7 +54,7 @@ type Config struct {
 // Default returns the configuration used for absent fields.
 func Default() Config {
 	return Config{
-		PolicyCluster: "spendgate_api", PolicyAuthority: "spendgate-api", PolicyPath: "/internal/v1/policy",
+		PolicyCluster: "spendgate_api", PolicyAuthority: "spendgate-api", PolicyPath: "/internal/v1/policy", PricedPath: "/internal/v1/priced",
 		IngestCluster: "spendgate_ingest", IngestAuthority: "spendgate-ingest", IngestPath: "/internal/v1/events",
 		CacheTTLSeconds: 30, NegativeCacheTTLSeconds: 10, InjectStreamUsage: true,
 		BatchMaxEvents: 100, FlushIntervalMs: 1000, MaxBufferedEvents: 10000, MaxRetryIntervalMs: 30000,
@@ -60,7 +63,7 @@ func Default() Config {
 }
 
 var known = map[string]bool{
-	"policy_cluster": true, "policy_authority": true, "policy_path": true,
+	"policy_cluster": true, "policy_authority": true, "policy_path": true, "priced_path": true,
 	"ingest_cluster": true, "ingest_authority": true, "ingest_path": true,
 	"service_token": true, "cache_ttl_seconds": true, "negative_cache_ttl_seconds": true,
 	"fail_open": true, "inject_stream_usage": true, "batch_max_events": true,
@@ -91,7 +94,7 @@ func Parse(b []byte) (Config, error) {
 			return true
 		}
 		switch name {
-		case "policy_cluster", "policy_authority", "policy_path", "ingest_cluster", "ingest_authority", "ingest_path", "service_token":
+		case "policy_cluster", "policy_authority", "policy_path", "priced_path", "ingest_cluster", "ingest_authority", "ingest_path", "service_token":
 			if v.Type != gjson.String || v.Str == "" {
 				errs = append(errs, name+" must be a non-empty string")
 				return true
@@ -119,8 +122,11 @@ func Parse(b []byte) (Config, error) {
 	if c.ServiceToken == "" {
 		errs = append(errs, "service_token is required")
 	}
-	if !strings.HasPrefix(c.PolicyPath, "/") || !strings.HasPrefix(c.IngestPath, "/") {
-		errs = append(errs, "policy_path and ingest_path must start with /")
+	if !strings.HasPrefix(c.PolicyPath, "/") || !strings.HasPrefix(c.PricedPath, "/") || !strings.HasPrefix(c.IngestPath, "/") {
+		errs = append(errs, "policy_path, priced_path and ingest_path must start with /")
+	}
+	if strings.ContainsAny(c.PricedPath, "?#") {
+		errs = append(errs, "priced_path must not have a query: the filter adds its own")
 	}
 	if c.BatchMaxEvents > c.MaxBufferedEvents {
 		errs = append(errs, "batch_max_events must not exceed max_buffered_events")
@@ -139,6 +145,8 @@ func setString(c *Config, name, v string) {
 		c.PolicyAuthority = v
 	case "policy_path":
 		c.PolicyPath = v
+	case "priced_path":
+		c.PricedPath = v
 	case "ingest_cluster":
 		c.IngestCluster = v
 	case "ingest_authority":

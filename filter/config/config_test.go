@@ -10,8 +10,12 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ServiceToken != "s3cret" || !c.FailOpen || c.BatchMaxEvents != 10 || c.PolicyCluster != "api" || c.IngestPath != "/internal/v1/events" || !c.InjectStreamUsage {
+	if c.ServiceToken != "s3cret" || !c.FailOpen || c.BatchMaxEvents != 10 || c.PolicyCluster != "api" || c.IngestPath != "/internal/v1/events" || !c.InjectStreamUsage ||
+		c.PricedPath != "/internal/v1/priced" {
 		t.Fatalf("%+v", c)
+	}
+	if c, err := Parse([]byte(`{"service_token":"s","priced_path":"/api/priced"}`)); err != nil || c.PricedPath != "/api/priced" {
+		t.Fatalf("priced_path: %+v %v", c, err)
 	}
 	bad := map[string]string{
 		"empty":        ``,
@@ -23,6 +27,8 @@ func TestParse(t *testing.T) {
 		"negative":     `{"service_token":"x","batch_max_events":-1}`,
 		"fraction":     `{"service_token":"x","timeout_ms":1.5}`,
 		"path":         `{"service_token":"x","ingest_path":"events"}`,
+		"priced path":  `{"service_token":"x","priced_path":"priced"}`,
+		"priced query": `{"service_token":"x","priced_path":"/priced?x=1"}`,
 		"batch > cap":  `{"service_token":"x","batch_max_events":100,"max_buffered_events":10}`,
 		"empty string": `{"service_token":""}`,
 	}
@@ -47,7 +53,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if c.ServiceToken == "" || c.BatchMaxEvents <= 0 || c.BatchMaxEvents > c.MaxBufferedEvents || c.FlushIntervalMs <= 0 ||
-			c.MaxRetryIntervalMs <= 0 || c.TimeoutMs <= 0 || c.MaxRequestBodyBytes <= 0 || !strings.HasPrefix(c.IngestPath, "/") {
+			c.MaxRetryIntervalMs <= 0 || c.TimeoutMs <= 0 || c.MaxRequestBodyBytes <= 0 || !strings.HasPrefix(c.IngestPath, "/") ||
+			!strings.HasPrefix(c.PricedPath, "/") || strings.ContainsAny(c.PricedPath, "?#") {
 			t.Fatalf("accepted unusable config %+v from %s", c, raw)
 		}
 	})
