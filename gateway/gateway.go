@@ -39,15 +39,18 @@ type Config struct {
 	// streaming requests lacking it.
 	InjectStreamUsage bool
 	// FailOpen forwards unattributed requests when the policy service is
-	// unreachable; by default the gateway answers 503.
+	// unreachable, and calls without the priced check when Priced fails; by
+	// default the gateway answers 503.
 	FailOpen bool
 	// Timeouts towards providers.
 	DialTimeout, ResponseHeaderTimeout time.Duration
 	// MaxIdleConnsPerHost sizes the keep-alive pool per provider.
 	MaxIdleConnsPerHost int
-	// ModelPriced tells whether a model has a price (for keys that require
-	// priced models); nil skips that rule.
-	ModelPriced func(provider, model string) bool
+	// Priced tells whether a model has a price for the key's tenant (for
+	// keys that require priced models); nil skips that rule. When it cannot
+	// say, the call is refused with 503 auth_unavailable, or let through
+	// unchecked with FailOpen, as the filter does.
+	Priced PricedSource
 	// Reserver holds spend before forwarding calls of keys under a hard
 	// budget (policy.Policy.HardBudget); nil skips reservations, leaving hard
 	// caps to the policy answer's Blocked flag.
@@ -210,9 +213,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d := policy.Evaluate(&answer, route.Provider.ID, call.Request.Model, call.Dimensions, g.cfg.ModelPriced); !d.Allowed() {
+	// Whether the model is priced is asked below, only of calls that pass
+	// every other rule (the filter's order): a lookup costs a call.
+	if d := policy.Evaluate(&answer, route.Provider.ID, call.Request.Model, call.Dimensions, nil); !d.Allowed() {
 		g.denyDecision(w, &call, style, d)
 		return
+	}
+	if answer.Policy.RequirePricedModels && g.cfg.Priced != nil {
+		d, ok := g.checkPriced(r.Context(), &call)
+		if !ok {
+			return // the caller left
+		}
+		if !d.Allowed() {
+			g.denyDecision(w, &call, style, d)
+			return
+		}
 	}
 	// Rate limits come last: only a call that passes everything else counts.
 	admitted := g.now()
@@ -231,6 +246,33 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.forward(w, r, &call, body, true, reservationID)
+}
+
+// checkPriced refuses a model without a price for the key's tenant. When the
+// PricedSource cannot say, the call is refused as auth_unavailable (retryable)
+// or, with FailOpen, goes on unchecked, still attributed and metered. ok is
+// false when the caller left during the lookup.
+func (g *Gateway) checkPriced(ctx context.Context, call *meter.Call) (d policy.Decision, ok bool) {
+	model := call.Request.Model
+	if model == "" || len(model) > event.MaxModelNameBytes {
+		// No name, or one longer than any the control plane prices.
+		return policy.UnpricedModel(model), true
+	}
+	priced, err := g.cfg.Priced.Priced(ctx, call.Answer.TenantID, call.Route.Provider.ID, model)
+	switch {
+	case err == nil && priced:
+		return policy.Decision{}, true
+	case err == nil:
+		return policy.UnpricedModel(model), true
+	case ctx.Err() != nil:
+		return policy.Decision{}, false
+	}
+	g.log.Warn("gateway: priced check failed", "provider", call.Route.Provider.ID, "model", model, "fail_open", g.cfg.FailOpen, "err", err)
+	if g.cfg.FailOpen {
+		return policy.Decision{}, true
+	}
+	return policy.Decision{Reason: event.DenialAuthUnavailable,
+		Message: "the spendgate policy service could not say whether model " + model + " has a price, which this key requires; try again shortly"}, true
 }
 
 // admitRate applies the key's per-minute limits to a call at now and counts

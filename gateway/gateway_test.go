@@ -103,14 +103,22 @@ func counted(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int64) {
 
 func setup(t *testing.T, mutate func(*Config), answers map[string]policy.Answer) *env {
 	t.Helper()
-	fake := fakeprovider.New(fakeprovider.Config{})
-	fakeSrv := httptest.NewServer(fake)
-	t.Cleanup(fakeSrv.Close)
 	if answers == nil {
 		answers = map[string]policy.Answer{goodKey: {Valid: true, TenantID: tenantID, KeyID: keyID, KeyPrefix: "good0001", CacheTTLSeconds: 60,
 			Policy: policy.Policy{DefaultDimensions: map[string]string{"env": "test"}}}}
 	}
 	pol := policyServer(t, answers)
+	src := NewCachedPolicySource(&HTTPPolicySource{URL: pol.URL + "/internal/v1/policy", ServiceToken: "svc"}, time.Minute, 10*time.Second)
+	return setupWith(t, mutate, src)
+}
+
+// setupWith serves a gateway over policies, routing openai, anthropic and
+// gemini to a fake provider.
+func setupWith(t *testing.T, mutate func(*Config), policies PolicySource) *env {
+	t.Helper()
+	fake := fakeprovider.New(fakeprovider.Config{})
+	fakeSrv := httptest.NewServer(fake)
+	t.Cleanup(fakeSrv.Close)
 	cfg := DefaultConfig()
 	cfg.Upstreams = map[string]string{"openai": fakeSrv.URL + "/v1", "anthropic": fakeSrv.URL, "gemini": fakeSrv.URL}
 	if mutate != nil {
@@ -119,8 +127,7 @@ func setup(t *testing.T, mutate func(*Config), answers map[string]policy.Answer)
 	sink := &captureSink{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	batcher := NewBatcher(sink, 100, 10000, 20*time.Millisecond, log)
-	src := NewCachedPolicySource(&HTTPPolicySource{URL: pol.URL + "/internal/v1/policy", ServiceToken: "svc"}, time.Minute, 10*time.Second)
-	gw := New(cfg, src, batcher, log)
+	gw := New(cfg, policies, batcher, log)
 	srv, hits := counted(t, gw)
 	t.Cleanup(func() {
 		srv.Close()
@@ -546,9 +553,9 @@ func TestPolicyCacheCollapsesConcurrentLookups(t *testing.T) {
 		}()
 	}
 	testenv.WaitFor(t, 5*time.Second, "callers joining one lookup", func() bool {
-		src.mu.Lock()
-		defer src.mu.Unlock()
-		for _, f := range src.inflight {
+		src.cache.mu.Lock()
+		defer src.cache.mu.Unlock()
+		for _, f := range src.cache.inflight {
 			return f.waiters == callers-1
 		}
 		return false

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/spendgate/spendgate/meter"
@@ -68,75 +67,27 @@ type CachedPolicySource struct {
 	NegativeTTL time.Duration
 	Now         func() time.Time
 
-	mu       sync.Mutex
-	entries  map[[32]byte]cacheEntry
-	inflight map[[32]byte]*flight
+	cache *answerCache[[32]byte, policy.Answer]
 }
 
-type cacheEntry struct {
-	answer  policy.Answer
-	expires time.Time
-}
-
-type flight struct {
-	waiters int // callers waiting on this lookup (guarded by mu)
-	done    chan struct{}
-	answer  policy.Answer
-	err     error
-}
+// maxCachedPolicies bounds the policy cache under key-spraying.
+const maxCachedPolicies = 100_000
 
 // NewCachedPolicySource wraps src with a cache.
 func NewCachedPolicySource(src PolicySource, ttl, negativeTTL time.Duration) *CachedPolicySource {
 	return &CachedPolicySource{Source: src, TTL: ttl, NegativeTTL: negativeTTL, Now: time.Now,
-		entries: map[[32]byte]cacheEntry{}, inflight: map[[32]byte]*flight{}}
+		cache: newAnswerCache[[32]byte, policy.Answer](maxCachedPolicies)}
 }
 
 // Lookup implements PolicySource. Keys are cached by their SHA-256, so the
 // cache never holds a secret.
 func (c *CachedPolicySource) Lookup(ctx context.Context, key string) (policy.Answer, error) {
-	h := sha256.Sum256([]byte(key))
-	now := c.Now()
-	c.mu.Lock()
-	if e, ok := c.entries[h]; ok && now.Before(e.expires) {
-		c.mu.Unlock()
-		return e.answer, nil
-	}
-	if f, ok := c.inflight[h]; ok {
-		f.waiters++
-		c.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.answer, f.err
-		case <-ctx.Done():
-			return policy.Answer{}, ctx.Err()
-		}
-	}
-	f := &flight{done: make(chan struct{})}
-	c.inflight[h] = f
-	c.mu.Unlock()
-
-	// The lookup outlives a cancelled caller so the others waiting on it get
-	// an answer; it is bounded by its own timeout.
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	f.answer, f.err = c.Source.Lookup(lctx, key)
-	cancel()
-
-	c.mu.Lock()
-	delete(c.inflight, h)
-	if f.err == nil {
+	return c.cache.get(ctx, sha256.Sum256([]byte(key)), c.Now(), func(ctx context.Context) (policy.Answer, time.Duration, error) {
+		a, err := c.Source.Lookup(ctx, key)
 		ttl := c.TTL
-		if !f.answer.Valid {
+		if !a.Valid {
 			ttl = c.NegativeTTL
 		}
-		if hint := time.Duration(f.answer.CacheTTLSeconds) * time.Second; hint > 0 && hint < ttl {
-			ttl = hint
-		}
-		if len(c.entries) > 100_000 { // bound memory under key-spraying
-			c.entries = map[[32]byte]cacheEntry{}
-		}
-		c.entries[h] = cacheEntry{answer: f.answer, expires: now.Add(ttl)}
-	}
-	c.mu.Unlock()
-	close(f.done)
-	return f.answer, f.err
+		return a, reuseFor(ttl, a.CacheTTLSeconds), err
+	})
 }

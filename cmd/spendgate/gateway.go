@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/meter"
-	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/policy"
 )
 
 // upstreamFlag collects repeated --upstream provider=url flags.
@@ -47,17 +48,21 @@ func (u upstreamFlag) Set(s string) error {
 	return nil
 }
 
+// policyPath is the control plane's policy endpoint (apiserver).
+const policyPath = "/internal/v1/policy"
+
 type gatewayFlags struct {
-	listen, policyURL, ingestURL, budgetURL, serviceToken string
-	upstreams                                             upstreamFlag
-	maxBody                                               int64
-	failOpen, inject                                      bool
-	cacheTTL, negativeTTL                                 time.Duration
-	dialTimeout, headerTimeout, reserveTimeout            time.Duration
-	bodyTimeout                                           time.Duration
-	idlePerHost                                           int
-	eventBatch, eventBuffer                               int
-	eventInterval                                         time.Duration
+	listen, policyURL, pricedURL, ingestURL, budgetURL string
+	serviceToken                                       string
+	upstreams                                          upstreamFlag
+	maxBody                                            int64
+	failOpen, inject                                   bool
+	cacheTTL, negativeTTL                              time.Duration
+	dialTimeout, headerTimeout, reserveTimeout         time.Duration
+	bodyTimeout                                        time.Duration
+	idlePerHost                                        int
+	eventBatch, eventBuffer                            int
+	eventInterval                                      time.Duration
 }
 
 // addGatewayFlags registers the gateway's flags. standalone is true for
@@ -66,10 +71,11 @@ type gatewayFlags struct {
 func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
 	if standalone {
 		fs.StringVar(&f.listen, "listen", "127.0.0.1:8081", "gateway listen address")
-		fs.StringVar(&f.policyURL, "policy-url", "http://127.0.0.1:8080/internal/v1/policy", "control plane policy endpoint")
+		fs.StringVar(&f.policyURL, "policy-url", "http://127.0.0.1:8080"+policyPath, "control plane policy endpoint")
+		fs.StringVar(&f.pricedURL, "priced-url", "", "control plane priced endpoint, asked for keys that require priced models (empty: --policy-url with its path "+policyPath+" replaced by "+policy.PricedPath+")")
 		fs.StringVar(&f.ingestURL, "ingest-url", "http://127.0.0.1:8080/internal/v1/events", "ingest event endpoint")
 		fs.StringVar(&f.budgetURL, "budget-url", "", "base URL of the budget reservation service (POST /internal/v1/reservations), e.g. http://127.0.0.1:8080; empty: hard budgets are enforced only through the policy answer's blocked flag")
-		fs.StringVar(&f.serviceToken, "service-token", "", "service token for the policy, ingest and budget endpoints (required)")
+		fs.StringVar(&f.serviceToken, "service-token", "", "service token for the policy, priced, ingest and budget endpoints (required)")
 	} else {
 		fs.StringVar(&f.listen, "gateway-listen", "127.0.0.1:8081", "gateway listen address")
 	}
@@ -84,7 +90,7 @@ func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
 	fs.Var(f.upstreams, "upstream", "provider base URL override, provider=url (repeatable), e.g. openai=http://127.0.0.1:9999/v1")
 	fs.Int64Var(&f.maxBody, "max-request-body-bytes", 32<<20, "largest request body accepted (413 beyond)")
 	fs.DurationVar(&f.bodyTimeout, "request-body-timeout", 5*time.Minute, "longest a caller may take to send its request body (408 beyond; 0: no limit)")
-	fs.BoolVar(&f.failOpen, "fail-open", false, "forward unattributed requests when the policy service is unreachable (default: 503)")
+	fs.BoolVar(&f.failOpen, "fail-open", false, "forward unattributed requests when the policy service is unreachable, and calls unchecked when whether their model is priced cannot be learnt (default: 503)")
 	fs.BoolVar(&f.inject, "inject-stream-usage", true, "add stream_options.include_usage to OpenAI-style streaming requests")
 	fs.DurationVar(&f.cacheTTL, "policy-cache-ttl", 30*time.Second, "how long a key's policy answer is reused")
 	fs.DurationVar(&f.negativeTTL, "policy-negative-cache-ttl", 10*time.Second, "how long an unknown/revoked key answer is reused")
@@ -101,12 +107,27 @@ func (f *gatewayFlags) config() gateway.Config {
 	cfg.ResponseHeaderTimeout = f.headerTimeout
 	cfg.MaxIdleConnsPerHost = f.idlePerHost
 	cfg.ReserveTimeout = f.reserveTimeout
-	cat := pricing.Default()
-	cfg.ModelPriced = func(provider, model string) bool {
-		_, _, ok := cat.Lookup(provider, model)
-		return ok
-	}
 	return cfg
+}
+
+// pricedEndpoint is --priced-url, or the priced endpoint beside the policy
+// endpoint (where the filter asks too): --policy-url with its path's
+// /internal/v1/policy replaced by /internal/v1/priced, or the priced path on
+// --policy-url's host when its path is another.
+func (f *gatewayFlags) pricedEndpoint() (string, error) {
+	if f.pricedURL != "" {
+		return f.pricedURL, nil
+	}
+	u, err := url.Parse(f.policyURL)
+	if err != nil {
+		return "", fmt.Errorf("gateway: --policy-url: %w", err)
+	}
+	prefix, _ := strings.CutSuffix(u.Path, policyPath)
+	if prefix == u.Path { // another path: only its host tells where the control plane is
+		prefix = ""
+	}
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = strings.TrimSuffix(prefix, "/")+policy.PricedPath, "", "", ""
+	return u.String(), nil
 }
 
 func runGateway(ctx context.Context, args []string) error {
@@ -127,6 +148,11 @@ func runGateway(ctx context.Context, args []string) error {
 	batcher := gateway.NewBatcher(sink, f.eventBatch, f.eventBuffer, f.eventInterval, log)
 	src := gateway.NewCachedPolicySource(&gateway.HTTPPolicySource{URL: f.policyURL, ServiceToken: f.serviceToken}, f.cacheTTL, f.negativeTTL)
 	cfg := f.config()
+	pricedURL, err := f.pricedEndpoint()
+	if err != nil {
+		return err
+	}
+	cfg.Priced = gateway.NewHTTPPricedSource(pricedURL, f.serviceToken, f.cacheTTL, f.negativeTTL)
 	if f.budgetURL != "" {
 		client := &httpapi.Client{BaseURL: f.budgetURL, ServiceToken: f.serviceToken}
 		cfg.Reserver = budgetReserver(client.Reserve)
@@ -137,7 +163,7 @@ func runGateway(ctx context.Context, args []string) error {
 
 // validate rejects settings the gateway cannot run with.
 func (f *gatewayFlags) validate() error {
-	for name, u := range map[string]string{"--policy-url": f.policyURL, "--ingest-url": f.ingestURL, "--budget-url": f.budgetURL} {
+	for name, u := range map[string]string{"--policy-url": f.policyURL, "--priced-url": f.pricedURL, "--ingest-url": f.ingestURL, "--budget-url": f.budgetURL} {
 		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			return fmt.Errorf("gateway: %s must be an http(s) URL, got %q", name, u)
 		}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,6 +158,8 @@ func TestGatewayFlagsValidate(t *testing.T) {
 		{[]string{"--upstream", "acme=http://x"}, false},
 		{[]string{"--upstream", "openai=ftp://x"}, false},
 		{[]string{"--policy-url", "localhost:8080"}, false},
+		{[]string{"--priced-url", "127.0.0.1:8080/internal/v1/priced"}, false},
+		{[]string{"--priced-url", "http://127.0.0.1:8080/internal/v1/priced"}, true},
 		{[]string{"--budget-url", "http://127.0.0.1:8080"}, true},
 		{[]string{"--max-request-body-bytes", "0"}, false},
 		{[]string{"--event-batch", "500", "--event-buffer", "100"}, false},
@@ -311,6 +315,143 @@ func TestGatewayPublishesToJetStream(t *testing.T) {
 		e := got[k]
 		if e.Type != event.TypeUsage || e.Usage != w || !e.Complete || e.StatusCode != 200 {
 			t.Fatalf("%s: event usage %+v, provider reported %+v (event %+v)", k, e.Usage, w, e)
+		}
+	}
+}
+
+// TestGatewayPricedEndpointFromFlags: the standalone gateway asks the priced
+// endpoint beside the policy endpoint unless --priced-url says otherwise.
+func TestGatewayPricedEndpointFromFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "http://127.0.0.1:8080/internal/v1/priced"},
+		{[]string{"--policy-url", "https://cp.example.com/spendgate/internal/v1/policy"}, "https://cp.example.com/spendgate/internal/v1/priced"},
+		{[]string{"--policy-url", "http://cp:8080/auth/check?x=1"}, "http://cp:8080/internal/v1/priced"},
+		{[]string{"--policy-url", "http://cp:8080/internal/v1/policy", "--priced-url", "http://prices:9000/p"}, "http://prices:9000/p"},
+	} {
+		fs := newFlagSet("gateway")
+		var f gatewayFlags
+		addGatewayFlags(fs, &f, true)
+		testenv.Must(t, fs.Parse(tc.args), "parse")
+		if got, err := f.pricedEndpoint(); err != nil || got != tc.want {
+			t.Errorf("%v: priced endpoint %q %v, want %q", tc.args, got, err, tc.want)
+		}
+	}
+}
+
+// TestServeAndGatewayCommandsPriceWithTenantOverrides runs `spendgate serve`
+// and, against its API, standalone `spendgate gateway` processes (in-process
+// commands): a key that requires priced models passes a catalogue model and
+// a model its tenant priced with an override, and is refused an unknown one
+// with 403 unpriced_model, through serve's gateway (the pipeline's override
+// cache) and the standalone one (the priced endpoint beside --policy-url).
+// A standalone gateway whose --priced-url is unreachable refuses with 503
+// auth_unavailable, or lets the call through with --fail-open.
+func TestServeAndGatewayCommandsPriceWithTenantOverrides(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	chAddr, chDB := testenv.ClickHouse(t)
+	_, prefix := testenv.NATS(t)
+	dir := t.TempDir()
+	addrFile := dir + "/addrs.json"
+	stopped := map[string]chan error{}
+	start := func(name string, run func(context.Context, []string) error, args ...string) {
+		done := make(chan error, 1)
+		stopped[name] = done
+		go func() { done <- run(ctx, args) }()
+	}
+	start("serve", runServe, "--postgres-dsn", testenv.Postgres(t), "--service-token", "svc", "--data-dir", dir+"/data",
+		"--nats-url", testenv.NATSURL(), "--stream-prefix", prefix, "--clickhouse-addr", chAddr, "--clickhouse-database", chDB,
+		"--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--fake-provider-listen", "127.0.0.1:0", "--addr-file", addrFile)
+	var addrs map[string]string
+	testenv.WaitFor(t, 90*time.Second, "spendgate serve listening", func() bool {
+		select {
+		case err := <-stopped["serve"]:
+			t.Fatalf("serve stopped: %v", err)
+		default:
+		}
+		b, err := os.ReadFile(addrFile)
+		return err == nil && json.Unmarshal(b, &addrs) == nil
+	})
+	api := "http://" + addrs["api"]
+
+	// The demo owner's tenant: a key that requires priced models, and an
+	// override pricing openai's acme-* models.
+	var out struct {
+		SignIn       struct{ AccessToken string }
+		Tenants      []struct{ ID string }
+		CreateAPIKey struct{ Secret string }
+	}
+	testenv.MustGraphQL(t, api+"/query", "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,
+		map[string]any{"e": demoEmail, "p": demoPassword}, &out)
+	token := out.SignIn.AccessToken
+	testenv.MustGraphQL(t, api+"/query", token, `{tenants{id}}`, nil, &out)
+	vars := map[string]any{"t": out.Tenants[0].ID, "from": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}
+	testenv.MustGraphQL(t, api+"/query", token, `mutation($t:ID!){createAPIKey(tenantId:$t,name:"priced only",policy:{requirePricedModels:true}){secret}}`, vars, &out)
+	key := out.CreateAPIKey.Secret
+	testenv.MustGraphQL(t, api+"/query", token, `mutation($t:ID!,$from:Time!){createPricingOverride(tenantId:$t,input:{provider:"openai",model:"acme-*",
+		effectiveFrom:$from,rates:[{class:"input",perMillion:"1"},{class:"output",perMillion:"4"}]}){id}}`, vars, nil)
+
+	call := func(gatewayURL, model string) error {
+		c := openai.NewClient(option.WithBaseURL(gatewayURL+"/v1/openai"), option.WithAPIKey("sk"),
+			option.WithHeader("x-spendgate-key", key), option.WithMaxRetries(0))
+		_, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: openai.ChatModel(model),
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		return err
+	}
+	wantDenial := func(what string, err error, status int, code, msg string) {
+		t.Helper()
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != status || apiErr.Code != code || !strings.Contains(apiErr.Message, msg) {
+			t.Fatalf("%s: want %d %s %q, got %v", what, status, code, msg, err)
+		}
+	}
+	checkPrices := func(name, gatewayURL string) {
+		t.Helper()
+		for _, model := range []string{"gpt-4o-mini", "acme-llm"} {
+			if err := call(gatewayURL, model); err != nil {
+				t.Fatalf("%s: %s: %v", name, model, err)
+			}
+		}
+		wantDenial(name+": unknown model", call(gatewayURL, "other-llm"), 403, event.DenialUnpricedModel, "model other-llm has no known price")
+	}
+	checkPrices("serve", "http://"+addrs["gateway"])
+
+	gateway := func(name string, extra ...string) string {
+		addr := freeAddr(t)
+		start(name, runGateway, append([]string{"--listen", addr, "--service-token", "svc",
+			"--policy-url", api + "/internal/v1/policy", "--ingest-url", api + "/internal/v1/events",
+			"--upstream", "openai=http://" + addrs["fake_provider"] + "/v1"}, extra...)...)
+		testenv.WaitFor(t, 30*time.Second, name+" listening", func() bool {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+		return "http://" + addr
+	}
+	checkPrices("gateway", gateway("gateway"))
+	closed := gateway("gateway closed", "--priced-url", "http://127.0.0.1:1/internal/v1/priced")
+	wantDenial("priced endpoint unreachable", call(closed, "gpt-4o-mini"), 503, event.DenialAuthUnavailable,
+		"could not say whether model gpt-4o-mini has a price")
+	if err := call(gateway("gateway open", "--priced-url", "http://127.0.0.1:1/internal/v1/priced", "--fail-open"), "other-llm"); err != nil {
+		t.Fatalf("priced endpoint unreachable, --fail-open: %v", err)
+	}
+
+	cancel()
+	for name, done := range stopped {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s returned %v", name, err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s did not stop", name)
 		}
 	}
 }

@@ -79,6 +79,10 @@ type pipeline struct {
 	dlq         *ingest.DLQ
 	alertPrefix string
 	closers     []func()
+
+	// overrides caches tenants' pricing overrides for the consumer, budgets
+	// and serve's gateway (whether a model is priced), so all three agree.
+	overrides *ingest.CachedOverrides
 }
 
 // openPipeline connects NATS (or starts it embedded), creates the streams,
@@ -123,11 +127,11 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	}
 	ccfg := ingest.DefaultConsumerConfig()
 	ccfg.BatchSize, ccfg.MaxWait = f.batch, f.batchWait
-	overrides := ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
+	p.overrides = ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
 	writer := chstore.NewWriter(p.ch, f.chDB)
 	writer.Lanes = f.lanes
 	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
-	p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, pricing.Default(), overrides, log)
+	p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, pricing.Default(), p.overrides, log)
 	p.dlq = ingest.NewDLQ(p.js, p.cfg)
 	p.alertPrefix = strings.ToLower(p.cfg.Prefix)
 	if f.budgets {
@@ -136,7 +140,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		bcfg := budgetservice.DefaultConfig(p.alertPrefix)
 		bcfg.FailOpen, bcfg.ReservationTTL = f.failOpen, f.reservationTTL
 		p.budgets = budgetservice.New(pool, p.nc, p.alertPrefix, bcfg, log)
-		p.budgets.SetPricingOverrides(overrides)
+		p.budgets.SetPricingOverrides(p.overrides)
 	}
 	p.ticks = alerts.NewTicks(p.nc, p.alertPrefix, log)
 	if p.budgets != nil {

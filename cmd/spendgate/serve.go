@@ -25,6 +25,7 @@ import (
 	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/portal"
+	"github.com/spendgate/spendgate/pricing"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -116,6 +117,8 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 	gcfg := gwf.config()
+	// In-process, with the tenant overrides the consumer prices with.
+	gcfg.Priced = &gateway.CataloguePricedSource{Catalogue: pricing.Default(), Overrides: p.overrides}
 	if p.budgets != nil {
 		gcfg.Reserver = budgetReserver(p.budgets.Reserve) // in-process: no HTTP hop
 	}
