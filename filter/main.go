@@ -482,7 +482,7 @@ func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Ac
 	h.call.Answer = &h.answer
 	style := h.style
 	if !a.Valid {
-		d := policy.Evaluate(&a, "", "", nil, nil)
+		d := policy.Evaluate(&a, "", "", nil)
 		return h.deny(style, d.Reason, d.Message)
 	}
 	dims, err := meter.MergeDimensions(a.Policy.DefaultDimensions, h.dims)
@@ -496,7 +496,7 @@ func (h *httpContext) decide(a policy.Answer, body []byte, resume bool) types.Ac
 	h.call.Dimensions = dims
 	// Whether the model is priced is asked of the control plane below
 	// (priced.go): the filter carries no pricing catalogue.
-	d := policy.Evaluate(&a, h.call.Route.Provider.ID, h.call.Request.Model, dims, nil)
+	d := policy.Evaluate(&a, h.call.Route.Provider.ID, h.call.Request.Model, dims)
 	if !d.Allowed() {
 		return h.deny(style, d.Reason, d.Message)
 	}

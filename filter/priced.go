@@ -147,6 +147,6 @@ func (h *httpContext) pricedUnavailableAction(why string, body []byte, resume bo
 	if h.plugin.cfg.FailOpen {
 		return h.admit(body, resume)
 	}
-	return h.deny(h.style, event.DenialAuthUnavailable,
-		"the spendgate policy service could not say whether model "+h.call.Request.Model+" has a price, which this key requires; try again shortly")
+	d := policy.PricedUnavailable(h.call.Request.Model)
+	return h.deny(h.style, d.Reason, d.Message)
 }

@@ -215,7 +215,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Whether the model is priced is asked below, only of calls that pass
 	// every other rule (the filter's order): a lookup costs a call.
-	if d := policy.Evaluate(&answer, route.Provider.ID, call.Request.Model, call.Dimensions, nil); !d.Allowed() {
+	if d := policy.Evaluate(&answer, route.Provider.ID, call.Request.Model, call.Dimensions); !d.Allowed() {
 		g.denyDecision(w, &call, style, d)
 		return
 	}
@@ -271,8 +271,7 @@ func (g *Gateway) checkPriced(ctx context.Context, call *meter.Call) (d policy.D
 	if g.cfg.FailOpen {
 		return policy.Decision{}, true
 	}
-	return policy.Decision{Reason: event.DenialAuthUnavailable,
-		Message: "the spendgate policy service could not say whether model " + model + " has a price, which this key requires; try again shortly"}, true
+	return policy.PricedUnavailable(model), true
 }
 
 // admitRate applies the key's per-minute limits to a call at now and counts

@@ -20,10 +20,10 @@ type Decision struct {
 // Allowed reports whether the call may proceed.
 func (d Decision) Allowed() bool { return d.Reason == "" }
 
-// Evaluate applies a key's answer to one call. modelPriced, when not nil,
-// tells whether the pricing catalogue knows a model (for keys that require
-// priced models).
-func Evaluate(a *Answer, provider, model string, dims map[string]string, modelPriced func(provider, model string) bool) Decision {
+// Evaluate applies a key's answer to one call. The priced-model rule of
+// RequirePricedModels needs the tenant's prices, which the answer does not
+// carry: the data planes apply it after Evaluate allows (see priced.go).
+func Evaluate(a *Answer, provider, model string, dims map[string]string) Decision {
 	if !a.Valid {
 		switch a.Reason {
 		case "key_revoked":
@@ -61,9 +61,6 @@ func Evaluate(a *Answer, provider, model string, dims map[string]string, modelPr
 	if len(missing) > 0 {
 		return Decision{Reason: event.DenialMissingDimension, Message: "missing required dimension(s) " + strings.Join(missing, ", ") +
 			": set them with headers x-spendgate-dim-<name>: <value>"}
-	}
-	if p.RequirePricedModels && modelPriced != nil && !modelPriced(provider, model) {
-		return UnpricedModel(model)
 	}
 	return Decision{}
 }

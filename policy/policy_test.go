@@ -56,7 +56,6 @@ func TestParseAnswerMatchesEncodingJSON(t *testing.T) {
 
 func TestEvaluate(t *testing.T) {
 	a := answer()
-	priced := func(_, model string) bool { return model != "gpt-4o-secret" }
 	tests := []struct {
 		name     string
 		mutate   func(*Answer)
@@ -76,7 +75,7 @@ func TestEvaluate(t *testing.T) {
 		{"blocked", func(a *Answer) { a.Blocked = true }, "openai", "gpt-4o", map[string]string{"team": "x"}, event.DenialBudgetExceeded},
 		{"blocked: budget exceeded", func(a *Answer) { a.Blocked, a.BlockReason = true, "budget_exceeded" }, "openai", "gpt-4o", map[string]string{"team": "x"}, event.DenialBudgetExceeded},
 		{"blocked: budget unavailable", func(a *Answer) { a.Blocked, a.BlockReason = true, "budget_unavailable" }, "openai", "gpt-4o", map[string]string{"team": "x"}, event.DenialBudgetUnavailable},
-		{"unpriced", func(a *Answer) { a.Policy.RequirePricedModels = true }, "openai", "gpt-4o-secret", map[string]string{"team": "x"}, event.DenialUnpricedModel},
+		{"priced rule is the data plane's", func(a *Answer) { a.Policy.RequirePricedModels = true }, "openai", "gpt-4o-secret", map[string]string{"team": "x"}, ""},
 		{"open policy", func(a *Answer) { a.Policy = Policy{} }, "gemini", "anything", nil, ""},
 	}
 	for _, tt := range tests {
@@ -85,7 +84,7 @@ func TestEvaluate(t *testing.T) {
 		if tt.mutate != nil {
 			tt.mutate(&x)
 		}
-		d := Evaluate(&x, tt.provider, tt.model, tt.dims, priced)
+		d := Evaluate(&x, tt.provider, tt.model, tt.dims)
 		if d.Reason != tt.reason {
 			t.Errorf("%s: reason %q (%s), want %q", tt.name, d.Reason, d.Message, tt.reason)
 		}

@@ -8,9 +8,10 @@ import (
 	"github.com/spendgate/spendgate/event"
 )
 
-// Keys with Policy.RequirePricedModels refuse models that have no price. The
-// embedded gateway asks its pricing catalogue; the Envoy filter, which carries
-// none, asks the control plane's priced endpoint:
+// Keys with Policy.RequirePricedModels refuse models that have no price for
+// their tenant: pricing.Catalogue.Priced with the tenant's overrides. The
+// embedded gateway under serve asks it in-process; the Envoy filter and a
+// standalone gateway ask the control plane's priced endpoint:
 //
 //	GET /internal/v1/priced?tenant_id=<tenant uuid>&provider=<provider id>&model=<model name>
 //	Authorization: Bearer <service token>
@@ -84,6 +85,14 @@ func appendQueryEscaped(b []byte, s string) []byte {
 		b = append(b, '%', hex[c>>4], hex[c&15])
 	}
 	return b
+}
+
+// PricedUnavailable refuses a call whose model could not be checked for a
+// price (the priced endpoint or the overrides unreachable): retryable, as
+// the policy service being down is.
+func PricedUnavailable(model string) Decision {
+	return Decision{Reason: event.DenialAuthUnavailable,
+		Message: "the spendgate policy service could not say whether model " + model + " has a price, which this key requires; try again shortly"}
 }
 
 // UnpricedModel is the decision refusing a model without a price for a key
