@@ -46,5 +46,5 @@ type Resolver struct {
 	DLQ DeadLetters
 	// Reprice serves repriceUnpricedEvents; nil: not available.
 	Reprice *reprice.Service
-	Log *slog.Logger
+	Log     *slog.Logger
 }

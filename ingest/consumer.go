@@ -14,8 +14,8 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/pricing"
-	"github.com/spendgate/spendgate/usage"
 	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/usage"
 )
 
 // EventWriter stores priced events, skipping ids it already has. Calls are
