@@ -22,13 +22,8 @@ func TestDemoTrafficFillsTheDashboards(t *testing.T) {
 		t.Fatalf("demo traffic: %v\n%s", err, out)
 	}
 	q := s.APIURL + "/query"
-	var signIn struct{ SignIn struct{ AccessToken string } }
-	testenv.MustGraphQL(t, q, "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,
-		map[string]any{"e": s.DemoEmail, "p": s.DemoPassword}, &signIn)
-	token := signIn.SignIn.AccessToken
-	var tenants struct{ Tenants []struct{ ID string } }
-	testenv.MustGraphQL(t, q, token, `{tenants{id}}`, nil, &tenants)
-	vars := map[string]any{"t": tenants.Tenants[0].ID, "f": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+	token, tenant := s.SignInDemo(t)
+	vars := map[string]any{"t": tenant, "f": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
 		"to": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
 	var got struct {
 		SpendBreakdown struct {

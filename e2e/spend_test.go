@@ -92,13 +92,7 @@ func TestSpendEndToEnd(t *testing.T) {
 	// change below take effect quickly.
 	s := testenv.StartServe(t, "--policy-cache-ttl", "1s")
 	q := s.APIURL + "/query"
-	var signIn struct{ SignIn struct{ AccessToken string } }
-	testenv.MustGraphQL(t, q, "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,
-		map[string]any{"e": s.DemoEmail, "p": s.DemoPassword}, &signIn)
-	token := signIn.SignIn.AccessToken
-	var tenants struct{ Tenants []struct{ ID string } }
-	testenv.MustGraphQL(t, q, token, `{tenants{id}}`, nil, &tenants)
-	tenant := tenants.Tenants[0].ID
+	token, tenant := s.SignInDemo(t)
 
 	// A key with a policy, created through GraphQL: its secret is shown once.
 	var created struct {

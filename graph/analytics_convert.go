@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spendgate/spendgate/analytics"
 	sgbudget "github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 	"github.com/spendgate/spendgate/graph/scalar"
@@ -158,5 +160,27 @@ func catalogueModel(m *pricing.Model, p *pricing.Price) *model.CatalogueModel {
 			out.Rates = append(out.Rates, &model.Rate{Class: c, PerMillion: scalar.Money(v)})
 		}
 	}
+	return out
+}
+
+func spendTick(t alerts.SpendTick) *model.SpendTick {
+	return &model.SpendTick{At: t.At, Requests: t.Requests, UnpricedRequests: t.UnpricedRequests,
+		ListCost: scalar.Money(t.ListNanoUSD), TenantCost: scalar.Money(t.TenantNanoUSD)}
+}
+
+// relay converts a subscription's feed into GraphQL values until the feed
+// ends or the subscriber leaves.
+func relay[T, U any](ctx context.Context, in <-chan T, conv func(T) U) <-chan U {
+	out := make(chan U)
+	go func() {
+		defer close(out)
+		for v := range in {
+			select {
+			case out <- conv(v):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	return out
 }

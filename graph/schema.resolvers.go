@@ -569,18 +569,7 @@ func (r *subscriptionResolver) BudgetAlerts(ctx context.Context, tenantID string
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan *model.BudgetAlert)
-	go func() {
-		defer close(out)
-		for a := range in {
-			select {
-			case out <- budgetAlert(a):
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return relay(ctx, in, budgetAlert), nil
 }
 
 // SpendTicks is the resolver for the spendTicks field.
@@ -595,19 +584,7 @@ func (r *subscriptionResolver) SpendTicks(ctx context.Context, tenantID string) 
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan *model.SpendTick)
-	go func() {
-		defer close(out)
-		for t := range in {
-			select {
-			case out <- &model.SpendTick{At: t.At, Requests: t.Requests, UnpricedRequests: t.UnpricedRequests,
-				ListCost: scalar.Money(t.ListNanoUSD), TenantCost: scalar.Money(t.TenantNanoUSD)}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return relay(ctx, in, spendTick), nil
 }
 
 // APIKey returns APIKeyResolver implementation.

@@ -199,3 +199,19 @@ func MustGraphQL(t testing.TB, url, token, query string, vars map[string]any, ou
 		t.Fatalf("graphql %q: %+v", query, errs)
 	}
 }
+
+// SignInDemo signs the demo owner in through GraphQL and returns the access
+// token and the demo tenant's id.
+func (s *Serve) SignInDemo(t testing.TB) (token, tenantID string) {
+	t.Helper()
+	q := s.APIURL + "/query"
+	var signIn struct{ SignIn struct{ AccessToken string } }
+	MustGraphQL(t, q, "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,
+		map[string]any{"e": s.DemoEmail, "p": s.DemoPassword}, &signIn)
+	var tenants struct{ Tenants []struct{ ID string } }
+	MustGraphQL(t, q, signIn.SignIn.AccessToken, `{tenants{id}}`, nil, &tenants)
+	if len(tenants.Tenants) == 0 {
+		t.Fatal("testenv: the demo owner has no tenant")
+	}
+	return signIn.SignIn.AccessToken, tenants.Tenants[0].ID
+}
