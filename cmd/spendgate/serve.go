@@ -278,6 +278,8 @@ Try it:
 
   GraphQL: curl -s http://%[1]s/query -H 'Content-Type: application/json' \
     -d '{"query":"mutation{signIn(email:\"%[3]s\",password:\"%[4]s\"){accessToken}}"}'
+
+  Dashboards need traffic:  spendgate demo traffic --gateway http://%[2]s --requests 500
 =======================================================
 `, apiAddr, gwAddr, demoEmail, demoPassword, t.Name, t.ID, key, fake)
 	return nil
