@@ -71,8 +71,11 @@ type Cost struct {
 	RequestFeeNanoUSD       int64
 	Lines                   []Line
 	// UnratedClasses lists (comma-separated) the non-token classes that have
-	// a quantity but no rate in the price used, so they cost nothing here:
-	// the cost is then incomplete and an admin should add the rate.
+	// a quantity but no rate in the price used. The cost is then incomplete:
+	// unless the provider reported its own cost, Priced is false and the
+	// costs are absent (the lines still explain the known part), so the event
+	// shows with the unknown models until an admin adds the rate and
+	// re-prices.
 	UnratedClasses string
 }
 
@@ -253,6 +256,11 @@ func (c *Catalogue) Cost(req Request, t usage.Tokens, overrides []Override) Cost
 			}
 		}
 		out.UnratedClasses = strings.Join(names, ",")
+		if !t.HasProviderCost {
+			// Incomplete is unknown, never a silent partial figure.
+			out.Priced = false
+			out.ListNanoUSD, out.ComputedListNanoUSD, out.TenantNanoUSD = 0, 0, 0
+		}
 	}
 	return out
 }

@@ -257,13 +257,18 @@ func TestMissingClassRatesFallBack(t *testing.T) {
 `)
 	tok := usage.Tokens{Input: 1, CachedInput: 10, CacheWrite5m: 100, CacheWrite1h: 1000, Output: 10_000,
 		Reasoning: 100_000, AudioInput: 1_000_000, AudioOutput: 10_000_000, ImageInput: 100_000_000,
-		ImageOutput: 1_000_000_000, WebSearches: 7}
+		ImageOutput: 1_000_000_000}
 	got := c.Cost(Request{Provider: "groq", Model: "plain"}, tok, nil)
 	// input side at $1/M: 1 + 10 + 1_000_000 + 100_000_000 tokens; writes at
-	// $1.25/M: 1_100; output side at $2/M: 1_010_110_000; searches: no rate.
+	// $1.25/M: 1_100; output side at $2/M: 1_010_110_000.
 	want := int64(101_000_011*1_000+1_100*1_250) + 1_010_110_000*2_000
-	if got.ListNanoUSD != want {
+	if !got.Priced || got.ListNanoUSD != want {
 		t.Fatalf("list %d want %d (lines %+v)", got.ListNanoUSD, want, got.Lines)
+	}
+	// Web searches have nothing to fall back to: the cost is incomplete.
+	tok.WebSearches = 7
+	if got := c.Cost(Request{Provider: "groq", Model: "plain"}, tok, nil); got.Priced || got.UnratedClasses != "web_searches" {
+		t.Fatalf("with searches: %+v", got)
 	}
 }
 
@@ -301,8 +306,9 @@ func TestPriced(t *testing.T) {
 		if got := c.Priced(req, tt.overrides); got != tt.want {
 			t.Errorf("%s: priced=%v, want %v", tt.name, got, tt.want)
 		}
-		// Priced agrees with what Cost does with a real call's usage.
-		if cost := c.Cost(req, usage.Tokens{Input: 1000, Output: 10}, tt.overrides); cost.Priced != tt.want {
+		// Priced agrees with what Cost does with a real call's usage in the
+		// classes the overrides rate.
+		if cost := c.Cost(req, usage.Tokens{Input: 1000}, tt.overrides); cost.Priced != tt.want {
 			t.Errorf("%s: Cost says priced=%v", tt.name, cost.Priced)
 		}
 	}
@@ -546,7 +552,8 @@ func FuzzLoadCatalogue(f *testing.F) {
 			}
 			p := m.Prices[len(m.Prices)-1]
 			got := c.Cost(Request{Provider: m.Provider, Model: m.ID, Time: p.EffectiveFrom}, usage.Tokens{Input: 1, Output: 1}, nil)
-			if !got.Priced || got.ListNanoUSD < 0 {
+			// Priced unless a used class has no rate; never a negative cost.
+			if got.Priced == (got.UnratedClasses != "") || got.ListNanoUSD < 0 || (!got.Priced && got.ListNanoUSD != 0) {
 				t.Fatalf("model %s/%s at its latest price: %+v", m.Provider, m.ID, got)
 			}
 		}
@@ -787,9 +794,18 @@ func TestNonTokenUnits(t *testing.T) {
 // not silently free: the cost says which classes are missing.
 func TestUnratedClassesFlagged(t *testing.T) {
 	c := mustLoad(t, testCatalogue)
+	// Usage in classes without a rate leaves the cost incomplete: unknown,
+	// not a partial figure; the lines still explain the known part.
 	got := c.Cost(Request{Provider: "openai", Model: "foo-mini"}, usage.Tokens{Input: 1_000_000, WebSearches: 3, Seconds: 10}, nil)
-	if !got.Priced || got.ListNanoUSD != 500_000_000 || got.UnratedClasses != "web_searches,seconds" {
-		t.Fatalf("got priced=%v list %d unrated %q", got.Priced, got.ListNanoUSD, got.UnratedClasses)
+	if got.Priced || got.ListNanoUSD != 0 || got.TenantNanoUSD != 0 || got.UnratedClasses != "web_searches,seconds" ||
+		len(got.Lines) != 3 || got.Lines[0].AmountNanoUSD != 500_000_000 {
+		t.Fatalf("got %+v", got)
+	}
+	// A provider's own figure is complete whatever the catalogue lacks.
+	got = c.Cost(Request{Provider: "openai", Model: "foo-mini"}, usage.Tokens{Input: 1_000_000, WebSearches: 3, HasProviderCost: true,
+		ProviderCostNanoUSD: 600_000_000}, nil)
+	if !got.Priced || got.ListNanoUSD != 600_000_000 || got.UnratedClasses != "web_searches" {
+		t.Fatalf("with a reported cost: %+v", got)
 	}
 	// A tenant rate for the class completes the cost.
 	got = c.Cost(Request{Provider: "openai", Model: "foo-mini"}, usage.Tokens{WebSearches: 3}, []Override{{ID: "ws", Model: "*",
