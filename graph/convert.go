@@ -33,6 +33,15 @@ func pageInfo(cursors []string, hasNext bool) *model.PageInfo {
 	return pi
 }
 
+// edges turns a control-plane page into GraphQL edges and page info.
+func edges[T, N, E any](c controlplane.Connection[T], node func(T) N, edge func(cursor string, n N) E) ([]E, *model.PageInfo) {
+	out := make([]E, 0, len(c.Items))
+	for i, it := range c.Items {
+		out = append(out, edge(c.Cursors[i], node(it)))
+	}
+	return out, pageInfo(c.Cursors, c.HasNextPage)
+}
+
 func role(r controlplane.Role) model.Role { return model.Role(strings.ToUpper(string(r))) }
 
 func fromRole(r model.Role) controlplane.Role { return controlplane.Role(strings.ToLower(string(r))) }

@@ -273,11 +273,10 @@ func (r *queryResolver) Members(ctx context.Context, tenantID string, first *int
 	if err != nil {
 		return nil, err
 	}
-	out := &model.MemberConnection{PageInfo: pageInfo(c.Cursors, c.HasNextPage), Edges: []*model.MemberEdge{}}
-	for i, it := range c.Items {
-		out.Edges = append(out.Edges, &model.MemberEdge{Cursor: c.Cursors[i], Node: member(it)})
-	}
-	return out, nil
+	es, pi := edges(c, member, func(cursor string, n *model.Member) *model.MemberEdge {
+		return &model.MemberEdge{Cursor: cursor, Node: n}
+	})
+	return &model.MemberConnection{Edges: es, PageInfo: pi}, nil
 }
 
 // APIKeys is the resolver for the apiKeys field.
@@ -290,11 +289,10 @@ func (r *queryResolver) APIKeys(ctx context.Context, tenantID string, first *int
 	if err != nil {
 		return nil, err
 	}
-	out := &model.APIKeyConnection{PageInfo: pageInfo(c.Cursors, c.HasNextPage), Edges: []*model.APIKeyEdge{}}
-	for i, it := range c.Items {
-		out.Edges = append(out.Edges, &model.APIKeyEdge{Cursor: c.Cursors[i], Node: apiKey(it)})
-	}
-	return out, nil
+	es, pi := edges(c, apiKey, func(cursor string, n *model.APIKey) *model.APIKeyEdge {
+		return &model.APIKeyEdge{Cursor: cursor, Node: n}
+	})
+	return &model.APIKeyConnection{Edges: es, PageInfo: pi}, nil
 }
 
 // APIKey is the resolver for the apiKey field.
@@ -312,11 +310,10 @@ func (r *queryResolver) Budgets(ctx context.Context, tenantID string, first *int
 	if err != nil {
 		return nil, err
 	}
-	out := &model.BudgetConnection{PageInfo: pageInfo(c.Cursors, c.HasNextPage), Edges: []*model.BudgetEdge{}}
-	for i, it := range c.Items {
-		out.Edges = append(out.Edges, &model.BudgetEdge{Cursor: c.Cursors[i], Node: budget(it)})
-	}
-	return out, nil
+	es, pi := edges(c, budget, func(cursor string, n *model.Budget) *model.BudgetEdge {
+		return &model.BudgetEdge{Cursor: cursor, Node: n}
+	})
+	return &model.BudgetConnection{Edges: es, PageInfo: pi}, nil
 }
 
 // Budget is the resolver for the budget field.
@@ -334,11 +331,10 @@ func (r *queryResolver) PricingOverrides(ctx context.Context, tenantID string, f
 	if err != nil {
 		return nil, err
 	}
-	out := &model.PricingOverrideConnection{PageInfo: pageInfo(c.Cursors, c.HasNextPage), Edges: []*model.PricingOverrideEdge{}}
-	for i, it := range c.Items {
-		out.Edges = append(out.Edges, &model.PricingOverrideEdge{Cursor: c.Cursors[i], Node: override(it)})
-	}
-	return out, nil
+	es, pi := edges(c, override, func(cursor string, n *model.PricingOverride) *model.PricingOverrideEdge {
+		return &model.PricingOverrideEdge{Cursor: cursor, Node: n}
+	})
+	return &model.PricingOverrideConnection{Edges: es, PageInfo: pi}, nil
 }
 
 // PricingOverride is the resolver for the pricingOverride field.
@@ -356,11 +352,10 @@ func (r *queryResolver) AuditLog(ctx context.Context, tenantID string, first *in
 	if err != nil {
 		return nil, err
 	}
-	out := &model.AuditEntryConnection{PageInfo: pageInfo(c.Cursors, c.HasNextPage), Edges: []*model.AuditEntryEdge{}}
-	for i, it := range c.Items {
-		out.Edges = append(out.Edges, &model.AuditEntryEdge{Cursor: c.Cursors[i], Node: auditEntry(it)})
-	}
-	return out, nil
+	es, pi := edges(c, auditEntry, func(cursor string, n *model.AuditEntry) *model.AuditEntryEdge {
+		return &model.AuditEntryEdge{Cursor: cursor, Node: n}
+	})
+	return &model.AuditEntryConnection{Edges: es, PageInfo: pi}, nil
 }
 
 // SpendSummary is the resolver for the spendSummary field.
