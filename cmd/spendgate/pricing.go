@@ -282,7 +282,7 @@ func pricingCost(args []string) error {
 		}
 	}
 	c := pricing.Default().Cost(req, tok, nil)
-	if !c.Priced {
+	if !c.Priced && c.UnratedClasses == "" {
 		return fmt.Errorf("no price for %s/%s: the cost is unknown (add it to the catalogue or a tenant override)", *provider, *model)
 	}
 	fmt.Printf("%s/%s matched %s by %s, tier %s\n", *provider, *model, c.Model, c.MatchedBy, c.Tier)
@@ -298,6 +298,10 @@ func pricingCost(args []string) error {
 	}
 	if c.UnratedClasses != "" {
 		fmt.Printf("  no rate for %s: this cost is incomplete\n", c.UnratedClasses)
+	}
+	if !c.Priced {
+		fmt.Println("  total unknown: events like this are stored unpriced until the missing rate is added")
+		return nil
 	}
 	fmt.Printf("  total $%s\n", money.FormatNano(c.ListNanoUSD))
 	return nil
