@@ -151,14 +151,7 @@ func (s *Service) Budget(ctx context.Context, tenantID, id string) (Budget, erro
 }
 
 func (s *Service) getBudget(ctx context.Context, q querier, tenantID, id string) (Budget, error) {
-	if err := checkID("id", id); err != nil {
-		return Budget{}, err
-	}
-	b, err := scanBudget(q.QueryRow(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE tenant_id = $1 AND id = $2`, tenantID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return b, notFound("budget")
-	}
-	return b, err
+	return getOne(ctx, q, "budgets", budgetColumns, "budget", scanBudget, tenantID, id)
 }
 
 // CreateBudget adds a budget.
@@ -306,14 +299,7 @@ func (s *Service) PricingOverride(ctx context.Context, tenantID, id string) (Pri
 }
 
 func (s *Service) getOverride(ctx context.Context, q querier, tenantID, id string) (PricingOverride, error) {
-	if err := checkID("id", id); err != nil {
-		return PricingOverride{}, err
-	}
-	o, err := scanOverride(q.QueryRow(ctx, `SELECT `+overrideColumns+` FROM pricing_overrides WHERE tenant_id = $1 AND id = $2`, tenantID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return o, notFound("pricing override")
-	}
-	return o, err
+	return getOne(ctx, q, "pricing_overrides", overrideColumns, "pricing override", scanOverride, tenantID, id)
 }
 
 // CreatePricingOverride adds an override.

@@ -68,15 +68,22 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func (s *Service) getKey(ctx context.Context, q querier, tenantID, id string) (APIKey, error) {
+// getOne reads one object of a tenant by id from table: INVALID_ARGUMENT for
+// a malformed id, NOT_FOUND (named what) for another tenant's or none.
+func getOne[T any](ctx context.Context, q querier, table, columns, what string, scan func(pgx.Row) (T, error), tenantID, id string) (T, error) {
+	var zero T
 	if err := checkID("id", id); err != nil {
-		return APIKey{}, err
+		return zero, err
 	}
-	k, err := scanKey(q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	v, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM `+table+` WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return k, notFound("API key")
+		return v, notFound(what)
 	}
-	return k, err
+	return v, err
+}
+
+func (s *Service) getKey(ctx context.Context, q querier, tenantID, id string) (APIKey, error) {
+	return getOne(ctx, q, "api_keys", keyColumns, "API key", scanKey, tenantID, id)
 }
 
 // CreateAPIKey makes a key; the secret is in the result and nowhere else.
