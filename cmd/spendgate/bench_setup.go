@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -78,18 +80,29 @@ func newBenchTenant(ctx context.Context, adminDSN string) (*benchTenant, func(),
 // latencies runs f warmup times untimed, then runs times, and returns the
 // sorted durations.
 func latencies(warmup, runs int, f func() error) ([]time.Duration, error) {
+	return timedParts(warmup, runs, func() (time.Duration, error) {
+		t0 := time.Now()
+		err := f()
+		return time.Since(t0), err
+	})
+}
+
+// timedParts runs f warmup times, then runs times, and returns the sorted
+// durations f reports: the part of its work it timed (a request up to its
+// last byte, say, without the checks of the answer that follow).
+func timedParts(warmup, runs int, f func() (time.Duration, error)) ([]time.Duration, error) {
 	for range warmup {
-		if err := f(); err != nil {
+		if _, err := f(); err != nil {
 			return nil, err
 		}
 	}
 	out := make([]time.Duration, 0, runs)
 	for range runs {
-		t0 := time.Now()
-		if err := f(); err != nil {
+		d, err := f()
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, time.Since(t0))
+		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
@@ -97,3 +110,20 @@ func latencies(warmup, runs int, f func() error) ([]time.Duration, error) {
 
 // pct is the q-th percentile of sorted durations.
 func pct(d []time.Duration, q int) time.Duration { return d[min(len(d)-1, len(d)*q/100)] }
+
+// startCPUProfile profiles the whole bench run into path; an empty path
+// profiles nothing. The returned stop is always safe to call.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
