@@ -4,7 +4,7 @@
 // authorize and audit.
 package graph
 
-//go:generate go tool gqlgen generate
+//go:generate go run ./gen
 
 import (
 	"context"
