@@ -38,7 +38,11 @@ func scanKey(r pgx.Row) (APIKey, error) {
 	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Status, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &k.ExpiresAt, &k.RotatedFrom,
 		&k.Policy.AllowedProviders, &k.Policy.AllowedModels, &k.Policy.RequiredDimensions, &dims, &k.Policy.RequirePricedModels,
 		&k.Policy.RequestsPerMinute, &k.Policy.TokensPerMinute)
-	if err == nil {
+	switch {
+	case err != nil:
+	case string(dims) == "{}": // most keys have none, and a list scans many
+		k.Policy.DefaultDimensions = map[string]string{}
+	default:
 		_ = json.Unmarshal(dims, &k.Policy.DefaultDimensions)
 	}
 	return k, err
