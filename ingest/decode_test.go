@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -149,6 +150,60 @@ func BenchmarkPriceOne(b *testing.B) {
 	for b.Loop() {
 		if _, reason := c.priceOne(ctx, data); reason != "" {
 			b.Fatal(reason)
+		}
+	}
+}
+
+// FuzzSplitBatchMatchesEncodingJSON holds the receiver's batch splitting to
+// encoding/json: the same events (byte for byte), the same refusals.
+func FuzzSplitBatchMatchesEncodingJSON(f *testing.F) {
+	full := fullEvent()
+	f.Add(event.AppendBatch(nil, []event.Event{full, full}))
+	for _, s := range []string{
+		`{"events":[]}`, `{"events":null}`, `{}`, `[]`, `null`, `{"events":[1,"x",null,{"a":[{}]}]}`,
+		` {"events" : [ {"type":"usage"} , {} ] } `, `{"events":[{}],"extra":1}`, `{"events":[{"a":1}],"events":[{"b":2}]}`,
+		`{"\u0065vents":[{}]}`, `{"Events":[{}]}`, `{"events":[{}]`, `{"events":{}}`, `{"events":"[]"}`, "{\"events\":[\"\xff\"]}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		raws, _, err := batchEvents(body)
+		var want struct {
+			Events []json.RawMessage `json:"events"`
+		}
+		wantErr := json.Unmarshal(body, &want)
+		if wantErr == nil && want.Events == nil {
+			wantErr = errors.New(`"events" is missing`)
+		}
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("%q: error %v, encoding/json %v", body, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if len(raws) != len(want.Events) {
+			t.Fatalf("%q: %d events, encoding/json %d", body, len(raws), len(want.Events))
+		}
+		for i := range raws {
+			if !bytes.Equal(raws[i], want.Events[i]) {
+				t.Fatalf("%q: event %d is %q, encoding/json %q", body, i, raws[i], want.Events[i])
+			}
+		}
+	})
+}
+
+func TestSplitBatchTakesEncodedBatches(t *testing.T) {
+	t.Parallel()
+	full := fullEvent()
+	for _, body := range [][]byte{event.AppendBatch(nil, []event.Event{full, full, full}), []byte(` { "events" : [ ] } `)} {
+		raws, ok := splitBatch(body)
+		if !ok {
+			t.Fatalf("%.80q left the fast path", body)
+		}
+		for _, raw := range raws {
+			if e, err := decodeEventOf(raw, true, true); err != nil || !reflect.DeepEqual(e, full) {
+				t.Fatalf("event %v: %+v", err, e)
+			}
 		}
 	}
 }
