@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -52,7 +51,7 @@ func NewWriter(conn driver.Conn, database string) *Writer {
 func (w *Writer) Write(ctx context.Context, events []PricedEvent) (written int, err error) {
 	type part struct {
 		table  string
-		events []PricedEvent
+		events []*PricedEvent
 	}
 	lanes := max(1, min(w.Lanes, len(events)/MinLaneEvents))
 	parts := make([]part, lanes+1)
@@ -60,14 +59,19 @@ func (w *Writer) Write(ctx context.Context, events []PricedEvent) (written int, 
 		parts[i].table = "usage_events"
 	}
 	parts[lanes].table = "denial_events"
-	for _, e := range events {
+	for i := range parts {
+		parts[i].events = make([]*PricedEvent, 0, len(events)/lanes+1)
+	}
+	for i := range events {
+		e := &events[i]
 		switch {
 		case e.Event.Type == event.TypeDenial:
 			parts[lanes].events = append(parts[lanes].events, e)
 		case lanes == 1:
 			parts[0].events = append(parts[0].events, e)
 		default:
-			parts[laneOf(e.Event.EventID, lanes)].events = append(parts[laneOf(e.Event.EventID, lanes)].events, e)
+			lane := laneOf(e.Event.EventID, lanes)
+			parts[lane].events = append(parts[lane].events, e)
 		}
 	}
 	var wg sync.WaitGroup
@@ -107,7 +111,7 @@ const lookupChunk = 1000
 // time range let ClickHouse prune partitions and granules through the sort
 // key (tenant_id, time, event_id); IN builds a hash set (has() over an array
 // literal would compare every scanned row with every id).
-func (w *Writer) existing(ctx context.Context, table string, events []PricedEvent) (map[string]bool, error) {
+func (w *Writer) existing(ctx context.Context, table string, events []*PricedEvent) (map[string]bool, error) {
 	minT, maxT := events[0].Event.Time, events[0].Event.Time
 	var tenants []any
 	seenTenant := map[string]bool{}
@@ -178,7 +182,7 @@ func b2u(b bool) uint8 {
 	return 0
 }
 
-func (w *Writer) writeTable(ctx context.Context, table string, events []PricedEvent) (int, error) {
+func (w *Writer) writeTable(ctx context.Context, table string, events []*PricedEvent) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
@@ -186,58 +190,39 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []PricedEv
 	if err != nil {
 		return 0, err
 	}
-	var cols string
+	cols := denialColumns
 	if table == "usage_events" {
-		cols = `event_id, time, tenant_id, key_id, source, provider, operation, model_requested, model_served, catalogue_model,
-			streaming, service_tier, complete, status_code, latency_ms, ttfb_ms, request_id,
-			input, cached_input, cache_write_5m, cache_write_1h, output, reasoning, audio_input, audio_output, image_input, image_output,
-			web_searches, characters, seconds, images, priced, list_cost_nano_usd, tenant_cost_nano_usd, provider_reported_nano_usd,
-			has_provider_reported, override_id, pricing_tier, cost_lines, dim_names, dim_values, raw_usage, reservation_id, ingested_at`
-	} else {
-		cols = `event_id, time, tenant_id, key_id, source, provider, operation, model_requested, denial_reason, denial_message,
-			dim_names, dim_values, ingested_at`
+		cols = usageColumns
 	}
-	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.database+"."+table+" ("+cols+")")
+	rows := make([]eventRow, 0, len(events))
+	inBatch := make(map[string]bool, len(events))
+	for _, pe := range events {
+		id := pe.Event.EventID
+		if stored[id] || inBatch[id] {
+			continue
+		}
+		inBatch[id] = true
+		names, values := dims(pe.Event.Dimensions)
+		rows = append(rows, eventRow{pe: pe, dimNames: names, dimValues: values})
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.database+"."+table+" ("+columnList(cols)+")")
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
 	}
 	now := time.Now().UTC()
-	written := 0
-	inBatch := map[string]bool{}
-	for _, pe := range events {
-		e := &pe.Event
-		if stored[e.EventID] || inBatch[e.EventID] {
-			continue
-		}
-		inBatch[e.EventID] = true
-		names, values := dims(e.Dimensions)
-		if table == "usage_events" {
-			c := &pe.Cost
-			lines, _ := json.Marshal(c.Lines)
-			u := &e.Usage
-			err = batch.Append(e.EventID, e.Time.UTC(), e.TenantID, e.KeyID, e.Source, e.Provider, e.Operation, e.ModelRequested, e.ModelServed, c.Model,
-				b2u(e.Streaming), e.ServiceTier, b2u(e.Complete), uint16(e.StatusCode), uint32(max(e.LatencyMs, 0)), uint32(max(e.TTFBMs, 0)), e.RequestID,
-				u.Input, u.CachedInput, u.CacheWrite5m, u.CacheWrite1h, u.Output, u.Reasoning, u.AudioInput, u.AudioOutput, u.ImageInput, u.ImageOutput,
-				u.WebSearches, u.Characters, u.Seconds, u.Images, b2u(c.Priced), c.ListNanoUSD, c.TenantNanoUSD, c.ProviderReportedNanoUSD,
-				b2u(c.HasProviderReported), c.OverrideID, c.Tier, string(lines), names, values, e.RawUsage, e.ReservationID, now)
-		} else {
-			err = batch.Append(e.EventID, e.Time.UTC(), e.TenantID, e.KeyID, e.Source, e.Provider, e.Operation, e.ModelRequested,
-				e.DenialReason, e.DenialMessage, names, values, now)
-		}
-		if err != nil {
+	for i, c := range cols {
+		if err := batch.Column(i).Append(c.values(rows, now)); err != nil {
 			_ = batch.Abort()
-			return 0, fmt.Errorf("clickhouse: append to %s: %w", table, err)
+			return 0, fmt.Errorf("clickhouse: append %s.%s: %w", table, c.name, err)
 		}
-		written++
-	}
-	if written == 0 {
-		_ = batch.Abort()
-		return 0, nil
 	}
 	if err := batch.Send(); err != nil {
 		return 0, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
 	}
-	return written, nil
+	return len(rows), nil
 }
 
 // Totals are exact sums over a tenant's usage in a time range.

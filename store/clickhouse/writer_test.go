@@ -125,3 +125,79 @@ func BenchmarkWriterWrite(b *testing.B) {
 		}
 	}
 }
+
+// Every field of a usage and a denial event lands in its column: the
+// columns are written one typed slice each, so a slip in one column would
+// shift nothing else but that column.
+func TestWriterStoresEveryColumn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, db := testenv.ClickHouse(t)
+	conn, err := Open(ctx, addr, db)
+	testenv.Must(t, err, "open")
+	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
+	at := time.Date(2026, 11, 25, 9, 30, 15, 0, time.UTC)
+	use := PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(), Time: at,
+		Source: event.SourceEnvoy, TenantID: uuid.NewString(), KeyID: "key-1", Provider: "anthropic", Operation: "messages",
+		ModelRequested: "claude-x", ModelServed: "claude-x-2026", Streaming: true, ServiceTier: "priority", StatusCode: 201,
+		LatencyMs: 1234, TTFBMs: -5, RequestID: "req-1", Complete: true,
+		Usage: usage.Tokens{Input: 1, CachedInput: 2, CacheWrite5m: 3, CacheWrite1h: 4, Output: 5, Reasoning: 6, AudioInput: 7,
+			AudioOutput: 8, ImageInput: 9, ImageOutput: 10, WebSearches: 11, Characters: 12, Seconds: 13, Images: 14},
+		Dimensions: map[string]string{"team": "search", "app": "bot", "env": "prod"}, RawUsage: `{"input_tokens":1}`, ReservationID: "res-1"},
+		Cost: pricing.Cost{Priced: true, Model: "claude-x", Tier: "priority", ListNanoUSD: 101, TenantNanoUSD: 91, ProviderReportedNanoUSD: 99,
+			HasProviderReported: true, OverrideID: "ov-1,ov-2", Lines: []pricing.Line{{Class: "input", Quantity: 1, RateNanoUSD: 3, AmountNanoUSD: 4, TenantRateNanoUSD: 5}}}}
+	deny := PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: uuid.NewString(), Time: at.Add(time.Second),
+		Source: event.SourceGateway, TenantID: use.Event.TenantID, KeyID: "key-2", Provider: "openai", Operation: "chat.completions",
+		ModelRequested: "gpt-x", DenialReason: "budget_exceeded", DenialMessage: "over the cap", Dimensions: map[string]string{"team": "ads"}}}
+	if n, err := NewWriter(conn, db).Write(ctx, []PricedEvent{use, deny}); err != nil || n != 2 {
+		t.Fatalf("write: %d %v", n, err)
+	}
+	var got struct {
+		id, tenant, key, source, provider, operation, requested, served, catalogue, tier, requestID, override, pricingTier, lines, raw, reservation string
+		at                                                                                                                                          time.Time
+		streaming, complete, priced, hasReported                                                                                                    uint8
+		status                                                                                                                                      uint16
+		latency, ttfb                                                                                                                               uint32
+		tokens                                                                                                                                      [14]int64
+		list, tenantCost, reported                                                                                                                  int64
+		dimNames, dimValues                                                                                                                         []string
+	}
+	tk := &got.tokens
+	testenv.Must(t, conn.QueryRow(ctx, `SELECT event_id, time, tenant_id, key_id, source, provider, operation, model_requested, model_served,
+		catalogue_model, streaming, service_tier, complete, status_code, latency_ms, ttfb_ms, request_id, input, cached_input, cache_write_5m,
+		cache_write_1h, output, reasoning, audio_input, audio_output, image_input, image_output, web_searches, characters, seconds, images,
+		priced, list_cost_nano_usd, tenant_cost_nano_usd, provider_reported_nano_usd, has_provider_reported, override_id, pricing_tier,
+		cost_lines, dim_names, dim_values, raw_usage, reservation_id FROM `+db+`.usage_events`).Scan(
+		&got.id, &got.at, &got.tenant, &got.key, &got.source, &got.provider, &got.operation, &got.requested, &got.served, &got.catalogue,
+		&got.streaming, &got.tier, &got.complete, &got.status, &got.latency, &got.ttfb, &got.requestID,
+		&tk[0], &tk[1], &tk[2], &tk[3], &tk[4], &tk[5], &tk[6], &tk[7], &tk[8], &tk[9], &tk[10], &tk[11], &tk[12], &tk[13],
+		&got.priced, &got.list, &got.tenantCost, &got.reported, &got.hasReported, &got.override, &got.pricingTier, &got.lines,
+		&got.dimNames, &got.dimValues, &got.raw, &got.reservation), "read usage")
+	e, c := use.Event, use.Cost
+	for _, p := range [][2]any{
+		{got.id, e.EventID}, {got.at, at}, {got.tenant, e.TenantID}, {got.key, e.KeyID}, {got.source, e.Source}, {got.provider, e.Provider},
+		{got.operation, e.Operation}, {got.requested, e.ModelRequested}, {got.served, e.ModelServed}, {got.catalogue, c.Model},
+		{got.streaming, uint8(1)}, {got.tier, e.ServiceTier}, {got.complete, uint8(1)}, {got.status, uint16(201)}, {got.latency, uint32(1234)},
+		{got.ttfb, uint32(0)}, {got.requestID, e.RequestID}, {got.priced, uint8(1)}, {got.list, c.ListNanoUSD}, {got.tenantCost, c.TenantNanoUSD},
+		{got.reported, c.ProviderReportedNanoUSD}, {got.hasReported, uint8(1)}, {got.override, c.OverrideID}, {got.pricingTier, c.Tier},
+		{got.lines, `[{"class":"input","quantity":1,"rate_nano_usd_per_million":3,"amount_nano_usd":4,"tenant_rate_nano_usd_per_million":5}]`},
+		{fmt.Sprint(got.dimNames, got.dimValues), "[app env team] [bot prod search]"}, {got.raw, e.RawUsage}, {got.reservation, e.ReservationID},
+		{got.tokens, [14]int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}},
+	} {
+		if fmt.Sprint(p[0]) != fmt.Sprint(p[1]) {
+			t.Errorf("usage column: got %v, want %v", p[0], p[1])
+		}
+	}
+	var d struct{ id, key, source, provider, operation, model, reason, message, dims string }
+	var dAt time.Time
+	var names, values []string
+	testenv.Must(t, conn.QueryRow(ctx, `SELECT event_id, time, key_id, source, provider, operation, model_requested, denial_reason,
+		denial_message, dim_names, dim_values FROM `+db+`.denial_events`).Scan(&d.id, &dAt, &d.key, &d.source, &d.provider, &d.operation,
+		&d.model, &d.reason, &d.message, &names, &values), "read denial")
+	de := deny.Event
+	if d.id != de.EventID || !dAt.Equal(de.Time) || d.key != de.KeyID || d.source != de.Source || d.provider != de.Provider ||
+		d.operation != de.Operation || d.model != de.ModelRequested || d.reason != de.DenialReason || d.message != de.DenialMessage ||
+		fmt.Sprint(names, values) != "[team] [ads]" {
+		t.Errorf("denial row: %+v %v %v %v", d, dAt, names, values)
+	}
+}
