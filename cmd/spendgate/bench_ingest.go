@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -204,6 +205,7 @@ func benchIngest(ctx context.Context, args []string) error {
 		return sendErr
 	}
 	obs.expect(int64(*n))
+	cpu0 := sampleCPU()
 	start = time.Now()
 	if err := sendAll(); err != nil {
 		return err
@@ -215,6 +217,7 @@ func benchIngest(ctx context.Context, args []string) error {
 		return fmt.Errorf("only %d of %d events reached ClickHouse", obs.stored.Load(), *n)
 	}
 	e2e := time.Since(start)
+	e2eCPU := sampleCPU().since(cpu0)
 	e2eRate := float64(*n) / e2e.Seconds()
 	// Every event again: all duplicates, totals unchanged.
 	if err := sendAll(); err != nil {
@@ -254,6 +257,7 @@ func benchIngest(ctx context.Context, args []string) error {
 	fmt.Printf("receiver accepted (JetStream acked):               %8.0f events/s\n", float64(*n)/accepted.Seconds())
 	fmt.Printf("end to end HTTP → ClickHouse (dedup on):           %8.0f events/s  = %.2f× raw JetStream, %.2f× writer alone (goal ≥ 50000: %s)\n",
 		e2eRate, e2eRate/jsRate, e2eRate/chRate, map[bool]string{true: "met", false: "missed"}[e2eRate >= 50_000])
+	printCPUPerEvent(e2eCPU, *n, e2e)
 	fmt.Printf("re-sent all %d events: totals unchanged\n", *n)
 	fmt.Printf("lag at %d events/s for %s (%d events): p50 %s, p99 %s, max %s = p99 %.2f× the batch wait\n",
 		*rate, *dur, len(lags), pct(0.5), pct(0.99), lags[len(lags)-1].Round(time.Millisecond), float64(pct(0.99))/float64(*batchWait))
@@ -308,4 +312,26 @@ func (o *observedWriter) lagsSorted() []time.Duration {
 	defer o.mu.Unlock()
 	slices.Sort(o.lags)
 	return o.lags
+}
+
+// printCPUPerEvent splits the end-to-end run's CPU by process, per event,
+// and what it implies: at that cost the machine's cores cannot carry more
+// than cores/cost events per second, whatever the pipeline's concurrency.
+func printCPUPerEvent(cpu cpuSample, events int, took time.Duration) {
+	if len(cpu) == 0 {
+		return
+	}
+	per := func(k string) float64 { return cpu[k] * 1e6 / float64(events) }
+	fmt.Printf("CPU per event in the end-to-end run (%d cores, %.1f s):\n", runtime.NumCPU(), took.Seconds())
+	for _, k := range []string{"spendgate (this process)", "nats-server", "clickhouse-server", "postgres"} {
+		if v, ok := cpu[k]; ok && v > 0 {
+			fmt.Printf("  %-46s %6.1f µs\n", k, per(k))
+		}
+	}
+	fmt.Printf("  (this process: receiver, consumer, pricing, ClickHouse client, and the bench's HTTP senders)\n")
+	if all, ok := cpu["machine (all processes)"]; ok && all > 0 {
+		perAll := all * 1e6 / float64(events)
+		fmt.Printf("  %-46s %6.1f µs → at most %.0f events/s on %d cores at this cost; ≥ 50000 events/s needs ≤ %.0f µs\n",
+			"machine (all processes)", perAll, float64(runtime.NumCPU())*1e6/perAll, runtime.NumCPU(), float64(runtime.NumCPU())*1e6/50_000)
+	}
 }
