@@ -42,7 +42,7 @@ func benchIngest(ctx context.Context, args []string) error {
 	senders := fs.Int("senders", 4, "concurrent HTTP senders")
 	consumerBatch := fs.Int("consumer-batch", defC.BatchSize, "events per consumer fetch and ClickHouse insert")
 	batchWait := fs.Duration("batch-wait", defC.MaxWait, "longest a consumer fetch waits to fill a batch")
-	lanes := fs.Int("clickhouse-lanes", 2, "concurrent INSERTs a large batch is split into")
+	lanes := fs.Int("clickhouse-lanes", 1, "concurrent INSERTs a large batch is split into")
 	rate := fs.Int("rate", 10_000, "events/s for the lag run")
 	dur := fs.Duration("duration", 5*time.Second, "length of the lag run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")

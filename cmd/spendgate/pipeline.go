@@ -49,7 +49,7 @@ func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDe
 	fs.Int64Var(&f.maxBody, "max-body-bytes", def.MaxBodyBytes, "largest event batch accepted (413 beyond)")
 	fs.IntVar(&f.batch, "batch-size", defC.BatchSize, "most events per fetch and ClickHouse insert")
 	fs.DurationVar(&f.batchWait, "batch-wait", defC.MaxWait, "longest a fetch waits to fill a batch")
-	fs.IntVar(&f.lanes, "clickhouse-lanes", 2, "concurrent INSERTs a large batch is split into (by event id)")
+	fs.IntVar(&f.lanes, "clickhouse-lanes", 1, "concurrent INSERTs a large batch is split into (by event id); more help when ClickHouse has idle cores")
 	fs.BoolVar(&f.budgets, "budgets", true, "apply spend to budgets, deliver their alerts and serve reservations (POST /internal/v1/reservations)")
 	fs.BoolVar(&f.failOpen, "budget-fail-open", false, "when the budget store is unreachable, let calls under hard budgets through unchecked (default: refuse them)")
 	fs.DurationVar(&f.reservationTTL, "reservation-ttl", budgetservice.DefaultConfig("").ReservationTTL, "how long an unsettled reservation holds budget before it expires")

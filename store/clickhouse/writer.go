@@ -28,7 +28,10 @@ type PricedEvent struct {
 // may insert those ids in between. Inside one Write, events are split into
 // lanes by event id and the lanes run concurrently: an id always falls in
 // the same lane, so lanes never race on an id. Lanes overlap ClickHouse's
-// fixed cost per INSERT (a new part per table and rollup).
+// fixed cost per INSERT when it has idle cores; each lane also makes a new
+// part per table and rollup for ClickHouse to merge, so on a machine where
+// ClickHouse shares few cores one lane costs it least (bench ingest prints
+// its CPU per event).
 type Writer struct {
 	conn     driver.Conn
 	database string
@@ -40,9 +43,9 @@ type Writer struct {
 // MinLaneEvents is the smallest lane worth its own INSERT.
 const MinLaneEvents = 1000
 
-// NewWriter returns a writer for database with two lanes.
+// NewWriter returns a writer for database with one lane.
 func NewWriter(conn driver.Conn, database string) *Writer {
-	return &Writer{conn: conn, database: database, Lanes: 2}
+	return &Writer{conn: conn, database: database, Lanes: 1}
 }
 
 // Write stores events and reports how many were new. Events whose id is
