@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/spendgate/spendgate/event"
@@ -32,10 +33,7 @@ func benchEvents(n int, tenant string, at time.Time) []PricedEvent {
 func TestWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	addr, db := testenv.ClickHouse(t)
-	conn, err := Open(ctx, addr, db)
-	testenv.Must(t, err, "open")
-	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
+	conn, db := migratedDB(t)
 	w := NewWriter(conn, db)
 	w.Lanes = 4
 	tenant := uuid.NewString()
@@ -132,10 +130,7 @@ func BenchmarkWriterWrite(b *testing.B) {
 func TestWriterStoresEveryColumn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	addr, db := testenv.ClickHouse(t)
-	conn, err := Open(ctx, addr, db)
-	testenv.Must(t, err, "open")
-	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
+	conn, db := migratedDB(t)
 	at := time.Date(2026, 11, 25, 9, 30, 15, 0, time.UTC)
 	use := PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(), Time: at,
 		Source: event.SourceEnvoy, TenantID: uuid.NewString(), KeyID: "key-1", Provider: "anthropic", Operation: "messages",
@@ -200,4 +195,14 @@ func TestWriterStoresEveryColumn(t *testing.T) {
 		fmt.Sprint(names, values) != "[team] [ads]" {
 		t.Errorf("denial row: %+v %v %v %v", d, dAt, names, values)
 	}
+}
+
+// migratedDB is a scratch ClickHouse database with every migration applied.
+func migratedDB(t *testing.T) (driver.Conn, string) {
+	t.Helper()
+	addr, db := testenv.ClickHouse(t)
+	conn, err := Open(context.Background(), addr, db)
+	testenv.Must(t, err, "open")
+	testenv.Must(t, Migrate(context.Background(), conn, db), "migrate")
+	return conn, db
 }
