@@ -71,29 +71,13 @@ func (ec *executionContext) writePlainAPIKey(ctx context.Context, b *bytes.Buffe
 		case plainTypename:
 			b.WriteString("\"APIKey\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNID2string(ctx, f.sel, obj.TenantID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.TenantID)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Name)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Name)
 		case 3:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Prefix)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Prefix)
 		case 4:
 			m := ec.marshalNKeyStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyStatus(ctx, f.sel, obj.Status)
 			if m == graphql.Null {
@@ -101,19 +85,39 @@ func (ec *executionContext) writePlainAPIKey(ctx context.Context, b *bytes.Buffe
 			}
 			m.MarshalGQL(b)
 		case 5:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.CreatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.CreatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 6:
-			ec.marshalOTime2ᚖtimeᚐTime(ctx, f.sel, obj.LastUsedAt).MarshalGQL(b)
+			if obj.LastUsedAt == nil {
+				b.WriteString("null")
+				continue
+			}
+			if !plainTime(b, *obj.LastUsedAt) {
+				b.WriteString("null")
+			}
 		case 7:
-			ec.marshalOTime2ᚖtimeᚐTime(ctx, f.sel, obj.RevokedAt).MarshalGQL(b)
+			if obj.RevokedAt == nil {
+				b.WriteString("null")
+				continue
+			}
+			if !plainTime(b, *obj.RevokedAt) {
+				b.WriteString("null")
+			}
 		case 8:
-			ec.marshalOTime2ᚖtimeᚐTime(ctx, f.sel, obj.ExpiresAt).MarshalGQL(b)
+			if obj.ExpiresAt == nil {
+				b.WriteString("null")
+				continue
+			}
+			if !plainTime(b, *obj.ExpiresAt) {
+				b.WriteString("null")
+			}
 		case 9:
-			ec.marshalOID2ᚖstring(ctx, f.sel, obj.RotatedFromID).MarshalGQL(b)
+			if obj.RotatedFromID == nil {
+				b.WriteString("null")
+				continue
+			}
+			plainString(b, *obj.RotatedFromID)
 		case 10:
 			if obj.Policy == nil {
 				return false
@@ -241,11 +245,7 @@ func (ec *executionContext) writePlainAPIKeyEdge(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"APIKeyEdge\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Cursor)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Cursor)
 		case 1:
 			if obj.Node == nil {
 				return false
@@ -308,47 +308,21 @@ func (ec *executionContext) writePlainAuditEntry(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"AuditEntry\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Actor)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Actor)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Action)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Action)
 		case 3:
-			m := ec.marshalNString2string(ctx, f.sel, obj.TargetType)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.TargetType)
 		case 4:
-			m := ec.marshalNString2string(ctx, f.sel, obj.TargetID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.TargetID)
 		case 5:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Details)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Details)
 		case 6:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.CreatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.CreatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')
@@ -469,11 +443,7 @@ func (ec *executionContext) writePlainAuditEntryEdge(ctx context.Context, b *byt
 		case plainTypename:
 			b.WriteString("\"AuditEntryEdge\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Cursor)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Cursor)
 		case 1:
 			if obj.Node == nil {
 				return false
@@ -550,23 +520,11 @@ func (ec *executionContext) writePlainBudget(ctx context.Context, b *bytes.Buffe
 		case plainTypename:
 			b.WriteString("\"Budget\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNID2string(ctx, f.sel, obj.TenantID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.TenantID)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Name)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Name)
 		case 3:
 			m := ec.marshalNBudgetScope2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetScope(ctx, f.sel, obj.Scope)
 			if m == graphql.Null {
@@ -574,11 +532,23 @@ func (ec *executionContext) writePlainBudget(ctx context.Context, b *bytes.Buffe
 			}
 			m.MarshalGQL(b)
 		case 4:
-			ec.marshalOID2ᚖstring(ctx, f.sel, obj.KeyID).MarshalGQL(b)
+			if obj.KeyID == nil {
+				b.WriteString("null")
+				continue
+			}
+			plainString(b, *obj.KeyID)
 		case 5:
-			ec.marshalOString2ᚖstring(ctx, f.sel, obj.DimensionName).MarshalGQL(b)
+			if obj.DimensionName == nil {
+				b.WriteString("null")
+				continue
+			}
+			plainString(b, *obj.DimensionName)
 		case 6:
-			ec.marshalOString2ᚖstring(ctx, f.sel, obj.DimensionValue).MarshalGQL(b)
+			if obj.DimensionValue == nil {
+				b.WriteString("null")
+				continue
+			}
+			plainString(b, *obj.DimensionValue)
 		case 7:
 			m := ec.marshalNBudgetPeriod2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetPeriod(ctx, f.sel, obj.Period)
 			if m == graphql.Null {
@@ -598,25 +568,21 @@ func (ec *executionContext) writePlainBudget(ctx context.Context, b *bytes.Buffe
 			}
 			m.MarshalGQL(b)
 		case 10:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.Hard)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.Hard)
 		case 11:
-			ec.marshalOString2ᚖstring(ctx, f.sel, obj.WebhookURL).MarshalGQL(b)
+			if obj.WebhookURL == nil {
+				b.WriteString("null")
+				continue
+			}
+			plainString(b, *obj.WebhookURL)
 		case 12:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.CreatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.CreatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 13:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.UpdatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.UpdatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')
@@ -680,41 +646,21 @@ func (ec *executionContext) writePlainBudgetAlert(ctx context.Context, b *bytes.
 		case plainTypename:
 			b.WriteString("\"BudgetAlert\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNID2string(ctx, f.sel, obj.BudgetID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.BudgetID)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.BudgetName)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.BudgetName)
 		case 3:
-			m := ec.marshalNInt2int(ctx, f.sel, obj.Threshold)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainInt(b, obj.Threshold)
 		case 4:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.PeriodStart)
-			if m == graphql.Null {
+			if !plainTime(b, obj.PeriodStart) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 5:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.PeriodEnd)
-			if m == graphql.Null {
+			if !plainTime(b, obj.PeriodEnd) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 6:
 			m := ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, f.sel, obj.Spent)
 			if m == graphql.Null {
@@ -728,23 +674,13 @@ func (ec *executionContext) writePlainBudgetAlert(ctx context.Context, b *bytes.
 			}
 			m.MarshalGQL(b)
 		case 8:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.Hard)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.Hard)
 		case 9:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Message)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Message)
 		case 10:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.At)
-			if m == graphql.Null {
+			if !plainTime(b, obj.At) {
 				return false
 			}
-			m.MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')
@@ -865,11 +801,7 @@ func (ec *executionContext) writePlainBudgetEdge(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"BudgetEdge\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Cursor)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Cursor)
 		case 1:
 			if obj.Node == nil {
 				return false
@@ -946,17 +878,13 @@ func (ec *executionContext) writePlainBudgetStatus(ctx context.Context, b *bytes
 				return false
 			}
 		case 1:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.PeriodStart)
-			if m == graphql.Null {
+			if !plainTime(b, obj.PeriodStart) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 2:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.PeriodEnd)
-			if m == graphql.Null {
+			if !plainTime(b, obj.PeriodEnd) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 3:
 			m := ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, f.sel, obj.Spent)
 			if m == graphql.Null {
@@ -988,11 +916,7 @@ func (ec *executionContext) writePlainBudgetStatus(ctx context.Context, b *bytes
 			}
 			m.MarshalGQL(b)
 		case 8:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.Blocked)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.Blocked)
 		}
 	}
 	b.WriteByte('}')
@@ -1051,23 +975,11 @@ func (ec *executionContext) writePlainCatalogueModel(ctx context.Context, b *byt
 		case plainTypename:
 			b.WriteString("\"CatalogueModel\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Provider)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Provider)
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Model)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Model)
 		case 2:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.Aliases)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.Aliases)
 		case 3:
 			b.WriteByte('[')
 			for j := range obj.Rates {
@@ -1084,23 +996,13 @@ func (ec *executionContext) writePlainCatalogueModel(ctx context.Context, b *byt
 			}
 			b.WriteByte(']')
 		case 4:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.EffectiveFrom)
-			if m == graphql.Null {
+			if !plainTime(b, obj.EffectiveFrom) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 5:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Source)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Source)
 		case 6:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Checked)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Checked)
 		}
 	}
 	b.WriteByte('}')
@@ -1152,11 +1054,7 @@ func (ec *executionContext) writePlainCostLine(ctx context.Context, b *bytes.Buf
 		case plainTypename:
 			b.WriteString("\"CostLine\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Class)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Class)
 		case 1:
 			m := ec.marshalNInt642int64(ctx, f.sel, obj.Quantity)
 			if m == graphql.Null {
@@ -1236,11 +1134,7 @@ func (ec *executionContext) writePlainCreatedAPIKey(ctx context.Context, b *byte
 				return false
 			}
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Secret)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Secret)
 		}
 	}
 	b.WriteByte('}')
@@ -1294,41 +1188,19 @@ func (ec *executionContext) writePlainDeadLetter(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"DeadLetter\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.Sequence)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Sequence)
 		case 1:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.At)
-			if m == graphql.Null {
+			if !plainTime(b, obj.At) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.EventID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.EventID)
 		case 3:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Reason)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Reason)
 		case 4:
-			m := ec.marshalNInt2int(ctx, f.sel, obj.Deliveries)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainInt(b, obj.Deliveries)
 		case 5:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Payload)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Payload)
 		}
 	}
 	b.WriteByte('}')
@@ -1376,17 +1248,9 @@ func (ec *executionContext) writePlainDenialCount(ctx context.Context, b *bytes.
 		case plainTypename:
 			b.WriteString("\"DenialCount\"")
 		case 0:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.Keys)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.Keys)
 		case 1:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.Labels)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.Labels)
 		case 2:
 			m := ec.marshalNInt642int64(ctx, f.sel, obj.Requests)
 			if m == graphql.Null {
@@ -1438,17 +1302,9 @@ func (ec *executionContext) writePlainDimension(ctx context.Context, b *bytes.Bu
 		case plainTypename:
 			b.WriteString("\"Dimension\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Name)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Name)
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Value)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Value)
 		}
 	}
 	b.WriteByte('}')
@@ -1507,23 +1363,11 @@ func (ec *executionContext) writePlainKeyPolicy(ctx context.Context, b *bytes.Bu
 		case plainTypename:
 			b.WriteString("\"KeyPolicy\"")
 		case 0:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.AllowedProviders)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.AllowedProviders)
 		case 1:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.AllowedModels)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.AllowedModels)
 		case 2:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.RequiredDimensions)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.RequiredDimensions)
 		case 3:
 			b.WriteByte('[')
 			for j := range obj.DefaultDimensions {
@@ -1540,17 +1384,9 @@ func (ec *executionContext) writePlainKeyPolicy(ctx context.Context, b *bytes.Bu
 			}
 			b.WriteByte(']')
 		case 4:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.RequirePricedModels)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.RequirePricedModels)
 		case 5:
-			m := ec.marshalNInt2int(ctx, f.sel, obj.RequestsPerMinute)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainInt(b, obj.RequestsPerMinute)
 		case 6:
 			m := ec.marshalNInt642int64(ctx, f.sel, obj.TokensPerMinute)
 			if m == graphql.Null {
@@ -1620,11 +1456,9 @@ func (ec *executionContext) writePlainMember(ctx context.Context, b *bytes.Buffe
 			}
 			m.MarshalGQL(b)
 		case 2:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.CreatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.CreatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')
@@ -1745,11 +1579,7 @@ func (ec *executionContext) writePlainMemberEdge(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"MemberEdge\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Cursor)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Cursor)
 		case 1:
 			if obj.Node == nil {
 				return false
@@ -1802,13 +1632,13 @@ func (ec *executionContext) writePlainPageInfo(ctx context.Context, b *bytes.Buf
 		case plainTypename:
 			b.WriteString("\"PageInfo\"")
 		case 0:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.HasNextPage)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.HasNextPage)
 		case 1:
-			ec.marshalOString2ᚖstring(ctx, f.sel, obj.EndCursor).MarshalGQL(b)
+			if obj.EndCursor == nil {
+				b.WriteString("null")
+				continue
+			}
+			plainString(b, *obj.EndCursor)
 		}
 	}
 	b.WriteByte('}')
@@ -1873,37 +1703,25 @@ func (ec *executionContext) writePlainPricingOverride(ctx context.Context, b *by
 		case plainTypename:
 			b.WriteString("\"PricingOverride\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNID2string(ctx, f.sel, obj.TenantID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.TenantID)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Provider)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Provider)
 		case 3:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Model)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Model)
 		case 4:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.EffectiveFrom)
-			if m == graphql.Null {
+			if !plainTime(b, obj.EffectiveFrom) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 5:
-			ec.marshalOTime2ᚖtimeᚐTime(ctx, f.sel, obj.EffectiveTo).MarshalGQL(b)
+			if obj.EffectiveTo == nil {
+				b.WriteString("null")
+				continue
+			}
+			if !plainTime(b, *obj.EffectiveTo) {
+				b.WriteString("null")
+			}
 		case 6:
 			b.WriteByte('[')
 			for j := range obj.Rates {
@@ -1920,23 +1738,13 @@ func (ec *executionContext) writePlainPricingOverride(ctx context.Context, b *by
 			}
 			b.WriteByte(']')
 		case 7:
-			m := ec.marshalNString2string(ctx, f.sel, obj.PercentAdjustment)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.PercentAdjustment)
 		case 8:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Note)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Note)
 		case 9:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.CreatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.CreatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')
@@ -2057,11 +1865,7 @@ func (ec *executionContext) writePlainPricingOverrideEdge(ctx context.Context, b
 		case plainTypename:
 			b.WriteString("\"PricingOverrideEdge\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Cursor)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Cursor)
 		case 1:
 			if obj.Node == nil {
 				return false
@@ -2114,11 +1918,7 @@ func (ec *executionContext) writePlainRate(ctx context.Context, b *bytes.Buffer,
 		case plainTypename:
 			b.WriteString("\"Rate\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Class)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Class)
 		case 1:
 			m := ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, f.sel, obj.PerMillion)
 			if m == graphql.Null {
@@ -2257,23 +2057,13 @@ func (ec *executionContext) writePlainSession(ctx context.Context, b *bytes.Buff
 		case plainTypename:
 			b.WriteString("\"Session\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.AccessToken)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.AccessToken)
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.RefreshToken)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.RefreshToken)
 		case 2:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.ExpiresAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.ExpiresAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 3:
 			if obj.User == nil {
 				return false
@@ -2339,11 +2129,7 @@ func (ec *executionContext) writePlainSpendBreakdown(ctx context.Context, b *byt
 		case plainTypename:
 			b.WriteString("\"SpendBreakdown\"")
 		case 0:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.GroupBy)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.GroupBy)
 		case 1:
 			b.WriteByte('[')
 			for j := range obj.Groups {
@@ -2424,17 +2210,9 @@ func (ec *executionContext) writePlainSpendGroup(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"SpendGroup\"")
 		case 0:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.Keys)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.Keys)
 		case 1:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.Labels)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.Labels)
 		case 2:
 			if obj.Totals == nil {
 				return false
@@ -2494,23 +2272,13 @@ func (ec *executionContext) writePlainSpendPoint(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"SpendPoint\"")
 		case 0:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.Start)
-			if m == graphql.Null {
+			if !plainTime(b, obj.Start) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 1:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.Keys)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.Keys)
 		case 2:
-			m := ec.marshalNString2ᚕstringᚄ(ctx, f.sel, obj.Labels)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainStrings(b, obj.Labels)
 		case 3:
 			if obj.Totals == nil {
 				return false
@@ -2569,11 +2337,9 @@ func (ec *executionContext) writePlainSpendTick(ctx context.Context, b *bytes.Bu
 		case plainTypename:
 			b.WriteString("\"SpendTick\"")
 		case 0:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.At)
-			if m == graphql.Null {
+			if !plainTime(b, obj.At) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 1:
 			m := ec.marshalNInt642int64(ctx, f.sel, obj.Requests)
 			if m == graphql.Null {
@@ -2737,29 +2503,15 @@ func (ec *executionContext) writePlainTenant(ctx context.Context, b *bytes.Buffe
 		case plainTypename:
 			b.WriteString("\"Tenant\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Name)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Name)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Slug)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Slug)
 		case 3:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.CreatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.CreatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 4:
 			m := ec.marshalNRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx, f.sel, obj.Role)
 			if m == graphql.Null {
@@ -2973,17 +2725,9 @@ func (ec *executionContext) writePlainUnknownModelUsage(ctx context.Context, b *
 		case plainTypename:
 			b.WriteString("\"UnknownModelUsage\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Provider)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Provider)
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Model)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Model)
 		case 2:
 			m := ec.marshalNInt642int64(ctx, f.sel, obj.Requests)
 			if m == graphql.Null {
@@ -3003,17 +2747,13 @@ func (ec *executionContext) writePlainUnknownModelUsage(ctx context.Context, b *
 			}
 			m.MarshalGQL(b)
 		case 5:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.FirstSeen)
-			if m == graphql.Null {
+			if !plainTime(b, obj.FirstSeen) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 6:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.LastSeen)
-			if m == graphql.Null {
+			if !plainTime(b, obj.LastSeen) {
 				return false
 			}
-			m.MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')
@@ -3120,107 +2860,41 @@ func (ec *executionContext) writePlainUsageEvent(ctx context.Context, b *bytes.B
 		case plainTypename:
 			b.WriteString("\"UsageEvent\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.Time)
-			if m == graphql.Null {
+			if !plainTime(b, obj.Time) {
 				return false
 			}
-			m.MarshalGQL(b)
 		case 2:
-			m := ec.marshalNID2string(ctx, f.sel, obj.KeyID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.KeyID)
 		case 3:
-			m := ec.marshalNString2string(ctx, f.sel, obj.KeyName)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.KeyName)
 		case 4:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Source)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Source)
 		case 5:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Provider)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Provider)
 		case 6:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Operation)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Operation)
 		case 7:
-			m := ec.marshalNString2string(ctx, f.sel, obj.ModelRequested)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ModelRequested)
 		case 8:
-			m := ec.marshalNString2string(ctx, f.sel, obj.ModelServed)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ModelServed)
 		case 9:
-			m := ec.marshalNString2string(ctx, f.sel, obj.CatalogueModel)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.CatalogueModel)
 		case 10:
-			m := ec.marshalNInt2int(ctx, f.sel, obj.Status)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainInt(b, obj.Status)
 		case 11:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.Streaming)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.Streaming)
 		case 12:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.Complete)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.Complete)
 		case 13:
-			m := ec.marshalNInt2int(ctx, f.sel, obj.LatencyMs)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainInt(b, obj.LatencyMs)
 		case 14:
-			m := ec.marshalNInt2int(ctx, f.sel, obj.TtfbMs)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainInt(b, obj.TtfbMs)
 		case 15:
-			m := ec.marshalNString2string(ctx, f.sel, obj.RequestID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.RequestID)
 		case 16:
-			m := ec.marshalNString2string(ctx, f.sel, obj.ServiceTier)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ServiceTier)
 		case 17:
 			b.WriteByte('[')
 			for j := range obj.Dimensions {
@@ -3244,11 +2918,7 @@ func (ec *executionContext) writePlainUsageEvent(ctx context.Context, b *bytes.B
 				return false
 			}
 		case 19:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.Priced)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.Priced)
 		case 20:
 			ec.marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, f.sel, obj.ListCost).MarshalGQL(b)
 		case 21:
@@ -3256,17 +2926,9 @@ func (ec *executionContext) writePlainUsageEvent(ctx context.Context, b *bytes.B
 		case 22:
 			ec.marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, f.sel, obj.ProviderReportedCost).MarshalGQL(b)
 		case 23:
-			m := ec.marshalNString2string(ctx, f.sel, obj.OverrideIds)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.OverrideIds)
 		case 24:
-			m := ec.marshalNString2string(ctx, f.sel, obj.PricingTier)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.PricingTier)
 		case 25:
 			b.WriteByte('[')
 			for j := range obj.CostLines {
@@ -3283,17 +2945,9 @@ func (ec *executionContext) writePlainUsageEvent(ctx context.Context, b *bytes.B
 			}
 			b.WriteByte(']')
 		case 26:
-			m := ec.marshalNBoolean2bool(ctx, f.sel, obj.Repriced)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainBool(b, obj.Repriced)
 		case 27:
-			m := ec.marshalNString2string(ctx, f.sel, obj.RawUsage)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.RawUsage)
 		}
 	}
 	b.WriteByte('}')
@@ -3414,11 +3068,7 @@ func (ec *executionContext) writePlainUsageEventEdge(ctx context.Context, b *byt
 		case plainTypename:
 			b.WriteString("\"UsageEventEdge\"")
 		case 0:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Cursor)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Cursor)
 		case 1:
 			if obj.Node == nil {
 				return false
@@ -3475,29 +3125,15 @@ func (ec *executionContext) writePlainUser(ctx context.Context, b *bytes.Buffer,
 		case plainTypename:
 			b.WriteString("\"User\"")
 		case 0:
-			m := ec.marshalNID2string(ctx, f.sel, obj.ID)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.ID)
 		case 1:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Email)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Email)
 		case 2:
-			m := ec.marshalNString2string(ctx, f.sel, obj.Name)
-			if m == graphql.Null {
-				return false
-			}
-			m.MarshalGQL(b)
+			plainString(b, obj.Name)
 		case 3:
-			m := ec.marshalNTime2timeᚐTime(ctx, f.sel, obj.CreatedAt)
-			if m == graphql.Null {
+			if !plainTime(b, obj.CreatedAt) {
 				return false
 			}
-			m.MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -81,4 +83,77 @@ func WithGenericLists(ctx context.Context) context.Context {
 func genericLists(ctx context.Context) bool {
 	v, _ := ctx.Value(genericListsKey{}).(bool)
 	return v
+}
+
+// The leaf writers below write what gqlgen's MarshalString (and MarshalID),
+// MarshalBoolean, MarshalInt and MarshalTime write, without a marshaler per
+// value; graph/gen uses them only where gqlgen would call those.
+
+// encodeHex is gqlgen's, for \u00XX escapes.
+const encodeHex = "0123456789ABCDEF"
+
+// plainString quotes s as gqlgen's writeQuotedString does: only control
+// characters, backslash and the quote are escaped.
+func plainString(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		b.WriteString(s[start:i])
+		switch c {
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		default:
+			b.WriteString(`\u00`)
+			b.WriteByte(encodeHex[c>>4])
+			b.WriteByte(encodeHex[c&0xf])
+		}
+		start = i + 1
+	}
+	b.WriteString(s[start:])
+	b.WriteByte('"')
+}
+
+func plainStrings(b *bytes.Buffer, list []string) {
+	b.WriteByte('[')
+	for i, s := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		plainString(b, s)
+	}
+	b.WriteByte(']')
+}
+
+func plainBool(b *bytes.Buffer, v bool) {
+	b.WriteString(strconv.FormatBool(v))
+}
+
+func plainInt(b *bytes.Buffer, v int) {
+	var digits [20]byte
+	b.Write(strconv.AppendInt(digits[:0], int64(v), 10))
+}
+
+// plainTime writes t as RFC 3339 with nanoseconds, quoted; false for the
+// zero time, which gqlgen writes as null.
+func plainTime(b *bytes.Buffer, t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	var text [64]byte
+	b.WriteByte('"')
+	b.Write(t.AppendFormat(text[:0], time.RFC3339Nano))
+	b.WriteByte('"')
+	return true
 }

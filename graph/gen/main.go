@@ -83,6 +83,11 @@ type plainField struct {
 	// error), for nullable ones it writes null.
 	NilCheck bool
 	NonNull  bool
+	// Fast names the writer of graph/plainlists.go that writes a leaf as
+	// gqlgen's marshaler does, without one (fastLeaf); Ptr: the field holds
+	// a pointer to the value.
+	Fast string
+	Ptr  bool
 	// Object fields: the child object; objects: the element (Elem) reading.
 	Child       string
 	ElemPtr     bool
@@ -191,6 +196,9 @@ func classify(f *codegen.Field, objects map[string]*codegen.Object, typeString f
 	case ast.Scalar, ast.Enum:
 		pf.Kind = "leaf"
 		pf.MarshalFunc = ref.MarshalFunc()
+		if pf.Fast, pf.Ptr = fastLeaf(ref); pf.Fast != "" {
+			return pf, true
+		}
 		// A nil pointer in a non-null field is gqlgen's error to report.
 		pf.NilCheck = ref.IsPtr() && ref.GQL.NonNull
 		return pf, true
@@ -221,6 +229,44 @@ func classify(f *codegen.Field, objects map[string]*codegen.Object, typeString f
 		return pf, true
 	}
 	return plainField{}, false
+}
+
+// fastLeaf picks the writer of graph/plainlists.go for a leaf that gqlgen
+// marshals with one of its own functions from a plain Go value: String and
+// ID from string, Boolean from bool, Int from int, Time from time.Time (or
+// a pointer to one of these), and lists of non-null strings. "" leaves the
+// leaf to gqlgen's marshaler.
+func fastLeaf(ref *config.TypeReference) (writer string, ptr bool) {
+	m := ref.Marshaler
+	if ref.CastType != nil || m == nil || m.Pkg() == nil || m.Pkg().Path() != "github.com/99designs/gqlgen/graphql" {
+		return "", false
+	}
+	goType := ref.GO
+	if p, ok := goType.(*types.Pointer); ok {
+		goType, ptr = p.Elem(), true
+	}
+	basic := func(t types.Type, kind types.BasicKind) bool {
+		b, ok := t.(*types.Basic)
+		return ok && b.Kind() == kind
+	}
+	quoted := m.Name() == "MarshalString" || m.Name() == "MarshalID"
+	if list, ok := goType.(*types.Slice); ok {
+		if !ptr && quoted && ref.GQL.Elem != nil && ref.GQL.Elem.NonNull && ref.GQL.Elem.Elem == nil && basic(list.Elem(), types.String) {
+			return "plainStrings", false
+		}
+		return "", false
+	}
+	switch {
+	case quoted && basic(goType, types.String):
+		return "plainString", ptr
+	case m.Name() == "MarshalBoolean" && basic(goType, types.Bool):
+		return "plainBool", ptr
+	case m.Name() == "MarshalInt" && basic(goType, types.Int):
+		return "plainInt", ptr
+	case m.Name() == "MarshalTime" && types.TypeString(goType, nil) == "time.Time":
+		return "plainTime", ptr
+	}
+	return "", false
 }
 
 // elemIsObject reports whether a list element is the object's Go type or a
@@ -313,7 +359,37 @@ func (ec *executionContext) writePlain{{ $o.Name }}(ctx context.Context, b *byte
 			b.WriteString({{ printf "%q" (printf "%q" $o.Name) }})
 		{{- range $o.Fields }}
 		case {{ .Index }}:
-			{{- if eq .Kind "leaf" }}
+			{{- if and (eq .Kind "leaf") .Fast }}
+			{{- if .Ptr }}
+			if {{ .Value }} == nil {
+				{{- if .NonNull }}
+				return false
+				{{- else }}
+				b.WriteString("null")
+				continue
+				{{- end }}
+			}
+			{{- end }}
+			{{- if eq .Fast "plainTime" }}
+			if !plainTime(b, {{ if .Ptr }}*{{ end }}{{ .Value }}) {
+				{{- if .NonNull }}
+				return false
+				{{- else }}
+				b.WriteString("null")
+				{{- end }}
+			}
+			{{- else if eq .Fast "plainStrings" }}
+			{{- if not .NonNull }}
+			if {{ .Value }} == nil {
+				b.WriteString("null")
+				continue
+			}
+			{{- end }}
+			plainStrings(b, {{ .Value }})
+			{{- else }}
+			{{ .Fast }}(b, {{ if .Ptr }}*{{ end }}{{ .Value }})
+			{{- end }}
+			{{- else if eq .Kind "leaf" }}
 			{{- if .NilCheck }}
 			if {{ .Value }} == nil {
 				return false
