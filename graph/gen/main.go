@@ -312,7 +312,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-var plainTemplate = template.Must(template.New("plain").Parse(`
+// onNil is the code for a nil value in a writer: gqlgen's business (null
+// propagation and an error) when the field or element is non-null, else a
+// null, and on to the next field or element.
+func onNil(value string, nonNull bool) string {
+	if nonNull {
+		return "if " + value + " == nil {\nreturn false\n}"
+	}
+	return "if " + value + " == nil {\nb.WriteString(\"null\")\ncontinue\n}"
+}
+
+var plainTemplate = template.Must(template.New("plain").Funcs(template.FuncMap{"onNil": onNil}).Parse(`
 {{- range $o := .Objects }}
 // plainPlan{{ $o.Name }} resolves a selection on {{ $o.Name }} for the plain
 // path; nil when a selected field needs gqlgen's executor.
@@ -361,14 +371,7 @@ func (ec *executionContext) writePlain{{ $o.Name }}(ctx context.Context, b *byte
 		case {{ .Index }}:
 			{{- if and (eq .Kind "leaf") .Fast }}
 			{{- if .Ptr }}
-			if {{ .Value }} == nil {
-				{{- if .NonNull }}
-				return false
-				{{- else }}
-				b.WriteString("null")
-				continue
-				{{- end }}
-			}
+			{{ onNil .Value .NonNull }}
 			{{- end }}
 			{{- if eq .Fast "plainTime" }}
 			if !plainTime(b, {{ if .Ptr }}*{{ end }}{{ .Value }}) {
@@ -380,10 +383,7 @@ func (ec *executionContext) writePlain{{ $o.Name }}(ctx context.Context, b *byte
 			}
 			{{- else if eq .Fast "plainStrings" }}
 			{{- if not .NonNull }}
-			if {{ .Value }} == nil {
-				b.WriteString("null")
-				continue
-			}
+			{{ onNil .Value false }}
 			{{- end }}
 			plainStrings(b, {{ .Value }})
 			{{- else }}
@@ -406,24 +406,14 @@ func (ec *executionContext) writePlain{{ $o.Name }}(ctx context.Context, b *byte
 			{{- end }}
 			{{- else if eq .Kind "object" }}
 			{{- if .NilCheck }}
-			if {{ .Value }} == nil {
-				{{- if .NonNull }}
-				return false
-				{{- else }}
-				b.WriteString("null")
-				continue
-				{{- end }}
-			}
+			{{ onNil .Value .NonNull }}
 			{{- end }}
 			if !ec.writePlain{{ .Child }}(ctx, b, f.child, {{ .Value }}) {
 				return false
 			}
 			{{- else }}
 			{{- if not .NonNull }}
-			if {{ .Value }} == nil {
-				b.WriteString("null")
-				continue
-			}
+			{{ onNil .Value false }}
 			{{- end }}
 			b.WriteByte('[')
 			for j := range {{ .Value }} {
@@ -432,14 +422,7 @@ func (ec *executionContext) writePlain{{ $o.Name }}(ctx context.Context, b *byte
 				}
 				{{- if .ElemPtr }}
 				e := {{ .Value }}[j]
-				if e == nil {
-					{{- if .ElemNonNull }}
-					return false
-					{{- else }}
-					b.WriteString("null")
-					continue
-					{{- end }}
-				}
+				{{ onNil "e" .ElemNonNull }}
 				{{- else }}
 				e := &{{ .Value }}[j]
 				{{- end }}
