@@ -138,19 +138,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 // fetchStage fetches batches, prices them and hands them on until ctx ends.
 func (c *Consumer) fetchStage(ctx context.Context, cons jetstream.Consumer, out chan<- *batch, hb *heartbeat) {
 	for ctx.Err() == nil {
-		fetch, err := cons.Fetch(c.ccfg.BatchSize, jetstream.FetchMaxWait(c.ccfg.MaxWait))
-		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Warn("ingest: fetch failed", "err", err)
-				sleep(ctx, c.ccfg.RetryDelay)
-			}
-			continue
-		}
-		b := &batch{}
-		for m := range fetch.Messages() {
-			b.fetched = append(b.fetched, m)
+		b, err := c.fill(ctx, cons)
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("ingest: fetch failed", "err", err)
 		}
 		if len(b.fetched) == 0 {
+			if err != nil {
+				sleep(ctx, c.ccfg.RetryDelay)
+			}
 			continue
 		}
 		hb.add(b)
@@ -168,6 +163,57 @@ func (c *Consumer) fetchStage(ctx context.Context, cons jetstream.Consumer, out 
 			c.handBack(b, hb)
 		}
 	}
+}
+
+// Filling a batch: the first event is waited for with a pull request of
+// one (it ends when that event arrives), the rest are taken with no-wait
+// requests, polling while the stream has nothing, until the batch is full
+// or MaxWait has passed since its first event. No request waits on the
+// server for more than one event: nats-server ends a waiting pull request
+// that is not full only at its next sweep after the expiry, which under
+// load held events up to 1.5 s beyond MaxWait. Only fetched events are
+// held by the consumer (nothing is prefetched), so a stalled pipeline
+// leaves the rest waiting in JetStream, their deliveries unused.
+const (
+	fillPoll     = 20 * time.Millisecond // pause between no-wait requests once the stream is drained
+	fillMaxChunk = 1_000                 // events one no-wait request asks for
+)
+
+// fill collects one batch; on error it returns what it had (the caller
+// processes it: its events are already delivered to this consumer).
+func (c *Consumer) fill(ctx context.Context, cons jetstream.Consumer) (*batch, error) {
+	b := &batch{}
+	first, err := cons.Fetch(1, jetstream.FetchMaxWait(c.ccfg.MaxWait))
+	if err != nil {
+		return b, err
+	}
+	for m := range first.Messages() {
+		b.fetched = append(b.fetched, m)
+	}
+	if len(b.fetched) == 0 {
+		return b, first.Error()
+	}
+	deadline := time.Now().Add(c.ccfg.MaxWait)
+	for len(b.fetched) < c.ccfg.BatchSize && ctx.Err() == nil {
+		want := min(c.ccfg.BatchSize-len(b.fetched), fillMaxChunk)
+		more, err := cons.FetchNoWait(want)
+		if err != nil {
+			return b, err
+		}
+		got := 0
+		for m := range more.Messages() {
+			b.fetched = append(b.fetched, m)
+			got++
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		if got < want { // the stream is drained for now
+			sleep(ctx, min(fillPoll, left))
+		}
+	}
+	return b, nil
 }
 
 // storeStage writes batches to ClickHouse, retrying until it succeeds.
