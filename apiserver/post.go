@@ -49,8 +49,7 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	}
 	w.Header().Set("Content-Type", responseContentType(r))
 	responses, ctx := exec.DispatchOperation(ctx, rc)
-	resp := responses(ctx)
-	_, _ = w.Write(appendResponse(make([]byte, 0, len(resp.Data)+512), resp))
+	writeResponse(w, responses(ctx))
 }
 
 // fallback hands the request, body restored, to gqlgen's transport.
@@ -82,47 +81,48 @@ func responseContentType(r *http.Request) string {
 	return graphqlJSON
 }
 
-// appendResponse writes resp with the members and order json.Marshal gives
-// graphql.Response, the data as the executor wrote it.
-func appendResponse(b []byte, resp *graphql.Response) []byte {
-	member := func(name string, v any) {
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		enc, err := json.Marshal(v)
-		if err != nil {
-			// The types below always marshal; keep the response valid anyway.
-			enc = []byte("null")
-		}
-		b = append(b, enc...)
-	}
-	b = append(b, '{')
+// writeResponse writes resp with the members and order json.Marshal gives
+// graphql.Response, the data as the executor wrote it, straight from its
+// buffer.
+func writeResponse(w io.Writer, resp *graphql.Response) {
+	var head []byte
+	head = append(head, '{')
 	if len(resp.Errors) > 0 {
-		member("errors", resp.Errors)
+		head = appendMember(head, "errors", resp.Errors)
+		head = append(head, ',')
 	}
-	if len(b) > 1 {
-		b = append(b, ',')
-	}
-	b = append(b, `"data":`...)
+	head = append(head, `"data":`...)
+	_, _ = w.Write(head)
 	if len(resp.Data) == 0 {
-		b = append(b, "null"...)
+		_, _ = w.Write([]byte("null"))
 	} else {
-		b = append(b, resp.Data...)
+		_, _ = w.Write(resp.Data)
 	}
+	var tail []byte
 	if resp.Label != "" {
-		member("label", resp.Label)
+		tail = appendMember(append(tail, ','), "label", resp.Label)
 	}
 	if len(resp.Path) > 0 {
-		member("path", resp.Path)
+		tail = appendMember(append(tail, ','), "path", resp.Path)
 	}
 	if resp.HasNext != nil {
-		member("hasNext", resp.HasNext)
+		tail = appendMember(append(tail, ','), "hasNext", resp.HasNext)
 	}
 	if len(resp.Extensions) > 0 {
-		member("extensions", resp.Extensions)
+		tail = appendMember(append(tail, ','), "extensions", resp.Extensions)
 	}
-	return append(b, '}')
+	_, _ = w.Write(append(tail, '}'))
+}
+
+// appendMember appends "name":value, value encoded by encoding/json.
+func appendMember(b []byte, name string, v any) []byte {
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	enc, err := json.Marshal(v)
+	if err != nil {
+		// The members written here always marshal; keep the answer valid anyway.
+		enc = []byte("null")
+	}
+	return append(b, enc...)
 }
