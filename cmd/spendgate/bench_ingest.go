@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/pricing"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
@@ -35,7 +37,7 @@ import (
 func benchIngest(ctx context.Context, args []string) error {
 	fs := newFlagSet("bench ingest")
 	defC := ingest.DefaultConsumerConfig()
-	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS server with JetStream")
+	natsURL := fs.String("nats-url", nats.DefaultURL, `NATS server with JetStream; "" runs an embedded one in this process, as spendgate serve does`)
 	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address")
 	n := fs.Int("events", 100_000, "events for the throughput runs")
 	batchSize := fs.Int("batch", 500, "events per HTTP request")
@@ -57,6 +59,20 @@ func benchIngest(ctx context.Context, args []string) error {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	prefix, db := "SGBENCH_"+suffix, "sgbench_"+suffix
+	if *natsURL == "" {
+		dir, err := os.MkdirTemp("", "spendgate-bench-nats-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		ns, url, err := natsembed.Start(dir)
+		if err != nil {
+			return err
+		}
+		defer ns.Shutdown()
+		*natsURL = url
+		fmt.Printf("NATS: embedded server %s in this process (its CPU counts as this process's)\n", ns.ID()[:8])
+	}
 	nc, err := nats.Connect(*natsURL)
 	if err != nil {
 		return fmt.Errorf("NATS: %w", err)
