@@ -135,12 +135,14 @@ func newControlPlaneDB(t *testing.T) *pgxpool.Pool {
 // running is one consumer process: its own NATS connection and ClickHouse
 // connection, so a test can kill it.
 type running struct {
-	c      *Consumer
-	nc     *nats.Conn
-	cancel context.CancelFunc
-	done   chan struct{}
-	writes atomic.Int64 // Write calls
-	fails  atomic.Int64 // failed Write calls
+	c        *Consumer
+	nc       *nats.Conn
+	cancel   context.CancelFunc
+	done     chan struct{}
+	writes   atomic.Int64 // Write calls
+	fails    atomic.Int64 // failed Write calls
+	largest  atomic.Int64 // events in the largest Write
+	smallest atomic.Int64 // events in the smallest Write (0: none yet)
 }
 
 // countingWriter is the real writer, counting calls and failures.
@@ -151,6 +153,16 @@ type countingWriter struct {
 
 func (cw countingWriter) Write(ctx context.Context, evs []PricedEvent) (int, error) {
 	cw.r.writes.Add(1)
+	for size := int64(len(evs)); ; {
+		if l := cw.r.largest.Load(); size <= l || cw.r.largest.CompareAndSwap(l, size) {
+			break
+		}
+	}
+	for size := int64(len(evs)); ; {
+		if sm := cw.r.smallest.Load(); sm != 0 && size >= sm || cw.r.smallest.CompareAndSwap(sm, size) {
+			break
+		}
+	}
 	n, err := cw.w.Write(ctx, evs)
 	if err != nil {
 		cw.r.fails.Add(1)
@@ -338,6 +350,24 @@ func TestDuplicatesAndRedeliveriesDoNotChangeTotals(t *testing.T) {
 	}
 	p.waitDrained()
 	p.assertExactly(21)
+}
+
+// A backlog is taken in full batches: the first event of each is waited
+// for, the rest taken without waiting until the batch holds BatchSize.
+func TestBatchesFillUpToBatchSizeFromABacklog(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, pipelineOpts{migrate: true, consumer: func(c *ConsumerConfig) {
+		c.BatchSize = 7
+		c.MaxWait = 2 * time.Second // far longer than taking 7 waiting events
+	}})
+	p.publish(usageEvents(49, 1))
+	r := p.start(nil)
+	testenv.WaitFor(t, 20*time.Second, "49 events in ClickHouse", func() bool { return p.totals().Events == 49 })
+	if r.largest.Load() != 7 || r.smallest.Load() != 7 || r.writes.Load() != 7 {
+		t.Fatalf("%d writes of %d to %d events; want 7 of 7", r.writes.Load(), r.smallest.Load(), r.largest.Load())
+	}
+	p.waitDrained()
+	p.assertExactly(49)
 }
 
 // The consumer process dies after the insert and the budget update and
