@@ -211,18 +211,28 @@ func (s *Service) UpdateBudget(ctx context.Context, tenantID, id string, in Budg
 
 // DeleteBudget removes a budget.
 func (s *Service) DeleteBudget(ctx context.Context, tenantID, id string) error {
+	return s.deleteOne(ctx, tenantID, id, "budgets", "budget", "budget")
+}
+
+// deleteOne removes a tenant's row of table by id, for admins, with its
+// audit entry (action kind.delete); NOT_FOUND names it what.
+func (s *Service) deleteOne(ctx context.Context, tenantID, id, table, what, kind string) error {
 	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
 	if err != nil {
 		return err
 	}
+	if err := checkID("id", id); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.getBudget(ctx, tx, tenantID, id); err != nil {
+		tag, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM budgets WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
-			return err
+		if tag.RowsAffected() == 0 {
+			return notFound(what)
 		}
-		return audit(ctx, tx, tenantID, p, "budget.delete", "budget", id, nil)
+		return audit(ctx, tx, tenantID, p, kind+".delete", kind, id, nil)
 	})
 }
 
@@ -360,19 +370,7 @@ func (s *Service) UpdatePricingOverride(ctx context.Context, tenantID, id string
 
 // DeletePricingOverride removes an override.
 func (s *Service) DeletePricingOverride(ctx context.Context, tenantID, id string) error {
-	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
-	if err != nil {
-		return err
-	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.getOverride(ctx, tx, tenantID, id); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM pricing_overrides WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
-			return err
-		}
-		return audit(ctx, tx, tenantID, p, "pricing_override.delete", "pricing_override", id, nil)
-	})
+	return s.deleteOne(ctx, tenantID, id, "pricing_overrides", "pricing override", "pricing_override")
 }
 
 // TenantOverrides returns a tenant's overrides for pricing (ingest); no
