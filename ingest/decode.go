@@ -52,7 +52,7 @@ func decodeEventOf(data []byte, strict, validJSON bool) (event.Event, error) {
 // slices of body, when body is valid JSON, an object whose one member is
 // "events" (spelled without escapes), holding an array. false means "ask
 // encoding/json", which then decides (other or repeated members, escapes,
-// errors); TestSplitBatchMatchesEncodingJSON holds the two equal.
+// errors); FuzzSplitBatchMatchesEncodingJSON holds the two equal.
 func splitBatch(body []byte) ([][]byte, bool) {
 	if !gjson.ValidBytes(body) {
 		return nil, false
