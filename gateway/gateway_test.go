@@ -552,14 +552,7 @@ func TestPolicyCacheCollapsesConcurrentLookups(t *testing.T) {
 			}
 		}()
 	}
-	testenv.WaitFor(t, 5*time.Second, "callers joining one lookup", func() bool {
-		src.cache.mu.Lock()
-		defer src.cache.mu.Unlock()
-		for _, f := range src.cache.inflight {
-			return f.waiters == callers-1
-		}
-		return false
-	})
+	testenv.WaitFor(t, 5*time.Second, "callers joining one lookup", func() bool { return src.cache.joined() == callers-1 })
 	close(release)
 	wg.Wait()
 	if _, err := src.Lookup(context.Background(), "sg_same_key"); err != nil {

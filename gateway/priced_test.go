@@ -333,14 +333,7 @@ func TestHTTPPricedSource(t *testing.T) {
 			}
 		})
 	}
-	testenv.WaitFor(t, 10*time.Second, "callers joining one question", func() bool {
-		src.cache.mu.Lock()
-		defer src.cache.mu.Unlock()
-		for _, f := range src.cache.inflight {
-			return f.waiters == callers-1
-		}
-		return false
-	})
+	testenv.WaitFor(t, 10*time.Second, "callers joining one question", func() bool { return src.cache.joined() == callers-1 })
 	release()
 	wg.Wait()
 	if n := c.pricedHits.Load() - hits; n != 1 {
@@ -388,4 +381,15 @@ func TestAnswerCacheBounded(t *testing.T) {
 	if _, ok := c.entries[6]; ok {
 		t.Fatal("an answer with no TTL was cached")
 	}
+}
+
+// joined is how many callers wait on a lookup in flight (one in flight at
+// most in the tests that ask).
+func (c *answerCache[K, V]) joined() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.inflight {
+		return f.waiters
+	}
+	return 0
 }
