@@ -29,11 +29,11 @@ import (
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
-	"github.com/spendgate/spendgate/store/postgres"
 )
 
 // syncBuffer collects log output from concurrent goroutines.
@@ -88,11 +88,7 @@ func newFullHarness(t testing.TB) *harness { return buildHarness(t, true) }
 func buildHarness(t testing.TB, full bool) *harness {
 	t.Helper()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	testenv.Must(t, postgres.Migrate(ctx, dsn), "migrate")
-	pool, err := postgres.Open(ctx, dsn)
-	testenv.Must(t, err, "open")
-	t.Cleanup(pool.Close)
+	pool := pgtest.Migrated(t)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("j", 32)))

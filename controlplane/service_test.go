@@ -11,19 +11,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
-	"github.com/spendgate/spendgate/store/postgres"
 )
 
 // newTestService returns a service on a fresh, migrated database.
 func newTestService(t testing.TB) (*Service, *pgxpool.Pool) {
 	t.Helper()
-	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	testenv.Must(t, postgres.Migrate(ctx, dsn), "migrate")
-	pool, err := postgres.Open(ctx, dsn)
-	testenv.Must(t, err, "open")
-	t.Cleanup(pool.Close)
+	pool := pgtest.Migrated(t)
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("j", 32)))
 	testenv.Must(t, err, "tokens")
 	s, err := New(pool, []byte("pepper-pepper-pepper"), tokens, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -21,6 +21,7 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/pricing"
@@ -44,12 +45,7 @@ type controlPlane struct {
 
 func newControlPlane(t *testing.T) *controlPlane {
 	t.Helper()
-	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	testenv.Must(t, postgres.Migrate(ctx, dsn), "migrate")
-	pool, err := postgres.Open(ctx, dsn)
-	testenv.Must(t, err, "open")
-	t.Cleanup(pool.Close)
+	pool := pgtest.Migrated(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("j", 32)))
 	testenv.Must(t, err, "tokens")

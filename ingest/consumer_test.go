@@ -23,10 +23,10 @@ import (
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/store/clickhouse"
-	"github.com/spendgate/spendgate/store/postgres"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -122,12 +122,8 @@ func newPipeline(t *testing.T, o pipelineOpts) *pipeline {
 func newControlPlaneDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	testenv.Must(t, postgres.Migrate(ctx, dsn), "pg migrate")
-	pool, err := postgres.Open(ctx, dsn)
-	testenv.Must(t, err, "pg open")
-	t.Cleanup(pool.Close)
-	_, err = pool.Exec(ctx, `INSERT INTO tenants (id, name, slug) VALUES ($1, 'Acme', 'acme')`, tenant)
+	pool := pgtest.Migrated(t)
+	_, err := pool.Exec(ctx, `INSERT INTO tenants (id, name, slug) VALUES ($1, 'Acme', 'acme')`, tenant)
 	testenv.Must(t, err, "tenant")
 	return pool
 }

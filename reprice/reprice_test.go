@@ -16,10 +16,10 @@ import (
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/store/clickhouse"
-	"github.com/spendgate/spendgate/store/postgres"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -38,11 +38,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	testenv.Must(t, postgres.Migrate(ctx, dsn), "migrate")
-	pool, err := postgres.Open(ctx, dsn)
-	testenv.Must(t, err, "postgres")
-	t.Cleanup(pool.Close)
+	pool := pgtest.Migrated(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tokens, _ := auth.NewTokens([]byte(strings.Repeat("r", 32)))
 	cp, err := controlplane.New(pool, []byte("reprice-pepper-123"), tokens, quiet)
