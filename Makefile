@@ -48,8 +48,9 @@ portal:
 
 ## bench: Go micro-benchmarks for hot paths, then load benchmarks that print ratios.
 bench: services build
+	$(GO) build -o bin/spendgate-bench ./cmd/spendgate-bench
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench.txt
-	./$(BIN) bench all
+	./bin/spendgate-bench all
 
 ## filter: build the proxy-wasm filter with TinyGo (not available on every machine).
 filter:

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -192,7 +190,7 @@ func runUsers(ctx context.Context, args []string) error {
 		return errors.New("users create-owner: --email, --password and --tenant-name are required")
 	}
 	if *slug == "" {
-		*slug = slugify(*name)
+		*slug = controlplane.SlugFor(*name)
 	}
 	log := slog.Default()
 	f.withDevDefaults(log)
@@ -207,27 +205,4 @@ func runUsers(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("created tenant %s (%s, id %s) owned by %s\n", t.Name, t.Slug, t.ID, u.Email)
 	return nil
-}
-
-func slugify(s string) string {
-	out := make([]byte, 0, len(s))
-	for _, c := range []byte(s) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			out = append(out, c)
-		case c >= 'A' && c <= 'Z':
-			out = append(out, c+32)
-		case len(out) > 0 && out[len(out)-1] != '-':
-			out = append(out, '-')
-		}
-	}
-	for len(out) > 0 && out[len(out)-1] == '-' {
-		out = out[:len(out)-1]
-	}
-	if len(out) == 0 {
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		return "t-" + hex.EncodeToString(b)
-	}
-	return string(out[:min(len(out), 63)])
 }

@@ -101,18 +101,3 @@ func TestUsersCreateOwnerCommand(t *testing.T) {
 		}
 	}
 }
-
-func TestSlugify(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"Acme Corp": "acme-corp", "  ÄBC--42!": "bc-42", "R&D / Labs": "r-d-labs"} {
-		if got := slugify(in); got != want {
-			t.Errorf("slugify(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := slugify("!!!"); !strings.HasPrefix(got, "t-") || len(got) != 10 {
-		t.Errorf("slugify of nothing usable: %q", got)
-	}
-	if got := slugify(strings.Repeat("a", 100)); len(got) != 63 {
-		t.Errorf("long slug has %d characters", len(got))
-	}
-}

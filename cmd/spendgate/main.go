@@ -31,7 +31,6 @@ func commands() map[string]command {
 		"users":        {"manage users (create-owner)", runUsers},
 		"pricing":      {"pricing catalogue tools (sync, list, show, cost)", runPricing},
 		"fakeprovider": {"run a fake OpenAI/Anthropic/Gemini provider for tests and demos", runFakeProvider},
-		"bench":        {"load benchmarks that print figures as ratios (gateway, apikeys)", runBench},
 		"demo":         {"demo helpers: 'demo traffic' sends realistic calls through the gateway", runDemo},
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/store/postgres"
 )
 
 // pipelineFlags configure the event pipeline (receiver → JetStream →
@@ -189,22 +190,11 @@ func (p *pipeline) close() {
 	p.closers = nil
 }
 
-// clickHouseMigrationLock is the Postgres advisory lock id that serializes
-// ClickHouse migrations across spendgate processes sharing a database.
-const clickHouseMigrationLock = 0x5347_4348 // "SGCH"
-
-// migrateClickHouse applies the ClickHouse migrations while holding a
-// Postgres advisory lock, so an api and an ingest process starting together
+// migrateClickHouse applies the ClickHouse migrations under the control
+// plane's advisory lock, so an api and an ingest process starting together
 // do not both run them (ClickHouse itself has nothing to lock with).
 func migrateClickHouse(ctx context.Context, pool *pgxpool.Pool, ch driver.Conn, database string) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("clickhouse migrations: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", clickHouseMigrationLock); err != nil {
-		return fmt.Errorf("clickhouse migrations: lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", clickHouseMigrationLock) //nolint:errcheck // the session ends with the conn anyway
-	return chstore.Migrate(ctx, ch, database)
+	return postgres.WithAdvisoryLock(ctx, pool, postgres.LockClickHouseMigrations, func(ctx context.Context) error {
+		return chstore.Migrate(ctx, ch, database)
+	})
 }

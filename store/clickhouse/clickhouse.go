@@ -162,8 +162,8 @@ const (
 
 // Migrate creates the schema (idempotent). ClickHouse has no transactions or
 // locks: processes that may start together (api, ingest) must not migrate at
-// the same time, or a POPULATE backfill could run twice; cmd/spendgate holds a
-// Postgres advisory lock around it.
+// the same time, or a POPULATE backfill could run twice; cmd/spendgate runs it
+// under the control plane's Postgres advisory lock (postgres.WithAdvisoryLock).
 func Migrate(ctx context.Context, conn driver.Conn, database string) error {
 	return migrateTo(ctx, conn, database, len(migrations))
 }

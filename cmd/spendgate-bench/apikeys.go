@@ -13,18 +13,19 @@ import (
 
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/internal/envflag"
 )
 
 // benchAPIKeys seeds 1,000 keys in a scratch database and times the GraphQL
 // apiKeys list through the real HTTP handler, against the raw SQL query for
 // the same rows measured in the same run.
 func benchAPIKeys(ctx context.Context, args []string) error {
-	fs := newFlagSet("bench apikeys")
+	fs := envflag.NewFlagSet("spendgate-bench apikeys")
 	admin := fs.String("postgres-admin-dsn", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database DSN (a scratch database is created and dropped)")
 	keys := fs.Int("keys", 1000, "keys to seed")
 	runs := fs.Int("runs", 200, "timed queries per target")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := envflag.Parse(fs, args); err != nil {
 		return err
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
+	"github.com/spendgate/spendgate/internal/envflag"
 	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/policy"
 )
@@ -30,12 +31,12 @@ import (
 // loopback in this process. Figures are printed as ratios to the baselines
 // measured in the same run, since absolute numbers depend on the machine.
 func benchGateway(ctx context.Context, args []string) error {
-	fs := newFlagSet("bench gateway")
+	fs := envflag.NewFlagSet("spendgate-bench gateway")
 	duration := fs.Duration("duration", 3*time.Second, "load duration per measurement")
 	rates := fs.String("rates", "1000,5000", "fixed request rates (per second) to measure")
 	streams := fs.Int("streams", 200, "in-flight streams for the memory measurement")
 	rounds := fs.Int("rounds", 10, "rounds per measurement: the targets take turns in short slices of the duration, so background load on a shared machine falls on all of them alike")
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := envflag.Parse(fs, args); err != nil {
 		return err
 	}
 	if *rounds <= 0 || *duration < time.Duration(*rounds)*100*time.Millisecond {

@@ -60,8 +60,8 @@ func newBenchTenant(ctx context.Context, adminDSN string) (*benchTenant, func(),
 	if b.pool, err = postgres.Open(ctx, dsn); err != nil {
 		return fail(err)
 	}
-	tokens, _ := auth.NewTokens([]byte(devSecret))
-	if b.cp, err = controlplane.New(b.pool, []byte(devSecret), tokens, b.quiet); err != nil {
+	tokens, _ := auth.NewTokens([]byte(benchSecret))
+	if b.cp, err = controlplane.New(b.pool, []byte(benchSecret), tokens, b.quiet); err != nil {
 		return fail(err)
 	}
 	_, tn, err := b.cp.CreateOwner(ctx, "bench@example.com", "password-123", "Bench", "bench")
@@ -127,3 +127,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
+
+// benchSecret signs the scratch tenant's tokens and peppers its keys; the
+// scratch database is dropped at the end of the run.
+const benchSecret = "spendgate-bench-scratch-secret-0123456789"

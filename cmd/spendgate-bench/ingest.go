@@ -22,6 +22,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/internal/envflag"
 	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/pricing"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
@@ -35,7 +36,7 @@ import (
 // the writer (no polling queries loading ClickHouse). Streams and database
 // are scratch ones, removed at the end.
 func benchIngest(ctx context.Context, args []string) error {
-	fs := newFlagSet("bench ingest")
+	fs := envflag.NewFlagSet("spendgate-bench ingest")
 	defC := ingest.DefaultConsumerConfig()
 	natsURL := fs.String("nats-url", nats.DefaultURL, `NATS server with JetStream; "" runs an embedded one in this process, as spendgate serve does`)
 	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address")
@@ -48,7 +49,7 @@ func benchIngest(ctx context.Context, args []string) error {
 	rate := fs.Int("rate", 10_000, "events/s for the lag run")
 	dur := fs.Duration("duration", 5*time.Second, "length of the lag run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := envflag.Parse(fs, args); err != nil {
 		return err
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)

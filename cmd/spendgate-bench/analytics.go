@@ -14,6 +14,7 @@ import (
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/internal/envflag"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -24,13 +25,13 @@ import (
 // not day-aligned, which the rollups cannot answer, so it reads the raw
 // events: the ratio shows what the rollups buy.
 func benchAnalytics(ctx context.Context, args []string) error {
-	fs := newFlagSet("bench analytics")
+	fs := envflag.NewFlagSet("spendgate-bench analytics")
 	admin := fs.String("postgres-admin-dsn", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database DSN (a scratch database is created and dropped)")
 	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (a scratch database is created and dropped)")
 	events := fs.Int("events", 10_000_000, "events to generate, spread over --days")
 	days := fs.Int("days", 90, "days the events span, ending now")
 	runs := fs.Int("runs", 30, "timed queries per measurement")
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := envflag.Parse(fs, args); err != nil {
 		return err
 	}
 	bt, cleanup, err := newBenchTenant(ctx, *admin)
