@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -38,11 +39,22 @@ type Receiver struct {
 	js  jetstream.JetStream
 	log *slog.Logger
 	now func() time.Time
+
+	// PublishTimeout bounds how long a batch waits for JetStream to
+	// acknowledge it (a caller's shorter deadline wins). Past it the batch
+	// is answered 503, so a caller with a short timeout of its own learns
+	// "retry" instead of timing out while NATS is down. Set before serving.
+	PublishTimeout time.Duration
 }
+
+// DefaultPublishTimeout is Receiver.PublishTimeout unless set: JetStream
+// acknowledges a healthy batch within milliseconds, and data planes time
+// their batches out after 10 s.
+const DefaultPublishTimeout = 5 * time.Second
 
 // NewReceiver returns a receiver; call EnsureStreams first.
 func NewReceiver(cfg Config, js jetstream.JetStream, log *slog.Logger) *Receiver {
-	return &Receiver{cfg: cfg, js: js, log: log, now: time.Now}
+	return &Receiver{cfg: cfg, js: js, log: log, now: time.Now, PublishTimeout: DefaultPublishTimeout}
 }
 
 // ErrUnavailable wraps JetStream failures: the caller should retry the batch.
@@ -67,12 +79,10 @@ func (r *Receiver) Publish(ctx context.Context, events []event.Event) (Result, e
 // publish is Publish with each event's JSON given (as received, or encoded).
 func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [][]byte) (Result, error) {
 	res := Result{Rejected: []Rejected{}}
-	if _, ok := ctx.Deadline(); !ok {
-		// A lost PubAck must not hang the caller forever.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-	}
+	// A lost PubAck, or NATS down (the client buffers publishes while it
+	// reconnects), must not hold the caller beyond the bound.
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(r.PublishTimeout, DefaultPublishTimeout))
+	defer cancel()
 	now := r.now()
 	futures := make([]jetstream.PubAckFuture, 0, min(len(events), publishWindow))
 	wait := func() error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -199,5 +202,51 @@ func TestValidate(t *testing.T) {
 		if err := Validate(&e, now); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestNATSDownAnswers503WithinPublishTimeout stops the (embedded) NATS
+// server under a receiver: a batch is answered with the documented 503
+// within PublishTimeout, over HTTP and in-process, instead of being held
+// while the client waits to reconnect.
+func TestNATSDownAnswers503WithinPublishTimeout(t *testing.T) {
+	t.Parallel()
+	ns, url, err := natsembed.Start(t.TempDir())
+	testenv.Must(t, err, "embedded NATS")
+	defer ns.Shutdown()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
+	testenv.Must(t, err, "connect")
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	testenv.Must(t, err, "jetstream")
+	cfg := DefaultConfig()
+	cfg.ServiceToken = "svc"
+	testenv.Must(t, EnsureStreams(context.Background(), js, cfg), "streams")
+	r := NewReceiver(cfg, js, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.PublishTimeout = time.Second
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	if status, res, raw := post(t, srv, "svc", event.AppendBatch(nil, []event.Event{ev("0190f3c4-7a2b-7c3d-8e4f-0000000000a1")})); status != 200 || res.Accepted != 1 {
+		t.Fatalf("NATS up: %d %s", status, raw)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+
+	start := time.Now()
+	status, _, raw := post(t, srv, "svc", event.AppendBatch(nil, []event.Event{ev("0190f3c4-7a2b-7c3d-8e4f-0000000000a2")}))
+	took := time.Since(start)
+	if status != http.StatusServiceUnavailable || !strings.Contains(raw, "retry the batch") {
+		t.Fatalf("NATS down: %d %s", status, raw)
+	}
+	// The bound plus scheduling slack on a busy machine; the old bound was 30 s.
+	if took < 900*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("NATS down: answered after %s, want about the 1 s publish timeout", took)
+	}
+
+	start = time.Now()
+	_, err = r.Publish(context.Background(), []event.Event{ev("0190f3c4-7a2b-7c3d-8e4f-0000000000a3")})
+	if !errors.Is(err, ErrUnavailable) || time.Since(start) > 5*time.Second {
+		t.Fatalf("in-process publish with NATS down: %v after %s", err, time.Since(start))
 	}
 }

@@ -38,6 +38,7 @@ type pipelineFlags struct {
 	batchWait                time.Duration
 	budgets, failOpen        bool
 	reservationTTL           time.Duration
+	publishTimeout           time.Duration
 }
 
 func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDefault string) {
@@ -53,6 +54,7 @@ func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDe
 	fs.IntVar(&f.lanes, "clickhouse-lanes", 1, "concurrent INSERTs a large batch is split into (by event id); more help when ClickHouse has idle cores")
 	fs.BoolVar(&f.budgets, "budgets", true, "apply spend to budgets, deliver their alerts and serve reservations (POST /internal/v1/reservations)")
 	fs.BoolVar(&f.failOpen, "budget-fail-open", false, "when the budget store is unreachable, let calls under hard budgets through unchecked (default: refuse them)")
+	fs.DurationVar(&f.publishTimeout, "publish-timeout", ingest.DefaultPublishTimeout, "longest the event receiver waits for JetStream to acknowledge a batch before answering 503 (retry)")
 	fs.DurationVar(&f.reservationTTL, "reservation-ttl", budgetservice.DefaultConfig("").ReservationTTL, "how long an unsettled reservation holds budget before it expires")
 }
 
@@ -60,6 +62,8 @@ func (f *pipelineFlags) validate() error {
 	switch {
 	case f.batch <= 0 || f.batchWait <= 0 || f.lanes <= 0 || f.maxBody <= 0:
 		return errors.New("--batch-size, --batch-wait, --clickhouse-lanes and --max-body-bytes must be positive")
+	case f.publishTimeout <= 0:
+		return errors.New("--publish-timeout must be positive")
 	case f.reservationTTL < time.Minute:
 		return errors.New("--reservation-ttl must be at least a minute (longer than a call plus the ingest lag)")
 	}
@@ -132,6 +136,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	writer := chstore.NewWriter(p.ch, f.chDB)
 	writer.Lanes = f.lanes
 	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
+	p.receiver.PublishTimeout = f.publishTimeout
 	p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, pricing.Default(), p.overrides, log)
 	p.dlq = ingest.NewDLQ(p.js, p.cfg)
 	p.alertPrefix = strings.ToLower(p.cfg.Prefix)
