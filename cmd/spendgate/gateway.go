@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/policy"
+	"github.com/spendgate/spendgate/spool"
 )
 
 // upstreamFlag collects repeated --upstream provider=url flags.
@@ -63,6 +66,8 @@ type gatewayFlags struct {
 	idlePerHost                                        int
 	eventBatch, eventBuffer                            int
 	eventInterval                                      time.Duration
+	spoolDir                                           string
+	spoolMaxBytes                                      int64
 }
 
 // addGatewayFlags registers the gateway's flags. standalone is true for
@@ -83,8 +88,17 @@ func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
 	fs.DurationVar(&f.headerTimeout, "upstream-response-header-timeout", 5*time.Minute, "how long a provider may take to start answering")
 	fs.IntVar(&f.idlePerHost, "upstream-max-idle-conns-per-host", 512, "keep-alive connections kept per provider")
 	fs.DurationVar(&f.reserveTimeout, "reserve-timeout", 5*time.Second, "timeout of one budget reservation")
-	fs.IntVar(&f.eventBatch, "event-batch", 200, "events per batch sent to ingest")
-	fs.IntVar(&f.eventBuffer, "event-buffer", 100_000, "events buffered while ingest is slow or down (beyond: dropped and counted)")
+	batch := 200
+	if standalone {
+		home, _ := os.UserHomeDir()
+		fs.StringVar(&f.spoolDir, "event-spool-dir", filepath.Join(home, ".local", "share", "spendgate", "gateway-spool"), "where events that ingest cannot take are kept on disk until it can (one gateway process per directory)")
+	} else {
+		batch = 500 // in-process: a batch costs no HTTP round trip, fewer JetStream waits
+		fs.StringVar(&f.spoolDir, "event-spool-dir", "", "where events the pipeline cannot take are kept on disk until it can (empty: <data-dir>/gateway-spool)")
+	}
+	fs.Int64Var(&f.spoolMaxBytes, "event-spool-max-bytes", 1<<30, "disk the event spool may use; beyond it undeliverable events are dropped, counted and logged (0: no spool, events wait in memory only)")
+	fs.IntVar(&f.eventBatch, "event-batch", batch, "events per batch sent to ingest")
+	fs.IntVar(&f.eventBuffer, "event-buffer", 100_000, "events buffered in memory while ingest is slow or down (beyond: moved to the spool, or dropped and counted without one)")
 	fs.DurationVar(&f.eventInterval, "event-interval", 500*time.Millisecond, "longest an event waits before its batch is sent")
 	f.upstreams = upstreamFlag{}
 	fs.Var(f.upstreams, "upstream", "provider base URL override, provider=url (repeatable), e.g. openai=http://127.0.0.1:9999/v1")
@@ -145,7 +159,11 @@ func runGateway(ctx context.Context, args []string) error {
 	}
 	log := slog.Default()
 	sink := &gateway.HTTPSink{URL: f.ingestURL, ServiceToken: f.serviceToken}
-	batcher := gateway.NewBatcher(sink, f.eventBatch, f.eventBuffer, f.eventInterval, log)
+	batcher, closeBatcher, err := f.openBatcher(sink, log)
+	if err != nil {
+		return err
+	}
+	defer closeBatcher()
 	src := gateway.NewCachedPolicySource(&gateway.HTTPPolicySource{URL: f.policyURL, ServiceToken: f.serviceToken}, f.cacheTTL, f.negativeTTL)
 	cfg := f.config()
 	pricedURL, err := f.pricedEndpoint()
@@ -179,8 +197,50 @@ func (f *gatewayFlags) validate() error {
 		return errors.New("gateway: --event-interval and the timeouts must be positive")
 	case f.bodyTimeout < 0:
 		return errors.New("gateway: --request-body-timeout must not be negative (0: no limit)")
+	case f.spoolMaxBytes < 0:
+		return errors.New("gateway: --event-spool-max-bytes must not be negative (0: no spool)")
+	case f.spoolMaxBytes > 0 && f.spoolMaxBytes < spoolSegmentBytes:
+		return fmt.Errorf("gateway: --event-spool-max-bytes must be 0 (no spool) or at least %d", spoolSegmentBytes)
 	}
 	return nil
+}
+
+// spoolSegmentBytes is the size of one event spool segment: delivered
+// events free disk a segment at a time.
+const spoolSegmentBytes = 4 << 20
+
+// openBatcher starts the gateway's event batcher over sink, with the disk
+// spool unless --event-spool-max-bytes is 0. The returned func, called once
+// the gateway has drained (its Shutdown closes the batcher), closes the spool
+// and logs what became of the events.
+func (f *gatewayFlags) openBatcher(sink gateway.EventSink, log *slog.Logger) (*gateway.Batcher, func(), error) {
+	var sp *spool.Spool
+	if f.spoolMaxBytes > 0 {
+		var err error
+		if sp, err = spool.Open(f.spoolDir, spool.Options{MaxBytes: f.spoolMaxBytes, SegmentBytes: spoolSegmentBytes}); err != nil {
+			return nil, nil, fmt.Errorf("gateway: event spool: %w", err)
+		}
+		log.Info("gateway: undeliverable events are spooled to disk", "dir", f.spoolDir, "max_bytes", f.spoolMaxBytes)
+	} else {
+		log.Warn("gateway: no event spool (--event-spool-max-bytes 0): events wait in memory only, and a crash while ingest is down loses them")
+	}
+	b := gateway.NewSpoolingBatcher(sink, sp, f.eventBatch, f.eventBuffer, f.eventInterval, log)
+	return b, func() {
+		b.Close() // idempotent; the gateway's Shutdown normally did it
+		c := b.Counters()
+		attrs := []any{"events_sent", c.Sent, "events_dropped", c.Dropped, "events_spooled", c.Spooled,
+			"events_replayed", c.Replayed, "publish_failures", c.Failures, "spool_batches_left", c.Spool.Records}
+		if sp != nil {
+			if err := sp.Close(); err != nil {
+				log.Error("gateway: closing the event spool", "err", err)
+			}
+		}
+		if c.Dropped > 0 {
+			log.Error("gateway: events were dropped", attrs...)
+		} else {
+			log.Info("gateway: events delivered or kept", attrs...)
+		}
+	}, nil
 }
 
 // budgetReserver adapts the budget engine's Reserve (the HTTP client of

@@ -423,7 +423,7 @@ func TestServeAndGatewayCommandsPriceWithTenantOverrides(t *testing.T) {
 
 	gateway := func(name string, extra ...string) string {
 		addr := freeAddr(t)
-		start(name, runGateway, append([]string{"--listen", addr, "--service-token", "svc",
+		start(name, runGateway, append([]string{"--listen", addr, "--service-token", "svc", "--event-spool-dir", t.TempDir(),
 			"--policy-url", api + "/internal/v1/policy", "--ingest-url", api + "/internal/v1/events",
 			"--upstream", "openai=http://" + addrs["fake_provider"] + "/v1"}, extra...)...)
 		testenv.WaitFor(t, 30*time.Second, name+" listening", func() bool {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apiserver"
@@ -48,6 +47,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err := pf.validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	if err := gwf.validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	dataDir := &pf.dataDir
 	log := slog.Default()
 	cpf.withDevDefaults(log)
@@ -76,7 +78,14 @@ func runServe(ctx context.Context, args []string) error {
 	p.mount(api.Mount, cpf.serviceToken, log)
 	api.Mount("GET /", portal.Handler())
 
-	batcher := gateway.NewBatcher(receiverSink{p.receiver, log}, 500, 100_000, 500*time.Millisecond, log)
+	if gwf.spoolDir == "" {
+		gwf.spoolDir = filepath.Join(*dataDir, "gateway-spool")
+	}
+	batcher, closeBatcher, err := gwf.openBatcher(receiverSink{p.receiver, log}, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer closeBatcher()
 	src := gateway.NewCachedPolicySource(controlPlanePolicy{cp}, gwf.cacheTTL, gwf.negativeTTL)
 
 	// Bind every listener before announcing anything, so a taken port fails
@@ -176,8 +185,7 @@ func runServe(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	wg.Wait()
-	sent, dropped, _ := batcher.Stats()
-	log.Info("spendgate stopped", "events_published", sent, "events_dropped", dropped)
+	log.Info("spendgate stopped")
 	return nil
 }
 

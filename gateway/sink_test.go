@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/spool"
+)
+
+// switchSink refuses every batch while down is set.
+type switchSink struct {
+	captureSink
+	down atomic.Bool
+}
+
+func (s *switchSink) Publish(ctx context.Context, evs []event.Event) error {
+	if s.down.Load() {
+		return errors.New("ingest down")
+	}
+	return s.captureSink.Publish(ctx, evs)
+}
+
+// syncBuffer is a log destination tests read while the batcher writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func openSpool(t *testing.T, dir string) *spool.Spool {
+	t.Helper()
+	sp, err := spool.Open(dir, spool.Options{SegmentBytes: 4 << 10, MaxBytes: 1 << 20})
+	testenv.Must(t, err, "spool")
+	return sp
+}
+
+func numbered(i int) event.Event {
+	return event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: fmt.Sprintf("0190f3c4-7a2b-7c3d-8e4f-%012d", i),
+		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Provider: "openai", ModelRequested: "gpt-4o", Complete: true}
+}
+
+// onceEach fails the test unless got holds each of the n numbered events
+// exactly once, equal to what was added.
+func onceEach(t *testing.T, got []event.Event, n int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, e := range got {
+		seen[e.EventID]++
+	}
+	for i := range n {
+		want := numbered(i)
+		if seen[want.EventID] != 1 {
+			t.Fatalf("event %d delivered %d times (%d events in all)", i, seen[want.EventID], len(got))
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d events delivered, want %d", len(got), n)
+	}
+	for _, e := range got {
+		if e.Time != numbered(0).Time || e.Provider != "openai" || !e.Complete {
+			t.Fatalf("event changed on its way through the spool: %+v", e)
+		}
+	}
+}
+
+// With the sink down and a buffer of 4, 50 events go to the spool instead
+// of being dropped, a log line says so, and once the sink answers every
+// event arrives once and the spool is empty on disk.
+func TestBatcherSpoolsWhileSinkDownAndReplays(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	sink := &switchSink{}
+	sink.down.Store(true)
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := NewSpoolingBatcher(sink, sp, 2, 4, 5*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	for i := range 50 {
+		b.Add(numbered(i))
+	}
+	testenv.WaitFor(t, 10*time.Second, "all events spooled", func() bool { return b.Counters().Spooled == 50 })
+	if c := b.Counters(); c.Dropped != 0 || c.Sent != 0 || c.Spool.Records == 0 {
+		t.Fatalf("sink down: %+v", c)
+	}
+	testenv.WaitFor(t, 15*time.Second, "a log line reporting the spooled events", func() bool {
+		return strings.Contains(logs.String(), "events kept in the spool")
+	})
+
+	sink.down.Store(false)
+	onceEach(t, sink.wait(t, 50), 50)
+	b.Close()
+	c := b.Counters()
+	if c.Sent != 50 || c.Replayed != 50 || c.Dropped != 0 || c.Spool.Records != 0 || c.Spool.Segments != 0 {
+		t.Fatalf("after recovery: %+v", c)
+	}
+}
+
+// Events buffered when the batcher closes with the sink down stay in the
+// spool; the next batcher on the directory (a restart) delivers them once.
+func TestBatcherSpoolOutlivesRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	down := &switchSink{}
+	down.down.Store(true)
+	sp := openSpool(t, dir)
+	b := NewSpoolingBatcher(down, sp, 10, 100, time.Hour, quiet)
+	for i := range 25 {
+		b.Add(numbered(i))
+	}
+	b.Close()
+	if c := b.Counters(); c.Dropped != 0 || c.Spooled != 25 {
+		t.Fatalf("closed while down: %+v", c)
+	}
+	testenv.Must(t, sp.Close(), "close spool")
+
+	up := &switchSink{}
+	sp = openSpool(t, dir)
+	defer sp.Close()
+	b = NewSpoolingBatcher(up, sp, 10, 100, 5*time.Millisecond, quiet)
+	onceEach(t, up.wait(t, 25), 25)
+	b.Close()
+	if c := b.Counters(); c.Replayed != 25 || c.Spool.Records != 0 {
+		t.Fatalf("after restart: %+v", c)
+	}
+}
+
+// Without a spool, or with a full one, drops are counted and logged as an
+// error: never silent.
+func TestBatcherReportsDrops(t *testing.T) {
+	t.Parallel()
+	for name, withSpool := range map[string]bool{"memory only": false, "spool full": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var logs syncBuffer
+			sink := &switchSink{}
+			sink.down.Store(true)
+			var sp *spool.Spool
+			if withSpool {
+				var err error
+				sp, err = spool.Open(t.TempDir(), spool.Options{SegmentBytes: 2000, MaxBytes: 2000})
+				testenv.Must(t, err, "spool")
+				defer sp.Close()
+			}
+			b := NewSpoolingBatcher(sink, sp, 2, 4, 5*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+			for i := range 30 {
+				b.Add(numbered(i))
+			}
+			testenv.WaitFor(t, 15*time.Second, "an error line reporting drops", func() bool {
+				return strings.Contains(logs.String(), "level=ERROR msg=\"gateway: events DROPPED")
+			})
+			b.Close()
+			c := b.Counters()
+			if c.Dropped == 0 || c.Dropped+c.Spooled+int64(len(sink.events)) < 30 {
+				t.Fatalf("%+v", c)
+			}
+			if withSpool && (c.Spooled == 0 || c.Spool.Bytes > 2000) {
+				t.Fatalf("spool bound: %+v", c)
+			}
+		})
+	}
+}
