@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/spendgate
 
-.PHONY: all build run test test-go test-portal lint check-generated generate bench filter services clickhouse portal portal-check clean
+.PHONY: all build run test test-unit test-go test-portal lint golangci-lint check-generated generate bench filter services clickhouse portal portal-check clean
 
 all: build
 
@@ -22,19 +22,38 @@ clickhouse:
 	@./scripts/clickhouse-start.sh
 
 ## test: formatting, vet, generated code up to date, all Go tests (real Postgres,
-## NATS, ClickHouse, Chromium), portal unit tests and built assets up to date.
+## ClickHouse, Chromium; JetStream embedded per test), portal unit tests and
+## built assets up to date. A missing service fails the run; nothing is skipped.
 test: services lint check-generated test-go test-portal
 
-lint:
+## test-unit: the Go tests that need no outside service (seconds once built).
+## Tests asking for Postgres, ClickHouse, Chromium, node, the spendgate binary
+## or the machine's nats-server skip themselves in this tier (testenv.Require).
+test-unit:
+	SPENDGATE_TEST_TIER=unit $(GO) test ./...
+
+## lint: gofmt, go vet and golangci-lint (.golangci.yml: staticcheck, unused,
+## errorlint, gocritic, depguard import rules), installed when missing.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
+
+lint: golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+golangci-lint:
+	@if ! $(GOLANGCI_LINT) version 2>/dev/null | grep -qF '$(GOLANGCI_LINT_VERSION:v%=%)'; then \
+	  echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) from the Go module proxy"; \
+	  $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
 
 check-generated:
 	@./scripts/check-generated.sh
 
 test-go:
-	$(GO) test -count=1 -timeout 30m ./...
+	SPENDGATE_TEST_TIER=all $(GO) test -count=1 -timeout 30m ./...
 
 test-portal:
 	@if [ ! -d portal/node_modules ]; then cd portal && npm ci --no-audit --no-fund; fi

@@ -39,6 +39,7 @@ type alert struct {
 // against the API and returns the alerts it receives, once it is connected.
 func subscribeAlerts(t *testing.T, apiURL, token, tenantID string) <-chan alert {
 	t.Helper()
+	testenv.Require(t, "node")
 	root, err := testenv.ModuleRoot()
 	testenv.Must(t, err, "module root")
 	if _, err := os.Stat(filepath.Join(root, "portal", "node_modules", "graphql-ws")); err != nil {

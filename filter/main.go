@@ -1,12 +1,22 @@
 // Command filter is spendgate's proxy-wasm HTTP filter for Envoy, built with
 // TinyGo (make filter). It authenticates the spendgate key against the
-// policy endpoint (cached in shared data), enforces the key's policy, passes
-// requests and responses through unchanged (except the documented
-// stream-usage injection), meters usage with the shared core in meter/ and
-// posts event batches to ingest. The logic lives in meter/, policy/ and
-// event/; this file only wires the proxy-wasm lifecycle.
+// control plane's policy endpoint, enforces the key's policy, passes requests
+// and responses through unchanged (except the documented stream-usage
+// injection), meters usage and posts event batches to ingest.
 //
-// TinyGo-safe: no encoding/json, no net/http, no goroutines.
+// The decisions it shares with the embedded gateway live in pure packages:
+// provider routing and usage extraction in meter/ and usage/, the policy
+// answer and its evaluation in policy/, the event schema and encoder in
+// event/, the plugin configuration in filter/config. This package holds what
+// is the filter's own, in proxy-wasm terms: the lifecycle callbacks; the
+// policy answer cache in the proxy's shared data (main.go); the event outbox
+// flushed from the plugin context with bounded retries and back-off
+// (main.go); the priced-model answers cached per tenant and model
+// (priced.go); and the per-key rate-limit counts shared by every worker's VM
+// (ratelimit.go).
+//
+// TinyGo-safe: no encoding/json, no net/http, no goroutines
+// (tinygo_test.go and the depguard rules of .golangci.yml keep it so).
 package main
 
 import (

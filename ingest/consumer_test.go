@@ -55,15 +55,16 @@ func (w tWriter) Write(b []byte) (int, error) {
 // pipeline is one test's ingest: its own streams, ClickHouse database and,
 // when asked, Postgres database with a budget fed by the consumer.
 type pipeline struct {
-	t      *testing.T
-	js     jetstream.JetStream
-	cfg    Config
-	ccfg   ConsumerConfig
-	recv   *Receiver
-	chAddr string // where consumers' writers connect (a proxy in some tests)
-	conn   driver.Conn
-	db     string
-	writer *clickhouse.Writer // direct, for reading totals
+	t       *testing.T
+	js      jetstream.JetStream
+	cfg     Config
+	ccfg    ConsumerConfig
+	recv    *Receiver
+	chAddr  string // where consumers' writers connect (a proxy in some tests)
+	natsURL string // the test's JetStream server, for each consumer's own connection
+	conn    driver.Conn
+	db      string
+	writer  *clickhouse.Writer // direct, for reading totals
 
 	pg       *pgxpool.Pool
 	budgets  *budgetservice.Service
@@ -104,7 +105,7 @@ func newPipeline(t *testing.T, o pipelineOpts) *pipeline {
 	if o.consumer != nil {
 		o.consumer(&ccfg)
 	}
-	p := &pipeline{t: t, js: js, cfg: cfg, ccfg: ccfg, recv: NewReceiver(cfg, js, quietLog), chAddr: addr, conn: conn, db: db,
+	p := &pipeline{t: t, js: js, natsURL: nc.ConnectedUrl(), cfg: cfg, ccfg: ccfg, recv: NewReceiver(cfg, js, quietLog), chAddr: addr, conn: conn, db: db,
 		writer: clickhouse.NewWriter(conn, db)}
 	if o.chAddr != "" {
 		p.chAddr = o.chAddr
@@ -175,7 +176,7 @@ func openLazy(addr string) (driver.Conn, error) {
 func (p *pipeline) start(configure func(*Consumer)) *running {
 	p.t.Helper()
 	ctx := context.Background()
-	nc, err := nats.Connect(testenv.NATSURL())
+	nc, err := nats.Connect(p.natsURL)
 	testenv.Must(p.t, err, "consumer NATS")
 	js, err := jetstream.New(nc)
 	testenv.Must(p.t, err, "consumer jetstream")

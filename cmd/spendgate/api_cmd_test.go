@@ -15,7 +15,7 @@ import (
 func TestAPICommand(t *testing.T) {
 	dsn := missingDatabase(t)
 	_, chDB := testenv.ClickHouse(t)
-	_, prefix := testenv.NATS(t)
+	nc, prefix := testenv.NATS(t)
 	ctx := context.Background()
 	testenv.Must(t, runUsers(ctx, []string{"create-owner", "--postgres-dsn", dsn, "--email", "api@example.com",
 		"--password", "password-123", "--tenant-name", "API Co"}), "create owner")
@@ -53,7 +53,7 @@ func TestAPICommand(t *testing.T) {
 	const q = `query($t:ID!){spendSummary(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-02-01T00:00:00Z"){requests}
 		deadLetters(tenantId:$t){sequence}}`
 
-	url, stop := run("--clickhouse-database", chDB, "--clickhouse-addr", testenv.ClickHouseAddr(), "--nats-url", testenv.NATSURL(), "--stream-prefix", prefix)
+	url, stop := run("--clickhouse-database", chDB, "--clickhouse-addr", testenv.ClickHouseAddr(), "--nats-url", nc.ConnectedUrl(), "--stream-prefix", prefix)
 	token, tenant := signIn(url)
 	var full struct {
 		SpendSummary struct{ Requests int64 }

@@ -21,6 +21,7 @@ import (
 // drops it when the test ends.
 func missingDatabase(t *testing.T) string {
 	t.Helper()
+	testenv.Require(t, "postgres")
 	name := testenv.UniqueName("sgtest")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

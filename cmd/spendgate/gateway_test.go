@@ -355,7 +355,7 @@ func TestServeAndGatewayCommandsPriceWithTenantOverrides(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	chAddr, chDB := testenv.ClickHouse(t)
-	_, prefix := testenv.NATS(t)
+	nc, prefix := testenv.NATS(t)
 	dir := t.TempDir()
 	addrFile := dir + "/addrs.json"
 	stopped := map[string]chan error{}
@@ -365,7 +365,7 @@ func TestServeAndGatewayCommandsPriceWithTenantOverrides(t *testing.T) {
 		go func() { done <- run(ctx, args) }()
 	}
 	start("serve", runServe, "--postgres-dsn", testenv.Postgres(t), "--service-token", "svc", "--data-dir", dir+"/data",
-		"--nats-url", testenv.NATSURL(), "--stream-prefix", prefix, "--clickhouse-addr", chAddr, "--clickhouse-database", chDB,
+		"--nats-url", nc.ConnectedUrl(), "--stream-prefix", prefix, "--clickhouse-addr", chAddr, "--clickhouse-database", chDB,
 		"--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--fake-provider-listen", "127.0.0.1:0", "--addr-file", addrFile)
 	var addrs map[string]string
 	testenv.WaitFor(t, 90*time.Second, "spendgate serve listening", func() bool {

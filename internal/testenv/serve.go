@@ -41,6 +41,7 @@ func ModuleRoot() (string, error) {
 // Binary builds cmd/spendgate (once per test process) and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
+	Require(t, "the spendgate binary") // a build of everything: the full tier's cost
 	binaryOnce.Do(func() {
 		root, err := ModuleRoot()
 		if err != nil {

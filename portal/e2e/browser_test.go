@@ -45,6 +45,7 @@ const (
 // the suite, and only SPENDGATE_SKIP_BROWSER=1 says to skip them on purpose.
 func newBrowser(t testing.TB) context.Context {
 	t.Helper()
+	testenv.Require(t, "chromium")
 	if os.Getenv("SPENDGATE_SKIP_BROWSER") == "1" {
 		t.Skip("SPENDGATE_SKIP_BROWSER=1: portal browser tests skipped on request")
 	}

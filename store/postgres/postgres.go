@@ -1,5 +1,8 @@
-// Package postgres is the control plane's Postgres adapter: connection pool,
-// embedded goose migrations, and the queries the control plane runs.
+// Package postgres opens the control plane's Postgres database and owns its
+// schema: the connection pool, the embedded goose migrations (every area's,
+// in migrations/) and the advisory locks processes sharing the database take
+// (lock.go). The queries live with the packages that run them
+// (controlplane, budget/pgstore, budget/service, reprice).
 package postgres
 
 import (
