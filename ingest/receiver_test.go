@@ -251,8 +251,10 @@ func TestNATSDownAnswers503WithinPublishTimeout(t *testing.T) {
 		t.Fatalf("NATS down: %d %s", status, raw)
 	}
 	// The bound plus scheduling slack on a busy machine; the old bound was 30 s.
-	if took < 900*time.Millisecond || took > 5*time.Second {
-		t.Fatalf("NATS down: answered after %s, want about the 1 s publish timeout", took)
+	// Sooner is fine: a client that already knows the connection is gone fails
+	// at once instead of waiting out the timeout.
+	if took > 5*time.Second {
+		t.Fatalf("NATS down: answered after %s, want at most the 1 s publish timeout", took)
 	}
 
 	start = time.Now()
