@@ -30,7 +30,11 @@ type AccountService struct {
 	tokens *auth.Tokens
 }
 
-var errBadCredentials = &Error{Code: CodeUnauthenticated, Message: "wrong email or password"}
+var (
+	errBadCredentials = &Error{Code: CodeUnauthenticated, Message: "wrong email or password"}
+	errTokenExpired   = &Error{Code: CodeUnauthenticated, Message: "access token expired; refresh the session or sign in again"}
+	errSessionEnded   = &Error{Code: CodeUnauthenticated, Message: "this session has ended (the password was changed or the account disabled); sign in again"}
+)
 
 // SignIn checks a password and opens a session.
 func (s *AccountService) SignIn(ctx context.Context, email, password string) (Session, error) {
@@ -41,8 +45,9 @@ func (s *AccountService) SignIn(ctx context.Context, email, password string) (Se
 	var u User
 	var hash string
 	var disabled bool
-	err = s.db.QueryRow(ctx, `SELECT id, email, name, created_at, password_hash, disabled FROM users WHERE email = $1`, email).
-		Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt, &hash, &disabled)
+	var version int64
+	err = s.db.QueryRow(ctx, `SELECT id, email, name, created_at, password_hash, disabled, token_version FROM users WHERE email = $1`, email).
+		Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt, &hash, &disabled, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		auth.CheckPassword("$2a$10$CwTycUXWue0Thq9StjUM0uJ8.jjKe0mTYQ4R8ZKSdZDB5Yk/3eBsu", password) // equal work for unknown emails
 		return Session{}, errBadCredentials
@@ -53,11 +58,13 @@ func (s *AccountService) SignIn(ctx context.Context, email, password string) (Se
 	if disabled || !auth.CheckPassword(hash, password) {
 		return Session{}, errBadCredentials
 	}
-	return s.openSession(ctx, u)
+	return s.openSession(ctx, u, version)
 }
 
-func (s *AccountService) openSession(ctx context.Context, u User) (Session, error) {
-	access, exp, err := s.tokens.Issue(u.ID, u.Email)
+// openSession issues an access token at the user's token version and a new
+// refresh token.
+func (s *AccountService) openSession(ctx context.Context, u User, version int64) (Session, error) {
+	access, exp, err := s.tokens.Issue(u.ID, u.Email, version)
 	if err != nil {
 		return Session{}, err
 	}
@@ -76,6 +83,7 @@ func (s *AccountService) openSession(ctx context.Context, u User) (Session, erro
 func (s *AccountService) Refresh(ctx context.Context, token string) (Session, error) {
 	var u User
 	var sess Session
+	var version int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE refresh_tokens SET revoked_at = now()
 			WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
@@ -86,12 +94,17 @@ func (s *AccountService) Refresh(ctx context.Context, token string) (Session, er
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT email, name, created_at FROM users WHERE id = $1 AND NOT disabled`, u.ID).Scan(&u.Email, &u.Name, &u.CreatedAt)
+		err = tx.QueryRow(ctx, `SELECT email, name, created_at, token_version FROM users WHERE id = $1 AND NOT disabled`, u.ID).
+			Scan(&u.Email, &u.Name, &u.CreatedAt, &version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errSessionEnded
+		}
+		return err
 	})
 	if err != nil {
 		return sess, err
 	}
-	return s.openSession(ctx, u)
+	return s.openSession(ctx, u, version)
 }
 
 // SignOut revokes a refresh token.
@@ -101,11 +114,12 @@ func (s *AccountService) SignOut(ctx context.Context, token string) error {
 }
 
 // ChangePassword sets the signed-in user's password after checking the
-// current one, and ends every session of the user, this one included: all
-// refresh tokens are revoked (access tokens already issued live out their
-// short expiry), so whoever knew the old password is signed out.
+// current one, and ends every session of the user, this one included: the
+// user's token version is bumped, so every access token issued before stops
+// working on its next request, and all refresh tokens are revoked. Whoever
+// knew the old password is signed out at once.
 func (s *AccountService) ChangePassword(ctx context.Context, current, next string) error {
-	p, err := principal(ctx)
+	p, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}
@@ -125,7 +139,7 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 		return invalid("new password: %v", err)
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, p.UserID, newHash); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE id = $1`, p.UserID, newHash); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, p.UserID); err != nil {
@@ -137,18 +151,23 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 }
 
 // Authenticate turns an access token into a principal (HTTP middleware and
-// websocket connection init use it).
+// websocket connection init use it): the token must be signed, unexpired
+// and of the user's current token version (checked in Postgres on every
+// call, so a password change ends sessions at once).
 func (s *AccountService) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
-	uid, email, err := s.tokens.Verify(token)
+	p, err := s.tokens.Verify(token)
 	if err != nil {
 		return auth.Principal{}, &Error{Code: CodeUnauthenticated, Message: "access token is invalid or expired; refresh the session or sign in again"}
 	}
-	return auth.Principal{UserID: uid, Email: email}, nil
+	if err := s.checkSession(ctx, p); err != nil {
+		return auth.Principal{}, err
+	}
+	return p, nil
 }
 
 // Me returns the signed-in user.
 func (s *AccountService) Me(ctx context.Context) (User, error) {
-	p, err := principal(ctx)
+	p, err := s.caller(ctx)
 	if err != nil {
 		return User{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -107,11 +108,40 @@ func principal(ctx context.Context) (auth.Principal, error) {
 	if !ok {
 		return auth.Principal{}, ErrUnauthenticated
 	}
+	if !p.ExpiresAt.IsZero() && !time.Now().Before(p.ExpiresAt) {
+		return auth.Principal{}, errTokenExpired
+	}
 	return p, nil
+}
+
+// caller returns the signed-in user after checking that the session is
+// still current (for operations that name no tenant; authorize checks it
+// with the membership). A websocket authenticates once, at connection init,
+// and then runs operations for as long as it stays open: this is what ends
+// them when the token expires or the password changes.
+func (c *core) caller(ctx context.Context) (auth.Principal, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return p, err
+	}
+	return p, c.checkSession(ctx, p)
+}
+
+// checkSession answers errSessionEnded when p's token version is not the
+// user's current one or the user is disabled or gone.
+func (c *core) checkSession(ctx context.Context, p auth.Principal) error {
+	var version int64
+	var disabled bool
+	err := c.db.QueryRow(ctx, `SELECT token_version, disabled FROM users WHERE id = $1`, p.UserID).Scan(&version, &disabled)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (disabled || version != p.TokenVersion)) {
+		return errSessionEnded
+	}
+	return err
 }
 
 // authorize checks the caller's role in a tenant. A tenant the caller does not
 // belong to answers FORBIDDEN whether or not it exists, so ids cannot be probed.
+// The same read checks that the session is current (see caller).
 func (c *core) authorize(ctx context.Context, tenantID string, need Role) (auth.Principal, Role, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -120,18 +150,24 @@ func (c *core) authorize(ctx context.Context, tenantID string, need Role) (auth.
 	if !isUUID(tenantID) {
 		return p, "", invalid("tenantId %q is not a valid id", tenantID)
 	}
-	var role Role
-	err = c.db.QueryRow(ctx, `SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2`, tenantID, p.UserID).Scan(&role)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, "", forbidden("you are not a member of this tenant")
+	var role *Role
+	var version int64
+	var disabled bool
+	err = c.db.QueryRow(ctx, `SELECT u.token_version, u.disabled, m.role FROM users u
+		LEFT JOIN memberships m ON m.user_id = u.id AND m.tenant_id = $1 WHERE u.id = $2`, tenantID, p.UserID).Scan(&version, &disabled, &role)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (disabled || version != p.TokenVersion)) {
+		return p, "", errSessionEnded
 	}
 	if err != nil {
 		return p, "", err
 	}
-	if role.rank() < need.rank() {
-		return p, role, forbidden("this needs the %s role; you are %s", need, role)
+	if role == nil {
+		return p, "", forbidden("you are not a member of this tenant")
 	}
-	return p, role, nil
+	if role.rank() < need.rank() {
+		return p, *role, forbidden("this needs the %s role; you are %s", need, *role)
+	}
+	return p, *role, nil
 }
 
 func isUUID(s string) bool { return event.IsUUID(s) }

@@ -171,9 +171,16 @@ func TestCreateOwnerIsAllOrNothing(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	s, _ := newTestService(t)
-	ctx, _ := owner(t, s, "ann@example.com", "acme")
+	ctx, tenant := owner(t, s, "ann@example.com", "acme")
 	sess, err := s.SignIn(context.Background(), "ann@example.com", "password-123")
 	testenv.Must(t, err, "sign in")
+	// A principal authenticated before the change, as a websocket holds one.
+	p, err := s.Authenticate(context.Background(), sess.AccessToken)
+	testenv.Must(t, err, "authenticate")
+	held := auth.WithPrincipal(context.Background(), p)
+	if _, err := s.Tenant(held, tenant); err != nil {
+		t.Fatalf("before the change: %v", err)
+	}
 	wantCode(t, "wrong current password", s.ChangePassword(ctx, "password-xyz", "new-password-1"), CodeUnauthenticated)
 	wantCode(t, "too short", s.ChangePassword(ctx, "password-123", "short"), CodeInvalidArgument)
 	wantCode(t, "anonymous", s.ChangePassword(context.Background(), "password-123", "new-password-1"), CodeUnauthenticated)
@@ -186,6 +193,44 @@ func TestChangePassword(t *testing.T) {
 	// Sessions opened before the change cannot be refreshed.
 	_, err = s.Refresh(context.Background(), sess.RefreshToken)
 	wantCode(t, "refresh after change", err, CodeUnauthenticated)
+	// Their access tokens stop working at once, not at their expiry: new
+	// requests and operations of a principal authenticated earlier alike.
+	_, err = s.Authenticate(context.Background(), sess.AccessToken)
+	wantCode(t, "old access token", err, CodeUnauthenticated)
+	_, err = s.Tenant(held, tenant)
+	wantCode(t, "tenant read with the old token", err, CodeUnauthenticated)
+	_, err = s.Me(held)
+	wantCode(t, "me with the old token", err, CodeUnauthenticated)
+	_, err = s.Tenants(held)
+	wantCode(t, "tenants with the old token", err, CodeUnauthenticated)
+	// A new session works.
+	fresh, err := s.SignIn(context.Background(), "ann@example.com", "new-password-1")
+	testenv.Must(t, err, "sign in again")
+	p, err = s.Authenticate(context.Background(), fresh.AccessToken)
+	testenv.Must(t, err, "new access token")
+	if _, err := s.Tenant(auth.WithPrincipal(context.Background(), p), tenant); err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	if _, err := s.Refresh(context.Background(), fresh.RefreshToken); err != nil {
+		t.Fatalf("new refresh token: %v", err)
+	}
+}
+
+// An access token past its expiry is refused by every operation, also when
+// it was accepted earlier (a websocket authenticates once).
+func TestExpiredPrincipal(t *testing.T) {
+	s, _ := newTestService(t)
+	_, tenant := owner(t, s, "ann@example.com", "acme")
+	sess, err := s.SignIn(context.Background(), "ann@example.com", "password-123")
+	testenv.Must(t, err, "sign in")
+	p, err := s.Authenticate(context.Background(), sess.AccessToken)
+	testenv.Must(t, err, "authenticate")
+	p.ExpiresAt = time.Now().Add(-time.Second)
+	expired := auth.WithPrincipal(context.Background(), p)
+	_, err = s.Tenant(expired, tenant)
+	wantCode(t, "tenant", err, CodeUnauthenticated)
+	_, err = s.Me(expired)
+	wantCode(t, "me", err, CodeUnauthenticated)
 }
 
 func mustTime(t *testing.T, s string) time.Time {

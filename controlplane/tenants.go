@@ -29,7 +29,7 @@ type TenantService struct{ *core }
 
 // Tenants lists the caller's tenants.
 func (s *TenantService) Tenants(ctx context.Context) ([]Tenant, error) {
-	p, err := principal(ctx)
+	p, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (s *TenantService) Tenant(ctx context.Context, tenantID string) (Tenant, er
 
 // CreateTenant creates a tenant owned by the caller.
 func (s *TenantService) CreateTenant(ctx context.Context, name, slug string) (Tenant, error) {
-	p, err := principal(ctx)
+	p, err := s.caller(ctx)
 	if err != nil {
 		return Tenant{}, err
 	}
