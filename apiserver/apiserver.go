@@ -176,21 +176,37 @@ func isInputError(err error) bool {
 // websocketAuth authenticates a websocket connection from its init payload
 // ({"authorization": "Bearer <access token>"}), since browsers cannot set
 // headers on websockets. Resolvers then authorize each subscription by
-// tenant membership, as for queries.
+// tenant membership, as for queries, and watch that access while it runs.
+// The connection itself ends when its access token expires: its
+// subscriptions end with UNAUTHENTICATED "access token expired" (their
+// watch), a moment later the server closes the socket, and the client
+// reconnects with a fresh token.
+const websocketExpiryGrace = time.Second
+
 func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if _, ok := auth.PrincipalFrom(ctx); ok {
-			return ctx, &payload, nil // authenticated by the upgrade request's header
+		p, ok := auth.PrincipalFrom(ctx) // authenticated by the upgrade request's header
+		if !ok {
+			h := payload.Authorization()
+			if h == "" {
+				return ctx, nil, controlplane.ErrUnauthenticated
+			}
+			var err error
+			if p, err = cp.Authenticate(ctx, strings.TrimPrefix(h, "Bearer ")); err != nil {
+				return ctx, nil, err
+			}
+			ctx = auth.WithPrincipal(ctx, p)
 		}
-		h := payload.Authorization()
-		if h == "" {
-			return ctx, nil, controlplane.ErrUnauthenticated
+		ctx = graph.OverWebsocket(ctx)
+		if !p.ExpiresAt.IsZero() {
+			// The grace lets the subscriptions' own watches send their
+			// errors before the socket goes.
+			parent := ctx
+			var stop context.CancelFunc
+			ctx, stop = context.WithDeadline(parent, p.ExpiresAt.Add(websocketExpiryGrace))
+			context.AfterFunc(parent, stop) // the timer goes with the connection
 		}
-		p, err := cp.Authenticate(ctx, strings.TrimPrefix(h, "Bearer "))
-		if err != nil {
-			return ctx, nil, err
-		}
-		return auth.WithPrincipal(ctx, p), &payload, nil
+		return ctx, &payload, nil
 	}
 }
 

@@ -53,6 +53,7 @@ type Claims struct {
 type Tokens struct {
 	secret []byte
 	now    func() time.Time
+	ttl    time.Duration
 }
 
 // NewTokens returns a token issuer; the secret must be at least 32 bytes.
@@ -60,14 +61,18 @@ func NewTokens(secret []byte) (*Tokens, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("JWT secret must be at least 32 bytes")
 	}
-	return &Tokens{secret: secret, now: time.Now}, nil
+	return &Tokens{secret: secret, now: time.Now, ttl: AccessTTL}, nil
 }
+
+// SetAccessTTL changes how long access tokens issued from now on live
+// (AccessTTL by default); tests of expiry use it.
+func (t *Tokens) SetAccessTTL(d time.Duration) { t.ttl = d }
 
 // Issue returns a signed access token for a user at token version version,
 // and its expiry.
 func (t *Tokens) Issue(userID, email string, version int64) (string, time.Time, error) {
 	now := t.now()
-	exp := now.Add(AccessTTL)
+	exp := now.Add(t.ttl)
 	c := Claims{Email: email, Version: version, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: userID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp), Issuer: "spendgate",
 	}}

@@ -138,7 +138,7 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 	if err != nil {
 		return invalid("new password: %v", err)
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE id = $1`, p.UserID, newHash); err != nil {
 			return err
 		}
@@ -148,6 +148,10 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 		// Not a tenant's event: recorded without a tenant, for operators.
 		return audit(ctx, tx, "", p, "user.password", "user", p.UserID, nil)
 	})
+	if err == nil {
+		s.access.sessionsEnded(p.UserID) // and so do the user's live subscriptions
+	}
+	return err
 }
 
 // Authenticate turns an access token into a principal (HTTP middleware and

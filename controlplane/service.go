@@ -6,7 +6,8 @@
 //
 // Service is assembled from one service per concern (accounts.go,
 // tenants.go, keys.go, policy.go, budgets.go, overrides.go, audit.go); they
-// share only core: the database, the log and authorization.
+// share only core: the database, the log, authorization and the watchers
+// of live subscriptions' access (access.go).
 package controlplane
 
 import (
@@ -72,7 +73,7 @@ func New(db *pgxpool.Pool, pepper []byte, tokens *auth.Tokens, log *slog.Logger)
 	if len(pepper) < 16 {
 		return nil, errors.New("controlplane: the API key pepper must be at least 16 bytes")
 	}
-	c := &core{db: db, log: log}
+	c := &core{db: db, log: log, access: newAccessWatchers(), AccessRecheck: defaultAccessRecheck}
 	return &Service{
 		core:            c,
 		AccountService:  &AccountService{core: c, tokens: tokens},
@@ -86,8 +87,12 @@ func New(db *pgxpool.Pool, pepper []byte, tokens *auth.Tokens, log *slog.Logger)
 
 // core is what every part of the control plane shares.
 type core struct {
-	db  *pgxpool.Pool
-	log *slog.Logger
+	db     *pgxpool.Pool
+	log    *slog.Logger
+	access *accessWatchers
+	// AccessRecheck is how often a watched subscription re-reads its
+	// caller's access (see WatchAccess).
+	AccessRecheck time.Duration
 }
 
 // Authorize checks that the caller holds at least role need in tenantID. Other
@@ -97,6 +102,10 @@ func (s *Service) Authorize(ctx context.Context, tenantID string, need Role) (au
 	p, _, err := s.core.authorize(ctx, tenantID, need)
 	return p, err
 }
+
+// SetAccessRecheck sets how often watched subscriptions re-read their
+// caller's access from Postgres (default 30 s).
+func (s *Service) SetAccessRecheck(d time.Duration) { s.core.AccessRecheck = d }
 
 // NotFound is the client error for an object the tenant does not have.
 func NotFound(what string) error { return notFound(what) }

@@ -222,6 +222,9 @@ func (s *TenantService) UpdateMemberRole(ctx context.Context, tenantID, userID s
 		}
 		return audit(ctx, tx, tenantID, p, "member.role", "user", userID, map[string]any{"from": current, "to": role})
 	})
+	if err == nil {
+		s.access.roleChanged(userID, tenantID, role) // live subscriptions needing more end now
+	}
 	return m, err
 }
 
@@ -245,7 +248,7 @@ func (s *TenantService) RemoveMember(ctx context.Context, tenantID, userID strin
 	if err := checkID("userId", userID); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var current Role
 		err := tx.QueryRow(ctx, `SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE`, tenantID, userID).Scan(&current)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -267,6 +270,10 @@ func (s *TenantService) RemoveMember(ctx context.Context, tenantID, userID strin
 		}
 		return audit(ctx, tx, tenantID, p, "member.remove", "user", userID, nil)
 	})
+	if err == nil {
+		s.access.roleChanged(userID, tenantID, "") // the removed member's live subscriptions end now
+	}
+	return err
 }
 
 // CreateOwner bootstraps a tenant and its first owner (CLI and first start),
