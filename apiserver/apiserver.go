@@ -48,6 +48,10 @@ type Config struct {
 	DeadLetters graph.DeadLetters
 	// Reprice serves repriceUnpricedEvents; nil: not available.
 	Reprice *reprice.Service
+	// ClientIPHeader, when set, names the header a trusted reverse proxy
+	// puts the client's address in (X-Forwarded-For, X-Real-IP); sign-in
+	// throttling counts by it. Empty: the connection's peer address.
+	ClientIPHeader string
 
 	// gqlgenPOST serves POST with gqlgen's own transport instead of
 	// postTransport (tests compare the two).
@@ -120,6 +124,7 @@ func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post gra
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.Use(onePasswordCheck{})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		var cpErr *controlplane.Error
@@ -215,6 +220,7 @@ func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 // anonymous access.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(auth.WithClientAddr(r.Context(), s.clientAddr(r)))
 		h := r.Header.Get("Authorization")
 		if h == "" {
 			next.ServeHTTP(w, r)

@@ -130,3 +130,17 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
 }
+
+type clientAddrKey struct{}
+
+// WithClientAddr stores the client's network address (an IP, as the HTTP
+// server determined it) in a context, for throttling and logs.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddrFrom returns the client's address, "" for in-process callers.
+func ClientAddrFrom(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}

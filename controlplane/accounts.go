@@ -27,7 +27,8 @@ type Session struct {
 // AccountService signs people in and manages their sessions and passwords.
 type AccountService struct {
 	*core
-	tokens *auth.Tokens
+	tokens   *auth.Tokens
+	throttle *signInThrottle
 }
 
 var (
@@ -36,10 +37,16 @@ var (
 	errSessionEnded   = &Error{Code: CodeUnauthenticated, Message: "this session has ended (the password was changed or the account disabled); sign in again"}
 )
 
-// SignIn checks a password and opens a session.
+// SignIn checks a password and opens a session. Failures are throttled per
+// account and per client address (see ThrottleConfig) and logged, without
+// the password.
 func (s *AccountService) SignIn(ctx context.Context, email, password string) (Session, error) {
 	email, err := cleanEmail(email)
 	if err != nil {
+		return Session{}, err
+	}
+	addr := auth.ClientAddrFrom(ctx)
+	if err := s.throttled(email, addr, "sign-in"); err != nil {
 		return Session{}, err
 	}
 	var u User
@@ -50,15 +57,41 @@ func (s *AccountService) SignIn(ctx context.Context, email, password string) (Se
 		Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt, &hash, &disabled, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		auth.CheckPassword("$2a$10$CwTycUXWue0Thq9StjUM0uJ8.jjKe0mTYQ4R8ZKSdZDB5Yk/3eBsu", password) // equal work for unknown emails
+		s.failed(email, addr, "sign-in", "unknown email")
 		return Session{}, errBadCredentials
 	}
 	if err != nil {
 		return Session{}, err
 	}
-	if disabled || !auth.CheckPassword(hash, password) {
+	if disabled {
+		s.failed(email, addr, "sign-in", "account disabled")
 		return Session{}, errBadCredentials
 	}
+	if !auth.CheckPassword(hash, password) {
+		s.failed(email, addr, "sign-in", "wrong password")
+		return Session{}, errBadCredentials
+	}
+	s.throttle.succeed(email)
 	return s.openSession(ctx, u, version)
+}
+
+// throttled refuses a password check of email from addr while the account
+// or the address is locked by earlier failures.
+func (s *AccountService) throttled(email, addr, what string) error {
+	wait := s.throttle.wait(email, addr)
+	if wait <= 0 {
+		return nil
+	}
+	secs := int64((wait + time.Second - 1) / time.Second)
+	s.log.Warn("controlplane: password check refused: too many failures", "what", what, "email", email, "client_addr", addr, "retry_after_s", secs)
+	return newErr(CodeRateLimited, "too many failed sign-ins for this account or from this address; try again in %d s", secs)
+}
+
+// failed counts and logs a failed password check (never the password).
+func (s *AccountService) failed(email, addr, what, reason string) {
+	failures, locked := s.throttle.fail(email, addr)
+	s.log.Warn("controlplane: password check failed", "what", what, "email", email, "client_addr", addr, "reason", reason,
+		"account_failures", failures, "locked_for", locked)
 }
 
 // openSession issues an access token at the user's token version and a new
@@ -123,6 +156,10 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 	if err != nil {
 		return err
 	}
+	// A stolen access token must not make the current password guessable.
+	if err := s.throttled(p.Email, auth.ClientAddrFrom(ctx), "change-password"); err != nil {
+		return err
+	}
 	var hash string
 	err = s.db.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1 AND NOT disabled`, p.UserID).Scan(&hash)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -132,6 +169,7 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 		return err
 	}
 	if !auth.CheckPassword(hash, current) {
+		s.failed(p.Email, auth.ClientAddrFrom(ctx), "change-password", "wrong current password")
 		return &Error{Code: CodeUnauthenticated, Message: "the current password is wrong"}
 	}
 	newHash, err := auth.HashPassword(next)

@@ -76,7 +76,7 @@ func New(db *pgxpool.Pool, pepper []byte, tokens *auth.Tokens, log *slog.Logger)
 	c := &core{db: db, log: log, access: newAccessWatchers(), AccessRecheck: defaultAccessRecheck}
 	return &Service{
 		core:            c,
-		AccountService:  &AccountService{core: c, tokens: tokens},
+		AccountService:  &AccountService{core: c, tokens: tokens, throttle: newSignInThrottle(DefaultThrottle())},
 		TenantService:   &TenantService{core: c},
 		KeyService:      newKeyService(c, pepper),
 		BudgetService:   &BudgetService{core: c},
@@ -106,6 +106,10 @@ func (s *Service) Authorize(ctx context.Context, tenantID string, need Role) (au
 // SetAccessRecheck sets how often watched subscriptions re-read their
 // caller's access from Postgres (default 30 s).
 func (s *Service) SetAccessRecheck(d time.Duration) { s.core.AccessRecheck = d }
+
+// SetThrottle replaces the sign-in throttle's settings (and forgets its
+// counts); call before serving.
+func (s *Service) SetThrottle(cfg ThrottleConfig) { s.AccountService.throttle = newSignInThrottle(cfg) }
 
 // NotFound is the client error for an object the tenant does not have.
 func NotFound(what string) error { return notFound(what) }

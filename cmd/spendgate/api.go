@@ -32,6 +32,10 @@ type controlPlaneFlags struct {
 	postgresDSN, jwtSecret, keyPepper, serviceToken string
 }
 
+// clientIPHeaderUsage describes --client-ip-header (api, serve).
+const clientIPHeaderUsage = "header a trusted reverse proxy in front of the API sets to the client's address (X-Forwarded-For, X-Real-IP); " +
+	"sign-in throttling counts failures by it (empty: the connection's peer address; never set it without such a proxy: clients could forge it)"
+
 const devSecret = "dev-only-insecure-secret-change-me-0123456789"
 
 func addControlPlaneFlags(fs *flag.FlagSet, f *controlPlaneFlags) {
@@ -98,6 +102,7 @@ func runAPI(ctx context.Context, args []string) error {
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS of the ingest service, for live budget alerts and dead letters (empty: none)")
 	prefix := fs.String("stream-prefix", ingest.DefaultConfig().Prefix, "the ingest service's stream prefix")
 	withPortal := fs.Bool("portal", true, "serve the web portal at /")
+	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -108,7 +113,7 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	cfg := apiserver.Config{ServiceToken: f.serviceToken}
+	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader}
 	var store *chstore.Analytics
 	if *chAddr != "" {
 		ch, err := chstore.Open(ctx, *chAddr, *chDB)
