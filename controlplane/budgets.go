@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/spendgate/spendgate/egress"
 )
 
 // Budget scopes and periods.
@@ -48,7 +50,13 @@ func scanBudget(r pgx.Row) (Budget, error) {
 }
 
 // BudgetService manages budgets.
-type BudgetService struct{ *core }
+type BudgetService struct {
+	*core
+	// egress says which webhook destinations are allowed (nil: public only);
+	// resolver looks their names up (nil: the system's).
+	egress   *egress.Policy
+	resolver egress.Resolver
+}
 
 // maxBudgetNano caps budgets at one billion dollars.
 const maxBudgetNano = int64(1_000_000_000) * 1_000_000_000
@@ -69,7 +77,7 @@ func (s *BudgetService) validateBudget(ctx context.Context, q querier, tenantID 
 	if in.Thresholds, err = validateThresholds(in.Thresholds); err != nil {
 		return err
 	}
-	if err := validateWebhook(in.WebhookURL); err != nil {
+	if err := validateWebhook(ctx, s.egress, s.resolver, in.WebhookURL); err != nil {
 		return err
 	}
 	switch in.Scope {

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/event"
 )
 
@@ -110,6 +111,11 @@ func (s *Service) SetAccessRecheck(d time.Duration) { s.core.AccessRecheck = d }
 // SetThrottle replaces the sign-in throttle's settings (and forgets its
 // counts); call before serving.
 func (s *Service) SetThrottle(cfg ThrottleConfig) { s.AccountService.throttle = newSignInThrottle(cfg) }
+
+// SetWebhookEgress sets which budget webhook destinations are allowed
+// beyond public addresses (the operator's --webhook-allow); call before
+// serving.
+func (s *Service) SetWebhookEgress(p *egress.Policy) { s.BudgetService.egress = p }
 
 // NotFound is the client error for an object the tenant does not have.
 func NotFound(what string) error { return notFound(what) }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 )
@@ -238,4 +239,33 @@ func mustTime(t *testing.T, s string) time.Time {
 	v, err := time.Parse(time.RFC3339, s)
 	testenv.Must(t, err, "time")
 	return v
+}
+
+// Budget webhooks may not point at the server's own network unless the
+// operator allows the receiver; creating and updating alike.
+func TestWebhookEgress(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx, tenant := owner(t, s, "ann@example.com", "acme")
+	in := func(url string) BudgetInput {
+		return BudgetInput{Name: "b", Scope: ScopeTenant, Period: "month", AmountNanoUSD: 1_000_000_000, WebhookURL: &url}
+	}
+	_, err := s.CreateBudget(ctx, tenant, in("http://169.254.169.254/latest/meta-data/"))
+	wantCode(t, "metadata", err, CodeInvalidArgument)
+	if !strings.Contains(err.Error(), "link-local") || !strings.Contains(err.Error(), "--webhook-allow") {
+		t.Fatalf("message does not say why and what to do: %v", err)
+	}
+	b, err := s.CreateBudget(ctx, tenant, in("https://hooks.example.com/x"))
+	testenv.Must(t, err, "public webhook")
+	_, err = s.UpdateBudget(ctx, tenant, b.ID, in("http://[::1]:9000/hook"))
+	wantCode(t, "update to loopback", err, CodeInvalidArgument)
+
+	s.SetWebhookEgress(egress.MustAllow("127.0.0.1, alerts.corp"))
+	if _, err := s.UpdateBudget(ctx, tenant, b.ID, in("http://127.0.0.1:9000/hook")); err != nil {
+		t.Fatalf("allowed address: %v", err)
+	}
+	if _, err := s.CreateBudget(ctx, tenant, in("http://alerts.corp/hook")); err != nil {
+		t.Fatalf("allowed host name: %v", err)
+	}
+	_, err = s.CreateBudget(ctx, tenant, in("http://10.0.0.1/hook"))
+	wantCode(t, "private address outside the allow-list", err, CodeInvalidArgument)
 }

@@ -103,6 +103,8 @@ func runAPI(ctx context.Context, args []string) error {
 	prefix := fs.String("stream-prefix", ingest.DefaultConfig().Prefix, "the ingest service's stream prefix")
 	withPortal := fs.Bool("portal", true, "serve the web portal at /")
 	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
+	var webhookAllow egressFlag
+	fs.Var(&webhookAllow, "webhook-allow", webhookAllowUsage)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -113,6 +115,7 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	cp.SetWebhookEgress(webhookAllow.policy)
 	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader}
 	var store *chstore.Analytics
 	if *chAddr != "" {
@@ -127,7 +130,9 @@ func runAPI(ctx context.Context, args []string) error {
 		store = &chstore.Analytics{Conn: ch, Database: *chDB}
 		// Re-pricing counts new costs against budgets: the budget engine's
 		// spend path is Postgres only; ingest delivers the alerts it raises.
-		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), budgetservice.DefaultConfig(strings.ToLower(*prefix)), log)
+		bcfg := budgetservice.DefaultConfig(strings.ToLower(*prefix))
+		bcfg.Alerts.Egress = webhookAllow.policy
+		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), bcfg, log)
 		cfg.Reprice = reprice.New(cp, pool, store, chstore.NewWriter(ch, *chDB), pricing.Default(), budgets)
 	} else {
 		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")

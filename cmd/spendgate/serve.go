@@ -63,6 +63,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	cp.SetWebhookEgress(pf.webhookAllow.policy)
 
 	p, err := openPipeline(ctx, &pf, cpf.serviceToken, pool, log, "serve")
 	if err != nil {
