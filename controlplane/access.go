@@ -2,14 +2,18 @@ package controlplane
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // defaultAccessRecheck is how often a watched operation re-reads its
 // caller's access from Postgres. Changes made through this process end
-// watches at once; the re-read catches those made through another API
-// process (and users disabled in the database).
+// watches at once, those made through another API process as soon as
+// ListenAccess hears of them; the re-read is the backstop (a listener
+// reconnecting, users disabled in the database).
 const defaultAccessRecheck = 30 * time.Second
 
 // WatchAccess authorizes the caller for role need in tenantID, as Authorize
@@ -133,5 +137,83 @@ func (a *accessWatchers) sessionsEnded(userID string) {
 	defer a.mu.Unlock()
 	for w := range a.byUser[userID] {
 		w.end(errSessionEnded)
+	}
+}
+
+// accessChannel is the Postgres NOTIFY channel on which access changes
+// reach every API process.
+const accessChannel = "spendgate_access"
+
+// accessChange is one NOTIFY payload: the user's role in Tenant is now Role
+// ("" = removed), or, without Tenant, every session of the user ended.
+type accessChange struct {
+	User   string `json:"user"`
+	Tenant string `json:"tenant,omitempty"`
+	Role   Role   `json:"role,omitempty"`
+}
+
+// notifyAccess announces a change inside the transaction making it:
+// Postgres delivers it to the listeners when, and only if, it commits.
+func notifyAccess(ctx context.Context, tx pgx.Tx, ch accessChange) error {
+	b, _ := json.Marshal(ch)
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, accessChannel, string(b))
+	return err
+}
+
+func (a *accessWatchers) apply(ch accessChange) {
+	if ch.Tenant == "" {
+		a.sessionsEnded(ch.User)
+		return
+	}
+	a.roleChanged(ch.User, ch.Tenant, ch.Role)
+}
+
+// ListenAccess ends this process's watches when any process changes a
+// watched user's access (Postgres LISTEN on one dedicated connection),
+// until ctx ends. The API commands run it beside the server; without it
+// such changes are seen at the periodic re-read only.
+func (s *Service) ListenAccess(ctx context.Context) error {
+	c := s.core
+	for {
+		err := c.listenAccess(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		// Changes missed while reconnecting are caught by the re-read.
+		c.log.Warn("controlplane: listening for access changes failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (c *core) listenAccess(ctx context.Context) error {
+	conn, err := c.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// Out of the pool for good: a listening connection must not serve
+	// queries, and it is closed, not returned, when listening stops.
+	pc := conn.Hijack()
+	defer pc.Close(context.Background()) //nolint:errcheck // closing a connection we stopped using
+	if _, err := pc.Exec(ctx, `LISTEN `+accessChannel); err != nil {
+		return err
+	}
+	if c.onListen != nil {
+		c.onListen()
+	}
+	for {
+		n, err := pc.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		var ch accessChange
+		if err := json.Unmarshal([]byte(n.Payload), &ch); err != nil || ch.User == "" {
+			c.log.Warn("controlplane: unreadable access change", "payload", n.Payload)
+			continue
+		}
+		c.access.apply(ch)
 	}
 }

@@ -115,3 +115,62 @@ func mustUserID(t *testing.T, s *Service, email string) string {
 	testenv.Must(t, s.core.db.QueryRow(context.Background(), `SELECT id FROM users WHERE email = $1`, email).Scan(&id), "user id")
 	return id
 }
+
+// A change made through one API process ends the watches of another at
+// once (Postgres NOTIFY), not at its re-read.
+func TestAccessChangesReachOtherProcesses(t *testing.T) {
+	one, pool := newTestService(t)
+	other, err := New(pool, []byte("pepper-pepper-pepper"), one.AccountService.tokens, one.core.log)
+	testenv.Must(t, err, "second process")
+	other.SetAccessRecheck(time.Hour)
+	listening := make(chan struct{})
+	other.core.onListen = func() { close(listening) }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- other.ListenAccess(ctx) }()
+	select {
+	case <-listening:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not listening")
+	}
+
+	ownerCtx, tenant := owner(t, one, "ann@example.com", "acme")
+	bg := context.Background()
+	watchAs := func(email string) context.Context {
+		t.Helper()
+		_, err := one.AddMember(ownerCtx, tenant, email, "", "password-123", RoleAdmin)
+		testenv.Must(t, err, "add "+email)
+		sess, err := other.SignIn(bg, email, "password-123")
+		testenv.Must(t, err, "sign in "+email)
+		p, err := other.Authenticate(bg, sess.AccessToken)
+		testenv.Must(t, err, "authenticate "+email)
+		w, err := other.WatchAccess(auth.WithPrincipal(bg, p), tenant, RoleAdmin)
+		testenv.Must(t, err, "watch "+email)
+		return w
+	}
+	removed, demoted, changed := watchAs("rem@example.com"), watchAs("dem@example.com"), watchAs("chg@example.com")
+	testenv.Must(t, one.RemoveMember(ownerCtx, tenant, mustUserID(t, one, "rem@example.com")), "remove")
+	_, err = one.UpdateMemberRole(ownerCtx, tenant, mustUserID(t, one, "dem@example.com"), RoleViewer)
+	testenv.Must(t, err, "demote")
+	p := auth.Principal{UserID: mustUserID(t, one, "chg@example.com"), Email: "chg@example.com"}
+	testenv.Must(t, one.ChangePassword(auth.WithPrincipal(bg, p), "password-123", "password-456"), "change password")
+	for name, c := range map[string]struct {
+		w    context.Context
+		code string
+	}{"removed": {removed, CodeForbidden}, "demoted": {demoted, CodeForbidden}, "password changed": {changed, CodeUnauthenticated}} {
+		select {
+		case <-c.w.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the other process's watch did not end", name)
+		}
+		var e *Error
+		if !errors.As(context.Cause(c.w), &e) || e.Code != c.code {
+			t.Errorf("%s: cause %v", name, context.Cause(c.w))
+		}
+	}
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Fatalf("ListenAccess: %v", err)
+	}
+}

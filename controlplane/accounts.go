@@ -183,6 +183,9 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, p.UserID); err != nil {
 			return err
 		}
+		if err := notifyAccess(ctx, tx, accessChange{User: p.UserID}); err != nil {
+			return err
+		}
 		// Not a tenant's event: recorded without a tenant, for operators.
 		return audit(ctx, tx, "", p, "user.password", "user", p.UserID, nil)
 	})

@@ -94,6 +94,8 @@ type core struct {
 	// AccessRecheck is how often a watched subscription re-reads its
 	// caller's access (see WatchAccess).
 	AccessRecheck time.Duration
+	// onListen, when set, is called once ListenAccess listens (tests).
+	onListen func()
 }
 
 // Authorize checks that the caller holds at least role need in tenantID. Other

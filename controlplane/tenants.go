@@ -220,6 +220,9 @@ func (s *TenantService) UpdateMemberRole(ctx context.Context, tenantID, userID s
 		if err := tx.QueryRow(ctx, `SELECT id, email, name, created_at FROM users WHERE id = $1`, userID).Scan(&m.User.ID, &m.User.Email, &m.User.Name, &m.User.CreatedAt); err != nil {
 			return err
 		}
+		if err := notifyAccess(ctx, tx, accessChange{User: userID, Tenant: tenantID, Role: role}); err != nil {
+			return err
+		}
 		return audit(ctx, tx, tenantID, p, "member.role", "user", userID, map[string]any{"from": current, "to": role})
 	})
 	if err == nil {
@@ -266,6 +269,9 @@ func (s *TenantService) RemoveMember(ctx context.Context, tenantID, userID strin
 			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID); err != nil {
+			return err
+		}
+		if err := notifyAccess(ctx, tx, accessChange{User: userID, Tenant: tenantID}); err != nil {
 			return err
 		}
 		return audit(ctx, tx, tenantID, p, "member.remove", "user", userID, nil)

@@ -163,6 +163,9 @@ func runAPI(ctx context.Context, args []string) error {
 	if *withPortal {
 		srv.Mount("GET /", portal.Handler())
 	}
+	// Live subscriptions end when another API process changes their
+	// subscriber's access; returns when ctx ends.
+	go func() { _ = cp.ListenAccess(ctx) }()
 	return serveUntilDone(ctx, log, "api", *listen, srv.Handler(), nil)
 }
 

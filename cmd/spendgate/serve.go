@@ -173,6 +173,7 @@ func runServe(ctx context.Context, args []string) error {
 	for _, w := range p.workers() {
 		run("ingest", w)
 	}
+	run("access", cp.ListenAccess) // live subscriptions end when another process changes access
 	if runFake {
 		fp := fakeprovider.New(fakeprovider.Config{KeepRequests: 100})
 		run("fakeprovider", func(ctx context.Context) error {
