@@ -194,10 +194,13 @@ func TestChangePassword(t *testing.T) {
 	// Sessions opened before the change cannot be refreshed.
 	_, err = s.Refresh(context.Background(), sess.RefreshToken)
 	wantCode(t, "refresh after change", err, CodeUnauthenticated)
-	// Their access tokens stop working at once, not at their expiry: new
-	// requests and operations of a principal authenticated earlier alike.
-	_, err = s.Authenticate(context.Background(), sess.AccessToken)
-	wantCode(t, "old access token", err, CodeUnauthenticated)
+	// Their access tokens stop working at once, not at their expiry: every
+	// operation of a principal they authenticate is refused, whether it was
+	// authenticated before the change (a websocket) or after (a request).
+	p, err = s.Authenticate(context.Background(), sess.AccessToken)
+	testenv.Must(t, err, "the old token is still signed and unexpired")
+	_, err = s.Tenant(auth.WithPrincipal(context.Background(), p), tenant)
+	wantCode(t, "request with the old token", err, CodeUnauthenticated)
 	_, err = s.Tenant(held, tenant)
 	wantCode(t, "tenant read with the old token", err, CodeUnauthenticated)
 	_, err = s.Me(held)
