@@ -28,7 +28,7 @@ var _ interface {
 	graphql.OperationContextMutator
 } = onePasswordCheck{}
 
-func (onePasswordCheck) ExtensionName() string                  { return "OnePasswordCheck" }
+func (onePasswordCheck) ExtensionName() string                   { return "OnePasswordCheck" }
 func (onePasswordCheck) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (onePasswordCheck) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
