@@ -50,7 +50,7 @@ func (c *core) watchAccess(ctx context.Context, tenantID string, need Role) (con
 			defer t.Stop()
 			expired = t.C
 		}
-		recheck := time.NewTicker(c.AccessRecheck)
+		recheck := time.NewTicker(time.Duration(c.accessRecheck.Load()))
 		defer recheck.Stop()
 		for {
 			select {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,7 +75,8 @@ func New(db *pgxpool.Pool, pepper []byte, tokens *auth.Tokens, log *slog.Logger)
 	if len(pepper) < 16 {
 		return nil, errors.New("controlplane: the API key pepper must be at least 16 bytes")
 	}
-	c := &core{db: db, log: log, access: newAccessWatchers(), AccessRecheck: defaultAccessRecheck}
+	c := &core{db: db, log: log, access: newAccessWatchers()}
+	c.accessRecheck.Store(int64(defaultAccessRecheck))
 	return &Service{
 		core:            c,
 		AccountService:  &AccountService{core: c, tokens: tokens, throttle: newSignInThrottle(DefaultThrottle())},
@@ -91,9 +93,9 @@ type core struct {
 	db     *pgxpool.Pool
 	log    *slog.Logger
 	access *accessWatchers
-	// AccessRecheck is how often a watched subscription re-reads its
-	// caller's access (see WatchAccess).
-	AccessRecheck time.Duration
+	// accessRecheck is how often a watched subscription re-reads its
+	// caller's access (a time.Duration; see WatchAccess).
+	accessRecheck atomic.Int64
 	// onListen, when set, is called once ListenAccess listens (tests).
 	onListen func()
 }
@@ -108,7 +110,7 @@ func (s *Service) Authorize(ctx context.Context, tenantID string, need Role) (au
 
 // SetAccessRecheck sets how often watched subscriptions re-read their
 // caller's access from Postgres (default 30 s).
-func (s *Service) SetAccessRecheck(d time.Duration) { s.core.AccessRecheck = d }
+func (s *Service) SetAccessRecheck(d time.Duration) { s.core.accessRecheck.Store(int64(d)) }
 
 // SetThrottle replaces the sign-in throttle's settings (and forgets its
 // counts); call before serving.
