@@ -48,6 +48,10 @@ type Config struct {
 	DeadLetters graph.DeadLetters
 	// Reprice serves repriceUnpricedEvents; nil: not available.
 	Reprice *reprice.Service
+	// ClientIPHeader, when set, names the header a trusted reverse proxy
+	// puts the client's address in (X-Forwarded-For, X-Real-IP); sign-in
+	// throttling counts by it. Empty: the connection's peer address.
+	ClientIPHeader string
 
 	// gqlgenPOST serves POST with gqlgen's own transport instead of
 	// postTransport (tests compare the two).
@@ -120,6 +124,7 @@ func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post gra
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.Use(onePasswordCheck{})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		var cpErr *controlplane.Error
@@ -176,21 +181,37 @@ func isInputError(err error) bool {
 // websocketAuth authenticates a websocket connection from its init payload
 // ({"authorization": "Bearer <access token>"}), since browsers cannot set
 // headers on websockets. Resolvers then authorize each subscription by
-// tenant membership, as for queries.
+// tenant membership, as for queries, and watch that access while it runs.
+// The connection itself ends when its access token expires: its
+// subscriptions end with UNAUTHENTICATED "access token expired" (their
+// watch), a moment later the server closes the socket, and the client
+// reconnects with a fresh token.
+const websocketExpiryGrace = time.Second
+
 func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if _, ok := auth.PrincipalFrom(ctx); ok {
-			return ctx, &payload, nil // authenticated by the upgrade request's header
+		p, ok := auth.PrincipalFrom(ctx) // authenticated by the upgrade request's header
+		if !ok {
+			h := payload.Authorization()
+			if h == "" {
+				return ctx, nil, controlplane.ErrUnauthenticated
+			}
+			var err error
+			if p, err = cp.Authenticate(ctx, strings.TrimPrefix(h, "Bearer ")); err != nil {
+				return ctx, nil, err
+			}
+			ctx = auth.WithPrincipal(ctx, p)
 		}
-		h := payload.Authorization()
-		if h == "" {
-			return ctx, nil, controlplane.ErrUnauthenticated
+		ctx = graph.OverWebsocket(ctx)
+		if !p.ExpiresAt.IsZero() {
+			// The grace lets the subscriptions' own watches send their
+			// errors before the socket goes.
+			parent := ctx
+			var stop context.CancelFunc
+			ctx, stop = context.WithDeadline(parent, p.ExpiresAt.Add(websocketExpiryGrace))
+			context.AfterFunc(parent, stop) // the timer goes with the connection
 		}
-		p, err := cp.Authenticate(ctx, strings.TrimPrefix(h, "Bearer "))
-		if err != nil {
-			return ctx, nil, err
-		}
-		return auth.WithPrincipal(ctx, p), &payload, nil
+		return ctx, &payload, nil
 	}
 }
 
@@ -199,6 +220,7 @@ func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 // anonymous access.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(auth.WithClientAddr(r.Context(), s.clientAddr(r)))
 		h := r.Header.Get("Authorization")
 		if h == "" {
 			next.ServeHTTP(w, r)

@@ -60,6 +60,8 @@ type harness struct {
 	cp   *controlplane.Service
 	pool *pgxpool.Pool
 	logs *syncBuffer
+	// tokens issues the access tokens (tests of expiry shorten them).
+	tokens *auth.Tokens
 	// Full harness only: events stores priced events in ClickHouse; nc and
 	// alertPrefix carry live budget alerts.
 	events      *chstore.Writer
@@ -96,7 +98,7 @@ func buildHarness(t testing.TB, full bool) *harness {
 	cp, err := controlplane.New(pool, []byte(testPepper), tokens, log)
 	testenv.Must(t, err, "controlplane")
 	cp.Blocks = pgstore.New(pool)
-	h := &harness{t: t, cp: cp, pool: pool, logs: logs}
+	h := &harness{t: t, cp: cp, pool: pool, logs: logs, tokens: tokens}
 	cfg := Config{ServiceToken: serviceToken}
 	if full {
 		addr, db := testenv.ClickHouse(t)

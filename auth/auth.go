@@ -40,9 +40,12 @@ func CheckPassword(hash, pw string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
 }
 
-// Claims of an access token.
+// Claims of an access token. Version is the user's token version when the
+// token was issued: changing the password bumps it, and a token of an older
+// version is refused (by the control plane, which reads the current one).
 type Claims struct {
-	Email string `json:"email"`
+	Email   string `json:"email"`
+	Version int64  `json:"ver"`
 	jwt.RegisteredClaims
 }
 
@@ -50,6 +53,7 @@ type Claims struct {
 type Tokens struct {
 	secret []byte
 	now    func() time.Time
+	ttl    time.Duration
 }
 
 // NewTokens returns a token issuer; the secret must be at least 32 bytes.
@@ -57,30 +61,36 @@ func NewTokens(secret []byte) (*Tokens, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("JWT secret must be at least 32 bytes")
 	}
-	return &Tokens{secret: secret, now: time.Now}, nil
+	return &Tokens{secret: secret, now: time.Now, ttl: AccessTTL}, nil
 }
 
-// Issue returns a signed access token for a user and its expiry.
-func (t *Tokens) Issue(userID, email string) (string, time.Time, error) {
+// SetAccessTTL changes how long access tokens issued from now on live
+// (AccessTTL by default); tests of expiry use it.
+func (t *Tokens) SetAccessTTL(d time.Duration) { t.ttl = d }
+
+// Issue returns a signed access token for a user at token version version,
+// and its expiry.
+func (t *Tokens) Issue(userID, email string, version int64) (string, time.Time, error) {
 	now := t.now()
-	exp := now.Add(AccessTTL)
-	c := Claims{Email: email, RegisteredClaims: jwt.RegisteredClaims{
+	exp := now.Add(t.ttl)
+	c := Claims{Email: email, Version: version, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: userID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp), Issuer: "spendgate",
 	}}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
 	return s, exp, err
 }
 
-// Verify checks an access token and returns the user id and email.
-func (t *Tokens) Verify(token string) (userID, email string, err error) {
+// Verify checks an access token's signature and expiry and returns whom it
+// names. Whether its version is still current is the caller's check.
+func (t *Tokens) Verify(token string) (Principal, error) {
 	token = strings.TrimSpace(strings.TrimPrefix(token, "Bearer "))
 	var c Claims
-	_, err = jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("spendgate"), jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.now))
-	if err != nil || c.Subject == "" {
-		return "", "", ErrInvalidToken
+	if err != nil || c.Subject == "" || c.ExpiresAt == nil {
+		return Principal{}, ErrInvalidToken
 	}
-	return c.Subject, c.Email, nil
+	return Principal{UserID: c.Subject, Email: c.Email, TokenVersion: c.Version, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
 // NewRefreshToken returns a random opaque refresh token and its stored hash.
@@ -104,6 +114,10 @@ type ctxKey struct{}
 // Principal is the signed-in user of a request.
 type Principal struct {
 	UserID, Email string
+	// TokenVersion and ExpiresAt come from the access token; a principal
+	// made in-process (CLI, bootstrap) has neither: version 0, no expiry.
+	TokenVersion int64
+	ExpiresAt    time.Time
 }
 
 // WithPrincipal stores the signed-in user in a context.
@@ -115,4 +129,18 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
+}
+
+type clientAddrKey struct{}
+
+// WithClientAddr stores the client's network address (an IP, as the HTTP
+// server determined it) in a context, for throttling and logs.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddrFrom returns the client's address, "" for in-process callers.
+func ClientAddrFrom(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
 }

@@ -24,26 +24,26 @@ func TestTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, exp, err := tk.Issue("u1", "a@b.c")
+	tok, exp, err := tk.Issue("u1", "a@b.c", 7)
 	if err != nil || time.Until(exp) > AccessTTL {
 		t.Fatal(err)
 	}
-	uid, email, err := tk.Verify("Bearer " + tok)
-	if err != nil || uid != "u1" || email != "a@b.c" {
-		t.Fatalf("%s %s %v", uid, email, err)
+	p, err := tk.Verify("Bearer " + tok)
+	if err != nil || p.UserID != "u1" || p.Email != "a@b.c" || p.TokenVersion != 7 || !p.ExpiresAt.Equal(exp.Truncate(time.Second)) {
+		t.Fatalf("%+v %v (expiry %s)", p, err, exp)
 	}
 	other, _ := NewTokens([]byte(strings.Repeat("o", 32)))
-	if _, _, err := other.Verify(tok); err == nil {
+	if _, err := other.Verify(tok); err == nil {
 		t.Fatal("token verified with another secret")
 	}
 	tk.now = func() time.Time { return time.Now().Add(AccessTTL + time.Minute) }
-	if _, _, err := tk.Verify(tok); err == nil {
+	if _, err := tk.Verify(tok); err == nil {
 		t.Fatal("expired token accepted")
 	}
 	if _, err := NewTokens([]byte("short")); err == nil {
 		t.Fatal("short secret accepted")
 	}
-	if _, _, err := tk.Verify("garbage"); err == nil {
+	if _, err := tk.Verify("garbage"); err == nil {
 		t.Fatal("garbage accepted")
 	}
 }

@@ -12,6 +12,7 @@ const (
 	CodeNotFound        = "NOT_FOUND"
 	CodeInvalidArgument = "INVALID_ARGUMENT"
 	CodeConflict        = "CONFLICT"
+	CodeRateLimited     = "RATE_LIMITED" // too many attempts; the message says when to retry
 	CodeInternal        = "INTERNAL"
 )
 

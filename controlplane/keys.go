@@ -3,14 +3,12 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
-	"github.com/spendgate/spendgate/policy"
 )
 
 // APIKey is a data-plane key as listed (never with its secret).
@@ -49,49 +47,31 @@ func scanKey(r pgx.Row) (APIKey, error) {
 }
 
 // APIKeys lists a tenant's keys, newest first; status filters ("" = all).
-func (s *Service) APIKeys(ctx context.Context, tenantID string, page Page, status string) (Connection[APIKey], error) {
+func (s *KeyService) APIKeys(ctx context.Context, tenantID string, page Page, status string) (Connection[APIKey], error) {
 	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
 		return Connection[APIKey]{}, err
 	}
 	if status != "" && status != "active" && status != "revoked" {
 		return Connection[APIKey]{}, invalid("status must be active or revoked")
 	}
-	return listPage(ctx, s.db, page, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 AND ($2 = '' OR status = $2)`,
+	return listPage(ctx, s.db, page, byCreated, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 AND ($2 = '' OR status = $2)`,
 		[]any{tenantID, status}, scanKey, func(k APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
 }
 
 // APIKey returns one key of a tenant.
-func (s *Service) APIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
+func (s *KeyService) APIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
 	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
 		return APIKey{}, err
 	}
-	return s.getKey(ctx, s.db, tenantID, id)
+	return getKey(ctx, s.db, tenantID, id)
 }
 
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// getOne reads one object of a tenant by id from table: INVALID_ARGUMENT for
-// a malformed id, NOT_FOUND (named what) for another tenant's or none.
-func getOne[T any](ctx context.Context, q querier, table, columns, what string, scan func(pgx.Row) (T, error), tenantID, id string) (T, error) {
-	var zero T
-	if err := checkID("id", id); err != nil {
-		return zero, err
-	}
-	v, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM `+table+` WHERE tenant_id = $1 AND id = $2`, tenantID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return v, notFound(what)
-	}
-	return v, err
-}
-
-func (s *Service) getKey(ctx context.Context, q querier, tenantID, id string) (APIKey, error) {
+func getKey(ctx context.Context, q querier, tenantID, id string) (APIKey, error) {
 	return getOne(ctx, q, "api_keys", keyColumns, "API key", scanKey, tenantID, id)
 }
 
 // CreateAPIKey makes a key; the secret is in the result and nowhere else.
-func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
+func (s *KeyService) CreateAPIKey(ctx context.Context, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
 	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
 	if err != nil {
 		return CreatedKey{}, err
@@ -99,7 +79,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name string, pol K
 	return s.createKey(ctx, p, tenantID, name, pol, expiresAt)
 }
 
-func (s *Service) createKey(ctx context.Context, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
+func (s *KeyService) createKey(ctx context.Context, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
 	name, err := cleanName("name", name)
 	if err != nil {
 		return CreatedKey{}, err
@@ -122,7 +102,7 @@ func (s *Service) createKey(ctx context.Context, p auth.Principal, tenantID, nam
 	return out, err
 }
 
-func (s *Service) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time, rotatedFrom *string) (CreatedKey, error) {
+func (s *KeyService) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time, rotatedFrom *string) (CreatedKey, error) {
 	g, err := apikey.Generate(s.pepper)
 	if err != nil {
 		return CreatedKey{}, err
@@ -144,7 +124,7 @@ func (s *Service) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal, te
 }
 
 // UpdateAPIKeyPolicy replaces a key's policy.
-func (s *Service) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string, pol KeyPolicy) (APIKey, error) {
+func (s *KeyService) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string, pol KeyPolicy) (APIKey, error) {
 	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
 	if err != nil {
 		return APIKey{}, err
@@ -154,7 +134,7 @@ func (s *Service) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string, p
 	}
 	var k APIKey
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.getKey(ctx, tx, tenantID, id); err != nil {
+		if _, err := getKey(ctx, tx, tenantID, id); err != nil {
 			return err
 		}
 		dims, _ := json.Marshal(pol.DefaultDimensions)
@@ -177,14 +157,14 @@ func (s *Service) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string, p
 }
 
 // RevokeAPIKey stops a key from working; revoking twice is harmless.
-func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
+func (s *KeyService) RevokeAPIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
 	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
 	if err != nil {
 		return APIKey{}, err
 	}
 	var k APIKey
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.getKey(ctx, tx, tenantID, id); err != nil {
+		if _, err := getKey(ctx, tx, tenantID, id); err != nil {
 			return err
 		}
 		var err error
@@ -201,14 +181,14 @@ func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, id string) (APIKey
 
 // RotateAPIKey issues a new secret with the same name and policy and revokes
 // the old key.
-func (s *Service) RotateAPIKey(ctx context.Context, tenantID, id string) (CreatedKey, error) {
+func (s *KeyService) RotateAPIKey(ctx context.Context, tenantID, id string) (CreatedKey, error) {
 	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
 	if err != nil {
 		return CreatedKey{}, err
 	}
 	var out CreatedKey
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := s.getKey(ctx, tx, tenantID, id)
+		old, err := getKey(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -232,54 +212,31 @@ func (s *Service) RotateAPIKey(ctx context.Context, tenantID, id string) (Create
 	return out, err
 }
 
-// PolicyAnswer answers the data plane's question about a key (the policy
-// endpoint). Unknown, malformed, revoked and expired keys get Valid=false
-// with a reason, so the data plane can cache negative answers too.
-func (s *Service) PolicyAnswer(ctx context.Context, key string) (policy.Answer, error) {
-	ttl := int(s.PolicyCacheTTL / time.Second)
-	if _, err := apikey.Parse(key); err != nil {
-		return policy.Answer{Valid: false, Reason: "malformed_key", CacheTTLSeconds: ttl}, nil
-	}
-	rec, err := s.VerifyKey(ctx, key)
-	if err != nil {
-		return policy.Answer{}, err
-	}
-	if rec == nil {
-		return policy.Answer{Valid: false, Reason: "unknown_key", CacheTTLSeconds: ttl}, nil
-	}
-	if rec.Status != "active" {
-		return policy.Answer{Valid: false, Reason: "key_revoked", KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl}, nil
-	}
-	if rec.ExpiresAt != nil && !rec.ExpiresAt.After(time.Now()) {
-		return policy.Answer{Valid: false, Reason: "key_revoked", KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl}, nil
-	}
-	a := policy.Answer{Valid: true, TenantID: rec.TenantID, KeyID: rec.ID, KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl,
-		Policy: policy.Policy{AllowedProviders: rec.Policy.AllowedProviders, AllowedModels: rec.Policy.AllowedModels,
-			RequiredDimensions: rec.Policy.RequiredDimensions, DefaultDimensions: rec.Policy.DefaultDimensions,
-			RequirePricedModels: rec.Policy.RequirePricedModels, RequestsPerMinute: rec.Policy.RequestsPerMinute,
-			TokensPerMinute: rec.Policy.TokensPerMinute}}
-	// Any call of the key may carry the dimension value of a dimension-scoped
-	// hard budget (headers choose it per call), so those count too: the data
-	// plane reserves only for keys whose answer says hard_budget.
-	var hard bool
-	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM budgets WHERE tenant_id = $1 AND hard
-		AND (scope IN ('tenant', 'dimension') OR key_id = $2))`, rec.TenantID, rec.ID).Scan(&hard); err != nil {
-		return policy.Answer{}, err
-	}
-	a.Policy.HardBudget = hard
-	if hard {
-		// A key under a hard cap is re-checked often, so blocking is prompt.
-		a.CacheTTLSeconds = min(ttl, 5)
-	}
-	if hard && s.Blocks != nil {
-		blocked, reason, err := s.Blocks.KeyBlocked(ctx, rec.TenantID, rec.ID)
-		if err != nil {
-			// Hard caps fail closed: when spend cannot be checked, the key waits.
-			s.log.Warn("controlplane: budget check failed; blocking key under a hard budget", "key_prefix", rec.Prefix, "err", err)
-			blocked, reason = true, "budget_unavailable"
+// KeyNames maps the given key ids of a tenant to their names (revoked keys
+// included); ids that are not the tenant's keys are left out. The caller has
+// authorized the tenant.
+func (s *KeyService) KeyNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if isUUID(id) {
+			valid = append(valid, id)
 		}
-		a.Blocked, a.BlockReason = blocked, reason
 	}
-	s.touchKey(rec.ID)
-	return a, nil
+	out := make(map[string]string, len(valid))
+	if len(valid) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT id::text, name FROM api_keys WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenantID, valid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
 }

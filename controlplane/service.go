@@ -3,25 +3,27 @@
 // audit log, over Postgres. It validates every input, authorizes every call
 // by tenant membership and role, and audits every mutation in the same
 // transaction. GraphQL resolvers and the CLI call it; they hold no logic.
+//
+// Service is assembled from one service per concern (accounts.go,
+// tenants.go, keys.go, policy.go, budgets.go, overrides.go, audit.go); they
+// share only core: the database, the log, authorization and the watchers
+// of live subscriptions' access (access.go).
 package controlplane
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/event"
 )
 
@@ -56,45 +58,16 @@ func ParseRole(s string) (Role, error) {
 	return r, nil
 }
 
-// BlockChecker tells the policy endpoint whether a key's hard budget is
-// exhausted. The budgets engine implements it; nil means never blocked.
-type BlockChecker interface {
-	KeyBlocked(ctx context.Context, tenantID, keyID string) (blocked bool, reason string, err error)
-}
-
-// Service is the control plane.
+// Service is the control plane: the services of each concern, whose methods
+// it exposes as its own.
 type Service struct {
-	db     *pgxpool.Pool
-	pepper []byte
-	tokens *auth.Tokens
-	log    *slog.Logger
-	// Blocks, when set, marks keys over a hard budget as blocked.
-	Blocks BlockChecker
-	// PolicyCacheTTL is the cache hint given to the data plane.
-	PolicyCacheTTL time.Duration
-
-	lastUsedMu sync.Mutex
-	lastUsed   map[string]time.Time
-
-	// keyCache holds recently verified key records by prefix. The secret is
-	// still checked (HMAC, constant time) on every call; mutations of a key
-	// evict it, and entries live only keyCacheTTL, so a revocation made by
-	// another API process takes effect within that time.
-	keyCacheMu sync.RWMutex
-	keyCache   map[string]cachedKey
-}
-
-type cachedKey struct {
-	rec     *KeyRecord
-	expires time.Time
-}
-
-const keyCacheTTL = 5 * time.Second
-
-func (s *Service) evictKey(prefix string) {
-	s.keyCacheMu.Lock()
-	delete(s.keyCache, prefix)
-	s.keyCacheMu.Unlock()
+	*AccountService  // sign-in, sessions, passwords, the signed-in user
+	*TenantService   // tenants, members, bootstrap
+	*KeyService      // API keys and the data plane's policy answer
+	*BudgetService   // budgets
+	*OverrideService // pricing overrides
+	*AuditService    // the audit log
+	core             *core
 }
 
 // New returns a service. pepper is the API key HMAC secret (≥ 16 bytes).
@@ -102,9 +75,54 @@ func New(db *pgxpool.Pool, pepper []byte, tokens *auth.Tokens, log *slog.Logger)
 	if len(pepper) < 16 {
 		return nil, errors.New("controlplane: the API key pepper must be at least 16 bytes")
 	}
-	return &Service{db: db, pepper: pepper, tokens: tokens, log: log, PolicyCacheTTL: 30 * time.Second,
-		lastUsed: map[string]time.Time{}, keyCache: map[string]cachedKey{}}, nil
+	c := &core{db: db, log: log, access: newAccessWatchers()}
+	c.accessRecheck.Store(int64(defaultAccessRecheck))
+	return &Service{
+		core:            c,
+		AccountService:  &AccountService{core: c, tokens: tokens, throttle: newSignInThrottle(DefaultThrottle())},
+		TenantService:   &TenantService{core: c},
+		KeyService:      newKeyService(c, pepper),
+		BudgetService:   &BudgetService{core: c},
+		OverrideService: &OverrideService{core: c},
+		AuditService:    &AuditService{core: c},
+	}, nil
 }
+
+// core is what every part of the control plane shares.
+type core struct {
+	db     *pgxpool.Pool
+	log    *slog.Logger
+	access *accessWatchers
+	// accessRecheck is how often a watched subscription re-reads its
+	// caller's access (a time.Duration; see WatchAccess).
+	accessRecheck atomic.Int64
+	// onListen, when set, is called once ListenAccess listens (tests).
+	onListen func()
+}
+
+// Authorize checks that the caller holds at least role need in tenantID. Other
+// services (analytics, exports, subscriptions) use it so that every tenant
+// read is authorized the same way as the management API.
+func (s *Service) Authorize(ctx context.Context, tenantID string, need Role) (auth.Principal, error) {
+	p, _, err := s.core.authorize(ctx, tenantID, need)
+	return p, err
+}
+
+// SetAccessRecheck sets how often watched subscriptions re-read their
+// caller's access from Postgres (default 30 s).
+func (s *Service) SetAccessRecheck(d time.Duration) { s.core.accessRecheck.Store(int64(d)) }
+
+// SetThrottle replaces the sign-in throttle's settings (and forgets its
+// counts); call before serving.
+func (s *Service) SetThrottle(cfg ThrottleConfig) { s.AccountService.throttle = newSignInThrottle(cfg) }
+
+// SetWebhookEgress sets which budget webhook destinations are allowed
+// beyond public addresses (the operator's --webhook-allow); call before
+// serving.
+func (s *Service) SetWebhookEgress(p *egress.Policy) { s.BudgetService.egress = p }
+
+// NotFound is the client error for an object the tenant does not have.
+func NotFound(what string) error { return notFound(what) }
 
 // --- principals and authorization ---
 
@@ -113,12 +131,41 @@ func principal(ctx context.Context) (auth.Principal, error) {
 	if !ok {
 		return auth.Principal{}, ErrUnauthenticated
 	}
+	if !p.ExpiresAt.IsZero() && !time.Now().Before(p.ExpiresAt) {
+		return auth.Principal{}, errTokenExpired
+	}
 	return p, nil
+}
+
+// caller returns the signed-in user after checking that the session is
+// still current (for operations that name no tenant; authorize checks it
+// with the membership). A websocket authenticates once, at connection init,
+// and then runs operations for as long as it stays open: this is what ends
+// them when the token expires or the password changes.
+func (c *core) caller(ctx context.Context) (auth.Principal, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return p, err
+	}
+	return p, c.checkSession(ctx, p)
+}
+
+// checkSession answers errSessionEnded when p's token version is not the
+// user's current one or the user is disabled or gone.
+func (c *core) checkSession(ctx context.Context, p auth.Principal) error {
+	var version int64
+	var disabled bool
+	err := c.db.QueryRow(ctx, `SELECT token_version, disabled FROM users WHERE id = $1`, p.UserID).Scan(&version, &disabled)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (disabled || version != p.TokenVersion)) {
+		return errSessionEnded
+	}
+	return err
 }
 
 // authorize checks the caller's role in a tenant. A tenant the caller does not
 // belong to answers FORBIDDEN whether or not it exists, so ids cannot be probed.
-func (s *Service) authorize(ctx context.Context, tenantID string, need Role) (auth.Principal, Role, error) {
+// The same read checks that the session is current (see caller).
+func (c *core) authorize(ctx context.Context, tenantID string, need Role) (auth.Principal, Role, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return p, "", err
@@ -126,18 +173,24 @@ func (s *Service) authorize(ctx context.Context, tenantID string, need Role) (au
 	if !isUUID(tenantID) {
 		return p, "", invalid("tenantId %q is not a valid id", tenantID)
 	}
-	var role Role
-	err = s.db.QueryRow(ctx, `SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2`, tenantID, p.UserID).Scan(&role)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, "", forbidden("you are not a member of this tenant")
+	var role *Role
+	var version int64
+	var disabled bool
+	err = c.db.QueryRow(ctx, `SELECT u.token_version, u.disabled, m.role FROM users u
+		LEFT JOIN memberships m ON m.user_id = u.id AND m.tenant_id = $1 WHERE u.id = $2`, tenantID, p.UserID).Scan(&version, &disabled, &role)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (disabled || version != p.TokenVersion)) {
+		return p, "", errSessionEnded
 	}
 	if err != nil {
 		return p, "", err
 	}
-	if role.rank() < need.rank() {
-		return p, role, forbidden("this needs the %s role; you are %s", need, role)
+	if role == nil {
+		return p, "", forbidden("you are not a member of this tenant")
 	}
-	return p, role, nil
+	if role.rank() < need.rank() {
+		return p, *role, forbidden("this needs the %s role; you are %s", need, *role)
+	}
+	return p, *role, nil
 }
 
 func isUUID(s string) bool { return event.IsUUID(s) }
@@ -149,30 +202,9 @@ func checkID(what, id string) error {
 	return nil
 }
 
-// --- audit ---
-
-func audit(ctx context.Context, tx pgx.Tx, tenantID string, p auth.Principal, action, targetType, targetID string, details map[string]any) error {
-	if details == nil {
-		details = map[string]any{}
-	}
-	b, _ := json.Marshal(details)
-	actor := p.Email
-	var actorID any = p.UserID
-	if p.UserID == "" {
-		actor, actorID = "system", nil
-	}
-	var tid any = tenantID
-	if tenantID == "" {
-		tid = nil
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO audit_log (tenant_id, actor_user_id, actor, action, target_type, target_id, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tid, actorID, actor, action, targetType, targetID, b)
-	return err
-}
-
 // inTx runs f in a transaction.
-func (s *Service) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
-	tx, err := s.db.Begin(ctx)
+func (c *core) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	tx, err := c.db.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -188,176 +220,42 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pg) && pg.Code == "23505"
 }
 
-// --- pagination ---
-
-// Page asks for a page of a list: First items after the cursor After.
-type Page struct {
-	First int
-	After string
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-const defaultPage, maxPage = 50, 1000
-
-func (p Page) limit() (int, error) {
-	if p.First == 0 {
-		return defaultPage, nil
+// getOne reads one object of a tenant by id from table: INVALID_ARGUMENT for
+// a malformed id, NOT_FOUND (named what) for another tenant's or none.
+func getOne[T any](ctx context.Context, q querier, table, columns, what string, scan func(pgx.Row) (T, error), tenantID, id string) (T, error) {
+	var zero T
+	if err := checkID("id", id); err != nil {
+		return zero, err
 	}
-	if p.First < 0 || p.First > maxPage {
-		return 0, invalid("first must be between 1 and %d", maxPage)
-	}
-	return p.First, nil
-}
-
-// cursor encodes a position in a list ordered by (created_at DESC, id DESC).
-func cursor(t time.Time, id string) string {
-	// Built in a stack buffer: a page of 1,000 items makes 1,000 cursors.
-	var buf [128]byte
-	b := t.UTC().AppendFormat(buf[:0], time.RFC3339Nano)
-	b = append(append(b, '|'), id...)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(c string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", invalid("malformed cursor")
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil {
-		return time.Time{}, "", invalid("malformed cursor")
-	}
-	return t, id, nil
-}
-
-// keyset returns the WHERE fragment and args continuing after a cursor.
-func keyset(p Page, argN int) (string, []any, error) {
-	if p.After == "" {
-		return "", nil, nil
-	}
-	t, id, err := decodeCursor(p.After)
-	if err != nil {
-		return "", nil, err
-	}
-	return fmt.Sprintf(" AND (created_at, id::text) < ($%d, $%d)", argN, argN+1), []any{t, id}, nil
-}
-
-// Connection is one page of a list.
-type Connection[T any] struct {
-	Items       []T
-	Cursors     []string
-	HasNextPage bool
-}
-
-// listPage runs one keyset page of a query whose rows are ordered by
-// (created_at DESC, id DESC). query holds the SELECT and its WHERE clause
-// with placeholders $1..$len(args); the page's cursor condition, order and
-// limit are added here.
-func listPage[T any](ctx context.Context, db *pgxpool.Pool, page Page, query string, args []any,
-	scan func(pgx.Row) (T, error), created func(T) (time.Time, string)) (Connection[T], error) {
-	limit, err := page.limit()
-	if err != nil {
-		return Connection[T]{}, err
-	}
-	where, more, err := keyset(page, len(args)+1)
-	if err != nil {
-		return Connection[T]{}, err
-	}
-	rows, err := db.Query(ctx, query+where+` ORDER BY created_at DESC, id DESC LIMIT `+itoa(limit+1), append(args, more...)...)
-	if err != nil {
-		return Connection[T]{}, err
-	}
-	items, err := pgx.AppendRows(make([]T, 0, limit+1), rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
-	if err != nil {
-		return Connection[T]{}, err
-	}
-	return paginate(items, limit, created), nil
-}
-
-func paginate[T any](items []T, limit int, created func(T) (time.Time, string)) Connection[T] {
-	c := Connection[T]{}
-	if len(items) > limit {
-		c.HasNextPage = true
-		items = items[:limit]
-	}
-	c.Items = items
-	for _, it := range items {
-		t, id := created(it)
-		c.Cursors = append(c.Cursors, cursor(t, id))
-	}
-	return c
-}
-
-// --- API key verification for the data plane ---
-
-// KeyRecord is what the policy endpoint needs about a key.
-type KeyRecord struct {
-	ID, TenantID, Prefix string
-	Status               string
-	ExpiresAt            *time.Time
-	Policy               KeyPolicy
-	Hash                 []byte
-}
-
-// VerifyKey finds a key by its prefix and checks the secret in constant time.
-func (s *Service) VerifyKey(ctx context.Context, key string) (*KeyRecord, error) {
-	prefix, err := apikey.Parse(key)
-	if err != nil {
-		return nil, err
-	}
-	s.keyCacheMu.RLock()
-	c, ok := s.keyCache[prefix]
-	s.keyCacheMu.RUnlock()
-	if ok && time.Now().Before(c.expires) {
-		if !apikey.Verify(s.pepper, key, c.rec.Hash) {
-			return nil, nil
-		}
-		return c.rec, nil
-	}
-	var r KeyRecord
-	var dims []byte
-	err = s.db.QueryRow(ctx, `SELECT id, tenant_id, prefix, status, expires_at, secret_hash, allowed_providers, allowed_models,
-		required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute
-		FROM api_keys WHERE prefix = $1`, prefix).Scan(
-		&r.ID, &r.TenantID, &r.Prefix, &r.Status, &r.ExpiresAt, &r.Hash, &r.Policy.AllowedProviders, &r.Policy.AllowedModels,
-		&r.Policy.RequiredDimensions, &dims, &r.Policy.RequirePricedModels, &r.Policy.RequestsPerMinute, &r.Policy.TokensPerMinute)
+	v, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM `+table+` WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		// Spend the same HMAC work as a hit, so timing does not reveal prefixes.
-		apikey.Verify(s.pepper, key, make([]byte, 32))
-		return nil, nil
+		return v, notFound(what)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if !apikey.Verify(s.pepper, key, r.Hash) {
-		return nil, nil
-	}
-	_ = json.Unmarshal(dims, &r.Policy.DefaultDimensions)
-	s.keyCacheMu.Lock()
-	if len(s.keyCache) > 100_000 {
-		s.keyCache = map[string]cachedKey{}
-	}
-	s.keyCache[prefix] = cachedKey{rec: &r, expires: time.Now().Add(keyCacheTTL)}
-	s.keyCacheMu.Unlock()
-	return &r, nil
+	return v, err
 }
 
-// touchKey records last use, at most once a minute per key, in the background
-// of the request (a failed write only delays the timestamp).
-func (s *Service) touchKey(keyID string) {
-	now := time.Now()
-	s.lastUsedMu.Lock()
-	if last, ok := s.lastUsed[keyID]; ok && now.Sub(last) < time.Minute {
-		s.lastUsedMu.Unlock()
-		return
+// deleteOne removes a tenant's row of table by id, for admins, with its
+// audit entry (action kind.delete); NOT_FOUND names it what.
+func (c *core) deleteOne(ctx context.Context, tenantID, id, table, what, kind string) error {
+	p, _, err := c.authorize(ctx, tenantID, RoleAdmin)
+	if err != nil {
+		return err
 	}
-	s.lastUsed[keyID] = now
-	s.lastUsedMu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := s.db.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, keyID, now); err != nil {
-			s.log.Warn("controlplane: recording key use", "key_id", keyID, "err", err)
+	if err := checkID("id", id); err != nil {
+		return err
+	}
+	return c.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		if err != nil {
+			return err
 		}
-	}()
+		if tag.RowsAffected() == 0 {
+			return notFound(what)
+		}
+		return audit(ctx, tx, tenantID, p, kind+".delete", kind, id, nil)
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 )
@@ -171,9 +172,16 @@ func TestCreateOwnerIsAllOrNothing(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	s, _ := newTestService(t)
-	ctx, _ := owner(t, s, "ann@example.com", "acme")
+	ctx, tenant := owner(t, s, "ann@example.com", "acme")
 	sess, err := s.SignIn(context.Background(), "ann@example.com", "password-123")
 	testenv.Must(t, err, "sign in")
+	// A principal authenticated before the change, as a websocket holds one.
+	p, err := s.Authenticate(context.Background(), sess.AccessToken)
+	testenv.Must(t, err, "authenticate")
+	held := auth.WithPrincipal(context.Background(), p)
+	if _, err := s.Tenant(held, tenant); err != nil {
+		t.Fatalf("before the change: %v", err)
+	}
 	wantCode(t, "wrong current password", s.ChangePassword(ctx, "password-xyz", "new-password-1"), CodeUnauthenticated)
 	wantCode(t, "too short", s.ChangePassword(ctx, "password-123", "short"), CodeInvalidArgument)
 	wantCode(t, "anonymous", s.ChangePassword(context.Background(), "password-123", "new-password-1"), CodeUnauthenticated)
@@ -186,6 +194,47 @@ func TestChangePassword(t *testing.T) {
 	// Sessions opened before the change cannot be refreshed.
 	_, err = s.Refresh(context.Background(), sess.RefreshToken)
 	wantCode(t, "refresh after change", err, CodeUnauthenticated)
+	// Their access tokens stop working at once, not at their expiry: every
+	// operation of a principal they authenticate is refused, whether it was
+	// authenticated before the change (a websocket) or after (a request).
+	p, err = s.Authenticate(context.Background(), sess.AccessToken)
+	testenv.Must(t, err, "the old token is still signed and unexpired")
+	_, err = s.Tenant(auth.WithPrincipal(context.Background(), p), tenant)
+	wantCode(t, "request with the old token", err, CodeUnauthenticated)
+	_, err = s.Tenant(held, tenant)
+	wantCode(t, "tenant read with the old token", err, CodeUnauthenticated)
+	_, err = s.Me(held)
+	wantCode(t, "me with the old token", err, CodeUnauthenticated)
+	_, err = s.Tenants(held)
+	wantCode(t, "tenants with the old token", err, CodeUnauthenticated)
+	// A new session works.
+	fresh, err := s.SignIn(context.Background(), "ann@example.com", "new-password-1")
+	testenv.Must(t, err, "sign in again")
+	p, err = s.Authenticate(context.Background(), fresh.AccessToken)
+	testenv.Must(t, err, "new access token")
+	if _, err := s.Tenant(auth.WithPrincipal(context.Background(), p), tenant); err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	if _, err := s.Refresh(context.Background(), fresh.RefreshToken); err != nil {
+		t.Fatalf("new refresh token: %v", err)
+	}
+}
+
+// An access token past its expiry is refused by every operation, also when
+// it was accepted earlier (a websocket authenticates once).
+func TestExpiredPrincipal(t *testing.T) {
+	s, _ := newTestService(t)
+	_, tenant := owner(t, s, "ann@example.com", "acme")
+	sess, err := s.SignIn(context.Background(), "ann@example.com", "password-123")
+	testenv.Must(t, err, "sign in")
+	p, err := s.Authenticate(context.Background(), sess.AccessToken)
+	testenv.Must(t, err, "authenticate")
+	p.ExpiresAt = time.Now().Add(-time.Second)
+	expired := auth.WithPrincipal(context.Background(), p)
+	_, err = s.Tenant(expired, tenant)
+	wantCode(t, "tenant", err, CodeUnauthenticated)
+	_, err = s.Me(expired)
+	wantCode(t, "me", err, CodeUnauthenticated)
 }
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -193,4 +242,33 @@ func mustTime(t *testing.T, s string) time.Time {
 	v, err := time.Parse(time.RFC3339, s)
 	testenv.Must(t, err, "time")
 	return v
+}
+
+// Budget webhooks may not point at the server's own network unless the
+// operator allows the receiver; creating and updating alike.
+func TestWebhookEgress(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx, tenant := owner(t, s, "ann@example.com", "acme")
+	in := func(url string) BudgetInput {
+		return BudgetInput{Name: "b", Scope: ScopeTenant, Period: "month", AmountNanoUSD: 1_000_000_000, WebhookURL: &url}
+	}
+	_, err := s.CreateBudget(ctx, tenant, in("http://169.254.169.254/latest/meta-data/"))
+	wantCode(t, "metadata", err, CodeInvalidArgument)
+	if !strings.Contains(err.Error(), "link-local") || !strings.Contains(err.Error(), "--webhook-allow") {
+		t.Fatalf("message does not say why and what to do: %v", err)
+	}
+	b, err := s.CreateBudget(ctx, tenant, in("https://hooks.example.com/x"))
+	testenv.Must(t, err, "public webhook")
+	_, err = s.UpdateBudget(ctx, tenant, b.ID, in("http://[::1]:9000/hook"))
+	wantCode(t, "update to loopback", err, CodeInvalidArgument)
+
+	s.SetWebhookEgress(egress.MustAllow("127.0.0.1, alerts.corp"))
+	if _, err := s.UpdateBudget(ctx, tenant, b.ID, in("http://127.0.0.1:9000/hook")); err != nil {
+		t.Fatalf("allowed address: %v", err)
+	}
+	if _, err := s.CreateBudget(ctx, tenant, in("http://alerts.corp/hook")); err != nil {
+		t.Fatalf("allowed host name: %v", err)
+	}
+	_, err = s.CreateBudget(ctx, tenant, in("http://10.0.0.1/hook"))
+	wantCode(t, "private address outside the allow-list", err, CodeInvalidArgument)
 }

@@ -1,14 +1,15 @@
 package controlplane
 
 import (
+	"context"
 	"net/mail"
-	"net/url"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/meter"
 )
 
@@ -145,16 +146,19 @@ func validateThresholds(th []int) ([]int, error) {
 	return out, nil
 }
 
-func validateWebhook(s *string) error {
+// validateWebhook checks a budget's webhook URL: absolute http(s), and a
+// destination the egress policy allows (public, or allow-listed by the
+// operator), so a tenant admin cannot point spendgate's alert sender at the
+// server's own network. The sender checks the dialled address again.
+func validateWebhook(ctx context.Context, pol *egress.Policy, r egress.Resolver, s *string) error {
 	if s == nil || *s == "" {
 		return nil
 	}
 	if len(*s) > 2000 {
 		return invalid("webhook URL must be at most 2000 characters")
 	}
-	u, err := url.Parse(*s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid("webhook URL must be an absolute http(s) URL")
+	if err := pol.CheckURL(ctx, *s, r); err != nil {
+		return invalid("webhook URL %s", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,11 +38,11 @@ func TestValidationCodes(t *testing.T) {
 		{"threshold zero", second(validateThresholds([]int{0})), false},
 		{"threshold too big", second(validateThresholds([]int{1001})), false},
 		{"threshold duplicate", second(validateThresholds([]int{80, 80})), false},
-		{"webhook ok", validateWebhook(ptr("https://hooks.example.com/x")), true},
-		{"webhook none", validateWebhook(nil), true},
-		{"webhook relative", validateWebhook(ptr("/hook")), false},
-		{"webhook ftp", validateWebhook(ptr("ftp://example.com/x")), false},
-		{"webhook junk", validateWebhook(ptr("http://[::1")), false},
+		{"webhook ok", validateWebhook(context.Background(), nil, nil, ptr("https://hooks.example.com/x")), true},
+		{"webhook none", validateWebhook(context.Background(), nil, nil, nil), true},
+		{"webhook relative", validateWebhook(context.Background(), nil, nil, ptr("/hook")), false},
+		{"webhook ftp", validateWebhook(context.Background(), nil, nil, ptr("ftp://example.com/x")), false},
+		{"webhook junk", validateWebhook(context.Background(), nil, nil, ptr("http://[::1")), false},
 	}
 	for _, c := range cases {
 		if c.ok != (c.err == nil) {

@@ -174,7 +174,13 @@ func relay[T, U any](ctx context.Context, in <-chan T, conv func(T) U) <-chan U 
 	out := make(chan U)
 	go func() {
 		defer close(out)
+		defer tellWhyEnded(ctx)
 		for v := range in {
+			// Once ctx ended (the subscriber's access ended, say), nothing
+			// more is delivered, however the select below would choose.
+			if ctx.Err() != nil {
+				return
+			}
 			select {
 			case out <- conv(v):
 			case <-ctx.Done():

@@ -554,7 +554,8 @@ func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, pr
 
 // BudgetAlerts is the resolver for the budgetAlerts field.
 func (r *subscriptionResolver) BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error) {
-	if _, err := r.CP.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
+	ctx, err := r.CP.WatchAccess(ctx, tenantID, controlplane.RoleViewer)
+	if err != nil {
 		return nil, err
 	}
 	if r.Alerts == nil {
@@ -569,7 +570,8 @@ func (r *subscriptionResolver) BudgetAlerts(ctx context.Context, tenantID string
 
 // SpendTicks is the resolver for the spendTicks field.
 func (r *subscriptionResolver) SpendTicks(ctx context.Context, tenantID string) (<-chan *model.SpendTick, error) {
-	if _, err := r.CP.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
+	ctx, err := r.CP.WatchAccess(ctx, tenantID, controlplane.RoleViewer)
+	if err != nil {
 		return nil, err
 	}
 	if r.Ticks == nil {

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/egress"
 )
 
 // Subject is the NATS subject of a tenant's alerts.
@@ -40,6 +42,10 @@ type Config struct {
 	BackoffBase    time.Duration
 	BackoffMax     time.Duration
 	WebhookTimeout time.Duration
+	// Egress says which webhook destinations may be dialled: public
+	// addresses and the operator's allow-list (nil: public only). Checked
+	// on every connection, after DNS.
+	Egress *egress.Policy
 }
 
 // DefaultConfig returns delivery defaults.
@@ -59,10 +65,11 @@ type Dispatcher struct {
 }
 
 // NewDispatcher builds a dispatcher. nc may be nil (no NATS publishing: the
-// NATS rows stay pending). client may be nil (a client with cfg.WebhookTimeout).
+// NATS rows stay pending). client may be nil: a client with
+// cfg.WebhookTimeout that dials only what cfg.Egress allows.
 func NewDispatcher(cfg Config, outbox Outbox, nc *nats.Conn, client *http.Client, log *slog.Logger) *Dispatcher {
 	if client == nil {
-		client = &http.Client{Timeout: cfg.WebhookTimeout}
+		client = &http.Client{Timeout: cfg.WebhookTimeout, Transport: cfg.Egress.Transport()}
 	}
 	if log == nil {
 		log = slog.Default()
@@ -158,6 +165,17 @@ func (d *Dispatcher) post(ctx context.Context, del budget.Delivery) error {
 	req.Header.Set("User-Agent", "spendgate-budget-alerts")
 	resp, err := d.http.Do(req)
 	if err != nil {
+		var denied *egress.DeniedError
+		if errors.As(err, &denied) {
+			// The URL passed validation but its name now resolves inside
+			// (DNS rebinding), or the allow-list shrank. The host only: a
+			// webhook URL's path often holds a secret.
+			tenant := ""
+			if len(del.Alerts) > 0 {
+				tenant = del.Alerts[0].TenantID
+			}
+			d.log.Warn("budget alerts: webhook destination refused", "tenant", tenant, "host", req.URL.Host, "err", denied)
+		}
 		return fmt.Errorf("webhook: %w", err)
 	}
 	defer resp.Body.Close()

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/spendgate/spendgate/budget/httpapi"
 	"github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/testenv"
@@ -72,6 +75,65 @@ func testConfig(prefix string) service.Config {
 	cfg.WebhookDebounce = 50 * time.Millisecond
 	cfg.SweepInterval = 50 * time.Millisecond
 	return cfg
+}
+
+// loopbackWebhooks allows webhooks to this machine, where the tests'
+// receivers listen, as an operator allows an internal receiver
+// (--webhook-allow); without it they are refused (TestWebhookEgressRefused).
+func loopbackWebhooks(cfg service.Config) service.Config {
+	cfg.Alerts.Egress = egress.MustAllow("127.0.0.1")
+	return cfg
+}
+
+// A webhook URL pointing inside (here loopback) is not called without the
+// operator's allow-list, however it got into the budget (the URL was valid
+// when saved, then its name resolved inside: DNS rebinding); the refusal is
+// logged and recorded as the delivery's error.
+func TestWebhookEgressRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	called := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called <- struct{}{} }))
+	defer srv.Close()
+	logs := &syncLog{}
+	svc := service.New(f.db, nil, "SGX", testConfig("SGX"), slog.New(slog.NewTextHandler(logs, nil)))
+	f.budget(t, 1000, false, []int32{50}, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/hook/secret-token")
+	ctx := context.Background()
+	testenv.Must(t, svc.ApplySpend(ctx, []clickhouse.PricedEvent{f.priced(600)}), "apply")
+	n, err := svc.Dispatcher.Once(ctx)
+	if n != 0 || err != nil {
+		t.Fatalf("delivery pass: %d delivered, %v", n, err)
+	}
+	var lastError string
+	testenv.Must(t, f.db.QueryRow(ctx, `SELECT last_error FROM budget_alert_outbox WHERE kind = 'webhook'`).Scan(&lastError), "outbox")
+	if !strings.Contains(lastError, "loopback") {
+		t.Fatalf("outbox error %q", lastError)
+	}
+	if out := logs.String(); !strings.Contains(out, "webhook destination refused") || strings.Contains(out, "secret-token") {
+		t.Fatalf("log: %s", out)
+	}
+	select {
+	case <-called:
+		t.Fatal("the loopback receiver was called")
+	default:
+	}
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestConcurrentCrossingPublishesOneNATSAlert(t *testing.T) {
@@ -142,7 +204,7 @@ func TestWebhookRetriedAndCoalesced(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	svc := service.New(f.db, nil, "SGX", testConfig("SGX"), nil)
+	svc := service.New(f.db, nil, "SGX", loopbackWebhooks(testConfig("SGX")), nil)
 	id := f.budget(t, 1000, false, []int32{50, 80, 100}, srv.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -314,7 +376,7 @@ func TestWebhookDebounceCoalescesSeparateCrossings(t *testing.T) {
 		bodies <- b
 	}))
 	defer srv.Close()
-	cfg := testConfig("SGX")
+	cfg := loopbackWebhooks(testConfig("SGX"))
 	cfg.WebhookDebounce = time.Second
 	svc := service.New(f.db, nil, "SGX", cfg, nil)
 	f.budget(t, 1000, false, []int32{50, 80, 100}, srv.URL)

@@ -32,6 +32,10 @@ type controlPlaneFlags struct {
 	postgresDSN, jwtSecret, keyPepper, serviceToken string
 }
 
+// clientIPHeaderUsage describes --client-ip-header (api, serve).
+const clientIPHeaderUsage = "header a trusted reverse proxy in front of the API sets to the client's address (X-Forwarded-For, X-Real-IP); " +
+	"sign-in throttling counts failures by it (empty: the connection's peer address; never set it without such a proxy: clients could forge it)"
+
 const devSecret = "dev-only-insecure-secret-change-me-0123456789"
 
 func addControlPlaneFlags(fs *flag.FlagSet, f *controlPlaneFlags) {
@@ -98,6 +102,9 @@ func runAPI(ctx context.Context, args []string) error {
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS of the ingest service, for live budget alerts and dead letters (empty: none)")
 	prefix := fs.String("stream-prefix", ingest.DefaultConfig().Prefix, "the ingest service's stream prefix")
 	withPortal := fs.Bool("portal", true, "serve the web portal at /")
+	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
+	var webhookAllow egressFlag
+	fs.Var(&webhookAllow, "webhook-allow", webhookAllowUsage)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -108,7 +115,8 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	cfg := apiserver.Config{ServiceToken: f.serviceToken}
+	cp.SetWebhookEgress(webhookAllow.policy)
+	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader}
 	var store *chstore.Analytics
 	if *chAddr != "" {
 		ch, err := chstore.Open(ctx, *chAddr, *chDB)
@@ -122,7 +130,9 @@ func runAPI(ctx context.Context, args []string) error {
 		store = &chstore.Analytics{Conn: ch, Database: *chDB}
 		// Re-pricing counts new costs against budgets: the budget engine's
 		// spend path is Postgres only; ingest delivers the alerts it raises.
-		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), budgetservice.DefaultConfig(strings.ToLower(*prefix)), log)
+		bcfg := budgetservice.DefaultConfig(strings.ToLower(*prefix))
+		bcfg.Alerts.Egress = webhookAllow.policy
+		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), bcfg, log)
 		cfg.Reprice = reprice.New(cp, pool, store, chstore.NewWriter(ch, *chDB), pricing.Default(), budgets)
 	} else {
 		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")
@@ -153,6 +163,9 @@ func runAPI(ctx context.Context, args []string) error {
 	if *withPortal {
 		srv.Mount("GET /", portal.Handler())
 	}
+	// Live subscriptions end when another API process changes their
+	// subscriber's access; returns when ctx ends.
+	go func() { _ = cp.ListenAccess(ctx) }()
 	return serveUntilDone(ctx, log, "api", *listen, srv.Handler(), nil)
 }
 

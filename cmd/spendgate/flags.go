@@ -4,6 +4,7 @@ import (
 	"flag"
 	"log/slog"
 
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/internal/envflag"
 )
 
@@ -27,5 +28,27 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// egressFlag is --webhook-allow: the internal receivers budget webhooks may
+// reach besides public addresses, parsed (and refused when malformed) as
+// the flag is set.
+type egressFlag struct {
+	raw    string
+	policy *egress.Policy // nil: public addresses only
+}
+
+const webhookAllowUsage = "internal receivers budget webhooks may reach besides public addresses: comma-separated CIDRs, addresses and host names " +
+	"(default none: loopback, private, link-local, CGNAT, multicast … are refused when a budget is saved and when the alert is sent)"
+
+func (f *egressFlag) String() string { return f.raw }
+
+func (f *egressFlag) Set(s string) error {
+	p, err := egress.ParseAllow(s)
+	if err != nil {
+		return err
+	}
+	f.raw, f.policy = s, p
 	return nil
 }

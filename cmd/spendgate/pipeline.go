@@ -39,6 +39,7 @@ type pipelineFlags struct {
 	budgets, failOpen        bool
 	reservationTTL           time.Duration
 	publishTimeout           time.Duration
+	webhookAllow             egressFlag
 }
 
 func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDefault string) {
@@ -55,6 +56,7 @@ func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDe
 	fs.BoolVar(&f.budgets, "budgets", true, "apply spend to budgets, deliver their alerts and serve reservations (POST /internal/v1/reservations)")
 	fs.BoolVar(&f.failOpen, "budget-fail-open", false, "when the budget store is unreachable, let calls under hard budgets through unchecked (default: refuse them)")
 	fs.DurationVar(&f.publishTimeout, "publish-timeout", ingest.DefaultPublishTimeout, "longest the event receiver waits for JetStream to acknowledge a batch before answering 503 (retry)")
+	fs.Var(&f.webhookAllow, "webhook-allow", webhookAllowUsage)
 	fs.DurationVar(&f.reservationTTL, "reservation-ttl", budgetservice.DefaultConfig("").ReservationTTL, "how long an unsettled reservation holds budget before it expires")
 }
 
@@ -145,6 +147,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		// insert, before the ack), reservations for hard caps.
 		bcfg := budgetservice.DefaultConfig(p.alertPrefix)
 		bcfg.FailOpen, bcfg.ReservationTTL = f.failOpen, f.reservationTTL
+		bcfg.Alerts.Egress = f.webhookAllow.policy
 		p.budgets = budgetservice.New(pool, p.nc, p.alertPrefix, bcfg, log)
 		p.budgets.SetPricingOverrides(p.overrides)
 	}

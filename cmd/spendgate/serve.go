@@ -40,6 +40,7 @@ func runServe(ctx context.Context, args []string) error {
 	addPipelineFlags(fs, &pf, "", filepath.Join(home, ".local", "share", "spendgate"))
 	demo := fs.Bool("demo", true, "create a demo tenant, owner and API key on first start and print how to use them")
 	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic and gemini to it unless --upstream says otherwise (empty: off)")
+	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
 	addrFile := fs.String("addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
@@ -62,6 +63,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	cp.SetWebhookEgress(pf.webhookAllow.policy)
 
 	p, err := openPipeline(ctx, &pf, cpf.serviceToken, pool, log, "serve")
 	if err != nil {
@@ -73,7 +75,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
-	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, Analytics: spend,
+	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, ClientIPHeader: *clientIPHeader, Analytics: spend,
 		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool)}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)
 	api.Mount("GET /", portal.Handler())
@@ -171,6 +173,7 @@ func runServe(ctx context.Context, args []string) error {
 	for _, w := range p.workers() {
 		run("ingest", w)
 	}
+	run("access", cp.ListenAccess) // live subscriptions end when another process changes access
 	if runFake {
 		fp := fakeprovider.New(fakeprovider.Config{KeepRequests: 100})
 		run("fakeprovider", func(ctx context.Context) error {
