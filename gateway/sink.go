@@ -131,17 +131,16 @@ func (b *Batcher) Add(e event.Event) {
 			b.dropped.Add(1)
 			return
 		}
-		// The sink cannot keep up: this caller moves the buffer to disk
-		// (an fsync, paid once per maxBuffered events), rather than lose it.
-		full := b.pending
-		b.pending = make([]event.Event, 0, min(b.maxBuffered, 1024))
+		// The sink cannot keep up (the loop is waiting on it): this caller
+		// moves a batch to disk rather than lose it — one fsync of at most
+		// maxBatch events, paid by one call in maxBatch. The newest are
+		// taken: cutting the tail copies only them (order does not matter).
+		n := min(len(b.pending), b.maxBatch)
+		batch := append([]event.Event(nil), b.pending[len(b.pending)-n:]...)
+		b.pending = b.pending[:len(b.pending)-n]
 		b.mu.Unlock()
-		for len(full) > 0 {
-			n := min(len(full), b.maxBatch)
-			if !b.toSpool(full[:n]) {
-				b.dropped.Add(int64(n))
-			}
-			full = full[n:]
+		if !b.toSpool(batch) {
+			b.dropped.Add(int64(n))
 		}
 		b.mu.Lock()
 	}

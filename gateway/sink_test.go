@@ -181,3 +181,42 @@ func TestBatcherReportsDrops(t *testing.T) {
 		})
 	}
 }
+
+// blockingSink holds its first batch until released, as an ingest that
+// accepts the connection and never answers.
+type blockingSink struct {
+	captureSink
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (s *blockingSink) Publish(ctx context.Context, evs []event.Event) error {
+	s.once.Do(func() {
+		close(s.entered)
+		<-s.release
+	})
+	return s.captureSink.Publish(ctx, evs)
+}
+
+// While the loop waits on a sink that does not answer, calls that find the
+// buffer full move a batch each to the spool instead of dropping; all
+// events arrive once the sink answers.
+func TestBatcherFullBufferSpillsToSpool(t *testing.T) {
+	t.Parallel()
+	sink := &blockingSink{entered: make(chan struct{}), release: make(chan struct{})}
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := NewSpoolingBatcher(sink, sp, 2, 4, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b.Add(numbered(0))
+	b.Add(numbered(1))
+	<-sink.entered
+	for i := 2; i < 22; i++ {
+		b.Add(numbered(i))
+	}
+	if c := b.Counters(); c.Spooled != 16 || c.Dropped != 0 {
+		t.Fatalf("buffer of 4 while the sink hangs, 20 more events: %+v", c)
+	}
+	close(sink.release)
+	onceEach(t, sink.wait(t, 22), 22)
+	b.Close()
+}
