@@ -50,10 +50,24 @@ func (s *HTTPSink) Publish(ctx context.Context, events []event.Event) error {
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ingest answered HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
+		err := fmt.Errorf("ingest answered HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
+		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusRequestEntityTooLarge {
+			// The batch itself is refused: sending it again cannot help.
+			return &RejectedBatchError{Err: err}
+		}
+		return err
 	}
 	return nil
 }
+
+// RejectedBatchError is a sink's refusal of a batch as such (malformed, too
+// large), as opposed to the sink being unavailable: the batcher drops the
+// batch, counted and logged, instead of retrying it forever and holding
+// every spooled batch behind it.
+type RejectedBatchError struct{ Err error }
+
+func (e *RejectedBatchError) Error() string { return "batch rejected: " + e.Err.Error() }
+func (e *RejectedBatchError) Unwrap() error { return e.Err }
 
 // Batcher buffers events and hands them to a sink in batches, on size or
 // interval, retrying failed batches with backoff. It never blocks the caller
@@ -131,17 +145,16 @@ func (b *Batcher) Add(e event.Event) {
 			b.dropped.Add(1)
 			return
 		}
-		// The sink cannot keep up: this caller moves the buffer to disk
-		// (an fsync, paid once per maxBuffered events), rather than lose it.
-		full := b.pending
-		b.pending = make([]event.Event, 0, min(b.maxBuffered, 1024))
+		// The sink cannot keep up (the loop is waiting on it): this caller
+		// moves a batch to disk rather than lose it — one fsync of at most
+		// maxBatch events, paid by one call in maxBatch. The newest are
+		// taken: cutting the tail copies only them (order does not matter).
+		n := min(len(b.pending), b.maxBatch)
+		batch := append([]event.Event(nil), b.pending[len(b.pending)-n:]...)
+		b.pending = b.pending[:len(b.pending)-n]
 		b.mu.Unlock()
-		for len(full) > 0 {
-			n := min(len(full), b.maxBatch)
-			if !b.toSpool(full[:n]) {
-				b.dropped.Add(int64(n))
-			}
-			full = full[n:]
+		if !b.toSpool(batch) {
+			b.dropped.Add(int64(n))
 		}
 		b.mu.Lock()
 	}
@@ -244,10 +257,13 @@ func (b *Batcher) deliver() (ok, more bool) {
 			_ = b.spool.Ack(rec)
 			continue
 		}
-		if !b.publish(evs) {
+		handled, delivered := b.publish(evs)
+		if !handled {
 			return false, true
 		}
-		b.replayed.Add(int64(len(evs)))
+		if delivered {
+			b.replayed.Add(int64(len(evs)))
+		}
 		if err := b.spool.Ack(rec); err != nil {
 			// The batch may be delivered again after a restart: harmless.
 			b.log.Error("gateway: acknowledging a spooled batch failed", "err", err)
@@ -257,17 +273,27 @@ func (b *Batcher) deliver() (ok, more bool) {
 }
 
 // publish sends one batch; false when the sink refused it.
-func (b *Batcher) publish(batch []event.Event) bool {
+// publish sends one batch. handled is false when the sink could not take it
+// (retry later); a batch the sink rejects as such is handled, not
+// delivered: dropped, counted and logged.
+func (b *Batcher) publish(batch []event.Event) (handled, delivered bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := b.sink.Publish(ctx, batch)
 	cancel()
-	if err != nil {
+	var rejected *RejectedBatchError
+	switch {
+	case err == nil:
+		b.sent.Add(int64(len(batch)))
+		return true, true
+	case errors.As(err, &rejected):
+		b.dropped.Add(int64(len(batch)))
+		b.log.Error("gateway: events DROPPED: ingest refused their batch (a bug or a misconfiguration)", "events", len(batch), "err", err)
+		return true, false
+	default:
 		b.failures.Add(1)
 		b.log.Warn("gateway: publishing events failed; will retry", "events", len(batch), "err", err)
-		return false
+		return false, false
 	}
-	b.sent.Add(int64(len(batch)))
-	return true
 }
 
 // flush sends pending batches; it returns false when a batch failed (the
@@ -278,7 +304,7 @@ func (b *Batcher) flush() bool {
 		if batch == nil {
 			return true
 		}
-		if b.publish(batch) {
+		if handled, _ := b.publish(batch); handled {
 			continue
 		}
 		b.keep(batch)

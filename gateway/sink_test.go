@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,4 +182,95 @@ func TestBatcherReportsDrops(t *testing.T) {
 			}
 		})
 	}
+}
+
+// blockingSink holds its first batch until released, as an ingest that
+// accepts the connection and never answers.
+type blockingSink struct {
+	captureSink
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (s *blockingSink) Publish(ctx context.Context, evs []event.Event) error {
+	s.once.Do(func() {
+		close(s.entered)
+		<-s.release
+	})
+	return s.captureSink.Publish(ctx, evs)
+}
+
+// While the loop waits on a sink that does not answer, calls that find the
+// buffer full move a batch each to the spool instead of dropping; all
+// events arrive once the sink answers.
+func TestBatcherFullBufferSpillsToSpool(t *testing.T) {
+	t.Parallel()
+	sink := &blockingSink{entered: make(chan struct{}), release: make(chan struct{})}
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := NewSpoolingBatcher(sink, sp, 2, 4, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b.Add(numbered(0))
+	b.Add(numbered(1))
+	<-sink.entered
+	for i := 2; i < 22; i++ {
+		b.Add(numbered(i))
+	}
+	if c := b.Counters(); c.Spooled != 16 || c.Dropped != 0 {
+		t.Fatalf("buffer of 4 while the sink hangs, 20 more events: %+v", c)
+	}
+	close(sink.release)
+	onceEach(t, sink.wait(t, 22), 22)
+	b.Close()
+}
+
+// A spooled batch ingest refuses as such (HTTP 400) is dropped, counted and
+// logged, and does not hold back the batches behind it; an unavailable
+// ingest (503) is retried.
+func TestBatcherDropsRejectedBatchAndGoesOn(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	var mu sync.Mutex
+	var got []event.Event
+	var unavailable atomic.Bool
+	unavailable.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evs, err := decodeBatch(mustRead(r))
+		switch {
+		case unavailable.Load():
+			http.Error(w, `{"error":"event store unavailable"}`, http.StatusServiceUnavailable)
+		case err != nil || len(evs) == 0 || evs[0].EventID == numbered(0).EventID: // the "poison" batch
+			http.Error(w, `{"error":"body must be {\"events\":[...]}"}`, http.StatusBadRequest)
+		default:
+			mu.Lock()
+			got = append(got, evs...)
+			mu.Unlock()
+			_, _ = io.WriteString(w, `{"accepted":1,"duplicates":0,"rejected":[]}`)
+		}
+	}))
+	defer srv.Close()
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := NewSpoolingBatcher(&HTTPSink{URL: srv.URL, ServiceToken: "svc"}, sp, 1, 10, 5*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	for i := range 5 {
+		b.Add(numbered(i))
+	}
+	testenv.WaitFor(t, 10*time.Second, "all spooled", func() bool { return b.Counters().Spooled == 5 })
+	unavailable.Store(false)
+	testenv.WaitFor(t, 15*time.Second, "the others delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 4
+	})
+	b.Close()
+	if c := b.Counters(); c.Dropped != 1 || c.Sent != 4 || c.Replayed != 4 || c.Spool.Records != 0 {
+		t.Fatalf("%+v", c)
+	}
+	if !strings.Contains(logs.String(), "ingest refused their batch") {
+		t.Fatalf("the dropped batch was not logged:\n%s", logs.String())
+	}
+}
+
+func mustRead(r *http.Request) []byte {
+	b, _ := io.ReadAll(r.Body)
+	return b
 }

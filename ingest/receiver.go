@@ -69,12 +69,28 @@ const publishWindow = 1000
 // Nats-Msg-Id = event_id, returning only after JetStream acknowledged them.
 // Rejected lists invalid events; they do not hold up the valid ones.
 func (r *Receiver) Publish(ctx context.Context, events []event.Event) (Result, error) {
-	payloads := make([][]byte, len(events))
-	for i := range events {
-		payloads[i] = event.AppendJSON(nil, &events[i])
-	}
-	return r.publish(ctx, events, payloads)
+	return r.publish(ctx, events, encodePayloads(events))
 }
+
+// encodePayloads encodes each event into one buffer sized for the batch:
+// serve's gateway publishes every event here, and a slice grown per event
+// (AppendJSON(nil, …): several allocations each) was garbage the process
+// shares with the gateway's requests. The payloads are sub-slices, capped
+// so none can grow into the next.
+func encodePayloads(events []event.Event) [][]byte {
+	payloads := make([][]byte, len(events))
+	buf := make([]byte, 0, payloadGuess*len(events))
+	for i := range events {
+		start := len(buf)
+		buf = event.AppendJSON(buf, &events[i])
+		payloads[i] = buf[start:len(buf):len(buf)]
+	}
+	return payloads
+}
+
+// payloadGuess is the size of a typical encoded usage event, with room for
+// dimensions and a raw usage object.
+const payloadGuess = 768
 
 // publish is Publish with each event's JSON given (as received, or encoded).
 func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [][]byte) (Result, error) {

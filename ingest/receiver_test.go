@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -262,4 +263,49 @@ func TestNATSDownAnswers503WithinPublishTimeout(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || time.Since(start) > 5*time.Second {
 		t.Fatalf("in-process publish with NATS down: %v after %s", err, time.Since(start))
 	}
+}
+
+// encodePayloads gives each event its own JSON, as AppendJSON does, even
+// when the shared buffer grows mid-batch.
+func TestEncodePayloads(t *testing.T) {
+	t.Parallel()
+	evs := make([]event.Event, 50)
+	for i := range evs {
+		evs[i] = ev(fmt.Sprintf("0190f3c4-7a2b-7c3d-8e4f-%012d", i))
+		evs[i].RawUsage = strings.Repeat("x", i*40) // some beyond the size guessed
+	}
+	got := encodePayloads(evs)
+	for i := range evs {
+		if want := event.AppendJSON(nil, &evs[i]); !bytes.Equal(got[i], want) {
+			t.Fatalf("event %d: %s, want %s", i, got[i], want)
+		}
+		if cap(got[i]) != len(got[i]) {
+			t.Fatalf("event %d's payload can grow into the next", i)
+		}
+	}
+}
+
+// BenchmarkEncodePayloads compares one buffer per batch with the slice per
+// event the receiver used before (the baseline, in the same run).
+func BenchmarkEncodePayloads(b *testing.B) {
+	evs := make([]event.Event, 500)
+	for i := range evs {
+		evs[i] = ev(fmt.Sprintf("0190f3c4-7a2b-7c3d-8e4f-%012d", i))
+		evs[i].Dimensions = map[string]string{"team": "search", "env": "prod"}
+	}
+	b.Run("slice per event (before)", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			payloads := make([][]byte, len(evs))
+			for i := range evs {
+				payloads[i] = event.AppendJSON(nil, &evs[i])
+			}
+		}
+	})
+	b.Run("one buffer per batch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = encodePayloads(evs)
+		}
+	})
 }

@@ -26,7 +26,9 @@ import (
 	"github.com/spendgate/spendgate/policy"
 )
 
-// benchGateway measures what the gateway adds to a call, against a bare
+// benchGateway is a package-level benchmark: it measures what the gateway
+// package adds to a call (static policy, events counted, no pipeline; see
+// benchServe for the product as deployed), against a bare
 // httputil.ReverseProxy and direct calls to the same fake provider, all on
 // loopback in this process. Figures are printed as ratios to the baselines
 // measured in the same run, since absolute numbers depend on the machine.
@@ -94,7 +96,8 @@ func benchGateway(ctx context.Context, args []string) error {
 		{"gateway", gwURL + "/v1/openai/chat/completions"},
 	}
 
-	fmt.Printf("gateway benchmark on %d CPUs, loopback, fake provider, at most %d requests in flight; latency from each request's scheduled send;\n"+
+	fmt.Printf("PACKAGE-LEVEL gateway benchmark (the gateway package in this process with a static policy and a counting event sink,\n"+
+		"no ingest pipeline; for the product as deployed run 'spendgate-bench serve') on %d CPUs, loopback, fake provider, at most %d requests in flight; latency from each request's scheduled send;\n"+
 		"targets take turns in %d rounds per measurement; 'added' = p(x) - p(direct)\n", runtime.NumCPU(), maxInFlight, *rounds)
 	for _, kind := range []struct {
 		name string
@@ -208,8 +211,10 @@ type loadResult struct {
 	sent, ok, errors int
 	elapsed          time.Duration
 	latencies        []time.Duration // of the requests that succeeded
+	ttfbs            []time.Duration // their first body byte
 	achieved         float64
 	p50, p99         time.Duration
+	ttfb50, ttfb99   time.Duration
 }
 
 func (r *loadResult) add(s loadResult) {
@@ -218,6 +223,7 @@ func (r *loadResult) add(s loadResult) {
 	r.errors += s.errors
 	r.elapsed += s.elapsed
 	r.latencies = append(r.latencies, s.latencies...)
+	r.ttfbs = append(r.ttfbs, s.ttfbs...)
 }
 
 // finish computes the rate achieved and the percentiles.
@@ -230,6 +236,11 @@ func (r *loadResult) finish() {
 		r.p50 = r.latencies[n*50/100]
 		r.p99 = r.latencies[min(n-1, n*99/100)]
 	}
+	sort.Slice(r.ttfbs, func(i, j int) bool { return r.ttfbs[i] < r.ttfbs[j] })
+	if n := len(r.ttfbs); n > 0 {
+		r.ttfb50 = r.ttfbs[n*50/100]
+		r.ttfb99 = r.ttfbs[min(n-1, n*99/100)]
+	}
 }
 
 // maxInFlight bounds concurrent requests of the fixed-rate load, like the
@@ -237,13 +248,24 @@ func (r *loadResult) finish() {
 // generator open thousands of sockets and measure itself.
 const maxInFlight = 256
 
-// runLoad sends requests at a fixed rate and records the latency of
-// completed requests, measured from each request's scheduled send time, so a
-// target that falls behind is charged for the queueing it causes (no
-// coordinated omission).
+// runLoad sends requests at a fixed rate with the bench's static key.
 func runLoad(ctx context.Context, client *http.Client, url string, body []byte, rate int, d time.Duration) loadResult {
+	return loadGen{key: "sg_bench_key"}.run(ctx, client, url, body, rate, d)
+}
+
+// loadGen is the fixed-rate load of the gateway and serve benchmarks.
+type loadGen struct {
+	key string // x-spendgate-key of every request
+}
+
+// run sends requests at a fixed rate and records the latency of completed
+// requests and of their first body byte, measured from each request's
+// scheduled send time, so a target that falls behind is charged for the
+// queueing it causes (no coordinated omission).
+func (g loadGen) run(ctx context.Context, client *http.Client, url string, body []byte, rate int, d time.Duration) loadResult {
 	n := int(float64(rate) * d.Seconds())
 	lat := make([]time.Duration, n)
+	ttfb := make([]time.Duration, n)
 	okFlags := make([]bool, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxInFlight)
@@ -263,11 +285,15 @@ func runLoad(ctx context.Context, client *http.Client, url string, body []byte, 
 			defer func() { <-sem }()
 			t0 := scheduled
 			req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
-			req.Header.Set("x-spendgate-key", "sg_bench_key")
+			req.Header.Set("x-spendgate-key", g.key)
 			req.Header.Set("Authorization", "Bearer sk-bench")
 			resp, err := client.Do(req)
 			if err != nil {
 				return
+			}
+			var first [1]byte
+			if n, _ := io.ReadFull(resp.Body, first[:]); n == 1 {
+				ttfb[i] = time.Since(t0)
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -281,6 +307,7 @@ func runLoad(ctx context.Context, client *http.Client, url string, body []byte, 
 		if okFlags[i] {
 			res.ok++
 			res.latencies = append(res.latencies, lat[i])
+			res.ttfbs = append(res.ttfbs, ttfb[i])
 		} else {
 			res.errors++
 		}

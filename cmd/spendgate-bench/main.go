@@ -27,10 +27,11 @@ type benchmark struct {
 
 func benchmarks() map[string]benchmark {
 	return map[string]benchmark{
-		"gateway":   {"latency, throughput and memory the gateway adds, against a bare reverse proxy and direct calls", benchGateway},
+		"gateway":   {"package-level: the gateway package in-process (static policy, counting sink) against a bare reverse proxy and direct calls; the product as deployed is 'serve'", benchGateway},
 		"apikeys":   {"the GraphQL apiKeys list over HTTP, against the control-plane call and the raw SQL", benchAPIKeys},
 		"ingest":    {"HTTP receiver -> JetStream -> pricing -> ClickHouse, against raw JetStream and the writer alone; lag", benchIngest},
 		"analytics": {"spend queries through GraphQL over 10M generated events, rollups against raw events", benchAnalytics},
+		"serve":     {"the spendgate serve binary as deployed, against a bare reverse proxy process: added p50/p99, first byte, RSS, GC share", benchServe},
 	}
 }
 
@@ -74,6 +75,9 @@ func main() {
 }
 
 func run(ctx context.Context, name string, args []string) error {
+	if name == bareProxyCommand { // a process of the serve benchmark, not a benchmark
+		return runBareProxy(ctx, args)
+	}
 	all := benchmarks()
 	if name == "all" {
 		for _, n := range names() {
