@@ -64,6 +64,8 @@ type Consumer struct {
 	// and before the ack; an error skips the ack (tests simulate a crash).
 	beforeAck func(*batch) error
 
+	nextPartition int // fill's round-robin position (fetch stage only)
+
 	unknownMu sync.Mutex
 	unknown   map[string]bool // provider/model already reported unpriced
 }
@@ -106,7 +108,7 @@ type batch struct {
 // Run consumes until ctx ends, then lets the batches in flight finish (at
 // most DrainTimeout) and hands back to JetStream what did not.
 func (c *Consumer) Run(ctx context.Context) error {
-	cons, err := EnsureConsumer(ctx, c.js, c.cfg, c.ccfg)
+	cons, err := EnsureConsumers(ctx, c.js, c.cfg, c.ccfg)
 	if err != nil {
 		return err
 	}
@@ -136,7 +138,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // fetchStage fetches batches, prices them and hands them on until ctx ends.
-func (c *Consumer) fetchStage(ctx context.Context, cons jetstream.Consumer, out chan<- *batch, hb *heartbeat) {
+func (c *Consumer) fetchStage(ctx context.Context, cons []jetstream.Consumer, out chan<- *batch, hb *heartbeat) {
 	for ctx.Err() == nil {
 		b, err := c.fill(ctx, cons)
 		if err != nil && ctx.Err() == nil {
@@ -165,52 +167,65 @@ func (c *Consumer) fetchStage(ctx context.Context, cons jetstream.Consumer, out 
 	}
 }
 
-// Filling a batch: the first event is waited for with a pull request of
-// one (it ends when that event arrives), the rest are taken with no-wait
-// requests, polling while the stream has nothing, until the batch is full
-// or MaxWait has passed since its first event. No request waits on the
-// server for more than one event: nats-server ends a waiting pull request
-// that is not full only at its next sweep after the expiry, which under
-// load held events up to 1.5 s beyond MaxWait. Only fetched events are
-// held by the consumer (nothing is prefetched), so a stalled pipeline
-// leaves the rest waiting in JetStream, their deliveries unused.
+// Filling a batch: the owned partitions are asked in turn with no-wait
+// pull requests, polling every fillPoll while they have nothing, until the
+// batch is full or MaxWait has passed since its first event. No request
+// waits on the server: nats-server ends a waiting pull request that is not
+// full only at its next sweep after the expiry, which under load held
+// events up to 1.5 s beyond MaxWait, and a request waiting on one
+// partition would hold up the others. Only fetched events are held by the
+// consumer (nothing is prefetched), so a stalled pipeline leaves the rest
+// waiting in JetStream, their deliveries unused.
 const (
-	fillPoll     = 20 * time.Millisecond // pause between no-wait requests once the stream is drained
+	fillPoll     = 20 * time.Millisecond // pause between no-wait requests once the partitions are drained
 	fillMaxChunk = 1_000                 // events one no-wait request asks for
 )
 
-// fill collects one batch; on error it returns what it had (the caller
-// processes it: its events are already delivered to this consumer).
-func (c *Consumer) fill(ctx context.Context, cons jetstream.Consumer) (*batch, error) {
+// fill collects one batch from the partitions' consumers; on error it
+// returns what it had (the caller processes it: its events are already
+// delivered to this consumer). An empty batch without error means ctx ended.
+func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch, error) {
 	b := &batch{}
-	first, err := cons.Fetch(1, jetstream.FetchMaxWait(c.ccfg.MaxWait))
-	if err != nil {
-		return b, err
-	}
-	for m := range first.Messages() {
-		b.fetched = append(b.fetched, m)
-	}
-	if len(b.fetched) == 0 {
-		return b, first.Error()
-	}
-	deadline := time.Now().Add(c.ccfg.MaxWait)
-	for len(b.fetched) < c.ccfg.BatchSize && ctx.Err() == nil {
-		want := min(c.ccfg.BatchSize-len(b.fetched), fillMaxChunk)
-		more, err := cons.FetchNoWait(want)
-		if err != nil {
-			return b, err
+	var deadline time.Time
+	for ctx.Err() == nil {
+		drained := true
+		// Start each round at the next partition, so a backlog in one does
+		// not keep the others waiting.
+		for range cons {
+			want := min(c.ccfg.BatchSize-len(b.fetched), fillMaxChunk)
+			if want == 0 {
+				break
+			}
+			c.nextPartition = (c.nextPartition + 1) % len(cons)
+			more, err := cons[c.nextPartition].FetchNoWait(want)
+			if err != nil {
+				return b, err
+			}
+			got := 0
+			for m := range more.Messages() {
+				b.fetched = append(b.fetched, m)
+				got++
+			}
+			if got == want {
+				drained = false
+			}
 		}
-		got := 0
-		for m := range more.Messages() {
-			b.fetched = append(b.fetched, m)
-			got++
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
+		if len(b.fetched) >= c.ccfg.BatchSize {
 			break
 		}
-		if got < want { // the stream is drained for now
-			sleep(ctx, min(fillPoll, left))
+		if len(b.fetched) > 0 && deadline.IsZero() {
+			deadline = time.Now().Add(c.ccfg.MaxWait)
+		}
+		wait := fillPoll
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				break
+			}
+			wait = min(wait, left)
+		}
+		if drained {
+			sleep(ctx, wait)
 		}
 	}
 	return b, nil
@@ -315,9 +330,15 @@ func (c *Consumer) price(ctx context.Context, b *batch) error {
 	b.good = make([]jetstream.Msg, 0, len(b.fetched))
 	b.events = make([]PricedEvent, 0, len(b.fetched))
 	for _, m := range b.fetched {
-		pe, reason := c.priceOne(ctx, m.Data())
+		pe, reason := c.priceOne(ctx, m.Subject(), m.Data())
 		if reason == errRetry {
 			return ctx.Err()
+		}
+		if reason == errMisplaced {
+			if err := c.move(ctx, m, &pe.Event); err != nil {
+				return err
+			}
+			continue
 		}
 		if reason != "" {
 			if err := c.deadLetter(ctx, m, reason); err != nil {
@@ -331,13 +352,17 @@ func (c *Consumer) price(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// errRetry is priceOne's reason when ctx ended while it waited.
-const errRetry = "\x00retry"
+// priceOne's reasons that are not poison: ctx ended while it waited; the
+// event is on another partition's subject than its id's.
+const (
+	errRetry     = "\x00retry"
+	errMisplaced = "\x00misplaced"
+)
 
 // priceOne returns the priced event, or the reason it is poison. A panic
 // while pricing (a bug tripped by one event) dead-letters that event
 // instead of killing the process in a redelivery loop.
-func (c *Consumer) priceOne(ctx context.Context, data []byte) (pe PricedEvent, reason string) {
+func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte) (pe PricedEvent, reason string) {
 	defer func() {
 		if p := recover(); p != nil {
 			reason = fmt.Sprintf("pricing panicked: %v", p)
@@ -350,6 +375,9 @@ func (c *Consumer) priceOne(ctx context.Context, data []byte) (pe PricedEvent, r
 	e := &pe.Event
 	if err := Validate(e, time.Now()); err != nil {
 		return pe, "invalid event: " + err.Error()
+	}
+	if p, _ := c.cfg.partitionOfSubject(subject); p != c.cfg.PartitionOf(e.EventID) {
+		return pe, errMisplaced
 	}
 	if e.Type != event.TypeUsage {
 		return pe, ""
@@ -435,6 +463,32 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason strin
 	c.log.Warn("ingest: event dead-lettered", "subject", m.Subject(), "sequence", meta.Sequence.Stream, "reason", reason)
 	if err := m.Term(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		c.log.Warn("ingest: terminating a dead-lettered event failed; a redelivery is deduplicated in the DLQ", "err", err)
+	}
+	return nil
+}
+
+// move republishes an event found on another partition's subject than its
+// id's (published with another partition count) to its own partition, then
+// acks it here. Only the owner of an id's partition ever writes it, so
+// copies of one id never meet in two consumers' concurrent Writes. The
+// copy's message id is derived from the stream sequence, so a move repeated
+// after a lost ack is dropped by JetStream's dedup (and, past its window,
+// skipped as stored by the owner, whose Writes are sequential).
+func (c *Consumer) move(ctx context.Context, m jetstream.Msg, e *event.Event) error {
+	meta, err := m.Metadata()
+	if err != nil {
+		return fmt.Errorf("ingest: moving an event without metadata: %w", err)
+	}
+	msg := &nats.Msg{Subject: c.cfg.subject(e.EventID, e.TenantID), Data: m.Data(), Header: nats.Header{}}
+	msg.Header.Set(nats.MsgIdHdr, "move-"+strconv.FormatUint(meta.Sequence.Stream, 10))
+	if err := c.retry(ctx, "moving an event to its partition", 1, func(ctx context.Context) error {
+		_, err := c.js.PublishMsg(ctx, msg)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := m.Ack(); err != nil {
+		c.log.Warn("ingest: ack of a moved event failed; it is moved again and deduplicated", "err", err)
 	}
 	return nil
 }

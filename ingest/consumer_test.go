@@ -76,6 +76,7 @@ type pipelineOpts struct {
 	budgets  bool // Postgres with a tenant budget, fed by the consumer
 	chAddr   string
 	consumer func(*ConsumerConfig)
+	config   func(*Config)
 }
 
 func newPipeline(t *testing.T, o pipelineOpts) *pipeline {
@@ -87,6 +88,9 @@ func newPipeline(t *testing.T, o pipelineOpts) *pipeline {
 	cfg := DefaultConfig()
 	cfg.Prefix = prefix
 	cfg.ServiceToken = "svc"
+	if o.config != nil {
+		o.config(&cfg)
+	}
 	testenv.Must(t, EnsureStreams(ctx, js, cfg), "streams")
 	addr, db := testenv.ClickHouse(t)
 	conn, err := clickhouse.Open(ctx, addr, db)
@@ -300,15 +304,21 @@ func (p *pipeline) consumerInfo() *jetstream.ConsumerInfo {
 	return info
 }
 
+// waitDrained waits until every partition's durable acked everything.
 func (p *pipeline) waitDrained() {
 	p.t.Helper()
-	testenv.WaitFor(p.t, 30*time.Second, "consumer to ack everything", func() bool {
-		c, err := p.js.Consumer(context.Background(), p.cfg.eventsStream(), p.ccfg.Durable)
-		if err != nil {
-			return false
+	testenv.WaitFor(p.t, 30*time.Second, "consumers to ack everything", func() bool {
+		for part := range p.cfg.partitions() {
+			c, err := p.js.Consumer(context.Background(), p.cfg.eventsStream(), p.ccfg.durableName(part))
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(context.Background())
+			if err != nil || info.NumPending != 0 || info.NumAckPending != 0 {
+				return false
+			}
 		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		return true
 	})
 }
 
@@ -334,14 +344,14 @@ func TestDuplicatesAndRedeliveriesDoNotChangeTotals(t *testing.T) {
 		t.Fatalf("receiver dedup: %+v", res)
 	}
 	for _, e := range evs[:10] {
-		if _, err := p.js.Publish(ctx, p.cfg.subject(e.TenantID), event.AppendJSON(nil, &e)); err != nil {
+		if _, err := p.js.Publish(ctx, p.cfg.subject(e.EventID, e.TenantID), event.AppendJSON(nil, &e)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Both copies of one id inside one batch, too.
 	dup := usageEvents(1, 500)[0]
 	for range 2 {
-		if _, err := p.js.Publish(ctx, p.cfg.subject(tenant), event.AppendJSON(nil, &dup)); err != nil {
+		if _, err := p.js.Publish(ctx, p.cfg.subject(dup.EventID, tenant), event.AppendJSON(nil, &dup)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -497,7 +507,7 @@ func TestPoisonEventsGoToTheDLQWithReasons(t *testing.T) {
 	bad := ev(idN(300))
 	bad.Provider = "acme"
 	for _, payload := range [][]byte{[]byte(`{not json`), event.AppendJSON(nil, &bad)} {
-		if _, err := p.js.Publish(ctx, p.cfg.subject(tenant), payload); err != nil {
+		if _, err := p.js.Publish(ctx, p.cfg.subject(bad.EventID, tenant), payload); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -699,7 +709,7 @@ func TestEnsureUpdatesExistingStreamsAndConsumer(t *testing.T) {
 
 	for range 2 {
 		testenv.Must(t, EnsureStreams(ctx, js, cfg), "streams")
-		_, err := EnsureConsumer(ctx, js, cfg, DefaultConsumerConfig())
+		_, err := EnsureConsumers(ctx, js, cfg, DefaultConsumerConfig())
 		testenv.Must(t, err, "consumer")
 	}
 	s, err := js.Stream(ctx, cfg.dlqStream())
@@ -727,7 +737,88 @@ func TestEnsureUpdatesExistingStreamsAndConsumer(t *testing.T) {
 	}
 	bad := def
 	bad.MaxDeliver = 2
-	if _, err := EnsureConsumer(ctx, js, cfg, bad); err == nil {
+	if _, err := EnsureConsumers(ctx, js, cfg, bad); err == nil {
 		t.Fatal("MaxDeliver below the back-off steps accepted")
+	}
+}
+
+// owning makes a consumer own the given partitions only.
+func owning(parts ...int) func(*Consumer) {
+	return func(c *Consumer) { c.ccfg.Partitions = parts }
+}
+
+// Three consumers, each with its own NATS and ClickHouse connections, own
+// one partition each while events keep coming; one is killed (its NATS
+// connection cut while it holds batches, writes in flight finish) and
+// started again. Every event is stored once: ClickHouse raw rows, totals,
+// the rollup and the budget all count each event exactly once.
+func TestPartitionedConsumersOneKilledUnderLoad(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, pipelineOpts{migrate: true, budgets: true, config: func(c *Config) { c.Partitions = 3 },
+		consumer: func(c *ConsumerConfig) { c.BatchSize = 200 }})
+	consumers := []*running{p.start(owning(0)), p.start(owning(1)), p.start(owning(2))}
+
+	const batches, perBatch = 60, 50
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := range batches {
+			p.publish(usageEvents(perBatch, 1000+i*perBatch))
+			time.Sleep(15 * time.Millisecond)
+		}
+	}()
+	testenv.WaitFor(t, 30*time.Second, "partition 1's consumer to store events", func() bool {
+		return consumers[1].writes.Load() >= 3
+	})
+	consumers[1].nc.Close() // kill: nothing more reaches JetStream, not even the hand-back
+	consumers[1].stop()
+	stored := p.totals().Events
+	time.Sleep(300 * time.Millisecond) // events of partition 1 pile up meanwhile
+	consumers[1] = p.start(owning(1))
+	<-published
+	if stored == 0 || stored >= batches*perBatch {
+		t.Fatalf("%d events stored when the consumer was killed: not under load", stored)
+	}
+	p.waitDrained()
+	p.assertExactly(batches * perBatch)
+	for i, r := range consumers {
+		if r.writes.Load() == 0 {
+			t.Fatalf("consumer of partition %d wrote nothing", i)
+		}
+	}
+}
+
+// Events published with one partition land on partition 0's subject; once
+// the installation has three, partition 0's consumer moves the ones that
+// belong elsewhere to their partition, whose owner stores them. No event is
+// stored by a consumer that does not own its id.
+func TestEventsOnAnotherPartitionAreMovedToTheirOwner(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, pipelineOpts{migrate: true, config: func(c *Config) { c.Partitions = 3 }})
+	one := p.cfg
+	one.Partitions = 1
+	evs := usageEvents(60, 2000)
+	res, err := NewReceiver(one, p.js, quietLog).Publish(context.Background(), evs)
+	if err != nil || res.Accepted != 60 {
+		t.Fatalf("publish with one partition: %+v %v", res, err)
+	}
+	var misplaced atomic.Int64
+	for part := range 3 {
+		p.start(func(c *Consumer) {
+			owning(part)(c)
+			c.beforeAck = func(b *batch) error {
+				for _, e := range b.events {
+					if p.cfg.PartitionOf(e.Event.EventID) != part {
+						misplaced.Add(1)
+					}
+				}
+				return nil
+			}
+		})
+	}
+	p.waitDrained()
+	p.assertExactly(60)
+	if misplaced.Load() != 0 {
+		t.Fatalf("%d events stored by a consumer that does not own them", misplaced.Load())
 	}
 }

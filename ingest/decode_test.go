@@ -144,11 +144,13 @@ func BenchmarkDecodeEvent(b *testing.B) {
 func BenchmarkPriceOne(b *testing.B) {
 	e := usageEvents(1, 1)[0]
 	data := event.AppendJSON(nil, &e)
-	c := NewConsumer(DefaultConfig(), DefaultConsumerConfig(), nil, nil, pricing.Default(), nil, quietLog)
+	cfg := DefaultConfig()
+	c := NewConsumer(cfg, DefaultConsumerConfig(), nil, nil, pricing.Default(), nil, quietLog)
+	subject := cfg.subject(e.EventID, e.TenantID)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, reason := c.priceOne(ctx, data); reason != "" {
+		if _, reason := c.priceOne(ctx, subject, data); reason != "" {
 			b.Fatal(reason)
 		}
 	}

@@ -248,7 +248,7 @@ func (d *DLQ) Replay(ctx context.Context, tenantID string, seq uint64) error {
 	if len(l.Payload) == 0 || l.TenantID == "" {
 		return fmt.Errorf("ingest: dead letter %d has no event left to replay", seq)
 	}
-	msg := &nats.Msg{Subject: d.cfg.subject(l.TenantID), Data: l.Payload, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: d.cfg.subject(l.EventID, l.TenantID), Data: l.Payload, Header: nats.Header{}}
 	// Not the event id: JetStream would drop the replay as a duplicate of
 	// the original inside the dedup window. The replay's own id makes a
 	// repeated Replay call harmless.
