@@ -101,22 +101,74 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 	defer cancel()
 	now := r.now()
 	futures := make([]jetstream.PubAckFuture, 0, min(len(events), publishWindow))
+	var failed []jetstream.PubAckFuture
+	count := func(ack *jetstream.PubAck) {
+		if ack.Duplicate {
+			res.Duplicates++
+		} else {
+			res.Accepted++
+		}
+	}
 	wait := func() error {
-		for _, f := range futures {
-			select {
-			case ack := <-f.Ok():
-				if ack.Duplicate {
-					res.Duplicates++
+		giveUp := time.Now().Add(r.cfg.PublishRetry)
+		delay := publishRetryDelay
+		for attempt := 1; len(futures) > 0; attempt++ {
+			// Whatever has no answer when the timer fires is published again:
+			// a stream leader that died holding the publish never answers.
+			timer := time.NewTimer(publishAckWait)
+			expired := false
+			failed = failed[:0]
+			var lastErr error
+			for _, f := range futures {
+				var err error
+				if expired { // the others had their time: take what is there
+					select {
+					case ack := <-f.Ok():
+						count(ack)
+						continue
+					case err = <-f.Err():
+					default:
+						err = errNoAck
+					}
 				} else {
-					res.Accepted++
+					select {
+					case ack := <-f.Ok():
+						count(ack)
+						continue
+					case err = <-f.Err():
+					case <-timer.C:
+						expired, err = true, errNoAck
+					case <-ctx.Done():
+						timer.Stop()
+						return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+					}
 				}
-			case err := <-f.Err():
-				return fmt.Errorf("%w: %w", ErrUnavailable, err)
-			case <-ctx.Done():
-				return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+				lastErr = err
+				failed = append(failed, f)
+			}
+			timer.Stop()
+			futures = futures[:0]
+			if len(failed) == 0 {
+				return nil
+			}
+			// A stream leader failover (seconds) fails publishes or leaves
+			// them unanswered: publish them again with the same Nats-Msg-Id,
+			// which JetStream deduplicates if the first one was stored.
+			if time.Now().Add(delay).After(giveUp) {
+				return fmt.Errorf("%w: %d events after %d attempts: %w", ErrUnavailable, len(failed), attempt, lastErr)
+			}
+			r.log.Warn("ingest: JetStream did not acknowledge publishes; publishing them again", "events", len(failed),
+				"attempt", attempt, "err", lastErr)
+			sleep(ctx, delay)
+			delay = min(2*delay, time.Second)
+			for _, f := range failed {
+				nf, err := r.js.PublishMsgAsync(f.Msg())
+				if err != nil {
+					return fmt.Errorf("%w: %w", ErrUnavailable, err)
+				}
+				futures = append(futures, nf)
 			}
 		}
-		futures = futures[:0]
 		return nil
 	}
 	for i := range events {
@@ -133,7 +185,7 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 		// When all batches together fill the client's async window for
 		// long (JetStream is slow), this fails and the batch is answered
 		// 503: back-pressure the data plane retries safely.
-		f, err := r.js.PublishAsync(r.cfg.subject(e.TenantID), payloads[i], jetstream.WithMsgID(e.EventID))
+		f, err := r.js.PublishAsync(r.cfg.subject(e.EventID, e.TenantID), payloads[i], jetstream.WithMsgID(e.EventID))
 		if err != nil {
 			return res, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
@@ -141,6 +193,16 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 	}
 	return res, wait()
 }
+
+// A publish not acknowledged within publishAckWait is published again
+// (same message id), after publishRetryDelay doubling up to a second, until
+// Config.PublishRetry has passed.
+var errNoAck = errors.New("no acknowledgement from JetStream")
+
+const (
+	publishAckWait    = 2 * time.Second
+	publishRetryDelay = 100 * time.Millisecond
+)
 
 // ServeHTTP is POST /internal/v1/events with body {"events":[...]}.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {

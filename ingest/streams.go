@@ -12,33 +12,50 @@ import (
 // Config names the streams and limits.
 type Config struct {
 	// Prefix names streams and subjects: stream <PREFIX>_EVENTS on subjects
-	// <prefix>.events.<tenant>, dead letters in <PREFIX>_DLQ on
-	// <prefix>.dlq.events.<tenant>.
+	// <prefix>.events.[p<partition>.]<tenant>, dead letters in <PREFIX>_DLQ
+	// on <prefix>.dlq.events.<tenant>.
 	Prefix string
+	// Partitions is how many partitions event ids are spread over (see
+	// partition.go); every process of an installation uses the same count.
+	Partitions int
 	// ServiceToken authenticates the data plane.
 	ServiceToken string
 	// MaxBodyBytes caps one batch (413 beyond); MaxEvents caps its events.
 	MaxBodyBytes int64
 	MaxEvents    int
-	// DedupWindow is how long JetStream remembers event ids.
+	// DedupWindow is how long JetStream remembers event ids: a data plane's
+	// retry of a batch inside it is dropped at the stream. JetStream keeps
+	// every id of the window in memory (~100 bytes each), so the window
+	// bounds its memory: rate × window ids. Copies outside it are skipped
+	// by the writer's event-id dedup (docs/ingest.md, Exactly once).
 	DedupWindow time.Duration
-	// MaxAge is how long the events stream keeps events (acked or not).
+	// MaxAge is how long the events stream keeps events (acked or not); it
+	// is the longest store outage the pipeline rides out without loss.
 	MaxAge time.Duration
+	// MaxBytes caps the events stream's disk use (0: no cap). When full,
+	// publishes are refused (the receiver answers 503 and the data plane
+	// retries) rather than unconsumed events dropped: size it from the event
+	// rate, at least rate × ~1 KB × MaxAge.
+	MaxBytes int64
+	// Replicas is how many JetStream servers hold each stream (1, or 3 on a
+	// cluster: a node can then die without losing or stopping events).
+	Replicas int
+	// PublishRetry is how long the receiver keeps publishing again events
+	// JetStream did not acknowledge (a stream leader failover takes ~5 s)
+	// before it answers 503.
+	PublishRetry time.Duration
 	// DLQMaxAge is how long dead letters are kept.
 	DLQMaxAge time.Duration
 }
 
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
-	return Config{Prefix: "SPENDGATE", MaxBodyBytes: 8 << 20, MaxEvents: 10_000, DedupWindow: 2 * time.Hour,
-		MaxAge: 30 * 24 * time.Hour, DLQMaxAge: 90 * 24 * time.Hour}
+	return Config{Prefix: "SPENDGATE", Partitions: 1, MaxBodyBytes: 8 << 20, MaxEvents: 10_000, DedupWindow: 2 * time.Minute,
+		MaxAge: 7 * 24 * time.Hour, DLQMaxAge: 90 * 24 * time.Hour, Replicas: 1, PublishRetry: 10 * time.Second}
 }
 
-func (c Config) eventsStream() string { return strings.ToUpper(c.Prefix) + "_EVENTS" }
-func (c Config) dlqStream() string    { return strings.ToUpper(c.Prefix) + "_DLQ" }
-func (c Config) subject(tenant string) string {
-	return c.eventsSubjectPrefix() + tenant
-}
+func (c Config) eventsStream() string        { return strings.ToUpper(c.Prefix) + "_EVENTS" }
+func (c Config) dlqStream() string           { return strings.ToUpper(c.Prefix) + "_DLQ" }
 func (c Config) eventsSubjectPrefix() string { return strings.ToLower(c.Prefix) + ".events." }
 
 // dlqSubject is where dead letters of one tenant go; tenant is the rest of
@@ -55,16 +72,6 @@ func (c Config) maxDeliveriesSubject() string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + c.eventsStream() + ".*"
 }
 
-// tenantOfSubject returns what follows <prefix>.events. in an events
-// subject, or "" for any other subject.
-func (c Config) tenantOfSubject(subject string) string {
-	t, ok := strings.CutPrefix(subject, c.eventsSubjectPrefix())
-	if !ok {
-		return ""
-	}
-	return t
-}
-
 // EnsureStreams creates or updates the event and dead-letter streams; safe to
 // call at every start-up.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
@@ -72,7 +79,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		Name: cfg.eventsStream(), Description: "spendgate usage and denial events, deduplicated by event id",
 		Subjects: []string{strings.ToLower(cfg.Prefix) + ".events.>"},
 		Storage:  jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Duplicates: cfg.DedupWindow,
-		MaxAge: cfg.MaxAge, Discard: jetstream.DiscardOld,
+		MaxAge: cfg.MaxAge, MaxBytes: maxBytes(cfg.MaxBytes), Discard: discard(cfg.MaxBytes), Replicas: max(1, cfg.Replicas),
 	})
 	if err != nil {
 		return fmt.Errorf("ingest: stream %s: %w", cfg.eventsStream(), err)
@@ -81,7 +88,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		Name: cfg.dlqStream(), Description: "spendgate events the consumer could not store, with the reason",
 		Subjects: []string{strings.ToLower(cfg.Prefix) + ".dlq.>", cfg.maxDeliveriesSubject()},
 		Storage:  jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Duplicates: cfg.DedupWindow,
-		MaxAge: cfg.DLQMaxAge, Discard: jetstream.DiscardOld,
+		MaxAge: cfg.DLQMaxAge, Discard: jetstream.DiscardOld, Replicas: max(1, cfg.Replicas),
 	})
 	if err != nil {
 		return fmt.Errorf("ingest: stream %s: %w", cfg.dlqStream(), err)
@@ -89,11 +96,35 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 	return nil
 }
 
+// maxBytes is JetStream's MaxBytes: -1 for no cap.
+func maxBytes(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// discard: with a cap, a full stream refuses new events (back-pressure the
+// data plane retries) instead of dropping the oldest, which may not be
+// consumed yet. Without one, only MaxAge removes events.
+func discard(n int64) jetstream.DiscardPolicy {
+	if n > 0 {
+		return jetstream.DiscardNew
+	}
+	return jetstream.DiscardOld
+}
+
 // ConsumerConfig tunes the consumer.
 type ConsumerConfig struct {
-	Durable   string        // durable consumer name
-	BatchSize int           // events per fetch and insert
-	MaxWait   time.Duration // longest wait to fill a batch
+	// Durable names partition 0's durable consumer; partition p's is
+	// Durable-p<p>.
+	Durable string
+	// Partitions are the partitions this consumer owns (nil: all). Each
+	// partition must be owned by one running consumer at a time: its
+	// Writes are what keeps an event id from being inserted twice.
+	Partitions []int
+	BatchSize  int           // events per fetch and insert
+	MaxWait    time.Duration // longest wait to fill a batch
 	// AckWait is how long JetStream waits for the ack of a first delivery
 	// before it delivers the event again (the consumer was killed). The
 	// consumer extends it while it works on an event (InProgress), so a slow
@@ -146,20 +177,33 @@ func (c ConsumerConfig) backOff() []time.Duration {
 // waiting between each stage.
 const inFlight = 5
 
-// EnsureConsumer creates or updates the durable pull consumer of the events
-// stream; safe to call at every start-up.
-func EnsureConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, ccfg ConsumerConfig) (jetstream.Consumer, error) {
+// EnsureConsumers creates or updates the durable pull consumers of the
+// partitions ccfg owns (all when ccfg.Partitions is nil), in that order;
+// safe to call at every start-up.
+func EnsureConsumers(ctx context.Context, js jetstream.JetStream, cfg Config, ccfg ConsumerConfig) ([]jetstream.Consumer, error) {
 	backOff := ccfg.backOff()
 	if ccfg.MaxDeliver > 0 && ccfg.MaxDeliver <= len(backOff) {
 		return nil, fmt.Errorf("ingest: MaxDeliver %d must exceed the %d back-off steps", ccfg.MaxDeliver, len(backOff))
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.eventsStream(), jetstream.ConsumerConfig{
-		Durable: ccfg.Durable, Description: "prices events into ClickHouse and budgets",
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: backOff[0], BackOff: backOff, MaxDeliver: ccfg.MaxDeliver,
-		MaxAckPending: ccfg.BatchSize * (inFlight + 1), DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ingest: consumer %s on %s: %w", ccfg.Durable, cfg.eventsStream(), err)
+	owned := ccfg.Partitions
+	if owned == nil {
+		owned, _ = ParsePartitions("all", cfg.partitions())
 	}
-	return cons, nil
+	out := make([]jetstream.Consumer, 0, len(owned))
+	for _, p := range owned {
+		if p < 0 || p >= cfg.partitions() {
+			return nil, fmt.Errorf("ingest: partition %d of %d does not exist", p, cfg.partitions())
+		}
+		cons, err := js.CreateOrUpdateConsumer(ctx, cfg.eventsStream(), jetstream.ConsumerConfig{
+			Durable: ccfg.durableName(p), Description: fmt.Sprintf("prices events of partition %d of %d into ClickHouse and budgets", p, cfg.partitions()),
+			FilterSubject: cfg.partitionFilter(p),
+			AckPolicy:     jetstream.AckExplicitPolicy, AckWait: backOff[0], BackOff: backOff, MaxDeliver: ccfg.MaxDeliver,
+			MaxAckPending: ccfg.BatchSize * (inFlight + 1), DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ingest: consumer %s on %s: %w", ccfg.durableName(p), cfg.eventsStream(), err)
+		}
+		out = append(out, cons)
+	}
+	return out, nil
 }
