@@ -35,6 +35,10 @@ type pipelineFlags struct {
 	chAddr, chDB             string
 	maxBody                  int64
 	batch, lanes             int
+	partitions, replicas     int
+	consume, streamMaxBytes  string
+	dedupWindow, streamAge   time.Duration
+	memLimit                 memoryLimit
 	batchWait                time.Duration
 	budgets, failOpen        bool
 	reservationTTL           time.Duration
@@ -44,12 +48,19 @@ type pipelineFlags struct {
 
 func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDefault string) {
 	def, defC := ingest.DefaultConfig(), ingest.DefaultConsumerConfig()
-	fs.StringVar(&f.natsURL, "nats-url", natsDefault, "NATS server with JetStream (empty: run one embedded, storing under --data-dir)")
+	fs.StringVar(&f.natsURL, "nats-url", natsDefault, "NATS server with JetStream, or a cluster's servers separated by commas (empty: run one embedded, storing under --data-dir)")
 	fs.StringVar(&f.dataDir, "data-dir", dataDirDefault, "where the embedded NATS (and serve's demo files) live")
 	fs.StringVar(&f.prefix, "stream-prefix", def.Prefix, "JetStream stream and subject prefix (several installations can share one NATS)")
 	fs.StringVar(&f.chAddr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (start it with: make clickhouse)")
 	fs.StringVar(&f.chDB, "clickhouse-database", "spendgate", "ClickHouse database (created when missing)")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", def.MaxBodyBytes, "largest event batch accepted (413 beyond)")
+	fs.IntVar(&f.partitions, "partitions", def.Partitions, "partitions event ids are spread over, so that several ingest processes can consume at once; the same in every process of an installation (docs/ingest.md)")
+	fs.StringVar(&f.consume, "consume-partitions", "all", `partitions this process consumes: "all", "none" (receiver only) or a list such as 0,2-3; each partition must be consumed by one process at a time`)
+	fs.IntVar(&f.replicas, "stream-replicas", def.Replicas, "JetStream servers holding each stream: 3 on a NATS cluster, so a server can die without losing events")
+	fs.DurationVar(&f.dedupWindow, "dedup-window", def.DedupWindow, "how long JetStream drops a re-published event id; its memory is rate × window × ~100 B (older copies are skipped by the ClickHouse writer)")
+	fs.DurationVar(&f.streamAge, "stream-max-age", def.MaxAge, "how long the events stream keeps events: the longest ClickHouse or Postgres outage ridden out without loss")
+	fs.StringVar(&f.streamMaxBytes, "stream-max-bytes", "", "disk cap of the events stream, e.g. 20GiB (empty: none); when full, events are refused (503) rather than dropped: size it at least event rate × 1 KB × --stream-max-age")
+	fs.Var(&f.memLimit, "memory-limit", "Go heap soft limit, e.g. 512MiB (empty: GOMEMLIMIT, else 90% of the container's memory, else none)")
 	fs.IntVar(&f.batch, "batch-size", defC.BatchSize, "most events per fetch and ClickHouse insert")
 	fs.DurationVar(&f.batchWait, "batch-wait", defC.MaxWait, "longest a fetch waits to fill a batch")
 	fs.IntVar(&f.lanes, "clickhouse-lanes", 1, "concurrent INSERTs a large batch is split into (by event id); more help when ClickHouse has idle cores")
@@ -66,10 +77,37 @@ func (f *pipelineFlags) validate() error {
 		return errors.New("--batch-size, --batch-wait, --clickhouse-lanes and --max-body-bytes must be positive")
 	case f.publishTimeout <= 0:
 		return errors.New("--publish-timeout must be positive")
+	case f.dedupWindow < time.Second || f.streamAge < time.Hour || f.dedupWindow > f.streamAge:
+		return errors.New("--dedup-window must be at least 1s, --stream-max-age at least 1h, and the window shorter than the age")
+	case f.replicas != 1 && f.replicas != 3 && f.replicas != 5:
+		return errors.New("--stream-replicas must be 1, 3 or 5")
+	case f.partitions < 1 || f.partitions > maxPartitions:
+		return fmt.Errorf("--partitions must be between 1 and %d", maxPartitions)
 	case f.reservationTTL < time.Minute:
 		return errors.New("--reservation-ttl must be at least a minute (longer than a call plus the ingest lag)")
 	}
+	if _, err := parseBytes(f.streamMaxBytes); err != nil {
+		return fmt.Errorf("--stream-max-bytes: %w", err)
+	}
+	if f.consume != "none" {
+		if _, err := ingest.ParsePartitions(f.consume, f.partitions); err != nil {
+			return fmt.Errorf("--consume-partitions: %w", err)
+		}
+	}
 	return nil
+}
+
+// maxPartitions bounds --partitions: each partition is a durable consumer
+// that its owner polls while idle.
+const maxPartitions = 256
+
+// owned is the partitions this process consumes (nil: none).
+func (f *pipelineFlags) owned() []int {
+	if f.consume == "none" {
+		return nil
+	}
+	parts, _ := ingest.ParsePartitions(f.consume, f.partitions) // validated
+	return parts
 }
 
 // pipeline is the event pipeline's parts, opened and wired.
@@ -80,7 +118,7 @@ type pipeline struct {
 	ch          driver.Conn
 	chDB        string
 	receiver    *ingest.Receiver
-	consumer    *ingest.Consumer
+	consumer    *ingest.Consumer       // nil with --consume-partitions=none
 	budgets     *budgetservice.Service // nil with --budgets=false
 	ticks       *alerts.Ticks          // live spend ticks after each stored batch
 	dlq         *ingest.DLQ
@@ -97,6 +135,7 @@ type pipeline struct {
 // one tenant-override cache shared with budgets) and the budget engine.
 func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, pool *pgxpool.Pool, log *slog.Logger, name string) (_ *pipeline, err error) {
 	p := &pipeline{chDB: f.chDB}
+	f.memLimit.apply(log)
 	defer func() {
 		if err != nil {
 			p.close()
@@ -121,7 +160,9 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		return nil, err
 	}
 	p.cfg = ingest.DefaultConfig()
-	p.cfg.Prefix, p.cfg.ServiceToken, p.cfg.MaxBodyBytes = f.prefix, serviceToken, f.maxBody
+	p.cfg.Prefix, p.cfg.ServiceToken, p.cfg.MaxBodyBytes, p.cfg.Partitions = f.prefix, serviceToken, f.maxBody, f.partitions
+	p.cfg.DedupWindow, p.cfg.MaxAge, p.cfg.Replicas = f.dedupWindow, f.streamAge, f.replicas
+	p.cfg.MaxBytes, _ = parseBytes(f.streamMaxBytes) // validated
 	if err := ingest.EnsureStreams(ctx, p.js, p.cfg); err != nil {
 		return nil, err
 	}
@@ -133,13 +174,15 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		return nil, err
 	}
 	ccfg := ingest.DefaultConsumerConfig()
-	ccfg.BatchSize, ccfg.MaxWait = f.batch, f.batchWait
+	ccfg.BatchSize, ccfg.MaxWait, ccfg.Partitions = f.batch, f.batchWait, f.owned()
 	p.overrides = ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
 	writer := chstore.NewWriter(p.ch, f.chDB)
 	writer.Lanes = f.lanes
 	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
 	p.receiver.PublishTimeout = f.publishTimeout
-	p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, pricing.Default(), p.overrides, log)
+	if ccfg.Partitions != nil {
+		p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, pricing.Default(), p.overrides, log)
+	}
 	p.dlq = ingest.NewDLQ(p.js, p.cfg)
 	p.alertPrefix = strings.ToLower(p.cfg.Prefix)
 	if f.budgets {
@@ -152,9 +195,11 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		p.budgets.SetPricingOverrides(p.overrides)
 	}
 	p.ticks = alerts.NewTicks(p.nc, p.alertPrefix, log)
-	if p.budgets != nil {
+	switch {
+	case p.consumer == nil:
+	case p.budgets != nil:
 		p.consumer.SetSpendSink(ingest.SpendSinks{p.budgets, p.ticks})
-	} else {
+	default:
 		p.consumer.SetSpendSink(p.ticks)
 	}
 	return p, nil
@@ -172,7 +217,10 @@ func (p *pipeline) repricer(cp *controlplane.Service, pool *pgxpool.Pool) *repri
 
 // workers are the pipeline's long-running loops.
 func (p *pipeline) workers() []func(context.Context) error {
-	w := []func(context.Context) error{p.consumer.Run}
+	var w []func(context.Context) error
+	if p.consumer != nil {
+		w = append(w, p.consumer.Run)
+	}
 	if p.budgets != nil {
 		w = append(w, p.budgets.Run)
 	}
