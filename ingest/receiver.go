@@ -45,6 +45,9 @@ type Receiver struct {
 	// is answered 503, so a caller with a short timeout of its own learns
 	// "retry" instead of timing out while NATS is down. Set before serving.
 	PublishTimeout time.Duration
+	// subjects[p] is partition p's subject up to the tenant, built once:
+	// per event only the tenant is appended.
+	subjects []string
 }
 
 // DefaultPublishTimeout is Receiver.PublishTimeout unless set: JetStream
@@ -54,7 +57,12 @@ const DefaultPublishTimeout = 5 * time.Second
 
 // NewReceiver returns a receiver; call EnsureStreams first.
 func NewReceiver(cfg Config, js jetstream.JetStream, log *slog.Logger) *Receiver {
-	return &Receiver{cfg: cfg, js: js, log: log, now: time.Now, PublishTimeout: DefaultPublishTimeout}
+	r := &Receiver{cfg: cfg, js: js, log: log, now: time.Now, PublishTimeout: DefaultPublishTimeout,
+		subjects: make([]string, cfg.partitions())}
+	for p := range r.subjects {
+		r.subjects[p] = cfg.partitionSubjectPrefix(p)
+	}
+	return r
 }
 
 // ErrUnavailable wraps JetStream failures: the caller should retry the batch.
@@ -185,7 +193,7 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 		// When all batches together fill the client's async window for
 		// long (JetStream is slow), this fails and the batch is answered
 		// 503: back-pressure the data plane retries safely.
-		f, err := r.js.PublishAsync(r.cfg.subject(e.EventID, e.TenantID), payloads[i], jetstream.WithMsgID(e.EventID))
+		f, err := r.js.PublishAsync(r.subjects[r.cfg.PartitionOf(e.EventID)]+e.TenantID, payloads[i], jetstream.WithMsgID(e.EventID))
 		if err != nil {
 			return res, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
