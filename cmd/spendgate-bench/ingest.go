@@ -8,15 +8,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -49,6 +52,10 @@ func benchIngest(ctx context.Context, args []string) error {
 	rate := fs.Int("rate", 10_000, "events/s for the lag run")
 	dur := fs.Duration("duration", 5*time.Second, "length of the lag run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	consumers := fs.String("consumers", "1,2,3", "end-to-end runs through spendgate ingest OS processes with these numbers of consumer processes (empty: none)")
+	partitions := fs.Int("partitions", 6, "partitions of the OS-process runs' streams, shared out among the consumers")
+	bin := fs.String("spendgate-bin", "", "spendgate binary for the OS-process runs (default: spendgate next to this executable, else on PATH)")
+	pgAdmin := fs.String("postgres-dsn", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server for the OS-process runs (a scratch database is created and dropped)")
 	if err := envflag.Parse(fs, args); err != nil {
 		return err
 	}
@@ -278,7 +285,51 @@ func benchIngest(ctx context.Context, args []string) error {
 	fmt.Printf("re-sent all %d events: totals unchanged\n", *n)
 	fmt.Printf("lag at %d events/s for %s (%d events): p50 %s, p99 %s, max %s = p99 %.2f× the batch wait\n",
 		*rate, *dur, len(lags), pct(0.5), pct(0.99), lags[len(lags)-1].Round(time.Millisecond), float64(pct(0.99))/float64(*batchWait))
+	cancel() // the in-process consumer stops before the processes' runs
+	<-consumerDone
+	if *consumers == "" {
+		return nil
+	}
+	if *bin == "" {
+		if *bin, err = findSpendgate(); err != nil {
+			return err
+		}
+	}
+	pgDSN, err := url.Parse(*pgAdmin)
+	if err != nil {
+		return fmt.Errorf("--postgres-dsn: %w", err)
+	}
+	pgDSN.Path = "/" + db
+	defer dropPostgresDatabase(*pgAdmin, db)
+	runner := &ingestProcsRun{bin: *bin, natsURL: *natsURL, chAddr: *chAddr, chDB: db, pgDSN: pgDSN.String(), partitions: *partitions,
+		batch: *consumerBatch, batchWait: *batchWait, conn: conn, bodies: bodies, events: *n, senders: *senders, lanes: *lanes}
+	var results []ingestProcsResult
+	for _, k := range strings.Split(*consumers, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(k))
+		if err != nil || c < 1 || c > *partitions {
+			return fmt.Errorf("--consumers: %q is not a number of consumers between 1 and --partitions", k)
+		}
+		p := fmt.Sprintf("%s_C%d", prefix, c)
+		res, err := runner.run(ctx, c, p)
+		_ = js.DeleteStream(context.Background(), p+"_EVENTS")
+		_ = js.DeleteStream(context.Background(), p+"_DLQ")
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	printIngestProcs(results, *n)
 	return nil
+}
+
+// dropPostgresDatabase removes a scratch database the runs created.
+func dropPostgresDatabase(adminDSN, name string) {
+	conn, err := pgx.Connect(context.Background(), adminDSN)
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.Background())
+	_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
 
 // observedWriter is the ClickHouse writer, noting when events are stored.
