@@ -177,8 +177,9 @@ func (c *Consumer) fetchStage(ctx context.Context, cons []jetstream.Consumer, ou
 // consumer (nothing is prefetched), so a stalled pipeline leaves the rest
 // waiting in JetStream, their deliveries unused.
 const (
-	fillPoll     = 20 * time.Millisecond // pause between no-wait requests once the partitions are drained
-	fillMaxChunk = 1_000                 // events one no-wait request asks for
+	fillPoll     = 20 * time.Millisecond  // pause between no-wait requests once the partitions are drained
+	fillIdlePoll = 100 * time.Millisecond // longest pause while no event came at all (the first one waits at most this)
+	fillMaxChunk = 1_000                  // events one no-wait request asks for
 )
 
 // fill collects one batch from the partitions' consumers; on error it
@@ -187,6 +188,7 @@ const (
 func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch, error) {
 	b := &batch{}
 	var deadline time.Time
+	var idle time.Duration
 	for ctx.Err() == nil {
 		drained := true
 		// Start each round at the next partition, so a backlog in one does
@@ -223,6 +225,11 @@ func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch,
 				break
 			}
 			wait = min(wait, left)
+		} else if drained {
+			// Nothing at all: poll less and less often, up to fillIdlePoll,
+			// so an idle consumer of many partitions costs NATS little.
+			idle = min(max(2*idle, fillPoll), fillIdlePoll)
+			wait = idle
 		}
 		if drained {
 			sleep(ctx, wait)
