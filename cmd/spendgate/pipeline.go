@@ -57,7 +57,7 @@ func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDe
 	fs.IntVar(&f.partitions, "partitions", def.Partitions, "partitions event ids are spread over, so that several ingest processes can consume at once; the same in every process of an installation (docs/ingest.md)")
 	fs.StringVar(&f.consume, "consume-partitions", "all", `partitions this process consumes: "all", "none" (receiver only) or a list such as 0,2-3; each partition must be consumed by one process at a time`)
 	fs.IntVar(&f.replicas, "stream-replicas", def.Replicas, "JetStream servers holding each stream: 3 on a NATS cluster, so a server can die without losing events")
-	fs.DurationVar(&f.dedupWindow, "dedup-window", def.DedupWindow, "how long JetStream drops a re-published event id; its memory is rate × window × ~160 B (older copies are skipped by the ClickHouse writer)")
+	fs.DurationVar(&f.dedupWindow, "dedup-window", def.DedupWindow, "how long JetStream drops a re-published event id; its memory is rate × window × ~125 B (older copies are skipped by the ClickHouse writer)")
 	fs.DurationVar(&f.streamAge, "stream-max-age", def.MaxAge, "how long the events stream keeps events: the longest ClickHouse or Postgres outage ridden out without loss")
 	fs.StringVar(&f.streamMaxBytes, "stream-max-bytes", "", "disk cap of the events stream, e.g. 20GiB (empty: none); when full, events are refused (503) rather than dropped: size it at least event rate × 1 KB × --stream-max-age")
 	fs.Var(&f.memLimit, "memory-limit", "Go heap soft limit, e.g. 512MiB (empty: GOMEMLIMIT, else 90% of the container's memory, else none)")
