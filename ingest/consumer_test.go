@@ -788,19 +788,27 @@ func TestPartitionedConsumersOneKilledUnderLoad(t *testing.T) {
 	}
 }
 
-// Events published with one partition land on partition 0's subject; once
-// the installation has three, partition 0's consumer moves the ones that
-// belong elsewhere to their partition, whose owner stores them. No event is
-// stored by a consumer that does not own its id.
-func TestEventsOnAnotherPartitionAreMovedToTheirOwner(t *testing.T) {
+// An installation of one partition (its durable reads the whole stream)
+// is raised to three while events wait: the durable of partition 0 gets its
+// filter, the events published with one partition are moved to their
+// owners, and every event is stored once by the owner of its id.
+func TestRaisingThePartitionCountMovesEventsToTheirOwner(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t, pipelineOpts{migrate: true, config: func(c *Config) { c.Partitions = 3 }})
-	one := p.cfg
-	one.Partitions = 1
-	evs := usageEvents(60, 2000)
-	res, err := NewReceiver(one, p.js, quietLog).Publish(context.Background(), evs)
-	if err != nil || res.Accepted != 60 {
-		t.Fatalf("publish with one partition: %+v %v", res, err)
+	p := newPipeline(t, pipelineOpts{migrate: true})
+	first := p.start(nil) // one partition: creates the unfiltered durable
+	p.publish(usageEvents(20, 1900))
+	testenv.WaitFor(t, 20*time.Second, "20 events in ClickHouse", func() bool { return p.totals().Events == 20 })
+	first.stop()
+	p.publish(usageEvents(60, 2000)) // waits in partition 0 for the new consumers
+
+	p.cfg.Partitions = 3
+	if v := p.js.Conn().ConnectedServerVersion(); versionBelow(v, 2, 10) {
+		// nats-server 2.9 would skip the waiting events: refused.
+		_, err := EnsureConsumers(context.Background(), p.js, p.cfg, p.ccfg)
+		if err == nil || !strings.Contains(err.Error(), "needs nats-server 2.10") {
+			t.Fatalf("raising the partition count on nats-server %s: %v", v, err)
+		}
+		t.Skipf("nats-server %s refuses the change, as it should; the rest needs 2.10 or later", v)
 	}
 	var misplaced atomic.Int64
 	for part := range 3 {
@@ -817,8 +825,11 @@ func TestEventsOnAnotherPartitionAreMovedToTheirOwner(t *testing.T) {
 		})
 	}
 	p.waitDrained()
-	p.assertExactly(60)
+	p.assertExactly(80)
 	if misplaced.Load() != 0 {
 		t.Fatalf("%d events stored by a consumer that does not own them", misplaced.Load())
+	}
+	if f := p.consumerInfo().Config.FilterSubject; f != p.cfg.partitionFilter(0) {
+		t.Fatalf("partition 0's durable filters %q", f)
 	}
 }

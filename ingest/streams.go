@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,6 +96,44 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		return fmt.Errorf("ingest: stream %s: %w", cfg.dlqStream(), err)
 	}
 	return nil
+}
+
+// checkFilterChange refuses to change the subject filter of an existing
+// durable (raising the partition count filters partition 0's) on a server
+// older than 2.10: nats-server 2.9 moves such a consumer past the events
+// waiting for it, which would lose them. On 2.10 and later the waiting
+// events are delivered under the new filter.
+func checkFilterChange(ctx context.Context, js jetstream.JetStream, cfg Config, durable, filter string) error {
+	cons, err := js.Consumer(ctx, cfg.eventsStream(), durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ingest: consumer %s on %s: %w", durable, cfg.eventsStream(), err)
+	}
+	if cons.CachedInfo().Config.FilterSubject == filter {
+		return nil
+	}
+	if v := js.Conn().ConnectedServerVersion(); versionBelow(v, 2, 10) {
+		return fmt.Errorf("ingest: changing --partitions needs nats-server 2.10 or later (this one is %s, which would skip the events "+
+			"waiting for consumer %s): stop the receivers, let the consumers drain, delete the durable and start again", v, durable)
+	}
+	return nil
+}
+
+// versionBelow says whether a "major.minor.patch" version is below
+// major.minor (an unreadable one is not).
+func versionBelow(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma < major || ma == major && mi < minor
 }
 
 // maxBytes is JetStream's MaxBytes: -1 for no cap.
@@ -193,6 +233,9 @@ func EnsureConsumers(ctx context.Context, js jetstream.JetStream, cfg Config, cc
 	for _, p := range owned {
 		if p < 0 || p >= cfg.partitions() {
 			return nil, fmt.Errorf("ingest: partition %d of %d does not exist", p, cfg.partitions())
+		}
+		if err := checkFilterChange(ctx, js, cfg, ccfg.durableName(p), cfg.partitionFilter(p)); err != nil {
+			return nil, err
 		}
 		cons, err := js.CreateOrUpdateConsumer(ctx, cfg.eventsStream(), jetstream.ConsumerConfig{
 			Durable: ccfg.durableName(p), Description: fmt.Sprintf("prices events of partition %d of %d into ClickHouse and budgets", p, cfg.partitions()),
