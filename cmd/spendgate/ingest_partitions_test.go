@@ -112,7 +112,7 @@ func TestThreeIngestProcessesOneKilledWithSIGKILL(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	chAddr, chDB := testenv.ClickHouse(t)
 	nc, prefix := testenv.NATS(t)
-	common := []string{"--service-token", "svc", "--nats-url", testenv.NATSURL(), "--stream-prefix", prefix,
+	common := []string{"--service-token", "svc", "--nats-url", nc.ConnectedUrl(), "--stream-prefix", prefix,
 		"--clickhouse-addr", chAddr, "--clickhouse-database", chDB, "--postgres-dsn", dsn, "--budgets=false",
 		"--partitions", "3", "--batch-size", "300", "--batch-wait", "100ms"}
 	procs := make([]*ingestProcess, 3)
