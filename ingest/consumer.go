@@ -251,6 +251,13 @@ func (c *Consumer) storeStage(work context.Context, in <-chan *batch, out chan<-
 				out <- b
 				continue
 			}
+			// The drain ended while a Write may have been in flight: its
+			// INSERT, cancelled here, can still commit in ClickHouse. A Nak
+			// would hand the events to the partition's next owner within a
+			// second, whose id look-up could miss that commit; unacked, they
+			// come back after AckWait, when it has long landed or failed.
+			hb.remove(b)
+			continue
 		}
 		c.handBack(b, hb)
 	}
@@ -337,24 +344,29 @@ func (c *Consumer) price(ctx context.Context, b *batch) error {
 	b.good = make([]jetstream.Msg, 0, len(b.fetched))
 	b.events = make([]PricedEvent, 0, len(b.fetched))
 	for _, m := range b.fetched {
-		pe, reason := c.priceOne(ctx, m.Subject(), m.Data())
-		if reason == errRetry {
-			return ctx.Err()
-		}
-		if reason == errMisplaced {
-			if err := c.move(ctx, m, &pe.Event); err != nil {
-				return err
-			}
+		// Priced in place: an event is hundreds of bytes, not copied twice.
+		b.events = append(b.events, PricedEvent{})
+		pe := &b.events[len(b.events)-1]
+		reason := c.priceOne(ctx, m.Subject(), m.Data(), pe)
+		if reason == "" {
+			b.good = append(b.good, m)
 			continue
 		}
-		if reason != "" {
+		ev := pe.Event
+		*pe = PricedEvent{}
+		b.events = b.events[:len(b.events)-1]
+		switch reason {
+		case errRetry:
+			return ctx.Err()
+		case errMisplaced:
+			if err := c.move(ctx, m, &ev); err != nil {
+				return err
+			}
+		default:
 			if err := c.deadLetter(ctx, m, reason); err != nil {
 				return err
 			}
-			continue
 		}
-		b.good = append(b.good, m)
-		b.events = append(b.events, pe)
 	}
 	return nil
 }
@@ -366,10 +378,10 @@ const (
 	errMisplaced = "\x00misplaced"
 )
 
-// priceOne returns the priced event, or the reason it is poison. A panic
-// while pricing (a bug tripped by one event) dead-letters that event
-// instead of killing the process in a redelivery loop.
-func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte) (pe PricedEvent, reason string) {
+// priceOne prices the event in data into pe, or returns the reason it is
+// poison. A panic while pricing (a bug tripped by one event) dead-letters
+// that event instead of killing the process in a redelivery loop.
+func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte, pe *PricedEvent) (reason string) {
 	defer func() {
 		if p := recover(); p != nil {
 			reason = fmt.Sprintf("pricing panicked: %v", p)
@@ -377,17 +389,17 @@ func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte) (p
 	}()
 	var err error
 	if pe.Event, err = decodeEvent(data, false); err != nil {
-		return pe, "undecodable event: " + err.Error()
+		return "undecodable event: " + err.Error()
 	}
 	e := &pe.Event
 	if err := Validate(e, time.Now()); err != nil {
-		return pe, "invalid event: " + err.Error()
+		return "invalid event: " + err.Error()
 	}
 	if p, _ := c.cfg.partitionOfSubject(subject); p != c.cfg.PartitionOf(e.EventID) {
-		return pe, errMisplaced
+		return errMisplaced
 	}
 	if e.Type != event.TypeUsage {
-		return pe, ""
+		return ""
 	}
 	var ovs []pricing.Override
 	if c.overrides != nil {
@@ -399,14 +411,14 @@ func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte) (p
 			return err
 		})
 		if err != nil {
-			return pe, errRetry
+			return errRetry
 		}
 	}
 	pe.Cost = c.catalogue.Cost(CostRequest(e), e.Usage, ovs)
 	if !pe.Cost.Priced {
 		c.reportUnpriced(e)
 	}
-	return pe, ""
+	return ""
 }
 
 // reportUnpriced logs the first unpriced event of each provider/model: it is

@@ -148,9 +148,10 @@ func BenchmarkPriceOne(b *testing.B) {
 	c := NewConsumer(cfg, DefaultConsumerConfig(), nil, nil, pricing.Default(), nil, quietLog)
 	subject := cfg.subject(e.EventID, e.TenantID)
 	ctx := context.Background()
+	var pe PricedEvent
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, reason := c.priceOne(ctx, subject, data); reason != "" {
+		if reason := c.priceOne(ctx, subject, data, &pe); reason != "" {
 			b.Fatal(reason)
 		}
 	}
