@@ -157,6 +157,7 @@ func TestR3StreamSurvivesKilledLeaderUnderLoad(t *testing.T) {
 	t.Cleanup(func() { stop(); <-consumed })
 
 	recv := NewReceiver(cfg, js, testLog(t))
+	recv.PublishTimeout = 15 * time.Second // as docs/ingest.md advises on a cluster: longer than a leader election
 	const batches, perBatch = 150, 40
 	var published, refused atomic.Int64
 	sent := make(chan struct{})

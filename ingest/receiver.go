@@ -118,7 +118,7 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 		}
 	}
 	wait := func() error {
-		giveUp := time.Now().Add(r.cfg.PublishRetry)
+		giveUp, _ := ctx.Deadline() // PublishTimeout, or the caller's earlier one
 		delay := publishRetryDelay
 		for attempt := 1; len(futures) > 0; attempt++ {
 			// Whatever has no answer when the timer fires is published again:
@@ -204,7 +204,7 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 
 // A publish not acknowledged within publishAckWait is published again
 // (same message id), after publishRetryDelay doubling up to a second, until
-// Config.PublishRetry has passed.
+// the batch's PublishTimeout would pass before the next attempt.
 var errNoAck = errors.New("no acknowledgement from JetStream")
 
 const (

@@ -42,10 +42,6 @@ type Config struct {
 	// Replicas is how many JetStream servers hold each stream (1, or 3 on a
 	// cluster: a node can then die without losing or stopping events).
 	Replicas int
-	// PublishRetry is how long the receiver keeps publishing again events
-	// JetStream did not acknowledge (a stream leader failover takes ~5 s)
-	// before it answers 503.
-	PublishRetry time.Duration
 	// DLQMaxAge is how long dead letters are kept.
 	DLQMaxAge time.Duration
 }
@@ -53,7 +49,7 @@ type Config struct {
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
 	return Config{Prefix: "SPENDGATE", Partitions: 1, MaxBodyBytes: 8 << 20, MaxEvents: 10_000, DedupWindow: 2 * time.Minute,
-		MaxAge: 7 * 24 * time.Hour, DLQMaxAge: 90 * 24 * time.Hour, Replicas: 1, PublishRetry: 10 * time.Second}
+		MaxAge: 7 * 24 * time.Hour, DLQMaxAge: 90 * 24 * time.Hour, Replicas: 1}
 }
 
 func (c Config) eventsStream() string        { return strings.ToUpper(c.Prefix) + "_EVENTS" }

@@ -66,7 +66,7 @@ func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDe
 	fs.IntVar(&f.lanes, "clickhouse-lanes", 1, "concurrent INSERTs a large batch is split into (by event id); more help when ClickHouse has idle cores")
 	fs.BoolVar(&f.budgets, "budgets", true, "apply spend to budgets, deliver their alerts and serve reservations (POST /internal/v1/reservations)")
 	fs.BoolVar(&f.failOpen, "budget-fail-open", false, "when the budget store is unreachable, let calls under hard budgets through unchecked (default: refuse them)")
-	fs.DurationVar(&f.publishTimeout, "publish-timeout", ingest.DefaultPublishTimeout, "longest the event receiver waits for JetStream to acknowledge a batch before answering 503 (retry)")
+	fs.DurationVar(&f.publishTimeout, "publish-timeout", ingest.DefaultPublishTimeout, "longest the event receiver waits for JetStream to acknowledge a batch before answering 503 (retry); unacknowledged publishes are repeated meanwhile — on a NATS cluster use 10s or more to ride out a leader election (~5 s)")
 	fs.Var(&f.webhookAllow, "webhook-allow", webhookAllowUsage)
 	fs.DurationVar(&f.reservationTTL, "reservation-ttl", budgetservice.DefaultConfig("").ReservationTTL, "how long an unsettled reservation holds budget before it expires")
 }
