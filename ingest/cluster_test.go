@@ -124,6 +124,7 @@ func TestR3StreamSurvivesKilledLeaderUnderLoad(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
+	addr, db := testenv.ClickHouse(t) // first: the unit tier skips here, before starting a cluster
 	urls, kill := natsCluster(t)
 	connect := func() (*nats.Conn, jetstream.JetStream) {
 		var nc *nats.Conn
@@ -142,7 +143,6 @@ func TestR3StreamSurvivesKilledLeaderUnderLoad(t *testing.T) {
 	cfg.Prefix, cfg.Replicas = "SGR3", 3
 	testenv.WaitFor(t, 30*time.Second, "the cluster to create R3 streams", func() bool { return EnsureStreams(ctx, js, cfg) == nil })
 
-	addr, db := testenv.ClickHouse(t)
 	conn, err := clickhouse.Open(ctx, addr, db)
 	testenv.Must(t, err, "clickhouse")
 	t.Cleanup(func() { conn.Close() })
