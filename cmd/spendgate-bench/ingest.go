@@ -290,10 +290,8 @@ func benchIngest(ctx context.Context, args []string) error {
 	if *consumers == "" {
 		return nil
 	}
-	if *bin == "" {
-		if *bin, err = findSpendgate(); err != nil {
-			return err
-		}
+	if *bin, err = findSpendgate(*bin); err != nil {
+		return err
 	}
 	pgDSN, err := url.Parse(*pgAdmin)
 	if err != nil {

@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,19 +194,4 @@ func printIngestProcs(results []ingestProcsResult, events int) {
 	if all, ok := results[len(results)-1].cpu["machine (all processes)"]; ok {
 		fmt.Printf("  machine, last run: %s µs per event (the machine is shared: other work counts here)\n", strings.TrimSpace(us(all)))
 	}
-}
-
-// findSpendgate is the product binary: next to this one (make bench builds
-// both into one folder), else on PATH.
-func findSpendgate() (string, error) {
-	if self, err := os.Executable(); err == nil {
-		next := filepath.Join(filepath.Dir(self), "spendgate")
-		if st, err := os.Stat(next); err == nil && !st.IsDir() {
-			return next, nil
-		}
-	}
-	if p, err := exec.LookPath("spendgate"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("no spendgate binary next to spendgate-bench or on PATH: build it (go build -o bin/spendgate ./cmd/spendgate) or pass --spendgate-bin")
 }
