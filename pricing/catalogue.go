@@ -62,9 +62,29 @@ type FileModel struct {
 	// Pinned says why a reviewer corrected this entry by hand (e.g. LiteLLM
 	// lists a wrong rate); `pricing sync` then keeps it and reports the
 	// difference instead of overwriting it.
-	Pinned string      `json:"pinned,omitempty"`
-	Prices []FilePrice `json:"prices"`
+	Pinned string `json:"pinned,omitempty"`
+	// SourceKind says what Source is: SourceProvider (the provider's price
+	// page, Source its address), SourceLiteLLM (LiteLLM's price file, Source
+	// names the copy: commit or date) or SourceHand (entered by a reviewer,
+	// Reason says why and from what).
+	SourceKind string `json:"source_kind,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	// Notes say where two sources disagreed on this entry and which one
+	// won (the provider's own page wins over LiteLLM), and what was filled in
+	// from another source.
+	Notes string `json:"notes,omitempty"`
+	// MaxOutputTokens is the most output tokens one call can produce; the
+	// data plane reserves budget for it before a call. 0: unknown.
+	MaxOutputTokens int64       `json:"max_output_tokens,omitempty"`
+	Prices          []FilePrice `json:"prices"`
 }
+
+// Source kinds of a catalogue entry: where its prices were read.
+const (
+	SourceProvider = "provider"
+	SourceLiteLLM  = "litellm"
+	SourceHand     = "hand"
+)
 
 // FilePrice is one effective-dated price of a model.
 type FilePrice struct {
@@ -102,7 +122,11 @@ type Model struct {
 	Source   string
 	Checked  string
 	Pinned   string
-	Prices   []Price // sorted by EffectiveFrom
+	// SourceKind, Reason and Notes are the entry's provenance (see
+	// FileModel).
+	SourceKind, Reason, Notes string
+	MaxOutputTokens           int64   // 0: unknown
+	Prices                    []Price // sorted by EffectiveFrom
 }
 
 // Price is the price of a model in force from EffectiveFrom until EffectiveTo
@@ -291,10 +315,23 @@ func buildModel(fm *FileModel) (*Model, error) {
 	if _, err := time.Parse(time.DateOnly, fm.Checked); err != nil {
 		return nil, fmt.Errorf("checked must be a YYYY-MM-DD date: %q", fm.Checked)
 	}
+	switch fm.SourceKind {
+	case "", SourceProvider, SourceLiteLLM:
+	case SourceHand:
+		if strings.TrimSpace(fm.Reason) == "" {
+			return nil, errors.New("a hand-entered price needs a reason (why, and read from what)")
+		}
+	default:
+		return nil, fmt.Errorf("source_kind %q: want provider, litellm or hand", fm.SourceKind)
+	}
+	if fm.MaxOutputTokens < 0 {
+		return nil, errors.New("max_output_tokens must not be negative")
+	}
 	if len(fm.Prices) == 0 {
 		return nil, errors.New("at least one price is required")
 	}
-	m := &Model{Provider: fm.Provider, ID: fm.Model, Aliases: fm.Aliases, Source: fm.Source, Checked: fm.Checked, Pinned: fm.Pinned}
+	m := &Model{Provider: fm.Provider, ID: fm.Model, Aliases: fm.Aliases, Source: fm.Source, Checked: fm.Checked, Pinned: fm.Pinned,
+		SourceKind: fm.SourceKind, Reason: fm.Reason, Notes: fm.Notes, MaxOutputTokens: fm.MaxOutputTokens}
 	for j := range fm.Prices {
 		p, err := buildPrice(&fm.Prices[j])
 		if err != nil {
@@ -544,12 +581,44 @@ func (pi *providerIndex) lookup(model string) (*Model, string, bool) {
 			return m, "alias", true
 		}
 	}
+	if base, ok := fineTuneBase(model); ok {
+		// "ft:gpt-4o-mini-2024-07-18:org:suffix:id" is a fine-tune of the
+		// base; it is billed at the base model's fine-tune rates, which the
+		// catalogue lists as "ft:<base>".
+		if m, _, ok := pi.lookup(base); ok {
+			return m, "alias", true
+		}
+	}
 	for _, m := range pi.prefixes {
 		if len(model) > len(m.ID)+1 && strings.EqualFold(model[:len(m.ID)], m.ID) && isSnapshotSuffix(model[len(m.ID):]) {
 			return m, "prefix", true
 		}
 	}
 	return nil, "", false
+}
+
+// fineTuneBase returns "ft:<base>" for an OpenAI fine-tuned model name
+// "ft:<base>:<org>[:<suffix>]:<id>".
+func fineTuneBase(model string) (string, bool) {
+	if len(model) < 4 || !strings.EqualFold(model[:3], "ft:") {
+		return "", false
+	}
+	i := strings.IndexByte(model[3:], ':')
+	if i <= 0 {
+		return "", false
+	}
+	return model[:3+i], true
+}
+
+// MaxOutputTokens returns the most output tokens one call of the model can
+// produce, as the catalogue knows it; ok is false for an unknown model or an
+// unknown limit. The data plane uses it to reserve budget before a call.
+func (c *Catalogue) MaxOutputTokens(provider, model string) (n int64, ok bool) {
+	m, _, found := c.Lookup(provider, model)
+	if !found || m.MaxOutputTokens <= 0 {
+		return 0, false
+	}
+	return m.MaxOutputTokens, true
 }
 
 func hasUpper(s string) bool {

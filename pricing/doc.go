@@ -30,3 +30,5 @@
 // Nothing in the cost path does I/O; a Catalogue is immutable and safe for
 // concurrent use.
 package pricing
+
+//go:generate go run ./internal/gencatalogue

@@ -115,9 +115,24 @@ func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress 
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var raw map[string]map[string]any
-	if err := dec.Decode(&raw); err != nil {
+	var top map[string]json.RawMessage
+	if err := dec.Decode(&top); err != nil {
 		return nil, fmt.Errorf("pricing: not a LiteLLM price file (want an object of model objects): %w", err)
+	}
+	// Model entries are objects; the file also carries metadata such as
+	// "last_updated", which is not a model.
+	raw := make(map[string]map[string]any, len(top))
+	for name, body := range top {
+		if len(body) == 0 || body[0] != '{' {
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(body))
+		d.UseNumber()
+		var e map[string]any
+		if err := d.Decode(&e); err != nil {
+			return nil, fmt.Errorf("pricing: LiteLLM entry %q: %w", name, err)
+		}
+		raw[name] = e
 	}
 	names := make([]string, 0, len(raw))
 	for n := range raw {
@@ -160,7 +175,8 @@ func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress 
 				ignored[field]++
 			}
 		}
-		m := FileModel{Provider: prov.provider, Model: id, Source: source, Checked: checked, Prices: []FilePrice{fp}}
+		m := FileModel{Provider: prov.provider, Model: id, Source: source, SourceKind: SourceLiteLLM, Checked: checked,
+			MaxOutputTokens: litellmMaxOutput(entry), Prices: []FilePrice{fp}}
 		if _, err := buildModel(&m); err != nil {
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", name, err))
 			continue
@@ -187,6 +203,20 @@ func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress 
 		return a.Model < b.Model
 	})
 	return res, nil
+}
+
+// litellmMaxOutput reads an entry's output limit: max_output_tokens, or
+// max_tokens, which older entries use for it; 0 when neither is a positive
+// integer.
+func litellmMaxOutput(e map[string]any) int64 {
+	for _, f := range []string{"max_output_tokens", "max_tokens"} {
+		if n, ok := e[f].(json.Number); ok {
+			if v, err := n.Int64(); err == nil && v > 0 {
+				return v
+			}
+		}
+	}
+	return 0
 }
 
 func stripProviderPrefix(name, litellmProvider, provider string) string {
@@ -239,6 +269,13 @@ func litellmPrice(e map[string]any, effectiveFrom string) (FilePrice, error) {
 	var err error
 	if fp.Rates, err = read(litellmBase, ""); err != nil {
 		return fp, err
+	}
+	// LiteLLM writes 0 as the cache read rate of some models it has no rate
+	// for; no provider serves cache hits free while charging for input, so
+	// a zero there is read as "unknown" and cache reads fall back to the
+	// input rate (over-billing is found and fixed, a silent zero is not).
+	if fp.Rates["cached_input"] == "0" && fp.Rates["input"] != "" && fp.Rates["input"] != "0" {
+		delete(fp.Rates, "cached_input")
 	}
 	if q, ok := e["search_context_cost_per_query"].(map[string]any); ok {
 		if v, ok := q["search_context_size_medium"]; ok {
@@ -346,6 +383,12 @@ func Sync(current *File, imported []FileModel, effectiveFrom string) (*File, Syn
 			rep.Pinned = append(rep.Pinned, name+" ("+cur.Pinned+")")
 			continue
 		}
+		if cur.SourceKind == SourceProvider || cur.SourceKind == SourceHand {
+			// The provider's page (or a reviewer's reasoned entry) wins over
+			// an import; the difference is listed for review.
+			rep.Pinned = append(rep.Pinned, name+" (source_kind "+cur.SourceKind+": "+cur.Source+")")
+			continue
+		}
 		prices := append([]FilePrice(nil), cur.Prices...)
 		if last.EffectiveFrom == effectiveFrom {
 			prices[len(prices)-1] = im.Prices[0]
@@ -358,6 +401,10 @@ func Sync(current *File, imported []FileModel, effectiveFrom string) (*File, Syn
 		cur.Prices = prices
 		cur.Checked = im.Checked
 		cur.Source = im.Source
+		cur.SourceKind = im.SourceKind
+		if im.MaxOutputTokens > 0 {
+			cur.MaxOutputTokens = im.MaxOutputTokens
+		}
 		rep.Changed = append(rep.Changed, name)
 	}
 	sort.Slice(out.Models, func(i, j int) bool {
@@ -458,7 +505,7 @@ func collapseSnapshots(models []FileModel) []FileModel {
 			continue
 		}
 		j, ok := index[m.Provider+"\x00"+base]
-		if !ok || !sameRates(models[j].Prices[0].Rates, m.Prices[0].Rates) {
+		if !ok || !samePrice(&models[j].Prices[0], &m.Prices[0]) {
 			continue
 		}
 		models[j].Aliases = append(models[j].Aliases, m.Model)
