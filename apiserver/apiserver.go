@@ -28,6 +28,8 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph"
 	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
 )
 
@@ -52,6 +54,11 @@ type Config struct {
 	// puts the client's address in (X-Forwarded-For, X-Real-IP); sign-in
 	// throttling counts by it. Empty: the connection's peer address.
 	ClientIPHeader string
+	// Catalogue answers the priced endpoint and pricingCatalogue; nil: the
+	// embedded catalogue.
+	Catalogue pricing.Source
+	// Revisions serves pricing catalogue revisions; nil: not available.
+	Revisions *revision.Service
 
 	// gqlgenPOST serves POST with gqlgen's own transport instead of
 	// postTransport (tests compare the two).
@@ -78,7 +85,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		post = transport.POST{}
 	}
 	s.graphql = newGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
-		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Log: log}, log, cfg.MaxComplexity, post)
+		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions, Log: log}, log, cfg.MaxComplexity, post)
 	s.mux.Handle("POST /query", s.authenticate(s.graphql))
 	s.mux.Handle("GET /query", s.authenticate(s.graphql))
 	if cfg.Analytics != nil {

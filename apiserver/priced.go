@@ -47,8 +47,9 @@ func (s *Server) priced(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ttl := int(s.cp.PolicyCacheTTL / time.Second)
+	now := time.Now()
 	a := policy.PricedAnswer{
-		Priced:          pricing.Default().Priced(pricing.Request{Provider: provider, Model: model, Time: time.Now()}, overrides),
+		Priced:          s.catalogueAt(now).Priced(pricing.Request{Provider: provider, Model: model, Time: now}, overrides),
 		CacheTTLSeconds: ttl,
 	}
 	w.Header().Set("Cache-Control", "private, max-age="+strconv.Itoa(ttl))
@@ -82,4 +83,13 @@ func pricedParamsError(tenantID, provider, model string) string {
 func dataPlaneError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// catalogueAt is the catalogue in force at t: the applied revision when the
+// server follows revisions, else the embedded one.
+func (s *Server) catalogueAt(t time.Time) *pricing.Catalogue {
+	if s.cfg.Catalogue != nil {
+		return s.cfg.Catalogue.CatalogueAt(t)
+	}
+	return pricing.Default()
 }

@@ -73,3 +73,10 @@ func audit(ctx context.Context, tx pgx.Tx, tenantID string, p auth.Principal, ac
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tid, actorID, actor, action, targetType, targetID, b)
 	return err
 }
+
+// AuditTx records an action in the audit log inside tx, for services that
+// change shared (not tenant) state in their own transaction, such as
+// applying a pricing revision. tenantID "" records it without a tenant.
+func AuditTx(ctx context.Context, tx pgx.Tx, tenantID string, p auth.Principal, action, targetType, targetID string, details map[string]any) error {
+	return audit(ctx, tx, tenantID, p, action, targetType, targetID, details)
+}

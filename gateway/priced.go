@@ -32,7 +32,7 @@ type OverrideSource interface {
 // CataloguePricedSource answers in-process: Catalogue's prices with the
 // tenant's overrides from Overrides, in force at Now.
 type CataloguePricedSource struct {
-	Catalogue *pricing.Catalogue
+	Catalogue pricing.Source
 	Overrides OverrideSource
 	Now       func() time.Time // nil: time.Now
 }
@@ -47,7 +47,8 @@ func (s *CataloguePricedSource) Priced(ctx context.Context, tenantID, provider, 
 	if s.Now != nil {
 		now = s.Now
 	}
-	return s.Catalogue.Priced(pricing.Request{Provider: provider, Model: model, Time: now()}, overrides), nil
+	at := now()
+	return s.Catalogue.CatalogueAt(at).Priced(pricing.Request{Provider: provider, Model: model, Time: at}, overrides), nil
 }
 
 // HTTPPricedSource asks the control plane's priced endpoint (the contract is

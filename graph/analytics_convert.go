@@ -14,7 +14,6 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 	"github.com/spendgate/spendgate/graph/scalar"
-	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -149,18 +148,6 @@ func budgetAlert(a sgbudget.Alert) *model.BudgetAlert {
 	return &model.BudgetAlert{ID: strconv.FormatInt(a.ID, 10), BudgetID: a.BudgetID, BudgetName: a.BudgetName, Threshold: a.Threshold,
 		PeriodStart: a.PeriodStart.UTC(), PeriodEnd: a.PeriodEnd.UTC(), Spent: scalar.Money(a.SpentNanoUSD), Amount: scalar.Money(a.AmountNanoUSD),
 		Hard: a.Hard, Message: a.Text(), At: a.Time.UTC()}
-}
-
-func catalogueModel(m *pricing.Model, p *pricing.Price) *model.CatalogueModel {
-	out := &model.CatalogueModel{Provider: m.Provider, Model: m.ID, Aliases: append([]string{}, m.Aliases...), EffectiveFrom: p.EffectiveFrom.UTC(),
-		Source: m.Source, Checked: m.Checked, Rates: []*model.Rate{}}
-	for _, c := range pricing.ClassNames() {
-		cl, _ := pricing.ClassByName(c)
-		if v, ok := p.Rates.Get(cl); ok {
-			out.Rates = append(out.Rates, &model.Rate{Class: c, PerMillion: scalar.Money(v)})
-		}
-	}
-	return out
 }
 
 func spendTick(t alerts.SpendTick) *model.SpendTick {

@@ -140,13 +140,19 @@ type ComplexityRoot struct {
 	}
 
 	CatalogueModel struct {
-		Aliases       func(childComplexity int) int
-		Checked       func(childComplexity int) int
-		EffectiveFrom func(childComplexity int) int
-		Model         func(childComplexity int) int
-		Provider      func(childComplexity int) int
-		Rates         func(childComplexity int) int
-		Source        func(childComplexity int) int
+		Aliases                     func(childComplexity int) int
+		Checked                     func(childComplexity int) int
+		EffectiveFrom               func(childComplexity int) int
+		LongContextAboveInputTokens func(childComplexity int) int
+		MaxOutputTokens             func(childComplexity int) int
+		Model                       func(childComplexity int) int
+		Notes                       func(childComplexity int) int
+		Provider                    func(childComplexity int) int
+		Rates                       func(childComplexity int) int
+		Reason                      func(childComplexity int) int
+		Source                      func(childComplexity int) int
+		SourceKind                  func(childComplexity int) int
+		UnitRates                   func(childComplexity int) int
 	}
 
 	CostLine struct {
@@ -210,6 +216,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddMember             func(childComplexity int, tenantID string, email string, name *string, password *string, role model.Role) int
+		ApplyPricingRevision  func(childComplexity int, id string) int
 		ChangePassword        func(childComplexity int, currentPassword string, newPassword string) int
 		CreateAPIKey          func(childComplexity int, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time) int
 		CreateBudget          func(childComplexity int, tenantID string, input model.BudgetInput) int
@@ -218,6 +225,7 @@ type ComplexityRoot struct {
 		DeleteBudget          func(childComplexity int, tenantID string, id string) int
 		DeletePricingOverride func(childComplexity int, tenantID string, id string) int
 		RefreshSession        func(childComplexity int, refreshToken string) int
+		RejectPricingRevision func(childComplexity int, id string) int
 		RemoveMember          func(childComplexity int, tenantID string, userID string) int
 		RenameTenant          func(childComplexity int, tenantID string, name string) int
 		ReplayDeadLetter      func(childComplexity int, tenantID string, sequence string) int
@@ -235,6 +243,20 @@ type ComplexityRoot struct {
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	PricingFieldChange struct {
+		Field func(childComplexity int) int
+		New   func(childComplexity int) int
+		Old   func(childComplexity int) int
+		Unit  func(childComplexity int) int
+	}
+
+	PricingModelChange struct {
+		Changes       func(childComplexity int) int
+		EffectiveFrom func(childComplexity int) int
+		Model         func(childComplexity int) int
+		Provider      func(childComplexity int) int
 	}
 
 	PricingOverride struct {
@@ -260,6 +282,22 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PricingRevision struct {
+		Added         func(childComplexity int) int
+		BaseID        func(childComplexity int) int
+		Changed       func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		CreatedBy     func(childComplexity int) int
+		DecidedAt     func(childComplexity int) int
+		DecidedBy     func(childComplexity int) int
+		EffectiveFrom func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Removed       func(childComplexity int) int
+		Source        func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Summary       func(childComplexity int) int
+	}
+
 	Query struct {
 		APIKey             func(childComplexity int, tenantID string, id string) int
 		APIKeys            func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
@@ -268,6 +306,7 @@ type ComplexityRoot struct {
 		BudgetAlertHistory func(childComplexity int, tenantID string, first *int) int
 		BudgetStatuses     func(childComplexity int, tenantID string, budgetID *string) int
 		Budgets            func(childComplexity int, tenantID string, first *int, after *string) int
+		CanManagePricing   func(childComplexity int) int
 		DeadLetters        func(childComplexity int, tenantID string, first *int) int
 		Denials            func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
 		Me                 func(childComplexity int) int
@@ -275,6 +314,8 @@ type ComplexityRoot struct {
 		PricingCatalogue   func(childComplexity int, search *string, provider *string, first *int) int
 		PricingOverride    func(childComplexity int, tenantID string, id string) int
 		PricingOverrides   func(childComplexity int, tenantID string, first *int, after *string) int
+		PricingRevision    func(childComplexity int, id string) int
+		PricingRevisions   func(childComplexity int, first *int) int
 		SpendBreakdown     func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
 		SpendSummary       func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
 		SpendTimeSeries    func(childComplexity int, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
@@ -372,6 +413,14 @@ type ComplexityRoot struct {
 		WebSearches  func(childComplexity int) int
 	}
 
+	UnitRate struct {
+		Class      func(childComplexity int) int
+		PerMillion func(childComplexity int) int
+		Unit       func(childComplexity int) int
+		Usd        func(childComplexity int) int
+		Variant    func(childComplexity int) int
+	}
+
 	UnknownModelUsage struct {
 		FirstSeen    func(childComplexity int) int
 		InputTokens  func(childComplexity int) int
@@ -461,6 +510,8 @@ type MutationResolver interface {
 	DeletePricingOverride(ctx context.Context, tenantID string, id string) (bool, error)
 	RepriceUnpricedEvents(ctx context.Context, tenantID string, from time.Time, to time.Time) (*model.RepriceResult, error)
 	ReplayDeadLetter(ctx context.Context, tenantID string, sequence string) (bool, error)
+	ApplyPricingRevision(ctx context.Context, id string) (*model.PricingRevision, error)
+	RejectPricingRevision(ctx context.Context, id string) (*model.PricingRevision, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
@@ -485,6 +536,9 @@ type QueryResolver interface {
 	BudgetAlertHistory(ctx context.Context, tenantID string, first *int) ([]*model.BudgetAlert, error)
 	DeadLetters(ctx context.Context, tenantID string, first *int) ([]*model.DeadLetter, error)
 	PricingCatalogue(ctx context.Context, search *string, provider *string, first *int) ([]*model.CatalogueModel, error)
+	PricingRevisions(ctx context.Context, first *int) ([]*model.PricingRevision, error)
+	PricingRevision(ctx context.Context, id string) (*model.PricingRevision, error)
+	CanManagePricing(ctx context.Context) (bool, error)
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
@@ -934,12 +988,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CatalogueModel.EffectiveFrom(childComplexity), true
+	case "CatalogueModel.longContextAboveInputTokens":
+		if e.ComplexityRoot.CatalogueModel.LongContextAboveInputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.LongContextAboveInputTokens(childComplexity), true
+	case "CatalogueModel.maxOutputTokens":
+		if e.ComplexityRoot.CatalogueModel.MaxOutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.MaxOutputTokens(childComplexity), true
 	case "CatalogueModel.model":
 		if e.ComplexityRoot.CatalogueModel.Model == nil {
 			break
 		}
 
 		return e.ComplexityRoot.CatalogueModel.Model(childComplexity), true
+	case "CatalogueModel.notes":
+		if e.ComplexityRoot.CatalogueModel.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Notes(childComplexity), true
 	case "CatalogueModel.provider":
 		if e.ComplexityRoot.CatalogueModel.Provider == nil {
 			break
@@ -952,12 +1024,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CatalogueModel.Rates(childComplexity), true
+	case "CatalogueModel.reason":
+		if e.ComplexityRoot.CatalogueModel.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.Reason(childComplexity), true
 	case "CatalogueModel.source":
 		if e.ComplexityRoot.CatalogueModel.Source == nil {
 			break
 		}
 
 		return e.ComplexityRoot.CatalogueModel.Source(childComplexity), true
+	case "CatalogueModel.sourceKind":
+		if e.ComplexityRoot.CatalogueModel.SourceKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.SourceKind(childComplexity), true
+	case "CatalogueModel.unitRates":
+		if e.ComplexityRoot.CatalogueModel.UnitRates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogueModel.UnitRates(childComplexity), true
 
 	case "CostLine.amount":
 		if e.ComplexityRoot.CostLine.Amount == nil {
@@ -1171,6 +1261,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddMember(childComplexity, args["tenantId"].(string), args["email"].(string), args["name"].(*string), args["password"].(*string), args["role"].(model.Role)), true
+	case "Mutation.applyPricingRevision":
+		if e.ComplexityRoot.Mutation.ApplyPricingRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_applyPricingRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApplyPricingRevision(childComplexity, args["id"].(string)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1259,6 +1360,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshSession(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.rejectPricingRevision":
+		if e.ComplexityRoot.Mutation.RejectPricingRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectPricingRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectPricingRevision(childComplexity, args["id"].(string)), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -1405,6 +1517,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PricingFieldChange.field":
+		if e.ComplexityRoot.PricingFieldChange.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingFieldChange.Field(childComplexity), true
+	case "PricingFieldChange.new":
+		if e.ComplexityRoot.PricingFieldChange.New == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingFieldChange.New(childComplexity), true
+	case "PricingFieldChange.old":
+		if e.ComplexityRoot.PricingFieldChange.Old == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingFieldChange.Old(childComplexity), true
+	case "PricingFieldChange.unit":
+		if e.ComplexityRoot.PricingFieldChange.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingFieldChange.Unit(childComplexity), true
+
+	case "PricingModelChange.changes":
+		if e.ComplexityRoot.PricingModelChange.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingModelChange.Changes(childComplexity), true
+	case "PricingModelChange.effectiveFrom":
+		if e.ComplexityRoot.PricingModelChange.EffectiveFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingModelChange.EffectiveFrom(childComplexity), true
+	case "PricingModelChange.model":
+		if e.ComplexityRoot.PricingModelChange.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingModelChange.Model(childComplexity), true
+	case "PricingModelChange.provider":
+		if e.ComplexityRoot.PricingModelChange.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingModelChange.Provider(childComplexity), true
+
 	case "PricingOverride.createdAt":
 		if e.ComplexityRoot.PricingOverride.CreatedAt == nil {
 			break
@@ -1492,6 +1654,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PricingOverrideEdge.Node(childComplexity), true
 
+	case "PricingRevision.added":
+		if e.ComplexityRoot.PricingRevision.Added == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.Added(childComplexity), true
+	case "PricingRevision.baseId":
+		if e.ComplexityRoot.PricingRevision.BaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.BaseID(childComplexity), true
+	case "PricingRevision.changed":
+		if e.ComplexityRoot.PricingRevision.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.Changed(childComplexity), true
+	case "PricingRevision.createdAt":
+		if e.ComplexityRoot.PricingRevision.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.CreatedAt(childComplexity), true
+	case "PricingRevision.createdBy":
+		if e.ComplexityRoot.PricingRevision.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.CreatedBy(childComplexity), true
+	case "PricingRevision.decidedAt":
+		if e.ComplexityRoot.PricingRevision.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.DecidedAt(childComplexity), true
+	case "PricingRevision.decidedBy":
+		if e.ComplexityRoot.PricingRevision.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.DecidedBy(childComplexity), true
+	case "PricingRevision.effectiveFrom":
+		if e.ComplexityRoot.PricingRevision.EffectiveFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.EffectiveFrom(childComplexity), true
+	case "PricingRevision.id":
+		if e.ComplexityRoot.PricingRevision.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.ID(childComplexity), true
+	case "PricingRevision.removed":
+		if e.ComplexityRoot.PricingRevision.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.Removed(childComplexity), true
+	case "PricingRevision.source":
+		if e.ComplexityRoot.PricingRevision.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.Source(childComplexity), true
+	case "PricingRevision.status":
+		if e.ComplexityRoot.PricingRevision.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.Status(childComplexity), true
+	case "PricingRevision.summary":
+		if e.ComplexityRoot.PricingRevision.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRevision.Summary(childComplexity), true
+
 	case "Query.apiKey":
 		if e.ComplexityRoot.Query.APIKey == nil {
 			break
@@ -1569,6 +1810,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Budgets(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.canManagePricing":
+		if e.ComplexityRoot.Query.CanManagePricing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CanManagePricing(childComplexity), true
 	case "Query.deadLetters":
 		if e.ComplexityRoot.Query.DeadLetters == nil {
 			break
@@ -1642,6 +1889,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PricingOverrides(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.pricingRevision":
+		if e.ComplexityRoot.Query.PricingRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pricingRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PricingRevision(childComplexity, args["id"].(string)), true
+	case "Query.pricingRevisions":
+		if e.ComplexityRoot.Query.PricingRevisions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pricingRevisions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PricingRevisions(childComplexity, args["first"].(*int)), true
 	case "Query.spendBreakdown":
 		if e.ComplexityRoot.Query.SpendBreakdown == nil {
 			break
@@ -2070,6 +2339,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TokenUsage.WebSearches(childComplexity), true
+
+	case "UnitRate.class":
+		if e.ComplexityRoot.UnitRate.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitRate.Class(childComplexity), true
+	case "UnitRate.perMillion":
+		if e.ComplexityRoot.UnitRate.PerMillion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitRate.PerMillion(childComplexity), true
+	case "UnitRate.unit":
+		if e.ComplexityRoot.UnitRate.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitRate.Unit(childComplexity), true
+	case "UnitRate.usd":
+		if e.ComplexityRoot.UnitRate.Usd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitRate.Usd(childComplexity), true
+	case "UnitRate.variant":
+		if e.ComplexityRoot.UnitRate.Variant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitRate.Variant(childComplexity), true
 
 	case "UnknownModelUsage.firstSeen":
 		if e.ComplexityRoot.UnknownModelUsage.FirstSeen == nil {
@@ -3052,6 +3352,101 @@ type Mutation {
   "Publishes a dead letter again (after the cause was fixed); ingest deduplicates by event id. Admins only."
   replayDeadLetter(tenantId: ID!, sequence: ID!): Boolean!
 }
+
+# ---------------------------------------------------------------------------
+# Pricing catalogue: provenance, units and revisions (prices as data).
+# Kept in this section so other changes to the schema merge cleanly.
+# ---------------------------------------------------------------------------
+
+"A catalogue price in its own unit: per million tokens for token classes, per unit for characters, seconds, images and web searches, per request for request fees."
+type UnitRate {
+  "A usage class name, or request_fee."
+  class: String!
+  "standard, batch, priority, flex, long_context or long_context.priority."
+  variant: String!
+  "token, character, second, image, search or request."
+  unit: String!
+  "True when usd is per million units (tokens); false when per single unit."
+  perMillion: Boolean!
+  "Exact decimal USD per unit (or per million units when perMillion)."
+  usd: String!
+}
+
+extend type CatalogueModel {
+  "provider (the provider's price page), litellm (LiteLLM's price file) or hand (entered by a reviewer, see reason)."
+  sourceKind: String!
+  "Why a hand entry was entered by hand; empty otherwise."
+  reason: String!
+  "Where sources disagreed and which won, and what was filled in from another source."
+  notes: String!
+  "Most output tokens one call can produce; null when unknown."
+  maxOutputTokens: Int64
+  "Every price in force now, in its own unit, variants and long-context tier included."
+  unitRates: [UnitRate!]!
+  "Above this many input tokens the long_context rates apply; null: no tier."
+  longContextAboveInputTokens: Int64
+}
+
+"Where a pricing revision stands."
+enum PricingRevisionStatus {
+  PROPOSED
+  APPLIED
+  REJECTED
+}
+
+"One field a revision changes, old → new in the field's unit (empty: absent)."
+type PricingFieldChange {
+  "A rate (input, batch.output, long_context.cached_input, request_fee.high, ...), max_output_tokens or aliases."
+  field: String!
+  "1M tokens, character, second, image, search, request; empty for counts and names."
+  unit: String!
+  old: String!
+  new: String!
+}
+
+"How one model differs in a revision."
+type PricingModelChange {
+  provider: String!
+  model: String!
+  "When the new price starts (added, changed) or the old one ends (removed)."
+  effectiveFrom: String!
+  changes: [PricingFieldChange!]!
+}
+
+"A revision of the shared price catalogue: proposed by a sync, applied or rejected by a pricing admin. Applied revisions are effective-dated; an event is priced by the revision in force at its time."
+type PricingRevision {
+  id: ID!
+  status: PricingRevisionStatus!
+  "The applied revision this one was computed from."
+  baseId: ID
+  effectiveFrom: Time!
+  "Where the prices were read (URL or file)."
+  source: String!
+  summary: String!
+  createdAt: Time!
+  createdBy: String!
+  decidedAt: Time
+  decidedBy: String!
+  added: [PricingModelChange!]!
+  changed: [PricingModelChange!]!
+  removed: [PricingModelChange!]!
+}
+
+extend type Query {
+  "Catalogue revisions, newest first (any signed-in user: prices are public)."
+  pricingRevisions(first: Int = 20): [PricingRevision!]!
+  "One catalogue revision with its diff."
+  pricingRevision(id: ID!): PricingRevision!
+  "Whether the signed-in user may apply and reject pricing revisions."
+  canManagePricing: Boolean!
+}
+
+extend type Mutation {
+  "Puts a proposed revision in force from its effectiveFrom; running services pick it up without a restart. Pricing admins only; CONFLICT when another revision was applied since it was proposed."
+  applyPricingRevision(id: ID!): PricingRevision!
+  "Closes a proposed revision without applying it. Pricing admins only."
+  rejectPricingRevision(id: ID!): PricingRevision!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3274,6 +3669,18 @@ func (ec *executionContext) childFields_CatalogueModel(ctx context.Context, fiel
 		return ec.fieldContext_CatalogueModel_source(ctx, field)
 	case "checked":
 		return ec.fieldContext_CatalogueModel_checked(ctx, field)
+	case "sourceKind":
+		return ec.fieldContext_CatalogueModel_sourceKind(ctx, field)
+	case "reason":
+		return ec.fieldContext_CatalogueModel_reason(ctx, field)
+	case "notes":
+		return ec.fieldContext_CatalogueModel_notes(ctx, field)
+	case "maxOutputTokens":
+		return ec.fieldContext_CatalogueModel_maxOutputTokens(ctx, field)
+	case "unitRates":
+		return ec.fieldContext_CatalogueModel_unitRates(ctx, field)
+	case "longContextAboveInputTokens":
+		return ec.fieldContext_CatalogueModel_longContextAboveInputTokens(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CatalogueModel", field.Name)
 }
@@ -3406,6 +3813,34 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PricingFieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_PricingFieldChange_field(ctx, field)
+	case "unit":
+		return ec.fieldContext_PricingFieldChange_unit(ctx, field)
+	case "old":
+		return ec.fieldContext_PricingFieldChange_old(ctx, field)
+	case "new":
+		return ec.fieldContext_PricingFieldChange_new(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PricingFieldChange", field.Name)
+}
+
+func (ec *executionContext) childFields_PricingModelChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_PricingModelChange_provider(ctx, field)
+	case "model":
+		return ec.fieldContext_PricingModelChange_model(ctx, field)
+	case "effectiveFrom":
+		return ec.fieldContext_PricingModelChange_effectiveFrom(ctx, field)
+	case "changes":
+		return ec.fieldContext_PricingModelChange_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PricingModelChange", field.Name)
+}
+
 func (ec *executionContext) childFields_PricingOverride(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3450,6 +3885,38 @@ func (ec *executionContext) childFields_PricingOverrideEdge(ctx context.Context,
 		return ec.fieldContext_PricingOverrideEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PricingOverrideEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PricingRevision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PricingRevision_id(ctx, field)
+	case "status":
+		return ec.fieldContext_PricingRevision_status(ctx, field)
+	case "baseId":
+		return ec.fieldContext_PricingRevision_baseId(ctx, field)
+	case "effectiveFrom":
+		return ec.fieldContext_PricingRevision_effectiveFrom(ctx, field)
+	case "source":
+		return ec.fieldContext_PricingRevision_source(ctx, field)
+	case "summary":
+		return ec.fieldContext_PricingRevision_summary(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PricingRevision_createdAt(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_PricingRevision_createdBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_PricingRevision_decidedAt(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_PricingRevision_decidedBy(ctx, field)
+	case "added":
+		return ec.fieldContext_PricingRevision_added(ctx, field)
+	case "changed":
+		return ec.fieldContext_PricingRevision_changed(ctx, field)
+	case "removed":
+		return ec.fieldContext_PricingRevision_removed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PricingRevision", field.Name)
 }
 
 func (ec *executionContext) childFields_Rate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3614,6 +4081,22 @@ func (ec *executionContext) childFields_TokenUsage(ctx context.Context, field gr
 		return ec.fieldContext_TokenUsage_images(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TokenUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_UnitRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "class":
+		return ec.fieldContext_UnitRate_class(ctx, field)
+	case "variant":
+		return ec.fieldContext_UnitRate_variant(ctx, field)
+	case "unit":
+		return ec.fieldContext_UnitRate_unit(ctx, field)
+	case "perMillion":
+		return ec.fieldContext_UnitRate_perMillion(ctx, field)
+	case "usd":
+		return ec.fieldContext_UnitRate_usd(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitRate", field.Name)
 }
 
 func (ec *executionContext) childFields_UnknownModelUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3894,6 +4377,20 @@ func (ec *executionContext) field_Mutation_addMember_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_applyPricingRevision_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4075,6 +4572,20 @@ func (ec *executionContext) field_Mutation_refreshSession_args(ctx context.Conte
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectPricingRevision_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4751,6 +5262,34 @@ func (ec *executionContext) field_Query_pricingOverrides_args(ctx context.Contex
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pricingRevision_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pricingRevisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -6927,6 +7466,153 @@ func (ec *executionContext) fieldContext_CatalogueModel_checked(_ context.Contex
 	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
 }
 
+func (ec *executionContext) _CatalogueModel_sourceKind(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_sourceKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_sourceKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogueModel_reason(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogueModel_notes(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_notes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_notes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogueModel_maxOutputTokens(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_maxOutputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxOutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_maxOutputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _CatalogueModel_unitRates(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_unitRates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitRates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UnitRate) graphql.Marshaler {
+			return ec.marshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_unitRates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CatalogueModel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitRate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CatalogueModel_longContextAboveInputTokens(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogueModel_longContextAboveInputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LongContextAboveInputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogueModel_longContextAboveInputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "Int64")
+}
+
 func (ec *executionContext) _CostLine_class(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8641,6 +9327,94 @@ func (ec *executionContext) fieldContext_Mutation_replayDeadLetter(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_applyPricingRevision(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_applyPricingRevision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApplyPricingRevision(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PricingRevision) graphql.Marshaler {
+			return ec.marshalNPricingRevision2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_applyPricingRevision(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingRevision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_applyPricingRevision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectPricingRevision(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectPricingRevision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectPricingRevision(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PricingRevision) graphql.Marshaler {
+			return ec.marshalNPricingRevision2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectPricingRevision(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingRevision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectPricingRevision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8685,6 +9459,199 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingFieldChange_field(ctx context.Context, field graphql.CollectedField, obj *model.PricingFieldChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingFieldChange_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingFieldChange_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingFieldChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingFieldChange_unit(ctx context.Context, field graphql.CollectedField, obj *model.PricingFieldChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingFieldChange_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingFieldChange_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingFieldChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingFieldChange_old(ctx context.Context, field graphql.CollectedField, obj *model.PricingFieldChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingFieldChange_old(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Old, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingFieldChange_old(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingFieldChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingFieldChange_new(ctx context.Context, field graphql.CollectedField, obj *model.PricingFieldChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingFieldChange_new(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.New, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingFieldChange_new(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingFieldChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingModelChange_provider(ctx context.Context, field graphql.CollectedField, obj *model.PricingModelChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingModelChange_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingModelChange_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingModelChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingModelChange_model(ctx context.Context, field graphql.CollectedField, obj *model.PricingModelChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingModelChange_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingModelChange_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingModelChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingModelChange_effectiveFrom(ctx context.Context, field graphql.CollectedField, obj *model.PricingModelChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingModelChange_effectiveFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingModelChange_effectiveFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingModelChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingModelChange_changes(ctx context.Context, field graphql.CollectedField, obj *model.PricingModelChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingModelChange_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PricingFieldChange) graphql.Marshaler {
+			return ec.marshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingModelChange_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PricingModelChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingFieldChange(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PricingOverride_id(ctx context.Context, field graphql.CollectedField, obj *model.PricingOverride) (ret graphql.Marshaler) {
@@ -9040,6 +10007,332 @@ func (ec *executionContext) fieldContext_PricingOverrideEdge_node(_ context.Cont
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PricingOverride(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PricingRevision_id(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PricingRevision_status(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PricingRevisionStatus) graphql.Marshaler {
+			return ec.marshalNPricingRevisionStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "PricingRevisionStatus")
+}
+
+func (ec *executionContext) _PricingRevision_baseId(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_baseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_baseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PricingRevision_effectiveFrom(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_effectiveFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_effectiveFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PricingRevision_source(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingRevision_summary(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingRevision_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PricingRevision_createdBy(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingRevision_decidedAt(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PricingRevision_decidedBy(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRevision", field, false, false, "String")
+}
+
+func (ec *executionContext) _PricingRevision_added(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_added(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Added, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PricingModelChange) graphql.Marshaler {
+			return ec.marshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_added(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PricingRevision",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingModelChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PricingRevision_changed(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_changed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PricingModelChange) graphql.Marshaler {
+			return ec.marshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PricingRevision",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingModelChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PricingRevision_removed(ctx context.Context, field graphql.CollectedField, obj *model.PricingRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRevision_removed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Removed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PricingModelChange) graphql.Marshaler {
+			return ec.marshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRevision_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PricingRevision",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingModelChange(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9987,6 +11280,117 @@ func (ec *executionContext) fieldContext_Query_pricingCatalogue(ctx context.Cont
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Query_pricingRevisions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pricingRevisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PricingRevisions(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PricingRevision) graphql.Marshaler {
+			return ec.marshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pricingRevisions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingRevision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pricingRevisions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pricingRevision(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pricingRevision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PricingRevision(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PricingRevision) graphql.Marshaler {
+			return ec.marshalNPricingRevision2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pricingRevision(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingRevision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pricingRevision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_canManagePricing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_canManagePricing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CanManagePricing(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_canManagePricing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -11401,6 +12805,121 @@ func (ec *executionContext) _TokenUsage_images(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_TokenUsage_images(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TokenUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _UnitRate_class(ctx context.Context, field graphql.CollectedField, obj *model.UnitRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitRate_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Class, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitRate_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitRate", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnitRate_variant(ctx context.Context, field graphql.CollectedField, obj *model.UnitRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitRate_variant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Variant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitRate_variant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitRate", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnitRate_unit(ctx context.Context, field graphql.CollectedField, obj *model.UnitRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitRate_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitRate_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitRate", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnitRate_perMillion(ctx context.Context, field graphql.CollectedField, obj *model.UnitRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitRate_perMillion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerMillion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitRate_perMillion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitRate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UnitRate_usd(ctx context.Context, field graphql.CollectedField, obj *model.UnitRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitRate_usd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Usd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitRate_usd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitRate", field, false, false, "String")
 }
 
 func (ec *executionContext) _UnknownModelUsage_provider(ctx context.Context, field graphql.CollectedField, obj *model.UnknownModelUsage) (ret graphql.Marshaler) {
@@ -14766,6 +16285,36 @@ func (ec *executionContext) _CatalogueModel(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sourceKind":
+			out.Values[i] = ec._CatalogueModel_sourceKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._CatalogueModel_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notes":
+			out.Values[i] = ec._CatalogueModel_notes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxOutputTokens":
+			out.Values[i] = ec._CatalogueModel_maxOutputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unitRates":
+			out.Values[i] = ec._CatalogueModel_unitRates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longContextAboveInputTokens":
+			out.Values[i] = ec._CatalogueModel_longContextAboveInputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15361,6 +16910,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "applyPricingRevision":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_applyPricingRevision(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectPricingRevision":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectPricingRevision(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15397,6 +16960,102 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pricingFieldChangeImplementors = []string{"PricingFieldChange"}
+
+func (ec *executionContext) _PricingFieldChange(ctx context.Context, sel ast.SelectionSet, obj *model.PricingFieldChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricingFieldChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PricingFieldChange")
+		case "field":
+			out.Values[i] = ec._PricingFieldChange_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._PricingFieldChange_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "old":
+			out.Values[i] = ec._PricingFieldChange_old(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "new":
+			out.Values[i] = ec._PricingFieldChange_new(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pricingModelChangeImplementors = []string{"PricingModelChange"}
+
+func (ec *executionContext) _PricingModelChange(ctx context.Context, sel ast.SelectionSet, obj *model.PricingModelChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricingModelChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PricingModelChange")
+		case "provider":
+			out.Values[i] = ec._PricingModelChange_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._PricingModelChange_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "effectiveFrom":
+			out.Values[i] = ec._PricingModelChange_effectiveFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changes":
+			out.Values[i] = ec._PricingModelChange_changes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -15570,6 +17229,99 @@ func (ec *executionContext) _PricingOverrideEdge(ctx context.Context, sel ast.Se
 	return out
 }
 
+var pricingRevisionImplementors = []string{"PricingRevision"}
+
+func (ec *executionContext) _PricingRevision(ctx context.Context, sel ast.SelectionSet, obj *model.PricingRevision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricingRevisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PricingRevision")
+		case "id":
+			out.Values[i] = ec._PricingRevision_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PricingRevision_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseId":
+			out.Values[i] = ec._PricingRevision_baseId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "effectiveFrom":
+			out.Values[i] = ec._PricingRevision_effectiveFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._PricingRevision_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._PricingRevision_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._PricingRevision_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._PricingRevision_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decidedAt":
+			out.Values[i] = ec._PricingRevision_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decidedBy":
+			out.Values[i] = ec._PricingRevision_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "added":
+			out.Values[i] = ec._PricingRevision_added(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changed":
+			out.Values[i] = ec._PricingRevision_changed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removed":
+			out.Values[i] = ec._PricingRevision_removed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -15720,6 +17472,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_pricingCatalogue(ctx, field)
+				})
+		case "pricingRevisions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pricingRevisions(ctx, field)
+				})
+		case "pricingRevision":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pricingRevision(ctx, field)
+				})
+		case "canManagePricing":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_canManagePricing(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -16294,6 +18064,59 @@ func (ec *executionContext) _TokenUsage(ctx context.Context, sel ast.SelectionSe
 			}
 		case "images":
 			out.Values[i] = ec._TokenUsage_images(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unitRateImplementors = []string{"UnitRate"}
+
+func (ec *executionContext) _UnitRate(ctx context.Context, sel ast.SelectionSet, obj *model.UnitRate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitRateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitRate")
+		case "class":
+			out.Values[i] = ec._UnitRate_class(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "variant":
+			out.Values[i] = ec._UnitRate_variant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._UnitRate_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perMillion":
+			out.Values[i] = ec._UnitRate_perMillion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usd":
+			out.Values[i] = ec._UnitRate_usd(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17594,6 +19417,60 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋspendgateᚋspend
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingFieldChange) graphql.Marshaler {
+	if m := ec.plainmarshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPricingFieldChange2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPricingFieldChange2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChange(ctx context.Context, sel ast.SelectionSet, v *model.PricingFieldChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PricingFieldChange!")
+		return graphql.Null
+	}
+	return ec._PricingFieldChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingModelChange) graphql.Marshaler {
+	if m := ec.plainmarshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPricingModelChange2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPricingModelChange2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChange(ctx context.Context, sel ast.SelectionSet, v *model.PricingModelChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PricingModelChange!")
+		return graphql.Null
+	}
+	return ec._PricingModelChange(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPricingOverride2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverride(ctx context.Context, sel ast.SelectionSet, v *model.PricingOverride) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PricingOverride!")
@@ -17640,6 +19517,43 @@ func (ec *executionContext) marshalNPricingOverrideEdge2ᚖgithubᚗcomᚋspendg
 func (ec *executionContext) unmarshalNPricingOverrideInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideInput(ctx context.Context, v any) (model.PricingOverrideInput, error) {
 	res, err := ec.unmarshalInputPricingOverrideInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingRevision) graphql.Marshaler {
+	if m := ec.plainmarshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPricingRevision2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevision(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPricingRevision2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevision(ctx context.Context, sel ast.SelectionSet, v *model.PricingRevision) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PricingRevision!")
+		return graphql.Null
+	}
+	return ec._PricingRevision(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPricingRevisionStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionStatus(ctx context.Context, v any) (model.PricingRevisionStatus, error) {
+	var res model.PricingRevisionStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPricingRevisionStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionStatus(ctx context.Context, sel ast.SelectionSet, v model.PricingRevisionStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Rate) graphql.Marshaler {
@@ -17907,6 +19821,33 @@ func (ec *executionContext) marshalNTokenUsage2ᚖgithubᚗcomᚋspendgateᚋspe
 		return graphql.Null
 	}
 	return ec._TokenUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnitRate) graphql.Marshaler {
+	if m := ec.plainmarshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnitRate2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUnitRate2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRate(ctx context.Context, sel ast.SelectionSet, v *model.UnitRate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnitRate!")
+		return graphql.Null
+	}
+	return ec._UnitRate(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUnknownModelUsage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnknownModelUsage) graphql.Marshaler {

@@ -953,6 +953,21 @@ func (ec *executionContext) plainPlanCatalogueModel(sel ast.SelectionSet) *plain
 			pf.index = 5
 		case "checked":
 			pf.index = 6
+		case "sourceKind":
+			pf.index = 7
+		case "reason":
+			pf.index = 8
+		case "notes":
+			pf.index = 9
+		case "maxOutputTokens":
+			pf.index = 10
+		case "unitRates":
+			pf.index = 11
+			if pf.child = ec.plainPlanUnitRate(f.Selections); pf.child == nil {
+				return nil
+			}
+		case "longContextAboveInputTokens":
+			pf.index = 12
 		default:
 			return nil
 		}
@@ -1003,6 +1018,31 @@ func (ec *executionContext) writePlainCatalogueModel(ctx context.Context, b *byt
 			plainString(b, obj.Source)
 		case 6:
 			plainString(b, obj.Checked)
+		case 7:
+			plainString(b, obj.SourceKind)
+		case 8:
+			plainString(b, obj.Reason)
+		case 9:
+			plainString(b, obj.Notes)
+		case 10:
+			ec.marshalOInt642ᚖint64(ctx, f.sel, obj.MaxOutputTokens).MarshalGQL(b)
+		case 11:
+			b.WriteByte('[')
+			for j := range obj.UnitRates {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				e := obj.UnitRates[j]
+				if e == nil {
+					return false
+				}
+				if !ec.writePlainUnitRate(ctx, b, f.child, e) {
+					return false
+				}
+			}
+			b.WriteByte(']')
+		case 12:
+			ec.marshalOInt642ᚖint64(ctx, f.sel, obj.LongContextAboveInputTokens).MarshalGQL(b)
 		}
 	}
 	b.WriteByte('}')
@@ -1645,6 +1685,134 @@ func (ec *executionContext) writePlainPageInfo(ctx context.Context, b *bytes.Buf
 	return true
 }
 
+// plainPlanPricingFieldChange resolves a selection on PricingFieldChange for the plain
+// path; nil when a selected field needs gqlgen's executor.
+func (ec *executionContext) plainPlanPricingFieldChange(sel ast.SelectionSet) *plainPlan {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricingFieldChangeImplementors)
+	p := &plainPlan{fields: make([]plainField, 0, len(fields))}
+	for _, f := range fields {
+		if f.IsDeferred() {
+			return nil
+		}
+		pf := plainField{key: plainKey(f.Alias), sel: f.Selections}
+		switch f.Name {
+		case "__typename":
+			pf.index = plainTypename
+		case "field":
+			pf.index = 0
+		case "unit":
+			pf.index = 1
+		case "old":
+			pf.index = 2
+		case "new":
+			pf.index = 3
+		default:
+			return nil
+		}
+		p.fields = append(p.fields, pf)
+	}
+	return p
+}
+
+// writePlainPricingFieldChange writes obj as plan p selects it; false when a
+// value needs gqlgen's executor (a null in a non-null field).
+func (ec *executionContext) writePlainPricingFieldChange(ctx context.Context, b *bytes.Buffer, p *plainPlan, obj *model.PricingFieldChange) bool {
+	b.WriteByte('{')
+	for i := range p.fields {
+		f := &p.fields[i]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(f.key)
+		switch f.index {
+		case plainTypename:
+			b.WriteString("\"PricingFieldChange\"")
+		case 0:
+			plainString(b, obj.Field)
+		case 1:
+			plainString(b, obj.Unit)
+		case 2:
+			plainString(b, obj.Old)
+		case 3:
+			plainString(b, obj.New)
+		}
+	}
+	b.WriteByte('}')
+	return true
+}
+
+// plainPlanPricingModelChange resolves a selection on PricingModelChange for the plain
+// path; nil when a selected field needs gqlgen's executor.
+func (ec *executionContext) plainPlanPricingModelChange(sel ast.SelectionSet) *plainPlan {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricingModelChangeImplementors)
+	p := &plainPlan{fields: make([]plainField, 0, len(fields))}
+	for _, f := range fields {
+		if f.IsDeferred() {
+			return nil
+		}
+		pf := plainField{key: plainKey(f.Alias), sel: f.Selections}
+		switch f.Name {
+		case "__typename":
+			pf.index = plainTypename
+		case "provider":
+			pf.index = 0
+		case "model":
+			pf.index = 1
+		case "effectiveFrom":
+			pf.index = 2
+		case "changes":
+			pf.index = 3
+			if pf.child = ec.plainPlanPricingFieldChange(f.Selections); pf.child == nil {
+				return nil
+			}
+		default:
+			return nil
+		}
+		p.fields = append(p.fields, pf)
+	}
+	return p
+}
+
+// writePlainPricingModelChange writes obj as plan p selects it; false when a
+// value needs gqlgen's executor (a null in a non-null field).
+func (ec *executionContext) writePlainPricingModelChange(ctx context.Context, b *bytes.Buffer, p *plainPlan, obj *model.PricingModelChange) bool {
+	b.WriteByte('{')
+	for i := range p.fields {
+		f := &p.fields[i]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(f.key)
+		switch f.index {
+		case plainTypename:
+			b.WriteString("\"PricingModelChange\"")
+		case 0:
+			plainString(b, obj.Provider)
+		case 1:
+			plainString(b, obj.Model)
+		case 2:
+			plainString(b, obj.EffectiveFrom)
+		case 3:
+			b.WriteByte('[')
+			for j := range obj.Changes {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				e := obj.Changes[j]
+				if e == nil {
+					return false
+				}
+				if !ec.writePlainPricingFieldChange(ctx, b, f.child, e) {
+					return false
+				}
+			}
+			b.WriteByte(']')
+		}
+	}
+	b.WriteByte('}')
+	return true
+}
+
 // plainPlanPricingOverride resolves a selection on PricingOverride for the plain
 // path; nil when a selected field needs gqlgen's executor.
 func (ec *executionContext) plainPlanPricingOverride(sel ast.SelectionSet) *plainPlan {
@@ -1873,6 +2041,164 @@ func (ec *executionContext) writePlainPricingOverrideEdge(ctx context.Context, b
 			if !ec.writePlainPricingOverride(ctx, b, f.child, obj.Node) {
 				return false
 			}
+		}
+	}
+	b.WriteByte('}')
+	return true
+}
+
+// plainPlanPricingRevision resolves a selection on PricingRevision for the plain
+// path; nil when a selected field needs gqlgen's executor.
+func (ec *executionContext) plainPlanPricingRevision(sel ast.SelectionSet) *plainPlan {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricingRevisionImplementors)
+	p := &plainPlan{fields: make([]plainField, 0, len(fields))}
+	for _, f := range fields {
+		if f.IsDeferred() {
+			return nil
+		}
+		pf := plainField{key: plainKey(f.Alias), sel: f.Selections}
+		switch f.Name {
+		case "__typename":
+			pf.index = plainTypename
+		case "id":
+			pf.index = 0
+		case "status":
+			pf.index = 1
+		case "baseId":
+			pf.index = 2
+		case "effectiveFrom":
+			pf.index = 3
+		case "source":
+			pf.index = 4
+		case "summary":
+			pf.index = 5
+		case "createdAt":
+			pf.index = 6
+		case "createdBy":
+			pf.index = 7
+		case "decidedAt":
+			pf.index = 8
+		case "decidedBy":
+			pf.index = 9
+		case "added":
+			pf.index = 10
+			if pf.child = ec.plainPlanPricingModelChange(f.Selections); pf.child == nil {
+				return nil
+			}
+		case "changed":
+			pf.index = 11
+			if pf.child = ec.plainPlanPricingModelChange(f.Selections); pf.child == nil {
+				return nil
+			}
+		case "removed":
+			pf.index = 12
+			if pf.child = ec.plainPlanPricingModelChange(f.Selections); pf.child == nil {
+				return nil
+			}
+		default:
+			return nil
+		}
+		p.fields = append(p.fields, pf)
+	}
+	return p
+}
+
+// writePlainPricingRevision writes obj as plan p selects it; false when a
+// value needs gqlgen's executor (a null in a non-null field).
+func (ec *executionContext) writePlainPricingRevision(ctx context.Context, b *bytes.Buffer, p *plainPlan, obj *model.PricingRevision) bool {
+	b.WriteByte('{')
+	for i := range p.fields {
+		f := &p.fields[i]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(f.key)
+		switch f.index {
+		case plainTypename:
+			b.WriteString("\"PricingRevision\"")
+		case 0:
+			plainString(b, obj.ID)
+		case 1:
+			m := ec.marshalNPricingRevisionStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionStatus(ctx, f.sel, obj.Status)
+			if m == graphql.Null {
+				return false
+			}
+			m.MarshalGQL(b)
+		case 2:
+			if obj.BaseID == nil {
+				b.WriteString("null")
+				continue
+			}
+			plainString(b, *obj.BaseID)
+		case 3:
+			if !plainTime(b, obj.EffectiveFrom) {
+				return false
+			}
+		case 4:
+			plainString(b, obj.Source)
+		case 5:
+			plainString(b, obj.Summary)
+		case 6:
+			if !plainTime(b, obj.CreatedAt) {
+				return false
+			}
+		case 7:
+			plainString(b, obj.CreatedBy)
+		case 8:
+			if obj.DecidedAt == nil {
+				b.WriteString("null")
+				continue
+			}
+			if !plainTime(b, *obj.DecidedAt) {
+				b.WriteString("null")
+			}
+		case 9:
+			plainString(b, obj.DecidedBy)
+		case 10:
+			b.WriteByte('[')
+			for j := range obj.Added {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				e := obj.Added[j]
+				if e == nil {
+					return false
+				}
+				if !ec.writePlainPricingModelChange(ctx, b, f.child, e) {
+					return false
+				}
+			}
+			b.WriteByte(']')
+		case 11:
+			b.WriteByte('[')
+			for j := range obj.Changed {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				e := obj.Changed[j]
+				if e == nil {
+					return false
+				}
+				if !ec.writePlainPricingModelChange(ctx, b, f.child, e) {
+					return false
+				}
+			}
+			b.WriteByte(']')
+		case 12:
+			b.WriteByte('[')
+			for j := range obj.Removed {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				e := obj.Removed[j]
+				if e == nil {
+					return false
+				}
+				if !ec.writePlainPricingModelChange(ctx, b, f.child, e) {
+					return false
+				}
+			}
+			b.WriteByte(']')
 		}
 	}
 	b.WriteByte('}')
@@ -2670,6 +2996,66 @@ func (ec *executionContext) writePlainTokenUsage(ctx context.Context, b *bytes.B
 				return false
 			}
 			m.MarshalGQL(b)
+		}
+	}
+	b.WriteByte('}')
+	return true
+}
+
+// plainPlanUnitRate resolves a selection on UnitRate for the plain
+// path; nil when a selected field needs gqlgen's executor.
+func (ec *executionContext) plainPlanUnitRate(sel ast.SelectionSet) *plainPlan {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitRateImplementors)
+	p := &plainPlan{fields: make([]plainField, 0, len(fields))}
+	for _, f := range fields {
+		if f.IsDeferred() {
+			return nil
+		}
+		pf := plainField{key: plainKey(f.Alias), sel: f.Selections}
+		switch f.Name {
+		case "__typename":
+			pf.index = plainTypename
+		case "class":
+			pf.index = 0
+		case "variant":
+			pf.index = 1
+		case "unit":
+			pf.index = 2
+		case "perMillion":
+			pf.index = 3
+		case "usd":
+			pf.index = 4
+		default:
+			return nil
+		}
+		p.fields = append(p.fields, pf)
+	}
+	return p
+}
+
+// writePlainUnitRate writes obj as plan p selects it; false when a
+// value needs gqlgen's executor (a null in a non-null field).
+func (ec *executionContext) writePlainUnitRate(ctx context.Context, b *bytes.Buffer, p *plainPlan, obj *model.UnitRate) bool {
+	b.WriteByte('{')
+	for i := range p.fields {
+		f := &p.fields[i]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(f.key)
+		switch f.index {
+		case plainTypename:
+			b.WriteString("\"UnitRate\"")
+		case 0:
+			plainString(b, obj.Class)
+		case 1:
+			plainString(b, obj.Variant)
+		case 2:
+			plainString(b, obj.Unit)
+		case 3:
+			plainBool(b, obj.PerMillion)
+		case 4:
+			plainString(b, obj.Usd)
 		}
 	}
 	b.WriteByte('}')
@@ -3548,6 +3934,74 @@ func (ec *executionContext) plainmarshalNMemberEdge2ᚕᚖgithubᚗcomᚋspendga
 	return plainJSON(b.Bytes())
 }
 
+// plainmarshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ is the plain path of marshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ;
+// nil means gqlgen's executor writes the list.
+func (ec *executionContext) plainmarshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingFieldChange) graphql.Marshaler {
+	if len(v) < plainMinLength || genericLists(ctx) {
+		return nil
+	}
+	p := ec.plainPlanPricingFieldChange(sel)
+	if p == nil {
+		return nil
+	}
+	// Errors a marshaller reports land here, not in the response: the
+	// list then goes to gqlgen, which reports them at their paths.
+	ctx = graphql.WithFreshResponseContext(ctx)
+	b := plainBuffer(len(v))
+	b.WriteByte('[')
+	for i := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		e := v[i]
+		if e == nil {
+			return nil
+		}
+		if !ec.writePlainPricingFieldChange(ctx, b, p, e) {
+			return nil
+		}
+	}
+	b.WriteByte(']')
+	if len(graphql.GetErrors(ctx)) > 0 {
+		return nil
+	}
+	return plainJSON(b.Bytes())
+}
+
+// plainmarshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ is the plain path of marshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ;
+// nil means gqlgen's executor writes the list.
+func (ec *executionContext) plainmarshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingModelChange) graphql.Marshaler {
+	if len(v) < plainMinLength || genericLists(ctx) {
+		return nil
+	}
+	p := ec.plainPlanPricingModelChange(sel)
+	if p == nil {
+		return nil
+	}
+	// Errors a marshaller reports land here, not in the response: the
+	// list then goes to gqlgen, which reports them at their paths.
+	ctx = graphql.WithFreshResponseContext(ctx)
+	b := plainBuffer(len(v))
+	b.WriteByte('[')
+	for i := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		e := v[i]
+		if e == nil {
+			return nil
+		}
+		if !ec.writePlainPricingModelChange(ctx, b, p, e) {
+			return nil
+		}
+	}
+	b.WriteByte(']')
+	if len(graphql.GetErrors(ctx)) > 0 {
+		return nil
+	}
+	return plainJSON(b.Bytes())
+}
+
 // plainmarshalNPricingOverrideEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideEdgeᚄ is the plain path of marshalNPricingOverrideEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideEdgeᚄ;
 // nil means gqlgen's executor writes the list.
 func (ec *executionContext) plainmarshalNPricingOverrideEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingOverrideEdge) graphql.Marshaler {
@@ -3572,6 +4026,40 @@ func (ec *executionContext) plainmarshalNPricingOverrideEdge2ᚕᚖgithubᚗcom�
 			return nil
 		}
 		if !ec.writePlainPricingOverrideEdge(ctx, b, p, e) {
+			return nil
+		}
+	}
+	b.WriteByte(']')
+	if len(graphql.GetErrors(ctx)) > 0 {
+		return nil
+	}
+	return plainJSON(b.Bytes())
+}
+
+// plainmarshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ is the plain path of marshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ;
+// nil means gqlgen's executor writes the list.
+func (ec *executionContext) plainmarshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingRevision) graphql.Marshaler {
+	if len(v) < plainMinLength || genericLists(ctx) {
+		return nil
+	}
+	p := ec.plainPlanPricingRevision(sel)
+	if p == nil {
+		return nil
+	}
+	// Errors a marshaller reports land here, not in the response: the
+	// list then goes to gqlgen, which reports them at their paths.
+	ctx = graphql.WithFreshResponseContext(ctx)
+	b := plainBuffer(len(v))
+	b.WriteByte('[')
+	for i := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		e := v[i]
+		if e == nil {
+			return nil
+		}
+		if !ec.writePlainPricingRevision(ctx, b, p, e) {
 			return nil
 		}
 	}
@@ -3708,6 +4196,40 @@ func (ec *executionContext) plainmarshalNTenant2ᚕᚖgithubᚗcomᚋspendgate�
 			return nil
 		}
 		if !ec.writePlainTenant(ctx, b, p, e) {
+			return nil
+		}
+	}
+	b.WriteByte(']')
+	if len(graphql.GetErrors(ctx)) > 0 {
+		return nil
+	}
+	return plainJSON(b.Bytes())
+}
+
+// plainmarshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ is the plain path of marshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ;
+// nil means gqlgen's executor writes the list.
+func (ec *executionContext) plainmarshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnitRate) graphql.Marshaler {
+	if len(v) < plainMinLength || genericLists(ctx) {
+		return nil
+	}
+	p := ec.plainPlanUnitRate(sel)
+	if p == nil {
+		return nil
+	}
+	// Errors a marshaller reports land here, not in the response: the
+	// list then goes to gqlgen, which reports them at their paths.
+	ctx = graphql.WithFreshResponseContext(ctx)
+	b := plainBuffer(len(v))
+	b.WriteByte('[')
+	for i := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		e := v[i]
+		if e == nil {
+			return nil
+		}
+		if !ec.writePlainUnitRate(ctx, b, p, e) {
 			return nil
 		}
 	}

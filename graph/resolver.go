@@ -15,6 +15,8 @@ import (
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
 )
 
@@ -46,5 +48,10 @@ type Resolver struct {
 	DLQ DeadLetters
 	// Reprice serves repriceUnpricedEvents; nil: not available.
 	Reprice *reprice.Service
-	Log     *slog.Logger
+	// Catalogue answers pricingCatalogue (the applied revision in force);
+	// nil: the embedded catalogue.
+	Catalogue pricing.Source
+	// Revisions serves pricing revisions; nil: not available.
+	Revisions *revision.Service
+	Log       *slog.Logger
 }

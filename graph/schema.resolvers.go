@@ -18,7 +18,6 @@ import (
 	"github.com/spendgate/spendgate/graph/model"
 	"github.com/spendgate/spendgate/graph/scalar"
 	"github.com/spendgate/spendgate/ingest"
-	"github.com/spendgate/spendgate/pricing"
 )
 
 // Budgets is the resolver for the budgets field.
@@ -234,6 +233,40 @@ func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, tenantID string
 		return false, controlplane.NotFound("dead letter")
 	}
 	return err == nil, err
+}
+
+// ApplyPricingRevision is the resolver for the applyPricingRevision field.
+func (r *mutationResolver) ApplyPricingRevision(ctx context.Context, id string) (*model.PricingRevision, error) {
+	svc, p, err := r.pricingAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := revisionID(id)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := svc.Apply(ctx, n, p)
+	if err != nil {
+		return nil, err
+	}
+	return pricingRevision(&rev), nil
+}
+
+// RejectPricingRevision is the resolver for the rejectPricingRevision field.
+func (r *mutationResolver) RejectPricingRevision(ctx context.Context, id string) (*model.PricingRevision, error) {
+	svc, p, err := r.pricingAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := revisionID(id)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := svc.Reject(ctx, n, p)
+	if err != nil {
+		return nil, err
+	}
+	return pricingRevision(&rev), nil
 }
 
 // Me is the resolver for the me field.
@@ -544,12 +577,65 @@ func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, pr
 	}
 	now := time.Now()
 	out := []*model.CatalogueModel{}
-	for _, m := range pricing.Default().Search(deref(search), deref(provider), n) {
+	for _, m := range r.catalogueAt(now).Search(deref(search), deref(provider), n) {
 		if p, ok := m.PriceAt(now); ok {
 			out = append(out, catalogueModel(m, p))
 		}
 	}
 	return out, nil
+}
+
+// PricingRevisions is the resolver for the pricingRevisions field.
+func (r *queryResolver) PricingRevisions(ctx context.Context, first *int) ([]*model.PricingRevision, error) {
+	if _, ok := auth.PrincipalFrom(ctx); !ok {
+		return nil, controlplane.ErrUnauthenticated
+	}
+	svc, err := r.revisions()
+	if err != nil {
+		return nil, err
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	revs, err := svc.List(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.PricingRevision, 0, len(revs))
+	for i := range revs {
+		out = append(out, pricingRevision(&revs[i]))
+	}
+	return out, nil
+}
+
+// PricingRevision is the resolver for the pricingRevision field.
+func (r *queryResolver) PricingRevision(ctx context.Context, id string) (*model.PricingRevision, error) {
+	if _, ok := auth.PrincipalFrom(ctx); !ok {
+		return nil, controlplane.ErrUnauthenticated
+	}
+	svc, err := r.revisions()
+	if err != nil {
+		return nil, err
+	}
+	n, err := revisionID(id)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := svc.Get(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return pricingRevision(&rev), nil
+}
+
+// CanManagePricing is the resolver for the canManagePricing field.
+func (r *queryResolver) CanManagePricing(ctx context.Context) (bool, error) {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return false, controlplane.ErrUnauthenticated
+	}
+	return r.Revisions != nil && r.Revisions.IsAdmin(p.Email), nil
 }
 
 // BudgetAlerts is the resolver for the budgetAlerts field.

@@ -56,7 +56,7 @@ type Consumer struct {
 	ccfg      ConsumerConfig
 	js        jetstream.JetStream
 	writer    EventWriter
-	catalogue *pricing.Catalogue
+	catalogue pricing.Source
 	overrides OverrideSource
 	sink      SpendSink
 	log       *slog.Logger
@@ -72,7 +72,7 @@ type Consumer struct {
 
 // NewConsumer builds a consumer. overrides may be nil (list prices only);
 // it is cached for ccfg.OverridesTTL unless it already is a *CachedOverrides.
-func NewConsumer(cfg Config, ccfg ConsumerConfig, js jetstream.JetStream, writer EventWriter, cat *pricing.Catalogue, overrides OverrideSource, log *slog.Logger) *Consumer {
+func NewConsumer(cfg Config, ccfg ConsumerConfig, js jetstream.JetStream, writer EventWriter, cat pricing.Source, overrides OverrideSource, log *slog.Logger) *Consumer {
 	if _, cached := overrides.(*CachedOverrides); !cached && overrides != nil {
 		overrides = NewCachedOverrides(overrides, ccfg.OverridesTTL)
 	}
@@ -414,7 +414,8 @@ func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte, pe
 			return errRetry
 		}
 	}
-	pe.Cost = c.catalogue.Cost(CostRequest(e), e.Usage, ovs)
+	req := CostRequest(e)
+	pe.Cost = c.catalogue.CatalogueAt(req.Time).Cost(req, e.Usage, ovs)
 	if !pe.Cost.Priced {
 		c.reportUnpriced(e)
 	}

@@ -543,3 +543,43 @@ func snapshotBase(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// CloseMissing ends, at effectiveFrom, the current price of every
+// LiteLLM-sourced, unpinned model of f that imported no longer lists (by id
+// or alias), and returns their names. providers limits it to the providers
+// the import covered (nil: all). History stays, so events before the
+// end are still priced; a model whose current price starts at or after
+// effectiveFrom is left alone.
+func CloseMissing(f *File, imported []FileModel, providers map[string]bool, effectiveFrom string) []string {
+	at, err := parseTime(effectiveFrom)
+	if err != nil {
+		return nil
+	}
+	listed := map[string]bool{}
+	for _, m := range imported {
+		listed[m.Provider+"\x00"+strings.ToLower(m.Model)] = true
+		for _, a := range m.Aliases {
+			listed[m.Provider+"\x00"+strings.ToLower(a)] = true
+		}
+	}
+	var closed []string
+	for i := range f.Models {
+		m := &f.Models[i]
+		if providers != nil && !providers[m.Provider] {
+			continue
+		}
+		if m.SourceKind != SourceLiteLLM || m.Pinned != "" || listed[m.Provider+"\x00"+strings.ToLower(m.Model)] {
+			continue
+		}
+		last := &m.Prices[len(m.Prices)-1]
+		from, err := parseTime(last.EffectiveFrom)
+		if last.EffectiveTo != "" || err != nil || !from.Before(at) {
+			continue
+		}
+		prices := append([]FilePrice(nil), m.Prices...)
+		prices[len(prices)-1].EffectiveTo = effectiveFrom
+		m.Prices = prices
+		closed = append(closed, m.Provider+"/"+m.Model)
+	}
+	return closed
+}

@@ -45,7 +45,7 @@ type Service struct {
 	pool      *pgxpool.Pool
 	store     *clickhouse.Analytics
 	writer    *clickhouse.Writer
-	catalogue *pricing.Catalogue
+	catalogue pricing.Source
 	spend     ingest.SpendSink // budgets; nil: none
 	// MaxRange bounds one run's time range; PageSize the events read at once.
 	MaxRange time.Duration
@@ -54,7 +54,7 @@ type Service struct {
 
 // New builds the service. spend (the budget engine) may be nil.
 func New(cp *controlplane.Service, pool *pgxpool.Pool, store *clickhouse.Analytics, writer *clickhouse.Writer,
-	catalogue *pricing.Catalogue, spend ingest.SpendSink) *Service {
+	catalogue pricing.Source, spend ingest.SpendSink) *Service {
 	return &Service{cp: cp, pool: pool, store: store, writer: writer, catalogue: catalogue, spend: spend,
 		MaxRange: 400 * 24 * time.Hour, PageSize: 2000}
 }
@@ -158,7 +158,10 @@ func (s *Service) correct(row *clickhouse.EventRow, tenantID string, ovs []prici
 			e.Dimensions[n] = row.DimValues[i]
 		}
 	}
-	cost := s.catalogue.Cost(ingest.CostRequest(&e), e.Usage, ovs)
+	// The revision in force at the event's time prices it, so a re-run
+	// reproduces the price whatever was applied since.
+	req := ingest.CostRequest(&e)
+	cost := s.catalogue.CatalogueAt(req.Time).Cost(req, e.Usage, ovs)
 	if !cost.Priced {
 		return clickhouse.Correction{}, clickhouse.PricedEvent{}, false, nil
 	}

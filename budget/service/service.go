@@ -63,7 +63,7 @@ type Service struct {
 	cfg        Config
 	Store      *pgstore.Store
 	Dispatcher *alerts.Dispatcher
-	catalogue  *pricing.Catalogue
+	catalogue  pricing.Source
 	overrides  OverrideSource
 	log        *slog.Logger
 	now        func() time.Time
@@ -156,6 +156,10 @@ func (s *Service) KeyBlocked(ctx context.Context, tenantID, keyID string) (bool,
 	return blocked, reason, err
 }
 
+// UseCatalogue makes estimates follow src (applied catalogue revisions)
+// instead of the embedded catalogue.
+func (s *Service) UseCatalogue(src pricing.Source) { s.catalogue = src }
+
 // Estimate is the reservation amount for a request: the tenant cost (list
 // price with the tenant's overrides) of InputTokensEstimate input and
 // MaxTokens output tokens (config defaults when absent), or
@@ -179,7 +183,8 @@ func (s *Service) Estimate(ctx context.Context, r *budget.ReserveRequest) (int64
 			return 0, fmt.Errorf("budget: pricing overrides of %s: %w", r.TenantID, err)
 		}
 	}
-	c := s.catalogue.Cost(pricing.Request{Provider: r.Provider, Model: r.Model, Time: s.now()}, usage.Tokens{Input: in, Output: out}, ovs)
+	at := s.now()
+	c := s.catalogue.CatalogueAt(at).Cost(pricing.Request{Provider: r.Provider, Model: r.Model, Time: at}, usage.Tokens{Input: in, Output: out}, ovs)
 	if !c.Priced {
 		return s.cfg.UnpricedReserveNanoUSD, nil
 	}

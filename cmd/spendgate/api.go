@@ -21,7 +21,6 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/portal"
-	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
@@ -105,6 +104,8 @@ func runAPI(ctx context.Context, args []string) error {
 	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
 	var webhookAllow egressFlag
 	fs.Var(&webhookAllow, "webhook-allow", webhookAllowUsage)
+	var prf pricingFlags
+	addPricingFlags(fs, &prf)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -116,7 +117,12 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(webhookAllow.policy)
-	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader}
+	live, revs, stopPricing, err := followPricing(ctx, pool, &prf, log)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	defer stopPricing()
+	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader, Catalogue: live, Revisions: revs}
 	var store *chstore.Analytics
 	if *chAddr != "" {
 		ch, err := chstore.Open(ctx, *chAddr, *chDB)
@@ -133,7 +139,8 @@ func runAPI(ctx context.Context, args []string) error {
 		bcfg := budgetservice.DefaultConfig(strings.ToLower(*prefix))
 		bcfg.Alerts.Egress = webhookAllow.policy
 		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), bcfg, log)
-		cfg.Reprice = reprice.New(cp, pool, store, chstore.NewWriter(ch, *chDB), pricing.Default(), budgets)
+		budgets.UseCatalogue(live)
+		cfg.Reprice = reprice.New(cp, pool, store, chstore.NewWriter(ch, *chDB), live, budgets)
 	} else {
 		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")
 	}

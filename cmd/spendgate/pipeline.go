@@ -23,6 +23,7 @@ import (
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
@@ -44,6 +45,7 @@ type pipelineFlags struct {
 	reservationTTL           time.Duration
 	publishTimeout           time.Duration
 	webhookAllow             egressFlag
+	pricing                  pricingFlags
 }
 
 func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDefault string) {
@@ -69,6 +71,7 @@ func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDe
 	fs.DurationVar(&f.publishTimeout, "publish-timeout", ingest.DefaultPublishTimeout, "longest the event receiver waits for JetStream to acknowledge a batch before answering 503 (retry); unacknowledged publishes are repeated meanwhile — on a NATS cluster use 10s or more to ride out a leader election (~5 s)")
 	fs.Var(&f.webhookAllow, "webhook-allow", webhookAllowUsage)
 	fs.DurationVar(&f.reservationTTL, "reservation-ttl", budgetservice.DefaultConfig("").ReservationTTL, "how long an unsettled reservation holds budget before it expires")
+	addPricingFlags(fs, &f.pricing)
 }
 
 func (f *pipelineFlags) validate() error {
@@ -125,6 +128,10 @@ type pipeline struct {
 	alertPrefix string
 	closers     []func()
 
+	// catalogue follows the applied pricing revisions; revisions manages them.
+	catalogue *pricing.Live
+	revisions *revision.Service
+
 	// overrides caches tenants' pricing overrides for the consumer, budgets
 	// and serve's gateway (whether a model is priced), so all three agree.
 	overrides *ingest.CachedOverrides
@@ -173,6 +180,12 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	if err := migrateClickHouse(ctx, pool, p.ch, f.chDB); err != nil {
 		return nil, err
 	}
+	live, revs, stop, err := followPricing(ctx, pool, &f.pricing, log)
+	if err != nil {
+		return nil, err
+	}
+	p.catalogue, p.revisions = live, revs
+	p.closers = append(p.closers, stop)
 	ccfg := ingest.DefaultConsumerConfig()
 	ccfg.BatchSize, ccfg.MaxWait, ccfg.Partitions = f.batch, f.batchWait, f.owned()
 	p.overrides = ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
@@ -181,7 +194,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
 	p.receiver.PublishTimeout = f.publishTimeout
 	if ccfg.Partitions != nil {
-		p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, pricing.Default(), p.overrides, log)
+		p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, p.catalogue, p.overrides, log)
 	}
 	p.dlq = ingest.NewDLQ(p.js, p.cfg)
 	p.alertPrefix = strings.ToLower(p.cfg.Prefix)
@@ -193,6 +206,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 		bcfg.Alerts.Egress = f.webhookAllow.policy
 		p.budgets = budgetservice.New(pool, p.nc, p.alertPrefix, bcfg, log)
 		p.budgets.SetPricingOverrides(p.overrides)
+		p.budgets.UseCatalogue(p.catalogue)
 	}
 	p.ticks = alerts.NewTicks(p.nc, p.alertPrefix, log)
 	switch {
@@ -212,7 +226,7 @@ func (p *pipeline) repricer(cp *controlplane.Service, pool *pgxpool.Pool) *repri
 	if p.budgets != nil {
 		spend = p.budgets
 	}
-	return reprice.New(cp, pool, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, chstore.NewWriter(p.ch, p.chDB), pricing.Default(), spend)
+	return reprice.New(cp, pool, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, chstore.NewWriter(p.ch, p.chDB), p.catalogue, spend)
 }
 
 // workers are the pipeline's long-running loops.

@@ -19,7 +19,7 @@ import (
 )
 
 func runPricing(ctx context.Context, args []string) error {
-	const help = "usage: spendgate pricing <sync|show|cost|list> [flags]"
+	const help = "usage: spendgate pricing <sync|revisions|diff|apply|reject|show|cost|list|coverage> [flags]"
 	if len(args) == 0 {
 		return errors.New(help)
 	}
@@ -32,6 +32,14 @@ func runPricing(ctx context.Context, args []string) error {
 		return pricingCost(args[1:])
 	case "list":
 		return pricingList(args[1:])
+	case "revisions":
+		return pricingRevisions(ctx, args[1:], os.Stdout)
+	case "diff":
+		return pricingRevisionDiff(ctx, args[1:], os.Stdout)
+	case "apply", "reject":
+		return pricingDecide(ctx, args[0], args[1:], os.Stdout)
+	case "coverage":
+		return pricingCoverage(args[1:], os.Stdout)
 	default:
 		return fmt.Errorf("unknown pricing command %q; %s", args[0], help)
 	}
@@ -50,11 +58,16 @@ func pricingSync(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	source := fs.String("source", "", "source recorded on imported entries (default: --from)")
 	checked := fs.String("checked", today, "date recorded as when imported prices were checked (YYYY-MM-DD)")
 	only := fs.String("providers", strings.Join(pricing.Providers, ","), "providers to import, comma-separated")
+	dsn := fs.String("postgres-dsn", "", "propose the result as a catalogue revision in this database instead of writing a file (an admin applies it: pricing apply ID or GraphQL applyPricingRevision)")
+	removeMissing := fs.Bool("remove-missing", false, "end the price of LiteLLM-sourced models the file no longer lists (with --postgres-dsn)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
 	if *from == "" {
 		return errors.New("pricing sync: --from FILE|URL is required")
+	}
+	if *dsn != "" {
+		return pricingPropose(ctx, *dsn, *from, *source, *effective, *only, *removeMissing, stdout)
 	}
 	if _, err := time.Parse(time.DateOnly, *effective); err != nil {
 		return fmt.Errorf("pricing sync: --effective-from must be YYYY-MM-DD: %w", err)
@@ -100,6 +113,8 @@ func pricingSync(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := pricing.FromFile(merged); err != nil {
 		return fmt.Errorf("pricing sync: merged catalogue does not validate: %w", err)
 	}
+	diff := pricing.Diff(&current, merged)
+	printDiff(stderr, &diff)
 	body, err := yaml.Marshal(merged)
 	if err != nil {
 		return err

@@ -24,7 +24,6 @@ import (
 	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/portal"
-	"github.com/spendgate/spendgate/pricing"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -76,7 +75,8 @@ func runServe(ctx context.Context, args []string) error {
 	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, ClientIPHeader: *clientIPHeader, Analytics: spend,
-		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool)}, cp, log)
+		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
+		Catalogue: p.catalogue, Revisions: p.revisions}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)
 	api.Mount("GET /", portal.Handler())
 
@@ -129,7 +129,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	gcfg := gwf.config()
 	// In-process, with the tenant overrides the consumer prices with.
-	gcfg.Priced = &gateway.CataloguePricedSource{Catalogue: pricing.Default(), Overrides: p.overrides}
+	gcfg.Priced = &gateway.CataloguePricedSource{Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {
 		gcfg.Reserver = budgetReserver(p.budgets.Reserve) // in-process: no HTTP hop
 	}

@@ -148,6 +148,18 @@ type CatalogueModel struct {
 	// Where the price was read, and when.
 	Source  string `json:"source"`
 	Checked string `json:"checked"`
+	// provider (the provider's price page), litellm (LiteLLM's price file) or hand (entered by a reviewer, see reason).
+	SourceKind string `json:"sourceKind"`
+	// Why a hand entry was entered by hand; empty otherwise.
+	Reason string `json:"reason"`
+	// Where sources disagreed and which won, and what was filled in from another source.
+	Notes string `json:"notes"`
+	// Most output tokens one call can produce; null when unknown.
+	MaxOutputTokens *int64 `json:"maxOutputTokens,omitempty"`
+	// Every price in force now, in its own unit, variants and long-context tier included.
+	UnitRates []*UnitRate `json:"unitRates"`
+	// Above this many input tokens the long_context rates apply; null: no tier.
+	LongContextAboveInputTokens *int64 `json:"longContextAboveInputTokens,omitempty"`
 }
 
 // One line of a cost explanation: quantity × rate per million.
@@ -254,6 +266,25 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+// One field a revision changes, old → new in the field's unit (empty: absent).
+type PricingFieldChange struct {
+	// A rate (input, batch.output, long_context.cached_input, request_fee.high, ...), max_output_tokens or aliases.
+	Field string `json:"field"`
+	// 1M tokens, character, second, image, search, request; empty for counts and names.
+	Unit string `json:"unit"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+}
+
+// How one model differs in a revision.
+type PricingModelChange struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// When the new price starts (added, changed) or the old one ends (removed).
+	EffectiveFrom string                `json:"effectiveFrom"`
+	Changes       []*PricingFieldChange `json:"changes"`
+}
+
 type PricingOverride struct {
 	ID       string `json:"id"`
 	TenantID string `json:"tenantId"`
@@ -288,6 +319,25 @@ type PricingOverrideInput struct {
 	Rates             []*RateInput `json:"rates,omitempty"`
 	PercentAdjustment *string      `json:"percentAdjustment,omitempty"`
 	Note              *string      `json:"note,omitempty"`
+}
+
+// A revision of the shared price catalogue: proposed by a sync, applied or rejected by a pricing admin. Applied revisions are effective-dated; an event is priced by the revision in force at its time.
+type PricingRevision struct {
+	ID     string                `json:"id"`
+	Status PricingRevisionStatus `json:"status"`
+	// The applied revision this one was computed from.
+	BaseID        *string   `json:"baseId,omitempty"`
+	EffectiveFrom time.Time `json:"effectiveFrom"`
+	// Where the prices were read (URL or file).
+	Source    string                `json:"source"`
+	Summary   string                `json:"summary"`
+	CreatedAt time.Time             `json:"createdAt"`
+	CreatedBy string                `json:"createdBy"`
+	DecidedAt *time.Time            `json:"decidedAt,omitempty"`
+	DecidedBy string                `json:"decidedBy"`
+	Added     []*PricingModelChange `json:"added"`
+	Changed   []*PricingModelChange `json:"changed"`
+	Removed   []*PricingModelChange `json:"removed"`
 }
 
 type Query struct {
@@ -416,6 +466,20 @@ type TokenUsage struct {
 	Characters   int64 `json:"characters"`
 	Seconds      int64 `json:"seconds"`
 	Images       int64 `json:"images"`
+}
+
+// A catalogue price in its own unit: per million tokens for token classes, per unit for characters, seconds, images and web searches, per request for request fees.
+type UnitRate struct {
+	// A usage class name, or request_fee.
+	Class string `json:"class"`
+	// standard, batch, priority, flex, long_context or long_context.priority.
+	Variant string `json:"variant"`
+	// token, character, second, image, search or request.
+	Unit string `json:"unit"`
+	// True when usd is per million units (tokens); false when per single unit.
+	PerMillion bool `json:"perMillion"`
+	// Exact decimal USD per unit (or per million units when perMillion).
+	Usd string `json:"usd"`
 }
 
 type UnknownModelUsage struct {
@@ -647,6 +711,64 @@ func (e *KeyStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e KeyStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a pricing revision stands.
+type PricingRevisionStatus string
+
+const (
+	PricingRevisionStatusProposed PricingRevisionStatus = "PROPOSED"
+	PricingRevisionStatusApplied  PricingRevisionStatus = "APPLIED"
+	PricingRevisionStatusRejected PricingRevisionStatus = "REJECTED"
+)
+
+var AllPricingRevisionStatus = []PricingRevisionStatus{
+	PricingRevisionStatusProposed,
+	PricingRevisionStatusApplied,
+	PricingRevisionStatusRejected,
+}
+
+func (e PricingRevisionStatus) IsValid() bool {
+	switch e {
+	case PricingRevisionStatusProposed, PricingRevisionStatusApplied, PricingRevisionStatusRejected:
+		return true
+	}
+	return false
+}
+
+func (e PricingRevisionStatus) String() string {
+	return string(e)
+}
+
+func (e *PricingRevisionStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PricingRevisionStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PricingRevisionStatus", str)
+	}
+	return nil
+}
+
+func (e PricingRevisionStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PricingRevisionStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PricingRevisionStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
