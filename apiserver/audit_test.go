@@ -25,6 +25,11 @@ var notAudited = map[string]string{
 	"refreshSession": "rotates a session of the caller",
 	"signOut":        "ends a session of the caller",
 	"changePassword": "changes the caller's own account (audited as user.password, in no tenant's log)",
+	// The price catalogue is shared by every tenant: its decisions are
+	// audited in no tenant's log (pricing/revision TestProposeApplyFollow
+	// checks the entries), by pricing admins only.
+	"applyPricingRevision":  "applies a shared catalogue revision (audited as pricing.revision.apply, in no tenant's log)",
+	"rejectPricingRevision": "rejects a shared catalogue revision (audited as pricing.revision.reject, in no tenant's log)",
 }
 
 // TestEveryMutationIsAudited runs every tenant mutation of the schema in

@@ -32,6 +32,7 @@ import (
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
@@ -72,6 +73,8 @@ type harness struct {
 	ingest ingest.Config
 	dlq    *ingest.DLQ
 	chConn driver.Conn
+	// revisions serves pricing revisions; alice@example.com is its admin.
+	revisions *revision.Service
 }
 
 const (
@@ -100,6 +103,10 @@ func buildHarness(t testing.TB, full bool) *harness {
 	cp.Blocks = pgstore.New(pool)
 	h := &harness{t: t, cp: cp, pool: pool, logs: logs, tokens: tokens}
 	cfg := Config{ServiceToken: serviceToken}
+	h.revisions = revision.New(pool, log)
+	h.revisions.Admins = []string{"alice@example.com"}
+	testenv.Must(t, h.revisions.Seed(ctx), "seed pricing revisions")
+	cfg.Revisions = h.revisions
 	if full {
 		addr, db := testenv.ClickHouse(t)
 		conn, err := chstore.Open(ctx, addr, db)
@@ -374,4 +381,15 @@ func (h *harness) publishAlert(a budget.Alert) {
 	b, err := json.Marshal(a)
 	testenv.Must(h.t, err, "alert")
 	testenv.Must(h.t, h.nc.Publish(alerts.Subject(h.alertPrefix, a.TenantID), b), "publish alert")
+}
+
+// proposeRevision stores a proposed catalogue revision (gpt-4o's input at
+// inputPerToken USD from at) and returns its id.
+func (h *harness) proposeRevision(t testing.TB, at time.Time, inputPerToken string) string {
+	t.Helper()
+	rev, err := h.revisions.ProposeLiteLLM(context.Background(), revision.ProposeInput{
+		LiteLLM: []byte(`{"gpt-4o":{"litellm_provider":"openai","mode":"chat","input_cost_per_token":` + inputPerToken + `,"output_cost_per_token":1e-05}}`),
+		Source:  "test", EffectiveFrom: at, By: "test", Providers: []string{"openai"}})
+	testenv.Must(t, err, "propose a pricing revision")
+	return strconv.FormatInt(rev.ID, 10)
 }

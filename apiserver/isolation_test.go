@@ -163,6 +163,54 @@ var callerScoped = map[string]func(t *testing.T, w *world){
 			t.Fatalf("catalogue differs between tenants or lacks gpt-4o:\n alice %s\n bob   %s", a, b)
 		}
 	},
+	// The price catalogue's revisions are shared by every tenant: everyone
+	// reads the same list; only pricing admins (alice here, by
+	// --pricing-admins, not by any tenant role) apply or reject one.
+	"Query.pricingRevisions": func(t *testing.T, w *world) {
+		q := `{pricingRevisions(first:5){id status summary}}`
+		a, b := toJSON(w.h.must(w.alice, q, nil)), toJSON(w.h.must(w.bob, q, nil))
+		if a != b || !strings.Contains(a, `"APPLIED"`) {
+			t.Fatalf("revisions differ between users:\n alice %s\n bob   %s", a, b)
+		}
+	},
+	"Query.pricingRevision": func(t *testing.T, w *world) {
+		q := `{pricingRevision(id:"1"){id status}}`
+		if a, b := toJSON(w.h.must(w.alice, q, nil)), toJSON(w.h.must(w.bob, q, nil)); a != b {
+			t.Fatalf("revision 1 differs:\n alice %s\n bob   %s", a, b)
+		}
+		if r := w.h.gql(w.bob, `{pricingRevision(id:"424242"){id}}`, nil); r.code() != "NOT_FOUND" {
+			t.Fatalf("unknown revision: %+v", r)
+		}
+		if r := w.h.gql("", q, nil); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("signed out: %+v", r)
+		}
+	},
+	"Query.canManagePricing": func(t *testing.T, w *world) {
+		if get(w.h.must(w.alice, `{canManagePricing}`, nil), "canManagePricing") != true || get(w.h.must(w.bob, `{canManagePricing}`, nil), "canManagePricing") != false {
+			t.Fatal("canManagePricing: alice is the pricing admin, bob (an owner of B) is not")
+		}
+	},
+	"Mutation.applyPricingRevision": func(t *testing.T, w *world) {
+		id := w.h.proposeRevision(t, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), "3e-06")
+		q := `mutation($id:ID!){applyPricingRevision(id:$id){id status decidedBy}}`
+		if r := w.h.gql(w.bob, q, map[string]any{"id": id}); r.code() != "FORBIDDEN" {
+			t.Fatalf("bob (tenant owner, not pricing admin) applied a revision: %+v", r)
+		}
+		d := w.h.must(w.alice, q, map[string]any{"id": id})
+		if get(d, "applyPricingRevision", "status") != "APPLIED" || get(d, "applyPricingRevision", "decidedBy") != "alice@example.com" {
+			t.Fatalf("apply as alice: %v", d)
+		}
+	},
+	"Mutation.rejectPricingRevision": func(t *testing.T, w *world) {
+		id := w.h.proposeRevision(t, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), "4e-06")
+		q := `mutation($id:ID!){rejectPricingRevision(id:$id){id status}}`
+		if r := w.h.gql(w.bob, q, map[string]any{"id": id}); r.code() != "FORBIDDEN" {
+			t.Fatalf("bob rejected a revision: %+v", r)
+		}
+		if d := w.h.must(w.alice, q, map[string]any{"id": id}); get(d, "rejectPricingRevision", "status") != "REJECTED" {
+			t.Fatalf("reject as alice: %v", d)
+		}
+	},
 	"Mutation.changePassword": func(t *testing.T, w *world) {
 		// Alice changing her password leaves Bob's password and sessions as they were.
 		w.h.must(w.alice, `mutation{changePassword(currentPassword:"alice-password-1",newPassword:"alice-password-2")}`, nil)

@@ -3,6 +3,7 @@ package pricing
 import (
 	"bytes"
 	"encoding/json"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
@@ -277,5 +278,110 @@ func TestZeroCacheReadIsUnknown(t *testing.T) {
 	}
 	if _, ok := res.Models[0].Prices[0].Rates["cached_input"]; ok {
 		t.Errorf("zero cache read kept: %v", res.Models[0].Prices[0].Rates)
+	}
+}
+
+// TestNonLLMUnitsPricedExactly: every text-to-speech (characters),
+// speech-to-text (seconds), image (images) and per-request (request fee)
+// price LiteLLM lists for a routed provider is in the catalogue, and a call
+// costs exactly quantity × the listed price (rounded once, half up, to
+// nano-USD), never through floating point.
+func TestNonLLMUnitsPricedExactly(t *testing.T) {
+	c := Default()
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(litellmCopy(t), &top); err != nil {
+		t.Fatal(err)
+	}
+	units := []struct {
+		field, mode, unit string
+		tokens            func(q int64) usage.Tokens
+	}{
+		{"input_cost_per_character", "audio_speech", "characters", func(q int64) usage.Tokens { return usage.Tokens{Characters: q} }},
+		{"input_cost_per_second", "audio_transcription", "seconds", func(q int64) usage.Tokens { return usage.Tokens{Seconds: q} }},
+		{"output_cost_per_image", "image_generation", "images", func(q int64) usage.Tokens { return usage.Tokens{Images: q} }},
+		{"input_cost_per_image", "image_generation", "images", func(q int64) usage.Tokens { return usage.Tokens{Images: q} }},
+		{"input_cost_per_query", "search", "requests", func(int64) usage.Tokens { return usage.Tokens{} }},
+	}
+	checked := map[string]int{}
+	// Where two LiteLLM entries name one model (Gemini API and Vertex), the
+	// importer keeps the preferred provider's; check that one.
+	preferred := map[string]int{}
+	for name, raw := range top {
+		var e struct {
+			P string `json:"litellm_provider"`
+		}
+		if json.Unmarshal(raw, &e) == nil {
+			if prov, ok := litellmProviders[e.P]; ok {
+				k := prov.provider + "/" + stripProviderPrefix(name, e.P, prov.provider)
+				if r, seen := preferred[k]; !seen || prov.rank < r {
+					preferred[k] = prov.rank
+				}
+			}
+		}
+	}
+	for name, raw := range top {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var e map[string]any
+		if dec.Decode(&e) != nil {
+			continue
+		}
+		lp, _ := e["litellm_provider"].(string)
+		prov, ok := litellmProviders[lp]
+		if !ok {
+			continue
+		}
+		id := stripProviderPrefix(name, lp, prov.provider)
+		if preferred[prov.provider+"/"+id] < prov.rank {
+			continue
+		}
+		for _, u := range units {
+			lit, ok := e[u.field].(json.Number)
+			if !ok || e["mode"] != u.mode {
+				continue
+			}
+			if u.field == "input_cost_per_image" && e["output_cost_per_image"] != nil {
+				continue // the output price is the image price
+			}
+			m, _, found := c.Lookup(prov.provider, id)
+			if !found {
+				t.Errorf("%s/%s (%s) is not in the catalogue", prov.provider, id, u.unit)
+				continue
+			}
+			if m.SourceKind != SourceLiteLLM || m.ID != id {
+				continue // a provider page's price (or a cheaper twin's) wins; TestProvenance covers those
+			}
+			const q = 1_234_567
+			qty := int64(q)
+			if u.unit == "requests" {
+				qty = 1
+			}
+			got := c.Cost(Request{Provider: prov.provider, Model: id}, u.tokens(qty), nil)
+			// Exact: quantity × USD per unit, in nano-USD, rounded half up
+			// (big rationals: no float, no overflow).
+			per, ok := new(big.Rat).SetString(lit.String())
+			if !ok {
+				t.Fatalf("%s: %s is not a number", name, lit)
+			}
+			if new(big.Rat).Mul(per, big.NewRat(1e15, 1)).IsInt() == false {
+				checked["rate below 1e-15 USD, rounded once"]++
+				continue // gpt-realtime-whisper's $0.017/min: the stored rate is rounded to 1e-15 USD per second
+			}
+			exact := new(big.Rat).Mul(per, big.NewRat(qty*1_000_000_000, 1))
+			half := new(big.Rat).Add(exact, big.NewRat(1, 2))
+			want := new(big.Int).Quo(half.Num(), half.Denom()).Int64()
+			if !got.Priced || got.UnratedClasses != "" || got.ListNanoUSD != want {
+				t.Errorf("%s/%s: %d %s cost %d nano (priced %v, unrated %q), want %d", prov.provider, id, qty, u.unit, got.ListNanoUSD, got.Priced, got.UnratedClasses, want)
+			}
+			checked[u.unit]++
+		}
+	}
+	t.Logf("checked %v", checked)
+	// Seconds: LiteLLM's speech-to-text prices are all provider-page entries
+	// here (whisper-1, Groq), checked exactly in TestNonTokenUnits.
+	for _, u := range []string{"characters", "images", "requests"} {
+		if checked[u] == 0 {
+			t.Errorf("no %s price checked", u)
+		}
 	}
 }

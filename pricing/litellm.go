@@ -73,7 +73,7 @@ var litellmLongContext = []struct {
 // with "cost" in its name is reported as ignored so a reviewer sees what the
 // catalogue cannot express.
 var litellmKnownFields = func() map[string]bool {
-	known := map[string]bool{"search_context_cost_per_query": true}
+	known := map[string]bool{"search_context_cost_per_query": true, "input_cost_per_query": true}
 	for _, f := range litellmBase {
 		known[f.field] = true
 	}
@@ -166,9 +166,18 @@ func ImportLiteLLM(data []byte, source, checked, effectiveFrom string, progress 
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
-		if len(fp.Rates) == 0 {
-			res.Skipped = append(res.Skipped, name+": no per-unit prices")
+		if err := litellmUnitPrices(entry, &fp); err != nil {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", name, err))
 			continue
+		}
+		if len(fp.Rates) == 0 {
+			if fp.RequestFee == "" {
+				res.Skipped = append(res.Skipped, name+": no per-unit prices")
+				continue
+			}
+			// A per-request API (Perplexity's Search API): the fee is the
+			// price; a zero input rate makes the entry a valid price.
+			fp.Rates["input"] = "0"
 		}
 		for field := range entry {
 			if strings.Contains(field, "cost") && !litellmKnownFields[field] {
@@ -582,4 +591,28 @@ func CloseMissing(f *File, imported []FileModel, providers map[string]bool, effe
 		closed = append(closed, m.Provider+"/"+m.Model)
 	}
 	return closed
+}
+
+// litellmUnitPrices reads the non-token prices whose meaning depends on the
+// entry's mode: an image generation model's input_cost_per_image is the
+// price of each generated image (LiteLLM's name for dall-e-3's $0.04), and
+// input_cost_per_query is a per-request fee (Perplexity's Search API).
+func litellmUnitPrices(e map[string]any, fp *FilePrice) error {
+	if e["mode"] == "image_generation" {
+		if v, ok := e["input_cost_per_image"]; ok && v != nil && fp.Rates["images"] == "" {
+			s, err := perMillion(v)
+			if err != nil {
+				return fmt.Errorf("input_cost_per_image: %w", err)
+			}
+			fp.Rates["images"] = s
+		}
+	}
+	if v, ok := e["input_cost_per_query"].(json.Number); ok {
+		n, err := money.ParseScaled(v.String(), 9)
+		if err != nil {
+			return fmt.Errorf("input_cost_per_query: %w", err)
+		}
+		fp.RequestFee = money.FormatNano(n)
+	}
+	return nil
 }

@@ -781,6 +781,11 @@ func TestNonTokenUnits(t *testing.T) {
 		{"groq", "whisper-large-v3", usage.Tokens{Seconds: 3600}, 111_000_000}, // $0.111 per hour, exact after rounding
 		{"groq", "whisper-large-v3-turbo", usage.Tokens{Seconds: 3600}, 40_000_000},
 		{"openai", "omni-moderation-latest", usage.Tokens{Input: 5000}, 0}, // free, and priced as free
+		// $0.017 a minute: 283.333333333 USD per million seconds, exact to 1e-15 USD a second.
+		{"openai", "gpt-realtime-whisper", usage.Tokens{Seconds: 60}, 17_000_000},
+		{"perplexity", "search", usage.Tokens{}, 5_000_000},                         // Search API: $5 per 1,000 requests
+		{"gemini", "imagen-4.0-generate-001", usage.Tokens{Images: 3}, 120_000_000}, // $0.04 per image
+		{"openai", "tts-1", usage.Tokens{Characters: 1}, 15_000},                    // one character, exactly
 	}
 	for _, tt := range tests {
 		got := c.Cost(Request{Provider: tt.provider, Model: tt.model, Time: at}, tt.tok, nil)

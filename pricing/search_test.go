@@ -32,3 +32,15 @@ func TestSearch(t *testing.T) {
 		t.Fatalf("nonsense matched %d", n)
 	}
 }
+
+func TestSearchRanksExactFirst(t *testing.T) {
+	got := Default().Search("gpt-4o-mini", "openai", 3)
+	if len(got) != 3 || got[0].ID != "gpt-4o-mini" {
+		t.Fatalf("first match %v", got)
+	}
+	for _, m := range got[1:] {
+		if m.ID[:len("gpt-4o-mini")] != "gpt-4o-mini" {
+			t.Errorf("%s ranked before ids that start with the query", m.ID)
+		}
+	}
+}
