@@ -42,7 +42,8 @@ type server struct {
 // for a second only, so a revoked key or a budget change applies at once.
 func startServer(t testing.TB) *server {
 	t.Helper()
-	s := testenv.StartServe(t, "--policy-cache-ttl", "1s", "--policy-negative-cache-ttl", "1s", "--service-token", serviceToken)
+	s := testenv.StartServe(t, "--policy-cache-ttl", "1s", "--policy-negative-cache-ttl", "1s", "--service-token", serviceToken,
+		"--pricing-admins", "demo@spendgate.local")
 	srv := &server{Serve: s, URL: s.APIURL}
 	var signIn struct{ SignIn struct{ AccessToken string } }
 	testenv.MustGraphQL(t, srv.URL+"/query", "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,

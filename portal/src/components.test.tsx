@@ -10,6 +10,7 @@ import { Dashboard } from "./screens/Dashboard";
 import { Budgets } from "./screens/Budgets";
 import { Alerts } from "./screens/Alerts";
 import { SecretPanel } from "./screens/Keys";
+import { Catalogue, Revisions } from "./screens/Pricing";
 import { ErrorBox } from "./ui";
 import { GqlError } from "./gql";
 import type { Alert } from "./alerts";
@@ -209,5 +210,64 @@ describe("ErrorBox", () => {
     expect(box.textContent).toContain("not a member of this tenant");
     expect(box.textContent).toContain("[FORBIDDEN]");
     expect(box.textContent).toContain("does not allow");
+  });
+});
+
+describe("Pricing catalogue and revisions", () => {
+  const model = (provider: string, id: string, unitRates: unknown[]) => ({
+    provider, model: id, aliases: [], rates: [], effectiveFrom: "2024-01-01T00:00:00Z", source: "https://openai.com/api/pricing", checked: "2026-11-25",
+    sourceKind: "provider", reason: "", notes: "LiteLLM (x) disagrees", maxOutputTokens: 2000, longContextAboveInputTokens: null, unitRates,
+  });
+  it("lists the catalogue without a search, per-unit classes per unit", async () => {
+    const calls: Call[] = [];
+    const api = fakeApi([[/pricingCatalogue/, (v) => ({ pricingCatalogue: v.p === "openai" ? [model("openai", "tts-1", [
+      { class: "characters", variant: "standard", unit: "character", perMillion: false, usd: "0.000015" }])] : [
+      model("openai", "gpt-4o", [{ class: "input", variant: "standard", unit: "token", perMillion: true, usd: "2.5" },
+        { class: "input", variant: "batch", unit: "token", perMillion: true, usd: "1.25" }]),
+      model("openai", "whisper-1", [{ class: "seconds", variant: "standard", unit: "second", perMillion: false, usd: "0.0001" }]),
+    ] })]], calls);
+    render(<Catalogue ctx={{ api, tenant: tenant("VIEWER") }} version={0} />);
+    const table = await screen.findByTestId("catalogue");
+    expect(calls[0].variables).toMatchObject({ q: null, p: null });
+    expect(table.textContent).toContain("input $2.50 / 1M tokens");
+    expect(table.textContent).toContain("batch");
+    expect(table.textContent).toContain("seconds $0.0001 / second");
+    expect(table.textContent).not.toContain("/ 1M seconds");
+    expect(within(table).getAllByTestId("provenance")[0].textContent).toContain("openai.com");
+    fireEvent.change(screen.getByLabelText("Provider"), { target: { value: "openai" } });
+    await waitFor(() => expect(screen.getByTestId("catalogue").textContent).toContain("characters $0.000015 / character"));
+  });
+
+  const rev = (id: string, status: string) => ({
+    id, status, baseId: "1", effectiveFrom: "2026-12-01T00:00:00Z", source: "https://example/litellm.json", summary: "1 added, 1 changed, 0 removed",
+    createdAt: "2026-12-01T00:00:00Z", createdBy: "scheduled sync", decidedAt: null, decidedBy: "",
+    added: [{ provider: "openai", model: "tts-2", effectiveFrom: "2026-12-01", changes: [{ field: "characters", unit: "character", old: "", new: "0.00003" }] }],
+    changed: [{ provider: "openai", model: "gpt-4o", effectiveFrom: "2026-12-01", changes: [{ field: "input", unit: "1M tokens", old: "2.5", new: "3" }] }],
+    removed: [],
+  });
+  it("shows a proposed diff old → new and applies it as a pricing admin", async () => {
+    const calls: Call[] = [];
+    let status = "PROPOSED";
+    const applied = vi.fn();
+    const api = fakeApi([
+      [/applyPricingRevision/, () => { status = "APPLIED"; return { applyPricingRevision: rev("2", status) }; }],
+      [/pricingRevisions/, () => ({ pricingRevisions: [rev("2", status), rev("1", "APPLIED")], canManagePricing: true })],
+    ], calls);
+    render(<Revisions ctx={{ api, tenant: tenant() }} onApplied={applied} />);
+    const diff = await screen.findByTestId("revision-diff");
+    expect(within(diff).getByTestId("diff-changed").textContent).toContain("input: $2.50 → $3.00 / 1M tokens");
+    expect(within(diff).getByTestId("diff-added").textContent).toContain("characters: — → $0.00003 / character");
+    fireEvent.click(within(diff).getByRole("button", { name: "Apply revision 2" }));
+    await waitFor(() => expect(applied).toHaveBeenCalled());
+    expect(calls.find((c) => /applyPricingRevision/.test(c.query))?.variables).toEqual({ id: "2" });
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Apply revision 2" })).toBeNull());
+  });
+
+  it("does not offer apply to someone who is not a pricing admin", async () => {
+    const api = fakeApi([[/pricingRevisions/, () => ({ pricingRevisions: [rev("2", "PROPOSED")], canManagePricing: false })]]);
+    render(<Revisions ctx={{ api, tenant: tenant() }} onApplied={() => {}} />);
+    const diff = await screen.findByTestId("revision-diff");
+    expect(within(diff).queryByRole("button", { name: /Apply/ })).toBeNull();
+    expect(diff.textContent).toContain("Only pricing admins");
   });
 });

@@ -213,7 +213,6 @@ export const OVERRIDES = `query($t:ID!){pricingOverrides(tenantId:$t,first:200){
 export const CREATE_OVERRIDE = `mutation($t:ID!,$in:PricingOverrideInput!){createPricingOverride(tenantId:$t,input:$in){${OVERRIDE}}}`;
 export const UPDATE_OVERRIDE = `mutation($t:ID!,$id:ID!,$in:PricingOverrideInput!){updatePricingOverride(tenantId:$t,id:$id,input:$in){${OVERRIDE}}}`;
 export const DELETE_OVERRIDE = `mutation($t:ID!,$id:ID!){deletePricingOverride(tenantId:$t,id:$id)}`;
-export const CATALOGUE = `query($q:String,$p:String,$n:Int){pricingCatalogue(search:$q,provider:$p,first:$n){provider model aliases rates{class perMillion} effectiveFrom source checked}}`;
 
 const TOKENS = `input cachedInput cacheWrite5m cacheWrite1h output reasoning audioInput audioOutput imageInput imageOutput webSearches characters seconds images`;
 const EVENT = `id time keyId keyName source provider operation modelRequested modelServed catalogueModel status streaming complete latencyMs requestId serviceTier
@@ -267,3 +266,14 @@ export const ALERT_HISTORY = `query($t:ID!,$n:Int){budgetAlertHistory(tenantId:$
 /** Re-prices the tenant's unpriced events in a range (admins). */
 export const REPRICE = `mutation($t:ID!,$from:Time!,$to:Time!){repriceUnpricedEvents(tenantId:$t,from:$from,to:$to){examined repriced stillUnpriced listCost tenantCost}}`;
 export interface RepriceResult { examined: number; repriced: number; stillUnpriced: number; listCost: string; tenantCost: string }
+
+const UNIT_RATES = `unitRates{class variant unit perMillion usd}`;
+/** The catalogue with provenance and per-unit rates, browsed without a search (search and provider optional). */
+export const CATALOGUE_BROWSE = `query($q:String,$p:String,$n:Int){pricingCatalogue(search:$q,provider:$p,first:$n){provider model aliases rates{class perMillion} effectiveFrom source checked sourceKind reason notes maxOutputTokens longContextAboveInputTokens ${UNIT_RATES}}}`;
+const REVISION = `id status baseId effectiveFrom source summary createdAt createdBy decidedAt decidedBy
+  added{provider model effectiveFrom changes{field unit old new}} changed{provider model effectiveFrom changes{field unit old new}}
+  removed{provider model effectiveFrom changes{field unit old new}}`;
+/** Catalogue revisions, newest first, and whether the user may decide on them. */
+export const PRICING_REVISIONS = `query($n:Int){pricingRevisions(first:$n){${REVISION}} canManagePricing}`;
+export const APPLY_REVISION = `mutation($id:ID!){applyPricingRevision(id:$id){${REVISION}}}`;
+export const REJECT_REVISION = `mutation($id:ID!){rejectPricingRevision(id:$id){${REVISION}}}`;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { describeChange, formatExactUSD, ratesByVariant, unitPrice } from "./pricing";
 import { emptyOverrideForm, eventModel, explain, overrideErrors, overrideForm, overrideInput, type OverrideForm, type UsageEvent } from "./pricing";
 
 const base: OverrideForm = { provider: "openai", model: "gpt-4o-mini", from: "2026-03-01", to: "", rates: [{ class: "input", perMillion: "0.1" }], pct: "", note: "contract" };
@@ -60,5 +61,34 @@ describe("explain", () => {
   it("names the served model, else the requested one", () => {
     expect(eventModel({ modelServed: "", modelRequested: "gpt-4o" })).toBe("gpt-4o");
     expect(eventModel({ modelServed: "", modelRequested: "" })).toBe("(unknown)");
+  });
+});
+
+describe("catalogue units", () => {
+  it.each<[string, boolean, string, string]>([
+    ["2.5", true, "token", "$2.50 / 1M tokens"],
+    ["0.000015", false, "character", "$0.000015 / character"],
+    ["0.000030833333333", false, "second", "$0.000030833333333 / second"],
+    ["0.04", false, "image", "$0.04 / image"],
+    ["15000", true, "token", "$15,000.00 / 1M tokens"],
+  ])("%s per %s", (usd, perMillion, unit, want) => {
+    expect(unitPrice({ usd, perMillion, unit })).toBe(want);
+  });
+  it("keeps exact decimals", () => {
+    expect(formatExactUSD("0.1")).toBe("$0.10");
+    expect(formatExactUSD("-3")).toBe("-$3.00");
+    expect(formatExactUSD("garbage")).toBe("garbage");
+  });
+  it("groups rates by variant in order", () => {
+    const g = ratesByVariant({ unitRates: [
+      { class: "input", variant: "standard", unit: "token", perMillion: true, usd: "1" },
+      { class: "input", variant: "long_context", unit: "token", perMillion: true, usd: "2" },
+      { class: "output", variant: "standard", unit: "token", perMillion: true, usd: "3" },
+    ] });
+    expect(g.map((x) => [x.variant, x.rates.length])).toEqual([["standard", 2], ["long_context", 1]]);
+  });
+  it("describes a change", () => {
+    expect(describeChange({ field: "max_output_tokens", unit: "", old: "4096", new: "16384" })).toBe("max_output_tokens: 4096 → 16384");
+    expect(describeChange({ field: "request_fee.high", unit: "request", old: "0.012", new: "" })).toBe("request_fee.high: $0.012 → — / request");
   });
 });

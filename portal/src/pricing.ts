@@ -137,3 +137,68 @@ export function explain(e: UsageEvent): Explanation {
 export function eventModel(e: Pick<UsageEvent, "modelServed" | "modelRequested">): string {
   return e.modelServed || e.modelRequested || "(unknown)";
 }
+
+/** A catalogue price in its own unit (schema UnitRate). */
+export interface UnitRate { class: string; variant: string; unit: string; perMillion: boolean; usd: string }
+
+export interface CatalogueModel {
+  provider: string; model: string; aliases: string[]; rates: Rate[]; effectiveFrom: string; source: string; checked: string;
+  sourceKind: string; reason: string; notes: string; maxOutputTokens: number | null; unitRates: UnitRate[];
+  longContextAboveInputTokens: number | null;
+}
+
+/** Providers the catalogue prices (pricing.Providers). */
+export const CATALOGUE_PROVIDERS = [
+  "openai", "anthropic", "gemini", "openrouter", "xai", "groq", "deepinfra", "novita", "fireworks", "perplexity", "cerebras",
+  "mistral", "deepseek", "nebius",
+] as const;
+
+/**
+ * "$2.50 / 1M tokens" for token classes, "$0.000015 / character" for per-unit
+ * classes: a text-to-speech character or an image is priced per unit, never
+ * per million. The amount is exact (it may have more than 9 decimals).
+ */
+export function unitPrice(r: Pick<UnitRate, "usd" | "unit" | "perMillion">): string {
+  return `${formatExactUSD(r.usd)} / ${r.perMillion ? "1M " + r.unit + "s" : r.unit}`;
+}
+
+/** "$1,234.5" → "$1,234.50"; keeps every significant decimal (per-unit rates can be below a nano-dollar). */
+export function formatExactUSD(s: string): string {
+  const m = /^(-)?(\d+)(?:\.(\d+))?$/.exec(s.trim());
+  if (!m) return s;
+  let frac = (m[3] ?? "").replace(/0+$/, "");
+  if (frac.length < 2) frac = frac.padEnd(2, "0");
+  return (m[1] ? "-$" : "$") + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + frac;
+}
+
+/** The model's rates grouped by price variant, standard first. */
+export function ratesByVariant(m: Pick<CatalogueModel, "unitRates">): { variant: string; rates: UnitRate[] }[] {
+  const order: string[] = [];
+  const by = new Map<string, UnitRate[]>();
+  for (const r of m.unitRates) {
+    if (!by.has(r.variant)) { by.set(r.variant, []); order.push(r.variant); }
+    by.get(r.variant)!.push(r);
+  }
+  return order.map((variant) => ({ variant, rates: by.get(variant)! }));
+}
+
+export interface FieldChange { field: string; unit: string; old: string; new: string }
+export interface ModelChange { provider: string; model: string; effectiveFrom: string; changes: FieldChange[] }
+export interface PricingRevision {
+  id: string; status: "PROPOSED" | "APPLIED" | "REJECTED"; baseId: string | null; effectiveFrom: string; source: string; summary: string;
+  createdAt: string; createdBy: string; decidedAt: string | null; decidedBy: string;
+  added: ModelChange[]; changed: ModelChange[]; removed: ModelChange[];
+}
+
+/** One change as a reviewer reads it: "input: $2.50 → $3.00 / 1M tokens", "characters: — → $0.000015 / character". */
+export function describeChange(c: FieldChange): string {
+  const money = c.unit !== "";
+  const v = (s: string) => (s === "" ? "—" : money ? formatExactUSD(s) : s);
+  const unit = c.unit ? ` / ${c.unit}` : "";
+  return `${c.field}: ${v(c.old)} → ${v(c.new)}${unit}`;
+}
+
+/** Count of model changes in a revision, by kind. */
+export function revisionCounts(r: Pick<PricingRevision, "added" | "changed" | "removed">) {
+  return { added: r.added.length, changed: r.changed.length, removed: r.removed.length };
+}

@@ -1,78 +1,151 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { CATALOGUE, CREATE_OVERRIDE, DELETE_OVERRIDE, OVERRIDES, UPDATE_OVERRIDE, USAGE_EVENT, USAGE_EVENTS } from "../gql";
+import { APPLY_REVISION, CATALOGUE_BROWSE, CREATE_OVERRIDE, PRICING_REVISIONS, REJECT_REVISION, DELETE_OVERRIDE, OVERRIDES, UPDATE_OVERRIDE, USAGE_EVENT, USAGE_EVENTS } from "../gql";
 import { formatUSD } from "../money";
 import { formatCount, rfc3339 } from "../dashboard";
 import {
-  emptyOverrideForm, eventModel, explain, overrideErrors, overrideForm, overrideInput, USAGE_CLASSES,
-  type Override, type OverrideForm, type Rate, type UsageEvent,
+  CATALOGUE_PROVIDERS, describeChange, emptyOverrideForm, eventModel, explain, overrideErrors, overrideForm, overrideInput, ratesByVariant,
+  revisionCounts, unitPrice, USAGE_CLASSES,
+  type CatalogueModel, type Override, type OverrideForm, type PricingRevision, type Rate, type UsageEvent,
 } from "../pricing";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
-interface CatalogueModel { provider: string; model: string; aliases: string[]; rates: Rate[]; effectiveFrom: string; source: string; checked: string }
-const PROVIDERS = ["", "openai", "anthropic", "gemini", "azure", "bedrock", "vertex", "mistral", "groq", "deepseek", "cohere", "xai"];
+const PROVIDERS = ["", ...CATALOGUE_PROVIDERS];
 
 export function Pricing({ ctx }: { ctx: Ctx }) {
+  // Bumped when a revision is applied, so the catalogue shows the new prices.
+  const [catalogueVersion, setCatalogueVersion] = useState(0);
   return (
     <section aria-labelledby="pricing-h">
       <h2 id="pricing-h">Pricing</h2>
-      <Catalogue ctx={ctx} />
+      <Catalogue ctx={ctx} version={catalogueVersion} />
+      <Revisions ctx={ctx} onApplied={() => setCatalogueVersion((v) => v + 1)} />
       <Overrides ctx={ctx} />
       <Explain ctx={ctx} />
     </section>
   );
 }
 
-function Catalogue({ ctx }: { ctx: Ctx }) {
+const PAGE = 100;
+
+/** The catalogue, listed at once (no search needed), narrowed by provider and an optional search. */
+export function Catalogue({ ctx, version }: { ctx: Ctx; version: number }) {
   const [q, setQ] = useState("");
-  const [provider, setProvider] = useState("");
-  const [asked, setAsked] = useState<{ q: string; provider: string } | null>(null);
-  const [rows, setRows] = useState<CatalogueModel[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const [asked, setAsked] = useState({ q: "", provider: "", n: PAGE });
+  const cat = useLoad(() => ctx.api.request<{ pricingCatalogue: CatalogueModel[] }>(CATALOGUE_BROWSE, { q: asked.q || null, p: asked.provider || null, n: asked.n }),
+    [asked.q, asked.provider, asked.n, version]);
+  const rows = cat.data?.pricingCatalogue ?? [];
   return (
-    <form className="card" role="search" aria-label="Search the pricing catalogue" onSubmit={async (e) => {
-      e.preventDefault();
-      setError(null);
-      setBusy(true);
-      try {
-        const d = await ctx.api.request<{ pricingCatalogue: CatalogueModel[] }>(CATALOGUE, { q: q.trim() || null, p: provider || null, n: 100 });
-        setRows(d.pricingCatalogue);
-        setAsked({ q: q.trim(), provider });
-      } catch (x) {
-        setError(x);
-      } finally {
-        setBusy(false);
-      }
-    }}>
-      <h3>Price catalogue</h3>
-      <p className="small">List prices built into spendgate, per million units, in force today.</p>
-      <div className="row">
+    <div className="card" aria-labelledby="cat-h">
+      <h3 id="cat-h">Price catalogue</h3>
+      <p className="small">List prices in force today. Token classes are priced per million tokens; characters, seconds, images and searches per unit; request fees per request.</p>
+      <form className="row" role="search" aria-label="Search the pricing catalogue" onSubmit={(e) => { e.preventDefault(); setAsked({ ...asked, q: q.trim(), n: PAGE }); }}>
         <label htmlFor="cat-q" className="sr-only">Model, alias or provider</label>
         <input id="cat-q" type="search" placeholder="gpt-4o, claude, gemini…" value={q} onChange={(e) => setQ(e.target.value)} />
         <label htmlFor="cat-p" className="sr-only">Provider</label>
-        <select id="cat-p" value={provider} onChange={(e) => setProvider(e.target.value)}>
+        <select id="cat-p" value={asked.provider} onChange={(e) => setAsked({ ...asked, provider: e.target.value, n: PAGE })}>
           {PROVIDERS.map((p) => <option key={p} value={p}>{p || "any provider"}</option>)}
         </select>
-        <button type="submit" disabled={busy}>{busy ? "Searching…" : "Search"}</button>
-      </div>
-      <ErrorBox error={error} />
-      {rows && rows.length === 0 && <Empty>No model matches “{asked?.q}”{asked?.provider ? ` at ${asked.provider}` : ""}. Unknown models can be priced with a tenant override below.</Empty>}
-      {rows && rows.length > 0 && (
+        <button type="submit">Search</button>
+      </form>
+      <ErrorBox error={cat.error} />
+      {cat.loading && !cat.data && <p aria-busy="true">Loading the catalogue…</p>}
+      {cat.data && rows.length === 0 && <Empty>No model matches “{asked.q}”{asked.provider ? ` at ${asked.provider}` : ""}. Unknown models can be priced with a tenant override below.</Empty>}
+      {rows.length > 0 && (
         <div className="table-wrap"><table data-testid="catalogue">
-          <thead><tr><th>Provider</th><th>Model</th><th>Rates per million</th><th>Since</th><th>Source</th></tr></thead>
+          <thead><tr><th>Provider</th><th>Model</th><th>Prices</th><th>Max output</th><th>Since</th><th>Source</th></tr></thead>
           <tbody>{rows.map((c) => (
             <tr key={c.provider + "/" + c.model}>
               <td>{c.provider}</td>
               <td>{c.model}{c.aliases.length > 0 && <div className="small">also {c.aliases.slice(0, 4).join(", ")}{c.aliases.length > 4 ? ` +${c.aliases.length - 4}` : ""}</div>}</td>
-              <td className="small">{c.rates.map((r) => <div key={r.class} className="nowrap">{r.class} {formatUSD(r.perMillion)}</div>)}</td>
+              <td className="small">{ratesByVariant(c).map((g) => (
+                <div key={g.variant}>
+                  {g.variant !== "standard" && <div className="muted">{g.variant === "long_context" || g.variant === "long_context.priority"
+                    ? `${g.variant.replace("_", "-").replace(".", " ")} (above ${formatCount(c.longContextAboveInputTokens ?? 0)} input tokens)` : g.variant}</div>}
+                  {g.rates.map((r) => <div key={r.class} className="nowrap" data-class={r.class} data-variant={r.variant}>{r.class} {unitPrice(r)}</div>)}
+                </div>
+              ))}</td>
+              <td className="small">{c.maxOutputTokens ? formatCount(c.maxOutputTokens) : "—"}</td>
               <td className="small">{c.effectiveFrom.slice(0, 10)}</td>
-              <td className="small">{/^https?:\/\//.test(c.source) ? <a href={c.source} target="_blank" rel="noreferrer">source</a> : c.source}{c.checked && <> · checked {c.checked}</>}</td>
+              <td className="small" data-testid="provenance">
+                <span className="badge">{c.sourceKind}</span>{" "}
+                {/^https?:\/\//.test(c.source) ? <a href={c.source} target="_blank" rel="noreferrer">{new URL(c.source).host}</a> : c.source}
+                {c.checked && <> · checked {c.checked}</>}
+                {c.reason && <div>why by hand: {c.reason}</div>}
+                {c.notes && <details><summary>notes</summary>{c.notes}</details>}
+              </td>
             </tr>
           ))}</tbody>
         </table></div>
       )}
-    </form>
+      {rows.length === asked.n && asked.n < 1000 && <button className="secondary" onClick={() => setAsked({ ...asked, n: Math.min(asked.n * 4, 1000) })}>Show more</button>}
+    </div>
+  );
+}
+
+const SHOWN = 40;
+
+/** Catalogue revisions: review a proposed diff, and apply or reject it (pricing admins). */
+export function Revisions({ ctx, onApplied }: { ctx: Ctx; onApplied: () => void }) {
+  const revs = useLoad(() => ctx.api.request<{ pricingRevisions: PricingRevision[]; canManagePricing: boolean }>(PRICING_REVISIONS, { n: 10 }), []);
+  const [open, setOpen] = useState<string | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const list = revs.data?.pricingRevisions ?? [];
+  const canManage = revs.data?.canManagePricing ?? false;
+  const selected = list.find((r) => r.id === open) ?? list.find((r) => r.status === "PROPOSED") ?? null;
+  const decide = async (r: PricingRevision, how: "apply" | "reject") => {
+    setErr(null);
+    setBusy(true);
+    try {
+      await ctx.api.request(how === "apply" ? APPLY_REVISION : REJECT_REVISION, { id: r.id });
+      revs.reload();
+      if (how === "apply") onApplied();
+    } catch (x) { setErr(x); } finally { setBusy(false); }
+  };
+  return (
+    <div className="card" aria-labelledby="rev-h">
+      <h3 id="rev-h">Catalogue revisions</h3>
+      <p className="small">A sync proposes new prices as a revision; it changes nothing until a pricing admin applies it. Events are priced by the revision in force at their time.</p>
+      <ErrorBox error={revs.error || err} />
+      {revs.data && list.length === 0 && <Empty>No revisions yet.</Empty>}
+      {list.length > 0 && <div className="table-wrap"><table data-testid="revisions">
+        <thead><tr><th>#</th><th>Status</th><th>Effective</th><th>Changes</th><th>Source</th><th><span className="sr-only">Review</span></th></tr></thead>
+        <tbody>{list.map((r) => (
+          <tr key={r.id} aria-selected={selected?.id === r.id}>
+            <td>{r.id}</td><td>{r.status.toLowerCase()}</td><td>{r.effectiveFrom.slice(0, 16).replace("T", " ")}</td><td>{r.summary}</td>
+            <td className="small">{r.source} · {r.createdBy}{r.decidedBy && <> · {r.status.toLowerCase()} by {r.decidedBy}</>}</td>
+            <td><button className="secondary small-btn" aria-label={`Review revision ${r.id}`} onClick={() => setOpen(r.id)}>Review</button></td>
+          </tr>
+        ))}</tbody>
+      </table></div>}
+      {selected && <RevisionDiff rev={selected} canManage={canManage} busy={busy} onDecide={decide} />}
+    </div>
+  );
+}
+
+export function RevisionDiff({ rev, canManage, busy, onDecide }: { rev: PricingRevision; canManage: boolean; busy: boolean; onDecide: (r: PricingRevision, how: "apply" | "reject") => void }) {
+  const n = revisionCounts(rev);
+  return (
+    <div className="explain" role="region" aria-label={`Diff of revision ${rev.id}`} data-testid="revision-diff">
+      <div className="row between">
+        <strong>Revision {rev.id} · {rev.status.toLowerCase()} · effective {rev.effectiveFrom.slice(0, 10)}</strong>
+        {rev.status === "PROPOSED" && (canManage ? <span className="row">
+          <button disabled={busy} onClick={() => onDecide(rev, "apply")}>Apply revision {rev.id}</button>
+          <button disabled={busy} className="secondary" onClick={() => onDecide(rev, "reject")}>Reject</button>
+        </span> : <span className="small">Only pricing admins can apply it.</span>)}
+      </div>
+      {([["added", rev.added, n.added], ["changed", rev.changed, n.changed], ["removed", rev.removed, n.removed]] as const).map(([kind, models, count]) => count > 0 && (
+        <div key={kind} data-testid={`diff-${kind}`}>
+          <h4>{count} {kind}</h4>
+          <ul className="small">{models.slice(0, SHOWN).map((m) => (
+            <li key={m.provider + "/" + m.model}><strong>{m.provider}/{m.model}</strong>{m.effectiveFrom && <> from {m.effectiveFrom.slice(0, 10)}</>}
+              <ul>{m.changes.map((c) => <li key={c.field} data-field={c.field}>{describeChange(c)}</li>)}</ul></li>
+          ))}</ul>
+          {count > SHOWN && <p className="small">… and {count - SHOWN} more (spendgate pricing diff {rev.id} lists all).</p>}
+        </div>
+      ))}
+    </div>
   );
 }
 
