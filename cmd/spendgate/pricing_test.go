@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -65,12 +66,15 @@ func TestPricingSyncRealLiteLLMFile(t *testing.T) {
 		if m == nil {
 			t.Fatalf("no summary line:\n%s", report)
 		}
-		// The shipped catalogue is the reviewed form of this file: nothing
-		// to add or change, every difference is a pinned correction.
-		if m[1] != "0" || m[2] != "0" || m[3] == "0" || m[4] == "0" || m[5] == "0" {
+		// The shipped catalogue is generated from LiteLLM's own, newer file:
+		// nothing to add; the mirror still lists the two Gemini 3.1 Flash
+		// Image prices LiteLLM has corrected since; every other difference is
+		// a reviewed (pinned or provider-page) entry.
+		if m[1] != "0" || m[2] != "2" || m[3] == "0" || m[4] == "0" || m[5] == "0" {
 			t.Errorf("summary %q", m[0])
 		}
-		for _, want := range []string{"pinned, kept: anthropic/claude-3-haiku-20240307", "ignored cost field the catalogue cannot express: output_cost_per_second"} {
+		for _, want := range []string{"pinned, kept: anthropic/claude-3-haiku-20240307", "ignored cost field the catalogue cannot express: output_cost_per_second",
+			"changed: gemini/gemini-3.1-flash-image\n", "changed gemini/gemini-3.1-flash-image from 2026-11-25", "input                              0.25 → 0.5 per 1M tokens"} {
 			if !strings.Contains(report, want) {
 				t.Errorf("report lacks %q:\n%s", want, report)
 			}
@@ -203,5 +207,58 @@ func TestPricingCostAndShow(t *testing.T) {
 		if _, err := pricingStdout(t, func() error { return runPricing(context.Background(), args) }); err == nil {
 			t.Errorf("%v: expected an error", args)
 		}
+	}
+}
+
+// TestPricingRevisionCommands: sync proposes a revision in Postgres and
+// prints its diff; apply puts it in force; a second apply and a bad id are
+// refused; revisions and diff list it.
+func TestPricingRevisionCommands(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "litellm.json")
+	if err := os.WriteFile(src, []byte(`{"gpt-4o":{"litellm_provider":"openai","mode":"chat","input_cost_per_token":3e-06,"output_cost_per_token":1e-05},
+		"tts-9":{"litellm_provider":"openai","mode":"audio_speech","input_cost_per_character":2e-05}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err := pricingSync(ctx, []string{"--from", src, "--postgres-dsn", dsn, "--effective-from", "2026-12-01", "--providers", "openai"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"proposed revision 2 (from revision 1, effective 2026-12-01T00:00:00Z): 1 added, 1 changed, 0 removed",
+		"changed openai/gpt-4o from 2026-12-01T00:00:00Z", "input                              2.5 → 3 per 1M tokens",
+		"added openai/tts-9", "characters                         - → 0.00002 per character", "spendgate pricing apply 2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("sync output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := pricingDecide(ctx, "apply", []string{"--postgres-dsn", dsn, "2"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "revision 2 is applied") {
+		t.Errorf("apply: %s", out.String())
+	}
+	if err := pricingDecide(ctx, "apply", []string{"--postgres-dsn", dsn, "2"}, &out); err == nil || !strings.Contains(err.Error(), "is applied, not proposed") {
+		t.Errorf("second apply: %v", err)
+	}
+	if err := pricingDecide(ctx, "reject", []string{"--postgres-dsn", dsn, "x"}, &out); err == nil {
+		t.Error("bad id accepted")
+	}
+	out.Reset()
+	testenv.Must(t, pricingRevisions(ctx, []string{"--postgres-dsn", dsn}, &out), "revisions")
+	if !strings.Contains(out.String(), "    2  applied") || !strings.Contains(out.String(), "    1  applied") {
+		t.Errorf("revisions:\n%s", out.String())
+	}
+	out.Reset()
+	testenv.Must(t, pricingRevisionDiff(ctx, []string{"--postgres-dsn", dsn, "2"}, &out), "diff")
+	if !strings.Contains(out.String(), "diff: 1 added, 1 changed, 0 removed") {
+		t.Errorf("diff:\n%s", out.String())
+	}
+	// The same file again changes nothing.
+	if err := pricingSync(ctx, []string{"--from", src, "--postgres-dsn", dsn, "--effective-from", "2026-12-02", "--providers", "openai"}, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "changes nothing") {
+		t.Errorf("re-sync: %v", err)
 	}
 }
