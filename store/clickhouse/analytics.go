@@ -450,7 +450,8 @@ func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
 // eventSelect reads events with their corrections applied: the cost, the
 // priced flag and the explanation are the corrected ones, and repriced says
 // a correction exists. The join's subquery takes the tenant as its one
-// argument, before the WHERE clause's.
+// argument, before the WHERE clause's. It is named: ClickHouse 20.x and
+// later refuse an unnamed joined subquery (joined_subquery_requires_alias).
 func eventSelect(database string) string {
 	return `SELECT event_id, time, key_id, source, provider, operation, model_requested, model_served,
 	if(c_model != '', c_model, catalogue_model), streaming, service_tier, complete, status_code, latency_ms, ttfb_ms, request_id,
@@ -462,7 +463,7 @@ func eventSelect(database string) string {
 	FROM ` + database + `.usage_events ANY LEFT JOIN (SELECT event_id, sum(list_delta) AS c_list, sum(tenant_delta) AS c_tenant,
 		min(unpriced_delta) AS c_unpriced, any(catalogue_model) AS c_model, any(override_id) AS c_override,
 		any(pricing_tier) AS c_tier, any(cost_lines) AS c_lines, count() AS c_count
-		FROM ` + database + `.` + CorrectionsTable + ` WHERE tenant_id = ? GROUP BY event_id) USING event_id`
+		FROM ` + database + `.` + CorrectionsTable + ` WHERE tenant_id = ? GROUP BY event_id) AS corrections USING event_id`
 }
 
 // EventCursor is the position after the last event of a page: events are

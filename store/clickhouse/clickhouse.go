@@ -160,16 +160,23 @@ const (
 	CorrectionsTable = "cost_corrections"
 )
 
+// Conn is what the schema code needs of a connection: clickhouse-go's
+// driver.Conn has it, and so has the chDB adapter of the two-engine test.
+type Conn interface {
+	Exec(ctx context.Context, query string, args ...any) error
+	QueryRow(ctx context.Context, query string, args ...any) driver.Row
+}
+
 // Migrate creates the schema (idempotent). ClickHouse has no transactions or
 // locks: processes that may start together (api, ingest) must not migrate at
 // the same time, or a POPULATE backfill could run twice; cmd/spendgate runs it
 // under the control plane's Postgres advisory lock (postgres.WithAdvisoryLock).
-func Migrate(ctx context.Context, conn driver.Conn, database string) error {
+func Migrate(ctx context.Context, conn Conn, database string) error {
 	return migrateTo(ctx, conn, database, len(migrations))
 }
 
 // migrateTo applies migrations up to version n (tests start from old schemas).
-func migrateTo(ctx context.Context, conn driver.Conn, database string, n int) error {
+func migrateTo(ctx context.Context, conn Conn, database string, n int) error {
 	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+database+".schema_migrations (version UInt32, applied_at DateTime) ENGINE = TinyLog"); err != nil {
 		return fmt.Errorf("clickhouse: schema_migrations: %w", err)
 	}

@@ -144,10 +144,17 @@ func (w *Writer) existing(ctx context.Context, table string, events []*PricedEve
 	return seen, nil
 }
 
+// LookupSQL finds which of ids table already stores (idCol: event_id or
+// correction_id) for tenants in [minT, maxT].
+func LookupSQL(database, table, idCol string, tenants []any, minT, maxT time.Time, ids []any) Query {
+	return Query{SQL: "SELECT " + idCol + " FROM " + database + "." + table +
+		" WHERE tenant_id IN ? AND time >= ? AND time <= ? AND " + idCol + " IN ?",
+		Args: []any{chgo.GroupSet{Value: tenants}, minT.UTC().Truncate(time.Second), maxT.UTC().Add(time.Second), chgo.GroupSet{Value: ids}}}
+}
+
 func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any, minT, maxT time.Time, ids []any, seen map[string]bool) error {
-	rows, err := w.conn.Query(ctx, "SELECT "+idCol+" FROM "+w.database+"."+table+
-		" WHERE tenant_id IN ? AND time >= ? AND time <= ? AND "+idCol+" IN ?",
-		chgo.GroupSet{Value: tenants}, minT.UTC().Truncate(time.Second), maxT.UTC().Add(time.Second), chgo.GroupSet{Value: ids})
+	q := LookupSQL(w.database, table, idCol, tenants, minT, maxT, ids)
+	rows, err := w.conn.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return fmt.Errorf("clickhouse: look up stored ids: %w", err)
 	}
@@ -235,12 +242,18 @@ type Totals struct {
 	InputTokens, OutputTokens  int64
 }
 
+// TenantTotalsSQL sums a tenant's raw usage events in [from, to).
+func TenantTotalsSQL(database, tenantID string, from, to time.Time) Query {
+	return Query{SQL: `SELECT count(), toUInt64(countIf(priced = 0)), sum(list_cost_nano_usd), sum(tenant_cost_nano_usd),
+	sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input), sum(output + reasoning + audio_output + image_output)
+FROM ` + database + `.usage_events WHERE tenant_id = ? AND time >= ? AND time < ?`, Args: []any{tenantID, from.UTC(), to.UTC()}}
+}
+
 // TenantTotals sums a tenant's usage in [from, to).
 func (w *Writer) TenantTotals(ctx context.Context, tenantID string, from, to time.Time) (Totals, error) {
 	var t Totals
-	err := w.conn.QueryRow(ctx, `SELECT count(), toUInt64(countIf(priced = 0)), sum(list_cost_nano_usd), sum(tenant_cost_nano_usd),
-		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input), sum(output + reasoning + audio_output + image_output)
-		FROM `+w.database+`.usage_events WHERE tenant_id = ? AND time >= ? AND time < ?`, tenantID, from.UTC(), to.UTC()).
+	q := TenantTotalsSQL(w.database, tenantID, from, to)
+	err := w.conn.QueryRow(ctx, q.SQL, q.Args...).
 		Scan(&t.Events, &t.UnpricedEvents, &t.ListNanoUSD, &t.TenantNanoUSD, &t.InputTokens, &t.OutputTokens)
 	return t, err
 }
