@@ -34,12 +34,19 @@ type Limits struct {
 	MaxTop     int           // largest top-N of a breakdown
 	MaxPage    int           // largest page of events
 	Timeout    time.Duration // per ClickHouse query
+	// MaxRawEvents bounds the raw events one query may read (listing events,
+	// unknown models): beyond it the query is refused with the longest range
+	// that fits, instead of running for seconds. Sums never need it: the
+	// rollups answer them and raw events only the minutes at a range's ends.
+	MaxRawEvents uint64
 }
 
 // DefaultLimits allow a little over a year of data, hourly series up to
-// about three months, four group-bys, top 1000 and pages of 500 events.
+// about three months, four group-bys, top 1000, pages of 500 events, and
+// 20 million raw events per query (about a second on two cores).
 func DefaultLimits() Limits {
-	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: 500, Timeout: 30 * time.Second}
+	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: 500, Timeout: 30 * time.Second,
+		MaxRawEvents: 20_000_000}
 }
 
 // Service answers analytics for tenants.
@@ -140,6 +147,9 @@ func (s *Service) Summary(ctx context.Context, q Query) (clickhouse.Sums, error)
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	sums, err := s.store.TotalSpend(ctx, spec)
+	if err == nil {
+		recordSums(ctx, spec)
+	}
 	return sums, storeErr(err)
 }
 
@@ -184,6 +194,7 @@ func (s *Service) Breakdown(ctx context.Context, q Query, top int) (Breakdown, e
 	if err != nil {
 		return Breakdown{}, storeErr(err)
 	}
+	recordSums(ctx, spec)
 	out := Breakdown{GroupBy: q.GroupBy, Total: total, Other: total}
 	for _, r := range rows {
 		out.Groups = append(out.Groups, Group{Keys: r.Keys, Sums: r.Sums})
@@ -217,6 +228,7 @@ func (s *Service) TimeSeries(ctx context.Context, q Query) ([]Point, error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	recordSums(ctx, spec)
 	out := make([]Point, len(pts))
 	groups := make([]Group, len(pts))
 	for i, p := range pts {
@@ -309,7 +321,13 @@ func (s *Service) UnknownModels(ctx context.Context, q Query) ([]clickhouse.Unkn
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
+	if err := s.rawBudget(ctx, spec); err != nil {
+		return nil, err
+	}
 	out, err := s.store.UnknownModels(ctx, spec, 200)
+	if err == nil {
+		record(ctx, "raw", []string{clickhouse.UsageTable})
+	}
 	return out, storeErr(err)
 }
 
@@ -365,10 +383,14 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
+	if err := s.rawBudget(ctx, spec); err != nil {
+		return EventPage{}, err
+	}
 	rows, err := s.store.Events(ctx, spec, cur, first+1)
 	if err != nil {
 		return EventPage{}, storeErr(err)
 	}
+	record(ctx, "raw", []string{clickhouse.UsageTable})
 	page := EventPage{HasNextPage: len(rows) > first}
 	if page.HasNextPage {
 		rows = rows[:first]
@@ -390,6 +412,47 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 		page.Cursors = append(page.Cursors, encodeCursor(&rows[i]))
 	}
 	return page, nil
+}
+
+// rawBudget refuses a query that reads spec's range of raw events when the
+// range holds more than MaxRawEvents of the tenant's events (counted from
+// the rollups, in milliseconds): every one of them is read, whatever the
+// filters, because only the tenant and the time are in the sort key. The
+// error names the longest range that fits, ending where spec ends.
+func (s *Service) rawBudget(ctx context.Context, spec clickhouse.Spec) error {
+	if s.limits.MaxRawEvents == 0 {
+		return nil
+	}
+	all := clickhouse.Spec{Tenant: spec.Tenant, From: spec.From, To: spec.To}
+	sums, err := s.store.TotalSpend(ctx, all)
+	if err != nil {
+		return storeErr(err)
+	}
+	return RawBudget(spec.From, spec.To, sums.Events, s.limits.MaxRawEvents)
+}
+
+// RawBudget is the rule of rawBudget: nil when events ≤ budget, else an
+// INVALID_ARGUMENT error naming a narrower range (whole hours, at least one).
+func RawBudget(from, to time.Time, events, budget uint64) error {
+	if events <= budget {
+		return nil
+	}
+	span := to.Sub(from)
+	fit := time.Duration(float64(span) * float64(budget) / float64(events)).Truncate(time.Hour)
+	fit = max(fit, time.Hour)
+	return invalid("this query reads raw events, and %s to %s holds %d of them, more than the %d one query may read: "+
+		"choose a range of at most %s, e.g. from %s to %s", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), events, budget,
+		humanSpan(fit), to.Add(-fit).UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+}
+
+func humanSpan(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if d == time.Hour {
+		return "1 hour"
+	}
+	return fmt.Sprintf("%d hours", int(d.Hours()))
 }
 
 // Event finds one usage event of the tenant by id.

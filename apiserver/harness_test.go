@@ -135,7 +135,8 @@ type gqlError struct {
 
 type gqlResponse struct {
 	Data   map[string]any `json:"data"`
-	Errors []gqlError     `json:"errors"`
+	Errors     []gqlError     `json:"errors"`
+	Extensions map[string]any `json:"extensions"`
 }
 
 func (r gqlResponse) code() string {

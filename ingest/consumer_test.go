@@ -255,7 +255,7 @@ func (p *pipeline) totals() clickhouse.Totals {
 // insert would show here even where the ReplacingMergeTree hides it.
 func (p *pipeline) rollup() (events uint64, tenantNano int64) {
 	p.t.Helper()
-	testenv.Must(p.t, p.conn.QueryRow(context.Background(), "SELECT sum(events), sum(tenant_cost_nano_usd) FROM "+p.db+"."+clickhouse.HourlyRollup+
+	testenv.Must(p.t, p.conn.QueryRow(context.Background(), "SELECT sum(events), sum(tenant_cost_nano_usd) FROM "+p.db+".usage_core_hourly"+
 		" WHERE tenant_id = ?", tenant).Scan(&events, &tenantNano), "rollup")
 	return events, tenantNano
 }

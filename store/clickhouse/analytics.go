@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,7 +20,35 @@ import (
 type Query struct {
 	SQL  string
 	Args []any
+	// Tables are the usage tables a sums query reads, in the order of its
+	// legs (rollups and usage_events; cost_corrections is always read).
+	Tables []string `json:"-"`
 }
+
+// Source says what answered a sums query: "rollup" when only rollups did,
+// "raw" when only raw events did, "rollup+raw" when rollups answered the
+// aligned part of the range and raw events the ragged edges; "raw" for
+// queries that always read raw events.
+func (q Query) Source() string {
+	rollup, raw := false, len(q.Tables) == 0
+	for _, t := range q.Tables {
+		if t == UsageTable {
+			raw = true
+		} else {
+			rollup = true
+		}
+	}
+	switch {
+	case rollup && raw:
+		return "rollup+raw"
+	case rollup:
+		return "rollup"
+	}
+	return "raw"
+}
+
+// UsageTable is the raw usage events table.
+const UsageTable = "usage_events"
 
 // ErrBadQuery marks analytics requests that cannot be answered as asked (an
 // unknown group-by, a filter the table lacks, an empty range): client errors.
@@ -59,17 +88,18 @@ type Spec struct {
 type table struct {
 	name    string
 	timeCol string
-	grain   time.Duration // 0: raw events; otherwise rows are pre-summed per grain
 	cols    map[string]string
 	sums    string
-	// dim is set for the dimension rollups: the one dimension read, whose
-	// value is the dim_value column.
-	dim string
+	// dims: dim:<name> is read from the dim_names/dim_values arrays.
+	dims bool
+	// rollup is set for rollup tables.
+	rollup *Rollup
 }
 
-// Usage is summed from two legs: the events (or a rollup of them) and the
-// cost corrections of re-priced events. Each leg sums as Int64 (corrections
-// subtract unpriced events), and the outer query adds the legs up.
+// Usage is summed from legs: the events (rollups for the aligned part of
+// the range, raw events for its edges) and the cost corrections of
+// re-priced events. Each leg sums as Int64 (corrections subtract unpriced
+// events), and the outer query adds the legs up.
 const (
 	rawModel = "if(model_served != '', model_served, model_requested)"
 	rawSums  = `toInt64(count()) AS events, toInt64(countIf(priced = 0)) AS unpriced_events,
@@ -87,8 +117,20 @@ const (
 	sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens`
 )
 
+// attributeCols are the expressions of the group-by and filter names over
+// tables with the model in one column (rollups, corrections).
+var attributeCols = map[string]string{
+	"key":          "key_id",
+	"provider":     "provider",
+	"model":        "model",
+	"operation":    "operation",
+	"service_tier": "service_tier",
+	"source":       "source",
+	"status":       "toString(status_code)",
+}
+
 var (
-	usageTable = table{name: "usage_events", timeCol: "time", sums: rawSums, cols: map[string]string{
+	usageTable = table{name: UsageTable, timeCol: "time", sums: rawSums, dims: true, cols: map[string]string{
 		"key":          "key_id",
 		"provider":     "provider",
 		"model":        rawModel,
@@ -97,23 +139,10 @@ var (
 		"source":       "source",
 		"status":       "toString(status_code)",
 	}}
-	rollupCols     = map[string]string{"key": "key_id", "provider": "provider", "model": "model"}
-	hourlyTable    = table{name: HourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums, cols: rollupCols}
-	dailyTable     = table{name: DailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums, cols: rollupCols}
-	dimHourlyTable = table{name: DimHourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums}
-	dimDailyTable  = table{name: DimDailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums}
 	// correctionsTable holds cost corrections of re-priced events, with the
 	// event's attributes so they group and filter like the events.
-	correctionsTable = table{name: CorrectionsTable, timeCol: "time", sums: correctionSums, cols: map[string]string{
-		"key":          "key_id",
-		"provider":     "provider",
-		"model":        "model",
-		"operation":    "operation",
-		"service_tier": "service_tier",
-		"source":       "source",
-		"status":       "toString(status_code)",
-	}}
-	denialsTable = table{name: "denial_events", timeCol: "time", sums: "count() AS events", cols: map[string]string{
+	correctionsTable = table{name: CorrectionsTable, timeCol: "time", sums: correctionSums, dims: true, cols: attributeCols}
+	denialsTable     = table{name: "denial_events", timeCol: "time", sums: "count() AS events", dims: true, cols: map[string]string{
 		"key":       "key_id",
 		"provider":  "provider",
 		"model":     "model_requested",
@@ -121,6 +150,19 @@ var (
 		"source":    "source",
 		"reason":    "denial_reason",
 	}}
+	rollupTables = func() map[*Rollup]*table {
+		out := map[*Rollup]*table{}
+		for _, r := range Rollups {
+			cols := map[string]string{}
+			for k, v := range attributeCols {
+				if k != "key" || r.Key {
+					cols[k] = v
+				}
+			}
+			out[r] = &table{name: r.Name, timeCol: "bucket", sums: rollupSums, cols: cols, dims: r.Dims, rollup: r}
+		}
+		return out
+	}()
 )
 
 var dimName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -143,10 +185,7 @@ func (t *table) expr(name string) (string, error) {
 	if c, ok := t.cols[name]; ok {
 		return c, nil
 	}
-	if t.dim != "" && name == "dim:"+t.dim {
-		return "dim_value", nil
-	}
-	if d, ok := strings.CutPrefix(name, "dim:"); ok && dimName.MatchString(d) && t.grain == 0 {
+	if d, ok := strings.CutPrefix(name, "dim:"); ok && dimName.MatchString(d) && t.dims {
 		return "dim_values[indexOf(dim_names, '" + d + "')]", nil
 	}
 	names := make([]string, 0, len(t.cols))
@@ -162,8 +201,8 @@ func (f *Filters) byName() map[string][]string {
 		"operation": f.Operations, "source": f.Sources, "status": f.Statuses}
 }
 
-// where builds the WHERE clause of spec over t.
-func (t *table) where(s *Spec) (string, []any, error) {
+// where builds the WHERE clause of spec over t for [from, to).
+func (t *table) where(s *Spec, from, to time.Time) (string, []any, error) {
 	if s.Tenant == "" {
 		return "", nil, badQuery("no tenant")
 	}
@@ -171,10 +210,7 @@ func (t *table) where(s *Spec) (string, []any, error) {
 		return "", nil, badQuery("empty time range [%s, %s)", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
 	}
 	w := "tenant_id = ? AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
-	args := []any{s.Tenant, s.From.UTC(), s.To.UTC()}
-	if t.dim != "" {
-		w = "tenant_id = ? AND dim_name = '" + t.dim + "' AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
-	}
+	args := []any{s.Tenant, from.UTC(), to.UTC()}
 	byName := s.Filters.byName()
 	for _, name := range []string{"key", "provider", "model", "operation", "source", "status"} {
 		vals := byName[name]
@@ -197,91 +233,70 @@ func (t *table) where(s *Spec) (string, []any, error) {
 		if !dimName.MatchString(n) {
 			return "", nil, badQuery("dimension name %q: use letters, digits, _ . - (at most 64)", n)
 		}
-		switch {
-		case t.dim == n:
-			w += " AND has(?, dim_value)"
-		case t.grain != 0:
-			return "", nil, badQuery("%s has no dimension %s", t.name, n)
-		default:
-			w += " AND has(?, dim_values[indexOf(dim_names, '" + n + "')])"
+		if !t.dims {
+			return "", nil, badQuery("%s has no dimensions", t.name)
 		}
+		w += " AND has(?, dim_values[indexOf(dim_names, '" + n + "')])"
 		args = append(args, s.Filters.Dimensions[n])
 	}
 	return w, args, nil
 }
 
-// usageSource picks the cheapest table that answers spec exactly:
-//   - the daily or hourly rollup when every group-by and filter is one they
-//     keep (key, provider, model) and the range falls on their grain;
-//   - the dimension rollups when one dimension is all that is grouped or
-//     filtered by (see dimSource);
-//   - else the raw events.
-//
-// All give the same sums: the rollups are fed by the same inserts.
-func usageSource(s *Spec, missingGroupOK bool) *table {
-	aligned := func(d time.Duration) bool {
-		return s.From.UTC().Truncate(d).Equal(s.From) && s.To.UTC().Truncate(d).Equal(s.To)
-	}
-	pick := func(daily, hourly *table) *table {
-		switch {
-		case s.Bucket != "hour" && aligned(24*time.Hour):
-			return daily
-		case aligned(time.Hour):
-			return hourly
-		}
-		return &usageTable
-	}
-	f := &s.Filters
-	plain := len(f.Operations)+len(f.Sources)+len(f.Statuses) == 0
-	rollupOK := plain && len(f.Dimensions) == 0
-	for _, g := range s.GroupBy {
-		if _, ok := rollupCols[g]; !ok {
-			rollupOK = false
-		}
-	}
-	if rollupOK {
-		return pick(&dailyTable, &hourlyTable)
-	}
-	if dim, ok := dimSource(s, missingGroupOK); ok && plain {
-		daily, hourly := dimDailyTable, dimHourlyTable
-		daily.dim, hourly.dim = dim, dim
-		if t := pick(&daily, &hourly); t.dim != "" {
-			return t
-		}
-	}
-	return &usageTable
+// leg is one table read over one part of the range.
+type leg struct {
+	t        *table
+	from, to time.Time
 }
 
-// dimSource says whether the dimension rollups can answer s, and for which
-// dimension: s groups and filters by one dimension only, and filters for no
-// empty value (events without the dimension have no rollup row). Grouping by
-// the dimension without filtering it leaves out the events that lack it; only
-// callers that add that group back (missingGroupOK) may do that.
-func dimSource(s *Spec, missingGroupOK bool) (string, bool) {
-	f := &s.Filters
-	if len(f.KeyIDs)+len(f.Providers)+len(f.Models) > 0 || len(f.Dimensions) > 1 || len(s.GroupBy) > 1 {
-		return "", false
+// plan splits spec's range over the cheapest tables that answer it
+// exactly: the smallest rollup family with every attribute spec groups or
+// filters by, its daily table for the whole days in the range (unless the
+// series is hourly), its hourly table for the whole hours at either end,
+// and raw events for the minutes left at the very ends. Every part gives
+// the sums of the same events, so the legs add up to the raw answer.
+func plan(s *Spec) []leg {
+	needKey, needDims := len(s.Filters.KeyIDs) > 0, len(s.Filters.Dimensions) > 0
+	for _, g := range s.GroupBy {
+		needKey = needKey || g == "key"
+		needDims = needDims || strings.HasPrefix(g, "dim:")
 	}
-	dim := ""
-	for n, vals := range f.Dimensions {
-		for _, v := range vals {
-			if v == "" {
-				return "", false
+	var grains []*table
+	for _, daily := range []bool{true, false} {
+		if daily && s.Bucket == "hour" {
+			continue
+		}
+		for _, r := range Rollups {
+			if r.Daily == daily && (r.Key || !needKey) && (r.Dims || !needDims) {
+				grains = append(grains, rollupTables[r])
+				break
 			}
 		}
-		dim = n
 	}
-	if len(s.GroupBy) == 1 {
-		g, ok := strings.CutPrefix(s.GroupBy[0], "dim:")
-		if !ok || (dim != "" && g != dim) {
-			return "", false
+	var legs []leg
+	var split func(from, to time.Time, level int)
+	split = func(from, to time.Time, level int) {
+		if !from.Before(to) {
+			return
 		}
-		if dim == "" && !missingGroupOK {
-			return "", false
+		if level == len(grains) {
+			legs = append(legs, leg{&usageTable, from, to})
+			return
 		}
-		dim = g
+		g := grains[level].rollup.grain()
+		a, b := from.Truncate(g), to.Truncate(g)
+		if a.Before(from) {
+			a = a.Add(g)
+		}
+		if !a.Before(b) {
+			split(from, to, level+1)
+			return
+		}
+		split(from, a, level+1)
+		legs = append(legs, leg{grains[level], a, b})
+		split(b, to, level+1)
 	}
-	return dim, dim != "" && dimName.MatchString(dim)
+	split(s.From.UTC(), s.To.UTC(), 0)
+	return legs
 }
 
 func bucketExpr(bucket, col string) (string, error) {
@@ -314,95 +329,114 @@ func (t *table) groupSelect(groupBy []string) (sel, keys string, err error) {
 
 func qualified(database string, t *table) string { return database + "." + t.name }
 
-// sumsSQL sums spec's usage read from t together with the cost corrections
-// of the same events: SELECT [bucket_start,] g0…, sums FROM (events leg
-// UNION ALL corrections leg) [GROUP BY …]. Callers append WITH TOTALS,
-// ORDER BY and LIMIT. keys lists the group columns (bucket_start first).
-func sumsSQL(database string, s *Spec, t *table, bucket string) (sql, keys string, args []any, err error) {
-	var legs []string
-	for _, leg := range []*table{t, &correctionsTable} {
-		w, a, err := leg.where(s)
+// sumsSQL sums spec's usage over the legs of its plan together with the
+// cost corrections of the same events: SELECT [bucket_start,] g0…, sums
+// FROM (leg UNION ALL … UNION ALL corrections leg) [GROUP BY …]. Callers
+// append WITH TOTALS, ORDER BY and LIMIT. keys lists the group columns
+// (bucket_start first).
+func sumsSQL(database string, s *Spec, bucket string, raw bool) (q Query, keys string, err error) {
+	legs := plan(s)
+	if raw {
+		legs = []leg{{&usageTable, s.From.UTC(), s.To.UTC()}}
+	}
+	legs = append(legs, leg{&correctionsTable, s.From.UTC(), s.To.UTC()})
+	var parts []string
+	for _, l := range legs {
+		w, a, err := l.t.where(s, l.from, l.to)
 		if err != nil {
-			return "", "", nil, err
+			return Query{}, "", err
 		}
-		if leg == &correctionsTable && t.dim != "" {
-			// As the dimension rollup: only events that carry the dimension.
-			w += " AND has(dim_names, '" + t.dim + "')"
-		}
-		sel, k, err := leg.groupSelect(s.GroupBy)
+		sel, k, err := l.t.groupSelect(s.GroupBy)
 		if err != nil {
-			return "", "", nil, err
+			return Query{}, "", err
 		}
 		if bucket != "" {
-			b, err := bucketExpr(bucket, leg.timeCol)
+			b, err := bucketExpr(bucket, l.t.timeCol)
 			if err != nil {
-				return "", "", nil, err
+				return Query{}, "", err
 			}
 			sel = b + " AS bucket_start, " + sel
 			k = strings.TrimSuffix("bucket_start, "+k, ", ")
 		}
-		part := "SELECT " + sel + leg.sums + " FROM " + qualified(database, leg) + " WHERE " + w
+		part := "SELECT " + sel + l.t.sums + " FROM " + qualified(database, l.t) + " WHERE " + w
 		if k != "" {
 			part += " GROUP BY " + k
 		}
-		legs = append(legs, part)
-		args = append(args, a...)
+		parts = append(parts, part)
+		q.Args = append(q.Args, a...)
+		if l.t != &correctionsTable {
+			q.Tables = append(q.Tables, l.t.name)
+		}
 		keys = k
 	}
-	sql = "SELECT "
+	q.SQL = "SELECT "
 	if keys != "" {
-		sql += keys + ", "
+		q.SQL += keys + ", "
 	}
-	sql += outerSums + " FROM (" + legs[0] + " UNION ALL " + legs[1] + ")"
+	q.SQL += outerSums + " FROM (" + strings.Join(parts, " UNION ALL ") + ")"
 	if keys != "" {
-		sql += " GROUP BY " + keys
+		q.SQL += " GROUP BY " + keys
 	}
-	return sql, keys, args, nil
+	return q, keys, nil
+}
+
+// SumsSource says what answers a sums query of s (TotalSpend, Breakdown,
+// TimeSeries): see Query.Source. Planning is pure, so callers can report
+// it without running anything.
+func SumsSource(s Spec) (source string, tables []string) {
+	for _, l := range plan(&s) {
+		if !slices.Contains(tables, l.t.name) {
+			tables = append(tables, l.t.name)
+		}
+	}
+	return Query{Tables: tables}.Source(), tables
 }
 
 // TotalSpendSQL sums a tenant's usage in [From, To).
-func TotalSpendSQL(database string, s Spec) (Query, error) {
-	sql, _, args, err := sumsSQL(database, &s, usageSource(&s, false), "")
-	return Query{SQL: sql, Args: args}, err
+func TotalSpendSQL(database string, s Spec) (Query, error) { return totalSpendSQL(database, s, false) }
+
+// raw: read raw events only (tests compare the rollups with them).
+func totalSpendSQL(database string, s Spec, raw bool) (Query, error) {
+	q, _, err := sumsSQL(database, &s, "", raw)
+	return q, err
 }
 
 // BreakdownSQL sums a tenant's usage per group, largest tenant cost first;
 // limit > 0 keeps the top limit groups. WITH TOTALS sums every group in the
 // same read, before the limit, so "other" (total minus the top) comes from
-// one consistent snapshot. Grouped by one unfiltered dimension, it reads the
-// dimension rollup, which has no row for events without the dimension:
-// missingGroup reports that, and the caller adds that group (the total of all
-// events minus the rows).
-func BreakdownSQL(database string, s Spec, limit int) (q Query, missingGroup bool, err error) {
+// one consistent snapshot.
+func BreakdownSQL(database string, s Spec, limit int) (Query, error) {
+	return breakdownSQL(database, s, limit, false)
+}
+
+func breakdownSQL(database string, s Spec, limit int, raw bool) (Query, error) {
 	if len(s.GroupBy) == 0 {
-		return Query{}, false, badQuery("a breakdown needs at least one group-by")
+		return Query{}, badQuery("a breakdown needs at least one group-by")
 	}
-	t := usageSource(&s, true)
-	missingGroup = t.dim != "" && len(s.Filters.Dimensions) == 0
-	if missingGroup {
-		limit = 0 // the added group may belong in the top
-	}
-	sql, keys, args, err := sumsSQL(database, &s, t, "")
+	q, keys, err := sumsSQL(database, &s, "", raw)
 	if err != nil {
-		return Query{}, false, err
+		return Query{}, err
 	}
-	sql += " WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
+	q.SQL += " WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
 	if limit > 0 {
-		sql += fmt.Sprintf(" LIMIT %d", limit)
+		q.SQL += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	return Query{SQL: sql, Args: args}, missingGroup, nil
+	return q, nil
 }
 
 // TimeSeriesSQL sums a tenant's usage per bucket and optional groups.
-func TimeSeriesSQL(database string, s Spec) (Query, error) {
+func TimeSeriesSQL(database string, s Spec) (Query, error) { return timeSeriesSQL(database, s, false) }
+
+func timeSeriesSQL(database string, s Spec, raw bool) (Query, error) {
 	if _, err := bucketExpr(s.Bucket, "time"); err != nil {
 		return Query{}, err
 	}
-	sql, keys, args, err := sumsSQL(database, &s, usageSource(&s, false), s.Bucket)
+	q, keys, err := sumsSQL(database, &s, s.Bucket, raw)
 	if err != nil {
 		return Query{}, err
 	}
-	return Query{SQL: sql + " ORDER BY " + keys, Args: args}, nil
+	q.SQL += " ORDER BY " + keys
+	return q, nil
 }
 
 // DenialsSQL counts a tenant's denials per group (default: reason), most
@@ -413,7 +447,7 @@ func DenialsSQL(database string, s Spec) (Query, error) {
 	if len(groupBy) == 0 {
 		groupBy = []string{"reason"}
 	}
-	w, args, err := t.where(&s)
+	w, args, err := t.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -436,7 +470,7 @@ func notCorrected(database string) string {
 // since are left out.
 func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
 	t := &usageTable
-	w, args, err := t.where(&s)
+	w, args, err := t.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -476,7 +510,7 @@ type EventCursor struct {
 // EventsSQL lists a tenant's usage events newest first, after cursor (nil:
 // from the newest), at most limit.
 func EventsSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
-	w, args, err := usageTable.where(&s)
+	w, args, err := usageTable.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -497,7 +531,7 @@ func EventSQL(database, tenant, eventID string) Query {
 // UnpricedSQL lists a tenant's unpriced, uncorrected events in the range,
 // oldest first, after cursor: what re-pricing works through.
 func UnpricedSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
-	w, args, err := usageTable.where(&s)
+	w, args, err := usageTable.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -599,11 +633,13 @@ type EventRow struct {
 type Analytics struct {
 	Conn     driver.Conn
 	Database string
+	// raw reads raw events only: tests compare the rollups' answers with it.
+	raw bool
 }
 
 // TotalSpend sums a tenant's usage.
 func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
-	q, err := TotalSpendSQL(a.Database, s)
+	q, err := totalSpendSQL(a.Database, s, a.raw)
 	if err != nil {
 		return Sums{}, err
 	}
@@ -617,7 +653,7 @@ func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
 // Breakdown sums a tenant's usage per group, keeping the top limit groups
 // (limit > 0), and returns the total over every group with them.
 func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, Sums, error) {
-	q, missingGroup, err := BreakdownSQL(a.Database, s, limit)
+	q, err := breakdownSQL(a.Database, s, limit, a.raw)
 	if err != nil {
 		return nil, Sums{}, err
 	}
@@ -633,59 +669,12 @@ func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, S
 	}, func(r driver.Rows) error {
 		return r.Totals(append(keyDest(make([]string, len(s.GroupBy))), total.dest()...)...)
 	})
-	if err != nil || !missingGroup {
-		return out, total, err
-	}
-	// Events without the dimension: the total of all events minus the
-	// dimension's rows, shown as the empty value, as a raw-event query groups
-	// them. The two tables are fed by one insert but not at one instant; a
-	// read between the two sees more dimension rows than events, and then
-	// the missing group is left out rather than made negative.
-	all := s
-	all.GroupBy = nil
-	allTotal, err := a.TotalSpend(ctx, all)
-	if err != nil {
-		return nil, Sums{}, err
-	}
-	missing := allTotal
-	missing.Sub(total)
-	if missing.Events == 0 || !missing.nonNegative() {
-		return trim(out, limit), total, nil
-	}
-	out = append(out, Group{Keys: []string{""}, Sums: missing})
-	sort.SliceStable(out, func(i, j int) bool { return ranksBefore(&out[i], &out[j]) })
-	return trim(out, limit), allTotal, nil
-}
-
-func trim(groups []Group, limit int) []Group {
-	if limit > 0 && len(groups) > limit {
-		return groups[:limit]
-	}
-	return groups
-}
-
-func (s *Sums) nonNegative() bool {
-	// Events and UnpricedEvents are unsigned: a wrapped difference is huge.
-	return s.Events < 1<<63 && s.UnpricedEvents < 1<<63 && s.ListNanoUSD >= 0 && s.TenantNanoUSD >= 0 &&
-		s.InputTokens >= 0 && s.OutputTokens >= 0
-}
-
-// ranksBefore is BreakdownSQL's ORDER BY.
-func ranksBefore(a, b *Group) bool {
-	switch {
-	case a.TenantNanoUSD != b.TenantNanoUSD:
-		return a.TenantNanoUSD > b.TenantNanoUSD
-	case a.ListNanoUSD != b.ListNanoUSD:
-		return a.ListNanoUSD > b.ListNanoUSD
-	case a.Events != b.Events:
-		return a.Events > b.Events
-	}
-	return strings.Join(a.Keys, "\x00") < strings.Join(b.Keys, "\x00")
+	return out, total, err
 }
 
 // TimeSeries sums a tenant's usage per bucket (UTC) and group.
 func (a Analytics) TimeSeries(ctx context.Context, s Spec) ([]Point, error) {
-	q, err := TimeSeriesSQL(a.Database, s)
+	q, err := timeSeriesSQL(a.Database, s, a.raw)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func TestMigrateTwiceAndWriteSkipsStoredIDs(t *testing.T) {
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate again")
 	var versions uint64
-	testenv.Must(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".schema_migrations").Scan(&versions), "versions")
+	testenv.Must(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".schema_versions").Scan(&versions), "versions")
 	if versions != uint64(len(migrations)) {
 		t.Fatalf("%d versions recorded, want %d", versions, len(migrations))
 	}

@@ -53,7 +53,7 @@ func TestWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T) {
 	}
 	var rows, rolled uint64
 	testenv.Must(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".usage_events").Scan(&rows), "rows")
-	testenv.Must(t, conn.QueryRow(ctx, "SELECT sum(events) FROM "+db+"."+HourlyRollup).Scan(&rolled), "rollup")
+	testenv.Must(t, conn.QueryRow(ctx, "SELECT sum(events) FROM "+db+".usage_core_hourly").Scan(&rolled), "rollup")
 	if want := uint64(3*lookupChunk + 500 + 1200); rows != want || rolled != want {
 		t.Fatalf("%d rows, %d in the rollup; want %d", rows, rolled, want)
 	}
@@ -78,7 +78,7 @@ func TestUnknownModelColumnAndRerunnableMigration(t *testing.T) {
 	_, err = w.Write(ctx, evs)
 	testenv.Must(t, err, "write")
 	// Migration 7 ran but was never recorded (the process died in between).
-	testenv.Must(t, conn.Exec(ctx, replaceDB(migrations[6], db)), "apply 7 by hand")
+	testenv.Must(t, conn.Exec(ctx, replaceDB(migrations[6].sql, db)), "apply 7 by hand")
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate after an unrecorded step")
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate again")
 	rows, err := conn.Query(ctx, "SELECT model_requested, unknown_model, priced FROM "+db+".usage_events ORDER BY model_requested")

@@ -178,7 +178,7 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 				s := r
 				s.GroupBy, s.Filters = g, filters[fn]
 				for _, limit := range []int{0, 5} {
-					q, _, err := clickhouse.BreakdownSQL(db, s, limit)
+					q, err := clickhouse.BreakdownSQL(db, s, limit)
 					add(fmt.Sprintf("breakdown by %v, %s, %s, top %d", g, rn, fn, limit), q, err)
 				}
 			}
