@@ -134,7 +134,7 @@ type gqlError struct {
 }
 
 type gqlResponse struct {
-	Data   map[string]any `json:"data"`
+	Data       map[string]any `json:"data"`
 	Errors     []gqlError     `json:"errors"`
 	Extensions map[string]any `json:"extensions"`
 }

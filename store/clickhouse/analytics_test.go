@@ -77,7 +77,9 @@ func TestQueriesGolden(t *testing.T) {
 		{"total filtered by status, operation and source", func() (Query, error) {
 			return TotalSpendSQL("db", spec(nil, "", Filters{Statuses: []string{"429"}, Operations: []string{"embeddings"}, Sources: []string{"envoy"}}))
 		}},
-		{"breakdown by model and dimension", func() (Query, error) { return BreakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0) }},
+		{"breakdown by model and dimension", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0)
+		}},
 		{"top-5 breakdown by provider and model filtered by model", func() (Query, error) {
 			return BreakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
 		}},
@@ -109,7 +111,9 @@ func TestQueriesGolden(t *testing.T) {
 		{"tenant totals", func() (Query, error) { return TenantTotalsSQL("db", "t", t0, t1), nil }},
 		{"denials have no status", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{Statuses: []string{"200"}})) }},
 		{"bad group", func() (Query, error) { return BreakdownSQL("db", spec([]string{"tenant_id"}, "", Filters{}), 0) }},
-		{"injection in dim", func() (Query, error) { return BreakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0) }},
+		{"injection in dim", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0)
+		}},
 		{"injection in filter dim", func() (Query, error) {
 			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"a'b": {"x"}}}))
 		}},
@@ -331,4 +335,3 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		}
 	}
 }
-
