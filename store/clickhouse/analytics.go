@@ -633,13 +633,14 @@ type EventRow struct {
 type Analytics struct {
 	Conn     driver.Conn
 	Database string
-	// raw reads raw events only: tests compare the rollups' answers with it.
-	raw bool
+	// RawOnly answers sums from raw events only, never the rollups: the
+	// baseline tests and benchmarks compare the rollups with.
+	RawOnly bool
 }
 
 // TotalSpend sums a tenant's usage.
 func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
-	q, err := totalSpendSQL(a.Database, s, a.raw)
+	q, err := totalSpendSQL(a.Database, s, a.RawOnly)
 	if err != nil {
 		return Sums{}, err
 	}
@@ -653,7 +654,7 @@ func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
 // Breakdown sums a tenant's usage per group, keeping the top limit groups
 // (limit > 0), and returns the total over every group with them.
 func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, Sums, error) {
-	q, err := breakdownSQL(a.Database, s, limit, a.raw)
+	q, err := breakdownSQL(a.Database, s, limit, a.RawOnly)
 	if err != nil {
 		return nil, Sums{}, err
 	}
@@ -674,7 +675,7 @@ func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, S
 
 // TimeSeries sums a tenant's usage per bucket (UTC) and group.
 func (a Analytics) TimeSeries(ctx context.Context, s Spec) ([]Point, error) {
-	q, err := timeSeriesSQL(a.Database, s, a.raw)
+	q, err := timeSeriesSQL(a.Database, s, a.RawOnly)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	const tenant = "11111111-1111-4111-8111-111111111111"
 	start := time.Date(2026, 4, 28, 0, 0, 0, 0, time.UTC)
 	g := Generation{Database: db, Tenant: tenant, Keys: []string{"k1", "k2", "k3", "k4"}, Start: start, End: start.Add(5 * 24 * time.Hour),
-		Events: 8_000, IDPrefix: "g-"}
+		Events: 8_000, IDPrefix: "g-", Varied: true}
 	for lo := 0; lo < g.Events; lo += 7_000 {
 		q := GenerateSlice(g, lo, min(7_000, g.Events-lo))
 		testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "generate")
@@ -52,7 +52,7 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 		t.Fatalf("corrections: %d %v", n, err)
 	}
 
-	a, raw := Analytics{Conn: conn, Database: db}, Analytics{Conn: conn, Database: db, raw: true}
+	a, raw := Analytics{Conn: conn, Database: db}, Analytics{Conn: conn, Database: db, RawOnly: true}
 	ranges := map[string][2]time.Time{
 		"whole days":  {start.Add(24 * time.Hour), start.Add(4 * 24 * time.Hour)},
 		"hour ends":   {start.Add(5 * time.Hour), start.Add(100 * time.Hour)},

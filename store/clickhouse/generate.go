@@ -10,8 +10,10 @@ import (
 
 // Generation describes n events of one tenant spread evenly over [Start,
 // End): 50 keys (given), 12 models of 6 providers (one model unpriced), two
-// dimensions (team of 8, app of 3; every 16th event has no app), 2 %
-// provider errors, token counts that vary per event.
+// dimensions (team of 8, app of 3), 2 % provider errors, token counts that
+// vary per event. Varied adds what tests need and benchmarks do not (it
+// multiplies the attribution tuples by five): a second operation, a second
+// service tier, and every 16th event without the app dimension.
 type Generation struct {
 	Database, Tenant string
 	Keys             []string
@@ -19,6 +21,7 @@ type Generation struct {
 	Events           int
 	// IDPrefix makes event ids unique across generations.
 	IDPrefix string
+	Varied   bool
 }
 
 // GenerateSlice is the insert of events [lo, lo+n) of g; callers insert in
@@ -40,23 +43,28 @@ SELECT concat(?, toString(n)) AS event_id,
 	toDateTime(? + intDiv(n * ?, ?)) AS time,
 	? AS tenant_id,
 	arrayElement(?, 1 + intHash32(n) % ?) AS key_id,
-	'gateway', arrayElement(?, m) AS provider, if(n % 97 = 0, 'embeddings', 'chat.completions'), arrayElement(?, m) AS model,
+	'gateway', arrayElement(?, m) AS provider, if(? AND n % 97 = 0, 'embeddings', 'chat.completions'), arrayElement(?, m) AS model,
 	arrayElement(?, m), if(m = ?, '', arrayElement(?, m)),
-	toUInt8(n % 3 = 0), if(n % 5 = 0, 'flex', ''), 1, toUInt16(if(n % 50 = 0, 429, 200)), toUInt32(200 + intHash32(n + 3) % 3000), toUInt32(80), '',
+	toUInt8(n % 3 = 0), if(? AND n % 5 = 0, 'flex', ''), 1, toUInt16(if(n % 50 = 0, 429, 200)), toUInt32(200 + intHash32(n + 3) % 3000), toUInt32(80), '',
 	toInt64(if(n % 50 = 0, 0, 50 + intHash32(n + 1) % 4000)) AS in_tokens, toInt64(0), toInt64(0), toInt64(0),
 	toInt64(if(n % 50 = 0, 0, 5 + intHash32(n + 2) % 900)) AS out_tokens, toInt64(0), toInt64(0), toInt64(0), toInt64(0), toInt64(0),
 	toInt64(0), toInt64(0), toInt64(0), toInt64(0),
 	toUInt8(m != ?) AS priced,
 	in_tokens * arrayElement(?, m) + out_tokens * arrayElement(?, m) AS list_cost, intDiv(list_cost * 9, 10), toInt64(0),
 	toUInt8(0), '', 'standard', '[]',
-	if(n % 16 = 0, ['team'], ['app', 'team']),
-	if(n % 16 = 0, [team], [arrayElement(['web', 'batch', 'slackbot'], 1 + intHash32(n + 5) % 3), team]),
+	if(? AND n % 16 = 0, ['team'], ['app', 'team']),
+	if(? AND n % 16 = 0, [team], [arrayElement(['web', 'batch', 'slackbot'], 1 + intHash32(n + 5) % 3), team]),
 	'', '', toDateTime(?)
 FROM (SELECT number + ? AS n, 1 + intHash32(number + ?) % ? AS m,
 	arrayElement(['search', 'support', 'growth', 'research', 'platform', 'sales', 'legal', 'finance'], 1 + intHash32(number + ? + 4) % 8) AS team
 	FROM numbers(?))`
+	varied := 0
+	if g.Varied {
+		varied = 1
+	}
 	return Query{SQL: sql, Args: []any{g.IDPrefix, g.Start.Unix(), span, int64(g.Events), g.Tenant, g.Keys, len(g.Keys),
-		providers, models, models, len(models), models, len(models), inRate, outRate, g.End.Unix(), lo, lo + 7, len(models), lo, n}}
+		providers, varied, models, models, len(models), models, varied, len(models), inRate, outRate, varied, varied,
+		g.End.Unix(), lo, lo + 7, len(models), lo, n}}
 }
 
 // GenerateDenialsSQL inserts n denials of g's tenant over g's range.

@@ -78,7 +78,7 @@ func TestMigrateUpgradesALegacyDatabase(t *testing.T) {
 	ctx := context.Background()
 	conn, db := legacyDB(t)
 	g := Generation{Database: db, Tenant: "t1", Keys: []string{"k1", "k2", "k3"}, Start: time.Date(2026, 2, 25, 0, 0, 0, 0, time.UTC),
-		End: time.Date(2026, 3, 4, 7, 0, 0, 0, time.UTC), Events: 6000, IDPrefix: "old-"}
+		End: time.Date(2026, 3, 4, 7, 0, 0, 0, time.UTC), Events: 6000, IDPrefix: "old-", Varied: true}
 	q := GenerateSlice(g, 0, g.Events)
 	testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "old events")
 	testenv.Must(t, Migrate(ctx, conn, db), "upgrade")

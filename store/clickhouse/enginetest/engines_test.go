@@ -82,8 +82,8 @@ func engines(t *testing.T) (db string, es map[string]engine) {
 
 func generations(db string) []clickhouse.Generation {
 	return []clickhouse.Generation{
-		{Database: db, Tenant: tenantA, Keys: keys(50), Start: start, End: end, Events: 30_000, IDPrefix: "a-"},
-		{Database: db, Tenant: tenantB, Keys: keys(5), Start: start.Add(-24 * time.Hour), End: end.Add(48 * time.Hour), Events: 5_000, IDPrefix: "b-"},
+		{Database: db, Tenant: tenantA, Keys: keys(50), Start: start, End: end, Events: 30_000, IDPrefix: "a-", Varied: true},
+		{Database: db, Tenant: tenantB, Keys: keys(5), Start: start.Add(-24 * time.Hour), End: end.Add(48 * time.Hour), Events: 5_000, IDPrefix: "b-", Varied: true},
 	}
 }
 
