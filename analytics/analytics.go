@@ -18,11 +18,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
-	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/pricing"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // Limits keep one analytics request cheap; requests beyond them get an
@@ -51,9 +51,9 @@ func DefaultLimits() Limits {
 
 // Service answers analytics for tenants.
 type Service struct {
-	cp      *controlplane.Service
-	store   *clickhouse.Analytics // nil: no ClickHouse (spend queries are not available)
-	budgets *pgstore.Store
+	cp      Tenants
+	store   Store // nil: no ClickHouse (spend queries are not available)
+	budgets Budgets
 	limits  Limits
 	// Now is the clock for budget periods and forecasts (tests set it).
 	Now func() time.Time
@@ -62,8 +62,48 @@ type Service struct {
 // New builds the service. store may be nil (an API without ClickHouse):
 // spend queries then answer that they are not available, while budget status
 // and alert history (Postgres) still work.
-func New(cp *controlplane.Service, store *clickhouse.Analytics, budgets *pgstore.Store, limits Limits) *Service {
+func New(cp Tenants, store Store, budgets Budgets, limits Limits) *Service {
 	return &Service{cp: cp, store: store, budgets: budgets, limits: limits, Now: time.Now}
+}
+
+// Sums answers sums of usage (store/clickhouse.Analytics is one), and says
+// what source a query's sums are read from.
+type Sums interface {
+	TotalSpend(ctx context.Context, s spend.Spec) (spend.Sums, error)
+	Breakdown(ctx context.Context, s spend.Spec, limit int) ([]spend.Group, spend.Sums, error)
+	TimeSeries(ctx context.Context, s spend.Spec) ([]spend.Point, error)
+	// SumsSource says what answers sums of s: rollup, raw or rollup+raw,
+	// and the tables read.
+	SumsSource(s spend.Spec) (source string, tables []string)
+}
+
+// Events answers queries that read stored events and denials.
+type Events interface {
+	Denials(ctx context.Context, s spend.Spec) ([]spend.DenialGroup, error)
+	UnknownModels(ctx context.Context, s spend.Spec, limit int) ([]spend.UnknownModel, error)
+	Events(ctx context.Context, s spend.Spec, after *spend.EventCursor, limit int) ([]spend.EventRow, error)
+	Event(ctx context.Context, tenant, eventID string) (spend.EventRow, error)
+}
+
+// Tenants authorizes callers and names keys and budgets (the control
+// plane).
+type Tenants interface {
+	Authorize(ctx context.Context, tenantID string, need controlplane.Role) (auth.Principal, error)
+	KeyNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error)
+	Budget(ctx context.Context, tenantID, id string) (controlplane.Budget, error)
+	Budgets(ctx context.Context, tenantID string, page controlplane.Page) (controlplane.Connection[controlplane.Budget], error)
+}
+
+// Budgets reads budget counters and alerts (budget/pgstore).
+type Budgets interface {
+	PeriodTotals(ctx context.Context, budgets []*budget.Budget, now time.Time) (map[string]budget.Status, error)
+	Alerts(ctx context.Context, tenantID string, limit int) ([]budget.Alert, error)
+}
+
+// Store is all the service asks of storage.
+type Store interface {
+	Sums
+	Events
 }
 
 // Query selects a tenant's events: [From, To), Filters, and for breakdowns
@@ -73,7 +113,7 @@ func New(cp *controlplane.Service, store *clickhouse.Analytics, budgets *pgstore
 type Query struct {
 	TenantID string
 	From, To time.Time
-	Filters  clickhouse.Filters
+	Filters  spend.Filters
 	GroupBy  []string
 	Bucket   string
 }
@@ -85,8 +125,8 @@ func invalid(format string, args ...any) error {
 // storeErr turns the store's query errors into client errors; the rest stay
 // internal.
 func storeErr(err error) error {
-	if errors.Is(err, clickhouse.ErrBadQuery) {
-		return invalid("%s", strings.TrimPrefix(err.Error(), clickhouse.ErrBadQuery.Error()+": "))
+	if errors.Is(err, spend.ErrBadQuery) {
+		return invalid("%s", strings.TrimPrefix(err.Error(), spend.ErrBadQuery.Error()+": "))
 	}
 	return err
 }
@@ -97,40 +137,40 @@ var bucketSize = map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Ho
 var ErrNotAvailable = &controlplane.Error{Code: controlplane.CodeInternal, Message: "spend analytics are not available on this server (no ClickHouse)"}
 
 // spec authorizes the caller and validates q against the limits.
-func (s *Service) spec(ctx context.Context, q *Query) (clickhouse.Spec, error) {
+func (s *Service) spec(ctx context.Context, q *Query) (spend.Spec, error) {
 	if _, err := s.cp.Authorize(ctx, q.TenantID, controlplane.RoleViewer); err != nil {
-		return clickhouse.Spec{}, err
+		return spend.Spec{}, err
 	}
 	if s.store == nil {
-		return clickhouse.Spec{}, ErrNotAvailable
+		return spend.Spec{}, ErrNotAvailable
 	}
 	switch {
 	case q.From.IsZero() || q.To.IsZero():
-		return clickhouse.Spec{}, invalid("from and to are required")
+		return spend.Spec{}, invalid("from and to are required")
 	case !q.From.Before(q.To):
-		return clickhouse.Spec{}, invalid("from (%s) must be before to (%s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+		return spend.Spec{}, invalid("from (%s) must be before to (%s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
 	case q.To.Sub(q.From) > s.limits.MaxRange:
-		return clickhouse.Spec{}, invalid("the time range is %s long; at most %d days are allowed", q.To.Sub(q.From).Round(time.Hour), int(s.limits.MaxRange.Hours()/24))
+		return spend.Spec{}, invalid("the time range is %s long; at most %d days are allowed", q.To.Sub(q.From).Round(time.Hour), int(s.limits.MaxRange.Hours()/24))
 	case len(q.GroupBy) > s.limits.MaxGroupBy:
-		return clickhouse.Spec{}, invalid("%d group-bys; at most %d are allowed", len(q.GroupBy), s.limits.MaxGroupBy)
+		return spend.Spec{}, invalid("%d group-bys; at most %d are allowed", len(q.GroupBy), s.limits.MaxGroupBy)
 	}
 	seen := map[string]bool{}
 	for _, g := range q.GroupBy {
 		if seen[g] {
-			return clickhouse.Spec{}, invalid("group-by %q is given twice", g)
+			return spend.Spec{}, invalid("group-by %q is given twice", g)
 		}
 		seen[g] = true
 	}
 	if q.Bucket != "" {
 		size, ok := bucketSize[q.Bucket]
 		if !ok {
-			return clickhouse.Spec{}, invalid("bucket %q: use HOUR, DAY, WEEK or MONTH", q.Bucket)
+			return spend.Spec{}, invalid("bucket %q: use HOUR, DAY, WEEK or MONTH", q.Bucket)
 		}
 		if n := int(q.To.Sub(q.From) / size); n > s.limits.MaxBuckets {
-			return clickhouse.Spec{}, invalid("%d %s buckets; at most %d are allowed: use a larger bucket or a shorter range", n, q.Bucket, s.limits.MaxBuckets)
+			return spend.Spec{}, invalid("%d %s buckets; at most %d are allowed: use a larger bucket or a shorter range", n, q.Bucket, s.limits.MaxBuckets)
 		}
 	}
-	return clickhouse.Spec{Tenant: q.TenantID, From: q.From.UTC(), To: q.To.UTC(), Filters: q.Filters, GroupBy: q.GroupBy, Bucket: q.Bucket}, nil
+	return spend.Spec{Tenant: q.TenantID, From: q.From.UTC(), To: q.To.UTC(), Filters: q.Filters, GroupBy: q.GroupBy, Bucket: q.Bucket}, nil
 }
 
 func (s *Service) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -138,17 +178,17 @@ func (s *Service) timeout(ctx context.Context) (context.Context, context.CancelF
 }
 
 // Summary sums the tenant's usage.
-func (s *Service) Summary(ctx context.Context, q Query) (clickhouse.Sums, error) {
+func (s *Service) Summary(ctx context.Context, q Query) (spend.Sums, error) {
 	q.GroupBy, q.Bucket = nil, ""
 	spec, err := s.spec(ctx, &q)
 	if err != nil {
-		return clickhouse.Sums{}, err
+		return spend.Sums{}, err
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	sums, err := s.store.TotalSpend(ctx, spec)
 	if err == nil {
-		recordSums(ctx, spec)
+		recordSums(ctx, s.store, spec)
 	}
 	return sums, storeErr(err)
 }
@@ -157,7 +197,7 @@ func (s *Service) Summary(ctx context.Context, q Query) (clickhouse.Sums, error)
 // Labels to show (key names for key ids; the same as Keys otherwise).
 type Group struct {
 	Keys, Labels []string
-	clickhouse.Sums
+	spend.Sums
 }
 
 // Breakdown is the top groups, the rest summed as Other, and the total.
@@ -165,9 +205,9 @@ type Breakdown struct {
 	GroupBy []string
 	Groups  []Group
 	// Other sums every group after the top N (zero when there is none).
-	Other       clickhouse.Sums
+	Other       spend.Sums
 	OtherGroups bool
-	Total       clickhouse.Sums
+	Total       spend.Sums
 }
 
 // Breakdown sums usage per group, keeping the top groups by tenant cost
@@ -194,7 +234,7 @@ func (s *Service) Breakdown(ctx context.Context, q Query, top int) (Breakdown, e
 	if err != nil {
 		return Breakdown{}, storeErr(err)
 	}
-	recordSums(ctx, spec)
+	recordSums(ctx, s.store, spec)
 	out := Breakdown{GroupBy: q.GroupBy, Total: total, Other: total}
 	for _, r := range rows {
 		out.Groups = append(out.Groups, Group{Keys: r.Keys, Sums: r.Sums})
@@ -228,7 +268,7 @@ func (s *Service) TimeSeries(ctx context.Context, q Query) ([]Point, error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	recordSums(ctx, spec)
+	recordSums(ctx, s.store, spec)
 	out := make([]Point, len(pts))
 	groups := make([]Group, len(pts))
 	for i, p := range pts {
@@ -313,7 +353,7 @@ func (s *Service) Denials(ctx context.Context, q Query) ([]DenialGroup, error) {
 
 // UnknownModels lists models used without a known price, most used first
 // (at most 200): what an admin prices before re-pricing.
-func (s *Service) UnknownModels(ctx context.Context, q Query) ([]clickhouse.UnknownModel, error) {
+func (s *Service) UnknownModels(ctx context.Context, q Query) ([]spend.UnknownModel, error) {
 	q.GroupBy, q.Bucket = nil, ""
 	spec, err := s.spec(ctx, &q)
 	if err != nil {
@@ -326,14 +366,14 @@ func (s *Service) UnknownModels(ctx context.Context, q Query) ([]clickhouse.Unkn
 	}
 	out, err := s.store.UnknownModels(ctx, spec, 200)
 	if err == nil {
-		record(ctx, "raw", []string{clickhouse.UsageTable})
+		record(ctx, "raw", []string{"usage_events"})
 	}
 	return out, storeErr(err)
 }
 
 // Event is one stored usage event with its cost explanation.
 type Event struct {
-	clickhouse.EventRow
+	spend.EventRow
 	KeyName string
 	Lines   []pricing.Line
 }
@@ -345,11 +385,11 @@ type EventPage struct {
 	HasNextPage bool
 }
 
-func encodeCursor(e *clickhouse.EventRow) string {
+func encodeCursor(e *spend.EventRow) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(e.Time.UTC().Format(time.RFC3339) + "|" + e.EventID))
 }
 
-func decodeCursor(c string) (*clickhouse.EventCursor, error) {
+func decodeCursor(c string) (*spend.EventCursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return nil, invalid("after: not a cursor from this list")
@@ -359,7 +399,7 @@ func decodeCursor(c string) (*clickhouse.EventCursor, error) {
 	if !ok || terr != nil || id == "" {
 		return nil, invalid("after: not a cursor from this list")
 	}
-	return &clickhouse.EventCursor{Time: t, EventID: id}, nil
+	return &spend.EventCursor{Time: t, EventID: id}, nil
 }
 
 // Events lists usage events newest first, first at a time (default 50).
@@ -375,7 +415,7 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 	if err != nil {
 		return EventPage{}, err
 	}
-	var cur *clickhouse.EventCursor
+	var cur *spend.EventCursor
 	if after != "" {
 		if cur, err = decodeCursor(after); err != nil {
 			return EventPage{}, err
@@ -390,7 +430,7 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 	if err != nil {
 		return EventPage{}, storeErr(err)
 	}
-	record(ctx, "raw", []string{clickhouse.UsageTable})
+	record(ctx, "raw", []string{"usage_events"})
 	page := EventPage{HasNextPage: len(rows) > first}
 	if page.HasNextPage {
 		rows = rows[:first]
@@ -419,11 +459,11 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 // the rollups, in milliseconds): every one of them is read, whatever the
 // filters, because only the tenant and the time are in the sort key. The
 // error names the longest range that fits, ending where spec ends.
-func (s *Service) rawBudget(ctx context.Context, spec clickhouse.Spec) error {
+func (s *Service) rawBudget(ctx context.Context, spec spend.Spec) error {
 	if s.limits.MaxRawEvents == 0 {
 		return nil
 	}
-	all := clickhouse.Spec{Tenant: spec.Tenant, From: spec.From, To: spec.To}
+	all := spend.Spec{Tenant: spec.Tenant, From: spec.From, To: spec.To}
 	sums, err := s.store.TotalSpend(ctx, all)
 	if err != nil {
 		return storeErr(err)
@@ -469,7 +509,7 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	row, err := s.store.Event(ctx, tenantID, eventID)
-	if errors.Is(err, clickhouse.ErrEventNotFound) {
+	if errors.Is(err, spend.ErrEventNotFound) {
 		return Event{}, &controlplane.Error{Code: controlplane.CodeNotFound, Message: "event not found"}
 	}
 	if err != nil {
@@ -482,7 +522,7 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	return explain(row, names)
 }
 
-func explain(row clickhouse.EventRow, keyNames map[string]string) (Event, error) {
+func explain(row spend.EventRow, keyNames map[string]string) (Event, error) {
 	e := Event{EventRow: row, KeyName: keyNames[row.KeyID]}
 	if row.CostLines != "" && row.CostLines != "null" {
 		if err := json.Unmarshal([]byte(row.CostLines), &e.Lines); err != nil {

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // Source says what answered one analytics query: "rollup", "raw" or
@@ -61,10 +61,10 @@ func record(ctx context.Context, source string, tables []string) {
 	s.list = append(s.list, Source{Field: field, Source: source, Tables: tables})
 }
 
-func recordSums(ctx context.Context, spec clickhouse.Spec) {
+func recordSums(ctx context.Context, store Sums, spec spend.Spec) {
 	if ctx.Value(sourcesKey{}) == nil {
 		return
 	}
-	source, tables := clickhouse.SumsSource(spec)
+	source, tables := store.SumsSource(spec)
 	record(ctx, source, tables)
 }

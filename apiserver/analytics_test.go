@@ -10,7 +10,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
-	chstore "github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -92,7 +92,7 @@ func TestRepriceThroughGraphQL(t *testing.T) {
 	h := newFullHarness(t)
 	token, tenant := h.owner("reprice@example.com", "reprice")
 	at := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
-	_, err := h.events.Write(context.Background(), []chstore.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion,
+	_, err := h.events.Write(context.Background(), []spend.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion,
 		Type: event.TypeUsage, EventID: "ev-acme", Time: at, Source: event.SourceGateway, TenantID: tenant, KeyID: uuid.NewString(),
 		Provider: "openai", Operation: "chat.completions", ModelRequested: "acme-llm", StatusCode: 200, Complete: true,
 		Usage: usage.Tokens{Input: 500_000, Output: 50_000}, RawUsage: `{"prompt_tokens":500000,"completion_tokens":50000}`}}})

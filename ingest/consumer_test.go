@@ -26,6 +26,7 @@ import (
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -244,7 +245,7 @@ func (p *pipeline) publish(evs []event.Event) {
 	}
 }
 
-func (p *pipeline) totals() clickhouse.Totals {
+func (p *pipeline) totals() spend.Totals {
 	p.t.Helper()
 	tot, err := p.writer.TenantTotals(context.Background(), tenant, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	testenv.Must(p.t, err, "totals")

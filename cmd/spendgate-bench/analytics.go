@@ -16,6 +16,7 @@ import (
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/internal/envflag"
+	"github.com/spendgate/spendgate/spend"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -74,13 +75,13 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	g := chstore.Generation{Database: name, Tenant: tenantID, Keys: keyIDs, Start: start, End: end, Events: *events, IDPrefix: "bench-"}
 	// Inserted in slices so one INSERT never holds too much in memory on a
 	// small machine.
-	const slice = 2_000_000
+	const slice = 500_000
 	for lo := 0; lo < *events; lo += slice {
 		q := chstore.GenerateSlice(g, lo, min(slice, *events-lo))
 		if err := conn.Exec(ctx, q.SQL, q.Args...); err != nil {
 			return fmt.Errorf("generate events: %w", err)
 		}
-		fmt.Printf("  … %d/%d events\n", min(lo+slice, *events), *events)
+		fmt.Printf("  … %d/%d events (%s)\n", min(lo+slice, *events), *events, time.Since(t0).Round(time.Second))
 	}
 	version := "?"
 	if v, err := conn.ServerVersion(); err == nil {
@@ -99,8 +100,8 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	fmt.Printf("merged in %s\n\n", time.Since(t0).Round(time.Second))
 
 	store := &chstore.Analytics{Conn: conn, Database: name}
-	spend := analytics.New(cp, store, pgstore.New(bt.pool), analytics.DefaultLimits())
-	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: spend}, cp, bt.quiet).Handler())
+	svc := analytics.New(cp, store, pgstore.New(bt.pool), analytics.DefaultLimits())
+	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: svc}, cp, bt.quiet).Handler())
 	defer srv.Close()
 
 	fmt.Printf("%-62s %8s %8s  %-10s %-17s %s\n", "query (GraphQL over HTTP)", "p50", "p95", "source", "table", "p95 ≤ "+goal.String())
@@ -132,12 +133,12 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	fmt.Printf("%-62s %9s %9s %8s\n", "baseline (store level, sums)", "rollup p95", "raw p95", "speedup")
 	for _, b := range []struct {
 		name string
-		spec chstore.Spec
+		spec spend.Spec
 	}{
-		{"breakdown by team × app, 30 days", chstore.Spec{GroupBy: []string{"dim:team", "dim:app"}, From: end.Add(-30 * 24 * time.Hour)}},
-		{"breakdown by key, filtered by team, 1 day", chstore.Spec{GroupBy: []string{"key"}, From: end.Add(-24 * time.Hour),
-			Filters: chstore.Filters{Dimensions: map[string][]string{"team": {"search"}}}}},
-		{"total, 90 days", chstore.Spec{From: start}},
+		{"breakdown by team × app, 30 days", spend.Spec{GroupBy: []string{"dim:team", "dim:app"}, From: end.Add(-30 * 24 * time.Hour)}},
+		{"breakdown by key, filtered by team, 1 day", spend.Spec{GroupBy: []string{"key"}, From: end.Add(-24 * time.Hour),
+			Filters: spend.Filters{Dimensions: map[string][]string{"team": {"search"}}}}},
+		{"total, 90 days", spend.Spec{From: start}},
 	} {
 		s := b.spec
 		s.Tenant, s.To = tenantID, end
@@ -173,7 +174,7 @@ func benchAnalytics(ctx context.Context, args []string) error {
 }
 
 // withGroup makes a total a breakdown by provider (Breakdown needs one).
-func withGroup(s chstore.Spec) chstore.Spec {
+func withGroup(s spend.Spec) spend.Spec {
 	if len(s.GroupBy) == 0 {
 		s.GroupBy = []string{"provider"}
 	}

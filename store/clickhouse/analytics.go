@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // Query is SQL with positional ? arguments, bound client-side by
@@ -50,37 +50,8 @@ func (q Query) Source() string {
 // UsageTable is the raw usage events table.
 const UsageTable = "usage_events"
 
-// ErrBadQuery marks analytics requests that cannot be answered as asked (an
-// unknown group-by, a filter the table lacks, an empty range): client errors.
-var ErrBadQuery = errors.New("clickhouse: bad analytics query")
-
 func badQuery(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrBadQuery}, args...)...)
-}
-
-// Filters narrow analytics queries; empty fields do not filter. Values are
-// bound as arguments.
-type Filters struct {
-	KeyIDs     []string
-	Providers  []string
-	Models     []string // matches model served, else requested
-	Operations []string
-	Sources    []string
-	Statuses   []string // HTTP status codes as text, e.g. "429"
-	// Dimensions keeps events whose dimension name has one of the values.
-	Dimensions map[string][]string
-}
-
-// Spec says what to sum: a tenant's events in [From, To), narrowed by
-// Filters, grouped by GroupBy (names from GroupByNames or dim:<name>) and,
-// for time series, bucketed by Bucket (hour, day, week, month; UTC, weeks
-// start on Monday like budget weeks).
-type Spec struct {
-	Tenant   string
-	From, To time.Time
-	Filters  Filters
-	GroupBy  []string
-	Bucket   string
+	return fmt.Errorf("%w: "+format, append([]any{spend.ErrBadQuery}, args...)...)
 }
 
 // table is one table analytics can read, with the expressions of the names
@@ -165,27 +136,11 @@ var (
 	}()
 )
 
-var dimName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
-// GroupByNames lists the group-by names usage analytics accept (besides
-// dim:<name>).
-func GroupByNames() []string {
-	out := make([]string, 0, len(usageTable.cols))
-	for k := range usageTable.cols {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// ValidDimensionName reports whether name can be grouped or filtered by.
-func ValidDimensionName(name string) bool { return dimName.MatchString(name) }
-
 func (t *table) expr(name string) (string, error) {
 	if c, ok := t.cols[name]; ok {
 		return c, nil
 	}
-	if d, ok := strings.CutPrefix(name, "dim:"); ok && dimName.MatchString(d) && t.dims {
+	if d, ok := strings.CutPrefix(name, "dim:"); ok && spend.ValidDimensionName(d) && t.dims {
 		return "dim_values[indexOf(dim_names, '" + d + "')]", nil
 	}
 	names := make([]string, 0, len(t.cols))
@@ -196,13 +151,13 @@ func (t *table) expr(name string) (string, error) {
 	return "", badQuery("cannot group %s by %q: use one of %s or dim:<name>", t.name, name, strings.Join(names, ", "))
 }
 
-func (f *Filters) byName() map[string][]string {
+func filtersByName(f *spend.Filters) map[string][]string {
 	return map[string][]string{"key": f.KeyIDs, "provider": f.Providers, "model": f.Models,
 		"operation": f.Operations, "source": f.Sources, "status": f.Statuses}
 }
 
 // where builds the WHERE clause of spec over t for [from, to).
-func (t *table) where(s *Spec, from, to time.Time) (string, []any, error) {
+func (t *table) where(s *spend.Spec, from, to time.Time) (string, []any, error) {
 	if s.Tenant == "" {
 		return "", nil, badQuery("no tenant")
 	}
@@ -211,7 +166,7 @@ func (t *table) where(s *Spec, from, to time.Time) (string, []any, error) {
 	}
 	w := "tenant_id = ? AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
 	args := []any{s.Tenant, from.UTC(), to.UTC()}
-	byName := s.Filters.byName()
+	byName := filtersByName(&s.Filters)
 	for _, name := range []string{"key", "provider", "model", "operation", "source", "status"} {
 		vals := byName[name]
 		if len(vals) == 0 {
@@ -230,7 +185,7 @@ func (t *table) where(s *Spec, from, to time.Time) (string, []any, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if !dimName.MatchString(n) {
+		if !spend.ValidDimensionName(n) {
 			return "", nil, badQuery("dimension name %q: use letters, digits, _ . - (at most 64)", n)
 		}
 		if !t.dims {
@@ -254,7 +209,7 @@ type leg struct {
 // series is hourly), its hourly table for the whole hours at either end,
 // and raw events for the minutes left at the very ends. Every part gives
 // the sums of the same events, so the legs add up to the raw answer.
-func plan(s *Spec) []leg {
+func plan(s *spend.Spec) []leg {
 	needKey, needDims := len(s.Filters.KeyIDs) > 0, len(s.Filters.Dimensions) > 0
 	for _, g := range s.GroupBy {
 		needKey = needKey || g == "key"
@@ -334,7 +289,7 @@ func qualified(database string, t *table) string { return database + "." + t.nam
 // FROM (leg UNION ALL … UNION ALL corrections leg) [GROUP BY …]. Callers
 // append WITH TOTALS, ORDER BY and LIMIT. keys lists the group columns
 // (bucket_start first).
-func sumsSQL(database string, s *Spec, bucket string, raw bool) (q Query, keys string, err error) {
+func sumsSQL(database string, s *spend.Spec, bucket string, raw bool) (q Query, keys string, err error) {
 	legs := plan(s)
 	if raw {
 		legs = []leg{{&usageTable, s.From.UTC(), s.To.UTC()}}
@@ -383,7 +338,7 @@ func sumsSQL(database string, s *Spec, bucket string, raw bool) (q Query, keys s
 // SumsSource says what answers a sums query of s (TotalSpend, Breakdown,
 // TimeSeries): see Query.Source. Planning is pure, so callers can report
 // it without running anything.
-func SumsSource(s Spec) (source string, tables []string) {
+func SumsSource(s spend.Spec) (source string, tables []string) {
 	for _, l := range plan(&s) {
 		if !slices.Contains(tables, l.t.name) {
 			tables = append(tables, l.t.name)
@@ -393,10 +348,12 @@ func SumsSource(s Spec) (source string, tables []string) {
 }
 
 // TotalSpendSQL sums a tenant's usage in [From, To).
-func TotalSpendSQL(database string, s Spec) (Query, error) { return totalSpendSQL(database, s, false) }
+func TotalSpendSQL(database string, s spend.Spec) (Query, error) {
+	return totalSpendSQL(database, s, false)
+}
 
 // raw: read raw events only (tests compare the rollups with them).
-func totalSpendSQL(database string, s Spec, raw bool) (Query, error) {
+func totalSpendSQL(database string, s spend.Spec, raw bool) (Query, error) {
 	q, _, err := sumsSQL(database, &s, "", raw)
 	return q, err
 }
@@ -405,11 +362,11 @@ func totalSpendSQL(database string, s Spec, raw bool) (Query, error) {
 // limit > 0 keeps the top limit groups. WITH TOTALS sums every group in the
 // same read, before the limit, so "other" (total minus the top) comes from
 // one consistent snapshot.
-func BreakdownSQL(database string, s Spec, limit int) (Query, error) {
+func BreakdownSQL(database string, s spend.Spec, limit int) (Query, error) {
 	return breakdownSQL(database, s, limit, false)
 }
 
-func breakdownSQL(database string, s Spec, limit int, raw bool) (Query, error) {
+func breakdownSQL(database string, s spend.Spec, limit int, raw bool) (Query, error) {
 	if len(s.GroupBy) == 0 {
 		return Query{}, badQuery("a breakdown needs at least one group-by")
 	}
@@ -425,9 +382,11 @@ func breakdownSQL(database string, s Spec, limit int, raw bool) (Query, error) {
 }
 
 // TimeSeriesSQL sums a tenant's usage per bucket and optional groups.
-func TimeSeriesSQL(database string, s Spec) (Query, error) { return timeSeriesSQL(database, s, false) }
+func TimeSeriesSQL(database string, s spend.Spec) (Query, error) {
+	return timeSeriesSQL(database, s, false)
+}
 
-func timeSeriesSQL(database string, s Spec, raw bool) (Query, error) {
+func timeSeriesSQL(database string, s spend.Spec, raw bool) (Query, error) {
 	if _, err := bucketExpr(s.Bucket, "time"); err != nil {
 		return Query{}, err
 	}
@@ -441,7 +400,7 @@ func timeSeriesSQL(database string, s Spec, raw bool) (Query, error) {
 
 // DenialsSQL counts a tenant's denials per group (default: reason), most
 // first.
-func DenialsSQL(database string, s Spec) (Query, error) {
+func DenialsSQL(database string, s spend.Spec) (Query, error) {
 	t := &denialsTable
 	groupBy := s.GroupBy
 	if len(groupBy) == 0 {
@@ -468,7 +427,7 @@ func notCorrected(database string) string {
 // UnknownModelsSQL lists the models a tenant used that have no price, most
 // used first: what an admin must price before re-pricing. Events re-priced
 // since are left out.
-func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
+func UnknownModelsSQL(database string, s spend.Spec, limit int) (Query, error) {
 	t := &usageTable
 	w, args, err := t.where(&s, s.From, s.To)
 	if err != nil {
@@ -500,16 +459,9 @@ func eventSelect(database string) string {
 		FROM ` + database + `.` + CorrectionsTable + ` WHERE tenant_id = ? GROUP BY event_id) AS corrections USING event_id`
 }
 
-// EventCursor is the position after the last event of a page: events are
-// listed newest first by (time, event_id).
-type EventCursor struct {
-	Time    time.Time
-	EventID string
-}
-
 // EventsSQL lists a tenant's usage events newest first, after cursor (nil:
 // from the newest), at most limit.
-func EventsSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
+func EventsSQL(database string, s spend.Spec, after *spend.EventCursor, limit int) (Query, error) {
 	w, args, err := usageTable.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
@@ -530,7 +482,7 @@ func EventSQL(database, tenant, eventID string) Query {
 
 // UnpricedSQL lists a tenant's unpriced, uncorrected events in the range,
 // oldest first, after cursor: what re-pricing works through.
-func UnpricedSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
+func UnpricedSQL(database string, s spend.Spec, after *spend.EventCursor, limit int) (Query, error) {
 	w, args, err := usageTable.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
@@ -545,88 +497,8 @@ func UnpricedSQL(database string, s Spec, after *EventCursor, limit int) (Query,
 		Args: append([]any{s.Tenant}, args...)}, nil
 }
 
-// Sums are exact totals of usage events.
-type Sums struct {
-	Events, UnpricedEvents     uint64
-	ListNanoUSD, TenantNanoUSD int64
-	InputTokens, OutputTokens  int64
-}
-
-// Add adds o to s.
-func (s *Sums) Add(o Sums) {
-	s.Events += o.Events
-	s.UnpricedEvents += o.UnpricedEvents
-	s.ListNanoUSD += o.ListNanoUSD
-	s.TenantNanoUSD += o.TenantNanoUSD
-	s.InputTokens += o.InputTokens
-	s.OutputTokens += o.OutputTokens
-}
-
-// Sub subtracts o from s.
-func (s *Sums) Sub(o Sums) {
-	s.Events -= o.Events
-	s.UnpricedEvents -= o.UnpricedEvents
-	s.ListNanoUSD -= o.ListNanoUSD
-	s.TenantNanoUSD -= o.TenantNanoUSD
-	s.InputTokens -= o.InputTokens
-	s.OutputTokens -= o.OutputTokens
-}
-
-func (s *Sums) dest() []any {
+func sumsDest(s *spend.Sums) []any {
 	return []any{&s.Events, &s.UnpricedEvents, &s.ListNanoUSD, &s.TenantNanoUSD, &s.InputTokens, &s.OutputTokens}
-}
-
-// Group is one row of a breakdown: Keys in group-by order.
-type Group struct {
-	Keys []string
-	Sums
-}
-
-// Point is one bucket of a time series.
-type Point struct {
-	Bucket time.Time
-	Keys   []string
-	Sums
-}
-
-// DenialGroup counts denials of one group.
-type DenialGroup struct {
-	Keys   []string
-	Events uint64
-}
-
-// UnknownModel is a model used without a known price.
-type UnknownModel struct {
-	Provider, Model           string
-	Events                    uint64
-	InputTokens, OutputTokens int64
-	FirstSeen, LastSeen       time.Time
-}
-
-// EventRow is one stored usage event with its cost.
-type EventRow struct {
-	EventID, KeyID, Source, Provider, Operation         string
-	ModelRequested, ModelServed, CatalogueModel         string
-	Time                                                time.Time
-	Streaming, Complete                                 bool
-	ServiceTier, RequestID                              string
-	StatusCode                                          uint16
-	LatencyMs, TTFBMs                                   uint32
-	Input, CachedInput, CacheWrite5m, CacheWrite1h      int64
-	Output, Reasoning, AudioInput, AudioOutput          int64
-	ImageInput, ImageOutput, WebSearches                int64
-	Characters, Seconds, Images                         int64
-	Priced, HasProviderReported                         bool
-	ListNanoUSD, TenantNanoUSD, ProviderReportedNanoUSD int64
-	OverrideID, PricingTier                             string
-	// CostLines is the pricing explanation as stored (JSON of []pricing.Line).
-	CostLines           string
-	DimNames, DimValues []string
-	// RawUsage is the provider's usage object(s) as received.
-	RawUsage string
-	// Repriced is true when a cost correction applies: the costs, priced
-	// flag and explanation above are the corrected ones.
-	Repriced bool
 }
 
 // Analytics runs the query builders against a database.
@@ -638,52 +510,60 @@ type Analytics struct {
 	RawOnly bool
 }
 
+// SumsSource says what answers sums of s (see the package function).
+func (a Analytics) SumsSource(s spend.Spec) (string, []string) {
+	if a.RawOnly {
+		return "raw", []string{UsageTable}
+	}
+	return SumsSource(s)
+}
+
 // TotalSpend sums a tenant's usage.
-func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
+func (a Analytics) TotalSpend(ctx context.Context, s spend.Spec) (spend.Sums, error) {
 	q, err := totalSpendSQL(a.Database, s, a.RawOnly)
 	if err != nil {
-		return Sums{}, err
+		return spend.Sums{}, err
 	}
-	var sums Sums
-	if err := a.Conn.QueryRow(ctx, q.SQL, q.Args...).Scan(sums.dest()...); err != nil {
-		return Sums{}, fmt.Errorf("clickhouse: total spend: %w", err)
+	var sums spend.Sums
+	if err := a.Conn.QueryRow(ctx, q.SQL, q.Args...).Scan(sumsDest(&sums)...); err != nil {
+		return spend.Sums{}, fmt.Errorf("clickhouse: total spend: %w", err)
 	}
 	return sums, nil
 }
 
 // Breakdown sums a tenant's usage per group, keeping the top limit groups
 // (limit > 0), and returns the total over every group with them.
-func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, Sums, error) {
+func (a Analytics) Breakdown(ctx context.Context, s spend.Spec, limit int) ([]spend.Group, spend.Sums, error) {
 	q, err := breakdownSQL(a.Database, s, limit, a.RawOnly)
 	if err != nil {
-		return nil, Sums{}, err
+		return nil, spend.Sums{}, err
 	}
-	var out []Group
-	var total Sums
+	var out []spend.Group
+	var total spend.Sums
 	err = a.scanTotals(ctx, q, "breakdown", func(r driver.Rows) error {
-		g := Group{Keys: make([]string, len(s.GroupBy))}
-		if err := r.Scan(append(keyDest(g.Keys), g.dest()...)...); err != nil {
+		g := spend.Group{Keys: make([]string, len(s.GroupBy))}
+		if err := r.Scan(append(keyDest(g.Keys), sumsDest(&g.Sums)...)...); err != nil {
 			return err
 		}
 		out = append(out, g)
 		return nil
 	}, func(r driver.Rows) error {
-		return r.Totals(append(keyDest(make([]string, len(s.GroupBy))), total.dest()...)...)
+		return r.Totals(append(keyDest(make([]string, len(s.GroupBy))), sumsDest(&total)...)...)
 	})
 	return out, total, err
 }
 
 // TimeSeries sums a tenant's usage per bucket (UTC) and group.
-func (a Analytics) TimeSeries(ctx context.Context, s Spec) ([]Point, error) {
+func (a Analytics) TimeSeries(ctx context.Context, s spend.Spec) ([]spend.Point, error) {
 	q, err := timeSeriesSQL(a.Database, s, a.RawOnly)
 	if err != nil {
 		return nil, err
 	}
-	var out []Point
+	var out []spend.Point
 	err = a.scan(ctx, q, "time series", func(r driver.Rows) error {
-		p := Point{Keys: make([]string, len(s.GroupBy))}
+		p := spend.Point{Keys: make([]string, len(s.GroupBy))}
 		dest := append([]any{&p.Bucket}, keyDest(p.Keys)...)
-		if err := r.Scan(append(dest, p.dest()...)...); err != nil {
+		if err := r.Scan(append(dest, sumsDest(&p.Sums)...)...); err != nil {
 			return err
 		}
 		p.Bucket = p.Bucket.UTC()
@@ -694,15 +574,15 @@ func (a Analytics) TimeSeries(ctx context.Context, s Spec) ([]Point, error) {
 }
 
 // Denials counts a tenant's denials per group (default: reason).
-func (a Analytics) Denials(ctx context.Context, s Spec) ([]DenialGroup, error) {
+func (a Analytics) Denials(ctx context.Context, s spend.Spec) ([]spend.DenialGroup, error) {
 	q, err := DenialsSQL(a.Database, s)
 	if err != nil {
 		return nil, err
 	}
 	n := max(len(s.GroupBy), 1)
-	var out []DenialGroup
+	var out []spend.DenialGroup
 	err = a.scan(ctx, q, "denials", func(r driver.Rows) error {
-		g := DenialGroup{Keys: make([]string, n)}
+		g := spend.DenialGroup{Keys: make([]string, n)}
 		if err := r.Scan(append(keyDest(g.Keys), &g.Events)...); err != nil {
 			return err
 		}
@@ -713,14 +593,14 @@ func (a Analytics) Denials(ctx context.Context, s Spec) ([]DenialGroup, error) {
 }
 
 // UnknownModels lists unpriced models, most used first.
-func (a Analytics) UnknownModels(ctx context.Context, s Spec, limit int) ([]UnknownModel, error) {
+func (a Analytics) UnknownModels(ctx context.Context, s spend.Spec, limit int) ([]spend.UnknownModel, error) {
 	q, err := UnknownModelsSQL(a.Database, s, limit)
 	if err != nil {
 		return nil, err
 	}
-	var out []UnknownModel
+	var out []spend.UnknownModel
 	err = a.scan(ctx, q, "unknown models", func(r driver.Rows) error {
-		var m UnknownModel
+		var m spend.UnknownModel
 		if err := r.Scan(&m.Provider, &m.Model, &m.Events, &m.InputTokens, &m.OutputTokens, &m.FirstSeen, &m.LastSeen); err != nil {
 			return err
 		}
@@ -732,12 +612,12 @@ func (a Analytics) UnknownModels(ctx context.Context, s Spec, limit int) ([]Unkn
 }
 
 // Events lists usage events newest first.
-func (a Analytics) Events(ctx context.Context, s Spec, after *EventCursor, limit int) ([]EventRow, error) {
+func (a Analytics) Events(ctx context.Context, s spend.Spec, after *spend.EventCursor, limit int) ([]spend.EventRow, error) {
 	q, err := EventsSQL(a.Database, s, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	var out []EventRow
+	var out []spend.EventRow
 	err = a.scan(ctx, q, "events", func(r driver.Rows) error {
 		e, err := scanEvent(r)
 		if err == nil {
@@ -749,12 +629,12 @@ func (a Analytics) Events(ctx context.Context, s Spec, after *EventCursor, limit
 }
 
 // Unpriced lists unpriced, uncorrected events oldest first (re-pricing).
-func (a Analytics) Unpriced(ctx context.Context, s Spec, after *EventCursor, limit int) ([]EventRow, error) {
+func (a Analytics) Unpriced(ctx context.Context, s spend.Spec, after *spend.EventCursor, limit int) ([]spend.EventRow, error) {
 	q, err := UnpricedSQL(a.Database, s, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	var out []EventRow
+	var out []spend.EventRow
 	err = a.scan(ctx, q, "unpriced events", func(r driver.Rows) error {
 		e, err := scanEvent(r)
 		if err == nil {
@@ -765,13 +645,10 @@ func (a Analytics) Unpriced(ctx context.Context, s Spec, after *EventCursor, lim
 	return out, err
 }
 
-// ErrEventNotFound is returned by Event for an id the tenant has no event of.
-var ErrEventNotFound = errors.New("clickhouse: event not found")
-
 // Event finds one usage event of a tenant.
-func (a Analytics) Event(ctx context.Context, tenant, eventID string) (EventRow, error) {
+func (a Analytics) Event(ctx context.Context, tenant, eventID string) (spend.EventRow, error) {
 	q := EventSQL(a.Database, tenant, eventID)
-	var found []EventRow
+	var found []spend.EventRow
 	err := a.scan(ctx, q, "event", func(r driver.Rows) error {
 		e, err := scanEvent(r)
 		if err == nil {
@@ -780,16 +657,16 @@ func (a Analytics) Event(ctx context.Context, tenant, eventID string) (EventRow,
 		return err
 	})
 	if err != nil {
-		return EventRow{}, err
+		return spend.EventRow{}, err
 	}
 	if len(found) == 0 {
-		return EventRow{}, ErrEventNotFound
+		return spend.EventRow{}, spend.ErrEventNotFound
 	}
 	return found[0], nil
 }
 
-func scanEvent(r driver.Rows) (EventRow, error) {
-	var e EventRow
+func scanEvent(r driver.Rows) (spend.EventRow, error) {
+	var e spend.EventRow
 	var streaming, complete, priced, reported, repriced uint8
 	err := r.Scan(&e.EventID, &e.Time, &e.KeyID, &e.Source, &e.Provider, &e.Operation, &e.ModelRequested, &e.ModelServed, &e.CatalogueModel,
 		&streaming, &e.ServiceTier, &complete, &e.StatusCode, &e.LatencyMs, &e.TTFBMs, &e.RequestID,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -27,20 +29,20 @@ var (
 func TestPlan(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
-		spec Spec
+		spec spend.Spec
 		want string // table [from, to) per leg, hours after t0
 	}{
-		"whole days of a key breakdown read the core daily rollup": {Spec{From: t0, To: t1, GroupBy: []string{"key"}},
+		"whole days of a key breakdown read the core daily rollup": {spend.Spec{From: t0, To: t1, GroupBy: []string{"key"}},
 			"usage_core_daily[0,48)"},
-		"no key: the dims family": {Spec{From: t0, To: t1, GroupBy: []string{"model", "status"}}, "usage_dims_daily[0,48)"},
-		"a dimension pair and a key: the attr family": {Spec{From: t0, To: t1, GroupBy: []string{"dim:team", "dim:app"},
-			Filters: Filters{KeyIDs: []string{"k"}}}, "usage_attr_daily[0,48)"},
-		"hourly series skip the daily rollup": {Spec{From: t0, To: t1, Bucket: "hour"}, "usage_dims_hourly[0,48)"},
-		"hour-aligned ends come from the hourly rollup": {Spec{From: t0.Add(-3 * time.Hour), To: t1.Add(5 * time.Hour)},
+		"no key: the dims family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"model", "status"}}, "usage_dims_daily[0,48)"},
+		"a dimension pair and a key: the attr family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"dim:team", "dim:app"},
+			Filters: spend.Filters{KeyIDs: []string{"k"}}}, "usage_attr_daily[0,48)"},
+		"hourly series skip the daily rollup": {spend.Spec{From: t0, To: t1, Bucket: "hour"}, "usage_dims_hourly[0,48)"},
+		"hour-aligned ends come from the hourly rollup": {spend.Spec{From: t0.Add(-3 * time.Hour), To: t1.Add(5 * time.Hour)},
 			"usage_dims_hourly[-3,0) usage_dims_daily[0,48) usage_dims_hourly[48,53)"},
-		"ragged ends come from raw events": {Spec{From: t0.Add(-90 * time.Minute), To: t1.Add(30 * time.Minute)},
+		"ragged ends come from raw events": {spend.Spec{From: t0.Add(-90 * time.Minute), To: t1.Add(30 * time.Minute)},
 			"usage_events[-1.5,-1) usage_dims_hourly[-1,0) usage_dims_daily[0,48) usage_events[48,48.5)"},
-		"less than an hour is raw": {Spec{From: t0.Add(10 * time.Minute), To: t0.Add(50 * time.Minute)}, "usage_events[0.16666666666666666,0.8333333333333334)"},
+		"less than an hour is raw": {spend.Spec{From: t0.Add(10 * time.Minute), To: t0.Add(50 * time.Minute)}, "usage_events[0.16666666666666666,0.8333333333333334)"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -61,73 +63,79 @@ var update = flag.Bool("update", false, "rewrite testdata/queries.golden")
 // cases (go test -run TestQueriesGolden -update rewrites the file; review
 // the diff). Bad requests are pinned by their error.
 func TestQueriesGolden(t *testing.T) {
-	f := Filters{Providers: []string{"openai"}, Dimensions: map[string][]string{"team": {"search"}}}
-	spec := func(groupBy []string, bucket string, f Filters) Spec {
-		return Spec{Tenant: "t", From: t0, To: t1, GroupBy: groupBy, Bucket: bucket, Filters: f}
+	f := spend.Filters{Providers: []string{"openai"}, Dimensions: map[string][]string{"team": {"search"}}}
+	spec := func(groupBy []string, bucket string, f spend.Filters) spend.Spec {
+		return spend.Spec{Tenant: "t", From: t0, To: t1, GroupBy: groupBy, Bucket: bucket, Filters: f}
 	}
 	odd := t0.Add(90 * time.Minute) // aligned to nothing a rollup keeps
 	cases := []struct {
 		name  string
 		build func() (Query, error)
 	}{
-		{"total from the daily rollup", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", Filters{})) }},
-		{"total over hour-aligned ends", func() (Query, error) { return TotalSpendSQL("db", Spec{Tenant: "t", From: t0.Add(time.Hour), To: t1}) }},
-		{"total over ragged ends", func() (Query, error) { return TotalSpendSQL("db", Spec{Tenant: "t", From: odd, To: t1}) }},
+		{"total from the daily rollup", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", spend.Filters{})) }},
+		{"total over hour-aligned ends", func() (Query, error) {
+			return TotalSpendSQL("db", spend.Spec{Tenant: "t", From: t0.Add(time.Hour), To: t1})
+		}},
+		{"total over ragged ends", func() (Query, error) { return TotalSpendSQL("db", spend.Spec{Tenant: "t", From: odd, To: t1}) }},
 		{"total filtered by provider and dimension", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", f)) }},
 		{"total filtered by status, operation and source", func() (Query, error) {
-			return TotalSpendSQL("db", spec(nil, "", Filters{Statuses: []string{"429"}, Operations: []string{"embeddings"}, Sources: []string{"envoy"}}))
+			return TotalSpendSQL("db", spec(nil, "", spend.Filters{Statuses: []string{"429"}, Operations: []string{"embeddings"}, Sources: []string{"envoy"}}))
 		}},
 		{"breakdown by model and dimension", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0)
+			return BreakdownSQL("db", spec([]string{"model", "dim:team"}, "", spend.Filters{}), 0)
 		}},
 		{"top-5 breakdown by provider and model filtered by model", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
+			return BreakdownSQL("db", spec([]string{"provider", "model"}, "", spend.Filters{Models: []string{"gpt-4o"}}), 5)
 		}},
 		{"breakdown by a dimension pair filtered by key", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"dim:team", "dim:app"}, "", Filters{KeyIDs: []string{"k1", "k2"}}), 10)
+			return BreakdownSQL("db", spec([]string{"dim:team", "dim:app"}, "", spend.Filters{KeyIDs: []string{"k1", "k2"}}), 10)
 		}},
 		{"breakdown by four group-bys", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"key", "model", "status", "dim:env"}, "", Filters{}), 0)
+			return BreakdownSQL("db", spec([]string{"key", "model", "status", "dim:env"}, "", spend.Filters{}), 0)
 		}},
-		{"daily series by key", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"key"}, "day", Filters{})) }},
-		{"hourly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "hour", Filters{})) }},
-		{"weekly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "week", Filters{})) }},
+		{"daily series by key", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"key"}, "day", spend.Filters{})) }},
+		{"hourly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "hour", spend.Filters{})) }},
+		{"weekly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "week", spend.Filters{})) }},
 		{"monthly series by status over ragged ends", func() (Query, error) {
-			return TimeSeriesSQL("db", Spec{Tenant: "t", From: odd, To: t1, GroupBy: []string{"status"}, Bucket: "month"})
+			return TimeSeriesSQL("db", spend.Spec{Tenant: "t", From: odd, To: t1, GroupBy: []string{"status"}, Bucket: "month"})
 		}},
-		{"denials by reason filtered by key", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{KeyIDs: []string{"k"}})) }},
-		{"denials by model and dimension", func() (Query, error) { return DenialsSQL("db", spec([]string{"model", "dim:team"}, "", Filters{})) }},
-		{"unknown models", func() (Query, error) { return UnknownModelsSQL("db", spec(nil, "", Filters{}), 50) }},
+		{"denials by reason filtered by key", func() (Query, error) { return DenialsSQL("db", spec(nil, "", spend.Filters{KeyIDs: []string{"k"}})) }},
+		{"denials by model and dimension", func() (Query, error) {
+			return DenialsSQL("db", spec([]string{"model", "dim:team"}, "", spend.Filters{}))
+		}},
+		{"unknown models", func() (Query, error) { return UnknownModelsSQL("db", spec(nil, "", spend.Filters{}), 50) }},
 		{"events page after a cursor", func() (Query, error) {
-			return EventsSQL("db", spec(nil, "", f), &EventCursor{Time: t0, EventID: "e9"}, 21)
+			return EventsSQL("db", spec(nil, "", f), &spend.EventCursor{Time: t0, EventID: "e9"}, 21)
 		}},
 		{"event by id", func() (Query, error) { return EventSQL("db", "t", "e1"), nil }},
 		{"unpriced after a cursor", func() (Query, error) {
-			return UnpricedSQL("db", spec(nil, "", Filters{}), &EventCursor{Time: t0, EventID: "e9"}, 100)
+			return UnpricedSQL("db", spec(nil, "", spend.Filters{}), &spend.EventCursor{Time: t0, EventID: "e9"}, 100)
 		}},
 		{"stored ids", func() (Query, error) {
 			return LookupSQL("db", "usage_events", "event_id", []any{"t1", "t2"}, t0, t1, []any{"e1", "e2"}), nil
 		}},
 		{"tenant totals", func() (Query, error) { return TenantTotalsSQL("db", "t", t0, t1), nil }},
-		{"denials have no status", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{Statuses: []string{"200"}})) }},
-		{"bad group", func() (Query, error) { return BreakdownSQL("db", spec([]string{"tenant_id"}, "", Filters{}), 0) }},
+		{"denials have no status", func() (Query, error) {
+			return DenialsSQL("db", spec(nil, "", spend.Filters{Statuses: []string{"200"}}))
+		}},
+		{"bad group", func() (Query, error) { return BreakdownSQL("db", spec([]string{"tenant_id"}, "", spend.Filters{}), 0) }},
 		{"injection in dim", func() (Query, error) {
-			return BreakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0)
+			return BreakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", spend.Filters{}), 0)
 		}},
 		{"injection in filter dim", func() (Query, error) {
-			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"a'b": {"x"}}}))
+			return TotalSpendSQL("db", spec(nil, "", spend.Filters{Dimensions: map[string][]string{"a'b": {"x"}}}))
 		}},
-		{"no group", func() (Query, error) { return BreakdownSQL("db", spec(nil, "", Filters{}), 0) }},
-		{"bad bucket", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "minute", Filters{})) }},
-		{"empty range", func() (Query, error) { return TotalSpendSQL("db", Spec{Tenant: "t", From: t1, To: t0}) }},
+		{"no group", func() (Query, error) { return BreakdownSQL("db", spec(nil, "", spend.Filters{}), 0) }},
+		{"bad bucket", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "minute", spend.Filters{})) }},
+		{"empty range", func() (Query, error) { return TotalSpendSQL("db", spend.Spec{Tenant: "t", From: t1, To: t0}) }},
 	}
 	var out strings.Builder
 	for _, c := range cases {
 		q, err := c.build()
 		fmt.Fprintf(&out, "=== %s\n", c.name)
 		if err != nil {
-			if !errors.Is(err, ErrBadQuery) {
-				t.Errorf("%s: %v is not ErrBadQuery", c.name, err)
+			if !errors.Is(err, spend.ErrBadQuery) {
+				t.Errorf("%s: %v is not spend.ErrBadQuery", c.name, err)
 			}
 			fmt.Fprintf(&out, "error: %v\n\n", err)
 			continue
@@ -170,7 +178,7 @@ func firstDiff(want, got string) string {
 	return fmt.Sprintf("%d lines, want %d", len(gl), len(wl))
 }
 
-func priced(id, key, model, team string, at time.Time, priced bool, cost int64) PricedEvent {
+func priced(id, key, model, team string, at time.Time, priced bool, cost int64) spend.PricedEvent {
 	e := event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: id, Time: at, Source: event.SourceGateway,
 		TenantID: "11111111-1111-4111-8111-111111111111", KeyID: key, Provider: "openai", Operation: "chat.completions",
 		ModelRequested: model, StatusCode: 200, Complete: true, Usage: usage.Tokens{Input: 10, Output: 5},
@@ -180,14 +188,14 @@ func priced(id, key, model, team string, at time.Time, priced bool, cost int64) 
 		c.Model, c.ListNanoUSD, c.TenantNanoUSD = model, cost, cost/2
 		c.Lines = []pricing.Line{{Class: "input", Quantity: 10, AmountNanoUSD: cost}}
 	}
-	return PricedEvent{Event: e, Cost: c}
+	return spend.PricedEvent{Event: e, Cost: c}
 }
 
-func denied(id, key, reason string, at time.Time) PricedEvent {
+func denied(id, key, reason string, at time.Time) spend.PricedEvent {
 	e := event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: id, Time: at, Source: event.SourceGateway,
 		TenantID: "11111111-1111-4111-8111-111111111111", KeyID: key, Provider: "openai", Operation: "chat.completions",
 		ModelRequested: "gpt-4o", DenialReason: reason, DenialMessage: "no"}
-	return PricedEvent{Event: e}
+	return spend.PricedEvent{Event: e}
 }
 
 func TestAnalyticsAgainstClickHouse(t *testing.T) {
@@ -200,7 +208,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate again")
 	const tenant = "11111111-1111-4111-8111-111111111111"
 	const kA, kB = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
-	evs := []PricedEvent{
+	evs := []spend.PricedEvent{
 		priced("e1", kA, "gpt-4o", "search", t0.Add(time.Hour), true, 1000),
 		priced("e2", kA, "gpt-4o", "ads", t0.Add(2*time.Hour), true, 3000),
 		priced("e3", kB, "gpt-4o-mini", "search", t0.Add(25*time.Hour), true, 500),
@@ -222,22 +230,22 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		t.Fatalf("rewrite: %d %v", n, err)
 	}
 	a := Analytics{Conn: conn, Database: db}
-	all := Spec{Tenant: tenant, From: t0, To: t1}
-	want := Sums{Events: 4, UnpricedEvents: 1, ListNanoUSD: 4500, TenantNanoUSD: 2250, InputTokens: 40, OutputTokens: 20}
+	all := spend.Spec{Tenant: tenant, From: t0, To: t1}
+	want := spend.Sums{Events: 4, UnpricedEvents: 1, ListNanoUSD: 4500, TenantNanoUSD: 2250, InputTokens: 40, OutputTokens: 20}
 	// The same totals from the daily rollup, the hourly rollup and raw events.
-	for _, s := range []Spec{all, {Tenant: tenant, From: t0.Add(-time.Hour), To: t1}, {Tenant: tenant, From: t0.Add(-time.Minute), To: t1}} {
+	for _, s := range []spend.Spec{all, {Tenant: tenant, From: t0.Add(-time.Hour), To: t1}, {Tenant: tenant, From: t0.Add(-time.Minute), To: t1}} {
 		tot, err := a.TotalSpend(ctx, s)
 		testenv.Must(t, err, "total")
 		if tot != want {
 			t.Fatalf("total %+v from %s, want %+v", tot, s.From, want)
 		}
 	}
-	search, err := a.TotalSpend(ctx, Spec{Tenant: tenant, From: t0, To: t1, Filters: Filters{KeyIDs: []string{kB}, Dimensions: map[string][]string{"team": {"search"}}}})
+	search, err := a.TotalSpend(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, Filters: spend.Filters{KeyIDs: []string{kB}, Dimensions: map[string][]string{"team": {"search"}}}})
 	testenv.Must(t, err, "filtered total")
 	if search.Events != 2 || search.ListNanoUSD != 500 {
 		t.Fatalf("filtered total %+v", search)
 	}
-	groups, gtotal, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"dim:team", "model"}}, 0)
+	groups, gtotal, err := a.Breakdown(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"dim:team", "model"}}, 0)
 	testenv.Must(t, err, "breakdown")
 	if gtotal != want {
 		t.Fatalf("breakdown total %+v", gtotal)
@@ -245,7 +253,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	if len(groups) != 4 || groups[0].Keys[0] != "ads" || groups[0].TenantNanoUSD != 1500 {
 		t.Fatalf("breakdown %+v", groups)
 	}
-	top, ttotal, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"model"}}, 1)
+	top, ttotal, err := a.Breakdown(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"model"}}, 1)
 	testenv.Must(t, err, "top breakdown")
 	if ttotal != want { // the total counts the groups the limit left out
 		t.Fatalf("top-1 total %+v", ttotal)
@@ -253,15 +261,15 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	if len(top) != 1 || top[0].Keys[0] != "gpt-4o" || top[0].Events != 2 || top[0].ListNanoUSD != 4000 {
 		t.Fatalf("top breakdown %+v", top)
 	}
-	byStatus, _, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"status"}}, 0)
+	byStatus, _, err := a.Breakdown(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"status"}}, 0)
 	testenv.Must(t, err, "status breakdown")
 	if len(byStatus) != 1 || byStatus[0].Keys[0] != "200" || byStatus[0].Events != 4 {
 		t.Fatalf("status breakdown %+v", byStatus)
 	}
 	for _, bucket := range []string{"hour", "day", "week", "month"} {
-		series, err := a.TimeSeries(ctx, Spec{Tenant: tenant, From: t0, To: t1, Bucket: bucket})
+		series, err := a.TimeSeries(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, Bucket: bucket})
 		testenv.Must(t, err, "series")
-		var sum Sums
+		var sum spend.Sums
 		for _, p := range series {
 			sum.Add(p.Sums)
 		}
@@ -299,7 +307,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	}
 	// Paging newest first, two at a time, visits every event once.
 	var ids []string
-	var after *EventCursor
+	var after *spend.EventCursor
 	for range 3 {
 		page, err := a.Events(ctx, all, after, 2)
 		testenv.Must(t, err, "events")
@@ -310,7 +318,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 			break
 		}
 		last := page[len(page)-1]
-		after = &EventCursor{Time: last.Time, EventID: last.EventID}
+		after = &spend.EventCursor{Time: last.Time, EventID: last.EventID}
 	}
 	if strings.Join(ids, ",") != "e4,e3,e2,e1" {
 		t.Fatalf("paged events %v", ids)
@@ -321,7 +329,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		len(e.DimNames) != 1 || e.DimValues[0] != "ads" || !e.Time.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("event %+v", e)
 	}
-	if _, err := a.Event(ctx, tenant, "x1"); !errors.Is(err, ErrEventNotFound) {
+	if _, err := a.Event(ctx, tenant, "x1"); !errors.Is(err, spend.ErrEventNotFound) {
 		t.Fatalf("another tenant's event: %v", err)
 	}
 	// Every rollup agrees with the raw table (read with sum … GROUP BY).
@@ -333,5 +341,18 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		if events != 4 || list != 4500 {
 			t.Fatalf("%s: %d events, %d nano", r.Name, events, list)
 		}
+	}
+}
+
+// The names the domain says can be grouped by are the ones the raw table
+// can group by.
+func TestGroupByNamesAreTheDomains(t *testing.T) {
+	var names []string
+	for k := range usageTable.cols {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if fmt.Sprint(names) != fmt.Sprint(spend.GroupByNames()) {
+		t.Fatalf("usage_events groups by %v; spend.GroupByNames says %v", names, spend.GroupByNames())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // Whatever the planner reads (rollups, hourly ends, raw edges), every sums
@@ -26,7 +27,7 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 		testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "generate")
 	}
 	w := NewWriter(conn, db)
-	evs := []PricedEvent{
+	evs := []spend.PricedEvent{
 		priced("w1", "k1", "gpt-4o", "search", start.Add(26*time.Hour+17*time.Minute), true, 1000),
 		priced("w2", "k9", "mystery", "ads", start.Add(49*time.Hour+59*time.Minute), false, 0),
 		priced("w3", "k2", "gpt-4o", "", start.Add(3*time.Hour), true, 700),
@@ -43,12 +44,12 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	q := GenerateCorrectionsSQL(g, start.Add(60*time.Hour))
 	testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "re-price")
 	// w2 re-priced, then re-priced again at another price.
-	corr := func(id string, list int64, unpriced int64) Correction {
-		return Correction{ID: id, EventID: "w2", Time: evs[1].Event.Time, TenantID: tenant, KeyID: "k9", Source: "gateway", Provider: "openai",
+	corr := func(id string, list int64, unpriced int64) spend.Correction {
+		return spend.Correction{ID: id, EventID: "w2", Time: evs[1].Event.Time, TenantID: tenant, KeyID: "k9", Source: "gateway", Provider: "openai",
 			Operation: "chat.completions", Model: "mystery", StatusCode: 200, DimNames: []string{"team"}, DimValues: []string{"ads"},
 			ListDelta: list, TenantDelta: list / 2, UnpricedDelta: unpriced}
 	}
-	if n, err := w.WriteCorrections(ctx, []Correction{corr("c1", 500, -1), corr("c1", 500, -1), corr("c2", 200, 0)}); err != nil || n != 2 {
+	if n, err := w.WriteCorrections(ctx, []spend.Correction{corr("c1", 500, -1), corr("c1", 500, -1), corr("c2", 200, 0)}); err != nil || n != 2 {
 		t.Fatalf("corrections: %d %v", n, err)
 	}
 
@@ -58,7 +59,7 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 		"hour ends":   {start.Add(5 * time.Hour), start.Add(100 * time.Hour)},
 		"ragged ends": {start.Add(26*time.Hour + 17*time.Minute), start.Add(49*time.Hour + 59*time.Minute + 30*time.Second)},
 	}
-	filters := map[string]Filters{
+	filters := map[string]spend.Filters{
 		"none":           {},
 		"key":            {KeyIDs: []string{"k1", "k9"}},
 		"model and team": {Models: []string{"mystery", "gpt-4o", "acme-internal-llm"}, Dimensions: map[string][]string{"team": {"search", "ads"}}},
@@ -71,7 +72,7 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	for rn, r := range ranges {
 		for fn, f := range filters {
 			for _, gb := range groupings {
-				s := Spec{Tenant: tenant, From: r[0], To: r[1], Filters: f, GroupBy: gb}
+				s := spend.Spec{Tenant: tenant, From: r[0], To: r[1], Filters: f, GroupBy: gb}
 				name := fmt.Sprintf("%s, filter %s, by %v", rn, fn, gb)
 				if gb == nil {
 					got, err := a.TotalSpend(ctx, s)
@@ -107,10 +108,10 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	}
 	// The corrections count: the re-priced event is priced, at the last
 	// price, and re-priced generated events are too.
-	all, err := a.TotalSpend(ctx, Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(6 * 24 * time.Hour)})
+	all, err := a.TotalSpend(ctx, spend.Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(6 * 24 * time.Hour)})
 	testenv.Must(t, err, "all")
-	plain, err := (Analytics{Conn: conn, Database: db}).TotalSpend(ctx, Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(6 * 24 * time.Hour),
-		Filters: Filters{Models: []string{"acme-internal-llm"}}})
+	plain, err := (Analytics{Conn: conn, Database: db}).TotalSpend(ctx, spend.Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(6 * 24 * time.Hour),
+		Filters: spend.Filters{Models: []string{"acme-internal-llm"}}})
 	testenv.Must(t, err, "unpriced model")
 	if all.Events != uint64(g.Events+3) || plain.UnpricedEvents == 0 || plain.UnpricedEvents >= plain.Events {
 		t.Fatalf("all %+v; the unpriced model %+v (some re-priced, not all)", all, plain)

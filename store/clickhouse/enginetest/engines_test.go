@@ -11,6 +11,7 @@ import (
 	"github.com/chdb-io/chdb-go/chdb"
 
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -143,14 +144,14 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 		}
 		out[name] = q
 	}
-	spec := func(from, to time.Time, groupBy []string, bucket string, f clickhouse.Filters) clickhouse.Spec {
-		return clickhouse.Spec{Tenant: tenantA, From: from, To: to, GroupBy: groupBy, Bucket: bucket, Filters: f}
+	spec := func(from, to time.Time, groupBy []string, bucket string, f spend.Filters) spend.Spec {
+		return spend.Spec{Tenant: tenantA, From: from, To: to, GroupBy: groupBy, Bucket: bucket, Filters: f}
 	}
-	days := spec(start.Add(24*time.Hour), end, nil, "", clickhouse.Filters{})
-	hours := spec(start.Add(5*time.Hour), end.Add(-7*time.Hour), nil, "", clickhouse.Filters{})
-	odd := spec(start.Add(5*time.Hour+17*time.Minute), end.Add(-7*time.Hour-3*time.Second), nil, "", clickhouse.Filters{})
+	days := spec(start.Add(24*time.Hour), end, nil, "", spend.Filters{})
+	hours := spec(start.Add(5*time.Hour), end.Add(-7*time.Hour), nil, "", spend.Filters{})
+	odd := spec(start.Add(5*time.Hour+17*time.Minute), end.Add(-7*time.Hour-3*time.Second), nil, "", spend.Filters{})
 	k := keys(50)
-	filters := map[string]clickhouse.Filters{
+	filters := map[string]spend.Filters{
 		"no filter":   {},
 		"key":         {KeyIDs: []string{k[3], k[7]}},
 		"model":       {Models: []string{"gpt-4o", "acme-internal-llm"}},
@@ -161,7 +162,7 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 			Dimensions: map[string][]string{"team": {"search", "support", "growth"}}},
 		"status and operation and source": {Statuses: []string{"429", "200"}, Operations: []string{"chat.completions"}, Sources: []string{"gateway"}},
 	}
-	ranges := map[string]clickhouse.Spec{"days": days, "hours": hours, "unaligned": odd}
+	ranges := map[string]spend.Spec{"days": days, "hours": hours, "unaligned": odd}
 	for rn, r := range ranges {
 		for fn, f := range filters {
 			s := r
@@ -200,17 +201,17 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 		q, err := clickhouse.DenialsSQL(db, s)
 		add(fmt.Sprintf("denials by %v", g), q, err)
 	}
-	q, err := clickhouse.UnknownModelsSQL(db, spec(start, end.Add(time.Hour), nil, "", clickhouse.Filters{}), 20)
+	q, err := clickhouse.UnknownModelsSQL(db, spec(start, end.Add(time.Hour), nil, "", spend.Filters{}), 20)
 	add("unknown models", q, err)
 	q, err = clickhouse.EventsSQL(db, days, nil, 20)
 	add("events, first page", q, err)
 	q, err = clickhouse.EventsSQL(db, spec(start, end, nil, "", filters["team and key and model"]),
-		&clickhouse.EventCursor{Time: end.Add(-48 * time.Hour), EventID: "a-2"}, 20)
+		&spend.EventCursor{Time: end.Add(-48 * time.Hour), EventID: "a-2"}, 20)
 	add("events, filtered page after a cursor", q, err)
 	out["event"] = clickhouse.EventSQL(db, tenantA, "a-1000")
 	out["re-priced event"] = clickhouse.EventSQL(db, tenantA, "a-11")
-	q, err = clickhouse.UnpricedSQL(db, spec(start.Add(-24*time.Hour), end.Add(72*time.Hour), nil, "", clickhouse.Filters{}),
-		&clickhouse.EventCursor{Time: start, EventID: "a-1"}, 20)
+	q, err = clickhouse.UnpricedSQL(db, spec(start.Add(-24*time.Hour), end.Add(72*time.Hour), nil, "", spend.Filters{}),
+		&spend.EventCursor{Time: start, EventID: "a-1"}, 20)
 	add("unpriced", q, err)
 	out["lookup"] = clickhouse.LookupSQL(db, "usage_events", "event_id", []any{tenantA, tenantB}, start, end,
 		[]any{"a-1", "a-2", "a-3", "b-4", "nope"})
