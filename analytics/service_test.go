@@ -72,7 +72,9 @@ func (f *fakeStore) SumsSource(s spend.Spec) (string, []string) {
 	return "rollup", []string{"rollup_of_" + strings.Join(s.GroupBy, "_")}
 }
 
-func (f *fakeStore) Denials(context.Context, spend.Spec) ([]spend.DenialGroup, error) { return nil, nil }
+func (f *fakeStore) Denials(context.Context, spend.Spec) ([]spend.DenialGroup, error) {
+	return nil, nil
+}
 
 func (f *fakeStore) UnknownModels(context.Context, spend.Spec, int) ([]spend.UnknownModel, error) {
 	f.calls = append(f.calls, "unknown models")
