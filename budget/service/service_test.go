@@ -99,7 +99,7 @@ func TestWebhookEgressRefused(t *testing.T) {
 	svc := service.New(f.db, nil, "SGX", testConfig("SGX"), slog.New(slog.NewTextHandler(logs, nil)))
 	f.budget(t, 1000, false, []int32{50}, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/hook/secret-token")
 	ctx := context.Background()
-	testenv.Must(t, svc.ApplySpend(ctx, []clickhouse.PricedEvent{f.priced(600)}), "apply")
+	testenv.Must(t, svc.ApplySpend(ctx, []spend.PricedEvent{f.priced(600)}), "apply")
 	n, err := svc.Dispatcher.Once(ctx)
 	if n != 0 || err != nil {
 		t.Fatalf("delivery pass: %d delivered, %v", n, err)
