@@ -18,11 +18,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
-	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/pricing"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // Limits keep one analytics request cheap; requests beyond them get an
@@ -34,19 +34,26 @@ type Limits struct {
 	MaxTop     int           // largest top-N of a breakdown
 	MaxPage    int           // largest page of events
 	Timeout    time.Duration // per ClickHouse query
+	// MaxRawEvents bounds the raw events one query may read (listing events,
+	// unknown models): beyond it the query is refused with the longest range
+	// that fits, instead of running for seconds. Sums never need it: the
+	// rollups answer them and raw events only the minutes at a range's ends.
+	MaxRawEvents uint64
 }
 
 // DefaultLimits allow a little over a year of data, hourly series up to
-// about three months, four group-bys, top 1000 and pages of 500 events.
+// about three months, four group-bys, top 1000, pages of 500 events, and
+// 20 million raw events per query (about a second on two cores).
 func DefaultLimits() Limits {
-	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: 500, Timeout: 30 * time.Second}
+	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: 500, Timeout: 30 * time.Second,
+		MaxRawEvents: 20_000_000}
 }
 
 // Service answers analytics for tenants.
 type Service struct {
-	cp      *controlplane.Service
-	store   *clickhouse.Analytics // nil: no ClickHouse (spend queries are not available)
-	budgets *pgstore.Store
+	cp      Tenants
+	store   Store // nil: no ClickHouse (spend queries are not available)
+	budgets Budgets
 	limits  Limits
 	// Now is the clock for budget periods and forecasts (tests set it).
 	Now func() time.Time
@@ -55,8 +62,48 @@ type Service struct {
 // New builds the service. store may be nil (an API without ClickHouse):
 // spend queries then answer that they are not available, while budget status
 // and alert history (Postgres) still work.
-func New(cp *controlplane.Service, store *clickhouse.Analytics, budgets *pgstore.Store, limits Limits) *Service {
+func New(cp Tenants, store Store, budgets Budgets, limits Limits) *Service {
 	return &Service{cp: cp, store: store, budgets: budgets, limits: limits, Now: time.Now}
+}
+
+// Sums answers sums of usage (store/clickhouse.Analytics is one), and says
+// what source a query's sums are read from.
+type Sums interface {
+	TotalSpend(ctx context.Context, s spend.Spec) (spend.Sums, error)
+	Breakdown(ctx context.Context, s spend.Spec, limit int) ([]spend.Group, spend.Sums, error)
+	TimeSeries(ctx context.Context, s spend.Spec) ([]spend.Point, error)
+	// SumsSource says what answers sums of s: rollup, raw or rollup+raw,
+	// and the tables read.
+	SumsSource(s spend.Spec) (source string, tables []string)
+}
+
+// Events answers queries that read stored events and denials.
+type Events interface {
+	Denials(ctx context.Context, s spend.Spec) ([]spend.DenialGroup, error)
+	UnknownModels(ctx context.Context, s spend.Spec, limit int) ([]spend.UnknownModel, error)
+	Events(ctx context.Context, s spend.Spec, after *spend.EventCursor, limit int) ([]spend.EventRow, error)
+	Event(ctx context.Context, tenant, eventID string) (spend.EventRow, error)
+}
+
+// Tenants authorizes callers and names keys and budgets (the control
+// plane).
+type Tenants interface {
+	Authorize(ctx context.Context, tenantID string, need controlplane.Role) (auth.Principal, error)
+	KeyNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error)
+	Budget(ctx context.Context, tenantID, id string) (controlplane.Budget, error)
+	Budgets(ctx context.Context, tenantID string, page controlplane.Page) (controlplane.Connection[controlplane.Budget], error)
+}
+
+// Budgets reads budget counters and alerts (budget/pgstore).
+type Budgets interface {
+	PeriodTotals(ctx context.Context, budgets []*budget.Budget, now time.Time) (map[string]budget.Status, error)
+	Alerts(ctx context.Context, tenantID string, limit int) ([]budget.Alert, error)
+}
+
+// Store is all the service asks of storage.
+type Store interface {
+	Sums
+	Events
 }
 
 // Query selects a tenant's events: [From, To), Filters, and for breakdowns
@@ -66,7 +113,7 @@ func New(cp *controlplane.Service, store *clickhouse.Analytics, budgets *pgstore
 type Query struct {
 	TenantID string
 	From, To time.Time
-	Filters  clickhouse.Filters
+	Filters  spend.Filters
 	GroupBy  []string
 	Bucket   string
 }
@@ -78,8 +125,8 @@ func invalid(format string, args ...any) error {
 // storeErr turns the store's query errors into client errors; the rest stay
 // internal.
 func storeErr(err error) error {
-	if errors.Is(err, clickhouse.ErrBadQuery) {
-		return invalid("%s", strings.TrimPrefix(err.Error(), clickhouse.ErrBadQuery.Error()+": "))
+	if errors.Is(err, spend.ErrBadQuery) {
+		return invalid("%s", strings.TrimPrefix(err.Error(), spend.ErrBadQuery.Error()+": "))
 	}
 	return err
 }
@@ -90,40 +137,40 @@ var bucketSize = map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Ho
 var ErrNotAvailable = &controlplane.Error{Code: controlplane.CodeInternal, Message: "spend analytics are not available on this server (no ClickHouse)"}
 
 // spec authorizes the caller and validates q against the limits.
-func (s *Service) spec(ctx context.Context, q *Query) (clickhouse.Spec, error) {
+func (s *Service) spec(ctx context.Context, q *Query) (spend.Spec, error) {
 	if _, err := s.cp.Authorize(ctx, q.TenantID, controlplane.RoleViewer); err != nil {
-		return clickhouse.Spec{}, err
+		return spend.Spec{}, err
 	}
 	if s.store == nil {
-		return clickhouse.Spec{}, ErrNotAvailable
+		return spend.Spec{}, ErrNotAvailable
 	}
 	switch {
 	case q.From.IsZero() || q.To.IsZero():
-		return clickhouse.Spec{}, invalid("from and to are required")
+		return spend.Spec{}, invalid("from and to are required")
 	case !q.From.Before(q.To):
-		return clickhouse.Spec{}, invalid("from (%s) must be before to (%s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+		return spend.Spec{}, invalid("from (%s) must be before to (%s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
 	case q.To.Sub(q.From) > s.limits.MaxRange:
-		return clickhouse.Spec{}, invalid("the time range is %s long; at most %d days are allowed", q.To.Sub(q.From).Round(time.Hour), int(s.limits.MaxRange.Hours()/24))
+		return spend.Spec{}, invalid("the time range is %s long; at most %d days are allowed", q.To.Sub(q.From).Round(time.Hour), int(s.limits.MaxRange.Hours()/24))
 	case len(q.GroupBy) > s.limits.MaxGroupBy:
-		return clickhouse.Spec{}, invalid("%d group-bys; at most %d are allowed", len(q.GroupBy), s.limits.MaxGroupBy)
+		return spend.Spec{}, invalid("%d group-bys; at most %d are allowed", len(q.GroupBy), s.limits.MaxGroupBy)
 	}
 	seen := map[string]bool{}
 	for _, g := range q.GroupBy {
 		if seen[g] {
-			return clickhouse.Spec{}, invalid("group-by %q is given twice", g)
+			return spend.Spec{}, invalid("group-by %q is given twice", g)
 		}
 		seen[g] = true
 	}
 	if q.Bucket != "" {
 		size, ok := bucketSize[q.Bucket]
 		if !ok {
-			return clickhouse.Spec{}, invalid("bucket %q: use HOUR, DAY, WEEK or MONTH", q.Bucket)
+			return spend.Spec{}, invalid("bucket %q: use HOUR, DAY, WEEK or MONTH", q.Bucket)
 		}
 		if n := int(q.To.Sub(q.From) / size); n > s.limits.MaxBuckets {
-			return clickhouse.Spec{}, invalid("%d %s buckets; at most %d are allowed: use a larger bucket or a shorter range", n, q.Bucket, s.limits.MaxBuckets)
+			return spend.Spec{}, invalid("%d %s buckets; at most %d are allowed: use a larger bucket or a shorter range", n, q.Bucket, s.limits.MaxBuckets)
 		}
 	}
-	return clickhouse.Spec{Tenant: q.TenantID, From: q.From.UTC(), To: q.To.UTC(), Filters: q.Filters, GroupBy: q.GroupBy, Bucket: q.Bucket}, nil
+	return spend.Spec{Tenant: q.TenantID, From: q.From.UTC(), To: q.To.UTC(), Filters: q.Filters, GroupBy: q.GroupBy, Bucket: q.Bucket}, nil
 }
 
 func (s *Service) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -131,15 +178,18 @@ func (s *Service) timeout(ctx context.Context) (context.Context, context.CancelF
 }
 
 // Summary sums the tenant's usage.
-func (s *Service) Summary(ctx context.Context, q Query) (clickhouse.Sums, error) {
+func (s *Service) Summary(ctx context.Context, q Query) (spend.Sums, error) {
 	q.GroupBy, q.Bucket = nil, ""
 	spec, err := s.spec(ctx, &q)
 	if err != nil {
-		return clickhouse.Sums{}, err
+		return spend.Sums{}, err
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	sums, err := s.store.TotalSpend(ctx, spec)
+	if err == nil {
+		recordSums(ctx, s.store, spec)
+	}
 	return sums, storeErr(err)
 }
 
@@ -147,7 +197,7 @@ func (s *Service) Summary(ctx context.Context, q Query) (clickhouse.Sums, error)
 // Labels to show (key names for key ids; the same as Keys otherwise).
 type Group struct {
 	Keys, Labels []string
-	clickhouse.Sums
+	spend.Sums
 }
 
 // Breakdown is the top groups, the rest summed as Other, and the total.
@@ -155,9 +205,9 @@ type Breakdown struct {
 	GroupBy []string
 	Groups  []Group
 	// Other sums every group after the top N (zero when there is none).
-	Other       clickhouse.Sums
+	Other       spend.Sums
 	OtherGroups bool
-	Total       clickhouse.Sums
+	Total       spend.Sums
 }
 
 // Breakdown sums usage per group, keeping the top groups by tenant cost
@@ -184,6 +234,7 @@ func (s *Service) Breakdown(ctx context.Context, q Query, top int) (Breakdown, e
 	if err != nil {
 		return Breakdown{}, storeErr(err)
 	}
+	recordSums(ctx, s.store, spec)
 	out := Breakdown{GroupBy: q.GroupBy, Total: total, Other: total}
 	for _, r := range rows {
 		out.Groups = append(out.Groups, Group{Keys: r.Keys, Sums: r.Sums})
@@ -217,6 +268,7 @@ func (s *Service) TimeSeries(ctx context.Context, q Query) ([]Point, error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	recordSums(ctx, s.store, spec)
 	out := make([]Point, len(pts))
 	groups := make([]Group, len(pts))
 	for i, p := range pts {
@@ -301,7 +353,7 @@ func (s *Service) Denials(ctx context.Context, q Query) ([]DenialGroup, error) {
 
 // UnknownModels lists models used without a known price, most used first
 // (at most 200): what an admin prices before re-pricing.
-func (s *Service) UnknownModels(ctx context.Context, q Query) ([]clickhouse.UnknownModel, error) {
+func (s *Service) UnknownModels(ctx context.Context, q Query) ([]spend.UnknownModel, error) {
 	q.GroupBy, q.Bucket = nil, ""
 	spec, err := s.spec(ctx, &q)
 	if err != nil {
@@ -309,13 +361,19 @@ func (s *Service) UnknownModels(ctx context.Context, q Query) ([]clickhouse.Unkn
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
+	if err := s.rawBudget(ctx, spec); err != nil {
+		return nil, err
+	}
 	out, err := s.store.UnknownModels(ctx, spec, 200)
+	if err == nil {
+		record(ctx, "raw", []string{"usage_events"})
+	}
 	return out, storeErr(err)
 }
 
 // Event is one stored usage event with its cost explanation.
 type Event struct {
-	clickhouse.EventRow
+	spend.EventRow
 	KeyName string
 	Lines   []pricing.Line
 }
@@ -327,11 +385,11 @@ type EventPage struct {
 	HasNextPage bool
 }
 
-func encodeCursor(e *clickhouse.EventRow) string {
+func encodeCursor(e *spend.EventRow) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(e.Time.UTC().Format(time.RFC3339) + "|" + e.EventID))
 }
 
-func decodeCursor(c string) (*clickhouse.EventCursor, error) {
+func decodeCursor(c string) (*spend.EventCursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return nil, invalid("after: not a cursor from this list")
@@ -341,7 +399,7 @@ func decodeCursor(c string) (*clickhouse.EventCursor, error) {
 	if !ok || terr != nil || id == "" {
 		return nil, invalid("after: not a cursor from this list")
 	}
-	return &clickhouse.EventCursor{Time: t, EventID: id}, nil
+	return &spend.EventCursor{Time: t, EventID: id}, nil
 }
 
 // Events lists usage events newest first, first at a time (default 50).
@@ -357,7 +415,7 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 	if err != nil {
 		return EventPage{}, err
 	}
-	var cur *clickhouse.EventCursor
+	var cur *spend.EventCursor
 	if after != "" {
 		if cur, err = decodeCursor(after); err != nil {
 			return EventPage{}, err
@@ -365,10 +423,14 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
+	if err := s.rawBudget(ctx, spec); err != nil {
+		return EventPage{}, err
+	}
 	rows, err := s.store.Events(ctx, spec, cur, first+1)
 	if err != nil {
 		return EventPage{}, storeErr(err)
 	}
+	record(ctx, "raw", []string{"usage_events"})
 	page := EventPage{HasNextPage: len(rows) > first}
 	if page.HasNextPage {
 		rows = rows[:first]
@@ -392,6 +454,47 @@ func (s *Service) Events(ctx context.Context, q Query, first int, after string) 
 	return page, nil
 }
 
+// rawBudget refuses a query that reads spec's range of raw events when the
+// range holds more than MaxRawEvents of the tenant's events (counted from
+// the rollups, in milliseconds): every one of them is read, whatever the
+// filters, because only the tenant and the time are in the sort key. The
+// error names the longest range that fits, ending where spec ends.
+func (s *Service) rawBudget(ctx context.Context, spec spend.Spec) error {
+	if s.limits.MaxRawEvents == 0 {
+		return nil
+	}
+	all := spend.Spec{Tenant: spec.Tenant, From: spec.From, To: spec.To}
+	sums, err := s.store.TotalSpend(ctx, all)
+	if err != nil {
+		return storeErr(err)
+	}
+	return RawBudget(spec.From, spec.To, sums.Events, s.limits.MaxRawEvents)
+}
+
+// RawBudget is the rule of rawBudget: nil when events ≤ budget, else an
+// INVALID_ARGUMENT error naming a narrower range (whole hours, at least one).
+func RawBudget(from, to time.Time, events, budget uint64) error {
+	if events <= budget {
+		return nil
+	}
+	span := to.Sub(from)
+	fit := time.Duration(float64(span) * float64(budget) / float64(events)).Truncate(time.Hour)
+	fit = max(fit, time.Hour)
+	return invalid("this query reads raw events, and %s to %s holds %d of them, more than the %d one query may read: "+
+		"choose a range of at most %s, e.g. from %s to %s", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), events, budget,
+		humanSpan(fit), to.Add(-fit).UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+}
+
+func humanSpan(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if d == time.Hour {
+		return "1 hour"
+	}
+	return fmt.Sprintf("%d hours", int(d.Hours()))
+}
+
 // Event finds one usage event of the tenant by id.
 func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, error) {
 	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
@@ -406,7 +509,7 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	row, err := s.store.Event(ctx, tenantID, eventID)
-	if errors.Is(err, clickhouse.ErrEventNotFound) {
+	if errors.Is(err, spend.ErrEventNotFound) {
 		return Event{}, &controlplane.Error{Code: controlplane.CodeNotFound, Message: "event not found"}
 	}
 	if err != nil {
@@ -419,7 +522,7 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	return explain(row, names)
 }
 
-func explain(row clickhouse.EventRow, keyNames map[string]string) (Event, error) {
+func explain(row spend.EventRow, keyNames map[string]string) (Event, error) {
 	e := Event{EventRow: row, KeyName: keyNames[row.KeyID]}
 	if row.CostLines != "" && row.CostLines != "null" {
 		if err := json.Unmarshal([]byte(row.CostLines), &e.Lines); err != nil {

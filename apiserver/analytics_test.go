@@ -10,7 +10,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
-	chstore "github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -92,12 +92,25 @@ func TestRepriceThroughGraphQL(t *testing.T) {
 	h := newFullHarness(t)
 	token, tenant := h.owner("reprice@example.com", "reprice")
 	at := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
-	_, err := h.events.Write(context.Background(), []chstore.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion,
+	_, err := h.events.Write(context.Background(), []spend.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion,
 		Type: event.TypeUsage, EventID: "ev-acme", Time: at, Source: event.SourceGateway, TenantID: tenant, KeyID: uuid.NewString(),
 		Provider: "openai", Operation: "chat.completions", ModelRequested: "acme-llm", StatusCode: 200, Complete: true,
 		Usage: usage.Tokens{Input: 500_000, Output: 50_000}, RawUsage: `{"prompt_tokens":500000,"completion_tokens":50000}`}}})
 	testenv.Must(t, err, "write")
 	vars := map[string]any{"t": tenant}
+	// Each analytics field says what answered it: the whole month from the
+	// daily rollup; from mid-morning, hourly rollups and raw minutes; the
+	// unknown models from raw events.
+	res := h.gql(token, `query($t:ID!){unknownModels(tenantId:$t,`+month+`){model} month:spendSummary(tenantId:$t,`+month+`){requests}
+		ragged:spendBreakdown(tenantId:$t,from:"2026-01-10T09:30:00Z",to:"2026-01-11T00:00:00Z",groupBy:[{field:DIMENSION,dimension:"team"},{field:KEY}]){total{requests}}}`, vars)
+	if len(res.Errors) > 0 {
+		t.Fatalf("errors %v", res.Errors)
+	}
+	if got := toJSON(res.Extensions["spendSources"]); got != `[{"field":"month","source":"rollup","tables":["usage_dims_daily"]},`+
+		`{"field":"ragged","source":"rollup+raw","tables":["usage_events","usage_attr_hourly"]},`+
+		`{"field":"unknownModels","source":"raw","tables":["usage_events"]}]` {
+		t.Fatalf("spendSources %s", got)
+	}
 	d := h.must(token, `query($t:ID!){unknownModels(tenantId:$t,`+month+`){model requests} spendSummary(tenantId:$t,`+month+`){unpricedRequests tenantCost}}`, vars)
 	if toJSON(d) != `{"spendSummary":{"tenantCost":"0","unpricedRequests":1},"unknownModels":[{"model":"acme-llm","requests":1}]}` {
 		t.Fatalf("before: %s", toJSON(d))

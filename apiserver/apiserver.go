@@ -132,6 +132,22 @@ func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post gra
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(onePasswordCheck{})
+	// Analytics say what answered them (rollups or raw events) in the
+	// response's extensions: "spendSources": [{field, source, tables}].
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		ctx, sources := analytics.WithSources(ctx)
+		resp := next(ctx)
+		if list := sources.List(); resp != nil && len(list) > 0 {
+			if resp.Extensions == nil {
+				resp.Extensions = map[string]any{}
+			}
+			resp.Extensions["spendSources"] = list
+		}
+		return resp
+	})
+	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		return next(analytics.WithField(ctx, graphql.GetRootFieldContext(ctx).Field.Alias))
+	})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		var cpErr *controlplane.Error

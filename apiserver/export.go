@@ -13,7 +13,7 @@ import (
 	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/money"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // exportSpend answers GET /export/spend.csv: any breakdown (or, with bucket,
@@ -131,7 +131,7 @@ func exportQuery(v url.Values) (analytics.Query, int, error) {
 	}
 	for name := range v {
 		if d, ok := strings.CutPrefix(name, "dim."); ok {
-			if !clickhouse.ValidDimensionName(d) {
+			if !spend.ValidDimensionName(d) {
 				return q, 0, bad("dimension filter " + strconv.Quote(d) + ": a name of letters, digits, _ . - (at most 64)")
 			}
 			if f.Dimensions == nil {

@@ -141,8 +141,9 @@ type gqlError struct {
 }
 
 type gqlResponse struct {
-	Data   map[string]any `json:"data"`
-	Errors []gqlError     `json:"errors"`
+	Data       map[string]any `json:"data"`
+	Errors     []gqlError     `json:"errors"`
+	Extensions map[string]any `json:"extensions"`
 }
 
 func (r gqlResponse) code() string {

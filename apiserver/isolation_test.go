@@ -17,7 +17,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/graph"
 	"github.com/spendgate/spendgate/pricing"
-	chstore "github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -393,7 +393,7 @@ func newWorld(t *testing.T) *world {
 	bOverride := get(d, "createPricingOverride", "id").(string)
 	w.bobID = get(h.must(w.bob, `{me{id}}`, nil), "me", "id").(string)
 	bEvent := uuid.NewString()
-	if _, err := h.events.Write(context.Background(), []chstore.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage,
+	if _, err := h.events.Write(context.Background(), []spend.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage,
 		EventID: bEvent, Time: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), Source: event.SourceGateway, TenantID: w.tenantB, KeyID: w.bKey,
 		Provider: "openai", Operation: "chat.completions", ModelRequested: "gpt-4o-mini", StatusCode: 200, Complete: true,
 		Dimensions: map[string]string{"team": "search"}, Usage: usage.Tokens{Input: 100, Output: 20}},

@@ -24,7 +24,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/graph"
 	"github.com/spendgate/spendgate/pricing"
-	chstore "github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -56,7 +56,7 @@ func plainWorld(t *testing.T, h *harness) (token, tenantID string) {
 	h.must(token, `mutation($t:ID!){a:addMember(tenantId:$t,email:"viewer@example.com",name:"Vi",password:"viewer-password-1",role:VIEWER){role}
 		b:addMember(tenantId:$t,email:"admin@example.com",password:"admin-password-1",role:ADMIN){role}}`, v)
 
-	var events []chstore.PricedEvent
+	var events []spend.PricedEvent
 	for i := range 12 {
 		e := event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage, EventID: uuid.NewString(),
 			Time: time.Date(2026, 1, 10+i%5, 8+i, 0, 0, 0, time.UTC), Source: event.SourceGateway, TenantID: tenantID, KeyID: keys[i%2],
@@ -68,7 +68,7 @@ func plainWorld(t *testing.T, h *harness) (token, tenantID string) {
 			e.Type, e.DenialReason, e.DenialMessage = event.TypeDenial, "model_not_allowed", "model not allowed"
 			cost = pricing.Cost{}
 		}
-		events = append(events, chstore.PricedEvent{Event: e, Cost: cost})
+		events = append(events, spend.PricedEvent{Event: e, Cost: cost})
 	}
 	if _, err := h.events.Write(context.Background(), events); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 	"github.com/spendgate/spendgate/graph/scalar"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // errNotAvailable answers for a feature this server runs without (spendgate
@@ -35,7 +35,7 @@ func groupBy(in []*model.SpendGroupBy) ([]string, error) {
 		name := strings.ToLower(string(g.Field))
 		switch {
 		case g.Field == model.SpendFieldDimension:
-			if g.Dimension == nil || !clickhouse.ValidDimensionName(*g.Dimension) {
+			if g.Dimension == nil || !spend.ValidDimensionName(*g.Dimension) {
 				return nil, badArg("groupBy DIMENSION needs dimension: a name of letters, digits, _ . - (at most 64)")
 			}
 			name = "dim:" + *g.Dimension
@@ -47,23 +47,23 @@ func groupBy(in []*model.SpendGroupBy) ([]string, error) {
 	return out, nil
 }
 
-func filters(f *model.SpendFilter) (clickhouse.Filters, error) {
+func filters(f *model.SpendFilter) (spend.Filters, error) {
 	if f == nil {
-		return clickhouse.Filters{}, nil
+		return spend.Filters{}, nil
 	}
-	out := clickhouse.Filters{KeyIDs: f.KeyIds, Providers: f.Providers, Models: f.Models, Operations: f.Operations, Sources: f.Sources}
+	out := spend.Filters{KeyIDs: f.KeyIds, Providers: f.Providers, Models: f.Models, Operations: f.Operations, Sources: f.Sources}
 	for _, s := range f.Statuses {
 		if s < 100 || s > 599 {
-			return clickhouse.Filters{}, badArg("status %d is not an HTTP status (100-599)", s)
+			return spend.Filters{}, badArg("status %d is not an HTTP status (100-599)", s)
 		}
 		out.Statuses = append(out.Statuses, strconv.Itoa(s))
 	}
 	for _, d := range f.Dimensions {
-		if !clickhouse.ValidDimensionName(d.Name) {
-			return clickhouse.Filters{}, badArg("dimension filter %q: a name of letters, digits, _ . - (at most 64)", d.Name)
+		if !spend.ValidDimensionName(d.Name) {
+			return spend.Filters{}, badArg("dimension filter %q: a name of letters, digits, _ . - (at most 64)", d.Name)
 		}
 		if len(d.Values) == 0 {
-			return clickhouse.Filters{}, badArg("dimension filter %q has no values", d.Name)
+			return spend.Filters{}, badArg("dimension filter %q has no values", d.Name)
 		}
 		if out.Dimensions == nil {
 			out.Dimensions = map[string][]string{}
@@ -86,7 +86,7 @@ func spendQuery(tenantID string, from, to time.Time, gb []*model.SpendGroupBy, f
 	return analytics.Query{TenantID: tenantID, From: from, To: to, GroupBy: names, Filters: fs}, nil
 }
 
-func totals(s clickhouse.Sums) *model.SpendTotals {
+func totals(s spend.Sums) *model.SpendTotals {
 	return &model.SpendTotals{Requests: int64(s.Events), UnpricedRequests: int64(s.UnpricedEvents),
 		ListCost: scalar.Money(s.ListNanoUSD), TenantCost: scalar.Money(s.TenantNanoUSD),
 		InputTokens: s.InputTokens, OutputTokens: s.OutputTokens}

@@ -14,18 +14,18 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/pricing"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
 // EventWriter stores priced events, skipping ids it already has. Calls are
 // sequential: a call returns before the next starts.
 type EventWriter interface {
-	Write(ctx context.Context, events []clickhouse.PricedEvent) (int, error)
+	Write(ctx context.Context, events []spend.PricedEvent) (int, error)
 }
 
 // PricedEvent is an event with its cost (zero Cost for denials).
-type PricedEvent = clickhouse.PricedEvent
+type PricedEvent = spend.PricedEvent
 
 // SpendSink receives priced events after they are stored and before they are
 // acked (budgets). It must be idempotent by event_id: an error, or a crash

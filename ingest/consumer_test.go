@@ -26,6 +26,7 @@ import (
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -244,7 +245,7 @@ func (p *pipeline) publish(evs []event.Event) {
 	}
 }
 
-func (p *pipeline) totals() clickhouse.Totals {
+func (p *pipeline) totals() spend.Totals {
 	p.t.Helper()
 	tot, err := p.writer.TenantTotals(context.Background(), tenant, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	testenv.Must(p.t, err, "totals")
@@ -255,7 +256,7 @@ func (p *pipeline) totals() clickhouse.Totals {
 // insert would show here even where the ReplacingMergeTree hides it.
 func (p *pipeline) rollup() (events uint64, tenantNano int64) {
 	p.t.Helper()
-	testenv.Must(p.t, p.conn.QueryRow(context.Background(), "SELECT sum(events), sum(tenant_cost_nano_usd) FROM "+p.db+"."+clickhouse.HourlyRollup+
+	testenv.Must(p.t, p.conn.QueryRow(context.Background(), "SELECT sum(events), sum(tenant_cost_nano_usd) FROM "+p.db+".usage_core_hourly"+
 		" WHERE tenant_id = ?", tenant).Scan(&events, &tenantNano), "rollup")
 	return events, tenantNano
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -102,8 +103,8 @@ func (s *Service) run(ctx context.Context, tenantID string, from, to time.Time) 
 	if err != nil {
 		return res, err
 	}
-	spec := clickhouse.Spec{Tenant: tenantID, From: from.UTC(), To: to.UTC()}
-	var after *clickhouse.EventCursor
+	spec := spend.Spec{Tenant: tenantID, From: from.UTC(), To: to.UTC()}
+	var after *spend.EventCursor
 	for {
 		rows, err := s.store.Unpriced(ctx, spec, after, s.PageSize)
 		if err != nil {
@@ -112,8 +113,8 @@ func (s *Service) run(ctx context.Context, tenantID string, from, to time.Time) 
 		if len(rows) == 0 {
 			return res, nil
 		}
-		var corrections []clickhouse.Correction
-		var spends []clickhouse.PricedEvent
+		var corrections []spend.Correction
+		var spends []spend.PricedEvent
 		for i := range rows {
 			res.Examined++
 			c, ev, ok, err := s.correct(&rows[i], tenantID, ovs)
@@ -139,12 +140,12 @@ func (s *Service) run(ctx context.Context, tenantID string, from, to time.Time) 
 			return res, fmt.Errorf("reprice: %w", err)
 		}
 		last := rows[len(rows)-1]
-		after = &clickhouse.EventCursor{Time: last.Time, EventID: last.EventID}
+		after = &spend.EventCursor{Time: last.Time, EventID: last.EventID}
 	}
 }
 
 // correct prices one stored event; ok is false when it still has no price.
-func (s *Service) correct(row *clickhouse.EventRow, tenantID string, ovs []pricing.Override) (clickhouse.Correction, clickhouse.PricedEvent, bool, error) {
+func (s *Service) correct(row *spend.EventRow, tenantID string, ovs []pricing.Override) (spend.Correction, spend.PricedEvent, bool, error) {
 	e := event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage, EventID: correctionID(row.EventID), Time: row.Time,
 		TenantID: tenantID, KeyID: row.KeyID, Source: row.Source, Provider: row.Provider, Operation: row.Operation,
 		ModelRequested: row.ModelRequested, ModelServed: row.ModelServed, ServiceTier: row.ServiceTier, RawUsage: row.RawUsage,
@@ -163,24 +164,24 @@ func (s *Service) correct(row *clickhouse.EventRow, tenantID string, ovs []prici
 	req := ingest.CostRequest(&e)
 	cost := s.catalogue.CatalogueAt(req.Time).Cost(req, e.Usage, ovs)
 	if !cost.Priced {
-		return clickhouse.Correction{}, clickhouse.PricedEvent{}, false, nil
+		return spend.Correction{}, spend.PricedEvent{}, false, nil
 	}
 	lines, err := json.Marshal(cost.Lines)
 	if err != nil {
-		return clickhouse.Correction{}, clickhouse.PricedEvent{}, false, err
+		return spend.Correction{}, spend.PricedEvent{}, false, err
 	}
 	model := row.ModelServed
 	if model == "" {
 		model = row.ModelRequested
 	}
-	c := clickhouse.Correction{ID: e.EventID, EventID: row.EventID, Time: row.Time, TenantID: tenantID, KeyID: row.KeyID,
+	c := spend.Correction{ID: e.EventID, EventID: row.EventID, Time: row.Time, TenantID: tenantID, KeyID: row.KeyID,
 		Source: row.Source, Provider: row.Provider, Operation: row.Operation, Model: model, ServiceTier: row.ServiceTier,
 		StatusCode: row.StatusCode, DimNames: row.DimNames, DimValues: row.DimValues,
 		// The stored event is unpriced, so its costs are zero: the
 		// correction is the whole cost.
 		ListDelta: cost.ListNanoUSD - row.ListNanoUSD, TenantDelta: cost.TenantNanoUSD - row.TenantNanoUSD, UnpricedDelta: -1,
 		CatalogueModel: cost.Model, OverrideID: cost.OverrideID, PricingTier: cost.Tier, Lines: string(lines)}
-	return c, clickhouse.PricedEvent{Event: e, Cost: cost}, true, nil
+	return c, spend.PricedEvent{Event: e, Cost: cost}, true, nil
 }
 
 // errBusy answers a second run of a tenant while one is going.

@@ -19,6 +19,7 @@ import (
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -63,9 +64,9 @@ func setup(t *testing.T) *fixture {
 // no overrides, counted against budgets.
 func (f *fixture) store1(t *testing.T, evs ...event.Event) {
 	t.Helper()
-	var pe []clickhouse.PricedEvent
+	var pe []spend.PricedEvent
 	for _, e := range evs {
-		pe = append(pe, clickhouse.PricedEvent{Event: e, Cost: pricing.Default().Cost(pricing.Request{Provider: e.Provider, Model: e.ModelRequested, Time: e.Time}, e.Usage, nil)})
+		pe = append(pe, spend.PricedEvent{Event: e, Cost: pricing.Default().Cost(pricing.Request{Provider: e.Provider, Model: e.ModelRequested, Time: e.Time}, e.Usage, nil)})
 	}
 	if _, err := f.writer.Write(context.Background(), pe); err != nil {
 		t.Fatal(err)
@@ -97,7 +98,7 @@ func TestRepriceAfterAnOverridePricesTheModel(t *testing.T) {
 		f.usageEvent("u4", "mystery-llm", "search", at.Add(3*time.Second), 10, 10),
 	)
 	known := pricing.Default().Cost(pricing.Request{Provider: "openai", Model: "gpt-4o-mini", Time: at}, usage.Tokens{Input: 1000, Output: 1000}, nil)
-	day := clickhouse.Spec{Tenant: f.tenant, From: dayStart, To: dayStart.Add(24 * time.Hour)}
+	day := spend.Spec{Tenant: f.tenant, From: dayStart, To: dayStart.Add(24 * time.Hour)}
 	before, err := f.store.TotalSpend(context.Background(), day)
 	testenv.Must(t, err, "total")
 	if before.UnpricedEvents != 3 || before.TenantNanoUSD != known.TenantNanoUSD {
@@ -117,14 +118,14 @@ func TestRepriceAfterAnOverridePricesTheModel(t *testing.T) {
 	}
 
 	// Every analytics path sees the new cost: raw, rollup and dimension rollup.
-	for name, s := range map[string]clickhouse.Spec{"daily rollup": day, "raw": {Tenant: f.tenant, From: dayStart.Add(-time.Second), To: dayStart.Add(24 * time.Hour)}} {
+	for name, s := range map[string]spend.Spec{"daily rollup": day, "raw": {Tenant: f.tenant, From: dayStart.Add(-time.Second), To: dayStart.Add(24 * time.Hour)}} {
 		after, err := f.store.TotalSpend(context.Background(), s)
 		testenv.Must(t, err, "total")
 		if after.Events != 4 || after.UnpricedEvents != 1 || after.TenantNanoUSD != known.TenantNanoUSD+tenant || after.ListNanoUSD != known.ListNanoUSD+list {
 			t.Fatalf("%s after: %+v", name, after)
 		}
 	}
-	byTeam, total, err := f.store.Breakdown(context.Background(), clickhouse.Spec{Tenant: f.tenant, From: day.From, To: day.To, GroupBy: []string{"dim:team"}}, 0)
+	byTeam, total, err := f.store.Breakdown(context.Background(), spend.Spec{Tenant: f.tenant, From: day.From, To: day.To, GroupBy: []string{"dim:team"}}, 0)
 	testenv.Must(t, err, "by team")
 	if len(byTeam) != 2 || byTeam[0].Keys[0] != "ads" || byTeam[0].TenantNanoUSD != 3_600_000_000 || byTeam[0].UnpricedEvents != 0 ||
 		total.TenantNanoUSD != known.TenantNanoUSD+tenant {

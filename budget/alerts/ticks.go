@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/spendgate/spendgate/event"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // SpendTick is the spend one stored batch added for a tenant: a live ticker
@@ -42,7 +42,7 @@ func NewTicks(nc *nats.Conn, prefix string, log *slog.Logger) *Ticks {
 // ApplySpend publishes one tick per tenant of the batch. Ticks are best
 // effort (core NATS, no retry): a failure is logged and never holds up the
 // batch, whose events are stored already.
-func (t *Ticks) ApplySpend(_ context.Context, events []clickhouse.PricedEvent) error {
+func (t *Ticks) ApplySpend(_ context.Context, events []spend.PricedEvent) error {
 	per := map[string]*SpendTick{}
 	now := time.Now().UTC()
 	for i := range events {

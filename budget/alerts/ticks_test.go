@@ -11,7 +11,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // A stored batch becomes one tick per tenant with the batch's sums; a
@@ -23,10 +23,10 @@ func TestTicksPerTenant(t *testing.T) {
 	defer cancel()
 	mine, err := ticks.Subscribe(ctx, "tenant-a")
 	testenv.Must(t, err, "subscribe")
-	ev := func(tenant, typ string, priced bool, cost int64) clickhouse.PricedEvent {
-		return clickhouse.PricedEvent{Event: event.Event{TenantID: tenant, Type: typ}, Cost: pricing.Cost{Priced: priced, ListNanoUSD: cost, TenantNanoUSD: cost / 2}}
+	ev := func(tenant, typ string, priced bool, cost int64) spend.PricedEvent {
+		return spend.PricedEvent{Event: event.Event{TenantID: tenant, Type: typ}, Cost: pricing.Cost{Priced: priced, ListNanoUSD: cost, TenantNanoUSD: cost / 2}}
 	}
-	testenv.Must(t, ticks.ApplySpend(ctx, []clickhouse.PricedEvent{
+	testenv.Must(t, ticks.ApplySpend(ctx, []spend.PricedEvent{
 		ev("tenant-b", event.TypeUsage, true, 1000),
 		ev("tenant-a", event.TypeUsage, true, 300),
 		ev("tenant-a", event.TypeUsage, false, 0),

@@ -21,7 +21,7 @@ import (
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/pricing"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -126,7 +126,7 @@ func (s *Service) Run(ctx context.Context) error {
 // ApplySpend counts priced events against budgets (idempotent by event id)
 // and settles the reservations they name. ingest calls it after storing the
 // events and before acking them.
-func (s *Service) ApplySpend(ctx context.Context, events []clickhouse.PricedEvent) error {
+func (s *Service) ApplySpend(ctx context.Context, events []spend.PricedEvent) error {
 	spends := make([]budget.Spend, 0, len(events))
 	for i := range events {
 		if events[i].Event.Type != event.TypeUsage {

@@ -27,7 +27,7 @@ import (
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
-	"github.com/spendgate/spendgate/store/clickhouse"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/store/postgres"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -60,8 +60,8 @@ func (f *fixture) budget(t *testing.T, amount int64, hard bool, thresholds []int
 	return id
 }
 
-func (f *fixture) priced(cost int64) clickhouse.PricedEvent {
-	return clickhouse.PricedEvent{
+func (f *fixture) priced(cost int64) spend.PricedEvent {
+	return spend.PricedEvent{
 		Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(), Time: time.Now().UTC(),
 			TenantID: f.tenant, KeyID: f.key, Provider: "openai", ModelRequested: "gpt-4o-mini"},
 		Cost: pricing.Cost{Priced: true, TenantNanoUSD: cost},
@@ -99,7 +99,7 @@ func TestWebhookEgressRefused(t *testing.T) {
 	svc := service.New(f.db, nil, "SGX", testConfig("SGX"), slog.New(slog.NewTextHandler(logs, nil)))
 	f.budget(t, 1000, false, []int32{50}, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/hook/secret-token")
 	ctx := context.Background()
-	testenv.Must(t, svc.ApplySpend(ctx, []clickhouse.PricedEvent{f.priced(600)}), "apply")
+	testenv.Must(t, svc.ApplySpend(ctx, []spend.PricedEvent{f.priced(600)}), "apply")
 	n, err := svc.Dispatcher.Once(ctx)
 	if n != 0 || err != nil {
 		t.Fatalf("delivery pass: %d delivered, %v", n, err)
@@ -155,7 +155,7 @@ func TestConcurrentCrossingPublishesOneNATSAlert(t *testing.T) {
 			defer wg.Done()
 			e := f.priced(40)
 			for range 2 { // redelivered batch
-				if err := svc.ApplySpend(ctx, []clickhouse.PricedEvent{e}); err != nil {
+				if err := svc.ApplySpend(ctx, []spend.PricedEvent{e}); err != nil {
 					t.Errorf("apply: %v", err)
 				}
 			}
@@ -210,7 +210,7 @@ func TestWebhookRetriedAndCoalesced(t *testing.T) {
 	defer cancel()
 	go func() { _ = svc.Run(ctx) }()
 	// One batch crossing 50 % and 80 %: two alerts, one webhook message.
-	testenv.Must(t, svc.ApplySpend(ctx, []clickhouse.PricedEvent{f.priced(450), f.priced(400)}), "apply")
+	testenv.Must(t, svc.ApplySpend(ctx, []spend.PricedEvent{f.priced(450), f.priced(400)}), "apply")
 	testenv.WaitFor(t, 10*time.Second, "webhook delivered after a retry", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -315,7 +315,7 @@ func TestSettlementThroughApplySpend(t *testing.T) {
 	e.Event.ReservationID = r.ID
 	unpriced := f.priced(999)
 	unpriced.Cost.Priced = false
-	testenv.Must(t, svc.ApplySpend(ctx, []clickhouse.PricedEvent{e, unpriced}), "apply")
+	testenv.Must(t, svc.ApplySpend(ctx, []spend.PricedEvent{e, unpriced}), "apply")
 	spent, reserved, err := svc.Store.Counter(ctx, id, budget.Month, time.Now())
 	testenv.Must(t, err, "counter")
 	if spent != 1234 || reserved != 0 {
@@ -385,7 +385,7 @@ func TestWebhookDebounceCoalescesSeparateCrossings(t *testing.T) {
 	go func() { _ = svc.Run(ctx) }()
 	// Three separate batches crossing 50, 80 and 100 % within the window.
 	for _, c := range []int64{500, 300, 200} {
-		testenv.Must(t, svc.ApplySpend(ctx, []clickhouse.PricedEvent{f.priced(c)}), "apply")
+		testenv.Must(t, svc.ApplySpend(ctx, []spend.PricedEvent{f.priced(c)}), "apply")
 	}
 	var b budget.WebhookBody
 	select {

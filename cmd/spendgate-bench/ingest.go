@@ -28,6 +28,7 @@ import (
 	"github.com/spendgate/spendgate/internal/envflag"
 	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -161,9 +162,9 @@ func benchIngest(ctx context.Context, args []string) error {
 	cat := pricing.Default()
 	w := chstore.NewWriter(conn, db)
 	w.Lanes = *lanes
-	priced := make([]chstore.PricedEvent, len(raw))
+	priced := make([]spend.PricedEvent, len(raw))
 	for i, e := range raw {
-		priced[i] = chstore.PricedEvent{Event: e, Cost: cat.Cost(pricing.Request{Provider: e.Provider, Model: e.ModelRequested, Time: e.Time}, e.Usage, nil)}
+		priced[i] = spend.PricedEvent{Event: e, Cost: cat.Cost(pricing.Request{Provider: e.Provider, Model: e.ModelRequested, Time: e.Time}, e.Usage, nil)}
 	}
 	start = time.Now()
 	for i := 0; i < len(priced); i += *consumerBatch {
@@ -350,7 +351,7 @@ func (o *observedWriter) expect(want int64) {
 	o.reached = make(chan struct{})
 }
 
-func (o *observedWriter) Write(ctx context.Context, evs []chstore.PricedEvent) (int, error) {
+func (o *observedWriter) Write(ctx context.Context, evs []spend.PricedEvent) (int, error) {
 	n, err := o.w.Write(ctx, evs)
 	if err != nil {
 		return n, err

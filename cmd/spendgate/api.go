@@ -144,7 +144,11 @@ func runAPI(ctx context.Context, args []string) error {
 	} else {
 		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")
 	}
-	cfg.Analytics = analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
+	var spendStore analytics.Store // a nil *chstore.Analytics would be a non-nil interface
+	if store != nil {
+		spendStore = store
+	}
+	cfg.Analytics = analytics.New(cp, spendStore, pgstore.New(pool), analytics.DefaultLimits())
 	if *natsURL != "" {
 		nc, err := nats.Connect(*natsURL, nats.Name("spendgate api"), nats.MaxReconnects(-1))
 		if err != nil {

@@ -203,7 +203,7 @@ func TestThreeIngestProcessesOneKilledWithSIGKILL(t *testing.T) {
 	})
 	var rows, ids, rollup uint64
 	testenv.Must(t, conn.QueryRow(ctx, "SELECT count(), uniqExact(event_id) FROM "+chDB+".usage_events WHERE tenant_id = ?", tenant).Scan(&rows, &ids), "rows")
-	testenv.Must(t, conn.QueryRow(ctx, "SELECT sum(events) FROM "+chDB+"."+chstore.HourlyRollup+" WHERE tenant_id = ?", tenant).Scan(&rollup), "rollup")
+	testenv.Must(t, conn.QueryRow(ctx, "SELECT sum(events) FROM "+chDB+".usage_core_hourly WHERE tenant_id = ?", tenant).Scan(&rollup), "rollup")
 	if rows != batches*perBatch || ids != rows || rollup != rows {
 		t.Fatalf("%d rows, %d distinct ids, rollup %d; want %d of each (killed at %d stored)", rows, ids, rollup, batches*perBatch, killedAt)
 	}

@@ -9,6 +9,7 @@
 //
 //	SPENDGATE_TEST_POSTGRES    postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 //	SPENDGATE_TEST_CLICKHOUSE  127.0.0.1:9000
+//	SPENDGATE_TEST_CLICKHOUSE_HTTP  127.0.0.1:8123
 //	SPENDGATE_TEST_NATS        unset: an embedded server per test; set: that server instead
 //	                           (NATSServer, for load tests: that or 127.0.0.1:4222)
 //
@@ -230,3 +231,7 @@ func Must(t testing.TB, err error, what string) {
 		t.Fatal(fmt.Errorf("%s: %w", what, err))
 	}
 }
+
+// ClickHouseHTTPAddr is the HTTP address of the same test ClickHouse server
+// (SPENDGATE_TEST_CLICKHOUSE_HTTP, default 127.0.0.1:8123).
+func ClickHouseHTTPAddr() string { return env("SPENDGATE_TEST_CLICKHOUSE_HTTP", "127.0.0.1:8123") }

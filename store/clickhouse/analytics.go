@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // Query is SQL with positional ? arguments, bound client-side by
@@ -19,39 +20,38 @@ import (
 type Query struct {
 	SQL  string
 	Args []any
+	// Tables are the usage tables a sums query reads, in the order of its
+	// legs (rollups and usage_events; cost_corrections is always read).
+	Tables []string `json:"-"`
 }
 
-// ErrBadQuery marks analytics requests that cannot be answered as asked (an
-// unknown group-by, a filter the table lacks, an empty range): client errors.
-var ErrBadQuery = errors.New("clickhouse: bad analytics query")
+// Source says what answered a sums query: "rollup" when only rollups did,
+// "raw" when only raw events did, "rollup+raw" when rollups answered the
+// aligned part of the range and raw events the ragged edges; "raw" for
+// queries that always read raw events.
+func (q Query) Source() string {
+	rollup, raw := false, len(q.Tables) == 0
+	for _, t := range q.Tables {
+		if t == UsageTable {
+			raw = true
+		} else {
+			rollup = true
+		}
+	}
+	switch {
+	case rollup && raw:
+		return "rollup+raw"
+	case rollup:
+		return "rollup"
+	}
+	return "raw"
+}
+
+// UsageTable is the raw usage events table.
+const UsageTable = "usage_events"
 
 func badQuery(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrBadQuery}, args...)...)
-}
-
-// Filters narrow analytics queries; empty fields do not filter. Values are
-// bound as arguments.
-type Filters struct {
-	KeyIDs     []string
-	Providers  []string
-	Models     []string // matches model served, else requested
-	Operations []string
-	Sources    []string
-	Statuses   []string // HTTP status codes as text, e.g. "429"
-	// Dimensions keeps events whose dimension name has one of the values.
-	Dimensions map[string][]string
-}
-
-// Spec says what to sum: a tenant's events in [From, To), narrowed by
-// Filters, grouped by GroupBy (names from GroupByNames or dim:<name>) and,
-// for time series, bucketed by Bucket (hour, day, week, month; UTC, weeks
-// start on Monday like budget weeks).
-type Spec struct {
-	Tenant   string
-	From, To time.Time
-	Filters  Filters
-	GroupBy  []string
-	Bucket   string
+	return fmt.Errorf("%w: "+format, append([]any{spend.ErrBadQuery}, args...)...)
 }
 
 // table is one table analytics can read, with the expressions of the names
@@ -59,17 +59,18 @@ type Spec struct {
 type table struct {
 	name    string
 	timeCol string
-	grain   time.Duration // 0: raw events; otherwise rows are pre-summed per grain
 	cols    map[string]string
 	sums    string
-	// dim is set for the dimension rollups: the one dimension read, whose
-	// value is the dim_value column.
-	dim string
+	// dims: dim:<name> is read from the dim_names/dim_values arrays.
+	dims bool
+	// rollup is set for rollup tables.
+	rollup *Rollup
 }
 
-// Usage is summed from two legs: the events (or a rollup of them) and the
-// cost corrections of re-priced events. Each leg sums as Int64 (corrections
-// subtract unpriced events), and the outer query adds the legs up.
+// Usage is summed from legs: the events (rollups for the aligned part of
+// the range, raw events for its edges) and the cost corrections of
+// re-priced events. Each leg sums as Int64 (corrections subtract unpriced
+// events), and the outer query adds the legs up.
 const (
 	rawModel = "if(model_served != '', model_served, model_requested)"
 	rawSums  = `toInt64(count()) AS events, toInt64(countIf(priced = 0)) AS unpriced_events,
@@ -87,8 +88,20 @@ const (
 	sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens`
 )
 
+// attributeCols are the expressions of the group-by and filter names over
+// tables with the model in one column (rollups, corrections).
+var attributeCols = map[string]string{
+	"key":          "key_id",
+	"provider":     "provider",
+	"model":        "model",
+	"operation":    "operation",
+	"service_tier": "service_tier",
+	"source":       "source",
+	"status":       "toString(status_code)",
+}
+
 var (
-	usageTable = table{name: "usage_events", timeCol: "time", sums: rawSums, cols: map[string]string{
+	usageTable = table{name: UsageTable, timeCol: "time", sums: rawSums, dims: true, cols: map[string]string{
 		"key":          "key_id",
 		"provider":     "provider",
 		"model":        rawModel,
@@ -97,23 +110,10 @@ var (
 		"source":       "source",
 		"status":       "toString(status_code)",
 	}}
-	rollupCols     = map[string]string{"key": "key_id", "provider": "provider", "model": "model"}
-	hourlyTable    = table{name: HourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums, cols: rollupCols}
-	dailyTable     = table{name: DailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums, cols: rollupCols}
-	dimHourlyTable = table{name: DimHourlyRollup, timeCol: "bucket", grain: time.Hour, sums: rollupSums}
-	dimDailyTable  = table{name: DimDailyRollup, timeCol: "bucket", grain: 24 * time.Hour, sums: rollupSums}
 	// correctionsTable holds cost corrections of re-priced events, with the
 	// event's attributes so they group and filter like the events.
-	correctionsTable = table{name: CorrectionsTable, timeCol: "time", sums: correctionSums, cols: map[string]string{
-		"key":          "key_id",
-		"provider":     "provider",
-		"model":        "model",
-		"operation":    "operation",
-		"service_tier": "service_tier",
-		"source":       "source",
-		"status":       "toString(status_code)",
-	}}
-	denialsTable = table{name: "denial_events", timeCol: "time", sums: "count() AS events", cols: map[string]string{
+	correctionsTable = table{name: CorrectionsTable, timeCol: "time", sums: correctionSums, dims: true, cols: attributeCols}
+	denialsTable     = table{name: "denial_events", timeCol: "time", sums: "count() AS events", dims: true, cols: map[string]string{
 		"key":       "key_id",
 		"provider":  "provider",
 		"model":     "model_requested",
@@ -121,32 +121,26 @@ var (
 		"source":    "source",
 		"reason":    "denial_reason",
 	}}
+	rollupTables = func() map[*Rollup]*table {
+		out := map[*Rollup]*table{}
+		for _, r := range Rollups {
+			cols := map[string]string{}
+			for k, v := range attributeCols {
+				if k != "key" || r.Key {
+					cols[k] = v
+				}
+			}
+			out[r] = &table{name: r.Name, timeCol: "bucket", sums: rollupSums, cols: cols, dims: r.Dims, rollup: r}
+		}
+		return out
+	}()
 )
-
-var dimName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
-// GroupByNames lists the group-by names usage analytics accept (besides
-// dim:<name>).
-func GroupByNames() []string {
-	out := make([]string, 0, len(usageTable.cols))
-	for k := range usageTable.cols {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// ValidDimensionName reports whether name can be grouped or filtered by.
-func ValidDimensionName(name string) bool { return dimName.MatchString(name) }
 
 func (t *table) expr(name string) (string, error) {
 	if c, ok := t.cols[name]; ok {
 		return c, nil
 	}
-	if t.dim != "" && name == "dim:"+t.dim {
-		return "dim_value", nil
-	}
-	if d, ok := strings.CutPrefix(name, "dim:"); ok && dimName.MatchString(d) && t.grain == 0 {
+	if d, ok := strings.CutPrefix(name, "dim:"); ok && spend.ValidDimensionName(d) && t.dims {
 		return "dim_values[indexOf(dim_names, '" + d + "')]", nil
 	}
 	names := make([]string, 0, len(t.cols))
@@ -157,13 +151,13 @@ func (t *table) expr(name string) (string, error) {
 	return "", badQuery("cannot group %s by %q: use one of %s or dim:<name>", t.name, name, strings.Join(names, ", "))
 }
 
-func (f *Filters) byName() map[string][]string {
+func filtersByName(f *spend.Filters) map[string][]string {
 	return map[string][]string{"key": f.KeyIDs, "provider": f.Providers, "model": f.Models,
 		"operation": f.Operations, "source": f.Sources, "status": f.Statuses}
 }
 
-// where builds the WHERE clause of spec over t.
-func (t *table) where(s *Spec) (string, []any, error) {
+// where builds the WHERE clause of spec over t for [from, to).
+func (t *table) where(s *spend.Spec, from, to time.Time) (string, []any, error) {
 	if s.Tenant == "" {
 		return "", nil, badQuery("no tenant")
 	}
@@ -171,11 +165,8 @@ func (t *table) where(s *Spec) (string, []any, error) {
 		return "", nil, badQuery("empty time range [%s, %s)", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
 	}
 	w := "tenant_id = ? AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
-	args := []any{s.Tenant, s.From.UTC(), s.To.UTC()}
-	if t.dim != "" {
-		w = "tenant_id = ? AND dim_name = '" + t.dim + "' AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
-	}
-	byName := s.Filters.byName()
+	args := []any{s.Tenant, from.UTC(), to.UTC()}
+	byName := filtersByName(&s.Filters)
 	for _, name := range []string{"key", "provider", "model", "operation", "source", "status"} {
 		vals := byName[name]
 		if len(vals) == 0 {
@@ -194,94 +185,73 @@ func (t *table) where(s *Spec) (string, []any, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if !dimName.MatchString(n) {
+		if !spend.ValidDimensionName(n) {
 			return "", nil, badQuery("dimension name %q: use letters, digits, _ . - (at most 64)", n)
 		}
-		switch {
-		case t.dim == n:
-			w += " AND has(?, dim_value)"
-		case t.grain != 0:
-			return "", nil, badQuery("%s has no dimension %s", t.name, n)
-		default:
-			w += " AND has(?, dim_values[indexOf(dim_names, '" + n + "')])"
+		if !t.dims {
+			return "", nil, badQuery("%s has no dimensions", t.name)
 		}
+		w += " AND has(?, dim_values[indexOf(dim_names, '" + n + "')])"
 		args = append(args, s.Filters.Dimensions[n])
 	}
 	return w, args, nil
 }
 
-// usageSource picks the cheapest table that answers spec exactly:
-//   - the daily or hourly rollup when every group-by and filter is one they
-//     keep (key, provider, model) and the range falls on their grain;
-//   - the dimension rollups when one dimension is all that is grouped or
-//     filtered by (see dimSource);
-//   - else the raw events.
-//
-// All give the same sums: the rollups are fed by the same inserts.
-func usageSource(s *Spec, missingGroupOK bool) *table {
-	aligned := func(d time.Duration) bool {
-		return s.From.UTC().Truncate(d).Equal(s.From) && s.To.UTC().Truncate(d).Equal(s.To)
-	}
-	pick := func(daily, hourly *table) *table {
-		switch {
-		case s.Bucket != "hour" && aligned(24*time.Hour):
-			return daily
-		case aligned(time.Hour):
-			return hourly
-		}
-		return &usageTable
-	}
-	f := &s.Filters
-	plain := len(f.Operations)+len(f.Sources)+len(f.Statuses) == 0
-	rollupOK := plain && len(f.Dimensions) == 0
-	for _, g := range s.GroupBy {
-		if _, ok := rollupCols[g]; !ok {
-			rollupOK = false
-		}
-	}
-	if rollupOK {
-		return pick(&dailyTable, &hourlyTable)
-	}
-	if dim, ok := dimSource(s, missingGroupOK); ok && plain {
-		daily, hourly := dimDailyTable, dimHourlyTable
-		daily.dim, hourly.dim = dim, dim
-		if t := pick(&daily, &hourly); t.dim != "" {
-			return t
-		}
-	}
-	return &usageTable
+// leg is one table read over one part of the range.
+type leg struct {
+	t        *table
+	from, to time.Time
 }
 
-// dimSource says whether the dimension rollups can answer s, and for which
-// dimension: s groups and filters by one dimension only, and filters for no
-// empty value (events without the dimension have no rollup row). Grouping by
-// the dimension without filtering it leaves out the events that lack it; only
-// callers that add that group back (missingGroupOK) may do that.
-func dimSource(s *Spec, missingGroupOK bool) (string, bool) {
-	f := &s.Filters
-	if len(f.KeyIDs)+len(f.Providers)+len(f.Models) > 0 || len(f.Dimensions) > 1 || len(s.GroupBy) > 1 {
-		return "", false
+// plan splits spec's range over the cheapest tables that answer it
+// exactly: the smallest rollup family with every attribute spec groups or
+// filters by, its daily table for the whole days in the range (unless the
+// series is hourly), its hourly table for the whole hours at either end,
+// and raw events for the minutes left at the very ends. Every part gives
+// the sums of the same events, so the legs add up to the raw answer.
+func plan(s *spend.Spec) []leg {
+	needKey, needDims := len(s.Filters.KeyIDs) > 0, len(s.Filters.Dimensions) > 0
+	for _, g := range s.GroupBy {
+		needKey = needKey || g == "key"
+		needDims = needDims || strings.HasPrefix(g, "dim:")
 	}
-	dim := ""
-	for n, vals := range f.Dimensions {
-		for _, v := range vals {
-			if v == "" {
-				return "", false
+	var grains []*table
+	for _, daily := range []bool{true, false} {
+		if daily && s.Bucket == "hour" {
+			continue
+		}
+		for _, r := range Rollups {
+			if r.Daily == daily && (r.Key || !needKey) && (r.Dims || !needDims) {
+				grains = append(grains, rollupTables[r])
+				break
 			}
 		}
-		dim = n
 	}
-	if len(s.GroupBy) == 1 {
-		g, ok := strings.CutPrefix(s.GroupBy[0], "dim:")
-		if !ok || (dim != "" && g != dim) {
-			return "", false
+	var legs []leg
+	var split func(from, to time.Time, level int)
+	split = func(from, to time.Time, level int) {
+		if !from.Before(to) {
+			return
 		}
-		if dim == "" && !missingGroupOK {
-			return "", false
+		if level == len(grains) {
+			legs = append(legs, leg{&usageTable, from, to})
+			return
 		}
-		dim = g
+		g := grains[level].rollup.grain()
+		a, b := from.Truncate(g), to.Truncate(g)
+		if a.Before(from) {
+			a = a.Add(g)
+		}
+		if !a.Before(b) {
+			split(from, to, level+1)
+			return
+		}
+		split(from, a, level+1)
+		legs = append(legs, leg{grains[level], a, b})
+		split(b, to, level+1)
 	}
-	return dim, dim != "" && dimName.MatchString(dim)
+	split(s.From.UTC(), s.To.UTC(), 0)
+	return legs
 }
 
 func bucketExpr(bucket, col string) (string, error) {
@@ -314,106 +284,129 @@ func (t *table) groupSelect(groupBy []string) (sel, keys string, err error) {
 
 func qualified(database string, t *table) string { return database + "." + t.name }
 
-// sumsSQL sums spec's usage read from t together with the cost corrections
-// of the same events: SELECT [bucket_start,] g0…, sums FROM (events leg
-// UNION ALL corrections leg) [GROUP BY …]. Callers append WITH TOTALS,
-// ORDER BY and LIMIT. keys lists the group columns (bucket_start first).
-func sumsSQL(database string, s *Spec, t *table, bucket string) (sql, keys string, args []any, err error) {
-	var legs []string
-	for _, leg := range []*table{t, &correctionsTable} {
-		w, a, err := leg.where(s)
+// sumsSQL sums spec's usage over the legs of its plan together with the
+// cost corrections of the same events: SELECT [bucket_start,] g0…, sums
+// FROM (leg UNION ALL … UNION ALL corrections leg) [GROUP BY …]. Callers
+// append WITH TOTALS, ORDER BY and LIMIT. keys lists the group columns
+// (bucket_start first).
+func sumsSQL(database string, s *spend.Spec, bucket string, raw bool) (q Query, keys string, err error) {
+	legs := plan(s)
+	if raw {
+		legs = []leg{{&usageTable, s.From.UTC(), s.To.UTC()}}
+	}
+	legs = append(legs, leg{&correctionsTable, s.From.UTC(), s.To.UTC()})
+	var parts []string
+	for _, l := range legs {
+		w, a, err := l.t.where(s, l.from, l.to)
 		if err != nil {
-			return "", "", nil, err
+			return Query{}, "", err
 		}
-		if leg == &correctionsTable && t.dim != "" {
-			// As the dimension rollup: only events that carry the dimension.
-			w += " AND has(dim_names, '" + t.dim + "')"
-		}
-		sel, k, err := leg.groupSelect(s.GroupBy)
+		sel, k, err := l.t.groupSelect(s.GroupBy)
 		if err != nil {
-			return "", "", nil, err
+			return Query{}, "", err
 		}
 		if bucket != "" {
-			b, err := bucketExpr(bucket, leg.timeCol)
+			b, err := bucketExpr(bucket, l.t.timeCol)
 			if err != nil {
-				return "", "", nil, err
+				return Query{}, "", err
 			}
 			sel = b + " AS bucket_start, " + sel
 			k = strings.TrimSuffix("bucket_start, "+k, ", ")
 		}
-		part := "SELECT " + sel + leg.sums + " FROM " + qualified(database, leg) + " WHERE " + w
+		part := "SELECT " + sel + l.t.sums + " FROM " + qualified(database, l.t) + " WHERE " + w
 		if k != "" {
 			part += " GROUP BY " + k
 		}
-		legs = append(legs, part)
-		args = append(args, a...)
+		parts = append(parts, part)
+		q.Args = append(q.Args, a...)
+		if l.t != &correctionsTable {
+			q.Tables = append(q.Tables, l.t.name)
+		}
 		keys = k
 	}
-	sql = "SELECT "
+	q.SQL = "SELECT "
 	if keys != "" {
-		sql += keys + ", "
+		q.SQL += keys + ", "
 	}
-	sql += outerSums + " FROM (" + legs[0] + " UNION ALL " + legs[1] + ")"
+	q.SQL += outerSums + " FROM (" + strings.Join(parts, " UNION ALL ") + ")"
 	if keys != "" {
-		sql += " GROUP BY " + keys
+		q.SQL += " GROUP BY " + keys
 	}
-	return sql, keys, args, nil
+	return q, keys, nil
+}
+
+// SumsSource says what answers a sums query of s (TotalSpend, Breakdown,
+// TimeSeries): see Query.Source. Planning is pure, so callers can report
+// it without running anything.
+func SumsSource(s spend.Spec) (source string, tables []string) {
+	for _, l := range plan(&s) {
+		if !slices.Contains(tables, l.t.name) {
+			tables = append(tables, l.t.name)
+		}
+	}
+	return Query{Tables: tables}.Source(), tables
 }
 
 // TotalSpendSQL sums a tenant's usage in [From, To).
-func TotalSpendSQL(database string, s Spec) (Query, error) {
-	sql, _, args, err := sumsSQL(database, &s, usageSource(&s, false), "")
-	return Query{SQL: sql, Args: args}, err
+func TotalSpendSQL(database string, s spend.Spec) (Query, error) {
+	return totalSpendSQL(database, s, false)
+}
+
+// raw: read raw events only (tests compare the rollups with them).
+func totalSpendSQL(database string, s spend.Spec, raw bool) (Query, error) {
+	q, _, err := sumsSQL(database, &s, "", raw)
+	return q, err
 }
 
 // BreakdownSQL sums a tenant's usage per group, largest tenant cost first;
 // limit > 0 keeps the top limit groups. WITH TOTALS sums every group in the
 // same read, before the limit, so "other" (total minus the top) comes from
-// one consistent snapshot. Grouped by one unfiltered dimension, it reads the
-// dimension rollup, which has no row for events without the dimension:
-// missingGroup reports that, and the caller adds that group (the total of all
-// events minus the rows).
-func BreakdownSQL(database string, s Spec, limit int) (q Query, missingGroup bool, err error) {
+// one consistent snapshot.
+func BreakdownSQL(database string, s spend.Spec, limit int) (Query, error) {
+	return breakdownSQL(database, s, limit, false)
+}
+
+func breakdownSQL(database string, s spend.Spec, limit int, raw bool) (Query, error) {
 	if len(s.GroupBy) == 0 {
-		return Query{}, false, badQuery("a breakdown needs at least one group-by")
+		return Query{}, badQuery("a breakdown needs at least one group-by")
 	}
-	t := usageSource(&s, true)
-	missingGroup = t.dim != "" && len(s.Filters.Dimensions) == 0
-	if missingGroup {
-		limit = 0 // the added group may belong in the top
-	}
-	sql, keys, args, err := sumsSQL(database, &s, t, "")
+	q, keys, err := sumsSQL(database, &s, "", raw)
 	if err != nil {
-		return Query{}, false, err
+		return Query{}, err
 	}
-	sql += " WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
+	q.SQL += " WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, " + keys
 	if limit > 0 {
-		sql += fmt.Sprintf(" LIMIT %d", limit)
+		q.SQL += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	return Query{SQL: sql, Args: args}, missingGroup, nil
+	return q, nil
 }
 
 // TimeSeriesSQL sums a tenant's usage per bucket and optional groups.
-func TimeSeriesSQL(database string, s Spec) (Query, error) {
+func TimeSeriesSQL(database string, s spend.Spec) (Query, error) {
+	return timeSeriesSQL(database, s, false)
+}
+
+func timeSeriesSQL(database string, s spend.Spec, raw bool) (Query, error) {
 	if _, err := bucketExpr(s.Bucket, "time"); err != nil {
 		return Query{}, err
 	}
-	sql, keys, args, err := sumsSQL(database, &s, usageSource(&s, false), s.Bucket)
+	q, keys, err := sumsSQL(database, &s, s.Bucket, raw)
 	if err != nil {
 		return Query{}, err
 	}
-	return Query{SQL: sql + " ORDER BY " + keys, Args: args}, nil
+	q.SQL += " ORDER BY " + keys
+	return q, nil
 }
 
 // DenialsSQL counts a tenant's denials per group (default: reason), most
 // first.
-func DenialsSQL(database string, s Spec) (Query, error) {
+func DenialsSQL(database string, s spend.Spec) (Query, error) {
 	t := &denialsTable
 	groupBy := s.GroupBy
 	if len(groupBy) == 0 {
 		groupBy = []string{"reason"}
 	}
-	w, args, err := t.where(&s)
+	w, args, err := t.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -434,9 +427,9 @@ func notCorrected(database string) string {
 // UnknownModelsSQL lists the models a tenant used that have no price, most
 // used first: what an admin must price before re-pricing. Events re-priced
 // since are left out.
-func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
+func UnknownModelsSQL(database string, s spend.Spec, limit int) (Query, error) {
 	t := &usageTable
-	w, args, err := t.where(&s)
+	w, args, err := t.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -450,7 +443,8 @@ func UnknownModelsSQL(database string, s Spec, limit int) (Query, error) {
 // eventSelect reads events with their corrections applied: the cost, the
 // priced flag and the explanation are the corrected ones, and repriced says
 // a correction exists. The join's subquery takes the tenant as its one
-// argument, before the WHERE clause's.
+// argument, before the WHERE clause's. It is named: ClickHouse 20.x and
+// later refuse an unnamed joined subquery (joined_subquery_requires_alias).
 func eventSelect(database string) string {
 	return `SELECT event_id, time, key_id, source, provider, operation, model_requested, model_served,
 	if(c_model != '', c_model, catalogue_model), streaming, service_tier, complete, status_code, latency_ms, ttfb_ms, request_id,
@@ -462,20 +456,13 @@ func eventSelect(database string) string {
 	FROM ` + database + `.usage_events ANY LEFT JOIN (SELECT event_id, sum(list_delta) AS c_list, sum(tenant_delta) AS c_tenant,
 		min(unpriced_delta) AS c_unpriced, any(catalogue_model) AS c_model, any(override_id) AS c_override,
 		any(pricing_tier) AS c_tier, any(cost_lines) AS c_lines, count() AS c_count
-		FROM ` + database + `.` + CorrectionsTable + ` WHERE tenant_id = ? GROUP BY event_id) USING event_id`
-}
-
-// EventCursor is the position after the last event of a page: events are
-// listed newest first by (time, event_id).
-type EventCursor struct {
-	Time    time.Time
-	EventID string
+		FROM ` + database + `.` + CorrectionsTable + ` WHERE tenant_id = ? GROUP BY event_id) AS corrections USING event_id`
 }
 
 // EventsSQL lists a tenant's usage events newest first, after cursor (nil:
 // from the newest), at most limit.
-func EventsSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
-	w, args, err := usageTable.where(&s)
+func EventsSQL(database string, s spend.Spec, after *spend.EventCursor, limit int) (Query, error) {
+	w, args, err := usageTable.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -495,8 +482,8 @@ func EventSQL(database, tenant, eventID string) Query {
 
 // UnpricedSQL lists a tenant's unpriced, uncorrected events in the range,
 // oldest first, after cursor: what re-pricing works through.
-func UnpricedSQL(database string, s Spec, after *EventCursor, limit int) (Query, error) {
-	w, args, err := usageTable.where(&s)
+func UnpricedSQL(database string, s spend.Spec, after *spend.EventCursor, limit int) (Query, error) {
+	w, args, err := usageTable.where(&s, s.From, s.To)
 	if err != nil {
 		return Query{}, err
 	}
@@ -510,189 +497,73 @@ func UnpricedSQL(database string, s Spec, after *EventCursor, limit int) (Query,
 		Args: append([]any{s.Tenant}, args...)}, nil
 }
 
-// Sums are exact totals of usage events.
-type Sums struct {
-	Events, UnpricedEvents     uint64
-	ListNanoUSD, TenantNanoUSD int64
-	InputTokens, OutputTokens  int64
-}
-
-// Add adds o to s.
-func (s *Sums) Add(o Sums) {
-	s.Events += o.Events
-	s.UnpricedEvents += o.UnpricedEvents
-	s.ListNanoUSD += o.ListNanoUSD
-	s.TenantNanoUSD += o.TenantNanoUSD
-	s.InputTokens += o.InputTokens
-	s.OutputTokens += o.OutputTokens
-}
-
-// Sub subtracts o from s.
-func (s *Sums) Sub(o Sums) {
-	s.Events -= o.Events
-	s.UnpricedEvents -= o.UnpricedEvents
-	s.ListNanoUSD -= o.ListNanoUSD
-	s.TenantNanoUSD -= o.TenantNanoUSD
-	s.InputTokens -= o.InputTokens
-	s.OutputTokens -= o.OutputTokens
-}
-
-func (s *Sums) dest() []any {
+func sumsDest(s *spend.Sums) []any {
 	return []any{&s.Events, &s.UnpricedEvents, &s.ListNanoUSD, &s.TenantNanoUSD, &s.InputTokens, &s.OutputTokens}
-}
-
-// Group is one row of a breakdown: Keys in group-by order.
-type Group struct {
-	Keys []string
-	Sums
-}
-
-// Point is one bucket of a time series.
-type Point struct {
-	Bucket time.Time
-	Keys   []string
-	Sums
-}
-
-// DenialGroup counts denials of one group.
-type DenialGroup struct {
-	Keys   []string
-	Events uint64
-}
-
-// UnknownModel is a model used without a known price.
-type UnknownModel struct {
-	Provider, Model           string
-	Events                    uint64
-	InputTokens, OutputTokens int64
-	FirstSeen, LastSeen       time.Time
-}
-
-// EventRow is one stored usage event with its cost.
-type EventRow struct {
-	EventID, KeyID, Source, Provider, Operation         string
-	ModelRequested, ModelServed, CatalogueModel         string
-	Time                                                time.Time
-	Streaming, Complete                                 bool
-	ServiceTier, RequestID                              string
-	StatusCode                                          uint16
-	LatencyMs, TTFBMs                                   uint32
-	Input, CachedInput, CacheWrite5m, CacheWrite1h      int64
-	Output, Reasoning, AudioInput, AudioOutput          int64
-	ImageInput, ImageOutput, WebSearches                int64
-	Characters, Seconds, Images                         int64
-	Priced, HasProviderReported                         bool
-	ListNanoUSD, TenantNanoUSD, ProviderReportedNanoUSD int64
-	OverrideID, PricingTier                             string
-	// CostLines is the pricing explanation as stored (JSON of []pricing.Line).
-	CostLines           string
-	DimNames, DimValues []string
-	// RawUsage is the provider's usage object(s) as received.
-	RawUsage string
-	// Repriced is true when a cost correction applies: the costs, priced
-	// flag and explanation above are the corrected ones.
-	Repriced bool
 }
 
 // Analytics runs the query builders against a database.
 type Analytics struct {
 	Conn     driver.Conn
 	Database string
+	// RawOnly answers sums from raw events only, never the rollups: the
+	// baseline tests and benchmarks compare the rollups with.
+	RawOnly bool
+}
+
+// SumsSource says what answers sums of s (see the package function).
+func (a Analytics) SumsSource(s spend.Spec) (string, []string) {
+	if a.RawOnly {
+		return "raw", []string{UsageTable}
+	}
+	return SumsSource(s)
 }
 
 // TotalSpend sums a tenant's usage.
-func (a Analytics) TotalSpend(ctx context.Context, s Spec) (Sums, error) {
-	q, err := TotalSpendSQL(a.Database, s)
+func (a Analytics) TotalSpend(ctx context.Context, s spend.Spec) (spend.Sums, error) {
+	q, err := totalSpendSQL(a.Database, s, a.RawOnly)
 	if err != nil {
-		return Sums{}, err
+		return spend.Sums{}, err
 	}
-	var sums Sums
-	if err := a.Conn.QueryRow(ctx, q.SQL, q.Args...).Scan(sums.dest()...); err != nil {
-		return Sums{}, fmt.Errorf("clickhouse: total spend: %w", err)
+	var sums spend.Sums
+	if err := a.Conn.QueryRow(ctx, q.SQL, q.Args...).Scan(sumsDest(&sums)...); err != nil {
+		return spend.Sums{}, fmt.Errorf("clickhouse: total spend: %w", err)
 	}
 	return sums, nil
 }
 
 // Breakdown sums a tenant's usage per group, keeping the top limit groups
 // (limit > 0), and returns the total over every group with them.
-func (a Analytics) Breakdown(ctx context.Context, s Spec, limit int) ([]Group, Sums, error) {
-	q, missingGroup, err := BreakdownSQL(a.Database, s, limit)
+func (a Analytics) Breakdown(ctx context.Context, s spend.Spec, limit int) ([]spend.Group, spend.Sums, error) {
+	q, err := breakdownSQL(a.Database, s, limit, a.RawOnly)
 	if err != nil {
-		return nil, Sums{}, err
+		return nil, spend.Sums{}, err
 	}
-	var out []Group
-	var total Sums
+	var out []spend.Group
+	var total spend.Sums
 	err = a.scanTotals(ctx, q, "breakdown", func(r driver.Rows) error {
-		g := Group{Keys: make([]string, len(s.GroupBy))}
-		if err := r.Scan(append(keyDest(g.Keys), g.dest()...)...); err != nil {
+		g := spend.Group{Keys: make([]string, len(s.GroupBy))}
+		if err := r.Scan(append(keyDest(g.Keys), sumsDest(&g.Sums)...)...); err != nil {
 			return err
 		}
 		out = append(out, g)
 		return nil
 	}, func(r driver.Rows) error {
-		return r.Totals(append(keyDest(make([]string, len(s.GroupBy))), total.dest()...)...)
+		return r.Totals(append(keyDest(make([]string, len(s.GroupBy))), sumsDest(&total)...)...)
 	})
-	if err != nil || !missingGroup {
-		return out, total, err
-	}
-	// Events without the dimension: the total of all events minus the
-	// dimension's rows, shown as the empty value, as a raw-event query groups
-	// them. The two tables are fed by one insert but not at one instant; a
-	// read between the two sees more dimension rows than events, and then
-	// the missing group is left out rather than made negative.
-	all := s
-	all.GroupBy = nil
-	allTotal, err := a.TotalSpend(ctx, all)
-	if err != nil {
-		return nil, Sums{}, err
-	}
-	missing := allTotal
-	missing.Sub(total)
-	if missing.Events == 0 || !missing.nonNegative() {
-		return trim(out, limit), total, nil
-	}
-	out = append(out, Group{Keys: []string{""}, Sums: missing})
-	sort.SliceStable(out, func(i, j int) bool { return ranksBefore(&out[i], &out[j]) })
-	return trim(out, limit), allTotal, nil
-}
-
-func trim(groups []Group, limit int) []Group {
-	if limit > 0 && len(groups) > limit {
-		return groups[:limit]
-	}
-	return groups
-}
-
-func (s *Sums) nonNegative() bool {
-	// Events and UnpricedEvents are unsigned: a wrapped difference is huge.
-	return s.Events < 1<<63 && s.UnpricedEvents < 1<<63 && s.ListNanoUSD >= 0 && s.TenantNanoUSD >= 0 &&
-		s.InputTokens >= 0 && s.OutputTokens >= 0
-}
-
-// ranksBefore is BreakdownSQL's ORDER BY.
-func ranksBefore(a, b *Group) bool {
-	switch {
-	case a.TenantNanoUSD != b.TenantNanoUSD:
-		return a.TenantNanoUSD > b.TenantNanoUSD
-	case a.ListNanoUSD != b.ListNanoUSD:
-		return a.ListNanoUSD > b.ListNanoUSD
-	case a.Events != b.Events:
-		return a.Events > b.Events
-	}
-	return strings.Join(a.Keys, "\x00") < strings.Join(b.Keys, "\x00")
+	return out, total, err
 }
 
 // TimeSeries sums a tenant's usage per bucket (UTC) and group.
-func (a Analytics) TimeSeries(ctx context.Context, s Spec) ([]Point, error) {
-	q, err := TimeSeriesSQL(a.Database, s)
+func (a Analytics) TimeSeries(ctx context.Context, s spend.Spec) ([]spend.Point, error) {
+	q, err := timeSeriesSQL(a.Database, s, a.RawOnly)
 	if err != nil {
 		return nil, err
 	}
-	var out []Point
+	var out []spend.Point
 	err = a.scan(ctx, q, "time series", func(r driver.Rows) error {
-		p := Point{Keys: make([]string, len(s.GroupBy))}
+		p := spend.Point{Keys: make([]string, len(s.GroupBy))}
 		dest := append([]any{&p.Bucket}, keyDest(p.Keys)...)
-		if err := r.Scan(append(dest, p.dest()...)...); err != nil {
+		if err := r.Scan(append(dest, sumsDest(&p.Sums)...)...); err != nil {
 			return err
 		}
 		p.Bucket = p.Bucket.UTC()
@@ -703,15 +574,15 @@ func (a Analytics) TimeSeries(ctx context.Context, s Spec) ([]Point, error) {
 }
 
 // Denials counts a tenant's denials per group (default: reason).
-func (a Analytics) Denials(ctx context.Context, s Spec) ([]DenialGroup, error) {
+func (a Analytics) Denials(ctx context.Context, s spend.Spec) ([]spend.DenialGroup, error) {
 	q, err := DenialsSQL(a.Database, s)
 	if err != nil {
 		return nil, err
 	}
 	n := max(len(s.GroupBy), 1)
-	var out []DenialGroup
+	var out []spend.DenialGroup
 	err = a.scan(ctx, q, "denials", func(r driver.Rows) error {
-		g := DenialGroup{Keys: make([]string, n)}
+		g := spend.DenialGroup{Keys: make([]string, n)}
 		if err := r.Scan(append(keyDest(g.Keys), &g.Events)...); err != nil {
 			return err
 		}
@@ -722,14 +593,14 @@ func (a Analytics) Denials(ctx context.Context, s Spec) ([]DenialGroup, error) {
 }
 
 // UnknownModels lists unpriced models, most used first.
-func (a Analytics) UnknownModels(ctx context.Context, s Spec, limit int) ([]UnknownModel, error) {
+func (a Analytics) UnknownModels(ctx context.Context, s spend.Spec, limit int) ([]spend.UnknownModel, error) {
 	q, err := UnknownModelsSQL(a.Database, s, limit)
 	if err != nil {
 		return nil, err
 	}
-	var out []UnknownModel
+	var out []spend.UnknownModel
 	err = a.scan(ctx, q, "unknown models", func(r driver.Rows) error {
-		var m UnknownModel
+		var m spend.UnknownModel
 		if err := r.Scan(&m.Provider, &m.Model, &m.Events, &m.InputTokens, &m.OutputTokens, &m.FirstSeen, &m.LastSeen); err != nil {
 			return err
 		}
@@ -741,12 +612,12 @@ func (a Analytics) UnknownModels(ctx context.Context, s Spec, limit int) ([]Unkn
 }
 
 // Events lists usage events newest first.
-func (a Analytics) Events(ctx context.Context, s Spec, after *EventCursor, limit int) ([]EventRow, error) {
+func (a Analytics) Events(ctx context.Context, s spend.Spec, after *spend.EventCursor, limit int) ([]spend.EventRow, error) {
 	q, err := EventsSQL(a.Database, s, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	var out []EventRow
+	var out []spend.EventRow
 	err = a.scan(ctx, q, "events", func(r driver.Rows) error {
 		e, err := scanEvent(r)
 		if err == nil {
@@ -758,12 +629,12 @@ func (a Analytics) Events(ctx context.Context, s Spec, after *EventCursor, limit
 }
 
 // Unpriced lists unpriced, uncorrected events oldest first (re-pricing).
-func (a Analytics) Unpriced(ctx context.Context, s Spec, after *EventCursor, limit int) ([]EventRow, error) {
+func (a Analytics) Unpriced(ctx context.Context, s spend.Spec, after *spend.EventCursor, limit int) ([]spend.EventRow, error) {
 	q, err := UnpricedSQL(a.Database, s, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	var out []EventRow
+	var out []spend.EventRow
 	err = a.scan(ctx, q, "unpriced events", func(r driver.Rows) error {
 		e, err := scanEvent(r)
 		if err == nil {
@@ -774,13 +645,10 @@ func (a Analytics) Unpriced(ctx context.Context, s Spec, after *EventCursor, lim
 	return out, err
 }
 
-// ErrEventNotFound is returned by Event for an id the tenant has no event of.
-var ErrEventNotFound = errors.New("clickhouse: event not found")
-
 // Event finds one usage event of a tenant.
-func (a Analytics) Event(ctx context.Context, tenant, eventID string) (EventRow, error) {
+func (a Analytics) Event(ctx context.Context, tenant, eventID string) (spend.EventRow, error) {
 	q := EventSQL(a.Database, tenant, eventID)
-	var found []EventRow
+	var found []spend.EventRow
 	err := a.scan(ctx, q, "event", func(r driver.Rows) error {
 		e, err := scanEvent(r)
 		if err == nil {
@@ -789,16 +657,16 @@ func (a Analytics) Event(ctx context.Context, tenant, eventID string) (EventRow,
 		return err
 	})
 	if err != nil {
-		return EventRow{}, err
+		return spend.EventRow{}, err
 	}
 	if len(found) == 0 {
-		return EventRow{}, ErrEventNotFound
+		return spend.EventRow{}, spend.ErrEventNotFound
 	}
 	return found[0], nil
 }
 
-func scanEvent(r driver.Rows) (EventRow, error) {
-	var e EventRow
+func scanEvent(r driver.Rows) (spend.EventRow, error) {
+	var e spend.EventRow
 	var streaming, complete, priced, reported, repriced uint8
 	err := r.Scan(&e.EventID, &e.Time, &e.KeyID, &e.Source, &e.Provider, &e.Operation, &e.ModelRequested, &e.ModelServed, &e.CatalogueModel,
 		&streaming, &e.ServiceTier, &complete, &e.StatusCode, &e.LatencyMs, &e.TTFBMs, &e.RequestID,

@@ -3,7 +3,11 @@ package clickhouse
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -19,123 +24,161 @@ var (
 	t1 = t0.Add(48 * time.Hour)
 )
 
-func breakdownSQL(db string, s Spec, limit int) (Query, error) {
-	q, _, err := BreakdownSQL(db, s, limit)
-	return q, err
-}
-
-func TestQuerySQL(t *testing.T) {
+// The planner picks the source and splits the range; the cases name what
+// each is about. The SQL they produce is pinned in the golden file.
+func TestPlan(t *testing.T) {
 	t.Parallel()
-	f := Filters{Providers: []string{"openai"}, Dimensions: map[string][]string{"team": {"search"}}}
-	spec := func(groupBy []string, bucket string, f Filters) Spec {
-		return Spec{Tenant: "t", From: t0, To: t1, GroupBy: groupBy, Bucket: bucket, Filters: f}
-	}
-	odd := t0.Add(90 * time.Minute) // aligned to nothing a rollup keeps
-	cases := []struct {
-		name    string
-		build   func() (Query, error)
-		want    []string
-		args    int
-		wantErr string
+	cases := map[string]struct {
+		spec spend.Spec
+		want string // table [from, to) per leg, hours after t0
 	}{
-		{"total from the daily rollup", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", Filters{})) },
-			[]string{"FROM db.usage_daily WHERE tenant_id = ? AND bucket >= ? AND bucket < ?", "sum(tenant_cost_nano_usd) AS tenant_nano_usd"}, 3, ""},
-		{"total from the hourly rollup", func() (Query, error) {
-			return TotalSpendSQL("db", Spec{Tenant: "t", From: t0.Add(time.Hour), To: t1})
-		}, []string{"FROM db.usage_hourly WHERE"}, 3, ""},
-		{"total from raw events when the range is not aligned", func() (Query, error) {
-			return TotalSpendSQL("db", Spec{Tenant: "t", From: odd, To: t1})
-		}, []string{"FROM db.usage_events WHERE tenant_id = ? AND time >= ? AND time < ?", "countIf(priced = 0)"}, 3, ""},
-		{"dimension filters read raw events", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", f)) },
-			[]string{"FROM db.usage_events", "AND has(?, provider) AND has(?, dim_values[indexOf(dim_names, 'team')])"}, 5, ""},
-		{"status filter", func() (Query, error) {
-			return TotalSpendSQL("db", spec(nil, "", Filters{Statuses: []string{"429"}}))
-		}, []string{"AND has(?, toString(status_code))"}, 4, ""},
-		{"breakdown by dimension", func() (Query, error) {
-			return breakdownSQL("db", spec([]string{"model", "dim:team"}, "", Filters{}), 0)
-		},
-			[]string{"SELECT if(model_served != '', model_served, model_requested) AS g0, dim_values[indexOf(dim_names, 'team')] AS g1, ",
-				"FROM db.usage_events", "GROUP BY g0, g1 WITH TOTALS ORDER BY tenant_nano_usd DESC, list_nano_usd DESC, events DESC, g0, g1"}, 3, ""},
-		{"top-N breakdown from the rollup", func() (Query, error) {
-			return breakdownSQL("db", spec([]string{"provider", "model"}, "", Filters{Models: []string{"gpt-4o"}}), 5)
-		}, []string{"SELECT provider AS g0, model AS g1, toInt64(sum(events)) AS events", "FROM db.usage_daily", "AND has(?, model)", "LIMIT 5"}, 4, ""},
-		{"breakdown by one dimension from its rollup", func() (Query, error) {
-			return breakdownSQL("db", spec([]string{"dim:team"}, "", Filters{}), 3)
-		}, []string{"SELECT dim_value AS g0, toInt64(sum(events))", "FROM db.usage_dim_daily WHERE tenant_id = ? AND dim_name = 'team' AND bucket >= ?"}, 3, ""},
-		{"total filtered by one dimension from its rollup", func() (Query, error) {
-			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"team": {"search"}}}))
-		}, []string{"FROM db.usage_dim_daily", "AND has(?, dim_value)"}, 4, ""},
-		{"a series grouped by an unfiltered dimension reads raw events", func() (Query, error) {
-			return TimeSeriesSQL("db", spec([]string{"dim:team"}, "day", Filters{}))
-		}, []string{"FROM db.usage_events"}, 3, ""},
-		{"a filter for the empty value reads raw events", func() (Query, error) {
-			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"team": {""}}}))
-		}, []string{"FROM db.usage_events"}, 4, ""},
-		{"two dimensions read raw events", func() (Query, error) {
-			return breakdownSQL("db", spec([]string{"dim:team"}, "", Filters{Dimensions: map[string][]string{"app": {"web"}}}), 0)
-		}, []string{"FROM db.usage_events"}, 4, ""},
-		{"daily series", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"key"}, "day", Filters{})) },
-			[]string{"SELECT toDateTime(toDate(bucket)) AS bucket_start, key_id AS g0, ", "FROM db.usage_daily", "GROUP BY bucket_start, g0 ORDER BY bucket_start, g0"}, 3, ""},
-		{"hourly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "hour", Filters{})) },
-			[]string{"toStartOfHour(bucket) AS bucket_start", "FROM db.usage_hourly"}, 3, ""},
-		{"weekly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "week", Filters{})) },
-			[]string{"toDateTime(toMonday(bucket))"}, 3, ""},
-		{"monthly series by status", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"status"}, "month", Filters{})) },
-			[]string{"toDateTime(toStartOfMonth(time)) AS bucket_start, toString(status_code) AS g0", "FROM db.usage_events"}, 3, ""},
-		{"denials by reason", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{KeyIDs: []string{"k"}})) },
-			[]string{"SELECT denial_reason AS g0, count() AS events FROM db.denial_events", "AND has(?, key_id)", "ORDER BY events DESC, g0"}, 4, ""},
-		{"denials have no status", func() (Query, error) { return DenialsSQL("db", spec(nil, "", Filters{Statuses: []string{"200"}})) },
-			nil, 0, "cannot be filtered by status"},
-		{"unknown models", func() (Query, error) { return UnknownModelsSQL("db", spec(nil, "", Filters{}), 50) },
-			[]string{"AND priced = 0 AND event_id NOT IN (SELECT event_id FROM db.cost_corrections WHERE tenant_id = ?) GROUP BY provider, model", "LIMIT 50"}, 4, ""},
-		{"events page", func() (Query, error) {
-			return EventsSQL("db", spec(nil, "", Filters{}), &EventCursor{Time: t0, EventID: "e9"}, 21)
-		}, []string{"ANY LEFT JOIN (SELECT event_id, sum(list_delta) AS c_list", "AND (time < ? OR (time = ? AND event_id < ?)) ORDER BY time DESC, event_id DESC LIMIT 21"}, 7, ""},
-		{"bad group", func() (Query, error) { return breakdownSQL("db", spec([]string{"tenant_id"}, "", Filters{}), 0) }, nil, 0, `cannot group usage_events by "tenant_id"`},
-		{"injection in dim", func() (Query, error) {
-			return breakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", Filters{}), 0)
-		}, nil, 0, "cannot group"},
-		{"injection in filter dim", func() (Query, error) {
-			return TotalSpendSQL("db", spec(nil, "", Filters{Dimensions: map[string][]string{"a'b": {"x"}}}))
-		}, nil, 0, "dimension name"},
-		{"no group", func() (Query, error) { return breakdownSQL("db", spec(nil, "", Filters{}), 0) }, nil, 0, "at least one group-by"},
-		{"bad bucket", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "minute", Filters{})) }, nil, 0, "use hour, day, week or month"},
-		{"empty range", func() (Query, error) { return TotalSpendSQL("db", Spec{Tenant: "t", From: t1, To: t0}) }, nil, 0, "empty time range"},
+		"whole days of a key breakdown read the core daily rollup": {spend.Spec{From: t0, To: t1, GroupBy: []string{"key"}},
+			"usage_core_daily[0,48)"},
+		"no key: the dims family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"model", "status"}}, "usage_dims_daily[0,48)"},
+		"a dimension pair and a key: the attr family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"dim:team", "dim:app"},
+			Filters: spend.Filters{KeyIDs: []string{"k"}}}, "usage_attr_daily[0,48)"},
+		"hourly series skip the daily rollup": {spend.Spec{From: t0, To: t1, Bucket: "hour"}, "usage_dims_hourly[0,48)"},
+		"hour-aligned ends come from the hourly rollup": {spend.Spec{From: t0.Add(-3 * time.Hour), To: t1.Add(5 * time.Hour)},
+			"usage_dims_hourly[-3,0) usage_dims_daily[0,48) usage_dims_hourly[48,53)"},
+		"ragged ends come from raw events": {spend.Spec{From: t0.Add(-90 * time.Minute), To: t1.Add(30 * time.Minute)},
+			"usage_events[-1.5,-1) usage_dims_hourly[-1,0) usage_dims_daily[0,48) usage_events[48,48.5)"},
+		"less than an hour is raw": {spend.Spec{From: t0.Add(10 * time.Minute), To: t0.Add(50 * time.Minute)}, "usage_events[0.16666666666666666,0.8333333333333334)"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			q, err := c.build()
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) || !errors.Is(err, ErrBadQuery) {
-					t.Fatalf("error %v, want %q", err, c.wantErr)
-				}
-				return
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			for _, l := range plan(&c.spec) {
+				got = append(got, fmt.Sprintf("%s[%v,%v)", l.t.name, l.from.Sub(t0).Hours(), l.to.Sub(t0).Hours()))
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(q.SQL, w) {
-					t.Errorf("SQL lacks %q:\n%s", w, q.SQL)
-				}
-			}
-			// Sums read two legs, the events and their cost corrections,
-			// each with the filters' arguments.
-			want := c.args
-			if strings.Contains(q.SQL, " UNION ALL ") {
-				want *= 2
-				if !strings.Contains(q.SQL, "FROM db.cost_corrections WHERE tenant_id = ? AND time >= ? AND time < ?") {
-					t.Errorf("sums without the corrections leg:\n%s", q.SQL)
-				}
-			}
-			if strings.Count(q.SQL, "?") != len(q.Args) || len(q.Args) != want {
-				t.Errorf("%d placeholders, %d args, want %d", strings.Count(q.SQL, "?"), len(q.Args), want)
+			if strings.Join(got, " ") != c.want {
+				t.Fatalf("plan %s, want %s", strings.Join(got, " "), c.want)
 			}
 		})
 	}
 }
 
-func priced(id, key, model, team string, at time.Time, priced bool, cost int64) PricedEvent {
+var update = flag.Bool("update", false, "rewrite testdata/queries.golden")
+
+// Every query builder's whole SQL text and arguments, pinned for named
+// cases (go test -run TestQueriesGolden -update rewrites the file; review
+// the diff). Bad requests are pinned by their error.
+func TestQueriesGolden(t *testing.T) {
+	f := spend.Filters{Providers: []string{"openai"}, Dimensions: map[string][]string{"team": {"search"}}}
+	spec := func(groupBy []string, bucket string, f spend.Filters) spend.Spec {
+		return spend.Spec{Tenant: "t", From: t0, To: t1, GroupBy: groupBy, Bucket: bucket, Filters: f}
+	}
+	odd := t0.Add(90 * time.Minute) // aligned to nothing a rollup keeps
+	cases := []struct {
+		name  string
+		build func() (Query, error)
+	}{
+		{"total from the daily rollup", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", spend.Filters{})) }},
+		{"total over hour-aligned ends", func() (Query, error) {
+			return TotalSpendSQL("db", spend.Spec{Tenant: "t", From: t0.Add(time.Hour), To: t1})
+		}},
+		{"total over ragged ends", func() (Query, error) { return TotalSpendSQL("db", spend.Spec{Tenant: "t", From: odd, To: t1}) }},
+		{"total filtered by provider and dimension", func() (Query, error) { return TotalSpendSQL("db", spec(nil, "", f)) }},
+		{"total filtered by status, operation and source", func() (Query, error) {
+			return TotalSpendSQL("db", spec(nil, "", spend.Filters{Statuses: []string{"429"}, Operations: []string{"embeddings"}, Sources: []string{"envoy"}}))
+		}},
+		{"breakdown by model and dimension", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"model", "dim:team"}, "", spend.Filters{}), 0)
+		}},
+		{"top-5 breakdown by provider and model filtered by model", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"provider", "model"}, "", spend.Filters{Models: []string{"gpt-4o"}}), 5)
+		}},
+		{"breakdown by a dimension pair filtered by key", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"dim:team", "dim:app"}, "", spend.Filters{KeyIDs: []string{"k1", "k2"}}), 10)
+		}},
+		{"breakdown by four group-bys", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"key", "model", "status", "dim:env"}, "", spend.Filters{}), 0)
+		}},
+		{"daily series by key", func() (Query, error) { return TimeSeriesSQL("db", spec([]string{"key"}, "day", spend.Filters{})) }},
+		{"hourly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "hour", spend.Filters{})) }},
+		{"weekly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "week", spend.Filters{})) }},
+		{"monthly series by status over ragged ends", func() (Query, error) {
+			return TimeSeriesSQL("db", spend.Spec{Tenant: "t", From: odd, To: t1, GroupBy: []string{"status"}, Bucket: "month"})
+		}},
+		{"denials by reason filtered by key", func() (Query, error) { return DenialsSQL("db", spec(nil, "", spend.Filters{KeyIDs: []string{"k"}})) }},
+		{"denials by model and dimension", func() (Query, error) {
+			return DenialsSQL("db", spec([]string{"model", "dim:team"}, "", spend.Filters{}))
+		}},
+		{"unknown models", func() (Query, error) { return UnknownModelsSQL("db", spec(nil, "", spend.Filters{}), 50) }},
+		{"events page after a cursor", func() (Query, error) {
+			return EventsSQL("db", spec(nil, "", f), &spend.EventCursor{Time: t0, EventID: "e9"}, 21)
+		}},
+		{"event by id", func() (Query, error) { return EventSQL("db", "t", "e1"), nil }},
+		{"unpriced after a cursor", func() (Query, error) {
+			return UnpricedSQL("db", spec(nil, "", spend.Filters{}), &spend.EventCursor{Time: t0, EventID: "e9"}, 100)
+		}},
+		{"stored ids", func() (Query, error) {
+			return LookupSQL("db", "usage_events", "event_id", []any{"t1", "t2"}, t0, t1, []any{"e1", "e2"}), nil
+		}},
+		{"tenant totals", func() (Query, error) { return TenantTotalsSQL("db", "t", t0, t1), nil }},
+		{"denials have no status", func() (Query, error) {
+			return DenialsSQL("db", spec(nil, "", spend.Filters{Statuses: []string{"200"}}))
+		}},
+		{"bad group", func() (Query, error) { return BreakdownSQL("db", spec([]string{"tenant_id"}, "", spend.Filters{}), 0) }},
+		{"injection in dim", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"dim:x') OR 1=1 --"}, "", spend.Filters{}), 0)
+		}},
+		{"injection in filter dim", func() (Query, error) {
+			return TotalSpendSQL("db", spec(nil, "", spend.Filters{Dimensions: map[string][]string{"a'b": {"x"}}}))
+		}},
+		{"no group", func() (Query, error) { return BreakdownSQL("db", spec(nil, "", spend.Filters{}), 0) }},
+		{"bad bucket", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "minute", spend.Filters{})) }},
+		{"empty range", func() (Query, error) { return TotalSpendSQL("db", spend.Spec{Tenant: "t", From: t1, To: t0}) }},
+	}
+	var out strings.Builder
+	for _, c := range cases {
+		q, err := c.build()
+		fmt.Fprintf(&out, "=== %s\n", c.name)
+		if err != nil {
+			if !errors.Is(err, spend.ErrBadQuery) {
+				t.Errorf("%s: %v is not spend.ErrBadQuery", c.name, err)
+			}
+			fmt.Fprintf(&out, "error: %v\n\n", err)
+			continue
+		}
+		if strings.Count(q.SQL, "?") != len(q.Args) {
+			t.Errorf("%s: %d placeholders, %d args", c.name, strings.Count(q.SQL, "?"), len(q.Args))
+		}
+		if _, err := Bind(q); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		fmt.Fprintf(&out, "%s\n-- source: %s %v\n", q.SQL, q.Source(), q.Tables)
+		for i, a := range q.Args {
+			lit, err := literal(a)
+			if err != nil {
+				t.Errorf("%s: arg %d: %v", c.name, i+1, err)
+			}
+			fmt.Fprintf(&out, "-- arg %d: %s\n", i+1, lit)
+		}
+		out.WriteString("\n")
+	}
+	golden := filepath.Join("testdata", "queries.golden")
+	if *update {
+		testenv.Must(t, os.MkdirAll("testdata", 0o755), "mkdir")
+		testenv.Must(t, os.WriteFile(golden, []byte(out.String()), 0o644), "write golden")
+	}
+	want, err := os.ReadFile(golden)
+	testenv.Must(t, err, "read golden (go test -run TestQueriesGolden -update writes it)")
+	if string(want) != out.String() {
+		t.Fatalf("queries differ from %s (rerun with -update and review the diff):\n%s", golden, firstDiff(string(want), out.String()))
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range min(len(wl), len(gl)) {
+		if wl[i] != gl[i] {
+			return fmt.Sprintf("line %d\nwant: %s\ngot:  %s", i+1, wl[i], gl[i])
+		}
+	}
+	return fmt.Sprintf("%d lines, want %d", len(gl), len(wl))
+}
+
+func priced(id, key, model, team string, at time.Time, priced bool, cost int64) spend.PricedEvent {
 	e := event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: id, Time: at, Source: event.SourceGateway,
 		TenantID: "11111111-1111-4111-8111-111111111111", KeyID: key, Provider: "openai", Operation: "chat.completions",
 		ModelRequested: model, StatusCode: 200, Complete: true, Usage: usage.Tokens{Input: 10, Output: 5},
@@ -145,14 +188,14 @@ func priced(id, key, model, team string, at time.Time, priced bool, cost int64) 
 		c.Model, c.ListNanoUSD, c.TenantNanoUSD = model, cost, cost/2
 		c.Lines = []pricing.Line{{Class: "input", Quantity: 10, AmountNanoUSD: cost}}
 	}
-	return PricedEvent{Event: e, Cost: c}
+	return spend.PricedEvent{Event: e, Cost: c}
 }
 
-func denied(id, key, reason string, at time.Time) PricedEvent {
+func denied(id, key, reason string, at time.Time) spend.PricedEvent {
 	e := event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: id, Time: at, Source: event.SourceGateway,
 		TenantID: "11111111-1111-4111-8111-111111111111", KeyID: key, Provider: "openai", Operation: "chat.completions",
 		ModelRequested: "gpt-4o", DenialReason: reason, DenialMessage: "no"}
-	return PricedEvent{Event: e}
+	return spend.PricedEvent{Event: e}
 }
 
 func TestAnalyticsAgainstClickHouse(t *testing.T) {
@@ -165,7 +208,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate again")
 	const tenant = "11111111-1111-4111-8111-111111111111"
 	const kA, kB = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
-	evs := []PricedEvent{
+	evs := []spend.PricedEvent{
 		priced("e1", kA, "gpt-4o", "search", t0.Add(time.Hour), true, 1000),
 		priced("e2", kA, "gpt-4o", "ads", t0.Add(2*time.Hour), true, 3000),
 		priced("e3", kB, "gpt-4o-mini", "search", t0.Add(25*time.Hour), true, 500),
@@ -187,22 +230,22 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		t.Fatalf("rewrite: %d %v", n, err)
 	}
 	a := Analytics{Conn: conn, Database: db}
-	all := Spec{Tenant: tenant, From: t0, To: t1}
-	want := Sums{Events: 4, UnpricedEvents: 1, ListNanoUSD: 4500, TenantNanoUSD: 2250, InputTokens: 40, OutputTokens: 20}
+	all := spend.Spec{Tenant: tenant, From: t0, To: t1}
+	want := spend.Sums{Events: 4, UnpricedEvents: 1, ListNanoUSD: 4500, TenantNanoUSD: 2250, InputTokens: 40, OutputTokens: 20}
 	// The same totals from the daily rollup, the hourly rollup and raw events.
-	for _, s := range []Spec{all, {Tenant: tenant, From: t0.Add(-time.Hour), To: t1}, {Tenant: tenant, From: t0.Add(-time.Minute), To: t1}} {
+	for _, s := range []spend.Spec{all, {Tenant: tenant, From: t0.Add(-time.Hour), To: t1}, {Tenant: tenant, From: t0.Add(-time.Minute), To: t1}} {
 		tot, err := a.TotalSpend(ctx, s)
 		testenv.Must(t, err, "total")
 		if tot != want {
 			t.Fatalf("total %+v from %s, want %+v", tot, s.From, want)
 		}
 	}
-	search, err := a.TotalSpend(ctx, Spec{Tenant: tenant, From: t0, To: t1, Filters: Filters{KeyIDs: []string{kB}, Dimensions: map[string][]string{"team": {"search"}}}})
+	search, err := a.TotalSpend(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, Filters: spend.Filters{KeyIDs: []string{kB}, Dimensions: map[string][]string{"team": {"search"}}}})
 	testenv.Must(t, err, "filtered total")
 	if search.Events != 2 || search.ListNanoUSD != 500 {
 		t.Fatalf("filtered total %+v", search)
 	}
-	groups, gtotal, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"dim:team", "model"}}, 0)
+	groups, gtotal, err := a.Breakdown(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"dim:team", "model"}}, 0)
 	testenv.Must(t, err, "breakdown")
 	if gtotal != want {
 		t.Fatalf("breakdown total %+v", gtotal)
@@ -210,7 +253,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	if len(groups) != 4 || groups[0].Keys[0] != "ads" || groups[0].TenantNanoUSD != 1500 {
 		t.Fatalf("breakdown %+v", groups)
 	}
-	top, ttotal, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"model"}}, 1)
+	top, ttotal, err := a.Breakdown(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"model"}}, 1)
 	testenv.Must(t, err, "top breakdown")
 	if ttotal != want { // the total counts the groups the limit left out
 		t.Fatalf("top-1 total %+v", ttotal)
@@ -218,15 +261,15 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	if len(top) != 1 || top[0].Keys[0] != "gpt-4o" || top[0].Events != 2 || top[0].ListNanoUSD != 4000 {
 		t.Fatalf("top breakdown %+v", top)
 	}
-	byStatus, _, err := a.Breakdown(ctx, Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"status"}}, 0)
+	byStatus, _, err := a.Breakdown(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, GroupBy: []string{"status"}}, 0)
 	testenv.Must(t, err, "status breakdown")
 	if len(byStatus) != 1 || byStatus[0].Keys[0] != "200" || byStatus[0].Events != 4 {
 		t.Fatalf("status breakdown %+v", byStatus)
 	}
 	for _, bucket := range []string{"hour", "day", "week", "month"} {
-		series, err := a.TimeSeries(ctx, Spec{Tenant: tenant, From: t0, To: t1, Bucket: bucket})
+		series, err := a.TimeSeries(ctx, spend.Spec{Tenant: tenant, From: t0, To: t1, Bucket: bucket})
 		testenv.Must(t, err, "series")
-		var sum Sums
+		var sum spend.Sums
 		for _, p := range series {
 			sum.Add(p.Sums)
 		}
@@ -264,7 +307,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	}
 	// Paging newest first, two at a time, visits every event once.
 	var ids []string
-	var after *EventCursor
+	var after *spend.EventCursor
 	for range 3 {
 		page, err := a.Events(ctx, all, after, 2)
 		testenv.Must(t, err, "events")
@@ -275,7 +318,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 			break
 		}
 		last := page[len(page)-1]
-		after = &EventCursor{Time: last.Time, EventID: last.EventID}
+		after = &spend.EventCursor{Time: last.Time, EventID: last.EventID}
 	}
 	if strings.Join(ids, ",") != "e4,e3,e2,e1" {
 		t.Fatalf("paged events %v", ids)
@@ -286,87 +329,30 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 		len(e.DimNames) != 1 || e.DimValues[0] != "ads" || !e.Time.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("event %+v", e)
 	}
-	if _, err := a.Event(ctx, tenant, "x1"); !errors.Is(err, ErrEventNotFound) {
+	if _, err := a.Event(ctx, tenant, "x1"); !errors.Is(err, spend.ErrEventNotFound) {
 		t.Fatalf("another tenant's event: %v", err)
 	}
-	// The rollups agree with the raw table (read with sum … GROUP BY).
-	for _, table := range []string{HourlyRollup, DailyRollup} {
+	// Every rollup agrees with the raw table (read with sum … GROUP BY).
+	for _, r := range Rollups {
 		var events uint64
 		var list int64
-		err := conn.QueryRow(ctx, "SELECT sum(events), sum(list_cost_nano_usd) FROM "+db+"."+table+" WHERE tenant_id = ?", tenant).Scan(&events, &list)
-		testenv.Must(t, err, table)
+		err := conn.QueryRow(ctx, "SELECT sum(events), sum(list_cost_nano_usd) FROM "+db+"."+r.Name+" WHERE tenant_id = ?", tenant).Scan(&events, &list)
+		testenv.Must(t, err, r.Name)
 		if events != 4 || list != 4500 {
-			t.Fatalf("%s: %d events, %d nano", table, events, list)
+			t.Fatalf("%s: %d events, %d nano", r.Name, events, list)
 		}
 	}
 }
 
-// The dimension rollups give the raw events' answers: breakdowns by a
-// dimension (events without it grouped as ""), top-N, and totals and series
-// filtered by a dimension. Unaligned ranges covering the same events make the
-// store read raw events for comparison. The rollups are also filled from
-// events stored before their migration (POPULATE).
-func TestDimensionRollupsMatchRawEvents(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	addr, db := testenv.ClickHouse(t)
-	conn, err := Open(ctx, addr, db)
-	testenv.Must(t, err, "open")
-	const tenant = "11111111-1111-4111-8111-111111111111"
-	evs := []PricedEvent{
-		priced("a1", "k", "gpt-4o", "search", t0.Add(time.Hour), true, 1000),
-		priced("a2", "k", "gpt-4o", "search", t0.Add(2*time.Hour), true, 1000),
-		priced("a3", "k", "gpt-4o", "ads", t0.Add(3*time.Hour), true, 5000),
-		priced("a4", "k", "gpt-4o", "infra", t0.Add(30*time.Hour), true, 300),
-		priced("a5", "k", "mystery", "search", t0.Add(31*time.Hour), false, 0),
+// The names the domain says can be grouped by are the ones the raw table
+// can group by.
+func TestGroupByNamesAreTheDomains(t *testing.T) {
+	var names []string
+	for k := range usageTable.cols {
+		names = append(names, k)
 	}
-	noTeam := priced("a6", "k", "gpt-4o", "", t0.Add(4*time.Hour), true, 2500)
-	noTeam.Event.Dimensions = map[string]string{"app": "web"}
-	evs = append(evs, noTeam)
-	// Half the events exist before the dimension rollups do.
-	testenv.Must(t, migrateTo(ctx, conn, db, 4), "migrate to the plain rollups")
-	w := NewWriter(conn, db)
-	if n, err := w.Write(ctx, evs[:3]); err != nil || n != 3 {
-		t.Fatalf("write: %d %v", n, err)
-	}
-	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
-	if n, err := w.Write(ctx, evs[3:]); err != nil || n != 3 {
-		t.Fatalf("write: %d %v", n, err)
-	}
-	a := Analytics{Conn: conn, Database: db}
-	rollup := Spec{Tenant: tenant, From: t0, To: t1}
-	raw := Spec{Tenant: tenant, From: t0.Add(-time.Second), To: t1}
-	for _, limit := range []int{0, 1, 2, 3} {
-		rollup.GroupBy, raw.GroupBy = []string{"dim:team"}, []string{"dim:team"}
-		got, gotTotal, err := a.Breakdown(ctx, rollup, limit)
-		testenv.Must(t, err, "rollup breakdown")
-		want, wantTotal, err := a.Breakdown(ctx, raw, limit)
-		testenv.Must(t, err, "raw breakdown")
-		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) == 0 || gotTotal != wantTotal || wantTotal.Events != 6 {
-			t.Fatalf("top %d by team:\nrollup %+v %+v\nraw    %+v %+v", limit, got, gotTotal, want, wantTotal)
-		}
-	}
-	all, _, err := a.Breakdown(ctx, rollup, 0)
-	testenv.Must(t, err, "breakdown")
-	if len(all) != 4 || all[0].Keys[0] != "ads" || all[1].Keys[0] != "" || all[1].TenantNanoUSD != 1250 {
-		t.Fatalf("by team %+v", all)
-	}
-	rollup.GroupBy, raw.GroupBy = nil, nil
-	rollup.Filters.Dimensions = map[string][]string{"team": {"search", "infra"}}
-	raw.Filters = rollup.Filters
-	got, err := a.TotalSpend(ctx, rollup)
-	testenv.Must(t, err, "rollup total")
-	want, err := a.TotalSpend(ctx, raw)
-	testenv.Must(t, err, "raw total")
-	if got != want || want.Events != 4 || want.UnpricedEvents != 1 {
-		t.Fatalf("search+infra: rollup %+v raw %+v", got, want)
-	}
-	rollup.Bucket, raw.Bucket = "day", "day"
-	gotSeries, err := a.TimeSeries(ctx, rollup)
-	testenv.Must(t, err, "rollup series")
-	wantSeries, err := a.TimeSeries(ctx, raw)
-	testenv.Must(t, err, "raw series")
-	if fmt.Sprint(gotSeries) != fmt.Sprint(wantSeries) || len(wantSeries) != 2 {
-		t.Fatalf("series:\nrollup %+v\nraw    %+v", gotSeries, wantSeries)
+	sort.Strings(names)
+	if fmt.Sprint(names) != fmt.Sprint(spend.GroupByNames()) {
+		t.Fatalf("usage_events groups by %v; spend.GroupByNames says %v", names, spend.GroupByNames())
 	}
 }

@@ -62,9 +62,11 @@ func utcZone(tz string) bool {
 	return false
 }
 
-// migrations are applied in order and recorded in schema_migrations.
-var migrations = []string{
-	`CREATE TABLE IF NOT EXISTS {db}.usage_events (
+// migrations are applied in order and recorded in schema_versions. A
+// migration that a later one supersedes stays in the list as a no-op, so
+// every database, whatever version it is at, upgrades by running the rest.
+var migrations = []migration{
+	{sql: `CREATE TABLE IF NOT EXISTS {db}.usage_events (
 		event_id String, time DateTime, tenant_id String, key_id String, source String,
 		provider String, operation String, model_requested String, model_served String, catalogue_model String,
 		streaming UInt8, service_tier String, complete UInt8, status_code UInt16, latency_ms UInt32, ttfb_ms UInt32, request_id String,
@@ -74,128 +76,151 @@ var migrations = []string{
 		priced UInt8, list_cost_nano_usd Int64, tenant_cost_nano_usd Int64, provider_reported_nano_usd Int64,
 		has_provider_reported UInt8, override_id String, pricing_tier String, cost_lines String,
 		dim_names Array(String), dim_values Array(String), raw_usage String, reservation_id String, ingested_at DateTime
-	) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, event_id)`,
-	`CREATE TABLE IF NOT EXISTS {db}.denial_events (
+	) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, event_id)`},
+	{sql: `CREATE TABLE IF NOT EXISTS {db}.denial_events (
 		event_id String, time DateTime, tenant_id String, key_id String, source String,
 		provider String, operation String, model_requested String, denial_reason String, denial_message String,
 		dim_names Array(String), dim_values Array(String), ingested_at DateTime
-	) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, event_id)`,
-	// Rollups by hour and day × tenant × key × provider × model. They are fed
-	// by every insert into usage_events, which is safe because the writer
-	// never inserts a stored event id. Read them with sum() … GROUP BY: rows
-	// of one key collapse only when parts merge.
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_hourly
-	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, bucket, key_id, provider, model)
-	AS SELECT toStartOfHour(time) AS bucket, tenant_id, key_id, provider, if(model_served != '', model_served, model_requested) AS model,
-		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
-		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
-		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
-		sum(output + reasoning + audio_output + image_output) AS output_tokens
-	FROM {db}.usage_events GROUP BY bucket, tenant_id, key_id, provider, model`,
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_daily
-	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, bucket, key_id, provider, model)
-	AS SELECT toDateTime(toDate(time)) AS bucket, tenant_id, key_id, provider, if(model_served != '', model_served, model_requested) AS model,
-		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
-		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
-		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
-		sum(output + reasoning + audio_output + image_output) AS output_tokens
-	FROM {db}.usage_events GROUP BY bucket, tenant_id, key_id, provider, model`,
-	// Rollups by dimension: one row per hour or day × tenant × dimension
-	// name × value (events without a dimension have no row for it). They
-	// answer "spend by team" without reading the raw arrays. POPULATE fills
-	// them from events stored before this migration; migrations run before
-	// the writer starts, so no insert can slip between the two.
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_dim_hourly
-	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, dim_name, bucket, dim_value)
-	POPULATE AS SELECT toStartOfHour(time) AS bucket, tenant_id, dim_name, dim_value,
-		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
-		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
-		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
-		sum(output + reasoning + audio_output + image_output) AS output_tokens
-	FROM {db}.usage_events ARRAY JOIN dim_names AS dim_name, dim_values AS dim_value
-	GROUP BY bucket, tenant_id, dim_name, dim_value`,
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.usage_dim_daily
-	ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(bucket) ORDER BY (tenant_id, dim_name, bucket, dim_value)
-	POPULATE AS SELECT toDateTime(toDate(time)) AS bucket, tenant_id, dim_name, dim_value,
-		count() AS events, toUInt64(countIf(priced = 0)) AS unpriced_events,
-		sum(list_cost_nano_usd) AS list_cost_nano_usd, sum(tenant_cost_nano_usd) AS tenant_cost_nano_usd,
-		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input) AS input_tokens,
-		sum(output + reasoning + audio_output + image_output) AS output_tokens
-	FROM {db}.usage_events ARRAY JOIN dim_names AS dim_name, dim_values AS dim_value
-	GROUP BY bucket, tenant_id, dim_name, dim_value`,
+	) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, event_id)`},
+	// 3–6 made materialized views with inner tables (usage_hourly,
+	// usage_daily, usage_dim_hourly, usage_dim_daily; the last two with
+	// POPULATE). The attribution rollups below replace them; databases that
+	// have them drop them after the new ones are filled.
+	{}, {}, {}, {},
 	// unknown_model flags usage of a model the pricing catalogue does not
 	// know (then priced only by a tenant override or the provider's own
 	// figure, or not at all: priced = 0). An ALIAS is computed on read, so
 	// events stored before this migration are flagged too.
-	`ALTER TABLE {db}.usage_events ADD COLUMN unknown_model UInt8 ALIAS toUInt8(catalogue_model = '')`,
+	{sql: `ALTER TABLE {db}.usage_events ADD COLUMN unknown_model UInt8 ALIAS toUInt8(catalogue_model = '')`,
+		done: `SELECT count() FROM system.columns WHERE database = '{db}' AND table = 'usage_events' AND name = 'unknown_model'`},
 	// Cost corrections of re-priced events: stored events never change (the
 	// rollups were fed by them), so re-pricing adds the difference here, with
 	// the event's attributes so analytics group and filter it like the event.
 	// unpriced_delta is -1 when an unpriced event got a price. The writer
 	// never stores a correction id twice; ReplacingMergeTree is the second
 	// line of defence, as for events.
-	`CREATE TABLE IF NOT EXISTS {db}.cost_corrections (
+	{sql: `CREATE TABLE IF NOT EXISTS {db}.cost_corrections (
 		correction_id String, event_id String, time DateTime, tenant_id String, key_id String, source String,
 		provider String, operation String, model String, service_tier String, status_code UInt16,
 		dim_names Array(String), dim_values Array(String),
 		list_delta Int64, tenant_delta Int64, unpriced_delta Int64,
 		catalogue_model String, override_id String, pricing_tier String, cost_lines String, created_at DateTime
-	) ENGINE = ReplacingMergeTree(created_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, correction_id)`,
+	) ENGINE = ReplacingMergeTree(created_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, correction_id)`},
 }
 
-// migrationDone holds, for migrations that cannot say IF NOT EXISTS on
-// 18.16, a query counting what they create: one applied before the process
-// died, unrecorded, is then only recorded. Keyed by version (1-based).
-var migrationDone = map[int]string{
-	7: `SELECT count() FROM system.columns WHERE database = '{db}' AND table = 'usage_events' AND name = 'unknown_model'`,
+func init() {
+	// The attribution rollups (rollups.go): every table first, then each
+	// filled from the events already stored, then the views that feed them
+	// from every later insert, then the old views dropped. Filling before
+	// the views exist is exact because no writer runs during migrations
+	// (see Migrate); a fill that dies half-way is redone from scratch.
+	for _, r := range Rollups {
+		migrations = append(migrations, migration{sql: r.createTable()})
+	}
+	for _, r := range Rollups {
+		migrations = append(migrations, migration{fill: r})
+	}
+	for _, r := range Rollups {
+		migrations = append(migrations, migration{sql: r.createView()})
+	}
+	for _, old := range []string{"usage_hourly", "usage_daily", "usage_dim_hourly", "usage_dim_daily"} {
+		migrations = append(migrations, migration{sql: "DROP TABLE IF EXISTS {db}." + old})
+	}
 }
 
-// Rollup tables (materialized views over usage_events).
-const (
-	HourlyRollup    = "usage_hourly"
-	DailyRollup     = "usage_daily"
-	DimHourlyRollup = "usage_dim_hourly"
-	DimDailyRollup  = "usage_dim_daily"
-	// CorrectionsTable holds cost corrections of re-priced events.
-	CorrectionsTable = "cost_corrections"
-)
+// migration is one schema version: a statement, or the fill of a rollup
+// from stored events, or nothing (superseded).
+type migration struct {
+	sql string
+	// done, for statements that cannot say IF NOT EXISTS on 18.16, counts
+	// what they create: one applied before the process died, unrecorded, is
+	// then only recorded.
+	done string
+	fill *Rollup
+}
 
-// Migrate creates the schema (idempotent). ClickHouse has no transactions or
-// locks: processes that may start together (api, ingest) must not migrate at
-// the same time, or a POPULATE backfill could run twice; cmd/spendgate runs it
-// under the control plane's Postgres advisory lock (postgres.WithAdvisoryLock).
-func Migrate(ctx context.Context, conn driver.Conn, database string) error {
+// CorrectionsTable holds cost corrections of re-priced events.
+const CorrectionsTable = "cost_corrections"
+
+// Conn is what the schema code needs of a connection: clickhouse-go's
+// driver.Conn has it, and so has the chDB adapter of the two-engine test.
+type Conn interface {
+	Exec(ctx context.Context, query string, args ...any) error
+	QueryRow(ctx context.Context, query string, args ...any) driver.Row
+}
+
+// Migrate creates or upgrades the schema (idempotent). ClickHouse has no
+// transactions or locks: processes that may start together (api, ingest)
+// must not migrate at the same time, and no writer may insert events while
+// a rollup is filled; cmd/spendgate runs it under the control plane's
+// Postgres advisory lock (postgres.WithAdvisoryLock), and writers start only
+// after it.
+func Migrate(ctx context.Context, conn Conn, database string) error {
 	return migrateTo(ctx, conn, database, len(migrations))
 }
 
 // migrateTo applies migrations up to version n (tests start from old schemas).
-func migrateTo(ctx context.Context, conn driver.Conn, database string, n int) error {
-	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+database+".schema_migrations (version UInt32, applied_at DateTime) ENGINE = TinyLog"); err != nil {
-		return fmt.Errorf("clickhouse: schema_migrations: %w", err)
+func migrateTo(ctx context.Context, conn Conn, database string, n int) error {
+	if err := versionTable(ctx, conn, database); err != nil {
+		return err
 	}
 	var applied uint32
 	// The highest version recorded: a version recorded twice (an interrupted
 	// run retried) must not push later migrations out.
-	if err := conn.QueryRow(ctx, "SELECT toUInt32(max(version)) FROM "+database+".schema_migrations").Scan(&applied); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT toUInt32(max(version)) FROM "+database+".schema_versions").Scan(&applied); err != nil {
 		return fmt.Errorf("clickhouse: read schema version: %w", err)
 	}
 	for v := int(applied); v < n; v++ {
+		m := migrations[v]
 		var done uint64
-		if q, ok := migrationDone[v+1]; ok {
-			if err := conn.QueryRow(ctx, replaceDB(q, database)).Scan(&done); err != nil {
+		if m.done != "" {
+			if err := conn.QueryRow(ctx, replaceDB(m.done, database)).Scan(&done); err != nil {
 				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
 			}
 		}
-		if done == 0 {
-			if err := conn.Exec(ctx, replaceDB(migrations[v], database)); err != nil {
+		switch {
+		case done > 0:
+		case m.fill != nil:
+			if err := m.fill.Fill(ctx, conn, database); err != nil {
+				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
+			}
+		case m.sql != "":
+			if err := conn.Exec(ctx, replaceDB(m.sql, database)); err != nil {
 				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
 			}
 		}
 		// INSERT ... SELECT: the native protocol would wait for a data block
 		// after INSERT ... VALUES sent through Exec.
-		if err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, applied_at) SELECT %d, now()", database, v+1)); err != nil {
+		if err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.schema_versions (version, applied_at) SELECT %d, now()", database, v+1)); err != nil {
 			return fmt.Errorf("clickhouse: record migration %d: %w", v+1, err)
 		}
+	}
+	return nil
+}
+
+// versionTable makes sure the versions are recorded in schema_versions, a
+// MergeTree table (ClickHouse Cloud and Replicated databases refuse the
+// TinyLog table spendgate used first, schema_migrations). Versions found
+// in schema_migrations are copied over before it is dropped; a run that
+// dies in between copies nothing twice.
+func versionTable(ctx context.Context, conn Conn, database string) error {
+	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+database+".schema_versions (version UInt32, applied_at DateTime) "+
+		"ENGINE = MergeTree() ORDER BY version"); err != nil {
+		return fmt.Errorf("clickhouse: schema_versions: %w", err)
+	}
+	var legacy uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'", database).Scan(&legacy); err != nil {
+		return fmt.Errorf("clickhouse: look for schema_migrations: %w", err)
+	}
+	if legacy == 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "INSERT INTO "+database+".schema_versions (version, applied_at) SELECT version, applied_at FROM "+
+		database+".schema_migrations WHERE version NOT IN (SELECT version FROM "+database+".schema_versions)"); err != nil {
+		return fmt.Errorf("clickhouse: copy schema_migrations: %w", err)
+	}
+	if err := conn.Exec(ctx, "DROP TABLE "+database+".schema_migrations"); err != nil {
+		return fmt.Errorf("clickhouse: drop schema_migrations: %w", err)
 	}
 	return nil
 }

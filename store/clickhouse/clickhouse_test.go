@@ -8,6 +8,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -19,22 +20,22 @@ func TestMigrateTwiceAndWriteSkipsStoredIDs(t *testing.T) {
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate again")
 	var versions uint64
-	testenv.Must(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".schema_migrations").Scan(&versions), "versions")
+	testenv.Must(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".schema_versions").Scan(&versions), "versions")
 	if versions != uint64(len(migrations)) {
 		t.Fatalf("%d versions recorded, want %d", versions, len(migrations))
 	}
 	w := NewWriter(conn, db)
 	now := time.Now().UTC()
-	e := PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: "0190f3c4-7a2b-7c3d-8e4f-0000000000aa", Time: now,
+	e := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: "0190f3c4-7a2b-7c3d-8e4f-0000000000aa", Time: now,
 		TenantID: "t1", KeyID: "k1", Provider: "openai", ModelRequested: "gpt-4o", Dimensions: map[string]string{"team": "a", "env": "prod"},
 		Usage: usage.Tokens{Input: 10}}, Cost: pricing.Cost{Priced: true, ListNanoUSD: 25_000, TenantNanoUSD: 20_000}}
-	d := PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: "0190f3c4-7a2b-7c3d-8e4f-0000000000ab", Time: now,
+	d := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: "0190f3c4-7a2b-7c3d-8e4f-0000000000ab", Time: now,
 		TenantID: "t1", KeyID: "k1", Provider: "openai", DenialReason: event.DenialModelNotAllowed}}
-	n, err := w.Write(ctx, []PricedEvent{e, e, d})
+	n, err := w.Write(ctx, []spend.PricedEvent{e, e, d})
 	if err != nil || n != 2 {
 		t.Fatalf("first write: %d %v", n, err)
 	}
-	n, err = w.Write(ctx, []PricedEvent{e, d})
+	n, err = w.Write(ctx, []spend.PricedEvent{e, d})
 	if err != nil || n != 0 {
 		t.Fatalf("second write stored %d (%v)", n, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 )
 
 // The events tables are written column by column: each column's values for
@@ -15,7 +16,7 @@ import (
 
 // eventRow is an event ready to be written, with what several columns share.
 type eventRow struct {
-	pe                  *PricedEvent
+	pe                  *spend.PricedEvent
 	dimNames, dimValues []string
 }
 

@@ -4,29 +4,15 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// Correction changes the cost of one stored event: re-pricing an event
-// after its model got a price. Events are never rewritten (the rollups were
-// fed by them); analytics add the corrections of the same events.
-type Correction struct {
-	// ID names the correction (one per event and re-pricing); EventID the
-	// event it corrects, whose attributes it copies.
-	ID, EventID                                    string
-	Time                                           time.Time
-	TenantID, KeyID, Source, Provider, Operation   string
-	Model, ServiceTier                             string // model: served, else requested
-	StatusCode                                     uint16
-	DimNames, DimValues                            []string
-	ListDelta, TenantDelta, UnpricedDelta          int64
-	CatalogueModel, OverrideID, PricingTier, Lines string
-}
+	"github.com/spendgate/spendgate/spend"
+)
 
 // WriteCorrections stores corrections whose id is not stored yet and
 // reports how many were new, so a re-pricing run that is repeated after a
 // failure stores each correction once. Calls must not overlap for the same
 // ids (the re-pricing service holds a per-tenant lock).
-func (w *Writer) WriteCorrections(ctx context.Context, cs []Correction) (int, error) {
+func (w *Writer) WriteCorrections(ctx context.Context, cs []spend.Correction) (int, error) {
 	if len(cs) == 0 {
 		return 0, nil
 	}

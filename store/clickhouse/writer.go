@@ -12,14 +12,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/spendgate/spendgate/event"
-	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 )
-
-// PricedEvent is an event with its cost (zero Cost for denials).
-type PricedEvent struct {
-	Event event.Event
-	Cost  pricing.Cost
-}
 
 // Writer inserts priced events, skipping ids already stored.
 //
@@ -51,10 +45,10 @@ func NewWriter(conn driver.Conn, database string) *Writer {
 // Write stores events and reports how many were new. Events whose id is
 // already stored are skipped, which makes redelivery harmless. Calls must
 // not overlap (see Writer).
-func (w *Writer) Write(ctx context.Context, events []PricedEvent) (written int, err error) {
+func (w *Writer) Write(ctx context.Context, events []spend.PricedEvent) (written int, err error) {
 	type part struct {
 		table  string
-		events []*PricedEvent
+		events []*spend.PricedEvent
 	}
 	lanes := max(1, min(w.Lanes, len(events)/MinLaneEvents))
 	parts := make([]part, lanes+1)
@@ -63,7 +57,7 @@ func (w *Writer) Write(ctx context.Context, events []PricedEvent) (written int, 
 	}
 	parts[lanes].table = "denial_events"
 	for i := range parts {
-		parts[i].events = make([]*PricedEvent, 0, len(events)/lanes+1)
+		parts[i].events = make([]*spend.PricedEvent, 0, len(events)/lanes+1)
 	}
 	for i := range events {
 		e := &events[i]
@@ -114,7 +108,7 @@ const lookupChunk = 1000
 // time range let ClickHouse prune partitions and granules through the sort
 // key (tenant_id, time, event_id); IN builds a hash set (has() over an array
 // literal would compare every scanned row with every id).
-func (w *Writer) existing(ctx context.Context, table string, events []*PricedEvent) (map[string]bool, error) {
+func (w *Writer) existing(ctx context.Context, table string, events []*spend.PricedEvent) (map[string]bool, error) {
 	minT, maxT := events[0].Event.Time, events[0].Event.Time
 	var tenants []any
 	seenTenant := map[string]bool{}
@@ -144,10 +138,17 @@ func (w *Writer) existing(ctx context.Context, table string, events []*PricedEve
 	return seen, nil
 }
 
+// LookupSQL finds which of ids table already stores (idCol: event_id or
+// correction_id) for tenants in [minT, maxT].
+func LookupSQL(database, table, idCol string, tenants []any, minT, maxT time.Time, ids []any) Query {
+	return Query{SQL: "SELECT " + idCol + " FROM " + database + "." + table +
+		" WHERE tenant_id IN ? AND time >= ? AND time <= ? AND " + idCol + " IN ?",
+		Args: []any{chgo.GroupSet{Value: tenants}, minT.UTC().Truncate(time.Second), maxT.UTC().Add(time.Second), chgo.GroupSet{Value: ids}}}
+}
+
 func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any, minT, maxT time.Time, ids []any, seen map[string]bool) error {
-	rows, err := w.conn.Query(ctx, "SELECT "+idCol+" FROM "+w.database+"."+table+
-		" WHERE tenant_id IN ? AND time >= ? AND time <= ? AND "+idCol+" IN ?",
-		chgo.GroupSet{Value: tenants}, minT.UTC().Truncate(time.Second), maxT.UTC().Add(time.Second), chgo.GroupSet{Value: ids})
+	q := LookupSQL(w.database, table, idCol, tenants, minT, maxT, ids)
+	rows, err := w.conn.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return fmt.Errorf("clickhouse: look up stored ids: %w", err)
 	}
@@ -185,7 +186,7 @@ func b2u(b bool) uint8 {
 	return 0
 }
 
-func (w *Writer) writeTable(ctx context.Context, table string, events []*PricedEvent) (int, error) {
+func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.PricedEvent) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
@@ -228,19 +229,18 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*PricedE
 	return len(rows), nil
 }
 
-// Totals are exact sums over a tenant's usage in a time range.
-type Totals struct {
-	Events, UnpricedEvents     uint64
-	ListNanoUSD, TenantNanoUSD int64
-	InputTokens, OutputTokens  int64
+// TenantTotalsSQL sums a tenant's raw usage events in [from, to).
+func TenantTotalsSQL(database, tenantID string, from, to time.Time) Query {
+	return Query{SQL: `SELECT count(), toUInt64(countIf(priced = 0)), sum(list_cost_nano_usd), sum(tenant_cost_nano_usd),
+	sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input), sum(output + reasoning + audio_output + image_output)
+FROM ` + database + `.usage_events WHERE tenant_id = ? AND time >= ? AND time < ?`, Args: []any{tenantID, from.UTC(), to.UTC()}}
 }
 
 // TenantTotals sums a tenant's usage in [from, to).
-func (w *Writer) TenantTotals(ctx context.Context, tenantID string, from, to time.Time) (Totals, error) {
-	var t Totals
-	err := w.conn.QueryRow(ctx, `SELECT count(), toUInt64(countIf(priced = 0)), sum(list_cost_nano_usd), sum(tenant_cost_nano_usd),
-		sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input), sum(output + reasoning + audio_output + image_output)
-		FROM `+w.database+`.usage_events WHERE tenant_id = ? AND time >= ? AND time < ?`, tenantID, from.UTC(), to.UTC()).
+func (w *Writer) TenantTotals(ctx context.Context, tenantID string, from, to time.Time) (spend.Totals, error) {
+	var t spend.Totals
+	q := TenantTotalsSQL(w.database, tenantID, from, to)
+	err := w.conn.QueryRow(ctx, q.SQL, q.Args...).
 		Scan(&t.Events, &t.UnpricedEvents, &t.ListNanoUSD, &t.TenantNanoUSD, &t.InputTokens, &t.OutputTokens)
 	return t, err
 }

@@ -12,14 +12,15 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
 
-func benchEvents(n int, tenant string, at time.Time) []PricedEvent {
-	out := make([]PricedEvent, n)
+func benchEvents(n int, tenant string, at time.Time) []spend.PricedEvent {
+	out := make([]spend.PricedEvent, n)
 	for i := range out {
 		id, _ := uuid.NewV7()
-		out[i] = PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: id.String(), Time: at,
+		out[i] = spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: id.String(), Time: at,
 			TenantID: tenant, KeyID: "22222222-2222-4222-8222-222222222222", Provider: "openai", Operation: "chat.completions",
 			ModelRequested: "gpt-4o-mini", StatusCode: 200, Complete: true, Usage: usage.Tokens{Input: 1200, Output: 300},
 			Dimensions: map[string]string{"team": "search"}},
@@ -53,7 +54,7 @@ func TestWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T) {
 	}
 	var rows, rolled uint64
 	testenv.Must(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".usage_events").Scan(&rows), "rows")
-	testenv.Must(t, conn.QueryRow(ctx, "SELECT sum(events) FROM "+db+"."+HourlyRollup).Scan(&rolled), "rollup")
+	testenv.Must(t, conn.QueryRow(ctx, "SELECT sum(events) FROM "+db+".usage_core_hourly").Scan(&rolled), "rollup")
 	if want := uint64(3*lookupChunk + 500 + 1200); rows != want || rolled != want {
 		t.Fatalf("%d rows, %d in the rollup; want %d", rows, rolled, want)
 	}
@@ -78,7 +79,7 @@ func TestUnknownModelColumnAndRerunnableMigration(t *testing.T) {
 	_, err = w.Write(ctx, evs)
 	testenv.Must(t, err, "write")
 	// Migration 7 ran but was never recorded (the process died in between).
-	testenv.Must(t, conn.Exec(ctx, replaceDB(migrations[6], db)), "apply 7 by hand")
+	testenv.Must(t, conn.Exec(ctx, replaceDB(migrations[6].sql, db)), "apply 7 by hand")
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate after an unrecorded step")
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate again")
 	rows, err := conn.Query(ctx, "SELECT model_requested, unknown_model, priced FROM "+db+".usage_events ORDER BY model_requested")
@@ -132,7 +133,7 @@ func TestWriterStoresEveryColumn(t *testing.T) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
 	at := time.Date(2026, 11, 25, 9, 30, 15, 0, time.UTC)
-	use := PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(), Time: at,
+	use := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(), Time: at,
 		Source: event.SourceEnvoy, TenantID: uuid.NewString(), KeyID: "key-1", Provider: "anthropic", Operation: "messages",
 		ModelRequested: "claude-x", ModelServed: "claude-x-2026", Streaming: true, ServiceTier: "priority", StatusCode: 201,
 		LatencyMs: 1234, TTFBMs: -5, RequestID: "req-1", Complete: true,
@@ -141,10 +142,10 @@ func TestWriterStoresEveryColumn(t *testing.T) {
 		Dimensions: map[string]string{"team": "search", "app": "bot", "env": "prod"}, RawUsage: `{"input_tokens":1}`, ReservationID: "res-1"},
 		Cost: pricing.Cost{Priced: true, Model: "claude-x", Tier: "priority", ListNanoUSD: 101, TenantNanoUSD: 91, ProviderReportedNanoUSD: 99,
 			HasProviderReported: true, OverrideID: "ov-1,ov-2", Lines: []pricing.Line{{Class: "input", Quantity: 1, RateNanoUSD: 3, AmountNanoUSD: 4, TenantRateNanoUSD: 5}}}}
-	deny := PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: uuid.NewString(), Time: at.Add(time.Second),
+	deny := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: uuid.NewString(), Time: at.Add(time.Second),
 		Source: event.SourceGateway, TenantID: use.Event.TenantID, KeyID: "key-2", Provider: "openai", Operation: "chat.completions",
 		ModelRequested: "gpt-x", DenialReason: "budget_exceeded", DenialMessage: "over the cap", Dimensions: map[string]string{"team": "ads"}}}
-	if n, err := NewWriter(conn, db).Write(ctx, []PricedEvent{use, deny}); err != nil || n != 2 {
+	if n, err := NewWriter(conn, db).Write(ctx, []spend.PricedEvent{use, deny}); err != nil || n != 2 {
 		t.Fatalf("write: %d %v", n, err)
 	}
 	var got struct {
