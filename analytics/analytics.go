@@ -37,9 +37,9 @@ type Limits struct {
 }
 
 // DefaultLimits allow a little over a year of data, hourly series up to
-// about three months, four group-bys, top 1000 and pages of 500 events.
+// about three months, four group-bys, top 1000 and pages of controlplane.MaxPage (250) events.
 func DefaultLimits() Limits {
-	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: 500, Timeout: 30 * time.Second}
+	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: controlplane.MaxPage, Timeout: 30 * time.Second}
 }
 
 // Service answers analytics for tenants.
@@ -451,7 +451,7 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 	} else {
 		after := ""
 		for {
-			conn, err := s.cp.Budgets(ctx, tenantID, controlplane.Page{First: 1000, After: after})
+			conn, err := s.cp.Budgets(ctx, tenantID, controlplane.Page{First: controlplane.MaxPage, After: after})
 			if err != nil {
 				return nil, err
 			}
@@ -479,7 +479,7 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 	return out, nil
 }
 
-// AlertHistory lists the tenant's budget alerts, newest first (at most 500).
+// AlertHistory lists the tenant's budget alerts, newest first (at most controlplane.MaxPage).
 func (s *Service) AlertHistory(ctx context.Context, tenantID string, limit int) ([]budget.Alert, error) {
 	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
 		return nil, err
@@ -487,8 +487,8 @@ func (s *Service) AlertHistory(ctx context.Context, tenantID string, limit int) 
 	switch {
 	case limit == 0:
 		limit = 50
-	case limit < 0 || limit > 500:
-		return nil, invalid("first must be between 1 and 500")
+	case limit < 0 || limit > controlplane.MaxPage:
+		return nil, invalid("first must be between 1 and %d", controlplane.MaxPage)
 	}
 	return s.budgets.Alerts(ctx, tenantID, limit)
 }

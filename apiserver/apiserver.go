@@ -52,10 +52,6 @@ type Config struct {
 	// puts the client's address in (X-Forwarded-For, X-Real-IP); sign-in
 	// throttling counts by it. Empty: the connection's peer address.
 	ClientIPHeader string
-
-	// gqlgenPOST serves POST with gqlgen's own transport instead of
-	// postTransport (tests compare the two).
-	gqlgenPOST bool
 }
 
 // Server is the API's HTTP handler.
@@ -73,12 +69,8 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		cfg.MaxComplexity = DefaultMaxComplexity
 	}
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
-	var post graphql.Transport = postTransport{}
-	if cfg.gqlgenPOST {
-		post = transport.POST{}
-	}
-	s.graphql = newGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
-		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Log: log}, log, cfg.MaxComplexity, post)
+	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
+		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Log: log}, log, cfg.MaxComplexity)
 	s.mux.Handle("POST /query", s.authenticate(s.graphql))
 	s.mux.Handle("GET /query", s.authenticate(s.graphql))
 	if cfg.Analytics != nil {
@@ -106,10 +98,6 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // for subscriptions), POST and GET transports, query cache, complexity
 // limit, and errors mapped to codes.
 func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler.Server {
-	return newGraphQL(r, log, maxComplexity, postTransport{})
-}
-
-func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post graphql.Transport) *handler.Server {
 	cfg := graph.Config{Resolvers: r}
 	pagedComplexity(&cfg.Complexity)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
@@ -120,7 +108,7 @@ func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post gra
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(post)
+	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))

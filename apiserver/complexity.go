@@ -7,7 +7,7 @@ import (
 	"github.com/spendgate/spendgate/graph/model"
 )
 
-// DefaultMaxComplexity admits a page of 1,000 keys or a 2,500-bucket series
+// DefaultMaxComplexity admits a full page of keys (250) or a 2,500-bucket series
 // with their usual fields, and refuses queries that nest or multiply far
 // beyond that.
 const DefaultMaxComplexity = 50_000

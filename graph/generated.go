@@ -2965,6 +2965,11 @@ type BudgetAlert {
   at: Time!
 }
 
+"""
+Lists take ` + "`" + `first` + "`" + ` (default 50) and answer at most 250 items a page; a larger
+` + "`" + `first` + "`" + ` is refused with INVALID_ARGUMENT ("first must be between 1 and 250").
+Connections page on with ` + "`" + `after` + "`" + ` (the last edge's cursor).
+"""
 type Query {
   me: User!
   tenants: [Tenant!]!
@@ -17048,9 +17053,6 @@ func (ec *executionContext) marshalNAPIKeyConnection2ᚖgithubᚗcomᚋspendgate
 }
 
 func (ec *executionContext) marshalNAPIKeyEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAPIKeyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.APIKeyEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNAPIKeyEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAPIKeyEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17091,9 +17093,6 @@ func (ec *executionContext) marshalNAuditEntryConnection2ᚖgithubᚗcomᚋspend
 }
 
 func (ec *executionContext) marshalNAuditEntryEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntryEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNAuditEntryEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17132,9 +17131,6 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) marshalNBudget2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Budget) graphql.Marshaler {
-	if m := ec.plainmarshalNBudget2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17159,9 +17155,6 @@ func (ec *executionContext) marshalNBudget2ᚖgithubᚗcomᚋspendgateᚋspendga
 }
 
 func (ec *executionContext) marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetAlert) graphql.Marshaler {
-	if m := ec.plainmarshalNBudgetAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17194,9 +17187,6 @@ func (ec *executionContext) marshalNBudgetConnection2ᚖgithubᚗcomᚋspendgate
 }
 
 func (ec *executionContext) marshalNBudgetEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNBudgetEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17246,9 +17236,6 @@ func (ec *executionContext) marshalNBudgetScope2githubᚗcomᚋspendgateᚋspend
 }
 
 func (ec *executionContext) marshalNBudgetStatus2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetStatus) graphql.Marshaler {
-	if m := ec.plainmarshalNBudgetStatus2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatusᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17273,9 +17260,6 @@ func (ec *executionContext) marshalNBudgetStatus2ᚖgithubᚗcomᚋspendgateᚋs
 }
 
 func (ec *executionContext) marshalNCatalogueModel2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogueModel) graphql.Marshaler {
-	if m := ec.plainmarshalNCatalogueModel2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModelᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17300,9 +17284,6 @@ func (ec *executionContext) marshalNCatalogueModel2ᚖgithubᚗcomᚋspendgate�
 }
 
 func (ec *executionContext) marshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CostLine) graphql.Marshaler {
-	if m := ec.plainmarshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17335,9 +17316,6 @@ func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋspendgateᚋ
 }
 
 func (ec *executionContext) marshalNDeadLetter2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDeadLetterᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
-	if m := ec.plainmarshalNDeadLetter2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDeadLetterᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17362,9 +17340,6 @@ func (ec *executionContext) marshalNDeadLetter2ᚖgithubᚗcomᚋspendgateᚋspe
 }
 
 func (ec *executionContext) marshalNDenialCount2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DenialCount) graphql.Marshaler {
-	if m := ec.plainmarshalNDenialCount2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCountᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17389,9 +17364,6 @@ func (ec *executionContext) marshalNDenialCount2ᚖgithubᚗcomᚋspendgateᚋsp
 }
 
 func (ec *executionContext) marshalNDimension2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Dimension) graphql.Marshaler {
-	if m := ec.plainmarshalNDimension2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17550,9 +17522,6 @@ func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋspendgate
 }
 
 func (ec *executionContext) marshalNMemberEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MemberEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNMemberEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17611,9 +17580,6 @@ func (ec *executionContext) marshalNPricingOverrideConnection2ᚖgithubᚗcomᚋ
 }
 
 func (ec *executionContext) marshalNPricingOverrideEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingOverrideEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNPricingOverrideEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17643,9 +17609,6 @@ func (ec *executionContext) unmarshalNPricingOverrideInput2githubᚗcomᚋspendg
 }
 
 func (ec *executionContext) marshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Rate) graphql.Marshaler {
-	if m := ec.plainmarshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17719,9 +17682,6 @@ func (ec *executionContext) marshalNSpendField2githubᚗcomᚋspendgateᚋspendg
 }
 
 func (ec *executionContext) marshalNSpendGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpendGroup) graphql.Marshaler {
-	if m := ec.plainmarshalNSpendGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17765,9 +17725,6 @@ func (ec *executionContext) unmarshalNSpendGroupBy2ᚖgithubᚗcomᚋspendgate�
 }
 
 func (ec *executionContext) marshalNSpendPoint2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpendPoint) graphql.Marshaler {
-	if m := ec.plainmarshalNSpendPoint2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPointᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17851,9 +17808,6 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 }
 
 func (ec *executionContext) marshalNTenant2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Tenant) graphql.Marshaler {
-	if m := ec.plainmarshalNTenant2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17910,9 +17864,6 @@ func (ec *executionContext) marshalNTokenUsage2ᚖgithubᚗcomᚋspendgateᚋspe
 }
 
 func (ec *executionContext) marshalNUnknownModelUsage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnknownModelUsage) graphql.Marshaler {
-	if m := ec.plainmarshalNUnknownModelUsage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsageᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -17953,9 +17904,6 @@ func (ec *executionContext) marshalNUsageEventConnection2ᚖgithubᚗcomᚋspend
 }
 
 func (ec *executionContext) marshalNUsageEventEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageEventEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNUsageEventEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

@@ -513,8 +513,8 @@ func (r *queryResolver) DeadLetters(ctx context.Context, tenantID string, first 
 	}
 	n := 50
 	if first != nil {
-		if *first < 1 || *first > 1000 {
-			return nil, badArg("first must be between 1 and 1000")
+		if *first < 1 || *first > controlplane.MaxPage {
+			return nil, badArg("first must be between 1 and %d", controlplane.MaxPage)
 		}
 		n = *first
 	}
@@ -537,8 +537,8 @@ func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, pr
 	}
 	n := 50
 	if first != nil {
-		if *first < 1 || *first > 1000 {
-			return nil, badArg("first must be between 1 and 1000")
+		if *first < 1 || *first > controlplane.MaxPage {
+			return nil, badArg("first must be between 1 and %d", controlplane.MaxPage)
 		}
 		n = *first
 	}
