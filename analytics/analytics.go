@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/controlplane"
@@ -71,9 +72,7 @@ type Query struct {
 	Bucket   string
 }
 
-func invalid(format string, args ...any) error {
-	return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
-}
+func invalid(format string, args ...any) error { return apierr.Invalid(format, args...) }
 
 // storeErr turns the store's query errors into client errors; the rest stay
 // internal.
@@ -87,7 +86,7 @@ func storeErr(err error) error {
 var bucketSize = map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour, "month": 28 * 24 * time.Hour}
 
 // ErrNotAvailable answers spend queries on a server without ClickHouse.
-var ErrNotAvailable = &controlplane.Error{Code: controlplane.CodeInternal, Message: "spend analytics are not available on this server (no ClickHouse)"}
+var ErrNotAvailable = &apierr.Error{Code: apierr.CodeInternal, Message: "spend analytics are not available on this server (no ClickHouse)"}
 
 // spec authorizes the caller and validates q against the limits.
 func (s *Service) spec(ctx context.Context, q *Query) (clickhouse.Spec, error) {
@@ -407,7 +406,7 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	defer cancel()
 	row, err := s.store.Event(ctx, tenantID, eventID)
 	if errors.Is(err, clickhouse.ErrEventNotFound) {
-		return Event{}, &controlplane.Error{Code: controlplane.CodeNotFound, Message: "event not found"}
+		return Event{}, &apierr.Error{Code: apierr.CodeNotFound, Message: "event not found"}
 	}
 	if err != nil {
 		return Event{}, err

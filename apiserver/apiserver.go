@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
@@ -115,7 +116,7 @@ func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler
 	srv.Use(onePasswordCheck{})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
-		var cpErr *controlplane.Error
+		var cpErr *apierr.Error
 		switch {
 		case errors.As(err, &cpErr):
 			gerr.Message = cpErr.Message
@@ -124,11 +125,11 @@ func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler
 			// gqlgen's own validation/parse errors: report as bad input.
 			gerr.Extensions["code"] = codeForGQL(gerr.Extensions["code"])
 		case isInputError(err):
-			gerr.Extensions = map[string]any{"code": controlplane.CodeInvalidArgument}
+			gerr.Extensions = map[string]any{"code": apierr.CodeInvalidArgument}
 		default:
 			log.Error("graphql: internal error", "path", gerr.Path.String(), "err", err)
 			gerr.Message = "internal error"
-			gerr.Extensions = map[string]any{"code": controlplane.CodeInternal}
+			gerr.Extensions = map[string]any{"code": apierr.CodeInternal}
 		}
 		return gerr
 	})
@@ -142,12 +143,12 @@ func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler
 func codeForGQL(c any) string {
 	switch c {
 	case "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "COMPLEXITY_LIMIT_EXCEEDED":
-		return controlplane.CodeInvalidArgument
+		return apierr.CodeInvalidArgument
 	}
 	if s, ok := c.(string); ok {
 		return s
 	}
-	return controlplane.CodeInvalidArgument
+	return apierr.CodeInvalidArgument
 }
 
 // isInputError recognises argument decoding failures (bad enum values,
@@ -182,7 +183,7 @@ func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 		if !ok {
 			h := payload.Authorization()
 			if h == "" {
-				return ctx, nil, controlplane.ErrUnauthenticated
+				return ctx, nil, apierr.ErrUnauthenticated
 			}
 			var err error
 			if p, err = cp.Authenticate(ctx, strings.TrimPrefix(h, "Bearer ")); err != nil {
@@ -215,12 +216,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		if !strings.HasPrefix(h, "Bearer ") {
-			writeGraphQLError(w, http.StatusUnauthorized, controlplane.CodeUnauthenticated, "Authorization must be 'Bearer <access token>'")
+			writeGraphQLError(w, http.StatusUnauthorized, apierr.CodeUnauthenticated, "Authorization must be 'Bearer <access token>'")
 			return
 		}
 		p, err := s.cp.Authenticate(r.Context(), strings.TrimPrefix(h, "Bearer "))
 		if err != nil {
-			writeGraphQLError(w, http.StatusUnauthorized, controlplane.CodeUnauthenticated, "access token is invalid or expired; refresh the session or sign in again")
+			writeGraphQLError(w, http.StatusUnauthorized, apierr.CodeUnauthenticated, "access token is invalid or expired; refresh the session or sign in again")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))

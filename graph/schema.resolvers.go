@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
@@ -533,7 +534,7 @@ func (r *queryResolver) DeadLetters(ctx context.Context, tenantID string, first 
 // PricingCatalogue is the resolver for the pricingCatalogue field.
 func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, provider *string, first *int) ([]*model.CatalogueModel, error) {
 	if _, ok := auth.PrincipalFrom(ctx); !ok {
-		return nil, controlplane.ErrUnauthenticated
+		return nil, apierr.ErrUnauthenticated
 	}
 	n := 50
 	if first != nil {

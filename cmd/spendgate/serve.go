@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget/alerts"
@@ -230,7 +231,7 @@ const (
 // can be printed again on later starts; nothing else stores secrets.
 func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, gwAddr, fakeAddr string) error {
 	u, t, err := cp.CreateOwner(ctx, demoEmail, demoPassword, "Demo", "demo")
-	if err != nil && controlplane.CodeOf(err) != controlplane.CodeConflict {
+	if err != nil && apierr.CodeOf(err) != apierr.CodeConflict {
 		return fmt.Errorf("demo tenant: %w", err)
 	}
 	sess, err := cp.SignIn(ctx, demoEmail, demoPassword)
