@@ -19,6 +19,11 @@ const (
 	CodeConflict        = "CONFLICT"
 	CodeRateLimited     = "RATE_LIMITED" // too many attempts; the message says when to retry
 	CodeInternal        = "INTERNAL"
+	// CodeUnavailable: a dependency (ClickHouse, NATS) cannot answer now, or
+	// the request ended; the same request may succeed if retried later.
+	CodeUnavailable = "UNAVAILABLE"
+	// CodeResourceExhausted: a per-connection or per-user quota is used up.
+	CodeResourceExhausted = "RESOURCE_EXHAUSTED"
 )
 
 // Error is an error meant for the API client. Anything else that escapes a
@@ -26,9 +31,19 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Cause, when set, is what went wrong underneath (for the server log;
+	// never shown to the client).
+	Cause error
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Code + ": " + e.Message + ": " + e.Cause.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
 
 // New returns an Error with code and a formatted message.
 func New(code, format string, args ...any) error {

@@ -53,6 +53,9 @@ type Config struct {
 	// puts the client's address in (X-Forwarded-For, X-Real-IP); sign-in
 	// throttling counts by it. Empty: the connection's peer address.
 	ClientIPHeader string
+	// Limits bound requests, queries and subscriptions; zero fields take
+	// DefaultLimits.
+	Limits Limits
 }
 
 // Server is the API's HTTP handler.
@@ -70,10 +73,14 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		cfg.MaxComplexity = DefaultMaxComplexity
 	}
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
+	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
-		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Log: log}, log, cfg.MaxComplexity)
-	s.mux.Handle("POST /query", s.authenticate(s.graphql))
-	s.mux.Handle("GET /query", s.authenticate(s.graphql))
+		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+	// The body is bounded before authentication reads anything else, and
+	// a query's work ends with its request.
+	gql := withTimeout(cfg.Limits.RequestTimeout, s.authenticate(s.graphql))
+	s.mux.Handle("POST /query", limitBody(cfg.Limits.MaxBodyBytes, gql))
+	s.mux.Handle("GET /query", gql)
 	if cfg.Analytics != nil {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
 	}
@@ -96,9 +103,10 @@ func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // NewGraphQL builds the GraphQL handler: websocket (graphql-transport-ws,
-// for subscriptions), POST and GET transports, query cache, complexity
-// limit, and errors mapped to codes.
-func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler.Server {
+// for subscriptions), POST and GET transports, query cache, the query shape
+// and complexity limits, and errors mapped to codes.
+func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, limits Limits) *handler.Server {
+	limits = limits.withDefaults()
 	cfg := graph.Config{Resolvers: r}
 	pagedComplexity(&cfg.Complexity)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
@@ -110,7 +118,12 @@ func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	cache := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(cache)
+	srv.SetParserTokenLimit(limits.MaxTokens)
+	srv.Use(queryShape{limits: limits, cache: cache})
+	srv.AroundRootFields(stopWhenDone)
+	srv.AroundOperations(newSubscriptionLimits(limits).around)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(onePasswordCheck{})
@@ -119,8 +132,14 @@ func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler
 		var cpErr *apierr.Error
 		switch {
 		case errors.As(err, &cpErr):
+			if cpErr.Cause != nil {
+				log.Warn("graphql: "+cpErr.Message, "path", gerr.Path.String(), "code", cpErr.Code, "err", cpErr.Cause)
+			}
 			gerr.Message = cpErr.Message
 			gerr.Extensions = map[string]any{"code": cpErr.Code}
+		case isTextEncodingError(err):
+			gerr.Message = "text arguments must be valid UTF-8 without NUL characters"
+			gerr.Extensions = map[string]any{"code": apierr.CodeInvalidArgument}
 		case gerr.Extensions != nil && gerr.Extensions["code"] != nil:
 			// gqlgen's own validation/parse errors: report as bad input.
 			gerr.Extensions["code"] = codeForGQL(gerr.Extensions["code"])
@@ -151,6 +170,14 @@ func codeForGQL(c any) string {
 	return apierr.CodeInvalidArgument
 }
 
+// isTextEncodingError recognises Postgres refusing a string it cannot
+// store (a NUL character, invalid UTF-8): a bad input wherever a service
+// did not check it first.
+func isTextEncodingError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05")
+}
+
 // isInputError recognises argument decoding failures (bad enum values,
 // malformed scalars), which gqlgen reports as plain errors on a path.
 func isInputError(err error) bool {
@@ -174,11 +201,14 @@ func isInputError(err error) bool {
 // The connection itself ends when its access token expires: its
 // subscriptions end with UNAUTHENTICATED "access token expired" (their
 // watch), a moment later the server closes the socket, and the client
-// reconnects with a fresh token.
+// reconnects with a fresh token. The connection_ack carries no payload:
+// echoing the init payload would send the bearer token back (into logs and
+// proxies that record frames).
 const websocketExpiryGrace = time.Second
 
 func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		ctx = withConnSubs(ctx)
 		p, ok := auth.PrincipalFrom(ctx) // authenticated by the upgrade request's header
 		if !ok {
 			h := payload.Authorization()
@@ -200,7 +230,7 @@ func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 			ctx, stop = context.WithDeadline(parent, p.ExpiresAt.Add(websocketExpiryGrace))
 			context.AfterFunc(parent, stop) // the timer goes with the connection
 		}
-		return ctx, &payload, nil
+		return ctx, nil, nil
 	}
 }
 
