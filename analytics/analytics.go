@@ -74,11 +74,17 @@ type Query struct {
 
 func invalid(format string, args ...any) error { return apierr.Invalid(format, args...) }
 
-// storeErr turns the store's query errors into client errors; the rest stay
-// internal.
+// storeErr turns the store's query errors into client errors: a query that
+// cannot be answered as asked is INVALID_ARGUMENT, ClickHouse unreachable or
+// too slow is UNAVAILABLE (retry later; the cause goes to the server log);
+// the rest stay internal.
 func storeErr(err error) error {
-	if errors.Is(err, clickhouse.ErrBadQuery) {
+	switch {
+	case errors.Is(err, clickhouse.ErrBadQuery):
 		return invalid("%s", strings.TrimPrefix(err.Error(), clickhouse.ErrBadQuery.Error()+": "))
+	case clickhouse.Unavailable(err):
+		return &apierr.Error{Code: apierr.CodeUnavailable, Cause: err,
+			Message: "spend analytics are unavailable right now: the analytics database did not answer; retry in a moment"}
 	}
 	return err
 }
@@ -409,7 +415,7 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 		return Event{}, &apierr.Error{Code: apierr.CodeNotFound, Message: "event not found"}
 	}
 	if err != nil {
-		return Event{}, err
+		return Event{}, storeErr(err)
 	}
 	names, err := s.cp.KeyNames(ctx, tenantID, []string{row.KeyID})
 	if err != nil {

@@ -158,7 +158,7 @@ func list(v url.Values, name string) []string {
 
 func (s *Server) exportFailed(w http.ResponseWriter, err error) {
 	var cpErr *apierr.Error
-	if !errors.As(err, &cpErr) {
+	if !errors.As(err, &cpErr) || cpErr.Cause != nil {
 		s.log.Error("export failed", "err", err)
 	}
 	writeExportError(w, err)
@@ -171,7 +171,8 @@ func writeExportError(w http.ResponseWriter, err error) {
 	if errors.As(err, &cpErr) {
 		code, msg = cpErr.Code, cpErr.Message
 		status = map[string]int{apierr.CodeInvalidArgument: http.StatusBadRequest, apierr.CodeUnauthenticated: http.StatusUnauthorized,
-			apierr.CodeForbidden: http.StatusForbidden, apierr.CodeNotFound: http.StatusNotFound}[code]
+			apierr.CodeForbidden: http.StatusForbidden, apierr.CodeNotFound: http.StatusNotFound,
+			apierr.CodeUnavailable: http.StatusServiceUnavailable, apierr.CodeResourceExhausted: http.StatusTooManyRequests}[code]
 		if status == 0 {
 			status = http.StatusInternalServerError
 		}
