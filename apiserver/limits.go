@@ -123,6 +123,8 @@ var (
 
 func (queryShape) ExtensionName() string                   { return "QueryShapeLimits" }
 func (queryShape) Validate(graphql.ExecutableSchema) error { return nil }
+
+// tooBig is a refusal of the query's size or shape.
 func tooBig(format string, args ...any) *gqlerror.Error {
 	err := gqlerror.Errorf(format, args...)
 	// Reported as a parse failure: the query is refused before validation.
