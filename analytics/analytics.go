@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/controlplane"
@@ -42,10 +43,11 @@ type Limits struct {
 }
 
 // DefaultLimits allow a little over a year of data, hourly series up to
-// about three months, four group-bys, top 1000, pages of 500 events, and
-// 20 million raw events per query (about a second on two cores).
+// about three months, four group-bys, top 1000, pages of controlplane.MaxPage
+// (250) events, and 20 million raw events per query (about a second on two
+// cores).
 func DefaultLimits() Limits {
-	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: 500, Timeout: 30 * time.Second,
+	return Limits{MaxRange: 400 * 24 * time.Hour, MaxBuckets: 2_500, MaxGroupBy: 4, MaxTop: 1_000, MaxPage: controlplane.MaxPage, Timeout: 30 * time.Second,
 		MaxRawEvents: 20_000_000}
 }
 
@@ -118,15 +120,19 @@ type Query struct {
 	Bucket   string
 }
 
-func invalid(format string, args ...any) error {
-	return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
-}
+func invalid(format string, args ...any) error { return apierr.Invalid(format, args...) }
 
-// storeErr turns the store's query errors into client errors; the rest stay
-// internal.
+// storeErr turns the store's query errors into client errors: a query that
+// cannot be answered as asked is INVALID_ARGUMENT, ClickHouse unreachable or
+// too slow is UNAVAILABLE (retry later; the cause goes to the server log);
+// the rest stay internal.
 func storeErr(err error) error {
-	if errors.Is(err, spend.ErrBadQuery) {
+	switch {
+	case errors.Is(err, spend.ErrBadQuery):
 		return invalid("%s", strings.TrimPrefix(err.Error(), spend.ErrBadQuery.Error()+": "))
+	case errors.Is(err, spend.ErrUnavailable):
+		return &apierr.Error{Code: apierr.CodeUnavailable, Cause: err,
+			Message: "spend analytics are unavailable right now: the analytics database did not answer; retry in a moment"}
 	}
 	return err
 }
@@ -134,7 +140,7 @@ func storeErr(err error) error {
 var bucketSize = map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour, "month": 28 * 24 * time.Hour}
 
 // ErrNotAvailable answers spend queries on a server without ClickHouse.
-var ErrNotAvailable = &controlplane.Error{Code: controlplane.CodeInternal, Message: "spend analytics are not available on this server (no ClickHouse)"}
+var ErrNotAvailable = &apierr.Error{Code: apierr.CodeInternal, Message: "spend analytics are not available on this server (no ClickHouse)"}
 
 // spec authorizes the caller and validates q against the limits.
 func (s *Service) spec(ctx context.Context, q *Query) (spend.Spec, error) {
@@ -510,10 +516,10 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	defer cancel()
 	row, err := s.store.Event(ctx, tenantID, eventID)
 	if errors.Is(err, spend.ErrEventNotFound) {
-		return Event{}, &controlplane.Error{Code: controlplane.CodeNotFound, Message: "event not found"}
+		return Event{}, &apierr.Error{Code: apierr.CodeNotFound, Message: "event not found"}
 	}
 	if err != nil {
-		return Event{}, err
+		return Event{}, storeErr(err)
 	}
 	names, err := s.cp.KeyNames(ctx, tenantID, []string{row.KeyID})
 	if err != nil {
@@ -554,7 +560,7 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 	} else {
 		after := ""
 		for {
-			conn, err := s.cp.Budgets(ctx, tenantID, controlplane.Page{First: 1000, After: after})
+			conn, err := s.cp.Budgets(ctx, tenantID, controlplane.Page{First: controlplane.MaxPage, After: after})
 			if err != nil {
 				return nil, err
 			}
@@ -582,7 +588,7 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 	return out, nil
 }
 
-// AlertHistory lists the tenant's budget alerts, newest first (at most 500).
+// AlertHistory lists the tenant's budget alerts, newest first (at most controlplane.MaxPage).
 func (s *Service) AlertHistory(ctx context.Context, tenantID string, limit int) ([]budget.Alert, error) {
 	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
 		return nil, err
@@ -590,8 +596,8 @@ func (s *Service) AlertHistory(ctx context.Context, tenantID string, limit int) 
 	switch {
 	case limit == 0:
 		limit = 50
-	case limit < 0 || limit > 500:
-		return nil, invalid("first must be between 1 and 500")
+	case limit < 0 || limit > controlplane.MaxPage:
+		return nil, invalid("first must be between 1 and %d", controlplane.MaxPage)
 	}
 	return s.budgets.Alerts(ctx, tenantID, limit)
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/apierr"
 )
 
 func TestRawBudget(t *testing.T) {
@@ -32,8 +32,8 @@ func TestRawBudget(t *testing.T) {
 				}
 				return
 			}
-			var cpErr *controlplane.Error
-			if !errors.As(err, &cpErr) || cpErr.Code != controlplane.CodeInvalidArgument || !strings.Contains(err.Error(), c.want) {
+			var cpErr *apierr.Error
+			if !errors.As(err, &cpErr) || cpErr.Code != apierr.CodeInvalidArgument || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want INVALID_ARGUMENT with %q", err, c.want)
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
+
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/controlplane"
@@ -22,7 +24,7 @@ type fakeTenants struct{ member string }
 
 func (f fakeTenants) Authorize(_ context.Context, tenantID string, _ controlplane.Role) (auth.Principal, error) {
 	if tenantID != f.member {
-		return auth.Principal{}, &controlplane.Error{Code: controlplane.CodeForbidden, Message: "not a member"}
+		return auth.Principal{}, &apierr.Error{Code: apierr.CodeForbidden, Message: "not a member"}
 	}
 	return auth.Principal{UserID: "u"}, nil
 }
@@ -102,7 +104,7 @@ func service(st *fakeStore) *Service {
 }
 
 func code(err error) string {
-	var cpErr *controlplane.Error
+	var cpErr *apierr.Error
 	if errors.As(err, &cpErr) {
 		return cpErr.Code
 	}
@@ -118,7 +120,7 @@ func TestServiceRefusesBeforeReadingStorage(t *testing.T) {
 		"another tenant": {func(s *Service) error {
 			_, err := s.Summary(context.Background(), Query{TenantID: "t2", From: day0, To: day9})
 			return err
-		}, controlplane.CodeForbidden},
+		}, apierr.CodeForbidden},
 		"range too long": {func(s *Service) error {
 			_, err := s.Summary(context.Background(), Query{TenantID: "t1", From: day0, To: day0.Add(401 * 24 * time.Hour)})
 			return err
@@ -157,11 +159,11 @@ func TestRawBudgetGuardsEventListingAndUnknownModels(t *testing.T) {
 	st := &fakeStore{events: 5_000}
 	s := service(st)
 	_, err := s.Events(context.Background(), Query{TenantID: "t1", From: day0, To: day9}, 10, "")
-	if code(err) != controlplane.CodeInvalidArgument || !strings.Contains(err.Error(), "choose a range of at most 18 days") {
+	if code(err) != apierr.CodeInvalidArgument || !strings.Contains(err.Error(), "choose a range of at most 18 days") {
 		t.Fatalf("events over budget: %v", err)
 	}
 	_, err = s.UnknownModels(context.Background(), Query{TenantID: "t1", From: day0, To: day9})
-	if code(err) != controlplane.CodeInvalidArgument {
+	if code(err) != apierr.CodeInvalidArgument {
 		t.Fatalf("unknown models over budget: %v", err)
 	}
 	if fmt.Sprint(st.calls) != "[total total]" {

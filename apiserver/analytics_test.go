@@ -39,7 +39,7 @@ func TestAnalyticsBadInputs(t *testing.T) {
 		{"status on denials", `query($t:ID!){denials(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",filter:{statuses:[200]}){requests}}`, "cannot be filtered by status"},
 		{"not an HTTP status", `query($t:ID!){spendSummary(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",filter:{statuses:[42]}){requests}}`, "not an HTTP status"},
 		{"dimension filter without values", `query($t:ID!){spendSummary(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",filter:{dimensions:[{name:"team",values:[]}]}){requests}}`, "has no values"},
-		{"page too large", `query($t:ID!){usageEvents(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",first:501){edges{cursor}}}`, "between 1 and 500"},
+		{"page too large", `query($t:ID!){usageEvents(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",first:251){edges{cursor}}}`, "between 1 and 250"},
 		{"foreign cursor", `query($t:ID!){usageEvents(tenantId:$t,from:"2026-01-01T00:00:00Z",to:"2026-01-02T00:00:00Z",after:"bm90LWEtY3Vyc29y"){edges{cursor}}}`, "not a cursor"},
 		{"unknown event", `query($t:ID!){usageEvent(tenantId:$t,id:"no-such-event"){id}}`, "event not found"},
 		{"history page", `query($t:ID!){budgetAlertHistory(tenantId:$t,first:0){id}}`, "first must be at least 1"},

@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
@@ -59,10 +60,9 @@ type Config struct {
 	Catalogue pricing.Source
 	// Revisions serves pricing catalogue revisions; nil: not available.
 	Revisions *revision.Service
-
-	// gqlgenPOST serves POST with gqlgen's own transport instead of
-	// postTransport (tests compare the two).
-	gqlgenPOST bool
+	// Limits bound requests, queries and subscriptions; zero fields take
+	// DefaultLimits.
+	Limits Limits
 }
 
 // Server is the API's HTTP handler.
@@ -80,14 +80,14 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		cfg.MaxComplexity = DefaultMaxComplexity
 	}
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
-	var post graphql.Transport = postTransport{}
-	if cfg.gqlgenPOST {
-		post = transport.POST{}
-	}
-	s.graphql = newGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
-		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions, Log: log}, log, cfg.MaxComplexity, post)
-	s.mux.Handle("POST /query", s.authenticate(s.graphql))
-	s.mux.Handle("GET /query", s.authenticate(s.graphql))
+	cfg.Limits = cfg.Limits.withDefaults()
+	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
+		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+	// The body is bounded before authentication reads anything else, and
+	// a query's work ends with its request.
+	gql := withTimeout(cfg.Limits.RequestTimeout, s.authenticate(s.graphql))
+	s.mux.Handle("POST /query", limitBody(cfg.Limits.MaxBodyBytes, gql))
+	s.mux.Handle("GET /query", gql)
 	if cfg.Analytics != nil {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
 	}
@@ -110,13 +110,10 @@ func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // NewGraphQL builds the GraphQL handler: websocket (graphql-transport-ws,
-// for subscriptions), POST and GET transports, query cache, complexity
-// limit, and errors mapped to codes.
-func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int) *handler.Server {
-	return newGraphQL(r, log, maxComplexity, postTransport{})
-}
-
-func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post graphql.Transport) *handler.Server {
+// for subscriptions), POST and GET transports, query cache, the query shape
+// and complexity limits, and errors mapped to codes.
+func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, limits Limits) *handler.Server {
+	limits = limits.withDefaults()
 	cfg := graph.Config{Resolvers: r}
 	pagedComplexity(&cfg.Complexity)
 	srv := handler.New(graph.NewExecutableSchema(cfg))
@@ -127,8 +124,13 @@ func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post gra
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(post)
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.AddTransport(transport.POST{})
+	cache := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(cache)
+	srv.SetParserTokenLimit(limits.MaxTokens)
+	srv.Use(queryShape{limits: limits, cache: cache})
+	srv.AroundRootFields(stopWhenDone)
+	srv.AroundOperations(newSubscriptionLimits(limits).around)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(onePasswordCheck{})
@@ -150,20 +152,26 @@ func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post gra
 	})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
-		var cpErr *controlplane.Error
+		var cpErr *apierr.Error
 		switch {
 		case errors.As(err, &cpErr):
+			if cpErr.Cause != nil {
+				log.Warn("graphql: "+cpErr.Message, "path", gerr.Path.String(), "code", cpErr.Code, "err", cpErr.Cause)
+			}
 			gerr.Message = cpErr.Message
 			gerr.Extensions = map[string]any{"code": cpErr.Code}
+		case isTextEncodingError(err):
+			gerr.Message = "text arguments must be valid UTF-8 without NUL characters"
+			gerr.Extensions = map[string]any{"code": apierr.CodeInvalidArgument}
 		case gerr.Extensions != nil && gerr.Extensions["code"] != nil:
 			// gqlgen's own validation/parse errors: report as bad input.
 			gerr.Extensions["code"] = codeForGQL(gerr.Extensions["code"])
 		case isInputError(err):
-			gerr.Extensions = map[string]any{"code": controlplane.CodeInvalidArgument}
+			gerr.Extensions = map[string]any{"code": apierr.CodeInvalidArgument}
 		default:
 			log.Error("graphql: internal error", "path", gerr.Path.String(), "err", err)
 			gerr.Message = "internal error"
-			gerr.Extensions = map[string]any{"code": controlplane.CodeInternal}
+			gerr.Extensions = map[string]any{"code": apierr.CodeInternal}
 		}
 		return gerr
 	})
@@ -177,12 +185,20 @@ func newGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, post gra
 func codeForGQL(c any) string {
 	switch c {
 	case "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "COMPLEXITY_LIMIT_EXCEEDED":
-		return controlplane.CodeInvalidArgument
+		return apierr.CodeInvalidArgument
 	}
 	if s, ok := c.(string); ok {
 		return s
 	}
-	return controlplane.CodeInvalidArgument
+	return apierr.CodeInvalidArgument
+}
+
+// isTextEncodingError recognises Postgres refusing a string it cannot
+// store (a NUL character, invalid UTF-8): a bad input wherever a service
+// did not check it first.
+func isTextEncodingError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05")
 }
 
 // isInputError recognises argument decoding failures (bad enum values,
@@ -208,16 +224,19 @@ func isInputError(err error) bool {
 // The connection itself ends when its access token expires: its
 // subscriptions end with UNAUTHENTICATED "access token expired" (their
 // watch), a moment later the server closes the socket, and the client
-// reconnects with a fresh token.
+// reconnects with a fresh token. The connection_ack carries no payload:
+// echoing the init payload would send the bearer token back (into logs and
+// proxies that record frames).
 const websocketExpiryGrace = time.Second
 
 func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		ctx = withConnSubs(ctx)
 		p, ok := auth.PrincipalFrom(ctx) // authenticated by the upgrade request's header
 		if !ok {
 			h := payload.Authorization()
 			if h == "" {
-				return ctx, nil, controlplane.ErrUnauthenticated
+				return ctx, nil, apierr.ErrUnauthenticated
 			}
 			var err error
 			if p, err = cp.Authenticate(ctx, strings.TrimPrefix(h, "Bearer ")); err != nil {
@@ -234,7 +253,7 @@ func websocketAuth(cp *controlplane.Service) transport.WebsocketInitFunc {
 			ctx, stop = context.WithDeadline(parent, p.ExpiresAt.Add(websocketExpiryGrace))
 			context.AfterFunc(parent, stop) // the timer goes with the connection
 		}
-		return ctx, &payload, nil
+		return ctx, nil, nil
 	}
 }
 
@@ -250,12 +269,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		if !strings.HasPrefix(h, "Bearer ") {
-			writeGraphQLError(w, http.StatusUnauthorized, controlplane.CodeUnauthenticated, "Authorization must be 'Bearer <access token>'")
+			writeGraphQLError(w, http.StatusUnauthorized, apierr.CodeUnauthenticated, "Authorization must be 'Bearer <access token>'")
 			return
 		}
 		p, err := s.cp.Authenticate(r.Context(), strings.TrimPrefix(h, "Bearer "))
 		if err != nil {
-			writeGraphQLError(w, http.StatusUnauthorized, controlplane.CodeUnauthenticated, "access token is invalid or expired; refresh the session or sign in again")
+			writeGraphQLError(w, http.StatusUnauthorized, apierr.CodeUnauthenticated, "access token is invalid or expired; refresh the session or sign in again")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))

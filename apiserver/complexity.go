@@ -7,10 +7,18 @@ import (
 	"github.com/spendgate/spendgate/graph/model"
 )
 
-// DefaultMaxComplexity admits a page of 1,000 keys or a 2,500-bucket series
-// with their usual fields, and refuses queries that nest or multiply far
-// beyond that.
+// DefaultMaxComplexity admits a full page of keys (250) or a 2,500-bucket series
+// with their usual fields, or the portal's dashboard (8 analytics queries), and
+// refuses queries that nest or multiply far beyond that: at most ~24
+// ClickHouse queries in one request.
 const DefaultMaxComplexity = 50_000
+
+// analyticsQuery is what a field answered by its own ClickHouse query costs
+// besides its rows: a query scans a tenant's events or rollups, milliseconds
+// to seconds of database time, where a field of a loaded object costs
+// nothing. Priced by rows alone, 500 aliased spendBreakdowns (500 queries)
+// fitted under the limit.
+const analyticsQuery = 2_000
 
 // pagedComplexity makes list fields cost their size times their children's
 // cost, so the complexity limit bounds the rows a query can ask for, not just
@@ -34,11 +42,19 @@ func pagedComplexity(c *graph.ComplexityRoot) {
 	q.AuditLog = func(child int, _ string, first *int, _ *string) int { return paged(child, first, 50) }
 	q.BudgetAlertHistory = func(child int, _ string, first *int) int { return paged(child, first, 50) }
 	q.UsageEvents = func(child int, _ string, _, _ time.Time, _ *model.SpendFilter, first *int, _ *string) int {
-		return paged(child, first, 50)
+		return analyticsQuery + paged(child, first, 50)
+	}
+	q.UsageEvent = func(child int, _, _ string) int { return analyticsQuery + child }
+	q.SpendSummary = func(child int, _ string, _, _ time.Time, _ *model.SpendFilter) int { return analyticsQuery + child }
+	q.UnknownModels = func(child int, _ string, _, _ time.Time) int { return analyticsQuery + child*10 }
+	q.Denials = func(child int, _ string, _, _ time.Time, _ []*model.SpendGroupBy, _ *model.SpendFilter) int {
+		return analyticsQuery + child*10
 	}
 	q.SpendBreakdown = func(child int, _ string, _, _ time.Time, _ []*model.SpendGroupBy, _ *model.SpendFilter, top *int) int {
-		return paged(child, top, 10)
+		return analyticsQuery + paged(child, top, 10)
 	}
+	// Re-pricing scans and rewrites a range of events.
+	c.Mutation.RepriceUnpricedEvents = func(child int, _ string, _, _ time.Time) int { return 5 * analyticsQuery }
 	q.SpendTimeSeries = func(child int, _ string, from, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, _ *model.SpendFilter) int {
 		size := map[model.TimeBucket]time.Duration{model.TimeBucketHour: time.Hour, model.TimeBucketDay: 24 * time.Hour,
 			model.TimeBucketWeek: 7 * 24 * time.Hour, model.TimeBucketMonth: 28 * 24 * time.Hour}[bucket]
@@ -50,6 +66,6 @@ func pagedComplexity(c *graph.ComplexityRoot) {
 		for range groupBy {
 			n *= 4
 		}
-		return 1 + child*n
+		return analyticsQuery + 1 + child*n
 	}
 }

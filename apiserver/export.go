@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/analytics"
-	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/money"
 	"github.com/spendgate/spendgate/spend"
 )
@@ -91,7 +91,7 @@ func exportRow(prefix []string, g analytics.Group) []string {
 
 func exportQuery(v url.Values) (analytics.Query, int, error) {
 	bad := func(msg string) error {
-		return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: msg}
+		return &apierr.Error{Code: apierr.CodeInvalidArgument, Message: msg}
 	}
 	var q analytics.Query
 	q.TenantID = v.Get("tenantId")
@@ -157,8 +157,8 @@ func list(v url.Values, name string) []string {
 }
 
 func (s *Server) exportFailed(w http.ResponseWriter, err error) {
-	var cpErr *controlplane.Error
-	if !errors.As(err, &cpErr) {
+	var cpErr *apierr.Error
+	if !errors.As(err, &cpErr) || cpErr.Cause != nil {
 		s.log.Error("export failed", "err", err)
 	}
 	writeExportError(w, err)
@@ -166,12 +166,13 @@ func (s *Server) exportFailed(w http.ResponseWriter, err error) {
 
 // writeExportError answers with the same codes as GraphQL, as JSON.
 func writeExportError(w http.ResponseWriter, err error) {
-	code, msg, status := controlplane.CodeInternal, "internal error", http.StatusInternalServerError
-	var cpErr *controlplane.Error
+	code, msg, status := apierr.CodeInternal, "internal error", http.StatusInternalServerError
+	var cpErr *apierr.Error
 	if errors.As(err, &cpErr) {
 		code, msg = cpErr.Code, cpErr.Message
-		status = map[string]int{controlplane.CodeInvalidArgument: http.StatusBadRequest, controlplane.CodeUnauthenticated: http.StatusUnauthorized,
-			controlplane.CodeForbidden: http.StatusForbidden, controlplane.CodeNotFound: http.StatusNotFound}[code]
+		status = map[string]int{apierr.CodeInvalidArgument: http.StatusBadRequest, apierr.CodeUnauthenticated: http.StatusUnauthorized,
+			apierr.CodeForbidden: http.StatusForbidden, apierr.CodeNotFound: http.StatusNotFound,
+			apierr.CodeUnavailable: http.StatusServiceUnavailable, apierr.CodeResourceExhausted: http.StatusTooManyRequests}[code]
 		if status == 0 {
 			status = http.StatusInternalServerError
 		}

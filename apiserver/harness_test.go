@@ -90,7 +90,9 @@ func newHarness(t testing.TB) *harness { return buildHarness(t, false) }
 // live budget alerts (NATS), as `spendgate serve` does.
 func newFullHarness(t testing.TB) *harness { return buildHarness(t, true) }
 
-func buildHarness(t testing.TB, full bool) *harness {
+// buildHarness builds the harness; configure, when given, changes the
+// server's configuration last (limits, a broken analytics store).
+func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.Migrated(t)
@@ -129,6 +131,9 @@ func buildHarness(t testing.TB, full bool) *harness {
 		h.js, h.chConn = js, conn
 		h.dlq = ingest.NewDLQ(js, h.ingest)
 		cfg.DeadLetters = h.dlq
+	}
+	for _, c := range configure {
+		c(h, &cfg)
 	}
 	h.srv = httptest.NewServer(New(cfg, cp, log).Handler())
 	t.Cleanup(h.srv.Close)

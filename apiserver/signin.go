@@ -11,7 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/apierr"
 )
 
 // passwordChecks are the mutations that check a password. One operation may
@@ -37,7 +37,7 @@ func (onePasswordCheck) MutateOperationContext(_ context.Context, rc *graphql.Op
 	}
 	if n := countFields(rc.Operation.SelectionSet, passwordChecks); n > 1 {
 		return &gqlerror.Error{Message: "an operation may sign in or change a password once; send one signIn or changePassword per request",
-			Extensions: map[string]any{"code": controlplane.CodeInvalidArgument}}
+			Extensions: map[string]any{"code": apierr.CodeInvalidArgument}}
 	}
 	return nil
 }

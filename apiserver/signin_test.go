@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/controlplane"
 )
 
@@ -24,7 +25,7 @@ func TestOnePasswordCheckPerOperation(t *testing.T) {
 	}
 	for name, q := range refused {
 		r := h.gql(token, q, nil)
-		if r.code() != controlplane.CodeInvalidArgument || !strings.Contains(r.Errors[0].Message, "once") || r.Data["signIn"] != nil {
+		if r.code() != apierr.CodeInvalidArgument || !strings.Contains(r.Errors[0].Message, "once") || r.Data["signIn"] != nil {
 			t.Errorf("%s: %+v", name, r)
 		}
 	}

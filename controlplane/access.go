@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/spendgate/spendgate/apierr"
 )
 
 // defaultAccessRecheck is how often a watched operation re-reads its
@@ -63,7 +65,7 @@ func (c *core) watchAccess(ctx context.Context, tenantID string, need Role) (con
 				_, _, err := c.authorize(wctx, tenantID, need)
 				switch {
 				case err == nil || wctx.Err() != nil:
-				case CodeOf(err) != CodeInternal:
+				case apierr.CodeOf(err) != apierr.CodeInternal:
 					end(err)
 					return
 				default:

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/internal/testenv"
 )
@@ -38,7 +39,7 @@ func TestWatchAccess(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s: the watch did not end", what)
 		}
-		var e *Error
+		var e *apierr.Error
 		if !errors.As(context.Cause(w), &e) || e.Code != code {
 			t.Fatalf("%s: cause %v, want %s", what, context.Cause(w), code)
 		}
@@ -52,7 +53,7 @@ func TestWatchAccess(t *testing.T) {
 
 	// Refused from the start like Authorize.
 	_, err = s.WatchAccess(bobCtx, other, RoleAdmin)
-	wantCode(t, "viewer watching as admin", err, CodeForbidden)
+	wantCode(t, "viewer watching as admin", err, apierr.CodeForbidden)
 
 	admin, err := s.WatchAccess(bobCtx, tenant, RoleAdmin)
 	testenv.Must(t, err, "watch as admin")
@@ -68,7 +69,7 @@ func TestWatchAccess(t *testing.T) {
 	if admin.Err() == nil {
 		t.Fatal("the admin watch outlived the demotion's answer")
 	}
-	ended("demoted", admin, CodeForbidden)
+	ended("demoted", admin, apierr.CodeForbidden)
 	running("viewer watch after the demotion", viewer)
 
 	// Removed: the viewer watch of acme ends; the other tenant's goes on.
@@ -76,18 +77,18 @@ func TestWatchAccess(t *testing.T) {
 	if viewer.Err() == nil {
 		t.Fatal("the viewer watch outlived the removal's answer")
 	}
-	ended("removed", viewer, CodeForbidden)
+	ended("removed", viewer, apierr.CodeForbidden)
 	running("other tenant's watch after the removal", elsewhere)
 
 	// A password change ends every watch of the user.
 	testenv.Must(t, s.ChangePassword(bobCtx, "password-123", "password-456"), "change password")
-	ended("password changed", elsewhere, CodeUnauthenticated)
+	ended("password changed", elsewhere, apierr.CodeUnauthenticated)
 
 	// The access token's expiry ends a watch.
 	p := auth.Principal{UserID: mustUserID(t, s, "ann@example.com"), Email: "ann@example.com", ExpiresAt: time.Now().Add(300 * time.Millisecond)}
 	expiring, err := s.WatchAccess(auth.WithPrincipal(bg, p), tenant, RoleViewer)
 	testenv.Must(t, err, "watch with a short token")
-	ended("token expired", expiring, CodeUnauthenticated)
+	ended("token expired", expiring, apierr.CodeUnauthenticated)
 
 	// A change this process did not make (another API process, an operator
 	// in psql) is seen at the next re-read.
@@ -99,7 +100,7 @@ func TestWatchAccess(t *testing.T) {
 	running("viewer need after a demotion to viewer", zedWatch)
 	_, err = pool.Exec(bg, `DELETE FROM memberships WHERE user_id = $1`, mustUserID(t, s, "zed@example.com"))
 	testenv.Must(t, err, "remove in SQL")
-	ended("removed by another process", zedWatch, CodeForbidden)
+	ended("removed by another process", zedWatch, apierr.CodeForbidden)
 
 	// Ended watches leave nothing behind.
 	testenv.WaitFor(t, 5*time.Second, "watchers released", func() bool {
@@ -158,13 +159,13 @@ func TestAccessChangesReachOtherProcesses(t *testing.T) {
 	for name, c := range map[string]struct {
 		w    context.Context
 		code string
-	}{"removed": {removed, CodeForbidden}, "demoted": {demoted, CodeForbidden}, "password changed": {changed, CodeUnauthenticated}} {
+	}{"removed": {removed, apierr.CodeForbidden}, "demoted": {demoted, apierr.CodeForbidden}, "password changed": {changed, apierr.CodeUnauthenticated}} {
 		select {
 		case <-c.w.Done():
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s: the other process's watch did not end", name)
 		}
-		var e *Error
+		var e *apierr.Error
 		if !errors.As(context.Cause(c.w), &e) || e.Code != c.code {
 			t.Errorf("%s: cause %v", name, context.Cause(c.w))
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 )
 
@@ -32,9 +33,9 @@ type AccountService struct {
 }
 
 var (
-	errBadCredentials = &Error{Code: CodeUnauthenticated, Message: "wrong email or password"}
-	errTokenExpired   = &Error{Code: CodeUnauthenticated, Message: "access token expired; refresh the session or sign in again"}
-	errSessionEnded   = &Error{Code: CodeUnauthenticated, Message: "this session has ended (the password was changed or the account disabled); sign in again"}
+	errBadCredentials = &apierr.Error{Code: apierr.CodeUnauthenticated, Message: "wrong email or password"}
+	errTokenExpired   = &apierr.Error{Code: apierr.CodeUnauthenticated, Message: "access token expired; refresh the session or sign in again"}
+	errSessionEnded   = &apierr.Error{Code: apierr.CodeUnauthenticated, Message: "this session has ended (the password was changed or the account disabled); sign in again"}
 )
 
 // SignIn checks a password and opens a session. Failures are throttled per
@@ -84,7 +85,7 @@ func (s *AccountService) throttled(email, addr, what string) error {
 	}
 	secs := int64((wait + time.Second - 1) / time.Second)
 	s.log.Warn("controlplane: password check refused: too many failures", "what", what, "email", email, "client_addr", addr, "retry_after_s", secs)
-	return newErr(CodeRateLimited, "too many failed sign-ins for this account or from this address; try again in %d s", secs)
+	return newErr(apierr.CodeRateLimited, "too many failed sign-ins for this account or from this address; try again in %d s", secs)
 }
 
 // failed counts and logs a failed password check (never the password).
@@ -122,7 +123,7 @@ func (s *AccountService) Refresh(ctx context.Context, token string) (Session, er
 			WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
 			auth.HashRefreshToken(token)).Scan(&u.ID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return &Error{Code: CodeUnauthenticated, Message: "refresh token is invalid, expired or already used; sign in again"}
+			return &apierr.Error{Code: apierr.CodeUnauthenticated, Message: "refresh token is invalid, expired or already used; sign in again"}
 		}
 		if err != nil {
 			return err
@@ -163,14 +164,14 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 	var hash string
 	err = s.db.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1 AND NOT disabled`, p.UserID).Scan(&hash)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrUnauthenticated
+		return apierr.ErrUnauthenticated
 	}
 	if err != nil {
 		return err
 	}
 	if !auth.CheckPassword(hash, current) {
 		s.failed(p.Email, auth.ClientAddrFrom(ctx), "change-password", "wrong current password")
-		return &Error{Code: CodeUnauthenticated, Message: "the current password is wrong"}
+		return &apierr.Error{Code: apierr.CodeUnauthenticated, Message: "the current password is wrong"}
 	}
 	newHash, err := auth.HashPassword(next)
 	if err != nil {
@@ -204,7 +205,7 @@ func (s *AccountService) ChangePassword(ctx context.Context, current, next strin
 func (s *AccountService) Authenticate(_ context.Context, token string) (auth.Principal, error) {
 	p, err := s.tokens.Verify(token)
 	if err != nil {
-		return auth.Principal{}, &Error{Code: CodeUnauthenticated, Message: "access token is invalid or expired; refresh the session or sign in again"}
+		return auth.Principal{}, &apierr.Error{Code: apierr.CodeUnauthenticated, Message: "access token is invalid or expired; refresh the session or sign in again"}
 	}
 	return p, nil
 }
@@ -218,7 +219,7 @@ func (s *AccountService) Me(ctx context.Context) (User, error) {
 	var u User
 	err = s.db.QueryRow(ctx, `SELECT id, email, name, created_at FROM users WHERE id = $1`, p.UserID).Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return u, ErrUnauthenticated
+		return u, apierr.ErrUnauthenticated
 	}
 	return u, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
 )
@@ -193,7 +194,7 @@ func (s *KeyService) RotateAPIKey(ctx context.Context, tenantID, id string) (Cre
 			return err
 		}
 		if old.Status != "active" {
-			return newErr(CodeConflict, "only active keys can be rotated; this key is %s", old.Status)
+			return newErr(apierr.CodeConflict, "only active keys can be rotated; this key is %s", old.Status)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE api_keys SET status = 'revoked', revoked_at = now() WHERE id = $1`, id); err != nil {
 			return err

@@ -18,21 +18,27 @@ type Page struct {
 	After string
 }
 
-const defaultPage, maxPage = 50, 1000
+// MaxPage is the largest page any list of the API answers (management lists,
+// usage events, alerts, dead letters, the catalogue): the portal asks for at
+// most 200, and a bounded page keeps one request's work and answer small
+// with gqlgen's stock execution. Larger pages are INVALID_ARGUMENT.
+const MaxPage = 250
+
+const defaultPage = 50
 
 func (p Page) limit() (int, error) {
 	if p.First == 0 {
 		return defaultPage, nil
 	}
-	if p.First < 0 || p.First > maxPage {
-		return 0, invalid("first must be between 1 and %d", maxPage)
+	if p.First < 0 || p.First > MaxPage {
+		return 0, invalid("first must be between 1 and %d", MaxPage)
 	}
 	return p.First, nil
 }
 
 // cursor encodes a position in a list ordered by (created_at DESC, id DESC).
 func cursor(t time.Time, id string) string {
-	// Built in a stack buffer: a page of 1,000 items makes 1,000 cursors.
+	// Built in a stack buffer: a page of 250 items makes 250 cursors.
 	var buf [128]byte
 	b := t.UTC().AppendFormat(buf[:0], time.RFC3339Nano)
 	b = append(append(b, '|'), id...)

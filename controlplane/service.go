@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/event"
@@ -129,7 +130,7 @@ func NotFound(what string) error { return notFound(what) }
 func principal(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
-		return auth.Principal{}, ErrUnauthenticated
+		return auth.Principal{}, apierr.ErrUnauthenticated
 	}
 	if !p.ExpiresAt.IsZero() && !time.Now().Before(p.ExpiresAt) {
 		return auth.Principal{}, errTokenExpired

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/internal/pgtest"
@@ -37,7 +38,7 @@ func owner(t testing.TB, s *Service, email, slug string) (context.Context, strin
 
 func wantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
-	if CodeOf(err) != code {
+	if apierr.CodeOf(err) != code {
 		t.Fatalf("%s: want %s, got %v", what, code, err)
 	}
 }
@@ -76,7 +77,7 @@ func TestKeyRateLimits(t *testing.T) {
 		"huge tpm":     {TokensPerMinute: maxTokensPerMinute + 1},
 	} {
 		_, err := s.CreateAPIKey(ctx, tenant, "bad", p, nil)
-		wantCode(t, name, err, CodeInvalidArgument)
+		wantCode(t, name, err, apierr.CodeInvalidArgument)
 		if !strings.Contains(err.Error(), "PerMinute") {
 			t.Errorf("%s: message does not name the field: %v", name, err)
 		}
@@ -120,11 +121,11 @@ func TestBudgetsCoveringKey(t *testing.T) {
 	theirs, err := s.CreateAPIKey(otherCtx, other, "theirs", KeyPolicy{}, nil)
 	testenv.Must(t, err, "their key")
 	_, err = s.BudgetsCoveringKey(ctx, tenant, theirs.Key.ID)
-	wantCode(t, "their key through my tenant", err, CodeNotFound)
+	wantCode(t, "their key through my tenant", err, apierr.CodeNotFound)
 	_, err = s.BudgetsCoveringKey(otherCtx, tenant, search.Key.ID)
-	wantCode(t, "my tenant as the other owner", err, CodeForbidden)
+	wantCode(t, "my tenant as the other owner", err, apierr.CodeForbidden)
 	_, err = s.BudgetsCoveringKey(ctx, tenant, "not-an-id")
-	wantCode(t, "malformed key id", err, CodeInvalidArgument)
+	wantCode(t, "malformed key id", err, apierr.CodeInvalidArgument)
 }
 
 func TestPricingOverrideGet(t *testing.T) {
@@ -138,27 +139,27 @@ func TestPricingOverrideGet(t *testing.T) {
 	}
 	otherCtx, other := owner(t, s, "bob@example.com", "other")
 	_, err = s.PricingOverride(otherCtx, other, o.ID)
-	wantCode(t, "my override through their tenant", err, CodeNotFound)
+	wantCode(t, "my override through their tenant", err, apierr.CodeNotFound)
 	_, err = s.PricingOverride(otherCtx, tenant, o.ID)
-	wantCode(t, "my tenant as the other owner", err, CodeForbidden)
+	wantCode(t, "my tenant as the other owner", err, apierr.CodeForbidden)
 }
 
 func TestCreateOwnerIsAllOrNothing(t *testing.T) {
 	s, pool := newTestService(t)
 	owner(t, s, "ann@example.com", "acme")
 	_, _, err := s.CreateOwner(context.Background(), "new@example.com", "password-123", "Copycat", "acme")
-	wantCode(t, "taken slug", err, CodeConflict)
+	wantCode(t, "taken slug", err, apierr.CodeConflict)
 	var n int
 	testenv.Must(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM users WHERE email = 'new@example.com'`).Scan(&n), "count")
 	if n != 0 {
 		t.Fatal("a refused bootstrap left an account behind")
 	}
 	_, _, err = s.CreateOwner(context.Background(), "new@example.com", "short", "New", "new")
-	wantCode(t, "short password", err, CodeInvalidArgument)
+	wantCode(t, "short password", err, apierr.CodeInvalidArgument)
 	_, _, err = s.CreateOwner(context.Background(), "not an email", "password-123", "New", "new")
-	wantCode(t, "malformed email", err, CodeInvalidArgument)
+	wantCode(t, "malformed email", err, apierr.CodeInvalidArgument)
 	_, _, err = s.CreateOwner(context.Background(), "new@example.com", "password-123", strings.Repeat("n", 201), "new")
-	wantCode(t, "oversize tenant name", err, CodeInvalidArgument)
+	wantCode(t, "oversize tenant name", err, apierr.CodeInvalidArgument)
 	// An existing user becomes owner of a second tenant; the password is not changed.
 	u, tn, err := s.CreateOwner(context.Background(), "ann@example.com", "another-password", "Second", "second")
 	testenv.Must(t, err, "existing user")
@@ -182,31 +183,31 @@ func TestChangePassword(t *testing.T) {
 	if _, err := s.Tenant(held, tenant); err != nil {
 		t.Fatalf("before the change: %v", err)
 	}
-	wantCode(t, "wrong current password", s.ChangePassword(ctx, "password-xyz", "new-password-1"), CodeUnauthenticated)
-	wantCode(t, "too short", s.ChangePassword(ctx, "password-123", "short"), CodeInvalidArgument)
-	wantCode(t, "anonymous", s.ChangePassword(context.Background(), "password-123", "new-password-1"), CodeUnauthenticated)
+	wantCode(t, "wrong current password", s.ChangePassword(ctx, "password-xyz", "new-password-1"), apierr.CodeUnauthenticated)
+	wantCode(t, "too short", s.ChangePassword(ctx, "password-123", "short"), apierr.CodeInvalidArgument)
+	wantCode(t, "anonymous", s.ChangePassword(context.Background(), "password-123", "new-password-1"), apierr.CodeUnauthenticated)
 	testenv.Must(t, s.ChangePassword(ctx, "password-123", "new-password-1"), "change")
 	_, err = s.SignIn(context.Background(), "ann@example.com", "password-123")
-	wantCode(t, "old password", err, CodeUnauthenticated)
+	wantCode(t, "old password", err, apierr.CodeUnauthenticated)
 	if _, err := s.SignIn(context.Background(), "ann@example.com", "new-password-1"); err != nil {
 		t.Fatalf("new password: %v", err)
 	}
 	// Sessions opened before the change cannot be refreshed.
 	_, err = s.Refresh(context.Background(), sess.RefreshToken)
-	wantCode(t, "refresh after change", err, CodeUnauthenticated)
+	wantCode(t, "refresh after change", err, apierr.CodeUnauthenticated)
 	// Their access tokens stop working at once, not at their expiry: every
 	// operation of a principal they authenticate is refused, whether it was
 	// authenticated before the change (a websocket) or after (a request).
 	p, err = s.Authenticate(context.Background(), sess.AccessToken)
 	testenv.Must(t, err, "the old token is still signed and unexpired")
 	_, err = s.Tenant(auth.WithPrincipal(context.Background(), p), tenant)
-	wantCode(t, "request with the old token", err, CodeUnauthenticated)
+	wantCode(t, "request with the old token", err, apierr.CodeUnauthenticated)
 	_, err = s.Tenant(held, tenant)
-	wantCode(t, "tenant read with the old token", err, CodeUnauthenticated)
+	wantCode(t, "tenant read with the old token", err, apierr.CodeUnauthenticated)
 	_, err = s.Me(held)
-	wantCode(t, "me with the old token", err, CodeUnauthenticated)
+	wantCode(t, "me with the old token", err, apierr.CodeUnauthenticated)
 	_, err = s.Tenants(held)
-	wantCode(t, "tenants with the old token", err, CodeUnauthenticated)
+	wantCode(t, "tenants with the old token", err, apierr.CodeUnauthenticated)
 	// A new session works.
 	fresh, err := s.SignIn(context.Background(), "ann@example.com", "new-password-1")
 	testenv.Must(t, err, "sign in again")
@@ -232,9 +233,9 @@ func TestExpiredPrincipal(t *testing.T) {
 	p.ExpiresAt = time.Now().Add(-time.Second)
 	expired := auth.WithPrincipal(context.Background(), p)
 	_, err = s.Tenant(expired, tenant)
-	wantCode(t, "tenant", err, CodeUnauthenticated)
+	wantCode(t, "tenant", err, apierr.CodeUnauthenticated)
 	_, err = s.Me(expired)
-	wantCode(t, "me", err, CodeUnauthenticated)
+	wantCode(t, "me", err, apierr.CodeUnauthenticated)
 }
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -253,14 +254,14 @@ func TestWebhookEgress(t *testing.T) {
 		return BudgetInput{Name: "b", Scope: ScopeTenant, Period: "month", AmountNanoUSD: 1_000_000_000, WebhookURL: &url}
 	}
 	_, err := s.CreateBudget(ctx, tenant, in("http://169.254.169.254/latest/meta-data/"))
-	wantCode(t, "metadata", err, CodeInvalidArgument)
+	wantCode(t, "metadata", err, apierr.CodeInvalidArgument)
 	if !strings.Contains(err.Error(), "link-local") || !strings.Contains(err.Error(), "--webhook-allow") {
 		t.Fatalf("message does not say why and what to do: %v", err)
 	}
 	b, err := s.CreateBudget(ctx, tenant, in("https://hooks.example.com/x"))
 	testenv.Must(t, err, "public webhook")
 	_, err = s.UpdateBudget(ctx, tenant, b.ID, in("http://[::1]:9000/hook"))
-	wantCode(t, "update to loopback", err, CodeInvalidArgument)
+	wantCode(t, "update to loopback", err, apierr.CodeInvalidArgument)
 
 	s.SetWebhookEgress(egress.MustAllow("127.0.0.1, alerts.corp"))
 	if _, err := s.UpdateBudget(ctx, tenant, b.ID, in("http://127.0.0.1:9000/hook")); err != nil {
@@ -270,5 +271,5 @@ func TestWebhookEgress(t *testing.T) {
 		t.Fatalf("allowed host name: %v", err)
 	}
 	_, err = s.CreateBudget(ctx, tenant, in("http://10.0.0.1/hook"))
-	wantCode(t, "private address outside the allow-list", err, CodeInvalidArgument)
+	wantCode(t, "private address outside the allow-list", err, apierr.CodeInvalidArgument)
 }

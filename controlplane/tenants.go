@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 )
 
@@ -86,7 +87,7 @@ func createTenantTx(ctx context.Context, tx pgx.Tx, p auth.Principal, name, slug
 	t := Tenant{Name: name, Slug: slug, Role: RoleOwner}
 	if err := tx.QueryRow(ctx, `INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id, created_at`, name, slug).Scan(&t.ID, &t.CreatedAt); err != nil {
 		if isUniqueViolation(err) {
-			return Tenant{}, newErr(CodeConflict, "a tenant with slug %q already exists", slug)
+			return Tenant{}, newErr(apierr.CodeConflict, "a tenant with slug %q already exists", slug)
 		}
 		return Tenant{}, err
 	}
@@ -172,7 +173,7 @@ func (s *TenantService) AddMember(ctx context.Context, tenantID, email, name, pa
 		if err := tx.QueryRow(ctx, `INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) RETURNING created_at`,
 			tenantID, m.User.ID, role).Scan(&m.CreatedAt); err != nil {
 			if isUniqueViolation(err) {
-				return newErr(CodeConflict, "%s is already a member", email)
+				return newErr(apierr.CodeConflict, "%s is already a member", email)
 			}
 			return err
 		}
@@ -237,7 +238,7 @@ func lastOwnerGuard(ctx context.Context, tx pgx.Tx, tenantID string) error {
 		return err
 	}
 	if owners <= 1 {
-		return newErr(CodeConflict, "a tenant must keep at least one owner")
+		return newErr(apierr.CodeConflict, "a tenant must keep at least one owner")
 	}
 	return nil
 }
@@ -303,7 +304,7 @@ func (s *TenantService) CreateOwner(ctx context.Context, email, password, tenant
 			err = tx.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, '', $2) RETURNING id, email, name, created_at`,
 				email, hash).Scan(&u.ID, &u.Email, &u.Name, &u.CreatedAt)
 			if isUniqueViolation(err) {
-				return newErr(CodeConflict, "%s was created at the same time; run the command again", email)
+				return newErr(apierr.CodeConflict, "%s was created at the same time; run the command again", email)
 			}
 		}
 		if err != nil {

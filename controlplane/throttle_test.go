@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/internal/testenv"
 )
@@ -49,21 +50,21 @@ func TestSignInThrottle(t *testing.T) {
 		if err == nil {
 			return "ok"
 		}
-		return CodeOf(err)
+		return apierr.CodeOf(err)
 	}
 
 	// Three free failures, then each failure locks the account: 1 s, 2 s, 4 s, 8 s (the cap), 8 s.
 	for i := 0; i < 3; i++ {
-		if got := try("203.0.113.1", "ann@example.com", "guess-"+string(rune('a'+i))); got != CodeUnauthenticated {
+		if got := try("203.0.113.1", "ann@example.com", "guess-"+string(rune('a'+i))); got != apierr.CodeUnauthenticated {
 			t.Fatalf("free failure %d: %s", i, got)
 		}
 	}
 	for _, lock := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
-		if got := try("203.0.113.1", "ann@example.com", "guess-x"); got != CodeUnauthenticated {
+		if got := try("203.0.113.1", "ann@example.com", "guess-x"); got != apierr.CodeUnauthenticated {
 			t.Fatalf("failure before a %s lock: %s", lock, got)
 		}
 		now = now.Add(lock - time.Millisecond)
-		if got := try("198.51.100.7", "ann@example.com", "password-123"); got != CodeRateLimited {
+		if got := try("198.51.100.7", "ann@example.com", "password-123"); got != apierr.CodeRateLimited {
 			t.Fatalf("right password, other address, %s into a %s lock: %s", lock-time.Millisecond, lock, got)
 		}
 		now = now.Add(time.Millisecond)
@@ -75,25 +76,25 @@ func TestSignInThrottle(t *testing.T) {
 	if got := try("203.0.113.1", "ann@example.com", "password-123"); got != "ok" {
 		t.Fatalf("after the lock: %s", got)
 	}
-	if got := try("203.0.113.1", "ann@example.com", "guess-y"); got != CodeUnauthenticated {
+	if got := try("203.0.113.1", "ann@example.com", "guess-y"); got != apierr.CodeUnauthenticated {
 		t.Fatalf("first failure after a success: %s", got)
 	}
 
 	// One address guessing many accounts locks the address (5 free, the
 	// sixth failure locks), whatever the account.
 	for i := 0; i < 6; i++ {
-		if got := try("192.0.2.9", "nobody"+string(rune('a'+i))+"@example.com", "guess"); got != CodeUnauthenticated {
+		if got := try("192.0.2.9", "nobody"+string(rune('a'+i))+"@example.com", "guess"); got != apierr.CodeUnauthenticated {
 			t.Fatalf("address failure %d: %s", i, got)
 		}
 	}
-	if got := try("192.0.2.9", "bob@example.com", "password-123"); got != CodeRateLimited {
+	if got := try("192.0.2.9", "bob@example.com", "password-123"); got != apierr.CodeRateLimited {
 		t.Fatalf("locked address, right password of another account: %s", got)
 	}
 	// An IPv6 client is counted by its /64.
 	for i := 0; i < 6; i++ {
 		try("2001:db8:1:2::"+string(rune('a'+i)), "v6-"+strconv.Itoa(i)+"@example.com", "guess")
 	}
-	if got := try("2001:db8:1:2:ffff::1", "bob@example.com", "password-123"); got != CodeRateLimited {
+	if got := try("2001:db8:1:2:ffff::1", "bob@example.com", "password-123"); got != apierr.CodeRateLimited {
 		t.Fatalf("same /64: %s", got)
 	}
 	if got := try("2001:db8:1:3::1", "bob@example.com", "password-123"); got != "ok" {
@@ -107,9 +108,9 @@ func TestSignInThrottle(t *testing.T) {
 	testenv.Must(t, err, "bob principal")
 	bobCtx := auth.WithPrincipal(from("198.51.100.8"), p)
 	for i := 0; i < 4; i++ {
-		wantCode(t, "wrong current password", s.ChangePassword(bobCtx, "guess", "password-789"), CodeUnauthenticated)
+		wantCode(t, "wrong current password", s.ChangePassword(bobCtx, "guess", "password-789"), apierr.CodeUnauthenticated)
 	}
-	wantCode(t, "locked change", s.ChangePassword(bobCtx, "password-123", "password-789"), CodeRateLimited)
+	wantCode(t, "locked change", s.ChangePassword(bobCtx, "password-123", "password-789"), apierr.CodeRateLimited)
 
 	out := logs.String()
 	for _, want := range []string{"password check failed", "email=ann@example.com", "client_addr=203.0.113.1", "reason=\"wrong password\"",

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spendgate/spendgate/egress"
@@ -22,6 +23,9 @@ func cleanName(field, s string) (string, error) {
 	}
 	if utf8.RuneCountInString(s) > maxName {
 		return "", invalid("%s must be at most %d characters", field, maxName)
+	}
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return "", invalid("%s must be UTF-8 text without control characters (NUL, line breaks, tabs)", field)
 	}
 	return s, nil
 }

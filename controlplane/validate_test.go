@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/spendgate/spendgate/apierr"
 )
 
 func TestValidationCodes(t *testing.T) {
@@ -49,8 +51,8 @@ func TestValidationCodes(t *testing.T) {
 			t.Errorf("%s: err = %v", c.name, c.err)
 			continue
 		}
-		if c.err != nil && CodeOf(c.err) != CodeInvalidArgument {
-			t.Errorf("%s: code %s, want %s", c.name, CodeOf(c.err), CodeInvalidArgument)
+		if c.err != nil && apierr.CodeOf(c.err) != apierr.CodeInvalidArgument {
+			t.Errorf("%s: code %s, want %s", c.name, apierr.CodeOf(c.err), apierr.CodeInvalidArgument)
 		}
 	}
 }

@@ -2,16 +2,15 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/apierr"
 	sgbudget "github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
-	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 	"github.com/spendgate/spendgate/graph/scalar"
 	"github.com/spendgate/spendgate/spend"
@@ -20,12 +19,10 @@ import (
 // errNotAvailable answers for a feature this server runs without (spendgate
 // api without NATS or ClickHouse).
 func errNotAvailable(what string) error {
-	return &controlplane.Error{Code: controlplane.CodeInternal, Message: what + " not available on this server"}
+	return &apierr.Error{Code: apierr.CodeInternal, Message: what + " not available on this server"}
 }
 
-func badArg(format string, args ...any) error {
-	return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
-}
+func badArg(format string, args ...any) error { return apierr.Invalid(format, args...) }
 
 // groupBy turns GraphQL group-bys into the analytics names (dim:<name> for
 // dimensions).

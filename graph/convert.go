@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 	"github.com/spendgate/spendgate/graph/scalar"
@@ -151,7 +152,7 @@ func parsePercent(s string) (int64, error) {
 	neg := strings.HasPrefix(s, "-")
 	n, err := money.ParseScaledExact(strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+"), 2)
 	if err != nil {
-		return 0, &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: "percentAdjustment must be a percent with at most 2 decimals, e.g. \"-15\" or \"10.25\""}
+		return 0, &apierr.Error{Code: apierr.CodeInvalidArgument, Message: "percentAdjustment must be a percent with at most 2 decimals, e.g. \"-15\" or \"10.25\""}
 	}
 	if neg {
 		n = -n
@@ -178,7 +179,7 @@ func overrideInput(in model.PricingOverrideInput) (controlplane.OverrideInput, e
 		out.Rates = map[string]int64{}
 		for _, r := range in.Rates {
 			if _, dup := out.Rates[r.Class]; dup {
-				return out, &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: "rate for " + r.Class + " given twice"}
+				return out, &apierr.Error{Code: apierr.CodeInvalidArgument, Message: "rate for " + r.Class + " given twice"}
 			}
 			out.Rates[r.Class] = int64(r.PerMillion)
 		}

@@ -3265,6 +3265,11 @@ type BudgetAlert {
   at: Time!
 }
 
+"""
+Lists take ` + "`" + `first` + "`" + ` (default 50) and answer at most 250 items a page; a larger
+` + "`" + `first` + "`" + ` is refused with INVALID_ARGUMENT ("first must be between 1 and 250").
+Connections page on with ` + "`" + `after` + "`" + ` (the last edge's cursor).
+"""
 type Query {
   me: User!
   tenants: [Tenant!]!
@@ -18871,9 +18876,6 @@ func (ec *executionContext) marshalNAPIKeyConnection2ᚖgithubᚗcomᚋspendgate
 }
 
 func (ec *executionContext) marshalNAPIKeyEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAPIKeyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.APIKeyEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNAPIKeyEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAPIKeyEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -18914,9 +18916,6 @@ func (ec *executionContext) marshalNAuditEntryConnection2ᚖgithubᚗcomᚋspend
 }
 
 func (ec *executionContext) marshalNAuditEntryEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntryEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNAuditEntryEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -18955,9 +18954,6 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) marshalNBudget2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Budget) graphql.Marshaler {
-	if m := ec.plainmarshalNBudget2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -18982,9 +18978,6 @@ func (ec *executionContext) marshalNBudget2ᚖgithubᚗcomᚋspendgateᚋspendga
 }
 
 func (ec *executionContext) marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetAlert) graphql.Marshaler {
-	if m := ec.plainmarshalNBudgetAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19017,9 +19010,6 @@ func (ec *executionContext) marshalNBudgetConnection2ᚖgithubᚗcomᚋspendgate
 }
 
 func (ec *executionContext) marshalNBudgetEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNBudgetEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19069,9 +19059,6 @@ func (ec *executionContext) marshalNBudgetScope2githubᚗcomᚋspendgateᚋspend
 }
 
 func (ec *executionContext) marshalNBudgetStatus2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetStatus) graphql.Marshaler {
-	if m := ec.plainmarshalNBudgetStatus2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetStatusᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19096,9 +19083,6 @@ func (ec *executionContext) marshalNBudgetStatus2ᚖgithubᚗcomᚋspendgateᚋs
 }
 
 func (ec *executionContext) marshalNCatalogueModel2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogueModel) graphql.Marshaler {
-	if m := ec.plainmarshalNCatalogueModel2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCatalogueModelᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19123,9 +19107,6 @@ func (ec *executionContext) marshalNCatalogueModel2ᚖgithubᚗcomᚋspendgate�
 }
 
 func (ec *executionContext) marshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CostLine) graphql.Marshaler {
-	if m := ec.plainmarshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19158,9 +19139,6 @@ func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋspendgateᚋ
 }
 
 func (ec *executionContext) marshalNDeadLetter2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDeadLetterᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
-	if m := ec.plainmarshalNDeadLetter2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDeadLetterᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19185,9 +19163,6 @@ func (ec *executionContext) marshalNDeadLetter2ᚖgithubᚗcomᚋspendgateᚋspe
 }
 
 func (ec *executionContext) marshalNDenialCount2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DenialCount) graphql.Marshaler {
-	if m := ec.plainmarshalNDenialCount2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDenialCountᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19212,9 +19187,6 @@ func (ec *executionContext) marshalNDenialCount2ᚖgithubᚗcomᚋspendgateᚋsp
 }
 
 func (ec *executionContext) marshalNDimension2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Dimension) graphql.Marshaler {
-	if m := ec.plainmarshalNDimension2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19373,9 +19345,6 @@ func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋspendgate
 }
 
 func (ec *executionContext) marshalNMemberEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MemberEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNMemberEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19418,9 +19387,6 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋspendgateᚋspend
 }
 
 func (ec *executionContext) marshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingFieldChange) graphql.Marshaler {
-	if m := ec.plainmarshalNPricingFieldChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingFieldChangeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19445,9 +19411,6 @@ func (ec *executionContext) marshalNPricingFieldChange2ᚖgithubᚗcomᚋspendga
 }
 
 func (ec *executionContext) marshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingModelChange) graphql.Marshaler {
-	if m := ec.plainmarshalNPricingModelChange2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingModelChangeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19488,9 +19451,6 @@ func (ec *executionContext) marshalNPricingOverrideConnection2ᚖgithubᚗcomᚋ
 }
 
 func (ec *executionContext) marshalNPricingOverrideEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingOverrideEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNPricingOverrideEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19520,9 +19480,6 @@ func (ec *executionContext) unmarshalNPricingOverrideInput2githubᚗcomᚋspendg
 }
 
 func (ec *executionContext) marshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PricingRevision) graphql.Marshaler {
-	if m := ec.plainmarshalNPricingRevision2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19557,9 +19514,6 @@ func (ec *executionContext) marshalNPricingRevisionStatus2githubᚗcomᚋspendga
 }
 
 func (ec *executionContext) marshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Rate) graphql.Marshaler {
-	if m := ec.plainmarshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19633,9 +19587,6 @@ func (ec *executionContext) marshalNSpendField2githubᚗcomᚋspendgateᚋspendg
 }
 
 func (ec *executionContext) marshalNSpendGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpendGroup) graphql.Marshaler {
-	if m := ec.plainmarshalNSpendGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19679,9 +19630,6 @@ func (ec *executionContext) unmarshalNSpendGroupBy2ᚖgithubᚗcomᚋspendgate�
 }
 
 func (ec *executionContext) marshalNSpendPoint2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpendPoint) graphql.Marshaler {
-	if m := ec.plainmarshalNSpendPoint2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendPointᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19765,9 +19713,6 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 }
 
 func (ec *executionContext) marshalNTenant2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Tenant) graphql.Marshaler {
-	if m := ec.plainmarshalNTenant2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19792,13 +19737,13 @@ func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋspendgateᚋspendga
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
+	res, err := scalar.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalTime(v)
+	res := scalar.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -19824,9 +19769,6 @@ func (ec *executionContext) marshalNTokenUsage2ᚖgithubᚗcomᚋspendgateᚋspe
 }
 
 func (ec *executionContext) marshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnitRate) graphql.Marshaler {
-	if m := ec.plainmarshalNUnitRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnitRateᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19851,9 +19793,6 @@ func (ec *executionContext) marshalNUnitRate2ᚖgithubᚗcomᚋspendgateᚋspend
 }
 
 func (ec *executionContext) marshalNUnknownModelUsage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnknownModelUsage) graphql.Marshaler {
-	if m := ec.plainmarshalNUnknownModelUsage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUnknownModelUsageᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -19894,9 +19833,6 @@ func (ec *executionContext) marshalNUsageEventConnection2ᚖgithubᚗcomᚋspend
 }
 
 func (ec *executionContext) marshalNUsageEventEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageEventEdge) graphql.Marshaler {
-	if m := ec.plainmarshalNUsageEventEdge2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEventEdgeᚄ(ctx, sel, v); m != nil {
-		return m
-	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -20404,7 +20340,7 @@ func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalTime(v)
+	res, err := scalar.UnmarshalTime(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -20414,7 +20350,7 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalTime(*v)
+	res := scalar.MarshalTime(*v)
 	return res
 }
 

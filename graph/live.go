@@ -7,7 +7,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/apierr"
 )
 
 type websocketKey struct{}
@@ -25,7 +25,7 @@ func OverWebsocket(ctx context.Context) context.Context {
 // Ends for other reasons (the subscriber left, the server stops) say
 // nothing.
 func tellWhyEnded(ctx context.Context) {
-	var e *controlplane.Error
+	var e *apierr.Error
 	if ctx.Value(websocketKey{}) == nil || !errors.As(context.Cause(ctx), &e) {
 		return
 	}

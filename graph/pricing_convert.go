@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
+
 	"github.com/spendgate/spendgate/auth"
-	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 	"github.com/spendgate/spendgate/graph/scalar"
 	"github.com/spendgate/spendgate/money"
@@ -113,7 +114,7 @@ func modelChanges(in []pricing.ModelDiff) []*model.PricingModelChange {
 // server does not manage revisions.
 func (r *Resolver) revisions() (*revision.Service, error) {
 	if r.Revisions == nil {
-		return nil, &controlplane.Error{Code: controlplane.CodeInternal, Message: "pricing revisions are not available on this server"}
+		return nil, &apierr.Error{Code: apierr.CodeInternal, Message: "pricing revisions are not available on this server"}
 	}
 	return r.Revisions, nil
 }
@@ -123,14 +124,14 @@ func (r *Resolver) revisions() (*revision.Service, error) {
 func (r *Resolver) pricingAdmin(ctx context.Context) (*revision.Service, auth.Principal, error) {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
-		return nil, p, controlplane.ErrUnauthenticated
+		return nil, p, apierr.ErrUnauthenticated
 	}
 	svc, err := r.revisions()
 	if err != nil {
 		return nil, p, err
 	}
 	if !svc.IsAdmin(p.Email) {
-		return nil, p, &controlplane.Error{Code: controlplane.CodeForbidden,
+		return nil, p, &apierr.Error{Code: apierr.CodeForbidden,
 			Message: "only pricing admins (--pricing-admins) may apply or reject catalogue revisions; the catalogue is shared by every tenant"}
 	}
 	return svc, p, nil

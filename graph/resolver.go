@@ -4,7 +4,7 @@
 // authorize and audit.
 package graph
 
-//go:generate go run ./gen
+//go:generate go run github.com/99designs/gqlgen generate
 
 import (
 	"context"

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
@@ -546,8 +547,8 @@ func (r *queryResolver) DeadLetters(ctx context.Context, tenantID string, first 
 	}
 	n := 50
 	if first != nil {
-		if *first < 1 || *first > 1000 {
-			return nil, badArg("first must be between 1 and 1000")
+		if *first < 1 || *first > controlplane.MaxPage {
+			return nil, badArg("first must be between 1 and %d", controlplane.MaxPage)
 		}
 		n = *first
 	}
@@ -566,12 +567,12 @@ func (r *queryResolver) DeadLetters(ctx context.Context, tenantID string, first 
 // PricingCatalogue is the resolver for the pricingCatalogue field.
 func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, provider *string, first *int) ([]*model.CatalogueModel, error) {
 	if _, ok := auth.PrincipalFrom(ctx); !ok {
-		return nil, controlplane.ErrUnauthenticated
+		return nil, apierr.ErrUnauthenticated
 	}
 	n := 50
 	if first != nil {
-		if *first < 1 || *first > 1000 {
-			return nil, badArg("first must be between 1 and 1000")
+		if *first < 1 || *first > controlplane.MaxPage {
+			return nil, badArg("first must be between 1 and %d", controlplane.MaxPage)
 		}
 		n = *first
 	}
@@ -588,7 +589,7 @@ func (r *queryResolver) PricingCatalogue(ctx context.Context, search *string, pr
 // PricingRevisions is the resolver for the pricingRevisions field.
 func (r *queryResolver) PricingRevisions(ctx context.Context, first *int) ([]*model.PricingRevision, error) {
 	if _, ok := auth.PrincipalFrom(ctx); !ok {
-		return nil, controlplane.ErrUnauthenticated
+		return nil, apierr.ErrUnauthenticated
 	}
 	svc, err := r.revisions()
 	if err != nil {
@@ -612,7 +613,7 @@ func (r *queryResolver) PricingRevisions(ctx context.Context, first *int) ([]*mo
 // PricingRevision is the resolver for the pricingRevision field.
 func (r *queryResolver) PricingRevision(ctx context.Context, id string) (*model.PricingRevision, error) {
 	if _, ok := auth.PrincipalFrom(ctx); !ok {
-		return nil, controlplane.ErrUnauthenticated
+		return nil, apierr.ErrUnauthenticated
 	}
 	svc, err := r.revisions()
 	if err != nil {
@@ -633,7 +634,7 @@ func (r *queryResolver) PricingRevision(ctx context.Context, id string) (*model.
 func (r *queryResolver) CanManagePricing(ctx context.Context) (bool, error) {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
-		return false, controlplane.ErrUnauthenticated
+		return false, apierr.ErrUnauthenticated
 	}
 	return r.Revisions != nil && r.Revisions.IsAdmin(p.Email), nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
@@ -81,14 +82,14 @@ func (s *Service) Unpriced(ctx context.Context, tenantID string, from, to time.T
 }
 
 func invalid(format string, args ...any) error {
-	return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
+	return &apierr.Error{Code: apierr.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
 }
 
 func (s *Service) run(ctx context.Context, tenantID string, from, to time.Time) (Result, error) {
 	var res Result
 	switch {
 	case s.store == nil || s.writer == nil:
-		return res, &controlplane.Error{Code: controlplane.CodeInternal, Message: "re-pricing is not available on this server (no ClickHouse)"}
+		return res, &apierr.Error{Code: apierr.CodeInternal, Message: "re-pricing is not available on this server (no ClickHouse)"}
 	case !from.Before(to):
 		return res, invalid("from must be before to")
 	case to.Sub(from) > s.MaxRange:
@@ -185,7 +186,7 @@ func (s *Service) correct(row *spend.EventRow, tenantID string, ovs []pricing.Ov
 }
 
 // errBusy answers a second run of a tenant while one is going.
-var errBusy = &controlplane.Error{Code: controlplane.CodeConflict, Message: "a re-pricing of this tenant is already running; try again when it ends"}
+var errBusy = &apierr.Error{Code: apierr.CodeConflict, Message: "a re-pricing of this tenant is already running; try again when it ends"}
 
 // lock takes the tenant's re-pricing lock (a Postgres advisory lock held on
 // one connection for the run).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
@@ -205,10 +206,10 @@ func TestRepriceNeedsAdminAndOneRunAtATime(t *testing.T) {
 	sess, err := f.cp.SignIn(context.Background(), "viewer@reprice.example", "password-123")
 	testenv.Must(t, err, "sign in")
 	vctx := auth.WithPrincipal(context.Background(), auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
-	if _, err := f.svc.Unpriced(vctx, f.tenant, dayStart, dayStart.Add(time.Hour)); controlplane.CodeOf(err) != controlplane.CodeForbidden {
+	if _, err := f.svc.Unpriced(vctx, f.tenant, dayStart, dayStart.Add(time.Hour)); apierr.CodeOf(err) != apierr.CodeForbidden {
 		t.Fatalf("viewer: %v", err)
 	}
-	if _, err := f.svc.Unpriced(f.ctx, f.tenant, dayStart, dayStart); controlplane.CodeOf(err) != controlplane.CodeInvalidArgument {
+	if _, err := f.svc.Unpriced(f.ctx, f.tenant, dayStart, dayStart); apierr.CodeOf(err) != apierr.CodeInvalidArgument {
 		t.Fatalf("empty range: %v", err)
 	}
 	// While one run holds the tenant's lock, another is refused.
@@ -216,7 +217,7 @@ func TestRepriceNeedsAdminAndOneRunAtATime(t *testing.T) {
 	testenv.Must(t, err, "lock")
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if _, err := f.svc.Unpriced(f.ctx, f.tenant, dayStart, dayStart.Add(time.Hour)); !IsBusy(err) || controlplane.CodeOf(err) != controlplane.CodeConflict {
+		if _, err := f.svc.Unpriced(f.ctx, f.tenant, dayStart, dayStart.Add(time.Hour)); !IsBusy(err) || apierr.CodeOf(err) != apierr.CodeConflict {
 			t.Errorf("overlapping run: %v", err)
 		}
 	})

@@ -146,6 +146,10 @@ type EventCursor struct {
 // ErrEventNotFound is returned by Event for an id the tenant has no event of.
 var ErrEventNotFound = errors.New("spend: event not found")
 
+// ErrUnavailable is wrapped by a store error that means the store could not
+// be reached or did not answer in time: the same query may succeed later.
+var ErrUnavailable = errors.New("spend: store unavailable")
+
 // PricedEvent is an event with its cost (zero Cost for denials).
 type PricedEvent struct {
 	Event event.Event

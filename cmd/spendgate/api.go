@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +30,9 @@ import (
 // controlPlaneFlags are shared by every command that talks to Postgres.
 type controlPlaneFlags struct {
 	postgresDSN, jwtSecret, keyPepper, serviceToken string
+	// dev allows the fixed development secrets on listeners other than
+	// loopback.
+	dev bool
 }
 
 // clientIPHeaderUsage describes --client-ip-header (api, serve).
@@ -42,11 +46,16 @@ func addControlPlaneFlags(fs *flag.FlagSet, f *controlPlaneFlags) {
 	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "secret signing access tokens (≥ 32 bytes; dev default when empty)")
 	fs.StringVar(&f.keyPepper, "key-pepper", "", "secret HMAC pepper for API keys (≥ 16 bytes; dev default when empty)")
 	fs.StringVar(&f.serviceToken, "service-token", "", "token the data plane uses for the policy and ingest endpoints (dev default when empty)")
+	fs.BoolVar(&f.dev, "dev", false, "allow the fixed development secrets (unset --jwt-secret, --key-pepper, --service-token) on non-loopback listeners")
 }
 
 // withDevDefaults fills missing secrets with fixed development values and
-// says so loudly: fine on one machine, never in production.
-func (f *controlPlaneFlags) withDevDefaults(log *slog.Logger) {
+// says so loudly: fine on one machine, never in production. The values are
+// public (they are in this file), so anyone who can reach a listener could
+// mint access tokens or act as the data plane: unless --dev is given, the
+// command refuses to start when any of its listeners is reachable from other
+// machines.
+func (f *controlPlaneFlags) withDevDefaults(log *slog.Logger, listens ...string) error {
 	var missing []string
 	if f.jwtSecret == "" {
 		f.jwtSecret, missing = devSecret, append(missing, "SPENDGATE_JWT_SECRET")
@@ -57,9 +66,45 @@ func (f *controlPlaneFlags) withDevDefaults(log *slog.Logger) {
 	if f.serviceToken == "" {
 		f.serviceToken, missing = "dev-service-token", append(missing, "SPENDGATE_SERVICE_TOKEN")
 	}
-	if len(missing) > 0 {
-		log.Warn("using INSECURE development defaults; set these for any shared or production use", "unset", missing)
+	if len(missing) == 0 {
+		return nil
 	}
+	if !f.dev {
+		for _, addr := range listens {
+			if !loopbackAddr(addr) {
+				return fmt.Errorf("refusing to listen on %s with the fixed development secrets: set %s (or --jwt-secret, --key-pepper, --service-token), "+
+					"listen on 127.0.0.1, or pass --dev to accept that anyone who can reach it can forge access tokens",
+					addr, strings.Join(missing, ", "))
+			}
+		}
+	}
+	log.Warn("using INSECURE development defaults; set these for any shared or production use", "unset", missing)
+	return nil
+}
+
+// loopbackAddr reports whether a listen address (host:port) only accepts
+// connections from this machine: a loopback IP or "localhost". An empty
+// host (":8080") listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// addAPILimitFlags adds the API server's request limits.
+func addAPILimitFlags(fs *flag.FlagSet) *apiserver.Limits {
+	l := apiserver.DefaultLimits()
+	fs.Int64Var(&l.MaxBodyBytes, "max-query-bytes", l.MaxBodyBytes, "largest POST /query body (413 above it)")
+	fs.DurationVar(&l.RequestTimeout, "query-timeout", l.RequestTimeout, "longest a GraphQL query or mutation may work")
+	fs.IntVar(&l.MaxSubscriptionsPerConnection, "max-subscriptions-per-connection", l.MaxSubscriptionsPerConnection, "live subscriptions per websocket")
+	fs.IntVar(&l.MaxSubscriptionsPerUser, "max-subscriptions-per-user", l.MaxSubscriptionsPerUser, "live subscriptions per signed-in user over all websockets")
+	return &l
 }
 
 // openControlPlane migrates the database (creating it when missing) and
@@ -106,11 +151,17 @@ func runAPI(ctx context.Context, args []string) error {
 	fs.Var(&webhookAllow, "webhook-allow", webhookAllowUsage)
 	var prf pricingFlags
 	addPricingFlags(fs, &prf)
+	limits := addAPILimitFlags(fs)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
+	if err := limits.Validate(); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
 	log := slog.Default()
-	f.withDevDefaults(log)
+	if err := f.withDevDefaults(log, *listen); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
 	cp, pool, err := openControlPlane(ctx, &f, log)
 	if err != nil {
 		return err
@@ -122,7 +173,7 @@ func runAPI(ctx context.Context, args []string) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer stopPricing()
-	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader, Catalogue: live, Revisions: revs}
+	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader, Catalogue: live, Revisions: revs, Limits: *limits}
 	var store *chstore.Analytics
 	if *chAddr != "" {
 		ch, err := chstore.Open(ctx, *chAddr, *chDB)
@@ -217,7 +268,9 @@ func runUsers(ctx context.Context, args []string) error {
 		*slug = controlplane.SlugFor(*name)
 	}
 	log := slog.Default()
-	f.withDevDefaults(log)
+	if err := f.withDevDefaults(log); err != nil { // no listener
+		return err
+	}
 	cp, pool, err := openControlPlane(ctx, &f, log)
 	if err != nil {
 		return err

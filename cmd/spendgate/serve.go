@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget/alerts"
@@ -41,8 +42,12 @@ func runServe(ctx context.Context, args []string) error {
 	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic and gemini to it unless --upstream says otherwise (empty: off)")
 	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
 	addrFile := fs.String("addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
+	limits := addAPILimitFlags(fs)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
+	}
+	if err := limits.Validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	if err := pf.validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -52,7 +57,13 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	dataDir := &pf.dataDir
 	log := slog.Default()
-	cpf.withDevDefaults(log)
+	listens := []string{*listen, gwf.listen}
+	if *demo && *fakeListen != "" {
+		listens = append(listens, *fakeListen)
+	}
+	if err := cpf.withDevDefaults(log, listens...); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
 	}
@@ -74,7 +85,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
-	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, ClientIPHeader: *clientIPHeader, Analytics: spend,
+	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, ClientIPHeader: *clientIPHeader, Analytics: spend, Limits: *limits,
 		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
 		Catalogue: p.catalogue, Revisions: p.revisions}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)
@@ -230,7 +241,7 @@ const (
 // can be printed again on later starts; nothing else stores secrets.
 func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, gwAddr, fakeAddr string) error {
 	u, t, err := cp.CreateOwner(ctx, demoEmail, demoPassword, "Demo", "demo")
-	if err != nil && controlplane.CodeOf(err) != controlplane.CodeConflict {
+	if err != nil && apierr.CodeOf(err) != apierr.CodeConflict {
 		return fmt.Errorf("demo tenant: %w", err)
 	}
 	sess, err := cp.SignIn(ctx, demoEmail, demoPassword)

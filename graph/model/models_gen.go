@@ -340,6 +340,9 @@ type PricingRevision struct {
 	Removed   []*PricingModelChange `json:"removed"`
 }
 
+// Lists take `first` (default 50) and answer at most 250 items a page; a larger
+// `first` is refused with INVALID_ARGUMENT ("first must be between 1 and 250").
+// Connections page on with `after` (the last edge's cursor).
 type Query struct {
 }
 

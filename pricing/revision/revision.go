@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"sigs.k8s.io/yaml"
@@ -75,12 +77,12 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
 }
 
 func invalid(format string, args ...any) error {
-	return &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
+	return &apierr.Error{Code: apierr.CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
 }
 
 // ErrStale answers applying a revision computed from a catalogue that is no
 // longer the applied one.
-var ErrStale = &controlplane.Error{Code: controlplane.CodeConflict,
+var ErrStale = &apierr.Error{Code: apierr.CodeConflict,
 	Message: "another revision was applied after this one was proposed: its diff is stale; run the sync again"}
 
 // IsAdmin reports whether email may decide on revisions through the API.
@@ -140,7 +142,7 @@ func (s *Service) Latest(ctx context.Context) (Revision, error) {
 		return Revision{}, err
 	}
 	if len(revs) == 0 {
-		return Revision{}, &controlplane.Error{Code: controlplane.CodeNotFound, Message: "no applied pricing revision: run spendgate migrate / start a service to seed the first"}
+		return Revision{}, &apierr.Error{Code: apierr.CodeNotFound, Message: "no applied pricing revision: run spendgate migrate / start a service to seed the first"}
 	}
 	return revs[0], nil
 }
@@ -158,7 +160,7 @@ type ProposeInput struct {
 }
 
 // ErrNoChange answers a sync that would change nothing.
-var ErrNoChange = &controlplane.Error{Code: controlplane.CodeInvalidArgument, Message: "the import changes nothing in the applied catalogue"}
+var ErrNoChange = &apierr.Error{Code: apierr.CodeInvalidArgument, Message: "the import changes nothing in the applied catalogue"}
 
 // ProposeLiteLLM imports a LiteLLM file over the applied catalogue and
 // stores the result as a proposed revision with its diff. Nothing is priced
@@ -266,13 +268,13 @@ func (s *Service) decide(ctx context.Context, id int64, to Status, by auth.Princ
 		var base *int64
 		err := tx.QueryRow(ctx, "SELECT status, base_id FROM pricing_revisions WHERE id = $1 FOR UPDATE", id).Scan(&status, &base)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return &controlplane.Error{Code: controlplane.CodeNotFound, Message: fmt.Sprintf("pricing revision %d not found", id)}
+			return &apierr.Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("pricing revision %d not found", id)}
 		}
 		if err != nil {
 			return err
 		}
 		if Status(status) != Proposed {
-			return &controlplane.Error{Code: controlplane.CodeConflict, Message: fmt.Sprintf("pricing revision %d is %s, not proposed", id, status)}
+			return &apierr.Error{Code: apierr.CodeConflict, Message: fmt.Sprintf("pricing revision %d is %s, not proposed", id, status)}
 		}
 		if to == Applied {
 			var newer int
@@ -352,7 +354,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Revision, error) {
 		return Revision{}, err
 	}
 	if len(revs) == 0 {
-		return Revision{}, &controlplane.Error{Code: controlplane.CodeNotFound, Message: fmt.Sprintf("pricing revision %d not found", id)}
+		return Revision{}, &apierr.Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("pricing revision %d not found", id)}
 	}
 	return revs[0], nil
 }

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendgate/spendgate/apierr"
+
 	"github.com/spendgate/spendgate/auth"
-	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
@@ -119,7 +120,7 @@ func TestProposeApplyFollow(t *testing.T) {
 	if _, err := svc.Apply(ctx, other.ID, admin); !errors.Is(err, ErrStale) {
 		t.Errorf("stale apply: %v", err)
 	}
-	if _, err := svc.Apply(ctx, rev.ID, admin); controlplane.CodeOf(err) != controlplane.CodeConflict {
+	if _, err := svc.Apply(ctx, rev.ID, admin); apierr.CodeOf(err) != apierr.CodeConflict {
 		t.Errorf("applying twice: %v", err)
 	}
 	rej, err := svc.Reject(ctx, other.ID, admin)
@@ -127,7 +128,7 @@ func TestProposeApplyFollow(t *testing.T) {
 	if rej.Status != Rejected {
 		t.Errorf("rejected: %+v", rej)
 	}
-	if _, err := svc.Apply(ctx, 999, admin); controlplane.CodeOf(err) != controlplane.CodeNotFound {
+	if _, err := svc.Apply(ctx, 999, admin); apierr.CodeOf(err) != apierr.CodeNotFound {
 		t.Errorf("unknown revision: %v", err)
 	}
 
@@ -163,7 +164,7 @@ func TestProposeErrors(t *testing.T) {
 	pool := pgtest.Migrated(t)
 	ctx := context.Background()
 	svc := New(pool, nil)
-	if _, err := svc.ProposeLiteLLM(ctx, ProposeInput{LiteLLM: []byte(litellmFile), Source: "x", EffectiveFrom: time.Now(), By: "t"}); controlplane.CodeOf(err) != controlplane.CodeNotFound {
+	if _, err := svc.ProposeLiteLLM(ctx, ProposeInput{LiteLLM: []byte(litellmFile), Source: "x", EffectiveFrom: time.Now(), By: "t"}); apierr.CodeOf(err) != apierr.CodeNotFound {
 		t.Errorf("before seeding: %v", err)
 	}
 	testenv.Must(t, svc.Seed(ctx), "seed")
@@ -174,7 +175,7 @@ func TestProposeErrors(t *testing.T) {
 		// gpt-4o's current price starts 2024-01-01: a change cannot start earlier.
 		"before the current price": {LiteLLM: []byte(litellmFile), Source: "x", EffectiveFrom: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
-		if _, err := svc.ProposeLiteLLM(ctx, in); controlplane.CodeOf(err) != controlplane.CodeInvalidArgument {
+		if _, err := svc.ProposeLiteLLM(ctx, in); apierr.CodeOf(err) != apierr.CodeInvalidArgument {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -526,7 +526,7 @@ func (a Analytics) TotalSpend(ctx context.Context, s spend.Spec) (spend.Sums, er
 	}
 	var sums spend.Sums
 	if err := a.Conn.QueryRow(ctx, q.SQL, q.Args...).Scan(sumsDest(&sums)...); err != nil {
-		return spend.Sums{}, fmt.Errorf("clickhouse: total spend: %w", err)
+		return spend.Sums{}, queryErr("total spend", err)
 	}
 	return sums, nil
 }
@@ -697,7 +697,7 @@ func (a Analytics) scan(ctx context.Context, q Query, what string, row func(driv
 func (a Analytics) scanTotals(ctx context.Context, q Query, what string, row, totals func(driver.Rows) error) error {
 	rows, err := a.Conn.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
-		return fmt.Errorf("clickhouse: %s: %w", what, err)
+		return queryErr(what, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -706,7 +706,7 @@ func (a Analytics) scanTotals(ctx context.Context, q Query, what string, row, to
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("clickhouse: %s: %w", what, err)
+		return queryErr(what, err)
 	}
 	if totals != nil {
 		if err := totals(rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
