@@ -244,6 +244,9 @@ func TestNATSDownAnswers503WithinPublishTimeout(t *testing.T) {
 	}
 	ns.Shutdown()
 	ns.WaitForShutdown()
+	// Reconnecting, the client buffers publishes and their acks never come:
+	// the state in which batches used to wait 30 s.
+	testenv.WaitFor(t, 10*time.Second, "the client reconnecting", func() bool { return nc.Status() == nats.RECONNECTING })
 
 	start := time.Now()
 	status, _, raw := post(t, srv, "svc", event.AppendBatch(nil, []event.Event{ev("0190f3c4-7a2b-7c3d-8e4f-0000000000a2")}))
