@@ -16,10 +16,10 @@ import (
 
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/httpapi"
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/meter"
-	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/spool"
 )
 
@@ -77,7 +77,7 @@ func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
 	if standalone {
 		fs.StringVar(&f.listen, "listen", "127.0.0.1:8081", "gateway listen address")
 		fs.StringVar(&f.policyURL, "policy-url", "http://127.0.0.1:8080"+policyPath, "control plane policy endpoint")
-		fs.StringVar(&f.pricedURL, "priced-url", "", "control plane priced endpoint, asked for keys that require priced models (empty: --policy-url with its path "+policyPath+" replaced by "+policy.PricedPath+")")
+		fs.StringVar(&f.pricedURL, "priced-url", "", "control plane priced endpoint, asked for keys that require priced models (empty: --policy-url with its path "+policyPath+" replaced by "+contract.PricedPath+")")
 		fs.StringVar(&f.ingestURL, "ingest-url", "http://127.0.0.1:8080/internal/v1/events", "ingest event endpoint")
 		fs.StringVar(&f.budgetURL, "budget-url", "", "base URL of the budget reservation service (POST /internal/v1/reservations), e.g. http://127.0.0.1:8080; empty: hard budgets are enforced only through the policy answer's blocked flag")
 		fs.StringVar(&f.serviceToken, "service-token", "", "service token for the policy, priced, ingest and budget endpoints (required)")
@@ -140,7 +140,7 @@ func (f *gatewayFlags) pricedEndpoint() (string, error) {
 	if prefix == u.Path { // another path: only its host tells where the control plane is
 		prefix = ""
 	}
-	u.Path, u.RawPath, u.RawQuery, u.Fragment = strings.TrimSuffix(prefix, "/")+policy.PricedPath, "", "", ""
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = strings.TrimSuffix(prefix, "/")+contract.PricedPath, "", "", ""
 	return u.String(), nil
 }
 
