@@ -69,7 +69,7 @@ const (
 	// NeedPriced: ask whether the model is priced (PricedQuestion), then Priced.
 	NeedPriced
 	// NeedRate: apply the key's rate limits in the host's counts
-	// (policy.RateWindow) at the call's admission time, then Rated.
+	// (policy.RateWindow) at the host's now, then Rated.
 	NeedRate
 	// NeedReservation: reserve Step.Reserve, then Reserved.
 	NeedReservation
@@ -289,16 +289,17 @@ func (c *Call) afterPriced() Step {
 	return c.afterRate()
 }
 
-// Admitted is the time rate limits count the call at (the call's start).
-func (c *Call) Admitted() time.Time { return c.Start }
+// Admitted is when the call was counted against its key's rate limits
+// (Rated's at).
+func (c *Call) Admitted() time.Time { return c.admitted }
 
-// Rated takes the rate limit decision the host's counts gave (the call is
-// counted when allowed).
-func (c *Call) Rated(d policy.Decision) Step {
+// Rated takes the rate limit decision the host's counts gave for the call
+// at time at (the call is counted when allowed).
+func (c *Call) Rated(d policy.Decision, at time.Time) Step {
 	if !d.Allowed() {
 		return c.deny(d)
 	}
-	c.rated = true
+	c.rated, c.admitted = true, at
 	c.CountTokens = c.answer.Policy.TokensPerMinute > 0
 	return c.afterRate()
 }

@@ -40,7 +40,7 @@ type OutboxConfig struct {
 type Outbox struct {
 	cfg OutboxConfig
 
-	pending  [][]byte // encoded events, oldest first
+	pending  []event.Event // oldest first
 	inFlight int      // events in batches awaiting an answer
 
 	lastFlush  time.Time // when a flush interval last began
@@ -55,14 +55,14 @@ type OutboxStats struct {
 	Sent, Dropped, Rejected, Failures uint64
 }
 
-// Batch is one delivery: Body is POSTed to ingest (contract.EventsPath).
+// Batch is one delivery of events to ingest.
 type Batch struct {
-	Body   []byte
-	events [][]byte
+	Events []event.Event
 }
 
-// Len is the number of events in the batch.
-func (b *Batch) Len() int { return len(b.events) }
+// AppendBody appends the batch's wire form, {"events":[...]}, POSTed to
+// ingest (contract.EventsPath).
+func (b *Batch) AppendBody(dst []byte) []byte { return event.AppendBatch(dst, b.Events) }
 
 // Outcome is what Settle made of ingest's answer.
 type Outcome struct {
@@ -72,9 +72,9 @@ type Outcome struct {
 	Rejected  int
 	// Retry is set when the batch waits for another attempt.
 	Retry bool
-	// Dropped holds the encoded events given up on (a refused batch, or a
-	// retry beyond the buffer bound): the host may persist them.
-	Dropped [][]byte
+	// Dropped holds the events given up on (a refused batch, or a retry
+	// beyond the buffer bound): the host may persist them.
+	Dropped []event.Event
 }
 
 // NewOutbox starts an empty outbox at now.
@@ -90,16 +90,15 @@ func (o *Outbox) Stats() OutboxStats { return o.stats }
 // Pending is the number of events waiting (not in flight).
 func (o *Outbox) Pending() int { return len(o.pending) }
 
-// Add queues one event. A full buffer drops it: the encoded event is
-// returned for the host to persist or forget (nil when queued).
-func (o *Outbox) Add(e *event.Event) (dropped []byte) {
-	enc := event.AppendJSON(make([]byte, 0, 512), e)
+// Add queues one event; false when the buffer is full and the event is
+// dropped (counted; the host may persist it).
+func (o *Outbox) Add(e *event.Event) bool {
 	if len(o.pending)+o.inFlight >= o.cfg.MaxBufferedEvents {
 		o.stats.Dropped++
-		return enc
+		return false
 	}
-	o.pending = append(o.pending, enc)
-	return nil
+	o.pending = append(o.pending, *e)
+	return true
 }
 
 // Next returns the next batch to send at now, or nil: full batches at once,
@@ -121,25 +120,16 @@ func (o *Outbox) Next(now time.Time) *Batch {
 	evs := o.pending[:n:n]
 	o.pending = o.pending[n:]
 	o.inFlight += n
-	size := 16
-	for _, e := range evs {
-		size += len(e) + 1
+	if len(o.pending) == 0 {
+		o.pending = nil // let the backing array go once drained
 	}
-	body := make([]byte, 0, size)
-	body = append(body, `{"events":[`...)
-	for i, e := range evs {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, e...)
-	}
-	return &Batch{Body: append(body, "]}"...), events: evs}
+	return &Batch{Events: evs}
 }
 
 // Settle records ingest's answer to b at now: status 0 when none came
 // (dispatch failed, timeout, connection refused), and the answer's body.
 func (o *Outbox) Settle(b *Batch, status int, body []byte, now time.Time) Outcome {
-	n := len(b.events)
+	n := len(b.Events)
 	o.inFlight -= n
 	if status == 200 {
 		rejected := 0
@@ -155,17 +145,17 @@ func (o *Outbox) Settle(b *Batch, status int, body []byte, now time.Time) Outcom
 	o.stats.Failures++
 	if !Retryable(status) {
 		o.stats.Dropped += uint64(n)
-		return Outcome{Dropped: b.events}
+		return Outcome{Dropped: b.Events}
 	}
 	out := Outcome{Retry: true}
 	room := max(o.cfg.MaxBufferedEvents-len(o.pending)-o.inFlight, 0)
-	keep := b.events
+	keep := b.Events
 	if room < len(keep) {
 		out.Dropped = keep[room:]
 		o.stats.Dropped += uint64(len(keep) - room)
 		keep = keep[:room]
 	}
-	o.pending = append(append(make([][]byte, 0, len(keep)+len(o.pending)), keep...), o.pending...)
+	o.pending = append(append(make([]event.Event, 0, len(keep)+len(o.pending)), keep...), o.pending...)
 	o.failStreak++
 	o.retryAt = now.Add(o.backoff())
 	return out

@@ -126,7 +126,8 @@ func (h *httpContext) run(s dataplane.Step, resume bool) types.Action {
 			}
 			return types.ActionPause
 		case dataplane.NeedRate:
-			s = h.call.Rated(p.admitRate(h.call.Answer(), h.call.Admitted()))
+			at := p.now()
+			s = h.call.Rated(p.admitRate(h.call.Answer(), at), at)
 		case dataplane.NeedReservation:
 			if err := h.reserve(&s.Reserve); err != nil {
 				s = h.call.Reserved(contract.ReserveAnswer{}, err)

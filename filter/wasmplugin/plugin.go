@@ -165,7 +165,8 @@ func (p *pluginContext) deliver(b *dataplane.Batch) bool {
 		{":method", "POST"}, {":path", p.cfg.IngestPath}, {":authority", p.cfg.IngestAuthority},
 		{"authorization", "Bearer " + p.cfg.ServiceToken}, {"content-type", "application/json"},
 	}
-	_, err := proxywasm.DispatchHttpCall(p.cfg.IngestCluster, headers, b.Body, nil, uint32(p.cfg.TimeoutMs),
+	body := b.AppendBody(make([]byte, 0, 512*len(b.Events)))
+	_, err := proxywasm.DispatchHttpCall(p.cfg.IngestCluster, headers, body, nil, uint32(p.cfg.TimeoutMs),
 		func(numHeaders, bodySize, numTrailers int) {
 			status := callStatus()
 			body := callBody(bodySize)
@@ -184,7 +185,7 @@ func (p *pluginContext) deliver(b *dataplane.Batch) bool {
 // settle reports ingest's answer to the outbox and counts what it decided;
 // true when the batch was delivered.
 func (p *pluginContext) settle(b *dataplane.Batch, status int, body []byte) bool {
-	n := b.Len()
+	n := len(b.Events)
 	out := p.outbox.Settle(b, status, body, p.ticks)
 	if len(out.Dropped) > 0 {
 		p.dropped.Increment(uint64(len(out.Dropped)))
@@ -210,7 +211,7 @@ func (p *pluginContext) settle(b *dataplane.Batch, status int, body []byte) bool
 // enqueue buffers one event; a full buffer drops it and counts the drop
 // rather than slowing user traffic.
 func (p *pluginContext) enqueue(e *event.Event) {
-	if p.outbox.Add(e) != nil {
+	if !p.outbox.Add(e) {
 		p.dropped.Increment(1)
 	}
 }
