@@ -41,7 +41,7 @@ type Outbox struct {
 	cfg OutboxConfig
 
 	pending  []event.Event // oldest first
-	inFlight int      // events in batches awaiting an answer
+	inFlight int           // events in batches awaiting an answer
 
 	lastFlush  time.Time // when a flush interval last began
 	failStreak int       // consecutive failed deliveries
