@@ -210,6 +210,9 @@ func (h *httpContext) askPolicy(k *dataplane.CacheKey) error {
 	}
 	_, err := proxywasm.DispatchHttpCall(cfg.PolicyCluster, headers, nil, nil, uint32(cfg.TimeoutMs),
 		func(numHeaders, bodySize, numTrailers int) {
+			if h.call == nil {
+				return // the stream ended meanwhile
+			}
 			var a policy.Answer
 			var err error
 			if status := callStatus(); status != 200 {
@@ -234,6 +237,9 @@ func (h *httpContext) askPriced(k *dataplane.CacheKey, tenant, provider, model s
 	}
 	_, err := proxywasm.DispatchHttpCall(cfg.PolicyCluster, headers, nil, nil, uint32(cfg.TimeoutMs),
 		func(numHeaders, bodySize, numTrailers int) {
+			if h.call == nil {
+				return // the stream ended meanwhile
+			}
 			var a policy.PricedAnswer
 			var err error
 			if status := callStatus(); status != 200 {
@@ -262,6 +268,9 @@ func (h *httpContext) reserve(r *contract.ReserveRequest) error {
 	}
 	_, err := proxywasm.DispatchHttpCall(cfg.ReservationCluster, headers, r.AppendJSON(make([]byte, 0, 256)), nil, uint32(cfg.TimeoutMs),
 		func(numHeaders, bodySize, numTrailers int) {
+			if h.call == nil {
+				return // the stream ended meanwhile
+			}
 			status := callStatus()
 			body := fullCallBody(bodySize)
 			a, err := contract.ParseReserveAnswer(status, body)
@@ -326,6 +335,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 
 func (h *httpContext) OnHttpStreamDone() {
 	if !h.metering {
+		h.call = nil
 		return
 	}
 	now := h.plugin.now()
@@ -354,4 +364,5 @@ func (h *httpContext) OnHttpStreamDone() {
 	if h.call.CountTokens {
 		h.plugin.addRateTokens(h.call.Answer(), res.Tokens, now)
 	}
+	h.call, h.meter = nil, nil // the host may keep the context a while: not its call
 }

@@ -15,6 +15,7 @@ package wasmplugin
 
 import (
 	"crypto/rand"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ const (
 	MetricPricedFailures      = "spendgate_priced_unavailable"
 	MetricReservationFailures = "spendgate_reservation_unavailable"
 	MetricReleaseFailures     = "spendgate_release_failures"
+	// MetricGuestHeap is the VM's heap in use (bytes), updated every second:
+	// a filter whose memory grows with traffic shows here first.
+	MetricGuestHeap = "spendgate_guest_heap_bytes"
 )
 
 // vmContext makes the plugin contexts. shared and now default to the host's
@@ -92,6 +96,9 @@ type pluginContext struct {
 	sent, dropped, rejected, ingestFailures, denials, authFailures, failOpen proxywasm.MetricCounter
 	rateConflicts, rateUnavailable, pricedUnavailable, reserveUnavailable    proxywasm.MetricCounter
 	releaseFailures                                                          proxywasm.MetricCounter
+	heap                                                                     proxywasm.MetricGauge
+	heapReported                                                             int64
+	ticksSinceHeap                                                           int
 }
 
 // sizeCheckMs is how often the plugin looks for full batches between flush
@@ -126,6 +133,7 @@ func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
 	p.pricedUnavailable = proxywasm.DefineCounterMetric(MetricPricedFailures)
 	p.reserveUnavailable = proxywasm.DefineCounterMetric(MetricReservationFailures)
 	p.releaseFailures = proxywasm.DefineCounterMetric(MetricReleaseFailures)
+	p.heap = proxywasm.DefineGaugeMetric(MetricGuestHeap)
 	p.tickPeriod = time.Duration(min(cfg.FlushIntervalMs, sizeCheckMs)) * time.Millisecond
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(p.tickPeriod / time.Millisecond)); err != nil {
 		proxywasm.LogCriticalf("spendgate: set tick period: %v", err)
@@ -149,6 +157,19 @@ func (p *pluginContext) OnTick() {
 	p.ticks = p.ticks.Add(p.tickPeriod)
 	p.sendReleases()
 	p.sendDue()
+	if p.ticksSinceHeap++; time.Duration(p.ticksSinceHeap)*p.tickPeriod >= time.Second {
+		p.ticksSinceHeap = 0
+		p.reportHeap()
+	}
+}
+
+// reportHeap sets the heap gauge (gauges only add: by the difference).
+func (p *pluginContext) reportHeap() {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	inUse := int64(m.HeapInuse)
+	p.heap.Add(inUse - p.heapReported)
+	p.heapReported = inUse
 }
 
 func (p *pluginContext) sendDue() {
