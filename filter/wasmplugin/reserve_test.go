@@ -23,6 +23,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/money"
 )
 
 // reserveConfig sends reservations to their own cluster, so the test can
@@ -129,6 +130,9 @@ func TestHardBudgetHoldsUnderConcurrency(t *testing.T) {
 				t.Fatalf("call %d neither forwarded nor refused", r.id)
 			case lr.StatusCode != 429 || hv(lr.Headers, "x-spendgate-denial") != event.DenialBudgetExceeded || !strings.Contains(string(lr.Data), `"code":"budget_exceeded"`):
 				t.Fatalf("refusal %d %v %s", lr.StatusCode, lr.Headers, lr.Data)
+			case !strings.Contains(string(lr.Data), "this call may cost up to $"+money.FormatNano(each)+", $"+money.FormatNano(limit-room*each)+" is left in this period; set max_tokens"):
+				// Half a call's worst case is left: a smaller max_tokens fits.
+				t.Fatalf("refusal does not say what would fit: %s", lr.Data)
 			}
 		}
 		if len(passed) != room {
