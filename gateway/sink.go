@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spendgate/spendgate/dataplane"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/svcclient"
 	"github.com/spendgate/spendgate/spool"
@@ -35,8 +36,10 @@ func (s *HTTPSink) Publish(ctx context.Context, events []event.Event) error {
 	c := svcclient.Client{Token: s.ServiceToken, HTTP: s.Client, MaxAnswerBytes: 4096}
 	if _, err := c.Expect(ctx, http.StatusOK, http.MethodPost, s.URL, body); err != nil {
 		var se *svcclient.StatusError
-		if errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Status == http.StatusRequestEntityTooLarge) {
-			// The batch itself is refused: sending it again cannot help.
+		if errors.As(err, &se) && !dataplane.Retryable(se.Status) {
+			// The batch itself is refused (malformed, too large): sending it
+			// again cannot help. The data plane's one delivery rule
+			// (dataplane.Retryable, the filter's outbox's too) decides.
 			return &RejectedBatchError{Err: fmt.Errorf("ingest: %w", err)}
 		}
 		return fmt.Errorf("ingest: %w", err)
@@ -256,7 +259,6 @@ func (b *Batcher) deliver() (ok, more bool) {
 	}
 }
 
-// publish sends one batch; false when the sink refused it.
 // publish sends one batch. handled is false when the sink could not take it
 // (retry later); a batch the sink rejects as such is handled, not
 // delivered: dropped, counted and logged.
