@@ -27,6 +27,7 @@ import (
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/graph"
 	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/pricing"
@@ -91,7 +92,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	if cfg.Analytics != nil {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
 	}
-	s.mux.HandleFunc("GET /internal/v1/policy", s.policy)
+	s.mux.HandleFunc("GET "+contract.PolicyPath, s.policy)
 	s.mux.HandleFunc(pricedRoute, s.priced)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

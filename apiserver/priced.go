@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/policy"
@@ -15,7 +16,7 @@ import (
 )
 
 // pricedRoute is where New serves priced.
-const pricedRoute = "GET " + policy.PricedPath
+const pricedRoute = "GET " + contract.PricedPath
 
 // priced is the data plane's priced endpoint (GET /internal/v1/priced, the
 // contract is in policy/priced.go): whether a model has a price for a tenant

@@ -7,13 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/policy"
 )
 
 // pricedCall asks the priced endpoint with a raw query and service token.
 func (h *harness) pricedCall(query, token string) (int, http.Header, map[string]any) {
 	h.t.Helper()
-	req, _ := http.NewRequest("GET", h.srv.URL+policy.PricedPath+"?"+query, nil)
+	req, _ := http.NewRequest("GET", h.srv.URL+contract.PricedPath+"?"+query, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/money"
 )
 
 // Period is a budget's calendar window, always computed in UTC.
@@ -329,9 +330,18 @@ type Reservation struct {
 type DeniedError struct {
 	BudgetID, BudgetName string
 	AmountNanoUSD        int64 // the cap
+	// CallNanoUSD is what the refused call could cost at most (its
+	// reservation); LeftNanoUSD what the budget had left for it. When the
+	// budget is not spent out, the caller learns that a smaller worst case
+	// (max_tokens) would fit.
+	CallNanoUSD, LeftNanoUSD int64
 }
 
 func (e *DeniedError) Error() string {
+	if e.CallNanoUSD > 0 && e.LeftNanoUSD > 0 {
+		return fmt.Sprintf("budget: %q (%s): this call may cost up to $%s, $%s is left in this period; set max_tokens to reserve less",
+			e.BudgetName, e.BudgetID, money.FormatNano(e.CallNanoUSD), money.FormatNano(e.LeftNanoUSD))
+	}
 	return fmt.Sprintf("budget: %q (%s) has no room left in this period", e.BudgetName, e.BudgetID)
 }
 

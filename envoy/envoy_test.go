@@ -25,7 +25,7 @@ import (
 	// Register the typed configs envoy.yaml uses, so the Any fields resolve.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 
-	"github.com/spendgate/spendgate/filter/config"
+	"github.com/spendgate/spendgate/filter/wasmplugin"
 	"github.com/spendgate/spendgate/meter"
 )
 
@@ -95,7 +95,7 @@ func TestEnvoyRoutesMatchMeterAndFilterConfig(t *testing.T) {
 	if err := wasm.GetConfig().GetConfiguration().UnmarshalTo(&sv); err != nil {
 		t.Fatalf("plugin configuration is not a StringValue: %v", err)
 	}
-	cfg, err := config.Parse([]byte(sv.GetValue()))
+	cfg, err := wasmplugin.Parse([]byte(sv.GetValue()))
 	if err != nil {
 		t.Fatalf("plugin configuration rejected by the filter: %v", err)
 	}
@@ -112,8 +112,12 @@ func TestEnvoyRoutesMatchMeterAndFilterConfig(t *testing.T) {
 			}
 		}
 	}
-	if !clusters[cfg.PolicyCluster] || !clusters[cfg.IngestCluster] {
-		t.Fatalf("filter config names clusters %s/%s that envoy.yaml lacks", cfg.PolicyCluster, cfg.IngestCluster)
+	if !clusters[cfg.PolicyCluster] || !clusters[cfg.IngestCluster] || !clusters[cfg.ReservationCluster] || !cfg.Reserve {
+		t.Fatalf("filter config names clusters %s/%s/%s that envoy.yaml lacks (or does not reserve)", cfg.PolicyCluster, cfg.IngestCluster, cfg.ReservationCluster)
+	}
+	// The VM loads the file make filter builds.
+	if got := wasm.GetConfig().GetVmConfig().GetCode().GetLocal().GetFilename(); got != "filter/filter.wasm" {
+		t.Fatalf("vm_config loads %q, want filter/filter.wasm (make filter's output)", got)
 	}
 	for _, p := range meter.Providers() {
 		c := clusterByName(b, p.ID)
@@ -303,7 +307,25 @@ func TestIstioWasmPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.Parse(cfg); err != nil {
+	if _, err := wasmplugin.Parse(cfg); err != nil {
 		t.Fatalf("pluginConfig rejected by the filter: %v", err)
+	}
+}
+
+// TestWasmPluginImage: the Istio image holds the module make filter builds,
+// alone, at the path Istio's WasmPlugin reads (/plugin.wasm).
+func TestWasmPluginImage(t *testing.T) {
+	raw, err := os.ReadFile("../filter/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			steps = append(steps, line)
+		}
+	}
+	if want := []string{"FROM scratch", "COPY filter.wasm ./plugin.wasm"}; strings.Join(steps, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("filter/Dockerfile steps %q, want %q", steps, want)
 	}
 }

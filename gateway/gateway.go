@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spendgate/spendgate/dataplane"
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/policy"
@@ -76,6 +78,7 @@ type Gateway struct {
 	transport *http.Transport
 	log       *slog.Logger
 	now       func() time.Time
+	core      dataplane.Config
 
 	// rates holds the per-minute counts of rate-limited keys (policy
 	// ratelimit.go decides); rateMu guards it and lastSweep, when stale
@@ -106,7 +109,9 @@ func New(cfg Config, policies PolicySource, events *Batcher, log *slog.Logger) *
 	if now == nil {
 		now = time.Now
 	}
-	return &Gateway{cfg: cfg, policy: policies, events: events, transport: tr, log: log, now: now, rates: policy.RateWindows{}}
+	core := dataplane.Config{MaxRequestBodyBytes: cfg.MaxRequestBodyBytes, FailOpen: cfg.FailOpen, InjectStreamUsage: cfg.InjectStreamUsage,
+		CheckPriced: cfg.Priced != nil, Reserve: cfg.Reserver != nil, Source: event.SourceGateway, EventID: newEventID}
+	return &Gateway{cfg: cfg, policy: policies, events: events, transport: tr, log: log, now: now, core: core, rates: policy.RateWindows{}}
 }
 
 // Close releases idle upstream connections.
@@ -138,150 +143,91 @@ func dropHopHeaders(h http.Header) {
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := meter.Call{Start: time.Now(), Source: event.SourceGateway}
-	route, ok := meter.Resolve(r.Host, r.URL.RequestURI())
-	if !ok {
-		g.deny(w, &call, "openai", event.DenialUnknownRoute, "no AI provider is routed at "+r.URL.Path+": use /v1/<provider>/...")
-		return
-	}
-	call.Route = route
-	// Denials speak the call's own dialect: OpenAI-shaped on the
-	// OpenAI-compatible surfaces of Gemini and Anthropic, so the OpenAI SDK
-	// pointed there parses them.
-	style := route.Style.String()
-
-	key := strings.TrimSpace(r.Header.Get(meter.KeyHeader))
-	if key == "" {
-		g.deny(w, &call, style, event.DenialMissingKey, "missing spendgate API key: send it in the "+meter.KeyHeader+" header")
-		return
-	}
-
-	body, err := g.readBody(w, r)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			g.deny(w, &call, style, event.DenialBodyTooLarge, "request body exceeds the limit of "+strconv.FormatInt(g.cfg.MaxRequestBodyBytes, 10)+" bytes")
-			return
-		}
-		// A stalled or broken upload (a caller that left reads nothing).
-		status, ctype, msg := policy.ErrorResponse(style, http.StatusRequestTimeout, "request_body_incomplete",
-			"the request body did not arrive whole within "+g.cfg.RequestBodyTimeout.String()+": "+err.Error())
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(status)
-		_, _ = w.Write(msg)
-		return
-	}
-	call.Request = meter.ParseRequest(&call.Route, body)
-
-	answer, err := g.policy.Lookup(r.Context(), key)
-	if err != nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		g.log.Warn("gateway: policy lookup failed", "err", err)
-		if !g.cfg.FailOpen {
-			g.deny(w, &call, style, event.DenialAuthUnavailable, "the spendgate policy service is unavailable; try again shortly")
-			return
-		}
-		g.forward(w, r, &call, body, false, "")
-		return
-	}
-	call.Answer = &answer
-
-	reqDims := map[string]string{}
-	dimErr := ""
+	call := dataplane.NewCall(&g.core, time.Now())
 	for name, vals := range r.Header {
-		dim, val, isDim, err := meter.DimensionFromHeader(name, strings.Join(vals, ","))
-		if !isDim {
-			continue
-		}
-		if err != nil {
-			dimErr = err.Error()
-			continue
-		}
-		reqDims[dim] = val
+		call.Header(strings.ToLower(name), strings.Join(vals, ","))
 	}
-	if answer.Valid {
-		dims, err := meter.MergeDimensions(answer.Policy.DefaultDimensions, reqDims)
-		if err != nil && dimErr == "" {
-			dimErr = err.Error()
+	s := call.Begin(r.Host, r.URL.RequestURI())
+	if s.Kind == dataplane.NeedBody {
+		body, err := g.readBody(w, r)
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			s, _ = call.BodyTooLarge(max(r.ContentLength, tooBig.Limit+1))
+		case err != nil:
+			// A stalled or broken upload (a caller that left reads nothing).
+			status, ctype, msg := policy.ErrorResponse(call.Style(), http.StatusRequestTimeout, "request_body_incomplete",
+				"the request body did not arrive whole within "+g.cfg.RequestBodyTimeout.String()+": "+err.Error())
+			w.Header().Set("Content-Type", ctype)
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(status)
+			_, _ = w.Write(msg)
+			return
+		default:
+			s = call.Body(body)
 		}
-		call.Dimensions = dims
-		if dimErr != "" {
-			g.deny(w, &call, style, event.DenialInvalidDimension, dimErr)
+	}
+	ctx := r.Context()
+	for {
+		switch s.Kind {
+		case dataplane.NeedPolicy:
+			a, err := g.policy.Lookup(ctx, call.Key())
+			if err != nil && ctx.Err() != nil {
+				return // the caller left
+			}
+			if err != nil {
+				g.log.Warn("gateway: policy lookup failed", "err", err)
+			}
+			s = call.Policy(a, err)
+		case dataplane.NeedPriced:
+			tenant, provider, model := call.PricedQuestion()
+			priced, err := g.cfg.Priced.Priced(ctx, tenant, provider, model)
+			if err != nil && ctx.Err() != nil {
+				return // the caller left
+			}
+			s = call.Priced(priced, err)
+		case dataplane.NeedRate:
+			at := g.now()
+			s = call.Rated(g.admitRate(call.Answer(), at), at)
+		case dataplane.NeedReservation:
+			a, err := g.reserve(ctx, &s.Reserve)
+			if err != nil && ctx.Err() != nil {
+				if a.ReservationID != "" {
+					g.release(a.ReservationID)
+				}
+				return // the caller left
+			}
+			s = call.Reserved(a, err)
+		case dataplane.Forward:
+			g.unavailable(call, &s)
+			g.forward(w, r, call)
+			return
+		case dataplane.Deny:
+			if ctx.Err() != nil && s.Unavailable != "" {
+				return // the caller left while a service was asked
+			}
+			g.unavailable(call, &s)
+			g.deny(w, call, s.Denial)
+			return
+		default:
 			return
 		}
 	}
-	// Whether the model is priced is asked below, only of calls that pass
-	// every other rule (the filter's order): a lookup costs a call.
-	if d := policy.Evaluate(&answer, route.Provider.ID, call.Request.Model, call.Dimensions); !d.Allowed() {
-		g.denyDecision(w, &call, style, d)
-		return
-	}
-	if answer.Policy.RequirePricedModels && g.cfg.Priced != nil {
-		d, ok := g.checkPriced(r.Context(), &call)
-		if !ok {
-			return // the caller left
-		}
-		if !d.Allowed() {
-			g.denyDecision(w, &call, style, d)
-			return
-		}
-	}
-	// Rate limits come last: only a call that passes everything else counts.
-	admitted := g.now()
-	if d := g.admitRate(&answer, admitted); !d.Allowed() {
-		g.denyDecision(w, &call, style, d)
-		return
-	}
-	if g.cfg.InjectStreamUsage && meter.NeedsStreamUsageInjection(&call.Route, &call.Request) {
-		if nb, ok := meter.InjectStreamUsage(body); ok {
-			body = nb
-		}
-	}
-	reservationID, ok := g.reserve(w, r, &call, style, len(body))
-	if !ok {
-		g.releaseRate(&answer, admitted) // refused after all: it does not count
-		return
-	}
-	g.forward(w, r, &call, body, true, reservationID)
 }
 
-// checkPriced refuses a model without a price for the key's tenant. When the
-// PricedSource cannot say, the call is refused as auth_unavailable (retryable)
-// or, with FailOpen, goes on unchecked, still attributed and metered. ok is
-// false when the caller left during the lookup.
-func (g *Gateway) checkPriced(ctx context.Context, call *meter.Call) (d policy.Decision, ok bool) {
-	model := call.Request.Model
-	if model == "" || len(model) > event.MaxModelNameBytes {
-		// No name, or one longer than any the control plane prices.
-		return policy.UnpricedModel(model), true
+// unavailable logs a service a call could not ask.
+func (g *Gateway) unavailable(call *dataplane.Call, s *dataplane.Step) {
+	if s.Unavailable == "" {
+		return
 	}
-	priced, err := g.cfg.Priced.Priced(ctx, call.Answer.TenantID, call.Route.Provider.ID, model)
-	switch {
-	case err == nil && priced:
-		return policy.Decision{}, true
-	case err == nil:
-		return policy.UnpricedModel(model), true
-	case ctx.Err() != nil:
-		return policy.Decision{}, false
-	}
-	g.log.Warn("gateway: priced check failed", "provider", call.Route.Provider.ID, "model", model, "fail_open", g.cfg.FailOpen, "err", err)
-	if g.cfg.FailOpen {
-		return policy.Decision{}, true
-	}
-	return policy.PricedUnavailable(model), true
+	g.log.Warn("gateway: a spendgate service is unavailable", "service", s.Unavailable, "fail_open", s.FailedOpen,
+		"provider", call.Route.Provider.ID, "model", call.Request.Model)
 }
 
 // admitRate applies the key's per-minute limits to a call at now and counts
-// it when admitted; keys without limits pass without taking the lock. Stale
-// windows are dropped here, at most once a minute, so the map holds only the
-// rate-limited keys of the current minute.
+// it when admitted. Stale windows are dropped here, at most once a minute,
+// so the map holds only the rate-limited keys of the current minute.
 func (g *Gateway) admitRate(a *policy.Answer, now time.Time) policy.Decision {
-	if !a.Policy.RateLimited() {
-		return policy.Decision{}
-	}
 	g.rateMu.Lock()
 	defer g.rateMu.Unlock()
 	if d := now.Sub(g.lastSweep); d >= time.Minute || d < 0 {
@@ -293,9 +239,6 @@ func (g *Gateway) admitRate(a *policy.Answer, now time.Time) policy.Decision {
 
 // releaseRate takes back a call admitted at admitted that was then refused.
 func (g *Gateway) releaseRate(a *policy.Answer, admitted time.Time) {
-	if !a.Policy.RateLimited() {
-		return
-	}
 	g.rateMu.Lock()
 	g.rates.Release(a, admitted)
 	g.rateMu.Unlock()
@@ -303,7 +246,7 @@ func (g *Gateway) releaseRate(a *policy.Answer, admitted time.Time) {
 
 // addRateTokens counts a finished call's tokens for a key that limits them.
 func (g *Gateway) addRateTokens(a *policy.Answer, res *meter.Result) {
-	if a.Policy.TokensPerMinute <= 0 || policy.RateTokens(res.Tokens) <= 0 {
+	if policy.RateTokens(res.Tokens) <= 0 {
 		return
 	}
 	now := g.now()
@@ -312,45 +255,37 @@ func (g *Gateway) addRateTokens(a *policy.Answer, res *meter.Result) {
 	g.rateMu.Unlock()
 }
 
-// reserve holds budget for calls of hard-budget keys. ok is false when the
-// call was refused (the answer is already written).
-func (g *Gateway) reserve(w http.ResponseWriter, r *http.Request, call *meter.Call, style string, bodyLen int) (id string, ok bool) {
-	if g.cfg.Reserver == nil || call.Answer == nil || !call.Answer.Policy.HardBudget || !call.Route.Metered() {
-		return "", true
-	}
+// reserve asks the Reserver to hold spend for a call, within ReserveTimeout.
+func (g *Gateway) reserve(ctx context.Context, req *contract.ReserveRequest) (contract.ReserveAnswer, error) {
 	timeout := g.cfg.ReserveTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	id, err := g.cfg.Reserver.Reserve(ctx, ReserveRequest{
-		TenantID: call.Answer.TenantID, KeyID: call.Answer.KeyID, Dimensions: call.Dimensions,
-		Provider: call.Route.Provider.ID, Model: call.Request.Model, MaxTokens: call.Request.MaxTokens,
-		InputTokensEstimate: int64(bodyLen / 4),
-	})
-	if err == nil {
-		return id, true
-	}
-	if r.Context().Err() != nil {
-		return "", false // the caller left
-	}
+	id, err := g.cfg.Reserver.Reserve(ctx, *req)
 	if d, denied := asDenied(err); denied {
-		reason := d.Reason
-		if reason == "" {
-			reason = event.DenialBudgetExceeded
-		}
-		msg := d.Message
-		if msg == "" {
-			msg = "a hard budget covering this key has no room left for this call"
-		}
-		g.deny(w, call, style, reason, msg)
-		return "", false
+		return contract.ReserveAnswer{Denied: true, Reason: d.Reason, Message: d.Message}, nil
 	}
-	g.log.Warn("gateway: budget reservation failed; refusing the call (hard caps fail closed)", "err", err)
-	g.deny(w, call, style, event.DenialBudgetUnavailable,
-		"the spendgate budget service is unavailable and this key is under a hard budget; try again shortly")
-	return "", false
+	if err != nil {
+		g.log.Warn("gateway: budget reservation failed", "err", err)
+		return contract.ReserveAnswer{}, err
+	}
+	return contract.ReserveAnswer{ReservationID: id}, nil
+}
+
+// release gives back the reservation of a call that failed before usage,
+// when the Reserver can (ReleaseReserver); otherwise it lapses at expiry.
+func (g *Gateway) release(id string) {
+	rel, ok := g.cfg.Reserver.(Releaser)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rel.Release(ctx, id); err != nil {
+		g.log.Warn("gateway: releasing a reservation failed; it lapses at its expiry", "reservation", id, "err", err)
+	}
 }
 
 // readBody reads the whole request body within the size limit and the body
@@ -402,13 +337,14 @@ func (g *Gateway) upstreamBase(p *meter.Provider) string {
 }
 
 // forward sends the call upstream and streams the answer back, metering it.
-// attributed is false for fail-open calls, which produce no event;
-// reservationID (if any) goes into the usage event, which settles it.
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Call, body []byte, attributed bool, reservationID string) {
+// The call's usage event (none for fail-open and unmetered calls) carries
+// its reservation, which ingest settles.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *dataplane.Call) {
+	body := call.ForwardBody()
 	target := call.Route.UpstreamURL(g.upstreamBase(call.Route.Provider))
 	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, bytes.NewReader(body))
 	if err != nil {
-		g.upstreamFailed(w, call, attributed, reservationID, "building the upstream request failed: "+err.Error())
+		g.upstreamFailed(w, call, "building the upstream request failed: "+err.Error())
 		return
 	}
 	out.Header = make(http.Header, len(r.Header))
@@ -416,7 +352,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 		out.Header[name] = vals
 	}
 	dropHopHeaders(out.Header)
-	out.Header.Del(meter.KeyHeader)
+	out.Header.Del(contract.KeyHeader)
 	if call.Route.Metered() {
 		// Usage is read from the response body, so the provider must answer
 		// in identity encoding (the filter does the same). Unmetered calls
@@ -429,10 +365,10 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 	resp, err := g.transport.RoundTrip(out)
 	if err != nil {
 		if r.Context().Err() != nil {
-			g.emitUsage(call, attributed, reservationID, 0, &meter.Result{}, 0, time.Since(call.Start), "")
+			g.failedBeforeUsage(call)
 			return
 		}
-		g.upstreamFailed(w, call, attributed, reservationID, "the provider could not be reached: "+err.Error())
+		g.upstreamFailed(w, call, "the provider could not be reached: "+err.Error())
 		return
 	}
 	defer resp.Body.Close()
@@ -455,7 +391,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 		_ = rc.Flush() // the status and headers reach the caller now, not with the first chunk
 	}
 	var m *meter.ResponseMeter
-	if call.Route.Metered() {
+	if call.Metered() {
 		if enc := resp.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
 			g.log.Warn("gateway: provider compressed its answer despite no Accept-Encoding; its usage cannot be read",
 				"provider", call.Route.Provider.ID, "content_encoding", enc)
@@ -502,54 +438,52 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *meter.Ca
 	for _, name := range meter.RequestIDHeaders {
 		reqID.Header(name, resp.Header.Get(name))
 	}
-	if attributed && call.Answer != nil {
-		g.addRateTokens(call.Answer, &res) // before the event: whoever sees the event sees the count
+	if call.CountTokens {
+		g.addRateTokens(call.Answer(), &res) // before the event: whoever sees the event sees the count
 	}
-	g.emitUsage(call, attributed, reservationID, resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID.String())
+	if e := call.UsageEvent(resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID.String()); e != nil {
+		g.events.Add(*e)
+	}
 }
 
-func (g *Gateway) emitUsage(call *meter.Call, attributed bool, reservationID string, status int, res *meter.Result, ttfb, latency time.Duration, reqID string) {
-	if !attributed || call.Answer == nil || !call.Answer.Valid || !call.Route.Metered() {
-		return
+// failedBeforeUsage records a forwarded call that got no answer from the
+// provider: its reservation is given back, and its event records no usage.
+func (g *Gateway) failedBeforeUsage(call *dataplane.Call) {
+	if id := call.FailedBeforeUsage(); id != "" {
+		g.release(id)
 	}
-	e := call.UsageEvent(newEventID(), status, res, ttfb, latency, reqID)
-	e.ReservationID = reservationID
-	g.events.Add(e)
+	if e := call.UsageEvent(0, &meter.Result{}, 0, time.Since(call.Start), ""); e != nil {
+		g.events.Add(*e)
+	}
 }
 
-func (g *Gateway) upstreamFailed(w http.ResponseWriter, call *meter.Call, attributed bool, reservationID, msg string) {
+func (g *Gateway) upstreamFailed(w http.ResponseWriter, call *dataplane.Call, msg string) {
 	g.log.Warn("gateway: upstream failed", "provider", call.Route.Provider.ID, "err", msg)
-	status, ctype, body := policy.ErrorResponse(call.Route.Style.String(), http.StatusBadGateway, "upstream_unavailable", msg)
+	status, ctype, body := call.UpstreamFailed(msg)
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	g.emitUsage(call, attributed, reservationID, status, &meter.Result{}, 0, time.Since(call.Start), "")
-}
-
-// deny answers in the provider's error shape and records a denial event for
-// keys that belong to a tenant.
-func (g *Gateway) deny(w http.ResponseWriter, call *meter.Call, style, reason, message string) {
-	g.denyDecision(w, call, style, policy.Decision{Reason: reason, Message: message})
-}
-
-// denyDecision is deny for a policy decision, with its retry-after (rate
-// limits: the SDKs wait that long before their retry).
-func (g *Gateway) denyDecision(w http.ResponseWriter, call *meter.Call, style string, d policy.Decision) {
-	status, ctype, body := policy.DenialResponse(style, d.Reason, d.Message)
-	h := w.Header()
-	h.Set("Content-Type", ctype)
-	h.Set("X-Spendgate-Denial", d.Reason)
-	// The OpenAI and Anthropic SDKs obey x-should-retry over their own rules
-	// (which retry 429 and 5xx): a denial repeated is denied again, unless
-	// it is transient (policy.ShouldRetry).
-	h.Set("X-Should-Retry", strconv.FormatBool(policy.ShouldRetry(d.Reason)))
-	if d.RetryAfterSeconds > 0 {
-		h.Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds))
+	if id := call.FailedBeforeUsage(); id != "" {
+		g.release(id)
 	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-	if call.Answer != nil && call.Answer.Valid {
-		g.events.Add(call.DenialEvent(newEventID(), d.Reason, d.Message))
+	if e := call.UsageEvent(status, &meter.Result{}, 0, time.Since(call.Start), ""); e != nil {
+		g.events.Add(*e)
+	}
+}
+
+// deny answers a denial and records its event, if any.
+func (g *Gateway) deny(w http.ResponseWriter, call *dataplane.Call, d *dataplane.Denial) {
+	h := w.Header()
+	for _, kv := range d.Headers {
+		h.Set(kv[0], kv[1])
+	}
+	w.WriteHeader(d.Status)
+	_, _ = w.Write(d.Body)
+	if d.Event != nil {
+		g.events.Add(*d.Event)
+	}
+	if d.UndoRate {
+		g.releaseRate(call.Answer(), call.Admitted())
 	}
 }
 

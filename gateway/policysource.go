@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
-	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/dataplane/contract"
+	"github.com/spendgate/spendgate/internal/svcclient"
 	"github.com/spendgate/spendgate/policy"
 )
 
@@ -23,38 +23,21 @@ var ErrPolicyUnavailable = errors.New("policy service unavailable")
 
 // HTTPPolicySource asks the control plane's policy endpoint.
 type HTTPPolicySource struct {
-	URL          string // e.g. http://127.0.0.1:8080/internal/v1/policy
+	URL          string // e.g. http://127.0.0.1:8080 + contract.PolicyPath
 	ServiceToken string
 	Client       *http.Client
 }
 
 // Lookup implements PolicySource.
 func (s *HTTPPolicySource) Lookup(ctx context.Context, key string) (policy.Answer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+	c := svcclient.Client{Token: s.ServiceToken, HTTP: s.Client}
+	body, err := c.Expect(ctx, http.StatusOK, http.MethodGet, s.URL, nil, [2]string{contract.KeyHeader, key})
 	if err != nil {
-		return policy.Answer{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.ServiceToken)
-	req.Header.Set(meter.KeyHeader, key)
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return policy.Answer{}, fmt.Errorf("%w: %v", ErrPolicyUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return policy.Answer{}, fmt.Errorf("%w: %v", ErrPolicyUnavailable, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return policy.Answer{}, fmt.Errorf("%w: HTTP %d", ErrPolicyUnavailable, resp.StatusCode)
+		return policy.Answer{}, fmt.Errorf("%w: %w", ErrPolicyUnavailable, err)
 	}
 	a, err := policy.ParseAnswer(body)
 	if err != nil {
-		return policy.Answer{}, fmt.Errorf("%w: %v", ErrPolicyUnavailable, err)
+		return policy.Answer{}, fmt.Errorf("%w: %w", ErrPolicyUnavailable, err)
 	}
 	return a, nil
 }

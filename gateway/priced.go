@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
+	"github.com/spendgate/spendgate/internal/svcclient"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/pricing"
 )
@@ -57,7 +57,7 @@ func (s *CataloguePricedSource) Priced(ctx context.Context, tenantID, provider, 
 // allows, at most TTL or NegativeTTL. Concurrent questions of one model are
 // asked once. Build it with NewHTTPPricedSource.
 type HTTPPricedSource struct {
-	URL          string // e.g. http://127.0.0.1:8080/internal/v1/priced
+	URL          string // e.g. http://127.0.0.1:8080 + contract.PricedPath
 	ServiceToken string
 	Client       *http.Client     // nil: http.DefaultClient
 	TTL          time.Duration    // cap for "priced" answers
@@ -95,30 +95,14 @@ func (s *HTTPPricedSource) Priced(ctx context.Context, tenantID, provider, model
 
 // ask calls the priced endpoint once.
 func (s *HTTPPricedSource) ask(ctx context.Context, q pricedQuestion) (policy.PricedAnswer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"?"+policy.PricedQuery(q.tenantID, q.provider, q.model), nil)
+	c := svcclient.Client{Token: s.ServiceToken, HTTP: s.Client, MaxAnswerBytes: 64 << 10}
+	body, err := c.Expect(ctx, http.StatusOK, http.MethodGet, s.URL+"?"+policy.PricedQuery(q.tenantID, q.provider, q.model), nil)
 	if err != nil {
 		return policy.PricedAnswer{}, fmt.Errorf("%w: %w", ErrPricedUnavailable, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.ServiceToken)
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return policy.PricedAnswer{}, fmt.Errorf("%w: %w", ErrPricedUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return policy.PricedAnswer{}, fmt.Errorf("%w: reading the answer: %w", ErrPricedUnavailable, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return policy.PricedAnswer{}, fmt.Errorf("%w: HTTP %d: %.200s", ErrPricedUnavailable, resp.StatusCode, body)
 	}
 	a, err := policy.ParsePricedAnswer(body)
 	if err != nil {
-		return policy.PricedAnswer{}, fmt.Errorf("%w: %w: %.200s", ErrPricedUnavailable, err, body)
+		return policy.PricedAnswer{}, fmt.Errorf("%w: %w", ErrPricedUnavailable, err)
 	}
 	return a, nil
 }

@@ -19,11 +19,11 @@ import (
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
-	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -54,7 +54,7 @@ func newControlPlane(t *testing.T) *controlPlane {
 	c := &controlPlane{t: t, cp: cp, pool: pool}
 	api := apiserver.New(apiserver.Config{ServiceToken: apiServiceToken}, cp, log).Handler()
 	c.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == policy.PricedPath {
+		if r.URL.Path == contract.PricedPath {
 			c.pricedHits.Add(1)
 			if gate := c.pricedGate.Load(); gate != nil {
 				<-*gate
@@ -140,7 +140,7 @@ func TestRequirePricedModels(t *testing.T) {
 				Overrides: ingest.NewCachedOverrides(controlplane.OverrideReader{DB: c.pool}, 0), Now: clock.Now}
 		}, false},
 		{"priced endpoint", func(clock *testClock) PricedSource {
-			s := NewHTTPPricedSource(c.api.URL+policy.PricedPath, apiServiceToken, time.Minute, 10*time.Second)
+			s := NewHTTPPricedSource(c.api.URL+contract.PricedPath, apiServiceToken, time.Minute, 10*time.Second)
 			s.Now = clock.Now
 			return s
 		}, true},
@@ -223,8 +223,8 @@ func TestRequirePricedModelsSourceDown(t *testing.T) {
 		name   string
 		source PricedSource
 	}{
-		{"endpoint unreachable", NewHTTPPricedSource("http://127.0.0.1:1"+policy.PricedPath, apiServiceToken, time.Minute, time.Minute)},
-		{"wrong service token", NewHTTPPricedSource(c.api.URL+policy.PricedPath, "wrong-token", time.Minute, time.Minute)},
+		{"endpoint unreachable", NewHTTPPricedSource("http://127.0.0.1:1"+contract.PricedPath, apiServiceToken, time.Minute, time.Minute)},
+		{"wrong service token", NewHTTPPricedSource(c.api.URL+contract.PricedPath, "wrong-token", time.Minute, time.Minute)},
 		{"overrides unreadable", &CataloguePricedSource{Catalogue: pricing.Default(),
 			Overrides: ingest.NewCachedOverrides(controlplane.OverrideReader{DB: closedPool}, time.Minute)}},
 	}
@@ -270,7 +270,7 @@ func TestHTTPPricedSource(t *testing.T) {
 	actx, tenant, _ := c.tenant("http-source")
 	_, other, _ := c.tenant("http-source-other")
 	clock := newTestClock(time.Now())
-	src := NewHTTPPricedSource(c.api.URL+policy.PricedPath, apiServiceToken, time.Minute, 10*time.Second)
+	src := NewHTTPPricedSource(c.api.URL+contract.PricedPath, apiServiceToken, time.Minute, 10*time.Second)
 	src.Now = clock.Now
 	ctx := context.Background()
 	steps := []struct {
@@ -337,7 +337,7 @@ func TestHTTPPricedSource(t *testing.T) {
 	}
 
 	// Errors are returned as ErrPricedUnavailable and never cached.
-	bad := NewHTTPPricedSource(c.api.URL+policy.PricedPath, "wrong-token", time.Minute, time.Minute)
+	bad := NewHTTPPricedSource(c.api.URL+contract.PricedPath, "wrong-token", time.Minute, time.Minute)
 	hits = c.pricedHits.Load()
 	for range 2 {
 		if _, err := bad.Priced(ctx, tenant, "openai", "gpt-4o-mini"); !errors.Is(err, ErrPricedUnavailable) || !strings.Contains(err.Error(), "HTTP 401") {

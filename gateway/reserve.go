@@ -4,22 +4,13 @@ import (
 	"context"
 	"errors"
 
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/event"
 )
 
 // ReserveRequest asks the budget service to hold spend for one call before it
-// is forwarded. It mirrors the body of POST /internal/v1/reservations.
-type ReserveRequest struct {
-	TenantID   string
-	KeyID      string
-	Dimensions map[string]string
-	Provider   string
-	Model      string
-	// MaxTokens is the caller's output cap (0: the service's default).
-	MaxTokens int64
-	// InputTokensEstimate is a rough prompt size (request bytes / 4).
-	InputTokensEstimate int64
-}
+// is forwarded (the contract's reservation request).
+type ReserveRequest = contract.ReserveRequest
 
 // Reserver holds budget for calls of keys covered by a hard budget (the policy
 // answer's HardBudget). The reservation id travels in the call's usage event,
@@ -54,6 +45,12 @@ type ReserverFunc func(ctx context.Context, r ReserveRequest) (string, error)
 // Reserve implements Reserver.
 func (f ReserverFunc) Reserve(ctx context.Context, r ReserveRequest) (string, error) {
 	return f(ctx, r)
+}
+
+// Releaser gives back a reservation of a call that failed before any usage;
+// a Reserver that is one (budget/httpapi.Client) is asked to.
+type Releaser interface {
+	Release(ctx context.Context, reservationID string) error
 }
 
 func asDenied(err error) (*ReservationDeniedError, bool) {

@@ -112,3 +112,46 @@ func TestHardBudgetReservations(t *testing.T) {
 		}
 	}
 }
+
+// releasingBudget is a budget service that also takes reservations back.
+type releasingBudget struct {
+	budgetStandIn
+	released []string
+}
+
+func (b *releasingBudget) Release(_ context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.released = append(b.released, id)
+	return nil
+}
+
+// TestUnansweredCallReleasesItsReservation: a reserved call the provider
+// never answers gives its reservation back (Releaser), and its usage event,
+// which records no usage, no longer settles it.
+func TestUnansweredCallReleasesItsReservation(t *testing.T) {
+	t.Parallel()
+	hard := policy.Answer{Valid: true, TenantID: tenantID, KeyID: keyID, CacheTTLSeconds: 60, Policy: policy.Policy{HardBudget: true}}
+	b := &releasingBudget{budgetStandIn: budgetStandIn{room: 5}}
+	e := setup(t, func(c *Config) {
+		c.Reserver = b
+		c.Upstreams = map[string]string{"openai": "http://127.0.0.1:1/v1"} // nothing listens there
+	}, map[string]policy.Answer{"sg_hard_x": hard})
+	client := e.openai("sg_hard_x")
+	_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 {
+		t.Fatalf("want the gateway's 502, got %v", err)
+	}
+	evs := e.sink.wait(t, 1)
+	b.mu.Lock()
+	released := append([]string(nil), b.released...)
+	b.mu.Unlock()
+	if len(released) != 1 || released[0] != "res-1" {
+		t.Fatalf("released %v, want [res-1]", released)
+	}
+	if evs[0].Type != event.TypeUsage || evs[0].ReservationID != "" || evs[0].StatusCode != 502 {
+		t.Fatalf("usage event %+v", evs[0])
+	}
+}

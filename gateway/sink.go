@@ -1,19 +1,19 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/spendgate/spendgate/dataplane"
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/svcclient"
 	"github.com/spendgate/spendgate/spool"
 )
 
@@ -33,29 +33,16 @@ type HTTPSink struct {
 // deduplicates by event id, so the batch can be retried as a whole.
 func (s *HTTPSink) Publish(ctx context.Context, events []event.Event) error {
 	body := event.AppendBatch(make([]byte, 0, 512*len(events)), events)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.ServiceToken)
-	req.Header.Set("Content-Type", "application/json")
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("ingest answered HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
-		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusRequestEntityTooLarge {
-			// The batch itself is refused: sending it again cannot help.
-			return &RejectedBatchError{Err: err}
+	c := svcclient.Client{Token: s.ServiceToken, HTTP: s.Client, MaxAnswerBytes: 4096}
+	if _, err := c.Expect(ctx, http.StatusOK, http.MethodPost, s.URL, body); err != nil {
+		var se *svcclient.StatusError
+		if errors.As(err, &se) && !dataplane.Retryable(se.Status) {
+			// The batch itself is refused (malformed, too large): sending it
+			// again cannot help. The data plane's one delivery rule
+			// (dataplane.Retryable, the filter's outbox's too) decides.
+			return &RejectedBatchError{Err: fmt.Errorf("ingest: %w", err)}
 		}
-		return err
+		return fmt.Errorf("ingest: %w", err)
 	}
 	return nil
 }
@@ -272,7 +259,6 @@ func (b *Batcher) deliver() (ok, more bool) {
 	}
 }
 
-// publish sends one batch; false when the sink refused it.
 // publish sends one batch. handled is false when the sink could not take it
 // (retry later); a batch the sink rejects as such is handled, not
 // delivered: dropped, counted and logged.

@@ -3,6 +3,8 @@ package meter
 import (
 	"errors"
 	"strings"
+
+	"github.com/spendgate/spendgate/dataplane/contract"
 )
 
 // DimensionHeaderPrefix starts a header that sets an attribution dimension:
@@ -11,7 +13,7 @@ const DimensionHeaderPrefix = "x-spendgate-dim-"
 
 // KeyHeader carries the caller's spendgate API key. It is stripped before the
 // request is forwarded; the provider's own Authorization stays untouched.
-const KeyHeader = "x-spendgate-key"
+const KeyHeader = contract.KeyHeader
 
 // Limits on dimensions, so attribution stays cheap to store and query.
 const (

@@ -22,9 +22,6 @@ import (
 // 400 for a missing, malformed or oversize parameter, 401 for a wrong service
 // token, 503 when the tenant's overrides cannot be read.
 
-// PricedPath is the priced endpoint's default path.
-const PricedPath = "/internal/v1/priced"
-
 // MaxPricedProviderBytes bounds the provider parameter (provider ids are
 // short); the model is bounded by event.MaxModelNameBytes, like the model
 // names events carry.

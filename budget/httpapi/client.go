@@ -1,17 +1,16 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/spendgate/spendgate/budget"
+	"github.com/spendgate/spendgate/dataplane/contract"
+	"github.com/spendgate/spendgate/internal/svcclient"
 )
 
 // Client calls the reservation endpoints (for the gateway).
@@ -41,63 +40,56 @@ func (e *DeniedError) Unwrap() error { return ErrDenied }
 // should then refuse hard-capped calls (fail closed).
 func (c *Client) Reserve(ctx context.Context, r budget.ReserveRequest) (budget.Reservation, error) {
 	var res budget.Reservation
-	err := c.do(ctx, "/internal/v1/reservations", r, &res)
-	return res, err
+	body, err := json.Marshal(r)
+	if err != nil {
+		return res, fmt.Errorf("budget client: %w", err)
+	}
+	a, err := c.client().Do(ctx, http.MethodPost, c.url(contract.ReservationsPath), body)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", budget.ErrUnavailable, err)
+	}
+	switch a.Status {
+	case http.StatusOK:
+		if err := json.Unmarshal(a.Body, &res); err != nil {
+			return res, fmt.Errorf("budget client: bad response: %w", err)
+		}
+		return res, nil
+	case http.StatusConflict, http.StatusServiceUnavailable:
+		var d Denial
+		if json.Unmarshal(a.Body, &d) == nil && d.Denied {
+			return res, &DeniedError{d}
+		}
+	}
+	return res, answerError(a)
 }
 
 // Release gives a reservation back (the call failed before usage).
 func (c *Client) Release(ctx context.Context, id string) error {
-	return c.do(ctx, "/internal/v1/reservations/"+url.PathEscape(id)+"/release", nil, nil)
-}
-
-func (c *Client) do(ctx context.Context, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+path, body)
+	path, err := contract.ReleasePath(id)
 	if err != nil {
 		return fmt.Errorf("budget client: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.ServiceToken)
-	req.Header.Set("Content-Type", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	a, err := c.client().Do(ctx, http.MethodPost, c.url(path), nil)
 	if err != nil {
 		return fmt.Errorf("%w: %w", budget.ErrUnavailable, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("%w: %w", budget.ErrUnavailable, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNoContent:
+	if a.Status == http.StatusNoContent {
 		return nil
-	case resp.StatusCode == http.StatusOK:
-		if out == nil {
-			return nil
-		}
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("budget client: bad response: %w", err)
-		}
-		return nil
-	case resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusServiceUnavailable:
-		var d Denial
-		if json.Unmarshal(raw, &d) == nil && d.Denied {
-			return &DeniedError{d}
-		}
 	}
+	return answerError(a)
+}
+
+func (c *Client) client() *svcclient.Client {
+	return &svcclient.Client{Token: c.ServiceToken, HTTP: c.HTTP}
+}
+
+func (c *Client) url(path string) string { return strings.TrimRight(c.BaseURL, "/") + path }
+
+// answerError describes an answer that is neither success nor denial.
+func answerError(a svcclient.Answer) error {
 	var e apiError
-	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-		return fmt.Errorf("budget client: HTTP %d: %s", resp.StatusCode, e.Error.Message)
+	if json.Unmarshal(a.Body, &e) == nil && e.Error.Message != "" {
+		return fmt.Errorf("budget client: HTTP %d: %s", a.Status, e.Error.Message)
 	}
-	return fmt.Errorf("budget client: HTTP %d", resp.StatusCode)
+	return fmt.Errorf("budget client: %w", &svcclient.StatusError{Status: a.Status, Body: a.Body})
 }

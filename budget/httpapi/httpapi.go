@@ -22,6 +22,7 @@ import (
 
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/pgstore"
+	"github.com/spendgate/spendgate/dataplane/contract"
 )
 
 // Reserver is the budgets engine (budget/service.Service).
@@ -52,8 +53,8 @@ func Handler(r Reserver, serviceToken string, log *slog.Logger) http.Handler {
 	}
 	h := &handler{r: r, token: []byte("Bearer " + serviceToken), log: log}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /internal/v1/reservations", h.reserve)
-	mux.HandleFunc("POST /internal/v1/reservations/{id}/release", h.release)
+	mux.HandleFunc("POST "+contract.ReservationsPath, h.reserve)
+	mux.HandleFunc("POST "+contract.ReleasePattern, h.release)
 	return h.auth(mux)
 }
 

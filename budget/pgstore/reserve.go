@@ -64,8 +64,9 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 		if err != nil {
 			return budget.Reservation{}, err
 		}
-		denied := &budget.DeniedError{BudgetID: b.ID, BudgetName: b.Name, AmountNanoUSD: b.AmountNanoUSD}
+		denied := &budget.DeniedError{BudgetID: b.ID, BudgetName: b.Name, AmountNanoUSD: b.AmountNanoUSD, CallNanoUSD: in.AmountNanoUSD}
 		if !budget.Fits(b.AmountNanoUSD, 0, 0, in.AmountNanoUSD) {
+			denied.LeftNanoUSD = b.AmountNanoUSD
 			return budget.Reservation{}, denied
 		}
 		var ok bool
@@ -76,10 +77,16 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 			WHERE $4 <= $5 - budget_spend.spent_nano_usd - budget_spend.reserved_nano_usd
 			RETURNING true`, b.ID, start, end, in.AmountNanoUSD, b.AmountNanoUSD).Scan(&ok)
 		if err != nil {
-			if isNoRows(err) {
-				return budget.Reservation{}, denied
+			if !isNoRows(err) {
+				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 			}
-			return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
+			// What is left tells the caller whether a smaller worst case
+			// (max_tokens) would fit.
+			if err := tx.QueryRow(ctx, `SELECT greatest($2 - spent_nano_usd - reserved_nano_usd, 0) FROM budget_spend
+				WHERE budget_id = $1 AND period_start = $3`, b.ID, b.AmountNanoUSD, start).Scan(&denied.LeftNanoUSD); err != nil && !isNoRows(err) {
+				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
+			}
+			return budget.Reservation{}, denied
 		}
 		holds = append(holds, held{b.ID, start})
 		res.BudgetIDs = append(res.BudgetIDs, b.ID)

@@ -162,7 +162,8 @@ func (s *Service) UseCatalogue(src pricing.Source) { s.catalogue = src }
 
 // Estimate is the reservation amount for a request: the tenant cost (list
 // price with the tenant's overrides) of InputTokensEstimate input and
-// MaxTokens output tokens (config defaults when absent), or
+// MaxTokens output tokens (when absent: the config's default input, and the
+// model's maximum output from the catalogue or the config's default), or
 // UnpricedReserveNanoUSD for a model without a price. It fails only when the
 // tenant's overrides cannot be read.
 func (s *Service) Estimate(ctx context.Context, r *budget.ReserveRequest) (int64, error) {
@@ -171,7 +172,7 @@ func (s *Service) Estimate(ctx context.Context, r *budget.ReserveRequest) (int64
 		in = s.cfg.DefaultInputTokens
 	}
 	if out == 0 {
-		out = s.cfg.DefaultMaxTokens
+		out = s.maxOutputTokens(r.Provider, r.Model)
 	}
 	if r.Model == "" {
 		return s.cfg.UnpricedReserveNanoUSD, nil
@@ -189,6 +190,26 @@ func (s *Service) Estimate(ctx context.Context, r *budget.ReserveRequest) (int64
 		return s.cfg.UnpricedReserveNanoUSD, nil
 	}
 	return c.TenantNanoUSD, nil
+}
+
+// maxOutputs is the catalogue's most output tokens per call of a model
+// (pricing.Catalogue.MaxOutputTokens, from the catalogue's
+// max_output_tokens).
+type maxOutputs interface {
+	MaxOutputTokens(provider, model string) (int64, bool)
+}
+
+// maxOutputTokens is the output a call without max_tokens is reserved for:
+// the model's real maximum from the catalogue, so the reservation is the
+// call's true worst case; DefaultMaxTokens for a model the catalogue has no
+// maximum for.
+func (s *Service) maxOutputTokens(provider, model string) int64 {
+	if mo, ok := any(s.catalogue).(maxOutputs); ok {
+		if n, ok := mo.MaxOutputTokens(provider, model); ok && n > 0 {
+			return n
+		}
+	}
+	return s.cfg.DefaultMaxTokens
 }
 
 // Reserve holds the request's estimated maximum cost against every hard

@@ -274,7 +274,15 @@ func TestReservationHTTP(t *testing.T) {
 	cfg := testConfig("SGX")
 	def := req
 	def.MaxTokens, def.InputTokensEstimate = 0, 0
-	wantDef := pricing.Default().Cost(pricing.Request{Provider: "openai", Model: "gpt-4o-mini"}, usage.Tokens{Input: cfg.DefaultInputTokens, Output: cfg.DefaultMaxTokens}, nil)
+	defOut := cfg.DefaultMaxTokens // or the model's maximum, once the catalogue has it
+	if mo, ok := any(pricing.Default()).(interface {
+		MaxOutputTokens(provider, model string) (int64, bool)
+	}); ok {
+		if n, ok := mo.MaxOutputTokens("openai", "gpt-4o-mini"); ok {
+			defOut = n
+		}
+	}
+	wantDef := pricing.Default().Cost(pricing.Request{Provider: "openai", Model: "gpt-4o-mini"}, usage.Tokens{Input: cfg.DefaultInputTokens, Output: defOut}, nil)
 	if got, err := svc.Estimate(ctx, &def); err != nil || got != wantDef.TenantNanoUSD {
 		t.Errorf("default estimate %d (%v), want %d", got, err, wantDef.TenantNanoUSD)
 	}
@@ -435,5 +443,30 @@ func TestEstimateUsesTenantOverrides(t *testing.T) {
 	var denied *budget.DeniedError
 	if _, err := svc.Reserve(ctx, req); !errors.As(err, &denied) {
 		t.Fatalf("third reservation at 1.5× list price: %v", err)
+	}
+}
+
+// TestEstimateWithoutMaxTokensReservesTheModelsMaximum: a call that sends
+// no max_tokens can produce the model's whole maximum output, so that is
+// what is reserved (the catalogue's max_output_tokens), not a fixed default.
+func TestEstimateWithoutMaxTokensReservesTheModelsMaximum(t *testing.T) {
+	cat := pricing.Default()
+	mo, ok := any(cat).(interface {
+		MaxOutputTokens(provider, model string) (int64, bool)
+	})
+	if !ok {
+		t.Skip("the catalogue has no max output tokens yet (they come with branch pricing)")
+	}
+	max, ok := mo.MaxOutputTokens("openai", "gpt-4o-mini")
+	if !ok || max <= 0 {
+		t.Fatalf("no max output tokens for gpt-4o-mini: %d", max)
+	}
+	f := setup(t)
+	svc := service.New(f.db, nil, "SGE", testConfig("SGE"), nil)
+	cfg := testConfig("SGE")
+	got, err := svc.Estimate(context.Background(), &budget.ReserveRequest{TenantID: f.tenant, Provider: "openai", Model: "gpt-4o-mini"})
+	want := cat.Cost(pricing.Request{Provider: "openai", Model: "gpt-4o-mini"}, usage.Tokens{Input: cfg.DefaultInputTokens, Output: max}, nil)
+	if err != nil || got != want.TenantNanoUSD {
+		t.Fatalf("estimate %d (%v), want %d for %d output tokens", got, err, want.TenantNanoUSD, max)
 	}
 }

@@ -16,10 +16,10 @@ import (
 
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/httpapi"
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/meter"
-	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/spool"
 )
 
@@ -77,7 +77,7 @@ func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
 	if standalone {
 		fs.StringVar(&f.listen, "listen", "127.0.0.1:8081", "gateway listen address")
 		fs.StringVar(&f.policyURL, "policy-url", "http://127.0.0.1:8080"+policyPath, "control plane policy endpoint")
-		fs.StringVar(&f.pricedURL, "priced-url", "", "control plane priced endpoint, asked for keys that require priced models (empty: --policy-url with its path "+policyPath+" replaced by "+policy.PricedPath+")")
+		fs.StringVar(&f.pricedURL, "priced-url", "", "control plane priced endpoint, asked for keys that require priced models (empty: --policy-url with its path "+policyPath+" replaced by "+contract.PricedPath+")")
 		fs.StringVar(&f.ingestURL, "ingest-url", "http://127.0.0.1:8080/internal/v1/events", "ingest event endpoint")
 		fs.StringVar(&f.budgetURL, "budget-url", "", "base URL of the budget reservation service (POST /internal/v1/reservations), e.g. http://127.0.0.1:8080; empty: hard budgets are enforced only through the policy answer's blocked flag")
 		fs.StringVar(&f.serviceToken, "service-token", "", "service token for the policy, priced, ingest and budget endpoints (required)")
@@ -140,7 +140,7 @@ func (f *gatewayFlags) pricedEndpoint() (string, error) {
 	if prefix == u.Path { // another path: only its host tells where the control plane is
 		prefix = ""
 	}
-	u.Path, u.RawPath, u.RawQuery, u.Fragment = strings.TrimSuffix(prefix, "/")+policy.PricedPath, "", "", ""
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = strings.TrimSuffix(prefix, "/")+contract.PricedPath, "", "", ""
 	return u.String(), nil
 }
 
@@ -173,7 +173,7 @@ func runGateway(ctx context.Context, args []string) error {
 	cfg.Priced = gateway.NewHTTPPricedSource(pricedURL, f.serviceToken, f.cacheTTL, f.negativeTTL)
 	if f.budgetURL != "" {
 		client := &httpapi.Client{BaseURL: f.budgetURL, ServiceToken: f.serviceToken}
-		cfg.Reserver = budgetReserver(client.Reserve)
+		cfg.Reserver = budgetReserver(client.Reserve, client.Release)
 	}
 	gw := gateway.New(cfg, src, batcher, log)
 	return serveUntilDone(ctx, log, "gateway", f.listen, gw, func(ctx context.Context) { gw.Shutdown(ctx) })
@@ -243,27 +243,44 @@ func (f *gatewayFlags) openBatcher(sink gateway.EventSink, log *slog.Logger) (*g
 	}, nil
 }
 
-// budgetReserver adapts the budget engine's Reserve (the HTTP client of
-// budget/httpapi, or budget/service in-process) to the gateway's Reserver,
-// turning its refusals into gateway denials. Other errors mean the budget
-// service could not be asked; the gateway then refuses (fail closed).
-func budgetReserver(reserve func(context.Context, budget.ReserveRequest) (budget.Reservation, error)) gateway.Reserver {
-	return gateway.ReserverFunc(func(ctx context.Context, r gateway.ReserveRequest) (string, error) {
-		res, err := reserve(ctx, budget.ReserveRequest{TenantID: r.TenantID, KeyID: r.KeyID, Dimensions: r.Dimensions,
-			Provider: r.Provider, Model: r.Model, MaxTokens: r.MaxTokens, InputTokensEstimate: r.InputTokensEstimate})
-		if err == nil {
-			return res.ID, nil
-		}
-		var remote *httpapi.DeniedError
-		if errors.As(err, &remote) {
-			return "", &gateway.ReservationDeniedError{Reason: remote.Reason, Message: remote.Message}
-		}
-		var local *budget.DeniedError
-		if errors.As(err, &local) {
-			return "", &gateway.ReservationDeniedError{Reason: event.DenialBudgetExceeded, Message: local.Error()}
-		}
-		return "", err
-	})
+// budgetReserver adapts the budget engine's Reserve and Release (the HTTP
+// client of budget/httpapi, or budget/service in-process) to the gateway's
+// Reserver and Releaser, turning its refusals into gateway denials. Other
+// errors mean the budget service could not be asked; the gateway then
+// refuses (fail closed). release (may be nil) gives back the reservation of
+// a call that failed before any usage.
+func budgetReserver(reserve func(context.Context, budget.ReserveRequest) (budget.Reservation, error), release func(context.Context, string) error) gateway.Reserver {
+	return budgetReservations{reserve: reserve, release: release}
+}
+
+type budgetReservations struct {
+	reserve func(context.Context, budget.ReserveRequest) (budget.Reservation, error)
+	release func(context.Context, string) error
+}
+
+func (b budgetReservations) Reserve(ctx context.Context, r gateway.ReserveRequest) (string, error) {
+	res, err := b.reserve(ctx, budget.ReserveRequest{TenantID: r.TenantID, KeyID: r.KeyID, Dimensions: r.Dimensions,
+		Provider: r.Provider, Model: r.Model, MaxTokens: r.MaxTokens, InputTokensEstimate: r.InputTokensEstimate})
+	if err == nil {
+		return res.ID, nil
+	}
+	var remote *httpapi.DeniedError
+	if errors.As(err, &remote) {
+		return "", &gateway.ReservationDeniedError{Reason: remote.Reason, Message: remote.Message}
+	}
+	var local *budget.DeniedError
+	if errors.As(err, &local) {
+		return "", &gateway.ReservationDeniedError{Reason: event.DenialBudgetExceeded, Message: local.Error()}
+	}
+	return "", err
+}
+
+// Release implements gateway.Releaser.
+func (b budgetReservations) Release(ctx context.Context, id string) error {
+	if b.release == nil {
+		return nil
+	}
+	return b.release(ctx, id)
 }
 
 // serveUntilDone runs an HTTP server until ctx is cancelled, then shuts it

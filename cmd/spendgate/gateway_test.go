@@ -92,7 +92,8 @@ func TestGatewayReservesThroughTheBudgetEndpoint(t *testing.T) {
 
 	cfg := gateway.DefaultConfig()
 	cfg.Upstreams = map[string]string{"openai": fake.URL + "/v1"}
-	cfg.Reserver = budgetReserver((&httpapi.Client{BaseURL: budgetSrv.URL, ServiceToken: "svc"}).Reserve)
+	budgetClient := &httpapi.Client{BaseURL: budgetSrv.URL, ServiceToken: "svc"}
+	cfg.Reserver = budgetReserver(budgetClient.Reserve, budgetClient.Release)
 	gw := gateway.New(cfg, &gateway.HTTPPolicySource{URL: policySrv.URL, ServiceToken: "svc"}, batcher, quiet)
 	gwSrv := httptest.NewServer(gw)
 	defer gwSrv.Close()
@@ -137,7 +138,7 @@ func TestGatewayReservesThroughTheBudgetEndpoint(t *testing.T) {
 		t.Fatalf("budget store down: %v", err)
 	}
 	// The reservation endpoint itself unreachable: also refused.
-	cfg.Reserver = budgetReserver((&httpapi.Client{BaseURL: "http://127.0.0.1:1", ServiceToken: "svc"}).Reserve)
+	cfg.Reserver = budgetReserver((&httpapi.Client{BaseURL: "http://127.0.0.1:1", ServiceToken: "svc"}).Reserve, nil)
 	gw2 := gateway.New(cfg, &gateway.HTTPPolicySource{URL: policySrv.URL, ServiceToken: "svc"}, batcher, quiet)
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "http://gw/v1/openai/chat/completions", strings.NewReader(`{"model":"gpt-4o","messages":[]}`))

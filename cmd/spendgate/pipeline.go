@@ -20,6 +20,7 @@ import (
 	budgethttp "github.com/spendgate/spendgate/budget/httpapi"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/natsembed"
 	"github.com/spendgate/spendgate/pricing"
@@ -244,11 +245,11 @@ func (p *pipeline) workers() []func(context.Context) error {
 // mount adds the event receiver and, with budgets, the reservation
 // endpoints, authenticated with the service token.
 func (p *pipeline) mount(mount func(pattern string, h http.Handler), serviceToken string, log *slog.Logger) {
-	mount("POST /internal/v1/events", p.receiver)
+	mount("POST "+contract.EventsPath, p.receiver)
 	if p.budgets != nil {
 		reservations := budgethttp.Handler(p.budgets, serviceToken, log)
-		mount("POST /internal/v1/reservations", reservations)
-		mount("POST /internal/v1/reservations/{id}/release", reservations)
+		mount("POST "+contract.ReservationsPath, reservations)
+		mount("POST "+contract.ReleasePattern, reservations)
 	}
 }
 

@@ -142,7 +142,7 @@ func runServe(ctx context.Context, args []string) error {
 	// In-process, with the tenant overrides the consumer prices with.
 	gcfg.Priced = &gateway.CataloguePricedSource{Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {
-		gcfg.Reserver = budgetReserver(p.budgets.Reserve) // in-process: no HTTP hop
+		gcfg.Reserver = budgetReserver(p.budgets.Reserve, p.budgets.Release) // in-process: no HTTP hop
 	}
 	gw := gateway.New(gcfg, src, batcher, log)
 	addrs := map[string]string{}

@@ -1,8 +1,9 @@
-package main
+package wasmplugin
 
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/spendgate/spendgate/dataplane"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/usage"
@@ -34,8 +36,13 @@ func newHostVM(t *testing.T, cfg string, vm *vmContext) proxytest.HostEmulator {
 	return host
 }
 
+// rateConfig keeps policy answers for an hour: the tests move the clock
+// across minutes and the cached answer must keep the limits.
+var rateConfig = strings.Replace(testConfig, `{`, `{"cache_ttl_seconds":3600,`, 1)
+
 func limited(rpm int, tpm int64) policy.Answer {
 	a := allowAll()
+	a.CacheTTLSeconds = 3600
 	a.Policy.RequestsPerMinute, a.Policy.TokensPerMinute = rpm, tpm
 	return a
 }
@@ -96,7 +103,7 @@ func rateDenied(t *testing.T, host proxytest.HostEmulator, r req, retryAfter int
 // keeps the limits.
 func TestRequestsPerMinute(t *testing.T) {
 	clk := newClock()
-	host := newHostVM(t, testConfig, &vmContext{now: clk.now})
+	host := newHostVM(t, rateConfig, &vmContext{now: clk.now})
 	ans := answerJSON(limited(2, 0))
 	pass(t, host, openAICall, ans, chatAnswer(5, 5))
 	pass(t, host, anthropicCall, nil, `{"type":"message","model":"claude-haiku-4-5","usage":{"input_tokens":3,"output_tokens":4}}`)
@@ -157,7 +164,7 @@ func TestRequestsPerMinute(t *testing.T) {
 // crossed it was served), and the next minute passes again.
 func TestTokensPerMinute(t *testing.T) {
 	clk := newClock()
-	host := newHostVM(t, testConfig, &vmContext{now: clk.now})
+	host := newHostVM(t, rateConfig, &vmContext{now: clk.now})
 	pass(t, host, openAICall, answerJSON(limited(0, 1000)), chatAnswer(600, 300)) // 900 of 1000
 	pass(t, host, openAICall, nil, chatAnswer(700, 500))                          // under the limit when it started; 2100 now
 	clk.t = clk.t.Add(20 * time.Second)
@@ -177,7 +184,7 @@ func TestTokensPerMinute(t *testing.T) {
 // TestBothLimits: whichever limit is reached first refuses the call.
 func TestBothLimits(t *testing.T) {
 	clk := newClock()
-	host := newHostVM(t, testConfig, &vmContext{now: clk.now})
+	host := newHostVM(t, rateConfig, &vmContext{now: clk.now})
 	pass(t, host, openAICall, answerJSON(limited(3, 100)), chatAnswer(10, 10))
 	pass(t, host, openAICall, nil, chatAnswer(10, 10))
 	pass(t, host, openAICall, nil, chatAnswer(10, 10)) // third call: request limit reached, 60 tokens
@@ -190,13 +197,13 @@ func TestBothLimits(t *testing.T) {
 // TestKeysWithoutLimitsAreUnaffected: a key without limits is never refused
 // and leaves nothing in shared data.
 func TestKeysWithoutLimitsAreUnaffected(t *testing.T) {
-	host := newHostVM(t, testConfig, &vmContext{})
+	host := newHostVM(t, rateConfig, &vmContext{})
 	ans := answerJSON(allowAll())
 	for i := 0; i < 200; i++ {
 		pass(t, host, openAICall, ans, chatAnswer(100000, 100000))
 		ans = nil
 	}
-	if _, _, err := proxywasm.GetSharedData(rateEntryPrefix + allowAll().KeyID); err != types.ErrorStatusNotFound {
+	if _, _, err := proxywasm.GetSharedData(dataplane.RateEntryPrefix + allowAll().KeyID); err != types.ErrorStatusNotFound {
 		t.Fatalf("unlimited key has a rate entry: %v", err)
 	}
 }
@@ -210,7 +217,7 @@ func TestKeysWithoutLimitsAreUnaffected(t *testing.T) {
 func TestRateCountsAreSharedBetweenWorkers(t *testing.T) {
 	clk := newClock()
 	vm := &vmContext{now: clk.now}
-	host := newHostVM(t, testConfig, vm)
+	host := newHostVM(t, rateConfig, vm)
 	worker2 := vm.NewPluginContext(2).(*pluginContext)
 	if worker2.OnPluginStart(len(testConfig)) != types.OnPluginStartStatusOK {
 		t.Fatal("second worker did not start")
@@ -262,11 +269,11 @@ type racingShared struct {
 }
 
 func (r *racingShared) Set(name string, data []byte, cas uint32) error {
-	if r.races > 0 && len(name) > len(rateEntryPrefix) && name[:len(rateEntryPrefix)] == rateEntryPrefix {
+	if r.races > 0 && len(name) > len(dataplane.RateEntryPrefix) && name[:len(dataplane.RateEntryPrefix)] == dataplane.RateEntryPrefix {
 		r.races--
 		cur, curCas, _ := proxywasm.GetSharedData(name)
-		w, _ := decodeRateWindow(cur).Admit(&policy.Policy{RequestsPerMinute: 1 << 30}, r.clk.now())
-		if err := proxywasm.SetSharedData(name, encodeRateWindow(nil, w), curCas); err != nil {
+		w, _ := dataplane.ReadRateWindow(cur).Admit(&policy.Policy{RequestsPerMinute: 1 << 30}, r.clk.now())
+		if err := proxywasm.SetSharedData(name, dataplane.AppendRateWindow(nil, w), curCas); err != nil {
 			panic("the other worker's write failed: " + err.Error())
 		}
 	}
@@ -282,15 +289,15 @@ func (r *racingShared) Set(name string, data []byte, cas uint32) error {
 func TestRateCASConflictsAreRetried(t *testing.T) {
 	clk := newClock()
 	racer := &racingShared{clk: clk}
-	host := newHostVM(t, testConfig, &vmContext{now: clk.now, shared: racer})
+	host := newHostVM(t, rateConfig, &vmContext{now: clk.now, shared: racer})
 	a := limited(4, 0)
 	counts := func(keyID string) policy.RateWindow {
 		t.Helper()
-		data, _, err := proxywasm.GetSharedData(rateEntryPrefix + keyID)
+		data, _, err := proxywasm.GetSharedData(dataplane.RateEntryPrefix + keyID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return decodeRateWindow(data)
+		return dataplane.ReadRateWindow(data)
 	}
 	pass(t, host, openAICall, answerJSON(a), chatAnswer(1, 1))
 	racer.races = 1
@@ -303,10 +310,10 @@ func TestRateCASConflictsAreRetried(t *testing.T) {
 	if w := counts(a.KeyID); w.Requests != 4 {
 		t.Fatalf("%d requests counted, want 4", w.Requests)
 	}
-	if v, _ := host.GetCounterMetric(metricRateConflicts); v != 2 {
+	if v, _ := host.GetCounterMetric(MetricRateConflicts); v != 2 {
 		t.Fatalf("conflicts metric %d, want 2", v)
 	}
-	if v, _ := host.GetCounterMetric(metricRateFailures); v != 0 {
+	if v, _ := host.GetCounterMetric(MetricRateFailures); v != 0 {
 		t.Fatalf("rate limit failures metric %d", v)
 	}
 
@@ -320,10 +327,10 @@ func TestRateCASConflictsAreRetried(t *testing.T) {
 	racer.races = 1 << 30
 	pass(t, host, r, nil, chatAnswer(1, 1))
 	racer.races = 0
-	if v, _ := host.GetCounterMetric(metricRateFailures); v != 1 {
+	if v, _ := host.GetCounterMetric(MetricRateFailures); v != 1 {
 		t.Fatalf("rate limit failures metric %d, want 1", v)
 	}
-	if v, _ := host.GetCounterMetric(metricRateConflicts); v != 2+rateAttempts {
+	if v, _ := host.GetCounterMetric(MetricRateConflicts); v != 2+rateAttempts {
 		t.Fatalf("conflicts metric %d, want %d", v, 2+rateAttempts)
 	}
 	if w := counts(busy.KeyID); w.Requests != 1+rateAttempts {
@@ -333,11 +340,11 @@ func TestRateCASConflictsAreRetried(t *testing.T) {
 
 func TestRateEntryCodec(t *testing.T) {
 	w := policy.RateWindow{Minute: -5, Requests: 1 << 40, Tokens: 1<<63 - 1}
-	if got := decodeRateWindow(encodeRateWindow(nil, w)); got != w {
+	if got := dataplane.ReadRateWindow(dataplane.AppendRateWindow(nil, w)); got != w {
 		t.Fatalf("round trip %+v -> %+v", w, got)
 	}
 	for _, bad := range [][]byte{nil, {}, make([]byte, 23), make([]byte, 25)} {
-		if got := decodeRateWindow(bad); got != (policy.RateWindow{}) {
+		if got := dataplane.ReadRateWindow(bad); got != (policy.RateWindow{}) {
 			t.Fatalf("%d bytes decoded as %+v", len(bad), got)
 		}
 	}

@@ -1,13 +1,15 @@
 // Package config parses the spendgate proxy-wasm filter's plugin
 // configuration (the JSON in Envoy's wasm filter config or an Istio
 // WasmPlugin's pluginConfig). TinyGo-safe: gjson, no encoding/json.
-package config
+package wasmplugin
 
 import (
 	"errors"
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/spendgate/spendgate/dataplane/contract"
 )
 
 // Config is the filter's plugin configuration.
@@ -24,6 +26,20 @@ type Config struct {
 	IngestCluster   string
 	IngestAuthority string
 	IngestPath      string
+	// ReservationCluster, ReservationAuthority, ReservationPath: where calls
+	// of keys under a hard budget are reserved (POST) before they go on, and
+	// released (POST <path>/<id>/release) when they fail before any usage.
+	// The pipeline serves them beside ingest, so they default to the ingest
+	// cluster.
+	ReservationCluster   string
+	ReservationAuthority string
+	ReservationPath      string
+	// Reserve turns reservations on (default); off, hard budgets are held
+	// only through the policy answer's blocked flag.
+	Reserve bool
+	// ReservationFailOpen forwards hard-budget calls whose reservation could
+	// not be made; the default refuses them (503 budget_unavailable).
+	ReservationFailOpen bool
 	// ServiceToken authenticates the filter to the policy and ingest endpoints.
 	ServiceToken string
 	// CacheTTLSeconds bounds how long a positive policy answer is reused (the
@@ -54,8 +70,9 @@ type Config struct {
 // Default returns the configuration used for absent fields.
 func Default() Config {
 	return Config{
-		PolicyCluster: "spendgate_api", PolicyAuthority: "spendgate-api", PolicyPath: "/internal/v1/policy", PricedPath: "/internal/v1/priced",
-		IngestCluster: "spendgate_ingest", IngestAuthority: "spendgate-ingest", IngestPath: "/internal/v1/events",
+		PolicyCluster: "spendgate_api", PolicyAuthority: "spendgate-api", PolicyPath: contract.PolicyPath, PricedPath: contract.PricedPath,
+		IngestCluster: "spendgate_ingest", IngestAuthority: "spendgate-ingest", IngestPath: contract.EventsPath,
+		ReservationCluster: "spendgate_ingest", ReservationAuthority: "spendgate-ingest", ReservationPath: contract.ReservationsPath, Reserve: true,
 		CacheTTLSeconds: 30, NegativeCacheTTLSeconds: 10, InjectStreamUsage: true,
 		BatchMaxEvents: 100, FlushIntervalMs: 1000, MaxBufferedEvents: 10000, MaxRetryIntervalMs: 30000,
 		MaxRequestBodyBytes: 10 << 20, TimeoutMs: 2000,
@@ -65,6 +82,7 @@ func Default() Config {
 var known = map[string]bool{
 	"policy_cluster": true, "policy_authority": true, "policy_path": true, "priced_path": true,
 	"ingest_cluster": true, "ingest_authority": true, "ingest_path": true,
+	"reservation_cluster": true, "reservation_authority": true, "reservation_path": true, "reserve": true, "reservation_fail_open": true,
 	"service_token": true, "cache_ttl_seconds": true, "negative_cache_ttl_seconds": true,
 	"fail_open": true, "inject_stream_usage": true, "batch_max_events": true,
 	"flush_interval_ms": true, "max_buffered_events": true, "max_retry_interval_ms": true,
@@ -94,21 +112,27 @@ func Parse(b []byte) (Config, error) {
 			return true
 		}
 		switch name {
-		case "policy_cluster", "policy_authority", "policy_path", "priced_path", "ingest_cluster", "ingest_authority", "ingest_path", "service_token":
+		case "policy_cluster", "policy_authority", "policy_path", "priced_path", "ingest_cluster", "ingest_authority", "ingest_path", "service_token",
+			"reservation_cluster", "reservation_authority", "reservation_path":
 			if v.Type != gjson.String || v.Str == "" {
 				errs = append(errs, name+" must be a non-empty string")
 				return true
 			}
 			setString(&c, name, v.Str)
-		case "fail_open", "inject_stream_usage":
+		case "fail_open", "inject_stream_usage", "reserve", "reservation_fail_open":
 			if !v.IsBool() {
 				errs = append(errs, name+" must be true or false")
 				return true
 			}
-			if name == "fail_open" {
+			switch name {
+			case "fail_open":
 				c.FailOpen = v.Bool()
-			} else {
+			case "inject_stream_usage":
 				c.InjectStreamUsage = v.Bool()
+			case "reserve":
+				c.Reserve = v.Bool()
+			default:
+				c.ReservationFailOpen = v.Bool()
 			}
 		default:
 			if v.Type != gjson.Number || v.Num != float64(int64(v.Num)) || v.Num <= 0 || v.Num > 1<<31 {
@@ -122,8 +146,11 @@ func Parse(b []byte) (Config, error) {
 	if c.ServiceToken == "" {
 		errs = append(errs, "service_token is required")
 	}
-	if !strings.HasPrefix(c.PolicyPath, "/") || !strings.HasPrefix(c.PricedPath, "/") || !strings.HasPrefix(c.IngestPath, "/") {
-		errs = append(errs, "policy_path, priced_path and ingest_path must start with /")
+	if !strings.HasPrefix(c.PolicyPath, "/") || !strings.HasPrefix(c.PricedPath, "/") || !strings.HasPrefix(c.IngestPath, "/") || !strings.HasPrefix(c.ReservationPath, "/") {
+		errs = append(errs, "policy_path, priced_path, ingest_path and reservation_path must start with /")
+	}
+	if strings.ContainsAny(c.ReservationPath, "?#") || strings.HasSuffix(c.ReservationPath, "/") {
+		errs = append(errs, "reservation_path must be a plain path: releases go to <path>/<id>/release")
 	}
 	if strings.ContainsAny(c.PricedPath, "?#") {
 		errs = append(errs, "priced_path must not have a query: the filter adds its own")
@@ -155,6 +182,12 @@ func setString(c *Config, name, v string) {
 		c.IngestPath = v
 	case "service_token":
 		c.ServiceToken = v
+	case "reservation_cluster":
+		c.ReservationCluster = v
+	case "reservation_authority":
+		c.ReservationAuthority = v
+	case "reservation_path":
+		c.ReservationPath = v
 	}
 }
 
