@@ -67,9 +67,7 @@ func (s *Server) exportSpend(w http.ResponseWriter, r *http.Request) {
 	if q.Bucket != "" {
 		header = append(header, "bucket_start")
 	}
-	for _, g := range q.GroupBy {
-		header = append(header, g)
-	}
+	header = append(header, q.GroupBy...)
 	for _, g := range q.GroupBy {
 		header = append(header, g+"_label")
 	}
@@ -82,7 +80,9 @@ func (s *Server) exportSpend(w http.ResponseWriter, r *http.Request) {
 }
 
 func exportRow(prefix []string, g analytics.Group) []string {
-	row := append(prefix, g.Keys...)
+	row := make([]string, 0, len(prefix)+len(g.Keys)+len(g.Labels)+6)
+	row = append(row, prefix...)
+	row = append(row, g.Keys...)
 	row = append(row, g.Labels...)
 	return append(row, strconv.FormatUint(g.Events, 10), strconv.FormatUint(g.UnpricedEvents, 10),
 		money.FormatNano(g.ListNanoUSD), money.FormatNano(g.TenantNanoUSD),

@@ -79,7 +79,7 @@ func startGateway(t *testing.T, s *testenv.Serve, ingestURL, spoolDir, logName s
 	go func() { g.exited <- g.cmd.Wait(); _ = logFile.Close() }()
 	t.Cleanup(func() {
 		_ = g.cmd.Process.Kill()
-		<-g.exited
+		<-g.exited //nolint:errcheck // killed on purpose: its exit status says nothing
 		g.exited <- nil
 	})
 	testenv.WaitFor(t, 30*time.Second, "the gateway listening", func() bool {
@@ -190,7 +190,7 @@ func TestGatewayKilledWhileIngestDownReplaysSpool(t *testing.T) {
 		return strings.Contains(g.logText(), "spooled_total=50")
 	})
 	testenv.Must(t, g.cmd.Process.Kill(), "kill -9 the gateway")
-	<-g.exited
+	<-g.exited //nolint:errcheck // killed on purpose: its exit status says nothing
 	g.exited <- nil
 
 	g2 := startGateway(t, s, ingest.URL, spoolDir, "second.log", flags...)

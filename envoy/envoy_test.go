@@ -29,8 +29,6 @@ import (
 	"github.com/spendgate/spendgate/meter"
 )
 
-type validator interface{ ValidateAll() error }
-
 func loadBootstrap(t *testing.T, path string) *bootstrapv3.Bootstrap {
 	t.Helper()
 	raw, err := os.ReadFile(path)

@@ -35,7 +35,8 @@ func decodeEventOf(data []byte, strict, validJSON bool) (event.Event, error) {
 	}
 	e = event.Event{}
 	if !strict {
-		return e, json.Unmarshal(data, &e)
+		err := json.Unmarshal(data, &e) // before e is read for the return
+		return e, err
 	}
 	if !json.Valid(data) {
 		return event.Event{}, json.Unmarshal(data, &e) // the syntax error, as Unmarshal words it

@@ -23,5 +23,6 @@ func Start(dir string) (*server.Server, string, error) {
 		s.Shutdown()
 		return nil, "", errors.New("natsembed: server did not become ready")
 	}
-	return s, s.ClientURL(), nil
+	url := s.ClientURL()
+	return s, url, nil
 }

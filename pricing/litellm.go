@@ -482,12 +482,6 @@ func removeName(names []string, name string) []string {
 	return out
 }
 
-func sameRates(a, b map[string]string) bool {
-	ra, err1 := ParseRates(a)
-	rb, err2 := ParseRates(b)
-	return err1 == nil && err2 == nil && ra == rb
-}
-
 func samePrice(a, b *FilePrice) bool {
 	pa, err1 := buildPrice(a)
 	pb, err2 := buildPrice(b)

@@ -350,7 +350,7 @@ func (s *Spool) roll() error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	if _, err := f.Write([]byte(magic)); err == nil {
+	if _, err = f.Write([]byte(magic)); err == nil {
 		err = f.Sync()
 	}
 	if err == nil {

@@ -61,13 +61,13 @@ func benchGateway(ctx context.Context, args []string) error {
 	}
 	defer stopFake()
 	target, _ := url.Parse(fakeURL)
-	bare := httputil.NewSingleHostReverseProxy(target)
-	bare.Transport = &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 2048}
-	bareDirector := bare.Director
-	bare.Director = func(r *http.Request) {
-		bareDirector(r)
-		r.URL.Path = "/v1" + strings.TrimPrefix(r.URL.Path, "/v1/openai")
-		r.Host = target.Host
+	bare := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target) // also sets the Host header to the target's
+			r.Out.URL.Path = "/v1" + strings.TrimPrefix(r.In.URL.Path, "/v1/openai")
+			r.SetXForwarded() // the Director it replaces added X-Forwarded-For too
+		},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 2048},
 	}
 	bareURL, stopBare, err := listen(bare)
 	if err != nil {

@@ -248,8 +248,10 @@ func benchIngest(ctx context.Context, args []string) error {
 	if err := sendAll(); err != nil {
 		return err
 	}
-	if c, err := count(); err != nil || c != uint64(*n) {
-		return fmt.Errorf("re-sending changed the count to %d (%v)", c, err)
+	if c, err := count(); err != nil {
+		return fmt.Errorf("count after re-sending: %w", err)
+	} else if c != uint64(*n) {
+		return fmt.Errorf("re-sending changed the count to %d", c)
 	}
 
 	// Lag at a fixed rate: rate/100 events every 10 ms; an event's lag runs

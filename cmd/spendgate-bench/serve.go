@@ -339,7 +339,7 @@ func startChild(ctx context.Context, bin string, args []string, logPath, addrFil
 		}
 		select {
 		case err := <-c.exited:
-			return nil, fmt.Errorf("%s %s exited before listening: %v (log: %s)", bin, args[0], err, logPath)
+			return nil, fmt.Errorf("%s %s exited before listening: %w (log: %s)", bin, args[0], err, logPath)
 		case <-ctx.Done():
 			c.stop()
 			return nil, ctx.Err()
@@ -358,10 +358,10 @@ func (c *child) gcCPU() float64 { return float64(c.gcMs.Load()) / 1e6 }
 func (c *child) stop() {
 	_ = c.cmd.Process.Signal(os.Interrupt)
 	select {
-	case <-c.exited:
+	case <-c.exited: //nolint:errcheck // stopped on purpose: its exit status says nothing
 	case <-time.After(30 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-c.exited
+		<-c.exited //nolint:errcheck // killed on purpose
 	}
 }
 
@@ -519,13 +519,13 @@ func runBareProxy(ctx context.Context, args []string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("--target: want a URL, got %q", *target)
 	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 2048}
-	dir := rp.Director
-	rp.Director = func(r *http.Request) {
-		dir(r)
-		r.URL.Path = "/v1" + strings.TrimPrefix(r.URL.Path, "/v1/openai")
-		r.Host = u.Host
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u) // also sets the Host header to the target's
+			r.Out.URL.Path = "/v1" + strings.TrimPrefix(r.In.URL.Path, "/v1/openai")
+			r.SetXForwarded() // the Director it replaces added X-Forwarded-For too
+		},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 2048},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

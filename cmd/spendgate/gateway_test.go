@@ -134,7 +134,7 @@ func TestGatewayReservesThroughTheBudgetEndpoint(t *testing.T) {
 	engine.down = true
 	engine.mu.Unlock()
 	_, err = client.Chat.Completions.New(ctx, params)
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Code != gateway.ReasonBudgetUnavailable {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Code != event.DenialBudgetUnavailable {
 		t.Fatalf("budget store down: %v", err)
 	}
 	// The reservation endpoint itself unreachable: also refused.
@@ -144,7 +144,7 @@ func TestGatewayReservesThroughTheBudgetEndpoint(t *testing.T) {
 	req := httptest.NewRequest("POST", "http://gw/v1/openai/chat/completions", strings.NewReader(`{"model":"gpt-4o","messages":[]}`))
 	req.Header.Set("x-spendgate-key", "sg_hard_x")
 	gw2.ServeHTTP(rec, req)
-	if rec.Code != 503 || !strings.Contains(rec.Body.String(), gateway.ReasonBudgetUnavailable) {
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), event.DenialBudgetUnavailable) {
 		t.Fatalf("budget endpoint unreachable: %d %s", rec.Code, rec.Body)
 	}
 }

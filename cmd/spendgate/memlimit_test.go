@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"log/slog"
-	"math"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -41,7 +40,7 @@ func TestMemoryLimitFlag(t *testing.T) {
 	}
 	t.Setenv("GOMEMLIMIT", "")
 	none := memoryLimit{}
-	if got := none.apply(slog.New(slog.NewTextHandler(io.Discard, nil))); got <= 0 || got > math.MaxInt64 {
+	if got := none.apply(slog.New(slog.NewTextHandler(io.Discard, nil))); got <= 0 { // a cgroup share or math.MaxInt64 (none)
 		t.Fatalf("default limit %d", got)
 	}
 }

@@ -251,8 +251,11 @@ func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, 
 	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
 	if t.ID == "" {
 		ts, err := cp.Tenants(actx)
-		if err != nil || len(ts) == 0 {
-			return fmt.Errorf("demo tenant not found: %v", err)
+		if err != nil {
+			return fmt.Errorf("demo tenant: %w", err)
+		}
+		if len(ts) == 0 {
+			return errors.New("demo tenant not found")
 		}
 		t = ts[0]
 	}

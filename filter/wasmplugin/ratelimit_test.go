@@ -2,6 +2,7 @@ package wasmplugin
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -203,7 +204,7 @@ func TestKeysWithoutLimitsAreUnaffected(t *testing.T) {
 		pass(t, host, openAICall, ans, chatAnswer(100000, 100000))
 		ans = nil
 	}
-	if _, _, err := proxywasm.GetSharedData(dataplane.RateEntryPrefix + allowAll().KeyID); err != types.ErrorStatusNotFound {
+	if _, _, err := proxywasm.GetSharedData(dataplane.RateEntryPrefix + allowAll().KeyID); !errors.Is(err, types.ErrorStatusNotFound) {
 		t.Fatalf("unlimited key has a rate entry: %v", err)
 	}
 }

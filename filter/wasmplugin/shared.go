@@ -1,6 +1,7 @@
 package wasmplugin
 
 import (
+	"errors"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -127,7 +128,7 @@ func (p *pluginContext) updateRate(keyID string, update func(policy.RateWindow) 
 	var buf [24]byte
 	for attempt := 0; attempt < rateAttempts; attempt++ {
 		data, cas, err := p.shared.Get(name)
-		if err != nil && err != types.ErrorStatusNotFound {
+		if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
 			p.rateFailed("reading rate limit counts for key "+keyID, err)
 			return
 		}
@@ -139,7 +140,7 @@ func (p *pluginContext) updateRate(keyID string, update func(policy.RateWindow) 
 		if err == nil {
 			return
 		}
-		if err != types.ErrorStatusCasMismatch {
+		if !errors.Is(err, types.ErrorStatusCasMismatch) {
 			p.rateFailed("storing rate limit counts for key "+keyID, err)
 			return
 		}

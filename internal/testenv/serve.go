@@ -57,7 +57,7 @@ func Binary(t testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", binaryPath, "./cmd/spendgate")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			binaryErr = fmt.Errorf("testenv: go build ./cmd/spendgate: %v\n%s", err, out)
+			binaryErr = fmt.Errorf("testenv: go build ./cmd/spendgate: %w\n%s", err, out)
 		}
 	})
 	if binaryErr != nil {

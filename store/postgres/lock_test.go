@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,8 +38,8 @@ func TestWithAdvisoryLockSerializesHolders(t *testing.T) {
 		t.Errorf("%d holders at once, want 1", most.Load())
 	}
 	// Released: taken again at once, and f's error is returned as is.
-	sentinel := context.DeadlineExceeded
-	if err := WithAdvisoryLock(ctx, pool, LockClickHouseMigrations, func(context.Context) error { return sentinel }); err != sentinel {
+	sentinel := errors.New("f failed")
+	if err := WithAdvisoryLock(ctx, pool, LockClickHouseMigrations, func(context.Context) error { return sentinel }); !errors.Is(err, sentinel) {
 		t.Errorf("err = %v, want f's own error", err)
 	}
 }
