@@ -50,7 +50,7 @@ func BenchmarkFilter(b *testing.B) {
 		native := map[string]float64{}
 		for _, mode := range []string{"go", "wasm"} {
 			b.Run(k.name+"/"+mode, func(b *testing.B) {
-				var vm types.VMContext = NewVMContext()
+				vm := types.VMContext(NewVMContext())
 				var g *guest
 				if mode == "wasm" {
 					vm = benchWasmVM(b)

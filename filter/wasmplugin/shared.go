@@ -66,7 +66,7 @@ func (p *pluginContext) storePriced(k *dataplane.CacheKey, a policy.PricedAnswer
 // read makes a concurrent writer win instead; either way the entry is whole.
 func (p *pluginContext) replace(name string, entry []byte, what string) {
 	_, cas, _ := p.shared.Get(name)
-	if err := p.shared.Set(name, entry, cas); err != nil && err != types.ErrorStatusCasMismatch {
+	if err := p.shared.Set(name, entry, cas); err != nil && !errors.Is(err, types.ErrorStatusCasMismatch) {
 		proxywasm.LogWarnf("spendgate: caching %s answer: %v", what, err)
 	}
 }
