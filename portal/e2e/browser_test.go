@@ -480,7 +480,9 @@ func (s *server) checkPricingScreen(t *testing.T, ctx context.Context, perCall i
 		chromedp.SendKeys(chromedp.CSS(`#cat-q`), "gpt-4o-mini"),
 		fill(`#cat-p`, "openai"),
 		chromedp.Click(chromedp.CSS(`form[aria-label="Search the pricing catalogue"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=catalogue] tbody tr`)),
+		// The catalogue lists models before any search: wait for the search's
+		// answer, not just for a row.
+		waitJS(`(document.querySelector('[data-testid=catalogue] tbody tr')?.textContent || '').startsWith('openaigpt-4o-mini')`, 30*time.Second),
 		into(&catRow, textOf(`[data-testid=catalogue] tbody tr`)),
 		waitJS(`document.querySelectorAll('[data-testid=events] tbody tr').length === 4`, 30*time.Second),
 		chromedp.Click(chromedp.CSS(`button[aria-label="Explain event `+newest.ID+`"]`)),
