@@ -143,6 +143,8 @@ func runAPI(ctx context.Context, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8080", "API listen address")
 	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse with the events, for spend analytics and CSV export (empty: none)")
 	chDB := fs.String("clickhouse-database", "spendgate", "ClickHouse database the ingest service writes")
+	var chCluster clickhouseClusterFlags
+	addClickHouseClusterFlags(fs, &chCluster)
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS of the ingest service, for live budget alerts and dead letters (empty: none)")
 	prefix := fs.String("stream-prefix", ingest.DefaultConfig().Prefix, "the ingest service's stream prefix")
 	withPortal := fs.Bool("portal", true, "serve the web portal at /")
@@ -156,6 +158,9 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := limits.Validate(); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	if err := chCluster.validate(*chAddr); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
 	log := slog.Default()
@@ -176,14 +181,11 @@ func runAPI(ctx context.Context, args []string) error {
 	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader, Catalogue: live, Revisions: revs, Limits: *limits}
 	var store *chstore.Analytics
 	if *chAddr != "" {
-		ch, err := chstore.Open(ctx, *chAddr, *chDB)
+		ch, err := chCluster.open(ctx, pool, *chAddr, *chDB)
 		if err != nil {
 			return fmt.Errorf("api: %w (or pass --clickhouse-addr '' to run without analytics)", err)
 		}
 		defer ch.Close()
-		if err := migrateClickHouse(ctx, pool, ch, *chDB); err != nil {
-			return err
-		}
 		store = &chstore.Analytics{Conn: ch, Database: *chDB}
 		// Re-pricing counts new costs against budgets: the budget engine's
 		// spend path is Postgres only; ingest delivers the alerts it raises.
@@ -191,7 +193,7 @@ func runAPI(ctx context.Context, args []string) error {
 		bcfg.Alerts.Egress = webhookAllow.policy
 		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), bcfg, log)
 		budgets.UseCatalogue(live)
-		cfg.Reprice = reprice.New(cp, pool, store, chstore.NewWriter(ch, *chDB), live, budgets)
+		cfg.Reprice = reprice.New(cp, pool, store, chCluster.writer(ch, *chAddr, *chDB), live, budgets)
 	} else {
 		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")
 	}

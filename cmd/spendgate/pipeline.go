@@ -35,6 +35,7 @@ import (
 type pipelineFlags struct {
 	natsURL, dataDir, prefix string
 	chAddr, chDB             string
+	chCluster                clickhouseClusterFlags
 	maxBody                  int64
 	batch, lanes             int
 	partitions, replicas     int
@@ -56,6 +57,7 @@ func addPipelineFlags(fs *flag.FlagSet, f *pipelineFlags, natsDefault, dataDirDe
 	fs.StringVar(&f.prefix, "stream-prefix", def.Prefix, "JetStream stream and subject prefix (several installations can share one NATS)")
 	fs.StringVar(&f.chAddr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (start it with: make clickhouse)")
 	fs.StringVar(&f.chDB, "clickhouse-database", "spendgate", "ClickHouse database (created when missing)")
+	addClickHouseClusterFlags(fs, &f.chCluster)
 	fs.Int64Var(&f.maxBody, "max-body-bytes", def.MaxBodyBytes, "largest event batch accepted (413 beyond)")
 	fs.IntVar(&f.partitions, "partitions", def.Partitions, "partitions event ids are spread over, so that several ingest processes can consume at once; the same in every process of an installation (docs/ingest.md)")
 	fs.StringVar(&f.consume, "consume-partitions", "all", `partitions this process consumes: "all", "none" (receiver only) or a list such as 0,2-3; each partition must be consumed by one process at a time`)
@@ -93,6 +95,9 @@ func (f *pipelineFlags) validate() error {
 	if _, err := parseBytes(f.streamMaxBytes); err != nil {
 		return fmt.Errorf("--stream-max-bytes: %w", err)
 	}
+	if err := f.chCluster.validate(f.chAddr); err != nil {
+		return err
+	}
 	if f.consume != "none" {
 		if _, err := ingest.ParsePartitions(f.consume, f.partitions); err != nil {
 			return fmt.Errorf("--consume-partitions: %w", err)
@@ -121,6 +126,7 @@ type pipeline struct {
 	cfg         ingest.Config
 	ch          driver.Conn
 	chDB        string
+	chFlags     *pipelineFlags
 	receiver    *ingest.Receiver
 	consumer    *ingest.Consumer       // nil with --consume-partitions=none
 	budgets     *budgetservice.Service // nil with --budgets=false
@@ -142,7 +148,7 @@ type pipeline struct {
 // opens and migrates ClickHouse, and wires the receiver, the consumer (with
 // one tenant-override cache shared with budgets) and the budget engine.
 func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, pool *pgxpool.Pool, log *slog.Logger, name string) (_ *pipeline, err error) {
-	p := &pipeline{chDB: f.chDB}
+	p := &pipeline{chDB: f.chDB, chFlags: f}
 	f.memLimit.apply(log)
 	defer func() {
 		if err != nil {
@@ -174,13 +180,10 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	if err := ingest.EnsureStreams(ctx, p.js, p.cfg); err != nil {
 		return nil, err
 	}
-	if p.ch, err = chstore.Open(ctx, f.chAddr, f.chDB); err != nil {
+	if p.ch, err = f.chCluster.open(ctx, pool, f.chAddr, f.chDB); err != nil {
 		return nil, fmt.Errorf("%w (start ClickHouse with: make clickhouse)", err)
 	}
 	p.closers = append(p.closers, func() { _ = p.ch.Close() })
-	if err := migrateClickHouse(ctx, pool, p.ch, f.chDB); err != nil {
-		return nil, err
-	}
 	live, revs, stop, err := followPricing(ctx, pool, &f.pricing, log)
 	if err != nil {
 		return nil, err
@@ -190,7 +193,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	ccfg := ingest.DefaultConsumerConfig()
 	ccfg.BatchSize, ccfg.MaxWait, ccfg.Partitions = f.batch, f.batchWait, f.owned()
 	p.overrides = ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
-	writer := chstore.NewWriter(p.ch, f.chDB)
+	writer := f.chCluster.writer(p.ch, f.chAddr, f.chDB)
 	writer.Lanes = f.lanes
 	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
 	p.receiver.PublishTimeout = f.publishTimeout
@@ -227,7 +230,7 @@ func (p *pipeline) repricer(cp *controlplane.Service, pool *pgxpool.Pool) *repri
 	if p.budgets != nil {
 		spend = p.budgets
 	}
-	return reprice.New(cp, pool, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, chstore.NewWriter(p.ch, p.chDB), p.catalogue, spend)
+	return reprice.New(cp, pool, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, p.chFlags.chCluster.writer(p.ch, p.chFlags.chAddr, p.chDB), p.catalogue, spend)
 }
 
 // workers are the pipeline's long-running loops.
@@ -264,8 +267,8 @@ func (p *pipeline) close() {
 // migrateClickHouse applies the ClickHouse migrations under the control
 // plane's advisory lock, so an api and an ingest process starting together
 // do not both run them (ClickHouse itself has nothing to lock with).
-func migrateClickHouse(ctx context.Context, pool *pgxpool.Pool, ch driver.Conn, database string) error {
+func migrateClickHouse(ctx context.Context, pool *pgxpool.Pool, ch driver.Conn, s chstore.Schema) error {
 	return postgres.WithAdvisoryLock(ctx, pool, postgres.LockClickHouseMigrations, func(ctx context.Context) error {
-		return chstore.Migrate(ctx, ch, database)
+		return chstore.MigrateSchema(ctx, ch, s)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -24,18 +25,30 @@ import (
 var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // Open connects to ClickHouse over the native protocol and creates the
-// database when missing.
+// database when missing. addr may list several replicas separated by
+// commas; see OpenSchema.
 func Open(ctx context.Context, addr, database string) (driver.Conn, error) {
-	if !dbName.MatchString(database) {
-		return nil, fmt.Errorf("clickhouse: database name %q is not a plain identifier", database)
+	return OpenSchema(ctx, SplitAddrs(addr), Schema{Database: database})
+}
+
+// OpenSchema connects to the first of addrs that answers (the client moves
+// to the next when a connection fails: in cluster mode, list every
+// replica) and creates s's database when missing, on every replica in
+// cluster mode.
+func OpenSchema(ctx context.Context, addrs []string, s Schema) (driver.Conn, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second,
-		MaxOpenConns: 8, ConnMaxLifetime: time.Hour})
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("clickhouse: no server address")
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: addrs, DialTimeout: 5 * time.Second,
+		MaxOpenConns: 8, ConnMaxLifetime: time.Hour, ConnOpenStrategy: clickhouse.ConnOpenInOrder})
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 	if err := conn.Ping(ctx); err != nil {
-		return nil, fmt.Errorf("clickhouse: cannot reach %s: %w", addr, err)
+		return nil, fmt.Errorf("clickhouse: cannot reach %s: %w", strings.Join(addrs, ", "), err)
 	}
 	var tz string
 	if err := conn.QueryRow(ctx, "SELECT timezone()").Scan(&tz); err != nil {
@@ -46,7 +59,7 @@ func Open(ctx context.Context, addr, database string) (driver.Conn, error) {
 		return nil, fmt.Errorf("clickhouse: the server's time zone is %s; spendgate's hourly and daily rollups and budget periods are UTC, "+
 			"so run ClickHouse in UTC (<timezone>UTC</timezone> in its config.xml)", tz)
 	}
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+database); err != nil {
+	if err := conn.Exec(ctx, s.createDatabase()); err != nil {
 		return nil, fmt.Errorf("clickhouse: create database: %w", err)
 	}
 	return conn, nil
@@ -156,12 +169,23 @@ type Conn interface {
 // Postgres advisory lock (postgres.WithAdvisoryLock), and writers start only
 // after it.
 func Migrate(ctx context.Context, conn Conn, database string) error {
-	return migrateTo(ctx, conn, database, len(migrations))
+	return MigrateSchema(ctx, conn, Schema{Database: database})
+}
+
+// MigrateSchema is Migrate for a database on a single server or, with
+// s.Cluster, on every replica of a cluster (statements ON CLUSTER, so every
+// replica must be up while it runs).
+func MigrateSchema(ctx context.Context, conn Conn, s Schema) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return migrateTo(ctx, conn, s, len(migrations))
 }
 
 // migrateTo applies migrations up to version n (tests start from old schemas).
-func migrateTo(ctx context.Context, conn Conn, database string, n int) error {
-	if err := versionTable(ctx, conn, database); err != nil {
+func migrateTo(ctx context.Context, conn Conn, s Schema, n int) error {
+	database := s.Database
+	if err := versionTable(ctx, conn, s); err != nil {
 		return err
 	}
 	var applied uint32
@@ -185,7 +209,7 @@ func migrateTo(ctx context.Context, conn Conn, database string, n int) error {
 				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
 			}
 		case m.sql != "":
-			if err := conn.Exec(ctx, replaceDB(m.sql, database)); err != nil {
+			if err := conn.Exec(ctx, s.DDL(m.sql)); err != nil {
 				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
 			}
 		}
@@ -203,9 +227,10 @@ func migrateTo(ctx context.Context, conn Conn, database string, n int) error {
 // TinyLog table spendgate used first, schema_migrations). Versions found
 // in schema_migrations are copied over before it is dropped; a run that
 // dies in between copies nothing twice.
-func versionTable(ctx context.Context, conn Conn, database string) error {
-	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+database+".schema_versions (version UInt32, applied_at DateTime) "+
-		"ENGINE = MergeTree() ORDER BY version"); err != nil {
+func versionTable(ctx context.Context, conn Conn, s Schema) error {
+	database := s.Database
+	if err := conn.Exec(ctx, s.DDL("CREATE TABLE IF NOT EXISTS {db}.schema_versions (version UInt32, applied_at DateTime) "+
+		"ENGINE = MergeTree() ORDER BY version")); err != nil {
 		return fmt.Errorf("clickhouse: schema_versions: %w", err)
 	}
 	var legacy uint64

@@ -34,7 +34,7 @@ func (w *Writer) WriteCorrections(ctx context.Context, cs []spend.Correction) (i
 			return 0, err
 		}
 	}
-	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.database+"."+CorrectionsTable+` (correction_id, event_id, time, tenant_id, key_id,
+	batch, err := w.conn.PrepareBatch(w.insertContext(ctx), "INSERT INTO "+w.database+"."+CorrectionsTable+` (correction_id, event_id, time, tenant_id, key_id,
 		source, provider, operation, model, service_tier, status_code, dim_names, dim_values, list_delta, tenant_delta, unpriced_delta,
 		catalogue_model, override_id, pricing_tier, cost_lines, created_at)`)
 	if err != nil {

@@ -130,7 +130,7 @@ func TestFillRunsAgainWithoutDoubling(t *testing.T) {
 			break
 		}
 	}
-	testenv.Must(t, migrateTo(ctx, conn, db, firstFill+1), "migrate through the first fill")
+	testenv.Must(t, migrateTo(ctx, conn, Schema{Database: db}, firstFill+1), "migrate through the first fill")
 	testenv.Must(t, migrations[firstFill].fill.Fill(ctx, conn, db), "fill again")
 	testenv.Must(t, Migrate(ctx, conn, db), "migrate")
 	compareWithRaw(t, conn, db, g.Tenant, g.Start, g.End)

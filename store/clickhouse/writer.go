@@ -29,6 +29,7 @@ import (
 type Writer struct {
 	conn     driver.Conn
 	database string
+	quorum   int // see Quorum
 	// Lanes is how many inserts into usage_events one Write runs at once
 	// (a Write of fewer than 2·MinLaneEvents events uses one).
 	Lanes int
@@ -148,7 +149,7 @@ func LookupSQL(database, table, idCol string, tenants []any, minT, maxT time.Tim
 
 func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any, minT, maxT time.Time, ids []any, seen map[string]bool) error {
 	q := LookupSQL(w.database, table, idCol, tenants, minT, maxT, ids)
-	rows, err := w.conn.Query(ctx, q.SQL, q.Args...)
+	rows, err := w.conn.Query(w.lookupContext(ctx), q.SQL, q.Args...)
 	if err != nil {
 		return fmt.Errorf("clickhouse: look up stored ids: %w", err)
 	}
@@ -212,7 +213,7 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.database+"."+table+" ("+columnList(cols)+")")
+	batch, err := w.conn.PrepareBatch(w.insertContext(ctx), "INSERT INTO "+w.database+"."+table+" ("+columnList(cols)+")")
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
 	}

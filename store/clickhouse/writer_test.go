@@ -68,7 +68,7 @@ func TestUnknownModelColumnAndRerunnableMigration(t *testing.T) {
 	addr, db := testenv.ClickHouse(t)
 	conn, err := Open(ctx, addr, db)
 	testenv.Must(t, err, "open")
-	testenv.Must(t, migrateTo(ctx, conn, db, 6), "migrate to 6")
+	testenv.Must(t, migrateTo(ctx, conn, Schema{Database: db}, 6), "migrate to 6")
 	w := NewWriter(conn, db)
 	tenant := uuid.NewString()
 	evs := benchEvents(3, tenant, time.Now().UTC())
