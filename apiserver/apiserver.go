@@ -64,6 +64,8 @@ type Config struct {
 	// Limits bound requests, queries and subscriptions; zero fields take
 	// DefaultLimits.
 	Limits Limits
+	// Extensions are added to the GraphQL server (metrics, tracing).
+	Extensions []graphql.HandlerExtension
 }
 
 // Server is the API's HTTP handler.
@@ -84,6 +86,9 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
 		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+	for _, ext := range cfg.Extensions {
+		s.graphql.Use(ext)
+	}
 	// The body is bounded before authentication reads anything else, and
 	// a query's work ends with its request.
 	gql := withTimeout(cfg.Limits.RequestTimeout, s.authenticate(s.graphql))
