@@ -125,6 +125,9 @@ func (m *Metrics) initialize() {
 	for _, r := range denialReasons {
 		m.gatewayDenials.WithLabelValues(r)
 	}
+	for _, p := range meter.Providers() {
+		m.gatewayUpstreamErrors.WithLabelValues(p.ID)
+	}
 	for _, s := range []string{"policy", "priced", "reservation"} {
 		m.gatewayUnavailable.WithLabelValues(s, "true")
 		m.gatewayUnavailable.WithLabelValues(s, "false")

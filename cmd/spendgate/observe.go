@@ -70,6 +70,8 @@ type observer struct {
 	metrics *observability.Metrics
 	tracer  trace.Tracer // nil: tracing off
 	tp      *sdktrace.TracerProvider
+	// metricsAddr is where --metrics-addr bound ("" without one).
+	metricsAddr string
 }
 
 // startObserving builds the process's one registry and metrics, the
@@ -98,6 +100,7 @@ func (f *observeFlags) start(ctx context.Context, service string, log *slog.Logg
 			o.close()
 			return nil, fmt.Errorf("--metrics-addr: %w", err)
 		}
+		o.metricsAddr = ln.Addr().String()
 		mux := http.NewServeMux()
 		mux.Handle("GET "+observability.MetricsPath, m.Handler())
 		go func() { _ = serveListener(ctx, log, "metrics", ln, mux, nil) }()

@@ -164,6 +164,9 @@ func runServe(ctx context.Context, args []string) error {
 	for name, ln := range listeners {
 		addrs[name] = ln.Addr().String()
 	}
+	if o.metricsAddr != "" {
+		addrs["metrics"] = o.metricsAddr
+	}
 	if *demo {
 		if err := printDemo(ctx, cp, *dataDir, addrs["api"], addrs["gateway"], addrs["fake_provider"]); err != nil {
 			return err
