@@ -33,6 +33,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
+	"github.com/spendgate/spendgate/requestid"
 )
 
 // Config of the API server.
@@ -175,9 +176,13 @@ func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, limits L
 		case isInputError(err):
 			gerr.Extensions = map[string]any{"code": apierr.CodeInvalidArgument}
 		default:
-			log.Error("graphql: internal error", "path", gerr.Path.String(), "err", err)
+			id := requestid.From(ctx)
+			log.Error("graphql: internal error", "path", gerr.Path.String(), "err", err, "request_id", id)
 			gerr.Message = "internal error"
 			gerr.Extensions = map[string]any{"code": apierr.CodeInternal}
+			if id != "" {
+				gerr.Extensions["requestId"] = id // what support asks for; the log line has it too
+			}
 		}
 		return gerr
 	})

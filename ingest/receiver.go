@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/requestid"
 )
 
 // Rejected is one event refused from a batch.
@@ -280,7 +281,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	res, err := r.publish(req.Context(), events, payloads)
 	if err != nil {
 		r.observe(&res, err)
-		r.log.Error("ingest: publishing to JetStream failed", "err", err)
+		r.log.Error("ingest: publishing to JetStream failed", "err", err, "request_id", requestid.From(req.Context()))
 		writeJSONError(w, http.StatusServiceUnavailable, "event store unavailable; retry the batch (events are deduplicated by event_id)")
 		return
 	}
@@ -321,5 +322,9 @@ func batchEvents(body []byte) (raws [][]byte, validJSON bool, err error) {
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	body := map[string]string{"error": msg}
+	if id := w.Header().Get(requestid.Header); id != "" {
+		body["request_id"] = id // set by the listener's request id middleware
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }

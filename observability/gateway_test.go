@@ -35,7 +35,9 @@ const (
 
 type staticPolicy map[string]policy.Answer
 
-func (p staticPolicy) Lookup(_ context.Context, key string) (policy.Answer, error) { return p[key], nil }
+func (p staticPolicy) Lookup(_ context.Context, key string) (policy.Answer, error) {
+	return p[key], nil
+}
 
 type sinkFunc func(context.Context, []event.Event) error
 

@@ -5,4 +5,6 @@ import (
 )
 
 // sdkSyncer exports each span as it ends, so tests see them at once.
-func sdkSyncer(exp sdktrace.SpanExporter) sdktrace.SpanProcessor { return sdktrace.NewSimpleSpanProcessor(exp) }
+func sdkSyncer(exp sdktrace.SpanExporter) sdktrace.SpanProcessor {
+	return sdktrace.NewSimpleSpanProcessor(exp)
+}
