@@ -137,5 +137,5 @@ func TestIngestMetricsThroughJetStreamIntoClickHouse(t *testing.T) {
 		t.Fatalf("ClickHouse holds %d events", stored)
 	}
 	cancel()
-	<-done
+	testenv.Must(t, <-done, "consumer run")
 }
