@@ -298,7 +298,8 @@ func (g *Gateway) done(ctx context.Context, call *dataplane.Call, span trace.Spa
 		span.End()
 	}
 	if g.obs != nil {
-		g.obs.CallDone(ctx, rec)
+		r := *rec // a copy for the observer: rec itself stays on the stack
+		g.obs.CallDone(ctx, &r)
 	}
 }
 
@@ -430,7 +431,10 @@ func (g *Gateway) upstreamBase(p *meter.Provider) string {
 func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Request, call *dataplane.Call, rec *CallRecord) {
 	body := call.ForwardBody()
 	target := call.Route.UpstreamURL(g.upstreamBase(call.Route.Provider))
-	uctx, usp := g.trace.start(ctx, "spendgate.upstream", trace.WithSpanKind(trace.SpanKindClient))
+	uctx, usp := ctx, trace.Span(nil)
+	if g.trace.on() { // the span option is built only then: tracing off costs no allocation
+		uctx, usp = g.trace.start(ctx, "spendgate.upstream", trace.WithSpanKind(trace.SpanKindClient))
+	}
 	out, err := http.NewRequestWithContext(uctx, r.Method, target, bytes.NewReader(body))
 	if err != nil {
 		end(usp, err)
