@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,5 +137,66 @@ func TestObservabilityFlagsValidated(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// `spendgate gateway --otlp-endpoint` exports the calls' spans over
+// OTLP/HTTP to the collector (flushed at exit), and the provider gets a
+// traceparent.
+func TestGatewayCommandExportsTraces(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int64
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/traces" && r.Header.Get("Content-Type") == "application/x-protobuf" && len(body) > 0 {
+			posts.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	fake := fakeprovider.New(fakeprovider.Config{})
+	fakeSrv := httptest.NewServer(fake)
+	defer fakeSrv.Close()
+	answer := policy.Answer{Valid: true, TenantID: "11111111-1111-4111-8111-111111111111", KeyID: "22222222-2222-4222-8222-222222222222", CacheTTLSeconds: 60}
+	policySrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(answer) }))
+	defer policySrv.Close()
+	ingestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"accepted":1}`)) }))
+	defer ingestSrv.Close()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runGateway(ctx, []string{"--listen", addr, "--service-token", "svc", "--policy-url", policySrv.URL,
+			"--ingest-url", ingestSrv.URL, "--upstream", "openai=" + fakeSrv.URL + "/v1", "--event-spool-max-bytes", "0",
+			"--otlp-endpoint", collector.URL})
+	}()
+	gw := "http://" + addr
+	testenv.WaitFor(t, 30*time.Second, "the gateway to listen", func() bool {
+		res, err := http.Get(gw + "/metrics")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	client := openai.NewClient(option.WithBaseURL(gw+"/v1/openai"), option.WithAPIKey("sk"),
+		option.WithHeader("x-spendgate-key", "sg_x"), option.WithMaxRetries(0))
+	_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	testenv.Must(t, err, "chat completion")
+	last, _ := fake.Last()
+	if tp := last.Header.Get("Traceparent"); len(tp) != 55 || !strings.HasPrefix(tp, "00-") {
+		t.Fatalf("provider got traceparent %q", tp)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		testenv.Must(t, err, "gateway exit")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the gateway did not stop")
+	}
+	if posts.Load() == 0 {
+		t.Fatal("no spans reached the OTLP collector")
 	}
 }
