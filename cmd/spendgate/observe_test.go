@@ -22,7 +22,8 @@ import (
 )
 
 // scrapeValue GETs a /metrics endpoint and returns the sum of the series
-// of name whose labels include want (-1 when none).
+// of name whose labels include want (a histogram's observations; -1 when
+// there is no such metric).
 func scrapeValue(t *testing.T, url, name string, want map[string]string) float64 {
 	t.Helper()
 	res, err := http.Get(url)
@@ -50,7 +51,7 @@ next:
 				continue next
 			}
 		}
-		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 	}
 	return sum
 }
