@@ -33,6 +33,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
+	"github.com/spendgate/spendgate/requestid"
 )
 
 // Config of the API server.
@@ -64,6 +65,8 @@ type Config struct {
 	// Limits bound requests, queries and subscriptions; zero fields take
 	// DefaultLimits.
 	Limits Limits
+	// Extensions are added to the GraphQL server (metrics, tracing).
+	Extensions []graphql.HandlerExtension
 }
 
 // Server is the API's HTTP handler.
@@ -84,6 +87,9 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
 		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+	for _, ext := range cfg.Extensions {
+		s.graphql.Use(ext)
+	}
 	// The body is bounded before authentication reads anything else, and
 	// a query's work ends with its request.
 	gql := withTimeout(cfg.Limits.RequestTimeout, s.authenticate(s.graphql))
@@ -170,9 +176,13 @@ func NewGraphQL(r *graph.Resolver, log *slog.Logger, maxComplexity int, limits L
 		case isInputError(err):
 			gerr.Extensions = map[string]any{"code": apierr.CodeInvalidArgument}
 		default:
-			log.Error("graphql: internal error", "path", gerr.Path.String(), "err", err)
+			id := requestid.From(ctx)
+			log.Error("graphql: internal error", "path", gerr.Path.String(), "err", err, "request_id", id)
 			gerr.Message = "internal error"
 			gerr.Extensions = map[string]any{"code": apierr.CodeInternal}
+			if id != "" {
+				gerr.Extensions["requestId"] = id // what support asks for; the log line has it too
+			}
 		}
 		return gerr
 	})

@@ -58,6 +58,7 @@ func AppendJSON(dst []byte, e *Event) []byte {
 	dst = appendStrField(dst, "reservation_id", e.ReservationID, true)
 	dst = appendStrField(dst, "denial_reason", e.DenialReason, true)
 	dst = appendStrField(dst, "denial_message", e.DenialMessage, true)
+	dst = appendStrField(dst, "trace_id", e.TraceID, true)
 	return append(dst, '}')
 }
 

@@ -77,6 +77,12 @@ type Event struct {
 	// Denial events.
 	DenialReason  string `json:"denial_reason,omitempty"` // one of the Denial* codes
 	DenialMessage string `json:"denial_message,omitempty"`
+
+	// TraceID is the W3C trace id (32 lower-case hex digits) of the call's
+	// trace, set only when the data plane traces (the gateway's
+	// --otlp-endpoint): absent otherwise, so events stay readable by an
+	// ingest that predates the field.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Denial reason codes, shared by the filter, the gateway and analytics.

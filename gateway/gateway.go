@@ -19,11 +19,17 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/spendgate/spendgate/dataplane"
 	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/policy"
+	"github.com/spendgate/spendgate/requestid"
 )
 
 // Config tunes the gateway.
@@ -62,6 +68,16 @@ type Config struct {
 	// Now is the clock the per-key rate limit windows are read from (tests
 	// move it); nil: time.Now.
 	Now func() time.Time
+	// Observer is told about every call when it ends (metrics, access
+	// log); nil: nobody.
+	Observer Observer
+	// Tracer traces calls (a span per call, children for the policy,
+	// priced and reservation look-ups, the upstream call and metering) and
+	// sends their trace context to providers; nil: no tracing, at no cost.
+	Tracer trace.Tracer
+	// Propagator carries trace context to providers and reads the caller's;
+	// nil: W3C trace context.
+	Propagator propagation.TextMapPropagator
 }
 
 // DefaultConfig returns settings that hold up under load on one machine.
@@ -79,6 +95,8 @@ type Gateway struct {
 	log       *slog.Logger
 	now       func() time.Time
 	core      dataplane.Config
+	obs       Observer
+	trace     tracing
 
 	// rates holds the per-minute counts of rate-limited keys (policy
 	// ratelimit.go decides); rateMu guards it and lastSweep, when stale
@@ -111,7 +129,15 @@ func New(cfg Config, policies PolicySource, events *Batcher, log *slog.Logger) *
 	}
 	core := dataplane.Config{MaxRequestBodyBytes: cfg.MaxRequestBodyBytes, FailOpen: cfg.FailOpen, InjectStreamUsage: cfg.InjectStreamUsage,
 		CheckPriced: cfg.Priced != nil, Reserve: cfg.Reserver != nil, Source: event.SourceGateway, EventID: newEventID}
-	return &Gateway{cfg: cfg, policy: policies, events: events, transport: tr, log: log, now: now, core: core, rates: policy.RateWindows{}}
+	g := &Gateway{cfg: cfg, policy: policies, events: events, transport: tr, log: log, now: now, core: core, rates: policy.RateWindows{},
+		obs: cfg.Observer}
+	if cfg.Tracer != nil {
+		g.trace = tracing{tracer: cfg.Tracer, prop: cfg.Propagator}
+		if g.trace.prop == nil {
+			g.trace.prop = propagation.TraceContext{}
+		}
+	}
+	return g
 }
 
 // Close releases idle upstream connections.
@@ -144,12 +170,26 @@ func dropHopHeaders(h http.Header) {
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := dataplane.NewCall(&g.core, time.Now())
+	rec := CallRecord{Method: r.Method, Path: r.URL.Path, Status: statusCallerLeft, Outcome: OutcomeCallerLeft}
+	ctx := r.Context()
+	if id := requestid.From(ctx); id != "" {
+		w.Header().Set(spendgateRequestIDHeader, id)
+	}
+	var span trace.Span
+	if g.trace.on() {
+		ctx = g.trace.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		ctx, span = g.trace.start(ctx, "spendgate.gateway.call", trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", r.Method)))
+		rec.TraceID = span.SpanContext().TraceID().String()
+	}
+	defer g.done(ctx, call, span, &rec)
 	for name, vals := range r.Header {
 		call.Header(strings.ToLower(name), strings.Join(vals, ","))
 	}
 	s := call.Begin(r.Host, r.URL.RequestURI())
 	if s.Kind == dataplane.NeedBody {
 		body, err := g.readBody(w, r)
+		rec.RequestBytes = int64(len(body))
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
@@ -162,26 +202,30 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 			w.WriteHeader(status)
 			_, _ = w.Write(msg)
+			rec.Status, rec.Outcome, rec.ResponseBytes = status, OutcomeBadRequest, int64(len(msg))
 			return
 		default:
 			s = call.Body(body)
 		}
 	}
-	ctx := r.Context()
 	for {
 		switch s.Kind {
 		case dataplane.NeedPolicy:
-			a, err := g.policy.Lookup(ctx, call.Key())
+			sctx, sp := g.trace.start(ctx, "spendgate.policy")
+			a, err := g.policy.Lookup(sctx, call.Key())
+			end(sp, err)
 			if err != nil && ctx.Err() != nil {
 				return // the caller left
 			}
 			if err != nil {
-				g.log.Warn("gateway: policy lookup failed", "err", err)
+				g.log.Warn("gateway: policy lookup failed", "err", err, "request_id", requestid.From(ctx))
 			}
 			s = call.Policy(a, err)
 		case dataplane.NeedPriced:
 			tenant, provider, model := call.PricedQuestion()
-			priced, err := g.cfg.Priced.Priced(ctx, tenant, provider, model)
+			sctx, sp := g.trace.start(ctx, "spendgate.priced")
+			priced, err := g.cfg.Priced.Priced(sctx, tenant, provider, model)
+			end(sp, err)
 			if err != nil && ctx.Err() != nil {
 				return // the caller left
 			}
@@ -190,7 +234,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			at := g.now()
 			s = call.Rated(g.admitRate(call.Answer(), at), at)
 		case dataplane.NeedReservation:
-			a, err := g.reserve(ctx, &s.Reserve)
+			sctx, sp := g.trace.start(ctx, "spendgate.reservation")
+			a, err := g.reserve(sctx, &s.Reserve)
+			if sp != nil && a.Denied {
+				sp.SetAttributes(attribute.String("spendgate.denial_reason", a.Reason))
+			}
+			end(sp, err)
 			if err != nil && ctx.Err() != nil {
 				if a.ReservationID != "" {
 					g.release(a.ReservationID)
@@ -199,15 +248,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s = call.Reserved(a, err)
 		case dataplane.Forward:
-			g.unavailable(call, &s)
-			g.forward(w, r, call)
+			g.unavailable(ctx, call, &s, &rec)
+			g.forward(ctx, w, r, call, &rec)
 			return
 		case dataplane.Deny:
 			if ctx.Err() != nil && s.Unavailable != "" {
 				return // the caller left while a service was asked
 			}
-			g.unavailable(call, &s)
-			g.deny(w, call, s.Denial)
+			g.unavailable(ctx, call, &s, &rec)
+			g.deny(w, call, s.Denial, &rec)
 			return
 		default:
 			return
@@ -215,13 +264,53 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// statusCallerLeft is the status recorded for a call whose caller went
+// away before any answer (nginx's 499).
+const statusCallerLeft = 499
+
+// spendgateRequestIDHeader carries the gateway's request id on every
+// answer: X-Request-Id itself is the provider's on forwarded calls (the
+// SDKs read it as the provider's request id), spendgate's on denials.
+const spendgateRequestIDHeader = "X-Spendgate-Request-Id"
+
+// done completes a call's record and span and hands the record to the
+// observer.
+func (g *Gateway) done(ctx context.Context, call *dataplane.Call, span trace.Span, rec *CallRecord) {
+	rec.Duration = time.Since(call.Start)
+	if p := call.Route.Provider; p != nil {
+		rec.Provider, rec.Operation = p.ID, call.Route.Operation
+	}
+	if a := call.Answer(); a != nil {
+		rec.TenantID = a.TenantID
+	}
+	if span != nil {
+		span.SetAttributes(attribute.String("spendgate.provider", rec.Provider), attribute.String("spendgate.operation", rec.Operation),
+			attribute.Int("http.response.status_code", rec.Status), attribute.String("spendgate.outcome", rec.Outcome))
+		if rec.DenialReason != "" {
+			span.SetAttributes(attribute.String("spendgate.denial_reason", rec.DenialReason))
+		}
+		if rec.TenantID != "" {
+			span.SetAttributes(attribute.String("spendgate.tenant_id", rec.TenantID))
+		}
+		if rec.Outcome == OutcomeUpstreamError || rec.Status >= 500 {
+			span.SetStatus(codes.Error, rec.Outcome)
+		}
+		span.End()
+	}
+	if g.obs != nil {
+		r := *rec // a copy for the observer: rec itself stays on the stack
+		g.obs.CallDone(ctx, &r)
+	}
+}
+
 // unavailable logs a service a call could not ask.
-func (g *Gateway) unavailable(call *dataplane.Call, s *dataplane.Step) {
+func (g *Gateway) unavailable(ctx context.Context, call *dataplane.Call, s *dataplane.Step, rec *CallRecord) {
 	if s.Unavailable == "" {
 		return
 	}
+	rec.Unavailable, rec.FailedOpen = s.Unavailable, s.FailedOpen
 	g.log.Warn("gateway: a spendgate service is unavailable", "service", s.Unavailable, "fail_open", s.FailedOpen,
-		"provider", call.Route.Provider.ID, "model", call.Request.Model)
+		"provider", call.Route.Provider.ID, "model", call.Request.Model, "request_id", requestid.From(ctx))
 }
 
 // admitRate applies the key's per-minute limits to a call at now and counts
@@ -339,12 +428,17 @@ func (g *Gateway) upstreamBase(p *meter.Provider) string {
 // forward sends the call upstream and streams the answer back, metering it.
 // The call's usage event (none for fail-open and unmetered calls) carries
 // its reservation, which ingest settles.
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *dataplane.Call) {
+func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Request, call *dataplane.Call, rec *CallRecord) {
 	body := call.ForwardBody()
 	target := call.Route.UpstreamURL(g.upstreamBase(call.Route.Provider))
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, bytes.NewReader(body))
+	uctx, usp := ctx, trace.Span(nil)
+	if g.trace.on() { // the span option is built only then: tracing off costs no allocation
+		uctx, usp = g.trace.start(ctx, "spendgate.upstream", trace.WithSpanKind(trace.SpanKindClient))
+	}
+	out, err := http.NewRequestWithContext(uctx, r.Method, target, bytes.NewReader(body))
 	if err != nil {
-		g.upstreamFailed(w, call, "building the upstream request failed: "+err.Error())
+		end(usp, err)
+		g.upstreamFailed(ctx, w, call, "building the upstream request failed: "+err.Error(), rec)
 		return
 	}
 	out.Header = make(http.Header, len(r.Header))
@@ -361,18 +455,28 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *dataplan
 	}
 	out.ContentLength = int64(len(body))
 	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	if usp != nil {
+		// The provider's call joins the trace (W3C traceparent), replacing
+		// the caller's context, whose span is now this one's ancestor.
+		g.trace.prop.Inject(uctx, propagation.HeaderCarrier(out.Header))
+	}
 
 	resp, err := g.transport.RoundTrip(out)
 	if err != nil {
+		end(usp, err)
 		if r.Context().Err() != nil {
-			g.failedBeforeUsage(call)
+			g.failedBeforeUsage(call, rec)
 			return
 		}
-		g.upstreamFailed(w, call, "the provider could not be reached: "+err.Error())
+		g.upstreamFailed(ctx, w, call, "the provider could not be reached: "+err.Error(), rec)
 		return
 	}
 	defer resp.Body.Close()
 	ttfb := time.Since(call.Start)
+	rec.Status, rec.Outcome, rec.TTFB = resp.StatusCode, OutcomeForwarded, ttfb
+	if usp != nil {
+		usp.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	}
 
 	dropHopHeaders(resp.Header)
 	dst := w.Header()
@@ -410,7 +514,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *dataplan
 			if m != nil {
 				m.Write(buf[:n])
 			}
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			written, werr := w.Write(buf[:n])
+			rec.ResponseBytes += int64(written)
+			if werr != nil {
 				break // client went away: stop reading, record what we saw
 			}
 			if stream {
@@ -425,9 +531,12 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *dataplan
 			break
 		}
 	}
+	end(usp, nil)
 	if m == nil {
 		return
 	}
+	_, msp := g.trace.start(ctx, "spendgate.metering")
+	defer end(msp, nil)
 	var res meter.Result
 	if ended {
 		res = m.Finish()
@@ -442,44 +551,54 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, call *dataplan
 		g.addRateTokens(call.Answer(), &res) // before the event: whoever sees the event sees the count
 	}
 	if e := call.UsageEvent(resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID.String()); e != nil {
+		e.TraceID = rec.TraceID
 		g.events.Add(*e)
+	}
+	if msp != nil {
+		msp.SetAttributes(attribute.Bool("spendgate.usage_complete", ended), attribute.Int64("spendgate.input_tokens", res.Tokens.Input),
+			attribute.Int64("spendgate.output_tokens", res.Tokens.Output))
 	}
 }
 
 // failedBeforeUsage records a forwarded call that got no answer from the
 // provider: its reservation is given back, and its event records no usage.
-func (g *Gateway) failedBeforeUsage(call *dataplane.Call) {
+func (g *Gateway) failedBeforeUsage(call *dataplane.Call, rec *CallRecord) {
 	if id := call.FailedBeforeUsage(); id != "" {
 		g.release(id)
 	}
 	if e := call.UsageEvent(0, &meter.Result{}, 0, time.Since(call.Start), ""); e != nil {
+		e.TraceID = rec.TraceID
 		g.events.Add(*e)
 	}
 }
 
-func (g *Gateway) upstreamFailed(w http.ResponseWriter, call *dataplane.Call, msg string) {
-	g.log.Warn("gateway: upstream failed", "provider", call.Route.Provider.ID, "err", msg)
+func (g *Gateway) upstreamFailed(ctx context.Context, w http.ResponseWriter, call *dataplane.Call, msg string, rec *CallRecord) {
+	g.log.Warn("gateway: upstream failed", "provider", call.Route.Provider.ID, "err", msg, "request_id", requestid.From(ctx))
 	status, ctype, body := call.UpstreamFailed(msg)
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+	rec.Status, rec.Outcome, rec.ResponseBytes = status, OutcomeUpstreamError, int64(len(body))
 	if id := call.FailedBeforeUsage(); id != "" {
 		g.release(id)
 	}
 	if e := call.UsageEvent(status, &meter.Result{}, 0, time.Since(call.Start), ""); e != nil {
+		e.TraceID = rec.TraceID
 		g.events.Add(*e)
 	}
 }
 
 // deny answers a denial and records its event, if any.
-func (g *Gateway) deny(w http.ResponseWriter, call *dataplane.Call, d *dataplane.Denial) {
+func (g *Gateway) deny(w http.ResponseWriter, call *dataplane.Call, d *dataplane.Denial, rec *CallRecord) {
 	h := w.Header()
 	for _, kv := range d.Headers {
 		h.Set(kv[0], kv[1])
 	}
 	w.WriteHeader(d.Status)
 	_, _ = w.Write(d.Body)
+	rec.Status, rec.Outcome, rec.DenialReason, rec.ResponseBytes = d.Status, OutcomeDenied, d.Reason, int64(len(d.Body))
 	if d.Event != nil {
+		d.Event.TraceID = rec.TraceID
 		g.events.Add(*d.Event)
 	}
 	if d.UndoRate {

@@ -94,6 +94,8 @@ type BatcherStats struct {
 	Spooled  int64 // events written to the spool
 	Replayed int64 // spooled events the sink accepted
 	Failures int64 // failed publish attempts
+	// Buffered is how many events wait in memory now.
+	Buffered int64
 	// Spool is what the spool holds now (zero without one).
 	Spool spool.Stats
 }
@@ -165,6 +167,9 @@ func (b *Batcher) Stats() (sent, dropped, failures int64) {
 func (b *Batcher) Counters() BatcherStats {
 	st := BatcherStats{Sent: b.sent.Load(), Dropped: b.dropped.Load(), Spooled: b.spooled.Load(),
 		Replayed: b.replayed.Load(), Failures: b.failures.Load()}
+	b.mu.Lock()
+	st.Buffered = int64(len(b.pending))
+	b.mu.Unlock()
 	if b.spool != nil {
 		st.Spool = b.spool.Stats()
 	}

@@ -63,6 +63,8 @@ type Consumer struct {
 	// beforeAck, when set, runs after the events were stored and applied
 	// and before the ack; an error skips the ack (tests simulate a crash).
 	beforeAck func(*batch) error
+	// observer learns what the consumer does (metrics); nil: nobody.
+	observer ConsumerObserver
 
 	nextPartition int // fill's round-robin position (fetch stage only)
 
@@ -97,6 +99,18 @@ func (ss SpendSinks) ApplySpend(ctx context.Context, events []PricedEvent) error
 
 // SetSpendSink installs the budget hook (nil ⇒ none); call before Run.
 func (c *Consumer) SetSpendSink(s SpendSink) { c.sink = s }
+
+// ConsumerObserver learns what the consumer does with events, for metrics:
+// each ClickHouse insert of a batch (its size, how long it took, its
+// error) and each event moved to the DLQ. Calls come from the pipeline's
+// stages, one at a time per stage.
+type ConsumerObserver interface {
+	BatchWritten(events int, took time.Duration, err error)
+	DeadLettered()
+}
+
+// SetObserver installs the consumer's observer (nil: none); call before Run.
+func (c *Consumer) SetObserver(o ConsumerObserver) { c.observer = o }
 
 // batch is one fetch moving through the pipeline.
 type batch struct {
@@ -244,7 +258,11 @@ func (c *Consumer) storeStage(work context.Context, in <-chan *batch, out chan<-
 	for b := range in {
 		if work.Err() == nil {
 			err := c.retry(work, "writing to ClickHouse", len(b.events), func(ctx context.Context) error {
+				start := time.Now()
 				_, err := c.writer.Write(ctx, b.events)
+				if c.observer != nil && (err == nil || ctx.Err() == nil) {
+					c.observer.BatchWritten(len(b.events), time.Since(start), err)
+				}
 				return err
 			})
 			if err == nil {
@@ -481,6 +499,9 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason strin
 		return err
 	}
 	c.log.Warn("ingest: event dead-lettered", "subject", m.Subject(), "sequence", meta.Sequence.Stream, "reason", reason)
+	if c.observer != nil {
+		c.observer.DeadLettered()
+	}
 	if err := m.Term(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		c.log.Warn("ingest: terminating a dead-lettered event failed; a redelivery is deduplicated in the DLQ", "err", err)
 	}

@@ -155,6 +155,8 @@ func fastDecodeEvent(data []byte, e *event.Event) bool {
 			ok = setString(v, &e.DenialReason)
 		case fDenialMessage:
 			ok = setString(v, &e.DenialMessage)
+		case fTraceID:
+			ok = setString(v, &e.TraceID)
 		}
 		return ok
 	})
@@ -186,6 +188,7 @@ const (
 	fReservationID
 	fDenialReason
 	fDenialMessage
+	fTraceID
 )
 
 // eventFields maps the quoted JSON names (as gjson gives keys raw) of
@@ -198,6 +201,7 @@ var eventFields = map[string]int{
 	`"service_tier"`: fServiceTier, `"dimensions"`: fDimensions, `"status_code"`: fStatusCode, `"latency_ms"`: fLatencyMs,
 	`"ttfb_ms"`: fTTFBMs, `"request_id"`: fRequestID, `"complete"`: fComplete, `"usage"`: fUsage, `"raw_usage"`: fRawUsage,
 	`"reservation_id"`: fReservationID, `"denial_reason"`: fDenialReason, `"denial_message"`: fDenialMessage,
+	`"trace_id"`: fTraceID,
 }
 
 // tokenField returns usage.Tokens' integer field named by a quoted JSON

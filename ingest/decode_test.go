@@ -38,7 +38,8 @@ func fullEvent() event.Event {
 		RequestID: "req_1", Complete: true, Usage: usage.Tokens{Input: 1, CachedInput: 2, CacheWrite5m: 3, CacheWrite1h: 4, Output: 5,
 			Reasoning: 6, AudioInput: 7, AudioOutput: 8, ImageInput: 9, ImageOutput: 10, WebSearches: 11, Characters: 12, Seconds: 13,
 			Images: 14, ProviderCostNanoUSD: 15, HasProviderCost: true},
-		RawUsage: `{"prompt_tokens":1,"details":"a\nb"}`, ReservationID: idN(2), DenialReason: "x", DenialMessage: "line\ttab"}
+		RawUsage: `{"prompt_tokens":1,"details":"a\nb"}`, ReservationID: idN(2), DenialReason: "x", DenialMessage: "line\ttab",
+		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"}
 }
 
 var decodeSeeds = []string{

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/requestid"
 )
 
 // Rejected is one event refused from a batch.
@@ -45,9 +46,25 @@ type Receiver struct {
 	// is answered 503, so a caller with a short timeout of its own learns
 	// "retry" instead of timing out while NATS is down. Set before serving.
 	PublishTimeout time.Duration
+	// Observer, when set, learns each batch's result (metrics). Set before
+	// serving.
+	Observer ReceiverObserver
 	// subjects[p] is partition p's subject up to the tenant, built once:
 	// per event only the tenant is appended.
 	subjects []string
+}
+
+// ReceiverObserver learns what the receiver did with each batch: how many
+// events were accepted, already stored (duplicates) and rejected, or that
+// JetStream did not take the batch (err, answered 503).
+type ReceiverObserver interface {
+	BatchReceived(accepted, duplicates, rejected int, err error)
+}
+
+func (r *Receiver) observe(res *Result, err error) {
+	if r.Observer != nil {
+		r.Observer.BatchReceived(res.Accepted, res.Duplicates, len(res.Rejected), err)
+	}
 }
 
 // DefaultPublishTimeout is Receiver.PublishTimeout unless set: JetStream
@@ -77,7 +94,9 @@ const publishWindow = 1000
 // Nats-Msg-Id = event_id, returning only after JetStream acknowledged them.
 // Rejected lists invalid events; they do not hold up the valid ones.
 func (r *Receiver) Publish(ctx context.Context, events []event.Event) (Result, error) {
-	return r.publish(ctx, events, encodePayloads(events))
+	res, err := r.publish(ctx, events, encodePayloads(events))
+	r.observe(&res, err)
+	return res, err
 }
 
 // encodePayloads encodes each event into one buffer sized for the batch:
@@ -261,7 +280,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	res, err := r.publish(req.Context(), events, payloads)
 	if err != nil {
-		r.log.Error("ingest: publishing to JetStream failed", "err", err)
+		r.observe(&res, err)
+		r.log.Error("ingest: publishing to JetStream failed", "err", err, "request_id", requestid.From(req.Context()))
 		writeJSONError(w, http.StatusServiceUnavailable, "event store unavailable; retry the batch (events are deduplicated by event_id)")
 		return
 	}
@@ -270,6 +290,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	res.Rejected = append(rejected, res.Rejected...)
 	slices.SortFunc(res.Rejected, func(a, b Rejected) int { return a.Index - b.Index })
+	r.observe(&res, nil)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(res)
 }
@@ -301,5 +322,9 @@ func batchEvents(body []byte) (raws [][]byte, validJSON bool, err error) {
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	body := map[string]string{"error": msg}
+	if id := w.Header().Get(requestid.Header); id != "" {
+		body["request_id"] = id // set by the listener's request id middleware
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }

@@ -195,18 +195,25 @@ func TestValidate(t *testing.T) {
 	if err := Validate(&ok, now); err != nil {
 		t.Fatal(err)
 	}
+	traced := ok
+	traced.TraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	if err := Validate(&traced, now); err != nil {
+		t.Fatalf("a traced event: %v", err)
+	}
 	mutations := map[string]func(*event.Event){
-		"version":   func(e *event.Event) { e.SchemaVersion = 9 },
-		"type":      func(e *event.Event) { e.Type = "x" },
-		"id":        func(e *event.Event) { e.EventID = "nope" },
-		"time":      func(e *event.Event) { e.Time = time.Time{} },
-		"future":    func(e *event.Event) { e.Time = now.Add(time.Hour) },
-		"tenant":    func(e *event.Event) { e.TenantID = "" },
-		"dimension": func(e *event.Event) { e.Dimensions = map[string]string{"Bad Name": "x"} },
-		"denial":    func(e *event.Event) { e.Type = event.TypeDenial },
-		"status":    func(e *event.Event) { e.StatusCode = 5000 },
-		"latency":   func(e *event.Event) { e.LatencyMs = 1 << 33 },
-		"ttfb":      func(e *event.Event) { e.TTFBMs = -1 },
+		"version":    func(e *event.Event) { e.SchemaVersion = 9 },
+		"type":       func(e *event.Event) { e.Type = "x" },
+		"id":         func(e *event.Event) { e.EventID = "nope" },
+		"time":       func(e *event.Event) { e.Time = time.Time{} },
+		"future":     func(e *event.Event) { e.Time = now.Add(time.Hour) },
+		"tenant":     func(e *event.Event) { e.TenantID = "" },
+		"dimension":  func(e *event.Event) { e.Dimensions = map[string]string{"Bad Name": "x"} },
+		"denial":     func(e *event.Event) { e.Type = event.TypeDenial },
+		"status":     func(e *event.Event) { e.StatusCode = 5000 },
+		"latency":    func(e *event.Event) { e.LatencyMs = 1 << 33 },
+		"ttfb":       func(e *event.Event) { e.TTFBMs = -1 },
+		"trace id":   func(e *event.Event) { e.TraceID = "4BF92F3577B34DA6A3CE929D0E0E4736" },
+		"zero trace": func(e *event.Event) { e.TraceID = "00000000000000000000000000000000" },
 	}
 	for name, m := range mutations {
 		e := ok

@@ -62,6 +62,9 @@ func Validate(e *event.Event, now time.Time) error {
 	if e.LatencyMs < 0 || e.TTFBMs < 0 || e.LatencyMs > maxLatencyMs || e.TTFBMs > maxLatencyMs || e.StatusCode < 0 || e.StatusCode > 999 {
 		return fmt.Errorf("status_code must be 0..999 and latency_ms, ttfb_ms 0..%d", maxLatencyMs)
 	}
+	if e.TraceID != "" && !isTraceID(e.TraceID) {
+		return errors.New("trace_id must be 32 lower-case hex digits")
+	}
 	if e.Type == event.TypeDenial && e.DenialReason == "" {
 		return errors.New("a denial needs denial_reason")
 	}
@@ -69,3 +72,16 @@ func Validate(e *event.Event, now time.Time) error {
 }
 
 func isUUID(s string) bool { return event.IsUUID(s) }
+
+// isTraceID reports a W3C trace id: 32 lower-case hex digits, not all zero.
+func isTraceID(s string) bool {
+	if len(s) != 32 || s == "00000000000000000000000000000000" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

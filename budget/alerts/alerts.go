@@ -62,6 +62,28 @@ type Dispatcher struct {
 	http   *http.Client
 	log    *slog.Logger
 	kick   chan struct{}
+	obs    Observer
+}
+
+// Observer learns every delivery attempt's outcome by channel ("nats",
+// "webhook"), for metrics.
+type Observer interface {
+	AlertDelivered(channel string, err error)
+}
+
+// SetObserver installs the observer (nil: none); call before Run.
+func (d *Dispatcher) SetObserver(o Observer) { d.obs = o }
+
+// observed wraps a channel's send so each attempt's outcome is observed.
+func (d *Dispatcher) observed(channel string, send func(context.Context, budget.Delivery) error) func(context.Context, budget.Delivery) error {
+	if d.obs == nil {
+		return send
+	}
+	return func(ctx context.Context, del budget.Delivery) error {
+		err := send(ctx, del)
+		d.obs.AlertDelivered(channel, err)
+		return err
+	}
 }
 
 // NewDispatcher builds a dispatcher. nc may be nil (no NATS publishing: the
@@ -113,13 +135,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 	total := 0
 	if d.nc != nil {
-		n, err := d.outbox.DeliverDue(ctx, "nats", 500, d.policy(), d.publish)
+		n, err := d.outbox.DeliverDue(ctx, "nats", 500, d.policy(), d.observed("nats", d.publish))
 		total += n
 		if err != nil {
 			return total, err
 		}
 	}
-	n, err := d.outbox.DeliverDue(ctx, "webhook", 100, d.policy(), d.post)
+	n, err := d.outbox.DeliverDue(ctx, "webhook", 100, d.policy(), d.observed("webhook", d.post))
 	return total + n, err
 }
 

@@ -67,6 +67,37 @@ type Service struct {
 	overrides  OverrideSource
 	log        *slog.Logger
 	now        func() time.Time
+	observer   Observer
+}
+
+// Observer learns reservation outcomes (Reservation* results) and
+// expiries, for metrics.
+type Observer interface {
+	Reserved(result string)
+	ReservationsExpired(n int)
+}
+
+// SetObserver installs the observer (nil: none) and hands it to the alert
+// dispatcher too when it observes deliveries; call before serving.
+func (s *Service) SetObserver(o Observer) {
+	s.observer = o
+	if ao, ok := o.(alerts.Observer); ok {
+		s.Dispatcher.SetObserver(ao)
+	}
+}
+
+// Reservation results an Observer learns.
+const (
+	ReservationGranted   = "granted"
+	ReservationRefused   = "refused"   // a hard budget has no room
+	ReservationUnchecked = "unchecked" // the store is down and FailOpen let the call through
+	ReservationError     = "error"     // bad input, or the store is down
+)
+
+func (s *Service) observeReserve(result string) {
+	if s.observer != nil {
+		s.observer.Reserved(result)
+	}
 }
 
 // OverrideSource gives a tenant's pricing overrides; ingest.CachedOverrides
@@ -114,6 +145,9 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Warn("budget: reservation sweep failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("budget: expired unsettled reservations", "count", n)
+			if s.observer != nil {
+				s.observer.ReservationsExpired(int(n))
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -219,6 +253,7 @@ func (s *Service) maxOutputTokens(provider, model string) int64 {
 // returns an Unchecked reservation instead).
 func (s *Service) Reserve(ctx context.Context, r budget.ReserveRequest) (budget.Reservation, error) {
 	if err := r.Validate(); err != nil {
+		s.observeReserve(ReservationError)
 		return budget.Reservation{}, err
 	}
 	now := s.now()
@@ -231,13 +266,20 @@ func (s *Service) Reserve(ctx context.Context, r budget.ReserveRequest) (budget.
 	var denied *budget.DeniedError
 	switch {
 	case err == nil:
+		s.observeReserve(ReservationGranted)
 		return res, nil
-	case errors.As(err, &denied), errors.Is(err, budget.ErrInvalid):
+	case errors.As(err, &denied):
+		s.observeReserve(ReservationRefused)
+		return budget.Reservation{}, err
+	case errors.Is(err, budget.ErrInvalid):
+		s.observeReserve(ReservationError)
 		return budget.Reservation{}, err
 	case s.cfg.FailOpen:
+		s.observeReserve(ReservationUnchecked)
 		s.log.Warn("budget: store unavailable; reservation unchecked (fail open)", "tenant", r.TenantID, "err", err)
 		return budget.Reservation{AmountNanoUSD: amount, ExpiresAt: now.Add(s.cfg.ReservationTTL).UTC(), BudgetIDs: []string{}, Unchecked: true}, nil
 	default:
+		s.observeReserve(ReservationError)
 		return budget.Reservation{}, fmt.Errorf("%w: %w", budget.ErrUnavailable, err)
 	}
 }

@@ -154,6 +154,8 @@ func runAPI(ctx context.Context, args []string) error {
 	var prf pricingFlags
 	addPricingFlags(fs, &prf)
 	limits := addAPILimitFlags(fs)
+	var of observeFlags
+	addObserveFlags(fs, &of)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -164,6 +166,11 @@ func runAPI(ctx context.Context, args []string) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	log := slog.Default()
+	o, err := of.start(ctx, "api", log)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	defer o.close()
 	if err := f.withDevDefaults(log, *listen); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
@@ -178,7 +185,8 @@ func runAPI(ctx context.Context, args []string) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer stopPricing()
-	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader, Catalogue: live, Revisions: revs, Limits: *limits}
+	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader, Catalogue: live, Revisions: revs, Limits: *limits,
+		Extensions: o.graphQLExtensions()}
 	var store *chstore.Analytics
 	if *chAddr != "" {
 		ch, err := chCluster.open(ctx, pool, *chAddr, *chDB)
@@ -230,7 +238,7 @@ func runAPI(ctx context.Context, args []string) error {
 	// Live subscriptions end when another API process changes their
 	// subscriber's access; returns when ctx ends.
 	go func() { _ = cp.ListenAccess(ctx) }()
-	return serveUntilDone(ctx, log, "api", *listen, srv.Handler(), nil)
+	return serveUntilDone(ctx, log, "api", *listen, o.traffic(srv.Handler()), nil)
 }
 
 func runMigrate(ctx context.Context, args []string) error {

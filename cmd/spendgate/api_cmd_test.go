@@ -74,4 +74,14 @@ func TestAPICommand(t *testing.T) {
 	}
 	// Budgets live in Postgres: their status still answers.
 	testenv.MustGraphQL(t, url, token, `query($t:ID!){budgetStatuses(tenantId:$t){spent}}`, map[string]any{"t": tenant}, nil)
+
+	// /metrics is the metrics (not the portal's page), with the GraphQL
+	// operations just made: the sign-in mutation, the queries, the errors.
+	metrics := strings.TrimSuffix(url, "/query") + "/metrics"
+	if n := scrapeValue(t, metrics, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "mutation", "result": "ok"}); n < 1 {
+		t.Fatalf("signed-in mutations counted: %v", n)
+	}
+	if n := scrapeValue(t, metrics, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "query", "result": "error"}); n < 1 {
+		t.Fatalf("failed queries counted: %v", n)
+	}
 }

@@ -9,18 +9,23 @@ import (
 )
 
 // newFlagSet returns the flag set of "spendgate <name>". Every command has
-// --pprof-addr.
+// --pprof-addr, --log-format and --log-level.
 func newFlagSet(name string) *flag.FlagSet {
 	fs := envflag.NewFlagSet("spendgate " + name)
 	addPprofFlag(fs)
+	addLogFlags(fs)
 	return fs
 }
 
 // parseWithEnv parses args, falling back to SPENDGATE_* environment variables
-// for flags not on the command line. Then, when --pprof-addr is set, it
-// starts the profiling listener, so every command has one without wiring it.
+// for flags not on the command line. Then it installs the logger of
+// --log-format and --log-level and, when --pprof-addr is set, starts the
+// profiling listener, so every command has them without wiring them.
 func parseWithEnv(fs *flag.FlagSet, args []string) error {
 	if err := envflag.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := applyLogFlags(fs); err != nil {
 		return err
 	}
 	if f := fs.Lookup(pprofFlag); f != nil && f.Value.String() != "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/observability"
 	"github.com/spendgate/spendgate/spool"
 )
 
@@ -68,6 +69,7 @@ type gatewayFlags struct {
 	eventInterval                                      time.Duration
 	spoolDir                                           string
 	spoolMaxBytes                                      int64
+	accessLog                                          bool
 }
 
 // addGatewayFlags registers the gateway's flags. standalone is true for
@@ -108,6 +110,19 @@ func addGatewayFlags(fs *flag.FlagSet, f *gatewayFlags, standalone bool) {
 	fs.BoolVar(&f.inject, "inject-stream-usage", true, "add stream_options.include_usage to OpenAI-style streaming requests")
 	fs.DurationVar(&f.cacheTTL, "policy-cache-ttl", 30*time.Second, "how long a key's policy answer is reused")
 	fs.DurationVar(&f.negativeTTL, "policy-negative-cache-ttl", 10*time.Second, "how long an unknown/revoked key answer is reused")
+	fs.BoolVar(&f.accessLog, "access-log", true, "log one line per gateway call (method, path, provider, operation, status, duration, bytes, request id, tenant; never bodies or keys)")
+}
+
+// observe wires the gateway's metrics, access log and tracing into cfg and
+// exports the batcher's counters (events published, buffered, spooled,
+// dropped).
+func (f *gatewayFlags) observe(cfg *gateway.Config, o *observer, batcher *gateway.Batcher, log *slog.Logger) error {
+	obs := observability.GatewayObserver{Metrics: o.metrics}
+	if f.accessLog {
+		obs.AccessLog = log
+	}
+	cfg.Observer, cfg.Tracer = obs, o.tracer
+	return o.metrics.RegisterBatcher(batcher)
 }
 
 func (f *gatewayFlags) config() gateway.Config {
@@ -148,6 +163,8 @@ func runGateway(ctx context.Context, args []string) error {
 	fs := newFlagSet("gateway")
 	var f gatewayFlags
 	addGatewayFlags(fs, &f, true)
+	var of observeFlags
+	addObserveFlags(fs, &of)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -158,6 +175,11 @@ func runGateway(ctx context.Context, args []string) error {
 		return err
 	}
 	log := slog.Default()
+	o, err := of.start(ctx, "gateway", log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer o.close()
 	sink := &gateway.HTTPSink{URL: f.ingestURL, ServiceToken: f.serviceToken}
 	batcher, closeBatcher, err := f.openBatcher(sink, log)
 	if err != nil {
@@ -175,8 +197,11 @@ func runGateway(ctx context.Context, args []string) error {
 		client := &httpapi.Client{BaseURL: f.budgetURL, ServiceToken: f.serviceToken}
 		cfg.Reserver = budgetReserver(client.Reserve, client.Release)
 	}
+	if err := f.observe(&cfg, o, batcher, log); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
 	gw := gateway.New(cfg, src, batcher, log)
-	return serveUntilDone(ctx, log, "gateway", f.listen, gw, func(ctx context.Context) { gw.Shutdown(ctx) })
+	return serveUntilDone(ctx, log, "gateway", f.listen, o.traffic(gw), func(ctx context.Context) { gw.Shutdown(ctx) })
 }
 
 // validate rejects settings the gateway cannot run with.

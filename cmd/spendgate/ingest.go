@@ -30,6 +30,8 @@ func runIngest(ctx context.Context, args []string) error {
 	pgDSN := fs.String("postgres-dsn", "postgres://postgres@127.0.0.1:5432/spendgate?sslmode=disable", "control plane database: pricing overrides and budgets")
 	var pf pipelineFlags
 	addPipelineFlags(fs, &pf, nats.DefaultURL, "./spendgate-data")
+	var of observeFlags
+	addObserveFlags(fs, &of)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -40,6 +42,11 @@ func runIngest(ctx context.Context, args []string) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	log := slog.Default()
+	o, err := of.start(ctx, "ingest", log)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	defer o.close()
 	if err := ensureDatabase(ctx, *pgDSN); err != nil {
 		return err
 	}
@@ -56,6 +63,9 @@ func runIngest(ctx context.Context, args []string) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer p.close()
+	if err := p.observe(o.metrics); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	mux := http.NewServeMux()
 	p.mount(mux.Handle, *token, log)
 	runs := p.workers()
@@ -76,7 +86,7 @@ func runIngest(ctx context.Context, args []string) error {
 			}
 		})
 	}
-	err = serveUntilDone(sctx, log, "ingest", *listen, mux, nil)
+	err = serveUntilDone(sctx, log, "ingest", *listen, o.traffic(mux), nil)
 	stopWorkers()
 	wg.Wait()
 	close(errc)

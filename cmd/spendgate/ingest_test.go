@@ -111,6 +111,24 @@ func TestIngestCommandWithEmbeddedNATS(t *testing.T) {
 	}
 	testenv.Must(t, c.Release(ctx, r.ID), "release")
 
+	// The same listener serves the metrics of what just happened.
+	for _, m := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"spendgate_ingest_events_received_total", map[string]string{"result": "accepted"}, 3},
+		{"spendgate_ingest_events_received_total", map[string]string{"result": "duplicate"}, 3},
+		{"spendgate_ingest_events_stored_total", nil, 3},
+		{"spendgate_ingest_pending_events", nil, 0},
+		{"spendgate_ingest_backlog_up", nil, 1},
+		{"spendgate_budget_reservations_total", map[string]string{"result": "granted"}, 1},
+	} {
+		if got := scrapeValue(t, base+"/metrics", m.name, m.labels); got != m.want {
+			t.Errorf("%s%v = %v, want %v", m.name, m.labels, got, m.want)
+		}
+	}
+
 	cancel()
 	select {
 	case err := <-done:

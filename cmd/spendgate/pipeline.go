@@ -124,6 +124,7 @@ type pipeline struct {
 	nc          *nats.Conn
 	js          jetstream.JetStream
 	cfg         ingest.Config
+	ccfg        ingest.ConsumerConfig
 	ch          driver.Conn
 	chDB        string
 	chFlags     *pipelineFlags
@@ -192,6 +193,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	p.closers = append(p.closers, stop)
 	ccfg := ingest.DefaultConsumerConfig()
 	ccfg.BatchSize, ccfg.MaxWait, ccfg.Partitions = f.batch, f.batchWait, f.owned()
+	p.ccfg = ccfg
 	p.overrides = ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
 	writer := f.chCluster.writer(p.ch, f.chAddr, f.chDB)
 	writer.Lanes = f.lanes

@@ -43,6 +43,8 @@ func runServe(ctx context.Context, args []string) error {
 	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
 	addrFile := fs.String("addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
 	limits := addAPILimitFlags(fs)
+	var of observeFlags
+	addObserveFlags(fs, &of)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +69,13 @@ func runServe(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
 	}
+	// One registry for the whole process: the API, the gateway and ingest
+	// register on it once, and every listener serves all of it.
+	o, err := of.start(ctx, "serve", log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer o.close()
 
 	cp, pool, err := openControlPlane(ctx, &cpf, log)
 	if err != nil {
@@ -80,6 +89,9 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer p.close()
+	if err := p.observe(o.metrics); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if p.budgets != nil {
 		cp.Blocks = p.budgets // the policy answer's blocked flag
 	}
@@ -87,7 +99,7 @@ func runServe(ctx context.Context, args []string) error {
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, ClientIPHeader: *clientIPHeader, Analytics: spend, Limits: *limits,
 		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
-		Catalogue: p.catalogue, Revisions: p.revisions}, cp, log)
+		Catalogue: p.catalogue, Revisions: p.revisions, Extensions: o.graphQLExtensions()}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)
 	api.Mount("GET /", portal.Handler())
 
@@ -144,10 +156,16 @@ func runServe(ctx context.Context, args []string) error {
 	if p.budgets != nil {
 		gcfg.Reserver = budgetReserver(p.budgets.Reserve, p.budgets.Release) // in-process: no HTTP hop
 	}
+	if err := gwf.observe(&gcfg, o, batcher, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	gw := gateway.New(gcfg, src, batcher, log)
 	addrs := map[string]string{}
 	for name, ln := range listeners {
 		addrs[name] = ln.Addr().String()
+	}
+	if o.metricsAddr != "" {
+		addrs["metrics"] = o.metricsAddr
 	}
 	if *demo {
 		if err := printDemo(ctx, cp, *dataDir, addrs["api"], addrs["gateway"], addrs["fake_provider"]); err != nil {
@@ -176,10 +194,10 @@ func runServe(ctx context.Context, args []string) error {
 	defer cancel()
 	ctx = sctx
 	run("api", func(ctx context.Context) error {
-		return serveListener(ctx, log, "api", listeners["api"], api.Handler(), nil)
+		return serveListener(ctx, log, "api", listeners["api"], o.traffic(api.Handler()), nil)
 	})
 	run("gateway", func(ctx context.Context) error {
-		return serveListener(ctx, log, "gateway", listeners["gateway"], gw, func(ctx context.Context) { gw.Shutdown(ctx) })
+		return serveListener(ctx, log, "gateway", listeners["gateway"], o.traffic(gw), func(ctx context.Context) { gw.Shutdown(ctx) })
 	})
 	for _, w := range p.workers() {
 		run("ingest", w)

@@ -71,6 +71,10 @@ func Binary(t testing.TB) string {
 // the fake AI provider behind the gateway.
 type Serve struct {
 	APIURL, GatewayURL, FakeProviderURL string
+	// Addrs are the bound addresses serve wrote to its --addr-file, by
+	// listener ("api", "gateway", "fake_provider", "metrics" with
+	// --metrics-addr).
+	Addrs map[string]string
 	// DemoKey is the demo tenant's API key; DemoEmail/DemoPassword its owner.
 	DemoKey, DemoEmail, DemoPassword string
 	// ClickHouseDatabase and PostgresDSN are the stores it writes.
@@ -111,6 +115,7 @@ func StartServe(t testing.TB, extraArgs ...string) *Serve {
 			var addrs map[string]string
 			Must(t, json.Unmarshal(b, &addrs), "addr file")
 			s.APIURL, s.GatewayURL, s.FakeProviderURL = "http://"+addrs["api"], "http://"+addrs["gateway"], "http://"+addrs["fake_provider"]
+			s.Addrs = addrs
 			break
 		}
 		select {
