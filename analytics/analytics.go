@@ -582,7 +582,7 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 	out := make([]BudgetStatus, len(list))
 	for i, b := range list {
 		st := totals[b.ID]
-		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= b.AmountNanoUSD}
+		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= st.AmountNanoUSD}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Budget.Name < out[j].Budget.Name })
 	return out, nil
