@@ -139,3 +139,11 @@ func isBadText(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && pg.Code == "22P02"
 }
+
+// Reader reads trees from a pool (ingest's TreeSource).
+type Reader struct{ DB Querier }
+
+// TenantTree implements ingest.TreeSource.
+func (r Reader) TenantTree(ctx context.Context, tenantID string) (*org.Tree, error) {
+	return Tree(ctx, r.DB, tenantID)
+}
