@@ -98,7 +98,7 @@ func (s *BudgetService) validateBudget(ctx context.Context, q orgstore.Querier, 
 		return org.Path{}, err
 	}
 	node := func(id, kind string) (org.Path, error) {
-		n, err := getNode(ctx, q, tenantID, id)
+		n, err := s.visibleNode(ctx, tenantID, id)
 		if err != nil {
 			return org.Path{}, err
 		}

@@ -55,7 +55,8 @@ type HierarchyService struct {
 }
 
 // nodeSQL reads every node of a tenant with its path.
-const nodeSQL = `SELECT id::text, tenant_id::text, 'workspace', '', name, id::text, '', '', key_defaults, archived_at, created_at FROM workspaces WHERE tenant_id = $1
+const nodeSQL = `SELECT id::text AS id, tenant_id::text AS tenant_id, 'workspace' AS kind, '' AS parent_id, name, id::text AS ws, '' AS team,
+		'' AS project, key_defaults, archived_at, created_at FROM workspaces WHERE tenant_id = $1
 	UNION ALL SELECT id::text, tenant_id::text, 'team', workspace_id::text, name, workspace_id::text, id::text, '', key_defaults, archived_at, created_at FROM teams WHERE tenant_id = $1
 	UNION ALL SELECT p.id::text, p.tenant_id::text, 'project', p.team_id::text, p.name, t.workspace_id::text, t.id::text, p.id::text, p.key_defaults, p.archived_at, p.created_at
 		FROM projects p JOIN teams t ON t.id = p.team_id WHERE p.tenant_id = $1`
@@ -71,7 +72,7 @@ func scanNode(r pgx.Row) (Node, error) {
 }
 
 func loadNodes(ctx context.Context, q orgstore.Querier, tenantID string) ([]Node, error) {
-	rows, err := q.Query(ctx, `SELECT * FROM (`+nodeSQL+`) n ORDER BY 3 DESC, 5, 1`, tenantID)
+	rows, err := q.Query(ctx, `SELECT * FROM (`+nodeSQL+`) n ORDER BY kind DESC, name, id`, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +90,25 @@ func getNode(ctx context.Context, q orgstore.Querier, tenantID, id string) (Node
 		return n, notFound("node")
 	}
 	return n, err
+}
+
+// visibleNode reads a node the caller may read: one it cannot (a sibling
+// of its project) is NOT_FOUND, as another tenant's, so ids cannot be
+// probed across subtrees either. A workspace or team above the caller's
+// grants is visible (the tree shows it).
+func (c *core) visibleNode(ctx context.Context, tenantID, id string) (Node, error) {
+	_, a, err := c.rights(ctx, tenantID)
+	if err != nil {
+		return Node{}, err
+	}
+	n, err := getNode(ctx, c.db, tenantID, id)
+	if err != nil {
+		return n, err
+	}
+	if !a.Can(org.Read, n.Path) && !isAncestorOfGrant(n.Path, a) {
+		return Node{}, notFound("node")
+	}
+	return n, nil
 }
 
 // rights reads what the caller may do in a tenant: the tenant role and the
@@ -215,7 +235,7 @@ func (s *HierarchyService) CreateNode(ctx context.Context, tenantID, kind, paren
 		if _, _, err := s.rights(ctx, tenantID); err != nil {
 			return Node{}, err
 		}
-		if parent, err = getNode(ctx, s.db, tenantID, parentID); err != nil {
+		if parent, err = s.visibleNode(ctx, tenantID, parentID); err != nil {
 			return Node{}, err
 		}
 		want := map[string]string{KindTeam: KindWorkspace, KindProject: KindTeam}[kind]
@@ -265,7 +285,7 @@ func (s *HierarchyService) changeNode(ctx context.Context, tenantID, id string, 
 	if _, _, err := s.rights(ctx, tenantID); err != nil {
 		return Node{}, err
 	}
-	n, err := getNode(ctx, s.db, tenantID, id)
+	n, err := s.visibleNode(ctx, tenantID, id)
 	if err != nil {
 		return Node{}, err
 	}
@@ -345,7 +365,7 @@ func (s *HierarchyService) MoveProject(ctx context.Context, tenantID, id, teamID
 	if _, _, err := s.rights(ctx, tenantID); err != nil {
 		return Node{}, err
 	}
-	to, err := getNode(ctx, s.db, tenantID, teamID)
+	to, err := s.visibleNode(ctx, tenantID, teamID)
 	if err != nil {
 		return Node{}, err
 	}
@@ -392,7 +412,7 @@ func (s *HierarchyService) SetAPIKeyProject(ctx context.Context, tenantID, keyID
 	}
 	to := org.Path{}
 	if projectID != nil {
-		n, err := getNode(ctx, s.db, tenantID, *projectID)
+		n, err := s.visibleNode(ctx, tenantID, *projectID)
 		if err != nil {
 			return APIKey{}, err
 		}
@@ -472,7 +492,7 @@ func (s *HierarchyService) GrantRole(ctx context.Context, tenantID, userID strin
 	if _, _, err := s.rights(ctx, tenantID); err != nil {
 		return Grant{}, err
 	}
-	n, err := getNode(ctx, s.db, tenantID, nodeID)
+	n, err := s.visibleNode(ctx, tenantID, nodeID)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -511,7 +531,7 @@ func (s *HierarchyService) RevokeRole(ctx context.Context, tenantID, userID, nod
 	if _, _, err := s.rights(ctx, tenantID); err != nil {
 		return err
 	}
-	n, err := getNode(ctx, s.db, tenantID, nodeID)
+	n, err := s.visibleNode(ctx, tenantID, nodeID)
 	if err != nil {
 		return err
 	}
@@ -562,7 +582,7 @@ func (s *HierarchyService) CreateMapping(ctx context.Context, tenantID, name, va
 	if err := validatePolicy(&KeyPolicy{DefaultDimensions: map[string]string{name: value}}); err != nil {
 		return Mapping{}, err
 	}
-	n, err := getNode(ctx, s.db, tenantID, nodeID)
+	n, err := s.visibleNode(ctx, tenantID, nodeID)
 	if err != nil {
 		return Mapping{}, err
 	}

@@ -122,7 +122,7 @@ func (s *KeyService) CreateAPIKey(ctx context.Context, tenantID, name string, po
 	}
 	at := org.Path{}
 	if projectID != nil {
-		n, err := getNode(ctx, s.db, tenantID, *projectID)
+		n, err := s.visibleNode(ctx, tenantID, *projectID)
 		if err != nil {
 			return CreatedKey{}, err
 		}
