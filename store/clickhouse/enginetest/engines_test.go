@@ -161,9 +161,9 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 		"team and key and model": {KeyIDs: k[:20], Models: []string{"gpt-4o-mini", "o4-mini"},
 			Dimensions: map[string][]string{"team": {"search", "support", "growth"}}},
 		"status and operation and source": {Statuses: []string{"429", "200"}, Operations: []string{"chat.completions"}, Sources: []string{"gateway"}},
-		"workspace and project": {WorkspaceIDs: []string{"w-product"}, ProjectIDs: []string{"p-search-0", "p-growth-1", "p-legal-0"}},
-		"a scoped reader":       {Within: &spend.Within{TeamIDs: []string{"t-legal"}, ProjectIDs: []string{"p-search-1"}}},
-		"a reader of nothing":   {Within: &spend.Within{}},
+		"workspace and project":           {WorkspaceIDs: []string{"w-product"}, ProjectIDs: []string{"p-search-0", "p-growth-1", "p-legal-0"}},
+		"a scoped reader":                 {Within: &spend.Within{TeamIDs: []string{"t-legal"}, ProjectIDs: []string{"p-search-1"}}},
+		"a reader of nothing":             {Within: &spend.Within{}},
 	}
 	ranges := map[string]spend.Spec{"days": days, "hours": hours, "unaligned": odd}
 	for rn, r := range ranges {
