@@ -2,6 +2,8 @@ package apiserver
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +91,30 @@ func TestProjectMemberScope(t *testing.T) {
 	}
 	if after := w.snapshotB(); after != before {
 		t.Fatalf("a project member changed tenant B:\n before %s\n after  %s", before, after)
+	}
+	// CSV by level: the owner's export has both projects by name, the
+	// member's only his own, even when he asks for the sibling.
+	csv := func(token, query string) string {
+		req, _ := http.NewRequest("GET", h.srv.URL+"/export/spend.csv?tenantId="+w.tenantB+"&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z&"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("csv %s: %d %s", query, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	if all := csv(w.bob, "groupBy=team,project"); !strings.Contains(all, "sibling project") || !strings.Contains(all, "bob project") || !strings.Contains(all, "bob team") {
+		t.Fatalf("owner's CSV by team and project:\n%s", all)
+	}
+	for _, q := range []string{"groupBy=project", "groupBy=project&project=" + sibling, "bucket=day&groupBy=team"} {
+		if mine := csv(henry, q); strings.Contains(mine, "sibling") || strings.Contains(mine, "0.0009") {
+			t.Fatalf("henry's CSV (%s) holds the sibling:\n%s", q, mine)
+		}
 	}
 	// Filtering by the sibling yields nothing, not its spend.
 	d = h.must(henry, `query($t:ID!,$p:ID!){spendSummary(tenantId:$t,`+month+`,filter:{projectIds:[$p]}){requests}}`, map[string]any{"t": w.tenantB, "p": sibling})
