@@ -210,7 +210,7 @@ var eventFields = map[string]int{
 	`"service_tier"`: fServiceTier, `"dimensions"`: fDimensions, `"status_code"`: fStatusCode, `"latency_ms"`: fLatencyMs,
 	`"ttfb_ms"`: fTTFBMs, `"request_id"`: fRequestID, `"complete"`: fComplete, `"usage"`: fUsage, `"raw_usage"`: fRawUsage,
 	`"reservation_id"`: fReservationID, `"denial_reason"`: fDenialReason, `"denial_message"`: fDenialMessage,
-	`"trace_id"`: fTraceID,
+	`"trace_id"`:     fTraceID,
 	`"workspace_id"`: fWorkspaceID, `"team_id"`: fTeamID, `"project_id"`: fProjectID,
 }
 
