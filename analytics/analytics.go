@@ -22,6 +22,7 @@ import (
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/org"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/spend"
 )
@@ -91,7 +92,11 @@ type Events interface {
 // plane).
 type Tenants interface {
 	Authorize(ctx context.Context, tenantID string, need controlplane.Role) (auth.Principal, error)
+	// Access is what the caller may do in the tenant: a caller with scoped
+	// roles only reads spend attributed to its subtrees.
+	Access(ctx context.Context, tenantID string) (org.Access, error)
 	KeyNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error)
+	NodeNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error)
 	Budget(ctx context.Context, tenantID, id string) (controlplane.Budget, error)
 	Budgets(ctx context.Context, tenantID string, page controlplane.Page) (controlplane.Connection[controlplane.Budget], error)
 }
@@ -144,9 +149,11 @@ var ErrNotAvailable = &apierr.Error{Code: apierr.CodeInternal, Message: "spend a
 
 // spec authorizes the caller and validates q against the limits.
 func (s *Service) spec(ctx context.Context, q *Query) (spend.Spec, error) {
-	if _, err := s.cp.Authorize(ctx, q.TenantID, controlplane.RoleViewer); err != nil {
+	a, err := s.cp.Access(ctx, q.TenantID)
+	if err != nil {
 		return spend.Spec{}, err
 	}
+	q.Filters.Within = within(a)
 	if s.store == nil {
 		return spend.Spec{}, ErrNotAvailable
 	}
@@ -289,12 +296,46 @@ func (s *Service) TimeSeries(ctx context.Context, q Query) ([]Point, error) {
 	return out, nil
 }
 
-// label fills Labels: key ids become key names.
+// within is the reach of a scoped caller's reads (nil: the whole tenant).
+func within(a org.Access) *spend.Within {
+	if !a.Scoped() {
+		return nil
+	}
+	w := &spend.Within{TeamIDs: []string{}, ProjectIDs: []string{}}
+	for _, n := range a.Readable() {
+		if n.ProjectID != "" {
+			w.ProjectIDs = append(w.ProjectIDs, n.ProjectID)
+		} else {
+			w.TeamIDs = append(w.TeamIDs, n.TeamID)
+		}
+	}
+	return w
+}
+
+// label fills Labels: key ids become key names, workspace, team and project
+// ids their names.
 func (s *Service) label(ctx context.Context, tenantID string, groupBy []string, groups []Group) error {
 	keyCol := -1
+	var nodeCols []int
 	for i, g := range groupBy {
-		if g == "key" {
+		switch g {
+		case "key":
 			keyCol = i
+		case "workspace", "team", "project":
+			nodeCols = append(nodeCols, i)
+		}
+	}
+	var nodeNames map[string]string
+	if len(nodeCols) > 0 {
+		var ids []string
+		for _, g := range groups {
+			for _, c := range nodeCols {
+				ids = append(ids, g.Keys[c])
+			}
+		}
+		var err error
+		if nodeNames, err = s.cp.NodeNames(ctx, tenantID, ids); err != nil {
+			return err
 		}
 	}
 	var names map[string]string
@@ -313,6 +354,11 @@ func (s *Service) label(ctx context.Context, tenantID string, groupBy []string, 
 		if keyCol >= 0 {
 			if n, ok := names[groups[i].Keys[keyCol]]; ok {
 				groups[i].Labels[keyCol] = n
+			}
+		}
+		for _, c := range nodeCols {
+			if n, ok := nodeNames[groups[i].Keys[c]]; ok {
+				groups[i].Labels[c] = n
 			}
 		}
 	}
@@ -503,7 +549,8 @@ func humanSpan(d time.Duration) string {
 
 // Event finds one usage event of the tenant by id.
 func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, error) {
-	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
+	a, err := s.cp.Access(ctx, tenantID)
+	if err != nil {
 		return Event{}, err
 	}
 	if eventID == "" || len(eventID) > 100 {
@@ -515,7 +562,7 @@ func (s *Service) Event(ctx context.Context, tenantID, eventID string) (Event, e
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	row, err := s.store.Event(ctx, tenantID, eventID)
-	if errors.Is(err, spend.ErrEventNotFound) {
+	if errors.Is(err, spend.ErrEventNotFound) || (err == nil && !a.Can(org.Read, org.Path{WorkspaceID: row.WorkspaceID, TeamID: row.TeamID, ProjectID: row.ProjectID})) {
 		return Event{}, &apierr.Error{Code: apierr.CodeNotFound, Message: "event not found"}
 	}
 	if err != nil {
@@ -582,7 +629,7 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 	out := make([]BudgetStatus, len(list))
 	for i, b := range list {
 		st := totals[b.ID]
-		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= b.AmountNanoUSD}
+		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= st.AmountNanoUSD}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Budget.Name < out[j].Budget.Name })
 	return out, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/org"
 	"github.com/spendgate/spendgate/spend"
 )
 
@@ -27,6 +28,15 @@ func (f fakeTenants) Authorize(_ context.Context, tenantID string, _ controlplan
 		return auth.Principal{}, &apierr.Error{Code: apierr.CodeForbidden, Message: "not a member"}
 	}
 	return auth.Principal{UserID: "u"}, nil
+}
+
+func (f fakeTenants) Access(ctx context.Context, tenantID string) (org.Access, error) {
+	_, err := f.Authorize(ctx, tenantID, controlplane.RoleViewer)
+	return org.Access{Role: org.RoleViewer}, err
+}
+
+func (fakeTenants) NodeNames(context.Context, string, []string) (map[string]string, error) {
+	return map[string]string{}, nil
 }
 
 func (fakeTenants) KeyNames(_ context.Context, _ string, ids []string) (map[string]string, error) {

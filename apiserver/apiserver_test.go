@@ -229,7 +229,7 @@ func TestHardBudgetMarksPolicy(t *testing.T) {
 	}
 	// Spend the cap through the budget store, as the ingest consumer does.
 	budgets := pgstore.New(h.pool)
-	_, err := budgets.ApplySpend(context.Background(), []budget.Spend{{EventID: "ev-cap-1", TenantID: tenant, KeyID: keyID,
+	_, err := budgets.ApplySpend(context.Background(), []budget.Spend{{EventID: "ev-cap-1", Subject: budget.Subject{TenantID: tenant, KeyID: keyID},
 		Time: time.Now().UTC(), CostNanoUSD: 1_000_000_000}})
 	testenv.Must(t, err, "apply spend")
 	if _, a := h.policy(secret); a["blocked"] != true || a["block_reason"] != "budget_exceeded" || a["valid"] != true {

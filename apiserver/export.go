@@ -22,10 +22,12 @@ import (
 //
 //	tenantId, from, to         required; RFC 3339 times, [from, to)
 //	groupBy                    comma-separated: key, provider, model, status, operation,
-//	                           service_tier, source, dim:<name> (breakdowns need one)
+//	                           service_tier, source, workspace, team, project, dim:<name>
+//	                           (breakdowns need one)
 //	bucket                     hour, day, week or month: a time series instead
 //	top                        breakdowns: keep the top N groups, the rest as one "(other)" row
-//	key, provider, model, operation, source, status   filters, repeatable or comma-separated
+//	key, provider, model, operation, source, status,
+//	workspace, team, project   filters, repeatable or comma-separated
 //	dim.<name>                 dimension filter, repeatable or comma-separated
 //
 // Money columns are exact decimal USD.
@@ -124,6 +126,7 @@ func exportQuery(v url.Values) (analytics.Query, int, error) {
 	f := &q.Filters
 	f.KeyIDs, f.Providers, f.Models = list(v, "key"), list(v, "provider"), list(v, "model")
 	f.Operations, f.Sources, f.Statuses = list(v, "operation"), list(v, "source"), list(v, "status")
+	f.WorkspaceIDs, f.TeamIDs, f.ProjectIDs = list(v, "workspace"), list(v, "team"), list(v, "project")
 	for _, st := range f.Statuses {
 		if n, err := strconv.Atoi(st); err != nil || n < 100 || n > 599 {
 			return q, 0, bad("status " + strconv.Quote(st) + " is not an HTTP status (100-599)")

@@ -61,7 +61,7 @@ func TestBadInputsGetCodedErrors(t *testing.T) {
 		"zero budget":           `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"0"}){id}}`,
 		"too precise money":     `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1.0000000001"}){id}}`,
 		"float money":           `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:1.5}){id}}`,
-		"unknown enum":          `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:YEAR,amount:"1"}){id}}`,
+		"unknown enum":          `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:FORTNIGHT,amount:"1"}){id}}`,
 		"bad threshold":         `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1",thresholds:[0,50]}){id}}`,
 		"key scope without key": `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:KEY,period:DAY,amount:"1"}){id}}`,
 		"bad webhook":           `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"b",scope:TENANT,period:DAY,amount:"1",webhookUrl:"ftp://x"}){id}}`,

@@ -71,6 +71,19 @@ var tenantOps = []op{
 	{"Mutation.updatePricingOverride", `mutation($t:ID!,$override:ID!){updatePricingOverride(tenantId:$t,id:$override,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-99"}){id}}`, true},
 	{"Mutation.deletePricingOverride", `mutation($t:ID!,$override:ID!){deletePricingOverride(tenantId:$t,id:$override)}`, true},
 	{"Subscription.budgetAlerts", `subscription($t:ID!){budgetAlerts(tenantId:$t){id budgetName}}`, false},
+	{"Query.orgTree", `query($t:ID!){orgTree(tenantId:$t){id name}}`, false},
+	{"Query.roleGrants", `query($t:ID!){roleGrants(tenantId:$t){userId role}}`, false},
+	{"Query.attributionMappings", `query($t:ID!){attributionMappings(tenantId:$t){id}}`, false},
+	{"Mutation.createOrgNode", `mutation($t:ID!,$team:ID!){createOrgNode(tenantId:$t,kind:PROJECT,parentId:$team,name:"x"){id}}`, true},
+	{"Mutation.renameOrgNode", `mutation($t:ID!,$node:ID!){renameOrgNode(tenantId:$t,id:$node,name:"pwned"){id}}`, true},
+	{"Mutation.archiveOrgNode", `mutation($t:ID!,$node:ID!){archiveOrgNode(tenantId:$t,id:$node,archived:true){id}}`, true},
+	{"Mutation.setOrgNodeKeyDefaults", `mutation($t:ID!,$node:ID!){setOrgNodeKeyDefaults(tenantId:$t,id:$node,keyDefaults:{allowedModels:["x"]}){id}}`, true},
+	{"Mutation.moveProject", `mutation($t:ID!,$node:ID!,$team:ID!){moveProject(tenantId:$t,id:$node,teamId:$team){id}}`, true},
+	{"Mutation.setAPIKeyProject", `mutation($t:ID!,$key:ID!,$node:ID!){setAPIKeyProject(tenantId:$t,id:$key,projectId:$node){id}}`, true},
+	{"Mutation.grantRole", `mutation($t:ID!,$user:ID!,$node:ID!){grantRole(tenantId:$t,userId:$user,role:PROJECT_VIEWER,nodeId:$node){role}}`, true},
+	{"Mutation.revokeRole", `mutation($t:ID!,$grantee:ID!,$node:ID!){revokeRole(tenantId:$t,userId:$grantee,nodeId:$node)}`, true},
+	{"Mutation.createAttributionMapping", `mutation($t:ID!,$node:ID!){createAttributionMapping(tenantId:$t,dimensionName:"team",dimensionValue:"x",nodeId:$node){id}}`, true},
+	{"Mutation.deleteAttributionMapping", `mutation($t:ID!,$mapping:ID!){deleteAttributionMapping(tenantId:$t,id:$mapping)}`, true},
 	{"Subscription.spendTicks", `subscription($t:ID!){spendTicks(tenantId:$t){requests tenantCost}}`, false},
 }
 
@@ -81,6 +94,7 @@ type world struct {
 	alice, bob                                    string // access tokens
 	aliceRefresh, bobRefresh                      string
 	tenantA, tenantB                              string
+	bTeam, bProject                               string
 	aKey, aBudget, bKey, bKeyBudget, bobID, bSlug string
 	bSecret                                       string
 	// objs are B's object ids by query variable name.
@@ -235,6 +249,19 @@ var callerScoped = map[string]func(t *testing.T, w *world){
 		d = w.h.must(w.bob, q, map[string]any{"t": w.tenantB, "key": w.bKey})
 		if bs := get(d, "apiKey", "coveringBudgets").([]any); len(bs) != 2 {
 			t.Fatalf("budgets covering bob's key: %v", bs)
+		}
+	},
+	"APIKey.effectivePolicy": func(t *testing.T, w *world) {
+		// Bob's key inherits its project's defaults; Alice's key has none,
+		// whatever B's tree holds.
+		q := `query($t:ID!,$key:ID!){apiKey(tenantId:$t,id:$key){effectivePolicy{allowedProviders requestsPerMinute}}}`
+		d := w.h.must(w.alice, q, map[string]any{"t": w.tenantA, "key": w.aKey})
+		if p := get(d, "apiKey", "effectivePolicy"); len(get(p, "allowedProviders").([]any)) != 0 || get(p, "requestsPerMinute") != 0.0 {
+			t.Fatalf("alice's key effective policy: %v", p)
+		}
+		d = w.h.must(w.bob, q, map[string]any{"t": w.tenantB, "key": w.bKey})
+		if p := get(d, "apiKey", "effectivePolicy"); toJSON(get(p, "allowedProviders")) != `["openai"]` || get(p, "requestsPerMinute") != 120.0 {
+			t.Fatalf("bob's key effective policy: %v", p)
 		}
 	},
 	"APIKey.budgets": func(t *testing.T, w *world) {
@@ -400,6 +427,24 @@ func newWorld(t *testing.T) *world {
 		Cost: pricing.Cost{Priced: true, Model: "gpt-4o-mini", ListNanoUSD: 27_000, TenantNanoUSD: 27_000}}}); err != nil {
 		t.Fatal(err)
 	}
+	// B's tree: a workspace, a team, a project holding B's key (with key
+	// defaults), a mapping and a viewer of the project.
+	node := func(kind, parent, name string, defaults map[string]any) string {
+		d := h.must(w.bob, `mutation($t:ID!,$k:OrgNodeKind!,$p:ID,$n:String!,$d:KeyPolicyInput){createOrgNode(tenantId:$t,kind:$k,parentId:$p,name:$n,keyDefaults:$d){id}}`,
+			map[string]any{"t": w.tenantB, "k": kind, "p": parent, "n": name, "d": defaults})
+		return get(d, "createOrgNode", "id").(string)
+	}
+	bWorkspace := node("WORKSPACE", "", "bob ws", map[string]any{"allowedProviders": []string{"openai", "anthropic"}})
+	w.bTeam = node("TEAM", bWorkspace, "bob team", nil)
+	w.bProject = node("PROJECT", w.bTeam, "bob project", map[string]any{"allowedProviders": []string{"openai"}, "requestsPerMinute": 120})
+	h.must(w.bob, `mutation($t:ID!,$k:ID!,$p:ID!){setAPIKeyProject(tenantId:$t,id:$k,projectId:$p){id}}`, map[string]any{"t": w.tenantB, "k": w.bKey, "p": w.bProject})
+	d = h.must(w.bob, `mutation($t:ID!,$p:ID!){createAttributionMapping(tenantId:$t,dimensionName:"team",dimensionValue:"search",nodeId:$p){id}}`,
+		map[string]any{"t": w.tenantB, "p": w.bProject})
+	bMapping := get(d, "createAttributionMapping", "id").(string)
+	d = h.must(w.bob, `mutation($t:ID!){addMember(tenantId:$t,email:"grace@example.com",password:"grace-password",role:MEMBER){user{id}}}`, map[string]any{"t": w.tenantB})
+	grace := get(d, "addMember", "user", "id").(string)
+	h.must(w.bob, `mutation($t:ID!,$u:ID!,$p:ID!){grantRole(tenantId:$t,userId:$u,role:PROJECT_VIEWER,nodeId:$p){role}}`, map[string]any{"t": w.tenantB, "u": grace, "p": w.bProject})
+
 	d = h.must(w.alice, createKey, map[string]any{"t": w.tenantA, "n": "alice key"})
 	w.aKey = get(d, "createAPIKey", "key", "id").(string)
 	d = h.must(w.alice, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"alice budget",scope:TENANT,period:MONTH,amount:"5"}){id}}`, map[string]any{"t": w.tenantA})
@@ -407,7 +452,9 @@ func newWorld(t *testing.T) *world {
 
 	snapshot := func() string {
 		d := h.must(w.bob, `query($t:ID!){tenant(id:$t){name} members(tenantId:$t){edges{node{user{email} role}}}
-			apiKeys(tenantId:$t){edges{node{id status policy{allowedModels} budgets{id amount}}}} budgets(tenantId:$t){edges{node{id name amount keyId}}}
+			apiKeys(tenantId:$t){edges{node{id status projectId policy{allowedModels} budgets{id amount}}}} budgets(tenantId:$t){edges{node{id name amount keyId}}}
+			orgTree(tenantId:$t){id name archivedAt parentId keyDefaults{allowedModels allowedProviders}} roleGrants(tenantId:$t){userId role node{id}}
+			attributionMappings(tenantId:$t){id projectId}
 			pricingOverrides(tenantId:$t){edges{node{id percentAdjustment}}}
 			spendSummary(tenantId:$t,`+month+`){requests tenantCost}}`, map[string]any{"t": w.tenantB})
 		return toJSON(d)
@@ -417,7 +464,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatalf("bob's event: %v", d)
 	}
 	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent,
-		"dead": h.deadLetter(w.tenantB)}
+		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace}
 	w.alertB = func() {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,

@@ -21,21 +21,25 @@ type Period string
 
 // Periods.
 const (
-	Day   Period = "day"
-	Week  Period = "week" // Monday 00:00 UTC to the next Monday
-	Month Period = "month"
+	Day     Period = "day"
+	Week    Period = "week" // Monday 00:00 UTC to the next Monday
+	Month   Period = "month"
+	Quarter Period = "quarter" // January, April, July, October
+	Year    Period = "year"
 )
+
+// Periods lists every period, shortest first.
+var Periods = []Period{Day, Week, Month, Quarter, Year}
 
 // ErrInvalid marks bad input.
 var ErrInvalid = errors.New("budget: invalid")
 
 // ParsePeriod checks a period name.
 func ParsePeriod(s string) (Period, error) {
-	switch p := Period(s); p {
-	case Day, Week, Month:
+	if p := Period(s); slices.Contains(Periods, p) {
 		return p, nil
 	}
-	return "", fmt.Errorf("%w: unknown period %q (day, week, month)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: period must be day, week, month, quarter or year, not %q", ErrInvalid, s)
 }
 
 // Bounds returns the half-open UTC window [start, end) of period p holding t.
@@ -53,53 +57,14 @@ func Bounds(p Period, t time.Time) (start, end time.Time, err error) {
 	case Month:
 		start = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
 		return start, start.AddDate(0, 1, 0), nil
+	case Quarter:
+		start = time.Date(y, m-(m-1)%3, 1, 0, 0, 0, 0, time.UTC)
+		return start, start.AddDate(0, 3, 0), nil
+	case Year:
+		start = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+		return start, start.AddDate(1, 0, 0), nil
 	}
 	return time.Time{}, time.Time{}, fmt.Errorf("%w: unknown period %q", ErrInvalid, p)
-}
-
-// Scopes.
-const (
-	ScopeTenant    = "tenant"
-	ScopeKey       = "key"
-	ScopeDimension = "dimension"
-)
-
-// Budget mirrors a row of the budgets table.
-type Budget struct {
-	ID, TenantID, Name string
-	Scope              string
-	KeyID              string // scope key
-	DimensionName      string // scope dimension
-	DimensionValue     string
-	Period             Period
-	AmountNanoUSD      int64
-	Thresholds         []int // percents of AmountNanoUSD
-	Hard               bool
-	WebhookURL         string
-}
-
-// Matches reports whether spend by keyID with dims in tenantID counts
-// against b.
-func (b *Budget) Matches(tenantID, keyID string, dims map[string]string) bool {
-	if b.TenantID != tenantID {
-		return false
-	}
-	switch b.Scope {
-	case ScopeTenant:
-		return true
-	case ScopeKey:
-		return keyID != "" && b.KeyID == keyID
-	case ScopeDimension:
-		v, ok := dims[b.DimensionName]
-		return ok && v == b.DimensionValue
-	}
-	return false
-}
-
-// CoversKey reports whether b applies to every call of keyID (tenant or key
-// scope); dimension budgets depend on each request.
-func (b *Budget) CoversKey(tenantID, keyID string) bool {
-	return b.TenantID == tenantID && (b.Scope == ScopeTenant || (b.Scope == ScopeKey && b.KeyID == keyID))
 }
 
 // Reached returns the thresholds (percents, ascending) that spent has reached
@@ -117,17 +82,6 @@ func Reached(thresholds []int, amount, spent int64) []int {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// Crossed returns the thresholds reached at after but not at before.
-func Crossed(thresholds []int, amount, before, after int64) []int {
-	var out []int
-	for _, t := range Reached(thresholds, amount, after) {
-		if !atLeastPercent(before, amount, int64(t)) {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // atLeastPercent reports spent >= amount*pct/100 exactly.
@@ -158,28 +112,13 @@ func Exhausted(amount, spent, reserved int64) bool {
 	return spent >= amount || reserved >= amount-spent
 }
 
-// ValidateThresholds checks percents: 1..1000, no duplicates.
-func ValidateThresholds(ts []int) error {
-	seen := map[int]bool{}
-	for _, t := range ts {
-		if t < 1 || t > 1000 {
-			return fmt.Errorf("%w: threshold %d%% outside 1..1000", ErrInvalid, t)
-		}
-		if seen[t] {
-			return fmt.Errorf("%w: threshold %d%% repeated", ErrInvalid, t)
-		}
-		seen[t] = true
-	}
-	return nil
-}
-
 // Spend is one priced event as budgets see it. ingest adapts its priced
 // events to this type (see FromEvent in budget/pgstore).
 type Spend struct {
-	EventID       string
-	TenantID      string
-	KeyID         string
-	Dimensions    map[string]string
+	EventID string
+	// Subject is what the spend is of: tenant, its place in the hierarchy
+	// (resolved at ingest), key, provider, model and dimensions.
+	Subject
 	Time          time.Time
 	CostNanoUSD   int64 // tenant cost; 0 when not priced
 	ReservationID string

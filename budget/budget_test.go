@@ -35,6 +35,12 @@ func TestBounds(t *testing.T) {
 		{Month, "2025-02-28T12:00:00Z", "2025-02-01T00:00:00Z", "2025-03-01T00:00:00Z"},
 		{Month, "2026-01-31T12:00:00Z", "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"}, // no AddDate overflow
 		{Week, "2024-02-29T12:00:00Z", "2024-02-26T00:00:00Z", "2024-03-04T00:00:00Z"},
+		{Quarter, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-04-01T00:00:00Z"},
+		{Quarter, "2026-05-31T23:59:59Z", "2026-04-01T00:00:00Z", "2026-07-01T00:00:00Z"},
+		{Quarter, "2026-09-30T12:00:00Z", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z"},
+		{Quarter, "2026-12-31T23:59:59Z", "2026-10-01T00:00:00Z", "2027-01-01T00:00:00Z"},
+		{Year, "2024-02-29T12:00:00Z", "2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z"},
+		{Year, "2026-12-31T23:59:59Z", "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"},
 	} {
 		s, e, err := Bounds(c.p, ts(c.at))
 		if err != nil {
@@ -44,7 +50,7 @@ func TestBounds(t *testing.T) {
 			t.Errorf("%s %s: got [%s, %s), want [%s, %s)", c.p, c.at, s, e, c.start, c.end)
 		}
 	}
-	if _, _, err := Bounds("year", time.Now()); !errors.Is(err, ErrInvalid) {
+	if _, _, err := Bounds("fortnight", time.Now()); !errors.Is(err, ErrInvalid) {
 		t.Errorf("unknown period: %v", err)
 	}
 	if _, err := ParsePeriod("fortnight"); !errors.Is(err, ErrInvalid) {
@@ -52,28 +58,25 @@ func TestBounds(t *testing.T) {
 	}
 }
 
-func TestReachedAndCrossed(t *testing.T) {
+func TestReached(t *testing.T) {
 	t.Parallel()
 	th := []int{100, 50, 80}
 	for _, c := range []struct {
-		amount, before, after int64
-		reached, crossed      []int
+		amount, after int64
+		reached       []int
 	}{
-		{1000, 0, 499, nil, nil},
-		{1000, 0, 500, []int{50}, []int{50}},
-		{1000, 500, 799, []int{50}, nil},
-		{1000, 799, 800, []int{50, 80}, []int{80}},
-		{1000, 0, 5000, []int{50, 80, 100}, []int{50, 80, 100}},
-		{3, 0, 1, nil, nil},                           // 50 % of 3 is 1.5
-		{3, 1, 2, []int{50}, []int{50}},               // 2 >= 1.5
-		{3, 2, 3, []int{50, 80, 100}, []int{80, 100}}, // exact at 100 %
-		{9_000_000_000_000_000_000, 0, 8_999_999_999_999_999_999, []int{50, 80}, []int{50, 80}}, // no overflow
+		{1000, 499, nil},
+		{1000, 500, []int{50}},
+		{1000, 799, []int{50}},
+		{1000, 800, []int{50, 80}},
+		{1000, 5000, []int{50, 80, 100}},
+		{3, 1, nil},                // 50 % of 3 is 1.5
+		{3, 2, []int{50}},          // 2 >= 1.5
+		{3, 3, []int{50, 80, 100}}, // exact at 100 %
+		{9_000_000_000_000_000_000, 8_999_999_999_999_999_999, []int{50, 80}}, // no overflow
 	} {
 		if got := Reached(th, c.amount, c.after); !slices.Equal(got, c.reached) {
 			t.Errorf("Reached(%d, %d) = %v, want %v", c.amount, c.after, got, c.reached)
-		}
-		if got := Crossed(th, c.amount, c.before, c.after); !slices.Equal(got, c.crossed) {
-			t.Errorf("Crossed(%d, %d→%d) = %v, want %v", c.amount, c.before, c.after, got, c.crossed)
 		}
 	}
 }
@@ -117,7 +120,7 @@ func TestMatches(t *testing.T) {
 		{Budget{TenantID: "t", Scope: ScopeDimension, DimensionName: "team", DimensionValue: "web"}, false},
 		{Budget{TenantID: "t", Scope: ScopeDimension, DimensionName: "app", DimensionValue: ""}, false},
 	} {
-		if got := c.b.Matches("t", "k", dims); got != c.want {
+		if got := c.b.Matches(&Subject{TenantID: "t", KeyID: "k", Dimensions: dims}); got != c.want {
 			t.Errorf("%+v: %v", c.b, got)
 		}
 	}
@@ -152,17 +155,21 @@ func TestBackoff(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	if err := ValidateThresholds([]int{50, 80, 100}); err != nil {
-		t.Error(err)
+	if got, err := NormalizeThresholds([]int{100, 50, 80}); err != nil || !slices.Equal(got, []int{50, 80, 100}) {
+		t.Error(got, err)
 	}
-	for _, bad := range [][]int{{0}, {50, 50}, {1001}} {
-		if err := ValidateThresholds(bad); !errors.Is(err, ErrInvalid) {
+	if got, err := NormalizeThresholds(nil); err != nil || !slices.Equal(got, DefaultThresholds) {
+		t.Error(got, err)
+	}
+	for _, bad := range [][]int{{0}, {50, 50}, {1001}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}} {
+		if _, err := NormalizeThresholds(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}
 	now := time.Now()
-	for _, s := range []Spend{{TenantID: "t", Time: now}, {EventID: "e", Time: now}, {EventID: "e", TenantID: "t"},
-		{EventID: "e", TenantID: "t", Time: now, CostNanoUSD: -1}} {
+	tn := Subject{TenantID: "t"}
+	for _, s := range []Spend{{Subject: tn, Time: now}, {EventID: "e", Time: now}, {EventID: "e", Subject: tn},
+		{EventID: "e", Subject: tn, Time: now, CostNanoUSD: -1}} {
 		if err := s.Validate(); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v", s, err)
 		}
@@ -183,7 +190,7 @@ func BenchmarkReached(b *testing.B) {
 	b.ReportAllocs()
 	th := []int{50, 80, 100}
 	for i := 0; b.Loop(); i++ {
-		_ = Crossed(th, 1_000_000_000, int64(i%1_000_000_000), int64(i%1_000_000_000)+1)
+		_ = Reached(th, 1_000_000_000, int64(i%1_000_000_000)+1)
 	}
 }
 
@@ -194,7 +201,7 @@ func FuzzBounds(f *testing.F) {
 	f.Add(int64(951782400), uint8(2)) // 2000-02-29
 	f.Fuzz(func(t *testing.T, sec int64, which uint8) {
 		sec %= 1 << 36 // within years ±2100
-		p := []Period{Day, Week, Month}[int(which)%3]
+		p := Periods[int(which)%len(Periods)]
 		at := time.Unix(sec, 0)
 		s, e, err := Bounds(p, at)
 		if err != nil {

@@ -123,9 +123,10 @@ func (a *accessWatchers) roleChanged(userID, tenantID string, role Role) {
 	defer a.mu.Unlock()
 	for w := range a.byUser[userID] {
 		switch {
-		case w.tenantID != tenantID || role.rank() >= w.need.rank():
+		case w.tenantID != tenantID:
 		case role == "":
 			w.end(forbidden("your membership of this tenant ended"))
+		case role.Rank() >= w.need.Rank():
 		default:
 			w.end(forbidden("this needs the %s role; you are now %s", w.need, role))
 		}

@@ -52,7 +52,7 @@ func BenchmarkVerifyKeyCold(b *testing.B) {
 func benchKey(b *testing.B) (*Service, string) {
 	s, _ := newTestService(b)
 	ctx, tenant := owner(b, s, "bench@example.com", "bench")
-	k, err := s.CreateAPIKey(ctx, tenant, "bench", KeyPolicy{}, nil)
+	k, err := s.CreateAPIKey(ctx, tenant, "bench", KeyPolicy{}, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

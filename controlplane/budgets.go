@@ -2,47 +2,54 @@ package controlplane
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/spendgate/spendgate/apierr"
+	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/egress"
+	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/org"
+	"github.com/spendgate/spendgate/org/orgstore"
 )
 
-// Budget scopes and periods.
-const (
-	ScopeTenant    = "tenant"
-	ScopeKey       = "key"
-	ScopeDimension = "dimension"
-)
-
-// Budget limits spend of a scope per period.
+// Budget limits spend of a scope per period. The rules (scopes, periods,
+// amounts, thresholds, what a scope names) are package budget's.
 type Budget struct {
-	ID, TenantID, Name, Scope, Period  string
-	KeyID, DimensionName, DimensionVal *string
-	AmountNanoUSD                      int64
-	Thresholds                         []int
-	Hard                               bool
-	WebhookURL                         *string
-	CreatedAt, UpdatedAt               time.Time
+	ID, TenantID, Name, Scope, Period string
+	WorkspaceID, TeamID, ProjectID    *string
+	KeyID, Provider, Model            *string
+	DimensionName, DimensionVal       *string
+	AmountNanoUSD                     int64
+	Thresholds                        []int
+	Hard, Rollover                    bool
+	WebhookURL                        *string
+	CreatedAt, UpdatedAt              time.Time
 }
 
 // BudgetInput is a budget as created or replaced.
 type BudgetInput struct {
-	Name, Scope, Period                string
-	KeyID, DimensionName, DimensionVal *string
-	AmountNanoUSD                      int64
-	Thresholds                         []int
-	Hard                               bool
-	WebhookURL                         *string
+	Name, Scope, Period            string
+	WorkspaceID, TeamID, ProjectID *string
+	KeyID, Provider, Model         *string
+	DimensionName, DimensionVal    *string
+	AmountNanoUSD                  int64
+	Thresholds                     []int
+	Hard, Rollover                 bool
+	WebhookURL                     *string
 }
 
-const budgetColumns = `id, tenant_id, name, scope, period, key_id, dimension_name, dimension_value, amount_nano_usd, thresholds, hard, webhook_url, created_at, updated_at`
+const budgetColumns = `id, tenant_id, name, scope, period, workspace_id::text, team_id::text, project_id::text, key_id::text, provider, model,
+	dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, created_at, updated_at`
 
 func scanBudget(r pgx.Row) (Budget, error) {
 	var b Budget
 	var th []int32
-	err := r.Scan(&b.ID, &b.TenantID, &b.Name, &b.Scope, &b.Period, &b.KeyID, &b.DimensionName, &b.DimensionVal, &b.AmountNanoUSD, &th, &b.Hard, &b.WebhookURL, &b.CreatedAt, &b.UpdatedAt)
+	err := r.Scan(&b.ID, &b.TenantID, &b.Name, &b.Scope, &b.Period, &b.WorkspaceID, &b.TeamID, &b.ProjectID, &b.KeyID, &b.Provider, &b.Model,
+		&b.DimensionName, &b.DimensionVal, &b.AmountNanoUSD, &th, &b.Hard, &b.Rollover, &b.WebhookURL, &b.CreatedAt, &b.UpdatedAt)
 	for _, t := range th {
 		b.Thresholds = append(b.Thresholds, int(t))
 	}
@@ -58,65 +65,140 @@ type BudgetService struct {
 	resolver egress.Resolver
 }
 
-// maxBudgetNano caps budgets at one billion dollars.
-const maxBudgetNano = int64(1_000_000_000) * 1_000_000_000
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
 
-func (s *BudgetService) validateBudget(ctx context.Context, q querier, tenantID string, in *BudgetInput) error {
+// rule is in's budget as package budget checks it.
+func (in *BudgetInput) rule() *budget.Budget {
+	return &budget.Budget{Name: in.Name, Scope: budget.Scope(in.Scope), Period: budget.Period(in.Period),
+		WorkspaceID: deref(in.WorkspaceID), TeamID: deref(in.TeamID), ProjectID: deref(in.ProjectID), KeyID: deref(in.KeyID),
+		Provider: deref(in.Provider), Model: deref(in.Model), DimensionName: deref(in.DimensionName), DimensionValue: deref(in.DimensionVal),
+		AmountNanoUSD: in.AmountNanoUSD, Thresholds: in.Thresholds, Hard: in.Hard, Rollover: in.Rollover}
+}
+
+// validateBudget checks in by package budget's rules and that what its
+// scope names exists in the tenant, and returns where in the tree the
+// budget sits (its node, the key's project, or the zero path for
+// tenant-wide scopes) for authorization.
+func (s *BudgetService) validateBudget(ctx context.Context, q orgstore.Querier, tenantID string, in *BudgetInput) (org.Path, error) {
 	var err error
 	if in.Name, err = cleanName("name", in.Name); err != nil {
-		return err
+		return org.Path{}, err
 	}
-	switch in.Period {
-	case "day", "week", "month":
-	default:
-		return invalid("period must be day, week or month")
+	r := in.rule()
+	if err := r.Validate(); err != nil {
+		return org.Path{}, apierr.Invalid("%s", strings.TrimPrefix(err.Error(), budget.ErrInvalid.Error()+": "))
 	}
-	if in.AmountNanoUSD <= 0 || in.AmountNanoUSD > maxBudgetNano {
-		return invalid("amount must be positive and at most 1000000000 USD")
-	}
-	if in.Thresholds, err = validateThresholds(in.Thresholds); err != nil {
-		return err
-	}
+	in.Thresholds = r.Thresholds
 	if err := validateWebhook(ctx, s.egress, s.resolver, in.WebhookURL); err != nil {
-		return err
+		return org.Path{}, err
 	}
-	switch in.Scope {
-	case ScopeTenant:
-		if in.KeyID != nil || in.DimensionName != nil || in.DimensionVal != nil {
-			return invalid("a tenant budget takes no keyId or dimension")
+	node := func(id, kind string) (org.Path, error) {
+		n, err := s.visibleNode(ctx, tenantID, id)
+		if err != nil {
+			return org.Path{}, err
 		}
-	case ScopeKey:
-		if in.KeyID == nil || in.DimensionName != nil || in.DimensionVal != nil {
-			return invalid("a key budget needs keyId and no dimension")
+		if n.Kind != kind {
+			return org.Path{}, notFound(kind)
 		}
-		if _, err := getKey(ctx, q, tenantID, *in.KeyID); err != nil {
-			return err
-		}
-	case ScopeDimension:
-		if in.KeyID != nil || in.DimensionName == nil || in.DimensionVal == nil {
-			return invalid("a dimension budget needs dimensionName and dimensionValue and no keyId")
-		}
-		if err := validatePolicy(&KeyPolicy{DefaultDimensions: map[string]string{*in.DimensionName: *in.DimensionVal}}); err != nil {
-			return err
-		}
-	default:
-		return invalid("scope must be tenant, key or dimension")
+		return n.Path, nil
 	}
-	return nil
+	switch r.Scope {
+	case budget.ScopeWorkspace:
+		return node(r.WorkspaceID, KindWorkspace)
+	case budget.ScopeTeam:
+		return node(r.TeamID, KindTeam)
+	case budget.ScopeProject:
+		return node(r.ProjectID, KindProject)
+	case budget.ScopeKey:
+		if _, err := getKey(ctx, q, tenantID, r.KeyID); err != nil {
+			return org.Path{}, err
+		}
+		return keyPath(ctx, q, tenantID, r.KeyID)
+	case budget.ScopeProvider, budget.ScopeModel:
+		if r.Provider != "" {
+			if _, ok := meter.ProviderByID(r.Provider); !ok {
+				return org.Path{}, invalid("unknown provider %q", r.Provider)
+			}
+		}
+		if len(r.Model) > 200 {
+			return org.Path{}, invalid("model must be at most 200 characters")
+		}
+	case budget.ScopeDimension:
+		if err := validatePolicy(&KeyPolicy{DefaultDimensions: map[string]string{r.DimensionName: r.DimensionValue}}); err != nil {
+			return org.Path{}, err
+		}
+	}
+	return org.Path{}, nil
+}
+
+// budgetPath is where a stored budget sits in the tree.
+func budgetPath(ctx context.Context, q orgstore.Querier, b *Budget) (org.Path, error) {
+	switch {
+	case b.WorkspaceID != nil:
+		return org.Path{WorkspaceID: *b.WorkspaceID}, nil
+	case b.TeamID != nil || b.ProjectID != nil:
+		n, err := getNode(ctx, q, b.TenantID, deref(b.TeamID)+deref(b.ProjectID))
+		return n.Path, err
+	case b.KeyID != nil:
+		return keyPath(ctx, q, b.TenantID, *b.KeyID)
+	}
+	return org.Path{}, nil
+}
+
+// readableBudgets keeps the budgets a caller with access a reads.
+func readableBudgets(ctx context.Context, q orgstore.Querier, a org.Access, list []Budget) ([]Budget, error) {
+	if !a.Scoped() {
+		return list, nil
+	}
+	out := list[:0]
+	for _, b := range list {
+		at, err := budgetPath(ctx, q, &b)
+		if err != nil {
+			return nil, err
+		}
+		if a.Can(org.Read, at) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // Budgets lists a tenant's budgets.
+// A scoped caller sees the budgets of its subtrees only (a page may then
+// hold fewer items than asked, and still have a next page).
 func (s *BudgetService) Budgets(ctx context.Context, tenantID string, page Page) (Connection[Budget], error) {
-	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+	_, a, err := s.rights(ctx, tenantID)
+	if err != nil {
 		return Connection[Budget]{}, err
 	}
-	return listPage(ctx, s.db, page, byCreated, `SELECT `+budgetColumns+` FROM budgets WHERE tenant_id = $1`, []any{tenantID},
+	c, err := listPage(ctx, s.db, page, byCreated, `SELECT `+budgetColumns+` FROM budgets WHERE tenant_id = $1`, []any{tenantID},
 		scanBudget, func(b Budget) (time.Time, string) { return b.CreatedAt, b.ID })
+	if err != nil || !a.Scoped() {
+		return c, err
+	}
+	var keep Connection[Budget]
+	keep.HasNextPage = c.HasNextPage
+	for i, b := range c.Items {
+		at, err := budgetPath(ctx, s.db, &b)
+		if err != nil {
+			return Connection[Budget]{}, err
+		}
+		if a.Can(org.Read, at) {
+			keep.Items = append(keep.Items, b)
+			keep.Cursors = append(keep.Cursors, c.Cursors[i])
+		}
+	}
+	return keep, nil
 }
 
 // KeyBudgets lists the budgets that name a key.
 func (s *BudgetService) KeyBudgets(ctx context.Context, tenantID, keyID string) ([]Budget, error) {
-	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+	if _, err := s.authorizeKey(ctx, tenantID, keyID, org.Read); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE tenant_id = $1 AND key_id = $2 ORDER BY created_at`, tenantID, keyID)
@@ -127,31 +209,50 @@ func (s *BudgetService) KeyBudgets(ctx context.Context, tenantID, keyID string) 
 }
 
 // BudgetsCoveringKey lists every budget that limits a key's spend, oldest
-// first: the tenant's, the key's own, and the dimension budgets matching one
-// of the key's default dimensions. (A call can name other dimension values in
-// its headers; budgets on those apply to that call too.)
+// first: the tenant's, its workspace's, team's and project's, the key's own,
+// and the dimension budgets matching one of the key's default dimensions.
+// (A call can name other dimension values in its headers, and each call
+// names a provider and model; budgets on those apply to that call too.)
 func (s *BudgetService) BudgetsCoveringKey(ctx context.Context, tenantID, keyID string) ([]Budget, error) {
-	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
-		return nil, err
-	}
-	if _, err := getKey(ctx, s.db, tenantID, keyID); err != nil {
-		return nil, err
-	}
-	rows, err := s.db.Query(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE tenant_id = $1 AND (scope = 'tenant' OR key_id = $2
-		OR (scope = 'dimension' AND (SELECT default_dimensions FROM api_keys WHERE id = $2) ->> dimension_name = dimension_value))
-		ORDER BY created_at, id`, tenantID, keyID)
+	at, err := s.authorizeKey(ctx, tenantID, keyID, org.Read)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Budget, error) { return scanBudget(r) })
+	rows, err := s.db.Query(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE tenant_id = $1 AND (scope = 'tenant' OR key_id = $2
+		OR workspace_id::text = $3 OR team_id::text = $4 OR project_id::text = $5
+		OR (scope = 'dimension' AND (SELECT default_dimensions FROM api_keys WHERE id = $2) ->> dimension_name = dimension_value))
+		ORDER BY created_at, id`, tenantID, keyID, at.WorkspaceID, at.TeamID, at.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Budget, error) { return scanBudget(r) })
+	if err != nil {
+		return nil, err
+	}
+	_, a, err := s.rights(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return readableBudgets(ctx, s.db, a, list)
 }
 
 // Budget returns one budget.
 func (s *BudgetService) Budget(ctx context.Context, tenantID, id string) (Budget, error) {
-	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+	if _, _, err := s.rights(ctx, tenantID); err != nil {
 		return Budget{}, err
 	}
-	return s.getBudget(ctx, s.db, tenantID, id)
+	b, err := s.getBudget(ctx, s.db, tenantID, id)
+	if err != nil {
+		return b, err
+	}
+	at, err := budgetPath(ctx, s.db, &b)
+	if err != nil {
+		return Budget{}, err
+	}
+	if _, _, err := s.authorizeAt(ctx, tenantID, org.Read, at); err != nil {
+		return Budget{}, notFound("budget") // what a scoped caller cannot read does not exist for it
+	}
+	return b, nil
 }
 
 func (s *BudgetService) getBudget(ctx context.Context, q querier, tenantID, id string) (Budget, error) {
@@ -159,20 +260,27 @@ func (s *BudgetService) getBudget(ctx context.Context, q querier, tenantID, id s
 }
 
 // CreateBudget adds a budget.
+// Tenant admins create budgets of any scope; a scoped manager (team admin,
+// project member) creates them on its nodes and their keys.
 func (s *BudgetService) CreateBudget(ctx context.Context, tenantID string, in BudgetInput) (Budget, error) {
-	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
-	if err != nil {
+	if _, _, err := s.rights(ctx, tenantID); err != nil {
 		return Budget{}, err
 	}
 	var b Budget
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := s.validateBudget(ctx, tx, tenantID, &in); err != nil {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		at, err := s.validateBudget(ctx, tx, tenantID, &in)
+		if err != nil {
 			return err
 		}
-		var err error
-		b, err = scanBudget(tx.QueryRow(ctx, `INSERT INTO budgets (tenant_id, name, scope, period, key_id, dimension_name, dimension_value,
-			amount_nano_usd, thresholds, hard, webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING `+budgetColumns,
-			tenantID, in.Name, in.Scope, in.Period, in.KeyID, in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.WebhookURL))
+		p, _, err := s.authorizeAt(ctx, tenantID, org.Manage, at)
+		if err != nil {
+			return err
+		}
+		b, err = scanBudget(tx.QueryRow(ctx, `INSERT INTO budgets (tenant_id, name, scope, period, workspace_id, team_id, project_id, key_id,
+			provider, model, dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING `+budgetColumns,
+			tenantID, in.Name, in.Scope, in.Period, in.WorkspaceID, in.TeamID, in.ProjectID, in.KeyID, in.Provider, in.Model,
+			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL))
 		if err != nil {
 			return err
 		}
@@ -183,28 +291,45 @@ func (s *BudgetService) CreateBudget(ctx context.Context, tenantID string, in Bu
 
 func budgetDetails(in *BudgetInput) map[string]any {
 	return map[string]any{"name": in.Name, "scope": in.Scope, "period": in.Period, "amount_nano_usd": in.AmountNanoUSD,
-		"thresholds": in.Thresholds, "hard": in.Hard}
+		"thresholds": in.Thresholds, "hard": in.Hard, "rollover": in.Rollover}
 }
 
 // UpdateBudget replaces a budget.
+// The caller must manage both where the budget was and where it goes.
 func (s *BudgetService) UpdateBudget(ctx context.Context, tenantID, id string, in BudgetInput) (Budget, error) {
-	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
-	if err != nil {
+	if _, _, err := s.rights(ctx, tenantID); err != nil {
 		return Budget{}, err
 	}
 	var b Budget
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.getBudget(ctx, tx, tenantID, id); err != nil {
+	var p auth.Principal
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		old, err := s.getBudget(ctx, tx, tenantID, id)
+		if err != nil {
 			return err
 		}
-		if err := s.validateBudget(ctx, tx, tenantID, &in); err != nil {
+		from, err := budgetPath(ctx, tx, &old)
+		if err != nil {
 			return err
 		}
-		var err error
-		b, err = scanBudget(tx.QueryRow(ctx, `UPDATE budgets SET name = $3, scope = $4, period = $5, key_id = $6, dimension_name = $7,
-			dimension_value = $8, amount_nano_usd = $9, thresholds = $10, hard = $11, webhook_url = $12, updated_at = now()
+		if _, _, err := s.authorizeAt(ctx, tenantID, org.Read, from); err != nil {
+			return notFound("budget")
+		}
+		if _, _, err := s.authorizeAt(ctx, tenantID, org.Manage, from); err != nil {
+			return err
+		}
+		to, err := s.validateBudget(ctx, tx, tenantID, &in)
+		if err != nil {
+			return err
+		}
+		if p, _, err = s.authorizeAt(ctx, tenantID, org.Manage, to); err != nil {
+			return err
+		}
+		b, err = scanBudget(tx.QueryRow(ctx, `UPDATE budgets SET name = $3, scope = $4, period = $5, workspace_id = $6, team_id = $7,
+			project_id = $8, key_id = $9, provider = $10, model = $11, dimension_name = $12, dimension_value = $13, amount_nano_usd = $14,
+			thresholds = $15, hard = $16, rollover = $17, webhook_url = $18, updated_at = now()
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+budgetColumns,
-			tenantID, id, in.Name, in.Scope, in.Period, in.KeyID, in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.WebhookURL))
+			tenantID, id, in.Name, in.Scope, in.Period, in.WorkspaceID, in.TeamID, in.ProjectID, in.KeyID, in.Provider, in.Model,
+			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL))
 		if err != nil {
 			return err
 		}
@@ -215,5 +340,32 @@ func (s *BudgetService) UpdateBudget(ctx context.Context, tenantID, id string, i
 
 // DeleteBudget removes a budget.
 func (s *BudgetService) DeleteBudget(ctx context.Context, tenantID, id string) error {
-	return s.deleteOne(ctx, tenantID, id, "budgets", "budget", "budget")
+	if _, _, err := s.rights(ctx, tenantID); err != nil {
+		return err
+	}
+	b, err := s.getBudget(ctx, s.db, tenantID, id)
+	if err != nil {
+		return err
+	}
+	at, err := budgetPath(ctx, s.db, &b)
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.authorizeAt(ctx, tenantID, org.Read, at); err != nil {
+		return notFound("budget")
+	}
+	p, _, err := s.authorizeAt(ctx, tenantID, org.Manage, at)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM budgets WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("budget")
+		}
+		return audit(ctx, tx, tenantID, p, "budget.delete", "budget", id, nil)
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/org"
 )
 
 // APIKey is a data-plane key as listed (never with its secret).
@@ -18,7 +19,9 @@ type APIKey struct {
 	CreatedAt                          time.Time
 	LastUsedAt, RevokedAt, ExpiresAt   *time.Time
 	RotatedFrom                        *string
-	Policy                             KeyPolicy
+	// ProjectID is the project the key belongs to (nil: the tenant's, outside the tree).
+	ProjectID *string
+	Policy    KeyPolicy
 }
 
 // CreatedKey is a new key with its secret, shown exactly once.
@@ -29,14 +32,14 @@ type CreatedKey struct {
 
 const keyColumns = `id, tenant_id, name, prefix, status, created_at, last_used_at, revoked_at, expires_at, rotated_from,
 	allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models,
-	requests_per_minute, tokens_per_minute`
+	requests_per_minute, tokens_per_minute, project_id::text`
 
 func scanKey(r pgx.Row) (APIKey, error) {
 	var k APIKey
 	var dims []byte
 	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Status, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &k.ExpiresAt, &k.RotatedFrom,
 		&k.Policy.AllowedProviders, &k.Policy.AllowedModels, &k.Policy.RequiredDimensions, &dims, &k.Policy.RequirePricedModels,
-		&k.Policy.RequestsPerMinute, &k.Policy.TokensPerMinute)
+		&k.Policy.RequestsPerMinute, &k.Policy.TokensPerMinute, &k.ProjectID)
 	switch {
 	case err != nil:
 	case string(dims) == "{}": // most keys have none, and a list scans many
@@ -48,39 +51,97 @@ func scanKey(r pgx.Row) (APIKey, error) {
 }
 
 // APIKeys lists a tenant's keys, newest first; status filters ("" = all).
+// A scoped caller lists the keys of the projects in its subtrees.
 func (s *KeyService) APIKeys(ctx context.Context, tenantID string, page Page, status string) (Connection[APIKey], error) {
-	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+	_, a, err := s.rights(ctx, tenantID)
+	if err != nil {
 		return Connection[APIKey]{}, err
 	}
 	if status != "" && status != "active" && status != "revoked" {
 		return Connection[APIKey]{}, invalid("status must be active or revoked")
 	}
-	return listPage(ctx, s.db, page, byCreated, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 AND ($2 = '' OR status = $2)`,
-		[]any{tenantID, status}, scanKey, func(k APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
+	where := ``
+	args := []any{tenantID, status}
+	if a.Scoped() {
+		var teams, projects []string
+		for _, n := range a.Readable() {
+			if n.ProjectID != "" {
+				projects = append(projects, n.ProjectID)
+			} else {
+				teams = append(teams, n.TeamID)
+			}
+		}
+		where = ` AND project_id IN (SELECT p.id FROM projects p WHERE p.tenant_id = $1 AND (p.id::text = ANY($3) OR p.team_id::text = ANY($4)))`
+		args = append(args, projects, teams)
+	}
+	return listPage(ctx, s.db, page, byCreated, `SELECT `+keyColumns+` FROM api_keys WHERE tenant_id = $1 AND ($2 = '' OR status = $2)`+where,
+		args, scanKey, func(k APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
 }
 
 // APIKey returns one key of a tenant.
 func (s *KeyService) APIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
-	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
+	if _, err := s.authorizeKey(ctx, tenantID, id, org.Read); err != nil {
 		return APIKey{}, err
 	}
 	return getKey(ctx, s.db, tenantID, id)
+}
+
+// authorizeKey checks the caller's right on a key (on its project; a key
+// without one is the tenant's) and returns the key's path. A key the caller
+// cannot read is NOT_FOUND, as another tenant's.
+func (c *core) authorizeKey(ctx context.Context, tenantID, keyID string, right org.Right) (org.Path, error) {
+	if _, _, err := c.rights(ctx, tenantID); err != nil {
+		return org.Path{}, err
+	}
+	if _, err := getKey(ctx, c.db, tenantID, keyID); err != nil {
+		return org.Path{}, err
+	}
+	at, err := keyPath(ctx, c.db, tenantID, keyID)
+	if err != nil {
+		return org.Path{}, err
+	}
+	if _, _, err := c.authorizeAt(ctx, tenantID, org.Read, at); err != nil {
+		return org.Path{}, notFound("API key")
+	}
+	if _, _, err := c.authorizeAt(ctx, tenantID, right, at); err != nil {
+		return org.Path{}, err
+	}
+	return at, nil
 }
 
 func getKey(ctx context.Context, q querier, tenantID, id string) (APIKey, error) {
 	return getOne(ctx, q, "api_keys", keyColumns, "API key", scanKey, tenantID, id)
 }
 
-// CreateAPIKey makes a key; the secret is in the result and nowhere else.
-func (s *KeyService) CreateAPIKey(ctx context.Context, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
-	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+// CreateAPIKey makes a key, in a project when projectID is set (a project
+// member creates keys in its project; keys outside the tree need a tenant
+// admin); the secret is in the result and nowhere else.
+func (s *KeyService) CreateAPIKey(ctx context.Context, tenantID, name string, pol KeyPolicy, expiresAt *time.Time, projectID *string) (CreatedKey, error) {
+	if _, _, err := s.rights(ctx, tenantID); err != nil {
+		return CreatedKey{}, err
+	}
+	at := org.Path{}
+	if projectID != nil {
+		n, err := s.visibleNode(ctx, tenantID, *projectID)
+		if err != nil {
+			return CreatedKey{}, err
+		}
+		if n.Kind != KindProject {
+			return CreatedKey{}, invalid("keys belong to projects, not to a %s", n.Kind)
+		}
+		if n.ArchivedAt != nil {
+			return CreatedKey{}, newErr(apierr.CodeConflict, "the project is archived")
+		}
+		at = n.Path
+	}
+	p, _, err := s.authorizeAt(ctx, tenantID, org.Manage, at)
 	if err != nil {
 		return CreatedKey{}, err
 	}
-	return s.createKey(ctx, p, tenantID, name, pol, expiresAt)
+	return s.createKey(ctx, p, tenantID, name, pol, expiresAt, projectID)
 }
 
-func (s *KeyService) createKey(ctx context.Context, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time) (CreatedKey, error) {
+func (s *KeyService) createKey(ctx context.Context, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time, projectID *string) (CreatedKey, error) {
 	name, err := cleanName("name", name)
 	if err != nil {
 		return CreatedKey{}, err
@@ -94,16 +155,16 @@ func (s *KeyService) createKey(ctx context.Context, p auth.Principal, tenantID, 
 	var out CreatedKey
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.insertKey(ctx, tx, p, tenantID, name, pol, expiresAt, nil)
+		out, err = s.insertKey(ctx, tx, p, tenantID, name, pol, expiresAt, nil, projectID)
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, tenantID, p, "api_key.create", "api_key", out.Key.ID, map[string]any{"name": name, "prefix": out.Key.Prefix})
+		return audit(ctx, tx, tenantID, p, "api_key.create", "api_key", out.Key.ID, map[string]any{"name": name, "prefix": out.Key.Prefix, "project_id": projectID})
 	})
 	return out, err
 }
 
-func (s *KeyService) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time, rotatedFrom *string) (CreatedKey, error) {
+func (s *KeyService) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal, tenantID, name string, pol KeyPolicy, expiresAt *time.Time, rotatedFrom, projectID *string) (CreatedKey, error) {
 	g, err := apikey.Generate(s.pepper)
 	if err != nil {
 		return CreatedKey{}, err
@@ -114,10 +175,11 @@ func (s *KeyService) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal,
 		createdBy = p.UserID
 	}
 	k, err := scanKey(tx.QueryRow(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, created_by, expires_at, rotated_from,
-		allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING `+keyColumns,
+		allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute,
+		project_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING `+keyColumns,
 		tenantID, name, g.Prefix, g.Hash, createdBy, expiresAt, rotatedFrom,
-		pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels, pol.RequestsPerMinute, pol.TokensPerMinute))
+		pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels, pol.RequestsPerMinute, pol.TokensPerMinute,
+		projectID))
 	if err != nil {
 		return CreatedKey{}, err
 	}
@@ -126,7 +188,11 @@ func (s *KeyService) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal,
 
 // UpdateAPIKeyPolicy replaces a key's policy.
 func (s *KeyService) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string, pol KeyPolicy) (APIKey, error) {
-	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+	at, err := s.authorizeKey(ctx, tenantID, id, org.Manage)
+	if err != nil {
+		return APIKey{}, err
+	}
+	p, _, err := s.authorizeAt(ctx, tenantID, org.Manage, at)
 	if err != nil {
 		return APIKey{}, err
 	}
@@ -159,7 +225,11 @@ func (s *KeyService) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string
 
 // RevokeAPIKey stops a key from working; revoking twice is harmless.
 func (s *KeyService) RevokeAPIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
-	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+	at, err := s.authorizeKey(ctx, tenantID, id, org.Manage)
+	if err != nil {
+		return APIKey{}, err
+	}
+	p, _, err := s.authorizeAt(ctx, tenantID, org.Manage, at)
 	if err != nil {
 		return APIKey{}, err
 	}
@@ -183,7 +253,11 @@ func (s *KeyService) RevokeAPIKey(ctx context.Context, tenantID, id string) (API
 // RotateAPIKey issues a new secret with the same name and policy and revokes
 // the old key.
 func (s *KeyService) RotateAPIKey(ctx context.Context, tenantID, id string) (CreatedKey, error) {
-	p, _, err := s.authorize(ctx, tenantID, RoleAdmin)
+	at, err := s.authorizeKey(ctx, tenantID, id, org.Manage)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	p, _, err := s.authorizeAt(ctx, tenantID, org.Manage, at)
 	if err != nil {
 		return CreatedKey{}, err
 	}
@@ -200,7 +274,7 @@ func (s *KeyService) RotateAPIKey(ctx context.Context, tenantID, id string) (Cre
 			return err
 		}
 		s.evictKey(old.Prefix)
-		out, err = s.insertKey(ctx, tx, p, tenantID, old.Name, old.Policy, old.ExpiresAt, &old.ID)
+		out, err = s.insertKey(ctx, tx, p, tenantID, old.Name, old.Policy, old.ExpiresAt, &old.ID, old.ProjectID)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/spendgate/spendgate/apikey"
+	"github.com/spendgate/spendgate/org"
 	"github.com/spendgate/spendgate/policy"
 )
 
@@ -52,6 +53,14 @@ type cachedKey struct {
 
 const keyCacheTTL = 5 * time.Second
 
+// evictAll empties the cache (the tree changed: effective policies of
+// many keys may have).
+func (s *KeyService) evictAll() {
+	s.keyCacheMu.Lock()
+	s.keyCache = map[string]cachedKey{}
+	s.keyCacheMu.Unlock()
+}
+
 func (s *KeyService) evictKey(prefix string) {
 	s.keyCacheMu.Lock()
 	delete(s.keyCache, prefix)
@@ -63,8 +72,14 @@ type KeyRecord struct {
 	ID, TenantID, Prefix string
 	Status               string
 	ExpiresAt            *time.Time
-	Policy               KeyPolicy
-	Hash                 []byte
+	// Policy is the effective policy: the key's own combined with the key
+	// defaults of its workspace, team and project (org.Effective).
+	Policy KeyPolicy
+	// Closed is true when the layers' provider lists leave no provider.
+	Closed bool
+	// Path is the key's place in the tree (zero without a project).
+	Path org.Path
+	Hash []byte
 }
 
 // VerifyKey finds a key by its prefix and checks the secret in constant time.
@@ -83,12 +98,16 @@ func (s *KeyService) VerifyKey(ctx context.Context, key string) (*KeyRecord, err
 		return c.rec, nil
 	}
 	var r KeyRecord
-	var dims []byte
-	err = s.db.QueryRow(ctx, `SELECT id, tenant_id, prefix, status, expires_at, secret_hash, allowed_providers, allowed_models,
-		required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute
-		FROM api_keys WHERE prefix = $1`, prefix).Scan(
-		&r.ID, &r.TenantID, &r.Prefix, &r.Status, &r.ExpiresAt, &r.Hash, &r.Policy.AllowedProviders, &r.Policy.AllowedModels,
-		&r.Policy.RequiredDimensions, &dims, &r.Policy.RequirePricedModels, &r.Policy.RequestsPerMinute, &r.Policy.TokensPerMinute)
+	var own KeyPolicy
+	var dims, wsDefaults, teamDefaults, projectDefaults []byte
+	err = s.db.QueryRow(ctx, `SELECT k.id, k.tenant_id, k.prefix, k.status, k.expires_at, k.secret_hash, k.allowed_providers, k.allowed_models,
+		k.required_dimensions, k.default_dimensions, k.require_priced_models, k.requests_per_minute, k.tokens_per_minute,
+		coalesce(w.id::text, ''), coalesce(t.id::text, ''), coalesce(p.id::text, ''), w.key_defaults, t.key_defaults, p.key_defaults
+		FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id LEFT JOIN teams t ON t.id = p.team_id
+		LEFT JOIN workspaces w ON w.id = t.workspace_id WHERE k.prefix = $1`, prefix).Scan(
+		&r.ID, &r.TenantID, &r.Prefix, &r.Status, &r.ExpiresAt, &r.Hash, &own.AllowedProviders, &own.AllowedModels,
+		&own.RequiredDimensions, &dims, &own.RequirePricedModels, &own.RequestsPerMinute, &own.TokensPerMinute,
+		&r.Path.WorkspaceID, &r.Path.TeamID, &r.Path.ProjectID, &wsDefaults, &teamDefaults, &projectDefaults)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Spend the same HMAC work as a hit, so timing does not reveal prefixes.
 		apikey.Verify(s.pepper, key, make([]byte, 32))
@@ -100,7 +119,16 @@ func (s *KeyService) VerifyKey(ctx context.Context, key string) (*KeyRecord, err
 	if !apikey.Verify(s.pepper, key, r.Hash) {
 		return nil, nil
 	}
-	_ = json.Unmarshal(dims, &r.Policy.DefaultDimensions)
+	_ = json.Unmarshal(dims, &own.DefaultDimensions)
+	var layers []KeyPolicy
+	for _, d := range [][]byte{wsDefaults, teamDefaults, projectDefaults} {
+		var l KeyPolicy
+		if d != nil {
+			_ = json.Unmarshal(d, &l)
+			layers = append(layers, l)
+		}
+	}
+	r.Policy, r.Closed = org.Effective(append(layers, own)...)
 	s.keyCacheMu.Lock()
 	if len(s.keyCache) > 100_000 {
 		s.keyCache = map[string]cachedKey{}
@@ -151,6 +179,10 @@ func (s *KeyService) PolicyAnswer(ctx context.Context, key string) (policy.Answe
 	if rec.ExpiresAt != nil && !rec.ExpiresAt.After(time.Now()) {
 		return policy.Answer{Valid: false, Reason: "key_revoked", KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl}, nil
 	}
+	if rec.Closed {
+		// The layers' provider lists have nothing in common: no call may pass.
+		rec.Policy.AllowedProviders = []string{org.ClosedProvider}
+	}
 	a := policy.Answer{Valid: true, TenantID: rec.TenantID, KeyID: rec.ID, KeyPrefix: rec.Prefix, CacheTTLSeconds: ttl,
 		Policy: policy.Policy{AllowedProviders: rec.Policy.AllowedProviders, AllowedModels: rec.Policy.AllowedModels,
 			RequiredDimensions: rec.Policy.RequiredDimensions, DefaultDimensions: rec.Policy.DefaultDimensions,
@@ -159,9 +191,12 @@ func (s *KeyService) PolicyAnswer(ctx context.Context, key string) (policy.Answe
 	// Any call of the key may carry the dimension value of a dimension-scoped
 	// hard budget (headers choose it per call), so those count too: the data
 	// plane reserves only for keys whose answer says hard_budget.
+	// Provider and model budgets, too, depend on each call.
 	var hard bool
 	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM budgets WHERE tenant_id = $1 AND hard
-		AND (scope IN ('tenant', 'dimension') OR key_id = $2))`, rec.TenantID, rec.ID).Scan(&hard); err != nil {
+		AND (scope IN ('tenant', 'dimension', 'provider', 'model') OR key_id = $2
+			OR workspace_id::text = $3 OR team_id::text = $4 OR project_id::text = $5))`,
+		rec.TenantID, rec.ID, rec.Path.WorkspaceID, rec.Path.TeamID, rec.Path.ProjectID).Scan(&hard); err != nil {
 		return policy.Answer{}, err
 	}
 	a.Policy.HardBudget = hard

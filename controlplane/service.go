@@ -26,35 +26,27 @@ import (
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/org"
 )
 
-// Role of a member in a tenant.
-type Role string
+// Role of a member in a tenant, or on a node of its tree (package org owns
+// the role model).
+type Role = org.Role
 
-// Roles, from most to least powerful.
+// Tenant roles, from most to least powerful; a member's rights are its
+// scoped grants only.
 const (
-	RoleOwner  Role = "owner"
-	RoleAdmin  Role = "admin"
-	RoleViewer Role = "viewer"
+	RoleOwner  = org.RoleOwner
+	RoleAdmin  = org.RoleAdmin
+	RoleViewer = org.RoleViewer
+	RoleMember = org.RoleMember
 )
 
-func (r Role) rank() int {
-	switch r {
-	case RoleOwner:
-		return 3
-	case RoleAdmin:
-		return 2
-	case RoleViewer:
-		return 1
-	}
-	return 0
-}
-
-// ParseRole validates a role name.
+// ParseRole validates a tenant role name.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(s))
-	if r.rank() == 0 {
-		return "", invalid("unknown role %q (owner, admin, viewer)", s)
+	if !r.Tenant() {
+		return "", invalid("unknown role %q (owner, admin, viewer, member)", s)
 	}
 	return r, nil
 }
@@ -62,13 +54,14 @@ func ParseRole(s string) (Role, error) {
 // Service is the control plane: the services of each concern, whose methods
 // it exposes as its own.
 type Service struct {
-	*AccountService  // sign-in, sessions, passwords, the signed-in user
-	*TenantService   // tenants, members, bootstrap
-	*KeyService      // API keys and the data plane's policy answer
-	*BudgetService   // budgets
-	*OverrideService // pricing overrides
-	*AuditService    // the audit log
-	core             *core
+	*AccountService   // sign-in, sessions, passwords, the signed-in user
+	*TenantService    // tenants, members, bootstrap
+	*KeyService       // API keys and the data plane's policy answer
+	*BudgetService    // budgets
+	*OverrideService  // pricing overrides
+	*AuditService     // the audit log
+	*HierarchyService // workspaces, teams, projects, scoped roles, mappings
+	core              *core
 }
 
 // New returns a service. pepper is the API key HMAC secret (≥ 16 bytes).
@@ -78,14 +71,16 @@ func New(db *pgxpool.Pool, pepper []byte, tokens *auth.Tokens, log *slog.Logger)
 	}
 	c := &core{db: db, log: log, access: newAccessWatchers()}
 	c.accessRecheck.Store(int64(defaultAccessRecheck))
+	keys := newKeyService(c, pepper)
 	return &Service{
-		core:            c,
-		AccountService:  &AccountService{core: c, tokens: tokens, throttle: newSignInThrottle(DefaultThrottle())},
-		TenantService:   &TenantService{core: c},
-		KeyService:      newKeyService(c, pepper),
-		BudgetService:   &BudgetService{core: c},
-		OverrideService: &OverrideService{core: c},
-		AuditService:    &AuditService{core: c},
+		core:             c,
+		HierarchyService: &HierarchyService{core: c, keys: keys},
+		AccountService:   &AccountService{core: c, tokens: tokens, throttle: newSignInThrottle(DefaultThrottle())},
+		TenantService:    &TenantService{core: c},
+		KeyService:       keys,
+		BudgetService:    &BudgetService{core: c},
+		OverrideService:  &OverrideService{core: c},
+		AuditService:     &AuditService{core: c},
 	}, nil
 }
 
@@ -188,7 +183,7 @@ func (c *core) authorize(ctx context.Context, tenantID string, need Role) (auth.
 	if role == nil {
 		return p, "", forbidden("you are not a member of this tenant")
 	}
-	if role.rank() < need.rank() {
+	if role.Rank() < need.Rank() {
 		return p, *role, forbidden("this needs the %s role; you are %s", need, *role)
 	}
 	return p, *role, nil

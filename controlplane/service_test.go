@@ -46,7 +46,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 func TestKeyRateLimits(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx, tenant := owner(t, s, "ann@example.com", "acme")
-	k, err := s.CreateAPIKey(ctx, tenant, "limited", KeyPolicy{RequestsPerMinute: 600, TokensPerMinute: 2_000_000}, nil)
+	k, err := s.CreateAPIKey(ctx, tenant, "limited", KeyPolicy{RequestsPerMinute: 600, TokensPerMinute: 2_000_000}, nil, nil)
 	testenv.Must(t, err, "create")
 	if k.Key.Policy.RequestsPerMinute != 600 || k.Key.Policy.TokensPerMinute != 2_000_000 {
 		t.Fatalf("created policy %+v", k.Key.Policy)
@@ -76,7 +76,7 @@ func TestKeyRateLimits(t *testing.T) {
 		"negative tpm": {TokensPerMinute: -5},
 		"huge tpm":     {TokensPerMinute: maxTokensPerMinute + 1},
 	} {
-		_, err := s.CreateAPIKey(ctx, tenant, "bad", p, nil)
+		_, err := s.CreateAPIKey(ctx, tenant, "bad", p, nil, nil)
 		wantCode(t, name, err, apierr.CodeInvalidArgument)
 		if !strings.Contains(err.Error(), "PerMinute") {
 			t.Errorf("%s: message does not name the field: %v", name, err)
@@ -87,9 +87,9 @@ func TestKeyRateLimits(t *testing.T) {
 func TestBudgetsCoveringKey(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx, tenant := owner(t, s, "ann@example.com", "acme")
-	search, err := s.CreateAPIKey(ctx, tenant, "search", KeyPolicy{DefaultDimensions: map[string]string{"team": "search", "env": "prod"}}, nil)
+	search, err := s.CreateAPIKey(ctx, tenant, "search", KeyPolicy{DefaultDimensions: map[string]string{"team": "search", "env": "prod"}}, nil, nil)
 	testenv.Must(t, err, "key")
-	ads, err := s.CreateAPIKey(ctx, tenant, "ads", KeyPolicy{DefaultDimensions: map[string]string{"team": "ads"}}, nil)
+	ads, err := s.CreateAPIKey(ctx, tenant, "ads", KeyPolicy{DefaultDimensions: map[string]string{"team": "ads"}}, nil, nil)
 	testenv.Must(t, err, "key")
 	str := func(v string) *string { return &v }
 	mk := func(in BudgetInput) string {
@@ -99,12 +99,12 @@ func TestBudgetsCoveringKey(t *testing.T) {
 		testenv.Must(t, err, "budget "+in.Name)
 		return b.ID
 	}
-	whole := mk(BudgetInput{Name: "whole tenant", Scope: ScopeTenant})
-	ownCap := mk(BudgetInput{Name: "search key", Scope: ScopeKey, KeyID: &search.Key.ID})
-	mk(BudgetInput{Name: "ads key", Scope: ScopeKey, KeyID: &ads.Key.ID})
-	teamSearch := mk(BudgetInput{Name: "team search", Scope: ScopeDimension, DimensionName: str("team"), DimensionVal: str("search")})
-	mk(BudgetInput{Name: "team ads", Scope: ScopeDimension, DimensionName: str("team"), DimensionVal: str("ads")})
-	mk(BudgetInput{Name: "env staging", Scope: ScopeDimension, DimensionName: str("env"), DimensionVal: str("staging")})
+	whole := mk(BudgetInput{Name: "whole tenant", Scope: "tenant"})
+	ownCap := mk(BudgetInput{Name: "search key", Scope: "key", KeyID: &search.Key.ID})
+	mk(BudgetInput{Name: "ads key", Scope: "key", KeyID: &ads.Key.ID})
+	teamSearch := mk(BudgetInput{Name: "team search", Scope: "dimension", DimensionName: str("team"), DimensionVal: str("search")})
+	mk(BudgetInput{Name: "team ads", Scope: "dimension", DimensionName: str("team"), DimensionVal: str("ads")})
+	mk(BudgetInput{Name: "env staging", Scope: "dimension", DimensionName: str("env"), DimensionVal: str("staging")})
 
 	list, err := s.BudgetsCoveringKey(ctx, tenant, search.Key.ID)
 	testenv.Must(t, err, "covering")
@@ -118,7 +118,7 @@ func TestBudgetsCoveringKey(t *testing.T) {
 
 	// Another tenant's key is not found through this tenant; this tenant is forbidden to the other's owner.
 	otherCtx, other := owner(t, s, "bob@example.com", "other")
-	theirs, err := s.CreateAPIKey(otherCtx, other, "theirs", KeyPolicy{}, nil)
+	theirs, err := s.CreateAPIKey(otherCtx, other, "theirs", KeyPolicy{}, nil, nil)
 	testenv.Must(t, err, "their key")
 	_, err = s.BudgetsCoveringKey(ctx, tenant, theirs.Key.ID)
 	wantCode(t, "their key through my tenant", err, apierr.CodeNotFound)
@@ -251,7 +251,7 @@ func TestWebhookEgress(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx, tenant := owner(t, s, "ann@example.com", "acme")
 	in := func(url string) BudgetInput {
-		return BudgetInput{Name: "b", Scope: ScopeTenant, Period: "month", AmountNanoUSD: 1_000_000_000, WebhookURL: &url}
+		return BudgetInput{Name: "b", Scope: "tenant", Period: "month", AmountNanoUSD: 1_000_000_000, WebhookURL: &url}
 	}
 	_, err := s.CreateBudget(ctx, tenant, in("http://169.254.169.254/latest/meta-data/"))
 	wantCode(t, "metadata", err, apierr.CodeInvalidArgument)

@@ -47,7 +47,7 @@ func (s *TenantService) Tenants(ctx context.Context) ([]Tenant, error) {
 
 // Tenant returns one of the caller's tenants.
 func (s *TenantService) Tenant(ctx context.Context, tenantID string) (Tenant, error) {
-	_, role, err := s.authorize(ctx, tenantID, RoleViewer)
+	_, role, err := s.authorize(ctx, tenantID, RoleMember)
 	if err != nil {
 		return Tenant{}, err
 	}
@@ -141,7 +141,7 @@ func (s *TenantService) AddMember(ctx context.Context, tenantID, email, name, pa
 	if err != nil {
 		return Member{}, err
 	}
-	if role.rank() == 0 {
+	if !role.Tenant() {
 		return Member{}, invalid("unknown role %q", role)
 	}
 	if role == RoleOwner && myRole != RoleOwner {
@@ -192,7 +192,7 @@ func (s *TenantService) UpdateMemberRole(ctx context.Context, tenantID, userID s
 	if err := checkID("userId", userID); err != nil {
 		return Member{}, err
 	}
-	if role.rank() == 0 {
+	if !role.Tenant() {
 		return Member{}, invalid("unknown role %q", role)
 	}
 	var m Member

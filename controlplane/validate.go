@@ -5,13 +5,13 @@ import (
 	"net/mail"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/meter"
+	"github.com/spendgate/spendgate/org"
 )
 
 const maxName = 200
@@ -52,18 +52,10 @@ func cleanSlug(s string) (string, error) {
 	return s, nil
 }
 
-// KeyPolicy is what a key may do (the data plane's policy.Policy, as edited).
-type KeyPolicy struct {
-	AllowedProviders    []string
-	AllowedModels       []string
-	RequiredDimensions  []string
-	DefaultDimensions   map[string]string
-	RequirePricedModels bool
-	// RequestsPerMinute and TokensPerMinute (input + output) limit the key's
-	// rate; 0 means no limit.
-	RequestsPerMinute int
-	TokensPerMinute   int64
-}
+// KeyPolicy is what a key may do (the data plane's policy.Policy, as
+// edited), and a node's key defaults; package org owns the type and how the
+// layers combine.
+type KeyPolicy = org.KeyPolicy
 
 // Upper bounds of the rate limits: far above any provider's own limits, low
 // enough that arithmetic on them cannot overflow.
@@ -128,26 +120,6 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
-}
-
-func validateThresholds(th []int) ([]int, error) {
-	if len(th) == 0 {
-		return []int{50, 80, 100}, nil
-	}
-	if len(th) > 10 {
-		return nil, invalid("at most 10 thresholds")
-	}
-	out := append([]int(nil), th...)
-	sort.Ints(out)
-	for i, t := range out {
-		if t < 1 || t > 1000 {
-			return nil, invalid("thresholds are percents from 1 to 1000, got %d", t)
-		}
-		if i > 0 && out[i-1] == t {
-			return nil, invalid("threshold %d appears twice", t)
-		}
-	}
-	return out, nil
 }
 
 // validateWebhook checks a budget's webhook URL: absolute http(s), and a

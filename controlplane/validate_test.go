@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -36,10 +35,6 @@ func TestValidationCodes(t *testing.T) {
 		{"policy bad dimension name", validatePolicy(&KeyPolicy{RequiredDimensions: []string{"bad name!"}}), false},
 		{"policy empty default value", validatePolicy(&KeyPolicy{DefaultDimensions: map[string]string{"env": ""}}), false},
 		{"policy too many globs", validatePolicy(&KeyPolicy{AllowedModels: make([]string, 101)}), false},
-		{"thresholds ok", second(validateThresholds([]int{100, 50, 1000})), true},
-		{"threshold zero", second(validateThresholds([]int{0})), false},
-		{"threshold too big", second(validateThresholds([]int{1001})), false},
-		{"threshold duplicate", second(validateThresholds([]int{80, 80})), false},
 		{"webhook ok", validateWebhook(context.Background(), nil, nil, ptr("https://hooks.example.com/x")), true},
 		{"webhook none", validateWebhook(context.Background(), nil, nil, nil), true},
 		{"webhook relative", validateWebhook(context.Background(), nil, nil, ptr("/hook")), false},
@@ -61,13 +56,6 @@ func TestNormalisation(t *testing.T) {
 	t.Parallel()
 	if e, _ := cleanEmail(" Ann@Example.COM "); e != "ann@example.com" {
 		t.Errorf("email not normalised: %q", e)
-	}
-	th, _ := validateThresholds([]int{100, 50, 80})
-	if !reflect.DeepEqual(th, []int{50, 80, 100}) {
-		t.Errorf("thresholds not sorted: %v", th)
-	}
-	if th, _ := validateThresholds(nil); !reflect.DeepEqual(th, []int{50, 80, 100}) {
-		t.Errorf("default thresholds: %v", th)
 	}
 	p := KeyPolicy{AllowedProviders: []string{"openai", "openai"}, AllowedModels: []string{"a*", "a*"}}
 	if err := validatePolicy(&p); err != nil || len(p.AllowedProviders) != 1 || len(p.AllowedModels) != 1 || p.DefaultDimensions == nil {

@@ -48,6 +48,13 @@ type Event struct {
 
 	TenantID string `json:"tenant_id"`
 	KeyID    string `json:"key_id"`
+	// WorkspaceID, TeamID and ProjectID place the call in the tenant's
+	// hierarchy. Ingest sets them from the key's project (or a dimension
+	// mapping) when it prices the event, whatever a data plane sent: the
+	// attribution is the control plane's, fixed when the event is stored.
+	WorkspaceID string `json:"workspace_id,omitempty"`
+	TeamID      string `json:"team_id,omitempty"`
+	ProjectID   string `json:"project_id,omitempty"`
 
 	Provider       string `json:"provider"`  // e.g. "openai", "anthropic", "gemini"
 	Operation      string `json:"operation"` // e.g. "chat.completions", "messages", "embeddings"
@@ -83,6 +90,15 @@ type Event struct {
 	// --otlp-endpoint): absent otherwise, so events stay readable by an
 	// ingest that predates the field.
 	TraceID string `json:"trace_id,omitempty"`
+}
+
+// Model is the model the provider served, else the one requested: what
+// analytics group by and model budgets match.
+func (e *Event) Model() string {
+	if e.ModelServed != "" {
+		return e.ModelServed
+	}
+	return e.ModelRequested
 }
 
 // Denial reason codes, shared by the filter, the gateway and analytics.

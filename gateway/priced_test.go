@@ -73,7 +73,7 @@ func (c *controlPlane) tenant(slug string) (actx context.Context, tenantID, key 
 	u, tn, err := c.cp.CreateOwner(context.Background(), slug+"@example.com", "password-123", "Tenant "+slug, slug)
 	testenv.Must(c.t, err, "create owner")
 	actx = auth.WithPrincipal(context.Background(), auth.Principal{UserID: u.ID, Email: u.Email})
-	k, err := c.cp.CreateAPIKey(actx, tn.ID, "priced only", controlplane.KeyPolicy{RequirePricedModels: true}, nil)
+	k, err := c.cp.CreateAPIKey(actx, tn.ID, "priced only", controlplane.KeyPolicy{RequirePricedModels: true}, nil, nil)
 	testenv.Must(c.t, err, "create key")
 	return actx, tn.ID, k.Secret
 }
@@ -214,7 +214,7 @@ func TestRequirePricedModelsSourceDown(t *testing.T) {
 	t.Parallel()
 	c := newControlPlane(t)
 	actx, tenant, key := c.tenant("down")
-	plain, err := c.cp.CreateAPIKey(actx, tenant, "any model", controlplane.KeyPolicy{}, nil)
+	plain, err := c.cp.CreateAPIKey(actx, tenant, "any model", controlplane.KeyPolicy{}, nil, nil)
 	testenv.Must(t, err, "create key")
 	closedPool, err := postgres.Open(context.Background(), testenv.Postgres(t))
 	testenv.Must(t, err, "open")

@@ -48,7 +48,8 @@ func filters(f *model.SpendFilter) (spend.Filters, error) {
 	if f == nil {
 		return spend.Filters{}, nil
 	}
-	out := spend.Filters{KeyIDs: f.KeyIds, Providers: f.Providers, Models: f.Models, Operations: f.Operations, Sources: f.Sources}
+	out := spend.Filters{KeyIDs: f.KeyIds, Providers: f.Providers, Models: f.Models, Operations: f.Operations, Sources: f.Sources,
+		WorkspaceIDs: f.WorkspaceIds, TeamIDs: f.TeamIds, ProjectIDs: f.ProjectIds}
 	for _, s := range f.Statuses {
 		if s < 100 || s > 599 {
 			return spend.Filters{}, badArg("status %d is not an HTTP status (100-599)", s)

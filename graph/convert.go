@@ -82,10 +82,7 @@ func nonNil(s []string) []string {
 func apiKey(k controlplane.APIKey) *model.APIKey {
 	return &model.APIKey{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Status: model.KeyStatus(strings.ToUpper(k.Status)),
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt, RotatedFromID: k.RotatedFrom,
-		Policy: &model.KeyPolicy{AllowedProviders: nonNil(k.Policy.AllowedProviders), AllowedModels: nonNil(k.Policy.AllowedModels),
-			RequiredDimensions: nonNil(k.Policy.RequiredDimensions), DefaultDimensions: dims(k.Policy.DefaultDimensions),
-			RequirePricedModels: k.Policy.RequirePricedModels, RequestsPerMinute: k.Policy.RequestsPerMinute,
-			TokensPerMinute: k.Policy.TokensPerMinute}}
+		ProjectID: k.ProjectID, Policy: keyPolicyOut(k.Policy)}
 }
 
 func keyPolicy(in *model.KeyPolicyInput) controlplane.KeyPolicy {
@@ -118,16 +115,22 @@ func budget(b controlplane.Budget) *model.Budget {
 		th = []int{}
 	}
 	return &model.Budget{ID: b.ID, TenantID: b.TenantID, Name: b.Name, Scope: model.BudgetScope(strings.ToUpper(b.Scope)),
-		KeyID: b.KeyID, DimensionName: b.DimensionName, DimensionValue: b.DimensionVal, Period: model.BudgetPeriod(strings.ToUpper(b.Period)),
-		Amount: scalar.Money(b.AmountNanoUSD), Thresholds: th, Hard: b.Hard, WebhookURL: b.WebhookURL, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
+		WorkspaceID: b.WorkspaceID, TeamID: b.TeamID, ProjectID: b.ProjectID, KeyID: b.KeyID, Provider: b.Provider, Model: b.Model,
+		DimensionName: b.DimensionName, DimensionValue: b.DimensionVal, Period: model.BudgetPeriod(strings.ToUpper(b.Period)),
+		Amount: scalar.Money(b.AmountNanoUSD), Thresholds: th, Hard: b.Hard, Rollover: b.Rollover, WebhookURL: b.WebhookURL,
+		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
 }
 
 func budgetInput(in model.BudgetInput) controlplane.BudgetInput {
 	out := controlplane.BudgetInput{Name: in.Name, Scope: strings.ToLower(string(in.Scope)), Period: strings.ToLower(string(in.Period)),
-		KeyID: in.KeyID, DimensionName: in.DimensionName, DimensionVal: in.DimensionValue, AmountNanoUSD: int64(in.Amount),
+		WorkspaceID: in.WorkspaceID, TeamID: in.TeamID, ProjectID: in.ProjectID, KeyID: in.KeyID, Provider: in.Provider, Model: in.Model,
+		DimensionName: in.DimensionName, DimensionVal: in.DimensionValue, AmountNanoUSD: int64(in.Amount),
 		Thresholds: in.Thresholds, WebhookURL: in.WebhookURL}
 	if in.Hard != nil {
 		out.Hard = *in.Hard
+	}
+	if in.Rollover != nil {
+		out.Rollover = *in.Rollover
 	}
 	return out
 }
@@ -203,4 +206,34 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func createdKey(k controlplane.CreatedKey) *model.CreatedAPIKey {
 	return &model.CreatedAPIKey{Key: apiKey(k.Key), Secret: k.Secret}
+}
+
+func keyPolicyOut(p controlplane.KeyPolicy) *model.KeyPolicy {
+	return &model.KeyPolicy{AllowedProviders: nonNil(p.AllowedProviders), AllowedModels: nonNil(p.AllowedModels),
+		RequiredDimensions: nonNil(p.RequiredDimensions), DefaultDimensions: dims(p.DefaultDimensions),
+		RequirePricedModels: p.RequirePricedModels, RequestsPerMinute: p.RequestsPerMinute, TokensPerMinute: p.TokensPerMinute}
+}
+
+func orgNode(n controlplane.Node) *model.OrgNode {
+	out := &model.OrgNode{ID: n.ID, Kind: model.OrgNodeKind(strings.ToUpper(n.Kind)), Name: n.Name, WorkspaceID: n.Path.WorkspaceID,
+		TeamID: optional(n.Path.TeamID), ProjectID: optional(n.Path.ProjectID), ParentID: optional(n.ParentID),
+		KeyDefaults: keyPolicyOut(n.KeyDefaults), ArchivedAt: n.ArchivedAt, CreatedAt: n.CreatedAt}
+	return out
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func roleGrant(g controlplane.Grant) *model.RoleGrant {
+	return &model.RoleGrant{UserID: g.UserID, Email: g.Email, Role: model.ScopedRole(strings.ToUpper(string(g.Role))), Node: orgNode(g.Node),
+		CreatedAt: g.CreatedAt}
+}
+
+func mapping(m controlplane.Mapping) *model.AttributionMapping {
+	return &model.AttributionMapping{ID: m.ID, DimensionName: m.DimensionName, DimensionValue: m.DimensionValue, TeamID: m.TeamID,
+		ProjectID: m.ProjectID, CreatedAt: m.CreatedAt}
 }

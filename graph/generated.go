@@ -44,12 +44,14 @@ type ComplexityRoot struct {
 		Budgets         func(childComplexity int) int
 		CoveringBudgets func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
+		EffectivePolicy func(childComplexity int) int
 		ExpiresAt       func(childComplexity int) int
 		ID              func(childComplexity int) int
 		LastUsedAt      func(childComplexity int) int
 		Name            func(childComplexity int) int
 		Policy          func(childComplexity int) int
 		Prefix          func(childComplexity int) int
+		ProjectID       func(childComplexity int) int
 		RevokedAt       func(childComplexity int) int
 		RotatedFromID   func(childComplexity int) int
 		Status          func(childComplexity int) int
@@ -64,6 +66,15 @@ type ComplexityRoot struct {
 	APIKeyEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AttributionMapping struct {
+		CreatedAt      func(childComplexity int) int
+		DimensionName  func(childComplexity int) int
+		DimensionValue func(childComplexity int) int
+		ID             func(childComplexity int) int
+		ProjectID      func(childComplexity int) int
+		TeamID         func(childComplexity int) int
 	}
 
 	AuditEntry struct {
@@ -94,13 +105,19 @@ type ComplexityRoot struct {
 		Hard           func(childComplexity int) int
 		ID             func(childComplexity int) int
 		KeyID          func(childComplexity int) int
+		Model          func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Period         func(childComplexity int) int
+		ProjectID      func(childComplexity int) int
+		Provider       func(childComplexity int) int
+		Rollover       func(childComplexity int) int
 		Scope          func(childComplexity int) int
+		TeamID         func(childComplexity int) int
 		TenantID       func(childComplexity int) int
 		Thresholds     func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 		WebhookURL     func(childComplexity int) int
+		WorkspaceID    func(childComplexity int) int
 	}
 
 	BudgetAlert struct {
@@ -215,29 +232,52 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddMember             func(childComplexity int, tenantID string, email string, name *string, password *string, role model.Role) int
-		ApplyPricingRevision  func(childComplexity int, id string) int
-		ChangePassword        func(childComplexity int, currentPassword string, newPassword string) int
-		CreateAPIKey          func(childComplexity int, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time) int
-		CreateBudget          func(childComplexity int, tenantID string, input model.BudgetInput) int
-		CreatePricingOverride func(childComplexity int, tenantID string, input model.PricingOverrideInput) int
-		CreateTenant          func(childComplexity int, name string, slug string) int
-		DeleteBudget          func(childComplexity int, tenantID string, id string) int
-		DeletePricingOverride func(childComplexity int, tenantID string, id string) int
-		RefreshSession        func(childComplexity int, refreshToken string) int
-		RejectPricingRevision func(childComplexity int, id string) int
-		RemoveMember          func(childComplexity int, tenantID string, userID string) int
-		RenameTenant          func(childComplexity int, tenantID string, name string) int
-		ReplayDeadLetter      func(childComplexity int, tenantID string, sequence string) int
-		RepriceUnpricedEvents func(childComplexity int, tenantID string, from time.Time, to time.Time) int
-		RevokeAPIKey          func(childComplexity int, tenantID string, id string) int
-		RotateAPIKey          func(childComplexity int, tenantID string, id string) int
-		SignIn                func(childComplexity int, email string, password string) int
-		SignOut               func(childComplexity int, refreshToken string) int
-		UpdateAPIKeyPolicy    func(childComplexity int, tenantID string, id string, policy model.KeyPolicyInput) int
-		UpdateBudget          func(childComplexity int, tenantID string, id string, input model.BudgetInput) int
-		UpdateMemberRole      func(childComplexity int, tenantID string, userID string, role model.Role) int
-		UpdatePricingOverride func(childComplexity int, tenantID string, id string, input model.PricingOverrideInput) int
+		AddMember                func(childComplexity int, tenantID string, email string, name *string, password *string, role model.Role) int
+		ApplyPricingRevision     func(childComplexity int, id string) int
+		ArchiveOrgNode           func(childComplexity int, tenantID string, id string, archived bool) int
+		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
+		CreateAPIKey             func(childComplexity int, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time, projectID *string) int
+		CreateAttributionMapping func(childComplexity int, tenantID string, dimensionName string, dimensionValue string, nodeID string) int
+		CreateBudget             func(childComplexity int, tenantID string, input model.BudgetInput) int
+		CreateOrgNode            func(childComplexity int, tenantID string, kind model.OrgNodeKind, parentID *string, name string, keyDefaults *model.KeyPolicyInput) int
+		CreatePricingOverride    func(childComplexity int, tenantID string, input model.PricingOverrideInput) int
+		CreateTenant             func(childComplexity int, name string, slug string) int
+		DeleteAttributionMapping func(childComplexity int, tenantID string, id string) int
+		DeleteBudget             func(childComplexity int, tenantID string, id string) int
+		DeletePricingOverride    func(childComplexity int, tenantID string, id string) int
+		GrantRole                func(childComplexity int, tenantID string, userID string, role model.ScopedRole, nodeID string) int
+		MoveProject              func(childComplexity int, tenantID string, id string, teamID string) int
+		RefreshSession           func(childComplexity int, refreshToken string) int
+		RejectPricingRevision    func(childComplexity int, id string) int
+		RemoveMember             func(childComplexity int, tenantID string, userID string) int
+		RenameOrgNode            func(childComplexity int, tenantID string, id string, name string) int
+		RenameTenant             func(childComplexity int, tenantID string, name string) int
+		ReplayDeadLetter         func(childComplexity int, tenantID string, sequence string) int
+		RepriceUnpricedEvents    func(childComplexity int, tenantID string, from time.Time, to time.Time) int
+		RevokeAPIKey             func(childComplexity int, tenantID string, id string) int
+		RevokeRole               func(childComplexity int, tenantID string, userID string, nodeID string) int
+		RotateAPIKey             func(childComplexity int, tenantID string, id string) int
+		SetAPIKeyProject         func(childComplexity int, tenantID string, id string, projectID *string) int
+		SetOrgNodeKeyDefaults    func(childComplexity int, tenantID string, id string, keyDefaults model.KeyPolicyInput) int
+		SignIn                   func(childComplexity int, email string, password string) int
+		SignOut                  func(childComplexity int, refreshToken string) int
+		UpdateAPIKeyPolicy       func(childComplexity int, tenantID string, id string, policy model.KeyPolicyInput) int
+		UpdateBudget             func(childComplexity int, tenantID string, id string, input model.BudgetInput) int
+		UpdateMemberRole         func(childComplexity int, tenantID string, userID string, role model.Role) int
+		UpdatePricingOverride    func(childComplexity int, tenantID string, id string, input model.PricingOverrideInput) int
+	}
+
+	OrgNode struct {
+		ArchivedAt  func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		KeyDefaults func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		ParentID    func(childComplexity int) int
+		ProjectID   func(childComplexity int) int
+		TeamID      func(childComplexity int) int
+		WorkspaceID func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -299,31 +339,34 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKey             func(childComplexity int, tenantID string, id string) int
-		APIKeys            func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
-		AuditLog           func(childComplexity int, tenantID string, first *int, after *string) int
-		Budget             func(childComplexity int, tenantID string, id string) int
-		BudgetAlertHistory func(childComplexity int, tenantID string, first *int) int
-		BudgetStatuses     func(childComplexity int, tenantID string, budgetID *string) int
-		Budgets            func(childComplexity int, tenantID string, first *int, after *string) int
-		CanManagePricing   func(childComplexity int) int
-		DeadLetters        func(childComplexity int, tenantID string, first *int) int
-		Denials            func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
-		Me                 func(childComplexity int) int
-		Members            func(childComplexity int, tenantID string, first *int, after *string) int
-		PricingCatalogue   func(childComplexity int, search *string, provider *string, first *int) int
-		PricingOverride    func(childComplexity int, tenantID string, id string) int
-		PricingOverrides   func(childComplexity int, tenantID string, first *int, after *string) int
-		PricingRevision    func(childComplexity int, id string) int
-		PricingRevisions   func(childComplexity int, first *int) int
-		SpendBreakdown     func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
-		SpendSummary       func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
-		SpendTimeSeries    func(childComplexity int, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
-		Tenant             func(childComplexity int, id string) int
-		Tenants            func(childComplexity int) int
-		UnknownModels      func(childComplexity int, tenantID string, from time.Time, to time.Time) int
-		UsageEvent         func(childComplexity int, tenantID string, id string) int
-		UsageEvents        func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter, first *int, after *string) int
+		APIKey              func(childComplexity int, tenantID string, id string) int
+		APIKeys             func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
+		AttributionMappings func(childComplexity int, tenantID string) int
+		AuditLog            func(childComplexity int, tenantID string, first *int, after *string) int
+		Budget              func(childComplexity int, tenantID string, id string) int
+		BudgetAlertHistory  func(childComplexity int, tenantID string, first *int) int
+		BudgetStatuses      func(childComplexity int, tenantID string, budgetID *string) int
+		Budgets             func(childComplexity int, tenantID string, first *int, after *string) int
+		CanManagePricing    func(childComplexity int) int
+		DeadLetters         func(childComplexity int, tenantID string, first *int) int
+		Denials             func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
+		Me                  func(childComplexity int) int
+		Members             func(childComplexity int, tenantID string, first *int, after *string) int
+		OrgTree             func(childComplexity int, tenantID string) int
+		PricingCatalogue    func(childComplexity int, search *string, provider *string, first *int) int
+		PricingOverride     func(childComplexity int, tenantID string, id string) int
+		PricingOverrides    func(childComplexity int, tenantID string, first *int, after *string) int
+		PricingRevision     func(childComplexity int, id string) int
+		PricingRevisions    func(childComplexity int, first *int) int
+		RoleGrants          func(childComplexity int, tenantID string) int
+		SpendBreakdown      func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
+		SpendSummary        func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
+		SpendTimeSeries     func(childComplexity int, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
+		Tenant              func(childComplexity int, id string) int
+		Tenants             func(childComplexity int) int
+		UnknownModels       func(childComplexity int, tenantID string, from time.Time, to time.Time) int
+		UsageEvent          func(childComplexity int, tenantID string, id string) int
+		UsageEvents         func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter, first *int, after *string) int
 	}
 
 	Rate struct {
@@ -337,6 +380,14 @@ type ComplexityRoot struct {
 		Repriced      func(childComplexity int) int
 		StillUnpriced func(childComplexity int) int
 		TenantCost    func(childComplexity int) int
+	}
+
+	RoleGrant struct {
+		CreatedAt func(childComplexity int) int
+		Email     func(childComplexity int) int
+		Node      func(childComplexity int) int
+		Role      func(childComplexity int) int
+		UserID    func(childComplexity int) int
 	}
 
 	Session struct {
@@ -487,6 +538,7 @@ type ComplexityRoot struct {
 type APIKeyResolver interface {
 	Budgets(ctx context.Context, obj *model.APIKey) ([]*model.Budget, error)
 	CoveringBudgets(ctx context.Context, obj *model.APIKey) ([]*model.Budget, error)
+	EffectivePolicy(ctx context.Context, obj *model.APIKey) (*model.KeyPolicy, error)
 }
 type MutationResolver interface {
 	SignIn(ctx context.Context, email string, password string) (*model.Session, error)
@@ -498,7 +550,7 @@ type MutationResolver interface {
 	AddMember(ctx context.Context, tenantID string, email string, name *string, password *string, role model.Role) (*model.Member, error)
 	UpdateMemberRole(ctx context.Context, tenantID string, userID string, role model.Role) (*model.Member, error)
 	RemoveMember(ctx context.Context, tenantID string, userID string) (bool, error)
-	CreateAPIKey(ctx context.Context, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time) (*model.CreatedAPIKey, error)
+	CreateAPIKey(ctx context.Context, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time, projectID *string) (*model.CreatedAPIKey, error)
 	UpdateAPIKeyPolicy(ctx context.Context, tenantID string, id string, policy model.KeyPolicyInput) (*model.APIKey, error)
 	RevokeAPIKey(ctx context.Context, tenantID string, id string) (*model.APIKey, error)
 	RotateAPIKey(ctx context.Context, tenantID string, id string) (*model.CreatedAPIKey, error)
@@ -512,6 +564,16 @@ type MutationResolver interface {
 	ReplayDeadLetter(ctx context.Context, tenantID string, sequence string) (bool, error)
 	ApplyPricingRevision(ctx context.Context, id string) (*model.PricingRevision, error)
 	RejectPricingRevision(ctx context.Context, id string) (*model.PricingRevision, error)
+	CreateOrgNode(ctx context.Context, tenantID string, kind model.OrgNodeKind, parentID *string, name string, keyDefaults *model.KeyPolicyInput) (*model.OrgNode, error)
+	RenameOrgNode(ctx context.Context, tenantID string, id string, name string) (*model.OrgNode, error)
+	ArchiveOrgNode(ctx context.Context, tenantID string, id string, archived bool) (*model.OrgNode, error)
+	SetOrgNodeKeyDefaults(ctx context.Context, tenantID string, id string, keyDefaults model.KeyPolicyInput) (*model.OrgNode, error)
+	MoveProject(ctx context.Context, tenantID string, id string, teamID string) (*model.OrgNode, error)
+	SetAPIKeyProject(ctx context.Context, tenantID string, id string, projectID *string) (*model.APIKey, error)
+	GrantRole(ctx context.Context, tenantID string, userID string, role model.ScopedRole, nodeID string) (*model.RoleGrant, error)
+	RevokeRole(ctx context.Context, tenantID string, userID string, nodeID string) (bool, error)
+	CreateAttributionMapping(ctx context.Context, tenantID string, dimensionName string, dimensionValue string, nodeID string) (*model.AttributionMapping, error)
+	DeleteAttributionMapping(ctx context.Context, tenantID string, id string) (bool, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
@@ -539,6 +601,9 @@ type QueryResolver interface {
 	PricingRevisions(ctx context.Context, first *int) ([]*model.PricingRevision, error)
 	PricingRevision(ctx context.Context, id string) (*model.PricingRevision, error)
 	CanManagePricing(ctx context.Context) (bool, error)
+	OrgTree(ctx context.Context, tenantID string) ([]*model.OrgNode, error)
+	RoleGrants(ctx context.Context, tenantID string) ([]*model.RoleGrant, error)
+	AttributionMappings(ctx context.Context, tenantID string) ([]*model.AttributionMapping, error)
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
@@ -581,6 +646,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.CreatedAt(childComplexity), true
+	case "APIKey.effectivePolicy":
+		if e.ComplexityRoot.APIKey.EffectivePolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.EffectivePolicy(childComplexity), true
 	case "APIKey.expiresAt":
 		if e.ComplexityRoot.APIKey.ExpiresAt == nil {
 			break
@@ -617,6 +688,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.Prefix(childComplexity), true
+	case "APIKey.projectId":
+		if e.ComplexityRoot.APIKey.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.ProjectID(childComplexity), true
 	case "APIKey.revokedAt":
 		if e.ComplexityRoot.APIKey.RevokedAt == nil {
 			break
@@ -667,6 +744,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKeyEdge.Node(childComplexity), true
+
+	case "AttributionMapping.createdAt":
+		if e.ComplexityRoot.AttributionMapping.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionMapping.CreatedAt(childComplexity), true
+	case "AttributionMapping.dimensionName":
+		if e.ComplexityRoot.AttributionMapping.DimensionName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionMapping.DimensionName(childComplexity), true
+	case "AttributionMapping.dimensionValue":
+		if e.ComplexityRoot.AttributionMapping.DimensionValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionMapping.DimensionValue(childComplexity), true
+	case "AttributionMapping.id":
+		if e.ComplexityRoot.AttributionMapping.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionMapping.ID(childComplexity), true
+	case "AttributionMapping.projectId":
+		if e.ComplexityRoot.AttributionMapping.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionMapping.ProjectID(childComplexity), true
+	case "AttributionMapping.teamId":
+		if e.ComplexityRoot.AttributionMapping.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionMapping.TeamID(childComplexity), true
 
 	case "AuditEntry.action":
 		if e.ComplexityRoot.AuditEntry.Action == nil {
@@ -779,6 +893,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Budget.KeyID(childComplexity), true
+	case "Budget.model":
+		if e.ComplexityRoot.Budget.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Model(childComplexity), true
 	case "Budget.name":
 		if e.ComplexityRoot.Budget.Name == nil {
 			break
@@ -791,12 +911,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Budget.Period(childComplexity), true
+	case "Budget.projectId":
+		if e.ComplexityRoot.Budget.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.ProjectID(childComplexity), true
+	case "Budget.provider":
+		if e.ComplexityRoot.Budget.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Provider(childComplexity), true
+	case "Budget.rollover":
+		if e.ComplexityRoot.Budget.Rollover == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Rollover(childComplexity), true
 	case "Budget.scope":
 		if e.ComplexityRoot.Budget.Scope == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Budget.Scope(childComplexity), true
+	case "Budget.teamId":
+		if e.ComplexityRoot.Budget.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.TeamID(childComplexity), true
 	case "Budget.tenantId":
 		if e.ComplexityRoot.Budget.TenantID == nil {
 			break
@@ -821,6 +965,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Budget.WebhookURL(childComplexity), true
+	case "Budget.workspaceId":
+		if e.ComplexityRoot.Budget.WorkspaceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.WorkspaceID(childComplexity), true
 
 	case "BudgetAlert.amount":
 		if e.ComplexityRoot.BudgetAlert.Amount == nil {
@@ -1272,6 +1422,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyPricingRevision(childComplexity, args["id"].(string)), true
+	case "Mutation.archiveOrgNode":
+		if e.ComplexityRoot.Mutation.ArchiveOrgNode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_archiveOrgNode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ArchiveOrgNode(childComplexity, args["tenantId"].(string), args["id"].(string), args["archived"].(bool)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1293,7 +1454,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["tenantId"].(string), args["name"].(string), args["policy"].(*model.KeyPolicyInput), args["expiresAt"].(*time.Time)), true
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["tenantId"].(string), args["name"].(string), args["policy"].(*model.KeyPolicyInput), args["expiresAt"].(*time.Time), args["projectId"].(*string)), true
+	case "Mutation.createAttributionMapping":
+		if e.ComplexityRoot.Mutation.CreateAttributionMapping == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAttributionMapping_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAttributionMapping(childComplexity, args["tenantId"].(string), args["dimensionName"].(string), args["dimensionValue"].(string), args["nodeId"].(string)), true
 	case "Mutation.createBudget":
 		if e.ComplexityRoot.Mutation.CreateBudget == nil {
 			break
@@ -1305,6 +1477,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateBudget(childComplexity, args["tenantId"].(string), args["input"].(model.BudgetInput)), true
+	case "Mutation.createOrgNode":
+		if e.ComplexityRoot.Mutation.CreateOrgNode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createOrgNode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOrgNode(childComplexity, args["tenantId"].(string), args["kind"].(model.OrgNodeKind), args["parentId"].(*string), args["name"].(string), args["keyDefaults"].(*model.KeyPolicyInput)), true
 	case "Mutation.createPricingOverride":
 		if e.ComplexityRoot.Mutation.CreatePricingOverride == nil {
 			break
@@ -1327,6 +1510,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateTenant(childComplexity, args["name"].(string), args["slug"].(string)), true
+	case "Mutation.deleteAttributionMapping":
+		if e.ComplexityRoot.Mutation.DeleteAttributionMapping == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAttributionMapping_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAttributionMapping(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.deleteBudget":
 		if e.ComplexityRoot.Mutation.DeleteBudget == nil {
 			break
@@ -1349,6 +1543,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeletePricingOverride(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.grantRole":
+		if e.ComplexityRoot.Mutation.GrantRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantRole(childComplexity, args["tenantId"].(string), args["userId"].(string), args["role"].(model.ScopedRole), args["nodeId"].(string)), true
+	case "Mutation.moveProject":
+		if e.ComplexityRoot.Mutation.MoveProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveProject(childComplexity, args["tenantId"].(string), args["id"].(string), args["teamId"].(string)), true
 	case "Mutation.refreshSession":
 		if e.ComplexityRoot.Mutation.RefreshSession == nil {
 			break
@@ -1382,6 +1598,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveMember(childComplexity, args["tenantId"].(string), args["userId"].(string)), true
+	case "Mutation.renameOrgNode":
+		if e.ComplexityRoot.Mutation.RenameOrgNode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_renameOrgNode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RenameOrgNode(childComplexity, args["tenantId"].(string), args["id"].(string), args["name"].(string)), true
 	case "Mutation.renameTenant":
 		if e.ComplexityRoot.Mutation.RenameTenant == nil {
 			break
@@ -1426,6 +1653,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.revokeRole":
+		if e.ComplexityRoot.Mutation.RevokeRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeRole(childComplexity, args["tenantId"].(string), args["userId"].(string), args["nodeId"].(string)), true
 	case "Mutation.rotateAPIKey":
 		if e.ComplexityRoot.Mutation.RotateAPIKey == nil {
 			break
@@ -1437,6 +1675,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.setAPIKeyProject":
+		if e.ComplexityRoot.Mutation.SetAPIKeyProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAPIKeyProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAPIKeyProject(childComplexity, args["tenantId"].(string), args["id"].(string), args["projectId"].(*string)), true
+	case "Mutation.setOrgNodeKeyDefaults":
+		if e.ComplexityRoot.Mutation.SetOrgNodeKeyDefaults == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setOrgNodeKeyDefaults_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetOrgNodeKeyDefaults(childComplexity, args["tenantId"].(string), args["id"].(string), args["keyDefaults"].(model.KeyPolicyInput)), true
 	case "Mutation.signIn":
 		if e.ComplexityRoot.Mutation.SignIn == nil {
 			break
@@ -1503,6 +1763,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePricingOverride(childComplexity, args["tenantId"].(string), args["id"].(string), args["input"].(model.PricingOverrideInput)), true
+
+	case "OrgNode.archivedAt":
+		if e.ComplexityRoot.OrgNode.ArchivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.ArchivedAt(childComplexity), true
+	case "OrgNode.createdAt":
+		if e.ComplexityRoot.OrgNode.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.CreatedAt(childComplexity), true
+	case "OrgNode.id":
+		if e.ComplexityRoot.OrgNode.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.ID(childComplexity), true
+	case "OrgNode.keyDefaults":
+		if e.ComplexityRoot.OrgNode.KeyDefaults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.KeyDefaults(childComplexity), true
+	case "OrgNode.kind":
+		if e.ComplexityRoot.OrgNode.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.Kind(childComplexity), true
+	case "OrgNode.name":
+		if e.ComplexityRoot.OrgNode.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.Name(childComplexity), true
+	case "OrgNode.parentId":
+		if e.ComplexityRoot.OrgNode.ParentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.ParentID(childComplexity), true
+	case "OrgNode.projectId":
+		if e.ComplexityRoot.OrgNode.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.ProjectID(childComplexity), true
+	case "OrgNode.teamId":
+		if e.ComplexityRoot.OrgNode.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.TeamID(childComplexity), true
+	case "OrgNode.workspaceId":
+		if e.ComplexityRoot.OrgNode.WorkspaceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrgNode.WorkspaceID(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1755,6 +2076,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APIKeys(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string), args["status"].(*model.KeyStatus)), true
+	case "Query.attributionMappings":
+		if e.ComplexityRoot.Query.AttributionMappings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attributionMappings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AttributionMappings(childComplexity, args["tenantId"].(string)), true
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
 			break
@@ -1856,6 +2188,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.orgTree":
+		if e.ComplexityRoot.Query.OrgTree == nil {
+			break
+		}
+
+		args, err := ec.field_Query_orgTree_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OrgTree(childComplexity, args["tenantId"].(string)), true
 	case "Query.pricingCatalogue":
 		if e.ComplexityRoot.Query.PricingCatalogue == nil {
 			break
@@ -1911,6 +2254,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PricingRevisions(childComplexity, args["first"].(*int)), true
+	case "Query.roleGrants":
+		if e.ComplexityRoot.Query.RoleGrants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_roleGrants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RoleGrants(childComplexity, args["tenantId"].(string)), true
 	case "Query.spendBreakdown":
 		if e.ComplexityRoot.Query.SpendBreakdown == nil {
 			break
@@ -2038,6 +2392,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RepriceResult.TenantCost(childComplexity), true
+
+	case "RoleGrant.createdAt":
+		if e.ComplexityRoot.RoleGrant.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleGrant.CreatedAt(childComplexity), true
+	case "RoleGrant.email":
+		if e.ComplexityRoot.RoleGrant.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleGrant.Email(childComplexity), true
+	case "RoleGrant.node":
+		if e.ComplexityRoot.RoleGrant.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleGrant.Node(childComplexity), true
+	case "RoleGrant.role":
+		if e.ComplexityRoot.RoleGrant.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleGrant.Role(childComplexity), true
+	case "RoleGrant.userId":
+		if e.ComplexityRoot.RoleGrant.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleGrant.UserID(childComplexity), true
 
 	case "Session.accessToken":
 		if e.ComplexityRoot.Session.AccessToken == nil {
@@ -2766,6 +3151,8 @@ enum Role {
   OWNER
   ADMIN
   VIEWER
+  "No tenant-wide right: what the member may do comes from its scoped roles (grantRole)."
+  MEMBER
 }
 
 enum KeyStatus {
@@ -2775,14 +3162,23 @@ enum KeyStatus {
 
 enum BudgetScope {
   TENANT
+  WORKSPACE
+  TEAM
+  PROJECT
   KEY
+  PROVIDER
+  "A model (served, else requested), optionally at one provider."
+  MODEL
   DIMENSION
 }
 
+"Calendar periods in UTC; weeks start on Monday, quarters in January, April, July and October."
 enum BudgetPeriod {
   DAY
   WEEK
   MONTH
+  QUARTER
+  YEAR
 }
 
 type PageInfo {
@@ -2881,6 +3277,9 @@ type APIKey {
   expiresAt: Time
   "The key this one replaced by rotation."
   rotatedFromId: ID
+  "The project the key belongs to; null: the tenant's, outside the tree."
+  projectId: ID
+  "The key's own policy."
   policy: KeyPolicy!
   "Budgets scoped to this key."
   budgets: [Budget!]!
@@ -2909,7 +3308,12 @@ type Budget {
   tenantId: ID!
   name: String!
   scope: BudgetScope!
+  workspaceId: ID
+  teamId: ID
+  projectId: ID
   keyId: ID
+  provider: String
+  model: String
   dimensionName: String
   dimensionValue: String
   period: BudgetPeriod!
@@ -2918,21 +3322,30 @@ type Budget {
   thresholds: [Int!]!
   "A hard budget blocks the keys it covers once spend reaches amount."
   hard: Boolean!
+  "The unused amount of a period is added to the next one (one period deep)."
+  rollover: Boolean!
   webhookUrl: String
   createdAt: Time!
   updatedAt: Time!
 }
 
+"Set exactly the field the scope names (a MODEL budget may also name its provider)."
 input BudgetInput {
   name: String!
   scope: BudgetScope!
+  workspaceId: ID
+  teamId: ID
+  projectId: ID
   keyId: ID
+  provider: String
+  model: String
   dimensionName: String
   dimensionValue: String
   period: BudgetPeriod!
   amount: Money!
   thresholds: [Int!]
   hard: Boolean
+  rollover: Boolean
   webhookUrl: String
 }
 
@@ -3041,6 +3454,10 @@ enum SpendField {
   DIMENSION
   "Denials only: why the call was refused."
   REASON
+  "The workspace, team or project the call was attributed to when it was stored (labels are names; empty: none)."
+  WORKSPACE
+  TEAM
+  PROJECT
 }
 
 input SpendGroupBy {
@@ -3063,6 +3480,10 @@ input SpendFilter {
   sources: [String!]
   statuses: [Int!]
   dimensions: [DimensionFilter!]
+  "Spend attributed to these workspaces, teams or projects."
+  workspaceIds: [ID!]
+  teamIds: [ID!]
+  projectIds: [ID!]
 }
 
 type SpendTotals {
@@ -3337,7 +3758,8 @@ type Mutation {
   updateMemberRole(tenantId: ID!, userId: ID!, role: Role!): Member!
   removeMember(tenantId: ID!, userId: ID!): Boolean!
 
-  createAPIKey(tenantId: ID!, name: String!, policy: KeyPolicyInput, expiresAt: Time): CreatedAPIKey!
+  "A key in projectId needs rights on that project (project members create keys there); without, a tenant admin."
+  createAPIKey(tenantId: ID!, name: String!, policy: KeyPolicyInput, expiresAt: Time, projectId: ID): CreatedAPIKey!
   updateAPIKeyPolicy(tenantId: ID!, id: ID!, policy: KeyPolicyInput!): APIKey!
   revokeAPIKey(tenantId: ID!, id: ID!): APIKey!
   "Issues a new secret with the same name, policy and budgets; the old key is revoked."
@@ -3452,6 +3874,94 @@ extend type Mutation {
   "Closes a proposed revision without applying it. Pricing admins only."
   rejectPricingRevision(id: ID!): PricingRevision!
 }
+
+# ---------------------------------------------------------------------------
+# Organisation hierarchy: workspace -> team -> project, scoped roles, key
+# defaults and attribution mappings (docs/hierarchy.md).
+# ---------------------------------------------------------------------------
+
+enum OrgNodeKind {
+  WORKSPACE
+  TEAM
+  PROJECT
+}
+
+"Roles granted on one node, reaching its subtree."
+enum ScopedRole {
+  "On a team: manage the team, its projects, their keys and budgets, and grant roles there."
+  TEAM_ADMIN
+  "On a project: manage its keys and budgets, read its spend."
+  PROJECT_MEMBER
+  "On a project: read its keys, budgets and spend."
+  PROJECT_VIEWER
+}
+
+"A workspace, team or project."
+type OrgNode {
+  id: ID!
+  kind: OrgNodeKind!
+  "The workspace of a team, the team of a project; null for a workspace."
+  parentId: ID
+  name: String!
+  workspaceId: ID!
+  teamId: ID
+  projectId: ID
+  "Key defaults handed down to every key below (combined with each key's own policy: lower layers only narrow)."
+  keyDefaults: KeyPolicy!
+  archivedAt: Time
+  createdAt: Time!
+}
+
+type RoleGrant {
+  userId: ID!
+  email: String!
+  role: ScopedRole!
+  node: OrgNode!
+  createdAt: Time!
+}
+
+"Spend of keys without a project whose dimension name has value is attributed to a team or project."
+type AttributionMapping {
+  id: ID!
+  dimensionName: String!
+  dimensionValue: String!
+  teamId: ID
+  projectId: ID
+  createdAt: Time!
+}
+
+extend type APIKey {
+  "The policy in force: the key defaults of its workspace, team and project combined with its own."
+  effectivePolicy: KeyPolicy!
+}
+
+extend type Query {
+  "The tenant's workspaces, teams and projects the caller reads (a scoped caller: its subtrees and the nodes above them)."
+  orgTree(tenantId: ID!): [OrgNode!]!
+  "Scoped roles on nodes the caller reads."
+  roleGrants(tenantId: ID!): [RoleGrant!]!
+  "Dimension-to-node attribution mappings (tenant roles)."
+  attributionMappings(tenantId: ID!): [AttributionMapping!]!
+}
+
+extend type Mutation {
+  "parentId: the workspace of a new team, the team of a new project; none for a workspace."
+  createOrgNode(tenantId: ID!, kind: OrgNodeKind!, parentId: ID, name: String!, keyDefaults: KeyPolicyInput): OrgNode!
+  renameOrgNode(tenantId: ID!, id: ID!, name: String!): OrgNode!
+  "An archived node keeps its keys working and its spend; no children can be added to it."
+  archiveOrgNode(tenantId: ID!, id: ID!, archived: Boolean!): OrgNode!
+  setOrgNodeKeyDefaults(tenantId: ID!, id: ID!, keyDefaults: KeyPolicyInput!): OrgNode!
+  "Moves a project with its keys and budgets to another team. Spend already stored stays attributed where it was."
+  moveProject(tenantId: ID!, id: ID!, teamId: ID!): OrgNode!
+  "Puts a key in a project (null: out of the tree)."
+  setAPIKeyProject(tenantId: ID!, id: ID!, projectId: ID): APIKey!
+  "Grants a member a scoped role on a team (TEAM_ADMIN) or project, replacing its role there."
+  grantRole(tenantId: ID!, userId: ID!, role: ScopedRole!, nodeId: ID!): RoleGrant!
+  revokeRole(tenantId: ID!, userId: ID!, nodeId: ID!): Boolean!
+  "Attributes spend of keys without a project carrying dimension name=value to a team or project, from now on."
+  createAttributionMapping(tenantId: ID!, dimensionName: String!, dimensionValue: String!, nodeId: ID!): AttributionMapping!
+  deleteAttributionMapping(tenantId: ID!, id: ID!): Boolean!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3482,12 +3992,16 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_expiresAt(ctx, field)
 	case "rotatedFromId":
 		return ec.fieldContext_APIKey_rotatedFromId(ctx, field)
+	case "projectId":
+		return ec.fieldContext_APIKey_projectId(ctx, field)
 	case "policy":
 		return ec.fieldContext_APIKey_policy(ctx, field)
 	case "budgets":
 		return ec.fieldContext_APIKey_budgets(ctx, field)
 	case "coveringBudgets":
 		return ec.fieldContext_APIKey_coveringBudgets(ctx, field)
+	case "effectivePolicy":
+		return ec.fieldContext_APIKey_effectivePolicy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
@@ -3510,6 +4024,24 @@ func (ec *executionContext) childFields_APIKeyEdge(ctx context.Context, field gr
 		return ec.fieldContext_APIKeyEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKeyEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AttributionMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AttributionMapping_id(ctx, field)
+	case "dimensionName":
+		return ec.fieldContext_AttributionMapping_dimensionName(ctx, field)
+	case "dimensionValue":
+		return ec.fieldContext_AttributionMapping_dimensionValue(ctx, field)
+	case "teamId":
+		return ec.fieldContext_AttributionMapping_teamId(ctx, field)
+	case "projectId":
+		return ec.fieldContext_AttributionMapping_projectId(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AttributionMapping_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttributionMapping", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3562,8 +4094,18 @@ func (ec *executionContext) childFields_Budget(ctx context.Context, field graphq
 		return ec.fieldContext_Budget_name(ctx, field)
 	case "scope":
 		return ec.fieldContext_Budget_scope(ctx, field)
+	case "workspaceId":
+		return ec.fieldContext_Budget_workspaceId(ctx, field)
+	case "teamId":
+		return ec.fieldContext_Budget_teamId(ctx, field)
+	case "projectId":
+		return ec.fieldContext_Budget_projectId(ctx, field)
 	case "keyId":
 		return ec.fieldContext_Budget_keyId(ctx, field)
+	case "provider":
+		return ec.fieldContext_Budget_provider(ctx, field)
+	case "model":
+		return ec.fieldContext_Budget_model(ctx, field)
 	case "dimensionName":
 		return ec.fieldContext_Budget_dimensionName(ctx, field)
 	case "dimensionValue":
@@ -3576,6 +4118,8 @@ func (ec *executionContext) childFields_Budget(ctx context.Context, field graphq
 		return ec.fieldContext_Budget_thresholds(ctx, field)
 	case "hard":
 		return ec.fieldContext_Budget_hard(ctx, field)
+	case "rollover":
+		return ec.fieldContext_Budget_rollover(ctx, field)
 	case "webhookUrl":
 		return ec.fieldContext_Budget_webhookUrl(ctx, field)
 	case "createdAt":
@@ -3808,6 +4352,32 @@ func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_OrgNode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OrgNode_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_OrgNode_kind(ctx, field)
+	case "parentId":
+		return ec.fieldContext_OrgNode_parentId(ctx, field)
+	case "name":
+		return ec.fieldContext_OrgNode_name(ctx, field)
+	case "workspaceId":
+		return ec.fieldContext_OrgNode_workspaceId(ctx, field)
+	case "teamId":
+		return ec.fieldContext_OrgNode_teamId(ctx, field)
+	case "projectId":
+		return ec.fieldContext_OrgNode_projectId(ctx, field)
+	case "keyDefaults":
+		return ec.fieldContext_OrgNode_keyDefaults(ctx, field)
+	case "archivedAt":
+		return ec.fieldContext_OrgNode_archivedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OrgNode_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrgNode", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -3948,6 +4518,22 @@ func (ec *executionContext) childFields_RepriceResult(ctx context.Context, field
 		return ec.fieldContext_RepriceResult_tenantCost(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RepriceResult", field.Name)
+}
+
+func (ec *executionContext) childFields_RoleGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "userId":
+		return ec.fieldContext_RoleGrant_userId(ctx, field)
+	case "email":
+		return ec.fieldContext_RoleGrant_email(ctx, field)
+	case "role":
+		return ec.fieldContext_RoleGrant_role(ctx, field)
+	case "node":
+		return ec.fieldContext_RoleGrant_node(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RoleGrant_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoleGrant", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4396,6 +4982,36 @@ func (ec *executionContext) field_Mutation_applyPricingRevision_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_archiveOrgNode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "archived",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["archived"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4453,6 +5069,52 @@ func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context
 		return nil, err
 	}
 	args["expiresAt"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createAttributionMapping_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dimensionName",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensionName"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "dimensionValue",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensionValue"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "nodeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nodeId"] = arg3
 	return args, nil
 }
 
@@ -4475,6 +5137,52 @@ func (ec *executionContext) field_Mutation_createBudget_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createOrgNode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (model.OrgNodeKind, error) {
+			return ec.unmarshalNOrgNodeKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNodeKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "parentId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["parentId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "keyDefaults",
+		func(ctx context.Context, v any) (*model.KeyPolicyInput, error) {
+			return ec.unmarshalOKeyPolicyInput2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["keyDefaults"] = arg4
 	return args, nil
 }
 
@@ -4522,6 +5230,28 @@ func (ec *executionContext) field_Mutation_createTenant_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteAttributionMapping_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4563,6 +5293,74 @@ func (ec *executionContext) field_Mutation_deletePricingOverride_args(ctx contex
 		return nil, err
 	}
 	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (model.ScopedRole, error) {
+			return ec.unmarshalNScopedRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "nodeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nodeId"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moveProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "teamId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["teamId"] = arg2
 	return args, nil
 }
 
@@ -4613,6 +5411,36 @@ func (ec *executionContext) field_Mutation_removeMember_args(ctx context.Context
 		return nil, err
 	}
 	args["userId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_renameOrgNode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
 	return args, nil
 }
 
@@ -4712,6 +5540,36 @@ func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "nodeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nodeId"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4731,6 +5589,66 @@ func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setAPIKeyProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setOrgNodeKeyDefaults_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "keyDefaults",
+		func(ctx context.Context, v any) (model.KeyPolicyInput, error) {
+			return ec.unmarshalNKeyPolicyInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["keyDefaults"] = arg2
 	return args, nil
 }
 
@@ -4964,6 +5882,20 @@ func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_attributionMappings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5188,6 +6120,20 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_orgTree_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_pricingCatalogue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5295,6 +6241,20 @@ func (ec *executionContext) field_Query_pricingRevisions_args(ctx context.Contex
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_roleGrants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -5896,6 +6856,29 @@ func (ec *executionContext) fieldContext_APIKey_rotatedFromId(_ context.Context,
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "ID")
 }
 
+func (ec *executionContext) _APIKey_projectId(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "ID")
+}
+
 func (ec *executionContext) _APIKey_policy(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5987,6 +6970,38 @@ func (ec *executionContext) fieldContext_APIKey_coveringBudgets(_ context.Contex
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _APIKey_effectivePolicy(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_effectivePolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.APIKey().EffectivePolicy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KeyPolicy) graphql.Marshaler {
+			return ec.marshalNKeyPolicy2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_effectivePolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "APIKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KeyPolicy(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6109,6 +7124,144 @@ func (ec *executionContext) fieldContext_APIKeyEdge_node(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AttributionMapping_id(ctx context.Context, field graphql.CollectedField, obj *model.AttributionMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionMapping_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionMapping_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionMapping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionMapping_dimensionName(ctx context.Context, field graphql.CollectedField, obj *model.AttributionMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionMapping_dimensionName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DimensionName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionMapping_dimensionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttributionMapping_dimensionValue(ctx context.Context, field graphql.CollectedField, obj *model.AttributionMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionMapping_dimensionValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DimensionValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionMapping_dimensionValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttributionMapping_teamId(ctx context.Context, field graphql.CollectedField, obj *model.AttributionMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionMapping_teamId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TeamID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionMapping_teamId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionMapping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionMapping_projectId(ctx context.Context, field graphql.CollectedField, obj *model.AttributionMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionMapping_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionMapping_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionMapping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionMapping_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.AttributionMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionMapping_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionMapping_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionMapping", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AuditEntry_id(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
@@ -6483,6 +7636,75 @@ func (ec *executionContext) fieldContext_Budget_scope(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "BudgetScope")
 }
 
+func (ec *executionContext) _Budget_workspaceId(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_workspaceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkspaceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_workspaceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Budget_teamId(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_teamId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TeamID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_teamId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Budget_projectId(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Budget_keyId(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6504,6 +7726,52 @@ func (ec *executionContext) _Budget_keyId(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Budget_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Budget_provider(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
+}
+
+func (ec *executionContext) _Budget_model(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
 }
 
 func (ec *executionContext) _Budget_dimensionName(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
@@ -6641,6 +7909,29 @@ func (ec *executionContext) _Budget_hard(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Budget_hard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Budget_rollover(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_rollover(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollover, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_rollover(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "Boolean")
 }
 
@@ -8814,7 +10105,7 @@ func (ec *executionContext) _Mutation_createAPIKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["tenantId"].(string), fc.Args["name"].(string), fc.Args["policy"].(*model.KeyPolicyInput), fc.Args["expiresAt"].(*time.Time))
+			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["tenantId"].(string), fc.Args["name"].(string), fc.Args["policy"].(*model.KeyPolicyInput), fc.Args["expiresAt"].(*time.Time), fc.Args["projectId"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
@@ -9418,6 +10709,685 @@ func (ec *executionContext) fieldContext_Mutation_rejectPricingRevision(ctx cont
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createOrgNode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createOrgNode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateOrgNode(ctx, fc.Args["tenantId"].(string), fc.Args["kind"].(model.OrgNodeKind), fc.Args["parentId"].(*string), fc.Args["name"].(string), fc.Args["keyDefaults"].(*model.KeyPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrgNode) graphql.Marshaler {
+			return ec.marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createOrgNode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrgNode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createOrgNode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_renameOrgNode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_renameOrgNode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RenameOrgNode(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrgNode) graphql.Marshaler {
+			return ec.marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_renameOrgNode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrgNode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_renameOrgNode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_archiveOrgNode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_archiveOrgNode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ArchiveOrgNode(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["archived"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrgNode) graphql.Marshaler {
+			return ec.marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_archiveOrgNode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrgNode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_archiveOrgNode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setOrgNodeKeyDefaults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setOrgNodeKeyDefaults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetOrgNodeKeyDefaults(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["keyDefaults"].(model.KeyPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrgNode) graphql.Marshaler {
+			return ec.marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setOrgNodeKeyDefaults(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrgNode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setOrgNodeKeyDefaults_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveProject(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["teamId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrgNode) graphql.Marshaler {
+			return ec.marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrgNode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAPIKeyProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAPIKeyProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAPIKeyProject(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["projectId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIKey) graphql.Marshaler {
+			return ec.marshalNAPIKey2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAPIKeyProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAPIKeyProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_grantRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantRole(ctx, fc.Args["tenantId"].(string), fc.Args["userId"].(string), fc.Args["role"].(model.ScopedRole), fc.Args["nodeId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RoleGrant) graphql.Marshaler {
+			return ec.marshalNRoleGrant2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRoleGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoleGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeRole(ctx, fc.Args["tenantId"].(string), fc.Args["userId"].(string), fc.Args["nodeId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createAttributionMapping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAttributionMapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAttributionMapping(ctx, fc.Args["tenantId"].(string), fc.Args["dimensionName"].(string), fc.Args["dimensionValue"].(string), fc.Args["nodeId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AttributionMapping) graphql.Marshaler {
+			return ec.marshalNAttributionMapping2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAttributionMapping(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAttributionMapping(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttributionMapping(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAttributionMapping_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAttributionMapping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAttributionMapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAttributionMapping(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAttributionMapping(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAttributionMapping_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrgNode_id(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrgNode_kind(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OrgNodeKind) graphql.Marshaler {
+			return ec.marshalNOrgNodeKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNodeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "OrgNodeKind")
+}
+
+func (ec *executionContext) _OrgNode_parentId(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_parentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ParentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_parentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrgNode_name(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrgNode_workspaceId(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_workspaceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkspaceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_workspaceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrgNode_teamId(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_teamId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TeamID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_teamId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrgNode_projectId(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrgNode_keyDefaults(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_keyDefaults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyDefaults, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KeyPolicy) graphql.Marshaler {
+			return ec.marshalNKeyPolicy2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_keyDefaults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrgNode",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KeyPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrgNode_archivedAt(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_archivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_archivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OrgNode_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrgNode_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrgNode_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrgNode", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -11398,6 +13368,138 @@ func (ec *executionContext) fieldContext_Query_canManagePricing(_ context.Contex
 	return graphql.NewScalarFieldContext("Query", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Query_orgTree(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_orgTree(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OrgTree(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OrgNode) graphql.Marshaler {
+			return ec.marshalNOrgNode2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_orgTree(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrgNode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_orgTree_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_roleGrants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_roleGrants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RoleGrants(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RoleGrant) graphql.Marshaler {
+			return ec.marshalNRoleGrant2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRoleGrantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_roleGrants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoleGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_roleGrants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_attributionMappings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_attributionMappings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AttributionMappings(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttributionMapping) graphql.Marshaler {
+			return ec.marshalNAttributionMapping2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAttributionMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_attributionMappings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttributionMapping(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_attributionMappings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11633,6 +13735,130 @@ func (ec *executionContext) _RepriceResult_tenantCost(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_RepriceResult_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RepriceResult", field, false, false, "Money")
+}
+
+func (ec *executionContext) _RoleGrant_userId(ctx context.Context, field graphql.CollectedField, obj *model.RoleGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleGrant_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleGrant_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleGrant", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RoleGrant_email(ctx context.Context, field graphql.CollectedField, obj *model.RoleGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleGrant_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleGrant_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoleGrant_role(ctx context.Context, field graphql.CollectedField, obj *model.RoleGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleGrant_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ScopedRole) graphql.Marshaler {
+			return ec.marshalNScopedRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleGrant_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleGrant", field, false, false, "ScopedRole")
+}
+
+func (ec *executionContext) _RoleGrant_node(ctx context.Context, field graphql.CollectedField, obj *model.RoleGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleGrant_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrgNode) graphql.Marshaler {
+			return ec.marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleGrant_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoleGrant",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrgNode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoleGrant_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.RoleGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleGrant_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleGrant_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleGrant", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Session_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.Session) (ret graphql.Marshaler) {
@@ -15054,7 +17280,7 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "scope", "keyId", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "webhookUrl"}
+	fieldsInOrder := [...]string{"name", "scope", "workspaceId", "teamId", "projectId", "keyId", "provider", "model", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "rollover", "webhookUrl"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15075,6 +17301,27 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.Scope = data
+		case "workspaceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workspaceId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkspaceID = data
+		case "teamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamID = data
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
 		case "keyId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyId"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -15082,6 +17329,20 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.KeyID = data
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
 		case "dimensionName":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dimensionName"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -15124,6 +17385,13 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.Hard = data
+		case "rollover":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollover"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rollover = data
 		case "webhookUrl":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webhookUrl"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -15474,7 +17742,7 @@ func (ec *executionContext) unmarshalInputSpendFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"keyIds", "providers", "models", "operations", "sources", "statuses", "dimensions"}
+	fieldsInOrder := [...]string{"keyIds", "providers", "models", "operations", "sources", "statuses", "dimensions", "workspaceIds", "teamIds", "projectIds"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15530,6 +17798,27 @@ func (ec *executionContext) unmarshalInputSpendFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.Dimensions = data
+		case "workspaceIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workspaceIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkspaceIds = data
+		case "teamIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamIds = data
+		case "projectIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectIds = data
 		}
 	}
 	return it, nil
@@ -15665,6 +17954,11 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "projectId":
+			out.Values[i] = ec._APIKey_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "policy":
 			out.Values[i] = ec._APIKey_policy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15681,6 +17975,12 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._APIKey_coveringBudgets(ctx, field, obj)
+				})
+		case "effectivePolicy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._APIKey_effectivePolicy(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15755,6 +18055,64 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "node":
 			out.Values[i] = ec._APIKeyEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attributionMappingImplementors = []string{"AttributionMapping"}
+
+func (ec *executionContext) _AttributionMapping(ctx context.Context, sel ast.SelectionSet, obj *model.AttributionMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attributionMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttributionMapping")
+		case "id":
+			out.Values[i] = ec._AttributionMapping_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dimensionName":
+			out.Values[i] = ec._AttributionMapping_dimensionName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dimensionValue":
+			out.Values[i] = ec._AttributionMapping_dimensionValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "teamId":
+			out.Values[i] = ec._AttributionMapping_teamId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "projectId":
+			out.Values[i] = ec._AttributionMapping_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AttributionMapping_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15945,8 +18303,33 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "workspaceId":
+			out.Values[i] = ec._Budget_workspaceId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "teamId":
+			out.Values[i] = ec._Budget_teamId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "projectId":
+			out.Values[i] = ec._Budget_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "keyId":
 			out.Values[i] = ec._Budget_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._Budget_provider(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._Budget_model(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -15977,6 +18360,11 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "hard":
 			out.Values[i] = ec._Budget_hard(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollover":
+			out.Values[i] = ec._Budget_rollover(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16929,6 +19317,154 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createOrgNode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createOrgNode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "renameOrgNode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_renameOrgNode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archiveOrgNode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_archiveOrgNode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setOrgNodeKeyDefaults":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setOrgNodeKeyDefaults(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAPIKeyProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAPIKeyProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createAttributionMapping":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAttributionMapping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAttributionMapping":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAttributionMapping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orgNodeImplementors = []string{"OrgNode"}
+
+func (ec *executionContext) _OrgNode(ctx context.Context, sel ast.SelectionSet, obj *model.OrgNode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orgNodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrgNode")
+		case "id":
+			out.Values[i] = ec._OrgNode_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._OrgNode_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parentId":
+			out.Values[i] = ec._OrgNode_parentId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._OrgNode_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workspaceId":
+			out.Values[i] = ec._OrgNode_workspaceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "teamId":
+			out.Values[i] = ec._OrgNode_teamId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "projectId":
+			out.Values[i] = ec._OrgNode_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "keyDefaults":
+			out.Values[i] = ec._OrgNode_keyDefaults(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archivedAt":
+			out.Values[i] = ec._OrgNode_archivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._OrgNode_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17496,6 +20032,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_canManagePricing(ctx, field)
 				})
+		case "orgTree":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_orgTree(ctx, field)
+				})
+		case "roleGrants":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_roleGrants(ctx, field)
+				})
+		case "attributionMappings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attributionMappings(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -17598,6 +20152,59 @@ func (ec *executionContext) _RepriceResult(ctx context.Context, sel ast.Selectio
 			}
 		case "tenantCost":
 			out.Values[i] = ec._RepriceResult_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roleGrantImplementors = []string{"RoleGrant"}
+
+func (ec *executionContext) _RoleGrant(ctx context.Context, sel ast.SelectionSet, obj *model.RoleGrant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roleGrantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoleGrant")
+		case "userId":
+			out.Values[i] = ec._RoleGrant_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._RoleGrant_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._RoleGrant_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RoleGrant_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._RoleGrant_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18899,6 +21506,30 @@ func (ec *executionContext) marshalNAPIKeyEdge2ᚖgithubᚗcomᚋspendgateᚋspe
 	return ec._APIKeyEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAttributionMapping2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAttributionMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttributionMapping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttributionMapping2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAttributionMapping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttributionMapping2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAttributionMapping(ctx context.Context, sel ast.SelectionSet, v *model.AttributionMapping) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttributionMapping!")
+		return graphql.Null
+	}
+	return ec._AttributionMapping(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *model.AuditEntry) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEntry!")
@@ -19378,6 +22009,40 @@ func (ec *executionContext) marshalNMoney2githubᚗcomᚋspendgateᚋspendgate�
 	return v
 }
 
+func (ec *executionContext) marshalNOrgNode2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OrgNode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrgNode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNode(ctx context.Context, sel ast.SelectionSet, v *model.OrgNode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrgNode!")
+		return graphql.Null
+	}
+	return ec._OrgNode(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOrgNodeKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNodeKind(ctx context.Context, v any) (model.OrgNodeKind, error) {
+	var res model.OrgNodeKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrgNodeKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐOrgNodeKind(ctx context.Context, sel ast.SelectionSet, v model.OrgNodeKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
@@ -19557,6 +22222,40 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋspendgateᚋspendgate�
 }
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNRoleGrant2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRoleGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RoleGrant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoleGrant2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRoleGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoleGrant2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRoleGrant(ctx context.Context, sel ast.SelectionSet, v *model.RoleGrant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoleGrant!")
+		return graphql.Null
+	}
+	return ec._RoleGrant(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScopedRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx context.Context, v any) (model.ScopedRole, error) {
+	var res model.ScopedRole
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScopedRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx context.Context, sel ast.SelectionSet, v model.ScopedRole) graphql.Marshaler {
 	return v
 }
 

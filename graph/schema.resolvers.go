@@ -47,6 +47,15 @@ func (r *aPIKeyResolver) CoveringBudgets(ctx context.Context, obj *model.APIKey)
 	return out, nil
 }
 
+// EffectivePolicy is the resolver for the effectivePolicy field.
+func (r *aPIKeyResolver) EffectivePolicy(ctx context.Context, obj *model.APIKey) (*model.KeyPolicy, error) {
+	p, err := r.CP.EffectivePolicy(ctx, obj.TenantID, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return keyPolicyOut(p), nil
+}
+
 // SignIn is the resolver for the signIn field.
 func (r *mutationResolver) SignIn(ctx context.Context, email string, password string) (*model.Session, error) {
 	v, err := r.CP.SignIn(ctx, email, password)
@@ -117,8 +126,8 @@ func (r *mutationResolver) RemoveMember(ctx context.Context, tenantID string, us
 }
 
 // CreateAPIKey is the resolver for the createAPIKey field.
-func (r *mutationResolver) CreateAPIKey(ctx context.Context, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time) (*model.CreatedAPIKey, error) {
-	v, err := r.CP.CreateAPIKey(ctx, tenantID, name, keyPolicy(policy), expiresAt)
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time, projectID *string) (*model.CreatedAPIKey, error) {
+	v, err := r.CP.CreateAPIKey(ctx, tenantID, name, keyPolicy(policy), expiresAt, projectID)
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +277,92 @@ func (r *mutationResolver) RejectPricingRevision(ctx context.Context, id string)
 		return nil, err
 	}
 	return pricingRevision(&rev), nil
+}
+
+// CreateOrgNode is the resolver for the createOrgNode field.
+func (r *mutationResolver) CreateOrgNode(ctx context.Context, tenantID string, kind model.OrgNodeKind, parentID *string, name string, keyDefaults *model.KeyPolicyInput) (*model.OrgNode, error) {
+	var defaults controlplane.KeyPolicy
+	if keyDefaults != nil {
+		defaults = keyPolicy(keyDefaults)
+	}
+	n, err := r.CP.CreateNode(ctx, tenantID, strings.ToLower(string(kind)), deref(parentID), name, defaults)
+	if err != nil {
+		return nil, err
+	}
+	return orgNode(n), nil
+}
+
+// RenameOrgNode is the resolver for the renameOrgNode field.
+func (r *mutationResolver) RenameOrgNode(ctx context.Context, tenantID string, id string, name string) (*model.OrgNode, error) {
+	n, err := r.CP.RenameNode(ctx, tenantID, id, name)
+	if err != nil {
+		return nil, err
+	}
+	return orgNode(n), nil
+}
+
+// ArchiveOrgNode is the resolver for the archiveOrgNode field.
+func (r *mutationResolver) ArchiveOrgNode(ctx context.Context, tenantID string, id string, archived bool) (*model.OrgNode, error) {
+	n, err := r.CP.ArchiveNode(ctx, tenantID, id, archived)
+	if err != nil {
+		return nil, err
+	}
+	return orgNode(n), nil
+}
+
+// SetOrgNodeKeyDefaults is the resolver for the setOrgNodeKeyDefaults field.
+func (r *mutationResolver) SetOrgNodeKeyDefaults(ctx context.Context, tenantID string, id string, keyDefaults model.KeyPolicyInput) (*model.OrgNode, error) {
+	n, err := r.CP.SetNodeKeyDefaults(ctx, tenantID, id, keyPolicy(&keyDefaults))
+	if err != nil {
+		return nil, err
+	}
+	return orgNode(n), nil
+}
+
+// MoveProject is the resolver for the moveProject field.
+func (r *mutationResolver) MoveProject(ctx context.Context, tenantID string, id string, teamID string) (*model.OrgNode, error) {
+	n, err := r.CP.MoveProject(ctx, tenantID, id, teamID)
+	if err != nil {
+		return nil, err
+	}
+	return orgNode(n), nil
+}
+
+// SetAPIKeyProject is the resolver for the setAPIKeyProject field.
+func (r *mutationResolver) SetAPIKeyProject(ctx context.Context, tenantID string, id string, projectID *string) (*model.APIKey, error) {
+	k, err := r.CP.SetAPIKeyProject(ctx, tenantID, id, projectID)
+	if err != nil {
+		return nil, err
+	}
+	return apiKey(k), nil
+}
+
+// GrantRole is the resolver for the grantRole field.
+func (r *mutationResolver) GrantRole(ctx context.Context, tenantID string, userID string, role model.ScopedRole, nodeID string) (*model.RoleGrant, error) {
+	g, err := r.CP.GrantRole(ctx, tenantID, userID, controlplane.Role(strings.ToLower(string(role))), nodeID)
+	if err != nil {
+		return nil, err
+	}
+	return roleGrant(g), nil
+}
+
+// RevokeRole is the resolver for the revokeRole field.
+func (r *mutationResolver) RevokeRole(ctx context.Context, tenantID string, userID string, nodeID string) (bool, error) {
+	return true, r.CP.RevokeRole(ctx, tenantID, userID, nodeID)
+}
+
+// CreateAttributionMapping is the resolver for the createAttributionMapping field.
+func (r *mutationResolver) CreateAttributionMapping(ctx context.Context, tenantID string, dimensionName string, dimensionValue string, nodeID string) (*model.AttributionMapping, error) {
+	m, err := r.CP.CreateMapping(ctx, tenantID, dimensionName, dimensionValue, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	return mapping(m), nil
+}
+
+// DeleteAttributionMapping is the resolver for the deleteAttributionMapping field.
+func (r *mutationResolver) DeleteAttributionMapping(ctx context.Context, tenantID string, id string) (bool, error) {
+	return true, r.CP.DeleteMapping(ctx, tenantID, id)
 }
 
 // Me is the resolver for the me field.
@@ -637,6 +732,45 @@ func (r *queryResolver) CanManagePricing(ctx context.Context) (bool, error) {
 		return false, apierr.ErrUnauthenticated
 	}
 	return r.Revisions != nil && r.Revisions.IsAdmin(p.Email), nil
+}
+
+// OrgTree is the resolver for the orgTree field.
+func (r *queryResolver) OrgTree(ctx context.Context, tenantID string) ([]*model.OrgNode, error) {
+	nodes, err := r.CP.Tree(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.OrgNode, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, orgNode(n))
+	}
+	return out, nil
+}
+
+// RoleGrants is the resolver for the roleGrants field.
+func (r *queryResolver) RoleGrants(ctx context.Context, tenantID string) ([]*model.RoleGrant, error) {
+	gs, err := r.CP.Grants(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.RoleGrant, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, roleGrant(g))
+	}
+	return out, nil
+}
+
+// AttributionMappings is the resolver for the attributionMappings field.
+func (r *queryResolver) AttributionMappings(ctx context.Context, tenantID string) ([]*model.AttributionMapping, error) {
+	ms, err := r.CP.Mappings(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.AttributionMapping, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, mapping(m))
+	}
+	return out, nil
 }
 
 // BudgetAlerts is the resolver for the budgetAlerts field.

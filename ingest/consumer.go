@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/org"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
@@ -58,6 +59,7 @@ type Consumer struct {
 	writer    EventWriter
 	catalogue pricing.Source
 	overrides OverrideSource
+	trees     TreeSource
 	sink      SpendSink
 	log       *slog.Logger
 	// beforeAck, when set, runs after the events were stored and applied
@@ -415,6 +417,19 @@ func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte, pe
 	}
 	if p, _ := c.cfg.partitionOfSubject(subject); p != c.cfg.PartitionOf(e.EventID) {
 		return errMisplaced
+	}
+	e.WorkspaceID, e.TeamID, e.ProjectID = "", "", ""
+	if c.trees != nil {
+		var tree *org.Tree
+		err := c.retry(ctx, "reading the tenant's tree", 1, func(ctx context.Context) error {
+			var err error
+			tree, err = c.trees.TenantTree(ctx, e.TenantID)
+			return err
+		})
+		if err != nil {
+			return errRetry
+		}
+		Attribute(e, tree)
 	}
 	if e.Type != event.TypeUsage {
 		return ""

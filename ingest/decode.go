@@ -121,6 +121,12 @@ func fastDecodeEvent(data []byte, e *event.Event) bool {
 			ok = setString(v, &e.TenantID)
 		case fKeyID:
 			ok = setString(v, &e.KeyID)
+		case fWorkspaceID:
+			ok = setString(v, &e.WorkspaceID)
+		case fTeamID:
+			ok = setString(v, &e.TeamID)
+		case fProjectID:
+			ok = setString(v, &e.ProjectID)
 		case fProvider:
 			ok = setString(v, &e.Provider)
 		case fOperation:
@@ -189,6 +195,9 @@ const (
 	fDenialReason
 	fDenialMessage
 	fTraceID
+	fWorkspaceID
+	fTeamID
+	fProjectID
 )
 
 // eventFields maps the quoted JSON names (as gjson gives keys raw) of
@@ -201,7 +210,8 @@ var eventFields = map[string]int{
 	`"service_tier"`: fServiceTier, `"dimensions"`: fDimensions, `"status_code"`: fStatusCode, `"latency_ms"`: fLatencyMs,
 	`"ttfb_ms"`: fTTFBMs, `"request_id"`: fRequestID, `"complete"`: fComplete, `"usage"`: fUsage, `"raw_usage"`: fRawUsage,
 	`"reservation_id"`: fReservationID, `"denial_reason"`: fDenialReason, `"denial_message"`: fDenialMessage,
-	`"trace_id"`: fTraceID,
+	`"trace_id"`:     fTraceID,
+	`"workspace_id"`: fWorkspaceID, `"team_id"`: fTeamID, `"project_id"`: fProjectID,
 }
 
 // tokenField returns usage.Tokens' integer field named by a quoted JSON

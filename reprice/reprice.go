@@ -148,7 +148,7 @@ func (s *Service) run(ctx context.Context, tenantID string, from, to time.Time) 
 // correct prices one stored event; ok is false when it still has no price.
 func (s *Service) correct(row *spend.EventRow, tenantID string, ovs []pricing.Override) (spend.Correction, spend.PricedEvent, bool, error) {
 	e := event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage, EventID: correctionID(row.EventID), Time: row.Time,
-		TenantID: tenantID, KeyID: row.KeyID, Source: row.Source, Provider: row.Provider, Operation: row.Operation,
+		TenantID: tenantID, KeyID: row.KeyID, WorkspaceID: row.WorkspaceID, TeamID: row.TeamID, ProjectID: row.ProjectID, Source: row.Source, Provider: row.Provider, Operation: row.Operation,
 		ModelRequested: row.ModelRequested, ModelServed: row.ModelServed, ServiceTier: row.ServiceTier, RawUsage: row.RawUsage,
 		StatusCode: int(row.StatusCode), Complete: row.Complete, Dimensions: map[string]string{},
 		Usage: usage.Tokens{Input: row.Input, CachedInput: row.CachedInput, CacheWrite5m: row.CacheWrite5m, CacheWrite1h: row.CacheWrite1h,
@@ -178,6 +178,7 @@ func (s *Service) correct(row *spend.EventRow, tenantID string, ovs []pricing.Ov
 	c := spend.Correction{ID: e.EventID, EventID: row.EventID, Time: row.Time, TenantID: tenantID, KeyID: row.KeyID,
 		Source: row.Source, Provider: row.Provider, Operation: row.Operation, Model: model, ServiceTier: row.ServiceTier,
 		StatusCode: row.StatusCode, DimNames: row.DimNames, DimValues: row.DimValues,
+		WorkspaceID: row.WorkspaceID, TeamID: row.TeamID, ProjectID: row.ProjectID,
 		// The stored event is unpriced, so its costs are zero: the
 		// correction is the whole cost.
 		ListDelta: cost.ListNanoUSD - row.ListNanoUSD, TenantDelta: cost.TenantNanoUSD - row.TenantNanoUSD, UnpricedDelta: -1,

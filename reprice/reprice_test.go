@@ -48,7 +48,7 @@ func setup(t *testing.T) *fixture {
 	u, tn, err := cp.CreateOwner(ctx, "owner@reprice.example", "password-123", "Reprice", "reprice")
 	testenv.Must(t, err, "owner")
 	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: u.ID, Email: u.Email})
-	k, err := cp.CreateAPIKey(actx, tn.ID, "k", controlplane.KeyPolicy{}, nil)
+	k, err := cp.CreateAPIKey(actx, tn.ID, "k", controlplane.KeyPolicy{}, nil, nil)
 	testenv.Must(t, err, "key")
 	addr, db := testenv.ClickHouse(t)
 	conn, err := clickhouse.Open(ctx, addr, db)
@@ -89,7 +89,7 @@ func TestRepriceAfterAnOverridePricesTheModel(t *testing.T) {
 	dayStart := now.Truncate(24 * time.Hour)
 	at := dayStart.Add(time.Minute) // inside today's budget period and an aligned range
 	// A tenant budget exists before the traffic.
-	b, err := f.cp.CreateBudget(ctx, f.tenant, controlplane.BudgetInput{Name: "day", Scope: controlplane.ScopeTenant, Period: "day",
+	b, err := f.cp.CreateBudget(ctx, f.tenant, controlplane.BudgetInput{Name: "day", Scope: "tenant", Period: "day",
 		AmountNanoUSD: 1_000_000_000_000, Thresholds: []int{50}})
 	testenv.Must(t, err, "budget")
 	f.store1(t,
@@ -171,7 +171,7 @@ func TestInterruptedRunCompletesOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	dayStart := time.Now().UTC().Truncate(24 * time.Hour)
-	b, err := f.cp.CreateBudget(f.ctx, f.tenant, controlplane.BudgetInput{Name: "day", Scope: controlplane.ScopeTenant, Period: "day",
+	b, err := f.cp.CreateBudget(f.ctx, f.tenant, controlplane.BudgetInput{Name: "day", Scope: "tenant", Period: "day",
 		AmountNanoUSD: 1_000_000_000_000, Thresholds: []int{50}})
 	testenv.Must(t, err, "budget")
 	f.store1(t, f.usageEvent("u1", "acme-llm", "x", dayStart.Add(time.Minute), 1_000_000, 0))

@@ -8,6 +8,7 @@ package spend
 import (
 	"errors"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spendgate/spendgate/event"
@@ -17,14 +18,17 @@ import (
 var dimName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // ValidDimensionName reports whether name can be grouped or filtered by:
-// letters, digits, _ . - (at most 64). Storage puts such names into SQL
-// text, so this is the only gate.
-func ValidDimensionName(name string) bool { return dimName.MatchString(name) }
+// letters, digits, _ . - (at most 64), and not starting with "sg." (names
+// storage may reserve for itself, such as the hierarchy attribution).
+// Storage puts such names into SQL text, so this is the only gate.
+func ValidDimensionName(name string) bool {
+	return dimName.MatchString(name) && !strings.HasPrefix(name, "sg.")
+}
 
 // GroupByNames lists the group-by names usage analytics accept besides
 // dim:<name>, sorted.
 func GroupByNames() []string {
-	return []string{"key", "model", "operation", "provider", "service_tier", "source", "status"}
+	return []string{"key", "model", "operation", "project", "provider", "service_tier", "source", "status", "team", "workspace"}
 }
 
 // Filters narrow analytics queries; empty fields do not filter. Values are
@@ -38,6 +42,23 @@ type Filters struct {
 	Statuses   []string // HTTP status codes as text, e.g. "429"
 	// Dimensions keeps events whose dimension name has one of the values.
 	Dimensions map[string][]string
+	// WorkspaceIDs, TeamIDs and ProjectIDs keep events attributed to one
+	// of them (attribution is fixed when the event is stored).
+	WorkspaceIDs, TeamIDs, ProjectIDs []string
+	// Within, when set, keeps only events attributed to one of its teams or
+	// projects: the reach of a caller with scoped roles. Unlike the other
+	// filters it is set by the service, never by the caller.
+	Within *Within
+}
+
+// Within is the set of subtrees a scoped reader reaches.
+type Within struct {
+	TeamIDs, ProjectIDs []string
+}
+
+// Attributed reports whether f filters by the hierarchy.
+func (f *Filters) Attributed() bool {
+	return len(f.WorkspaceIDs)+len(f.TeamIDs)+len(f.ProjectIDs) > 0 || f.Within != nil
 }
 
 // Spec says what to sum: a tenant's events in [From, To), narrowed by
@@ -129,6 +150,8 @@ type EventRow struct {
 	// CostLines is the pricing explanation as stored (JSON of []pricing.Line).
 	CostLines           string
 	DimNames, DimValues []string
+	// WorkspaceID, TeamID and ProjectID are where ingest attributed it.
+	WorkspaceID, TeamID, ProjectID string
 	// RawUsage is the provider's usage object(s) as received.
 	RawUsage string
 	// Repriced is true when a cost correction applies: the costs, priced
@@ -175,6 +198,7 @@ type Correction struct {
 	Model, ServiceTier                             string // model: served, else requested
 	StatusCode                                     uint16
 	DimNames, DimValues                            []string
+	WorkspaceID, TeamID, ProjectID                 string // the event's attribution
 	ListDelta, TenantDelta, UnpricedDelta          int64
 	CatalogueModel, OverrideID, PricingTier, Lines string
 }

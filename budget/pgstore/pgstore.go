@@ -39,8 +39,9 @@ func New(db *pgxpool.Pool) *Store { return &Store{db: db, WebhookDebounce: 2 * t
 // FromEvent adapts a priced ingest event: the tenant cost counts when the
 // event was priced (unpriced usage counts zero and only settles).
 func FromEvent(e *event.Event, c *pricing.Cost) budget.Spend {
-	s := budget.Spend{EventID: e.EventID, TenantID: e.TenantID, KeyID: e.KeyID, Dimensions: e.Dimensions,
-		Time: e.Time, ReservationID: e.ReservationID}
+	s := budget.Spend{EventID: e.EventID, Time: e.Time, ReservationID: e.ReservationID,
+		Subject: budget.Subject{TenantID: e.TenantID, WorkspaceID: e.WorkspaceID, TeamID: e.TeamID, ProjectID: e.ProjectID,
+			KeyID: e.KeyID, Provider: e.Provider, Model: e.Model(), Dimensions: e.Dimensions}}
 	if e.Type == event.TypeUsage && c != nil && c.Priced {
 		s.CostNanoUSD = c.TenantNanoUSD
 	}
@@ -61,20 +62,21 @@ type delta struct {
 	unreserve int64
 }
 
-const budgetCols = `id::text, tenant_id::text, name, scope, coalesce(key_id::text, ''), coalesce(dimension_name, ''),
-	coalesce(dimension_value, ''), period, amount_nano_usd, thresholds, hard, coalesce(webhook_url, '')`
+const budgetCols = `id::text, tenant_id::text, name, scope, coalesce(workspace_id::text, ''), coalesce(team_id::text, ''),
+	coalesce(project_id::text, ''), coalesce(key_id::text, ''), coalesce(provider, ''), coalesce(model, ''), coalesce(dimension_name, ''),
+	coalesce(dimension_value, ''), period, amount_nano_usd, thresholds, hard, rollover, coalesce(webhook_url, '')`
 
 func scanBudgets(rows pgx.Rows) ([]*budget.Budget, error) {
 	var out []*budget.Budget
 	for rows.Next() {
 		var b budget.Budget
-		var period string
+		var period, scope string
 		var ts []int32
-		if err := rows.Scan(&b.ID, &b.TenantID, &b.Name, &b.Scope, &b.KeyID, &b.DimensionName, &b.DimensionValue,
-			&period, &b.AmountNanoUSD, &ts, &b.Hard, &b.WebhookURL); err != nil {
+		if err := rows.Scan(&b.ID, &b.TenantID, &b.Name, &scope, &b.WorkspaceID, &b.TeamID, &b.ProjectID, &b.KeyID, &b.Provider, &b.Model,
+			&b.DimensionName, &b.DimensionValue, &period, &b.AmountNanoUSD, &ts, &b.Hard, &b.Rollover, &b.WebhookURL); err != nil {
 			return nil, err
 		}
-		b.Period = budget.Period(period)
+		b.Period, b.Scope = budget.Period(period), budget.Scope(scope)
 		for _, t := range ts {
 			b.Thresholds = append(b.Thresholds, int(t))
 		}
@@ -166,7 +168,7 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 			continue
 		}
 		for _, b := range budgets[sp.TenantID] {
-			if !b.Matches(sp.TenantID, sp.KeyID, sp.Dimensions) {
+			if !b.Matches(&sp.Subject) {
 				continue
 			}
 			start, end, err := budget.Bounds(b.Period, sp.Time)
@@ -199,20 +201,25 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 	alerts := 0
 	for _, k := range keys {
 		d := deltas[k]
+		carried, err := carriedInto(ctx, tx, d.b, k.periodStart)
+		if err != nil {
+			return 0, err
+		}
 		var after int64
-		if err := tx.QueryRow(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd)
-			VALUES ($1, $2, $3, $4, 0)
+		if err := tx.QueryRow(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
+			VALUES ($1, $2, $3, $4, 0, $6)
 			ON CONFLICT (budget_id, period_start) DO UPDATE SET
 				spent_nano_usd = budget_spend.spent_nano_usd + EXCLUDED.spent_nano_usd,
 				reserved_nano_usd = greatest(0, budget_spend.reserved_nano_usd - $5),
 				updated_at = now()
-			RETURNING spent_nano_usd`, k.budgetID, k.periodStart, d.end, d.spent, d.unreserve).Scan(&after); err != nil {
+			RETURNING spent_nano_usd, carried_nano_usd`, k.budgetID, k.periodStart, d.end, d.spent, d.unreserve, carried).Scan(&after, &carried); err != nil {
 			return 0, fmt.Errorf("budget: update counter: %w", err)
 		}
 		if d.spent == 0 {
 			continue
 		}
-		for _, t := range budget.Reached(d.b.Thresholds, d.b.AmountNanoUSD, after) {
+		limit := budget.Cap(d.b.AmountNanoUSD, carried)
+		for _, t := range budget.Reached(d.b.Thresholds, limit, after) {
 			var n int
 			if err := tx.QueryRow(ctx, `WITH a AS (
 					INSERT INTO budget_alerts (budget_id, tenant_id, threshold_percent, period_start, period_end, spent_nano_usd, amount_nano_usd)
@@ -220,7 +227,7 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 				n AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind) SELECT id, $1, 'nats' FROM a),
 				w AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind, webhook_url, next_attempt_at)
 					SELECT id, $1, 'webhook', $8, now() + $9 * interval '1 millisecond' FROM a WHERE $8 <> '')
-				SELECT count(*) FROM a`, d.b.ID, d.b.TenantID, t, k.periodStart, d.end, after, d.b.AmountNanoUSD,
+				SELECT count(*) FROM a`, d.b.ID, d.b.TenantID, t, k.periodStart, d.end, after, limit,
 				d.b.WebhookURL, s.WebhookDebounce.Milliseconds()).Scan(&n); err != nil {
 				return 0, fmt.Errorf("budget: record alert: %w", err)
 			}
@@ -231,6 +238,27 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 		return 0, fmt.Errorf("budget: commit: %w", err)
 	}
 	return alerts, nil
+}
+
+// carriedInto is what a rollover budget carries into the period starting at
+// start: the unused amount of the period before (budget.Carry), read when
+// the period's counter row is created (the value given on an existing row is
+// ignored). Spend arriving late for the previous period after that does not
+// change it.
+func carriedInto(ctx context.Context, tx pgx.Tx, b *budget.Budget, start time.Time) (int64, error) {
+	if !b.Rollover {
+		return 0, nil
+	}
+	prev, err := budget.Previous(b.Period, start)
+	if err != nil {
+		return 0, err
+	}
+	var spent int64
+	err = tx.QueryRow(ctx, `SELECT spent_nano_usd FROM budget_spend WHERE budget_id = $1 AND period_start = $2`, b.ID, prev).Scan(&spent)
+	if err != nil && !isNoRows(err) {
+		return 0, fmt.Errorf("budget: previous period of %s: %w", b.ID, err)
+	}
+	return budget.Carry(b, spent), nil
 }
 
 func sortedKeys(m map[counterKey]*delta) []counterKey {

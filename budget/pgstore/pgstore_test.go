@@ -88,8 +88,8 @@ func (f *fixture) newBudget(t *testing.T, s budgetSpec) string {
 }
 
 func spend(f *fixture, cost int64, at time.Time) budget.Spend {
-	return budget.Spend{EventID: uuid.NewString(), TenantID: f.tenant, KeyID: f.key, Time: at, CostNanoUSD: cost,
-		Dimensions: map[string]string{"team": "ml"}}
+	return budget.Spend{EventID: uuid.NewString(), Time: at, CostNanoUSD: cost,
+		Subject: budget.Subject{TenantID: f.tenant, KeyID: f.key, Dimensions: map[string]string{"team": "ml"}}}
 }
 
 func counter(t *testing.T, f *fixture, id string, p budget.Period, at time.Time) (int64, int64) {
@@ -398,7 +398,7 @@ func TestUnreachableStoreErrors(t *testing.T) {
 	if _, _, err := st.KeyBlocked(ctx, tenant, "k"); err == nil {
 		t.Error("KeyBlocked succeeded without a database")
 	}
-	if _, err := st.ApplySpend(ctx, []budget.Spend{{EventID: "e", TenantID: tenant, Time: now, CostNanoUSD: 1}}); err == nil {
+	if _, err := st.ApplySpend(ctx, []budget.Spend{{EventID: "e", Subject: budget.Subject{TenantID: tenant}, Time: now, CostNanoUSD: 1}}); err == nil {
 		t.Error("ApplySpend succeeded without a database")
 	}
 }
@@ -497,7 +497,7 @@ func TestEventCannotSettleAnotherTenantsReservation(t *testing.T) {
 	r, err := f.st.Reserve(ctx, pgstore.ReserveInput{TenantID: f.tenant, KeyID: f.key, AmountNanoUSD: 400, Now: now, ExpiresAt: now.Add(time.Hour)})
 	testenv.Must(t, err, "reserve")
 	other := f.newTenant(t)
-	foreign := budget.Spend{EventID: uuid.NewString(), TenantID: other, KeyID: uuid.NewString(), Time: now, CostNanoUSD: 10, ReservationID: r.ID}
+	foreign := budget.Spend{EventID: uuid.NewString(), Subject: budget.Subject{TenantID: other, KeyID: uuid.NewString()}, Time: now, CostNanoUSD: 10, ReservationID: r.ID}
 	_, err = f.st.ApplySpend(ctx, []budget.Spend{foreign})
 	testenv.Must(t, err, "apply foreign")
 	if s, res := counter(t, f, id, budget.Month, now); s != 0 || res != 400 {

@@ -27,7 +27,7 @@ func (s *Store) PeriodTotals(ctx context.Context, budgets []*budget.Budget, now 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT s.budget_id::text, s.spent_nano_usd, s.reserved_nano_usd
+	rows, err := s.db.Query(ctx, `SELECT s.budget_id::text, s.spent_nano_usd, s.reserved_nano_usd, s.carried_nano_usd
 		FROM budget_spend s JOIN unnest($1::uuid[], $2::timestamptz[]) AS want(id, start)
 		ON s.budget_id = want.id AND s.period_start = want.start`, ids, starts)
 	if err != nil {
@@ -36,12 +36,13 @@ func (s *Store) PeriodTotals(ctx context.Context, budgets []*budget.Budget, now 
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var spent, reserved int64
-		if err := rows.Scan(&id, &spent, &reserved); err != nil {
+		var spent, reserved, carried int64
+		if err := rows.Scan(&id, &spent, &reserved, &carried); err != nil {
 			return nil, fmt.Errorf("budget: period totals: %w", err)
 		}
 		st := out[id]
-		st.SpentNanoUSD, st.ReservedNanoUSD = spent, reserved
+		// A rollover budget's period may spend what the one before left.
+		st.SpentNanoUSD, st.ReservedNanoUSD, st.AmountNanoUSD = spent, reserved, budget.Cap(st.AmountNanoUSD, carried)
 		out[id] = st
 	}
 	if err := rows.Err(); err != nil {

@@ -260,7 +260,7 @@ func (s *Service) Reserve(ctx context.Context, r budget.ReserveRequest) (budget.
 	amount, err := s.Estimate(ctx, &r)
 	var res budget.Reservation
 	if err == nil {
-		res, err = s.Store.Reserve(ctx, pgstore.ReserveInput{TenantID: r.TenantID, KeyID: r.KeyID, Dimensions: r.Dimensions,
+		res, err = s.Store.Reserve(ctx, pgstore.ReserveInput{TenantID: r.TenantID, KeyID: r.KeyID, Provider: r.Provider, Model: r.Model, Dimensions: r.Dimensions,
 			AmountNanoUSD: amount, Now: now, ExpiresAt: now.Add(s.cfg.ReservationTTL)})
 	}
 	var denied *budget.DeniedError

@@ -51,7 +51,7 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	cp, name, tenantID := bt.cp, bt.name, bt.tenantID
 	var keyIDs []string
 	for i := range 50 {
-		k, err := cp.CreateAPIKey(bt.actx, tenantID, fmt.Sprintf("service %02d", i), controlplane.KeyPolicy{}, nil)
+		k, err := cp.CreateAPIKey(bt.actx, tenantID, fmt.Sprintf("service %02d", i), controlplane.KeyPolicy{}, nil, nil)
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func benchAPIKeys(ctx context.Context, args []string) error {
 	pool, cp, tn, actx, quiet := bt.pool, bt.cp, bt.tenantID, bt.actx, bt.quiet
 	start := time.Now()
 	for i := 0; i < *keys; i++ {
-		if _, err := cp.CreateAPIKey(actx, tn, fmt.Sprintf("key %d", i), controlplane.KeyPolicy{AllowedProviders: []string{"openai"}}, nil); err != nil {
+		if _, err := cp.CreateAPIKey(actx, tn, fmt.Sprintf("key %d", i), controlplane.KeyPolicy{AllowedProviders: []string{"openai"}}, nil, nil); err != nil {
 			return err
 		}
 	}

@@ -81,7 +81,7 @@ func TestUsersCreateOwnerCommand(t *testing.T) {
 	if len(ts) != 1 || ts[0].Name != "Acme Corp" || ts[0].Slug != "acme-corp" || ts[0].Role != controlplane.RoleOwner {
 		t.Fatalf("tenants of the new owner: %+v", ts)
 	}
-	if _, err := cp.CreateAPIKey(actx, ts[0].ID, "first key", controlplane.KeyPolicy{}, nil); err != nil {
+	if _, err := cp.CreateAPIKey(actx, ts[0].ID, "first key", controlplane.KeyPolicy{}, nil, nil); err != nil {
 		t.Fatalf("the owner cannot manage the tenant: %v", err)
 	}
 

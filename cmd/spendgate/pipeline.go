@@ -23,6 +23,7 @@ import (
 	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/natsembed"
+	"github.com/spendgate/spendgate/org/orgstore"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
@@ -201,6 +202,7 @@ func openPipeline(ctx context.Context, f *pipelineFlags, serviceToken string, po
 	p.receiver.PublishTimeout = f.publishTimeout
 	if ccfg.Partitions != nil {
 		p.consumer = ingest.NewConsumer(p.cfg, ccfg, p.js, writer, p.catalogue, p.overrides, log)
+		p.consumer.SetTrees(orgstore.Reader{DB: pool})
 	}
 	p.dlq = ingest.NewDLQ(p.js, p.cfg)
 	p.alertPrefix = strings.ToLower(p.cfg.Prefix)

@@ -287,7 +287,7 @@ func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, 
 		}
 	}
 	if key == "" {
-		ck, err := cp.CreateAPIKey(actx, t.ID, "demo key", controlplane.KeyPolicy{DefaultDimensions: map[string]string{"env": "demo"}}, nil)
+		ck, err := cp.CreateAPIKey(actx, t.ID, "demo key", controlplane.KeyPolicy{DefaultDimensions: map[string]string{"env": "demo"}}, nil, nil)
 		if err != nil {
 			return fmt.Errorf("demo key: %w", err)
 		}

@@ -24,12 +24,17 @@ type APIKey struct {
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
 	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
 	// The key this one replaced by rotation.
-	RotatedFromID *string    `json:"rotatedFromId,omitempty"`
-	Policy        *KeyPolicy `json:"policy"`
+	RotatedFromID *string `json:"rotatedFromId,omitempty"`
+	// The project the key belongs to; null: the tenant's, outside the tree.
+	ProjectID *string `json:"projectId,omitempty"`
+	// The key's own policy.
+	Policy *KeyPolicy `json:"policy"`
 	// Budgets scoped to this key.
 	Budgets []*Budget `json:"budgets"`
 	// Every budget that limits this key: the tenant's, its own, and dimension budgets matching its default dimensions.
 	CoveringBudgets []*Budget `json:"coveringBudgets"`
+	// The policy in force: the key defaults of its workspace, team and project combined with its own.
+	EffectivePolicy *KeyPolicy `json:"effectivePolicy"`
 }
 
 type APIKeyConnection struct {
@@ -40,6 +45,16 @@ type APIKeyConnection struct {
 type APIKeyEdge struct {
 	Cursor string  `json:"cursor"`
 	Node   *APIKey `json:"node"`
+}
+
+// Spend of keys without a project whose dimension name has value is attributed to a team or project.
+type AttributionMapping struct {
+	ID             string    `json:"id"`
+	DimensionName  string    `json:"dimensionName"`
+	DimensionValue string    `json:"dimensionValue"`
+	TeamID         *string   `json:"teamId,omitempty"`
+	ProjectID      *string   `json:"projectId,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
 }
 
 type AuditEntry struct {
@@ -69,7 +84,12 @@ type Budget struct {
 	TenantID       string       `json:"tenantId"`
 	Name           string       `json:"name"`
 	Scope          BudgetScope  `json:"scope"`
+	WorkspaceID    *string      `json:"workspaceId,omitempty"`
+	TeamID         *string      `json:"teamId,omitempty"`
+	ProjectID      *string      `json:"projectId,omitempty"`
 	KeyID          *string      `json:"keyId,omitempty"`
+	Provider       *string      `json:"provider,omitempty"`
+	Model          *string      `json:"model,omitempty"`
 	DimensionName  *string      `json:"dimensionName,omitempty"`
 	DimensionValue *string      `json:"dimensionValue,omitempty"`
 	Period         BudgetPeriod `json:"period"`
@@ -77,7 +97,9 @@ type Budget struct {
 	// Percents of amount that raise an alert, e.g. [50, 80, 100].
 	Thresholds []int `json:"thresholds"`
 	// A hard budget blocks the keys it covers once spend reaches amount.
-	Hard       bool      `json:"hard"`
+	Hard bool `json:"hard"`
+	// The unused amount of a period is added to the next one (one period deep).
+	Rollover   bool      `json:"rollover"`
 	WebhookURL *string   `json:"webhookUrl,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt"`
@@ -108,16 +130,23 @@ type BudgetEdge struct {
 	Node   *Budget `json:"node"`
 }
 
+// Set exactly the field the scope names (a MODEL budget may also name its provider).
 type BudgetInput struct {
 	Name           string       `json:"name"`
 	Scope          BudgetScope  `json:"scope"`
+	WorkspaceID    *string      `json:"workspaceId,omitempty"`
+	TeamID         *string      `json:"teamId,omitempty"`
+	ProjectID      *string      `json:"projectId,omitempty"`
 	KeyID          *string      `json:"keyId,omitempty"`
+	Provider       *string      `json:"provider,omitempty"`
+	Model          *string      `json:"model,omitempty"`
 	DimensionName  *string      `json:"dimensionName,omitempty"`
 	DimensionValue *string      `json:"dimensionValue,omitempty"`
 	Period         BudgetPeriod `json:"period"`
 	Amount         scalar.Money `json:"amount"`
 	Thresholds     []int        `json:"thresholds,omitempty"`
 	Hard           *bool        `json:"hard,omitempty"`
+	Rollover       *bool        `json:"rollover,omitempty"`
 	WebhookURL     *string      `json:"webhookUrl,omitempty"`
 }
 
@@ -261,6 +290,22 @@ type MemberEdge struct {
 type Mutation struct {
 }
 
+// A workspace, team or project.
+type OrgNode struct {
+	ID   string      `json:"id"`
+	Kind OrgNodeKind `json:"kind"`
+	// The workspace of a team, the team of a project; null for a workspace.
+	ParentID    *string `json:"parentId,omitempty"`
+	Name        string  `json:"name"`
+	WorkspaceID string  `json:"workspaceId"`
+	TeamID      *string `json:"teamId,omitempty"`
+	ProjectID   *string `json:"projectId,omitempty"`
+	// Key defaults handed down to every key below (combined with each key's own policy: lower layers only narrow).
+	KeyDefaults *KeyPolicy `json:"keyDefaults"`
+	ArchivedAt  *time.Time `json:"archivedAt,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+}
+
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
@@ -370,6 +415,14 @@ type RepriceResult struct {
 	TenantCost    scalar.Money `json:"tenantCost"`
 }
 
+type RoleGrant struct {
+	UserID    string     `json:"userId"`
+	Email     string     `json:"email"`
+	Role      ScopedRole `json:"role"`
+	Node      *OrgNode   `json:"node"`
+	CreatedAt time.Time  `json:"createdAt"`
+}
+
 type Session struct {
 	AccessToken  string `json:"accessToken"`
 	RefreshToken string `json:"refreshToken"`
@@ -397,6 +450,10 @@ type SpendFilter struct {
 	Sources    []string           `json:"sources,omitempty"`
 	Statuses   []int              `json:"statuses,omitempty"`
 	Dimensions []*DimensionFilter `json:"dimensions,omitempty"`
+	// Spend attributed to these workspaces, teams or projects.
+	WorkspaceIds []string `json:"workspaceIds,omitempty"`
+	TeamIds      []string `json:"teamIds,omitempty"`
+	ProjectIds   []string `json:"projectIds,omitempty"`
 }
 
 type SpendGroup struct {
@@ -550,23 +607,28 @@ type User struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// Calendar periods in UTC; weeks start on Monday, quarters in January, April, July and October.
 type BudgetPeriod string
 
 const (
-	BudgetPeriodDay   BudgetPeriod = "DAY"
-	BudgetPeriodWeek  BudgetPeriod = "WEEK"
-	BudgetPeriodMonth BudgetPeriod = "MONTH"
+	BudgetPeriodDay     BudgetPeriod = "DAY"
+	BudgetPeriodWeek    BudgetPeriod = "WEEK"
+	BudgetPeriodMonth   BudgetPeriod = "MONTH"
+	BudgetPeriodQuarter BudgetPeriod = "QUARTER"
+	BudgetPeriodYear    BudgetPeriod = "YEAR"
 )
 
 var AllBudgetPeriod = []BudgetPeriod{
 	BudgetPeriodDay,
 	BudgetPeriodWeek,
 	BudgetPeriodMonth,
+	BudgetPeriodQuarter,
+	BudgetPeriodYear,
 }
 
 func (e BudgetPeriod) IsValid() bool {
 	switch e {
-	case BudgetPeriodDay, BudgetPeriodWeek, BudgetPeriodMonth:
+	case BudgetPeriodDay, BudgetPeriodWeek, BudgetPeriodMonth, BudgetPeriodQuarter, BudgetPeriodYear:
 		return true
 	}
 	return false
@@ -611,19 +673,30 @@ type BudgetScope string
 
 const (
 	BudgetScopeTenant    BudgetScope = "TENANT"
+	BudgetScopeWorkspace BudgetScope = "WORKSPACE"
+	BudgetScopeTeam      BudgetScope = "TEAM"
+	BudgetScopeProject   BudgetScope = "PROJECT"
 	BudgetScopeKey       BudgetScope = "KEY"
+	BudgetScopeProvider  BudgetScope = "PROVIDER"
+	// A model (served, else requested), optionally at one provider.
+	BudgetScopeModel     BudgetScope = "MODEL"
 	BudgetScopeDimension BudgetScope = "DIMENSION"
 )
 
 var AllBudgetScope = []BudgetScope{
 	BudgetScopeTenant,
+	BudgetScopeWorkspace,
+	BudgetScopeTeam,
+	BudgetScopeProject,
 	BudgetScopeKey,
+	BudgetScopeProvider,
+	BudgetScopeModel,
 	BudgetScopeDimension,
 }
 
 func (e BudgetScope) IsValid() bool {
 	switch e {
-	case BudgetScopeTenant, BudgetScopeKey, BudgetScopeDimension:
+	case BudgetScopeTenant, BudgetScopeWorkspace, BudgetScopeTeam, BudgetScopeProject, BudgetScopeKey, BudgetScopeProvider, BudgetScopeModel, BudgetScopeDimension:
 		return true
 	}
 	return false
@@ -719,6 +792,63 @@ func (e KeyStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type OrgNodeKind string
+
+const (
+	OrgNodeKindWorkspace OrgNodeKind = "WORKSPACE"
+	OrgNodeKindTeam      OrgNodeKind = "TEAM"
+	OrgNodeKindProject   OrgNodeKind = "PROJECT"
+)
+
+var AllOrgNodeKind = []OrgNodeKind{
+	OrgNodeKindWorkspace,
+	OrgNodeKindTeam,
+	OrgNodeKindProject,
+}
+
+func (e OrgNodeKind) IsValid() bool {
+	switch e {
+	case OrgNodeKindWorkspace, OrgNodeKindTeam, OrgNodeKindProject:
+		return true
+	}
+	return false
+}
+
+func (e OrgNodeKind) String() string {
+	return string(e)
+}
+
+func (e *OrgNodeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrgNodeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrgNodeKind", str)
+	}
+	return nil
+}
+
+func (e OrgNodeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrgNodeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrgNodeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Where a pricing revision stands.
 type PricingRevisionStatus string
 
@@ -783,17 +913,20 @@ const (
 	RoleOwner  Role = "OWNER"
 	RoleAdmin  Role = "ADMIN"
 	RoleViewer Role = "VIEWER"
+	// No tenant-wide right: what the member may do comes from its scoped roles (grantRole).
+	RoleMember Role = "MEMBER"
 )
 
 var AllRole = []Role{
 	RoleOwner,
 	RoleAdmin,
 	RoleViewer,
+	RoleMember,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleOwner, RoleAdmin, RoleViewer:
+	case RoleOwner, RoleAdmin, RoleViewer, RoleMember:
 		return true
 	}
 	return false
@@ -834,6 +967,67 @@ func (e Role) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Roles granted on one node, reaching its subtree.
+type ScopedRole string
+
+const (
+	// On a team: manage the team, its projects, their keys and budgets, and grant roles there.
+	ScopedRoleTeamAdmin ScopedRole = "TEAM_ADMIN"
+	// On a project: manage its keys and budgets, read its spend.
+	ScopedRoleProjectMember ScopedRole = "PROJECT_MEMBER"
+	// On a project: read its keys, budgets and spend.
+	ScopedRoleProjectViewer ScopedRole = "PROJECT_VIEWER"
+)
+
+var AllScopedRole = []ScopedRole{
+	ScopedRoleTeamAdmin,
+	ScopedRoleProjectMember,
+	ScopedRoleProjectViewer,
+}
+
+func (e ScopedRole) IsValid() bool {
+	switch e {
+	case ScopedRoleTeamAdmin, ScopedRoleProjectMember, ScopedRoleProjectViewer:
+		return true
+	}
+	return false
+}
+
+func (e ScopedRole) String() string {
+	return string(e)
+}
+
+func (e *ScopedRole) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ScopedRole(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ScopedRole", str)
+	}
+	return nil
+}
+
+func (e ScopedRole) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ScopedRole) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ScopedRole) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What spend can be grouped by.
 type SpendField string
 
@@ -851,6 +1045,10 @@ const (
 	SpendFieldDimension SpendField = "DIMENSION"
 	// Denials only: why the call was refused.
 	SpendFieldReason SpendField = "REASON"
+	// The workspace, team or project the call was attributed to when it was stored (labels are names; empty: none).
+	SpendFieldWorkspace SpendField = "WORKSPACE"
+	SpendFieldTeam      SpendField = "TEAM"
+	SpendFieldProject   SpendField = "PROJECT"
 )
 
 var AllSpendField = []SpendField{
@@ -863,11 +1061,14 @@ var AllSpendField = []SpendField{
 	SpendFieldSource,
 	SpendFieldDimension,
 	SpendFieldReason,
+	SpendFieldWorkspace,
+	SpendFieldTeam,
+	SpendFieldProject,
 }
 
 func (e SpendField) IsValid() bool {
 	switch e {
-	case SpendFieldKey, SpendFieldProvider, SpendFieldModel, SpendFieldStatus, SpendFieldOperation, SpendFieldServiceTier, SpendFieldSource, SpendFieldDimension, SpendFieldReason:
+	case SpendFieldKey, SpendFieldProvider, SpendFieldModel, SpendFieldStatus, SpendFieldOperation, SpendFieldServiceTier, SpendFieldSource, SpendFieldDimension, SpendFieldReason, SpendFieldWorkspace, SpendFieldTeam, SpendFieldProject:
 		return true
 	}
 	return false

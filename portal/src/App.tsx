@@ -9,8 +9,9 @@ import { Pricing } from "./screens/Pricing";
 import { Members } from "./screens/Members";
 import { Audit } from "./screens/Audit";
 import { Alerts } from "./screens/Alerts";
+import { Org } from "./screens/Org";
 
-export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" }
+export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" | "MEMBER" }
 export interface Ctx { api: Api; tenant: Tenant }
 
 const SESSION_KEY = "spendgate.session";
@@ -19,6 +20,7 @@ const PAGES = [
   ["dashboard", "Dashboard"],
   ["keys", "API keys"],
   ["budgets", "Budgets"],
+  ["org", "Organisation"],
   ["pricing", "Pricing"],
   ["alerts", "Alerts"],
   ["members", "Users & roles"],
@@ -191,6 +193,7 @@ function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Al
     case "dashboard": return <Dashboard ctx={ctx} />;
     case "keys": return <Keys ctx={ctx} />;
     case "budgets": return <Budgets ctx={ctx} live={live} />;
+    case "org": return <Org ctx={ctx} />;
     case "pricing": return <Pricing ctx={ctx} />;
     case "alerts": return <Alerts ctx={ctx} live={live} liveState={liveState} />;
     case "members": return <Members ctx={ctx} />;

@@ -31,11 +31,16 @@ describe("budget forms", () => {
   it("round-trips a saved budget through the edit form", () => {
     const b: Budget = { ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "search", thresholds: [25, 100], hard: true, webhookUrl: "https://hooks.example/x" };
     const { id: _id, ...rest } = b;
-    expect(budgetInput(budgetForm(b))).toEqual({ ...rest, keyId: null });
+    expect(budgetInput(budgetForm(b))).toEqual({ ...rest, keyId: null, workspaceId: null, teamId: null, projectId: null, provider: null, model: null, rollover: false });
+    const p: Budget = { ...budget, scope: "PROJECT", projectId: "p1", period: "QUARTER", rollover: true };
+    const { id: _pid, ...prest } = p;
+    expect(budgetInput(budgetForm(p))).toEqual({ ...prest, keyId: null, workspaceId: null, teamId: null, provider: null, model: null });
   });
   it("says what a budget covers", () => {
     expect(scopeText(budget, () => "")).toBe("whole tenant");
     expect(scopeText({ ...budget, scope: "KEY", keyId: "k1" }, (id) => (id === "k1" ? "search backend" : id))).toBe("key search backend");
     expect(scopeText({ ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "ml" }, () => "")).toBe("team=ml");
+    expect(scopeText({ ...budget, scope: "TEAM", teamId: "t1" }, () => "", (id) => (id === "t1" ? "payments" : id))).toBe("team payments");
+    expect(scopeText({ ...budget, scope: "MODEL", model: "gpt-4o", provider: "openai" }, () => "")).toBe("model gpt-4o at openai");
   });
 });

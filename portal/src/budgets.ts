@@ -8,6 +8,12 @@ export interface Budget {
   name: string;
   scope: BudgetForm["scope"];
   keyId: string | null;
+  workspaceId?: string | null;
+  teamId?: string | null;
+  projectId?: string | null;
+  provider?: string | null;
+  model?: string | null;
+  rollover?: boolean;
   dimensionName: string | null;
   dimensionValue: string | null;
   period: BudgetForm["period"];
@@ -74,9 +80,16 @@ export function statusView(s: BudgetStatus): StatusView {
 }
 
 /** What a budget covers, in words. */
-export function scopeText(b: Budget, keyName: (id: string) => string): string {
-  if (b.scope === "TENANT") return "whole tenant";
-  if (b.scope === "KEY") return "key " + (b.keyId ? keyName(b.keyId) : "?");
+export function scopeText(b: Budget, keyName: (id: string) => string, nodeName: (id: string) => string = (id) => id): string {
+  switch (b.scope) {
+    case "TENANT": return "whole tenant";
+    case "KEY": return "key " + (b.keyId ? keyName(b.keyId) : "?");
+    case "WORKSPACE": return "workspace " + nodeName(b.workspaceId ?? "?");
+    case "TEAM": return "team " + nodeName(b.teamId ?? "?");
+    case "PROJECT": return "project " + nodeName(b.projectId ?? "?");
+    case "PROVIDER": return "provider " + b.provider;
+    case "MODEL": return "model " + b.model + (b.provider ? ` at ${b.provider}` : "");
+  }
   return `${b.dimensionName}=${b.dimensionValue}`;
 }
 
@@ -84,6 +97,7 @@ export function scopeText(b: Budget, keyName: (id: string) => string): string {
 export function budgetForm(b: Budget): BudgetForm {
   return {
     name: b.name, scope: b.scope, keyId: b.keyId ?? "", dimensionName: b.dimensionName ?? "", dimensionValue: b.dimensionValue ?? "",
+    nodeId: b.workspaceId ?? b.teamId ?? b.projectId ?? "", provider: b.provider ?? "", model: b.model ?? "", rollover: !!b.rollover,
     period: b.period, amount: b.amount, thresholds: b.thresholds.join(", "), hard: b.hard, webhookUrl: b.webhookUrl ?? "",
   };
 }

@@ -201,12 +201,22 @@ export const CREATE_KEY = `mutation($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time)
 export const REVOKE_KEY = `mutation($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){${KEY}}}`;
 export const ROTATE_KEY = `mutation($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{${KEY}}}}`;
 
-const BUDGET = `id name scope keyId dimensionName dimensionValue period amount thresholds hard webhookUrl createdAt updatedAt`;
+const BUDGET = `id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl createdAt updatedAt`;
 export const CREATE_BUDGET = `mutation($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){${BUDGET}}}`;
 export const UPDATE_BUDGET = `mutation($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){${BUDGET}}}`;
 export const DELETE_BUDGET = `mutation($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}`;
 /** Every budget with its current period's spend, reservations and forecast. */
 export const BUDGET_STATUSES = `query($t:ID!){budgetStatuses(tenantId:$t){budget{${BUDGET}} periodStart periodEnd spent reserved remaining percentUsed forecast blocked}}`;
+
+const NODE = `id kind parentId name workspaceId teamId projectId archivedAt`;
+const LEVEL = `groups{keys totals{tenantCost requests}}`;
+/** The tree with this period's spend per node and every budget's status. */
+export const ORG_TREE = `query($t:ID!,$from:Time!,$to:Time!){orgTree(tenantId:$t){${NODE}}
+  budgetStatuses(tenantId:$t){budget{${BUDGET}} periodStart periodEnd spent reserved remaining percentUsed forecast blocked}
+  byWorkspace:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:WORKSPACE}],top:1000){${LEVEL}}
+  byTeam:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:TEAM}],top:1000){${LEVEL}}
+  byProject:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:PROJECT}],top:1000){${LEVEL}}}`;
+export const CREATE_NODE = `mutation($t:ID!,$k:OrgNodeKind!,$p:ID,$n:String!){createOrgNode(tenantId:$t,kind:$k,parentId:$p,name:$n){${NODE}}}`;
 
 const OVERRIDE = `id provider model effectiveFrom effectiveTo rates{class perMillion} percentAdjustment note createdAt`;
 export const OVERRIDES = `query($t:ID!){pricingOverrides(tenantId:$t,first:200){edges{node{${OVERRIDE}}}}}`;

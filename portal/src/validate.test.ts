@@ -30,8 +30,10 @@ describe("validation", () => {
   it("builds BudgetInput with only the scope's fields", () => {
     expect(budgetInput({ ...base, keyId: "k1", dimensionName: "team" })).toEqual({
       name: "Monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH",
-      amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null,
+      amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null, workspaceId: null, teamId: null, projectId: null, provider: null, model: null, rollover: false,
     });
+    expect(Object.keys(budgetErrors({ ...base, scope: "PROJECT" }))).toEqual(["nodeId"]);
+    expect(Object.keys(budgetErrors({ ...base, scope: "MODEL", provider: "openai" }))).toEqual(["model"]);
   });
   it("summarizes key policies", () => {
     const none = { allowedProviders: [], allowedModels: [], requiredDimensions: [], defaultDimensions: [], requirePricedModels: false };

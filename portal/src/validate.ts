@@ -29,11 +29,17 @@ export function parseThresholds(s: string): number[] {
 
 export interface BudgetForm {
   name: string;
-  scope: "TENANT" | "KEY" | "DIMENSION";
+  scope: "TENANT" | "WORKSPACE" | "TEAM" | "PROJECT" | "KEY" | "PROVIDER" | "MODEL" | "DIMENSION";
   keyId: string;
   dimensionName: string;
   dimensionValue: string;
-  period: "DAY" | "WEEK" | "MONTH";
+  /** The workspace, team or project of a budget of that scope. */
+  nodeId?: string;
+  provider?: string;
+  model?: string;
+  /** Carry the unused amount into the next period. */
+  rollover?: boolean;
+  period: "DAY" | "WEEK" | "MONTH" | "QUARTER" | "YEAR";
   amount: string;
   thresholds: string;
   hard: boolean;
@@ -47,6 +53,9 @@ export function budgetErrors(f: BudgetForm): Record<string, string> {
   const m = moneyError(f.amount);
   if (m) e.amount = m;
   if (f.scope === "KEY" && !f.keyId) e.keyId = "Choose the key this budget covers.";
+  if ((f.scope === "WORKSPACE" || f.scope === "TEAM" || f.scope === "PROJECT") && !f.nodeId) e.nodeId = `Choose the ${f.scope.toLowerCase()} this budget covers.`;
+  if (f.scope === "PROVIDER" && !f.provider?.trim()) e.provider = "Enter the provider, e.g. openai.";
+  if (f.scope === "MODEL" && !f.model?.trim()) e.model = "Enter the model, e.g. gpt-4o.";
   if (f.scope === "DIMENSION") {
     if (!f.dimensionName.trim()) e.dimensionName = "Enter the dimension name.";
     if (!f.dimensionValue.trim()) e.dimensionValue = "Enter the dimension value.";
@@ -66,6 +75,12 @@ export function budgetInput(f: BudgetForm) {
     name: f.name.trim(),
     scope: f.scope,
     keyId: f.scope === "KEY" ? f.keyId : null,
+    workspaceId: f.scope === "WORKSPACE" ? f.nodeId : null,
+    teamId: f.scope === "TEAM" ? f.nodeId : null,
+    projectId: f.scope === "PROJECT" ? f.nodeId : null,
+    provider: f.scope === "PROVIDER" || (f.scope === "MODEL" && f.provider?.trim()) ? f.provider!.trim() : null,
+    model: f.scope === "MODEL" ? f.model!.trim() : null,
+    rollover: !!f.rollover,
     dimensionName: f.scope === "DIMENSION" ? f.dimensionName.trim() : null,
     dimensionValue: f.scope === "DIMENSION" ? f.dimensionValue.trim() : null,
     period: f.period,

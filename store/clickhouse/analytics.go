@@ -140,6 +140,9 @@ func (t *table) expr(name string) (string, error) {
 	if c, ok := t.cols[name]; ok {
 		return c, nil
 	}
+	if d, ok := attributionCols[name]; ok && t.dims {
+		return "dim_values[indexOf(dim_names, '" + d + "')]", nil
+	}
 	if d, ok := strings.CutPrefix(name, "dim:"); ok && spend.ValidDimensionName(d) && t.dims {
 		return "dim_values[indexOf(dim_names, '" + d + "')]", nil
 	}
@@ -153,7 +156,8 @@ func (t *table) expr(name string) (string, error) {
 
 func filtersByName(f *spend.Filters) map[string][]string {
 	return map[string][]string{"key": f.KeyIDs, "provider": f.Providers, "model": f.Models,
-		"operation": f.Operations, "source": f.Sources, "status": f.Statuses}
+		"operation": f.Operations, "source": f.Sources, "status": f.Statuses,
+		"workspace": f.WorkspaceIDs, "team": f.TeamIDs, "project": f.ProjectIDs}
 }
 
 // where builds the WHERE clause of spec over t for [from, to).
@@ -167,17 +171,23 @@ func (t *table) where(s *spend.Spec, from, to time.Time) (string, []any, error) 
 	w := "tenant_id = ? AND " + t.timeCol + " >= ? AND " + t.timeCol + " < ?"
 	args := []any{s.Tenant, from.UTC(), to.UTC()}
 	byName := filtersByName(&s.Filters)
-	for _, name := range []string{"key", "provider", "model", "operation", "source", "status"} {
+	for _, name := range []string{"key", "provider", "model", "operation", "source", "status", "workspace", "team", "project"} {
 		vals := byName[name]
 		if len(vals) == 0 {
 			continue
 		}
-		col, ok := t.cols[name]
-		if !ok {
+		col, err := t.expr(name)
+		if err != nil {
 			return "", nil, badQuery("%s cannot be filtered by %s", t.name, name)
 		}
 		w += " AND has(?, " + col + ")"
 		args = append(args, vals)
+	}
+	if w2, a2, err := t.within(&s.Filters); err != nil {
+		return "", nil, err
+	} else if w2 != "" {
+		w += w2
+		args = append(args, a2...)
 	}
 	names := make([]string, 0, len(s.Filters.Dimensions))
 	for n := range s.Filters.Dimensions {
@@ -210,10 +220,10 @@ type leg struct {
 // and raw events for the minutes left at the very ends. Every part gives
 // the sums of the same events, so the legs add up to the raw answer.
 func plan(s *spend.Spec) []leg {
-	needKey, needDims := len(s.Filters.KeyIDs) > 0, len(s.Filters.Dimensions) > 0
+	needKey, needDims := len(s.Filters.KeyIDs) > 0, len(s.Filters.Dimensions) > 0 || s.Filters.Attributed()
 	for _, g := range s.GroupBy {
 		needKey = needKey || g == "key"
-		needDims = needDims || strings.HasPrefix(g, "dim:")
+		needDims = needDims || strings.HasPrefix(g, "dim:") || attributionCols[g] != ""
 	}
 	var grains []*table
 	for _, daily := range []bool{true, false} {
@@ -675,6 +685,7 @@ func scanEvent(r driver.Rows) (spend.EventRow, error) {
 		&priced, &e.ListNanoUSD, &e.TenantNanoUSD, &e.ProviderReportedNanoUSD, &reported, &e.OverrideID, &e.PricingTier,
 		&e.CostLines, &e.DimNames, &e.DimValues, &e.RawUsage, &repriced)
 	e.Time = e.Time.UTC()
+	e.DimNames, e.DimValues, e.WorkspaceID, e.TeamID, e.ProjectID = splitAttribution(e.DimNames, e.DimValues)
 	e.Streaming, e.Complete, e.Priced, e.HasProviderReported = streaming == 1, complete == 1, priced == 1, reported == 1
 	e.Repriced = repriced == 1
 	return e, err

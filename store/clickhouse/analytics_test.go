@@ -115,6 +115,15 @@ func TestQueriesGolden(t *testing.T) {
 			return LookupSQL("db", "usage_events", "event_id", []any{"t1", "t2"}, t0, t1, []any{"e1", "e2"}), nil
 		}},
 		{"tenant totals", func() (Query, error) { return TenantTotalsSQL("db", "t", t0, t1), nil }},
+		{"breakdown by workspace and project filtered by team", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"workspace", "project"}, "", spend.Filters{TeamIDs: []string{"tm1"}}), 0)
+		}},
+		{"a scoped reader's total, within teams and projects", func() (Query, error) {
+			return TotalSpendSQL("db", spec(nil, "", spend.Filters{Within: &spend.Within{TeamIDs: []string{"tm1"}, ProjectIDs: []string{"p2"}}}))
+		}},
+		{"the reserved attribution is no dimension", func() (Query, error) {
+			return BreakdownSQL("db", spec([]string{"dim:sg.project"}, "", spend.Filters{}), 0)
+		}},
 		{"denials have no status", func() (Query, error) {
 			return DenialsSQL("db", spec(nil, "", spend.Filters{Statuses: []string{"200"}}))
 		}},
@@ -349,6 +358,9 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 func TestGroupByNamesAreTheDomains(t *testing.T) {
 	var names []string
 	for k := range usageTable.cols {
+		names = append(names, k)
+	}
+	for k := range attributionCols {
 		names = append(names, k)
 	}
 	sort.Strings(names)

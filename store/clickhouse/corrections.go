@@ -47,8 +47,9 @@ func (w *Writer) WriteCorrections(ctx context.Context, cs []spend.Correction) (i
 			continue
 		}
 		seen[c.ID] = true
+		names, values := withAttribution(nonNilStrings(c.DimNames), nonNilStrings(c.DimValues), c.WorkspaceID, c.TeamID, c.ProjectID)
 		if err := batch.Append(c.ID, c.EventID, c.Time.UTC(), c.TenantID, c.KeyID, c.Source, c.Provider, c.Operation, c.Model,
-			c.ServiceTier, c.StatusCode, nonNilStrings(c.DimNames), nonNilStrings(c.DimValues), c.ListDelta, c.TenantDelta, c.UnpricedDelta,
+			c.ServiceTier, c.StatusCode, names, values, c.ListDelta, c.TenantDelta, c.UnpricedDelta,
 			c.CatalogueModel, c.OverrideID, c.PricingTier, c.Lines, now); err != nil {
 			_ = batch.Abort()
 			return 0, fmt.Errorf("clickhouse: append correction: %w", err)

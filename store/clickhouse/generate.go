@@ -52,8 +52,10 @@ SELECT concat(?, toString(n)) AS event_id,
 	toUInt8(m != ?) AS priced,
 	in_tokens * arrayElement(?, m) + out_tokens * arrayElement(?, m) AS list_cost, intDiv(list_cost * 9, 10), toInt64(0),
 	toUInt8(0), '', 'standard', '[]',
-	if(? AND n % 16 = 0, ['team'], ['app', 'team']),
-	if(? AND n % 16 = 0, [team], [arrayElement(['web', 'batch', 'slackbot'], 1 + intHash32(n + 5) % 3), team]),
+	arrayConcat(if(? AND n % 16 = 0, ['team'], ['app', 'team']), if(n % 7 = 0, emptyArrayString(), ['sg.workspace', 'sg.team', 'sg.project'])),
+	arrayConcat(if(? AND n % 16 = 0, [team], [arrayElement(['web', 'batch', 'slackbot'], 1 + intHash32(n + 5) % 3), team]),
+		if(n % 7 = 0, emptyArrayString(), [if(has(['search', 'support', 'growth', 'research'], team), 'w-product', 'w-business'),
+			concat('t-', team), concat('p-', team, '-', toString(intHash32(n + 6) % 2))])),
 	'', '', toDateTime(?)
 FROM (SELECT number + ? AS n, 1 + intHash32(number + ?) % ? AS m,
 	arrayElement(['search', 'support', 'growth', 'research', 'platform', 'sales', 'legal', 'finance'], 1 + intHash32(number + ? + 4) % 8) AS team

@@ -208,6 +208,7 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 		}
 		inBatch[id] = true
 		names, values := dims(pe.Event.Dimensions)
+		names, values = withAttribution(names, values, pe.Event.WorkspaceID, pe.Event.TeamID, pe.Event.ProjectID)
 		rows = append(rows, eventRow{pe: pe, dimNames: names, dimValues: values})
 	}
 	if len(rows) == 0 {

@@ -120,8 +120,10 @@ function BudgetEditor({ ctx, keys, initial, onDone }: { ctx: Ctx; keys: KeyRef[]
       <div className="grid">
         <Field id="b-name" label="Name" error={errs.name}><input id="b-name" value={f.name} onChange={(e) => set("name", e.target.value)} aria-invalid={!!errs.name} /></Field>
         <Field id="b-amount" label="Amount (USD)" error={errs.amount}><input id="b-amount" inputMode="decimal" value={f.amount} onChange={(e) => set("amount", e.target.value)} aria-invalid={!!errs.amount} /></Field>
-        <Field id="b-period" label="Period"><select id="b-period" value={f.period} onChange={(e) => set("period", e.target.value as BudgetForm["period"])}><option value="DAY">Day</option><option value="WEEK">Week (from Monday)</option><option value="MONTH">Month</option></select></Field>
-        <Field id="b-scope" label="Covers"><select id="b-scope" value={f.scope} onChange={(e) => set("scope", e.target.value as BudgetForm["scope"])}><option value="TENANT">Whole tenant</option><option value="KEY">One API key</option><option value="DIMENSION">A dimension value</option></select></Field>
+        <Field id="b-period" label="Period"><select id="b-period" value={f.period} onChange={(e) => set("period", e.target.value as BudgetForm["period"])}><option value="DAY">Day</option><option value="WEEK">Week (from Monday)</option><option value="MONTH">Month</option><option value="QUARTER">Quarter</option><option value="YEAR">Year</option></select></Field>
+        <Field id="b-scope" label="Covers"><select id="b-scope" value={f.scope} onChange={(e) => set("scope", e.target.value as BudgetForm["scope"])}><option value="TENANT">Whole tenant</option><option value="KEY">One API key</option><option value="PROVIDER">One provider</option><option value="MODEL">One model</option><option value="DIMENSION">A dimension value</option>{["WORKSPACE", "TEAM", "PROJECT"].includes(f.scope) && <option value={f.scope}>{f.scope.toLowerCase()} (set on the Organisation page)</option>}</select></Field>
+        {(f.scope === "PROVIDER" || f.scope === "MODEL") && <Field id="b-prov" label={f.scope === "MODEL" ? "Provider (optional)" : "Provider"} error={errs.provider}><input id="b-prov" placeholder="openai" value={f.provider ?? ""} onChange={(e) => set("provider", e.target.value)} aria-invalid={!!errs.provider} /></Field>}
+        {f.scope === "MODEL" && <Field id="b-model" label="Model" error={errs.model}><input id="b-model" placeholder="gpt-4o" value={f.model ?? ""} onChange={(e) => set("model", e.target.value)} aria-invalid={!!errs.model} /></Field>}
         {f.scope === "KEY" && <Field id="b-key" label="API key" error={errs.keyId}><select id="b-key" value={f.keyId} onChange={(e) => set("keyId", e.target.value)} aria-invalid={!!errs.keyId}><option value="">Choose…</option>{keys.map((k) => <option key={k.id} value={k.id}>{k.name} ({k.prefix})</option>)}</select></Field>}
         {f.scope === "DIMENSION" && <>
           <Field id="b-dn" label="Dimension name" error={errs.dimensionName}><input id="b-dn" placeholder="team" value={f.dimensionName} onChange={(e) => set("dimensionName", e.target.value)} aria-invalid={!!errs.dimensionName} /></Field>
@@ -131,6 +133,7 @@ function BudgetEditor({ ctx, keys, initial, onDone }: { ctx: Ctx; keys: KeyRef[]
         <Field id="b-hook" label="Webhook URL (optional)" error={errs.webhookUrl}><input id="b-hook" type="url" value={f.webhookUrl} onChange={(e) => set("webhookUrl", e.target.value)} aria-invalid={!!errs.webhookUrl} /></Field>
       </div>
       <label className="check"><input type="checkbox" checked={f.hard} onChange={(e) => set("hard", e.target.checked)} /> Hard cap: block the covered keys at 100 %</label>
+      <label className="check"><input type="checkbox" checked={!!f.rollover} onChange={(e) => set("rollover", e.target.checked)} /> Roll the unused amount over to the next period</label>
       <ErrorBox error={error} />
       <div className="row"><button type="submit" disabled={busy}>{busy ? "Saving…" : "Save budget"}</button><button type="button" className="secondary" onClick={() => onDone(false)}>Cancel</button></div>
     </form>

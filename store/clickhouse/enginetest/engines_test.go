@@ -161,6 +161,9 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 		"team and key and model": {KeyIDs: k[:20], Models: []string{"gpt-4o-mini", "o4-mini"},
 			Dimensions: map[string][]string{"team": {"search", "support", "growth"}}},
 		"status and operation and source": {Statuses: []string{"429", "200"}, Operations: []string{"chat.completions"}, Sources: []string{"gateway"}},
+		"workspace and project":           {WorkspaceIDs: []string{"w-product"}, ProjectIDs: []string{"p-search-0", "p-growth-1", "p-legal-0"}},
+		"a scoped reader":                 {Within: &spend.Within{TeamIDs: []string{"t-legal"}, ProjectIDs: []string{"p-search-1"}}},
+		"a reader of nothing":             {Within: &spend.Within{}},
 	}
 	ranges := map[string]spend.Spec{"days": days, "hours": hours, "unaligned": odd}
 	for rn, r := range ranges {
@@ -172,10 +175,11 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 		}
 	}
 	groupings := [][]string{{"key"}, {"provider", "model"}, {"dim:team"}, {"dim:team", "dim:app"}, {"model", "dim:team"},
-		{"status"}, {"operation", "service_tier", "source"}, {"key", "model", "dim:app", "dim:team"}}
+		{"status"}, {"operation", "service_tier", "source"}, {"key", "model", "dim:app", "dim:team"},
+		{"workspace"}, {"workspace", "team", "project"}, {"key", "project"}}
 	for rn, r := range ranges {
 		for _, g := range groupings {
-			for _, fn := range []string{"no filter", "team", "key"} {
+			for _, fn := range []string{"no filter", "team", "key", "a scoped reader"} {
 				s := r
 				s.GroupBy, s.Filters = g, filters[fn]
 				for _, limit := range []int{0, 5} {
@@ -187,7 +191,7 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 	}
 	for rn, r := range ranges {
 		for _, bucket := range []string{"hour", "day", "week", "month"} {
-			for _, g := range [][]string{nil, {"model"}, {"dim:team"}, {"key", "dim:app"}} {
+			for _, g := range [][]string{nil, {"model"}, {"dim:team"}, {"key", "dim:app"}, {"team"}} {
 				s := r
 				s.Bucket, s.GroupBy = bucket, g
 				q, err := clickhouse.TimeSeriesSQL(db, s)
