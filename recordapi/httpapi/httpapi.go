@@ -463,12 +463,8 @@ func (h *handler) cost(e *event.Event, ovs []pricing.Override) *recordapi.Cost {
 		return out
 	}
 	out.ListNanoUSD, out.TenantNanoUSD = ptr(c.ListNanoUSD), ptr(c.TenantNanoUSD)
-	if c.Model != "" && c.UnratedClasses == "" {
-		catalogue := c.ComputedListNanoUSD
-		if !c.HasProviderReported {
-			catalogue = c.ListNanoUSD
-		}
-		out.CatalogueNanoUSD = ptr(catalogue)
+	if n, ok := c.CatalogueNanoUSD(); ok {
+		out.CatalogueNanoUSD = ptr(n)
 	}
 	return out
 }
