@@ -15,7 +15,6 @@ package event
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spendgate/spendgate/usage"
@@ -146,7 +145,7 @@ const MaxClockSkew = 10 * time.Minute
 // behind it.
 func CheckTime(t, now time.Time) error {
 	if t.After(now.Add(MaxClockSkew)) || t.Before(now.AddDate(-1, 0, 0)) {
-		return fmt.Errorf("time %s is more than 10 minutes ahead or a year behind", t.Format(time.RFC3339))
+		return errors.New("time " + t.Format(time.RFC3339) + " is more than 10 minutes ahead or a year behind")
 	}
 	return nil
 }

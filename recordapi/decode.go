@@ -149,3 +149,16 @@ func sortedKeys[V any](m map[string]V) []string {
 func escapePointer(s string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
+
+// Merge lists decoding problems, then validation problems of the fields that
+// decoded (a field that could not be decoded is left zero, and "is
+// required" would only repeat its problem).
+func Merge(decoding, validation []FieldError) []FieldError {
+	out := decoding
+	for _, v := range validation {
+		if !slices.ContainsFunc(decoding, func(d FieldError) bool { return d.Path == v.Path }) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -15,10 +15,11 @@ var now = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 // decodeRecord decodes and validates a record body as POST /v1/usage does.
 func decodeRecord(body string) []FieldError {
 	var r UsageRecord
-	if errs := Decode([]byte(body), &r); len(errs) > 0 {
+	errs := Decode([]byte(body), &r)
+	if len(errs) > 0 && errs[0].Path == "" {
 		return errs
 	}
-	return r.Validate("", now)
+	return Merge(errs, r.Validate("", now))
 }
 
 func TestRecordFieldErrors(t *testing.T) {
@@ -91,10 +92,7 @@ func TestPreflightFieldErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var r PreflightRequest
-			got := Decode([]byte(tc.body), &r)
-			if len(got) == 0 {
-				got = r.Validate()
-			}
+			got := Merge(Decode([]byte(tc.body), &r), r.Validate())
 			sortErrs(got)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
@@ -105,7 +103,7 @@ func TestPreflightFieldErrors(t *testing.T) {
 
 func TestEventIDIsTheTenantsIdempotencyKey(t *testing.T) {
 	a, b := "0193a1c2-7b3e-7c4d-8e9f-0a1b2c3d4e5f", "0193a1c2-7b3e-7c4d-8e9f-0a1b2c3d4e60"
-	if EventID(a, "k") != EventID(a, "k") {
+	if first, again := EventID(a, "k"), EventID(a, "k"); first != again {
 		t.Error("the same key gave two event ids")
 	}
 	if EventID(a, "k") == EventID(b, "k") || EventID(a, "k") == EventID(a, "k2") {

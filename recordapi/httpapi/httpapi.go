@@ -227,11 +227,11 @@ func (h *handler) admit(a *policy.Answer) policy.Decision {
 
 func (h *handler) preflight(w http.ResponseWriter, r *http.Request, c *caller) {
 	var req recordapi.PreflightRequest
-	if errs := recordapi.Decode(c.body, &req); len(errs) > 0 {
-		writeInvalid(w, errs)
-		return
+	errs := recordapi.Decode(c.body, &req)
+	if len(errs) == 0 || errs[0].Path != "" { // the body is an object
+		errs = recordapi.Merge(errs, req.Validate())
 	}
-	if errs := req.Validate(); len(errs) > 0 {
+	if len(errs) > 0 {
 		writeInvalid(w, errs)
 		return
 	}
@@ -380,8 +380,8 @@ func (h *handler) process(ctx context.Context, a *policy.Answer, recs []recordap
 			p = prefix + strconv.Itoa(i)
 		}
 		errs := decodeErrs[i]
-		if len(errs) == 0 {
-			errs = rec.Validate(p, now)
+		if len(errs) == 0 || errs[0].Path != p { // the record is an object
+			errs = recordapi.Merge(errs, rec.Validate(p, now))
 		}
 		results[i].IdempotencyKey = rec.IdempotencyKey
 		if len(errs) > 0 {
