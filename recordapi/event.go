@@ -27,10 +27,12 @@ func EventID(tenantID, idempotencyKey string) string {
 
 // Fingerprint identifies a record's content, so that reusing an idempotency
 // key for a different record is refused instead of silently ignored. The
-// idempotency key itself is part of the identity, not the content.
+// idempotency key is the identity, not the content; the time is left out
+// too: a caller (or a client library) that repeats a record stamps it with
+// the time it repeats it, and the first record's time stands.
 func (r *UsageRecord) Fingerprint() []byte {
 	c := *r
-	c.IdempotencyKey = ""
+	c.IdempotencyKey, c.Time = "", nil
 	b, _ := json.Marshal(&c) // maps marshal in key order: stable
 	sum := sha256.Sum256(b)
 	return sum[:]

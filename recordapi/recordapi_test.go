@@ -129,8 +129,10 @@ func TestRecordEvent(t *testing.T) {
 	same := r
 	same.IdempotencyKey = "another"
 	same.Dimensions = map[string]string{"team": "voice"}
+	later := now.Add(time.Minute)
+	same.Time = &later
 	if string(same.Fingerprint()) != string(r.Fingerprint()) {
-		t.Error("the fingerprint depends on the key or on map identity")
+		t.Error("the fingerprint depends on the key, the time or map identity")
 	}
 }
 
