@@ -284,7 +284,8 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request, c *caller) {
 			AmountUSD: money.FormatNano(res.AmountNanoUSD), ExpiresAt: res.ExpiresAt, BudgetIDs: res.BudgetIDs, Unchecked: res.Unchecked})
 	case errors.As(err, &denied):
 		writeError(w, policy.DenialStatus(event.DenialBudgetExceeded), recordapi.Error{Code: recordapi.CodeBudgetExceeded,
-			Message: denied.Error(), Budget: &recordapi.BudgetRefusal{ID: denied.BudgetID, Name: denied.BudgetName,
+			Message: fmt.Sprintf("hard budget %q has $%s left in this period; this call may cost up to $%s (its worst case: lower usage or max_cost_usd to reserve less)",
+				denied.BudgetName, money.FormatNano(denied.LeftNanoUSD), money.FormatNano(denied.CallNanoUSD)), Budget: &recordapi.BudgetRefusal{ID: denied.BudgetID, Name: denied.BudgetName,
 				AmountNanoUSD: denied.AmountNanoUSD, LeftNanoUSD: denied.LeftNanoUSD, RequestedNanoUSD: denied.CallNanoUSD,
 				AmountUSD: money.FormatNano(denied.AmountNanoUSD), LeftUSD: money.FormatNano(denied.LeftNanoUSD),
 				RequestedUSD: money.FormatNano(denied.CallNanoUSD)}})
