@@ -310,6 +310,7 @@ func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, 
 ================ spendgate is running ================
   portal        http://%[1]s/              (sign in: %[3]s / %[4]s)
   GraphQL API   http://%[1]s/query
+  record API    http://%[1]s/v1/usage, /v1/preflight   (OpenAPI: /v1/openapi.json, docs/record-api.md)
   gateway       http://%[2]s/v1/<provider>/...
   demo tenant   %[5]s (%[6]s)
   demo API key  %[7]s
