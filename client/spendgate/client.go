@@ -5,10 +5,10 @@
 // (Enqueue).
 //
 // The outbox keeps each record in a file before Enqueue returns (fsync'd),
-// and a background sender delivers them in order, retrying with exponential
-// backoff and jitter while the server is unreachable or busy; records left
-// in it when the process stops are sent by the next process that opens the
-// same directory. Every record carries an idempotency key (one is made when
+// and a background sender delivers them in order, up to 100 a request
+// (POST /v1/usage:batch), retrying with exponential backoff and jitter while
+// the server is unreachable or busy; records left in it when the process
+// stops are sent by the next process that opens the same directory. Every record carries an idempotency key (one is made when
 // the caller gives none) and its time, so a record sent twice — a crash
 // between sending and forgetting it, a retry of a request whose answer was
 // lost — is counted once by the server.
@@ -161,8 +161,10 @@ func New(cfg Config) (*Client, error) {
 		return c, nil
 	}
 	seg := max(cfg.OutboxMaxBytes/16, 64<<10)
+	// A record is at most what the server takes in one (64 KiB), so a
+	// batch of them stays within its batch limit.
 	ob, err := spool.Open(cfg.OutboxDir, spool.Options{MaxBytes: cfg.OutboxMaxBytes, SegmentBytes: min(seg, cfg.OutboxMaxBytes),
-		MaxRecordBytes: 1 << 20})
+		MaxRecordBytes: 64 << 10})
 	if err != nil {
 		return nil, fmt.Errorf("spendgate: outbox: %w", err)
 	}
@@ -351,13 +353,17 @@ func (c *Client) Flush(ctx context.Context) error {
 	}
 }
 
-// send delivers the outbox in order until ctx ends.
+// sendBatch is how many queued records one request carries.
+const sendBatch = 100
+
+// send delivers the outbox in order until ctx ends, up to sendBatch records
+// a request (POST /v1/usage:batch).
 func (c *Client) send(ctx context.Context) {
 	defer close(c.done)
 	attempt := 0
 	for ctx.Err() == nil {
 		c.reader.Lock()
-		rec, err := c.outbox.Next()
+		recs, err := c.outbox.Peek(sendBatch)
 		c.reader.Unlock()
 		if errors.Is(err, spool.ErrEmpty) {
 			select {
@@ -372,7 +378,7 @@ func (c *Client) send(ctx context.Context) {
 			attempt++
 			continue
 		}
-		retry, wait := c.deliver(ctx, rec.Data)
+		retry, wait := c.deliver(ctx, recs)
 		if retry {
 			if ctx.Err() != nil {
 				return
@@ -384,49 +390,61 @@ func (c *Client) send(ctx context.Context) {
 		}
 		attempt = 0
 		c.reader.Lock()
-		// Fails only when DropOldest took the record meanwhile.
-		_ = c.outbox.Ack(rec)
+		for _, rec := range recs {
+			// Fails only when DropOldest took the records meanwhile.
+			if c.outbox.Ack(rec) != nil {
+				break
+			}
+		}
 		c.reader.Unlock()
 	}
 }
 
-// deliver sends one queued record: retry when it should be sent again
-// (after at least wait, the server's Retry-After).
-func (c *Client) deliver(ctx context.Context, data []byte) (retry bool, wait time.Duration) {
-	var r recordapi.UsageRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		c.reject("undecodable outbox record: " + err.Error())
-		return false, 0
+// deliver sends queued records as one batch: retry when all of them should
+// be sent again (after at least wait, the server's Retry-After); otherwise
+// each was accepted or refused for good.
+func (c *Client) deliver(ctx context.Context, recs []spool.Record) (retry bool, wait time.Duration) {
+	var body bytes.Buffer
+	body.WriteString(`{"records":[`)
+	for i, r := range recs {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		body.Write(r.Data)
 	}
-	status, body, h, err := c.post(ctx, recordapi.UsagePath, json.RawMessage(data))
+	body.WriteString(`]}`)
+	status, answer, h, err := c.post(ctx, recordapi.BatchPath, json.RawMessage(body.Bytes()))
 	if err != nil {
 		c.fail(err.Error())
 		return true, 0
 	}
-	switch {
-	case status == http.StatusAccepted:
-		var res recordapi.UsageResult
-		_ = json.Unmarshal(body, &res)
-		c.count(func(s *Stats) {
-			s.Sent++
-			if res.Duplicate {
-				s.Duplicates++
-			}
-		})
-		return false, 0
-	case status == http.StatusBadRequest || status == http.StatusConflict || status == http.StatusRequestEntityTooLarge:
-		// This record can never be accepted: keeping it would stop the
-		// queue behind it.
-		e := apiError(status, body)
-		c.reject(e.Error())
-		c.log.Error("spendgate: the server refused a queued record; dropped", "idempotency_key", r.IdempotencyKey, "err", e)
-		return false, 0
-	default:
-		// 401 (a key being fixed), 429, 5xx, anything else: keep it.
-		c.fail(apiError(status, body).Error())
+	var res recordapi.BatchResult
+	if status != http.StatusOK || json.Unmarshal(answer, &res) != nil || len(res.Results) != len(recs) {
+		// 401 (a key being fixed), 429, 5xx, anything else: keep them.
+		c.fail(apiError(status, answer).Error())
 		secs, _ := strconv.Atoi(h.Get("Retry-After"))
 		return true, time.Duration(secs) * time.Second
 	}
+	for _, r := range res.Results {
+		if r.Status == http.StatusAccepted {
+			c.count(func(s *Stats) {
+				s.Sent++
+				if r.Duplicate {
+					s.Duplicates++
+				}
+			})
+			continue
+		}
+		// Invalid, or its key reused for another record: it can never be
+		// accepted, and keeping it would stop the queue behind it.
+		e := &APIError{Status: r.Status}
+		if r.Error != nil {
+			e.Detail = *r.Error
+		}
+		c.reject(e.Error())
+		c.log.Error("spendgate: the server refused a queued record; dropped", "idempotency_key", r.IdempotencyKey, "err", e)
+	}
+	return false, 0
 }
 
 func (c *Client) fail(msg string) { c.count(func(s *Stats) { s.LastError = msg }) }

@@ -223,12 +223,13 @@ func TestClientAgainstServe(t *testing.T) {
 
 	t.Run("spendgate record killed mid-flight, then --flush", func(t *testing.T) {
 		key, keyID := s.createKey(t, "kill")
-		proxy := &flakyProxy{target: s.APIURL, delay: 15 * time.Millisecond}
+		// Records go 100 a request: 5 requests, half a second each.
+		proxy := &flakyProxy{target: s.APIURL, delay: 500 * time.Millisecond}
 		ps := httptest.NewServer(proxy)
 		defer ps.Close()
 		outbox := t.TempDir()
 		var lines strings.Builder
-		const n = 150
+		const n = 450
 		for i := range n {
 			fmt.Fprintf(&lines, `{"idempotency_key":"kill-%d","provider":"openai","model":"whisper-1","usage":{"seconds":%d}}`+"\n", i, 60)
 		}
@@ -237,11 +238,11 @@ func TestClientAgainstServe(t *testing.T) {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		testenv.Must(t, cmd.Start(), "start spendgate record")
-		testenv.WaitFor(t, 30*time.Second, "records sent", func() bool { return proxy.forwarded.Load() >= 20 })
-		_ = cmd.Process.Kill()
+		testenv.WaitFor(t, 30*time.Second, "two batches stored", func() bool { return proxy.forwarded.Load() >= 2 })
+		_ = cmd.Process.Kill() // during the third batch's request
 		_ = cmd.Wait()
-		if f := proxy.forwarded.Load(); f >= n {
-			t.Fatalf("the process sent all %d records before it was killed; not mid-flight", f)
+		if f := proxy.forwarded.Load(); f >= n/100+1 {
+			t.Fatalf("the process sent all %d batches before it was killed; not mid-flight", f)
 		}
 		flush := exec.Command(testenv.Binary(t), "record", "--url", s.APIURL, "--key", key, "--outbox", outbox, "--flush")
 		if b, err := flush.CombinedOutput(); err != nil || !strings.Contains(string(b), `"queued":0`) {
