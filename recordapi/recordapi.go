@@ -4,6 +4,7 @@
 //	POST /v1/preflight     would a call fit the key's policy and hard budgets? reserves its worst case
 //	POST /v1/usage         record one usage (idempotency key), settling a preflight's reservation
 //	POST /v1/usage:batch   many records, one result each
+//	POST /v1/reservations/{id}/release   give back a preflight's reservation whose call was not made
 //	GET  /v1/openapi.json  the OpenAPI 3 document of all of it (openapi.json, embedded)
 //
 // authenticated by a spendgate API key (Authorization: Bearer sg_…, or
@@ -25,7 +26,13 @@ const (
 	UsagePath     = "/v1/usage"
 	BatchPath     = "/v1/usage:batch"
 	OpenAPIPath   = "/v1/openapi.json"
+	// ReleasePattern gives back a preflight's reservation whose call was not
+	// made (ReleasePath builds it).
+	ReleasePattern = "/v1/reservations/{id}/release"
 )
+
+// ReleasePath is where reservation id is given back.
+func ReleasePath(id string) string { return "/v1/reservations/" + id + "/release" }
 
 // IdempotencyHeader may carry a single record's idempotency key instead of
 // its body field.

@@ -51,6 +51,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,6 +237,20 @@ func (c *Client) Preflight(ctx context.Context, r recordapi.PreflightRequest) (r
 		return out, fmt.Errorf("spendgate: preflight answer: %w", err)
 	}
 	return out, nil
+}
+
+// Release gives back a preflight's reservation whose call was not made, so
+// it stops holding budget before it expires. A reservation already settled,
+// released or expired stays as it is.
+func (c *Client) Release(ctx context.Context, reservationID string) error {
+	status, body, _, err := c.post(ctx, recordapi.ReleasePath(url.PathEscape(reservationID)), struct{}{})
+	if err != nil {
+		return err
+	}
+	if status != http.StatusNoContent {
+		return apiError(status, body)
+	}
+	return nil
 }
 
 // Record sends one record now and returns the server's answer (no outbox,

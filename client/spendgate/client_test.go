@@ -158,6 +158,13 @@ func TestClientAgainstServe(t *testing.T) {
 			apiErr.Detail.Budget.LeftNanoUSD != 50_000_000 {
 			t.Fatalf("second preflight: %v", err)
 		}
+		// A reservation given back frees its room.
+		spare, err := c.Preflight(ctx, recordapi.PreflightRequest{Provider: "openai", Model: "tts-1", Usage: &recordapi.Usage{Characters: 1000}})
+		testenv.Must(t, err, "a small preflight")
+		testenv.Must(t, c.Release(ctx, spare.ReservationID), "release")
+		if err := c.Release(ctx, "not-a-reservation"); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+			t.Errorf("releasing nonsense: %v", err)
+		}
 		rec := tts("", 2000)
 		rec.ReservationID = pf.ReservationID
 		res, err := c.Record(ctx, rec)

@@ -22,7 +22,7 @@ const idempotencyRetention = 30 * 24 * time.Hour
 // API listener, and prunes old idempotency keys until ctx ends.
 func mountRecordAPI(ctx context.Context, mount func(string, http.Handler), pool *pgxpool.Pool, cfg httpapi.Config, log *slog.Logger) {
 	store := pgstore.New(pool)
-	cfg.Idempotency, cfg.Log = store, log
+	cfg.Idempotency, cfg.Reservations, cfg.Log = store, store, log
 	h := httpapi.Handler(cfg)
 	for _, route := range httpapi.Routes() {
 		mount(route, h)

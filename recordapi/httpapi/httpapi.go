@@ -37,10 +37,16 @@ type Keys interface {
 	PolicyAnswer(ctx context.Context, key string) (policy.Answer, error)
 }
 
-// Reserver holds a call's worst case against the hard budgets covering it
-// (budget/service.Service.Reserve).
+// Reserver holds a call's worst case against the hard budgets covering it,
+// and gives it back (budget/service.Service).
 type Reserver interface {
 	Reserve(ctx context.Context, r budget.ReserveRequest) (budget.Reservation, error)
+	Release(ctx context.Context, id string) error
+}
+
+// Reservations says whose a reservation is (recordapi/pgstore.Store).
+type Reservations interface {
+	ReservationTenant(ctx context.Context, id string) (tenantID string, found bool, err error)
 }
 
 // Publisher hands usage events to ingest (ingest.Receiver.Publish): valid
@@ -66,7 +72,10 @@ type Config struct {
 	Reserver    Reserver
 	Publisher   Publisher
 	Idempotency Idempotency
-	Catalogue   pricing.Source
+	// Reservations is needed to give reservations back (without it the
+	// release route answers 503).
+	Reservations Reservations
+	Catalogue    pricing.Source
 	Overrides   Overrides // nil: list prices
 	// RequestsPerMinute bounds requests per key to the whole API (a batch
 	// counts once); 0 takes DefaultRequestsPerMinute.
@@ -112,6 +121,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("POST "+recordapi.PreflightPath, h.authenticated(cfg.MaxBodyBytes, h.preflight))
 	mux.Handle("POST "+recordapi.UsagePath, h.authenticated(cfg.MaxBodyBytes, h.record))
 	mux.Handle("POST "+recordapi.BatchPath, h.authenticated(cfg.MaxBatchBytes, h.batch))
+	mux.Handle("POST "+recordapi.ReleasePattern, h.authenticated(cfg.MaxBodyBytes, h.release))
 	mux.HandleFunc("GET "+recordapi.OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(recordapi.OpenAPI())
@@ -130,7 +140,7 @@ func Handler(cfg Config) http.Handler {
 // the two do not conflict).
 func Routes() []string {
 	return []string{"POST " + recordapi.PreflightPath, "POST " + recordapi.UsagePath, "POST " + recordapi.BatchPath,
-		"GET " + recordapi.OpenAPIPath, "GET /v1/", "POST /v1/"}
+		"POST " + recordapi.ReleasePattern, "GET " + recordapi.OpenAPIPath, "GET /v1/", "POST /v1/"}
 }
 
 type handler struct {
@@ -296,6 +306,36 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request, c *caller) {
 		writeError(w, policy.DenialStatus(event.DenialBudgetUnavailable), recordapi.Error{Code: recordapi.CodeBudgetUnavailable,
 			Message: "budgets cannot be checked right now; retry shortly", RetryAfterSeconds: 1})
 	}
+}
+
+// release gives back a reservation of the key's tenant whose call was not
+// made (one already settled, released or expired stays as it is).
+func (h *handler) release(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := r.PathValue("id")
+	notFound := recordapi.Error{Code: recordapi.CodeNotFound, Message: "no reservation " + id + " of this key's tenant"}
+	if !event.IsUUID(id) {
+		writeError(w, http.StatusNotFound, notFound)
+		return
+	}
+	if h.cfg.Reserver == nil || h.cfg.Reservations == nil {
+		writeError(w, http.StatusServiceUnavailable, recordapi.Error{Code: recordapi.CodeBudgetUnavailable,
+			Message: "this server does not run the budget engine (--budgets=false)"})
+		return
+	}
+	tenant, found, err := h.cfg.Reservations.ReservationTenant(r.Context(), id)
+	if err != nil {
+		h.unavailable(w, "giving the reservation back", err)
+		return
+	}
+	if !found || tenant != c.answer.TenantID {
+		writeError(w, http.StatusNotFound, notFound)
+		return
+	}
+	if err := h.cfg.Reserver.Release(r.Context(), id); err != nil {
+		h.unavailable(w, "giving the reservation back", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func missingDimensions(p *policy.Policy, dims map[string]string) []recordapi.FieldError {

@@ -47,6 +47,8 @@ func (unavailableReserver) Reserve(context.Context, budget.ReserveRequest) (budg
 	return budget.Reservation{}, budget.ErrUnavailable
 }
 
+func (unavailableReserver) Release(context.Context, string) error { return budget.ErrUnavailable }
+
 const testKey = "sg_abcdefghij_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 func stubHandler(now *time.Time) http.Handler {

@@ -304,6 +304,42 @@ func TestRecordAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("a reservation given back frees its room; only its tenant's keys can", func(t *testing.T) {
+		key, keyID := s.createKey(t, "release", nil)
+		budget := s.keyBudget(t, keyID, "1.00", true)
+		var pf recordapi.Preflight
+		s.post(t, recordapi.PreflightPath, key, `{"provider":"openai","model":"tts-1","usage":{"characters":10000}}`, true).decode(t, &pf)
+		if _, reserved := s.counter(t, budget); reserved != 150_000_000 {
+			t.Fatalf("reserved %d", reserved)
+		}
+		// A key of another tenant cannot touch it.
+		var other struct{ CreateTenant struct{ ID string } }
+		testenv.MustGraphQL(t, s.APIURL+"/query", s.token, `mutation{createTenant(name:"Other",slug:"other-co"){id}}`, nil, &other)
+		var created struct{ CreateAPIKey struct{ Secret string } }
+		testenv.MustGraphQL(t, s.APIURL+"/query", s.token, `mutation($t:ID!){createAPIKey(tenantId:$t,name:"other"){secret}}`,
+			map[string]any{"t": other.CreateTenant.ID}, &created)
+		for name, c := range map[string]struct{ key, id string }{
+			"another tenant's key": {created.CreateAPIKey.Secret, pf.ReservationID},
+			"an unknown id":        {key, "0193a1c2-7b3e-7c4d-8e9f-0a1b2c3d4e5f"},
+			"not an id":            {key, "r1"},
+		} {
+			if a := s.post(t, recordapi.ReleasePath(c.id), c.key, ``, false); a.Status != 404 || a.errorBody(t).Code != recordapi.CodeNotFound {
+				t.Errorf("%s: HTTP %d %s", name, a.Status, a.Body)
+			}
+		}
+		if _, reserved := s.counter(t, budget); reserved != 150_000_000 {
+			t.Fatalf("a refused release changed the hold: %d", reserved)
+		}
+		for range 2 { // twice: the second changes nothing
+			if a := s.post(t, recordapi.ReleasePath(pf.ReservationID), key, ``, true); a.Status != http.StatusNoContent {
+				t.Fatalf("release: HTTP %d %s", a.Status, a.Body)
+			}
+		}
+		if spent, reserved := s.counter(t, budget); spent != 0 || reserved != 0 || s.reservationStatus(t, pf.ReservationID) != "released" {
+			t.Errorf("after release: spent %d, reserved %d, %s", spent, reserved, s.reservationStatus(t, pf.ReservationID))
+		}
+	})
+
 	t.Run("a preflight over budget is refused, naming the budget", func(t *testing.T) {
 		key, keyID := s.createKey(t, "tight", nil)
 		budget := s.keyBudget(t, keyID, "0.10", true)

@@ -85,3 +85,16 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	}
 	return tag.RowsAffected(), nil
 }
+
+// ReservationTenant is the tenant a budget reservation belongs to (found is
+// false for an unknown id): a key may only give back its own tenant's.
+func (s *Store) ReservationTenant(ctx context.Context, id string) (tenantID string, found bool, err error) {
+	err = s.db.QueryRow(ctx, `SELECT tenant_id::text FROM budget_reservations WHERE id = $1`, id).Scan(&tenantID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("record api: reservation: %w", err)
+	}
+	return tenantID, true, nil
+}
