@@ -76,7 +76,7 @@ type Config struct {
 	// release route answers 503).
 	Reservations Reservations
 	Catalogue    pricing.Source
-	Overrides   Overrides // nil: list prices
+	Overrides    Overrides // nil: list prices
 	// RequestsPerMinute bounds requests per key to the whole API (a batch
 	// counts once); 0 takes DefaultRequestsPerMinute.
 	RequestsPerMinute int
