@@ -65,8 +65,20 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 			return budget.Reservation{}, err
 		}
 		denied := &budget.DeniedError{BudgetID: b.ID, BudgetName: b.Name, AmountNanoUSD: b.AmountNanoUSD, CallNanoUSD: in.AmountNanoUSD}
+		// What is left tells the caller whether a smaller worst case
+		// (max_tokens) would fit.
+		left := func() error {
+			denied.LeftNanoUSD = b.AmountNanoUSD // nothing counted yet this period
+			if err := tx.QueryRow(ctx, `SELECT greatest($2 - spent_nano_usd - reserved_nano_usd, 0) FROM budget_spend
+				WHERE budget_id = $1 AND period_start = $3`, b.ID, b.AmountNanoUSD, start).Scan(&denied.LeftNanoUSD); err != nil && !isNoRows(err) {
+				return fmt.Errorf("budget: reserve: %w", err)
+			}
+			return nil
+		}
 		if !budget.Fits(b.AmountNanoUSD, 0, 0, in.AmountNanoUSD) {
-			denied.LeftNanoUSD = b.AmountNanoUSD
+			if err := left(); err != nil {
+				return budget.Reservation{}, err
+			}
 			return budget.Reservation{}, denied
 		}
 		var ok bool
@@ -80,11 +92,8 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 			if !isNoRows(err) {
 				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 			}
-			// What is left tells the caller whether a smaller worst case
-			// (max_tokens) would fit.
-			if err := tx.QueryRow(ctx, `SELECT greatest($2 - spent_nano_usd - reserved_nano_usd, 0) FROM budget_spend
-				WHERE budget_id = $1 AND period_start = $3`, b.ID, b.AmountNanoUSD, start).Scan(&denied.LeftNanoUSD); err != nil && !isNoRows(err) {
-				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
+			if err := left(); err != nil {
+				return budget.Reservation{}, err
 			}
 			return budget.Reservation{}, denied
 		}

@@ -343,18 +343,27 @@ func TestRecordAPI(t *testing.T) {
 	t.Run("a preflight over budget is refused, naming the budget", func(t *testing.T) {
 		key, keyID := s.createKey(t, "tight", nil)
 		budget := s.keyBudget(t, keyID, "0.10", true)
-		a := s.post(t, recordapi.PreflightPath, key, `{"provider":"openai","model":"tts-1","usage":{"characters":10000}}`, true)
-		e := a.errorBody(t)
-		if a.Status != http.StatusTooManyRequests || e.Code != recordapi.CodeBudgetExceeded || e.Budget == nil || e.Budget.ID != budget ||
-			e.Budget.LeftNanoUSD != 100_000_000 || e.Budget.RequestedNanoUSD != 150_000_000 || e.Budget.AmountNanoUSD != 100_000_000 {
-			t.Fatalf("HTTP %d %s", a.Status, a.Body)
-		}
-		if spent, reserved := s.counter(t, budget); spent != 0 || reserved != 0 {
-			t.Errorf("a refused preflight held %d", reserved)
-		}
-		// What fits is granted.
-		if a := s.post(t, recordapi.PreflightPath, key, `{"provider":"openai","model":"tts-1","usage":{"characters":6000}}`, true); a.Status != 200 {
-			t.Errorf("a preflight that fits: HTTP %d %s", a.Status, a.Body)
+		for _, c := range []struct {
+			chars                 int
+			left, held, requested int64
+		}{
+			{10000, 100_000_000, 0, 150_000_000}, // more than the whole cap
+			{6000, 0, 90_000_000, 0},             // fits
+			{1000, 10_000_000, 90_000_000, 15_000_000},
+			{10000, 10_000_000, 90_000_000, 150_000_000}, // more than the cap: what is left is still told
+		} {
+			a := s.post(t, recordapi.PreflightPath, key, fmt.Sprintf(`{"provider":"openai","model":"tts-1","usage":{"characters":%d}}`, c.chars), true)
+			if c.requested == 0 {
+				if a.Status != 200 {
+					t.Fatalf("%d characters: HTTP %d %s", c.chars, a.Status, a.Body)
+				}
+			} else if e := a.errorBody(t); a.Status != http.StatusTooManyRequests || e.Code != recordapi.CodeBudgetExceeded || e.Budget == nil ||
+				e.Budget.ID != budget || e.Budget.LeftNanoUSD != c.left || e.Budget.RequestedNanoUSD != c.requested || e.Budget.AmountNanoUSD != 100_000_000 {
+				t.Fatalf("%d characters: HTTP %d %s", c.chars, a.Status, a.Body)
+			}
+			if spent, reserved := s.counter(t, budget); spent != 0 || reserved != c.held {
+				t.Fatalf("after %d characters: held %d, want %d", c.chars, reserved, c.held)
+			}
 		}
 	})
 
