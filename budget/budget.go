@@ -14,6 +14,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/money"
+	"github.com/spendgate/spendgate/usage"
 )
 
 // Period is a budget's calendar window, always computed in UTC.
@@ -233,6 +234,13 @@ type ReserveRequest struct {
 	// InputTokensEstimate is the prompt size if the data plane knows it; 0
 	// means the configured default.
 	InputTokensEstimate int64 `json:"input_tokens_estimate,omitempty"`
+	// Usage, when set, is the call's worst-case usage in any class
+	// (characters, seconds, images as well as tokens), priced instead of
+	// MaxTokens and InputTokensEstimate (the public preflight API).
+	Usage *usage.Tokens `json:"usage,omitempty"`
+	// MaxCostNanoUSD, when above 0, is the caller's own worst case: it is
+	// reserved as is, with no catalogue estimate.
+	MaxCostNanoUSD int64 `json:"max_cost_nano_usd,omitempty"`
 }
 
 // Validate checks a reservation request.
@@ -248,6 +256,8 @@ func (r *ReserveRequest) Validate() error {
 		return fmt.Errorf("%w: token counts must not be negative", ErrInvalid)
 	case r.MaxTokens > 100_000_000 || r.InputTokensEstimate > 100_000_000:
 		return fmt.Errorf("%w: token counts above 100,000,000", ErrInvalid)
+	case r.MaxCostNanoUSD < 0:
+		return fmt.Errorf("%w: max_cost_nano_usd must not be negative", ErrInvalid)
 	}
 	return nil
 }

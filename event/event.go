@@ -14,6 +14,7 @@
 package event
 
 import (
+	"errors"
 	"time"
 
 	"github.com/spendgate/spendgate/usage"
@@ -145,4 +146,38 @@ func IsUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// SourceAPI marks events recorded through the public record API
+// (POST /v1/usage): usage that never passed a data plane, of any provider.
+const SourceAPI = "api"
+
+// MaxClockSkew bounds how far ahead of the receiver's clock an event's time
+// may be (a broken clock beyond); one year back is the other bound (older
+// than anything budgets and re-pricing still handle).
+const MaxClockSkew = 10 * time.Minute
+
+// CheckTime reports whether t is within MaxClockSkew ahead of now and a year
+// behind it.
+func CheckTime(t, now time.Time) error {
+	if t.After(now.Add(MaxClockSkew)) || t.Before(now.AddDate(-1, 0, 0)) {
+		return errors.New("time " + t.Format(time.RFC3339) + " is more than 10 minutes ahead or a year behind")
+	}
+	return nil
+}
+
+// ValidProviderName checks a provider name on an API-recorded event: 1..64
+// characters of a-z, 0-9, '-', '_' and '.', so that any vendor (elevenlabs,
+// google-tts, a self-hosted model) can be named and analytics stay clean.
+func ValidProviderName(s string) error {
+	if s == "" || len(s) > 64 {
+		return errors.New("provider must be 1..64 characters of a-z, 0-9, -, _, .")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return errors.New("provider must use only a-z, 0-9, -, _, . (lowercase)")
+		}
+	}
+	return nil
 }

@@ -201,19 +201,24 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("a traced event: %v", err)
 	}
 	mutations := map[string]func(*event.Event){
-		"version":    func(e *event.Event) { e.SchemaVersion = 9 },
-		"type":       func(e *event.Event) { e.Type = "x" },
-		"id":         func(e *event.Event) { e.EventID = "nope" },
-		"time":       func(e *event.Event) { e.Time = time.Time{} },
-		"future":     func(e *event.Event) { e.Time = now.Add(time.Hour) },
-		"tenant":     func(e *event.Event) { e.TenantID = "" },
-		"dimension":  func(e *event.Event) { e.Dimensions = map[string]string{"Bad Name": "x"} },
-		"denial":     func(e *event.Event) { e.Type = event.TypeDenial },
-		"status":     func(e *event.Event) { e.StatusCode = 5000 },
-		"latency":    func(e *event.Event) { e.LatencyMs = 1 << 33 },
-		"ttfb":       func(e *event.Event) { e.TTFBMs = -1 },
-		"trace id":   func(e *event.Event) { e.TraceID = "4BF92F3577B34DA6A3CE929D0E0E4736" },
-		"zero trace": func(e *event.Event) { e.TraceID = "00000000000000000000000000000000" },
+		"version":                    func(e *event.Event) { e.SchemaVersion = 9 },
+		"type":                       func(e *event.Event) { e.Type = "x" },
+		"id":                         func(e *event.Event) { e.EventID = "nope" },
+		"time":                       func(e *event.Event) { e.Time = time.Time{} },
+		"future":                     func(e *event.Event) { e.Time = now.Add(time.Hour) },
+		"tenant":                     func(e *event.Event) { e.TenantID = "" },
+		"dimension":                  func(e *event.Event) { e.Dimensions = map[string]string{"Bad Name": "x"} },
+		"denial":                     func(e *event.Event) { e.Type = event.TypeDenial },
+		"status":                     func(e *event.Event) { e.StatusCode = 5000 },
+		"latency":                    func(e *event.Event) { e.LatencyMs = 1 << 33 },
+		"ttfb":                       func(e *event.Event) { e.TTFBMs = -1 },
+		"trace id":                   func(e *event.Event) { e.TraceID = "4BF92F3577B34DA6A3CE929D0E0E4736" },
+		"zero trace":                 func(e *event.Event) { e.TraceID = "00000000000000000000000000000000" },
+		"a provider without a route": func(e *event.Event) { e.Provider = "elevenlabs" },
+		"an API record's bad provider name": func(e *event.Event) {
+			e.Source, e.Provider = event.SourceAPI, "Eleven Labs"
+		},
+		"a year and a day back": func(e *event.Event) { e.Time = now.AddDate(-1, 0, -1) },
 	}
 	for name, m := range mutations {
 		e := ok
@@ -221,6 +226,12 @@ func TestValidate(t *testing.T) {
 		if err := Validate(&e, now); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// The public record API records any vendor.
+	api := ok
+	api.Source, api.Provider = event.SourceAPI, "elevenlabs"
+	if err := Validate(&api, now); err != nil {
+		t.Errorf("an API record of elevenlabs: %v", err)
 	}
 }
 

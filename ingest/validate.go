@@ -28,13 +28,18 @@ func Validate(e *event.Event, now time.Time) error {
 	if e.Time.IsZero() {
 		return errors.New("time is required")
 	}
-	if e.Time.After(now.Add(10*time.Minute)) || e.Time.Before(now.AddDate(-1, 0, 0)) {
-		return fmt.Errorf("time %s is more than 10 minutes ahead or a year behind", e.Time.Format(time.RFC3339))
+	if err := event.CheckTime(e.Time, now); err != nil {
+		return err
 	}
 	if !isUUID(e.TenantID) || !isUUID(e.KeyID) {
 		return errors.New("tenant_id and key_id must be UUIDs")
 	}
-	if _, ok := meter.ProviderByID(e.Provider); !ok {
+	if e.Source == event.SourceAPI {
+		// Recorded through the public API: any vendor, named cleanly.
+		if err := event.ValidProviderName(e.Provider); err != nil {
+			return err
+		}
+	} else if _, ok := meter.ProviderByID(e.Provider); !ok {
 		return fmt.Errorf("unknown provider %q", e.Provider)
 	}
 	if len(e.ModelRequested) > 256 || len(e.ModelServed) > 256 || len(e.RawUsage) > 16<<10 {

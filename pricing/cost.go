@@ -79,6 +79,17 @@ type Cost struct {
 	UnratedClasses string
 }
 
+// CatalogueNanoUSD is the catalogue's own list price of the usage (with a
+// tenant override's rates for a model only the override prices), whether or
+// not a reported cost won ListNanoUSD; ok is false when there is none: the
+// model is unknown, or a class used has no rate (the figure would be partial).
+func (c *Cost) CatalogueNanoUSD() (nano int64, ok bool) {
+	if c.Model == "" && c.MatchedBy != "override" || c.UnratedClasses != "" || !c.Priced {
+		return 0, false
+	}
+	return c.ComputedListNanoUSD, true
+}
+
 // femto is an unsigned 128-bit sum of quantity × rate products. Units: nano-USD
 // per million units × units = 1e-15 USD. Keeping the exact sum and rounding
 // once per event means an event's cost does not depend on how it is split.

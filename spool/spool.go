@@ -16,7 +16,8 @@
 // batches are: ingest deduplicates by event id).
 //
 // One process uses a directory at a time (an advisory lock on <dir>/LOCK);
-// a Spool is safe for concurrent use, with one reader calling Next and Ack.
+// a Spool is safe for concurrent use, with one reader calling Next (or Peek,
+// to read ahead) and Ack.
 package spool
 
 import (
@@ -375,6 +376,45 @@ func (s *Spool) roll() error {
 func (s *Spool) Next() (Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.readAt(s.roff)
+}
+
+// Peek returns up to n of the oldest records not yet acknowledged, oldest
+// first, all from the oldest segment (so possibly fewer than n while more
+// wait in later ones), or ErrEmpty. Ack them in the order given; Next
+// returns the first of them again until it is.
+func (s *Spool) Peek(n int) ([]Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Record
+	off := s.roff
+	for len(out) < n && len(s.segs) > 0 && len(out) < s.segs[0].records {
+		rec, err := s.readAt(off)
+		if err != nil {
+			if len(out) > 0 {
+				return out, nil // the rest waits for a later call
+			}
+			return nil, err
+		}
+		out = append(out, rec)
+		off = rec.end
+	}
+	if len(out) == 0 {
+		return s.readErr()
+	}
+	return out, nil
+}
+
+// readErr is what reading an empty or closed spool returns.
+func (s *Spool) readErr() ([]Record, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	return nil, ErrEmpty
+}
+
+// readAt reads the record at off in the oldest segment.
+func (s *Spool) readAt(off int64) (Record, error) {
 	if s.closed {
 		return Record{}, ErrClosed
 	}
@@ -394,23 +434,23 @@ func (s *Spool) Next() (Record, error) {
 		s.r, s.rseq = f, seg.seq
 	}
 	var frame [frameSize]byte
-	if _, err := s.r.ReadAt(frame[:], s.roff); err != nil {
+	if _, err := s.r.ReadAt(frame[:], off); err != nil {
 		return Record{}, fmt.Errorf("spool: %w", err)
 	}
 	n := int64(binary.LittleEndian.Uint32(frame[0:4]))
-	end := s.roff + frameSize + n
+	end := off + frameSize + n
 	if end > seg.size {
-		return Record{}, fmt.Errorf("spool: segment %d: record at %d runs past the segment's end", seg.seq, s.roff)
+		return Record{}, fmt.Errorf("spool: segment %d: record at %d runs past the segment's end", seg.seq, off)
 	}
 	data := make([]byte, n)
-	if _, err := s.r.ReadAt(data, s.roff+frameSize); err != nil {
+	if _, err := s.r.ReadAt(data, off+frameSize); err != nil {
 		return Record{}, fmt.Errorf("spool: %w", err)
 	}
 	if crc32.Checksum(data, castagnoli) != binary.LittleEndian.Uint32(frame[4:8]) {
 		// Written whole and checksummed, now unreadable: the disk lost it.
-		return Record{}, fmt.Errorf("spool: segment %d: record at %d changed on disk (checksum)", seg.seq, s.roff)
+		return Record{}, fmt.Errorf("spool: segment %d: record at %d changed on disk (checksum)", seg.seq, off)
 	}
-	return Record{Data: data, seq: seg.seq, off: s.roff, end: end}, nil
+	return Record{Data: data, seq: seg.seq, off: off, end: end}, nil
 }
 
 // Ack removes the record Next returned. A segment is deleted once all its

@@ -428,3 +428,71 @@ func FuzzTornWrite(f *testing.F) {
 }
 
 func frame(r []byte) []byte { return appendFrame(nil, r) }
+
+// Peek reads ahead without acknowledging: records come oldest first, from
+// the oldest segment only, and are acknowledged in order; a reopened spool
+// hands out again what was peeked but not acknowledged.
+func TestPeekReadsAheadInOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{SegmentBytes: 200, MaxBytes: 1 << 20})
+	for i := range 20 {
+		if err := s.Append(rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Peek(4)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("peek 4: %d records, %v", len(got), err)
+	}
+	for i, r := range got {
+		if !bytes.Equal(r.Data, rec(i)) {
+			t.Fatalf("peeked %d: %q", i, r.Data)
+		}
+	}
+	if next, _ := s.Next(); !bytes.Equal(next.Data, rec(0)) {
+		t.Fatalf("Next after Peek: %q", next.Data)
+	}
+	for _, r := range got[:2] {
+		if err := s.Ack(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Ack(got[3]); err == nil {
+		t.Fatal("an acknowledgement out of order was taken")
+	}
+	seen := 2
+	for {
+		batch, err := s.Peek(100)
+		if errors.Is(err, ErrEmpty) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first, last := batch[0].seq, batch[len(batch)-1].seq; first != last {
+			t.Fatalf("one peek crossed segments %d to %d", first, last)
+		}
+		for _, r := range batch {
+			if !bytes.Equal(r.Data, rec(seen)) {
+				t.Fatalf("record %d: %q", seen, r.Data)
+			}
+			if err := s.Ack(r); err != nil {
+				t.Fatal(err)
+			}
+			seen++
+		}
+		if seen == 10 {
+			// Peeked, not acknowledged, process gone: handed out again.
+			if _, err := s.Peek(3); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			s = mustOpen(t, dir, Options{SegmentBytes: 200, MaxBytes: 1 << 20})
+		}
+	}
+	s.Close()
+	if seen != 20 || len(segFiles(t, dir)) != 0 {
+		t.Fatalf("%d records delivered, %d segments left", seen, len(segFiles(t, dir)))
+	}
+}

@@ -84,11 +84,23 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 			return budget.Reservation{}, err
 		}
 		denied := &budget.DeniedError{BudgetID: b.ID, BudgetName: b.Name, AmountNanoUSD: b.AmountNanoUSD, CallNanoUSD: in.AmountNanoUSD}
+		// What is left tells the caller whether a smaller worst case
+		// (max_tokens) would fit.
+		left := func() error {
+			denied.LeftNanoUSD = budget.Cap(b.AmountNanoUSD, carried) // nothing counted yet this period
+			if err := tx.QueryRow(ctx, `SELECT greatest($2 + carried_nano_usd - spent_nano_usd - reserved_nano_usd, 0) FROM budget_spend
+				WHERE budget_id = $1 AND period_start = $3`, b.ID, b.AmountNanoUSD, start).Scan(&denied.LeftNanoUSD); err != nil && !isNoRows(err) {
+				return fmt.Errorf("budget: reserve: %w", err)
+			}
+			return nil
+		}
 		// The first hold of a period inserts the row: it must fit the cap
 		// the row is created with. Later ones are checked by the update,
 		// against the cap the row holds.
 		if !budget.Fits(budget.Cap(b.AmountNanoUSD, carried), 0, 0, in.AmountNanoUSD) {
-			denied.LeftNanoUSD = budget.Cap(b.AmountNanoUSD, carried)
+			if err := left(); err != nil {
+				return budget.Reservation{}, err
+			}
 			return budget.Reservation{}, denied
 		}
 		var ok bool
@@ -102,11 +114,8 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 			if !isNoRows(err) {
 				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 			}
-			// What is left tells the caller whether a smaller worst case
-			// (max_tokens) would fit.
-			if err := tx.QueryRow(ctx, `SELECT greatest($2 + carried_nano_usd - spent_nano_usd - reserved_nano_usd, 0) FROM budget_spend
-				WHERE budget_id = $1 AND period_start = $3`, b.ID, b.AmountNanoUSD, start).Scan(&denied.LeftNanoUSD); err != nil && !isNoRows(err) {
-				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
+			if err := left(); err != nil {
+				return budget.Reservation{}, err
 			}
 			return budget.Reservation{}, denied
 		}

@@ -200,7 +200,14 @@ func (s *Service) UseCatalogue(src pricing.Source) { s.catalogue = src }
 // model's maximum output from the catalogue or the config's default), or
 // UnpricedReserveNanoUSD for a model without a price. It fails only when the
 // tenant's overrides cannot be read.
+//
+// A request with MaxCostNanoUSD reserves that amount; one with Usage (the
+// public preflight's worst case in any unit) reserves the tenant cost of
+// that usage, or UnpricedReserveNanoUSD when the catalogue cannot price it.
 func (s *Service) Estimate(ctx context.Context, r *budget.ReserveRequest) (int64, error) {
+	if r.MaxCostNanoUSD > 0 {
+		return r.MaxCostNanoUSD, nil
+	}
 	in, out := r.InputTokensEstimate, r.MaxTokens
 	if in == 0 {
 		in = s.cfg.DefaultInputTokens
@@ -219,7 +226,11 @@ func (s *Service) Estimate(ctx context.Context, r *budget.ReserveRequest) (int64
 		}
 	}
 	at := s.now()
-	c := s.catalogue.CatalogueAt(at).Cost(pricing.Request{Provider: r.Provider, Model: r.Model, Time: at}, usage.Tokens{Input: in, Output: out}, ovs)
+	worst := usage.Tokens{Input: in, Output: out}
+	if r.Usage != nil {
+		worst = *r.Usage
+	}
+	c := s.catalogue.CatalogueAt(at).Cost(pricing.Request{Provider: r.Provider, Model: r.Model, Time: at}, worst, ovs)
 	if !c.Priced {
 		return s.cfg.UnpricedReserveNanoUSD, nil
 	}

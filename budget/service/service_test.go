@@ -477,3 +477,27 @@ func TestEstimateWithoutMaxTokensReservesTheModelsMaximum(t *testing.T) {
 		t.Fatalf("estimate %d (%v), want %d for %d output tokens", got, err, want.TenantNanoUSD, max)
 	}
 }
+
+// The public preflight's worst cases: a usage in any unit is priced by the
+// catalogue (tts-1: $15 per million characters), a caller's own maximum is
+// reserved as stated, and a unit the model has no rate for reserves the
+// unpriced amount, never a partial figure.
+func TestEstimateOfAWorstCaseInAnyUnit(t *testing.T) {
+	f := setup(t)
+	svc := service.New(f.db, nil, "SGU", testConfig("SGU"), nil)
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		req  budget.ReserveRequest
+		want int64
+	}{
+		"characters":       {budget.ReserveRequest{Provider: "openai", Model: "tts-1", Usage: &usage.Tokens{Characters: 10_000}}, 150_000_000},
+		"seconds":          {budget.ReserveRequest{Provider: "openai", Model: "whisper-1", Usage: &usage.Tokens{Seconds: 90}}, 9_000_000},
+		"a stated maximum": {budget.ReserveRequest{Provider: "elevenlabs", Model: "eleven_v3", MaxCostNanoUSD: 250_000_000}, 250_000_000},
+		"an unrated unit":  {budget.ReserveRequest{Provider: "openai", Model: "tts-1", Usage: &usage.Tokens{Images: 1}}, testConfig("SGU").UnpricedReserveNanoUSD},
+	} {
+		c.req.TenantID = f.tenant
+		if got, err := svc.Estimate(ctx, &c.req); err != nil || got != c.want {
+			t.Errorf("%s: estimate %d (%v), want %d", name, got, err, c.want)
+		}
+	}
+}

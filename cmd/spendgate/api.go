@@ -22,6 +22,7 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/portal"
+	recordhttp "github.com/spendgate/spendgate/recordapi/httpapi"
 	"github.com/spendgate/spendgate/reprice"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
@@ -147,6 +148,7 @@ func runAPI(ctx context.Context, args []string) error {
 	addClickHouseClusterFlags(fs, &chCluster)
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS of the ingest service, for live budget alerts and dead letters (empty: none)")
 	prefix := fs.String("stream-prefix", ingest.DefaultConfig().Prefix, "the ingest service's stream prefix")
+	partitions := fs.Int("partitions", ingest.DefaultConfig().Partitions, "the ingest service's --partitions (records of the /v1 record API are published by event id)")
 	withPortal := fs.Bool("portal", true, "serve the web portal at /")
 	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
 	var webhookAllow egressFlag
@@ -210,6 +212,7 @@ func runAPI(ctx context.Context, args []string) error {
 		spendStore = store
 	}
 	cfg.Analytics = analytics.New(cp, spendStore, pgstore.New(pool), analytics.DefaultLimits())
+	var recordCfg *recordhttp.Config
 	if *natsURL != "" {
 		nc, err := nats.Connect(*natsURL, nats.Name("spendgate api"), nats.MaxReconnects(-1))
 		if err != nil {
@@ -228,10 +231,22 @@ func runAPI(ctx context.Context, args []string) error {
 		cfg.Alerts = alerts.NewFeed(nc, strings.ToLower(*prefix), log)
 		cfg.Ticks = alerts.NewTicks(nc, strings.ToLower(*prefix), log)
 		cfg.DeadLetters = ingest.NewDLQ(js, icfg)
+		// The public record API (/v1/): records go to the ingest streams
+		// like the data plane's events, preflights through the budget
+		// engine's reservation path (Postgres; ingest sweeps expiries).
+		icfg.Partitions = *partitions
+		overrides := ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ingest.DefaultConsumerConfig().OverridesTTL)
+		reserver := budgetservice.New(pool, nil, strings.ToLower(*prefix), budgetservice.DefaultConfig(strings.ToLower(*prefix)), log)
+		reserver.UseCatalogue(live)
+		reserver.SetPricingOverrides(overrides)
+		recordCfg = &recordhttp.Config{Keys: cp, Reserver: reserver, Publisher: ingest.NewReceiver(icfg, js, log), Catalogue: live, Overrides: overrides}
 	} else {
-		log.Warn("api: no NATS: the budgetAlerts subscription and dead letters answer 'not available'")
+		log.Warn("api: no NATS: the budgetAlerts subscription and dead letters answer 'not available', and the /v1 record API is not served")
 	}
 	srv := apiserver.New(cfg, cp, log)
+	if recordCfg != nil {
+		mountRecordAPI(ctx, srv.Mount, pool, *recordCfg, log)
+	}
 	if *withPortal {
 		srv.Mount("GET /", portal.Handler())
 	}

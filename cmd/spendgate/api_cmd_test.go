@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,19 @@ func TestAPICommand(t *testing.T) {
 	if full.SpendSummary.Requests != 0 || full.DeadLetters == nil {
 		t.Fatalf("answers %+v", full)
 	}
+	// The public record API is served with NATS: records go to the ingest
+	// streams, preflights through the budget engine.
+	var created struct{ CreateAPIKey struct{ Secret string } }
+	testenv.MustGraphQL(t, url, token, `mutation($t:ID!){createAPIKey(tenantId:$t,name:"jobs"){secret}}`, map[string]any{"t": tenant}, &created)
+	base := strings.TrimSuffix(url, "/query")
+	for path, body := range map[string]string{
+		"/v1/usage":     `{"idempotency_key":"a1","provider":"openai","model":"tts-1","usage":{"characters":10}}`,
+		"/v1/preflight": `{"provider":"openai","model":"tts-1","usage":{"characters":10}}`,
+	} {
+		if status := postKey(t, base+path, created.CreateAPIKey.Secret, body); status != 202 && status != 200 {
+			t.Errorf("%s: HTTP %d", path, status)
+		}
+	}
 	stop()
 
 	url, stop = run("--clickhouse-addr", "", "--nats-url", "")
@@ -84,4 +98,20 @@ func TestAPICommand(t *testing.T) {
 	if n := scrapeValue(t, metrics, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "query", "result": "error"}); n < 1 {
 		t.Fatalf("failed queries counted: %v", n)
 	}
+	// Without NATS records have nowhere to go: the record API is not served.
+	if status := postKey(t, strings.TrimSuffix(url, "/query")+"/v1/usage", created.CreateAPIKey.Secret, `{}`); status == 202 || status == 400 {
+		t.Errorf("/v1/usage without NATS: HTTP %d", status)
+	}
+}
+
+func postKey(t *testing.T, url, key, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	testenv.Must(t, err, "request")
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	testenv.Must(t, err, "POST "+url)
+	_ = res.Body.Close()
+	return res.StatusCode
+
 }

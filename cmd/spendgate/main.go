@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"pricing":      {"pricing catalogue tools (sync, list, show, cost)", runPricing},
 		"fakeprovider": {"run a fake OpenAI/Anthropic/Gemini provider for tests and demos", runFakeProvider},
 		"demo":         {"demo helpers: 'demo traffic' sends realistic calls through the gateway", runDemo},
+		"record":       {"record usage through the public record API (outbox on disk; --flush sends what is queued)", runRecord},
 	}
 }
 

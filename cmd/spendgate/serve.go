@@ -25,6 +25,7 @@ import (
 	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/portal"
+	recordhttp "github.com/spendgate/spendgate/recordapi/httpapi"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -101,6 +102,11 @@ func runServe(ctx context.Context, args []string) error {
 		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
 		Catalogue: p.catalogue, Revisions: p.revisions, Extensions: o.graphQLExtensions()}, cp, log)
 	p.mount(api.Mount, cpf.serviceToken, log)
+	rcfg := recordhttp.Config{Keys: cp, Publisher: p.receiver, Catalogue: p.catalogue, Overrides: p.overrides}
+	if p.budgets != nil {
+		rcfg.Reserver = p.budgets // the gateway's reservation path, in-process
+	}
+	mountRecordAPI(ctx, api.Mount, pool, rcfg, log)
 	api.Mount("GET /", portal.Handler())
 
 	if gwf.spoolDir == "" {
@@ -304,6 +310,7 @@ func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, 
 ================ spendgate is running ================
   portal        http://%[1]s/              (sign in: %[3]s / %[4]s)
   GraphQL API   http://%[1]s/query
+  record API    http://%[1]s/v1/usage, /v1/preflight   (OpenAPI: /v1/openapi.json, docs/record-api.md)
   gateway       http://%[2]s/v1/<provider>/...
   demo tenant   %[5]s (%[6]s)
   demo API key  %[7]s

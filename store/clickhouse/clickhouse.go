@@ -119,6 +119,14 @@ var migrations = []migration{
 		list_delta Int64, tenant_delta Int64, unpriced_delta Int64,
 		catalogue_model String, override_id String, pricing_tier String, cost_lines String, created_at DateTime
 	) ENGINE = ReplacingMergeTree(created_at) PARTITION BY toYYYYMM(time) ORDER BY (tenant_id, time, correction_id)`},
+	// The catalogue's own price of an event, kept beside a reported cost
+	// (a provider's, or the caller's on the public record API), which wins
+	// list_cost_nano_usd: has_catalogue_cost = 1 when the catalogue (or a
+	// tenant override) priced every class used. Events stored before have 0.
+	{sql: `ALTER TABLE {db}.usage_events ADD COLUMN catalogue_cost_nano_usd Int64 DEFAULT 0`,
+		done: `SELECT count() FROM system.columns WHERE database = '{db}' AND table = 'usage_events' AND name = 'catalogue_cost_nano_usd'`},
+	{sql: `ALTER TABLE {db}.usage_events ADD COLUMN has_catalogue_cost UInt8 DEFAULT 0`,
+		done: `SELECT count() FROM system.columns WHERE database = '{db}' AND table = 'usage_events' AND name = 'has_catalogue_cost'`},
 }
 
 func init() {

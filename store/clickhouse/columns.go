@@ -92,6 +92,13 @@ var usageColumns = concat(commonColumns, []eventColumn{
 	columnOf("tenant_cost_nano_usd", func(r *eventRow) int64 { return r.pe.Cost.TenantNanoUSD }),
 	columnOf("provider_reported_nano_usd", func(r *eventRow) int64 { return r.pe.Cost.ProviderReportedNanoUSD }),
 	columnOf("has_provider_reported", func(r *eventRow) uint8 { return b2u(r.pe.Cost.HasProviderReported) }),
+	columnOf("catalogue_cost_nano_usd", func(r *eventRow) int64 {
+		if n, ok := r.pe.Cost.CatalogueNanoUSD(); ok {
+			return n
+		}
+		return 0
+	}),
+	columnOf("has_catalogue_cost", func(r *eventRow) uint8 { _, ok := r.pe.Cost.CatalogueNanoUSD(); return b2u(ok) }),
 	columnOf("override_id", func(r *eventRow) string { return r.pe.Cost.OverrideID }),
 	columnOf("pricing_tier", func(r *eventRow) string { return r.pe.Cost.Tier }),
 	columnOf("cost_lines", func(r *eventRow) string { return linesJSON(r.pe.Cost.Lines) }),
