@@ -15,16 +15,16 @@ import (
 )
 
 type want struct {
-	Route    string       `json:"route"`
-	SSE      bool         `json:"sse"`
+	Route string `json:"route"`
+	SSE   bool   `json:"sse"`
 	// EventStream marks an AWS event-stream capture (NAME.bin), fed with
 	// its content-type; Headers are response headers fed before the body.
 	EventStream bool              `json:"eventstream"`
 	Headers     map[string]string `json:"headers"`
-	Model    string       `json:"model"`
-	ID       string       `json:"id"`
-	Complete bool         `json:"complete"`
-	Usage    usage.Tokens `json:"usage"`
+	Model       string            `json:"model"`
+	ID          string            `json:"id"`
+	Complete    bool              `json:"complete"`
+	Usage       usage.Tokens      `json:"usage"`
 }
 
 type capture struct {
