@@ -230,3 +230,26 @@ func (r *Route) AzureDeployment(req *RequestInfo) string {
 	}
 	return req.Model
 }
+
+// SigV4SignsHeader reports whether an AWS Signature Version 4
+// Authorization header ("AWS4-HMAC-SHA256 Credential=..., SignedHeaders=a;b;c,
+// Signature=...") covers header name (lower case). A proxy must not remove
+// or change a signed header: the provider would refuse the signature.
+func SigV4SignsHeader(authorization, name string) bool {
+	if !strings.HasPrefix(authorization, "AWS4-HMAC-SHA256 ") {
+		return false
+	}
+	_, rest, ok := strings.Cut(authorization, "SignedHeaders=")
+	if !ok {
+		return false
+	}
+	if i := strings.IndexAny(rest, ", "); i >= 0 {
+		rest = rest[:i]
+	}
+	for _, h := range strings.Split(rest, ";") {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
