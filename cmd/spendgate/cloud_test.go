@@ -127,10 +127,10 @@ func TestServeMetersCloudCallsIntoClickHouse(t *testing.T) {
 		map[string]string{"x-fake-prompt-tokens": "8", "x-fake-completion-tokens": "11", "x-fake-reasoning-tokens": "26"})
 
 	want := map[string]int64{
-		"azure_openai/gpt-4o-data-zone":                             1_570_250, // 19×2.75 + 1024×1.375 + 10×11 per million
+		"azure_openai/gpt-4o-data-zone":                        1_570_250, // 19×2.75 + 1024×1.375 + 10×11 per million
 		"bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0": 3_306_600, // 12×3.3 + 1600×0.33 + 500×4.125 + 41×16.5
-		"vertex_ai/claude-sonnet-4-5@20250929":                      5_913_000, // 21×3 + 1500×3.75 + 15×15
-		"vertex_ai/gemini-2.5-flash":                                94_900,    // 8×0.3 + (11+26)×2.5
+		"vertex_ai/claude-sonnet-4-5@20250929":                 5_913_000, // 21×3 + 1500×3.75 + 15×15
+		"vertex_ai/gemini-2.5-flash":                           94_900,    // 8×0.3 + (11+26)×2.5
 	}
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}})
 	testenv.Must(t, err, "clickhouse")
