@@ -31,8 +31,8 @@ const (
 func cloudPrefixRoute(p *Provider, tail string) (Route, bool) {
 	switch p.ID {
 	case ProviderAzureOpenAI, ProviderBedrock:
-		seg, rest, _ := strings.Cut(tail, "/")
-		if !isDNSLabel(seg) {
+		seg, rest, found := strings.Cut(tail, "/")
+		if !found || !isDNSLabel(seg) {
 			return Route{}, false
 		}
 		host := seg + ".openai.azure.com"
