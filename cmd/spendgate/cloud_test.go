@@ -160,7 +160,10 @@ func TestServeMetersCloudCallsIntoClickHouse(t *testing.T) {
 	}
 	cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not stop")
 	}
