@@ -32,14 +32,16 @@ import (
 // cloud serves the cloud surfaces; false when path is none of them.
 func (s *Server) cloud(w http.ResponseWriter, r *http.Request, k knobs, body []byte, path string) bool {
 	switch {
-	case strings.HasPrefix(path, "/openai/"):
+	case strings.Contains(path, "/openai/deployments/") || strings.Contains(path, "/openai/v1/"):
 		if s.cfg.AzureAPIKey != "" && r.Header.Get("api-key") != s.cfg.AzureAPIKey {
 			writeJSON(w, 401, map[string]any{"error": map[string]any{"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint."}})
 			return true
 		}
 		return false // the OpenAI handlers answer, as Azure does
-	case strings.HasPrefix(path, "/model/"):
-		s.bedrock(w, r, k, body, path)
+	case strings.Contains(path, "/model/"):
+		// Called directly, a Bedrock path may still carry the gateway's
+		// /v1/bedrock/<region> prefix (demo traffic against the fake).
+		s.bedrock(w, r, k, body, path[strings.Index(path, "/model/"):])
 		return true
 	case strings.Contains(path, "/publishers/anthropic/models/"):
 		m := path[strings.Index(path, "/publishers/anthropic/models/")+len("/publishers/anthropic/models/"):]
