@@ -41,7 +41,8 @@ func (s *Server) cloud(w http.ResponseWriter, r *http.Request, k knobs, body []b
 	case strings.Contains(path, "/model/"):
 		// Called directly, a Bedrock path may still carry the gateway's
 		// /v1/bedrock/<region> prefix (demo traffic against the fake).
-		s.bedrock(w, r, k, body, path[strings.Index(path, "/model/"):])
+		_, rest, _ := strings.Cut(path, "/model/")
+		s.bedrock(w, r, k, body, "/model/"+rest)
 		return true
 	case strings.Contains(path, "/publishers/anthropic/models/"):
 		m := path[strings.Index(path, "/publishers/anthropic/models/")+len("/publishers/anthropic/models/"):]
