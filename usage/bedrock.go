@@ -1,6 +1,10 @@
 package usage
 
-import "github.com/tidwall/gjson"
+import (
+	"strconv"
+
+	"github.com/tidwall/gjson"
+)
 
 // ParseBedrock normalises a usage report of AWS Bedrock Runtime, whichever
 // of its shapes the model family answers with:
@@ -38,6 +42,10 @@ func ParseBedrock(obj []byte) (Tokens, error) {
 		// Titan text: one result per completion, each with its tokenCount.
 		res.ForEach(func(_, r gjson.Result) bool {
 			t.Output += count(r, "tokenCount", &perr)
+			if t.Output > MaxCount {
+				setErr(&perr, "results.tokenCount", "sum over "+strconv.FormatInt(MaxCount, 10))
+				return false
+			}
 			return true
 		})
 	}
@@ -49,7 +57,7 @@ func ParseBedrock(obj []byte) (Tokens, error) {
 			if c.Get("ttl").Str == "1h" {
 				t.CacheWrite1h += count(c, "inputTokens", &perr)
 			}
-			return true
+			return t.CacheWrite1h <= MaxCount
 		})
 		t.CacheWrite1h = min(t.CacheWrite1h, t.CacheWrite5m)
 		t.CacheWrite5m -= t.CacheWrite1h
