@@ -200,6 +200,9 @@ func (s *KeyService) PolicyAnswer(ctx context.Context, key string) (policy.Answe
 		return policy.Answer{}, err
 	}
 	a.Policy.HardBudget = hard
+	if a.Policy.AzureDeployments, err = s.tenantAzureDeployments(ctx, rec.TenantID); err != nil {
+		return policy.Answer{}, err
+	}
 	if hard {
 		// A key under a hard cap is re-checked often, so blocking is prompt.
 		a.CacheTTLSeconds = min(ttl, 5)

@@ -123,6 +123,7 @@ type Call struct {
 	cfg *Config
 
 	key      string
+	authz    string // the Authorization header, for SigV4's signed headers
 	reqDims  map[string]string
 	dimErr   string
 	answer   policy.Answer
@@ -151,6 +152,10 @@ func NewCall(cfg *Config, now time.Time) *Call {
 func (c *Call) Header(name, value string) {
 	if name == contract.KeyHeader {
 		c.key = strings.TrimSpace(value)
+		return
+	}
+	if name == "authorization" {
+		c.authz = value
 		return
 	}
 	dim, val, isDim, err := meter.DimensionFromHeader(name, value)
@@ -193,7 +198,22 @@ func (c *Call) Begin(authority, path string) Step {
 	if c.key == "" {
 		return c.deny(policy.Decision{Reason: event.DenialMissingKey, Message: "missing spendgate API key: send it in the " + contract.KeyHeader + " header"})
 	}
+	if meter.SigV4SignsHeader(c.authz, contract.KeyHeader) {
+		// Removing the key would break the signature, forwarding it would
+		// hand it to AWS: the key must be added after signing.
+		return c.deny(policy.Decision{Reason: event.DenialSignedKeyHeader, Message: "the AWS SigV4 signature covers the " +
+			contract.KeyHeader + " header, which spendgate removes before forwarding: add the header after signing (see docs/cloud.md)"})
+	}
 	return Step{Kind: NeedBody}
+}
+
+// StripAcceptEncoding reports whether the host removes the caller's
+// Accept-Encoding before forwarding: on metered routes, since usage is read
+// from the answer's body, unless a SigV4 signature covers the header (a
+// removed signed header breaks the signature; the answer may then come
+// compressed and unread, which the host logs).
+func (c *Call) StripAcceptEncoding() bool {
+	return c.Route.Metered() && !meter.SigV4SignsHeader(c.authz, "accept-encoding")
 }
 
 // BodyTooLarge checks a body's size as it arrives (n bytes so far) against
@@ -231,6 +251,11 @@ func (c *Call) Policy(a policy.Answer, err error) Step {
 	c.attributed = a.Valid
 	if !a.Valid {
 		return c.deny(policy.Evaluate(&c.answer, "", "", nil))
+	}
+	if dep := c.Route.AzureDeployment(&c.Request); dep != "" {
+		// The tenant's deployment names stand for models: every rule below,
+		// the event and the price see the model.
+		c.Request.Model = a.Policy.ResolveAzureDeployment(dep)
 	}
 	dims, err := meter.MergeDimensions(a.Policy.DefaultDimensions, c.reqDims)
 	c.Dimensions = dims

@@ -22,6 +22,12 @@ import (
 	istioext "istio.io/api/extensions/v1alpha1"
 	"sigs.k8s.io/yaml"
 
+	"regexp"
+
+	dfpclusterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/clusters/dynamic_forward_proxy/v3"
+	dfpfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/dynamic_forward_proxy/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+
 	// Register the typed configs envoy.yaml uses, so the Any fields resolve.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 
@@ -79,8 +85,13 @@ func TestEnvoyRoutesMatchMeterAndFilterConfig(t *testing.T) {
 		t.Fatalf("http connection manager: %v", err)
 	}
 	filters := hcm.GetHttpFilters()
-	if len(filters) != 2 || filters[0].GetName() != "envoy.filters.http.wasm" || filters[1].GetName() != "envoy.filters.http.router" {
-		t.Fatalf("want wasm then router, got %v", filters)
+	if len(filters) != 3 || filters[0].GetName() != "envoy.filters.http.wasm" || filters[1].GetName() != "envoy.filters.http.dynamic_forward_proxy" ||
+		filters[2].GetName() != "envoy.filters.http.router" {
+		t.Fatalf("want wasm, dynamic forward proxy (cloud hosts), router; got %v", filters)
+	}
+	var dfp dfpfilterv3.FilterConfig
+	if err := filters[1].GetTypedConfig().UnmarshalTo(&dfp); err != nil || dfp.ValidateAll() != nil {
+		t.Fatalf("dynamic forward proxy filter: %v", err)
 	}
 	var wasm wasmfilterv3.Wasm
 	if err := filters[0].GetTypedConfig().UnmarshalTo(&wasm); err != nil {
@@ -123,6 +134,22 @@ func TestEnvoyRoutesMatchMeterAndFilterConfig(t *testing.T) {
 			t.Errorf("provider %s has no cluster", p.ID)
 			continue
 		}
+		if p.Cloud {
+			// A dynamic forward proxy sharing the filter's DNS cache, whose
+			// TLS names the host each request goes to.
+			var cc dfpclusterv3.ClusterConfig
+			if err := c.GetClusterType().GetTypedConfig().UnmarshalTo(&cc); err != nil || cc.ValidateAll() != nil ||
+				cc.GetDnsCacheConfig().GetName() != dfp.GetDnsCacheConfig().GetName() {
+				t.Errorf("cloud cluster %s: not a dynamic forward proxy on the filter's DNS cache (%v)", p.ID, err)
+			}
+			var po upstreamhttpv3.HttpProtocolOptions
+			opts := c.GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+			if err := opts.UnmarshalTo(&po); err != nil || po.ValidateAll() != nil || !po.GetUpstreamHttpProtocolOptions().GetAutoSni() ||
+				!po.GetUpstreamHttpProtocolOptions().GetAutoSanValidation() {
+				t.Errorf("cloud cluster %s: want auto SNI and SAN validation (%v)", p.ID, err)
+			}
+			continue
+		}
 		var tls tlsv3.UpstreamTlsContext
 		if err := c.GetTransportSocket().GetTypedConfig().UnmarshalTo(&tls); err != nil || tls.GetSni() != p.Hosts[0] {
 			t.Errorf("cluster %s: TLS SNI %q, want %s (%v)", p.ID, tls.GetSni(), p.Hosts[0], err)
@@ -154,6 +181,9 @@ func TestEnvoyRoutesAgreeWithMeter(t *testing.T) {
 			reqs = append(reqs, request{"envoy.internal:10000", "/v1/" + p.ID + path})
 		}
 		rt, _ := meter.Resolve("", "/v1/"+p.ID+"/chat/completions")
+		if p.Cloud {
+			continue // their paths and hosts are listed below
+		}
 		for _, h := range p.Hosts {
 			for _, authority := range []string{h, h + ":443", h + ":80"} {
 				reqs = append(reqs, request{authority, rt.UpstreamPath}, request{authority, "/v1/openai/chat/completions"})
@@ -162,6 +192,34 @@ func TestEnvoyRoutesAgreeWithMeter(t *testing.T) {
 	}
 	reqs = append(reqs, request{"envoy.internal", "/healthz"}, request{"envoy.internal", "/v1/acme/chat/completions"},
 		request{"example.com", "/v1/chat/completions"})
+	// The cloud providers: by prefix and by their own hosts, good and bad.
+	for _, path := range []string{
+		"/v1/azure_openai/contoso/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21",
+		"/v1/azure_openai/contoso/openai/v1/responses",
+		"/v1/azure_openai/Contoso/openai/v1/responses",
+		"/v1/azure_openai/evil.example.com/openai/v1/responses",
+		"/v1/bedrock/us-east-1/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/converse-stream",
+		"/v1/bedrock/eu-west-3/model/arn%3Aaws%3Abedrock%3Aeu-west-3%3A%3Afoundation-model%2Fmistral.mistral-7b-instruct-v0%3A2/invoke",
+		"/v1/bedrock/-bad/model/x/converse",
+		"/v1/vertex_ai/v1/projects/acme/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
+		"/v1/vertex_ai/v1/projects/acme/locations/global/publishers/google/models/gemini-2.5-pro:generateContent",
+		"/v1/vertex_ai/v1beta1/projects/acme/locations/europe-west4/endpoints/openapi/chat/completions",
+		"/v1/vertex_ai/v1/projects/acme/publishers/google/models/gemini-2.5-pro:generateContent",
+	} {
+		reqs = append(reqs, request{"envoy.internal:10000", path})
+	}
+	for _, hp := range [][2]string{
+		{"contoso.openai.azure.com", "/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21"},
+		{"contoso.cognitiveservices.azure.com", "/openai/v1/chat/completions"},
+		{"bedrock-runtime.us-east-1.amazonaws.com", "/model/amazon.nova-pro-v1:0/converse"},
+		{"bedrock-runtime-fips.us-gov-west-1.amazonaws.com", "/model/amazon.nova-pro-v1:0/invoke"},
+		{"s3.us-east-1.amazonaws.com", "/bucket/key"},
+		{"us-central1-aiplatform.googleapis.com", "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"},
+		{"aiplatform.googleapis.com", "/v1/projects/p/locations/global/publishers/anthropic/models/claude-haiku-4-5@20251001:rawPredict"},
+		{"aiplatform.googleapis.com:443", "/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:generateContent"},
+	} {
+		reqs = append(reqs, request{hp[0], hp[1]})
+	}
 	for _, r := range reqs {
 		cluster, upstreamPath, upstreamHost, routed := envoyRoute(vhosts, r.authority, r.path)
 		rt, ok := meter.Resolve(r.authority, r.path)
@@ -172,7 +230,11 @@ func TestEnvoyRoutesAgreeWithMeter(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if cluster != rt.Provider.ID || upstreamPath != rt.UpstreamPath || !contains(rt.Provider.Hosts, upstreamHost) {
+		wantHost := contains(rt.Provider.Hosts, upstreamHost)
+		if rt.Provider.Cloud {
+			wantHost = "https://"+upstreamHost == rt.Upstream("")
+		}
+		if cluster != rt.Provider.ID || upstreamPath != rt.UpstreamPath || !wantHost {
 			t.Errorf("%s %s: Envoy sends it to %s %s%s, the meter to %s %s",
 				r.authority, r.path, cluster, upstreamHost, upstreamPath, rt.Provider.ID, rt.UpstreamPath)
 		}
@@ -218,17 +280,42 @@ func envoyRoute(vhosts []*routev3.VirtualHost, authority, path string) (cluster,
 		return "", "", "", false
 	}
 	for _, r := range best.GetRoutes() {
-		prefix := r.GetMatch().GetPrefix()
-		if !strings.HasPrefix(path, prefix) {
+		m := r.GetMatch()
+		prefix := m.GetPrefix()
+		justPath := path
+		if i := strings.IndexAny(justPath, "?#"); i >= 0 {
+			justPath = justPath[:i]
+		}
+		switch {
+		case m.GetSafeRegex() != nil:
+			// Envoy matches a regex against the whole path without the query.
+			if !regexp.MustCompile("^(?:" + m.GetSafeRegex().GetRegex() + ")$").MatchString(justPath) {
+				continue
+			}
+		case !strings.HasPrefix(path, prefix):
 			continue
 		}
+		if !headersMatch(m.GetHeaders(), authority) {
+			continue
+		}
+		ra := r.GetRoute()
+		upstreamHost = authority
+		if h := ra.GetHostRewriteLiteral(); h != "" {
+			upstreamHost = h
+		}
+		if hr := ra.GetHostRewritePathRegex(); hr != nil {
+			// On the path as it came (Envoy rewrites the host before the path).
+			upstreamHost = regexp.MustCompile(hr.GetPattern().GetRegex()).ReplaceAllString(justPath, envoySubstitution(hr.GetSubstitution()))
+		}
 		upstreamPath = path
-		if rw := r.GetRoute().GetPrefixRewrite(); rw != "" {
+		if rw := ra.GetPrefixRewrite(); rw != "" {
+			if m.GetSafeRegex() != nil {
+				prefix = "/v1/" + ra.GetCluster() + "/"
+			}
 			upstreamPath = rw + path[len(prefix):]
 		}
-		upstreamHost = authority
-		if h := r.GetRoute().GetHostRewriteLiteral(); h != "" {
-			upstreamHost = h
+		if rr := ra.GetRegexRewrite(); rr != nil {
+			upstreamPath = regexp.MustCompile(rr.GetPattern().GetRegex()).ReplaceAllString(justPath, envoySubstitution(rr.GetSubstitution())) + path[len(justPath):]
 		}
 		if i := strings.LastIndexByte(upstreamHost, ':'); i >= 0 {
 			upstreamHost = upstreamHost[:i]
@@ -326,4 +413,23 @@ func TestWasmPluginImage(t *testing.T) {
 	if want := []string{"FROM scratch", "COPY filter.wasm ./plugin.wasm"}; strings.Join(steps, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("filter/Dockerfile steps %q, want %q", steps, want)
 	}
+}
+
+// headersMatch applies a route's header matchers (this configuration only
+// matches :authority by regex).
+func headersMatch(hs []*routev3.HeaderMatcher, authority string) bool {
+	for _, h := range hs {
+		if h.GetName() != ":authority" {
+			return false
+		}
+		if re := h.GetStringMatch().GetSafeRegex(); re == nil || !regexp.MustCompile(re.GetRegex()).MatchString(authority) {
+			return false
+		}
+	}
+	return true
+}
+
+// envoySubstitution turns Envoy's \1 references into Go's ${1}.
+func envoySubstitution(s string) string {
+	return regexp.MustCompile(`\\([0-9])`).ReplaceAllString(s, "$${$1}")
 }

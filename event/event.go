@@ -125,6 +125,11 @@ const (
 	// minute (policy.Policy.RequestsPerMinute / TokensPerMinute): it passes
 	// when repeated after the minute, so it is answered with retry-after.
 	DenialRateLimited = "rate_limited"
+	// DenialSignedKeyHeader is an AWS SigV4-signed call whose signature
+	// covers the spendgate key header: the proxy must remove the key, which
+	// would break the signature, so the key has to be added after signing
+	// (docs/cloud.md). 400: repeating the call cannot help.
+	DenialSignedKeyHeader = "signed_key_header"
 )
 
 // IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form.

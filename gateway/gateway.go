@@ -418,11 +418,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 }
 
-func (g *Gateway) upstreamBase(p *meter.Provider) string {
-	if u, ok := g.cfg.Upstreams[p.ID]; ok && u != "" {
-		return u
-	}
-	return p.BaseURL
+func (g *Gateway) upstreamBase(r *meter.Route) string {
+	return r.Upstream(g.cfg.Upstreams[r.Provider.ID])
 }
 
 // forward sends the call upstream and streams the answer back, metering it.
@@ -430,7 +427,7 @@ func (g *Gateway) upstreamBase(p *meter.Provider) string {
 // its reservation, which ingest settles.
 func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Request, call *dataplane.Call, rec *CallRecord) {
 	body := call.ForwardBody()
-	target := call.Route.UpstreamURL(g.upstreamBase(call.Route.Provider))
+	target := call.Route.UpstreamURL(g.upstreamBase(&call.Route))
 	uctx, usp := ctx, trace.Span(nil)
 	if g.trace.on() { // the span option is built only then: tracing off costs no allocation
 		uctx, usp = g.trace.start(ctx, "spendgate.upstream", trace.WithSpanKind(trace.SpanKindClient))
@@ -447,11 +444,16 @@ func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	dropHopHeaders(out.Header)
 	out.Header.Del(contract.KeyHeader)
-	if call.Route.Metered() {
+	if call.StripAcceptEncoding() {
 		// Usage is read from the response body, so the provider must answer
 		// in identity encoding (the filter does the same). Unmetered calls
 		// keep the caller's Accept-Encoding; the transport never decodes.
 		out.Header.Del("Accept-Encoding")
+	}
+	if call.Route.HostRouted {
+		// The caller named the provider's host (egress proxy): it goes on
+		// as it came, since a SigV4 signature covers it.
+		out.Host = r.Host
 	}
 	out.ContentLength = int64(len(body))
 	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -503,6 +505,11 @@ func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Re
 		m = meterPool.Get().(*meter.ResponseMeter)
 		m.Reset(&call.Route, sse)
 		defer meterPool.Put(m)
+		for name, vals := range resp.Header {
+			for _, v := range vals {
+				m.Header(name, v)
+			}
+		}
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)

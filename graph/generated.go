@@ -97,6 +97,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	AzureDeployment struct {
+		CreatedAt  func(childComplexity int) int
+		Deployment func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Model      func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
 	Budget struct {
 		Amount         func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -243,6 +251,7 @@ type ComplexityRoot struct {
 		CreatePricingOverride    func(childComplexity int, tenantID string, input model.PricingOverrideInput) int
 		CreateTenant             func(childComplexity int, name string, slug string) int
 		DeleteAttributionMapping func(childComplexity int, tenantID string, id string) int
+		DeleteAzureDeployment    func(childComplexity int, tenantID string, deployment string) int
 		DeleteBudget             func(childComplexity int, tenantID string, id string) int
 		DeletePricingOverride    func(childComplexity int, tenantID string, id string) int
 		GrantRole                func(childComplexity int, tenantID string, userID string, role model.ScopedRole, nodeID string) int
@@ -258,6 +267,7 @@ type ComplexityRoot struct {
 		RevokeRole               func(childComplexity int, tenantID string, userID string, nodeID string) int
 		RotateAPIKey             func(childComplexity int, tenantID string, id string) int
 		SetAPIKeyProject         func(childComplexity int, tenantID string, id string, projectID *string) int
+		SetAzureDeployment       func(childComplexity int, tenantID string, deployment string, model string) int
 		SetOrgNodeKeyDefaults    func(childComplexity int, tenantID string, id string, keyDefaults model.KeyPolicyInput) int
 		SignIn                   func(childComplexity int, email string, password string) int
 		SignOut                  func(childComplexity int, refreshToken string) int
@@ -343,6 +353,7 @@ type ComplexityRoot struct {
 		APIKeys             func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
 		AttributionMappings func(childComplexity int, tenantID string) int
 		AuditLog            func(childComplexity int, tenantID string, first *int, after *string) int
+		AzureDeployments    func(childComplexity int, tenantID string) int
 		Budget              func(childComplexity int, tenantID string, id string) int
 		BudgetAlertHistory  func(childComplexity int, tenantID string, first *int) int
 		BudgetStatuses      func(childComplexity int, tenantID string, budgetID *string) int
@@ -560,6 +571,8 @@ type MutationResolver interface {
 	CreatePricingOverride(ctx context.Context, tenantID string, input model.PricingOverrideInput) (*model.PricingOverride, error)
 	UpdatePricingOverride(ctx context.Context, tenantID string, id string, input model.PricingOverrideInput) (*model.PricingOverride, error)
 	DeletePricingOverride(ctx context.Context, tenantID string, id string) (bool, error)
+	SetAzureDeployment(ctx context.Context, tenantID string, deployment string, model string) (*model.AzureDeployment, error)
+	DeleteAzureDeployment(ctx context.Context, tenantID string, deployment string) (bool, error)
 	RepriceUnpricedEvents(ctx context.Context, tenantID string, from time.Time, to time.Time) (*model.RepriceResult, error)
 	ReplayDeadLetter(ctx context.Context, tenantID string, sequence string) (bool, error)
 	ApplyPricingRevision(ctx context.Context, id string) (*model.PricingRevision, error)
@@ -586,6 +599,7 @@ type QueryResolver interface {
 	Budget(ctx context.Context, tenantID string, id string) (*model.Budget, error)
 	PricingOverrides(ctx context.Context, tenantID string, first *int, after *string) (*model.PricingOverrideConnection, error)
 	PricingOverride(ctx context.Context, tenantID string, id string) (*model.PricingOverride, error)
+	AzureDeployments(ctx context.Context, tenantID string) ([]*model.AzureDeployment, error)
 	AuditLog(ctx context.Context, tenantID string, first *int, after *string) (*model.AuditEntryConnection, error)
 	SpendSummary(ctx context.Context, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) (*model.SpendTotals, error)
 	SpendTimeSeries(ctx context.Context, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) ([]*model.SpendPoint, error)
@@ -850,6 +864,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
+
+	case "AzureDeployment.createdAt":
+		if e.ComplexityRoot.AzureDeployment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AzureDeployment.CreatedAt(childComplexity), true
+	case "AzureDeployment.deployment":
+		if e.ComplexityRoot.AzureDeployment.Deployment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AzureDeployment.Deployment(childComplexity), true
+	case "AzureDeployment.id":
+		if e.ComplexityRoot.AzureDeployment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AzureDeployment.ID(childComplexity), true
+	case "AzureDeployment.model":
+		if e.ComplexityRoot.AzureDeployment.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AzureDeployment.Model(childComplexity), true
+	case "AzureDeployment.updatedAt":
+		if e.ComplexityRoot.AzureDeployment.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AzureDeployment.UpdatedAt(childComplexity), true
 
 	case "Budget.amount":
 		if e.ComplexityRoot.Budget.Amount == nil {
@@ -1521,6 +1566,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAttributionMapping(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.deleteAzureDeployment":
+		if e.ComplexityRoot.Mutation.DeleteAzureDeployment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAzureDeployment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAzureDeployment(childComplexity, args["tenantId"].(string), args["deployment"].(string)), true
 	case "Mutation.deleteBudget":
 		if e.ComplexityRoot.Mutation.DeleteBudget == nil {
 			break
@@ -1686,6 +1742,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAPIKeyProject(childComplexity, args["tenantId"].(string), args["id"].(string), args["projectId"].(*string)), true
+	case "Mutation.setAzureDeployment":
+		if e.ComplexityRoot.Mutation.SetAzureDeployment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAzureDeployment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAzureDeployment(childComplexity, args["tenantId"].(string), args["deployment"].(string), args["model"].(string)), true
 	case "Mutation.setOrgNodeKeyDefaults":
 		if e.ComplexityRoot.Mutation.SetOrgNodeKeyDefaults == nil {
 			break
@@ -2098,6 +2165,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.azureDeployments":
+		if e.ComplexityRoot.Query.AzureDeployments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_azureDeployments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AzureDeployments(childComplexity, args["tenantId"].(string)), true
 	case "Query.budget":
 		if e.ComplexityRoot.Query.Budget == nil {
 			break
@@ -3407,6 +3485,22 @@ type PricingOverrideConnection {
   pageInfo: PageInfo!
 }
 
+"""
+An Azure OpenAI deployment of the tenant (deployment names are chosen in Azure) and the catalogue model it serves:
+calls to the deployment are checked against key policies, metered and priced as that model. A deployment without a
+mapping is metered under its own name, which no price names (unpriced; refused for keys that require priced models).
+Data planes see a change once their cached policy answers expire (30 s by default).
+"""
+type AzureDeployment {
+  id: ID!
+  "The deployment name, as in /openai/deployments/{deployment}/... or the model of the v1 surface."
+  deployment: String!
+  "A catalogue model of provider azure_openai, e.g. gpt-4o (Global Standard) or gpt-4o-data-zone."
+  model: String!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
 type AuditEntry {
   id: ID!
   "Email of the user who acted, or system."
@@ -3702,6 +3796,8 @@ type Query {
   budget(tenantId: ID!, id: ID!): Budget!
   pricingOverrides(tenantId: ID!, first: Int, after: String): PricingOverrideConnection!
   pricingOverride(tenantId: ID!, id: ID!): PricingOverride!
+  "The tenant's Azure OpenAI deployment mappings, by name (at most 500)."
+  azureDeployments(tenantId: ID!): [AzureDeployment!]!
   "Admins only."
   auditLog(tenantId: ID!, first: Int, after: String): AuditEntryConnection!
   "Total spend and tokens in [from, to)."
@@ -3772,6 +3868,10 @@ type Mutation {
   createPricingOverride(tenantId: ID!, input: PricingOverrideInput!): PricingOverride!
   updatePricingOverride(tenantId: ID!, id: ID!, input: PricingOverrideInput!): PricingOverride!
   deletePricingOverride(tenantId: ID!, id: ID!): Boolean!
+  "Maps an Azure OpenAI deployment to a catalogue model, replacing its mapping (admin)."
+  setAzureDeployment(tenantId: ID!, deployment: String!, model: String!): AzureDeployment!
+  "Removes a deployment's mapping (admin); NOT_FOUND when it has none."
+  deleteAzureDeployment(tenantId: ID!, deployment: String!): Boolean!
 
   "Prices the tenant's unpriced events in [from, to) with the current catalogue and overrides (add a price first). Admins only; safe to repeat."
   repriceUnpricedEvents(tenantId: ID!, from: Time!, to: Time!): RepriceResult!
@@ -4082,6 +4182,22 @@ func (ec *executionContext) childFields_AuditEntryEdge(ctx context.Context, fiel
 		return ec.fieldContext_AuditEntryEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AzureDeployment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AzureDeployment_id(ctx, field)
+	case "deployment":
+		return ec.fieldContext_AzureDeployment_deployment(ctx, field)
+	case "model":
+		return ec.fieldContext_AzureDeployment_model(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AzureDeployment_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AzureDeployment_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AzureDeployment", field.Name)
 }
 
 func (ec *executionContext) childFields_Budget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5252,6 +5368,28 @@ func (ec *executionContext) field_Mutation_deleteAttributionMapping_args(ctx con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteAzureDeployment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "deployment",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deployment"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5622,6 +5760,36 @@ func (ec *executionContext) field_Mutation_setAPIKeyProject_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setAzureDeployment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "deployment",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deployment"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "model",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["model"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setOrgNodeKeyDefaults_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5923,6 +6091,20 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_azureDeployments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -7542,6 +7724,121 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AzureDeployment_id(ctx context.Context, field graphql.CollectedField, obj *model.AzureDeployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AzureDeployment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AzureDeployment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AzureDeployment", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AzureDeployment_deployment(ctx context.Context, field graphql.CollectedField, obj *model.AzureDeployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AzureDeployment_deployment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deployment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AzureDeployment_deployment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AzureDeployment", field, false, false, "String")
+}
+
+func (ec *executionContext) _AzureDeployment_model(ctx context.Context, field graphql.CollectedField, obj *model.AzureDeployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AzureDeployment_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AzureDeployment_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AzureDeployment", field, false, false, "String")
+}
+
+func (ec *executionContext) _AzureDeployment_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.AzureDeployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AzureDeployment_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AzureDeployment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AzureDeployment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AzureDeployment_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.AzureDeployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AzureDeployment_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AzureDeployment_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AzureDeployment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Budget_id(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
@@ -10535,6 +10832,94 @@ func (ec *executionContext) fieldContext_Mutation_deletePricingOverride(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setAzureDeployment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAzureDeployment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAzureDeployment(ctx, fc.Args["tenantId"].(string), fc.Args["deployment"].(string), fc.Args["model"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AzureDeployment) graphql.Marshaler {
+			return ec.marshalNAzureDeployment2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAzureDeployment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAzureDeployment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AzureDeployment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAzureDeployment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAzureDeployment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAzureDeployment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAzureDeployment(ctx, fc.Args["tenantId"].(string), fc.Args["deployment"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAzureDeployment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAzureDeployment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_repriceUnpricedEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12723,6 +13108,50 @@ func (ec *executionContext) fieldContext_Query_pricingOverride(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_pricingOverride_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_azureDeployments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_azureDeployments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AzureDeployments(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AzureDeployment) graphql.Marshaler {
+			return ec.marshalNAzureDeployment2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAzureDeploymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_azureDeployments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AzureDeployment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_azureDeployments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18272,6 +18701,59 @@ func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var azureDeploymentImplementors = []string{"AzureDeployment"}
+
+func (ec *executionContext) _AzureDeployment(ctx context.Context, sel ast.SelectionSet, obj *model.AzureDeployment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, azureDeploymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AzureDeployment")
+		case "id":
+			out.Values[i] = ec._AzureDeployment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deployment":
+			out.Values[i] = ec._AzureDeployment_deployment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._AzureDeployment_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AzureDeployment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AzureDeployment_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var budgetImplementors = []string{"Budget"}
 
 func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, obj *model.Budget) graphql.Marshaler {
@@ -19289,6 +19771,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setAzureDeployment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAzureDeployment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAzureDeployment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAzureDeployment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "repriceUnpricedEvents":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_repriceUnpricedEvents(ctx, field)
@@ -19941,6 +20437,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_pricingOverride(ctx, field)
+				})
+		case "azureDeployments":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_azureDeployments(ctx, field)
 				})
 		case "auditLog":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -21568,6 +22070,30 @@ func (ec *executionContext) marshalNAuditEntryEdge2ᚖgithubᚗcomᚋspendgate�
 		return graphql.Null
 	}
 	return ec._AuditEntryEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAzureDeployment2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAzureDeploymentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AzureDeployment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAzureDeployment2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAzureDeployment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAzureDeployment2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAzureDeployment(ctx context.Context, sel ast.SelectionSet, v *model.AzureDeployment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AzureDeployment!")
+		return graphql.Null
+	}
+	return ec._AzureDeployment(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -215,6 +215,20 @@ func (r *mutationResolver) DeletePricingOverride(ctx context.Context, tenantID s
 	return true, r.CP.DeletePricingOverride(ctx, tenantID, id)
 }
 
+// SetAzureDeployment is the resolver for the setAzureDeployment field.
+func (r *mutationResolver) SetAzureDeployment(ctx context.Context, tenantID string, deployment string, model string) (*model.AzureDeployment, error) {
+	v, err := r.CP.SetAzureDeployment(ctx, tenantID, deployment, model)
+	if err != nil {
+		return nil, err
+	}
+	return azureDeployment(v), nil
+}
+
+// DeleteAzureDeployment is the resolver for the deleteAzureDeployment field.
+func (r *mutationResolver) DeleteAzureDeployment(ctx context.Context, tenantID string, deployment string) (bool, error) {
+	return true, r.CP.DeleteAzureDeployment(ctx, tenantID, deployment)
+}
+
 // RepriceUnpricedEvents is the resolver for the repriceUnpricedEvents field.
 func (r *mutationResolver) RepriceUnpricedEvents(ctx context.Context, tenantID string, from time.Time, to time.Time) (*model.RepriceResult, error) {
 	if r.Reprice == nil {
@@ -473,6 +487,15 @@ func (r *queryResolver) PricingOverride(ctx context.Context, tenantID string, id
 		return nil, err
 	}
 	return override(o), nil
+}
+
+// AzureDeployments is the resolver for the azureDeployments field.
+func (r *queryResolver) AzureDeployments(ctx context.Context, tenantID string) ([]*model.AzureDeployment, error) {
+	list, err := r.CP.AzureDeployments(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return azureDeployments(list), nil
 }
 
 // AuditLog is the resolver for the auditLog field.

@@ -79,7 +79,11 @@ func (c *Call) UsageEvent(id string, status int, res *Result, ttfb, latency time
 	if e.RequestID == "" {
 		e.RequestID = res.ResponseID
 	}
-	e.ModelServed = truncateUTF8(res.ServedModel, event.MaxModelNameBytes)
+	if !c.Route.ModelFixed {
+		// Where the path or deployment decides the model (and its price),
+		// the name a response gives is not another model.
+		e.ModelServed = truncateUTF8(res.ServedModel, event.MaxModelNameBytes)
+	}
 	e.Complete = res.Complete
 	e.Usage = res.Tokens
 	e.RawUsage = res.RawUsage
@@ -104,9 +108,9 @@ func (c *Call) requestUnits(t *usage.Tokens) {
 
 // RequestIDHeaders are the response headers in which providers send their own
 // request id, most preferred first: OpenAI and the OpenAI-compatible APIs use
-// x-request-id, Anthropic request-id. (Without either, the usage event takes
-// the response body's id.)
-var RequestIDHeaders = [...]string{"x-request-id", "request-id"}
+// x-request-id, Anthropic request-id, AWS x-amzn-requestid. (Without any,
+// the usage event takes the response body's id.)
+var RequestIDHeaders = [...]string{"x-request-id", "request-id", "x-amzn-requestid"}
 
 // RequestID picks the provider's request id from response headers seen one by
 // one, so the filter (a header list) and the gateway (an http.Header) agree

@@ -15,12 +15,16 @@ import (
 )
 
 type want struct {
-	Route    string       `json:"route"`
-	SSE      bool         `json:"sse"`
-	Model    string       `json:"model"`
-	ID       string       `json:"id"`
-	Complete bool         `json:"complete"`
-	Usage    usage.Tokens `json:"usage"`
+	Route string `json:"route"`
+	SSE   bool   `json:"sse"`
+	// EventStream marks an AWS event-stream capture (NAME.bin), fed with
+	// its content-type; Headers are response headers fed before the body.
+	EventStream bool              `json:"eventstream"`
+	Headers     map[string]string `json:"headers"`
+	Model       string            `json:"model"`
+	ID          string            `json:"id"`
+	Complete    bool              `json:"complete"`
+	Usage       usage.Tokens      `json:"usage"`
 }
 
 type capture struct {
@@ -47,8 +51,11 @@ func captures(t testing.TB) []capture {
 		}
 		base := strings.TrimSuffix(wf, ".want.json")
 		ext := ".json"
-		if w.SSE {
+		switch {
+		case w.SSE:
 			ext = ".sse"
+		case w.EventStream:
+			ext = ".bin"
 		}
 		body, err := os.ReadFile(base + ext)
 		if err != nil {
@@ -65,12 +72,27 @@ func meterChunks(t testing.TB, c capture, chunks [][]byte) Result {
 	if !ok {
 		t.Fatalf("%s: route %s not resolved", c.name, c.want.Route)
 	}
-	m := NewResponseMeter(&rt, c.want.SSE)
+	m := captureMeter(&rt, c)
 	for _, ch := range chunks {
 		m.Write(ch)
 	}
 	return m.Finish()
 }
+
+// captureMeter is a meter for capture c's response, its headers fed.
+func captureMeter(rt *Route, c capture) *ResponseMeter {
+	m := NewResponseMeter(rt, c.want.SSE)
+	for k, v := range c.want.Headers {
+		m.Header(k, v)
+	}
+	if c.want.EventStream {
+		m.Header("content-type", "application/vnd.amazon.eventstream")
+	}
+	return m
+}
+
+// stream reports whether the capture is a stream (SSE or event-stream).
+func (c capture) stream() bool { return c.want.SSE || c.want.EventStream }
 
 func check(t *testing.T, c capture, got Result, how string) {
 	t.Helper()
@@ -114,7 +136,7 @@ func TestCapturesEverySplit(t *testing.T) {
 
 func TestStreamCutBeforeUsageIsIncomplete(t *testing.T) {
 	for _, c := range captures(t) {
-		if !c.want.SSE {
+		if !c.stream() {
 			continue
 		}
 		cut := c.body[:len(c.body)/3]
@@ -138,19 +160,19 @@ func TestStreamCutBeforeUsageIsIncomplete(t *testing.T) {
 func TestFinishCut(t *testing.T) {
 	for _, c := range captures(t) {
 		rt, _ := Resolve("gateway.local", c.want.Route)
-		m := NewResponseMeter(&rt, c.want.SSE)
+		m := captureMeter(&rt, c)
 		m.Write(c.body)
 		got := m.FinishCut()
-		if want := c.want.SSE && c.want.Complete; got.Complete != want {
+		if want := c.stream() && c.want.Complete; got.Complete != want {
 			t.Errorf("%s: whole body cut before its end: complete=%v, want %v", c.name, got.Complete, want)
 		}
 		if got.Tokens != c.want.Usage {
 			t.Errorf("%s: usage %+v, want %+v", c.name, got.Tokens, c.want.Usage)
 		}
-		if !c.want.SSE {
+		if !c.stream() {
 			continue
 		}
-		m.Reset(&rt, true)
+		m = captureMeter(&rt, c)
 		m.Write(c.body[:len(c.body)/3])
 		if m.FinishCut().Complete {
 			t.Errorf("%s: a stream cut at a third is complete", c.name)
@@ -172,7 +194,9 @@ func TestRequestIDPrefersXRequestID(t *testing.T) {
 		{[][2]string{{"request-id", "b"}, {"x-request-id", "a"}}, "a"},
 		{[][2]string{{"x-request-id", "a"}, {"request-id", "b"}}, "a"},
 		{[][2]string{{"x-request-id", ""}, {"request-id", "b"}}, "b"},
-		{[][2]string{{"x-amzn-requestid", "z"}, {"openai-request-id", "y"}}, ""},
+		{[][2]string{{"x-amzn-requestid", "z"}, {"openai-request-id", "y"}}, "z"},
+		{[][2]string{{"x-amzn-requestid", "z"}, {"request-id", "y"}}, "y"},
+		{[][2]string{{"apim-request-id", "z"}, {"openai-request-id", "y"}}, ""},
 	} {
 		var id RequestID
 		for _, h := range tt.headers {
@@ -291,8 +315,14 @@ func TestResolve(t *testing.T) {
 func TestEveryProviderRoutes(t *testing.T) {
 	want := []string{"openai", "anthropic", "gemini", "openrouter", "xai", "groq", "deepinfra", "novita", "fireworks",
 		"perplexity", "cerebras", "mistral", "deepseek", "nebius"}
-	if len(Providers()) != len(want) {
-		t.Fatalf("want %d providers, have %d", len(want), len(Providers()))
+	direct := 0
+	for _, p := range Providers() {
+		if !p.Cloud {
+			direct++
+		}
+	}
+	if direct != len(want) {
+		t.Fatalf("want %d providers, have %d", len(want), direct)
 	}
 	for _, id := range want {
 		p, ok := ProviderByID(id)

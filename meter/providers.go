@@ -15,6 +15,9 @@ const (
 	StyleOpenAI APIStyle = iota // OpenAI and the OpenAI-compatible providers
 	StyleAnthropic
 	StyleGemini
+	// StyleBedrock is AWS Bedrock Runtime: per-family InvokeModel bodies,
+	// Converse, and the AWS event-stream framing of their streams.
+	StyleBedrock
 )
 
 // String names the style as in denial bodies and docs.
@@ -24,6 +27,8 @@ func (s APIStyle) String() string {
 		return "anthropic"
 	case StyleGemini:
 		return "gemini"
+	case StyleBedrock:
+		return "bedrock"
 	default:
 		return "openai"
 	}
@@ -38,6 +43,13 @@ type Provider struct {
 	Style   APIStyle
 	// Hosts are the API host names, for host-based routing.
 	Hosts []string
+	// HostPatterns are host names with one "*" standing for one DNS label
+	// (a customer's resource, a region, a location): the cloud providers,
+	// whose API host depends on the call (cloud.go).
+	HostPatterns []string
+	// Cloud is set for the cloud providers (Azure OpenAI, Bedrock, Vertex
+	// AI): their upstream host comes from the call, not from BaseURL.
+	Cloud bool
 }
 
 var providers = []Provider{
@@ -55,6 +67,12 @@ var providers = []Provider{
 	{ID: "mistral", BaseURL: "https://api.mistral.ai/v1", Style: StyleOpenAI, Hosts: []string{"api.mistral.ai"}},
 	{ID: "deepseek", BaseURL: "https://api.deepseek.com", Style: StyleOpenAI, Hosts: []string{"api.deepseek.com"}},
 	{ID: "nebius", BaseURL: "https://api.studio.nebius.com/v1", Style: StyleOpenAI, Hosts: []string{"api.studio.nebius.com", "api.studio.nebius.ai"}},
+	{ID: ProviderAzureOpenAI, BaseURL: "https://{resource}.openai.azure.com", Style: StyleOpenAI, Cloud: true,
+		HostPatterns: []string{"*.openai.azure.com", "*.cognitiveservices.azure.com"}},
+	{ID: ProviderBedrock, BaseURL: "https://bedrock-runtime.{region}.amazonaws.com", Style: StyleBedrock, Cloud: true,
+		HostPatterns: []string{"bedrock-runtime.*.amazonaws.com", "bedrock-runtime-fips.*.amazonaws.com"}},
+	{ID: ProviderVertexAI, BaseURL: "https://{location}-aiplatform.googleapis.com", Style: StyleGemini, Cloud: true,
+		Hosts: []string{"aiplatform.googleapis.com"}, HostPatterns: []string{"*-aiplatform.googleapis.com"}},
 }
 
 // Providers lists every supported provider.
@@ -72,16 +90,48 @@ func ProviderByID(id string) (*Provider, bool) {
 
 // ProviderByHost finds a provider by API host name (port ignored).
 func ProviderByHost(host string) (*Provider, bool) {
-	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.Contains(host[i:], "]") {
-		host = host[:i]
-	}
-	host = strings.ToLower(host)
+	host = hostOnly(host)
 	for i := range providers {
 		for _, h := range providers[i].Hosts {
 			if h == host {
 				return &providers[i], true
 			}
 		}
+		for _, pat := range providers[i].HostPatterns {
+			if matchHostPattern(pat, host) {
+				return &providers[i], true
+			}
+		}
 	}
 	return nil, false
+}
+
+// matchHostPattern matches host against a pattern whose "*" stands for one
+// non-empty DNS label ([a-z0-9-], no dot): "*.openai.azure.com" matches
+// "contoso.openai.azure.com", not "a.b.openai.azure.com".
+func matchHostPattern(pattern, host string) bool {
+	pre, post, ok := strings.Cut(pattern, "*")
+	if !ok {
+		return pattern == host
+	}
+	if len(host) <= len(pre)+len(post) || !strings.HasPrefix(host, pre) || !strings.HasSuffix(host, post) {
+		return false
+	}
+	return isDNSLabel(host[len(pre) : len(host)-len(post)])
+}
+
+// isDNSLabel reports whether s is one DNS label of lower-case letters,
+// digits and inner hyphens (at most 63 bytes): the only text a call may put
+// into an upstream host name.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -38,6 +38,22 @@ type RequestInfo struct {
 // JSON parsers providers run (Python, Node, Go): the model checked against
 // the key's policy is the model the provider will use.
 func ParseRequest(rt *Route, body []byte) RequestInfo {
+	info := parseRequest(rt, body)
+	// The cloud providers name the model (or the deployment standing for
+	// it) in the path; Azure ignores a body's model on deployment routes.
+	switch {
+	case rt.PathModel != "":
+		info.Model = rt.PathModel
+	case rt.Deployment != "":
+		info.Model = rt.Deployment
+	}
+	if rt.PathStream {
+		info.Stream = true
+	}
+	return info
+}
+
+func parseRequest(rt *Route, body []byte) RequestInfo {
 	var info RequestInfo
 	if rt.IsImageOperation() {
 		info.Images = 1
@@ -77,6 +93,16 @@ func ParseRequest(rt *Route, body []byte) RequestInfo {
 			maxCompletion = v.Int()
 		case "max_output_tokens":
 			maxOutput = v.Int()
+		case "max_gen_len", "max_new_tokens": // Bedrock: Meta Llama, Amazon Nova
+			maxOutput = v.Int()
+		case "inferenceConfig": // Bedrock Converse (maxTokens), Nova InvokeModel (max_new_tokens)
+			if n := v.Get("maxTokens").Int(); n > 0 {
+				maxOutput = n
+			} else if n := v.Get("max_new_tokens").Int(); n > 0 {
+				maxOutput = n
+			}
+		case "textGenerationConfig": // Bedrock: Amazon Titan
+			maxOutput = v.Get("maxTokenCount").Int()
 		case "service_tier":
 			info.ServiceTier = strings.Clone(v.String())
 		case "stream_options":

@@ -2,6 +2,7 @@ package meter
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -66,6 +67,16 @@ type ResponseMeter struct {
 	// by Finish.
 	rawUsage []byte
 
+	// Bedrock: the AWS event-stream framing of its streams, the scratch
+	// its base64 chunks decode into, and the token counts of the
+	// x-amzn-bedrock-*-token-count response headers.
+	eventStream bool
+	es          EventStreamDecoder
+	esEmit      func(*EventStreamMessage)
+	scratch     []byte
+	hdrTokens   usage.Tokens
+	hdrFound    bool
+
 	res Result
 }
 
@@ -77,12 +88,57 @@ func NewResponseMeter(rt *Route, sse bool) *ResponseMeter {
 
 // Reset prepares the meter for another response, keeping its buffers.
 func (m *ResponseMeter) Reset(rt *Route, sse bool) {
+	m.es.Reset()
 	*m = ResponseMeter{head: m.head[:0], tail: m.tail[:0], line: m.line[:0], data: m.data[:0], eventName: m.eventName[:0],
-		rawUsage: m.rawUsage[:0], sse: sse, operation: rt.Operation, style: rt.Style}
+		rawUsage: m.rawUsage[:0], scratch: m.scratch[:0], es: m.es, sse: sse, operation: rt.Operation, style: rt.Style}
+}
+
+// Header takes one response header (any case). Bedrock answers with its
+// event-stream framing (content-type application/vnd.amazon.eventstream)
+// and reports InvokeModel's tokens in x-amzn-bedrock-*-token-count
+// headers, whatever the model family's body says; other providers' headers
+// are ignored. Call it before Write.
+func (m *ResponseMeter) Header(name, value string) {
+	if m.style != StyleBedrock {
+		return
+	}
+	var dst *int64
+	switch strings.ToLower(name) {
+	case "content-type":
+		m.eventStream = strings.HasPrefix(strings.ToLower(value), "application/vnd.amazon.eventstream")
+		if m.eventStream {
+			m.sse = false
+		}
+		return
+	case "x-amzn-bedrock-input-token-count":
+		dst = &m.hdrTokens.Input
+	case "x-amzn-bedrock-output-token-count":
+		dst = &m.hdrTokens.Output
+	case "x-amzn-bedrock-cache-read-input-token-count":
+		dst = &m.hdrTokens.CachedInput
+	case "x-amzn-bedrock-cache-write-input-token-count":
+		dst = &m.hdrTokens.CacheWrite5m
+	default:
+		return
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+	if err != nil || n < 0 || n > usage.MaxCount {
+		m.res.ParseError = "usage: header " + name + " is not a non-negative integer: " + value
+		return
+	}
+	*dst = n
+	m.hdrFound = true
 }
 
 // Write feeds the next chunk of the response body.
 func (m *ResponseMeter) Write(p []byte) {
+	if m.eventStream {
+		if m.esEmit == nil {
+			m.esEmit = m.eventStreamMessage
+		}
+		m.es.Write(p, m.esEmit)
+		return
+	}
 	if m.sse {
 		m.writeSSE(p)
 		return
@@ -109,6 +165,10 @@ func (m *ResponseMeter) Write(p []byte) {
 // Finish ends the response and returns what it revealed.
 func (m *ResponseMeter) Finish() Result {
 	m.finish()
+	if m.hdrFound {
+		m.res.Tokens = usage.Merge(m.res.Tokens, m.hdrTokens)
+		m.res.UsageFound = true
+	}
 	if len(m.rawUsage) > 0 {
 		m.res.RawUsage = string(m.rawUsage)
 	}
@@ -124,13 +184,20 @@ func (m *ResponseMeter) Finish() Result {
 // upstream's end of body. Both data planes call this, so they agree.
 func (m *ResponseMeter) FinishCut() Result {
 	r := m.Finish()
-	if !m.sse {
+	if !m.sse && !m.eventStream {
 		r.Complete = false
 	}
 	return r
 }
 
 func (m *ResponseMeter) finish() {
+	if m.eventStream {
+		if err := m.es.Err(); err != nil {
+			m.res.ParseError = err.Error()
+			m.res.Complete = false
+		}
+		return
+	}
 	if m.sse {
 		// A final event without its blank line still counts.
 		if len(m.line) > 0 && !m.skipping {
@@ -182,6 +249,10 @@ func (m *ResponseMeter) finishJSON() {
 // readJSONBody reads a whole JSON response in one pass over its top-level
 // members.
 func (m *ResponseMeter) readJSONBody(r gjson.Result) {
+	if m.style == StyleBedrock {
+		m.readBedrockBody(r)
+		return
+	}
 	if m.style == StyleGemini && r.IsArray() {
 		// streamGenerateContent without alt=sse answers with a JSON array of
 		// the chunks an SSE stream would carry; usage is cumulative.
@@ -368,6 +439,8 @@ func (m *ResponseMeter) noteUsage(v gjson.Result) {
 		t, err = usage.ParseAnthropic(raw)
 	case StyleGemini:
 		t, err = usage.ParseGemini(raw)
+	case StyleBedrock:
+		t, err = usage.ParseBedrock(raw)
 	default:
 		t, err = usage.ParseOpenAI(raw)
 	}

@@ -38,8 +38,26 @@ type Route struct {
 	// to the provider's host: for prefix routing it is the base URL's path +
 	// the rest of the request path; for host routing the path unchanged.
 	UpstreamPath string
-	// PathModel is the model named in the path (Gemini models/<m>:<method>).
+	// PathModel is the model named in the path (Gemini models/<m>:<method>,
+	// Bedrock /model/<id>/..., Vertex publishers/<p>/models/<m>:...).
 	PathModel string
+	// PathStream is set when the path alone says the answer streams
+	// (Bedrock's *-stream actions, Vertex streamRawPredict).
+	PathStream bool
+	// Deployment is the Azure OpenAI deployment named in the path.
+	Deployment string
+	// ModelFixed is set when the path (or the deployment) decides the model
+	// and its price: the model a response names is then not recorded as
+	// served (Bedrock answers "claude-..." for "global.anthropic.claude-...",
+	// Azure "gpt-4o-2024-11-20" for a data-zone deployment).
+	ModelFixed bool
+	// UpstreamBase is the scheme and host to forward to when the call
+	// names it (the cloud providers); "" means Provider.BaseURL.
+	UpstreamBase string
+	// HostRouted is set when the call arrived with the provider's own Host
+	// (egress proxy): the Host is forwarded as it came, which SigV4
+	// signatures cover.
+	HostRouted bool
 }
 
 // Metered reports whether calls on this route produce usage events.
@@ -63,7 +81,12 @@ const PrefixRoutePrefix = "/v1/"
 // other host uses prefix routing, /v1/<provider>/<rest>.
 func Resolve(host, pathAndQuery string) (Route, bool) {
 	if p, ok := ProviderByHost(host); ok {
-		return newRoute(p, pathAndQuery), true
+		r := newRoute(p, pathAndQuery)
+		r.HostRouted = true
+		if p.Cloud {
+			r.UpstreamBase = "https://" + hostOnly(host)
+		}
+		return r, true
 	}
 	if strings.HasPrefix(pathAndQuery, PrefixRoutePrefix) {
 		rest := pathAndQuery[len(PrefixRoutePrefix):]
@@ -71,7 +94,9 @@ func Resolve(host, pathAndQuery string) (Route, bool) {
 		if i := strings.IndexAny(id, "?#"); i >= 0 {
 			id = id[:i]
 		}
-		if p, ok := ProviderByID(id); ok {
+		if p, ok := ProviderByID(id); ok && p.Cloud {
+			return cloudPrefixRoute(p, tail)
+		} else if ok {
 			up := basePath(p.BaseURL) + "/" + tail
 			return newRoute(p, up), true
 		}
@@ -91,6 +116,19 @@ func basePath(baseURL string) string {
 }
 
 func newRoute(p *Provider, upstream string) Route {
+	r := providerRoute(p, upstream)
+	if p.Cloud {
+		path := upstream
+		if i := strings.IndexAny(path, "?#"); i >= 0 {
+			path = path[:i]
+		}
+		cloudRoute(&r, strings.TrimRight(path, "/"))
+	}
+	return r
+}
+
+// providerRoute applies the rules of the provider's own dialect.
+func providerRoute(p *Provider, upstream string) Route {
 	r := Route{Provider: p, Style: p.Style, UpstreamPath: upstream, Operation: OpUnknown}
 	path := upstream
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
@@ -177,9 +215,33 @@ func openAIOperation(path string) string {
 // "http://127.0.0.1:9999/v1"): base + the request path after the provider's
 // own base path, query included.
 func (r *Route) UpstreamURL(base string) string {
-	rest := strings.TrimPrefix(r.UpstreamPath, basePath(r.Provider.BaseURL))
+	rest := r.UpstreamPath
+	if !r.Provider.Cloud {
+		rest = strings.TrimPrefix(rest, basePath(r.Provider.BaseURL))
+	}
 	if rest != "" && rest[0] != '/' && rest[0] != '?' {
 		rest = "/" + rest
 	}
 	return strings.TrimRight(base, "/") + rest
+}
+
+// Upstream is the URL root to forward to: override when set (tests and
+// demos point a provider at a fake), else the host the call named (cloud
+// providers), else the provider's base URL.
+func (r *Route) Upstream(override string) string {
+	switch {
+	case override != "":
+		return override
+	case r.UpstreamBase != "":
+		return r.UpstreamBase
+	}
+	return r.Provider.BaseURL
+}
+
+// hostOnly drops a port from a host.
+func hostOnly(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return strings.ToLower(host)
 }

@@ -22,7 +22,7 @@ func DenialStatus(reason string) int {
 		return 503
 	case event.DenialUnknownRoute:
 		return 404
-	case event.DenialInvalidDimension:
+	case event.DenialInvalidDimension, event.DenialSignedKeyHeader:
 		return 400
 	}
 	return 403
@@ -48,8 +48,9 @@ func ShouldRetry(reason string) bool {
 //	openai style: {"error":{"message":...,"type":...,"param":null,"code":"<reason>"}}
 //	anthropic:    {"type":"error","error":{"type":...,"message":...}}
 //	gemini:       {"error":{"code":403,"message":...,"status":"PERMISSION_DENIED"}}
+//	bedrock:      {"message":...,"__type":"AccessDeniedException"} (AWS restJson: the SDK reads __type as the error code)
 //
-// apiStyle is "openai", "anthropic" or "gemini" (meter.APIStyle.String()).
+// apiStyle is "openai", "anthropic", "gemini" or "bedrock" (meter.APIStyle.String()).
 func DenialResponse(apiStyle, reason, message string) (status int, contentType string, body []byte) {
 	return ErrorResponse(apiStyle, DenialStatus(reason), reason, message)
 }
@@ -66,6 +67,12 @@ func ErrorResponse(apiStyle string, status int, reason, message string) (int, st
 		b = append(b, `,"message":`...)
 		b = event.AppendString(b, msg)
 		b = append(b, `}}`...)
+	case "bedrock":
+		b = append(b, `{"message":`...)
+		b = event.AppendString(b, msg)
+		b = append(b, `,"__type":`...)
+		b = event.AppendString(b, awsErrorType(status, reason))
+		b = append(b, '}')
 	case "gemini":
 		b = append(b, `{"error":{"code":`...)
 		b = strconv.AppendInt(b, int64(status), 10)
@@ -137,4 +144,25 @@ func googleStatus(status int) string {
 		return "UNAVAILABLE"
 	}
 	return "PERMISSION_DENIED"
+}
+
+// awsErrorType is the AWS error code of a status: the AWS SDKs retry
+// ThrottlingException and 5xx by themselves, so a budget denial (429, not
+// worth retrying) is ServiceQuotaExceededException, which they do not.
+func awsErrorType(status int, reason string) string {
+	switch {
+	case reason == event.DenialRateLimited:
+		return "ThrottlingException"
+	case status == 429:
+		return "ServiceQuotaExceededException"
+	case status == 401 || status == 403:
+		return "AccessDeniedException"
+	case status == 404:
+		return "ResourceNotFoundException"
+	case status == 503:
+		return "ServiceUnavailableException"
+	case status >= 500:
+		return "InternalServerException"
+	}
+	return "ValidationException"
 }

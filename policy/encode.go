@@ -29,25 +29,7 @@ func AppendAnswer(b []byte, a *Answer) []byte {
 	b = append(b, `,"required_dimensions":`...)
 	b = appendStrings(b, a.Policy.RequiredDimensions)
 	b = append(b, `,"default_dimensions":`...)
-	if a.Policy.DefaultDimensions == nil {
-		b = append(b, "null"...)
-	} else {
-		keys := make([]string, 0, len(a.Policy.DefaultDimensions))
-		for k := range a.Policy.DefaultDimensions {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = event.AppendString(b, k)
-			b = append(b, ':')
-			b = event.AppendString(b, a.Policy.DefaultDimensions[k])
-		}
-		b = append(b, '}')
-	}
+	b = appendStringMap(b, a.Policy.DefaultDimensions)
 	b = append(b, `,"require_priced_models":`...)
 	b = strconv.AppendBool(b, a.Policy.RequirePricedModels)
 	b = append(b, `,"hard_budget":`...)
@@ -59,6 +41,10 @@ func AppendAnswer(b []byte, a *Answer) []byte {
 	if a.Policy.TokensPerMinute != 0 {
 		b = append(b, `,"tokens_per_minute":`...)
 		b = strconv.AppendInt(b, a.Policy.TokensPerMinute, 10)
+	}
+	if len(a.Policy.AzureDeployments) > 0 {
+		b = append(b, `,"azure_deployments":`...)
+		b = appendStringMap(b, a.Policy.AzureDeployments)
 	}
 	b = append(b, `},"cache_ttl_seconds":`...)
 	b = strconv.AppendInt(b, int64(a.CacheTTLSeconds), 10)
@@ -87,4 +73,27 @@ func appendStrings(b []byte, list []string) []byte {
 		b = event.AppendString(b, s)
 	}
 	return append(b, ']')
+}
+
+// appendStringMap writes a string map as a JSON object in key order (null
+// for nil), so equal maps encode to equal bytes.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = event.AppendString(b, k)
+		b = append(b, ':')
+		b = event.AppendString(b, m[k])
+	}
+	return append(b, '}')
 }

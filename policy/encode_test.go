@@ -28,6 +28,10 @@ func FuzzAnswerRoundTrip(f *testing.F) {
 			CacheTTLSeconds: ttl, Policy: Policy{AllowedProviders: []string{provider}, AllowedModels: []string{model, "claude-*"},
 				RequiredDimensions: []string{required}, DefaultDimensions: map[string]string{dimK: dimV, "z": "1"},
 				RequirePricedModels: priced, HardBudget: hard, RequestsPerMinute: rpm, TokensPerMinute: tpm}}
+		if model != "" {
+			// The tenant's Azure deployment mappings travel with the answer.
+			a.Policy.AzureDeployments = map[string]string{dimK: model, "prod-4o": "gpt-4o-data-zone"}
+		}
 		raw := AppendAnswer(nil, &a)
 		got, err := ParseAnswer(raw)
 		if err != nil {

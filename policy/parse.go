@@ -45,6 +45,13 @@ func ParseAnswer(b []byte) (Answer, error) {
 	if a.Policy.TokensPerMinute, ok = limit(p.Get("tokens_per_minute")); !ok {
 		return Answer{}, ErrMalformedAnswer
 	}
+	if d := p.Get("azure_deployments"); d.IsObject() {
+		a.Policy.AzureDeployments = map[string]string{}
+		d.ForEach(func(k, v gjson.Result) bool {
+			a.Policy.AzureDeployments[k.String()] = v.String()
+			return true
+		})
+	}
 	if d := p.Get("default_dimensions"); d.IsObject() {
 		a.Policy.DefaultDimensions = map[string]string{}
 		d.ForEach(func(k, v gjson.Result) bool {

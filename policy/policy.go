@@ -55,4 +55,20 @@ type Policy struct {
 	// 0: no limit. Tokens are known after a call, so a minute whose tokens
 	// reached the limit refuses the calls that follow it.
 	TokensPerMinute int64 `json:"tokens_per_minute,omitempty"`
+	// AzureDeployments maps the tenant's Azure OpenAI deployment names
+	// (chosen by the customer) to the catalogue models they serve; a call
+	// to a deployment is checked, metered and priced as its model
+	// (ResolveAzureDeployment). Delivered with every key of the tenant.
+	AzureDeployments map[string]string `json:"azure_deployments,omitempty"`
+}
+
+// ResolveAzureDeployment is the model an Azure OpenAI deployment stands
+// for: its mapped model, or, for a deployment the tenant has not mapped,
+// the deployment name itself (metered under that name, which no price
+// names: unpriced, and refused for keys that require priced models).
+func (p *Policy) ResolveAzureDeployment(deployment string) string {
+	if m, ok := p.AzureDeployments[deployment]; ok && m != "" {
+		return m
+	}
+	return deployment
 }

@@ -235,3 +235,17 @@ func TestPricedWire(t *testing.T) {
 		t.Fatalf("unpriced decision %+v", d)
 	}
 }
+
+// TestResolveAzureDeployment: a mapped deployment is its model; an
+// unmapped one (or one mapped to nothing) stays its own name.
+func TestResolveAzureDeployment(t *testing.T) {
+	p := Policy{AzureDeployments: map[string]string{"prod-4o": "gpt-4o-data-zone", "blank": ""}}
+	for dep, want := range map[string]string{"prod-4o": "gpt-4o-data-zone", "dev-x": "dev-x", "blank": "blank"} {
+		if got := p.ResolveAzureDeployment(dep); got != want {
+			t.Errorf("%s: %s, want %s", dep, got, want)
+		}
+	}
+	if got := (&Policy{}).ResolveAzureDeployment("d"); got != "d" {
+		t.Errorf("no mappings: %s", got)
+	}
+}

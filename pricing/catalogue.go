@@ -44,6 +44,8 @@ func EmbeddedCatalogueYAML() []byte { return append([]byte(nil), embeddedCatalog
 var Providers = []string{
 	"openai", "anthropic", "gemini", "openrouter", "xai", "groq", "deepinfra", "novita",
 	"fireworks", "perplexity", "cerebras", "mistral", "deepseek", "nebius",
+	// The cloud providers (meter/cloud.go), priced from their own pages.
+	"azure_openai", "bedrock", "vertex_ai",
 }
 
 // File is the catalogue file format (YAML or JSON). Rates are exact decimal

@@ -58,6 +58,8 @@ func parse(t *testing.T, kind string, raw []byte) usage.Tokens {
 		tok, err = usage.ParseAnthropic(raw)
 	case "gemini":
 		tok, err = usage.ParseGemini(raw)
+	case "bedrock":
+		tok, err = usage.ParseBedrock(raw)
 	default:
 		t.Fatalf("unknown parser %q", kind)
 	}

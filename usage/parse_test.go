@@ -282,6 +282,12 @@ func FuzzParseGemini(f *testing.F) {
 	fuzzParser(f, ParseGemini, "gemini")
 }
 
+func FuzzParseBedrock(f *testing.F) {
+	f.Add([]byte(`{"inputTokens":12,"outputTokens":41,"cacheReadInputTokens":1600,"cacheWriteInputTokens":500,"cacheDetails":[{"ttl":"1h","inputTokens":300}]}`))
+	f.Add([]byte(`{"inputTextTokenCount":5,"results":[{"tokenCount":23},{"tokenCount":4}]}`))
+	fuzzParser(f, ParseBedrock, "bedrock")
+}
+
 func FuzzParseHints(f *testing.F) {
 	f.Add([]byte(`{"service_tier":"batch","search_context_size":"high"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {

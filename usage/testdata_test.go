@@ -31,6 +31,8 @@ func TestProviderPayloads(t *testing.T) {
 			parse = ParseAnthropic
 		case "gemini":
 			parse = ParseGemini
+		case "bedrock":
+			parse = ParseBedrock
 		}
 		t.Run(provider+"/"+filepath.Base(path), func(t *testing.T) {
 			t.Parallel()

@@ -40,7 +40,7 @@ func runServe(ctx context.Context, args []string) error {
 	var pf pipelineFlags
 	addPipelineFlags(fs, &pf, "", filepath.Join(home, ".local", "share", "spendgate"))
 	demo := fs.Bool("demo", true, "create a demo tenant, owner and API key on first start and print how to use them")
-	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic and gemini to it unless --upstream says otherwise (empty: off)")
+	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic, gemini, azure_openai, bedrock and vertex_ai to it unless --upstream says otherwise (empty: off)")
 	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
 	addrFile := fs.String("addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
 	limits := addAPILimitFlags(fs)
@@ -229,7 +229,7 @@ func runServe(ctx context.Context, args []string) error {
 
 // The demo routes these providers to the fake provider unless --upstream
 // names them.
-var fakeRouted = []string{"openai", "anthropic", "gemini"}
+var fakeRouted = []string{"openai", "anthropic", "gemini", "azure_openai", "bedrock", "vertex_ai"}
 
 // controlPlanePolicy answers the gateway in-process, without HTTP.
 type controlPlanePolicy struct{ cp *controlplane.Service }
@@ -304,7 +304,10 @@ func printDemo(ctx context.Context, cp *controlplane.Service, dataDir, apiAddr, 
 	}
 	fake := ""
 	if fakeAddr != "" {
-		fake = "\n  openai, anthropic and gemini are routed to the fake provider at http://" + fakeAddr + " (demo mode);\n  pass --upstream openai=https://api.openai.com/v1 (or --fake-provider-listen '') for real providers.\n"
+		fake = "\n  openai, anthropic, gemini, azure_openai, bedrock and vertex_ai are routed to the fake provider at http://" + fakeAddr +
+			" (demo mode);\n  pass --upstream openai=https://api.openai.com/v1 (or --fake-provider-listen '') for real providers.\n" +
+			"  Cloud routes (docs/cloud.md): /v1/azure_openai/<resource>/openai/deployments/<deployment>/chat/completions?api-version=2024-10-21,\n" +
+			"  /v1/bedrock/<region>/model/<model id>/converse, /v1/vertex_ai/v1/projects/<p>/locations/<l>/publishers/google/models/<m>:generateContent\n"
 	}
 	fmt.Printf(`
 ================ spendgate is running ================

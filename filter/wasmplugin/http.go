@@ -59,7 +59,7 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	if err := proxywasm.RemoveHttpRequestHeader(contract.KeyHeader); err != nil {
 		proxywasm.LogErrorf("spendgate: removing %s: %v", contract.KeyHeader, err)
 	}
-	if h.call.Route.Metered() {
+	if h.call.StripAcceptEncoding() {
 		// Usage is read from the response body, so the provider must answer
 		// in identity encoding (the embedded gateway does the same).
 		if err := proxywasm.RemoveHttpRequestHeader("accept-encoding"); err != nil {
@@ -310,6 +310,9 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 		}
 	}
 	h.meter = meter.NewResponseMeter(&h.call.Route, sse)
+	for _, kv := range headers {
+		h.meter.Header(kv[0], kv[1]) // Bedrock: event-stream framing, token count headers
+	}
 	if endOfStream {
 		h.respEnded = true
 	}

@@ -79,6 +79,20 @@ type AuditEntryEdge struct {
 	Node   *AuditEntry `json:"node"`
 }
 
+// An Azure OpenAI deployment of the tenant (deployment names are chosen in Azure) and the catalogue model it serves:
+// calls to the deployment are checked against key policies, metered and priced as that model. A deployment without a
+// mapping is metered under its own name, which no price names (unpriced; refused for keys that require priced models).
+// Data planes see a change once their cached policy answers expire (30 s by default).
+type AzureDeployment struct {
+	ID string `json:"id"`
+	// The deployment name, as in /openai/deployments/{deployment}/... or the model of the v1 surface.
+	Deployment string `json:"deployment"`
+	// A catalogue model of provider azure_openai, e.g. gpt-4o (Global Standard) or gpt-4o-data-zone.
+	Model     string    `json:"model"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
 type Budget struct {
 	ID             string       `json:"id"`
 	TenantID       string       `json:"tenantId"`

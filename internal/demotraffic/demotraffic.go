@@ -60,6 +60,10 @@ func geminiBody(string, bool) string {
 	return `{"contents":[{"role":"user","parts":[{"text":"Classify this support ticket."}]}]}`
 }
 
+func converseBody(string, bool) string {
+	return `{"messages":[{"role":"user","content":[{"text":"Extract the invoice fields."}]}],"inferenceConfig":{"maxTokens":512}}`
+}
+
 func embeddingBody(model string, _ bool) string {
 	return `{"model":"` + model + `","input":["refund policy","shipping times","warranty"]}`
 }
@@ -74,6 +78,12 @@ var mix = []call{
 	{"anthropic sonnet stream", "/v1/anthropic/v1/messages", "claude-sonnet-4-5", 10, true, anthropicBody},
 	{"anthropic haiku", "/v1/anthropic/v1/messages", "claude-haiku-4-5", 10, false, anthropicBody},
 	{"gemini flash", "/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent", "gemini-2.5-flash", 10, false, geminiBody},
+	// The clouds (docs/cloud.md): an Azure deployment named after its model,
+	// Bedrock's Converse (a Bedrock API key as bearer token), Vertex Gemini.
+	{"azure chat gpt-4o deployment", "/v1/azure_openai/demo/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", "gpt-4o", 5, false, chatBody},
+	{"bedrock converse sonnet", "/v1/bedrock/us-east-1/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/converse", "", 4, false, converseBody},
+	{"bedrock converse stream nova", "/v1/bedrock/us-east-1/model/us.amazon.nova-lite-v1:0/converse-stream", "", 3, true, converseBody},
+	{"vertex gemini pro", "/v1/vertex_ai/v1/projects/demo/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent", "gemini-2.5-pro", 3, false, geminiBody},
 	{"unpriced model", "/v1/openai/chat/completions", "acme-internal-llm", 2, false, chatBody},
 	{"provider error", "/v1/openai/chat/completions", "gpt-4o-mini", 3, false, chatBody},
 }
@@ -172,6 +182,7 @@ func send(ctx context.Context, cfg Config, rng *rand.Rand, c call) (status int, 
 	req.Header.Set("Authorization", "Bearer sk-demo-provider-key")
 	req.Header.Set("x-api-key", "sk-ant-demo-provider-key")
 	req.Header.Set("anthropic-version", "2023-06-01")
+	req.Header.Set("api-key", "azure-demo-resource-key")
 	req.Header.Set("x-spendgate-dim-team", teams[rng.IntN(len(teams))])
 	req.Header.Set("x-spendgate-dim-app", apps[rng.IntN(len(apps))])
 	// Prompt sizes spread over two orders of magnitude, like real traffic.

@@ -47,6 +47,12 @@ func TestRunSendsTheMix(t *testing.T) {
 	if streams == 0 {
 		t.Fatal("no streaming request")
 	}
+	for _, r := range reqs {
+		if strings.HasPrefix(r.Path, "/v1/bedrock/") && strings.HasSuffix(r.Path, "/converse-stream") {
+			return // the Bedrock stream went out (the fake answered it in the event-stream framing: OK above)
+		}
+	}
+	t.Fatal("no Bedrock stream")
 }
 
 func TestRunRejectsBadConfig(t *testing.T) {

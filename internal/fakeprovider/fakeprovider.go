@@ -34,6 +34,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // Config sets defaults for every request.
@@ -42,6 +44,11 @@ type Config struct {
 	Latency, ChunkDelay                    time.Duration
 	// KeepRequests bounds how many requests are recorded (0: 1000).
 	KeepRequests int
+	// AzureAPIKey, when set, is the api-key Azure OpenAI calls must carry.
+	AzureAPIKey string
+	// AWSCredentials, when set, are the credentials whose SigV4 signature
+	// Bedrock calls must carry (cloud.go).
+	AWSCredentials *aws.Credentials
 }
 
 // Request is one recorded request.
@@ -166,6 +173,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stream, _ := req["stream"].(bool)
 	path := r.URL.Path
 	w.Header().Set("x-request-id", "req_fake_"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	if s.cloud(w, r, k, body, path) {
+		return
+	}
+	if model == "" {
+		// Azure's deployment routes name the model in the path only.
+		if _, rest, ok := strings.Cut(path, "/deployments/"); ok {
+			model, _, _ = strings.Cut(rest, "/")
+		}
+	}
 	switch {
 	case strings.Contains(path, "/models/") && strings.Contains(path, ":"):
 		s.gemini(w, r, k, path)

@@ -150,7 +150,7 @@ export interface CatalogueModel {
 /** Providers the catalogue prices (pricing.Providers). */
 export const CATALOGUE_PROVIDERS = [
   "openai", "anthropic", "gemini", "openrouter", "xai", "groq", "deepinfra", "novita", "fireworks", "perplexity", "cerebras",
-  "mistral", "deepseek", "nebius",
+  "mistral", "deepseek", "nebius", "azure_openai", "bedrock", "vertex_ai",
 ] as const;
 
 /**
