@@ -707,14 +707,14 @@ func checkWasmPlugin(t *testing.T, o *unstructured.Unstructured) {
 
 // checkServiceMonitor checks the Prometheus Operator resource's shape (its
 // CRD schema is not vendored here): it scrapes /metrics on the services'
-// http port.
+// metrics port (--metrics-addr).
 func checkServiceMonitor(t *testing.T, o *unstructured.Unstructured) {
 	t.Helper()
 	if o.GetAPIVersion() != "monitoring.coreos.com/v1" {
 		t.Errorf("ServiceMonitor %s", o.GetAPIVersion())
 	}
 	eps, _, _ := unstructured.NestedSlice(o.Object, "spec", "endpoints")
-	if len(eps) != 1 || eps[0].(map[string]any)["port"] != "http" || eps[0].(map[string]any)["path"] != "/metrics" {
+	if len(eps) != 1 || eps[0].(map[string]any)["port"] != "metrics" || eps[0].(map[string]any)["path"] != "/metrics" {
 		t.Errorf("ServiceMonitor endpoints %v", eps)
 	}
 	if o.GetLabels()["release"] != "prometheus" {
