@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,6 +18,7 @@ import (
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
+	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/portal"
@@ -28,105 +28,25 @@ import (
 	"github.com/spendgate/spendgate/store/postgres"
 )
 
-// controlPlaneFlags are shared by every command that talks to Postgres.
-type controlPlaneFlags struct {
-	postgresDSN, jwtSecret, keyPepper, serviceToken string
-	// dev allows the fixed development secrets on listeners other than
-	// loopback.
-	dev bool
-}
-
-// clientIPHeaderUsage describes --client-ip-header (api, serve).
-const clientIPHeaderUsage = "header a trusted reverse proxy in front of the API sets to the client's address (X-Forwarded-For, X-Real-IP); " +
-	"sign-in throttling counts failures by it (empty: the connection's peer address; never set it without such a proxy: clients could forge it)"
-
-const devSecret = "dev-only-insecure-secret-change-me-0123456789"
-
-func addControlPlaneFlags(fs *flag.FlagSet, f *controlPlaneFlags) {
-	fs.StringVar(&f.postgresDSN, "postgres-dsn", "postgres://postgres@127.0.0.1:5432/spendgate?sslmode=disable", "Postgres connection string")
-	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "secret signing access tokens (≥ 32 bytes; dev default when empty)")
-	fs.StringVar(&f.keyPepper, "key-pepper", "", "secret HMAC pepper for API keys (≥ 16 bytes; dev default when empty)")
-	fs.StringVar(&f.serviceToken, "service-token", "", "token the data plane uses for the policy and ingest endpoints (dev default when empty)")
-	fs.BoolVar(&f.dev, "dev", false, "allow the fixed development secrets (unset --jwt-secret, --key-pepper, --service-token) on non-loopback listeners")
-}
-
-// withDevDefaults fills missing secrets with fixed development values and
-// says so loudly: fine on one machine, never in production. The values are
-// public (they are in this file), so anyone who can reach a listener could
-// mint access tokens or act as the data plane: unless --dev is given, the
-// command refuses to start when any of its listeners is reachable from other
-// machines.
-func (f *controlPlaneFlags) withDevDefaults(log *slog.Logger, listens ...string) error {
-	var missing []string
-	if f.jwtSecret == "" {
-		f.jwtSecret, missing = devSecret, append(missing, "SPENDGATE_JWT_SECRET")
-	}
-	if f.keyPepper == "" {
-		f.keyPepper, missing = devSecret, append(missing, "SPENDGATE_KEY_PEPPER")
-	}
-	if f.serviceToken == "" {
-		f.serviceToken, missing = "dev-service-token", append(missing, "SPENDGATE_SERVICE_TOKEN")
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if !f.dev {
-		for _, addr := range listens {
-			if !loopbackAddr(addr) {
-				return fmt.Errorf("refusing to listen on %s with the fixed development secrets: set %s (or --jwt-secret, --key-pepper, --service-token), "+
-					"listen on 127.0.0.1, or pass --dev to accept that anyone who can reach it can forge access tokens",
-					addr, strings.Join(missing, ", "))
-			}
-		}
-	}
-	log.Warn("using INSECURE development defaults; set these for any shared or production use", "unset", missing)
-	return nil
-}
-
-// loopbackAddr reports whether a listen address (host:port) only accepts
-// connections from this machine: a loopback IP or "localhost". An empty
-// host (":8080") listens on every interface.
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
-// addAPILimitFlags adds the API server's request limits.
-func addAPILimitFlags(fs *flag.FlagSet) *apiserver.Limits {
-	l := apiserver.DefaultLimits()
-	fs.Int64Var(&l.MaxBodyBytes, "max-query-bytes", l.MaxBodyBytes, "largest POST /query body (413 above it)")
-	fs.DurationVar(&l.RequestTimeout, "query-timeout", l.RequestTimeout, "longest a GraphQL query or mutation may work")
-	fs.IntVar(&l.MaxSubscriptionsPerConnection, "max-subscriptions-per-connection", l.MaxSubscriptionsPerConnection, "live subscriptions per websocket")
-	fs.IntVar(&l.MaxSubscriptionsPerUser, "max-subscriptions-per-user", l.MaxSubscriptionsPerUser, "live subscriptions per signed-in user over all websockets")
-	return &l
-}
-
 // openControlPlane migrates the database (creating it when missing) and
 // builds the control plane service.
-func openControlPlane(ctx context.Context, f *controlPlaneFlags, log *slog.Logger) (*controlplane.Service, *pgxpool.Pool, error) {
-	if err := ensureDatabase(ctx, f.postgresDSN); err != nil {
+func openControlPlane(ctx context.Context, f *config.ControlPlane, log *slog.Logger) (*controlplane.Service, *pgxpool.Pool, error) {
+	if err := ensureDatabase(ctx, f.PostgresDSN); err != nil {
 		return nil, nil, err
 	}
-	if err := postgres.Migrate(ctx, f.postgresDSN); err != nil {
+	if err := postgres.Migrate(ctx, f.PostgresDSN); err != nil {
 		return nil, nil, err
 	}
-	pool, err := postgres.Open(ctx, f.postgresDSN)
+	pool, err := postgres.Open(ctx, f.PostgresDSN)
 	if err != nil {
 		return nil, nil, err
 	}
-	tokens, err := auth.NewTokens([]byte(f.jwtSecret))
+	tokens, err := auth.NewTokens([]byte(f.JWTSecret))
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	cp, err := controlplane.New(pool, []byte(f.keyPepper), tokens, log)
+	cp, err := controlplane.New(pool, []byte(f.KeyPepper), tokens, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
@@ -137,61 +57,49 @@ func openControlPlane(ctx context.Context, f *controlPlaneFlags, log *slog.Logge
 	return cp, pool, nil
 }
 
+// apiFlags is the flag set of "spendgate api" over its configuration.
+func apiFlags() (*flag.FlagSet, *config.API, *observeFlags) {
+	fs, o, of := newFlagSet("api"), &config.API{}, &observeFlags{}
+	o.Register(fs)
+	addObserveFlags(fs, of)
+	return fs, o, of
+}
+
 func runAPI(ctx context.Context, args []string) error {
-	fs := newFlagSet("api")
-	var f controlPlaneFlags
-	addControlPlaneFlags(fs, &f)
-	listen := fs.String("listen", "127.0.0.1:8080", "API listen address")
-	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse with the events, for spend analytics and CSV export (empty: none)")
-	chDB := fs.String("clickhouse-database", "spendgate", "ClickHouse database the ingest service writes")
-	var chCluster clickhouseClusterFlags
-	addClickHouseClusterFlags(fs, &chCluster)
-	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS of the ingest service, for live budget alerts and dead letters (empty: none)")
-	prefix := fs.String("stream-prefix", ingest.DefaultConfig().Prefix, "the ingest service's stream prefix")
-	partitions := fs.Int("partitions", ingest.DefaultConfig().Partitions, "the ingest service's --partitions (records of the /v1 record API are published by event id)")
-	withPortal := fs.Bool("portal", true, "serve the web portal at /")
-	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
-	var webhookAllow egressFlag
-	fs.Var(&webhookAllow, "webhook-allow", webhookAllowUsage)
-	var prf pricingFlags
-	addPricingFlags(fs, &prf)
-	limits := addAPILimitFlags(fs)
-	var of observeFlags
-	addObserveFlags(fs, &of)
+	fs, opts, of := apiFlags()
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	if err := limits.Validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	if err := chCluster.validate(*chAddr); err != nil {
-		return fmt.Errorf("api: %w", err)
-	}
+	f, prf, webhookAllow := &opts.ControlPlane, &opts.Pricing, &opts.WebhookAllow
+	listen, chAddr, chDB, natsURL, prefix := &opts.Listen, &opts.CHAddr, &opts.CHDB, &opts.NATSURL, &opts.Prefix
 	log := slog.Default()
 	o, err := of.start(ctx, "api", log)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer o.close()
-	if err := f.withDevDefaults(log, *listen); err != nil {
+	if err := withDevDefaults(f, log, *listen); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	cp, pool, err := openControlPlane(ctx, &f, log)
+	cp, pool, err := openControlPlane(ctx, f, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	cp.SetWebhookEgress(webhookAllow.policy)
-	live, revs, stopPricing, err := followPricing(ctx, pool, &prf, log)
+	cp.SetWebhookEgress(webhookAllow.Policy)
+	live, revs, stopPricing, err := followPricing(ctx, pool, prf, log)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer stopPricing()
-	cfg := apiserver.Config{ServiceToken: f.serviceToken, ClientIPHeader: *clientIPHeader, Catalogue: live, Revisions: revs, Limits: *limits,
+	cfg := apiserver.Config{ServiceToken: f.ServiceToken, ClientIPHeader: opts.ClientIPHeader, Catalogue: live, Revisions: revs, Limits: opts.Limits,
 		Extensions: o.graphQLExtensions()}
 	var store *chstore.Analytics
 	if *chAddr != "" {
-		ch, err := chCluster.open(ctx, pool, *chAddr, *chDB)
+		ch, err := openClickHouse(ctx, opts.CHCluster, pool, *chAddr, *chDB)
 		if err != nil {
 			return fmt.Errorf("api: %w (or pass --clickhouse-addr '' to run without analytics)", err)
 		}
@@ -200,10 +108,10 @@ func runAPI(ctx context.Context, args []string) error {
 		// Re-pricing counts new costs against budgets: the budget engine's
 		// spend path is Postgres only; ingest delivers the alerts it raises.
 		bcfg := budgetservice.DefaultConfig(strings.ToLower(*prefix))
-		bcfg.Alerts.Egress = webhookAllow.policy
+		bcfg.Alerts.Egress = webhookAllow.Policy
 		budgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), bcfg, log)
 		budgets.UseCatalogue(live)
-		cfg.Reprice = reprice.New(cp, pool, store, chCluster.writer(ch, *chAddr, *chDB), live, budgets)
+		cfg.Reprice = reprice.New(cp, pool, store, clickhouseWriter(opts.CHCluster, ch, *chAddr, *chDB), live, budgets)
 	} else {
 		log.Warn("api: no ClickHouse: spend analytics and CSV export answer 'not available'")
 	}
@@ -234,7 +142,7 @@ func runAPI(ctx context.Context, args []string) error {
 		// The public record API (/v1/): records go to the ingest streams
 		// like the data plane's events, preflights through the budget
 		// engine's reservation path (Postgres; ingest sweeps expiries).
-		icfg.Partitions = *partitions
+		icfg.Partitions = opts.Partitions
 		overrides := ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ingest.DefaultConsumerConfig().OverridesTTL)
 		reserver := budgetservice.New(pool, nil, strings.ToLower(*prefix), budgetservice.DefaultConfig(strings.ToLower(*prefix)), log)
 		reserver.UseCatalogue(live)
@@ -247,7 +155,7 @@ func runAPI(ctx context.Context, args []string) error {
 	if recordCfg != nil {
 		mountRecordAPI(ctx, srv.Mount, pool, *recordCfg, log)
 	}
-	if *withPortal {
+	if opts.Portal {
 		srv.Mount("GET /", portal.Handler())
 	}
 	// Live subscriptions end when another API process changes their
@@ -256,16 +164,25 @@ func runAPI(ctx context.Context, args []string) error {
 	return serveUntilDone(ctx, log, "api", *listen, o.traffic(srv.Handler()), nil)
 }
 
+// migrateFlags is the flag set of "spendgate migrate".
+func migrateFlags() (*flag.FlagSet, *config.Migrate) {
+	fs, o := newFlagSet("migrate"), &config.Migrate{}
+	o.Register(fs)
+	return fs, o
+}
+
 func runMigrate(ctx context.Context, args []string) error {
-	fs := newFlagSet("migrate")
-	dsn := fs.String("postgres-dsn", "postgres://postgres@127.0.0.1:5432/spendgate?sslmode=disable", "Postgres connection string")
+	fs, o := migrateFlags()
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	if err := ensureDatabase(ctx, *dsn); err != nil {
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := ensureDatabase(ctx, o.PostgresDSN); err != nil {
 		return err
 	}
-	if err := postgres.Migrate(ctx, *dsn); err != nil {
+	if err := postgres.Migrate(ctx, o.PostgresDSN); err != nil {
 		return err
 	}
 	fmt.Println("postgres: migrations applied")
@@ -277,8 +194,8 @@ func runUsers(ctx context.Context, args []string) error {
 		return errors.New("usage: spendgate users create-owner --email E --password P --tenant-name N [--tenant-slug S]")
 	}
 	fs := newFlagSet("users create-owner")
-	var f controlPlaneFlags
-	addControlPlaneFlags(fs, &f)
+	var f config.ControlPlane
+	f.Register(fs)
 	email := fs.String("email", "", "owner's email (required)")
 	password := fs.String("password", "", "owner's password, 8-72 bytes (required; or SPENDGATE_PASSWORD)")
 	name := fs.String("tenant-name", "", "tenant name (required)")
@@ -293,7 +210,10 @@ func runUsers(ctx context.Context, args []string) error {
 		*slug = controlplane.SlugFor(*name)
 	}
 	log := slog.Default()
-	if err := f.withDevDefaults(log); err != nil { // no listener
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("users create-owner: %w", err)
+	}
+	if err := withDevDefaults(&f, log); err != nil { // no listener
 		return err
 	}
 	cp, pool, err := openControlPlane(ctx, &f, log)

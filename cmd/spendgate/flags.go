@@ -4,7 +4,7 @@ import (
 	"flag"
 	"log/slog"
 
-	"github.com/spendgate/spendgate/egress"
+	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/internal/envflag"
 )
 
@@ -36,24 +36,15 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// egressFlag is --webhook-allow: the internal receivers budget webhooks may
-// reach besides public addresses, parsed (and refused when malformed) as
-// the flag is set.
-type egressFlag struct {
-	raw    string
-	policy *egress.Policy // nil: public addresses only
-}
-
-const webhookAllowUsage = "internal receivers budget webhooks may reach besides public addresses: comma-separated CIDRs, addresses and host names " +
-	"(default none: loopback, private, link-local, CGNAT, multicast … are refused when a budget is saved and when the alert is sent)"
-
-func (f *egressFlag) String() string { return f.raw }
-
-func (f *egressFlag) Set(s string) error {
-	p, err := egress.ParseAllow(s)
+// withDevDefaults fills the secrets left unset with the fixed development
+// values when config allows it for these listeners, and says so loudly.
+func withDevDefaults(f *config.ControlPlane, log *slog.Logger, listens ...string) error {
+	filled, err := f.WithDevDefaults(listens...)
 	if err != nil {
 		return err
 	}
-	f.raw, f.policy = s, p
+	if len(filled) > 0 {
+		log.Warn("using INSECURE development defaults; set these for any shared or production use", "unset", filled)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -20,27 +22,26 @@ import (
 // JetStream), the consumer that prices events into ClickHouse and budgets,
 // and, unless --budgets=false, the budget engine: alert delivery, the
 // reservation sweeper and the reservation endpoints for gateways.
+// ingestFlags is the flag set of "spendgate ingest".
+func ingestFlags() (*flag.FlagSet, *config.Ingest, *observeFlags) {
+	fs, o, of := newFlagSet("ingest"), &config.Ingest{}, &observeFlags{}
+	o.Register(fs)
+	addObserveFlags(fs, of)
+	return fs, o, of
+}
+
 func runIngest(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "dlq" {
 		return runDLQ(ctx, args[1:])
 	}
-	fs := newFlagSet("ingest")
-	listen := fs.String("listen", "127.0.0.1:8082", "receiver (and reservation endpoints) listen address")
-	token := fs.String("service-token", "", "token the data plane sends (required)")
-	pgDSN := fs.String("postgres-dsn", "postgres://postgres@127.0.0.1:5432/spendgate?sslmode=disable", "control plane database: pricing overrides and budgets")
-	var pf pipelineFlags
-	addPipelineFlags(fs, &pf, nats.DefaultURL, "./spendgate-data")
-	var of observeFlags
-	addObserveFlags(fs, &of)
+	fs, opts, of := ingestFlags()
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	if *token == "" {
-		return errors.New("ingest: --service-token (or SPENDGATE_SERVICE_TOKEN) is required")
-	}
-	if err := pf.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	token, pgDSN, listen := &opts.ServiceToken, &opts.PostgresDSN, &opts.Listen
 	log := slog.Default()
 	o, err := of.start(ctx, "ingest", log)
 	if err != nil {
@@ -58,7 +59,7 @@ func runIngest(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	p, err := openPipeline(ctx, &pf, *token, pool, log, "ingest")
+	p, err := openPipeline(ctx, &opts.Pipeline, *token, pool, log, "ingest")
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -68,6 +69,7 @@ func runIngest(ctx context.Context, args []string) error {
 	}
 	mux := http.NewServeMux()
 	p.mount(mux.Handle, *token, log)
+	mux.HandleFunc("GET "+healthPath, healthz)
 	runs := p.workers()
 
 	// The HTTP server stops first (no new events), then the consumer drains.

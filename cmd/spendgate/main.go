@@ -33,6 +33,8 @@ func commands() map[string]command {
 		"fakeprovider": {"run a fake OpenAI/Anthropic/Gemini provider for tests and demos", runFakeProvider},
 		"demo":         {"demo helpers: 'demo traffic' sends realistic calls through the gateway", runDemo},
 		"record":       {"record usage through the public record API (outbox on disk; --flush sends what is queued)", runRecord},
+		"health":       {"exit 0 when a listener's /healthz answers 200 (container healthchecks)", runHealth},
+		"config":       {"'config docs' writes the configuration reference, 'config check CMD [flags]' validates a deployment's flags and environment", runConfig},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
+	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
@@ -29,42 +31,28 @@ import (
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
+// serveFlags is the flag set of "spendgate serve" over its configuration;
+// config docs and config check read the same.
+func serveFlags() (*flag.FlagSet, *config.Serve, *observeFlags) {
+	fs, o, of := newFlagSet("serve"), &config.Serve{}, &observeFlags{}
+	o.Register(fs)
+	addObserveFlags(fs, of)
+	return fs, o, of
+}
+
 func runServe(ctx context.Context, args []string) error {
-	fs := newFlagSet("serve")
-	var cpf controlPlaneFlags
-	addControlPlaneFlags(fs, &cpf)
-	var gwf gatewayFlags
-	addGatewayFlags(fs, &gwf, false)
-	listen := fs.String("listen", "127.0.0.1:8080", "API listen address (GraphQL, policy and event endpoints)")
-	home, _ := os.UserHomeDir()
-	var pf pipelineFlags
-	addPipelineFlags(fs, &pf, "", filepath.Join(home, ".local", "share", "spendgate"))
-	demo := fs.Bool("demo", true, "create a demo tenant, owner and API key on first start and print how to use them")
-	fakeListen := fs.String("fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic, gemini, azure_openai, bedrock and vertex_ai to it unless --upstream says otherwise (empty: off)")
-	clientIPHeader := fs.String("client-ip-header", "", clientIPHeaderUsage)
-	addrFile := fs.String("addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
-	limits := addAPILimitFlags(fs)
-	var of observeFlags
-	addObserveFlags(fs, &of)
+	fs, opts, of := serveFlags()
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	if err := limits.Validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	if err := pf.validate(); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	if err := gwf.validate(); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	dataDir := &pf.dataDir
+	cpf, gwf, pf := &opts.ControlPlane, &opts.Gateway, &opts.Pipeline
+	listen, demo, fakeListen, clientIPHeader, addrFile := &opts.Listen, &opts.Demo, &opts.FakeListen, &opts.ClientIPHeader, &opts.AddrFile
+	dataDir := &pf.DataDir
 	log := slog.Default()
-	listens := []string{*listen, gwf.listen}
-	if *demo && *fakeListen != "" {
-		listens = append(listens, *fakeListen)
-	}
-	if err := cpf.withDevDefaults(log, listens...); err != nil {
+	if err := withDevDefaults(cpf, log, opts.Listens()...); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
@@ -78,14 +66,14 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer o.close()
 
-	cp, pool, err := openControlPlane(ctx, &cpf, log)
+	cp, pool, err := openControlPlane(ctx, cpf, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	cp.SetWebhookEgress(pf.webhookAllow.policy)
+	cp.SetWebhookEgress(pf.WebhookAllow.Policy)
 
-	p, err := openPipeline(ctx, &pf, cpf.serviceToken, pool, log, "serve")
+	p, err := openPipeline(ctx, pf, cpf.ServiceToken, pool, log, "serve")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -98,10 +86,10 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
-	api := apiserver.New(apiserver.Config{ServiceToken: cpf.serviceToken, ClientIPHeader: *clientIPHeader, Analytics: spend, Limits: *limits,
+	api := apiserver.New(apiserver.Config{ServiceToken: cpf.ServiceToken, ClientIPHeader: *clientIPHeader, Analytics: spend, Limits: opts.Limits,
 		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
 		Catalogue: p.catalogue, Revisions: p.revisions, Extensions: o.graphQLExtensions()}, cp, log)
-	p.mount(api.Mount, cpf.serviceToken, log)
+	p.mount(api.Mount, cpf.ServiceToken, log)
 	rcfg := recordhttp.Config{Keys: cp, Publisher: p.receiver, Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {
 		rcfg.Reserver = p.budgets // the gateway's reservation path, in-process
@@ -109,15 +97,15 @@ func runServe(ctx context.Context, args []string) error {
 	mountRecordAPI(ctx, api.Mount, pool, rcfg, log)
 	api.Mount("GET /", portal.Handler())
 
-	if gwf.spoolDir == "" {
-		gwf.spoolDir = filepath.Join(*dataDir, "gateway-spool")
+	if gwf.SpoolDir == "" {
+		gwf.SpoolDir = filepath.Join(*dataDir, "gateway-spool")
 	}
-	batcher, closeBatcher, err := gwf.openBatcher(receiverSink{p.receiver, log}, log)
+	batcher, closeBatcher, err := openBatcher(gwf, receiverSink{p.receiver, log}, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer closeBatcher()
-	src := gateway.NewCachedPolicySource(controlPlanePolicy{cp}, gwf.cacheTTL, gwf.negativeTTL)
+	src := gateway.NewCachedPolicySource(controlPlanePolicy{cp}, gwf.CacheTTL, gwf.NegativeTTL)
 
 	// Bind every listener before announcing anything, so a taken port fails
 	// the start instead of half the product.
@@ -136,7 +124,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := bind("api", *listen); err != nil {
 		return err
 	}
-	if err := bind("gateway", gwf.listen); err != nil {
+	if err := bind("gateway", gwf.Listen); err != nil {
 		return err
 	}
 	runFake := *demo && *fakeListen != ""
@@ -147,22 +135,22 @@ func runServe(ctx context.Context, args []string) error {
 		// Route the demo's providers to the fake one at the address it got,
 		// unless --upstream names them.
 		for _, p := range fakeRouted {
-			if _, set := gwf.upstreams[p]; !set {
+			if _, set := gwf.Upstreams[p]; !set {
 				base := "http://" + listeners["fake_provider"].Addr().String()
 				if p == "openai" {
 					base += "/v1"
 				}
-				gwf.upstreams[p] = base
+				gwf.Upstreams[p] = base
 			}
 		}
 	}
-	gcfg := gwf.config()
+	gcfg := gatewayConfig(gwf)
 	// In-process, with the tenant overrides the consumer prices with.
 	gcfg.Priced = &gateway.CataloguePricedSource{Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {
 		gcfg.Reserver = budgetReserver(p.budgets.Reserve, p.budgets.Release) // in-process: no HTTP hop
 	}
-	if err := gwf.observe(&gcfg, o, batcher, log); err != nil {
+	if err := observeGateway(gwf, &gcfg, o, batcher, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	gw := gateway.New(gcfg, src, batcher, log)
@@ -203,7 +191,7 @@ func runServe(ctx context.Context, args []string) error {
 		return serveListener(ctx, log, "api", listeners["api"], o.traffic(api.Handler()), nil)
 	})
 	run("gateway", func(ctx context.Context) error {
-		return serveListener(ctx, log, "gateway", listeners["gateway"], o.traffic(gw), func(ctx context.Context) { gw.Shutdown(ctx) })
+		return serveListener(ctx, log, "gateway", listeners["gateway"], withHealth(o.traffic(gw)), func(ctx context.Context) { gw.Shutdown(ctx) })
 	})
 	for _, w := range p.workers() {
 		run("ingest", w)

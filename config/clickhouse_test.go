@@ -1,0 +1,42 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestClickHouseCluster(t *testing.T) {
+	bad := map[string]struct {
+		f     ClickHouseCluster
+		addrs string
+		want  string
+	}{
+		"two servers without a cluster": {ClickHouseCluster{Quorum: -1}, "a:9000,b:9000", "needs --clickhouse-cluster"},
+		"quorum above the replicas":     {ClickHouseCluster{Cluster: "c", Quorum: 3}, "a:9000,b:9000", "more than the 2 replicas"},
+		"negative quorum":               {ClickHouseCluster{Cluster: "c", Quorum: -2}, "a:9000", "want -1"},
+		"cluster name with a quote":     {ClickHouseCluster{Cluster: "c'x", Quorum: -1}, "a:9000", "not a plain identifier"},
+	}
+	for name, c := range bad {
+		err := c.f.Validate(c.addrs)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
+		}
+	}
+	for name, c := range map[string]struct {
+		f      ClickHouseCluster
+		addrs  string
+		quorum int
+	}{
+		"one server":                {ClickHouseCluster{Quorum: -1}, "127.0.0.1:9000", 0},
+		"two replicas: both":        {ClickHouseCluster{Cluster: "c", Quorum: -1}, "a:9000, b:9000", 2},
+		"three replicas: majority":  {ClickHouseCluster{Cluster: "c", Quorum: -1}, "a:9000,b:9000,c:9000", 2},
+		"quorum turned off by hand": {ClickHouseCluster{Cluster: "c", Quorum: 0}, "a:9000,b:9000", 0},
+	} {
+		if err := c.f.Validate(c.addrs); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if got := c.f.InsertQuorum(c.addrs); got != c.quorum {
+			t.Errorf("%s: quorum %d, want %d", name, got, c.quorum)
+		}
+	}
+}
