@@ -1,9 +1,10 @@
 // Package svcclient is the one HTTP client helper for spendgate's internal
 // endpoints (dataplane/contract): the policy, priced, events and reservation
-// endpoints called by the embedded gateway. It sets the service token,
-// bounds what it reads of an answer, and reports non-2xx answers as a
-// *StatusError, so every client checks statuses and wraps errors the same
-// way (with %w: errors.Is and errors.As see through them).
+// endpoints called by the embedded gateway. It sets the service token and
+// the request id of the call being served, bounds what it reads of an
+// answer, and reports non-2xx answers as a *StatusError, so every client
+// checks statuses and wraps errors the same way (with %w: errors.Is and
+// errors.As see through them).
 package svcclient
 
 import (
@@ -15,6 +16,7 @@ import (
 	"strconv"
 
 	"github.com/spendgate/spendgate/dataplane/contract"
+	"github.com/spendgate/spendgate/requestid"
 )
 
 // Client calls internal endpoints with a service token.
@@ -63,6 +65,11 @@ func (c *Client) Do(ctx context.Context, method, url string, body []byte, header
 	req.Header.Set(contract.AuthorizationHeader, contract.Bearer(c.Token))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	// The call this request serves (a gateway call's policy, price or
+	// reservation look-up) shows under the same id in the service's logs.
+	if id := requestid.From(ctx); id != "" {
+		req.Header.Set(requestid.Header, id)
 	}
 	for _, h := range header {
 		req.Header.Set(h[0], h[1])

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spendgate/spendgate/internal/svcclient"
+	"github.com/spendgate/spendgate/requestid"
 )
 
 func TestClient(t *testing.T) {
@@ -46,5 +47,28 @@ func TestClient(t *testing.T) {
 	down := svcclient.Client{Token: "svc"}
 	if _, err := down.Do(ctx, http.MethodGet, "http://127.0.0.1:1/", nil); err == nil {
 		t.Fatal("no error from a closed port")
+	}
+}
+
+// A request made while serving a call carries that call's request id, so the
+// policy, priced and reservation look-ups show under it in the service's logs.
+func TestClientForwardsTheRequestID(t *testing.T) {
+	got := make(chan string, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get(requestid.Header)
+	}))
+	defer srv.Close()
+	c := svcclient.Client{Token: "svc"}
+	if _, err := c.Expect(requestid.With(context.Background(), "call-42"), http.StatusOK, http.MethodGet, srv.URL, nil); err != nil {
+		t.Fatal(err)
+	}
+	if id := <-got; id != "call-42" {
+		t.Errorf("request id %q, want call-42", id)
+	}
+	if _, err := c.Expect(context.Background(), http.StatusOK, http.MethodGet, srv.URL, nil); err != nil {
+		t.Fatal(err)
+	}
+	if id := <-got; id != "" {
+		t.Errorf("a request outside any call sent request id %q", id)
 	}
 }
