@@ -34,6 +34,7 @@ import (
 	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/requestid"
+	"github.com/spendgate/spendgate/scim"
 )
 
 // Config of the API server.
@@ -98,6 +99,8 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	if cfg.Analytics != nil {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
 	}
+	// Identity providers provision users and groups here (a tenant's SCIM token).
+	s.mux.Handle(scim.BasePath+"/", withTimeout(cfg.Limits.RequestTimeout, scim.New(cp, log)))
 	s.mux.HandleFunc("GET "+contract.PolicyPath, s.policy)
 	s.mux.HandleFunc(pricedRoute, s.priced)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,6 +26,7 @@ import (
 	"github.com/spendgate/spendgate/portal"
 	recordhttp "github.com/spendgate/spendgate/recordapi/httpapi"
 	"github.com/spendgate/spendgate/reprice"
+	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -31,6 +34,11 @@ import (
 // controlPlaneFlags are shared by every command that talks to Postgres.
 type controlPlaneFlags struct {
 	postgresDSN, jwtSecret, keyPepper, serviceToken string
+	// secretsKey is the keyring sealing secrets at rest (SPENDGATE_SECRETS_KEY);
+	// devKeyDir, when set, is where a generated development key is kept.
+	secretsKey, devKeyDir string
+	// publicURL is the portal's external origin (SSO redirect, SCIM base URL).
+	publicURL string
 	// dev allows the fixed development secrets on listeners other than
 	// loopback.
 	dev bool
@@ -47,6 +55,10 @@ func addControlPlaneFlags(fs *flag.FlagSet, f *controlPlaneFlags) {
 	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "secret signing access tokens (≥ 32 bytes; dev default when empty)")
 	fs.StringVar(&f.keyPepper, "key-pepper", "", "secret HMAC pepper for API keys (≥ 16 bytes; dev default when empty)")
 	fs.StringVar(&f.serviceToken, "service-token", "", "token the data plane uses for the policy and ingest endpoints (dev default when empty)")
+	fs.StringVar(&f.secretsKey, "secrets-key", "", "keyring sealing secrets at rest (SSO client secrets, TOTP seeds): id:base64-of-32-bytes[,older ids…], the first seals "+
+		"(generate one with: openssl rand -base64 32); in development a generated key is kept in the data directory")
+	fs.StringVar(&f.publicURL, "public-url", "", "the portal's external URL (https://spend.example.com): SSO redirects to <url>/sso/callback, SCIM lives at <url>/scim/v2 "+
+		"(default: http://<listen address>)")
 	fs.BoolVar(&f.dev, "dev", false, "allow the fixed development secrets (unset --jwt-secret, --key-pepper, --service-token) on non-loopback listeners")
 }
 
@@ -78,6 +90,14 @@ func (f *controlPlaneFlags) withDevDefaults(log *slog.Logger, listens ...string)
 					addr, strings.Join(missing, ", "))
 			}
 		}
+	}
+	if f.secretsKey == "" && f.devKeyDir != "" {
+		key, err := devSecretsKey(f.devKeyDir)
+		if err != nil {
+			return err
+		}
+		f.secretsKey = key
+		missing = append(missing, secrets.EnvVar+" (generated in "+f.devKeyDir+")")
 	}
 	log.Warn("using INSECURE development defaults; set these for any shared or production use", "unset", missing)
 	return nil
@@ -131,6 +151,17 @@ func openControlPlane(ctx context.Context, f *controlPlaneFlags, log *slog.Logge
 		pool.Close()
 		return nil, nil, err
 	}
+	if f.secretsKey != "" {
+		ring, err := secrets.Parse(f.secretsKey)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		cp.SetSecrets(ring)
+	} else {
+		log.Warn("no " + secrets.EnvVar + ": single sign-on and two-factor authentication cannot store their secrets until it is set")
+	}
+	cp.SetPublicURL(f.publicURL)
 	// Keys under an exhausted hard budget are answered blocked by the policy
 	// endpoint (spend counters are the budget store's).
 	cp.Blocks = pgstore.New(pool)
@@ -173,8 +204,13 @@ func runAPI(ctx context.Context, args []string) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer o.close()
+	home, _ := os.UserHomeDir()
+	f.devKeyDir = filepath.Join(home, ".local", "share", "spendgate")
 	if err := f.withDevDefaults(log, *listen); err != nil {
 		return fmt.Errorf("api: %w", err)
+	}
+	if f.publicURL == "" {
+		f.publicURL = "http://" + *listen
 	}
 	cp, pool, err := openControlPlane(ctx, &f, log)
 	if err != nil {
@@ -182,6 +218,7 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(webhookAllow.policy)
+	cp.SSOService.SetEgress(webhookAllow.policy)
 	live, revs, stopPricing, err := followPricing(ctx, pool, &prf, log)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -307,4 +344,26 @@ func runUsers(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("created tenant %s (%s, id %s) owned by %s\n", t.Name, t.Slug, t.ID, u.Email)
 	return nil
+}
+
+// devSecretsKey returns the development keyring kept in dir (dev-secrets.key,
+// mode 0600), generating it on first use: unlike the other development
+// secrets it is random, since what it seals (SSO client secrets, TOTP
+// seeds) is real.
+func devSecretsKey(dir string) (string, error) {
+	path := filepath.Join(dir, "dev-secrets.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key, err := secrets.NewKey("dev")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("development secrets key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("development secrets key: %w", err)
+	}
+	return key, nil
 }

@@ -64,6 +64,7 @@ func runServe(ctx context.Context, args []string) error {
 	if *demo && *fakeListen != "" {
 		listens = append(listens, *fakeListen)
 	}
+	cpf.devKeyDir = *dataDir
 	if err := cpf.withDevDefaults(log, listens...); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -84,6 +85,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(pf.webhookAllow.policy)
+	cp.SSOService.SetEgress(pf.webhookAllow.policy)
 
 	p, err := openPipeline(ctx, &pf, cpf.serviceToken, pool, log, "serve")
 	if err != nil {
@@ -172,6 +174,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if o.metricsAddr != "" {
 		addrs["metrics"] = o.metricsAddr
+	}
+	if cpf.publicURL == "" {
+		cp.SetPublicURL("http://" + addrs["api"]) // port 0 is known now
 	}
 	if *demo {
 		if err := printDemo(ctx, cp, *dataDir, addrs["api"], addrs["gateway"], addrs["fake_provider"]); err != nil {
