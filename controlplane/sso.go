@@ -392,8 +392,8 @@ func (s *SSOService) findTarget(ctx context.Context, email, slug string) (*ssoTa
 	if slug == "" && domain == "" {
 		return nil, invalid("give your work email or your organisation's tenant slug")
 	}
-	rows, err := s.db.Query(ctx, `SELECT t.slug, o.client_secret_sealed, `+prefixed("o.", oidcColumns)+` FROM tenant_oidc o JOIN tenants t ON t.id = o.tenant_id
-		WHERE o.enabled AND (($1 <> '' AND t.slug = $1) OR ($1 = '' AND $2 <> '' AND $2 = ANY(o.allowed_domains))) LIMIT 2`, slug, domain)
+	rows, err := s.db.Query(ctx, `SELECT t.slug, client_secret_sealed, `+oidcColumns+` FROM tenant_oidc JOIN tenants t ON t.id = tenant_oidc.tenant_id
+		WHERE enabled AND (($1 <> '' AND t.slug = $1) OR ($1 = '' AND $2 <> '' AND $2 = ANY(allowed_domains))) LIMIT 2`, slug, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -419,21 +419,6 @@ func (s *SSOService) findTarget(ctx context.Context, email, slug string) (*ssoTa
 		return &targets[0], nil
 	}
 	return nil, invalid("several organisations sign in people of %s: give your tenant slug instead", domain)
-}
-
-// prefixed qualifies a column list with a table alias.
-func prefixed(alias, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, c := range parts {
-		c = strings.TrimSpace(c)
-		switch {
-		case strings.HasPrefix(c, "coalesce("):
-			parts[i] = "coalesce(" + alias + strings.TrimPrefix(c, "coalesce(")
-		default:
-			parts[i] = alias + c
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // SSOOptionFor tells the sign-in page whether an email or tenant slug signs
