@@ -100,7 +100,11 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
 	}
 	// Identity providers provision users and groups here (a tenant's SCIM token).
-	s.mux.Handle(scim.BasePath+"/", withTimeout(cfg.Limits.RequestTimeout, scim.New(cp, log)))
+	// (Per method: a method-less pattern would conflict with the portal's "GET /".)
+	scimHandler := withTimeout(cfg.Limits.RequestTimeout, scim.New(cp, log))
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		s.mux.Handle(m+" "+scim.BasePath+"/", scimHandler)
+	}
 	s.mux.HandleFunc("GET "+contract.PolicyPath, s.policy)
 	s.mux.HandleFunc(pricedRoute, s.priced)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
