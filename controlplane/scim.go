@@ -713,13 +713,6 @@ func (s *SCIMService) syncMembership(ctx context.Context, tx pgx.Tx, tenantID, u
 	return s.setAccess(ctx, tx, tenantID, userID, role, active && role != "")
 }
 
-// pendingAccess are the access changes of provisioning transactions, ended
-// in this process's watches after commit (afterSync).
-type pendingAccess struct {
-	user, tenant string
-	role         Role
-}
-
 // setAccess makes userID a member with role (when on) or suspends the
 // membership (when !on or role ""; remove: delete it). The last active
 // owner is never suspended or demoted (CONFLICT).

@@ -61,7 +61,7 @@ func (s *TenantService) Tenants(ctx context.Context) ([]Tenant, error) {
 	}
 	out := all[:0]
 	for _, t := range all {
-		if err := t.gate.admits(p, t.ID); err == nil || err == errMFARequired {
+		if err := t.gate.admits(p, t.ID); err == nil || errors.Is(err, errMFARequired) {
 			out = append(out, t)
 		}
 	}

@@ -146,7 +146,9 @@ func (k *Keyring) Seal(plaintext []byte, aad string) (string, error) {
 }
 
 // SealString is Seal for text.
-func (k *Keyring) SealString(plaintext, aad string) (string, error) { return k.Seal([]byte(plaintext), aad) }
+func (k *Keyring) SealString(plaintext, aad string) (string, error) {
+	return k.Seal([]byte(plaintext), aad)
+}
 
 // Open decrypts a value Seal returned for the same aad, with whichever key
 // of the keyring sealed it.
