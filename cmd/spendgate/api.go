@@ -211,6 +211,9 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	if f.publicURL == "" {
 		f.publicURL = "http://" + *listen
+		if host, port, err := net.SplitHostPort(*listen); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+			f.publicURL = "http://localhost:" + port
+		}
 	}
 	cp, pool, err := openControlPlane(ctx, &f, log)
 	if err != nil {
