@@ -241,7 +241,7 @@ const EVENT = `id time keyId keyName source provider operation modelRequested mo
 export const USAGE_EVENTS = `query($t:ID!,$from:Time!,$to:Time!,$after:String,$n:Int){usageEvents(tenantId:$t,from:$from,to:$to,first:$n,after:$after){edges{node{${EVENT}}} pageInfo{hasNextPage endCursor}}}`;
 export const USAGE_EVENT = `query($t:ID!,$id:ID!){usageEvent(tenantId:$t,id:$id){${EVENT}}}`;
 
-export const MEMBERS = `query($t:ID!){members(tenantId:$t,first:200){edges{node{role createdAt user{id email name}}}}}`;
+export const MEMBERS = `query($t:ID!){members(tenantId:$t,first:200){edges{node{role createdAt suspended user{id email name}}}}}`;
 export const ADD_MEMBER = `mutation($t:ID!,$e:String!,$n:String,$p:String,$r:Role!){addMember(tenantId:$t,email:$e,name:$n,password:$p,role:$r){role user{id email}}}`;
 export const UPDATE_ROLE = `mutation($t:ID!,$u:ID!,$r:Role!){updateMemberRole(tenantId:$t,userId:$u,role:$r){role}}`;
 export const REMOVE_MEMBER = `mutation($t:ID!,$u:ID!){removeMember(tenantId:$t,userId:$u)}`;
