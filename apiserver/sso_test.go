@@ -121,7 +121,8 @@ func TestSSOSignIn(t *testing.T) {
 	}
 
 	// Just-in-time creation with the role of the groups claim.
-	m.QueueUser(person("dana@acme.test", "spend-admins", "engineering"))
+	danaAtIdP := person("dana@acme.test", "spend-admins", "engineering")
+	m.QueueUser(danaAtIdP)
 	r := h.ssoSignIn("dana@acme.test", "")
 	if len(r.Errors) > 0 {
 		t.Fatalf("sign-in: %+v", r.Errors)
@@ -188,8 +189,22 @@ func TestSSOSignIn(t *testing.T) {
 
 	// Refresh goes through the provider; the provider's refresh token is
 	// stored sealed; when the provider refuses, the session ends.
+	// (Dana is a viewer since her second sign-in; the refreshed ID token of
+	// her first session says spend-admins again: the role follows it.)
 	d = h.must("", `mutation($r:String!){refreshSession(refreshToken:$r){accessToken refreshToken}}`, map[string]any{"r": danaRefresh})
 	danaRefresh = get(d, "refreshSession", "refreshToken").(string)
+	if d := h.must(get(d, "refreshSession", "accessToken").(string), `{tenants{role}}`, nil); toJSON(d) != `{"tenants":[{"role":"ADMIN"}]}` {
+		t.Fatalf("dana's role after a refresh whose token says spend-admins: %v", d)
+	}
+	// Removed from every mapped group at the provider: the next refresh ends the session.
+	m.QueueUser(danaAtIdP)
+	r = h.ssoSignIn("", "acme")
+	lastRefresh := get(r.Data, "finishSSOSignIn", "refreshToken").(string)
+	danaAtIdP.Groups = []string{"engineering"}
+	if r := h.gql("", `mutation($r:String!){refreshSession(refreshToken:$r){accessToken}}`, map[string]any{"r": lastRefresh}); r.code() != "UNAUTHENTICATED" || !strings.Contains(r.Errors[0].Message, "no group") {
+		t.Fatalf("refresh after leaving every mapped group: %+v", r)
+	}
+	danaAtIdP.Groups = []string{"spend-admins"}
 	var idpSealed string
 	testenv.Must(t, h.pool.QueryRow(ctx, `SELECT idp_refresh_sealed FROM refresh_tokens WHERE revoked_at IS NULL AND sso_tenant_id = $1 ORDER BY created_at DESC LIMIT 1`, acme).Scan(&idpSealed), "stored refresh")
 	if !strings.HasPrefix(idpSealed, "sg1:test:") || strings.Contains(idpSealed, "eyJ") {

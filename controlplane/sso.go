@@ -743,20 +743,7 @@ func (s *SSOService) linkUser(ctx context.Context, cfg OIDCConfig, issuer, subje
 				return err
 			}
 		case mapped && role != current:
-			if current == RoleOwner {
-				if err := lastOwnerGuard(ctx, tx, tenantID); err != nil {
-					s.log.Warn("controlplane: single sign-on kept the last owner's role", "tenant", tenantID, "user", u.ID, "groups_role", role)
-					role = current
-					break
-				}
-			}
-			if _, err := tx.Exec(ctx, `UPDATE memberships SET role = $3 WHERE tenant_id = $1 AND user_id = $2`, tenantID, u.ID, role); err != nil {
-				return err
-			}
-			if err := notifyAccess(ctx, tx, accessChange{User: u.ID, Tenant: tenantID, Role: role}); err != nil {
-				return err
-			}
-			if err := audit(ctx, tx, tenantID, actor, "member.role", "user", u.ID, map[string]any{"from": current, "to": role, "via": "sso"}); err != nil {
+			if role, err = setSSORole(ctx, tx, s.log, tenantID, actor, current, role); err != nil {
 				return err
 			}
 		}
@@ -771,6 +758,27 @@ func (s *SSOService) linkUser(ctx context.Context, cfg OIDCConfig, issuer, subje
 		s.access.roleChanged(u.ID, tenantID, role)
 	}
 	return u, version, nil
+}
+
+// setSSORole changes a member's role to what the provider's groups grant
+// (audited, announced to live watches) and returns the role in force: the
+// last owner keeps the owner role (logged).
+func setSSORole(ctx context.Context, tx pgx.Tx, log interface {
+	Warn(msg string, args ...any)
+}, tenantID string, actor auth.Principal, current, role Role) (Role, error) {
+	if current == RoleOwner && role != RoleOwner {
+		if err := lastOwnerGuard(ctx, tx, tenantID); err != nil {
+			log.Warn("controlplane: single sign-on kept the last owner's role", "tenant", tenantID, "user", actor.UserID, "groups_role", role)
+			return current, nil
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE memberships SET role = $3 WHERE tenant_id = $1 AND user_id = $2`, tenantID, actor.UserID, role); err != nil {
+		return current, err
+	}
+	if err := notifyAccess(ctx, tx, accessChange{User: actor.UserID, Tenant: tenantID, Role: role}); err != nil {
+		return current, err
+	}
+	return role, audit(ctx, tx, tenantID, actor, "member.role", "user", actor.UserID, map[string]any{"from": current, "to": role, "via": "sso"})
 }
 
 // refreshAtProvider spends the session's provider refresh token at the
@@ -813,8 +821,37 @@ func (s *SSOService) refreshAtProvider(ctx context.Context, tenantID string, u U
 		return "", ended("it refused to refresh", err)
 	}
 	if rawID, _ := tok.Extra("id_token").(string); rawID != "" {
-		if _, err := prov.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: s.now}).Verify(oidc.ClientContext(ctx, s.client), rawID); err != nil {
+		idt, err := prov.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: s.now}).Verify(oidc.ClientContext(ctx, s.client), rawID)
+		if err != nil {
 			return "", ended(tokenProblem(err), err)
+		}
+		// The groups of the refreshed token set the role, as at sign-in.
+		var raw map[string]json.RawMessage
+		_ = idt.Claims(&raw)
+		if groups, ok := claimGroups(raw, cfg.GroupsClaim); ok && !cfg.Mapping.Empty() {
+			role := cfg.Mapping.TenantRole(groups)
+			if role == "" {
+				return "", ended("your account is in no group that has a role in this tenant any more", nil)
+			}
+			var current Role
+			err := s.inTx(ctx, func(tx pgx.Tx) error {
+				if err := tx.QueryRow(ctx, `SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND suspended_at IS NULL FOR UPDATE`,
+					tenantID, u.ID).Scan(&current); err != nil {
+					return err
+				}
+				if current == role {
+					return nil
+				}
+				role, err = setSSORole(ctx, tx, s.log, tenantID, auth.Principal{UserID: u.ID, Email: u.Email}, current, role)
+				return err
+			})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return "", ended("your membership of this tenant ended", nil)
+			}
+			if err != nil {
+				return "", err
+			}
+			s.access.roleChanged(u.ID, tenantID, role)
 		}
 	}
 	next := tok.RefreshToken
