@@ -24,6 +24,9 @@ const (
 	CodeUnavailable = "UNAVAILABLE"
 	// CodeResourceExhausted: a per-connection or per-user quota is used up.
 	CodeResourceExhausted = "RESOURCE_EXHAUSTED"
+	// CodeMFARequired: the password was right and the account has
+	// two-factor authentication; send signIn again with mfaCode.
+	CodeMFARequired = "MFA_REQUIRED"
 )
 
 // Error is an error meant for the API client. Anything else that escapes a

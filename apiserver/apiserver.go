@@ -34,6 +34,7 @@ import (
 	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/requestid"
+	"github.com/spendgate/spendgate/scim"
 )
 
 // Config of the API server.
@@ -97,6 +98,12 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	s.mux.Handle("GET /query", gql)
 	if cfg.Analytics != nil {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
+	}
+	// Identity providers provision users and groups here (a tenant's SCIM token).
+	// (Per method: a method-less pattern would conflict with the portal's "GET /".)
+	scimHandler := withTimeout(cfg.Limits.RequestTimeout, scim.New(cp, log))
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		s.mux.Handle(m+" "+scim.BasePath+"/", scimHandler)
 	}
 	s.mux.HandleFunc("GET "+contract.PolicyPath, s.policy)
 	s.mux.HandleFunc(pricedRoute, s.priced)

@@ -34,6 +34,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
+	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
@@ -103,6 +104,11 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 	cp, err := controlplane.New(pool, []byte(testPepper), tokens, log)
 	testenv.Must(t, err, "controlplane")
 	cp.Blocks = pgstore.New(pool)
+	key, err := secrets.NewKey("test")
+	testenv.Must(t, err, "secrets key")
+	ring, err := secrets.Parse(key)
+	testenv.Must(t, err, "secrets keyring")
+	cp.SetSecrets(ring)
 	h := &harness{t: t, cp: cp, pool: pool, logs: logs, tokens: tokens}
 	cfg := Config{ServiceToken: serviceToken}
 	h.revisions = revision.New(pool, log)
@@ -137,6 +143,7 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 	}
 	h.srv = httptest.NewServer(New(cfg, cp, log).Handler())
 	t.Cleanup(h.srv.Close)
+	cp.SetPublicURL(h.srv.URL)
 	return h
 }
 

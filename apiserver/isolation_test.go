@@ -12,10 +12,12 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"sigs.k8s.io/yaml"
 
+	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/graph"
+	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
@@ -73,6 +75,14 @@ var tenantOps = []op{
 	{"Query.azureDeployments", `query($t:ID!){azureDeployments(tenantId:$t){id deployment model}}`, false},
 	{"Mutation.setAzureDeployment", `mutation($t:ID!){setAzureDeployment(tenantId:$t,deployment:"prod-4o",model:"gpt-4o"){id}}`, false},
 	{"Mutation.deleteAzureDeployment", `mutation($t:ID!){deleteAzureDeployment(tenantId:$t,deployment:"prod-4o")}`, false},
+	{"Query.tenantSSO", `query($t:ID!){tenantSSO(tenantId:$t){issuerUrl clientSecretSet}}`, false},
+	{"Query.scimTokens", `query($t:ID!){scimTokens(tenantId:$t){id prefix}}`, false},
+	{"Mutation.configureTenantSSO", `mutation($t:ID!){configureTenantSSO(tenantId:$t,input:{enabled:false,displayName:"Evil",issuerUrl:"https://idp.example.com",clientId:"c",clientSecret:"s"}){enabled}}`, false},
+	{"Mutation.deleteTenantSSO", `mutation($t:ID!){deleteTenantSSO(tenantId:$t)}`, false},
+	{"Mutation.setTenantMFARequired", `mutation($t:ID!){setTenantMFARequired(tenantId:$t,required:false){id}}`, false},
+	{"Mutation.createSCIMToken", `mutation($t:ID!){createSCIMToken(tenantId:$t,name:"x"){secret}}`, false},
+	{"Mutation.rotateSCIMToken", `mutation($t:ID!,$scim:ID!){rotateSCIMToken(tenantId:$t,id:$scim){secret}}`, true},
+	{"Mutation.revokeSCIMToken", `mutation($t:ID!,$scim:ID!){revokeSCIMToken(tenantId:$t,id:$scim){id}}`, true},
 	{"Subscription.budgetAlerts", `subscription($t:ID!){budgetAlerts(tenantId:$t){id budgetName}}`, false},
 	{"Query.orgTree", `query($t:ID!){orgTree(tenantId:$t){id name}}`, false},
 	{"Query.roleGrants", `query($t:ID!){roleGrants(tenantId:$t){userId role}}`, false},
@@ -100,6 +110,10 @@ type world struct {
 	bTeam, bProject                               string
 	aKey, aBudget, bKey, bKeyBudget, bobID, bSlug string
 	bSecret                                       string
+	// bobCode is a current TOTP code of Bob's; bobRecovery one of his
+	// recovery codes (Bob turned TOTP on, Alice did not).
+	bobCode     func() string
+	bobRecovery string
 	// objs are B's object ids by query variable name.
 	objs      map[string]any
 	snapshotB func() string
@@ -236,10 +250,79 @@ var callerScoped = map[string]func(t *testing.T, w *world){
 		}
 		d := w.h.must("", `mutation($r:String!){refreshSession(refreshToken:$r){refreshToken}}`, map[string]any{"r": w.bobRefresh})
 		w.bobRefresh = get(d, "refreshSession", "refreshToken").(string)
-		w.h.must("", `mutation{signIn(email:"bob@example.com",password:"bob-password-1"){accessToken}}`, nil)
+		// Bob's password still opens his account (which then asks for his second factor).
+		if r := w.h.gql("", `mutation{signIn(email:"bob@example.com",password:"bob-password-1"){accessToken}}`, nil); r.code() != "MFA_REQUIRED" {
+			t.Fatalf("bob's own password: %+v", r)
+		}
 		// Her own sessions ended; sign her in again for the checks that follow.
 		d = w.h.must("", `mutation{signIn(email:"alice@example.com",password:"alice-password-2"){accessToken refreshToken}}`, nil)
 		w.alice, w.aliceRefresh = get(d, "signIn", "accessToken").(string), get(d, "signIn", "refreshToken").(string)
+	},
+	"Query.myMFA": func(t *testing.T, w *world) {
+		// Bob's two-factor state (on, with recovery codes) is not Alice's.
+		if d := w.h.must(w.alice, `{myMFA{totpEnabled recoveryCodesLeft}}`, nil); get(d, "myMFA", "totpEnabled") != false {
+			t.Fatalf("alice's MFA shows bob's: %v", d)
+		}
+		if d := w.h.must(w.bob, `{myMFA{totpEnabled recoveryCodesLeft}}`, nil); get(d, "myMFA", "totpEnabled") != true || get(d, "myMFA", "recoveryCodesLeft") != 10.0 {
+			t.Fatalf("bob's MFA: %v", d)
+		}
+	},
+	"Query.ssoOption": func(t *testing.T, w *world) {
+		// B's provider is offered for B's domain and slug only.
+		d := w.h.must("", `query($s:String){ssoOption(tenantSlug:$s){tenantSlug displayName}}`, map[string]any{"s": w.bSlug})
+		if get(d, "ssoOption", "displayName") != "Bob IdP" {
+			t.Fatalf("B's option: %v", d)
+		}
+		for _, v := range []map[string]any{{"e": "alice@example.com"}, {"s": "tenant-a"}} {
+			d := w.h.must("", `query($e:String,$s:String){ssoOption(email:$e,tenantSlug:$s){tenantSlug}}`, v)
+			if d["ssoOption"] != nil {
+				t.Fatalf("%v offered %v", v, d)
+			}
+		}
+	},
+	"Mutation.startSSOSignIn": func(t *testing.T, w *world) {
+		// A has no provider: Alice's email does not lead to B's.
+		if r := w.h.gql("", `mutation{startSSOSignIn(email:"alice@example.com"){authorizationUrl}}`, nil); r.code() != "NOT_FOUND" {
+			t.Fatalf("alice's sso start: %+v", r)
+		}
+	},
+	"Mutation.finishSSOSignIn": func(t *testing.T, w *world) {
+		if r := w.h.gql("", `mutation{finishSSOSignIn(state:"made-up",code:"made-up"){accessToken}}`, nil); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("made-up sso finish: %+v", r)
+		}
+	},
+	"Mutation.enrolTOTP": func(t *testing.T, w *world) {
+		d := w.h.must(w.alice, `mutation{enrolTOTP{secret otpauthUri}}`, nil)
+		if !strings.Contains(get(d, "enrolTOTP", "otpauthUri").(string), "alice%40example.com") && !strings.Contains(get(d, "enrolTOTP", "otpauthUri").(string), "alice@example.com") {
+			t.Fatalf("alice's enrolment names someone else: %v", d)
+		}
+		if get(w.h.must(w.bob, `{myMFA{recoveryCodesLeft}}`, nil), "myMFA", "recoveryCodesLeft") != 10.0 {
+			t.Fatal("alice's enrolment touched bob's")
+		}
+	},
+	"Mutation.confirmTOTP": func(t *testing.T, w *world) {
+		// Bob's current code does not confirm Alice's enrolment.
+		code := w.bobCode()
+		if r := w.h.gql(w.alice, `mutation($c:String!){confirmTOTP(code:$c)}`, map[string]any{"c": code}); r.code() != "INVALID_ARGUMENT" {
+			t.Fatalf("bob's code confirmed alice's enrolment: %+v", r)
+		}
+	},
+	"Mutation.disableTOTP": func(t *testing.T, w *world) {
+		// Alice (no TOTP) with Bob's code turns nothing off, least of all Bob's.
+		if r := w.h.gql(w.alice, `mutation($c:String!){disableTOTP(password:"alice-password-2",code:$c)}`, map[string]any{"c": w.bobCode()}); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("alice disabling with bob's code: %+v", r)
+		}
+		if get(w.h.must(w.bob, `{myMFA{totpEnabled}}`, nil), "myMFA", "totpEnabled") != true {
+			t.Fatal("bob's TOTP was turned off")
+		}
+	},
+	"Mutation.regenerateRecoveryCodes": func(t *testing.T, w *world) {
+		if r := w.h.gql(w.alice, `mutation($c:String!){regenerateRecoveryCodes(code:$c)}`, map[string]any{"c": w.bobRecovery}); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("alice with bob's recovery code: %+v", r)
+		}
+		if get(w.h.must(w.bob, `{myMFA{recoveryCodesLeft}}`, nil), "myMFA", "recoveryCodesLeft") != 10.0 {
+			t.Fatal("bob's recovery code was spent by alice")
+		}
 	},
 	"APIKey.coveringBudgets": func(t *testing.T, w *world) {
 		// Alice's key is covered by A's tenant budget only, never by B's.
@@ -466,8 +549,21 @@ func newWorld(t *testing.T) *world {
 	if d := h.must(w.bob, `query($t:ID!,$e:ID!){usageEvent(tenantId:$t,id:$e){id keyId}}`, map[string]any{"t": w.tenantB, "e": bEvent}); get(d, "usageEvent", "keyId") != w.bKey {
 		t.Fatalf("bob's event: %v", d)
 	}
+	// B's single sign-on (disabled: no provider runs here), a SCIM token,
+	// and TOTP on Bob's account.
+	h.must(w.bob, `mutation($t:ID!){configureTenantSSO(tenantId:$t,input:{enabled:false,displayName:"Bob IdP",issuerUrl:"https://idp.bob.example",clientId:"bob-client",clientSecret:"bob-client-secret",allowedDomains:["bob.example"]}){enabled}}`,
+		map[string]any{"t": w.tenantB})
+	_, err := h.pool.Exec(context.Background(), `UPDATE tenant_oidc SET enabled = true WHERE tenant_id = $1`, w.tenantB) // enabled without discovery
+	testenv.Must(t, err, "enable B's provider")
+	d = h.must(w.bob, `mutation($t:ID!){createSCIMToken(tenantId:$t,name:"okta"){token{id}}}`, map[string]any{"t": w.tenantB})
+	bSCIM := get(d, "createSCIMToken", "token", "id").(string)
+	enrol := h.must(w.bob, `mutation{enrolTOTP{secret}}`, nil)
+	bobSecret := get(enrol, "enrolTOTP", "secret").(string)
+	w.bobCode = func() string { c, _ := auth.TOTPCode(bobSecret, time.Now()); return c }
+	codes := get(h.must(w.bob, `mutation($c:String!){confirmTOTP(code:$c)}`, map[string]any{"c": w.bobCode()}), "confirmTOTP").([]any)
+	w.bobRecovery = codes[0].(string)
 	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent,
-		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace}
+		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace, "scim": bSCIM}
 	w.alertB = func() {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
@@ -568,7 +664,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // adminReads are the queries a viewer may not run.
-var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true}
+var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true, "Query.tenantSSO": true, "Query.scimTokens": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is

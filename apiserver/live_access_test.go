@@ -104,7 +104,8 @@ func (m wsMessage) errorCode() string {
 }
 
 // A live subscription ends when its subscriber's right to the tenant ends:
-// removed from the tenant, or every session ended by a password change. It
+// removed from the tenant, deactivated by the identity provider (SCIM), or
+// every session ended by a password change. It
 // answers an error saying why, and nothing of the tenant is delivered after
 // the mutation answered, although the tenant's spend keeps streaming.
 func TestSubscriptionsEndWithAccess(t *testing.T) {
@@ -121,6 +122,8 @@ func TestSubscriptionsEndWithAccess(t *testing.T) {
 		"spendTicks":   {`subscription($t:ID!){spendTicks(tenantId:$t){requests tenantCost}}`, tick},
 		"budgetAlerts": {`subscription($t:ID!){budgetAlerts(tenantId:$t){budgetName}}`, alert},
 	}
+	d := h.must(ann, `mutation($t:ID!){createSCIMToken(tenantId:$t,name:"entra"){secret}}`, map[string]any{"t": tenant})
+	scimToken := get(d, "createSCIMToken", "secret").(string)
 	ends := map[string]struct {
 		do   func(email, token string)
 		code string
@@ -131,6 +134,15 @@ func TestSubscriptionsEndWithAccess(t *testing.T) {
 				if get(e, "node", "user", "email") == email {
 					h.must(ann, `mutation($t:ID!,$u:ID!){removeMember(tenantId:$t,userId:$u)}`, map[string]any{"t": tenant, "u": get(e, "node", "user", "id")})
 				}
+			}
+		}, "FORBIDDEN"},
+		"deactivated by the identity provider (SCIM)": {func(email, _ string) {
+			status, u := h.scimCall(scimToken, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+email+`","active":true}`)
+			if status != 201 {
+				t.Fatalf("provision %s: %d %v", email, status, u)
+			}
+			if status, _ := h.scimCall(scimToken, "PATCH", "/Users/"+u["id"].(string), entraDeactivate); status != 200 {
+				t.Fatalf("deactivate %s: %d", email, status)
 			}
 		}, "FORBIDDEN"},
 		"password changed": {func(_, token string) {

@@ -14,10 +14,11 @@ import (
 	"github.com/spendgate/spendgate/apierr"
 )
 
-// passwordChecks are the mutations that check a password. One operation may
+// passwordChecks are the mutations that check a password or a second
+// factor. One operation may
 // hold at most one of them: aliases ({a: signIn(…) b: signIn(…) …}) would
 // otherwise try a hundred passwords in one request.
-var passwordChecks = map[string]bool{"signIn": true, "changePassword": true}
+var passwordChecks = map[string]bool{"signIn": true, "changePassword": true, "disableTOTP": true, "regenerateRecoveryCodes": true}
 
 // onePasswordCheck refuses, before anything runs, an operation that checks
 // passwords more than once (aliases, repeats, fragments alike).

@@ -46,6 +46,9 @@ func CheckPassword(hash, pw string) bool {
 type Claims struct {
 	Email   string `json:"email"`
 	Version int64  `json:"ver"`
+	// SSOTenant is set on sessions opened through a tenant's identity
+	// provider: such a session reaches that tenant only.
+	SSOTenant string `json:"sso,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -71,9 +74,15 @@ func (t *Tokens) SetAccessTTL(d time.Duration) { t.ttl = d }
 // Issue returns a signed access token for a user at token version version,
 // and its expiry.
 func (t *Tokens) Issue(userID, email string, version int64) (string, time.Time, error) {
+	return t.IssueSSO(userID, email, version, "")
+}
+
+// IssueSSO is Issue for a session opened through ssoTenant's identity
+// provider ("" for a password session).
+func (t *Tokens) IssueSSO(userID, email string, version int64, ssoTenant string) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(t.ttl)
-	c := Claims{Email: email, Version: version, RegisteredClaims: jwt.RegisteredClaims{
+	c := Claims{Email: email, Version: version, SSOTenant: ssoTenant, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: userID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp), Issuer: "spendgate",
 	}}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
@@ -90,7 +99,7 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 	if err != nil || c.Subject == "" || c.ExpiresAt == nil {
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{UserID: c.Subject, Email: c.Email, TokenVersion: c.Version, ExpiresAt: c.ExpiresAt.Time}, nil
+	return Principal{UserID: c.Subject, Email: c.Email, TokenVersion: c.Version, ExpiresAt: c.ExpiresAt.Time, SSOTenant: c.SSOTenant}, nil
 }
 
 // NewRefreshToken returns a random opaque refresh token and its stored hash.
@@ -118,6 +127,9 @@ type Principal struct {
 	// made in-process (CLI, bootstrap) has neither: version 0, no expiry.
 	TokenVersion int64
 	ExpiresAt    time.Time
+	// SSOTenant is the tenant whose identity provider opened the session
+	// ("" for a password session); the session reaches that tenant only.
+	SSOTenant string
 }
 
 // WithPrincipal stores the signed-in user in a context.

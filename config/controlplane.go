@@ -5,16 +5,26 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spendgate/spendgate/apiserver"
+	"github.com/spendgate/spendgate/secrets"
 )
 
 // ControlPlane is what every command talking to the control plane's
 // Postgres needs: its DSN and the secrets.
 type ControlPlane struct {
 	PostgresDSN, JWTSecret, KeyPepper, ServiceToken string
+	// SecretsKey is the keyring sealing secrets at rest
+	// (SPENDGATE_SECRETS_KEY); DevKeyDir, when set by a command, is where a
+	// generated development key is kept when the other secrets take their
+	// development defaults too.
+	SecretsKey, DevKeyDir string
+	// PublicURL is the portal's external origin (SSO redirect, SCIM base
+	// URL).
+	PublicURL string
 	// Dev allows the fixed development secrets on listeners other than
 	// loopback.
 	Dev bool
@@ -39,6 +49,10 @@ func (f *ControlPlane) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.JWTSecret, "jwt-secret", "", "secret signing access tokens (≥ 32 bytes; dev default when empty)")
 	fs.StringVar(&f.KeyPepper, "key-pepper", "", "secret HMAC pepper for API keys (≥ 16 bytes; dev default when empty)")
 	fs.StringVar(&f.ServiceToken, "service-token", "", "token the data plane uses for the policy and ingest endpoints (dev default when empty)")
+	fs.StringVar(&f.SecretsKey, "secrets-key", "", "keyring sealing secrets at rest (SSO client secrets, TOTP seeds): id:base64-of-32-bytes[,older ids…], the first seals "+
+		"(generate one with: openssl rand -base64 32); in development a generated key is kept in the data directory")
+	fs.StringVar(&f.PublicURL, "public-url", "", "the portal's external URL (https://spend.example.com): SSO redirects to <url>/sso/callback, SCIM lives at <url>/scim/v2 "+
+		"(default: http://<listen address>)")
 	fs.BoolVar(&f.Dev, "dev", false, "allow the fixed development secrets (unset --jwt-secret, --key-pepper, --service-token) on non-loopback listeners")
 }
 
@@ -54,6 +68,16 @@ func (f *ControlPlane) Validate() error {
 	}
 	if f.KeyPepper != "" && len(f.KeyPepper) < minPepper {
 		errs = append(errs, fmt.Errorf("--key-pepper must be at least %d bytes, got %d", minPepper, len(f.KeyPepper)))
+	}
+	if f.SecretsKey != "" {
+		if _, err := secrets.Parse(f.SecretsKey); err != nil {
+			errs = append(errs, fmt.Errorf("--secrets-key: %w", err))
+		}
+	}
+	if f.PublicURL != "" {
+		if u, err := url.Parse(f.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want an absolute http(s) URL such as https://spend.example.com", f.PublicURL))
+		}
 	}
 	return errors.Join(errs...)
 }

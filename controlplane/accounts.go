@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,9 @@ type Session struct {
 	RefreshToken string
 	ExpiresAt    time.Time
 	User         User
+	// SSOTenantID is the tenant whose identity provider opened the session
+	// ("" for a password session).
+	SSOTenantID string
 }
 
 // AccountService signs people in and manages their sessions and passwords.
@@ -30,6 +34,7 @@ type AccountService struct {
 	*core
 	tokens   *auth.Tokens
 	throttle *signInThrottle
+	sso      *SSOService
 }
 
 var (
@@ -42,6 +47,16 @@ var (
 // account and per client address (see ThrottleConfig) and logged, without
 // the password.
 func (s *AccountService) SignIn(ctx context.Context, email, password string) (Session, error) {
+	return s.SignInMFA(ctx, email, password, "")
+}
+
+// SignInMFA is SignIn with the second factor: an account with TOTP turned
+// on needs mfaCode (a current authenticator code or an unused recovery
+// code); without one the answer is MFA_REQUIRED, with a wrong one a failure
+// counted like a wrong password. A user whose every tenant requires single
+// sign-on (and who is not its break-glass owner) cannot sign in with a
+// password at all.
+func (s *AccountService) SignInMFA(ctx context.Context, email, password, mfaCode string) (Session, error) {
 	email, err := cleanEmail(email)
 	if err != nil {
 		return Session{}, err
@@ -72,8 +87,55 @@ func (s *AccountService) SignIn(ctx context.Context, email, password string) (Se
 		s.failed(email, addr, "sign-in", "wrong password")
 		return Session{}, errBadCredentials
 	}
+	if err := s.passwordAllowed(ctx, u.ID); err != nil {
+		return Session{}, err
+	}
+	hasMFA, err := s.hasTOTP(ctx, u.ID)
+	if err != nil {
+		return Session{}, err
+	}
+	if hasMFA {
+		if strings.TrimSpace(mfaCode) == "" {
+			return Session{}, errMFANeeded
+		}
+		ok, err := s.checkSecondFactor(ctx, u.ID, mfaCode)
+		if err != nil {
+			return Session{}, err
+		}
+		if !ok {
+			s.failed(email, addr, "sign-in", "wrong two-factor code")
+			return Session{}, errBadSecondFactor
+		}
+	}
 	s.throttle.succeed(email)
 	return s.openSession(ctx, u, version)
+}
+
+var (
+	errMFANeeded = &apierr.Error{Code: apierr.CodeMFARequired,
+		Message: "enter the 6-digit code of your authenticator app (or a recovery code)"}
+	errBadSecondFactor = &apierr.Error{Code: apierr.CodeUnauthenticated,
+		Message: "the two-factor code is wrong, expired or was already used"}
+)
+
+// passwordAllowed refuses a password sign-in of a user all of whose
+// tenants require single sign-on (the break-glass owner excepted). A user
+// of no tenant, or of one tenant that allows passwords, may sign in; the
+// tenants requiring SSO stay closed to that session (tenantGate).
+func (s *AccountService) passwordAllowed(ctx context.Context, userID string) error {
+	var members, ssoOnly int
+	var names []string
+	err := s.db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE o.enabled AND o.sso_required AND o.break_glass_user_id IS DISTINCT FROM m.user_id),
+		coalesce(array_agg(o.display_name) FILTER (WHERE o.enabled AND o.sso_required), '{}')
+		FROM memberships m LEFT JOIN tenant_oidc o ON o.tenant_id = m.tenant_id
+		WHERE m.user_id = $1 AND m.suspended_at IS NULL`, userID).Scan(&members, &ssoOnly, &names)
+	if err != nil {
+		return err
+	}
+	if members > 0 && ssoOnly == members {
+		return forbidden("your organisation requires single sign-on: use “Sign in with %s”", strings.Join(names, "” or “"))
+	}
+	return nil
 }
 
 // throttled refuses a password check of email from addr while the account
@@ -98,7 +160,18 @@ func (s *AccountService) failed(email, addr, what, reason string) {
 // openSession issues an access token at the user's token version and a new
 // refresh token.
 func (s *AccountService) openSession(ctx context.Context, u User, version int64) (Session, error) {
-	access, exp, err := s.tokens.Issue(u.ID, u.Email, version)
+	return s.openSessionVia(ctx, u, version, ssoSession{})
+}
+
+// ssoSession is what a session opened by a tenant's identity provider
+// carries: the tenant (the only one it reaches) and the provider's refresh
+// token, sealed, which every refresh of the session spends at the provider.
+type ssoSession struct {
+	tenantID, idpRefreshSealed string
+}
+
+func (s *AccountService) openSessionVia(ctx context.Context, u User, version int64, via ssoSession) (Session, error) {
+	access, exp, err := s.tokens.IssueSSO(u.ID, u.Email, version, via.tenantID)
 	if err != nil {
 		return Session{}, err
 	}
@@ -106,22 +179,35 @@ func (s *AccountService) openSession(ctx context.Context, u User, version int64)
 	if err != nil {
 		return Session{}, err
 	}
-	if _, err := s.db.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
-		hash, u.ID, time.Now().Add(auth.RefreshTTL)); err != nil {
+	var tenant, idp any
+	if via.tenantID != "" {
+		tenant = via.tenantID
+	}
+	if via.idpRefreshSealed != "" {
+		idp = via.idpRefreshSealed
+	}
+	if _, err := s.db.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, expires_at, sso_tenant_id, idp_refresh_sealed) VALUES ($1, $2, $3, $4, $5)`,
+		hash, u.ID, time.Now().Add(auth.RefreshTTL), tenant, idp); err != nil {
 		return Session{}, err
 	}
-	return Session{AccessToken: access, RefreshToken: refresh, ExpiresAt: exp, User: u}, nil
+	return Session{AccessToken: access, RefreshToken: refresh, ExpiresAt: exp, User: u, SSOTenantID: via.tenantID}, nil
 }
 
 // Refresh trades a refresh token for a new session; the old token is spent.
+//
+// A session opened by a tenant's identity provider is refreshed only when
+// the provider still refreshes its own token (its token endpoint is called
+// with the stored, sealed refresh token): a user the provider disabled or
+// signed out loses the spendgate session at the next refresh.
 func (s *AccountService) Refresh(ctx context.Context, token string) (Session, error) {
 	var u User
 	var sess Session
 	var version int64
+	var ssoTenant, idpSealed *string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE refresh_tokens SET revoked_at = now()
-			WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
-			auth.HashRefreshToken(token)).Scan(&u.ID)
+			WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id, sso_tenant_id, idp_refresh_sealed`,
+			auth.HashRefreshToken(token)).Scan(&u.ID, &ssoTenant, &idpSealed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return &apierr.Error{Code: apierr.CodeUnauthenticated, Message: "refresh token is invalid, expired or already used; sign in again"}
 		}
@@ -137,6 +223,17 @@ func (s *AccountService) Refresh(ctx context.Context, token string) (Session, er
 	})
 	if err != nil {
 		return sess, err
+	}
+	if ssoTenant != nil {
+		sealed := ""
+		if idpSealed != nil {
+			sealed = *idpSealed
+		}
+		next, err := s.sso.refreshAtProvider(ctx, *ssoTenant, u, sealed)
+		if err != nil {
+			return sess, err
+		}
+		return s.openSessionVia(ctx, u, version, ssoSession{tenantID: *ssoTenant, idpRefreshSealed: next})
 	}
 	return s.openSession(ctx, u, version)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/org"
+	"github.com/spendgate/spendgate/secrets"
 )
 
 // Role of a member in a tenant, or on a node of its tree (package org owns
@@ -61,6 +62,8 @@ type Service struct {
 	*OverrideService  // pricing overrides
 	*AuditService     // the audit log
 	*HierarchyService // workspaces, teams, projects, scoped roles, mappings
+	*SSOService       // single sign-on through tenants' identity providers
+	*SCIMService      // provisioning by identity providers (SCIM 2.0)
 	core              *core
 }
 
@@ -69,13 +72,17 @@ func New(db *pgxpool.Pool, pepper []byte, tokens *auth.Tokens, log *slog.Logger)
 	if len(pepper) < 16 {
 		return nil, errors.New("controlplane: the API key pepper must be at least 16 bytes")
 	}
-	c := &core{db: db, log: log, access: newAccessWatchers()}
+	c := &core{db: db, log: log, access: newAccessWatchers(), now: time.Now}
 	c.accessRecheck.Store(int64(defaultAccessRecheck))
 	keys := newKeyService(c, pepper)
+	accounts := &AccountService{core: c, tokens: tokens, throttle: newSignInThrottle(DefaultThrottle())}
+	accounts.sso = newSSOService(c, accounts)
 	return &Service{
 		core:             c,
 		HierarchyService: &HierarchyService{core: c, keys: keys},
-		AccountService:   &AccountService{core: c, tokens: tokens, throttle: newSignInThrottle(DefaultThrottle())},
+		AccountService:   accounts,
+		SSOService:       accounts.sso,
+		SCIMService:      &SCIMService{core: c, sso: accounts.sso},
 		TenantService:    &TenantService{core: c},
 		KeyService:       keys,
 		BudgetService:    &BudgetService{core: c},
@@ -94,6 +101,37 @@ type core struct {
 	accessRecheck atomic.Int64
 	// onListen, when set, is called once ListenAccess listens (tests).
 	onListen func()
+	// keyring seals secrets at rest (identity providers' client secrets and
+	// refresh tokens, TOTP seeds); nil refuses to store or read them.
+	keyring *secrets.Keyring
+	// now is the clock of TOTP codes and SSO requests (tests fix it).
+	now func() time.Time
+}
+
+// SetSecrets sets the keyring that seals secrets at rest (from
+// SPENDGATE_SECRETS_KEY); call before serving. Without one, configuring
+// single sign-on and turning on TOTP answer an error naming the setting.
+func (s *Service) SetSecrets(k *secrets.Keyring) { s.core.keyring = k }
+
+// SetClock replaces the clock of TOTP codes and SSO requests (tests).
+func (s *Service) SetClock(now func() time.Time) { s.core.now = now }
+
+// seal and open wrap the keyring with a client error that says what to
+// configure (the cause goes to the server log only).
+func (c *core) seal(plaintext, aad string) (string, error) {
+	v, err := c.keyring.SealString(plaintext, aad)
+	if errors.Is(err, secrets.ErrNoKeyring) {
+		return "", &apierr.Error{Code: apierr.CodeUnavailable, Message: "secrets cannot be stored: the operator has not set " + secrets.EnvVar, Cause: err}
+	}
+	return v, err
+}
+
+func (c *core) open(sealed, aad string) (string, error) {
+	v, err := c.keyring.OpenString(sealed, aad)
+	if err != nil {
+		return "", &apierr.Error{Code: apierr.CodeUnavailable, Message: "a stored secret cannot be read with the configured " + secrets.EnvVar + " (ask the operator)", Cause: err}
+	}
+	return v, nil
 }
 
 // Authorize checks that the caller holds at least role need in tenantID. Other
@@ -171,9 +209,12 @@ func (c *core) authorize(ctx context.Context, tenantID string, need Role) (auth.
 	}
 	var role *Role
 	var version int64
-	var disabled bool
-	err = c.db.QueryRow(ctx, `SELECT u.token_version, u.disabled, m.role FROM users u
-		LEFT JOIN memberships m ON m.user_id = u.id AND m.tenant_id = $1 WHERE u.id = $2`, tenantID, p.UserID).Scan(&version, &disabled, &role)
+	var disabled, suspended bool
+	var gate tenantGate
+	err = c.db.QueryRow(ctx, `SELECT u.token_version, u.disabled, m.role, m.suspended_at IS NOT NULL, `+gateColumns+` FROM users u
+		LEFT JOIN memberships m ON m.user_id = u.id AND m.tenant_id = $1
+		LEFT JOIN tenants t ON t.id = $1 LEFT JOIN tenant_oidc o ON o.tenant_id = $1
+		WHERE u.id = $2`, tenantID, p.UserID).Scan(append([]any{&version, &disabled, &role, &suspended}, gate.scanTargets()...)...)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (disabled || version != p.TokenVersion)) {
 		return p, "", errSessionEnded
 	}
@@ -182,6 +223,12 @@ func (c *core) authorize(ctx context.Context, tenantID string, need Role) (auth.
 	}
 	if role == nil {
 		return p, "", forbidden("you are not a member of this tenant")
+	}
+	if suspended {
+		return p, "", forbidden("your membership of this tenant is suspended (deactivated by its identity provider)")
+	}
+	if err := gate.admits(p, tenantID); err != nil {
+		return p, "", err
 	}
 	if role.Rank() < need.Rank() {
 		return p, *role, forbidden("this needs the %s role; you are %s", need, *role)

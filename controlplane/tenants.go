@@ -16,6 +16,9 @@ type Tenant struct {
 	ID, Name, Slug string
 	CreatedAt      time.Time
 	Role           Role
+	// MFARequired: password sessions need two-factor authentication.
+	MFARequired bool
+	gate        tenantGate
 }
 
 // Member is a user's membership of a tenant.
@@ -23,6 +26,8 @@ type Member struct {
 	User      User
 	Role      Role
 	CreatedAt time.Time
+	// Suspended: the identity provider deactivated the member (SCIM).
+	Suspended bool
 }
 
 // TenantService manages tenants and their members.
@@ -34,15 +39,33 @@ func (s *TenantService) Tenants(ctx context.Context) ([]Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT t.id, t.name, t.slug, t.created_at, m.role FROM tenants t
-		JOIN memberships m ON m.tenant_id = t.id WHERE m.user_id = $1 ORDER BY t.name, t.id`, p.UserID)
+	// Tenants the session cannot reach because of how it signed in (another
+	// tenant's single sign-on, or a password where SSO is required) are left
+	// out; a tenant requiring two-factor authentication is listed (the user
+	// can turn it on).
+	rows, err := s.db.Query(ctx, `SELECT t.id, t.name, t.slug, t.created_at, t.mfa_required, m.role, `+gateColumns+` FROM tenants t
+		JOIN memberships m ON m.tenant_id = t.id AND m.suspended_at IS NULL JOIN users u ON u.id = m.user_id
+		LEFT JOIN tenant_oidc o ON o.tenant_id = t.id WHERE m.user_id = $1 ORDER BY t.name, t.id`, p.UserID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tenant, error) {
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tenant, error) {
 		var t Tenant
-		return t, r.Scan(&t.ID, &t.Name, &t.Slug, &t.CreatedAt, &t.Role)
+		var g tenantGate
+		err := r.Scan(append([]any{&t.ID, &t.Name, &t.Slug, &t.CreatedAt, &t.MFARequired, &t.Role}, g.scanTargets()...)...)
+		t.gate = g
+		return t, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, t := range all {
+		if err := t.gate.admits(p, t.ID); err == nil || errors.Is(err, errMFARequired) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // Tenant returns one of the caller's tenants.
@@ -52,7 +75,7 @@ func (s *TenantService) Tenant(ctx context.Context, tenantID string) (Tenant, er
 		return Tenant{}, err
 	}
 	t := Tenant{Role: role}
-	err = s.db.QueryRow(ctx, `SELECT id, name, slug, created_at FROM tenants WHERE id = $1`, tenantID).Scan(&t.ID, &t.Name, &t.Slug, &t.CreatedAt)
+	err = s.db.QueryRow(ctx, `SELECT id, name, slug, created_at, mfa_required FROM tenants WHERE id = $1`, tenantID).Scan(&t.ID, &t.Name, &t.Slug, &t.CreatedAt, &t.MFARequired)
 	return t, err
 }
 
@@ -126,11 +149,11 @@ func (s *TenantService) Members(ctx context.Context, tenantID string, page Page)
 	if _, _, err := s.authorize(ctx, tenantID, RoleViewer); err != nil {
 		return Connection[Member]{}, err
 	}
-	return listPage(ctx, s.db, page, memberOrder, `SELECT u.id, u.email, u.name, u.created_at, m.role, m.created_at FROM memberships m
+	return listPage(ctx, s.db, page, memberOrder, `SELECT u.id, u.email, u.name, u.created_at, m.role, m.created_at, m.suspended_at IS NOT NULL FROM memberships m
 		JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1`, []any{tenantID},
 		func(r pgx.Row) (Member, error) {
 			var m Member
-			return m, r.Scan(&m.User.ID, &m.User.Email, &m.User.Name, &m.User.CreatedAt, &m.Role, &m.CreatedAt)
+			return m, r.Scan(&m.User.ID, &m.User.Email, &m.User.Name, &m.User.CreatedAt, &m.Role, &m.CreatedAt, &m.Suspended)
 		}, func(m Member) (time.Time, string) { return m.CreatedAt, m.User.ID })
 }
 

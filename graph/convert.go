@@ -56,11 +56,11 @@ func session(s controlplane.Session) *model.Session {
 }
 
 func tenant(t controlplane.Tenant) *model.Tenant {
-	return &model.Tenant{ID: t.ID, Name: t.Name, Slug: t.Slug, CreatedAt: t.CreatedAt, Role: role(t.Role)}
+	return &model.Tenant{ID: t.ID, Name: t.Name, Slug: t.Slug, CreatedAt: t.CreatedAt, Role: role(t.Role), MfaRequired: t.MFARequired}
 }
 
 func member(m controlplane.Member) *model.Member {
-	return &model.Member{User: user(m.User), Role: role(m.Role), CreatedAt: m.CreatedAt}
+	return &model.Member{User: user(m.User), Role: role(m.Role), CreatedAt: m.CreatedAt, Suspended: m.Suspended}
 }
 
 func dims(m map[string]string) []*model.Dimension {

@@ -193,6 +193,12 @@ type ComplexityRoot struct {
 		Secret func(childComplexity int) int
 	}
 
+	CreatedSCIMToken struct {
+		BaseURL func(childComplexity int) int
+		Secret  func(childComplexity int) int
+		Token   func(childComplexity int) int
+	}
+
 	DeadLetter struct {
 		At         func(childComplexity int) int
 		Deliveries func(childComplexity int) int
@@ -223,9 +229,15 @@ type ComplexityRoot struct {
 		TokensPerMinute     func(childComplexity int) int
 	}
 
+	MFAStatus struct {
+		RecoveryCodesLeft func(childComplexity int) int
+		TotpEnabled       func(childComplexity int) int
+	}
+
 	Member struct {
 		CreatedAt func(childComplexity int) int
 		Role      func(childComplexity int) int
+		Suspended func(childComplexity int) int
 		User      func(childComplexity int) int
 	}
 
@@ -244,19 +256,27 @@ type ComplexityRoot struct {
 		ApplyPricingRevision     func(childComplexity int, id string) int
 		ArchiveOrgNode           func(childComplexity int, tenantID string, id string, archived bool) int
 		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
+		ConfigureTenantSso       func(childComplexity int, tenantID string, input model.TenantSSOInput) int
+		ConfirmTotp              func(childComplexity int, code string) int
 		CreateAPIKey             func(childComplexity int, tenantID string, name string, policy *model.KeyPolicyInput, expiresAt *time.Time, projectID *string) int
 		CreateAttributionMapping func(childComplexity int, tenantID string, dimensionName string, dimensionValue string, nodeID string) int
 		CreateBudget             func(childComplexity int, tenantID string, input model.BudgetInput) int
 		CreateOrgNode            func(childComplexity int, tenantID string, kind model.OrgNodeKind, parentID *string, name string, keyDefaults *model.KeyPolicyInput) int
 		CreatePricingOverride    func(childComplexity int, tenantID string, input model.PricingOverrideInput) int
+		CreateSCIMToken          func(childComplexity int, tenantID string, name string) int
 		CreateTenant             func(childComplexity int, name string, slug string) int
 		DeleteAttributionMapping func(childComplexity int, tenantID string, id string) int
 		DeleteAzureDeployment    func(childComplexity int, tenantID string, deployment string) int
 		DeleteBudget             func(childComplexity int, tenantID string, id string) int
 		DeletePricingOverride    func(childComplexity int, tenantID string, id string) int
+		DeleteTenantSso          func(childComplexity int, tenantID string) int
+		DisableTotp              func(childComplexity int, password string, code string) int
+		EnrolTotp                func(childComplexity int) int
+		FinishSSOSignIn          func(childComplexity int, state string, code string) int
 		GrantRole                func(childComplexity int, tenantID string, userID string, role model.ScopedRole, nodeID string) int
 		MoveProject              func(childComplexity int, tenantID string, id string, teamID string) int
 		RefreshSession           func(childComplexity int, refreshToken string) int
+		RegenerateRecoveryCodes  func(childComplexity int, code string) int
 		RejectPricingRevision    func(childComplexity int, id string) int
 		RemoveMember             func(childComplexity int, tenantID string, userID string) int
 		RenameOrgNode            func(childComplexity int, tenantID string, id string, name string) int
@@ -265,12 +285,16 @@ type ComplexityRoot struct {
 		RepriceUnpricedEvents    func(childComplexity int, tenantID string, from time.Time, to time.Time) int
 		RevokeAPIKey             func(childComplexity int, tenantID string, id string) int
 		RevokeRole               func(childComplexity int, tenantID string, userID string, nodeID string) int
+		RevokeSCIMToken          func(childComplexity int, tenantID string, id string) int
 		RotateAPIKey             func(childComplexity int, tenantID string, id string) int
+		RotateSCIMToken          func(childComplexity int, tenantID string, id string) int
 		SetAPIKeyProject         func(childComplexity int, tenantID string, id string, projectID *string) int
 		SetAzureDeployment       func(childComplexity int, tenantID string, deployment string, model string) int
 		SetOrgNodeKeyDefaults    func(childComplexity int, tenantID string, id string, keyDefaults model.KeyPolicyInput) int
-		SignIn                   func(childComplexity int, email string, password string) int
+		SetTenantMFARequired     func(childComplexity int, tenantID string, required bool) int
+		SignIn                   func(childComplexity int, email string, password string, mfaCode *string) int
 		SignOut                  func(childComplexity int, refreshToken string) int
+		StartSSOSignIn           func(childComplexity int, email *string, tenantSlug *string) int
 		UpdateAPIKeyPolicy       func(childComplexity int, tenantID string, id string, policy model.KeyPolicyInput) int
 		UpdateBudget             func(childComplexity int, tenantID string, id string, input model.BudgetInput) int
 		UpdateMemberRole         func(childComplexity int, tenantID string, userID string, role model.Role) int
@@ -363,6 +387,7 @@ type ComplexityRoot struct {
 		Denials             func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
 		Me                  func(childComplexity int) int
 		Members             func(childComplexity int, tenantID string, first *int, after *string) int
+		MyMfa               func(childComplexity int) int
 		OrgTree             func(childComplexity int, tenantID string) int
 		PricingCatalogue    func(childComplexity int, search *string, provider *string, first *int) int
 		PricingOverride     func(childComplexity int, tenantID string, id string) int
@@ -370,10 +395,13 @@ type ComplexityRoot struct {
 		PricingRevision     func(childComplexity int, id string) int
 		PricingRevisions    func(childComplexity int, first *int) int
 		RoleGrants          func(childComplexity int, tenantID string) int
+		ScimTokens          func(childComplexity int, tenantID string) int
 		SpendBreakdown      func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
 		SpendSummary        func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
 		SpendTimeSeries     func(childComplexity int, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
+		SsoOption           func(childComplexity int, email *string, tenantSlug *string) int
 		Tenant              func(childComplexity int, id string) int
+		TenantSso           func(childComplexity int, tenantID string) int
 		Tenants             func(childComplexity int) int
 		UnknownModels       func(childComplexity int, tenantID string, from time.Time, to time.Time) int
 		UsageEvent          func(childComplexity int, tenantID string, id string) int
@@ -399,6 +427,31 @@ type ComplexityRoot struct {
 		Node      func(childComplexity int) int
 		Role      func(childComplexity int) int
 		UserID    func(childComplexity int) int
+	}
+
+	SCIMToken struct {
+		CreatedAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastUsedAt    func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Prefix        func(childComplexity int) int
+		RevokedAt     func(childComplexity int) int
+		RotatedFromID func(childComplexity int) int
+	}
+
+	SSOGroupMapping struct {
+		Group func(childComplexity int) int
+		Role  func(childComplexity int) int
+	}
+
+	SSOOption struct {
+		DisplayName func(childComplexity int) int
+		TenantSlug  func(childComplexity int) int
+	}
+
+	SSOStart struct {
+		AuthorizationURL func(childComplexity int) int
+		State            func(childComplexity int) int
 	}
 
 	Session struct {
@@ -450,12 +503,37 @@ type ComplexityRoot struct {
 		SpendTicks   func(childComplexity int, tenantID string) int
 	}
 
+	TOTPEnrolment struct {
+		OtpauthURI func(childComplexity int) int
+		QRCode     func(childComplexity int) int
+		Secret     func(childComplexity int) int
+	}
+
 	Tenant struct {
-		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Name      func(childComplexity int) int
-		Role      func(childComplexity int) int
-		Slug      func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		MfaRequired func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Role        func(childComplexity int) int
+		Slug        func(childComplexity int) int
+	}
+
+	TenantSSO struct {
+		AllowedDomains   func(childComplexity int) int
+		BreakGlassUserID func(childComplexity int) int
+		ClientID         func(childComplexity int) int
+		ClientSecretSet  func(childComplexity int) int
+		DefaultRole      func(childComplexity int) int
+		DisplayName      func(childComplexity int) int
+		Enabled          func(childComplexity int) int
+		GroupMappings    func(childComplexity int) int
+		GroupsClaim      func(childComplexity int) int
+		IssuerURL        func(childComplexity int) int
+		JitProvisioning  func(childComplexity int) int
+		RedirectURI      func(childComplexity int) int
+		Scopes           func(childComplexity int) int
+		SsoRequired      func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
 	}
 
 	TokenUsage struct {
@@ -552,7 +630,7 @@ type APIKeyResolver interface {
 	EffectivePolicy(ctx context.Context, obj *model.APIKey) (*model.KeyPolicy, error)
 }
 type MutationResolver interface {
-	SignIn(ctx context.Context, email string, password string) (*model.Session, error)
+	SignIn(ctx context.Context, email string, password string, mfaCode *string) (*model.Session, error)
 	RefreshSession(ctx context.Context, refreshToken string) (*model.Session, error)
 	SignOut(ctx context.Context, refreshToken string) (bool, error)
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error)
@@ -587,6 +665,18 @@ type MutationResolver interface {
 	RevokeRole(ctx context.Context, tenantID string, userID string, nodeID string) (bool, error)
 	CreateAttributionMapping(ctx context.Context, tenantID string, dimensionName string, dimensionValue string, nodeID string) (*model.AttributionMapping, error)
 	DeleteAttributionMapping(ctx context.Context, tenantID string, id string) (bool, error)
+	ConfigureTenantSso(ctx context.Context, tenantID string, input model.TenantSSOInput) (*model.TenantSso, error)
+	DeleteTenantSso(ctx context.Context, tenantID string) (bool, error)
+	SetTenantMFARequired(ctx context.Context, tenantID string, required bool) (*model.Tenant, error)
+	CreateSCIMToken(ctx context.Context, tenantID string, name string) (*model.CreatedSCIMToken, error)
+	RotateSCIMToken(ctx context.Context, tenantID string, id string) (*model.CreatedSCIMToken, error)
+	RevokeSCIMToken(ctx context.Context, tenantID string, id string) (*model.SCIMToken, error)
+	StartSSOSignIn(ctx context.Context, email *string, tenantSlug *string) (*model.SSOStart, error)
+	FinishSSOSignIn(ctx context.Context, state string, code string) (*model.Session, error)
+	EnrolTotp(ctx context.Context) (*model.TOTPEnrolment, error)
+	ConfirmTotp(ctx context.Context, code string) ([]string, error)
+	DisableTotp(ctx context.Context, password string, code string) (bool, error)
+	RegenerateRecoveryCodes(ctx context.Context, code string) ([]string, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
@@ -618,6 +708,10 @@ type QueryResolver interface {
 	OrgTree(ctx context.Context, tenantID string) ([]*model.OrgNode, error)
 	RoleGrants(ctx context.Context, tenantID string) ([]*model.RoleGrant, error)
 	AttributionMappings(ctx context.Context, tenantID string) ([]*model.AttributionMapping, error)
+	TenantSso(ctx context.Context, tenantID string) (*model.TenantSso, error)
+	ScimTokens(ctx context.Context, tenantID string) ([]*model.SCIMToken, error)
+	MyMfa(ctx context.Context) (*model.MFAStatus, error)
+	SsoOption(ctx context.Context, email *string, tenantSlug *string) (*model.SSOOption, error)
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
@@ -1288,6 +1382,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedAPIKey.Secret(childComplexity), true
 
+	case "CreatedSCIMToken.baseUrl":
+		if e.ComplexityRoot.CreatedSCIMToken.BaseURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedSCIMToken.BaseURL(childComplexity), true
+	case "CreatedSCIMToken.secret":
+		if e.ComplexityRoot.CreatedSCIMToken.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedSCIMToken.Secret(childComplexity), true
+	case "CreatedSCIMToken.token":
+		if e.ComplexityRoot.CreatedSCIMToken.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedSCIMToken.Token(childComplexity), true
+
 	case "DeadLetter.at":
 		if e.ComplexityRoot.DeadLetter.At == nil {
 			break
@@ -1400,6 +1513,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KeyPolicy.TokensPerMinute(childComplexity), true
 
+	case "MFAStatus.recoveryCodesLeft":
+		if e.ComplexityRoot.MFAStatus.RecoveryCodesLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MFAStatus.RecoveryCodesLeft(childComplexity), true
+	case "MFAStatus.totpEnabled":
+		if e.ComplexityRoot.MFAStatus.TotpEnabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MFAStatus.TotpEnabled(childComplexity), true
+
 	case "Member.createdAt":
 		if e.ComplexityRoot.Member.CreatedAt == nil {
 			break
@@ -1412,6 +1538,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Role(childComplexity), true
+	case "Member.suspended":
+		if e.ComplexityRoot.Member.Suspended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Suspended(childComplexity), true
 	case "Member.user":
 		if e.ComplexityRoot.Member.User == nil {
 			break
@@ -1489,6 +1621,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["currentPassword"].(string), args["newPassword"].(string)), true
+	case "Mutation.configureTenantSSO":
+		if e.ComplexityRoot.Mutation.ConfigureTenantSso == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_configureTenantSSO_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfigureTenantSso(childComplexity, args["tenantId"].(string), args["input"].(model.TenantSSOInput)), true
+	case "Mutation.confirmTOTP":
+		if e.ComplexityRoot.Mutation.ConfirmTotp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmTOTP_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmTotp(childComplexity, args["code"].(string)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1544,6 +1698,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePricingOverride(childComplexity, args["tenantId"].(string), args["input"].(model.PricingOverrideInput)), true
+	case "Mutation.createSCIMToken":
+		if e.ComplexityRoot.Mutation.CreateSCIMToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSCIMToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSCIMToken(childComplexity, args["tenantId"].(string), args["name"].(string)), true
 	case "Mutation.createTenant":
 		if e.ComplexityRoot.Mutation.CreateTenant == nil {
 			break
@@ -1599,6 +1764,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeletePricingOverride(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.deleteTenantSSO":
+		if e.ComplexityRoot.Mutation.DeleteTenantSso == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteTenantSSO_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteTenantSso(childComplexity, args["tenantId"].(string)), true
+	case "Mutation.disableTOTP":
+		if e.ComplexityRoot.Mutation.DisableTotp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disableTOTP_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisableTotp(childComplexity, args["password"].(string), args["code"].(string)), true
+	case "Mutation.enrolTOTP":
+		if e.ComplexityRoot.Mutation.EnrolTotp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.EnrolTotp(childComplexity), true
+	case "Mutation.finishSSOSignIn":
+		if e.ComplexityRoot.Mutation.FinishSSOSignIn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_finishSSOSignIn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FinishSSOSignIn(childComplexity, args["state"].(string), args["code"].(string)), true
 	case "Mutation.grantRole":
 		if e.ComplexityRoot.Mutation.GrantRole == nil {
 			break
@@ -1632,6 +1836,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshSession(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.regenerateRecoveryCodes":
+		if e.ComplexityRoot.Mutation.RegenerateRecoveryCodes == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_regenerateRecoveryCodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegenerateRecoveryCodes(childComplexity, args["code"].(string)), true
 	case "Mutation.rejectPricingRevision":
 		if e.ComplexityRoot.Mutation.RejectPricingRevision == nil {
 			break
@@ -1720,6 +1935,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeRole(childComplexity, args["tenantId"].(string), args["userId"].(string), args["nodeId"].(string)), true
+	case "Mutation.revokeSCIMToken":
+		if e.ComplexityRoot.Mutation.RevokeSCIMToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeSCIMToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeSCIMToken(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.rotateAPIKey":
 		if e.ComplexityRoot.Mutation.RotateAPIKey == nil {
 			break
@@ -1731,6 +1957,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.rotateSCIMToken":
+		if e.ComplexityRoot.Mutation.RotateSCIMToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateSCIMToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateSCIMToken(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.setAPIKeyProject":
 		if e.ComplexityRoot.Mutation.SetAPIKeyProject == nil {
 			break
@@ -1764,6 +2001,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetOrgNodeKeyDefaults(childComplexity, args["tenantId"].(string), args["id"].(string), args["keyDefaults"].(model.KeyPolicyInput)), true
+	case "Mutation.setTenantMFARequired":
+		if e.ComplexityRoot.Mutation.SetTenantMFARequired == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setTenantMFARequired_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetTenantMFARequired(childComplexity, args["tenantId"].(string), args["required"].(bool)), true
 	case "Mutation.signIn":
 		if e.ComplexityRoot.Mutation.SignIn == nil {
 			break
@@ -1774,7 +2022,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SignIn(childComplexity, args["email"].(string), args["password"].(string)), true
+		return e.ComplexityRoot.Mutation.SignIn(childComplexity, args["email"].(string), args["password"].(string), args["mfaCode"].(*string)), true
 	case "Mutation.signOut":
 		if e.ComplexityRoot.Mutation.SignOut == nil {
 			break
@@ -1786,6 +2034,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignOut(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.startSSOSignIn":
+		if e.ComplexityRoot.Mutation.StartSSOSignIn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startSSOSignIn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartSSOSignIn(childComplexity, args["email"].(*string), args["tenantSlug"].(*string)), true
 	case "Mutation.updateAPIKeyPolicy":
 		if e.ComplexityRoot.Mutation.UpdateAPIKeyPolicy == nil {
 			break
@@ -2266,6 +2525,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myMFA":
+		if e.ComplexityRoot.Query.MyMfa == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyMfa(childComplexity), true
 	case "Query.orgTree":
 		if e.ComplexityRoot.Query.OrgTree == nil {
 			break
@@ -2343,6 +2608,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RoleGrants(childComplexity, args["tenantId"].(string)), true
+	case "Query.scimTokens":
+		if e.ComplexityRoot.Query.ScimTokens == nil {
+			break
+		}
+
+		args, err := ec.field_Query_scimTokens_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ScimTokens(childComplexity, args["tenantId"].(string)), true
 	case "Query.spendBreakdown":
 		if e.ComplexityRoot.Query.SpendBreakdown == nil {
 			break
@@ -2376,6 +2652,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SpendTimeSeries(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["bucket"].(model.TimeBucket), args["groupBy"].([]*model.SpendGroupBy), args["filter"].(*model.SpendFilter)), true
+	case "Query.ssoOption":
+		if e.ComplexityRoot.Query.SsoOption == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ssoOption_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SsoOption(childComplexity, args["email"].(*string), args["tenantSlug"].(*string)), true
 	case "Query.tenant":
 		if e.ComplexityRoot.Query.Tenant == nil {
 			break
@@ -2387,6 +2674,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tenant(childComplexity, args["id"].(string)), true
+	case "Query.tenantSSO":
+		if e.ComplexityRoot.Query.TenantSso == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tenantSSO_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TenantSso(childComplexity, args["tenantId"].(string)), true
 	case "Query.tenants":
 		if e.ComplexityRoot.Query.Tenants == nil {
 			break
@@ -2501,6 +2799,88 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoleGrant.UserID(childComplexity), true
+
+	case "SCIMToken.createdAt":
+		if e.ComplexityRoot.SCIMToken.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SCIMToken.CreatedAt(childComplexity), true
+	case "SCIMToken.id":
+		if e.ComplexityRoot.SCIMToken.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SCIMToken.ID(childComplexity), true
+	case "SCIMToken.lastUsedAt":
+		if e.ComplexityRoot.SCIMToken.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SCIMToken.LastUsedAt(childComplexity), true
+	case "SCIMToken.name":
+		if e.ComplexityRoot.SCIMToken.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SCIMToken.Name(childComplexity), true
+	case "SCIMToken.prefix":
+		if e.ComplexityRoot.SCIMToken.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SCIMToken.Prefix(childComplexity), true
+	case "SCIMToken.revokedAt":
+		if e.ComplexityRoot.SCIMToken.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SCIMToken.RevokedAt(childComplexity), true
+	case "SCIMToken.rotatedFromId":
+		if e.ComplexityRoot.SCIMToken.RotatedFromID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SCIMToken.RotatedFromID(childComplexity), true
+
+	case "SSOGroupMapping.group":
+		if e.ComplexityRoot.SSOGroupMapping.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOGroupMapping.Group(childComplexity), true
+	case "SSOGroupMapping.role":
+		if e.ComplexityRoot.SSOGroupMapping.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOGroupMapping.Role(childComplexity), true
+
+	case "SSOOption.displayName":
+		if e.ComplexityRoot.SSOOption.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOOption.DisplayName(childComplexity), true
+	case "SSOOption.tenantSlug":
+		if e.ComplexityRoot.SSOOption.TenantSlug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOOption.TenantSlug(childComplexity), true
+
+	case "SSOStart.authorizationUrl":
+		if e.ComplexityRoot.SSOStart.AuthorizationURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOStart.AuthorizationURL(childComplexity), true
+	case "SSOStart.state":
+		if e.ComplexityRoot.SSOStart.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOStart.State(childComplexity), true
 
 	case "Session.accessToken":
 		if e.ComplexityRoot.Session.AccessToken == nil {
@@ -2687,6 +3067,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.SpendTicks(childComplexity, args["tenantId"].(string)), true
 
+	case "TOTPEnrolment.otpauthUri":
+		if e.ComplexityRoot.TOTPEnrolment.OtpauthURI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TOTPEnrolment.OtpauthURI(childComplexity), true
+	case "TOTPEnrolment.qrCode":
+		if e.ComplexityRoot.TOTPEnrolment.QRCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TOTPEnrolment.QRCode(childComplexity), true
+	case "TOTPEnrolment.secret":
+		if e.ComplexityRoot.TOTPEnrolment.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TOTPEnrolment.Secret(childComplexity), true
+
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
 			break
@@ -2699,6 +3098,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.ID(childComplexity), true
+	case "Tenant.mfaRequired":
+		if e.ComplexityRoot.Tenant.MfaRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.MfaRequired(childComplexity), true
 	case "Tenant.name":
 		if e.ComplexityRoot.Tenant.Name == nil {
 			break
@@ -2717,6 +3122,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Slug(childComplexity), true
+
+	case "TenantSSO.allowedDomains":
+		if e.ComplexityRoot.TenantSSO.AllowedDomains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.AllowedDomains(childComplexity), true
+	case "TenantSSO.breakGlassUserId":
+		if e.ComplexityRoot.TenantSSO.BreakGlassUserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.BreakGlassUserID(childComplexity), true
+	case "TenantSSO.clientId":
+		if e.ComplexityRoot.TenantSSO.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.ClientID(childComplexity), true
+	case "TenantSSO.clientSecretSet":
+		if e.ComplexityRoot.TenantSSO.ClientSecretSet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.ClientSecretSet(childComplexity), true
+	case "TenantSSO.defaultRole":
+		if e.ComplexityRoot.TenantSSO.DefaultRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.DefaultRole(childComplexity), true
+	case "TenantSSO.displayName":
+		if e.ComplexityRoot.TenantSSO.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.DisplayName(childComplexity), true
+	case "TenantSSO.enabled":
+		if e.ComplexityRoot.TenantSSO.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.Enabled(childComplexity), true
+	case "TenantSSO.groupMappings":
+		if e.ComplexityRoot.TenantSSO.GroupMappings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.GroupMappings(childComplexity), true
+	case "TenantSSO.groupsClaim":
+		if e.ComplexityRoot.TenantSSO.GroupsClaim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.GroupsClaim(childComplexity), true
+	case "TenantSSO.issuerUrl":
+		if e.ComplexityRoot.TenantSSO.IssuerURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.IssuerURL(childComplexity), true
+	case "TenantSSO.jitProvisioning":
+		if e.ComplexityRoot.TenantSSO.JitProvisioning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.JitProvisioning(childComplexity), true
+	case "TenantSSO.redirectUri":
+		if e.ComplexityRoot.TenantSSO.RedirectURI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.RedirectURI(childComplexity), true
+	case "TenantSSO.scopes":
+		if e.ComplexityRoot.TenantSSO.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.Scopes(childComplexity), true
+	case "TenantSSO.ssoRequired":
+		if e.ComplexityRoot.TenantSSO.SsoRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.SsoRequired(childComplexity), true
+	case "TenantSSO.updatedAt":
+		if e.ComplexityRoot.TenantSSO.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSSO.UpdatedAt(childComplexity), true
 
 	case "TokenUsage.audioInput":
 		if e.ComplexityRoot.TokenUsage.AudioInput == nil {
@@ -3112,8 +3608,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("KeyPolicyInput", ec.unmarshalInputKeyPolicyInput),
 			graphql.NewInputUnmarshaler("PricingOverrideInput", ec.unmarshalInputPricingOverrideInput),
 			graphql.NewInputUnmarshaler("RateInput", ec.unmarshalInputRateInput),
+			graphql.NewInputUnmarshaler("SSOGroupMappingInput", ec.unmarshalInputSSOGroupMappingInput),
 			graphql.NewInputUnmarshaler("SpendFilter", ec.unmarshalInputSpendFilter),
 			graphql.NewInputUnmarshaler("SpendGroupBy", ec.unmarshalInputSpendGroupBy),
+			graphql.NewInputUnmarshaler("TenantSSOInput", ec.unmarshalInputTenantSSOInput),
 		)
 	}
 	first := true
@@ -3840,7 +4338,8 @@ type SpendTick {
 }
 
 type Mutation {
-  signIn(email: String!, password: String!): Session!
+  "mfaCode: the authenticator code or a recovery code, when the account has two-factor authentication (MFA_REQUIRED without it)."
+  signIn(email: String!, password: String!, mfaCode: String): Session!
   "Trade a refresh token for a new session; the old refresh token is spent."
   refreshSession(refreshToken: String!): Session!
   signOut(refreshToken: String!): Boolean!
@@ -4061,6 +4560,158 @@ extend type Mutation {
   "Attributes spend of keys without a project carrying dimension name=value to a team or project, from now on."
   createAttributionMapping(tenantId: ID!, dimensionName: String!, dimensionValue: String!, nodeId: ID!): AttributionMapping!
   deleteAttributionMapping(tenantId: ID!, id: ID!): Boolean!
+}
+
+# ---------------------------------------------------------------------------
+# Sign-in the way companies require: OIDC single sign-on per tenant, SCIM
+# provisioning tokens, TOTP two-factor authentication (docs/sso.md).
+# Kept in this section so other changes to the schema merge cleanly.
+# ---------------------------------------------------------------------------
+
+extend type Tenant {
+  "Password sessions of members need two-factor authentication (TOTP)."
+  mfaRequired: Boolean!
+}
+
+extend type Member {
+  "Deactivated by the identity provider (SCIM): the member reaches nothing until reactivated."
+  suspended: Boolean!
+}
+
+"An identity provider group and the tenant role its members get."
+type SSOGroupMapping {
+  "Group name or id as the provider sends it (case-insensitive)."
+  group: String!
+  role: Role!
+}
+
+input SSOGroupMappingInput {
+  group: String!
+  role: Role!
+}
+
+"A tenant's OpenID Connect provider (owners only). The client secret is never shown."
+type TenantSSO {
+  enabled: Boolean!
+  "Shown on the sign-in button: Sign in with <displayName>."
+  displayName: String!
+  issuerUrl: String!
+  clientId: String!
+  clientSecretSet: Boolean!
+  scopes: [String!]!
+  "Email domains allowed to sign in (empty: any); the sign-in page finds the provider by them."
+  allowedDomains: [String!]!
+  "The ID token claim holding the user's groups."
+  groupsClaim: String!
+  groupMappings: [SSOGroupMapping!]!
+  "Role of users in no mapped group; null: such users get no access."
+  defaultRole: Role
+  "Create users on their first sign-in."
+  jitProvisioning: Boolean!
+  "Refuse password sign-in for members (except the break-glass owner)."
+  ssoRequired: Boolean!
+  breakGlassUserId: ID
+  "Register this redirect URI at the provider."
+  redirectUri: String!
+  updatedAt: Time!
+}
+
+input TenantSSOInput {
+  enabled: Boolean!
+  displayName: String!
+  issuerUrl: String!
+  clientId: String!
+  "Absent: keep the stored secret; empty: none (a public client)."
+  clientSecret: String
+  "Default: openid email profile offline_access (add groups for Okta)."
+  scopes: [String!]
+  allowedDomains: [String!]
+  groupsClaim: String
+  groupMappings: [SSOGroupMappingInput!]
+  defaultRole: Role
+  jitProvisioning: Boolean
+  ssoRequired: Boolean
+  breakGlassUserId: ID
+}
+
+"What the sign-in page offers for an email or tenant slug."
+type SSOOption {
+  tenantSlug: String!
+  displayName: String!
+}
+
+"Where to send the browser; keep state to compare when it comes back."
+type SSOStart {
+  authorizationUrl: String!
+  state: String!
+}
+
+"A tenant's SCIM bearer token (the secret is shown once, on creation or rotation)."
+type SCIMToken {
+  id: ID!
+  name: String!
+  prefix: String!
+  createdAt: Time!
+  lastUsedAt: Time
+  revokedAt: Time
+  rotatedFromId: ID
+}
+
+type CreatedSCIMToken {
+  token: SCIMToken!
+  "The bearer token; shown only now."
+  secret: String!
+  "The SCIM base URL to give the identity provider."
+  baseUrl: String!
+}
+
+"An authenticator app's setup: scan qrCode or type secret, then confirmTOTP."
+type TOTPEnrolment {
+  secret: String!
+  otpauthUri: String!
+  "PNG data: URL of the otpauth URI."
+  qrCode: String!
+}
+
+type MFAStatus {
+  totpEnabled: Boolean!
+  recoveryCodesLeft: Int!
+}
+
+extend type Query {
+  "A tenant's single sign-on configuration (owners); null when none."
+  tenantSSO(tenantId: ID!): TenantSSO
+  "A tenant's SCIM tokens, newest first (owners)."
+  scimTokens(tenantId: ID!): [SCIMToken!]!
+  "The caller's two-factor authentication."
+  myMFA: MFAStatus!
+  "Whether an email (by its domain) or a tenant slug signs in through an identity provider (no session needed)."
+  ssoOption(email: String, tenantSlug: String): SSOOption
+}
+
+extend type Mutation {
+  "Sets a tenant's OpenID Connect provider (owners; audited without the secret)."
+  configureTenantSSO(tenantId: ID!, input: TenantSSOInput!): TenantSSO!
+  "Removes it and ends the sessions it opened (owners)."
+  deleteTenantSSO(tenantId: ID!): Boolean!
+  "Password sessions of the tenant's members need TOTP (owners)."
+  setTenantMFARequired(tenantId: ID!, required: Boolean!): Tenant!
+  createSCIMToken(tenantId: ID!, name: String!): CreatedSCIMToken!
+  "Revokes the token and issues its successor."
+  rotateSCIMToken(tenantId: ID!, id: ID!): CreatedSCIMToken!
+  revokeSCIMToken(tenantId: ID!, id: ID!): SCIMToken!
+  "Starts single sign-on for an email's domain or a tenant slug (no session needed)."
+  startSSOSignIn(email: String, tenantSlug: String): SSOStart!
+  "Finishes it with the provider's redirect (code, state): a session of that tenant."
+  finishSSOSignIn(state: String!, code: String!): Session!
+  "Starts turning on TOTP for the caller (password sessions)."
+  enrolTOTP: TOTPEnrolment!
+  "Turns TOTP on with a code of the app; returns recovery codes, shown once."
+  confirmTOTP(code: String!): [String!]!
+  "Turns TOTP off (password and a code or recovery code)."
+  disableTOTP(password: String!, code: String!): Boolean!
+  "New recovery codes (the old ones stop working) after a current code."
+  regenerateRecoveryCodes(code: String!): [String!]!
 }
 `, BuiltIn: false},
 }
@@ -4376,6 +5027,18 @@ func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIKey", field.Name)
 }
 
+func (ec *executionContext) childFields_CreatedSCIMToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_CreatedSCIMToken_token(ctx, field)
+	case "secret":
+		return ec.fieldContext_CreatedSCIMToken_secret(ctx, field)
+	case "baseUrl":
+		return ec.fieldContext_CreatedSCIMToken_baseUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedSCIMToken", field.Name)
+}
+
 func (ec *executionContext) childFields_DeadLetter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sequence":
@@ -4436,6 +5099,16 @@ func (ec *executionContext) childFields_KeyPolicy(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type KeyPolicy", field.Name)
 }
 
+func (ec *executionContext) childFields_MFAStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totpEnabled":
+		return ec.fieldContext_MFAStatus_totpEnabled(ctx, field)
+	case "recoveryCodesLeft":
+		return ec.fieldContext_MFAStatus_recoveryCodesLeft(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MFAStatus", field.Name)
+}
+
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "user":
@@ -4444,6 +5117,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_role(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Member_createdAt(ctx, field)
+	case "suspended":
+		return ec.fieldContext_Member_suspended(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
 }
@@ -4652,6 +5327,56 @@ func (ec *executionContext) childFields_RoleGrant(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type RoleGrant", field.Name)
 }
 
+func (ec *executionContext) childFields_SCIMToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SCIMToken_id(ctx, field)
+	case "name":
+		return ec.fieldContext_SCIMToken_name(ctx, field)
+	case "prefix":
+		return ec.fieldContext_SCIMToken_prefix(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SCIMToken_createdAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_SCIMToken_lastUsedAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_SCIMToken_revokedAt(ctx, field)
+	case "rotatedFromId":
+		return ec.fieldContext_SCIMToken_rotatedFromId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SCIMToken", field.Name)
+}
+
+func (ec *executionContext) childFields_SSOGroupMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_SSOGroupMapping_group(ctx, field)
+	case "role":
+		return ec.fieldContext_SSOGroupMapping_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SSOGroupMapping", field.Name)
+}
+
+func (ec *executionContext) childFields_SSOOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tenantSlug":
+		return ec.fieldContext_SSOOption_tenantSlug(ctx, field)
+	case "displayName":
+		return ec.fieldContext_SSOOption_displayName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SSOOption", field.Name)
+}
+
+func (ec *executionContext) childFields_SSOStart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "authorizationUrl":
+		return ec.fieldContext_SSOStart_authorizationUrl(ctx, field)
+	case "state":
+		return ec.fieldContext_SSOStart_state(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SSOStart", field.Name)
+}
+
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accessToken":
@@ -4740,6 +5465,18 @@ func (ec *executionContext) childFields_SpendTotals(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type SpendTotals", field.Name)
 }
 
+func (ec *executionContext) childFields_TOTPEnrolment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "secret":
+		return ec.fieldContext_TOTPEnrolment_secret(ctx, field)
+	case "otpauthUri":
+		return ec.fieldContext_TOTPEnrolment_otpauthUri(ctx, field)
+	case "qrCode":
+		return ec.fieldContext_TOTPEnrolment_qrCode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TOTPEnrolment", field.Name)
+}
+
 func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4752,8 +5489,46 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_createdAt(ctx, field)
 	case "role":
 		return ec.fieldContext_Tenant_role(ctx, field)
+	case "mfaRequired":
+		return ec.fieldContext_Tenant_mfaRequired(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantSSO(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_TenantSSO_enabled(ctx, field)
+	case "displayName":
+		return ec.fieldContext_TenantSSO_displayName(ctx, field)
+	case "issuerUrl":
+		return ec.fieldContext_TenantSSO_issuerUrl(ctx, field)
+	case "clientId":
+		return ec.fieldContext_TenantSSO_clientId(ctx, field)
+	case "clientSecretSet":
+		return ec.fieldContext_TenantSSO_clientSecretSet(ctx, field)
+	case "scopes":
+		return ec.fieldContext_TenantSSO_scopes(ctx, field)
+	case "allowedDomains":
+		return ec.fieldContext_TenantSSO_allowedDomains(ctx, field)
+	case "groupsClaim":
+		return ec.fieldContext_TenantSSO_groupsClaim(ctx, field)
+	case "groupMappings":
+		return ec.fieldContext_TenantSSO_groupMappings(ctx, field)
+	case "defaultRole":
+		return ec.fieldContext_TenantSSO_defaultRole(ctx, field)
+	case "jitProvisioning":
+		return ec.fieldContext_TenantSSO_jitProvisioning(ctx, field)
+	case "ssoRequired":
+		return ec.fieldContext_TenantSSO_ssoRequired(ctx, field)
+	case "breakGlassUserId":
+		return ec.fieldContext_TenantSSO_breakGlassUserId(ctx, field)
+	case "redirectUri":
+		return ec.fieldContext_TenantSSO_redirectUri(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_TenantSSO_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantSSO", field.Name)
 }
 
 func (ec *executionContext) childFields_TokenUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5150,6 +5925,42 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_configureTenantSSO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TenantSSOInput, error) {
+			return ec.unmarshalNTenantSSOInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantSSOInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmTOTP_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5324,6 +6135,28 @@ func (ec *executionContext) field_Mutation_createPricingOverride_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSCIMToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5434,6 +6267,64 @@ func (ec *executionContext) field_Mutation_deletePricingOverride_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteTenantSSO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_disableTOTP_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_finishSSOSignIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5513,6 +6404,20 @@ func (ec *executionContext) field_Mutation_refreshSession_args(ctx context.Conte
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_regenerateRecoveryCodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
 	return args, nil
 }
 
@@ -5708,7 +6613,51 @@ func (ec *executionContext) field_Mutation_revokeRole_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeSCIMToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateSCIMToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
@@ -5820,6 +6769,28 @@ func (ec *executionContext) field_Mutation_setOrgNodeKeyDefaults_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setTenantMFARequired_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "required",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["required"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5839,6 +6810,14 @@ func (ec *executionContext) field_Mutation_signIn_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["password"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "mfaCode",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mfaCode"] = arg2
 	return args, nil
 }
 
@@ -5853,6 +6832,28 @@ func (ec *executionContext) field_Mutation_signOut_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startSSOSignIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg1
 	return args, nil
 }
 
@@ -6440,6 +7441,20 @@ func (ec *executionContext) field_Query_roleGrants_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_scimTokens_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_spendBreakdown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6583,6 +7598,42 @@ func (ec *executionContext) field_Query_spendTimeSeries_args(ctx context.Context
 		return nil, err
 	}
 	args["filter"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ssoOption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "tenantSlug",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantSlug"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_tenantSSO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -9376,6 +10427,84 @@ func (ec *executionContext) fieldContext_CreatedAPIKey_secret(_ context.Context,
 	return graphql.NewScalarFieldContext("CreatedAPIKey", field, false, false, "String")
 }
 
+func (ec *executionContext) _CreatedSCIMToken_token(ctx context.Context, field graphql.CollectedField, obj *model.CreatedSCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedSCIMToken_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SCIMToken) graphql.Marshaler {
+			return ec.marshalNSCIMToken2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSCIMToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedSCIMToken_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreatedSCIMToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SCIMToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreatedSCIMToken_secret(ctx context.Context, field graphql.CollectedField, obj *model.CreatedSCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedSCIMToken_secret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Secret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedSCIMToken_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedSCIMToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreatedSCIMToken_baseUrl(ctx context.Context, field graphql.CollectedField, obj *model.CreatedSCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedSCIMToken_baseUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedSCIMToken_baseUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedSCIMToken", field, false, false, "String")
+}
+
 func (ec *executionContext) _DeadLetter_sequence(ctx context.Context, field graphql.CollectedField, obj *model.DeadLetter) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9799,6 +10928,52 @@ func (ec *executionContext) fieldContext_KeyPolicy_tokensPerMinute(_ context.Con
 	return graphql.NewScalarFieldContext("KeyPolicy", field, false, false, "Int64")
 }
 
+func (ec *executionContext) _MFAStatus_totpEnabled(ctx context.Context, field graphql.CollectedField, obj *model.MFAStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MFAStatus_totpEnabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotpEnabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MFAStatus_totpEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MFAStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MFAStatus_recoveryCodesLeft(ctx context.Context, field graphql.CollectedField, obj *model.MFAStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MFAStatus_recoveryCodesLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveryCodesLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MFAStatus_recoveryCodesLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MFAStatus", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Member_user(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9875,6 +11050,29 @@ func (ec *executionContext) _Member_createdAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Member_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Member_suspended(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_suspended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suspended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_suspended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
@@ -10006,7 +11204,7 @@ func (ec *executionContext) _Mutation_signIn(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SignIn(ctx, fc.Args["email"].(string), fc.Args["password"].(string))
+			return ec.Resolvers.Mutation().SignIn(ctx, fc.Args["email"].(string), fc.Args["password"].(string), fc.Args["mfaCode"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Session) graphql.Marshaler {
@@ -11530,6 +12728,522 @@ func (ec *executionContext) fieldContext_Mutation_deleteAttributionMapping(ctx c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteAttributionMapping_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_configureTenantSSO(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_configureTenantSSO(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfigureTenantSso(ctx, fc.Args["tenantId"].(string), fc.Args["input"].(model.TenantSSOInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TenantSso) graphql.Marshaler {
+			return ec.marshalNTenantSSO2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantSso(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_configureTenantSSO(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantSSO(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_configureTenantSSO_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteTenantSSO(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteTenantSSO(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteTenantSso(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteTenantSSO(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteTenantSSO_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setTenantMFARequired(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setTenantMFARequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetTenantMFARequired(ctx, fc.Args["tenantId"].(string), fc.Args["required"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setTenantMFARequired(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setTenantMFARequired_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSCIMToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSCIMToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSCIMToken(ctx, fc.Args["tenantId"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedSCIMToken) graphql.Marshaler {
+			return ec.marshalNCreatedSCIMToken2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCreatedSCIMToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSCIMToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedSCIMToken(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSCIMToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateSCIMToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateSCIMToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateSCIMToken(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedSCIMToken) graphql.Marshaler {
+			return ec.marshalNCreatedSCIMToken2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCreatedSCIMToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateSCIMToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedSCIMToken(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateSCIMToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeSCIMToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeSCIMToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeSCIMToken(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SCIMToken) graphql.Marshaler {
+			return ec.marshalNSCIMToken2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSCIMToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeSCIMToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SCIMToken(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeSCIMToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startSSOSignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startSSOSignIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartSSOSignIn(ctx, fc.Args["email"].(*string), fc.Args["tenantSlug"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SSOStart) graphql.Marshaler {
+			return ec.marshalNSSOStart2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOStart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startSSOSignIn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SSOStart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startSSOSignIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_finishSSOSignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_finishSSOSignIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FinishSSOSignIn(ctx, fc.Args["state"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Session) graphql.Marshaler {
+			return ec.marshalNSession2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSession(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_finishSSOSignIn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Session(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_finishSSOSignIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_enrolTOTP(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_enrolTOTP(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().EnrolTotp(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TOTPEnrolment) graphql.Marshaler {
+			return ec.marshalNTOTPEnrolment2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTOTPEnrolment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_enrolTOTP(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TOTPEnrolment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmTOTP(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmTOTP(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmTotp(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmTOTP(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmTOTP_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_disableTOTP(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_disableTOTP(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DisableTotp(ctx, fc.Args["password"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_disableTOTP(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_disableTOTP_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_regenerateRecoveryCodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_regenerateRecoveryCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegenerateRecoveryCodes(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_regenerateRecoveryCodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_regenerateRecoveryCodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13929,6 +15643,170 @@ func (ec *executionContext) fieldContext_Query_attributionMappings(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_tenantSSO(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_tenantSSO(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TenantSso(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TenantSso) graphql.Marshaler {
+			return ec.marshalOTenantSSO2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantSso(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_tenantSSO(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantSSO(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_tenantSSO_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scimTokens(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scimTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ScimTokens(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SCIMToken) graphql.Marshaler {
+			return ec.marshalNSCIMToken2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSCIMTokenᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scimTokens(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SCIMToken(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_scimTokens_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myMFA(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myMFA(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyMfa(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MFAStatus) graphql.Marshaler {
+			return ec.marshalNMFAStatus2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐMFAStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myMFA(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MFAStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ssoOption(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ssoOption(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SsoOption(ctx, fc.Args["email"].(*string), fc.Args["tenantSlug"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SSOOption) graphql.Marshaler {
+			return ec.marshalOSSOOption2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOOption(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ssoOption(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SSOOption(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ssoOption_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14288,6 +16166,305 @@ func (ec *executionContext) _RoleGrant_createdAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_RoleGrant_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RoleGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SCIMToken_id(ctx context.Context, field graphql.CollectedField, obj *model.SCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SCIMToken_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SCIMToken_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SCIMToken", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SCIMToken_name(ctx context.Context, field graphql.CollectedField, obj *model.SCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SCIMToken_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SCIMToken_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SCIMToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _SCIMToken_prefix(ctx context.Context, field graphql.CollectedField, obj *model.SCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SCIMToken_prefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SCIMToken_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SCIMToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _SCIMToken_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SCIMToken_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SCIMToken_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SCIMToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SCIMToken_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *model.SCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SCIMToken_lastUsedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SCIMToken_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SCIMToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SCIMToken_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.SCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SCIMToken_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SCIMToken_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SCIMToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SCIMToken_rotatedFromId(ctx context.Context, field graphql.CollectedField, obj *model.SCIMToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SCIMToken_rotatedFromId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RotatedFromID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SCIMToken_rotatedFromId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SCIMToken", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SSOGroupMapping_group(ctx context.Context, field graphql.CollectedField, obj *model.SSOGroupMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOGroupMapping_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOGroupMapping_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOGroupMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _SSOGroupMapping_role(ctx context.Context, field graphql.CollectedField, obj *model.SSOGroupMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOGroupMapping_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOGroupMapping_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOGroupMapping", field, false, false, "Role")
+}
+
+func (ec *executionContext) _SSOOption_tenantSlug(ctx context.Context, field graphql.CollectedField, obj *model.SSOOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOOption_tenantSlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantSlug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOOption_tenantSlug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOOption", field, false, false, "String")
+}
+
+func (ec *executionContext) _SSOOption_displayName(ctx context.Context, field graphql.CollectedField, obj *model.SSOOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOOption_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOOption_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOOption", field, false, false, "String")
+}
+
+func (ec *executionContext) _SSOStart_authorizationUrl(ctx context.Context, field graphql.CollectedField, obj *model.SSOStart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOStart_authorizationUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthorizationURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOStart_authorizationUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOStart", field, false, false, "String")
+}
+
+func (ec *executionContext) _SSOStart_state(ctx context.Context, field graphql.CollectedField, obj *model.SSOStart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOStart_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOStart_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOStart", field, false, false, "String")
 }
 
 func (ec *executionContext) _Session_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.Session) (ret graphql.Marshaler) {
@@ -15030,6 +17207,75 @@ func (ec *executionContext) fieldContext_Subscription_spendTicks(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _TOTPEnrolment_secret(ctx context.Context, field graphql.CollectedField, obj *model.TOTPEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TOTPEnrolment_secret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Secret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TOTPEnrolment_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TOTPEnrolment", field, false, false, "String")
+}
+
+func (ec *executionContext) _TOTPEnrolment_otpauthUri(ctx context.Context, field graphql.CollectedField, obj *model.TOTPEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TOTPEnrolment_otpauthUri(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OtpauthURI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TOTPEnrolment_otpauthUri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TOTPEnrolment", field, false, false, "String")
+}
+
+func (ec *executionContext) _TOTPEnrolment_qrCode(ctx context.Context, field graphql.CollectedField, obj *model.TOTPEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TOTPEnrolment_qrCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TOTPEnrolment_qrCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TOTPEnrolment", field, false, false, "String")
+}
+
 func (ec *executionContext) _Tenant_id(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15143,6 +17389,383 @@ func (ec *executionContext) _Tenant_role(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Tenant_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Role")
+}
+
+func (ec *executionContext) _Tenant_mfaRequired(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_mfaRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MfaRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_mfaRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TenantSSO_enabled(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TenantSSO_displayName(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSSO_issuerUrl(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_issuerUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuerURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_issuerUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSSO_clientId(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_clientId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_clientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSSO_clientSecretSet(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_clientSecretSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecretSet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_clientSecretSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TenantSSO_scopes(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSSO_allowedDomains(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_allowedDomains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedDomains, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_allowedDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSSO_groupsClaim(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_groupsClaim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupsClaim, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_groupsClaim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSSO_groupMappings(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_groupMappings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupMappings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SSOGroupMapping) graphql.Marshaler {
+			return ec.marshalNSSOGroupMapping2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_groupMappings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantSSO",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SSOGroupMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantSSO_defaultRole(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_defaultRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DefaultRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Role) graphql.Marshaler {
+			return ec.marshalORole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_defaultRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "Role")
+}
+
+func (ec *executionContext) _TenantSSO_jitProvisioning(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_jitProvisioning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JitProvisioning, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_jitProvisioning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TenantSSO_ssoRequired(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_ssoRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SsoRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_ssoRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TenantSSO_breakGlassUserId(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_breakGlassUserId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BreakGlassUserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_breakGlassUserId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TenantSSO_redirectUri(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_redirectUri(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectURI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_redirectUri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantSSO_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.TenantSso) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSSO_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSSO_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSSO", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TokenUsage_input(ctx context.Context, field graphql.CollectedField, obj *model.TokenUsage) (ret graphql.Marshaler) {
@@ -18160,6 +20783,55 @@ func UnmarshalRateInput(ctx context.Context, raw any) (model.RateInput, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSSOGroupMappingInput(ctx context.Context, obj any) (model.SSOGroupMappingInput, error) {
+	var it model.SSOGroupMappingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"group", "role"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "group":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("group"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Group = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSSOGroupMappingInput unmarshals raw into the SSOGroupMappingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSSOGroupMappingInput(ctx context.Context, raw any) (model.SSOGroupMappingInput, error) {
+	var out model.SSOGroupMappingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SSOGroupMappingInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSpendFilter(ctx context.Context, obj any) (model.SpendFilter, error) {
 	var it model.SpendFilter
 	if obj == nil {
@@ -18311,6 +20983,132 @@ func (ec *executionContext) unmarshalInputSpendGroupBy(ctx context.Context, obj 
 func UnmarshalSpendGroupBy(ctx context.Context, raw any) (model.SpendGroupBy, error) {
 	var out model.SpendGroupBy
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpendGroupBy", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTenantSSOInput(ctx context.Context, obj any) (model.TenantSSOInput, error) {
+	var it model.TenantSSOInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "displayName", "issuerUrl", "clientId", "clientSecret", "scopes", "allowedDomains", "groupsClaim", "groupMappings", "defaultRole", "jitProvisioning", "ssoRequired", "breakGlassUserId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "displayName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayName = data
+		case "issuerUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuerUrl"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuerURL = data
+		case "clientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		case "allowedDomains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedDomains"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedDomains = data
+		case "groupsClaim":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupsClaim"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupsClaim = data
+		case "groupMappings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupMappings"))
+			data, err := ec.unmarshalOSSOGroupMappingInput2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMappingInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupMappings = data
+		case "defaultRole":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("defaultRole"))
+			data, err := ec.unmarshalORole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DefaultRole = data
+		case "jitProvisioning":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jitProvisioning"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JitProvisioning = data
+		case "ssoRequired":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ssoRequired"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SsoRequired = data
+		case "breakGlassUserId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("breakGlassUserId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BreakGlassUserID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTenantSSOInput unmarshals raw into the TenantSSOInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTenantSSOInput(ctx context.Context, raw any) (model.TenantSSOInput, error) {
+	var out model.TenantSSOInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TenantSSOInput", raw, &out)
 	return out, err
 }
 
@@ -19298,6 +22096,49 @@ func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var createdSCIMTokenImplementors = []string{"CreatedSCIMToken"}
+
+func (ec *executionContext) _CreatedSCIMToken(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedSCIMToken) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createdSCIMTokenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreatedSCIMToken")
+		case "token":
+			out.Values[i] = ec._CreatedSCIMToken_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secret":
+			out.Values[i] = ec._CreatedSCIMToken_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseUrl":
+			out.Values[i] = ec._CreatedSCIMToken_baseUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deadLetterImplementors = []string{"DeadLetter"}
 
 func (ec *executionContext) _DeadLetter(ctx context.Context, sel ast.SelectionSet, obj *model.DeadLetter) graphql.Marshaler {
@@ -19500,6 +22341,44 @@ func (ec *executionContext) _KeyPolicy(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var mFAStatusImplementors = []string{"MFAStatus"}
+
+func (ec *executionContext) _MFAStatus(ctx context.Context, sel ast.SelectionSet, obj *model.MFAStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mFAStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MFAStatus")
+		case "totpEnabled":
+			out.Values[i] = ec._MFAStatus_totpEnabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoveryCodesLeft":
+			out.Values[i] = ec._MFAStatus_recoveryCodesLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var memberImplementors = []string{"Member"}
 
 func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *model.Member) graphql.Marshaler {
@@ -19523,6 +22402,11 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "createdAt":
 			out.Values[i] = ec._Member_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suspended":
+			out.Values[i] = ec._Member_suspended(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19879,6 +22763,90 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteAttributionMapping":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteAttributionMapping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "configureTenantSSO":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_configureTenantSSO(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteTenantSSO":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteTenantSSO(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setTenantMFARequired":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setTenantMFARequired(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSCIMToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSCIMToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateSCIMToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateSCIMToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeSCIMToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeSCIMToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startSSOSignIn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startSSOSignIn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishSSOSignIn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_finishSSOSignIn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enrolTOTP":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_enrolTOTP(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmTOTP":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmTOTP(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disableTOTP":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_disableTOTP(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "regenerateRecoveryCodes":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_regenerateRecoveryCodes(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20552,6 +23520,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_attributionMappings(ctx, field)
 				})
+		case "tenantSSO":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_tenantSSO(ctx, field)
+				})
+		case "scimTokens":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scimTokens(ctx, field)
+				})
+		case "myMFA":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myMFA(ctx, field)
+				})
+		case "ssoOption":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ssoOption(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -20707,6 +23699,183 @@ func (ec *executionContext) _RoleGrant(ctx context.Context, sel ast.SelectionSet
 			}
 		case "createdAt":
 			out.Values[i] = ec._RoleGrant_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sCIMTokenImplementors = []string{"SCIMToken"}
+
+func (ec *executionContext) _SCIMToken(ctx context.Context, sel ast.SelectionSet, obj *model.SCIMToken) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sCIMTokenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SCIMToken")
+		case "id":
+			out.Values[i] = ec._SCIMToken_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._SCIMToken_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prefix":
+			out.Values[i] = ec._SCIMToken_prefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SCIMToken_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._SCIMToken_lastUsedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._SCIMToken_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rotatedFromId":
+			out.Values[i] = ec._SCIMToken_rotatedFromId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sSOGroupMappingImplementors = []string{"SSOGroupMapping"}
+
+func (ec *executionContext) _SSOGroupMapping(ctx context.Context, sel ast.SelectionSet, obj *model.SSOGroupMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sSOGroupMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SSOGroupMapping")
+		case "group":
+			out.Values[i] = ec._SSOGroupMapping_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._SSOGroupMapping_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sSOOptionImplementors = []string{"SSOOption"}
+
+func (ec *executionContext) _SSOOption(ctx context.Context, sel ast.SelectionSet, obj *model.SSOOption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sSOOptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SSOOption")
+		case "tenantSlug":
+			out.Values[i] = ec._SSOOption_tenantSlug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "displayName":
+			out.Values[i] = ec._SSOOption_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sSOStartImplementors = []string{"SSOStart"}
+
+func (ec *executionContext) _SSOStart(ctx context.Context, sel ast.SelectionSet, obj *model.SSOStart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sSOStartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SSOStart")
+		case "authorizationUrl":
+			out.Values[i] = ec._SSOStart_authorizationUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._SSOStart_state(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21047,6 +24216,49 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
+var tOTPEnrolmentImplementors = []string{"TOTPEnrolment"}
+
+func (ec *executionContext) _TOTPEnrolment(ctx context.Context, sel ast.SelectionSet, obj *model.TOTPEnrolment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tOTPEnrolmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TOTPEnrolment")
+		case "secret":
+			out.Values[i] = ec._TOTPEnrolment_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "otpauthUri":
+			out.Values[i] = ec._TOTPEnrolment_otpauthUri(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qrCode":
+			out.Values[i] = ec._TOTPEnrolment_qrCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var tenantImplementors = []string{"Tenant"}
 
 func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, obj *model.Tenant) graphql.Marshaler {
@@ -21080,6 +24292,114 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "role":
 			out.Values[i] = ec._Tenant_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mfaRequired":
+			out.Values[i] = ec._Tenant_mfaRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantSSOImplementors = []string{"TenantSSO"}
+
+func (ec *executionContext) _TenantSSO(ctx context.Context, sel ast.SelectionSet, obj *model.TenantSso) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantSSOImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantSSO")
+		case "enabled":
+			out.Values[i] = ec._TenantSSO_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "displayName":
+			out.Values[i] = ec._TenantSSO_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issuerUrl":
+			out.Values[i] = ec._TenantSSO_issuerUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientId":
+			out.Values[i] = ec._TenantSSO_clientId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSecretSet":
+			out.Values[i] = ec._TenantSSO_clientSecretSet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._TenantSSO_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowedDomains":
+			out.Values[i] = ec._TenantSSO_allowedDomains(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupsClaim":
+			out.Values[i] = ec._TenantSSO_groupsClaim(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupMappings":
+			out.Values[i] = ec._TenantSSO_groupMappings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "defaultRole":
+			out.Values[i] = ec._TenantSSO_defaultRole(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "jitProvisioning":
+			out.Values[i] = ec._TenantSSO_jitProvisioning(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ssoRequired":
+			out.Values[i] = ec._TenantSSO_ssoRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "breakGlassUserId":
+			out.Values[i] = ec._TenantSSO_breakGlassUserId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "redirectUri":
+			out.Values[i] = ec._TenantSSO_redirectUri(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._TenantSSO_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22295,6 +25615,14 @@ func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋspendgateᚋ
 	return ec._CreatedAPIKey(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCreatedSCIMToken2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCreatedSCIMToken(ctx context.Context, sel ast.SelectionSet, v *model.CreatedSCIMToken) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreatedSCIMToken!")
+		return graphql.Null
+	}
+	return ec._CreatedSCIMToken(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDeadLetter2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDeadLetterᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -22483,6 +25811,14 @@ func (ec *executionContext) unmarshalNKeyStatus2githubᚗcomᚋspendgateᚋspend
 
 func (ec *executionContext) marshalNKeyStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyStatus(ctx context.Context, sel ast.SelectionSet, v model.KeyStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMFAStatus2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐMFAStatus(ctx context.Context, sel ast.SelectionSet, v *model.MFAStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MFAStatus!")
+		return graphql.Null
+	}
+	return ec._MFAStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMember2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐMember(ctx context.Context, sel ast.SelectionSet, v *model.Member) graphql.Marshaler {
@@ -22775,6 +26111,67 @@ func (ec *executionContext) marshalNRoleGrant2ᚖgithubᚗcomᚋspendgateᚋspen
 	return ec._RoleGrant(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSCIMToken2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSCIMTokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SCIMToken) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSCIMToken2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSCIMToken(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSCIMToken2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSCIMToken(ctx context.Context, sel ast.SelectionSet, v *model.SCIMToken) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SCIMToken!")
+		return graphql.Null
+	}
+	return ec._SCIMToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSSOGroupMapping2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SSOGroupMapping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSSOGroupMapping2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMapping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSSOGroupMapping2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMapping(ctx context.Context, sel ast.SelectionSet, v *model.SSOGroupMapping) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SSOGroupMapping!")
+		return graphql.Null
+	}
+	return ec._SSOGroupMapping(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSSOGroupMappingInput2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMappingInput(ctx context.Context, v any) (*model.SSOGroupMappingInput, error) {
+	res, err := ec.unmarshalInputSSOGroupMappingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSSOStart2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOStart(ctx context.Context, sel ast.SelectionSet, v *model.SSOStart) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SSOStart!")
+		return graphql.Null
+	}
+	return ec._SSOStart(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNScopedRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx context.Context, v any) (model.ScopedRole, error) {
 	var res model.ScopedRole
 	err := res.UnmarshalGQL(v)
@@ -22937,6 +26334,14 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNTOTPEnrolment2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTOTPEnrolment(ctx context.Context, sel ast.SelectionSet, v *model.TOTPEnrolment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TOTPEnrolment!")
+		return graphql.Null
+	}
+	return ec._TOTPEnrolment(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNTenant2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Tenant) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -22959,6 +26364,19 @@ func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋspendgateᚋspendga
 		return graphql.Null
 	}
 	return ec._Tenant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTenantSSO2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantSso(ctx context.Context, sel ast.SelectionSet, v *model.TenantSso) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantSSO!")
+		return graphql.Null
+	}
+	return ec._TenantSSO(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTenantSSOInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantSSOInput(ctx context.Context, v any) (model.TenantSSOInput, error) {
+	res, err := ec.unmarshalInputTenantSSOInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -23476,6 +26894,46 @@ func (ec *executionContext) unmarshalORateInput2ᚕᚖgithubᚗcomᚋspendgate�
 	return res, nil
 }
 
+func (ec *executionContext) unmarshalORole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (*model.Role, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Role)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v *model.Role) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSSOGroupMappingInput2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMappingInputᚄ(ctx context.Context, v any) ([]*model.SSOGroupMappingInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SSOGroupMappingInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSSOGroupMappingInput2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOGroupMappingInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSSOOption2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSSOOption(ctx context.Context, sel ast.SelectionSet, v *model.SSOOption) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SSOOption(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx context.Context, v any) (*model.SpendFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -23559,6 +27017,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTenantSSO2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐTenantSso(ctx context.Context, sel ast.SelectionSet, v *model.TenantSso) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TenantSSO(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

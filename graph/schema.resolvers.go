@@ -57,8 +57,8 @@ func (r *aPIKeyResolver) EffectivePolicy(ctx context.Context, obj *model.APIKey)
 }
 
 // SignIn is the resolver for the signIn field.
-func (r *mutationResolver) SignIn(ctx context.Context, email string, password string) (*model.Session, error) {
-	v, err := r.CP.SignIn(ctx, email, password)
+func (r *mutationResolver) SignIn(ctx context.Context, email string, password string, mfaCode *string) (*model.Session, error) {
+	v, err := r.CP.SignInMFA(ctx, email, password, deref(mfaCode))
 	if err != nil {
 		return nil, err
 	}
@@ -377,6 +377,104 @@ func (r *mutationResolver) CreateAttributionMapping(ctx context.Context, tenantI
 // DeleteAttributionMapping is the resolver for the deleteAttributionMapping field.
 func (r *mutationResolver) DeleteAttributionMapping(ctx context.Context, tenantID string, id string) (bool, error) {
 	return true, r.CP.DeleteMapping(ctx, tenantID, id)
+}
+
+// ConfigureTenantSso is the resolver for the configureTenantSSO field.
+func (r *mutationResolver) ConfigureTenantSso(ctx context.Context, tenantID string, input model.TenantSSOInput) (*model.TenantSso, error) {
+	v, err := r.CP.ConfigureOIDC(ctx, tenantID, tenantSSOInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return tenantSSO(&v), nil
+}
+
+// DeleteTenantSso is the resolver for the deleteTenantSSO field.
+func (r *mutationResolver) DeleteTenantSso(ctx context.Context, tenantID string) (bool, error) {
+	if err := r.CP.DeleteOIDC(ctx, tenantID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// SetTenantMFARequired is the resolver for the setTenantMFARequired field.
+func (r *mutationResolver) SetTenantMFARequired(ctx context.Context, tenantID string, required bool) (*model.Tenant, error) {
+	v, err := r.CP.SetTenantMFARequired(ctx, tenantID, required)
+	if err != nil {
+		return nil, err
+	}
+	return tenant(v), nil
+}
+
+// CreateSCIMToken is the resolver for the createSCIMToken field.
+func (r *mutationResolver) CreateSCIMToken(ctx context.Context, tenantID string, name string) (*model.CreatedSCIMToken, error) {
+	t, secret, err := r.CP.CreateSCIMToken(ctx, tenantID, name)
+	if err != nil {
+		return nil, err
+	}
+	return createdSCIMToken(t, secret, r.CP.SCIMBaseURL()), nil
+}
+
+// RotateSCIMToken is the resolver for the rotateSCIMToken field.
+func (r *mutationResolver) RotateSCIMToken(ctx context.Context, tenantID string, id string) (*model.CreatedSCIMToken, error) {
+	t, secret, err := r.CP.RotateSCIMToken(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return createdSCIMToken(t, secret, r.CP.SCIMBaseURL()), nil
+}
+
+// RevokeSCIMToken is the resolver for the revokeSCIMToken field.
+func (r *mutationResolver) RevokeSCIMToken(ctx context.Context, tenantID string, id string) (*model.SCIMToken, error) {
+	t, err := r.CP.RevokeSCIMToken(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return scimToken(t), nil
+}
+
+// StartSSOSignIn is the resolver for the startSSOSignIn field.
+func (r *mutationResolver) StartSSOSignIn(ctx context.Context, email *string, tenantSlug *string) (*model.SSOStart, error) {
+	v, err := r.CP.StartSignIn(ctx, deref(email), deref(tenantSlug))
+	if err != nil {
+		return nil, err
+	}
+	return &model.SSOStart{AuthorizationURL: v.AuthorizationURL, State: v.State}, nil
+}
+
+// FinishSSOSignIn is the resolver for the finishSSOSignIn field.
+func (r *mutationResolver) FinishSSOSignIn(ctx context.Context, state string, code string) (*model.Session, error) {
+	v, err := r.CP.FinishSignIn(ctx, state, code)
+	if err != nil {
+		return nil, err
+	}
+	return session(v), nil
+}
+
+// EnrolTotp is the resolver for the enrolTOTP field.
+func (r *mutationResolver) EnrolTotp(ctx context.Context) (*model.TOTPEnrolment, error) {
+	v, err := r.CP.EnrolTOTP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &model.TOTPEnrolment{Secret: v.Secret, OtpauthURI: v.URI, QRCode: v.QRCode}, nil
+}
+
+// ConfirmTotp is the resolver for the confirmTOTP field.
+func (r *mutationResolver) ConfirmTotp(ctx context.Context, code string) ([]string, error) {
+	return r.CP.ConfirmTOTP(ctx, code)
+}
+
+// DisableTotp is the resolver for the disableTOTP field.
+func (r *mutationResolver) DisableTotp(ctx context.Context, password string, code string) (bool, error) {
+	if err := r.CP.DisableTOTP(ctx, password, code); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// RegenerateRecoveryCodes is the resolver for the regenerateRecoveryCodes field.
+func (r *mutationResolver) RegenerateRecoveryCodes(ctx context.Context, code string) ([]string, error) {
+	return r.CP.RegenerateRecoveryCodes(ctx, code)
 }
 
 // Me is the resolver for the me field.
@@ -794,6 +892,46 @@ func (r *queryResolver) AttributionMappings(ctx context.Context, tenantID string
 		out = append(out, mapping(m))
 	}
 	return out, nil
+}
+
+// TenantSso is the resolver for the tenantSSO field.
+func (r *queryResolver) TenantSso(ctx context.Context, tenantID string) (*model.TenantSso, error) {
+	v, err := r.CP.TenantOIDC(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return tenantSSO(v), nil
+}
+
+// ScimTokens is the resolver for the scimTokens field.
+func (r *queryResolver) ScimTokens(ctx context.Context, tenantID string) ([]*model.SCIMToken, error) {
+	list, err := r.CP.SCIMTokens(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.SCIMToken, 0, len(list))
+	for _, t := range list {
+		out = append(out, scimToken(t))
+	}
+	return out, nil
+}
+
+// MyMfa is the resolver for the myMFA field.
+func (r *queryResolver) MyMfa(ctx context.Context) (*model.MFAStatus, error) {
+	v, err := r.CP.MyMFA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &model.MFAStatus{TotpEnabled: v.TOTPEnabled, RecoveryCodesLeft: v.RecoveryCodesLeft}, nil
+}
+
+// SsoOption is the resolver for the ssoOption field.
+func (r *queryResolver) SsoOption(ctx context.Context, email *string, tenantSlug *string) (*model.SSOOption, error) {
+	v, err := r.CP.SSOOptionFor(ctx, deref(email), deref(tenantSlug))
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return &model.SSOOption{TenantSlug: v.TenantSlug, DisplayName: v.DisplayName}, nil
 }
 
 // BudgetAlerts is the resolver for the budgetAlerts field.

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,6 +27,7 @@ import (
 	"github.com/spendgate/spendgate/portal"
 	recordhttp "github.com/spendgate/spendgate/recordapi/httpapi"
 	"github.com/spendgate/spendgate/reprice"
+	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -51,6 +55,17 @@ func openControlPlane(ctx context.Context, f *config.ControlPlane, log *slog.Log
 		pool.Close()
 		return nil, nil, err
 	}
+	if f.SecretsKey != "" {
+		ring, err := secrets.Parse(f.SecretsKey)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		cp.SetSecrets(ring)
+	} else {
+		log.Warn("no " + secrets.EnvVar + ": single sign-on and two-factor authentication cannot store their secrets until it is set")
+	}
+	cp.SetPublicURL(f.PublicURL)
 	// Keys under an exhausted hard budget are answered blocked by the policy
 	// endpoint (spend counters are the budget store's).
 	cp.Blocks = pgstore.New(pool)
@@ -81,8 +96,16 @@ func runAPI(ctx context.Context, args []string) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer o.close()
+	home, _ := os.UserHomeDir()
+	f.DevKeyDir = filepath.Join(home, ".local", "share", "spendgate")
 	if err := withDevDefaults(f, log, *listen); err != nil {
 		return fmt.Errorf("api: %w", err)
+	}
+	if f.PublicURL == "" {
+		f.PublicURL = "http://" + *listen
+		if host, port, err := net.SplitHostPort(*listen); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+			f.PublicURL = "http://localhost:" + port
+		}
 	}
 	cp, pool, err := openControlPlane(ctx, f, log)
 	if err != nil {
@@ -90,6 +113,7 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(webhookAllow.Policy)
+	cp.SSOService.SetEgress(webhookAllow.Policy)
 	live, revs, stopPricing, err := followPricing(ctx, pool, prf, log)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -227,4 +251,26 @@ func runUsers(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("created tenant %s (%s, id %s) owned by %s\n", t.Name, t.Slug, t.ID, u.Email)
 	return nil
+}
+
+// devSecretsKey returns the development keyring kept in dir (dev-secrets.key,
+// mode 0600), generating it on first use: unlike the other development
+// secrets it is random, since what it seals (SSO client secrets, TOTP
+// seeds) is real.
+func devSecretsKey(dir string) (string, error) {
+	path := filepath.Join(dir, "dev-secrets.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key, err := secrets.NewKey("dev")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("development secrets key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("development secrets key: %w", err)
+	}
+	return key, nil
 }

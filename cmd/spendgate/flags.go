@@ -6,6 +6,7 @@ import (
 
 	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/internal/envflag"
+	"github.com/spendgate/spendgate/secrets"
 )
 
 // newFlagSet returns the flag set of "spendgate <name>". Every command has
@@ -42,6 +43,16 @@ func withDevDefaults(f *config.ControlPlane, log *slog.Logger, listens ...string
 	filled, err := f.WithDevDefaults(listens...)
 	if err != nil {
 		return err
+	}
+	// In development (the other secrets defaulted too) a secrets keyring is
+	// generated once and kept, so SSO and TOTP work on one machine.
+	if len(filled) > 0 && f.SecretsKey == "" && f.DevKeyDir != "" {
+		key, err := devSecretsKey(f.DevKeyDir)
+		if err != nil {
+			return err
+		}
+		f.SecretsKey = key
+		filled = append(filled, secrets.EnvVar+" (generated in "+f.DevKeyDir+")")
 	}
 	if len(filled) > 0 {
 		log.Warn("using INSECURE development defaults; set these for any shared or production use", "unset", filled)

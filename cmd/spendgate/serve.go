@@ -52,6 +52,7 @@ func runServe(ctx context.Context, args []string) error {
 	listen, demo, fakeListen, clientIPHeader, addrFile := &opts.Listen, &opts.Demo, &opts.FakeListen, &opts.ClientIPHeader, &opts.AddrFile
 	dataDir := &pf.DataDir
 	log := slog.Default()
+	cpf.DevKeyDir = *dataDir
 	if err := withDevDefaults(cpf, log, opts.Listens()...); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -72,6 +73,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(pf.WebhookAllow.Policy)
+	cp.SSOService.SetEgress(pf.WebhookAllow.Policy)
 
 	p, err := openPipeline(ctx, pf, cpf.ServiceToken, pool, log, "serve")
 	if err != nil {
@@ -160,6 +162,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if o.metricsAddr != "" {
 		addrs["metrics"] = o.metricsAddr
+	}
+	if cpf.PublicURL == "" {
+		cp.SetPublicURL("http://" + addrs["api"]) // port 0 is known now
 	}
 	if *demo {
 		if err := printDemo(ctx, cp, *dataDir, addrs["api"], addrs["gateway"], addrs["fake_provider"]); err != nil {

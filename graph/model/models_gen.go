@@ -221,6 +221,14 @@ type CreatedAPIKey struct {
 	Secret string  `json:"secret"`
 }
 
+type CreatedSCIMToken struct {
+	Token *SCIMToken `json:"token"`
+	// The bearer token; shown only now.
+	Secret string `json:"secret"`
+	// The SCIM base URL to give the identity provider.
+	BaseURL string `json:"baseUrl"`
+}
+
 // An event that ingest could not store, and why (admins).
 type DeadLetter struct {
 	// Names the dead letter for replayDeadLetter.
@@ -285,10 +293,17 @@ type KeyPolicyInput struct {
 	TokensPerMinute *int64 `json:"tokensPerMinute,omitempty"`
 }
 
+type MFAStatus struct {
+	TotpEnabled       bool `json:"totpEnabled"`
+	RecoveryCodesLeft int  `json:"recoveryCodesLeft"`
+}
+
 type Member struct {
 	User      *User     `json:"user"`
 	Role      Role      `json:"role"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Deactivated by the identity provider (SCIM): the member reaches nothing until reactivated.
+	Suspended bool `json:"suspended"`
 }
 
 type MemberConnection struct {
@@ -437,6 +452,41 @@ type RoleGrant struct {
 	CreatedAt time.Time  `json:"createdAt"`
 }
 
+// A tenant's SCIM bearer token (the secret is shown once, on creation or rotation).
+type SCIMToken struct {
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	Prefix        string     `json:"prefix"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	LastUsedAt    *time.Time `json:"lastUsedAt,omitempty"`
+	RevokedAt     *time.Time `json:"revokedAt,omitempty"`
+	RotatedFromID *string    `json:"rotatedFromId,omitempty"`
+}
+
+// An identity provider group and the tenant role its members get.
+type SSOGroupMapping struct {
+	// Group name or id as the provider sends it (case-insensitive).
+	Group string `json:"group"`
+	Role  Role   `json:"role"`
+}
+
+type SSOGroupMappingInput struct {
+	Group string `json:"group"`
+	Role  Role   `json:"role"`
+}
+
+// What the sign-in page offers for an email or tenant slug.
+type SSOOption struct {
+	TenantSlug  string `json:"tenantSlug"`
+	DisplayName string `json:"displayName"`
+}
+
+// Where to send the browser; keep state to compare when it comes back.
+type SSOStart struct {
+	AuthorizationURL string `json:"authorizationUrl"`
+	State            string `json:"state"`
+}
+
 type Session struct {
 	AccessToken  string `json:"accessToken"`
 	RefreshToken string `json:"refreshToken"`
@@ -515,6 +565,14 @@ type SpendTotals struct {
 type Subscription struct {
 }
 
+// An authenticator app's setup: scan qrCode or type secret, then confirmTOTP.
+type TOTPEnrolment struct {
+	Secret     string `json:"secret"`
+	OtpauthURI string `json:"otpauthUri"`
+	// PNG data: URL of the otpauth URI.
+	QRCode string `json:"qrCode"`
+}
+
 type Tenant struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
@@ -522,6 +580,52 @@ type Tenant struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// The caller's role in this tenant.
 	Role Role `json:"role"`
+	// Password sessions of members need two-factor authentication (TOTP).
+	MfaRequired bool `json:"mfaRequired"`
+}
+
+// A tenant's OpenID Connect provider (owners only). The client secret is never shown.
+type TenantSso struct {
+	Enabled bool `json:"enabled"`
+	// Shown on the sign-in button: Sign in with <displayName>.
+	DisplayName     string   `json:"displayName"`
+	IssuerURL       string   `json:"issuerUrl"`
+	ClientID        string   `json:"clientId"`
+	ClientSecretSet bool     `json:"clientSecretSet"`
+	Scopes          []string `json:"scopes"`
+	// Email domains allowed to sign in (empty: any); the sign-in page finds the provider by them.
+	AllowedDomains []string `json:"allowedDomains"`
+	// The ID token claim holding the user's groups.
+	GroupsClaim   string             `json:"groupsClaim"`
+	GroupMappings []*SSOGroupMapping `json:"groupMappings"`
+	// Role of users in no mapped group; null: such users get no access.
+	DefaultRole *Role `json:"defaultRole,omitempty"`
+	// Create users on their first sign-in.
+	JitProvisioning bool `json:"jitProvisioning"`
+	// Refuse password sign-in for members (except the break-glass owner).
+	SsoRequired      bool    `json:"ssoRequired"`
+	BreakGlassUserID *string `json:"breakGlassUserId,omitempty"`
+	// Register this redirect URI at the provider.
+	RedirectURI string    `json:"redirectUri"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+type TenantSSOInput struct {
+	Enabled     bool   `json:"enabled"`
+	DisplayName string `json:"displayName"`
+	IssuerURL   string `json:"issuerUrl"`
+	ClientID    string `json:"clientId"`
+	// Absent: keep the stored secret; empty: none (a public client).
+	ClientSecret *string `json:"clientSecret,omitempty"`
+	// Default: openid email profile offline_access (add groups for Okta).
+	Scopes           []string                `json:"scopes,omitempty"`
+	AllowedDomains   []string                `json:"allowedDomains,omitempty"`
+	GroupsClaim      *string                 `json:"groupsClaim,omitempty"`
+	GroupMappings    []*SSOGroupMappingInput `json:"groupMappings,omitempty"`
+	DefaultRole      *Role                   `json:"defaultRole,omitempty"`
+	JitProvisioning  *bool                   `json:"jitProvisioning,omitempty"`
+	SsoRequired      *bool                   `json:"ssoRequired,omitempty"`
+	BreakGlassUserID *string                 `json:"breakGlassUserId,omitempty"`
 }
 
 // Tokens and other units of one event, in disjoint classes.

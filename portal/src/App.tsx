@@ -1,7 +1,11 @@
 import { useEffect, useMemo, useState } from "react";
 import { Api, TENANTS, BUDGET_ALERTS, type Session } from "./gql";
 import { alertText, describeWsError, liveLabel, type Alert, type LiveState } from "./alerts";
-import { ErrorBox, Field } from "./ui";
+import { ErrorBox } from "./ui";
+import { SignIn, SSOCallback } from "./screens/SignIn";
+import { SSO_CALLBACK_PATH } from "./sso";
+import { SSO } from "./screens/SSO";
+import { Account } from "./screens/Account";
 import { Dashboard } from "./screens/Dashboard";
 import { Keys } from "./screens/Keys";
 import { Budgets } from "./screens/Budgets";
@@ -11,7 +15,7 @@ import { Audit } from "./screens/Audit";
 import { Alerts } from "./screens/Alerts";
 import { Org } from "./screens/Org";
 
-export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" | "MEMBER" }
+export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" | "MEMBER"; mfaRequired?: boolean }
 export interface Ctx { api: Api; tenant: Tenant }
 
 const SESSION_KEY = "spendgate.session";
@@ -25,6 +29,8 @@ const PAGES = [
   ["alerts", "Alerts"],
   ["members", "Users & roles"],
   ["audit", "Audit log"],
+  ["sso", "Sign-in & SSO"],
+  ["account", "Account"],
 ] as const;
 type Page = (typeof PAGES)[number][0];
 
@@ -46,45 +52,10 @@ export function App() {
     }),
     [],
   );
+  if (!session && window.location.pathname === SSO_CALLBACK_PATH) return <SSOCallback api={api} />;
   if (!session) return <SignIn api={api} />;
+  if (window.location.pathname === SSO_CALLBACK_PATH) window.history.replaceState(null, "", "/");
   return <Shell api={api} />;
-}
-
-function SignIn({ api }: { api: Api }) {
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  return (
-    <main className="signin">
-      <h1>spendgate</h1>
-      <p className="small">Sign in to manage API keys and budgets and to watch AI spend.</p>
-      <form
-        aria-label="Sign in"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            await api.signIn(email.trim(), password);
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <Field id="email" label="Email">
-          <input id="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        </Field>
-        <Field id="password" label="Password">
-          <input id="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-        </Field>
-        <ErrorBox error={error} />
-        <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
-      </form>
-    </main>
-  );
 }
 
 function pageFromHash(): Page {
@@ -198,5 +169,7 @@ function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Al
     case "alerts": return <Alerts ctx={ctx} live={live} liveState={liveState} />;
     case "members": return <Members ctx={ctx} />;
     case "audit": return <Audit ctx={ctx} />;
+    case "sso": return <SSO ctx={ctx} />;
+    case "account": return <Account ctx={ctx} />;
   }
 }

@@ -26,6 +26,7 @@ const FRIENDLY: Record<string, string> = {
   CONFLICT: "It already exists or was changed meanwhile.",
   INTERNAL: "The server failed; try again.",
   NETWORK: "The server cannot be reached.",
+  MFA_REQUIRED: "Enter the code of your authenticator app.",
 };
 
 /** Maps a GraphQL response's errors (or an HTTP failure) to one GqlError. */
@@ -104,10 +105,18 @@ export class Api {
     }
   }
 
-  async signIn(email: string, password: string): Promise<Session> {
-    const d = await this.raw<{ signIn: Session }>(SIGN_IN, { email, password });
+  /** Signs in with a password (and, for accounts with TOTP, mfaCode; without it the error's code is MFA_REQUIRED). */
+  async signIn(email: string, password: string, mfaCode?: string): Promise<Session> {
+    const d = await this.raw<{ signIn: Session }>(SIGN_IN, { email, password, mfa: mfaCode || null });
     this.setSession(d.signIn);
     return d.signIn;
+  }
+
+  /** Finishes single sign-on with the identity provider's redirect. */
+  async finishSSO(state: string, code: string): Promise<Session> {
+    const d = await this.raw<{ finishSSOSignIn: Session }>(FINISH_SSO, { s: state, c: code });
+    this.setSession(d.finishSSOSignIn);
+    return d.finishSSOSignIn;
   }
 
   async signOut(): Promise<void> {
@@ -188,11 +197,11 @@ export class Api {
 // ---- Documents. Field lists follow schema.graphqls at the repository root. ----
 
 const SESSION = `accessToken refreshToken expiresAt user{id email name}`;
-export const SIGN_IN = `mutation($email:String!,$password:String!){signIn(email:$email,password:$password){${SESSION}}}`;
+export const SIGN_IN = `mutation($email:String!,$password:String!,$mfa:String){signIn(email:$email,password:$password,mfaCode:$mfa){${SESSION}}}`;
 export const REFRESH = `mutation($r:String!){refreshSession(refreshToken:$r){${SESSION}}}`;
 export const SIGN_OUT = `mutation($r:String!){signOut(refreshToken:$r)}`;
 
-export const TENANTS = `{tenants{id name slug role}}`;
+export const TENANTS = `{tenants{id name slug role mfaRequired}}`;
 
 const POLICY = `allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels`;
 const KEY = `id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{${POLICY}}`;
@@ -232,7 +241,7 @@ const EVENT = `id time keyId keyName source provider operation modelRequested mo
 export const USAGE_EVENTS = `query($t:ID!,$from:Time!,$to:Time!,$after:String,$n:Int){usageEvents(tenantId:$t,from:$from,to:$to,first:$n,after:$after){edges{node{${EVENT}}} pageInfo{hasNextPage endCursor}}}`;
 export const USAGE_EVENT = `query($t:ID!,$id:ID!){usageEvent(tenantId:$t,id:$id){${EVENT}}}`;
 
-export const MEMBERS = `query($t:ID!){members(tenantId:$t,first:200){edges{node{role createdAt user{id email name}}}}}`;
+export const MEMBERS = `query($t:ID!){members(tenantId:$t,first:200){edges{node{role createdAt suspended user{id email name}}}}}`;
 export const ADD_MEMBER = `mutation($t:ID!,$e:String!,$n:String,$p:String,$r:Role!){addMember(tenantId:$t,email:$e,name:$n,password:$p,role:$r){role user{id email}}}`;
 export const UPDATE_ROLE = `mutation($t:ID!,$u:ID!,$r:Role!){updateMemberRole(tenantId:$t,userId:$u,role:$r){role}}`;
 export const REMOVE_MEMBER = `mutation($t:ID!,$u:ID!){removeMember(tenantId:$t,userId:$u)}`;
@@ -287,3 +296,21 @@ const REVISION = `id status baseId effectiveFrom source summary createdAt create
 export const PRICING_REVISIONS = `query($n:Int){pricingRevisions(first:$n){${REVISION}} canManagePricing}`;
 export const APPLY_REVISION = `mutation($id:ID!){applyPricingRevision(id:$id){${REVISION}}}`;
 export const REJECT_REVISION = `mutation($id:ID!){rejectPricingRevision(id:$id){${REVISION}}}`;
+
+// Single sign-on, SCIM tokens, two-factor authentication (docs/sso.md).
+export const SSO_OPTION = `query($e:String,$s:String){ssoOption(email:$e,tenantSlug:$s){tenantSlug displayName}}`;
+export const START_SSO = `mutation($e:String,$s:String){startSSOSignIn(email:$e,tenantSlug:$s){authorizationUrl state}}`;
+export const FINISH_SSO = `mutation($s:String!,$c:String!){finishSSOSignIn(state:$s,code:$c){${SESSION}}}`;
+const TENANT_SSO = `enabled displayName issuerUrl clientId clientSecretSet scopes allowedDomains groupsClaim groupMappings{group role} defaultRole jitProvisioning ssoRequired breakGlassUserId redirectUri updatedAt`;
+export const GET_TENANT_SSO = `query($t:ID!){tenantSSO(tenantId:$t){${TENANT_SSO}} scimTokens(tenantId:$t){id name prefix createdAt lastUsedAt revokedAt} tenant(id:$t){mfaRequired}}`;
+export const CONFIGURE_SSO = `mutation($t:ID!,$in:TenantSSOInput!){configureTenantSSO(tenantId:$t,input:$in){${TENANT_SSO}}}`;
+export const DELETE_SSO = `mutation($t:ID!){deleteTenantSSO(tenantId:$t)}`;
+export const SET_MFA_REQUIRED = `mutation($t:ID!,$r:Boolean!){setTenantMFARequired(tenantId:$t,required:$r){mfaRequired}}`;
+export const CREATE_SCIM_TOKEN = `mutation($t:ID!,$n:String!){createSCIMToken(tenantId:$t,name:$n){secret baseUrl token{id}}}`;
+export const ROTATE_SCIM_TOKEN = `mutation($t:ID!,$id:ID!){rotateSCIMToken(tenantId:$t,id:$id){secret baseUrl token{id}}}`;
+export const REVOKE_SCIM_TOKEN = `mutation($t:ID!,$id:ID!){revokeSCIMToken(tenantId:$t,id:$id){id}}`;
+export const MY_MFA = `{myMFA{totpEnabled recoveryCodesLeft}}`;
+export const ENROL_TOTP = `mutation{enrolTOTP{secret otpauthUri qrCode}}`;
+export const CONFIRM_TOTP = `mutation($c:String!){confirmTOTP(code:$c)}`;
+export const DISABLE_TOTP = `mutation($p:String!,$c:String!){disableTOTP(password:$p,code:$c)}`;
+export const REGENERATE_CODES = `mutation($c:String!){regenerateRecoveryCodes(code:$c)}`;

@@ -3,7 +3,7 @@ import type { Ctx } from "../App";
 import { ADD_MEMBER, MEMBERS, REMOVE_MEMBER, UPDATE_ROLE } from "../gql";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
-interface Member { role: string; createdAt: string; user: { id: string; email: string; name: string } }
+interface Member { role: string; createdAt: string; suspended?: boolean; user: { id: string; email: string; name: string } }
 const ROLES = ["VIEWER", "ADMIN", "OWNER"];
 
 export function Members({ ctx }: { ctx: Ctx }) {
@@ -43,7 +43,8 @@ export function Members({ ctx }: { ctx: Ctx }) {
           <thead><tr><th>User</th><th>Role</th><th>Member since</th>{canManage && <th><span className="sr-only">Actions</span></th>}</tr></thead>
           <tbody>{members.map((m) => (
             <tr key={m.user.id}>
-              <td>{m.user.name} <span className="small">{m.user.email}</span></td>
+              <td>{m.user.name} <span className="small">{m.user.email}</span>
+                {m.suspended && <> <span className="badge revoked" title="Deactivated by the identity provider (SCIM)">suspended</span></>}</td>
               <td>{canManage ? (
                 <select aria-label={`Role of ${m.user.email}`} value={m.role} onChange={(e) => run(UPDATE_ROLE, { u: m.user.id, r: e.target.value })}>
                   {ROLES.map((r) => <option key={r}>{r}</option>)}
