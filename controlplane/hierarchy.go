@@ -480,7 +480,9 @@ func (s *HierarchyService) Grants(ctx context.Context, tenantID string) ([]Grant
 // GrantRole gives a member of the tenant a scoped role on a node (team_admin
 // on a team, project_member or project_viewer on a project), replacing the
 // role the user had on that node. Granting needs structure rights there:
-// tenant admins anywhere, team admins in their team.
+// tenant admins anywhere, team admins in their team. A grant made here is
+// the admin's: the identity provider's group reconciliation (syncIdPGrants)
+// leaves it alone, even where the provider had made it.
 func (s *HierarchyService) GrantRole(ctx context.Context, tenantID, userID string, role Role, nodeID string) (Grant, error) {
 	kind, ok := role.Scoped()
 	if !ok {
