@@ -133,6 +133,20 @@ func (a *accessWatchers) roleChanged(userID, tenantID string, role Role) {
 	}
 }
 
+// grantsNarrowed ends userID's watches of tenantID that rest on scoped
+// grants (those needing no tenant role): one of its grants was removed or
+// lowered, so what the watch was authorized to see may be out of reach now.
+// The client subscribes again and is authorized by the grants in force.
+func (a *accessWatchers) grantsNarrowed(userID, tenantID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for w := range a.byUser[userID] {
+		if w.tenantID == tenantID && w.need.Rank() == 0 {
+			w.end(forbidden("your team or project access changed"))
+		}
+	}
+}
+
 // sessionsEnded ends every watch of userID (the password changed: every
 // access token of the user is void).
 func (a *accessWatchers) sessionsEnded(userID string) {
@@ -148,11 +162,13 @@ func (a *accessWatchers) sessionsEnded(userID string) {
 const accessChannel = "spendgate_access"
 
 // accessChange is one NOTIFY payload: the user's role in Tenant is now Role
-// ("" = removed), or, without Tenant, every session of the user ended.
+// ("" = removed), or (Grants) a scoped grant of the user in Tenant was
+// removed or lowered, or, without Tenant, every session of the user ended.
 type accessChange struct {
 	User   string `json:"user"`
 	Tenant string `json:"tenant,omitempty"`
 	Role   Role   `json:"role,omitempty"`
+	Grants bool   `json:"grants,omitempty"`
 }
 
 // notifyAccess announces a change inside the transaction making it:
@@ -166,6 +182,10 @@ func notifyAccess(ctx context.Context, tx pgx.Tx, ch accessChange) error {
 func (a *accessWatchers) apply(ch accessChange) {
 	if ch.Tenant == "" {
 		a.sessionsEnded(ch.User)
+		return
+	}
+	if ch.Grants {
+		a.grantsNarrowed(ch.User, ch.Tenant)
 		return
 	}
 	a.roleChanged(ch.User, ch.Tenant, ch.Role)

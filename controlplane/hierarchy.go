@@ -480,7 +480,9 @@ func (s *HierarchyService) Grants(ctx context.Context, tenantID string) ([]Grant
 // GrantRole gives a member of the tenant a scoped role on a node (team_admin
 // on a team, project_member or project_viewer on a project), replacing the
 // role the user had on that node. Granting needs structure rights there:
-// tenant admins anywhere, team admins in their team.
+// tenant admins anywhere, team admins in their team. A grant made here is
+// the admin's: the identity provider's group reconciliation (syncIdPGrants)
+// leaves it alone, even where the provider had made it.
 func (s *HierarchyService) GrantRole(ctx context.Context, tenantID, userID string, role Role, nodeID string) (Grant, error) {
 	kind, ok := role.Scoped()
 	if !ok {
@@ -514,7 +516,7 @@ func (s *HierarchyService) GrantRole(ctx context.Context, tenantID, userID strin
 			return err
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO role_grants (tenant_id, user_id, role, node_kind, node_id) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (tenant_id, user_id, node_kind, node_id) DO UPDATE SET role = EXCLUDED.role RETURNING created_at`,
+			ON CONFLICT (tenant_id, user_id, node_kind, node_id) DO UPDATE SET role = EXCLUDED.role, source = 'admin' RETURNING created_at`,
 			tenantID, userID, role, kind, nodeID).Scan(&g.CreatedAt); err != nil {
 			return err
 		}
@@ -547,8 +549,14 @@ func (s *HierarchyService) RevokeRole(ctx context.Context, tenantID, userID, nod
 		if tag.RowsAffected() == 0 {
 			return notFound("role grant")
 		}
+		if err := notifyAccess(ctx, tx, accessChange{User: userID, Tenant: tenantID, Grants: true}); err != nil {
+			return err
+		}
 		return audit(ctx, tx, tenantID, p, "role.revoke", "user", userID, map[string]any{"node_id": nodeID})
 	})
+	if err == nil {
+		s.access.grantsNarrowed(userID, tenantID)
+	}
 	return err
 }
 

@@ -707,6 +707,13 @@ func (s *SCIMService) syncMembership(ctx context.Context, tx pgx.Tx, tenantID, u
 			return err
 		}
 		role = mapping.TenantRole(groups)
+		on := active && role != ""
+		if err := s.setAccess(ctx, tx, tenantID, userID, role, on); err != nil || (!on && role != "") {
+			return err // deactivated: the suspended membership keeps its grants for its return
+		}
+		// Announced through NOTIFY at commit (every process, this one too).
+		_, err = syncIdPGrants(ctx, tx, s.log, tenantID, scimActor(), userID, mapping, groups)
+		return err
 	case current != nil:
 		role = *current
 	}

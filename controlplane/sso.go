@@ -294,6 +294,9 @@ func (s *SSOService) ConfigureOIDC(ctx context.Context, tenantID string, in OIDC
 	var out OIDCConfig
 	endSessions := false
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := checkMappingScopes(ctx, tx, tenantID, in.Mapping); err != nil {
+			return err
+		}
 		if breakGlass != nil {
 			var role Role
 			err := tx.QueryRow(ctx, `SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2`, tenantID, breakGlass).Scan(&role)
@@ -695,6 +698,7 @@ func (s *SSOService) linkUser(ctx context.Context, cfg OIDCConfig, issuer, subje
 	}
 	var u User
 	var version int64
+	narrowed := false
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT u.id, u.email, u.name, u.created_at, u.token_version FROM sso_identities i JOIN users u ON u.id = i.user_id
 			WHERE i.tenant_id = $1 AND i.issuer = $2 AND i.subject = $3 AND NOT u.disabled`, tenantID, issuer, subject).
@@ -747,6 +751,11 @@ func (s *SSOService) linkUser(ctx context.Context, cfg OIDCConfig, issuer, subje
 				return err
 			}
 		}
+		if mapped {
+			if narrowed, err = syncIdPGrants(ctx, tx, s.log, tenantID, actor, u.ID, cfg.Mapping, groups); err != nil {
+				return err
+			}
+		}
 		_, err = tx.Exec(ctx, `INSERT INTO sso_identities (tenant_id, issuer, subject, user_id) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (tenant_id, issuer, subject) DO UPDATE SET user_id = $4, last_login_at = now()`, tenantID, issuer, subject, u.ID)
 		return err
@@ -756,6 +765,9 @@ func (s *SSOService) linkUser(ctx context.Context, cfg OIDCConfig, issuer, subje
 	}
 	if mapped {
 		s.access.roleChanged(u.ID, tenantID, role)
+	}
+	if narrowed {
+		s.access.grantsNarrowed(u.ID, tenantID)
 	}
 	return u, version, nil
 }
@@ -834,15 +846,19 @@ func (s *SSOService) refreshAtProvider(ctx context.Context, tenantID string, u U
 				return "", ended("your account is in no group that has a role in this tenant any more", nil)
 			}
 			var current Role
+			narrowed := false
 			err := s.inTx(ctx, func(tx pgx.Tx) error {
 				if err := tx.QueryRow(ctx, `SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND suspended_at IS NULL FOR UPDATE`,
 					tenantID, u.ID).Scan(&current); err != nil {
 					return err
 				}
-				if current == role {
-					return nil
+				actor := auth.Principal{UserID: u.ID, Email: u.Email}
+				if current != role {
+					if role, err = setSSORole(ctx, tx, s.log, tenantID, actor, current, role); err != nil {
+						return err
+					}
 				}
-				role, err = setSSORole(ctx, tx, s.log, tenantID, auth.Principal{UserID: u.ID, Email: u.Email}, current, role)
+				narrowed, err = syncIdPGrants(ctx, tx, s.log, tenantID, actor, u.ID, cfg.Mapping, groups)
 				return err
 			})
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -852,6 +868,9 @@ func (s *SSOService) refreshAtProvider(ctx context.Context, tenantID string, u U
 				return "", err
 			}
 			s.access.roleChanged(u.ID, tenantID, role)
+			if narrowed {
+				s.access.grantsNarrowed(u.ID, tenantID)
+			}
 		}
 	}
 	next := tok.RefreshToken

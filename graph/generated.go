@@ -440,8 +440,10 @@ type ComplexityRoot struct {
 	}
 
 	SSOGroupMapping struct {
-		Group func(childComplexity int) int
-		Role  func(childComplexity int) int
+		Group      func(childComplexity int) int
+		NodeID     func(childComplexity int) int
+		Role       func(childComplexity int) int
+		ScopedRole func(childComplexity int) int
 	}
 
 	SSOOption struct {
@@ -2849,12 +2851,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SSOGroupMapping.Group(childComplexity), true
+	case "SSOGroupMapping.nodeId":
+		if e.ComplexityRoot.SSOGroupMapping.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOGroupMapping.NodeID(childComplexity), true
 	case "SSOGroupMapping.role":
 		if e.ComplexityRoot.SSOGroupMapping.Role == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SSOGroupMapping.Role(childComplexity), true
+	case "SSOGroupMapping.scopedRole":
+		if e.ComplexityRoot.SSOGroupMapping.ScopedRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOGroupMapping.ScopedRole(childComplexity), true
 
 	case "SSOOption.displayName":
 		if e.ComplexityRoot.SSOOption.DisplayName == nil {
@@ -4582,12 +4596,20 @@ extend type Member {
 type SSOGroupMapping {
   "Group name or id as the provider sends it (case-insensitive)."
   group: String!
+  "Tenant role the group grants; MEMBER for a scoped rule (its members' rights are the scoped role)."
   role: Role!
+  "Scoped role the group grants on nodeId (null: a tenant role)."
+  scopedRole: ScopedRole
+  "The team (TEAM_ADMIN) or project (PROJECT_MEMBER, PROJECT_VIEWER) of scopedRole."
+  nodeId: ID
 }
 
+"A group mapping grants either a tenant role (role) or a scoped role on a team or project (scopedRole and nodeId)."
 input SSOGroupMappingInput {
   group: String!
-  role: Role!
+  role: Role
+  scopedRole: ScopedRole
+  nodeId: ID
 }
 
 "A tenant's OpenID Connect provider (owners only). The client secret is never shown."
@@ -5353,6 +5375,10 @@ func (ec *executionContext) childFields_SSOGroupMapping(ctx context.Context, fie
 		return ec.fieldContext_SSOGroupMapping_group(ctx, field)
 	case "role":
 		return ec.fieldContext_SSOGroupMapping_role(ctx, field)
+	case "scopedRole":
+		return ec.fieldContext_SSOGroupMapping_scopedRole(ctx, field)
+	case "nodeId":
+		return ec.fieldContext_SSOGroupMapping_nodeId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SSOGroupMapping", field.Name)
 }
@@ -16375,6 +16401,52 @@ func (ec *executionContext) fieldContext_SSOGroupMapping_role(_ context.Context,
 	return graphql.NewScalarFieldContext("SSOGroupMapping", field, false, false, "Role")
 }
 
+func (ec *executionContext) _SSOGroupMapping_scopedRole(ctx context.Context, field graphql.CollectedField, obj *model.SSOGroupMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOGroupMapping_scopedRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScopedRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScopedRole) graphql.Marshaler {
+			return ec.marshalOScopedRole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SSOGroupMapping_scopedRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOGroupMapping", field, false, false, "ScopedRole")
+}
+
+func (ec *executionContext) _SSOGroupMapping_nodeId(ctx context.Context, field graphql.CollectedField, obj *model.SSOGroupMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOGroupMapping_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SSOGroupMapping_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOGroupMapping", field, false, false, "ID")
+}
+
 func (ec *executionContext) _SSOOption_tenantSlug(ctx context.Context, field graphql.CollectedField, obj *model.SSOOption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20794,7 +20866,7 @@ func (ec *executionContext) unmarshalInputSSOGroupMappingInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"group", "role"}
+	fieldsInOrder := [...]string{"group", "role", "scopedRole", "nodeId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20810,11 +20882,25 @@ func (ec *executionContext) unmarshalInputSSOGroupMappingInput(ctx context.Conte
 			it.Group = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
-			data, err := ec.unmarshalNRole2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx, v)
+			data, err := ec.unmarshalORole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Role = data
+		case "scopedRole":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopedRole"))
+			data, err := ec.unmarshalOScopedRole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopedRole = data
+		case "nodeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nodeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NodeID = data
 		}
 	}
 	return it, nil
@@ -23801,6 +23887,16 @@ func (ec *executionContext) _SSOGroupMapping(ctx context.Context, sel ast.Select
 		case "role":
 			out.Values[i] = ec._SSOGroupMapping_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopedRole":
+			out.Values[i] = ec._SSOGroupMapping_scopedRole(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nodeId":
+			out.Values[i] = ec._SSOGroupMapping_nodeId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -26932,6 +27028,22 @@ func (ec *executionContext) marshalOSSOOption2ᚖgithubᚗcomᚋspendgateᚋspen
 		return graphql.Null
 	}
 	return ec._SSOOption(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOScopedRole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx context.Context, v any) (*model.ScopedRole, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ScopedRole)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOScopedRole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx context.Context, sel ast.SelectionSet, v *model.ScopedRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOSpendFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendFilter(ctx context.Context, v any) (*model.SpendFilter, error) {

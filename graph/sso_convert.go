@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"strings"
+
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/graph/model"
 )
@@ -13,7 +15,12 @@ func tenantSSO(c *controlplane.OIDCConfig) *model.TenantSso {
 		ClientSecretSet: c.ClientSecretSet, Scopes: nonNil(c.Scopes), AllowedDomains: nonNil(c.AllowedDomains), GroupsClaim: c.GroupsClaim,
 		GroupMappings: []*model.SSOGroupMapping{}, JitProvisioning: c.JIT, SsoRequired: c.SSORequired, RedirectURI: c.RedirectURI, UpdatedAt: c.UpdatedAt}
 	for _, r := range c.Mapping.Rules {
-		out.GroupMappings = append(out.GroupMappings, &model.SSOGroupMapping{Group: r.Group, Role: role(r.Role)})
+		m := &model.SSOGroupMapping{Group: r.Group, Role: role(r.Role)}
+		if _, ok := r.Role.Scoped(); ok {
+			sr, id := model.ScopedRole(strings.ToUpper(string(r.Role))), r.Scope.ID
+			m.Role, m.ScopedRole, m.NodeID = model.RoleMember, &sr, &id
+		}
+		out.GroupMappings = append(out.GroupMappings, m)
 	}
 	if c.Mapping.DefaultRole != "" {
 		d := role(c.Mapping.DefaultRole)
@@ -31,8 +38,20 @@ func tenantSSOInput(in model.TenantSSOInput) controlplane.OIDCConfigInput {
 		JIT: in.JitProvisioning == nil || *in.JitProvisioning, SSORequired: in.SsoRequired != nil && *in.SsoRequired,
 		BreakGlassUserID: deref(in.BreakGlassUserID)}
 	for _, m := range in.GroupMappings {
-		out.Mapping.Rules = append(out.Mapping.Rules, controlplane.MappingRule{Group: m.Group, Role: fromRole(m.Role),
-			Scope: controlplane.GrantScope{Kind: controlplane.GrantTenant}})
+		r := controlplane.MappingRule{Group: m.Group, Scope: controlplane.GrantScope{Kind: controlplane.GrantTenant, ID: deref(m.NodeID)}}
+		if m.Role != nil {
+			r.Role = fromRole(*m.Role)
+		}
+		if m.ScopedRole != nil {
+			// A tenant role given as well is refused by validation (it does
+			// not fit the team or project scope).
+			scoped := controlplane.Role(strings.ToLower(string(*m.ScopedRole)))
+			r.Scope.Kind, _ = scoped.Scoped()
+			if r.Role == "" {
+				r.Role = scoped
+			}
+		}
+		out.Mapping.Rules = append(out.Mapping.Rules, r)
 	}
 	if in.DefaultRole != nil {
 		out.Mapping.DefaultRole = fromRole(*in.DefaultRole)

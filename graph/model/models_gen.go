@@ -467,12 +467,20 @@ type SCIMToken struct {
 type SSOGroupMapping struct {
 	// Group name or id as the provider sends it (case-insensitive).
 	Group string `json:"group"`
-	Role  Role   `json:"role"`
+	// Tenant role the group grants; MEMBER for a scoped rule (its members' rights are the scoped role).
+	Role Role `json:"role"`
+	// Scoped role the group grants on nodeId (null: a tenant role).
+	ScopedRole *ScopedRole `json:"scopedRole,omitempty"`
+	// The team (TEAM_ADMIN) or project (PROJECT_MEMBER, PROJECT_VIEWER) of scopedRole.
+	NodeID *string `json:"nodeId,omitempty"`
 }
 
+// A group mapping grants either a tenant role (role) or a scoped role on a team or project (scopedRole and nodeId).
 type SSOGroupMappingInput struct {
-	Group string `json:"group"`
-	Role  Role   `json:"role"`
+	Group      string      `json:"group"`
+	Role       *Role       `json:"role,omitempty"`
+	ScopedRole *ScopedRole `json:"scopedRole,omitempty"`
+	NodeID     *string     `json:"nodeId,omitempty"`
 }
 
 // What the sign-in page offers for an email or tenant slug.

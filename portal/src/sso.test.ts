@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { domainOf, readCallback } from "./sso";
+import { domainOf, formatMapping, parseMappings, readCallback } from "./sso";
 
 describe("readCallback", () => {
   it("accepts the state this browser kept", () => {
@@ -23,5 +23,33 @@ describe("domainOf", () => {
     expect(domainOf(" Ann@Acme.Example ")).toBe("acme.example");
     expect(domainOf("ann@")).toBe("");
     expect(domainOf("ann")).toBe("");
+  });
+});
+
+describe("group mappings", () => {
+  const nodes = [
+    { id: "11111111-1111-4111-8111-111111111111", kind: "PROJECT", name: "payments" },
+    { id: "22222222-2222-4222-8222-222222222222", kind: "TEAM", name: "core" },
+    { id: "33333333-3333-4333-8333-333333333333", kind: "PROJECT", name: "twin" },
+    { id: "44444444-4444-4444-8444-444444444444", kind: "PROJECT", name: "twin" },
+  ];
+  it("parses tenant and scoped rules by name or id", () => {
+    expect(parseMappings("Finance=viewer\ndevs=project_member@payments\nleads=TEAM_ADMIN@22222222-2222-4222-8222-222222222222", nodes)).toEqual({ rules: [
+      { group: "Finance", role: "VIEWER" },
+      { group: "devs", scopedRole: "PROJECT_MEMBER", nodeId: nodes[0].id },
+      { group: "leads", scopedRole: "TEAM_ADMIN", nodeId: nodes[1].id },
+    ] });
+  });
+  it("refuses unknown and ambiguous names and non-scoped roles", () => {
+    expect(parseMappings("devs=PROJECT_MEMBER@nowhere", nodes)).toHaveProperty("error");
+    expect(parseMappings("devs=PROJECT_MEMBER@twin", nodes)).toHaveProperty("error");
+    expect(parseMappings("devs=TEAM_ADMIN@payments", nodes)).toHaveProperty("error");
+    expect(parseMappings("devs=ADMIN@payments", nodes)).toHaveProperty("error");
+    expect(parseMappings("no-role", nodes)).toHaveProperty("error");
+  });
+  it("formats what it parses, by id when the name is ambiguous", () => {
+    expect(formatMapping({ group: "devs", role: "MEMBER", scopedRole: "PROJECT_MEMBER", nodeId: nodes[0].id }, nodes)).toBe("devs=PROJECT_MEMBER@payments");
+    expect(formatMapping({ group: "x", role: "MEMBER", scopedRole: "PROJECT_VIEWER", nodeId: nodes[2].id }, nodes)).toBe(`x=PROJECT_VIEWER@${nodes[2].id}`);
+    expect(formatMapping({ group: "Finance", role: "VIEWER" }, nodes)).toBe("Finance=VIEWER");
   });
 });

@@ -1,16 +1,16 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
 import { CONFIGURE_SSO, CREATE_SCIM_TOKEN, DELETE_SSO, GET_TENANT_SSO, REVOKE_SCIM_TOKEN, ROTATE_SCIM_TOKEN, SET_MFA_REQUIRED } from "../gql";
+import { formatMapping, parseMappings, SCOPED_ROLES, type GroupMapping, type ScopeNode } from "../sso";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
-interface Mapping { group: string; role: string }
 interface TenantSSO {
   enabled: boolean; displayName: string; issuerUrl: string; clientId: string; clientSecretSet: boolean; scopes: string[];
-  allowedDomains: string[]; groupsClaim: string; groupMappings: Mapping[]; defaultRole: string | null; jitProvisioning: boolean;
+  allowedDomains: string[]; groupsClaim: string; groupMappings: GroupMapping[]; defaultRole: string | null; jitProvisioning: boolean;
   ssoRequired: boolean; breakGlassUserId: string | null; redirectUri: string; updatedAt: string;
 }
 interface SCIMToken { id: string; name: string; prefix: string; createdAt: string; lastUsedAt: string | null; revokedAt: string | null }
-type Res = { tenantSSO: TenantSSO | null; scimTokens: SCIMToken[]; tenant: { mfaRequired: boolean } };
+type Res = { tenantSSO: TenantSSO | null; scimTokens: SCIMToken[]; tenant: { mfaRequired: boolean }; orgTree: ScopeNode[] };
 
 const ROLES = ["VIEWER", "ADMIN", "OWNER"];
 const list = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
@@ -25,13 +25,15 @@ export function SSO({ ctx }: { ctx: Ctx }) {
   const [saved, setSaved] = useState("");
   const [secret, setSecret] = useState<{ secret: string; baseUrl: string } | null>(null);
   const [tokenName, setTokenName] = useState("");
+  const [pick, setPick] = useState({ group: "", role: SCOPED_ROLES[0], node: "" });
   const c = data?.tenantSSO;
+  const nodes = data?.orgTree ?? [];
   useEffect(() => {
     if (!c) return;
     setF({ enabled: c.enabled, displayName: c.displayName, issuerUrl: c.issuerUrl, clientId: c.clientId, clientSecret: "", scopes: c.scopes.join(" "),
-      domains: c.allowedDomains.join(", "), groupsClaim: c.groupsClaim, mappings: c.groupMappings.map((m) => `${m.group}=${m.role}`).join("\n"),
+      domains: c.allowedDomains.join(", "), groupsClaim: c.groupsClaim, mappings: c.groupMappings.map((m) => formatMapping(m, nodes)).join("\n"),
       defaultRole: c.defaultRole ?? "", jit: c.jitProvisioning, ssoRequired: c.ssoRequired, breakGlass: c.breakGlassUserId ?? "" });
-  }, [c]);
+  }, [c]); // eslint-disable-line react-hooks/exhaustive-deps -- nodes arrive with c
   if (ctx.tenant.role !== "OWNER") {
     return <section aria-labelledby="sso-h"><h2 id="sso-h">Sign-in &amp; SSO</h2><Empty>Only owners of this tenant manage its sign-in.</Empty></section>;
   }
@@ -40,10 +42,7 @@ export function SSO({ ctx }: { ctx: Ctx }) {
     setSaved("");
     try { const d = await ctx.api.request<Record<string, unknown>>(q, { t, ...v }); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
-  const mappings = () => f.mappings.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
-    const i = l.lastIndexOf("=");
-    return { group: l.slice(0, i).trim(), role: l.slice(i + 1).trim().toUpperCase() };
-  });
+  const pickable = nodes.filter((n) => !n.archivedAt && n.kind === (pick.role === "TEAM_ADMIN" ? "TEAM" : "PROJECT"));
   return (
     <section aria-labelledby="sso-h">
       <h2 id="sso-h">Sign-in &amp; SSO</h2>
@@ -51,8 +50,10 @@ export function SSO({ ctx }: { ctx: Ctx }) {
       {saved && <p role="status" className="small" data-testid="sso-saved">{saved}</p>}
       <form className="card" aria-label="Single sign-on" onSubmit={async (e) => {
         e.preventDefault();
+        const parsed = parseMappings(f.mappings, nodes);
+        if ("error" in parsed) { setActErr(new Error(parsed.error)); return; }
         const input: Record<string, unknown> = { enabled: f.enabled, displayName: f.displayName.trim(), issuerUrl: f.issuerUrl.trim(), clientId: f.clientId.trim(),
-          scopes: list(f.scopes), allowedDomains: list(f.domains), groupsClaim: f.groupsClaim.trim() || null, groupMappings: mappings(),
+          scopes: list(f.scopes), allowedDomains: list(f.domains), groupsClaim: f.groupsClaim.trim() || null, groupMappings: parsed.rules,
           defaultRole: f.defaultRole || null, jitProvisioning: f.jit, ssoRequired: f.ssoRequired, breakGlassUserId: f.breakGlass.trim() || null };
         if (f.clientSecret) input.clientSecret = f.clientSecret;
         if (await run(CONFIGURE_SSO, { in: input })) { setSaved("Single sign-on saved."); setF({ ...f, clientSecret: "" }); }
@@ -74,9 +75,24 @@ export function SSO({ ctx }: { ctx: Ctx }) {
               <option value="">No access</option>{ROLES.map((r) => <option key={r}>{r}</option>)}
             </select>
           </Field>
-          <Field id="sso-map" label="Group → role, one per line (Finance=VIEWER)">
+          <Field id="sso-map" label="Group → role, one per line (Finance=VIEWER, devs=PROJECT_MEMBER@payments)">
             <textarea id="sso-map" rows={4} value={f.mappings} onChange={(e) => setF({ ...f, mappings: e.target.value })} />
           </Field>
+          <fieldset aria-label="Add a team or project rule">
+            <legend className="small">Add a team or project rule</legend>
+            <input aria-label="Group" placeholder="group" value={pick.group} onChange={(e) => setPick({ ...pick, group: e.target.value })} />
+            <select aria-label="Scoped role" value={pick.role} onChange={(e) => setPick({ ...pick, role: e.target.value, node: "" })}>
+              {SCOPED_ROLES.map((r) => <option key={r}>{r}</option>)}
+            </select>
+            <select aria-label="Team or project" value={pick.node} onChange={(e) => setPick({ ...pick, node: e.target.value })}>
+              <option value="">choose…</option>{pickable.map((n) => <option key={n.id} value={n.id}>{n.name}</option>)}
+            </select>
+            <button type="button" className="secondary" disabled={!pick.group.trim() || !pick.node} onClick={() => {
+              const line = formatMapping({ group: pick.group.trim(), scopedRole: pick.role, nodeId: pick.node }, nodes);
+              setF({ ...f, mappings: f.mappings.trim() ? `${f.mappings.trim()}\n${line}` : line });
+              setPick({ ...pick, group: "", node: "" });
+            }}>Add rule</button>
+          </fieldset>
           <Field id="sso-breakglass" label="Break-glass owner (user id; may still use a password)">
             <input id="sso-breakglass" value={f.breakGlass} onChange={(e) => setF({ ...f, breakGlass: e.target.value })} />
           </Field>
