@@ -121,7 +121,7 @@ func (s *BudgetService) validateBudget(ctx context.Context, q orgstore.Querier, 
 		return keyPath(ctx, q, tenantID, r.KeyID)
 	case budget.ScopeProvider, budget.ScopeModel:
 		if r.Provider != "" {
-			if _, ok := meter.ProviderByID(r.Provider); !ok {
+			if !meter.KnownProvider(r.Provider) {
 				return org.Path{}, invalid("unknown provider %q", r.Provider)
 			}
 		}

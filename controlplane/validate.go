@@ -62,8 +62,8 @@ type KeyPolicy = org.KeyPolicy
 const maxRequestsPerMinute, maxTokensPerMinute = 10_000_000, 1_000_000_000_000
 
 func validatePolicy(p *KeyPolicy) error {
-	if len(p.AllowedProviders) > 14 || len(p.AllowedModels) > 100 || len(p.RequiredDimensions) > meter.MaxDimensions || len(p.DefaultDimensions) > meter.MaxDimensions {
-		return invalid("policy lists are too long (at most 14 providers, 100 model globs, 16 dimensions)")
+	if maxProviders := len(meter.KnownProviderIDs()); len(p.AllowedProviders) > maxProviders || len(p.AllowedModels) > 100 || len(p.RequiredDimensions) > meter.MaxDimensions || len(p.DefaultDimensions) > meter.MaxDimensions {
+		return invalid("policy lists are too long (at most %d providers, 100 model globs, 16 dimensions)", maxProviders)
 	}
 	if p.RequestsPerMinute < 0 || p.RequestsPerMinute > maxRequestsPerMinute {
 		return invalid("requestsPerMinute must be between 0 (no limit) and %d", maxRequestsPerMinute)
@@ -72,12 +72,8 @@ func validatePolicy(p *KeyPolicy) error {
 		return invalid("tokensPerMinute must be between 0 (no limit) and %d", int64(maxTokensPerMinute))
 	}
 	for _, id := range p.AllowedProviders {
-		if _, ok := meter.ProviderByID(id); !ok {
-			ids := make([]string, 0, 14)
-			for _, pr := range meter.Providers() {
-				ids = append(ids, pr.ID)
-			}
-			return invalid("unknown provider %q (known: %s)", id, strings.Join(ids, ", "))
+		if !meter.KnownProvider(id) {
+			return invalid("unknown provider %q (known: %s)", id, strings.Join(meter.KnownProviderIDs(), ", "))
 		}
 	}
 	for _, g := range p.AllowedModels {

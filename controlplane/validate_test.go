@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spendgate/spendgate/apierr"
+	"github.com/spendgate/spendgate/meter"
 )
 
 func TestValidationCodes(t *testing.T) {
@@ -30,6 +31,9 @@ func TestValidationCodes(t *testing.T) {
 		{"slug too long", second(cleanSlug(strings.Repeat("a", 64))), false},
 		{"policy ok", validatePolicy(&KeyPolicy{AllowedProviders: []string{"openai", "nebius"}, AllowedModels: []string{"gpt-4o*"}, RequiredDimensions: []string{"team"}, DefaultDimensions: map[string]string{"env": "prod"}}), true},
 		{"policy unknown provider", validatePolicy(&KeyPolicy{AllowedProviders: []string{"azure"}}), false},
+		{"policy record-only vendors", validatePolicy(&KeyPolicy{AllowedProviders: []string{"elevenlabs", "google_tts", "google_stt", "deepgram"}}), true},
+		{"policy every known provider", validatePolicy(&KeyPolicy{AllowedProviders: meter.KnownProviderIDs()}), true},
+		{"policy too many providers", validatePolicy(&KeyPolicy{AllowedProviders: append(meter.KnownProviderIDs(), "openai")}), false},
 		{"policy bad glob", validatePolicy(&KeyPolicy{AllowedModels: []string{"gpt-[4"}}), false},
 		{"policy empty glob", validatePolicy(&KeyPolicy{AllowedModels: []string{""}}), false},
 		{"policy bad dimension name", validatePolicy(&KeyPolicy{RequiredDimensions: []string{"bad name!"}}), false},

@@ -135,3 +135,37 @@ func isDNSLabel(s string) bool {
 	}
 	return true
 }
+
+// recordOnlyProviders are vendors the gateway does not route but whose usage
+// the record API accepts and the catalogue prices (text-to-speech and
+// speech-to-text). A tenant may name them wherever it names providers (key
+// allow-lists, provider-scoped budgets, pricing overrides); no gateway call
+// can ever match them, since ProviderByID and ProviderByHost do not know them.
+var recordOnlyProviders = []string{"google_tts", "google_stt", "elevenlabs", "deepgram"}
+
+// RecordOnlyProviders lists the record-only provider ids.
+func RecordOnlyProviders() []string { return recordOnlyProviders }
+
+// KnownProvider reports whether id names a provider a tenant may refer to:
+// a routed provider or a record-only one. It is the one check behind every
+// place a tenant names providers.
+func KnownProvider(id string) bool {
+	if _, ok := ProviderByID(id); ok {
+		return true
+	}
+	for _, p := range recordOnlyProviders {
+		if p == id {
+			return true
+		}
+	}
+	return false
+}
+
+// KnownProviderIDs lists every id KnownProvider accepts, routed first.
+func KnownProviderIDs() []string {
+	ids := make([]string, 0, len(providers)+len(recordOnlyProviders))
+	for _, p := range providers {
+		ids = append(ids, p.ID)
+	}
+	return append(ids, recordOnlyProviders...)
+}

@@ -46,6 +46,9 @@ var Providers = []string{
 	"fireworks", "perplexity", "cerebras", "mistral", "deepseek", "nebius",
 	// The cloud providers (meter/cloud.go), priced from their own pages.
 	"azure_openai", "bedrock", "vertex_ai",
+	// Record-only vendors (meter.RecordOnlyProviders): priced for the record
+	// API, never routed by the gateway.
+	"google_tts", "google_stt", "elevenlabs", "deepgram",
 }
 
 // File is the catalogue file format (YAML or JSON). Rates are exact decimal

@@ -147,10 +147,10 @@ export interface CatalogueModel {
   longContextAboveInputTokens: number | null;
 }
 
-/** Providers the catalogue prices (pricing.Providers). */
+/** Providers the catalogue prices (pricing.Providers): the routed ones, then the record-only vendors. */
 export const CATALOGUE_PROVIDERS = [
   "openai", "anthropic", "gemini", "openrouter", "xai", "groq", "deepinfra", "novita", "fireworks", "perplexity", "cerebras",
-  "mistral", "deepseek", "nebius", "azure_openai", "bedrock", "vertex_ai",
+  "mistral", "deepseek", "nebius", "azure_openai", "bedrock", "vertex_ai", "google_tts", "google_stt", "elevenlabs", "deepgram",
 ] as const;
 
 /**

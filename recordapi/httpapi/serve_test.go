@@ -197,6 +197,11 @@ func (s *server) waitRows(t *testing.T, keyID string, want int) []storedRow {
 
 func TestRecordAPI(t *testing.T) {
 	s := startServer(t)
+	// A tenant pricing override may name a record-only vendor (ElevenLabs):
+	// a 20 % discount on one model, checked by a subtest below.
+	testenv.MustGraphQL(t, s.APIURL+"/query", s.token, `mutation($t:ID!,$in:PricingOverrideInput!){createPricingOverride(tenantId:$t,input:$in){id}}`,
+		map[string]any{"t": s.tenantID, "in": map[string]any{"provider": "elevenlabs", "model": "eleven_turbo_v2", "effectiveFrom": "2024-01-01T00:00:00Z",
+			"percentAdjustment": "-20"}}, nil)
 
 	t.Run("the OpenAPI document is served", func(t *testing.T) {
 		res, err := http.Get(s.APIURL + recordapi.OpenAPIPath)
@@ -228,7 +233,23 @@ func TestRecordAPI(t *testing.T) {
 			{"images, dall-e-3 ($0.04)", `{"provider":"openai","model":"dall-e-3","usage":{"images":3}}`, want{120_000_000, 120_000_000, 0, true, false}},
 			{"requests, perplexity search ($0.005 a request)", `{"provider":"perplexity","model":"search","usage":{}}`, want{5_000_000, 5_000_000, 0, true, false}},
 			{"a reported cost beside the catalogue's", `{"provider":"openai","model":"tts-1","usage":{"characters":1000},"reported_cost_usd":"0.016"}`, want{16_000_000, 15_000_000, 16_000_000, true, true}},
-			{"a vendor the catalogue does not know (ElevenLabs)", `{"provider":"elevenlabs","model":"eleven_multilingual_v2","usage":{"characters":1000},"reported_cost_usd":"0.18"}`, want{180_000_000, 0, 180_000_000, false, true}},
+			{"a record-only vendor's reported cost beside the catalogue's (ElevenLabs)", `{"provider":"elevenlabs","model":"eleven_v3","usage":{"characters":1000},"reported_cost_usd":"0.18"}`, want{180_000_000, 100_000_000, 180_000_000, true, true}},
+			// Record-only vendors (meter.RecordOnlyProviders), priced from the catalogue.
+			{"characters, google_tts standard ($4/M)", `{"provider":"google_tts","model":"standard","usage":{"characters":1000}}`, want{4_000_000, 4_000_000, 0, true, false}},
+			{"characters, google_tts wavenet ($16/M)", `{"provider":"google_tts","model":"wavenet","usage":{"characters":1234}}`, want{19_744_000, 19_744_000, 0, true, false}},
+			{"characters, google_tts neural2 ($16/M)", `{"provider":"google_tts","model":"neural2","usage":{"characters":500}}`, want{8_000_000, 8_000_000, 0, true, false}},
+			{"characters, google_tts studio ($160/M)", `{"provider":"google_tts","model":"studio","usage":{"characters":250}}`, want{40_000_000, 40_000_000, 0, true, false}},
+			{"characters, google_tts chirp3-hd ($30/M)", `{"provider":"google_tts","model":"chirp3-hd","usage":{"characters":1234}}`, want{37_020_000, 37_020_000, 0, true, false}},
+			// 90 × 266,666.666667 = 24,000,000.00003 nano-USD, rounded half up.
+			{"seconds, google_stt chirp_3 ($0.016/min)", `{"provider":"google_stt","model":"chirp_3","usage":{"seconds":90}}`, want{24_000_000, 24_000_000, 0, true, false}},
+			// 7 × 266,666.666667 = 1,866,666.666669 nano-USD, rounded half up.
+			{"seconds, google_stt telephony ($0.016/min)", `{"provider":"google_stt","model":"telephony","usage":{"seconds":7}}`, want{1_866_667, 1_866_667, 0, true, false}},
+			{"characters, elevenlabs multilingual v2 ($0.10/1K)", `{"provider":"elevenlabs","model":"eleven_multilingual_v2","usage":{"characters":1000}}`, want{100_000_000, 100_000_000, 0, true, false}},
+			{"characters, elevenlabs flash v2.5 ($0.05/1K)", `{"provider":"elevenlabs","model":"eleven_flash_v2_5","usage":{"characters":777}}`, want{38_850_000, 38_850_000, 0, true, false}},
+			// 3600 × 61,111.111111 = 219,999,999.9996 nano-USD, rounded half up.
+			{"seconds, elevenlabs scribe_v1 ($0.22/h)", `{"provider":"elevenlabs","model":"scribe_v1","usage":{"seconds":3600}}`, want{220_000_000, 220_000_000, 0, true, false}},
+			// 61 × 71,666.666667 = 4,371,666.666687 nano-USD, rounded half up.
+			{"seconds, deepgram nova-3 ($0.0043/min)", `{"provider":"deepgram","model":"nova-3","usage":{"seconds":61}}`, want{4_371_667, 4_371_667, 0, true, false}},
 		}
 		byModel := map[string]want{}
 		for i, c := range cases {
@@ -379,6 +400,43 @@ func TestRecordAPI(t *testing.T) {
 		}
 		if a := s.post(t, recordapi.PreflightPath, key, `{"provider":"openai","model":"tts-1","dimensions":{"team":"voice"}}`, true); a.Status != 200 {
 			t.Errorf("allowed: HTTP %d %s", a.Status, a.Body)
+		}
+	})
+
+	t.Run("tenants name record-only vendors: allow-lists, provider budgets, overrides", func(t *testing.T) {
+		key, keyID := s.createKey(t, "tts vendor", map[string]any{"allowedProviders": []string{"elevenlabs"}})
+		if a := s.post(t, recordapi.PreflightPath, key, `{"provider":"elevenlabs","model":"eleven_v3","usage":{"characters":100}}`, true); a.Status != 200 {
+			t.Errorf("allowed vendor: HTTP %d %s", a.Status, a.Body)
+		}
+		a := s.post(t, recordapi.PreflightPath, key, `{"provider":"google_tts","model":"standard","usage":{"characters":100}}`, true)
+		if e := a.errorBody(t); a.Status != 403 || e.Code != "provider_not_allowed" {
+			t.Errorf("another vendor: HTTP %d %s", a.Status, a.Body)
+		}
+		// A name no list knows is still refused, with the known ones listed.
+		errs := testenv.GraphQL(t, s.APIURL+"/query", s.token, `mutation($t:ID!,$n:String!,$p:KeyPolicyInput){createAPIKey(tenantId:$t,name:$n,policy:$p){secret}}`,
+			map[string]any{"t": s.tenantID, "n": "bad vendor", "p": map[string]any{"allowedProviders": []string{"speechmatics"}}}, nil)
+		if len(errs) != 1 || !strings.Contains(errs[0].Message, `unknown provider "speechmatics"`) || !strings.Contains(errs[0].Message, "deepgram") {
+			t.Errorf("unknown vendor in an allow-list: %+v", errs)
+		}
+		var budget struct{ CreateBudget struct{ ID string } }
+		testenv.MustGraphQL(t, s.APIURL+"/query", s.token, `mutation($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){id}}`,
+			map[string]any{"t": s.tenantID, "in": map[string]any{"name": "speech-to-text", "scope": "PROVIDER", "provider": "deepgram", "period": "MONTH",
+				"amount": "50", "hard": false}}, &budget)
+		if budget.CreateBudget.ID == "" {
+			t.Error("provider budget for deepgram not created")
+		}
+		// The tenant's override of a record-only vendor (made before the first
+		// record, as services cache a tenant's overrides): 1000 × $50/M =
+		// 50,000,000 nano-USD list, 40,000,000 for the tenant.
+		a = s.post(t, recordapi.UsagePath, key, `{"idempotency_key":"turbo-1","provider":"elevenlabs","model":"eleven_turbo_v2","usage":{"characters":1000}}`, true)
+		var res recordapi.UsageResult
+		a.decode(t, &res)
+		if a.Status != http.StatusAccepted || res.Cost == nil || !res.Cost.Priced || *res.Cost.ListNanoUSD != 50_000_000 || *res.Cost.TenantNanoUSD != 40_000_000 {
+			t.Errorf("overridden vendor price: HTTP %d %s", a.Status, a.Body)
+		}
+		rows := s.waitRows(t, keyID, 1)
+		if r := rows[0]; r.Provider != "elevenlabs" || r.List != 50_000_000 || r.Tenant != 40_000_000 {
+			t.Errorf("stored %+v", r)
 		}
 	})
 
