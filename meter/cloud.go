@@ -54,14 +54,47 @@ func cloudPrefixRoute(p *Provider, tail string) (Route, bool) {
 	return Route{}, false
 }
 
+// vertexLocation is the location of a Vertex AI path
+// (.../projects/{p}/locations/{l}/...), "" when it names none.
+func vertexLocation(path string) string {
+	i := strings.Index(path, "/locations/")
+	if i < 0 {
+		return ""
+	}
+	loc, _, _ := strings.Cut(path[i+len("/locations/"):], "/")
+	return loc
+}
+
+// vertexRegionalPremium lists the Claude models (catalogue ids) Vertex AI
+// bills 10 % higher on a regional location than on "global"; each has a
+// "<model>-regional" catalogue entry. Earlier Claude models cost the same
+// everywhere (https://cloud.google.com/vertex-ai/generative-ai/pricing#claude-models).
+var vertexRegionalPremium = [...]string{"claude-sonnet-4-5", "claude-haiku-4-5"}
+
+// VertexRegionalModel is the catalogue id a Vertex AI Claude call on
+// location loc is priced as when that differs from its model m
+// ("claude-sonnet-4-5@20250929" on "us-east5" -> "claude-sonnet-4-5-regional"),
+// else "". The path's model is the snapshot "<model>@<date>" or the bare model.
+func VertexRegionalModel(loc, m string) string {
+	if loc == "" || loc == "global" {
+		return ""
+	}
+	base, _, _ := strings.Cut(m, "@")
+	for _, p := range vertexRegionalPremium {
+		if base == p {
+			return p + "-regional"
+		}
+	}
+	return ""
+}
+
 // vertexHost is the regional API host of a Vertex AI path
 // (.../projects/{p}/locations/{l}/...).
 func vertexHost(path string) (string, bool) {
-	i := strings.Index(path, "/locations/")
-	if i < 0 {
+	if !strings.Contains(path, "/locations/") {
 		return "", false
 	}
-	loc, _, _ := strings.Cut(path[i+len("/locations/"):], "/")
+	loc := vertexLocation(path)
 	if !isDNSLabel(loc) {
 		return "", false
 	}
@@ -143,6 +176,7 @@ func vertexRoute(r *Route, path string) {
 		return
 	}
 	r.PathModel = m
+	r.PricedModel = VertexRegionalModel(vertexLocation(path), m)
 	switch {
 	case m == "count-tokens":
 		r.Operation, r.PathModel = OpCountTokens, ""

@@ -1,6 +1,10 @@
 package meter
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/spendgate/spendgate/pricing"
+)
 
 // TestResolveCloud: the cloud providers by prefix and by their own hosts:
 // upstream host from the call, operation, model, dialect; a host or path
@@ -98,5 +102,37 @@ func TestCloudRequestModel(t *testing.T) {
 	}
 	if got := BedrockFoundationModel("apac.anthropic.claude-3-5-sonnet-20240620-v1:0"); got != "anthropic.claude-3-5-sonnet-20240620-v1:0" {
 		t.Errorf("foundation model: %s", got)
+	}
+}
+
+// TestVertexRegionalClaudePricedModel: a Vertex Claude call with the regional
+// premium is priced as "<model>-regional" on any location but global, and
+// the event still says which model the caller asked for.
+func TestVertexRegionalClaudePricedModel(t *testing.T) {
+	const prefix = "/v1/vertex_ai/v1/projects/p/locations/"
+	for _, tt := range []struct {
+		loc, model, served, catalogue string
+	}{
+		{"global", "claude-sonnet-4-5@20250929", "", "claude-sonnet-4-5"},
+		{"us-east5", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5-regional", "claude-sonnet-4-5-regional"},
+		{"europe-west1", "claude-haiku-4-5@20251001", "claude-haiku-4-5-regional", "claude-haiku-4-5-regional"},
+		{"europe-west1", "claude-haiku-4-5", "claude-haiku-4-5-regional", "claude-haiku-4-5-regional"},
+		{"global", "claude-haiku-4-5@20251001", "", "claude-haiku-4-5"},
+		// Earlier models cost the same everywhere.
+		{"us-east5", "claude-3-5-haiku@20241022", "", "claude-3-5-haiku"},
+	} {
+		r, ok := Resolve("gw", prefix+tt.loc+"/publishers/anthropic/models/"+tt.model+":rawPredict")
+		if !ok {
+			t.Fatalf("%s %s: not resolved", tt.loc, tt.model)
+		}
+		c := Call{Route: r, Request: ParseRequest(&r, []byte(`{"max_tokens":10}`))}
+		e := c.UsageEvent("id", 200, &Result{ServedModel: "claude-sonnet-4-5-20250929"}, 0, 0, "")
+		if e.ModelRequested != tt.model || e.ModelServed != tt.served {
+			t.Errorf("%s %s: requested %q served %q, want %q %q", tt.loc, tt.model, e.ModelRequested, e.ModelServed, tt.model, tt.served)
+		}
+		m, _, ok := pricing.Default().Lookup(ProviderVertexAI, e.Model())
+		if !ok || m.ID != tt.catalogue {
+			t.Errorf("%s %s: priced as %v (found %v), want %s", tt.loc, tt.model, m, ok, tt.catalogue)
+		}
 	}
 }

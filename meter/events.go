@@ -84,6 +84,9 @@ func (c *Call) UsageEvent(id string, status int, res *Result, ttfb, latency time
 		// the name a response gives is not another model.
 		e.ModelServed = truncateUTF8(res.ServedModel, event.MaxModelNameBytes)
 	}
+	if c.Route.PricedModel != "" {
+		e.ModelServed = c.Route.PricedModel
+	}
 	e.Complete = res.Complete
 	e.Usage = res.Tokens
 	e.RawUsage = res.RawUsage

@@ -51,6 +51,11 @@ type Route struct {
 	// served (Bedrock answers "claude-..." for "global.anthropic.claude-...",
 	// Azure "gpt-4o-2024-11-20" for a data-zone deployment).
 	ModelFixed bool
+	// PricedModel, when set, is the catalogue id the call is priced as,
+	// recorded as the event's model_served while model_requested keeps the
+	// caller's model (Vertex Claude on a regional location:
+	// VertexRegionalModel).
+	PricedModel string
 	// UpstreamBase is the scheme and host to forward to when the call
 	// names it (the cloud providers); "" means Provider.BaseURL.
 	UpstreamBase string

@@ -106,7 +106,9 @@ func TestServeMetersCloudCallsIntoClickHouse(t *testing.T) {
 		t.Fatalf("bedrock: %v", err)
 	}
 
-	// Vertex AI: Claude (global) with a cache write, and Gemini with thoughts.
+	// Vertex AI: Claude (global) with a cache write, Claude Haiku 4.5 on a
+	// regional location (10 % over global) with a cache read, and Gemini
+	// with thoughts.
 	vertex := func(path, body string, knobs map[string]string) {
 		req, _ := http.NewRequestWithContext(ctx, "POST", gw+"/v1/vertex_ai/v1/projects/acme/locations/"+path, strings.NewReader(body))
 		req.Header.Set("x-spendgate-key", key)
@@ -123,6 +125,8 @@ func TestServeMetersCloudCallsIntoClickHouse(t *testing.T) {
 	}
 	vertex("global/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict", `{"anthropic_version":"vertex-2023-10-16","max_tokens":64,"messages":[]}`,
 		map[string]string{"x-fake-prompt-tokens": "21", "x-fake-cache-write-tokens": "1500", "x-fake-completion-tokens": "15"})
+	vertex("europe-west1/publishers/anthropic/models/claude-haiku-4-5@20251001:rawPredict", `{"anthropic_version":"vertex-2023-10-16","max_tokens":64,"messages":[]}`,
+		map[string]string{"x-fake-prompt-tokens": "100", "x-fake-cached-tokens": "200", "x-fake-completion-tokens": "50"})
 	vertex("us-central1/publishers/google/models/gemini-2.5-flash:generateContent", `{"contents":[]}`,
 		map[string]string{"x-fake-prompt-tokens": "8", "x-fake-completion-tokens": "11", "x-fake-reasoning-tokens": "26"})
 
@@ -130,25 +134,27 @@ func TestServeMetersCloudCallsIntoClickHouse(t *testing.T) {
 		"azure_openai/gpt-4o-data-zone":                        1_570_250, // 19×2.75 + 1024×1.375 + 10×11 per million
 		"bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0": 3_306_600, // 12×3.3 + 1600×0.33 + 500×4.125 + 41×16.5
 		"vertex_ai/claude-sonnet-4-5@20250929":                 5_913_000, // 21×3 + 1500×3.75 + 15×15
+		"vertex_ai/claude-haiku-4-5@20251001":                  407_000,   // regional: 100×1.1 + 200×0.11 + 50×5.5
 		"vertex_ai/gemini-2.5-flash":                           94_900,    // 8×0.3 + (11+26)×2.5
 	}
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}})
 	testenv.Must(t, err, "clickhouse")
 	defer conn.Close()
-	got := map[string]int64{}
-	testenv.WaitFor(t, 60*time.Second, "four priced cloud events in ClickHouse", func() bool {
-		rows, err := conn.Query(ctx, "SELECT provider, model_requested, list_cost_nano_usd, priced FROM "+chDB+".usage_events WHERE tenant_id = ? AND key_id != ''", tenant)
+	got, served := map[string]int64{}, map[string]string{}
+	testenv.WaitFor(t, 60*time.Second, "five priced cloud events in ClickHouse", func() bool {
+		rows, err := conn.Query(ctx, "SELECT provider, model_requested, model_served, list_cost_nano_usd, priced FROM "+chDB+".usage_events WHERE tenant_id = ? AND key_id != ''", tenant)
 		if err != nil {
 			return false
 		}
 		defer rows.Close()
 		got = map[string]int64{}
 		for rows.Next() {
-			var provider, model string
+			var provider, model, modelServed string
 			var cost *int64
 			var priced bool
-			if rows.Scan(&provider, &model, &cost, &priced) == nil && priced && cost != nil {
+			if rows.Scan(&provider, &model, &modelServed, &cost, &priced) == nil && priced && cost != nil {
 				got[provider+"/"+model] = *cost
+				served[provider+"/"+model] = modelServed
 			}
 		}
 		return len(got) >= len(want)
@@ -157,6 +163,14 @@ func TestServeMetersCloudCallsIntoClickHouse(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s: list cost %d nano-USD, want %d", k, got[k], v)
 		}
+	}
+	// The regional call keeps the model the caller named and records the
+	// catalogue id it was priced as; the global one records none.
+	if s := served["vertex_ai/claude-haiku-4-5@20251001"]; s != "claude-haiku-4-5-regional" {
+		t.Errorf("regional vertex claude served as %q, want claude-haiku-4-5-regional", s)
+	}
+	if s := served["vertex_ai/claude-sonnet-4-5@20250929"]; s != "" {
+		t.Errorf("global vertex claude served as %q, want none", s)
 	}
 	cancel()
 	select {

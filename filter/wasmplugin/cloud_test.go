@@ -84,8 +84,11 @@ func TestCloudCallsMetered(t *testing.T) {
 		provider string
 		op       string
 		model    string
-		stream   bool
-		usage    usage.Tokens
+		// served: the catalogue id a regional Vertex Claude call is priced
+		// as (meter.VertexRegionalModel); "" elsewhere.
+		served string
+		stream bool
+		usage  usage.Tokens
 		// keepsAcceptEncoding: the SigV4 signature covers it.
 		keepsAcceptEncoding bool
 		requestID           string
@@ -122,7 +125,7 @@ func TestCloudCallsMetered(t *testing.T) {
 			call: cloudCall{"us-east5-aiplatform.googleapis.com", "/v1/projects/acme/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
 				`{"anthropic_version":"vertex-2023-10-16","max_tokens":64,"stream":true,"messages":[]}`, [][2]string{{"authorization", "Bearer ya29.token"}}},
 			resp: [][2]string{{"content-type", "text/event-stream"}}, body: "vertex_ai/claude_stream.sse",
-			provider: "vertex_ai", op: "messages", model: "claude-sonnet-4-5@20250929", stream: true, usage: usage.Tokens{Input: 21, CacheWrite5m: 1500, Output: 15}, requestID: "msg_vrtx_01K9"},
+			provider: "vertex_ai", op: "messages", model: "claude-sonnet-4-5@20250929", served: "claude-sonnet-4-5-regional", stream: true, usage: usage.Tokens{Input: 21, CacheWrite5m: 1500, Output: 15}, requestID: "msg_vrtx_01K9"},
 		"vertex gemini (prefix)": {
 			call: cloudCall{"gateway.local", "/v1/vertex_ai/v1/projects/acme/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent",
 				`{"contents":[]}`, [][2]string{{"authorization", "Bearer ya29.token"}}},
@@ -155,7 +158,7 @@ func TestCloudCallsMetered(t *testing.T) {
 					t.Fatalf("batches %v", batches)
 				}
 				e := batches[0][0]
-				if e.Provider != tt.provider || e.Operation != tt.op || e.ModelRequested != tt.model || e.ModelServed != "" || e.Streaming != tt.stream ||
+				if e.Provider != tt.provider || e.Operation != tt.op || e.ModelRequested != tt.model || e.ModelServed != tt.served || e.Streaming != tt.stream ||
 					e.Usage != tt.usage || !e.Complete || e.StatusCode != 200 || e.RequestID != tt.requestID || e.Source != event.SourceEnvoy {
 					t.Fatalf("event %+v", e)
 				}
