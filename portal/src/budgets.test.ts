@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetForm, scopeText, statusView, type Budget, type BudgetStatus } from "./budgets";
+import { budgetForm, periodWord, scopeText, statusView, type Budget, type BudgetStatus } from "./budgets";
 import { budgetInput } from "./validate";
 
 const budget: Budget = { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null };
@@ -42,5 +42,11 @@ describe("budget forms", () => {
     expect(scopeText({ ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "ml" }, () => "")).toBe("team=ml");
     expect(scopeText({ ...budget, scope: "TEAM", teamId: "t1" }, () => "", (id) => (id === "t1" ? "payments" : id))).toBe("team payments");
     expect(scopeText({ ...budget, scope: "MODEL", model: "gpt-4o", provider: "openai" }, () => "")).toBe("model gpt-4o at openai");
+  });
+});
+
+describe("periodWord", () => {
+  it("names every period as people say it", () => {
+    expect(["DAY", "WEEK", "MONTH", "QUARTER", "YEAR"].map(periodWord)).toEqual(["daily", "weekly", "monthly", "quarterly", "yearly"]);
   });
 });

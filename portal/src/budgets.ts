@@ -101,3 +101,21 @@ export function budgetForm(b: Budget): BudgetForm {
     period: b.period, amount: b.amount, thresholds: b.thresholds.join(", "), hard: b.hard, webhookUrl: b.webhookUrl ?? "",
   };
 }
+
+// periodWord names how often a budget resets ("daily", not "dayly").
+export function periodWord(period: string): string {
+  switch (period.toUpperCase()) {
+    case "DAY":
+      return "daily";
+    case "WEEK":
+      return "weekly";
+    case "MONTH":
+      return "monthly";
+    case "QUARTER":
+      return "quarterly";
+    case "YEAR":
+      return "yearly";
+    default:
+      return period.toLowerCase();
+  }
+}

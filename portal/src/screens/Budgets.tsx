@@ -3,7 +3,7 @@ import type { Ctx } from "../App";
 import type { Alert } from "../alerts";
 import { API_KEYS, BUDGET_STATUSES, CREATE_BUDGET, DELETE_BUDGET, UPDATE_BUDGET } from "../gql";
 import { formatUSD } from "../money";
-import { budgetForm, scopeText, statusView, type BudgetStatus } from "../budgets";
+import { budgetForm, periodWord, scopeText, statusView, type BudgetStatus } from "../budgets";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 import { budgetErrors, budgetInput, type BudgetForm } from "../validate";
 
@@ -52,7 +52,7 @@ export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
               <div className="row between">
                 <strong>{b.name}</strong>
                 <span className="small">
-                  {b.period.toLowerCase()}ly · {scopeText(b, keyName)}{b.hard ? " · hard cap" : ""}
+                  {periodWord(b.period)} · {scopeText(b, keyName)}{b.hard ? " · hard cap" : ""}
                   {s.blocked && <span className="badge revoked"> blocked</span>}
                 </span>
               </div>

@@ -3,7 +3,7 @@ import type { Ctx } from "../App";
 import { CREATE_BUDGET, CREATE_NODE, ORG_TREE } from "../gql";
 import { formatUSD } from "../money";
 import { buildTree, nodeScope, type LevelSpend, type NodeKind, type OrgNode, type TreeRow } from "../org";
-import type { BudgetStatus } from "../budgets";
+import { periodWord, type BudgetStatus } from "../budgets";
 import { resolveRange } from "../range";
 import { Empty, ErrorBox, Field, useLoad } from "../ui";
 import { budgetErrors, budgetInput, type BudgetForm } from "../validate";
@@ -56,7 +56,7 @@ function TreeItem({ row, canManage, onAdd, onBudget }: { row: TreeRow; canManage
       {row.budgets.map(({ status: s, view: v }) => (
         <div key={s.budget.id} className="small status" data-testid="org-budget" data-budget={s.budget.name}>
           <span className={`badge ${v.level === "over" ? "revoked" : ""}`}>{s.budget.name}</span>{" "}
-          {formatUSD(s.spent)} of {formatUSD(s.budget.amount)} ({v.percent}%) {s.budget.period.toLowerCase()}ly{s.budget.hard ? " · hard cap" : ""}
+          {formatUSD(s.spent)} of {formatUSD(s.budget.amount)} ({v.percent}%) {periodWord(s.budget.period)}{s.budget.hard ? " · hard cap" : ""}
           {s.blocked && " · blocked"}
         </div>
       ))}
