@@ -674,29 +674,7 @@ func (s *HierarchyService) EffectivePolicy(ctx context.Context, tenantID, keyID 
 // (archived included); other ids are left out. The caller has authorized
 // the tenant.
 func (s *HierarchyService) NodeNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error) {
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if isUUID(id) {
-			valid = append(valid, id)
-		}
-	}
-	out := make(map[string]string, len(valid))
-	if len(valid) == 0 {
-		return out, nil
-	}
-	rows, err := s.db.Query(ctx, `SELECT id::text, name FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[])
+	return namesByID(ctx, s.db, `SELECT id::text, name FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 		UNION ALL SELECT id::text, name FROM teams WHERE tenant_id = $1 AND id = ANY($2::uuid[])
-		UNION ALL SELECT id::text, name FROM projects WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenantID, valid)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		out[id] = name
-	}
-	return out, rows.Err()
+		UNION ALL SELECT id::text, name FROM projects WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenantID, ids)
 }

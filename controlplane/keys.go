@@ -291,6 +291,14 @@ func (s *KeyService) RotateAPIKey(ctx context.Context, tenantID, id string) (Cre
 // included); ids that are not the tenant's keys are left out. The caller has
 // authorized the tenant.
 func (s *KeyService) KeyNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error) {
+	return namesByID(ctx, s.db, `SELECT id::text, name FROM api_keys WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenantID, ids)
+}
+
+// namesByID runs sql (id and name of rows of tenant $1 whose id is in $2)
+// for the ids that are UUIDs and maps each id found to its name.
+func namesByID(ctx context.Context, db interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}, sql, tenantID string, ids []string) (map[string]string, error) {
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if isUUID(id) {
@@ -301,7 +309,7 @@ func (s *KeyService) KeyNames(ctx context.Context, tenantID string, ids []string
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT id::text, name FROM api_keys WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenantID, valid)
+	rows, err := db.Query(ctx, sql, tenantID, valid)
 	if err != nil {
 		return nil, err
 	}
