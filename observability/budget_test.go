@@ -17,6 +17,7 @@ import (
 	"github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/observability"
 	"github.com/spendgate/spendgate/pricing"
@@ -81,17 +82,17 @@ func TestBudgetMetrics(t *testing.T) {
 
 	url := srv.URL + "/metrics"
 	testenv.WaitFor(t, 20*time.Second, "the expiry and the webhook's retry", func() bool {
-		f := scrape(t, url)
-		return value(f, "spendgate_budget_reservations_expired_total", nil) == 1 &&
-			value(f, "spendgate_budget_alert_deliveries_total", map[string]string{"channel": "webhook", "result": "delivered"}) == 1
+		f := metricstest.Scrape(t, url)
+		return metricstest.Value(f, "spendgate_budget_reservations_expired_total", nil) == 1 &&
+			metricstest.Value(f, "spendgate_budget_alert_deliveries_total", map[string]string{"channel": "webhook", "result": "delivered"}) == 1
 	})
-	f := scrape(t, url)
+	f := metricstest.Scrape(t, url)
 	for labels, want := range map[string]float64{"granted": 1, "refused": 1, "error": 0} {
-		if got := value(f, "spendgate_budget_reservations_total", map[string]string{"result": labels}); got != want {
+		if got := metricstest.Value(f, "spendgate_budget_reservations_total", map[string]string{"result": labels}); got != want {
 			t.Errorf("reservations %s = %v, want %v", labels, got, want)
 		}
 	}
-	if got := value(f, "spendgate_budget_alert_deliveries_total", map[string]string{"channel": "webhook", "result": "failed"}); got != 1 {
+	if got := metricstest.Value(f, "spendgate_budget_alert_deliveries_total", map[string]string{"channel": "webhook", "result": "failed"}); got != 1 {
 		t.Errorf("failed webhook deliveries = %v, want 1", got)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/internal/fakeprovider"
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/observability"
 	"github.com/spendgate/spendgate/policy"
@@ -157,7 +158,7 @@ func TestGatewayMetricsAndAccessLogAfterRealCalls(t *testing.T) {
 		t.Fatalf("unreachable provider: %d, request ids %q %q", res.StatusCode, res.Header.Get("X-Request-Id"), res.Header.Get("X-Spendgate-Request-Id"))
 	}
 
-	fams := scrape(t, h.url+"/metrics")
+	fams := metricstest.Scrape(t, h.url+"/metrics")
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
@@ -174,14 +175,14 @@ func TestGatewayMetricsAndAccessLogAfterRealCalls(t *testing.T) {
 		{"spendgate_gateway_denials_total", map[string]string{"reason": event.DenialBudgetExceeded}, 0},
 		{"spendgate_gateway_upstream_errors_total", map[string]string{"provider": "anthropic"}, 1},
 	} {
-		if got := value(fams, c.name, c.labels); got != c.want {
+		if got := metricstest.Value(fams, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
 	// Three usage events, one denial event (the unknown key has no tenant)
 	// and the failed call's usage event reach the sink.
 	testenv.WaitFor(t, 5*time.Second, "events published", func() bool {
-		return value(scrape(t, h.url+"/metrics"), "spendgate_gateway_events_published_total", nil) == 5
+		return metricstest.Value(metricstest.Scrape(t, h.url+"/metrics"), "spendgate_gateway_events_published_total", nil) == 5
 	})
 
 	lines := strings.Split(strings.TrimSpace(h.accessLog.String()), "\n")
@@ -227,11 +228,11 @@ func TestGatewayDroppedEventsOnMetrics(t *testing.T) {
 		_, err := h.openai("sg_good").Chat.Completions.New(context.Background(), chat)
 		testenv.Must(t, err, "chat completion")
 	}
-	fams := scrape(t, h.url+"/metrics")
-	dropped, buffered := value(fams, "spendgate_gateway_events_dropped_total", nil), value(fams, "spendgate_gateway_events_buffered", nil)
-	if dropped < 7 || dropped+buffered < 9 || value(fams, "spendgate_gateway_events_published_total", nil) != 0 {
+	fams := metricstest.Scrape(t, h.url+"/metrics")
+	dropped, buffered := metricstest.Value(fams, "spendgate_gateway_events_dropped_total", nil), metricstest.Value(fams, "spendgate_gateway_events_buffered", nil)
+	if dropped < 7 || dropped+buffered < 9 || metricstest.Value(fams, "spendgate_gateway_events_published_total", nil) != 0 {
 		t.Fatalf("after 10 answered calls with ingest down and a buffer of 2: dropped %v, buffered %v, published %v",
-			dropped, buffered, value(fams, "spendgate_gateway_events_published_total", nil))
+			dropped, buffered, metricstest.Value(fams, "spendgate_gateway_events_published_total", nil))
 	}
 	if st := h.batcher.Counters(); float64(st.Dropped) < dropped {
 		t.Fatalf("metric %v ahead of the batcher's count %d", dropped, st.Dropped)

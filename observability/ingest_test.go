@@ -17,6 +17,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/observability"
 	"github.com/spendgate/spendgate/pricing"
@@ -97,15 +98,15 @@ func TestIngestMetricsThroughJetStreamIntoClickHouse(t *testing.T) {
 	testenv.Must(t, err, "poison")
 
 	time.Sleep(1100 * time.Millisecond) // the oldest event ages past a second
-	f := scrape(t, url)
-	if v := value(f, "spendgate_ingest_pending_events", nil); v != 4 {
+	f := metricstest.Scrape(t, url)
+	if v := metricstest.Value(f, "spendgate_ingest_pending_events", nil); v != 4 {
 		t.Fatalf("pending before the consumer runs: %v", v)
 	}
-	if v := value(f, "spendgate_ingest_oldest_unacked_event_age_seconds", nil); !(v >= 1) {
+	if v := metricstest.Value(f, "spendgate_ingest_oldest_unacked_event_age_seconds", nil); !(v >= 1) {
 		t.Fatalf("oldest unacknowledged event age: %v", v)
 	}
 	for result, want := range map[string]float64{"accepted": 3, "duplicate": 1, "rejected": 1} {
-		if v := value(f, "spendgate_ingest_events_received_total", map[string]string{"result": result}); v != want {
+		if v := metricstest.Value(f, "spendgate_ingest_events_received_total", map[string]string{"result": result}); v != want {
 			t.Errorf("received %s = %v, want %v", result, v, want)
 		}
 	}
@@ -115,9 +116,9 @@ func TestIngestMetricsThroughJetStreamIntoClickHouse(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	testenv.WaitFor(t, 30*time.Second, "the events stored and the poison dead-lettered", func() bool {
-		f = scrape(t, url)
-		return value(f, "spendgate_ingest_events_stored_total", nil) == 3 && value(f, "spendgate_ingest_dlq_events", nil) == 1 &&
-			value(f, "spendgate_ingest_pending_events", nil) == 0 && value(f, "spendgate_ingest_unacked_events", nil) == 0
+		f = metricstest.Scrape(t, url)
+		return metricstest.Value(f, "spendgate_ingest_events_stored_total", nil) == 3 && metricstest.Value(f, "spendgate_ingest_dlq_events", nil) == 1 &&
+			metricstest.Value(f, "spendgate_ingest_pending_events", nil) == 0 && metricstest.Value(f, "spendgate_ingest_unacked_events", nil) == 0
 	})
 	for name, want := range map[string]float64{
 		"spendgate_ingest_events_dead_lettered_total":         1,
@@ -127,7 +128,7 @@ func TestIngestMetricsThroughJetStreamIntoClickHouse(t *testing.T) {
 		"spendgate_ingest_oldest_unacked_event_age_seconds":   0,
 		"spendgate_ingest_backlog_up":                         1,
 	} {
-		if v := value(f, name, nil); v != want {
+		if v := metricstest.Value(f, name, nil); v != want {
 			t.Errorf("%s = %v, want %v", name, v, want)
 		}
 	}

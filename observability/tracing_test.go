@@ -19,6 +19,7 @@ import (
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/gateway"
 	"github.com/spendgate/spendgate/graph"
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/observability"
 )
@@ -148,11 +149,11 @@ func TestGraphQLOperationSpanAndLatency(t *testing.T) {
 	post(`{"query":"query Probe { __typename }"}`)
 	post(`{"query":"{ this is not graphql"}`)
 
-	fams := scrape(t, ts.URL+"/metrics")
-	if v := value(fams, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "query", "result": "ok"}); v != 2 {
+	fams := metricstest.Scrape(t, ts.URL+"/metrics")
+	if v := metricstest.Value(fams, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "query", "result": "ok"}); v != 2 {
 		t.Fatalf("query observations: %v", v)
 	}
-	if v := value(fams, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "invalid", "result": "error"}); v != 1 {
+	if v := metricstest.Value(fams, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "invalid", "result": "error"}); v != 1 {
 		t.Fatalf("invalid document observations: %v", v)
 	}
 	n := 0

@@ -12,8 +12,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -25,12 +23,12 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 )
 
@@ -112,9 +110,9 @@ func TestRulesAndDashboardUseServedMetrics(t *testing.T) {
 	apiMetrics := s.APIURL + "/metrics"
 	var fams map[string]*dto.MetricFamily
 	testenv.WaitFor(t, 60*time.Second, "the events stored in ClickHouse", func() bool {
-		fams = scrape(t, apiMetrics)
-		return value(fams, "spendgate_ingest_events_stored_total", nil) >= calls &&
-			value(fams, "spendgate_ingest_oldest_unacked_event_age_seconds", nil) == 0
+		fams = metricstest.Scrape(t, apiMetrics)
+		return metricstest.Value(fams, "spendgate_ingest_events_stored_total", nil) >= calls &&
+			metricstest.Value(fams, "spendgate_ingest_oldest_unacked_event_age_seconds", nil) == 0
 	})
 	for _, c := range []struct {
 		name   string
@@ -131,11 +129,11 @@ func TestRulesAndDashboardUseServedMetrics(t *testing.T) {
 		{"spendgate_graphql_operation_duration_seconds", map[string]string{"type": "mutation", "result": "ok"}, 1},
 		{"spendgate_graphql_operation_duration_seconds", map[string]string{"type": "query", "result": "ok"}, 1},
 	} {
-		if got := value(fams, c.name, c.labels); !(got >= c.min) {
+		if got := metricstest.Value(fams, c.name, c.labels); !(got >= c.min) {
 			t.Errorf("%s%v = %v, want at least %v", c.name, c.labels, got, c.min)
 		}
 	}
-	if v := value(fams, "spendgate_gateway_events_dropped_total", nil); v != 0 {
+	if v := metricstest.Value(fams, "spendgate_gateway_events_dropped_total", nil); v != 0 {
 		t.Errorf("events dropped with ingest up: %v", v)
 	}
 
@@ -150,7 +148,7 @@ func TestRulesAndDashboardUseServedMetrics(t *testing.T) {
 	}
 	want := names(fams)
 	for _, url := range []string{s.GatewayURL + "/metrics", "http://" + s.Addrs["metrics"] + "/metrics"} {
-		if got := names(scrape(t, url)); !slices.Equal(got, want) {
+		if got := names(metricstest.Scrape(t, url)); !slices.Equal(got, want) {
 			t.Errorf("%s serves other metrics than the API listener:\n%v\n%v", url, got, want)
 		}
 	}
@@ -281,50 +279,4 @@ func metricNames(t *testing.T, expr string) []string {
 		return nil
 	})
 	return out
-}
-
-func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	res, err := http.Get(url)
-	testenv.Must(t, err, "scrape "+url)
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
-		t.Fatalf("scrape %s: %d %s %.300s", url, res.StatusCode, res.Header.Get("Content-Type"), body)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(string(body)))
-	testenv.Must(t, err, "parse "+url)
-	return fams
-}
-
-// value sums the series of name whose labels include want (a histogram
-// counts its observations); NaN when there is none.
-func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	f, ok := fams[name]
-	if !ok {
-		return math.NaN()
-	}
-	sum, found := 0.0, false
-next:
-	for _, m := range f.GetMetric() {
-		for k, v := range want {
-			if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == k && l.GetValue() == v }) {
-				continue next
-			}
-		}
-		found = true
-		switch {
-		case m.Counter != nil:
-			sum += m.GetCounter().GetValue()
-		case m.Gauge != nil:
-			sum += m.GetGauge().GetValue()
-		case m.Histogram != nil:
-			sum += float64(m.GetHistogram().GetSampleCount())
-		}
-	}
-	if !found {
-		return math.NaN()
-	}
-	return sum
 }

@@ -1,4 +1,6 @@
-package observability_test
+// Package metricstest reads a Prometheus /metrics endpoint in tests, the way
+// Prometheus does: the text exposition parsed into metric families.
+package metricstest
 
 import (
 	"io"
@@ -12,8 +14,9 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// scrape GETs url (a /metrics endpoint) and parses the text exposition.
-func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
+// Scrape GETs url (a /metrics endpoint) and parses the text exposition; the
+// test fails on anything but a 200 text/plain answer that parses.
+func Scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
 	t.Helper()
 	res, err := http.Get(url)
 	if err != nil {
@@ -32,9 +35,10 @@ func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
 	return fams
 }
 
-// value is the value of the series of name whose labels include want
-// (counter, gauge, or a histogram's count); NaN when there is none.
-func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+// Value sums the series of name whose labels include want (a counter's or
+// gauge's value, a histogram's count of observations); NaN when there is
+// none, so a missing series never reads as zero.
+func Value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
 	f, ok := fams[name]
 	if !ok {
 		return math.NaN()
