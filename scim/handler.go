@@ -58,10 +58,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-type tenantHandler func(w http.ResponseWriter, r *http.Request, tenantID, base string)
+// tenantHandler serves one SCIM operation for an authenticated tenant: it
+// answers a status and the resource (nil for none), or an error that fail
+// turns into SCIM's error shape.
+type tenantHandler func(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error)
 
-// tenant authenticates the request's bearer token (a tenant's SCIM token)
-// and passes its tenant.
+// tenant authenticates the request's bearer token (a tenant's SCIM token),
+// passes its tenant and writes what the operation answers.
 func (h *Handler) tenant(next tenantHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -75,7 +78,15 @@ func (h *Handler) tenant(next tenantHandler) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		next(w, r, tenantID, baseURL(r))
+		status, body, err := next(w, r, tenantID, baseURL(r))
+		switch {
+		case err != nil:
+			h.fail(w, r, err)
+		case body == nil:
+			w.WriteHeader(status)
+		default:
+			writeJSON(w, status, body)
+		}
 	}
 }
 
@@ -175,16 +186,14 @@ func listResponse(resources []any, total, start int) map[string]any {
 
 // --- users ---
 
-func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	f, err := ParseFilter(r.URL.Query().Get("filter"), "userName", "externalId", "emails.value", "emails")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	start, count, err := page(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var uf controlplane.SCIMUserFilter
 	switch f.Attr {
@@ -197,97 +206,84 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, tenantID, ba
 	}
 	users, total, err := h.cp.ListSCIMUsers(r.Context(), tenantID, uf, start, count)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	out := make([]any, 0, len(users))
 	for _, u := range users {
 		out = append(out, fromUser(base, u))
 	}
-	writeJSON(w, 200, listResponse(out, total, start))
+	return 200, listResponse(out, total, start), nil
 }
 
-func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	var in userJSON
 	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	u, err := h.cp.CreateSCIMUser(r.Context(), tenantID, in.toUser())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	w.Header().Set("Location", base+"/Users/"+u.ID)
-	writeJSON(w, 201, fromUser(base, u))
+	return 201, fromUser(base, u), nil
 }
 
-func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	u, err := h.cp.GetSCIMUser(r.Context(), tenantID, r.PathValue("id"))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, 200, fromUser(base, u))
+	return 200, fromUser(base, u), nil
 }
 
-func (h *Handler) putUser(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) putUser(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	var in userJSON
 	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	u, err := h.cp.ReplaceSCIMUser(r.Context(), tenantID, r.PathValue("id"), in.toUser())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, 200, fromUser(base, u))
+	return 200, fromUser(base, u), nil
 }
 
-func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	var p PatchRequest
 	if err := decode(r, &p); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	ctx := r.Context()
 	u, err := h.cp.GetSCIMUser(ctx, tenantID, r.PathValue("id"))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if err := ApplyUserPatch(&u, p.Operations); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if u, err = h.cp.ReplaceSCIMUser(ctx, tenantID, u.ID, u); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, 200, fromUser(base, u))
+	return 200, fromUser(base, u), nil
 }
 
-func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, tenantID, _ string) {
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, tenantID, _ string) (int, any, error) {
 	if err := h.cp.DeleteSCIMUser(r.Context(), tenantID, r.PathValue("id")); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil, nil
 }
 
 // --- groups ---
 
-func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	f, err := ParseFilter(r.URL.Query().Get("filter"), "displayName", "externalId")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	start, count, err := page(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var name, ext string
 	if f.Attr == "displayName" {
@@ -298,14 +294,13 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, tenantID, b
 	withMembers := !strings.Contains(strings.ToLower(r.URL.Query().Get("excludedAttributes")), "members")
 	groups, total, err := h.cp.ListSCIMGroups(r.Context(), tenantID, name, ext, start, count, withMembers)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	out := make([]any, 0, len(groups))
 	for _, g := range groups {
 		out = append(out, fromGroup(base, g))
 	}
-	writeJSON(w, 200, listResponse(out, total, start))
+	return 200, listResponse(out, total, start), nil
 }
 
 func groupIn(in groupJSON) controlplane.SCIMGroup {
@@ -316,47 +311,41 @@ func groupIn(in groupJSON) controlplane.SCIMGroup {
 	return g
 }
 
-func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	var in groupJSON
 	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	g, err := h.cp.CreateSCIMGroup(r.Context(), tenantID, groupIn(in))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	w.Header().Set("Location", base+"/Groups/"+g.ID)
-	writeJSON(w, 201, fromGroup(base, g))
+	return 201, fromGroup(base, g), nil
 }
 
-func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	g, err := h.cp.GetSCIMGroup(r.Context(), tenantID, r.PathValue("id"))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, 200, fromGroup(base, g))
+	return 200, fromGroup(base, g), nil
 }
 
-func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	var in groupJSON
 	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if strings.TrimSpace(in.DisplayName) == "" {
-		h.fail(w, r, badRequest("invalidValue", "displayName is required"))
-		return
+		return 0, nil, badRequest("invalidValue", "displayName is required")
 	}
 	g := groupIn(in)
 	out, err := h.cp.UpdateSCIMGroup(r.Context(), tenantID, r.PathValue("id"), g.DisplayName, g.ExternalID, refIDs(g.Members), nil, true)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, 200, fromGroup(base, out))
+	return 200, fromGroup(base, out), nil
 }
 
 func refIDs(refs []controlplane.SCIMRef) []string {
@@ -367,33 +356,29 @@ func refIDs(refs []controlplane.SCIMRef) []string {
 	return out
 }
 
-func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) {
+func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, tenantID, base string) (int, any, error) {
 	var p PatchRequest
 	if err := decode(r, &p); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	gp, err := ParseGroupPatch(p.Operations)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	g, err := h.cp.UpdateSCIMGroup(r.Context(), tenantID, r.PathValue("id"), gp.DisplayName, gp.ExternalID, gp.Add, gp.Remove, gp.Replace)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	// Okta and Entra accept 204 or 200 with the resource; the resource
 	// lets a client see the result.
-	writeJSON(w, 200, fromGroup(base, g))
+	return 200, fromGroup(base, g), nil
 }
 
-func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, tenantID, _ string) {
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, tenantID, _ string) (int, any, error) {
 	if err := h.cp.DeleteSCIMGroup(r.Context(), tenantID, r.PathValue("id")); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil, nil
 }
 
 // --- discovery (no token needed) ---
