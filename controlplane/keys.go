@@ -32,14 +32,14 @@ type CreatedKey struct {
 
 const keyColumns = `id, tenant_id, name, prefix, status, created_at, last_used_at, revoked_at, expires_at, rotated_from,
 	allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models,
-	requests_per_minute, tokens_per_minute, project_id::text`
+	requests_per_minute, tokens_per_minute, project_id::text, inject_provider_credentials`
 
 func scanKey(r pgx.Row) (APIKey, error) {
 	var k APIKey
 	var dims []byte
 	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Status, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &k.ExpiresAt, &k.RotatedFrom,
 		&k.Policy.AllowedProviders, &k.Policy.AllowedModels, &k.Policy.RequiredDimensions, &dims, &k.Policy.RequirePricedModels,
-		&k.Policy.RequestsPerMinute, &k.Policy.TokensPerMinute, &k.ProjectID)
+		&k.Policy.RequestsPerMinute, &k.Policy.TokensPerMinute, &k.ProjectID, &k.Policy.InjectProviderCredentials)
 	switch {
 	case err != nil:
 	case string(dims) == "{}": // most keys have none, and a list scans many
@@ -176,10 +176,10 @@ func (s *KeyService) insertKey(ctx context.Context, tx pgx.Tx, p auth.Principal,
 	}
 	k, err := scanKey(tx.QueryRow(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, created_by, expires_at, rotated_from,
 		allowed_providers, allowed_models, required_dimensions, default_dimensions, require_priced_models, requests_per_minute, tokens_per_minute,
-		project_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING `+keyColumns,
+		project_id, inject_provider_credentials) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING `+keyColumns,
 		tenantID, name, g.Prefix, g.Hash, createdBy, expiresAt, rotatedFrom,
 		pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels, pol.RequestsPerMinute, pol.TokensPerMinute,
-		projectID))
+		projectID, pol.InjectProviderCredentials))
 	if err != nil {
 		return CreatedKey{}, err
 	}
@@ -207,10 +207,11 @@ func (s *KeyService) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string
 		dims, _ := json.Marshal(pol.DefaultDimensions)
 		var err error
 		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET allowed_providers = $3, allowed_models = $4, required_dimensions = $5,
-			default_dimensions = $6, require_priced_models = $7, requests_per_minute = $8, tokens_per_minute = $9
+			default_dimensions = $6, require_priced_models = $7, requests_per_minute = $8, tokens_per_minute = $9,
+			inject_provider_credentials = $10
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+keyColumns,
 			tenantID, id, pol.AllowedProviders, pol.AllowedModels, pol.RequiredDimensions, dims, pol.RequirePricedModels,
-			pol.RequestsPerMinute, pol.TokensPerMinute))
+			pol.RequestsPerMinute, pol.TokensPerMinute, pol.InjectProviderCredentials))
 		if err != nil {
 			return err
 		}
@@ -218,7 +219,8 @@ func (s *KeyService) UpdateAPIKeyPolicy(ctx context.Context, tenantID, id string
 		return audit(ctx, tx, tenantID, p, "api_key.policy", "api_key", id, map[string]any{
 			"allowed_providers": pol.AllowedProviders, "allowed_models": pol.AllowedModels,
 			"required_dimensions": pol.RequiredDimensions, "default_dimensions": pol.DefaultDimensions, "require_priced_models": pol.RequirePricedModels,
-			"requests_per_minute": pol.RequestsPerMinute, "tokens_per_minute": pol.TokensPerMinute})
+			"requests_per_minute": pol.RequestsPerMinute, "tokens_per_minute": pol.TokensPerMinute,
+			"inject_provider_credentials": pol.InjectProviderCredentials})
 	})
 	return k, err
 }

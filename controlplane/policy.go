@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -13,6 +14,15 @@ import (
 	"github.com/spendgate/spendgate/org"
 	"github.com/spendgate/spendgate/policy"
 )
+
+// CredentialSource holds the tenants' stored provider credentials, the
+// ones data planes put on the calls of keys whose policy says
+// InjectProviderCredentials (reconcile's provider connections).
+type CredentialSource interface {
+	// DataPlaneCredentials returns the tenant's credentials in clear by
+	// data-plane provider id ("openai", "anthropic", "gemini").
+	DataPlaneCredentials(ctx context.Context, tenantID string) (map[string]string, error)
+}
 
 // BlockChecker tells the policy endpoint whether a key's hard budget is
 // exhausted. The budgets engine implements it; nil means never blocked.
@@ -27,6 +37,10 @@ type KeyService struct {
 	pepper []byte
 	// Blocks, when set, marks keys over a hard budget as blocked.
 	Blocks BlockChecker
+	// Credentials, when set, supplies the stored provider credentials of
+	// keys that use them; without it such keys' calls are refused (none
+	// stored).
+	Credentials CredentialSource
 	// PolicyCacheTTL is the cache hint given to the data plane.
 	PolicyCacheTTL time.Duration
 
@@ -102,12 +116,12 @@ func (s *KeyService) VerifyKey(ctx context.Context, key string) (*KeyRecord, err
 	var dims, wsDefaults, teamDefaults, projectDefaults []byte
 	err = s.db.QueryRow(ctx, `SELECT k.id, k.tenant_id, k.prefix, k.status, k.expires_at, k.secret_hash, k.allowed_providers, k.allowed_models,
 		k.required_dimensions, k.default_dimensions, k.require_priced_models, k.requests_per_minute, k.tokens_per_minute,
-		coalesce(w.id::text, ''), coalesce(t.id::text, ''), coalesce(p.id::text, ''), w.key_defaults, t.key_defaults, p.key_defaults
+		k.inject_provider_credentials, coalesce(w.id::text, ''), coalesce(t.id::text, ''), coalesce(p.id::text, ''), w.key_defaults, t.key_defaults, p.key_defaults
 		FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id LEFT JOIN teams t ON t.id = p.team_id
 		LEFT JOIN workspaces w ON w.id = t.workspace_id WHERE k.prefix = $1`, prefix).Scan(
 		&r.ID, &r.TenantID, &r.Prefix, &r.Status, &r.ExpiresAt, &r.Hash, &own.AllowedProviders, &own.AllowedModels,
 		&own.RequiredDimensions, &dims, &own.RequirePricedModels, &own.RequestsPerMinute, &own.TokensPerMinute,
-		&r.Path.WorkspaceID, &r.Path.TeamID, &r.Path.ProjectID, &wsDefaults, &teamDefaults, &projectDefaults)
+		&own.InjectProviderCredentials, &r.Path.WorkspaceID, &r.Path.TeamID, &r.Path.ProjectID, &wsDefaults, &teamDefaults, &projectDefaults)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Spend the same HMAC work as a hit, so timing does not reveal prefixes.
 		apikey.Verify(s.pepper, key, make([]byte, 32))
@@ -187,7 +201,12 @@ func (s *KeyService) PolicyAnswer(ctx context.Context, key string) (policy.Answe
 		Policy: policy.Policy{AllowedProviders: rec.Policy.AllowedProviders, AllowedModels: rec.Policy.AllowedModels,
 			RequiredDimensions: rec.Policy.RequiredDimensions, DefaultDimensions: rec.Policy.DefaultDimensions,
 			RequirePricedModels: rec.Policy.RequirePricedModels, RequestsPerMinute: rec.Policy.RequestsPerMinute,
-			TokensPerMinute: rec.Policy.TokensPerMinute}}
+			TokensPerMinute: rec.Policy.TokensPerMinute, InjectCredentials: rec.Policy.InjectProviderCredentials}}
+	if a.Policy.InjectCredentials && s.Credentials != nil {
+		if a.Credentials, err = s.Credentials.DataPlaneCredentials(ctx, rec.TenantID); err != nil {
+			return policy.Answer{}, fmt.Errorf("controlplane: stored provider credentials: %w", err)
+		}
+	}
 	// Any call of the key may carry the dimension value of a dimension-scoped
 	// hard budget (headers choose it per call), so those count too: the data
 	// plane reserves only for keys whose answer says hard_budget.

@@ -131,6 +131,9 @@ type Call struct {
 	body     []byte
 	admitted time.Time
 	rated    bool
+	// credential is the stored provider credential the call carries
+	// (useStoredCredential); empty when it carries the caller's own.
+	credential Credential
 
 	// attributed is false for fail-open calls, which produce no event.
 	attributed bool
@@ -267,6 +270,9 @@ func (c *Call) Policy(a policy.Answer, err error) Step {
 	}
 	if d := policy.Evaluate(&c.answer, c.Route.Provider.ID, c.Request.Model, dims); !d.Allowed() {
 		return c.deny(d)
+	}
+	if s, denied := c.useStoredCredential(); denied {
+		return s
 	}
 	// Whether the model is priced is asked only of calls that pass every
 	// other rule: a lookup costs a call.

@@ -130,6 +130,12 @@ const (
 	// would break the signature, so the key has to be added after signing
 	// (docs/cloud.md). 400: repeating the call cannot help.
 	DenialSignedKeyHeader = "signed_key_header"
+	// DenialNoProviderCredential is a call of a key that uses the tenant's
+	// stored provider credential (policy.Policy.InjectCredentials) to a
+	// provider for which none is stored, or that cannot carry one (a cloud
+	// route signed or authorised by the caller's own cloud identity). 403:
+	// repeating the call cannot help until an admin stores a credential.
+	DenialNoProviderCredential = "no_provider_credential"
 )
 
 // IsUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form.

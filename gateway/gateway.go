@@ -444,6 +444,13 @@ func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	dropHopHeaders(out.Header)
 	out.Header.Del(contract.KeyHeader)
+	if cred, ok := call.Credential(); ok {
+		// The tenant's stored key replaces whatever the caller sent.
+		for _, name := range dataplane.CredentialHeaders {
+			out.Header.Del(name)
+		}
+		out.Header.Set(cred.Header, cred.Value)
+	}
 	if call.StripAcceptEncoding() {
 		// Usage is read from the response body, so the provider must answer
 		// in identity encoding (the filter does the same). Unmetered calls

@@ -100,6 +100,9 @@ func keyPolicy(in *model.KeyPolicyInput) controlplane.KeyPolicy {
 	if in.TokensPerMinute != nil {
 		p.TokensPerMinute = *in.TokensPerMinute
 	}
+	if in.InjectProviderCredentials != nil {
+		p.InjectProviderCredentials = *in.InjectProviderCredentials
+	}
 	if len(in.DefaultDimensions) > 0 {
 		p.DefaultDimensions = map[string]string{}
 		for _, d := range in.DefaultDimensions {
@@ -211,7 +214,8 @@ func createdKey(k controlplane.CreatedKey) *model.CreatedAPIKey {
 func keyPolicyOut(p controlplane.KeyPolicy) *model.KeyPolicy {
 	return &model.KeyPolicy{AllowedProviders: nonNil(p.AllowedProviders), AllowedModels: nonNil(p.AllowedModels),
 		RequiredDimensions: nonNil(p.RequiredDimensions), DefaultDimensions: dims(p.DefaultDimensions),
-		RequirePricedModels: p.RequirePricedModels, RequestsPerMinute: p.RequestsPerMinute, TokensPerMinute: p.TokensPerMinute}
+		RequirePricedModels: p.RequirePricedModels, RequestsPerMinute: p.RequestsPerMinute, TokensPerMinute: p.TokensPerMinute,
+		InjectProviderCredentials: p.InjectProviderCredentials}
 }
 
 func orgNode(n controlplane.Node) *model.OrgNode {

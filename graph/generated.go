@@ -220,13 +220,14 @@ type ComplexityRoot struct {
 	}
 
 	KeyPolicy struct {
-		AllowedModels       func(childComplexity int) int
-		AllowedProviders    func(childComplexity int) int
-		DefaultDimensions   func(childComplexity int) int
-		RequestsPerMinute   func(childComplexity int) int
-		RequirePricedModels func(childComplexity int) int
-		RequiredDimensions  func(childComplexity int) int
-		TokensPerMinute     func(childComplexity int) int
+		AllowedModels             func(childComplexity int) int
+		AllowedProviders          func(childComplexity int) int
+		DefaultDimensions         func(childComplexity int) int
+		InjectProviderCredentials func(childComplexity int) int
+		RequestsPerMinute         func(childComplexity int) int
+		RequirePricedModels       func(childComplexity int) int
+		RequiredDimensions        func(childComplexity int) int
+		TokensPerMinute           func(childComplexity int) int
 	}
 
 	MFAStatus struct {
@@ -1490,6 +1491,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KeyPolicy.DefaultDimensions(childComplexity), true
+	case "KeyPolicy.injectProviderCredentials":
+		if e.ComplexityRoot.KeyPolicy.InjectProviderCredentials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeyPolicy.InjectProviderCredentials(childComplexity), true
 	case "KeyPolicy.requestsPerMinute":
 		if e.ComplexityRoot.KeyPolicy.RequestsPerMinute == nil {
 			break
@@ -3840,6 +3847,11 @@ type KeyPolicy {
   requestsPerMinute: Int!
   "Most tokens (input + output) per minute; 0 = no limit. Calls after the minute's tokens reached it are refused."
   tokensPerMinute: Int64!
+  """
+  Calls carry the tenant's stored provider credential (the data-plane key of its provider connection) in place of the
+  caller's own, so apps hold only a spendgate key. Calls to a provider with no stored credential are refused.
+  """
+  injectProviderCredentials: Boolean!
 }
 
 input KeyPolicyInput {
@@ -3852,6 +3864,7 @@ input KeyPolicyInput {
   requestsPerMinute: Int
   "0 or absent: no limit."
   tokensPerMinute: Int64
+  injectProviderCredentials: Boolean
 }
 
 type APIKey {
@@ -5117,6 +5130,8 @@ func (ec *executionContext) childFields_KeyPolicy(ctx context.Context, field gra
 		return ec.fieldContext_KeyPolicy_requestsPerMinute(ctx, field)
 	case "tokensPerMinute":
 		return ec.fieldContext_KeyPolicy_tokensPerMinute(ctx, field)
+	case "injectProviderCredentials":
+		return ec.fieldContext_KeyPolicy_injectProviderCredentials(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KeyPolicy", field.Name)
 }
@@ -10952,6 +10967,29 @@ func (ec *executionContext) _KeyPolicy_tokensPerMinute(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_KeyPolicy_tokensPerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KeyPolicy", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _KeyPolicy_injectProviderCredentials(ctx context.Context, field graphql.CollectedField, obj *model.KeyPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeyPolicy_injectProviderCredentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InjectProviderCredentials, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeyPolicy_injectProviderCredentials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeyPolicy", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _MFAStatus_totpEnabled(ctx context.Context, field graphql.CollectedField, obj *model.MFAStatus) (ret graphql.Marshaler) {
@@ -20649,7 +20687,7 @@ func (ec *executionContext) unmarshalInputKeyPolicyInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"allowedProviders", "allowedModels", "requiredDimensions", "defaultDimensions", "requirePricedModels", "requestsPerMinute", "tokensPerMinute"}
+	fieldsInOrder := [...]string{"allowedProviders", "allowedModels", "requiredDimensions", "defaultDimensions", "requirePricedModels", "requestsPerMinute", "tokensPerMinute", "injectProviderCredentials"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20705,6 +20743,13 @@ func (ec *executionContext) unmarshalInputKeyPolicyInput(ctx context.Context, ob
 				return it, err
 			}
 			it.TokensPerMinute = data
+		case "injectProviderCredentials":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("injectProviderCredentials"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InjectProviderCredentials = data
 		}
 	}
 	return it, nil
@@ -22407,6 +22452,11 @@ func (ec *executionContext) _KeyPolicy(ctx context.Context, sel ast.SelectionSet
 			}
 		case "tokensPerMinute":
 			out.Values[i] = ec._KeyPolicy_tokensPerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "injectProviderCredentials":
+			out.Values[i] = ec._KeyPolicy_injectProviderCredentials(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

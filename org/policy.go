@@ -15,6 +15,9 @@ type KeyPolicy struct {
 	// rate; 0 means no limit.
 	RequestsPerMinute int   `json:"requests_per_minute,omitempty"`
 	TokensPerMinute   int64 `json:"tokens_per_minute,omitempty"`
+	// InjectProviderCredentials: the key's calls carry the tenant's stored
+	// provider credential instead of the caller's (policy.Policy.InjectCredentials).
+	InjectProviderCredentials bool `json:"inject_provider_credentials,omitempty"`
 }
 
 // Effective is the policy in force for a key: the layers from the top of
@@ -30,7 +33,8 @@ type KeyPolicy struct {
 //     list is in force (a key narrows its project's list by naming its own);
 //   - required dimensions: the union;
 //   - default dimensions: merged, a lower layer's value winning per name;
-//   - require priced models: true when any layer says so;
+//   - require priced models and stored provider credentials: true when any
+//     layer says so;
 //   - rate limits: the smallest non-zero limit.
 //
 // Closed reports an intersection of provider lists that left nothing: no
@@ -61,6 +65,7 @@ func Effective(layers ...KeyPolicy) (p KeyPolicy, closed bool) {
 			p.DefaultDimensions[k] = v
 		}
 		p.RequirePricedModels = p.RequirePricedModels || l.RequirePricedModels
+		p.InjectProviderCredentials = p.InjectProviderCredentials || l.InjectProviderCredentials
 		p.RequestsPerMinute = minLimit(p.RequestsPerMinute, l.RequestsPerMinute)
 		p.TokensPerMinute = minLimit(p.TokensPerMinute, l.TokensPerMinute)
 	}

@@ -46,7 +46,15 @@ func AppendAnswer(b []byte, a *Answer) []byte {
 		b = append(b, `,"azure_deployments":`...)
 		b = appendStringMap(b, a.Policy.AzureDeployments)
 	}
-	b = append(b, `},"cache_ttl_seconds":`...)
+	if a.Policy.InjectCredentials {
+		b = append(b, `,"inject_credentials":true`...)
+	}
+	b = append(b, '}')
+	if len(a.Credentials) > 0 {
+		b = append(b, `,"credentials":`...)
+		b = appendStringMap(b, a.Credentials)
+	}
+	b = append(b, `,"cache_ttl_seconds":`...)
 	b = strconv.AppendInt(b, int64(a.CacheTTLSeconds), 10)
 	return append(b, '}')
 }

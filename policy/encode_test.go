@@ -32,6 +32,11 @@ func FuzzAnswerRoundTrip(f *testing.F) {
 			// The tenant's Azure deployment mappings travel with the answer.
 			a.Policy.AzureDeployments = map[string]string{dimK: model, "prod-4o": "gpt-4o-data-zone"}
 		}
+		if hard != priced {
+			// Keys that use the tenant's stored provider credentials.
+			a.Policy.InjectCredentials = true
+			a.Credentials = map[string]string{provider: dimV, "anthropic": "sk-ant-\"x"}
+		}
 		raw := AppendAnswer(nil, &a)
 		got, err := ParseAnswer(raw)
 		if err != nil {

@@ -52,6 +52,14 @@ func ParseAnswer(b []byte) (Answer, error) {
 			return true
 		})
 	}
+	a.Policy.InjectCredentials = p.Get("inject_credentials").Bool()
+	if d := r.Get("credentials"); d.IsObject() {
+		a.Credentials = map[string]string{}
+		d.ForEach(func(k, v gjson.Result) bool {
+			a.Credentials[k.String()] = v.String()
+			return true
+		})
+	}
 	if d := p.Get("default_dimensions"); d.IsObject() {
 		a.Policy.DefaultDimensions = map[string]string{}
 		d.ForEach(func(k, v gjson.Result) bool {

@@ -28,6 +28,12 @@ type Answer struct {
 
 	Policy Policy `json:"policy"`
 
+	// Credentials are the tenant's stored provider credentials by provider
+	// id, sent only when the key's policy says InjectCredentials: the data
+	// plane puts them on the key's calls in place of the caller's own. The
+	// answer travels only over the service-token channel (docs/security.md).
+	Credentials map[string]string `json:"credentials,omitempty"`
+
 	// CacheTTLSeconds tells the data plane how long it may reuse this answer.
 	CacheTTLSeconds int `json:"cache_ttl_seconds"`
 }
@@ -60,6 +66,10 @@ type Policy struct {
 	// to a deployment is checked, metered and priced as its model
 	// (ResolveAzureDeployment). Delivered with every key of the tenant.
 	AzureDeployments map[string]string `json:"azure_deployments,omitempty"`
+	// InjectCredentials is set for keys whose calls carry the tenant's
+	// stored provider credential (Answer.Credentials) instead of the
+	// caller's: apps then hold only a spendgate key.
+	InjectCredentials bool `json:"inject_credentials,omitempty"`
 }
 
 // ResolveAzureDeployment is the model an Azure OpenAI deployment stands

@@ -136,6 +136,9 @@ func (h *httpContext) run(s dataplane.Step, resume bool) types.Action {
 			return types.ActionPause
 		case dataplane.Forward:
 			h.unavailable(&s)
+			if cred, ok := h.call.Credential(); ok {
+				useCredential(cred)
+			}
 			if s.NewBody != nil {
 				if err := proxywasm.ReplaceHttpRequestBody(s.NewBody); err != nil {
 					proxywasm.LogErrorf("spendgate: injecting stream usage option: %v", err)
@@ -368,4 +371,18 @@ func (h *httpContext) OnHttpStreamDone() {
 		h.plugin.addRateTokens(h.call.Answer(), res.Tokens, now)
 	}
 	h.call, h.meter = nil, nil // the host may keep the context a while: not its call
+}
+
+// useCredential puts the tenant's stored provider credential on the paused
+// request in place of whatever the caller sent (the headers have not gone
+// upstream yet: the filter holds them until it decides).
+func useCredential(cred dataplane.Credential) {
+	for _, name := range dataplane.CredentialHeaders {
+		if name != cred.Header {
+			_ = proxywasm.RemoveHttpRequestHeader(name)
+		}
+	}
+	if err := proxywasm.ReplaceHttpRequestHeader(cred.Header, cred.Value); err != nil {
+		proxywasm.LogErrorf("spendgate: setting the stored provider credential: %v", err)
+	}
 }

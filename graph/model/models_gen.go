@@ -279,6 +279,9 @@ type KeyPolicy struct {
 	RequestsPerMinute int `json:"requestsPerMinute"`
 	// Most tokens (input + output) per minute; 0 = no limit. Calls after the minute's tokens reached it are refused.
 	TokensPerMinute int64 `json:"tokensPerMinute"`
+	// Calls carry the tenant's stored provider credential (the data-plane key of its provider connection) in place of the
+	// caller's own, so apps hold only a spendgate key. Calls to a provider with no stored credential are refused.
+	InjectProviderCredentials bool `json:"injectProviderCredentials"`
 }
 
 type KeyPolicyInput struct {
@@ -290,7 +293,8 @@ type KeyPolicyInput struct {
 	// 0 or absent: no limit.
 	RequestsPerMinute *int `json:"requestsPerMinute,omitempty"`
 	// 0 or absent: no limit.
-	TokensPerMinute *int64 `json:"tokensPerMinute,omitempty"`
+	TokensPerMinute           *int64 `json:"tokensPerMinute,omitempty"`
+	InjectProviderCredentials *bool  `json:"injectProviderCredentials,omitempty"`
 }
 
 type MFAStatus struct {
