@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"strconv"
@@ -72,7 +73,9 @@ func AppendEntry(b []byte, digest *[16]byte, expires time.Time, payload []byte) 
 // ReadEntry returns an entry's payload when it answers digest and has not
 // expired at now.
 func ReadEntry(data []byte, digest *[16]byte, now time.Time) ([]byte, bool) {
-	if len(data) < entryHeader || int64(binary.BigEndian.Uint64(data[:8])) < now.UnixMilli() || string(data[8:entryHeader]) != string(digest[:]) {
+	// bytes.Equal, not string(a) == string(b): TinyGo copies both sides of
+	// such a comparison, and this runs on every cache hit.
+	if len(data) < entryHeader || int64(binary.BigEndian.Uint64(data[:8])) < now.UnixMilli() || !bytes.Equal(data[8:entryHeader], digest[:]) {
 		return nil, false
 	}
 	return data[entryHeader:], true
@@ -104,6 +107,47 @@ func PolicyFromEntry(k *CacheKey, data []byte, now time.Time) (policy.Answer, bo
 	}
 	a, err := policy.ParseAnswer(payload)
 	return a, err == nil
+}
+
+// PolicyMemo remembers the answers a host last decoded from policy cache
+// entries, by entry name, so a hit on an unchanged entry is not parsed
+// again: the filter's hot path, every call of a key in use, otherwise
+// parses the same JSON answer per call. Expiry and digest are checked
+// every time, and an entry another worker rewrote is decoded afresh. At
+// most MaxPolicyMemo names are kept; past that it starts over. Not safe for
+// concurrent use (one per VM). The zero value is ready.
+type PolicyMemo struct {
+	entries map[string]memoEntry
+}
+
+// MaxPolicyMemo bounds a PolicyMemo.
+const MaxPolicyMemo = 1024
+
+type memoEntry struct {
+	payload []byte
+	answer  policy.Answer
+}
+
+// FromEntry is PolicyFromEntry for the entry named name, through the memo.
+// The answer's maps and slices are shared by every call it is returned to:
+// read only, as they are everywhere.
+func (m *PolicyMemo) FromEntry(k *CacheKey, name string, data []byte, now time.Time) (policy.Answer, bool) {
+	payload, ok := ReadEntry(data, &k.Digest, now)
+	if !ok {
+		return policy.Answer{}, false
+	}
+	if e, ok := m.entries[name]; ok && bytes.Equal(e.payload, payload) {
+		return e.answer, true
+	}
+	a, err := policy.ParseAnswer(payload)
+	if err != nil {
+		return policy.Answer{}, false
+	}
+	if m.entries == nil || len(m.entries) >= MaxPolicyMemo {
+		m.entries = make(map[string]memoEntry)
+	}
+	m.entries[name] = memoEntry{payload: append([]byte(nil), payload...), answer: a}
+	return a, true
 }
 
 // PricedEntry encodes a priced answer's cache entry at now.

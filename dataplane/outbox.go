@@ -45,9 +45,13 @@ type OutboxConfig struct {
 type Outbox struct {
 	cfg OutboxConfig
 
-	pending  []event.Event // oldest first
-	inFlight int           // events of Next's batches awaiting an answer
-	out      int           // batches awaiting an answer (Resend's too)
+	pending []event.Event // oldest first
+	// spare is the array of a delivered full batch, reused for the next
+	// batch's events: under TinyGo a batch-sized allocation means a scan
+	// of the fragmented heap for a free run that long, per batch.
+	spare    []event.Event
+	inFlight int // events of Next's batches awaiting an answer
+	out      int // batches awaiting an answer (Resend's too)
 
 	lastFlush  time.Time // when a flush interval last began
 	failStreak int       // consecutive failed deliveries
@@ -116,6 +120,13 @@ func (o *Outbox) Add(e *event.Event) bool {
 	if o.Full() {
 		o.stats.Dropped++
 		return false
+	}
+	if o.pending == nil {
+		// A batch's worth at once: growing by doubling from nothing would
+		// allocate and copy twice that for every batch.
+		if o.pending, o.spare = o.spare, nil; o.pending == nil {
+			o.pending = make([]event.Event, 0, o.cfg.BatchMaxEvents)
+		}
 	}
 	o.pending = append(o.pending, *e)
 	return true
@@ -210,6 +221,9 @@ func RejectedCount(body []byte) int {
 
 // SettleRejected is Settle for a host that learnt the count of rejected
 // events otherwise (the gateway's in-process ingest).
+//
+// A delivered batch's events are done with: the outbox reuses their
+// array, so b.Events is nil afterwards.
 func (o *Outbox) SettleRejected(b *Batch, status, rejected int, now time.Time) Outcome {
 	n := len(b.Events)
 	o.out--
@@ -221,6 +235,12 @@ func (o *Outbox) SettleRejected(b *Batch, status, rejected int, now time.Time) O
 		o.stats.Sent += uint64(n - rejected)
 		o.stats.Rejected += uint64(rejected)
 		o.failStreak, o.retryAt = 0, time.Time{}
+		if !b.held && cap(b.Events) == o.cfg.BatchMaxEvents {
+			// Delivered: nobody reads these events again (the batch's
+			// capacity is its length, so its array is its own).
+			clear(b.Events)
+			o.spare, b.Events = b.Events[:0], nil
+		}
 		return Outcome{Delivered: true, Rejected: rejected}
 	}
 	o.stats.Failures++

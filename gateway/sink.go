@@ -278,10 +278,10 @@ func (b *Batcher) publish(batch *dataplane.Batch, now time.Time) dataplane.Outco
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	rejected, err := b.sink.Publish(ctx, batch.Events)
 	cancel()
+	n := len(batch.Events)
 	b.mu.Lock()
 	out := b.outbox.SettleRejected(batch, ingestStatus(err), rejected, now)
 	b.mu.Unlock()
-	n := len(batch.Events)
 	switch {
 	case out.Delivered:
 		if out.Rejected > 0 {
