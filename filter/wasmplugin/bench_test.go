@@ -235,7 +235,7 @@ type guest struct {
 	memory   api.Memory
 }
 
-func guestOf(b *testing.B, vm types.VMContext) *guest {
+func guestOf(b testing.TB, vm types.VMContext) *guest {
 	field := func(v reflect.Value, name string) reflect.Value {
 		f := v.FieldByName(name)
 		if !f.IsValid() {
