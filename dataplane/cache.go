@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"strconv"
@@ -73,9 +72,7 @@ func AppendEntry(b []byte, digest *[16]byte, expires time.Time, payload []byte) 
 // ReadEntry returns an entry's payload when it answers digest and has not
 // expired at now.
 func ReadEntry(data []byte, digest *[16]byte, now time.Time) ([]byte, bool) {
-	// bytes.Equal, not string(a) == string(b): TinyGo copies both sides of
-	// such a comparison, and this runs on every cache hit.
-	if len(data) < entryHeader || int64(binary.BigEndian.Uint64(data[:8])) < now.UnixMilli() || !bytes.Equal(data[8:entryHeader], digest[:]) {
+	if len(data) < entryHeader || int64(binary.BigEndian.Uint64(data[:8])) < now.UnixMilli() || !sameBytes(data[8:entryHeader], digest[:]) {
 		return nil, false
 	}
 	return data[entryHeader:], true
@@ -136,7 +133,7 @@ func (m *PolicyMemo) FromEntry(k *CacheKey, name string, data []byte, now time.T
 	if !ok {
 		return policy.Answer{}, false
 	}
-	if e, ok := m.entries[name]; ok && bytes.Equal(e.payload, payload) {
+	if e, ok := m.entries[name]; ok && sameBytes(e.payload, payload) {
 		return e.answer, true
 	}
 	a, err := policy.ParseAnswer(payload)
@@ -205,6 +202,20 @@ func ReadRateWindow(data []byte) policy.RateWindow {
 		Requests: int64(binary.BigEndian.Uint64(data[8:16])),
 		Tokens:   int64(binary.BigEndian.Uint64(data[16:24])),
 	}
+}
+
+// sameBytes is bytes.Equal without its string(a) == string(b), which TinyGo
+// (unlike Go) compiles to two copies: this runs on every cache hit.
+func sameBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func hexString(b []byte) string {
