@@ -146,6 +146,14 @@ func (b *Batcher) Add(e event.Event) {
 		// fsync of at most maxBatch events, paid by one call in maxBatch.
 		spilled := b.outbox.Spill()
 		b.mu.Unlock()
+		if len(spilled) == 0 {
+			// Every event held is in the batch being sent (a buffer of one
+			// batch): this one goes to disk itself.
+			if !b.toSpool([]event.Event{e}) {
+				b.lost.Add(1)
+			}
+			return
+		}
 		if !b.toSpool(spilled) {
 			b.lost.Add(int64(len(spilled)))
 		}

@@ -225,6 +225,29 @@ func TestBatcherFullBufferSpillsToSpool(t *testing.T) {
 	b.Close()
 }
 
+// With a buffer of one batch, the batch being sent fills it: while the sink
+// hangs on it, every new event goes to the spool rather than being lost.
+func TestBatcherOneBatchBufferSpillsWhileSending(t *testing.T) {
+	t.Parallel()
+	sink := &blockingSink{entered: make(chan struct{}), release: make(chan struct{})}
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := NewSpoolingBatcher(sink, sp, 5, 5, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for i := range 5 {
+		b.Add(numbered(i))
+	}
+	<-sink.entered
+	for i := 5; i < 12; i++ {
+		b.Add(numbered(i))
+	}
+	if c := b.Counters(); c.Spooled != 7 || c.Dropped != 0 {
+		t.Fatalf("buffer of 5 with 5 in flight, 7 more events: %+v", c)
+	}
+	close(sink.release)
+	onceEach(t, sink.wait(t, 12), 12)
+	b.Close()
+}
+
 // A spooled batch ingest refuses as such (HTTP 400) is dropped, counted and
 // logged, and does not hold back the batches behind it; an unavailable
 // ingest (503) is retried.
