@@ -72,7 +72,7 @@ func AppendEntry(b []byte, digest *[16]byte, expires time.Time, payload []byte) 
 // ReadEntry returns an entry's payload when it answers digest and has not
 // expired at now.
 func ReadEntry(data []byte, digest *[16]byte, now time.Time) ([]byte, bool) {
-	if len(data) < entryHeader || int64(binary.BigEndian.Uint64(data[:8])) < now.UnixMilli() || string(data[8:entryHeader]) != string(digest[:]) {
+	if len(data) < entryHeader || int64(binary.BigEndian.Uint64(data[:8])) < now.UnixMilli() || !sameBytes(data[8:entryHeader], digest[:]) {
 		return nil, false
 	}
 	return data[entryHeader:], true
@@ -104,6 +104,47 @@ func PolicyFromEntry(k *CacheKey, data []byte, now time.Time) (policy.Answer, bo
 	}
 	a, err := policy.ParseAnswer(payload)
 	return a, err == nil
+}
+
+// PolicyMemo remembers the answers a host last decoded from policy cache
+// entries, by entry name, so a hit on an unchanged entry is not parsed
+// again: the filter's hot path, every call of a key in use, otherwise
+// parses the same JSON answer per call. Expiry and digest are checked
+// every time, and an entry another worker rewrote is decoded afresh. At
+// most MaxPolicyMemo names are kept; past that it starts over. Not safe for
+// concurrent use (one per VM). The zero value is ready.
+type PolicyMemo struct {
+	entries map[string]memoEntry
+}
+
+// MaxPolicyMemo bounds a PolicyMemo.
+const MaxPolicyMemo = 1024
+
+type memoEntry struct {
+	payload []byte
+	answer  policy.Answer
+}
+
+// FromEntry is PolicyFromEntry for the entry named name, through the memo.
+// The answer's maps and slices are shared by every call it is returned to:
+// read only, as they are everywhere.
+func (m *PolicyMemo) FromEntry(k *CacheKey, name string, data []byte, now time.Time) (policy.Answer, bool) {
+	payload, ok := ReadEntry(data, &k.Digest, now)
+	if !ok {
+		return policy.Answer{}, false
+	}
+	if e, ok := m.entries[name]; ok && sameBytes(e.payload, payload) {
+		return e.answer, true
+	}
+	a, err := policy.ParseAnswer(payload)
+	if err != nil {
+		return policy.Answer{}, false
+	}
+	if m.entries == nil || len(m.entries) >= MaxPolicyMemo {
+		m.entries = make(map[string]memoEntry)
+	}
+	m.entries[name] = memoEntry{payload: append([]byte(nil), payload...), answer: a}
+	return a, true
 }
 
 // PricedEntry encodes a priced answer's cache entry at now.
@@ -161,6 +202,20 @@ func ReadRateWindow(data []byte) policy.RateWindow {
 		Requests: int64(binary.BigEndian.Uint64(data[8:16])),
 		Tokens:   int64(binary.BigEndian.Uint64(data[16:24])),
 	}
+}
+
+// sameBytes is bytes.Equal without its string(a) == string(b), which TinyGo
+// (unlike Go) compiles to two copies: this runs on every cache hit.
+func sameBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func hexString(b []byte) string {

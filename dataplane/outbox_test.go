@@ -91,3 +91,63 @@ func TestRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboxHostStorage: what a host that keeps events on disk (the
+// gateway's spool) relies on. Spill takes the newest waiting batch out and
+// frees room; Resend delivers a stored batch under the same rule without
+// taking it in on failure, and its failure starts the back-off that Ready
+// reports; Flush sends a partial batch at once for a last attempt.
+func TestOutboxHostStorage(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	o := NewOutbox(OutboxConfig{BatchMaxEvents: 2, MaxBufferedEvents: 3, FlushInterval: time.Second}, t0)
+	for _, id := range []string{"a", "b", "c"} {
+		o.Add(ev(id))
+	}
+	if !o.Full() || o.Buffered() != 3 {
+		t.Fatalf("full %v buffered %d", o.Full(), o.Buffered())
+	}
+	spilled := o.Spill()
+	if len(spilled) != 2 || spilled[0].EventID != "b" || spilled[1].EventID != "c" || o.Full() {
+		t.Fatalf("spilled %+v, full %v", spilled, o.Full())
+	}
+	o.Add(ev("d"))
+	if spilled[0].EventID != "b" {
+		t.Fatal("an Add wrote over spilled events")
+	}
+
+	// A stored batch fails: nothing comes back into memory, the back-off
+	// starts, and only a probe goes once it has passed.
+	if !o.Ready(t0) {
+		t.Fatal("not ready while ingest answers")
+	}
+	r := o.Resend(spilled)
+	if out := o.Settle(r, 503, nil, t0); !out.Retry || len(out.Dropped) != 0 || o.Buffered() != 2 {
+		t.Fatalf("failed resend %+v, buffered %d", out, o.Buffered())
+	}
+	if o.Ready(t0.Add(time.Second)) || o.Next(t0.Add(time.Second)) != nil {
+		t.Fatal("ready during the back-off")
+	}
+	probe := o.Resend(spilled)
+	if o.Ready(t0.Add(time.Hour)) {
+		t.Fatal("a second batch may go while the probe is out")
+	}
+	if out := o.Settle(probe, 200, []byte(`{"rejected":[{"index":0}]}`), t0.Add(2*time.Second)); !out.Delivered || out.Rejected != 1 {
+		t.Fatalf("resend delivered: %+v", out)
+	}
+	if st := o.Stats(); st.Sent != 1 || st.Rejected != 1 || st.Failures != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	// A refused stored batch is dropped, for the host to discard.
+	if out := o.Settle(o.Resend(spilled), 400, nil, t0); !out.Refused() || len(out.Dropped) != 2 {
+		t.Fatalf("refused resend %+v", out)
+	}
+
+	// The last attempt: a partial batch at once.
+	b := o.Flush()
+	if b == nil || len(b.Events) != 2 || o.Flush() != nil {
+		t.Fatalf("flush %+v", b)
+	}
+	if o.Buffered() != 2 {
+		t.Fatalf("in-flight events not counted: %d", o.Buffered())
+	}
+}

@@ -24,9 +24,9 @@ func (s staticPolicy) Lookup(context.Context, string) (policy.Answer, error) { r
 
 type countSink struct{ n atomic.Int64 }
 
-func (c *countSink) Publish(_ context.Context, evs []event.Event) error {
+func (c *countSink) Publish(_ context.Context, evs []event.Event) (int, error) {
 	c.n.Add(int64(len(evs)))
-	return nil
+	return 0, nil
 }
 
 const (

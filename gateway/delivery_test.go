@@ -56,3 +56,24 @@ func TestRefusedBatchesAreDroppedNotRetried(t *testing.T) {
 		})
 	}
 }
+
+// TestRejectedEventsCounted: events ingest takes in a batch but lists as
+// rejected (invalid) are counted apart from the sent ones and never
+// retried, through the HTTP sink as through the filter (the outbox reads
+// ingest's answer).
+func TestRejectedEventsCounted(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.WriteString(w, `{"accepted":2,"duplicates":0,"rejected":[{"index":1,"event_id":"eb","error":"invalid provider"}]}`)
+	}))
+	defer srv.Close()
+	b := NewBatcher(&HTTPSink{URL: srv.URL, ServiceToken: "svc"}, 3, 100, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, id := range []string{"ea", "eb", "ec"} {
+		b.Add(event.Event{EventID: id})
+	}
+	b.Close()
+	if c := b.Counters(); c.Sent != 2 || c.Rejected != 1 || c.Dropped != 0 || c.Failures != 0 || calls.Load() != 1 {
+		t.Fatalf("%+v after %d calls", c, calls.Load())
+	}
+}

@@ -60,11 +60,11 @@ type captureSink struct {
 	events []event.Event
 }
 
-func (c *captureSink) Publish(_ context.Context, evs []event.Event) error {
+func (c *captureSink) Publish(_ context.Context, evs []event.Event) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.events = append(c.events, evs...)
-	return nil
+	return 0, nil
 }
 
 func (c *captureSink) wait(t *testing.T, n int) []event.Event {
@@ -623,12 +623,12 @@ type flakySink struct {
 	fail int
 }
 
-func (f *flakySink) Publish(ctx context.Context, evs []event.Event) error {
+func (f *flakySink) Publish(ctx context.Context, evs []event.Event) (int, error) {
 	f.mu.Lock()
 	if f.fail > 0 {
 		f.fail--
 		f.mu.Unlock()
-		return errors.New("ingest down")
+		return 0, errors.New("ingest down")
 	}
 	f.mu.Unlock()
 	return f.captureSink.Publish(ctx, evs)

@@ -17,9 +17,15 @@ import (
 	"github.com/spendgate/spendgate/spool"
 )
 
-// EventSink receives batches of events.
+// EventSink delivers one batch of events to ingest: I/O only. What its
+// answer means (delivered, retried, refused) is the data plane's outbox's
+// decision (dataplane.Outbox), the rule the Envoy filter follows too.
 type EventSink interface {
-	Publish(ctx context.Context, events []event.Event) error
+	// Publish returns, when ingest took the batch, how many of its events
+	// ingest rejected as invalid; otherwise an error: a
+	// *svcclient.StatusError carries ingest's status, any other error means
+	// no answer came.
+	Publish(ctx context.Context, events []event.Event) (rejected int, err error)
 }
 
 // HTTPSink posts batches to the ingest endpoint (POST /internal/v1/events).
@@ -29,72 +35,73 @@ type HTTPSink struct {
 	Client       *http.Client
 }
 
-// Publish implements EventSink. Any non-200 answer is an error; ingest
-// deduplicates by event id, so the batch can be retried as a whole.
-func (s *HTTPSink) Publish(ctx context.Context, events []event.Event) error {
+// Publish implements EventSink.
+func (s *HTTPSink) Publish(ctx context.Context, events []event.Event) (int, error) {
 	body := event.AppendBatch(make([]byte, 0, 512*len(events)), events)
-	c := svcclient.Client{Token: s.ServiceToken, HTTP: s.Client, MaxAnswerBytes: 4096}
-	if _, err := c.Expect(ctx, http.StatusOK, http.MethodPost, s.URL, body); err != nil {
-		var se *svcclient.StatusError
-		if errors.As(err, &se) && !dataplane.Retryable(se.Status) {
-			// The batch itself is refused (malformed, too large): sending it
-			// again cannot help. The data plane's one delivery rule
-			// (dataplane.Retryable, the filter's outbox's too) decides.
-			return &RejectedBatchError{Err: fmt.Errorf("ingest: %w", err)}
-		}
-		return fmt.Errorf("ingest: %w", err)
+	// The answer lists every rejected event: room for a whole batch of them.
+	c := svcclient.Client{Token: s.ServiceToken, HTTP: s.Client, MaxAnswerBytes: 1 << 20}
+	answer, err := c.Expect(ctx, http.StatusOK, http.MethodPost, s.URL, body)
+	if err != nil {
+		return 0, fmt.Errorf("ingest: %w", err)
 	}
-	return nil
+	return dataplane.RejectedCount(answer), nil
 }
 
-// RejectedBatchError is a sink's refusal of a batch as such (malformed, too
-// large), as opposed to the sink being unavailable: the batcher drops the
-// batch, counted and logged, instead of retrying it forever and holding
-// every spooled batch behind it.
-type RejectedBatchError struct{ Err error }
+// ingestStatus is the HTTP status of a sink's answer: 200 when it took the
+// batch, 0 when no answer came.
+func ingestStatus(err error) int {
+	var se *svcclient.StatusError
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &se):
+		return se.Status
+	}
+	return 0
+}
 
-func (e *RejectedBatchError) Error() string { return "batch rejected: " + e.Err.Error() }
-func (e *RejectedBatchError) Unwrap() error { return e.Err }
-
-// Batcher buffers events and hands them to a sink in batches, on size or
-// interval, retrying failed batches with backoff. It never blocks the caller
-// on the sink.
+// Batcher delivers the gateway's events to a sink by driving the data
+// plane's outbox (dataplane.Outbox: batching, when batches go, the
+// retry/drop rule and its back-off, over this process's clock); the
+// batcher itself does the I/O: a goroutine that publishes what the outbox
+// says is due, and the disk spool. It never blocks the caller on the sink.
 //
-// Without a spool, events wait in memory: past MaxBuffered they are dropped
-// and counted. With a spool (NewSpoolingBatcher), a batch the sink refused,
-// the events that arrive while the sink is down, and a full buffer go to
-// disk instead, and are replayed once the sink answers again (before newer
-// events pile up: the buffer is served first). Events are dropped only when
-// the spool is full or failing too. Delivery is at least once: ingest
-// deduplicates by event id.
+// Without a spool, events wait in memory: past MaxBuffered (waiting and in
+// flight) they are dropped and counted. With a spool (NewSpoolingBatcher),
+// the events that wait while the sink is down and a full buffer's newest
+// batch go to disk instead, and are replayed once the sink answers again
+// (after the buffer's full batches: those go first). Events are dropped
+// only when the spool is full or failing too, or when ingest refuses their
+// batch as such. Delivery is at least once: ingest deduplicates by event id.
 type Batcher struct {
-	sink        EventSink
-	spool       *spool.Spool // nil: memory only
-	maxBatch    int
-	maxBuffered int
-	interval    time.Duration
-	log         *slog.Logger
+	sink     EventSink
+	spool    *spool.Spool // nil: memory only
+	maxBatch int
+	interval time.Duration
+	log      *slog.Logger
 
-	mu      sync.Mutex
-	pending []event.Event
+	mu     sync.Mutex
+	outbox *dataplane.Outbox
+
 	kick    chan struct{}
 	done    chan struct{}
 	stopped chan struct{}
 
-	sent, dropped, failures, spooled, replayed atomic.Int64
-	reported                                   BatcherStats // counts at the last loss report (run's goroutine)
-	reportedAt                                 time.Time
+	lost, spooled, replayed atomic.Int64
+	reported                BatcherStats // counts at the last loss report (run's goroutine)
+	reportedAt              time.Time
 }
 
 // BatcherStats are a batcher's counters since it started, for logs and
 // metrics.
 type BatcherStats struct {
 	Sent     int64 // events the sink accepted, replayed ones included
-	Dropped  int64 // events lost: buffer full without room in a spool
+	Rejected int64 // events ingest took in a batch but refused as invalid
+	Dropped  int64 // events lost: buffer full without room in a spool, or their batch refused
 	Spooled  int64 // events written to the spool
 	Replayed int64 // spooled events the sink accepted
 	Failures int64 // failed publish attempts
-	// Buffered is how many events wait in memory now.
+	// Buffered is how many events wait in memory now (in flight included).
 	Buffered int64
 	// Spool is what the spool holds now (zero without one).
 	Spool spool.Stats
@@ -103,6 +110,9 @@ type BatcherStats struct {
 // lossReportEvery spaces the log lines that report spooled or dropped
 // events, so an outage logs a line per interval rather than per batch.
 const lossReportEvery = 10 * time.Second
+
+// maxRetryInterval caps the back-off while ingest fails.
+const maxRetryInterval = 10 * time.Second
 
 // NewBatcher starts a batcher that buffers in memory only; Close drains it.
 func NewBatcher(sink EventSink, maxBatch, maxBuffered int, interval time.Duration, log *slog.Logger) *Batcher {
@@ -113,7 +123,9 @@ func NewBatcher(sink EventSink, maxBatch, maxBuffered int, interval time.Duratio
 // sp (nil: memory only) and first replays what sp holds from earlier runs.
 // The batcher does not close sp.
 func NewSpoolingBatcher(sink EventSink, sp *spool.Spool, maxBatch, maxBuffered int, interval time.Duration, log *slog.Logger) *Batcher {
-	b := &Batcher{sink: sink, spool: sp, maxBatch: maxBatch, maxBuffered: maxBuffered, interval: interval, log: log,
+	ob := dataplane.NewOutbox(dataplane.OutboxConfig{BatchMaxEvents: maxBatch, MaxBufferedEvents: maxBuffered,
+		FlushInterval: interval, MaxRetryInterval: maxRetryInterval}, time.Now())
+	b := &Batcher{sink: sink, spool: sp, maxBatch: max(maxBatch, 1), interval: interval, log: log, outbox: ob,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	if sp != nil {
 		if st := sp.Stats(); st.Records > 0 || st.DiscardedBytes > 0 {
@@ -128,28 +140,31 @@ func NewSpoolingBatcher(sink EventSink, sp *spool.Spool, maxBatch, maxBuffered i
 // Add queues one event.
 func (b *Batcher) Add(e event.Event) {
 	b.mu.Lock()
-	if len(b.pending) >= b.maxBuffered {
-		if b.spool == nil {
-			b.mu.Unlock()
-			b.dropped.Add(1)
+	if b.spool != nil && b.outbox.Full() {
+		// The sink cannot keep up (the loop is waiting on it): this caller
+		// moves the newest batch to disk rather than lose an event — one
+		// fsync of at most maxBatch events, paid by one call in maxBatch.
+		spilled := b.outbox.Spill()
+		b.mu.Unlock()
+		if len(spilled) == 0 {
+			// Every event held is in the batch being sent (a buffer of one
+			// batch): this one goes to disk itself.
+			if !b.toSpool([]event.Event{e}) {
+				b.lost.Add(1)
+			}
 			return
 		}
-		// The sink cannot keep up (the loop is waiting on it): this caller
-		// moves a batch to disk rather than lose it — one fsync of at most
-		// maxBatch events, paid by one call in maxBatch. The newest are
-		// taken: cutting the tail copies only them (order does not matter).
-		n := min(len(b.pending), b.maxBatch)
-		batch := append([]event.Event(nil), b.pending[len(b.pending)-n:]...)
-		b.pending = b.pending[:len(b.pending)-n]
-		b.mu.Unlock()
-		if !b.toSpool(batch) {
-			b.dropped.Add(int64(n))
+		if !b.toSpool(spilled) {
+			b.lost.Add(int64(len(spilled)))
 		}
 		b.mu.Lock()
 	}
-	b.pending = append(b.pending, e)
-	full := len(b.pending) >= b.maxBatch
+	queued := b.outbox.Add(&e)
+	full := b.outbox.Pending() >= b.maxBatch
 	b.mu.Unlock()
+	if !queued {
+		b.lost.Add(1)
+	}
 	if full {
 		select {
 		case b.kick <- struct{}{}:
@@ -160,190 +175,168 @@ func (b *Batcher) Add(e event.Event) {
 
 // Stats returns events sent, dropped and failed publish attempts.
 func (b *Batcher) Stats() (sent, dropped, failures int64) {
-	return b.sent.Load(), b.dropped.Load(), b.failures.Load()
+	st := b.Counters()
+	return st.Sent, st.Dropped, st.Failures
 }
 
 // Counters returns every counter of the batcher and what its spool holds.
 func (b *Batcher) Counters() BatcherStats {
-	st := BatcherStats{Sent: b.sent.Load(), Dropped: b.dropped.Load(), Spooled: b.spooled.Load(),
-		Replayed: b.replayed.Load(), Failures: b.failures.Load()}
 	b.mu.Lock()
-	st.Buffered = int64(len(b.pending))
+	ob, buffered := b.outbox.Stats(), b.outbox.Buffered()
 	b.mu.Unlock()
+	st := BatcherStats{Sent: int64(ob.Sent), Rejected: int64(ob.Rejected), Failures: int64(ob.Failures),
+		Dropped: b.lost.Load(), Spooled: b.spooled.Load(), Replayed: b.replayed.Load(), Buffered: int64(buffered)}
 	if b.spool != nil {
 		st.Spool = b.spool.Stats()
 	}
 	return st
 }
 
+// run is the delivery loop. The outbox's clock is the ticker's: a tick
+// passes its scheduled time, so flush intervals and back-offs count whole
+// ticks however late the loop wakes, and a kick (a full batch) runs at the
+// last tick's time, sending full batches only.
 func (b *Batcher) run() {
 	defer close(b.stopped)
 	t := time.NewTicker(b.interval)
 	defer t.Stop()
-	backoff := time.Duration(0)
-	var retryAt time.Time // while in the future, the sink is taken as down
+	lastTick := time.Now()
 	for {
 		select {
 		case <-b.done:
-			b.final(time.Now().Before(retryAt))
+			b.final()
 			return
-		case <-t.C:
+		case lastTick = <-t.C:
 		case <-b.kick:
 		}
-		for {
-			if time.Now().Before(retryAt) {
-				// Down: keep new events on disk rather than in memory.
-				b.spoolPending()
-				break
-			}
-			ok, more := b.deliver()
-			if !ok {
-				backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
-				retryAt = time.Now().Add(backoff)
-				break
-			}
-			backoff = 0
-			if !more {
-				break
-			}
-			select {
-			case <-b.done:
-				b.final(false)
-				return
-			default: // a backlog is left: go on without waiting for a tick
-			}
+		if !b.deliver(lastTick) {
+			b.final()
+			return
 		}
 		b.reportLoss(false)
 	}
 }
 
-// deliver sends the pending batches, then replays spooled ones while few
-// new events wait. ok is false when a publish failed; more is true when
-// the spool still holds batches.
-func (b *Batcher) deliver() (ok, more bool) {
-	if !b.flush() {
-		return false, false
-	}
-	if b.spool == nil {
-		return true, false
-	}
+// deliver publishes the batches the outbox says are due at now, then
+// replays spooled ones while no full batch waits; while ingest is backing
+// off, it moves the waiting events to the spool. false when Close was
+// called.
+func (b *Batcher) deliver(now time.Time) bool {
 	for {
+		select {
+		case <-b.done:
+			return false
+		default:
+		}
 		b.mu.Lock()
-		busy := len(b.pending) >= b.maxBatch
+		batch := b.outbox.Next(now)
+		ready := b.outbox.Ready(now)
 		b.mu.Unlock()
-		if busy {
-			return true, true // serve the buffer first, then come back
-		}
-		rec, err := b.spool.Next()
-		if errors.Is(err, spool.ErrEmpty) {
-			return true, false
-		}
-		if err != nil {
-			b.log.Error("gateway: reading the event spool failed; its batches wait", "dir", b.spool.Dir(), "err", err)
-			return false, false
-		}
-		evs, err := decodeBatch(rec.Data)
-		if err != nil {
-			// Checksummed on disk, so only a bug writes this: keep going.
-			b.log.Error("gateway: dropping an undecodable spooled batch (a bug)", "err", err)
-			_ = b.spool.Ack(rec)
-			continue
-		}
-		handled, delivered := b.publish(evs)
-		if !handled {
-			return false, true
-		}
-		if delivered {
-			b.replayed.Add(int64(len(evs)))
-		}
-		if err := b.spool.Ack(rec); err != nil {
-			// The batch may be delivered again after a restart: harmless.
-			b.log.Error("gateway: acknowledging a spooled batch failed", "err", err)
-			return false, true
-		}
-	}
-}
-
-// publish sends one batch. handled is false when the sink could not take it
-// (retry later); a batch the sink rejects as such is handled, not
-// delivered: dropped, counted and logged.
-func (b *Batcher) publish(batch []event.Event) (handled, delivered bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	err := b.sink.Publish(ctx, batch)
-	cancel()
-	var rejected *RejectedBatchError
-	switch {
-	case err == nil:
-		b.sent.Add(int64(len(batch)))
-		return true, true
-	case errors.As(err, &rejected):
-		b.dropped.Add(int64(len(batch)))
-		b.log.Error("gateway: events DROPPED: ingest refused their batch (a bug or a misconfiguration)", "events", len(batch), "err", err)
-		return true, false
-	default:
-		b.failures.Add(1)
-		b.log.Warn("gateway: publishing events failed; will retry", "events", len(batch), "err", err)
-		return false, false
-	}
-}
-
-// flush sends pending batches; it returns false when a batch failed (the
-// batch goes to the spool, or back in front of the buffer).
-func (b *Batcher) flush() bool {
-	for {
-		batch := b.take()
-		if batch == nil {
+		switch {
+		case batch != nil:
+			b.publish(batch, now)
+		case !ready:
+			b.spoolPending() // down: new events wait on disk rather than in memory
+			return true
+		case b.spool == nil || !b.replay(now):
 			return true
 		}
-		if handled, _ := b.publish(batch); handled {
-			continue
-		}
-		b.keep(batch)
+	}
+}
+
+// replay publishes the oldest spooled batch; false when there is none or
+// it could not go (it stays in the spool).
+func (b *Batcher) replay(now time.Time) bool {
+	rec, err := b.spool.Next()
+	if errors.Is(err, spool.ErrEmpty) {
 		return false
 	}
-}
-
-// take removes the next batch from the buffer; nil when it is empty.
-func (b *Batcher) take() []event.Event {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.pending) == 0 {
-		return nil
+	if err != nil {
+		b.log.Error("gateway: reading the event spool failed; its batches wait", "dir", b.spool.Dir(), "err", err)
+		return false
 	}
-	n := min(len(b.pending), b.maxBatch)
-	batch := append([]event.Event(nil), b.pending[:n]...)
-	b.pending = b.pending[n:]
-	return batch
+	evs, err := decodeBatch(rec.Data)
+	if err != nil {
+		// Checksummed on disk, so only a bug writes this: keep going.
+		b.log.Error("gateway: dropping an undecodable spooled batch (a bug)", "err", err)
+		_ = b.spool.Ack(rec)
+		return true
+	}
+	b.mu.Lock()
+	batch := b.outbox.Resend(evs)
+	b.mu.Unlock()
+	out := b.publish(batch, now)
+	if out.Retry {
+		return false
+	}
+	if out.Delivered {
+		b.replayed.Add(int64(len(evs) - out.Rejected))
+	}
+	if err := b.spool.Ack(rec); err != nil {
+		// The batch may be delivered again after a restart: harmless.
+		b.log.Error("gateway: acknowledging a spooled batch failed", "err", err)
+		return false
+	}
+	return true
 }
 
-// keep holds an undelivered batch: in the spool, else in front of the
-// buffer as far as it has room (the rest is dropped).
-func (b *Batcher) keep(batch []event.Event) {
-	if b.spool != nil && b.toSpool(batch) {
+// publish sends one batch and settles ingest's answer with the outbox at
+// now; the events it gives up on go to the spool, or are lost and counted.
+func (b *Batcher) publish(batch *dataplane.Batch, now time.Time) dataplane.Outcome {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	rejected, err := b.sink.Publish(ctx, batch.Events)
+	cancel()
+	n := len(batch.Events)
+	b.mu.Lock()
+	out := b.outbox.SettleRejected(batch, ingestStatus(err), rejected, now)
+	b.mu.Unlock()
+	switch {
+	case out.Delivered:
+		if out.Rejected > 0 {
+			b.log.Error("gateway: ingest rejected events as invalid (a bug)", "events", n, "rejected", out.Rejected)
+		}
+	case out.Retry:
+		b.log.Warn("gateway: publishing events failed; will retry", "events", n, "err", err)
+		b.keep(out.Dropped) // beyond the buffer bound
+	default:
+		b.lost.Add(int64(len(out.Dropped)))
+		b.log.Error("gateway: events DROPPED: ingest refused their batch (a bug or a misconfiguration)", "events", n, "err", err)
+	}
+	return out
+}
+
+// keep writes events the outbox gave up on to the spool, else counts them
+// lost.
+func (b *Batcher) keep(evs []event.Event) {
+	if len(evs) == 0 {
 		return
 	}
-	b.mu.Lock()
-	room := b.maxBuffered - len(b.pending)
-	if room < len(batch) {
-		b.dropped.Add(int64(len(batch) - max(room, 0)))
-		batch = batch[:max(room, 0)]
+	if b.spool == nil || !b.toSpool(evs) {
+		b.lost.Add(int64(len(evs)))
 	}
-	b.pending = append(batch, b.pending...)
-	b.mu.Unlock()
 }
 
-// spoolPending moves the buffer to the spool while the sink is down.
+// spoolPending moves the waiting events to the spool, a batch at a time;
+// when the spool is full they go back to memory, as far as it has room.
 func (b *Batcher) spoolPending() {
 	if b.spool == nil {
 		return
 	}
 	for {
-		batch := b.take()
-		if batch == nil {
+		b.mu.Lock()
+		evs := b.outbox.Spill()
+		b.mu.Unlock()
+		if evs == nil {
 			return
 		}
-		if !b.toSpool(batch) {
-			b.keep(batch) // the spool is full: memory, as far as it goes
+		if !b.toSpool(evs) {
+			b.mu.Lock()
+			for i := range evs {
+				if !b.outbox.Add(&evs[i]) {
+					b.lost.Add(1)
+				}
+			}
+			b.mu.Unlock()
 			return
 		}
 	}
@@ -363,17 +356,30 @@ func (b *Batcher) toSpool(batch []event.Event) bool {
 	return true
 }
 
-// final runs at Close: one last attempt for the buffer (none when the sink
-// is known to be down), whose failure goes to the spool, or is lost and
-// counted without one.
-func (b *Batcher) final(down bool) {
-	if (down && b.spool != nil) || !b.flush() {
-		b.spoolPending()
-		b.mu.Lock()
-		b.dropped.Add(int64(len(b.pending)))
-		b.pending = nil
-		b.mu.Unlock()
+// final runs at Close: one last attempt for the buffer (none when ingest
+// is backing off and there is a spool), whose failure goes to the spool,
+// or is lost and counted without one.
+func (b *Batcher) final() {
+	now := time.Now()
+	b.mu.Lock()
+	down := !b.outbox.Ready(now)
+	b.mu.Unlock()
+	if !down || b.spool == nil {
+		for {
+			b.mu.Lock()
+			batch := b.outbox.Flush()
+			b.mu.Unlock()
+			if batch == nil || b.publish(batch, now).Retry {
+				break
+			}
+		}
 	}
+	b.spoolPending()
+	b.mu.Lock()
+	for evs := b.outbox.Spill(); evs != nil; evs = b.outbox.Spill() {
+		b.lost.Add(int64(len(evs)))
+	}
+	b.mu.Unlock()
 	b.reportLoss(true)
 }
 

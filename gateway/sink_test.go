@@ -26,9 +26,9 @@ type switchSink struct {
 	down atomic.Bool
 }
 
-func (s *switchSink) Publish(ctx context.Context, evs []event.Event) error {
+func (s *switchSink) Publish(ctx context.Context, evs []event.Event) (int, error) {
 	if s.down.Load() {
-		return errors.New("ingest down")
+		return 0, errors.New("ingest down")
 	}
 	return s.captureSink.Publish(ctx, evs)
 }
@@ -192,7 +192,7 @@ type blockingSink struct {
 	once             sync.Once
 }
 
-func (s *blockingSink) Publish(ctx context.Context, evs []event.Event) error {
+func (s *blockingSink) Publish(ctx context.Context, evs []event.Event) (int, error) {
 	s.once.Do(func() {
 		close(s.entered)
 		<-s.release
@@ -202,7 +202,9 @@ func (s *blockingSink) Publish(ctx context.Context, evs []event.Event) error {
 
 // While the loop waits on a sink that does not answer, calls that find the
 // buffer full move a batch each to the spool instead of dropping; all
-// events arrive once the sink answers.
+// events arrive once the sink answers. The buffer bound counts the 2 events
+// in flight (the outbox's rule, the filter's too), so of the 20 added 2 wait
+// in memory and 18 go to disk.
 func TestBatcherFullBufferSpillsToSpool(t *testing.T) {
 	t.Parallel()
 	sink := &blockingSink{entered: make(chan struct{}), release: make(chan struct{})}
@@ -215,11 +217,34 @@ func TestBatcherFullBufferSpillsToSpool(t *testing.T) {
 	for i := 2; i < 22; i++ {
 		b.Add(numbered(i))
 	}
-	if c := b.Counters(); c.Spooled != 16 || c.Dropped != 0 {
+	if c := b.Counters(); c.Spooled != 18 || c.Dropped != 0 || c.Buffered != 4 {
 		t.Fatalf("buffer of 4 while the sink hangs, 20 more events: %+v", c)
 	}
 	close(sink.release)
 	onceEach(t, sink.wait(t, 22), 22)
+	b.Close()
+}
+
+// With a buffer of one batch, the batch being sent fills it: while the sink
+// hangs on it, every new event goes to the spool rather than being lost.
+func TestBatcherOneBatchBufferSpillsWhileSending(t *testing.T) {
+	t.Parallel()
+	sink := &blockingSink{entered: make(chan struct{}), release: make(chan struct{})}
+	sp := openSpool(t, t.TempDir())
+	defer sp.Close()
+	b := NewSpoolingBatcher(sink, sp, 5, 5, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for i := range 5 {
+		b.Add(numbered(i))
+	}
+	<-sink.entered
+	for i := 5; i < 12; i++ {
+		b.Add(numbered(i))
+	}
+	if c := b.Counters(); c.Spooled != 7 || c.Dropped != 0 {
+		t.Fatalf("buffer of 5 with 5 in flight, 7 more events: %+v", c)
+	}
+	close(sink.release)
+	onceEach(t, sink.wait(t, 12), 12)
 	b.Close()
 }
 

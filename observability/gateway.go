@@ -70,12 +70,11 @@ func serviceLabel(s string) string {
 }
 
 // batcherCollector exports a gateway event batcher's counters, read at
-// scrape time (the batcher counts with atomics; nothing is added to its
-// path).
+// scrape time (nothing is added to the batcher's path).
 type batcherCollector struct {
-	b                                               *gateway.Batcher
-	published, dropped, spooled, replayed, failures *prometheus.Desc
-	buffered, spoolBatches, spoolBytes              *prometheus.Desc
+	b                                                         *gateway.Batcher
+	published, rejected, dropped, spooled, replayed, failures *prometheus.Desc
+	buffered, spoolBatches, spoolBytes                        *prometheus.Desc
 }
 
 // RegisterBatcher exports the gateway event batcher's counters: events
@@ -87,19 +86,20 @@ func (m *Metrics) RegisterBatcher(b *gateway.Batcher) error {
 	}
 	return m.reg.Register(&batcherCollector{b: b,
 		published: d("events_published_total", "Usage and denial events ingest accepted from this gateway (replayed ones included)."),
+		rejected:  d("events_rejected_total", "Events ingest took in a batch but rejected as invalid (a bug: never retried)."),
 		dropped: d("events_dropped_total", "Events this gateway LOST: its buffer was full with no room in the spool (or no spool), "+
 			"ingest refused their batch as malformed, or they were still buffered at exit without a spool."),
 		spooled:      d("events_spooled_total", "Events written to the disk spool because ingest was down or slow."),
 		replayed:     d("events_replayed_total", "Spooled events later delivered to ingest."),
 		failures:     d("event_publish_failures_total", "Failed attempts to publish a batch to ingest (each is retried)."),
-		buffered:     d("events_buffered", "Events waiting in memory for ingest now."),
+		buffered:     d("events_buffered", "Events in memory for ingest now: waiting, or in the batch being sent."),
 		spoolBatches: d("spool_batches", "Event batches waiting in the disk spool now."),
 		spoolBytes:   d("spool_bytes", "Disk the event spool uses now."),
 	})
 }
 
 func (c *batcherCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.published, c.dropped, c.spooled, c.replayed, c.failures, c.buffered, c.spoolBatches, c.spoolBytes} {
+	for _, d := range []*prometheus.Desc{c.published, c.rejected, c.dropped, c.spooled, c.replayed, c.failures, c.buffered, c.spoolBatches, c.spoolBytes} {
 		ch <- d
 	}
 }
@@ -113,6 +113,7 @@ func (c *batcherCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
 	}
 	counter(c.published, st.Sent)
+	counter(c.rejected, st.Rejected)
 	counter(c.dropped, st.Dropped)
 	counter(c.spooled, st.Spooled)
 	counter(c.replayed, st.Replayed)

@@ -42,7 +42,7 @@ func (p staticPolicy) Lookup(_ context.Context, key string) (policy.Answer, erro
 
 type sinkFunc func(context.Context, []event.Event) error
 
-func (f sinkFunc) Publish(ctx context.Context, evs []event.Event) error { return f(ctx, evs) }
+func (f sinkFunc) Publish(ctx context.Context, evs []event.Event) (int, error) { return 0, f(ctx, evs) }
 
 // lockedBuffer is an io.Writer the access log and the test share.
 type lockedBuffer struct {

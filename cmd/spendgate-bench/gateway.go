@@ -191,9 +191,9 @@ func (staticPolicy) Lookup(context.Context, string) (policy.Answer, error) {
 
 type countingSink struct{ n atomic.Int64 }
 
-func (c *countingSink) Publish(_ context.Context, evs []event.Event) error {
+func (c *countingSink) Publish(_ context.Context, evs []event.Event) (int, error) {
 	c.n.Add(int64(len(evs)))
-	return nil
+	return 0, nil
 }
 
 func listen(h http.Handler) (string, func(), error) {

@@ -112,7 +112,7 @@ func openBatcher(f *config.Gateway, sink gateway.EventSink, log *slog.Logger) (*
 	return b, func() {
 		b.Close() // idempotent; the gateway's Shutdown normally did it
 		c := b.Counters()
-		attrs := []any{"events_sent", c.Sent, "events_dropped", c.Dropped, "events_spooled", c.Spooled,
+		attrs := []any{"events_sent", c.Sent, "events_rejected", c.Rejected, "events_dropped", c.Dropped, "events_spooled", c.Spooled,
 			"events_replayed", c.Replayed, "publish_failures", c.Failures, "spool_batches_left", c.Spool.Records}
 		if sp != nil {
 			if err := sp.Close(); err != nil {

@@ -61,7 +61,7 @@ func (e *roomEngine) Release(context.Context, string) error { return nil }
 
 type sinkFunc func(context.Context, []event.Event) error
 
-func (f sinkFunc) Publish(ctx context.Context, evs []event.Event) error { return f(ctx, evs) }
+func (f sinkFunc) Publish(ctx context.Context, evs []event.Event) (int, error) { return 0, f(ctx, evs) }
 
 // TestGatewayReservesThroughTheBudgetEndpoint wires the gateway to the real
 // reservation endpoint and client (budget/httpapi) through budgetReserver and

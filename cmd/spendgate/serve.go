@@ -237,15 +237,15 @@ type receiverSink struct {
 	log *slog.Logger
 }
 
-func (s receiverSink) Publish(ctx context.Context, evs []event.Event) error {
+func (s receiverSink) Publish(ctx context.Context, evs []event.Event) (int, error) {
 	res, err := s.r.Publish(ctx, evs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, rj := range res.Rejected {
 		s.log.Error("ingest rejected a gateway event (a bug)", "event_id", rj.EventID, "err", rj.Error)
 	}
-	return nil
+	return len(res.Rejected), nil
 }
 
 const (

@@ -312,7 +312,7 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 			}
 		}
 	}
-	h.meter = meter.NewResponseMeter(&h.call.Route, sse)
+	h.meter = h.plugin.meter(&h.call.Route, sse)
 	for _, kv := range headers {
 		h.meter.Header(kv[0], kv[1]) // Bedrock: event-stream framing, token count headers
 	}
@@ -370,6 +370,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	if h.call.CountTokens {
 		h.plugin.addRateTokens(h.call.Answer(), res.Tokens, now)
 	}
+	h.plugin.meterDone(h.meter)
 	h.call, h.meter = nil, nil // the host may keep the context a while: not its call
 }
 

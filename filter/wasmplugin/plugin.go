@@ -80,6 +80,14 @@ type pluginContext struct {
 	cfg    Config
 	core   dataplane.Config
 	outbox *dataplane.Outbox
+	// answers memoizes decoded policy cache entries; meters are response
+	// meters of ended calls, reused (with their buffers) by the next ones;
+	// batchBody is the buffer batches are encoded into (the host copies a
+	// dispatched body). Per-call garbage is what TinyGo's collector pays
+	// for, so the hot path reuses instead of allocating.
+	answers   dataplane.PolicyMemo
+	meters    []*meter.ResponseMeter
+	batchBody []byte
 	// releases are reservations of calls that failed before any usage,
 	// given back from the next tick (from the plugin context, whose calls
 	// outlive any stream).
@@ -186,7 +194,8 @@ func (p *pluginContext) deliver(b *dataplane.Batch) bool {
 		{":method", "POST"}, {":path", p.cfg.IngestPath}, {":authority", p.cfg.IngestAuthority},
 		{"authorization", "Bearer " + p.cfg.ServiceToken}, {"content-type", "application/json"},
 	}
-	body := b.AppendBody(make([]byte, 0, 512*len(b.Events)))
+	p.batchBody = b.AppendBody(p.batchBody[:0])
+	body := p.batchBody
 	_, err := proxywasm.DispatchHttpCall(p.cfg.IngestCluster, headers, body, nil, uint32(p.cfg.TimeoutMs),
 		func(numHeaders, bodySize, numTrailers int) {
 			status := callStatus()
@@ -258,6 +267,28 @@ func (p *pluginContext) sendReleases() {
 		}
 	}
 	p.releases = p.releases[:0]
+}
+
+// maxIdleMeters bounds the response meters kept for reuse.
+const maxIdleMeters = 64
+
+// meter returns a response meter for a call on rt, reused when one is idle.
+func (p *pluginContext) meter(rt *meter.Route, sse bool) *meter.ResponseMeter {
+	if n := len(p.meters); n > 0 {
+		m := p.meters[n-1]
+		p.meters[n-1] = nil
+		p.meters = p.meters[:n-1]
+		m.Reset(rt, sse)
+		return m
+	}
+	return meter.NewResponseMeter(rt, sse)
+}
+
+// meterDone takes back a meter whose call has ended.
+func (p *pluginContext) meterDone(m *meter.ResponseMeter) {
+	if m != nil && len(p.meters) < maxIdleMeters {
+		p.meters = append(p.meters, m)
+	}
 }
 
 func (p *pluginContext) newEventID() string {

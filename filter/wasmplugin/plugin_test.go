@@ -26,12 +26,9 @@ const testConfig = `{"service_token":"svc-token","policy_cluster":"spendgate_api
 func newHost(t *testing.T, vm types.VMContext, cfg string) proxytest.HostEmulator {
 	t.Helper()
 	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(cfg))
-	host, reset := proxytest.NewHostEmulator(opt)
+	emulator, reset := proxytest.NewHostEmulator(opt)
 	t.Cleanup(reset)
-	if _, compiled := vm.(proxytest.WasmVMContext); compiled {
-		wasmHosts[host] = true
-		t.Cleanup(func() { delete(wasmHosts, host) })
-	}
+	host := copyCallouts(emulator) // dispatched headers as sent, not as the guest's memory reads later
 	if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
 		t.Fatalf("plugin did not start: %v", st)
 	}
@@ -118,14 +115,6 @@ func newContext(host proxytest.HostEmulator) uint32 {
 // emulator keeps listing every callout it has seen.
 var answered = map[proxytest.HostEmulator]int{}
 
-// wasmHosts are the emulators running the compiled module. The SDK's
-// emulator (v0.24) keeps a dispatched call's headers as a view of the guest's
-// memory, where the SDK serialized them into a buffer that is garbage once
-// the dispatch returns; a later allocation in the same callback can overwrite
-// it, so the headers of the ingest calls are checked in the native run (same
-// code); the bodies are decoded in both runs.
-var wasmHosts = map[proxytest.HostEmulator]bool{}
-
 // ingestBatches ticks once (one flush interval with testConfig) and returns
 // the events of every batch sent to ingest since the last call, answering
 // each with status.
@@ -162,7 +151,7 @@ func ingestBatchesReply(t *testing.T, host proxytest.HostEmulator, status, reply
 			}
 			answered[host] = seen
 			again = true
-			if !wasmHosts[host] && (hv(c.Headers, "authorization") != "Bearer svc-token" || hv(c.Headers, ":path") != "/internal/v1/events") {
+			if hv(c.Headers, "authorization") != "Bearer svc-token" || hv(c.Headers, ":path") != "/internal/v1/events" {
 				t.Fatalf("ingest call headers %v", c.Headers)
 			}
 			var b struct{ Events []event.Event }

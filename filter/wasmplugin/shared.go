@@ -33,7 +33,7 @@ func (hostSharedData) Set(name string, data []byte, cas uint32) error {
 func (p *pluginContext) cachedPolicy(k *dataplane.CacheKey) (policy.Answer, bool) {
 	now := p.now()
 	if data, _, err := p.shared.Get(k.Name); err == nil {
-		if a, ok := dataplane.PolicyFromEntry(k, data, now); ok {
+		if a, ok := p.answers.FromEntry(k, k.Name, data, now); ok {
 			return a, true
 		}
 	}
@@ -41,7 +41,7 @@ func (p *pluginContext) cachedPolicy(k *dataplane.CacheKey) (policy.Answer, bool
 	if err != nil {
 		return policy.Answer{}, false
 	}
-	return dataplane.PolicyFromEntry(k, data, now)
+	return p.answers.FromEntry(k, k.Negative, data, now)
 }
 
 func (p *pluginContext) storePolicy(k *dataplane.CacheKey, a *policy.Answer) {
