@@ -305,6 +305,8 @@ type priced struct {
 // call, not on the window's sum.
 func priceUsage(cat *pricing.Catalogue, req pricing.Request, t usage.Tokens, calls uint64, overrides []pricing.Override) priced {
 	n := int64(max(calls, 1))
+	// What the call would cost, not what a provider reported it cost.
+	t.ProviderCostNanoUSD = 0
 	avg, rest := t, t
 	q, qa, qr := classes(&t), classes(&avg), classes(&rest)
 	leftover := false
