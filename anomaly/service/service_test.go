@@ -209,4 +209,3 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 		}
 	}
 }
-

@@ -32,8 +32,8 @@ type Stored struct {
 	State recommend.State
 	// StateChangedBy is the email of who applied or dismissed it (or
 	// reopened it); StateChangedAt when.
-	StateChangedBy          string
-	StateChangedAt          *time.Time
+	StateChangedBy           string
+	StateChangedAt           *time.Time
 	FirstSeenAt, RefreshedAt time.Time
 }
 
