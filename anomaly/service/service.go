@@ -64,7 +64,7 @@ func New(cfg anomaly.Config, sp Spend, st Store, log *slog.Logger) (*Service, er
 
 // Job is the hourly detection run for the scheduler.
 func (s *Service) Job() schedule.Job {
-	return schedule.Job{Name: JobName, Every: time.Hour, Run: func(ctx context.Context) error {
+	return schedule.Job{Name: JobName, Every: time.Hour, Timeout: 20 * time.Minute, Run: func(ctx context.Context) error {
 		_, err := s.RunOnce(ctx)
 		return err
 	}}
@@ -80,7 +80,8 @@ func (s *Service) RunOnce(ctx context.Context) ([]anomaly.Episode, error) {
 	}
 	var opened []anomaly.Episode
 	var errs []error
-	for _, t := range tenants {
+	for i, t := range tenants {
+		schedule.Progress(ctx, "tenant %d of %d", i+1, len(tenants))
 		o, err := s.RunTenant(ctx, t)
 		if err != nil {
 			s.log.Warn("anomaly detection failed for a tenant", "tenant", t, "err", err)

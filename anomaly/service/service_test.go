@@ -22,6 +22,7 @@ import (
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/schedule"
 	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
@@ -97,8 +98,17 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 	testenv.Must(t, err, "service")
 	svc.Now = func() time.Time { return now }
 
-	opened, err := svc.RunOnce(ctx)
-	testenv.Must(t, err, "run")
+	// The first run comes from the scheduler, as in serve and ingest.
+	job := svc.Job()
+	ran, err := schedule.New(db, nil).RunDue(ctx, &job)
+	if err != nil || !ran {
+		t.Fatalf("the scheduled job did not run: %v %v", ran, err)
+	}
+	opened, err := st.List(ctx, pgstore.ListQuery{TenantID: spiky, From: now.Add(-24 * time.Hour), To: now, Limit: 10})
+	testenv.Must(t, err, "list after the scheduled run")
+	if none, err := st.List(ctx, pgstore.ListQuery{TenantID: quiet, From: now.Add(-24 * time.Hour), To: now, Limit: 10}); err != nil || len(none) != 0 {
+		t.Fatalf("the quiet tenant has %d episodes (%v)", len(none), err)
+	}
 	got := map[anomaly.SeriesKey]anomaly.Episode{}
 	for _, e := range opened {
 		if e.TenantID != spiky {

@@ -67,7 +67,7 @@ func New(cfg recommend.Config, catalogue pricing.Source, usage Usage, overrides 
 
 // Job is the hourly refresh for the scheduler.
 func (s *Service) Job() schedule.Job {
-	return schedule.Job{Name: JobName, Every: time.Hour, Run: s.RunOnce}
+	return schedule.Job{Name: JobName, Every: time.Hour, Timeout: 20 * time.Minute, Run: s.RunOnce}
 }
 
 // RunOnce refreshes every tenant; a tenant that fails is logged and the
@@ -78,7 +78,8 @@ func (s *Service) RunOnce(ctx context.Context) error {
 		return err
 	}
 	var errs []error
-	for _, t := range tenants {
+	for i, t := range tenants {
+		schedule.Progress(ctx, "tenant %d of %d", i+1, len(tenants))
 		if err := s.Refresh(ctx, t); err != nil {
 			s.log.Warn("recommendations refresh failed for a tenant", "tenant", t, "err", err)
 			errs = append(errs, fmt.Errorf("tenant %s: %w", t, err))
