@@ -33,7 +33,9 @@ func TestPortalInsights(t *testing.T) {
 	ctx := newBrowser(t)
 	srv := startServer(t)
 	var keys struct {
-		APIKeys struct{ Edges []struct{ Node struct{ ID, Name string } } }
+		APIKeys struct {
+			Edges []struct{ Node struct{ ID, Name string } }
+		}
 	}
 	srv.gql(t, `query($t:ID!){apiKeys(tenantId:$t){edges{node{id name}}}}`, map[string]any{"t": srv.TenantID}, &keys)
 	if len(keys.APIKeys.Edges) == 0 {
