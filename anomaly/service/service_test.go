@@ -50,6 +50,7 @@ func traffic(t *testing.T, w *clickhouse.Writer, tenant, key string, now time.Ti
 		for i := range n {
 			batch = append(batch, spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(),
 				Time: h.Add(time.Duration(i) * time.Minute), TenantID: tenant, KeyID: key, Provider: "openai", ModelRequested: "gpt-4o",
+				WorkspaceID: "ws-1", TeamID: "team-1", ProjectID: "project-1",
 				StatusCode: 200, Complete: true, Usage: usage.Tokens{Input: 100}},
 				Cost: pricing.Cost{Priced: true, ListNanoUSD: 500_000_000, TenantNanoUSD: 500_000_000}})
 		}
@@ -116,8 +117,10 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 		}
 		got[e.Series] = e
 	}
-	// The tenant, its key and its model each ran away: three episodes.
-	for _, k := range []anomaly.SeriesKey{{Dimension: anomaly.DimTenant}, {Dimension: anomaly.DimKey, Value: "key-a"}, {Dimension: anomaly.DimModel, Value: "gpt-4o"}} {
+	// The tenant, its key, its team and project and its model each ran
+	// away: five episodes.
+	for _, k := range []anomaly.SeriesKey{{Dimension: anomaly.DimTenant}, {Dimension: anomaly.DimKey, Value: "key-a"}, {Dimension: anomaly.DimModel, Value: "gpt-4o"},
+		{Dimension: anomaly.DimTeam, Value: "team-1"}, {Dimension: anomaly.DimProject, Value: "project-1"}} {
 		e, ok := got[k]
 		if !ok {
 			t.Fatalf("no episode for %+v in %+v", k, opened)
@@ -126,8 +129,8 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 			t.Errorf("%+v: %+v", k, e)
 		}
 	}
-	if len(opened) != 3 {
-		t.Fatalf("%d episodes, want 3: %+v", len(opened), opened)
+	if len(opened) != 5 {
+		t.Fatalf("%d episodes, want 5: %+v", len(opened), opened)
 	}
 
 	// The same hour again, and the next hour still high: no new episode.
@@ -140,7 +143,7 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 	// Listing is per tenant.
 	list, err := svc.List(ctx, spiky, now.Add(-24*time.Hour), now, "", 0)
 	testenv.Must(t, err, "list")
-	if len(list) != 3 {
+	if len(list) != 5 {
 		t.Fatalf("listed %d episodes of the spiky tenant", len(list))
 	}
 	other, err := svc.List(ctx, quiet, now.Add(-24*time.Hour), now, "", 0)
@@ -155,7 +158,7 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 		t.Fatal("an unknown dimension was accepted")
 	}
 
-	// One alert per episode goes out: NATS and the budget's webhook.
+	// One alert per episode goes out: NATS and the tenant budget's webhook.
 	nc, prefix := testenv.NATS(t)
 	feed := alerts.NewFeed(nc, prefix, nil)
 	sctx, cancel := context.WithCancel(ctx)
@@ -166,11 +169,11 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 	d.SetAnomalies(st)
 	n, err := d.Once(ctx)
 	testenv.Must(t, err, "deliver")
-	if n != 6 {
-		t.Fatalf("%d deliveries, want 3 on NATS and 3 to the webhook", n)
+	if n != 10 {
+		t.Fatalf("%d deliveries, want 5 on NATS and 5 to the webhook", n)
 	}
 	seen := map[anomaly.Dimension]bool{}
-	for range 3 {
+	for range 5 {
 		select {
 		case a := <-live:
 			if a.TenantID != spiky || a.Type != anomaly.AlertType {
@@ -181,11 +184,11 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 			t.Fatal("no live anomaly alert")
 		}
 	}
-	if len(seen) != 3 {
+	if len(seen) != 5 {
 		t.Fatalf("live alerts for %v", seen)
 	}
 	mu.Lock()
-	if len(posted) != 3 || posted[0]["anomaly"] == nil || posted[0]["text"] == "" {
+	if len(posted) != 5 || posted[0]["anomaly"] == nil || posted[0]["text"] == "" {
 		t.Fatalf("webhook got %v", posted)
 	}
 	mu.Unlock()
@@ -200,7 +203,8 @@ func TestRunDetectsOnceAlertsAndIsolates(t *testing.T) {
 		var batch []spend.PricedEvent
 		for i := range 6 {
 			batch = append(batch, spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(),
-				Time: h.Add(time.Duration(i) * time.Minute), TenantID: spiky, KeyID: "key-a", Provider: "openai", ModelRequested: "gpt-4o", StatusCode: 200, Complete: true},
+				Time: h.Add(time.Duration(i) * time.Minute), TenantID: spiky, KeyID: "key-a", Provider: "openai", ModelRequested: "gpt-4o", StatusCode: 200, Complete: true,
+				WorkspaceID: "ws-1", TeamID: "team-1", ProjectID: "project-1"},
 				Cost: pricing.Cost{Priced: true, ListNanoUSD: 500_000_000, TenantNanoUSD: 500_000_000}})
 		}
 		_, err := w.Write(ctx, batch)
