@@ -74,6 +74,7 @@ type ComplexityRoot struct {
 		EpisodeID func(childComplexity int) int
 		Expected  func(childComplexity int) int
 		Hour      func(childComplexity int) int
+		Label     func(childComplexity int) int
 		Observed  func(childComplexity int) int
 		Score     func(childComplexity int) int
 		Severity  func(childComplexity int) int
@@ -955,6 +956,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AnomalyAlert.Hour(childComplexity), true
+	case "AnomalyAlert.label":
+		if e.ComplexityRoot.AnomalyAlert.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Label(childComplexity), true
 	case "AnomalyAlert.observed":
 		if e.ComplexityRoot.AnomalyAlert.Observed == nil {
 			break
@@ -5278,6 +5285,8 @@ func (ec *executionContext) childFields_AnomalyAlert(ctx context.Context, field 
 		return ec.fieldContext_AnomalyAlert_dimension(ctx, field)
 	case "value":
 		return ec.fieldContext_AnomalyAlert_value(ctx, field)
+	case "label":
+		return ec.fieldContext_AnomalyAlert_label(ctx, field)
 	case "severity":
 		return ec.fieldContext_AnomalyAlert_severity(ctx, field)
 	case "hour":
@@ -9178,6 +9187,29 @@ func (ec *executionContext) _AnomalyAlert_value(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_AnomalyAlert_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyAlert_label(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "String")
 }
 
@@ -23584,6 +23616,11 @@ func (ec *executionContext) _AnomalyAlert(ctx context.Context, sel ast.Selection
 			}
 		case "value":
 			out.Values[i] = ec._AnomalyAlert_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._AnomalyAlert_label(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

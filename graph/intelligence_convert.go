@@ -85,7 +85,7 @@ func (r *Resolver) anomalyEpisodes(ctx context.Context, tenantID string, list []
 }
 
 func anomalyAlert(a anomaly.Alert) *model.AnomalyAlert {
-	return &model.AnomalyAlert{EpisodeID: a.EpisodeID, Dimension: model.AnomalyDimension(strings.ToUpper(string(a.Dimension))), Value: a.Value,
+	return &model.AnomalyAlert{EpisodeID: a.EpisodeID, Dimension: model.AnomalyDimension(strings.ToUpper(string(a.Dimension))), Value: a.Value, Label: a.Label,
 		Severity: model.AnomalySeverity(strings.ToUpper(string(a.Severity))), Hour: a.Hour.UTC(), Observed: scalar.Money(a.ObservedNanoUSD),
 		Expected: scalar.Money(a.ExpectedNanoUSD), Score: a.Score, Text: a.Text()}
 }

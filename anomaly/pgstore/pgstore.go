@@ -202,7 +202,13 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 		return 0, fmt.Errorf("anomaly: outbox: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	rows, err := tx.Query(ctx, `SELECT o.id, o.webhook_url, o.attempts, `+prefixed("e.")+`
+	// The series' name as people know it, read at delivery (a key renamed
+	// since is named as it is now).
+	rows, err := tx.Query(ctx, `SELECT o.id, o.webhook_url, o.attempts, `+prefixed("e.")+`,
+		COALESCE(CASE e.dimension
+			WHEN 'key' THEN (SELECT name FROM api_keys WHERE tenant_id = e.tenant_id AND id::text = e.series_value)
+			WHEN 'team' THEN (SELECT name FROM teams WHERE tenant_id = e.tenant_id AND id::text = e.series_value)
+			WHEN 'project' THEN (SELECT name FROM projects WHERE tenant_id = e.tenant_id AND id::text = e.series_value) END, '')
 		FROM anomaly_alert_outbox o JOIN anomaly_episodes e ON e.id = o.episode_id
 		WHERE o.kind = $1 AND o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= now()
 		ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED`, kind, limit)
@@ -218,7 +224,7 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 		var e anomaly.Episode
 		var dim, sev string
 		err := r.Scan(&d.id, &d.del.WebhookURL, &d.del.Attempt, &e.ID, &e.TenantID, &dim, &e.Series.Value, &e.StartedAt, &e.LastAnomalousAt,
-			&e.EndedAt, &e.PeakHour, &e.PeakNanoUSD, &e.PeakExpectedNanoUSD, &e.PeakScore, &sev, &e.ExcessNanoUSD, &e.AnomalousHours, &e.DetectedAt)
+			&e.EndedAt, &e.PeakHour, &e.PeakNanoUSD, &e.PeakExpectedNanoUSD, &e.PeakScore, &sev, &e.ExcessNanoUSD, &e.AnomalousHours, &e.DetectedAt, &e.Label)
 		e.Series.Dimension, e.Severity = anomaly.Dimension(dim), anomaly.Severity(sev)
 		e.StartedAt, e.PeakHour, e.DetectedAt = e.StartedAt.UTC(), e.PeakHour.UTC(), e.DetectedAt.UTC()
 		d.del.Kind, d.del.Attempt, d.del.Alert = kind, d.del.Attempt+1, anomaly.AlertOf(&e)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,14 +75,23 @@ func TestAlertsRouteToCoveringBudgetsOnceAndRetry(t *testing.T) {
 	}
 
 	pol := budget.DeliverPolicy{MaxAttempts: 2, Backoff: func(int) time.Duration { return 0 }}
-	var urls []string
+	var urls, labels []string
 	n, err := st.DeliverDue(ctx, "webhook", 100, pol, func(_ context.Context, d anomaly.Delivery) error {
 		urls = append(urls, string(d.Alert.Dimension)+" "+d.WebhookURL)
+		if d.Alert.Dimension == anomaly.DimKey {
+			labels = append(labels, d.Alert.Label)
+			if want := `spend of key "k"`; !strings.Contains(d.Alert.Text(), want) {
+				t.Errorf("text %q lacks %s", d.Alert.Text(), want)
+			}
+		}
 		return errors.New("HTTP 500")
 	})
 	testenv.Must(t, err, "deliver")
 	sort.Strings(urls)
 	want := []string{"key https://hooks.example/all", "key https://hooks.example/key", "team https://hooks.example/all"}
+	if len(labels) != 2 || labels[0] != "k" || labels[1] != "k" {
+		t.Errorf("the key's alerts are not named by the key: %v", labels)
+	}
 	if n != 0 || len(urls) != len(want) || urls[0] != want[0] || urls[1] != want[1] || urls[2] != want[2] {
 		t.Fatalf("webhook deliveries %v (%d ok), want %v", urls, n, want)
 	}

@@ -52,12 +52,14 @@ type AnomalyAlert struct {
 	EpisodeID string           `json:"episodeId"`
 	Dimension AnomalyDimension `json:"dimension"`
 	Value     string           `json:"value"`
-	Severity  AnomalySeverity  `json:"severity"`
-	Hour      time.Time        `json:"hour"`
-	Observed  scalar.Money     `json:"observed"`
-	Expected  scalar.Money     `json:"expected"`
-	Score     float64          `json:"score"`
-	Text      string           `json:"text"`
+	// The key's, team's or project's name when it has one.
+	Label    string          `json:"label"`
+	Severity AnomalySeverity `json:"severity"`
+	Hour     time.Time       `json:"hour"`
+	Observed scalar.Money    `json:"observed"`
+	Expected scalar.Money    `json:"expected"`
+	Score    float64         `json:"score"`
+	Text     string          `json:"text"`
 }
 
 // A run of unusual hourly spend of one series, alerted once.
