@@ -82,7 +82,7 @@ export function Insights({ ctx }: { ctx: Ctx }) {
       <h3>Anomalies (last 14 days)</h3>
       {data && data.anomalies.length === 0 && <Empty>No unusual spend. Each hour is compared with the same hour of the week in the four weeks before.</Empty>}
       {data && data.anomalies.length > 0 && (
-        <table>
+        <div className="table-wrap"><table>
           <thead><tr><th>Started</th><th>Of</th><th>Severity</th><th>Peak hour</th><th>Peak</th><th>Excess</th><th>Status</th></tr></thead>
           <tbody>
             {data.anomalies.map((e) => (
@@ -97,7 +97,7 @@ export function Insights({ ctx }: { ctx: Ctx }) {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       )}
     </section>
   );
