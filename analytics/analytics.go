@@ -592,6 +592,9 @@ type BudgetStatus struct {
 	// Blocked is true when a hard budget's spend reached its amount: the
 	// keys it covers are refused until the period ends or it is raised.
 	Blocked bool
+	// Projection is the weekday-aware forecast at period end with its band
+	// and exceed date (forecast.go); ForecastNanoUSD is its expected value.
+	Projection budget.Projection
 }
 
 // BudgetStatuses reports every budget of the tenant (or only budgetID when
@@ -627,9 +630,12 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 		return nil, err
 	}
 	out := make([]BudgetStatus, len(list))
+	now := s.Now()
 	for i, b := range list {
 		st := totals[b.ID]
-		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= st.AmountNanoUSD}
+		p := s.project(ctx, &list[i], &st, now)
+		st.ForecastNanoUSD = p.ExpectedNanoUSD
+		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= st.AmountNanoUSD, Projection: p}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Budget.Name < out[j].Budget.Name })
 	return out, nil

@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/spendgate/spendgate/analytics"
+	anomalysvc "github.com/spendgate/spendgate/anomaly/service"
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
@@ -32,6 +33,7 @@ import (
 	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
+	recommendsvc "github.com/spendgate/spendgate/recommend/service"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/requestid"
 	"github.com/spendgate/spendgate/scim"
@@ -68,6 +70,12 @@ type Config struct {
 	Limits Limits
 	// Extensions are added to the GraphQL server (metrics, tracing).
 	Extensions []graphql.HandlerExtension
+	// Anomalies lists anomaly episodes, AnomalyFeed feeds the anomalyAlerts
+	// subscription, Recommendations serves savings recommendations; nil:
+	// not available.
+	Anomalies       *anomalysvc.Service
+	AnomalyFeed     graph.AnomalyFeed
+	Recommendations *recommendsvc.Service
 }
 
 // Server is the API's HTTP handler.
@@ -87,7 +95,8 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, cp: cp, log: log, mux: http.NewServeMux()}
 	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
-		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions,
+		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
 	for _, ext := range cfg.Extensions {
 		s.graphql.Use(ext)
 	}

@@ -1,11 +1,16 @@
 package apiserver
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spendgate/spendgate/graph"
+	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/recommend"
+	recommendpg "github.com/spendgate/spendgate/recommend/pgstore"
 )
 
 // auditStep runs one mutation that must succeed and names the audit entry it
@@ -48,6 +53,13 @@ func TestEveryMutationIsAudited(t *testing.T) {
 	h := newFullHarness(t)
 	tok, tenant := h.owner("alice@example.com", "acme")
 	ids := map[string]string{"t": tenant, "dead": h.deadLetter(tenant)}
+	// A recommendation, as the hourly refresh stores them.
+	recs := recommendpg.New(h.pool)
+	testenv.Must(t, recs.Refresh(context.Background(), tenant, []recommend.Recommendation{{Fingerprint: "price_model||acme|acme-llm",
+		Kind: recommend.KindPriceModel, Provider: "acme", Model: "acme-llm", Title: "Price acme/acme-llm", Detail: "unpriced"}}, time.Now()), "recommendation")
+	stored, err := recs.List(context.Background(), tenant, "")
+	testenv.Must(t, err, "recommendations")
+	ids["rec"] = stored[0].ID
 	id := func(path ...string) func(map[string]any, map[string]string) string {
 		return func(d map[string]any, _ map[string]string) string { s, _ := get(d, path...).(string); return s }
 	}
@@ -68,6 +80,7 @@ func TestEveryMutationIsAudited(t *testing.T) {
 	}
 	steps := []auditStep{
 		{"renameTenant", `mutation($t:ID!){renameTenant(tenantId:$t,name:"Acme Corp"){id}}`, "tenant.rename", tv(), idOf("t"), nil},
+		{"setRecommendationState", `mutation($t:ID!,$rec:ID!){setRecommendationState(tenantId:$t,id:$rec,state:DISMISSED){id}}`, "recommendation.dismissed", tv("rec"), idOf("rec"), nil},
 		{"addMember", `mutation($t:ID!){addMember(tenantId:$t,email:"carol@example.com",password:"carol-secret-pw",role:VIEWER){user{id}}}`, "member.add",
 			tv(), id("addMember", "user", "id"), keep("user", "addMember", "user", "id")},
 		{"updateMemberRole", `mutation($t:ID!,$user:ID!){updateMemberRole(tenantId:$t,userId:$user,role:ADMIN){role}}`, "member.role", tv("user"), idOf("user"), nil},

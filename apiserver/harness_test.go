@@ -22,6 +22,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/anomaly"
+	anomalypg "github.com/spendgate/spendgate/anomaly/pgstore"
+	anomalysvc "github.com/spendgate/spendgate/anomaly/service"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
@@ -33,6 +36,9 @@ import (
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
+	"github.com/spendgate/spendgate/recommend"
+	recommendpg "github.com/spendgate/spendgate/recommend/pgstore"
+	recommendsvc "github.com/spendgate/spendgate/recommend/service"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
@@ -76,6 +82,8 @@ type harness struct {
 	chConn driver.Conn
 	// revisions serves pricing revisions; alice@example.com is its admin.
 	revisions *revision.Service
+	// recommendations refreshes and serves recommendations (full harness).
+	recommendations *recommendsvc.Service
 }
 
 const (
@@ -127,8 +135,15 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 			budgetservice.New(pool, nil, "sgtest", budgetservice.DefaultConfig("sgtest"), log))
 		nc, prefix := testenv.NATS(t)
 		h.nc, h.alertPrefix = nc, strings.ToLower(prefix)
-		cfg.Alerts = alerts.NewFeed(nc, h.alertPrefix, log)
+		feed := alerts.NewFeed(nc, h.alertPrefix, log)
+		cfg.Alerts, cfg.AnomalyFeed = feed, feed
 		cfg.Ticks = alerts.NewTicks(nc, h.alertPrefix, log)
+		chAnalytics := &chstore.Analytics{Conn: conn, Database: db}
+		cfg.Anomalies, err = anomalysvc.New(anomaly.DefaultConfig(), chAnalytics, anomalypg.New(pool), log)
+		testenv.Must(t, err, "anomaly service")
+		h.recommendations = recommendsvc.New(recommend.DefaultConfig(), pricing.Default(), chAnalytics, controlplane.OverrideReader{DB: pool},
+			recommendpg.New(pool), cp, log)
+		cfg.Recommendations = h.recommendations
 		js, err := jetstream.New(nc)
 		testenv.Must(t, err, "jetstream")
 		h.ingest = ingest.DefaultConfig()
@@ -394,6 +409,13 @@ func (h *harness) publishAlert(a budget.Alert) {
 	b, err := json.Marshal(a)
 	testenv.Must(h.t, err, "alert")
 	testenv.Must(h.t, h.nc.Publish(alerts.Subject(h.alertPrefix, a.TenantID), b), "publish alert")
+}
+
+func (h *harness) publishAnomaly(a anomaly.Alert) {
+	h.t.Helper()
+	b, err := json.Marshal(a)
+	testenv.Must(h.t, err, "anomaly alert")
+	testenv.Must(h.t, h.nc.Publish(alerts.AnomalySubject(h.alertPrefix, a.TenantID), b), "publish anomaly alert")
 }
 
 // proposeRevision stores a proposed catalogue revision (gpt-4o's input at

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"sigs.k8s.io/yaml"
 
+	"github.com/spendgate/spendgate/anomaly"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
@@ -19,6 +20,8 @@ import (
 	"github.com/spendgate/spendgate/graph"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/recommend"
+	recommendpg "github.com/spendgate/spendgate/recommend/pgstore"
 	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
 )
@@ -98,6 +101,11 @@ var tenantOps = []op{
 	{"Mutation.createAttributionMapping", `mutation($t:ID!,$node:ID!){createAttributionMapping(tenantId:$t,dimensionName:"team",dimensionValue:"x",nodeId:$node){id}}`, true},
 	{"Mutation.deleteAttributionMapping", `mutation($t:ID!,$mapping:ID!){deleteAttributionMapping(tenantId:$t,id:$mapping)}`, true},
 	{"Subscription.spendTicks", `subscription($t:ID!){spendTicks(tenantId:$t){requests tenantCost}}`, false},
+	{"Query.anomalies", `query($t:ID!){anomalies(tenantId:$t,` + month + `){id label}}`, false},
+	{"Query.spendForecast", `query($t:ID!){spendForecast(tenantId:$t){expected low high}}`, false},
+	{"Query.recommendations", `query($t:ID!){recommendations(tenantId:$t){id title monthlySavings}}`, false},
+	{"Mutation.setRecommendationState", `mutation($t:ID!,$rec:ID!){setRecommendationState(tenantId:$t,id:$rec,state:DISMISSED){id state}}`, true},
+	{"Subscription.anomalyAlerts", `subscription($t:ID!){anomalyAlerts(tenantId:$t){episodeId text}}`, false},
 }
 
 // world is what the isolation checks work on: tenant A (alice) and tenant B
@@ -562,13 +570,22 @@ func newWorld(t *testing.T) *world {
 	w.bobCode = func() string { c, _ := auth.TOTPCode(bobSecret, time.Now()); return c }
 	codes := get(h.must(w.bob, `mutation($c:String!){confirmTOTP(code:$c)}`, map[string]any{"c": w.bobCode()}), "confirmTOTP").([]any)
 	w.bobRecovery = codes[0].(string)
+	// A recommendation of B's.
+	recs := recommendpg.New(h.pool)
+	testenv.Must(t, recs.Refresh(context.Background(), w.tenantB, []recommend.Recommendation{{Fingerprint: "revoke_key|" + w.bKey + "||",
+		Kind: recommend.KindRevokeKey, KeyID: w.bKey, Title: "Revoke key \"bob key\"", Detail: "no traffic"}}, time.Now()), "B's recommendation")
+	bRecs, err := recs.List(context.Background(), w.tenantB, "")
+	testenv.Must(t, err, "B's recommendations")
 	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent,
-		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace, "scim": bSCIM}
+		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace, "scim": bSCIM,
+		"rec": bRecs[0].ID}
 	w.alertB = func() {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
 			PeriodStart: now.Add(-time.Hour), PeriodEnd: now.Add(time.Hour), SpentNanoUSD: 250_000_000_000, AmountNanoUSD: 500_000_000_000, Time: now})
 		h.publishTick(w.tenantB, alerts.SpendTick{At: now, Requests: 3, ListNanoUSD: 81_000, TenantNanoUSD: 81_000})
+		h.publishAnomaly(anomaly.Alert{Type: anomaly.AlertType, EpisodeID: uuid.NewString(), TenantID: w.tenantB, Dimension: anomaly.DimTenant,
+			Severity: anomaly.SeverityMajor, Hour: now.Truncate(time.Hour), ObservedNanoUSD: 9e9, ExpectedNanoUSD: 1e9, Score: 9})
 	}
 	w.snapshotB = snapshot
 	return w

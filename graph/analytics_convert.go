@@ -139,7 +139,9 @@ func budgetStatus(s analytics.BudgetStatus) *model.BudgetStatus {
 	}
 	return &model.BudgetStatus{Budget: budget(s.Budget), PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd,
 		Spent: scalar.Money(s.SpentNanoUSD), Reserved: scalar.Money(s.ReservedNanoUSD), Remaining: scalar.Money(s.RemainingNanoUSD()),
-		PercentUsed: pct, Forecast: scalar.Money(s.ForecastNanoUSD), Blocked: s.Blocked}
+		PercentUsed: pct, Forecast: scalar.Money(s.ForecastNanoUSD), Blocked: s.Blocked,
+		ForecastLow: scalar.Money(s.Projection.LowNanoUSD), ForecastHigh: scalar.Money(s.Projection.HighNanoUSD),
+		WillExceedOn: s.Projection.ExceedsOn, ForecastMethod: strings.ToUpper(s.Projection.Method)}
 }
 
 func budgetAlert(a sgbudget.Alert) *model.BudgetAlert {

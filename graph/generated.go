@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"math"
@@ -66,6 +67,37 @@ type ComplexityRoot struct {
 	APIKeyEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AnomalyAlert struct {
+		Dimension func(childComplexity int) int
+		EpisodeID func(childComplexity int) int
+		Expected  func(childComplexity int) int
+		Hour      func(childComplexity int) int
+		Label     func(childComplexity int) int
+		Observed  func(childComplexity int) int
+		Score     func(childComplexity int) int
+		Severity  func(childComplexity int) int
+		Text      func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
+	AnomalyEpisode struct {
+		AnomalousHours  func(childComplexity int) int
+		DetectedAt      func(childComplexity int) int
+		Dimension       func(childComplexity int) int
+		EndedAt         func(childComplexity int) int
+		ExcessSpend     func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Label           func(childComplexity int) int
+		LastAnomalousAt func(childComplexity int) int
+		PeakExpected    func(childComplexity int) int
+		PeakHour        func(childComplexity int) int
+		PeakScore       func(childComplexity int) int
+		PeakSpend       func(childComplexity int) int
+		Severity        func(childComplexity int) int
+		StartedAt       func(childComplexity int) int
+		Value           func(childComplexity int) int
 	}
 
 	AttributionMapping struct {
@@ -153,15 +185,19 @@ type ComplexityRoot struct {
 	}
 
 	BudgetStatus struct {
-		Blocked     func(childComplexity int) int
-		Budget      func(childComplexity int) int
-		Forecast    func(childComplexity int) int
-		PercentUsed func(childComplexity int) int
-		PeriodEnd   func(childComplexity int) int
-		PeriodStart func(childComplexity int) int
-		Remaining   func(childComplexity int) int
-		Reserved    func(childComplexity int) int
-		Spent       func(childComplexity int) int
+		Blocked        func(childComplexity int) int
+		Budget         func(childComplexity int) int
+		Forecast       func(childComplexity int) int
+		ForecastHigh   func(childComplexity int) int
+		ForecastLow    func(childComplexity int) int
+		ForecastMethod func(childComplexity int) int
+		PercentUsed    func(childComplexity int) int
+		PeriodEnd      func(childComplexity int) int
+		PeriodStart    func(childComplexity int) int
+		Remaining      func(childComplexity int) int
+		Reserved       func(childComplexity int) int
+		Spent          func(childComplexity int) int
+		WillExceedOn   func(childComplexity int) int
 	}
 
 	CatalogueModel struct {
@@ -292,6 +328,7 @@ type ComplexityRoot struct {
 		SetAPIKeyProject         func(childComplexity int, tenantID string, id string, projectID *string) int
 		SetAzureDeployment       func(childComplexity int, tenantID string, deployment string, model string) int
 		SetOrgNodeKeyDefaults    func(childComplexity int, tenantID string, id string, keyDefaults model.KeyPolicyInput) int
+		SetRecommendationState   func(childComplexity int, tenantID string, id string, state model.RecommendationState) int
 		SetTenantMFARequired     func(childComplexity int, tenantID string, required bool) int
 		SignIn                   func(childComplexity int, email string, password string, mfaCode *string) int
 		SignOut                  func(childComplexity int, refreshToken string) int
@@ -376,6 +413,7 @@ type ComplexityRoot struct {
 	Query struct {
 		APIKey              func(childComplexity int, tenantID string, id string) int
 		APIKeys             func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
+		Anomalies           func(childComplexity int, tenantID string, from time.Time, to time.Time, dimension *model.AnomalyDimension, first *int) int
 		AttributionMappings func(childComplexity int, tenantID string) int
 		AuditLog            func(childComplexity int, tenantID string, first *int, after *string) int
 		AzureDeployments    func(childComplexity int, tenantID string) int
@@ -395,9 +433,11 @@ type ComplexityRoot struct {
 		PricingOverrides    func(childComplexity int, tenantID string, first *int, after *string) int
 		PricingRevision     func(childComplexity int, id string) int
 		PricingRevisions    func(childComplexity int, first *int) int
+		Recommendations     func(childComplexity int, tenantID string, state *model.RecommendationState) int
 		RoleGrants          func(childComplexity int, tenantID string) int
 		ScimTokens          func(childComplexity int, tenantID string) int
 		SpendBreakdown      func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
+		SpendForecast       func(childComplexity int, tenantID string) int
 		SpendSummary        func(childComplexity int, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) int
 		SpendTimeSeries     func(childComplexity int, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
 		SsoOption           func(childComplexity int, email *string, tenantSlug *string) int
@@ -412,6 +452,26 @@ type ComplexityRoot struct {
 	Rate struct {
 		Class      func(childComplexity int) int
 		PerMillion func(childComplexity int) int
+	}
+
+	Recommendation struct {
+		Alternative        func(childComplexity int) int
+		CurrentMonthlyCost func(childComplexity int) int
+		Detail             func(childComplexity int) int
+		FirstSeenAt        func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		KeyID              func(childComplexity int) int
+		KeyName            func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		Model              func(childComplexity int) int
+		MonthlySavings     func(childComplexity int) int
+		Provider           func(childComplexity int) int
+		RefreshedAt        func(childComplexity int) int
+		Requests           func(childComplexity int) int
+		State              func(childComplexity int) int
+		StateChangedAt     func(childComplexity int) int
+		StateChangedBy     func(childComplexity int) int
+		Title              func(childComplexity int) int
 	}
 
 	RepriceResult struct {
@@ -471,6 +531,16 @@ type ComplexityRoot struct {
 		Total   func(childComplexity int) int
 	}
 
+	SpendForecast struct {
+		Expected    func(childComplexity int) int
+		High        func(childComplexity int) int
+		Low         func(childComplexity int) int
+		Method      func(childComplexity int) int
+		PeriodEnd   func(childComplexity int) int
+		PeriodStart func(childComplexity int) int
+		Spent       func(childComplexity int) int
+	}
+
 	SpendGroup struct {
 		Keys   func(childComplexity int) int
 		Labels func(childComplexity int) int
@@ -502,8 +572,9 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		BudgetAlerts func(childComplexity int, tenantID string) int
-		SpendTicks   func(childComplexity int, tenantID string) int
+		AnomalyAlerts func(childComplexity int, tenantID string) int
+		BudgetAlerts  func(childComplexity int, tenantID string) int
+		SpendTicks    func(childComplexity int, tenantID string) int
 	}
 
 	TOTPEnrolment struct {
@@ -680,6 +751,7 @@ type MutationResolver interface {
 	ConfirmTotp(ctx context.Context, code string) ([]string, error)
 	DisableTotp(ctx context.Context, password string, code string) (bool, error)
 	RegenerateRecoveryCodes(ctx context.Context, code string) ([]string, error)
+	SetRecommendationState(ctx context.Context, tenantID string, id string, state model.RecommendationState) (*model.Recommendation, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
@@ -715,10 +787,14 @@ type QueryResolver interface {
 	ScimTokens(ctx context.Context, tenantID string) ([]*model.SCIMToken, error)
 	MyMfa(ctx context.Context) (*model.MFAStatus, error)
 	SsoOption(ctx context.Context, email *string, tenantSlug *string) (*model.SSOOption, error)
+	Anomalies(ctx context.Context, tenantID string, from time.Time, to time.Time, dimension *model.AnomalyDimension, first *int) ([]*model.AnomalyEpisode, error)
+	SpendForecast(ctx context.Context, tenantID string) (*model.SpendForecast, error)
+	Recommendations(ctx context.Context, tenantID string, state *model.RecommendationState) ([]*model.Recommendation, error)
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
 	SpendTicks(ctx context.Context, tenantID string) (<-chan *model.SpendTick, error)
+	AnomalyAlerts(ctx context.Context, tenantID string) (<-chan *model.AnomalyAlert, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -855,6 +931,158 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKeyEdge.Node(childComplexity), true
+
+	case "AnomalyAlert.dimension":
+		if e.ComplexityRoot.AnomalyAlert.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Dimension(childComplexity), true
+	case "AnomalyAlert.episodeId":
+		if e.ComplexityRoot.AnomalyAlert.EpisodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.EpisodeID(childComplexity), true
+	case "AnomalyAlert.expected":
+		if e.ComplexityRoot.AnomalyAlert.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Expected(childComplexity), true
+	case "AnomalyAlert.hour":
+		if e.ComplexityRoot.AnomalyAlert.Hour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Hour(childComplexity), true
+	case "AnomalyAlert.label":
+		if e.ComplexityRoot.AnomalyAlert.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Label(childComplexity), true
+	case "AnomalyAlert.observed":
+		if e.ComplexityRoot.AnomalyAlert.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Observed(childComplexity), true
+	case "AnomalyAlert.score":
+		if e.ComplexityRoot.AnomalyAlert.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Score(childComplexity), true
+	case "AnomalyAlert.severity":
+		if e.ComplexityRoot.AnomalyAlert.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Severity(childComplexity), true
+	case "AnomalyAlert.text":
+		if e.ComplexityRoot.AnomalyAlert.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Text(childComplexity), true
+	case "AnomalyAlert.value":
+		if e.ComplexityRoot.AnomalyAlert.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyAlert.Value(childComplexity), true
+
+	case "AnomalyEpisode.anomalousHours":
+		if e.ComplexityRoot.AnomalyEpisode.AnomalousHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.AnomalousHours(childComplexity), true
+	case "AnomalyEpisode.detectedAt":
+		if e.ComplexityRoot.AnomalyEpisode.DetectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.DetectedAt(childComplexity), true
+	case "AnomalyEpisode.dimension":
+		if e.ComplexityRoot.AnomalyEpisode.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.Dimension(childComplexity), true
+	case "AnomalyEpisode.endedAt":
+		if e.ComplexityRoot.AnomalyEpisode.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.EndedAt(childComplexity), true
+	case "AnomalyEpisode.excessSpend":
+		if e.ComplexityRoot.AnomalyEpisode.ExcessSpend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.ExcessSpend(childComplexity), true
+	case "AnomalyEpisode.id":
+		if e.ComplexityRoot.AnomalyEpisode.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.ID(childComplexity), true
+	case "AnomalyEpisode.label":
+		if e.ComplexityRoot.AnomalyEpisode.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.Label(childComplexity), true
+	case "AnomalyEpisode.lastAnomalousAt":
+		if e.ComplexityRoot.AnomalyEpisode.LastAnomalousAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.LastAnomalousAt(childComplexity), true
+	case "AnomalyEpisode.peakExpected":
+		if e.ComplexityRoot.AnomalyEpisode.PeakExpected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.PeakExpected(childComplexity), true
+	case "AnomalyEpisode.peakHour":
+		if e.ComplexityRoot.AnomalyEpisode.PeakHour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.PeakHour(childComplexity), true
+	case "AnomalyEpisode.peakScore":
+		if e.ComplexityRoot.AnomalyEpisode.PeakScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.PeakScore(childComplexity), true
+	case "AnomalyEpisode.peakSpend":
+		if e.ComplexityRoot.AnomalyEpisode.PeakSpend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.PeakSpend(childComplexity), true
+	case "AnomalyEpisode.severity":
+		if e.ComplexityRoot.AnomalyEpisode.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.Severity(childComplexity), true
+	case "AnomalyEpisode.startedAt":
+		if e.ComplexityRoot.AnomalyEpisode.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.StartedAt(childComplexity), true
+	case "AnomalyEpisode.value":
+		if e.ComplexityRoot.AnomalyEpisode.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEpisode.Value(childComplexity), true
 
 	case "AttributionMapping.createdAt":
 		if e.ComplexityRoot.AttributionMapping.CreatedAt == nil {
@@ -1225,6 +1453,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetStatus.Forecast(childComplexity), true
+	case "BudgetStatus.forecastHigh":
+		if e.ComplexityRoot.BudgetStatus.ForecastHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.ForecastHigh(childComplexity), true
+	case "BudgetStatus.forecastLow":
+		if e.ComplexityRoot.BudgetStatus.ForecastLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.ForecastLow(childComplexity), true
+	case "BudgetStatus.forecastMethod":
+		if e.ComplexityRoot.BudgetStatus.ForecastMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.ForecastMethod(childComplexity), true
 	case "BudgetStatus.percentUsed":
 		if e.ComplexityRoot.BudgetStatus.PercentUsed == nil {
 			break
@@ -1261,6 +1507,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetStatus.Spent(childComplexity), true
+	case "BudgetStatus.willExceedOn":
+		if e.ComplexityRoot.BudgetStatus.WillExceedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.WillExceedOn(childComplexity), true
 
 	case "CatalogueModel.aliases":
 		if e.ComplexityRoot.CatalogueModel.Aliases == nil {
@@ -2010,6 +2262,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetOrgNodeKeyDefaults(childComplexity, args["tenantId"].(string), args["id"].(string), args["keyDefaults"].(model.KeyPolicyInput)), true
+	case "Mutation.setRecommendationState":
+		if e.ComplexityRoot.Mutation.SetRecommendationState == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRecommendationState_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRecommendationState(childComplexity, args["tenantId"].(string), args["id"].(string), args["state"].(model.RecommendationState)), true
 	case "Mutation.setTenantMFARequired":
 		if e.ComplexityRoot.Mutation.SetTenantMFARequired == nil {
 			break
@@ -2411,6 +2674,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APIKeys(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string), args["status"].(*model.KeyStatus)), true
+	case "Query.anomalies":
+		if e.ComplexityRoot.Query.Anomalies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_anomalies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Anomalies(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["dimension"].(*model.AnomalyDimension), args["first"].(*int)), true
 	case "Query.attributionMappings":
 		if e.ComplexityRoot.Query.AttributionMappings == nil {
 			break
@@ -2606,6 +2880,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PricingRevisions(childComplexity, args["first"].(*int)), true
+	case "Query.recommendations":
+		if e.ComplexityRoot.Query.Recommendations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recommendations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Recommendations(childComplexity, args["tenantId"].(string), args["state"].(*model.RecommendationState)), true
 	case "Query.roleGrants":
 		if e.ComplexityRoot.Query.RoleGrants == nil {
 			break
@@ -2639,6 +2924,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SpendBreakdown(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]*model.SpendGroupBy), args["filter"].(*model.SpendFilter), args["top"].(*int)), true
+	case "Query.spendForecast":
+		if e.ComplexityRoot.Query.SpendForecast == nil {
+			break
+		}
+
+		args, err := ec.field_Query_spendForecast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SpendForecast(childComplexity, args["tenantId"].(string)), true
 	case "Query.spendSummary":
 		if e.ComplexityRoot.Query.SpendSummary == nil {
 			break
@@ -2746,6 +3042,109 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Rate.PerMillion(childComplexity), true
+
+	case "Recommendation.alternative":
+		if e.ComplexityRoot.Recommendation.Alternative == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.Alternative(childComplexity), true
+	case "Recommendation.currentMonthlyCost":
+		if e.ComplexityRoot.Recommendation.CurrentMonthlyCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.CurrentMonthlyCost(childComplexity), true
+	case "Recommendation.detail":
+		if e.ComplexityRoot.Recommendation.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.Detail(childComplexity), true
+	case "Recommendation.firstSeenAt":
+		if e.ComplexityRoot.Recommendation.FirstSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.FirstSeenAt(childComplexity), true
+	case "Recommendation.id":
+		if e.ComplexityRoot.Recommendation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.ID(childComplexity), true
+	case "Recommendation.keyId":
+		if e.ComplexityRoot.Recommendation.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.KeyID(childComplexity), true
+	case "Recommendation.keyName":
+		if e.ComplexityRoot.Recommendation.KeyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.KeyName(childComplexity), true
+	case "Recommendation.kind":
+		if e.ComplexityRoot.Recommendation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.Kind(childComplexity), true
+	case "Recommendation.model":
+		if e.ComplexityRoot.Recommendation.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.Model(childComplexity), true
+	case "Recommendation.monthlySavings":
+		if e.ComplexityRoot.Recommendation.MonthlySavings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.MonthlySavings(childComplexity), true
+	case "Recommendation.provider":
+		if e.ComplexityRoot.Recommendation.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.Provider(childComplexity), true
+	case "Recommendation.refreshedAt":
+		if e.ComplexityRoot.Recommendation.RefreshedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.RefreshedAt(childComplexity), true
+	case "Recommendation.requests":
+		if e.ComplexityRoot.Recommendation.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.Requests(childComplexity), true
+	case "Recommendation.state":
+		if e.ComplexityRoot.Recommendation.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.State(childComplexity), true
+	case "Recommendation.stateChangedAt":
+		if e.ComplexityRoot.Recommendation.StateChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.StateChangedAt(childComplexity), true
+	case "Recommendation.stateChangedBy":
+		if e.ComplexityRoot.Recommendation.StateChangedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.StateChangedBy(childComplexity), true
+	case "Recommendation.title":
+		if e.ComplexityRoot.Recommendation.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recommendation.Title(childComplexity), true
 
 	case "RepriceResult.examined":
 		if e.ComplexityRoot.RepriceResult.Examined == nil {
@@ -2953,6 +3352,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SpendBreakdown.Total(childComplexity), true
 
+	case "SpendForecast.expected":
+		if e.ComplexityRoot.SpendForecast.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendForecast.Expected(childComplexity), true
+	case "SpendForecast.high":
+		if e.ComplexityRoot.SpendForecast.High == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendForecast.High(childComplexity), true
+	case "SpendForecast.low":
+		if e.ComplexityRoot.SpendForecast.Low == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendForecast.Low(childComplexity), true
+	case "SpendForecast.method":
+		if e.ComplexityRoot.SpendForecast.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendForecast.Method(childComplexity), true
+	case "SpendForecast.periodEnd":
+		if e.ComplexityRoot.SpendForecast.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendForecast.PeriodEnd(childComplexity), true
+	case "SpendForecast.periodStart":
+		if e.ComplexityRoot.SpendForecast.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendForecast.PeriodStart(childComplexity), true
+	case "SpendForecast.spent":
+		if e.ComplexityRoot.SpendForecast.Spent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpendForecast.Spent(childComplexity), true
+
 	case "SpendGroup.keys":
 		if e.ComplexityRoot.SpendGroup.Keys == nil {
 			break
@@ -3065,6 +3507,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SpendTotals.UnpricedRequests(childComplexity), true
 
+	case "Subscription.anomalyAlerts":
+		if e.ComplexityRoot.Subscription.AnomalyAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_anomalyAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AnomalyAlerts(childComplexity, args["tenantId"].(string)), true
 	case "Subscription.budgetAlerts":
 		if e.ComplexityRoot.Subscription.BudgetAlerts == nil {
 			break
@@ -3723,6 +4176,17 @@ func newExecutionContext(
 			deferredResults,
 		),
 	}
+}
+
+//go:embed "schema/intelligence.graphqls"
+var sourcesFS embed.FS
+
+func sourceData(filename string) string {
+	data, err := sourcesFS.ReadFile(filename)
+	if err != nil {
+		panic(fmt.Sprintf("codegen problem: %s not available", filename))
+	}
+	return string(data)
 }
 
 var sources = []*ast.Source{
@@ -4749,6 +5213,7 @@ extend type Mutation {
   regenerateRecoveryCodes(code: String!): [String!]!
 }
 `, BuiltIn: false},
+	{Name: "schema/intelligence.graphqls", Input: sourceData("schema/intelligence.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4810,6 +5275,68 @@ func (ec *executionContext) childFields_APIKeyEdge(ctx context.Context, field gr
 		return ec.fieldContext_APIKeyEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKeyEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "episodeId":
+		return ec.fieldContext_AnomalyAlert_episodeId(ctx, field)
+	case "dimension":
+		return ec.fieldContext_AnomalyAlert_dimension(ctx, field)
+	case "value":
+		return ec.fieldContext_AnomalyAlert_value(ctx, field)
+	case "label":
+		return ec.fieldContext_AnomalyAlert_label(ctx, field)
+	case "severity":
+		return ec.fieldContext_AnomalyAlert_severity(ctx, field)
+	case "hour":
+		return ec.fieldContext_AnomalyAlert_hour(ctx, field)
+	case "observed":
+		return ec.fieldContext_AnomalyAlert_observed(ctx, field)
+	case "expected":
+		return ec.fieldContext_AnomalyAlert_expected(ctx, field)
+	case "score":
+		return ec.fieldContext_AnomalyAlert_score(ctx, field)
+	case "text":
+		return ec.fieldContext_AnomalyAlert_text(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyAlert", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyEpisode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AnomalyEpisode_id(ctx, field)
+	case "dimension":
+		return ec.fieldContext_AnomalyEpisode_dimension(ctx, field)
+	case "value":
+		return ec.fieldContext_AnomalyEpisode_value(ctx, field)
+	case "label":
+		return ec.fieldContext_AnomalyEpisode_label(ctx, field)
+	case "severity":
+		return ec.fieldContext_AnomalyEpisode_severity(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_AnomalyEpisode_startedAt(ctx, field)
+	case "lastAnomalousAt":
+		return ec.fieldContext_AnomalyEpisode_lastAnomalousAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_AnomalyEpisode_endedAt(ctx, field)
+	case "peakHour":
+		return ec.fieldContext_AnomalyEpisode_peakHour(ctx, field)
+	case "peakSpend":
+		return ec.fieldContext_AnomalyEpisode_peakSpend(ctx, field)
+	case "peakExpected":
+		return ec.fieldContext_AnomalyEpisode_peakExpected(ctx, field)
+	case "peakScore":
+		return ec.fieldContext_AnomalyEpisode_peakScore(ctx, field)
+	case "excessSpend":
+		return ec.fieldContext_AnomalyEpisode_excessSpend(ctx, field)
+	case "anomalousHours":
+		return ec.fieldContext_AnomalyEpisode_anomalousHours(ctx, field)
+	case "detectedAt":
+		return ec.fieldContext_AnomalyEpisode_detectedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyEpisode", field.Name)
 }
 
 func (ec *executionContext) childFields_AttributionMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5000,6 +5527,14 @@ func (ec *executionContext) childFields_BudgetStatus(ctx context.Context, field 
 		return ec.fieldContext_BudgetStatus_forecast(ctx, field)
 	case "blocked":
 		return ec.fieldContext_BudgetStatus_blocked(ctx, field)
+	case "forecastLow":
+		return ec.fieldContext_BudgetStatus_forecastLow(ctx, field)
+	case "forecastHigh":
+		return ec.fieldContext_BudgetStatus_forecastHigh(ctx, field)
+	case "willExceedOn":
+		return ec.fieldContext_BudgetStatus_willExceedOn(ctx, field)
+	case "forecastMethod":
+		return ec.fieldContext_BudgetStatus_forecastMethod(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BudgetStatus", field.Name)
 }
@@ -5332,6 +5867,46 @@ func (ec *executionContext) childFields_Rate(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Rate", field.Name)
 }
 
+func (ec *executionContext) childFields_Recommendation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Recommendation_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Recommendation_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_Recommendation_title(ctx, field)
+	case "detail":
+		return ec.fieldContext_Recommendation_detail(ctx, field)
+	case "keyId":
+		return ec.fieldContext_Recommendation_keyId(ctx, field)
+	case "keyName":
+		return ec.fieldContext_Recommendation_keyName(ctx, field)
+	case "provider":
+		return ec.fieldContext_Recommendation_provider(ctx, field)
+	case "model":
+		return ec.fieldContext_Recommendation_model(ctx, field)
+	case "alternative":
+		return ec.fieldContext_Recommendation_alternative(ctx, field)
+	case "currentMonthlyCost":
+		return ec.fieldContext_Recommendation_currentMonthlyCost(ctx, field)
+	case "monthlySavings":
+		return ec.fieldContext_Recommendation_monthlySavings(ctx, field)
+	case "requests":
+		return ec.fieldContext_Recommendation_requests(ctx, field)
+	case "state":
+		return ec.fieldContext_Recommendation_state(ctx, field)
+	case "stateChangedBy":
+		return ec.fieldContext_Recommendation_stateChangedBy(ctx, field)
+	case "stateChangedAt":
+		return ec.fieldContext_Recommendation_stateChangedAt(ctx, field)
+	case "firstSeenAt":
+		return ec.fieldContext_Recommendation_firstSeenAt(ctx, field)
+	case "refreshedAt":
+		return ec.fieldContext_Recommendation_refreshedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Recommendation", field.Name)
+}
+
 func (ec *executionContext) childFields_RepriceResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "examined":
@@ -5444,6 +6019,26 @@ func (ec *executionContext) childFields_SpendBreakdown(ctx context.Context, fiel
 		return ec.fieldContext_SpendBreakdown_total(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SpendBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_SpendForecast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "periodStart":
+		return ec.fieldContext_SpendForecast_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_SpendForecast_periodEnd(ctx, field)
+	case "spent":
+		return ec.fieldContext_SpendForecast_spent(ctx, field)
+	case "expected":
+		return ec.fieldContext_SpendForecast_expected(ctx, field)
+	case "low":
+		return ec.fieldContext_SpendForecast_low(ctx, field)
+	case "high":
+		return ec.fieldContext_SpendForecast_high(ctx, field)
+	case "method":
+		return ec.fieldContext_SpendForecast_method(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpendForecast", field.Name)
 }
 
 func (ec *executionContext) childFields_SpendGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6810,6 +7405,36 @@ func (ec *executionContext) field_Mutation_setOrgNodeKeyDefaults_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setRecommendationState_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (model.RecommendationState, error) {
+			return ec.unmarshalNRecommendationState2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setTenantMFARequired_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7029,6 +7654,52 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_anomalies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "dimension",
+		func(ctx context.Context, v any) (*model.AnomalyDimension, error) {
+			return ec.unmarshalOAnomalyDimension2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyDimension(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimension"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
 	return args, nil
 }
 
@@ -7468,6 +8139,28 @@ func (ec *executionContext) field_Query_pricingRevisions_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_recommendations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.RecommendationState, error) {
+			return ec.unmarshalORecommendationState2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_roleGrants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7547,6 +8240,20 @@ func (ec *executionContext) field_Query_spendBreakdown_args(ctx context.Context,
 		return nil, err
 	}
 	args["top"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_spendForecast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -7795,6 +8502,20 @@ func (ec *executionContext) field_Query_usageEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_anomalyAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -8398,6 +9119,581 @@ func (ec *executionContext) fieldContext_APIKeyEdge_node(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyAlert_episodeId(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_episodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EpisodeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_episodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AnomalyAlert_dimension(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalyDimension) graphql.Marshaler {
+			return ec.marshalNAnomalyDimension2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "AnomalyDimension")
+}
+
+func (ec *executionContext) _AnomalyAlert_value(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyAlert_label(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyAlert_severity(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalySeverity) graphql.Marshaler {
+			return ec.marshalNAnomalySeverity2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalySeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "AnomalySeverity")
+}
+
+func (ec *executionContext) _AnomalyAlert_hour(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_hour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_hour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyAlert_observed(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_observed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_observed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "Money")
+}
+
+func (ec *executionContext) _AnomalyAlert_expected(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "Money")
+}
+
+func (ec *executionContext) _AnomalyAlert_score(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AnomalyAlert_text(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyAlert_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyAlert_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyEpisode_id(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AnomalyEpisode_dimension(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalyDimension) graphql.Marshaler {
+			return ec.marshalNAnomalyDimension2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "AnomalyDimension")
+}
+
+func (ec *executionContext) _AnomalyEpisode_value(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyEpisode_label(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyEpisode_severity(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalySeverity) graphql.Marshaler {
+			return ec.marshalNAnomalySeverity2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalySeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "AnomalySeverity")
+}
+
+func (ec *executionContext) _AnomalyEpisode_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyEpisode_lastAnomalousAt(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_lastAnomalousAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAnomalousAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_lastAnomalousAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyEpisode_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyEpisode_peakHour(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_peakHour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakHour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_peakHour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyEpisode_peakSpend(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_peakSpend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakSpend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_peakSpend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Money")
+}
+
+func (ec *executionContext) _AnomalyEpisode_peakExpected(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_peakExpected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakExpected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_peakExpected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Money")
+}
+
+func (ec *executionContext) _AnomalyEpisode_peakScore(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_peakScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_peakScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AnomalyEpisode_excessSpend(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_excessSpend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExcessSpend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_excessSpend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Money")
+}
+
+func (ec *executionContext) _AnomalyEpisode_anomalousHours(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_anomalousHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnomalousHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_anomalousHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnomalyEpisode_detectedAt(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEpisode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEpisode_detectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DetectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEpisode_detectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEpisode", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AttributionMapping_id(ctx context.Context, field graphql.CollectedField, obj *model.AttributionMapping) (ret graphql.Marshaler) {
@@ -9979,6 +11275,98 @@ func (ec *executionContext) _BudgetStatus_blocked(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_BudgetStatus_blocked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BudgetStatus_forecastLow(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_forecastLow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastLow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_forecastLow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetStatus_forecastHigh(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_forecastHigh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastHigh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_forecastHigh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetStatus_willExceedOn(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_willExceedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WillExceedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_willExceedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetStatus_forecastMethod(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_forecastMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_forecastMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "String")
 }
 
 func (ec *executionContext) _CatalogueModel_provider(ctx context.Context, field graphql.CollectedField, obj *model.CatalogueModel) (ret graphql.Marshaler) {
@@ -13314,6 +14702,50 @@ func (ec *executionContext) fieldContext_Mutation_regenerateRecoveryCodes(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setRecommendationState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRecommendationState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRecommendationState(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["state"].(model.RecommendationState))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Recommendation) graphql.Marshaler {
+			return ec.marshalNRecommendation2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRecommendationState(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Recommendation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRecommendationState_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OrgNode_id(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15871,6 +17303,138 @@ func (ec *executionContext) fieldContext_Query_ssoOption(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_anomalies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_anomalies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Anomalies(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["dimension"].(*model.AnomalyDimension), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnomalyEpisode) graphql.Marshaler {
+			return ec.marshalNAnomalyEpisode2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyEpisodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_anomalies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyEpisode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_anomalies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_spendForecast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_spendForecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SpendForecast(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpendForecast) graphql.Marshaler {
+			return ec.marshalNSpendForecast2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendForecast(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_spendForecast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpendForecast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_spendForecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recommendations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recommendations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Recommendations(ctx, fc.Args["tenantId"].(string), fc.Args["state"].(*model.RecommendationState))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Recommendation) graphql.Marshaler {
+			return ec.marshalNRecommendation2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recommendations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Recommendation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recommendations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15991,6 +17555,397 @@ func (ec *executionContext) _Rate_perMillion(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Rate_perMillion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Rate", field, false, false, "Money")
+}
+
+func (ec *executionContext) _Recommendation_id(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Recommendation_kind(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RecommendationKind) graphql.Marshaler {
+			return ec.marshalNRecommendationKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "RecommendationKind")
+}
+
+func (ec *executionContext) _Recommendation_title(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Recommendation_detail(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Recommendation_keyId(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Recommendation_keyName(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_keyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_keyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Recommendation_provider(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Recommendation_model(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Recommendation_alternative(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_alternative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alternative, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_alternative(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Recommendation_currentMonthlyCost(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_currentMonthlyCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentMonthlyCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_currentMonthlyCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "Money")
+}
+
+func (ec *executionContext) _Recommendation_monthlySavings(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_monthlySavings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthlySavings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_monthlySavings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "Money")
+}
+
+func (ec *executionContext) _Recommendation_requests(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _Recommendation_state(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RecommendationState) graphql.Marshaler {
+			return ec.marshalNRecommendationState2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "RecommendationState")
+}
+
+func (ec *executionContext) _Recommendation_stateChangedBy(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_stateChangedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StateChangedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_stateChangedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Recommendation_stateChangedAt(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_stateChangedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StateChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_stateChangedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Recommendation_firstSeenAt(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_firstSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_firstSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Recommendation_refreshedAt(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recommendation_refreshedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefreshedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Recommendation_refreshedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _RepriceResult_examined(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
@@ -16797,6 +18752,167 @@ func (ec *executionContext) fieldContext_SpendBreakdown_total(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _SpendForecast_periodStart(ctx context.Context, field graphql.CollectedField, obj *model.SpendForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendForecast_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendForecast_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendForecast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SpendForecast_periodEnd(ctx context.Context, field graphql.CollectedField, obj *model.SpendForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendForecast_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendForecast_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendForecast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SpendForecast_spent(ctx context.Context, field graphql.CollectedField, obj *model.SpendForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendForecast_spent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendForecast_spent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendForecast", field, false, false, "Money")
+}
+
+func (ec *executionContext) _SpendForecast_expected(ctx context.Context, field graphql.CollectedField, obj *model.SpendForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendForecast_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendForecast_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendForecast", field, false, false, "Money")
+}
+
+func (ec *executionContext) _SpendForecast_low(ctx context.Context, field graphql.CollectedField, obj *model.SpendForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendForecast_low(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Low, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendForecast_low(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendForecast", field, false, false, "Money")
+}
+
+func (ec *executionContext) _SpendForecast_high(ctx context.Context, field graphql.CollectedField, obj *model.SpendForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendForecast_high(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.High, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendForecast_high(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendForecast", field, false, false, "Money")
+}
+
+func (ec *executionContext) _SpendForecast_method(ctx context.Context, field graphql.CollectedField, obj *model.SpendForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpendForecast_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpendForecast_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpendForecast", field, false, false, "String")
+}
+
 func (ec *executionContext) _SpendGroup_keys(ctx context.Context, field graphql.CollectedField, obj *model.SpendGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17311,6 +19427,50 @@ func (ec *executionContext) fieldContext_Subscription_spendTicks(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_spendTicks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_anomalyAlerts(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_anomalyAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AnomalyAlerts(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnomalyAlert) graphql.Marshaler {
+			return ec.marshalNAnomalyAlert2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_anomalyAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_anomalyAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21433,6 +23593,187 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var anomalyAlertImplementors = []string{"AnomalyAlert"}
+
+func (ec *executionContext) _AnomalyAlert(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyAlert")
+		case "episodeId":
+			out.Values[i] = ec._AnomalyAlert_episodeId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dimension":
+			out.Values[i] = ec._AnomalyAlert_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._AnomalyAlert_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._AnomalyAlert_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._AnomalyAlert_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hour":
+			out.Values[i] = ec._AnomalyAlert_hour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observed":
+			out.Values[i] = ec._AnomalyAlert_observed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._AnomalyAlert_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._AnomalyAlert_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._AnomalyAlert_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var anomalyEpisodeImplementors = []string{"AnomalyEpisode"}
+
+func (ec *executionContext) _AnomalyEpisode(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyEpisode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyEpisodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyEpisode")
+		case "id":
+			out.Values[i] = ec._AnomalyEpisode_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dimension":
+			out.Values[i] = ec._AnomalyEpisode_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._AnomalyEpisode_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._AnomalyEpisode_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._AnomalyEpisode_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._AnomalyEpisode_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastAnomalousAt":
+			out.Values[i] = ec._AnomalyEpisode_lastAnomalousAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endedAt":
+			out.Values[i] = ec._AnomalyEpisode_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "peakHour":
+			out.Values[i] = ec._AnomalyEpisode_peakHour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "peakSpend":
+			out.Values[i] = ec._AnomalyEpisode_peakSpend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "peakExpected":
+			out.Values[i] = ec._AnomalyEpisode_peakExpected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "peakScore":
+			out.Values[i] = ec._AnomalyEpisode_peakScore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "excessSpend":
+			out.Values[i] = ec._AnomalyEpisode_excessSpend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "anomalousHours":
+			out.Values[i] = ec._AnomalyEpisode_anomalousHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detectedAt":
+			out.Values[i] = ec._AnomalyEpisode_detectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var attributionMappingImplementors = []string{"AttributionMapping"}
 
 func (ec *executionContext) _AttributionMapping(ctx context.Context, sel ast.SelectionSet, obj *model.AttributionMapping) graphql.Marshaler {
@@ -22023,6 +24364,26 @@ func (ec *executionContext) _BudgetStatus(ctx context.Context, sel ast.Selection
 			}
 		case "blocked":
 			out.Values[i] = ec._BudgetStatus_blocked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecastLow":
+			out.Values[i] = ec._BudgetStatus_forecastLow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecastHigh":
+			out.Values[i] = ec._BudgetStatus_forecastHigh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "willExceedOn":
+			out.Values[i] = ec._BudgetStatus_willExceedOn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "forecastMethod":
+			out.Values[i] = ec._BudgetStatus_forecastMethod(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22987,6 +25348,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setRecommendationState":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRecommendationState(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23680,6 +26048,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_ssoOption(ctx, field)
 				})
+		case "anomalies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_anomalies(ctx, field)
+				})
+		case "spendForecast":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_spendForecast(ctx, field)
+				})
+		case "recommendations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recommendations(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -23729,6 +26115,119 @@ func (ec *executionContext) _Rate(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "perMillion":
 			out.Values[i] = ec._Rate_perMillion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recommendationImplementors = []string{"Recommendation"}
+
+func (ec *executionContext) _Recommendation(ctx context.Context, sel ast.SelectionSet, obj *model.Recommendation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recommendationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Recommendation")
+		case "id":
+			out.Values[i] = ec._Recommendation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Recommendation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._Recommendation_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detail":
+			out.Values[i] = ec._Recommendation_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyId":
+			out.Values[i] = ec._Recommendation_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "keyName":
+			out.Values[i] = ec._Recommendation_keyName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._Recommendation_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._Recommendation_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alternative":
+			out.Values[i] = ec._Recommendation_alternative(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currentMonthlyCost":
+			out.Values[i] = ec._Recommendation_currentMonthlyCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthlySavings":
+			out.Values[i] = ec._Recommendation_monthlySavings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requests":
+			out.Values[i] = ec._Recommendation_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._Recommendation_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stateChangedBy":
+			out.Values[i] = ec._Recommendation_stateChangedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stateChangedAt":
+			out.Values[i] = ec._Recommendation_stateChangedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "firstSeenAt":
+			out.Values[i] = ec._Recommendation_firstSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refreshedAt":
+			out.Values[i] = ec._Recommendation_refreshedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24138,6 +26637,69 @@ func (ec *executionContext) _SpendBreakdown(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var spendForecastImplementors = []string{"SpendForecast"}
+
+func (ec *executionContext) _SpendForecast(ctx context.Context, sel ast.SelectionSet, obj *model.SpendForecast) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spendForecastImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpendForecast")
+		case "periodStart":
+			out.Values[i] = ec._SpendForecast_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodEnd":
+			out.Values[i] = ec._SpendForecast_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spent":
+			out.Values[i] = ec._SpendForecast_spent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._SpendForecast_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "low":
+			out.Values[i] = ec._SpendForecast_low(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "high":
+			out.Values[i] = ec._SpendForecast_high(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._SpendForecast_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var spendGroupImplementors = []string{"SpendGroup"}
 
 func (ec *executionContext) _SpendGroup(ctx context.Context, sel ast.SelectionSet, obj *model.SpendGroup) graphql.Marshaler {
@@ -24357,6 +26919,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_budgetAlerts(ctx, fields[0])
 	case "spendTicks":
 		return ec._Subscription_spendTicks(ctx, fields[0])
+	case "anomalyAlerts":
+		return ec._Subscription_anomalyAlerts(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -25474,6 +28038,58 @@ func (ec *executionContext) marshalNAPIKeyEdge2ᚖgithubᚗcomᚋspendgateᚋspe
 	return ec._APIKeyEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAnomalyAlert2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyAlert(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnomalyAlert!")
+		return graphql.Null
+	}
+	return ec._AnomalyAlert(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAnomalyDimension2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyDimension(ctx context.Context, v any) (model.AnomalyDimension, error) {
+	var res model.AnomalyDimension
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnomalyDimension2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyDimension(ctx context.Context, sel ast.SelectionSet, v model.AnomalyDimension) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAnomalyEpisode2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyEpisodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnomalyEpisode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomalyEpisode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyEpisode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomalyEpisode2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyEpisode(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyEpisode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnomalyEpisode!")
+		return graphql.Null
+	}
+	return ec._AnomalyEpisode(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAnomalySeverity2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalySeverity(ctx context.Context, v any) (model.AnomalySeverity, error) {
+	var res model.AnomalySeverity
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnomalySeverity2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalySeverity(ctx context.Context, sel ast.SelectionSet, v model.AnomalySeverity) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAttributionMapping2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAttributionMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttributionMapping) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -26215,6 +28831,50 @@ func (ec *executionContext) unmarshalNRateInput2ᚖgithubᚗcomᚋspendgateᚋsp
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNRecommendation2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Recommendation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecommendation2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRecommendation2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendation(ctx context.Context, sel ast.SelectionSet, v *model.Recommendation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Recommendation!")
+		return graphql.Null
+	}
+	return ec._Recommendation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRecommendationKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationKind(ctx context.Context, v any) (model.RecommendationKind, error) {
+	var res model.RecommendationKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecommendationKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationKind(ctx context.Context, sel ast.SelectionSet, v model.RecommendationKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRecommendationState2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx context.Context, v any) (model.RecommendationState, error) {
+	var res model.RecommendationState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecommendationState2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx context.Context, sel ast.SelectionSet, v model.RecommendationState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNRepriceResult2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRepriceResult(ctx context.Context, sel ast.SelectionSet, v *model.RepriceResult) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RepriceResult!")
@@ -26352,6 +29012,14 @@ func (ec *executionContext) unmarshalNSpendField2githubᚗcomᚋspendgateᚋspen
 
 func (ec *executionContext) marshalNSpendField2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendField(ctx context.Context, sel ast.SelectionSet, v model.SpendField) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSpendForecast2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendForecast(ctx context.Context, sel ast.SelectionSet, v *model.SpendForecast) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpendForecast!")
+		return graphql.Null
+	}
+	return ec._SpendForecast(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSpendGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpendGroup) graphql.Marshaler {
@@ -26795,6 +29463,22 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAnomalyDimension2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyDimension(ctx context.Context, v any) (*model.AnomalyDimension, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AnomalyDimension)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAnomalyDimension2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAnomalyDimension(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyDimension) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27038,6 +29722,22 @@ func (ec *executionContext) unmarshalORateInput2ᚕᚖgithubᚗcomᚋspendgate�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalORecommendationState2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx context.Context, v any) (*model.RecommendationState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.RecommendationState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORecommendationState2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx context.Context, sel ast.SelectionSet, v *model.RecommendationState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalORole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (*model.Role, error) {

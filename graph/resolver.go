@@ -11,12 +11,14 @@ import (
 	"log/slog"
 
 	"github.com/spendgate/spendgate/analytics"
+	anomalysvc "github.com/spendgate/spendgate/anomaly/service"
 	sgbudget "github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
+	recommendsvc "github.com/spendgate/spendgate/recommend/service"
 	"github.com/spendgate/spendgate/reprice"
 )
 
@@ -53,5 +55,11 @@ type Resolver struct {
 	Catalogue pricing.Source
 	// Revisions serves pricing revisions; nil: not available.
 	Revisions *revision.Service
-	Log       *slog.Logger
+	// AnomalyService lists anomaly episodes; AnomalyFeed feeds the anomalyAlerts
+	// subscription; RecommendService serves savings recommendations (nil:
+	// not available).
+	AnomalyService   *anomalysvc.Service
+	AnomalyFeed      AnomalyFeed
+	RecommendService *recommendsvc.Service
+	Log              *slog.Logger
 }

@@ -63,6 +63,8 @@ type Dispatcher struct {
 	log    *slog.Logger
 	kick   chan struct{}
 	obs    Observer
+	// anomalies, when set, is delivered on every pass too (anomalies.go).
+	anomalies AnomalyOutbox
 }
 
 // Observer learns every delivery attempt's outcome by channel ("nats",
@@ -142,6 +144,11 @@ func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 		}
 	}
 	n, err := d.outbox.DeliverDue(ctx, "webhook", 100, d.policy(), d.observed("webhook", d.post))
+	total += n
+	if err != nil || d.anomalies == nil {
+		return total, err
+	}
+	n, err = d.deliverAnomalies(ctx)
 	return total + n, err
 }
 

@@ -129,6 +129,13 @@ func runAPI(ctx context.Context, args []string) error {
 		}
 		defer ch.Close()
 		store = &chstore.Analytics{Conn: ch, Database: *chDB}
+		// Anomalies and recommendations are listed here; the pipeline's
+		// jobs (ingest, serve) find and refresh them.
+		intel, err := openIntelligence(pool, store, live, cp, log)
+		if err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		cfg.Anomalies, cfg.Recommendations = intel.anomalies, intel.recommendations
 		// Re-pricing counts new costs against budgets: the budget engine's
 		// spend path is Postgres only; ingest delivers the alerts it raises.
 		bcfg := budgetservice.DefaultConfig(strings.ToLower(*prefix))
@@ -160,7 +167,8 @@ func runAPI(ctx context.Context, args []string) error {
 		if err := ingest.EnsureStreams(ctx, js, icfg); err != nil { // idempotent; the DLQ is read from them
 			return err
 		}
-		cfg.Alerts = alerts.NewFeed(nc, strings.ToLower(*prefix), log)
+		feed := alerts.NewFeed(nc, strings.ToLower(*prefix), log)
+		cfg.Alerts, cfg.AnomalyFeed = feed, feed
 		cfg.Ticks = alerts.NewTicks(nc, strings.ToLower(*prefix), log)
 		cfg.DeadLetters = ingest.NewDLQ(js, icfg)
 		// The public record API (/v1/): records go to the ingest streams

@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/spendgate/spendgate/anomaly"
+	anomalypg "github.com/spendgate/spendgate/anomaly/pgstore"
 	"github.com/spendgate/spendgate/budget/alerts"
 	budgethttp "github.com/spendgate/spendgate/budget/httpapi"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
@@ -53,6 +55,11 @@ type pipeline struct {
 	// overrides caches tenants' pricing overrides for the consumer, budgets
 	// and serve's gateway (whether a model is priced), so all three agree.
 	overrides *ingest.CachedOverrides
+
+	// intel runs the hourly anomaly detection and recommendation refresh;
+	// anomaly alerts go out through the budget alert dispatcher.
+	intel     *intelligence
+	intelJobs func(context.Context) error
 }
 
 // openPipeline connects NATS (or starts it embedded), creates the streams,
@@ -126,6 +133,14 @@ func openPipeline(ctx context.Context, f *config.Pipeline, serviceToken string, 
 		p.budgets.UseCatalogue(p.catalogue)
 	}
 	p.ticks = alerts.NewTicks(p.nc, p.alertPrefix, log)
+	if p.intel, err = openIntelligence(pool, &chstore.Analytics{Conn: p.ch, Database: p.chDB}, p.catalogue, nil, log); err != nil {
+		return nil, err
+	}
+	p.intelJobs = p.intel.jobs(pool, log)
+	if p.budgets != nil {
+		p.budgets.Dispatcher.SetAnomalies(anomalypg.New(pool))
+		p.intel.anomalies.Opened = func(anomaly.Episode) { p.budgets.Dispatcher.Kick() }
+	}
 	switch {
 	case p.consumer == nil:
 	case p.budgets != nil:
@@ -154,6 +169,9 @@ func (p *pipeline) workers() []func(context.Context) error {
 	}
 	if p.budgets != nil {
 		w = append(w, p.budgets.Run)
+	}
+	if p.intelJobs != nil {
+		w = append(w, p.intelJobs)
 	}
 	return w
 }

@@ -88,9 +88,15 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
+	intel, err := openIntelligence(pool, store, p.catalogue, cp, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	feed := alerts.NewFeed(p.nc, p.alertPrefix, log)
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.ServiceToken, ClientIPHeader: *clientIPHeader, Analytics: spend, Limits: opts.Limits,
-		Alerts: alerts.NewFeed(p.nc, p.alertPrefix, log), Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
-		Catalogue: p.catalogue, Revisions: p.revisions, Extensions: o.graphQLExtensions()}, cp, log)
+		Alerts: feed, Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
+		Catalogue: p.catalogue, Revisions: p.revisions, Extensions: o.graphQLExtensions(),
+		Anomalies: intel.anomalies, AnomalyFeed: feed, Recommendations: intel.recommendations}, cp, log)
 	p.mount(api.Mount, cpf.ServiceToken, log)
 	rcfg := recordhttp.Config{Keys: cp, Publisher: p.receiver, Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {

@@ -47,6 +47,46 @@ type APIKeyEdge struct {
 	Node   *APIKey `json:"node"`
 }
 
+// A live anomaly alert: the episode as it opened.
+type AnomalyAlert struct {
+	EpisodeID string           `json:"episodeId"`
+	Dimension AnomalyDimension `json:"dimension"`
+	Value     string           `json:"value"`
+	// The key's, team's or project's name when it has one.
+	Label    string          `json:"label"`
+	Severity AnomalySeverity `json:"severity"`
+	Hour     time.Time       `json:"hour"`
+	Observed scalar.Money    `json:"observed"`
+	Expected scalar.Money    `json:"expected"`
+	Score    float64         `json:"score"`
+	Text     string          `json:"text"`
+}
+
+// A run of unusual hourly spend of one series, alerted once.
+type AnomalyEpisode struct {
+	ID        string           `json:"id"`
+	Dimension AnomalyDimension `json:"dimension"`
+	// The key, team or project id, or the model; empty for the tenant.
+	Value string `json:"value"`
+	// A human name of the value (the key's or node's name; the model).
+	Label    string          `json:"label"`
+	Severity AnomalySeverity `json:"severity"`
+	// Its first anomalous hour (UTC).
+	StartedAt       time.Time `json:"startedAt"`
+	LastAnomalousAt time.Time `json:"lastAnomalousAt"`
+	// The hour after its last anomalous hour, once it ended; null while open.
+	EndedAt *time.Time `json:"endedAt,omitempty"`
+	// The most anomalous hour: its spend, what that hour of the week usually costs, and the robust z-score.
+	PeakHour     time.Time    `json:"peakHour"`
+	PeakSpend    scalar.Money `json:"peakSpend"`
+	PeakExpected scalar.Money `json:"peakExpected"`
+	PeakScore    float64      `json:"peakScore"`
+	// Spend above the baseline over its anomalous hours.
+	ExcessSpend    scalar.Money `json:"excessSpend"`
+	AnomalousHours int          `json:"anomalousHours"`
+	DetectedAt     time.Time    `json:"detectedAt"`
+}
+
 // Spend of keys without a project whose dimension name has value is attributed to a team or project.
 type AttributionMapping struct {
 	ID             string    `json:"id"`
@@ -177,6 +217,13 @@ type BudgetStatus struct {
 	// Spend at period end if the run rate so far continues.
 	Forecast scalar.Money `json:"forecast"`
 	Blocked  bool         `json:"blocked"`
+	// Lower and upper bound of the forecast at period end.
+	ForecastLow  scalar.Money `json:"forecastLow"`
+	ForecastHigh scalar.Money `json:"forecastHigh"`
+	// The UTC day the forecast passes the amount; null when it does not in this period (or already has).
+	WillExceedOn *time.Time `json:"willExceedOn,omitempty"`
+	// How the forecast was made: WEEKDAY or RUN_RATE.
+	ForecastMethod string `json:"forecastMethod"`
 }
 
 // A model of spendgate's built-in price catalogue, with its price in force now.
@@ -436,6 +483,30 @@ type RateInput struct {
 	PerMillion scalar.Money `json:"perMillion"`
 }
 
+// A way to spend less, with what it saves a month on the last 30 days of usage.
+type Recommendation struct {
+	ID       string             `json:"id"`
+	Kind     RecommendationKind `json:"kind"`
+	Title    string             `json:"title"`
+	Detail   string             `json:"detail"`
+	KeyID    *string            `json:"keyId,omitempty"`
+	KeyName  *string            `json:"keyName,omitempty"`
+	Provider string             `json:"provider"`
+	Model    string             `json:"model"`
+	// The model to move to (CHEAPER_MODEL).
+	Alternative string `json:"alternative"`
+	// What the usage costs a month now, and what the change saves (0 for PRICE_MODEL and REVOKE_KEY).
+	CurrentMonthlyCost scalar.Money        `json:"currentMonthlyCost"`
+	MonthlySavings     scalar.Money        `json:"monthlySavings"`
+	Requests           int64               `json:"requests"`
+	State              RecommendationState `json:"state"`
+	// Who last changed the state (email), and when.
+	StateChangedBy *string    `json:"stateChangedBy,omitempty"`
+	StateChangedAt *time.Time `json:"stateChangedAt,omitempty"`
+	FirstSeenAt    time.Time  `json:"firstSeenAt"`
+	RefreshedAt    time.Time  `json:"refreshedAt"`
+}
+
 // What repriceUnpricedEvents did.
 type RepriceResult struct {
 	// Unpriced events examined.
@@ -530,6 +601,18 @@ type SpendFilter struct {
 	WorkspaceIds []string `json:"workspaceIds,omitempty"`
 	TeamIds      []string `json:"teamIds,omitempty"`
 	ProjectIds   []string `json:"projectIds,omitempty"`
+}
+
+// A projection of spend at period end with a band (about 95 %).
+type SpendForecast struct {
+	PeriodStart time.Time    `json:"periodStart"`
+	PeriodEnd   time.Time    `json:"periodEnd"`
+	Spent       scalar.Money `json:"spent"`
+	Expected    scalar.Money `json:"expected"`
+	Low         scalar.Money `json:"low"`
+	High        scalar.Money `json:"high"`
+	// WEEKDAY (each remaining day at its weekday's mean over four weeks) or RUN_RATE (under a week of history).
+	Method string `json:"method"`
 }
 
 type SpendGroup struct {
@@ -735,6 +818,125 @@ type User struct {
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
+}
+
+// What an anomaly's series is of.
+type AnomalyDimension string
+
+const (
+	AnomalyDimensionTenant  AnomalyDimension = "TENANT"
+	AnomalyDimensionKey     AnomalyDimension = "KEY"
+	AnomalyDimensionTeam    AnomalyDimension = "TEAM"
+	AnomalyDimensionProject AnomalyDimension = "PROJECT"
+	AnomalyDimensionModel   AnomalyDimension = "MODEL"
+)
+
+var AllAnomalyDimension = []AnomalyDimension{
+	AnomalyDimensionTenant,
+	AnomalyDimensionKey,
+	AnomalyDimensionTeam,
+	AnomalyDimensionProject,
+	AnomalyDimensionModel,
+}
+
+func (e AnomalyDimension) IsValid() bool {
+	switch e {
+	case AnomalyDimensionTenant, AnomalyDimensionKey, AnomalyDimensionTeam, AnomalyDimensionProject, AnomalyDimensionModel:
+		return true
+	}
+	return false
+}
+
+func (e AnomalyDimension) String() string {
+	return string(e)
+}
+
+func (e *AnomalyDimension) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalyDimension(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalyDimension", str)
+	}
+	return nil
+}
+
+func (e AnomalyDimension) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalyDimension) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalyDimension) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AnomalySeverity string
+
+const (
+	AnomalySeverityMinor    AnomalySeverity = "MINOR"
+	AnomalySeverityMajor    AnomalySeverity = "MAJOR"
+	AnomalySeverityCritical AnomalySeverity = "CRITICAL"
+)
+
+var AllAnomalySeverity = []AnomalySeverity{
+	AnomalySeverityMinor,
+	AnomalySeverityMajor,
+	AnomalySeverityCritical,
+}
+
+func (e AnomalySeverity) IsValid() bool {
+	switch e {
+	case AnomalySeverityMinor, AnomalySeverityMajor, AnomalySeverityCritical:
+		return true
+	}
+	return false
+}
+
+func (e AnomalySeverity) String() string {
+	return string(e)
+}
+
+func (e *AnomalySeverity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalySeverity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalySeverity", str)
+	}
+	return nil
+}
+
+func (e AnomalySeverity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalySeverity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalySeverity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Calendar periods in UTC; weeks start on Monday, quarters in January, April, July and October.
@@ -1032,6 +1234,124 @@ func (e *PricingRevisionStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e PricingRevisionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RecommendationKind string
+
+const (
+	RecommendationKindCheaperModel  RecommendationKind = "CHEAPER_MODEL"
+	RecommendationKindPromptCaching RecommendationKind = "PROMPT_CACHING"
+	RecommendationKindBatchAPI      RecommendationKind = "BATCH_API"
+	RecommendationKindPriceModel    RecommendationKind = "PRICE_MODEL"
+	RecommendationKindRevokeKey     RecommendationKind = "REVOKE_KEY"
+)
+
+var AllRecommendationKind = []RecommendationKind{
+	RecommendationKindCheaperModel,
+	RecommendationKindPromptCaching,
+	RecommendationKindBatchAPI,
+	RecommendationKindPriceModel,
+	RecommendationKindRevokeKey,
+}
+
+func (e RecommendationKind) IsValid() bool {
+	switch e {
+	case RecommendationKindCheaperModel, RecommendationKindPromptCaching, RecommendationKindBatchAPI, RecommendationKindPriceModel, RecommendationKindRevokeKey:
+		return true
+	}
+	return false
+}
+
+func (e RecommendationKind) String() string {
+	return string(e)
+}
+
+func (e *RecommendationKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RecommendationKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RecommendationKind", str)
+	}
+	return nil
+}
+
+func (e RecommendationKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RecommendationKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RecommendationKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RecommendationState string
+
+const (
+	RecommendationStateOpen      RecommendationState = "OPEN"
+	RecommendationStateApplied   RecommendationState = "APPLIED"
+	RecommendationStateDismissed RecommendationState = "DISMISSED"
+)
+
+var AllRecommendationState = []RecommendationState{
+	RecommendationStateOpen,
+	RecommendationStateApplied,
+	RecommendationStateDismissed,
+}
+
+func (e RecommendationState) IsValid() bool {
+	switch e {
+	case RecommendationStateOpen, RecommendationStateApplied, RecommendationStateDismissed:
+		return true
+	}
+	return false
+}
+
+func (e RecommendationState) String() string {
+	return string(e)
+}
+
+func (e *RecommendationState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RecommendationState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RecommendationState", str)
+	}
+	return nil
+}
+
+func (e RecommendationState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RecommendationState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RecommendationState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -14,6 +14,7 @@ import { Members } from "./screens/Members";
 import { Audit } from "./screens/Audit";
 import { Alerts } from "./screens/Alerts";
 import { Org } from "./screens/Org";
+import { Insights } from "./screens/Insights";
 
 export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" | "MEMBER"; mfaRequired?: boolean }
 export interface Ctx { api: Api; tenant: Tenant }
@@ -24,6 +25,7 @@ const PAGES = [
   ["dashboard", "Dashboard"],
   ["keys", "API keys"],
   ["budgets", "Budgets"],
+  ["insights", "Savings & anomalies"],
   ["org", "Organisation"],
   ["pricing", "Pricing"],
   ["alerts", "Alerts"],
@@ -164,6 +166,7 @@ function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Al
     case "dashboard": return <Dashboard ctx={ctx} />;
     case "keys": return <Keys ctx={ctx} />;
     case "budgets": return <Budgets ctx={ctx} live={live} />;
+    case "insights": return <Insights ctx={ctx} />;
     case "org": return <Org ctx={ctx} />;
     case "pricing": return <Pricing ctx={ctx} />;
     case "alerts": return <Alerts ctx={ctx} live={live} liveState={liveState} />;

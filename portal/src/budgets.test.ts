@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetForm, periodWord, scopeText, statusView, type Budget, type BudgetStatus } from "./budgets";
+import { budgetForm, forecastText, periodWord, scopeText, statusView, type Budget, type BudgetStatus } from "./budgets";
 import { budgetInput } from "./validate";
 
 const budget: Budget = { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null };
@@ -48,5 +48,16 @@ describe("budget forms", () => {
 describe("periodWord", () => {
   it("names every period as people say it", () => {
     expect(["DAY", "WEEK", "MONTH", "QUARTER", "YEAR"].map(periodWord)).toEqual(["daily", "weekly", "monthly", "quarterly", "yearly"]);
+  });
+});
+
+describe("forecastText", () => {
+  const usd = (v: string) => `$${v}`;
+  it("says the band and the day the amount is passed", () => {
+    expect(forecastText(st({ forecast: "120", forecastLow: "100", forecastHigh: "140", willExceedOn: "2026-03-24T00:00:00Z" }), usd))
+      .toBe("forecast $120 ($100–$140) by period end; will exceed on 2026-03-24");
+  });
+  it("leaves out a band of one value and a missing exceed day", () => {
+    expect(forecastText(st({ forecast: "80", forecastLow: "80", forecastHigh: "80", willExceedOn: null }), usd)).toBe("forecast $80 by period end");
   });
 });

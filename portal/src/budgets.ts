@@ -32,6 +32,11 @@ export interface BudgetStatus {
   remaining: string;
   percentUsed: number;
   forecast: string;
+  /** The forecast's band (about 95 %), its exceed day and method. */
+  forecastLow?: string;
+  forecastHigh?: string;
+  willExceedOn?: string | null;
+  forecastMethod?: string;
   blocked: boolean;
 }
 
@@ -118,4 +123,16 @@ export function periodWord(period: string): string {
     default:
       return period.toLowerCase();
   }
+}
+
+/** The forecast sentence: expected spend at period end, its band when it
+ * has one, and the day the amount will be passed. */
+export function forecastText(s: BudgetStatus, usd: (v: string) => string): string {
+  let out = `forecast ${usd(s.forecast)}`;
+  if (s.forecastLow != null && s.forecastHigh != null && s.forecastLow !== s.forecastHigh) {
+    out += ` (${usd(s.forecastLow)}–${usd(s.forecastHigh)})`;
+  }
+  out += " by period end";
+  if (s.willExceedOn) out += `; will exceed on ${s.willExceedOn.slice(0, 10)}`;
+  return out;
 }

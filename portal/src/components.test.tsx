@@ -9,6 +9,7 @@ import type { Ctx, Tenant } from "./App";
 import { Dashboard } from "./screens/Dashboard";
 import { Budgets } from "./screens/Budgets";
 import { Alerts } from "./screens/Alerts";
+import { Insights } from "./screens/Insights";
 import { SecretPanel } from "./screens/Keys";
 import { Catalogue, Revisions } from "./screens/Pricing";
 import { ErrorBox } from "./ui";
@@ -269,5 +270,41 @@ describe("Pricing catalogue and revisions", () => {
     const diff = await screen.findByTestId("revision-diff");
     expect(within(diff).queryByRole("button", { name: /Apply/ })).toBeNull();
     expect(diff.textContent).toContain("Only pricing admins");
+  });
+});
+
+describe("Insights", () => {
+  it("shows the forecast, recommendations with savings and anomalies, and marks one applied", async () => {
+    const calls: Call[] = [];
+    let state = "OPEN";
+    const rec = () => ({ id: "r1", kind: "CHEAPER_MODEL", title: "Move low-output calls of gpt-4o to gpt-4o-mini", detail: "1000 calls averaged 100 output tokens",
+      keyId: "k1", keyName: "batch worker", provider: "openai", model: "gpt-4o", alternative: "gpt-4o-mini", currentMonthlyCost: "8.5", monthlySavings: "7.99",
+      requests: 1000, state, stateChangedBy: state === "OPEN" ? null : "a@b", stateChangedAt: state === "OPEN" ? null : "2026-03-02T10:00:00Z" });
+    const api = fakeApi([
+      [/spendForecast/, () => ({
+        spendForecast: { periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "40", expected: "120", low: "100", high: "140", method: "WEEKDAY" },
+        recommendations: [rec()],
+        anomalies: [{ id: "e1", dimension: "KEY", value: "k1", label: "batch worker", severity: "CRITICAL", startedAt: "2026-03-02T09:00:00Z", endedAt: null,
+          peakHour: "2026-03-02T09:00:00Z", peakSpend: "40", peakExpected: "4", excessSpend: "36", anomalousHours: 1 }],
+      })],
+      [/setRecommendationState/, (v) => { state = String(v.s); return { setRecommendationState: rec() }; }],
+    ], calls);
+    render(<Insights ctx={{ api, tenant: tenant("ADMIN") } as Ctx} />);
+    const card = await screen.findByTestId("recommendation");
+    expect(card.textContent).toContain("Saves $7.99 a month of $8.50");
+    expect(screen.getByTestId("month-forecast").textContent).toContain("between $100.00 and $140.00");
+    expect(screen.getByTestId("anomaly").textContent).toContain("10.0× usual");
+    fireEvent.click(within(card).getByRole("button", { name: /Mark applied/ }));
+    await waitFor(() => expect(screen.getByTestId("recommendation").getAttribute("data-state")).toBe("APPLIED"));
+    expect(calls.find((c) => /setRecommendationState/.test(c.query))?.variables).toMatchObject({ t: "t1", id: "r1", s: "APPLIED" });
+    expect(screen.getByTestId("recommendation").textContent).toContain("applied by a@b");
+  });
+  it("offers no state buttons to viewers", async () => {
+    const api = fakeApi([[/spendForecast/, () => ({ spendForecast: null, recommendations: [{ id: "r1", kind: "REVOKE_KEY", title: "Revoke key", detail: "", keyId: "k", keyName: "k",
+      provider: "", model: "", alternative: "", currentMonthlyCost: "0", monthlySavings: "0", requests: 0, state: "OPEN", stateChangedBy: null, stateChangedAt: null }], anomalies: [] })]]);
+    render(<Insights ctx={{ api, tenant: tenant("VIEWER") } as Ctx} />);
+    const card = await screen.findByTestId("recommendation");
+    expect(within(card).queryByRole("button")).toBeNull();
+    expect(card.textContent).toContain("No direct saving");
   });
 });

@@ -215,7 +215,7 @@ export const CREATE_BUDGET = `mutation($t:ID!,$in:BudgetInput!){createBudget(ten
 export const UPDATE_BUDGET = `mutation($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){${BUDGET}}}`;
 export const DELETE_BUDGET = `mutation($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}`;
 /** Every budget with its current period's spend, reservations and forecast. */
-export const BUDGET_STATUSES = `query($t:ID!){budgetStatuses(tenantId:$t){budget{${BUDGET}} periodStart periodEnd spent reserved remaining percentUsed forecast blocked}}`;
+export const BUDGET_STATUSES = `query($t:ID!){budgetStatuses(tenantId:$t){budget{${BUDGET}} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked}}`;
 
 const NODE = `id kind parentId name workspaceId teamId projectId archivedAt`;
 const LEVEL = `groups{keys totals{tenantCost requests}}`;

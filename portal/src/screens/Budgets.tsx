@@ -3,7 +3,7 @@ import type { Ctx } from "../App";
 import type { Alert } from "../alerts";
 import { API_KEYS, BUDGET_STATUSES, CREATE_BUDGET, DELETE_BUDGET, UPDATE_BUDGET } from "../gql";
 import { formatUSD } from "../money";
-import { budgetForm, periodWord, scopeText, statusView, type BudgetStatus } from "../budgets";
+import { budgetForm, forecastText, periodWord, scopeText, statusView, type BudgetStatus } from "../budgets";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 import { budgetErrors, budgetInput, type BudgetForm } from "../validate";
 
@@ -66,7 +66,7 @@ export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
                 <span data-testid="budget-spent" data-value={s.spent}>{formatUSD(s.spent)}</span> of {formatUSD(b.amount)} ({v.percent}%)
                 {v.hasReserved && <> · {formatUSD(s.reserved)} reserved</>}
                 {" "}· {formatUSD(s.remaining)} left
-                {" "}· <span className={v.forecastOver ? "warn-text" : ""}>forecast {formatUSD(s.forecast)} by period end{v.forecastOver ? " (over budget)" : ""}</span>
+                {" "}· <span className={v.forecastOver || s.willExceedOn ? "warn-text" : ""} data-testid="budget-forecast">{forecastText(s, formatUSD)}{v.forecastOver && !s.willExceedOn ? " (over budget)" : ""}</span>
               </div>
               <div className="small">
                 Period {when(s.periodStart)} – {when(s.periodEnd)} · alerts at {b.thresholds.join(", ")}%
