@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -408,14 +409,16 @@ func TestBadInputs(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			err := c.do()
 			var ae *apierr.Error
-			if !errors.As(err, &ae) || ae.Code != c.code || !contains(ae.Message, c.msg) {
+			if !errors.As(err, &ae) || ae.Code != c.code || !strings.Contains(ae.Message, c.msg) {
 				t.Fatalf("got %v, want %s mentioning %q", err, c.code, c.msg)
 			}
 		})
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0))
+}
 
 func indexOf(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
@@ -525,7 +528,7 @@ func TestPeriodsInTenantTimeZone(t *testing.T) {
 	// 2026-11-15 00:00 in New York is 05:00 UTC (EST).
 	f.record(ctx, tenant,
 		call{provider: "openai", model: gpt4o, at: time.Date(2026, 11, 15, 4, 59, 59, 0, time.UTC), tokens: usage.Tokens{Input: 1_000}}, // October period
-		call{provider: "openai", model: gpt4o, at: time.Date(2026, 11, 15, 5, 0, 0, 0, time.UTC), tokens: usage.Tokens{Input: 2_000}})  // November period
+		call{provider: "openai", model: gpt4o, at: time.Date(2026, 11, 15, 5, 0, 0, 0, time.UTC), tokens: usage.Tokens{Input: 2_000}})   // November period
 	f.now = time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)
 	inv, err := f.svc.Issue(ctx, tenant, "2026-11")
 	testenv.Must(t, err, "issue")
