@@ -43,7 +43,9 @@ func (s *Server) exportInvoice(pdf bool) http.HandlerFunc {
 		}
 		name := "invoice-" + inv.Period.Label + "-" + inv.NumberText()
 		s.writeDocument(w, r, tenantID, name, pdf,
-			func(buf *bytes.Buffer, tenantName string) error { return billing.WriteInvoicePDF(buf, &inv, tenantName) },
+			func(buf *bytes.Buffer, tenantName string) error {
+				return billing.WriteInvoicePDF(buf, &inv, tenantName)
+			},
 			func(buf *bytes.Buffer) error { return billing.WriteInvoiceCSV(buf, &inv) })
 	}
 }
@@ -58,7 +60,9 @@ func (s *Server) exportStatement(pdf bool) http.HandlerFunc {
 			return
 		}
 		s.writeDocument(w, r, tenantID, "chargeback-"+st.Period.Label, pdf,
-			func(buf *bytes.Buffer, tenantName string) error { return billing.WriteStatementPDF(buf, &st, tenantName) },
+			func(buf *bytes.Buffer, tenantName string) error {
+				return billing.WriteStatementPDF(buf, &st, tenantName)
+			},
 			func(buf *bytes.Buffer) error { return billing.WriteStatementCSV(buf, &st) })
 	}
 }
