@@ -86,7 +86,7 @@ func TestBillingOverGraphQLAndExports(t *testing.T) {
 		t.Fatalf("pdf: %d %s %s", status, ctype, pdf)
 	}
 	text := pdfToText(t, pdf)
-	if m := regexp.MustCompile(`Total due\s+(\S+)`).FindStringSubmatch(text); m == nil || m[1] != pdfdoc.USD(total) {
+	if m := regexp.MustCompile(`Total due\s+(\S+)`).FindStringSubmatch(text); len(m) < 2 || m[1] != pdfdoc.USD(total) {
 		t.Fatalf("PDF total %v, API total %s:\n%s", m, pdfdoc.USD(total), text)
 	}
 	if !strings.Contains(text, "INV-000001") || !strings.Contains(text, "Tenant billco") {

@@ -416,19 +416,6 @@ func TestBadInputs(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0))
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
 // Billing is for tenant admins; another tenant's invoices and spend never
 // show, whatever id is asked for.
 func TestTenantIsolation(t *testing.T) {
