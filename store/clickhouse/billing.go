@@ -50,7 +50,7 @@ func BillingUsageSQL(database, tenantID string, from, to time.Time, groupBy stri
 		outerQty = append(outerQty, "sum(q_"+c+")")
 	}
 	sql := `SELECT b_provider, b_model, b_group, toInt64(sum(b_events)), toInt64(sum(b_unpriced)), ` + strings.Join(outerQty, ", ") + `,
-	sum(b_list), sum(b_tenant), groupUniqArrayArray(b_overrides)
+	sum(b_list), sum(b_tenant), arraySort(groupUniqArrayArray(b_overrides))
 FROM (
 	SELECT provider AS b_provider, ` + rawModel + ` AS b_model, ` + eventGroup + ` AS b_group,
 		toInt64(count()) AS b_events, toInt64(countIf(priced = 0)) AS b_unpriced, ` + strings.Join(eventQty, ", ") + `,
