@@ -526,3 +526,71 @@ func TestPeriodsInTenantTimeZone(t *testing.T) {
 		t.Fatalf("lines %+v: want only the 2,000-token call", inv.Lines)
 	}
 }
+
+// reconciliation stands in for the provider reconciliation (another
+// package): what each provider reported for the period asked about.
+type reconciliation struct {
+	reported map[string]int64
+	tenant   string
+	from, to time.Time
+	calls    int
+}
+
+func (r *reconciliation) ProviderReported(_ context.Context, tenantID string, from, to time.Time) (map[string]int64, error) {
+	r.calls++
+	r.tenant, r.from, r.to = tenantID, from, to
+	return r.reported, nil
+}
+
+// Lines split by a dimension (unattributed spend its own line), and the
+// provider-reported figures sit beside the metered ones and are frozen with
+// the issued invoice.
+func TestDimensionLinesAndProviderReported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx, tenant := f.owner("ida@example.com", "iris")
+	_, err := f.svc.UpdateSettings(ctx, tenant, billing.Settings{TimeZone: "UTC", PeriodStartDay: 1, GroupBy: "dim:app"})
+	testenv.Must(t, err, "settings")
+	calls := novemberCalls()
+	calls[0].dims = map[string]string{"app": "search"}
+	calls[2].dims = map[string]string{"app": "search"}
+	calls[3].dims = map[string]string{"app": "chat"}
+	evs := f.record(ctx, tenant, calls...)
+	rec := &reconciliation{reported: map[string]int64{"openai": 123_450_000_000}}
+	f.svc.Reports = rec
+
+	inv, err := f.svc.Issue(ctx, tenant, "2026-11")
+	testenv.Must(t, err, "issue")
+	if rec.calls != 1 || rec.tenant != tenant || !rec.from.Equal(inv.Period.Start) || !rec.to.Equal(inv.Period.End) {
+		t.Fatalf("reconciliation asked %+v", rec)
+	}
+	type key struct{ model, group string }
+	got := map[key]int64{}
+	for _, l := range inv.Lines {
+		got[key{l.Model, l.GroupName}] = l.Events
+	}
+	want := map[key]int64{{gpt4o, "search"}: 2, {gpt4o, "(unattributed)"}: 1, {haiku, "chat"}: 1, {haiku, "(unattributed)"}: 1, {orphan, "(unattributed)"}: 1}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("lines %v, want %v", got, want)
+	}
+	if last := inv.Lines[len(inv.Lines)-1]; last.Group != billing.Unattributed {
+		t.Errorf("unattributed spend does not come last: %+v", last)
+	}
+	metered := map[string]int64{}
+	for _, e := range evs {
+		metered[e.Event.Provider] += e.Cost.ListNanoUSD
+	}
+	wantFigures := []billing.ProviderFigure{
+		{Provider: "anthropic", MeteredNanoUSD: metered["anthropic"]},
+		{Provider: "openai", MeteredNanoUSD: metered["openai"], ReportedNanoUSD: 123_450_000_000, Reported: true},
+	}
+	if !reflect.DeepEqual(inv.ProviderReported, wantFigures) {
+		t.Fatalf("provider figures %+v, want %+v", inv.ProviderReported, wantFigures)
+	}
+	rec.reported = map[string]int64{"openai": 1}
+	stored, err := f.svc.Invoice(ctx, tenant, inv.ID)
+	testenv.Must(t, err, "read")
+	if !reflect.DeepEqual(stored.ProviderReported, wantFigures) || stored.GroupBy != "dim:app" {
+		t.Fatalf("stored invoice %+v changed its figures or grouping", stored)
+	}
+}
