@@ -93,6 +93,16 @@ func (a Analytics) BillingUsage(ctx context.Context, tenantID string, from, to t
 				row.Quantities[c] = qty[i]
 			}
 		}
+		// An event priced by stacked overrides stores their ids comma-separated.
+		var ids []string
+		for _, o := range row.Overrides {
+			for _, id := range strings.Split(o, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					ids = append(ids, id)
+				}
+			}
+		}
+		row.Overrides = ids
 		out = append(out, row)
 		return nil
 	})
