@@ -106,4 +106,3 @@ func TestInvoiceExportsMatch(t *testing.T) {
 		t.Errorf("CSV total row %v, lines sum %d; API total %d", last, sum, inv.TotalNanoUSD)
 	}
 }
-

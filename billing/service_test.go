@@ -1,9 +1,11 @@
 package billing_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/pdfdoc"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
@@ -502,6 +505,17 @@ func TestStatementPerTeam(t *testing.T) {
 	testenv.Must(t, err, "draft")
 	if inv.TenantNanoUSD != st.TenantNanoUSD {
 		t.Errorf("statement exact total %d differs from the invoice's %d", st.TenantNanoUSD, inv.TenantNanoUSD)
+	}
+	var pdf bytes.Buffer
+	testenv.Must(t, billing.WriteStatementPDF(&pdf, &st, "Tenant fern"), "statement pdf")
+	text := pdfText(t, pdf.Bytes())
+	for _, g := range st.Groups {
+		if !regexp.MustCompile(regexp.QuoteMeta(g.GroupName) + `\s+\S+\s+\S+\s+\S+\s+` + regexp.QuoteMeta(pdfdoc.USD(g.AmountNanoUSD))).MatchString(text) {
+			t.Errorf("statement PDF lacks %s at %s:\n%s", g.GroupName, pdfdoc.USD(g.AmountNanoUSD), text)
+		}
+	}
+	if !regexp.MustCompile(`Total\s+` + regexp.QuoteMeta(pdfdoc.USD(st.TotalNanoUSD))).MatchString(text) {
+		t.Errorf("statement PDF lacks the total %s", pdfdoc.USD(st.TotalNanoUSD))
 	}
 }
 
