@@ -351,6 +351,12 @@ func TestLifecycle(t *testing.T) {
 	if _, err := f.svc.VoidInvoice(ctx, tenant, second.ID, "oops"); apierr.CodeOf(err) != apierr.CodeConflict {
 		t.Fatalf("voiding a paid invoice: %v, want CONFLICT", err)
 	}
+	// Postgres enforces the same transitions, whoever writes.
+	for _, stmt := range []string{`UPDATE invoices SET status = 'void' WHERE id = $1`, `UPDATE invoices SET status = 'issued' WHERE id = $1`} {
+		if _, err := f.pool.Exec(ctx, stmt, second.ID); err == nil || !strings.Contains(err.Error(), "cannot go from paid") {
+			t.Errorf("%s on a paid invoice: %v, want refused", stmt, err)
+		}
+	}
 	list, err := f.svc.Invoices(ctx, tenant)
 	testenv.Must(t, err, "list")
 	if len(list) != 2 || list[0].ID != second.ID || list[1].Status != billing.Void {
