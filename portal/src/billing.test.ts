@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canChange, documentName, isPeriod, lineEventsQuery, previousPeriod, quantitiesText, type InvoiceLine } from "./billing";
+import { canChange, documentName, isBillingRole, isPeriod, lineEventsQuery, previousPeriod, quantitiesText, type InvoiceLine } from "./billing";
 
 const line = (over: Partial<InvoiceLine>): InvoiceLine => ({
   kind: "USAGE", provider: "openai", model: "gpt-4o", group: "", groupName: "", adjustsPeriod: null, events: 1, unpricedEvents: 0,
@@ -39,6 +39,12 @@ describe("lineEventsQuery", () => {
 });
 
 describe("billing helpers", () => {
+  it("is for admins and owners", () => {
+    expect(isBillingRole("OWNER")).toBe(true);
+    expect(isBillingRole("ADMIN")).toBe(true);
+    expect(isBillingRole("VIEWER")).toBe(false);
+    expect(isBillingRole("MEMBER")).toBe(false);
+  });
   it("only issued invoices change", () => {
     expect(canChange({ status: "ISSUED" })).toBe(true);
     expect(canChange({ status: "PAID" })).toBe(false);

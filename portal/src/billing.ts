@@ -47,6 +47,11 @@ export function isPeriod(s: string): boolean {
   return /^\d{4}-(0[1-9]|1[0-2])$/.test(s);
 }
 
+/** Whether a tenant role may use billing (the API's billing.BillingRole: admins and owners). */
+export function isBillingRole(role: string): boolean {
+  return role === "OWNER" || role === "ADMIN";
+}
+
 /** Whether the invoice can still be marked paid or voided. */
 export function canChange(inv: Pick<Invoice, "status">): boolean {
   return inv.status === "ISSUED";

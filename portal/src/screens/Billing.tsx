@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
 import {
-  canChange, documentName, DRAFT_INVOICE, INVOICES, isPeriod, ISSUE_INVOICE, LINE_EVENTS, lineEventsQuery, MARK_PAID, previousPeriod,
+  canChange, documentName, DRAFT_INVOICE, isBillingRole, INVOICES, isPeriod, ISSUE_INVOICE, LINE_EVENTS, lineEventsQuery, MARK_PAID, previousPeriod,
   quantitiesText, STATEMENT, VOID_INVOICE, type Invoice, type InvoiceLine, type Statement,
 } from "../billing";
 import { formatUSD } from "../money";
@@ -16,6 +16,18 @@ import { Explanation } from "./Pricing";
  * events behind each, and chargeback statements per team/project/workspace.
  */
 export function Billing({ ctx }: { ctx: Ctx }) {
+  if (!isBillingRole(ctx.tenant.role)) {
+    return (
+      <section aria-labelledby="billing-h">
+        <h2 id="billing-h">Billing</h2>
+        <Empty>Invoices and chargeback statements are for the tenant's admins and owners; you are {ctx.tenant.role.toLowerCase()}.</Empty>
+      </section>
+    );
+  }
+  return <BillingAdmin ctx={ctx} />;
+}
+
+function BillingAdmin({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   const list = useLoad(async () => (await ctx.api.request<{ invoices: Invoice[] }>(INVOICES, { t })).invoices, [t]);
   const [period, setPeriod] = useState(() => previousPeriod(new Date()));
