@@ -27,6 +27,7 @@ import (
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apikey"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/billing"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/dataplane/contract"
 	"github.com/spendgate/spendgate/graph"
@@ -65,6 +66,9 @@ type Config struct {
 	Catalogue pricing.Source
 	// Revisions serves pricing catalogue revisions; nil: not available.
 	Revisions *revision.Service
+	// Billing serves invoices, chargeback statements and their PDF/CSV
+	// exports; nil: not available.
+	Billing *billing.Service
 	// Limits bound requests, queries and subscriptions; zero fields take
 	// DefaultLimits.
 	Limits Limits
@@ -96,7 +100,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
 		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions,
-		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Billing: cfg.Billing, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
 	for _, ext := range cfg.Extensions {
 		s.graphql.Use(ext)
 	}
@@ -107,6 +111,9 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	s.mux.Handle("GET /query", gql)
 	if cfg.Analytics != nil {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
+	}
+	if cfg.Billing != nil {
+		s.mountBillingExports()
 	}
 	// Identity providers provision users and groups here (a tenant's SCIM token).
 	// (Per method: a method-less pattern would conflict with the portal's "GET /".)

@@ -174,7 +174,7 @@ func writeExportError(w http.ResponseWriter, err error) {
 	if errors.As(err, &cpErr) {
 		code, msg = cpErr.Code, cpErr.Message
 		status = map[string]int{apierr.CodeInvalidArgument: http.StatusBadRequest, apierr.CodeUnauthenticated: http.StatusUnauthorized,
-			apierr.CodeForbidden: http.StatusForbidden, apierr.CodeNotFound: http.StatusNotFound,
+			apierr.CodeForbidden: http.StatusForbidden, apierr.CodeNotFound: http.StatusNotFound, apierr.CodeConflict: http.StatusConflict,
 			apierr.CodeUnavailable: http.StatusServiceUnavailable, apierr.CodeResourceExhausted: http.StatusTooManyRequests}[code]
 		if status == 0 {
 			status = http.StatusInternalServerError

@@ -26,6 +26,8 @@ import (
 	anomalypg "github.com/spendgate/spendgate/anomaly/pgstore"
 	anomalysvc "github.com/spendgate/spendgate/anomaly/service"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/billing"
+	billingstore "github.com/spendgate/spendgate/billing/pgstore"
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
@@ -131,6 +133,7 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 		testenv.Must(t, chstore.Migrate(ctx, conn, db), "clickhouse migrate")
 		h.events = chstore.NewWriter(conn, db)
 		cfg.Analytics = analytics.New(cp, &chstore.Analytics{Conn: conn, Database: db}, pgstore.New(pool), analytics.DefaultLimits())
+		cfg.Billing = billing.New(cp, billingstore.New(pool), &chstore.Analytics{Conn: conn, Database: db})
 		cfg.Reprice = reprice.New(cp, pool, &chstore.Analytics{Conn: conn, Database: db}, h.events, pricing.Default(),
 			budgetservice.New(pool, nil, "sgtest", budgetservice.DefaultConfig("sgtest"), log))
 		nc, prefix := testenv.NATS(t)

@@ -61,6 +61,15 @@ var tenantOps = []op{
 	{"Query.deadLetters", `query($t:ID!){deadLetters(tenantId:$t){sequence reason}}`, false},
 	{"Mutation.repriceUnpricedEvents", `mutation($t:ID!){repriceUnpricedEvents(tenantId:$t,` + month + `){repriced}}`, false},
 	{"Mutation.replayDeadLetter", `mutation($t:ID!,$dead:ID!){replayDeadLetter(tenantId:$t,sequence:$dead)}`, true},
+	{"Query.billingSettings", `query($t:ID!){billingSettings(tenantId:$t){timeZone}}`, false},
+	{"Query.invoices", `query($t:ID!){invoices(tenantId:$t){id total}}`, false},
+	{"Query.invoice", `query($t:ID!,$invoice:ID!){invoice(tenantId:$t,id:$invoice){id total}}`, true},
+	{"Query.draftInvoice", `query($t:ID!){draftInvoice(tenantId:$t,period:"2026-02"){total}}`, false},
+	{"Query.chargebackStatement", `query($t:ID!){chargebackStatement(tenantId:$t,period:"2026-01",groupBy:"team"){total}}`, false},
+	{"Mutation.updateBillingSettings", `mutation($t:ID!){updateBillingSettings(tenantId:$t,input:{timeZone:"Asia/Tokyo",periodStartDay:5}){timeZone}}`, false},
+	{"Mutation.issueInvoice", `mutation($t:ID!){issueInvoice(tenantId:$t,period:"2026-02"){id}}`, false},
+	{"Mutation.markInvoicePaid", `mutation($t:ID!,$invoice:ID!){markInvoicePaid(tenantId:$t,id:$invoice){status}}`, true},
+	{"Mutation.voidInvoice", `mutation($t:ID!,$invoice:ID!){voidInvoice(tenantId:$t,id:$invoice,reason:"pwned"){status}}`, true},
 	{"Mutation.renameTenant", `mutation($t:ID!){renameTenant(tenantId:$t,name:"pwned"){id}}`, false},
 	{"Mutation.addMember", `mutation($t:ID!){addMember(tenantId:$t,email:"mallory@example.com",password:"password-123",role:OWNER){role}}`, false},
 	{"Mutation.updateMemberRole", `mutation($t:ID!,$user:ID!){updateMemberRole(tenantId:$t,userId:$user,role:VIEWER){role}}`, true},
@@ -539,6 +548,10 @@ func newWorld(t *testing.T) *world {
 	grace := get(d, "addMember", "user", "id").(string)
 	h.must(w.bob, `mutation($t:ID!,$u:ID!,$p:ID!){grantRole(tenantId:$t,userId:$u,role:PROJECT_VIEWER,nodeId:$p){role}}`, map[string]any{"t": w.tenantB, "u": grace, "p": w.bProject})
 
+	// B's January invoice (B's event is in January 2026).
+	d = h.must(w.bob, `mutation($t:ID!){issueInvoice(tenantId:$t,period:"2026-01"){id}}`, map[string]any{"t": w.tenantB})
+	bInvoice := get(d, "issueInvoice", "id").(string)
+
 	d = h.must(w.alice, createKey, map[string]any{"t": w.tenantA, "n": "alice key"})
 	w.aKey = get(d, "createAPIKey", "key", "id").(string)
 	d = h.must(w.alice, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"alice budget",scope:TENANT,period:MONTH,amount:"5"}){id}}`, map[string]any{"t": w.tenantA})
@@ -550,6 +563,7 @@ func newWorld(t *testing.T) *world {
 			orgTree(tenantId:$t){id name archivedAt parentId keyDefaults{allowedModels allowedProviders}} roleGrants(tenantId:$t){userId role node{id}}
 			attributionMappings(tenantId:$t){id projectId}
 			pricingOverrides(tenantId:$t){edges{node{id percentAdjustment}}}
+			billingSettings(tenantId:$t){timeZone periodStartDay groupBy} invoices(tenantId:$t){id number status total}
 			spendSummary(tenantId:$t,`+month+`){requests tenantCost}}`, map[string]any{"t": w.tenantB})
 		return toJSON(d)
 	}
@@ -578,7 +592,7 @@ func newWorld(t *testing.T) *world {
 	testenv.Must(t, err, "B's recommendations")
 	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent,
 		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace, "scim": bSCIM,
-		"rec": bRecs[0].ID}
+		"rec": bRecs[0].ID, "invoice": bInvoice}
 	w.alertB = func() {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
@@ -681,7 +695,9 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // adminReads are the queries a viewer may not run.
-var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true, "Query.tenantSSO": true, "Query.scimTokens": true}
+var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true, "Query.tenantSSO": true, "Query.scimTokens": true,
+	// Billing is for admins (billing.BillingRole).
+	"Query.billingSettings": true, "Query.invoices": true, "Query.invoice": true, "Query.draftInvoice": true, "Query.chargebackStatement": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is

@@ -137,6 +137,19 @@ type ComplexityRoot struct {
 		UpdatedAt  func(childComplexity int) int
 	}
 
+	BillingPeriod struct {
+		End      func(childComplexity int) int
+		Label    func(childComplexity int) int
+		Start    func(childComplexity int) int
+		TimeZone func(childComplexity int) int
+	}
+
+	BillingSettings struct {
+		GroupBy        func(childComplexity int) int
+		PeriodStartDay func(childComplexity int) int
+		TimeZone       func(childComplexity int) int
+	}
+
 	Budget struct {
 		Amount         func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -216,6 +229,18 @@ type ComplexityRoot struct {
 		UnitRates                   func(childComplexity int) int
 	}
 
+	ChargebackStatement struct {
+		CSVURL     func(childComplexity int) int
+		GroupBy    func(childComplexity int) int
+		Groups     func(childComplexity int) int
+		Lines      func(childComplexity int) int
+		ListCost   func(childComplexity int) int
+		PDFURL     func(childComplexity int) int
+		Period     func(childComplexity int) int
+		TenantCost func(childComplexity int) int
+		Total      func(childComplexity int) int
+	}
+
 	CostLine struct {
 		Amount               func(childComplexity int) int
 		Class                func(childComplexity int) int
@@ -253,6 +278,50 @@ type ComplexityRoot struct {
 	Dimension struct {
 		Name  func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	Invoice struct {
+		CSVURL           func(childComplexity int) int
+		Currency         func(childComplexity int) int
+		GroupBy          func(childComplexity int) int
+		ID               func(childComplexity int) int
+		IssuedAt         func(childComplexity int) int
+		IssuedBy         func(childComplexity int) int
+		Lines            func(childComplexity int) int
+		ListCost         func(childComplexity int) int
+		Number           func(childComplexity int) int
+		PDFURL           func(childComplexity int) int
+		PaidAt           func(childComplexity int) int
+		Period           func(childComplexity int) int
+		Pricing          func(childComplexity int) int
+		ProviderReported func(childComplexity int) int
+		Status           func(childComplexity int) int
+		TenantCost       func(childComplexity int) int
+		Total            func(childComplexity int) int
+		VoidReason       func(childComplexity int) int
+		VoidedAt         func(childComplexity int) int
+	}
+
+	InvoiceLine struct {
+		AdjustsPeriod  func(childComplexity int) int
+		Amount         func(childComplexity int) int
+		Events         func(childComplexity int) int
+		Group          func(childComplexity int) int
+		GroupName      func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		ListCost       func(childComplexity int) int
+		Model          func(childComplexity int) int
+		Overrides      func(childComplexity int) int
+		Provider       func(childComplexity int) int
+		Quantities     func(childComplexity int) int
+		TenantCost     func(childComplexity int) int
+		UnpricedEvents func(childComplexity int) int
+	}
+
+	InvoicePricing struct {
+		CatalogueRevisions func(childComplexity int) int
+		ComputedAt         func(childComplexity int) int
+		OverrideIds        func(childComplexity int) int
 	}
 
 	KeyPolicy struct {
@@ -311,6 +380,8 @@ type ComplexityRoot struct {
 		EnrolTotp                func(childComplexity int) int
 		FinishSSOSignIn          func(childComplexity int, state string, code string) int
 		GrantRole                func(childComplexity int, tenantID string, userID string, role model.ScopedRole, nodeID string) int
+		IssueInvoice             func(childComplexity int, tenantID string, period string) int
+		MarkInvoicePaid          func(childComplexity int, tenantID string, id string) int
 		MoveProject              func(childComplexity int, tenantID string, id string, teamID string) int
 		RefreshSession           func(childComplexity int, refreshToken string) int
 		RegenerateRecoveryCodes  func(childComplexity int, code string) int
@@ -334,9 +405,11 @@ type ComplexityRoot struct {
 		SignOut                  func(childComplexity int, refreshToken string) int
 		StartSSOSignIn           func(childComplexity int, email *string, tenantSlug *string) int
 		UpdateAPIKeyPolicy       func(childComplexity int, tenantID string, id string, policy model.KeyPolicyInput) int
+		UpdateBillingSettings    func(childComplexity int, tenantID string, input model.BillingSettingsInput) int
 		UpdateBudget             func(childComplexity int, tenantID string, id string, input model.BudgetInput) int
 		UpdateMemberRole         func(childComplexity int, tenantID string, userID string, role model.Role) int
 		UpdatePricingOverride    func(childComplexity int, tenantID string, id string, input model.PricingOverrideInput) int
+		VoidInvoice              func(childComplexity int, tenantID string, id string, reason string) int
 	}
 
 	OrgNode struct {
@@ -410,6 +483,12 @@ type ComplexityRoot struct {
 		Summary       func(childComplexity int) int
 	}
 
+	ProviderCostFigure struct {
+		Metered  func(childComplexity int) int
+		Provider func(childComplexity int) int
+		Reported func(childComplexity int) int
+	}
+
 	Query struct {
 		APIKey              func(childComplexity int, tenantID string, id string) int
 		APIKeys             func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
@@ -417,13 +496,18 @@ type ComplexityRoot struct {
 		AttributionMappings func(childComplexity int, tenantID string) int
 		AuditLog            func(childComplexity int, tenantID string, first *int, after *string) int
 		AzureDeployments    func(childComplexity int, tenantID string) int
+		BillingSettings     func(childComplexity int, tenantID string) int
 		Budget              func(childComplexity int, tenantID string, id string) int
 		BudgetAlertHistory  func(childComplexity int, tenantID string, first *int) int
 		BudgetStatuses      func(childComplexity int, tenantID string, budgetID *string) int
 		Budgets             func(childComplexity int, tenantID string, first *int, after *string) int
 		CanManagePricing    func(childComplexity int) int
+		ChargebackStatement func(childComplexity int, tenantID string, period string, groupBy string) int
 		DeadLetters         func(childComplexity int, tenantID string, first *int) int
 		Denials             func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
+		DraftInvoice        func(childComplexity int, tenantID string, period string) int
+		Invoice             func(childComplexity int, tenantID string, id string) int
+		Invoices            func(childComplexity int, tenantID string) int
 		Me                  func(childComplexity int) int
 		Members             func(childComplexity int, tenantID string, first *int, after *string) int
 		MyMfa               func(childComplexity int) int
@@ -571,6 +655,15 @@ type ComplexityRoot struct {
 		UnpricedRequests func(childComplexity int) int
 	}
 
+	StatementGroup struct {
+		Amount     func(childComplexity int) int
+		Events     func(childComplexity int) int
+		Group      func(childComplexity int) int
+		GroupName  func(childComplexity int) int
+		ListCost   func(childComplexity int) int
+		TenantCost func(childComplexity int) int
+	}
+
 	Subscription struct {
 		AnomalyAlerts func(childComplexity int, tenantID string) int
 		BudgetAlerts  func(childComplexity int, tenantID string) int
@@ -686,6 +779,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	UsageQuantity struct {
+		Class    func(childComplexity int) int
+		Quantity func(childComplexity int) int
+	}
+
 	User struct {
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
@@ -751,6 +849,10 @@ type MutationResolver interface {
 	ConfirmTotp(ctx context.Context, code string) ([]string, error)
 	DisableTotp(ctx context.Context, password string, code string) (bool, error)
 	RegenerateRecoveryCodes(ctx context.Context, code string) ([]string, error)
+	UpdateBillingSettings(ctx context.Context, tenantID string, input model.BillingSettingsInput) (*model.BillingSettings, error)
+	IssueInvoice(ctx context.Context, tenantID string, period string) (*model.Invoice, error)
+	MarkInvoicePaid(ctx context.Context, tenantID string, id string) (*model.Invoice, error)
+	VoidInvoice(ctx context.Context, tenantID string, id string, reason string) (*model.Invoice, error)
 	SetRecommendationState(ctx context.Context, tenantID string, id string, state model.RecommendationState) (*model.Recommendation, error)
 }
 type QueryResolver interface {
@@ -787,6 +889,11 @@ type QueryResolver interface {
 	ScimTokens(ctx context.Context, tenantID string) ([]*model.SCIMToken, error)
 	MyMfa(ctx context.Context) (*model.MFAStatus, error)
 	SsoOption(ctx context.Context, email *string, tenantSlug *string) (*model.SSOOption, error)
+	BillingSettings(ctx context.Context, tenantID string) (*model.BillingSettings, error)
+	Invoices(ctx context.Context, tenantID string) ([]*model.Invoice, error)
+	Invoice(ctx context.Context, tenantID string, id string) (*model.Invoice, error)
+	DraftInvoice(ctx context.Context, tenantID string, period string) (*model.Invoice, error)
+	ChargebackStatement(ctx context.Context, tenantID string, period string, groupBy string) (*model.ChargebackStatement, error)
 	Anomalies(ctx context.Context, tenantID string, from time.Time, to time.Time, dimension *model.AnomalyDimension, first *int) ([]*model.AnomalyEpisode, error)
 	SpendForecast(ctx context.Context, tenantID string) (*model.SpendForecast, error)
 	Recommendations(ctx context.Context, tenantID string, state *model.RecommendationState) ([]*model.Recommendation, error)
@@ -1221,6 +1328,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AzureDeployment.UpdatedAt(childComplexity), true
 
+	case "BillingPeriod.end":
+		if e.ComplexityRoot.BillingPeriod.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingPeriod.End(childComplexity), true
+	case "BillingPeriod.label":
+		if e.ComplexityRoot.BillingPeriod.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingPeriod.Label(childComplexity), true
+	case "BillingPeriod.start":
+		if e.ComplexityRoot.BillingPeriod.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingPeriod.Start(childComplexity), true
+	case "BillingPeriod.timeZone":
+		if e.ComplexityRoot.BillingPeriod.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingPeriod.TimeZone(childComplexity), true
+
+	case "BillingSettings.groupBy":
+		if e.ComplexityRoot.BillingSettings.GroupBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingSettings.GroupBy(childComplexity), true
+	case "BillingSettings.periodStartDay":
+		if e.ComplexityRoot.BillingSettings.PeriodStartDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingSettings.PeriodStartDay(childComplexity), true
+	case "BillingSettings.timeZone":
+		if e.ComplexityRoot.BillingSettings.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingSettings.TimeZone(childComplexity), true
+
 	case "Budget.amount":
 		if e.ComplexityRoot.Budget.Amount == nil {
 			break
@@ -1593,6 +1744,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CatalogueModel.UnitRates(childComplexity), true
 
+	case "ChargebackStatement.csvUrl":
+		if e.ComplexityRoot.ChargebackStatement.CSVURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.CSVURL(childComplexity), true
+	case "ChargebackStatement.groupBy":
+		if e.ComplexityRoot.ChargebackStatement.GroupBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.GroupBy(childComplexity), true
+	case "ChargebackStatement.groups":
+		if e.ComplexityRoot.ChargebackStatement.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.Groups(childComplexity), true
+	case "ChargebackStatement.lines":
+		if e.ComplexityRoot.ChargebackStatement.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.Lines(childComplexity), true
+	case "ChargebackStatement.listCost":
+		if e.ComplexityRoot.ChargebackStatement.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.ListCost(childComplexity), true
+	case "ChargebackStatement.pdfUrl":
+		if e.ComplexityRoot.ChargebackStatement.PDFURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.PDFURL(childComplexity), true
+	case "ChargebackStatement.period":
+		if e.ComplexityRoot.ChargebackStatement.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.Period(childComplexity), true
+	case "ChargebackStatement.tenantCost":
+		if e.ComplexityRoot.ChargebackStatement.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.TenantCost(childComplexity), true
+	case "ChargebackStatement.total":
+		if e.ComplexityRoot.ChargebackStatement.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargebackStatement.Total(childComplexity), true
+
 	case "CostLine.amount":
 		if e.ComplexityRoot.CostLine.Amount == nil {
 			break
@@ -1724,6 +1930,219 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dimension.Value(childComplexity), true
+
+	case "Invoice.csvUrl":
+		if e.ComplexityRoot.Invoice.CSVURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CSVURL(childComplexity), true
+	case "Invoice.currency":
+		if e.ComplexityRoot.Invoice.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Currency(childComplexity), true
+	case "Invoice.groupBy":
+		if e.ComplexityRoot.Invoice.GroupBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.GroupBy(childComplexity), true
+	case "Invoice.id":
+		if e.ComplexityRoot.Invoice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ID(childComplexity), true
+	case "Invoice.issuedAt":
+		if e.ComplexityRoot.Invoice.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.IssuedAt(childComplexity), true
+	case "Invoice.issuedBy":
+		if e.ComplexityRoot.Invoice.IssuedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.IssuedBy(childComplexity), true
+	case "Invoice.lines":
+		if e.ComplexityRoot.Invoice.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Lines(childComplexity), true
+	case "Invoice.listCost":
+		if e.ComplexityRoot.Invoice.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ListCost(childComplexity), true
+	case "Invoice.number":
+		if e.ComplexityRoot.Invoice.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Number(childComplexity), true
+	case "Invoice.pdfUrl":
+		if e.ComplexityRoot.Invoice.PDFURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PDFURL(childComplexity), true
+	case "Invoice.paidAt":
+		if e.ComplexityRoot.Invoice.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PaidAt(childComplexity), true
+	case "Invoice.period":
+		if e.ComplexityRoot.Invoice.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Period(childComplexity), true
+	case "Invoice.pricing":
+		if e.ComplexityRoot.Invoice.Pricing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Pricing(childComplexity), true
+	case "Invoice.providerReported":
+		if e.ComplexityRoot.Invoice.ProviderReported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ProviderReported(childComplexity), true
+	case "Invoice.status":
+		if e.ComplexityRoot.Invoice.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Status(childComplexity), true
+	case "Invoice.tenantCost":
+		if e.ComplexityRoot.Invoice.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.TenantCost(childComplexity), true
+	case "Invoice.total":
+		if e.ComplexityRoot.Invoice.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Total(childComplexity), true
+	case "Invoice.voidReason":
+		if e.ComplexityRoot.Invoice.VoidReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.VoidReason(childComplexity), true
+	case "Invoice.voidedAt":
+		if e.ComplexityRoot.Invoice.VoidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.VoidedAt(childComplexity), true
+
+	case "InvoiceLine.adjustsPeriod":
+		if e.ComplexityRoot.InvoiceLine.AdjustsPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.AdjustsPeriod(childComplexity), true
+	case "InvoiceLine.amount":
+		if e.ComplexityRoot.InvoiceLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Amount(childComplexity), true
+	case "InvoiceLine.events":
+		if e.ComplexityRoot.InvoiceLine.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Events(childComplexity), true
+	case "InvoiceLine.group":
+		if e.ComplexityRoot.InvoiceLine.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Group(childComplexity), true
+	case "InvoiceLine.groupName":
+		if e.ComplexityRoot.InvoiceLine.GroupName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.GroupName(childComplexity), true
+	case "InvoiceLine.kind":
+		if e.ComplexityRoot.InvoiceLine.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Kind(childComplexity), true
+	case "InvoiceLine.listCost":
+		if e.ComplexityRoot.InvoiceLine.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.ListCost(childComplexity), true
+	case "InvoiceLine.model":
+		if e.ComplexityRoot.InvoiceLine.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Model(childComplexity), true
+	case "InvoiceLine.overrides":
+		if e.ComplexityRoot.InvoiceLine.Overrides == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Overrides(childComplexity), true
+	case "InvoiceLine.provider":
+		if e.ComplexityRoot.InvoiceLine.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Provider(childComplexity), true
+	case "InvoiceLine.quantities":
+		if e.ComplexityRoot.InvoiceLine.Quantities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Quantities(childComplexity), true
+	case "InvoiceLine.tenantCost":
+		if e.ComplexityRoot.InvoiceLine.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.TenantCost(childComplexity), true
+	case "InvoiceLine.unpricedEvents":
+		if e.ComplexityRoot.InvoiceLine.UnpricedEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.UnpricedEvents(childComplexity), true
+
+	case "InvoicePricing.catalogueRevisions":
+		if e.ComplexityRoot.InvoicePricing.CatalogueRevisions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoicePricing.CatalogueRevisions(childComplexity), true
+	case "InvoicePricing.computedAt":
+		if e.ComplexityRoot.InvoicePricing.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoicePricing.ComputedAt(childComplexity), true
+	case "InvoicePricing.overrideIds":
+		if e.ComplexityRoot.InvoicePricing.OverrideIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoicePricing.OverrideIds(childComplexity), true
 
 	case "KeyPolicy.allowedModels":
 		if e.ComplexityRoot.KeyPolicy.AllowedModels == nil {
@@ -2075,6 +2494,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantRole(childComplexity, args["tenantId"].(string), args["userId"].(string), args["role"].(model.ScopedRole), args["nodeId"].(string)), true
+	case "Mutation.issueInvoice":
+		if e.ComplexityRoot.Mutation.IssueInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueInvoice(childComplexity, args["tenantId"].(string), args["period"].(string)), true
+	case "Mutation.markInvoicePaid":
+		if e.ComplexityRoot.Mutation.MarkInvoicePaid == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markInvoicePaid_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkInvoicePaid(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.moveProject":
 		if e.ComplexityRoot.Mutation.MoveProject == nil {
 			break
@@ -2328,6 +2769,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAPIKeyPolicy(childComplexity, args["tenantId"].(string), args["id"].(string), args["policy"].(model.KeyPolicyInput)), true
+	case "Mutation.updateBillingSettings":
+		if e.ComplexityRoot.Mutation.UpdateBillingSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBillingSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBillingSettings(childComplexity, args["tenantId"].(string), args["input"].(model.BillingSettingsInput)), true
 	case "Mutation.updateBudget":
 		if e.ComplexityRoot.Mutation.UpdateBudget == nil {
 			break
@@ -2361,6 +2813,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePricingOverride(childComplexity, args["tenantId"].(string), args["id"].(string), args["input"].(model.PricingOverrideInput)), true
+	case "Mutation.voidInvoice":
+		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_voidInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VoidInvoice(childComplexity, args["tenantId"].(string), args["id"].(string), args["reason"].(string)), true
 
 	case "OrgNode.archivedAt":
 		if e.ComplexityRoot.OrgNode.ArchivedAt == nil {
@@ -2652,6 +3115,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PricingRevision.Summary(childComplexity), true
 
+	case "ProviderCostFigure.metered":
+		if e.ComplexityRoot.ProviderCostFigure.Metered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderCostFigure.Metered(childComplexity), true
+	case "ProviderCostFigure.provider":
+		if e.ComplexityRoot.ProviderCostFigure.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderCostFigure.Provider(childComplexity), true
+	case "ProviderCostFigure.reported":
+		if e.ComplexityRoot.ProviderCostFigure.Reported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderCostFigure.Reported(childComplexity), true
+
 	case "Query.apiKey":
 		if e.ComplexityRoot.Query.APIKey == nil {
 			break
@@ -2718,6 +3200,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AzureDeployments(childComplexity, args["tenantId"].(string)), true
+	case "Query.billingSettings":
+		if e.ComplexityRoot.Query.BillingSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_billingSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BillingSettings(childComplexity, args["tenantId"].(string)), true
 	case "Query.budget":
 		if e.ComplexityRoot.Query.Budget == nil {
 			break
@@ -2768,6 +3261,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CanManagePricing(childComplexity), true
+	case "Query.chargebackStatement":
+		if e.ComplexityRoot.Query.ChargebackStatement == nil {
+			break
+		}
+
+		args, err := ec.field_Query_chargebackStatement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChargebackStatement(childComplexity, args["tenantId"].(string), args["period"].(string), args["groupBy"].(string)), true
 	case "Query.deadLetters":
 		if e.ComplexityRoot.Query.DeadLetters == nil {
 			break
@@ -2790,7 +3294,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Denials(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]*model.SpendGroupBy), args["filter"].(*model.SpendFilter)), true
+	case "Query.draftInvoice":
+		if e.ComplexityRoot.Query.DraftInvoice == nil {
+			break
+		}
 
+		args, err := ec.field_Query_draftInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DraftInvoice(childComplexity, args["tenantId"].(string), args["period"].(string)), true
+
+	case "Query.invoice":
+		if e.ComplexityRoot.Query.Invoice == nil {
+			break
+		}
+
+		args, err := ec.field_Query_invoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Invoice(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Query.invoices":
+		if e.ComplexityRoot.Query.Invoices == nil {
+			break
+		}
+
+		args, err := ec.field_Query_invoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Invoices(childComplexity, args["tenantId"].(string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -3507,6 +4044,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SpendTotals.UnpricedRequests(childComplexity), true
 
+	case "StatementGroup.amount":
+		if e.ComplexityRoot.StatementGroup.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatementGroup.Amount(childComplexity), true
+	case "StatementGroup.events":
+		if e.ComplexityRoot.StatementGroup.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatementGroup.Events(childComplexity), true
+	case "StatementGroup.group":
+		if e.ComplexityRoot.StatementGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatementGroup.Group(childComplexity), true
+	case "StatementGroup.groupName":
+		if e.ComplexityRoot.StatementGroup.GroupName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatementGroup.GroupName(childComplexity), true
+	case "StatementGroup.listCost":
+		if e.ComplexityRoot.StatementGroup.ListCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatementGroup.ListCost(childComplexity), true
+	case "StatementGroup.tenantCost":
+		if e.ComplexityRoot.StatementGroup.TenantCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatementGroup.TenantCost(childComplexity), true
+
 	case "Subscription.anomalyAlerts":
 		if e.ComplexityRoot.Subscription.AnomalyAlerts == nil {
 			break
@@ -4042,6 +4616,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UsageEventEdge.Node(childComplexity), true
 
+	case "UsageQuantity.class":
+		if e.ComplexityRoot.UsageQuantity.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageQuantity.Class(childComplexity), true
+	case "UsageQuantity.quantity":
+		if e.ComplexityRoot.UsageQuantity.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageQuantity.Quantity(childComplexity), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -4076,6 +4663,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("BillingSettingsInput", ec.unmarshalInputBillingSettingsInput),
 			graphql.NewInputUnmarshaler("BudgetInput", ec.unmarshalInputBudgetInput),
 			graphql.NewInputUnmarshaler("DimensionFilter", ec.unmarshalInputDimensionFilter),
 			graphql.NewInputUnmarshaler("DimensionInput", ec.unmarshalInputDimensionInput),
@@ -4178,7 +4766,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/intelligence.graphqls"
+//go:embed "schema/billing.graphqls" "schema/intelligence.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5213,6 +5801,7 @@ extend type Mutation {
   regenerateRecoveryCodes(code: String!): [String!]!
 }
 `, BuiltIn: false},
+	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/intelligence.graphqls", Input: sourceData("schema/intelligence.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -5413,6 +6002,32 @@ func (ec *executionContext) childFields_AzureDeployment(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AzureDeployment", field.Name)
 }
 
+func (ec *executionContext) childFields_BillingPeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "label":
+		return ec.fieldContext_BillingPeriod_label(ctx, field)
+	case "start":
+		return ec.fieldContext_BillingPeriod_start(ctx, field)
+	case "end":
+		return ec.fieldContext_BillingPeriod_end(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_BillingPeriod_timeZone(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingPeriod", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "timeZone":
+		return ec.fieldContext_BillingSettings_timeZone(ctx, field)
+	case "periodStartDay":
+		return ec.fieldContext_BillingSettings_periodStartDay(ctx, field)
+	case "groupBy":
+		return ec.fieldContext_BillingSettings_groupBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingSettings", field.Name)
+}
+
 func (ec *executionContext) childFields_Budget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5571,6 +6186,30 @@ func (ec *executionContext) childFields_CatalogueModel(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type CatalogueModel", field.Name)
 }
 
+func (ec *executionContext) childFields_ChargebackStatement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_ChargebackStatement_period(ctx, field)
+	case "groupBy":
+		return ec.fieldContext_ChargebackStatement_groupBy(ctx, field)
+	case "groups":
+		return ec.fieldContext_ChargebackStatement_groups(ctx, field)
+	case "lines":
+		return ec.fieldContext_ChargebackStatement_lines(ctx, field)
+	case "listCost":
+		return ec.fieldContext_ChargebackStatement_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_ChargebackStatement_tenantCost(ctx, field)
+	case "total":
+		return ec.fieldContext_ChargebackStatement_total(ctx, field)
+	case "pdfUrl":
+		return ec.fieldContext_ChargebackStatement_pdfUrl(ctx, field)
+	case "csvUrl":
+		return ec.fieldContext_ChargebackStatement_csvUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChargebackStatement", field.Name)
+}
+
 func (ec *executionContext) childFields_CostLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "class":
@@ -5647,6 +6286,94 @@ func (ec *executionContext) childFields_Dimension(ctx context.Context, field gra
 		return ec.fieldContext_Dimension_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Dimension", field.Name)
+}
+
+func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Invoice_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Invoice_number(ctx, field)
+	case "status":
+		return ec.fieldContext_Invoice_status(ctx, field)
+	case "period":
+		return ec.fieldContext_Invoice_period(ctx, field)
+	case "groupBy":
+		return ec.fieldContext_Invoice_groupBy(ctx, field)
+	case "currency":
+		return ec.fieldContext_Invoice_currency(ctx, field)
+	case "lines":
+		return ec.fieldContext_Invoice_lines(ctx, field)
+	case "listCost":
+		return ec.fieldContext_Invoice_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_Invoice_tenantCost(ctx, field)
+	case "total":
+		return ec.fieldContext_Invoice_total(ctx, field)
+	case "pricing":
+		return ec.fieldContext_Invoice_pricing(ctx, field)
+	case "providerReported":
+		return ec.fieldContext_Invoice_providerReported(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_Invoice_issuedAt(ctx, field)
+	case "issuedBy":
+		return ec.fieldContext_Invoice_issuedBy(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_Invoice_paidAt(ctx, field)
+	case "voidedAt":
+		return ec.fieldContext_Invoice_voidedAt(ctx, field)
+	case "voidReason":
+		return ec.fieldContext_Invoice_voidReason(ctx, field)
+	case "pdfUrl":
+		return ec.fieldContext_Invoice_pdfUrl(ctx, field)
+	case "csvUrl":
+		return ec.fieldContext_Invoice_csvUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_InvoiceLine_kind(ctx, field)
+	case "provider":
+		return ec.fieldContext_InvoiceLine_provider(ctx, field)
+	case "model":
+		return ec.fieldContext_InvoiceLine_model(ctx, field)
+	case "group":
+		return ec.fieldContext_InvoiceLine_group(ctx, field)
+	case "groupName":
+		return ec.fieldContext_InvoiceLine_groupName(ctx, field)
+	case "adjustsPeriod":
+		return ec.fieldContext_InvoiceLine_adjustsPeriod(ctx, field)
+	case "events":
+		return ec.fieldContext_InvoiceLine_events(ctx, field)
+	case "unpricedEvents":
+		return ec.fieldContext_InvoiceLine_unpricedEvents(ctx, field)
+	case "quantities":
+		return ec.fieldContext_InvoiceLine_quantities(ctx, field)
+	case "listCost":
+		return ec.fieldContext_InvoiceLine_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_InvoiceLine_tenantCost(ctx, field)
+	case "amount":
+		return ec.fieldContext_InvoiceLine_amount(ctx, field)
+	case "overrides":
+		return ec.fieldContext_InvoiceLine_overrides(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceLine", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoicePricing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "catalogueRevisions":
+		return ec.fieldContext_InvoicePricing_catalogueRevisions(ctx, field)
+	case "overrideIds":
+		return ec.fieldContext_InvoicePricing_overrideIds(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_InvoicePricing_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoicePricing", field.Name)
 }
 
 func (ec *executionContext) childFields_KeyPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5855,6 +6582,18 @@ func (ec *executionContext) childFields_PricingRevision(ctx context.Context, fie
 		return ec.fieldContext_PricingRevision_removed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PricingRevision", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderCostFigure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_ProviderCostFigure_provider(ctx, field)
+	case "metered":
+		return ec.fieldContext_ProviderCostFigure_metered(ctx, field)
+	case "reported":
+		return ec.fieldContext_ProviderCostFigure_reported(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderCostFigure", field.Name)
 }
 
 func (ec *executionContext) childFields_Rate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6101,6 +6840,24 @@ func (ec *executionContext) childFields_SpendTotals(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type SpendTotals", field.Name)
 }
 
+func (ec *executionContext) childFields_StatementGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_StatementGroup_group(ctx, field)
+	case "groupName":
+		return ec.fieldContext_StatementGroup_groupName(ctx, field)
+	case "events":
+		return ec.fieldContext_StatementGroup_events(ctx, field)
+	case "listCost":
+		return ec.fieldContext_StatementGroup_listCost(ctx, field)
+	case "tenantCost":
+		return ec.fieldContext_StatementGroup_tenantCost(ctx, field)
+	case "amount":
+		return ec.fieldContext_StatementGroup_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatementGroup", field.Name)
+}
+
 func (ec *executionContext) childFields_TOTPEnrolment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "secret":
@@ -6317,6 +7074,16 @@ func (ec *executionContext) childFields_UsageEventEdge(ctx context.Context, fiel
 		return ec.fieldContext_UsageEventEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageQuantity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "class":
+		return ec.fieldContext_UsageQuantity_class(ctx, field)
+	case "quantity":
+		return ec.fieldContext_UsageQuantity_quantity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageQuantity", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6999,6 +7766,50 @@ func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_issueInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markInvoicePaid_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_moveProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7553,6 +8364,28 @@ func (ec *executionContext) field_Mutation_updateAPIKeyPolicy_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateBillingSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BillingSettingsInput, error) {
+			return ec.unmarshalNBillingSettingsInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7640,6 +8473,36 @@ func (ec *executionContext) field_Mutation_updatePricingOverride_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_voidInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -7821,6 +8684,20 @@ func (ec *executionContext) field_Query_azureDeployments_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_billingSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_budgetAlertHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7917,6 +8794,36 @@ func (ec *executionContext) field_Query_budgets_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_chargebackStatement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_deadLetters_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7982,6 +8889,64 @@ func (ec *executionContext) field_Query_denials_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_draftInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_invoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_invoices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -10229,6 +11194,167 @@ func (ec *executionContext) fieldContext_AzureDeployment_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("AzureDeployment", field, false, false, "Time")
 }
 
+func (ec *executionContext) _BillingPeriod_label(ctx context.Context, field graphql.CollectedField, obj *model.BillingPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingPeriod_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingPeriod_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingPeriod", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingPeriod_start(ctx context.Context, field graphql.CollectedField, obj *model.BillingPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingPeriod_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingPeriod_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingPeriod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BillingPeriod_end(ctx context.Context, field graphql.CollectedField, obj *model.BillingPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingPeriod_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingPeriod_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingPeriod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BillingPeriod_timeZone(ctx context.Context, field graphql.CollectedField, obj *model.BillingPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingPeriod_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingPeriod_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingPeriod", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingSettings_timeZone(ctx context.Context, field graphql.CollectedField, obj *model.BillingSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingSettings_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingSettings_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingSettings", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingSettings_periodStartDay(ctx context.Context, field graphql.CollectedField, obj *model.BillingSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingSettings_periodStartDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStartDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingSettings_periodStartDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingSettings", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BillingSettings_groupBy(ctx context.Context, field graphql.CollectedField, obj *model.BillingSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingSettings_groupBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingSettings_groupBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingSettings", field, false, false, "String")
+}
+
 func (ec *executionContext) _Budget_id(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11686,6 +12812,240 @@ func (ec *executionContext) fieldContext_CatalogueModel_longContextAboveInputTok
 	return graphql.NewScalarFieldContext("CatalogueModel", field, false, false, "Int64")
 }
 
+func (ec *executionContext) _ChargebackStatement_period(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingPeriod) graphql.Marshaler {
+			return ec.marshalNBillingPeriod2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChargebackStatement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingPeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChargebackStatement_groupBy(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_groupBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_groupBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChargebackStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChargebackStatement_groups(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StatementGroup) graphql.Marshaler {
+			return ec.marshalNStatementGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐStatementGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChargebackStatement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatementGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChargebackStatement_lines(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvoiceLine) graphql.Marshaler {
+			return ec.marshalNInvoiceLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChargebackStatement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChargebackStatement_listCost(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChargebackStatement", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ChargebackStatement_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChargebackStatement", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ChargebackStatement_total(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChargebackStatement", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ChargebackStatement_pdfUrl(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_pdfUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PDFURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_pdfUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChargebackStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChargebackStatement_csvUrl(ctx context.Context, field graphql.CollectedField, obj *model.ChargebackStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargebackStatement_csvUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CSVURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargebackStatement_csvUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChargebackStatement", field, false, false, "String")
+}
+
 func (ec *executionContext) _CostLine_class(ctx context.Context, field graphql.CollectedField, obj *model.CostLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12185,6 +13545,856 @@ func (ec *executionContext) _Dimension_value(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Dimension_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Dimension", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_id(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Invoice_number(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_status(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InvoiceStatus) graphql.Marshaler {
+			return ec.marshalNInvoiceStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "InvoiceStatus")
+}
+
+func (ec *executionContext) _Invoice_period(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingPeriod) graphql.Marshaler {
+			return ec.marshalNBillingPeriod2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingPeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_groupBy(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_groupBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_groupBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_currency(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_lines(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvoiceLine) graphql.Marshaler {
+			return ec.marshalNInvoiceLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_listCost(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Money")
+}
+
+func (ec *executionContext) _Invoice_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Money")
+}
+
+func (ec *executionContext) _Invoice_total(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Money")
+}
+
+func (ec *executionContext) _Invoice_pricing(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_pricing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pricing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InvoicePricing) graphql.Marshaler {
+			return ec.marshalNInvoicePricing2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoicePricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_pricing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoicePricing(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_providerReported(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_providerReported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderReported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProviderCostFigure) graphql.Marshaler {
+			return ec.marshalNProviderCostFigure2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderCostFigureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_providerReported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderCostFigure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_issuedAt(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Invoice_issuedBy(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_issuedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_issuedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_paidAt(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_paidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Invoice_voidedAt(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_voidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VoidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_voidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Invoice_voidReason(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_voidReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VoidReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_voidReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_pdfUrl(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_pdfUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PDFURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_pdfUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Invoice_csvUrl(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_csvUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CSVURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_csvUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_kind(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InvoiceLineKind) graphql.Marshaler {
+			return ec.marshalNInvoiceLineKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLineKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "InvoiceLineKind")
+}
+
+func (ec *executionContext) _InvoiceLine_provider(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_model(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_group(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_groupName(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_groupName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_groupName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_adjustsPeriod(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_adjustsPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdjustsPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_adjustsPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_events(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _InvoiceLine_unpricedEvents(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_unpricedEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnpricedEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_unpricedEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _InvoiceLine_quantities(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_quantities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageQuantity) graphql.Marshaler {
+			return ec.marshalNUsageQuantity2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageQuantityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_quantities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageQuantity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceLine_listCost(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Money")
+}
+
+func (ec *executionContext) _InvoiceLine_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Money")
+}
+
+func (ec *executionContext) _InvoiceLine_amount(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "Money")
+}
+
+func (ec *executionContext) _InvoiceLine_overrides(ctx context.Context, field graphql.CollectedField, obj *model.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_overrides(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overrides, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_overrides(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _InvoicePricing_catalogueRevisions(ctx context.Context, field graphql.CollectedField, obj *model.InvoicePricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoicePricing_catalogueRevisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CatalogueRevisions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoicePricing_catalogueRevisions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoicePricing", field, false, false, "ID")
+}
+
+func (ec *executionContext) _InvoicePricing_overrideIds(ctx context.Context, field graphql.CollectedField, obj *model.InvoicePricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoicePricing_overrideIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverrideIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoicePricing_overrideIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoicePricing", field, false, false, "ID")
+}
+
+func (ec *executionContext) _InvoicePricing_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.InvoicePricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoicePricing_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoicePricing_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoicePricing", field, false, false, "Time")
 }
 
 func (ec *executionContext) _KeyPolicy_allowedProviders(ctx context.Context, field graphql.CollectedField, obj *model.KeyPolicy) (ret graphql.Marshaler) {
@@ -14702,6 +16912,182 @@ func (ec *executionContext) fieldContext_Mutation_regenerateRecoveryCodes(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateBillingSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBillingSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBillingSettings(ctx, fc.Args["tenantId"].(string), fc.Args["input"].(model.BillingSettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingSettings) graphql.Marshaler {
+			return ec.marshalNBillingSettings2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBillingSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBillingSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueInvoice(ctx, fc.Args["tenantId"].(string), fc.Args["period"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markInvoicePaid(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markInvoicePaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkInvoicePaid(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markInvoicePaid(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markInvoicePaid_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_voidInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_voidInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VoidInvoice(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_voidInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_voidInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setRecommendationState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15906,6 +18292,75 @@ func (ec *executionContext) fieldContext_PricingRevision_removed(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ProviderCostFigure_provider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderCostFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderCostFigure_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderCostFigure_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderCostFigure", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderCostFigure_metered(ctx context.Context, field graphql.CollectedField, obj *model.ProviderCostFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderCostFigure_metered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderCostFigure_metered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderCostFigure", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ProviderCostFigure_reported(ctx context.Context, field graphql.CollectedField, obj *model.ProviderCostFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderCostFigure_reported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderCostFigure_reported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderCostFigure", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -17297,6 +19752,226 @@ func (ec *executionContext) fieldContext_Query_ssoOption(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_ssoOption_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_billingSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_billingSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BillingSettings(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingSettings) graphql.Marshaler {
+			return ec.marshalNBillingSettings2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_billingSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_billingSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_invoices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Invoices(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_invoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_invoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_invoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Invoice(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_invoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_invoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_draftInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_draftInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DraftInvoice(ctx, fc.Args["tenantId"].(string), fc.Args["period"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_draftInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_draftInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_chargebackStatement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_chargebackStatement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChargebackStatement(ctx, fc.Args["tenantId"].(string), fc.Args["period"].(string), fc.Args["groupBy"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChargebackStatement) graphql.Marshaler {
+			return ec.marshalNChargebackStatement2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐChargebackStatement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_chargebackStatement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChargebackStatement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_chargebackStatement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19343,6 +22018,144 @@ func (ec *executionContext) _SpendTotals_outputTokens(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_SpendTotals_outputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SpendTotals", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _StatementGroup_group(ctx context.Context, field graphql.CollectedField, obj *model.StatementGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatementGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatementGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatementGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatementGroup_groupName(ctx context.Context, field graphql.CollectedField, obj *model.StatementGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatementGroup_groupName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatementGroup_groupName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatementGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatementGroup_events(ctx context.Context, field graphql.CollectedField, obj *model.StatementGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatementGroup_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatementGroup_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatementGroup", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _StatementGroup_listCost(ctx context.Context, field graphql.CollectedField, obj *model.StatementGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatementGroup_listCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatementGroup_listCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatementGroup", field, false, false, "Money")
+}
+
+func (ec *executionContext) _StatementGroup_tenantCost(ctx context.Context, field graphql.CollectedField, obj *model.StatementGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatementGroup_tenantCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatementGroup_tenantCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatementGroup", field, false, false, "Money")
+}
+
+func (ec *executionContext) _StatementGroup_amount(ctx context.Context, field graphql.CollectedField, obj *model.StatementGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatementGroup_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatementGroup_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatementGroup", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Subscription_budgetAlerts(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -21426,6 +24239,52 @@ func (ec *executionContext) fieldContext_UsageEventEdge_node(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _UsageQuantity_class(ctx context.Context, field graphql.CollectedField, obj *model.UsageQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageQuantity_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Class, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageQuantity_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageQuantity", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageQuantity_quantity(ctx context.Context, field graphql.CollectedField, obj *model.UsageQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageQuantity_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageQuantity_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageQuantity", field, false, false, "Int64")
+}
+
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22590,6 +25449,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
+
+func (ec *executionContext) unmarshalInputBillingSettingsInput(ctx context.Context, obj any) (model.BillingSettingsInput, error) {
+	var it model.BillingSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"timeZone", "periodStartDay", "groupBy"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		case "periodStartDay":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodStartDay"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodStartDay = data
+		case "groupBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupBy"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupBy = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBillingSettingsInput unmarshals raw into the BillingSettingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBillingSettingsInput(ctx context.Context, raw any) (model.BillingSettingsInput, error) {
+	var out model.BillingSettingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BillingSettingsInput", raw, &out)
+	return out, err
+}
 
 func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj any) (model.BudgetInput, error) {
 	var it model.BudgetInput
@@ -24024,6 +26939,97 @@ func (ec *executionContext) _AzureDeployment(ctx context.Context, sel ast.Select
 	return out
 }
 
+var billingPeriodImplementors = []string{"BillingPeriod"}
+
+func (ec *executionContext) _BillingPeriod(ctx context.Context, sel ast.SelectionSet, obj *model.BillingPeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingPeriodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingPeriod")
+		case "label":
+			out.Values[i] = ec._BillingPeriod_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "start":
+			out.Values[i] = ec._BillingPeriod_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._BillingPeriod_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeZone":
+			out.Values[i] = ec._BillingPeriod_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var billingSettingsImplementors = []string{"BillingSettings"}
+
+func (ec *executionContext) _BillingSettings(ctx context.Context, sel ast.SelectionSet, obj *model.BillingSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingSettings")
+		case "timeZone":
+			out.Values[i] = ec._BillingSettings_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodStartDay":
+			out.Values[i] = ec._BillingSettings_periodStartDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupBy":
+			out.Values[i] = ec._BillingSettings_groupBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var budgetImplementors = []string{"Budget"}
 
 func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, obj *model.Budget) graphql.Marshaler {
@@ -24497,6 +27503,79 @@ func (ec *executionContext) _CatalogueModel(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var chargebackStatementImplementors = []string{"ChargebackStatement"}
+
+func (ec *executionContext) _ChargebackStatement(ctx context.Context, sel ast.SelectionSet, obj *model.ChargebackStatement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chargebackStatementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChargebackStatement")
+		case "period":
+			out.Values[i] = ec._ChargebackStatement_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupBy":
+			out.Values[i] = ec._ChargebackStatement_groupBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._ChargebackStatement_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._ChargebackStatement_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._ChargebackStatement_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._ChargebackStatement_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ChargebackStatement_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pdfUrl":
+			out.Values[i] = ec._ChargebackStatement_pdfUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csvUrl":
+			out.Values[i] = ec._ChargebackStatement_csvUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var costLineImplementors = []string{"CostLine"}
 
 func (ec *executionContext) _CostLine(ctx context.Context, sel ast.SelectionSet, obj *model.CostLine) graphql.Marshaler {
@@ -24750,6 +27829,265 @@ func (ec *executionContext) _Dimension(ctx context.Context, sel ast.SelectionSet
 			}
 		case "value":
 			out.Values[i] = ec._Dimension_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoiceImplementors = []string{"Invoice"}
+
+func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, obj *model.Invoice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Invoice")
+		case "id":
+			out.Values[i] = ec._Invoice_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "number":
+			out.Values[i] = ec._Invoice_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Invoice_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "period":
+			out.Values[i] = ec._Invoice_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupBy":
+			out.Values[i] = ec._Invoice_groupBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Invoice_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._Invoice_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._Invoice_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._Invoice_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._Invoice_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pricing":
+			out.Values[i] = ec._Invoice_pricing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "providerReported":
+			out.Values[i] = ec._Invoice_providerReported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issuedAt":
+			out.Values[i] = ec._Invoice_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "issuedBy":
+			out.Values[i] = ec._Invoice_issuedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "paidAt":
+			out.Values[i] = ec._Invoice_paidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "voidedAt":
+			out.Values[i] = ec._Invoice_voidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "voidReason":
+			out.Values[i] = ec._Invoice_voidReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pdfUrl":
+			out.Values[i] = ec._Invoice_pdfUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csvUrl":
+			out.Values[i] = ec._Invoice_csvUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoiceLineImplementors = []string{"InvoiceLine"}
+
+func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionSet, obj *model.InvoiceLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoiceLine")
+		case "kind":
+			out.Values[i] = ec._InvoiceLine_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._InvoiceLine_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._InvoiceLine_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "group":
+			out.Values[i] = ec._InvoiceLine_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupName":
+			out.Values[i] = ec._InvoiceLine_groupName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustsPeriod":
+			out.Values[i] = ec._InvoiceLine_adjustsPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._InvoiceLine_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unpricedEvents":
+			out.Values[i] = ec._InvoiceLine_unpricedEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantities":
+			out.Values[i] = ec._InvoiceLine_quantities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._InvoiceLine_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._InvoiceLine_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._InvoiceLine_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overrides":
+			out.Values[i] = ec._InvoiceLine_overrides(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoicePricingImplementors = []string{"InvoicePricing"}
+
+func (ec *executionContext) _InvoicePricing(ctx context.Context, sel ast.SelectionSet, obj *model.InvoicePricing) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoicePricingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoicePricing")
+		case "catalogueRevisions":
+			out.Values[i] = ec._InvoicePricing_catalogueRevisions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overrideIds":
+			out.Values[i] = ec._InvoicePricing_overrideIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._InvoicePricing_computedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25348,6 +28686,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateBillingSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBillingSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueInvoice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueInvoice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markInvoicePaid":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markInvoicePaid(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "voidInvoice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_voidInvoice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setRecommendationState":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setRecommendationState(ctx, field)
@@ -25831,6 +29197,49 @@ func (ec *executionContext) _PricingRevision(ctx context.Context, sel ast.Select
 	return out
 }
 
+var providerCostFigureImplementors = []string{"ProviderCostFigure"}
+
+func (ec *executionContext) _ProviderCostFigure(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderCostFigure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerCostFigureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderCostFigure")
+		case "provider":
+			out.Values[i] = ec._ProviderCostFigure_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "metered":
+			out.Values[i] = ec._ProviderCostFigure_metered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reported":
+			out.Values[i] = ec._ProviderCostFigure_reported(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -26047,6 +29456,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_ssoOption(ctx, field)
+				})
+		case "billingSettings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_billingSettings(ctx, field)
+				})
+		case "invoices":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_invoices(ctx, field)
+				})
+		case "invoice":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_invoice(ctx, field)
+				})
+		case "draftInvoice":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_draftInvoice(ctx, field)
+				})
+		case "chargebackStatement":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_chargebackStatement(ctx, field)
 				})
 		case "anomalies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -26902,6 +30341,64 @@ func (ec *executionContext) _SpendTotals(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var statementGroupImplementors = []string{"StatementGroup"}
+
+func (ec *executionContext) _StatementGroup(ctx context.Context, sel ast.SelectionSet, obj *model.StatementGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statementGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatementGroup")
+		case "group":
+			out.Values[i] = ec._StatementGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupName":
+			out.Values[i] = ec._StatementGroup_groupName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._StatementGroup_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listCost":
+			out.Values[i] = ec._StatementGroup_listCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantCost":
+			out.Values[i] = ec._StatementGroup_tenantCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._StatementGroup_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -27588,6 +31085,44 @@ func (ec *executionContext) _UsageEventEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var usageQuantityImplementors = []string{"UsageQuantity"}
+
+func (ec *executionContext) _UsageQuantity(ctx context.Context, sel ast.SelectionSet, obj *model.UsageQuantity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageQuantityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageQuantity")
+		case "class":
+			out.Values[i] = ec._UsageQuantity_class(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._UsageQuantity_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var userImplementors = []string{"User"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
@@ -28178,6 +31713,27 @@ func (ec *executionContext) marshalNAzureDeployment2ᚖgithubᚗcomᚋspendgate�
 	return ec._AzureDeployment(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBillingPeriod2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingPeriod(ctx context.Context, sel ast.SelectionSet, v *model.BillingPeriod) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillingPeriod!")
+		return graphql.Null
+	}
+	return ec._BillingPeriod(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBillingSettings2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingSettings(ctx context.Context, sel ast.SelectionSet, v *model.BillingSettings) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillingSettings!")
+		return graphql.Null
+	}
+	return ec._BillingSettings(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBillingSettingsInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBillingSettingsInput(ctx context.Context, v any) (model.BillingSettingsInput, error) {
+	res, err := ec.unmarshalInputBillingSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28345,6 +31901,14 @@ func (ec *executionContext) marshalNCatalogueModel2ᚖgithubᚗcomᚋspendgate�
 	return ec._CatalogueModel(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNChargebackStatement2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐChargebackStatement(ctx context.Context, sel ast.SelectionSet, v *model.ChargebackStatement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChargebackStatement!")
+		return graphql.Null
+	}
+	return ec._ChargebackStatement(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCostLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCostLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CostLine) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -28495,6 +32059,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28550,6 +32143,82 @@ func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.Sel
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int64!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNInvoice2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Invoice) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvoice2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvoice2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoice(ctx context.Context, sel ast.SelectionSet, v *model.Invoice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Invoice!")
+		return graphql.Null
+	}
+	return ec._Invoice(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInvoiceLine2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvoiceLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvoiceLine2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvoiceLine2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLine(ctx context.Context, sel ast.SelectionSet, v *model.InvoiceLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoiceLine!")
+		return graphql.Null
+	}
+	return ec._InvoiceLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInvoiceLineKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLineKind(ctx context.Context, v any) (model.InvoiceLineKind, error) {
+	var res model.InvoiceLineKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvoiceLineKind2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceLineKind(ctx context.Context, sel ast.SelectionSet, v model.InvoiceLineKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNInvoicePricing2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoicePricing(ctx context.Context, sel ast.SelectionSet, v *model.InvoicePricing) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoicePricing!")
+		return graphql.Null
+	}
+	return ec._InvoicePricing(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInvoiceStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceStatus(ctx context.Context, v any) (model.InvoiceStatus, error) {
+	var res model.InvoiceStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvoiceStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐInvoiceStatus(ctx context.Context, sel ast.SelectionSet, v model.InvoiceStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNKeyPolicy2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐKeyPolicy(ctx context.Context, sel ast.SelectionSet, v *model.KeyPolicy) graphql.Marshaler {
@@ -28800,6 +32469,30 @@ func (ec *executionContext) unmarshalNPricingRevisionStatus2githubᚗcomᚋspend
 
 func (ec *executionContext) marshalNPricingRevisionStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingRevisionStatus(ctx context.Context, sel ast.SelectionSet, v model.PricingRevisionStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNProviderCostFigure2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderCostFigureᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProviderCostFigure) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProviderCostFigure2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderCostFigure(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProviderCostFigure2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderCostFigure(ctx context.Context, sel ast.SelectionSet, v *model.ProviderCostFigure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProviderCostFigure!")
+		return graphql.Null
+	}
+	return ec._ProviderCostFigure(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Rate) graphql.Marshaler {
@@ -29105,6 +32798,30 @@ func (ec *executionContext) marshalNSpendTotals2ᚖgithubᚗcomᚋspendgateᚋsp
 	return ec._SpendTotals(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNStatementGroup2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐStatementGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StatementGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatementGroup2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐStatementGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatementGroup2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐStatementGroup(ctx context.Context, sel ast.SelectionSet, v *model.StatementGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatementGroup!")
+		return graphql.Null
+	}
+	return ec._StatementGroup(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29311,6 +33028,30 @@ func (ec *executionContext) marshalNUsageEventEdge2ᚖgithubᚗcomᚋspendgate�
 		return graphql.Null
 	}
 	return ec._UsageEventEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageQuantity2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageQuantityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageQuantity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageQuantity2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageQuantity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageQuantity2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageQuantity(ctx context.Context, sel ast.SelectionSet, v *model.UsageQuantity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageQuantity!")
+		return graphql.Null
+	}
+	return ec._UsageQuantity(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v *model.User) graphql.Marshaler {

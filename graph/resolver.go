@@ -12,6 +12,7 @@ import (
 
 	"github.com/spendgate/spendgate/analytics"
 	anomalysvc "github.com/spendgate/spendgate/anomaly/service"
+	"github.com/spendgate/spendgate/billing"
 	sgbudget "github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/controlplane"
@@ -61,5 +62,7 @@ type Resolver struct {
 	AnomalyService   *anomalysvc.Service
 	AnomalyFeed      AnomalyFeed
 	RecommendService *recommendsvc.Service
-	Log              *slog.Logger
+	// Billing serves invoices and chargeback statements; nil: not available.
+	Billing *billing.Service
+	Log     *slog.Logger
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/billing"
+	billingstore "github.com/spendgate/spendgate/billing/pgstore"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
@@ -151,6 +153,11 @@ func runAPI(ctx context.Context, args []string) error {
 		spendStore = store
 	}
 	cfg.Analytics = analytics.New(cp, spendStore, pgstore.New(pool), analytics.DefaultLimits())
+	var billingUsage billing.Usage // nil without ClickHouse: issued invoices still list and export
+	if store != nil {
+		billingUsage = store
+	}
+	cfg.Billing = billing.New(cp, billingstore.New(pool), billingUsage)
 	var recordCfg *recordhttp.Config
 	if *natsURL != "" {
 		nc, err := nats.Connect(*natsURL, nats.Name("spendgate api"), nats.MaxReconnects(-1))

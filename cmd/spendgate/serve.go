@@ -17,6 +17,8 @@ import (
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
+	"github.com/spendgate/spendgate/billing"
+	billingstore "github.com/spendgate/spendgate/billing/pgstore"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/config"
@@ -96,7 +98,8 @@ func runServe(ctx context.Context, args []string) error {
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.ServiceToken, ClientIPHeader: *clientIPHeader, Analytics: spend, Limits: opts.Limits,
 		Alerts: feed, Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
 		Catalogue: p.catalogue, Revisions: p.revisions, Extensions: o.graphQLExtensions(),
-		Anomalies: intel.anomalies, AnomalyFeed: feed, Recommendations: intel.recommendations}, cp, log)
+		Anomalies: intel.anomalies, AnomalyFeed: feed, Recommendations: intel.recommendations,
+		Billing: billing.New(cp, billingstore.New(pool), store)}, cp, log)
 	p.mount(api.Mount, cpf.ServiceToken, log)
 	rcfg := recordhttp.Config{Keys: cp, Publisher: p.receiver, Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {

@@ -133,6 +133,29 @@ type AzureDeployment struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+type BillingPeriod struct {
+	// YYYY-MM: the month the period starts in.
+	Label    string    `json:"label"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	TimeZone string    `json:"timeZone"`
+}
+
+type BillingSettings struct {
+	// IANA time zone billing periods are cut in.
+	TimeZone string `json:"timeZone"`
+	// Day of the month a period starts (1 = calendar months).
+	PeriodStartDay int `json:"periodStartDay"`
+	// Invoice lines per provider × model, further split by team, project, workspace or dim:<name> (empty: none).
+	GroupBy string `json:"groupBy"`
+}
+
+type BillingSettingsInput struct {
+	TimeZone       string  `json:"timeZone"`
+	PeriodStartDay int     `json:"periodStartDay"`
+	GroupBy        *string `json:"groupBy,omitempty"`
+}
+
 type Budget struct {
 	ID             string       `json:"id"`
 	TenantID       string       `json:"tenantId"`
@@ -252,6 +275,18 @@ type CatalogueModel struct {
 	LongContextAboveInputTokens *int64 `json:"longContextAboveInputTokens,omitempty"`
 }
 
+type ChargebackStatement struct {
+	Period     *BillingPeriod    `json:"period"`
+	GroupBy    string            `json:"groupBy"`
+	Groups     []*StatementGroup `json:"groups"`
+	Lines      []*InvoiceLine    `json:"lines"`
+	ListCost   scalar.Money      `json:"listCost"`
+	TenantCost scalar.Money      `json:"tenantCost"`
+	Total      scalar.Money      `json:"total"`
+	PDFURL     string            `json:"pdfUrl"`
+	CSVURL     string            `json:"csvUrl"`
+}
+
 // One line of a cost explanation: quantity × rate per million.
 type CostLine struct {
 	Class                string       `json:"class"`
@@ -310,6 +345,62 @@ type DimensionFilter struct {
 type DimensionInput struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+type Invoice struct {
+	// Empty for a draft.
+	ID string `json:"id"`
+	// INV-000042, or DRAFT.
+	Number     string         `json:"number"`
+	Status     InvoiceStatus  `json:"status"`
+	Period     *BillingPeriod `json:"period"`
+	GroupBy    string         `json:"groupBy"`
+	Currency   string         `json:"currency"`
+	Lines      []*InvoiceLine `json:"lines"`
+	ListCost   scalar.Money   `json:"listCost"`
+	TenantCost scalar.Money   `json:"tenantCost"`
+	// Amount due: the sum of the lines' amounts.
+	Total            scalar.Money          `json:"total"`
+	Pricing          *InvoicePricing       `json:"pricing"`
+	ProviderReported []*ProviderCostFigure `json:"providerReported"`
+	IssuedAt         *time.Time            `json:"issuedAt,omitempty"`
+	IssuedBy         *string               `json:"issuedBy,omitempty"`
+	PaidAt           *time.Time            `json:"paidAt,omitempty"`
+	VoidedAt         *time.Time            `json:"voidedAt,omitempty"`
+	VoidReason       *string               `json:"voidReason,omitempty"`
+	// Download paths (GET with the same Bearer token); a draft downloads as recomputed now.
+	PDFURL string `json:"pdfUrl"`
+	CSVURL string `json:"csvUrl"`
+}
+
+type InvoiceLine struct {
+	Kind     InvoiceLineKind `json:"kind"`
+	Provider string          `json:"provider"`
+	Model    string          `json:"model"`
+	// Team/project/workspace id or dimension value; empty for unattributed spend or ungrouped documents.
+	Group     string `json:"group"`
+	GroupName string `json:"groupName"`
+	// For adjustments: the period (YYYY-MM) the line corrects.
+	AdjustsPeriod  *string          `json:"adjustsPeriod,omitempty"`
+	Events         int64            `json:"events"`
+	UnpricedEvents int64            `json:"unpricedEvents"`
+	Quantities     []*UsageQuantity `json:"quantities"`
+	// Exact list cost.
+	ListCost scalar.Money `json:"listCost"`
+	// Exact tenant cost (after the tenant's pricing overrides).
+	TenantCost scalar.Money `json:"tenantCost"`
+	// What the line charges, in whole cents.
+	Amount scalar.Money `json:"amount"`
+	// Ids of the tenant pricing overrides that priced the line's events.
+	Overrides []string `json:"overrides"`
+}
+
+type InvoicePricing struct {
+	// Applied pricing catalogue revisions in force during the period.
+	CatalogueRevisions []string `json:"catalogueRevisions"`
+	// Tenant pricing overrides in force during the period.
+	OverrideIds []string  `json:"overrideIds"`
+	ComputedAt  time.Time `json:"computedAt"`
 }
 
 // What a key may do. Empty allow-lists allow everything.
@@ -463,6 +554,13 @@ type PricingRevision struct {
 	Added     []*PricingModelChange `json:"added"`
 	Changed   []*PricingModelChange `json:"changed"`
 	Removed   []*PricingModelChange `json:"removed"`
+}
+
+// Metered list cost of a provider beside what the provider reported, when a reconciliation knows it.
+type ProviderCostFigure struct {
+	Provider string        `json:"provider"`
+	Metered  scalar.Money  `json:"metered"`
+	Reported *scalar.Money `json:"reported,omitempty"`
 }
 
 // Lists take `first` (default 50) and answer at most 250 items a page; a larger
@@ -657,6 +755,15 @@ type SpendTotals struct {
 	OutputTokens int64        `json:"outputTokens"`
 }
 
+type StatementGroup struct {
+	Group      string       `json:"group"`
+	GroupName  string       `json:"groupName"`
+	Events     int64        `json:"events"`
+	ListCost   scalar.Money `json:"listCost"`
+	TenantCost scalar.Money `json:"tenantCost"`
+	Amount     scalar.Money `json:"amount"`
+}
+
 type Subscription struct {
 }
 
@@ -811,6 +918,12 @@ type UsageEventConnection struct {
 type UsageEventEdge struct {
 	Cursor string      `json:"cursor"`
 	Node   *UsageEvent `json:"node"`
+}
+
+type UsageQuantity struct {
+	// Usage class: input, cached_input, cache_write_5m, output, reasoning, web_searches, characters, seconds, images, ...
+	Class    string `json:"class"`
+	Quantity int64  `json:"quantity"`
 }
 
 type User struct {
@@ -1064,6 +1177,124 @@ func (e *BudgetScope) UnmarshalJSON(b []byte) error {
 }
 
 func (e BudgetScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type InvoiceLineKind string
+
+const (
+	// Usage of the invoice's period.
+	InvoiceLineKindUsage InvoiceLineKind = "USAGE"
+	// A change, since it was invoiced, of an earlier period (late events, re-pricing).
+	InvoiceLineKindAdjustment InvoiceLineKind = "ADJUSTMENT"
+)
+
+var AllInvoiceLineKind = []InvoiceLineKind{
+	InvoiceLineKindUsage,
+	InvoiceLineKindAdjustment,
+}
+
+func (e InvoiceLineKind) IsValid() bool {
+	switch e {
+	case InvoiceLineKindUsage, InvoiceLineKindAdjustment:
+		return true
+	}
+	return false
+}
+
+func (e InvoiceLineKind) String() string {
+	return string(e)
+}
+
+func (e *InvoiceLineKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InvoiceLineKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InvoiceLineKind", str)
+	}
+	return nil
+}
+
+func (e InvoiceLineKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InvoiceLineKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InvoiceLineKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type InvoiceStatus string
+
+const (
+	// Computed on demand, never stored.
+	InvoiceStatusDraft InvoiceStatus = "DRAFT"
+	// Frozen: never recomputed; late usage lands as adjustments on the next invoice.
+	InvoiceStatusIssued InvoiceStatus = "ISSUED"
+	InvoiceStatusPaid   InvoiceStatus = "PAID"
+	InvoiceStatusVoid   InvoiceStatus = "VOID"
+)
+
+var AllInvoiceStatus = []InvoiceStatus{
+	InvoiceStatusDraft,
+	InvoiceStatusIssued,
+	InvoiceStatusPaid,
+	InvoiceStatusVoid,
+}
+
+func (e InvoiceStatus) IsValid() bool {
+	switch e {
+	case InvoiceStatusDraft, InvoiceStatusIssued, InvoiceStatusPaid, InvoiceStatusVoid:
+		return true
+	}
+	return false
+}
+
+func (e InvoiceStatus) String() string {
+	return string(e)
+}
+
+func (e *InvoiceStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InvoiceStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InvoiceStatus", str)
+	}
+	return nil
+}
+
+func (e InvoiceStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InvoiceStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InvoiceStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

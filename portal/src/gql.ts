@@ -234,7 +234,7 @@ export const UPDATE_OVERRIDE = `mutation($t:ID!,$id:ID!,$in:PricingOverrideInput
 export const DELETE_OVERRIDE = `mutation($t:ID!,$id:ID!){deletePricingOverride(tenantId:$t,id:$id)}`;
 
 const TOKENS = `input cachedInput cacheWrite5m cacheWrite1h output reasoning audioInput audioOutput imageInput imageOutput webSearches characters seconds images`;
-const EVENT = `id time keyId keyName source provider operation modelRequested modelServed catalogueModel status streaming complete latencyMs requestId serviceTier
+export const EVENT = `id time keyId keyName source provider operation modelRequested modelServed catalogueModel status streaming complete latencyMs requestId serviceTier
   dimensions{name value} tokens{${TOKENS}} priced listCost tenantCost providerReportedCost overrideIds pricingTier
   costLines{class quantity listRatePerMillion tenantRatePerMillion amount}`;
 /** Recent usage events, newest first, each with its cost explanation. */

@@ -306,7 +306,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
   );
 }
 
-function Explanation({ e, onClose }: { e: UsageEvent; onClose: () => void }) {
+export function Explanation({ e, onClose }: { e: UsageEvent; onClose: () => void }) {
   const x = explain(e);
   return (
     <div className="explain" role="region" aria-label={`Cost of event ${e.id}`} data-testid="explanation">

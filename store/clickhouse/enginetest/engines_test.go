@@ -222,5 +222,9 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 	out["lookup corrections"] = clickhouse.LookupSQL(db, clickhouse.CorrectionsTable, "correction_id", []any{tenantA}, start, end,
 		[]any{"c-a-11", "c-a-23", "nope"})
 	out["tenant totals"] = clickhouse.TenantTotalsSQL(db, tenantB, start, end)
+	for _, g := range []string{"", "team", "project", "workspace", "dim:team"} {
+		q, err := clickhouse.BillingUsageSQL(db, tenantA, start, end.Add(time.Hour), g)
+		add(fmt.Sprintf("billing usage by %q", g), q, err)
+	}
 	return out
 }
