@@ -10,6 +10,7 @@ import (
 
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/schedule"
 )
 
 // SyncResult says what one sync did.
@@ -193,4 +194,14 @@ func (s *Service) SyncAll(ctx context.Context) error {
 func PageSHA256(body []byte) string {
 	h := sha256.Sum256(body)
 	return hex.EncodeToString(h[:])
+}
+
+// JobName is the scheduled sync's job (package schedule).
+const JobName = "reconcile-provider-sync"
+
+// Job is the scheduled sync: every interval (hourly by default), one
+// replica syncs every enabled connection, purges pages past retention and
+// retries undelivered drift alerts.
+func Job(s *Service, every time.Duration) schedule.Job {
+	return schedule.Job{Name: JobName, Every: every, Run: s.SyncAll}
 }
