@@ -18,6 +18,7 @@ import (
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
+	"github.com/spendgate/spendgate/reconcile"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
 	"github.com/spendgate/spendgate/reprice"
 )
@@ -61,5 +62,8 @@ type Resolver struct {
 	AnomalyService   *anomalysvc.Service
 	AnomalyFeed      AnomalyFeed
 	RecommendService *recommendsvc.Service
-	Log              *slog.Logger
+	// Reconcile serves provider connections and reconciliation; nil: not
+	// available.
+	Reconcile *reconcile.Service
+	Log       *slog.Logger
 }

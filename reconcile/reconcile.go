@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spendgate/spendgate/apierr"
+	"github.com/spendgate/spendgate/money"
 )
 
 // Provider is a provider whose own reports can be pulled.
@@ -252,3 +253,14 @@ func (s *Settings) Validate() error {
 func notFound(what string) error { return apierr.New(apierr.CodeNotFound, "%s not found", what) }
 
 func invalid(format string, args ...any) error { return apierr.Invalid(format, args...) }
+
+// ParsePercent reads a drift threshold percentage ("2", "0.5", "12.25") as
+// basis points, exactly.
+func ParsePercent(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	bp, err := money.ParseScaledExact(s, 2)
+	if err != nil || strings.ContainsAny(s, "eE+") || bp < 1 || bp > 100_000 {
+		return 0, apierr.Invalid("driftThresholdPercent %q: want a percentage between 0.01 and 1000 with at most two decimals, such as \"2\" or \"0.5\"", s)
+	}
+	return int(bp), nil
+}
