@@ -34,6 +34,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
+	"github.com/spendgate/spendgate/reconcile"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/requestid"
 	"github.com/spendgate/spendgate/scim"
@@ -65,6 +66,9 @@ type Config struct {
 	Catalogue pricing.Source
 	// Revisions serves pricing catalogue revisions; nil: not available.
 	Revisions *revision.Service
+	// Reconcile serves provider connections, report pages and
+	// reconciliation; nil: not available.
+	Reconcile *reconcile.Service
 	// Limits bound requests, queries and subscriptions; zero fields take
 	// DefaultLimits.
 	Limits Limits
@@ -96,7 +100,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
 		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions,
-		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Reconcile: cfg.Reconcile, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
 	for _, ext := range cfg.Extensions {
 		s.graphql.Use(ext)
 	}
@@ -107,6 +111,10 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	s.mux.Handle("GET /query", gql)
 	if cfg.Analytics != nil {
 		s.mux.Handle("GET /export/spend.csv", s.authenticate(http.HandlerFunc(s.exportSpend)))
+	}
+	if cfg.Reconcile != nil {
+		s.mux.Handle("GET /export/reconciliation.csv", withTimeout(cfg.Limits.RequestTimeout, s.authenticate(http.HandlerFunc(s.exportReconciliation))))
+		s.mux.Handle("GET /reconcile/pages/{id}", withTimeout(cfg.Limits.RequestTimeout, s.authenticate(http.HandlerFunc(s.downloadPage))))
 	}
 	// Identity providers provision users and groups here (a tenant's SCIM token).
 	// (Per method: a method-less pattern would conflict with the portal's "GET /".)

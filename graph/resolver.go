@@ -18,8 +18,8 @@ import (
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
-	"github.com/spendgate/spendgate/reconcile"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
+	"github.com/spendgate/spendgate/reconcile"
 	"github.com/spendgate/spendgate/reprice"
 )
 

@@ -346,3 +346,15 @@ func (s *Service) SetSettings(ctx context.Context, tenantID string, st Settings)
 	}
 	return st, s.store.SetSettings(ctx, p, tenantID, st)
 }
+
+// SetDefaultBaseURL points provider p's admin API at url unless the
+// operator configured one (serve's demo: its fake provider, whose address
+// is known only once it listens); call before serving.
+func (s *Service) SetDefaultBaseURL(p Provider, url string) {
+	if s.cfg.BaseURLs == nil {
+		s.cfg.BaseURLs = map[Provider]string{}
+	}
+	if _, set := s.cfg.BaseURLs[p]; !set {
+		s.cfg.BaseURLs[p] = url
+	}
+}
