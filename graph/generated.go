@@ -471,6 +471,7 @@ type ComplexityRoot struct {
 		LastError           func(childComplexity int) int
 		LastOkAt            func(childComplexity int) int
 		LastRunAt           func(childComplexity int) int
+		NextRunAt           func(childComplexity int) int
 		Pages               func(childComplexity int) int
 		Progress            func(childComplexity int) int
 		Rows                func(childComplexity int) int
@@ -3098,6 +3099,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderSyncStatus.LastRunAt(childComplexity), true
+	case "ProviderSyncStatus.nextRunAt":
+		if e.ComplexityRoot.ProviderSyncStatus.NextRunAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.NextRunAt(childComplexity), true
 	case "ProviderSyncStatus.pages":
 		if e.ComplexityRoot.ProviderSyncStatus.Pages == nil {
 			break
@@ -6675,6 +6682,8 @@ func (ec *executionContext) childFields_ProviderSyncStatus(ctx context.Context, 
 		return ec.fieldContext_ProviderSyncStatus_lastRunAt(ctx, field)
 	case "lastOkAt":
 		return ec.fieldContext_ProviderSyncStatus_lastOkAt(ctx, field)
+	case "nextRunAt":
+		return ec.fieldContext_ProviderSyncStatus_nextRunAt(ctx, field)
 	case "lastError":
 		return ec.fieldContext_ProviderSyncStatus_lastError(ctx, field)
 	case "pages":
@@ -18341,6 +18350,29 @@ func (ec *executionContext) fieldContext_ProviderSyncStatus_lastOkAt(_ context.C
 	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ProviderSyncStatus_nextRunAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_nextRunAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRunAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_nextRunAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Time")
+}
+
 func (ec *executionContext) _ProviderSyncStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29838,6 +29870,11 @@ func (ec *executionContext) _ProviderSyncStatus(ctx context.Context, sel ast.Sel
 			}
 		case "lastOkAt":
 			out.Values[i] = ec._ProviderSyncStatus_lastOkAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextRunAt":
+			out.Values[i] = ec._ProviderSyncStatus_nextRunAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

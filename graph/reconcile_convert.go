@@ -26,7 +26,7 @@ func (r *Resolver) reconcile() (*reconcile.Service, error) {
 func toProviderConnection(c *reconcile.Connection) *model.ProviderConnection {
 	return &model.ProviderConnection{ID: c.ID, Provider: string(c.Provider), Name: c.Name, AdminKeyLast4: optional(c.AdminKeyLast4),
 		DataKeyLast4: optional(c.DataKeyLast4), LookbackDays: c.LookbackDays, Enabled: c.Enabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		LastRun: &model.ProviderSyncStatus{Running: c.Run.Running, Progress: c.Run.Progress, LastRunAt: c.Run.LastRunAt, LastOkAt: c.Run.LastOKAt,
+		LastRun: &model.ProviderSyncStatus{Running: c.Run.Running, Progress: c.Run.Progress, LastRunAt: c.Run.LastRunAt, LastOkAt: c.Run.LastOKAt, NextRunAt: c.Run.NextRunAt,
 			LastError: c.Run.LastError, Pages: c.Run.Pages, Rows: c.Run.Rows, ConsecutiveFailures: c.Run.Attempts}}
 }
 

@@ -95,7 +95,9 @@ type Connection struct {
 // RunStatus is a connection's last sync, for operators and the portal.
 type RunStatus struct {
 	LastRunAt, LastOKAt *time.Time
-	LastError           string
+	// NextRunAt is the next scheduled sync (nil: not scheduled yet).
+	NextRunAt *time.Time
+	LastError string
 	// Running is set while a sync is in progress; Progress says how far
 	// (pages fetched so far).
 	Running  bool

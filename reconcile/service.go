@@ -13,6 +13,7 @@ import (
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/schedule"
 	"github.com/spendgate/spendgate/secrets"
 	"github.com/spendgate/spendgate/spend"
 )
@@ -81,6 +82,16 @@ type Notifier interface {
 	NotifyDrift(ctx context.Context, a *DriftAlert, webhookURL string) error
 }
 
+// Scheduler is the scheduler's view of the sync jobs (schedule.Runner).
+type Scheduler interface {
+	Statuses(ctx context.Context, prefix string) ([]schedule.Status, error)
+	Forget(ctx context.Context, name string) error
+}
+
+// SetScheduler lets connections show their next scheduled sync and forgets
+// a deleted connection's job; call before serving.
+func (s *Service) SetScheduler(sc Scheduler) { s.sched = sc }
+
 // Config is the operator's part.
 type Config struct {
 	// BaseURLs overrides providers' admin API roots (a proxy, the fake
@@ -102,6 +113,7 @@ type Service struct {
 	notify  Notifier // nil: alerts are recorded, not delivered
 	keyring *secrets.Keyring
 	cfg     Config
+	sched   Scheduler // nil: no schedule status
 	log     *slog.Logger
 	Now     func() time.Time
 }
@@ -246,7 +258,15 @@ func (s *Service) DeleteConnection(ctx context.Context, tenantID, id string) err
 	if err := checkID(id); err != nil {
 		return err
 	}
-	return s.store.DeleteConnection(ctx, p, tenantID, id)
+	if err := s.store.DeleteConnection(ctx, p, tenantID, id); err != nil {
+		return err
+	}
+	if s.sched != nil {
+		if err := s.sched.Forget(ctx, JobName(tenantID, id)); err != nil {
+			s.log.Warn("reconcile: the deleted connection's job row stays", "connection", id, "err", err)
+		}
+	}
+	return nil
 }
 
 // Connections lists a tenant's connections (admins).
@@ -254,7 +274,25 @@ func (s *Service) Connections(ctx context.Context, tenantID string) ([]Connectio
 	if _, err := s.auth.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
 		return nil, err
 	}
-	return s.store.Connections(ctx, tenantID)
+	cs, err := s.store.Connections(ctx, tenantID)
+	if err != nil || s.sched == nil {
+		return cs, err
+	}
+	sts, err := s.sched.Statuses(ctx, JobName(tenantID, ""))
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]schedule.Status{}
+	for _, st := range sts {
+		byName[st.Name] = st
+	}
+	for i := range cs {
+		if st, ok := byName[JobName(tenantID, cs[i].ID)]; ok {
+			next := st.NextRunAt
+			cs[i].Run.NextRunAt = &next
+		}
+	}
+	return cs, nil
 }
 
 // Connection reads one connection (admins).

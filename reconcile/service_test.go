@@ -394,38 +394,56 @@ func TestSyncAndReconcile(t *testing.T) {
 	}
 }
 
-// The scheduled sync runs once per slot whatever the number of runners.
+// The scheduled sync: a job per connection, run once per slot however many
+// runners (replicas) tick, retried with backoff after a failure, its next
+// run visible on the connection.
 func TestScheduledSyncRunsOnce(t *testing.T) {
 	e := newEnv(t)
 	e.fp.SetAdminUsage("anthropic", []fakeprovider.AdminUsage{{Day: day0, Model: "claude-sonnet-4-5", InputTokens: 1, OutputTokens: 1, CostNanoUSD: 5}})
-	_, err := e.svc.CreateConnection(e.ctxA, e.tenantA, reconcile.ConnectionInput{Provider: "anthropic", Name: str("Claude"), AdminKey: str(adminKey)})
+	c, err := e.svc.CreateConnection(e.ctxA, e.tenantA, reconcile.ConnectionInput{Provider: "anthropic", Name: str("Claude"), AdminKey: str(adminKey)})
 	testenv.Must(t, err, "create")
+	// The first run meets more 429s than its pull retries (6 tries a page):
+	// it fails, and the scheduler retries it after its backoff.
+	e.fp.RateLimitAdmin(6, "0")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	job := reconcile.Job(e.svc, time.Hour)
+	runners := make([]*schedule.Runner, 2)
+	for i := range runners {
+		runners[i] = schedule.New(e.pool, quiet)
+		runners[i].Tick = 20 * time.Millisecond
+		runners[i].Backoff = func(int) time.Duration { return 0 }
+	}
+	e.svc.SetScheduler(runners[0])
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	ran := make([]bool, 2)
-	for i := range 2 {
+	for _, r := range runners {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			ran[i], err = schedule.New(e.pool, quiet).RunDue(context.Background(), &job)
-			if err != nil {
-				t.Error(err)
-			}
-		}()
+		go func() { defer wg.Done(); _ = r.RunSource(ctx, e.svc.Jobs(time.Hour)) }()
 	}
+	job := reconcile.JobName(e.tenantA, c.ID)
+	testenv.WaitFor(t, 20*time.Second, "the retried sync to succeed", func() bool {
+		st, err := runners[0].JobStatus(context.Background(), job)
+		return err == nil && st.LastOK != nil
+	})
+	time.Sleep(200 * time.Millisecond) // ten more ticks of each runner: nothing else may run
+	cancel()
 	wg.Wait()
-	if ran[0] == ran[1] {
-		t.Fatalf("ran %v: want exactly one runner", ran)
+	st, err := runners[0].JobStatus(context.Background(), job)
+	testenv.Must(t, err, "status")
+	if st.Runs != 2 || st.Failures != 0 || st.NextRunAt.Before(time.Now().Add(50*time.Minute)) {
+		t.Fatalf("job %+v: want a failed run, one retry, the next an hour on", st)
 	}
-	// 4 days at 2 a page: 2 usage + 2 cost pages, fetched once.
-	if pages, _ := e.fp.AdminStats(); pages != 4 {
-		t.Fatalf("the fake served %d pages, want 4 (one sync)", pages)
+	// 4 days at 2 a page: 2 usage + 2 cost pages, fetched by the one
+	// successful run.
+	if pages, limited := e.fp.AdminStats(); pages != 4 || limited != 6 {
+		t.Fatalf("the fake served %d pages and %d 429s, want 4 and 6", pages, limited)
 	}
 	list, _ := e.svc.Connections(e.ctxA, e.tenantA)
-	if list[0].Run.LastOKAt == nil || list[0].Run.Pages != 4 || list[0].Run.Rows != 1 {
-		t.Fatalf("run status %+v", list[0].Run)
+	if r := list[0].Run; r.LastOKAt == nil || r.Pages != 4 || r.Rows != 1 || r.LastError != "" || r.NextRunAt == nil {
+		t.Fatalf("run status %+v", r)
+	}
+	testenv.Must(t, e.svc.DeleteConnection(e.ctxA, e.tenantA, c.ID), "delete")
+	if _, err := runners[0].JobStatus(context.Background(), job); err == nil {
+		t.Fatal("the deleted connection's job row stays")
 	}
 }
 

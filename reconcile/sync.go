@@ -74,7 +74,9 @@ func (s *Service) Sync(ctx context.Context, c *SealedConnection) (res SyncResult
 			return fmt.Errorf("keeping the %s page: %w", pg.Endpoint, err)
 		}
 		res.Pages++
-		return s.store.Progress(ctx, c.ID, fmt.Sprintf("%d pages fetched (last: %s)", res.Pages, pg.Endpoint))
+		progress := fmt.Sprintf("%d pages fetched (last: %s)", res.Pages, pg.Endpoint)
+		schedule.Progress(ctx, "%s", progress) // on the job's row too, when scheduled
+		return s.store.Progress(ctx, c.ID, progress)
 	}
 	rows, err := s.fetch.Fetch(ctx, c.Provider, s.cfg.BaseURLs[c.Provider], key, res.From, res.To, rec)
 	if err != nil {
@@ -161,24 +163,10 @@ func (s *Service) ImportBillingExport(ctx context.Context, tenantID, id, format 
 	return res, err
 }
 
-// SyncAll syncs every enabled pulled connection (the hourly job), then
-// purges pages past retention and retries undelivered drift alerts. One
-// connection's failure does not stop the others; they are joined.
-func (s *Service) SyncAll(ctx context.Context) error {
-	conns, err := s.store.EnabledConnections(ctx)
-	if err != nil {
-		return err
-	}
+// Housekeeping purges pages past retention and retries undelivered drift
+// alerts (a scheduled job of its own).
+func (s *Service) Housekeeping(ctx context.Context) error {
 	var errs []error
-	for i := range conns {
-		if _, err := s.Sync(ctx, &conns[i]); err != nil {
-			s.log.Warn("reconcile: sync failed", "tenant", conns[i].TenantID, "connection", conns[i].ID, "provider", conns[i].Provider, "err", err)
-			errs = append(errs, fmt.Errorf("connection %s (%s): %w", conns[i].ID, conns[i].Provider, err))
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
 	if n, err := s.PurgePages(ctx); err != nil {
 		errs = append(errs, err)
 	} else if n > 0 {
@@ -196,12 +184,45 @@ func PageSHA256(body []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// JobName is the scheduled sync's job (package schedule).
-const JobName = "reconcile-provider-sync"
+// HousekeepingJob is the scheduled purge and alert retry.
+const HousekeepingJob = "reconcile/housekeeping"
 
-// Job is the scheduled sync: every interval (hourly by default), one
-// replica syncs every enabled connection, purges pages past retention and
-// retries undelivered drift alerts.
-func Job(s *Service, every time.Duration) schedule.Job {
-	return schedule.Job{Name: JobName, Every: every, Run: s.SyncAll}
+// JobName is the scheduled sync of one connection: "reconcile/<tenant>/<id>"
+// (schedule.Runner.Statuses reads a tenant's by prefix).
+func JobName(tenantID, connectionID string) string {
+	return "reconcile/" + tenantID + "/" + connectionID
+}
+
+// Jobs lists the scheduled work afresh on every tick (schedule.Source): a
+// job per enabled pulled connection, every interval (hourly by default; a
+// failed sync is retried with the scheduler's backoff), and the
+// housekeeping. The scheduler's lease runs each on one replica.
+func (s *Service) Jobs(every time.Duration) schedule.Source {
+	return func(ctx context.Context) ([]schedule.Job, error) {
+		conns, err := s.store.EnabledConnections(ctx)
+		if err != nil {
+			return nil, err
+		}
+		jobs := []schedule.Job{{Name: HousekeepingJob, Every: every, Run: s.Housekeeping}}
+		for i := range conns {
+			tenantID, id := conns[i].TenantID, conns[i].ID
+			jobs = append(jobs, schedule.Job{Name: JobName(tenantID, id), Every: every, Run: func(ctx context.Context) error {
+				// Read it again: the key may have rotated, or the
+				// connection been disabled or deleted, since it was listed.
+				c, err := s.store.Connection(ctx, tenantID, id)
+				if apierr.CodeOf(err) == apierr.CodeNotFound {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if !c.Enabled {
+					return nil
+				}
+				_, err = s.Sync(ctx, &c)
+				return err
+			}})
+		}
+		return jobs, nil
+	}
 }

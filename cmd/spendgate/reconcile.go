@@ -34,8 +34,8 @@ type reconcileDeps struct {
 }
 
 // startReconcile builds the reconciliation service and runs its scheduled
-// sync (package schedule: one replica per run) until ctx ends; stop waits
-// for it.
+// syncs (package schedule: a job per connection, one replica per run,
+// retried with backoff) until ctx ends; stop waits for them.
 func startReconcile(ctx context.Context, d reconcileDeps, log *slog.Logger) (_ *reconcile.Service, stop func(), err error) {
 	var ring *secrets.Keyring
 	if d.secretsKey != "" {
@@ -53,11 +53,14 @@ func startReconcile(ctx context.Context, d reconcileDeps, log *slog.Logger) (_ *
 	}
 	svc := reconcile.New(d.cp, pgstore.New(d.pool), d.metered, pull.New(nil), notify.New(d.prefix, d.nc, d.egress), ring,
 		reconcile.Config{BaseURLs: base, Retention: d.cfg.Retention}, log)
+	runner := schedule.New(d.pool, log)
+	svc.SetScheduler(runner)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := schedule.New(d.pool, log).Run(ctx, reconcile.Job(svc, d.cfg.Every)); err != nil {
+		// A job per enabled connection, listed afresh every tick.
+		if err := runner.RunSource(ctx, svc.Jobs(d.cfg.Every)); err != nil {
 			log.Error("scheduled provider report sync not started", "err", err)
 		}
 	}()

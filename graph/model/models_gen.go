@@ -545,6 +545,8 @@ type ProviderSyncStatus struct {
 	Progress  string     `json:"progress"`
 	LastRunAt *time.Time `json:"lastRunAt,omitempty"`
 	LastOkAt  *time.Time `json:"lastOkAt,omitempty"`
+	// the next scheduled sync (hourly; sooner after a failure, which is retried with backoff)
+	NextRunAt *time.Time `json:"nextRunAt,omitempty"`
 	// the last run's error; empty when it succeeded
 	LastError           string `json:"lastError"`
 	Pages               int    `json:"pages"`
