@@ -15,6 +15,7 @@ import { Audit } from "./screens/Audit";
 import { Alerts } from "./screens/Alerts";
 import { Org } from "./screens/Org";
 import { Insights } from "./screens/Insights";
+import { Reconciliation } from "./screens/Reconciliation";
 
 export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" | "MEMBER"; mfaRequired?: boolean }
 export interface Ctx { api: Api; tenant: Tenant }
@@ -28,6 +29,7 @@ const PAGES = [
   ["insights", "Savings & anomalies"],
   ["org", "Organisation"],
   ["pricing", "Pricing"],
+  ["reconciliation", "Reconciliation"],
   ["alerts", "Alerts"],
   ["members", "Users & roles"],
   ["audit", "Audit log"],
@@ -169,6 +171,7 @@ function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Al
     case "insights": return <Insights ctx={ctx} />;
     case "org": return <Org ctx={ctx} />;
     case "pricing": return <Pricing ctx={ctx} />;
+    case "reconciliation": return <Reconciliation ctx={ctx} />;
     case "alerts": return <Alerts ctx={ctx} live={live} liveState={liveState} />;
     case "members": return <Members ctx={ctx} />;
     case "audit": return <Audit ctx={ctx} />;
