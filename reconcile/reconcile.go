@@ -252,8 +252,6 @@ func (s *Settings) Validate() error {
 	return nil
 }
 
-func notFound(what string) error { return apierr.New(apierr.CodeNotFound, "%s not found", what) }
-
 func invalid(format string, args ...any) error { return apierr.Invalid(format, args...) }
 
 // ParsePercent reads a drift threshold percentage ("2", "0.5", "12.25") as

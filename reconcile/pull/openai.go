@@ -73,8 +73,11 @@ func (c *Client) OpenAI(ctx context.Context, baseURL, adminKey string, from, to 
 	err := pages(ctx, c, reconcile.OpenAI, "usage", base+"/v1/organization/usage/completions", q, h, rec,
 		func(body []byte) (bool, string, error) {
 			var p openAIPage[openAIUsage]
-			if err := jsonUnmarshal(body, &p); err != nil || p.Object != "page" {
-				return false, "", fmt.Errorf("%w (usage/completions): %v", errBadPage, err)
+			if err := jsonUnmarshal(body, &p); err != nil {
+				return false, "", fmt.Errorf("%w (usage/completions): %w", errBadPage, err)
+			}
+			if p.Object != "page" {
+				return false, "", fmt.Errorf("%w (usage/completions): object %q, want \"page\"", errBadPage, p.Object)
 			}
 			for _, b := range p.Data {
 				day := reconcile.Day(time.Unix(b.StartTime, 0))
@@ -100,8 +103,11 @@ func (c *Client) OpenAI(ctx context.Context, baseURL, adminKey string, from, to 
 	err = pages(ctx, c, reconcile.OpenAI, "costs", base+"/v1/organization/costs", q, h, rec,
 		func(body []byte) (bool, string, error) {
 			var p openAIPage[openAICost]
-			if err := jsonUnmarshal(body, &p); err != nil || p.Object != "page" {
-				return false, "", fmt.Errorf("%w (costs): %v", errBadPage, err)
+			if err := jsonUnmarshal(body, &p); err != nil {
+				return false, "", fmt.Errorf("%w (costs): %w", errBadPage, err)
+			}
+			if p.Object != "page" {
+				return false, "", fmt.Errorf("%w (costs): object %q, want \"page\"", errBadPage, p.Object)
 			}
 			for _, b := range p.Data {
 				day := reconcile.Day(time.Unix(b.StartTime, 0))
