@@ -145,7 +145,7 @@ type DriftAlert struct {
 
 // Text is the human line (Slack's "text").
 func (a *DriftAlert) Text() string {
-	return fmt.Sprintf("spendgate: %s reported %s USD for %s, spendgate metered %s USD: drift %s (%s %%, threshold %s %%)",
+	return fmt.Sprintf("spendgate: %s reported %s for %s, spendgate metered %s: drift %s (%s %%, threshold %s %%)",
 		a.Provider, budget.USD(a.ReportedNanoUSD), a.Day.Format("2006-01-02"), budget.USD(a.MeteredNanoUSD),
 		budget.USD(a.DriftNanoUSD), Percent(a.DriftBP), Percent(int64(a.ThresholdBP)))
 }
