@@ -59,13 +59,13 @@ function Report({ ctx, data, admin, onSaved }: { ctx: Ctx; data: Rec; admin: boo
   const t = r.totals;
   return (
     <>
-      <dl className="totals" data-testid="rec-totals">
-        <div><dt>Metered</dt><dd>{formatUSD(t.meteredCost)}</dd></div>
-        <div><dt>Provider-reported</dt><dd>{formatUSD(t.reportedCost)}</dd></div>
-        <div><dt>Drift</dt><dd>{formatUSD(t.drift)}{t.driftPercent != null && ` (${t.driftPercent} %)`}</dd></div>
-        <div><dt>Unmetered (bypassed spendgate)</dt><dd>{formatUSD(t.unmeteredCost)}</dd></div>
-        <div><dt>Not reported by the provider</dt><dd>{formatUSD(t.unreportedCost)}</dd></div>
-      </dl>
+      <div className="kpis" data-testid="rec-totals">
+        <div className="card kpi">Metered<strong>{formatUSD(t.meteredCost)}</strong></div>
+        <div className="card kpi">Provider-reported<strong>{formatUSD(t.reportedCost)}</strong></div>
+        <div className="card kpi">Drift<strong>{formatUSD(t.drift)}</strong>{t.driftPercent != null && <span className="small">{t.driftPercent} % of reported</span>}</div>
+        <div className="card kpi">Unmetered (bypassed spendgate)<strong>{formatUSD(t.unmeteredCost)}</strong></div>
+        <div className="card kpi">Not reported by the provider<strong>{formatUSD(t.unreportedCost)}</strong></div>
+      </div>
       <DriftChart days={r.days} />
       <Threshold ctx={ctx} settings={data.reconcileSettings} admin={admin} onSaved={onSaved} />
       {r.rows.length === 0 ? <Empty>No provider report covers this range yet. Add a connection and sync it.</Empty> : (
@@ -101,17 +101,17 @@ function DriftChart({ days }: { days: Day[] }) {
   const { bars, zeroY } = driftBars(days, W, H);
   if (bars.length === 0) return null;
   return (
-    <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label="Daily drift: provider-reported minus metered" data-testid="drift-chart">
-        <line x1={0} x2={W} y1={zeroY} y2={zeroY} stroke="currentColor" strokeOpacity={0.4} />
+    <figure className="card">
+      <svg className="chart" style={{ maxHeight: 220 }} viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label="Daily drift: provider-reported minus metered" data-testid="drift-chart">
+        <line className="axis" x1={0} x2={W} y1={zeroY} y2={zeroY} />
         {bars.map((b) => (
           <g key={b.key}>
-            <rect x={b.x} y={b.y} width={b.width} height={Math.max(b.height, 0.5)} fill={b.negative ? "#2b7bb9" : "#d9534f"}><title>{b.title}</title></rect>
-            {bars.length <= 31 && <text x={b.x + b.width / 2} y={H + 12} fontSize={9} textAnchor="middle">{b.label}</text>}
+            <rect x={b.x} y={b.y} width={b.width} height={Math.max(b.height, 0.5)} style={{ fill: b.negative ? "#2b7bb9" : "#d9534f" }}><title>{b.title}</title></rect>
+            {bars.length <= 31 && <text x={b.x + b.width / 2} y={H + 12} textAnchor="middle">{b.label}</text>}
           </g>
         ))}
       </svg>
-      <figcaption>Daily drift: above the line the providers charged more than spendgate metered, below less.</figcaption>
+      <figcaption className="small">Daily drift: above the line the providers charged more than spendgate metered, below less.</figcaption>
     </figure>
   );
 }
@@ -158,11 +158,12 @@ function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
     try { await f(); setError(null); } catch (e) { setError(e); } finally { setBusy(""); list.reload(); onSynced(); }
   };
   return (
-    <div className="panel">
+    <div className="card">
       <h3>Provider connections</h3>
       <ErrorBox error={list.error ?? error} />
       {list.data && list.data.providerConnections.length === 0 && <Empty>No connection yet: add one with an admin key that reads the provider's usage and cost reports.</Empty>}
       {list.data && list.data.providerConnections.length > 0 && (
+        <div className="table-wrap">
         <table data-testid="connections">
           <thead><tr><th>Name</th><th>Provider</th><th>Admin key</th><th>Last sync</th><th>Next</th><th /></tr></thead>
           <tbody>
@@ -179,6 +180,7 @@ function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       <form className="inline" onSubmit={async (e) => {
         e.preventDefault();
