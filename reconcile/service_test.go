@@ -469,3 +469,28 @@ func TestImportBillingExport(t *testing.T) {
 	_, err = e.svc.SyncNow(e.ctxA, e.tenantA, c.ID)
 	wantCode(t, "pulling google", err, apierr.CodeInvalidArgument)
 }
+
+// Two syncs of one connection at once (a manual one beside the scheduled
+// one) leave the report once, not twice.
+func TestConcurrentSyncsDoNotDoubleCount(t *testing.T) {
+	e := newEnv(t)
+	e.fp.SetAdminUsage("openai", []fakeprovider.AdminUsage{{Day: day0, Model: "gpt-4o", InputTokens: 10, OutputTokens: 1, Requests: 1, CostNanoUSD: 123}})
+	c, err := e.svc.CreateConnection(e.ctxA, e.tenantA, reconcile.ConnectionInput{Provider: "openai", Name: str("OpenAI"), AdminKey: str(adminKey)})
+	testenv.Must(t, err, "create")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.svc.SyncNow(e.ctxA, e.tenantA, c.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	rep, err := e.svc.Reconcile(e.ctxA, reconcile.Query{TenantID: e.tenantA, From: day0, To: day0.AddDate(0, 0, 1)})
+	testenv.Must(t, err, "reconcile")
+	if len(rep.Rows) != 1 || rep.Rows[0].ReportedNanoUSD != 123 || rep.Rows[0].ReportedRequests != 1 {
+		t.Fatalf("rows %+v", rep.Rows)
+	}
+}

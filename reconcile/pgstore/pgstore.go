@@ -235,6 +235,15 @@ func (s *Store) PurgePages(ctx context.Context, before time.Time) (int64, error)
 // ReplaceReported replaces the connection's rows of days [from, to).
 func (s *Store) ReplaceReported(ctx context.Context, c *reconcile.Connection, from, to time.Time, rows []reconcile.ReportedRow) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// One replacement of a connection at a time (a manual sync beside the
+		// scheduled one): the second waits, then deletes what the first wrote.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM provider_connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, c.ID, c.TenantID).Scan(&one); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return controlplane.NotFound("provider connection")
+			}
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM provider_reported WHERE connection_id = $1 AND tenant_id = $2 AND day >= $3::date AND day < $4::date`,
 			c.ID, c.TenantID, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly)); err != nil {
 			return err
