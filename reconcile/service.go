@@ -34,6 +34,9 @@ type Store interface {
 	DeleteConnection(ctx context.Context, p auth.Principal, tenantID, id string) error
 	Connection(ctx context.Context, tenantID, id string) (SealedConnection, error)
 	Connections(ctx context.Context, tenantID string) ([]Connection, error)
+	// DataKeys lists the tenant's enabled connections that hold a
+	// data-plane key, oldest first.
+	DataKeys(ctx context.Context, tenantID string) ([]SealedConnection, error)
 	// EnabledConnections lists every tenant's enabled connections of
 	// pulled providers (the scheduled sync).
 	EnabledConnections(ctx context.Context) ([]SealedConnection, error)

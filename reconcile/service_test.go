@@ -494,3 +494,41 @@ func TestConcurrentSyncsDoNotDoubleCount(t *testing.T) {
 		t.Fatalf("rows %+v", rep.Rows)
 	}
 }
+
+// The policy answer of a key that uses stored credentials carries its own
+// tenant's data-plane keys, opened from the connections, and nothing else.
+func TestDataPlaneCredentialsInThePolicyAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.cp.Credentials = e.svc
+	const dataA, dataB = "sk-proj-tenantA-data-0001", "sk-ant-tenantB-data-0002"
+	a, err := e.svc.CreateConnection(e.ctxA, e.tenantA, reconcile.ConnectionInput{Provider: "openai", Name: str("OpenAI"), AdminKey: str(adminKey), DataKey: str(dataA)})
+	testenv.Must(t, err, "A's connection")
+	_, err = e.svc.CreateConnection(e.ctxA, e.tenantA, reconcile.ConnectionInput{Provider: "google", Name: str("Gemini"), DataKey: str("AIzaGeminiKey-A-003")})
+	testenv.Must(t, err, "A's google connection")
+	_, err = e.svc.CreateConnection(e.ctxB, e.tenantB, reconcile.ConnectionInput{Provider: "anthropic", Name: str("Claude"), AdminKey: str(adminKey), DataKey: str(dataB)})
+	testenv.Must(t, err, "B's connection")
+	key, err := e.cp.CreateAPIKey(e.ctxA, e.tenantA, "injected", controlplane.KeyPolicy{InjectProviderCredentials: true}, nil, nil)
+	testenv.Must(t, err, "key")
+	ans, err := e.cp.PolicyAnswer(context.Background(), key.Secret)
+	testenv.Must(t, err, "policy answer")
+	if len(ans.Credentials) != 2 || ans.Credentials["openai"] != dataA || ans.Credentials["gemini"] != "AIzaGeminiKey-A-003" {
+		t.Fatalf("A's key got credentials %v", ans.Credentials)
+	}
+	// Disabled: no longer handed out.
+	_, err = e.svc.UpdateConnection(e.ctxA, e.tenantA, a.ID, reconcile.ConnectionInput{Enabled: boolp(false)})
+	testenv.Must(t, err, "disable")
+	creds, err := e.svc.DataPlaneCredentials(context.Background(), e.tenantA)
+	testenv.Must(t, err, "credentials")
+	if _, ok := creds["openai"]; ok || len(creds) != 1 {
+		t.Fatalf("credentials after disabling %v", creds)
+	}
+	// Moved to another row, a sealed key does not open: the answer fails.
+	_, err = e.pool.Exec(context.Background(), `UPDATE provider_connections SET data_key_sealed = (SELECT data_key_sealed FROM provider_connections WHERE tenant_id = $2)
+		WHERE tenant_id = $1 AND provider = 'google'`, e.tenantA, e.tenantB)
+	testenv.Must(t, err, "swap")
+	if _, err := e.svc.DataPlaneCredentials(context.Background(), e.tenantA); err == nil || strings.Contains(err.Error(), dataB) {
+		t.Fatalf("a moved sealed key opened (or leaked): %v", err)
+	}
+}
+
+func boolp(b bool) *bool { return &b }

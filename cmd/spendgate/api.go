@@ -196,6 +196,7 @@ func runAPI(ctx context.Context, args []string) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer stopRecon()
+	cp.Credentials = recon // keys that use stored provider credentials get the connections' data-plane keys
 	cfg.Reconcile = recon
 	srv := apiserver.New(cfg, cp, log)
 	if recordCfg != nil {

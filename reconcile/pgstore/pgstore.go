@@ -139,6 +139,17 @@ func (s *Store) Connections(ctx context.Context, tenantID string) ([]reconcile.C
 	return out, err
 }
 
+// DataKeys lists the tenant's enabled connections holding a data-plane key,
+// oldest first.
+func (s *Store) DataKeys(ctx context.Context, tenantID string) ([]reconcile.SealedConnection, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+connCols+` FROM provider_connections
+		WHERE tenant_id = $1 AND enabled AND data_key_sealed <> '' ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (reconcile.SealedConnection, error) { return scanConn(r) })
+}
+
 // EnabledConnections lists every tenant's enabled pulled connections.
 func (s *Store) EnabledConnections(ctx context.Context) ([]reconcile.SealedConnection, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+connCols+` FROM provider_connections
