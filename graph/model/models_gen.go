@@ -499,7 +499,7 @@ type ProviderConnection struct {
 	Name     string `json:"name"`
 	// last four characters of the admin key that reads reports; null when none is stored
 	AdminKeyLast4 *string `json:"adminKeyLast4,omitempty"`
-	// last four characters of the data-plane API key; null when none is stored
+	// last four characters of the data-plane API key (used for keys whose policy says injectProviderCredentials); null when none is stored
 	DataKeyLast4 *string `json:"dataKeyLast4,omitempty"`
 	// days before today each sync reads again (providers revise recent buckets)
 	LookbackDays int                 `json:"lookbackDays"`
