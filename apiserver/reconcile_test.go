@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,12 +18,7 @@ import (
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/reconcile"
-	"github.com/spendgate/spendgate/reconcile/notify"
-	"github.com/spendgate/spendgate/reconcile/pgstore"
-	"github.com/spendgate/spendgate/reconcile/pull"
-	"github.com/spendgate/spendgate/secrets"
 	"github.com/spendgate/spendgate/spend"
-	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
 )
 
@@ -32,23 +26,13 @@ import (
 // raw page download, with the fake provider's admin endpoints over HTTP.
 func TestReconciliationOverTheAPI(t *testing.T) {
 	const adminKey = "sk-admin-ApiHarnessSecret-Q7Z1"
-	fp := fakeprovider.New(fakeprovider.Config{})
+	h := newFullHarness(t)
+	fp := h.fake
 	fp.SetAdminKey("openai", adminKey)
-	fake := httptest.NewServer(fp)
-	t.Cleanup(fake.Close)
 	today := reconcile.Day(time.Now())
 	yesterday := today.AddDate(0, 0, -1)
 	fp.SetAdminUsage("openai", []fakeprovider.AdminUsage{{Day: yesterday, Model: "gpt-4o-mini", InputTokens: 10, OutputTokens: 2, Requests: 1, CostNanoUSD: 1_500_000_000}})
 
-	h := buildHarness(t, true, func(h *harness, cfg *Config) {
-		key, err := secrets.NewKey("rk")
-		testenv.Must(t, err, "key")
-		ring, err := secrets.Parse(key)
-		testenv.Must(t, err, "ring")
-		pc := pull.New(nil)
-		cfg.Reconcile = reconcile.New(h.cp, pgstore.New(h.pool), &chstore.Analytics{Conn: h.chConn, Database: h.events.Database()}, pc,
-			notify.New(h.alertPrefix, h.nc, nil), ring, reconcile.Config{BaseURLs: map[reconcile.Provider]string{reconcile.OpenAI: fake.URL}}, nil)
-	})
 	tokA, tenantA := h.owner("ann@example.com", "acme")
 	tokB, tenantB := h.owner("bob@example.com", "beta")
 	ev := event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(), Time: yesterday.Add(time.Hour), Source: event.SourceGateway,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,9 @@ type Store interface {
 	Pages(ctx context.Context, tenantID, connectionID string, limit int, beforeID int64) ([]Page, error)
 	Page(ctx context.Context, tenantID string, id int64) (Page, error)
 	PurgePages(ctx context.Context, fetchedBefore time.Time) (int64, error)
-	AuditPageDownload(ctx context.Context, p auth.Principal, tenantID string, id int64) error
+	// Audit records an action outside the store's own mutations (a sync,
+	// an import, a page download) in the tenant's audit log.
+	Audit(ctx context.Context, p auth.Principal, tenantID, action, targetType, targetID string, details map[string]any) error
 
 	// ReplaceReported replaces the connection's rows of days [from, to)
 	// with rows: providers revise recent buckets, and a bucket that
@@ -353,7 +356,8 @@ func (s *Service) DownloadPage(ctx context.Context, tenantID string, id int64) (
 	if err != nil {
 		return Page{}, err
 	}
-	return pg, s.store.AuditPageDownload(ctx, p, tenantID, id)
+	return pg, s.store.Audit(ctx, p, tenantID, "provider_page.download", "provider_page", strconv.FormatInt(id, 10),
+		map[string]any{"connection_id": pg.ConnectionID, "sha256": pg.SHA256})
 }
 
 // PurgePages deletes raw pages older than the retention.

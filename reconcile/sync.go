@@ -24,7 +24,8 @@ type SyncResult struct {
 // SyncNow pulls one connection's reports now (admins): what the hourly job
 // does, on demand.
 func (s *Service) SyncNow(ctx context.Context, tenantID, id string) (SyncResult, error) {
-	if _, err := s.auth.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
+	p, err := s.auth.Authorize(ctx, tenantID, controlplane.RoleAdmin)
+	if err != nil {
 		return SyncResult{}, err
 	}
 	if err := checkID(id); err != nil {
@@ -38,6 +39,13 @@ func (s *Service) SyncNow(ctx context.Context, tenantID, id string) (SyncResult,
 		return SyncResult{}, invalid("%s reports are imported (importBillingExport), not pulled", c.Provider)
 	}
 	res, err := s.Sync(ctx, &c)
+	details := map[string]any{"pages": res.Pages, "rows": res.Rows, "alerts": res.Alerts, "from": res.From, "to": res.To}
+	if err != nil {
+		details["error"] = err.Error() // the provider's status and message, never the key
+	}
+	if aerr := s.store.Audit(context.WithoutCancel(ctx), p, tenantID, "provider_connection.sync", "provider_connection", id, details); aerr != nil {
+		return res, errors.Join(err, aerr)
+	}
 	var ae *apierr.Error
 	if err != nil && !errors.As(err, &ae) {
 		// The provider's answer (or its absence) is the client's to see:
@@ -107,7 +115,8 @@ func within(rows []ReportedRow, from, to time.Time) []ReportedRow {
 // google connection (admins): the file is kept as a page, and the days it
 // covers replace the connection's rows of those days.
 func (s *Service) ImportBillingExport(ctx context.Context, tenantID, id, format string, body []byte) (SyncResult, error) {
-	if _, err := s.auth.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
+	p, err := s.auth.Authorize(ctx, tenantID, controlplane.RoleAdmin)
+	if err != nil {
 		return SyncResult{}, err
 	}
 	if err := checkID(id); err != nil {
@@ -157,6 +166,10 @@ func (s *Service) ImportBillingExport(ctx context.Context, tenantID, id, format 
 	}
 	res.Rows = len(rows)
 	if err := s.store.FinishRun(ctx, c.ID, res.Pages, res.Rows, ""); err != nil {
+		return res, err
+	}
+	if err := s.store.Audit(ctx, p, tenantID, "provider_connection.import", "provider_connection", id,
+		map[string]any{"format": format, "bytes": len(body), "rows": res.Rows, "from": res.From, "to": res.To, "sha256": pg.SHA256}); err != nil {
 		return res, err
 	}
 	res.Alerts, err = s.checkDrift(ctx, tenantID, Google, res.From, res.To)

@@ -7,7 +7,6 @@ package pgstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -228,10 +227,10 @@ func (s *Store) Page(ctx context.Context, tenantID string, id int64) (reconcile.
 	return p, err
 }
 
-// AuditPageDownload records that a caller downloaded a page.
-func (s *Store) AuditPageDownload(ctx context.Context, p auth.Principal, tenantID string, id int64) error {
+// Audit records an action in the tenant's audit log.
+func (s *Store) Audit(ctx context.Context, p auth.Principal, tenantID, action, targetType, targetID string, details map[string]any) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		return controlplane.AuditTx(ctx, tx, tenantID, p, "provider_page.download", "provider_page", fmt.Sprint(id), nil)
+		return controlplane.AuditTx(ctx, tx, tenantID, p, action, targetType, targetID, details)
 	})
 }
 
