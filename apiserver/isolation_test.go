@@ -695,7 +695,8 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // adminReads are the queries a viewer may not run.
-var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true, "Query.tenantSSO": true, "Query.scimTokens": true}
+var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true, "Query.tenantSSO": true, "Query.scimTokens": true,
+	"Query.providerConnections": true, "Query.providerReportPages": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is
