@@ -35,6 +35,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
+	"github.com/spendgate/spendgate/reconcile"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/requestid"
 	"github.com/spendgate/spendgate/scim"
@@ -69,6 +70,9 @@ type Config struct {
 	// Billing serves invoices, chargeback statements and their PDF/CSV
 	// exports; nil: not available.
 	Billing *billing.Service
+	// Reconcile serves provider connections, report pages and
+	// reconciliation; nil: not available.
+	Reconcile *reconcile.Service
 	// Limits bound requests, queries and subscriptions; zero fields take
 	// DefaultLimits.
 	Limits Limits
@@ -100,7 +104,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
 		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions,
-		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Billing: cfg.Billing, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Billing: cfg.Billing, Reconcile: cfg.Reconcile, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
 	for _, ext := range cfg.Extensions {
 		s.graphql.Use(ext)
 	}
@@ -114,6 +118,10 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	}
 	if cfg.Billing != nil {
 		s.mountBillingExports()
+	}
+	if cfg.Reconcile != nil {
+		s.mux.Handle("GET /export/reconciliation.csv", withTimeout(cfg.Limits.RequestTimeout, s.authenticate(http.HandlerFunc(s.exportReconciliation))))
+		s.mux.Handle("GET /reconcile/pages/{id}", withTimeout(cfg.Limits.RequestTimeout, s.authenticate(http.HandlerFunc(s.downloadPage))))
 	}
 	// Identity providers provision users and groups here (a tenant's SCIM token).
 	// (Per method: a method-less pattern would conflict with the portal's "GET /".)

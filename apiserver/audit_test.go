@@ -154,6 +154,20 @@ func TestEveryMutationIsAudited(t *testing.T) {
 		{"issueInvoice", `mutation($t:ID!){issueInvoice(tenantId:$t,period:"2026-01"){id}}`, "invoice.issue",
 			tv(), id("issueInvoice", "id"), keep("invoice2", "issueInvoice", "id")},
 		{"markInvoicePaid", `mutation($t:ID!,$invoice2:ID!){markInvoicePaid(tenantId:$t,id:$invoice2){id}}`, "invoice.paid", tv("invoice2"), idOf("invoice2"), nil},
+		{"createProviderConnection", `mutation($t:ID!){createProviderConnection(tenantId:$t,input:{provider:"openai",name:"OpenAI",adminKey:"sk-admin-audit-secret-1234"}){id}}`,
+			"provider_connection.create", tv(), id("createProviderConnection", "id"), keep("conn", "createProviderConnection", "id")},
+		{"updateProviderConnection", `mutation($t:ID!,$conn:ID!){updateProviderConnection(tenantId:$t,id:$conn,input:{adminKey:"sk-admin-audit-rotated-5678",lookbackDays:2}){id}}`,
+			"provider_connection.update", tv("conn"), idOf("conn"), nil},
+		{"syncProviderConnection", `mutation($t:ID!,$conn:ID!){syncProviderConnection(tenantId:$t,id:$conn){pages}}`,
+			"provider_connection.sync", tv("conn"), idOf("conn"), nil},
+		{"deleteProviderConnection", `mutation($t:ID!,$conn:ID!){deleteProviderConnection(tenantId:$t,id:$conn)}`,
+			"provider_connection.delete", tv("conn"), idOf("conn"), nil},
+		{"createProviderConnection", `mutation($t:ID!){createProviderConnection(tenantId:$t,input:{provider:"google",name:"GCP"}){id}}`,
+			"provider_connection.create", tv(), id("createProviderConnection", "id"), keep("gconn", "createProviderConnection", "id")},
+		{"importBillingExport", `mutation($t:ID!,$gconn:ID!){importBillingExport(tenantId:$t,connectionId:$gconn,format:"csv",content:"service.description,sku.description,usage_start_time,cost,currency\nVertex AI,Gemini 2.5 Flash Input Tokens,2026-01-15T00:00:00Z,0.25,USD\n"){rows}}`,
+			"provider_connection.import", tv("gconn"), idOf("gconn"), nil},
+		{"setReconcileSettings", `mutation($t:ID!){setReconcileSettings(tenantId:$t,input:{driftThresholdPercent:"1.5"}){driftThresholdPercent}}`,
+			"reconcile_settings.update", tv(), idOf("t"), nil},
 		{"createTenant", `mutation{createTenant(name:"Second",slug:"second"){id}}`, "tenant.create",
 			func(map[string]string) map[string]any { return nil }, id("createTenant", "id"), keep("t", "createTenant", "id")},
 	}
@@ -194,7 +208,8 @@ func TestEveryMutationIsAudited(t *testing.T) {
 	}
 	// No secret of a key or password made it into the log.
 	all := toJSON(h.must(tok, `query($t:ID!){auditLog(tenantId:$t,first:100){edges{node{details}}}}`, map[string]any{"t": tenant}))
-	for _, secret := range []string{ids["secret"], ids["secret2"], ids["scimSecret"], ids["scimSecret2"], "idp-client-secret-value", "carol-secret-pw", "password-123", tok} {
+	for _, secret := range []string{ids["secret"], ids["secret2"], ids["scimSecret"], ids["scimSecret2"], "idp-client-secret-value", "carol-secret-pw", "password-123", tok,
+		"sk-admin-audit-secret", "sk-admin-audit-rotated"} {
 		if secret == "" || strings.Contains(all, secret) {
 			t.Fatalf("audit log holds a secret (%q)", secret)
 		}

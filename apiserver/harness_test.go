@@ -34,6 +34,7 @@ import (
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/internal/pgtest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pricing"
@@ -41,6 +42,10 @@ import (
 	"github.com/spendgate/spendgate/recommend"
 	recommendpg "github.com/spendgate/spendgate/recommend/pgstore"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
+	"github.com/spendgate/spendgate/reconcile"
+	"github.com/spendgate/spendgate/reconcile/notify"
+	recpg "github.com/spendgate/spendgate/reconcile/pgstore"
+	"github.com/spendgate/spendgate/reconcile/pull"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
@@ -86,6 +91,9 @@ type harness struct {
 	revisions *revision.Service
 	// recommendations refreshes and serves recommendations (full harness).
 	recommendations *recommendsvc.Service
+	// Full harness only: fake answers the providers' admin report
+	// endpoints the reconciliation pulls (any admin key unless set).
+	fake *fakeprovider.Server
 }
 
 const (
@@ -155,6 +163,12 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 		h.js, h.chConn = js, conn
 		h.dlq = ingest.NewDLQ(js, h.ingest)
 		cfg.DeadLetters = h.dlq
+		h.fake = fakeprovider.New(fakeprovider.Config{})
+		fake := httptest.NewServer(h.fake)
+		t.Cleanup(fake.Close)
+		cfg.Reconcile = reconcile.New(cp, recpg.New(pool), &chstore.Analytics{Conn: conn, Database: db}, pull.New(nil),
+			notify.New(h.alertPrefix, nc, nil), ring, reconcile.Config{BaseURLs: map[reconcile.Provider]string{
+				reconcile.OpenAI: fake.URL, reconcile.Anthropic: fake.URL}}, log)
 	}
 	for _, c := range configure {
 		c(h, &cfg)

@@ -107,6 +107,17 @@ var tenantOps = []op{
 	{"Mutation.setAPIKeyProject", `mutation($t:ID!,$key:ID!,$node:ID!){setAPIKeyProject(tenantId:$t,id:$key,projectId:$node){id}}`, true},
 	{"Mutation.grantRole", `mutation($t:ID!,$user:ID!,$node:ID!){grantRole(tenantId:$t,userId:$user,role:PROJECT_VIEWER,nodeId:$node){role}}`, true},
 	{"Mutation.revokeRole", `mutation($t:ID!,$grantee:ID!,$node:ID!){revokeRole(tenantId:$t,userId:$grantee,nodeId:$node)}`, true},
+	{"Query.providerConnections", `query($t:ID!){providerConnections(tenantId:$t){id name adminKeyLast4}}`, false},
+	{"Query.providerReportPages", `query($t:ID!){providerReportPages(tenantId:$t){id sha256}}`, false},
+	{"Query.reconciliation", `query($t:ID!){reconciliation(tenantId:$t,` + month + `){rows{model} totals{drift}}}`, false},
+	{"Query.reconcileSettings", `query($t:ID!){reconcileSettings(tenantId:$t){driftThresholdPercent}}`, false},
+	{"Query.driftAlerts", `query($t:ID!){driftAlerts(tenantId:$t){id}}`, false},
+	{"Mutation.createProviderConnection", `mutation($t:ID!){createProviderConnection(tenantId:$t,input:{provider:"openai",name:"evil",adminKey:"sk-admin-mallory-0000"}){id}}`, false},
+	{"Mutation.updateProviderConnection", `mutation($t:ID!,$conn:ID!){updateProviderConnection(tenantId:$t,id:$conn,input:{name:"pwned",adminKey:"sk-admin-mallory-1111"}){id}}`, true},
+	{"Mutation.deleteProviderConnection", `mutation($t:ID!,$conn:ID!){deleteProviderConnection(tenantId:$t,id:$conn)}`, true},
+	{"Mutation.syncProviderConnection", `mutation($t:ID!,$conn:ID!){syncProviderConnection(tenantId:$t,id:$conn){pages}}`, true},
+	{"Mutation.importBillingExport", `mutation($t:ID!,$conn:ID!){importBillingExport(tenantId:$t,connectionId:$conn,format:"csv",content:"x"){rows}}`, true},
+	{"Mutation.setReconcileSettings", `mutation($t:ID!){setReconcileSettings(tenantId:$t,input:{driftThresholdPercent:"99"}){driftThresholdPercent}}`, false},
 	{"Mutation.createAttributionMapping", `mutation($t:ID!,$node:ID!){createAttributionMapping(tenantId:$t,dimensionName:"team",dimensionValue:"x",nodeId:$node){id}}`, true},
 	{"Mutation.deleteAttributionMapping", `mutation($t:ID!,$mapping:ID!){deleteAttributionMapping(tenantId:$t,id:$mapping)}`, true},
 	{"Subscription.spendTicks", `subscription($t:ID!){spendTicks(tenantId:$t){requests tenantCost}}`, false},
@@ -564,6 +575,7 @@ func newWorld(t *testing.T) *world {
 			attributionMappings(tenantId:$t){id projectId}
 			pricingOverrides(tenantId:$t){edges{node{id percentAdjustment}}}
 			billingSettings(tenantId:$t){timeZone periodStartDay groupBy} invoices(tenantId:$t){id number status total}
+			providerConnections(tenantId:$t){id name dataKeyLast4 lookbackDays} reconcileSettings(tenantId:$t){driftThresholdPercent}
 			spendSummary(tenantId:$t,`+month+`){requests tenantCost}}`, map[string]any{"t": w.tenantB})
 		return toJSON(d)
 	}
@@ -584,6 +596,8 @@ func newWorld(t *testing.T) *world {
 	w.bobCode = func() string { c, _ := auth.TOTPCode(bobSecret, time.Now()); return c }
 	codes := get(h.must(w.bob, `mutation($c:String!){confirmTOTP(code:$c)}`, map[string]any{"c": w.bobCode()}), "confirmTOTP").([]any)
 	w.bobRecovery = codes[0].(string)
+	d = h.must(w.bob, `mutation($t:ID!){createProviderConnection(tenantId:$t,input:{provider:"google",name:"bob gcp",dataKey:"AIza-bob-data-key-1"}){id}}`, map[string]any{"t": w.tenantB})
+	bConn := get(d, "createProviderConnection", "id").(string)
 	// A recommendation of B's.
 	recs := recommendpg.New(h.pool)
 	testenv.Must(t, recs.Refresh(context.Background(), w.tenantB, []recommend.Recommendation{{Fingerprint: "revoke_key|" + w.bKey + "||",
@@ -592,7 +606,7 @@ func newWorld(t *testing.T) *world {
 	testenv.Must(t, err, "B's recommendations")
 	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent,
 		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace, "scim": bSCIM,
-		"rec": bRecs[0].ID, "invoice": bInvoice}
+		"rec": bRecs[0].ID, "invoice": bInvoice, "conn": bConn}
 	w.alertB = func() {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
@@ -697,7 +711,8 @@ func sortedKeys[V any](m map[string]V) []string {
 // adminReads are the queries a viewer may not run.
 var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true, "Query.tenantSSO": true, "Query.scimTokens": true,
 	// Billing is for admins (billing.BillingRole).
-	"Query.billingSettings": true, "Query.invoices": true, "Query.invoice": true, "Query.draftInvoice": true, "Query.chargebackStatement": true}
+	"Query.billingSettings": true, "Query.invoices": true, "Query.invoice": true, "Query.draftInvoice": true, "Query.chargebackStatement": true,
+	"Query.providerConnections": true, "Query.providerReportPages": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is

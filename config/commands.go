@@ -25,6 +25,7 @@ type Serve struct {
 	ClientIPHeader string
 	AddrFile       string
 	Limits         apiserver.Limits
+	Reconcile      Reconcile
 }
 
 func (s *Serve) Register(fs *flag.FlagSet) {
@@ -40,6 +41,7 @@ func (s *Serve) Register(fs *flag.FlagSet) {
 	fs.StringVar(&s.ClientIPHeader, "client-ip-header", "", clientIPHeaderUsage)
 	fs.StringVar(&s.AddrFile, "addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
 	registerAPILimits(fs, &s.Limits)
+	s.Reconcile.Register(fs)
 }
 
 // Listens are the addresses serve listens on.
@@ -52,7 +54,7 @@ func (s *Serve) Listens() []string {
 }
 
 func (s *Serve) Validate() error {
-	return errors.Join(validateLimits(s.Limits), s.ControlPlane.Validate(), s.Pipeline.Validate(), s.Gateway.Validate(),
+	return errors.Join(validateLimits(s.Limits), s.ControlPlane.Validate(), s.Pipeline.Validate(), s.Gateway.Validate(), s.Reconcile.Validate(),
 		s.ControlPlane.CheckDevSecrets(s.Listens()...))
 }
 
@@ -75,6 +77,7 @@ type API struct {
 	WebhookAllow   WebhookAllow
 	Pricing        Pricing
 	Limits         apiserver.Limits
+	Reconcile      Reconcile
 }
 
 func (a *API) Register(fs *flag.FlagSet) {
@@ -91,6 +94,7 @@ func (a *API) Register(fs *flag.FlagSet) {
 	fs.Var(&a.WebhookAllow, "webhook-allow", webhookAllowUsage)
 	a.Pricing.Register(fs)
 	registerAPILimits(fs, &a.Limits)
+	a.Reconcile.Register(fs)
 }
 
 func (a *API) Validate() error {
@@ -107,7 +111,7 @@ func (a *API) Validate() error {
 	if a.NATSURL != "" && a.Prefix == "" {
 		errs = append(errs, errors.New("--stream-prefix must be set with --nats-url"))
 	}
-	return errors.Join(append(errs, validateLimits(a.Limits), a.ControlPlane.Validate(), a.Pricing.Validate(),
+	return errors.Join(append(errs, validateLimits(a.Limits), a.ControlPlane.Validate(), a.Pricing.Validate(), a.Reconcile.Validate(),
 		a.ControlPlane.CheckDevSecrets(a.Listen))...)
 }
 

@@ -280,6 +280,21 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	DriftAlert struct {
+		Attempts         func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Day              func(childComplexity int) int
+		DeliveredAt      func(childComplexity int) int
+		Drift            func(childComplexity int) int
+		DriftPercent     func(childComplexity int) int
+		ID               func(childComplexity int) int
+		LastError        func(childComplexity int) int
+		MeteredCost      func(childComplexity int) int
+		Provider         func(childComplexity int) int
+		ReportedCost     func(childComplexity int) int
+		ThresholdPercent func(childComplexity int) int
+	}
+
 	Invoice struct {
 		CSVURL           func(childComplexity int) int
 		Currency         func(childComplexity int) int
@@ -369,17 +384,20 @@ type ComplexityRoot struct {
 		CreateBudget             func(childComplexity int, tenantID string, input model.BudgetInput) int
 		CreateOrgNode            func(childComplexity int, tenantID string, kind model.OrgNodeKind, parentID *string, name string, keyDefaults *model.KeyPolicyInput) int
 		CreatePricingOverride    func(childComplexity int, tenantID string, input model.PricingOverrideInput) int
+		CreateProviderConnection func(childComplexity int, tenantID string, input model.CreateProviderConnectionInput) int
 		CreateSCIMToken          func(childComplexity int, tenantID string, name string) int
 		CreateTenant             func(childComplexity int, name string, slug string) int
 		DeleteAttributionMapping func(childComplexity int, tenantID string, id string) int
 		DeleteAzureDeployment    func(childComplexity int, tenantID string, deployment string) int
 		DeleteBudget             func(childComplexity int, tenantID string, id string) int
 		DeletePricingOverride    func(childComplexity int, tenantID string, id string) int
+		DeleteProviderConnection func(childComplexity int, tenantID string, id string) int
 		DeleteTenantSso          func(childComplexity int, tenantID string) int
 		DisableTotp              func(childComplexity int, password string, code string) int
 		EnrolTotp                func(childComplexity int) int
 		FinishSSOSignIn          func(childComplexity int, state string, code string) int
 		GrantRole                func(childComplexity int, tenantID string, userID string, role model.ScopedRole, nodeID string) int
+		ImportBillingExport      func(childComplexity int, tenantID string, connectionID string, format string, content string) int
 		IssueInvoice             func(childComplexity int, tenantID string, period string) int
 		MarkInvoicePaid          func(childComplexity int, tenantID string, id string) int
 		MoveProject              func(childComplexity int, tenantID string, id string, teamID string) int
@@ -400,15 +418,18 @@ type ComplexityRoot struct {
 		SetAzureDeployment       func(childComplexity int, tenantID string, deployment string, model string) int
 		SetOrgNodeKeyDefaults    func(childComplexity int, tenantID string, id string, keyDefaults model.KeyPolicyInput) int
 		SetRecommendationState   func(childComplexity int, tenantID string, id string, state model.RecommendationState) int
+		SetReconcileSettings     func(childComplexity int, tenantID string, input model.ReconcileSettingsInput) int
 		SetTenantMFARequired     func(childComplexity int, tenantID string, required bool) int
 		SignIn                   func(childComplexity int, email string, password string, mfaCode *string) int
 		SignOut                  func(childComplexity int, refreshToken string) int
 		StartSSOSignIn           func(childComplexity int, email *string, tenantSlug *string) int
+		SyncProviderConnection   func(childComplexity int, tenantID string, id string) int
 		UpdateAPIKeyPolicy       func(childComplexity int, tenantID string, id string, policy model.KeyPolicyInput) int
 		UpdateBillingSettings    func(childComplexity int, tenantID string, input model.BillingSettingsInput) int
 		UpdateBudget             func(childComplexity int, tenantID string, id string, input model.BudgetInput) int
 		UpdateMemberRole         func(childComplexity int, tenantID string, userID string, role model.Role) int
 		UpdatePricingOverride    func(childComplexity int, tenantID string, id string, input model.PricingOverrideInput) int
+		UpdateProviderConnection func(childComplexity int, tenantID string, id string, input model.UpdateProviderConnectionInput) int
 		VoidInvoice              func(childComplexity int, tenantID string, id string, reason string) int
 	}
 
@@ -483,10 +504,57 @@ type ComplexityRoot struct {
 		Summary       func(childComplexity int) int
 	}
 
+	ProviderConnection struct {
+		AdminKeyLast4 func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		DataKeyLast4  func(childComplexity int) int
+		Enabled       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastRun       func(childComplexity int) int
+		LookbackDays  func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Provider      func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+	}
+
 	ProviderCostFigure struct {
 		Metered  func(childComplexity int) int
 		Provider func(childComplexity int) int
 		Reported func(childComplexity int) int
+	}
+
+	ProviderReportPage struct {
+		ConnectionID func(childComplexity int) int
+		ContentType  func(childComplexity int) int
+		DownloadPath func(childComplexity int) int
+		Endpoint     func(childComplexity int) int
+		FetchedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Provider     func(childComplexity int) int
+		RequestURL   func(childComplexity int) int
+		Sha256       func(childComplexity int) int
+		Size         func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
+	ProviderSyncResult struct {
+		Alerts func(childComplexity int) int
+		From   func(childComplexity int) int
+		Pages  func(childComplexity int) int
+		Rows   func(childComplexity int) int
+		To     func(childComplexity int) int
+	}
+
+	ProviderSyncStatus struct {
+		ConsecutiveFailures func(childComplexity int) int
+		LastError           func(childComplexity int) int
+		LastOkAt            func(childComplexity int) int
+		LastRunAt           func(childComplexity int) int
+		NextRunAt           func(childComplexity int) int
+		Pages               func(childComplexity int) int
+		Progress            func(childComplexity int) int
+		Rows                func(childComplexity int) int
+		Running             func(childComplexity int) int
 	}
 
 	Query struct {
@@ -506,6 +574,7 @@ type ComplexityRoot struct {
 		DeadLetters         func(childComplexity int, tenantID string, first *int) int
 		Denials             func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) int
 		DraftInvoice        func(childComplexity int, tenantID string, period string) int
+		DriftAlerts         func(childComplexity int, tenantID string, first *int) int
 		Invoice             func(childComplexity int, tenantID string, id string) int
 		Invoices            func(childComplexity int, tenantID string) int
 		Me                  func(childComplexity int) int
@@ -517,7 +586,11 @@ type ComplexityRoot struct {
 		PricingOverrides    func(childComplexity int, tenantID string, first *int, after *string) int
 		PricingRevision     func(childComplexity int, id string) int
 		PricingRevisions    func(childComplexity int, first *int) int
+		ProviderConnections func(childComplexity int, tenantID string) int
+		ProviderReportPages func(childComplexity int, tenantID string, connectionID *string, first *int, before *string) int
 		Recommendations     func(childComplexity int, tenantID string, state *model.RecommendationState) int
+		ReconcileSettings   func(childComplexity int, tenantID string) int
+		Reconciliation      func(childComplexity int, tenantID string, from time.Time, to time.Time, provider *string) int
 		RoleGrants          func(childComplexity int, tenantID string) int
 		ScimTokens          func(childComplexity int, tenantID string) int
 		SpendBreakdown      func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
@@ -556,6 +629,47 @@ type ComplexityRoot struct {
 		StateChangedAt     func(childComplexity int) int
 		StateChangedBy     func(childComplexity int) int
 		Title              func(childComplexity int) int
+	}
+
+	ReconcileSettings struct {
+		DriftThresholdPercent func(childComplexity int) int
+		HasAlertWebhook       func(childComplexity int) int
+	}
+
+	Reconciliation struct {
+		CSVPath func(childComplexity int) int
+		Days    func(childComplexity int) int
+		Rows    func(childComplexity int) int
+		Totals  func(childComplexity int) int
+	}
+
+	ReconciliationDay struct {
+		Day            func(childComplexity int) int
+		Drift          func(childComplexity int) int
+		DriftPercent   func(childComplexity int) int
+		MeteredCost    func(childComplexity int) int
+		Provider       func(childComplexity int) int
+		ReportedCost   func(childComplexity int) int
+		UnmeteredCost  func(childComplexity int) int
+		UnreportedCost func(childComplexity int) int
+	}
+
+	ReconciliationRow struct {
+		Day                  func(childComplexity int) int
+		Drift                func(childComplexity int) int
+		DriftPercent         func(childComplexity int) int
+		MeteredCost          func(childComplexity int) int
+		MeteredEvents        func(childComplexity int) int
+		MeteredInputTokens   func(childComplexity int) int
+		MeteredOutputTokens  func(childComplexity int) int
+		Model                func(childComplexity int) int
+		Provider             func(childComplexity int) int
+		ReportedCost         func(childComplexity int) int
+		ReportedHasCost      func(childComplexity int) int
+		ReportedInputTokens  func(childComplexity int) int
+		ReportedOutputTokens func(childComplexity int) int
+		ReportedRequests     func(childComplexity int) int
+		Status               func(childComplexity int) int
 	}
 
 	RepriceResult struct {
@@ -854,6 +968,12 @@ type MutationResolver interface {
 	MarkInvoicePaid(ctx context.Context, tenantID string, id string) (*model.Invoice, error)
 	VoidInvoice(ctx context.Context, tenantID string, id string, reason string) (*model.Invoice, error)
 	SetRecommendationState(ctx context.Context, tenantID string, id string, state model.RecommendationState) (*model.Recommendation, error)
+	CreateProviderConnection(ctx context.Context, tenantID string, input model.CreateProviderConnectionInput) (*model.ProviderConnection, error)
+	UpdateProviderConnection(ctx context.Context, tenantID string, id string, input model.UpdateProviderConnectionInput) (*model.ProviderConnection, error)
+	DeleteProviderConnection(ctx context.Context, tenantID string, id string) (bool, error)
+	SyncProviderConnection(ctx context.Context, tenantID string, id string) (*model.ProviderSyncResult, error)
+	ImportBillingExport(ctx context.Context, tenantID string, connectionID string, format string, content string) (*model.ProviderSyncResult, error)
+	SetReconcileSettings(ctx context.Context, tenantID string, input model.ReconcileSettingsInput) (*model.ReconcileSettings, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
@@ -897,6 +1017,11 @@ type QueryResolver interface {
 	Anomalies(ctx context.Context, tenantID string, from time.Time, to time.Time, dimension *model.AnomalyDimension, first *int) ([]*model.AnomalyEpisode, error)
 	SpendForecast(ctx context.Context, tenantID string) (*model.SpendForecast, error)
 	Recommendations(ctx context.Context, tenantID string, state *model.RecommendationState) ([]*model.Recommendation, error)
+	ProviderConnections(ctx context.Context, tenantID string) ([]*model.ProviderConnection, error)
+	ProviderReportPages(ctx context.Context, tenantID string, connectionID *string, first *int, before *string) ([]*model.ProviderReportPage, error)
+	Reconciliation(ctx context.Context, tenantID string, from time.Time, to time.Time, provider *string) (*model.Reconciliation, error)
+	ReconcileSettings(ctx context.Context, tenantID string) (*model.ReconcileSettings, error)
+	DriftAlerts(ctx context.Context, tenantID string, first *int) ([]*model.DriftAlert, error)
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
@@ -1931,6 +2056,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Dimension.Value(childComplexity), true
 
+	case "DriftAlert.attempts":
+		if e.ComplexityRoot.DriftAlert.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.Attempts(childComplexity), true
+	case "DriftAlert.createdAt":
+		if e.ComplexityRoot.DriftAlert.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.CreatedAt(childComplexity), true
+	case "DriftAlert.day":
+		if e.ComplexityRoot.DriftAlert.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.Day(childComplexity), true
+	case "DriftAlert.deliveredAt":
+		if e.ComplexityRoot.DriftAlert.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.DeliveredAt(childComplexity), true
+	case "DriftAlert.drift":
+		if e.ComplexityRoot.DriftAlert.Drift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.Drift(childComplexity), true
+	case "DriftAlert.driftPercent":
+		if e.ComplexityRoot.DriftAlert.DriftPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.DriftPercent(childComplexity), true
+	case "DriftAlert.id":
+		if e.ComplexityRoot.DriftAlert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.ID(childComplexity), true
+	case "DriftAlert.lastError":
+		if e.ComplexityRoot.DriftAlert.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.LastError(childComplexity), true
+	case "DriftAlert.meteredCost":
+		if e.ComplexityRoot.DriftAlert.MeteredCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.MeteredCost(childComplexity), true
+	case "DriftAlert.provider":
+		if e.ComplexityRoot.DriftAlert.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.Provider(childComplexity), true
+	case "DriftAlert.reportedCost":
+		if e.ComplexityRoot.DriftAlert.ReportedCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.ReportedCost(childComplexity), true
+	case "DriftAlert.thresholdPercent":
+		if e.ComplexityRoot.DriftAlert.ThresholdPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftAlert.ThresholdPercent(childComplexity), true
+
 	case "Invoice.csvUrl":
 		if e.ComplexityRoot.Invoice.CSVURL == nil {
 			break
@@ -2378,6 +2576,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePricingOverride(childComplexity, args["tenantId"].(string), args["input"].(model.PricingOverrideInput)), true
+	case "Mutation.createProviderConnection":
+		if e.ComplexityRoot.Mutation.CreateProviderConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProviderConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProviderConnection(childComplexity, args["tenantId"].(string), args["input"].(model.CreateProviderConnectionInput)), true
 	case "Mutation.createSCIMToken":
 		if e.ComplexityRoot.Mutation.CreateSCIMToken == nil {
 			break
@@ -2444,6 +2653,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeletePricingOverride(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.deleteProviderConnection":
+		if e.ComplexityRoot.Mutation.DeleteProviderConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteProviderConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteProviderConnection(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.deleteTenantSSO":
 		if e.ComplexityRoot.Mutation.DeleteTenantSso == nil {
 			break
@@ -2494,6 +2714,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantRole(childComplexity, args["tenantId"].(string), args["userId"].(string), args["role"].(model.ScopedRole), args["nodeId"].(string)), true
+	case "Mutation.importBillingExport":
+		if e.ComplexityRoot.Mutation.ImportBillingExport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importBillingExport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportBillingExport(childComplexity, args["tenantId"].(string), args["connectionId"].(string), args["format"].(string), args["content"].(string)), true
 	case "Mutation.issueInvoice":
 		if e.ComplexityRoot.Mutation.IssueInvoice == nil {
 			break
@@ -2714,6 +2945,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetRecommendationState(childComplexity, args["tenantId"].(string), args["id"].(string), args["state"].(model.RecommendationState)), true
+	case "Mutation.setReconcileSettings":
+		if e.ComplexityRoot.Mutation.SetReconcileSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setReconcileSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetReconcileSettings(childComplexity, args["tenantId"].(string), args["input"].(model.ReconcileSettingsInput)), true
 	case "Mutation.setTenantMFARequired":
 		if e.ComplexityRoot.Mutation.SetTenantMFARequired == nil {
 			break
@@ -2758,6 +3000,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartSSOSignIn(childComplexity, args["email"].(*string), args["tenantSlug"].(*string)), true
+	case "Mutation.syncProviderConnection":
+		if e.ComplexityRoot.Mutation.SyncProviderConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_syncProviderConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SyncProviderConnection(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.updateAPIKeyPolicy":
 		if e.ComplexityRoot.Mutation.UpdateAPIKeyPolicy == nil {
 			break
@@ -2813,6 +3066,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePricingOverride(childComplexity, args["tenantId"].(string), args["id"].(string), args["input"].(model.PricingOverrideInput)), true
+	case "Mutation.updateProviderConnection":
+		if e.ComplexityRoot.Mutation.UpdateProviderConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProviderConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProviderConnection(childComplexity, args["tenantId"].(string), args["id"].(string), args["input"].(model.UpdateProviderConnectionInput)), true
 	case "Mutation.voidInvoice":
 		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
 			break
@@ -3115,6 +3379,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PricingRevision.Summary(childComplexity), true
 
+	case "ProviderConnection.adminKeyLast4":
+		if e.ComplexityRoot.ProviderConnection.AdminKeyLast4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.AdminKeyLast4(childComplexity), true
+	case "ProviderConnection.createdAt":
+		if e.ComplexityRoot.ProviderConnection.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.CreatedAt(childComplexity), true
+	case "ProviderConnection.dataKeyLast4":
+		if e.ComplexityRoot.ProviderConnection.DataKeyLast4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.DataKeyLast4(childComplexity), true
+	case "ProviderConnection.enabled":
+		if e.ComplexityRoot.ProviderConnection.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.Enabled(childComplexity), true
+	case "ProviderConnection.id":
+		if e.ComplexityRoot.ProviderConnection.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.ID(childComplexity), true
+	case "ProviderConnection.lastRun":
+		if e.ComplexityRoot.ProviderConnection.LastRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.LastRun(childComplexity), true
+	case "ProviderConnection.lookbackDays":
+		if e.ComplexityRoot.ProviderConnection.LookbackDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.LookbackDays(childComplexity), true
+	case "ProviderConnection.name":
+		if e.ComplexityRoot.ProviderConnection.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.Name(childComplexity), true
+	case "ProviderConnection.provider":
+		if e.ComplexityRoot.ProviderConnection.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.Provider(childComplexity), true
+	case "ProviderConnection.updatedAt":
+		if e.ComplexityRoot.ProviderConnection.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderConnection.UpdatedAt(childComplexity), true
+
 	case "ProviderCostFigure.metered":
 		if e.ComplexityRoot.ProviderCostFigure.Metered == nil {
 			break
@@ -3133,6 +3458,159 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderCostFigure.Reported(childComplexity), true
+
+	case "ProviderReportPage.connectionId":
+		if e.ComplexityRoot.ProviderReportPage.ConnectionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.ConnectionID(childComplexity), true
+	case "ProviderReportPage.contentType":
+		if e.ComplexityRoot.ProviderReportPage.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.ContentType(childComplexity), true
+	case "ProviderReportPage.downloadPath":
+		if e.ComplexityRoot.ProviderReportPage.DownloadPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.DownloadPath(childComplexity), true
+	case "ProviderReportPage.endpoint":
+		if e.ComplexityRoot.ProviderReportPage.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.Endpoint(childComplexity), true
+	case "ProviderReportPage.fetchedAt":
+		if e.ComplexityRoot.ProviderReportPage.FetchedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.FetchedAt(childComplexity), true
+	case "ProviderReportPage.id":
+		if e.ComplexityRoot.ProviderReportPage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.ID(childComplexity), true
+	case "ProviderReportPage.provider":
+		if e.ComplexityRoot.ProviderReportPage.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.Provider(childComplexity), true
+	case "ProviderReportPage.requestUrl":
+		if e.ComplexityRoot.ProviderReportPage.RequestURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.RequestURL(childComplexity), true
+	case "ProviderReportPage.sha256":
+		if e.ComplexityRoot.ProviderReportPage.Sha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.Sha256(childComplexity), true
+	case "ProviderReportPage.size":
+		if e.ComplexityRoot.ProviderReportPage.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.Size(childComplexity), true
+	case "ProviderReportPage.status":
+		if e.ComplexityRoot.ProviderReportPage.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderReportPage.Status(childComplexity), true
+
+	case "ProviderSyncResult.alerts":
+		if e.ComplexityRoot.ProviderSyncResult.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncResult.Alerts(childComplexity), true
+	case "ProviderSyncResult.from":
+		if e.ComplexityRoot.ProviderSyncResult.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncResult.From(childComplexity), true
+	case "ProviderSyncResult.pages":
+		if e.ComplexityRoot.ProviderSyncResult.Pages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncResult.Pages(childComplexity), true
+	case "ProviderSyncResult.rows":
+		if e.ComplexityRoot.ProviderSyncResult.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncResult.Rows(childComplexity), true
+	case "ProviderSyncResult.to":
+		if e.ComplexityRoot.ProviderSyncResult.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncResult.To(childComplexity), true
+
+	case "ProviderSyncStatus.consecutiveFailures":
+		if e.ComplexityRoot.ProviderSyncStatus.ConsecutiveFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.ConsecutiveFailures(childComplexity), true
+	case "ProviderSyncStatus.lastError":
+		if e.ComplexityRoot.ProviderSyncStatus.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.LastError(childComplexity), true
+	case "ProviderSyncStatus.lastOkAt":
+		if e.ComplexityRoot.ProviderSyncStatus.LastOkAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.LastOkAt(childComplexity), true
+	case "ProviderSyncStatus.lastRunAt":
+		if e.ComplexityRoot.ProviderSyncStatus.LastRunAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.LastRunAt(childComplexity), true
+	case "ProviderSyncStatus.nextRunAt":
+		if e.ComplexityRoot.ProviderSyncStatus.NextRunAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.NextRunAt(childComplexity), true
+	case "ProviderSyncStatus.pages":
+		if e.ComplexityRoot.ProviderSyncStatus.Pages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.Pages(childComplexity), true
+	case "ProviderSyncStatus.progress":
+		if e.ComplexityRoot.ProviderSyncStatus.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.Progress(childComplexity), true
+	case "ProviderSyncStatus.rows":
+		if e.ComplexityRoot.ProviderSyncStatus.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.Rows(childComplexity), true
+	case "ProviderSyncStatus.running":
+		if e.ComplexityRoot.ProviderSyncStatus.Running == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderSyncStatus.Running(childComplexity), true
 
 	case "Query.apiKey":
 		if e.ComplexityRoot.Query.APIKey == nil {
@@ -3305,6 +3783,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DraftInvoice(childComplexity, args["tenantId"].(string), args["period"].(string)), true
+	case "Query.driftAlerts":
+		if e.ComplexityRoot.Query.DriftAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_driftAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DriftAlerts(childComplexity, args["tenantId"].(string), args["first"].(*int)), true
 
 	case "Query.invoice":
 		if e.ComplexityRoot.Query.Invoice == nil {
@@ -3417,6 +3906,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PricingRevisions(childComplexity, args["first"].(*int)), true
+	case "Query.providerConnections":
+		if e.ComplexityRoot.Query.ProviderConnections == nil {
+			break
+		}
+
+		args, err := ec.field_Query_providerConnections_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProviderConnections(childComplexity, args["tenantId"].(string)), true
+	case "Query.providerReportPages":
+		if e.ComplexityRoot.Query.ProviderReportPages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_providerReportPages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProviderReportPages(childComplexity, args["tenantId"].(string), args["connectionId"].(*string), args["first"].(*int), args["before"].(*string)), true
 	case "Query.recommendations":
 		if e.ComplexityRoot.Query.Recommendations == nil {
 			break
@@ -3428,6 +3939,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Recommendations(childComplexity, args["tenantId"].(string), args["state"].(*model.RecommendationState)), true
+	case "Query.reconcileSettings":
+		if e.ComplexityRoot.Query.ReconcileSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reconcileSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReconcileSettings(childComplexity, args["tenantId"].(string)), true
+	case "Query.reconciliation":
+		if e.ComplexityRoot.Query.Reconciliation == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reconciliation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reconciliation(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["provider"].(*string)), true
 	case "Query.roleGrants":
 		if e.ComplexityRoot.Query.RoleGrants == nil {
 			break
@@ -3682,6 +4215,184 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Recommendation.Title(childComplexity), true
+
+	case "ReconcileSettings.driftThresholdPercent":
+		if e.ComplexityRoot.ReconcileSettings.DriftThresholdPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileSettings.DriftThresholdPercent(childComplexity), true
+	case "ReconcileSettings.hasAlertWebhook":
+		if e.ComplexityRoot.ReconcileSettings.HasAlertWebhook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileSettings.HasAlertWebhook(childComplexity), true
+
+	case "Reconciliation.csvPath":
+		if e.ComplexityRoot.Reconciliation.CSVPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.CSVPath(childComplexity), true
+	case "Reconciliation.days":
+		if e.ComplexityRoot.Reconciliation.Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Days(childComplexity), true
+	case "Reconciliation.rows":
+		if e.ComplexityRoot.Reconciliation.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Rows(childComplexity), true
+	case "Reconciliation.totals":
+		if e.ComplexityRoot.Reconciliation.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Totals(childComplexity), true
+
+	case "ReconciliationDay.day":
+		if e.ComplexityRoot.ReconciliationDay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.Day(childComplexity), true
+	case "ReconciliationDay.drift":
+		if e.ComplexityRoot.ReconciliationDay.Drift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.Drift(childComplexity), true
+	case "ReconciliationDay.driftPercent":
+		if e.ComplexityRoot.ReconciliationDay.DriftPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.DriftPercent(childComplexity), true
+	case "ReconciliationDay.meteredCost":
+		if e.ComplexityRoot.ReconciliationDay.MeteredCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.MeteredCost(childComplexity), true
+	case "ReconciliationDay.provider":
+		if e.ComplexityRoot.ReconciliationDay.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.Provider(childComplexity), true
+	case "ReconciliationDay.reportedCost":
+		if e.ComplexityRoot.ReconciliationDay.ReportedCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.ReportedCost(childComplexity), true
+	case "ReconciliationDay.unmeteredCost":
+		if e.ComplexityRoot.ReconciliationDay.UnmeteredCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.UnmeteredCost(childComplexity), true
+	case "ReconciliationDay.unreportedCost":
+		if e.ComplexityRoot.ReconciliationDay.UnreportedCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationDay.UnreportedCost(childComplexity), true
+
+	case "ReconciliationRow.day":
+		if e.ComplexityRoot.ReconciliationRow.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.Day(childComplexity), true
+	case "ReconciliationRow.drift":
+		if e.ComplexityRoot.ReconciliationRow.Drift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.Drift(childComplexity), true
+	case "ReconciliationRow.driftPercent":
+		if e.ComplexityRoot.ReconciliationRow.DriftPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.DriftPercent(childComplexity), true
+	case "ReconciliationRow.meteredCost":
+		if e.ComplexityRoot.ReconciliationRow.MeteredCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.MeteredCost(childComplexity), true
+	case "ReconciliationRow.meteredEvents":
+		if e.ComplexityRoot.ReconciliationRow.MeteredEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.MeteredEvents(childComplexity), true
+	case "ReconciliationRow.meteredInputTokens":
+		if e.ComplexityRoot.ReconciliationRow.MeteredInputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.MeteredInputTokens(childComplexity), true
+	case "ReconciliationRow.meteredOutputTokens":
+		if e.ComplexityRoot.ReconciliationRow.MeteredOutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.MeteredOutputTokens(childComplexity), true
+	case "ReconciliationRow.model":
+		if e.ComplexityRoot.ReconciliationRow.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.Model(childComplexity), true
+	case "ReconciliationRow.provider":
+		if e.ComplexityRoot.ReconciliationRow.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.Provider(childComplexity), true
+	case "ReconciliationRow.reportedCost":
+		if e.ComplexityRoot.ReconciliationRow.ReportedCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.ReportedCost(childComplexity), true
+	case "ReconciliationRow.reportedHasCost":
+		if e.ComplexityRoot.ReconciliationRow.ReportedHasCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.ReportedHasCost(childComplexity), true
+	case "ReconciliationRow.reportedInputTokens":
+		if e.ComplexityRoot.ReconciliationRow.ReportedInputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.ReportedInputTokens(childComplexity), true
+	case "ReconciliationRow.reportedOutputTokens":
+		if e.ComplexityRoot.ReconciliationRow.ReportedOutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.ReportedOutputTokens(childComplexity), true
+	case "ReconciliationRow.reportedRequests":
+		if e.ComplexityRoot.ReconciliationRow.ReportedRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.ReportedRequests(childComplexity), true
+	case "ReconciliationRow.status":
+		if e.ComplexityRoot.ReconciliationRow.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationRow.Status(childComplexity), true
 
 	case "RepriceResult.examined":
 		if e.ComplexityRoot.RepriceResult.Examined == nil {
@@ -4665,15 +5376,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("BillingSettingsInput", ec.unmarshalInputBillingSettingsInput),
 			graphql.NewInputUnmarshaler("BudgetInput", ec.unmarshalInputBudgetInput),
+			graphql.NewInputUnmarshaler("CreateProviderConnectionInput", ec.unmarshalInputCreateProviderConnectionInput),
 			graphql.NewInputUnmarshaler("DimensionFilter", ec.unmarshalInputDimensionFilter),
 			graphql.NewInputUnmarshaler("DimensionInput", ec.unmarshalInputDimensionInput),
 			graphql.NewInputUnmarshaler("KeyPolicyInput", ec.unmarshalInputKeyPolicyInput),
 			graphql.NewInputUnmarshaler("PricingOverrideInput", ec.unmarshalInputPricingOverrideInput),
 			graphql.NewInputUnmarshaler("RateInput", ec.unmarshalInputRateInput),
+			graphql.NewInputUnmarshaler("ReconcileSettingsInput", ec.unmarshalInputReconcileSettingsInput),
 			graphql.NewInputUnmarshaler("SSOGroupMappingInput", ec.unmarshalInputSSOGroupMappingInput),
 			graphql.NewInputUnmarshaler("SpendFilter", ec.unmarshalInputSpendFilter),
 			graphql.NewInputUnmarshaler("SpendGroupBy", ec.unmarshalInputSpendGroupBy),
 			graphql.NewInputUnmarshaler("TenantSSOInput", ec.unmarshalInputTenantSSOInput),
+			graphql.NewInputUnmarshaler("UpdateProviderConnectionInput", ec.unmarshalInputUpdateProviderConnectionInput),
 		)
 	}
 	first := true
@@ -4766,7 +5480,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/billing.graphqls" "schema/intelligence.graphqls"
+//go:embed "schema/billing.graphqls" "schema/intelligence.graphqls" "schema/providers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5803,6 +6517,7 @@ extend type Mutation {
 `, BuiltIn: false},
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/intelligence.graphqls", Input: sourceData("schema/intelligence.graphqls"), BuiltIn: false},
+	{Name: "schema/providers.graphqls", Input: sourceData("schema/providers.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6288,6 +7003,36 @@ func (ec *executionContext) childFields_Dimension(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Dimension", field.Name)
 }
 
+func (ec *executionContext) childFields_DriftAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DriftAlert_id(ctx, field)
+	case "provider":
+		return ec.fieldContext_DriftAlert_provider(ctx, field)
+	case "day":
+		return ec.fieldContext_DriftAlert_day(ctx, field)
+	case "thresholdPercent":
+		return ec.fieldContext_DriftAlert_thresholdPercent(ctx, field)
+	case "driftPercent":
+		return ec.fieldContext_DriftAlert_driftPercent(ctx, field)
+	case "drift":
+		return ec.fieldContext_DriftAlert_drift(ctx, field)
+	case "reportedCost":
+		return ec.fieldContext_DriftAlert_reportedCost(ctx, field)
+	case "meteredCost":
+		return ec.fieldContext_DriftAlert_meteredCost(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_DriftAlert_createdAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_DriftAlert_deliveredAt(ctx, field)
+	case "attempts":
+		return ec.fieldContext_DriftAlert_attempts(ctx, field)
+	case "lastError":
+		return ec.fieldContext_DriftAlert_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DriftAlert", field.Name)
+}
+
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6584,6 +7329,32 @@ func (ec *executionContext) childFields_PricingRevision(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type PricingRevision", field.Name)
 }
 
+func (ec *executionContext) childFields_ProviderConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProviderConnection_id(ctx, field)
+	case "provider":
+		return ec.fieldContext_ProviderConnection_provider(ctx, field)
+	case "name":
+		return ec.fieldContext_ProviderConnection_name(ctx, field)
+	case "adminKeyLast4":
+		return ec.fieldContext_ProviderConnection_adminKeyLast4(ctx, field)
+	case "dataKeyLast4":
+		return ec.fieldContext_ProviderConnection_dataKeyLast4(ctx, field)
+	case "lookbackDays":
+		return ec.fieldContext_ProviderConnection_lookbackDays(ctx, field)
+	case "enabled":
+		return ec.fieldContext_ProviderConnection_enabled(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ProviderConnection_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ProviderConnection_updatedAt(ctx, field)
+	case "lastRun":
+		return ec.fieldContext_ProviderConnection_lastRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_ProviderCostFigure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "provider":
@@ -6594,6 +7365,74 @@ func (ec *executionContext) childFields_ProviderCostFigure(ctx context.Context, 
 		return ec.fieldContext_ProviderCostFigure_reported(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProviderCostFigure", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderReportPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProviderReportPage_id(ctx, field)
+	case "connectionId":
+		return ec.fieldContext_ProviderReportPage_connectionId(ctx, field)
+	case "provider":
+		return ec.fieldContext_ProviderReportPage_provider(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_ProviderReportPage_endpoint(ctx, field)
+	case "requestUrl":
+		return ec.fieldContext_ProviderReportPage_requestUrl(ctx, field)
+	case "status":
+		return ec.fieldContext_ProviderReportPage_status(ctx, field)
+	case "fetchedAt":
+		return ec.fieldContext_ProviderReportPage_fetchedAt(ctx, field)
+	case "sha256":
+		return ec.fieldContext_ProviderReportPage_sha256(ctx, field)
+	case "contentType":
+		return ec.fieldContext_ProviderReportPage_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_ProviderReportPage_size(ctx, field)
+	case "downloadPath":
+		return ec.fieldContext_ProviderReportPage_downloadPath(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderReportPage", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderSyncResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ProviderSyncResult_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ProviderSyncResult_to(ctx, field)
+	case "pages":
+		return ec.fieldContext_ProviderSyncResult_pages(ctx, field)
+	case "rows":
+		return ec.fieldContext_ProviderSyncResult_rows(ctx, field)
+	case "alerts":
+		return ec.fieldContext_ProviderSyncResult_alerts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderSyncResult", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderSyncStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "running":
+		return ec.fieldContext_ProviderSyncStatus_running(ctx, field)
+	case "progress":
+		return ec.fieldContext_ProviderSyncStatus_progress(ctx, field)
+	case "lastRunAt":
+		return ec.fieldContext_ProviderSyncStatus_lastRunAt(ctx, field)
+	case "lastOkAt":
+		return ec.fieldContext_ProviderSyncStatus_lastOkAt(ctx, field)
+	case "nextRunAt":
+		return ec.fieldContext_ProviderSyncStatus_nextRunAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_ProviderSyncStatus_lastError(ctx, field)
+	case "pages":
+		return ec.fieldContext_ProviderSyncStatus_pages(ctx, field)
+	case "rows":
+		return ec.fieldContext_ProviderSyncStatus_rows(ctx, field)
+	case "consecutiveFailures":
+		return ec.fieldContext_ProviderSyncStatus_consecutiveFailures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderSyncStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_Rate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6644,6 +7483,88 @@ func (ec *executionContext) childFields_Recommendation(ctx context.Context, fiel
 		return ec.fieldContext_Recommendation_refreshedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Recommendation", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconcileSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "driftThresholdPercent":
+		return ec.fieldContext_ReconcileSettings_driftThresholdPercent(ctx, field)
+	case "hasAlertWebhook":
+		return ec.fieldContext_ReconcileSettings_hasAlertWebhook(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconcileSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_Reconciliation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rows":
+		return ec.fieldContext_Reconciliation_rows(ctx, field)
+	case "days":
+		return ec.fieldContext_Reconciliation_days(ctx, field)
+	case "totals":
+		return ec.fieldContext_Reconciliation_totals(ctx, field)
+	case "csvPath":
+		return ec.fieldContext_Reconciliation_csvPath(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Reconciliation", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_ReconciliationDay_provider(ctx, field)
+	case "day":
+		return ec.fieldContext_ReconciliationDay_day(ctx, field)
+	case "meteredCost":
+		return ec.fieldContext_ReconciliationDay_meteredCost(ctx, field)
+	case "reportedCost":
+		return ec.fieldContext_ReconciliationDay_reportedCost(ctx, field)
+	case "drift":
+		return ec.fieldContext_ReconciliationDay_drift(ctx, field)
+	case "driftPercent":
+		return ec.fieldContext_ReconciliationDay_driftPercent(ctx, field)
+	case "unmeteredCost":
+		return ec.fieldContext_ReconciliationDay_unmeteredCost(ctx, field)
+	case "unreportedCost":
+		return ec.fieldContext_ReconciliationDay_unreportedCost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationDay", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_ReconciliationRow_provider(ctx, field)
+	case "day":
+		return ec.fieldContext_ReconciliationRow_day(ctx, field)
+	case "model":
+		return ec.fieldContext_ReconciliationRow_model(ctx, field)
+	case "status":
+		return ec.fieldContext_ReconciliationRow_status(ctx, field)
+	case "meteredEvents":
+		return ec.fieldContext_ReconciliationRow_meteredEvents(ctx, field)
+	case "meteredInputTokens":
+		return ec.fieldContext_ReconciliationRow_meteredInputTokens(ctx, field)
+	case "meteredOutputTokens":
+		return ec.fieldContext_ReconciliationRow_meteredOutputTokens(ctx, field)
+	case "meteredCost":
+		return ec.fieldContext_ReconciliationRow_meteredCost(ctx, field)
+	case "reportedRequests":
+		return ec.fieldContext_ReconciliationRow_reportedRequests(ctx, field)
+	case "reportedInputTokens":
+		return ec.fieldContext_ReconciliationRow_reportedInputTokens(ctx, field)
+	case "reportedOutputTokens":
+		return ec.fieldContext_ReconciliationRow_reportedOutputTokens(ctx, field)
+	case "reportedCost":
+		return ec.fieldContext_ReconciliationRow_reportedCost(ctx, field)
+	case "reportedHasCost":
+		return ec.fieldContext_ReconciliationRow_reportedHasCost(ctx, field)
+	case "drift":
+		return ec.fieldContext_ReconciliationRow_drift(ctx, field)
+	case "driftPercent":
+		return ec.fieldContext_ReconciliationRow_driftPercent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationRow", field.Name)
 }
 
 func (ec *executionContext) childFields_RepriceResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7538,6 +8459,28 @@ func (ec *executionContext) field_Mutation_createPricingOverride_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createProviderConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateProviderConnectionInput, error) {
+			return ec.unmarshalNCreateProviderConnectionInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCreateProviderConnectionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createSCIMToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7670,6 +8613,28 @@ func (ec *executionContext) field_Mutation_deletePricingOverride_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteProviderConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteTenantSSO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7763,6 +8728,44 @@ func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, r
 		return nil, err
 	}
 	args["nodeId"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importBillingExport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "content",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["content"] = arg3
 	return args, nil
 }
 
@@ -8246,6 +9249,28 @@ func (ec *executionContext) field_Mutation_setRecommendationState_args(ctx conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setReconcileSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReconcileSettingsInput, error) {
+			return ec.unmarshalNReconcileSettingsInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconcileSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setTenantMFARequired_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8331,6 +9356,28 @@ func (ec *executionContext) field_Mutation_startSSOSignIn_args(ctx context.Conte
 		return nil, err
 	}
 	args["tenantSlug"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_syncProviderConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -8468,6 +9515,36 @@ func (ec *executionContext) field_Mutation_updatePricingOverride_args(ctx contex
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PricingOverrideInput, error) {
 			return ec.unmarshalNPricingOverrideInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐPricingOverrideInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateProviderConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateProviderConnectionInput, error) {
+			return ec.unmarshalNUpdateProviderConnectionInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUpdateProviderConnectionInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8914,6 +9991,28 @@ func (ec *executionContext) field_Query_draftInvoice_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_driftAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_invoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9104,6 +10203,58 @@ func (ec *executionContext) field_Query_pricingRevisions_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_providerConnections_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_providerReportPages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_recommendations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9123,6 +10274,58 @@ func (ec *executionContext) field_Query_recommendations_args(ctx context.Context
 		return nil, err
 	}
 	args["state"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reconcileSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reconciliation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "provider",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["provider"] = arg3
 	return args, nil
 }
 
@@ -13547,6 +14750,282 @@ func (ec *executionContext) fieldContext_Dimension_value(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Dimension", field, false, false, "String")
 }
 
+func (ec *executionContext) _DriftAlert_id(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DriftAlert_provider(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _DriftAlert_day(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DriftAlert_thresholdPercent(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_thresholdPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThresholdPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_thresholdPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _DriftAlert_driftPercent(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_driftPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DriftPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_driftPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _DriftAlert_drift(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_drift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Drift, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_drift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "Money")
+}
+
+func (ec *executionContext) _DriftAlert_reportedCost(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_reportedCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_reportedCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "Money")
+}
+
+func (ec *executionContext) _DriftAlert_meteredCost(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_meteredCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeteredCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_meteredCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "Money")
+}
+
+func (ec *executionContext) _DriftAlert_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DriftAlert_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_deliveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_deliveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DriftAlert_attempts(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DriftAlert_lastError(ctx context.Context, field graphql.CollectedField, obj *model.DriftAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftAlert_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftAlert_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftAlert", field, false, false, "String")
+}
+
 func (ec *executionContext) _Invoice_id(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17132,6 +18611,270 @@ func (ec *executionContext) fieldContext_Mutation_setRecommendationState(ctx con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createProviderConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProviderConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProviderConnection(ctx, fc.Args["tenantId"].(string), fc.Args["input"].(model.CreateProviderConnectionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderConnection) graphql.Marshaler {
+			return ec.marshalNProviderConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProviderConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProviderConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProviderConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProviderConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProviderConnection(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["input"].(model.UpdateProviderConnectionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderConnection) graphql.Marshaler {
+			return ec.marshalNProviderConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProviderConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProviderConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteProviderConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteProviderConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteProviderConnection(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteProviderConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteProviderConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_syncProviderConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_syncProviderConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SyncProviderConnection(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderSyncResult) graphql.Marshaler {
+			return ec.marshalNProviderSyncResult2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderSyncResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_syncProviderConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderSyncResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_syncProviderConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importBillingExport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importBillingExport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportBillingExport(ctx, fc.Args["tenantId"].(string), fc.Args["connectionId"].(string), fc.Args["format"].(string), fc.Args["content"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderSyncResult) graphql.Marshaler {
+			return ec.marshalNProviderSyncResult2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderSyncResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importBillingExport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderSyncResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importBillingExport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setReconcileSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setReconcileSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetReconcileSettings(ctx, fc.Args["tenantId"].(string), fc.Args["input"].(model.ReconcileSettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReconcileSettings) graphql.Marshaler {
+			return ec.marshalNReconcileSettings2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconcileSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setReconcileSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconcileSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setReconcileSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OrgNode_id(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18294,6 +20037,245 @@ func (ec *executionContext) fieldContext_PricingRevision_removed(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _ProviderConnection_id(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ProviderConnection_provider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderConnection_name(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderConnection_adminKeyLast4(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_adminKeyLast4(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdminKeyLast4, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_adminKeyLast4(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderConnection_dataKeyLast4(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_dataKeyLast4(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataKeyLast4, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_dataKeyLast4(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderConnection_lookbackDays(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_lookbackDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LookbackDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_lookbackDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderConnection_enabled(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ProviderConnection_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderConnection_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderConnection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderConnection_lastRun(ctx context.Context, field graphql.CollectedField, obj *model.ProviderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderConnection_lastRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderSyncStatus) graphql.Marshaler {
+			return ec.marshalNProviderSyncStatus2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderSyncStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderConnection_lastRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderSyncStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProviderCostFigure_provider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderCostFigure) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18361,6 +20343,581 @@ func (ec *executionContext) _ProviderCostFigure_reported(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_ProviderCostFigure_reported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProviderCostFigure", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ProviderReportPage_id(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ProviderReportPage_connectionId(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_connectionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_connectionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ProviderReportPage_provider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderReportPage_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderReportPage_requestUrl(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_requestUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_requestUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderReportPage_status(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderReportPage_fetchedAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_fetchedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FetchedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_fetchedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderReportPage_sha256(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_sha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sha256, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderReportPage_contentType(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderReportPage_size(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderReportPage_downloadPath(ctx context.Context, field graphql.CollectedField, obj *model.ProviderReportPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderReportPage_downloadPath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DownloadPath, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderReportPage_downloadPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderReportPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderSyncResult_from(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncResult_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncResult_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncResult", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderSyncResult_to(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncResult_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncResult_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncResult", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderSyncResult_pages(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncResult_pages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncResult_pages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderSyncResult_rows(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncResult_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncResult_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderSyncResult_alerts(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncResult_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alerts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncResult_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_running(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_running(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Running, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_progress(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_lastRunAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_lastRunAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRunAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_lastRunAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_lastOkAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_lastOkAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastOkAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_lastOkAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_nextRunAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_nextRunAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRunAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_nextRunAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_pages(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_pages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_pages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_rows(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderSyncStatus_consecutiveFailures(ctx context.Context, field graphql.CollectedField, obj *model.ProviderSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderSyncStatus_consecutiveFailures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsecutiveFailures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderSyncStatus_consecutiveFailures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderSyncStatus", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -20110,6 +22667,226 @@ func (ec *executionContext) fieldContext_Query_recommendations(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_providerConnections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_providerConnections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProviderConnections(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProviderConnection) graphql.Marshaler {
+			return ec.marshalNProviderConnection2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderConnectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_providerConnections(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_providerConnections_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_providerReportPages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_providerReportPages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProviderReportPages(ctx, fc.Args["tenantId"].(string), fc.Args["connectionId"].(*string), fc.Args["first"].(*int), fc.Args["before"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProviderReportPage) graphql.Marshaler {
+			return ec.marshalNProviderReportPage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderReportPageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_providerReportPages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderReportPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_providerReportPages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reconciliation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reconciliation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reconciliation(ctx, fc.Args["tenantId"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["provider"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Reconciliation) graphql.Marshaler {
+			return ec.marshalNReconciliation2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reconciliation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reconciliation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reconciliation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reconcileSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reconcileSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ReconcileSettings(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReconcileSettings) graphql.Marshaler {
+			return ec.marshalNReconcileSettings2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconcileSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reconcileSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconcileSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reconcileSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_driftAlerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_driftAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DriftAlerts(ctx, fc.Args["tenantId"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DriftAlert) graphql.Marshaler {
+			return ec.marshalNDriftAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDriftAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_driftAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DriftAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_driftAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20621,6 +23398,700 @@ func (ec *executionContext) _Recommendation_refreshedAt(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_Recommendation_refreshedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Recommendation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReconcileSettings_driftThresholdPercent(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileSettings_driftThresholdPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DriftThresholdPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileSettings_driftThresholdPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileSettings", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconcileSettings_hasAlertWebhook(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileSettings_hasAlertWebhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasAlertWebhook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileSettings_hasAlertWebhook(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileSettings", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Reconciliation_rows(ctx context.Context, field graphql.CollectedField, obj *model.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReconciliationRow) graphql.Marshaler {
+			return ec.marshalNReconciliationRow2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_days(ctx context.Context, field graphql.CollectedField, obj *model.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReconciliationDay) graphql.Marshaler {
+			return ec.marshalNReconciliationDay2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_totals(ctx context.Context, field graphql.CollectedField, obj *model.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReconciliationDay) graphql.Marshaler {
+			return ec.marshalNReconciliationDay2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationDay(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_csvPath(ctx context.Context, field graphql.CollectedField, obj *model.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_csvPath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CSVPath, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_csvPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationDay_provider(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationDay_day(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReconciliationDay_meteredCost(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_meteredCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeteredCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_meteredCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationDay_reportedCost(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_reportedCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_reportedCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationDay_drift(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_drift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Drift, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_drift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationDay_driftPercent(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_driftPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DriftPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_driftPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationDay_unmeteredCost(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_unmeteredCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnmeteredCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_unmeteredCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationDay_unreportedCost(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationDay_unreportedCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnreportedCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationDay_unreportedCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationDay", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationRow_provider(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationRow_day(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReconciliationRow_model(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationRow_status(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ReconciliationStatus) graphql.Marshaler {
+			return ec.marshalNReconciliationStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "ReconciliationStatus")
+}
+
+func (ec *executionContext) _ReconciliationRow_meteredEvents(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_meteredEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeteredEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_meteredEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReconciliationRow_meteredInputTokens(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_meteredInputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeteredInputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_meteredInputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReconciliationRow_meteredOutputTokens(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_meteredOutputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeteredOutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_meteredOutputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReconciliationRow_meteredCost(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_meteredCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeteredCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_meteredCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationRow_reportedRequests(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_reportedRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedRequests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_reportedRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReconciliationRow_reportedInputTokens(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_reportedInputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedInputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_reportedInputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReconciliationRow_reportedOutputTokens(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_reportedOutputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedOutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_reportedOutputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _ReconciliationRow_reportedCost(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_reportedCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_reportedCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationRow_reportedHasCost(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_reportedHasCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedHasCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_reportedHasCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ReconciliationRow_drift(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_drift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Drift, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_drift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReconciliationRow_driftPercent(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationRow_driftPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DriftPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationRow_driftPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "String")
 }
 
 func (ec *executionContext) _RepriceResult_examined(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
@@ -25653,6 +29124,83 @@ func UnmarshalBudgetInput(ctx context.Context, raw any) (model.BudgetInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateProviderConnectionInput(ctx context.Context, obj any) (model.CreateProviderConnectionInput, error) {
+	var it model.CreateProviderConnectionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "name", "adminKey", "dataKey", "lookbackDays", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "adminKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdminKey = data
+		case "dataKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dataKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DataKey = data
+		case "lookbackDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lookbackDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LookbackDays = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateProviderConnectionInput unmarshals raw into the CreateProviderConnectionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateProviderConnectionInput(ctx context.Context, raw any) (model.CreateProviderConnectionInput, error) {
+	var out model.CreateProviderConnectionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProviderConnectionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDimensionFilter(ctx context.Context, obj any) (model.DimensionFilter, error) {
 	var it model.DimensionFilter
 	if obj == nil {
@@ -25972,6 +29520,55 @@ func (ec *executionContext) unmarshalInputRateInput(ctx context.Context, obj any
 func UnmarshalRateInput(ctx context.Context, raw any) (model.RateInput, error) {
 	var out model.RateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReconcileSettingsInput(ctx context.Context, obj any) (model.ReconcileSettingsInput, error) {
+	var it model.ReconcileSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"driftThresholdPercent", "alertWebhookUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "driftThresholdPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("driftThresholdPercent"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DriftThresholdPercent = data
+		case "alertWebhookUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alertWebhookUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlertWebhookURL = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReconcileSettingsInput unmarshals raw into the ReconcileSettingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReconcileSettingsInput(ctx context.Context, raw any) (model.ReconcileSettingsInput, error) {
+	var out model.ReconcileSettingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReconcileSettingsInput", raw, &out)
 	return out, err
 }
 
@@ -26315,6 +29912,76 @@ func (ec *executionContext) unmarshalInputTenantSSOInput(ctx context.Context, ob
 func UnmarshalTenantSSOInput(ctx context.Context, raw any) (model.TenantSSOInput, error) {
 	var out model.TenantSSOInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TenantSSOInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateProviderConnectionInput(ctx context.Context, obj any) (model.UpdateProviderConnectionInput, error) {
+	var it model.UpdateProviderConnectionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "adminKey", "dataKey", "lookbackDays", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "adminKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdminKey = data
+		case "dataKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dataKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DataKey = data
+		case "lookbackDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lookbackDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LookbackDays = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateProviderConnectionInput unmarshals raw into the UpdateProviderConnectionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateProviderConnectionInput(ctx context.Context, raw any) (model.UpdateProviderConnectionInput, error) {
+	var out model.UpdateProviderConnectionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProviderConnectionInput", raw, &out)
 	return out, err
 }
 
@@ -27849,6 +31516,94 @@ func (ec *executionContext) _Dimension(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var driftAlertImplementors = []string{"DriftAlert"}
+
+func (ec *executionContext) _DriftAlert(ctx context.Context, sel ast.SelectionSet, obj *model.DriftAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, driftAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DriftAlert")
+		case "id":
+			out.Values[i] = ec._DriftAlert_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._DriftAlert_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "day":
+			out.Values[i] = ec._DriftAlert_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "thresholdPercent":
+			out.Values[i] = ec._DriftAlert_thresholdPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "driftPercent":
+			out.Values[i] = ec._DriftAlert_driftPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "drift":
+			out.Values[i] = ec._DriftAlert_drift(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedCost":
+			out.Values[i] = ec._DriftAlert_reportedCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meteredCost":
+			out.Values[i] = ec._DriftAlert_meteredCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._DriftAlert_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveredAt":
+			out.Values[i] = ec._DriftAlert_deliveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._DriftAlert_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._DriftAlert_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var invoiceImplementors = []string{"Invoice"}
 
 func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, obj *model.Invoice) graphql.Marshaler {
@@ -28721,6 +32476,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createProviderConnection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProviderConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProviderConnection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProviderConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteProviderConnection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteProviderConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "syncProviderConnection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_syncProviderConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importBillingExport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importBillingExport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setReconcileSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setReconcileSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29197,6 +32994,84 @@ func (ec *executionContext) _PricingRevision(ctx context.Context, sel ast.Select
 	return out
 }
 
+var providerConnectionImplementors = []string{"ProviderConnection"}
+
+func (ec *executionContext) _ProviderConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderConnection")
+		case "id":
+			out.Values[i] = ec._ProviderConnection_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._ProviderConnection_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ProviderConnection_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adminKeyLast4":
+			out.Values[i] = ec._ProviderConnection_adminKeyLast4(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dataKeyLast4":
+			out.Values[i] = ec._ProviderConnection_dataKeyLast4(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lookbackDays":
+			out.Values[i] = ec._ProviderConnection_lookbackDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enabled":
+			out.Values[i] = ec._ProviderConnection_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ProviderConnection_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ProviderConnection_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRun":
+			out.Values[i] = ec._ProviderConnection_lastRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var providerCostFigureImplementors = []string{"ProviderCostFigure"}
 
 func (ec *executionContext) _ProviderCostFigure(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderCostFigure) graphql.Marshaler {
@@ -29221,6 +33096,215 @@ func (ec *executionContext) _ProviderCostFigure(ctx context.Context, sel ast.Sel
 		case "reported":
 			out.Values[i] = ec._ProviderCostFigure_reported(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var providerReportPageImplementors = []string{"ProviderReportPage"}
+
+func (ec *executionContext) _ProviderReportPage(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderReportPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerReportPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderReportPage")
+		case "id":
+			out.Values[i] = ec._ProviderReportPage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connectionId":
+			out.Values[i] = ec._ProviderReportPage_connectionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._ProviderReportPage_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endpoint":
+			out.Values[i] = ec._ProviderReportPage_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestUrl":
+			out.Values[i] = ec._ProviderReportPage_requestUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ProviderReportPage_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fetchedAt":
+			out.Values[i] = ec._ProviderReportPage_fetchedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._ProviderReportPage_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._ProviderReportPage_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._ProviderReportPage_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "downloadPath":
+			out.Values[i] = ec._ProviderReportPage_downloadPath(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var providerSyncResultImplementors = []string{"ProviderSyncResult"}
+
+func (ec *executionContext) _ProviderSyncResult(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderSyncResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerSyncResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderSyncResult")
+		case "from":
+			out.Values[i] = ec._ProviderSyncResult_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ProviderSyncResult_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pages":
+			out.Values[i] = ec._ProviderSyncResult_pages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._ProviderSyncResult_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alerts":
+			out.Values[i] = ec._ProviderSyncResult_alerts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var providerSyncStatusImplementors = []string{"ProviderSyncStatus"}
+
+func (ec *executionContext) _ProviderSyncStatus(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderSyncStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerSyncStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderSyncStatus")
+		case "running":
+			out.Values[i] = ec._ProviderSyncStatus_running(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._ProviderSyncStatus_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRunAt":
+			out.Values[i] = ec._ProviderSyncStatus_lastRunAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastOkAt":
+			out.Values[i] = ec._ProviderSyncStatus_lastOkAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextRunAt":
+			out.Values[i] = ec._ProviderSyncStatus_nextRunAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._ProviderSyncStatus_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pages":
+			out.Values[i] = ec._ProviderSyncStatus_pages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._ProviderSyncStatus_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consecutiveFailures":
+			out.Values[i] = ec._ProviderSyncStatus_consecutiveFailures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -29505,6 +33589,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_recommendations(ctx, field)
 				})
+		case "providerConnections":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_providerConnections(ctx, field)
+				})
+		case "providerReportPages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_providerReportPages(ctx, field)
+				})
+		case "reconciliation":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reconciliation(ctx, field)
+				})
+		case "reconcileSettings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reconcileSettings(ctx, field)
+				})
+		case "driftAlerts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_driftAlerts(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -29668,6 +33782,263 @@ func (ec *executionContext) _Recommendation(ctx context.Context, sel ast.Selecti
 		case "refreshedAt":
 			out.Values[i] = ec._Recommendation_refreshedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconcileSettingsImplementors = []string{"ReconcileSettings"}
+
+func (ec *executionContext) _ReconcileSettings(ctx context.Context, sel ast.SelectionSet, obj *model.ReconcileSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconcileSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconcileSettings")
+		case "driftThresholdPercent":
+			out.Values[i] = ec._ReconcileSettings_driftThresholdPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasAlertWebhook":
+			out.Values[i] = ec._ReconcileSettings_hasAlertWebhook(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationImplementors = []string{"Reconciliation"}
+
+func (ec *executionContext) _Reconciliation(ctx context.Context, sel ast.SelectionSet, obj *model.Reconciliation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Reconciliation")
+		case "rows":
+			out.Values[i] = ec._Reconciliation_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "days":
+			out.Values[i] = ec._Reconciliation_days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._Reconciliation_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csvPath":
+			out.Values[i] = ec._Reconciliation_csvPath(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationDayImplementors = []string{"ReconciliationDay"}
+
+func (ec *executionContext) _ReconciliationDay(ctx context.Context, sel ast.SelectionSet, obj *model.ReconciliationDay) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconciliationDay")
+		case "provider":
+			out.Values[i] = ec._ReconciliationDay_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "day":
+			out.Values[i] = ec._ReconciliationDay_day(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "meteredCost":
+			out.Values[i] = ec._ReconciliationDay_meteredCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedCost":
+			out.Values[i] = ec._ReconciliationDay_reportedCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "drift":
+			out.Values[i] = ec._ReconciliationDay_drift(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "driftPercent":
+			out.Values[i] = ec._ReconciliationDay_driftPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unmeteredCost":
+			out.Values[i] = ec._ReconciliationDay_unmeteredCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreportedCost":
+			out.Values[i] = ec._ReconciliationDay_unreportedCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationRowImplementors = []string{"ReconciliationRow"}
+
+func (ec *executionContext) _ReconciliationRow(ctx context.Context, sel ast.SelectionSet, obj *model.ReconciliationRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconciliationRow")
+		case "provider":
+			out.Values[i] = ec._ReconciliationRow_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "day":
+			out.Values[i] = ec._ReconciliationRow_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._ReconciliationRow_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ReconciliationRow_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meteredEvents":
+			out.Values[i] = ec._ReconciliationRow_meteredEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meteredInputTokens":
+			out.Values[i] = ec._ReconciliationRow_meteredInputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meteredOutputTokens":
+			out.Values[i] = ec._ReconciliationRow_meteredOutputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meteredCost":
+			out.Values[i] = ec._ReconciliationRow_meteredCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedRequests":
+			out.Values[i] = ec._ReconciliationRow_reportedRequests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedInputTokens":
+			out.Values[i] = ec._ReconciliationRow_reportedInputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedOutputTokens":
+			out.Values[i] = ec._ReconciliationRow_reportedOutputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedCost":
+			out.Values[i] = ec._ReconciliationRow_reportedCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedHasCost":
+			out.Values[i] = ec._ReconciliationRow_reportedHasCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "drift":
+			out.Values[i] = ec._ReconciliationRow_drift(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "driftPercent":
+			out.Values[i] = ec._ReconciliationRow_driftPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -31933,6 +36304,11 @@ func (ec *executionContext) marshalNCostLine2ᚖgithubᚗcomᚋspendgateᚋspend
 	return ec._CostLine(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateProviderConnectionInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCreateProviderConnectionInput(ctx context.Context, v any) (model.CreateProviderConnectionInput, error) {
+	res, err := ec.unmarshalInputCreateProviderConnectionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CreatedAPIKey!")
@@ -32029,6 +36405,30 @@ func (ec *executionContext) unmarshalNDimensionFilter2ᚖgithubᚗcomᚋspendgat
 func (ec *executionContext) unmarshalNDimensionInput2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDimensionInput(ctx context.Context, v any) (*model.DimensionInput, error) {
 	res, err := ec.unmarshalInputDimensionInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDriftAlert2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDriftAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DriftAlert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDriftAlert2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDriftAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDriftAlert2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐDriftAlert(ctx context.Context, sel ast.SelectionSet, v *model.DriftAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DriftAlert!")
+		return graphql.Null
+	}
+	return ec._DriftAlert(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -32471,6 +36871,30 @@ func (ec *executionContext) marshalNPricingRevisionStatus2githubᚗcomᚋspendga
 	return v
 }
 
+func (ec *executionContext) marshalNProviderConnection2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProviderConnection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProviderConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderConnection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProviderConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderConnection(ctx context.Context, sel ast.SelectionSet, v *model.ProviderConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProviderConnection!")
+		return graphql.Null
+	}
+	return ec._ProviderConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProviderCostFigure2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderCostFigureᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProviderCostFigure) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -32493,6 +36917,46 @@ func (ec *executionContext) marshalNProviderCostFigure2ᚖgithubᚗcomᚋspendga
 		return graphql.Null
 	}
 	return ec._ProviderCostFigure(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProviderReportPage2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderReportPageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProviderReportPage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProviderReportPage2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderReportPage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProviderReportPage2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderReportPage(ctx context.Context, sel ast.SelectionSet, v *model.ProviderReportPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProviderReportPage!")
+		return graphql.Null
+	}
+	return ec._ProviderReportPage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProviderSyncResult2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderSyncResult(ctx context.Context, sel ast.SelectionSet, v *model.ProviderSyncResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProviderSyncResult!")
+		return graphql.Null
+	}
+	return ec._ProviderSyncResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProviderSyncStatus2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐProviderSyncStatus(ctx context.Context, sel ast.SelectionSet, v *model.ProviderSyncStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProviderSyncStatus!")
+		return graphql.Null
+	}
+	return ec._ProviderSyncStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRate2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Rate) graphql.Marshaler {
@@ -32565,6 +37029,85 @@ func (ec *executionContext) unmarshalNRecommendationState2githubᚗcomᚋspendga
 }
 
 func (ec *executionContext) marshalNRecommendationState2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐRecommendationState(ctx context.Context, sel ast.SelectionSet, v model.RecommendationState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNReconcileSettings2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconcileSettings(ctx context.Context, sel ast.SelectionSet, v *model.ReconcileSettings) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconcileSettings!")
+		return graphql.Null
+	}
+	return ec._ReconcileSettings(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReconcileSettingsInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconcileSettingsInput(ctx context.Context, v any) (model.ReconcileSettingsInput, error) {
+	res, err := ec.unmarshalInputReconcileSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReconciliation2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliation(ctx context.Context, sel ast.SelectionSet, v *model.Reconciliation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Reconciliation!")
+		return graphql.Null
+	}
+	return ec._Reconciliation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliationDay2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationDayᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReconciliationDay) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconciliationDay2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReconciliationDay2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationDay(ctx context.Context, sel ast.SelectionSet, v *model.ReconciliationDay) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationDay!")
+		return graphql.Null
+	}
+	return ec._ReconciliationDay(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliationRow2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReconciliationRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconciliationRow2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReconciliationRow2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationRow(ctx context.Context, sel ast.SelectionSet, v *model.ReconciliationRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationRow!")
+		return graphql.Null
+	}
+	return ec._ReconciliationRow(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReconciliationStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationStatus(ctx context.Context, v any) (model.ReconciliationStatus, error) {
+	var res model.ReconciliationStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReconciliationStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationStatus(ctx context.Context, sel ast.SelectionSet, v model.ReconciliationStatus) graphql.Marshaler {
 	return v
 }
 
@@ -32988,6 +37531,11 @@ func (ec *executionContext) marshalNUnknownModelUsage2ᚖgithubᚗcomᚋspendgat
 		return graphql.Null
 	}
 	return ec._UnknownModelUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateProviderConnectionInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUpdateProviderConnectionInput(ctx context.Context, v any) (model.UpdateProviderConnectionInput, error) {
+	res, err := ec.unmarshalInputUpdateProviderConnectionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUsageEvent2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUsageEvent(ctx context.Context, sel ast.SelectionSet, v *model.UsageEvent) graphql.Marshaler {

@@ -20,6 +20,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
+	"github.com/spendgate/spendgate/reconcile"
 	"github.com/spendgate/spendgate/reprice"
 )
 
@@ -64,5 +65,8 @@ type Resolver struct {
 	RecommendService *recommendsvc.Service
 	// Billing serves invoices and chargeback statements; nil: not available.
 	Billing *billing.Service
-	Log     *slog.Logger
+	// Reconcile serves provider connections and reconciliation; nil: not
+	// available.
+	Reconcile *reconcile.Service
+	Log       *slog.Logger
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/portal"
+	"github.com/spendgate/spendgate/reconcile"
 	recordhttp "github.com/spendgate/spendgate/recordapi/httpapi"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/secrets"
@@ -159,11 +160,13 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	cfg.Billing = billing.New(cp, billingstore.New(pool), billingUsage)
 	var recordCfg *recordhttp.Config
+	var alertsNC *nats.Conn // drift alerts are published beside budget alerts
 	if *natsURL != "" {
 		nc, err := nats.Connect(*natsURL, nats.Name("spendgate api"), nats.MaxReconnects(-1))
 		if err != nil {
 			return fmt.Errorf("api: NATS at %s: %w (or pass --nats-url '' to run without live alerts)", *natsURL, err)
 		}
+		alertsNC = nc
 		defer nc.Drain() //nolint:errcheck // best effort at exit
 		js, err := jetstream.New(nc)
 		if err != nil {
@@ -190,6 +193,18 @@ func runAPI(ctx context.Context, args []string) error {
 	} else {
 		log.Warn("api: no NATS: the budgetAlerts subscription and dead letters answer 'not available', and the /v1 record API is not served")
 	}
+	var metered reconcile.MeteredSpend // a nil *chstore.Analytics would be a non-nil interface
+	if store != nil {
+		metered = store
+	}
+	recon, stopRecon, err := startReconcile(ctx, reconcileDeps{cfg: &opts.Reconcile, secretsKey: f.SecretsKey, cp: cp, pool: pool,
+		metered: metered, nc: alertsNC, prefix: strings.ToLower(*prefix), egress: webhookAllow.Policy}, log)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	defer stopRecon()
+	cp.Credentials = recon // keys that use stored provider credentials get the connections' data-plane keys
+	cfg.Reconcile = recon
 	srv := apiserver.New(cfg, cp, log)
 	if recordCfg != nil {
 		mountRecordAPI(ctx, srv.Mount, pool, *recordCfg, log)

@@ -29,6 +29,7 @@ import (
 	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/policy"
 	"github.com/spendgate/spendgate/portal"
+	"github.com/spendgate/spendgate/reconcile"
 	recordhttp "github.com/spendgate/spendgate/recordapi/httpapi"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
@@ -95,9 +96,16 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	feed := alerts.NewFeed(p.nc, p.alertPrefix, log)
+	recon, stopRecon, err := startReconcile(ctx, reconcileDeps{cfg: &opts.Reconcile, secretsKey: cpf.SecretsKey, cp: cp, pool: pool,
+		metered: store, nc: p.nc, prefix: p.alertPrefix, egress: pf.WebhookAllow.Policy}, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer stopRecon()
+	cp.Credentials = recon // keys that use stored provider credentials get the connections' data-plane keys
 	api := apiserver.New(apiserver.Config{ServiceToken: cpf.ServiceToken, ClientIPHeader: *clientIPHeader, Analytics: spend, Limits: opts.Limits,
 		Alerts: feed, Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
-		Catalogue: p.catalogue, Revisions: p.revisions, Extensions: o.graphQLExtensions(),
+		Catalogue: p.catalogue, Revisions: p.revisions, Reconcile: recon, Extensions: o.graphQLExtensions(),
 		Anomalies: intel.anomalies, AnomalyFeed: feed, Recommendations: intel.recommendations,
 		Billing: billing.New(cp, billingstore.New(pool), store)}, cp, log)
 	p.mount(api.Mount, cpf.ServiceToken, log)
@@ -154,6 +162,10 @@ func runServe(ctx context.Context, args []string) error {
 				gwf.Upstreams[p] = base
 			}
 		}
+		// The fake provider answers the admin report endpoints too.
+		fakeURL := "http://" + listeners["fake_provider"].Addr().String()
+		recon.SetDefaultBaseURL(reconcile.OpenAI, fakeURL)
+		recon.SetDefaultBaseURL(reconcile.Anthropic, fakeURL)
 	}
 	gcfg := gatewayConfig(gwf)
 	// In-process, with the tenant overrides the consumer prices with.
@@ -213,6 +225,7 @@ func runServe(ctx context.Context, args []string) error {
 	run("access", cp.ListenAccess) // live subscriptions end when another process changes access
 	if runFake {
 		fp := fakeprovider.New(fakeprovider.Config{KeepRequests: 100})
+		fp.TallyServed(demoPrice(p.catalogue)) // its admin report endpoints report what it served
 		run("fakeprovider", func(ctx context.Context) error {
 			return serveListener(ctx, log, "fakeprovider", listeners["fake_provider"], fp, nil)
 		})

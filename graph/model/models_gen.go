@@ -297,6 +297,17 @@ type CostLine struct {
 	Amount scalar.Money `json:"amount"`
 }
 
+type CreateProviderConnectionInput struct {
+	Provider string `json:"provider"`
+	Name     string `json:"name"`
+	// required for openai and anthropic: an admin key that reads usage and cost reports
+	AdminKey *string `json:"adminKey,omitempty"`
+	DataKey  *string `json:"dataKey,omitempty"`
+	// default 3, at most 31
+	LookbackDays *int  `json:"lookbackDays,omitempty"`
+	Enabled      *bool `json:"enabled,omitempty"`
+}
+
 // A new key. The secret is shown here once and never again.
 type CreatedAPIKey struct {
 	Key    *APIKey `json:"key"`
@@ -345,6 +356,21 @@ type DimensionFilter struct {
 type DimensionInput struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+type DriftAlert struct {
+	ID               string       `json:"id"`
+	Provider         string       `json:"provider"`
+	Day              time.Time    `json:"day"`
+	ThresholdPercent string       `json:"thresholdPercent"`
+	DriftPercent     string       `json:"driftPercent"`
+	Drift            scalar.Money `json:"drift"`
+	ReportedCost     scalar.Money `json:"reportedCost"`
+	MeteredCost      scalar.Money `json:"meteredCost"`
+	CreatedAt        time.Time    `json:"createdAt"`
+	DeliveredAt      *time.Time   `json:"deliveredAt,omitempty"`
+	Attempts         int          `json:"attempts"`
+	LastError        string       `json:"lastError"`
 }
 
 type Invoice struct {
@@ -556,11 +582,74 @@ type PricingRevision struct {
 	Removed   []*PricingModelChange `json:"removed"`
 }
 
+// A tenant's connection to a provider's usage and cost reports. Keys are sealed at rest and never shown again: only their last four characters.
+type ProviderConnection struct {
+	ID string `json:"id"`
+	// openai, anthropic or google (a Cloud Billing export file is imported)
+	Provider string `json:"provider"`
+	Name     string `json:"name"`
+	// last four characters of the admin key that reads reports; null when none is stored
+	AdminKeyLast4 *string `json:"adminKeyLast4,omitempty"`
+	// last four characters of the data-plane API key (used for keys whose policy says injectProviderCredentials); null when none is stored
+	DataKeyLast4 *string `json:"dataKeyLast4,omitempty"`
+	// days before today each sync reads again (providers revise recent buckets)
+	LookbackDays int                 `json:"lookbackDays"`
+	Enabled      bool                `json:"enabled"`
+	CreatedAt    time.Time           `json:"createdAt"`
+	UpdatedAt    time.Time           `json:"updatedAt"`
+	LastRun      *ProviderSyncStatus `json:"lastRun"`
+}
+
 // Metered list cost of a provider beside what the provider reported, when a reconciliation knows it.
 type ProviderCostFigure struct {
 	Provider string        `json:"provider"`
 	Metered  scalar.Money  `json:"metered"`
 	Reported *scalar.Money `json:"reported,omitempty"`
+}
+
+// One page of a provider report as received, kept for audit (default 90 days).
+type ProviderReportPage struct {
+	ID           string `json:"id"`
+	ConnectionID string `json:"connectionId"`
+	Provider     string `json:"provider"`
+	// usage, costs or billing_export
+	Endpoint string `json:"endpoint"`
+	// the request (credentials travel in headers, never here)
+	RequestURL string    `json:"requestUrl"`
+	Status     int       `json:"status"`
+	FetchedAt  time.Time `json:"fetchedAt"`
+	// hex sha256 of the body as received
+	Sha256      string `json:"sha256"`
+	ContentType string `json:"contentType"`
+	Size        int    `json:"size"`
+	// GET this path on the API server (same bearer token) for the body as received
+	DownloadPath string `json:"downloadPath"`
+}
+
+type ProviderSyncResult struct {
+	// the days read, [from, to)
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+	Pages int       `json:"pages"`
+	Rows  int       `json:"rows"`
+	// drift alerts raised
+	Alerts int `json:"alerts"`
+}
+
+// A connection's last sync.
+type ProviderSyncStatus struct {
+	Running bool `json:"running"`
+	// how far a running sync got
+	Progress  string     `json:"progress"`
+	LastRunAt *time.Time `json:"lastRunAt,omitempty"`
+	LastOkAt  *time.Time `json:"lastOkAt,omitempty"`
+	// the next scheduled sync (hourly; sooner after a failure, which is retried with backoff)
+	NextRunAt *time.Time `json:"nextRunAt,omitempty"`
+	// the last run's error; empty when it succeeded
+	LastError           string `json:"lastError"`
+	Pages               int    `json:"pages"`
+	Rows                int    `json:"rows"`
+	ConsecutiveFailures int    `json:"consecutiveFailures"`
 }
 
 // Lists take `first` (default 50) and answer at most 250 items a page; a larger
@@ -603,6 +692,61 @@ type Recommendation struct {
 	StateChangedAt *time.Time `json:"stateChangedAt,omitempty"`
 	FirstSeenAt    time.Time  `json:"firstSeenAt"`
 	RefreshedAt    time.Time  `json:"refreshedAt"`
+}
+
+type ReconcileSettings struct {
+	// a day whose drift exceeds this percentage of the provider-reported cost raises an alert (default 2)
+	DriftThresholdPercent string `json:"driftThresholdPercent"`
+	// whether drift alerts are posted to a webhook (the URL is not shown)
+	HasAlertWebhook bool `json:"hasAlertWebhook"`
+}
+
+type ReconcileSettingsInput struct {
+	// a decimal percentage with at most two decimals, 0.01 to 1000
+	DriftThresholdPercent string `json:"driftThresholdPercent"`
+	// Slack-compatible webhook for drift alerts; empty for none
+	AlertWebhookURL *string `json:"alertWebhookUrl,omitempty"`
+}
+
+type Reconciliation struct {
+	Rows   []*ReconciliationRow `json:"rows"`
+	Days   []*ReconciliationDay `json:"days"`
+	Totals *ReconciliationDay   `json:"totals"`
+	// GET this path (same bearer token) for the rows as CSV
+	CSVPath string `json:"csvPath"`
+}
+
+// One provider's day (or, as totals, everything).
+type ReconciliationDay struct {
+	Provider       string       `json:"provider"`
+	Day            *time.Time   `json:"day,omitempty"`
+	MeteredCost    scalar.Money `json:"meteredCost"`
+	ReportedCost   scalar.Money `json:"reportedCost"`
+	Drift          scalar.Money `json:"drift"`
+	DriftPercent   *string      `json:"driftPercent,omitempty"`
+	UnmeteredCost  scalar.Money `json:"unmeteredCost"`
+	UnreportedCost scalar.Money `json:"unreportedCost"`
+}
+
+// One provider × day × model. Drift is reported − metered (tenant cost).
+type ReconciliationRow struct {
+	Provider             string               `json:"provider"`
+	Day                  time.Time            `json:"day"`
+	Model                string               `json:"model"`
+	Status               ReconciliationStatus `json:"status"`
+	MeteredEvents        int64                `json:"meteredEvents"`
+	MeteredInputTokens   int64                `json:"meteredInputTokens"`
+	MeteredOutputTokens  int64                `json:"meteredOutputTokens"`
+	MeteredCost          scalar.Money         `json:"meteredCost"`
+	ReportedRequests     int64                `json:"reportedRequests"`
+	ReportedInputTokens  int64                `json:"reportedInputTokens"`
+	ReportedOutputTokens int64                `json:"reportedOutputTokens"`
+	ReportedCost         scalar.Money         `json:"reportedCost"`
+	// false when the provider reported usage but (not yet) its cost
+	ReportedHasCost bool         `json:"reportedHasCost"`
+	Drift           scalar.Money `json:"drift"`
+	// drift as an exact percentage of the reported cost (of the metered one when nothing was reported), two decimals; null when both are zero
+	DriftPercent *string `json:"driftPercent,omitempty"`
 }
 
 // What repriceUnpricedEvents did.
@@ -870,6 +1014,15 @@ type UnknownModelUsage struct {
 	OutputTokens int64     `json:"outputTokens"`
 	FirstSeen    time.Time `json:"firstSeen"`
 	LastSeen     time.Time `json:"lastSeen"`
+}
+
+// Unset fields stay as they are; an empty dataKey removes it.
+type UpdateProviderConnectionInput struct {
+	Name         *string `json:"name,omitempty"`
+	AdminKey     *string `json:"adminKey,omitempty"`
+	DataKey      *string `json:"dataKey,omitempty"`
+	LookbackDays *int    `json:"lookbackDays,omitempty"`
+	Enabled      *bool   `json:"enabled,omitempty"`
 }
 
 type UsageEvent struct {
@@ -1583,6 +1736,66 @@ func (e *RecommendationState) UnmarshalJSON(b []byte) error {
 }
 
 func (e RecommendationState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ReconciliationStatus string
+
+const (
+	// both sides have the day × model
+	ReconciliationStatusMatched ReconciliationStatus = "MATCHED"
+	// the provider reports spend spendgate did not meter (traffic that bypassed it)
+	ReconciliationStatusUnmetered ReconciliationStatus = "UNMETERED"
+	// spendgate metered spend the provider does not report
+	ReconciliationStatusUnreported ReconciliationStatus = "UNREPORTED"
+)
+
+var AllReconciliationStatus = []ReconciliationStatus{
+	ReconciliationStatusMatched,
+	ReconciliationStatusUnmetered,
+	ReconciliationStatusUnreported,
+}
+
+func (e ReconciliationStatus) IsValid() bool {
+	switch e {
+	case ReconciliationStatusMatched, ReconciliationStatusUnmetered, ReconciliationStatusUnreported:
+		return true
+	}
+	return false
+}
+
+func (e ReconciliationStatus) String() string {
+	return string(e)
+}
+
+func (e *ReconciliationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReconciliationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReconciliationStatus", str)
+	}
+	return nil
+}
+
+func (e ReconciliationStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReconciliationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReconciliationStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

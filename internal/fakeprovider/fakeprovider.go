@@ -65,6 +65,9 @@ type Server struct {
 	reqs         []Request
 	streamsCut   atomic.Int64
 	streamEvents atomic.Int64
+	// admin serves the providers' admin report endpoints (admin.go).
+	admin     *admin
+	adminOnce sync.Once
 }
 
 // StreamsCut counts streams that stopped because the caller went away.
@@ -163,6 +166,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
 	s.mu.Unlock()
 
+	if s.serveAdmin(w, r) {
+		return
+	}
 	k := s.knobs(r)
 	if !wait(r, k.latency) {
 		return
@@ -281,6 +287,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, k knobs, model str
 		"prompt_tokens_details":     map[string]any{"cached_tokens": k.cached, "audio_tokens": 0},
 		"completion_tokens_details": map[string]any{"reasoning_tokens": k.reasoning, "audio_tokens": 0},
 	}
+	s.tallyServed("openai", model, k.prompt, k.cached, k.completion)
 	if !stream {
 		writeJSON(w, 200, map[string]any{"id": id, "object": "chat.completion", "created": time.Now().Unix(), "model": model,
 			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": strings.Join(words(k.chunks), "")}, "finish_reason": "stop"}},
@@ -331,6 +338,7 @@ func (s *Server) anthropic(w http.ResponseWriter, r *http.Request, k knobs, mode
 	usage := map[string]any{"input_tokens": input, "cache_creation_input_tokens": k.cacheWrite, "cache_read_input_tokens": k.cached,
 		"cache_creation": map[string]any{"ephemeral_5m_input_tokens": k.cacheWrite, "ephemeral_1h_input_tokens": 0}, "output_tokens": k.completion}
 	id := "msg_fake" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	s.tallyServed("anthropic", model, input+k.cached+k.cacheWrite, k.cached, k.completion)
 	if !stream {
 		writeJSON(w, 200, map[string]any{"id": id, "type": "message", "role": "assistant", "model": model,
 			"content":     []any{map[string]any{"type": "text", "text": strings.Join(words(k.chunks), "")}},

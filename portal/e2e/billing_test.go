@@ -26,7 +26,9 @@ func TestPortalBilling(t *testing.T) {
 	chat(t, c)
 	srv.waitRequests(t, 2)
 	period := time.Now().UTC().Format("2006-01")
-	var draft struct{ DraftInvoice struct{ Total, TenantCost string } }
+	var draft struct {
+		DraftInvoice struct{ Total, TenantCost string }
+	}
 	srv.gql(t, `query($t:ID!,$p:String!){draftInvoice(tenantId:$t,period:$p){total tenantCost}}`, map[string]any{"t": srv.TenantID, "p": period}, &draft)
 	if draft.DraftInvoice.TenantCost != money.FormatNano(2*perCall) {
 		t.Fatalf("draft tenant cost %s, want two calls of %s", draft.DraftInvoice.TenantCost, money.FormatNano(perCall))

@@ -16,6 +16,7 @@ import { Alerts } from "./screens/Alerts";
 import { Org } from "./screens/Org";
 import { Insights } from "./screens/Insights";
 import { Billing } from "./screens/Billing";
+import { Reconciliation } from "./screens/Reconciliation";
 
 export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" | "MEMBER"; mfaRequired?: boolean }
 export interface Ctx { api: Api; tenant: Tenant }
@@ -30,6 +31,7 @@ const PAGES = [
   ["org", "Organisation"],
   ["pricing", "Pricing"],
   ["billing", "Billing"],
+  ["reconciliation", "Reconciliation"],
   ["alerts", "Alerts"],
   ["members", "Users & roles"],
   ["audit", "Audit log"],
@@ -172,6 +174,7 @@ function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Al
     case "org": return <Org ctx={ctx} />;
     case "pricing": return <Pricing ctx={ctx} />;
     case "billing": return <Billing ctx={ctx} />;
+    case "reconciliation": return <Reconciliation ctx={ctx} />;
     case "alerts": return <Alerts ctx={ctx} live={live} liveState={liveState} />;
     case "members": return <Members ctx={ctx} />;
     case "audit": return <Audit ctx={ctx} />;

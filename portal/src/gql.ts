@@ -314,3 +314,17 @@ export const ENROL_TOTP = `mutation{enrolTOTP{secret otpauthUri qrCode}}`;
 export const CONFIRM_TOTP = `mutation($c:String!){confirmTOTP(code:$c)}`;
 export const DISABLE_TOTP = `mutation($p:String!,$c:String!){disableTOTP(password:$p,code:$c)}`;
 export const REGENERATE_CODES = `mutation($c:String!){regenerateRecoveryCodes(code:$c)}`;
+
+// Provider connections and reconciliation (graph/schema/providers.graphqls).
+const CONNECTION = `id provider name adminKeyLast4 dataKeyLast4 lookbackDays enabled createdAt lastRun{running progress lastRunAt lastOkAt nextRunAt lastError pages rows consecutiveFailures}`;
+export const PROVIDER_CONNECTIONS = `query($t:ID!){providerConnections(tenantId:$t){${CONNECTION}}}`;
+export const CREATE_CONNECTION = `mutation($t:ID!,$in:CreateProviderConnectionInput!){createProviderConnection(tenantId:$t,input:$in){${CONNECTION}}}`;
+export const DELETE_CONNECTION = `mutation($t:ID!,$id:ID!){deleteProviderConnection(tenantId:$t,id:$id)}`;
+export const SYNC_CONNECTION = `mutation($t:ID!,$id:ID!){syncProviderConnection(tenantId:$t,id:$id){pages rows alerts}}`;
+const RDAY = `provider day meteredCost reportedCost drift driftPercent unmeteredCost unreportedCost`;
+export const RECONCILIATION = `query($t:ID!,$from:Time!,$to:Time!){reconciliation(tenantId:$t,from:$from,to:$to){
+  rows{provider day model status meteredEvents meteredCost reportedCost reportedHasCost drift driftPercent}
+  days{${RDAY}} totals{${RDAY}} csvPath}
+  reconcileSettings(tenantId:$t){driftThresholdPercent hasAlertWebhook}
+  driftAlerts(tenantId:$t,first:20){id provider day driftPercent thresholdPercent drift createdAt deliveredAt}}`;
+export const SET_RECONCILE_SETTINGS = `mutation($t:ID!,$in:ReconcileSettingsInput!){setReconcileSettings(tenantId:$t,input:$in){driftThresholdPercent hasAlertWebhook}}`;
