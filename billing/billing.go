@@ -110,8 +110,12 @@ type PricingBasis struct {
 // cost) with what the provider reported for the period, when a reconciliation
 // source knows it.
 type ProviderFigure struct {
-	Provider       string `json:"provider"`
-	MeteredNanoUSD int64  `json:"meteredNanoUsd"`
+	Provider string `json:"provider"`
+	// Covers lists the metered providers the report covers when they are
+	// not just Provider (a Google billing export covers gemini and
+	// vertex_ai); MeteredNanoUSD is then their sum.
+	Covers         []string `json:"covers,omitempty"`
+	MeteredNanoUSD int64    `json:"meteredNanoUsd"`
 	// ReportedNanoUSD is meaningful only when Reported.
 	ReportedNanoUSD int64 `json:"reportedNanoUsd"`
 	Reported        bool  `json:"reported"`
@@ -176,11 +180,19 @@ type Usage interface {
 	BillingUsage(ctx context.Context, tenantID string, from, to time.Time, groupBy string) ([]UsageRow, error)
 }
 
+// ProviderReport is the cost one provider reported for a tenant over a
+// period, and the metered providers (meter's ids) whose calls it covers.
+type ProviderReport struct {
+	Provider    string
+	Covers      []string
+	CostNanoUSD int64
+}
+
 // ProviderReports is what the provider reconciliation offers invoices: the
 // cost each provider reported for the tenant in [from, to). It is optional;
-// providers it does not return are shown as not reported.
+// metered providers no report covers are shown as not reported.
 type ProviderReports interface {
-	ProviderReported(ctx context.Context, tenantID string, from, to time.Time) (map[string]int64, error)
+	ProviderReported(ctx context.Context, tenantID string, from, to time.Time) ([]ProviderReport, error)
 }
 
 // Tenants authorizes callers and reads what billing needs of the control

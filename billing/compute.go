@@ -137,25 +137,31 @@ func sumLines(lines []Line) (list, tenant, total int64) {
 
 // providerFigures sums metered list cost per provider of the period's usage
 // lines, beside the provider-reported figure when one is known.
-func providerFigures(lines []Line, reported map[string]int64) []ProviderFigure {
+func providerFigures(lines []Line, reports []ProviderReport) []ProviderFigure {
 	metered := map[string]int64{}
 	for _, l := range lines {
 		if l.Kind == UsageLine {
 			metered[l.Provider] += l.ListNanoUSD
 		}
 	}
-	for p := range reported {
-		if _, ok := metered[p]; !ok {
-			metered[p] = 0
+	out := make([]ProviderFigure, 0, len(metered)+len(reports))
+	for _, r := range reports {
+		f := ProviderFigure{Provider: r.Provider, ReportedNanoUSD: r.CostNanoUSD, Reported: true}
+		covers := r.Covers
+		if len(covers) == 0 {
+			covers = []string{r.Provider}
 		}
-	}
-	out := make([]ProviderFigure, 0, len(metered))
-	for p, m := range metered {
-		f := ProviderFigure{Provider: p, MeteredNanoUSD: m}
-		if r, ok := reported[p]; ok {
-			f.ReportedNanoUSD, f.Reported = r, true
+		if len(covers) != 1 || covers[0] != r.Provider {
+			f.Covers = append([]string(nil), covers...)
+		}
+		for _, p := range covers {
+			f.MeteredNanoUSD += metered[p]
+			delete(metered, p) // a metered provider is compared once
 		}
 		out = append(out, f)
+	}
+	for p, m := range metered {
+		out = append(out, ProviderFigure{Provider: p, MeteredNanoUSD: m})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
 	return out

@@ -181,7 +181,11 @@ func WriteInvoicePDF(w io.Writer, inv *Invoice, tenantName string) error {
 			if f.Reported {
 				reported, diff = pdfdoc.USD(f.ReportedNanoUSD), pdfdoc.USD(f.ReportedNanoUSD-f.MeteredNanoUSD)
 			}
-			pt.Rows = append(pt.Rows, []string{f.Provider, pdfdoc.USD(f.MeteredNanoUSD), reported, diff})
+			name := f.Provider
+			if len(f.Covers) > 0 {
+				name += " (" + strings.Join(f.Covers, ", ") + ")"
+			}
+			pt.Rows = append(pt.Rows, []string{name, pdfdoc.USD(f.MeteredNanoUSD), reported, diff})
 		}
 		d.Table(pt)
 	}

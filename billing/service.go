@@ -154,7 +154,7 @@ func (s *Service) compute(ctx context.Context, tenantID string, set Settings, pe
 	if inv.Pricing, err = s.pricingBasis(ctx, tenantID, period); err != nil {
 		return Invoice{}, err
 	}
-	var reported map[string]int64
+	var reported []ProviderReport
 	if s.Reports != nil {
 		if reported, err = s.Reports.ProviderReported(ctx, tenantID, period.Start, period.End); err != nil {
 			return Invoice{}, fmt.Errorf("billing: provider-reported costs: %w", err)

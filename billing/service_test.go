@@ -550,13 +550,13 @@ func TestPeriodsInTenantTimeZone(t *testing.T) {
 // reconciliation stands in for the provider reconciliation (another
 // package): what each provider reported for the period asked about.
 type reconciliation struct {
-	reported map[string]int64
+	reported []billing.ProviderReport
 	tenant   string
 	from, to time.Time
 	calls    int
 }
 
-func (r *reconciliation) ProviderReported(_ context.Context, tenantID string, from, to time.Time) (map[string]int64, error) {
+func (r *reconciliation) ProviderReported(_ context.Context, tenantID string, from, to time.Time) ([]billing.ProviderReport, error) {
 	r.calls++
 	r.tenant, r.from, r.to = tenantID, from, to
 	return r.reported, nil
@@ -576,7 +576,10 @@ func TestDimensionLinesAndProviderReported(t *testing.T) {
 	calls[2].dims = map[string]string{"app": "search"}
 	calls[3].dims = map[string]string{"app": "chat"}
 	evs := f.record(ctx, tenant, calls...)
-	rec := &reconciliation{reported: map[string]int64{"openai": 123_450_000_000}}
+	// OpenAI's report covers its calls; a Google billing export covers
+	// Gemini and Vertex AI calls (none here, so nothing metered beside it).
+	rec := &reconciliation{reported: []billing.ProviderReport{{Provider: "openai", CostNanoUSD: 123_450_000_000},
+		{Provider: "google", Covers: []string{"gemini", "vertex_ai"}, CostNanoUSD: 7_000_000_000}}}
 	f.svc.Reports = rec
 
 	inv, err := f.svc.Issue(ctx, tenant, "2026-11")
@@ -602,12 +605,13 @@ func TestDimensionLinesAndProviderReported(t *testing.T) {
 	}
 	wantFigures := []billing.ProviderFigure{
 		{Provider: "anthropic", MeteredNanoUSD: metered["anthropic"]},
+		{Provider: "google", Covers: []string{"gemini", "vertex_ai"}, ReportedNanoUSD: 7_000_000_000, Reported: true},
 		{Provider: "openai", MeteredNanoUSD: metered["openai"], ReportedNanoUSD: 123_450_000_000, Reported: true},
 	}
 	if !reflect.DeepEqual(inv.ProviderReported, wantFigures) {
 		t.Fatalf("provider figures %+v, want %+v", inv.ProviderReported, wantFigures)
 	}
-	rec.reported = map[string]int64{"openai": 1}
+	rec.reported = []billing.ProviderReport{{Provider: "openai", CostNanoUSD: 1}}
 	stored, err := f.svc.Invoice(ctx, tenant, inv.ID)
 	testenv.Must(t, err, "read")
 	if !reflect.DeepEqual(stored.ProviderReported, wantFigures) || stored.GroupBy != "dim:app" {

@@ -63,7 +63,7 @@ func invoiceModel(inv *billing.Invoice) *model.Invoice {
 		m.Pricing.OverrideIds = append(m.Pricing.OverrideIds, o.ID)
 	}
 	for _, f := range inv.ProviderReported {
-		pf := &model.ProviderCostFigure{Provider: f.Provider, Metered: scalar.Money(f.MeteredNanoUSD)}
+		pf := &model.ProviderCostFigure{Provider: f.Provider, Covers: nonNil(f.Covers), Metered: scalar.Money(f.MeteredNanoUSD)}
 		if f.Reported {
 			r := scalar.Money(f.ReportedNanoUSD)
 			pf.Reported = &r

@@ -518,6 +518,7 @@ type ComplexityRoot struct {
 	}
 
 	ProviderCostFigure struct {
+		Covers   func(childComplexity int) int
 		Metered  func(childComplexity int) int
 		Provider func(childComplexity int) int
 		Reported func(childComplexity int) int
@@ -3440,6 +3441,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProviderConnection.UpdatedAt(childComplexity), true
 
+	case "ProviderCostFigure.covers":
+		if e.ComplexityRoot.ProviderCostFigure.Covers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderCostFigure.Covers(childComplexity), true
 	case "ProviderCostFigure.metered":
 		if e.ComplexityRoot.ProviderCostFigure.Metered == nil {
 			break
@@ -7359,6 +7366,8 @@ func (ec *executionContext) childFields_ProviderCostFigure(ctx context.Context, 
 	switch field.Name {
 	case "provider":
 		return ec.fieldContext_ProviderCostFigure_provider(ctx, field)
+	case "covers":
+		return ec.fieldContext_ProviderCostFigure_covers(ctx, field)
 	case "metered":
 		return ec.fieldContext_ProviderCostFigure_metered(ctx, field)
 	case "reported":
@@ -20299,6 +20308,29 @@ func (ec *executionContext) fieldContext_ProviderCostFigure_provider(_ context.C
 	return graphql.NewScalarFieldContext("ProviderCostFigure", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProviderCostFigure_covers(ctx context.Context, field graphql.CollectedField, obj *model.ProviderCostFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderCostFigure_covers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Covers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderCostFigure_covers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderCostFigure", field, false, false, "String")
+}
+
 func (ec *executionContext) _ProviderCostFigure_metered(ctx context.Context, field graphql.CollectedField, obj *model.ProviderCostFigure) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33085,6 +33117,11 @@ func (ec *executionContext) _ProviderCostFigure(ctx context.Context, sel ast.Sel
 			out.Values[i] = graphql.MarshalString("ProviderCostFigure")
 		case "provider":
 			out.Values[i] = ec._ProviderCostFigure_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "covers":
+			out.Values[i] = ec._ProviderCostFigure_covers(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -279,3 +279,41 @@ func Percent(bp int64) string {
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
 }
+
+// ReportedTotal is what one provider reported for a tenant over a range of
+// days, and the metered providers its report covers.
+type ReportedTotal struct {
+	Provider    Provider
+	Covers      []string
+	CostNanoUSD int64
+}
+
+// ReportedTotals sums each provider's reported cost for the tenant over the
+// UTC days that [from, to) overlaps (provider reports come in UTC days),
+// for services acting for a caller they authorized (invoices). Providers
+// with no reported row with a cost in those days are left out: not
+// reported, rather than reported as zero.
+func (s *Service) ReportedTotals(ctx context.Context, tenantID string, from, to time.Time) ([]ReportedTotal, error) {
+	first, end := Day(from), Day(to)
+	if end.Before(to) {
+		end = end.AddDate(0, 0, 1)
+	}
+	var out []ReportedTotal
+	for _, p := range []Provider{Anthropic, Google, OpenAI} {
+		rows, err := s.store.Reported(ctx, tenantID, p, first, end)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile: %s reports: %w", p, err)
+		}
+		t, found := ReportedTotal{Provider: p, Covers: p.MeteredProviders()}, false
+		for _, r := range rows {
+			if r.HasCost {
+				t.CostNanoUSD += r.CostNanoUSD
+				found = true
+			}
+		}
+		if found {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -463,6 +464,21 @@ func TestImportBillingExport(t *testing.T) {
 	testenv.Must(t, err, "reconcile")
 	if len(rep.Rows) != 1 || rep.Rows[0].Status != reconcile.Matched || rep.Rows[0].DriftNanoUSD != 50_000_000 {
 		t.Fatalf("rows %+v", rep.Rows)
+	}
+	// Invoices read the totals: Google's covers its Gemini and Vertex AI
+	// calls; a tenant with no report has none; days outside the range count
+	// nothing.
+	totals, err := e.svc.ReportedTotals(context.Background(), e.tenantA, day0.Add(3*time.Hour), day0.Add(5*time.Hour))
+	testenv.Must(t, err, "totals")
+	if len(totals) != 1 || totals[0].Provider != reconcile.Google || totals[0].CostNanoUSD != 1_050_000_000 ||
+		!slices.Equal(totals[0].Covers, []string{"gemini", "vertex_ai"}) {
+		t.Fatalf("reported totals %+v", totals)
+	}
+	if totals, err := e.svc.ReportedTotals(context.Background(), e.tenantB, day0, day0.AddDate(0, 0, 1)); err != nil || len(totals) != 0 {
+		t.Fatalf("another tenant's totals %+v %v", totals, err)
+	}
+	if totals, err := e.svc.ReportedTotals(context.Background(), e.tenantA, day0.AddDate(0, 0, 1), day0.AddDate(0, 0, 2)); err != nil || len(totals) != 0 {
+		t.Fatalf("the next day's totals %+v %v", totals, err)
 	}
 	_, err = e.svc.ImportBillingExport(e.ctxA, e.tenantA, c.ID, "jsonl", []byte("{"))
 	wantCode(t, "broken export", err, apierr.CodeInvalidArgument)

@@ -19,7 +19,6 @@ import (
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
 	"github.com/spendgate/spendgate/billing"
-	billingstore "github.com/spendgate/spendgate/billing/pgstore"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
@@ -154,11 +153,6 @@ func runAPI(ctx context.Context, args []string) error {
 		spendStore = store
 	}
 	cfg.Analytics = analytics.New(cp, spendStore, pgstore.New(pool), analytics.DefaultLimits())
-	var billingUsage billing.Usage // nil without ClickHouse: issued invoices still list and export
-	if store != nil {
-		billingUsage = store
-	}
-	cfg.Billing = billing.New(cp, billingstore.New(pool), billingUsage)
 	var recordCfg *recordhttp.Config
 	var alertsNC *nats.Conn // drift alerts are published beside budget alerts
 	if *natsURL != "" {
@@ -203,6 +197,11 @@ func runAPI(ctx context.Context, args []string) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	defer stopRecon()
+	var billingUsage billing.Usage // nil without ClickHouse: issued invoices still list and export
+	if store != nil {
+		billingUsage = store
+	}
+	cfg.Billing = newBilling(cp, pool, billingUsage, recon)
 	cp.Credentials = recon // keys that use stored provider credentials get the connections' data-plane keys
 	cfg.Reconcile = recon
 	srv := apiserver.New(cfg, cp, log)

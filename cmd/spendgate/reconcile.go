@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 
+	"github.com/spendgate/spendgate/billing"
+	billingstore "github.com/spendgate/spendgate/billing/pgstore"
 	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/egress"
@@ -75,4 +77,30 @@ func demoPrice(src pricing.Source) func(provider, model string, in, out int64) i
 			usage.Tokens{Input: in, Output: out}, nil)
 		return c.ListNanoUSD
 	}
+}
+
+// billingReports gives invoices the cost each provider reported for the
+// tenant (the reconciliation's pulled and imported reports).
+type billingReports struct{ recon *reconcile.Service }
+
+func (b billingReports) ProviderReported(ctx context.Context, tenantID string, from, to time.Time) ([]billing.ProviderReport, error) {
+	totals, err := b.recon.ReportedTotals(ctx, tenantID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]billing.ProviderReport, 0, len(totals))
+	for _, t := range totals {
+		out = append(out, billing.ProviderReport{Provider: string(t.Provider), Covers: t.Covers, CostNanoUSD: t.CostNanoUSD})
+	}
+	return out, nil
+}
+
+// newBilling is the invoices service, with the reconciliation's provider
+// figures when it runs.
+func newBilling(cp *controlplane.Service, pool *pgxpool.Pool, usage billing.Usage, recon *reconcile.Service) *billing.Service {
+	svc := billing.New(cp, billingstore.New(pool), usage)
+	if recon != nil {
+		svc.Reports = billingReports{recon}
+	}
+	return svc
 }

@@ -17,8 +17,6 @@ import (
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/auth"
-	"github.com/spendgate/spendgate/billing"
-	billingstore "github.com/spendgate/spendgate/billing/pgstore"
 	"github.com/spendgate/spendgate/budget/alerts"
 	"github.com/spendgate/spendgate/budget/pgstore"
 	"github.com/spendgate/spendgate/config"
@@ -107,7 +105,7 @@ func runServe(ctx context.Context, args []string) error {
 		Alerts: feed, Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
 		Catalogue: p.catalogue, Revisions: p.revisions, Reconcile: recon, Extensions: o.graphQLExtensions(),
 		Anomalies: intel.anomalies, AnomalyFeed: feed, Recommendations: intel.recommendations,
-		Billing: billing.New(cp, billingstore.New(pool), store)}, cp, log)
+		Billing: newBilling(cp, pool, store, recon)}, cp, log)
 	p.mount(api.Mount, cpf.ServiceToken, log)
 	rcfg := recordhttp.Config{Keys: cp, Publisher: p.receiver, Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {

@@ -602,7 +602,9 @@ type ProviderConnection struct {
 
 // Metered list cost of a provider beside what the provider reported, when a reconciliation knows it.
 type ProviderCostFigure struct {
-	Provider string        `json:"provider"`
+	Provider string `json:"provider"`
+	// The metered providers the report covers, when not just provider (a Google billing export: gemini, vertex_ai).
+	Covers   []string      `json:"covers"`
 	Metered  scalar.Money  `json:"metered"`
 	Reported *scalar.Money `json:"reported,omitempty"`
 }
