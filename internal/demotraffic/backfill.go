@@ -116,8 +116,9 @@ func PlanBackfill(cfg BackfillConfig) ([]recordapi.UsageRecord, BackfillResult) 
 	to := cfg.Now.UTC().Truncate(time.Hour)
 	from := to.Add(-time.Duration(cfg.Days) * 24 * time.Hour)
 	// The spike: a batch job runs away for four afternoon hours, a third of
-	// the way back (yesterday in a short history).
-	spikeDay := to.Add(-time.Duration(max(cfg.Days/3, 1)) * 24 * time.Hour).Truncate(24 * time.Hour)
+	// the way back but at most three days, so the dashboard's default week
+	// shows it (yesterday in a short history).
+	spikeDay := to.Add(-time.Duration(min(max(cfg.Days/3, 1), 3)) * 24 * time.Hour).Truncate(24 * time.Hour)
 	spike := spikeDay.Add(13 * time.Hour)
 	var sumShape float64
 	for _, s := range hourShape {

@@ -57,8 +57,8 @@ func TestPlanBackfillShape(t *testing.T) {
 	if byHour[3]*4 > byHour[14] {
 		t.Fatalf("nights are not quieter than afternoons: 03h %d, 14h %d", byHour[3], byHour[14])
 	}
-	if want := time.Date(2026, 3, 9, 13, 0, 0, 0, time.UTC); !res.Spike.Equal(want) {
-		t.Fatalf("spike at %s, want %s (a third of the way back, 13:00)", res.Spike, want)
+	if want := time.Date(2026, 3, 15, 13, 0, 0, 0, time.UTC); !res.Spike.Equal(want) {
+		t.Fatalf("spike at %s, want %s (three days back at most, 13:00)", res.Spike, want)
 	}
 	if spikeGPT4o < 4*20 {
 		t.Fatalf("the spike holds %d runaway gpt-4o calls", spikeGPT4o)
