@@ -62,16 +62,36 @@ describe("Dashboard", () => {
         budgets: { edges: [] }, usageEvents: { edges: [] },
       })],
       [/dimension:\$dim/, (v) => ({ spendBreakdown: breakdown([["search", `${v.dim}=search`, "0.042", 2]]) })],
+      [/stacked:spendTimeSeries/, (v) => ({
+        stacked: [
+          { start: String(v.to).slice(0, 10) + "T00:00:00Z", keys: ["openai"], labels: ["openai"], totals: { requests: 1, tenantCost: "0.03" } },
+          { start: String(v.to).slice(0, 10) + "T00:00:00Z", keys: ["anthropic"], labels: ["anthropic"], totals: { requests: 1, tenantCost: "0.012" } },
+        ],
+        previous: [{ start: String(v.pfrom).slice(0, 10) + "T00:00:00Z", totals: { requests: 1, tenantCost: "0.021" } }],
+      })],
+      [/budgetStatuses/, () => ({ budgetStatuses: [{
+        budget: { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "10", thresholds: [50, 100], hard: true, webhookUrl: null },
+        periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "4", reserved: "0", remaining: "6", percentUsed: 40, forecast: "12.5", blocked: false,
+      }] })],
     ], calls);
     const ctx: Ctx = { api, tenant: tenant() };
     render(<Dashboard ctx={ctx} />);
     const total = await screen.findByTestId("total");
-    expect(total.textContent).toBe("$0.042");
+    // Headlines in cents, the exact figure on hover and in data-value.
+    expect(total.textContent).toBe("$0.04");
+    expect(total.getAttribute("title")).toBe("$0.042 exactly");
     expect(total.getAttribute("data-value")).toBe("0.042");
     expect(screen.getByTestId("denied").textContent).toBe("4");
     const byModel = screen.getByTestId("breakdown-model");
     expect(within(byModel).getByText("Other")).toBeTruthy();
-    expect(within(byModel).getByText("$0.012")).toBeTruthy();
+    expect(within(byModel).getByTitle("$0.012 exactly").textContent).toBe("$0.01");
+    // A row opens its calls in the event list.
+    expect(within(byModel).getByText("gpt-4o-mini").getAttribute("href")).toMatch(/^#\/events\?model=gpt-4o-mini&from=/);
+    // The chart: stacked by provider against the previous period, the change said in words.
+    expect((await screen.findByTestId("vs-previous")).textContent).toMatch(/\$0\.04 in this range; \$0\.02 in the 7 days before \(\+100%\)/);
+    expect(screen.getByTestId("timechart").getAttribute("data-layers")).toBe("2");
+    // Budgets with their burn-down.
+    expect((await screen.findByTestId("burn-status")).textContent).toContain("forecast");
     expect(screen.getByText("search backend")).toBeTruthy();
     expect(screen.getByText("acme-llm")).toBeTruthy();
     // The first dimension the tenant uses is picked and broken down.

@@ -246,7 +246,15 @@ export const ADD_MEMBER = `mutation($t:ID!,$e:String!,$n:String,$p:String,$r:Rol
 export const UPDATE_ROLE = `mutation($t:ID!,$u:ID!,$r:Role!){updateMemberRole(tenantId:$t,userId:$u,role:$r){role}}`;
 export const REMOVE_MEMBER = `mutation($t:ID!,$u:ID!){removeMember(tenantId:$t,userId:$u)}`;
 
-export const AUDIT = `query($t:ID!,$after:String){auditLog(tenantId:$t,first:50,after:$after){edges{node{id actor action targetType targetId details createdAt}} pageInfo{hasNextPage endCursor}}}`;
+export const AUDIT = `query($t:ID!,$after:String,$f:AuditFilter){auditLog(tenantId:$t,first:50,after:$after,filter:$f){edges{node{id actor action targetType targetId details createdAt}} pageInfo{hasNextPage endCursor}}}`;
+/** Names for the ids audit entries record (keys, budgets, members, org nodes, overrides). */
+export const AUDIT_NAMES = `query($t:ID!){
+  apiKeys(tenantId:$t,first:100){edges{node{id name}}}
+  budgets(tenantId:$t,first:100){edges{node{id name}}}
+  members(tenantId:$t,first:200){edges{node{user{id email}}}}
+  orgTree(tenantId:$t){id name}
+  pricingOverrides(tenantId:$t,first:200){edges{node{id provider model}}}
+}`;
 
 const TOTALS = `requests unpricedRequests listCost tenantCost inputTokens outputTokens`;
 const BREAKDOWN = `groupBy groups{keys labels totals{${TOTALS}}} other{${TOTALS}} total{${TOTALS}}`;
@@ -264,6 +272,16 @@ export const DASHBOARD = `query($t:ID!,$from:Time!,$to:Time!,$bucket:TimeBucket!
   denials(tenantId:$t,from:$from,to:$to){keys labels requests}
   deniedKeys:denials(tenantId:$t,from:$from,to:$to,groupBy:[{field:KEY}]){keys labels requests}
 }`;
+/**
+ * The spend chart: the range stacked by a group-by (none: one layer) and the
+ * period before it, for the comparison line and the change in the headline.
+ */
+export const SPEND_CHART = `query($t:ID!,$from:Time!,$to:Time!,$pfrom:Time!,$bucket:TimeBucket!,$group:[SpendGroupBy!]){
+  stacked:spendTimeSeries(tenantId:$t,from:$from,to:$to,bucket:$bucket,groupBy:$group){start keys labels totals{requests tenantCost}}
+  previous:spendTimeSeries(tenantId:$t,from:$pfrom,to:$from,bucket:$bucket){start totals{requests tenantCost}}
+}`;
+/** Usage events narrowed by the event list's filter (drill-down from the dashboard). */
+export const FILTERED_EVENTS = `query($t:ID!,$from:Time!,$to:Time!,$f:SpendFilter,$after:String,$n:Int){usageEvents(tenantId:$t,from:$from,to:$to,filter:$f,first:$n,after:$after){edges{node{${EVENT}}} pageInfo{hasNextPage endCursor}}}`;
 /** The breakdown by one caller dimension (the dashboard's dimension picker). */
 export const DIMENSION_BREAKDOWN = `query($t:ID!,$from:Time!,$to:Time!,$dim:String!,$top:Int!){
   spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:DIMENSION,dimension:$dim}],top:$top){${BREAKDOWN}}
@@ -275,7 +293,7 @@ export const DIMENSION_BREAKDOWN = `query($t:ID!,$from:Time!,$to:Time!,$dim:Stri
 export const DIMENSION_NAMES = `query($t:ID!,$from:Time!,$to:Time!){
   apiKeys(tenantId:$t,first:100){edges{node{policy{requiredDimensions defaultDimensions{name}}}}}
   budgets(tenantId:$t,first:100){edges{node{dimensionName}}}
-  usageEvents(tenantId:$t,from:$from,to:$to,first:100){edges{node{dimensions{name}}}}
+  usageEvents(tenantId:$t,from:$from,to:$to,first:200){edges{node{dimensions{name value}}}}
 }`;
 
 const ALERT = `id budgetId budgetName threshold periodStart periodEnd spent amount hard message at`;
