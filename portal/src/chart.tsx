@@ -139,7 +139,7 @@ export function TimeChart({ starts, layers, compare, labelOf, tickOf, title, hei
       }
     };
     u.over.addEventListener("click", click);
-    const ro = new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    const ro = new ResizeObserver(() => { setHover(null); u.setSize({ width: Math.max(el.clientWidth, 200), height }); });
     ro.observe(el);
     return () => { ro.disconnect(); u.over.removeEventListener("click", click); u.destroy(); plot.current = null; };
   }, [shape, height]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -161,7 +161,7 @@ export function TimeChart({ starts, layers, compare, labelOf, tickOf, title, hei
       </div>
       <div className="plot" ref={box} role="img" aria-label={title}>
         {hover && hover.idx < starts.length && (
-          <div className="tip" role="presentation" style={{ left: Math.min(hover.left + 70, (box.current?.clientWidth ?? 400) - 200), top: 8 }} data-testid="chart-tip">
+          <div className="tip" role="presentation" style={{ left: Math.max(Math.min(hover.left + 70, (box.current?.clientWidth ?? 400) - 220), 0), top: 8 }} data-testid="chart-tip">
             <strong>{labelOf(starts[hover.idx])}</strong>
             <table><tbody>
               {layers.map((l, j) => visible[j] && l.nano[hover.idx] > 0n ? (
