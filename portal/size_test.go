@@ -47,8 +47,10 @@ func TestBundleSize(t *testing.T) {
 	if jsGzip == 0 {
 		t.Fatal("no JS embedded")
 	}
-	// 100 KB before the chart library, 130 KB with it; the rest is room for
-	// the screens other features add (billing, reconciliation, reports).
+	// 100 KB before the chart library, about 135 KB with it and the generated
+	// GraphQL documents (src/gql/ keeps each as written and as printed); the
+	// rest is room for the screens other features add (billing,
+	// reconciliation, reports).
 	const limit = 160 << 10
 	if jsGzip > limit {
 		t.Fatalf("JS bundle is %d bytes gzipped, over the %d budget", jsGzip, limit)

@@ -206,7 +206,7 @@ type axeViolation struct {
 // runAxe injects axe-core and returns the serious and critical violations of the page (WCAG 2.1 A and AA rules).
 func runAxe(src string) chromedp.Action[[]axeViolation] {
 	return func(ctx context.Context, tg *chromedp.Target) ([]axeViolation, error) {
-		if _, err := chromedp.Evaluate[bool](src + ";true")(ctx, tg); err != nil {
+		if _, err := chromedp.Evaluate[bool](src+";true")(ctx, tg); err != nil {
 			return nil, fmt.Errorf("inject axe-core: %w", err)
 		}
 		raw, err := chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})

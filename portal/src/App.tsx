@@ -101,7 +101,7 @@ function Shell({ api }: { api: Api }) {
     const offConnected = ws.on("connected", () => setLiveState("live"));
     const offClosed = ws.on("closed", () => setLiveState((l) => (l === "live" ? "reconnecting" : l)));
     const stop = ws.subscribe<{ budgetAlerts: Alert }>(
-      { query: BUDGET_ALERTS, variables: { t: tenant.id } },
+      { query: BUDGET_ALERTS.toString(), variables: { t: tenant.id } },
       {
         next: (m) => {
           const a = m.data?.budgetAlerts;

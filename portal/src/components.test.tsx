@@ -47,7 +47,7 @@ describe("Dashboard", () => {
   it("shows the API's figures and downloads the breakdown as shown", async () => {
     const calls: Call[] = [];
     const api = fakeApi([
-      [/summary:spendSummary/, (v) => ({
+      [/query Dashboard\(/, (v) => ({
         summary: totals("0.042", 2),
         series: [{ start: String(v.to).slice(0, 10) + "T00:00:00Z", totals: { requests: 2, tenantCost: "0.042" } }],
         byProvider: breakdown([["openai", "openai", "0.042", 2]]),
@@ -57,12 +57,12 @@ describe("Dashboard", () => {
         denials: [{ keys: ["budget_exceeded"], labels: ["budget_exceeded"], requests: 4 }],
         deniedKeys: [{ keys: ["k1"], labels: ["search backend"], requests: 4 }],
       })],
-      [/apiKeys\(tenantId:\$t,first:100\)\{edges\{node\{policy/, () => ({
+      [/query DimensionNames\(/, () => ({
         apiKeys: { edges: [{ node: { policy: { requiredDimensions: ["team"], defaultDimensions: [] } } }] },
         budgets: { edges: [] }, usageEvents: { edges: [] },
       })],
-      [/dimension:\$dim/, (v) => ({ spendBreakdown: breakdown([["search", `${v.dim}=search`, "0.042", 2]]) })],
-      [/stacked:spendTimeSeries/, (v) => ({
+      [/query DimensionBreakdown\(/, (v) => ({ spendBreakdown: breakdown([["search", `${v.dim}=search`, "0.042", 2]]) })],
+      [/query SpendChart\(/, (v) => ({
         stacked: [
           { start: String(v.to).slice(0, 10) + "T00:00:00Z", keys: ["openai"], labels: ["openai"], totals: { requests: 1, tenantCost: "0.03" } },
           { start: String(v.to).slice(0, 10) + "T00:00:00Z", keys: ["anthropic"], labels: ["anthropic"], totals: { requests: 1, tenantCost: "0.012" } },
@@ -98,7 +98,7 @@ describe("Dashboard", () => {
     await waitFor(() => expect((screen.getByLabelText("By dimension") as HTMLInputElement).value).toBe("team"));
     expect(await screen.findByText("team=search")).toBeTruthy();
 
-    const main = calls.find((c) => c.query.includes("summary:spendSummary"))!;
+    const main = calls.find((c) => c.query.includes("query Dashboard("))!;
     expect(main.variables).toMatchObject({ t: "t1", bucket: "DAY", top: 10 });
     // The CSV is the provider breakdown of exactly the range and top N shown.
     vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:x");
@@ -117,16 +117,16 @@ describe("Dashboard", () => {
       denials: [], deniedKeys: [],
     });
     const handlers: Array<[RegExp, (v: Record<string, unknown>) => unknown]> = [
-      [/summary:spendSummary/, dash],
+      [/query Dashboard\(/, dash],
       [/repriceUnpricedEvents/, () => { repriced = true; return { repriceUnpricedEvents: { examined: 1, repriced: 1, stillUnpriced: 0, listCost: "0.7", tenantCost: "0.7" } }; }],
-      [/apiKeys\(tenantId:\$t,first:100\)\{edges\{node\{policy/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })],
+      [/query DimensionNames\(/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })],
     ];
     render(<Dashboard ctx={{ api: fakeApi(handlers, calls), tenant: tenant("ADMIN") }} />);
     fireEvent.click(await screen.findByRole("button", { name: "Re-price this range" }));
     expect((await screen.findByTestId("reprice-result")).textContent).toContain("Re-priced 1 of 1 calls ($0.70)");
     await waitFor(() => expect(screen.getByTestId("total").textContent).toBe("$0.70"));
     const call = calls.find((c) => c.query.includes("repriceUnpricedEvents"))!;
-    const main = calls.find((c) => c.query.includes("summary:spendSummary"))!;
+    const main = calls.find((c) => c.query.includes("query Dashboard("))!;
     expect(call.variables).toMatchObject({ t: "t1" });
     expect(new Date(String(call.variables.from)).getTime()).toBe(new Date(String(main.variables.from)).getTime());
     cleanup();
@@ -139,13 +139,13 @@ describe("Dashboard", () => {
   it("asks again with the new range and top N", async () => {
     const calls: Call[] = [];
     const empty = { summary: totals("0", 0), series: [], byProvider: breakdown([]), byModel: breakdown([]), byKey: breakdown([]), unknownModels: [], denials: [], deniedKeys: [] };
-    const api = fakeApi([[/summary:spendSummary/, () => empty], [/usageEvents/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })]], calls);
+    const api = fakeApi([[/query Dashboard\(/, () => empty], [/usageEvents/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })]], calls);
     render(<Dashboard ctx={{ api, tenant: tenant() }} />);
     expect(await screen.findByText(/No calls in this range yet/)).toBeTruthy();
     fireEvent.change(screen.getByLabelText("Range"), { target: { value: "24h" } });
-    await waitFor(() => expect(calls.filter((c) => c.query.includes("summary:")).at(-1)!.variables.bucket).toBe("HOUR"));
+    await waitFor(() => expect(calls.filter((c) => c.query.includes("query Dashboard(")).at(-1)!.variables.bucket).toBe("HOUR"));
     fireEvent.change(screen.getByLabelText("Top"), { target: { value: "25" } });
-    await waitFor(() => expect(calls.filter((c) => c.query.includes("summary:")).at(-1)!.variables.top).toBe(25));
+    await waitFor(() => expect(calls.filter((c) => c.query.includes("query Dashboard(")).at(-1)!.variables.top).toBe(25));
   });
 
   it("shows the server's error with its code", async () => {

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { CONFIRM_TOTP, DISABLE_TOTP, ENROL_TOTP, MY_MFA, REGENERATE_CODES } from "../gql";
+import { CONFIRM_TOTP, DISABLE_TOTP, ENROL_TOTP, MY_MFA, REGENERATE_CODES, type Document } from "../gql";
 import { ErrorBox, Field, useLoad } from "../ui";
 
 interface Enrolment { secret: string; otpauthUri: string; qrCode: string }
@@ -13,7 +13,7 @@ export function Account({ ctx }: { ctx: Ctx }) {
   const [code, setCode] = useState("");
   const [password, setPassword] = useState("");
   const [actErr, setActErr] = useState<unknown>(null);
-  const run = async <T,>(q: string, v: Record<string, unknown> = {}): Promise<T | null> => {
+  const run = async <T,>(q: Document, v: Record<string, unknown> = {}): Promise<T | null> => {
     setActErr(null);
     try { const d = await ctx.api.request<T>(q, v); reload(); return d; } catch (e) { setActErr(e); return null; }
   };

@@ -1,17 +1,10 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { AUDIT, AUDIT_NAMES } from "../gql";
+import { AUDIT, AUDIT_NAMES, type ResultOf } from "../gql";
 import { ACTION_AREAS, actionText, auditDetails, auditFilter, type AuditEntry, type AuditFilterForm, type Names } from "../audit";
 import { Empty, ErrorBox, useLoad, when } from "../ui";
 
-type Res = { auditLog: { edges: { node: AuditEntry }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
-interface NameSources {
-  apiKeys: { edges: { node: { id: string; name: string } }[] };
-  budgets: { edges: { node: { id: string; name: string } }[] };
-  members: { edges: { node: { user: { id: string; email: string } } }[] };
-  orgTree: { id: string; name: string }[];
-  pricingOverrides: { edges: { node: { id: string; provider: string; model: string } }[] };
-}
+type NameSources = ResultOf<typeof AUDIT_NAMES>;
 
 function namesOf(d: NameSources): Names {
   const m: Names = new Map();
@@ -34,9 +27,9 @@ export function Audit({ ctx }: { ctx: Ctx }) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [pageErr, setPageErr] = useState<unknown>(null);
   // Names are a nicety: without them (an error, a deleted key) the ids show.
-  const names = useLoad(async () => namesOf(await ctx.api.request<NameSources>(AUDIT_NAMES, { t })), [t]);
+  const names = useLoad(async () => namesOf(await ctx.api.request(AUDIT_NAMES, { t })), [t]);
   const first = useLoad(async () => {
-    const d = await ctx.api.request<Res>(AUDIT, { t, after: null, f: auditFilter(asked).filter });
+    const d = await ctx.api.request(AUDIT, { t, after: null, f: auditFilter(asked).filter });
     setMore([]);
     setCursor(d.auditLog.pageInfo.hasNextPage ? d.auditLog.pageInfo.endCursor : null);
     return d.auditLog.edges.map((e) => e.node);
@@ -98,7 +91,7 @@ export function Audit({ ctx }: { ctx: Ctx }) {
       {cursor && <button className="secondary" onClick={async () => {
         setPageErr(null);
         try {
-          const d = await ctx.api.request<Res>(AUDIT, { t, after: cursor, f: auditFilter(asked).filter });
+          const d = await ctx.api.request(AUDIT, { t, after: cursor, f: auditFilter(asked).filter });
           setMore((m) => [...m, ...d.auditLog.edges.map((e) => e.node)]);
           setCursor(d.auditLog.pageInfo.hasNextPage ? d.auditLog.pageInfo.endCursor : null);
         } catch (e) { setPageErr(e); }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { BUDGET_STATUSES, DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES, REPRICE, SPEND_CHART, type RepriceResult } from "../gql";
+import { BUDGET_STATUSES, DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES, REPRICE, SPEND_CHART, type RepriceResult, type ResultOf } from "../gql";
 import { formatCents, fromNano, toNano } from "../money";
 import { allowedBuckets, BUCKET_LABELS, bucketLabel, bucketTick, RANGE_LABELS, resolveRange, type Bucket, type RangeKey } from "../range";
 import {
@@ -12,16 +12,7 @@ import { TimeChart } from "../chart";
 import { periodWord, statusView, type BudgetStatus } from "../budgets";
 import { DownloadButton, Empty, ErrorBox, Money, useDebounced, useLoad, when } from "../ui";
 
-interface Dash {
-  summary: Totals;
-  series: SeriesPoint[];
-  byProvider: Breakdown;
-  byModel: Breakdown;
-  byKey: Breakdown;
-  unknownModels: { provider: string; model: string; requests: number; inputTokens: number; outputTokens: number; firstSeen: string; lastSeen: string }[];
-  denials: { keys: string[]; labels: string[]; requests: number }[];
-  deniedKeys: { keys: string[]; labels: string[]; requests: number }[];
-}
+type Dash = ResultOf<typeof DASHBOARD>;
 
 type Range = { from: Date; to: Date };
 const TOPS = [5, 10, 25, 50];
@@ -60,11 +51,11 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
   const vars = range ? { t, from: rfc3339(range.from), to: rfc3339(range.to), bucket, top } : null;
   const depKey = JSON.stringify(vars) + "#" + tick;
 
-  const { data, error, loading } = useLoad(async () => (vars ? ctx.api.request<Dash>(DASHBOARD, vars) : null), [depKey]);
+  const { data, error, loading } = useLoad(async () => (vars ? ctx.api.request(DASHBOARD, vars) : null), [depKey]);
   // Dimension names are looked up after the main figures, so they never delay them.
   const names = useLoad(async () => {
     if (!vars || !data) return null;
-    return dimensionNames(await ctx.api.request<DimensionSources>(DIMENSION_NAMES, { t, from: vars.from, to: vars.to }));
+    return dimensionNames(await ctx.api.request(DIMENSION_NAMES, { t, from: vars.from, to: vars.to }));
   }, [depKey, !!data]);
   useEffect(() => {
     if (autoDim && !dim && names.data?.length) setDim(names.data[0]);
@@ -74,9 +65,9 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
   const dimAsked = autoDim ? dim.trim() : dimTyped;
   const dimBreakdown = useLoad(async () => {
     if (!vars || !dimAsked || !data) return null;
-    return (await ctx.api.request<{ spendBreakdown: Breakdown }>(DIMENSION_BREAKDOWN, { t, from: vars.from, to: vars.to, dim: dimAsked, top })).spendBreakdown;
+    return (await ctx.api.request(DIMENSION_BREAKDOWN, { t, from: vars.from, to: vars.to, dim: dimAsked, top })).spendBreakdown;
   }, [depKey, dimAsked, !!data]);
-  const budgets = useLoad(() => ctx.api.request<{ budgetStatuses: BudgetStatus[] }>(BUDGET_STATUSES, { t }), [t, tick]);
+  const budgets = useLoad(() => ctx.api.request(BUDGET_STATUSES, { t }), [t, tick]);
 
   // Refresh asks again even when the range (whole hours) did not move.
   const refresh = () => { setNow(new Date()); setTick((n) => n + 1); };
@@ -166,10 +157,6 @@ function Kpis({ s, denied }: { s: Totals; denied: number }) {
   );
 }
 
-interface ChartData {
-  stacked: GroupedPoint[];
-  previous: SeriesPoint[];
-}
 
 /** Spend over time, stacked by a group-by, against the period before; a bar opens its calls. */
 function SpendChart({ ctx, range, bucket, tick, points }: { ctx: Ctx; range: Range; bucket: Bucket; tick: number; points: SeriesPoint[] }) {
@@ -177,7 +164,7 @@ function SpendChart({ ctx, range, bucket, tick, points }: { ctx: Ctx; range: Ran
   const [stackBy, setStackBy] = useState<StackBy>(() => (localStorage.getItem(STACK_KEY) as StackBy) in STACKS ? localStorage.getItem(STACK_KEY) as StackBy : "PROVIDER");
   const prev = previousRange(range);
   const vars = { t, from: rfc3339(range.from), to: rfc3339(range.to), pfrom: rfc3339(prev.from), bucket, group: stackBy === "NONE" ? null : [{ field: stackBy }] };
-  const chart = useLoad(() => ctx.api.request<ChartData>(SPEND_CHART, vars), [JSON.stringify(vars), tick]);
+  const chart = useLoad(() => ctx.api.request(SPEND_CHART, vars), [JSON.stringify(vars), tick]);
   const stack = chart.data ? stackLayers(range, bucket, chart.data.stacked) : null;
   const before = chart.data ? previousLine(range, bucket, chart.data.previous) : null;
   const nowTotal = stack ? stack.totals.reduce((a, b) => a + b, 0n) : 0n;
@@ -346,7 +333,7 @@ function UnknownModels({ rows, ctx, range, onRepriced }: { rows: Dash["unknownMo
   const reprice = async () => {
     setBusy(true); setError(null); setResult(null);
     try {
-      const d = await ctx.api.request<{ repriceUnpricedEvents: RepriceResult }>(REPRICE,
+      const d = await ctx.api.request(REPRICE,
         { t: ctx.tenant.id, from: range.from.toISOString(), to: range.to.toISOString() });
       setResult(d.repriceUnpricedEvents);
       onRepriced();

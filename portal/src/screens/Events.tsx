@@ -9,7 +9,6 @@ import { Explanation } from "./Pricing";
 
 const DAY = 24 * 3600_000;
 const PAGE = 50;
-type EventsRes = { usageEvents: { edges: { node: UsageEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
 
 /** The query in the address bar, followed as it changes (drill-down links, back/forward). */
 function useHashQuery(): EventQuery {
@@ -39,7 +38,7 @@ export function Events({ ctx }: { ctx: Ctx }) {
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 7 * DAY);
     const range = { from: rfc3339(from), to: rfc3339(to) };
     const vars = { t, ...range, f: spendFilter(q), n: PAGE };
-    const d = await ctx.api.request<EventsRes>(FILTERED_EVENTS, vars);
+    const d = await ctx.api.request(FILTERED_EVENTS, vars);
     setMore([]);
     setSelected(null);
     setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
@@ -92,7 +91,7 @@ export function Events({ ctx }: { ctx: Ctx }) {
       {cursor && first.data && <button className="secondary" onClick={async () => {
         setPageErr(null);
         try {
-          const d = await ctx.api.request<EventsRes>(FILTERED_EVENTS, { ...first.data!.vars, after: cursor });
+          const d = await ctx.api.request(FILTERED_EVENTS, { ...first.data!.vars, after: cursor });
           setMore((m) => [...m, ...d.usageEvents.edges.map((x) => x.node)]);
           setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
         } catch (x) { setPageErr(x); }

@@ -1,6 +1,6 @@
 import { useRef, useState } from "react";
 import type { Ctx } from "../App";
-import { API_KEYS, CREATE_KEY, REVOKE_KEY, ROTATE_KEY } from "../gql";
+import { API_KEYS, CREATE_KEY, REVOKE_KEY, ROTATE_KEY, type Document } from "../gql";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 import { parseDims, policySummary, splitList, type KeyPolicy } from "../validate";
 
@@ -29,7 +29,7 @@ export function Keys({ ctx }: { ctx: Ctx }) {
   const keys = [...(data?.apiKeys.edges.map((e) => e.node) ?? []), ...more];
   const nameOf = (id: string | null) => keys.find((k) => k.id === id)?.prefix;
 
-  async function act(q: string, k: Key, question: string) {
+  async function act(q: Document, k: Key, question: string) {
     if (!window.confirm(question)) return;
     setActionError(null);
     try {

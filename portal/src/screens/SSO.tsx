@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { CONFIGURE_SSO, CREATE_SCIM_TOKEN, DELETE_SSO, GET_TENANT_SSO, REVOKE_SCIM_TOKEN, ROTATE_SCIM_TOKEN, SET_MFA_REQUIRED } from "../gql";
+import { CONFIGURE_SSO, CREATE_SCIM_TOKEN, DELETE_SSO, GET_TENANT_SSO, REVOKE_SCIM_TOKEN, ROTATE_SCIM_TOKEN, SET_MFA_REQUIRED, type Document } from "../gql";
 import { formatMapping, parseMappings, SCOPED_ROLES, type GroupMapping, type ScopeNode } from "../sso";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
@@ -37,7 +37,7 @@ export function SSO({ ctx }: { ctx: Ctx }) {
   if (ctx.tenant.role !== "OWNER") {
     return <section aria-labelledby="sso-h"><h2 id="sso-h">Sign-in &amp; SSO</h2><Empty>Only owners of this tenant manage its sign-in.</Empty></section>;
   }
-  const run = async (q: string, v: Record<string, unknown>) => {
+  const run = async (q: Document, v: Record<string, unknown>) => {
     setActErr(null);
     setSaved("");
     try { const d = await ctx.api.request<Record<string, unknown>>(q, { t, ...v }); reload(); return d; } catch (e) { setActErr(e); return null; }
