@@ -69,6 +69,7 @@ export type KeyPolicyInput = {
   allowedModels?: Array<string> | null | undefined;
   allowedProviders?: Array<string> | null | undefined;
   defaultDimensions?: Array<DimensionInput> | null | undefined;
+  injectProviderCredentials?: boolean | null | undefined;
   /** 0 or absent: no limit. */
   requestsPerMinute?: number | null | undefined;
   requirePricedModels?: boolean | null | undefined;
