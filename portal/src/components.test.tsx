@@ -12,6 +12,8 @@ import { Alerts } from "./screens/Alerts";
 import { Insights } from "./screens/Insights";
 import { SecretPanel } from "./screens/Keys";
 import { Catalogue, Revisions } from "./screens/Pricing";
+import { Events } from "./screens/Events";
+import { Audit } from "./screens/Audit";
 import { ErrorBox } from "./ui";
 import { GqlError } from "./gql";
 import type { Alert } from "./alerts";
@@ -326,5 +328,69 @@ describe("Insights", () => {
     const card = await screen.findByTestId("recommendation");
     expect(within(card).queryByRole("button")).toBeNull();
     expect(card.textContent).toContain("No direct saving");
+
+describe("Events", () => {
+  const event = (id: string, model: string) => ({
+    id, time: "2026-03-04T10:00:00Z", keyId: "k1", keyName: "search backend", source: "gateway", provider: "openai", operation: "chat.completions",
+    modelRequested: model, modelServed: model, catalogueModel: model, status: 200, streaming: false, complete: true, latencyMs: 10, requestId: "r",
+    serviceTier: "", dimensions: [{ name: "team", value: "search" }], tokens: { input: 1000, output: 100 }, priced: true, listCost: "0.0123",
+    tenantCost: "0.0123", providerReportedCost: null, overrideIds: "", pricingTier: "standard",
+    costLines: [{ class: "input", quantity: 1000, listRatePerMillion: "2.5", tenantRatePerMillion: "2.5", amount: "0.0025" },
+      { class: "output", quantity: 100, listRatePerMillion: "98", tenantRatePerMillion: "98", amount: "0.0098" }],
+  });
+  it("asks with the drill-down's filter and explains a call", async () => {
+    window.location.hash = "#/events?model=gpt-4o&dim=team&value=search&from=2026-03-01T00:00:00Z&to=2026-03-08T00:00:00Z";
+    const calls: Call[] = [];
+    const api = fakeApi([[/query FilteredEvents\(/, () => ({ usageEvents: { edges: [{ node: event("e1", "gpt-4o") }], pageInfo: { hasNextPage: false, endCursor: null } } })]], calls);
+    render(<Events ctx={{ api, tenant: tenant() }} />);
+    expect((await screen.findByTestId("events-scope")).textContent).toContain("only model gpt-4o, team=search");
+    expect(calls[0].variables).toEqual({ t: "t1", from: "2026-03-01T00:00:00Z", to: "2026-03-08T00:00:00Z", n: 50,
+      f: { models: ["gpt-4o"], dimensions: [{ name: "team", values: ["search"] }] } });
+    fireEvent.click(await screen.findByRole("button", { name: "Why this cost: event e1" }));
+    const lines = await screen.findByTestId("cost-lines");
+    expect(lines.textContent).toContain("$98.00 / 1M tokens");
+    expect(screen.getByTestId("tenant-cost").getAttribute("data-value")).toBe("0.0123");
+    window.location.hash = "";
+  });
+  it("says what is missing before asking", async () => {
+    window.location.hash = "#/events";
+    const calls: Call[] = [];
+    const api = fakeApi([[/query FilteredEvents\(/, () => ({ usageEvents: { edges: [], pageInfo: { hasNextPage: false, endCursor: null } } })]], calls);
+    render(<Events ctx={{ api, tenant: tenant() }} />);
+    expect(await screen.findByText("No calls match in this range.")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Value"), { target: { value: "search" } });
+    expect((await screen.findByText("Name the dimension the value belongs to.")).getAttribute("role")).toBe("alert");
+    fireEvent.click(screen.getByRole("button", { name: "Show" }));
+    expect(window.location.hash).toBe("#/events");
+    expect(calls).toHaveLength(1);
+    window.location.hash = "";
+  });
+});
+
+describe("Audit", () => {
+  it("filters on the server and reads details in words, dollars and names", async () => {
+    const calls: Call[] = [];
+    const entry = { id: "1", actor: "ann@example.com", action: "budget.create", targetType: "budget", targetId: "b1",
+      details: '{"name":"monthly","amount_nano_usd":3448634415,"key_id":"k1"}', createdAt: "2026-03-04T10:00:00Z" };
+    const api = fakeApi([
+      [/query AuditNames\(/, () => ({ apiKeys: { edges: [{ node: { id: "k1", name: "search backend" } }] }, budgets: { edges: [{ node: { id: "b1", name: "monthly" } }] },
+        members: { edges: [] }, orgTree: [], pricingOverrides: { edges: [] } })],
+      [/query Audit\(/, () => ({ auditLog: { edges: [{ node: entry }], pageInfo: { hasNextPage: false, endCursor: null } } })],
+    ], calls);
+    render(<Audit ctx={{ api, tenant: tenant() }} />);
+    const table = await screen.findByTestId("audit");
+    await waitFor(() => expect(table.textContent).toContain("budget “monthly”"));
+    expect(table.textContent).toContain("Budget created");
+    expect(table.textContent).toContain("key idkey “search backend”");
+    expect(within(table).getByTitle("$3.448634415 exactly").textContent).toBe("$3.45");
+    fireEvent.change(screen.getByLabelText("Action"), { target: { value: "budget." } });
+    fireEvent.change(screen.getByLabelText("Actor"), { target: { value: "ann" } });
+    fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-03-01" } });
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    await waitFor(() => expect(calls.filter((c) => /query Audit\(/.test(c.query))).toHaveLength(2));
+    expect(calls.filter((c) => /query Audit\(/.test(c.query))[1].variables).toEqual({ t: "t1", after: null, f: { actions: ["budget."], actor: "ann", from: "2026-03-01T00:00:00.000Z" } });
+    fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-02-01" } });
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("The end day must not be before the start day.");
   });
 });
