@@ -82,7 +82,7 @@ function Shell({ api }: { api: Api }) {
   const [liveState, setLiveState] = useState<LiveState>("connecting");
 
   useEffect(() => {
-    api.request<{ tenants: Tenant[] }>(TENANTS).then((d) => setTenants(d.tenants), setError);
+    api.request(TENANTS).then((d) => setTenants(d.tenants), setError);
   }, [api]);
   useEffect(() => {
     const f = () => setPage(pageFromHash());

@@ -108,8 +108,10 @@ export class Api {
    * generated document gives the result and variables their types; a plain
    * string document takes the result type as a type argument.
    */
-  request<D extends TypedDocumentString<any, any>>(query: D, variables: VariablesOf<D>): Promise<ResultOf<D>>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  request<T>(query: Document, variables?: Record<string, unknown>): Promise<T>;
+  // Variables may be left out only when the document has no required ones.
+  request<D extends TypedDocumentString<any, any>>( // eslint-disable-line @typescript-eslint/no-explicit-any
+    query: D, ...variables: {} extends VariablesOf<D> ? [VariablesOf<D>?] : [VariablesOf<D>]): Promise<ResultOf<D>>; // eslint-disable-line @typescript-eslint/no-empty-object-type
+  request<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
   async request<T>(query: Document, variables: Record<string, unknown> = {}): Promise<T> {
     if (this.session && Date.parse(this.session.expiresAt) - Date.now() < 30_000) await this.refresh();
     try {

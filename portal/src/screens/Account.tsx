@@ -7,7 +7,7 @@ interface Enrolment { secret: string; otpauthUri: string; qrCode: string }
 
 /** The signed-in user's two-factor authentication (TOTP with an authenticator app, recovery codes). */
 export function Account({ ctx }: { ctx: Ctx }) {
-  const { data, error, reload } = useLoad(() => ctx.api.request<{ myMFA: { totpEnabled: boolean; recoveryCodesLeft: number } }>(MY_MFA), []);
+  const { data, error, reload } = useLoad(() => ctx.api.request(MY_MFA), []);
   const [enrol, setEnrol] = useState<Enrolment | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [code, setCode] = useState("");
@@ -15,7 +15,7 @@ export function Account({ ctx }: { ctx: Ctx }) {
   const [actErr, setActErr] = useState<unknown>(null);
   const run = async <T,>(q: Document, v: Record<string, unknown> = {}): Promise<T | null> => {
     setActErr(null);
-    try { const d = await ctx.api.request<T>(q, v); reload(); return d; } catch (e) { setActErr(e); return null; }
+    try { const d = await ctx.api.request<T>(String(q), v); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
   const on = data?.myMFA.totpEnabled;
   return (

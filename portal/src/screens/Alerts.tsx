@@ -5,7 +5,7 @@ import { formatUSD } from "../money";
 import { Empty, ErrorBox, useLoad, when } from "../ui";
 
 export function Alerts({ ctx, live, liveState }: { ctx: Ctx; live: Alert[]; liveState: LiveState }) {
-  const history = useLoad(() => ctx.api.request<{ budgetAlertHistory: Alert[] }>(ALERT_HISTORY, { t: ctx.tenant.id, n: 100 }), [ctx.tenant.id]);
+  const history = useLoad(() => ctx.api.request(ALERT_HISTORY, { t: ctx.tenant.id, n: 100 }), [ctx.tenant.id]);
   const liveIds = new Set(live.map((a) => a.id));
   const feed = mergeAlerts(live, history.data?.budgetAlertHistory ?? []);
   return (

@@ -14,8 +14,8 @@ const EMPTY: BudgetForm = { name: "", scope: "TENANT", keyId: "", dimensionName:
 export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
   const t = ctx.tenant.id;
   const canManage = ctx.tenant.role !== "VIEWER";
-  const { data, error, reload } = useLoad(() => ctx.api.request<{ budgetStatuses: BudgetStatus[] }>(BUDGET_STATUSES, { t }), [t]);
-  const keys = useLoad(() => ctx.api.request<{ apiKeys: { edges: { node: KeyRef }[] } }>(API_KEYS, { t }), [t]);
+  const { data, error, reload } = useLoad(() => ctx.api.request(BUDGET_STATUSES, { t }), [t]);
+  const keys = useLoad(() => ctx.api.request(API_KEYS, { t }), [t]);
   const [editing, setEditing] = useState<{ id: string | null; form: BudgetForm } | null>(null);
   const [actErr, setActErr] = useState<unknown>(null);
   // A live alert means spend moved: show the new figures.

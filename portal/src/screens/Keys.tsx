@@ -19,7 +19,7 @@ export function Keys({ ctx }: { ctx: Ctx }) {
   const [more, setMore] = useState<Key[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const { data, error, reload } = useLoad(async () => {
-    const d = await ctx.api.request<Conn>(API_KEYS, { t, status: filter || null });
+    const d = await ctx.api.request(API_KEYS, { t, status: filter || null });
     setMore([]);
     setCursor(d.apiKeys.pageInfo.hasNextPage ? d.apiKeys.pageInfo.endCursor : null);
     return d;
@@ -33,7 +33,7 @@ export function Keys({ ctx }: { ctx: Ctx }) {
     if (!window.confirm(question)) return;
     setActionError(null);
     try {
-      const d = await ctx.api.request<{ rotateAPIKey?: { secret: string; key: Key } }>(q, { t, id: k.id });
+      const d = await ctx.api.request<{ rotateAPIKey?: { secret: string; key: Key } }>(String(q), { t, id: k.id });
       if (d.rotateAPIKey) setSecret({ name: d.rotateAPIKey.key.name, secret: d.rotateAPIKey.secret });
       reload();
     } catch (e) {
@@ -90,7 +90,7 @@ export function Keys({ ctx }: { ctx: Ctx }) {
       )}
       {cursor && <button className="secondary" onClick={async () => {
         try {
-          const d = await ctx.api.request<Conn>(API_KEYS, { t, status: filter || null, after: cursor });
+          const d = await ctx.api.request(API_KEYS, { t, status: filter || null, after: cursor });
           setMore((m) => [...m, ...d.apiKeys.edges.map((e) => e.node)]);
           setCursor(d.apiKeys.pageInfo.hasNextPage ? d.apiKeys.pageInfo.endCursor : null);
         } catch (e) { setActionError(e); }
@@ -158,7 +158,7 @@ function CreateKey({ ctx, onCreated }: { ctx: Ctx; onCreated: (name: string, sec
         if (Object.keys(fe).length) return;
         setError(null);
         try {
-          const d = await ctx.api.request<{ createAPIKey: { secret: string; key: { name: string } } }>(CREATE_KEY, {
+          const d = await ctx.api.request(CREATE_KEY, {
             t: ctx.tenant.id,
             n: f.name.trim(),
             p: { allowedProviders: splitList(f.providers), allowedModels: splitList(f.models), requiredDimensions: splitList(f.required), defaultDimensions: dims, requirePricedModels: f.priced },

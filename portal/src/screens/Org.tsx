@@ -17,7 +17,7 @@ export function Org({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   const month = resolveRange("mtd", new Date());
   const { data, error, reload } = useLoad(
-    () => ctx.api.request<TreeData>(ORG_TREE, { t, from: month.from.toISOString(), to: month.to.toISOString() }), [t]);
+    () => ctx.api.request(ORG_TREE, { t, from: month.from.toISOString(), to: month.to.toISOString() }), [t]);
   const [adding, setAdding] = useState<{ kind: NodeKind; parent: OrgNode | null } | null>(null);
   const [budgetAt, setBudgetAt] = useState<OrgNode | null>(null);
   const isAdmin = ctx.tenant.role === "OWNER" || ctx.tenant.role === "ADMIN";

@@ -32,7 +32,7 @@ const PAGE = 100;
 export function Catalogue({ ctx, version }: { ctx: Ctx; version: number }) {
   const [q, setQ] = useState("");
   const [asked, setAsked] = useState({ q: "", provider: "", n: PAGE });
-  const cat = useLoad(() => ctx.api.request<{ pricingCatalogue: CatalogueModel[] }>(CATALOGUE_BROWSE, { q: asked.q || null, p: asked.provider || null, n: asked.n }),
+  const cat = useLoad(() => ctx.api.request(CATALOGUE_BROWSE, { q: asked.q || null, p: asked.provider || null, n: asked.n }),
     [asked.q, asked.provider, asked.n, version]);
   const rows = cat.data?.pricingCatalogue ?? [];
   return (
@@ -87,7 +87,7 @@ const SHOWN = 40;
 
 /** Catalogue revisions: review a proposed diff, and apply or reject it (pricing admins). */
 export function Revisions({ ctx, onApplied }: { ctx: Ctx; onApplied: () => void }) {
-  const revs = useLoad(() => ctx.api.request<{ pricingRevisions: PricingRevision[]; canManagePricing: boolean }>(PRICING_REVISIONS, { n: 10 }), []);
+  const revs = useLoad(() => ctx.api.request(PRICING_REVISIONS, { n: 10 }), []);
   const [open, setOpen] = useState<string | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -152,7 +152,7 @@ export function RevisionDiff({ rev, canManage, busy, onDecide }: { rev: PricingR
 function Overrides({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   const canManage = ctx.tenant.role !== "VIEWER";
-  const ov = useLoad(() => ctx.api.request<{ pricingOverrides: { edges: { node: Override }[] } }>(OVERRIDES, { t }), [t]);
+  const ov = useLoad(() => ctx.api.request(OVERRIDES, { t }), [t]);
   const [editing, setEditing] = useState<{ id: string | null; form: OverrideForm } | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const overrides = ov.data?.pricingOverrides.edges.map((e) => e.node) ?? [];
@@ -251,7 +251,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
   const first = useLoad(async () => {
     const to = new Date(Math.ceil(Date.now() / 1000) * 1000);
     const range = { from: rfc3339(new Date(to.getTime() - 7 * DAY)), to: rfc3339(to) };
-    const d = await ctx.api.request<EventsRes>(USAGE_EVENTS, { t, ...range, n: 20 });
+    const d = await ctx.api.request(USAGE_EVENTS, { t, ...range, n: 20 });
     setMore([]);
     setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
     return { range, events: d.usageEvents.edges.map((e) => e.node) };
@@ -272,7 +272,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
         e.preventDefault();
         setLookupErr(null);
         if (!lookup.trim()) return setLookupErr(new Error("Enter an event id."));
-        try { setSelected((await ctx.api.request<{ usageEvent: UsageEvent }>(USAGE_EVENT, { t, id: lookup.trim() })).usageEvent); } catch (x) { setLookupErr(x); }
+        try { setSelected((await ctx.api.request(USAGE_EVENT, { t, id: lookup.trim() })).usageEvent); } catch (x) { setLookupErr(x); }
       }}>
         <label htmlFor="ev-id" className="sr-only">Event id</label>
         <input id="ev-id" placeholder="event id" value={lookup} onChange={(e) => setLookup(e.target.value)} />
@@ -298,7 +298,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
       {cursor && <button className="secondary" onClick={async () => {
         setPageErr(null);
         try {
-          const d = await ctx.api.request<EventsRes>(USAGE_EVENTS, { t, ...first.data?.range, n: 20, after: cursor });
+          const d = await ctx.api.request(USAGE_EVENTS, { t, ...first.data!.range, n: 20, after: cursor });
           setMore((m) => [...m, ...d.usageEvents.edges.map((x) => x.node)]);
           setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
         } catch (x) { setPageErr(x); }

@@ -18,7 +18,7 @@ const list = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolea
 /** Owners: the tenant's identity provider, SCIM tokens and two-factor requirement. */
 export function SSO({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
-  const { data, error, reload } = useLoad(() => ctx.api.request<Res>(GET_TENANT_SSO, { t }), [t]);
+  const { data, error, reload } = useLoad(() => ctx.api.request(GET_TENANT_SSO, { t }), [t]);
   const [f, setF] = useState({ enabled: true, displayName: "", issuerUrl: "", clientId: "", clientSecret: "", scopes: "openid email profile offline_access",
     domains: "", groupsClaim: "groups", mappings: "", defaultRole: "", jit: true, ssoRequired: false, breakGlass: "" });
   const [actErr, setActErr] = useState<unknown>(null);
@@ -40,7 +40,7 @@ export function SSO({ ctx }: { ctx: Ctx }) {
   const run = async (q: Document, v: Record<string, unknown>) => {
     setActErr(null);
     setSaved("");
-    try { const d = await ctx.api.request<Record<string, unknown>>(q, { t, ...v }); reload(); return d; } catch (e) { setActErr(e); return null; }
+    try { const d = await ctx.api.request<Record<string, unknown>>(String(q), { t, ...v }); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
   const pickable = nodes.filter((n) => !n.archivedAt && n.kind === (pick.role === "TEAM_ADMIN" ? "TEAM" : "PROJECT"));
   return (
