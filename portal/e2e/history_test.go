@@ -217,6 +217,9 @@ func runAxe(src string) chromedp.Action[[]axeViolation] {
 			return nil, fmt.Errorf("axe.run: %w", err)
 		}
 		var out []axeViolation
-		return out, json.Unmarshal([]byte(raw), &out)
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			return nil, fmt.Errorf("axe result %.200s: %w", raw, err)
+		}
+		return out, nil
 	}
 }
