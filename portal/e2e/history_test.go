@@ -50,6 +50,7 @@ func TestPortalWithHistory(t *testing.T) {
 	signIn(t, ctx, srv.URL, srv.DemoEmail, srv.DemoPassword)
 	var layers, buckets int
 	var vsPrevious, tip, legendPressed, burn, bucket90, bucket24 string
+	var burnDays int
 	run(t, ctx, "dashboard, last 30 days",
 		chromedp.WaitVisible(chromedp.CSS(`#dash-h`)),
 		fill(`#range`, "30d"),
@@ -71,6 +72,9 @@ func TestPortalWithHistory(t *testing.T) {
 		into(&legendPressed, chromedp.Evaluate[string](`document.querySelector('.legend button.legend-item').getAttribute('aria-pressed')`)),
 		waitJS(`document.querySelector('[data-testid=dash-budgets] li[data-budget="Demo monthly"]')`, 30*time.Second),
 		into(&burn, textOf(`[data-testid=dash-budgets] [data-testid=burn-status]`)),
+		// The burn-down chart of the month: a day a bucket, drawn.
+		waitJS(`document.querySelector('[data-testid=dash-budgets] [data-testid=burnchart] canvas')`, 30*time.Second),
+		into(&burnDays, chromedp.Evaluate[int](`+document.querySelector('[data-testid=burnchart]').dataset.buckets`)),
 		shots(t, "40-dashboard-history"),
 		fill(`#range`, "90d"),
 		into(&bucket90, chromedp.Evaluate[string](`document.querySelector('#bucket').value`)),
@@ -93,6 +97,9 @@ func TestPortalWithHistory(t *testing.T) {
 	}
 	if !strings.Contains(burn, "of $100.00") || !strings.Contains(burn, "forecast $") || !strings.Contains(burn, "of the period gone") {
 		t.Errorf("budget burn-down on the dashboard: %q", burn)
+	}
+	if daysInMonth := time.Date(now.Year(), now.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day(); burnDays != daysInMonth {
+		t.Errorf("the monthly budget's burn-down has %d buckets, the month %d days", burnDays, daysInMonth)
 	}
 	if bucket90 != "DAY" || bucket24 != "HOUR" {
 		t.Errorf("bars follow the range: 90 days %s (want DAY), 24 hours after weekly %s (want HOUR)", bucket90, bucket24)

@@ -177,3 +177,60 @@ export function TimeChart({ starts, layers, compare, labelOf, tickOf, title, hei
     </figure>
   );
 }
+
+export interface BurnChartProps {
+  starts: Date[];
+  /** Cumulative spend, nano-USD, null after now. */
+  spent: (bigint | null)[];
+  /** The forecast line from now to the period end, null before now. */
+  forecast: (bigint | null)[];
+  /** The budget's amount, nano-USD. */
+  amount: bigint;
+  tickOf: (d: Date) => string;
+  title: string;
+  height?: number;
+}
+
+/** A budget's burn-down: spend so far against the amount, and where the forecast lands at period end. */
+export function BurnChart({ starts, spent, forecast, amount, tickOf, title, height = 150 }: BurnChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || !canDraw()) return;
+    const xs = starts.map((d) => d.getTime() / 1000);
+    const line = (v: (bigint | null)[]) => v.map((x) => (x == null ? null : plotUSD(x)));
+    const data = [xs, line(spent), line(forecast), starts.map(() => plotUSD(amount))] as uPlot.AlignedData;
+    const u = new uPlot({
+      width: Math.max(el.clientWidth, 200),
+      height,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+      legend: { show: false },
+      cursor: { show: false },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, plotUSD(amount)) * 1.1 || 1] } },
+      axes: [
+        { stroke: "#5b6470", grid: { show: false }, splits: (uu) => tickSplits(uu.data[0] as number[], uu.bbox.width / (window.devicePixelRatio || 1)),
+          values: (_u, splits) => splits.map((ts) => tickOf(new Date(ts * 1000))) },
+        { stroke: "#5b6470", size: 64, values: (_u, vals) => vals.map(yTick), grid: { stroke: "#eef0f3" } },
+      ],
+      series: [
+        {},
+        { label: "Spent", stroke: PALETTE[0], fill: PALETTE[0] + "33", width: 2, points: { show: false } },
+        { label: "Forecast", stroke: "#b54708", width: 2, dash: [6, 4], points: { show: false } },
+        { label: "Budget", stroke: "#b42318", width: 1.5, points: { show: false } },
+      ],
+    }, data, el);
+    const ro = new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    ro.observe(el);
+    return () => { ro.disconnect(); u.destroy(); };
+  }, [starts, spent, forecast, amount, height]); // eslint-disable-line react-hooks/exhaustive-deps
+  return (
+    <figure className="burnchart" data-testid="burnchart" data-buckets={starts.length}>
+      <div className="plot" ref={box} role="img" aria-label={title} />
+      <figcaption className="legend small">
+        <span className="legend-item"><span className="swatch" style={{ background: PALETTE[0] }} aria-hidden="true" />spent so far</span>
+        <span className="legend-item"><span className="swatch dashed" style={{ borderColor: "#b54708" }} aria-hidden="true" />forecast</span>
+        <span className="legend-item"><span className="swatch" style={{ background: "#b42318", height: 2 }} aria-hidden="true" />budget</span>
+      </figcaption>
+    </figure>
+  );
+}

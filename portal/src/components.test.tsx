@@ -71,6 +71,7 @@ describe("Dashboard", () => {
         ],
         previous: [{ start: String(v.pfrom).slice(0, 10) + "T00:00:00Z", totals: { requests: 1, tenantCost: "0.021" } }],
       })],
+      [/query BudgetBurn\(/, () => ({ spendTimeSeries: [{ start: "2026-03-01T00:00:00Z", totals: { tenantCost: "4" } }] })],
       [/budgetStatuses/, () => ({ budgetStatuses: [{
         budget: { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "10", thresholds: [50, 100], hard: true, webhookUrl: null },
         periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "4", reserved: "0", remaining: "6", percentUsed: 40, forecast: "12.5", blocked: false,
@@ -94,6 +95,9 @@ describe("Dashboard", () => {
     expect(screen.getByTestId("timechart").getAttribute("data-layers")).toBe("2");
     // Budgets with their burn-down.
     expect((await screen.findByTestId("burn-status")).textContent).toContain("forecast");
+    // The burn-down covers the budget's whole period, a day a bucket.
+    expect((await screen.findByTestId("burnchart")).getAttribute("data-buckets")).toBe("31");
+    expect(calls.find((c) => /query BudgetBurn\(/.test(c.query))!.variables).toMatchObject({ t: "t1", from: "2026-03-01T00:00:00Z", bucket: "DAY", f: null });
     expect(screen.getByText("search backend")).toBeTruthy();
     expect(screen.getByText("acme-llm")).toBeTruthy();
     // The first dimension the tenant uses is picked and broken down.
@@ -328,6 +332,8 @@ describe("Insights", () => {
     const card = await screen.findByTestId("recommendation");
     expect(within(card).queryByRole("button")).toBeNull();
     expect(card.textContent).toContain("No direct saving");
+  });
+});
 
 describe("Events", () => {
   const event = (id: string, model: string) => ({

@@ -303,6 +303,10 @@ export const SPEND_CHART = graphql(`query SpendChart($t:ID!,$from:Time!,$to:Time
   stacked:spendTimeSeries(tenantId:$t,from:$from,to:$to,bucket:$bucket,groupBy:$group){start keys labels totals{requests tenantCost}}
   previous:spendTimeSeries(tenantId:$t,from:$pfrom,to:$from,bucket:$bucket){start totals{requests tenantCost}}
 }`);
+/** A budget's period spend per bucket, narrowed to what the budget counts (the dashboard's burn-down). */
+export const BUDGET_BURN = graphql(`query BudgetBurn($t:ID!,$from:Time!,$to:Time!,$bucket:TimeBucket!,$f:SpendFilter){
+  spendTimeSeries(tenantId:$t,from:$from,to:$to,bucket:$bucket,filter:$f){start totals{tenantCost}}
+}`);
 /** Usage events narrowed by the event list's filter (drill-down from the dashboard). */
 export const FILTERED_EVENTS = graphql(`query FilteredEvents($t:ID!,$from:Time!,$to:Time!,$f:SpendFilter,$after:String,$n:Int){usageEvents(tenantId:$t,from:$from,to:$to,filter:$f,first:$n,after:$after){edges{node{...EventFields}} pageInfo{hasNextPage endCursor}}}`);
 /** The breakdown by one caller dimension (the dashboard's dimension picker). */

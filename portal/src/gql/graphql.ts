@@ -298,7 +298,7 @@ export type BudgetStatusesQueryVariables = Exact<{
 }>;
 
 
-export type BudgetStatusesQuery = { budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, createdAt: string, updatedAt: string } }> };
+export type BudgetStatusesQuery = { budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, forecastLow: string, forecastHigh: string, willExceedOn: string | null, forecastMethod: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, createdAt: string, updatedAt: string } }> };
 
 export type NodeFieldsFragment = { id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null };
 
@@ -453,6 +453,17 @@ export type SpendChartQueryVariables = Exact<{
 
 
 export type SpendChartQuery = { stacked: Array<{ start: string, keys: Array<string>, labels: Array<string>, totals: { requests: number, tenantCost: string } }>, previous: Array<{ start: string, totals: { requests: number, tenantCost: string } }> };
+
+export type BudgetBurnQueryVariables = Exact<{
+  t: string | number;
+  from: string;
+  to: string;
+  bucket: TimeBucket;
+  f?: SpendFilter | null | undefined;
+}>;
+
+
+export type BudgetBurnQuery = { spendTimeSeries: Array<{ start: string, totals: { tenantCost: string } }> };
 
 export type FilteredEventsQueryVariables = Exact<{
   t: string | number;
@@ -1176,6 +1187,10 @@ export const BudgetStatusesDocument = new TypedDocumentString(`
     remaining
     percentUsed
     forecast
+    forecastLow
+    forecastHigh
+    willExceedOn
+    forecastMethod
     blocked
   }
 }
@@ -1721,6 +1736,16 @@ export const SpendChartDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<SpendChartQuery, SpendChartQueryVariables>;
+export const BudgetBurnDocument = new TypedDocumentString(`
+    query BudgetBurn($t: ID!, $from: Time!, $to: Time!, $bucket: TimeBucket!, $f: SpendFilter) {
+  spendTimeSeries(tenantId: $t, from: $from, to: $to, bucket: $bucket, filter: $f) {
+    start
+    totals {
+      tenantCost
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<BudgetBurnQuery, BudgetBurnQueryVariables>;
 export const FilteredEventsDocument = new TypedDocumentString(`
     query FilteredEvents($t: ID!, $from: Time!, $to: Time!, $f: SpendFilter, $after: String, $n: Int) {
   usageEvents(

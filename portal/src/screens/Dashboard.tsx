@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { BUDGET_STATUSES, DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES, REPRICE, SPEND_CHART, type RepriceResult, type ResultOf } from "../gql";
+import { BUDGET_BURN, BUDGET_STATUSES, DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES, REPRICE, SPEND_CHART, type RepriceResult, type ResultOf } from "../gql";
 import { formatCents, fromNano, toNano } from "../money";
 import { allowedBuckets, BUCKET_LABELS, bucketLabel, bucketTick, RANGE_LABELS, resolveRange, type Bucket, type RangeKey } from "../range";
 import {
@@ -8,8 +8,8 @@ import {
   seriesExportUrl, stackLayers, type Breakdown, type DimensionSources, type GroupedPoint, type SeriesPoint, type Totals,
 } from "../dashboard";
 import { eventsHref, groupQuery } from "../drill";
-import { TimeChart } from "../chart";
-import { periodWord, statusView, type BudgetStatus } from "../budgets";
+import { BurnChart, TimeChart } from "../chart";
+import { budgetSpendFilter, burnBucket, burnLine, periodWord, statusView, type BudgetStatus } from "../budgets";
 import { DownloadButton, Empty, ErrorBox, Money, useDebounced, useLoad, when } from "../ui";
 
 type Dash = ResultOf<typeof DASHBOARD>;
@@ -109,7 +109,7 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
             <Empty>No calls in this range yet. Send traffic through the gateway with one of your API keys; spend shows here within seconds.</Empty>
           )}
           <SpendChart ctx={ctx} range={range} bucket={bucket} tick={tick} points={data.series} />
-          <BudgetsCard statuses={budgets.data?.budgetStatuses ?? null} error={budgets.error} />
+          <BudgetsCard ctx={ctx} statuses={budgets.data?.budgetStatuses ?? null} error={budgets.error} />
           <div className="breakdowns">
             <BreakdownCard ctx={ctx} title="By provider" b={data.byProvider} range={range} groupBy={exportGroupBy("PROVIDER")} top={top} />
             <BreakdownCard ctx={ctx} title="By model" b={data.byModel} range={range} groupBy={exportGroupBy("MODEL")} top={top} />
@@ -238,7 +238,7 @@ function durationWords(r: Range): string {
 }
 
 /** Every budget in its period: spent, forecast at period end and how much of the period has passed. */
-function BudgetsCard({ statuses, error }: { statuses: BudgetStatus[] | null; error: unknown }) {
+function BudgetsCard({ ctx, statuses, error }: { ctx: Ctx; statuses: BudgetStatus[] | null; error: unknown }) {
   return (
     <div className="card" data-testid="dash-budgets">
       <div className="row between"><h3>Budgets</h3><a className="small" href="#/budgets">Manage budgets →</a></div>
@@ -262,6 +262,7 @@ function BudgetsCard({ statuses, error }: { statuses: BudgetStatus[] | null; err
                   <span className="elapsed" style={{ left: `${elapsed}%` }} title={`${elapsed}% of the period has passed`} />
                   {v.forecastAt != null && <span className="forecast" style={{ left: `${v.forecastAt}%` }} title="forecast at period end" />}
                 </div>
+                <BudgetBurn ctx={ctx} s={s} />
                 <div className="small" data-testid="burn-status">
                   <Money value={s.spent} /> of <Money value={s.budget.amount} /> ({v.percent}%) · {elapsed}% of the period gone ·{" "}
                   <span className={v.forecastOver ? "warn-text" : ""}>forecast <Money value={s.forecast} /> by {when(s.periodEnd)}{v.forecastOver
@@ -274,6 +275,19 @@ function BudgetsCard({ statuses, error }: { statuses: BudgetStatus[] | null; err
       )}
     </div>
   );
+}
+
+/** The burn-down of one budget's period: its spend (as analytics counts it for the budget's scope) and the API's forecast. */
+function BudgetBurn({ ctx, s }: { ctx: Ctx; s: BudgetStatus }) {
+  const bucket = burnBucket(s.budget.period);
+  const now = new Date();
+  const vars = { t: ctx.tenant.id, from: s.periodStart, to: rfc3339(new Date(Math.min(Date.parse(s.periodEnd), Math.ceil(now.getTime() / 3600_000) * 3600_000))),
+    bucket, f: budgetSpendFilter(s.budget) };
+  const series = useLoad(() => ctx.api.request(BUDGET_BURN, vars), [JSON.stringify(vars)]);
+  if (!series.data) return series.error ? <ErrorBox error={series.error} /> : null;
+  const b = burnLine(new Date(s.periodStart), new Date(s.periodEnd), now, bucket === "HOUR" ? 3600_000 : 86_400_000, series.data.spendTimeSeries, s.forecast);
+  return <BurnChart starts={b.starts} spent={b.spent} forecast={b.forecast} amount={toNano(s.budget.amount)} tickOf={(d) => bucketTick(d, bucket)}
+    title={`${s.budget.name}: spend this period against ${formatCents(s.budget.amount)}, forecast ${formatCents(s.forecast)} at period end`} />;
 }
 
 function formatOver(forecast: string, amount: string): string {
