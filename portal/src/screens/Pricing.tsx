@@ -8,7 +8,7 @@ import {
   nextRateClass, PER_UNIT_CLASSES, rateText, rateUnit, revisionCounts, unitPrice, USAGE_CLASSES,
   type CatalogueModel, type Override, type FormRate, type OverrideForm, type PricingRevision, type UsageEvent,
 } from "../pricing";
-import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
+import { Empty, ErrorBox, Field, useLoad, when, Money } from "../ui";
 
 const PROVIDERS = ["", ...CATALOGUE_PROVIDERS];
 
@@ -289,7 +289,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
             <tr key={e.id} aria-selected={selected?.id === e.id}>
               <td>{when(e.time)}</td><td>{e.keyName || e.keyId}</td><td>{e.provider}/{eventModel(e)}{e.status >= 400 && <span className="small"> · HTTP {e.status}</span>}</td>
               <td>{formatCount(e.tokens.input ?? 0)} / {formatCount(e.tokens.output ?? 0)}</td>
-              <td>{e.priced ? formatUSD(e.tenantCost) : <span className="warn-text">no price</span>}</td>
+              <td>{e.priced ? <Money value={e.tenantCost} /> : <span className="warn-text">no price</span>}</td>
               <td><button className="secondary small-btn" aria-label={`Explain event ${e.id}`} onClick={() => setSelected(e)}>Explain</button></td>
             </tr>
           ))}</tbody>
