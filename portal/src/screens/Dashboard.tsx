@@ -9,7 +9,7 @@ import {
 } from "../dashboard";
 import { eventsHref, groupQuery } from "../drill";
 import { BurnChart, TimeChart } from "../chart";
-import { budgetSpendFilter, burnBucket, burnLine, periodWord, statusView, type BudgetStatus } from "../budgets";
+import { budgetSpendFilter, burnBucket, burnLine, forecastText, periodWord, statusView, type BudgetStatus } from "../budgets";
 import { DownloadButton, Empty, ErrorBox, Money, useDebounced, useLoad, when } from "../ui";
 
 type Dash = ResultOf<typeof DASHBOARD>;
@@ -265,7 +265,7 @@ function BudgetsCard({ ctx, statuses, error }: { ctx: Ctx; statuses: BudgetStatu
                 <BudgetBurn ctx={ctx} s={s} />
                 <div className="small" data-testid="burn-status">
                   <Money value={s.spent} /> of <Money value={s.budget.amount} /> ({v.percent}%) · {elapsed}% of the period gone ·{" "}
-                  <span className={v.forecastOver ? "warn-text" : ""}>forecast <Money value={s.forecast} /> by {when(s.periodEnd)}{v.forecastOver
+                  <span className={v.forecastOver || s.willExceedOn ? "warn-text" : ""} title={`forecast $${s.forecast} exactly, period ends ${when(s.periodEnd)}`}>{forecastText(s, formatCents)}{v.forecastOver
                     ? ` — over by ${formatOver(s.forecast, s.budget.amount)}` : ""}</span>
                 </div>
               </li>
