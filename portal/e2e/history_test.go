@@ -162,6 +162,7 @@ func TestPortalWithHistory(t *testing.T) {
 		{"alerts", "alerts-h", `document.querySelector('section[aria-labelledby="alerts-h"] li, section[aria-labelledby="alerts-h"] .empty')`, "Budget alerts"},
 		{"members", "members-h", `document.querySelector('section[aria-labelledby="members-h"] table')`, srv.DemoEmail},
 		{"insights", "insights-h", `document.querySelector('[data-testid=month-forecast], section[aria-labelledby="insights-h"] .empty')`, "recommendations"},
+		{"billing", "billing-h", `document.querySelector('section[aria-labelledby="billing-h"] .empty, section[aria-labelledby="billing-h"] table')`, "draft"},
 		{"audit", "audit-h", `document.querySelector('[data-testid=audit] tbody tr')`, "API key created"},
 		{"sso", "sso-h", `document.querySelector('section[aria-labelledby="sso-h"] form')`, "OpenID Connect provider"},
 		{"account", "account-h", `document.querySelector('section[aria-labelledby="account-h"] button')`, "authenticator"},
