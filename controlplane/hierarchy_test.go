@@ -120,7 +120,7 @@ func TestHierarchyScopedRoles(t *testing.T) {
 	if _, err := s.RenameNode(dave, tenant, api.ID, "mine"); apierr.CodeOf(err) != apierr.CodeForbidden {
 		t.Fatalf("a project member renaming the project: %v", err)
 	}
-	if _, err := s.AuditLog(dave, tenant, Page{}); apierr.CodeOf(err) != apierr.CodeForbidden {
+	if _, err := s.AuditLog(dave, tenant, AuditFilter{}, Page{}); apierr.CodeOf(err) != apierr.CodeForbidden {
 		t.Fatalf("dave reading the audit log: %v", err)
 	}
 	tree, err := s.Tree(dave, tenant)

@@ -16,7 +16,7 @@ import (
 // provider, with the unpriced model surfaced.
 func TestDemoTrafficFillsTheDashboards(t *testing.T) {
 	s := testenv.StartServe(t)
-	out, err := exec.Command(testenv.Binary(t), "demo", "traffic", "--gateway", s.GatewayURL, "--key", s.DemoKey,
+	out, err := exec.Command(testenv.Binary(t), "demo", "traffic", "--gateway", s.GatewayURL, "--api", s.APIURL, "--budget=false", "--key", s.DemoKey,
 		"--requests", "120", "--concurrency", "4").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "sent 120:") || strings.Contains(string(out), " 0 answered") {
 		t.Fatalf("demo traffic: %v\n%s", err, out)

@@ -193,6 +193,18 @@ func overrideInput(in model.PricingOverrideInput) (controlplane.OverrideInput, e
 	return out, nil
 }
 
+// auditFilter is the audit log's filter as the control plane takes it (nil: everything).
+func auditFilter(f *model.AuditFilter) controlplane.AuditFilter {
+	if f == nil {
+		return controlplane.AuditFilter{}
+	}
+	out := controlplane.AuditFilter{Actions: f.Actions, From: f.From, To: f.To}
+	if f.Actor != nil {
+		out.Actor = strings.TrimSpace(*f.Actor)
+	}
+	return out
+}
+
 func auditEntry(a controlplane.AuditEntry) *model.AuditEntry {
 	return &model.AuditEntry{ID: itoa64(a.ID), Actor: a.Actor, Action: a.Action, TargetType: a.TargetType, TargetID: a.TargetID,
 		Details: a.Details, CreatedAt: a.CreatedAt}

@@ -563,7 +563,7 @@ type ComplexityRoot struct {
 		APIKeys             func(childComplexity int, tenantID string, first *int, after *string, status *model.KeyStatus) int
 		Anomalies           func(childComplexity int, tenantID string, from time.Time, to time.Time, dimension *model.AnomalyDimension, first *int) int
 		AttributionMappings func(childComplexity int, tenantID string) int
-		AuditLog            func(childComplexity int, tenantID string, first *int, after *string) int
+		AuditLog            func(childComplexity int, tenantID string, first *int, after *string, filter *model.AuditFilter) int
 		AzureDeployments    func(childComplexity int, tenantID string) int
 		BillingSettings     func(childComplexity int, tenantID string) int
 		Budget              func(childComplexity int, tenantID string, id string) int
@@ -988,7 +988,7 @@ type QueryResolver interface {
 	PricingOverrides(ctx context.Context, tenantID string, first *int, after *string) (*model.PricingOverrideConnection, error)
 	PricingOverride(ctx context.Context, tenantID string, id string) (*model.PricingOverride, error)
 	AzureDeployments(ctx context.Context, tenantID string) ([]*model.AzureDeployment, error)
-	AuditLog(ctx context.Context, tenantID string, first *int, after *string) (*model.AuditEntryConnection, error)
+	AuditLog(ctx context.Context, tenantID string, first *int, after *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	SpendSummary(ctx context.Context, tenantID string, from time.Time, to time.Time, filter *model.SpendFilter) (*model.SpendTotals, error)
 	SpendTimeSeries(ctx context.Context, tenantID string, from time.Time, to time.Time, bucket model.TimeBucket, groupBy []*model.SpendGroupBy, filter *model.SpendFilter) ([]*model.SpendPoint, error)
 	SpendBreakdown(ctx context.Context, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) (*model.SpendBreakdown, error)
@@ -3673,7 +3673,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["tenantId"].(string), args["first"].(*int), args["after"].(*string), args["filter"].(*model.AuditFilter)), true
 	case "Query.azureDeployments":
 		if e.ComplexityRoot.Query.AzureDeployments == nil {
 			break
@@ -5381,6 +5381,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
 			graphql.NewInputUnmarshaler("BillingSettingsInput", ec.unmarshalInputBillingSettingsInput),
 			graphql.NewInputUnmarshaler("BudgetInput", ec.unmarshalInputBudgetInput),
 			graphql.NewInputUnmarshaler("CreateProviderConnectionInput", ec.unmarshalInputCreateProviderConnectionInput),
@@ -5487,7 +5488,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/billing.graphqls" "schema/intelligence.graphqls" "schema/providers.graphqls"
+//go:embed "schema/audit.graphqls" "schema/billing.graphqls" "schema/intelligence.graphqls" "schema/providers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6096,8 +6097,8 @@ type Query {
   pricingOverride(tenantId: ID!, id: ID!): PricingOverride!
   "The tenant's Azure OpenAI deployment mappings, by name (at most 500)."
   azureDeployments(tenantId: ID!): [AzureDeployment!]!
-  "Admins only."
-  auditLog(tenantId: ID!, first: Int, after: String): AuditEntryConnection!
+  "Admins only. filter narrows by action, actor and time (graph/schema/audit.graphqls)."
+  auditLog(tenantId: ID!, first: Int, after: String, filter: AuditFilter): AuditEntryConnection!
   "Total spend and tokens in [from, to)."
   spendSummary(tenantId: ID!, from: Time!, to: Time!, filter: SpendFilter): SpendTotals!
   "Spend per time bucket, optionally per group."
@@ -6522,6 +6523,7 @@ extend type Mutation {
   regenerateRecoveryCodes(code: String!): [String!]!
 }
 `, BuiltIn: false},
+	{Name: "schema/audit.graphqls", Input: sourceData("schema/audit.graphqls"), BuiltIn: false},
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/intelligence.graphqls", Input: sourceData("schema/intelligence.graphqls"), BuiltIn: false},
 	{Name: "schema/providers.graphqls", Input: sourceData("schema/providers.graphqls"), BuiltIn: false},
@@ -9753,6 +9755,14 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AuditFilter, error) {
+			return ec.unmarshalOAuditFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAuditFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg3
 	return args, nil
 }
 
@@ -21422,7 +21432,7 @@ func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["tenantId"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["tenantId"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.AuditFilter))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditEntryConnection) graphql.Marshaler {
@@ -28952,6 +28962,69 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
+
+func (ec *executionContext) unmarshalInputAuditFilter(ctx context.Context, obj any) (model.AuditFilter, error) {
+	var it model.AuditFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"actions", "actor", "from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "actions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actions"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Actions = data
+		case "actor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actor"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Actor = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAuditFilter unmarshals raw into the AuditFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAuditFilter(ctx context.Context, raw any) (model.AuditFilter, error) {
+	var out model.AuditFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AuditFilter", raw, &out)
+	return out, err
+}
 
 func (ec *executionContext) unmarshalInputBillingSettingsInput(ctx context.Context, obj any) (model.BillingSettingsInput, error) {
 	var it model.BillingSettingsInput
@@ -37803,6 +37876,14 @@ func (ec *executionContext) marshalOAnomalyDimension2ᚖgithubᚗcomᚋspendgate
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOAuditFilter2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐAuditFilter(ctx context.Context, v any) (*model.AuditFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAuditFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -597,8 +597,8 @@ func (r *queryResolver) AzureDeployments(ctx context.Context, tenantID string) (
 }
 
 // AuditLog is the resolver for the auditLog field.
-func (r *queryResolver) AuditLog(ctx context.Context, tenantID string, first *int, after *string) (*model.AuditEntryConnection, error) {
-	c, err := r.CP.AuditLog(ctx, tenantID, page(first, after))
+func (r *queryResolver) AuditLog(ctx context.Context, tenantID string, first *int, after *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error) {
+	c, err := r.CP.AuditLog(ctx, tenantID, auditFilter(filter), page(first, after))
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,11 @@ import { execFileSync } from "node:child_process";
 
 execFileSync("npm", ["run", "build"], { stdio: "inherit" });
 const git = (...args) => execFileSync("git", args, { encoding: "utf8" });
-const changed = git("diff", "--name-status", "--", "dist");
-const untracked = git("ls-files", "--others", "--exclude-standard", "--", "dist");
+// dist/ and the generated GraphQL types (src/gql/, from codegen.ts).
+const changed = git("diff", "--name-status", "--", "dist", "src/gql");
+const untracked = git("ls-files", "--others", "--exclude-standard", "--", "dist", "src/gql");
 if (changed.trim() !== "" || untracked.trim() !== "") {
-  console.error("portal/dist is not what `npm ci && npm run build` makes of portal/src: commit the rebuilt dist/.");
+  console.error("portal/dist or src/gql is not what `npm ci && npm run build` makes of portal/src: commit the rebuilt dist/ and src/gql/.");
   if (changed.trim()) console.error("changed or deleted:\n" + changed);
   if (untracked.trim()) console.error("not tracked by git:\n" + untracked);
   process.exit(1);

@@ -38,7 +38,8 @@ func bundleSizes(t testing.TB) (js, jsGzip, css int) {
 	return js, jsGzip, css
 }
 
-// TestBundleSize keeps the portal light: React plus our code, no heavy chart library.
+// TestBundleSize keeps the portal light: React, uPlot for the time charts
+// (about 22 KB gzipped; ECharts would be 300 KB or more) and our code.
 func TestBundleSize(t *testing.T) {
 	t.Parallel()
 	js, jsGzip, css := bundleSizes(t)
@@ -46,7 +47,11 @@ func TestBundleSize(t *testing.T) {
 	if jsGzip == 0 {
 		t.Fatal("no JS embedded")
 	}
-	const limit = 120 << 10
+	// 100 KB before the chart library, about 135 KB with it and the generated
+	// GraphQL documents (src/gql/ keeps each as written and as printed); the
+	// rest is room for the screens other features add (billing,
+	// reconciliation, reports).
+	const limit = 160 << 10
 	if jsGzip > limit {
 		t.Fatalf("JS bundle is %d bytes gzipped, over the %d budget", jsGzip, limit)
 	}

@@ -31,7 +31,7 @@ func commands() map[string]command {
 		"users":        {"manage users (create-owner)", runUsers},
 		"pricing":      {"pricing catalogue tools (sync, list, show, cost)", runPricing},
 		"fakeprovider": {"run a fake OpenAI/Anthropic/Gemini provider for tests and demos", runFakeProvider},
-		"demo":         {"demo helpers: 'demo traffic' sends realistic calls through the gateway", runDemo},
+		"demo":         {"demo helpers: 'demo traffic' records history (--days) and sends realistic calls through the gateway", runDemo},
 		"record":       {"record usage through the public record API (outbox on disk; --flush sends what is queued)", runRecord},
 		"health":       {"exit 0 when a listener's /healthz answers 200 (container healthchecks)", runHealth},
 		"config":       {"'config docs' writes the configuration reference, 'config check CMD [flags]' validates a deployment's flags and environment", runConfig},

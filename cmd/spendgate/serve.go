@@ -345,7 +345,8 @@ Try it:
   GraphQL: curl -s http://%[1]s/query -H 'Content-Type: application/json' \
     -d '{"query":"mutation{signIn(email:\"%[3]s\",password:\"%[4]s\"){accessToken}}"}'
 
-  Dashboards need traffic:  spendgate demo traffic --gateway http://%[2]s --requests 500
+  Dashboards need traffic (30 days of history, then 500 live calls, and a demo budget):
+    ./bin/spendgate demo traffic --days 30 --api http://%[1]s --gateway http://%[2]s
 =======================================================
 `, apiAddr, gwAddr, demoEmail, demoPassword, t.Name, t.ID, key, fake)
 	return nil

@@ -119,6 +119,18 @@ type AuditEntryEdge struct {
 	Node   *AuditEntry `json:"node"`
 }
 
+// Narrows the audit log; every field given must match.
+type AuditFilter struct {
+	// Actions, exactly (api_key.create) or by area with a trailing dot (api_key. matches every api_key action).
+	Actions []string `json:"actions,omitempty"`
+	// Part of the actor's email, case-insensitive (system for changes without a user).
+	Actor *string `json:"actor,omitempty"`
+	// Entries at or after this time.
+	From *time.Time `json:"from,omitempty"`
+	// Entries before this time.
+	To *time.Time `json:"to,omitempty"`
+}
+
 // An Azure OpenAI deployment of the tenant (deployment names are chosen in Azure) and the catalogue model it serves:
 // calls to the deployment are checked against key policies, metered and priced as that model. A deployment without a
 // mapping is metered under its own name, which no price names (unpriced; refused for keys that require priced models).

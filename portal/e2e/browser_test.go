@@ -314,7 +314,7 @@ func TestPortalSpendFlow(t *testing.T) {
 	// ClickHouse shows raw events a moment before the rollups the
 	// dashboard's whole-hour range reads: wait until the API answers for
 	// the page's exact range, then refresh the page once.
-	var shown, byKey, byProvider, byDim, dimName, from, to string
+	var shown, totalTitle, byKey, byProvider, byDim, dimName, from, to string
 	run(t, ctx, "dashboard range",
 		goTo("dashboard", "dash-h"),
 		into(&from, chromedp.Evaluate[string](`document.querySelector('[data-testid=range]').dataset.from`)),
@@ -325,6 +325,7 @@ func TestPortalSpendFlow(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[aria-label="Refresh the dashboard"]`)),
 		waitJS(`document.querySelector('[data-testid=total]')?.dataset.value === `+jsString(api.TenantCost), 30*time.Second),
 		into(&shown, textOf(`[data-testid=total]`)),
+		into(&totalTitle, chromedp.Evaluate[string](`document.querySelector('[data-testid=total]').title`)),
 		// The dimension breakdown loads after the figures.
 		waitJS(`document.querySelector('[data-testid=breakdown-dimension]')?.getAttribute('aria-busy') === 'false' && document.querySelector('[data-testid=breakdown-dimension] .bars')`, 30*time.Second),
 		into(&dimName, chromedp.Value(chromedp.CSS(`#dim`))),
@@ -333,9 +334,13 @@ func TestPortalSpendFlow(t *testing.T) {
 		into(&byDim, textOf(`[data-testid=breakdown-dimension] .bars`)),
 		shots(t, "03-dashboard-spend"),
 	)
-	want := usd(t, api.TenantCost)
+	// Headlines in cents; the exact figure is the title.
+	want := cents(t, api.TenantCost)
 	if shown != want {
 		t.Fatalf("dashboard total %q, the API reports %s (%q)", shown, api.TenantCost, want)
+	}
+	if totalTitle != usd(t, api.TenantCost)+" exactly" {
+		t.Fatalf("dashboard total's title %q, want the exact %s", totalTitle, api.TenantCost)
 	}
 	if !strings.Contains(byKey, "search backend"+want) || !strings.Contains(byProvider, "openai"+want) {
 		t.Fatalf("breakdowns: by key %q, by provider %q; want %s each", byKey, byProvider, want)
@@ -389,7 +394,7 @@ func TestPortalSpendFlow(t *testing.T) {
 		into(&budgetText, textOf(`li[data-budget="Search monthly"]`)),
 		shots(t, "04-budget-created"),
 	)
-	if !strings.Contains(budgetText, "$0.00 of "+usd(t, amount)+" (0%)") || !strings.Contains(budgetText, "alerts at 50, 100%") {
+	if !strings.Contains(budgetText, "$0.00 of "+cents(t, amount)+" (0%)") || !strings.Contains(budgetText, "alerts at 50, 100%") {
 		t.Fatalf("new budget: %q", budgetText)
 	}
 
@@ -414,7 +419,7 @@ func TestPortalSpendFlow(t *testing.T) {
 		into(&status, textOf(`li[data-budget="Search monthly"] [data-testid=budget-status]`)),
 		shots(t, "07-budget-used-up"),
 	)
-	if !strings.Contains(status, usd(t, amount)+" of "+usd(t, amount)+" (100%)") {
+	if !strings.Contains(status, cents(t, amount)+" of "+cents(t, amount)+" (100%)") {
 		t.Fatalf("budget status %q", status)
 	}
 	var feed []string

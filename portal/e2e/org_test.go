@@ -60,7 +60,7 @@ func TestPortalOrganisationTree(t *testing.T) {
 	chat(t, c)
 	chat(t, c)
 	srv.waitRequests(t, 2)
-	want := usd(t, money.FormatNano(2*perCall))
+	want := cents(t, money.FormatNano(2*perCall))
 	var spends []string
 	run(t, ctx, "spend at every level",
 		chromedp.Click(`//button[text()="Refresh"]`),
@@ -95,7 +95,7 @@ func TestPortalOrganisationTree(t *testing.T) {
 	}
 	chat(t, c)
 	srv.waitRequests(t, 3)
-	one := usd(t, money.FormatNano(perCall))
+	one := cents(t, money.FormatNano(perCall))
 	run(t, ctx, "the budget counts the next call",
 		chromedp.Click(`//button[text()="Refresh"]`),
 		waitJS(fmt.Sprintf(`document.querySelector('[data-node="Checkout"] [data-testid=org-budget]')?.textContent.includes(%s)`, jsString(one+" of $1,000.00")), 60*time.Second),

@@ -204,3 +204,34 @@ func usd(t testing.TB, m string) string {
 	}
 	return sign + "$" + whole + "." + frac
 }
+
+// cents formats a Money string as the portal's headlines do (src/money.ts
+// formatCents): rounded half away from zero to cents, amounts under half a
+// cent with two significant digits, zero as $0.00.
+func cents(t testing.TB, m string) string {
+	t.Helper()
+	n, err := money.ParseUSD(m)
+	testenv.Must(t, err, "money "+m)
+	sign := "$"
+	if n < 0 {
+		sign, n = "-$", -n
+	}
+	switch {
+	case n == 0:
+		return "$0.00"
+	case n < 5_000_000:
+		digits := len(fmt.Sprint(n))
+		drop := int64(1)
+		for range max(digits-2, 0) {
+			drop *= 10
+		}
+		kept := (n + drop/2) / drop * drop
+		return sign + "0." + strings.TrimRight(fmt.Sprintf("%09d", kept), "0")
+	}
+	c := (n + 5_000_000) / 10_000_000
+	whole := fmt.Sprint(c / 100)
+	for i := len(whole) - 3; i > 0; i -= 3 {
+		whole = whole[:i] + "," + whole[i:]
+	}
+	return fmt.Sprintf("%s%s.%02d", sign, whole, c%100)
+}

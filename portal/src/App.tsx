@@ -7,6 +7,7 @@ import { SSO_CALLBACK_PATH } from "./sso";
 import { SSO } from "./screens/SSO";
 import { Account } from "./screens/Account";
 import { Dashboard } from "./screens/Dashboard";
+import { Events } from "./screens/Events";
 import { Keys } from "./screens/Keys";
 import { Budgets } from "./screens/Budgets";
 import { Pricing } from "./screens/Pricing";
@@ -25,6 +26,7 @@ const SESSION_KEY = "spendgate.session";
 const TENANT_KEY = "spendgate.tenant";
 const PAGES = [
   ["dashboard", "Dashboard"],
+  ["events", "Events"],
   ["keys", "API keys"],
   ["budgets", "Budgets"],
   ["insights", "Savings & anomalies"],
@@ -65,7 +67,8 @@ export function App() {
 }
 
 function pageFromHash(): Page {
-  const h = window.location.hash.replace(/^#\/?/, "");
+  // "#/events?model=gpt-4o": the page, then the page's own query (drill-down filters).
+  const h = window.location.hash.replace(/^#\/?/, "").replace(/\?.*$/, "");
   return (PAGES.find(([p]) => p === h)?.[0] ?? "dashboard") as Page;
 }
 
@@ -79,7 +82,7 @@ function Shell({ api }: { api: Api }) {
   const [liveState, setLiveState] = useState<LiveState>("connecting");
 
   useEffect(() => {
-    api.request<{ tenants: Tenant[] }>(TENANTS).then((d) => setTenants(d.tenants), setError);
+    api.request(TENANTS).then((d) => setTenants(d.tenants), setError);
   }, [api]);
   useEffect(() => {
     const f = () => setPage(pageFromHash());
@@ -98,7 +101,7 @@ function Shell({ api }: { api: Api }) {
     const offConnected = ws.on("connected", () => setLiveState("live"));
     const offClosed = ws.on("closed", () => setLiveState((l) => (l === "live" ? "reconnecting" : l)));
     const stop = ws.subscribe<{ budgetAlerts: Alert }>(
-      { query: BUDGET_ALERTS, variables: { t: tenant.id } },
+      { query: BUDGET_ALERTS.toString(), variables: { t: tenant.id } },
       {
         next: (m) => {
           const a = m.data?.budgetAlerts;
@@ -168,6 +171,7 @@ function Shell({ api }: { api: Api }) {
 function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Alert[]; liveState: LiveState }) {
   switch (page) {
     case "dashboard": return <Dashboard ctx={ctx} />;
+    case "events": return <Events ctx={ctx} />;
     case "keys": return <Keys ctx={ctx} />;
     case "budgets": return <Budgets ctx={ctx} live={live} />;
     case "insights": return <Insights ctx={ctx} />;

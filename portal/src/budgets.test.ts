@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetForm, forecastText, periodWord, scopeText, statusView, type Budget, type BudgetStatus } from "./budgets";
+import { budgetForm, budgetSpendFilter, burnLine, forecastText, periodWord, scopeText, statusView, type Budget, type BudgetStatus } from "./budgets";
 import { budgetInput } from "./validate";
 
 const budget: Budget = { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null };
@@ -59,5 +59,29 @@ describe("forecastText", () => {
   });
   it("leaves out a band of one value and a missing exceed day", () => {
     expect(forecastText(st({ forecast: "80", forecastLow: "80", forecastHigh: "80", willExceedOn: null }), usd)).toBe("forecast $80 by period end");
+  });
+});
+
+describe("burn-down", () => {
+  const day = 24 * 3600_000;
+  it("cumulates the period's spend up to now and draws the forecast to the end", () => {
+    const start = new Date("2026-03-01T00:00:00Z"), end = new Date("2026-03-06T00:00:00Z");
+    const b = burnLine(start, end, new Date("2026-03-03T12:00:00Z"), day, [
+      { start: "2026-03-01T00:00:00Z", totals: { tenantCost: "1.5" } },
+      { start: "2026-03-03T00:00:00Z", totals: { tenantCost: "0.5" } },
+      { start: "2026-02-28T00:00:00Z", totals: { tenantCost: "9" } },
+    ], "5");
+    expect(b.starts).toHaveLength(5);
+    expect(b.spent.map((x) => (x == null ? null : String(x)))).toEqual(["1500000000", "1500000000", "2000000000", null, null]);
+    expect(b.forecast.map((x) => (x == null ? null : String(x)))).toEqual([null, null, "2000000000", "3500000000", "5000000000"]);
+  });
+  it.each<[Partial<Budget>, unknown]>([
+    [{ scope: "TENANT" }, null],
+    [{ scope: "KEY", keyId: "k1" }, { keyIds: ["k1"] }],
+    [{ scope: "TEAM", teamId: "t1" }, { teamIds: ["t1"] }],
+    [{ scope: "MODEL", model: "gpt-4o", provider: "openai" }, { models: ["gpt-4o"], providers: ["openai"] }],
+    [{ scope: "DIMENSION", dimensionName: "team", dimensionValue: "search" }, { dimensions: [{ name: "team", values: ["search"] }] }],
+  ])("filter of %j", (b, want) => {
+    expect(budgetSpendFilter({ id: "b", name: "n", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "1", thresholds: [], hard: false, webhookUrl: null, ...b } as Budget)).toEqual(want);
   });
 });

@@ -136,3 +136,54 @@ export function forecastText(s: BudgetStatus, usd: (v: string) => string): strin
   if (s.willExceedOn) out += `; will exceed on ${s.willExceedOn.slice(0, 10)}`;
   return out;
 }
+
+/** The API's SpendFilter for what a budget counts (its scope), so its period's spend can be charted. */
+export function budgetSpendFilter(b: Budget): Record<string, unknown> | null {
+  switch (b.scope) {
+    case "TENANT": return null;
+    case "WORKSPACE": return b.workspaceId ? { workspaceIds: [b.workspaceId] } : null;
+    case "TEAM": return b.teamId ? { teamIds: [b.teamId] } : null;
+    case "PROJECT": return b.projectId ? { projectIds: [b.projectId] } : null;
+    case "KEY": return b.keyId ? { keyIds: [b.keyId] } : null;
+    case "PROVIDER": return b.provider ? { providers: [b.provider] } : null;
+    case "MODEL": return { models: [b.model ?? ""], ...(b.provider ? { providers: [b.provider] } : {}) };
+    case "DIMENSION": return b.dimensionName ? { dimensions: [{ name: b.dimensionName, values: [b.dimensionValue ?? ""] }] } : null;
+  }
+  return null;
+}
+
+/** Day buckets for periods of a week or more, hours for a daily budget. */
+export function burnBucket(period: string): "HOUR" | "DAY" {
+  return period === "DAY" ? "HOUR" : "DAY";
+}
+
+export interface Burn {
+  /** Every bucket start of the period. */
+  starts: Date[];
+  /** Cumulative spend (nano-USD) at the end of each bucket up to now; null after. */
+  spent: (bigint | null)[];
+  /** From the last bucket with spend to period end: a straight line to the forecast; null before. */
+  forecast: (bigint | null)[];
+}
+
+/**
+ * The burn-down of a budget's period: spend so far, bucket by bucket,
+ * cumulated, then the API's forecast as a straight line from now to the end
+ * of the period. Exact BigInt sums.
+ */
+export function burnLine(periodStart: Date, periodEnd: Date, now: Date, bucketMs: number, points: { start: string; totals: { tenantCost: string } }[], forecast: string): Burn {
+  const starts: Date[] = [];
+  for (let t = periodStart.getTime(); t < periodEnd.getTime() && starts.length < 400; t += bucketMs) starts.push(new Date(t));
+  const per = starts.map(() => 0n);
+  for (const p of points) {
+    const i = Math.floor((Date.parse(p.start) - periodStart.getTime()) / bucketMs);
+    if (i >= 0 && i < per.length) per[i] += toNano(p.totals.tenantCost);
+  }
+  const nowIdx = Math.min(Math.max(Math.floor((now.getTime() - periodStart.getTime()) / bucketMs), 0), starts.length - 1);
+  let acc = 0n;
+  const spent = starts.map((_, i) => (i <= nowIdx ? (acc += per[i]) : null));
+  const f = toNano(forecast);
+  const rest = starts.length - 1 - nowIdx;
+  const forecastLine = starts.map((_, i) => (i < nowIdx ? null : rest <= 0 ? acc : acc + ((f - acc) * BigInt(i - nowIdx)) / BigInt(rest)));
+  return { starts, spent, forecast: forecastLine };
+}

@@ -12,6 +12,8 @@ import { Alerts } from "./screens/Alerts";
 import { Insights } from "./screens/Insights";
 import { SecretPanel } from "./screens/Keys";
 import { Catalogue, Revisions } from "./screens/Pricing";
+import { Events } from "./screens/Events";
+import { Audit } from "./screens/Audit";
 import { ErrorBox } from "./ui";
 import { GqlError } from "./gql";
 import type { Alert } from "./alerts";
@@ -47,7 +49,7 @@ describe("Dashboard", () => {
   it("shows the API's figures and downloads the breakdown as shown", async () => {
     const calls: Call[] = [];
     const api = fakeApi([
-      [/summary:spendSummary/, (v) => ({
+      [/query Dashboard\(/, (v) => ({
         summary: totals("0.042", 2),
         series: [{ start: String(v.to).slice(0, 10) + "T00:00:00Z", totals: { requests: 2, tenantCost: "0.042" } }],
         byProvider: breakdown([["openai", "openai", "0.042", 2]]),
@@ -57,28 +59,52 @@ describe("Dashboard", () => {
         denials: [{ keys: ["budget_exceeded"], labels: ["budget_exceeded"], requests: 4 }],
         deniedKeys: [{ keys: ["k1"], labels: ["search backend"], requests: 4 }],
       })],
-      [/apiKeys\(tenantId:\$t,first:100\)\{edges\{node\{policy/, () => ({
+      [/query DimensionNames\(/, () => ({
         apiKeys: { edges: [{ node: { policy: { requiredDimensions: ["team"], defaultDimensions: [] } } }] },
         budgets: { edges: [] }, usageEvents: { edges: [] },
       })],
-      [/dimension:\$dim/, (v) => ({ spendBreakdown: breakdown([["search", `${v.dim}=search`, "0.042", 2]]) })],
+      [/query DimensionBreakdown\(/, (v) => ({ spendBreakdown: breakdown([["search", `${v.dim}=search`, "0.042", 2]]) })],
+      [/query SpendChart\(/, (v) => ({
+        stacked: [
+          { start: String(v.to).slice(0, 10) + "T00:00:00Z", keys: ["openai"], labels: ["openai"], totals: { requests: 1, tenantCost: "0.03" } },
+          { start: String(v.to).slice(0, 10) + "T00:00:00Z", keys: ["anthropic"], labels: ["anthropic"], totals: { requests: 1, tenantCost: "0.012" } },
+        ],
+        previous: [{ start: String(v.pfrom).slice(0, 10) + "T00:00:00Z", totals: { requests: 1, tenantCost: "0.021" } }],
+      })],
+      [/query BudgetBurn\(/, () => ({ spendTimeSeries: [{ start: "2026-03-01T00:00:00Z", totals: { tenantCost: "4" } }] })],
+      [/budgetStatuses/, () => ({ budgetStatuses: [{
+        budget: { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "10", thresholds: [50, 100], hard: true, webhookUrl: null },
+        periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "4", reserved: "0", remaining: "6", percentUsed: 40, forecast: "12.5", blocked: false,
+      }] })],
     ], calls);
     const ctx: Ctx = { api, tenant: tenant() };
     render(<Dashboard ctx={ctx} />);
     const total = await screen.findByTestId("total");
-    expect(total.textContent).toBe("$0.042");
+    // Headlines in cents, the exact figure on hover and in data-value.
+    expect(total.textContent).toBe("$0.04");
+    expect(total.getAttribute("title")).toBe("$0.042 exactly");
     expect(total.getAttribute("data-value")).toBe("0.042");
     expect(screen.getByTestId("denied").textContent).toBe("4");
     const byModel = screen.getByTestId("breakdown-model");
     expect(within(byModel).getByText("Other")).toBeTruthy();
-    expect(within(byModel).getByText("$0.012")).toBeTruthy();
+    expect(within(byModel).getByTitle("$0.012 exactly").textContent).toBe("$0.01");
+    // A row opens its calls in the event list.
+    expect(within(byModel).getByText("gpt-4o-mini").getAttribute("href")).toMatch(/^#\/events\?model=gpt-4o-mini&from=/);
+    // The chart: stacked by provider against the previous period, the change said in words.
+    expect((await screen.findByTestId("vs-previous")).textContent).toMatch(/\$0\.04 in this range; \$0\.02 in the 7 days before \(\+100%\)/);
+    expect(screen.getByTestId("timechart").getAttribute("data-layers")).toBe("2");
+    // Budgets with their burn-down.
+    expect((await screen.findByTestId("burn-status")).textContent).toContain("forecast");
+    // The burn-down covers the budget's whole period, a day a bucket.
+    expect((await screen.findByTestId("burnchart")).getAttribute("data-buckets")).toBe("31");
+    expect(calls.find((c) => /query BudgetBurn\(/.test(c.query))!.variables).toMatchObject({ t: "t1", from: "2026-03-01T00:00:00Z", bucket: "DAY", f: null });
     expect(screen.getByText("search backend")).toBeTruthy();
     expect(screen.getByText("acme-llm")).toBeTruthy();
     // The first dimension the tenant uses is picked and broken down.
     await waitFor(() => expect((screen.getByLabelText("By dimension") as HTMLInputElement).value).toBe("team"));
     expect(await screen.findByText("team=search")).toBeTruthy();
 
-    const main = calls.find((c) => c.query.includes("summary:spendSummary"))!;
+    const main = calls.find((c) => c.query.includes("query Dashboard("))!;
     expect(main.variables).toMatchObject({ t: "t1", bucket: "DAY", top: 10 });
     // The CSV is the provider breakdown of exactly the range and top N shown.
     vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:x");
@@ -97,16 +123,16 @@ describe("Dashboard", () => {
       denials: [], deniedKeys: [],
     });
     const handlers: Array<[RegExp, (v: Record<string, unknown>) => unknown]> = [
-      [/summary:spendSummary/, dash],
+      [/query Dashboard\(/, dash],
       [/repriceUnpricedEvents/, () => { repriced = true; return { repriceUnpricedEvents: { examined: 1, repriced: 1, stillUnpriced: 0, listCost: "0.7", tenantCost: "0.7" } }; }],
-      [/apiKeys\(tenantId:\$t,first:100\)\{edges\{node\{policy/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })],
+      [/query DimensionNames\(/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })],
     ];
     render(<Dashboard ctx={{ api: fakeApi(handlers, calls), tenant: tenant("ADMIN") }} />);
     fireEvent.click(await screen.findByRole("button", { name: "Re-price this range" }));
     expect((await screen.findByTestId("reprice-result")).textContent).toContain("Re-priced 1 of 1 calls ($0.70)");
     await waitFor(() => expect(screen.getByTestId("total").textContent).toBe("$0.70"));
     const call = calls.find((c) => c.query.includes("repriceUnpricedEvents"))!;
-    const main = calls.find((c) => c.query.includes("summary:spendSummary"))!;
+    const main = calls.find((c) => c.query.includes("query Dashboard("))!;
     expect(call.variables).toMatchObject({ t: "t1" });
     expect(new Date(String(call.variables.from)).getTime()).toBe(new Date(String(main.variables.from)).getTime());
     cleanup();
@@ -119,13 +145,13 @@ describe("Dashboard", () => {
   it("asks again with the new range and top N", async () => {
     const calls: Call[] = [];
     const empty = { summary: totals("0", 0), series: [], byProvider: breakdown([]), byModel: breakdown([]), byKey: breakdown([]), unknownModels: [], denials: [], deniedKeys: [] };
-    const api = fakeApi([[/summary:spendSummary/, () => empty], [/usageEvents/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })]], calls);
+    const api = fakeApi([[/query Dashboard\(/, () => empty], [/usageEvents/, () => ({ apiKeys: { edges: [] }, budgets: { edges: [] }, usageEvents: { edges: [] } })]], calls);
     render(<Dashboard ctx={{ api, tenant: tenant() }} />);
     expect(await screen.findByText(/No calls in this range yet/)).toBeTruthy();
     fireEvent.change(screen.getByLabelText("Range"), { target: { value: "24h" } });
-    await waitFor(() => expect(calls.filter((c) => c.query.includes("summary:")).at(-1)!.variables.bucket).toBe("HOUR"));
+    await waitFor(() => expect(calls.filter((c) => c.query.includes("query Dashboard(")).at(-1)!.variables.bucket).toBe("HOUR"));
     fireEvent.change(screen.getByLabelText("Top"), { target: { value: "25" } });
-    await waitFor(() => expect(calls.filter((c) => c.query.includes("summary:")).at(-1)!.variables.top).toBe(25));
+    await waitFor(() => expect(calls.filter((c) => c.query.includes("query Dashboard(")).at(-1)!.variables.top).toBe(25));
   });
 
   it("shows the server's error with its code", async () => {
@@ -306,5 +332,71 @@ describe("Insights", () => {
     const card = await screen.findByTestId("recommendation");
     expect(within(card).queryByRole("button")).toBeNull();
     expect(card.textContent).toContain("No direct saving");
+  });
+});
+
+describe("Events", () => {
+  const event = (id: string, model: string) => ({
+    id, time: "2026-03-04T10:00:00Z", keyId: "k1", keyName: "search backend", source: "gateway", provider: "openai", operation: "chat.completions",
+    modelRequested: model, modelServed: model, catalogueModel: model, status: 200, streaming: false, complete: true, latencyMs: 10, requestId: "r",
+    serviceTier: "", dimensions: [{ name: "team", value: "search" }], tokens: { input: 1000, output: 100 }, priced: true, listCost: "0.0123",
+    tenantCost: "0.0123", providerReportedCost: null, overrideIds: "", pricingTier: "standard",
+    costLines: [{ class: "input", quantity: 1000, listRatePerMillion: "2.5", tenantRatePerMillion: "2.5", amount: "0.0025" },
+      { class: "output", quantity: 100, listRatePerMillion: "98", tenantRatePerMillion: "98", amount: "0.0098" }],
+  });
+  it("asks with the drill-down's filter and explains a call", async () => {
+    window.location.hash = "#/events?model=gpt-4o&dim=team&value=search&from=2026-03-01T00:00:00Z&to=2026-03-08T00:00:00Z";
+    const calls: Call[] = [];
+    const api = fakeApi([[/query FilteredEvents\(/, () => ({ usageEvents: { edges: [{ node: event("e1", "gpt-4o") }], pageInfo: { hasNextPage: false, endCursor: null } } })]], calls);
+    render(<Events ctx={{ api, tenant: tenant() }} />);
+    expect((await screen.findByTestId("events-scope")).textContent).toContain("only model gpt-4o, team=search");
+    expect(calls[0].variables).toEqual({ t: "t1", from: "2026-03-01T00:00:00Z", to: "2026-03-08T00:00:00Z", n: 50,
+      f: { models: ["gpt-4o"], dimensions: [{ name: "team", values: ["search"] }] } });
+    fireEvent.click(await screen.findByRole("button", { name: "Why this cost: event e1" }));
+    const lines = await screen.findByTestId("cost-lines");
+    expect(lines.textContent).toContain("$98.00 / 1M tokens");
+    expect(screen.getByTestId("tenant-cost").getAttribute("data-value")).toBe("0.0123");
+    window.location.hash = "";
+  });
+  it("says what is missing before asking", async () => {
+    window.location.hash = "#/events";
+    const calls: Call[] = [];
+    const api = fakeApi([[/query FilteredEvents\(/, () => ({ usageEvents: { edges: [], pageInfo: { hasNextPage: false, endCursor: null } } })]], calls);
+    render(<Events ctx={{ api, tenant: tenant() }} />);
+    expect(await screen.findByText("No calls match in this range.")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Value"), { target: { value: "search" } });
+    expect((await screen.findByText("Name the dimension the value belongs to.")).getAttribute("role")).toBe("alert");
+    fireEvent.click(screen.getByRole("button", { name: "Show" }));
+    expect(window.location.hash).toBe("#/events");
+    expect(calls).toHaveLength(1);
+    window.location.hash = "";
+  });
+});
+
+describe("Audit", () => {
+  it("filters on the server and reads details in words, dollars and names", async () => {
+    const calls: Call[] = [];
+    const entry = { id: "1", actor: "ann@example.com", action: "budget.create", targetType: "budget", targetId: "b1",
+      details: '{"name":"monthly","amount_nano_usd":3448634415,"key_id":"k1"}', createdAt: "2026-03-04T10:00:00Z" };
+    const api = fakeApi([
+      [/query AuditNames\(/, () => ({ apiKeys: { edges: [{ node: { id: "k1", name: "search backend" } }] }, budgets: { edges: [{ node: { id: "b1", name: "monthly" } }] },
+        members: { edges: [] }, orgTree: [], pricingOverrides: { edges: [] } })],
+      [/query Audit\(/, () => ({ auditLog: { edges: [{ node: entry }], pageInfo: { hasNextPage: false, endCursor: null } } })],
+    ], calls);
+    render(<Audit ctx={{ api, tenant: tenant() }} />);
+    const table = await screen.findByTestId("audit");
+    await waitFor(() => expect(table.textContent).toContain("budget “monthly”"));
+    expect(table.textContent).toContain("Budget created");
+    expect(table.textContent).toContain("key idkey “search backend”");
+    expect(within(table).getByTitle("$3.448634415 exactly").textContent).toBe("$3.45");
+    fireEvent.change(screen.getByLabelText("Action"), { target: { value: "budget." } });
+    fireEvent.change(screen.getByLabelText("Actor"), { target: { value: "ann" } });
+    fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-03-01" } });
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    await waitFor(() => expect(calls.filter((c) => /query Audit\(/.test(c.query))).toHaveLength(2));
+    expect(calls.filter((c) => /query Audit\(/.test(c.query))[1].variables).toEqual({ t: "t1", after: null, f: { actions: ["budget."], actor: "ann", from: "2026-03-01T00:00:00.000Z" } });
+    fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-02-01" } });
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("The end day must not be before the start day.");
   });
 });

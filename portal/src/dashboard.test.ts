@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  breakdownRows, dimensionNames, exportFileName, exportGroupBy, exportUrl, formatCount, rfc3339, scale, seriesBars,
+  breakdownRows, changePercent, dimensionNames, previousLine, previousRange, stackLayers, exportFileName, exportGroupBy, exportUrl, formatCount, rfc3339, scale, seriesBars,
   seriesExportUrl, type Breakdown, type Totals,
 } from "./dashboard";
 
@@ -100,6 +100,54 @@ describe("dimensionNames", () => {
       budgets: { edges: [{ node: { dimensionName: "cost_center" } }, { node: { dimensionName: null } }] },
       usageEvents: { edges: [{ node: { dimensions: [{ name: "app" }, { name: "env" }] } }, { node: { dimensions: [{ name: "env" }] } }] },
     })).toEqual(["env", "app", "cost_center", "team"]);
+  });
+  it("prefers the dimension with the most distinct values over one every event carries with one value", () => {
+    const ev = (team: string) => ({ node: { dimensions: [{ name: "app", value: "chat" }, { name: "env", value: "prod" }, { name: "team", value: team }] } });
+    expect(dimensionNames({
+      apiKeys: { edges: [] }, budgets: { edges: [] },
+      usageEvents: { edges: [ev("search"), ev("search"), ev("billing"), ev("growth"), { node: { dimensions: [{ name: "app", value: "chat" }] } }] },
+    })).toEqual(["team", "app", "env"]);
+  });
+});
+
+describe("stackLayers", () => {
+  const range = { from: new Date("2026-03-02T00:00:00Z"), to: new Date("2026-03-05T00:00:00Z") };
+  const pt = (start: string, key: string, cost: string, requests = 1) => ({ start, keys: [key], labels: [key], totals: { requests, tenantCost: cost } });
+  it("fills every bucket, orders layers by total and sums the rest as Other, exactly", () => {
+    const s = stackLayers(range, "DAY", [
+      pt("2026-03-02T00:00:00Z", "openai", "1.000000001"), pt("2026-03-04T00:00:00Z", "openai", "2"),
+      pt("2026-03-03T00:00:00Z", "anthropic", "5", 2), pt("2026-03-03T00:00:00Z", "gemini", "0.1"), pt("2026-03-04T00:00:00Z", "xai", "0.2"),
+    ], 2);
+    expect(s.starts.map((d) => d.toISOString().slice(0, 10))).toEqual(["2026-03-02", "2026-03-03", "2026-03-04"]);
+    expect(s.layers.map((l) => [l.label, l.nano.map(String), l.other])).toEqual([
+      ["anthropic", ["0", "5000000000", "0"], false],
+      ["openai", ["1000000001", "0", "2000000000"], false],
+      ["Other (2)", ["0", "100000000", "200000000"], true],
+    ]);
+    expect(s.totals.map(String)).toEqual(["1000000001", "5100000000", "2200000000"]);
+    expect(s.requests).toEqual([1, 3, 2]);
+  });
+  it("calls an ungrouped series Spend", () => {
+    const s = stackLayers(range, "DAY", [{ start: "2026-03-02T00:00:00Z", totals: { requests: 1, tenantCost: "1" } }]);
+    expect(s.layers.map((l) => l.label)).toEqual(["Spend"]);
+  });
+});
+
+describe("previous period", () => {
+  const range = { from: new Date("2026-03-08T00:00:00Z"), to: new Date("2026-03-10T00:00:00Z") };
+  it("is as long as the range and ends where it starts", () => {
+    const p = previousRange(range);
+    expect([p.from.toISOString(), p.to.toISOString()]).toEqual(["2026-03-06T00:00:00.000Z", "2026-03-08T00:00:00.000Z"]);
+  });
+  it("lays the previous buckets under the current ones", () => {
+    expect(previousLine(range, "DAY", [
+      { start: "2026-03-06T00:00:00Z", totals: { requests: 1, tenantCost: "1.5" } },
+      { start: "2026-03-07T00:00:00Z", totals: { requests: 1, tenantCost: "2" } },
+      { start: "2026-03-05T00:00:00Z", totals: { requests: 1, tenantCost: "9" } },
+    ]).map(String)).toEqual(["1500000000", "2000000000"]);
+  });
+  it.each([[150n, 100n, 50], [50n, 100n, -50], [1n, 0n, null], [0n, 3n, -100]])("change %d vs %d", (now, before, want) => {
+    expect(changePercent(now, before)).toBe(want);
   });
 });
 

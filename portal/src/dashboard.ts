@@ -140,26 +140,125 @@ export function rfc3339(d: Date): string {
 export interface DimensionSources {
   apiKeys: { edges: { node: { policy: { requiredDimensions: string[]; defaultDimensions: { name: string }[] } } }[] };
   budgets: { edges: { node: { dimensionName: string | null } }[] };
-  usageEvents: { edges: { node: { dimensions: { name: string }[] } }[] };
+  usageEvents: { edges: { node: { dimensions: { name: string; value?: string }[] } }[] };
 }
 
-/** Dimension names the tenant uses, most used in recent events first, then the rest alphabetically. */
+/**
+ * Dimension names the tenant uses. First the ones that split recent events
+ * into the most distinct values (a dimension with one value, like env=prod,
+ * says little as a breakdown), then by how many events carry them, then the
+ * names only key policies and budgets know, alphabetically.
+ */
 export function dimensionNames(d: DimensionSources): string[] {
-  const seen = new Map<string, number>();
-  const add = (n: string | null | undefined, weight: number) => {
+  const seen = new Map<string, { events: number; values: Set<string> }>();
+  const add = (n: string | null | undefined, value?: string) => {
     const name = (n ?? "").trim();
-    if (name) seen.set(name, (seen.get(name) ?? 0) + weight);
+    if (!name) return;
+    let s = seen.get(name);
+    if (!s) seen.set(name, (s = { events: 0, values: new Set() }));
+    if (value !== undefined) {
+      s.events++;
+      s.values.add(value);
+    }
   };
-  for (const e of d.usageEvents.edges) for (const dim of e.node.dimensions) add(dim.name, 1);
+  for (const e of d.usageEvents.edges) for (const dim of e.node.dimensions) add(dim.name, dim.value ?? "");
   for (const k of d.apiKeys.edges) {
-    for (const n of k.node.policy.requiredDimensions) add(n, 0);
-    for (const dd of k.node.policy.defaultDimensions) add(dd.name, 0);
+    for (const n of k.node.policy.requiredDimensions) add(n);
+    for (const dd of k.node.policy.defaultDimensions) add(dd.name);
   }
-  for (const b of d.budgets.edges) add(b.node.dimensionName, 0);
-  return [...seen.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([n]) => n);
+  for (const b of d.budgets.edges) add(b.node.dimensionName);
+  return [...seen.entries()]
+    .sort((a, b) => b[1].values.size - a[1].values.size || b[1].events - a[1].events || a[0].localeCompare(b[0]))
+    .map(([n]) => n);
 }
 
 /** A count with thousands separators (counts are Int64 JSON numbers). */
 export function formatCount(n: number): string {
   return String(Math.trunc(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** A SpendPoint of a grouped series (spendTimeSeries with groupBy). */
+export interface GroupedPoint extends SeriesPoint {
+  keys?: string[];
+  labels?: string[];
+}
+
+/** One stacked layer of the spend chart: a group's nano-USD per bucket. */
+export interface Layer {
+  id: string;
+  label: string;
+  /** Nano-USD per bucket, aligned with Stack.starts. */
+  nano: bigint[];
+  total: bigint;
+  other: boolean;
+}
+
+export interface Stack {
+  starts: Date[];
+  layers: Layer[];
+  /** Exact total per bucket over every layer. */
+  totals: bigint[];
+  requests: number[];
+}
+
+/**
+ * The spend chart's layers: one per group, the largest `top` groups by total
+ * and the rest summed as "Other", every bucket of the range present (zero
+ * where the API sent no point). Exact BigInt sums; drawing converts later.
+ */
+export function stackLayers(range: { from: Date; to: Date }, bucket: Bucket, points: GroupedPoint[], top = 8): Stack {
+  const starts = buckets(range, bucket);
+  const index = new Map(starts.map((s, i) => [s.getTime(), i]));
+  const groups = new Map<string, { label: string; nano: bigint[] }>();
+  const requests = starts.map(() => 0);
+  for (const p of points) {
+    const i = index.get(bucketStart(new Date(p.start), bucket).getTime());
+    if (i === undefined) continue;
+    const id = (p.keys ?? []).join("\u0000");
+    const label = (p.labels ?? []).every((l) => l === "") ? (p.keys?.length ? "(none)" : "Spend") : (p.labels ?? []).join(" · ");
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { label, nano: starts.map(() => 0n) }));
+    g.nano[i] += toNano(p.totals.tenantCost);
+    requests[i] += p.totals.requests;
+  }
+  const all = [...groups.entries()].map(([id, g]) => ({ id, label: g.label, nano: g.nano, total: g.nano.reduce((a, b) => a + b, 0n), other: false }));
+  all.sort((a, b) => (b.total > a.total ? 1 : b.total < a.total ? -1 : a.label.localeCompare(b.label)));
+  const layers: Layer[] = all.slice(0, top);
+  const rest = all.slice(top);
+  if (rest.length > 0) {
+    const nano = starts.map((_, i) => rest.reduce((a, l) => a + l.nano[i], 0n));
+    layers.push({ id: "(other)", label: `Other (${rest.length})`, nano, total: nano.reduce((a, b) => a + b, 0n), other: true });
+  }
+  const totals = starts.map((_, i) => layers.reduce((a, l) => a + l.nano[i], 0n));
+  return { starts, layers, totals, requests };
+}
+
+/** The period just before a range, as long as it: what "compared with the previous period" compares with. */
+export function previousRange(range: { from: Date; to: Date }): { from: Date; to: Date } {
+  const span = range.to.getTime() - range.from.getTime();
+  return { from: new Date(range.from.getTime() - span), to: range.from };
+}
+
+/**
+ * The previous period's spend laid over the current buckets: its i-th bucket
+ * under the current i-th bucket (same offset into the period).
+ */
+export function previousLine(range: { from: Date; to: Date }, bucket: Bucket, points: SeriesPoint[]): bigint[] {
+  const prev = previousRange(range);
+  const cur = buckets(range, bucket);
+  const starts = buckets(prev, bucket);
+  const index = new Map(starts.map((s, i) => [s.getTime(), i]));
+  const out = cur.map(() => 0n);
+  for (const p of points) {
+    const i = index.get(bucketStart(new Date(p.start), bucket).getTime());
+    if (i !== undefined && i < out.length) out[i] += toNano(p.totals.tenantCost);
+  }
+  return out;
+}
+
+/** Change from before to now in whole percent, or null when there was nothing before. */
+export function changePercent(now: bigint, before: bigint): number | null {
+  if (before <= 0n) return null;
+  const d = ((now - before) * 1000n) / before; // tenths of a percent, truncated
+  return Math.round(Number(d) / 10);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatUSD, fromNano, moneyError, percentOf, sum, toNano } from "./money";
+import { exactTitle, formatCents, formatUSD, fromNano, moneyError, percentOf, sum, toNano } from "./money";
 
 describe("money", () => {
   it.each([
@@ -32,5 +32,16 @@ describe("money", () => {
     const got = moneyError(s);
     if (want === "") expect(got).toBe("");
     else expect(got).toContain(want);
+  });
+  it.each([
+    ["3.448634415", "$3.45"], ["3.444999999", "$3.44"], ["1234567.005", "$1,234,567.01"], ["0.005", "$0.01"],
+    ["0", "$0.00"], ["0.00042", "$0.00042"], ["0.000423456", "$0.00042"], ["0.004999999", "$0.005"], ["0.000000001", "$0.000000001"],
+    ["-2.499", "-$2.50"], ["27500", "$27,500.00"],
+  ])("formatCents(%s) = %s", (s, want) => {
+    expect(formatCents(s)).toBe(want);
+  });
+  it("titles the exact amount", () => {
+    expect(exactTitle("3.448634415")).toBe("$3.448634415 exactly");
+    expect(exactTitle("")).toBeUndefined();
   });
 });

@@ -60,3 +60,39 @@ export function moneyError(s: string): string {
   if (s.trim().startsWith("-")) return "The amount must not be negative.";
   return "";
 }
+
+/**
+ * Money for headlines, charts and rows: rounded half away from zero to whole
+ * cents ("$3.45" for 3.448634415). An amount under half a cent keeps two
+ * significant digits ("$0.00042") so test traffic never reads "$0.00"; zero is
+ * "$0.00". The exact amount belongs in a title (see <Money> in ui.tsx) and in
+ * exports, which always carry the API's exact figure.
+ */
+export function formatCents(s: string | null | undefined): string {
+  if (s == null || s === "") return "—";
+  const n = toNano(s);
+  const neg = n < 0n;
+  const a = neg ? -n : n;
+  const sign = neg ? "-$" : "$";
+  if (a === 0n) return "$0.00";
+  if (a < 5_000_000n) {
+    // Two significant digits of an amount below half a cent, rounded half up.
+    const digits = a.toString().length; // a < 5e6 nano: at most 7 digits
+    const drop = BigInt(10) ** BigInt(Math.max(digits - 2, 0));
+    const kept = ((a + drop / 2n) / drop) * drop;
+    return sign + "0." + kept.toString().padStart(NANO, "0").replace(/0+$/, "");
+  }
+  const cents = (a + 5_000_000n) / 10_000_000n;
+  return sign + groupThousands((cents / 100n).toString()) + "." + (cents % 100n).toString().padStart(2, "0");
+}
+
+/** The exact amount as a title says it: "$3.448634415 exactly". */
+export function exactTitle(s: string | null | undefined): string | undefined {
+  if (s == null || s === "") return undefined;
+  return formatUSD(s) + " exactly";
+}
+
+/** Money as a float for drawing only (chart heights); never for sums or display. */
+export function plotUSD(nano: bigint): number {
+  return Number(nano) / 1e9;
+}

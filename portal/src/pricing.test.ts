@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { describeChange, formatExactUSD, ratesByVariant, unitPrice } from "./pricing";
-import { emptyOverrideForm, eventModel, explain, overrideErrors, overrideForm, overrideInput, type OverrideForm, type UsageEvent } from "./pricing";
+import { emptyOverrideForm, eventModel, explain, nextRateClass, overrideErrors, overrideForm, overrideInput, rateText, rateUnit, shiftDecimal, type OverrideForm, type UsageEvent } from "./pricing";
 
-const base: OverrideForm = { provider: "openai", model: "gpt-4o-mini", from: "2026-03-01", to: "", rates: [{ class: "input", perMillion: "0.1" }], pct: "", note: "contract" };
+const base: OverrideForm = { provider: "openai", model: "gpt-4o-mini", from: "2026-03-01", to: "", rates: [{ class: "input", usd: "0.1" }], pct: "", note: "contract" };
 
 describe("override form", () => {
   it.each<[string, Partial<OverrideForm>, string[]]>([
     ["valid", {}, []],
-    ["percent only", { rates: [{ class: "input", perMillion: "" }], pct: "-15" }, []],
+    ["percent only", { rates: [{ class: "input", usd: "" }], pct: "-15" }, []],
     ["no model", { model: " " }, ["model"]],
-    ["nothing to change", { rates: [{ class: "input", perMillion: "" }] }, ["rates"]],
-    ["bad rate", { rates: [{ class: "output", perMillion: "1,5" }] }, ["rates"]],
-    ["class twice", { rates: [{ class: "input", perMillion: "1" }, { class: "input", perMillion: "2" }] }, ["rates"]],
+    ["nothing to change", { rates: [{ class: "input", usd: "" }] }, ["rates"]],
+    ["bad rate", { rates: [{ class: "output", usd: "1,5" }] }, ["rates"]],
+    ["class twice", { rates: [{ class: "input", usd: "1" }, { class: "input", usd: "2" }] }, ["rates"]],
     ["bad percent", { pct: "ten" }, ["pct"]],
     ["discount of everything", { pct: "-100" }, ["pct"]],
     ["end before start", { to: "2026-02-01" }, ["to"]],
@@ -20,7 +20,7 @@ describe("override form", () => {
     expect(Object.keys(overrideErrors({ ...base, ...patch })).sort()).toEqual(fields.sort());
   });
   it("builds the input with UTC days and without empty rates", () => {
-    expect(overrideInput({ ...base, to: "2026-04-01", rates: [...base.rates, { class: "output", perMillion: " " }], pct: " -15 " })).toEqual({
+    expect(overrideInput({ ...base, to: "2026-04-01", rates: [...base.rates, { class: "output", usd: " " }], pct: " -15 " })).toEqual({
       provider: "openai", model: "gpt-4o-mini", effectiveFrom: "2026-03-01T00:00:00Z", effectiveTo: "2026-04-01T00:00:00Z",
       rates: [{ class: "input", perMillion: "0.1" }], percentAdjustment: "-15", note: "contract",
     });
@@ -28,8 +28,35 @@ describe("override form", () => {
   });
   it("edits a saved override", () => {
     const f = overrideForm({ id: "o1", provider: "", model: "claude-*", effectiveFrom: "2026-03-01T00:00:00Z", effectiveTo: null, rates: [], percentAdjustment: "0", note: "" });
-    expect(f).toEqual({ provider: "", model: "claude-*", from: "2026-03-01", to: "", rates: [{ class: "input", perMillion: "" }], pct: "", note: "" });
+    expect(f).toEqual({ provider: "", model: "claude-*", from: "2026-03-01", to: "", rates: [{ class: "input", usd: "" }, { class: "output", usd: "" }], pct: "", note: "" });
     expect(emptyOverrideForm(new Date("2026-03-15T23:00:00Z")).from).toBe("2026-03-15");
+  });
+  it("starts with input and output rates, and a new row never defaults to cached input before output", () => {
+    expect(emptyOverrideForm(new Date()).rates.map((r) => r.class)).toEqual(["input", "output"]);
+    expect(nextRateClass([{ class: "input" }])).toBe("output");
+    expect(nextRateClass([{ class: "input" }, { class: "output" }])).toBe("cached_input");
+    expect(nextRateClass([{ class: "output" }])).toBe("input");
+  });
+  it("enters per-unit classes per unit and sends them per million", () => {
+    const f = { ...base, rates: [{ class: "web_searches", usd: "0.0275" }, { class: "characters", usd: "0.000015" }] };
+    expect(overrideInput(f).rates).toEqual([{ class: "web_searches", perMillion: "27500" }, { class: "characters", perMillion: "15" }]);
+    const back = overrideForm({ id: "o", provider: "", model: "m", effectiveFrom: "2026-03-01T00:00:00Z", effectiveTo: null, percentAdjustment: "0", note: "",
+      rates: [{ class: "web_searches", perMillion: "27500" }, { class: "input", perMillion: "2.5" }] });
+    expect(back.rates).toEqual([{ class: "web_searches", usd: "0.0275" }, { class: "input", usd: "2.5" }]);
+    expect(rateUnit("web_searches")).toBe("USD per search");
+    expect(rateUnit("output")).toBe("USD per million tokens");
+  });
+});
+
+describe("rateText", () => {
+  it.each([
+    ["input", "2.5", "$2.50 / 1M tokens"], ["web_searches", "27500", "$0.0275 / search"], ["characters", "15", "$0.015 / 1k characters"],
+    ["images", "40000", "$0.04 / image"], ["seconds", "100", "$0.10 / 1k seconds"],
+  ])("%s at %s per million", (c, pm, want) => {
+    expect(rateText(c, pm)).toBe(want);
+  });
+  it.each([["1.5", 6, "1500000"], ["27500", -6, "0.0275"], ["0.1", -3, "0.0001"], ["12", 0, "12"], ["-0.5", 1, "-5"]])("shiftDecimal(%s, %d)", (s, n, want) => {
+    expect(shiftDecimal(s, n)).toBe(want);
   });
 });
 

@@ -10,6 +10,63 @@ export const USAGE_CLASSES = [
 
 export interface Rate { class: string; perMillion: string }
 
+/**
+ * Classes counted in units, not tokens (schema UnitRate): a search, a
+ * character, a second, an image. The API stores every rate per million
+ * units; people read and enter these per unit.
+ */
+export const PER_UNIT_CLASSES: Record<string, { one: string; many: string }> = {
+  web_searches: { one: "search", many: "searches" },
+  characters: { one: "character", many: "characters" },
+  seconds: { one: "second", many: "seconds" },
+  images: { one: "image", many: "images" },
+};
+
+/** The unit a class's rate is entered in: "USD per million tokens", "USD per search". */
+export function rateUnit(cls: string): string {
+  const u = PER_UNIT_CLASSES[cls];
+  return u ? `USD per ${u.one}` : "USD per million tokens";
+}
+
+/** An exact decimal string times 10^places (negative: divided), without floating point. */
+export function shiftDecimal(s: string, places: number): string {
+  const m = /^(-)?(\d+)(?:\.(\d+))?$/.exec(s.trim());
+  if (!m) return s;
+  let digits = m[2] + (m[3] ?? "");
+  let point = m[2].length + places;
+  if (point < 0) { digits = "0".repeat(-point) + digits; point = 0; }
+  if (point > digits.length) digits = digits.padEnd(point, "0");
+  const whole = digits.slice(0, point).replace(/^0+(?=\d)/, "") || "0";
+  const frac = digits.slice(point).replace(/0+$/, "");
+  return (m[1] ? "-" : "") + whole + (frac ? "." + frac : "");
+}
+
+/**
+ * A rate as people read it: "$2.50 / 1M tokens" for tokens; per-unit
+ * classes per unit ("$0.0275 / search"), or per 1k when a unit costs under a
+ * cent ("$0.015 / 1k characters"), never "per million" searches.
+ */
+export function rateText(cls: string, perMillion: string): string {
+  const u = PER_UNIT_CLASSES[cls];
+  if (!u) return `${formatExactUSD(perMillion)} / 1M tokens`;
+  const perUnit = shiftDecimal(perMillion, -6);
+  const underCent = toNano(perUnit.replace(/(\.\d{9})\d+$/, "$1")) < 10_000_000n;
+  return underCent ? `${formatExactUSD(shiftDecimal(perMillion, -3))} / 1k ${u.many}` : `${formatExactUSD(perUnit)} / ${u.one}`;
+}
+
+/** A rate row of the override form: usd in the class's own unit (see rateUnit). */
+export interface FormRate { class: string; usd: string }
+
+/**
+ * The class a new rate row starts with: output right after input (an
+ * override with an input rate and no output rate is the common mistake),
+ * then the remaining classes in catalogue order.
+ */
+export function nextRateClass(rates: { class: string }[]): string {
+  const order = ["input", "output", ...USAGE_CLASSES.filter((c) => c !== "input" && c !== "output")];
+  return order.find((c) => !rates.some((r) => r.class === c)) ?? "input";
+}
+
 export interface Override {
   id: string;
   provider: string;
@@ -26,19 +83,21 @@ export interface OverrideForm {
   model: string;
   from: string; // YYYY-MM-DD
   to: string; // YYYY-MM-DD or ""
-  rates: Rate[];
+  rates: FormRate[];
   pct: string;
   note: string;
 }
 
 export function emptyOverrideForm(today: Date): OverrideForm {
-  return { provider: "", model: "", from: today.toISOString().slice(0, 10), to: "", rates: [{ class: "input", perMillion: "" }], pct: "", note: "" };
+  return { provider: "", model: "", from: today.toISOString().slice(0, 10), to: "", rates: [{ class: "input", usd: "" }, { class: "output", usd: "" }], pct: "", note: "" };
 }
 
 export function overrideForm(o: Override): OverrideForm {
   return {
     provider: o.provider, model: o.model, from: o.effectiveFrom.slice(0, 10), to: o.effectiveTo ? o.effectiveTo.slice(0, 10) : "",
-    rates: o.rates.length ? o.rates.map((r) => ({ ...r })) : [{ class: "input", perMillion: "" }], pct: o.percentAdjustment === "0" ? "" : o.percentAdjustment, note: o.note,
+    rates: o.rates.length ? o.rates.map((r) => ({ class: r.class, usd: PER_UNIT_CLASSES[r.class] ? shiftDecimal(r.perMillion, -6) : r.perMillion }))
+      : [{ class: "input", usd: "" }, { class: "output", usd: "" }],
+    pct: o.percentAdjustment === "0" ? "" : o.percentAdjustment, note: o.note,
   };
 }
 
@@ -53,10 +112,10 @@ export function overrideErrors(f: OverrideForm): Record<string, string> {
     if (!DAY.test(f.to) || isNaN(Date.parse(f.to))) e.to = "Pick a valid end day or leave it empty.";
     else if (!e.from && f.to <= f.from) e.to = "The end must be after the start.";
   }
-  const rates = f.rates.filter((r) => r.perMillion.trim() !== "");
+  const rates = f.rates.filter((r) => r.usd.trim() !== "");
   const classes = new Set<string>();
   rates.forEach((r) => {
-    const m = moneyError(r.perMillion);
+    const m = moneyError(r.usd);
     if (m) e.rates = `${r.class}: ${m}`;
     if (classes.has(r.class)) e.rates = `${r.class} is priced twice.`;
     classes.add(r.class);
@@ -74,7 +133,7 @@ export function overrideInput(f: OverrideForm) {
     model: f.model.trim(),
     effectiveFrom: f.from + "T00:00:00Z",
     effectiveTo: f.to ? f.to + "T00:00:00Z" : null,
-    rates: f.rates.filter((r) => r.perMillion.trim() !== "").map((r) => ({ class: r.class, perMillion: r.perMillion.trim() })),
+    rates: f.rates.filter((r) => r.usd.trim() !== "").map((r) => ({ class: r.class, perMillion: PER_UNIT_CLASSES[r.class] ? shiftDecimal(r.usd, 6) : r.usd.trim() })),
     percentAdjustment: f.pct.trim() || "0",
     note: f.note.trim(),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allowedBuckets, bucketLabel, buckets, bucketStart, resolveRange } from "./range";
+import { allowedBuckets, bucketLabel, buckets, bucketStart, resolveRange, suggestedBucket } from "./range";
 
 const now = new Date("2026-03-15T10:30:00Z"); // a Sunday
 
@@ -23,7 +23,7 @@ describe("resolveRange", () => {
   it("7, 30 and 90 days", () => {
     expect(buckets(resolveRange("7d", now), "DAY")).toHaveLength(8);
     expect(resolveRange("30d", now).from.toISOString()).toBe("2026-02-13T11:00:00.000Z");
-    expect(resolveRange("90d", now).bucket).toBe("WEEK");
+    expect(resolveRange("90d", now).bucket).toBe("DAY");
   });
   it("custom ranges include the end day and pick a bucket by length", () => {
     const r = resolveRange("custom", now, "2026-02-27", "2026-03-01");
@@ -37,6 +37,12 @@ describe("resolveRange", () => {
     ["2024-01-01", "2026-03-01", "at most 400 days"],
   ])("custom %s..%s is refused", (f, t, msg) => {
     expect(() => resolveRange("custom", now, f, t)).toThrow(msg);
+  });
+});
+
+describe("suggestedBucket", () => {
+  it.each([[1, "HOUR"], [2, "HOUR"], [3, "DAY"], [30, "DAY"], [91, "DAY"], [92, "WEEK"], [400, "WEEK"]])("%d days: %s", (days, b) => {
+    expect(suggestedBucket(days)).toBe(b);
   });
 });
 

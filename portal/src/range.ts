@@ -47,7 +47,7 @@ export function resolveRange(key: RangeKey, now: Date, customFrom?: string, cust
     case "30d":
       return { from: new Date(end.getTime() - 30 * DAY), to: end, bucket: "DAY" };
     case "90d":
-      return { from: new Date(end.getTime() - 90 * DAY), to: end, bucket: "WEEK" };
+      return { from: new Date(end.getTime() - 90 * DAY), to: end, bucket: "DAY" };
     case "mtd":
       return { from: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)), to: end, bucket: "DAY" };
     case "custom": {
@@ -58,9 +58,18 @@ export function resolveRange(key: RangeKey, now: Date, customFrom?: string, cust
       if (to <= from) throw new Error("The end date must not be before the start date.");
       const days = (to.getTime() - from.getTime()) / DAY;
       if (days > MAX_RANGE_DAYS) throw new Error(`The range is ${days} days long; at most ${MAX_RANGE_DAYS} days are allowed.`);
-      return { from, to, bucket: days <= 2 ? "HOUR" : days <= 92 ? "DAY" : days <= 366 ? "WEEK" : "MONTH" };
+      return { from, to, bucket: suggestedBucket(days) };
     }
   }
+}
+
+/**
+ * The bucket a range of so many days is drawn in: hours up to 2 days, days
+ * up to 90 (a quarter stays readable day by day), weeks beyond. One rule for
+ * presets and custom ranges, so a longer range never keeps thin hourly bars.
+ */
+export function suggestedBucket(days: number): Bucket {
+  return days <= 2 ? "HOUR" : days <= 91 ? "DAY" : "WEEK";
 }
 
 function parseDay(s: string): Date | null {
@@ -126,6 +135,20 @@ export function bucketLabel(t: Date, bucket: Bucket): string {
       return iso.slice(0, 10);
     case "WEEK":
       return "week of " + iso.slice(0, 10);
+    case "MONTH":
+      return iso.slice(0, 7);
+  }
+}
+
+/** The short label of a bucket start on a chart's axis: "03-04 14:00" for hours, "03-04" for days and weeks, "2026-03" for months. */
+export function bucketTick(t: Date, bucket: Bucket): string {
+  const iso = t.toISOString();
+  switch (bucket) {
+    case "HOUR":
+      return iso.slice(5, 10) + " " + iso.slice(11, 16);
+    case "DAY":
+    case "WEEK":
+      return iso.slice(5, 10);
     case "MONTH":
       return iso.slice(0, 7);
   }

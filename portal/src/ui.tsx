@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { GqlError, hintFor, type Api } from "./gql";
+import { exactTitle, formatCents } from "./money";
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -95,4 +96,13 @@ export function DownloadButton({ api, url, name, label, text }: { api: Api; url:
       <ErrorBox error={error} />
     </span>
   );
+}
+
+/**
+ * An amount of Money as people read it: rounded to cents, the exact figure on
+ * hover (title) and in data-value for tests and copy. Use it for every
+ * headline, row and chart label; exports keep the exact figure.
+ */
+export function Money({ value, testid, className }: { value: string | null | undefined; testid?: string; className?: string }) {
+  return <span className={className} data-testid={testid} data-value={value ?? ""} title={exactTitle(value)}>{formatCents(value)}</span>;
 }

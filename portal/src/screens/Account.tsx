@@ -1,21 +1,21 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { CONFIRM_TOTP, DISABLE_TOTP, ENROL_TOTP, MY_MFA, REGENERATE_CODES } from "../gql";
+import { CONFIRM_TOTP, DISABLE_TOTP, ENROL_TOTP, MY_MFA, REGENERATE_CODES, type Document } from "../gql";
 import { ErrorBox, Field, useLoad } from "../ui";
 
 interface Enrolment { secret: string; otpauthUri: string; qrCode: string }
 
 /** The signed-in user's two-factor authentication (TOTP with an authenticator app, recovery codes). */
 export function Account({ ctx }: { ctx: Ctx }) {
-  const { data, error, reload } = useLoad(() => ctx.api.request<{ myMFA: { totpEnabled: boolean; recoveryCodesLeft: number } }>(MY_MFA), []);
+  const { data, error, reload } = useLoad(() => ctx.api.request(MY_MFA), []);
   const [enrol, setEnrol] = useState<Enrolment | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [code, setCode] = useState("");
   const [password, setPassword] = useState("");
   const [actErr, setActErr] = useState<unknown>(null);
-  const run = async <T,>(q: string, v: Record<string, unknown> = {}): Promise<T | null> => {
+  const run = async <T,>(q: Document, v: Record<string, unknown> = {}): Promise<T | null> => {
     setActErr(null);
-    try { const d = await ctx.api.request<T>(q, v); reload(); return d; } catch (e) { setActErr(e); return null; }
+    try { const d = await ctx.api.request<T>(String(q), v); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
   const on = data?.myMFA.totpEnabled;
   return (

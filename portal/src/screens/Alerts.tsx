@@ -1,11 +1,10 @@
 import type { Ctx } from "../App";
 import { ALERT_HISTORY } from "../gql";
 import { liveLabel, mergeAlerts, type Alert, type LiveState } from "../alerts";
-import { formatUSD } from "../money";
-import { Empty, ErrorBox, useLoad, when } from "../ui";
+import { Empty, ErrorBox, useLoad, when, Money } from "../ui";
 
 export function Alerts({ ctx, live, liveState }: { ctx: Ctx; live: Alert[]; liveState: LiveState }) {
-  const history = useLoad(() => ctx.api.request<{ budgetAlertHistory: Alert[] }>(ALERT_HISTORY, { t: ctx.tenant.id, n: 100 }), [ctx.tenant.id]);
+  const history = useLoad(() => ctx.api.request(ALERT_HISTORY, { t: ctx.tenant.id, n: 100 }), [ctx.tenant.id]);
   const liveIds = new Set(live.map((a) => a.id));
   const feed = mergeAlerts(live, history.data?.budgetAlertHistory ?? []);
   return (
@@ -26,7 +25,7 @@ export function Alerts({ ctx, live, liveState }: { ctx: Ctx; live: Alert[]; live
                 <span><strong>{a.budgetName}</strong> reached {a.threshold}% {liveIds.has(a.id) && <span className="badge new">new</span>}{a.hard && a.threshold >= 100 && <span className="badge revoked">hard cap</span>}</span>
                 <span className="small">{when(a.at)}</span>
               </div>
-              <div>{formatUSD(a.spent)} of {formatUSD(a.amount)} in the period {when(a.periodStart)} – {when(a.periodEnd)}</div>
+              <div><Money value={a.spent} /> of <Money value={a.amount} /> in the period {when(a.periodStart)} – {when(a.periodEnd)}</div>
               <div className="small">{a.message}</div>
             </li>
           ))}

@@ -2,9 +2,9 @@ import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
 import type { Alert } from "../alerts";
 import { API_KEYS, BUDGET_STATUSES, CREATE_BUDGET, DELETE_BUDGET, UPDATE_BUDGET } from "../gql";
-import { formatUSD } from "../money";
+import { formatCents } from "../money";
 import { budgetForm, forecastText, periodWord, scopeText, statusView, type BudgetStatus } from "../budgets";
-import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
+import { Empty, ErrorBox, Field, Money, useLoad, when } from "../ui";
 import { budgetErrors, budgetInput, type BudgetForm } from "../validate";
 
 interface KeyRef { id: string; name: string; prefix: string; status: string }
@@ -14,8 +14,8 @@ const EMPTY: BudgetForm = { name: "", scope: "TENANT", keyId: "", dimensionName:
 export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
   const t = ctx.tenant.id;
   const canManage = ctx.tenant.role !== "VIEWER";
-  const { data, error, reload } = useLoad(() => ctx.api.request<{ budgetStatuses: BudgetStatus[] }>(BUDGET_STATUSES, { t }), [t]);
-  const keys = useLoad(() => ctx.api.request<{ apiKeys: { edges: { node: KeyRef }[] } }>(API_KEYS, { t }), [t]);
+  const { data, error, reload } = useLoad(() => ctx.api.request(BUDGET_STATUSES, { t }), [t]);
+  const keys = useLoad(() => ctx.api.request(API_KEYS, { t }), [t]);
   const [editing, setEditing] = useState<{ id: string | null; form: BudgetForm } | null>(null);
   const [actErr, setActErr] = useState<unknown>(null);
   // A live alert means spend moved: show the new figures.
@@ -51,9 +51,10 @@ export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
             <li key={b.id} className="card" data-testid="budget" data-budget={b.name}>
               <div className="row between">
                 <strong>{b.name}</strong>
-                <span className="small">
-                  {periodWord(b.period)} · {scopeText(b, keyName)}{b.hard ? " · hard cap" : ""}
-                  {s.blocked && <span className="badge revoked"> blocked</span>}
+                <span className="small badges">
+                  <span>{periodWord(b.period)} · {scopeText(b, keyName)}</span>
+                  {b.hard && <span className="badge hard" title="Blocks the keys it covers at 100 %">hard cap</span>}
+                  {s.blocked && <span className="badge revoked">blocked</span>}
                 </span>
               </div>
               <div className="progress" role="progressbar" aria-label={`${b.name}: ${v.percent}% of the budget spent`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.min(v.percent, 100)}>
@@ -63,10 +64,10 @@ export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
                 {v.forecastAt != null && <span className="forecast" style={{ left: `${v.forecastAt}%` }} title="forecast at period end" />}
               </div>
               <div className="small status" data-testid="budget-status">
-                <span data-testid="budget-spent" data-value={s.spent}>{formatUSD(s.spent)}</span> of {formatUSD(b.amount)} ({v.percent}%)
-                {v.hasReserved && <> · {formatUSD(s.reserved)} reserved</>}
-                {" "}· {formatUSD(s.remaining)} left
-                {" "}· <span className={v.forecastOver || s.willExceedOn ? "warn-text" : ""} data-testid="budget-forecast">{forecastText(s, formatUSD)}{v.forecastOver && !s.willExceedOn ? " (over budget)" : ""}</span>
+                <Money testid="budget-spent" value={s.spent} /> of <Money value={b.amount} /> ({v.percent}%)
+                {v.hasReserved && <> · <Money value={s.reserved} /> reserved</>}
+                {" "}· <Money value={s.remaining} /> left
+                {" "}· <span className={v.forecastOver || s.willExceedOn ? "warn-text" : ""} data-testid="budget-forecast" title={`forecast $${s.forecast} exactly`}>{forecastText(s, formatCents)}{v.forecastOver && !s.willExceedOn ? " (over budget)" : ""}</span>
               </div>
               <div className="small">
                 Period {when(s.periodStart)} – {when(s.periodEnd)} · alerts at {b.thresholds.join(", ")}%

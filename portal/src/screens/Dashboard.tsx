@@ -1,27 +1,26 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES, REPRICE, type RepriceResult } from "../gql";
-import { formatUSD } from "../money";
-import { allowedBuckets, BUCKET_LABELS, bucketLabel, RANGE_LABELS, resolveRange, type Bucket, type RangeKey } from "../range";
+import { BUDGET_BURN, BUDGET_STATUSES, DASHBOARD, DIMENSION_BREAKDOWN, DIMENSION_NAMES, REPRICE, SPEND_CHART, type RepriceResult, type ResultOf } from "../gql";
+import { formatCents, fromNano, toNano } from "../money";
+import { allowedBuckets, BUCKET_LABELS, bucketLabel, bucketTick, RANGE_LABELS, resolveRange, type Bucket, type RangeKey } from "../range";
 import {
-  breakdownRows, dimensionNames, exportFileName, exportGroupBy, exportUrl, formatCount, rfc3339, seriesBars, seriesExportUrl,
-  type Breakdown, type DimensionSources, type SeriesPoint, type Totals,
+  breakdownRows, changePercent, dimensionNames, exportFileName, exportGroupBy, exportUrl, formatCount, previousLine, previousRange, rfc3339,
+  seriesExportUrl, stackLayers, type Breakdown, type DimensionSources, type GroupedPoint, type SeriesPoint, type Totals,
 } from "../dashboard";
-import { DownloadButton, Empty, ErrorBox, useDebounced, useLoad, when } from "../ui";
+import { eventsHref, groupQuery } from "../drill";
+import { BurnChart, TimeChart } from "../chart";
+import { budgetSpendFilter, burnBucket, burnLine, forecastText, periodWord, statusView, type BudgetStatus } from "../budgets";
+import { DownloadButton, Empty, ErrorBox, Money, useDebounced, useLoad, when } from "../ui";
 
-interface Dash {
-  summary: Totals;
-  series: SeriesPoint[];
-  byProvider: Breakdown;
-  byModel: Breakdown;
-  byKey: Breakdown;
-  unknownModels: { provider: string; model: string; requests: number; inputTokens: number; outputTokens: number; firstSeen: string; lastSeen: string }[];
-  denials: { keys: string[]; labels: string[]; requests: number }[];
-  deniedKeys: { keys: string[]; labels: string[]; requests: number }[];
-}
+type Dash = ResultOf<typeof DASHBOARD>;
 
+type Range = { from: Date; to: Date };
 const TOPS = [5, 10, 25, 50];
 const DIM_KEY = "spendgate.dimension.";
+const STACK_KEY = "spendgate.stackBy";
+/** What the spend chart can be stacked by: the API's group-by field and the drill-down's name for it. */
+const STACKS = { PROVIDER: "Provider", MODEL: "Model", KEY: "API key", TEAM: "Team", PROJECT: "Project", NONE: "Nothing (total)" } as const;
+type StackBy = keyof typeof STACKS;
 
 export function Dashboard({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
@@ -34,10 +33,10 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
   const [now, setNow] = useState(() => new Date());
   const [tick, setTick] = useState(0);
   const [dim, setDim] = useState(() => localStorage.getItem(DIM_KEY + t) ?? "");
-  // Until the user picks one, the dimension shown is the one the tenant uses most.
+  // Until the user picks one, the dimension shown is the one that splits spend most.
   const [autoDim, setAutoDim] = useState(() => localStorage.getItem(DIM_KEY + t) === null);
 
-  let range: { from: Date; to: Date } | null = null;
+  let range: Range | null = null;
   let suggested: Bucket = "DAY";
   let rangeErr: unknown = null;
   try {
@@ -52,11 +51,11 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
   const vars = range ? { t, from: rfc3339(range.from), to: rfc3339(range.to), bucket, top } : null;
   const depKey = JSON.stringify(vars) + "#" + tick;
 
-  const { data, error, loading } = useLoad(async () => (vars ? ctx.api.request<Dash>(DASHBOARD, vars) : null), [depKey]);
+  const { data, error, loading } = useLoad(async () => (vars ? ctx.api.request(DASHBOARD, vars) : null), [depKey]);
   // Dimension names are looked up after the main figures, so they never delay them.
   const names = useLoad(async () => {
     if (!vars || !data) return null;
-    return dimensionNames(await ctx.api.request<DimensionSources>(DIMENSION_NAMES, { t, from: vars.from, to: vars.to }));
+    return dimensionNames(await ctx.api.request(DIMENSION_NAMES, { t, from: vars.from, to: vars.to }));
   }, [depKey, !!data]);
   useEffect(() => {
     if (autoDim && !dim && names.data?.length) setDim(names.data[0]);
@@ -66,11 +65,13 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
   const dimAsked = autoDim ? dim.trim() : dimTyped;
   const dimBreakdown = useLoad(async () => {
     if (!vars || !dimAsked || !data) return null;
-    return (await ctx.api.request<{ spendBreakdown: Breakdown }>(DIMENSION_BREAKDOWN, { t, from: vars.from, to: vars.to, dim: dimAsked, top })).spendBreakdown;
+    return (await ctx.api.request(DIMENSION_BREAKDOWN, { t, from: vars.from, to: vars.to, dim: dimAsked, top })).spendBreakdown;
   }, [depKey, dimAsked, !!data]);
+  const budgets = useLoad(() => ctx.api.request(BUDGET_STATUSES, { t }), [t, tick]);
 
   // Refresh asks again even when the range (whole hours) did not move.
   const refresh = () => { setNow(new Date()); setTick((n) => n + 1); };
+  const rangeText = range ? { from: rfc3339(range.from), to: rfc3339(range.to) } : undefined;
 
   return (
     <section aria-labelledby="dash-h">
@@ -78,12 +79,13 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
         <h2 id="dash-h">Spend</h2>
         <form className="row controls" aria-label="Dashboard range" onSubmit={(e) => { e.preventDefault(); refresh(); }}>
           <label htmlFor="range">Range</label>
-          <select id="range" value={key} onChange={(e) => { setKey(e.target.value as RangeKey); setNow(new Date()); }}>
+          {/* A new range takes its own bucket size again (hours ≤ 2 days, days ≤ 90, weeks beyond). */}
+          <select id="range" value={key} onChange={(e) => { setKey(e.target.value as RangeKey); setBucketChoice(""); setNow(new Date()); }}>
             {(Object.keys(RANGE_LABELS) as RangeKey[]).map((k) => <option key={k} value={k}>{RANGE_LABELS[k]}</option>)}
           </select>
           {key === "custom" && <>
-            <label htmlFor="from">From</label><input id="from" type="date" value={cf} onChange={(e) => setCf(e.target.value)} />
-            <label htmlFor="to">To</label><input id="to" type="date" value={ct} onChange={(e) => setCt(e.target.value)} />
+            <label htmlFor="from">From</label><input id="from" type="date" value={cf} onChange={(e) => { setCf(e.target.value); setBucketChoice(""); }} />
+            <label htmlFor="to">To</label><input id="to" type="date" value={ct} onChange={(e) => { setCt(e.target.value); setBucketChoice(""); }} />
           </>}
           <label htmlFor="bucket">Bars</label>
           <select id="bucket" value={bucket} onChange={(e) => setBucketChoice(e.target.value as Bucket)}>
@@ -106,15 +108,9 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
           {data.summary.requests === 0 && data.denials.length === 0 && (
             <Empty>No calls in this range yet. Send traffic through the gateway with one of your API keys; spend shows here within seconds.</Empty>
           )}
-          <div className="card">
-            <div className="row between">
-              <h3>Spend over time</h3>
-              <DownloadButton api={ctx.api} label="Download spend over time as CSV" text="CSV"
-                url={seriesExportUrl(t, range, bucket)} name={exportFileName(bucket.toLowerCase(), range)} />
-            </div>
-            <SeriesChart range={range} bucket={bucket} points={data.series} />
-          </div>
-          <div className="cols">
+          <SpendChart ctx={ctx} range={range} bucket={bucket} tick={tick} points={data.series} />
+          <BudgetsCard ctx={ctx} statuses={budgets.data?.budgetStatuses ?? null} error={budgets.error} />
+          <div className="breakdowns">
             <BreakdownCard ctx={ctx} title="By provider" b={data.byProvider} range={range} groupBy={exportGroupBy("PROVIDER")} top={top} />
             <BreakdownCard ctx={ctx} title="By model" b={data.byModel} range={range} groupBy={exportGroupBy("MODEL")} top={top} />
             <BreakdownCard ctx={ctx} title="Top keys" b={data.byKey} range={range} groupBy={exportGroupBy("KEY")} top={top} />
@@ -131,7 +127,8 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
               <datalist id="dim-names">{(names.data ?? []).map((n) => <option key={n} value={n} />)}</datalist>
               <ErrorBox error={dimBreakdown.error} />
               {!dim.trim() && <Empty>Name a dimension (sent as x-spendgate-dim-&lt;name&gt; or a key default) to split spend by its values.</Empty>}
-              {dimAsked && dimBreakdown.data && <BreakdownRows b={dimBreakdown.data} empty={`No spend carries the dimension “${dimAsked}” in this range.`} />}
+              {dimAsked && dimBreakdown.data && <BreakdownRows b={dimBreakdown.data} groupBy={exportGroupBy("DIMENSION", dimAsked)} range={rangeText}
+                empty={`No spend carries the dimension “${dimAsked}” in this range.`} />}
             </div>
           </div>
           <div className="cols">
@@ -149,8 +146,8 @@ function Kpis({ s, denied }: { s: Totals; denied: number }) {
     <div className="kpis">
       <div className="card kpi">
         <span className="small">Spend (your prices)</span>
-        <strong data-testid="total" data-value={s.tenantCost}>{formatUSD(s.tenantCost)}</strong>
-        {s.listCost !== s.tenantCost && <span className="small">list price {formatUSD(s.listCost)}</span>}
+        <strong><Money testid="total" value={s.tenantCost} /></strong>
+        {s.listCost !== s.tenantCost && <span className="small">list price <Money value={s.listCost} /></span>}
       </div>
       <div className="card kpi"><span className="small">Requests</span><strong data-testid="requests">{formatCount(s.requests)}</strong>
         {s.unpricedRequests > 0 && <span className="small warn-text">{formatCount(s.unpricedRequests)} without a price (not in the sums)</span>}</div>
@@ -160,7 +157,152 @@ function Kpis({ s, denied }: { s: Totals; denied: number }) {
   );
 }
 
-function BreakdownCard({ ctx, title, b, range, groupBy, top }: { ctx: Ctx; title: string; b: Breakdown; range: { from: Date; to: Date }; groupBy: string; top: number }) {
+
+/** Spend over time, stacked by a group-by, against the period before; a bar opens its calls. */
+function SpendChart({ ctx, range, bucket, tick, points }: { ctx: Ctx; range: Range; bucket: Bucket; tick: number; points: SeriesPoint[] }) {
+  const t = ctx.tenant.id;
+  const [stackBy, setStackBy] = useState<StackBy>(() => (localStorage.getItem(STACK_KEY) as StackBy) in STACKS ? localStorage.getItem(STACK_KEY) as StackBy : "PROVIDER");
+  const prev = previousRange(range);
+  const vars = { t, from: rfc3339(range.from), to: rfc3339(range.to), pfrom: rfc3339(prev.from), bucket, group: stackBy === "NONE" ? null : [{ field: stackBy }] };
+  const chart = useLoad(() => ctx.api.request(SPEND_CHART, vars), [JSON.stringify(vars), tick]);
+  const stack = chart.data ? stackLayers(range, bucket, chart.data.stacked) : null;
+  const before = chart.data ? previousLine(range, bucket, chart.data.previous) : null;
+  const nowTotal = stack ? stack.totals.reduce((a, b) => a + b, 0n) : 0n;
+  const prevTotal = before ? before.reduce((a, b) => a + b, 0n) : 0n;
+  const change = changePercent(nowTotal, prevTotal);
+  const field = stackBy.toLowerCase();
+  const rangeText = { from: rfc3339(range.from), to: rfc3339(range.to) };
+  return (
+    <div className="card" data-testid="spend-chart" aria-busy={chart.loading}>
+      <div className="row between">
+        <h3>Spend over time</h3>
+        <div className="row controls">
+          <label htmlFor="stack-by">Stack by</label>
+          <select id="stack-by" value={stackBy} onChange={(e) => { setStackBy(e.target.value as StackBy); localStorage.setItem(STACK_KEY, e.target.value); }}>
+            {(Object.keys(STACKS) as StackBy[]).map((k) => <option key={k} value={k}>{STACKS[k]}</option>)}
+          </select>
+          <DownloadButton api={ctx.api} label="Download spend over time as CSV" text="CSV"
+            url={seriesExportUrl(t, range, bucket)} name={exportFileName(bucket.toLowerCase(), range)} />
+        </div>
+      </div>
+      {stack && before && (
+        <p className="small" data-testid="vs-previous">
+          <Money value={fromNano(nowTotal)} /> in this range; <Money value={fromNano(prevTotal)} /> in the {durationWords(range)} before
+          {change != null && <> (<span className={change > 0 ? "warn-text" : ""} data-testid="change">{changeText(change)}</span>)</>}.
+        </p>
+      )}
+      <ErrorBox error={chart.error} />
+      {chart.loading && !chart.data && <p aria-busy="true">Loading the chart…</p>}
+      {stack && (stack.layers.length === 0 && prevTotal === 0n ? <Empty>No spend in this range.</Empty> : (
+        <TimeChart starts={stack.starts} layers={stack.layers} labelOf={(d) => bucketLabel(d, bucket)} tickOf={(d) => bucketTick(d, bucket)}
+          title={`${BUCKET_LABELS[bucket]} spend${stackBy === "NONE" ? "" : " by " + STACKS[stackBy].toLowerCase()}, ${stack.starts.length} bars, compared with the previous period`}
+          compare={{ label: "Previous period", nano: before! }}
+          onPick={(id, start) => {
+            const q = stackBy === "NONE" ? {} : groupQuery(field, id.split("\u0000")[0]);
+            if (q === null) return;
+            const end = new Date(Math.min(stack.starts[stack.starts.findIndex((s) => s.getTime() === start.getTime()) + 1]?.getTime() ?? range.to.getTime(), range.to.getTime()));
+            window.location.hash = eventsHref({ ...q, from: rfc3339(start < range.from ? range.from : start), to: rfc3339(end) });
+          }} />
+      ))}
+      <p className="small">Click a bar to list its calls. Legend entries show or hide a layer.</p>
+      <details>
+        <summary>Show as a table</summary>
+        <div className="table-wrap">
+          <table>
+            <thead><tr><th>{bucket === "DAY" ? "Day" : BUCKET_LABELS[bucket].replace(/ly$/, "")}</th><th>Spend</th><th>Requests</th></tr></thead>
+            <tbody>{seriesRows(range, bucket, points).map((r) => (
+              <tr key={r.start}><td>{r.label}</td><td><Money value={r.cost} /></td><td>{formatCount(r.requests)}</td></tr>
+            ))}</tbody>
+          </table>
+        </div>
+      </details>
+      <a className="small" href={eventsHref(rangeText)}>All calls in this range →</a>
+    </div>
+  );
+}
+
+function seriesRows(range: Range, bucket: Bucket, points: SeriesPoint[]) {
+  const s = stackLayers(range, bucket, points);
+  return s.starts.map((d, i) => ({ start: d.toISOString(), label: bucketLabel(d, bucket), cost: fromNano(s.totals[i]), requests: s.requests[i] })).filter((r) => r.requests > 0);
+}
+
+/** "+12%", "-40%"; past +999% the multiple reads better ("14× as much"). */
+function changeText(pct: number): string {
+  if (pct > 999) return `${formatCount(Math.round(pct / 100) + 1)}× as much`;
+  return `${pct > 0 ? "+" : ""}${pct}%`;
+}
+
+function durationWords(r: Range): string {
+  const h = Math.round((r.to.getTime() - r.from.getTime()) / 3600_000);
+  return h % 24 === 0 ? `${h / 24} day${h === 24 ? "" : "s"}` : `${h} hours`;
+}
+
+/** Every budget in its period: spent, forecast at period end and how much of the period has passed. */
+function BudgetsCard({ ctx, statuses, error }: { ctx: Ctx; statuses: BudgetStatus[] | null; error: unknown }) {
+  return (
+    <div className="card" data-testid="dash-budgets">
+      <div className="row between"><h3>Budgets</h3><a className="small" href="#/budgets">Manage budgets →</a></div>
+      <ErrorBox error={error} />
+      {statuses && statuses.length === 0 && <Empty>No budgets yet. Create one under Budgets to be alerted before spend runs over.</Empty>}
+      {statuses && statuses.length > 0 && (
+        <ul className="burn">
+          {statuses.map((s) => {
+            const v = statusView(s);
+            const elapsed = elapsedPercent(s.periodStart, s.periodEnd, new Date());
+            return (
+              <li key={s.budget.id} data-budget={s.budget.name}>
+                <div className="burn-head">
+                  <span className="burn-name" title={s.budget.name}>{s.budget.name}</span>
+                  <span className="small">{periodWord(s.budget.period)}{s.budget.hard && <span className="badge hard">hard cap</span>}{s.blocked && <span className="badge revoked">blocked</span>}</span>
+                </div>
+                <div className="progress" role="progressbar" aria-label={`${s.budget.name}: ${v.percent}% spent, ${elapsed}% of the period passed`}
+                  aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.min(v.percent, 100)}>
+                  <div className={`spent ${v.level}`} style={{ width: `${v.spentWidth}%` }} />
+                  {v.reservedWidth > 0 && <div className="reserved" style={{ width: `${v.reservedWidth}%` }} />}
+                  <span className="elapsed" style={{ left: `${elapsed}%` }} title={`${elapsed}% of the period has passed`} />
+                  {v.forecastAt != null && <span className="forecast" style={{ left: `${v.forecastAt}%` }} title="forecast at period end" />}
+                </div>
+                <BudgetBurn ctx={ctx} s={s} />
+                <div className="small" data-testid="burn-status">
+                  <Money value={s.spent} /> of <Money value={s.budget.amount} /> ({v.percent}%) · {elapsed}% of the period gone ·{" "}
+                  <span className={v.forecastOver || s.willExceedOn ? "warn-text" : ""} title={`forecast $${s.forecast} exactly, period ends ${when(s.periodEnd)}`}>{forecastText(s, formatCents)}{v.forecastOver
+                    ? ` — over by ${formatOver(s.forecast, s.budget.amount)}` : ""}</span>
+                </div>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** The burn-down of one budget's period: its spend (as analytics counts it for the budget's scope) and the API's forecast. */
+function BudgetBurn({ ctx, s }: { ctx: Ctx; s: BudgetStatus }) {
+  const bucket = burnBucket(s.budget.period);
+  const now = new Date();
+  const vars = { t: ctx.tenant.id, from: s.periodStart, to: rfc3339(new Date(Math.min(Date.parse(s.periodEnd), Math.ceil(now.getTime() / 3600_000) * 3600_000))),
+    bucket, f: budgetSpendFilter(s.budget) };
+  const series = useLoad(() => ctx.api.request(BUDGET_BURN, vars), [JSON.stringify(vars)]);
+  if (!series.data) return series.error ? <ErrorBox error={series.error} /> : null;
+  const b = burnLine(new Date(s.periodStart), new Date(s.periodEnd), now, bucket === "HOUR" ? 3600_000 : 86_400_000, series.data.spendTimeSeries, s.forecast);
+  return <BurnChart starts={b.starts} spent={b.spent} forecast={b.forecast} amount={toNano(s.budget.amount)} tickOf={(d) => bucketTick(d, bucket)}
+    title={`${s.budget.name}: spend this period against ${formatCents(s.budget.amount)}, forecast ${formatCents(s.forecast)} at period end`} />;
+}
+
+function formatOver(forecast: string, amount: string): string {
+  const d = toNano(forecast) - toNano(amount);
+  return formatCents(fromNano(d > 0n ? d : 0n));
+}
+
+/** How much of [start, end) lies before now, in whole percent 0..100. */
+export function elapsedPercent(start: string, end: string, now: Date): number {
+  const s = Date.parse(start), e = Date.parse(end);
+  if (!(e > s)) return 0;
+  return Math.max(0, Math.min(100, Math.floor(((now.getTime() - s) * 100) / (e - s))));
+}
+
+function BreakdownCard({ ctx, title, b, range, groupBy, top }: { ctx: Ctx; title: string; b: Breakdown; range: Range; groupBy: string; top: number }) {
   return (
     <div className="card" data-testid={`breakdown-${groupBy}`}>
       <div className="row between">
@@ -170,54 +312,30 @@ function BreakdownCard({ ctx, title, b, range, groupBy, top }: { ctx: Ctx; title
             url={exportUrl(ctx.tenant.id, range, groupBy, top)} name={exportFileName(groupBy, range)} />
         )}
       </div>
-      <BreakdownRows b={b} empty="No spend in this range." />
+      <BreakdownRows b={b} groupBy={groupBy} range={{ from: rfc3339(range.from), to: rfc3339(range.to) }} empty="No spend in this range." />
     </div>
   );
 }
 
-function BreakdownRows({ b, empty }: { b: Breakdown; empty: string }) {
+/** Horizontal bars, one per group; a group's label opens its calls in the event list. */
+function BreakdownRows({ b, empty, groupBy, range }: { b: Breakdown; empty: string; groupBy: string; range?: { from: string; to: string } }) {
   const rows = breakdownRows(b);
   if (rows.length === 0) return <Empty>{empty}</Empty>;
   return (
     <ul className="bars">
-      {rows.map((r) => (
-        <li key={r.id} className={r.other ? "other" : ""} title={r.detail || undefined}>
-          <span className="label">{r.label}</span>
-          <span className="bar" aria-hidden="true"><span style={{ width: `${r.width}%` }} /></span>
-          <span className="amt" data-value={r.cost}>{formatUSD(r.cost)}</span>
-          <span className="small reqs">{formatCount(r.requests)} req{r.unpriced > 0 ? `, ${formatCount(r.unpriced)} unpriced` : ""}</span>
-        </li>
-      ))}
+      {rows.map((r) => {
+        const q = r.other ? null : groupQuery(groupBy, r.id.split("\u0000")[0], range);
+        const name = r.detail ? `${r.label} (${r.detail})` : r.label;
+        return (
+          <li key={r.id} className={r.other ? "other" : ""}>
+            {q ? <a className="label" href={eventsHref(q)} title={`${name}: list these calls`}>{r.label}</a> : <span className="label" title={name}>{r.label}</span>}
+            <span className="bar" aria-hidden="true"><span style={{ width: `${r.width}%` }} /></span>
+            <Money className="amt" value={r.cost} />
+            <span className="small reqs">{formatCount(r.requests)} req{r.unpriced > 0 ? `, ${formatCount(r.unpriced)} unpriced` : ""}</span>
+          </li>
+        );
+      })}
     </ul>
-  );
-}
-
-function SeriesChart({ range, bucket, points }: { range: { from: Date; to: Date }; bucket: Bucket; points: SeriesPoint[] }) {
-  if (points.length === 0) return <Empty>No spend in this range.</Empty>;
-  const bars = seriesBars(range, bucket, points);
-  const W = 600, H = 160, bw = W / bars.length;
-  return (
-    <>
-      <svg viewBox={`0 0 ${W} ${H + 20}`} role="img" aria-label={`${BUCKET_LABELS[bucket]} spend, ${bars.length} bars`} className="chart">
-        {bars.map((b, i) => (
-          <rect key={i} x={i * bw + bw * 0.1} y={H - (b.height * H) / 100} width={Math.max(bw * 0.8, 1)} height={(b.height * H) / 100}>
-            <title>{bucketLabel(b.start, bucket)}: {formatUSD(b.cost)}, {formatCount(b.requests)} requests</title>
-          </rect>
-        ))}
-        <line x1="0" x2={W} y1={H} y2={H} className="axis" />
-        <text x="0" y={H + 15}>{bucketLabel(bars[0].start, bucket)}</text>
-        <text x={W} y={H + 15} textAnchor="end">{bucketLabel(bars[bars.length - 1].start, bucket)}</text>
-      </svg>
-      <details>
-        <summary>Show as a table</summary>
-        <div className="table-wrap">
-          <table>
-            <thead><tr><th>{BUCKET_LABELS[bucket].replace(/ly$/, "").replace("Dai", "Day")}</th><th>Spend</th><th>Requests</th></tr></thead>
-            <tbody>{bars.filter((b) => b.requests > 0).map((b) => <tr key={b.start.getTime()}><td>{bucketLabel(b.start, bucket)}</td><td>{formatUSD(b.cost)}</td><td>{formatCount(b.requests)}</td></tr>)}</tbody>
-          </table>
-        </div>
-      </details>
-    </>
   );
 }
 
@@ -229,7 +347,7 @@ function UnknownModels({ rows, ctx, range, onRepriced }: { rows: Dash["unknownMo
   const reprice = async () => {
     setBusy(true); setError(null); setResult(null);
     try {
-      const d = await ctx.api.request<{ repriceUnpricedEvents: RepriceResult }>(REPRICE,
+      const d = await ctx.api.request(REPRICE,
         { t: ctx.tenant.id, from: range.from.toISOString(), to: range.to.toISOString() });
       setResult(d.repriceUnpricedEvents);
       onRepriced();
@@ -240,7 +358,8 @@ function UnknownModels({ rows, ctx, range, onRepriced }: { rows: Dash["unknownMo
       <h3>Unknown models</h3>
       <ErrorBox error={error} />
       {result && <p role="status" data-testid="reprice-result">Re-priced {formatCount(result.repriced)} of {formatCount(result.examined)} calls
-        ({formatUSD(result.tenantCost)}); {formatCount(result.stillUnpriced)} still have no price.</p>}
+        (<Money value={result.tenantCost} />); {formatCount(result.stillUnpriced)} still have no price.
+        {result.stillUnpriced > 0 && <RepriceWhy result={result} models={rows} />}</p>}
       {rows.length === 0 ? <Empty>Every model in this range had a price.</Empty> : (
         <>
           <p className="small">These calls have no price, so their cost is missing from the sums. Add a tenant pricing override
@@ -256,6 +375,19 @@ function UnknownModels({ rows, ctx, range, onRepriced }: { rows: Dash["unknownMo
         </>
       )}
     </div>
+  );
+}
+
+/** Why calls stayed unpriced: said plainly, because "0 of 36" alone sends people guessing. */
+function RepriceWhy({ result, models }: { result: RepriceResult; models: Dash["unknownModels"] }) {
+  const names = models.map((m) => `${m.provider}/${m.model}`).slice(0, 5).join(", ");
+  return (
+    <span className="block small" data-testid="reprice-why">
+      {result.repriced === 0 ? "No call could be priced. " : "Some calls could not be priced. "}
+      A call is priced only when a catalogue price or one of your overrides covers its provider and model{names ? ` (${names})` : ""} at
+      the time of the call (an override prices calls from its “From” date on), with the rates the call needs — for a model the catalogue
+      does not know, the override must give at least the input and the output rate. Check the override under Pricing, then re-price again.
+    </span>
   );
 }
 

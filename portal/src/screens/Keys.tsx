@@ -1,6 +1,6 @@
 import { useRef, useState } from "react";
 import type { Ctx } from "../App";
-import { API_KEYS, CREATE_KEY, REVOKE_KEY, ROTATE_KEY } from "../gql";
+import { API_KEYS, CREATE_KEY, REVOKE_KEY, ROTATE_KEY, type Document } from "../gql";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 import { parseDims, policySummary, splitList, type KeyPolicy } from "../validate";
 
@@ -19,7 +19,7 @@ export function Keys({ ctx }: { ctx: Ctx }) {
   const [more, setMore] = useState<Key[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const { data, error, reload } = useLoad(async () => {
-    const d = await ctx.api.request<Conn>(API_KEYS, { t, status: filter || null });
+    const d = await ctx.api.request(API_KEYS, { t, status: filter || null });
     setMore([]);
     setCursor(d.apiKeys.pageInfo.hasNextPage ? d.apiKeys.pageInfo.endCursor : null);
     return d;
@@ -29,11 +29,11 @@ export function Keys({ ctx }: { ctx: Ctx }) {
   const keys = [...(data?.apiKeys.edges.map((e) => e.node) ?? []), ...more];
   const nameOf = (id: string | null) => keys.find((k) => k.id === id)?.prefix;
 
-  async function act(q: string, k: Key, question: string) {
+  async function act(q: Document, k: Key, question: string) {
     if (!window.confirm(question)) return;
     setActionError(null);
     try {
-      const d = await ctx.api.request<{ rotateAPIKey?: { secret: string; key: Key } }>(q, { t, id: k.id });
+      const d = await ctx.api.request<{ rotateAPIKey?: { secret: string; key: Key } }>(String(q), { t, id: k.id });
       if (d.rotateAPIKey) setSecret({ name: d.rotateAPIKey.key.name, secret: d.rotateAPIKey.secret });
       reload();
     } catch (e) {
@@ -90,7 +90,7 @@ export function Keys({ ctx }: { ctx: Ctx }) {
       )}
       {cursor && <button className="secondary" onClick={async () => {
         try {
-          const d = await ctx.api.request<Conn>(API_KEYS, { t, status: filter || null, after: cursor });
+          const d = await ctx.api.request(API_KEYS, { t, status: filter || null, after: cursor });
           setMore((m) => [...m, ...d.apiKeys.edges.map((e) => e.node)]);
           setCursor(d.apiKeys.pageInfo.hasNextPage ? d.apiKeys.pageInfo.endCursor : null);
         } catch (e) { setActionError(e); }
@@ -158,7 +158,7 @@ function CreateKey({ ctx, onCreated }: { ctx: Ctx; onCreated: (name: string, sec
         if (Object.keys(fe).length) return;
         setError(null);
         try {
-          const d = await ctx.api.request<{ createAPIKey: { secret: string; key: { name: string } } }>(CREATE_KEY, {
+          const d = await ctx.api.request(CREATE_KEY, {
             t: ctx.tenant.id,
             n: f.name.trim(),
             p: { allowedProviders: splitList(f.providers), allowedModels: splitList(f.models), requiredDimensions: splitList(f.required), defaultDimensions: dims, requirePricedModels: f.priced },

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { ADD_MEMBER, MEMBERS, REMOVE_MEMBER, UPDATE_ROLE } from "../gql";
+import { ADD_MEMBER, MEMBERS, REMOVE_MEMBER, UPDATE_ROLE, type Document } from "../gql";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
 interface Member { role: string; createdAt: string; suspended?: boolean; user: { id: string; email: string; name: string } }
@@ -9,12 +9,12 @@ const ROLES = ["VIEWER", "ADMIN", "OWNER"];
 export function Members({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   const canManage = ctx.tenant.role !== "VIEWER";
-  const { data, error, reload } = useLoad(() => ctx.api.request<{ members: { edges: { node: Member }[] } }>(MEMBERS, { t }), [t]);
+  const { data, error, reload } = useLoad(() => ctx.api.request(MEMBERS, { t }), [t]);
   const [f, setF] = useState({ email: "", name: "", password: "", role: "VIEWER" });
   const [actErr, setActErr] = useState<unknown>(null);
-  const run = async (q: string, v: Record<string, unknown>) => {
+  const run = async (q: Document, v: Record<string, unknown>) => {
     setActErr(null);
-    try { await ctx.api.request(q, { t, ...v }); reload(); return true; } catch (e) { setActErr(e); return false; }
+    try { await ctx.api.request(String(q), { t, ...v }); reload(); return true; } catch (e) { setActErr(e); return false; }
   };
   const members = data?.members.edges.map((e) => e.node) ?? [];
   return (

@@ -1,11 +1,10 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
 import { CREATE_BUDGET, CREATE_NODE, ORG_TREE } from "../gql";
-import { formatUSD } from "../money";
 import { buildTree, nodeScope, type LevelSpend, type NodeKind, type OrgNode, type TreeRow } from "../org";
 import { periodWord, type BudgetStatus } from "../budgets";
 import { resolveRange } from "../range";
-import { Empty, ErrorBox, Field, useLoad } from "../ui";
+import { Empty, ErrorBox, Field, useLoad, Money } from "../ui";
 import { budgetErrors, budgetInput, type BudgetForm } from "../validate";
 
 interface TreeData { orgTree: OrgNode[]; budgetStatuses: BudgetStatus[]; byWorkspace: LevelSpend; byTeam: LevelSpend; byProject: LevelSpend }
@@ -17,7 +16,7 @@ export function Org({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   const month = resolveRange("mtd", new Date());
   const { data, error, reload } = useLoad(
-    () => ctx.api.request<TreeData>(ORG_TREE, { t, from: month.from.toISOString(), to: month.to.toISOString() }), [t]);
+    () => ctx.api.request(ORG_TREE, { t, from: month.from.toISOString(), to: month.to.toISOString() }), [t]);
   const [adding, setAdding] = useState<{ kind: NodeKind; parent: OrgNode | null } | null>(null);
   const [budgetAt, setBudgetAt] = useState<OrgNode | null>(null);
   const isAdmin = ctx.tenant.role === "OWNER" || ctx.tenant.role === "ADMIN";
@@ -51,12 +50,12 @@ function TreeItem({ row, canManage, onAdd, onBudget }: { row: TreeRow; canManage
     <li className="card" style={{ marginLeft: `${row.depth * 1.5}rem` }} data-testid="org-node" data-node={n.name} data-kind={n.kind} data-level={row.level}>
       <div className="row between">
         <span><span className="small">{n.kind.toLowerCase()}</span> <strong>{n.name}</strong>{n.archivedAt && <span className="badge revoked"> archived</span>}</span>
-        <span className="small" data-testid="org-spend" data-value={row.spend}>{formatUSD(row.spend)} · {row.requests} requests</span>
+        <span className="small" data-testid="org-spend" data-value={row.spend}><Money value={row.spend} /> · {row.requests} requests</span>
       </div>
       {row.budgets.map(({ status: s, view: v }) => (
         <div key={s.budget.id} className="small status" data-testid="org-budget" data-budget={s.budget.name}>
           <span className={`badge ${v.level === "over" ? "revoked" : ""}`}>{s.budget.name}</span>{" "}
-          {formatUSD(s.spent)} of {formatUSD(s.budget.amount)} ({v.percent}%) {periodWord(s.budget.period)}{s.budget.hard ? " · hard cap" : ""}
+          <Money value={s.spent} /> of <Money value={s.budget.amount} /> ({v.percent}%) {periodWord(s.budget.period)}{s.budget.hard ? " · hard cap" : ""}
           {s.blocked && " · blocked"}
         </div>
       ))}

@@ -5,10 +5,10 @@ import { formatUSD } from "../money";
 import { formatCount, rfc3339 } from "../dashboard";
 import {
   CATALOGUE_PROVIDERS, describeChange, emptyOverrideForm, eventModel, explain, overrideErrors, overrideForm, overrideInput, ratesByVariant,
-  revisionCounts, unitPrice, USAGE_CLASSES,
-  type CatalogueModel, type Override, type OverrideForm, type PricingRevision, type Rate, type UsageEvent,
+  nextRateClass, PER_UNIT_CLASSES, rateText, rateUnit, revisionCounts, unitPrice, USAGE_CLASSES,
+  type CatalogueModel, type Override, type FormRate, type OverrideForm, type PricingRevision, type UsageEvent,
 } from "../pricing";
-import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
+import { Empty, ErrorBox, Field, useLoad, when, Money } from "../ui";
 
 const PROVIDERS = ["", ...CATALOGUE_PROVIDERS];
 
@@ -32,7 +32,7 @@ const PAGE = 100;
 export function Catalogue({ ctx, version }: { ctx: Ctx; version: number }) {
   const [q, setQ] = useState("");
   const [asked, setAsked] = useState({ q: "", provider: "", n: PAGE });
-  const cat = useLoad(() => ctx.api.request<{ pricingCatalogue: CatalogueModel[] }>(CATALOGUE_BROWSE, { q: asked.q || null, p: asked.provider || null, n: asked.n }),
+  const cat = useLoad(() => ctx.api.request(CATALOGUE_BROWSE, { q: asked.q || null, p: asked.provider || null, n: asked.n }),
     [asked.q, asked.provider, asked.n, version]);
   const rows = cat.data?.pricingCatalogue ?? [];
   return (
@@ -87,7 +87,7 @@ const SHOWN = 40;
 
 /** Catalogue revisions: review a proposed diff, and apply or reject it (pricing admins). */
 export function Revisions({ ctx, onApplied }: { ctx: Ctx; onApplied: () => void }) {
-  const revs = useLoad(() => ctx.api.request<{ pricingRevisions: PricingRevision[]; canManagePricing: boolean }>(PRICING_REVISIONS, { n: 10 }), []);
+  const revs = useLoad(() => ctx.api.request(PRICING_REVISIONS, { n: 10 }), []);
   const [open, setOpen] = useState<string | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -152,7 +152,7 @@ export function RevisionDiff({ rev, canManage, busy, onDecide }: { rev: PricingR
 function Overrides({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   const canManage = ctx.tenant.role !== "VIEWER";
-  const ov = useLoad(() => ctx.api.request<{ pricingOverrides: { edges: { node: Override }[] } }>(OVERRIDES, { t }), [t]);
+  const ov = useLoad(() => ctx.api.request(OVERRIDES, { t }), [t]);
   const [editing, setEditing] = useState<{ id: string | null; form: OverrideForm } | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const overrides = ov.data?.pricingOverrides.edges.map((e) => e.node) ?? [];
@@ -167,11 +167,11 @@ function Overrides({ ctx }: { ctx: Ctx }) {
       <ErrorBox error={ov.error || err} />
       {ov.data && overrides.length === 0 && <Empty>No overrides: list prices apply.</Empty>}
       {overrides.length > 0 && <div className="table-wrap"><table data-testid="overrides">
-        <thead><tr><th>Provider</th><th>Model</th><th>From</th><th>Until</th><th>Rates per million</th><th>Adjustment</th><th>Note</th>{canManage && <th><span className="sr-only">Actions</span></th>}</tr></thead>
+        <thead><tr><th>Provider</th><th>Model</th><th>From</th><th>Until</th><th>Rates</th><th>Adjustment</th><th>Note</th>{canManage && <th><span className="sr-only">Actions</span></th>}</tr></thead>
         <tbody>{overrides.map((o) => (
           <tr key={o.id}>
             <td>{o.provider || "any"}</td><td>{o.model}</td><td>{o.effectiveFrom.slice(0, 10)}</td><td>{o.effectiveTo ? o.effectiveTo.slice(0, 10) : "open"}</td>
-            <td className="small">{o.rates.map((r) => `${r.class} ${formatUSD(r.perMillion)}`).join(" · ") || "list rates"}</td>
+            <td className="small">{o.rates.map((r) => `${r.class} ${rateText(r.class, r.perMillion)}`).join(" · ") || "list rates"}</td>
             <td>{o.percentAdjustment === "0" ? "—" : `${o.percentAdjustment}%`}</td><td>{o.note}</td>
             {canManage && <td className="actions">
               <button className="secondary" aria-label={`Edit override for ${o.model}`} onClick={() => setEditing({ id: o.id, form: overrideForm(o) })}>Edit</button>
@@ -192,7 +192,7 @@ function OverrideEditor({ ctx, initial, onDone }: { ctx: Ctx; initial: { id: str
   const [f, setF] = useState<OverrideForm>(initial.form);
   const [errs, setErrs] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
-  const setRate = (i: number, r: Partial<Rate>) => setF({ ...f, rates: f.rates.map((x, j) => (j === i ? { ...x, ...r } : x)) });
+  const setRate = (i: number, r: Partial<FormRate>) => setF({ ...f, rates: f.rates.map((x, j) => (j === i ? { ...x, ...r } : x)) });
   const label = initial.id ? "Edit pricing override" : "Create pricing override";
   return (
     <form className="card inner" aria-label={label} noValidate onSubmit={async (e) => {
@@ -219,17 +219,18 @@ function OverrideEditor({ ctx, initial, onDone }: { ctx: Ctx; initial: { id: str
         <Field id="o-note" label="Note"><input id="o-note" value={f.note} onChange={(e) => setF({ ...f, note: e.target.value })} /></Field>
       </div>
       <fieldset className="rates">
-        <legend>Rates in USD per million units (optional)</legend>
+        <legend>Rates (optional): tokens in USD per million, searches, characters, seconds and images in USD per unit</legend>
         {f.rates.map((r, i) => (
           <div className="row" key={i}>
             <label htmlFor={`o-class-${i}`} className="sr-only">Usage class {i + 1}</label>
             <select id={`o-class-${i}`} value={r.class} onChange={(e) => setRate(i, { class: e.target.value })}>{USAGE_CLASSES.map((c) => <option key={c}>{c}</option>)}</select>
-            <label htmlFor={`o-rate-${i}`} className="sr-only">USD per million for {r.class}</label>
-            <input id={`o-rate-${i}`} inputMode="decimal" placeholder="0.15" value={r.perMillion} onChange={(e) => setRate(i, { perMillion: e.target.value })} />
+            <label htmlFor={`o-rate-${i}`} className="sr-only">{rateUnit(r.class)} for {r.class}</label>
+            <input id={`o-rate-${i}`} inputMode="decimal" placeholder={PER_UNIT_CLASSES[r.class] ? "0.01" : "0.15"} value={r.usd} onChange={(e) => setRate(i, { usd: e.target.value })} />
+            <span className="small">{rateUnit(r.class)}</span>
             {f.rates.length > 1 && <button type="button" className="secondary" aria-label={`Remove the ${r.class} rate`} onClick={() => setF({ ...f, rates: f.rates.filter((_, j) => j !== i) })}>Remove</button>}
           </div>
         ))}
-        <button type="button" className="secondary" onClick={() => setF({ ...f, rates: [...f.rates, { class: USAGE_CLASSES.find((c) => !f.rates.some((r) => r.class === c)) ?? "input", perMillion: "" }] })}>Add a rate</button>
+        <button type="button" className="secondary" onClick={() => setF({ ...f, rates: [...f.rates, { class: nextRateClass(f.rates), usd: "" }] })}>Add a rate</button>
         {errs.rates && <div className="field-error" role="alert" id="o-rates-err">{errs.rates}</div>}
       </fieldset>
       <ErrorBox error={error} />
@@ -250,7 +251,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
   const first = useLoad(async () => {
     const to = new Date(Math.ceil(Date.now() / 1000) * 1000);
     const range = { from: rfc3339(new Date(to.getTime() - 7 * DAY)), to: rfc3339(to) };
-    const d = await ctx.api.request<EventsRes>(USAGE_EVENTS, { t, ...range, n: 20 });
+    const d = await ctx.api.request(USAGE_EVENTS, { t, ...range, n: 20 });
     setMore([]);
     setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
     return { range, events: d.usageEvents.edges.map((e) => e.node) };
@@ -271,7 +272,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
         e.preventDefault();
         setLookupErr(null);
         if (!lookup.trim()) return setLookupErr(new Error("Enter an event id."));
-        try { setSelected((await ctx.api.request<{ usageEvent: UsageEvent }>(USAGE_EVENT, { t, id: lookup.trim() })).usageEvent); } catch (x) { setLookupErr(x); }
+        try { setSelected((await ctx.api.request(USAGE_EVENT, { t, id: lookup.trim() })).usageEvent); } catch (x) { setLookupErr(x); }
       }}>
         <label htmlFor="ev-id" className="sr-only">Event id</label>
         <input id="ev-id" placeholder="event id" value={lookup} onChange={(e) => setLookup(e.target.value)} />
@@ -288,7 +289,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
             <tr key={e.id} aria-selected={selected?.id === e.id}>
               <td>{when(e.time)}</td><td>{e.keyName || e.keyId}</td><td>{e.provider}/{eventModel(e)}{e.status >= 400 && <span className="small"> · HTTP {e.status}</span>}</td>
               <td>{formatCount(e.tokens.input ?? 0)} / {formatCount(e.tokens.output ?? 0)}</td>
-              <td>{e.priced ? formatUSD(e.tenantCost) : <span className="warn-text">no price</span>}</td>
+              <td>{e.priced ? <Money value={e.tenantCost} /> : <span className="warn-text">no price</span>}</td>
               <td><button className="secondary small-btn" aria-label={`Explain event ${e.id}`} onClick={() => setSelected(e)}>Explain</button></td>
             </tr>
           ))}</tbody>
@@ -297,7 +298,7 @@ function Explain({ ctx }: { ctx: Ctx }) {
       {cursor && <button className="secondary" onClick={async () => {
         setPageErr(null);
         try {
-          const d = await ctx.api.request<EventsRes>(USAGE_EVENTS, { t, ...first.data?.range, n: 20, after: cursor });
+          const d = await ctx.api.request(USAGE_EVENTS, { t, ...first.data!.range, n: 20, after: cursor });
           setMore((m) => [...m, ...d.usageEvents.edges.map((x) => x.node)]);
           setCursor(d.usageEvents.pageInfo.hasNextPage ? d.usageEvents.pageInfo.endCursor : null);
         } catch (x) { setPageErr(x); }
@@ -322,11 +323,11 @@ export function Explanation({ e, onClose }: { e: UsageEvent; onClose: () => void
       </div>
       {!e.priced ? <Empty>The model had no known price: this call is counted in requests but not in spend. Add a price override to price such calls from now on.</Empty> : (
         <div className="table-wrap"><table data-testid="cost-lines">
-          <thead><tr><th>Usage class</th><th>Quantity</th><th>List rate / M</th><th>Your rate / M</th><th>List amount</th></tr></thead>
+          <thead><tr><th>Usage class</th><th>Quantity</th><th>List rate</th><th>Your rate</th><th>List amount</th></tr></thead>
           <tbody>
             {x.lines.map((l) => (
-              <tr key={l.class}><td>{l.class}</td><td>{formatCount(l.quantity)}</td><td>{formatUSD(l.listRatePerMillion)}</td>
-                <td className={l.overridden ? "warn-text" : ""}>{formatUSD(l.tenantRatePerMillion)}</td><td data-value={l.amount}>{formatUSD(l.amount)}</td></tr>
+              <tr key={l.class}><td>{l.class}</td><td>{formatCount(l.quantity)}</td><td>{rateText(l.class, l.listRatePerMillion)}</td>
+                <td className={l.overridden ? "warn-text" : ""}>{rateText(l.class, l.tenantRatePerMillion)}</td><td data-value={l.amount}>{formatUSD(l.amount)}</td></tr>
             ))}
           </tbody>
           <tfoot>

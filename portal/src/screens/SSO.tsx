@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { CONFIGURE_SSO, CREATE_SCIM_TOKEN, DELETE_SSO, GET_TENANT_SSO, REVOKE_SCIM_TOKEN, ROTATE_SCIM_TOKEN, SET_MFA_REQUIRED } from "../gql";
+import { CONFIGURE_SSO, CREATE_SCIM_TOKEN, DELETE_SSO, GET_TENANT_SSO, REVOKE_SCIM_TOKEN, ROTATE_SCIM_TOKEN, SET_MFA_REQUIRED, type Document } from "../gql";
 import { formatMapping, parseMappings, SCOPED_ROLES, type GroupMapping, type ScopeNode } from "../sso";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
@@ -18,7 +18,7 @@ const list = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolea
 /** Owners: the tenant's identity provider, SCIM tokens and two-factor requirement. */
 export function SSO({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
-  const { data, error, reload } = useLoad(() => ctx.api.request<Res>(GET_TENANT_SSO, { t }), [t]);
+  const { data, error, reload } = useLoad(() => ctx.api.request(GET_TENANT_SSO, { t }), [t]);
   const [f, setF] = useState({ enabled: true, displayName: "", issuerUrl: "", clientId: "", clientSecret: "", scopes: "openid email profile offline_access",
     domains: "", groupsClaim: "groups", mappings: "", defaultRole: "", jit: true, ssoRequired: false, breakGlass: "" });
   const [actErr, setActErr] = useState<unknown>(null);
@@ -37,10 +37,10 @@ export function SSO({ ctx }: { ctx: Ctx }) {
   if (ctx.tenant.role !== "OWNER") {
     return <section aria-labelledby="sso-h"><h2 id="sso-h">Sign-in &amp; SSO</h2><Empty>Only owners of this tenant manage its sign-in.</Empty></section>;
   }
-  const run = async (q: string, v: Record<string, unknown>) => {
+  const run = async (q: Document, v: Record<string, unknown>) => {
     setActErr(null);
     setSaved("");
-    try { const d = await ctx.api.request<Record<string, unknown>>(q, { t, ...v }); reload(); return d; } catch (e) { setActErr(e); return null; }
+    try { const d = await ctx.api.request<Record<string, unknown>>(String(q), { t, ...v }); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
   const pickable = nodes.filter((n) => !n.archivedAt && n.kind === (pick.role === "TEAM_ADMIN" ? "TEAM" : "PROJECT"));
   return (
