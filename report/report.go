@@ -294,3 +294,22 @@ func previousFire(s cron.Schedule, t time.Time) (time.Time, error) {
 	}
 	return time.Time{}, invalid("the cron expression has no time in the five years before %s", t.Format(time.RFC3339))
 }
+
+// Slot is the latest send time at or before t: the schedule time a run at
+// t sends the report of (a run may start late: after downtime or a retry).
+func (d *Definition) Slot(t time.Time) (time.Time, error) {
+	for _, back := range []time.Duration{time.Hour, 25 * time.Hour, 8 * 24 * time.Hour, 32 * 24 * time.Hour, 367 * 24 * time.Hour, 5 * 367 * 24 * time.Hour} {
+		last := time.Time{}
+		n, err := d.Next(t.Add(-back))
+		for ; err == nil && !n.IsZero() && !n.After(t); n, err = d.Next(n) {
+			last = n
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !last.IsZero() {
+			return last, nil
+		}
+	}
+	return time.Time{}, invalid("the schedule has no time in the five years before %s", t.Format(time.RFC3339))
+}
