@@ -19,8 +19,9 @@ type Report struct {
 	TimeZone   string
 	Period
 	Current, Previous spend.Sums
-	// Daily is tenant cost per local day of the period (for the chart).
-	Daily []DayCost
+	// Daily is tenant cost per local day of the period, PreviousDaily of
+	// the previous period (for the charts).
+	Daily, PreviousDaily []DayCost
 	// Movers are the models, keys and teams whose spend changed most.
 	Movers []Mover
 	// Budgets are the scope's budgets in their current period.
@@ -167,6 +168,9 @@ func (g *Generator) Generate(ctx context.Context, d *Definition, p Period) (*Rep
 		return nil, fmt.Errorf("report: spend of the previous period: %w", err)
 	}
 	if r.Daily, err = g.daily(ctx, cur, loc); err != nil {
+		return nil, err
+	}
+	if r.PreviousDaily, err = g.daily(ctx, prev, loc); err != nil {
 		return nil, err
 	}
 	if r.Movers, err = g.movers(ctx, d.TenantID, cur, prev); err != nil {

@@ -137,8 +137,8 @@ func TestGenerateSumsMoversAndSections(t *testing.T) {
 	for _, m := range r.Movers {
 		got = append(got, m.Dimension+":"+m.Label+":"+USD(m.ChangeNanoUSD()))
 	}
-	want := "model:gpt-4o:$10.00 model:claude:-$2.50 model:mini:-$0.2500 key:key k1:$10.00 key:key k2:-$2.50 key:key k3:-$0.2500 " +
-		"team:SEARCH:$10.00 team:ADS:-$2.50 team:(no team):-$0.2500"
+	want := "model:gpt-4o:$10.00 model:claude:-$2.50 model:mini:-$0.25 key:key k1:$10.00 key:key k2:-$2.50 key:key k3:-$0.25 " +
+		"team:SEARCH:$10.00 team:ADS:-$2.50 team:(no team):-$0.25"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("movers\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
@@ -201,7 +201,7 @@ func TestCSVAndPDFRender(t *testing.T) {
 	}
 	for _, want := range []string{"Weekly spend — Acme", "Tenant Acme", "Spend this period", "$13.50", "$6.25", "+$7.25 (116%)",
 		"Top movers", "gpt-4o", "Monthly cap", "at risk", "Anomalies", "model gpt-4o", "Recommendations", "Enable prompt caching",
-		"$40.00/month", "page 1 of"} {
+		"Savings a month", "$40.00", "Page 1 of", "Cumulative spend against the previous period", "Previous period"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("PDF text lacks %q:\n%s", want, text)
 		}

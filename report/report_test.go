@@ -106,13 +106,3 @@ func TestNextAndPeriodInTheReportsZone(t *testing.T) {
 		})
 	}
 }
-
-func TestUSD(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[int64]string{0: "$0.00", 1_234_567_890_000: "$1,234.57", -5_000_000_000: "-$5.00", 12_345_000: "$0.0123",
-		999_999_999_999: "$1,000.00", 100_000_000_000_000: "$100,000.00"} {
-		if got := USD(n); got != want {
-			t.Errorf("USD(%d) = %s, want %s", n, got, want)
-		}
-	}
-}

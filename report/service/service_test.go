@@ -358,7 +358,7 @@ func TestScheduledWeeklyReportArrivesByEmailAndSlack(t *testing.T) {
 		t.Fatal("no pages")
 	}
 	for _, want := range []string{"Weekly spend", "Tenant Acme", "$16.85", "$6.83", "+$10.01 (146%)", "Top movers", "ci-bot", "Search",
-		"November", "exceeded", "page 1 of"} {
+		"November", "exceeded", "Page 1 of"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("PDF lacks %q:\n%s", want, text)
 		}
