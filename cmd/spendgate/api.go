@@ -153,6 +153,14 @@ func runAPI(ctx context.Context, args []string) error {
 		spendStore = store
 	}
 	cfg.Analytics = analytics.New(cp, spendStore, pgstore.New(pool), analytics.DefaultLimits())
+	if store != nil {
+		reports, stopReports, err := startReports(ctx, pool, cp, store, &opts.Mail, webhookAllow.Policy, f.PublicURL, log)
+		if err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		defer stopReports()
+		cfg.Reports = reports
+	}
 	var recordCfg *recordhttp.Config
 	var alertsNC *nats.Conn // drift alerts are published beside budget alerts
 	if *natsURL != "" {
