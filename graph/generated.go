@@ -151,6 +151,7 @@ type ComplexityRoot struct {
 	}
 
 	Budget struct {
+		AlertEmails    func(childComplexity int) int
 		Amount         func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		DimensionName  func(childComplexity int) int
@@ -1536,6 +1537,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BillingSettings.TimeZone(childComplexity), true
 
+	case "Budget.alertEmails":
+		if e.ComplexityRoot.Budget.AlertEmails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.AlertEmails(childComplexity), true
 	case "Budget.amount":
 		if e.ComplexityRoot.Budget.Amount == nil {
 			break
@@ -5928,6 +5935,8 @@ type Budget {
   "The unused amount of a period is added to the next one (one period deep)."
   rollover: Boolean!
   webhookUrl: String
+  "Receive the budget's alerts by email: at most one email per threshold within the server's --alert-email-debounce."
+  alertEmails: [String!]!
   createdAt: Time!
   updatedAt: Time!
 }
@@ -5950,6 +5959,8 @@ input BudgetInput {
   hard: Boolean
   rollover: Boolean
   webhookUrl: String
+  "Email recipients of the budget's alerts (the server needs --smtp-host)."
+  alertEmails: [String!]
 }
 
 type BudgetEdge {
@@ -7016,6 +7027,8 @@ func (ec *executionContext) childFields_Budget(ctx context.Context, field graphq
 		return ec.fieldContext_Budget_rollover(ctx, field)
 	case "webhookUrl":
 		return ec.fieldContext_Budget_webhookUrl(ctx, field)
+	case "alertEmails":
+		return ec.fieldContext_Budget_alertEmails(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Budget_createdAt(ctx, field)
 	case "updatedAt":
@@ -13390,6 +13403,29 @@ func (ec *executionContext) _Budget_webhookUrl(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Budget_webhookUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
+}
+
+func (ec *executionContext) _Budget_alertEmails(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_alertEmails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlertEmails, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_alertEmails(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
 }
 
@@ -30156,7 +30192,7 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "scope", "workspaceId", "teamId", "projectId", "keyId", "provider", "model", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "rollover", "webhookUrl"}
+	fieldsInOrder := [...]string{"name", "scope", "workspaceId", "teamId", "projectId", "keyId", "provider", "model", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "rollover", "webhookUrl", "alertEmails"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30275,6 +30311,13 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.WebhookURL = data
+		case "alertEmails":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alertEmails"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlertEmails = data
 		}
 	}
 	return it, nil
@@ -32062,6 +32105,11 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 		case "webhookUrl":
 			out.Values[i] = ec._Budget_webhookUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "alertEmails":
+			out.Values[i] = ec._Budget_alertEmails(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "createdAt":

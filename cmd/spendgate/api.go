@@ -115,6 +115,7 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(webhookAllow.Policy)
+	cp.SetAlertEmail(opts.Mail.Enabled())
 	cp.SSOService.SetEgress(webhookAllow.Policy)
 	live, revs, stopPricing, err := followPricing(ctx, pool, prf, log)
 	if err != nil {

@@ -74,9 +74,10 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(pf.WebhookAllow.Policy)
+	cp.SetAlertEmail(opts.Mail.Enabled())
 	cp.SSOService.SetEgress(pf.WebhookAllow.Policy)
 
-	p, err := openPipeline(ctx, pf, cpf.ServiceToken, pool, log, "serve")
+	p, err := openPipeline(ctx, pf, &opts.Mail, cpf.ServiceToken, pool, log, "serve")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

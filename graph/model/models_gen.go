@@ -176,10 +176,12 @@ type Budget struct {
 	// A hard budget blocks the keys it covers once spend reaches amount.
 	Hard bool `json:"hard"`
 	// The unused amount of a period is added to the next one (one period deep).
-	Rollover   bool      `json:"rollover"`
-	WebhookURL *string   `json:"webhookUrl,omitempty"`
-	CreatedAt  time.Time `json:"createdAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
+	Rollover   bool    `json:"rollover"`
+	WebhookURL *string `json:"webhookUrl,omitempty"`
+	// Receive the budget's alerts by email: at most one email per threshold within the server's --alert-email-debounce.
+	AlertEmails []string  `json:"alertEmails"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // A budget crossed one of its thresholds (once per budget, threshold and period).
@@ -225,6 +227,8 @@ type BudgetInput struct {
 	Hard           *bool        `json:"hard,omitempty"`
 	Rollover       *bool        `json:"rollover,omitempty"`
 	WebhookURL     *string      `json:"webhookUrl,omitempty"`
+	// Email recipients of the budget's alerts (the server needs --smtp-host).
+	AlertEmails []string `json:"alertEmails,omitempty"`
 }
 
 type BudgetStatus struct {
