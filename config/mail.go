@@ -17,8 +17,8 @@ import (
 // reason.
 type Mail struct {
 	Host, Username, Password, PasswordFile, From, TLSMode string
-	Port                                                   int
-	Timeout                                                time.Duration
+	Port                                                  int
+	Timeout                                               time.Duration
 	// AlertDebounce is the least time between two emails about the same
 	// budget and threshold.
 	AlertDebounce time.Duration

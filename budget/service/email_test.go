@@ -104,7 +104,7 @@ func TestAlertEmailDebounce(t *testing.T) {
 		debounce time.Duration
 		want     int
 	}{
-		"within the window: one email":   {time.Hour, 1},
+		"within the window: one email":  {time.Hour, 1},
 		"no window: an email each time": {0, 2},
 	}
 	for name, c := range cases {
