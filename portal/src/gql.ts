@@ -210,7 +210,7 @@ export const CREATE_KEY = `mutation($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time)
 export const REVOKE_KEY = `mutation($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){${KEY}}}`;
 export const ROTATE_KEY = `mutation($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{${KEY}}}}`;
 
-const BUDGET = `id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl createdAt updatedAt`;
+const BUDGET = `id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt`;
 export const CREATE_BUDGET = `mutation($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){${BUDGET}}}`;
 export const UPDATE_BUDGET = `mutation($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){${BUDGET}}}`;
 export const DELETE_BUDGET = `mutation($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}`;
