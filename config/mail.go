@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,8 +19,11 @@ import (
 // reason.
 type Mail struct {
 	Host, Username, Password, PasswordFile, From, TLSMode string
-	Port                                                  int
-	Timeout                                               time.Duration
+	// CAFile is a PEM bundle to trust instead of the system's roots (a
+	// relay with an internal CA).
+	CAFile  string
+	Port    int
+	Timeout time.Duration
 	// AlertDebounce is the least time between two emails about the same
 	// budget and threshold.
 	AlertDebounce time.Duration
@@ -32,6 +37,7 @@ func (m *Mail) Register(fs *flag.FlagSet) {
 	fs.StringVar(&m.Password, "smtp-password", "", "SMTP password (prefer SPENDGATE_SMTP_PASSWORD or --smtp-password-file over the command line)")
 	fs.StringVar(&m.PasswordFile, "smtp-password-file", "", "file holding the SMTP password (a mounted secret); trailing newlines are ignored")
 	fs.StringVar(&m.From, "smtp-from", "", "sender address of reports and alerts, e.g. spendgate@example.com (required with --smtp-host)")
+	fs.StringVar(&m.CAFile, "smtp-ca-file", "", "PEM certificates to trust for the SMTP server instead of the system's (an internal CA); the server name is still checked")
 	fs.DurationVar(&m.Timeout, "smtp-timeout", 30*time.Second, "longest one email may take to send")
 	fs.DurationVar(&m.AlertDebounce, "alert-email-debounce", time.Hour, "least time between two emails about the same budget and threshold; alerts of one budget within it go out as one email")
 }
@@ -76,7 +82,19 @@ func (m *Mail) config() (mail.Config, error) {
 		}
 		pw = strings.TrimRight(string(b), "\r\n")
 	}
-	return mail.Config{Host: m.Host, Port: m.Port, Username: m.Username, Password: pw, From: m.From, TLSMode: m.TLSMode, Timeout: m.Timeout}, nil
+	cfg := mail.Config{Host: m.Host, Port: m.Port, Username: m.Username, Password: pw, From: m.From, TLSMode: m.TLSMode, Timeout: m.Timeout}
+	if m.CAFile != "" {
+		pem, err := os.ReadFile(m.CAFile)
+		if err != nil {
+			return mail.Config{}, fmt.Errorf("--smtp-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return mail.Config{}, fmt.Errorf("--smtp-ca-file %s holds no PEM certificate", m.CAFile)
+		}
+		cfg.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return cfg, nil
 }
 
 // Sender is the configured sender, nil when email is off.

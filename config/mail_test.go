@@ -18,14 +18,15 @@ func TestMailFlags(t *testing.T) {
 		args []string
 		want string // "" is valid
 	}{
-		"off by default":          {nil, ""},
-		"on":                      {[]string{"--smtp-host", "smtp.example.com", "--smtp-from", "spend@example.com"}, ""},
-		"from is required":        {[]string{"--smtp-host", "smtp.example.com"}, `from address "" is not a bare address`},
-		"a bad TLS mode":          {[]string{"--smtp-host", "h", "--smtp-from", "a@b.co", "--smtp-tls", "none"}, `TLS mode must be "starttls" or "tls", not "none"`},
-		"settings without a host": {[]string{"--smtp-from", "a@b.co"}, "need --smtp-host"},
-		"password twice":          {[]string{"--smtp-host", "h", "--smtp-from", "a@b.co", "--smtp-username", "u", "--smtp-password", "p", "--smtp-password-file", pwFile}, "not both"},
-		"a missing password file": {[]string{"--smtp-host", "h", "--smtp-from", "a@b.co", "--smtp-username", "u", "--smtp-password-file", pwFile + ".nope"}, "--smtp-password-file: open"},
-		"negative debounce":       {[]string{"--alert-email-debounce", "-1m", "--smtp-host", "h", "--smtp-from", "a@b.co"}, "must not be negative"},
+		"off by default":                 {nil, ""},
+		"on":                             {[]string{"--smtp-host", "smtp.example.com", "--smtp-from", "spend@example.com"}, ""},
+		"from is required":               {[]string{"--smtp-host", "smtp.example.com"}, `from address "" is not a bare address`},
+		"a bad TLS mode":                 {[]string{"--smtp-host", "h", "--smtp-from", "a@b.co", "--smtp-tls", "none"}, `TLS mode must be "starttls" or "tls", not "none"`},
+		"settings without a host":        {[]string{"--smtp-from", "a@b.co"}, "need --smtp-host"},
+		"password twice":                 {[]string{"--smtp-host", "h", "--smtp-from", "a@b.co", "--smtp-username", "u", "--smtp-password", "p", "--smtp-password-file", pwFile}, "not both"},
+		"a missing password file":        {[]string{"--smtp-host", "h", "--smtp-from", "a@b.co", "--smtp-username", "u", "--smtp-password-file", pwFile + ".nope"}, "--smtp-password-file: open"},
+		"a CA file without certificates": {[]string{"--smtp-host", "h", "--smtp-from", "a@b.co", "--smtp-ca-file", pwFile}, "holds no PEM certificate"},
+		"negative debounce":              {[]string{"--alert-email-debounce", "-1m", "--smtp-host", "h", "--smtp-from", "a@b.co"}, "must not be negative"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

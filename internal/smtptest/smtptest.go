@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
@@ -39,8 +40,10 @@ type Message struct {
 type Server struct {
 	Host string
 	Port int
-	// Roots trusts the server's certificate (for the client's tls.Config).
+	// Roots trusts the server's certificate (for the client's tls.Config);
+	// CertPEM is the certificate, for clients configured from a file.
 	Roots              *tls.Config
+	CertPEM            []byte
 	Username, Password string
 
 	mu       sync.Mutex
@@ -61,8 +64,9 @@ type Options struct {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	cert, pool := selfSigned(t)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
 	s := &Server{Username: "reports@example.com", Password: "s3cret-" + strconv.FormatInt(time.Now().UnixNano(), 36),
-		arrived: make(chan struct{}, 100)}
+		arrived: make(chan struct{}, 100), CertPEM: certPEM}
 	s.Roots = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, c: c}, nil }))
 	srv.Domain = "smtptest.local"
