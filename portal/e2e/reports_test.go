@@ -105,7 +105,9 @@ func TestPortalScheduledReport(t *testing.T) {
 		t.Fatalf("PDF %d pages:\n%s", pages, text)
 	}
 	var audit struct {
-		AuditLog struct{ Edges []struct{ Node struct{ Action string } } }
+		AuditLog struct {
+			Edges []struct{ Node struct{ Action string } }
+		}
 	}
 	srv.gql(t, `query($t:ID!){auditLog(tenantId:$t,first:20){edges{node{action}}}}`, map[string]any{"t": srv.TenantID}, &audit)
 	var actions []string
