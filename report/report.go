@@ -201,6 +201,9 @@ func (d *Definition) cronSchedule() (cron.Schedule, error) {
 	}
 	// An expression that fires more than hourly would mail people all day.
 	first := s.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if first.IsZero() {
+		return nil, invalid("cron %q never fires (a day that no month has?)", d.Cron)
+	}
 	if second := s.Next(first); second.Sub(first) < time.Hour {
 		return nil, invalid("cron %q fires every %s; reports go out at most hourly", d.Cron, second.Sub(first))
 	}

@@ -23,6 +23,7 @@ func TestValidateSaysWhatIsWrong(t *testing.T) {
 		"bad cron": {func(d *Definition) { d.Frequency, d.Cron = Cron, "61 8 * * *" }, []string{`cron "61 8 * * *": end of range (61) above maximum (59)`,
 			"five fields"}},
 		"cron too often":       {func(d *Definition) { d.Frequency, d.Cron = Cron, "*/5 * * * *" }, []string{"fires every 5m0s; reports go out at most hourly"}},
+		"cron never fires":     {func(d *Definition) { d.Frequency, d.Cron = Cron, "0 8 30 2 *" }, []string{`cron "0 8 30 2 *" never fires`}},
 		"cron missing":         {func(d *Definition) { d.Frequency = Cron }, []string{"a cron report needs a cron expression"}},
 		"@every has no period": {func(d *Definition) { d.Frequency, d.Cron = Cron, "@every 2h" }, []string{"@every has no calendar period"}},
 		"TZ in cron":           {func(d *Definition) { d.Frequency, d.Cron = Cron, "TZ=UTC 0 8 * * *" }, []string{"set the time zone in the time zone field"}},

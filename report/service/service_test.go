@@ -417,6 +417,11 @@ func keys2(m map[string][]string) []string {
 func TestTeamReportAndTestSend(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
+	_, err := f.cp.CreateBudget(f.owner, f.tenant, controlplane.BudgetInput{Name: "Search team", Scope: "team", TeamID: &f.team, Period: "month",
+		AmountNanoUSD: 100_000_000_000})
+	testenv.Must(t, err, "team budget")
+	_, err = f.cp.CreateBudget(f.owner, f.tenant, controlplane.BudgetInput{Name: "Everything", Scope: "tenant", Period: "month", AmountNanoUSD: 100_000_000_000})
+	testenv.Must(t, err, "tenant budget")
 	f.traffic(t)
 	d := weekly(f.tenant)
 	d.Name, d.Scope, d.Emails = "Search weekly", report.Scope{Kind: report.ScopeTeam, NodeID: f.team}, []string{"search-lead@a.example"}
@@ -434,6 +439,10 @@ func TestTeamReportAndTestSend(t *testing.T) {
 	rows := csvRows(t, m.attachments["spend-report-2026-11-23-2026-11-29.csv"])
 	if r := rows["summary/total/Team Search"]; len(r) < 5 || r[3] != "12.345678919" || r[4] != "4.333333334" {
 		t.Fatalf("team summary %v", r)
+	}
+	// The team's budget (its November spend: both weeks and 30 November), not the tenant's.
+	if r := rows["budget/month/Search team"]; len(r) < 4 || r[3] != "66.679012253" || rows["budget/month/Everything"] != nil {
+		t.Fatalf("team report budgets: %v", keys2(rows))
 	}
 	// The API agrees for the same team.
 	api, err := f.analytics.Summary(f.owner, analytics.Query{TenantID: f.tenant, From: week, To: week.AddDate(0, 0, 7),
