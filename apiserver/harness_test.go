@@ -46,6 +46,9 @@ import (
 	"github.com/spendgate/spendgate/reconcile/notify"
 	recpg "github.com/spendgate/spendgate/reconcile/pgstore"
 	"github.com/spendgate/spendgate/reconcile/pull"
+	"github.com/spendgate/spendgate/report"
+	reportpg "github.com/spendgate/spendgate/report/pgstore"
+	reportservice "github.com/spendgate/spendgate/report/service"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
@@ -169,6 +172,9 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 		cfg.Reconcile = reconcile.New(cp, recpg.New(pool), &chstore.Analytics{Conn: conn, Database: db}, pull.New(nil),
 			notify.New(h.alertPrefix, nc, nil), ring, reconcile.Config{BaseURLs: map[reconcile.Provider]string{
 				reconcile.OpenAI: fake.URL, reconcile.Anthropic: fake.URL}}, log)
+		reports := reportpg.New(pool)
+		cfg.Reports = reportservice.New(reportservice.Config{Store: reports, Tenants: cp, Log: log,
+			Generator: &report.Generator{Spend: &chstore.Analytics{Conn: conn, Database: db}, Directory: reportpg.Directory{Store: reports, Names: cp}}})
 	}
 	for _, c := range configure {
 		c(h, &cfg)
