@@ -48,6 +48,14 @@ func scan(r pgx.Row) (report.Definition, time.Time, error) {
 	return d, since, err
 }
 
+// emails is never NULL in the table: no recipients is an empty array.
+func emails(e []string) []string {
+	if e == nil {
+		return []string{}
+	}
+	return e
+}
+
 func nodeArgs(s report.Scope) (team, project any) {
 	switch s.Kind {
 	case report.ScopeTeam:
@@ -91,7 +99,7 @@ func (s *Store) Create(ctx context.Context, p auth.Principal, d report.Definitio
 		var err error
 		out, _, err = scan(tx.QueryRow(ctx, `INSERT INTO report_definitions (tenant_id, name, frequency, cron, time_zone, scope, team_id,
 			project_id, emails, slack_webhook_url, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING `+cols,
-			d.TenantID, d.Name, string(d.Frequency), d.Cron, d.TimeZone, string(d.Scope.Kind), team, project, d.Emails, d.SlackWebhookURL, d.Enabled))
+			d.TenantID, d.Name, string(d.Frequency), d.Cron, d.TimeZone, string(d.Scope.Kind), team, project, emails(d.Emails), d.SlackWebhookURL, d.Enabled))
 		if err != nil {
 			return fkErr(err)
 		}
@@ -123,7 +131,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, d report.Definitio
 			scheduled_since = CASE WHEN frequency <> $4 OR cron <> $5 OR time_zone <> $6 OR (enabled = false AND $12) THEN now()
 				ELSE scheduled_since END
 			WHERE tenant_id = $1 AND id::text = $2 RETURNING `+cols,
-			d.TenantID, d.ID, d.Name, string(d.Frequency), d.Cron, d.TimeZone, string(d.Scope.Kind), team, project, d.Emails, d.SlackWebhookURL, d.Enabled))
+			d.TenantID, d.ID, d.Name, string(d.Frequency), d.Cron, d.TimeZone, string(d.Scope.Kind), team, project, emails(d.Emails), d.SlackWebhookURL, d.Enabled))
 		if err != nil {
 			return fkErr(err)
 		}
