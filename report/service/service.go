@@ -406,14 +406,13 @@ func (s *Service) email(ctx context.Context, d *report.Definition, r *report.Rep
 	return nil
 }
 
-// link is the portal's dashboard for the report's period ("" without a
-// portal URL).
-func (s *Service) link(r *report.Report) string {
+// link is the portal's dashboard ("" without a portal URL). The portal
+// keeps the chosen tenant and range itself; the link does not set them.
+func (s *Service) link(*report.Report) string {
 	if s.cfg.PortalURL == "" {
 		return ""
 	}
-	q := url.Values{"tenant": {r.TenantID}, "from": {r.From.Format(time.RFC3339)}, "to": {r.To.Format(time.RFC3339)}}
-	return strings.TrimRight(s.cfg.PortalURL, "/") + "/#/dashboard?" + q.Encode()
+	return strings.TrimRight(s.cfg.PortalURL, "/") + "/#/dashboard"
 }
 
 func periodText(r *report.Report) string {
@@ -485,7 +484,7 @@ type slackBody struct {
 func (s *Service) slack(ctx context.Context, d *report.Definition, r *report.Report, test bool) error {
 	text := Summary(r, "")
 	if l := s.link(r); l != "" {
-		text += "\n<" + l + "|Open the report's period in spendgate>"
+		text += "\n<" + l + "|Open spendgate>"
 	}
 	if test {
 		text = "[test] " + text

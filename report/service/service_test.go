@@ -367,7 +367,7 @@ func TestScheduledWeeklyReportArrivesByEmailAndSlack(t *testing.T) {
 		t.Fatal("tenant B's spend is in tenant A's report")
 	}
 	if !strings.Contains(m.text, "Spend: $16.85 (previous period $6.83, change +$10.01)") ||
-		!strings.Contains(m.text, "https://spend.example.com/#/dashboard?") {
+		!strings.Contains(m.text, "Open in spendgate: https://spend.example.com/#/dashboard") {
 		t.Fatalf("email text:\n%s", m.text)
 	}
 
@@ -377,7 +377,7 @@ func TestScheduledWeeklyReportArrivesByEmailAndSlack(t *testing.T) {
 		t.Fatalf("slack got %d messages", len(sl))
 	}
 	text0, _ := sl[0]["text"].(string)
-	if len(sl[0]) != 1 || !strings.Contains(text0, "Spend: $16.85") || !strings.Contains(text0, "|Open the report's period in spendgate>") {
+	if len(sl[0]) != 1 || !strings.Contains(text0, "Spend: $16.85") || !strings.Contains(text0, "<https://spend.example.com/#/dashboard|Open spendgate>") {
 		t.Fatalf("slack body %v", sl[0])
 	}
 
