@@ -1,5 +1,6 @@
 // Package service manages and sends scheduled reports: definitions are
-// created, changed and deleted by tenant admins (validated, audited), each
+// created, changed and deleted by tenant admins, and a team's or project's
+// also by its team admins and project members (validated, audited); each
 // enabled definition is one job of the shared Postgres scheduler
 // ("report:<id>", on the definition's calendar), and a run generates the
 // report of its period and delivers it by email (CSV and PDF attached) and
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,15 +26,20 @@ import (
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/mail"
+	"github.com/spendgate/spendgate/org"
 	"github.com/spendgate/spendgate/report"
 	"github.com/spendgate/spendgate/report/pgstore"
 	"github.com/spendgate/spendgate/schedule"
 )
 
-// Tenants authorizes callers and audits actions outside Postgres (the
-// control plane).
+// Tenants authorizes callers, finds nodes of the tree and audits actions
+// outside Postgres (the control plane).
 type Tenants interface {
-	Authorize(ctx context.Context, tenantID string, need controlplane.Role) (auth.Principal, error)
+	// Access is what the caller may do in the tenant (FORBIDDEN for a
+	// non-member).
+	Access(ctx context.Context, tenantID string) (org.Access, error)
+	// Tree lists the nodes the caller reads, with their paths.
+	Tree(ctx context.Context, tenantID string) ([]controlplane.Node, error)
 	AuditedAction(ctx context.Context, tenantID string, need controlplane.Role, action, targetType, targetID string,
 		details map[string]any, do func(ctx context.Context) error) error
 }
@@ -139,13 +146,62 @@ func (s *Service) check(ctx context.Context, d *report.Definition) error {
 	return nil
 }
 
-// Create saves a new report (tenant admins).
+// errNotManager answers a caller who may not manage a report's scope.
+var errNotManager = apierr.New(apierr.CodeForbidden,
+	"reports are managed by tenant admins, and a team's or project's reports also by its team admins and project members")
+
+// manages reports whether a may manage reports of every scope given:
+// tenant admins any; a scoped manager (team admin, project member) those
+// of the teams and projects it manages (the tree's one rule, org.Access).
+func (s *Service) manages(ctx context.Context, tenantID string, a org.Access, scopes ...report.Scope) (bool, error) {
+	if a.TenantWide(org.Manage) {
+		return true, nil
+	}
+	var nodes []controlplane.Node
+	for _, sc := range scopes {
+		if sc.Kind == report.ScopeTenant {
+			return false, nil
+		}
+		if nodes == nil {
+			var err error
+			if nodes, err = s.cfg.Tenants.Tree(ctx, tenantID); err != nil {
+				return false, err
+			}
+		}
+		i := slices.IndexFunc(nodes, func(n controlplane.Node) bool { return n.ID == sc.NodeID })
+		if i < 0 || !a.Can(org.Manage, nodes[i].Path) {
+			return false, nil
+		}
+	}
+	return len(scopes) > 0, nil
+}
+
+// authorize checks that the caller may manage reports of the scopes and
+// returns the caller.
+func (s *Service) authorize(ctx context.Context, tenantID string, a org.Access, scopes ...report.Scope) (auth.Principal, error) {
+	ok, err := s.manages(ctx, tenantID, a, scopes...)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if !ok {
+		return auth.Principal{}, errNotManager
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	return p, nil
+}
+
+// Create saves a new report (tenant admins; team admins and project
+// members for their teams and projects).
 func (s *Service) Create(ctx context.Context, d report.Definition) (Report, error) {
-	p, err := s.cfg.Tenants.Authorize(ctx, d.TenantID, controlplane.RoleAdmin)
+	a, err := s.cfg.Tenants.Access(ctx, d.TenantID)
 	if err != nil {
 		return Report{}, err
 	}
 	d.ID = ""
+	p, err := s.authorize(ctx, d.TenantID, a, d.Scope)
+	if err != nil {
+		return Report{}, err
+	}
 	if err := s.check(ctx, &d); err != nil {
 		return Report{}, err
 	}
@@ -156,10 +212,22 @@ func (s *Service) Create(ctx context.Context, d report.Definition) (Report, erro
 	return s.withStatus(ctx, out), nil
 }
 
-// Update replaces a report (tenant admins). A new schedule takes effect
-// at once: the old job is forgotten and the new calendar counts from now.
+// Update replaces a report; the caller must manage both its old and its
+// new scope. A new schedule takes effect at once: the old job is forgotten
+// and the new calendar counts from now.
 func (s *Service) Update(ctx context.Context, d report.Definition) (Report, error) {
-	p, err := s.cfg.Tenants.Authorize(ctx, d.TenantID, controlplane.RoleAdmin)
+	a, err := s.cfg.Tenants.Access(ctx, d.TenantID)
+	if err != nil {
+		return Report{}, err
+	}
+	old, err := s.cfg.Store.Get(ctx, d.TenantID, d.ID)
+	if err != nil {
+		return Report{}, clientErr(err)
+	}
+	if _, err := s.authorize(ctx, d.TenantID, a, old.Scope); err != nil {
+		return Report{}, err
+	}
+	p, err := s.authorize(ctx, d.TenantID, a, d.Scope)
 	if err != nil {
 		return Report{}, err
 	}
@@ -178,9 +246,17 @@ func (s *Service) Update(ctx context.Context, d report.Definition) (Report, erro
 	return s.withStatus(ctx, out), nil
 }
 
-// Delete removes a report (tenant admins).
+// Delete removes a report (whoever manages its scope).
 func (s *Service) Delete(ctx context.Context, tenantID, id string) error {
-	p, err := s.cfg.Tenants.Authorize(ctx, tenantID, controlplane.RoleAdmin)
+	a, err := s.cfg.Tenants.Access(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	old, err := s.cfg.Store.Get(ctx, tenantID, id)
+	if err != nil {
+		return clientErr(err)
+	}
+	p, err := s.authorize(ctx, tenantID, a, old.Scope)
 	if err != nil {
 		return err
 	}
@@ -193,30 +269,47 @@ func (s *Service) Delete(ctx context.Context, tenantID, id string) error {
 	return nil
 }
 
-// List reads the tenant's reports (tenant admins: they hold recipients).
+// List reads the reports the caller manages (they hold recipients, so
+// readers without a managing role are refused).
 func (s *Service) List(ctx context.Context, tenantID string) ([]Report, error) {
-	if _, err := s.cfg.Tenants.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
+	a, err := s.cfg.Tenants.Access(ctx, tenantID)
+	if err != nil {
 		return nil, err
+	}
+	if !a.TenantWide(org.Manage) && !slices.ContainsFunc(a.Grants, func(g org.Grant) bool {
+		return g.Role == org.RoleTeamAdmin || g.Role == org.RoleProjectMember
+	}) {
+		return nil, errNotManager
 	}
 	defs, err := s.cfg.Store.List(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Report, len(defs))
+	out := make([]Report, 0, len(defs))
 	for i := range defs {
-		out[i] = s.withStatus(ctx, defs[i])
+		ok, err := s.manages(ctx, tenantID, a, defs[i].Scope)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, s.withStatus(ctx, defs[i]))
+		}
 	}
 	return out, nil
 }
 
-// Get reads one report (tenant admins).
+// Get reads one report the caller manages.
 func (s *Service) Get(ctx context.Context, tenantID, id string) (Report, error) {
-	if _, err := s.cfg.Tenants.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
+	a, err := s.cfg.Tenants.Access(ctx, tenantID)
+	if err != nil {
 		return Report{}, err
 	}
 	d, err := s.cfg.Store.Get(ctx, tenantID, id)
 	if err != nil {
 		return Report{}, clientErr(err)
+	}
+	if _, err := s.authorize(ctx, tenantID, a, d.Scope); err != nil {
+		return Report{}, err
 	}
 	return s.withStatus(ctx, d), nil
 }
@@ -248,13 +341,21 @@ type Sent struct {
 }
 
 // SendTest generates the report of the last complete period now and
-// delivers it to its recipients (tenant admins; audited).
+// delivers it to its recipients (whoever manages its scope; audited).
 func (s *Service) SendTest(ctx context.Context, tenantID, id string) (Sent, error) {
 	var sent Sent
-	err := s.cfg.Tenants.AuditedAction(ctx, tenantID, controlplane.RoleAdmin, "report.send_test", "report", id, nil, func(ctx context.Context) error {
+	// Any member passes the role check; the scope decides inside.
+	err := s.cfg.Tenants.AuditedAction(ctx, tenantID, controlplane.RoleMember, "report.send_test", "report", id, nil, func(ctx context.Context) error {
+		a, err := s.cfg.Tenants.Access(ctx, tenantID)
+		if err != nil {
+			return err
+		}
 		d, err := s.cfg.Store.Get(ctx, tenantID, id)
 		if err != nil {
 			return clientErr(err)
+		}
+		if _, err := s.authorize(ctx, tenantID, a, d.Scope); err != nil {
+			return err
 		}
 		if len(d.Emails) > 0 && s.cfg.Mailer == nil {
 			return apierr.Invalid("email is not configured on this server (--smtp-host)")

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -584,5 +585,63 @@ func TestFailedDeliveryIsRetriedAndSaysWhy(t *testing.T) {
 	}
 	if len(f.slack.received()) != 1 || len(f.smtp.Messages()) != 0 {
 		t.Fatal("slack did not get the retried report, or it was emailed")
+	}
+}
+
+// A team admin manages the reports of its team and sees no others; a
+// tenant viewer manages none (reports hold recipients).
+func TestScopedManagers(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	member := func(email string, role controlplane.Role) (context.Context, string) {
+		m, err := f.cp.AddMember(f.owner, f.tenant, email, "", "password-123", role)
+		testenv.Must(t, err, "member "+email)
+		return auth.WithPrincipal(context.Background(), auth.Principal{UserID: m.User.ID, Email: email}), m.User.ID
+	}
+	lead, leadID := member("lead@a.example", controlplane.RoleMember)
+	_, err := f.cp.GrantRole(f.owner, f.tenant, leadID, controlplane.Role("team_admin"), f.team)
+	testenv.Must(t, err, "grant")
+	viewer, _ := member("viewer@a.example", controlplane.RoleViewer)
+	code := func(err error) string {
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			return ae.Code
+		}
+		return fmt.Sprint(err)
+	}
+
+	tenantWide, err := f.svc.Create(f.owner, weekly(f.tenant))
+	testenv.Must(t, err, "tenant report")
+	d := weekly(f.tenant)
+	d.Name, d.Scope = "Search weekly", report.Scope{Kind: report.ScopeTeam, NodeID: f.team}
+	teams, err := f.svc.Create(lead, d)
+	testenv.Must(t, err, "the team admin's team report")
+	if _, err := f.svc.Create(lead, weekly(f.tenant)); code(err) != apierr.CodeForbidden {
+		t.Fatalf("team admin, tenant report: %v", err)
+	}
+	list, err := f.svc.List(lead, f.tenant)
+	if err != nil || len(list) != 1 || list[0].ID != teams.ID {
+		t.Fatalf("the team admin lists %+v %v", list, err)
+	}
+	if _, err := f.svc.Get(lead, f.tenant, tenantWide.ID); code(err) != apierr.CodeForbidden {
+		t.Fatalf("team admin reads the tenant report: %v", err)
+	}
+	d.ID, d.Scope = teams.ID, report.Scope{Kind: report.ScopeTenant}
+	if _, err := f.svc.Update(lead, d); code(err) != apierr.CodeForbidden {
+		t.Fatalf("team admin widens the report to the tenant: %v", err)
+	}
+	if err := f.svc.Delete(lead, f.tenant, tenantWide.ID); code(err) != apierr.CodeForbidden {
+		t.Fatalf("team admin deletes the tenant report: %v", err)
+	}
+	for what, err := range map[string]error{
+		"list": func() error { _, err := f.svc.List(viewer, f.tenant); return err }(),
+		"send": func() error { _, err := f.svc.SendTest(viewer, f.tenant, teams.ID); return err }(),
+	} {
+		if code(err) != apierr.CodeForbidden {
+			t.Fatalf("viewer %s: %v", what, err)
+		}
+	}
+	if err := f.svc.Delete(lead, f.tenant, teams.ID); err != nil {
+		t.Fatalf("the team admin deletes its report: %v", err)
 	}
 }

@@ -12,7 +12,9 @@ interface Delivery { periodFrom: string; periodTo: string; spend: string; channe
 
 export function Reports({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
-  const isAdmin = ctx.tenant.role === "OWNER" || ctx.tenant.role === "ADMIN";
+  // Tenant admins manage every report; members manage those of the teams
+  // and projects they manage (the server decides and lists only those).
+  const isAdmin = ctx.tenant.role !== "VIEWER";
   const { data, error, reload } = useLoad(() => isAdmin ? ctx.api.request<{ reports: Report[] }>(REPORTS, { t }) : Promise.resolve({ reports: [] }), [t]);
   const nodes = useLoad(() => ctx.api.request<{ orgTree: OrgNode[] }>(NODES, { t }), [t]);
   const [editing, setEditing] = useState<{ id: string | null; form: ReportForm } | null>(null);
@@ -27,7 +29,7 @@ export function Reports({ ctx }: { ctx: Ctx }) {
     return (
       <section aria-labelledby="reports-h">
         <h2 id="reports-h">Scheduled reports</h2>
-        <Empty>Scheduled reports are managed by tenant admins.</Empty>
+        <Empty>Scheduled reports are managed by tenant admins and by the team admins and project members of their teams and projects.</Empty>
       </section>
     );
   }
