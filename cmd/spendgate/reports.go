@@ -7,9 +7,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	anomalypg "github.com/spendgate/spendgate/anomaly/pgstore"
 	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/egress"
+	recommendpg "github.com/spendgate/spendgate/recommend/pgstore"
 	"github.com/spendgate/spendgate/report"
 	reportpg "github.com/spendgate/spendgate/report/pgstore"
 	reportservice "github.com/spendgate/spendgate/report/service"
@@ -28,7 +30,9 @@ func startReports(ctx context.Context, pool *pgxpool.Pool, cp *controlplane.Serv
 	store := reportpg.New(pool)
 	runner := schedule.New(pool, log)
 	cfg := reportservice.Config{Store: store, Tenants: cp, Scheduler: runner, Egress: allow, PortalURL: portalURL, Log: log,
-		Generator: &report.Generator{Spend: spend, Directory: reportpg.Directory{Store: store, Names: cp}}}
+		Generator: &report.Generator{Spend: spend, Directory: reportpg.Directory{Store: store, Names: cp},
+			Anomalies:       reportpg.Anomalies{Episodes: anomalypg.New(pool), Names: cp},
+			Recommendations: reportpg.Recommendations{Store: store, Saved: recommendpg.New(pool)}}}
 	if sender != nil { // a nil *mail.Sender would be a non-nil Mailer
 		cfg.Mailer = sender
 	} else {

@@ -23,6 +23,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/spendgate/spendgate/analytics"
+	"github.com/spendgate/spendgate/anomaly"
+	anomalypg "github.com/spendgate/spendgate/anomaly/pgstore"
 	"github.com/spendgate/spendgate/apierr"
 	"github.com/spendgate/spendgate/auth"
 	budgetpg "github.com/spendgate/spendgate/budget/pgstore"
@@ -37,6 +39,8 @@ import (
 	"github.com/spendgate/spendgate/mail"
 	"github.com/spendgate/spendgate/money"
 	"github.com/spendgate/spendgate/pricing"
+	"github.com/spendgate/spendgate/recommend"
+	recommendpg "github.com/spendgate/spendgate/recommend/pgstore"
 	"github.com/spendgate/spendgate/report"
 	"github.com/spendgate/spendgate/report/pgstore"
 	"github.com/spendgate/spendgate/report/service"
@@ -643,5 +647,66 @@ func TestScopedManagers(t *testing.T) {
 	}
 	if err := f.svc.Delete(lead, f.tenant, teams.ID); err != nil {
 		t.Fatalf("the team admin deletes its report: %v", err)
+	}
+}
+
+// The anomalies and recommendations sections come from the detector's
+// episodes and the open recommendations in Postgres, narrowed to a team
+// report's own series and keys.
+func TestAnomaliesAndRecommendationsSections(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	project, err := f.cp.CreateNode(f.owner, f.tenant, "project", f.team, "Search API", controlplane.KeyPolicy{})
+	testenv.Must(t, err, "project")
+	_, err = f.cp.SetAPIKeyProject(f.owner, f.tenant, f.keyA, &project.ID)
+	testenv.Must(t, err, "key A into the team's project")
+	eps := anomalypg.New(f.pool)
+	open := func(dim anomaly.Dimension, value string, at time.Time, peak int64, ended *time.Time) {
+		e := &anomaly.Episode{EndedAt: ended, TenantID: f.tenant, Series: anomaly.SeriesKey{Dimension: dim, Value: value}, StartedAt: at, LastAnomalousAt: at,
+			PeakHour: at, PeakNanoUSD: peak, PeakExpectedNanoUSD: 1_000_000_000, PeakScore: 12, Severity: anomaly.SeverityMajor,
+			ExcessNanoUSD: peak - 1_000_000_000, AnomalousHours: 1, DetectedAt: at.Add(time.Hour)}
+		_, err := eps.Save(ctx, f.tenant, at.Add(time.Hour), []anomalypg.Change{{Step: anomaly.StepOpened, Episode: e}})
+		testenv.Must(t, err, "episode")
+	}
+	ended := prevWeek.Add(6 * time.Hour)
+	open(anomaly.DimModel, "gpt-4o", prevWeek.Add(5*time.Hour), 7_000_000_000, &ended) // over before the period
+	open(anomaly.DimTeam, f.team, week.Add(30*time.Hour), 9_000_000_000, nil)
+	open(anomaly.DimKey, f.keyB, week.Add(50*time.Hour), 4_000_000_000, nil)
+	recs := recommendpg.New(f.pool)
+	testenv.Must(t, recs.Refresh(ctx, f.tenant, []recommend.Recommendation{
+		{Fingerprint: "a", Kind: recommend.KindCheaperModel, KeyID: f.keyA, Title: "Use gpt-4o-mini for ci-bot", MonthlySavingsNanoUSD: 12_500_000_000},
+		{Fingerprint: "b", Kind: recommend.KindPromptCaching, KeyID: f.keyB, Title: "Cache the search-app prompt", MonthlySavingsNanoUSD: 30_000_000_000},
+	}, now), "recommendations")
+
+	store := pgstore.New(f.pool)
+	gen := &report.Generator{Spend: f.ch, Directory: pgstore.Directory{Store: store, Names: f.cp}, Now: func() time.Time { return now },
+		Anomalies: pgstore.Anomalies{Episodes: eps, Names: f.cp}, Recommendations: pgstore.Recommendations{Store: store, Saved: recs}}
+	p := report.Period{From: week, To: week.AddDate(0, 0, 7), PrevFrom: prevWeek, PrevTo: week}
+	d := weekly(f.tenant)
+	r, err := gen.Generate(ctx, &d, p)
+	testenv.Must(t, err, "tenant report")
+	var subjects []string
+	for _, a := range r.Anomalies {
+		subjects = append(subjects, a.Subject+" "+report.USD(a.ActualNanoUSD))
+	}
+	if strings.Join(subjects, ", ") != "key search-app $4.00, team Search $9.00" {
+		t.Fatalf("tenant anomalies %q", subjects)
+	}
+	if len(r.Recommendations) != 2 || r.Recommendations[0].Title != "Cache the search-app prompt" {
+		t.Fatalf("tenant recommendations %+v", r.Recommendations)
+	}
+	d.Scope = report.Scope{Kind: report.ScopeTeam, NodeID: f.team}
+	r, err = gen.Generate(ctx, &d, p)
+	testenv.Must(t, err, "team report")
+	if len(r.Anomalies) != 1 || r.Anomalies[0].Subject != "team Search" || len(r.Recommendations) != 1 ||
+		r.Recommendations[0].EstimatedMonthlySavingsNanoUSD != 12_500_000_000 {
+		t.Fatalf("team sections %+v %+v", r.Anomalies, r.Recommendations)
+	}
+	c, err := r.CSV()
+	testenv.Must(t, err, "csv")
+	rows := csvRows(t, c)
+	if row := rows["recommendation//Use gpt-4o-mini for ci-bot"]; len(row) < 4 || row[3] != "12.5" || rows["anomaly/major/team Search"] == nil {
+		t.Fatalf("csv sections %v", keys2(rows))
 	}
 }
