@@ -36,6 +36,7 @@ import (
 	"github.com/spendgate/spendgate/pricing/revision"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
 	"github.com/spendgate/spendgate/reconcile"
+	reportservice "github.com/spendgate/spendgate/report/service"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/requestid"
 	"github.com/spendgate/spendgate/scim"
@@ -73,6 +74,8 @@ type Config struct {
 	// Reconcile serves provider connections, report pages and
 	// reconciliation; nil: not available.
 	Reconcile *reconcile.Service
+	// Reports serves scheduled reports; nil: not available.
+	Reports *reportservice.Service
 	// Limits bound requests, queries and subscriptions; zero fields take
 	// DefaultLimits.
 	Limits Limits
@@ -104,7 +107,7 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s.graphql = NewGraphQL(&graph.Resolver{CP: cp, Analytics: cfg.Analytics, Alerts: cfg.Alerts, Ticks: cfg.Ticks,
 		DLQ: cfg.DeadLetters, Reprice: cfg.Reprice, Catalogue: cfg.Catalogue, Revisions: cfg.Revisions,
-		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Billing: cfg.Billing, Reconcile: cfg.Reconcile, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
+		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Billing: cfg.Billing, Reconcile: cfg.Reconcile, ReportService: cfg.Reports, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
 	for _, ext := range cfg.Extensions {
 		s.graphql.Use(ext)
 	}

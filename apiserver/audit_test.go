@@ -168,6 +168,15 @@ func TestEveryMutationIsAudited(t *testing.T) {
 			"provider_connection.import", tv("gconn"), idOf("gconn"), nil},
 		{"setReconcileSettings", `mutation($t:ID!){setReconcileSettings(tenantId:$t,input:{driftThresholdPercent:"1.5"}){driftThresholdPercent}}`,
 			"reconcile_settings.update", tv(), idOf("t"), nil},
+		{"createReport", `mutation($t:ID!,$slack:String!){createReport(tenantId:$t,input:{name:"Weekly",frequency:WEEKLY,scope:TENANT,slackWebhookUrl:$slack}){id}}`,
+			"report.create", func(ids map[string]string) map[string]any { return map[string]any{"t": ids["t"], "slack": h.slackURL} },
+			id("createReport", "id"), keep("report", "createReport", "id")},
+		{"updateReport", `mutation($t:ID!,$report:ID!,$slack:String!){updateReport(tenantId:$t,id:$report,input:{name:"Monthly",frequency:MONTHLY,scope:TENANT,slackWebhookUrl:$slack}){id}}`,
+			"report.update", func(ids map[string]string) map[string]any {
+				return map[string]any{"t": ids["t"], "report": ids["report"], "slack": h.slackURL}
+			}, idOf("report"), nil},
+		{"sendTestReport", `mutation($t:ID!,$report:ID!){sendTestReport(tenantId:$t,id:$report){channels}}`, "report.send_test", tv("report"), idOf("report"), nil},
+		{"deleteReport", `mutation($t:ID!,$report:ID!){deleteReport(tenantId:$t,id:$report)}`, "report.delete", tv("report"), idOf("report"), nil},
 		{"createTenant", `mutation{createTenant(name:"Second",slug:"second"){id}}`, "tenant.create",
 			func(map[string]string) map[string]any { return nil }, id("createTenant", "id"), keep("t", "createTenant", "id")},
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/spendgate/spendgate/budget/pgstore"
 	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/controlplane"
+	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/ingest"
 	"github.com/spendgate/spendgate/internal/fakeprovider"
 	"github.com/spendgate/spendgate/internal/pgtest"
@@ -46,6 +47,9 @@ import (
 	"github.com/spendgate/spendgate/reconcile/notify"
 	recpg "github.com/spendgate/spendgate/reconcile/pgstore"
 	"github.com/spendgate/spendgate/reconcile/pull"
+	"github.com/spendgate/spendgate/report"
+	reportpg "github.com/spendgate/spendgate/report/pgstore"
+	reportservice "github.com/spendgate/spendgate/report/service"
 	"github.com/spendgate/spendgate/reprice"
 	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
@@ -94,6 +98,8 @@ type harness struct {
 	// Full harness only: fake answers the providers' admin report
 	// endpoints the reconciliation pulls (any admin key unless set).
 	fake *fakeprovider.Server
+	// slackURL is a Slack incoming webhook of the test's (full harness).
+	slackURL string
 }
 
 const (
@@ -169,6 +175,14 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 		cfg.Reconcile = reconcile.New(cp, recpg.New(pool), &chstore.Analytics{Conn: conn, Database: db}, pull.New(nil),
 			notify.New(h.alertPrefix, nc, nil), ring, reconcile.Config{BaseURLs: map[reconcile.Provider]string{
 				reconcile.OpenAI: fake.URL, reconcile.Anthropic: fake.URL}}, log)
+		// Reports go to a Slack receiver of the test's (TLS on loopback,
+		// allowed as an operator allows an internal receiver).
+		slack := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+		t.Cleanup(slack.Close)
+		h.slackURL = slack.URL + "/services/T0/B0/secret"
+		reports := reportpg.New(pool)
+		cfg.Reports = reportservice.New(reportservice.Config{Store: reports, Tenants: cp, Log: log, HTTP: slack.Client(), Egress: egress.MustAllow("127.0.0.1"),
+			Generator: &report.Generator{Spend: &chstore.Analytics{Conn: conn, Database: db}, Directory: reportpg.Directory{Store: reports, Names: cp}}})
 	}
 	for _, c := range configure {
 		c(h, &cfg)

@@ -126,6 +126,12 @@ var tenantOps = []op{
 	{"Query.recommendations", `query($t:ID!){recommendations(tenantId:$t){id title monthlySavings}}`, false},
 	{"Mutation.setRecommendationState", `mutation($t:ID!,$rec:ID!){setRecommendationState(tenantId:$t,id:$rec,state:DISMISSED){id state}}`, true},
 	{"Subscription.anomalyAlerts", `subscription($t:ID!){anomalyAlerts(tenantId:$t){episodeId text}}`, false},
+	{"Query.reports", `query($t:ID!){reports(tenantId:$t){id emails}}`, false},
+	{"Query.report", `query($t:ID!,$report:ID!){report(tenantId:$t,id:$report){id emails}}`, true},
+	{"Mutation.createReport", `mutation($t:ID!){createReport(tenantId:$t,input:{name:"x",frequency:WEEKLY,scope:TENANT,slackWebhookUrl:"https://hooks.slack.com/services/x"}){id}}`, false},
+	{"Mutation.updateReport", `mutation($t:ID!,$report:ID!){updateReport(tenantId:$t,id:$report,input:{name:"pwned",frequency:WEEKLY,scope:TENANT,slackWebhookUrl:"https://hooks.slack.com/services/x"}){id}}`, true},
+	{"Mutation.deleteReport", `mutation($t:ID!,$report:ID!){deleteReport(tenantId:$t,id:$report)}`, true},
+	{"Mutation.sendTestReport", `mutation($t:ID!,$report:ID!){sendTestReport(tenantId:$t,id:$report){channels}}`, true},
 }
 
 // world is what the isolation checks work on: tenant A (alice) and tenant B
@@ -532,6 +538,9 @@ func newWorld(t *testing.T) *world {
 	w.bKeyBudget = get(d, "createBudget", "id").(string)
 	d = h.must(w.bob, `mutation($t:ID!){createPricingOverride(tenantId:$t,input:{model:"gpt-4o",effectiveFrom:"2026-01-01T00:00:00Z",percentAdjustment:"-10"}){id}}`, map[string]any{"t": w.tenantB})
 	bOverride := get(d, "createPricingOverride", "id").(string)
+	d = h.must(w.bob, `mutation($t:ID!){createReport(tenantId:$t,input:{name:"bob report",frequency:MONTHLY,scope:TENANT,slackWebhookUrl:"https://hooks.slack.com/services/bob"}){id}}`,
+		map[string]any{"t": w.tenantB})
+	bReport := get(d, "createReport", "id").(string)
 	w.bobID = get(h.must(w.bob, `{me{id}}`, nil), "me", "id").(string)
 	bEvent := uuid.NewString()
 	if _, err := h.events.Write(context.Background(), []spend.PricedEvent{{Event: event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage,
@@ -576,6 +585,7 @@ func newWorld(t *testing.T) *world {
 			pricingOverrides(tenantId:$t){edges{node{id percentAdjustment}}}
 			billingSettings(tenantId:$t){timeZone periodStartDay groupBy} invoices(tenantId:$t){id number status total}
 			providerConnections(tenantId:$t){id name dataKeyLast4 lookbackDays} reconcileSettings(tenantId:$t){driftThresholdPercent}
+			reports(tenantId:$t){id name slackWebhookUrl}
 			spendSummary(tenantId:$t,`+month+`){requests tenantCost}}`, map[string]any{"t": w.tenantB})
 		return toJSON(d)
 	}
@@ -606,7 +616,7 @@ func newWorld(t *testing.T) *world {
 	testenv.Must(t, err, "B's recommendations")
 	w.objs = map[string]any{"key": w.bKey, "budget": bBudget, "override": bOverride, "user": w.bobID, "event": bEvent,
 		"dead": h.deadLetter(w.tenantB), "node": w.bProject, "team": w.bTeam, "mapping": bMapping, "grantee": grace, "scim": bSCIM,
-		"rec": bRecs[0].ID, "invoice": bInvoice, "conn": bConn}
+		"rec": bRecs[0].ID, "invoice": bInvoice, "conn": bConn, "report": bReport}
 	w.alertB = func() {
 		now := time.Now().UTC()
 		h.publishAlert(budget.Alert{ID: 1, BudgetID: bBudget, BudgetName: "bob budget", TenantID: w.tenantB, Threshold: 50,
@@ -712,7 +722,8 @@ func sortedKeys[V any](m map[string]V) []string {
 var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": true, "Query.tenantSSO": true, "Query.scimTokens": true,
 	// Billing is for admins (billing.BillingRole).
 	"Query.billingSettings": true, "Query.invoices": true, "Query.invoice": true, "Query.draftInvoice": true, "Query.chargebackStatement": true,
-	"Query.providerConnections": true, "Query.providerReportPages": true}
+	"Query.providerConnections": true, "Query.providerReportPages": true,
+	"Query.reports": true, "Query.report": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is

@@ -73,7 +73,7 @@ func TestProjectMemberScope(t *testing.T) {
 	secrets := []string{sibling, siblingKey, siblingBudget, siblingEvent, "sibling"}
 	objs := map[string]any{"key": siblingKey, "budget": siblingBudget, "event": siblingEvent, "node": sibling, "team": w.bTeam,
 		"override": w.objs["override"], "user": w.bobID, "dead": w.objs["dead"], "mapping": w.objs["mapping"], "grantee": w.objs["grantee"], "scim": w.objs["scim"],
-		"rec": w.objs["rec"], "invoice": w.objs["invoice"], "conn": w.objs["conn"]}
+		"rec": w.objs["rec"], "invoice": w.objs["invoice"], "conn": w.objs["conn"], "report": w.objs["report"]}
 	before := w.snapshotB()
 	for _, o := range tenantOps {
 		t.Run(o.field, func(t *testing.T) {

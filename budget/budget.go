@@ -209,8 +209,9 @@ func Backoff(base, maxDelay time.Duration, n int) time.Duration {
 // Delivery is one alert message to send: one alert for NATS, or every pending
 // alert of one budget for its webhook (debounced, coalesced).
 type Delivery struct {
-	Kind       string // "nats" or "webhook"
+	Kind       string // "nats", "webhook" or "email"
 	WebhookURL string
+	Emails     []string // the budget's recipients, for "email"
 	Alerts     []Alert
 	Attempt    int // 1 for the first try
 }

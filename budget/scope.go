@@ -63,6 +63,8 @@ type Budget struct {
 	// period deep: what the next period does not use is not carried again).
 	Rollover   bool
 	WebhookURL string
+	// AlertEmails receive the budget's alerts by email.
+	AlertEmails []string
 }
 
 // Subject is what a spend or a reservation is of. WorkspaceID, TeamID and

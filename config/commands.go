@@ -26,10 +26,12 @@ type Serve struct {
 	AddrFile       string
 	Limits         apiserver.Limits
 	Reconcile      Reconcile
+	Mail           Mail
 }
 
 func (s *Serve) Register(fs *flag.FlagSet) {
 	s.ControlPlane.Register(fs)
+	s.Mail.Register(fs)
 	s.Gateway.Standalone = false
 	s.Gateway.Register(fs)
 	fs.StringVar(&s.Listen, "listen", "127.0.0.1:8080", "API listen address (GraphQL, policy and event endpoints)")
@@ -54,7 +56,7 @@ func (s *Serve) Listens() []string {
 }
 
 func (s *Serve) Validate() error {
-	return errors.Join(validateLimits(s.Limits), s.ControlPlane.Validate(), s.Pipeline.Validate(), s.Gateway.Validate(), s.Reconcile.Validate(),
+	return errors.Join(validateLimits(s.Limits), s.ControlPlane.Validate(), s.Pipeline.Validate(), s.Gateway.Validate(), s.Reconcile.Validate(), s.Mail.Validate(),
 		s.ControlPlane.CheckDevSecrets(s.Listens()...))
 }
 
@@ -78,10 +80,12 @@ type API struct {
 	Pricing        Pricing
 	Limits         apiserver.Limits
 	Reconcile      Reconcile
+	Mail           Mail
 }
 
 func (a *API) Register(fs *flag.FlagSet) {
 	a.ControlPlane.Register(fs)
+	a.Mail.Register(fs)
 	fs.StringVar(&a.Listen, "listen", "127.0.0.1:8080", "API listen address")
 	fs.StringVar(&a.CHAddr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse with the events, for spend analytics and CSV export (empty: none)")
 	fs.StringVar(&a.CHDB, "clickhouse-database", "spendgate", "ClickHouse database the ingest service writes")
@@ -111,7 +115,7 @@ func (a *API) Validate() error {
 	if a.NATSURL != "" && a.Prefix == "" {
 		errs = append(errs, errors.New("--stream-prefix must be set with --nats-url"))
 	}
-	return errors.Join(append(errs, validateLimits(a.Limits), a.ControlPlane.Validate(), a.Pricing.Validate(), a.Reconcile.Validate(),
+	return errors.Join(append(errs, validateLimits(a.Limits), a.ControlPlane.Validate(), a.Pricing.Validate(), a.Reconcile.Validate(), a.Mail.Validate(),
 		a.ControlPlane.CheckDevSecrets(a.Listen))...)
 }
 
@@ -141,6 +145,7 @@ type Ingest struct {
 	ServiceToken string
 	PostgresDSN  string
 	Pipeline     Pipeline
+	Mail         Mail
 }
 
 func (i *Ingest) Register(fs *flag.FlagSet) {
@@ -149,6 +154,7 @@ func (i *Ingest) Register(fs *flag.FlagSet) {
 	fs.StringVar(&i.PostgresDSN, "postgres-dsn", DefaultPostgresDSN, "control plane database: pricing overrides and budgets")
 	i.Pipeline.NATSDefault, i.Pipeline.DataDirDefault = nats.DefaultURL, "./spendgate-data"
 	i.Pipeline.Register(fs)
+	i.Mail.Register(fs)
 }
 
 func (i *Ingest) Validate() error {
@@ -159,7 +165,7 @@ func (i *Ingest) Validate() error {
 	if i.PostgresDSN == "" {
 		errs = append(errs, errors.New("--postgres-dsn must not be empty"))
 	}
-	return errors.Join(append(errs, i.Pipeline.Validate())...)
+	return errors.Join(append(errs, i.Pipeline.Validate(), i.Mail.Validate())...)
 }
 
 func (i *Ingest) Endpoints() []Endpoint {

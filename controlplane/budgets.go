@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type Budget struct {
 	Thresholds                        []int
 	Hard, Rollover                    bool
 	WebhookURL                        *string
+	AlertEmails                       []string
 	CreatedAt, UpdatedAt              time.Time
 }
 
@@ -40,16 +42,19 @@ type BudgetInput struct {
 	Thresholds                     []int
 	Hard, Rollover                 bool
 	WebhookURL                     *string
+	// AlertEmails receive the budget's alerts by email (the server needs
+	// SMTP; see SetAlertEmail).
+	AlertEmails []string
 }
 
 const budgetColumns = `id, tenant_id, name, scope, period, workspace_id::text, team_id::text, project_id::text, key_id::text, provider, model,
-	dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, created_at, updated_at`
+	dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, alert_emails, created_at, updated_at`
 
 func scanBudget(r pgx.Row) (Budget, error) {
 	var b Budget
 	var th []int32
 	err := r.Scan(&b.ID, &b.TenantID, &b.Name, &b.Scope, &b.Period, &b.WorkspaceID, &b.TeamID, &b.ProjectID, &b.KeyID, &b.Provider, &b.Model,
-		&b.DimensionName, &b.DimensionVal, &b.AmountNanoUSD, &th, &b.Hard, &b.Rollover, &b.WebhookURL, &b.CreatedAt, &b.UpdatedAt)
+		&b.DimensionName, &b.DimensionVal, &b.AmountNanoUSD, &th, &b.Hard, &b.Rollover, &b.WebhookURL, &b.AlertEmails, &b.CreatedAt, &b.UpdatedAt)
 	for _, t := range th {
 		b.Thresholds = append(b.Thresholds, int(t))
 	}
@@ -63,6 +68,8 @@ type BudgetService struct {
 	// resolver looks their names up (nil: the system's).
 	egress   *egress.Policy
 	resolver egress.Resolver
+	// alertEmail says whether the server can email alerts (SMTP configured).
+	alertEmail bool
 }
 
 func deref(s *string) string {
@@ -95,6 +102,9 @@ func (s *BudgetService) validateBudget(ctx context.Context, q orgstore.Querier, 
 	}
 	in.Thresholds = r.Thresholds
 	if err := validateWebhook(ctx, s.egress, s.resolver, in.WebhookURL); err != nil {
+		return org.Path{}, err
+	}
+	if in.AlertEmails, err = s.validateAlertEmails(in.AlertEmails); err != nil {
 		return org.Path{}, err
 	}
 	node := func(id, kind string) (org.Path, error) {
@@ -277,10 +287,10 @@ func (s *BudgetService) CreateBudget(ctx context.Context, tenantID string, in Bu
 			return err
 		}
 		b, err = scanBudget(tx.QueryRow(ctx, `INSERT INTO budgets (tenant_id, name, scope, period, workspace_id, team_id, project_id, key_id,
-			provider, model, dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING `+budgetColumns,
+			provider, model, dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, alert_emails)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING `+budgetColumns,
 			tenantID, in.Name, in.Scope, in.Period, in.WorkspaceID, in.TeamID, in.ProjectID, in.KeyID, in.Provider, in.Model,
-			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL))
+			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL, in.AlertEmails))
 		if err != nil {
 			return err
 		}
@@ -291,7 +301,7 @@ func (s *BudgetService) CreateBudget(ctx context.Context, tenantID string, in Bu
 
 func budgetDetails(in *BudgetInput) map[string]any {
 	return map[string]any{"name": in.Name, "scope": in.Scope, "period": in.Period, "amount_nano_usd": in.AmountNanoUSD,
-		"thresholds": in.Thresholds, "hard": in.Hard, "rollover": in.Rollover}
+		"thresholds": in.Thresholds, "hard": in.Hard, "rollover": in.Rollover, "alert_emails": in.AlertEmails}
 }
 
 // UpdateBudget replaces a budget.
@@ -326,10 +336,10 @@ func (s *BudgetService) UpdateBudget(ctx context.Context, tenantID, id string, i
 		}
 		b, err = scanBudget(tx.QueryRow(ctx, `UPDATE budgets SET name = $3, scope = $4, period = $5, workspace_id = $6, team_id = $7,
 			project_id = $8, key_id = $9, provider = $10, model = $11, dimension_name = $12, dimension_value = $13, amount_nano_usd = $14,
-			thresholds = $15, hard = $16, rollover = $17, webhook_url = $18, updated_at = now()
+			thresholds = $15, hard = $16, rollover = $17, webhook_url = $18, alert_emails = $19, updated_at = now()
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+budgetColumns,
 			tenantID, id, in.Name, in.Scope, in.Period, in.WorkspaceID, in.TeamID, in.ProjectID, in.KeyID, in.Provider, in.Model,
-			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL))
+			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL, in.AlertEmails))
 		if err != nil {
 			return err
 		}
@@ -368,4 +378,38 @@ func (s *BudgetService) DeleteBudget(ctx context.Context, tenantID, id string) e
 		}
 		return audit(ctx, tx, tenantID, p, "budget.delete", "budget", id, nil)
 	})
+}
+
+// MaxAlertEmails is the most email recipients of one budget's alerts.
+const MaxAlertEmails = 20
+
+// validateAlertEmails checks a budget's alert recipients: bare addresses
+// (they go into RCPT TO), no repeats, and only when the server can send
+// email. It returns them trimmed, never nil.
+func (s *BudgetService) validateAlertEmails(in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	if len(in) == 0 {
+		return out, nil
+	}
+	if !s.alertEmail {
+		return nil, invalid("email alerts are not configured on this server (the operator sets --smtp-host); use a webhook")
+	}
+	if len(in) > MaxAlertEmails {
+		return nil, invalid("%d alert emails; at most %d are allowed", len(in), MaxAlertEmails)
+	}
+	seen := map[string]bool{}
+	for _, e := range in {
+		e = strings.TrimSpace(e)
+		a, err := mail.ParseAddress(e)
+		if err != nil || a.Address != e || a.Name != "" || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+			return nil, invalid("alert email %q is not an address like name@example.com", e)
+		}
+		if k := strings.ToLower(e); seen[k] {
+			return nil, invalid("alert email %q is given twice", e)
+		} else {
+			seen[k] = true
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }

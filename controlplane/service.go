@@ -155,6 +155,10 @@ func (s *Service) SetThrottle(cfg ThrottleConfig) { s.AccountService.throttle = 
 // serving.
 func (s *Service) SetWebhookEgress(p *egress.Policy) { s.BudgetService.egress = p }
 
+// SetAlertEmail says whether budgets may have alert email recipients (the
+// server has SMTP configured); call before serving.
+func (s *Service) SetAlertEmail(on bool) { s.BudgetService.alertEmail = on }
+
 // NotFound is the client error for an object the tenant does not have.
 func NotFound(what string) error { return notFound(what) }
 

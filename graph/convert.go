@@ -117,7 +117,11 @@ func budget(b controlplane.Budget) *model.Budget {
 	if th == nil {
 		th = []int{}
 	}
-	return &model.Budget{ID: b.ID, TenantID: b.TenantID, Name: b.Name, Scope: model.BudgetScope(strings.ToUpper(b.Scope)),
+	emails := b.AlertEmails
+	if emails == nil {
+		emails = []string{}
+	}
+	return &model.Budget{AlertEmails: emails, ID: b.ID, TenantID: b.TenantID, Name: b.Name, Scope: model.BudgetScope(strings.ToUpper(b.Scope)),
 		WorkspaceID: b.WorkspaceID, TeamID: b.TeamID, ProjectID: b.ProjectID, KeyID: b.KeyID, Provider: b.Provider, Model: b.Model,
 		DimensionName: b.DimensionName, DimensionValue: b.DimensionVal, Period: model.BudgetPeriod(strings.ToUpper(b.Period)),
 		Amount: scalar.Money(b.AmountNanoUSD), Thresholds: th, Hard: b.Hard, Rollover: b.Rollover, WebhookURL: b.WebhookURL,
@@ -128,7 +132,7 @@ func budgetInput(in model.BudgetInput) controlplane.BudgetInput {
 	out := controlplane.BudgetInput{Name: in.Name, Scope: strings.ToLower(string(in.Scope)), Period: strings.ToLower(string(in.Period)),
 		WorkspaceID: in.WorkspaceID, TeamID: in.TeamID, ProjectID: in.ProjectID, KeyID: in.KeyID, Provider: in.Provider, Model: in.Model,
 		DimensionName: in.DimensionName, DimensionVal: in.DimensionValue, AmountNanoUSD: int64(in.Amount),
-		Thresholds: in.Thresholds, WebhookURL: in.WebhookURL}
+		Thresholds: in.Thresholds, WebhookURL: in.WebhookURL, AlertEmails: in.AlertEmails}
 	if in.Hard != nil {
 		out.Hard = *in.Hard
 	}

@@ -151,6 +151,7 @@ type ComplexityRoot struct {
 	}
 
 	Budget struct {
+		AlertEmails    func(childComplexity int) int
 		Amount         func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		DimensionName  func(childComplexity int) int
@@ -385,6 +386,7 @@ type ComplexityRoot struct {
 		CreateOrgNode            func(childComplexity int, tenantID string, kind model.OrgNodeKind, parentID *string, name string, keyDefaults *model.KeyPolicyInput) int
 		CreatePricingOverride    func(childComplexity int, tenantID string, input model.PricingOverrideInput) int
 		CreateProviderConnection func(childComplexity int, tenantID string, input model.CreateProviderConnectionInput) int
+		CreateReport             func(childComplexity int, tenantID string, input model.ReportInput) int
 		CreateSCIMToken          func(childComplexity int, tenantID string, name string) int
 		CreateTenant             func(childComplexity int, name string, slug string) int
 		DeleteAttributionMapping func(childComplexity int, tenantID string, id string) int
@@ -392,6 +394,7 @@ type ComplexityRoot struct {
 		DeleteBudget             func(childComplexity int, tenantID string, id string) int
 		DeletePricingOverride    func(childComplexity int, tenantID string, id string) int
 		DeleteProviderConnection func(childComplexity int, tenantID string, id string) int
+		DeleteReport             func(childComplexity int, tenantID string, id string) int
 		DeleteTenantSso          func(childComplexity int, tenantID string) int
 		DisableTotp              func(childComplexity int, password string, code string) int
 		EnrolTotp                func(childComplexity int) int
@@ -414,6 +417,7 @@ type ComplexityRoot struct {
 		RevokeSCIMToken          func(childComplexity int, tenantID string, id string) int
 		RotateAPIKey             func(childComplexity int, tenantID string, id string) int
 		RotateSCIMToken          func(childComplexity int, tenantID string, id string) int
+		SendTestReport           func(childComplexity int, tenantID string, id string) int
 		SetAPIKeyProject         func(childComplexity int, tenantID string, id string, projectID *string) int
 		SetAzureDeployment       func(childComplexity int, tenantID string, deployment string, model string) int
 		SetOrgNodeKeyDefaults    func(childComplexity int, tenantID string, id string, keyDefaults model.KeyPolicyInput) int
@@ -430,6 +434,7 @@ type ComplexityRoot struct {
 		UpdateMemberRole         func(childComplexity int, tenantID string, userID string, role model.Role) int
 		UpdatePricingOverride    func(childComplexity int, tenantID string, id string, input model.PricingOverrideInput) int
 		UpdateProviderConnection func(childComplexity int, tenantID string, id string, input model.UpdateProviderConnectionInput) int
+		UpdateReport             func(childComplexity int, tenantID string, id string, input model.ReportInput) int
 		VoidInvoice              func(childComplexity int, tenantID string, id string, reason string) int
 	}
 
@@ -592,6 +597,8 @@ type ComplexityRoot struct {
 		Recommendations     func(childComplexity int, tenantID string, state *model.RecommendationState) int
 		ReconcileSettings   func(childComplexity int, tenantID string) int
 		Reconciliation      func(childComplexity int, tenantID string, from time.Time, to time.Time, provider *string) int
+		Report              func(childComplexity int, tenantID string, id string) int
+		Reports             func(childComplexity int, tenantID string) int
 		RoleGrants          func(childComplexity int, tenantID string) int
 		ScimTokens          func(childComplexity int, tenantID string) int
 		SpendBreakdown      func(childComplexity int, tenantID string, from time.Time, to time.Time, groupBy []*model.SpendGroupBy, filter *model.SpendFilter, top *int) int
@@ -671,6 +678,32 @@ type ComplexityRoot struct {
 		ReportedOutputTokens func(childComplexity int) int
 		ReportedRequests     func(childComplexity int) int
 		Status               func(childComplexity int) int
+	}
+
+	Report struct {
+		CreatedAt       func(childComplexity int) int
+		Cron            func(childComplexity int) int
+		Emails          func(childComplexity int) int
+		Enabled         func(childComplexity int) int
+		Frequency       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LastError       func(childComplexity int) int
+		LastRunAt       func(childComplexity int) int
+		Name            func(childComplexity int) int
+		NextRunAt       func(childComplexity int) int
+		NodeID          func(childComplexity int) int
+		Scope           func(childComplexity int) int
+		SlackWebhookURL func(childComplexity int) int
+		TenantID        func(childComplexity int) int
+		TimeZone        func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	ReportDelivery struct {
+		Channels   func(childComplexity int) int
+		PeriodFrom func(childComplexity int) int
+		PeriodTo   func(childComplexity int) int
+		Spend      func(childComplexity int) int
 	}
 
 	RepriceResult struct {
@@ -975,6 +1008,10 @@ type MutationResolver interface {
 	SyncProviderConnection(ctx context.Context, tenantID string, id string) (*model.ProviderSyncResult, error)
 	ImportBillingExport(ctx context.Context, tenantID string, connectionID string, format string, content string) (*model.ProviderSyncResult, error)
 	SetReconcileSettings(ctx context.Context, tenantID string, input model.ReconcileSettingsInput) (*model.ReconcileSettings, error)
+	CreateReport(ctx context.Context, tenantID string, input model.ReportInput) (*model.Report, error)
+	UpdateReport(ctx context.Context, tenantID string, id string, input model.ReportInput) (*model.Report, error)
+	DeleteReport(ctx context.Context, tenantID string, id string) (bool, error)
+	SendTestReport(ctx context.Context, tenantID string, id string) (*model.ReportDelivery, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
@@ -1023,6 +1060,8 @@ type QueryResolver interface {
 	Reconciliation(ctx context.Context, tenantID string, from time.Time, to time.Time, provider *string) (*model.Reconciliation, error)
 	ReconcileSettings(ctx context.Context, tenantID string) (*model.ReconcileSettings, error)
 	DriftAlerts(ctx context.Context, tenantID string, first *int) ([]*model.DriftAlert, error)
+	Reports(ctx context.Context, tenantID string) ([]*model.Report, error)
+	Report(ctx context.Context, tenantID string, id string) (*model.Report, error)
 }
 type SubscriptionResolver interface {
 	BudgetAlerts(ctx context.Context, tenantID string) (<-chan *model.BudgetAlert, error)
@@ -1498,6 +1537,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BillingSettings.TimeZone(childComplexity), true
 
+	case "Budget.alertEmails":
+		if e.ComplexityRoot.Budget.AlertEmails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.AlertEmails(childComplexity), true
 	case "Budget.amount":
 		if e.ComplexityRoot.Budget.Amount == nil {
 			break
@@ -2588,6 +2633,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProviderConnection(childComplexity, args["tenantId"].(string), args["input"].(model.CreateProviderConnectionInput)), true
+	case "Mutation.createReport":
+		if e.ComplexityRoot.Mutation.CreateReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateReport(childComplexity, args["tenantId"].(string), args["input"].(model.ReportInput)), true
 	case "Mutation.createSCIMToken":
 		if e.ComplexityRoot.Mutation.CreateSCIMToken == nil {
 			break
@@ -2665,6 +2721,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteProviderConnection(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.deleteReport":
+		if e.ComplexityRoot.Mutation.DeleteReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteReport(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.deleteTenantSSO":
 		if e.ComplexityRoot.Mutation.DeleteTenantSso == nil {
 			break
@@ -2902,6 +2969,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateSCIMToken(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Mutation.sendTestReport":
+		if e.ComplexityRoot.Mutation.SendTestReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendTestReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendTestReport(childComplexity, args["tenantId"].(string), args["id"].(string)), true
 	case "Mutation.setAPIKeyProject":
 		if e.ComplexityRoot.Mutation.SetAPIKeyProject == nil {
 			break
@@ -3078,6 +3156,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateProviderConnection(childComplexity, args["tenantId"].(string), args["id"].(string), args["input"].(model.UpdateProviderConnectionInput)), true
+	case "Mutation.updateReport":
+		if e.ComplexityRoot.Mutation.UpdateReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateReport(childComplexity, args["tenantId"].(string), args["id"].(string), args["input"].(model.ReportInput)), true
 	case "Mutation.voidInvoice":
 		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
 			break
@@ -3968,6 +4057,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Reconciliation(childComplexity, args["tenantId"].(string), args["from"].(time.Time), args["to"].(time.Time), args["provider"].(*string)), true
+	case "Query.report":
+		if e.ComplexityRoot.Query.Report == nil {
+			break
+		}
+
+		args, err := ec.field_Query_report_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Report(childComplexity, args["tenantId"].(string), args["id"].(string)), true
+	case "Query.reports":
+		if e.ComplexityRoot.Query.Reports == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reports_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reports(childComplexity, args["tenantId"].(string)), true
 	case "Query.roleGrants":
 		if e.ComplexityRoot.Query.RoleGrants == nil {
 			break
@@ -4400,6 +4511,128 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReconciliationRow.Status(childComplexity), true
+
+	case "Report.createdAt":
+		if e.ComplexityRoot.Report.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.CreatedAt(childComplexity), true
+	case "Report.cron":
+		if e.ComplexityRoot.Report.Cron == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Cron(childComplexity), true
+	case "Report.emails":
+		if e.ComplexityRoot.Report.Emails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Emails(childComplexity), true
+	case "Report.enabled":
+		if e.ComplexityRoot.Report.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Enabled(childComplexity), true
+	case "Report.frequency":
+		if e.ComplexityRoot.Report.Frequency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Frequency(childComplexity), true
+	case "Report.id":
+		if e.ComplexityRoot.Report.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.ID(childComplexity), true
+	case "Report.lastError":
+		if e.ComplexityRoot.Report.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.LastError(childComplexity), true
+	case "Report.lastRunAt":
+		if e.ComplexityRoot.Report.LastRunAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.LastRunAt(childComplexity), true
+	case "Report.name":
+		if e.ComplexityRoot.Report.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Name(childComplexity), true
+	case "Report.nextRunAt":
+		if e.ComplexityRoot.Report.NextRunAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.NextRunAt(childComplexity), true
+	case "Report.nodeId":
+		if e.ComplexityRoot.Report.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.NodeID(childComplexity), true
+	case "Report.scope":
+		if e.ComplexityRoot.Report.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Scope(childComplexity), true
+	case "Report.slackWebhookUrl":
+		if e.ComplexityRoot.Report.SlackWebhookURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.SlackWebhookURL(childComplexity), true
+	case "Report.tenantId":
+		if e.ComplexityRoot.Report.TenantID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.TenantID(childComplexity), true
+	case "Report.timeZone":
+		if e.ComplexityRoot.Report.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.TimeZone(childComplexity), true
+	case "Report.updatedAt":
+		if e.ComplexityRoot.Report.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.UpdatedAt(childComplexity), true
+
+	case "ReportDelivery.channels":
+		if e.ComplexityRoot.ReportDelivery.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.Channels(childComplexity), true
+	case "ReportDelivery.periodFrom":
+		if e.ComplexityRoot.ReportDelivery.PeriodFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.PeriodFrom(childComplexity), true
+	case "ReportDelivery.periodTo":
+		if e.ComplexityRoot.ReportDelivery.PeriodTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.PeriodTo(childComplexity), true
+	case "ReportDelivery.spend":
+		if e.ComplexityRoot.ReportDelivery.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.Spend(childComplexity), true
 
 	case "RepriceResult.examined":
 		if e.ComplexityRoot.RepriceResult.Examined == nil {
@@ -5391,6 +5624,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PricingOverrideInput", ec.unmarshalInputPricingOverrideInput),
 			graphql.NewInputUnmarshaler("RateInput", ec.unmarshalInputRateInput),
 			graphql.NewInputUnmarshaler("ReconcileSettingsInput", ec.unmarshalInputReconcileSettingsInput),
+			graphql.NewInputUnmarshaler("ReportInput", ec.unmarshalInputReportInput),
 			graphql.NewInputUnmarshaler("SSOGroupMappingInput", ec.unmarshalInputSSOGroupMappingInput),
 			graphql.NewInputUnmarshaler("SpendFilter", ec.unmarshalInputSpendFilter),
 			graphql.NewInputUnmarshaler("SpendGroupBy", ec.unmarshalInputSpendGroupBy),
@@ -5488,7 +5722,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/audit.graphqls" "schema/billing.graphqls" "schema/intelligence.graphqls" "schema/providers.graphqls"
+//go:embed "schema/audit.graphqls" "schema/billing.graphqls" "schema/intelligence.graphqls" "schema/providers.graphqls" "schema/reports.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5702,6 +5936,8 @@ type Budget {
   "The unused amount of a period is added to the next one (one period deep)."
   rollover: Boolean!
   webhookUrl: String
+  "Receive the budget's alerts by email: at most one email per threshold within the server's --alert-email-debounce."
+  alertEmails: [String!]!
   createdAt: Time!
   updatedAt: Time!
 }
@@ -5724,6 +5960,8 @@ input BudgetInput {
   hard: Boolean
   rollover: Boolean
   webhookUrl: String
+  "Email recipients of the budget's alerts (the server needs --smtp-host)."
+  alertEmails: [String!]
 }
 
 type BudgetEdge {
@@ -6527,6 +6765,7 @@ extend type Mutation {
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
 	{Name: "schema/intelligence.graphqls", Input: sourceData("schema/intelligence.graphqls"), BuiltIn: false},
 	{Name: "schema/providers.graphqls", Input: sourceData("schema/providers.graphqls"), BuiltIn: false},
+	{Name: "schema/reports.graphqls", Input: sourceData("schema/reports.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6790,6 +7029,8 @@ func (ec *executionContext) childFields_Budget(ctx context.Context, field graphq
 		return ec.fieldContext_Budget_rollover(ctx, field)
 	case "webhookUrl":
 		return ec.fieldContext_Budget_webhookUrl(ctx, field)
+	case "alertEmails":
+		return ec.fieldContext_Budget_alertEmails(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Budget_createdAt(ctx, field)
 	case "updatedAt":
@@ -7576,6 +7817,58 @@ func (ec *executionContext) childFields_ReconciliationRow(ctx context.Context, f
 		return ec.fieldContext_ReconciliationRow_driftPercent(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReconciliationRow", field.Name)
+}
+
+func (ec *executionContext) childFields_Report(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Report_id(ctx, field)
+	case "tenantId":
+		return ec.fieldContext_Report_tenantId(ctx, field)
+	case "name":
+		return ec.fieldContext_Report_name(ctx, field)
+	case "frequency":
+		return ec.fieldContext_Report_frequency(ctx, field)
+	case "cron":
+		return ec.fieldContext_Report_cron(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_Report_timeZone(ctx, field)
+	case "scope":
+		return ec.fieldContext_Report_scope(ctx, field)
+	case "nodeId":
+		return ec.fieldContext_Report_nodeId(ctx, field)
+	case "emails":
+		return ec.fieldContext_Report_emails(ctx, field)
+	case "slackWebhookUrl":
+		return ec.fieldContext_Report_slackWebhookUrl(ctx, field)
+	case "enabled":
+		return ec.fieldContext_Report_enabled(ctx, field)
+	case "nextRunAt":
+		return ec.fieldContext_Report_nextRunAt(ctx, field)
+	case "lastRunAt":
+		return ec.fieldContext_Report_lastRunAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_Report_lastError(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Report_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Report_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Report", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "periodFrom":
+		return ec.fieldContext_ReportDelivery_periodFrom(ctx, field)
+	case "periodTo":
+		return ec.fieldContext_ReportDelivery_periodTo(ctx, field)
+	case "spend":
+		return ec.fieldContext_ReportDelivery_spend(ctx, field)
+	case "channels":
+		return ec.fieldContext_ReportDelivery_channels(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportDelivery", field.Name)
 }
 
 func (ec *executionContext) childFields_RepriceResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8492,6 +8785,28 @@ func (ec *executionContext) field_Mutation_createProviderConnection_args(ctx con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportInput, error) {
+			return ec.unmarshalNReportInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createSCIMToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8625,6 +8940,28 @@ func (ec *executionContext) field_Mutation_deletePricingOverride_args(ctx contex
 }
 
 func (ec *executionContext) field_Mutation_deleteProviderConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
@@ -9140,6 +9477,28 @@ func (ec *executionContext) field_Mutation_rotateSCIMToken_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_sendTestReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setAPIKeyProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9556,6 +9915,36 @@ func (ec *executionContext) field_Mutation_updateProviderConnection_args(ctx con
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateProviderConnectionInput, error) {
 			return ec.unmarshalNUpdateProviderConnectionInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐUpdateProviderConnectionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportInput, error) {
+			return ec.unmarshalNReportInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10345,6 +10734,42 @@ func (ec *executionContext) field_Query_reconciliation_args(ctx context.Context,
 		return nil, err
 	}
 	args["provider"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_report_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reports_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -12988,6 +13413,29 @@ func (ec *executionContext) _Budget_webhookUrl(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Budget_webhookUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
+}
+
+func (ec *executionContext) _Budget_alertEmails(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_alertEmails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlertEmails, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_alertEmails(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
 }
 
@@ -18894,6 +19342,182 @@ func (ec *executionContext) fieldContext_Mutation_setReconcileSettings(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateReport(ctx, fc.Args["tenantId"].(string), fc.Args["input"].(model.ReportInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Report) graphql.Marshaler {
+			return ec.marshalNReport2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateReport(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string), fc.Args["input"].(model.ReportInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Report) graphql.Marshaler {
+			return ec.marshalNReport2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteReport(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sendTestReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendTestReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendTestReport(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReportDelivery) graphql.Marshaler {
+			return ec.marshalNReportDelivery2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendTestReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportDelivery(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendTestReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OrgNode_id(ctx context.Context, field graphql.CollectedField, obj *model.OrgNode) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22929,6 +23553,94 @@ func (ec *executionContext) fieldContext_Query_driftAlerts(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_reports(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reports(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Report) graphql.Marshaler {
+			return ec.marshalNReport2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reports(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reports_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_report(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_report(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Report(ctx, fc.Args["tenantId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Report) graphql.Marshaler {
+			return ec.marshalNReport2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_report(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_report_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24134,6 +24846,466 @@ func (ec *executionContext) _ReconciliationRow_driftPercent(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_ReconciliationRow_driftPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReconciliationRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_id(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Report_tenantId(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_tenantId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_tenantId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Report_name(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_frequency(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_frequency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Frequency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ReportFrequency) graphql.Marshaler {
+			return ec.marshalNReportFrequency2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportFrequency(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_frequency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "ReportFrequency")
+}
+
+func (ec *executionContext) _Report_cron(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_cron(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cron, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Report_cron(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_timeZone(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_scope(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ReportScope) graphql.Marshaler {
+			return ec.marshalNReportScope2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "ReportScope")
+}
+
+func (ec *executionContext) _Report_nodeId(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Report_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Report_emails(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_emails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Emails, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_emails(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_slackWebhookUrl(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_slackWebhookUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlackWebhookURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Report_slackWebhookUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_enabled(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Report_nextRunAt(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_nextRunAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRunAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Report_nextRunAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Report_lastRunAt(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_lastRunAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRunAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Report_lastRunAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Report_lastError(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Report_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Report_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReportDelivery_periodFrom(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_periodFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_periodFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReportDelivery_periodTo(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_periodTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_periodTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReportDelivery_spend(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_spend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ReportDelivery_channels(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_channels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "String")
 }
 
 func (ec *executionContext) _RepriceResult_examined(ctx context.Context, field graphql.CollectedField, obj *model.RepriceResult) (ret graphql.Marshaler) {
@@ -29093,7 +30265,7 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "scope", "workspaceId", "teamId", "projectId", "keyId", "provider", "model", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "rollover", "webhookUrl"}
+	fieldsInOrder := [...]string{"name", "scope", "workspaceId", "teamId", "projectId", "keyId", "provider", "model", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "rollover", "webhookUrl", "alertEmails"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29212,6 +30384,13 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.WebhookURL = data
+		case "alertEmails":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alertEmails"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlertEmails = data
 		}
 	}
 	return it, nil
@@ -29674,6 +30853,104 @@ func (ec *executionContext) unmarshalInputReconcileSettingsInput(ctx context.Con
 func UnmarshalReconcileSettingsInput(ctx context.Context, raw any) (model.ReconcileSettingsInput, error) {
 	var out model.ReconcileSettingsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReconcileSettingsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReportInput(ctx context.Context, obj any) (model.ReportInput, error) {
+	var it model.ReportInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "frequency", "cron", "timeZone", "scope", "nodeId", "emails", "slackWebhookUrl", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "frequency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frequency"))
+			data, err := ec.unmarshalNReportFrequency2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportFrequency(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Frequency = data
+		case "cron":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cron"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cron = data
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		case "scope":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scope"))
+			data, err := ec.unmarshalNReportScope2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportScope(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scope = data
+		case "nodeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nodeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NodeID = data
+		case "emails":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emails"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Emails = data
+		case "slackWebhookUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slackWebhookUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SlackWebhookURL = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportInput unmarshals raw into the ReportInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportInput(ctx context.Context, raw any) (model.ReportInput, error) {
+	var out model.ReportInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportInput", raw, &out)
 	return out, err
 }
 
@@ -30901,6 +32178,11 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 		case "webhookUrl":
 			out.Values[i] = ec._Budget_webhookUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "alertEmails":
+			out.Values[i] = ec._Budget_alertEmails(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "createdAt":
@@ -32623,6 +33905,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendTestReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendTestReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33729,6 +35039,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_driftAlerts(ctx, field)
 				})
+		case "reports":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reports(ctx, field)
+				})
+		case "report":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_report(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -34149,6 +35471,162 @@ func (ec *executionContext) _ReconciliationRow(ctx context.Context, sel ast.Sele
 		case "driftPercent":
 			out.Values[i] = ec._ReconciliationRow_driftPercent(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportImplementors = []string{"Report"}
+
+func (ec *executionContext) _Report(ctx context.Context, sel ast.SelectionSet, obj *model.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Report")
+		case "id":
+			out.Values[i] = ec._Report_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenantId":
+			out.Values[i] = ec._Report_tenantId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Report_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "frequency":
+			out.Values[i] = ec._Report_frequency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cron":
+			out.Values[i] = ec._Report_cron(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "timeZone":
+			out.Values[i] = ec._Report_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scope":
+			out.Values[i] = ec._Report_scope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodeId":
+			out.Values[i] = ec._Report_nodeId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "emails":
+			out.Values[i] = ec._Report_emails(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slackWebhookUrl":
+			out.Values[i] = ec._Report_slackWebhookUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "enabled":
+			out.Values[i] = ec._Report_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextRunAt":
+			out.Values[i] = ec._Report_nextRunAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastRunAt":
+			out.Values[i] = ec._Report_lastRunAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._Report_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Report_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Report_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportDeliveryImplementors = []string{"ReportDelivery"}
+
+func (ec *executionContext) _ReportDelivery(ctx context.Context, sel ast.SelectionSet, obj *model.ReportDelivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportDelivery")
+		case "periodFrom":
+			out.Values[i] = ec._ReportDelivery_periodFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodTo":
+			out.Values[i] = ec._ReportDelivery_periodTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spend":
+			out.Values[i] = ec._ReportDelivery_spend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channels":
+			out.Values[i] = ec._ReportDelivery_channels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -37218,6 +38696,63 @@ func (ec *executionContext) unmarshalNReconciliationStatus2githubᚗcomᚋspendg
 }
 
 func (ec *executionContext) marshalNReconciliationStatus2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReconciliationStatus(ctx context.Context, sel ast.SelectionSet, v model.ReconciliationStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNReport2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Report) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReport2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReport(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReport2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReport(ctx context.Context, sel ast.SelectionSet, v *model.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Report!")
+		return graphql.Null
+	}
+	return ec._Report(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReportDelivery2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportDelivery(ctx context.Context, sel ast.SelectionSet, v *model.ReportDelivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportDelivery!")
+		return graphql.Null
+	}
+	return ec._ReportDelivery(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportFrequency2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportFrequency(ctx context.Context, v any) (model.ReportFrequency, error) {
+	var res model.ReportFrequency
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportFrequency2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportFrequency(ctx context.Context, sel ast.SelectionSet, v model.ReportFrequency) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNReportInput2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportInput(ctx context.Context, v any) (model.ReportInput, error) {
+	res, err := ec.unmarshalInputReportInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReportScope2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportScope(ctx context.Context, v any) (model.ReportScope, error) {
+	var res model.ReportScope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportScope2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐReportScope(ctx context.Context, sel ast.SelectionSet, v model.ReportScope) graphql.Marshaler {
 	return v
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/spendgate/spendgate/pricing/revision"
 	recommendsvc "github.com/spendgate/spendgate/recommend/service"
 	"github.com/spendgate/spendgate/reconcile"
+	reportservice "github.com/spendgate/spendgate/report/service"
 	"github.com/spendgate/spendgate/reprice"
 )
 
@@ -68,5 +69,7 @@ type Resolver struct {
 	// Reconcile serves provider connections and reconciliation; nil: not
 	// available.
 	Reconcile *reconcile.Service
-	Log       *slog.Logger
+	// ReportService serves scheduled reports; nil: not available.
+	ReportService *reportservice.Service
+	Log           *slog.Logger
 }

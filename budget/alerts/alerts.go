@@ -3,6 +3,10 @@
 // budget.Alert) for live subscriptions, and, when the budget has a webhook
 // URL, POSTed there as a Slack-compatible {"text": ...} body with the
 // structured alerts beside it (Slack's own URLs get the text alone).
+// Budgets with email recipients get an email (when the operator configured
+// SMTP): alerts of one budget pending together go out as one email, and a
+// budget and threshold is emailed at most once per --alert-email-debounce
+// (decided when the alert is recorded, budget/pgstore).
 // Deliveries retry with exponential backoff; webhook alerts of one budget
 // within the debounce window go out together.
 package alerts
@@ -24,6 +28,7 @@ import (
 
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/egress"
+	"github.com/spendgate/spendgate/mail"
 )
 
 // Subject is the NATS subject of a tenant's alerts.
@@ -46,6 +51,13 @@ type Config struct {
 	// addresses and the operator's allow-list (nil: public only). Checked
 	// on every connection, after DNS.
 	Egress *egress.Policy
+	// Mailer sends alert emails; nil: email rows stay pending.
+	Mailer Mailer
+}
+
+// Mailer sends email (mail.Sender).
+type Mailer interface {
+	Send(ctx context.Context, m *mail.Message) error
 }
 
 // DefaultConfig returns delivery defaults.
@@ -145,11 +157,42 @@ func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 	}
 	n, err := d.outbox.DeliverDue(ctx, "webhook", 100, d.policy(), d.observed("webhook", d.post))
 	total += n
-	if err != nil || d.anomalies == nil {
+	if err != nil {
 		return total, err
+	}
+	if d.cfg.Mailer != nil {
+		n, err = d.outbox.DeliverDue(ctx, "email", 100, d.policy(), d.observed("email", d.email))
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	if d.anomalies == nil {
+		return total, nil
 	}
 	n, err = d.deliverAnomalies(ctx)
 	return total + n, err
+}
+
+// email sends one budget's pending alerts as one email to its recipients
+// (none left: the budget's recipients were removed; nothing to send).
+func (d *Dispatcher) email(ctx context.Context, del budget.Delivery) error {
+	if len(del.Emails) == 0 || len(del.Alerts) == 0 {
+		return nil
+	}
+	top := del.Alerts[0]
+	for _, a := range del.Alerts[1:] {
+		if a.Threshold > top.Threshold {
+			top = a
+		}
+	}
+	body := budget.Coalesce(del.Alerts)
+	msg := &mail.Message{To: del.Emails, Subject: fmt.Sprintf("Budget alert: %s reached %d%%", top.BudgetName, top.Threshold),
+		Text: body.Text + "\n\nYou receive this because you are a recipient of this budget's alerts in spendgate.\n"}
+	if err := d.cfg.Mailer.Send(ctx, msg); err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
+	return nil
 }
 
 func (d *Dispatcher) publish(_ context.Context, del budget.Delivery) error {

@@ -14,12 +14,14 @@ import (
 const (
 	KindNATS    = "nats"
 	KindWebhook = "webhook"
+	KindEmail   = "email"
 )
 
 type outboxRow struct {
 	id       int64
 	budgetID string
 	url      string
+	emails   []string
 	attempts int
 	alert    budget.Alert
 }
@@ -36,7 +38,7 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 		return 0, fmt.Errorf("budget: outbox: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	const cols = `o.id, o.budget_id::text, o.webhook_url, o.attempts, a.id, a.budget_id::text, b.name, a.tenant_id::text,
+	const cols = `o.id, o.budget_id::text, o.webhook_url, b.alert_emails, o.attempts, a.id, a.budget_id::text, b.name, a.tenant_id::text,
 		a.threshold_percent, a.period_start, a.period_end, a.spent_nano_usd, a.amount_nano_usd, b.hard, a.created_at
 		FROM budget_alert_outbox o JOIN budget_alerts a ON a.id = o.alert_id JOIN budgets b ON b.id = o.budget_id`
 	rows, err := tx.Query(ctx, `SELECT `+cols+` WHERE o.kind = $1 AND o.delivered_at IS NULL AND o.failed_at IS NULL
@@ -52,17 +54,18 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 		return 0, nil
 	}
 	var groups [][]outboxRow
-	if kind == KindWebhook {
-		// Coalesce: every pending webhook row of the same budget and URL joins
-		// the delivery, including rows still inside their debounce window.
+	if kind == KindWebhook || kind == KindEmail {
+		// Coalesce: every pending webhook (email) row of the same budget and
+		// URL joins the delivery, including rows still inside their debounce
+		// window.
 		var budgets []string
 		seen := map[int64]bool{}
 		for _, r := range due {
 			budgets = append(budgets, r.budgetID)
 			seen[r.id] = true
 		}
-		rows, err := tx.Query(ctx, `SELECT `+cols+` WHERE o.kind = 'webhook' AND o.delivered_at IS NULL AND o.failed_at IS NULL
-			AND o.budget_id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o SKIP LOCKED`, budgets)
+		rows, err := tx.Query(ctx, `SELECT `+cols+` WHERE o.kind = $2 AND o.delivered_at IS NULL AND o.failed_at IS NULL
+			AND o.budget_id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o SKIP LOCKED`, budgets, kind)
 		if err != nil {
 			return 0, fmt.Errorf("budget: outbox: %w", err)
 		}
@@ -93,7 +96,7 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 	}
 	ok := 0
 	for _, g := range groups {
-		d := budget.Delivery{Kind: kind, WebhookURL: g[0].url}
+		d := budget.Delivery{Kind: kind, WebhookURL: g[0].url, Emails: g[0].emails}
 		ids := make([]int64, 0, len(g))
 		for _, r := range g {
 			d.Alerts = append(d.Alerts, r.alert)
@@ -136,7 +139,7 @@ func collectOutbox(rows pgx.Rows) ([]outboxRow, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
 		var o outboxRow
 		a := &o.alert
-		err := r.Scan(&o.id, &o.budgetID, &o.url, &o.attempts, &a.ID, &a.BudgetID, &a.BudgetName, &a.TenantID,
+		err := r.Scan(&o.id, &o.budgetID, &o.url, &o.emails, &o.attempts, &a.ID, &a.BudgetID, &a.BudgetName, &a.TenantID,
 			&a.Threshold, &a.PeriodStart, &a.PeriodEnd, &a.SpentNanoUSD, &a.AmountNanoUSD, &a.Hard, &a.Time)
 		a.PeriodStart, a.PeriodEnd, a.Time = a.PeriodStart.UTC(), a.PeriodEnd.UTC(), a.Time.UTC()
 		return o, err

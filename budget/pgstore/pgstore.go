@@ -28,13 +28,19 @@ var ErrNotFound = errors.New("budget: reservation not found")
 // Store is the Postgres budget store.
 type Store struct {
 	db *pgxpool.Pool
-	// WebhookDebounce delays a new webhook delivery so alerts of one budget
-	// arriving within the window go out as one message.
+	// WebhookDebounce delays a new webhook or email delivery so alerts of
+	// one budget arriving within the window go out as one message.
 	WebhookDebounce time.Duration
+	// EmailDebounce is the least time between two emails about the same
+	// budget and threshold: an alert within it of the last one emailed is
+	// not emailed (it still goes to NATS and the webhook).
+	EmailDebounce time.Duration
 }
 
 // New returns a store on db.
-func New(db *pgxpool.Pool) *Store { return &Store{db: db, WebhookDebounce: 2 * time.Second} }
+func New(db *pgxpool.Pool) *Store {
+	return &Store{db: db, WebhookDebounce: 2 * time.Second, EmailDebounce: time.Hour}
+}
 
 // FromEvent adapts a priced ingest event: the tenant cost counts when the
 // event was priced (unpriced usage counts zero and only settles).
@@ -64,7 +70,7 @@ type delta struct {
 
 const budgetCols = `id::text, tenant_id::text, name, scope, coalesce(workspace_id::text, ''), coalesce(team_id::text, ''),
 	coalesce(project_id::text, ''), coalesce(key_id::text, ''), coalesce(provider, ''), coalesce(model, ''), coalesce(dimension_name, ''),
-	coalesce(dimension_value, ''), period, amount_nano_usd, thresholds, hard, rollover, coalesce(webhook_url, '')`
+	coalesce(dimension_value, ''), period, amount_nano_usd, thresholds, hard, rollover, coalesce(webhook_url, ''), alert_emails`
 
 func scanBudgets(rows pgx.Rows) ([]*budget.Budget, error) {
 	var out []*budget.Budget
@@ -73,7 +79,7 @@ func scanBudgets(rows pgx.Rows) ([]*budget.Budget, error) {
 		var period, scope string
 		var ts []int32
 		if err := rows.Scan(&b.ID, &b.TenantID, &b.Name, &scope, &b.WorkspaceID, &b.TeamID, &b.ProjectID, &b.KeyID, &b.Provider, &b.Model,
-			&b.DimensionName, &b.DimensionValue, &period, &b.AmountNanoUSD, &ts, &b.Hard, &b.Rollover, &b.WebhookURL); err != nil {
+			&b.DimensionName, &b.DimensionValue, &period, &b.AmountNanoUSD, &ts, &b.Hard, &b.Rollover, &b.WebhookURL, &b.AlertEmails); err != nil {
 			return nil, err
 		}
 		b.Period, b.Scope = budget.Period(period), budget.Scope(scope)
@@ -226,9 +232,14 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 					VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id),
 				n AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind) SELECT id, $1, 'nats' FROM a),
 				w AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind, webhook_url, next_attempt_at)
-					SELECT id, $1, 'webhook', $8, now() + $9 * interval '1 millisecond' FROM a WHERE $8 <> '')
+					SELECT id, $1, 'webhook', $8, now() + $9 * interval '1 millisecond' FROM a WHERE $8 <> ''),
+				e AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind, next_attempt_at)
+					SELECT id, $1, 'email', now() + $9 * interval '1 millisecond' FROM a WHERE cardinality($10::text[]) > 0
+					AND NOT EXISTS (SELECT 1 FROM budget_alert_outbox o JOIN budget_alerts p ON p.id = o.alert_id
+						WHERE o.kind = 'email' AND o.budget_id = $1 AND p.threshold_percent = $3
+						AND p.created_at > now() - $11 * interval '1 millisecond'))
 				SELECT count(*) FROM a`, d.b.ID, d.b.TenantID, t, k.periodStart, d.end, after, limit,
-				d.b.WebhookURL, s.WebhookDebounce.Milliseconds()).Scan(&n); err != nil {
+				d.b.WebhookURL, s.WebhookDebounce.Milliseconds(), d.b.AlertEmails, s.EmailDebounce.Milliseconds()).Scan(&n); err != nil {
 				return 0, fmt.Errorf("budget: record alert: %w", err)
 			}
 			alerts += n

@@ -54,3 +54,21 @@ func (s *Store) PeriodTotals(ctx context.Context, budgets []*budget.Budget, now 
 	}
 	return out, nil
 }
+
+// ScopeBudgets lists a tenant's budgets that count spend of a team or a
+// project: for a team its own budgets and those of its projects, for a
+// project its own; with neither, every budget of the tenant. Ordered by name.
+func (s *Store) ScopeBudgets(ctx context.Context, tenantID, teamID, projectID string) ([]*budget.Budget, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+budgetCols+` FROM budgets WHERE tenant_id = $1
+		AND ($2 = '' OR team_id::text = $2 OR project_id IN (SELECT id FROM projects WHERE tenant_id = $1 AND team_id::text = $2))
+		AND ($3 = '' OR project_id::text = $3)
+		ORDER BY name, id`, tenantID, teamID, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("budget: scope budgets: %w", err)
+	}
+	out, err := scanBudgets(rows)
+	if err != nil {
+		return nil, fmt.Errorf("budget: scope budgets: %w", err)
+	}
+	return out, nil
+}

@@ -47,6 +47,9 @@ type Config struct {
 	Retention time.Duration
 	// WebhookDebounce coalesces webhook alerts of one budget within this window.
 	WebhookDebounce time.Duration
+	// EmailDebounce is the least time between two emails about one budget
+	// and threshold (alert emails need Alerts.Mailer).
+	EmailDebounce time.Duration
 	// Alerts tunes delivery.
 	Alerts alerts.Config
 }
@@ -55,7 +58,7 @@ type Config struct {
 func DefaultConfig(natsPrefix string) Config {
 	return Config{ReservationTTL: 10 * time.Minute, SweepInterval: 30 * time.Second, DefaultMaxTokens: 4096,
 		DefaultInputTokens: 2048, UnpricedReserveNanoUSD: 1_000_000_000, Retention: 7 * 24 * time.Hour, WebhookDebounce: 2 * time.Second,
-		Alerts: alerts.DefaultConfig(natsPrefix)}
+		EmailDebounce: time.Hour, Alerts: alerts.DefaultConfig(natsPrefix)}
 }
 
 // Service is the budgets engine.
@@ -121,7 +124,7 @@ func New(db *pgxpool.Pool, nc *nats.Conn, natsPrefix string, cfg Config, log *sl
 		cfg.Alerts.Prefix = natsPrefix
 	}
 	st := pgstore.New(db)
-	st.WebhookDebounce = cfg.WebhookDebounce
+	st.WebhookDebounce, st.EmailDebounce = cfg.WebhookDebounce, cfg.EmailDebounce
 	return &Service{cfg: cfg, Store: st, Dispatcher: alerts.NewDispatcher(cfg.Alerts, st, nc, nil, log), catalogue: pricing.Default(),
 		log: log, now: time.Now}
 }

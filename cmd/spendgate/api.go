@@ -115,6 +115,7 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(webhookAllow.Policy)
+	cp.SetAlertEmail(opts.Mail.Enabled())
 	cp.SSOService.SetEgress(webhookAllow.Policy)
 	live, revs, stopPricing, err := followPricing(ctx, pool, prf, log)
 	if err != nil {
@@ -153,6 +154,14 @@ func runAPI(ctx context.Context, args []string) error {
 		spendStore = store
 	}
 	cfg.Analytics = analytics.New(cp, spendStore, pgstore.New(pool), analytics.DefaultLimits())
+	if store != nil {
+		reports, stopReports, err := startReports(ctx, pool, cp, store, &opts.Mail, webhookAllow.Policy, f.PublicURL, log)
+		if err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		defer stopReports()
+		cfg.Reports = reports
+	}
 	var recordCfg *recordhttp.Config
 	var alertsNC *nats.Conn // drift alerts are published beside budget alerts
 	if *natsURL != "" {

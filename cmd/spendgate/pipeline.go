@@ -65,7 +65,7 @@ type pipeline struct {
 // openPipeline connects NATS (or starts it embedded), creates the streams,
 // opens and migrates ClickHouse, and wires the receiver, the consumer (with
 // one tenant-override cache shared with budgets) and the budget engine.
-func openPipeline(ctx context.Context, f *config.Pipeline, serviceToken string, pool *pgxpool.Pool, log *slog.Logger, name string) (_ *pipeline, err error) {
+func openPipeline(ctx context.Context, f *config.Pipeline, m *config.Mail, serviceToken string, pool *pgxpool.Pool, log *slog.Logger, name string) (_ *pipeline, err error) {
 	p := &pipeline{chDB: f.CHDB, chFlags: f}
 	applyMemoryLimit(&f.MemLimit, log)
 	defer func() {
@@ -128,6 +128,14 @@ func openPipeline(ctx context.Context, f *config.Pipeline, serviceToken string, 
 		bcfg := budgetservice.DefaultConfig(p.alertPrefix)
 		bcfg.FailOpen, bcfg.ReservationTTL = f.FailOpen, f.ReservationTTL
 		bcfg.Alerts.Egress = f.WebhookAllow.Policy
+		bcfg.EmailDebounce = m.AlertDebounce
+		sender, err := m.Sender()
+		if err != nil {
+			return nil, err
+		}
+		if sender != nil { // a nil *mail.Sender would be a non-nil Mailer
+			bcfg.Alerts.Mailer = sender
+		}
 		p.budgets = budgetservice.New(pool, p.nc, p.alertPrefix, bcfg, log)
 		p.budgets.SetPricingOverrides(p.overrides)
 		p.budgets.UseCatalogue(p.catalogue)

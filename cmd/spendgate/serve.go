@@ -74,9 +74,10 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	cp.SetWebhookEgress(pf.WebhookAllow.Policy)
+	cp.SetAlertEmail(opts.Mail.Enabled())
 	cp.SSOService.SetEgress(pf.WebhookAllow.Policy)
 
-	p, err := openPipeline(ctx, pf, cpf.ServiceToken, pool, log, "serve")
+	p, err := openPipeline(ctx, pf, &opts.Mail, cpf.ServiceToken, pool, log, "serve")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -89,6 +90,15 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	store := &chstore.Analytics{Conn: p.ch, Database: p.chDB}
 	spend := analytics.New(cp, store, pgstore.New(pool), analytics.DefaultLimits())
+	portalURL := cpf.PublicURL
+	if portalURL == "" {
+		portalURL = "http://" + *listen
+	}
+	reports, stopReports, err := startReports(ctx, pool, cp, store, &opts.Mail, pf.WebhookAllow.Policy, portalURL, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer stopReports()
 	intel, err := openIntelligence(pool, store, p.catalogue, cp, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -105,7 +115,7 @@ func runServe(ctx context.Context, args []string) error {
 		Alerts: feed, Ticks: p.ticks, DeadLetters: p.dlq, Reprice: p.repricer(cp, pool),
 		Catalogue: p.catalogue, Revisions: p.revisions, Reconcile: recon, Extensions: o.graphQLExtensions(),
 		Anomalies: intel.anomalies, AnomalyFeed: feed, Recommendations: intel.recommendations,
-		Billing: newBilling(cp, pool, store, recon)}, cp, log)
+		Billing: newBilling(cp, pool, store, recon), Reports: reports}, cp, log)
 	p.mount(api.Mount, cpf.ServiceToken, log)
 	rcfg := recordhttp.Config{Keys: cp, Publisher: p.receiver, Catalogue: p.catalogue, Overrides: p.overrides}
 	if p.budgets != nil {

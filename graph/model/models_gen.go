@@ -188,10 +188,12 @@ type Budget struct {
 	// A hard budget blocks the keys it covers once spend reaches amount.
 	Hard bool `json:"hard"`
 	// The unused amount of a period is added to the next one (one period deep).
-	Rollover   bool      `json:"rollover"`
-	WebhookURL *string   `json:"webhookUrl,omitempty"`
-	CreatedAt  time.Time `json:"createdAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
+	Rollover   bool    `json:"rollover"`
+	WebhookURL *string `json:"webhookUrl,omitempty"`
+	// Receive the budget's alerts by email: at most one email per threshold within the server's --alert-email-debounce.
+	AlertEmails []string  `json:"alertEmails"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // A budget crossed one of its thresholds (once per budget, threshold and period).
@@ -237,6 +239,8 @@ type BudgetInput struct {
 	Hard           *bool        `json:"hard,omitempty"`
 	Rollover       *bool        `json:"rollover,omitempty"`
 	WebhookURL     *string      `json:"webhookUrl,omitempty"`
+	// Email recipients of the budget's alerts (the server needs --smtp-host).
+	AlertEmails []string `json:"alertEmails,omitempty"`
 }
 
 type BudgetStatus struct {
@@ -761,6 +765,53 @@ type ReconciliationRow struct {
 	Drift           scalar.Money `json:"drift"`
 	// drift as an exact percentage of the reported cost (of the metered one when nothing was reported), two decimals; null when both are zero
 	DriftPercent *string `json:"driftPercent,omitempty"`
+}
+
+type Report struct {
+	ID        string          `json:"id"`
+	TenantID  string          `json:"tenantId"`
+	Name      string          `json:"name"`
+	Frequency ReportFrequency `json:"frequency"`
+	// The cron line of a CRON report (minute hour day-of-month month day-of-week), else null.
+	Cron *string `json:"cron,omitempty"`
+	// IANA time zone of the schedule and the periods, e.g. Europe/Berlin.
+	TimeZone string      `json:"timeZone"`
+	Scope    ReportScope `json:"scope"`
+	// The team or project of a TEAM or PROJECT report.
+	NodeID          *string  `json:"nodeId,omitempty"`
+	Emails          []string `json:"emails"`
+	SlackWebhookURL *string  `json:"slackWebhookUrl,omitempty"`
+	Enabled         bool     `json:"enabled"`
+	// When the report is sent next.
+	NextRunAt *time.Time `json:"nextRunAt,omitempty"`
+	// When the scheduler last ran it, and the error of that run (empty when it succeeded).
+	LastRunAt *time.Time `json:"lastRunAt,omitempty"`
+	LastError *string    `json:"lastError,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+}
+
+// A report sent now for its last complete period.
+type ReportDelivery struct {
+	PeriodFrom time.Time    `json:"periodFrom"`
+	PeriodTo   time.Time    `json:"periodTo"`
+	Spend      scalar.Money `json:"spend"`
+	// Where it went: email, slack.
+	Channels []string `json:"channels"`
+}
+
+type ReportInput struct {
+	Name      string          `json:"name"`
+	Frequency ReportFrequency `json:"frequency"`
+	Cron      *string         `json:"cron,omitempty"`
+	// Default UTC.
+	TimeZone        *string     `json:"timeZone,omitempty"`
+	Scope           ReportScope `json:"scope"`
+	NodeID          *string     `json:"nodeId,omitempty"`
+	Emails          []string    `json:"emails,omitempty"`
+	SlackWebhookURL *string     `json:"slackWebhookUrl,omitempty"`
+	// Default true.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // What repriceUnpricedEvents did.
@@ -1810,6 +1861,123 @@ func (e *ReconciliationStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ReconciliationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ReportFrequency string
+
+const (
+	// Mondays at 08:00 in the report's time zone, covering the week before.
+	ReportFrequencyWeekly ReportFrequency = "WEEKLY"
+	// The 1st at 08:00, covering the month before.
+	ReportFrequencyMonthly ReportFrequency = "MONTHLY"
+	// At the times of a five-field cron line, covering the time since the previous one.
+	ReportFrequencyCron ReportFrequency = "CRON"
+)
+
+var AllReportFrequency = []ReportFrequency{
+	ReportFrequencyWeekly,
+	ReportFrequencyMonthly,
+	ReportFrequencyCron,
+}
+
+func (e ReportFrequency) IsValid() bool {
+	switch e {
+	case ReportFrequencyWeekly, ReportFrequencyMonthly, ReportFrequencyCron:
+		return true
+	}
+	return false
+}
+
+func (e ReportFrequency) String() string {
+	return string(e)
+}
+
+func (e *ReportFrequency) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReportFrequency(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReportFrequency", str)
+	}
+	return nil
+}
+
+func (e ReportFrequency) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReportFrequency) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReportFrequency) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ReportScope string
+
+const (
+	ReportScopeTenant  ReportScope = "TENANT"
+	ReportScopeTeam    ReportScope = "TEAM"
+	ReportScopeProject ReportScope = "PROJECT"
+)
+
+var AllReportScope = []ReportScope{
+	ReportScopeTenant,
+	ReportScopeTeam,
+	ReportScopeProject,
+}
+
+func (e ReportScope) IsValid() bool {
+	switch e {
+	case ReportScopeTenant, ReportScopeTeam, ReportScopeProject:
+		return true
+	}
+	return false
+}
+
+func (e ReportScope) String() string {
+	return string(e)
+}
+
+func (e *ReportScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReportScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReportScope", str)
+	}
+	return nil
+}
+
+func (e ReportScope) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReportScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReportScope) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

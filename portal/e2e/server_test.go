@@ -38,12 +38,13 @@ type server struct {
 	TenantID string // the demo tenant
 }
 
-// startServer runs `spendgate serve` for this test. Policy answers are cached
-// for a second only, so a revoked key or a budget change applies at once.
-func startServer(t testing.TB) *server {
+// startServer runs `spendgate serve` for this test, with extra flags. Policy
+// answers are cached for a second only, so a revoked key or a budget change
+// applies at once.
+func startServer(t testing.TB, extra ...string) *server {
 	t.Helper()
-	s := testenv.StartServe(t, "--policy-cache-ttl", "1s", "--policy-negative-cache-ttl", "1s", "--service-token", serviceToken,
-		"--pricing-admins", "demo@spendgate.local")
+	s := testenv.StartServe(t, append([]string{"--policy-cache-ttl", "1s", "--policy-negative-cache-ttl", "1s", "--service-token", serviceToken,
+		"--pricing-admins", "demo@spendgate.local"}, extra...)...)
 	srv := &server{Serve: s, URL: s.APIURL}
 	var signIn struct{ SignIn struct{ AccessToken string } }
 	testenv.MustGraphQL(t, srv.URL+"/query", "", `mutation($e:String!,$p:String!){signIn(email:$e,password:$p){accessToken}}`,

@@ -18,6 +18,7 @@ import { Org } from "./screens/Org";
 import { Insights } from "./screens/Insights";
 import { Billing } from "./screens/Billing";
 import { Reconciliation } from "./screens/Reconciliation";
+import { Reports } from "./screens/Reports";
 
 export interface Tenant { id: string; name: string; slug: string; role: "OWNER" | "ADMIN" | "VIEWER" | "MEMBER"; mfaRequired?: boolean }
 export interface Ctx { api: Api; tenant: Tenant }
@@ -35,6 +36,7 @@ const PAGES = [
   ["billing", "Billing"],
   ["reconciliation", "Reconciliation"],
   ["alerts", "Alerts"],
+  ["reports", "Reports"],
   ["members", "Users & roles"],
   ["audit", "Audit log"],
   ["sso", "Sign-in & SSO"],
@@ -180,6 +182,7 @@ function Screen({ page, ctx, live, liveState }: { page: Page; ctx: Ctx; live: Al
     case "billing": return <Billing ctx={ctx} />;
     case "reconciliation": return <Reconciliation ctx={ctx} />;
     case "alerts": return <Alerts ctx={ctx} live={live} liveState={liveState} />;
+    case "reports": return <Reports ctx={ctx} />;
     case "members": return <Members ctx={ctx} />;
     case "audit": return <Audit ctx={ctx} />;
     case "sso": return <SSO ctx={ctx} />;

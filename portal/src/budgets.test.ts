@@ -29,12 +29,12 @@ describe("statusView", () => {
 
 describe("budget forms", () => {
   it("round-trips a saved budget through the edit form", () => {
-    const b: Budget = { ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "search", thresholds: [25, 100], hard: true, webhookUrl: "https://hooks.example/x" };
+    const b: Budget = { ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "search", thresholds: [25, 100], hard: true, webhookUrl: "https://hooks.example/x", alertEmails: ["finance@example.com", "oncall@example.com"] };
     const { id: _id, ...rest } = b;
     expect(budgetInput(budgetForm(b))).toEqual({ ...rest, keyId: null, workspaceId: null, teamId: null, projectId: null, provider: null, model: null, rollover: false });
     const p: Budget = { ...budget, scope: "PROJECT", projectId: "p1", period: "QUARTER", rollover: true };
     const { id: _pid, ...prest } = p;
-    expect(budgetInput(budgetForm(p))).toEqual({ ...prest, keyId: null, workspaceId: null, teamId: null, provider: null, model: null });
+    expect(budgetInput(budgetForm(p))).toEqual({ ...prest, keyId: null, workspaceId: null, teamId: null, provider: null, model: null, alertEmails: [] });
   });
   it("says what a budget covers", () => {
     expect(scopeText(budget, () => "")).toBe("whole tenant");

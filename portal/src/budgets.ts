@@ -14,6 +14,7 @@ export interface Budget {
   provider?: string | null;
   model?: string | null;
   rollover?: boolean;
+  alertEmails?: string[];
   dimensionName: string | null;
   dimensionValue: string | null;
   period: BudgetForm["period"];
@@ -104,6 +105,7 @@ export function budgetForm(b: Budget): BudgetForm {
     name: b.name, scope: b.scope, keyId: b.keyId ?? "", dimensionName: b.dimensionName ?? "", dimensionValue: b.dimensionValue ?? "",
     nodeId: b.workspaceId ?? b.teamId ?? b.projectId ?? "", provider: b.provider ?? "", model: b.model ?? "", rollover: !!b.rollover,
     period: b.period, amount: b.amount, thresholds: b.thresholds.join(", "), hard: b.hard, webhookUrl: b.webhookUrl ?? "",
+    alertEmails: (b.alertEmails ?? []).join(", "),
   };
 }
 

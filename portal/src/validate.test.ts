@@ -31,7 +31,10 @@ describe("validation", () => {
     expect(budgetInput({ ...base, keyId: "k1", dimensionName: "team" })).toEqual({
       name: "Monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH",
       amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null, workspaceId: null, teamId: null, projectId: null, provider: null, model: null, rollover: false,
+      alertEmails: [],
     });
+    expect(budgetInput({ ...base, alertEmails: "a@example.com,\n b@example.com" }).alertEmails).toEqual(["a@example.com", "b@example.com"]);
+    expect(budgetErrors({ ...base, alertEmails: "a@example.com, Finance <f@example.com>" }).alertEmails).toBe('"Finance <f@example.com>" is not an email address like name@example.com.');
     expect(Object.keys(budgetErrors({ ...base, scope: "PROJECT" }))).toEqual(["nodeId"]);
     expect(Object.keys(budgetErrors({ ...base, scope: "MODEL", provider: "openai" }))).toEqual(["model"]);
   });

@@ -44,6 +44,8 @@ export interface BudgetForm {
   thresholds: string;
   hard: boolean;
   webhookUrl: string;
+  /** Alert email recipients, comma separated. */
+  alertEmails?: string;
 }
 
 /** Field → message for every invalid field; empty when the form is valid. */
@@ -66,6 +68,8 @@ export function budgetErrors(f: BudgetForm): Record<string, string> {
     e.thresholds = (err as Error).message;
   }
   if (f.webhookUrl.trim() && !/^https?:\/\/\S+$/.test(f.webhookUrl.trim())) e.webhookUrl = "The webhook must be an http(s) URL.";
+  const badEmail = splitList(f.alertEmails ?? "").find((x) => !/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/.test(x));
+  if (badEmail) e.alertEmails = `"${badEmail}" is not an email address like name@example.com.`;
   return e;
 }
 
@@ -88,6 +92,7 @@ export function budgetInput(f: BudgetForm) {
     thresholds: parseThresholds(f.thresholds),
     hard: f.hard,
     webhookUrl: f.webhookUrl.trim() || null,
+    alertEmails: splitList(f.alertEmails ?? ""),
   };
 }
 

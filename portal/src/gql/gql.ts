@@ -25,7 +25,7 @@ type Documents = {
     "mutation CreateKey($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{...KeyFields}}}": typeof types.CreateKeyDocument,
     "mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}": typeof types.RevokeKeyDocument,
     "mutation RotateKey($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{...KeyFields}}}": typeof types.RotateKeyDocument,
-    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl createdAt updatedAt}": typeof types.BudgetFieldsFragmentDoc,
+    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt}": typeof types.BudgetFieldsFragmentDoc,
     "mutation CreateBudget($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){...BudgetFields}}": typeof types.CreateBudgetDocument,
     "mutation UpdateBudget($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){...BudgetFields}}": typeof types.UpdateBudgetDocument,
     "mutation DeleteBudget($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}": typeof types.DeleteBudgetDocument,
@@ -92,7 +92,7 @@ const documents: Documents = {
     "mutation CreateKey($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{...KeyFields}}}": types.CreateKeyDocument,
     "mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}": types.RevokeKeyDocument,
     "mutation RotateKey($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{...KeyFields}}}": types.RotateKeyDocument,
-    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl createdAt updatedAt}": types.BudgetFieldsFragmentDoc,
+    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt}": types.BudgetFieldsFragmentDoc,
     "mutation CreateBudget($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){...BudgetFields}}": types.CreateBudgetDocument,
     "mutation UpdateBudget($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){...BudgetFields}}": types.UpdateBudgetDocument,
     "mutation DeleteBudget($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}": types.DeleteBudgetDocument,
@@ -192,7 +192,7 @@ export function graphql(source: "mutation RotateKey($t:ID!,$id:ID!){rotateAPIKey
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl createdAt updatedAt}"): typeof import('./graphql').BudgetFieldsFragmentDoc;
+export function graphql(source: "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt}"): typeof import('./graphql').BudgetFieldsFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

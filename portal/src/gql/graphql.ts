@@ -18,6 +18,8 @@ export type AuditFilter = {
 
 /** Set exactly the field the scope names (a MODEL budget may also name its provider). */
 export type BudgetInput = {
+  /** Email recipients of the budget's alerts (the server needs --smtp-host). */
+  alertEmails?: Array<string> | null | undefined;
   amount: string;
   dimensionName?: string | null | undefined;
   dimensionValue?: string | null | undefined;
@@ -266,7 +268,7 @@ export type RotateKeyMutationVariables = Exact<{
 
 export type RotateKeyMutation = { rotateAPIKey: { secret: string, key: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, defaultDimensions: Array<{ name: string, value: string }> } } } };
 
-export type BudgetFieldsFragment = { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, createdAt: string, updatedAt: string };
+export type BudgetFieldsFragment = { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string };
 
 export type CreateBudgetMutationVariables = Exact<{
   t: string | number;
@@ -274,7 +276,7 @@ export type CreateBudgetMutationVariables = Exact<{
 }>;
 
 
-export type CreateBudgetMutation = { createBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, createdAt: string, updatedAt: string } };
+export type CreateBudgetMutation = { createBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } };
 
 export type UpdateBudgetMutationVariables = Exact<{
   t: string | number;
@@ -283,7 +285,7 @@ export type UpdateBudgetMutationVariables = Exact<{
 }>;
 
 
-export type UpdateBudgetMutation = { updateBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, createdAt: string, updatedAt: string } };
+export type UpdateBudgetMutation = { updateBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } };
 
 export type DeleteBudgetMutationVariables = Exact<{
   t: string | number;
@@ -298,7 +300,7 @@ export type BudgetStatusesQueryVariables = Exact<{
 }>;
 
 
-export type BudgetStatusesQuery = { budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, forecastLow: string, forecastHigh: string, willExceedOn: string | null, forecastMethod: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, createdAt: string, updatedAt: string } }> };
+export type BudgetStatusesQuery = { budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, forecastLow: string, forecastHigh: string, willExceedOn: string | null, forecastMethod: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } }> };
 
 export type NodeFieldsFragment = { id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null };
 
@@ -309,7 +311,7 @@ export type OrgTreeQueryVariables = Exact<{
 }>;
 
 
-export type OrgTreeQuery = { orgTree: Array<{ id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null }>, budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, createdAt: string, updatedAt: string } }>, byWorkspace: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byTeam: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byProject: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> } };
+export type OrgTreeQuery = { orgTree: Array<{ id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null }>, budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } }>, byWorkspace: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byTeam: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byProject: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> } };
 
 export type CreateNodeMutationVariables = Exact<{
   t: string | number;
@@ -739,6 +741,7 @@ export const BudgetFieldsFragmentDoc = new TypedDocumentString(`
   hard
   rollover
   webhookUrl
+  alertEmails
   createdAt
   updatedAt
 }
@@ -1139,6 +1142,7 @@ export const CreateBudgetDocument = new TypedDocumentString(`
   hard
   rollover
   webhookUrl
+  alertEmails
   createdAt
   updatedAt
 }`) as unknown as TypedDocumentString<CreateBudgetMutation, CreateBudgetMutationVariables>;
@@ -1166,6 +1170,7 @@ export const UpdateBudgetDocument = new TypedDocumentString(`
   hard
   rollover
   webhookUrl
+  alertEmails
   createdAt
   updatedAt
 }`) as unknown as TypedDocumentString<UpdateBudgetMutation, UpdateBudgetMutationVariables>;
@@ -1212,6 +1217,7 @@ export const BudgetStatusesDocument = new TypedDocumentString(`
   hard
   rollover
   webhookUrl
+  alertEmails
   createdAt
   updatedAt
 }`) as unknown as TypedDocumentString<BudgetStatusesQuery, BudgetStatusesQueryVariables>;
@@ -1297,6 +1303,7 @@ export const OrgTreeDocument = new TypedDocumentString(`
   hard
   rollover
   webhookUrl
+  alertEmails
   createdAt
   updatedAt
 }

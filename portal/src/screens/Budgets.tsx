@@ -73,6 +73,7 @@ export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
                 Period {when(s.periodStart)} – {when(s.periodEnd)} · alerts at {b.thresholds.join(", ")}%
                 {v.nextThreshold != null && <> (next: {v.nextThreshold}%)</>}
                 {b.webhookUrl && <> · webhook {b.webhookUrl}</>}
+                {b.alertEmails && b.alertEmails.length > 0 && <> · emails {b.alertEmails.join(", ")}</>}
               </div>
               {canManage && (
                 <div className="row">
@@ -132,6 +133,7 @@ function BudgetEditor({ ctx, keys, initial, onDone }: { ctx: Ctx; keys: KeyRef[]
         </>}
         <Field id="b-th" label="Alert thresholds (% of amount)" error={errs.thresholds}><input id="b-th" value={f.thresholds} onChange={(e) => set("thresholds", e.target.value)} aria-invalid={!!errs.thresholds} /></Field>
         <Field id="b-hook" label="Webhook URL (optional)" error={errs.webhookUrl}><input id="b-hook" type="url" value={f.webhookUrl} onChange={(e) => set("webhookUrl", e.target.value)} aria-invalid={!!errs.webhookUrl} /></Field>
+        <Field id="b-mail" label="Alert emails (optional, comma separated)" error={errs.alertEmails}><input id="b-mail" value={f.alertEmails ?? ""} onChange={(e) => set("alertEmails", e.target.value)} aria-invalid={!!errs.alertEmails} /></Field>
       </div>
       <label className="check"><input type="checkbox" checked={f.hard} onChange={(e) => set("hard", e.target.checked)} /> Hard cap: block the covered keys at 100 %</label>
       <label className="check"><input type="checkbox" checked={!!f.rollover} onChange={(e) => set("rollover", e.target.checked)} /> Roll the unused amount over to the next period</label>
