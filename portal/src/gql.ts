@@ -223,7 +223,7 @@ export const SIGN_OUT = graphql(`mutation SignOut($r:String!){signOut(refreshTok
 
 export const TENANTS = graphql(`query Tenants {tenants{id name slug role mfaRequired}}`);
 
-export const KEY_FRAGMENT = graphql(`fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels}}`);
+export const KEY_FRAGMENT = graphql(`fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels injectProviderCredentials}}`);
 export const API_KEYS = graphql(`query ApiKeys($t:ID!,$after:String,$status:KeyStatus){apiKeys(tenantId:$t,first:100,after:$after,status:$status){edges{node{...KeyFields}} pageInfo{hasNextPage endCursor}}}`);
 export const CREATE_KEY = graphql(`mutation CreateKey($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{...KeyFields}}}`);
 export const REVOKE_KEY = graphql(`mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}`);

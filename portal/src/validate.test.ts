@@ -41,6 +41,7 @@ describe("validation", () => {
   it("summarizes key policies", () => {
     const none = { allowedProviders: [], allowedModels: [], requiredDimensions: [], defaultDimensions: [], requirePricedModels: false };
     expect(policySummary(none)).toBe("any provider and model");
+    expect(policySummary({ ...none, injectProviderCredentials: true })).toBe("stored provider keys");
     expect(policySummary({ ...none, allowedProviders: ["openai"], requiredDimensions: ["team"], defaultDimensions: [{ name: "env", value: "e2e" }], requirePricedModels: true }))
       .toBe("providers: openai; requires: team; defaults: env=e2e; priced models only");
   });

@@ -102,6 +102,7 @@ export interface KeyPolicy {
   requiredDimensions: string[];
   defaultDimensions: { name: string; value: string }[];
   requirePricedModels: boolean;
+  injectProviderCredentials?: boolean;
 }
 
 /** A key policy in one line; empty allow-lists allow everything. */
@@ -112,5 +113,6 @@ export function policySummary(p: KeyPolicy): string {
   if (p.requiredDimensions.length) parts.push("requires: " + p.requiredDimensions.join(", "));
   if (p.defaultDimensions.length) parts.push("defaults: " + p.defaultDimensions.map((d) => `${d.name}=${d.value}`).join(", "));
   if (p.requirePricedModels) parts.push("priced models only");
+  if (p.injectProviderCredentials) parts.push("stored provider keys");
   return parts.join("; ") || "any provider and model";
 }

@@ -20,7 +20,7 @@ type Documents = {
     "mutation Refresh($r:String!){refreshSession(refreshToken:$r){...SessionFields}}": typeof types.RefreshDocument,
     "mutation SignOut($r:String!){signOut(refreshToken:$r)}": typeof types.SignOutDocument,
     "query Tenants {tenants{id name slug role mfaRequired}}": typeof types.TenantsDocument,
-    "fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels}}": typeof types.KeyFieldsFragmentDoc,
+    "fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels injectProviderCredentials}}": typeof types.KeyFieldsFragmentDoc,
     "query ApiKeys($t:ID!,$after:String,$status:KeyStatus){apiKeys(tenantId:$t,first:100,after:$after,status:$status){edges{node{...KeyFields}} pageInfo{hasNextPage endCursor}}}": typeof types.ApiKeysDocument,
     "mutation CreateKey($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{...KeyFields}}}": typeof types.CreateKeyDocument,
     "mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}": typeof types.RevokeKeyDocument,
@@ -87,7 +87,7 @@ const documents: Documents = {
     "mutation Refresh($r:String!){refreshSession(refreshToken:$r){...SessionFields}}": types.RefreshDocument,
     "mutation SignOut($r:String!){signOut(refreshToken:$r)}": types.SignOutDocument,
     "query Tenants {tenants{id name slug role mfaRequired}}": types.TenantsDocument,
-    "fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels}}": types.KeyFieldsFragmentDoc,
+    "fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels injectProviderCredentials}}": types.KeyFieldsFragmentDoc,
     "query ApiKeys($t:ID!,$after:String,$status:KeyStatus){apiKeys(tenantId:$t,first:100,after:$after,status:$status){edges{node{...KeyFields}} pageInfo{hasNextPage endCursor}}}": types.ApiKeysDocument,
     "mutation CreateKey($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{...KeyFields}}}": types.CreateKeyDocument,
     "mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}": types.RevokeKeyDocument,
@@ -172,7 +172,7 @@ export function graphql(source: "query Tenants {tenants{id name slug role mfaReq
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels}}"): typeof import('./graphql').KeyFieldsFragmentDoc;
+export function graphql(source: "fragment KeyFields on APIKey {id name prefix status createdAt lastUsedAt revokedAt expiresAt rotatedFromId policy{allowedProviders allowedModels requiredDimensions defaultDimensions{name value} requirePricedModels injectProviderCredentials}}"): typeof import('./graphql').KeyFieldsFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -231,7 +231,7 @@ export type TenantsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type TenantsQuery = { tenants: Array<{ id: string, name: string, slug: string, role: Role, mfaRequired: boolean }> };
 
-export type KeyFieldsFragment = { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, defaultDimensions: Array<{ name: string, value: string }> } };
+export type KeyFieldsFragment = { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, injectProviderCredentials: boolean, defaultDimensions: Array<{ name: string, value: string }> } };
 
 export type ApiKeysQueryVariables = Exact<{
   t: string | number;
@@ -240,7 +240,7 @@ export type ApiKeysQueryVariables = Exact<{
 }>;
 
 
-export type ApiKeysQuery = { apiKeys: { edges: Array<{ node: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, defaultDimensions: Array<{ name: string, value: string }> } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ApiKeysQuery = { apiKeys: { edges: Array<{ node: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, injectProviderCredentials: boolean, defaultDimensions: Array<{ name: string, value: string }> } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateKeyMutationVariables = Exact<{
   t: string | number;
@@ -250,7 +250,7 @@ export type CreateKeyMutationVariables = Exact<{
 }>;
 
 
-export type CreateKeyMutation = { createAPIKey: { secret: string, key: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, defaultDimensions: Array<{ name: string, value: string }> } } } };
+export type CreateKeyMutation = { createAPIKey: { secret: string, key: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, injectProviderCredentials: boolean, defaultDimensions: Array<{ name: string, value: string }> } } } };
 
 export type RevokeKeyMutationVariables = Exact<{
   t: string | number;
@@ -258,7 +258,7 @@ export type RevokeKeyMutationVariables = Exact<{
 }>;
 
 
-export type RevokeKeyMutation = { revokeAPIKey: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, defaultDimensions: Array<{ name: string, value: string }> } } };
+export type RevokeKeyMutation = { revokeAPIKey: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, injectProviderCredentials: boolean, defaultDimensions: Array<{ name: string, value: string }> } } };
 
 export type RotateKeyMutationVariables = Exact<{
   t: string | number;
@@ -266,7 +266,7 @@ export type RotateKeyMutationVariables = Exact<{
 }>;
 
 
-export type RotateKeyMutation = { rotateAPIKey: { secret: string, key: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, defaultDimensions: Array<{ name: string, value: string }> } } } };
+export type RotateKeyMutation = { rotateAPIKey: { secret: string, key: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, injectProviderCredentials: boolean, defaultDimensions: Array<{ name: string, value: string }> } } } };
 
 export type BudgetFieldsFragment = { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string };
 
@@ -719,6 +719,7 @@ export const KeyFieldsFragmentDoc = new TypedDocumentString(`
       value
     }
     requirePricedModels
+    injectProviderCredentials
   }
 }
     `, {"fragmentName":"KeyFields"}) as unknown as TypedDocumentString<KeyFieldsFragment, unknown>;
@@ -1029,6 +1030,7 @@ export const ApiKeysDocument = new TypedDocumentString(`
       value
     }
     requirePricedModels
+    injectProviderCredentials
   }
 }`) as unknown as TypedDocumentString<ApiKeysQuery, ApiKeysQueryVariables>;
 export const CreateKeyDocument = new TypedDocumentString(`
@@ -1059,6 +1061,7 @@ export const CreateKeyDocument = new TypedDocumentString(`
       value
     }
     requirePricedModels
+    injectProviderCredentials
   }
 }`) as unknown as TypedDocumentString<CreateKeyMutation, CreateKeyMutationVariables>;
 export const RevokeKeyDocument = new TypedDocumentString(`
@@ -1086,6 +1089,7 @@ export const RevokeKeyDocument = new TypedDocumentString(`
       value
     }
     requirePricedModels
+    injectProviderCredentials
   }
 }`) as unknown as TypedDocumentString<RevokeKeyMutation, RevokeKeyMutationVariables>;
 export const RotateKeyDocument = new TypedDocumentString(`
@@ -1116,6 +1120,7 @@ export const RotateKeyDocument = new TypedDocumentString(`
       value
     }
     requirePricedModels
+    injectProviderCredentials
   }
 }`) as unknown as TypedDocumentString<RotateKeyMutation, RotateKeyMutationVariables>;
 export const CreateBudgetDocument = new TypedDocumentString(`

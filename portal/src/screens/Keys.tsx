@@ -139,7 +139,7 @@ export function SecretPanel({ name, secret, onDone }: { name: string; secret: st
 }
 
 function CreateKey({ ctx, onCreated }: { ctx: Ctx; onCreated: (name: string, secret: string) => void }) {
-  const [f, setF] = useState({ name: "", providers: "", models: "", required: "", defaults: "", priced: false, expires: "" });
+  const [f, setF] = useState({ name: "", providers: "", models: "", required: "", defaults: "", priced: false, stored: false, expires: "" });
   const [err, setErr] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
   const set = (k: keyof typeof f) => (e: React.ChangeEvent<HTMLInputElement>) => setF({ ...f, [k]: e.target.type === "checkbox" ? e.target.checked : e.target.value });
@@ -161,10 +161,10 @@ function CreateKey({ ctx, onCreated }: { ctx: Ctx; onCreated: (name: string, sec
           const d = await ctx.api.request(CREATE_KEY, {
             t: ctx.tenant.id,
             n: f.name.trim(),
-            p: { allowedProviders: splitList(f.providers), allowedModels: splitList(f.models), requiredDimensions: splitList(f.required), defaultDimensions: dims, requirePricedModels: f.priced },
+            p: { allowedProviders: splitList(f.providers), allowedModels: splitList(f.models), requiredDimensions: splitList(f.required), defaultDimensions: dims, requirePricedModels: f.priced, injectProviderCredentials: f.stored },
             e: f.expires ? new Date(f.expires + "T00:00:00Z").toISOString() : null,
           });
-          setF({ name: "", providers: "", models: "", required: "", defaults: "", priced: false, expires: "" });
+          setF({ name: "", providers: "", models: "", required: "", defaults: "", priced: false, stored: false, expires: "" });
           onCreated(d.createAPIKey.key.name, d.createAPIKey.secret);
         } catch (x) {
           setError(x);
@@ -181,6 +181,7 @@ function CreateKey({ ctx, onCreated }: { ctx: Ctx; onCreated: (name: string, sec
         <Field id="key-expires" label="Expires (optional)" error={err.expires}><input id="key-expires" type="date" value={f.expires} onChange={set("expires")} aria-invalid={!!err.expires} /></Field>
       </div>
       <label className="check"><input type="checkbox" checked={f.priced} onChange={set("priced")} /> Refuse models without a known price</label>
+      <label className="check"><input type="checkbox" checked={f.stored} onChange={set("stored")} /> Use the tenant’s stored provider keys (Reconciliation → data-plane key): the app needs only this spendgate key</label>
       <ErrorBox error={error} />
       <button type="submit">Create key</button>
     </form>

@@ -151,6 +151,7 @@ function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
   const [provider, setProvider] = useState("openai");
   const [name, setName] = useState("");
   const [adminKey, setAdminKey] = useState("");
+  const [dataKey, setDataKey] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState("");
   const act = async (id: string, f: () => Promise<unknown>) => {
@@ -165,11 +166,12 @@ function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
       {list.data && list.data.providerConnections.length > 0 && (
         <div className="table-wrap">
         <table data-testid="connections">
-          <thead><tr><th>Name</th><th>Provider</th><th>Admin key</th><th>Last sync</th><th>Next</th><th /></tr></thead>
+          <thead><tr><th>Name</th><th>Provider</th><th>Admin key</th><th>Data-plane key</th><th>Last sync</th><th>Next</th><th /></tr></thead>
           <tbody>
             {list.data.providerConnections.map((c) => (
               <tr key={c.id}>
                 <td>{c.name}</td><td>{c.provider}</td><td>{c.adminKeyLast4 ? `…${c.adminKeyLast4}` : "—"}</td>
+                <td>{c.dataKeyLast4 ? `…${c.dataKeyLast4}` : "—"}</td>
                 <td>{c.lastRun.running ? `running: ${c.lastRun.progress}` : c.lastRun.lastError ? <span className="field-error">failed: {c.lastRun.lastError}</span> : `${when(c.lastRun.lastOkAt)} (${c.lastRun.pages} pages, ${c.lastRun.rows} rows)`}</td>
                 <td>{when(c.lastRun.nextRunAt)}</td>
                 <td>
@@ -186,8 +188,9 @@ function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
         e.preventDefault();
         const input: Record<string, string> = { provider, name: name.trim() };
         if (adminKey.trim()) input.adminKey = adminKey.trim();
+        if (dataKey.trim()) input.dataKey = dataKey.trim();
         await act("new", () => ctx.api.request(CREATE_CONNECTION, { t: ctx.tenant.id, in: input }));
-        setName(""); setAdminKey("");
+        setName(""); setAdminKey(""); setDataKey("");
       }}>
         <Field label="Provider" id="conn-provider">
           <select id="conn-provider" value={provider} onChange={(e) => setProvider(e.target.value)}>
@@ -202,6 +205,9 @@ function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
             <input id="conn-key" type="password" autoComplete="off" value={adminKey} onChange={(e) => setAdminKey(e.target.value)} required />
           </Field>
         )}
+        <Field label="Data-plane API key (optional: keys set to use stored provider keys call with it; sealed, last four shown)" id="conn-data-key">
+          <input id="conn-data-key" type="password" autoComplete="off" value={dataKey} onChange={(e) => setDataKey(e.target.value)} />
+        </Field>
         <button type="submit" disabled={busy === "new"}>Add connection</button>
       </form>
     </div>
