@@ -42,7 +42,7 @@ func TestDemoTrafficHistory(t *testing.T) {
 
 	q := s.APIURL + "/query"
 	token, tenant := s.SignInDemo(t)
-	to := time.Now().UTC().Truncate(24*time.Hour).Add(24 * time.Hour)
+	to := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	vars := map[string]any{"t": tenant, "f": to.AddDate(0, 0, -16).Format(time.RFC3339), "to": to.Format(time.RFC3339)}
 	var got struct {
 		SpendSummary struct {
@@ -112,7 +112,7 @@ func TestDemoTrafficHistory(t *testing.T) {
 
 	// Again: every record is a duplicate (same idempotency keys), nothing counted twice, still one budget.
 	out = run()
-	if !regexp.MustCompile(`: 0 new records, ` + strconv.FormatInt(recorded, 10) + ` recorded before`).MatchString(out) || strings.Contains(out, "created the budget") {
+	if !regexp.MustCompile(`: 0 new records, `+strconv.FormatInt(recorded, 10)+` recorded before`).MatchString(out) || strings.Contains(out, "created the budget") {
 		t.Fatalf("second run said:\n%s", out)
 	}
 	time.Sleep(3 * time.Second) // would-be duplicates would be in ClickHouse by now (the first run's arrived within seconds)
