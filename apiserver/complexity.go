@@ -39,7 +39,9 @@ func pagedComplexity(c *graph.ComplexityRoot) {
 	q.Members = func(child int, _ string, first *int, _ *string) int { return paged(child, first, 50) }
 	q.Budgets = func(child int, _ string, first *int, _ *string) int { return paged(child, first, 50) }
 	q.PricingOverrides = func(child int, _ string, first *int, _ *string) int { return paged(child, first, 50) }
-	q.AuditLog = func(child int, _ string, first *int, _ *string, _ *model.AuditFilter) int { return paged(child, first, 50) }
+	q.AuditLog = func(child int, _ string, first *int, _ *string, _ *model.AuditFilter) int {
+		return paged(child, first, 50)
+	}
 	q.BudgetAlertHistory = func(child int, _ string, first *int) int { return paged(child, first, 50) }
 	q.UsageEvents = func(child int, _ string, _, _ time.Time, _ *model.SpendFilter, first *int, _ *string) int {
 		return analyticsQuery + paged(child, first, 50)

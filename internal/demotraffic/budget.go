@@ -52,7 +52,9 @@ func EnsureBudget(ctx context.Context, cfg EnsureBudgetConfig) (created bool, er
 	}
 	t := tenants.Tenants[0].ID
 	var list struct {
-		Budgets struct{ Edges []struct{ Node struct{ Name string } } }
+		Budgets struct {
+			Edges []struct{ Node struct{ Name string } }
+		}
 	}
 	if err := graphql(ctx, cfg.Client, url, tok, `query($t:ID!){budgets(tenantId:$t,first:100){edges{node{name}}}}`, map[string]any{"t": t}, &list); err != nil {
 		return false, fmt.Errorf("demotraffic: listing budgets: %w", err)
