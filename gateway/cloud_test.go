@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,10 @@ func TestAzureOpenAIThroughGateway(t *testing.T) {
 	}
 
 	evs := e.sink.wait(t, 4)
+	// A stream's event is queued when the gateway finishes the call, which
+	// may be after the client read the last byte and sent the next call:
+	// compare in the order the calls started.
+	slices.SortStableFunc(evs, func(a, b event.Event) int { return a.Time.Compare(b.Time) })
 	want := []struct {
 		op, model string
 		stream    bool
