@@ -1,40 +1,30 @@
 // Billing (docs/billing.md): invoices, drafts and chargeback statements.
 // Amounts are exact decimal strings from the API; the API rounds each line
 // to cents and sums the lines, so the page shows its figures as they are.
-import { EVENT } from "./gql";
+import { graphql } from "./gql/gql";
+import type { ChargebackStatementQuery, InvoiceFieldsFragment } from "./gql/graphql";
 
-export type InvoiceStatus = "DRAFT" | "ISSUED" | "PAID" | "VOID";
+// The types of what the API returns, generated from the documents below.
+export type { InvoiceStatus } from "./gql/graphql";
+export type Invoice = InvoiceFieldsFragment;
+export type BillingPeriod = Invoice["period"];
+export type InvoiceLine = Invoice["lines"][number];
+export type Statement = ChargebackStatementQuery["chargebackStatement"];
+export type StatementGroup = Statement["groups"][number];
 
-export interface BillingPeriod { label: string; start: string; end: string; timeZone: string }
-export interface InvoiceLine {
-  kind: "USAGE" | "ADJUSTMENT";
-  provider: string; model: string; group: string; groupName: string; adjustsPeriod: string | null;
-  events: number; unpricedEvents: number; quantities: { class: string; quantity: number }[];
-  listCost: string; tenantCost: string; amount: string; overrides: string[];
-}
-export interface Invoice {
-  id: string; number: string; status: InvoiceStatus; period: BillingPeriod; groupBy: string; currency: string;
-  lines: InvoiceLine[]; listCost: string; tenantCost: string; total: string;
-  providerReported: { provider: string; metered: string; reported: string | null }[];
-  issuedAt: string | null; issuedBy: string | null; paidAt: string | null; voidedAt: string | null; voidReason: string | null;
-  pdfUrl: string; csvUrl: string;
-}
-export interface StatementGroup { group: string; groupName: string; events: number; listCost: string; tenantCost: string; amount: string }
-export interface Statement { period: BillingPeriod; groupBy: string; groups: StatementGroup[]; total: string; tenantCost: string; pdfUrl: string; csvUrl: string }
-
-const LINE = `kind provider model group groupName adjustsPeriod events unpricedEvents quantities{class quantity} listCost tenantCost amount overrides`;
-const INVOICE = `id number status period{label start end timeZone} groupBy currency lines{${LINE}} listCost tenantCost total
-  providerReported{provider metered reported} issuedAt issuedBy paidAt voidedAt voidReason pdfUrl csvUrl`;
-export const INVOICES = `query($t:ID!){invoices(tenantId:$t){${INVOICE}}}`;
-export const DRAFT_INVOICE = `query($t:ID!,$p:String!){draftInvoice(tenantId:$t,period:$p){${INVOICE}}}`;
-export const ISSUE_INVOICE = `mutation($t:ID!,$p:String!){issueInvoice(tenantId:$t,period:$p){${INVOICE}}}`;
-export const MARK_PAID = `mutation($t:ID!,$id:ID!){markInvoicePaid(tenantId:$t,id:$id){${INVOICE}}}`;
-export const VOID_INVOICE = `mutation($t:ID!,$id:ID!,$r:String!){voidInvoice(tenantId:$t,id:$id,reason:$r){${INVOICE}}}`;
-export const STATEMENT = `query($t:ID!,$p:String!,$g:String!){chargebackStatement(tenantId:$t,period:$p,groupBy:$g){
-  period{label start end timeZone} groupBy groups{group groupName events listCost tenantCost amount} total tenantCost pdfUrl csvUrl}}`;
+export const INVOICE_FRAGMENT = graphql(`fragment InvoiceFields on Invoice {id number status period{label start end timeZone} groupBy currency
+  lines{kind provider model group groupName adjustsPeriod events unpricedEvents quantities{class quantity} listCost tenantCost amount overrides}
+  listCost tenantCost total providerReported{provider metered reported} issuedAt issuedBy paidAt voidedAt voidReason pdfUrl csvUrl}`);
+export const INVOICES = graphql(`query Invoices($t:ID!){invoices(tenantId:$t){...InvoiceFields}}`);
+export const DRAFT_INVOICE = graphql(`query DraftInvoice($t:ID!,$p:String!){draftInvoice(tenantId:$t,period:$p){...InvoiceFields}}`);
+export const ISSUE_INVOICE = graphql(`mutation IssueInvoice($t:ID!,$p:String!){issueInvoice(tenantId:$t,period:$p){...InvoiceFields}}`);
+export const MARK_PAID = graphql(`mutation MarkInvoicePaid($t:ID!,$id:ID!){markInvoicePaid(tenantId:$t,id:$id){...InvoiceFields}}`);
+export const VOID_INVOICE = graphql(`mutation VoidInvoice($t:ID!,$id:ID!,$r:String!){voidInvoice(tenantId:$t,id:$id,reason:$r){...InvoiceFields}}`);
+export const STATEMENT = graphql(`query ChargebackStatement($t:ID!,$p:String!,$g:String!){chargebackStatement(tenantId:$t,period:$p,groupBy:$g){
+  period{label start end timeZone} groupBy groups{group groupName events listCost tenantCost amount} total tenantCost pdfUrl csvUrl}}`);
 /** The events behind an invoice line: usageEvents filtered like the line. */
-export const LINE_EVENTS = `query($t:ID!,$from:Time!,$to:Time!,$f:SpendFilter,$after:String){usageEvents(tenantId:$t,from:$from,to:$to,filter:$f,first:50,after:$after){
-  edges{node{${EVENT}}} pageInfo{hasNextPage endCursor}}}`;
+export const LINE_EVENTS = graphql(`query LineEvents($t:ID!,$from:Time!,$to:Time!,$f:SpendFilter,$after:String){usageEvents(tenantId:$t,from:$from,to:$to,filter:$f,first:50,after:$after){
+  edges{node{...EventFields}} pageInfo{hasNextPage endCursor}}}`);
 
 /** The month before now as YYYY-MM (UTC): the period usually issued next. */
 export function previousPeriod(now: Date): string {

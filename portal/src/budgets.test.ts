@@ -75,6 +75,30 @@ describe("burn-down", () => {
     expect(b.spent.map((x) => (x == null ? null : String(x)))).toEqual(["1500000000", "1500000000", "2000000000", null, null]);
     expect(b.forecast.map((x) => (x == null ? null : String(x)))).toEqual([null, null, "2000000000", "3500000000", "5000000000"]);
   });
+  const str = (v: (bigint | null)[]) => v.map((x) => (x == null ? null : String(x)));
+  const start = new Date("2026-03-01T00:00:00Z"), end = new Date("2026-03-06T00:00:00Z"), now = new Date("2026-03-03T12:00:00Z");
+  const pts = [{ start: "2026-03-01T00:00:00Z", totals: { tenantCost: "1.5" } }, { start: "2026-03-03T00:00:00Z", totals: { tenantCost: "0.5" } }];
+  it("draws the forecast's band from the spend so far to low and high at period end", () => {
+    const b = burnLine(start, end, now, day, pts, "5", { low: "4", high: "8.000000001" });
+    expect(str(b.low)).toEqual([null, null, "2000000000", "3000000000", "4000000000"]);
+    // Exact nano-USD: (8.000000001 - 2) / 2 per bucket, truncated like the forecast line.
+    expect(str(b.high)).toEqual([null, null, "2000000000", "5000000000", "8000000001"]);
+    // The forecast stays inside the band.
+    b.forecast.forEach((f, i) => { if (f != null) expect(f >= b.low[i]! && f <= b.high[i]!).toBe(true); });
+  });
+  it("has no band without one, for a band of one value, and never ends below the spend so far", () => {
+    expect(str(burnLine(start, end, now, day, pts, "5").low)).toEqual([null, null, null, null, null]);
+    const flat = burnLine(start, end, now, day, pts, "5", { low: "5", high: "5" });
+    expect([...flat.low, ...flat.high].every((x) => x == null)).toBe(true);
+    const swapped = burnLine(start, end, now, day, pts, "5", { low: "9", high: "1" });
+    expect(str(swapped.low)).toEqual([null, null, "2000000000", "2000000000", "2000000000"]);
+    expect(str(swapped.high)).toEqual([null, null, "2000000000", "5500000000", "9000000000"]);
+  });
+  it("puts a band that ends now (last bucket) on the spend so far", () => {
+    const b = burnLine(start, end, new Date("2026-03-05T18:00:00Z"), day, pts, "5", { low: "4", high: "6" });
+    expect(str(b.low)).toEqual([null, null, null, null, "2000000000"]);
+    expect(str(b.high)).toEqual([null, null, null, null, "2000000000"]);
+  });
   it.each<[Partial<Budget>, unknown]>([
     [{ scope: "TENANT" }, null],
     [{ scope: "KEY", keyId: "k1" }, { keyIds: ["k1"] }],

@@ -166,14 +166,22 @@ export interface Burn {
   spent: (bigint | null)[];
   /** From the last bucket with spend to period end: a straight line to the forecast; null before. */
   forecast: (bigint | null)[];
+  /**
+   * The forecast's confidence band, drawn as a shaded area from now to
+   * period end: straight lines from the spend so far to the API's low and
+   * high forecast. All null without a band (none given, or low = high).
+   */
+  low: (bigint | null)[];
+  high: (bigint | null)[];
 }
 
 /**
  * The burn-down of a budget's period: spend so far, bucket by bucket,
  * cumulated, then the API's forecast as a straight line from now to the end
- * of the period. Exact BigInt sums.
+ * of the period, and its band (low..high) the same way. Exact BigInt sums.
  */
-export function burnLine(periodStart: Date, periodEnd: Date, now: Date, bucketMs: number, points: { start: string; totals: { tenantCost: string } }[], forecast: string): Burn {
+export function burnLine(periodStart: Date, periodEnd: Date, now: Date, bucketMs: number, points: { start: string; totals: { tenantCost: string } }[], forecast: string,
+  band?: { low?: string | null; high?: string | null }): Burn {
   const starts: Date[] = [];
   for (let t = periodStart.getTime(); t < periodEnd.getTime() && starts.length < 400; t += bucketMs) starts.push(new Date(t));
   const per = starts.map(() => 0n);
@@ -184,8 +192,16 @@ export function burnLine(periodStart: Date, periodEnd: Date, now: Date, bucketMs
   const nowIdx = Math.min(Math.max(Math.floor((now.getTime() - periodStart.getTime()) / bucketMs), 0), starts.length - 1);
   let acc = 0n;
   const spent = starts.map((_, i) => (i <= nowIdx ? (acc += per[i]) : null));
-  const f = toNano(forecast);
   const rest = starts.length - 1 - nowIdx;
-  const forecastLine = starts.map((_, i) => (i < nowIdx ? null : rest <= 0 ? acc : acc + ((f - acc) * BigInt(i - nowIdx)) / BigInt(rest)));
-  return { starts, spent, forecast: forecastLine };
+  const toEnd = (target: bigint) => starts.map((_, i) => (i < nowIdx ? null : rest <= 0 ? acc : acc + ((target - acc) * BigInt(i - nowIdx)) / BigInt(rest)));
+  const none = starts.map(() => null);
+  let low: (bigint | null)[] = none, high: (bigint | null)[] = none;
+  if (band?.low != null && band.high != null && band.low !== band.high) {
+    const a = toNano(band.low), b = toNano(band.high);
+    // Spend never goes down: neither edge ends below what is spent already.
+    const max = (x: bigint, y: bigint) => (x > y ? x : y);
+    low = toEnd(max(a < b ? a : b, acc));
+    high = toEnd(max(a < b ? b : a, acc));
+  }
+  return { starts, spent, forecast: toEnd(toNano(forecast)), low, high };
 }

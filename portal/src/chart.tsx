@@ -184,6 +184,9 @@ export interface BurnChartProps {
   spent: (bigint | null)[];
   /** The forecast line from now to the period end, null before now. */
   forecast: (bigint | null)[];
+  /** The forecast's confidence band from now to the period end (shaded), null where there is none. */
+  low?: (bigint | null)[];
+  high?: (bigint | null)[];
   /** The budget's amount, nano-USD. */
   amount: bigint;
   tickOf: (d: Date) => string;
@@ -191,15 +194,19 @@ export interface BurnChartProps {
   height?: number;
 }
 
-/** A budget's burn-down: spend so far against the amount, and where the forecast lands at period end. */
-export function BurnChart({ starts, spent, forecast, amount, tickOf, title, height = 150 }: BurnChartProps) {
+/** A budget's burn-down: spend so far against the amount, and where the forecast (and its likely range) lands at period end. */
+export function BurnChart({ starts, spent, forecast, low, high, amount, tickOf, title, height = 150 }: BurnChartProps) {
+  const band = !!low && !!high && low.some((x) => x != null) && high.some((x) => x != null);
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
     if (!el || !canDraw()) return;
     const xs = starts.map((d) => d.getTime() / 1000);
     const line = (v: (bigint | null)[]) => v.map((x) => (x == null ? null : plotUSD(x)));
-    const data = [xs, line(spent), line(forecast), starts.map(() => plotUSD(amount))] as uPlot.AlignedData;
+    const none = starts.map(() => null);
+    // Series 4 and 5 are the band's edges; uPlot fills between them (bands).
+    const data = [xs, line(spent), line(forecast), starts.map(() => plotUSD(amount)),
+      line(band ? high! : none), line(band ? low! : none)] as uPlot.AlignedData;
     const u = new uPlot({
       width: Math.max(el.clientWidth, 200),
       height,
@@ -217,18 +224,22 @@ export function BurnChart({ starts, spent, forecast, amount, tickOf, title, heig
         { label: "Spent", stroke: PALETTE[0], fill: PALETTE[0] + "33", width: 2, points: { show: false } },
         { label: "Forecast", stroke: "#b54708", width: 2, dash: [6, 4], points: { show: false } },
         { label: "Budget", stroke: "#b42318", width: 1.5, points: { show: false } },
+        { label: "Forecast high", stroke: "#b5470855", width: 1, points: { show: false } },
+        { label: "Forecast low", stroke: "#b5470855", width: 1, points: { show: false } },
       ],
+      bands: band ? [{ series: [4, 5], fill: "#b5470826" }] : [],
     }, data, el);
     const ro = new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 200), height }));
     ro.observe(el);
     return () => { ro.disconnect(); u.destroy(); };
-  }, [starts, spent, forecast, amount, height]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [starts, spent, forecast, low, high, amount, height]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
-    <figure className="burnchart" data-testid="burnchart" data-buckets={starts.length}>
+    <figure className="burnchart" data-testid="burnchart" data-buckets={starts.length} data-band={band ? "true" : "false"}>
       <div className="plot" ref={box} role="img" aria-label={title} />
       <figcaption className="legend small">
         <span className="legend-item"><span className="swatch" style={{ background: PALETTE[0] }} aria-hidden="true" />spent so far</span>
         <span className="legend-item"><span className="swatch dashed" style={{ borderColor: "#b54708" }} aria-hidden="true" />forecast</span>
+        {band && <span className="legend-item"><span className="swatch" style={{ background: "#b5470826", border: "1px solid #b5470855" }} aria-hidden="true" />likely range</span>}
         <span className="legend-item"><span className="swatch" style={{ background: "#b42318", height: 2 }} aria-hidden="true" />budget</span>
       </figcaption>
     </figure>

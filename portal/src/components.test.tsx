@@ -74,7 +74,7 @@ describe("Dashboard", () => {
       [/query BudgetBurn\(/, () => ({ spendTimeSeries: [{ start: "2026-03-01T00:00:00Z", totals: { tenantCost: "4" } }] })],
       [/budgetStatuses/, () => ({ budgetStatuses: [{
         budget: { id: "b1", name: "monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH", amount: "10", thresholds: [50, 100], hard: true, webhookUrl: null },
-        periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "4", reserved: "0", remaining: "6", percentUsed: 40, forecast: "12.5", blocked: false,
+        periodStart: "2026-03-01T00:00:00Z", periodEnd: "2026-04-01T00:00:00Z", spent: "4", reserved: "0", remaining: "6", percentUsed: 40, forecast: "12.5", forecastLow: "9", forecastHigh: "16", blocked: false,
       }] })],
     ], calls);
     const ctx: Ctx = { api, tenant: tenant() };
@@ -97,6 +97,9 @@ describe("Dashboard", () => {
     expect((await screen.findByTestId("burn-status")).textContent).toContain("forecast");
     // The burn-down covers the budget's whole period, a day a bucket.
     expect((await screen.findByTestId("burnchart")).getAttribute("data-buckets")).toBe("31");
+    // The forecast's low..high band is drawn, not only mentioned.
+    expect(screen.getByTestId("burnchart").getAttribute("data-band")).toBe("true");
+    expect(screen.getByTestId("burnchart").textContent).toContain("likely range");
     expect(calls.find((c) => /query BudgetBurn\(/.test(c.query))!.variables).toMatchObject({ t: "t1", from: "2026-03-01T00:00:00Z", bucket: "DAY", f: null });
     expect(screen.getByText("search backend")).toBeTruthy();
     expect(screen.getByText("acme-llm")).toBeTruthy();

@@ -125,6 +125,14 @@ export class Api {
     }
   }
 
+  /**
+   * request for code generic over the document (a screen's run(DOC, vars)
+   * wrapper), where the overloads' conditional variables type cannot resolve.
+   */
+  send<D extends TypedDocumentString<any, any>>(query: D, variables: VariablesOf<D>): Promise<ResultOf<D>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this.request<ResultOf<D>>(query.toString(), variables as Record<string, unknown>);
+  }
+
   /** Signs in with a password (and, for accounts with TOTP, mfaCode; without it the error's code is MFA_REQUIRED). */
   async signIn(email: string, password: string, mfaCode?: string): Promise<Session> {
     const d = await this.raw<{ signIn: Session }>(SIGN_IN, { email, password, mfa: mfaCode || null });
@@ -252,11 +260,6 @@ export const CREATE_OVERRIDE = graphql(`mutation CreateOverride($t:ID!,$in:Prici
 export const UPDATE_OVERRIDE = graphql(`mutation UpdateOverride($t:ID!,$id:ID!,$in:PricingOverrideInput!){updatePricingOverride(tenantId:$t,id:$id,input:$in){...OverrideFields}}`);
 export const DELETE_OVERRIDE = graphql(`mutation DeleteOverride($t:ID!,$id:ID!){deletePricingOverride(tenantId:$t,id:$id)}`);
 
-// The event field list for plain-string documents (billing.ts); typed documents spread EventFields.
-const TOKENS = `input cachedInput cacheWrite5m cacheWrite1h output reasoning audioInput audioOutput imageInput imageOutput webSearches characters seconds images`;
-export const EVENT = `id time keyId keyName source provider operation modelRequested modelServed catalogueModel status streaming complete latencyMs requestId serviceTier
-  dimensions{name value} tokens{${TOKENS}} priced listCost tenantCost providerReportedCost overrideIds pricingTier
-  costLines{class quantity listRatePerMillion tenantRatePerMillion amount}`;
 export const EVENT_FRAGMENT = graphql(`fragment EventFields on UsageEvent {id time keyId keyName source provider operation modelRequested modelServed catalogueModel status streaming complete latencyMs requestId serviceTier
   dimensions{name value} tokens{input cachedInput cacheWrite5m cacheWrite1h output reasoning audioInput audioOutput imageInput imageOutput webSearches characters seconds images} priced listCost tenantCost providerReportedCost overrideIds pricingTier
   costLines{class quantity listRatePerMillion tenantRatePerMillion amount}}`);
@@ -360,15 +363,15 @@ export const DISABLE_TOTP = graphql(`mutation DisableTotp($p:String!,$c:String!)
 export const REGENERATE_CODES = graphql(`mutation RegenerateCodes($c:String!){regenerateRecoveryCodes(code:$c)}`);
 
 // Provider connections and reconciliation (graph/schema/providers.graphqls).
-const CONNECTION = `id provider name adminKeyLast4 dataKeyLast4 lookbackDays enabled createdAt lastRun{running progress lastRunAt lastOkAt nextRunAt lastError pages rows consecutiveFailures}`;
-export const PROVIDER_CONNECTIONS = `query($t:ID!){providerConnections(tenantId:$t){${CONNECTION}}}`;
-export const CREATE_CONNECTION = `mutation($t:ID!,$in:CreateProviderConnectionInput!){createProviderConnection(tenantId:$t,input:$in){${CONNECTION}}}`;
-export const DELETE_CONNECTION = `mutation($t:ID!,$id:ID!){deleteProviderConnection(tenantId:$t,id:$id)}`;
-export const SYNC_CONNECTION = `mutation($t:ID!,$id:ID!){syncProviderConnection(tenantId:$t,id:$id){pages rows alerts}}`;
-const RDAY = `provider day meteredCost reportedCost drift driftPercent unmeteredCost unreportedCost`;
-export const RECONCILIATION = `query($t:ID!,$from:Time!,$to:Time!){reconciliation(tenantId:$t,from:$from,to:$to){
+export const CONNECTION_FRAGMENT = graphql(`fragment ConnectionFields on ProviderConnection {id provider name adminKeyLast4 dataKeyLast4 lookbackDays enabled createdAt lastRun{running progress lastRunAt lastOkAt nextRunAt lastError pages rows consecutiveFailures}}`);
+export const PROVIDER_CONNECTIONS = graphql(`query ProviderConnections($t:ID!){providerConnections(tenantId:$t){...ConnectionFields}}`);
+export const CREATE_CONNECTION = graphql(`mutation CreateConnection($t:ID!,$in:CreateProviderConnectionInput!){createProviderConnection(tenantId:$t,input:$in){...ConnectionFields}}`);
+export const DELETE_CONNECTION = graphql(`mutation DeleteConnection($t:ID!,$id:ID!){deleteProviderConnection(tenantId:$t,id:$id)}`);
+export const SYNC_CONNECTION = graphql(`mutation SyncConnection($t:ID!,$id:ID!){syncProviderConnection(tenantId:$t,id:$id){pages rows alerts}}`);
+export const RECON_DAY_FRAGMENT = graphql(`fragment ReconDayFields on ReconciliationDay {provider day meteredCost reportedCost drift driftPercent unmeteredCost unreportedCost}`);
+export const RECONCILIATION = graphql(`query Reconciliation($t:ID!,$from:Time!,$to:Time!){reconciliation(tenantId:$t,from:$from,to:$to){
   rows{provider day model status meteredEvents meteredCost reportedCost reportedHasCost drift driftPercent}
-  days{${RDAY}} totals{${RDAY}} csvPath}
+  days{...ReconDayFields} totals{...ReconDayFields} csvPath}
   reconcileSettings(tenantId:$t){driftThresholdPercent hasAlertWebhook}
-  driftAlerts(tenantId:$t,first:20){id provider day driftPercent thresholdPercent drift createdAt deliveredAt}}`;
-export const SET_RECONCILE_SETTINGS = `mutation($t:ID!,$in:ReconcileSettingsInput!){setReconcileSettings(tenantId:$t,input:$in){driftThresholdPercent hasAlertWebhook}}`;
+  driftAlerts(tenantId:$t,first:20){id provider day driftPercent thresholdPercent drift createdAt deliveredAt}}`);
+export const SET_RECONCILE_SETTINGS = graphql(`mutation SetReconcileSettings($t:ID!,$in:ReconcileSettingsInput!){setReconcileSettings(tenantId:$t,input:$in){driftThresholdPercent hasAlertWebhook}}`);

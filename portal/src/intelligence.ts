@@ -2,52 +2,23 @@
 // savings recommendations and anomaly episodes. Money stays exact (BigInt
 // nano-USD); shaping lives here so it is unit tested.
 import { toNano, fromNano } from "./money";
+import { graphql } from "./gql/gql";
+import type { InsightsQuery, RecommendationFieldsFragment, RecommendationState } from "./gql/graphql";
 
-export type RecommendationState = "OPEN" | "APPLIED" | "DISMISSED";
-export interface Recommendation {
-  id: string;
-  kind: "CHEAPER_MODEL" | "PROMPT_CACHING" | "BATCH_API" | "PRICE_MODEL" | "REVOKE_KEY";
-  title: string;
-  detail: string;
-  keyId: string | null;
-  keyName: string | null;
-  provider: string;
-  model: string;
-  alternative: string;
-  currentMonthlyCost: string;
-  monthlySavings: string;
-  requests: number;
-  state: RecommendationState;
-  stateChangedBy: string | null;
-  stateChangedAt: string | null;
-}
+// The types of what the API returns, generated from the documents below.
+export type { RecommendationState } from "./gql/graphql";
+export type Recommendation = RecommendationFieldsFragment;
+export type AnomalyEpisode = InsightsQuery["anomalies"][number];
+export type SpendForecast = InsightsQuery["spendForecast"];
 
-export interface AnomalyEpisode {
-  id: string;
-  dimension: "TENANT" | "KEY" | "TEAM" | "PROJECT" | "MODEL";
-  value: string;
-  label: string;
-  severity: "MINOR" | "MAJOR" | "CRITICAL";
-  startedAt: string;
-  endedAt: string | null;
-  peakHour: string;
-  peakSpend: string;
-  peakExpected: string;
-  excessSpend: string;
-  anomalousHours: number;
-}
-
-export interface SpendForecast { periodStart: string; periodEnd: string; spent: string; expected: string; low: string; high: string; method: string }
-
-const REC = `id kind title detail keyId keyName provider model alternative currentMonthlyCost monthlySavings requests state stateChangedBy stateChangedAt`;
-const EPISODE = `id dimension value label severity startedAt endedAt peakHour peakSpend peakExpected excessSpend anomalousHours`;
+export const RECOMMENDATION_FRAGMENT = graphql(`fragment RecommendationFields on Recommendation {id kind title detail keyId keyName provider model alternative currentMonthlyCost monthlySavings requests state stateChangedBy stateChangedAt}`);
 
 /** Everything the Insights screen shows, in one request. */
-export const INSIGHTS = `query($t:ID!,$from:Time!,$to:Time!){
+export const INSIGHTS = graphql(`query Insights($t:ID!,$from:Time!,$to:Time!){
   spendForecast(tenantId:$t){periodStart periodEnd spent expected low high method}
-  recommendations(tenantId:$t){${REC}}
-  anomalies(tenantId:$t,from:$from,to:$to){${EPISODE}}}`;
-export const SET_RECOMMENDATION_STATE = `mutation($t:ID!,$id:ID!,$s:RecommendationState!){setRecommendationState(tenantId:$t,id:$id,state:$s){${REC}}}`;
+  recommendations(tenantId:$t){...RecommendationFields}
+  anomalies(tenantId:$t,from:$from,to:$to){id dimension value label severity startedAt endedAt peakHour peakSpend peakExpected excessSpend anomalousHours}}`);
+export const SET_RECOMMENDATION_STATE = graphql(`mutation SetRecommendationState($t:ID!,$id:ID!,$s:RecommendationState!){setRecommendationState(tenantId:$t,id:$id,state:$s){...RecommendationFields}}`);
 
 /** Open savings a month: the sum of the open recommendations' savings. */
 export function openSavings(recs: Recommendation[]): string {

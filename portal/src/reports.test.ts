@@ -22,7 +22,8 @@ describe("report form", () => {
     expect(reportInput(f)).toEqual({ name: "Weekly", frequency: "WEEKLY", cron: null, timeZone: "Europe/Berlin", scope: "TENANT", nodeId: null,
       emails: ["a@example.com", "b@example.com"], slackWebhookUrl: null, enabled: true });
     const r: Report = { id: "1", name: "Weekly", frequency: "CRON", cron: "0 9 1 * *", timeZone: "UTC", scope: "PROJECT", nodeId: "p",
-      emails: ["a@example.com"], slackWebhookUrl: null, enabled: false, nextRunAt: null, lastRunAt: null, lastError: null };
+      emails: ["a@example.com"], slackWebhookUrl: null, enabled: false, nextRunAt: null, lastRunAt: null, lastError: null,
+      createdAt: "2026-11-01T00:00:00Z", updatedAt: "2026-11-01T00:00:00Z" };
     expect(reportForm(r)).toMatchObject({ frequency: "CRON", cron: "0 9 1 * *", nodeId: "p", emails: "a@example.com", enabled: false });
     expect(scheduleText(r)).toBe("cron 0 9 1 * * (UTC)");
     expect(scheduleText({ ...r, frequency: "WEEKLY", timeZone: "Europe/Berlin" })).toBe("Mondays at 08:00 (Europe/Berlin), covering the week before");

@@ -2,32 +2,22 @@
 // kept apart from the screen so they are unit tested. The server validates
 // again (cron syntax, IANA zone, addresses) and its message is shown as is.
 import { splitList } from "./validate";
+import { graphql } from "./gql/gql";
+import type { ReportFieldsFragment, ReportFrequency, ReportScope } from "./gql/graphql";
 
-const REPORT = `id name frequency cron timeZone scope nodeId emails slackWebhookUrl enabled nextRunAt lastRunAt lastError createdAt updatedAt`;
-export const REPORTS = `query($t:ID!){reports(tenantId:$t){${REPORT}}}`;
-export const CREATE_REPORT = `mutation($t:ID!,$in:ReportInput!){createReport(tenantId:$t,input:$in){${REPORT}}}`;
-export const UPDATE_REPORT = `mutation($t:ID!,$id:ID!,$in:ReportInput!){updateReport(tenantId:$t,id:$id,input:$in){${REPORT}}}`;
-export const DELETE_REPORT = `mutation($t:ID!,$id:ID!){deleteReport(tenantId:$t,id:$id)}`;
-export const SEND_TEST_REPORT = `mutation($t:ID!,$id:ID!){sendTestReport(tenantId:$t,id:$id){periodFrom periodTo spend channels}}`;
+export const REPORT_FRAGMENT = graphql(`fragment ReportFields on Report {id name frequency cron timeZone scope nodeId emails slackWebhookUrl enabled nextRunAt lastRunAt lastError createdAt updatedAt}`);
+export const REPORTS = graphql(`query Reports($t:ID!){reports(tenantId:$t){...ReportFields}}`);
+export const CREATE_REPORT = graphql(`mutation CreateReport($t:ID!,$in:ReportInput!){createReport(tenantId:$t,input:$in){...ReportFields}}`);
+export const UPDATE_REPORT = graphql(`mutation UpdateReport($t:ID!,$id:ID!,$in:ReportInput!){updateReport(tenantId:$t,id:$id,input:$in){...ReportFields}}`);
+export const DELETE_REPORT = graphql(`mutation DeleteReport($t:ID!,$id:ID!){deleteReport(tenantId:$t,id:$id)}`);
+export const SEND_TEST_REPORT = graphql(`mutation SendTestReport($t:ID!,$id:ID!){sendTestReport(tenantId:$t,id:$id){periodFrom periodTo spend channels}}`);
+/** The teams and projects a report may cover. */
+export const REPORT_NODES = graphql(`query ReportNodes($t:ID!){orgTree(tenantId:$t){...NodeFields}}`);
 
-export type Frequency = "WEEKLY" | "MONTHLY" | "CRON";
-export type ReportScope = "TENANT" | "TEAM" | "PROJECT";
-
-export interface Report {
-  id: string;
-  name: string;
-  frequency: Frequency;
-  cron: string | null;
-  timeZone: string;
-  scope: ReportScope;
-  nodeId: string | null;
-  emails: string[];
-  slackWebhookUrl: string | null;
-  enabled: boolean;
-  nextRunAt: string | null;
-  lastRunAt: string | null;
-  lastError: string | null;
-}
+export type Frequency = ReportFrequency;
+export type { ReportScope } from "./gql/graphql";
+/** A report as the API returns it (generated from ReportFields). */
+export type Report = ReportFieldsFragment;
 
 export interface ReportForm {
   name: string;

@@ -15,6 +15,14 @@ import * as types from './graphql';
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "fragment InvoiceFields on Invoice {id number status period{label start end timeZone} groupBy currency\n  lines{kind provider model group groupName adjustsPeriod events unpricedEvents quantities{class quantity} listCost tenantCost amount overrides}\n  listCost tenantCost total providerReported{provider metered reported} issuedAt issuedBy paidAt voidedAt voidReason pdfUrl csvUrl}": typeof types.InvoiceFieldsFragmentDoc,
+    "query Invoices($t:ID!){invoices(tenantId:$t){...InvoiceFields}}": typeof types.InvoicesDocument,
+    "query DraftInvoice($t:ID!,$p:String!){draftInvoice(tenantId:$t,period:$p){...InvoiceFields}}": typeof types.DraftInvoiceDocument,
+    "mutation IssueInvoice($t:ID!,$p:String!){issueInvoice(tenantId:$t,period:$p){...InvoiceFields}}": typeof types.IssueInvoiceDocument,
+    "mutation MarkInvoicePaid($t:ID!,$id:ID!){markInvoicePaid(tenantId:$t,id:$id){...InvoiceFields}}": typeof types.MarkInvoicePaidDocument,
+    "mutation VoidInvoice($t:ID!,$id:ID!,$r:String!){voidInvoice(tenantId:$t,id:$id,reason:$r){...InvoiceFields}}": typeof types.VoidInvoiceDocument,
+    "query ChargebackStatement($t:ID!,$p:String!,$g:String!){chargebackStatement(tenantId:$t,period:$p,groupBy:$g){\n  period{label start end timeZone} groupBy groups{group groupName events listCost tenantCost amount} total tenantCost pdfUrl csvUrl}}": typeof types.ChargebackStatementDocument,
+    "query LineEvents($t:ID!,$from:Time!,$to:Time!,$f:SpendFilter,$after:String){usageEvents(tenantId:$t,from:$from,to:$to,filter:$f,first:50,after:$after){\n  edges{node{...EventFields}} pageInfo{hasNextPage endCursor}}}": typeof types.LineEventsDocument,
     "fragment SessionFields on Session {accessToken refreshToken expiresAt user{id email name}}": typeof types.SessionFieldsFragmentDoc,
     "mutation SignIn($email:String!,$password:String!,$mfa:String){signIn(email:$email,password:$password,mfaCode:$mfa){...SessionFields}}": typeof types.SignInDocument,
     "mutation Refresh($r:String!){refreshSession(refreshToken:$r){...SessionFields}}": typeof types.RefreshDocument,
@@ -80,8 +88,34 @@ type Documents = {
     "mutation ConfirmTotp($c:String!){confirmTOTP(code:$c)}": typeof types.ConfirmTotpDocument,
     "mutation DisableTotp($p:String!,$c:String!){disableTOTP(password:$p,code:$c)}": typeof types.DisableTotpDocument,
     "mutation RegenerateCodes($c:String!){regenerateRecoveryCodes(code:$c)}": typeof types.RegenerateCodesDocument,
+    "fragment ConnectionFields on ProviderConnection {id provider name adminKeyLast4 dataKeyLast4 lookbackDays enabled createdAt lastRun{running progress lastRunAt lastOkAt nextRunAt lastError pages rows consecutiveFailures}}": typeof types.ConnectionFieldsFragmentDoc,
+    "query ProviderConnections($t:ID!){providerConnections(tenantId:$t){...ConnectionFields}}": typeof types.ProviderConnectionsDocument,
+    "mutation CreateConnection($t:ID!,$in:CreateProviderConnectionInput!){createProviderConnection(tenantId:$t,input:$in){...ConnectionFields}}": typeof types.CreateConnectionDocument,
+    "mutation DeleteConnection($t:ID!,$id:ID!){deleteProviderConnection(tenantId:$t,id:$id)}": typeof types.DeleteConnectionDocument,
+    "mutation SyncConnection($t:ID!,$id:ID!){syncProviderConnection(tenantId:$t,id:$id){pages rows alerts}}": typeof types.SyncConnectionDocument,
+    "fragment ReconDayFields on ReconciliationDay {provider day meteredCost reportedCost drift driftPercent unmeteredCost unreportedCost}": typeof types.ReconDayFieldsFragmentDoc,
+    "query Reconciliation($t:ID!,$from:Time!,$to:Time!){reconciliation(tenantId:$t,from:$from,to:$to){\n  rows{provider day model status meteredEvents meteredCost reportedCost reportedHasCost drift driftPercent}\n  days{...ReconDayFields} totals{...ReconDayFields} csvPath}\n  reconcileSettings(tenantId:$t){driftThresholdPercent hasAlertWebhook}\n  driftAlerts(tenantId:$t,first:20){id provider day driftPercent thresholdPercent drift createdAt deliveredAt}}": typeof types.ReconciliationDocument,
+    "mutation SetReconcileSettings($t:ID!,$in:ReconcileSettingsInput!){setReconcileSettings(tenantId:$t,input:$in){driftThresholdPercent hasAlertWebhook}}": typeof types.SetReconcileSettingsDocument,
+    "fragment RecommendationFields on Recommendation {id kind title detail keyId keyName provider model alternative currentMonthlyCost monthlySavings requests state stateChangedBy stateChangedAt}": typeof types.RecommendationFieldsFragmentDoc,
+    "query Insights($t:ID!,$from:Time!,$to:Time!){\n  spendForecast(tenantId:$t){periodStart periodEnd spent expected low high method}\n  recommendations(tenantId:$t){...RecommendationFields}\n  anomalies(tenantId:$t,from:$from,to:$to){id dimension value label severity startedAt endedAt peakHour peakSpend peakExpected excessSpend anomalousHours}}": typeof types.InsightsDocument,
+    "mutation SetRecommendationState($t:ID!,$id:ID!,$s:RecommendationState!){setRecommendationState(tenantId:$t,id:$id,state:$s){...RecommendationFields}}": typeof types.SetRecommendationStateDocument,
+    "fragment ReportFields on Report {id name frequency cron timeZone scope nodeId emails slackWebhookUrl enabled nextRunAt lastRunAt lastError createdAt updatedAt}": typeof types.ReportFieldsFragmentDoc,
+    "query Reports($t:ID!){reports(tenantId:$t){...ReportFields}}": typeof types.ReportsDocument,
+    "mutation CreateReport($t:ID!,$in:ReportInput!){createReport(tenantId:$t,input:$in){...ReportFields}}": typeof types.CreateReportDocument,
+    "mutation UpdateReport($t:ID!,$id:ID!,$in:ReportInput!){updateReport(tenantId:$t,id:$id,input:$in){...ReportFields}}": typeof types.UpdateReportDocument,
+    "mutation DeleteReport($t:ID!,$id:ID!){deleteReport(tenantId:$t,id:$id)}": typeof types.DeleteReportDocument,
+    "mutation SendTestReport($t:ID!,$id:ID!){sendTestReport(tenantId:$t,id:$id){periodFrom periodTo spend channels}}": typeof types.SendTestReportDocument,
+    "query ReportNodes($t:ID!){orgTree(tenantId:$t){...NodeFields}}": typeof types.ReportNodesDocument,
 };
 const documents: Documents = {
+    "fragment InvoiceFields on Invoice {id number status period{label start end timeZone} groupBy currency\n  lines{kind provider model group groupName adjustsPeriod events unpricedEvents quantities{class quantity} listCost tenantCost amount overrides}\n  listCost tenantCost total providerReported{provider metered reported} issuedAt issuedBy paidAt voidedAt voidReason pdfUrl csvUrl}": types.InvoiceFieldsFragmentDoc,
+    "query Invoices($t:ID!){invoices(tenantId:$t){...InvoiceFields}}": types.InvoicesDocument,
+    "query DraftInvoice($t:ID!,$p:String!){draftInvoice(tenantId:$t,period:$p){...InvoiceFields}}": types.DraftInvoiceDocument,
+    "mutation IssueInvoice($t:ID!,$p:String!){issueInvoice(tenantId:$t,period:$p){...InvoiceFields}}": types.IssueInvoiceDocument,
+    "mutation MarkInvoicePaid($t:ID!,$id:ID!){markInvoicePaid(tenantId:$t,id:$id){...InvoiceFields}}": types.MarkInvoicePaidDocument,
+    "mutation VoidInvoice($t:ID!,$id:ID!,$r:String!){voidInvoice(tenantId:$t,id:$id,reason:$r){...InvoiceFields}}": types.VoidInvoiceDocument,
+    "query ChargebackStatement($t:ID!,$p:String!,$g:String!){chargebackStatement(tenantId:$t,period:$p,groupBy:$g){\n  period{label start end timeZone} groupBy groups{group groupName events listCost tenantCost amount} total tenantCost pdfUrl csvUrl}}": types.ChargebackStatementDocument,
+    "query LineEvents($t:ID!,$from:Time!,$to:Time!,$f:SpendFilter,$after:String){usageEvents(tenantId:$t,from:$from,to:$to,filter:$f,first:50,after:$after){\n  edges{node{...EventFields}} pageInfo{hasNextPage endCursor}}}": types.LineEventsDocument,
     "fragment SessionFields on Session {accessToken refreshToken expiresAt user{id email name}}": types.SessionFieldsFragmentDoc,
     "mutation SignIn($email:String!,$password:String!,$mfa:String){signIn(email:$email,password:$password,mfaCode:$mfa){...SessionFields}}": types.SignInDocument,
     "mutation Refresh($r:String!){refreshSession(refreshToken:$r){...SessionFields}}": types.RefreshDocument,
@@ -147,8 +181,58 @@ const documents: Documents = {
     "mutation ConfirmTotp($c:String!){confirmTOTP(code:$c)}": types.ConfirmTotpDocument,
     "mutation DisableTotp($p:String!,$c:String!){disableTOTP(password:$p,code:$c)}": types.DisableTotpDocument,
     "mutation RegenerateCodes($c:String!){regenerateRecoveryCodes(code:$c)}": types.RegenerateCodesDocument,
+    "fragment ConnectionFields on ProviderConnection {id provider name adminKeyLast4 dataKeyLast4 lookbackDays enabled createdAt lastRun{running progress lastRunAt lastOkAt nextRunAt lastError pages rows consecutiveFailures}}": types.ConnectionFieldsFragmentDoc,
+    "query ProviderConnections($t:ID!){providerConnections(tenantId:$t){...ConnectionFields}}": types.ProviderConnectionsDocument,
+    "mutation CreateConnection($t:ID!,$in:CreateProviderConnectionInput!){createProviderConnection(tenantId:$t,input:$in){...ConnectionFields}}": types.CreateConnectionDocument,
+    "mutation DeleteConnection($t:ID!,$id:ID!){deleteProviderConnection(tenantId:$t,id:$id)}": types.DeleteConnectionDocument,
+    "mutation SyncConnection($t:ID!,$id:ID!){syncProviderConnection(tenantId:$t,id:$id){pages rows alerts}}": types.SyncConnectionDocument,
+    "fragment ReconDayFields on ReconciliationDay {provider day meteredCost reportedCost drift driftPercent unmeteredCost unreportedCost}": types.ReconDayFieldsFragmentDoc,
+    "query Reconciliation($t:ID!,$from:Time!,$to:Time!){reconciliation(tenantId:$t,from:$from,to:$to){\n  rows{provider day model status meteredEvents meteredCost reportedCost reportedHasCost drift driftPercent}\n  days{...ReconDayFields} totals{...ReconDayFields} csvPath}\n  reconcileSettings(tenantId:$t){driftThresholdPercent hasAlertWebhook}\n  driftAlerts(tenantId:$t,first:20){id provider day driftPercent thresholdPercent drift createdAt deliveredAt}}": types.ReconciliationDocument,
+    "mutation SetReconcileSettings($t:ID!,$in:ReconcileSettingsInput!){setReconcileSettings(tenantId:$t,input:$in){driftThresholdPercent hasAlertWebhook}}": types.SetReconcileSettingsDocument,
+    "fragment RecommendationFields on Recommendation {id kind title detail keyId keyName provider model alternative currentMonthlyCost monthlySavings requests state stateChangedBy stateChangedAt}": types.RecommendationFieldsFragmentDoc,
+    "query Insights($t:ID!,$from:Time!,$to:Time!){\n  spendForecast(tenantId:$t){periodStart periodEnd spent expected low high method}\n  recommendations(tenantId:$t){...RecommendationFields}\n  anomalies(tenantId:$t,from:$from,to:$to){id dimension value label severity startedAt endedAt peakHour peakSpend peakExpected excessSpend anomalousHours}}": types.InsightsDocument,
+    "mutation SetRecommendationState($t:ID!,$id:ID!,$s:RecommendationState!){setRecommendationState(tenantId:$t,id:$id,state:$s){...RecommendationFields}}": types.SetRecommendationStateDocument,
+    "fragment ReportFields on Report {id name frequency cron timeZone scope nodeId emails slackWebhookUrl enabled nextRunAt lastRunAt lastError createdAt updatedAt}": types.ReportFieldsFragmentDoc,
+    "query Reports($t:ID!){reports(tenantId:$t){...ReportFields}}": types.ReportsDocument,
+    "mutation CreateReport($t:ID!,$in:ReportInput!){createReport(tenantId:$t,input:$in){...ReportFields}}": types.CreateReportDocument,
+    "mutation UpdateReport($t:ID!,$id:ID!,$in:ReportInput!){updateReport(tenantId:$t,id:$id,input:$in){...ReportFields}}": types.UpdateReportDocument,
+    "mutation DeleteReport($t:ID!,$id:ID!){deleteReport(tenantId:$t,id:$id)}": types.DeleteReportDocument,
+    "mutation SendTestReport($t:ID!,$id:ID!){sendTestReport(tenantId:$t,id:$id){periodFrom periodTo spend channels}}": types.SendTestReportDocument,
+    "query ReportNodes($t:ID!){orgTree(tenantId:$t){...NodeFields}}": types.ReportNodesDocument,
 };
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment InvoiceFields on Invoice {id number status period{label start end timeZone} groupBy currency\n  lines{kind provider model group groupName adjustsPeriod events unpricedEvents quantities{class quantity} listCost tenantCost amount overrides}\n  listCost tenantCost total providerReported{provider metered reported} issuedAt issuedBy paidAt voidedAt voidReason pdfUrl csvUrl}"): typeof import('./graphql').InvoiceFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Invoices($t:ID!){invoices(tenantId:$t){...InvoiceFields}}"): typeof import('./graphql').InvoicesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query DraftInvoice($t:ID!,$p:String!){draftInvoice(tenantId:$t,period:$p){...InvoiceFields}}"): typeof import('./graphql').DraftInvoiceDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation IssueInvoice($t:ID!,$p:String!){issueInvoice(tenantId:$t,period:$p){...InvoiceFields}}"): typeof import('./graphql').IssueInvoiceDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation MarkInvoicePaid($t:ID!,$id:ID!){markInvoicePaid(tenantId:$t,id:$id){...InvoiceFields}}"): typeof import('./graphql').MarkInvoicePaidDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation VoidInvoice($t:ID!,$id:ID!,$r:String!){voidInvoice(tenantId:$t,id:$id,reason:$r){...InvoiceFields}}"): typeof import('./graphql').VoidInvoiceDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query ChargebackStatement($t:ID!,$p:String!,$g:String!){chargebackStatement(tenantId:$t,period:$p,groupBy:$g){\n  period{label start end timeZone} groupBy groups{group groupName events listCost tenantCost amount} total tenantCost pdfUrl csvUrl}}"): typeof import('./graphql').ChargebackStatementDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query LineEvents($t:ID!,$from:Time!,$to:Time!,$f:SpendFilter,$after:String){usageEvents(tenantId:$t,from:$from,to:$to,filter:$f,first:50,after:$after){\n  edges{node{...EventFields}} pageInfo{hasNextPage endCursor}}}"): typeof import('./graphql').LineEventsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -409,6 +493,78 @@ export function graphql(source: "mutation DisableTotp($p:String!,$c:String!){dis
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation RegenerateCodes($c:String!){regenerateRecoveryCodes(code:$c)}"): typeof import('./graphql').RegenerateCodesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment ConnectionFields on ProviderConnection {id provider name adminKeyLast4 dataKeyLast4 lookbackDays enabled createdAt lastRun{running progress lastRunAt lastOkAt nextRunAt lastError pages rows consecutiveFailures}}"): typeof import('./graphql').ConnectionFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query ProviderConnections($t:ID!){providerConnections(tenantId:$t){...ConnectionFields}}"): typeof import('./graphql').ProviderConnectionsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation CreateConnection($t:ID!,$in:CreateProviderConnectionInput!){createProviderConnection(tenantId:$t,input:$in){...ConnectionFields}}"): typeof import('./graphql').CreateConnectionDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation DeleteConnection($t:ID!,$id:ID!){deleteProviderConnection(tenantId:$t,id:$id)}"): typeof import('./graphql').DeleteConnectionDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SyncConnection($t:ID!,$id:ID!){syncProviderConnection(tenantId:$t,id:$id){pages rows alerts}}"): typeof import('./graphql').SyncConnectionDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment ReconDayFields on ReconciliationDay {provider day meteredCost reportedCost drift driftPercent unmeteredCost unreportedCost}"): typeof import('./graphql').ReconDayFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Reconciliation($t:ID!,$from:Time!,$to:Time!){reconciliation(tenantId:$t,from:$from,to:$to){\n  rows{provider day model status meteredEvents meteredCost reportedCost reportedHasCost drift driftPercent}\n  days{...ReconDayFields} totals{...ReconDayFields} csvPath}\n  reconcileSettings(tenantId:$t){driftThresholdPercent hasAlertWebhook}\n  driftAlerts(tenantId:$t,first:20){id provider day driftPercent thresholdPercent drift createdAt deliveredAt}}"): typeof import('./graphql').ReconciliationDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SetReconcileSettings($t:ID!,$in:ReconcileSettingsInput!){setReconcileSettings(tenantId:$t,input:$in){driftThresholdPercent hasAlertWebhook}}"): typeof import('./graphql').SetReconcileSettingsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment RecommendationFields on Recommendation {id kind title detail keyId keyName provider model alternative currentMonthlyCost monthlySavings requests state stateChangedBy stateChangedAt}"): typeof import('./graphql').RecommendationFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Insights($t:ID!,$from:Time!,$to:Time!){\n  spendForecast(tenantId:$t){periodStart periodEnd spent expected low high method}\n  recommendations(tenantId:$t){...RecommendationFields}\n  anomalies(tenantId:$t,from:$from,to:$to){id dimension value label severity startedAt endedAt peakHour peakSpend peakExpected excessSpend anomalousHours}}"): typeof import('./graphql').InsightsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SetRecommendationState($t:ID!,$id:ID!,$s:RecommendationState!){setRecommendationState(tenantId:$t,id:$id,state:$s){...RecommendationFields}}"): typeof import('./graphql').SetRecommendationStateDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment ReportFields on Report {id name frequency cron timeZone scope nodeId emails slackWebhookUrl enabled nextRunAt lastRunAt lastError createdAt updatedAt}"): typeof import('./graphql').ReportFieldsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Reports($t:ID!){reports(tenantId:$t){...ReportFields}}"): typeof import('./graphql').ReportsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation CreateReport($t:ID!,$in:ReportInput!){createReport(tenantId:$t,input:$in){...ReportFields}}"): typeof import('./graphql').CreateReportDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation UpdateReport($t:ID!,$id:ID!,$in:ReportInput!){updateReport(tenantId:$t,id:$id,input:$in){...ReportFields}}"): typeof import('./graphql').UpdateReportDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation DeleteReport($t:ID!,$id:ID!){deleteReport(tenantId:$t,id:$id)}"): typeof import('./graphql').DeleteReportDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SendTestReport($t:ID!,$id:ID!){sendTestReport(tenantId:$t,id:$id){periodFrom periodTo spend channels}}"): typeof import('./graphql').SendTestReportDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query ReportNodes($t:ID!){orgTree(tenantId:$t){...NodeFields}}"): typeof import('./graphql').ReportNodesDocument;
 
 
 export function graphql(source: string) {

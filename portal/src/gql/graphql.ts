@@ -4,6 +4,19 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What an anomaly's series is of. */
+export type AnomalyDimension =
+  | 'KEY'
+  | 'MODEL'
+  | 'PROJECT'
+  | 'TEAM'
+  | 'TENANT';
+
+export type AnomalySeverity =
+  | 'CRITICAL'
+  | 'MAJOR'
+  | 'MINOR';
+
 /** Narrows the audit log; every field given must match. */
 export type AuditFilter = {
   /** Actions, exactly (api_key.create) or by area with a trailing dot (api_key. matches every api_key action). */
@@ -57,6 +70,17 @@ export type BudgetScope =
   | 'TENANT'
   | 'WORKSPACE';
 
+export type CreateProviderConnectionInput = {
+  /** required for openai and anthropic: an admin key that reads usage and cost reports */
+  adminKey?: string | null | undefined;
+  dataKey?: string | null | undefined;
+  enabled?: boolean | null | undefined;
+  /** default 3, at most 31 */
+  lookbackDays?: number | null | undefined;
+  name: string;
+  provider: string;
+};
+
 export type DimensionFilter = {
   name: string;
   values: Array<string>;
@@ -66,6 +90,20 @@ export type DimensionInput = {
   name: string;
   value: string;
 };
+
+export type InvoiceLineKind =
+  /** A change, since it was invoiced, of an earlier period (late events, re-pricing). */
+  | 'ADJUSTMENT'
+  /** Usage of the invoice's period. */
+  | 'USAGE';
+
+export type InvoiceStatus =
+  /** Computed on demand, never stored. */
+  | 'DRAFT'
+  /** Frozen: never recomputed; late usage lands as adjustments on the next invoice. */
+  | 'ISSUED'
+  | 'PAID'
+  | 'VOID';
 
 export type KeyPolicyInput = {
   allowedModels?: Array<string> | null | undefined;
@@ -110,6 +148,60 @@ export type RateInput = {
   class: string;
   perMillion: string;
 };
+
+export type RecommendationKind =
+  | 'BATCH_API'
+  | 'CHEAPER_MODEL'
+  | 'PRICE_MODEL'
+  | 'PROMPT_CACHING'
+  | 'REVOKE_KEY';
+
+export type RecommendationState =
+  | 'APPLIED'
+  | 'DISMISSED'
+  | 'OPEN';
+
+export type ReconcileSettingsInput = {
+  /** Slack-compatible webhook for drift alerts; empty for none */
+  alertWebhookUrl?: string | null | undefined;
+  /** a decimal percentage with at most two decimals, 0.01 to 1000 */
+  driftThresholdPercent: string;
+};
+
+export type ReconciliationStatus =
+  /** both sides have the day × model */
+  | 'MATCHED'
+  /** the provider reports spend spendgate did not meter (traffic that bypassed it) */
+  | 'UNMETERED'
+  /** spendgate metered spend the provider does not report */
+  | 'UNREPORTED';
+
+export type ReportFrequency =
+  /** At the times of a five-field cron line, covering the time since the previous one. */
+  | 'CRON'
+  /** The 1st at 08:00, covering the month before. */
+  | 'MONTHLY'
+  /** Mondays at 08:00 in the report's time zone, covering the week before. */
+  | 'WEEKLY';
+
+export type ReportInput = {
+  cron?: string | null | undefined;
+  emails?: Array<string> | null | undefined;
+  /** Default true. */
+  enabled?: boolean | null | undefined;
+  frequency: ReportFrequency;
+  name: string;
+  nodeId?: string | number | null | undefined;
+  scope: ReportScope;
+  slackWebhookUrl?: string | null | undefined;
+  /** Default UTC. */
+  timeZone?: string | null | undefined;
+};
+
+export type ReportScope =
+  | 'PROJECT'
+  | 'TEAM'
+  | 'TENANT';
 
 export type Role =
   | 'ADMIN'
@@ -200,6 +292,68 @@ export type TimeBucket =
   | 'MONTH'
   /** Weeks start on Monday, like weekly budgets. */
   | 'WEEK';
+
+export type InvoiceFieldsFragment = { id: string, number: string, status: InvoiceStatus, groupBy: string, currency: string, listCost: string, tenantCost: string, total: string, issuedAt: string | null, issuedBy: string | null, paidAt: string | null, voidedAt: string | null, voidReason: string | null, pdfUrl: string, csvUrl: string, period: { label: string, start: string, end: string, timeZone: string }, lines: Array<{ kind: InvoiceLineKind, provider: string, model: string, group: string, groupName: string, adjustsPeriod: string | null, events: number, unpricedEvents: number, listCost: string, tenantCost: string, amount: string, overrides: Array<string>, quantities: Array<{ class: string, quantity: number }> }>, providerReported: Array<{ provider: string, metered: string, reported: string | null }> };
+
+export type InvoicesQueryVariables = Exact<{
+  t: string | number;
+}>;
+
+
+export type InvoicesQuery = { invoices: Array<{ id: string, number: string, status: InvoiceStatus, groupBy: string, currency: string, listCost: string, tenantCost: string, total: string, issuedAt: string | null, issuedBy: string | null, paidAt: string | null, voidedAt: string | null, voidReason: string | null, pdfUrl: string, csvUrl: string, period: { label: string, start: string, end: string, timeZone: string }, lines: Array<{ kind: InvoiceLineKind, provider: string, model: string, group: string, groupName: string, adjustsPeriod: string | null, events: number, unpricedEvents: number, listCost: string, tenantCost: string, amount: string, overrides: Array<string>, quantities: Array<{ class: string, quantity: number }> }>, providerReported: Array<{ provider: string, metered: string, reported: string | null }> }> };
+
+export type DraftInvoiceQueryVariables = Exact<{
+  t: string | number;
+  p: string;
+}>;
+
+
+export type DraftInvoiceQuery = { draftInvoice: { id: string, number: string, status: InvoiceStatus, groupBy: string, currency: string, listCost: string, tenantCost: string, total: string, issuedAt: string | null, issuedBy: string | null, paidAt: string | null, voidedAt: string | null, voidReason: string | null, pdfUrl: string, csvUrl: string, period: { label: string, start: string, end: string, timeZone: string }, lines: Array<{ kind: InvoiceLineKind, provider: string, model: string, group: string, groupName: string, adjustsPeriod: string | null, events: number, unpricedEvents: number, listCost: string, tenantCost: string, amount: string, overrides: Array<string>, quantities: Array<{ class: string, quantity: number }> }>, providerReported: Array<{ provider: string, metered: string, reported: string | null }> } };
+
+export type IssueInvoiceMutationVariables = Exact<{
+  t: string | number;
+  p: string;
+}>;
+
+
+export type IssueInvoiceMutation = { issueInvoice: { id: string, number: string, status: InvoiceStatus, groupBy: string, currency: string, listCost: string, tenantCost: string, total: string, issuedAt: string | null, issuedBy: string | null, paidAt: string | null, voidedAt: string | null, voidReason: string | null, pdfUrl: string, csvUrl: string, period: { label: string, start: string, end: string, timeZone: string }, lines: Array<{ kind: InvoiceLineKind, provider: string, model: string, group: string, groupName: string, adjustsPeriod: string | null, events: number, unpricedEvents: number, listCost: string, tenantCost: string, amount: string, overrides: Array<string>, quantities: Array<{ class: string, quantity: number }> }>, providerReported: Array<{ provider: string, metered: string, reported: string | null }> } };
+
+export type MarkInvoicePaidMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+}>;
+
+
+export type MarkInvoicePaidMutation = { markInvoicePaid: { id: string, number: string, status: InvoiceStatus, groupBy: string, currency: string, listCost: string, tenantCost: string, total: string, issuedAt: string | null, issuedBy: string | null, paidAt: string | null, voidedAt: string | null, voidReason: string | null, pdfUrl: string, csvUrl: string, period: { label: string, start: string, end: string, timeZone: string }, lines: Array<{ kind: InvoiceLineKind, provider: string, model: string, group: string, groupName: string, adjustsPeriod: string | null, events: number, unpricedEvents: number, listCost: string, tenantCost: string, amount: string, overrides: Array<string>, quantities: Array<{ class: string, quantity: number }> }>, providerReported: Array<{ provider: string, metered: string, reported: string | null }> } };
+
+export type VoidInvoiceMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+  r: string;
+}>;
+
+
+export type VoidInvoiceMutation = { voidInvoice: { id: string, number: string, status: InvoiceStatus, groupBy: string, currency: string, listCost: string, tenantCost: string, total: string, issuedAt: string | null, issuedBy: string | null, paidAt: string | null, voidedAt: string | null, voidReason: string | null, pdfUrl: string, csvUrl: string, period: { label: string, start: string, end: string, timeZone: string }, lines: Array<{ kind: InvoiceLineKind, provider: string, model: string, group: string, groupName: string, adjustsPeriod: string | null, events: number, unpricedEvents: number, listCost: string, tenantCost: string, amount: string, overrides: Array<string>, quantities: Array<{ class: string, quantity: number }> }>, providerReported: Array<{ provider: string, metered: string, reported: string | null }> } };
+
+export type ChargebackStatementQueryVariables = Exact<{
+  t: string | number;
+  p: string;
+  g: string;
+}>;
+
+
+export type ChargebackStatementQuery = { chargebackStatement: { groupBy: string, total: string, tenantCost: string, pdfUrl: string, csvUrl: string, period: { label: string, start: string, end: string, timeZone: string }, groups: Array<{ group: string, groupName: string, events: number, listCost: string, tenantCost: string, amount: string }> } };
+
+export type LineEventsQueryVariables = Exact<{
+  t: string | number;
+  from: string;
+  to: string;
+  f?: SpendFilter | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type LineEventsQuery = { usageEvents: { edges: Array<{ node: { id: string, time: string, keyId: string, keyName: string, source: string, provider: string, operation: string, modelRequested: string, modelServed: string, catalogueModel: string, status: number, streaming: boolean, complete: boolean, latencyMs: number, requestId: string, serviceTier: string, priced: boolean, listCost: string | null, tenantCost: string | null, providerReportedCost: string | null, overrideIds: string, pricingTier: string, dimensions: Array<{ name: string, value: string }>, tokens: { input: number, cachedInput: number, cacheWrite5m: number, cacheWrite1h: number, output: number, reasoning: number, audioInput: number, audioOutput: number, imageInput: number, imageOutput: number, webSearches: number, characters: number, seconds: number, images: number }, costLines: Array<{ class: string, quantity: number, listRatePerMillion: string, tenantRatePerMillion: string, amount: string }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type SessionFieldsFragment = { accessToken: string, refreshToken: string, expiresAt: string, user: { id: string, email: string, name: string } };
 
@@ -669,6 +823,127 @@ export type RegenerateCodesMutationVariables = Exact<{
 
 export type RegenerateCodesMutation = { regenerateRecoveryCodes: Array<string> };
 
+export type ConnectionFieldsFragment = { id: string, provider: string, name: string, adminKeyLast4: string | null, dataKeyLast4: string | null, lookbackDays: number, enabled: boolean, createdAt: string, lastRun: { running: boolean, progress: string, lastRunAt: string | null, lastOkAt: string | null, nextRunAt: string | null, lastError: string, pages: number, rows: number, consecutiveFailures: number } };
+
+export type ProviderConnectionsQueryVariables = Exact<{
+  t: string | number;
+}>;
+
+
+export type ProviderConnectionsQuery = { providerConnections: Array<{ id: string, provider: string, name: string, adminKeyLast4: string | null, dataKeyLast4: string | null, lookbackDays: number, enabled: boolean, createdAt: string, lastRun: { running: boolean, progress: string, lastRunAt: string | null, lastOkAt: string | null, nextRunAt: string | null, lastError: string, pages: number, rows: number, consecutiveFailures: number } }> };
+
+export type CreateConnectionMutationVariables = Exact<{
+  t: string | number;
+  in: CreateProviderConnectionInput;
+}>;
+
+
+export type CreateConnectionMutation = { createProviderConnection: { id: string, provider: string, name: string, adminKeyLast4: string | null, dataKeyLast4: string | null, lookbackDays: number, enabled: boolean, createdAt: string, lastRun: { running: boolean, progress: string, lastRunAt: string | null, lastOkAt: string | null, nextRunAt: string | null, lastError: string, pages: number, rows: number, consecutiveFailures: number } } };
+
+export type DeleteConnectionMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+}>;
+
+
+export type DeleteConnectionMutation = { deleteProviderConnection: boolean };
+
+export type SyncConnectionMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+}>;
+
+
+export type SyncConnectionMutation = { syncProviderConnection: { pages: number, rows: number, alerts: number } };
+
+export type ReconDayFieldsFragment = { provider: string, day: string | null, meteredCost: string, reportedCost: string, drift: string, driftPercent: string | null, unmeteredCost: string, unreportedCost: string };
+
+export type ReconciliationQueryVariables = Exact<{
+  t: string | number;
+  from: string;
+  to: string;
+}>;
+
+
+export type ReconciliationQuery = { reconciliation: { csvPath: string, rows: Array<{ provider: string, day: string, model: string, status: ReconciliationStatus, meteredEvents: number, meteredCost: string, reportedCost: string, reportedHasCost: boolean, drift: string, driftPercent: string | null }>, days: Array<{ provider: string, day: string | null, meteredCost: string, reportedCost: string, drift: string, driftPercent: string | null, unmeteredCost: string, unreportedCost: string }>, totals: { provider: string, day: string | null, meteredCost: string, reportedCost: string, drift: string, driftPercent: string | null, unmeteredCost: string, unreportedCost: string } }, reconcileSettings: { driftThresholdPercent: string, hasAlertWebhook: boolean }, driftAlerts: Array<{ id: string, provider: string, day: string, driftPercent: string, thresholdPercent: string, drift: string, createdAt: string, deliveredAt: string | null }> };
+
+export type SetReconcileSettingsMutationVariables = Exact<{
+  t: string | number;
+  in: ReconcileSettingsInput;
+}>;
+
+
+export type SetReconcileSettingsMutation = { setReconcileSettings: { driftThresholdPercent: string, hasAlertWebhook: boolean } };
+
+export type RecommendationFieldsFragment = { id: string, kind: RecommendationKind, title: string, detail: string, keyId: string | null, keyName: string | null, provider: string, model: string, alternative: string, currentMonthlyCost: string, monthlySavings: string, requests: number, state: RecommendationState, stateChangedBy: string | null, stateChangedAt: string | null };
+
+export type InsightsQueryVariables = Exact<{
+  t: string | number;
+  from: string;
+  to: string;
+}>;
+
+
+export type InsightsQuery = { spendForecast: { periodStart: string, periodEnd: string, spent: string, expected: string, low: string, high: string, method: string }, recommendations: Array<{ id: string, kind: RecommendationKind, title: string, detail: string, keyId: string | null, keyName: string | null, provider: string, model: string, alternative: string, currentMonthlyCost: string, monthlySavings: string, requests: number, state: RecommendationState, stateChangedBy: string | null, stateChangedAt: string | null }>, anomalies: Array<{ id: string, dimension: AnomalyDimension, value: string, label: string, severity: AnomalySeverity, startedAt: string, endedAt: string | null, peakHour: string, peakSpend: string, peakExpected: string, excessSpend: string, anomalousHours: number }> };
+
+export type SetRecommendationStateMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+  s: RecommendationState;
+}>;
+
+
+export type SetRecommendationStateMutation = { setRecommendationState: { id: string, kind: RecommendationKind, title: string, detail: string, keyId: string | null, keyName: string | null, provider: string, model: string, alternative: string, currentMonthlyCost: string, monthlySavings: string, requests: number, state: RecommendationState, stateChangedBy: string | null, stateChangedAt: string | null } };
+
+export type ReportFieldsFragment = { id: string, name: string, frequency: ReportFrequency, cron: string | null, timeZone: string, scope: ReportScope, nodeId: string | null, emails: Array<string>, slackWebhookUrl: string | null, enabled: boolean, nextRunAt: string | null, lastRunAt: string | null, lastError: string | null, createdAt: string, updatedAt: string };
+
+export type ReportsQueryVariables = Exact<{
+  t: string | number;
+}>;
+
+
+export type ReportsQuery = { reports: Array<{ id: string, name: string, frequency: ReportFrequency, cron: string | null, timeZone: string, scope: ReportScope, nodeId: string | null, emails: Array<string>, slackWebhookUrl: string | null, enabled: boolean, nextRunAt: string | null, lastRunAt: string | null, lastError: string | null, createdAt: string, updatedAt: string }> };
+
+export type CreateReportMutationVariables = Exact<{
+  t: string | number;
+  in: ReportInput;
+}>;
+
+
+export type CreateReportMutation = { createReport: { id: string, name: string, frequency: ReportFrequency, cron: string | null, timeZone: string, scope: ReportScope, nodeId: string | null, emails: Array<string>, slackWebhookUrl: string | null, enabled: boolean, nextRunAt: string | null, lastRunAt: string | null, lastError: string | null, createdAt: string, updatedAt: string } };
+
+export type UpdateReportMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+  in: ReportInput;
+}>;
+
+
+export type UpdateReportMutation = { updateReport: { id: string, name: string, frequency: ReportFrequency, cron: string | null, timeZone: string, scope: ReportScope, nodeId: string | null, emails: Array<string>, slackWebhookUrl: string | null, enabled: boolean, nextRunAt: string | null, lastRunAt: string | null, lastError: string | null, createdAt: string, updatedAt: string } };
+
+export type DeleteReportMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+}>;
+
+
+export type DeleteReportMutation = { deleteReport: boolean };
+
+export type SendTestReportMutationVariables = Exact<{
+  t: string | number;
+  id: string | number;
+}>;
+
+
+export type SendTestReportMutation = { sendTestReport: { periodFrom: string, periodTo: string, spend: string, channels: Array<string> } };
+
+export type ReportNodesQueryVariables = Exact<{
+  t: string | number;
+}>;
+
+
+export type ReportNodesQuery = { orgTree: Array<{ id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null }> };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -687,6 +962,54 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const InvoiceFieldsFragmentDoc = new TypedDocumentString(`
+    fragment InvoiceFields on Invoice {
+  id
+  number
+  status
+  period {
+    label
+    start
+    end
+    timeZone
+  }
+  groupBy
+  currency
+  lines {
+    kind
+    provider
+    model
+    group
+    groupName
+    adjustsPeriod
+    events
+    unpricedEvents
+    quantities {
+      class
+      quantity
+    }
+    listCost
+    tenantCost
+    amount
+    overrides
+  }
+  listCost
+  tenantCost
+  total
+  providerReported {
+    provider
+    metered
+    reported
+  }
+  issuedAt
+  issuedBy
+  paidAt
+  voidedAt
+  voidReason
+  pdfUrl
+  csvUrl
+}
+    `, {"fragmentName":"InvoiceFields"}) as unknown as TypedDocumentString<InvoiceFieldsFragment, unknown>;
 export const SessionFieldsFragmentDoc = new TypedDocumentString(`
     fragment SessionFields on Session {
   accessToken
@@ -949,6 +1272,436 @@ export const TenantSsoFieldsFragmentDoc = new TypedDocumentString(`
   updatedAt
 }
     `, {"fragmentName":"TenantSSOFields"}) as unknown as TypedDocumentString<TenantSsoFieldsFragment, unknown>;
+export const ConnectionFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ConnectionFields on ProviderConnection {
+  id
+  provider
+  name
+  adminKeyLast4
+  dataKeyLast4
+  lookbackDays
+  enabled
+  createdAt
+  lastRun {
+    running
+    progress
+    lastRunAt
+    lastOkAt
+    nextRunAt
+    lastError
+    pages
+    rows
+    consecutiveFailures
+  }
+}
+    `, {"fragmentName":"ConnectionFields"}) as unknown as TypedDocumentString<ConnectionFieldsFragment, unknown>;
+export const ReconDayFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ReconDayFields on ReconciliationDay {
+  provider
+  day
+  meteredCost
+  reportedCost
+  drift
+  driftPercent
+  unmeteredCost
+  unreportedCost
+}
+    `, {"fragmentName":"ReconDayFields"}) as unknown as TypedDocumentString<ReconDayFieldsFragment, unknown>;
+export const RecommendationFieldsFragmentDoc = new TypedDocumentString(`
+    fragment RecommendationFields on Recommendation {
+  id
+  kind
+  title
+  detail
+  keyId
+  keyName
+  provider
+  model
+  alternative
+  currentMonthlyCost
+  monthlySavings
+  requests
+  state
+  stateChangedBy
+  stateChangedAt
+}
+    `, {"fragmentName":"RecommendationFields"}) as unknown as TypedDocumentString<RecommendationFieldsFragment, unknown>;
+export const ReportFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ReportFields on Report {
+  id
+  name
+  frequency
+  cron
+  timeZone
+  scope
+  nodeId
+  emails
+  slackWebhookUrl
+  enabled
+  nextRunAt
+  lastRunAt
+  lastError
+  createdAt
+  updatedAt
+}
+    `, {"fragmentName":"ReportFields"}) as unknown as TypedDocumentString<ReportFieldsFragment, unknown>;
+export const InvoicesDocument = new TypedDocumentString(`
+    query Invoices($t: ID!) {
+  invoices(tenantId: $t) {
+    ...InvoiceFields
+  }
+}
+    fragment InvoiceFields on Invoice {
+  id
+  number
+  status
+  period {
+    label
+    start
+    end
+    timeZone
+  }
+  groupBy
+  currency
+  lines {
+    kind
+    provider
+    model
+    group
+    groupName
+    adjustsPeriod
+    events
+    unpricedEvents
+    quantities {
+      class
+      quantity
+    }
+    listCost
+    tenantCost
+    amount
+    overrides
+  }
+  listCost
+  tenantCost
+  total
+  providerReported {
+    provider
+    metered
+    reported
+  }
+  issuedAt
+  issuedBy
+  paidAt
+  voidedAt
+  voidReason
+  pdfUrl
+  csvUrl
+}`) as unknown as TypedDocumentString<InvoicesQuery, InvoicesQueryVariables>;
+export const DraftInvoiceDocument = new TypedDocumentString(`
+    query DraftInvoice($t: ID!, $p: String!) {
+  draftInvoice(tenantId: $t, period: $p) {
+    ...InvoiceFields
+  }
+}
+    fragment InvoiceFields on Invoice {
+  id
+  number
+  status
+  period {
+    label
+    start
+    end
+    timeZone
+  }
+  groupBy
+  currency
+  lines {
+    kind
+    provider
+    model
+    group
+    groupName
+    adjustsPeriod
+    events
+    unpricedEvents
+    quantities {
+      class
+      quantity
+    }
+    listCost
+    tenantCost
+    amount
+    overrides
+  }
+  listCost
+  tenantCost
+  total
+  providerReported {
+    provider
+    metered
+    reported
+  }
+  issuedAt
+  issuedBy
+  paidAt
+  voidedAt
+  voidReason
+  pdfUrl
+  csvUrl
+}`) as unknown as TypedDocumentString<DraftInvoiceQuery, DraftInvoiceQueryVariables>;
+export const IssueInvoiceDocument = new TypedDocumentString(`
+    mutation IssueInvoice($t: ID!, $p: String!) {
+  issueInvoice(tenantId: $t, period: $p) {
+    ...InvoiceFields
+  }
+}
+    fragment InvoiceFields on Invoice {
+  id
+  number
+  status
+  period {
+    label
+    start
+    end
+    timeZone
+  }
+  groupBy
+  currency
+  lines {
+    kind
+    provider
+    model
+    group
+    groupName
+    adjustsPeriod
+    events
+    unpricedEvents
+    quantities {
+      class
+      quantity
+    }
+    listCost
+    tenantCost
+    amount
+    overrides
+  }
+  listCost
+  tenantCost
+  total
+  providerReported {
+    provider
+    metered
+    reported
+  }
+  issuedAt
+  issuedBy
+  paidAt
+  voidedAt
+  voidReason
+  pdfUrl
+  csvUrl
+}`) as unknown as TypedDocumentString<IssueInvoiceMutation, IssueInvoiceMutationVariables>;
+export const MarkInvoicePaidDocument = new TypedDocumentString(`
+    mutation MarkInvoicePaid($t: ID!, $id: ID!) {
+  markInvoicePaid(tenantId: $t, id: $id) {
+    ...InvoiceFields
+  }
+}
+    fragment InvoiceFields on Invoice {
+  id
+  number
+  status
+  period {
+    label
+    start
+    end
+    timeZone
+  }
+  groupBy
+  currency
+  lines {
+    kind
+    provider
+    model
+    group
+    groupName
+    adjustsPeriod
+    events
+    unpricedEvents
+    quantities {
+      class
+      quantity
+    }
+    listCost
+    tenantCost
+    amount
+    overrides
+  }
+  listCost
+  tenantCost
+  total
+  providerReported {
+    provider
+    metered
+    reported
+  }
+  issuedAt
+  issuedBy
+  paidAt
+  voidedAt
+  voidReason
+  pdfUrl
+  csvUrl
+}`) as unknown as TypedDocumentString<MarkInvoicePaidMutation, MarkInvoicePaidMutationVariables>;
+export const VoidInvoiceDocument = new TypedDocumentString(`
+    mutation VoidInvoice($t: ID!, $id: ID!, $r: String!) {
+  voidInvoice(tenantId: $t, id: $id, reason: $r) {
+    ...InvoiceFields
+  }
+}
+    fragment InvoiceFields on Invoice {
+  id
+  number
+  status
+  period {
+    label
+    start
+    end
+    timeZone
+  }
+  groupBy
+  currency
+  lines {
+    kind
+    provider
+    model
+    group
+    groupName
+    adjustsPeriod
+    events
+    unpricedEvents
+    quantities {
+      class
+      quantity
+    }
+    listCost
+    tenantCost
+    amount
+    overrides
+  }
+  listCost
+  tenantCost
+  total
+  providerReported {
+    provider
+    metered
+    reported
+  }
+  issuedAt
+  issuedBy
+  paidAt
+  voidedAt
+  voidReason
+  pdfUrl
+  csvUrl
+}`) as unknown as TypedDocumentString<VoidInvoiceMutation, VoidInvoiceMutationVariables>;
+export const ChargebackStatementDocument = new TypedDocumentString(`
+    query ChargebackStatement($t: ID!, $p: String!, $g: String!) {
+  chargebackStatement(tenantId: $t, period: $p, groupBy: $g) {
+    period {
+      label
+      start
+      end
+      timeZone
+    }
+    groupBy
+    groups {
+      group
+      groupName
+      events
+      listCost
+      tenantCost
+      amount
+    }
+    total
+    tenantCost
+    pdfUrl
+    csvUrl
+  }
+}
+    `) as unknown as TypedDocumentString<ChargebackStatementQuery, ChargebackStatementQueryVariables>;
+export const LineEventsDocument = new TypedDocumentString(`
+    query LineEvents($t: ID!, $from: Time!, $to: Time!, $f: SpendFilter, $after: String) {
+  usageEvents(
+    tenantId: $t
+    from: $from
+    to: $to
+    filter: $f
+    first: 50
+    after: $after
+  ) {
+    edges {
+      node {
+        ...EventFields
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment EventFields on UsageEvent {
+  id
+  time
+  keyId
+  keyName
+  source
+  provider
+  operation
+  modelRequested
+  modelServed
+  catalogueModel
+  status
+  streaming
+  complete
+  latencyMs
+  requestId
+  serviceTier
+  dimensions {
+    name
+    value
+  }
+  tokens {
+    input
+    cachedInput
+    cacheWrite5m
+    cacheWrite1h
+    output
+    reasoning
+    audioInput
+    audioOutput
+    imageInput
+    imageOutput
+    webSearches
+    characters
+    seconds
+    images
+  }
+  priced
+  listCost
+  tenantCost
+  providerReportedCost
+  overrideIds
+  pricingTier
+  costLines {
+    class
+    quantity
+    listRatePerMillion
+    tenantRatePerMillion
+    amount
+  }
+}`) as unknown as TypedDocumentString<LineEventsQuery, LineEventsQueryVariables>;
 export const SignInDocument = new TypedDocumentString(`
     mutation SignIn($email: String!, $password: String!, $mfa: String) {
   signIn(email: $email, password: $password, mfaCode: $mfa) {
@@ -2308,3 +3061,296 @@ export const RegenerateCodesDocument = new TypedDocumentString(`
   regenerateRecoveryCodes(code: $c)
 }
     `) as unknown as TypedDocumentString<RegenerateCodesMutation, RegenerateCodesMutationVariables>;
+export const ProviderConnectionsDocument = new TypedDocumentString(`
+    query ProviderConnections($t: ID!) {
+  providerConnections(tenantId: $t) {
+    ...ConnectionFields
+  }
+}
+    fragment ConnectionFields on ProviderConnection {
+  id
+  provider
+  name
+  adminKeyLast4
+  dataKeyLast4
+  lookbackDays
+  enabled
+  createdAt
+  lastRun {
+    running
+    progress
+    lastRunAt
+    lastOkAt
+    nextRunAt
+    lastError
+    pages
+    rows
+    consecutiveFailures
+  }
+}`) as unknown as TypedDocumentString<ProviderConnectionsQuery, ProviderConnectionsQueryVariables>;
+export const CreateConnectionDocument = new TypedDocumentString(`
+    mutation CreateConnection($t: ID!, $in: CreateProviderConnectionInput!) {
+  createProviderConnection(tenantId: $t, input: $in) {
+    ...ConnectionFields
+  }
+}
+    fragment ConnectionFields on ProviderConnection {
+  id
+  provider
+  name
+  adminKeyLast4
+  dataKeyLast4
+  lookbackDays
+  enabled
+  createdAt
+  lastRun {
+    running
+    progress
+    lastRunAt
+    lastOkAt
+    nextRunAt
+    lastError
+    pages
+    rows
+    consecutiveFailures
+  }
+}`) as unknown as TypedDocumentString<CreateConnectionMutation, CreateConnectionMutationVariables>;
+export const DeleteConnectionDocument = new TypedDocumentString(`
+    mutation DeleteConnection($t: ID!, $id: ID!) {
+  deleteProviderConnection(tenantId: $t, id: $id)
+}
+    `) as unknown as TypedDocumentString<DeleteConnectionMutation, DeleteConnectionMutationVariables>;
+export const SyncConnectionDocument = new TypedDocumentString(`
+    mutation SyncConnection($t: ID!, $id: ID!) {
+  syncProviderConnection(tenantId: $t, id: $id) {
+    pages
+    rows
+    alerts
+  }
+}
+    `) as unknown as TypedDocumentString<SyncConnectionMutation, SyncConnectionMutationVariables>;
+export const ReconciliationDocument = new TypedDocumentString(`
+    query Reconciliation($t: ID!, $from: Time!, $to: Time!) {
+  reconciliation(tenantId: $t, from: $from, to: $to) {
+    rows {
+      provider
+      day
+      model
+      status
+      meteredEvents
+      meteredCost
+      reportedCost
+      reportedHasCost
+      drift
+      driftPercent
+    }
+    days {
+      ...ReconDayFields
+    }
+    totals {
+      ...ReconDayFields
+    }
+    csvPath
+  }
+  reconcileSettings(tenantId: $t) {
+    driftThresholdPercent
+    hasAlertWebhook
+  }
+  driftAlerts(tenantId: $t, first: 20) {
+    id
+    provider
+    day
+    driftPercent
+    thresholdPercent
+    drift
+    createdAt
+    deliveredAt
+  }
+}
+    fragment ReconDayFields on ReconciliationDay {
+  provider
+  day
+  meteredCost
+  reportedCost
+  drift
+  driftPercent
+  unmeteredCost
+  unreportedCost
+}`) as unknown as TypedDocumentString<ReconciliationQuery, ReconciliationQueryVariables>;
+export const SetReconcileSettingsDocument = new TypedDocumentString(`
+    mutation SetReconcileSettings($t: ID!, $in: ReconcileSettingsInput!) {
+  setReconcileSettings(tenantId: $t, input: $in) {
+    driftThresholdPercent
+    hasAlertWebhook
+  }
+}
+    `) as unknown as TypedDocumentString<SetReconcileSettingsMutation, SetReconcileSettingsMutationVariables>;
+export const InsightsDocument = new TypedDocumentString(`
+    query Insights($t: ID!, $from: Time!, $to: Time!) {
+  spendForecast(tenantId: $t) {
+    periodStart
+    periodEnd
+    spent
+    expected
+    low
+    high
+    method
+  }
+  recommendations(tenantId: $t) {
+    ...RecommendationFields
+  }
+  anomalies(tenantId: $t, from: $from, to: $to) {
+    id
+    dimension
+    value
+    label
+    severity
+    startedAt
+    endedAt
+    peakHour
+    peakSpend
+    peakExpected
+    excessSpend
+    anomalousHours
+  }
+}
+    fragment RecommendationFields on Recommendation {
+  id
+  kind
+  title
+  detail
+  keyId
+  keyName
+  provider
+  model
+  alternative
+  currentMonthlyCost
+  monthlySavings
+  requests
+  state
+  stateChangedBy
+  stateChangedAt
+}`) as unknown as TypedDocumentString<InsightsQuery, InsightsQueryVariables>;
+export const SetRecommendationStateDocument = new TypedDocumentString(`
+    mutation SetRecommendationState($t: ID!, $id: ID!, $s: RecommendationState!) {
+  setRecommendationState(tenantId: $t, id: $id, state: $s) {
+    ...RecommendationFields
+  }
+}
+    fragment RecommendationFields on Recommendation {
+  id
+  kind
+  title
+  detail
+  keyId
+  keyName
+  provider
+  model
+  alternative
+  currentMonthlyCost
+  monthlySavings
+  requests
+  state
+  stateChangedBy
+  stateChangedAt
+}`) as unknown as TypedDocumentString<SetRecommendationStateMutation, SetRecommendationStateMutationVariables>;
+export const ReportsDocument = new TypedDocumentString(`
+    query Reports($t: ID!) {
+  reports(tenantId: $t) {
+    ...ReportFields
+  }
+}
+    fragment ReportFields on Report {
+  id
+  name
+  frequency
+  cron
+  timeZone
+  scope
+  nodeId
+  emails
+  slackWebhookUrl
+  enabled
+  nextRunAt
+  lastRunAt
+  lastError
+  createdAt
+  updatedAt
+}`) as unknown as TypedDocumentString<ReportsQuery, ReportsQueryVariables>;
+export const CreateReportDocument = new TypedDocumentString(`
+    mutation CreateReport($t: ID!, $in: ReportInput!) {
+  createReport(tenantId: $t, input: $in) {
+    ...ReportFields
+  }
+}
+    fragment ReportFields on Report {
+  id
+  name
+  frequency
+  cron
+  timeZone
+  scope
+  nodeId
+  emails
+  slackWebhookUrl
+  enabled
+  nextRunAt
+  lastRunAt
+  lastError
+  createdAt
+  updatedAt
+}`) as unknown as TypedDocumentString<CreateReportMutation, CreateReportMutationVariables>;
+export const UpdateReportDocument = new TypedDocumentString(`
+    mutation UpdateReport($t: ID!, $id: ID!, $in: ReportInput!) {
+  updateReport(tenantId: $t, id: $id, input: $in) {
+    ...ReportFields
+  }
+}
+    fragment ReportFields on Report {
+  id
+  name
+  frequency
+  cron
+  timeZone
+  scope
+  nodeId
+  emails
+  slackWebhookUrl
+  enabled
+  nextRunAt
+  lastRunAt
+  lastError
+  createdAt
+  updatedAt
+}`) as unknown as TypedDocumentString<UpdateReportMutation, UpdateReportMutationVariables>;
+export const DeleteReportDocument = new TypedDocumentString(`
+    mutation DeleteReport($t: ID!, $id: ID!) {
+  deleteReport(tenantId: $t, id: $id)
+}
+    `) as unknown as TypedDocumentString<DeleteReportMutation, DeleteReportMutationVariables>;
+export const SendTestReportDocument = new TypedDocumentString(`
+    mutation SendTestReport($t: ID!, $id: ID!) {
+  sendTestReport(tenantId: $t, id: $id) {
+    periodFrom
+    periodTo
+    spend
+    channels
+  }
+}
+    `) as unknown as TypedDocumentString<SendTestReportMutation, SendTestReportMutationVariables>;
+export const ReportNodesDocument = new TypedDocumentString(`
+    query ReportNodes($t: ID!) {
+  orgTree(tenantId: $t) {
+    ...NodeFields
+  }
+}
+    fragment NodeFields on OrgNode {
+  id
+  kind
+  parentId
+  name
+  workspaceId
+  teamId
+  projectId
+  archivedAt
+}`) as unknown as TypedDocumentString<ReportNodesQuery, ReportNodesQueryVariables>;

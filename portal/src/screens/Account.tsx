@@ -1,9 +1,10 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { CONFIRM_TOTP, DISABLE_TOTP, ENROL_TOTP, MY_MFA, REGENERATE_CODES, type Document } from "../gql";
+import { CONFIRM_TOTP, DISABLE_TOTP, ENROL_TOTP, MY_MFA, REGENERATE_CODES, type ResultOf, type VariablesOf } from "../gql";
+import type { EnrolTotpMutation, TypedDocumentString } from "../gql/graphql";
 import { ErrorBox, Field, useLoad } from "../ui";
 
-interface Enrolment { secret: string; otpauthUri: string; qrCode: string }
+type Enrolment = EnrolTotpMutation["enrolTOTP"];
 
 /** The signed-in user's two-factor authentication (TOTP with an authenticator app, recovery codes). */
 export function Account({ ctx }: { ctx: Ctx }) {
@@ -13,9 +14,9 @@ export function Account({ ctx }: { ctx: Ctx }) {
   const [code, setCode] = useState("");
   const [password, setPassword] = useState("");
   const [actErr, setActErr] = useState<unknown>(null);
-  const run = async <T,>(q: Document, v: Record<string, unknown> = {}): Promise<T | null> => {
+  const run = async <D extends TypedDocumentString<any, any>>(q: D, v: VariablesOf<D>): Promise<ResultOf<D> | null> => { // eslint-disable-line @typescript-eslint/no-explicit-any
     setActErr(null);
-    try { const d = await ctx.api.request<T>(String(q), v); reload(); return d; } catch (e) { setActErr(e); return null; }
+    try { const d = await ctx.api.send(q, v); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
   const on = data?.myMFA.totpEnabled;
   return (
@@ -35,12 +36,12 @@ export function Account({ ctx }: { ctx: Ctx }) {
         <h3>Two-factor authentication</h3>
         {data && !on && !enrol && (
           <><p>Off. Turn it on to be asked for a code from an authenticator app at sign-in.</p>
-            <button onClick={async () => { const d = await run<{ enrolTOTP: Enrolment }>(ENROL_TOTP); if (d) setEnrol(d.enrolTOTP); }}>Turn on</button></>
+            <button onClick={async () => { const d = await run(ENROL_TOTP, {}); if (d) setEnrol(d.enrolTOTP); }}>Turn on</button></>
         )}
         {enrol && !on && (
           <form aria-label="Confirm authenticator" onSubmit={async (e) => {
             e.preventDefault();
-            const d = await run<{ confirmTOTP: string[] }>(CONFIRM_TOTP, { c: code.trim() });
+            const d = await run(CONFIRM_TOTP, { c: code.trim() });
             if (d) { setCodes(d.confirmTOTP); setEnrol(null); setCode(""); }
           }}>
             <p>Scan this code with your authenticator app, or type the key.</p>
@@ -57,7 +58,7 @@ export function Account({ ctx }: { ctx: Ctx }) {
               <Field id="mfa-manage-code" label="Current code (or a recovery code)"><input id="mfa-manage-code" value={code} onChange={(e) => setCode(e.target.value)} /></Field>
               <Field id="mfa-manage-pw" label="Password (to turn it off)"><input id="mfa-manage-pw" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} /></Field>
               <div className="actions">
-                <button type="button" className="secondary" onClick={async () => { const d = await run<{ regenerateRecoveryCodes: string[] }>(REGENERATE_CODES, { c: code.trim() }); if (d) { setCodes(d.regenerateRecoveryCodes); setCode(""); } }}>New recovery codes</button>
+                <button type="button" className="secondary" onClick={async () => { const d = await run(REGENERATE_CODES, { c: code.trim() }); if (d) { setCodes(d.regenerateRecoveryCodes); setCode(""); } }}>New recovery codes</button>
                 <button type="button" className="secondary" onClick={async () => { if (await run(DISABLE_TOTP, { p: password, c: code.trim() })) { setCode(""); setPassword(""); } }}>Turn off</button>
               </div>
             </form>

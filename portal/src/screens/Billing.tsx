@@ -29,7 +29,7 @@ export function Billing({ ctx }: { ctx: Ctx }) {
 
 function BillingAdmin({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
-  const list = useLoad(async () => (await ctx.api.request<{ invoices: Invoice[] }>(INVOICES, { t })).invoices, [t]);
+  const list = useLoad(async () => (await ctx.api.request(INVOICES, { t })).invoices, [t]);
   const [period, setPeriod] = useState(() => previousPeriod(new Date()));
   const [shown, setShown] = useState<Invoice | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -51,12 +51,12 @@ function BillingAdmin({ ctx }: { ctx: Ctx }) {
           <input id="bill-period" value={period} placeholder="YYYY-MM" onChange={(e) => setPeriod(e.target.value.trim())} />
           <button type="button" className="secondary" disabled={busy} onClick={() => act(async () => {
             needPeriod();
-            setShown((await ctx.api.request<{ draftInvoice: Invoice }>(DRAFT_INVOICE, { t, p: period })).draftInvoice);
+            setShown((await ctx.api.request(DRAFT_INVOICE, { t, p: period })).draftInvoice);
           })}>Show draft</button>
           <button type="button" disabled={busy} onClick={() => act(async () => {
             needPeriod();
             if (!window.confirm(`Issue the invoice of ${period}? Issued invoices are final.`)) return;
-            setShown((await ctx.api.request<{ issueInvoice: Invoice }>(ISSUE_INVOICE, { t, p: period })).issueInvoice);
+            setShown((await ctx.api.request(ISSUE_INVOICE, { t, p: period })).issueInvoice);
             list.reload();
           })}>Issue invoice</button>
         </form>
@@ -79,13 +79,13 @@ function BillingAdmin({ ctx }: { ctx: Ctx }) {
               <td className="row">
                 <button className="secondary small-btn" onClick={() => setShown(inv)} aria-label={`Show ${inv.number}`}>Lines</button>
                 {canChange(inv) && <button className="secondary small-btn" disabled={busy} aria-label={`Mark ${inv.number} paid`} onClick={() => act(async () => {
-                  setShown((await ctx.api.request<{ markInvoicePaid: Invoice }>(MARK_PAID, { t, id: inv.id })).markInvoicePaid);
+                  setShown((await ctx.api.request(MARK_PAID, { t, id: inv.id })).markInvoicePaid);
                   list.reload();
                 })}>Paid</button>}
                 {canChange(inv) && <button className="secondary small-btn" disabled={busy} aria-label={`Void ${inv.number}`} onClick={() => act(async () => {
                   const r = window.prompt(`Why void ${inv.number}?`);
                   if (!r) return;
-                  setShown((await ctx.api.request<{ voidInvoice: Invoice }>(VOID_INVOICE, { t, id: inv.id, r })).voidInvoice);
+                  setShown((await ctx.api.request(VOID_INVOICE, { t, id: inv.id, r })).voidInvoice);
                   list.reload();
                 })}>Void</button>}
               </td>
@@ -137,15 +137,13 @@ function InvoiceDetail({ ctx, inv, known, onClose }: { ctx: Ctx; inv: Invoice; k
   );
 }
 
-type EventsRes = { usageEvents: { edges: { node: UsageEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
-
 /** The events behind a line, each explained as on the Pricing page. */
 function LineEvents({ ctx, inv, line, known, onClose }: { ctx: Ctx; inv: Invoice; line: InvoiceLine; known: Invoice[]; onClose: () => void }) {
   const q = lineEventsQuery(inv, line, known);
   const [selected, setSelected] = useState<UsageEvent | null>(null);
   const load = useLoad(async () => {
     if (!q) return null;
-    return (await ctx.api.request<EventsRes>(LINE_EVENTS, { t: ctx.tenant.id, ...q })).usageEvents;
+    return (await ctx.api.request(LINE_EVENTS, { t: ctx.tenant.id, ...q })).usageEvents;
   }, [ctx.tenant.id, inv.id, inv.period.label, line]);
   const events = load.data?.edges.map((e) => e.node) ?? [];
   return (
@@ -187,7 +185,7 @@ function Chargeback({ ctx }: { ctx: Ctx }) {
         setError(null);
         try {
           if (!isPeriod(period)) throw new Error("Enter the period as YYYY-MM, e.g. 2026-11.");
-          setSt((await ctx.api.request<{ chargebackStatement: Statement }>(STATEMENT, { t: ctx.tenant.id, p: period, g: groupBy })).chargebackStatement);
+          setSt((await ctx.api.request(STATEMENT, { t: ctx.tenant.id, p: period, g: groupBy })).chargebackStatement);
         } catch (x) { setError(x); }
       }}>
         <label htmlFor="cb-period">Period</label>

@@ -285,8 +285,9 @@ function BudgetBurn({ ctx, s }: { ctx: Ctx; s: BudgetStatus }) {
     bucket, f: budgetSpendFilter(s.budget) };
   const series = useLoad(() => ctx.api.request(BUDGET_BURN, vars), [JSON.stringify(vars)]);
   if (!series.data) return series.error ? <ErrorBox error={series.error} /> : null;
-  const b = burnLine(new Date(s.periodStart), new Date(s.periodEnd), now, bucket === "HOUR" ? 3600_000 : 86_400_000, series.data.spendTimeSeries, s.forecast);
-  return <BurnChart starts={b.starts} spent={b.spent} forecast={b.forecast} amount={toNano(s.budget.amount)} tickOf={(d) => bucketTick(d, bucket)}
+  const b = burnLine(new Date(s.periodStart), new Date(s.periodEnd), now, bucket === "HOUR" ? 3600_000 : 86_400_000, series.data.spendTimeSeries, s.forecast,
+    { low: s.forecastLow, high: s.forecastHigh });
+  return <BurnChart starts={b.starts} spent={b.spent} forecast={b.forecast} low={b.low} high={b.high} amount={toNano(s.budget.amount)} tickOf={(d) => bucketTick(d, bucket)}
     title={`${s.budget.name}: spend this period against ${formatCents(s.budget.amount)}, forecast ${formatCents(s.forecast)} at period end`} />;
 }
 

@@ -3,11 +3,9 @@ import type { Ctx } from "../App";
 import { formatUSD } from "../money";
 import {
   INSIGHTS, SET_RECOMMENDATION_STATE, kindLabel, openSavings, peakRatio, sortRecommendations,
-  type AnomalyEpisode, type Recommendation, type RecommendationState, type SpendForecast,
+  type Recommendation, type RecommendationState,
 } from "../intelligence";
 import { Empty, ErrorBox, useLoad, when } from "../ui";
-
-interface InsightsData { spendForecast: SpendForecast; recommendations: Recommendation[]; anomalies: AnomalyEpisode[] }
 
 /** Savings and anomalies: where this month's spend is headed, what would
  * cost less (with the saving a month), and unusual hours of spend. */
@@ -18,7 +16,7 @@ export function Insights({ ctx }: { ctx: Ctx }) {
     const to = new Date();
     return { from: new Date(to.getTime() - 14 * 24 * 3600 * 1000).toISOString(), to: to.toISOString() };
   }, []);
-  const { data, error, reload } = useLoad(() => ctx.api.request<InsightsData>(INSIGHTS, { t, ...window }), [t]);
+  const { data, error, reload } = useLoad(() => ctx.api.request(INSIGHTS, { t, ...window }), [t]);
   const [actErr, setActErr] = useState<unknown>(null);
   const setState = async (r: Recommendation, s: RecommendationState) => {
     setActErr(null);

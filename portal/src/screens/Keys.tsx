@@ -1,6 +1,6 @@
 import { useRef, useState } from "react";
 import type { Ctx } from "../App";
-import { API_KEYS, CREATE_KEY, REVOKE_KEY, ROTATE_KEY, type Document } from "../gql";
+import { API_KEYS, CREATE_KEY, REVOKE_KEY, ROTATE_KEY } from "../gql";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 import { parseDims, policySummary, splitList, type KeyPolicy } from "../validate";
 
@@ -29,12 +29,12 @@ export function Keys({ ctx }: { ctx: Ctx }) {
   const keys = [...(data?.apiKeys.edges.map((e) => e.node) ?? []), ...more];
   const nameOf = (id: string | null) => keys.find((k) => k.id === id)?.prefix;
 
-  async function act(q: Document, k: Key, question: string) {
+  async function act(q: typeof ROTATE_KEY | typeof REVOKE_KEY, k: Key, question: string) {
     if (!window.confirm(question)) return;
     setActionError(null);
     try {
-      const d = await ctx.api.request<{ rotateAPIKey?: { secret: string; key: Key } }>(String(q), { t, id: k.id });
-      if (d.rotateAPIKey) setSecret({ name: d.rotateAPIKey.key.name, secret: d.rotateAPIKey.secret });
+      const d = await ctx.api.send(q, { t, id: k.id });
+      if ("rotateAPIKey" in d) setSecret({ name: d.rotateAPIKey.key.name, secret: d.rotateAPIKey.secret });
       reload();
     } catch (e) {
       setActionError(e);

@@ -1,20 +1,21 @@
 import { useState } from "react";
 import type { Ctx } from "../App";
-import { ADD_MEMBER, MEMBERS, REMOVE_MEMBER, UPDATE_ROLE, type Document } from "../gql";
+import { ADD_MEMBER, MEMBERS, REMOVE_MEMBER, UPDATE_ROLE, type ResultOf, type VariablesOf } from "../gql";
+import type { Role, TypedDocumentString } from "../gql/graphql";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
-interface Member { role: string; createdAt: string; suspended?: boolean; user: { id: string; email: string; name: string } }
-const ROLES = ["VIEWER", "ADMIN", "OWNER"];
+const ROLES: Role[] = ["VIEWER", "ADMIN", "OWNER"];
 
 export function Members({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   const canManage = ctx.tenant.role !== "VIEWER";
   const { data, error, reload } = useLoad(() => ctx.api.request(MEMBERS, { t }), [t]);
-  const [f, setF] = useState({ email: "", name: "", password: "", role: "VIEWER" });
+  const [f, setF] = useState<{ email: string; name: string; password: string; role: Role }>({ email: "", name: "", password: "", role: "VIEWER" });
   const [actErr, setActErr] = useState<unknown>(null);
-  const run = async (q: Document, v: Record<string, unknown>) => {
+  // Every document here takes the tenant as $t; v is the rest of its variables.
+  const run = async <D extends TypedDocumentString<any, any>>(q: D, v: Omit<VariablesOf<D>, "t">): Promise<ResultOf<D> | null> => { // eslint-disable-line @typescript-eslint/no-explicit-any
     setActErr(null);
-    try { await ctx.api.request(String(q), { t, ...v }); reload(); return true; } catch (e) { setActErr(e); return false; }
+    try { const d = await ctx.api.send(q, { t, ...v } as VariablesOf<D>); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
   const members = data?.members.edges.map((e) => e.node) ?? [];
   return (
@@ -31,7 +32,7 @@ export function Members({ ctx }: { ctx: Ctx }) {
             <Field id="m-email" label="Email"><input id="m-email" type="email" required value={f.email} onChange={(e) => setF({ ...f, email: e.target.value })} /></Field>
             <Field id="m-name" label="Name (new users)"><input id="m-name" value={f.name} onChange={(e) => setF({ ...f, name: e.target.value })} /></Field>
             <Field id="m-pass" label="Initial password (new users)"><input id="m-pass" type="password" autoComplete="new-password" value={f.password} onChange={(e) => setF({ ...f, password: e.target.value })} /></Field>
-            <Field id="m-role" label="Role"><select id="m-role" value={f.role} onChange={(e) => setF({ ...f, role: e.target.value })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select></Field>
+            <Field id="m-role" label="Role"><select id="m-role" value={f.role} onChange={(e) => setF({ ...f, role: e.target.value as Role })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select></Field>
           </div>
           <button type="submit">Add member</button>
         </form>
@@ -46,7 +47,7 @@ export function Members({ ctx }: { ctx: Ctx }) {
               <td>{m.user.name} <span className="small">{m.user.email}</span>
                 {m.suspended && <> <span className="badge revoked" title="Deactivated by the identity provider (SCIM)">suspended</span></>}</td>
               <td>{canManage ? (
-                <select aria-label={`Role of ${m.user.email}`} value={m.role} onChange={(e) => run(UPDATE_ROLE, { u: m.user.id, r: e.target.value })}>
+                <select aria-label={`Role of ${m.user.email}`} value={m.role} onChange={(e) => run(UPDATE_ROLE, { u: m.user.id, r: e.target.value as Role })}>
                   {ROLES.map((r) => <option key={r}>{r}</option>)}
                 </select>) : m.role}</td>
               <td>{when(m.createdAt)}</td>

@@ -3,23 +3,14 @@ import type { Ctx } from "../App";
 import { CREATE_CONNECTION, DELETE_CONNECTION, PROVIDER_CONNECTIONS, RECONCILIATION, SET_RECONCILE_SETTINGS, SYNC_CONNECTION } from "../gql";
 import { formatUSD } from "../money";
 import { driftBars, thresholdError, type DriftDay } from "../reconcile";
+import type { CreateProviderConnectionInput, ReconcileSettingsInput, ReconciliationQuery } from "../gql/graphql";
 import { DownloadButton, Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
 // Provider connections (admins) and the reconciliation of metered spend with
 // what the providers report: a per-day drift chart, the rows per provider ×
 // day × model, the CSV export and drift alerts.
 
-interface Connection {
-  id: string; provider: string; name: string; adminKeyLast4: string | null; dataKeyLast4: string | null; lookbackDays: number; enabled: boolean;
-  lastRun: { running: boolean; progress: string; lastRunAt: string | null; lastOkAt: string | null; nextRunAt: string | null; lastError: string; pages: number; rows: number; consecutiveFailures: number };
-}
-interface Row { provider: string; day: string; model: string; status: string; meteredEvents: number; meteredCost: string; reportedCost: string; reportedHasCost: boolean; drift: string; driftPercent: string | null }
-interface Day extends DriftDay { driftPercent: string | null; unmeteredCost: string; unreportedCost: string }
-interface Rec {
-  reconciliation: { rows: Row[]; days: Day[]; totals: Day; csvPath: string };
-  reconcileSettings: { driftThresholdPercent: string; hasAlertWebhook: boolean };
-  driftAlerts: { id: string; provider: string; day: string; driftPercent: string; thresholdPercent: string; drift: string; createdAt: string; deliveredAt: string | null }[];
-}
+type Rec = ReconciliationQuery;
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -33,7 +24,7 @@ export function Reconciliation({ ctx }: { ctx: Ctx }) {
   const [days, setDays] = useState(30);
   const to = utcMidnight(Date.now() + DAY_MS);
   const from = new Date(to.getTime() - days * DAY_MS);
-  const rec = useLoad(() => ctx.api.request<Rec>(RECONCILIATION, { t: ctx.tenant.id, from: from.toISOString(), to: to.toISOString() }), [ctx.tenant.id, days]);
+  const rec = useLoad(() => ctx.api.request(RECONCILIATION, { t: ctx.tenant.id, from: from.toISOString(), to: to.toISOString() }), [ctx.tenant.id, days]);
   return (
     <section aria-labelledby="rec-h">
       <h2 id="rec-h">Reconciliation</h2>
@@ -96,7 +87,7 @@ function Report({ ctx, data, admin, onSaved }: { ctx: Ctx; data: Rec; admin: boo
   );
 }
 
-function DriftChart({ days }: { days: Day[] }) {
+function DriftChart({ days }: { days: DriftDay[] }) {
   const W = 640, H = 160;
   const { bars, zeroY } = driftBars(days, W, H);
   if (bars.length === 0) return null;
@@ -127,7 +118,7 @@ function Threshold({ ctx, settings, admin, onSaved }: { ctx: Ctx; settings: Rec[
       e.preventDefault();
       if (err) return;
       try {
-        const input: Record<string, string> = { driftThresholdPercent: pct.trim() };
+        const input: ReconcileSettingsInput = { driftThresholdPercent: pct.trim() };
         if (hook.trim() !== "") input.alertWebhookUrl = hook.trim();
         await ctx.api.request(SET_RECONCILE_SETTINGS, { t: ctx.tenant.id, in: input });
         setError(null);
@@ -147,7 +138,7 @@ function Threshold({ ctx, settings, admin, onSaved }: { ctx: Ctx; settings: Rec[
 }
 
 function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
-  const list = useLoad(() => ctx.api.request<{ providerConnections: Connection[] }>(PROVIDER_CONNECTIONS, { t: ctx.tenant.id }), [ctx.tenant.id]);
+  const list = useLoad(() => ctx.api.request(PROVIDER_CONNECTIONS, { t: ctx.tenant.id }), [ctx.tenant.id]);
   const [provider, setProvider] = useState("openai");
   const [name, setName] = useState("");
   const [adminKey, setAdminKey] = useState("");
@@ -186,7 +177,7 @@ function Connections({ ctx, onSynced }: { ctx: Ctx; onSynced: () => void }) {
       )}
       <form className="inline" onSubmit={async (e) => {
         e.preventDefault();
-        const input: Record<string, string> = { provider, name: name.trim() };
+        const input: CreateProviderConnectionInput = { provider, name: name.trim() };
         if (adminKey.trim()) input.adminKey = adminKey.trim();
         if (dataKey.trim()) input.dataKey = dataKey.trim();
         await act("new", () => ctx.api.request(CREATE_CONNECTION, { t: ctx.tenant.id, in: input }));

@@ -2,21 +2,20 @@ import { useState } from "react";
 import type { Ctx } from "../App";
 import type { OrgNode } from "../org";
 import { formatUSD } from "../money";
-import { CREATE_REPORT, DELETE_REPORT, REPORTS, SEND_TEST_REPORT, UPDATE_REPORT, emptyReport, reportErrors, reportForm, reportInput, scheduleText,
+import { CREATE_REPORT, DELETE_REPORT, REPORTS, REPORT_NODES, SEND_TEST_REPORT, UPDATE_REPORT, emptyReport, reportErrors, reportForm, reportInput, scheduleText,
   type Report, type ReportForm } from "../reports";
+import type { SendTestReportMutation } from "../gql/graphql";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
 
-const NODES = `query($t:ID!){orgTree(tenantId:$t){id kind parentId name workspaceId teamId projectId archivedAt}}`;
-
-interface Delivery { periodFrom: string; periodTo: string; spend: string; channels: string[] }
+type Delivery = SendTestReportMutation["sendTestReport"];
 
 export function Reports({ ctx }: { ctx: Ctx }) {
   const t = ctx.tenant.id;
   // Tenant admins manage every report; members manage those of the teams
   // and projects they manage (the server decides and lists only those).
   const isAdmin = ctx.tenant.role !== "VIEWER";
-  const { data, error, reload } = useLoad(() => isAdmin ? ctx.api.request<{ reports: Report[] }>(REPORTS, { t }) : Promise.resolve({ reports: [] }), [t]);
-  const nodes = useLoad(() => ctx.api.request<{ orgTree: OrgNode[] }>(NODES, { t }), [t]);
+  const { data, error, reload } = useLoad(() => isAdmin ? ctx.api.request(REPORTS, { t }) : Promise.resolve({ reports: [] as Report[] }), [t]);
+  const nodes = useLoad(() => ctx.api.request(REPORT_NODES, { t }), [t]);
   const [editing, setEditing] = useState<{ id: string | null; form: ReportForm } | null>(null);
   const [actErr, setActErr] = useState<unknown>(null);
   const [sent, setSent] = useState<{ name: string; d: Delivery } | null>(null);
@@ -73,7 +72,7 @@ export function Reports({ ctx }: { ctx: Ctx }) {
                 setSent(null);
                 setSending(r.id);
                 try {
-                  const d = await ctx.api.request<{ sendTestReport: Delivery }>(SEND_TEST_REPORT, { t, id: r.id });
+                  const d = await ctx.api.request(SEND_TEST_REPORT, { t, id: r.id });
                   setSent({ name: r.name, d: d.sendTestReport });
                 } catch (e) {
                   setActErr(e);

@@ -1,16 +1,9 @@
 import { useEffect, useState } from "react";
 import type { Ctx } from "../App";
-import { CONFIGURE_SSO, CREATE_SCIM_TOKEN, DELETE_SSO, GET_TENANT_SSO, REVOKE_SCIM_TOKEN, ROTATE_SCIM_TOKEN, SET_MFA_REQUIRED, type Document } from "../gql";
-import { formatMapping, parseMappings, SCOPED_ROLES, type GroupMapping, type ScopeNode } from "../sso";
+import { CONFIGURE_SSO, CREATE_SCIM_TOKEN, DELETE_SSO, GET_TENANT_SSO, REVOKE_SCIM_TOKEN, ROTATE_SCIM_TOKEN, SET_MFA_REQUIRED, type ResultOf, type VariablesOf } from "../gql";
+import type { TenantSsoInput, TypedDocumentString } from "../gql/graphql";
+import { formatMapping, parseMappings, SCOPED_ROLES, type GroupMapping } from "../sso";
 import { Empty, ErrorBox, Field, useLoad, when } from "../ui";
-
-interface TenantSSO {
-  enabled: boolean; displayName: string; issuerUrl: string; clientId: string; clientSecretSet: boolean; scopes: string[];
-  allowedDomains: string[]; groupsClaim: string; groupMappings: GroupMapping[]; defaultRole: string | null; jitProvisioning: boolean;
-  ssoRequired: boolean; breakGlassUserId: string | null; redirectUri: string; updatedAt: string;
-}
-interface SCIMToken { id: string; name: string; prefix: string; createdAt: string; lastUsedAt: string | null; revokedAt: string | null }
-type Res = { tenantSSO: TenantSSO | null; scimTokens: SCIMToken[]; tenant: { mfaRequired: boolean }; orgTree: ScopeNode[] };
 
 const ROLES = ["VIEWER", "ADMIN", "OWNER"];
 const list = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
@@ -37,10 +30,11 @@ export function SSO({ ctx }: { ctx: Ctx }) {
   if (ctx.tenant.role !== "OWNER") {
     return <section aria-labelledby="sso-h"><h2 id="sso-h">Sign-in &amp; SSO</h2><Empty>Only owners of this tenant manage its sign-in.</Empty></section>;
   }
-  const run = async (q: Document, v: Record<string, unknown>) => {
+  // Every document here takes the tenant as $t; v is the rest of its variables.
+  const run = async <D extends TypedDocumentString<any, any>>(q: D, v: Omit<VariablesOf<D>, "t">): Promise<ResultOf<D> | null> => { // eslint-disable-line @typescript-eslint/no-explicit-any
     setActErr(null);
     setSaved("");
-    try { const d = await ctx.api.request<Record<string, unknown>>(String(q), { t, ...v }); reload(); return d; } catch (e) { setActErr(e); return null; }
+    try { const d = await ctx.api.send(q, { t, ...v } as VariablesOf<D>); reload(); return d; } catch (e) { setActErr(e); return null; }
   };
   const pickable = nodes.filter((n) => !n.archivedAt && n.kind === (pick.role === "TEAM_ADMIN" ? "TEAM" : "PROJECT"));
   return (
@@ -52,11 +46,12 @@ export function SSO({ ctx }: { ctx: Ctx }) {
         e.preventDefault();
         const parsed = parseMappings(f.mappings, nodes);
         if ("error" in parsed) { setActErr(new Error(parsed.error)); return; }
-        const input: Record<string, unknown> = { enabled: f.enabled, displayName: f.displayName.trim(), issuerUrl: f.issuerUrl.trim(), clientId: f.clientId.trim(),
+        // Role names are typed in free text: the API's Role enum checks them (its message is shown).
+        const input: Omit<TenantSsoInput, "groupMappings" | "defaultRole"> & { groupMappings: GroupMapping[]; defaultRole: string | null } = { enabled: f.enabled, displayName: f.displayName.trim(), issuerUrl: f.issuerUrl.trim(), clientId: f.clientId.trim(),
           scopes: list(f.scopes), allowedDomains: list(f.domains), groupsClaim: f.groupsClaim.trim() || null, groupMappings: parsed.rules,
           defaultRole: f.defaultRole || null, jitProvisioning: f.jit, ssoRequired: f.ssoRequired, breakGlassUserId: f.breakGlass.trim() || null };
         if (f.clientSecret) input.clientSecret = f.clientSecret;
-        if (await run(CONFIGURE_SSO, { in: input })) { setSaved("Single sign-on saved."); setF({ ...f, clientSecret: "" }); }
+        if (await run(CONFIGURE_SSO, { in: input as TenantSsoInput })) { setSaved("Single sign-on saved."); setF({ ...f, clientSecret: "" }); }
       }}>
         <h3>OpenID Connect provider</h3>
         {c && <p className="small">Register this redirect URI at the provider: <code data-testid="redirect-uri">{c.redirectUri}</code></p>}
@@ -121,7 +116,7 @@ export function SSO({ ctx }: { ctx: Ctx }) {
         <form className="inline" aria-label="Create SCIM token" onSubmit={async (e) => {
           e.preventDefault();
           const d = await run(CREATE_SCIM_TOKEN, { n: tokenName.trim() });
-          if (d) { setSecret(d.createSCIMToken as { secret: string; baseUrl: string }); setTokenName(""); }
+          if (d) { setSecret(d.createSCIMToken); setTokenName(""); }
         }}>
           <Field id="scim-name" label="Token name"><input id="scim-name" required value={tokenName} onChange={(e) => setTokenName(e.target.value)} /></Field>
           <button type="submit">Create token</button>
@@ -145,7 +140,7 @@ export function SSO({ ctx }: { ctx: Ctx }) {
                     <td>{k.name}</td><td><code>{k.prefix}</code></td><td>{when(k.createdAt)}</td><td>{when(k.lastUsedAt)}</td>
                     <td>{k.revokedAt ? "revoked" : "active"}</td>
                     <td>{!k.revokedAt && <>
-                      <button className="secondary" onClick={async () => { if (!confirm("Rotate this token? The old one stops.")) return; const d = await run(ROTATE_SCIM_TOKEN, { id: k.id }); if (d) setSecret(d.rotateSCIMToken as { secret: string; baseUrl: string }); }}>Rotate</button>
+                      <button className="secondary" onClick={async () => { if (!confirm("Rotate this token? The old one stops.")) return; const d = await run(ROTATE_SCIM_TOKEN, { id: k.id }); if (d) setSecret(d.rotateSCIMToken); }}>Rotate</button>
                       <button className="secondary" onClick={async () => { if (confirm("Revoke this token?")) await run(REVOKE_SCIM_TOKEN, { id: k.id }); }}>Revoke</button>
                     </>}</td>
                   </tr>
