@@ -1,11 +1,10 @@
 import { useMemo, useState } from "react";
 import type { Ctx } from "../App";
-import { formatUSD } from "../money";
 import {
   INSIGHTS, SET_RECOMMENDATION_STATE, kindLabel, openSavings, peakRatio, sortRecommendations,
   type Recommendation, type RecommendationState,
 } from "../intelligence";
-import { Empty, ErrorBox, useLoad, when } from "../ui";
+import { Empty, ErrorBox, Money, useLoad, when } from "../ui";
 
 /** Savings and anomalies: where this month's spend is headed, what would
  * cost less (with the saving a month), and unusual hours of spend. */
@@ -35,8 +34,8 @@ export function Insights({ ctx }: { ctx: Ctx }) {
         <div className="card" data-testid="month-forecast">
           <strong>This month</strong>
           <div className="small">
-            {formatUSD(f.spent)} spent so far · forecast <strong>{formatUSD(f.expected)}</strong> by {when(f.periodEnd)}
-            {f.low !== f.high && <> (between {formatUSD(f.low)} and {formatUSD(f.high)})</>}
+            <Money value={f.spent} /> spent so far · forecast <strong><Money value={f.expected} /></strong> by {when(f.periodEnd)}
+            {f.low !== f.high && <> (between <Money value={f.low} /> and <Money value={f.high} />)</>}
             {f.method === "RUN_RATE" && <> · from the run rate (less than a week of history)</>}
           </div>
         </div>
@@ -44,7 +43,7 @@ export function Insights({ ctx }: { ctx: Ctx }) {
 
       <h3>Recommendations</h3>
       {data && recs.length > 0 && (
-        <p className="small" data-testid="open-savings">Open recommendations save {formatUSD(openSavings(recs))} a month on the last 30 days of usage.</p>
+        <p className="small" data-testid="open-savings">Open recommendations save <Money value={openSavings(recs)} /> a month on the last 30 days of usage.</p>
       )}
       {data && recs.length === 0 && <Empty>No recommendations: nothing in the last 30 days of usage would cost noticeably less. They are refreshed every hour.</Empty>}
       <ul className="budgets">
@@ -58,7 +57,7 @@ export function Insights({ ctx }: { ctx: Ctx }) {
             <div className="small">
               {r.kind === "PRICE_MODEL" || r.kind === "REVOKE_KEY"
                 ? "No direct saving"
-                : <>Saves <strong data-testid="savings">{formatUSD(r.monthlySavings)}</strong> a month of {formatUSD(r.currentMonthlyCost)}</>}
+                : <>Saves <strong><Money testid="savings" value={r.monthlySavings} /></strong> a month of <Money value={r.currentMonthlyCost} /></>}
               {r.state !== "OPEN" && <> · {r.state.toLowerCase()} by {r.stateChangedBy ?? "?"} on {when(r.stateChangedAt)}</>}
             </div>
             {canManage && (
@@ -89,8 +88,8 @@ export function Insights({ ctx }: { ctx: Ctx }) {
                 <td>{e.dimension.toLowerCase()} {e.label}</td>
                 <td><span className={`badge ${e.severity === "CRITICAL" ? "revoked" : ""}`}>{e.severity.toLowerCase()}</span></td>
                 <td>{when(e.peakHour)}</td>
-                <td>{formatUSD(e.peakSpend)} ({peakRatio(e)})</td>
-                <td>{formatUSD(e.excessSpend)} over {e.anomalousHours} h</td>
+                <td><Money value={e.peakSpend} /> ({peakRatio(e)})</td>
+                <td><Money value={e.excessSpend} /> over {e.anomalousHours} h</td>
                 <td>{e.endedAt ? `ended ${when(e.endedAt)}` : "ongoing"}</td>
               </tr>
             ))}

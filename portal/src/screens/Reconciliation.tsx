@@ -4,7 +4,7 @@ import { CREATE_CONNECTION, DELETE_CONNECTION, PROVIDER_CONNECTIONS, RECONCILIAT
 import { formatUSD } from "../money";
 import { driftBars, thresholdError, type DriftDay } from "../reconcile";
 import type { CreateProviderConnectionInput, ReconcileSettingsInput, ReconciliationQuery } from "../gql/graphql";
-import { DownloadButton, Empty, ErrorBox, Field, useLoad, when } from "../ui";
+import { DownloadButton, Empty, ErrorBox, Field, Money, useLoad, when } from "../ui";
 
 // Provider connections (admins) and the reconciliation of metered spend with
 // what the providers report: a per-day drift chart, the rows per provider ×
@@ -51,11 +51,11 @@ function Report({ ctx, data, admin, onSaved }: { ctx: Ctx; data: Rec; admin: boo
   return (
     <>
       <div className="kpis" data-testid="rec-totals">
-        <div className="card kpi">Metered<strong>{formatUSD(t.meteredCost)}</strong></div>
-        <div className="card kpi">Provider-reported<strong>{formatUSD(t.reportedCost)}</strong></div>
-        <div className="card kpi">Drift<strong>{formatUSD(t.drift)}</strong>{t.driftPercent != null && <span className="small">{t.driftPercent} % of reported</span>}</div>
-        <div className="card kpi">Unmetered (bypassed spendgate)<strong>{formatUSD(t.unmeteredCost)}</strong></div>
-        <div className="card kpi">Not reported by the provider<strong>{formatUSD(t.unreportedCost)}</strong></div>
+        <div className="card kpi">Metered<strong><Money value={t.meteredCost} /></strong></div>
+        <div className="card kpi">Provider-reported<strong><Money value={t.reportedCost} /></strong></div>
+        <div className="card kpi">Drift<strong><Money value={t.drift} /></strong>{t.driftPercent != null && <span className="small">{t.driftPercent} % of reported</span>}</div>
+        <div className="card kpi">Unmetered (bypassed spendgate)<strong><Money value={t.unmeteredCost} /></strong></div>
+        <div className="card kpi">Not reported by the provider<strong><Money value={t.unreportedCost} /></strong></div>
       </div>
       <DriftChart days={r.days} />
       <Threshold ctx={ctx} settings={data.reconcileSettings} admin={admin} onSaved={onSaved} />
