@@ -106,31 +106,37 @@ func TestPortalInsights(t *testing.T) {
 
 	signIn(t, ctx, srv.URL, srv.DemoEmail, srv.DemoPassword)
 	var cards, episodes []string
+	var exactSavings string
 	run(t, ctx, "recommendations with their savings, and the runaway hour",
 		goTo("insights", "insights-h"),
 		waitJS(`document.querySelectorAll('[data-testid=recommendation]').length === 3`, 30*time.Second),
 		into(&cards, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=recommendation]')].map(c => c.dataset.kind + ': ' + c.textContent)`)),
 		into(&episodes, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=anomaly]')].map(r => r.dataset.severity + ': ' + r.textContent)`)),
+		into(&exactSavings, chromedp.Evaluate[string](`document.querySelector('[data-kind=CHEAPER_MODEL] [data-testid=savings]').dataset.value`)),
 		shots(t, "60-insights"),
 	)
 	want := []string{"CHEAPER_MODEL: Move low-output calls of gpt-4o to gpt-4o-mini", "BATCH_API:", "PROMPT_CACHING:"}
-	saves := []string{"Saves $9.588 a month of $10.20", "Saves $5.10 a month", "Saves $2.25 a month"}
+	// Headlines in cents; the exact figure is on the element (and its hover title).
+	saves := []string{"Saves $9.59 a month of $10.20", "Saves $5.10 a month", "Saves $2.25 a month"}
+	if !strings.HasPrefix(exactSavings, "9.588") {
+		t.Errorf("the cheaper model's exact savings %q, want 9.588…", exactSavings)
+	}
 	for i, c := range cards {
 		if !strings.HasPrefix(c, want[i]) || !strings.Contains(c, saves[i]) || !strings.Contains(c, "key "+key.Name) {
 			t.Errorf("card %d: %q, want %q … %q", i, c, want[i], saves[i])
 		}
 	}
-	// The runaway hour: 202 calls, $1.717. Half of its baseline hours are
+	// The runaway hour: 202 calls, $1.717 (shown as $1.72). Half of its baseline hours are
 	// before the workload began (zero), so the usual is $0 and the episode
 	// is minor: severity compares with at least the $1 volume guard.
 	keyEpisode := false
 	for _, e := range episodes {
-		if strings.HasPrefix(e, "MINOR: ") && strings.Contains(e, "key "+key.Name) && strings.Contains(e, "$1.717 (new spend)") && strings.Contains(e, "ongoing") {
+		if strings.HasPrefix(e, "MINOR: ") && strings.Contains(e, "key "+key.Name) && strings.Contains(e, "$1.72 (new spend)") && strings.Contains(e, "ongoing") {
 			keyEpisode = true
 		}
 	}
 	if !keyEpisode {
-		t.Errorf("no episode of key %q at $1.717 among %q", key.Name, episodes)
+		t.Errorf("no episode of key %q at $1.72 among %q", key.Name, episodes)
 	}
 	run(t, ctx, "mark the cheaper model applied",
 		chromedp.Click(chromedp.CSS(`[data-kind=CHEAPER_MODEL] button[aria-label^="Mark applied"]`)),
