@@ -163,6 +163,8 @@ func TestPortalWithHistory(t *testing.T) {
 		{"members", "members-h", `document.querySelector('section[aria-labelledby="members-h"] table')`, srv.DemoEmail},
 		{"insights", "insights-h", `document.querySelector('[data-testid=month-forecast], section[aria-labelledby="insights-h"] .empty')`, "recommendations"},
 		{"billing", "billing-h", `document.querySelector('section[aria-labelledby="billing-h"] .empty, section[aria-labelledby="billing-h"] table')`, "draft"},
+		{"reconciliation", "rec-h", `document.querySelector('[data-testid=rec-totals]') && document.querySelector('section[aria-labelledby="rec-h"] form')`, "No connection yet"},
+		{"reports", "reports-h", `document.querySelector('section[aria-labelledby="reports-h"] .empty, section[aria-labelledby="reports-h"] table')`, "No scheduled reports yet"},
 		{"audit", "audit-h", `document.querySelector('[data-testid=audit] tbody tr')`, "API key created"},
 		{"sso", "sso-h", `document.querySelector('section[aria-labelledby="sso-h"] form')`, "OpenID Connect provider"},
 		{"account", "account-h", `document.querySelector('section[aria-labelledby="account-h"] button')`, "authenticator"},
