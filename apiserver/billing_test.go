@@ -5,9 +5,6 @@ import (
 	"encoding/csv"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/pdftest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/money"
 	"github.com/spendgate/spendgate/pdfdoc"
@@ -85,7 +83,7 @@ func TestBillingOverGraphQLAndExports(t *testing.T) {
 	if status != 200 || ctype != "application/pdf" {
 		t.Fatalf("pdf: %d %s %s", status, ctype, pdf)
 	}
-	text := pdfToText(t, pdf)
+	text := pdftest.Text(t, pdf)
 	if m := regexp.MustCompile(`Total due\s+(\S+)`).FindStringSubmatch(text); len(m) < 2 || m[1] != pdfdoc.USD(total) {
 		t.Fatalf("PDF total %v, API total %s:\n%s", m, pdfdoc.USD(total), text)
 	}
@@ -149,19 +147,4 @@ func TestBillingOverGraphQLAndExports(t *testing.T) {
 	if status, _, body := h.download(t, token, st["csvUrl"].(string)); status != 200 || !strings.Contains(string(body), "(unattributed)") {
 		t.Fatalf("statement csv %d %s", status, body)
 	}
-}
-
-func pdfToText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	tool, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Fatalf("pdftotext not found: install poppler-utils (.ci/run does): %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "doc.pdf")
-	testenv.Must(t, os.WriteFile(path, pdf, 0o600), "write pdf")
-	out, err := exec.Command(tool, "-layout", path, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
-	}
-	return string(out)
 }

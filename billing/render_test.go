@@ -3,9 +3,6 @@ package billing_test
 import (
 	"bytes"
 	"encoding/csv"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,26 +10,12 @@ import (
 	"time"
 
 	"github.com/spendgate/spendgate/billing"
+	"github.com/spendgate/spendgate/internal/pdftest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/money"
 	"github.com/spendgate/spendgate/pdfdoc"
 	"github.com/spendgate/spendgate/usage"
 )
-
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	tool, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Fatalf("pdftotext not found: install poppler-utils (.ci/run does): %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "doc.pdf")
-	testenv.Must(t, os.WriteFile(path, pdf, 0o600), "write pdf")
-	out, err := exec.Command(tool, "-layout", path, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
-	}
-	return string(out)
-}
 
 // The PDF and CSV of an issued invoice (with adjustments) show the same
 // lines and totals as the invoice the API returns.
@@ -54,7 +37,7 @@ func TestInvoiceExportsMatch(t *testing.T) {
 
 	var pdf bytes.Buffer
 	testenv.Must(t, billing.WriteInvoicePDF(&pdf, &inv, "Tenant hale"), "pdf")
-	text := pdfText(t, pdf.Bytes())
+	text := pdftest.Text(t, pdf.Bytes())
 	for _, want := range []string{"Invoice INV-000002", "Tenant hale", "2026-12-01 00:00 to 2027-01-01 00:00 (UTC)", "issued",
 		"Adjustments of earlier periods", "2026-11", gpt4o, haiku} {
 		if !strings.Contains(text, want) {

@@ -15,6 +15,7 @@ import (
 	"github.com/spendgate/spendgate/billing"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/internal/pdftest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/pdfdoc"
 	"github.com/spendgate/spendgate/pricing"
@@ -514,7 +515,7 @@ func TestStatementPerTeam(t *testing.T) {
 	}
 	var pdf bytes.Buffer
 	testenv.Must(t, billing.WriteStatementPDF(&pdf, &st, "Tenant fern"), "statement pdf")
-	text := pdfText(t, pdf.Bytes())
+	text := pdftest.Text(t, pdf.Bytes())
 	for _, g := range st.Groups {
 		if !regexp.MustCompile(regexp.QuoteMeta(g.GroupName) + `\s+\S+\s+\S+\s+\S+\s+` + regexp.QuoteMeta(pdfdoc.USD(g.AmountNanoUSD))).MatchString(text) {
 			t.Errorf("statement PDF lacks %s at %s:\n%s", g.GroupName, pdfdoc.USD(g.AmountNanoUSD), text)

@@ -39,3 +39,21 @@ func Render(t testing.TB, pdf []byte) (int, string) {
 	}
 	return len(pngs), string(text)
 }
+
+// Text extracts pdf's text with pdftotext, keeping its layout (columns
+// stay on their lines).
+func Text(t testing.TB, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatalf("pdftotext is needed (apt-get install -y poppler-utils; .ci/run installs it)")
+	}
+	in := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text, err := exec.Command("pdftotext", "-layout", in, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v: %s", err, text)
+	}
+	return string(text)
+}
