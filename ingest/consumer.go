@@ -407,8 +407,7 @@ func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte, pe
 			reason = fmt.Sprintf("pricing panicked: %v", p)
 		}
 	}()
-	var err error
-	if pe.Event, err = decodeEvent(data, false); err != nil {
+	if err := decodeEventInto(data, false, false, &pe.Event); err != nil {
 		return "undecodable event: " + err.Error()
 	}
 	e := &pe.Event

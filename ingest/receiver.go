@@ -269,12 +269,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	index := make([]int, 0, len(raws))
 	var rejected []Rejected
 	for i, raw := range raws {
-		e, err := decodeEventOf(raw, true, validJSON)
-		if err != nil {
+		events = append(events, event.Event{})
+		if err := decodeEventInto(raw, true, validJSON, &events[len(events)-1]); err != nil {
+			events = events[:len(events)-1]
 			rejected = append(rejected, Rejected{Index: i, EventID: eventIDOf(raw), Error: "not a valid event: " + err.Error()})
 			continue
 		}
-		events = append(events, e)
 		payloads = append(payloads, raw)
 		index = append(index, i)
 	}
