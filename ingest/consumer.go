@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -72,6 +73,11 @@ type Consumer struct {
 
 	unknownMu sync.Mutex
 	unknown   map[string]bool // provider/model already reported unpriced
+
+	// batches holds *batch whose events were stored and acked, for fill to
+	// reuse: a batch's slices (its events alone are hundreds of bytes each)
+	// were the consumer's largest allocation, made anew for every fetch.
+	batches sync.Pool
 }
 
 // NewConsumer builds a consumer. overrides may be nil (list prices only);
@@ -119,6 +125,24 @@ type batch struct {
 	fetched []jetstream.Msg // every message of the fetch (kept alive until done)
 	good    []jetstream.Msg // messages whose events are in events, acked at the end
 	events  []PricedEvent
+}
+
+// newBatch is an empty batch, reusing the slices of an acked one.
+func (c *Consumer) newBatch() *batch {
+	if b, ok := c.batches.Get().(*batch); ok {
+		return b
+	}
+	return &batch{}
+}
+
+// recycle hands an acked batch, which no stage holds any more, to
+// newBatch; its slices are emptied so that they keep no event alive.
+func (c *Consumer) recycle(b *batch) {
+	clear(b.fetched)
+	clear(b.good)
+	clear(b.events)
+	b.fetched, b.good, b.events = b.fetched[:0], b.good[:0], b.events[:0]
+	c.batches.Put(b)
 }
 
 // Run consumes until ctx ends, then lets the batches in flight finish (at
@@ -202,7 +226,7 @@ const (
 // returns what it had (the caller processes it: its events are already
 // delivered to this consumer). An empty batch without error means ctx ended.
 func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch, error) {
-	b := &batch{}
+	b := c.newBatch()
 	var deadline time.Time
 	var idle time.Duration
 	for ctx.Err() == nil {
@@ -310,6 +334,7 @@ func (c *Consumer) settleStage(work context.Context, in <-chan *batch, hb *heart
 		}
 		hb.remove(b)
 		c.log.Debug("ingest: stored events", "events", len(b.events))
+		c.recycle(b)
 	}
 }
 
@@ -361,8 +386,8 @@ func sleep(ctx context.Context, d time.Duration) {
 // the DLQ. It fails only when ctx ends while the overrides or the DLQ are
 // unreachable.
 func (c *Consumer) price(ctx context.Context, b *batch) error {
-	b.good = make([]jetstream.Msg, 0, len(b.fetched))
-	b.events = make([]PricedEvent, 0, len(b.fetched))
+	b.good = slices.Grow(b.good[:0], len(b.fetched))
+	b.events = slices.Grow(b.events[:0], len(b.fetched))
 	for _, m := range b.fetched {
 		// Priced in place: an event is hundreds of bytes, not copied twice.
 		b.events = append(b.events, PricedEvent{})
@@ -407,8 +432,7 @@ func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte, pe
 			reason = fmt.Sprintf("pricing panicked: %v", p)
 		}
 	}()
-	var err error
-	if pe.Event, err = decodeEvent(data, false); err != nil {
+	if err := decodeEventInto(data, false, false, &pe.Event); err != nil {
 		return "undecodable event: " + err.Error()
 	}
 	e := &pe.Event

@@ -834,3 +834,24 @@ func TestRaisingThePartitionCountMovesEventsToTheirOwner(t *testing.T) {
 		t.Fatalf("partition 0's durable filters %q", f)
 	}
 }
+
+// An acked batch is reused by the next fetch empty, and its slices keep no
+// event or message of the batch before alive.
+func TestRecycledBatchIsEmptyAndHoldsNothing(t *testing.T) {
+	t.Parallel()
+	c := NewConsumer(DefaultConfig(), DefaultConsumerConfig(), nil, nil, pricing.Default(), nil, quietLog)
+	b := c.newBatch()
+	b.events = append(b.events, PricedEvent{Event: usageEvents(1, 1)[0]}, PricedEvent{Event: usageEvents(1, 2)[0]})
+	b.fetched = append(b.fetched, nil, nil)
+	b.good = append(b.good, nil)
+	events := b.events[:cap(b.events)]
+	c.recycle(b)
+	if len(b.events)+len(b.fetched)+len(b.good) != 0 {
+		t.Fatalf("recycled batch not empty: %d events, %d fetched, %d good", len(b.events), len(b.fetched), len(b.good))
+	}
+	for i, e := range events {
+		if e.Event.EventID != "" || e.Event.Dimensions != nil {
+			t.Fatalf("recycled batch still holds event %d: %+v", i, e.Event)
+		}
+	}
+}

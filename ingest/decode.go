@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -22,31 +23,35 @@ import (
 // integer, invalid JSON) is left to encoding/json, so results and errors are
 // encoding/json's. FuzzDecodeEventMatchesEncodingJSON holds the two equal.
 func decodeEvent(data []byte, strict bool) (event.Event, error) {
-	return decodeEventOf(data, strict, false)
+	var e event.Event
+	err := decodeEventInto(data, strict, false, &e)
+	return e, err
 }
 
-// decodeEventOf is decodeEvent; validJSON says data is known to be valid
-// JSON (an element of a batch splitBatch took apart), which the fast path
-// then does not check again.
-func decodeEventOf(data []byte, strict, validJSON bool) (event.Event, error) {
-	var e event.Event
-	if (validJSON || gjson.ValidBytes(data)) && fastDecodeEvent(data, &e) {
-		return e, nil
+// decodeEventInto is decodeEvent into *e, which must be zero (after an
+// error it holds what decodeEvent would have returned); validJSON says data is known to be valid JSON (an element
+// of a batch splitBatch took apart), which the fast path then does not check
+// again. Decoding in place saves a copy of the event and its allocation
+// (the fast path's closures make a local event escape).
+func decodeEventInto(data []byte, strict, validJSON bool, e *event.Event) error {
+	if (validJSON || gjson.ValidBytes(data)) && fastDecodeEvent(data, e) {
+		return nil
 	}
-	e = event.Event{}
+	*e = event.Event{}
 	if !strict {
-		err := json.Unmarshal(data, &e) // before e is read for the return
-		return e, err
+		return json.Unmarshal(data, e)
 	}
 	if !json.Valid(data) {
-		return event.Event{}, json.Unmarshal(data, &e) // the syntax error, as Unmarshal words it
+		var syntax event.Event
+		return json.Unmarshal(data, &syntax) // the syntax error, as Unmarshal words it
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return event.Event{}, err
+	if err := dec.Decode(e); err != nil {
+		*e = event.Event{}
+		return err
 	}
-	return e, nil
+	return nil
 }
 
 // splitBatch returns the events of a batch body, {"events":[...]}, as
@@ -58,7 +63,8 @@ func splitBatch(body []byte) ([][]byte, bool) {
 	if !gjson.ValidBytes(body) {
 		return nil, false
 	}
-	root := gjson.ParseBytes(body)
+	// Nothing of root outlives this call: no copy of the body.
+	root := gjson.Parse(unsafeString(body))
 	if !root.IsObject() {
 		return nil, false
 	}
@@ -86,11 +92,22 @@ func splitBatch(body []byte) ([][]byte, bool) {
 	return out, ok
 }
 
+// unsafeString is b as a string without a copy; b must not change while
+// the string is in use.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // fastDecodeEvent fills e from data, valid JSON, when data is an object of
 // known fields, each once, with values of their JSON type; false means "ask
 // encoding/json" (e is then partly filled).
+//
+// e's strings share data's memory instead of a copy of each event (gjson's
+// ParseBytes copies its input whole: the largest allocation of a decode,
+// made for every event by both the receiver and the consumer). data must
+// not change afterwards; neither caller's does: the receiver's is a slice
+// of the request body, published as it is, the consumer's a JetStream
+// message's own payload.
 func fastDecodeEvent(data []byte, e *event.Event) bool {
-	root := gjson.ParseBytes(data)
+	root := gjson.Parse(unsafeString(data))
 	if !root.IsObject() {
 		return false
 	}

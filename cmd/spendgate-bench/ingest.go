@@ -53,6 +53,8 @@ func benchIngest(ctx context.Context, args []string) error {
 	rate := fs.Int("rate", 10_000, "events/s for the lag run")
 	dur := fs.Duration("duration", 5*time.Second, "length of the lag run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	procsProfile := fs.String("procs-cpuprofile", "", "file name prefix for CPU profiles of each spendgate ingest process of the OS-process runs (from its --pprof-addr), over --procs-profile-seconds from the first POST")
+	procsProfileSeconds := fs.Int("procs-profile-seconds", 10, "length of the --procs-cpuprofile profiles")
 	consumers := fs.String("consumers", "1,2,3", "end-to-end runs through spendgate ingest OS processes with these numbers of consumer processes (empty: none)")
 	partitions := fs.Int("partitions", 6, "partitions of the OS-process runs' streams, shared out among the consumers")
 	bin := fs.String("spendgate-bin", "", "spendgate binary for the OS-process runs (default: spendgate next to this executable, else on PATH)")
@@ -303,7 +305,8 @@ func benchIngest(ctx context.Context, args []string) error {
 	pgDSN.Path = "/" + db
 	defer dropPostgresDatabase(*pgAdmin, db)
 	runner := &ingestProcsRun{bin: *bin, natsURL: *natsURL, chAddr: *chAddr, chDB: db, pgDSN: pgDSN.String(), partitions: *partitions,
-		batch: *consumerBatch, batchWait: *batchWait, conn: conn, bodies: bodies, events: *n, senders: *senders, lanes: *lanes}
+		batch: *consumerBatch, batchWait: *batchWait, conn: conn, bodies: bodies, events: *n, senders: *senders, lanes: *lanes,
+		profile: *procsProfile, profileSeconds: *procsProfileSeconds}
 	var results []ingestProcsResult
 	for _, k := range strings.Split(*consumers, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(k))

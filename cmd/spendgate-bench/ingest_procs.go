@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +32,11 @@ type ingestProcsRun struct {
 	conn                   driver.Conn
 	bodies                 [][]byte // the events, as HTTP batches
 	events, senders, lanes int
+	// profile, when set, is the file name prefix of CPU profiles of each
+	// process over the sending (see profileSeconds), fetched from its
+	// --pprof-addr: <profile>-c<consumers>-receiver.pprof, …-consumer<i>.pprof.
+	profile        string
+	profileSeconds int
 }
 
 type ingestProcsResult struct {
@@ -69,14 +75,30 @@ func (r *ingestProcsRun) run(ctx context.Context, consumers int, prefix string) 
 			_ = p.Wait()
 		}
 	}()
-	start := func(consume string) (*exec.Cmd, string, error) {
+	freeAddr := func() (string, error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		defer ln.Close()
+		return ln.Addr().String(), nil
+	}
+	var pprofAddrs []string
+	start := func(consume string) (*exec.Cmd, string, error) {
+		addr, err := freeAddr()
 		if err != nil {
 			return nil, "", err
 		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.CommandContext(ctx, r.bin, append([]string{"ingest", "--listen", addr, "--consume-partitions", consume}, common...)...)
+		args := []string{"ingest", "--listen", addr, "--consume-partitions", consume}
+		if r.profile != "" {
+			pprofAddr, err := freeAddr()
+			if err != nil {
+				return nil, "", err
+			}
+			pprofAddrs = append(pprofAddrs, pprofAddr)
+			args = append(args, "--pprof-addr", pprofAddr)
+		}
+		cmd := exec.CommandContext(ctx, r.bin, append(args, common...)...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		cmd.Env = append(os.Environ(), "SPENDGATE_LOG_LEVEL=WARN")
@@ -124,6 +146,15 @@ func (r *ingestProcsRun) run(ctx context.Context, consumers int, prefix string) 
 		return c
 	}
 
+	var profiles sync.WaitGroup
+	for i, a := range pprofAddrs {
+		name := fmt.Sprintf("%s-c%d-receiver.pprof", r.profile, consumers)
+		if i > 0 {
+			name = fmt.Sprintf("%s-c%d-consumer%d.pprof", r.profile, consumers, i)
+		}
+		profiles.Go(func() { fetchProfile(ctx, a, r.profileSeconds, name) })
+	}
+	defer profiles.Wait()
 	recv0, cons0, cpu0 := procCPUOf(recv), sum(cons), sampleCPU()
 	t0 := time.Now()
 	if err := r.send(ctx, "http://"+addr+"/internal/v1/events"); err != nil {
@@ -139,6 +170,31 @@ func (r *ingestProcsRun) run(ctx context.Context, consumers int, prefix string) 
 	res.receiver, res.consumer, res.cpu = procCPUOf(recv)-recv0, sum(cons)-cons0, sampleCPU().since(cpu0)
 	res.rate = float64(r.events) / res.took.Seconds()
 	return res, nil
+}
+
+// fetchProfile writes a CPU profile of the process serving pprof at addr,
+// seconds long, to file; a failure is printed, not fatal.
+func fetchProfile(ctx context.Context, addr string, seconds int, file string) {
+	err := func() error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}()
+	if err != nil {
+		fmt.Printf("profile %s: %v\n", file, err)
+	}
 }
 
 // send posts every batch with the configured number of senders.

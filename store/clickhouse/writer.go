@@ -33,6 +33,8 @@ type Writer struct {
 	// Lanes is how many inserts into usage_events one Write runs at once
 	// (a Write of fewer than 2·MinLaneEvents events uses one).
 	Lanes int
+	// buffers holds *columnBuffers, one per lane writing.
+	buffers sync.Pool
 }
 
 // MinLaneEvents is the smallest lane worth its own INSERT.
@@ -219,12 +221,20 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
 	}
 	now := time.Now().UTC()
+	buf, _ := w.buffers.Get().(*columnBuffers)
+	if buf == nil {
+		buf = &columnBuffers{}
+	}
 	for i, c := range cols {
-		if err := batch.Column(i).Append(c.values(rows, now)); err != nil {
+		if err := batch.Column(i).Append(c.values(rows, now, buf)); err != nil {
+			buf.release()
+			w.buffers.Put(buf)
 			_ = batch.Abort()
 			return 0, fmt.Errorf("clickhouse: append %s.%s: %w", table, c.name, err)
 		}
 	}
+	buf.release()
+	w.buffers.Put(buf)
 	if err := batch.Send(); err != nil {
 		return 0, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
 	}

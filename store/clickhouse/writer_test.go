@@ -215,3 +215,63 @@ func migratedDB(t *testing.T) (driver.Conn, string) {
 	testenv.Must(t, Migrate(context.Background(), conn, db), "migrate")
 	return conn, db
 }
+
+// The column slices are reused column after column, lane by lane and batch
+// after batch: every row of a large batch written in two lanes, then of a
+// small one, keeps its own values (a slice still held by the driver, or
+// filled for the wrong column, would show as another row's or column's
+// values).
+func TestWriterColumnBuffersReusedAcrossBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn, db := migratedDB(t)
+	w := NewWriter(conn, db)
+	w.Lanes = 2
+	tenant := uuid.NewString()
+	now := time.Now().UTC().Truncate(time.Second)
+	distinct := func(evs []spend.PricedEvent, tag string) []spend.PricedEvent {
+		for i := range evs {
+			e := &evs[i]
+			e.Event.ModelRequested = fmt.Sprintf("%s-model-%d", tag, i)
+			e.Event.RawUsage = fmt.Sprintf(`{"n":%d,"tag":%q}`, i, tag)
+			e.Event.Usage.Input = int64(i)
+			e.Event.LatencyMs = int64(i % 1000)
+			e.Event.Dimensions = map[string]string{"row": fmt.Sprint(i), tag: "x"}
+			e.Cost.ListNanoUSD = int64(7 * i)
+		}
+		return evs
+	}
+	batches := [][]spend.PricedEvent{
+		distinct(benchEvents(2*MinLaneEvents+300, tenant, now), "big"),
+		distinct(benchEvents(3, tenant, now.Add(time.Second)), "small"),
+	}
+	want := map[string]string{}
+	for _, b := range batches {
+		if n, err := w.Write(ctx, b); err != nil || n != len(b) {
+			t.Fatalf("write: %d of %d, %v", n, len(b), err)
+		}
+		for _, e := range b {
+			want[e.Event.EventID] = fmt.Sprint(e.Event.ModelRequested, e.Event.RawUsage, e.Event.Usage.Input, e.Event.LatencyMs,
+				e.Cost.ListNanoUSD, fmt.Sprint(dims(e.Event.Dimensions)))
+		}
+	}
+	rows, err := conn.Query(ctx, `SELECT event_id, model_requested, raw_usage, input, latency_ms, list_cost_nano_usd, dim_names, dim_values
+		FROM `+db+`.usage_events`)
+	testenv.Must(t, err, "read back")
+	defer rows.Close()
+	got := 0
+	for rows.Next() {
+		var id, model, raw string
+		var input, list int64
+		var latency uint32
+		var names, values []string
+		testenv.Must(t, rows.Scan(&id, &model, &raw, &input, &latency, &list, &names, &values), "scan")
+		if have := fmt.Sprint(model, raw, input, latency, list, fmt.Sprint(names, values)); have != want[id] {
+			t.Fatalf("event %s stored as %q, want %q", id, have, want[id])
+		}
+		got++
+	}
+	if got != len(want) {
+		t.Fatalf("%d rows stored, want %d", got, len(want))
+	}
+}
