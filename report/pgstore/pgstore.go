@@ -247,6 +247,31 @@ func (s *Store) RecordRun(ctx context.Context, r Run) error {
 	return nil
 }
 
+// DeliveredChannels lists the channels that already got the scheduled
+// report of slot (a run that failed on another channel recorded them).
+func (s *Store) DeliveredChannels(ctx context.Context, tenantID, id string, slot time.Time) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT channel FROM report_channel_deliveries
+		WHERE tenant_id = $1 AND definition_id::text = $2 AND slot = $3 ORDER BY channel`, tenantID, id, slot)
+	if err != nil {
+		return nil, fmt.Errorf("report: delivered channels: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("report: delivered channels: %w", err)
+	}
+	return out, nil
+}
+
+// RecordChannel records that channel got the scheduled report of slot.
+func (s *Store) RecordChannel(ctx context.Context, tenantID, id string, slot time.Time, channel string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO report_channel_deliveries (definition_id, tenant_id, slot, channel)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, id, tenantID, slot, channel)
+	if err != nil {
+		return fmt.Errorf("report: record %s delivery: %w", channel, err)
+	}
+	return nil
+}
+
 // Runs lists a definition's sent reports, newest first.
 func (s *Store) Runs(ctx context.Context, tenantID, id string, limit int) ([]Run, error) {
 	rows, err := s.db.Query(ctx, `SELECT definition_id::text, tenant_id::text, slot, test, period_from, period_to, spend_nano_usd, channels, sent_at

@@ -437,12 +437,20 @@ func (s *Service) RunScheduled(ctx context.Context, tenantID, id string) (sent b
 }
 
 // deliver generates the report sent at slot and sends it everywhere, then
-// records it. An email or Slack failure fails the delivery (the scheduler
-// retries it with backoff; recipients that got it may get it again).
+// records it. An email or Slack failure fails the delivery and the scheduler
+// retries it with backoff; a scheduled report's channel that got it is
+// recorded at once, so the retry sends only to the channels still missing
+// (a test send goes to every channel each time).
 func (s *Service) deliver(ctx context.Context, d *report.Definition, slot time.Time, test bool) (Sent, error) {
 	p, err := d.PeriodAt(slot)
 	if err != nil {
 		return Sent{}, err
+	}
+	var delivered []string
+	if !test {
+		if delivered, err = s.cfg.Store.DeliveredChannels(ctx, d.TenantID, d.ID, slot); err != nil {
+			return Sent{}, err
+		}
 	}
 	r, err := s.cfg.Generator.Generate(ctx, d, p)
 	if err != nil {
@@ -450,20 +458,27 @@ func (s *Service) deliver(ctx context.Context, d *report.Definition, slot time.T
 	}
 	out := Sent{Period: p, SpendNanoUSD: r.Current.TenantNanoUSD}
 	var errs []error
-	if len(d.Emails) > 0 {
-		if err := s.email(ctx, d, r, test); err != nil {
+	send := func(channel string, wanted bool, f func(context.Context, *report.Definition, *report.Report, bool) error) {
+		if !wanted {
+			return
+		}
+		if slices.Contains(delivered, channel) {
+			out.Channels = append(out.Channels, channel)
+			return
+		}
+		if err := f(ctx, d, r, test); err != nil {
 			errs = append(errs, err)
-		} else {
-			out.Channels = append(out.Channels, "email")
+			return
+		}
+		out.Channels = append(out.Channels, channel)
+		if !test {
+			if err := s.cfg.Store.RecordChannel(ctx, d.TenantID, d.ID, slot, channel); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
-	if d.SlackWebhookURL != "" {
-		if err := s.slack(ctx, d, r, test); err != nil {
-			errs = append(errs, err)
-		} else {
-			out.Channels = append(out.Channels, "slack")
-		}
-	}
+	send("email", len(d.Emails) > 0, s.email)
+	send("slack", d.SlackWebhookURL != "", s.slack)
 	if err := errors.Join(errs...); err != nil {
 		return out, err
 	}

@@ -592,6 +592,43 @@ func TestFailedDeliveryIsRetriedAndSaysWhy(t *testing.T) {
 	}
 }
 
+// Email went out and Slack failed: the retry sends to Slack only, so the
+// email recipients get the report once.
+func TestRetryAfterOneChannelFailedSendsOnlyTheMissingOne(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	d := weekly(f.tenant)
+	d.SlackWebhookURL = f.slack.srv.URL + "/services/T/B/secret-part"
+	created, err := f.svc.Create(f.owner, d)
+	testenv.Must(t, err, "create")
+	f.backdate(t, created.ID)
+	f.slack.mu.Lock()
+	f.slack.fail = true
+	f.slack.mu.Unlock()
+	if _, err := f.svc.RunScheduled(context.Background(), f.tenant, created.ID); err == nil || !strings.Contains(err.Error(), "slack") {
+		t.Fatalf("first run: %v", err)
+	}
+	f.smtp.Wait(t, 1, 10*time.Second)
+	f.slack.mu.Lock()
+	f.slack.fail = false
+	f.slack.mu.Unlock()
+	if sent, err := f.svc.RunScheduled(context.Background(), f.tenant, created.ID); err != nil || !sent {
+		t.Fatalf("retry: %v %v", sent, err)
+	}
+	// A third run finds the slot sent and sends nothing.
+	if sent, err := f.svc.RunScheduled(context.Background(), f.tenant, created.ID); err != nil || sent {
+		t.Fatalf("third run: %v %v", sent, err)
+	}
+	if n, m := len(f.smtp.Messages()), len(f.slack.received()); n != 1 || m != 1 {
+		t.Fatalf("%d emails and %d Slack messages; want one of each", n, m)
+	}
+	runs, err := pgstore.New(f.pool).Runs(context.Background(), f.tenant, created.ID, 10)
+	testenv.Must(t, err, "runs")
+	if len(runs) != 1 || strings.Join(runs[0].Channels, ",") != "email,slack" {
+		t.Fatalf("runs %+v", runs)
+	}
+}
+
 // A team admin manages the reports of its team and sees no others; a
 // tenant viewer manages none (reports hold recipients).
 func TestScopedManagers(t *testing.T) {
