@@ -86,6 +86,13 @@ type slackSink struct {
 	fail   bool
 }
 
+// setFailing makes the webhook answer 404 no_service (true) or accept (false).
+func (s *slackSink) setFailing(fail bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = fail
+}
+
 func (s *slackSink) received() []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -573,16 +580,12 @@ func TestFailedDeliveryIsRetriedAndSaysWhy(t *testing.T) {
 	created, err := f.svc.Create(f.owner, d)
 	testenv.Must(t, err, "create")
 	f.backdate(t, created.ID)
-	f.slack.mu.Lock()
-	f.slack.fail = true
-	f.slack.mu.Unlock()
+	f.slack.setFailing(true)
 	_, err = f.svc.RunScheduled(context.Background(), f.tenant, created.ID)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 404 no_service") || strings.Contains(err.Error(), "secret-part") {
 		t.Fatalf("error %v", err)
 	}
-	f.slack.mu.Lock()
-	f.slack.fail = false
-	f.slack.mu.Unlock()
+	f.slack.setFailing(false)
 	// Not recorded as sent: the retry sends it.
 	if sent, err := f.svc.RunScheduled(context.Background(), f.tenant, created.ID); err != nil || !sent {
 		t.Fatalf("retry: %v %v", sent, err)
@@ -602,16 +605,12 @@ func TestRetryAfterOneChannelFailedSendsOnlyTheMissingOne(t *testing.T) {
 	created, err := f.svc.Create(f.owner, d)
 	testenv.Must(t, err, "create")
 	f.backdate(t, created.ID)
-	f.slack.mu.Lock()
-	f.slack.fail = true
-	f.slack.mu.Unlock()
+	f.slack.setFailing(true)
 	if _, err := f.svc.RunScheduled(context.Background(), f.tenant, created.ID); err == nil || !strings.Contains(err.Error(), "slack") {
 		t.Fatalf("first run: %v", err)
 	}
 	f.smtp.Wait(t, 1, 10*time.Second)
-	f.slack.mu.Lock()
-	f.slack.fail = false
-	f.slack.mu.Unlock()
+	f.slack.setFailing(false)
 	if sent, err := f.svc.RunScheduled(context.Background(), f.tenant, created.ID); err != nil || !sent {
 		t.Fatalf("retry: %v %v", sent, err)
 	}
