@@ -311,9 +311,10 @@ func guestOf(b testing.TB, vm types.VMContext) *guest {
 // BenchmarkFilterInterleaved compares CPU per request of the compiled
 // filter with the native plugin and, with SPENDGATE_FILTER_BASELINE_WASM,
 // another build, in alternating blocks of 500 requests (b.N rounds), each
-// after a collection of the Go heap: on a shared machine whose load
-// drifts, every mode sees the same drift, so the ratios hold where
-// separate runs' figures do not.
+// on a fresh host (the SDK's emulator is one per process) after a
+// collection of the Go heap: on a shared machine whose load drifts, every
+// mode sees the same drift, so the ratios hold where separate runs'
+// figures do not.
 func BenchmarkFilterInterleaved(b *testing.B) {
 	log.SetOutput(io.Discard)
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
@@ -323,7 +324,7 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 	}
 	type mode struct {
 		name string
-		host proxytest.HostEmulator
+		vm   types.VMContext
 		g    *guest
 		cpu  time.Duration
 	}
@@ -340,27 +341,28 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 	const block = 500
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
-			var modes []*mode
-			add := func(name string, vm types.VMContext, wasm bool) {
-				m := &mode{name: name, host: benchHost(b, vm)}
-				if wasm {
-					m.g = guestOf(b, vm)
-				}
-				runOn(b, m.host, m.g, k.body, k.ctype, k.chunks, 1)
-				modes = append(modes, m)
-			}
-			add("native", NewVMContext(), false)
+			modes := []*mode{{name: "native", vm: NewVMContext()}}
 			if p := os.Getenv("SPENDGATE_FILTER_BASELINE_WASM"); p != "" {
-				add("baseline", benchWasmVM(b, p), true)
+				modes = append(modes, &mode{name: "baseline", vm: benchWasmVM(b, p)})
 			}
-			add("wasm", benchWasmVM(b, wasmPath), true)
+			modes = append(modes, &mode{name: "wasm", vm: benchWasmVM(b, wasmPath)})
+			for _, m := range modes[1:] {
+				m.g = guestOf(b, m.vm)
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for _, m := range modes {
+					opt := proxytest.NewEmulatorOption().WithVMContext(m.vm).WithPluginConfiguration([]byte(`{"service_token":"svc-token","flush_interval_ms":100,"batch_max_events":100,"max_buffered_events":10000}`))
+					host, reset := proxytest.NewHostEmulator(opt)
+					if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
+						b.Fatalf("plugin did not start: %v", st)
+					}
+					runOn(b, host, m.g, k.body, k.ctype, k.chunks, 1) // the policy cache
 					runtime.GC()
 					cpu0 := processCPU()
-					runOn(b, m.host, m.g, k.body, k.ctype, k.chunks, block)
+					runOn(b, host, m.g, k.body, k.ctype, k.chunks, block)
 					m.cpu += processCPU() - cpu0
+					reset()
 				}
 			}
 			b.StopTimer()
