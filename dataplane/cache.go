@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spendgate/spendgate/policy"
@@ -42,6 +43,30 @@ func PolicyCacheKey(key string) CacheKey {
 	k.Name = "spendgate.policy." + hexString(k.Digest[:])
 	k.Negative = "spendgate.policy.negative." + strconv.Itoa(int(binary.BigEndian.Uint32(sum[16:20])%NegativeCacheSlots))
 	return k
+}
+
+// PolicyKeys remembers the cache keys of the spendgate keys a host has
+// seen, so a call of a key in use does not hash it and format the entry
+// names again (under TinyGo, half a dozen heap objects per call). At most
+// MaxPolicyMemo keys are kept; past that it starts over. Not safe for
+// concurrent use (one per VM). The zero value is ready.
+type PolicyKeys struct {
+	keys map[string]*CacheKey
+}
+
+// For returns key's cache key (PolicyCacheKey), shared by every call of
+// the key: read only.
+func (m *PolicyKeys) For(key string) *CacheKey {
+	if k, ok := m.keys[key]; ok {
+		return k
+	}
+	k := PolicyCacheKey(key)
+	if m.keys == nil || len(m.keys) >= MaxPolicyMemo {
+		m.keys = make(map[string]*CacheKey)
+	}
+	// A copy: the host's key may be a view of a buffer it reuses.
+	m.keys[strings.Clone(key)] = &k
+	return &k
 }
 
 // PricedCacheKey is the cache key of whether provider's model is priced for

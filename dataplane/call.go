@@ -395,15 +395,16 @@ func (c *Call) Metered() bool { return c.attributed && c.Route.Metered() }
 
 // UsageEvent is the event of a call that was forwarded: status 0 and an
 // empty result when no answer came. It carries the reservation id, which
-// ingest settles. nil for calls that record no usage (fail-open,
-// unmetered).
-func (c *Call) UsageEvent(status int, res *meter.Result, ttfb, latency time.Duration, requestID string) *event.Event {
+// ingest settles. ok is false for calls that record no usage (fail-open,
+// unmetered). A value, not a pointer: the outbox copies it anyway, and
+// under TinyGo a returned pointer is one more heap object per call.
+func (c *Call) UsageEvent(status int, res *meter.Result, ttfb, latency time.Duration, requestID string) (e event.Event, ok bool) {
 	if !c.Metered() {
-		return nil
+		return event.Event{}, false
 	}
-	e := c.Call.UsageEvent(c.cfg.EventID(), status, res, ttfb, latency, requestID)
+	e = c.Call.UsageEvent(c.cfg.EventID(), status, res, ttfb, latency, requestID)
 	e.ReservationID = c.ReservationID
-	return &e
+	return e, true
 }
 
 // FailedBeforeUsage is called when a forwarded call ended without any

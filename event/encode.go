@@ -1,7 +1,6 @@
 package event
 
 import (
-	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -34,11 +33,22 @@ func AppendJSON(dst []byte, e *Event) []byte {
 	dst = appendStrField(dst, "service_tier", e.ServiceTier, true)
 	if len(e.Dimensions) > 0 {
 		dst = append(dst, `,"dimensions":{`...)
-		keys := make([]string, 0, len(e.Dimensions))
-		for k := range e.Dimensions {
-			keys = append(keys, k)
+		// Up to maxStackKeys sorted by insertion in an array on the stack,
+		// with no sort.Interface: the Envoy filter encodes every event
+		// under TinyGo, where each boxing and each slice is a heap object.
+		var buf [maxStackKeys]string
+		keys := buf[:0]
+		if len(e.Dimensions) > maxStackKeys {
+			keys = make([]string, 0, len(e.Dimensions))
 		}
-		sort.Strings(keys)
+		for k := range e.Dimensions {
+			i := len(keys)
+			keys = append(keys, k)
+			for ; i > 0 && keys[i-1] > k; i-- {
+				keys[i] = keys[i-1]
+			}
+			keys[i] = k
+		}
 		for i, k := range keys {
 			if i > 0 {
 				dst = append(dst, ',')
@@ -64,6 +74,10 @@ func AppendJSON(dst []byte, e *Event) []byte {
 	dst = appendStrField(dst, "trace_id", e.TraceID, true)
 	return append(dst, '}')
 }
+
+// maxStackKeys is how many dimensions AppendJSON sorts in an array on the
+// stack (a call has at most 16).
+const maxStackKeys = 16
 
 // AppendBatch appends the ingest wire format {"events":[...]}.
 func AppendBatch(dst []byte, evs []Event) []byte {

@@ -3,6 +3,9 @@ package event
 import (
 	"encoding/json"
 	"reflect"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +98,30 @@ func FuzzAppendJSONRoundTrip(f *testing.F) {
 			t.Fatalf("round trip:\n got  %+v\n want %+v\n json %s", got, want, b)
 		}
 	})
+}
+
+// TestAppendJSONSortsDimensions: dimensions are written in name order,
+// whether sorted on the stack (up to 16) or not (more).
+func TestAppendJSONSortsDimensions(t *testing.T) {
+	for _, n := range []int{1, 3, maxStackKeys, maxStackKeys + 4} {
+		e := sample()
+		e.Dimensions = map[string]string{}
+		var names []string
+		for i := 0; i < n; i++ {
+			name := string(rune('z'-i)) + strconv.Itoa(i)
+			e.Dimensions[name] = "v"
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		var want strings.Builder
+		for i, name := range names {
+			if i > 0 {
+				want.WriteByte(',')
+			}
+			want.WriteString(`"` + name + `":"v"`)
+		}
+		if got := string(AppendJSON(nil, &e)); !strings.Contains(got, `"dimensions":{`+want.String()+`}`) {
+			t.Errorf("%d dimensions: %s", n, got)
+		}
+	}
 }

@@ -564,9 +564,9 @@ func (g *Gateway) forward(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if call.CountTokens {
 		g.addRateTokens(call.Answer(), &res) // before the event: whoever sees the event sees the count
 	}
-	if e := call.UsageEvent(resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID.String()); e != nil {
+	if e, ok := call.UsageEvent(resp.StatusCode, &res, ttfb, time.Since(call.Start), reqID.String()); ok {
 		e.TraceID = rec.TraceID
-		g.events.Add(*e)
+		g.events.Add(e)
 	}
 	if msp != nil {
 		msp.SetAttributes(attribute.Bool("spendgate.usage_complete", ended), attribute.Int64("spendgate.input_tokens", res.Tokens.Input),
@@ -580,9 +580,9 @@ func (g *Gateway) failedBeforeUsage(call *dataplane.Call, rec *CallRecord) {
 	if id := call.FailedBeforeUsage(); id != "" {
 		g.release(id)
 	}
-	if e := call.UsageEvent(0, &meter.Result{}, 0, time.Since(call.Start), ""); e != nil {
+	if e, ok := call.UsageEvent(0, &meter.Result{}, 0, time.Since(call.Start), ""); ok {
 		e.TraceID = rec.TraceID
-		g.events.Add(*e)
+		g.events.Add(e)
 	}
 }
 
@@ -596,9 +596,9 @@ func (g *Gateway) upstreamFailed(ctx context.Context, w http.ResponseWriter, cal
 	if id := call.FailedBeforeUsage(); id != "" {
 		g.release(id)
 	}
-	if e := call.UsageEvent(status, &meter.Result{}, 0, time.Since(call.Start), ""); e != nil {
+	if e, ok := call.UsageEvent(status, &meter.Result{}, 0, time.Since(call.Start), ""); ok {
 		e.TraceID = rec.TraceID
-		g.events.Add(*e)
+		g.events.Add(e)
 	}
 }
 

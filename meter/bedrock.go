@@ -16,8 +16,8 @@ func (m *ResponseMeter) readBedrockBody(r gjson.Result) {
 	if usage.IsBedrockUsage(r) {
 		m.noteUsage(r)
 	}
-	m.noteUsage(r.Get("usage"))
-	m.noteID(r.Get("id"))
+	m.noteUsage(usage.Get(r, "usage"))
+	m.noteID(usage.Get(r, "id"))
 }
 
 // eventStreamMessage handles one message of a Bedrock stream:
@@ -40,7 +40,7 @@ func (m *ResponseMeter) eventStreamMessage(msg *EventStreamMessage) {
 	switch msg.EventType {
 	case "chunk":
 		r := parseInPlace(msg.Payload)
-		b64 := r.Get("bytes")
+		b64 := usage.Get(r, "bytes")
 		if b64.Type != gjson.String {
 			return
 		}
@@ -53,7 +53,7 @@ func (m *ResponseMeter) eventStreamMessage(msg *EventStreamMessage) {
 		m.bedrockChunk(decoded)
 	case "metadata":
 		r := parseInPlace(msg.Payload)
-		m.noteUsage(r.Get("usage"))
+		m.noteUsage(usage.Get(r, "usage"))
 		m.res.Complete = true
 	}
 }
@@ -64,18 +64,18 @@ func (m *ResponseMeter) bedrockChunk(c []byte) {
 	if !r.IsObject() {
 		return
 	}
-	if metrics := r.Get("amazon-bedrock-invocationMetrics"); metrics.IsObject() {
+	if metrics := usage.Get(r, "amazon-bedrock-invocationMetrics"); metrics.IsObject() {
 		m.noteUsage(metrics)
 		m.res.Complete = true
 	}
-	switch r.Get("type").Str {
+	switch usage.Get(r, "type").Str {
 	case "message_start": // Anthropic
-		msg := r.Get("message")
-		m.noteID(msg.Get("id"))
-		m.noteUsage(msg.Get("usage"))
+		msg := usage.Get(r, "message")
+		m.noteID(usage.Get(msg, "id"))
+		m.noteUsage(usage.Get(msg, "usage"))
 	case "message_delta":
-		m.noteUsage(r.Get("usage"))
+		m.noteUsage(usage.Get(r, "usage"))
 	}
 	// Amazon Nova: {"metadata":{"usage":{...}}}.
-	m.noteUsage(r.Get("metadata.usage"))
+	m.noteUsage(usage.Get(r, "metadata.usage"))
 }

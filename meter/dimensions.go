@@ -62,10 +62,18 @@ func ValidDimensionName(dim string) error {
 	return nil
 }
 
-// MergeDimensions overlays request dimensions on a key's defaults.
+// MergeDimensions overlays request dimensions on a key's defaults. When
+// one side is empty the other is returned as it is, not copied (a call's
+// dimensions, like a policy answer's, are only ever read): the common call
+// sets no dimension headers, or its key has no defaults.
 func MergeDimensions(defaults, request map[string]string) (map[string]string, error) {
-	if len(defaults) == 0 && len(request) == 0 {
+	switch {
+	case len(defaults) == 0 && len(request) == 0:
 		return nil, nil
+	case len(request) == 0 && len(defaults) <= MaxDimensions:
+		return defaults, nil
+	case len(defaults) == 0 && len(request) <= MaxDimensions:
+		return request, nil
 	}
 	out := make(map[string]string, len(defaults)+len(request))
 	for k, v := range defaults {

@@ -1,10 +1,13 @@
 package meter
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -512,6 +515,47 @@ func TestDimensions(t *testing.T) {
 	if err != nil || merged["env"] != "prod" || merged["team"] != "search" {
 		t.Fatalf("%v %v", merged, err)
 	}
+	many := map[string]string{}
+	for i := 0; i <= MaxDimensions; i++ {
+		many["d"+strconv.Itoa(i)] = "v"
+	}
+	one := map[string]string{"team": "search"}
+	for name, tt := range map[string]struct {
+		defaults, request map[string]string
+		want              map[string]string
+		err               bool
+	}{
+		"neither side":                  {nil, nil, nil, false},
+		"defaults only":                 {one, nil, one, false},
+		"request only":                  {nil, one, one, false},
+		"too many defaults, none asked": {many, nil, nil, true},
+		"too many asked, no defaults":   {nil, many, nil, true},
+		"too many together":             {many, one, nil, true},
+	} {
+		got, err := MergeDimensions(tt.defaults, tt.request)
+		if (err != nil) != tt.err || !maps.Equal(got, tt.want) {
+			t.Errorf("%s: %v %v", name, got, err)
+		}
+	}
+}
+
+// TestIndexMatchesBytesIndex: the SSE scanners' index is bytes.Index.
+func TestIndexMatchesBytesIndex(t *testing.T) {
+	for _, c := range [][2]string{{"", ""}, {"abc", ""}, {"", "a"}, {"abc", "c"}, {"aab", "ab"}, {`{"usage":1,"usage2"}`, `"usage`},
+		{`"f"fi"finish_reason"`, `"finish_reason"`}, {"ab", "abc"}, {"xxabxab", "ab"}} {
+		if got, want := index([]byte(c[0]), []byte(c[1])), bytes.Index([]byte(c[0]), []byte(c[1])); got != want {
+			t.Errorf("index(%q, %q) = %d, bytes.Index %d", c[0], c[1], got, want)
+		}
+	}
+}
+
+func FuzzIndexMatchesBytesIndex(f *testing.F) {
+	f.Add([]byte(`{"usage":null,"x":{"usage":{}}}`), []byte(`"usage`))
+	f.Fuzz(func(t *testing.T, s, sep []byte) {
+		if got, want := index(s, sep), bytes.Index(s, sep); got != want {
+			t.Fatalf("index(%q, %q) = %d, bytes.Index %d", s, sep, got, want)
+		}
+	})
 }
 
 func TestNewEventID(t *testing.T) {

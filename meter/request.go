@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/spendgate/spendgate/usage"
 )
 
 // RequestInfo is what the core reads from a request body.
@@ -79,58 +81,69 @@ func parseRequest(rt *Route, body []byte) RequestInfo {
 	}
 	// One pass over the top-level members; the body is read in place (it
 	// can be megabytes of prompt), only the few strings kept are copied.
-	var maxTokens, maxCompletion, maxOutput int64
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "model":
-			info.Model = strings.Clone(v.String())
-		case "stream":
-			info.Stream = v.Type == gjson.True
-		case "max_tokens":
-			maxTokens = v.Int()
-		case "max_completion_tokens":
-			maxCompletion = v.Int()
-		case "max_output_tokens":
-			maxOutput = v.Int()
-		case "max_gen_len", "max_new_tokens": // Bedrock: Meta Llama, Amazon Nova
-			maxOutput = v.Int()
-		case "inferenceConfig": // Bedrock Converse (maxTokens), Nova InvokeModel (max_new_tokens)
-			if n := v.Get("maxTokens").Int(); n > 0 {
-				maxOutput = n
-			} else if n := v.Get("max_new_tokens").Int(); n > 0 {
-				maxOutput = n
-			}
-		case "textGenerationConfig": // Bedrock: Amazon Titan
-			maxOutput = v.Get("maxTokenCount").Int()
-		case "service_tier":
-			info.ServiceTier = strings.Clone(v.String())
-		case "stream_options":
-			info.StreamUsageRequested = false
-			v.ForEach(func(ok, ov gjson.Result) bool {
-				if ok.Str == "include_usage" {
-					info.StreamUsageRequested = ov.Type == gjson.True
-				}
-				return true
-			})
-		case "n":
-			if n := v.Int(); n > 0 && info.Images > 0 {
-				info.Images = n
-			}
-		case "input":
-			if rt.Operation == OpAudioSpeech && v.Type == gjson.String {
-				info.InputCharacters = int64(utf8.RuneCountInString(v.Str))
-			}
-		}
-		return true
-	})
-	for _, n := range [...]int64{maxTokens, maxCompletion, maxOutput} {
+	// The scan's state is one object, not variables the callback captures:
+	// TinyGo puts each captured variable on the heap.
+	sc := requestScan{rt: rt, info: info}
+	gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body))).ForEach(sc.member)
+	info = sc.info
+	for _, n := range [...]int64{sc.maxTokens, sc.maxCompletion, sc.maxOutput} {
 		if n > 0 {
 			info.MaxTokens = n
 			break
 		}
 	}
 	return info
+}
+
+// requestScan is parseRequest's pass over a JSON body's members.
+type requestScan struct {
+	rt                                  *Route
+	info                                RequestInfo
+	maxTokens, maxCompletion, maxOutput int64
+}
+
+func (s *requestScan) member(k, v gjson.Result) bool {
+	switch k.Str {
+	case "model":
+		s.info.Model = strings.Clone(v.String())
+	case "stream":
+		s.info.Stream = v.Type == gjson.True
+	case "max_tokens":
+		s.maxTokens = v.Int()
+	case "max_completion_tokens":
+		s.maxCompletion = v.Int()
+	case "max_output_tokens":
+		s.maxOutput = v.Int()
+	case "max_gen_len", "max_new_tokens": // Bedrock: Meta Llama, Amazon Nova
+		s.maxOutput = v.Int()
+	case "inferenceConfig": // Bedrock Converse (maxTokens), Nova InvokeModel (max_new_tokens)
+		if n := usage.Get(v, "maxTokens").Int(); n > 0 {
+			s.maxOutput = n
+		} else if n := usage.Get(v, "max_new_tokens").Int(); n > 0 {
+			s.maxOutput = n
+		}
+	case "textGenerationConfig": // Bedrock: Amazon Titan
+		s.maxOutput = usage.Get(v, "maxTokenCount").Int()
+	case "service_tier":
+		s.info.ServiceTier = strings.Clone(v.String())
+	case "stream_options":
+		s.info.StreamUsageRequested = false
+		v.ForEach(func(ok, ov gjson.Result) bool {
+			if ok.Str == "include_usage" {
+				s.info.StreamUsageRequested = ov.Type == gjson.True
+			}
+			return true
+		})
+	case "n":
+		if n := v.Int(); n > 0 && s.info.Images > 0 {
+			s.info.Images = n
+		}
+	case "input":
+		if s.rt.Operation == OpAudioSpeech && v.Type == gjson.String {
+			s.info.InputCharacters = int64(utf8.RuneCountInString(v.Str))
+		}
+	}
+	return true
 }
 
 // multipartField finds a small form field in a multipart body (audio

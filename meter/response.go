@@ -262,30 +262,40 @@ func (m *ResponseMeter) readJSONBody(r gjson.Result) {
 		})
 		return
 	}
-	modelKey, idKey, usageKey := "model", "id", "usage"
+	// The pass's state is one object, not variables the callback captures:
+	// TinyGo puts each captured variable on the heap.
+	sc := bodyScan{m: m, modelKey: "model", idKey: "id", usageKey: "usage"}
 	if m.style == StyleGemini {
-		modelKey, idKey, usageKey = "modelVersion", "responseId", "usageMetadata"
+		sc.modelKey, sc.idKey, sc.usageKey = "modelVersion", "responseId", "usageMetadata"
 	}
-	var duration gjson.Result
-	r.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case usageKey:
-			m.noteUsage(v)
-		case modelKey:
-			m.noteModel(v)
-		case idKey:
-			m.noteID(v)
-		case "response":
-			// Responses API events wrap the response object.
-			if m.operation == OpResponses && v.IsObject() {
-				m.readJSONBody(v)
-			}
-		case "duration":
-			duration = v
+	r.ForEach(sc.member)
+	m.noteDuration(sc.duration)
+}
+
+// bodyScan is readJSONBody's pass over a JSON body's members.
+type bodyScan struct {
+	m                         *ResponseMeter
+	modelKey, idKey, usageKey string
+	duration                  gjson.Result
+}
+
+func (s *bodyScan) member(k, v gjson.Result) bool {
+	switch k.Str {
+	case s.usageKey:
+		s.m.noteUsage(v)
+	case s.modelKey:
+		s.m.noteModel(v)
+	case s.idKey:
+		s.m.noteID(v)
+	case "response":
+		// Responses API events wrap the response object.
+		if s.m.operation == OpResponses && v.IsObject() {
+			s.m.readJSONBody(v)
 		}
-		return true
-	})
-	m.noteDuration(duration)
+	case "duration":
+		s.duration = v
+	}
+	return true
 }
 
 // readHead takes model and id (and a transcription's duration) from the
@@ -510,20 +520,59 @@ func (m *ResponseMeter) processLine(line []byte) {
 			value = value[1:]
 		}
 	}
-	switch string(field) {
-	case "data":
+	// Compared as bytes: under TinyGo, string(field) in a switch copies.
+	switch {
+	case isField(field, "data"):
 		if m.hasData {
 			m.data = append(m.data, '\n')
 		}
 		m.data = append(m.data, value...)
 		m.hasData = true
-	case "event":
+	case isField(field, "event"):
 		m.eventName = append(m.eventName[:0], value...)
 	}
 }
 
+// isField reports b == name without converting b (TinyGo copies
+// string(b) even in a comparison).
+func isField(b []byte, name string) bool {
+	if len(b) != len(name) {
+		return false
+	}
+	for i := range b {
+		if b[i] != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// index is bytes.Index without its bytes.Equal, which TinyGo compiles to
+// string(a) == string(b), two copies at every place the first two bytes
+// match: the SSE path looks for keys in every event.
+func index(s, sep []byte) int {
+	n := len(sep)
+	if n == 0 {
+		return 0
+	}
+	for i := 0; i+n <= len(s); i++ {
+		j := bytes.IndexByte(s[i:len(s)-n+1], sep[0])
+		if j < 0 {
+			return -1
+		}
+		i += j
+		k := 1
+		for k < n && s[i+k] == sep[k] {
+			k++
+		}
+		if k == n {
+			return i
+		}
+	}
+	return -1
+}
+
 var (
-	doneMarker  = []byte("[DONE]")
 	usageKey    = []byte(`"usage`) // matches "usage" and "usageMetadata"
 	finishKey   = []byte(`"finishReason"`)
 	typeMsgStop = []byte(`"message_stop"`)
@@ -536,7 +585,7 @@ func (m *ResponseMeter) dispatch() {
 	data := m.data
 	m.data = m.data[:0]
 	m.hasData = false
-	if bytes.Equal(data, doneMarker) {
+	if isField(data, "[DONE]") {
 		m.res.Complete = true
 		return
 	}
@@ -547,7 +596,7 @@ func (m *ResponseMeter) dispatch() {
 	hasUsage := hasUsageObject(data)
 	switch m.style {
 	case StyleAnthropic:
-		if bytes.Contains(data, typeMsgStop) || string(m.eventName) == "message_stop" {
+		if index(data, typeMsgStop) >= 0 || isField(m.eventName, "message_stop") {
 			m.res.Complete = true
 			return
 		}
@@ -555,23 +604,23 @@ func (m *ResponseMeter) dispatch() {
 			return
 		}
 		r := parseInPlace(data)
-		if r.Get("type").Str == "message_start" {
-			msg := r.Get("message")
-			m.noteModel(msg.Get("model"))
-			m.noteID(msg.Get("id"))
-			m.noteUsage(msg.Get("usage"))
+		if usage.Get(r, "type").Str == "message_start" {
+			msg := usage.Get(r, "message")
+			m.noteModel(usage.Get(msg, "model"))
+			m.noteID(usage.Get(msg, "id"))
+			m.noteUsage(usage.Get(msg, "usage"))
 			return
 		}
-		m.noteUsage(r.Get("usage"))
+		m.noteUsage(usage.Get(r, "usage"))
 	case StyleGemini:
-		if !hasUsage && !needModel && !bytes.Contains(data, finishKey) {
+		if !hasUsage && !needModel && index(data, finishKey) < 0 {
 			return
 		}
 		r := parseInPlace(data)
-		m.noteUsage(r.Get("usageMetadata"))
-		m.noteModel(r.Get("modelVersion"))
-		m.noteID(r.Get("responseId"))
-		if bytes.Contains(data, finishKey) {
+		m.noteUsage(usage.Get(r, "usageMetadata"))
+		m.noteModel(usage.Get(r, "modelVersion"))
+		m.noteID(usage.Get(r, "responseId"))
+		if index(data, finishKey) >= 0 {
 			m.res.Complete = true
 		}
 	default:
@@ -580,15 +629,15 @@ func (m *ResponseMeter) dispatch() {
 				return
 			}
 			r := parseInPlace(data)
-			resp := r.Get("response")
-			m.noteModel(resp.Get("model"))
-			m.noteID(resp.Get("id"))
-			switch r.Get("type").Str {
+			resp := usage.Get(r, "response")
+			m.noteModel(usage.Get(resp, "model"))
+			m.noteID(usage.Get(resp, "id"))
+			switch usage.Get(r, "type").Str {
 			case "response.completed", "response.incomplete", "response.failed":
 				// Each terminal event carries the final usage: an
 				// incomplete response (max_output_tokens reached) is billed
 				// for what it produced.
-				m.noteUsage(resp.Get("usage"))
+				m.noteUsage(usage.Get(resp, "usage"))
 				m.res.Complete = true
 			}
 			return
@@ -600,13 +649,13 @@ func (m *ResponseMeter) dispatch() {
 			return
 		}
 		r := parseInPlace(data)
-		m.noteModel(r.Get("model"))
-		m.noteID(r.Get("id"))
-		if u := r.Get("usage"); u.IsObject() {
+		m.noteModel(usage.Get(r, "model"))
+		m.noteID(usage.Get(r, "id"))
+		if u := usage.Get(r, "usage"); u.IsObject() {
 			m.noteUsage(u)
 		} else {
 			// Groq streams report usage in x_groq.usage of the last chunk.
-			m.noteUsage(r.Get("x_groq.usage"))
+			m.noteUsage(usage.Get(r, "x_groq.usage"))
 		}
 	}
 }
@@ -618,7 +667,7 @@ var finishReasonKey = []byte(`"finish_reason"`)
 // "usage":null on every content chunk, which needs no parsing.
 func hasUsageObject(data []byte) bool {
 	for {
-		i := bytes.Index(data, usageKey)
+		i := index(data, usageKey)
 		if i < 0 {
 			return false
 		}
@@ -642,7 +691,7 @@ func hasUsageObject(data []byte) bool {
 // (not null), without parsing the chunk.
 func hasFinishReason(data []byte) bool {
 	for {
-		i := bytes.Index(data, finishReasonKey)
+		i := index(data, finishReasonKey)
 		if i < 0 {
 			return false
 		}

@@ -29,16 +29,16 @@ func ParseBedrock(obj []byte) (Tokens, error) {
 		return Tokens{}, err
 	}
 	switch {
-	case get(u, "input_tokens").Exists() || get(u, "output_tokens").Exists():
+	case Get(u, "input_tokens").Exists() || Get(u, "output_tokens").Exists():
 		return ParseAnthropic(obj)
-	case get(u, "prompt_tokens").Exists():
+	case Get(u, "prompt_tokens").Exists():
 		return ParseOpenAI(obj)
 	}
 	var perr error
 	var t Tokens
 	t.Input = first(u, &perr, "inputTokens", "inputTokenCount", "prompt_token_count", "inputTextTokenCount")
 	t.Output = first(u, &perr, "outputTokens", "outputTokenCount", "generation_token_count")
-	if res := get(u, "results"); res.IsArray() && !get(u, "outputTokens").Exists() {
+	if res := Get(u, "results"); res.IsArray() && !Get(u, "outputTokens").Exists() {
 		// Titan text: one result per completion, each with its tokenCount.
 		res.ForEach(func(_, r gjson.Result) bool {
 			t.Output += count(r, "tokenCount", &perr)
@@ -51,10 +51,10 @@ func ParseBedrock(obj []byte) (Tokens, error) {
 	}
 	t.CachedInput = first(u, &perr, "cacheReadInputTokens", "cacheReadInputTokenCount")
 	t.CacheWrite5m = first(u, &perr, "cacheWriteInputTokens", "cacheWriteInputTokenCount")
-	if d := get(u, "cacheDetails"); d.IsArray() {
+	if d := Get(u, "cacheDetails"); d.IsArray() {
 		// Converse splits cache writes by lifetime: [{"ttl":"1h","inputTokens":N},{"ttl":"5m",...}].
 		d.ForEach(func(_, c gjson.Result) bool {
-			if get(c, "ttl").Str == "1h" {
+			if Get(c, "ttl").Str == "1h" {
 				t.CacheWrite1h += count(c, "inputTokens", &perr)
 			}
 			return t.CacheWrite1h <= MaxCount
@@ -71,7 +71,7 @@ func ParseBedrock(obj []byte) (Tokens, error) {
 // first reads the first of the named counts that is present.
 func first(u gjson.Result, perr *error, names ...string) int64 {
 	for _, n := range names {
-		if v := get(u, n); v.Exists() && v.Type != gjson.Null {
+		if v := Get(u, n); v.Exists() && v.Type != gjson.Null {
 			return count(u, n, perr)
 		}
 	}
@@ -82,5 +82,5 @@ func first(u gjson.Result, perr *error, names ...string) int64 {
 // itself the usage report (Meta Llama, Amazon Titan) rather than holding a
 // usage object.
 func IsBedrockUsage(body gjson.Result) bool {
-	return get(body, "prompt_token_count").Exists() || get(body, "inputTextTokenCount").Exists()
+	return Get(body, "prompt_token_count").Exists() || Get(body, "inputTextTokenCount").Exists()
 }

@@ -2,14 +2,14 @@ package usage
 
 import "github.com/tidwall/gjson"
 
-// get is obj.Get(path) for the plain dotted paths the parsers use ("a",
+// Get is obj.Get(path) for the plain dotted paths the parsers use ("a",
 // "a.b"), found by one scan of obj's members instead of gjson's Get, which
 // allocates a parse context per call (TinyGo puts it on the heap: two dozen
 // per usage object on the Envoy filter's hot path, where allocations are
 // what its collector pays for). Any other path, a key written with an
 // escape, or JSON the scan does not expect is left to gjson, so the answer
 // is always gjson's (FuzzGetMatchesGJSON).
-func get(obj gjson.Result, path string) gjson.Result {
+func Get(obj gjson.Result, path string) gjson.Result {
 	if !plainPath(path) {
 		return obj.Get(path)
 	}

@@ -30,8 +30,8 @@ func TestGetMatchesGJSON(t *testing.T) {
 	for name, js := range getCases {
 		obj := gjson.Parse(js)
 		for _, p := range getPaths {
-			if got, want := get(obj, p), obj.Get(p); !sameResult(got, want) {
-				t.Errorf("%s: get(%q) = %#v, gjson %#v", name, p, got, want)
+			if got, want := Get(obj, p), obj.Get(p); !sameResult(got, want) {
+				t.Errorf("%s: Get(%q) = %#v, gjson %#v", name, p, got, want)
 			}
 		}
 	}
@@ -44,7 +44,7 @@ func sameResult(a, b gjson.Result) bool {
 // TestGetDoesNotAllocate: the reason it exists.
 func TestGetDoesNotAllocate(t *testing.T) {
 	obj := gjson.Parse(getCases["nested"])
-	if n := testing.AllocsPerRun(100, func() { _ = get(obj, "prompt_tokens_details.cached_tokens") }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = Get(obj, "prompt_tokens_details.cached_tokens") }); n != 0 {
 		t.Fatalf("%v allocations per get", n)
 	}
 }
@@ -58,8 +58,8 @@ func FuzzGetMatchesGJSON(f *testing.F) {
 			return // the parsers validate first
 		}
 		obj := gjson.Parse(js)
-		if got, want := get(obj, path), obj.Get(path); !sameResult(got, want) {
-			t.Fatalf("get(%q) on %s = %#v, gjson %#v", path, js, got, want)
+		if got, want := Get(obj, path), obj.Get(path); !sameResult(got, want) {
+			t.Fatalf("Get(%q) on %s = %#v, gjson %#v", path, js, got, want)
 		}
 	})
 }

@@ -24,10 +24,10 @@ func ParseHints(obj []byte) Hints {
 		return Hints{}
 	}
 	var h Hints
-	if v := get(u, "service_tier"); v.Type == gjson.String {
+	if v := Get(u, "service_tier"); v.Type == gjson.String {
 		h.ServiceTier = v.Str
 	}
-	if v := get(u, "search_context_size"); v.Type == gjson.String {
+	if v := Get(u, "search_context_size"); v.Type == gjson.String {
 		h.SearchContextSize = v.Str
 	}
 	return h

@@ -25,7 +25,7 @@ func (e *fieldError) Error() string {
 // count reads a non-negative integer count. Absent fields are 0. Floats with a
 // fraction, negatives and non-numbers are errors: a guess would corrupt money.
 func count(obj gjson.Result, path string, err *error) int64 {
-	v := get(obj, path)
+	v := Get(obj, path)
 	if !v.Exists() || v.Type == gjson.Null {
 		return 0
 	}
@@ -102,17 +102,17 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 	var perr error
 	var t Tokens
 
-	responsesAPI := get(u, "input_tokens").Exists() || get(u, "output_tokens").Exists()
+	responsesAPI := Get(u, "input_tokens").Exists() || Get(u, "output_tokens").Exists()
 	var prompt, completion, cached, audioIn, imageIn, reasoning, audioOut, imageOut int64
 	if responsesAPI {
 		// Responses API: input_tokens_details / output_tokens_details. The
 		// Realtime API and audio transcriptions write the singular
 		// input_token_details / output_token_details.
 		in, out := "input_tokens_details", "output_tokens_details"
-		if !get(u, in).Exists() && get(u, "input_token_details").Exists() {
+		if !Get(u, in).Exists() && Get(u, "input_token_details").Exists() {
 			in = "input_token_details"
 		}
-		if !get(u, out).Exists() && get(u, "output_token_details").Exists() {
+		if !Get(u, out).Exists() && Get(u, "output_token_details").Exists() {
 			out = "output_token_details"
 		}
 		prompt = count(u, "input_tokens", &perr)
@@ -123,7 +123,7 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 		reasoning = count(u, out+".reasoning_tokens", &perr)
 		audioOut = count(u, out+".audio_tokens", &perr)
 		imageOut = count(u, out+".image_tokens", &perr)
-		if get(u, "input_tokens_details.text_tokens").Exists() && !get(u, "output_tokens_details").Exists() {
+		if Get(u, "input_tokens_details.text_tokens").Exists() && !Get(u, "output_tokens_details").Exists() {
 			// Image generation reports output as image tokens without details.
 			imageOut = completion
 		}
@@ -142,16 +142,16 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 		audioOut = count(u, "completion_tokens_details.audio_tokens", &perr)
 		imageOut = count(u, "completion_tokens_details.image_tokens", &perr)
 		// DeepSeek: prompt_cache_hit_tokens + prompt_cache_miss_tokens = prompt_tokens.
-		if hit := get(u, "prompt_cache_hit_tokens"); hit.Exists() && cached == 0 {
+		if hit := Get(u, "prompt_cache_hit_tokens"); hit.Exists() && cached == 0 {
 			cached = count(u, "prompt_cache_hit_tokens", &perr)
 		}
-		if !get(u, "prompt_tokens").Exists() && get(u, "total_tokens").Exists() {
+		if !Get(u, "prompt_tokens").Exists() && Get(u, "total_tokens").Exists() {
 			prompt = count(u, "total_tokens", &perr)
 		}
 	}
 	// Audio transcription billed by duration (whisper-1):
 	// {"type":"duration","seconds":3.2}; OpenAI rounds to the nearest second.
-	if get(u, "type").String() == "duration" {
+	if Get(u, "type").String() == "duration" {
 		t.Seconds = seconds(u, "seconds", &perr)
 	}
 	// OpenRouter and some gateways report prompt-cache writes.
@@ -178,7 +178,7 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 	// xAI: legacy Live Search bills num_sources_used; agentic server-side
 	// tools report calls per tool (web and X search are billed alike).
 	t.WebSearches = count(u, "num_sources_used", &perr)
-	if d := get(u, "server_side_tool_usage_details"); d.IsObject() {
+	if d := Get(u, "server_side_tool_usage_details"); d.IsObject() {
 		t.WebSearches += count(d, "web_search_calls", &perr) + count(d, "x_search_calls", &perr)
 	}
 	if ws := count(u, "server_tool_use.web_search_requests", &perr); ws > 0 {
@@ -208,15 +208,15 @@ func ParseOpenAI(obj []byte) (Tokens, error) {
 //   - Perplexity cost.total_cost (a breakdown object).
 //   - xAI cost_in_usd_ticks (1 tick = 1e-10 USD), rounded half up to nano-USD.
 func providerCost(u gjson.Result, t *Tokens, perr *error) {
-	if ticks := get(u, "cost_in_usd_ticks"); ticks.Exists() && ticks.Type != gjson.Null {
+	if ticks := Get(u, "cost_in_usd_ticks"); ticks.Exists() && ticks.Type != gjson.Null {
 		n := count(u, "cost_in_usd_ticks", perr)
 		t.ProviderCostNanoUSD = n/10 + (n%10+5)/10
 		t.HasProviderCost = *perr == nil
 		return
 	}
-	c := get(u, "cost")
+	c := Get(u, "cost")
 	if c.IsObject() {
-		c = get(c, "total_cost")
+		c = Get(c, "total_cost")
 	}
 	if !c.Exists() || c.Type == gjson.Null {
 		return
@@ -226,8 +226,8 @@ func providerCost(u gjson.Result, t *Tokens, perr *error) {
 		setErr(perr, "cost", c.Raw)
 		return
 	}
-	if get(u, "is_byok").Bool() {
-		if up := get(u, "cost_details.upstream_inference_cost"); up.Exists() && up.Type != gjson.Null {
+	if Get(u, "is_byok").Bool() {
+		if up := Get(u, "cost_details.upstream_inference_cost"); up.Exists() && up.Type != gjson.Null {
 			upNano, ok := DecimalUSDToNano(up.Raw)
 			if !ok {
 				setErr(perr, "cost_details.upstream_inference_cost", up.Raw)
@@ -243,7 +243,7 @@ func providerCost(u gjson.Result, t *Tokens, perr *error) {
 // seconds reads a non-negative duration in seconds, rounded half up to whole
 // seconds (the provider's billing rule for audio durations).
 func seconds(obj gjson.Result, path string, err *error) int64 {
-	v := get(obj, path)
+	v := Get(obj, path)
 	if !v.Exists() || v.Type == gjson.Null {
 		return 0
 	}
@@ -266,7 +266,7 @@ func reasoningBeside(u gjson.Result, prompt, completion, reasoning int64) bool {
 	if reasoning > completion {
 		return true
 	}
-	total := get(u, "total_tokens")
+	total := Get(u, "total_tokens")
 	if total.Type != gjson.Number {
 		return false
 	}
@@ -287,7 +287,7 @@ func ParseAnthropic(obj []byte) (Tokens, error) {
 	t.Input = count(u, "input_tokens", &perr)
 	t.CachedInput = count(u, "cache_read_input_tokens", &perr)
 	write := count(u, "cache_creation_input_tokens", &perr)
-	if split := get(u, "cache_creation"); split.Exists() && split.IsObject() {
+	if split := Get(u, "cache_creation"); split.Exists() && split.IsObject() {
 		t.CacheWrite5m = count(u, "cache_creation.ephemeral_5m_input_tokens", &perr)
 		t.CacheWrite1h = count(u, "cache_creation.ephemeral_1h_input_tokens", &perr)
 		// Anything not covered by the split is a default (5-minute) write.
@@ -322,12 +322,12 @@ func ParseGemini(obj []byte) (Tokens, error) {
 	candidates := count(u, "candidatesTokenCount", &perr)
 	t.Reasoning = count(u, "thoughtsTokenCount", &perr)
 
-	audioIn, imageIn := modalities(get(u, "promptTokensDetails"), &perr)
-	toolAudio, toolImage := modalities(get(u, "toolUsePromptTokensDetails"), &perr)
+	audioIn, imageIn := modalities(Get(u, "promptTokensDetails"), &perr)
+	toolAudio, toolImage := modalities(Get(u, "toolUsePromptTokensDetails"), &perr)
 	audioIn += toolAudio
 	imageIn += toolImage
-	cachedAudio, cachedImage := modalities(get(u, "cacheTokensDetails"), &perr)
-	audioOut, imageOut := modalities(get(u, "candidatesTokensDetails"), &perr)
+	cachedAudio, cachedImage := modalities(Get(u, "cacheTokensDetails"), &perr)
+	audioOut, imageOut := modalities(Get(u, "candidatesTokensDetails"), &perr)
 
 	// Cached tokens of a modality are counted once, as cached input.
 	t.AudioInput = sub(audioIn, cachedAudio)
@@ -349,7 +349,7 @@ func modalities(details gjson.Result, perr *error) (audio, image int64) {
 	}
 	details.ForEach(func(_, d gjson.Result) bool {
 		n := count(d, "tokenCount", perr)
-		switch get(d, "modality").String() {
+		switch Get(d, "modality").String() {
 		case "AUDIO":
 			audio += n
 		case "IMAGE", "VIDEO":

@@ -33,7 +33,8 @@ type httpContext struct {
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
 	h.call = dataplane.NewCall(&h.plugin.core, h.plugin.now())
-	headers, err := proxywasm.GetHttpRequestHeaders()
+	headers, err := requestHeaders(h.plugin.headers)
+	h.plugin.headers = headers[:0]
 	if err != nil {
 		proxywasm.LogErrorf("spendgate: request headers: %v", err)
 		h.decided = true
@@ -85,7 +86,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 	}
 	var body []byte
 	if bodySize > 0 {
-		b, err := proxywasm.GetHttpRequestBody(0, bodySize)
+		b, err := requestBody(bodySize)
 		if err != nil {
 			proxywasm.LogErrorf("spendgate: request body: %v", err)
 		}
@@ -103,12 +104,12 @@ func (h *httpContext) run(s dataplane.Step, resume bool) types.Action {
 	for {
 		switch s.Kind {
 		case dataplane.NeedPolicy:
-			k := dataplane.PolicyCacheKey(h.call.Key())
-			if a, ok := p.cachedPolicy(&k); ok {
+			k := p.policyKeys.For(h.call.Key())
+			if a, ok := p.cachedPolicy(k); ok {
 				s = h.call.Policy(a, nil)
 				continue
 			}
-			if err := h.askPolicy(&k); err != nil {
+			if err := h.askPolicy(k); err != nil {
 				s = h.call.Policy(policy.Answer{}, err)
 				continue
 			}
@@ -294,7 +295,8 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 		return types.ActionContinue
 	}
 	h.respStart = h.plugin.now()
-	headers, _ := proxywasm.GetHttpResponseHeaders()
+	headers, _ := responseHeaders(h.plugin.headers)
+	h.plugin.headers = headers[:0]
 	sse := false
 	for _, kv := range headers {
 		name := lower(kv[0])
@@ -328,7 +330,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		return types.ActionContinue
 	}
 	if bodySize > 0 {
-		chunk, err := proxywasm.GetHttpResponseBody(0, bodySize)
+		chunk, err := responseBody(bodySize)
 		if err == nil {
 			h.meter.Write(chunk)
 		}
@@ -364,8 +366,8 @@ func (h *httpContext) OnHttpStreamDone() {
 	if !h.respStart.IsZero() {
 		ttfb = h.respStart.Sub(h.call.Start)
 	}
-	if e := h.call.UsageEvent(h.status, &res, ttfb, now.Sub(h.call.Start), h.requestID.String()); e != nil {
-		h.plugin.enqueue(e)
+	if e, ok := h.call.UsageEvent(h.status, &res, ttfb, now.Sub(h.call.Start), h.requestID.String()); ok {
+		h.plugin.enqueue(&e)
 	}
 	if h.call.CountTokens {
 		h.plugin.addRateTokens(h.call.Answer(), res.Tokens, now)

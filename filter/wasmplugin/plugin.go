@@ -45,6 +45,11 @@ const (
 	// MetricGuestHeap is the VM's heap in use (bytes), updated every second:
 	// a filter whose memory grows with traffic shows here first.
 	MetricGuestHeap = "spendgate_guest_heap_bytes"
+	// MetricGuestAllocations counts the VM's heap allocations, updated
+	// every second: under TinyGo each one costs a scan of the heap's
+	// bitmap and brings the next collection closer, so its rate per
+	// request is the filter's cost driver.
+	MetricGuestAllocations = "spendgate_guest_allocations"
 )
 
 // vmContext makes the plugin contexts. shared and now default to the host's
@@ -85,9 +90,16 @@ type pluginContext struct {
 	// batchBody is the buffer batches are encoded into (the host copies a
 	// dispatched body). Per-call garbage is what TinyGo's collector pays
 	// for, so the hot path reuses instead of allocating.
-	answers   dataplane.PolicyMemo
-	meters    []*meter.ResponseMeter
-	batchBody []byte
+	answers dataplane.PolicyMemo
+	// policyKeys memoizes the keys' cache keys (digest and entry names).
+	policyKeys dataplane.PolicyKeys
+	meters     []*meter.ResponseMeter
+	batchBody  []byte
+	// headers is the buffer request and response header maps are decoded
+	// into (hostio_tinygo.go); random the buffer event ids' random bits
+	// are read into: a local passed to the host would be a heap object.
+	headers [][2]string
+	random  [10]byte
 	// releases are reservations of calls that failed before any usage,
 	// given back from the next tick (from the plugin context, whose calls
 	// outlive any stream).
@@ -106,6 +118,8 @@ type pluginContext struct {
 	releaseFailures                                                          proxywasm.MetricCounter
 	heap                                                                     proxywasm.MetricGauge
 	heapReported                                                             int64
+	allocations                                                              proxywasm.MetricCounter
+	allocationsReported                                                      uint64
 	ticksSinceHeap                                                           int
 }
 
@@ -142,6 +156,7 @@ func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
 	p.reserveUnavailable = proxywasm.DefineCounterMetric(MetricReservationFailures)
 	p.releaseFailures = proxywasm.DefineCounterMetric(MetricReleaseFailures)
 	p.heap = proxywasm.DefineGaugeMetric(MetricGuestHeap)
+	p.allocations = proxywasm.DefineCounterMetric(MetricGuestAllocations)
 	p.tickPeriod = time.Duration(min(cfg.FlushIntervalMs, sizeCheckMs)) * time.Millisecond
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(p.tickPeriod / time.Millisecond)); err != nil {
 		proxywasm.LogCriticalf("spendgate: set tick period: %v", err)
@@ -171,13 +186,18 @@ func (p *pluginContext) OnTick() {
 	}
 }
 
-// reportHeap sets the heap gauge (gauges only add: by the difference).
+// reportHeap sets the heap gauge (gauges only add: by the difference) and
+// counts the allocations made since the last report.
 func (p *pluginContext) reportHeap() {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	inUse := int64(m.HeapInuse)
 	p.heap.Add(inUse - p.heapReported)
 	p.heapReported = inUse
+	if m.Mallocs > p.allocationsReported {
+		p.allocations.Increment(m.Mallocs - p.allocationsReported)
+		p.allocationsReported = m.Mallocs
+	}
 }
 
 func (p *pluginContext) sendDue() {
@@ -292,9 +312,8 @@ func (p *pluginContext) meterDone(m *meter.ResponseMeter) {
 }
 
 func (p *pluginContext) newEventID() string {
-	var r [10]byte
-	_, _ = rand.Read(r[:]) // WASI random_get: the host's randomness
-	return meter.NewEventID(p.now(), r)
+	_, _ = rand.Read(p.random[:]) // WASI random_get: the host's randomness
+	return meter.NewEventID(p.now(), p.random)
 }
 
 // callBody returns at most 4 KiB of the current HTTP call's response body.

@@ -22,7 +22,7 @@ type sharedData interface {
 
 type hostSharedData struct{}
 
-func (hostSharedData) Get(name string) ([]byte, uint32, error) { return proxywasm.GetSharedData(name) }
+func (hostSharedData) Get(name string) ([]byte, uint32, error) { return sharedDataGet(name) }
 func (hostSharedData) Set(name string, data []byte, cas uint32) error {
 	return proxywasm.SetSharedData(name, data, cas)
 }
