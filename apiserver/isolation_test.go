@@ -58,6 +58,7 @@ var tenantOps = []op{
 	{"Query.usageEvent", `query($t:ID!,$event:ID!){usageEvent(tenantId:$t,id:$event){id}}`, true},
 	{"Query.budgetStatuses", `query($t:ID!,$budget:ID){budgetStatuses(tenantId:$t,budgetId:$budget){spent}}`, true},
 	{"Query.budgetAlertHistory", `query($t:ID!){budgetAlertHistory(tenantId:$t){id}}`, false},
+	{"Query.budgetBreaches", `query($t:ID!){budgetBreaches(tenantId:$t){eventId}}`, false},
 	{"Query.deadLetters", `query($t:ID!){deadLetters(tenantId:$t){sequence reason}}`, false},
 	{"Mutation.repriceUnpricedEvents", `mutation($t:ID!){repriceUnpricedEvents(tenantId:$t,` + month + `){repriced}}`, false},
 	{"Mutation.replayDeadLetter", `mutation($t:ID!,$dead:ID!){replayDeadLetter(tenantId:$t,sequence:$dead)}`, true},
