@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/spendgate/spendgate/billing"
-	budgetservice "github.com/spendgate/spendgate/budget/service"
 	billingstore "github.com/spendgate/spendgate/billing/pgstore"
+	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/egress"
