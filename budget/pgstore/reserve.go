@@ -89,10 +89,8 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 		// taken under the row lock and holds until commit, so concurrent
 		// reservations cannot take the budget over its cap.
 		var c counter
-		if err := tx.QueryRow(ctx, `WITH ins AS (
-				INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
-				VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (budget_id, period_start) DO NOTHING RETURNING 1)
-			SELECT count(*) FROM ins`, b.ID, start, end, carried).Scan(new(int)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
+			VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (budget_id, period_start) DO NOTHING`, b.ID, start, end, carried); err != nil {
 			return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 		}
 		if err := tx.QueryRow(ctx, `SELECT spent_nano_usd, reported_nano_usd, reserved_nano_usd, carried_nano_usd FROM budget_spend
