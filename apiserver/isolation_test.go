@@ -724,7 +724,9 @@ var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": tr
 	// Billing is for admins (billing.BillingRole).
 	"Query.billingSettings": true, "Query.invoices": true, "Query.invoice": true, "Query.draftInvoice": true, "Query.chargebackStatement": true,
 	"Query.providerConnections": true, "Query.providerReportPages": true,
-	"Query.reports": true, "Query.report": true}
+	// The breach webhook delivery log of a revocation workflow.
+	"Query.budgetBreaches": true,
+	"Query.reports":        true, "Query.report": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is
