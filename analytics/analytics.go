@@ -105,6 +105,7 @@ type Tenants interface {
 type Budgets interface {
 	PeriodTotals(ctx context.Context, budgets []*budget.Budget, now time.Time) (map[string]budget.Status, error)
 	Alerts(ctx context.Context, tenantID string, limit int) ([]budget.Alert, error)
+	Breaches(ctx context.Context, tenantID string, limit int) ([]budget.BreachRecord, error)
 }
 
 // Store is all the service asks of storage.
@@ -589,7 +590,8 @@ func explain(row spend.EventRow, keyNames map[string]string) (Event, error) {
 type BudgetStatus struct {
 	Budget controlplane.Budget
 	budget.Status
-	// Blocked is true when a hard budget's spend reached its amount: the
+	// Blocked is true when a hard budget's counted spend (metered, or the
+	// larger of metered and provider-reported) reached its amount: the
 	// keys it covers are refused until the period ends or it is raised.
 	Blocked bool
 	// Projection is the weekday-aware forecast at period end with its band
@@ -623,7 +625,8 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 	}
 	bs := make([]*budget.Budget, len(list))
 	for i, b := range list {
-		bs[i] = &budget.Budget{ID: b.ID, TenantID: b.TenantID, Name: b.Name, Period: budget.Period(b.Period), AmountNanoUSD: b.AmountNanoUSD, Hard: b.Hard}
+		bs[i] = &budget.Budget{ID: b.ID, TenantID: b.TenantID, Name: b.Name, Period: budget.Period(b.Period), AmountNanoUSD: b.AmountNanoUSD, Hard: b.Hard,
+			SpendBasis: budget.SpendBasis(b.SpendBasis)}
 	}
 	totals, err := s.budgets.PeriodTotals(ctx, bs, s.Now())
 	if err != nil {
@@ -635,10 +638,26 @@ func (s *Service) BudgetStatuses(ctx context.Context, tenantID, budgetID string)
 		st := totals[b.ID]
 		p := s.project(ctx, &list[i], &st, now)
 		st.ForecastNanoUSD = p.ExpectedNanoUSD
-		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: b.Hard && st.SpentNanoUSD >= st.AmountNanoUSD, Projection: p}
+		out[i] = BudgetStatus{Budget: b, Status: st, Blocked: bs[i].Breached(st.AmountNanoUSD, st.SpentNanoUSD), Projection: p}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Budget.Name < out[j].Budget.Name })
 	return out, nil
+}
+
+// BreachHistory lists the tenant's hard-cap breaches with their webhook
+// delivery, newest first (at most controlplane.MaxPage; admins: it is the
+// delivery log of an external revocation workflow).
+func (s *Service) BreachHistory(ctx context.Context, tenantID string, limit int) ([]budget.BreachRecord, error) {
+	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
+		return nil, err
+	}
+	switch {
+	case limit == 0:
+		limit = 50
+	case limit < 0 || limit > controlplane.MaxPage:
+		return nil, invalid("first must be between 1 and %d", controlplane.MaxPage)
+	}
+	return s.budgets.Breaches(ctx, tenantID, limit)
 }
 
 // AlertHistory lists the tenant's budget alerts, newest first (at most controlplane.MaxPage).

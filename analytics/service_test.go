@@ -61,6 +61,9 @@ func (fakeBudgets) PeriodTotals(context.Context, []*budget.Budget, time.Time) (m
 	return nil, nil
 }
 func (fakeBudgets) Alerts(context.Context, string, int) ([]budget.Alert, error) { return nil, nil }
+func (fakeBudgets) Breaches(context.Context, string, int) ([]budget.BreachRecord, error) {
+	return nil, nil
+}
 
 type fakeStore struct {
 	events uint64 // the tenant's events in any range

@@ -172,9 +172,12 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 		h.fake = fakeprovider.New(fakeprovider.Config{})
 		fake := httptest.NewServer(h.fake)
 		t.Cleanup(fake.Close)
-		cfg.Reconcile = reconcile.New(cp, recpg.New(pool), &chstore.Analytics{Conn: conn, Database: db}, pull.New(nil),
+		recon := reconcile.New(cp, recpg.New(pool), &chstore.Analytics{Conn: conn, Database: db}, pull.New(nil),
 			notify.New(h.alertPrefix, nc, nil), ring, reconcile.Config{BaseURLs: map[reconcile.Provider]string{
 				reconcile.OpenAI: fake.URL, reconcile.Anthropic: fake.URL}}, log)
+		// Reports count toward opted-in budgets, as `spendgate api` wires it.
+		recon.SetBudgets(budgetservice.New(pool, nil, "sgtest", budgetservice.DefaultConfig("sgtest"), log))
+		cfg.Reconcile = recon
 		// Reports go to a Slack receiver of the test's (TLS on loopback,
 		// allowed as an operator allows an internal receiver).
 		slack := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))

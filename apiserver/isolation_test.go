@@ -58,6 +58,7 @@ var tenantOps = []op{
 	{"Query.usageEvent", `query($t:ID!,$event:ID!){usageEvent(tenantId:$t,id:$event){id}}`, true},
 	{"Query.budgetStatuses", `query($t:ID!,$budget:ID){budgetStatuses(tenantId:$t,budgetId:$budget){spent}}`, true},
 	{"Query.budgetAlertHistory", `query($t:ID!){budgetAlertHistory(tenantId:$t){id}}`, false},
+	{"Query.budgetBreaches", `query($t:ID!){budgetBreaches(tenantId:$t){eventId}}`, false},
 	{"Query.deadLetters", `query($t:ID!){deadLetters(tenantId:$t){sequence reason}}`, false},
 	{"Mutation.repriceUnpricedEvents", `mutation($t:ID!){repriceUnpricedEvents(tenantId:$t,` + month + `){repriced}}`, false},
 	{"Mutation.replayDeadLetter", `mutation($t:ID!,$dead:ID!){replayDeadLetter(tenantId:$t,sequence:$dead)}`, true},
@@ -723,7 +724,9 @@ var adminReads = map[string]bool{"Query.auditLog": true, "Query.deadLetters": tr
 	// Billing is for admins (billing.BillingRole).
 	"Query.billingSettings": true, "Query.invoices": true, "Query.invoice": true, "Query.draftInvoice": true, "Query.chargebackStatement": true,
 	"Query.providerConnections": true, "Query.providerReportPages": true,
-	"Query.reports": true, "Query.report": true}
+	// The breach webhook delivery log of a revocation workflow.
+	"Query.budgetBreaches": true,
+	"Query.reports":        true, "Query.report": true}
 
 // TestViewerRole runs every tenant-scoped operation as a viewer of tenant B:
 // reads (except admin-only ones) answer, every mutation is FORBIDDEN and B is

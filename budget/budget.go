@@ -209,11 +209,13 @@ func Backoff(base, maxDelay time.Duration, n int) time.Duration {
 // Delivery is one alert message to send: one alert for NATS, or every pending
 // alert of one budget for its webhook (debounced, coalesced).
 type Delivery struct {
-	Kind       string // "nats", "webhook" or "email"
+	Kind       string // "nats", "webhook", "email" or "breach"
 	WebhookURL string
 	Emails     []string // the budget's recipients, for "email"
 	Alerts     []Alert
-	Attempt    int // 1 for the first try
+	// Breach is the hard-cap breach to post, for "breach" (no Alerts).
+	Breach  *BreachDelivery
+	Attempt int // 1 for the first try
 }
 
 // DeliverPolicy says how failed deliveries are retried.

@@ -10,8 +10,13 @@ import (
 type Status struct {
 	PeriodStart, PeriodEnd time.Time
 	AmountNanoUSD          int64
-	SpentNanoUSD           int64
-	ReservedNanoUSD        int64 // held by calls in flight (hard budgets)
+	// SpentNanoUSD is what the budget counts (Budget.Counted): Metered, or
+	// the larger of Metered and Reported on the max basis.
+	SpentNanoUSD    int64
+	MeteredNanoUSD  int64
+	ReportedNanoUSD int64 // provider-reported for the period's days; 0 on the metered basis
+	Basis           SpendBasis
+	ReservedNanoUSD int64 // held by calls in flight (hard budgets)
 	// ForecastNanoUSD projects spend at period end from the run rate so far.
 	ForecastNanoUSD int64
 }

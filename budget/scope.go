@@ -65,6 +65,12 @@ type Budget struct {
 	WebhookURL string
 	// AlertEmails receive the budget's alerts by email.
 	AlertEmails []string
+	// SpendBasis says whether provider-reported spend counts (basis.go).
+	SpendBasis SpendBasis
+	// BreachWebhookURL, when set on a hard budget, is called once per
+	// period when the cap is reached (breach.go); the signing secret is
+	// sealed in the store and never held here.
+	BreachWebhookURL string
 }
 
 // Subject is what a spend or a reservation is of. WorkspaceID, TeamID and
@@ -198,7 +204,10 @@ func (b *Budget) Validate() error {
 			return fmt.Errorf("%w: a %s budget takes no %s", ErrInvalid, b.Scope, f)
 		}
 	}
-	return nil
+	if b.BreachWebhookURL != "" && !b.Hard {
+		return fmt.Errorf("%w: a breach webhook is called when a hard cap is reached; make the budget hard or use the alert webhook", ErrInvalid)
+	}
+	return b.validateBasis()
 }
 
 // Cap is the most a budget may count in a period: its amount plus what a

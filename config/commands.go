@@ -11,6 +11,7 @@ import (
 
 	"github.com/spendgate/spendgate/apiserver"
 	"github.com/spendgate/spendgate/ingest"
+	"github.com/spendgate/spendgate/secrets"
 )
 
 // Serve is "spendgate serve": API, gateway, ingest and the demo in one
@@ -144,14 +145,18 @@ type Ingest struct {
 	Listen       string
 	ServiceToken string
 	PostgresDSN  string
-	Pipeline     Pipeline
-	Mail         Mail
+	// SecretsKey opens what the api sealed that ingest sends: budgets'
+	// breach webhook signing secrets.
+	SecretsKey string
+	Pipeline   Pipeline
+	Mail       Mail
 }
 
 func (i *Ingest) Register(fs *flag.FlagSet) {
 	fs.StringVar(&i.Listen, "listen", "127.0.0.1:8082", "receiver (and reservation endpoints) listen address")
 	fs.StringVar(&i.ServiceToken, "service-token", "", "token the data plane sends (required)")
 	fs.StringVar(&i.PostgresDSN, "postgres-dsn", DefaultPostgresDSN, "control plane database: pricing overrides and budgets")
+	fs.StringVar(&i.SecretsKey, "secrets-key", "", "the api's --secrets-key: opens budgets' breach webhook signing secrets (without it breach webhooks are not sent)")
 	i.Pipeline.NATSDefault, i.Pipeline.DataDirDefault = nats.DefaultURL, "./spendgate-data"
 	i.Pipeline.Register(fs)
 	i.Mail.Register(fs)
@@ -159,6 +164,11 @@ func (i *Ingest) Register(fs *flag.FlagSet) {
 
 func (i *Ingest) Validate() error {
 	var errs []error
+	if i.SecretsKey != "" {
+		if _, err := secrets.Parse(i.SecretsKey); err != nil {
+			errs = append(errs, fmt.Errorf("--secrets-key: %w", err))
+		}
+	}
 	if i.ServiceToken == "" {
 		errs = append(errs, errors.New("--service-token (or SPENDGATE_SERVICE_TOKEN) is required"))
 	}

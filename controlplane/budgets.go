@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/spendgate/spendgate/apierr"
@@ -29,7 +30,13 @@ type Budget struct {
 	Hard, Rollover                    bool
 	WebhookURL                        *string
 	AlertEmails                       []string
-	CreatedAt, UpdatedAt              time.Time
+	// SpendBasis is budget.BasisMetered or budget.BasisMaxMeteredReported.
+	SpendBasis string
+	// BreachWebhookURL is called once per period when a hard cap is
+	// reached; its signing secret is write-only (BreachWebhookSigned).
+	BreachWebhookURL     string
+	BreachWebhookSigned  bool
+	CreatedAt, UpdatedAt time.Time
 }
 
 // BudgetInput is a budget as created or replaced.
@@ -45,16 +52,26 @@ type BudgetInput struct {
 	// AlertEmails receive the budget's alerts by email (the server needs
 	// SMTP; see SetAlertEmail).
 	AlertEmails []string
+	// SpendBasis: "" or metered, or max_metered_reported (tenant and
+	// openai/anthropic provider budgets only; package budget decides).
+	SpendBasis string
+	// BreachWebhookURL (hard budgets) is called once per period when the
+	// cap is reached, signed with BreachWebhookSecret. The secret is
+	// required with a new URL; on update nil keeps the stored one.
+	BreachWebhookURL    *string
+	BreachWebhookSecret *string
 }
 
 const budgetColumns = `id, tenant_id, name, scope, period, workspace_id::text, team_id::text, project_id::text, key_id::text, provider, model,
-	dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, alert_emails, created_at, updated_at`
+	dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, alert_emails,
+	spend_basis, breach_webhook_url, breach_webhook_secret_sealed <> '', created_at, updated_at`
 
 func scanBudget(r pgx.Row) (Budget, error) {
 	var b Budget
 	var th []int32
 	err := r.Scan(&b.ID, &b.TenantID, &b.Name, &b.Scope, &b.Period, &b.WorkspaceID, &b.TeamID, &b.ProjectID, &b.KeyID, &b.Provider, &b.Model,
-		&b.DimensionName, &b.DimensionVal, &b.AmountNanoUSD, &th, &b.Hard, &b.Rollover, &b.WebhookURL, &b.AlertEmails, &b.CreatedAt, &b.UpdatedAt)
+		&b.DimensionName, &b.DimensionVal, &b.AmountNanoUSD, &th, &b.Hard, &b.Rollover, &b.WebhookURL, &b.AlertEmails,
+		&b.SpendBasis, &b.BreachWebhookURL, &b.BreachWebhookSigned, &b.CreatedAt, &b.UpdatedAt)
 	for _, t := range th {
 		b.Thresholds = append(b.Thresholds, int(t))
 	}
@@ -84,7 +101,8 @@ func (in *BudgetInput) rule() *budget.Budget {
 	return &budget.Budget{Name: in.Name, Scope: budget.Scope(in.Scope), Period: budget.Period(in.Period),
 		WorkspaceID: deref(in.WorkspaceID), TeamID: deref(in.TeamID), ProjectID: deref(in.ProjectID), KeyID: deref(in.KeyID),
 		Provider: deref(in.Provider), Model: deref(in.Model), DimensionName: deref(in.DimensionName), DimensionValue: deref(in.DimensionVal),
-		AmountNanoUSD: in.AmountNanoUSD, Thresholds: in.Thresholds, Hard: in.Hard, Rollover: in.Rollover}
+		AmountNanoUSD: in.AmountNanoUSD, Thresholds: in.Thresholds, Hard: in.Hard, Rollover: in.Rollover,
+		SpendBasis: budget.SpendBasis(in.SpendBasis), BreachWebhookURL: deref(in.BreachWebhookURL)}
 }
 
 // validateBudget checks in by package budget's rules and that what its
@@ -100,9 +118,17 @@ func (s *BudgetService) validateBudget(ctx context.Context, q orgstore.Querier, 
 	if err := r.Validate(); err != nil {
 		return org.Path{}, apierr.Invalid("%s", strings.TrimPrefix(err.Error(), budget.ErrInvalid.Error()+": "))
 	}
-	in.Thresholds = r.Thresholds
+	in.Thresholds, in.SpendBasis = r.Thresholds, string(r.SpendBasis)
 	if err := validateWebhook(ctx, s.egress, s.resolver, in.WebhookURL); err != nil {
 		return org.Path{}, err
+	}
+	if err := validateWebhook(ctx, s.egress, s.resolver, in.BreachWebhookURL); err != nil {
+		return org.Path{}, err
+	}
+	if in.BreachWebhookSecret != nil && *in.BreachWebhookSecret != "" {
+		if n := len(*in.BreachWebhookSecret); n < MinBreachSecret || n > 200 {
+			return org.Path{}, invalid("the breach webhook signing secret must be %d to 200 characters, got %d", MinBreachSecret, n)
+		}
 	}
 	if in.AlertEmails, err = s.validateAlertEmails(in.AlertEmails); err != nil {
 		return org.Path{}, err
@@ -286,11 +312,18 @@ func (s *BudgetService) CreateBudget(ctx context.Context, tenantID string, in Bu
 		if err != nil {
 			return err
 		}
-		b, err = scanBudget(tx.QueryRow(ctx, `INSERT INTO budgets (tenant_id, name, scope, period, workspace_id, team_id, project_id, key_id,
-			provider, model, dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, alert_emails)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING `+budgetColumns,
+		id := uuid.NewString() // the breach secret is sealed to it
+		sealed, err := s.sealBreachSecret(id, &in, "")
+		if err != nil {
+			return err
+		}
+		b, err = scanBudget(tx.QueryRow(ctx, `INSERT INTO budgets (id, tenant_id, name, scope, period, workspace_id, team_id, project_id, key_id,
+			provider, model, dimension_name, dimension_value, amount_nano_usd, thresholds, hard, rollover, webhook_url, alert_emails,
+			spend_basis, breach_webhook_url, breach_webhook_secret_sealed)
+			VALUES ($19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20, $21, $22) RETURNING `+budgetColumns,
 			tenantID, in.Name, in.Scope, in.Period, in.WorkspaceID, in.TeamID, in.ProjectID, in.KeyID, in.Provider, in.Model,
-			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL, in.AlertEmails))
+			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL, in.AlertEmails,
+			id, in.SpendBasis, deref(in.BreachWebhookURL), sealed))
 		if err != nil {
 			return err
 		}
@@ -301,7 +334,30 @@ func (s *BudgetService) CreateBudget(ctx context.Context, tenantID string, in Bu
 
 func budgetDetails(in *BudgetInput) map[string]any {
 	return map[string]any{"name": in.Name, "scope": in.Scope, "period": in.Period, "amount_nano_usd": in.AmountNanoUSD,
-		"thresholds": in.Thresholds, "hard": in.Hard, "rollover": in.Rollover, "alert_emails": in.AlertEmails}
+		"thresholds": in.Thresholds, "hard": in.Hard, "rollover": in.Rollover, "alert_emails": in.AlertEmails,
+		"spend_basis": in.SpendBasis, "breach_webhook": deref(in.BreachWebhookURL) != "",
+		"breach_webhook_secret_changed": in.BreachWebhookSecret != nil && *in.BreachWebhookSecret != ""}
+}
+
+// MinBreachSecret is the shortest breach webhook signing secret accepted.
+const MinBreachSecret = 16
+
+// sealBreachSecret is the sealed signing secret to store for budget id:
+// the new one sealed (package secrets, bound to the budget), else the
+// stored one while the budget keeps a breach webhook, else none. A breach
+// webhook needs a secret: receivers must be able to verify the caller
+// before revoking keys.
+func (s *BudgetService) sealBreachSecret(id string, in *BudgetInput, stored string) (string, error) {
+	if deref(in.BreachWebhookURL) == "" {
+		return "", nil
+	}
+	if in.BreachWebhookSecret != nil && *in.BreachWebhookSecret != "" {
+		return s.seal(*in.BreachWebhookSecret, budget.BreachSecretAAD(id))
+	}
+	if stored == "" {
+		return "", invalid("a breach webhook needs a signing secret (breachWebhookSecret, at least %d characters)", MinBreachSecret)
+	}
+	return stored, nil
 }
 
 // UpdateBudget replaces a budget.
@@ -334,12 +390,23 @@ func (s *BudgetService) UpdateBudget(ctx context.Context, tenantID, id string, i
 		if p, _, err = s.authorizeAt(ctx, tenantID, org.Manage, to); err != nil {
 			return err
 		}
+		var stored string
+		if err := tx.QueryRow(ctx, `SELECT breach_webhook_secret_sealed FROM budgets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+			tenantID, id).Scan(&stored); err != nil {
+			return err
+		}
+		sealed, err := s.sealBreachSecret(id, &in, stored)
+		if err != nil {
+			return err
+		}
 		b, err = scanBudget(tx.QueryRow(ctx, `UPDATE budgets SET name = $3, scope = $4, period = $5, workspace_id = $6, team_id = $7,
 			project_id = $8, key_id = $9, provider = $10, model = $11, dimension_name = $12, dimension_value = $13, amount_nano_usd = $14,
-			thresholds = $15, hard = $16, rollover = $17, webhook_url = $18, alert_emails = $19, updated_at = now()
+			thresholds = $15, hard = $16, rollover = $17, webhook_url = $18, alert_emails = $19, spend_basis = $20,
+			breach_webhook_url = $21, breach_webhook_secret_sealed = $22, updated_at = now()
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+budgetColumns,
 			tenantID, id, in.Name, in.Scope, in.Period, in.WorkspaceID, in.TeamID, in.ProjectID, in.KeyID, in.Provider, in.Model,
-			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL, in.AlertEmails))
+			in.DimensionName, in.DimensionVal, in.AmountNanoUSD, in.Thresholds, in.Hard, in.Rollover, in.WebhookURL, in.AlertEmails,
+			in.SpendBasis, deref(in.BreachWebhookURL), sealed))
 		if err != nil {
 			return err
 		}

@@ -137,11 +137,29 @@ func budgetStatus(s analytics.BudgetStatus) *model.BudgetStatus {
 	if s.AmountNanoUSD > 0 {
 		pct = float64(s.SpentNanoUSD) * 100 / float64(s.AmountNanoUSD)
 	}
-	return &model.BudgetStatus{Budget: budget(s.Budget), PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd,
+	out := &model.BudgetStatus{Budget: budget(s.Budget), PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd,
 		Spent: scalar.Money(s.SpentNanoUSD), Reserved: scalar.Money(s.ReservedNanoUSD), Remaining: scalar.Money(s.RemainingNanoUSD()),
 		PercentUsed: pct, Forecast: scalar.Money(s.ForecastNanoUSD), Blocked: s.Blocked,
 		ForecastLow: scalar.Money(s.Projection.LowNanoUSD), ForecastHigh: scalar.Money(s.Projection.HighNanoUSD),
-		WillExceedOn: s.Projection.ExceedsOn, ForecastMethod: strings.ToUpper(s.Projection.Method)}
+		WillExceedOn: s.Projection.ExceedsOn, ForecastMethod: strings.ToUpper(s.Projection.Method),
+		SpendBasis: spendBasis(string(s.Basis)), Metered: scalar.Money(s.MeteredNanoUSD)}
+	if s.Basis == sgbudget.BasisMaxMeteredReported {
+		r := scalar.Money(s.ReportedNanoUSD)
+		out.Reported = &r
+	}
+	return out
+}
+
+func budgetBreach(b *sgbudget.BreachRecord) *model.BudgetBreach {
+	keys := b.KeyIDs
+	if keys == nil {
+		keys = []string{}
+	}
+	return &model.BudgetBreach{EventID: b.EventID, BudgetID: b.Budget.ID, BudgetName: b.Budget.Name,
+		Scope: model.BudgetScope(strings.ToUpper(string(b.Budget.Scope))), PeriodStart: b.PeriodStart.UTC(), PeriodEnd: b.PeriodEnd.UTC(),
+		Limit: scalar.Money(b.LimitNanoUSD), Metered: scalar.Money(b.MeteredNanoUSD), Reported: scalar.Money(b.ReportedNanoUSD),
+		Counted: scalar.Money(b.CountedNanoUSD), SpendBasis: spendBasis(string(b.SpendBasis)), KeyIds: keys, OccurredAt: b.OccurredAt.UTC(),
+		Webhook: b.Webhook, Attempts: b.Attempts, DeliveredAt: b.DeliveredAt, FailedAt: b.FailedAt, LastError: b.LastError}
 }
 
 func budgetAlert(a sgbudget.Alert) *model.BudgetAlert {

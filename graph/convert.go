@@ -125,14 +125,27 @@ func budget(b controlplane.Budget) *model.Budget {
 		WorkspaceID: b.WorkspaceID, TeamID: b.TeamID, ProjectID: b.ProjectID, KeyID: b.KeyID, Provider: b.Provider, Model: b.Model,
 		DimensionName: b.DimensionName, DimensionValue: b.DimensionVal, Period: model.BudgetPeriod(strings.ToUpper(b.Period)),
 		Amount: scalar.Money(b.AmountNanoUSD), Thresholds: th, Hard: b.Hard, Rollover: b.Rollover, WebhookURL: b.WebhookURL,
+		SpendBasis: spendBasis(b.SpendBasis), BreachWebhookURL: optional(b.BreachWebhookURL), BreachWebhookSigned: b.BreachWebhookSigned,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
+}
+
+// spendBasis is a stored basis as the API spells it ("" is metered).
+func spendBasis(s string) model.SpendBasis {
+	if s == "" {
+		return model.SpendBasisMetered
+	}
+	return model.SpendBasis(strings.ToUpper(s))
 }
 
 func budgetInput(in model.BudgetInput) controlplane.BudgetInput {
 	out := controlplane.BudgetInput{Name: in.Name, Scope: strings.ToLower(string(in.Scope)), Period: strings.ToLower(string(in.Period)),
 		WorkspaceID: in.WorkspaceID, TeamID: in.TeamID, ProjectID: in.ProjectID, KeyID: in.KeyID, Provider: in.Provider, Model: in.Model,
 		DimensionName: in.DimensionName, DimensionVal: in.DimensionValue, AmountNanoUSD: int64(in.Amount),
-		Thresholds: in.Thresholds, WebhookURL: in.WebhookURL, AlertEmails: in.AlertEmails}
+		Thresholds: in.Thresholds, WebhookURL: in.WebhookURL, AlertEmails: in.AlertEmails,
+		BreachWebhookURL: in.BreachWebhookURL, BreachWebhookSecret: in.BreachWebhookSecret}
+	if in.SpendBasis != nil {
+		out.SpendBasis = strings.ToLower(string(*in.SpendBasis))
+	}
 	if in.Hard != nil {
 		out.Hard = *in.Hard
 	}

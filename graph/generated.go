@@ -151,27 +151,30 @@ type ComplexityRoot struct {
 	}
 
 	Budget struct {
-		AlertEmails    func(childComplexity int) int
-		Amount         func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		DimensionName  func(childComplexity int) int
-		DimensionValue func(childComplexity int) int
-		Hard           func(childComplexity int) int
-		ID             func(childComplexity int) int
-		KeyID          func(childComplexity int) int
-		Model          func(childComplexity int) int
-		Name           func(childComplexity int) int
-		Period         func(childComplexity int) int
-		ProjectID      func(childComplexity int) int
-		Provider       func(childComplexity int) int
-		Rollover       func(childComplexity int) int
-		Scope          func(childComplexity int) int
-		TeamID         func(childComplexity int) int
-		TenantID       func(childComplexity int) int
-		Thresholds     func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
-		WebhookURL     func(childComplexity int) int
-		WorkspaceID    func(childComplexity int) int
+		AlertEmails         func(childComplexity int) int
+		Amount              func(childComplexity int) int
+		BreachWebhookSigned func(childComplexity int) int
+		BreachWebhookURL    func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		DimensionName       func(childComplexity int) int
+		DimensionValue      func(childComplexity int) int
+		Hard                func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		KeyID               func(childComplexity int) int
+		Model               func(childComplexity int) int
+		Name                func(childComplexity int) int
+		Period              func(childComplexity int) int
+		ProjectID           func(childComplexity int) int
+		Provider            func(childComplexity int) int
+		Rollover            func(childComplexity int) int
+		Scope               func(childComplexity int) int
+		SpendBasis          func(childComplexity int) int
+		TeamID              func(childComplexity int) int
+		TenantID            func(childComplexity int) int
+		Thresholds          func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+		WebhookURL          func(childComplexity int) int
+		WorkspaceID         func(childComplexity int) int
 	}
 
 	BudgetAlert struct {
@@ -186,6 +189,27 @@ type ComplexityRoot struct {
 		PeriodStart func(childComplexity int) int
 		Spent       func(childComplexity int) int
 		Threshold   func(childComplexity int) int
+	}
+
+	BudgetBreach struct {
+		Attempts    func(childComplexity int) int
+		BudgetID    func(childComplexity int) int
+		BudgetName  func(childComplexity int) int
+		Counted     func(childComplexity int) int
+		DeliveredAt func(childComplexity int) int
+		EventID     func(childComplexity int) int
+		FailedAt    func(childComplexity int) int
+		KeyIds      func(childComplexity int) int
+		LastError   func(childComplexity int) int
+		Limit       func(childComplexity int) int
+		Metered     func(childComplexity int) int
+		OccurredAt  func(childComplexity int) int
+		PeriodEnd   func(childComplexity int) int
+		PeriodStart func(childComplexity int) int
+		Reported    func(childComplexity int) int
+		Scope       func(childComplexity int) int
+		SpendBasis  func(childComplexity int) int
+		Webhook     func(childComplexity int) int
 	}
 
 	BudgetConnection struct {
@@ -205,11 +229,14 @@ type ComplexityRoot struct {
 		ForecastHigh   func(childComplexity int) int
 		ForecastLow    func(childComplexity int) int
 		ForecastMethod func(childComplexity int) int
+		Metered        func(childComplexity int) int
 		PercentUsed    func(childComplexity int) int
 		PeriodEnd      func(childComplexity int) int
 		PeriodStart    func(childComplexity int) int
 		Remaining      func(childComplexity int) int
+		Reported       func(childComplexity int) int
 		Reserved       func(childComplexity int) int
+		SpendBasis     func(childComplexity int) int
 		Spent          func(childComplexity int) int
 		WillExceedOn   func(childComplexity int) int
 	}
@@ -573,6 +600,7 @@ type ComplexityRoot struct {
 		BillingSettings     func(childComplexity int, tenantID string) int
 		Budget              func(childComplexity int, tenantID string, id string) int
 		BudgetAlertHistory  func(childComplexity int, tenantID string, first *int) int
+		BudgetBreaches      func(childComplexity int, tenantID string, first *int) int
 		BudgetStatuses      func(childComplexity int, tenantID string, budgetID *string) int
 		Budgets             func(childComplexity int, tenantID string, first *int, after *string) int
 		CanManagePricing    func(childComplexity int) int
@@ -1052,6 +1080,7 @@ type QueryResolver interface {
 	Invoice(ctx context.Context, tenantID string, id string) (*model.Invoice, error)
 	DraftInvoice(ctx context.Context, tenantID string, period string) (*model.Invoice, error)
 	ChargebackStatement(ctx context.Context, tenantID string, period string, groupBy string) (*model.ChargebackStatement, error)
+	BudgetBreaches(ctx context.Context, tenantID string, first *int) ([]*model.BudgetBreach, error)
 	Anomalies(ctx context.Context, tenantID string, from time.Time, to time.Time, dimension *model.AnomalyDimension, first *int) ([]*model.AnomalyEpisode, error)
 	SpendForecast(ctx context.Context, tenantID string) (*model.SpendForecast, error)
 	Recommendations(ctx context.Context, tenantID string, state *model.RecommendationState) ([]*model.Recommendation, error)
@@ -1549,6 +1578,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Budget.Amount(childComplexity), true
+	case "Budget.breachWebhookSigned":
+		if e.ComplexityRoot.Budget.BreachWebhookSigned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.BreachWebhookSigned(childComplexity), true
+	case "Budget.breachWebhookUrl":
+		if e.ComplexityRoot.Budget.BreachWebhookURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.BreachWebhookURL(childComplexity), true
 	case "Budget.createdAt":
 		if e.ComplexityRoot.Budget.CreatedAt == nil {
 			break
@@ -1627,6 +1668,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Budget.Scope(childComplexity), true
+	case "Budget.spendBasis":
+		if e.ComplexityRoot.Budget.SpendBasis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.SpendBasis(childComplexity), true
 	case "Budget.teamId":
 		if e.ComplexityRoot.Budget.TeamID == nil {
 			break
@@ -1731,6 +1778,115 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BudgetAlert.Threshold(childComplexity), true
 
+	case "BudgetBreach.attempts":
+		if e.ComplexityRoot.BudgetBreach.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.Attempts(childComplexity), true
+	case "BudgetBreach.budgetId":
+		if e.ComplexityRoot.BudgetBreach.BudgetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.BudgetID(childComplexity), true
+	case "BudgetBreach.budgetName":
+		if e.ComplexityRoot.BudgetBreach.BudgetName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.BudgetName(childComplexity), true
+	case "BudgetBreach.counted":
+		if e.ComplexityRoot.BudgetBreach.Counted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.Counted(childComplexity), true
+	case "BudgetBreach.deliveredAt":
+		if e.ComplexityRoot.BudgetBreach.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.DeliveredAt(childComplexity), true
+	case "BudgetBreach.eventId":
+		if e.ComplexityRoot.BudgetBreach.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.EventID(childComplexity), true
+	case "BudgetBreach.failedAt":
+		if e.ComplexityRoot.BudgetBreach.FailedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.FailedAt(childComplexity), true
+	case "BudgetBreach.keyIds":
+		if e.ComplexityRoot.BudgetBreach.KeyIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.KeyIds(childComplexity), true
+	case "BudgetBreach.lastError":
+		if e.ComplexityRoot.BudgetBreach.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.LastError(childComplexity), true
+	case "BudgetBreach.limit":
+		if e.ComplexityRoot.BudgetBreach.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.Limit(childComplexity), true
+	case "BudgetBreach.metered":
+		if e.ComplexityRoot.BudgetBreach.Metered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.Metered(childComplexity), true
+	case "BudgetBreach.occurredAt":
+		if e.ComplexityRoot.BudgetBreach.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.OccurredAt(childComplexity), true
+	case "BudgetBreach.periodEnd":
+		if e.ComplexityRoot.BudgetBreach.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.PeriodEnd(childComplexity), true
+	case "BudgetBreach.periodStart":
+		if e.ComplexityRoot.BudgetBreach.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.PeriodStart(childComplexity), true
+	case "BudgetBreach.reported":
+		if e.ComplexityRoot.BudgetBreach.Reported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.Reported(childComplexity), true
+	case "BudgetBreach.scope":
+		if e.ComplexityRoot.BudgetBreach.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.Scope(childComplexity), true
+	case "BudgetBreach.spendBasis":
+		if e.ComplexityRoot.BudgetBreach.SpendBasis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.SpendBasis(childComplexity), true
+	case "BudgetBreach.webhook":
+		if e.ComplexityRoot.BudgetBreach.Webhook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetBreach.Webhook(childComplexity), true
+
 	case "BudgetConnection.edges":
 		if e.ComplexityRoot.BudgetConnection.Edges == nil {
 			break
@@ -1793,6 +1949,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetStatus.ForecastMethod(childComplexity), true
+	case "BudgetStatus.metered":
+		if e.ComplexityRoot.BudgetStatus.Metered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Metered(childComplexity), true
 	case "BudgetStatus.percentUsed":
 		if e.ComplexityRoot.BudgetStatus.PercentUsed == nil {
 			break
@@ -1817,12 +1979,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetStatus.Remaining(childComplexity), true
+	case "BudgetStatus.reported":
+		if e.ComplexityRoot.BudgetStatus.Reported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.Reported(childComplexity), true
 	case "BudgetStatus.reserved":
 		if e.ComplexityRoot.BudgetStatus.Reserved == nil {
 			break
 		}
 
 		return e.ComplexityRoot.BudgetStatus.Reserved(childComplexity), true
+	case "BudgetStatus.spendBasis":
+		if e.ComplexityRoot.BudgetStatus.SpendBasis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatus.SpendBasis(childComplexity), true
 	case "BudgetStatus.spent":
 		if e.ComplexityRoot.BudgetStatus.Spent == nil {
 			break
@@ -3807,6 +3981,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BudgetAlertHistory(childComplexity, args["tenantId"].(string), args["first"].(*int)), true
+	case "Query.budgetBreaches":
+		if e.ComplexityRoot.Query.BudgetBreaches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetBreaches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetBreaches(childComplexity, args["tenantId"].(string), args["first"].(*int)), true
 	case "Query.budgetStatuses":
 		if e.ComplexityRoot.Query.BudgetStatuses == nil {
 			break
@@ -5722,7 +5907,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/audit.graphqls" "schema/billing.graphqls" "schema/intelligence.graphqls" "schema/providers.graphqls" "schema/reports.graphqls"
+//go:embed "schema/audit.graphqls" "schema/billing.graphqls" "schema/budgets.graphqls" "schema/intelligence.graphqls" "schema/providers.graphqls" "schema/reports.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6763,6 +6948,7 @@ extend type Mutation {
 `, BuiltIn: false},
 	{Name: "schema/audit.graphqls", Input: sourceData("schema/audit.graphqls"), BuiltIn: false},
 	{Name: "schema/billing.graphqls", Input: sourceData("schema/billing.graphqls"), BuiltIn: false},
+	{Name: "schema/budgets.graphqls", Input: sourceData("schema/budgets.graphqls"), BuiltIn: false},
 	{Name: "schema/intelligence.graphqls", Input: sourceData("schema/intelligence.graphqls"), BuiltIn: false},
 	{Name: "schema/providers.graphqls", Input: sourceData("schema/providers.graphqls"), BuiltIn: false},
 	{Name: "schema/reports.graphqls", Input: sourceData("schema/reports.graphqls"), BuiltIn: false},
@@ -7035,6 +7221,12 @@ func (ec *executionContext) childFields_Budget(ctx context.Context, field graphq
 		return ec.fieldContext_Budget_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Budget_updatedAt(ctx, field)
+	case "spendBasis":
+		return ec.fieldContext_Budget_spendBasis(ctx, field)
+	case "breachWebhookUrl":
+		return ec.fieldContext_Budget_breachWebhookUrl(ctx, field)
+	case "breachWebhookSigned":
+		return ec.fieldContext_Budget_breachWebhookSigned(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Budget", field.Name)
 }
@@ -7065,6 +7257,48 @@ func (ec *executionContext) childFields_BudgetAlert(ctx context.Context, field g
 		return ec.fieldContext_BudgetAlert_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BudgetAlert", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetBreach(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_BudgetBreach_eventId(ctx, field)
+	case "budgetId":
+		return ec.fieldContext_BudgetBreach_budgetId(ctx, field)
+	case "budgetName":
+		return ec.fieldContext_BudgetBreach_budgetName(ctx, field)
+	case "scope":
+		return ec.fieldContext_BudgetBreach_scope(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_BudgetBreach_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_BudgetBreach_periodEnd(ctx, field)
+	case "limit":
+		return ec.fieldContext_BudgetBreach_limit(ctx, field)
+	case "metered":
+		return ec.fieldContext_BudgetBreach_metered(ctx, field)
+	case "reported":
+		return ec.fieldContext_BudgetBreach_reported(ctx, field)
+	case "counted":
+		return ec.fieldContext_BudgetBreach_counted(ctx, field)
+	case "spendBasis":
+		return ec.fieldContext_BudgetBreach_spendBasis(ctx, field)
+	case "keyIds":
+		return ec.fieldContext_BudgetBreach_keyIds(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_BudgetBreach_occurredAt(ctx, field)
+	case "webhook":
+		return ec.fieldContext_BudgetBreach_webhook(ctx, field)
+	case "attempts":
+		return ec.fieldContext_BudgetBreach_attempts(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_BudgetBreach_deliveredAt(ctx, field)
+	case "failedAt":
+		return ec.fieldContext_BudgetBreach_failedAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_BudgetBreach_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetBreach", field.Name)
 }
 
 func (ec *executionContext) childFields_BudgetConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7107,6 +7341,12 @@ func (ec *executionContext) childFields_BudgetStatus(ctx context.Context, field 
 		return ec.fieldContext_BudgetStatus_forecast(ctx, field)
 	case "blocked":
 		return ec.fieldContext_BudgetStatus_blocked(ctx, field)
+	case "spendBasis":
+		return ec.fieldContext_BudgetStatus_spendBasis(ctx, field)
+	case "metered":
+		return ec.fieldContext_BudgetStatus_metered(ctx, field)
+	case "reported":
+		return ec.fieldContext_BudgetStatus_reported(ctx, field)
 	case "forecastLow":
 		return ec.fieldContext_BudgetStatus_forecastLow(ctx, field)
 	case "forecastHigh":
@@ -10184,6 +10424,28 @@ func (ec *executionContext) field_Query_billingSettings_args(ctx context.Context
 }
 
 func (ec *executionContext) field_Query_budgetAlertHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_budgetBreaches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
@@ -13485,6 +13747,75 @@ func (ec *executionContext) fieldContext_Budget_updatedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Budget_spendBasis(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_spendBasis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpendBasis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SpendBasis) graphql.Marshaler {
+			return ec.marshalNSpendBasis2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_spendBasis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "SpendBasis")
+}
+
+func (ec *executionContext) _Budget_breachWebhookUrl(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_breachWebhookUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BreachWebhookURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_breachWebhookUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
+}
+
+func (ec *executionContext) _Budget_breachWebhookSigned(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_breachWebhookSigned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BreachWebhookSigned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_breachWebhookSigned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _BudgetAlert_id(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13736,6 +14067,420 @@ func (ec *executionContext) _BudgetAlert_at(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_BudgetAlert_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetBreach_eventId(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BudgetBreach_budgetId(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_budgetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_budgetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BudgetBreach_budgetName(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_budgetName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_budgetName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "String")
+}
+
+func (ec *executionContext) _BudgetBreach_scope(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BudgetScope) graphql.Marshaler {
+			return ec.marshalNBudgetScope2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "BudgetScope")
+}
+
+func (ec *executionContext) _BudgetBreach_periodStart(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetBreach_periodEnd(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetBreach_limit(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetBreach_metered(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_metered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_metered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetBreach_reported(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_reported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_reported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetBreach_counted(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_counted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Counted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_counted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetBreach_spendBasis(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_spendBasis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpendBasis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SpendBasis) graphql.Marshaler {
+			return ec.marshalNSpendBasis2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_spendBasis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "SpendBasis")
+}
+
+func (ec *executionContext) _BudgetBreach_keyIds(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_keyIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_keyIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BudgetBreach_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetBreach_webhook(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_webhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Webhook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_webhook(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BudgetBreach_attempts(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BudgetBreach_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_deliveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_deliveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetBreach_failedAt(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_failedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_failedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetBreach_lastError(ctx context.Context, field graphql.CollectedField, obj *model.BudgetBreach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetBreach_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetBreach_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetBreach", field, false, false, "String")
 }
 
 func (ec *executionContext) _BudgetConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BudgetConnection) (ret graphql.Marshaler) {
@@ -14071,6 +14816,75 @@ func (ec *executionContext) _BudgetStatus_blocked(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_BudgetStatus_blocked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BudgetStatus_spendBasis(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_spendBasis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpendBasis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SpendBasis) graphql.Marshaler {
+			return ec.marshalNSpendBasis2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_spendBasis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "SpendBasis")
+}
+
+func (ec *executionContext) _BudgetStatus_metered(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_metered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_metered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
+}
+
+func (ec *executionContext) _BudgetStatus_reported(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatus_reported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋscalarᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatus_reported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatus", field, false, false, "Money")
 }
 
 func (ec *executionContext) _BudgetStatus_forecastLow(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatus) (ret graphql.Marshaler) {
@@ -23201,6 +24015,50 @@ func (ec *executionContext) fieldContext_Query_chargebackStatement(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_budgetBreaches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetBreaches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetBreaches(ctx, fc.Args["tenantId"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetBreach) graphql.Marshaler {
+			return ec.marshalNBudgetBreach2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetBreachᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetBreaches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetBreach(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetBreaches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_anomalies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30265,7 +31123,7 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "scope", "workspaceId", "teamId", "projectId", "keyId", "provider", "model", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "rollover", "webhookUrl", "alertEmails"}
+	fieldsInOrder := [...]string{"name", "scope", "workspaceId", "teamId", "projectId", "keyId", "provider", "model", "dimensionName", "dimensionValue", "period", "amount", "thresholds", "hard", "rollover", "webhookUrl", "alertEmails", "spendBasis", "breachWebhookUrl", "breachWebhookSecret"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30391,6 +31249,27 @@ func (ec *executionContext) unmarshalInputBudgetInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.AlertEmails = data
+		case "spendBasis":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("spendBasis"))
+			data, err := ec.unmarshalOSpendBasis2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SpendBasis = data
+		case "breachWebhookUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("breachWebhookUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BreachWebhookURL = data
+		case "breachWebhookSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("breachWebhookSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BreachWebhookSecret = data
 		}
 	}
 	return it, nil
@@ -32195,6 +33074,21 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "spendBasis":
+			out.Values[i] = ec._Budget_spendBasis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "breachWebhookUrl":
+			out.Values[i] = ec._Budget_breachWebhookUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "breachWebhookSigned":
+			out.Values[i] = ec._Budget_breachWebhookSigned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32275,6 +33169,124 @@ func (ec *executionContext) _BudgetAlert(ctx context.Context, sel ast.SelectionS
 			}
 		case "at":
 			out.Values[i] = ec._BudgetAlert_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetBreachImplementors = []string{"BudgetBreach"}
+
+func (ec *executionContext) _BudgetBreach(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetBreach) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetBreachImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetBreach")
+		case "eventId":
+			out.Values[i] = ec._BudgetBreach_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budgetId":
+			out.Values[i] = ec._BudgetBreach_budgetId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budgetName":
+			out.Values[i] = ec._BudgetBreach_budgetName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scope":
+			out.Values[i] = ec._BudgetBreach_scope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodStart":
+			out.Values[i] = ec._BudgetBreach_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodEnd":
+			out.Values[i] = ec._BudgetBreach_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limit":
+			out.Values[i] = ec._BudgetBreach_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "metered":
+			out.Values[i] = ec._BudgetBreach_metered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reported":
+			out.Values[i] = ec._BudgetBreach_reported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "counted":
+			out.Values[i] = ec._BudgetBreach_counted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spendBasis":
+			out.Values[i] = ec._BudgetBreach_spendBasis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyIds":
+			out.Values[i] = ec._BudgetBreach_keyIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._BudgetBreach_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "webhook":
+			out.Values[i] = ec._BudgetBreach_webhook(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._BudgetBreach_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveredAt":
+			out.Values[i] = ec._BudgetBreach_deliveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "failedAt":
+			out.Values[i] = ec._BudgetBreach_failedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._BudgetBreach_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32425,6 +33437,21 @@ func (ec *executionContext) _BudgetStatus(ctx context.Context, sel ast.Selection
 		case "blocked":
 			out.Values[i] = ec._BudgetStatus_blocked(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spendBasis":
+			out.Values[i] = ec._BudgetStatus_spendBasis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "metered":
+			out.Values[i] = ec._BudgetStatus_metered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reported":
+			out.Values[i] = ec._BudgetStatus_reported(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "forecastLow":
@@ -34990,6 +36017,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_chargebackStatement(ctx, field)
+				})
+		case "budgetBreaches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_budgetBreaches(ctx, field)
 				})
 		case "anomalies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -37755,6 +38788,30 @@ func (ec *executionContext) marshalNBudgetAlert2ᚖgithubᚗcomᚋspendgateᚋsp
 	return ec._BudgetAlert(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBudgetBreach2ᚕᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetBreachᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetBreach) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetBreach2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetBreach(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetBreach2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetBreach(ctx context.Context, sel ast.SelectionSet, v *model.BudgetBreach) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetBreach!")
+		return graphql.Null
+	}
+	return ec._BudgetBreach(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNBudgetConnection2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐBudgetConnection(ctx context.Context, sel ast.SelectionSet, v *model.BudgetConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BudgetConnection!")
@@ -38877,6 +39934,16 @@ func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋspendgateᚋspendg
 	return ec._Session(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSpendBasis2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx context.Context, v any) (model.SpendBasis, error) {
+	var res model.SpendBasis
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSpendBasis2githubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx context.Context, sel ast.SelectionSet, v model.SpendBasis) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNSpendBreakdown2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.SpendBreakdown) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SpendBreakdown!")
@@ -39732,6 +40799,22 @@ func (ec *executionContext) unmarshalOScopedRole2ᚖgithubᚗcomᚋspendgateᚋs
 }
 
 func (ec *executionContext) marshalOScopedRole2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐScopedRole(ctx context.Context, sel ast.SelectionSet, v *model.ScopedRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSpendBasis2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx context.Context, v any) (*model.SpendBasis, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SpendBasis)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSpendBasis2ᚖgithubᚗcomᚋspendgateᚋspendgateᚋgraphᚋmodelᚐSpendBasis(ctx context.Context, sel ast.SelectionSet, v *model.SpendBasis) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

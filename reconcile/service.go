@@ -88,6 +88,18 @@ type Notifier interface {
 	NotifyDrift(ctx context.Context, a *DriftAlert, webhookURL string) error
 }
 
+// Budgets re-evaluates a tenant's budgets that count provider-reported
+// spend once reports of days [from, to) are stored (budget/service), so a
+// threshold or hard cap reached by reported spend alerts and blocks at
+// once rather than at the next metered call.
+type Budgets interface {
+	ReportedChanged(ctx context.Context, tenantID string, from, to time.Time) error
+}
+
+// SetBudgets installs the budget re-evaluation (nil: none); call before
+// serving.
+func (s *Service) SetBudgets(b Budgets) { s.budgets = b }
+
 // Scheduler is the scheduler's view of the sync jobs (schedule.Runner).
 type Scheduler interface {
 	Statuses(ctx context.Context, prefix string) ([]schedule.Status, error)
@@ -120,6 +132,7 @@ type Service struct {
 	keyring *secrets.Keyring
 	cfg     Config
 	sched   Scheduler // nil: no schedule status
+	budgets Budgets   // nil: reports do not count toward budgets
 	log     *slog.Logger
 	Now     func() time.Time
 }

@@ -94,9 +94,25 @@ func (s *Service) Sync(ctx context.Context, c *SealedConnection) (res SyncResult
 	if err := s.store.ReplaceReported(ctx, &c.Connection, res.From, res.To, rows); err != nil {
 		return res, err
 	}
+	if err := s.reportedChanged(ctx, c.TenantID, res.From, res.To); err != nil {
+		return res, err
+	}
 	res.Rows = len(rows)
 	res.Alerts, err = s.checkDrift(ctx, c.TenantID, c.Provider, res.From, res.To)
 	return res, err
+}
+
+// reportedChanged hands freshly stored reports to the budgets. Its failure
+// fails the sync (retried with backoff): the rows are stored, and the next
+// run re-evaluates the same days again, which is idempotent.
+func (s *Service) reportedChanged(ctx context.Context, tenantID string, from, to time.Time) error {
+	if s.budgets == nil {
+		return nil
+	}
+	if err := s.budgets.ReportedChanged(ctx, tenantID, from, to); err != nil {
+		return fmt.Errorf("counting the reports toward budgets: %w", err)
+	}
+	return nil
 }
 
 // within keeps rows of days in [from, to): a provider answering buckets
@@ -162,6 +178,9 @@ func (s *Service) ImportBillingExport(ctx context.Context, tenantID, id, format 
 		return res, invalid("the billing export has no Vertex AI or Gemini API rows")
 	}
 	if err := s.store.ReplaceReported(ctx, &c.Connection, res.From, res.To, rows); err != nil {
+		return res, err
+	}
+	if err := s.reportedChanged(ctx, tenantID, res.From, res.To); err != nil {
 		return res, err
 	}
 	res.Rows = len(rows)

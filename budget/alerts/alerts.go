@@ -7,6 +7,8 @@
 // SMTP): alerts of one budget pending together go out as one email, and a
 // budget and threshold is emailed at most once per --alert-email-debounce
 // (decided when the alert is recorded, budget/pgstore).
+// A hard budget's cap breach is POSTed to its breach webhook, once per
+// budget and period, signed with the budget's secret (budget.Sign).
 // Deliveries retry with exponential backoff; webhook alerts of one budget
 // within the debounce window go out together.
 package alerts
@@ -29,6 +31,7 @@ import (
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/egress"
 	"github.com/spendgate/spendgate/mail"
+	"github.com/spendgate/spendgate/secrets"
 )
 
 // Subject is the NATS subject of a tenant's alerts.
@@ -53,6 +56,9 @@ type Config struct {
 	Egress *egress.Policy
 	// Mailer sends alert emails; nil: email rows stay pending.
 	Mailer Mailer
+	// Secrets opens budgets' breach webhook signing secrets; nil: breach
+	// rows are retried (and fail) until a keyring is configured.
+	Secrets *secrets.Keyring
 }
 
 // Mailer sends email (mail.Sender).
@@ -160,6 +166,11 @@ func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 	if err != nil {
 		return total, err
 	}
+	n, err = d.outbox.DeliverDue(ctx, "breach", 100, d.policy(), d.observed("breach", d.postBreach))
+	total += n
+	if err != nil {
+		return total, err
+	}
 	if d.cfg.Mailer != nil {
 		n, err = d.outbox.DeliverDue(ctx, "email", 100, d.policy(), d.observed("email", d.email))
 		total += n
@@ -227,11 +238,42 @@ func (d *Dispatcher) post(ctx context.Context, del budget.Delivery) error {
 	if err != nil {
 		return err
 	}
+	tenant := ""
+	if len(del.Alerts) > 0 {
+		tenant = del.Alerts[0].TenantID
+	}
+	return d.postJSON(ctx, tenant, del.WebhookURL, body, nil)
+}
+
+// postBreach posts a hard-cap breach as recorded, signed with the budget's
+// secret (budget.Sign; the event id is also a header, for receivers that
+// deduplicate before parsing).
+func (d *Dispatcher) postBreach(ctx context.Context, del budget.Delivery) error {
+	br := del.Breach
+	if br == nil {
+		return errors.New("breach delivery without a breach")
+	}
+	secret, err := d.cfg.Secrets.Open(br.SecretSealed, budget.BreachSecretAAD(br.BudgetID))
+	if err != nil {
+		return fmt.Errorf("breach webhook signing secret: %w", err)
+	}
+	h := http.Header{}
+	h.Set(budget.SignatureHeader, budget.Sign(secret, time.Now(), br.Payload))
+	h.Set("Spendgate-Event-Id", br.EventID)
+	return d.postJSON(ctx, br.TenantID, del.WebhookURL, br.Payload, h)
+}
+
+// postJSON is every webhook call of the budget channels: POST body to
+// rawURL through the egress-checked client; a 2xx answer is delivered.
+func (d *Dispatcher) postJSON(ctx context.Context, tenant, rawURL string, body []byte, header http.Header) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.WebhookTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.WebhookURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", del.WebhookURL, err)
+		return fmt.Errorf("webhook %s: %w", rawURL, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "spendgate-budget-alerts")
@@ -242,10 +284,6 @@ func (d *Dispatcher) post(ctx context.Context, del budget.Delivery) error {
 			// The URL passed validation but its name now resolves inside
 			// (DNS rebinding), or the allow-list shrank. The host only: a
 			// webhook URL's path often holds a secret.
-			tenant := ""
-			if len(del.Alerts) > 0 {
-				tenant = del.Alerts[0].TenantID
-			}
 			d.log.Warn("budget alerts: webhook destination refused", "tenant", tenant, "host", req.URL.Host, "err", denied)
 		}
 		return fmt.Errorf("webhook: %w", err)

@@ -15,6 +15,8 @@ const (
 	KindNATS    = "nats"
 	KindWebhook = "webhook"
 	KindEmail   = "email"
+	// KindBreach rows post a hard-cap breach to the budget's breach webhook.
+	KindBreach = "breach"
 )
 
 type outboxRow struct {
@@ -24,6 +26,7 @@ type outboxRow struct {
 	emails   []string
 	attempts int
 	alert    budget.Alert
+	breach   *budget.BreachDelivery
 }
 
 // DeliverDue claims due outbox rows of kind (at most limit), groups them, calls
@@ -41,12 +44,18 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 	const cols = `o.id, o.budget_id::text, o.webhook_url, b.alert_emails, o.attempts, a.id, a.budget_id::text, b.name, a.tenant_id::text,
 		a.threshold_percent, a.period_start, a.period_end, a.spent_nano_usd, a.amount_nano_usd, b.hard, a.created_at
 		FROM budget_alert_outbox o JOIN budget_alerts a ON a.id = o.alert_id JOIN budgets b ON b.id = o.budget_id`
-	rows, err := tx.Query(ctx, `SELECT `+cols+` WHERE o.kind = $1 AND o.delivered_at IS NULL AND o.failed_at IS NULL
-		AND o.next_attempt_at <= now() ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED`, kind, limit)
-	if err != nil {
-		return 0, fmt.Errorf("budget: outbox: %w", err)
+	var due []outboxRow
+	if kind == KindBreach {
+		due, err = dueBreaches(ctx, tx, limit)
+	} else {
+		var rows pgx.Rows
+		rows, err = tx.Query(ctx, `SELECT `+cols+` WHERE o.kind = $1 AND o.delivered_at IS NULL AND o.failed_at IS NULL
+			AND o.next_attempt_at <= now() ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED`, kind, limit)
+		if err != nil {
+			return 0, fmt.Errorf("budget: outbox: %w", err)
+		}
+		due, err = collectOutbox(rows)
 	}
-	due, err := collectOutbox(rows)
 	if err != nil {
 		return 0, err
 	}
@@ -96,10 +105,12 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 	}
 	ok := 0
 	for _, g := range groups {
-		d := budget.Delivery{Kind: kind, WebhookURL: g[0].url, Emails: g[0].emails}
+		d := budget.Delivery{Kind: kind, WebhookURL: g[0].url, Emails: g[0].emails, Breach: g[0].breach}
 		ids := make([]int64, 0, len(g))
 		for _, r := range g {
-			d.Alerts = append(d.Alerts, r.alert)
+			if r.breach == nil {
+				d.Alerts = append(d.Alerts, r.alert)
+			}
 			d.Attempt = max(d.Attempt, r.attempts+1)
 			ids = append(ids, r.id)
 		}
@@ -126,6 +137,28 @@ func (s *Store) DeliverDue(ctx context.Context, kind string, limit int, pol budg
 		return 0, fmt.Errorf("budget: outbox: %w", err)
 	}
 	return ok, nil
+}
+
+// dueBreaches claims due breach rows, each a delivery of its own.
+func dueBreaches(ctx context.Context, tx pgx.Tx, limit int) ([]outboxRow, error) {
+	rows, err := tx.Query(ctx, `SELECT o.id, o.budget_id::text, o.webhook_url, o.attempts, x.event_id::text, x.tenant_id::text, x.payload,
+			b.breach_webhook_secret_sealed
+		FROM budget_alert_outbox o JOIN budget_breaches x ON x.id = o.breach_id JOIN budgets b ON b.id = o.budget_id
+		WHERE o.kind = 'breach' AND o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= now()
+		ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("budget: outbox: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
+		o := outboxRow{breach: &budget.BreachDelivery{}}
+		err := r.Scan(&o.id, &o.budgetID, &o.url, &o.attempts, &o.breach.EventID, &o.breach.TenantID, &o.breach.Payload, &o.breach.SecretSealed)
+		o.breach.BudgetID = o.budgetID
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("budget: outbox: %w", err)
+	}
+	return out, nil
 }
 
 func truncate(s string, n int) string {

@@ -70,19 +70,21 @@ type delta struct {
 
 const budgetCols = `id::text, tenant_id::text, name, scope, coalesce(workspace_id::text, ''), coalesce(team_id::text, ''),
 	coalesce(project_id::text, ''), coalesce(key_id::text, ''), coalesce(provider, ''), coalesce(model, ''), coalesce(dimension_name, ''),
-	coalesce(dimension_value, ''), period, amount_nano_usd, thresholds, hard, rollover, coalesce(webhook_url, ''), alert_emails`
+	coalesce(dimension_value, ''), period, amount_nano_usd, thresholds, hard, rollover, coalesce(webhook_url, ''), alert_emails,
+	spend_basis, breach_webhook_url`
 
 func scanBudgets(rows pgx.Rows) ([]*budget.Budget, error) {
 	var out []*budget.Budget
 	for rows.Next() {
 		var b budget.Budget
-		var period, scope string
+		var period, scope, basis string
 		var ts []int32
 		if err := rows.Scan(&b.ID, &b.TenantID, &b.Name, &scope, &b.WorkspaceID, &b.TeamID, &b.ProjectID, &b.KeyID, &b.Provider, &b.Model,
-			&b.DimensionName, &b.DimensionValue, &period, &b.AmountNanoUSD, &ts, &b.Hard, &b.Rollover, &b.WebhookURL, &b.AlertEmails); err != nil {
+			&b.DimensionName, &b.DimensionValue, &period, &b.AmountNanoUSD, &ts, &b.Hard, &b.Rollover, &b.WebhookURL, &b.AlertEmails,
+			&basis, &b.BreachWebhookURL); err != nil {
 			return nil, err
 		}
-		b.Period, b.Scope = budget.Period(period), budget.Scope(scope)
+		b.Period, b.Scope, b.SpendBasis = budget.Period(period), budget.Scope(scope), budget.SpendBasis(basis)
 		for _, t := range ts {
 			b.Thresholds = append(b.Thresholds, int(t))
 		}
@@ -211,39 +213,25 @@ func (s *Store) ApplySpend(ctx context.Context, spends []budget.Spend) (int, err
 		if err != nil {
 			return 0, err
 		}
-		var after int64
+		var c counter
 		if err := tx.QueryRow(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
 			VALUES ($1, $2, $3, $4, 0, $6)
 			ON CONFLICT (budget_id, period_start) DO UPDATE SET
 				spent_nano_usd = budget_spend.spent_nano_usd + EXCLUDED.spent_nano_usd,
 				reserved_nano_usd = greatest(0, budget_spend.reserved_nano_usd - $5),
 				updated_at = now()
-			RETURNING spent_nano_usd, carried_nano_usd`, k.budgetID, k.periodStart, d.end, d.spent, d.unreserve, carried).Scan(&after, &carried); err != nil {
+			RETURNING spent_nano_usd, reported_nano_usd, carried_nano_usd`, k.budgetID, k.periodStart, d.end, d.spent, d.unreserve, carried).
+			Scan(&c.metered, &c.reported, &c.carried); err != nil {
 			return 0, fmt.Errorf("budget: update counter: %w", err)
 		}
 		if d.spent == 0 {
 			continue
 		}
-		limit := budget.Cap(d.b.AmountNanoUSD, carried)
-		for _, t := range budget.Reached(d.b.Thresholds, limit, after) {
-			var n int
-			if err := tx.QueryRow(ctx, `WITH a AS (
-					INSERT INTO budget_alerts (budget_id, tenant_id, threshold_percent, period_start, period_end, spent_nano_usd, amount_nano_usd)
-					VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id),
-				n AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind) SELECT id, $1, 'nats' FROM a),
-				w AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind, webhook_url, next_attempt_at)
-					SELECT id, $1, 'webhook', $8, now() + $9 * interval '1 millisecond' FROM a WHERE $8 <> ''),
-				e AS (INSERT INTO budget_alert_outbox (alert_id, budget_id, kind, next_attempt_at)
-					SELECT id, $1, 'email', now() + $9 * interval '1 millisecond' FROM a WHERE cardinality($10::text[]) > 0
-					AND NOT EXISTS (SELECT 1 FROM budget_alert_outbox o JOIN budget_alerts p ON p.id = o.alert_id
-						WHERE o.kind = 'email' AND o.budget_id = $1 AND p.threshold_percent = $3
-						AND p.created_at > now() - $11 * interval '1 millisecond'))
-				SELECT count(*) FROM a`, d.b.ID, d.b.TenantID, t, k.periodStart, d.end, after, limit,
-				d.b.WebhookURL, s.WebhookDebounce.Milliseconds(), d.b.AlertEmails, s.EmailDebounce.Milliseconds()).Scan(&n); err != nil {
-				return 0, fmt.Errorf("budget: record alert: %w", err)
-			}
-			alerts += n
+		n, err := s.recordCrossings(ctx, tx, d.b, k.periodStart, d.end, c)
+		if err != nil {
+			return 0, err
 		}
+		alerts += n
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("budget: commit: %w", err)

@@ -31,9 +31,10 @@ type ReserveInput struct {
 // call in the current period — tenant, workspace, team, project, key,
 // provider, model and dimension alike — or none of them, in one
 // transaction: for each budget (in id order, so counters are always locked
-// in the same order) the conditional update spent + reserved + amount <=
-// cap runs under the counter's row lock, and the first that does not fit
-// rolls back the holds already taken. Concurrent reservations over
+// in the same order) counted + reserved + amount <= cap is decided under
+// the counter's row lock (counted: the metered spend, or the larger of
+// metered and provider-reported for a budget on that basis), and the first
+// that does not fit rolls back the holds already taken. Concurrent reservations over
 // overlapping budgets can therefore never take any of them over its cap. A
 // call covered by no hard budget still gets a reservation (with no
 // budgets) so settlement is uniform.
@@ -83,41 +84,29 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 		if err != nil {
 			return budget.Reservation{}, err
 		}
-		denied := &budget.DeniedError{BudgetID: b.ID, BudgetName: b.Name, AmountNanoUSD: b.AmountNanoUSD, CallNanoUSD: in.AmountNanoUSD}
-		// What is left tells the caller whether a smaller worst case
-		// (max_tokens) would fit.
-		left := func() error {
-			denied.LeftNanoUSD = budget.Cap(b.AmountNanoUSD, carried) // nothing counted yet this period
-			if err := tx.QueryRow(ctx, `SELECT greatest($2 + carried_nano_usd - spent_nano_usd - reserved_nano_usd, 0) FROM budget_spend
-				WHERE budget_id = $1 AND period_start = $3`, b.ID, b.AmountNanoUSD, start).Scan(&denied.LeftNanoUSD); err != nil && !isNoRows(err) {
-				return fmt.Errorf("budget: reserve: %w", err)
-			}
-			return nil
+		// The counter row is created if missing, then locked: the decision
+		// below (budget.Fits on what the budget counts, budget.Counted) is
+		// taken under the row lock and holds until commit, so concurrent
+		// reservations cannot take the budget over its cap.
+		var c counter
+		if _, err := tx.Exec(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
+			VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (budget_id, period_start) DO NOTHING`, b.ID, start, end, carried); err != nil {
+			return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 		}
-		// The first hold of a period inserts the row: it must fit the cap
-		// the row is created with. Later ones are checked by the update,
-		// against the cap the row holds.
-		if !budget.Fits(budget.Cap(b.AmountNanoUSD, carried), 0, 0, in.AmountNanoUSD) {
-			if err := left(); err != nil {
-				return budget.Reservation{}, err
-			}
-			return budget.Reservation{}, denied
+		if err := tx.QueryRow(ctx, `SELECT spent_nano_usd, reported_nano_usd, reserved_nano_usd, carried_nano_usd FROM budget_spend
+			WHERE budget_id = $1 AND period_start = $2 FOR UPDATE`, b.ID, start).Scan(&c.metered, &c.reported, &c.reserved, &c.carried); err != nil {
+			return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 		}
-		var ok bool
-		err = tx.QueryRow(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
-			VALUES ($1, $2, $3, 0, $4, $6)
-			ON CONFLICT (budget_id, period_start) DO UPDATE SET
-				reserved_nano_usd = budget_spend.reserved_nano_usd + $4, updated_at = now()
-			WHERE $4 <= $5 + budget_spend.carried_nano_usd - budget_spend.spent_nano_usd - budget_spend.reserved_nano_usd
-			RETURNING true`, b.ID, start, end, in.AmountNanoUSD, b.AmountNanoUSD, carried).Scan(&ok)
-		if err != nil {
-			if !isNoRows(err) {
-				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
-			}
-			if err := left(); err != nil {
-				return budget.Reservation{}, err
-			}
-			return budget.Reservation{}, denied
+		limit, counted := c.limit(b), c.counted(b)
+		if !budget.Fits(limit, counted, c.reserved, in.AmountNanoUSD) {
+			// What is left tells the caller whether a smaller worst case
+			// (max_tokens) would fit.
+			return budget.Reservation{}, &budget.DeniedError{BudgetID: b.ID, BudgetName: b.Name, AmountNanoUSD: b.AmountNanoUSD,
+				CallNanoUSD: in.AmountNanoUSD, LeftNanoUSD: max(limit-counted-c.reserved, 0)}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE budget_spend SET reserved_nano_usd = reserved_nano_usd + $3, updated_at = now()
+			WHERE budget_id = $1 AND period_start = $2`, b.ID, start, in.AmountNanoUSD); err != nil {
+			return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 		}
 		holds = append(holds, held{b.ID, start})
 		res.BudgetIDs = append(res.BudgetIDs, b.ID)
@@ -172,13 +161,13 @@ func (s *Store) KeyBlocked(ctx context.Context, tenantID, keyID string) (bool, s
 		if err != nil {
 			return false, "", err
 		}
-		var spent, reserved, carried int64
-		err = s.db.QueryRow(ctx, `SELECT spent_nano_usd, reserved_nano_usd, carried_nano_usd FROM budget_spend WHERE budget_id = $1 AND period_start = $2`,
-			b.ID, start).Scan(&spent, &reserved, &carried)
+		var c counter
+		err = s.db.QueryRow(ctx, `SELECT spent_nano_usd, reported_nano_usd, reserved_nano_usd, carried_nano_usd FROM budget_spend
+			WHERE budget_id = $1 AND period_start = $2`, b.ID, start).Scan(&c.metered, &c.reported, &c.reserved, &c.carried)
 		if err != nil && !isNoRows(err) {
 			return false, "", fmt.Errorf("budget: key blocked: %w", err)
 		}
-		if budget.Exhausted(budget.Cap(b.AmountNanoUSD, carried), spent, reserved) {
+		if budget.Exhausted(c.limit(b), c.counted(b), c.reserved) {
 			return true, "budget_exceeded", nil
 		}
 	}

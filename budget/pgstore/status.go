@@ -13,6 +13,7 @@ import (
 // period yet get zeros. Budgets whose period cannot be computed are an error.
 func (s *Store) PeriodTotals(ctx context.Context, budgets []*budget.Budget, now time.Time) (map[string]budget.Status, error) {
 	out := make(map[string]budget.Status, len(budgets))
+	byID := make(map[string]*budget.Budget, len(budgets))
 	ids := make([]string, 0, len(budgets))
 	starts := make([]time.Time, 0, len(budgets))
 	for _, b := range budgets {
@@ -20,14 +21,19 @@ func (s *Store) PeriodTotals(ctx context.Context, budgets []*budget.Budget, now 
 		if err != nil {
 			return nil, err
 		}
-		out[b.ID] = budget.Status{PeriodStart: start, PeriodEnd: end, AmountNanoUSD: b.AmountNanoUSD}
+		basis := b.SpendBasis
+		if basis == "" {
+			basis = budget.BasisMetered
+		}
+		out[b.ID] = budget.Status{PeriodStart: start, PeriodEnd: end, AmountNanoUSD: b.AmountNanoUSD, Basis: basis}
+		byID[b.ID] = b
 		ids = append(ids, b.ID)
 		starts = append(starts, start)
 	}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT s.budget_id::text, s.spent_nano_usd, s.reserved_nano_usd, s.carried_nano_usd
+	rows, err := s.db.Query(ctx, `SELECT s.budget_id::text, s.spent_nano_usd, s.reported_nano_usd, s.reserved_nano_usd, s.carried_nano_usd
 		FROM budget_spend s JOIN unnest($1::uuid[], $2::timestamptz[]) AS want(id, start)
 		ON s.budget_id = want.id AND s.period_start = want.start`, ids, starts)
 	if err != nil {
@@ -36,13 +42,17 @@ func (s *Store) PeriodTotals(ctx context.Context, budgets []*budget.Budget, now 
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var spent, reserved, carried int64
-		if err := rows.Scan(&id, &spent, &reserved, &carried); err != nil {
+		var c counter
+		if err := rows.Scan(&id, &c.metered, &c.reported, &c.reserved, &c.carried); err != nil {
 			return nil, fmt.Errorf("budget: period totals: %w", err)
 		}
-		st := out[id]
+		b, st := byID[id], out[id]
 		// A rollover budget's period may spend what the one before left.
-		st.SpentNanoUSD, st.ReservedNanoUSD, st.AmountNanoUSD = spent, reserved, budget.Cap(st.AmountNanoUSD, carried)
+		st.AmountNanoUSD, st.ReservedNanoUSD = c.limit(b), c.reserved
+		st.SpentNanoUSD, st.MeteredNanoUSD = c.counted(b), c.metered
+		if b.UsesReported() {
+			st.ReportedNanoUSD = c.reported
+		}
 		out[id] = st
 	}
 	if err := rows.Err(); err != nil {

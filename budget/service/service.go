@@ -181,6 +181,24 @@ func (s *Service) ApplySpend(ctx context.Context, events []spend.PricedEvent) er
 	return nil
 }
 
+// ReportedChanged re-evaluates the tenant's budgets that count
+// provider-reported spend after reconciliation stored reports for days
+// [from, to) (reconcile's BudgetReevaluator): thresholds and hard caps
+// reached by reported spend alert and block at once.
+func (s *Service) ReportedChanged(ctx context.Context, tenantID string, from, to time.Time) error {
+	n, err := s.Store.ApplyReported(ctx, tenantID, from, to)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.Dispatcher.Kick()
+	}
+	// A breach row has no alert count; kicking is cheap and its webhook is
+	// what a revocation workflow waits for.
+	s.Dispatcher.Kick()
+	return nil
+}
+
 // KeyBlocked implements the control plane's BlockChecker. When the store is
 // unreachable it returns the error (the control plane then blocks keys under
 // hard budgets), or, with FailOpen, reports the key unblocked.

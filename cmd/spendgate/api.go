@@ -200,8 +200,13 @@ func runAPI(ctx context.Context, args []string) error {
 	if store != nil {
 		metered = store
 	}
+	// Provider reports count toward the budgets that opted in; the alerts
+	// and breaches they raise are delivered by ingest's dispatcher.
+	rcfg := budgetservice.DefaultConfig(strings.ToLower(*prefix))
+	rcfg.EmailDebounce = opts.Mail.AlertDebounce
+	reportBudgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), rcfg, log)
 	recon, stopRecon, err := startReconcile(ctx, reconcileDeps{cfg: &opts.Reconcile, secretsKey: f.SecretsKey, cp: cp, pool: pool,
-		metered: metered, nc: alertsNC, prefix: strings.ToLower(*prefix), egress: webhookAllow.Policy}, log)
+		metered: metered, nc: alertsNC, prefix: strings.ToLower(*prefix), egress: webhookAllow.Policy, budgets: reportBudgets}, log)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}

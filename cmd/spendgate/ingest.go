@@ -59,7 +59,7 @@ func runIngest(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	p, err := openPipeline(ctx, &opts.Pipeline, &opts.Mail, *token, pool, log, "ingest")
+	p, err := openPipeline(ctx, &opts.Pipeline, &opts.Mail, *token, opts.SecretsKey, pool, log, "ingest")
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}

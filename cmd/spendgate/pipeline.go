@@ -27,6 +27,7 @@ import (
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/pricing/revision"
 	"github.com/spendgate/spendgate/reprice"
+	"github.com/spendgate/spendgate/secrets"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/store/postgres"
 )
@@ -65,7 +66,7 @@ type pipeline struct {
 // openPipeline connects NATS (or starts it embedded), creates the streams,
 // opens and migrates ClickHouse, and wires the receiver, the consumer (with
 // one tenant-override cache shared with budgets) and the budget engine.
-func openPipeline(ctx context.Context, f *config.Pipeline, m *config.Mail, serviceToken string, pool *pgxpool.Pool, log *slog.Logger, name string) (_ *pipeline, err error) {
+func openPipeline(ctx context.Context, f *config.Pipeline, m *config.Mail, serviceToken, secretsKey string, pool *pgxpool.Pool, log *slog.Logger, name string) (_ *pipeline, err error) {
 	p := &pipeline{chDB: f.CHDB, chFlags: f}
 	applyMemoryLimit(&f.MemLimit, log)
 	defer func() {
@@ -129,6 +130,11 @@ func openPipeline(ctx context.Context, f *config.Pipeline, m *config.Mail, servi
 		bcfg.FailOpen, bcfg.ReservationTTL = f.FailOpen, f.ReservationTTL
 		bcfg.Alerts.Egress = f.WebhookAllow.Policy
 		bcfg.EmailDebounce = m.AlertDebounce
+		if secretsKey != "" { // breach webhooks are signed with secrets the api sealed
+			if bcfg.Alerts.Secrets, err = secrets.Parse(secretsKey); err != nil {
+				return nil, err
+			}
+		}
 		sender, err := m.Sender()
 		if err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spendgate/spendgate/billing"
 	billingstore "github.com/spendgate/spendgate/billing/pgstore"
+	budgetservice "github.com/spendgate/spendgate/budget/service"
 	"github.com/spendgate/spendgate/config"
 	"github.com/spendgate/spendgate/controlplane"
 	"github.com/spendgate/spendgate/egress"
@@ -33,6 +34,9 @@ type reconcileDeps struct {
 	nc         *nats.Conn             // nil: webhooks only
 	prefix     string
 	egress     *egress.Policy
+	// budgets counts stored reports toward the budgets that opted in
+	// (nil: --budgets=false).
+	budgets reconcile.Budgets
 }
 
 // startReconcile builds the reconciliation service and runs its scheduled
@@ -57,6 +61,9 @@ func startReconcile(ctx context.Context, d reconcileDeps, log *slog.Logger) (_ *
 		reconcile.Config{BaseURLs: base, Retention: d.cfg.Retention}, log)
 	runner := schedule.New(d.pool, log)
 	svc.SetScheduler(runner)
+	if d.budgets != nil {
+		svc.SetBudgets(d.budgets)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -67,6 +74,15 @@ func startReconcile(ctx context.Context, d reconcileDeps, log *slog.Logger) (_ *
 		}
 	}()
 	return svc, func() { cancel(); <-done }, nil
+}
+
+// reportBudgets is the pipeline's budget engine as reconciliation's view
+// (nil when budgets are off: a nil *Service would be a non-nil interface).
+func reportBudgets(b *budgetservice.Service) reconcile.Budgets {
+	if b == nil {
+		return nil
+	}
+	return b
 }
 
 // demoPrice prices what the demo's fake provider served at list price, so

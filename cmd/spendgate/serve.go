@@ -77,7 +77,7 @@ func runServe(ctx context.Context, args []string) error {
 	cp.SetAlertEmail(opts.Mail.Enabled())
 	cp.SSOService.SetEgress(pf.WebhookAllow.Policy)
 
-	p, err := openPipeline(ctx, pf, &opts.Mail, cpf.ServiceToken, pool, log, "serve")
+	p, err := openPipeline(ctx, pf, &opts.Mail, cpf.ServiceToken, cpf.SecretsKey, pool, log, "serve")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -105,7 +105,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	feed := alerts.NewFeed(p.nc, p.alertPrefix, log)
 	recon, stopRecon, err := startReconcile(ctx, reconcileDeps{cfg: &opts.Reconcile, secretsKey: cpf.SecretsKey, cp: cp, pool: pool,
-		metered: store, nc: p.nc, prefix: p.alertPrefix, egress: pf.WebhookAllow.Policy}, log)
+		metered: store, nc: p.nc, prefix: p.alertPrefix, egress: pf.WebhookAllow.Policy, budgets: reportBudgets(p.budgets)}, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

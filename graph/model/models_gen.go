@@ -191,9 +191,14 @@ type Budget struct {
 	Rollover   bool    `json:"rollover"`
 	WebhookURL *string `json:"webhookUrl,omitempty"`
 	// Receive the budget's alerts by email: at most one email per threshold within the server's --alert-email-debounce.
-	AlertEmails []string  `json:"alertEmails"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	AlertEmails []string   `json:"alertEmails"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+	SpendBasis  SpendBasis `json:"spendBasis"`
+	// Called once per period when this hard budget's cap is reached (by metered or reported spend).
+	BreachWebhookURL *string `json:"breachWebhookUrl,omitempty"`
+	// A signing secret is stored for the breach webhook (it is never returned).
+	BreachWebhookSigned bool `json:"breachWebhookSigned"`
 }
 
 // A budget crossed one of its thresholds (once per budget, threshold and period).
@@ -209,6 +214,33 @@ type BudgetAlert struct {
 	Hard        bool         `json:"hard"`
 	Message     string       `json:"message"`
 	At          time.Time    `json:"at"`
+}
+
+// A hard budget reached its cap (once per budget and period), with its breach webhook delivery.
+type BudgetBreach struct {
+	// Unique per budget and period; the webhook body's event_id.
+	EventID     string       `json:"eventId"`
+	BudgetID    string       `json:"budgetId"`
+	BudgetName  string       `json:"budgetName"`
+	Scope       BudgetScope  `json:"scope"`
+	PeriodStart time.Time    `json:"periodStart"`
+	PeriodEnd   time.Time    `json:"periodEnd"`
+	Limit       scalar.Money `json:"limit"`
+	Metered     scalar.Money `json:"metered"`
+	Reported    scalar.Money `json:"reported"`
+	// What the cap was compared with: metered, or the larger of metered and reported.
+	Counted    scalar.Money `json:"counted"`
+	SpendBasis SpendBasis   `json:"spendBasis"`
+	// The spendgate keys the budget names (a KEY budget); empty for wider scopes.
+	KeyIds     []string  `json:"keyIds"`
+	OccurredAt time.Time `json:"occurredAt"`
+	// The budget had a breach webhook when the cap was reached.
+	Webhook     bool       `json:"webhook"`
+	Attempts    int        `json:"attempts"`
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+	// Delivery was given up after the server's attempts.
+	FailedAt  *time.Time `json:"failedAt,omitempty"`
+	LastError string     `json:"lastError"`
 }
 
 type BudgetConnection struct {
@@ -241,6 +273,12 @@ type BudgetInput struct {
 	WebhookURL     *string      `json:"webhookUrl,omitempty"`
 	// Email recipients of the budget's alerts (the server needs --smtp-host).
 	AlertEmails []string `json:"alertEmails,omitempty"`
+	// Default METERED.
+	SpendBasis *SpendBasis `json:"spendBasis,omitempty"`
+	// Hard budgets only; needs breachWebhookSecret when first set.
+	BreachWebhookURL *string `json:"breachWebhookUrl,omitempty"`
+	// HMAC-SHA256 key signing breach deliveries (16 to 200 characters); write-only. Omit on update to keep the stored one.
+	BreachWebhookSecret *string `json:"breachWebhookSecret,omitempty"`
 }
 
 type BudgetStatus struct {
@@ -254,8 +292,13 @@ type BudgetStatus struct {
 	// Spent as a percent of the amount.
 	PercentUsed float64 `json:"percentUsed"`
 	// Spend at period end if the run rate so far continues.
-	Forecast scalar.Money `json:"forecast"`
-	Blocked  bool         `json:"blocked"`
+	Forecast   scalar.Money `json:"forecast"`
+	Blocked    bool         `json:"blocked"`
+	SpendBasis SpendBasis   `json:"spendBasis"`
+	// What spendgate metered in the period.
+	Metered scalar.Money `json:"metered"`
+	// What the providers reported for the period's days; null on the METERED basis. Reports lag by hours to days.
+	Reported *scalar.Money `json:"reported,omitempty"`
 	// Lower and upper bound of the forecast at period end.
 	ForecastLow  scalar.Money `json:"forecastLow"`
 	ForecastHigh scalar.Money `json:"forecastHigh"`
@@ -2099,6 +2142,66 @@ func (e *ScopedRole) UnmarshalJSON(b []byte) error {
 }
 
 func (e ScopedRole) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a budget counts as spent in its period.
+type SpendBasis string
+
+const (
+	// What spendgate metered (the default).
+	SpendBasisMetered SpendBasis = "METERED"
+	// The larger of metered spend and the providers' own reported spend for the period's UTC days
+	// (provider connections). Tenant budgets and OPENAI or ANTHROPIC provider budgets only: providers report
+	// per organization, day and model, never per key, team, project, workspace or dimension.
+	SpendBasisMaxMeteredReported SpendBasis = "MAX_METERED_REPORTED"
+)
+
+var AllSpendBasis = []SpendBasis{
+	SpendBasisMetered,
+	SpendBasisMaxMeteredReported,
+}
+
+func (e SpendBasis) IsValid() bool {
+	switch e {
+	case SpendBasisMetered, SpendBasisMaxMeteredReported:
+		return true
+	}
+	return false
+}
+
+func (e SpendBasis) String() string {
+	return string(e)
+}
+
+func (e *SpendBasis) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SpendBasis(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SpendBasis", str)
+	}
+	return nil
+}
+
+func (e SpendBasis) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SpendBasis) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SpendBasis) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -27,14 +27,22 @@ describe("statusView", () => {
   });
 });
 
+const metered = { spendBasis: "METERED", breachWebhookUrl: null, breachWebhookSecret: null };
+
 describe("budget forms", () => {
   it("round-trips a saved budget through the edit form", () => {
     const b: Budget = { ...budget, scope: "DIMENSION", dimensionName: "team", dimensionValue: "search", thresholds: [25, 100], hard: true, webhookUrl: "https://hooks.example/x", alertEmails: ["finance@example.com", "oncall@example.com"] };
     const { id: _id, ...rest } = b;
-    expect(budgetInput(budgetForm(b))).toEqual({ ...rest, keyId: null, workspaceId: null, teamId: null, projectId: null, provider: null, model: null, rollover: false });
+    expect(budgetInput(budgetForm(b))).toEqual({ ...rest, keyId: null, workspaceId: null, teamId: null, projectId: null, provider: null, model: null, rollover: false, ...metered });
     const p: Budget = { ...budget, scope: "PROJECT", projectId: "p1", period: "QUARTER", rollover: true };
     const { id: _pid, ...prest } = p;
-    expect(budgetInput(budgetForm(p))).toEqual({ ...prest, keyId: null, workspaceId: null, teamId: null, provider: null, model: null, alertEmails: [] });
+    expect(budgetInput(budgetForm(p))).toEqual({ ...prest, keyId: null, workspaceId: null, teamId: null, provider: null, model: null, alertEmails: [], ...metered });
+    // Reported spend and a breach webhook survive the form; the secret is never filled in from the budget.
+    const r: Budget = { ...budget, hard: true, spendBasis: "MAX_METERED_REPORTED", breachWebhookUrl: "https://revoke.example/hook", breachWebhookSigned: true };
+    const rin = budgetInput(budgetForm(r));
+    expect(rin).toMatchObject({ spendBasis: "MAX_METERED_REPORTED", breachWebhookUrl: "https://revoke.example/hook", breachWebhookSecret: null });
+    expect(budgetInput({ ...budgetForm(r), scope: "KEY", keyId: "k1" }).spendBasis).toBe("METERED");
+    expect(budgetInput({ ...budgetForm(r), hard: false }).breachWebhookUrl).toBeNull();
   });
   it("says what a budget covers", () => {
     expect(scopeText(budget, () => "")).toBe("whole tenant");

@@ -15,6 +15,10 @@ export interface Budget {
   model?: string | null;
   rollover?: boolean;
   alertEmails?: string[];
+  /** METERED, or MAX_METERED_REPORTED: the larger of metered and provider-reported spend counts. */
+  spendBasis?: string;
+  breachWebhookUrl?: string | null;
+  breachWebhookSigned?: boolean;
   dimensionName: string | null;
   dimensionValue: string | null;
   period: BudgetForm["period"];
@@ -33,6 +37,10 @@ export interface BudgetStatus {
   remaining: string;
   percentUsed: number;
   forecast: string;
+  /** What was metered and what the providers reported (null on the METERED basis); spent is what counts. */
+  spendBasis?: string;
+  metered?: string;
+  reported?: string | null;
   /** The forecast's band (about 95 %), its exceed day and method. */
   forecastLow?: string;
   forecastHigh?: string;
@@ -106,6 +114,8 @@ export function budgetForm(b: Budget): BudgetForm {
     nodeId: b.workspaceId ?? b.teamId ?? b.projectId ?? "", provider: b.provider ?? "", model: b.model ?? "", rollover: !!b.rollover,
     period: b.period, amount: b.amount, thresholds: b.thresholds.join(", "), hard: b.hard, webhookUrl: b.webhookUrl ?? "",
     alertEmails: (b.alertEmails ?? []).join(", "),
+    reportedSpend: b.spendBasis === "MAX_METERED_REPORTED", breachWebhookUrl: b.breachWebhookUrl ?? "", breachWebhookSecret: "",
+    breachWebhookSigned: !!b.breachWebhookSigned,
   };
 }
 

@@ -237,12 +237,12 @@ export const CREATE_KEY = graphql(`mutation CreateKey($t:ID!,$n:String!,$p:KeyPo
 export const REVOKE_KEY = graphql(`mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}`);
 export const ROTATE_KEY = graphql(`mutation RotateKey($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{...KeyFields}}}`);
 
-export const BUDGET_FRAGMENT = graphql(`fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt}`);
+export const BUDGET_FRAGMENT = graphql(`fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails spendBasis breachWebhookUrl breachWebhookSigned createdAt updatedAt}`);
 export const CREATE_BUDGET = graphql(`mutation CreateBudget($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){...BudgetFields}}`);
 export const UPDATE_BUDGET = graphql(`mutation UpdateBudget($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){...BudgetFields}}`);
 export const DELETE_BUDGET = graphql(`mutation DeleteBudget($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}`);
 /** Every budget with its current period's spend, reservations and forecast. */
-export const BUDGET_STATUSES = graphql(`query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked}}`);
+export const BUDGET_STATUSES = graphql(`query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked spendBasis metered reported}}`);
 
 export const NODE_FRAGMENT = graphql(`fragment NodeFields on OrgNode {id kind parentId name workspaceId teamId projectId archivedAt}`);
 

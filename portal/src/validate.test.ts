@@ -24,6 +24,11 @@ describe("validation", () => {
     ["dimension scope needs both", { scope: "DIMENSION" }, ["dimensionName", "dimensionValue"]],
     ["bad thresholds", { thresholds: "x" }, ["thresholds"]],
     ["bad webhook", { webhookUrl: "ftp://x" }, ["webhookUrl"]],
+    ["breach webhook needs a secret", { hard: true, breachWebhookUrl: "https://revoke.example/h" }, ["breachWebhookSecret"]],
+    ["breach webhook with a short secret", { hard: true, breachWebhookUrl: "https://revoke.example/h", breachWebhookSecret: "short" }, ["breachWebhookSecret"]],
+    ["breach webhook, secret stored", { hard: true, breachWebhookUrl: "https://revoke.example/h", breachWebhookSigned: true }, []],
+    ["bad breach webhook", { hard: true, breachWebhookUrl: "revoke", breachWebhookSecret: "0123456789abcdef" }, ["breachWebhookUrl"]],
+    ["soft budgets ignore the breach webhook", { breachWebhookUrl: "revoke" }, []],
   ])("budget form: %s", (_n, patch, fields) => {
     expect(Object.keys(budgetErrors({ ...base, ...patch })).sort()).toEqual(fields.sort());
   });
@@ -31,7 +36,7 @@ describe("validation", () => {
     expect(budgetInput({ ...base, keyId: "k1", dimensionName: "team" })).toEqual({
       name: "Monthly", scope: "TENANT", keyId: null, dimensionName: null, dimensionValue: null, period: "MONTH",
       amount: "100", thresholds: [50, 80, 100], hard: false, webhookUrl: null, workspaceId: null, teamId: null, projectId: null, provider: null, model: null, rollover: false,
-      alertEmails: [],
+      alertEmails: [], spendBasis: "METERED", breachWebhookUrl: null, breachWebhookSecret: null,
     });
     expect(budgetInput({ ...base, alertEmails: "a@example.com,\n b@example.com" }).alertEmails).toEqual(["a@example.com", "b@example.com"]);
     expect(budgetErrors({ ...base, alertEmails: "a@example.com, Finance <f@example.com>" }).alertEmails).toBe('"Finance <f@example.com>" is not an email address like name@example.com.');

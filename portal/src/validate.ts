@@ -46,7 +46,18 @@ export interface BudgetForm {
   webhookUrl: string;
   /** Alert email recipients, comma separated. */
   alertEmails?: string;
+  /** Count max(metered, provider-reported) spend (tenant and provider budgets; the server checks which providers). */
+  reportedSpend?: boolean;
+  /** Hard budgets: called once per period when the cap is reached. */
+  breachWebhookUrl?: string;
+  /** Write-only signing secret; empty keeps the stored one. */
+  breachWebhookSecret?: string;
+  /** The saved budget already has a signing secret. */
+  breachWebhookSigned?: boolean;
 }
+
+/** Scopes whose spend the providers' own reports can count toward (the server has the final word). */
+export const reportedSpendScopes: BudgetForm["scope"][] = ["TENANT", "PROVIDER"];
 
 /** Field → message for every invalid field; empty when the form is valid. */
 export function budgetErrors(f: BudgetForm): Record<string, string> {
@@ -70,6 +81,11 @@ export function budgetErrors(f: BudgetForm): Record<string, string> {
   if (f.webhookUrl.trim() && !/^https?:\/\/\S+$/.test(f.webhookUrl.trim())) e.webhookUrl = "The webhook must be an http(s) URL.";
   const badEmail = splitList(f.alertEmails ?? "").find((x) => !/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/.test(x));
   if (badEmail) e.alertEmails = `"${badEmail}" is not an email address like name@example.com.`;
+  const breach = f.hard ? (f.breachWebhookUrl ?? "").trim() : "";
+  const secret = (f.breachWebhookSecret ?? "").trim();
+  if (breach && !/^https?:\/\/\S+$/.test(breach)) e.breachWebhookUrl = "The breach webhook must be an http(s) URL.";
+  if (breach && !secret && !f.breachWebhookSigned) e.breachWebhookSecret = "A breach webhook needs a signing secret (at least 16 characters).";
+  if (secret && secret.length < 16) e.breachWebhookSecret = "The signing secret must be at least 16 characters.";
   return e;
 }
 
@@ -93,6 +109,9 @@ export function budgetInput(f: BudgetForm) {
     hard: f.hard,
     webhookUrl: f.webhookUrl.trim() || null,
     alertEmails: splitList(f.alertEmails ?? ""),
+    spendBasis: f.reportedSpend && reportedSpendScopes.includes(f.scope) ? ("MAX_METERED_REPORTED" as const) : ("METERED" as const),
+    breachWebhookUrl: (f.hard && f.breachWebhookUrl?.trim()) || null,
+    breachWebhookSecret: (f.hard && f.breachWebhookUrl?.trim() && f.breachWebhookSecret?.trim()) || null,
   };
 }
 

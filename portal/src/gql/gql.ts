@@ -33,11 +33,11 @@ type Documents = {
     "mutation CreateKey($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{...KeyFields}}}": typeof types.CreateKeyDocument,
     "mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}": typeof types.RevokeKeyDocument,
     "mutation RotateKey($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{...KeyFields}}}": typeof types.RotateKeyDocument,
-    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt}": typeof types.BudgetFieldsFragmentDoc,
+    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails spendBasis breachWebhookUrl breachWebhookSigned createdAt updatedAt}": typeof types.BudgetFieldsFragmentDoc,
     "mutation CreateBudget($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){...BudgetFields}}": typeof types.CreateBudgetDocument,
     "mutation UpdateBudget($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){...BudgetFields}}": typeof types.UpdateBudgetDocument,
     "mutation DeleteBudget($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}": typeof types.DeleteBudgetDocument,
-    "query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked}}": typeof types.BudgetStatusesDocument,
+    "query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked spendBasis metered reported}}": typeof types.BudgetStatusesDocument,
     "fragment NodeFields on OrgNode {id kind parentId name workspaceId teamId projectId archivedAt}": typeof types.NodeFieldsFragmentDoc,
     "query OrgTree($t:ID!,$from:Time!,$to:Time!){orgTree(tenantId:$t){...NodeFields}\n  budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast blocked}\n  byWorkspace:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:WORKSPACE}],top:1000){groups{keys totals{tenantCost requests}}}\n  byTeam:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:TEAM}],top:1000){groups{keys totals{tenantCost requests}}}\n  byProject:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:PROJECT}],top:1000){groups{keys totals{tenantCost requests}}}}": typeof types.OrgTreeDocument,
     "mutation CreateNode($t:ID!,$k:OrgNodeKind!,$p:ID,$n:String!){createOrgNode(tenantId:$t,kind:$k,parentId:$p,name:$n){...NodeFields}}": typeof types.CreateNodeDocument,
@@ -126,11 +126,11 @@ const documents: Documents = {
     "mutation CreateKey($t:ID!,$n:String!,$p:KeyPolicyInput,$e:Time){createAPIKey(tenantId:$t,name:$n,policy:$p,expiresAt:$e){secret key{...KeyFields}}}": types.CreateKeyDocument,
     "mutation RevokeKey($t:ID!,$id:ID!){revokeAPIKey(tenantId:$t,id:$id){...KeyFields}}": types.RevokeKeyDocument,
     "mutation RotateKey($t:ID!,$id:ID!){rotateAPIKey(tenantId:$t,id:$id){secret key{...KeyFields}}}": types.RotateKeyDocument,
-    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt}": types.BudgetFieldsFragmentDoc,
+    "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails spendBasis breachWebhookUrl breachWebhookSigned createdAt updatedAt}": types.BudgetFieldsFragmentDoc,
     "mutation CreateBudget($t:ID!,$in:BudgetInput!){createBudget(tenantId:$t,input:$in){...BudgetFields}}": types.CreateBudgetDocument,
     "mutation UpdateBudget($t:ID!,$id:ID!,$in:BudgetInput!){updateBudget(tenantId:$t,id:$id,input:$in){...BudgetFields}}": types.UpdateBudgetDocument,
     "mutation DeleteBudget($t:ID!,$id:ID!){deleteBudget(tenantId:$t,id:$id)}": types.DeleteBudgetDocument,
-    "query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked}}": types.BudgetStatusesDocument,
+    "query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked spendBasis metered reported}}": types.BudgetStatusesDocument,
     "fragment NodeFields on OrgNode {id kind parentId name workspaceId teamId projectId archivedAt}": types.NodeFieldsFragmentDoc,
     "query OrgTree($t:ID!,$from:Time!,$to:Time!){orgTree(tenantId:$t){...NodeFields}\n  budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast blocked}\n  byWorkspace:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:WORKSPACE}],top:1000){groups{keys totals{tenantCost requests}}}\n  byTeam:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:TEAM}],top:1000){groups{keys totals{tenantCost requests}}}\n  byProject:spendBreakdown(tenantId:$t,from:$from,to:$to,groupBy:[{field:PROJECT}],top:1000){groups{keys totals{tenantCost requests}}}}": types.OrgTreeDocument,
     "mutation CreateNode($t:ID!,$k:OrgNodeKind!,$p:ID,$n:String!){createOrgNode(tenantId:$t,kind:$k,parentId:$p,name:$n){...NodeFields}}": types.CreateNodeDocument,
@@ -276,7 +276,7 @@ export function graphql(source: "mutation RotateKey($t:ID!,$id:ID!){rotateAPIKey
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails createdAt updatedAt}"): typeof import('./graphql').BudgetFieldsFragmentDoc;
+export function graphql(source: "fragment BudgetFields on Budget {id name scope workspaceId teamId projectId keyId provider model dimensionName dimensionValue period amount thresholds hard rollover webhookUrl alertEmails spendBasis breachWebhookUrl breachWebhookSigned createdAt updatedAt}"): typeof import('./graphql').BudgetFieldsFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -292,7 +292,7 @@ export function graphql(source: "mutation DeleteBudget($t:ID!,$id:ID!){deleteBud
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked}}"): typeof import('./graphql').BudgetStatusesDocument;
+export function graphql(source: "query BudgetStatuses($t:ID!){budgetStatuses(tenantId:$t){budget{...BudgetFields} periodStart periodEnd spent reserved remaining percentUsed forecast forecastLow forecastHigh willExceedOn forecastMethod blocked spendBasis metered reported}}"): typeof import('./graphql').BudgetStatusesDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

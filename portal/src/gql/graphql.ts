@@ -34,6 +34,10 @@ export type BudgetInput = {
   /** Email recipients of the budget's alerts (the server needs --smtp-host). */
   alertEmails?: Array<string> | null | undefined;
   amount: string;
+  /** HMAC-SHA256 key signing breach deliveries (16 to 200 characters); write-only. Omit on update to keep the stored one. */
+  breachWebhookSecret?: string | null | undefined;
+  /** Hard budgets only; needs breachWebhookSecret when first set. */
+  breachWebhookUrl?: string | null | undefined;
   dimensionName?: string | null | undefined;
   dimensionValue?: string | null | undefined;
   hard?: boolean | null | undefined;
@@ -45,6 +49,8 @@ export type BudgetInput = {
   provider?: string | null | undefined;
   rollover?: boolean | null | undefined;
   scope: BudgetScope;
+  /** Default METERED. */
+  spendBasis?: SpendBasis | null | undefined;
   teamId?: string | number | null | undefined;
   thresholds?: Array<number> | null | undefined;
   webhookUrl?: string | null | undefined;
@@ -226,6 +232,17 @@ export type ScopedRole =
   | 'PROJECT_VIEWER'
   /** On a team: manage the team, its projects, their keys and budgets, and grant roles there. */
   | 'TEAM_ADMIN';
+
+/** What a budget counts as spent in its period. */
+export type SpendBasis =
+  /**
+   * The larger of metered spend and the providers' own reported spend for the period's UTC days
+   * (provider connections). Tenant budgets and OPENAI or ANTHROPIC provider budgets only: providers report
+   * per organization, day and model, never per key, team, project, workspace or dimension.
+   */
+  | 'MAX_METERED_REPORTED'
+  /** What spendgate metered (the default). */
+  | 'METERED';
 
 /** What spend can be grouped by. */
 export type SpendField =
@@ -422,7 +439,7 @@ export type RotateKeyMutationVariables = Exact<{
 
 export type RotateKeyMutation = { rotateAPIKey: { secret: string, key: { id: string, name: string, prefix: string, status: KeyStatus, createdAt: string, lastUsedAt: string | null, revokedAt: string | null, expiresAt: string | null, rotatedFromId: string | null, policy: { allowedProviders: Array<string>, allowedModels: Array<string>, requiredDimensions: Array<string>, requirePricedModels: boolean, injectProviderCredentials: boolean, defaultDimensions: Array<{ name: string, value: string }> } } } };
 
-export type BudgetFieldsFragment = { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string };
+export type BudgetFieldsFragment = { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, spendBasis: SpendBasis, breachWebhookUrl: string | null, breachWebhookSigned: boolean, createdAt: string, updatedAt: string };
 
 export type CreateBudgetMutationVariables = Exact<{
   t: string | number;
@@ -430,7 +447,7 @@ export type CreateBudgetMutationVariables = Exact<{
 }>;
 
 
-export type CreateBudgetMutation = { createBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } };
+export type CreateBudgetMutation = { createBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, spendBasis: SpendBasis, breachWebhookUrl: string | null, breachWebhookSigned: boolean, createdAt: string, updatedAt: string } };
 
 export type UpdateBudgetMutationVariables = Exact<{
   t: string | number;
@@ -439,7 +456,7 @@ export type UpdateBudgetMutationVariables = Exact<{
 }>;
 
 
-export type UpdateBudgetMutation = { updateBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } };
+export type UpdateBudgetMutation = { updateBudget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, spendBasis: SpendBasis, breachWebhookUrl: string | null, breachWebhookSigned: boolean, createdAt: string, updatedAt: string } };
 
 export type DeleteBudgetMutationVariables = Exact<{
   t: string | number;
@@ -454,7 +471,7 @@ export type BudgetStatusesQueryVariables = Exact<{
 }>;
 
 
-export type BudgetStatusesQuery = { budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, forecastLow: string, forecastHigh: string, willExceedOn: string | null, forecastMethod: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } }> };
+export type BudgetStatusesQuery = { budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, forecastLow: string, forecastHigh: string, willExceedOn: string | null, forecastMethod: string, blocked: boolean, spendBasis: SpendBasis, metered: string, reported: string | null, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, spendBasis: SpendBasis, breachWebhookUrl: string | null, breachWebhookSigned: boolean, createdAt: string, updatedAt: string } }> };
 
 export type NodeFieldsFragment = { id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null };
 
@@ -465,7 +482,7 @@ export type OrgTreeQueryVariables = Exact<{
 }>;
 
 
-export type OrgTreeQuery = { orgTree: Array<{ id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null }>, budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, createdAt: string, updatedAt: string } }>, byWorkspace: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byTeam: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byProject: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> } };
+export type OrgTreeQuery = { orgTree: Array<{ id: string, kind: OrgNodeKind, parentId: string | null, name: string, workspaceId: string, teamId: string | null, projectId: string | null, archivedAt: string | null }>, budgetStatuses: Array<{ periodStart: string, periodEnd: string, spent: string, reserved: string, remaining: string, percentUsed: number, forecast: string, blocked: boolean, budget: { id: string, name: string, scope: BudgetScope, workspaceId: string | null, teamId: string | null, projectId: string | null, keyId: string | null, provider: string | null, model: string | null, dimensionName: string | null, dimensionValue: string | null, period: BudgetPeriod, amount: string, thresholds: Array<number>, hard: boolean, rollover: boolean, webhookUrl: string | null, alertEmails: Array<string>, spendBasis: SpendBasis, breachWebhookUrl: string | null, breachWebhookSigned: boolean, createdAt: string, updatedAt: string } }>, byWorkspace: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byTeam: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> }, byProject: { groups: Array<{ keys: Array<string>, totals: { tenantCost: string, requests: number } }> } };
 
 export type CreateNodeMutationVariables = Exact<{
   t: string | number;
@@ -1066,6 +1083,9 @@ export const BudgetFieldsFragmentDoc = new TypedDocumentString(`
   rollover
   webhookUrl
   alertEmails
+  spendBasis
+  breachWebhookUrl
+  breachWebhookSigned
   createdAt
   updatedAt
 }
@@ -1901,6 +1921,9 @@ export const CreateBudgetDocument = new TypedDocumentString(`
   rollover
   webhookUrl
   alertEmails
+  spendBasis
+  breachWebhookUrl
+  breachWebhookSigned
   createdAt
   updatedAt
 }`) as unknown as TypedDocumentString<CreateBudgetMutation, CreateBudgetMutationVariables>;
@@ -1929,6 +1952,9 @@ export const UpdateBudgetDocument = new TypedDocumentString(`
   rollover
   webhookUrl
   alertEmails
+  spendBasis
+  breachWebhookUrl
+  breachWebhookSigned
   createdAt
   updatedAt
 }`) as unknown as TypedDocumentString<UpdateBudgetMutation, UpdateBudgetMutationVariables>;
@@ -1955,6 +1981,9 @@ export const BudgetStatusesDocument = new TypedDocumentString(`
     willExceedOn
     forecastMethod
     blocked
+    spendBasis
+    metered
+    reported
   }
 }
     fragment BudgetFields on Budget {
@@ -1976,6 +2005,9 @@ export const BudgetStatusesDocument = new TypedDocumentString(`
   rollover
   webhookUrl
   alertEmails
+  spendBasis
+  breachWebhookUrl
+  breachWebhookSigned
   createdAt
   updatedAt
 }`) as unknown as TypedDocumentString<BudgetStatusesQuery, BudgetStatusesQueryVariables>;
@@ -2062,6 +2094,9 @@ export const OrgTreeDocument = new TypedDocumentString(`
   rollover
   webhookUrl
   alertEmails
+  spendBasis
+  breachWebhookUrl
+  breachWebhookSigned
   createdAt
   updatedAt
 }

@@ -5,7 +5,7 @@ import { API_KEYS, BUDGET_STATUSES, CREATE_BUDGET, DELETE_BUDGET, UPDATE_BUDGET 
 import { formatCents } from "../money";
 import { budgetForm, forecastText, periodWord, scopeText, statusView, type BudgetStatus } from "../budgets";
 import { Empty, ErrorBox, Field, Money, useLoad, when } from "../ui";
-import { budgetErrors, budgetInput, type BudgetForm } from "../validate";
+import { budgetErrors, budgetInput, reportedSpendScopes, type BudgetForm } from "../validate";
 
 interface KeyRef { id: string; name: string; prefix: string; status: string }
 
@@ -65,6 +65,7 @@ export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
               </div>
               <div className="small status" data-testid="budget-status">
                 <Money testid="budget-spent" value={s.spent} /> of <Money value={b.amount} /> ({v.percent}%)
+                {s.reported != null && <span data-testid="budget-basis"> (larger of metered <Money value={s.metered ?? "0"} /> and provider-reported <Money value={s.reported} />)</span>}
                 {v.hasReserved && <> · <Money value={s.reserved} /> reserved</>}
                 {" "}· <Money value={s.remaining} /> left
                 {" "}· <span className={v.forecastOver || s.willExceedOn ? "warn-text" : ""} data-testid="budget-forecast" title={`forecast $${s.forecast} exactly`}>{forecastText(s, formatCents)}{v.forecastOver && !s.willExceedOn ? " (over budget)" : ""}</span>
@@ -74,6 +75,7 @@ export function Budgets({ ctx, live }: { ctx: Ctx; live: Alert[] }) {
                 {v.nextThreshold != null && <> (next: {v.nextThreshold}%)</>}
                 {b.webhookUrl && <> · webhook {b.webhookUrl}</>}
                 {b.alertEmails && b.alertEmails.length > 0 && <> · emails {b.alertEmails.join(", ")}</>}
+                {b.breachWebhookUrl && <> · breach webhook {b.breachWebhookUrl}{b.breachWebhookSigned ? " (signed)" : ""}</>}
               </div>
               {canManage && (
                 <div className="row">
@@ -137,6 +139,17 @@ function BudgetEditor({ ctx, keys, initial, onDone }: { ctx: Ctx; keys: KeyRef[]
       </div>
       <label className="check"><input type="checkbox" checked={f.hard} onChange={(e) => set("hard", e.target.checked)} /> Hard cap: block the covered keys at 100 %</label>
       <label className="check"><input type="checkbox" checked={!!f.rollover} onChange={(e) => set("rollover", e.target.checked)} /> Roll the unused amount over to the next period</label>
+      {reportedSpendScopes.includes(f.scope) && (
+        <label className="check" title="Providers report per day, hours to days late; OpenAI and Anthropic provider budgets and tenant budgets only">
+          <input type="checkbox" checked={!!f.reportedSpend} onChange={(e) => set("reportedSpend", e.target.checked)} /> Count provider-reported spend: use the larger of metered and the providers' own reports, so calls that bypassed spendgate count too
+        </label>
+      )}
+      {f.hard && (
+        <div className="grid">
+          <Field id="b-breach" label="Breach webhook URL (optional: called once per period when the cap is reached, e.g. to revoke keys)" error={errs.breachWebhookUrl}><input id="b-breach" type="url" value={f.breachWebhookUrl ?? ""} onChange={(e) => set("breachWebhookUrl", e.target.value)} aria-invalid={!!errs.breachWebhookUrl} /></Field>
+          {(f.breachWebhookUrl ?? "").trim() !== "" && <Field id="b-breach-secret" label={f.breachWebhookSigned ? "Signing secret (leave empty to keep the stored one)" : "Signing secret (HMAC-SHA256, at least 16 characters)"} error={errs.breachWebhookSecret}><input id="b-breach-secret" type="password" autoComplete="new-password" value={f.breachWebhookSecret ?? ""} onChange={(e) => set("breachWebhookSecret", e.target.value)} aria-invalid={!!errs.breachWebhookSecret} /></Field>}
+        </div>
+      )}
       <ErrorBox error={error} />
       <div className="row"><button type="submit" disabled={busy}>{busy ? "Saving…" : "Save budget"}</button><button type="button" className="secondary" onClick={() => onDone(false)}>Cancel</button></div>
     </form>
