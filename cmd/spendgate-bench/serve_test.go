@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestGCTraceCPU(t *testing.T) {
 	for line, want := range map[string]int64{
@@ -14,6 +18,56 @@ func TestGCTraceCPU(t *testing.T) {
 	for _, line := range []string{"level=INFO msg=hello", "gc 1 @0.1s 1%: garbage ms cpu", "gc 3 @0.1s: 1+2 ms cpu"} {
 		if _, ok := gcTraceCPU(line); ok {
 			t.Errorf("%q read as a gctrace line", line)
+		}
+	}
+}
+
+func TestSoakVerdict(t *testing.T) {
+	mib := func(at time.Duration, m int64) soakSample { return soakSample{at: at, rssKiB: m * 1024} }
+	for name, c := range map[string]struct {
+		samples []soakSample
+		warmup  time.Duration
+		want    string
+	}{
+		"growth during warm-up is not counted, the end within 10 %": {
+			[]soakSample{mib(10*time.Second, 40), mib(20*time.Second, 100), mib(30*time.Second, 120), mib(40*time.Second, 108)},
+			20 * time.Second, "after warm-up (20s) 100 MiB, at the end (40s) 108 MiB: +8.0%, flat (goal ±10%); after warm-up it ranged 100..120 MiB (+0.0%..+20.0%)",
+		},
+		"growth past 10 % after warm-up": {
+			[]soakSample{mib(10*time.Second, 100), mib(20*time.Second, 130), mib(30*time.Second, 150)},
+			10 * time.Second, "after warm-up (10s) 100 MiB, at the end (30s) 150 MiB: +50.0%, NOT flat",
+		},
+		"shrinking past 10 % is not flat either": {
+			[]soakSample{mib(10*time.Second, 100), mib(20*time.Second, 85)},
+			5 * time.Second, ": -15.0%, NOT flat",
+		},
+		"a warm-up longer than the run compares the last sample with itself": {
+			[]soakSample{mib(10*time.Second, 100), mib(20*time.Second, 150)},
+			time.Hour, "after warm-up (20s) 150 MiB, at the end (20s) 150 MiB: +0.0%, flat",
+		},
+	} {
+		if got := soakVerdict(c.samples, c.warmup); !strings.Contains(got, c.want) {
+			t.Errorf("%s: got %q, want it to contain %q", name, got, c.want)
+		}
+	}
+	if got := soakVerdict(nil, time.Minute); got != "soak: no RSS samples\n" {
+		t.Errorf("no samples: %q", got)
+	}
+}
+
+func TestSoakConfigValidate(t *testing.T) {
+	ok := soakConfig{duration: 30 * time.Minute, rate: 2000, every: 10 * time.Second, warmup: 2 * time.Minute}
+	if err := ok.validate(); err != nil {
+		t.Fatalf("%+v: %v", ok, err)
+	}
+	for name, c := range map[string]soakConfig{
+		"no rate":                  {duration: time.Minute, every: 10 * time.Second},
+		"samples below a second":   {duration: time.Minute, rate: 1, every: time.Millisecond},
+		"warm-up leaves no sample": {duration: time.Minute, rate: 1, every: 10 * time.Second, warmup: 55 * time.Second},
+		"negative warm-up":         {duration: time.Minute, rate: 1, every: 10 * time.Second, warmup: -time.Second},
+	} {
+		if c.validate() == nil {
+			t.Errorf("%s: %+v accepted", name, c)
 		}
 	}
 }
