@@ -107,9 +107,10 @@ func benchServe(ctx context.Context, args []string) error {
 	gen := loadGen{key: strings.TrimSpace(string(key))}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight, MaxIdleConns: 4 * maxInFlight, IdleConnTimeout: time.Minute}}
 	serveURL := "http://" + serve.addrs["gateway"] + "/v1/openai/chat/completions"
+	serveMetrics := "http://" + serve.addrs["gateway"] + "/metrics"
 	jsonBody := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
 	if soak.duration > 0 {
-		calls := runSoak(ctx, serve, gen, client, serveURL, jsonBody, soak)
+		calls := runSoak(ctx, serve, gen, client, serveURL, serveMetrics, jsonBody, soak)
 		stored, err := waitStored(ctx, *chAddr, db, uint64(calls), 60*time.Second)
 		fmt.Printf("events stored by serve's pipeline: %d of %d calls answered 200 (%v)\n", stored, calls, errOrOK(err))
 		return nil
@@ -152,6 +153,7 @@ func benchServe(ctx context.Context, args []string) error {
 			res := map[string]loadResult{}
 			var ratios50, ratios99, ratiosFB []float64 // per round, serve/bare
 			gc0, cpu0 := serve.gcCPU(), serveCPU(serve)
+			sched0 := scrapeSched(serveMetrics)
 			for i := 0; i < *rounds; i++ {
 				round := map[string]loadResult{}
 				for j := range targets {
@@ -178,6 +180,7 @@ func benchServe(ctx context.Context, args []string) error {
 				r.finish()
 				res[name] = r
 			}
+			sched := schedSummary(sched0, scrapeSched(serveMetrics))
 			gcShare, cpuPerCall := "n/a", "n/a"
 			if dcpu := serveCPU(serve) - cpu0; dcpu > 0 {
 				gcShare = fmt.Sprintf("%.1f%%", 100*(serve.gcCPU()-gc0)/dcpu)
@@ -206,6 +209,7 @@ func benchServe(ctx context.Context, args []string) error {
 					ratio(s.ttfb50, b.ttfb50), ratio(s.ttfb99, b.ttfb99), median(ratiosFB))
 			}
 			fmt.Printf("  serve's GC time (gctrace, without idle marking) per CPU second it used: %s; serve's CPU per call it answered (gateway and pipeline): %s\n", gcShare, cpuPerCall)
+			fmt.Printf("  serve's goroutines' wait for a processor (go_sched_latencies_seconds, bucket bounds): %s\n", sched)
 		}
 	}
 	fmt.Printf("\nRSS over the run (every %s):\n%s", *sample, rss.report())

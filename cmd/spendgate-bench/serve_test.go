@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,34 @@ func TestSoakConfigValidate(t *testing.T) {
 		if c.validate() == nil {
 			t.Errorf("%s: %+v accepted", name, c)
 		}
+	}
+}
+
+func TestSchedQuantile(t *testing.T) {
+	page := func(counts ...int) schedHist {
+		var b strings.Builder
+		b.WriteString("# TYPE go_sched_latencies_seconds histogram\n")
+		for i, le := range []string{"1e-06", "0.0001", "0.001", "0.01", "+Inf"} {
+			fmt.Fprintf(&b, "go_sched_latencies_seconds_bucket{le=%q} %d\n", le, counts[i])
+		}
+		b.WriteString("go_sched_latencies_seconds_sum 1.5\ngo_sched_latencies_seconds_count 1\ngo_goroutines 12\n")
+		return parseSched(bufio.NewScanner(strings.NewReader(b.String())))
+	}
+	before := page(10, 20, 20, 20, 20)
+	// Between the scrapes: 1000 waits, 980 under 1 µs, 15 under 100 µs, 4 under 1 ms, 1 under 10 ms.
+	after := page(990, 1015, 1019, 1020, 1020)
+	for q, want := range map[float64]time.Duration{0.5: time.Microsecond, 0.99: 100 * time.Microsecond, 0.999: time.Millisecond, 1: 10 * time.Millisecond} {
+		if got := after.quantile(before, q); got != want {
+			t.Errorf("q%v: %s, want %s", q, got, want)
+		}
+	}
+	if got := after.quantile(after, 0.99); got != 0 {
+		t.Errorf("no waits between the scrapes: %s, want 0", got)
+	}
+	if parseSched(bufio.NewScanner(strings.NewReader("go_goroutines 12\n"))) != nil {
+		t.Error("a page without the histogram parsed as one")
+	}
+	if got := schedSummary(nil, after); !strings.HasPrefix(got, "n/a") {
+		t.Errorf("without a scrape: %q", got)
 	}
 }
