@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -54,36 +53,45 @@ func parseSched(sc *bufio.Scanner) schedHist {
 	return h
 }
 
-// quantile is the upper bound of the bucket holding quantile q of the
-// waits between before and h (0 when there were none).
-func (h schedHist) quantile(before schedHist, q float64) time.Duration {
+// over is the share of the waits between before and h that took longer
+// than the bucket bound nearest below limit (the runtime's buckets are
+// about a decade apart: ..., 82 µs, 918 µs, 10.5 ms, 117 ms), and that
+// bound; share is -1 without waits.
+func (h schedHist) over(before schedHist, limit time.Duration) (share float64, bound time.Duration) {
 	bounds := make([]float64, 0, len(h))
 	for b := range h {
 		bounds = append(bounds, b)
 	}
 	sort.Float64s(bounds)
 	if len(bounds) == 0 {
-		return 0
+		return -1, 0
 	}
 	total := h[bounds[len(bounds)-1]] - before[bounds[len(bounds)-1]]
 	if total <= 0 {
-		return 0
+		return -1, 0
 	}
+	// Largest bound at or below limit (with 10 % of slack for the bounds'
+	// float error); none: every wait counts.
+	le, under := 0.0, 0.0
 	for _, b := range bounds {
-		if h[b]-before[b] >= q*total {
-			if math.IsInf(b, 1) {
-				return time.Duration(math.MaxInt64)
-			}
-			return time.Duration(b * float64(time.Second))
+		if b > 1.1*limit.Seconds() {
+			break
 		}
+		le, under = b, h[b]-before[b]
 	}
-	return 0
+	return 1 - under/total, time.Duration(le * float64(time.Second))
 }
 
-// schedSummary is "p99 X, p99.9 Y" of the waits between two scrapes.
+// schedSummary is the share of serve's goroutine waits for a processor
+// over ~1 ms and over ~10 ms between two scrapes.
 func schedSummary(before, after schedHist) string {
 	if before == nil || after == nil {
 		return "n/a (serve does not export go_sched_latencies_seconds)"
 	}
-	return fmt.Sprintf("p99 %s, p99.9 %s", after.quantile(before, 0.99).Round(time.Microsecond), after.quantile(before, 0.999).Round(time.Microsecond))
+	s1, b1 := after.over(before, time.Millisecond)
+	s10, b10 := after.over(before, 10*time.Millisecond)
+	if s1 < 0 {
+		return "no waits"
+	}
+	return fmt.Sprintf("over %s %.2f%%, over %s %.3f%%", b1.Round(time.Microsecond), 100*s1, b10.Round(time.Microsecond), 100*s10)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -87,13 +88,23 @@ func TestSchedQuantile(t *testing.T) {
 	before := page(10, 20, 20, 20, 20)
 	// Between the scrapes: 1000 waits, 980 under 1 µs, 15 under 100 µs, 4 under 1 ms, 1 under 10 ms.
 	after := page(990, 1015, 1019, 1020, 1020)
-	for q, want := range map[float64]time.Duration{0.5: time.Microsecond, 0.99: 100 * time.Microsecond, 0.999: time.Millisecond, 1: 10 * time.Millisecond} {
-		if got := after.quantile(before, q); got != want {
-			t.Errorf("q%v: %s, want %s", q, got, want)
+	for limit, want := range map[time.Duration]struct {
+		share float64
+		bound time.Duration
+	}{
+		time.Millisecond: {0.001, time.Millisecond}, 100 * time.Microsecond: {0.005, 100 * time.Microsecond},
+		50 * time.Microsecond: {0.02, time.Microsecond}, 10 * time.Millisecond: {0, 10 * time.Millisecond}, 100 * time.Nanosecond: {1, 0},
+	} {
+		share, bound := after.over(before, limit)
+		if math.Abs(share-want.share) > 1e-9 || bound != want.bound {
+			t.Errorf("over %s: %v of the waits over %s, want %v over %s", limit, share, bound, want.share, want.bound)
 		}
 	}
-	if got := after.quantile(after, 0.99); got != 0 {
-		t.Errorf("no waits between the scrapes: %s, want 0", got)
+	if share, _ := after.over(after, time.Millisecond); share != -1 {
+		t.Errorf("no waits between the scrapes: %v, want -1", share)
+	}
+	if got := schedSummary(before, after); got != "over 1ms 0.10%, over 10ms 0.000%" {
+		t.Errorf("summary %q", got)
 	}
 	if parseSched(bufio.NewScanner(strings.NewReader("go_goroutines 12\n"))) != nil {
 		t.Error("a page without the histogram parsed as one")

@@ -35,8 +35,8 @@ type soakSample struct {
 	errors           int
 	p50, p99         time.Duration
 	rssKiB           int64
-	cpuPerCall, gcPc float64       // serve's CPU per call answered (seconds); GC share of it (%)
-	sched99          time.Duration // serve's goroutines' wait for a processor, p99
+	cpuPerCall, gcPc float64 // serve's CPU per call answered (seconds); GC share of it (%)
+	schedOver1ms     float64 // share of serve's goroutine waits for a processor over ~1 ms (-1: not known)
 }
 
 // runSoak loads serve's gateway at c.rate for c.duration in intervals of
@@ -46,7 +46,7 @@ type soakSample struct {
 func runSoak(ctx context.Context, serve *child, gen loadGen, client *http.Client, url, metricsURL string, body []byte, c soakConfig) int {
 	fmt.Printf("soak: spendgate serve alone, JSON at %d req/s for %s, sampled every %s, warm-up %s (goal: RSS at the end within ±%.0f%% of after warm-up)\n",
 		c.rate, c.duration, c.every, c.warmup, 100*soakFlatWithin)
-	fmt.Printf("  %8s %9s %6s %9s %9s %8s %12s %6s %10s\n", "at", "req/s", "errors", "p50", "p99", "RSS MiB", "CPU µs/call", "GC", "sched p99")
+	fmt.Printf("  %8s %9s %6s %9s %9s %8s %12s %6s %10s\n", "at", "req/s", "errors", "p50", "p99", "RSS MiB", "CPU µs/call", "GC", "waits >1ms")
 	start := time.Now()
 	var samples []soakSample
 	calls := 0
@@ -60,12 +60,13 @@ func runSoak(ctx context.Context, serve *child, gen loadGen, client *http.Client
 		if dcpu := serveCPU(serve) - cpu0; dcpu > 0 && r.ok > 0 {
 			s.cpuPerCall, s.gcPc = dcpu/float64(r.ok), 100*(serve.gcCPU()-gc0)/dcpu
 		}
+		s.schedOver1ms = -1
 		if sched1 := scrapeSched(metricsURL); sched0 != nil && sched1 != nil {
-			s.sched99 = sched1.quantile(sched0, 0.99)
+			s.schedOver1ms, _ = sched1.over(sched0, time.Millisecond)
 		}
 		samples = append(samples, s)
-		fmt.Printf("  %8s %9.0f %6d %9s %9s %8d %12.0f %5.1f%% %10s\n", s.at.Round(time.Second), s.achieved, s.errors,
-			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), s.rssKiB/1024, s.cpuPerCall*1e6, s.gcPc, s.sched99.Round(time.Microsecond))
+		fmt.Printf("  %8s %9.0f %6d %9s %9s %8d %12.0f %5.1f%% %9.2f%%\n", s.at.Round(time.Second), s.achieved, s.errors,
+			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), s.rssKiB/1024, s.cpuPerCall*1e6, s.gcPc, 100*s.schedOver1ms)
 	}
 	fmt.Print(soakVerdict(samples, c.warmup))
 	return calls
