@@ -424,10 +424,10 @@ func (c *Consumer) price(ctx context.Context, b *batch) error {
 // requests share two or so processors with the consumer, and Go has no
 // goroutine priorities: a goroutine that does not block keeps its processor
 // until the runtime preempts it after 10 ms, so a request that became ready
-// meanwhile waits that long — a 1,000-event batch priced in one go was the
-// gateway's added p99. A slice is well under a millisecond; yielding puts
-// the consumer behind the requests waiting to run, and costs it nothing
-// measurable when none are (docs/ingest.md, Pacing).
+// meanwhile can wait that long behind a batch being priced — the size of
+// serve's added p99 (5–14 ms). A slice is well under a millisecond;
+// yielding puts the consumer behind the requests waiting to run, and costs
+// it nothing measurable when none are (docs/ingest.md, Pacing).
 const backgroundSlice = 64
 
 // yieldEvery yields the processor after every backgroundSlice-th item of a
