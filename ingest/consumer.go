@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -327,7 +328,8 @@ func (c *Consumer) settleStage(work context.Context, in <-chan *batch, hb *heart
 			hb.remove(b) // simulated crash: no ack; JetStream redelivers after AckWait
 			continue
 		}
-		for _, m := range b.good {
+		for i, m := range b.good {
+			yieldEvery(i)
 			if err := m.Ack(); err != nil {
 				c.log.Warn("ingest: ack failed; the event will be redelivered and skipped as stored", "err", err)
 			}
@@ -388,7 +390,8 @@ func sleep(ctx context.Context, d time.Duration) {
 func (c *Consumer) price(ctx context.Context, b *batch) error {
 	b.good = slices.Grow(b.good[:0], len(b.fetched))
 	b.events = slices.Grow(b.events[:0], len(b.fetched))
-	for _, m := range b.fetched {
+	for i, m := range b.fetched {
+		yieldEvery(i)
 		// Priced in place: an event is hundreds of bytes, not copied twice.
 		b.events = append(b.events, PricedEvent{})
 		pe := &b.events[len(b.events)-1]
@@ -414,6 +417,25 @@ func (c *Consumer) price(ctx context.Context, b *batch) error {
 		}
 	}
 	return nil
+}
+
+// A batch is priced and acked in slices of backgroundSlice events with a
+// yield of the processor between them. Under `spendgate serve` the gateway's
+// requests share two or so processors with the consumer, and Go has no
+// goroutine priorities: a goroutine that does not block keeps its processor
+// until the runtime preempts it after 10 ms, so a request that became ready
+// meanwhile can wait that long behind a batch being priced — the size of
+// serve's added p99 (5–14 ms). A slice is well under a millisecond;
+// yielding puts the consumer behind the requests waiting to run, and costs
+// it nothing measurable when none are (docs/ingest.md, Pacing).
+const backgroundSlice = 64
+
+// yieldEvery yields the processor after every backgroundSlice-th item of a
+// loop over i.
+func yieldEvery(i int) {
+	if i%backgroundSlice == backgroundSlice-1 {
+		runtime.Gosched()
+	}
 }
 
 // priceOne's reasons that are not poison: ctx ended while it waited; the

@@ -10,6 +10,7 @@ package observability
 
 import (
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 
@@ -108,7 +109,11 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		"Time a GraphQL query or mutation took from parsing to its answer, by operation type (query, mutation; invalid: the document did not parse or validate) and result (ok, error).",
 		[]float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}, "type", "result")
 
-	f.add(collectors.NewGoCollector())
+	// With the scheduling latency (go_sched_latencies_seconds: how long
+	// goroutines waited for a processor), which says when a process's
+	// requests queue behind other work for CPU.
+	f.add(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/latencies:seconds$`)})))
 	f.add(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f.add(buildInfo())
 	if f.err != nil {

@@ -46,8 +46,18 @@ func benchServe(ctx context.Context, args []string) error {
 	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (a scratch database is created and dropped)")
 	sample := fs.Duration("rss-every", 5*time.Second, "how often serve's RSS is sampled")
 	extra := fs.String("serve-args", "", "extra flags for spendgate serve, space separated (e.g. \"--event-batch 1000\")")
+	var soak soakConfig
+	fs.DurationVar(&soak.duration, "soak", 0, "instead of the comparison: serve alone under JSON load this long, its RSS sampled (0: no soak)")
+	fs.IntVar(&soak.rate, "soak-rate", 2000, "the soak's request rate (per second)")
+	fs.DurationVar(&soak.every, "soak-every", 10*time.Second, "how often the soak samples serve's RSS, CPU and latency")
+	fs.DurationVar(&soak.warmup, "soak-warmup", 2*time.Minute, "the soak's RSS is compared from the first sample after this")
 	if err := envflag.Parse(fs, args); err != nil {
 		return err
+	}
+	if soak.duration > 0 {
+		if err := soak.validate(); err != nil {
+			return err
+		}
 	}
 	rateList, err := parseRates(*rates)
 	if err != nil {
@@ -94,6 +104,17 @@ func benchServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve's demo key: %w", err)
 	}
+	gen := loadGen{key: strings.TrimSpace(string(key))}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight, MaxIdleConns: 4 * maxInFlight, IdleConnTimeout: time.Minute}}
+	serveURL := "http://" + serve.addrs["gateway"] + "/v1/openai/chat/completions"
+	serveMetrics := "http://" + serve.addrs["gateway"] + "/metrics"
+	jsonBody := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+	if soak.duration > 0 {
+		calls := runSoak(ctx, serve, gen, client, serveURL, serveMetrics, jsonBody, soak)
+		stored, err := waitStored(ctx, *chAddr, db, uint64(calls), 60*time.Second)
+		fmt.Printf("events stored by serve's pipeline: %d of %d calls answered 200 (%v)\n", stored, calls, errOrOK(err))
+		return nil
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -105,14 +126,11 @@ func benchServe(ctx context.Context, args []string) error {
 	}
 	defer bare.stop()
 
-	gen := loadGen{key: strings.TrimSpace(string(key))}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight, MaxIdleConns: 4 * maxInFlight, IdleConnTimeout: time.Minute}}
 	targets := []struct{ name, url string }{
 		{"direct", fakeURL + "/v1/chat/completions"},
 		{"bare proxy", "http://" + bare.addrs["proxy"] + "/v1/openai/chat/completions"},
-		{"serve", "http://" + serve.addrs["gateway"] + "/v1/openai/chat/completions"},
+		{"serve", serveURL},
 	}
-	jsonBody := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
 	sseBody := []byte(`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
 
 	rss := newRSSSampler(map[string]int{"serve": serve.cmd.Process.Pid, "bare proxy": bare.cmd.Process.Pid}, *sample)
@@ -135,6 +153,7 @@ func benchServe(ctx context.Context, args []string) error {
 			res := map[string]loadResult{}
 			var ratios50, ratios99, ratiosFB []float64 // per round, serve/bare
 			gc0, cpu0 := serve.gcCPU(), serveCPU(serve)
+			sched0 := scrapeSched(serveMetrics)
 			for i := 0; i < *rounds; i++ {
 				round := map[string]loadResult{}
 				for j := range targets {
@@ -157,13 +176,17 @@ func benchServe(ctx context.Context, args []string) error {
 					ratiosFB = append(ratiosFB, float64(s.ttfb50)/float64(b.ttfb50))
 				}
 			}
-			gcShare := "n/a"
-			if dcpu := serveCPU(serve) - cpu0; dcpu > 0 {
-				gcShare = fmt.Sprintf("%.1f%%", 100*(serve.gcCPU()-gc0)/dcpu)
-			}
 			for name, r := range res {
 				r.finish()
 				res[name] = r
+			}
+			sched := schedSummary(sched0, scrapeSched(serveMetrics))
+			gcShare, cpuPerCall := "n/a", "n/a"
+			if dcpu := serveCPU(serve) - cpu0; dcpu > 0 {
+				gcShare = fmt.Sprintf("%.1f%%", 100*(serve.gcCPU()-gc0)/dcpu)
+				if n := res["serve"].ok; n > 0 {
+					cpuPerCall = fmt.Sprintf("%.0f µs", 1e6*dcpu/float64(n))
+				}
 			}
 			calls += res["serve"].ok
 			d, b, s := res["direct"], res["bare proxy"], res["serve"]
@@ -185,7 +208,8 @@ func benchServe(ctx context.Context, args []string) error {
 				fmt.Printf("  ratio serve/bare first byte: p50 %s  p99 %s; median over rounds of p50 %s (goal <= 1.05x)\n",
 					ratio(s.ttfb50, b.ttfb50), ratio(s.ttfb99, b.ttfb99), median(ratiosFB))
 			}
-			fmt.Printf("  serve's GC time (gctrace, without idle marking) per CPU second it used: %s\n", gcShare)
+			fmt.Printf("  serve's GC time (gctrace, without idle marking) per CPU second it used: %s; serve's CPU per call it answered (gateway and pipeline): %s\n", gcShare, cpuPerCall)
+			fmt.Printf("  serve's goroutines' wait for a processor (go_sched_latencies_seconds, bucket bounds): %s\n", sched)
 		}
 	}
 	fmt.Printf("\nRSS over the run (every %s):\n%s", *sample, rss.report())
