@@ -84,17 +84,21 @@ func (s *Store) Reserve(ctx context.Context, in ReserveInput) (budget.Reservatio
 		if err != nil {
 			return budget.Reservation{}, err
 		}
-		// The counter row is created if missing, then locked: the decision
-		// below (budget.Fits on what the budget counts, budget.Counted) is
-		// taken under the row lock and holds until commit, so concurrent
-		// reservations cannot take the budget over its cap.
-		var c counter
-		if _, err := tx.Exec(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
-			VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (budget_id, period_start) DO NOTHING`, b.ID, start, end, carried); err != nil {
-			return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
+		// The counter row is locked (created first when the period has
+		// none): the decision below (budget.Fits on what the budget counts,
+		// budget.Counted) is taken under the row lock and holds until
+		// commit, so concurrent reservations cannot take the budget over its
+		// cap. The row exists for all but a period's first call, so the
+		// lock is tried before the insert: two statements per budget.
+		c, err := lockCounter(ctx, tx, b.ID, start)
+		if isNoRows(err) {
+			if _, err := tx.Exec(ctx, `INSERT INTO budget_spend (budget_id, period_start, period_end, spent_nano_usd, reserved_nano_usd, carried_nano_usd)
+				VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (budget_id, period_start) DO NOTHING`, b.ID, start, end, carried); err != nil {
+				return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
+			}
+			c, err = lockCounter(ctx, tx, b.ID, start)
 		}
-		if err := tx.QueryRow(ctx, `SELECT spent_nano_usd, reported_nano_usd, reserved_nano_usd, carried_nano_usd FROM budget_spend
-			WHERE budget_id = $1 AND period_start = $2 FOR UPDATE`, b.ID, start).Scan(&c.metered, &c.reported, &c.reserved, &c.carried); err != nil {
+		if err != nil {
 			return budget.Reservation{}, fmt.Errorf("budget: reserve: %w", err)
 		}
 		limit, counted := c.limit(b), c.counted(b)
@@ -189,4 +193,13 @@ func (s *Store) Counter(ctx context.Context, budgetID string, p budget.Period, t
 		return 0, 0, fmt.Errorf("budget: counter: %w", err)
 	}
 	return spent, reserved, nil
+}
+
+// lockCounter reads a budget's counter of the period starting at start and
+// locks its row until the transaction ends (pgx.ErrNoRows: no row yet).
+func lockCounter(ctx context.Context, tx pgx.Tx, budgetID string, start time.Time) (counter, error) {
+	var c counter
+	err := tx.QueryRow(ctx, `SELECT spent_nano_usd, reported_nano_usd, reserved_nano_usd, carried_nano_usd FROM budget_spend
+		WHERE budget_id = $1 AND period_start = $2 FOR UPDATE`, budgetID, start).Scan(&c.metered, &c.reported, &c.reserved, &c.carried)
+	return c, err
 }
