@@ -56,9 +56,9 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 
 	a, raw := Analytics{Conn: conn, Database: db}, Analytics{Conn: conn, Database: db, RawOnly: true}
 	ranges := map[string][2]time.Time{
-		"whole days":  {start.Add(24 * time.Hour), start.Add(4 * 24 * time.Hour)},
-		"hour ends":   {start.Add(5 * time.Hour), start.Add(100 * time.Hour)},
-		"ragged ends": {start.Add(26*time.Hour + 17*time.Minute), start.Add(49*time.Hour + 59*time.Minute + 30*time.Second)},
+		"whole days":                           {start.Add(24 * time.Hour), start.Add(4 * 24 * time.Hour)},
+		"hour ends":                            {start.Add(5 * time.Hour), start.Add(100 * time.Hour)},
+		"ragged ends":                          {start.Add(26*time.Hour + 17*time.Minute), start.Add(49*time.Hour + 59*time.Minute + 30*time.Second)},
 		"a month, days, hours and ragged ends": {start.Add(26*time.Hour + 17*time.Minute), start.Add(36*24*time.Hour + 5*time.Hour + 30*time.Second)},
 	}
 	filters := map[string]spend.Filters{
