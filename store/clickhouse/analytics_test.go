@@ -14,6 +14,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
@@ -385,5 +386,42 @@ func TestGroupByNamesAreTheDomains(t *testing.T) {
 	sort.Strings(names)
 	if fmt.Sprint(names) != fmt.Sprint(spend.GroupByNames()) {
 		t.Fatalf("usage_events groups by %v; spend.GroupByNames says %v", names, spend.GroupByNames())
+	}
+}
+
+// usageEvent(id) finds an event whatever its id: in the hour a UUIDv7 id
+// names, after it (a call that lasted longer than the window), and with an
+// id that carries no time; an id stored nowhere is not found.
+func TestEventByIDWithAndWithoutTheTimeInIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn, db := migratedDB(t)
+	at := time.Date(2026, 6, 3, 10, 20, 30, 0, time.UTC)
+	inWindow := meter.NewEventID(at.Add(40*time.Second), [10]byte{1})
+	longCall := meter.NewEventID(at.Add(3*time.Hour), [10]byte{2})
+	missing := meter.NewEventID(at, [10]byte{3})
+	evs := []spend.PricedEvent{
+		priced(inWindow, "k1", "gpt-4o", "search", at, true, 100),
+		priced(longCall, "k1", "gpt-4o", "search", at, true, 200),
+		priced("sender-own-id-7", "k1", "gpt-4o", "search", at.Add(-40*24*time.Hour), true, 300),
+	}
+	_, err := NewWriter(conn, db).Write(ctx, evs)
+	testenv.Must(t, err, "write")
+	a := Analytics{Conn: conn, Database: db}
+	for _, e := range evs {
+		got, err := a.Event(ctx, e.Event.TenantID, e.Event.EventID)
+		testenv.Must(t, err, e.Event.EventID)
+		if got.EventID != e.Event.EventID || !got.Time.Equal(e.Event.Time) || got.ListNanoUSD != e.Cost.ListNanoUSD {
+			t.Fatalf("%s: got %s at %s cost %d", e.Event.EventID, got.EventID, got.Time, got.ListNanoUSD)
+		}
+	}
+	if from, to, ok := EventWindow(inWindow); !ok || at.Before(from) || !at.Before(to) {
+		t.Fatalf("window [%s, %s) %v misses %s", from, to, ok, at)
+	}
+	if from, _, ok := EventWindow(longCall); !ok || !at.Before(from) {
+		t.Fatalf("the long call's event at %s is inside its window from %s: the fallback is not tested", at, from)
+	}
+	if _, err := a.Event(ctx, evs[0].Event.TenantID, missing); !errors.Is(err, spend.ErrEventNotFound) {
+		t.Fatalf("missing id: %v", err)
 	}
 }
