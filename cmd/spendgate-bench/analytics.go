@@ -128,6 +128,9 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	if *generateOnly {
 		return printStorage(ctx, conn, name, *events)
 	}
+	if err := bt.signIn(ctx); err != nil {
+		return err
+	}
 	// An event from the middle of the range for usageEvent(id): its id is a
 	// UUIDv7 of its time.
 	var eventID string
