@@ -35,6 +35,36 @@ func NewEventID(now time.Time, random [10]byte) string {
 	return string(out[:])
 }
 
+// EventIDTime is the time a UUIDv7 event id (NewEventID's) was minted, to
+// the millisecond; ok is false for anything else (ids of the record API are
+// UUIDv5, and ingest accepts any id from other senders).
+func EventIDTime(id string) (t time.Time, ok bool) {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[14] != '7' || id[18] != '-' || id[23] != '-' {
+		return time.Time{}, false
+	}
+	switch id[19] {
+	case '8', '9', 'a', 'b', 'A', 'B':
+	default:
+		return time.Time{}, false
+	}
+	var ms int64
+	for _, c := range id[0:8] + id[9:13] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = byte(c - '0')
+		case c >= 'a' && c <= 'f':
+			d = byte(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			d = byte(c - 'A' + 10)
+		default:
+			return time.Time{}, false
+		}
+		ms = ms<<4 | int64(d)
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
 // Call gathers what the data plane learns about one request, so the filter and
 // the gateway build identical events.
 type Call struct {

@@ -570,6 +570,30 @@ func TestNewEventID(t *testing.T) {
 	}
 }
 
+// The time in an event id is the minting time to the millisecond; ids
+// that are not UUIDv7 have none.
+func TestEventIDTime(t *testing.T) {
+	now := time.Date(2026, 11, 24, 9, 0, 1, 234_567_000, time.UTC)
+	for name, c := range map[string]struct {
+		id     string
+		want   time.Time
+		wantOK bool
+	}{
+		"a minted id":             {NewEventID(now, [10]byte{1, 2, 3}), now.Truncate(time.Millisecond), true},
+		"upper case":              {strings.ToUpper(NewEventID(now, [10]byte{0xff})), now.Truncate(time.Millisecond), true},
+		"a UUIDv5 (record API)":   {"6f1c1f4e-2d0b-5a43-9a3e-2b7d0c5e8a11", time.Time{}, false},
+		"a UUIDv4":                {"0194b6e2-1c3d-4e5f-8a6b-7c8d9e0f1a2b", time.Time{}, false},
+		"v7 with a wrong variant": {"0194b6e2-1c3d-7e5f-ca6b-7c8d9e0f1a2b", time.Time{}, false},
+		"not hex":                 {"0194b6g2-1c3d-7e5f-8a6b-7c8d9e0f1a2b", time.Time{}, false},
+		"a sender's own id":       {"bench-42", time.Time{}, false},
+	} {
+		got, ok := EventIDTime(c.id)
+		if ok != c.wantOK || !got.Equal(c.want) {
+			t.Errorf("%s: EventIDTime(%s) = %v %v, want %v %v", name, c.id, got, ok, c.want, c.wantOK)
+		}
+	}
+}
+
 func FuzzResponseMeterSSE(f *testing.F) {
 	for _, c := range captures(f) {
 		if c.want.SSE {

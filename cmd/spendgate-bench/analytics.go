@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/spendgate/spendgate/analytics"
 	"github.com/spendgate/spendgate/apiserver"
@@ -40,22 +44,22 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	runs := fs.Int("runs", 20, "timed queries per measurement")
 	goal := fs.Duration("goal", 100*time.Millisecond, "p95 goal per query")
 	only := fs.String("only", "", "run only the shapes whose name contains this")
+	generateOnly := fs.Bool("generate-only", false, "generate (or check) the events, report their storage, and time nothing")
+	reuse := fs.String("reuse-database", "", "keep the generated events in the Postgres and ClickHouse databases of this name and, "+
+		"when a later run names them again, reuse them: generation is skipped when they hold --events events (resumed when an "+
+		"earlier run stopped between slices)")
 	if err := envflag.Parse(fs, args); err != nil {
 		return err
 	}
-	bt, cleanup, err := newBenchTenant(ctx, *admin)
+	bt, cleanup, err := openBenchTenant(ctx, *admin, *reuse)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	cp, name, tenantID := bt.cp, bt.name, bt.tenantID
-	var keyIDs []string
-	for i := range 50 {
-		k, err := cp.CreateAPIKey(bt.actx, tenantID, fmt.Sprintf("service %02d", i), controlplane.KeyPolicy{}, nil, nil)
-		if err != nil {
-			return err
-		}
-		keyIDs = append(keyIDs, k.Key.ID)
+	keyIDs, err := benchKeys(bt, 50)
+	if err != nil {
+		return err
 	}
 
 	conn, err := chstore.Open(ctx, *chAddr, name)
@@ -63,42 +67,77 @@ func benchAnalytics(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() {
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name)
+		if *reuse == "" {
+			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name)
+		}
 		_ = conn.Close()
 	}()
+	t0 := time.Now()
 	if err := chstore.Migrate(ctx, conn, name); err != nil {
 		return err
 	}
-	end := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	start := end.Add(-time.Duration(*days) * 24 * time.Hour)
-	t0 := time.Now()
-	g := chstore.Generation{Database: name, Tenant: tenantID, Keys: keyIDs, Start: start, End: end, Events: *events, IDPrefix: "bench-"}
-	// Inserted in slices so one INSERT never holds too much in memory on a
-	// small machine.
-	const slice = 500_000
-	for lo := 0; lo < *events; lo += slice {
-		q := chstore.GenerateSlice(g, lo, min(slice, *events-lo))
-		if err := conn.Exec(ctx, q.SQL, q.Args...); err != nil {
-			return fmt.Errorf("generate events: %w", err)
-		}
-		fmt.Printf("  … %d/%d events (%s)\n", min(lo+slice, *events), *events, time.Since(t0).Round(time.Second))
+	if d := time.Since(t0); d > 10*time.Second {
+		fmt.Printf("migrated %s in %s\n", name, d.Round(time.Second))
 	}
+	ds, err := benchDataset(ctx, conn, name, tenantID, *events, *days)
+	if err != nil {
+		return err
+	}
+	start, end := ds.start, ds.end
 	version := "?"
 	if v, err := conn.ServerVersion(); err == nil {
 		version = v.String()
 	}
-	fmt.Printf("generated %d events over %d days for one tenant in %s (ClickHouse %s)\n", *events, *days,
-		time.Since(t0).Round(time.Second), version)
-	// Parts merge in the background; what the bench measures is the steady
-	// state a deployment sees, so let the merges finish first.
-	t0 = time.Now()
-	for _, table := range append([]string{chstore.UsageTable}, rollupNames()...) {
-		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+name+"."+table+" FINAL"); err != nil {
-			return fmt.Errorf("optimize %s: %w", table, err)
+	// Inserted in slices so one INSERT never holds too much in memory on a
+	// small machine, nor runs past the client's read timeout on a loaded one.
+	const slice = 100_000
+	switch {
+	case ds.stored == *events:
+		fmt.Printf("reusing %d events over %d days in %s (ClickHouse %s)\n\n", ds.stored, *days, name, version)
+	case !ds.prefix:
+		return fmt.Errorf("%s holds %d of %d events, and not the first %d: drop the database on both (DROP DATABASE %s) and run again",
+			name, ds.stored, *events, ds.stored, name)
+	default:
+		if ds.stored > 0 {
+			// A killed INSERT may have stored a block in usage_events and not
+			// yet in every rollup: timings are unaffected, exact sums may not be.
+			fmt.Printf("resuming after the first %d events\n", ds.stored)
 		}
+		t0 = time.Now()
+		g := chstore.Generation{Database: name, Tenant: tenantID, Keys: keyIDs, Start: start, End: end, Events: *events, V7IDs: true}
+		for lo := ds.stored; lo < *events; lo += slice {
+			q := chstore.GenerateSlice(g, lo, min(slice, *events-lo))
+			if err := conn.Exec(ctx, q.SQL, q.Args...); err != nil {
+				return fmt.Errorf("generate events: %w", err)
+			}
+			fmt.Printf("  … %d/%d events (%s)\n", min(lo+slice, *events), *events, time.Since(t0).Round(time.Second))
+		}
+		fmt.Printf("generated %d events over %d days for one tenant in %s (ClickHouse %s)\n", *events-ds.stored, *days,
+			time.Since(t0).Round(time.Second), version)
+		// Parts merge in the background; what the bench measures is the
+		// steady state a deployment sees, so let the merges finish first.
+		t0 = time.Now()
+		for _, table := range append([]string{chstore.UsageTable}, rollupNames()...) {
+			if err := conn.Exec(ctx, "OPTIMIZE TABLE "+name+"."+table+" FINAL"); err != nil {
+				return fmt.Errorf("optimize %s: %w", table, err)
+			}
+		}
+		fmt.Printf("merged in %s\n\n", time.Since(t0).Round(time.Second))
 	}
-	fmt.Printf("merged in %s\n\n", time.Since(t0).Round(time.Second))
 
+	if *generateOnly {
+		return printStorage(ctx, conn, name, *events)
+	}
+	if err := bt.signIn(ctx); err != nil {
+		return err
+	}
+	// An event from the middle of the range for usageEvent(id): its id is a
+	// UUIDv7 of its time.
+	var eventID string
+	if err := conn.QueryRow(ctx, "SELECT event_id FROM "+name+".usage_events WHERE tenant_id = ? AND time >= ? ORDER BY time LIMIT 1",
+		tenantID, start.Add(end.Sub(start)/2)).Scan(&eventID); err != nil {
+		return fmt.Errorf("an event id: %w", err)
+	}
 	store := &chstore.Analytics{Conn: conn, Database: name}
 	svc := analytics.New(cp, store, pgstore.New(bt.pool), analytics.DefaultLimits())
 	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: svc}, cp, bt.quiet).Handler())
@@ -106,7 +145,7 @@ func benchAnalytics(ctx context.Context, args []string) error {
 
 	fmt.Printf("%-62s %8s %8s  %-10s %-17s %s\n", "query (GraphQL over HTTP)", "p50", "p95", "source", "table", "p95 ≤ "+goal.String())
 	missed := 0
-	for _, c := range analyticsMatrix(tenantID, keyIDs, end) {
+	for _, c := range analyticsMatrix(tenantID, keyIDs, end, eventID) {
 		if *only != "" && !strings.Contains(c.name, *only) {
 			continue
 		}
@@ -153,10 +192,37 @@ func benchAnalytics(ctx context.Context, args []string) error {
 		fmt.Printf("%-62s %9s %9s %7.1f×\n", b.name, rp95.Round(time.Millisecond/10), wp95.Round(time.Millisecond), float64(wp95)/float64(rp95))
 	}
 
-	// Storage: compressed bytes of each table's active parts, per 100 M events.
+	// usageEvent(id) by the time in its UUIDv7 id, against the lookup over
+	// all of the tenant's events (what an id without a time gets).
+	_, wp95, err := timeQuery(max(*runs/4, 3), func() error { _, err := store.Event(ctx, tenantID, eventID); return err })
+	if err != nil {
+		return err
+	}
+	q := chstore.EventSQL(name, tenantID, eventID, time.Time{}, time.Time{})
+	_, ap95, err := timeQuery(3, func() error {
+		rows, err := conn.Query(ctx, q.SQL, q.Args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-62s %9s %9s %7.1f×\n", "usageEvent(id): in its id's hour vs over every time", wp95.Round(time.Millisecond/10), ap95.Round(time.Millisecond), float64(ap95)/float64(wp95))
+	fmt.Println()
+	return printStorage(ctx, conn, name, *events)
+}
+
+// printStorage prints the compressed bytes of each table's active parts,
+// per 100 M events.
+func printStorage(ctx context.Context, conn driver.Conn, name string, events int) error {
 	fmt.Printf("\n%-22s %14s %14s %16s\n", "table", "rows", "compressed", "per 100 M events")
 	rows, err := conn.Query(ctx, `SELECT table, sum(rows), sum(data_compressed_bytes) FROM system.parts
-		WHERE database = ? AND active GROUP BY table ORDER BY table`, name)
+		WHERE database = ? AND active AND table != 'bench_dataset' GROUP BY table ORDER BY table`, name)
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
@@ -167,10 +233,105 @@ func benchAnalytics(ctx context.Context, args []string) error {
 		if err := rows.Scan(&table, &n, &bytes); err != nil {
 			return err
 		}
-		per := float64(bytes) * 100e6 / float64(*events)
+		per := float64(bytes) * 100e6 / float64(events)
 		fmt.Printf("%-22s %14d %13.1fM %15.1fM\n", table, n, float64(bytes)/1e6, per/1e6)
 	}
 	return rows.Err()
+}
+
+// benchKeys creates n keys for the bench tenant, or lists them (in the
+// order they were made: their names sort so) when its database is reused.
+func benchKeys(bt *benchTenant, n int) ([]string, error) {
+	var ids []string
+	if bt.reused {
+		rows, err := bt.pool.Query(bt.actx, "SELECT id::text FROM api_keys WHERE tenant_id = $1 ORDER BY name", bt.tenantID)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(ids) != n {
+			return nil, fmt.Errorf("the reused database %s has %d bench keys, want %d: drop it and run again", bt.name, len(ids), n)
+		}
+		return ids, nil
+	}
+	for i := range n {
+		k, err := bt.cp.CreateAPIKey(bt.actx, bt.tenantID, fmt.Sprintf("service %02d", i), controlplane.KeyPolicy{}, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, k.Key.ID)
+	}
+	return ids, nil
+}
+
+// benchData is what a bench database holds: its tenant's events span
+// [start, end), stored of the events wanted.
+type benchData struct {
+	start, end time.Time
+	stored     int
+	prefix     bool // the stored events are the first ones: generation can resume
+}
+
+// benchDataset records in bench_dataset (a table of the bench's own, next
+// to the schema's) which tenant, range and event count a database was
+// generated for, the first time, and reads it back after: a reused
+// database keeps the range it was generated over, whatever today is.
+func benchDataset(ctx context.Context, conn driver.Conn, db, tenant string, events, days int) (benchData, error) {
+	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".bench_dataset (tenant_id String, start DateTime, end DateTime, events UInt64) "+
+		"ENGINE = MergeTree() ORDER BY tenant_id"); err != nil {
+		return benchData{}, fmt.Errorf("bench_dataset: %w", err)
+	}
+	var d benchData
+	var gotTenant string
+	var gotEvents uint64
+	err := conn.QueryRow(ctx, "SELECT tenant_id, start, end, events FROM "+db+".bench_dataset LIMIT 1").Scan(&gotTenant, &d.start, &d.end, &gotEvents)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		d.end = time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+		d.start = d.end.Add(-time.Duration(days) * 24 * time.Hour)
+		if err := conn.Exec(ctx, "INSERT INTO "+db+".bench_dataset (tenant_id, start, end, events) SELECT ?, ?, ?, ?",
+			tenant, d.start, d.end, uint64(events)); err != nil {
+			return benchData{}, fmt.Errorf("bench_dataset: %w", err)
+		}
+	case err != nil:
+		return benchData{}, fmt.Errorf("bench_dataset: %w", err)
+	case gotTenant != tenant || int(gotEvents) != events || d.end.Sub(d.start) != time.Duration(days)*24*time.Hour:
+		return benchData{}, fmt.Errorf("%s was generated for tenant %s with %d events over %s, not %d events over %d days "+
+			"for tenant %s: pass those, or drop the database (Postgres and ClickHouse) and run again",
+			db, gotTenant, gotEvents, d.end.Sub(d.start), events, days, tenant)
+	}
+	d.start, d.end = d.start.UTC(), d.end.UTC()
+	var stored uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".usage_events WHERE tenant_id = ?", tenant).Scan(&stored); err != nil {
+		return benchData{}, fmt.Errorf("count events: %w", err)
+	}
+	d.stored = int(stored)
+	if d.stored > events {
+		return benchData{}, fmt.Errorf("%s holds %d events, more than --events %d", db, d.stored, events)
+	}
+	// Generation resumes after the events stored when they are the first
+	// ones: event n's number is the last 48 bits of its UUIDv7 id, and n
+	// distinct numbers up to n-1 are 0…n-1.
+	d.prefix = d.stored == 0
+	if d.stored > 0 && d.stored < events {
+		var top uint64
+		if err := conn.QueryRow(ctx, "SELECT max(reinterpretAsUInt64(reverse(unhex(substring(event_id, 25, 12))))) FROM "+db+
+			".usage_events WHERE tenant_id = ?", tenant).Scan(&top); err != nil {
+			return benchData{}, fmt.Errorf("stored events: %w", err)
+		}
+		d.prefix = top+1 == stored
+	}
+	return d, nil
 }
 
 // withGroup makes a total a breakdown by provider (Breakdown needs one).
@@ -199,7 +360,7 @@ type analyticsCase struct {
 // key, model and dimension, a summary, and daily and hourly series.
 // Hourly series grouped by a high-cardinality pair are only asked for one
 // day: over 30 days they would return hundreds of thousands of points.
-func analyticsMatrix(tenant string, keys []string, end time.Time) []analyticsCase {
+func analyticsMatrix(tenant string, keys []string, end time.Time, eventID string) []analyticsCase {
 	type groupBy struct{ name, gql string }
 	var (
 		provModel  = groupBy{"provider × model", `[{field:PROVIDER},{field:MODEL}]`}
@@ -220,7 +381,8 @@ func analyticsMatrix(tenant string, keys []string, end time.Time) []analyticsCas
 		byTeam    = filter{"team", `filter:{dimensions:[{name:"team",values:["search"]}]},`}
 		keyAndDim = filter{"key+team", fmt.Sprintf(`filter:{keyIds:[%q],dimensions:[{name:"team",values:["search","legal"]}]},`, keys[2])}
 	)
-	var out []analyticsCase
+	out := []analyticsCase{{"usageEvent(id)", `query($t:ID!,$id:ID!){usageEvent(tenantId:$t,id:$id){id time provider}}`,
+		map[string]any{"t": tenant, "id": eventID}}}
 	for _, days := range []int{1, 30, 90} {
 		vars := map[string]any{"t": tenant, "f": end.Add(-time.Duration(days) * 24 * time.Hour).Format(time.RFC3339), "to": end.Format(time.RFC3339)}
 		add := func(name, query string) {

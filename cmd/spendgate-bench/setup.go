@@ -29,25 +29,46 @@ type benchTenant struct {
 	token    string          // the owner's access token
 	actx     context.Context // ctx with the owner as principal
 	quiet    *slog.Logger
+	reused   bool // a kept database from an earlier run (openBenchTenant)
 }
 
 // newBenchTenant creates and migrates a scratch database through adminDSN;
 // the returned function closes and drops it.
 func newBenchTenant(ctx context.Context, adminDSN string) (*benchTenant, func(), error) {
+	return openBenchTenant(ctx, adminDSN, "")
+}
+
+// openBenchTenant is newBenchTenant, or with keep set, the database called
+// keep, kept when the bench ends: created with its tenant the first time,
+// reused (migrated, owner signed in again) after. reused says which.
+func openBenchTenant(ctx context.Context, adminDSN, keep string) (*benchTenant, func(), error) {
 	b := &benchTenant{name: fmt.Sprintf("sgbench_%d", time.Now().UnixNano()), quiet: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if keep != "" {
+		b.name = keep
+	}
 	conn, err := pgx.Connect(ctx, adminDSN)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+b.name); err != nil {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", b.name).Scan(&exists); err != nil {
 		conn.Close(ctx)
 		return nil, nil, err
 	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+b.name); err != nil {
+			conn.Close(ctx)
+			return nil, nil, err
+		}
+	}
+	b.reused = exists
 	cleanup := func() {
 		if b.pool != nil {
 			b.pool.Close()
 		}
-		_, _ = conn.Exec(context.Background(), "DROP DATABASE "+b.name+" WITH (FORCE)")
+		if keep == "" {
+			_, _ = conn.Exec(context.Background(), "DROP DATABASE "+b.name+" WITH (FORCE)")
+		}
 		conn.Close(context.Background())
 	}
 	fail := func(err error) (*benchTenant, func(), error) { cleanup(); return nil, nil, err }
@@ -64,17 +85,30 @@ func newBenchTenant(ctx context.Context, adminDSN string) (*benchTenant, func(),
 	if b.cp, err = controlplane.New(b.pool, []byte(benchSecret), tokens, b.quiet); err != nil {
 		return fail(err)
 	}
-	_, tn, err := b.cp.CreateOwner(ctx, "bench@example.com", "password-123", "Bench", "bench")
-	if err != nil {
+	if !b.reused {
+		if _, _, err := b.cp.CreateOwner(ctx, "bench@example.com", "password-123", "Bench", "bench"); err != nil {
+			return fail(err)
+		}
+	}
+	if err := b.pool.QueryRow(ctx, "SELECT id::text FROM tenants WHERE slug = 'bench'").Scan(&b.tenantID); err != nil {
+		return fail(fmt.Errorf("the bench tenant in %s: %w", b.name, err))
+	}
+	if err := b.signIn(ctx); err != nil {
 		return fail(err)
 	}
+	return b, cleanup, nil
+}
+
+// signIn signs the owner in (again: an access token lives 15 minutes, less
+// than generating a large dataset takes).
+func (b *benchTenant) signIn(ctx context.Context) error {
 	sess, err := b.cp.SignIn(ctx, "bench@example.com", "password-123")
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	b.tenantID, b.token = tn.ID, sess.AccessToken
+	b.token = sess.AccessToken
 	b.actx = auth.WithPrincipal(ctx, auth.Principal{UserID: sess.User.ID, Email: sess.User.Email})
-	return b, cleanup, nil
+	return nil
 }
 
 // latencies runs f warmup times untimed, then runs times, and returns the

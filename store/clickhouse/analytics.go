@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/spend"
 )
 
@@ -126,7 +128,7 @@ var (
 		for _, r := range Rollups {
 			cols := map[string]string{}
 			for k, v := range attributeCols {
-				if k != "key" || r.Key {
+				if k == "key" && r.Key || k != "key" && r.Attrs {
 					cols[k] = v
 				}
 			}
@@ -180,8 +182,14 @@ func (t *table) where(s *spend.Spec, from, to time.Time) (string, []any, error) 
 		if err != nil {
 			return "", nil, badQuery("%s cannot be filtered by %s", t.name, name)
 		}
-		w += " AND has(?, " + col + ")"
-		args = append(args, vals)
+		// IN, not has(): the primary index prunes by IN (a key filter on a
+		// rollup reads a mark or two per bucket), and 18.16 does not by has().
+		set := make([]any, len(vals))
+		for i, v := range vals {
+			set[i] = v
+		}
+		w += " AND " + col + " IN ?"
+		args = append(args, chgo.GroupSet{Value: set})
 	}
 	if w2, a2, err := t.within(&s.Filters); err != nil {
 		return "", nil, err
@@ -214,27 +222,40 @@ type leg struct {
 }
 
 // plan splits spec's range over the cheapest tables that answer it
-// exactly: the smallest rollup family with every attribute spec groups or
-// filters by, its daily table for the whole days in the range (unless the
-// series is hourly), its hourly table for the whole hours at either end,
-// and raw events for the minutes left at the very ends. Every part gives
-// the sums of the same events, so the legs add up to the raw answer.
+// exactly: per grain, the smallest rollup family with every attribute spec
+// groups or filters by; its monthly table for the whole months in the
+// range (unless the series is hourly, daily or weekly), its daily table
+// for the whole days left at either end (unless the series is hourly), its
+// hourly table for the whole hours left, and raw events for the minutes at
+// the very ends. Every part gives the sums of the same events, so the legs
+// add up to the raw answer.
 func plan(s *spend.Spec) []leg {
 	needKey, needDims := len(s.Filters.KeyIDs) > 0, len(s.Filters.Dimensions) > 0 || s.Filters.Attributed()
+	needAttrs := len(s.Filters.Providers)+len(s.Filters.Models)+len(s.Filters.Operations)+len(s.Filters.Sources)+len(s.Filters.Statuses) > 0
 	for _, g := range s.GroupBy {
 		needKey = needKey || g == "key"
 		needDims = needDims || strings.HasPrefix(g, "dim:") || attributionCols[g] != ""
+		needAttrs = needAttrs || (g != "key" && attributeCols[g] != "")
+	}
+	// A series bucket must hold whole rollup buckets: months hold no whole
+	// weeks or days, days no whole hours.
+	coarsest := Month
+	switch s.Bucket {
+	case "hour":
+		coarsest = Hour
+	case "day", "week":
+		coarsest = Day
 	}
 	var grains []*table
-	for _, daily := range []bool{true, false} {
-		if daily && s.Bucket == "hour" {
-			continue
-		}
+	for g := coarsest; g >= Hour; g-- {
+		var best *Rollup
 		for _, r := range Rollups {
-			if r.Daily == daily && (r.Key || !needKey) && (r.Dims || !needDims) {
-				grains = append(grains, rollupTables[r])
-				break
+			if r.Grain == g && r.has(needKey, needAttrs, needDims) && (best == nil || r.family() < best.family()) {
+				best = r
 			}
+		}
+		if best != nil {
+			grains = append(grains, rollupTables[best])
 		}
 	}
 	var legs []leg
@@ -247,11 +268,8 @@ func plan(s *spend.Spec) []leg {
 			legs = append(legs, leg{&usageTable, from, to})
 			return
 		}
-		g := grains[level].rollup.grain()
-		a, b := from.Truncate(g), to.Truncate(g)
-		if a.Before(from) {
-			a = a.Add(g)
-		}
+		g := grains[level].rollup.Grain
+		a, b := g.ceil(from), g.floor(to)
 		if !a.Before(b) {
 			split(from, to, level+1)
 			return
@@ -485,9 +503,30 @@ func EventsSQL(database string, s spend.Spec, after *spend.EventCursor, limit in
 		Args: append([]any{s.Tenant}, args...)}, nil
 }
 
-// EventSQL finds one of a tenant's usage events by id.
-func EventSQL(database, tenant, eventID string) Query {
-	return Query{SQL: eventSelect(database) + " WHERE tenant_id = ? AND event_id = ? LIMIT 1", Args: []any{tenant, tenant, eventID}}
+// EventSQL finds one of a tenant's usage events by id, among those with a
+// time in [from, to) unless from is zero (then any time: a scan of the
+// tenant's events, since the id is not in the sort key's prefix).
+func EventSQL(database, tenant, eventID string, from, to time.Time) Query {
+	if from.IsZero() {
+		return Query{SQL: eventSelect(database) + " WHERE tenant_id = ? AND event_id = ? LIMIT 1", Args: []any{tenant, tenant, eventID}}
+	}
+	return Query{SQL: eventSelect(database) + " WHERE tenant_id = ? AND time >= ? AND time < ? AND event_id = ? LIMIT 1",
+		Args: []any{tenant, tenant, from.UTC(), to.UTC(), eventID}}
+}
+
+// EventWindow is where an event with this id is stored, by the time in its
+// id when it is a UUIDv7 (meter.NewEventID): the data plane mints the id
+// when the call ends and stores the call's start as the event's time, so
+// the time is at most the call's length before the id's (a minute of
+// clock skew allowed after). ok is false for other ids. An event outside
+// the window (a call longer than an hour, a sender's own v7 id) is still
+// found: Event looks at every time when the window has nothing.
+func EventWindow(eventID string) (from, to time.Time, ok bool) {
+	minted, ok := meter.EventIDTime(eventID)
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	return minted.Add(-time.Hour).Truncate(time.Second), minted.Add(time.Minute).Truncate(time.Second), true
 }
 
 // UnpricedSQL lists a tenant's unpriced, uncorrected events in the range,
@@ -657,17 +696,27 @@ func (a Analytics) Unpriced(ctx context.Context, s spend.Spec, after *spend.Even
 
 // Event finds one usage event of a tenant.
 func (a Analytics) Event(ctx context.Context, tenant, eventID string) (spend.EventRow, error) {
-	q := EventSQL(a.Database, tenant, eventID)
 	var found []spend.EventRow
-	err := a.scan(ctx, q, "event", func(r driver.Rows) error {
-		e, err := scanEvent(r)
-		if err == nil {
-			found = append(found, e)
+	find := func(q Query) error {
+		return a.scan(ctx, q, "event", func(r driver.Rows) error {
+			e, err := scanEvent(r)
+			if err == nil {
+				found = append(found, e)
+			}
+			return err
+		})
+	}
+	// First where a UUIDv7 id says the event is (an hour of the tenant's
+	// events), then, for any other id or when that has nothing, everywhere.
+	if from, to, ok := EventWindow(eventID); ok {
+		if err := find(EventSQL(a.Database, tenant, eventID, from, to)); err != nil {
+			return spend.EventRow{}, err
 		}
-		return err
-	})
-	if err != nil {
-		return spend.EventRow{}, err
+	}
+	if len(found) == 0 {
+		if err := find(EventSQL(a.Database, tenant, eventID, time.Time{}, time.Time{})); err != nil {
+			return spend.EventRow{}, err
+		}
 	}
 	if len(found) == 0 {
 		return spend.EventRow{}, spend.ErrEventNotFound

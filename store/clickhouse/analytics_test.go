@@ -14,6 +14,7 @@ import (
 
 	"github.com/spendgate/spendgate/event"
 	"github.com/spendgate/spendgate/internal/testenv"
+	"github.com/spendgate/spendgate/meter"
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/spend"
 	"github.com/spendgate/spendgate/usage"
@@ -35,14 +36,22 @@ func TestPlan(t *testing.T) {
 		"whole days of a key breakdown read the core daily rollup": {spend.Spec{From: t0, To: t1, GroupBy: []string{"key"}},
 			"usage_core_daily[0,48)"},
 		"no key: the dims family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"model", "status"}}, "usage_dims_daily[0,48)"},
-		"a dimension pair and a key: the attr family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"dim:team", "dim:app"},
-			Filters: spend.Filters{KeyIDs: []string{"k"}}}, "usage_attr_daily[0,48)"},
-		"hourly series skip the daily rollup": {spend.Spec{From: t0, To: t1, Bucket: "hour"}, "usage_dims_hourly[0,48)"},
+		"a dimension pair and a key: the keydims family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"dim:team", "dim:app"},
+			Filters: spend.Filters{KeyIDs: []string{"k"}}}, "usage_keydims_daily[0,48)"},
+		"a key, a model and a dimension: the attr family": {spend.Spec{From: t0, To: t1, GroupBy: []string{"model"},
+			Filters: spend.Filters{KeyIDs: []string{"k"}, Dimensions: map[string][]string{"team": {"x"}}}}, "usage_attr_daily[0,48)"},
+		"hourly series skip the daily rollup; no attribute: the totals family": {spend.Spec{From: t0, To: t1, Bucket: "hour"}, "usage_totals_hourly[0,48)"},
 		"hour-aligned ends come from the hourly rollup": {spend.Spec{From: t0.Add(-3 * time.Hour), To: t1.Add(5 * time.Hour)},
-			"usage_dims_hourly[-3,0) usage_dims_daily[0,48) usage_dims_hourly[48,53)"},
+			"usage_totals_hourly[-3,0) usage_dims_daily[0,48) usage_totals_hourly[48,53)"},
 		"ragged ends come from raw events": {spend.Spec{From: t0.Add(-90 * time.Minute), To: t1.Add(30 * time.Minute)},
-			"usage_events[-1.5,-1) usage_dims_hourly[-1,0) usage_dims_daily[0,48) usage_events[48,48.5)"},
+			"usage_events[-1.5,-1) usage_totals_hourly[-1,0) usage_dims_daily[0,48) usage_events[48,48.5)"},
 		"less than an hour is raw": {spend.Spec{From: t0.Add(10 * time.Minute), To: t0.Add(50 * time.Minute)}, "usage_events[0.16666666666666666,0.8333333333333334)"},
+		"whole months from the monthly rollup, days and hours at the ends": {spend.Spec{From: t0.Add(-10*24*time.Hour - 2*time.Hour), To: t0.Add(55*24*time.Hour + 3*time.Hour),
+			GroupBy: []string{"key", "dim:app"}}, "usage_keydims_hourly[-242,-240) usage_keydims_daily[-240,-216) usage_keydims_monthly[-216,1248) usage_keydims_daily[1248,1320) usage_keydims_hourly[1320,1323)"},
+		"daily and weekly series skip the monthly rollup": {spend.Spec{From: t0.Add(-9 * 24 * time.Hour), To: t0.Add(60 * 24 * time.Hour), Bucket: "week"},
+			"usage_dims_daily[-216,1440)"},
+		"monthly series read it": {spend.Spec{From: t0.Add(-9 * 24 * time.Hour), To: t0.Add(60 * 24 * time.Hour), Bucket: "month", GroupBy: []string{"key"}},
+			"usage_core_monthly[-216,1248) usage_core_daily[1248,1440)"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -107,7 +116,18 @@ func TestQueriesGolden(t *testing.T) {
 		{"events page after a cursor", func() (Query, error) {
 			return EventsSQL("db", spec(nil, "", f), &spend.EventCursor{Time: t0, EventID: "e9"}, 21)
 		}},
-		{"event by id", func() (Query, error) { return EventSQL("db", "t", "e1"), nil }},
+		{"event by id", func() (Query, error) { return EventSQL("db", "t", "e1", time.Time{}, time.Time{}), nil }},
+		{"event by id within its window", func() (Query, error) {
+			from, to, _ := EventWindow("019a5b2c-3d4e-7f00-8000-000000000001")
+			return EventSQL("db", "t", "019a5b2c-3d4e-7f00-8000-000000000001", from, to), nil
+		}},
+		{"total over whole months, days and hours", func() (Query, error) {
+			return TotalSpendSQL("db", spend.Spec{Tenant: "t", From: time.Date(2026, 1, 30, 22, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 2, 3, 0, 0, 0, time.UTC)})
+		}},
+		{"breakdown by key and dimension filtered by key over months", func() (Query, error) {
+			return BreakdownSQL("db", spend.Spec{Tenant: "t", From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC),
+				GroupBy: []string{"key", "dim:team"}, Filters: spend.Filters{KeyIDs: []string{"k1"}}}, 20)
+		}},
 		{"unpriced after a cursor", func() (Query, error) {
 			return UnpricedSQL("db", spec(nil, "", spend.Filters{}), &spend.EventCursor{Time: t0, EventID: "e9"}, 100)
 		}},
@@ -366,5 +386,42 @@ func TestGroupByNamesAreTheDomains(t *testing.T) {
 	sort.Strings(names)
 	if fmt.Sprint(names) != fmt.Sprint(spend.GroupByNames()) {
 		t.Fatalf("usage_events groups by %v; spend.GroupByNames says %v", names, spend.GroupByNames())
+	}
+}
+
+// usageEvent(id) finds an event whatever its id: in the hour a UUIDv7 id
+// names, after it (a call that lasted longer than the window), and with an
+// id that carries no time; an id stored nowhere is not found.
+func TestEventByIDWithAndWithoutTheTimeInIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn, db := migratedDB(t)
+	at := time.Date(2026, 6, 3, 10, 20, 30, 0, time.UTC)
+	inWindow := meter.NewEventID(at.Add(40*time.Second), [10]byte{1})
+	longCall := meter.NewEventID(at.Add(3*time.Hour), [10]byte{2})
+	missing := meter.NewEventID(at, [10]byte{3})
+	evs := []spend.PricedEvent{
+		priced(inWindow, "k1", "gpt-4o", "search", at, true, 100),
+		priced(longCall, "k1", "gpt-4o", "search", at, true, 200),
+		priced("sender-own-id-7", "k1", "gpt-4o", "search", at.Add(-40*24*time.Hour), true, 300),
+	}
+	_, err := NewWriter(conn, db).Write(ctx, evs)
+	testenv.Must(t, err, "write")
+	a := Analytics{Conn: conn, Database: db}
+	for _, e := range evs {
+		got, err := a.Event(ctx, e.Event.TenantID, e.Event.EventID)
+		testenv.Must(t, err, e.Event.EventID)
+		if got.EventID != e.Event.EventID || !got.Time.Equal(e.Event.Time) || got.ListNanoUSD != e.Cost.ListNanoUSD {
+			t.Fatalf("%s: got %s at %s cost %d", e.Event.EventID, got.EventID, got.Time, got.ListNanoUSD)
+		}
+	}
+	if from, to, ok := EventWindow(inWindow); !ok || at.Before(from) || !at.Before(to) {
+		t.Fatalf("window [%s, %s) %v misses %s", from, to, ok, at)
+	}
+	if from, _, ok := EventWindow(longCall); !ok || !at.Before(from) {
+		t.Fatalf("the long call's event at %s is inside its window from %s: the fallback is not tested", at, from)
+	}
+	if _, err := a.Event(ctx, evs[0].Event.TenantID, missing); !errors.Is(err, spend.ErrEventNotFound) {
+		t.Fatalf("missing id: %v", err)
 	}
 }

@@ -135,18 +135,29 @@ func init() {
 	// from every later insert, then the old views dropped. Filling before
 	// the views exist is exact because no writer runs during migrations
 	// (see Migrate); a fill that dies half-way is redone from scratch.
-	for _, r := range Rollups {
-		migrations = append(migrations, migration{sql: r.createTable()})
+	// Versions 11–28 make the first six rollups and 29–32 drop the old
+	// views; 33–38 rebuild the six with the rollups' index granularity
+	// (no-ops where they were made with it); 39–59 add the monthly, keydims
+	// and totals rollups (issue #26).
+	addRollups := func(rs []*Rollup) {
+		for _, r := range rs {
+			migrations = append(migrations, migration{sql: r.createTable()})
+		}
+		for _, r := range rs {
+			migrations = append(migrations, migration{fill: r})
+		}
+		for _, r := range rs {
+			migrations = append(migrations, migration{sql: r.createView()})
+		}
 	}
-	for _, r := range Rollups {
-		migrations = append(migrations, migration{fill: r})
-	}
-	for _, r := range Rollups {
-		migrations = append(migrations, migration{sql: r.createView()})
-	}
+	addRollups(Rollups[:firstRollups])
 	for _, old := range []string{"usage_hourly", "usage_daily", "usage_dim_hourly", "usage_dim_daily"} {
 		migrations = append(migrations, migration{sql: "DROP TABLE IF EXISTS {db}." + old})
 	}
+	for _, r := range Rollups[:firstRollups] {
+		migrations = append(migrations, migration{rebuild: r, done: r.rebuilt()})
+	}
+	addRollups(Rollups[firstRollups:])
 }
 
 // migration is one schema version: a statement, or the fill of a rollup
@@ -158,6 +169,8 @@ type migration struct {
 	// then only recorded.
 	done string
 	fill *Rollup
+	// rebuild remakes a rollup made by an older version.
+	rebuild *Rollup
 }
 
 // CorrectionsTable holds cost corrections of re-priced events.
@@ -214,6 +227,10 @@ func migrateTo(ctx context.Context, conn Conn, s Schema, n int) error {
 		case done > 0:
 		case m.fill != nil:
 			if err := m.fill.Fill(ctx, conn, database); err != nil {
+				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
+			}
+		case m.rebuild != nil:
+			if err := m.rebuild.rebuild(ctx, conn, s); err != nil {
 				return fmt.Errorf("clickhouse: migration %d: %w", v+1, err)
 			}
 		case m.sql != "":

@@ -20,8 +20,9 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	conn, db := migratedDB(t)
 	const tenant = "11111111-1111-4111-8111-111111111111"
 	start := time.Date(2026, 4, 28, 0, 0, 0, 0, time.UTC)
-	g := Generation{Database: db, Tenant: tenant, Keys: []string{"k1", "k2", "k3", "k4"}, Start: start, End: start.Add(5 * 24 * time.Hour),
-		Events: 8_000, IDPrefix: "g-", Varied: true}
+	// 40 days: a whole month (May) for the monthly rollups.
+	g := Generation{Database: db, Tenant: tenant, Keys: []string{"k1", "k2", "k3", "k4"}, Start: start, End: start.Add(40 * 24 * time.Hour),
+		Events: 12_000, IDPrefix: "g-", Varied: true}
 	for lo := 0; lo < g.Events; lo += 7_000 {
 		q := GenerateSlice(g, lo, min(7_000, g.Events-lo))
 		testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "generate")
@@ -55,9 +56,10 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 
 	a, raw := Analytics{Conn: conn, Database: db}, Analytics{Conn: conn, Database: db, RawOnly: true}
 	ranges := map[string][2]time.Time{
-		"whole days":  {start.Add(24 * time.Hour), start.Add(4 * 24 * time.Hour)},
-		"hour ends":   {start.Add(5 * time.Hour), start.Add(100 * time.Hour)},
-		"ragged ends": {start.Add(26*time.Hour + 17*time.Minute), start.Add(49*time.Hour + 59*time.Minute + 30*time.Second)},
+		"whole days":                           {start.Add(24 * time.Hour), start.Add(4 * 24 * time.Hour)},
+		"hour ends":                            {start.Add(5 * time.Hour), start.Add(100 * time.Hour)},
+		"ragged ends":                          {start.Add(26*time.Hour + 17*time.Minute), start.Add(49*time.Hour + 59*time.Minute + 30*time.Second)},
+		"a month, days, hours and ragged ends": {start.Add(26*time.Hour + 17*time.Minute), start.Add(36*24*time.Hour + 5*time.Hour + 30*time.Second)},
 	}
 	filters := map[string]spend.Filters{
 		"none":           {},
@@ -92,7 +94,7 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 					}
 				}
 				// One bucket per spec, taking turns (the machine is shared).
-				for _, bucket := range []string{[]string{"hour", "day", "week"}[checked%3]} {
+				for _, bucket := range []string{[]string{"hour", "day", "week", "month"}[checked%4]} {
 					s.Bucket = bucket
 					got, err := a.TimeSeries(ctx, s)
 					testenv.Must(t, err, name)
@@ -108,9 +110,9 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	}
 	// The corrections count: the re-priced event is priced, at the last
 	// price, and re-priced generated events are too.
-	all, err := a.TotalSpend(ctx, spend.Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(6 * 24 * time.Hour)})
+	all, err := a.TotalSpend(ctx, spend.Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(41 * 24 * time.Hour)})
 	testenv.Must(t, err, "all")
-	plain, err := (Analytics{Conn: conn, Database: db}).TotalSpend(ctx, spend.Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(6 * 24 * time.Hour),
+	plain, err := (Analytics{Conn: conn, Database: db}).TotalSpend(ctx, spend.Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(41 * 24 * time.Hour),
 		Filters: spend.Filters{Models: []string{"acme-internal-llm"}}})
 	testenv.Must(t, err, "unpriced model")
 	if all.Events != uint64(g.Events+3) || plain.UnpricedEvents == 0 || plain.UnpricedEvents >= plain.Events {

@@ -22,6 +22,11 @@ type Generation struct {
 	// IDPrefix makes event ids unique across generations.
 	IDPrefix string
 	Varied   bool
+	// V7IDs makes the event ids UUIDv7 of the event's time (as the data
+	// plane's, meter.NewEventID), with the event's number in the random
+	// bits, instead of IDPrefix and the number: usageEvent(id) finds them
+	// by the time in the id.
+	V7IDs bool
 }
 
 // GenerateSlice is the insert of events [lo, lo+n) of g; callers insert in
@@ -39,7 +44,10 @@ func GenerateSlice(g Generation, lo, n int) Query {
 	input, cached_input, cache_write_5m, cache_write_1h, output, reasoning, audio_input, audio_output, image_input, image_output,
 	web_searches, characters, seconds, images, priced, list_cost_nano_usd, tenant_cost_nano_usd, provider_reported_nano_usd,
 	has_provider_reported, override_id, pricing_tier, cost_lines, dim_names, dim_values, raw_usage, reservation_id, ingested_at)
-SELECT concat(?, toString(n)) AS event_id,
+SELECT if(?, concat(substring(lower(hex(toUInt64(time) * 1000 + 4503599627370496)), 3, 8), '-',
+		substring(lower(hex(toUInt64(time) * 1000 + 4503599627370496)), 11, 4), '-7',
+		substring(lower(hex(intHash32(n) % 4096 + 4096)), 2, 3), '-8', substring(lower(hex(intDiv(n, 281474976710656) % 4096 + 4096)), 2, 3), '-',
+		substring(lower(hex(n % 281474976710656 + 4503599627370496)), 3, 12)), concat(?, toString(n))) AS event_id,
 	toDateTime(? + intDiv(n * ?, ?)) AS time,
 	? AS tenant_id,
 	arrayElement(?, 1 + intHash32(n) % ?) AS key_id,
@@ -64,7 +72,11 @@ FROM (SELECT number + ? AS n, 1 + intHash32(number + ?) % ? AS m,
 	if g.Varied {
 		varied = 1
 	}
-	return Query{SQL: sql, Args: []any{g.IDPrefix, g.Start.Unix(), span, int64(g.Events), g.Tenant, g.Keys, len(g.Keys),
+	v7 := 0
+	if g.V7IDs {
+		v7 = 1
+	}
+	return Query{SQL: sql, Args: []any{v7, g.IDPrefix, g.Start.Unix(), span, int64(g.Events), g.Tenant, g.Keys, len(g.Keys),
 		providers, varied, models, models, len(models), models, varied, len(models), inRate, outRate, varied, varied,
 		g.End.Unix(), lo, lo + 7, len(models), lo, n}}
 }

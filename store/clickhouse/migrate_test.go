@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,10 +94,12 @@ func TestMigrateUpgradesALegacyDatabase(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := "[cost_corrections denial_events schema_versions usage_attr_daily usage_attr_daily_mv usage_attr_hourly usage_attr_hourly_mv " +
-		"usage_core_daily usage_core_daily_mv usage_core_hourly usage_core_hourly_mv usage_dims_daily usage_dims_daily_mv usage_dims_hourly " +
-		"usage_dims_hourly_mv usage_events]"
-	if fmt.Sprint(tables) != want {
+	wantTables := []string{"cost_corrections", "denial_events", "schema_versions", "usage_events"}
+	for _, r := range Rollups {
+		wantTables = append(wantTables, r.Name, r.Name+"_mv")
+	}
+	sort.Strings(wantTables)
+	if want := fmt.Sprint(wantTables); fmt.Sprint(tables) != want {
 		t.Fatalf("tables %v\nwant %s", tables, want)
 	}
 	var versions, top uint64
@@ -142,10 +146,7 @@ func compareWithRaw(t *testing.T, conn driver.Conn, db, tenant string, from, to 
 	t.Helper()
 	ctx := context.Background()
 	for _, r := range Rollups {
-		bucket := "toStartOfHour(time)"
-		if r.Daily {
-			bucket = "toDateTime(toDate(time))"
-		}
+		bucket := r.Grain.bucketSQL()
 		var diff, rows uint64
 		err := conn.QueryRow(ctx, `SELECT countIf(r.events != e.events OR r.list != e.list OR r.tok != e.tok), count() FROM
 			(SELECT bucket, sum(events) AS events, sum(list_cost_nano_usd) AS list, sum(input_tokens + output_tokens) AS tok
@@ -159,4 +160,43 @@ func compareWithRaw(t *testing.T, conn driver.Conn, db, tenant string, from, to 
 			t.Fatalf("%s: %d of %d buckets differ from raw events", r.Name, diff, rows)
 		}
 	}
+}
+
+// A database at schema version 32 has the first six rollups with the
+// default index granularity: the upgrade rebuilds them (filled again from
+// the stored events, fed by new views), adds the others filled too, and
+// every rollup then holds the raw events' sums, old and new events alike.
+func TestMigrateRebuildsTheRollupsOfVersion32(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr, db := testenv.ClickHouse(t)
+	conn, err := Open(ctx, addr, db)
+	testenv.Must(t, err, "open")
+	s := Schema{Database: db}
+	testenv.Must(t, migrateTo(ctx, conn, s, 32), "migrate to 32")
+	// Version 32 made its rollups without SETTINGS.
+	for _, r := range Rollups[:firstRollups] {
+		old := strings.Replace(r.createTable(), " SETTINGS index_granularity = "+rollupGranularity, "", 1)
+		for _, sql := range []string{"DROP TABLE {db}." + r.Name + "_mv", "DROP TABLE {db}." + r.Name, old, r.createView()} {
+			testenv.Must(t, conn.Exec(ctx, replaceDB(sql, db)), sql)
+		}
+	}
+	g := Generation{Database: db, Tenant: "t1", Keys: []string{"k1", "k2", "k3"}, Start: time.Date(2026, 1, 28, 0, 0, 0, 0, time.UTC),
+		End: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC), Events: 6000, IDPrefix: "old-", Varied: true}
+	q := GenerateSlice(g, 0, g.Events)
+	testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "events at version 32")
+	testenv.Must(t, Migrate(ctx, conn, db), "upgrade")
+	testenv.Must(t, Migrate(ctx, conn, db), "upgrade again")
+	for _, r := range Rollups {
+		var n uint64
+		testenv.Must(t, conn.QueryRow(ctx, replaceDB(r.rebuilt(), db)).Scan(&n), r.Name)
+		if n != 1 {
+			t.Fatalf("%s has not the rollups' index granularity", r.Name)
+		}
+	}
+	g2 := g
+	g2.IDPrefix, g2.Events = "new-", 3000
+	q = GenerateSlice(g2, 0, g2.Events)
+	testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "new events")
+	compareWithRaw(t, conn, db, g.Tenant, g.Start, g.End)
 }

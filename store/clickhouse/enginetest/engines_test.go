@@ -35,9 +35,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// The generated events span more than a whole month (March), so the
+// ranges below read monthly, daily and hourly rollups and raw edges.
 var (
-	start = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	end   = start.Add(10 * 24 * time.Hour)
+	start = time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
+	end   = start.Add(45 * 24 * time.Hour)
 )
 
 const (
@@ -212,8 +214,9 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 	q, err = clickhouse.EventsSQL(db, spec(start, end, nil, "", filters["team and key and model"]),
 		&spend.EventCursor{Time: end.Add(-48 * time.Hour), EventID: "a-2"}, 20)
 	add("events, filtered page after a cursor", q, err)
-	out["event"] = clickhouse.EventSQL(db, tenantA, "a-1000")
-	out["re-priced event"] = clickhouse.EventSQL(db, tenantA, "a-11")
+	out["event"] = clickhouse.EventSQL(db, tenantA, "a-1000", time.Time{}, time.Time{})
+	out["event within a window"] = clickhouse.EventSQL(db, tenantA, "a-1000", start, end)
+	out["re-priced event"] = clickhouse.EventSQL(db, tenantA, "a-11", time.Time{}, time.Time{})
 	q, err = clickhouse.UnpricedSQL(db, spec(start.Add(-24*time.Hour), end.Add(72*time.Hour), nil, "", spend.Filters{}),
 		&spend.EventCursor{Time: start, EventID: "a-1"}, 20)
 	add("unpriced", q, err)
