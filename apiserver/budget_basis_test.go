@@ -93,4 +93,21 @@ func TestBudgetSpendBasisAndBreachWebhook(t *testing.T) {
 	if toJSON(st[0]) != `{"blocked":false,"reported":"0","spent":"0"}` {
 		t.Fatalf("the other tenant's budget after this tenant's report: %s", toJSON(st))
 	}
+
+	// A budget saved with the reported basis counts the reports already
+	// stored at once (not at the next sync): a new one, and one switched
+	// from the metered basis by an update.
+	fresh := get(h.must(tok, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"watch",scope:TENANT,period:MONTH,amount:"100",
+		spendBasis:MAX_METERED_REPORTED}){id}}`, tv), "createBudget", "id")
+	switched := get(h.must(tok, `mutation($t:ID!){createBudget(tenantId:$t,input:{name:"openai",scope:PROVIDER,provider:"openai",period:MONTH,amount:"100"}){id}}`, tv),
+		"createBudget", "id")
+	h.must(tok, `mutation($t:ID!,$id:ID!){updateBudget(tenantId:$t,id:$id,input:{name:"openai",scope:PROVIDER,provider:"openai",period:MONTH,amount:"100",
+		spendBasis:MAX_METERED_REPORTED}){id}}`, map[string]any{"t": tenant, "id": switched})
+	for _, b := range []any{fresh, switched} {
+		st = get(h.must(tok, `query($t:ID!,$b:ID){budgetStatuses(tenantId:$t,budgetId:$b){spent reported}}`,
+			map[string]any{"t": tenant, "b": b}), "budgetStatuses").([]any)
+		if toJSON(st[0]) != `{"reported":"25","spent":"25"}` {
+			t.Fatalf("budget %v saved with the reported basis: %s", b, toJSON(st))
+		}
+	}
 }

@@ -176,7 +176,9 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 			notify.New(h.alertPrefix, nc, nil), ring, reconcile.Config{BaseURLs: map[reconcile.Provider]string{
 				reconcile.OpenAI: fake.URL, reconcile.Anthropic: fake.URL}}, log)
 		// Reports count toward opted-in budgets, as `spendgate api` wires it.
-		recon.SetBudgets(budgetservice.New(pool, nil, "sgtest", budgetservice.DefaultConfig("sgtest"), log))
+		reportBudgets := budgetservice.New(pool, nil, "sgtest", budgetservice.DefaultConfig("sgtest"), log)
+		recon.SetBudgets(reportBudgets)
+		cp.CountReportedWith(reportBudgets)
 		cfg.Reconcile = recon
 		// Reports go to a Slack receiver of the test's (TLS on loopback,
 		// allowed as an operator allows an internal receiver).

@@ -87,6 +87,34 @@ type BudgetService struct {
 	resolver egress.Resolver
 	// alertEmail says whether the server can email alerts (SMTP configured).
 	alertEmail bool
+	// reported brings a budget that counts provider-reported spend up to
+	// date with the stored reports when it is saved (nil: at the next
+	// report sync).
+	reported ReportedBudgets
+}
+
+// ReportedBudgets re-evaluates a tenant's budgets that count
+// provider-reported spend over days [from, to) (budget/service).
+type ReportedBudgets interface {
+	ReportedChanged(ctx context.Context, tenantID string, from, to time.Time) error
+}
+
+// CountReportedWith makes a budget saved with the reported spend basis count
+// the reports already stored at once, instead of at the next report sync;
+// call before serving.
+func (s *BudgetService) CountReportedWith(r ReportedBudgets) { s.reported = r }
+
+// countReported brings b's current period up to date with the stored
+// provider reports when b counts them. The budget is saved already, so a
+// failure is logged: the next report sync applies them.
+func (s *BudgetService) countReported(ctx context.Context, b *Budget) {
+	if s.reported == nil || b.SpendBasis != string(budget.BasisMaxMeteredReported) {
+		return
+	}
+	now := s.now()
+	if err := s.reported.ReportedChanged(ctx, b.TenantID, now, now.Add(time.Second)); err != nil {
+		s.log.Warn("budget saved; its provider-reported spend counts from the next report sync", "budget", b.ID, "err", err)
+	}
 }
 
 func deref(s *string) string {
@@ -329,6 +357,9 @@ func (s *BudgetService) CreateBudget(ctx context.Context, tenantID string, in Bu
 		}
 		return audit(ctx, tx, tenantID, p, "budget.create", "budget", b.ID, budgetDetails(&in))
 	})
+	if err == nil {
+		s.countReported(ctx, &b)
+	}
 	return b, err
 }
 
@@ -412,6 +443,9 @@ func (s *BudgetService) UpdateBudget(ctx context.Context, tenantID, id string, i
 		}
 		return audit(ctx, tx, tenantID, p, "budget.update", "budget", id, budgetDetails(&in))
 	})
+	if err == nil {
+		s.countReported(ctx, &b)
+	}
 	return b, err
 }
 

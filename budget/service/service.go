@@ -186,15 +186,12 @@ func (s *Service) ApplySpend(ctx context.Context, events []spend.PricedEvent) er
 // [from, to) (reconcile's BudgetReevaluator): thresholds and hard caps
 // reached by reported spend alert and block at once.
 func (s *Service) ReportedChanged(ctx context.Context, tenantID string, from, to time.Time) error {
-	n, err := s.Store.ApplyReported(ctx, tenantID, from, to)
-	if err != nil {
+	if _, err := s.Store.ApplyReported(ctx, tenantID, from, to); err != nil {
 		return err
 	}
-	if n > 0 {
-		s.Dispatcher.Kick()
-	}
-	// A breach row has no alert count; kicking is cheap and its webhook is
-	// what a revocation workflow waits for.
+	// Kicked whether or not alerts were counted: a breach row has no alert
+	// count, kicking is cheap and its webhook is what a revocation workflow
+	// waits for.
 	s.Dispatcher.Kick()
 	return nil
 }

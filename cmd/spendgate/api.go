@@ -205,6 +205,7 @@ func runAPI(ctx context.Context, args []string) error {
 	rcfg := budgetservice.DefaultConfig(strings.ToLower(*prefix))
 	rcfg.EmailDebounce = opts.Mail.AlertDebounce
 	reportBudgets := budgetservice.New(pool, nil, strings.ToLower(*prefix), rcfg, log)
+	cp.CountReportedWith(reportBudgets) // a budget switched to the reported basis counts stored reports at once
 	recon, stopRecon, err := startReconcile(ctx, reconcileDeps{cfg: &opts.Reconcile, secretsKey: f.SecretsKey, cp: cp, pool: pool,
 		metered: metered, nc: alertsNC, prefix: strings.ToLower(*prefix), egress: webhookAllow.Policy, budgets: reportBudgets}, log)
 	if err != nil {

@@ -104,6 +104,9 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	feed := alerts.NewFeed(p.nc, p.alertPrefix, log)
+	if b := reportBudgets(p.budgets); b != nil {
+		cp.CountReportedWith(b) // a budget switched to the reported basis counts stored reports at once
+	}
 	recon, stopRecon, err := startReconcile(ctx, reconcileDeps{cfg: &opts.Reconcile, secretsKey: cpf.SecretsKey, cp: cp, pool: pool,
 		metered: store, nc: p.nc, prefix: p.alertPrefix, egress: pf.WebhookAllow.Policy, budgets: reportBudgets(p.budgets)}, log)
 	if err != nil {
