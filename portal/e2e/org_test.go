@@ -63,8 +63,7 @@ func TestPortalOrganisationTree(t *testing.T) {
 	want := cents(t, money.FormatNano(2*perCall))
 	var spends []string
 	run(t, ctx, "spend at every level",
-		chromedp.Click(`//button[text()="Refresh"]`),
-		waitJS(`[...document.querySelectorAll('[data-testid=org-spend]')].every(e => e.textContent.includes('2 requests'))`, 60*time.Second),
+		refreshUntil(`[...document.querySelectorAll('[data-testid=org-spend]')].every(e => e.textContent.includes('2 requests'))`, 60*time.Second),
 		into(&spends, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=org-node]')].map(n => n.dataset.kind + ' ' + n.querySelector('[data-testid=org-spend]').textContent)`)),
 		shots(t, "41-org-spend"),
 	)
@@ -97,8 +96,7 @@ func TestPortalOrganisationTree(t *testing.T) {
 	srv.waitRequests(t, 3)
 	one := cents(t, money.FormatNano(perCall))
 	run(t, ctx, "the budget counts the next call",
-		chromedp.Click(`//button[text()="Refresh"]`),
-		waitJS(fmt.Sprintf(`document.querySelector('[data-node="Checkout"] [data-testid=org-budget]')?.textContent.includes(%s)`, jsString(one+" of $1,000.00")), 60*time.Second),
+		refreshUntil(fmt.Sprintf(`document.querySelector('[data-node="Checkout"] [data-testid=org-budget]')?.textContent.includes(%s)`, jsString(one+" of $1,000.00")), 60*time.Second),
 		into(&budgetLine, textOf(`[data-node="Checkout"] [data-testid=org-budget]`)),
 	)
 	if !strings.Contains(budgetLine, one+" of $1,000.00") {
