@@ -651,11 +651,9 @@ func (s *Service) BreachHistory(ctx context.Context, tenantID string, limit int)
 	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleAdmin); err != nil {
 		return nil, err
 	}
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 0 || limit > controlplane.MaxPage:
-		return nil, invalid("first must be between 1 and %d", controlplane.MaxPage)
+	limit, err := historyPage(limit)
+	if err != nil {
+		return nil, err
 	}
 	return s.budgets.Breaches(ctx, tenantID, limit)
 }
@@ -665,11 +663,21 @@ func (s *Service) AlertHistory(ctx context.Context, tenantID string, limit int) 
 	if _, err := s.cp.Authorize(ctx, tenantID, controlplane.RoleViewer); err != nil {
 		return nil, err
 	}
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 0 || limit > controlplane.MaxPage:
-		return nil, invalid("first must be between 1 and %d", controlplane.MaxPage)
+	limit, err := historyPage(limit)
+	if err != nil {
+		return nil, err
 	}
 	return s.budgets.Alerts(ctx, tenantID, limit)
+}
+
+// historyPage is the page size of an alert or breach history: 50 when not
+// given, else 1 to controlplane.MaxPage.
+func historyPage(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return 50, nil
+	case limit < 0 || limit > controlplane.MaxPage:
+		return 0, invalid("first must be between 1 and %d", controlplane.MaxPage)
+	}
+	return limit, nil
 }
