@@ -49,6 +49,14 @@ func (f *fixture) report(t *testing.T, tenant, provider string, day time.Time, m
 		conn, tenant, provider, day.Format(time.DateOnly), model, cost), "reported row")
 }
 
+// thisMonth is now (UTC) and the bounds of its monthly budget period.
+func thisMonth(t *testing.T) (now, start, end time.Time) {
+	now = time.Now().UTC()
+	start, end, err := budget.Bounds(budget.Month, now)
+	testenv.Must(t, err, "bounds")
+	return now, start, end
+}
+
 func exec(f *fixture, sql string, args ...any) error {
 	_, err := f.db.Exec(context.Background(), sql, args...)
 	return err
@@ -78,9 +86,7 @@ func TestReportedSpendOverPeriodBoundaries(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
-	now := time.Now().UTC()
-	start, end, err := budget.Bounds(budget.Month, now)
-	testenv.Must(t, err, "bounds")
+	now, start, end := thisMonth(t)
 	tenantB := f.reportedBudget(t, f.tenant, "", 1e15, false, nil)
 	openaiB := f.reportedBudget(t, f.tenant, "openai", 1e15, false, nil)
 	metered := f.newBudget(t, budgetSpec{amount: 1e15}) // metered basis: reports never count
@@ -94,7 +100,7 @@ func TestReportedSpendOverPeriodBoundaries(t *testing.T) {
 	f.report(t, f.tenant, "anthropic", start, "claude-sonnet-4", 7_000_000_007)
 	f.report(t, f.tenant, "openai", end, "gpt-4o", 900_000_000_000) // next month
 	f.report(t, other, "openai", start, "gpt-4o", 800_000_000_000)  // another tenant
-	_, err = f.st.ApplySpend(ctx, []budget.Spend{spend(f, 5_000_000_000, now)})
+	_, err := f.st.ApplySpend(ctx, []budget.Spend{spend(f, 5_000_000_000, now)})
 	testenv.Must(t, err, "metered")
 
 	for range 2 { // applying the same reports again changes nothing
@@ -139,11 +145,9 @@ func TestReservationRefusedByReportedSpend(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
-	now := time.Now().UTC()
-	start, end, err := budget.Bounds(budget.Month, now)
-	testenv.Must(t, err, "bounds")
+	now, start, end := thisMonth(t)
 	capped := f.reportedBudget(t, f.tenant, "", 1_000_000, true, nil)
-	_, err = f.st.ApplySpend(ctx, []budget.Spend{spend(f, 100_000, now)})
+	_, err := f.st.ApplySpend(ctx, []budget.Spend{spend(f, 100_000, now)})
 	testenv.Must(t, err, "metered")
 	in := pgstore.ReserveInput{TenantID: f.tenant, KeyID: f.key, Provider: "openai", Model: "gpt-4o", AmountNanoUSD: 500_000, Now: now,
 		ExpiresAt: now.Add(time.Minute)}
@@ -197,9 +201,7 @@ func TestReportedCrossingAlertsAndBreachesOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
-	now := time.Now().UTC()
-	start, end, err := budget.Bounds(budget.Month, now)
-	testenv.Must(t, err, "bounds")
+	_, start, end := thisMonth(t)
 	id := f.reportedBudget(t, f.tenant, "", 1_000_000, true, []int32{50, 100})
 	testenv.Must(t, exec(f, `UPDATE budgets SET breach_webhook_url = 'https://hooks.example.com/revoke' WHERE id = $1`, id), "webhook")
 	f.report(t, f.tenant, "openai", start, "gpt-4o", 600_000)
