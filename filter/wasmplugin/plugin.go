@@ -107,6 +107,10 @@ type pluginContext struct {
 
 	shared sharedData
 	now    func() time.Time
+	// at is the time of the callback being run, read once as it starts
+	// (clock): the VM runs one callback at a time, and every read of the
+	// host's clock is a call into the host.
+	at time.Time
 	// ticks is the outbox's clock: the host calls OnTick every tickPeriod,
 	// so tick counts measure flush intervals and back-offs as the proxy
 	// keeps them (and tests that tick the emulator move it exactly).
@@ -311,9 +315,21 @@ func (p *pluginContext) meterDone(m *meter.ResponseMeter) {
 	}
 }
 
+// clock reads the host's clock for the callback starting now: every
+// callback that decides, caches or records something calls it first, and
+// the code it runs reads p.at.
+func (p *pluginContext) clock() time.Time {
+	p.at = p.now()
+	return p.at
+}
+
+// newEventID mints a UUIDv7 event id (ingest deduplicates on it) at the
+// callback's time. crypto/rand is TinyGo's arc4random_buf on WASI: a
+// ChaCha20 generator in the guest, seeded and reseeded from the host's
+// random_get, so an id costs no host call.
 func (p *pluginContext) newEventID() string {
-	_, _ = rand.Read(p.random[:]) // WASI random_get: the host's randomness
-	return meter.NewEventID(p.now(), p.random)
+	_, _ = rand.Read(p.random[:])
+	return meter.NewEventID(p.at, p.random)
 }
 
 // callBody returns at most 4 KiB of the current HTTP call's response body.
