@@ -29,7 +29,7 @@ import (
 func BenchmarkFilterGuestCalls(b *testing.B) {
 	log.SetOutput(io.Discard)
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
-	vm := listenedWasmVM(b, wasmPath)
+	vm := listenedWasmVM(b, wasmPath, guestCalls)
 	g := guestOf(b, vm)
 	host := benchHost(b, vm)
 	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
@@ -84,13 +84,13 @@ func (callCount) Abort(context.Context, api.Module, api.FunctionDefinition, erro
 
 var listenedModules int
 
-// listenedWasmVM is the module at path compiled with guestCalls' listener,
+// listenedWasmVM is the module at path compiled with listeners of factory,
 // instantiated beside proxytest's (in the same runtime, so the same host
 // functions serve it), behind a copy of proxytest's VM context that calls
 // into it. Like guestOf, this reaches into proxytest's internals and fails
 // loudly when they change; proxytest compiles with a context of its own,
 // where no listener can be put.
-func listenedWasmVM(b *testing.B, path string) types.VMContext {
+func listenedWasmVM(b *testing.B, path string, factory experimental.FunctionListenerFactory) types.VMContext {
 	base := benchWasmVM(b, path)
 	field := func(v reflect.Value, name string) reflect.Value {
 		f := v.FieldByName(name)
@@ -104,7 +104,7 @@ func listenedWasmVM(b *testing.B, path string) types.VMContext {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := experimental.WithFunctionListenerFactory(context.Background(), guestCalls)
+	ctx := experimental.WithFunctionListenerFactory(context.Background(), factory)
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		b.Fatal(err)

@@ -32,7 +32,7 @@ type httpContext struct {
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
-	h.call = dataplane.NewCall(&h.plugin.core, h.plugin.clock())
+	h.call = h.plugin.newCall(h.plugin.clock())
 	headers, err := requestHeaders(h.plugin.headers)
 	h.plugin.headers = headers[:0]
 	if err != nil {
@@ -357,6 +357,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 
 func (h *httpContext) OnHttpStreamDone() {
 	if !h.metering {
+		h.plugin.callDone(h.call)
 		h.call = nil
 		return
 	}
@@ -387,6 +388,7 @@ func (h *httpContext) OnHttpStreamDone() {
 		h.plugin.addRateTokens(h.call.Answer(), res.Tokens, now)
 	}
 	h.plugin.meterDone(h.meter)
+	h.plugin.callDone(h.call)
 	h.call, h.meter = nil, nil // the host may keep the context a while: not its call
 }
 
