@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/spendgate
 
-.PHONY: all build run test test-unit test-go test-portal lint golangci-lint check-generated generate bench filter services clickhouse portal portal-check clean
+.PHONY: all build run test test-unit test-go test-portal lint golangci-lint check-generated generate bench filter filter-passthrough services clickhouse portal portal-check clean
 
 all: build
 
@@ -84,6 +84,12 @@ filter/filter.wasm: $(FILTER_SRC) filter/tinygo.mod filter/tinygo.sum
 	fi
 	GOFLAGS=-modfile=filter/tinygo.mod $(TINYGO) build -o filter/filter.wasm -scheduler=none -target=wasi -no-debug ./filter
 	@echo "built filter/filter.wasm"
+
+## filter-passthrough: the benchmark fixture filter/passthrough (the filter's host calls and nothing else),
+## built as make filter builds the filter; BenchmarkFilter* take it as SPENDGATE_FILTER_BASELINE_WASM.
+filter-passthrough: filter/passthrough/passthrough.wasm
+filter/passthrough/passthrough.wasm: filter/passthrough/main.go filter/tinygo.mod filter/tinygo.sum
+	GOFLAGS=-modfile=filter/tinygo.mod $(TINYGO) build -o $@ -scheduler=none -target=wasi -no-debug ./filter/passthrough
 
 clean:
 	rm -rf bin bench.txt

@@ -147,7 +147,18 @@ type Call struct {
 
 // NewCall starts a call that arrived at now.
 func NewCall(cfg *Config, now time.Time) *Call {
-	return &Call{Call: meter.Call{Start: now, Source: cfg.Source}, cfg: cfg, style: "openai"}
+	c := new(Call)
+	c.Reset(cfg, now)
+	return c
+}
+
+// Reset starts a new call that arrived at now in c, as NewCall does, for a
+// host that reuses ended calls: under TinyGo, allocating a call (about 400
+// bytes) searches the fragmented heap block by block for a free run that
+// long, on every request. Nothing of the previous call stays; what it
+// handed out (events, their maps and strings) is not touched.
+func (c *Call) Reset(cfg *Config, now time.Time) {
+	*c = Call{Call: meter.Call{Start: now, Source: cfg.Source}, cfg: cfg, style: "openai"}
 }
 
 // Header records one request header (name lower case): the spendgate key

@@ -32,7 +32,7 @@ type httpContext struct {
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
-	h.call = dataplane.NewCall(&h.plugin.core, h.plugin.now())
+	h.call = h.plugin.newCall(h.plugin.clock())
 	headers, err := requestHeaders(h.plugin.headers)
 	h.plugin.headers = headers[:0]
 	if err != nil {
@@ -41,6 +41,9 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		return types.ActionContinue
 	}
 	var path, authority string
+	// Headers are removed only when the request has them: each removal is
+	// a call into the host.
+	var hasKey, hasAcceptEncoding bool
 	for _, kv := range headers {
 		switch name := lower(kv[0]); name {
 		case ":path":
@@ -50,6 +53,12 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		case "content-length":
 			h.hadContentLength = true
 		default:
+			switch name {
+			case contract.KeyHeader:
+				hasKey = true
+			case "accept-encoding":
+				hasAcceptEncoding = true
+			}
 			h.call.Header(name, kv[1])
 		}
 	}
@@ -57,10 +66,12 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		return h.run(s, false)
 	}
 	// The spendgate key never reaches the provider.
-	if err := proxywasm.RemoveHttpRequestHeader(contract.KeyHeader); err != nil {
-		proxywasm.LogErrorf("spendgate: removing %s: %v", contract.KeyHeader, err)
+	if hasKey {
+		if err := proxywasm.RemoveHttpRequestHeader(contract.KeyHeader); err != nil {
+			proxywasm.LogErrorf("spendgate: removing %s: %v", contract.KeyHeader, err)
+		}
 	}
-	if h.call.StripAcceptEncoding() {
+	if hasAcceptEncoding && h.call.StripAcceptEncoding() {
 		// Usage is read from the response body, so the provider must answer
 		// in identity encoding (the embedded gateway does the same).
 		if err := proxywasm.RemoveHttpRequestHeader("accept-encoding"); err != nil {
@@ -84,6 +95,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 	if !endOfStream {
 		return types.ActionPause // buffer until the body is complete
 	}
+	h.plugin.clock()
 	var body []byte
 	if bodySize > 0 {
 		b, err := requestBody(bodySize)
@@ -127,8 +139,7 @@ func (h *httpContext) run(s dataplane.Step, resume bool) types.Action {
 			}
 			return types.ActionPause
 		case dataplane.NeedRate:
-			at := p.now()
-			s = h.call.Rated(p.admitRate(h.call.Answer(), at), at)
+			s = h.call.Rated(p.admitRate(h.call.Answer(), p.at), p.at)
 		case dataplane.NeedReservation:
 			if err := h.reserve(&s.Reserve); err != nil {
 				s = h.call.Reserved(contract.ReserveAnswer{}, err)
@@ -217,6 +228,7 @@ func (h *httpContext) askPolicy(k *dataplane.CacheKey) error {
 			if h.call == nil {
 				return // the stream ended meanwhile
 			}
+			h.plugin.clock()
 			var a policy.Answer
 			var err error
 			if status := callStatus(); status != 200 {
@@ -244,6 +256,7 @@ func (h *httpContext) askPriced(k *dataplane.CacheKey, tenant, provider, model s
 			if h.call == nil {
 				return // the stream ended meanwhile
 			}
+			h.plugin.clock()
 			var a policy.PricedAnswer
 			var err error
 			if status := callStatus(); status != 200 {
@@ -275,6 +288,7 @@ func (h *httpContext) reserve(r *contract.ReserveRequest) error {
 			if h.call == nil {
 				return // the stream ended meanwhile
 			}
+			h.plugin.clock()
 			status := callStatus()
 			body := fullCallBody(bodySize)
 			a, err := contract.ParseReserveAnswer(status, body)
@@ -294,7 +308,7 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if !h.metering {
 		return types.ActionContinue
 	}
-	h.respStart = h.plugin.now()
+	h.respStart = h.plugin.clock()
 	headers, _ := responseHeaders(h.plugin.headers)
 	h.plugin.headers = headers[:0]
 	sse := false
@@ -343,10 +357,11 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 
 func (h *httpContext) OnHttpStreamDone() {
 	if !h.metering {
+		h.plugin.callDone(h.call)
 		h.call = nil
 		return
 	}
-	now := h.plugin.now()
+	now := h.plugin.clock()
 	var res meter.Result
 	switch {
 	case h.meter == nil:
@@ -373,6 +388,7 @@ func (h *httpContext) OnHttpStreamDone() {
 		h.plugin.addRateTokens(h.call.Answer(), res.Tokens, now)
 	}
 	h.plugin.meterDone(h.meter)
+	h.plugin.callDone(h.call)
 	h.call, h.meter = nil, nil // the host may keep the context a while: not its call
 }
 

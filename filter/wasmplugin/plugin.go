@@ -94,6 +94,7 @@ type pluginContext struct {
 	// policyKeys memoizes the keys' cache keys (digest and entry names).
 	policyKeys dataplane.PolicyKeys
 	meters     []*meter.ResponseMeter
+	calls      []*dataplane.Call
 	batchBody  []byte
 	// headers is the buffer request and response header maps are decoded
 	// into (hostio_tinygo.go); random the buffer event ids' random bits
@@ -107,6 +108,10 @@ type pluginContext struct {
 
 	shared sharedData
 	now    func() time.Time
+	// at is the time of the callback being run, read once as it starts
+	// (clock): the VM runs one callback at a time, and every read of the
+	// host's clock is a call into the host.
+	at time.Time
 	// ticks is the outbox's clock: the host calls OnTick every tickPeriod,
 	// so tick counts measure flush intervals and back-offs as the proxy
 	// keeps them (and tests that tick the emulator move it exactly).
@@ -289,8 +294,32 @@ func (p *pluginContext) sendReleases() {
 	p.releases = p.releases[:0]
 }
 
-// maxIdleMeters bounds the response meters kept for reuse.
+// maxIdleMeters bounds the response meters and calls kept for reuse.
 const maxIdleMeters = 64
+
+// newCall starts a call at now in an ended call's memory when one is idle:
+// a fresh one is the largest allocation of a request, and under TinyGo the
+// allocator walks the heap block by block for a free run that long (a
+// third of the guest's block visits per request, BenchmarkFilterGuestCalls
+// shows).
+func (p *pluginContext) newCall(now time.Time) *dataplane.Call {
+	if n := len(p.calls); n > 0 {
+		c := p.calls[n-1]
+		p.calls[n-1] = nil
+		p.calls = p.calls[:n-1]
+		c.Reset(&p.core, now)
+		return c
+	}
+	return dataplane.NewCall(&p.core, now)
+}
+
+// callDone takes back a call whose stream has ended: nothing refers to it
+// any more (answers arriving late find their context's call gone).
+func (p *pluginContext) callDone(c *dataplane.Call) {
+	if c != nil && len(p.calls) < maxIdleMeters {
+		p.calls = append(p.calls, c)
+	}
+}
 
 // meter returns a response meter for a call on rt, reused when one is idle.
 func (p *pluginContext) meter(rt *meter.Route, sse bool) *meter.ResponseMeter {
@@ -311,9 +340,21 @@ func (p *pluginContext) meterDone(m *meter.ResponseMeter) {
 	}
 }
 
+// clock reads the host's clock for the callback starting now: every
+// callback that decides, caches or records something calls it first, and
+// the code it runs reads p.at.
+func (p *pluginContext) clock() time.Time {
+	p.at = p.now()
+	return p.at
+}
+
+// newEventID mints a UUIDv7 event id (ingest deduplicates on it) at the
+// callback's time. crypto/rand is TinyGo's arc4random_buf on WASI: a
+// ChaCha20 generator in the guest, seeded and reseeded from the host's
+// random_get, so an id costs no host call.
 func (p *pluginContext) newEventID() string {
-	_, _ = rand.Read(p.random[:]) // WASI random_get: the host's randomness
-	return meter.NewEventID(p.now(), p.random)
+	_, _ = rand.Read(p.random[:])
+	return meter.NewEventID(p.at, p.random)
 }
 
 // callBody returns at most 4 KiB of the current HTTP call's response body.

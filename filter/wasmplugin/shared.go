@@ -31,7 +31,7 @@ func (hostSharedData) Set(name string, data []byte, cas uint32) error {
 // layout (dataplane/cache.go).
 
 func (p *pluginContext) cachedPolicy(k *dataplane.CacheKey) (policy.Answer, bool) {
-	now := p.now()
+	now := p.at
 	if data, _, err := p.shared.Get(k.Name); err == nil {
 		if a, ok := p.answers.FromEntry(k, k.Name, data, now); ok {
 			return a, true
@@ -45,7 +45,7 @@ func (p *pluginContext) cachedPolicy(k *dataplane.CacheKey) (policy.Answer, bool
 }
 
 func (p *pluginContext) storePolicy(k *dataplane.CacheKey, a *policy.Answer) {
-	name, entry := dataplane.PolicyEntry(k, a, seconds(p.cfg.CacheTTLSeconds), seconds(p.cfg.NegativeCacheTTLSeconds), p.now())
+	name, entry := dataplane.PolicyEntry(k, a, seconds(p.cfg.CacheTTLSeconds), seconds(p.cfg.NegativeCacheTTLSeconds), p.at)
 	p.replace(name, entry, "policy")
 }
 
@@ -54,11 +54,11 @@ func (p *pluginContext) cachedPriced(k *dataplane.CacheKey) (priced, ok bool) {
 	if err != nil {
 		return false, false
 	}
-	return dataplane.PricedFromEntry(k, data, p.now())
+	return dataplane.PricedFromEntry(k, data, p.at)
 }
 
 func (p *pluginContext) storePriced(k *dataplane.CacheKey, a policy.PricedAnswer) {
-	p.replace(k.Name, dataplane.PricedEntry(k, a, seconds(p.cfg.CacheTTLSeconds), seconds(p.cfg.NegativeCacheTTLSeconds), p.now()), "priced")
+	p.replace(k.Name, dataplane.PricedEntry(k, a, seconds(p.cfg.CacheTTLSeconds), seconds(p.cfg.NegativeCacheTTLSeconds), p.at), "priced")
 }
 
 // replace writes a cache entry over whatever it holds (another question's
