@@ -33,10 +33,13 @@ func benchEvents(n int, tenant string, at time.Time) []spend.PricedEvent {
 // Lanes and the chunked id lookup (more ids than one query holds) still
 // store every id exactly once, across calls and within one.
 func TestWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T) {
-	t.Parallel()
+	forEachInsertPath(t, testWriterStoresEachIDOnceAcrossLanesAndChunks)
+}
+
+func testWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
-	w := NewWriter(conn, db)
+	w := writer(conn, db)
 	w.Lanes = 4
 	tenant := uuid.NewString()
 	now := time.Now().UTC()
@@ -137,7 +140,10 @@ func BenchmarkWriterWrite(b *testing.B) {
 // columns are written one typed slice each, so a slip in one column would
 // shift nothing else but that column.
 func TestWriterStoresEveryColumn(t *testing.T) {
-	t.Parallel()
+	forEachInsertPath(t, testWriterStoresEveryColumn)
+}
+
+func testWriterStoresEveryColumn(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
 	at := time.Date(2026, 11, 25, 9, 30, 15, 0, time.UTC)
@@ -153,7 +159,7 @@ func TestWriterStoresEveryColumn(t *testing.T) {
 	deny := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: uuid.NewString(), Time: at.Add(time.Second),
 		Source: event.SourceGateway, TenantID: use.Event.TenantID, KeyID: "key-2", Provider: "openai", Operation: "chat.completions",
 		ModelRequested: "gpt-x", DenialReason: "budget_exceeded", DenialMessage: "over the cap", Dimensions: map[string]string{"team": "ads"}}}
-	if n, err := NewWriter(conn, db).Write(ctx, []spend.PricedEvent{use, deny}); err != nil || n != 2 {
+	if n, err := writer(conn, db).Write(ctx, []spend.PricedEvent{use, deny}); err != nil || n != 2 {
 		t.Fatalf("write: %d %v", n, err)
 	}
 	var got struct {
@@ -206,6 +212,75 @@ func TestWriterStoresEveryColumn(t *testing.T) {
 	}
 }
 
+// forEachInsertPath runs test with writers inserting through clickhouse-go
+// (NewWriter) and through ch-go (NativeInserts), in parallel. On a server
+// ch-go cannot insert into (nativeCapable: 18.16 is one) the second also
+// inserts through clickhouse-go, after asking the server its revision.
+func forEachInsertPath(t *testing.T, test func(t *testing.T, writer func(conn driver.Conn, db string) *Writer)) {
+	t.Parallel()
+	paths := map[string]func(conn driver.Conn, db string) *Writer{
+		"clickhouse-go": NewWriter,
+		"ch-go": func(conn driver.Conn, db string) *Writer {
+			w := NewWriter(conn, db)
+			w.NativeInserts([]string{testenv.ClickHouseAddr()})
+			t.Cleanup(func() { _ = w.Close() })
+			return w
+		},
+	}
+	for name, writer := range paths {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, writer)
+		})
+	}
+}
+
+// An INSERT that the server fails after taking its data (here a view that
+// throws on one row) returns the server's error. ClickHouse has written the
+// table before the view failed, so the retry finds every id stored and
+// stores none twice; the writer's reused columns and pooled connection then
+// carry the next batch whole.
+func TestWriterReturnsTheServersErrorAtTheEnd(t *testing.T) {
+	forEachInsertPath(t, testWriterReturnsTheServersErrorAtTheEnd)
+}
+
+func testWriterReturnsTheServersErrorAtTheEnd(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
+	ctx := context.Background()
+	conn, db := migratedDB(t)
+	testenv.Must(t, conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+db+".boom ENGINE = Memory AS SELECT throwIf(input = 666) AS x FROM "+db+".usage_events"), "view")
+	w := writer(conn, db)
+	tenant := uuid.NewString()
+	bad := benchEvents(50, tenant, time.Now().UTC())
+	bad[49].Event.Usage.Input = 666
+	if n, err := w.Write(ctx, bad); err == nil || !strings.Contains(err.Error(), "throwIf") {
+		t.Fatalf("write of a batch the server refuses: %d, %v; want the server's throwIf error", n, err)
+	}
+	testenv.Must(t, conn.Exec(ctx, "DROP TABLE "+db+".boom"), "drop the view")
+	if n, err := w.Write(ctx, bad); err != nil || n != 0 {
+		t.Fatalf("retry: %d, %v; want 0 new (the table took the rows)", n, err)
+	}
+	good := benchEvents(20, tenant, time.Now().UTC())
+	if n, err := w.Write(ctx, good); err != nil || n != 20 {
+		t.Fatalf("next write: %d, %v", n, err)
+	}
+	var rows, ids uint64
+	testenv.Must(t, conn.QueryRow(ctx, "SELECT count(), uniqExact(event_id) FROM "+db+".usage_events").Scan(&rows, &ids), "rows")
+	if rows != 70 || ids != 70 {
+		t.Fatalf("%d rows of %d ids stored, want 70 of 70", rows, ids)
+	}
+}
+
+// ch-go inserts only into servers whose protocol it speaks: 18.16's
+// revision, 54412, reads a query's client info that ch-go leaves out below
+// 54420 and takes settings in binary below 54429.
+func TestNativeCapable(t *testing.T) {
+	for revision, want := range map[int]bool{54412: false, 54420: false, 54428: false, 54429: true, 54460: true, 54479: true} {
+		if got := nativeCapable(revision); got != want {
+			t.Errorf("nativeCapable(%d) = %v, want %v", revision, got, want)
+		}
+	}
+}
+
 // migratedDB is a scratch ClickHouse database with every migration applied.
 func migratedDB(t *testing.T) (driver.Conn, string) {
 	t.Helper()
@@ -222,10 +297,13 @@ func migratedDB(t *testing.T) (driver.Conn, string) {
 // filled for the wrong column, would show as another row's or column's
 // values).
 func TestWriterColumnBuffersReusedAcrossBatches(t *testing.T) {
-	t.Parallel()
+	forEachInsertPath(t, testWriterColumnBuffersReusedAcrossBatches)
+}
+
+func testWriterColumnBuffersReusedAcrossBatches(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
-	w := NewWriter(conn, db)
+	w := writer(conn, db)
 	w.Lanes = 2
 	tenant := uuid.NewString()
 	now := time.Now().UTC().Truncate(time.Second)
