@@ -39,6 +39,7 @@ type eventColumn struct {
 // Append returns. A slice per column per batch (47 of them, 160 KB each for
 // a string column of 10,000 rows) was the consumer's largest allocation.
 type columnBuffers struct {
+	rows  []eventRow // the rows of one INSERT
 	strs  []string
 	arrs  [][]string
 	times []time.Time

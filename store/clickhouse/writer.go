@@ -35,8 +35,11 @@ type Writer struct {
 	// Lanes is how many inserts into usage_events one Write runs at once
 	// (a Write of fewer than 2·MinLaneEvents events uses one).
 	Lanes int
-	// buffers holds *columnBuffers, one per lane writing.
-	buffers sync.Pool
+	// buffers holds *columnBuffers, one per lane writing: a free list, not
+	// a sync.Pool, which every other garbage collection empties (and
+	// slices of megabytes made anew cost their page faults again).
+	buffersMu sync.Mutex
+	buffers   []*columnBuffers
 	// native, when set (NativeInserts), makes INSERTs go over ch-go with
 	// columns from inputs, kept for the next batch.
 	native   *nativeConns
@@ -208,7 +211,10 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if table == "usage_events" {
 		cols = usageColumns
 	}
-	rows := make([]eventRow, 0, len(events))
+	buf := w.takeBuffers()
+	defer w.putBuffers(buf)
+	rows := buf.rows[:0]
+	defer func() { clear(rows); buf.rows = rows[:0] }()
 	inBatch := make(map[string]bool, len(events))
 	for _, pe := range events {
 		id := pe.Event.EventID
@@ -236,20 +242,13 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
 	}
-	buf, _ := w.buffers.Get().(*columnBuffers)
-	if buf == nil {
-		buf = &columnBuffers{}
-	}
+	defer buf.release()
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c.values(rows, now, buf)); err != nil {
-			buf.release()
-			w.buffers.Put(buf)
 			_ = batch.Abort()
 			return 0, fmt.Errorf("clickhouse: append %s.%s: %w", table, c.name, err)
 		}
 	}
-	buf.release()
-	w.buffers.Put(buf)
 	if err := batch.Send(); err != nil {
 		return 0, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
 	}
@@ -305,6 +304,23 @@ func (w *Writer) insertNative(ctx context.Context, table string, cols []eventCol
 		return true, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
 	}
 	return true, nil
+}
+
+func (w *Writer) takeBuffers() *columnBuffers {
+	w.buffersMu.Lock()
+	defer w.buffersMu.Unlock()
+	if n := len(w.buffers); n > 0 {
+		b := w.buffers[n-1]
+		w.buffers = w.buffers[:n-1]
+		return b
+	}
+	return &columnBuffers{}
+}
+
+func (w *Writer) putBuffers(b *columnBuffers) {
+	w.buffersMu.Lock()
+	defer w.buffersMu.Unlock()
+	w.buffers = append(w.buffers, b)
 }
 
 // nativeCapable reports whether ch-go speaks the protocol of a server of
