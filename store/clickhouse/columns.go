@@ -39,21 +39,33 @@ type eventColumn struct {
 // Append returns. A slice per column per batch (47 of them, 160 KB each for
 // a string column of 10,000 rows) was the consumer's largest allocation.
 type columnBuffers struct {
-	rows  []eventRow // the rows of one INSERT
-	strs  []string
-	arrs  [][]string
-	times []time.Time
-	u8s   []uint8
-	u16s  []uint16
-	u32s  []uint32
-	i64s  []int64
+	rows    []eventRow // the rows of one INSERT
+	dims    []string   // the rows' dimension arrays (rowDims)
+	inBatch map[string]bool
+	seen    map[string]bool // ids already stored
+	ids     []any           // one lookup's ids
+	strs    []string
+	arrs    [][]string
+	times   []time.Time
+	u8s     []uint8
+	u16s    []uint16
+	u32s    []uint32
+	i64s    []int64
 }
 
-// release drops the references the string slices hold (the batch's
-// events), so that a pooled buffer does not keep them alive.
-func (b *columnBuffers) release() {
+// reset empties b for the next INSERT and drops the references it holds
+// (the batch's events and ids), so that a kept buffer does not keep them
+// alive.
+func (b *columnBuffers) reset() {
 	clear(b.strs[:cap(b.strs)])
 	clear(b.arrs[:cap(b.arrs)])
+	clear(b.rows)
+	b.rows = b.rows[:0]
+	clear(b.dims)
+	b.dims = b.dims[:0]
+	clear(b.ids[:cap(b.ids)])
+	clear(b.inBatch)
+	clear(b.seen)
 }
 
 // bufferOf returns b's slice for T with length n.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -121,7 +122,7 @@ const lookupChunk = 1000
 // time range let ClickHouse prune partitions and granules through the sort
 // key (tenant_id, time, event_id); IN builds a hash set (has() over an array
 // literal would compare every scanned row with every id).
-func (w *Writer) existing(ctx context.Context, table string, events []*spend.PricedEvent) (map[string]bool, error) {
+func (w *Writer) existing(ctx context.Context, table string, events []*spend.PricedEvent, buf *columnBuffers) (map[string]bool, error) {
 	minT, maxT := events[0].Event.Time, events[0].Event.Time
 	var tenants []any
 	seenTenant := map[string]bool{}
@@ -137,10 +138,16 @@ func (w *Writer) existing(ctx context.Context, table string, events []*spend.Pri
 			tenants = append(tenants, e.Event.TenantID)
 		}
 	}
-	seen := map[string]bool{}
+	if buf.seen == nil {
+		buf.seen = map[string]bool{}
+	}
+	seen := buf.seen
 	for start := 0; start < len(events); start += lookupChunk {
 		chunk := events[start:min(start+lookupChunk, len(events))]
-		ids := make([]any, len(chunk))
+		if cap(buf.ids) < len(chunk) {
+			buf.ids = make([]any, len(chunk))
+		}
+		ids := buf.ids[:len(chunk)]
 		for i := range chunk {
 			ids[i] = chunk[i].Event.EventID
 		}
@@ -179,6 +186,46 @@ func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any,
 	return nil
 }
 
+// rowDims is an event's dimension arrays as the tables store them:
+// dims(…) then withAttribution(…), cut from *arena, which has room for them
+// (dimsRoom) so that a batch's arrays share one allocation.
+func rowDims(arena *[]string, e *event.Event) (names, values []string) {
+	m := e.Dimensions
+	a := *arena
+	start := len(a)
+	for k := range m {
+		a = append(a, k)
+	}
+	slices.Sort(a[start:])
+	for _, p := range [...][2]string{{attrWorkspace, e.WorkspaceID}, {attrTeam, e.TeamID}, {attrProject, e.ProjectID}} {
+		if p[1] != "" {
+			a = append(a, p[0])
+		}
+	}
+	n := len(a) - start
+	for _, k := range a[start : start+len(m)] {
+		a = append(a, m[k])
+	}
+	for _, v := range [...]string{e.WorkspaceID, e.TeamID, e.ProjectID} {
+		if v != "" {
+			a = append(a, v)
+		}
+	}
+	*arena = a
+	return a[start : start+n : start+n], a[start+n : start+2*n : start+2*n]
+}
+
+// dimsRoom is the room rowDims takes for e.
+func dimsRoom(e *event.Event) int {
+	n := len(e.Dimensions)
+	for _, v := range [...]string{e.WorkspaceID, e.TeamID, e.ProjectID} {
+		if v != "" {
+			n++
+		}
+	}
+	return 2 * n
+}
+
 func dims(m map[string]string) (names, values []string) {
 	names = make([]string, 0, len(m))
 	for k := range m {
@@ -203,7 +250,12 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if len(events) == 0 {
 		return 0, nil
 	}
-	stored, err := w.existing(ctx, table, events)
+	// One INSERT's scratch, kept for the next: the maps and slices of a
+	// batch of 10,000 events made anew were most of the writer's garbage.
+	buf := w.takeBuffers()
+	defer w.putBuffers(buf)
+	defer buf.reset()
+	stored, err := w.existing(ctx, table, events, buf)
 	if err != nil {
 		return 0, err
 	}
@@ -211,21 +263,27 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if table == "usage_events" {
 		cols = usageColumns
 	}
-	buf := w.takeBuffers()
-	defer w.putBuffers(buf)
-	rows := buf.rows[:0]
-	defer func() { clear(rows); buf.rows = rows[:0] }()
-	inBatch := make(map[string]bool, len(events))
+	room := 0
+	for _, pe := range events {
+		room += dimsRoom(&pe.Event)
+	}
+	if cap(buf.dims) < room {
+		buf.dims = make([]string, 0, room)
+	}
+	if buf.inBatch == nil {
+		buf.inBatch = make(map[string]bool, len(events))
+	}
+	rows, inBatch := buf.rows[:0], buf.inBatch
 	for _, pe := range events {
 		id := pe.Event.EventID
 		if stored[id] || inBatch[id] {
 			continue
 		}
 		inBatch[id] = true
-		names, values := dims(pe.Event.Dimensions)
-		names, values = withAttribution(names, values, pe.Event.WorkspaceID, pe.Event.TeamID, pe.Event.ProjectID)
+		names, values := rowDims(&buf.dims, &pe.Event)
 		rows = append(rows, eventRow{pe: pe, dimNames: names, dimValues: values})
 	}
+	buf.rows = rows
 	if len(rows) == 0 {
 		return 0, nil
 	}
@@ -242,7 +300,6 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
 	}
-	defer buf.release()
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c.values(rows, now, buf)); err != nil {
 			_ = batch.Abort()
