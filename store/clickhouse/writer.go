@@ -187,32 +187,26 @@ func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any,
 }
 
 // rowDims is an event's dimension arrays as the tables store them:
-// dims(…) then withAttribution(…), cut from *arena, which has room for them
-// (dimsRoom) so that a batch's arrays share one allocation.
+// dims(…) then withAttribution(…), cut from *arena so that a batch's arrays
+// share one allocation (the arena is grown by dimsRoom(e) when short).
 func rowDims(arena *[]string, e *event.Event) (names, values []string) {
 	m := e.Dimensions
+	n := dimsRoom(e) / 2 // dimensions and attribution pairs
 	a := *arena
 	start := len(a)
+	a = slices.Grow(a, 2*n)[:start+2*n]
+	names, values = a[start:start:start+n], a[start+n:start+n:start+2*n]
 	for k := range m {
-		a = append(a, k)
+		names = append(names, k)
 	}
-	slices.Sort(a[start:])
-	for _, p := range [...][2]string{{attrWorkspace, e.WorkspaceID}, {attrTeam, e.TeamID}, {attrProject, e.ProjectID}} {
-		if p[1] != "" {
-			a = append(a, p[0])
-		}
+	slices.Sort(names)
+	for _, k := range names {
+		values = append(values, m[k])
 	}
-	n := len(a) - start
-	for _, k := range a[start : start+len(m)] {
-		a = append(a, m[k])
-	}
-	for _, v := range [...]string{e.WorkspaceID, e.TeamID, e.ProjectID} {
-		if v != "" {
-			a = append(a, v)
-		}
-	}
+	// Appends within the room left: the arena is not copied.
+	names, values = withAttribution(names, values, e.WorkspaceID, e.TeamID, e.ProjectID)
 	*arena = a
-	return a[start : start+n : start+n], a[start+n : start+2*n : start+2*n]
+	return names, values
 }
 
 // dimsRoom is the room rowDims takes for e.

@@ -395,5 +395,8 @@ func TestRowDimsIsDimsWithAttribution(t *testing.T) {
 		if len(arena) != dimsRoom(&e) {
 			t.Errorf("%s: took %d of the arena, dimsRoom said %d", name, len(arena), dimsRoom(&e))
 		}
+		if n := len(names); n > 0 && (&names[0] != &arena[0] || &values[0] != &arena[n]) {
+			t.Errorf("%s: the arrays were copied out of the arena", name)
+		}
 	}
 }
