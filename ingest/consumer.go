@@ -77,8 +77,35 @@ type Consumer struct {
 
 	// batches holds *batch whose events were stored and acked, for fill to
 	// reuse: a batch's slices (its events alone are hundreds of bytes each)
-	// were the consumer's largest allocation, made anew for every fetch.
-	batches sync.Pool
+	// were the consumer's largest allocation, made anew for every fetch. A
+	// free list, not a sync.Pool: a pool is emptied by every other garbage
+	// collection, which came every batch or two, and a batch's megabytes
+	// made anew are page faults (the profile's memclr under price).
+	batches freeList[batch]
+}
+
+// freeList keeps up to cap(items) objects for reuse; the pipeline has at
+// most a few batches in flight (fetching, storing, settling).
+type freeList[T any] struct{ items chan *T }
+
+func newFreeList[T any](n int) freeList[T] { return freeList[T]{items: make(chan *T, n)} }
+
+// get returns a kept object, or nil.
+func (f freeList[T]) get() *T {
+	select {
+	case x := <-f.items:
+		return x
+	default:
+		return nil
+	}
+}
+
+// put keeps x unless the list is full.
+func (f freeList[T]) put(x *T) {
+	select {
+	case f.items <- x:
+	default:
+	}
 }
 
 // NewConsumer builds a consumer. overrides may be nil (list prices only);
@@ -88,7 +115,7 @@ func NewConsumer(cfg Config, ccfg ConsumerConfig, js jetstream.JetStream, writer
 		overrides = NewCachedOverrides(overrides, ccfg.OverridesTTL)
 	}
 	return &Consumer{cfg: cfg, ccfg: ccfg, js: js, writer: writer, catalogue: cat, overrides: overrides, log: log,
-		unknown: map[string]bool{}}
+		unknown: map[string]bool{}, batches: newFreeList[batch](4)}
 }
 
 // SpendSinks applies a batch to several sinks in order, stopping at the
@@ -130,7 +157,7 @@ type batch struct {
 
 // newBatch is an empty batch, reusing the slices of an acked one.
 func (c *Consumer) newBatch() *batch {
-	if b, ok := c.batches.Get().(*batch); ok {
+	if b := c.batches.get(); b != nil {
 		return b
 	}
 	return &batch{}
@@ -143,7 +170,7 @@ func (c *Consumer) recycle(b *batch) {
 	clear(b.good)
 	clear(b.events)
 	b.fetched, b.good, b.events = b.fetched[:0], b.good[:0], b.events[:0]
-	c.batches.Put(b)
+	c.batches.put(b)
 }
 
 // Run consumes until ctx ends, then lets the batches in flight finish (at

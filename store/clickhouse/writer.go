@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -33,8 +36,16 @@ type Writer struct {
 	// Lanes is how many inserts into usage_events one Write runs at once
 	// (a Write of fewer than 2·MinLaneEvents events uses one).
 	Lanes int
-	// buffers holds *columnBuffers, one per lane writing.
-	buffers sync.Pool
+	// buffers holds *columnBuffers, one per lane writing: a free list, not
+	// a sync.Pool, which every other garbage collection empties (and
+	// slices of megabytes made anew cost their page faults again).
+	buffersMu sync.Mutex
+	buffers   []*columnBuffers
+	// native, when set (NativeInserts), makes INSERTs go over ch-go with
+	// columns from inputs, kept for the next batch.
+	native   *nativeConns
+	inputsMu sync.Mutex
+	inputs   map[string][]*nativeInput // by table
 }
 
 // MinLaneEvents is the smallest lane worth its own INSERT.
@@ -111,7 +122,7 @@ const lookupChunk = 1000
 // time range let ClickHouse prune partitions and granules through the sort
 // key (tenant_id, time, event_id); IN builds a hash set (has() over an array
 // literal would compare every scanned row with every id).
-func (w *Writer) existing(ctx context.Context, table string, events []*spend.PricedEvent) (map[string]bool, error) {
+func (w *Writer) existing(ctx context.Context, table string, events []*spend.PricedEvent, buf *columnBuffers) (map[string]bool, error) {
 	minT, maxT := events[0].Event.Time, events[0].Event.Time
 	var tenants []any
 	seenTenant := map[string]bool{}
@@ -127,10 +138,16 @@ func (w *Writer) existing(ctx context.Context, table string, events []*spend.Pri
 			tenants = append(tenants, e.Event.TenantID)
 		}
 	}
-	seen := map[string]bool{}
+	if buf.seen == nil {
+		buf.seen = map[string]bool{}
+	}
+	seen := buf.seen
 	for start := 0; start < len(events); start += lookupChunk {
 		chunk := events[start:min(start+lookupChunk, len(events))]
-		ids := make([]any, len(chunk))
+		if cap(buf.ids) < len(chunk) {
+			buf.ids = make([]any, len(chunk))
+		}
+		ids := buf.ids[:len(chunk)]
 		for i := range chunk {
 			ids[i] = chunk[i].Event.EventID
 		}
@@ -169,6 +186,40 @@ func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any,
 	return nil
 }
 
+// rowDims is an event's dimension arrays as the tables store them:
+// dims(…) then withAttribution(…), cut from *arena so that a batch's arrays
+// share one allocation (the arena is grown by dimsRoom(e) when short).
+func rowDims(arena *[]string, e *event.Event) (names, values []string) {
+	m := e.Dimensions
+	n := dimsRoom(e) / 2 // dimensions and attribution pairs
+	a := *arena
+	start := len(a)
+	a = slices.Grow(a, 2*n)[:start+2*n]
+	names, values = a[start:start:start+n], a[start+n:start+n:start+2*n]
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		values = append(values, m[k])
+	}
+	// Appends within the room left: the arena is not copied.
+	names, values = withAttribution(names, values, e.WorkspaceID, e.TeamID, e.ProjectID)
+	*arena = a
+	return names, values
+}
+
+// dimsRoom is the room rowDims takes for e.
+func dimsRoom(e *event.Event) int {
+	n := len(e.Dimensions)
+	for _, v := range [...]string{e.WorkspaceID, e.TeamID, e.ProjectID} {
+		if v != "" {
+			n++
+		}
+	}
+	return 2 * n
+}
+
 func dims(m map[string]string) (names, values []string) {
 	names = make([]string, 0, len(m))
 	for k := range m {
@@ -193,7 +244,12 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if len(events) == 0 {
 		return 0, nil
 	}
-	stored, err := w.existing(ctx, table, events)
+	// One INSERT's scratch, kept for the next: the maps and slices of a
+	// batch of 10,000 events made anew were most of the writer's garbage.
+	buf := w.takeBuffers()
+	defer w.putBuffers(buf)
+	defer buf.reset()
+	stored, err := w.existing(ctx, table, events, buf)
 	if err != nil {
 		return 0, err
 	}
@@ -201,44 +257,218 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	if table == "usage_events" {
 		cols = usageColumns
 	}
-	rows := make([]eventRow, 0, len(events))
-	inBatch := make(map[string]bool, len(events))
+	room := 0
+	for _, pe := range events {
+		room += dimsRoom(&pe.Event)
+	}
+	if cap(buf.dims) < room {
+		buf.dims = make([]string, 0, room)
+	}
+	if buf.inBatch == nil {
+		buf.inBatch = make(map[string]bool, len(events))
+	}
+	rows, inBatch := buf.rows[:0], buf.inBatch
 	for _, pe := range events {
 		id := pe.Event.EventID
 		if stored[id] || inBatch[id] {
 			continue
 		}
 		inBatch[id] = true
-		names, values := dims(pe.Event.Dimensions)
-		names, values = withAttribution(names, values, pe.Event.WorkspaceID, pe.Event.TeamID, pe.Event.ProjectID)
+		names, values := rowDims(&buf.dims, &pe.Event)
 		rows = append(rows, eventRow{pe: pe, dimNames: names, dimValues: values})
 	}
+	buf.rows = rows
 	if len(rows) == 0 {
 		return 0, nil
+	}
+	now := time.Now().UTC()
+	if w.native != nil {
+		switch done, err := w.insertNative(ctx, table, cols, rows, now); {
+		case err != nil:
+			return 0, err
+		case done:
+			return len(rows), nil
+		}
 	}
 	batch, err := w.conn.PrepareBatch(w.insertContext(ctx), "INSERT INTO "+w.database+"."+table+" ("+columnList(cols)+")")
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
 	}
-	now := time.Now().UTC()
-	buf, _ := w.buffers.Get().(*columnBuffers)
-	if buf == nil {
-		buf = &columnBuffers{}
-	}
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c.values(rows, now, buf)); err != nil {
-			buf.release()
-			w.buffers.Put(buf)
 			_ = batch.Abort()
 			return 0, fmt.Errorf("clickhouse: append %s.%s: %w", table, c.name, err)
 		}
 	}
-	buf.release()
-	w.buffers.Put(buf)
 	if err := batch.Send(); err != nil {
 		return 0, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
 	}
 	return len(rows), nil
+}
+
+// NativeInserts makes w insert events over its own ch-go connections to
+// addrs (the first that answers, in order, as the clickhouse-go
+// connections do: list every replica in cluster mode) instead of through
+// clickhouse-go, filling columns it keeps and resets between batches. The
+// id lookups still go through the writer's clickhouse-go connection. Call
+// it before the first Write; Close closes the connections.
+func (w *Writer) NativeInserts(addrs []string) {
+	w.native = &nativeConns{addrs: addrs}
+	w.inputs = map[string][]*nativeInput{}
+}
+
+// Close closes the connections NativeInserts opened (not the clickhouse-go
+// connection the writer was made with).
+func (w *Writer) Close() error {
+	if w.native == nil {
+		return nil
+	}
+	return w.native.close()
+}
+
+// insertNative inserts rows into table over ch-go. It reports done = false,
+// without inserting, when the server is too old for ch-go (see
+// nativeCapable); clickhouse-go then inserts.
+func (w *Writer) insertNative(ctx context.Context, table string, cols []eventColumn, rows []eventRow, now time.Time) (done bool, err error) {
+	conn, err := w.native.get(ctx)
+	if err != nil {
+		return false, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
+	}
+	if !nativeCapable(conn.c.ServerInfo().Revision) {
+		w.native.put(conn, nil)
+		return false, nil
+	}
+	var settings []ch.Setting
+	if w.quorum >= 2 {
+		settings = []ch.Setting{ch.SettingInt("insert_quorum", w.quorum),
+			ch.SettingInt("insert_quorum_timeout", int(QuorumTimeout/time.Millisecond))}
+	}
+	in := w.takeInput(table, cols)
+	defer w.putInput(table, in)
+	in.fill(rows, now)
+	// Do returns once the server has answered the whole INSERT: its
+	// exception (a failed quorum, a missing column) is err.
+	err = conn.c.Do(ctx, ch.Query{Body: "INSERT INTO " + w.database + "." + table + " (" + columnList(cols) + ") VALUES",
+		Input: in.input, Settings: settings})
+	w.native.put(conn, err)
+	if err != nil {
+		return true, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
+	}
+	return true, nil
+}
+
+func (w *Writer) takeBuffers() *columnBuffers {
+	w.buffersMu.Lock()
+	defer w.buffersMu.Unlock()
+	if n := len(w.buffers); n > 0 {
+		b := w.buffers[n-1]
+		w.buffers = w.buffers[:n-1]
+		return b
+	}
+	return &columnBuffers{}
+}
+
+func (w *Writer) putBuffers(b *columnBuffers) {
+	w.buffersMu.Lock()
+	defer w.buffersMu.Unlock()
+	w.buffers = append(w.buffers, b)
+}
+
+// nativeCapable reports whether ch-go speaks the protocol of a server of
+// this revision. ch-go (v0.74) sends a query's client info only from
+// revision 54420 on (ClickHouse reads it from 54032), so older servers such
+// as 18.16 (54412) read the query's settings from the wrong bytes and refuse
+// it ("Unknown setting"); and below 54429 it drops the query's settings,
+// which carry the insert quorum.
+func nativeCapable(revision int) bool {
+	return proto.FeatureSettingsSerializedAsStrings.In(revision)
+}
+
+// takeInput returns table's columns for one INSERT; lanes writing at once
+// get a set each.
+func (w *Writer) takeInput(table string, cols []eventColumn) *nativeInput {
+	w.inputsMu.Lock()
+	defer w.inputsMu.Unlock()
+	free := w.inputs[table]
+	if len(free) == 0 {
+		return newNativeInput(cols)
+	}
+	in := free[len(free)-1]
+	w.inputs[table] = free[:len(free)-1]
+	return in
+}
+
+func (w *Writer) putInput(table string, in *nativeInput) {
+	w.inputsMu.Lock()
+	defer w.inputsMu.Unlock()
+	w.inputs[table] = append(w.inputs[table], in)
+}
+
+// nativeConns is a small pool of ch-go connections (a ch-go client serves
+// one query at a time; lanes insert at once).
+type nativeConns struct {
+	addrs []string
+	mu    sync.Mutex
+	idle  []nativeConn
+}
+
+type nativeConn struct {
+	c    *ch.Client
+	born time.Time
+}
+
+// nativeConnLifetime retires connections as clickhouse-go's
+// ConnMaxLifetime does, so a long-lived writer moves back to the first
+// replica after a failover.
+const nativeConnLifetime = time.Hour
+
+func (p *nativeConns) get(ctx context.Context) (nativeConn, error) {
+	p.mu.Lock()
+	for len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if !c.c.IsClosed() && time.Since(c.born) < nativeConnLifetime {
+			p.mu.Unlock()
+			return c, nil
+		}
+		_ = c.c.Close()
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, addr := range p.addrs {
+		c, err := ch.Dial(ctx, ch.Options{Address: addr, ClientName: "spendgate", DialTimeout: 5 * time.Second,
+			// The server may wait for an insert quorum (QuorumTimeout)
+			// before it answers; clickhouse-go's default.
+			ReadTimeout: 5 * time.Minute})
+		if err == nil {
+			return nativeConn{c: c, born: time.Now()}, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+	}
+	return nativeConn{}, errors.Join(errs...)
+}
+
+// put returns c to the pool, or closes it after an error: the connection's
+// state is unknown then, and the next INSERT dials the replicas in order.
+func (p *nativeConns) put(c nativeConn, err error) {
+	if err != nil || c.c.IsClosed() {
+		_ = c.c.Close()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.idle = append(p.idle, c)
+}
+
+func (p *nativeConns) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, c := range p.idle {
+		errs = append(errs, c.c.Close())
+	}
+	p.idle = nil
+	return errors.Join(errs...)
 }
 
 // TenantTotalsSQL sums a tenant's raw usage events in [from, to).
