@@ -10,9 +10,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/spendgate/spendgate/analytics"
@@ -140,18 +143,27 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	}
 	store := &chstore.Analytics{Conn: conn, Database: name}
 	svc := analytics.New(cp, store, pgstore.New(bt.pool), analytics.DefaultLimits())
-	srv := httptest.NewServer(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: svc}, cp, bt.quiet).Handler())
+	srv := httptest.NewServer(withQueryID(apiserver.New(apiserver.Config{ServiceToken: "bench", Analytics: svc}, cp, bt.quiet).Handler()))
 	defer srv.Close()
 
-	fmt.Printf("%-62s %8s %8s  %-10s %-17s %s\n", "query (GraphQL over HTTP)", "p50", "p95", "source", "table", "p95 ≤ "+goal.String())
+	// Where a shape's time goes: ClickHouse's own time, CPU and rows read
+	// per request (from system.query_log, the requests tagged by query id)
+	// next to the request's time over HTTP; the rest is Go, Postgres
+	// (labels) and encoding.
+	fmt.Printf("%-62s %8s %8s  %-10s %-17s %-8s %8s %8s %10s\n", "query (GraphQL over HTTP)", "p50", "p95", "source", "table", "p95 ≤ "+goal.String(),
+		"ch p50", "ch cpu", "rows read")
 	missed := 0
-	for _, c := range analyticsMatrix(tenantID, keyIDs, end, eventID) {
+	nonce := time.Now().UnixNano()
+	for i, c := range analyticsMatrix(tenantID, keyIDs, end, eventID) {
 		if *only != "" && !strings.Contains(c.name, *only) {
 			continue
 		}
 		var sources string
+		run := 0
+		tag := fmt.Sprintf("bench-%d-%d-", nonce, i)
 		p50, p95, err := timeQuery(*runs, func() error {
-			ext, err := postGraphQL(ctx, srv.URL+"/query", bt.token, c.query, c.vars)
+			run++
+			ext, err := postGraphQL(ctx, srv.URL+"/query", bt.token, tag+fmt.Sprint(run), c.query, c.vars)
 			sources = ext
 			return err
 		})
@@ -163,7 +175,11 @@ func benchAnalytics(ctx context.Context, args []string) error {
 			verdict, missed = "MISSED", missed+1
 		}
 		src, table, _ := strings.Cut(sources, " ")
-		fmt.Printf("%-62s %8s %8s  %-10s %-17s %s\n", c.name, p50.Round(time.Millisecond/10), p95.Round(time.Millisecond/10), src, table, verdict)
+		server, err := serverTimes(ctx, conn, tag)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		fmt.Printf("%-62s %8s %8s  %-10s %-17s %-8s %s\n", c.name, p50.Round(time.Millisecond/10), p95.Round(time.Millisecond/10), src, table, verdict, server)
 	}
 	fmt.Printf("%d shapes missed the goal\n\n", missed)
 
@@ -441,7 +457,7 @@ func timeQuery(runs int, f func() error) (p50, p95 time.Duration, err error) {
 
 // postGraphQL sends one query, fails on transport or GraphQL errors, and
 // returns what answered it: "source table" from extensions.spendSources.
-func postGraphQL(ctx context.Context, url, token, query string, vars map[string]any) (string, error) {
+func postGraphQL(ctx context.Context, url, token, queryID, query string, vars map[string]any) (string, error) {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -449,6 +465,7 @@ func postGraphQL(ctx context.Context, url, token, query string, vars map[string]
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set(benchQueryIDHeader, queryID)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
@@ -475,4 +492,54 @@ func postGraphQL(ctx context.Context, url, token, query string, vars map[string]
 		parts = append(parts, s.Source+" "+strings.Join(s.Tables, "+"))
 	}
 	return strings.Join(parts, "; "), nil
+}
+
+// benchQueryIDHeader tags a bench request's ClickHouse queries (their
+// query_id, with / and a sequence number after it) so serverTimes finds them in
+// system.query_log.
+const benchQueryIDHeader = "X-Bench-Query-Id"
+
+var benchQuerySeq atomic.Int64
+
+// withQueryID logs the ClickHouse queries of tagged requests (log_queries
+// per query: the server's default logs none) under query ids made of the tag.
+func withQueryID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tag := r.Header.Get(benchQueryIDHeader); tag != "" {
+			// One request may run several ClickHouse queries, one after the
+			// other: each gets its own id, as the server wants.
+			r = r.WithContext(clickhouse.Context(r.Context(), clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}),
+				clickhouse.WithQueryID(fmt.Sprintf("%s/%d", tag, benchQuerySeq.Add(1)))))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// serverTimes sums, per request tagged tag, ClickHouse's own duration,
+// CPU (user + system) and rows read, and prints their medians.
+func serverTimes(ctx context.Context, conn driver.Conn, tag string) (string, error) {
+	if err := conn.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+		return "", fmt.Errorf("flush query log: %w", err)
+	}
+	rows, err := conn.Query(ctx, `SELECT sum(query_duration_ms), sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')] +
+		ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]), sum(read_rows)
+		FROM system.query_log WHERE type = 2 AND event_date >= yesterday() AND startsWith(query_id, ?)
+		GROUP BY splitByChar('/', query_id)[1]`, tag)
+	if err != nil {
+		return "", fmt.Errorf("query log: %w", err)
+	}
+	defer rows.Close()
+	var ms, cpu, read []uint64
+	for rows.Next() {
+		var a, b, c uint64
+		if err := rows.Scan(&a, &b, &c); err != nil {
+			return "", err
+		}
+		ms, cpu, read = append(ms, a), append(cpu, b), append(read, c)
+	}
+	if err := rows.Err(); err != nil || len(ms) == 0 {
+		return "", err
+	}
+	med := func(v []uint64) uint64 { slices.Sort(v); return v[len(v)/2] }
+	return fmt.Sprintf("%6dms %6.1fms %10d", med(ms), float64(med(cpu))/1000, med(read)), nil
 }
