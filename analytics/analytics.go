@@ -329,9 +329,13 @@ func (s *Service) label(ctx context.Context, tenantID string, groupBy []string, 
 	var nodeNames map[string]string
 	if len(nodeCols) > 0 {
 		var ids []string
+		seen := map[string]bool{}
 		for _, g := range groups {
 			for _, c := range nodeCols {
-				ids = append(ids, g.Keys[c])
+				if id := g.Keys[c]; !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
 			}
 		}
 		var err error
@@ -341,9 +345,15 @@ func (s *Service) label(ctx context.Context, tenantID string, groupBy []string, 
 	}
 	var names map[string]string
 	if keyCol >= 0 {
-		ids := make([]string, 0, len(groups))
+		// Each id once: a series repeats its groups in every bucket (4,500
+		// points of 50 keys over 90 days).
+		var ids []string
+		seen := map[string]bool{}
 		for _, g := range groups {
-			ids = append(ids, g.Keys[keyCol])
+			if id := g.Keys[keyCol]; !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
 		}
 		var err error
 		if names, err = s.cp.KeyNames(ctx, tenantID, ids); err != nil {
