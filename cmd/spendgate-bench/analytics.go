@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -495,21 +494,17 @@ func postGraphQL(ctx context.Context, url, token, queryID, query string, vars ma
 }
 
 // benchQueryIDHeader tags a bench request's ClickHouse queries (their
-// query_id, with / and a sequence number after it) so serverTimes finds them in
-// system.query_log.
+// quota key: one request may run several queries, and a query id may be
+// used by one at a time) so serverTimes finds them in system.query_log.
 const benchQueryIDHeader = "X-Bench-Query-Id"
 
-var benchQuerySeq atomic.Int64
-
 // withQueryID logs the ClickHouse queries of tagged requests (log_queries
-// per query: the server's default logs none) under query ids made of the tag.
+// per query: the server's default logs none) under the tag.
 func withQueryID(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tag := r.Header.Get(benchQueryIDHeader); tag != "" {
-			// One request may run several ClickHouse queries, one after the
-			// other: each gets its own id, as the server wants.
 			r = r.WithContext(clickhouse.Context(r.Context(), clickhouse.WithSettings(clickhouse.Settings{"log_queries": 1}),
-				clickhouse.WithQueryID(fmt.Sprintf("%s/%d", tag, benchQuerySeq.Add(1)))))
+				clickhouse.WithQuotaKey(tag)))
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -523,8 +518,8 @@ func serverTimes(ctx context.Context, conn driver.Conn, tag string) (string, err
 	}
 	rows, err := conn.Query(ctx, `SELECT sum(query_duration_ms), sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')] +
 		ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]), sum(read_rows)
-		FROM system.query_log WHERE type = 2 AND event_date >= yesterday() AND startsWith(query_id, ?)
-		GROUP BY splitByChar('/', query_id)[1]`, tag)
+		FROM system.query_log WHERE type = 2 AND event_date >= yesterday() AND startsWith(quota_key, ?)
+		GROUP BY quota_key`, tag)
 	if err != nil {
 		return "", fmt.Errorf("query log: %w", err)
 	}
