@@ -164,8 +164,6 @@ func benchIngest(ctx context.Context, args []string) error {
 	cat := pricing.Default()
 	w := chstore.NewWriter(conn, db)
 	w.Lanes = *lanes
-	w.NativeInserts(chstore.SplitAddrs(*chAddr)) // as spendgate's pipeline does
-	defer w.Close()
 	priced := make([]spend.PricedEvent, len(raw))
 	for i, e := range raw {
 		priced[i] = spend.PricedEvent{Event: e, Cost: cat.Cost(pricing.Request{Provider: e.Provider, Model: e.ModelRequested, Time: e.Time}, e.Usage, nil)}

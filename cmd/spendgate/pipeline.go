@@ -115,10 +115,6 @@ func openPipeline(ctx context.Context, f *config.Pipeline, m *config.Mail, servi
 	p.overrides = ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
 	writer := clickhouseWriter(f.CHCluster, p.ch, f.CHAddr, f.CHDB)
 	writer.Lanes = f.Lanes
-	// The consumer's inserts go over ch-go where the server allows
-	// (Writer.NativeInserts): the ingest path's largest CPU cost.
-	writer.NativeInserts(chstore.SplitAddrs(f.CHAddr))
-	p.closers = append(p.closers, func() { _ = writer.Close() })
 	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
 	p.receiver.PublishTimeout = f.PublishTimeout
 	if ccfg.Partitions != nil {

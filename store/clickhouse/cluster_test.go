@@ -51,10 +51,6 @@ func TestClusterKeepsEventsOnceThroughReplicaKills(t *testing.T) {
 
 	w := NewWriter(conn, s.Database)
 	w.Quorum(DefaultQuorum(2))
-	// As spendgate's pipeline sets it up: ch-go where the servers allow
-	// (18.16 does not, so its quorum INSERTs stay on clickhouse-go).
-	w.NativeInserts([]string{c.servers[0].tcpAddr(), c.servers[1].tcpAddr()})
-	defer w.Close()
 	const batches, perBatch = 24, 150
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	batch := func(b int) []spend.PricedEvent {

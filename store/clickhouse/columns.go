@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/ch-go/proto"
-
 	"github.com/spendgate/spendgate/pricing"
 	"github.com/spendgate/spendgate/spend"
 )
@@ -23,14 +21,10 @@ type eventRow struct {
 }
 
 // eventColumn is one column of an events table: its name and its values for
-// a batch of rows, either as a slice of buf's for clickhouse-go (values, see
-// columnBuffers) or appended to a ch-go column (newCol, fill) that the
-// writer keeps and resets between batches (see nativeInput).
+// a batch of rows, as a slice of buf's (see columnBuffers).
 type eventColumn struct {
 	name   string
 	values func(rows []eventRow, now time.Time, buf *columnBuffers) any
-	newCol func() proto.ColInput
-	fill   func(col proto.ColInput, rows []eventRow, now time.Time)
 }
 
 // columnBuffers holds one slice per Go type of the events tables' columns,
@@ -96,31 +90,6 @@ func bufferOf[T any](b *columnBuffers, n int) []T {
 	return (*s)[:n]
 }
 
-// newColumn returns the ch-go column for T, the type of the matching
-// ClickHouse column (String, Array(String), DateTime, UInt8/16/32, Int64).
-func newColumn[T any]() proto.ColumnOf[T] {
-	var c proto.ColInput
-	switch any((*T)(nil)).(type) {
-	case *string:
-		c = new(proto.ColStr)
-	case *[]string:
-		c = proto.NewArray[string](new(proto.ColStr))
-	case *time.Time:
-		c = new(proto.ColDateTime)
-	case *uint8:
-		c = new(proto.ColUInt8)
-	case *uint16:
-		c = new(proto.ColUInt16)
-	case *uint32:
-		c = new(proto.ColUInt32)
-	case *int64:
-		c = new(proto.ColInt64)
-	default:
-		panic("clickhouse: no ch-go column for a new Go type: add it to newColumn")
-	}
-	return c.(proto.ColumnOf[T])
-}
-
 func columnOf[T any](name string, value func(r *eventRow) T) eventColumn {
 	return eventColumn{name: name,
 		values: func(rows []eventRow, _ time.Time, buf *columnBuffers) any {
@@ -129,13 +98,6 @@ func columnOf[T any](name string, value func(r *eventRow) T) eventColumn {
 				out[i] = value(&rows[i])
 			}
 			return out
-		},
-		newCol: func() proto.ColInput { return newColumn[T]() },
-		fill: func(col proto.ColInput, rows []eventRow, _ time.Time) {
-			c := col.(proto.ColumnOf[T])
-			for i := range rows {
-				c.Append(value(&rows[i]))
-			}
 		}}
 }
 
@@ -147,39 +109,7 @@ var ingestedAt = eventColumn{name: "ingested_at",
 			out[i] = now
 		}
 		return out
-	},
-	newCol: func() proto.ColInput { return new(proto.ColDateTime) },
-	fill: func(col proto.ColInput, rows []eventRow, now time.Time) {
-		c := col.(*proto.ColDateTime)
-		for range rows {
-			c.Append(now)
-		}
 	}}
-
-// nativeInput is an events table's columns for ch-go, kept by the writer
-// and reset between batches: clickhouse-go makes new columns for every
-// INSERT and grows them from empty, which was the consumer's largest CPU
-// cost (page faults on freshly grown slices).
-type nativeInput struct {
-	cols  []eventColumn
-	input proto.Input
-}
-
-func newNativeInput(cols []eventColumn) *nativeInput {
-	in := &nativeInput{cols: cols, input: make(proto.Input, len(cols))}
-	for i, c := range cols {
-		in.input[i] = proto.InputColumn{Name: c.name, Data: c.newCol()}
-	}
-	return in
-}
-
-// fill resets the columns and appends rows.
-func (in *nativeInput) fill(rows []eventRow, now time.Time) {
-	in.input.Reset()
-	for i, c := range in.cols {
-		c.fill(in.input[i].Data, rows, now)
-	}
-}
 
 // Columns both events tables have, in table order up to model_requested.
 var commonColumns = []eventColumn{

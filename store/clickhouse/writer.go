@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ClickHouse/ch-go"
-	"github.com/ClickHouse/ch-go/proto"
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -41,11 +39,6 @@ type Writer struct {
 	// slices of megabytes made anew cost their page faults again).
 	buffersMu sync.Mutex
 	buffers   []*columnBuffers
-	// native, when set (NativeInserts), makes INSERTs go over ch-go with
-	// columns from inputs, kept for the next batch.
-	native   *nativeConns
-	inputsMu sync.Mutex
-	inputs   map[string][]*nativeInput // by table
 }
 
 // MinLaneEvents is the smallest lane worth its own INSERT.
@@ -282,14 +275,6 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 		return 0, nil
 	}
 	now := time.Now().UTC()
-	if w.native != nil {
-		switch done, err := w.insertNative(ctx, table, cols, rows, now); {
-		case err != nil:
-			return 0, err
-		case done:
-			return len(rows), nil
-		}
-	}
 	batch, err := w.conn.PrepareBatch(w.insertContext(ctx), "INSERT INTO "+w.database+"."+table+" ("+columnList(cols)+")")
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
@@ -304,57 +289,6 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 		return 0, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
 	}
 	return len(rows), nil
-}
-
-// NativeInserts makes w insert events over its own ch-go connections to
-// addrs (the first that answers, in order, as the clickhouse-go
-// connections do: list every replica in cluster mode) instead of through
-// clickhouse-go, filling columns it keeps and resets between batches. The
-// id lookups still go through the writer's clickhouse-go connection. Call
-// it before the first Write; Close closes the connections.
-func (w *Writer) NativeInserts(addrs []string) {
-	w.native = &nativeConns{addrs: addrs}
-	w.inputs = map[string][]*nativeInput{}
-}
-
-// Close closes the connections NativeInserts opened (not the clickhouse-go
-// connection the writer was made with).
-func (w *Writer) Close() error {
-	if w.native == nil {
-		return nil
-	}
-	return w.native.close()
-}
-
-// insertNative inserts rows into table over ch-go. It reports done = false,
-// without inserting, when the server is too old for ch-go (see
-// nativeCapable); clickhouse-go then inserts.
-func (w *Writer) insertNative(ctx context.Context, table string, cols []eventColumn, rows []eventRow, now time.Time) (done bool, err error) {
-	conn, err := w.native.get(ctx)
-	if err != nil {
-		return false, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
-	}
-	if !nativeCapable(conn.c.ServerInfo().Revision) {
-		w.native.put(conn, nil)
-		return false, nil
-	}
-	var settings []ch.Setting
-	if w.quorum >= 2 {
-		settings = []ch.Setting{ch.SettingInt("insert_quorum", w.quorum),
-			ch.SettingInt("insert_quorum_timeout", int(QuorumTimeout/time.Millisecond))}
-	}
-	in := w.takeInput(table, cols)
-	defer w.putInput(table, in)
-	in.fill(rows, now)
-	// Do returns once the server has answered the whole INSERT: its
-	// exception (a failed quorum, a missing column) is err.
-	err = conn.c.Do(ctx, ch.Query{Body: "INSERT INTO " + w.database + "." + table + " (" + columnList(cols) + ") VALUES",
-		Input: in.input, Settings: settings})
-	w.native.put(conn, err)
-	if err != nil {
-		return true, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
-	}
-	return true, nil
 }
 
 func (w *Writer) takeBuffers() *columnBuffers {
@@ -372,103 +306,6 @@ func (w *Writer) putBuffers(b *columnBuffers) {
 	w.buffersMu.Lock()
 	defer w.buffersMu.Unlock()
 	w.buffers = append(w.buffers, b)
-}
-
-// nativeCapable reports whether ch-go speaks the protocol of a server of
-// this revision. ch-go (v0.74) sends a query's client info only from
-// revision 54420 on (ClickHouse reads it from 54032), so older servers such
-// as 18.16 (54412) read the query's settings from the wrong bytes and refuse
-// it ("Unknown setting"); and below 54429 it drops the query's settings,
-// which carry the insert quorum.
-func nativeCapable(revision int) bool {
-	return proto.FeatureSettingsSerializedAsStrings.In(revision)
-}
-
-// takeInput returns table's columns for one INSERT; lanes writing at once
-// get a set each.
-func (w *Writer) takeInput(table string, cols []eventColumn) *nativeInput {
-	w.inputsMu.Lock()
-	defer w.inputsMu.Unlock()
-	free := w.inputs[table]
-	if len(free) == 0 {
-		return newNativeInput(cols)
-	}
-	in := free[len(free)-1]
-	w.inputs[table] = free[:len(free)-1]
-	return in
-}
-
-func (w *Writer) putInput(table string, in *nativeInput) {
-	w.inputsMu.Lock()
-	defer w.inputsMu.Unlock()
-	w.inputs[table] = append(w.inputs[table], in)
-}
-
-// nativeConns is a small pool of ch-go connections (a ch-go client serves
-// one query at a time; lanes insert at once).
-type nativeConns struct {
-	addrs []string
-	mu    sync.Mutex
-	idle  []nativeConn
-}
-
-type nativeConn struct {
-	c    *ch.Client
-	born time.Time
-}
-
-// nativeConnLifetime retires connections as clickhouse-go's
-// ConnMaxLifetime does, so a long-lived writer moves back to the first
-// replica after a failover.
-const nativeConnLifetime = time.Hour
-
-func (p *nativeConns) get(ctx context.Context) (nativeConn, error) {
-	p.mu.Lock()
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if !c.c.IsClosed() && time.Since(c.born) < nativeConnLifetime {
-			p.mu.Unlock()
-			return c, nil
-		}
-		_ = c.c.Close()
-	}
-	p.mu.Unlock()
-	var errs []error
-	for _, addr := range p.addrs {
-		c, err := ch.Dial(ctx, ch.Options{Address: addr, ClientName: "spendgate", DialTimeout: 5 * time.Second,
-			// The server may wait for an insert quorum (QuorumTimeout)
-			// before it answers; clickhouse-go's default.
-			ReadTimeout: 5 * time.Minute})
-		if err == nil {
-			return nativeConn{c: c, born: time.Now()}, nil
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
-	}
-	return nativeConn{}, errors.Join(errs...)
-}
-
-// put returns c to the pool, or closes it after an error: the connection's
-// state is unknown then, and the next INSERT dials the replicas in order.
-func (p *nativeConns) put(c nativeConn, err error) {
-	if err != nil || c.c.IsClosed() {
-		_ = c.c.Close()
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.idle = append(p.idle, c)
-}
-
-func (p *nativeConns) close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var errs []error
-	for _, c := range p.idle {
-		errs = append(errs, c.c.Close())
-	}
-	p.idle = nil
-	return errors.Join(errs...)
 }
 
 // TenantTotalsSQL sums a tenant's raw usage events in [from, to).

@@ -34,7 +34,8 @@ func benchEvents(n int, tenant string, at time.Time) []spend.PricedEvent {
 // Lanes and the chunked id lookup (more ids than one query holds) still
 // store every id exactly once, across calls and within one.
 func TestWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T) {
-	forEachInsertPath(t, testWriterStoresEachIDOnceAcrossLanesAndChunks)
+	t.Parallel()
+	testWriterStoresEachIDOnceAcrossLanesAndChunks(t, NewWriter)
 }
 
 func testWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
@@ -160,7 +161,8 @@ func processCPU(b *testing.B) time.Duration {
 // columns are written one typed slice each, so a slip in one column would
 // shift nothing else but that column.
 func TestWriterStoresEveryColumn(t *testing.T) {
-	forEachInsertPath(t, testWriterStoresEveryColumn)
+	t.Parallel()
+	testWriterStoresEveryColumn(t, NewWriter)
 }
 
 func testWriterStoresEveryColumn(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
@@ -232,36 +234,14 @@ func testWriterStoresEveryColumn(t *testing.T, writer func(conn driver.Conn, db 
 	}
 }
 
-// forEachInsertPath runs test with writers inserting through clickhouse-go
-// (NewWriter) and through ch-go (NativeInserts), in parallel. On a server
-// ch-go cannot insert into (nativeCapable: 18.16 is one) the second also
-// inserts through clickhouse-go, after asking the server its revision.
-func forEachInsertPath(t *testing.T, test func(t *testing.T, writer func(conn driver.Conn, db string) *Writer)) {
-	t.Parallel()
-	paths := map[string]func(conn driver.Conn, db string) *Writer{
-		"clickhouse-go": NewWriter,
-		"ch-go": func(conn driver.Conn, db string) *Writer {
-			w := NewWriter(conn, db)
-			w.NativeInserts([]string{testenv.ClickHouseAddr()})
-			t.Cleanup(func() { _ = w.Close() })
-			return w
-		},
-	}
-	for name, writer := range paths {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			test(t, writer)
-		})
-	}
-}
-
 // An INSERT that the server fails after taking its data (here a view that
 // throws on one row) returns the server's error. ClickHouse has written the
 // table before the view failed, so the retry finds every id stored and
-// stores none twice; the writer's reused columns and pooled connection then
-// carry the next batch whole.
+// stores none twice; the writer's reused buffers then carry the next batch
+// whole.
 func TestWriterReturnsTheServersErrorAtTheEnd(t *testing.T) {
-	forEachInsertPath(t, testWriterReturnsTheServersErrorAtTheEnd)
+	t.Parallel()
+	testWriterReturnsTheServersErrorAtTheEnd(t, NewWriter)
 }
 
 func testWriterReturnsTheServersErrorAtTheEnd(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
@@ -290,17 +270,6 @@ func testWriterReturnsTheServersErrorAtTheEnd(t *testing.T, writer func(conn dri
 	}
 }
 
-// ch-go inserts only into servers whose protocol it speaks: 18.16's
-// revision, 54412, reads a query's client info that ch-go leaves out below
-// 54420 and takes settings in binary below 54429.
-func TestNativeCapable(t *testing.T) {
-	for revision, want := range map[int]bool{54412: false, 54420: false, 54428: false, 54429: true, 54460: true, 54479: true} {
-		if got := nativeCapable(revision); got != want {
-			t.Errorf("nativeCapable(%d) = %v, want %v", revision, got, want)
-		}
-	}
-}
-
 // migratedDB is a scratch ClickHouse database with every migration applied.
 func migratedDB(t *testing.T) (driver.Conn, string) {
 	t.Helper()
@@ -317,7 +286,8 @@ func migratedDB(t *testing.T) (driver.Conn, string) {
 // filled for the wrong column, would show as another row's or column's
 // values).
 func TestWriterColumnBuffersReusedAcrossBatches(t *testing.T) {
-	forEachInsertPath(t, testWriterColumnBuffersReusedAcrossBatches)
+	t.Parallel()
+	testWriterColumnBuffersReusedAcrossBatches(t, NewWriter)
 }
 
 func testWriterColumnBuffersReusedAcrossBatches(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
