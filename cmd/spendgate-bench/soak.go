@@ -51,13 +51,13 @@ func runSoak(ctx context.Context, serve *child, gen loadGen, client *http.Client
 	var samples []soakSample
 	calls := 0
 	for time.Since(start)+c.every <= c.duration && ctx.Err() == nil {
-		cpu0, gc0, sched0 := serveCPU(serve), serve.gcCPU(), scrapeSched(metricsURL)
+		cpu0, gc0, sched0 := childCPU(serve), serve.gcCPU(), scrapeSched(metricsURL)
 		r := gen.run(ctx, client, url, body, c.rate, c.every)
 		r.finish()
 		calls += r.ok
 		s := soakSample{at: time.Since(start), achieved: r.achieved, errors: r.errors, p50: r.p50, p99: r.p99}
 		s.rssKiB, _ = vmRSS(serve.cmd.Process.Pid)
-		if dcpu := serveCPU(serve) - cpu0; dcpu > 0 && r.ok > 0 {
+		if dcpu := childCPU(serve) - cpu0; dcpu > 0 && r.ok > 0 {
 			s.cpuPerCall, s.gcPc = dcpu/float64(r.ok), 100*(serve.gcCPU()-gc0)/dcpu
 		}
 		s.schedOver1ms = -1

@@ -71,6 +71,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cmd.run(ctx, os.Args[2:])
 	stop()
+	flushLog() // the process log buffers its lines (logbuffer.go); an error below flushes itself
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return

@@ -42,11 +42,12 @@ func applyLogFlags(fs *flag.FlagSet) error {
 	if err := l.UnmarshalText([]byte(level.Value.String())); err != nil {
 		return fmt.Errorf("--%s: %w", logLevelFlag, err)
 	}
-	log, err := observability.NewLogger(os.Stderr, format.Value.String(), l)
+	buf := newLogBuffer(os.Stderr, logFlushAfter)
+	log, err := observability.NewLogger(buf, format.Value.String(), l)
 	if err != nil {
 		return err
 	}
-	slog.SetDefault(log)
+	slog.SetDefault(slog.New(flushHandler{log.Handler(), buf}))
 	return nil
 }
 
