@@ -30,10 +30,6 @@ type Serve struct {
 	Mail           Mail
 }
 
-// ServeBatchSize is serve's default --batch-size: the most events per
-// fetch and ClickHouse insert of its consumer.
-const ServeBatchSize = 2000
-
 func (s *Serve) Register(fs *flag.FlagSet) {
 	s.ControlPlane.Register(fs)
 	s.Mail.Register(fs)
@@ -42,12 +38,6 @@ func (s *Serve) Register(fs *flag.FlagSet) {
 	fs.StringVar(&s.Listen, "listen", "127.0.0.1:8080", "API listen address (GraphQL, policy and event endpoints)")
 	home, _ := os.UserHomeDir()
 	s.Pipeline.NATSDefault, s.Pipeline.DataDirDefault = "", filepath.Join(home, ".local", "share", "spendgate")
-	// Serve's consumer shares the process's heap with the gateway: a
-	// consumer behind (after a ClickHouse pause) holds up to five batches,
-	// and at ingest's 10,000 events each those swing serve's RSS by well
-	// over 100 MiB (docs/gateway.md, Soak). At 2k req/s a 500 ms fetch
-	// wait fills ~1,000 events, so 2,000 still leaves room to catch up.
-	s.Pipeline.BatchDefault = ServeBatchSize
 	s.Pipeline.Register(fs)
 	fs.BoolVar(&s.Demo, "demo", true, "create a demo tenant, owner and API key on first start and print how to use them")
 	fs.StringVar(&s.FakeListen, "fake-provider-listen", "127.0.0.1:9999", "with --demo: run the fake AI provider here and route openai, anthropic, gemini, azure_openai, bedrock and vertex_ai to it unless --upstream says otherwise (empty: off)")

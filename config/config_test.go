@@ -5,8 +5,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-
-	"github.com/spendgate/spendgate/ingest"
 )
 
 func parse(t *testing.T, o Options, args ...string) error {
@@ -182,22 +180,5 @@ func TestServeAndAPIValidate(t *testing.T) {
 	}
 	if err := parse(t, &m); err != nil || len(m.Endpoints()) != 1 || m.Endpoints()[0].Kind != Postgres {
 		t.Errorf("migrate: %v %v", err, m.Endpoints())
-	}
-}
-
-// Serve bounds its consumer's batches tighter than ingest (they share the
-// heap with the gateway); --batch-size still overrides either.
-func TestBatchSizeDefaults(t *testing.T) {
-	t.Parallel()
-	var s, s2 Serve
-	var i Ingest
-	if err := parse(t, &s); err != nil || s.Pipeline.Batch != ServeBatchSize {
-		t.Errorf("serve: batch %d, %v; want %d", s.Pipeline.Batch, err, ServeBatchSize)
-	}
-	if err := parse(t, &i, "--service-token", "svc"); err != nil || i.Pipeline.Batch != ingest.DefaultConsumerConfig().BatchSize {
-		t.Errorf("ingest: batch %d, %v; want the consumer's %d", i.Pipeline.Batch, err, ingest.DefaultConsumerConfig().BatchSize)
-	}
-	if err := parse(t, &s2, "--batch-size", "7"); err != nil || s2.Pipeline.Batch != 7 {
-		t.Errorf("serve --batch-size 7: batch %d, %v", s2.Pipeline.Batch, err)
 	}
 }

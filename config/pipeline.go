@@ -1,7 +1,6 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,9 +37,6 @@ type Pipeline struct {
 	// NATSDefault and DataDirDefault are the defaults of --nats-url and
 	// --data-dir, which differ between serve (embedded NATS) and ingest.
 	NATSDefault, DataDirDefault string
-	// BatchDefault is the default of --batch-size (0: the consumer's,
-	// ingest.DefaultConsumerConfig); serve bounds its batches tighter.
-	BatchDefault int
 }
 
 func (f *Pipeline) Register(fs *flag.FlagSet) {
@@ -59,7 +55,7 @@ func (f *Pipeline) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.StreamAge, "stream-max-age", def.MaxAge, "how long the events stream keeps events: the longest ClickHouse or Postgres outage ridden out without loss")
 	fs.StringVar(&f.StreamMaxBytes, "stream-max-bytes", "", "disk cap of the events stream, e.g. 20GiB (empty: none); when full, events are refused (503) rather than dropped: size it at least event rate × 1 KB × --stream-max-age")
 	fs.Var(&f.MemLimit, "memory-limit", "Go heap soft limit, e.g. 512MiB (empty: GOMEMLIMIT, else 90% of the container's memory, else none)")
-	fs.IntVar(&f.Batch, "batch-size", cmp.Or(f.BatchDefault, defC.BatchSize), "most events per fetch and ClickHouse insert")
+	fs.IntVar(&f.Batch, "batch-size", defC.BatchSize, "most events per fetch and ClickHouse insert")
 	fs.DurationVar(&f.BatchWait, "batch-wait", defC.MaxWait, "longest a fetch waits to fill a batch")
 	fs.IntVar(&f.Lanes, "clickhouse-lanes", 1, "concurrent INSERTs a large batch is split into (by event id); more help when ClickHouse has idle cores")
 	fs.BoolVar(&f.Budgets, "budgets", true, "apply spend to budgets, deliver their alerts and serve reservations (POST /internal/v1/reservations)")
