@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,30 +54,12 @@ import (
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 )
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t    testing.TB
 	srv  *httptest.Server
 	cp   *controlplane.Service
 	pool *pgxpool.Pool
-	logs *syncBuffer
+	logs *testenv.LogBuffer
 	// tokens issues the access tokens (tests of expiry shorten them).
 	tokens *auth.Tokens
 	// Full harness only: events stores priced events in ClickHouse; nc and
@@ -121,7 +102,7 @@ func buildHarness(t testing.TB, full bool, configure ...func(*harness, *Config))
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.Migrated(t)
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("j", 32)))
 	testenv.Must(t, err, "tokens")

@@ -1,12 +1,10 @@
 package controlplane
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,29 +13,12 @@ import (
 	"github.com/spendgate/spendgate/internal/testenv"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Failed sign-ins lock the account and the client address with a window
 // that doubles; a locked sign-in is refused even with the right password;
 // failures are logged without the password.
 func TestSignInThrottle(t *testing.T) {
 	s, _ := newTestService(t)
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	s.core.log = slog.New(slog.NewTextHandler(logs, nil))
 	owner(t, s, "ann@example.com", "acme")
 	owner(t, s, "bob@example.com", "bobs")

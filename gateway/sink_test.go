@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,24 +30,6 @@ func (s *switchSink) Publish(ctx context.Context, evs []event.Event) (int, error
 		return 0, errors.New("ingest down")
 	}
 	return s.captureSink.Publish(ctx, evs)
-}
-
-// syncBuffer is a log destination tests read while the batcher writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func openSpool(t *testing.T, dir string) *spool.Spool {
@@ -92,7 +73,7 @@ func onceEach(t *testing.T, got []event.Event, n int) {
 // event arrives once and the spool is empty on disk.
 func TestBatcherSpoolsWhileSinkDownAndReplays(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	sink := &switchSink{}
 	sink.down.Store(true)
 	sp := openSpool(t, t.TempDir())
@@ -155,7 +136,7 @@ func TestBatcherReportsDrops(t *testing.T) {
 	for name, withSpool := range map[string]bool{"memory only": false, "spool full": true} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var logs syncBuffer
+			var logs testenv.LogBuffer
 			sink := &switchSink{}
 			sink.down.Store(true)
 			var sp *spool.Spool
@@ -253,7 +234,7 @@ func TestBatcherOneBatchBufferSpillsWhileSending(t *testing.T) {
 // ingest (503) is retried.
 func TestBatcherDropsRejectedBatchAndGoesOn(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	var mu sync.Mutex
 	var got []event.Event
 	var unavailable atomic.Bool

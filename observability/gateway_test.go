@@ -1,7 +1,6 @@
 package observability_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,30 +43,12 @@ type sinkFunc func(context.Context, []event.Event) error
 
 func (f sinkFunc) Publish(ctx context.Context, evs []event.Event) (int, error) { return 0, f(ctx, evs) }
 
-// lockedBuffer is an io.Writer the access log and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // gatewayHarness is a gateway over the fake provider with metrics and a
 // JSON access log, served with /metrics on a real listener as the commands
 // serve it.
 type gatewayHarness struct {
 	url       string
-	accessLog *lockedBuffer
+	accessLog *testenv.LogBuffer
 	batcher   *gateway.Batcher
 	fake      *fakeprovider.Server
 }
@@ -88,7 +69,7 @@ func newGatewayHarness(t *testing.T, sink gateway.EventSink, buffer int, tracer 
 
 	b := gateway.NewBatcher(sink, 1, buffer, time.Hour, quiet)
 	testenv.Must(t, m.RegisterBatcher(b), "register batcher")
-	h := &gatewayHarness{accessLog: &lockedBuffer{}, batcher: b, fake: fake}
+	h := &gatewayHarness{accessLog: &testenv.LogBuffer{}, batcher: b, fake: fake}
 	cfg := gateway.DefaultConfig()
 	cfg.Upstreams = map[string]string{"openai": fakeSrv.URL + "/v1", "anthropic": dead}
 	cfg.Observer = observability.GatewayObserver{Metrics: m, AccessLog: slog.New(slog.NewJSONHandler(h.accessLog, nil))}

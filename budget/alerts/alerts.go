@@ -94,12 +94,13 @@ type Observer interface {
 // SetObserver installs the observer (nil: none); call before Run.
 func (d *Dispatcher) SetObserver(o Observer) { d.obs = o }
 
-// observed wraps a channel's send so each attempt's outcome is observed.
-func (d *Dispatcher) observed(channel string, send func(context.Context, budget.Delivery) error) func(context.Context, budget.Delivery) error {
+// observed wraps a channel's send so each attempt's outcome is observed
+// (budget and anomaly deliveries alike).
+func observed[D any](d *Dispatcher, channel string, send func(context.Context, D) error) func(context.Context, D) error {
 	if d.obs == nil {
 		return send
 	}
-	return func(ctx context.Context, del budget.Delivery) error {
+	return func(ctx context.Context, del D) error {
 		err := send(ctx, del)
 		d.obs.AlertDelivered(channel, err)
 		return err
@@ -155,24 +156,24 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 	total := 0
 	if d.nc != nil {
-		n, err := d.outbox.DeliverDue(ctx, "nats", 500, d.policy(), d.observed("nats", d.publish))
+		n, err := d.outbox.DeliverDue(ctx, "nats", 500, d.policy(), observed(d, "nats", d.publish))
 		total += n
 		if err != nil {
 			return total, err
 		}
 	}
-	n, err := d.outbox.DeliverDue(ctx, "webhook", 100, d.policy(), d.observed("webhook", d.post))
+	n, err := d.outbox.DeliverDue(ctx, "webhook", 100, d.policy(), observed(d, "webhook", d.post))
 	total += n
 	if err != nil {
 		return total, err
 	}
-	n, err = d.outbox.DeliverDue(ctx, "breach", 100, d.policy(), d.observed("breach", d.postBreach))
+	n, err = d.outbox.DeliverDue(ctx, "breach", 100, d.policy(), observed(d, "breach", d.postBreach))
 	total += n
 	if err != nil {
 		return total, err
 	}
 	if d.cfg.Mailer != nil {
-		n, err = d.outbox.DeliverDue(ctx, "email", 100, d.policy(), d.observed("email", d.email))
+		n, err = d.outbox.DeliverDue(ctx, "email", 100, d.policy(), observed(d, "email", d.email))
 		total += n
 		if err != nil {
 			return total, err
@@ -225,12 +226,18 @@ func (d *Dispatcher) publish(_ context.Context, del budget.Delivery) error {
 // structured alerts.
 func webhookBody(rawURL string, alerts []budget.Alert) ([]byte, error) {
 	body := budget.Coalesce(alerts)
-	if u, err := url.Parse(rawURL); err == nil && strings.EqualFold(u.Hostname(), "hooks.slack.com") {
+	if isSlack(rawURL) {
 		return json.Marshal(struct {
 			Text string `json:"text"`
 		}{body.Text})
 	}
 	return json.Marshal(body)
+}
+
+// isSlack tells a Slack incoming webhook, which takes only {"text"}.
+func isSlack(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && strings.EqualFold(u.Hostname(), "hooks.slack.com")
 }
 
 func (d *Dispatcher) post(ctx context.Context, del budget.Delivery) error {
@@ -263,7 +270,7 @@ func (d *Dispatcher) postBreach(ctx context.Context, del budget.Delivery) error 
 	return d.postJSON(ctx, br.TenantID, del.WebhookURL, br.Payload, h)
 }
 
-// postJSON is every webhook call of the budget channels: POST body to
+// postJSON is every webhook call of the alert channels: POST body to
 // rawURL through the egress-checked client; a 2xx answer is delivered.
 func (d *Dispatcher) postJSON(ctx context.Context, tenant, rawURL string, body []byte, header http.Header) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.WebhookTimeout)

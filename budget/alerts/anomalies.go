@@ -1,14 +1,9 @@
 package alerts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/spendgate/spendgate/anomaly"
 	"github.com/spendgate/spendgate/budget"
@@ -35,29 +30,18 @@ func (d *Dispatcher) SetAnomalies(o AnomalyOutbox) { d.anomalies = o }
 func (d *Dispatcher) deliverAnomalies(ctx context.Context) (int, error) {
 	total := 0
 	if d.nc != nil {
-		n, err := d.anomalies.DeliverDue(ctx, "nats", 500, d.policy(), func(_ context.Context, del anomaly.Delivery) error {
-			err := d.publishAnomaly(&del.Alert)
-			if d.obs != nil {
-				d.obs.AlertDelivered("nats", err)
-			}
-			return err
-		})
+		n, err := d.anomalies.DeliverDue(ctx, "nats", 500, d.policy(), observed(d, "nats", d.publishAnomaly))
 		total += n
 		if err != nil {
 			return total, err
 		}
 	}
-	n, err := d.anomalies.DeliverDue(ctx, "webhook", 100, d.policy(), func(ctx context.Context, del anomaly.Delivery) error {
-		err := d.postAnomaly(ctx, &del)
-		if d.obs != nil {
-			d.obs.AlertDelivered("webhook", err)
-		}
-		return err
-	})
+	n, err := d.anomalies.DeliverDue(ctx, "webhook", 100, d.policy(), observed(d, "webhook", d.postAnomaly))
 	return total + n, err
 }
 
-func (d *Dispatcher) publishAnomaly(a *anomaly.Alert) error {
+func (d *Dispatcher) publishAnomaly(_ context.Context, del anomaly.Delivery) error {
+	a := &del.Alert
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -71,7 +55,7 @@ func (d *Dispatcher) publishAnomaly(a *anomaly.Alert) error {
 // anomalyWebhookBody is Slack's {"text"} for Slack URLs; other URLs also
 // get the structured alert.
 func anomalyWebhookBody(rawURL string, a *anomaly.Alert) ([]byte, error) {
-	if u, err := url.Parse(rawURL); err == nil && strings.EqualFold(u.Hostname(), "hooks.slack.com") {
+	if isSlack(rawURL) {
 		return json.Marshal(struct {
 			Text string `json:"text"`
 		}{a.Text()})
@@ -82,29 +66,12 @@ func anomalyWebhookBody(rawURL string, a *anomaly.Alert) ([]byte, error) {
 	}{a.Text(), *a})
 }
 
-func (d *Dispatcher) postAnomaly(ctx context.Context, del *anomaly.Delivery) error {
+func (d *Dispatcher) postAnomaly(ctx context.Context, del anomaly.Delivery) error {
 	body, err := anomalyWebhookBody(del.WebhookURL, &del.Alert)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.WebhookTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.WebhookURL, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "spendgate-budget-alerts")
-	resp, err := d.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook: HTTP %d", resp.StatusCode)
-	}
-	return nil
+	return d.postJSON(ctx, del.Alert.TenantID, del.WebhookURL, body, nil)
 }
 
 // SubscribeAnomalies streams the tenant's anomaly alerts until ctx ends.

@@ -95,7 +95,7 @@ func TestWebhookEgressRefused(t *testing.T) {
 	called := make(chan struct{}, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called <- struct{}{} }))
 	defer srv.Close()
-	logs := &syncLog{}
+	logs := &testenv.LogBuffer{}
 	svc := service.New(f.db, nil, "SGX", testConfig("SGX"), slog.New(slog.NewTextHandler(logs, nil)))
 	f.budget(t, 1000, false, []int32{50}, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/hook/secret-token")
 	ctx := context.Background()
@@ -124,23 +124,6 @@ func TestWebhookEgressRefused(t *testing.T) {
 		t.Fatal("the loopback receiver was called")
 	default:
 	}
-}
-
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestConcurrentCrossingPublishesOneNATSAlert(t *testing.T) {

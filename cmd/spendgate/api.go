@@ -76,19 +76,13 @@ func openControlPlane(ctx context.Context, f *config.ControlPlane, log *slog.Log
 
 // apiFlags is the flag set of "spendgate api" over its configuration.
 func apiFlags() (*flag.FlagSet, *config.API, *observeFlags) {
-	fs, o, of := newFlagSet("api"), &config.API{}, &observeFlags{}
-	o.Register(fs)
-	addObserveFlags(fs, of)
-	return fs, o, of
+	return serviceFlags("api", &config.API{})
 }
 
 func runAPI(ctx context.Context, args []string) error {
 	fs, opts, of := apiFlags()
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := parseOptions("api", fs, args, opts); err != nil {
 		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("api: %w", err)
 	}
 	f, prf, webhookAllow := &opts.ControlPlane, &opts.Pricing, &opts.WebhookAllow
 	listen, chAddr, chDB, natsURL, prefix := &opts.Listen, &opts.CHAddr, &opts.CHDB, &opts.NATSURL, &opts.Prefix

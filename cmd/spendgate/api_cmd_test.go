@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 )
 
@@ -92,10 +93,12 @@ func TestAPICommand(t *testing.T) {
 	// /metrics is the metrics (not the portal's page), with the GraphQL
 	// operations just made: the sign-in mutation, the queries, the errors.
 	metrics := strings.TrimSuffix(url, "/query") + "/metrics"
-	if n := scrapeValue(t, metrics, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "mutation", "result": "ok"}); n < 1 {
+	fams := metricstest.Scrape(t, metrics)
+	// !(n >= 1): a missing series (NaN) fails too.
+	if n := metricstest.Value(fams, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "mutation", "result": "ok"}); !(n >= 1) {
 		t.Fatalf("signed-in mutations counted: %v", n)
 	}
-	if n := scrapeValue(t, metrics, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "query", "result": "error"}); n < 1 {
+	if n := metricstest.Value(fams, "spendgate_graphql_operation_duration_seconds", map[string]string{"type": "query", "result": "error"}); !(n >= 1) {
 		t.Fatalf("failed queries counted: %v", n)
 	}
 	// Without NATS records have nowhere to go: the record API is not served.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log/slog"
 
 	"github.com/spendgate/spendgate/config"
@@ -33,6 +34,28 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 		if _, err := startPprof(f.Value.String(), slog.Default()); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// serviceFlags is the flag set of the long-running command "spendgate
+// <name>" over its configuration o, with the observability flags every one
+// of them has. Its run and config docs/check build it the same way.
+func serviceFlags[O config.Options](name string, o O) (*flag.FlagSet, O, *observeFlags) {
+	fs, of := newFlagSet(name), &observeFlags{}
+	o.Register(fs)
+	addObserveFlags(fs, of)
+	return fs, o, of
+}
+
+// parseOptions parses a long-running command's args (parseWithEnv) and
+// validates its configuration before anything connects.
+func parseOptions(name string, fs *flag.FlagSet, args []string, o config.Options) error {
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }

@@ -48,19 +48,13 @@ func gatewayConfig(f *config.Gateway) gateway.Config {
 
 // gatewayFlags is the flag set of "spendgate gateway".
 func gatewayFlags() (*flag.FlagSet, *config.StandaloneGateway, *observeFlags) {
-	fs, o, of := newFlagSet("gateway"), &config.StandaloneGateway{}, &observeFlags{}
-	o.Register(fs)
-	addObserveFlags(fs, of)
-	return fs, o, of
+	return serviceFlags("gateway", &config.StandaloneGateway{})
 }
 
 func runGateway(ctx context.Context, args []string) error {
 	fs, opts, of := gatewayFlags()
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := parseOptions("gateway", fs, args, opts); err != nil {
 		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("gateway: %w", err)
 	}
 	f := &opts.Gateway
 	log := slog.Default()

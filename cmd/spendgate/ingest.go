@@ -24,10 +24,7 @@ import (
 // reservation sweeper and the reservation endpoints for gateways.
 // ingestFlags is the flag set of "spendgate ingest".
 func ingestFlags() (*flag.FlagSet, *config.Ingest, *observeFlags) {
-	fs, o, of := newFlagSet("ingest"), &config.Ingest{}, &observeFlags{}
-	o.Register(fs)
-	addObserveFlags(fs, of)
-	return fs, o, of
+	return serviceFlags("ingest", &config.Ingest{})
 }
 
 func runIngest(ctx context.Context, args []string) error {
@@ -35,11 +32,8 @@ func runIngest(ctx context.Context, args []string) error {
 		return runDLQ(ctx, args[1:])
 	}
 	fs, opts, of := ingestFlags()
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := parseOptions("ingest", fs, args, opts); err != nil {
 		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("ingest: %w", err)
 	}
 	token, pgDSN, listen := &opts.ServiceToken, &opts.PostgresDSN, &opts.Listen
 	log := slog.Default()

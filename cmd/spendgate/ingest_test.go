@@ -16,6 +16,7 @@ import (
 	"github.com/spendgate/spendgate/budget"
 	"github.com/spendgate/spendgate/budget/httpapi"
 	"github.com/spendgate/spendgate/event"
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	chstore "github.com/spendgate/spendgate/store/clickhouse"
 	"github.com/spendgate/spendgate/usage"
@@ -112,6 +113,7 @@ func TestIngestCommandWithEmbeddedNATS(t *testing.T) {
 	testenv.Must(t, c.Release(ctx, r.ID), "release")
 
 	// The same listener serves the metrics of what just happened.
+	fams := metricstest.Scrape(t, base+"/metrics")
 	for _, m := range []struct {
 		name   string
 		labels map[string]string
@@ -124,7 +126,7 @@ func TestIngestCommandWithEmbeddedNATS(t *testing.T) {
 		{"spendgate_ingest_backlog_up", nil, 1},
 		{"spendgate_budget_reservations_total", map[string]string{"result": "granted"}, 1},
 	} {
-		if got := scrapeValue(t, base+"/metrics", m.name, m.labels); got != m.want {
+		if got := metricstest.Value(fams, m.name, m.labels); got != m.want {
 			t.Errorf("%s%v = %v, want %v", m.name, m.labels, got, m.want)
 		}
 	}

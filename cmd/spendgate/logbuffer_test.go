@@ -1,36 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/spendgate/spendgate/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the flush timer's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Info lines wait for the flush timer (or an explicit flush); a warning
 // goes out at once and takes the lines before it along, in order.
 func TestLogBuffer(t *testing.T) {
-	var out syncBuffer
+	var out testenv.LogBuffer
 	buf := newLogBuffer(&out, time.Hour) // the timer never fires within the test
 	log := slog.New(flushHandler{slog.NewTextHandler(buf, nil), buf}).With("svc", "t")
 	log.Info("access one")
@@ -49,7 +31,7 @@ func TestLogBuffer(t *testing.T) {
 		t.Fatalf("explicit flush: %v %q", err, out.String())
 	}
 
-	var timed syncBuffer
+	var timed testenv.LogBuffer
 	tb := newLogBuffer(&timed, 10*time.Millisecond)
 	slog.New(flushHandler{slog.NewTextHandler(tb, nil), tb}).Info("late line")
 	deadline := time.Now().Add(5 * time.Second)

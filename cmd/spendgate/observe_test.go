@@ -13,48 +13,12 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/spendgate/spendgate/internal/fakeprovider"
+	"github.com/spendgate/spendgate/internal/metricstest"
 	"github.com/spendgate/spendgate/internal/testenv"
 	"github.com/spendgate/spendgate/policy"
 )
-
-// scrapeValue GETs a /metrics endpoint and returns the sum of the series
-// of name whose labels include want (a histogram's observations; -1 when
-// there is no such metric).
-func scrapeValue(t *testing.T, url, name string, want map[string]string) float64 {
-	t.Helper()
-	res, err := http.Get(url)
-	testenv.Must(t, err, "scrape")
-	defer res.Body.Close()
-	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
-		t.Fatalf("scrape %s: %d %s", url, res.StatusCode, res.Header.Get("Content-Type"))
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(res.Body)
-	testenv.Must(t, err, "parse metrics")
-	f, ok := fams[name]
-	if !ok {
-		return -1
-	}
-	sum := 0.0
-next:
-	for _, m := range f.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
-		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
-	}
-	return sum
-}
 
 // Issue #12 item 7 on the real command: `spendgate gateway` with ingest
 // unreachable, no spool and a buffer of 2 answers every call, and the
@@ -105,12 +69,15 @@ func TestGatewayCommandReportsDroppedEventsOnMetrics(t *testing.T) {
 		}
 	}
 	for _, url := range []string{gw + "/metrics", "http://" + metricsAddr + "/metrics"} {
-		if n := scrapeValue(t, url, "spendgate_gateway_requests_total", map[string]string{"provider": "openai", "status": "200"}); n != calls {
+		fams := metricstest.Scrape(t, url)
+		if n := metricstest.Value(fams, "spendgate_gateway_requests_total", map[string]string{"provider": "openai", "status": "200"}); n != calls {
 			t.Fatalf("%s: %v calls counted, want %d", url, n, calls)
 		}
-		dropped := scrapeValue(t, url, "spendgate_gateway_events_dropped_total", nil)
-		buffered := scrapeValue(t, url, "spendgate_gateway_events_buffered", nil)
-		if dropped < calls-3 || dropped+buffered < calls-1 || scrapeValue(t, url, "spendgate_gateway_events_published_total", nil) != 0 {
+		// Value is NaN for a missing series: the comparisons are written
+		// so that NaN fails them.
+		dropped := metricstest.Value(fams, "spendgate_gateway_events_dropped_total", nil)
+		buffered := metricstest.Value(fams, "spendgate_gateway_events_buffered", nil)
+		if !(dropped >= calls-3) || !(dropped+buffered >= calls-1) || metricstest.Value(fams, "spendgate_gateway_events_published_total", nil) != 0 {
 			t.Fatalf("%s: %v events dropped, %v buffered after %d calls with ingest down and a buffer of 2", url, dropped, buffered, calls)
 		}
 	}

@@ -35,19 +35,13 @@ import (
 // serveFlags is the flag set of "spendgate serve" over its configuration;
 // config docs and config check read the same.
 func serveFlags() (*flag.FlagSet, *config.Serve, *observeFlags) {
-	fs, o, of := newFlagSet("serve"), &config.Serve{}, &observeFlags{}
-	o.Register(fs)
-	addObserveFlags(fs, of)
-	return fs, o, of
+	return serviceFlags("serve", &config.Serve{})
 }
 
 func runServe(ctx context.Context, args []string) error {
 	fs, opts, of := serveFlags()
-	if err := parseWithEnv(fs, args); err != nil {
+	if err := parseOptions("serve", fs, args, opts); err != nil {
 		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("serve: %w", err)
 	}
 	cpf, gwf, pf := &opts.ControlPlane, &opts.Gateway, &opts.Pipeline
 	listen, demo, fakeListen, clientIPHeader, addrFile := &opts.Listen, &opts.Demo, &opts.FakeListen, &opts.ClientIPHeader, &opts.AddrFile
