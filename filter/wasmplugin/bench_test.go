@@ -16,6 +16,12 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
+// The non-streaming call the benchmarks send and the provider's answer to it.
+const (
+	benchJSONRequest = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
+	benchJSONAnswer  = `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`
+)
+
 // Package-level benchmark of the filter (labelled as such: the emulator
 // stands in for Envoy, and its own host-side work is in every figure).
 //
@@ -52,8 +58,8 @@ func BenchmarkFilter(b *testing.B) {
 		chunks     [][]byte
 		ctype      string
 	}{
-		{"non-streaming", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
-			[][]byte{[]byte(`{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`)},
+		{"non-streaming", benchJSONRequest,
+			[][]byte{[]byte(benchJSONAnswer)},
 			"application/json"},
 		{"streaming", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, split(sse, 37), "text/event-stream"},
 	}
@@ -108,7 +114,7 @@ func BenchmarkFilter(b *testing.B) {
 func BenchmarkFilterGuestMemory(b *testing.B) {
 	log.SetOutput(io.Discard)
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
-	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
+	body := benchJSONRequest
 	answer := [][]byte{[]byte(`{"model":"gpt-4o-mini","usage":{"prompt_tokens":9,"completion_tokens":2}}`)}
 	for i := 0; i < b.N; i++ {
 		vm := benchWasmVM(b, wasmPath)
@@ -335,8 +341,8 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 		chunks     [][]byte
 		ctype      string
 	}{
-		{"non-streaming", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
-			[][]byte{[]byte(`{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`)},
+		{"non-streaming", benchJSONRequest,
+			[][]byte{[]byte(benchJSONAnswer)},
 			"application/json"},
 		{"streaming", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, split(sse, 37), "text/event-stream"},
 	}

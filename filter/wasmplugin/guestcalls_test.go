@@ -32,8 +32,8 @@ func BenchmarkFilterGuestCalls(b *testing.B) {
 	vm := listenedWasmVM(b, wasmPath, guestCalls)
 	g := guestOf(b, vm)
 	host := benchHost(b, vm)
-	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
-	chunks := [][]byte{[]byte(`{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`)}
+	body := benchJSONRequest
+	chunks := [][]byte{[]byte(benchJSONAnswer)}
 	runOn(b, host, g, body, "application/json", chunks, 200) // caches and buffers warm, the heap grown
 	for _, n := range guestCalls.n {
 		*n = 0

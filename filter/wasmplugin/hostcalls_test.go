@@ -36,8 +36,8 @@ func BenchmarkFilterHostCalls(b *testing.B) {
 		name, body, ctype string
 		chunks            [][]byte
 	}{
-		{"non-streaming", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, "application/json",
-			[][]byte{[]byte(`{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`)}},
+		{"non-streaming", benchJSONRequest, "application/json",
+			[][]byte{[]byte(benchJSONAnswer)}},
 	}
 	for _, k := range kinds {
 		for _, mode := range []string{"baseline", "wasm"} {
