@@ -35,13 +35,9 @@ func benchEvents(n int, tenant string, at time.Time) []spend.PricedEvent {
 // store every id exactly once, across calls and within one.
 func TestWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T) {
 	t.Parallel()
-	testWriterStoresEachIDOnceAcrossLanesAndChunks(t, NewWriter)
-}
-
-func testWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
-	w := writer(conn, db)
+	w := NewWriter(conn, db)
 	w.Lanes = 4
 	tenant := uuid.NewString()
 	now := time.Now().UTC()
@@ -162,10 +158,6 @@ func processCPU(b *testing.B) time.Duration {
 // shift nothing else but that column.
 func TestWriterStoresEveryColumn(t *testing.T) {
 	t.Parallel()
-	testWriterStoresEveryColumn(t, NewWriter)
-}
-
-func testWriterStoresEveryColumn(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
 	at := time.Date(2026, 11, 25, 9, 30, 15, 0, time.UTC)
@@ -181,7 +173,7 @@ func testWriterStoresEveryColumn(t *testing.T, writer func(conn driver.Conn, db 
 	deny := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: uuid.NewString(), Time: at.Add(time.Second),
 		Source: event.SourceGateway, TenantID: use.Event.TenantID, KeyID: "key-2", Provider: "openai", Operation: "chat.completions",
 		ModelRequested: "gpt-x", DenialReason: "budget_exceeded", DenialMessage: "over the cap", Dimensions: map[string]string{"team": "ads"}}}
-	if n, err := writer(conn, db).Write(ctx, []spend.PricedEvent{use, deny}); err != nil || n != 2 {
+	if n, err := NewWriter(conn, db).Write(ctx, []spend.PricedEvent{use, deny}); err != nil || n != 2 {
 		t.Fatalf("write: %d %v", n, err)
 	}
 	var got struct {
@@ -241,14 +233,10 @@ func testWriterStoresEveryColumn(t *testing.T, writer func(conn driver.Conn, db 
 // whole.
 func TestWriterReturnsTheServersErrorAtTheEnd(t *testing.T) {
 	t.Parallel()
-	testWriterReturnsTheServersErrorAtTheEnd(t, NewWriter)
-}
-
-func testWriterReturnsTheServersErrorAtTheEnd(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
 	testenv.Must(t, conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+db+".boom ENGINE = Memory AS SELECT throwIf(input = 666) AS x FROM "+db+".usage_events"), "view")
-	w := writer(conn, db)
+	w := NewWriter(conn, db)
 	tenant := uuid.NewString()
 	bad := benchEvents(50, tenant, time.Now().UTC())
 	bad[49].Event.Usage.Input = 666
@@ -287,13 +275,9 @@ func migratedDB(t *testing.T) (driver.Conn, string) {
 // values).
 func TestWriterColumnBuffersReusedAcrossBatches(t *testing.T) {
 	t.Parallel()
-	testWriterColumnBuffersReusedAcrossBatches(t, NewWriter)
-}
-
-func testWriterColumnBuffersReusedAcrossBatches(t *testing.T, writer func(conn driver.Conn, db string) *Writer) {
 	ctx := context.Background()
 	conn, db := migratedDB(t)
-	w := writer(conn, db)
+	w := NewWriter(conn, db)
 	w.Lanes = 2
 	tenant := uuid.NewString()
 	now := time.Now().UTC().Truncate(time.Second)
