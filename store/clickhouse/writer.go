@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -180,7 +179,7 @@ func (w *Writer) lookup(ctx context.Context, table, idCol string, tenants []any,
 }
 
 // rowDims is an event's dimension arrays as the tables store them:
-// dims(…) then withAttribution(…), cut from *arena so that a batch's arrays
+// sorted by name, then withAttribution(…), cut from *arena so that a batch's arrays
 // share one allocation (the arena is grown by dimsRoom(e) when short).
 func rowDims(arena *[]string, e *event.Event) (names, values []string) {
 	m := e.Dimensions
@@ -211,19 +210,6 @@ func dimsRoom(e *event.Event) int {
 		}
 	}
 	return 2 * n
-}
-
-func dims(m map[string]string) (names, values []string) {
-	names = make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	values = make([]string, len(names))
-	for i, k := range names {
-		values[i] = m[k]
-	}
-	return names, values
 }
 
 func b2u(b bool) uint8 {

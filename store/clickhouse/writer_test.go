@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -353,4 +354,19 @@ func TestRowDimsIsDimsWithAttribution(t *testing.T) {
 			t.Errorf("%s: the arrays were copied out of the arena", name)
 		}
 	}
+}
+
+// dims is an event's dimensions as sorted name and value arrays, written
+// plainly: the reference rowDims is checked against.
+func dims(m map[string]string) (names, values []string) {
+	names = make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	values = make([]string, len(names))
+	for i, k := range names {
+		values[i] = m[k]
+	}
+	return names, values
 }
