@@ -197,7 +197,10 @@ func TestChildIgnoringSIGTERMIsKilledAfterTheGrace(t *testing.T) {
 	stopped := time.Now()
 	cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
 		if d := time.Since(stopped); d < 300*time.Millisecond {
 			t.Fatalf("stopped after %v, before the grace period", d)
 		}
@@ -223,7 +226,10 @@ func TestExitedChildIsRestartedWithGrowingBackoff(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg) }()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("no six starts")
 	}
@@ -250,7 +256,9 @@ func TestOutputArrivesOneLineAtATime(t *testing.T) {
 	go func() { done <- Run(ctx, cfg) }()
 	out.waitFor(t, "last without newline")
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	got := out.all()
 	if len(got) < 3 || got[0] != "one\n" || got[1] != strings.Repeat("x", 100_000)+"\n" || got[2] != "last without newline\n" {
 		t.Fatalf("lines %.80q", got)
