@@ -26,9 +26,10 @@ import (
 type Config struct {
 	// Name is the child in the supervisor's log lines.
 	Name string
-	// Path and Args are the program and its arguments (without argv[0]).
-	Path string
-	Args []string
+	// Path and Args are the program and its arguments (without argv[0]);
+	// Argv0 is the child's argv[0] (empty: Path).
+	Path, Argv0 string
+	Args        []string
 	// Env is the child's environment (nil: the supervisor's).
 	Env []string
 	// Nice is added to the supervisor's niceness for the child, as nice(1)
@@ -119,6 +120,9 @@ func runOnce(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	cmd := exec.Command(cfg.Path, cfg.Args...)
+	if cfg.Argv0 != "" {
+		cmd.Args[0] = cfg.Argv0
+	}
 	cmd.Env = cfg.Env
 	cmd.Stdout, cmd.Stderr = w, w // an *os.File: the child writes to the pipe itself, no copying goroutine
 	copied := make(chan struct{})

@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 		for tid, n := range threadNice(os.Getpid()) {
 			fmt.Printf("nice %d %d\n", tid, n)
 		}
+		fmt.Println("argv0 " + os.Args[0])
 		fmt.Println("ready")
 		<-term
 		fmt.Println("terminated")
@@ -126,7 +127,7 @@ func TestChildRunsAtItsNicenessOnEveryThreadAndStopsOnSIGTERM(t *testing.T) {
 	}
 	out := &lines{}
 	cfg := child("report")
-	cfg.Nice, cfg.Output = 7, out
+	cfg.Nice, cfg.Output, cfg.Argv0 = 7, out, "named-child"
 	pids := make(chan int, 1)
 	cfg.Started = func(pid int) { pids <- pid }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -134,6 +135,7 @@ func TestChildRunsAtItsNicenessOnEveryThreadAndStopsOnSIGTERM(t *testing.T) {
 	go func() { done <- Run(ctx, cfg) }()
 	pid := <-pids
 	out.waitFor(t, "ready")
+	out.waitFor(t, "argv0 named-child")
 
 	// What the child saw of itself, and what /proc shows from outside.
 	seen := 0

@@ -33,7 +33,10 @@ func pipelineChild(serveFS *flag.FlagSet, c *config.PipelineChild, consume, nats
 		"nats-url": natsURL, "consume-partitions": consume, "listen": c.Listen,
 		"metrics-addr": "", "pprof-addr": "", // serve's own listeners
 	})
-	cfg := supervise.Config{Name: "pipeline process", Path: exe, Args: []string{"ingest"}, Env: env, Nice: c.Nice,
+	// /proc/self/exe, resolved by the forked serve at exec: the binary serve
+	// runs even after an upgrade replaced the file, so a restarted child
+	// never differs from serve in version.
+	cfg := supervise.Config{Name: "pipeline process", Path: "/proc/self/exe", Argv0: exe, Args: []string{"ingest"}, Env: env, Nice: c.Nice,
 		Output: logLines{}, StopGrace: pipelineChildStopGrace, Log: log}
 	return func(ctx context.Context) error { return supervise.Run(ctx, cfg) }, nil
 }
