@@ -28,6 +28,8 @@ type Serve struct {
 	Limits         apiserver.Limits
 	Reconcile      Reconcile
 	Mail           Mail
+	// Child runs serve's event consumer in a child process (PipelineChild).
+	Child PipelineChild
 }
 
 func (s *Serve) Register(fs *flag.FlagSet) {
@@ -45,6 +47,7 @@ func (s *Serve) Register(fs *flag.FlagSet) {
 	fs.StringVar(&s.AddrFile, "addr-file", "", "when set, write the bound addresses here as JSON once everything listens (for scripts and tests using port 0)")
 	registerAPILimits(fs, &s.Limits)
 	s.Reconcile.Register(fs)
+	s.Child.Register(fs)
 }
 
 // Listens are the addresses serve listens on.
@@ -58,7 +61,7 @@ func (s *Serve) Listens() []string {
 
 func (s *Serve) Validate() error {
 	return errors.Join(validateLimits(s.Limits), s.ControlPlane.Validate(), s.Pipeline.Validate(), s.Gateway.Validate(), s.Reconcile.Validate(), s.Mail.Validate(),
-		s.ControlPlane.CheckDevSecrets(s.Listens()...))
+		s.Child.Validate(&s.Pipeline), s.ControlPlane.CheckDevSecrets(s.Listens()...))
 }
 
 func (s *Serve) Endpoints() []Endpoint {

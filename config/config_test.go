@@ -182,3 +182,25 @@ func TestServeAndAPIValidate(t *testing.T) {
 		t.Errorf("migrate: %v %v", err, m.Endpoints())
 	}
 }
+
+func TestServePipelineProcessValidate(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"off, the default":                    {nil, ""},
+		"on":                                  {[]string{"--pipeline-process"}, ""},
+		"on, nice 19, some partitions":        {[]string{"--pipeline-process", "--pipeline-nice", "19", "--partitions", "4", "--consume-partitions", "0-1"}, ""},
+		"a negative niceness":                 {[]string{"--pipeline-process", "--pipeline-nice", "-5"}, "--pipeline-nice must be between 0 and 19"},
+		"a niceness beyond 19, even when off": {[]string{"--pipeline-nice", "20"}, "--pipeline-nice must be between 0 and 19"},
+		"on with no partitions to consume":    {[]string{"--pipeline-process", "--consume-partitions", "none"}, "there is none to run"},
+		"on without a child listener":         {[]string{"--pipeline-process", "--pipeline-listen", ""}, "--pipeline-listen"},
+	} {
+		var s Serve
+		err := parse(t, &s, tc.args...)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: err %v, want %q", name, err, tc.want)
+		}
+	}
+}

@@ -88,10 +88,19 @@ func subscribeAlerts(t *testing.T, apiURL, token, tenantID string) <-chan alert 
 	return alerts
 }
 
+// TestSpendEndToEnd runs with the consumer in serve's process and in a
+// child process (--pipeline-process): spend, alerts and the hard budget's
+// block must not depend on which process settles the budgets.
 func TestSpendEndToEnd(t *testing.T) {
+	for name, args := range map[string][]string{"in-process": nil, "pipeline-process": {"--pipeline-process"}} {
+		t.Run(name, func(t *testing.T) { spendEndToEnd(t, args...) })
+	}
+}
+
+func spendEndToEnd(t *testing.T, args ...string) {
 	// Policy answers are cached by the gateway; a short TTL lets the budget
 	// change below take effect quickly.
-	s := testenv.StartServe(t, "--policy-cache-ttl", "1s")
+	s := testenv.StartServe(t, append([]string{"--policy-cache-ttl", "1s"}, args...)...)
 	q := s.APIURL + "/query"
 	token, tenant := s.SignInDemo(t)
 

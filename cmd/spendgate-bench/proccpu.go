@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -60,18 +61,8 @@ const clockTicks = 100
 
 // procCPU reads utime+stime from a /proc/<pid>/stat file.
 func procCPU(path string) (float64, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	st := string(b)
-	end := strings.LastIndexByte(st, ')')
-	if end < 0 {
-		return 0, false
-	}
-	f := strings.Fields(st[end+1:])
-	// After the command: state(0) ppid … utime(11) stime(12).
-	if len(f) < 13 {
+	f, ok := procStatFields(path)
+	if !ok || len(f) < 13 {
 		return 0, false
 	}
 	u, err1 := strconv.ParseFloat(f[11], 64)
@@ -89,4 +80,73 @@ func (s cpuSample) since(s0 cpuSample) cpuSample {
 		d[k] = v - s0[k]
 	}
 	return d
+}
+
+// procTreeCPU is the CPU time, in seconds, of process pid and every
+// process below it: each one's utime+stime, plus the cutime+cstime of
+// children it has waited for (a restarted `serve --pipeline-process`
+// child's CPU stays counted after it died). ok is false when pid is gone.
+func procTreeCPU(pid int) (float64, bool) {
+	var total float64
+	found := false
+	for _, p := range procTree(pid) {
+		f, ok := procStatFields(fmt.Sprintf("/proc/%d/stat", p))
+		if !ok || len(f) < 15 {
+			continue
+		}
+		found = found || p == pid
+		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+			v, _ := strconv.ParseFloat(f[i], 64)
+			total += v
+		}
+	}
+	return total / clockTicks, found
+}
+
+// procTreeRSS is the summed VmRSS, in KiB, of pid and the processes below it.
+func procTreeRSS(pid int) (int64, bool) {
+	var total int64
+	found := false
+	for _, p := range procTree(pid) {
+		if kib, ok := vmRSS(p); ok {
+			total += kib
+			found = found || p == pid
+		}
+	}
+	return total, found
+}
+
+// procTree is pid and its descendants (from /proc/<pid>/task/*/children).
+func procTree(pid int) []int {
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", out[i]))
+		for _, t := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", out[i], t.Name()))
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// procStatFields is a /proc/<pid>/stat file's fields after the command:
+// state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+func procStatFields(path string) ([]string, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	st := string(b)
+	end := strings.LastIndexByte(st, ')')
+	if end < 0 {
+		return nil, false
+	}
+	return strings.Fields(st[end+1:]), true
 }

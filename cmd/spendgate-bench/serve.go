@@ -46,6 +46,8 @@ func benchServe(ctx context.Context, args []string) error {
 	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (a scratch database is created and dropped)")
 	sample := fs.Duration("rss-every", 5*time.Second, "how often serve's RSS is sampled")
 	extra := fs.String("serve-args", "", "extra flags for spendgate serve, space separated (e.g. \"--event-batch 1000\")")
+	abArgs := fs.String("ab-args", "", "also run a second spendgate serve (\"serve B\", its own scratch databases) with these flags on top of --serve-args, "+
+		"taking turns with the other targets, and print B against serve per round, e.g. \"--pipeline-process\"")
 	var soak soakConfig
 	fs.DurationVar(&soak.duration, "soak", 0, "instead of the comparison: serve alone under JSON load this long, its RSS sampled (0: no soak)")
 	fs.IntVar(&soak.rate, "soak-rate", 2000, "the soak's request rate (per second)")
@@ -58,6 +60,9 @@ func benchServe(ctx context.Context, args []string) error {
 		if err := soak.validate(); err != nil {
 			return err
 		}
+	}
+	if *abArgs != "" && soak.duration > 0 {
+		return errors.New("--ab-args compares two serves in the comparison bench, not in --soak")
 	}
 	rateList, err := parseRates(*rates)
 	if err != nil {
@@ -83,35 +88,25 @@ func benchServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	db := fmt.Sprintf("sgbench_serve_%d", time.Now().UnixNano())
-	dsn, dropPG, err := scratchPostgres(ctx, *pgAdmin, db)
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	defer dropPG()
-	defer dropClickHouse(*chAddr, db)
-
-	serveArgs := []string{"serve", "--data-dir", filepath.Join(work, "data"), "--postgres-dsn", dsn, "--nats-url", "",
-		"--clickhouse-addr", *chAddr, "--clickhouse-database", db, "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0",
-		"--fake-provider-listen", "", "--upstream", "openai=" + fakeURL + "/v1", "--addr-file", filepath.Join(work, "addrs.json")}
-	serveArgs = append(serveArgs, strings.Fields(*extra)...)
-	serve, err := startChild(ctx, spendgate, serveArgs, filepath.Join(work, "serve.log"), filepath.Join(work, "addrs.json"))
+	serveA, stopA, err := startServeTarget(ctx, "serve", spendgate, work, *pgAdmin, *chAddr, fakeURL, strings.Fields(*extra))
 	if err != nil {
 		return err
 	}
-	defer serve.stop()
-	key, err := os.ReadFile(filepath.Join(work, "data", "demo-key"))
-	if err != nil {
-		return fmt.Errorf("serve's demo key: %w", err)
+	defer stopA()
+	serves := []*serveTarget{serveA}
+	if *abArgs != "" {
+		serveB, stopB, err := startServeTarget(ctx, "serve B", spendgate, work, *pgAdmin, *chAddr, fakeURL, append(strings.Fields(*extra), strings.Fields(*abArgs)...))
+		if err != nil {
+			return err
+		}
+		defer stopB()
+		serves = append(serves, serveB)
 	}
-	gen := loadGen{key: strings.TrimSpace(string(key))}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight, MaxIdleConns: 4 * maxInFlight, IdleConnTimeout: time.Minute}}
-	serveURL := "http://" + serve.addrs["gateway"] + "/v1/openai/chat/completions"
-	serveMetrics := "http://" + serve.addrs["gateway"] + "/metrics"
 	jsonBody := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
 	if soak.duration > 0 {
-		calls := runSoak(ctx, serve, gen, client, serveURL, serveMetrics, jsonBody, soak)
-		stored, err := waitStored(ctx, *chAddr, db, uint64(calls), 60*time.Second)
+		calls := runSoak(ctx, serveA.c, serveA.gen, client, serveA.url, serveA.metrics, jsonBody, soak)
+		stored, err := waitStored(ctx, *chAddr, serveA.db, uint64(calls), 60*time.Second)
 		fmt.Printf("events stored by serve's pipeline: %d of %d calls answered 200 (%v)\n", stored, calls, errOrOK(err))
 		return nil
 	}
@@ -126,107 +121,227 @@ func benchServe(ctx context.Context, args []string) error {
 	}
 	defer bare.stop()
 
-	targets := []struct{ name, url string }{
-		{"direct", fakeURL + "/v1/chat/completions"},
-		{"bare proxy", "http://" + bare.addrs["proxy"] + "/v1/openai/chat/completions"},
-		{"serve", serveURL},
+	direct := serveA.gen // the same headers to every target
+	targets := []struct {
+		name, url string
+		gen       loadGen
+	}{
+		{"direct", fakeURL + "/v1/chat/completions", direct},
+		{"bare proxy", "http://" + bare.addrs["proxy"] + "/v1/openai/chat/completions", direct},
+	}
+	rssPIDs := map[string]int{"bare proxy": bare.cmd.Process.Pid}
+	for _, sv := range serves {
+		targets = append(targets, struct {
+			name, url string
+			gen       loadGen
+		}{sv.name, sv.url, sv.gen})
+		rssPIDs[sv.name] = sv.c.cmd.Process.Pid
 	}
 	sseBody := []byte(`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
 
-	rss := newRSSSampler(map[string]int{"serve": serve.cmd.Process.Pid, "bare proxy": bare.cmd.Process.Pid}, *sample)
+	rss := newRSSSampler(rssPIDs, *sample)
 	defer rss.stop()
 	fmt.Printf("serve benchmark: the spendgate serve binary (embedded NATS, consumer, ClickHouse %s, Postgres policy) and a bare\n"+
 		"httputil.ReverseProxy, each its own process, and direct calls, to one fake provider in this process; %d CPUs,\n"+
 		"at most %d requests in flight; latency from each request's scheduled send; targets take turns in %d rounds;\n"+
-		"'added' = p(x) - p(direct). On a shared machine compare the ratios, not absolute figures.\n", *chAddr, runtime.NumCPU(), maxInFlight, *rounds)
+		"'added' = p(x) - p(direct). On a shared machine compare the ratios, not absolute figures.\n"+
+		"A serve's CPU and RSS are its process tree's: with --pipeline-process, serve and its pipeline child summed.\n", *chAddr, runtime.NumCPU(), maxInFlight, *rounds)
+	for _, sv := range serves {
+		fmt.Printf("  %s: spendgate serve %s\n", sv.name, strings.Join(sv.args, " "))
+	}
+	fmt.Printf("  load average at the start: %s\n", loadAverage())
 	// Serve works while idle too (consumer fetches, timers, NATS's state
 	// writes), and while the other targets take their turns that CPU still
 	// counts against serve's calls: measured here, it is taken out of the
 	// "net" CPU per call.
-	idle := idleCPU(serve, 5*time.Second)
-	fmt.Printf("serve's CPU while idle (5 s before the load): %.1f ms per second\n", 1e3*idle)
-	var calls int
+	for _, sv := range serves {
+		sv.idle = idleCPU(sv.c, 5*time.Second)
+		fmt.Printf("%s's CPU while idle (5 s before the load): %.1f ms per second\n", sv.name, 1e3*sv.idle)
+	}
 	for _, kind := range []struct {
 		name string
 		body []byte
 	}{{"JSON", jsonBody}, {"SSE", sseBody}} {
 		for _, tg := range targets { // warm pools and serve's policy cache
-			if warm := gen.run(ctx, client, tg.url, kind.body, 200, 500*time.Millisecond); tg.name == "serve" {
-				calls += warm.ok
+			warm := tg.gen.run(ctx, client, tg.url, kind.body, 200, 500*time.Millisecond)
+			for _, sv := range serves {
+				if sv.name == tg.name {
+					sv.calls += warm.ok
+				}
 			}
 		}
 		for _, rate := range rateList {
 			res := map[string]loadResult{}
-			var ratios50, ratios99, ratiosFB []float64 // per round, serve/bare
-			gc0, cpu0, bare0, wall0 := serve.gcCPU(), childCPU(serve), childCPU(bare), time.Now()
-			sched0 := scrapeSched(serveMetrics)
+			type perServe struct {
+				ratios50, ratios99, ratiosFB []float64 // per round, serve/bare
+				vsA99, vsAFB                 []float64 // per round, this serve/serve A (B only)
+				gc0, cpu0, own0              float64
+				sched0                       schedHist
+			}
+			ps := map[string]*perServe{}
+			for _, sv := range serves {
+				ps[sv.name] = &perServe{gc0: sv.c.gcCPU(), cpu0: childCPU(sv.c), own0: ownCPU(sv.c), sched0: scrapeSched(sv.metrics)}
+			}
+			bare0, wall0 := childCPU(bare), time.Now()
+			load0 := loadAverage()
 			for i := 0; i < *rounds; i++ {
 				round := map[string]loadResult{}
 				for j := range targets {
 					tg := targets[(i+j)%len(targets)]
-					got := gen.run(ctx, client, tg.url, kind.body, rate, *duration/time.Duration(*rounds))
+					got := tg.gen.run(ctx, client, tg.url, kind.body, rate, *duration/time.Duration(*rounds))
 					r := res[tg.name]
 					r.add(got)
 					res[tg.name] = r
 					got.finish()
 					round[tg.name] = got
 				}
-				d, b, s := round["direct"], round["bare proxy"], round["serve"]
-				if b.p50 > d.p50 {
-					ratios50 = append(ratios50, float64(s.p50-d.p50)/float64(b.p50-d.p50))
-				}
-				if b.p99 > d.p99 {
-					ratios99 = append(ratios99, float64(s.p99-d.p99)/float64(b.p99-d.p99))
-				}
-				if b.ttfb50 > 0 {
-					ratiosFB = append(ratiosFB, float64(s.ttfb50)/float64(b.ttfb50))
+				d, b, a := round["direct"], round["bare proxy"], round["serve"]
+				for _, sv := range serves {
+					s, p := round[sv.name], ps[sv.name]
+					if b.p50 > d.p50 {
+						p.ratios50 = append(p.ratios50, float64(s.p50-d.p50)/float64(b.p50-d.p50))
+					}
+					if b.p99 > d.p99 {
+						p.ratios99 = append(p.ratios99, float64(s.p99-d.p99)/float64(b.p99-d.p99))
+					}
+					if b.ttfb50 > 0 {
+						p.ratiosFB = append(p.ratiosFB, float64(s.ttfb50)/float64(b.ttfb50))
+					}
+					if sv != serveA && a.p99 > d.p99 {
+						p.vsA99 = append(p.vsA99, float64(s.p99-d.p99)/float64(a.p99-d.p99))
+					}
+					if sv != serveA && a.ttfb50 > 0 {
+						p.vsAFB = append(p.vsAFB, float64(s.ttfb50)/float64(a.ttfb50))
+					}
 				}
 			}
 			for name, r := range res {
 				r.finish()
 				res[name] = r
 			}
-			sched := schedSummary(sched0, scrapeSched(serveMetrics))
-			gcShare, cpuPerCall, bareCPUPerCall := "n/a", "n/a", "n/a"
-			if dcpu := childCPU(serve) - cpu0; dcpu > 0 {
-				gcShare = fmt.Sprintf("%.1f%%", 100*(serve.gcCPU()-gc0)/dcpu)
-				if n := res["serve"].ok; n > 0 {
-					net := dcpu - idle*time.Since(wall0).Seconds()
-					cpuPerCall = fmt.Sprintf("%.0f µs (net of idle %.0f µs)", 1e6*dcpu/float64(n), 1e6*net/float64(n))
-				}
-			}
-			if dcpu, n := childCPU(bare)-bare0, res["bare proxy"].ok; dcpu > 0 && n > 0 {
-				bareCPUPerCall = fmt.Sprintf("%.0f µs", 1e6*dcpu/float64(n))
-			}
-			calls += res["serve"].ok
-			d, b, s := res["direct"], res["bare proxy"], res["serve"]
-			fmt.Printf("\n%s at %d req/s for %s\n", kind.name, rate, *duration)
+			d, b := res["direct"], res["bare proxy"]
+			fmt.Printf("\n%s at %d req/s for %s (load average %s at the start, %s at the end)\n", kind.name, rate, *duration, load0, loadAverage())
 			for _, tg := range targets {
 				r := res[tg.name]
 				fmt.Printf("  %-10s sent %6d ok %6d errors %4d  achieved %7.0f req/s  p50 %8s  p99 %8s  first byte p50 %8s p99 %8s\n",
 					tg.name, r.sent, r.ok, r.errors, r.achieved, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
 					r.ttfb50.Round(time.Microsecond), r.ttfb99.Round(time.Microsecond))
 			}
-			fmt.Printf("  added latency: bare p50 %s p99 %s; serve p50 %s p99 %s\n", (b.p50 - d.p50).Round(time.Microsecond),
-				(b.p99 - d.p99).Round(time.Microsecond), (s.p50 - d.p50).Round(time.Microsecond), (s.p99 - d.p99).Round(time.Microsecond))
-			fmt.Printf("  ratio serve/bare added latency: p50 %s  p99 %s (goal <= 1.5x at 1k and 2k req/s)\n", ratio(s.p50-d.p50, b.p50-d.p50), ratio(s.p99-d.p99, b.p99-d.p99))
-			// Per round, then the median: a burst of load from other processes
-			// spoils one round, not the median.
-			fmt.Printf("  median over rounds of serve/bare added latency: p50 %s (%d rounds)  p99 %s (%d rounds)\n",
-				median(ratios50), len(ratios50), median(ratios99), len(ratios99))
-			if kind.name == "SSE" {
-				fmt.Printf("  ratio serve/bare first byte: p50 %s  p99 %s; median over rounds of p50 %s (goal <= 1.05x)\n",
-					ratio(s.ttfb50, b.ttfb50), ratio(s.ttfb99, b.ttfb99), median(ratiosFB))
+			bareCPUPerCall := "n/a"
+			if dcpu, n := childCPU(bare)-bare0, b.ok; dcpu > 0 && n > 0 {
+				bareCPUPerCall = fmt.Sprintf("%.0f µs", 1e6*dcpu/float64(n))
 			}
-			fmt.Printf("  serve's GC time (gctrace, without idle marking) per CPU second it used: %s; serve's CPU per call it answered (gateway and pipeline): %s; the bare proxy's: %s\n",
-				gcShare, cpuPerCall, bareCPUPerCall)
-			fmt.Printf("  serve's goroutines' wait for a processor (go_sched_latencies_seconds, bucket bounds): %s\n", sched)
+			fmt.Printf("  bare proxy: added latency p50 %s p99 %s; CPU per call %s\n", (b.p50 - d.p50).Round(time.Microsecond),
+				(b.p99 - d.p99).Round(time.Microsecond), bareCPUPerCall)
+			for _, sv := range serves {
+				s, p := res[sv.name], ps[sv.name]
+				sv.calls += s.ok
+				gcShare, cpuPerCall := "n/a", "n/a"
+				if dcpu := childCPU(sv.c) - p.cpu0; dcpu > 0 {
+					gcShare = fmt.Sprintf("%.1f%%", 100*(sv.c.gcCPU()-p.gc0)/dcpu)
+					if s.ok > 0 {
+						net := dcpu - sv.idle*time.Since(wall0).Seconds()
+						cpuPerCall = fmt.Sprintf("%.0f µs (net of idle %.0f µs)", 1e6*dcpu/float64(s.ok), 1e6*net/float64(s.ok))
+						if own := ownCPU(sv.c) - p.own0; dcpu-own > 0.001*dcpu {
+							cpuPerCall += fmt.Sprintf(", of which serve's process %.0f µs and the processes below it (the pipeline child) %.0f µs",
+								1e6*own/float64(s.ok), 1e6*(dcpu-own)/float64(s.ok))
+						}
+					}
+				}
+				fmt.Printf("  %s: added latency p50 %s p99 %s\n", sv.name, (s.p50 - d.p50).Round(time.Microsecond), (s.p99 - d.p99).Round(time.Microsecond))
+				fmt.Printf("    ratio %s/bare added latency: p50 %s  p99 %s (goal <= 1.5x at 1k and 2k req/s)\n", sv.name, ratio(s.p50-d.p50, b.p50-d.p50), ratio(s.p99-d.p99, b.p99-d.p99))
+				// Per round, then the median: a burst of load from other
+				// processes spoils one round, not the median.
+				fmt.Printf("    median over rounds of %s/bare added latency: p50 %s (%d rounds)  p99 %s (%d rounds)\n",
+					sv.name, median(p.ratios50), len(p.ratios50), median(p.ratios99), len(p.ratios99))
+				if kind.name == "SSE" {
+					fmt.Printf("    ratio %s/bare first byte: p50 %s  p99 %s; median over rounds of p50 %s (goal <= 1.05x)\n",
+						sv.name, ratio(s.ttfb50, b.ttfb50), ratio(s.ttfb99, b.ttfb99), median(p.ratiosFB))
+				}
+				if sv != serveA {
+					a := res["serve"]
+					fmt.Printf("    %s/serve: added p99 %s, median over rounds %s (%d rounds)", sv.name, ratio(s.p99-d.p99, a.p99-d.p99), median(p.vsA99), len(p.vsA99))
+					if kind.name == "SSE" {
+						fmt.Printf("; first byte p50 median over rounds %s", median(p.vsAFB))
+					}
+					fmt.Println()
+				}
+				fmt.Printf("    %s's GC time (gctrace, without idle marking) per CPU second it used: %s; its CPU per call it answered (gateway and pipeline, process tree): %s\n",
+					sv.name, gcShare, cpuPerCall)
+				fmt.Printf("    %s's goroutines' wait for a processor (go_sched_latencies_seconds of serve's process, bucket bounds): %s\n", sv.name, schedSummary(p.sched0, scrapeSched(sv.metrics)))
+			}
 		}
 	}
-	fmt.Printf("\nRSS over the run (every %s):\n%s", *sample, rss.report())
-	stored, err := waitStored(ctx, *chAddr, db, uint64(calls), 60*time.Second)
-	fmt.Printf("events stored by serve's pipeline: %d of %d calls answered 200 (%v)\n", stored, calls, errOrOK(err))
+	fmt.Printf("\nRSS over the run (every %s; a serve's is its process tree's):\n%s", *sample, rss.report())
+	for _, sv := range serves {
+		stored, err := waitStored(ctx, *chAddr, sv.db, uint64(sv.calls), 60*time.Second)
+		fmt.Printf("events stored by %s's pipeline: %d of %d calls answered 200 (%v)\n", sv.name, stored, sv.calls, errOrOK(err))
+	}
 	return nil
+}
+
+// serveTarget is one spendgate serve under test, with scratch Postgres and
+// ClickHouse databases of its own.
+type serveTarget struct {
+	name, url, metrics, db string
+	args                   []string
+	c                      *child
+	gen                    loadGen
+	idle                   float64 // CPU seconds per second while idle
+	calls                  int     // answered 200, to be stored
+}
+
+// startServeTarget starts spendgate serve with extra flags on scratch
+// databases under work/<name>; stop stops it and drops them.
+func startServeTarget(ctx context.Context, name, spendgate, work, pgAdmin, chAddr, fakeURL string, extra []string) (_ *serveTarget, stop func(), err error) {
+	var undo []func()
+	stop = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	dir := filepath.Join(work, strings.ReplaceAll(name, " ", "-"))
+	db := fmt.Sprintf("sgbench_serve_%d", time.Now().UnixNano())
+	dsn, dropPG, err := scratchPostgres(ctx, pgAdmin, db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: %w", err)
+	}
+	undo = append(undo, dropPG, func() { dropClickHouse(chAddr, db) })
+	args := []string{"serve", "--data-dir", filepath.Join(dir, "data"), "--postgres-dsn", dsn, "--nats-url", "",
+		"--clickhouse-addr", chAddr, "--clickhouse-database", db, "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0",
+		"--fake-provider-listen", "", "--upstream", "openai=" + fakeURL + "/v1", "--addr-file", filepath.Join(dir, "addrs.json")}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	c, err := startChild(ctx, spendgate, append(args, extra...), filepath.Join(dir, "serve.log"), filepath.Join(dir, "addrs.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, c.stop)
+	key, err := os.ReadFile(filepath.Join(dir, "data", "demo-key"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s's demo key: %w", name, err)
+	}
+	return &serveTarget{name: name, c: c, db: db, args: extra, gen: loadGen{key: strings.TrimSpace(string(key))},
+		url: "http://" + c.addrs["gateway"] + "/v1/openai/chat/completions", metrics: "http://" + c.addrs["gateway"] + "/metrics"}, stop, nil
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15-minute figures.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func errOrOK(err error) string {
@@ -408,8 +523,16 @@ func idleCPU(c *child, d time.Duration) float64 {
 }
 
 // childCPU is the CPU time, in seconds, a child (serve or the bare proxy)
-// has used so far.
+// and the processes below it (serve --pipeline-process's child) have used
+// so far.
 func childCPU(c *child) float64 {
+	t, _ := procTreeCPU(c.cmd.Process.Pid)
+	return t
+}
+
+// ownCPU is the CPU time, in seconds, of a child's own process, without
+// the processes below it.
+func ownCPU(c *child) float64 {
 	t, _ := procCPU(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
 	return t
 }
@@ -474,7 +597,7 @@ func newRSSSampler(pids map[string]int, every time.Duration) *rssSampler {
 		defer t.Stop()
 		for {
 			for name, pid := range pids {
-				if kib, ok := vmRSS(pid); ok {
+				if kib, ok := procTreeRSS(pid); ok {
 					s.mu.Lock()
 					s.samples[name] = append(s.samples[name], rssPoint{time.Since(s.start), kib})
 					s.mu.Unlock()

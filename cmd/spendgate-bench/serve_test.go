@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"math"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,39 @@ func TestSchedQuantile(t *testing.T) {
 	}
 	if got := schedSummary(nil, after); !strings.HasPrefix(got, "n/a") {
 		t.Errorf("without a scrape: %q", got)
+	}
+}
+
+// A serve's CPU is its process tree's: a child's CPU counts while it runs
+// (procTree) and after its parent reaped it (cutime).
+func TestProcTreeCPUCountsChildrenLiveAndReaped(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `(i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done); echo reaped; sleep 30 & echo live; wait`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	sc := bufio.NewScanner(out)
+	for _, want := range []string{"reaped", "live"} {
+		if !sc.Scan() || sc.Text() != want {
+			t.Fatalf("want %q from the shell", want)
+		}
+	}
+	pid := cmd.Process.Pid
+	if tree := procTree(pid); len(tree) != 2 {
+		t.Fatalf("tree of %d: %v, want the shell and its sleep", pid, tree)
+	}
+	own, _ := procCPU(fmt.Sprintf("/proc/%d/stat", pid))
+	tree, ok := procTreeCPU(pid)
+	if !ok || tree < own+0.05 {
+		t.Fatalf("tree CPU %.2f s, the shell's own %.2f s: the reaped busy child's CPU is missing", tree, own)
+	}
+	rssOwn, _ := vmRSS(pid)
+	rssTree, _ := procTreeRSS(pid)
+	if rssTree <= rssOwn {
+		t.Fatalf("tree RSS %d KiB, the shell's own %d KiB", rssTree, rssOwn)
 	}
 }

@@ -56,7 +56,7 @@ func runSoak(ctx context.Context, serve *child, gen loadGen, client *http.Client
 		r.finish()
 		calls += r.ok
 		s := soakSample{at: time.Since(start), achieved: r.achieved, errors: r.errors, p50: r.p50, p99: r.p99}
-		s.rssKiB, _ = vmRSS(serve.cmd.Process.Pid)
+		s.rssKiB, _ = procTreeRSS(serve.cmd.Process.Pid)
 		if dcpu := childCPU(serve) - cpu0; dcpu > 0 && r.ok > 0 {
 			s.cpuPerCall, s.gcPc = dcpu/float64(r.ok), 100*(serve.gcCPU()-gc0)/dcpu
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 )
@@ -86,4 +87,13 @@ func flushLog() {
 	if f, ok := slog.Default().Handler().(interface{ Flush() error }); ok {
 		_ = f.Flush()
 	}
+}
+
+// logOutput is where the process log's lines go (the buffer behind slog's
+// default, else stderr): lines of a child process join them there whole.
+func logOutput() io.Writer {
+	if h, ok := slog.Default().Handler().(flushHandler); ok {
+		return h.buf
+	}
+	return os.Stderr
 }

@@ -34,6 +34,7 @@ import (
 
 // pipeline is the event pipeline's parts, opened and wired.
 type pipeline struct {
+	natsURL     string // the one connected to: --nats-url, or the embedded server's
 	nc          *nats.Conn
 	js          jetstream.JetStream
 	cfg         ingest.Config
@@ -85,6 +86,7 @@ func openPipeline(ctx context.Context, f *config.Pipeline, m *config.Mail, servi
 		url = u
 		log.Info("embedded NATS with JetStream started", "url", url, "store", store)
 	}
+	p.natsURL = url
 	if p.nc, err = nats.Connect(url, nats.Name("spendgate "+name), nats.MaxReconnects(-1)); err != nil {
 		return nil, fmt.Errorf("NATS at %s: %w", url, err)
 	}

@@ -71,11 +71,24 @@ func runServe(ctx context.Context, args []string) error {
 	cp.SetAlertEmail(opts.Mail.Enabled())
 	cp.SSOService.SetEgress(pf.WebhookAllow.Policy)
 
+	// With --pipeline-process the consumer runs in a child process (below):
+	// serve consumes nothing itself and the child takes serve's partitions.
+	childConsume := pf.Consume
+	if opts.Child.On {
+		pf.Consume = "none"
+	}
 	p, err := openPipeline(ctx, pf, &opts.Mail, cpf.ServiceToken, cpf.SecretsKey, pool, log, "serve")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer p.close()
+	var child func(context.Context) error
+	if opts.Child.On {
+		if child, err = pipelineChild(fs, &opts.Child, childConsume, p.natsURL, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		p.intelJobs = nil // the hourly jobs run in the child too, at its priority
+	}
 	if err := p.observe(o.metrics); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -226,6 +239,11 @@ func runServe(ctx context.Context, args []string) error {
 	})
 	for _, w := range p.workers() {
 		run("ingest", w)
+	}
+	if child != nil {
+		// Stopped (SIGTERM, then drained) with the others before the
+		// embedded NATS closes at return.
+		run("pipeline process", child)
 	}
 	run("access", cp.ListenAccess) // live subscriptions end when another process changes access
 	if runFake {
