@@ -63,44 +63,56 @@ func BenchmarkFilter(b *testing.B) {
 			"application/json"},
 		{"streaming", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, split(sse, 37), "text/event-stream"},
 	}
-	modes := []string{"go", "wasm"}
+	modes := []string{"go", "wasm", "lean"}
 	baselinePath := os.Getenv("SPENDGATE_FILTER_BASELINE_WASM")
 	if baselinePath != "" {
-		modes = []string{"go", "baseline", "wasm"}
+		modes = []string{"go", "baseline", "wasm", "lean-baseline", "lean"}
 	}
 	for _, k := range kinds {
-		native, baseline := map[string]float64{}, map[string]float64{}
+		per := map[string]map[string]float64{} // mode -> figure -> value
 		for _, mode := range modes {
 			b.Run(k.name+"/"+mode, func(b *testing.B) {
-				vm := types.VMContext(NewVMContext())
+				var host proxyHost
 				var g *guest
 				switch mode {
-				case "wasm":
-					vm = benchWasmVM(b, wasmPath)
-				case "baseline":
-					vm = benchWasmVM(b, baselinePath)
-				}
-				if mode != "go" {
+				case "go":
+					host = benchHost(b, NewVMContext())
+				case "wasm", "baseline":
+					path := map[string]string{"wasm": wasmPath, "baseline": baselinePath}[mode]
+					vm := benchWasmVM(b, path)
 					g = guestOf(b, vm)
+					host = benchHost(b, vm)
+				case "lean", "lean-baseline":
+					path := map[string]string{"lean": wasmPath, "lean-baseline": baselinePath}[mode]
+					host = newLeanHost(b, path, []byte(benchConfig))
+					if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
+						b.Fatalf("plugin did not start: %v", st)
+					}
 				}
-				per := runRequests(b, vm, g, k.body, k.ctype, k.chunks, b.N)
-				for name, v := range per {
+				figures := runRequests(b, host, g, mode != "go", k.body, k.ctype, k.chunks, b.N)
+				per[mode] = figures
+				for name, v := range figures {
 					unit := "ns/" + name
 					if name == "allocs" {
 						unit = "allocs/req"
 					}
 					b.ReportMetric(v, unit)
+					ratio := func(label, of string) {
+						if d := per[of][name]; d > 0 && name != "allocs" {
+							b.ReportMetric(v/d, label+"/"+name)
+						}
+					}
+					if mode != "go" {
+						ratio("x-native", "go")
+					}
 					switch mode {
-					case "go":
-						native[name] = v
-					case "baseline":
-						baseline[name] = v
-					}
-					if mode != "go" && native[name] > 0 {
-						b.ReportMetric(v/native[name], "x-native/"+name)
-					}
-					if mode == "wasm" && baseline[name] > 0 {
-						b.ReportMetric(v/baseline[name], "x-baseline/"+name)
+					case "wasm":
+						ratio("x-baseline", "baseline")
+					case "lean":
+						ratio("x-baseline", "lean-baseline")
+						ratio("x-emulator", "wasm")
+					case "lean-baseline":
+						ratio("x-emulator", "baseline")
 					}
 				}
 			})
@@ -131,7 +143,7 @@ func BenchmarkFilterGuestMemory(b *testing.B) {
 	}
 }
 
-func heapGauge(b *testing.B, host proxytest.HostEmulator) uint64 {
+func heapGauge(b *testing.B, host proxyHost) uint64 {
 	for i := 0; i < 10; i++ { // a second of ticks: the gauge is refreshed
 		host.Tick()
 		answerIngest(host)
@@ -164,7 +176,7 @@ func benchWasmVM(b *testing.B, path string) types.VMContext {
 
 // guestAllocations is the guest's allocation count so far, refreshed by a
 // second of ticks; ok is false for a build without the counter.
-func guestAllocations(host proxytest.HostEmulator) (n uint64, ok bool) {
+func guestAllocations(host proxyHost) (n uint64, ok bool) {
 	for i := 0; i < 10; i++ {
 		host.Tick()
 		answerIngest(host)
@@ -173,8 +185,12 @@ func guestAllocations(host proxytest.HostEmulator) (n uint64, ok bool) {
 	return n, err == nil
 }
 
+// benchConfig is the plugin configuration of every benchmark: a batch of
+// 100 events, flushed by the tick.
+const benchConfig = `{"service_token":"svc-token","flush_interval_ms":100,"batch_max_events":100,"max_buffered_events":10000}`
+
 func benchHost(b *testing.B, vm types.VMContext) proxytest.HostEmulator {
-	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(`{"service_token":"svc-token","flush_interval_ms":100,"batch_max_events":100,"max_buffered_events":10000}`))
+	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(benchConfig))
 	host, reset := proxytest.NewHostEmulator(opt)
 	b.Cleanup(reset)
 	if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
@@ -185,11 +201,10 @@ func benchHost(b *testing.B, vm types.VMContext) proxytest.HostEmulator {
 
 // runRequests times n requests on a fresh host (after one warming the
 // policy cache) and returns ns per request: "req" and each callback.
-func runRequests(b *testing.B, vm types.VMContext, g *guest, body, ctype string, chunks [][]byte, n int) map[string]float64 {
-	host := benchHost(b, vm)
+func runRequests(b *testing.B, host proxyHost, g *guest, compiled bool, body, ctype string, chunks [][]byte, n int) map[string]float64 {
 	runOn(b, host, g, body, ctype, chunks, 1)
 	var allocs0 uint64
-	if g != nil {
+	if compiled {
 		allocs0, _ = guestAllocations(host)
 	}
 	b.ResetTimer()
@@ -198,7 +213,7 @@ func runRequests(b *testing.B, vm types.VMContext, g *guest, body, ctype string,
 	cpu := processCPU() - cpu0
 	b.StopTimer()
 	out := map[string]float64{"cpu": float64(cpu.Nanoseconds()) / float64(n)}
-	if g != nil {
+	if compiled {
 		if allocs, ok := guestAllocations(host); ok {
 			out["allocs"] = float64(allocs-allocs0) / float64(n)
 		}
@@ -218,7 +233,7 @@ var reqHeaders = [][2]string{{":method", "POST"}, {":path", "/v1/openai/chat/com
 
 // runOn sends n requests through host, answering the policy call when one
 // is made, and returns the time spent in each callback.
-func runOn(b *testing.B, host proxytest.HostEmulator, g *guest, body, ctype string, chunks [][]byte, n int) map[string]time.Duration {
+func runOn(b testing.TB, host proxyHost, g *guest, body, ctype string, chunks [][]byte, n int) map[string]time.Duration {
 	spent := map[string]time.Duration{}
 	policyAnswer := answerJSON(allowAll())
 	respHeaders := [][2]string{{":status", "200"}, {"content-type", ctype}, {"x-request-id", "req_1"}}
@@ -268,9 +283,9 @@ func runOn(b *testing.B, host proxytest.HostEmulator, g *guest, body, ctype stri
 }
 
 // answerIngest answers the batches sent since the last call with 200.
-var ingestAnswered = map[proxytest.HostEmulator]int{}
+var ingestAnswered = map[proxyHost]int{}
 
-func answerIngest(host proxytest.HostEmulator) {
+func answerIngest(host proxyHost) {
 	cs := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
 	for _, c := range cs[ingestAnswered[host]:] {
 		host.CallOnHttpCallResponse(c.CalloutID, [][2]string{{":status", "200"}}, nil, []byte(`{"accepted":100,"duplicates":0,"rejected":[]}`))
@@ -332,8 +347,9 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 	}
 	type mode struct {
 		name string
-		vm   types.VMContext
+		vm   types.VMContext // on the SDK's emulator, a fresh one a block
 		g    *guest
+		lean *leanHost // or on the lean host, one for all blocks
 		cpu  time.Duration
 	}
 	kinds := []struct {
@@ -350,22 +366,41 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
 			modes := []*mode{{name: "native", vm: NewVMContext()}}
-			if p := os.Getenv("SPENDGATE_FILTER_BASELINE_WASM"); p != "" {
-				modes = append(modes, &mode{name: "baseline", vm: benchWasmVM(b, p)})
+			baseline := os.Getenv("SPENDGATE_FILTER_BASELINE_WASM")
+			if baseline != "" {
+				modes = append(modes, &mode{name: "baseline", vm: benchWasmVM(b, baseline)})
 			}
 			modes = append(modes, &mode{name: "wasm", vm: benchWasmVM(b, wasmPath)})
 			for _, m := range modes[1:] {
 				m.g = guestOf(b, m.vm)
 			}
+			if baseline != "" {
+				modes = append(modes, &mode{name: "lean-baseline", lean: newLeanHost(b, baseline, []byte(benchConfig))})
+			}
+			modes = append(modes, &mode{name: "lean", lean: newLeanHost(b, wasmPath, []byte(benchConfig))})
+			for _, m := range modes {
+				if m.lean != nil {
+					if st := m.lean.StartPlugin(); st != types.OnPluginStartStatusOK {
+						b.Fatalf("plugin did not start: %v", st)
+					}
+					runOn(b, m.lean, nil, k.body, k.ctype, k.chunks, 1) // the policy cache
+				}
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for _, m := range modes {
-					opt := proxytest.NewEmulatorOption().WithVMContext(m.vm).WithPluginConfiguration([]byte(`{"service_token":"svc-token","flush_interval_ms":100,"batch_max_events":100,"max_buffered_events":10000}`))
-					host, reset := proxytest.NewHostEmulator(opt)
-					if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
-						b.Fatalf("plugin did not start: %v", st)
+					var host proxyHost = m.lean
+					reset := func() {}
+					if m.lean == nil {
+						opt := proxytest.NewEmulatorOption().WithVMContext(m.vm).WithPluginConfiguration([]byte(benchConfig))
+						var emulator proxytest.HostEmulator
+						emulator, reset = proxytest.NewHostEmulator(opt)
+						if st := emulator.StartPlugin(); st != types.OnPluginStartStatusOK {
+							b.Fatalf("plugin did not start: %v", st)
+						}
+						runOn(b, emulator, m.g, k.body, k.ctype, k.chunks, 1) // the policy cache
+						host = emulator
 					}
-					runOn(b, host, m.g, k.body, k.ctype, k.chunks, 1) // the policy cache
 					runtime.GC()
 					cpu0 := processCPU()
 					runOn(b, host, m.g, k.body, k.ctype, k.chunks, block)
@@ -382,8 +417,15 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 			for _, m := range modes[1:] {
 				b.ReportMetric(per[m.name]/per["native"], "x-native/"+m.name)
 			}
-			if _, ok := per["baseline"]; ok {
-				b.ReportMetric(per["wasm"]/per["baseline"], "x-baseline/wasm")
+			for _, r := range [][2]string{{"wasm", "baseline"}, {"lean", "lean-baseline"}} {
+				if per[r[1]] > 0 {
+					b.ReportMetric(per[r[0]]/per[r[1]], "x-baseline/"+r[0])
+				}
+			}
+			for _, r := range [][2]string{{"lean", "wasm"}, {"lean-baseline", "baseline"}} {
+				if per[r[1]] > 0 {
+					b.ReportMetric(per[r[0]]/per[r[1]], "x-emulator/"+r[0])
+				}
 			}
 		})
 	}
