@@ -97,13 +97,21 @@ type leanHost struct {
 }
 
 type leanStream struct {
-	reqHeaders, respHeaders [][2]string
-	reqBody, respBody       []byte
-	reqBuffered             []byte // bodies the guest paused on, as Envoy buffers them
-	respBuffered            []byte
-	action                  types.Action
-	local                   *proxytest.LocalHttpResponse
+	dir    [2]leanDirection // leanRequest, leanResponse
+	action types.Action
+	local  *proxytest.LocalHttpResponse
 }
+
+type leanDirection struct {
+	headers  [][2]string
+	body     []byte
+	buffered []byte // the body so far while the guest pauses, as Envoy buffers it
+}
+
+const (
+	leanRequest  = 0
+	leanResponse = 1
+)
 
 type leanAnswer struct {
 	headers, trailers [][2]string
@@ -453,17 +461,25 @@ func (h *leanHost) headerMap(t uint32) (*[][2]string, bool) {
 		}
 		return &h.answer.trailers, true
 	}
-	st := h.streams[h.active]
-	if st == nil {
-		return nil, false
-	}
-	switch t {
-	case leanMapRequestHeaders:
-		return &st.reqHeaders, true
-	case leanMapResponseHeaders:
-		return &st.respHeaders, true
+	if d := h.direction(t, leanMapRequestHeaders, leanMapResponseHeaders); d != nil {
+		return &d.headers, true
 	}
 	return nil, false
+}
+
+// direction is the active stream's request side when t is req, its
+// response side when t is resp, else nil.
+func (h *leanHost) direction(t, req, resp uint32) *leanDirection {
+	st := h.streams[h.active]
+	switch {
+	case st == nil:
+		return nil
+	case t == req:
+		return &st.dir[leanRequest]
+	case t == resp:
+		return &st.dir[leanResponse]
+	}
+	return nil
 }
 
 func (h *leanHost) buffer(t uint32) (*[]byte, bool) {
@@ -479,15 +495,8 @@ func (h *leanHost) buffer(t uint32) (*[]byte, bool) {
 		}
 		return &h.answer.body, true
 	}
-	st := h.streams[h.active]
-	if st == nil {
-		return nil, false
-	}
-	switch t {
-	case leanBufRequestBody:
-		return &st.reqBody, true
-	case leanBufResponseBody:
-		return &st.respBody, true
+	if d := h.direction(t, leanBufRequestBody, leanBufResponseBody); d != nil {
+		return &d.body, true
 	}
 	return nil, false
 }
@@ -573,42 +582,38 @@ func lowerKeys(dst, headers [][2]string) [][2]string {
 }
 
 func (h *leanHost) CallOnRequestHeaders(id uint32, headers [][2]string, endOfStream bool) types.Action {
-	st := h.stream(id)
-	st.reqHeaders = lowerKeys(st.reqHeaders, headers)
-	st.action = types.Action(h.call("proxy_on_request_headers", uint64(id), uint64(len(headers)), leanBool(endOfStream)))
-	return st.action
+	return h.onHeaders(id, leanRequest, "proxy_on_request_headers", headers, endOfStream)
 }
 
 func (h *leanHost) CallOnResponseHeaders(id uint32, headers [][2]string, endOfStream bool) types.Action {
+	return h.onHeaders(id, leanResponse, "proxy_on_response_headers", headers, endOfStream)
+}
+
+func (h *leanHost) onHeaders(id uint32, d int, export string, headers [][2]string, endOfStream bool) types.Action {
 	st := h.stream(id)
-	st.respHeaders = lowerKeys(st.respHeaders, headers)
-	st.action = types.Action(h.call("proxy_on_response_headers", uint64(id), uint64(len(headers)), leanBool(endOfStream)))
+	st.dir[d].headers = lowerKeys(st.dir[d].headers, headers)
+	st.action = types.Action(h.call(export, uint64(id), uint64(len(headers)), leanBool(endOfStream)))
 	return st.action
 }
 
-// CallOnRequestBody hands the guest the body so far: a chunk after a
-// chunk it paused on is appended, as Envoy buffers on
-// StopIterationAndBuffer.
 func (h *leanHost) CallOnRequestBody(id uint32, body []byte, endOfStream bool) types.Action {
-	st := h.stream(id)
-	st.reqBody = append(st.reqBody[:0], st.reqBuffered...)
-	st.reqBody = append(st.reqBody, body...)
-	st.action = types.Action(h.call("proxy_on_request_body", uint64(id), uint64(len(st.reqBody)), leanBool(endOfStream)))
-	st.reqBuffered = st.reqBuffered[:0]
-	if st.action == types.ActionPause {
-		st.reqBuffered = append(st.reqBuffered, st.reqBody...)
-	}
-	return st.action
+	return h.onBody(id, leanRequest, "proxy_on_request_body", body, endOfStream)
 }
 
 func (h *leanHost) CallOnResponseBody(id uint32, body []byte, endOfStream bool) types.Action {
+	return h.onBody(id, leanResponse, "proxy_on_response_body", body, endOfStream)
+}
+
+// onBody hands the guest the body so far: a chunk after a chunk it paused
+// on is appended, as Envoy buffers on StopIterationAndBuffer.
+func (h *leanHost) onBody(id uint32, d int, export string, chunk []byte, endOfStream bool) types.Action {
 	st := h.stream(id)
-	st.respBody = append(st.respBody[:0], st.respBuffered...)
-	st.respBody = append(st.respBody, body...)
-	st.action = types.Action(h.call("proxy_on_response_body", uint64(id), uint64(len(st.respBody)), leanBool(endOfStream)))
-	st.respBuffered = st.respBuffered[:0]
+	dir := &st.dir[d]
+	dir.body = append(append(dir.body[:0], dir.buffered...), chunk...)
+	st.action = types.Action(h.call(export, uint64(id), uint64(len(dir.body)), leanBool(endOfStream)))
+	dir.buffered = dir.buffered[:0]
 	if st.action == types.ActionPause {
-		st.respBuffered = append(st.respBuffered, st.respBody...)
+		dir.buffered = append(dir.buffered, dir.body...)
 	}
 	return st.action
 }
@@ -625,8 +630,12 @@ func (h *leanHost) CompleteHttpContext(id uint32) {
 }
 
 func (h *leanHost) GetCurrentHttpStreamAction(id uint32) types.Action { return h.streams[id].action }
-func (h *leanHost) GetCurrentRequestHeaders(id uint32) [][2]string    { return h.streams[id].reqHeaders }
-func (h *leanHost) GetCurrentResponseHeaders(id uint32) [][2]string   { return h.streams[id].respHeaders }
+func (h *leanHost) GetCurrentRequestHeaders(id uint32) [][2]string {
+	return h.streams[id].dir[leanRequest].headers
+}
+func (h *leanHost) GetCurrentResponseHeaders(id uint32) [][2]string {
+	return h.streams[id].dir[leanResponse].headers
+}
 func (h *leanHost) GetSentLocalResponse(id uint32) *proxytest.LocalHttpResponse {
 	return h.streams[id].local
 }
@@ -705,17 +714,11 @@ func TestLeanHostMatchesEmulator(t *testing.T) {
 	}
 	leanRun := transcript(t, lean, nil)
 
-	vm, err := proxytest.NewWasmVMContext(wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vm.Close() })
-	emulator, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(testConfig)))
-	t.Cleanup(reset)
-	if !bool(emulator.StartVM()) || !bool(emulator.StartPlugin()) {
+	emulator, g := freshEmulator(t, wasm, testConfig)
+	if !emulator.StartPlugin() {
 		t.Fatal("the plugin did not start on the emulator")
 	}
-	emulated := transcript(t, copyCallouts(emulator), guestOf(t, vm))
+	emulated := transcript(t, emulator, g)
 
 	if len(leanRun) != len(emulated) {
 		t.Errorf("%d lines on the lean host, %d on the emulator", len(leanRun), len(emulated))
@@ -746,6 +749,24 @@ func TestLeanHostMatchesEmulator(t *testing.T) {
 	if t.Failed() {
 		t.Logf("lean host transcript:\n%s", all)
 	}
+}
+
+// freshEmulator is the SDK's emulator on a new instance of the module,
+// its VM started (proxy_on_vm_start, as the lean host does) and its
+// dispatched headers kept as sent (calloutCopies); and the guest, whose
+// proxy_on_delete the emulator does not call.
+func freshEmulator(t *testing.T, wasm []byte, cfg string) (proxyHost, *guest) {
+	vm, err := proxytest.NewWasmVMContext(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vm.Close() })
+	emulator, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(cfg)))
+	t.Cleanup(reset)
+	if !emulator.StartVM() {
+		t.Fatal("the VM did not start on the emulator")
+	}
+	return copyCallouts(emulator), guestOf(t, vm)
 }
 
 // transcript drives host through the comparison's calls and writes down
@@ -886,14 +907,7 @@ func TestLeanHostRunsPassThrough(t *testing.T) {
 		return fmt.Sprintf("%s\nsent %d %v", strings.Join(out, "\n"), n, err)
 	}
 	lean := run(newLeanHost(t, path, []byte(benchConfig)), nil)
-	vm, err := proxytest.NewWasmVMContext(wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vm.Close() })
-	emulator, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(benchConfig)))
-	t.Cleanup(reset)
-	emulated := run(copyCallouts(emulator), guestOf(t, vm)) // headers as sent (emulator_test.go)
+	emulated := run(freshEmulator(t, wasm, benchConfig))
 	if lean != emulated {
 		t.Errorf("lean host:\n%s\nemulator:\n%s", lean, emulated)
 	}
