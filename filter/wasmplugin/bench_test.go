@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -22,15 +23,19 @@ const (
 	benchJSONAnswer  = `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`
 )
 
-// Package-level benchmark of the filter (labelled as such: the emulator
-// stands in for Envoy, and its own host-side work is in every figure).
+// Package-level benchmark of the filter (labelled as such: a test host
+// stands in for Envoy).
 //
 //	go test -run '^$' -bench BenchmarkFilter -benchtime 20000x ./filter/wasmplugin/
 //
 // "wasm" is the module make filter builds, run by wazero in its compiler
-// mode (proxytest.NewWasmVMContext; the compiler is wazero's default on
-// amd64 and arm64); "go" is the same plugin compiled natively, the
-// baseline each wasm figure is divided by (x-native). Every request is a
+// mode on the SDK's emulator (proxytest.NewWasmVMContext; the compiler is
+// wazero's default on amd64 and arm64), whose own host-side work is in
+// every figure; "lean" is the same module on the lean host
+// (leanhost_test.go: wazero's compiler too, a production host's ABI work
+// and no more), its figures also divided by the emulator's (x-emulator);
+// "go" is the same plugin compiled natively, the baseline each wasm figure
+// is divided by (x-native). Every request is a
 // whole call with a warm policy cache: request headers, body, response
 // headers, the body (one JSON chunk, or a real SSE capture in 37-byte
 // chunks), stream end; every 100 requests a tick flushes the events and
@@ -42,10 +47,11 @@ const (
 // (the spendgate_guest_allocations counter; deterministic).
 //
 // With SPENDGATE_FILTER_BASELINE_WASM naming another build of the filter
-// (main's, another TinyGo flag), "baseline" runs it in the same process
-// between the two, and the wasm figures are also divided by its
-// (x-baseline): a change measured against what it changes, under the same
-// load.
+// (main's, another TinyGo flag) or the pass-through (make
+// filter-passthrough), "baseline" and "lean-baseline" run it in the same
+// process on each host, and the module's figures on each host are also
+// divided by it (x-baseline): a change measured against what it changes,
+// under the same load.
 func BenchmarkFilter(b *testing.B) {
 	log.SetOutput(io.Discard) // the emulator logs every callout
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
@@ -331,13 +337,18 @@ func guestOf(b testing.TB, vm types.VMContext) *guest {
 
 // BenchmarkFilterInterleaved compares CPU per request of the compiled
 // filter with the native plugin and, with SPENDGATE_FILTER_BASELINE_WASM,
-// another build, in alternating blocks of 500 requests (b.N rounds), each
-// on a fresh host (the SDK's emulator is one per process) after a
-// collection of the Go heap: on a shared machine whose load drifts, every
-// mode sees the same drift, so the ratios hold where separate runs'
-// figures do not. (The emulator's Go garbage of a block is mostly
-// collected between blocks, outside the measurement: absolute figures,
-// native ones above all, come out lower than BenchmarkFilter's.)
+// another build, in alternating blocks of 500 requests (b.N rounds; every
+// other round in the reverse order, so that no mode always follows the
+// same one), each on a fresh SDK emulator (it is one per process) after a
+// collection of the Go heap, and the compiled modules also on the lean
+// host (leanhost_test.go; one host per module, kept across rounds as the
+// emulator modes keep their guest): on a shared machine whose load
+// drifts, every mode sees the same drift, so the ratios hold where
+// separate runs' figures do not. (The emulator's Go garbage of a block is
+// mostly collected between blocks, outside the measurement: absolute
+// figures, native ones above all, come out lower than BenchmarkFilter's.)
+// Ratios: x-native, x-baseline (module / baseline on the same host) and
+// x-emulator (lean host / emulator for the same module).
 func BenchmarkFilterInterleaved(b *testing.B) {
 	log.SetOutput(io.Discard)
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
@@ -387,8 +398,14 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 				}
 			}
 			b.ResetTimer()
+			reversed := slices.Clone(modes)
+			slices.Reverse(reversed)
 			for i := 0; i < b.N; i++ {
-				for _, m := range modes {
+				order := modes
+				if i%2 == 1 {
+					order = reversed
+				}
+				for _, m := range order {
 					var host proxyHost = m.lean
 					reset := func() {}
 					if m.lean == nil {
