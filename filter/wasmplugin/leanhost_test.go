@@ -62,8 +62,10 @@ type proxyHost interface {
 // fails at newLeanHost, by name. Semantics follow Envoy's C++ host
 // (proxy-wasm-cpp-host) where they differ from the SDK's emulator: a header
 // removal removes every value of the name, a replacement replaces every
-// value, an empty buffer reads as OK with nothing written, a context is
-// ended with proxy_on_done, proxy_on_log and proxy_on_delete.
+// value, an empty buffer reads as OK with nothing written, a CAS of 0 sets
+// shared data unconditionally, a stream is ended with proxy_on_log,
+// proxy_on_done and proxy_on_delete. As in both, a body the guest paused
+// on is buffered and handed over whole with the next chunk.
 //
 // Not safe for concurrent use: one stream's callback at a time, as in one
 // Envoy worker.
@@ -633,12 +635,13 @@ func (h *leanHost) onBody(id uint32, d int, export string, chunk []byte, endOfSt
 	return st.action
 }
 
-// CompleteHttpContext ends a stream as Envoy does: proxy_on_done,
-// proxy_on_log, proxy_on_delete; the host forgets it.
+// CompleteHttpContext ends a stream with the three calls Envoy makes for
+// it: proxy_on_log, proxy_on_done, proxy_on_delete (the SDK's emulator
+// makes only the first); the host forgets it.
 func (h *leanHost) CompleteHttpContext(id uint32) {
 	h.stream(id)
-	h.call("proxy_on_done", uint64(id))
 	h.call("proxy_on_log", uint64(id))
+	h.call("proxy_on_done", uint64(id))
 	h.call("proxy_on_delete", uint64(id))
 	h.free = append(h.free, h.streams[id]) // its buffers serve the next stream
 	delete(h.streams, id)
