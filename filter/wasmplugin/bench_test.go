@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -22,15 +23,19 @@ const (
 	benchJSONAnswer  = `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`
 )
 
-// Package-level benchmark of the filter (labelled as such: the emulator
-// stands in for Envoy, and its own host-side work is in every figure).
+// Package-level benchmark of the filter (labelled as such: a test host
+// stands in for Envoy).
 //
 //	go test -run '^$' -bench BenchmarkFilter -benchtime 20000x ./filter/wasmplugin/
 //
 // "wasm" is the module make filter builds, run by wazero in its compiler
-// mode (proxytest.NewWasmVMContext; the compiler is wazero's default on
-// amd64 and arm64); "go" is the same plugin compiled natively, the
-// baseline each wasm figure is divided by (x-native). Every request is a
+// mode on the SDK's emulator (proxytest.NewWasmVMContext; the compiler is
+// wazero's default on amd64 and arm64), whose own host-side work is in
+// every figure; "lean" is the same module on the lean host
+// (leanhost_test.go: wazero's compiler too, a production host's ABI work
+// and no more), its figures also divided by the emulator's (x-emulator);
+// "go" is the same plugin compiled natively, the baseline each wasm figure
+// is divided by (x-native). Every request is a
 // whole call with a warm policy cache: request headers, body, response
 // headers, the body (one JSON chunk, or a real SSE capture in 37-byte
 // chunks), stream end; every 100 requests a tick flushes the events and
@@ -42,10 +47,11 @@ const (
 // (the spendgate_guest_allocations counter; deterministic).
 //
 // With SPENDGATE_FILTER_BASELINE_WASM naming another build of the filter
-// (main's, another TinyGo flag), "baseline" runs it in the same process
-// between the two, and the wasm figures are also divided by its
-// (x-baseline): a change measured against what it changes, under the same
-// load.
+// (main's, another TinyGo flag) or the pass-through (make
+// filter-passthrough), "baseline" and "lean-baseline" run it in the same
+// process on each host, and the module's figures on each host are also
+// divided by it (x-baseline): a change measured against what it changes,
+// under the same load.
 func BenchmarkFilter(b *testing.B) {
 	log.SetOutput(io.Discard) // the emulator logs every callout
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
@@ -63,44 +69,56 @@ func BenchmarkFilter(b *testing.B) {
 			"application/json"},
 		{"streaming", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, split(sse, 37), "text/event-stream"},
 	}
-	modes := []string{"go", "wasm"}
+	modes := []string{"go", "wasm", "lean"}
 	baselinePath := os.Getenv("SPENDGATE_FILTER_BASELINE_WASM")
 	if baselinePath != "" {
-		modes = []string{"go", "baseline", "wasm"}
+		modes = []string{"go", "baseline", "wasm", "lean-baseline", "lean"}
 	}
 	for _, k := range kinds {
-		native, baseline := map[string]float64{}, map[string]float64{}
+		per := map[string]map[string]float64{} // mode -> figure -> value
 		for _, mode := range modes {
 			b.Run(k.name+"/"+mode, func(b *testing.B) {
-				vm := types.VMContext(NewVMContext())
+				var host proxyHost
 				var g *guest
 				switch mode {
-				case "wasm":
-					vm = benchWasmVM(b, wasmPath)
-				case "baseline":
-					vm = benchWasmVM(b, baselinePath)
-				}
-				if mode != "go" {
+				case "go":
+					host = benchHost(b, NewVMContext())
+				case "wasm", "baseline":
+					path := map[string]string{"wasm": wasmPath, "baseline": baselinePath}[mode]
+					vm := benchWasmVM(b, path)
 					g = guestOf(b, vm)
+					host = benchHost(b, vm)
+				case "lean", "lean-baseline":
+					path := map[string]string{"lean": wasmPath, "lean-baseline": baselinePath}[mode]
+					host = newLeanHost(b, path, []byte(benchConfig))
+					if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
+						b.Fatalf("plugin did not start: %v", st)
+					}
 				}
-				per := runRequests(b, vm, g, k.body, k.ctype, k.chunks, b.N)
-				for name, v := range per {
+				figures := runRequests(b, host, g, mode != "go", k.body, k.ctype, k.chunks, b.N)
+				per[mode] = figures
+				for name, v := range figures {
 					unit := "ns/" + name
 					if name == "allocs" {
 						unit = "allocs/req"
 					}
 					b.ReportMetric(v, unit)
+					ratio := func(label, of string) {
+						if d := per[of][name]; d > 0 && name != "allocs" {
+							b.ReportMetric(v/d, label+"/"+name)
+						}
+					}
+					if mode != "go" {
+						ratio("x-native", "go")
+					}
 					switch mode {
-					case "go":
-						native[name] = v
-					case "baseline":
-						baseline[name] = v
-					}
-					if mode != "go" && native[name] > 0 {
-						b.ReportMetric(v/native[name], "x-native/"+name)
-					}
-					if mode == "wasm" && baseline[name] > 0 {
-						b.ReportMetric(v/baseline[name], "x-baseline/"+name)
+					case "wasm":
+						ratio("x-baseline", "baseline")
+					case "lean":
+						ratio("x-baseline", "lean-baseline")
+						ratio("x-emulator", "wasm")
+					case "lean-baseline":
+						ratio("x-emulator", "baseline")
 					}
 				}
 			})
@@ -131,7 +149,7 @@ func BenchmarkFilterGuestMemory(b *testing.B) {
 	}
 }
 
-func heapGauge(b *testing.B, host proxytest.HostEmulator) uint64 {
+func heapGauge(b *testing.B, host proxyHost) uint64 {
 	for i := 0; i < 10; i++ { // a second of ticks: the gauge is refreshed
 		host.Tick()
 		answerIngest(host)
@@ -164,7 +182,7 @@ func benchWasmVM(b *testing.B, path string) types.VMContext {
 
 // guestAllocations is the guest's allocation count so far, refreshed by a
 // second of ticks; ok is false for a build without the counter.
-func guestAllocations(host proxytest.HostEmulator) (n uint64, ok bool) {
+func guestAllocations(host proxyHost) (n uint64, ok bool) {
 	for i := 0; i < 10; i++ {
 		host.Tick()
 		answerIngest(host)
@@ -173,8 +191,12 @@ func guestAllocations(host proxytest.HostEmulator) (n uint64, ok bool) {
 	return n, err == nil
 }
 
+// benchConfig is the plugin configuration of every benchmark: a batch of
+// 100 events, flushed by the tick.
+const benchConfig = `{"service_token":"svc-token","flush_interval_ms":100,"batch_max_events":100,"max_buffered_events":10000}`
+
 func benchHost(b *testing.B, vm types.VMContext) proxytest.HostEmulator {
-	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(`{"service_token":"svc-token","flush_interval_ms":100,"batch_max_events":100,"max_buffered_events":10000}`))
+	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(benchConfig))
 	host, reset := proxytest.NewHostEmulator(opt)
 	b.Cleanup(reset)
 	if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
@@ -185,11 +207,10 @@ func benchHost(b *testing.B, vm types.VMContext) proxytest.HostEmulator {
 
 // runRequests times n requests on a fresh host (after one warming the
 // policy cache) and returns ns per request: "req" and each callback.
-func runRequests(b *testing.B, vm types.VMContext, g *guest, body, ctype string, chunks [][]byte, n int) map[string]float64 {
-	host := benchHost(b, vm)
+func runRequests(b *testing.B, host proxyHost, g *guest, compiled bool, body, ctype string, chunks [][]byte, n int) map[string]float64 {
 	runOn(b, host, g, body, ctype, chunks, 1)
 	var allocs0 uint64
-	if g != nil {
+	if compiled {
 		allocs0, _ = guestAllocations(host)
 	}
 	b.ResetTimer()
@@ -198,7 +219,7 @@ func runRequests(b *testing.B, vm types.VMContext, g *guest, body, ctype string,
 	cpu := processCPU() - cpu0
 	b.StopTimer()
 	out := map[string]float64{"cpu": float64(cpu.Nanoseconds()) / float64(n)}
-	if g != nil {
+	if compiled {
 		if allocs, ok := guestAllocations(host); ok {
 			out["allocs"] = float64(allocs-allocs0) / float64(n)
 		}
@@ -218,7 +239,7 @@ var reqHeaders = [][2]string{{":method", "POST"}, {":path", "/v1/openai/chat/com
 
 // runOn sends n requests through host, answering the policy call when one
 // is made, and returns the time spent in each callback.
-func runOn(b *testing.B, host proxytest.HostEmulator, g *guest, body, ctype string, chunks [][]byte, n int) map[string]time.Duration {
+func runOn(b testing.TB, host proxyHost, g *guest, body, ctype string, chunks [][]byte, n int) map[string]time.Duration {
 	spent := map[string]time.Duration{}
 	policyAnswer := answerJSON(allowAll())
 	respHeaders := [][2]string{{":status", "200"}, {"content-type", ctype}, {"x-request-id", "req_1"}}
@@ -268,9 +289,9 @@ func runOn(b *testing.B, host proxytest.HostEmulator, g *guest, body, ctype stri
 }
 
 // answerIngest answers the batches sent since the last call with 200.
-var ingestAnswered = map[proxytest.HostEmulator]int{}
+var ingestAnswered = map[proxyHost]int{}
 
-func answerIngest(host proxytest.HostEmulator) {
+func answerIngest(host proxyHost) {
 	cs := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
 	for _, c := range cs[ingestAnswered[host]:] {
 		host.CallOnHttpCallResponse(c.CalloutID, [][2]string{{":status", "200"}}, nil, []byte(`{"accepted":100,"duplicates":0,"rejected":[]}`))
@@ -316,13 +337,18 @@ func guestOf(b testing.TB, vm types.VMContext) *guest {
 
 // BenchmarkFilterInterleaved compares CPU per request of the compiled
 // filter with the native plugin and, with SPENDGATE_FILTER_BASELINE_WASM,
-// another build, in alternating blocks of 500 requests (b.N rounds), each
-// on a fresh host (the SDK's emulator is one per process) after a
-// collection of the Go heap: on a shared machine whose load drifts, every
-// mode sees the same drift, so the ratios hold where separate runs'
-// figures do not. (The emulator's Go garbage of a block is mostly
-// collected between blocks, outside the measurement: absolute figures,
-// native ones above all, come out lower than BenchmarkFilter's.)
+// another build, in alternating blocks of 500 requests (b.N rounds; every
+// other round in the reverse order, so that no mode always follows the
+// same one), each on a fresh SDK emulator (it is one per process) after a
+// collection of the Go heap, and the compiled modules also on the lean
+// host (leanhost_test.go; one host per module, kept across rounds as the
+// emulator modes keep their guest): on a shared machine whose load
+// drifts, every mode sees the same drift, so the ratios hold where
+// separate runs' figures do not. (The emulator's Go garbage of a block is
+// mostly collected between blocks, outside the measurement: absolute
+// figures, native ones above all, come out lower than BenchmarkFilter's.)
+// Ratios: x-native, x-baseline (module / baseline on the same host) and
+// x-emulator (lean host / emulator for the same module).
 func BenchmarkFilterInterleaved(b *testing.B) {
 	log.SetOutput(io.Discard)
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
@@ -332,8 +358,9 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 	}
 	type mode struct {
 		name string
-		vm   types.VMContext
+		vm   types.VMContext // on the SDK's emulator, a fresh one a block
 		g    *guest
+		lean *leanHost // or on the lean host, one for all blocks
 		cpu  time.Duration
 	}
 	kinds := []struct {
@@ -350,22 +377,47 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
 			modes := []*mode{{name: "native", vm: NewVMContext()}}
-			if p := os.Getenv("SPENDGATE_FILTER_BASELINE_WASM"); p != "" {
-				modes = append(modes, &mode{name: "baseline", vm: benchWasmVM(b, p)})
+			baseline := os.Getenv("SPENDGATE_FILTER_BASELINE_WASM")
+			if baseline != "" {
+				modes = append(modes, &mode{name: "baseline", vm: benchWasmVM(b, baseline)})
 			}
 			modes = append(modes, &mode{name: "wasm", vm: benchWasmVM(b, wasmPath)})
 			for _, m := range modes[1:] {
 				m.g = guestOf(b, m.vm)
 			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				for _, m := range modes {
-					opt := proxytest.NewEmulatorOption().WithVMContext(m.vm).WithPluginConfiguration([]byte(`{"service_token":"svc-token","flush_interval_ms":100,"batch_max_events":100,"max_buffered_events":10000}`))
-					host, reset := proxytest.NewHostEmulator(opt)
-					if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
+			if baseline != "" {
+				modes = append(modes, &mode{name: "lean-baseline", lean: newLeanHost(b, baseline, []byte(benchConfig))})
+			}
+			modes = append(modes, &mode{name: "lean", lean: newLeanHost(b, wasmPath, []byte(benchConfig))})
+			for _, m := range modes {
+				if m.lean != nil {
+					if st := m.lean.StartPlugin(); st != types.OnPluginStartStatusOK {
 						b.Fatalf("plugin did not start: %v", st)
 					}
-					runOn(b, host, m.g, k.body, k.ctype, k.chunks, 1) // the policy cache
+					runOn(b, m.lean, nil, k.body, k.ctype, k.chunks, 1) // the policy cache
+				}
+			}
+			b.ResetTimer()
+			reversed := slices.Clone(modes)
+			slices.Reverse(reversed)
+			for i := 0; i < b.N; i++ {
+				order := modes
+				if i%2 == 1 {
+					order = reversed
+				}
+				for _, m := range order {
+					var host proxyHost = m.lean
+					reset := func() {}
+					if m.lean == nil {
+						opt := proxytest.NewEmulatorOption().WithVMContext(m.vm).WithPluginConfiguration([]byte(benchConfig))
+						var emulator proxytest.HostEmulator
+						emulator, reset = proxytest.NewHostEmulator(opt)
+						if st := emulator.StartPlugin(); st != types.OnPluginStartStatusOK {
+							b.Fatalf("plugin did not start: %v", st)
+						}
+						runOn(b, emulator, m.g, k.body, k.ctype, k.chunks, 1) // the policy cache
+						host = emulator
+					}
 					runtime.GC()
 					cpu0 := processCPU()
 					runOn(b, host, m.g, k.body, k.ctype, k.chunks, block)
@@ -382,8 +434,15 @@ func BenchmarkFilterInterleaved(b *testing.B) {
 			for _, m := range modes[1:] {
 				b.ReportMetric(per[m.name]/per["native"], "x-native/"+m.name)
 			}
-			if _, ok := per["baseline"]; ok {
-				b.ReportMetric(per["wasm"]/per["baseline"], "x-baseline/wasm")
+			for _, r := range [][2]string{{"wasm", "baseline"}, {"lean", "lean-baseline"}} {
+				if per[r[1]] > 0 {
+					b.ReportMetric(per[r[0]]/per[r[1]], "x-baseline/"+r[0])
+				}
+			}
+			for _, r := range [][2]string{{"lean", "wasm"}, {"lean-baseline", "baseline"}} {
+				if per[r[1]] > 0 {
+					b.ReportMetric(per[r[0]]/per[r[1]], "x-emulator/"+r[0])
+				}
 			}
 		})
 	}
