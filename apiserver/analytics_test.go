@@ -100,14 +100,18 @@ func TestRepriceThroughGraphQL(t *testing.T) {
 	vars := map[string]any{"t": tenant}
 	// Each analytics field says what answered it: the whole month from the
 	// monthly rollup; from mid-morning, hourly rollups (key × team: the
-	// keydims family) and raw minutes; the unknown models from raw events.
+	// keydims family) and raw minutes; an hourly series by team where model
+	// from the onedim family; the unknown models from raw events.
 	res := h.gql(token, `query($t:ID!){unknownModels(tenantId:$t,`+month+`){model} month:spendSummary(tenantId:$t,`+month+`){requests}
-		ragged:spendBreakdown(tenantId:$t,from:"2026-01-10T09:30:00Z",to:"2026-01-11T00:00:00Z",groupBy:[{field:DIMENSION,dimension:"team"},{field:KEY}]){total{requests}}}`, vars)
+		ragged:spendBreakdown(tenantId:$t,from:"2026-01-10T09:30:00Z",to:"2026-01-11T00:00:00Z",groupBy:[{field:DIMENSION,dimension:"team"},{field:KEY}]){total{requests}}
+		series:spendTimeSeries(tenantId:$t,from:"2026-01-10T00:00:00Z",to:"2026-01-11T00:00:00Z",bucket:HOUR,groupBy:[{field:DIMENSION,dimension:"team"}],
+			filter:{models:["acme-llm"]}){start}}`, vars)
 	if len(res.Errors) > 0 {
 		t.Fatalf("errors %v", res.Errors)
 	}
 	if got := toJSON(res.Extensions["spendSources"]); got != `[{"field":"month","source":"rollup","tables":["usage_dims_monthly"]},`+
 		`{"field":"ragged","source":"rollup+raw","tables":["usage_events","usage_keydims_hourly"]},`+
+		`{"field":"series","source":"rollup","tables":["usage_onedim_hourly"]},`+
 		`{"field":"unknownModels","source":"raw","tables":["usage_events"]}]` {
 		t.Fatalf("spendSources %s", got)
 	}

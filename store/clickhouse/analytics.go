@@ -184,12 +184,8 @@ func (t *table) where(s *spend.Spec, from, to time.Time) (string, []any, error) 
 		}
 		// IN, not has(): the primary index prunes by IN (a key filter on a
 		// rollup reads a mark or two per bucket), and 18.16 does not by has().
-		set := make([]any, len(vals))
-		for i, v := range vals {
-			set[i] = v
-		}
 		w += " AND " + col + " IN ?"
-		args = append(args, chgo.GroupSet{Value: set})
+		args = append(args, groupSet(vals))
 	}
 	if w2, a2, err := t.within(&s.Filters); err != nil {
 		return "", nil, err
@@ -237,6 +233,11 @@ func plan(s *spend.Spec) []leg {
 		needDims = needDims || strings.HasPrefix(g, "dim:") || attributionCols[g] != ""
 		needAttrs = needAttrs || (g != "key" && attributeCols[g] != "")
 	}
+	// A series by hour, day or week of one dimension (× key or × model):
+	// the onedim family's hours (see oneDim).
+	if _, _, ok := oneDim(s); ok && useOneDim {
+		return splitLegs(s, []*table{rollupTables[RollupNamed(OneDimTable)]})
+	}
 	// A series bucket must hold whole rollup buckets: months hold no whole
 	// weeks or days, days no whole hours.
 	coarsest := Month
@@ -258,6 +259,13 @@ func plan(s *spend.Spec) []leg {
 			grains = append(grains, rollupTables[best])
 		}
 	}
+	return splitLegs(s, grains)
+}
+
+// splitLegs splits s's range over grains, coarsest first: each grain's
+// table for the whole buckets it holds, the next for what is left at
+// either end, raw events for the rest.
+func splitLegs(s *spend.Spec, grains []*table) []leg {
 	var legs []leg
 	var split func(from, to time.Time, level int)
 	split = func(from, to time.Time, level int) {
@@ -280,6 +288,148 @@ func plan(s *spend.Spec) []leg {
 	}
 	split(s.From.UTC(), s.To.UTC(), 0)
 	return legs
+}
+
+// useOneDim is false only where a measurement compares the onedim family
+// with the plan before it (onedim_cost_test.go).
+var useOneDim = true
+
+// oneDim says whether the onedim family answers s exactly, and with
+// which dimension (its stored name) and attribute ("key" or "model"): a
+// series by hour, day or week that groups or filters by exactly one
+// dimension (a dim:<name> or a level of the hierarchy) and otherwise by
+// the key alone or the model alone, with no other filter (the family has
+// no provider, status, … and no second dimension; a scoped reader's reach
+// names two). Breakdowns and monthly series keep the months and days of
+// the other families.
+func oneDim(s *spend.Spec) (dim, attr string, ok bool) {
+	f := &s.Filters
+	switch {
+	case s.Bucket != "hour" && s.Bucket != "day" && s.Bucket != "week",
+		f.Within != nil, len(f.Providers)+len(f.Operations)+len(f.Sources)+len(f.Statuses) > 0:
+		return "", "", false
+	}
+	dims := map[string]bool{}
+	for n := range f.Dimensions {
+		dims[n] = true
+	}
+	for level, ids := range map[string][]string{"workspace": f.WorkspaceIDs, "team": f.TeamIDs, "project": f.ProjectIDs} {
+		if len(ids) > 0 {
+			dims[attributionCols[level]] = true
+		}
+	}
+	key, model := len(f.KeyIDs) > 0, len(f.Models) > 0
+	for _, g := range s.GroupBy {
+		if d, isDim := strings.CutPrefix(g, "dim:"); isDim {
+			dims[d] = true
+			continue
+		}
+		if d := attributionCols[g]; d != "" {
+			dims[d] = true
+			continue
+		}
+		switch g {
+		case "key":
+			key = true
+		case "model":
+			model = true
+		default:
+			return "", "", false
+		}
+	}
+	if len(dims) != 1 || key && model {
+		return "", "", false
+	}
+	for d := range dims {
+		dim = d
+	}
+	if !spend.ValidDimensionName(dim) && dim != attrWorkspace && dim != attrTeam && dim != attrProject {
+		return "", "", false
+	}
+	if key {
+		return dim, "key", true
+	}
+	return dim, "model", true
+}
+
+// oneDimValues are the values s filters its one dimension by (nil: none).
+func oneDimValues(s *spend.Spec, dim string) []string {
+	switch dim {
+	case attrWorkspace:
+		return s.Filters.WorkspaceIDs
+	case attrTeam:
+		return s.Filters.TeamIDs
+	case attrProject:
+		return s.Filters.ProjectIDs
+	}
+	return s.Filters.Dimensions[dim]
+}
+
+// oneDimParts sums the onedim family over [from, to) for s (see oneDim):
+// the rows of s's dimension, grouped by its value, and, when the series
+// groups by the dimension unfiltered or its filter takes "" (as raw
+// events read a missing dimension), the events without it: the
+// no-dimension rows minus the dimension's rows (an event with the
+// dimension set to "" is in both, so it counts once, under ""). Groups
+// where every event has the dimension are left out, as raw events have
+// no such group.
+func oneDimParts(database string, t *table, s *spend.Spec, from, to time.Time, bucket string) (parts []string, args []any, keys string, err error) {
+	dim, attr, _ := oneDim(s)
+	b, err := bucketExpr(bucket, "bucket")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	w := "tenant_id = ? AND bucket >= ? AND bucket < ? AND attr_name = '" + attr + "'"
+	common := []any{s.Tenant, from.UTC(), to.UTC()}
+	if vals := map[string][]string{"key": s.Filters.KeyIDs, "model": s.Filters.Models}[attr]; len(vals) > 0 {
+		w += " AND attr_value IN ?"
+		common = append(common, groupSet(vals))
+	}
+	sel := func(dimCol string) string {
+		out := b + " AS bucket_start, "
+		ks := []string{"bucket_start"}
+		for i, g := range s.GroupBy {
+			col := dimCol
+			if g == "key" || g == "model" {
+				col = "attr_value"
+			}
+			out += fmt.Sprintf("%s AS g%d, ", col, i)
+			ks = append(ks, fmt.Sprintf("g%d", i))
+		}
+		keys = strings.Join(ks, ", ")
+		return out
+	}
+	vals := oneDimValues(s, dim)
+	with := "SELECT " + sel("dim_value") + rollupSums + " FROM " + qualified(database, t) + " WHERE " + w + " AND dim_name = '" + dim + "'"
+	args = append(args, common...)
+	if len(vals) > 0 {
+		with += " AND dim_value IN ?"
+		args = append(args, groupSet(vals))
+	}
+	parts = append(parts, with+" GROUP BY "+keys)
+	if len(vals) == 0 || slices.Contains(vals, "") {
+		parts = append(parts, "SELECT "+sel("''")+oneDimWithoutSums+" FROM "+qualified(database, t)+" WHERE "+w+
+			" AND dim_name IN ('', '"+dim+"') GROUP BY "+keys+" HAVING events != 0")
+		args = append(args, common...)
+	}
+	return parts, args, keys, nil
+}
+
+// oneDimWithoutSums sums the onedim rows of the events without a
+// dimension: its no-dimension rows minus its own.
+const oneDimWithoutSums = `toInt64(sumIf(events, dim_name = '')) - toInt64(sumIf(events, dim_name != '')) AS events,
+	toInt64(sumIf(unpriced_events, dim_name = '')) - toInt64(sumIf(unpriced_events, dim_name != '')) AS unpriced_events,
+	sumIf(list_cost_nano_usd, dim_name = '') - sumIf(list_cost_nano_usd, dim_name != '') AS list_nano_usd,
+	sumIf(tenant_cost_nano_usd, dim_name = '') - sumIf(tenant_cost_nano_usd, dim_name != '') AS tenant_nano_usd,
+	sumIf(input_tokens, dim_name = '') - sumIf(input_tokens, dim_name != '') AS input_tokens,
+	sumIf(output_tokens, dim_name = '') - sumIf(output_tokens, dim_name != '') AS output_tokens`
+
+func groupSet(vals []string) chgo.GroupSet {
+	set := make([]any, len(vals))
+	for i, v := range vals {
+		set[i] = v
+	}
+	return chgo.GroupSet{Value: set}
 }
 
 func bucketExpr(bucket, col string) (string, error) {
@@ -325,6 +475,17 @@ func sumsSQL(database string, s *spend.Spec, bucket string, raw bool) (q Query, 
 	legs = append(legs, leg{&correctionsTable, s.From.UTC(), s.To.UTC()})
 	var parts []string
 	for _, l := range legs {
+		if l.t.rollup != nil && l.t.rollup.OneDim {
+			ps, a, k, err := oneDimParts(database, l.t, s, l.from, l.to, bucket)
+			if err != nil {
+				return Query{}, "", err
+			}
+			parts = append(parts, ps...)
+			q.Args = append(q.Args, a...)
+			q.Tables = append(q.Tables, l.t.name)
+			keys = k
+			continue
+		}
 		w, a, err := l.t.where(s, l.from, l.to)
 		if err != nil {
 			return Query{}, "", err

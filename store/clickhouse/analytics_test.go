@@ -50,6 +50,19 @@ func TestPlan(t *testing.T) {
 			GroupBy: []string{"key", "dim:app"}}, "usage_keydims_hourly[-242,-240) usage_keydims_daily[-240,-216) usage_keydims_monthly[-216,1248) usage_keydims_daily[1248,1320) usage_keydims_hourly[1320,1323)"},
 		"daily and weekly series skip the monthly rollup": {spend.Spec{From: t0.Add(-9 * 24 * time.Hour), To: t0.Add(60 * 24 * time.Hour), Bucket: "week"},
 			"usage_dims_daily[-216,1440)"},
+		"an hourly series by one dimension and the model: the onedim family": {spend.Spec{From: t0.Add(-90 * time.Minute), To: t1, Bucket: "hour",
+			GroupBy: []string{"team"}, Filters: spend.Filters{Models: []string{"m"}}}, "usage_events[-1.5,-1) usage_onedim_hourly[-1,48)"},
+		"a daily series by key filtered by one dimension: onedim hours, not keydims days": {spend.Spec{From: t0, To: t1, Bucket: "day",
+			GroupBy: []string{"key"}, Filters: spend.Filters{Dimensions: map[string][]string{"team": {"x"}}}}, "usage_onedim_hourly[0,48)"},
+		"a dimension with a status is not onedim's": {spend.Spec{From: t0, To: t1, Bucket: "hour", GroupBy: []string{"dim:app"},
+			Filters: spend.Filters{Statuses: []string{"200"}}}, "usage_dims_hourly[0,48)"},
+		"two dimensions are not onedim's": {spend.Spec{From: t0, To: t1, Bucket: "hour", GroupBy: []string{"dim:app"},
+			Filters: spend.Filters{TeamIDs: []string{"t"}}}, "usage_dims_hourly[0,48)"},
+		"a key and a model are not onedim's": {spend.Spec{From: t0, To: t1, Bucket: "hour", GroupBy: []string{"key", "dim:app"},
+			Filters: spend.Filters{Models: []string{"m"}}}, "usage_attr_hourly[0,48)"},
+		"a scoped reader is not onedim's": {spend.Spec{From: t0, To: t1, Bucket: "hour", GroupBy: []string{"team"},
+			Filters: spend.Filters{Within: &spend.Within{TeamIDs: []string{"t"}}}}, "usage_dims_hourly[0,48)"},
+		"a breakdown by one dimension keeps days": {spend.Spec{From: t0, To: t1, GroupBy: []string{"key", "dim:app"}}, "usage_keydims_daily[0,48)"},
 		"monthly series read it": {spend.Spec{From: t0.Add(-9 * 24 * time.Hour), To: t0.Add(60 * 24 * time.Hour), Bucket: "month", GroupBy: []string{"key"}},
 			"usage_core_monthly[-216,1248) usage_core_daily[1248,1440)"},
 	}
@@ -107,6 +120,19 @@ func TestQueriesGolden(t *testing.T) {
 		{"weekly series", func() (Query, error) { return TimeSeriesSQL("db", spec(nil, "week", spend.Filters{})) }},
 		{"monthly series by status over ragged ends", func() (Query, error) {
 			return TimeSeriesSQL("db", spend.Spec{Tenant: "t", From: odd, To: t1, GroupBy: []string{"status"}, Bucket: "month"})
+		}},
+		{"hourly series by team filtered by model: onedim, with the unattributed", func() (Query, error) {
+			return TimeSeriesSQL("db", spend.Spec{Tenant: "t", From: odd, To: t1, GroupBy: []string{"team"}, Bucket: "hour",
+				Filters: spend.Filters{Models: []string{"gpt-4o", "o4-mini"}}})
+		}},
+		{"hourly series by key and dimension: onedim", func() (Query, error) {
+			return TimeSeriesSQL("db", spec([]string{"key", "dim:app"}, "hour", spend.Filters{}))
+		}},
+		{"daily series by key filtered by team: onedim, the team's rows only", func() (Query, error) {
+			return TimeSeriesSQL("db", spec([]string{"key"}, "day", spend.Filters{Dimensions: map[string][]string{"team": {"search"}}, KeyIDs: []string{"k1"}}))
+		}},
+		{"weekly series filtered by a dimension taking none", func() (Query, error) {
+			return TimeSeriesSQL("db", spec(nil, "week", spend.Filters{Dimensions: map[string][]string{"app": {"", "web"}}}))
 		}},
 		{"denials by reason filtered by key", func() (Query, error) { return DenialsSQL("db", spec(nil, "", spend.Filters{KeyIDs: []string{"k"}})) }},
 		{"denials by model and dimension", func() (Query, error) {
@@ -365,7 +391,7 @@ func TestAnalyticsAgainstClickHouse(t *testing.T) {
 	for _, r := range Rollups {
 		var events uint64
 		var list int64
-		err := conn.QueryRow(ctx, "SELECT sum(events), sum(list_cost_nano_usd) FROM "+db+"."+r.Name+" WHERE tenant_id = ?", tenant).Scan(&events, &list)
+		err := conn.QueryRow(ctx, "SELECT sum(events), sum(list_cost_nano_usd) FROM "+db+"."+r.Name+" WHERE tenant_id = ? AND "+r.EveryEvent(), tenant).Scan(&events, &list)
 		testenv.Must(t, err, r.Name)
 		if events != 4 || list != 4500 {
 			t.Fatalf("%s: %d events, %d nano", r.Name, events, list)

@@ -157,7 +157,9 @@ func init() {
 	for _, r := range Rollups[:firstRollups] {
 		migrations = append(migrations, migration{rebuild: r, done: r.rebuilt()})
 	}
-	addRollups(Rollups[firstRollups:])
+	addRollups(Rollups[firstRollups:secondRollups])
+	// 60–62: the onedim family (hourly series by one dimension).
+	addRollups(Rollups[secondRollups:])
 }
 
 // migration is one schema version: a statement, or the fill of a rollup

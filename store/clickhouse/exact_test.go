@@ -42,6 +42,15 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	if n, err := w.Write(ctx, evs); err != nil || n != 0 {
 		t.Fatalf("redelivery stored %d (%v)", n, err)
 	}
+	// Arrays no writer makes but a raw insert could: a name twice (raw
+	// events read its first value), values missing, an empty name. The
+	// onedim view must neither fail the insert nor count them twice.
+	for i, dims := range []string{"['team', 'app', 'team'], ['ads', 'web', 'search']", "['app', 'team', ''], ['batch']"} {
+		testenv.Must(t, conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.usage_events (event_id, time, tenant_id, key_id, source, provider, operation,
+			model_requested, status_code, input, output, priced, list_cost_nano_usd, tenant_cost_nano_usd, dim_names, dim_values, ingested_at)
+			SELECT 'odd%d', toDateTime(%d), ?, 'k1', 'gateway', 'openai', 'chat.completions', 'gpt-4o', 200, 10, 5, 1, 900, 450, %s, now()`,
+			db, i, start.Add(27*time.Hour+time.Duration(i)*time.Minute).Unix(), dims), tenant), "odd arrays")
+	}
 	q := GenerateCorrectionsSQL(g, start.Add(60*time.Hour))
 	testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "re-price")
 	// w2 re-priced, then re-priced again at another price.
@@ -67,10 +76,16 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 		"model and team": {Models: []string{"mystery", "gpt-4o", "acme-internal-llm"}, Dimensions: map[string][]string{"team": {"search", "ads"}}},
 		"no app":         {Dimensions: map[string][]string{"app": {""}}},
 		"status and key": {Statuses: []string{"429", "200"}, KeyIDs: []string{"k2"}, Dimensions: map[string][]string{"app": {"web"}}},
+		// One dimension and the model or the key: the onedim family for
+		// series (the writer's events have no attribution and no app; w3's
+		// team is set to "").
+		"team of the hierarchy":   {TeamIDs: []string{"t-search", "t-legal"}},
+		"app or none, and models": {Models: []string{"gpt-4o", "o4-mini", "mystery"}, Dimensions: map[string][]string{"app": {"", "batch"}}},
 	}
 	groupings := [][]string{nil, {"model", "status"}, {"dim:team", "dim:app"}, {"key", "dim:app"},
-		{"provider", "operation", "service_tier", "source"}, {"key", "model", "dim:team", "dim:app"}}
-	checked := 0
+		{"provider", "operation", "service_tier", "source"}, {"key", "model", "dim:team", "dim:app"},
+		{"dim:app"}, {"dim:team", "model"}, {"team"}, {"key"}}
+	checked, oneDims := 0, 0
 	for rn, r := range ranges {
 		for fn, f := range filters {
 			for _, gb := range groupings {
@@ -93,8 +108,13 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 						t.Fatalf("%s:\nrollups %+v %+v\nraw     %+v %+v", name, got, gotTotal, want, wantTotal)
 					}
 				}
-				// One bucket per spec, taking turns (the machine is shared).
-				for _, bucket := range []string{[]string{"hour", "day", "week", "month"}[checked%4]} {
+				// One bucket per spec, taking turns (the machine is shared);
+				// every bucket the onedim family answers.
+				buckets := []string{[]string{"hour", "day", "week", "month"}[checked%4]}
+				if _, _, ok := oneDim(&spend.Spec{Bucket: "hour", GroupBy: gb, Filters: f}); ok {
+					buckets, oneDims = []string{"hour", "day", "week"}, oneDims+1
+				}
+				for _, bucket := range buckets {
 					s.Bucket = bucket
 					got, err := a.TimeSeries(ctx, s)
 					testenv.Must(t, err, name)
@@ -115,8 +135,11 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 	plain, err := (Analytics{Conn: conn, Database: db}).TotalSpend(ctx, spend.Spec{Tenant: tenant, From: start.Add(-time.Hour), To: start.Add(41 * 24 * time.Hour),
 		Filters: spend.Filters{Models: []string{"acme-internal-llm"}}})
 	testenv.Must(t, err, "unpriced model")
-	if all.Events != uint64(g.Events+3) || plain.UnpricedEvents == 0 || plain.UnpricedEvents >= plain.Events {
+	if all.Events != uint64(g.Events+5) || plain.UnpricedEvents == 0 || plain.UnpricedEvents >= plain.Events {
 		t.Fatalf("all %+v; the unpriced model %+v (some re-priced, not all)", all, plain)
 	}
-	t.Logf("%d specs × (sums + a series) equal to raw", checked)
+	if oneDims < 20 {
+		t.Fatalf("only %d specs the onedim family answers", oneDims)
+	}
+	t.Logf("%d specs × (sums + a series) equal to raw, %d of them read by the onedim family in series", checked, oneDims)
 }

@@ -150,7 +150,7 @@ func compareWithRaw(t *testing.T, conn driver.Conn, db, tenant string, from, to 
 		var diff, rows uint64
 		err := conn.QueryRow(ctx, `SELECT countIf(r.events != e.events OR r.list != e.list OR r.tok != e.tok), count() FROM
 			(SELECT bucket, sum(events) AS events, sum(list_cost_nano_usd) AS list, sum(input_tokens + output_tokens) AS tok
-			 FROM `+db+`.`+r.Name+` WHERE tenant_id = ? GROUP BY bucket) AS r
+			 FROM `+db+`.`+r.Name+` WHERE tenant_id = ? AND `+r.EveryEvent()+` GROUP BY bucket) AS r
 			FULL OUTER JOIN
 			(SELECT `+bucket+` AS bucket, count() AS events, sum(list_cost_nano_usd) AS list,
 			 sum(input + cached_input + cache_write_5m + cache_write_1h + audio_input + image_input + output + reasoning + audio_output + image_output) AS tok

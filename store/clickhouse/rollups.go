@@ -25,6 +25,13 @@ import (
 //   - totals: every attribute but the key and the dimensions (hourly only:
 //     hourly series over weeks, which dims would answer with a row per
 //     dimension set and model per hour).
+//   - onedim (hourly only; OneDim): one dimension pair at a time. Each event
+//     adds a row per dimension pair it carries and one with no dimension
+//     (dim_name ”), each twice: once with its key and once with its model
+//     (attr_name 'key' or 'model', attr_value). Sorted by dimension name,
+//     attribute and value before the bucket, so a series by one dimension
+//     (× key or × model) reads only that dimension's rows; events without
+//     the dimension are the no-dimension rows minus the dimension's rows.
 //
 // The planner (analytics.go) reads, per grain, the smallest family that has
 // the attributes a query needs. All are fed by materialized views on
@@ -37,6 +44,9 @@ type Rollup struct {
 	Key   bool // carries key_id
 	Attrs bool // carries provider, model, operation, service_tier, source, status_code
 	Dims  bool // carries the dimension set
+	// OneDim: the onedim family (dim_name, attr_name, dim_value,
+	// attr_value), never picked by family size; see oneDim in analytics.go.
+	OneDim bool
 }
 
 // Grain is a rollup's bucket: an hour, a UTC day or a UTC month.
@@ -107,10 +117,18 @@ var Rollups = []*Rollup{
 	{Name: "usage_core_monthly", Grain: Month, Key: true, Attrs: true},
 	{Name: "usage_keydims_monthly", Grain: Month, Key: true, Dims: true},
 	{Name: "usage_attr_monthly", Grain: Month, Key: true, Attrs: true, Dims: true},
+	{Name: OneDimTable, Grain: Hour, OneDim: true},
 }
 
-// firstRollups is how many of Rollups schema version 32 made.
-const firstRollups = 6
+// OneDimTable is the onedim family's one table.
+const OneDimTable = "usage_onedim_hourly"
+
+// firstRollups is how many of Rollups schema version 32 made, and
+// secondRollups how many versions up to 59 had made (issue #26).
+const (
+	firstRollups  = 6
+	secondRollups = 13
+)
 
 // family ranks a rollup's attributes from smallest to widest, for the
 // planner: totals, dims, core, keydims, attr.
@@ -128,9 +146,20 @@ func (r *Rollup) family() int {
 	return 4
 }
 
-// has says whether r keeps every attribute a query needs.
+// has says whether r keeps every attribute a query needs (the onedim
+// family answers only the queries oneDim picks it for).
 func (r *Rollup) has(key, attrs, dims bool) bool {
-	return (r.Key || !key) && (r.Attrs || !attrs) && (r.Dims || !dims)
+	return !r.OneDim && (r.Key || !key) && (r.Attrs || !attrs) && (r.Dims || !dims)
+}
+
+// EveryEvent is a condition on r's rows that keeps each event once (the
+// onedim family holds an event in several rows): what tests compare with
+// raw events.
+func (r *Rollup) EveryEvent() string {
+	if r.OneDim {
+		return "dim_name = '' AND attr_name = 'model'"
+	}
+	return "1"
 }
 
 // RollupNamed returns the rollup called name, or nil.
@@ -150,6 +179,9 @@ var sumColumns = []string{"events", "unpriced_events", "list_cost_nano_usd", "te
 // dimension set sorts by its hash first (fixed width, cheap to compare) and
 // then by its arrays, so two sets never merge even if their hashes collide.
 func (r *Rollup) keyColumns() []string {
+	if r.OneDim {
+		return []string{"dim_name", "attr_name", "dim_value", "attr_value"}
+	}
 	var cols []string
 	if r.Key {
 		cols = append(cols, "key_id")
@@ -181,14 +213,41 @@ func (r *Rollup) createTable() string {
 	}
 	cols = append(cols, "events UInt64", "unpriced_events UInt64", "list_cost_nano_usd Int64", "tenant_cost_nano_usd Int64",
 		"input_tokens Int64", "output_tokens Int64")
+	order := "tenant_id, bucket, " + strings.Join(r.keyColumns(), ", ")
+	if r.OneDim {
+		// The bucket after the dimension and attribute: a query reads one
+		// dimension's rows (and the no-dimension rows) over its range.
+		order = "tenant_id, dim_name, attr_name, dim_value, bucket, attr_value"
+	}
 	return "CREATE TABLE IF NOT EXISTS {db}." + r.Name + " (" + strings.Join(cols, ", ") + ") " +
 		"ENGINE = SummingMergeTree((" + strings.Join(sumColumns, ", ") + ")) PARTITION BY toYYYYMM(bucket) " +
-		"ORDER BY (tenant_id, bucket, " + strings.Join(r.keyColumns(), ", ") + ") SETTINGS index_granularity = " + rollupGranularity
+		"ORDER BY (" + order + ") SETTINGS index_granularity = " + rollupGranularity
+}
+
+// oneDimSelect is selectSQL for the onedim family: every event once per
+// (dimension name, or ” for none) × (key, model). A name repeated in an
+// event's arrays counts once, with its first value (as
+// dim_values[indexOf(dim_names, …)] reads it from raw events), and an
+// empty name not at all (no query can name it); the value is read by
+// index, so arrays of unequal length cannot fail the insert.
+func (r *Rollup) oneDimSelect(where string) string {
+	sql := "SELECT tenant_id, " + r.Grain.bucketSQL() + " AS bucket, " +
+		"arrayJoin(arrayConcat([''], arrayFilter((n, i) -> n != '' AND indexOf(dim_names, n) = i, dim_names, arrayEnumerate(dim_names)))) AS dim_name, " +
+		"arrayJoin(['key', 'model']) AS attr_name, " +
+		"if(dim_name = '', '', dim_values[indexOf(dim_names, dim_name)]) AS dim_value, " +
+		"if(attr_name = 'key', key_id, " + rawModel + ") AS attr_value, " + rawRollupSums + " FROM {db}.usage_events"
+	if where != "" {
+		sql += " WHERE " + where
+	}
+	return sql + " GROUP BY tenant_id, bucket, dim_name, attr_name, dim_value, attr_value"
 }
 
 // selectSQL sums usage_events rows into r's rows; where narrows the events
 // (the fill's day) or is empty (the view: each inserted block).
 func (r *Rollup) selectSQL(where string) string {
+	if r.OneDim {
+		return r.oneDimSelect(where)
+	}
 	bucket := r.Grain.bucketSQL()
 	exprs := map[string]string{"model": rawModel + " AS model", "dims_hash": "cityHash64(dim_names, dim_values) AS dims_hash"}
 	sel := []string{"tenant_id", bucket + " AS bucket"}

@@ -201,6 +201,23 @@ func cases(t *testing.T, db string) map[string]clickhouse.Query {
 			}
 		}
 	}
+	// The onedim family: one dimension, filtered, with or without the
+	// events lacking it, by the model or the key.
+	for rn, r := range ranges {
+		for name, f := range map[string]spend.Filters{
+			"team where model":              {Models: []string{"gpt-4o", "o4-mini"}},
+			"key where team":                {Dimensions: map[string][]string{"team": {"search"}}},
+			"key where key and app or none": {KeyIDs: k[:3], Dimensions: map[string][]string{"app": {"", "web"}}},
+		} {
+			g := map[string][]string{"team where model": {"team"}, "key where team": {"key"}, "key where key and app or none": {"key"}}[name]
+			for _, bucket := range []string{"hour", "day"} {
+				s := r
+				s.Bucket, s.GroupBy, s.Filters = bucket, g, f
+				q, err := clickhouse.TimeSeriesSQL(db, s)
+				add(fmt.Sprintf("onedim series by %s %s, %s", bucket, name, rn), q, err)
+			}
+		}
+	}
 	for _, g := range [][]string{nil, {"key", "model"}, {"reason", "source"}} {
 		s := days
 		s.GroupBy = g
