@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -47,11 +48,16 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	goal := fs.Duration("goal", 100*time.Millisecond, "p95 goal per query")
 	only := fs.String("only", "", "run only the shapes whose name contains this")
 	generateOnly := fs.Bool("generate-only", false, "generate (or check) the events, report their storage, and time nothing")
+	generators := fs.Int("generators", 2, "concurrent INSERTs generating the events, each owning a contiguous share of them: "+
+		"ClickHouse 18.16 runs one INSERT and its views on one thread (a resumed run must pass the number the first one did)")
 	reuse := fs.String("reuse-database", "", "keep the generated events in the Postgres and ClickHouse databases of this name and, "+
 		"when a later run names them again, reuse them: generation is skipped when they hold --events events (resumed when an "+
 		"earlier run stopped between slices)")
 	if err := envflag.Parse(fs, args); err != nil {
 		return err
+	}
+	if *generators < 1 || *generators > *events {
+		return fmt.Errorf("--generators %d: between 1 and --events", *generators)
 	}
 	bt, cleanup, err := openBenchTenant(ctx, *admin, *reuse)
 	if err != nil {
@@ -81,7 +87,7 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	if d := time.Since(t0); d > 10*time.Second {
 		fmt.Printf("migrated %s in %s\n", name, d.Round(time.Second))
 	}
-	ds, err := benchDataset(ctx, conn, name, tenantID, *events, *days)
+	ds, err := benchDataset(ctx, conn, name, tenantID, *events, *days, *generators)
 	if err != nil {
 		return err
 	}
@@ -90,29 +96,23 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	if v, err := conn.ServerVersion(); err == nil {
 		version = v.String()
 	}
-	// Inserted in slices so one INSERT never holds too much in memory on a
-	// small machine, nor runs past the client's read timeout on a loaded one.
-	const slice = 100_000
 	switch {
 	case ds.stored == *events:
 		fmt.Printf("reusing %d events over %d days in %s (ClickHouse %s)\n\n", ds.stored, *days, name, version)
-	case !ds.prefix:
-		return fmt.Errorf("%s holds %d of %d events, and not the first %d: drop the database on both (DROP DATABASE %s) and run again",
-			name, ds.stored, *events, ds.stored, name)
+	case !ds.prefix():
+		return fmt.Errorf("%s holds %d of %d events, not the first ones of each of --generators %d shares: pass the --generators "+
+			"of the run that stored them, or drop the database on both (DROP DATABASE %s) and run again",
+			name, ds.stored, *events, *generators, name)
 	default:
 		if ds.stored > 0 {
 			// A killed INSERT may have stored a block in usage_events and not
 			// yet in every rollup: timings are unaffected, exact sums may not be.
-			fmt.Printf("resuming after the first %d events\n", ds.stored)
+			fmt.Printf("resuming after the %d events stored\n", ds.stored)
 		}
 		t0 = time.Now()
 		g := chstore.Generation{Database: name, Tenant: tenantID, Keys: keyIDs, Start: start, End: end, Events: *events, V7IDs: true}
-		for lo := ds.stored; lo < *events; lo += slice {
-			q := chstore.GenerateSlice(g, lo, min(slice, *events-lo))
-			if err := conn.Exec(ctx, q.SQL, q.Args...); err != nil {
-				return fmt.Errorf("generate events: %w", err)
-			}
-			fmt.Printf("  … %d/%d events (%s)\n", min(lo+slice, *events), *events, time.Since(t0).Round(time.Second))
+		if err := generateShares(ctx, conn, g, ds, t0); err != nil {
+			return err
 		}
 		fmt.Printf("generated %d events over %d days for one tenant in %s (ClickHouse %s)\n", *events-ds.stored, *days,
 			time.Since(t0).Round(time.Second), version)
@@ -294,14 +294,74 @@ func benchKeys(bt *benchTenant, n int) ([]string, error) {
 type benchData struct {
 	start, end time.Time
 	stored     int
-	prefix     bool // the stored events are the first ones: generation can resume
+	// shares are the generators' contiguous ranges of event numbers; each
+	// is generated in order, so a stopped run resumes each after its
+	// stored events.
+	shares []share
+}
+
+type share struct {
+	lo, hi, stored int
+	prefix         bool // the share's stored events are its first ones
+}
+
+// prefix says whether every share holds its first events only, so that
+// generation can resume.
+func (d benchData) prefix() bool {
+	for _, s := range d.shares {
+		if !s.prefix {
+			return false
+		}
+	}
+	return true
+}
+
+// generateShares generates each share's events not yet stored, the shares
+// concurrently and each in order, in slices so one INSERT never holds too
+// much in memory on a small machine, nor runs past the client's read
+// timeout on a loaded one.
+func generateShares(ctx context.Context, conn driver.Conn, g chstore.Generation, d benchData, t0 time.Time) error {
+	const slice = 100_000
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		done  = d.stored
+		first error
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, sh := range d.shares {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := sh.lo + sh.stored; lo < sh.hi; lo += slice {
+				n := min(slice, sh.hi-lo)
+				q := chstore.GenerateSlice(g, lo, n)
+				err := conn.Exec(ctx, q.SQL, q.Args...)
+				mu.Lock()
+				if err != nil {
+					if first == nil {
+						first = fmt.Errorf("generate events: %w", err)
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				done += n
+				fmt.Printf("  … %d/%d events (%s)\n", done, g.Events, time.Since(t0).Round(time.Second))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // benchDataset records in bench_dataset (a table of the bench's own, next
 // to the schema's) which tenant, range and event count a database was
 // generated for, the first time, and reads it back after: a reused
 // database keeps the range it was generated over, whatever today is.
-func benchDataset(ctx context.Context, conn driver.Conn, db, tenant string, events, days int) (benchData, error) {
+func benchDataset(ctx context.Context, conn driver.Conn, db, tenant string, events, days, generators int) (benchData, error) {
 	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".bench_dataset (tenant_id String, start DateTime, end DateTime, events UInt64) "+
 		"ENGINE = MergeTree() ORDER BY tenant_id"); err != nil {
 		return benchData{}, fmt.Errorf("bench_dataset: %w", err)
@@ -334,17 +394,42 @@ func benchDataset(ctx context.Context, conn driver.Conn, db, tenant string, even
 	if d.stored > events {
 		return benchData{}, fmt.Errorf("%s holds %d events, more than --events %d", db, d.stored, events)
 	}
-	// Generation resumes after the events stored when they are the first
-	// ones: event n's number is the last 48 bits of its UUIDv7 id, and n
-	// distinct numbers up to n-1 are 0…n-1.
-	d.prefix = d.stored == 0
-	if d.stored > 0 && d.stored < events {
-		var top uint64
-		if err := conn.QueryRow(ctx, "SELECT max(reinterpretAsUInt64(reverse(unhex(substring(event_id, 25, 12))))) FROM "+db+
-			".usage_events WHERE tenant_id = ?", tenant).Scan(&top); err != nil {
+	// Share i holds event numbers [ceil(i·events/generators), the next
+	// share's start), so floor(n·generators/events) is event n's share.
+	for i := range generators {
+		d.shares = append(d.shares, share{lo: (i*events + generators - 1) / generators, hi: ((i+1)*events + generators - 1) / generators, prefix: true})
+	}
+	if d.stored == 0 || d.stored == events {
+		if d.stored == events {
+			for i := range d.shares {
+				d.shares[i].stored = d.shares[i].hi - d.shares[i].lo
+			}
+		}
+		return d, nil
+	}
+	// Each share resumes after its stored events when they are its first:
+	// event n's number is the last 48 bits of its UUIDv7 id, and k distinct
+	// numbers from lo up to lo+k-1 are lo…lo+k-1.
+	rows, err := conn.Query(ctx, "SELECT toUInt64(intDiv(n * ?, ?)) AS share, count(), max(n) FROM (SELECT "+
+		"reinterpretAsUInt64(reverse(unhex(substring(event_id, 25, 12)))) AS n FROM "+db+".usage_events WHERE tenant_id = ?) GROUP BY share",
+		uint64(generators), uint64(events), tenant)
+	if err != nil {
+		return benchData{}, fmt.Errorf("stored events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, n, top uint64
+		if err := rows.Scan(&i, &n, &top); err != nil {
 			return benchData{}, fmt.Errorf("stored events: %w", err)
 		}
-		d.prefix = top+1 == stored
+		if int(i) >= generators {
+			return benchData{}, fmt.Errorf("%s holds event number %d, beyond --events %d", db, top, events)
+		}
+		sh := &d.shares[i]
+		sh.stored, sh.prefix = int(n), int(top)+1-sh.lo == int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return benchData{}, fmt.Errorf("stored events: %w", err)
 	}
 	return d, nil
 }
