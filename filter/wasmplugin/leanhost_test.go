@@ -91,12 +91,11 @@ type leanHost struct {
 	pending     map[uint32]leanPending                      // by callout id
 	answer      *leanAnswer                                 // the callout being answered
 
-	shared      map[string]*leanShared
-	metricIDs   map[string]uint32
-	metrics     []leanMetric
-	logs        []string
-	scratch     []byte // serialized header maps
-	calloutBody []byte
+	shared    map[string]*leanShared
+	metricIDs map[string]uint32
+	metrics   []leanMetric
+	logs      []string
+	scratch   []byte // serialized header maps
 }
 
 type leanStream struct {
@@ -354,7 +353,7 @@ var leanHostFuncs = map[string]leanFunc{
 	}},
 	"proxy_set_buffer_bytes": {5, func(h *leanHost, s []uint64) uint32 {
 		buf, ok := h.buffer(uint32(s[0]))
-		if !ok || uint32(s[0]) > leanBufResponseBody {
+		if !ok || s[0] > leanBufResponseBody {
 			return leanBadArgument
 		}
 		start, n, data := uint32(s[1]), uint32(s[2]), h.read(s[3], s[4])
