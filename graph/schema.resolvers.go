@@ -632,10 +632,7 @@ func (r *queryResolver) SpendTimeSeries(ctx context.Context, tenantID string, fr
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.SpendPoint, 0, len(pts))
-	for _, p := range pts {
-		out = append(out, &model.SpendPoint{Start: p.Start, Keys: p.Keys, Labels: p.Labels, Totals: totals(p.Sums)})
-	}
+	out := points(pts)
 	if slotFrom(ctx).takePoints(out) {
 		return []*model.SpendPoint{}, nil // WriteLargeAnswers writes out
 	}
