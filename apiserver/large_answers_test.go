@@ -161,3 +161,60 @@ func postRaw(t testing.TB, url, token, query string, vars map[string]any) []byte
 	}
 	return b
 }
+
+// BenchmarkLargeAnswers (package level: in-process server, real Postgres
+// and ClickHouse, the HTTP client included) times the same answers
+// written by gqlgen and by graph.WriteLargeAnswers: an hourly series of
+// ~5.7 K points (48 hours × 120 app × team groups) and a four-group-by
+// breakdown of the top 1,000 groups.
+func BenchmarkLargeAnswers(b *testing.B) {
+	var cfg Config
+	h := buildHarness(b, true, func(_ *harness, c *Config) { cfg = *c })
+	token, tenant := h.owner("bench-large@example.com", "bench-large")
+	plainCfg := cfg
+	plainCfg.gqlgenAnswers = true
+	plain := httptest.NewServer(New(plainCfg, h.cp, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+	b.Cleanup(plain.Close)
+	var keys []string
+	for i := range 3 {
+		d := h.must(token, createKey, map[string]any{"t": tenant, "n": fmt.Sprintf("key %d", i)})
+		keys = append(keys, get(d, "createAPIKey", "key", "id").(string))
+	}
+	start := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	models := []string{"gpt-4o", "claude-sonnet-4-5", "gpt-4o-mini"}
+	var events []spend.PricedEvent
+	for i := range 30_000 {
+		e := event.Event{SchemaVersion: event.SchemaVersion, Type: event.TypeUsage, EventID: fmt.Sprintf("bench-%d", i),
+			Time: start.Add(time.Duration(i) * 48 * time.Hour / 30_000), Source: event.SourceGateway, TenantID: tenant, KeyID: keys[i%3],
+			Provider: "openai", Operation: "chat.completions", ModelRequested: models[i/3%3], StatusCode: 200, Complete: true,
+			Dimensions: map[string]string{"team": []string{"search", "legal"}[i/9%2], "app": fmt.Sprintf("app-%d", i/18%60)},
+			Usage:      usage.Tokens{Input: int64(100 + i%1000), Output: int64(i % 50)}}
+		events = append(events, spend.PricedEvent{Event: e, Cost: pricing.Cost{Priced: true, Model: e.ModelRequested,
+			ListNanoUSD: int64(i%977) * 1_234_567, TenantNanoUSD: int64(i%977) * 1_000_001}})
+	}
+	_, err := h.events.Write(context.Background(), events)
+	testenv.Must(b, err, "write events")
+	const days = `from:"2026-01-10T00:00:00Z",to:"2026-01-12T00:00:00Z"`
+	queries := map[string]string{
+		"hourly series by app × team": `query($t:ID!){spendTimeSeries(tenantId:$t,` + days + `,bucket:HOUR,groupBy:[{field:DIMENSION,dimension:"app"},` +
+			`{field:DIMENSION,dimension:"team"}]){start keys labels totals{requests tenantCost listCost}}}`,
+		"breakdown by key × model × team × app, top 1000": `query($t:ID!){spendBreakdown(tenantId:$t,` + days + `,groupBy:[{field:KEY},{field:MODEL},` +
+			`{field:DIMENSION,dimension:"team"},{field:DIMENSION,dimension:"app"}],top:1000){groups{keys labels totals{requests tenantCost}} other{requests} total{tenantCost}}}`,
+	}
+	vars := map[string]any{"t": tenant}
+	for name, q := range queries {
+		want := postRaw(b, plain.URL, token, q, vars)
+		if got := postRaw(b, h.srv.URL, token, q, vars); !bytes.Equal(got, want) || len(want) < 50_000 {
+			b.Fatalf("%s: answers differ or are small (%d bytes)", name, len(want))
+		}
+		for _, side := range []struct{ name, url string }{{"gqlgen", plain.URL}, {"written", h.srv.URL}} {
+			b.Run(name+"/"+side.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(want)))
+				for b.Loop() {
+					postRaw(b, side.url, token, q, vars)
+				}
+			})
+		}
+	}
+}
