@@ -69,6 +69,7 @@ type fakeStore struct {
 	events uint64 // the tenant's events in any range
 	calls  []string
 	groups []spend.Group
+	points []spend.Point
 }
 
 func (f *fakeStore) TotalSpend(_ context.Context, s spend.Spec) (spend.Sums, error) {
@@ -81,7 +82,9 @@ func (f *fakeStore) Breakdown(_ context.Context, s spend.Spec, limit int) ([]spe
 	return f.groups, spend.Sums{Events: 10, TenantNanoUSD: 100}, nil
 }
 
-func (f *fakeStore) TimeSeries(context.Context, spend.Spec) ([]spend.Point, error) { return nil, nil }
+func (f *fakeStore) TimeSeries(context.Context, spend.Spec) ([]spend.Point, error) {
+	return f.points, nil
+}
 
 func (f *fakeStore) SumsSource(s spend.Spec) (string, []string) {
 	return "rollup", []string{"rollup_of_" + strings.Join(s.GroupBy, "_")}
@@ -208,5 +211,44 @@ func TestBreakdownLabelsOtherAndSource(t *testing.T) {
 	}
 	if fmt.Sprint(sources.List()) != "[{byKey rollup [rollup_of_key]}]" || fmt.Sprint(st.calls) != "[breakdown top 1]" {
 		t.Fatalf("sources %v, calls %v", sources.List(), st.calls)
+	}
+}
+
+// A series labels each group once, however many buckets repeat it: key
+// ids named, other values as they are, one Labels slice per group.
+func TestSeriesLabelsEachGroupOnce(t *testing.T) {
+	t.Parallel()
+	tuples := [][]string{{"k1", "m1"}, {"k2", "m1"}, {"k1", "m2"}}
+	var pts []spend.Point
+	for b := range 3 {
+		for i, keys := range tuples {
+			pts = append(pts, spend.Point{Bucket: day0.Add(time.Duration(b) * time.Hour), Keys: append([]string(nil), keys...),
+				Sums: spend.Sums{Events: uint64(10*b + i)}})
+		}
+	}
+	s := service(&fakeStore{points: pts})
+	out, err := s.TimeSeries(context.Background(), Query{TenantID: "t1", From: day0, To: day0.Add(3 * time.Hour), Bucket: "hour",
+		GroupBy: []string{"key", "model"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"name of k1", "m1"}, {"name of k2", "m1"}, {"name of k1", "m2"}}
+	for i, p := range out {
+		if fmt.Sprint(p.Labels) != fmt.Sprint(want[i%3]) || fmt.Sprint(p.Keys) != fmt.Sprint(tuples[i%3]) || p.Events != uint64(10*(i/3)+i%3) ||
+			!p.Start.Equal(day0.Add(time.Duration(i/3)*time.Hour)) {
+			t.Fatalf("point %d: %+v", i, p)
+		}
+		if &p.Labels[0] != &out[i%3].Labels[0] {
+			t.Fatalf("point %d has labels of its own, not its group's", i)
+		}
+	}
+
+	out, err = s.TimeSeries(context.Background(), Query{TenantID: "t1", From: day0, To: day0.Add(3 * time.Hour), Bucket: "hour",
+		GroupBy: []string{"dim:team", "model"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(out[1].Labels) != "[k2 m1]" || &out[1].Labels[0] != &out[1].Keys[0] {
+		t.Fatalf("without ids to name, labels are the keys: %+v", out[1])
 	}
 }

@@ -87,6 +87,10 @@ type Config struct {
 	Anomalies       *anomalysvc.Service
 	AnomalyFeed     graph.AnomalyFeed
 	Recommendations *recommendsvc.Service
+
+	// gqlgenAnswers writes every answer through gqlgen's executor, without
+	// graph.WriteLargeAnswers: tests compare the two byte for byte.
+	gqlgenAnswers bool
 }
 
 // Server is the API's HTTP handler.
@@ -110,6 +114,11 @@ func New(cfg Config, cp *controlplane.Service, log *slog.Logger) *Server {
 		AnomalyService: cfg.Anomalies, AnomalyFeed: cfg.AnomalyFeed, RecommendService: cfg.Recommendations, Billing: cfg.Billing, Reconcile: cfg.Reconcile, ReportService: cfg.Reports, Log: log}, log, cfg.MaxComplexity, cfg.Limits)
 	for _, ext := range cfg.Extensions {
 		s.graphql.Use(ext)
+	}
+	if !cfg.gqlgenAnswers {
+		// Innermost, so the limits, the field names of spendSources and
+		// the extensions above see these fields as any other.
+		s.graphql.AroundRootFields(graph.WriteLargeAnswers)
 	}
 	// The body is bounded before authentication reads anything else, and
 	// a query's work ends with its request.

@@ -85,15 +85,38 @@ func spendQuery(tenantID string, from, to time.Time, gb []*model.SpendGroupBy, f
 }
 
 func totals(s spend.Sums) *model.SpendTotals {
-	return &model.SpendTotals{Requests: int64(s.Events), UnpricedRequests: int64(s.UnpricedEvents),
+	t := totalsValue(s)
+	return &t
+}
+
+func totalsValue(s spend.Sums) model.SpendTotals {
+	return model.SpendTotals{Requests: int64(s.Events), UnpricedRequests: int64(s.UnpricedEvents),
 		ListCost: scalar.Money(s.ListNanoUSD), TenantCost: scalar.Money(s.TenantNanoUSD),
 		InputTokens: s.InputTokens, OutputTokens: s.OutputTokens}
 }
 
+// points converts a series, its values allocated once per answer rather
+// than twice per point.
+func points(pts []analytics.Point) []*model.SpendPoint {
+	out := make([]*model.SpendPoint, len(pts))
+	values := make([]model.SpendPoint, len(pts))
+	sums := make([]model.SpendTotals, len(pts))
+	for i, p := range pts {
+		sums[i] = totalsValue(p.Sums)
+		values[i] = model.SpendPoint{Start: p.Start, Keys: p.Keys, Labels: p.Labels, Totals: &sums[i]}
+		out[i] = &values[i]
+	}
+	return out
+}
+
 func breakdown(b analytics.Breakdown) *model.SpendBreakdown {
-	out := &model.SpendBreakdown{GroupBy: b.GroupBy, Groups: make([]*model.SpendGroup, 0, len(b.Groups)), Total: totals(b.Total)}
-	for _, g := range b.Groups {
-		out.Groups = append(out.Groups, &model.SpendGroup{Keys: g.Keys, Labels: g.Labels, Totals: totals(g.Sums)})
+	out := &model.SpendBreakdown{GroupBy: b.GroupBy, Groups: make([]*model.SpendGroup, len(b.Groups)), Total: totals(b.Total)}
+	values := make([]model.SpendGroup, len(b.Groups))
+	sums := make([]model.SpendTotals, len(b.Groups))
+	for i, g := range b.Groups {
+		sums[i] = totalsValue(g.Sums)
+		values[i] = model.SpendGroup{Keys: g.Keys, Labels: g.Labels, Totals: &sums[i]}
+		out.Groups[i] = &values[i]
 	}
 	if b.OtherGroups {
 		out.Other = totals(b.Other)

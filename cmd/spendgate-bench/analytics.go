@@ -53,6 +53,8 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	reuse := fs.String("reuse-database", "", "keep the generated events in the Postgres and ClickHouse databases of this name and, "+
 		"when a later run names them again, reuse them: generation is skipped when they hold --events events (resumed when an "+
 		"earlier run stopped between slices)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed GraphQL queries (the API answering them in this process, "+
+		"and the client) to this file; generation is not in it")
 	if err := envflag.Parse(fs, args); err != nil {
 		return err
 	}
@@ -149,6 +151,11 @@ func benchAnalytics(ctx context.Context, args []string) error {
 	// per request (from system.query_log, the requests tagged by query id)
 	// next to the request's time over HTTP; the rest is Go, Postgres
 	// (labels) and encoding.
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile() // on an error; stopping twice is harmless
 	fmt.Printf("%-62s %8s %8s  %-10s %-17s %-8s %8s %8s %10s\n", "query (GraphQL over HTTP)", "p50", "p95", "source", "table", "p95 ≤ "+goal.String(),
 		"ch p50", "ch cpu", "rows read")
 	missed := 0
@@ -180,6 +187,7 @@ func benchAnalytics(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("%-62s %8s %8s  %-10s %-17s %-8s %s\n", c.name, p50.Round(time.Millisecond/10), p95.Round(time.Millisecond/10), src, table, verdict, server)
 	}
+	stopProfile()
 	fmt.Printf("%d shapes missed the goal\n\n", missed)
 
 	// Baseline: the same sums from raw events only, store level (no HTTP).
