@@ -575,6 +575,17 @@ func TestPoisonEventsGoToTheDLQWithReasons(t *testing.T) {
 // stores it — once, even though the killed attempts had stored it already.
 func TestMaxDeliveriesRecordedInTheDLQAndReplayed(t *testing.T) {
 	t.Parallel()
+	// One event (a one-event message) and three (a batch message: the
+	// dead letter is the message, replayed whole).
+	for _, n := range []int{1, 3} {
+		t.Run(strconv.Itoa(n)+" events", func(t *testing.T) {
+			t.Parallel()
+			testMaxDeliveries(t, n)
+		})
+	}
+}
+
+func testMaxDeliveries(t *testing.T, n int) {
 	p := newPipeline(t, pipelineOpts{migrate: true, budgets: true, consumer: func(c *ConsumerConfig) {
 		c.MaxDeliver = 2
 		c.AckWait = 200 * time.Millisecond
@@ -582,7 +593,7 @@ func TestMaxDeliveriesRecordedInTheDLQAndReplayed(t *testing.T) {
 	}})
 	var crash, replayed atomic.Bool
 	crash.Store(true)
-	e := usageEvents(1, 700)
+	e := usageEvents(n, 700)
 	p.start(func(c *Consumer) {
 		c.beforeAck = func(b *batch) error {
 			if crash.Load() {
@@ -605,13 +616,16 @@ func TestMaxDeliveriesRecordedInTheDLQAndReplayed(t *testing.T) {
 		l.StreamSequence == 0 || !strings.Contains(string(l.Payload), e[0].EventID) {
 		t.Fatalf("dead letter %+v", l)
 	}
+	if batch := strings.Contains(l.Reason, "a batch message of 3 events"); batch != (n == 3) {
+		t.Fatalf("dead letter of %d events: reason %q", n, l.Reason)
+	}
 	crash.Store(false)
 	testenv.Must(t, NewDLQ(p.js, p.cfg).Replay(context.Background(), tenant, l.Sequence), "replay")
 	testenv.WaitFor(t, 20*time.Second, "the replayed event processed up to its ack", replayed.Load)
 	if dl := p.deadLetters(tenant); len(dl) != 0 {
 		t.Fatalf("the replayed dead letter is still listed: %+v", dl)
 	}
-	p.assertExactly(1)
+	p.assertExactly(n)
 }
 
 func TestTenantOverridesCachedRefreshedAndAwaited(t *testing.T) {
