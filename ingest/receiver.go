@@ -140,12 +140,16 @@ type outMsg struct {
 // in order of first appearance. The grouping depends only on the events
 // and their order, so a retried call publishes the same messages (ids).
 func (r *Receiver) messages(events []event.Event, payloads [][]byte, valid []int) []outMsg {
-	groups := map[string][]int{}
-	var order []string
+	type subject struct {
+		partition int
+		tenant    string
+	}
+	groups := map[subject][]int{}
+	var order []subject
 	total := 0
 	for _, i := range valid {
 		e := &events[i]
-		s := r.subjects[r.cfg.PartitionOf(e.EventID)] + e.TenantID
+		s := subject{r.cfg.PartitionOf(e.EventID), e.TenantID}
 		if _, seen := groups[s]; !seen {
 			order = append(order, s)
 		}
@@ -158,8 +162,9 @@ func (r *Receiver) messages(events []event.Event, payloads [][]byte, valid []int
 	msgs := make([]outMsg, 0, len(order))
 	var raws [][]byte
 	var ids []string
-	for _, s := range order {
-		group := groups[s]
+	for _, key := range order {
+		group := groups[key]
+		s := r.subjects[key.partition] + key.tenant
 		for len(group) > 0 {
 			raws, ids = raws[:0], ids[:0]
 			size := 0
