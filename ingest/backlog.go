@@ -12,9 +12,10 @@ import (
 // Backlog is what waits in JetStream for the partitions one consumer
 // process owns: how far ingest lags behind the data plane.
 type Backlog struct {
-	// Pending is events not yet delivered to the consumer.
+	// Pending is messages (each of one event or a batch of them:
+	// message.go) not yet delivered to the consumer.
 	Pending uint64
-	// AckPending is events delivered and not yet acknowledged (being
+	// AckPending is messages delivered and not yet acknowledged (being
 	// priced, written or applied, or held while a store is down).
 	AckPending uint64
 	// Oldest is when the oldest event not yet acknowledged was stored in

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -43,6 +44,9 @@ const (
 	HeaderOriginalSubject = "Spendgate-Original-Subject"
 	HeaderOriginalSeq     = "Spendgate-Original-Sequence"
 	HeaderDeliveries      = "Spendgate-Deliveries"
+	// HeaderOriginalIndex is the event's place in its batch message
+	// (message.go); absent for a one-event message.
+	HeaderOriginalIndex = "Spendgate-Original-Index"
 )
 
 // Consumer moves events from JetStream into ClickHouse, priced, and then
@@ -71,6 +75,7 @@ type Consumer struct {
 	observer ConsumerObserver
 
 	nextPartition int // fill's round-robin position (fetch stage only)
+	eventsPerMsg  int // the largest message (in events) of the last batch (fetch stage only)
 
 	unknownMu sync.Mutex
 	unknown   map[string]bool // provider/model already reported unpriced
@@ -115,7 +120,7 @@ func NewConsumer(cfg Config, ccfg ConsumerConfig, js jetstream.JetStream, writer
 		overrides = NewCachedOverrides(overrides, ccfg.OverridesTTL)
 	}
 	return &Consumer{cfg: cfg, ccfg: ccfg, js: js, writer: writer, catalogue: cat, overrides: overrides, log: log,
-		unknown: map[string]bool{}, batches: newFreeList[batch](4)}
+		unknown: map[string]bool{}, batches: newFreeList[batch](4), eventsPerMsg: maxMessageEvents}
 }
 
 // SpendSinks applies a batch to several sinks in order, stopping at the
@@ -151,8 +156,29 @@ func (c *Consumer) SetObserver(o ConsumerObserver) { c.observer = o }
 // batch is one fetch moving through the pipeline.
 type batch struct {
 	fetched []jetstream.Msg // every message of the fetch (kept alive until done)
-	good    []jetstream.Msg // messages whose events are in events, acked at the end
+	parts   []msgEvents     // fetched[i]'s events
+	raws    [][]byte        // the events of every message, slices of their payloads
+	good    []jetstream.Msg // messages with events in events, acked at the end
 	events  []PricedEvent
+}
+
+// msgEvents are a fetched message's events: raws[from:to], validJSON as
+// messageEvents says, or err when the message cannot be taken apart.
+type msgEvents struct {
+	from, to  int
+	validJSON bool
+	err       error
+}
+
+// add appends a fetched message and its events, and returns how many
+// events it holds (1 when it cannot be taken apart).
+func (b *batch) add(m jetstream.Msg) int {
+	raws, validJSON, err := messageEvents(m.Data())
+	from := len(b.raws)
+	b.raws = append(b.raws, raws...)
+	b.fetched = append(b.fetched, m)
+	b.parts = append(b.parts, msgEvents{from: from, to: len(b.raws), validJSON: validJSON, err: err})
+	return max(len(raws), 1)
 }
 
 // newBatch is an empty batch, reusing the slices of an acked one.
@@ -167,9 +193,11 @@ func (c *Consumer) newBatch() *batch {
 // newBatch; its slices are emptied so that they keep no event alive.
 func (c *Consumer) recycle(b *batch) {
 	clear(b.fetched)
+	clear(b.parts)
+	clear(b.raws)
 	clear(b.good)
 	clear(b.events)
-	b.fetched, b.good, b.events = b.fetched[:0], b.good[:0], b.events[:0]
+	b.fetched, b.parts, b.raws, b.good, b.events = b.fetched[:0], b.parts[:0], b.raws[:0], b.good[:0], b.events[:0]
 	c.batches.put(b)
 }
 
@@ -237,7 +265,12 @@ func (c *Consumer) fetchStage(ctx context.Context, cons []jetstream.Consumer, ou
 
 // Filling a batch: the owned partitions are asked in turn with no-wait
 // pull requests, polling every fillPoll while they have nothing, until the
-// batch is full or MaxWait has passed since its first event. No request
+// batch holds BatchSize events or MaxWait has passed since its first event.
+// A message holds one event or up to maxMessageEvents (message.go): a
+// request asks for as many messages as the remaining events would fill at
+// the largest message of the previous batch, so a batch overshoots
+// BatchSize only when messages grew since then (by at most a request's
+// messages; the writer still gets at most BatchSize events per Write). No request
 // waits on the server: nats-server ends a waiting pull request that is not
 // full only at its next sweep after the expiry, which under load held
 // events up to 1.5 s beyond MaxWait, and a request waiting on one
@@ -247,7 +280,7 @@ func (c *Consumer) fetchStage(ctx context.Context, cons []jetstream.Consumer, ou
 const (
 	fillPoll     = 20 * time.Millisecond  // pause between no-wait requests once the partitions are drained
 	fillIdlePoll = 100 * time.Millisecond // longest pause while no event came at all (the first one waits at most this)
-	fillMaxChunk = 1_000                  // events one no-wait request asks for
+	fillMaxChunk = 1_000                  // messages one no-wait request asks for at most
 )
 
 // fill collects one batch from the partitions' consumers; on error it
@@ -255,6 +288,12 @@ const (
 // delivered to this consumer). An empty batch without error means ctx ended.
 func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch, error) {
 	b := c.newBatch()
+	largest := 0 // events of the largest message fetched so far
+	defer func() {
+		if largest > 0 {
+			c.eventsPerMsg = largest // the next batch's first request sizes itself on it
+		}
+	}()
 	var deadline time.Time
 	var idle time.Duration
 	for ctx.Err() == nil {
@@ -262,10 +301,15 @@ func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch,
 		// Start each round at the next partition, so a backlog in one does
 		// not keep the others waiting.
 		for range cons {
-			want := min(c.ccfg.BatchSize-len(b.fetched), fillMaxChunk)
-			if want == 0 {
+			left := c.ccfg.BatchSize - len(b.raws)
+			if left <= 0 {
 				break
 			}
+			perMsg := c.eventsPerMsg
+			if largest > 0 {
+				perMsg = largest
+			}
+			want := min((left+perMsg-1)/perMsg, fillMaxChunk)
 			c.nextPartition = (c.nextPartition + 1) % len(cons)
 			more, err := cons[c.nextPartition].FetchNoWait(want)
 			if err != nil {
@@ -273,14 +317,14 @@ func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch,
 			}
 			got := 0
 			for m := range more.Messages() {
-				b.fetched = append(b.fetched, m)
+				largest = max(largest, b.add(m))
 				got++
 			}
 			if got == want {
 				drained = false
 			}
 		}
-		if len(b.fetched) >= c.ccfg.BatchSize {
+		if len(b.raws) >= c.ccfg.BatchSize {
 			break
 		}
 		if len(b.fetched) > 0 && deadline.IsZero() {
@@ -311,14 +355,20 @@ func (c *Consumer) storeStage(work context.Context, in <-chan *batch, out chan<-
 	defer close(out)
 	for b := range in {
 		if work.Err() == nil {
-			err := c.retry(work, "writing to ClickHouse", len(b.events), func(ctx context.Context) error {
-				start := time.Now()
-				_, err := c.writer.Write(ctx, b.events)
-				if c.observer != nil && (err == nil || ctx.Err() == nil) {
-					c.observer.BatchWritten(len(b.events), time.Since(start), err)
+			var err error
+			for chunk := range slices.Chunk(b.events, max(c.ccfg.BatchSize, 1)) {
+				err = c.retry(work, "writing to ClickHouse", len(chunk), func(ctx context.Context) error {
+					start := time.Now()
+					_, err := c.writer.Write(ctx, chunk)
+					if c.observer != nil && (err == nil || ctx.Err() == nil) {
+						c.observer.BatchWritten(len(chunk), time.Since(start), err)
+					}
+					return err
+				})
+				if err != nil {
+					break
 				}
-				return err
-			})
+			}
 			if err == nil {
 				out <- b
 				continue
@@ -411,39 +461,85 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// price decodes, validates and prices every fetched message. Poison goes to
-// the DLQ. It fails only when ctx ends while the overrides or the DLQ are
-// unreachable.
+// price decodes, validates and prices the events of every fetched message.
+// A poison event goes to the DLQ alone, an event on another partition's
+// subject to its partition (move); the message is acked once its other
+// events are stored (settleStage), at once when it has none. It fails only
+// when ctx ends while the overrides or the DLQ are unreachable.
 func (c *Consumer) price(ctx context.Context, b *batch) error {
 	b.good = slices.Grow(b.good[:0], len(b.fetched))
-	b.events = slices.Grow(b.events[:0], len(b.fetched))
+	b.events = slices.Grow(b.events[:0], len(b.raws))
+	priced := 0
 	for i, m := range b.fetched {
-		yieldEvery(i)
-		// Priced in place: an event is hundreds of bytes, not copied twice.
-		b.events = append(b.events, PricedEvent{})
-		pe := &b.events[len(b.events)-1]
-		reason := c.priceOne(ctx, m.Subject(), m.Data(), pe)
-		if reason == "" {
+		part := b.parts[i]
+		if part.err != nil {
+			if err := c.deadLetter(ctx, m, -1, m.Data(), "undecodable batch message: "+part.err.Error()); err != nil {
+				return err
+			}
+			c.settleEarly(m, true)
+			continue
+		}
+		inBatch := isBatchMessage(m.Data())
+		stored, dead := 0, 0
+		var moves map[string][][]byte // subject → events found on this message's subject
+		for j := part.from; j < part.to; j++ {
+			yieldEvery(priced)
+			priced++
+			// Priced in place: an event is hundreds of bytes, not copied twice.
+			b.events = append(b.events, PricedEvent{})
+			pe := &b.events[len(b.events)-1]
+			reason := c.priceOne(ctx, m.Subject(), b.raws[j], part.validJSON, pe)
+			if reason == "" {
+				stored++
+				continue
+			}
+			ev := pe.Event
+			*pe = PricedEvent{}
+			b.events = b.events[:len(b.events)-1]
+			switch reason {
+			case errRetry:
+				return ctx.Err()
+			case errMisplaced:
+				if moves == nil {
+					moves = map[string][][]byte{}
+				}
+				to := c.cfg.subject(ev.EventID, ev.TenantID)
+				moves[to] = append(moves[to], b.raws[j])
+			default:
+				index := j - part.from
+				if !inBatch {
+					index = -1
+				}
+				if err := c.deadLetter(ctx, m, index, b.raws[j], reason); err != nil {
+					return err
+				}
+				dead++
+			}
+		}
+		if err := c.move(ctx, m, moves); err != nil {
+			return err
+		}
+		if stored > 0 {
 			b.good = append(b.good, m)
 			continue
 		}
-		ev := pe.Event
-		*pe = PricedEvent{}
-		b.events = b.events[:len(b.events)-1]
-		switch reason {
-		case errRetry:
-			return ctx.Err()
-		case errMisplaced:
-			if err := c.move(ctx, m, &ev); err != nil {
-				return err
-			}
-		default:
-			if err := c.deadLetter(ctx, m, reason); err != nil {
-				return err
-			}
-		}
+		c.settleEarly(m, dead > 0 && len(moves) == 0)
 	}
 	return nil
+}
+
+// settleEarly acks a message none of whose events is left to store (all
+// dead-lettered or moved), or terminates it when all were dead-lettered.
+func (c *Consumer) settleEarly(m jetstream.Msg, poison bool) {
+	if poison {
+		if err := m.Term(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			c.log.Warn("ingest: terminating a dead-lettered message failed; a redelivery is deduplicated in the DLQ", "err", err)
+		}
+		return
+	}
+	if err := m.Ack(); err != nil {
+		c.log.Warn("ingest: ack of a moved message failed; it is moved again and deduplicated", "err", err)
+	}
 }
 
 // A batch is priced and acked in slices of backgroundSlice events with a
@@ -475,13 +571,13 @@ const (
 // priceOne prices the event in data into pe, or returns the reason it is
 // poison. A panic while pricing (a bug tripped by one event) dead-letters
 // that event instead of killing the process in a redelivery loop.
-func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte, pe *PricedEvent) (reason string) {
+func (c *Consumer) priceOne(ctx context.Context, subject string, data []byte, validJSON bool, pe *PricedEvent) (reason string) {
 	defer func() {
 		if p := recover(); p != nil {
 			reason = fmt.Sprintf("pricing panicked: %v", p)
 		}
 	}()
-	if err := decodeEventInto(data, false, false, &pe.Event); err != nil {
+	if err := decodeEventInto(data, false, validJSON, &pe.Event); err != nil {
 		return "undecodable event: " + err.Error()
 	}
 	e := &pe.Event
@@ -566,58 +662,72 @@ func CostRequest(e *event.Event) pricing.Request {
 		SearchContextSize: h.SearchContextSize}
 }
 
-// deadLetter copies m to the DLQ with the reason, then terminates it. The
-// copy is deduplicated by the original sequence, so a redelivery after a
-// lost Term does not list the event twice. It retries until ctx ends.
-func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason string) error {
+// deadLetter copies an event of m (data; index is its place in a batch
+// message, -1 for a one-event message or a whole undecodable one) to the
+// DLQ with the reason. The copy is deduplicated by the original sequence
+// (and index), so a redelivery after a lost ack or Term does not list the
+// event twice. It retries until ctx ends; the caller settles m.
+func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, index int, data []byte, reason string) error {
 	meta, err := m.Metadata()
 	if err != nil {
 		return fmt.Errorf("ingest: dead letter without metadata: %w", err)
 	}
-	msg := &nats.Msg{Subject: c.cfg.dlqSubject(c.cfg.tenantOfSubject(m.Subject())), Data: m.Data(), Header: nats.Header{}}
+	seq := strconv.FormatUint(meta.Sequence.Stream, 10)
+	msg := &nats.Msg{Subject: c.cfg.dlqSubject(c.cfg.tenantOfSubject(m.Subject())), Data: data, Header: nats.Header{}}
 	msg.Header.Set(HeaderDLQReason, reason)
 	msg.Header.Set(HeaderOriginalSubject, m.Subject())
-	msg.Header.Set(HeaderOriginalSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
+	msg.Header.Set(HeaderOriginalSeq, seq)
 	msg.Header.Set(HeaderDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
-	msg.Header.Set(nats.MsgIdHdr, "dlq-"+strconv.FormatUint(meta.Sequence.Stream, 10))
+	id := "dlq-" + seq
+	if index >= 0 {
+		msg.Header.Set(HeaderOriginalIndex, strconv.Itoa(index))
+		id += "-" + strconv.Itoa(index)
+	}
+	msg.Header.Set(nats.MsgIdHdr, id)
 	if err := c.retry(ctx, "dead-lettering", 1, func(ctx context.Context) error {
 		_, err := c.js.PublishMsg(ctx, msg)
 		return err
 	}); err != nil {
 		return err
 	}
-	c.log.Warn("ingest: event dead-lettered", "subject", m.Subject(), "sequence", meta.Sequence.Stream, "reason", reason)
+	c.log.Warn("ingest: event dead-lettered", "subject", m.Subject(), "sequence", meta.Sequence.Stream, "index", index, "reason", reason)
 	if c.observer != nil {
 		c.observer.DeadLettered()
-	}
-	if err := m.Term(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		c.log.Warn("ingest: terminating a dead-lettered event failed; a redelivery is deduplicated in the DLQ", "err", err)
 	}
 	return nil
 }
 
-// move republishes an event found on another partition's subject than its
-// id's (published with another partition count) to its own partition, then
-// acks it here. Only the owner of an id's partition ever writes it, so
-// copies of one id never meet in two consumers' concurrent Writes. The
-// copy's message id is derived from the stream sequence, so a move repeated
-// after a lost ack is dropped by JetStream's dedup (and, past its window,
-// skipped as stored by the owner, whose Writes are sequential).
-func (c *Consumer) move(ctx context.Context, m jetstream.Msg, e *event.Event) error {
+// move republishes the events of m found on another partition's subject
+// than their ids' (published with another partition count) to their own
+// partitions, one message per subject; m is acked once its other events are
+// stored. Only the owner of an id's partition ever writes it, so copies of
+// one id never meet in two consumers' concurrent Writes. A copy's message
+// id is derived from m's stream sequence (and the subject), so a move
+// repeated after a lost ack is dropped by JetStream's dedup (and, past its
+// window, skipped as stored by the owner, whose Writes are sequential).
+func (c *Consumer) move(ctx context.Context, m jetstream.Msg, moves map[string][][]byte) error {
+	if len(moves) == 0 {
+		return nil
+	}
 	meta, err := m.Metadata()
 	if err != nil {
-		return fmt.Errorf("ingest: moving an event without metadata: %w", err)
+		return fmt.Errorf("ingest: moving events without metadata: %w", err)
 	}
-	msg := &nats.Msg{Subject: c.cfg.subject(e.EventID, e.TenantID), Data: m.Data(), Header: nats.Header{}}
-	msg.Header.Set(nats.MsgIdHdr, "move-"+strconv.FormatUint(meta.Sequence.Stream, 10))
-	if err := c.retry(ctx, "moving an event to its partition", 1, func(ctx context.Context) error {
-		_, err := c.js.PublishMsg(ctx, msg)
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := m.Ack(); err != nil {
-		c.log.Warn("ingest: ack of a moved event failed; it is moved again and deduplicated", "err", err)
+	id := "move-" + strconv.FormatUint(meta.Sequence.Stream, 10)
+	for _, subject := range slices.Sorted(maps.Keys(moves)) {
+		raws := moves[subject]
+		msg := &nats.Msg{Subject: subject, Data: raws[0], Header: nats.Header{}}
+		msg.Header.Set(nats.MsgIdHdr, id)
+		if isBatchMessage(m.Data()) {
+			msg.Data = appendBatchMessage(nil, raws)
+			msg.Header.Set(nats.MsgIdHdr, id+"-"+subject)
+		}
+		if err := c.retry(ctx, "moving events to their partition", len(raws), func(ctx context.Context) error {
+			_, err := c.js.PublishMsg(ctx, msg)
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -440,15 +440,17 @@ func TestClickHouseDownEventsWaitInJetStreamAndDrain(t *testing.T) {
 	p.waitDrained()
 
 	proxy.down()
+	before := streamMsgs(t, p.js, p.cfg)
 	p.publish(usageEvents(40, 2000))
+	msgs := int(streamMsgs(t, p.js, p.cfg) - before) // the 40 events' messages
 	outage := time.Now()
 	testenv.WaitFor(t, 30*time.Second, "writes to fail for 3× AckWait", func() bool {
 		return first.fails.Load() >= 5 && time.Since(outage) > 3*p.ccfg.AckWait
 	})
 	info := p.consumerInfo()
-	if info.NumRedelivered != 0 || info.NumAckPending+int(info.NumPending) != 40 || info.NumAckPending == 0 {
-		t.Fatalf("during the outage: %d redelivered, %d held, %d not delivered; want 0 redelivered and all 40 waiting",
-			info.NumRedelivered, info.NumAckPending, info.NumPending)
+	if info.NumRedelivered != 0 || info.NumAckPending+int(info.NumPending) != msgs || info.NumAckPending == 0 {
+		t.Fatalf("during the outage: %d redelivered, %d held, %d not delivered; want 0 redelivered and all %d messages waiting",
+			info.NumRedelivered, info.NumAckPending, info.NumPending, msgs)
 	}
 	if rows := p.rawRows(); rows != 5 {
 		t.Fatalf("%d rows stored through a closed port", rows)
@@ -491,8 +493,8 @@ func TestSchemaMissingEventsWaitThenDrain(t *testing.T) {
 	p.publish(usageEvents(7, 200))
 	testenv.WaitFor(t, 20*time.Second, "failed writes", func() bool { return r.fails.Load() >= 3 })
 	r.stop()
-	if info := p.consumerInfo(); info.NumPending+uint64(info.NumAckPending) != 7 {
-		t.Fatalf("after stopping: %d pending, %d held; want all 7 waiting", info.NumPending, info.NumAckPending)
+	if info, msgs := p.consumerInfo(), streamMsgs(t, p.js, p.cfg); msgs == 0 || info.NumPending+uint64(info.NumAckPending) != msgs {
+		t.Fatalf("after stopping: %d pending, %d held; want all %d messages of the 7 events waiting", info.NumPending, info.NumAckPending, msgs)
 	}
 	testenv.Must(t, clickhouse.Migrate(context.Background(), p.conn, p.db), "migrate")
 	p.start(nil)
@@ -573,6 +575,17 @@ func TestPoisonEventsGoToTheDLQWithReasons(t *testing.T) {
 // stores it — once, even though the killed attempts had stored it already.
 func TestMaxDeliveriesRecordedInTheDLQAndReplayed(t *testing.T) {
 	t.Parallel()
+	// One event (a one-event message) and three (a batch message: the
+	// dead letter is the message, replayed whole).
+	for _, n := range []int{1, 3} {
+		t.Run(strconv.Itoa(n)+" events", func(t *testing.T) {
+			t.Parallel()
+			testMaxDeliveries(t, n)
+		})
+	}
+}
+
+func testMaxDeliveries(t *testing.T, n int) {
 	p := newPipeline(t, pipelineOpts{migrate: true, budgets: true, consumer: func(c *ConsumerConfig) {
 		c.MaxDeliver = 2
 		c.AckWait = 200 * time.Millisecond
@@ -580,7 +593,7 @@ func TestMaxDeliveriesRecordedInTheDLQAndReplayed(t *testing.T) {
 	}})
 	var crash, replayed atomic.Bool
 	crash.Store(true)
-	e := usageEvents(1, 700)
+	e := usageEvents(n, 700)
 	p.start(func(c *Consumer) {
 		c.beforeAck = func(b *batch) error {
 			if crash.Load() {
@@ -603,13 +616,16 @@ func TestMaxDeliveriesRecordedInTheDLQAndReplayed(t *testing.T) {
 		l.StreamSequence == 0 || !strings.Contains(string(l.Payload), e[0].EventID) {
 		t.Fatalf("dead letter %+v", l)
 	}
+	if batch := strings.Contains(l.Reason, "a batch message of 3 events"); batch != (n == 3) {
+		t.Fatalf("dead letter of %d events: reason %q", n, l.Reason)
+	}
 	crash.Store(false)
 	testenv.Must(t, NewDLQ(p.js, p.cfg).Replay(context.Background(), tenant, l.Sequence), "replay")
 	testenv.WaitFor(t, 20*time.Second, "the replayed event processed up to its ack", replayed.Load)
 	if dl := p.deadLetters(tenant); len(dl) != 0 {
 		t.Fatalf("the replayed dead letter is still listed: %+v", dl)
 	}
-	p.assertExactly(1)
+	p.assertExactly(n)
 }
 
 func TestTenantOverridesCachedRefreshedAndAwaited(t *testing.T) {

@@ -154,7 +154,7 @@ func BenchmarkPriceOne(b *testing.B) {
 	var pe PricedEvent
 	b.ReportAllocs()
 	for b.Loop() {
-		if reason := c.priceOne(ctx, subject, data, &pe); reason != "" {
+		if reason := c.priceOne(ctx, subject, data, false, &pe); reason != "" {
 			b.Fatal(reason)
 		}
 	}

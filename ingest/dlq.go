@@ -203,6 +203,15 @@ func (d *DLQ) fromAdvisory(ctx context.Context, seq uint64, at time.Time, data [
 		l.TenantID = d.cfg.tenantOfSubject(m.Subject)
 		l.Payload = m.Data
 		l.EventID = eventIDOf(m.Data)
+		if isBatchMessage(m.Data) {
+			// Every event of the message was held by the killed consumers:
+			// the dead letter is the message (Replay publishes it again).
+			raws, _, err := batchEvents(m.Data)
+			l.Reason += fmt.Sprintf("; a batch message of %d events", len(raws))
+			if err == nil && len(raws) > 0 {
+				l.EventID = eventIDOf(raws[0])
+			}
+		}
 	}
 	return l, nil
 }
@@ -248,6 +257,7 @@ func (d *DLQ) Replay(ctx context.Context, tenantID string, seq uint64) error {
 	if len(l.Payload) == 0 || l.TenantID == "" {
 		return fmt.Errorf("ingest: dead letter %d has no event left to replay", seq)
 	}
+	// A batch message's events are all of the first one's partition.
 	msg := &nats.Msg{Subject: d.cfg.subject(l.EventID, l.TenantID), Data: l.Payload, Header: nats.Header{}}
 	// Not the event id: JetStream would drop the replay as a duplicate of
 	// the original inside the dedup window. The replay's own id makes a

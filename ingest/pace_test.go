@@ -54,7 +54,7 @@ func BenchmarkPricingPace(b *testing.B) {
 					if paced {
 						yieldEvery(i)
 					}
-					if reason := c.priceOne(ctx, subjects[i], data[i], &pes[i]); reason != "" {
+					if reason := c.priceOne(ctx, subjects[i], data[i], false, &pes[i]); reason != "" {
 						b.Fatal(reason)
 					}
 				}

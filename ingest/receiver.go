@@ -92,14 +92,15 @@ func NewReceiver(cfg Config, js jetstream.JetStream, log *slog.Logger) *Receiver
 // ErrUnavailable wraps JetStream failures: the caller should retry the batch.
 var ErrUnavailable = errors.New("event store unavailable")
 
-// publishWindow bounds the publishes one batch has in flight: JetStream's
+// publishWindow bounds the messages one call has in flight: JetStream's
 // client holds at most its async limit (4,000 by default) across all
-// batches at once, and stalls publishers beyond it.
+// calls at once, and stalls publishers beyond it.
 const publishWindow = 1000
 
-// Publish validates events and publishes the valid ones, each with
-// Nats-Msg-Id = event_id, returning only after JetStream acknowledged them.
-// Rejected lists invalid events; they do not hold up the valid ones.
+// Publish validates events and publishes the valid ones, grouped into
+// messages by subject (message.go), returning only after JetStream
+// acknowledged them. Rejected lists invalid events; they do not hold up the
+// valid ones.
 func (r *Receiver) Publish(ctx context.Context, events []event.Event) (Result, error) {
 	res, err := r.publish(ctx, events, encodePayloads(events))
 	r.observe(&res, err)
@@ -126,6 +127,68 @@ func encodePayloads(events []event.Event) [][]byte {
 // dimensions and a raw usage object.
 const payloadGuess = 768
 
+// outMsg is one message of a call: its subject, payload and Nats-Msg-Id,
+// and how many events it carries.
+type outMsg struct {
+	subject, id string
+	data        []byte
+	events      int
+}
+
+// messages groups the valid events (their indexes in events, in order) by
+// subject, and each group into messages within the bounds of message.go,
+// in order of first appearance. The grouping depends only on the events
+// and their order, so a retried call publishes the same messages (ids).
+func (r *Receiver) messages(events []event.Event, payloads [][]byte, valid []int) []outMsg {
+	type subject struct {
+		partition int
+		tenant    string
+	}
+	groups := map[subject][]int{}
+	var order []subject
+	total := 0
+	for _, i := range valid {
+		e := &events[i]
+		s := subject{r.cfg.PartitionOf(e.EventID), e.TenantID}
+		if _, seen := groups[s]; !seen {
+			order = append(order, s)
+		}
+		groups[s] = append(groups[s], i)
+		total += len(payloads[i])
+	}
+	// One buffer for every batch message of the call (within a few bytes
+	// per event of its size), sub-sliced.
+	buf := make([]byte, 0, total+(len(batchPrefix)+3)*len(order)+len(valid))
+	msgs := make([]outMsg, 0, len(order))
+	var raws [][]byte
+	var ids []string
+	for _, key := range order {
+		group := groups[key]
+		s := r.subjects[key.partition] + key.tenant
+		for len(group) > 0 {
+			raws, ids = raws[:0], ids[:0]
+			size := 0
+			for _, i := range group {
+				if len(raws) == maxMessageEvents || len(raws) > 0 && batchMessageSize(len(raws)+1, size+len(payloads[i])) > maxMessageBytes {
+					break
+				}
+				raws = append(raws, payloads[i])
+				ids = append(ids, events[i].EventID)
+				size += len(payloads[i])
+			}
+			group = group[len(raws):]
+			if len(raws) == 1 {
+				msgs = append(msgs, outMsg{subject: s, id: ids[0], data: raws[0], events: 1})
+				continue
+			}
+			start := len(buf)
+			buf = appendBatchMessage(buf, raws)
+			msgs = append(msgs, outMsg{subject: s, id: batchMsgID(ids), data: buf[start:len(buf):len(buf)], events: len(raws)})
+		}
+	}
+	return msgs
+}
+
 // publish is Publish with each event's JSON given (as received, or encoded).
 func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [][]byte) (Result, error) {
 	res := Result{Rejected: []Rejected{}}
@@ -134,13 +197,26 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(r.PublishTimeout, DefaultPublishTimeout))
 	defer cancel()
 	now := r.now()
-	futures := make([]jetstream.PubAckFuture, 0, min(len(events), publishWindow))
-	var failed []jetstream.PubAckFuture
-	count := func(ack *jetstream.PubAck) {
+	valid := make([]int, 0, len(events))
+	for i := range events {
+		if err := Validate(&events[i], now); err != nil {
+			res.Rejected = append(res.Rejected, Rejected{Index: i, EventID: events[i].EventID, Error: err.Error()})
+			continue
+		}
+		valid = append(valid, i)
+	}
+	type pending struct {
+		f      jetstream.PubAckFuture
+		events int
+	}
+	msgs := r.messages(events, payloads, valid)
+	futures := make([]pending, 0, min(len(msgs), publishWindow))
+	var failed []pending
+	count := func(ack *jetstream.PubAck, events int) {
 		if ack.Duplicate {
-			res.Duplicates++
+			res.Duplicates += events
 		} else {
-			res.Accepted++
+			res.Accepted += events
 		}
 	}
 	wait := func() error {
@@ -153,23 +229,23 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 			expired := false
 			failed = failed[:0]
 			var lastErr error
-			for _, f := range futures {
+			for _, p := range futures {
 				var err error
 				if expired { // the others had their time: take what is there
 					select {
-					case ack := <-f.Ok():
-						count(ack)
+					case ack := <-p.f.Ok():
+						count(ack, p.events)
 						continue
-					case err = <-f.Err():
+					case err = <-p.f.Err():
 					default:
 						err = errNoAck
 					}
 				} else {
 					select {
-					case ack := <-f.Ok():
-						count(ack)
+					case ack := <-p.f.Ok():
+						count(ack, p.events)
 						continue
-					case err = <-f.Err():
+					case err = <-p.f.Err():
 					case <-timer.C:
 						expired, err = true, errNoAck
 					case <-ctx.Done():
@@ -178,7 +254,7 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 					}
 				}
 				lastErr = err
-				failed = append(failed, f)
+				failed = append(failed, p)
 			}
 			timer.Stop()
 			futures = futures[:0]
@@ -189,41 +265,40 @@ func (r *Receiver) publish(ctx context.Context, events []event.Event, payloads [
 			// them unanswered: publish them again with the same Nats-Msg-Id,
 			// which JetStream deduplicates if the first one was stored.
 			if time.Now().Add(delay).After(giveUp) {
-				return fmt.Errorf("%w: %d events after %d attempts: %w", ErrUnavailable, len(failed), attempt, lastErr)
+				n := 0
+				for _, p := range failed {
+					n += p.events
+				}
+				return fmt.Errorf("%w: %d events after %d attempts: %w", ErrUnavailable, n, attempt, lastErr)
 			}
-			r.log.Warn("ingest: JetStream did not acknowledge publishes; publishing them again", "events", len(failed),
+			r.log.Warn("ingest: JetStream did not acknowledge publishes; publishing them again", "messages", len(failed),
 				"attempt", attempt, "err", lastErr)
 			sleep(ctx, delay)
 			delay = min(2*delay, time.Second)
-			for _, f := range failed {
-				nf, err := r.js.PublishMsgAsync(f.Msg())
+			for _, p := range failed {
+				nf, err := r.js.PublishMsgAsync(p.f.Msg())
 				if err != nil {
 					return fmt.Errorf("%w: %w", ErrUnavailable, err)
 				}
-				futures = append(futures, nf)
+				futures = append(futures, pending{nf, p.events})
 			}
 		}
 		return nil
 	}
-	for i := range events {
-		e := &events[i]
-		if err := Validate(e, now); err != nil {
-			res.Rejected = append(res.Rejected, Rejected{Index: i, EventID: e.EventID, Error: err.Error()})
-			continue
-		}
+	for _, m := range msgs {
 		if len(futures) == publishWindow {
 			if err := wait(); err != nil {
 				return res, err
 			}
 		}
-		// When all batches together fill the client's async window for
-		// long (JetStream is slow), this fails and the batch is answered
-		// 503: back-pressure the data plane retries safely.
-		f, err := r.js.PublishAsync(r.subjects[r.cfg.PartitionOf(e.EventID)]+e.TenantID, payloads[i], jetstream.WithMsgID(e.EventID))
+		// When all calls together fill the client's async window for long
+		// (JetStream is slow), this fails and the call is answered 503:
+		// back-pressure the data plane retries safely.
+		f, err := r.js.PublishAsync(m.subject, m.data, jetstream.WithMsgID(m.id))
 		if err != nil {
 			return res, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		futures = append(futures, f)
+		futures = append(futures, pending{f, m.events})
 	}
 	return res, wait()
 }

@@ -25,16 +25,22 @@ type Config struct {
 	// MaxBodyBytes caps one batch (413 beyond); MaxEvents caps its events.
 	MaxBodyBytes int64
 	MaxEvents    int
-	// DedupWindow is how long JetStream remembers event ids: a data plane's
-	// retry of a batch inside it is dropped at the stream. JetStream keeps
-	// every id of the window in memory (~125 bytes each, measured), so the window
-	// bounds its memory: rate × window ids. Copies outside it are skipped
-	// by the writer's event-id dedup (docs/ingest.md, Exactly once).
+	// DedupWindow is how long JetStream remembers message ids (an event id,
+	// or a batch message's hash of its event ids: message.go): a data
+	// plane's retry of a batch inside it is dropped at the stream. JetStream
+	// keeps every id of the window in memory (~125 bytes each, measured), so
+	// the window bounds its memory: message rate × window ids, the message
+	// rate being the event rate over the events per message. Copies outside
+	// it, or in a message composed differently, are skipped by the writer's
+	// event-id dedup (docs/ingest.md, Exactly once).
 	DedupWindow time.Duration
 	// MaxAge is how long the events stream keeps events (acked or not); it
 	// is the longest store outage the pipeline rides out without loss.
 	MaxAge time.Duration
-	// MaxBytes caps the events stream's disk use (0: no cap). When full,
+	// MaxBytes caps the events stream's disk use (0: no cap; a message of
+	// many events counts its bytes, the stream has no message count or
+	// message size limit of its own: NATS's max_payload bounds a message,
+	// far above message.go's bound). When full,
 	// publishes are refused (the receiver answers 503 and the data plane
 	// retries) rather than unconsumed events dropped: size it from the event
 	// rate, at least rate × ~1 KB × MaxAge.
@@ -159,7 +165,7 @@ type ConsumerConfig struct {
 	// partition must be owned by one running consumer at a time: its
 	// Writes are what keeps an event id from being inserted twice.
 	Partitions []int
-	BatchSize  int           // events per fetch and insert
+	BatchSize  int           // events per consumer batch and per insert (a message holds one or many)
 	MaxWait    time.Duration // longest wait to fill a batch
 	// AckWait is how long JetStream waits for the ack of a first delivery
 	// before it delivers the event again (the consumer was killed). The
@@ -170,9 +176,9 @@ type ConsumerConfig struct {
 	// BackOff is the redelivery schedule after unacknowledged deliveries;
 	// nil means AckWait doubling up to 10 minutes.
 	BackOff []time.Duration
-	// MaxDeliver bounds deliveries of one event. Only deliveries that were
-	// never acknowledged count (a consumer killed while holding the event);
-	// an event given up on is recorded in the DLQ by JetStream's advisory.
+	// MaxDeliver bounds deliveries of one message. Only deliveries that were
+	// never acknowledged count (a consumer killed while holding it); a
+	// message given up on is recorded in the DLQ by JetStream's advisory.
 	MaxDeliver int
 	// OverridesTTL is how long a tenant's pricing overrides are reused
 	// before they are read again.
@@ -237,6 +243,9 @@ func EnsureConsumers(ctx context.Context, js jetstream.JetStream, cfg Config, cc
 			Durable: ccfg.durableName(p), Description: fmt.Sprintf("prices events of partition %d of %d into ClickHouse and budgets", p, cfg.partitions()),
 			FilterSubject: cfg.partitionFilter(p),
 			AckPolicy:     jetstream.AckExplicitPolicy, AckWait: backOff[0], BackOff: backOff, MaxDeliver: ccfg.MaxDeliver,
+			// In messages: one-event messages in the worst case. The
+			// pipeline itself holds at most inFlight batches of BatchSize
+			// events (and a request's overshoot: fill).
 			MaxAckPending: ccfg.BatchSize * (inFlight + 1), DeliverPolicy: jetstream.DeliverAllPolicy,
 		})
 		if err != nil {

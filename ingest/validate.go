@@ -1,6 +1,8 @@
-// Package ingest receives usage and denial events from the data plane and
-// puts them on NATS JetStream durably and exactly once per event id
-// (Nats-Msg-Id deduplication). See docs/ingest.md.
+// Package ingest receives usage and denial events from the data plane,
+// puts them on NATS JetStream durably in messages of many events
+// (Nats-Msg-Id deduplication of a retried batch), and stores them exactly
+// once per event id (the writer's and the budgets' event-id dedup). See
+// docs/ingest.md.
 package ingest
 
 import (

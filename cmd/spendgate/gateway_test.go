@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -257,11 +258,26 @@ func TestGatewayPublishesToJetStream(t *testing.T) {
 	batch, err := cons.FetchNoWait(100)
 	testenv.Must(t, err, "fetch")
 	got := map[string]event.Event{}
+	var events []event.Event
+	var subjects []string
 	for m := range batch.Messages() {
-		var e event.Event
-		testenv.Must(t, json.Unmarshal(m.Data(), &e), "event JSON")
-		if m.Subject() != strings.ToLower(prefix)+".events."+tenant || e.TenantID != tenant || e.Source != event.SourceGateway {
-			t.Fatalf("event on %s: %+v", m.Subject(), e)
+		// A message is one event, or a batch of one subject's events in
+		// the shape of the ingest body (docs/ingest.md, Message format).
+		var b struct{ Events []event.Event }
+		if bytes.HasPrefix(m.Data(), []byte(`{"events":`)) {
+			testenv.Must(t, json.Unmarshal(m.Data(), &b), "batch message JSON")
+		} else {
+			b.Events = make([]event.Event, 1)
+			testenv.Must(t, json.Unmarshal(m.Data(), &b.Events[0]), "event JSON")
+		}
+		for _, e := range b.Events {
+			events = append(events, e)
+			subjects = append(subjects, m.Subject())
+		}
+	}
+	for i, e := range events {
+		if subjects[i] != strings.ToLower(prefix)+".events."+tenant || e.TenantID != tenant || e.Source != event.SourceGateway {
+			t.Fatalf("event on %s: %+v", subjects[i], e)
 		}
 		k := e.Provider + "/" + e.Operation
 		if e.Streaming {
