@@ -54,8 +54,8 @@ func (m *Metrics) RegisterIngestBacklog(js jetstream.JetStream, cfg ingest.Confi
 			return b, n, err
 		},
 		up:         d("backlog_up", "1 when the last read of the JetStream backlog succeeded, 0 when JetStream could not be asked."),
-		pending:    d("pending_events", "Messages (of one or many events each) in JetStream not yet delivered to this process's consumers."),
-		ackPending: d("unacked_events", "Messages (of one or many events each) delivered to this process's consumers and not yet acknowledged (being stored, or held while a store is down)."),
+		pending:    d("pending_messages", "Messages (of one or many events each) in JetStream not yet delivered to this process's consumers."),
+		ackPending: d("unacked_messages", "Messages (of one or many events each) delivered to this process's consumers and not yet acknowledged (being stored, or held while a store is down)."),
 		oldestAge:  d("oldest_unacked_event_age_seconds", "Age of the oldest event this process's consumers have not acknowledged (0 when none waits): the ingest lag."),
 		dlq:        d("dlq_events", "Messages in the dead-letter stream (events that could not be stored, and max-deliveries advisories)."),
 	})

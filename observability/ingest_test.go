@@ -100,7 +100,7 @@ func TestIngestMetricsThroughJetStreamIntoClickHouse(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // the oldest event ages past a second
 	f := metricstest.Scrape(t, url)
 	// Messages: the three events in one (docs/ingest.md, Message format), the poison.
-	if v := metricstest.Value(f, "spendgate_ingest_pending_events", nil); v != 2 {
+	if v := metricstest.Value(f, "spendgate_ingest_pending_messages", nil); v != 2 {
 		t.Fatalf("pending messages before the consumer runs: %v", v)
 	}
 	if v := metricstest.Value(f, "spendgate_ingest_oldest_unacked_event_age_seconds", nil); !(v >= 1) {
@@ -119,7 +119,7 @@ func TestIngestMetricsThroughJetStreamIntoClickHouse(t *testing.T) {
 	testenv.WaitFor(t, 30*time.Second, "the events stored and the poison dead-lettered", func() bool {
 		f = metricstest.Scrape(t, url)
 		return metricstest.Value(f, "spendgate_ingest_events_stored_total", nil) == 3 && metricstest.Value(f, "spendgate_ingest_dlq_events", nil) == 1 &&
-			metricstest.Value(f, "spendgate_ingest_pending_events", nil) == 0 && metricstest.Value(f, "spendgate_ingest_unacked_events", nil) == 0
+			metricstest.Value(f, "spendgate_ingest_pending_messages", nil) == 0 && metricstest.Value(f, "spendgate_ingest_unacked_messages", nil) == 0
 	})
 	for name, want := range map[string]float64{
 		"spendgate_ingest_events_dead_lettered_total":         1,

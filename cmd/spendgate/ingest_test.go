@@ -122,7 +122,7 @@ func TestIngestCommandWithEmbeddedNATS(t *testing.T) {
 		{"spendgate_ingest_events_received_total", map[string]string{"result": "accepted"}, 3},
 		{"spendgate_ingest_events_received_total", map[string]string{"result": "duplicate"}, 3},
 		{"spendgate_ingest_events_stored_total", nil, 3},
-		{"spendgate_ingest_pending_events", nil, 0},
+		{"spendgate_ingest_pending_messages", nil, 0},
 		{"spendgate_ingest_backlog_up", nil, 1},
 		{"spendgate_budget_reservations_total", map[string]string{"result": "granted"}, 1},
 	} {
