@@ -25,10 +25,15 @@ const NoHTTP = "none"
 func (f *ClickHouseCluster) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (a <remote_servers> name of one shard and its replicas) to create replicated tables ON; "+
 		"list every replica in --clickhouse-addr, separated by commas (empty: one server)")
+	fs.IntVar(&f.Quorum, "clickhouse-insert-quorum", -1, "replicas that must hold an insert before it counts as stored (-1: a majority of the replicas in --clickhouse-addr with --clickhouse-cluster, else off)")
+}
+
+// RegisterInsert adds the flags of the event writer's INSERTs (the commands
+// that run the ingest consumer).
+func (f *ClickHouseCluster) RegisterInsert(fs *flag.FlagSet) {
 	fs.StringVar(&f.HTTPAddr, "clickhouse-http-addr", "", "ClickHouse HTTP interface the event writer INSERTs through, one host:port per --clickhouse-addr replica in the same order "+
 		"(empty: each --clickhouse-addr host on port "+chstore.DefaultHTTPPort+"; "+NoHTTP+": INSERT over the native connection)")
 	fs.StringVar(&f.HTTPCompression, "clickhouse-http-compression", string(chstore.HTTPUncompressed), "compression of the writer's HTTP INSERTs: none, or lz4 (ClickHouse's framing; for a server across a slow or metered link)")
-	fs.IntVar(&f.Quorum, "clickhouse-insert-quorum", -1, "replicas that must hold an insert before it counts as stored (-1: a majority of the replicas in --clickhouse-addr with --clickhouse-cluster, else off)")
 }
 
 // Schema is where the tables live.
@@ -47,10 +52,15 @@ func (f ClickHouseCluster) Validate(addrs string) error {
 	case f.Cluster == "" && replicas > 1:
 		return fmt.Errorf("--clickhouse-addr lists %d servers: that needs --clickhouse-cluster (replicas of one cluster), or list one server", replicas)
 	}
+	return f.Schema("spendgate").Validate()
+}
+
+// ValidateInsert checks the flags of RegisterInsert against --clickhouse-addr.
+func (f ClickHouseCluster) ValidateInsert(addrs string) error {
 	if _, err := f.Inserter(addrs); err != nil {
 		return fmt.Errorf("--clickhouse-http-addr, --clickhouse-http-compression: %w", err)
 	}
-	return f.Schema("spendgate").Validate()
+	return nil
 }
 
 // Inserter is the HTTP inserter the flags ask for (nil: INSERT over the

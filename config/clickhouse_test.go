@@ -16,9 +16,6 @@ func TestClickHouseCluster(t *testing.T) {
 		"quorum above the replicas":     {ClickHouseCluster{Cluster: "c", Quorum: 3}, "a:9000,b:9000", "more than the 2 replicas"},
 		"negative quorum":               {ClickHouseCluster{Cluster: "c", Quorum: -2}, "a:9000", "want -1"},
 		"cluster name with a quote":     {ClickHouseCluster{Cluster: "c'x", Quorum: -1}, "a:9000", "not a plain identifier"},
-		"an HTTP address short":         {ClickHouseCluster{Cluster: "c", Quorum: -1, HTTPAddr: "a:8123"}, "a:9000,b:9000", "1 HTTP addresses for 2 native ones"},
-		"an HTTP address without port":  {ClickHouseCluster{Quorum: -1, HTTPAddr: "a"}, "a:9000", "missing port"},
-		"unknown compression":           {ClickHouseCluster{Quorum: -1, HTTPCompression: "zip"}, "a:9000", `compression "zip"`},
 	}
 	for name, c := range bad {
 		err := c.f.Validate(c.addrs)
@@ -46,8 +43,22 @@ func TestClickHouseCluster(t *testing.T) {
 }
 
 // The writer's HTTP addresses: derived from the native ones (port 8123),
-// listed by hand, or none.
+// listed by hand, or none; and what is refused.
 func TestClickHouseInserter(t *testing.T) {
+	for name, c := range map[string]struct {
+		f     ClickHouseCluster
+		addrs string
+		want  string
+	}{
+		"an HTTP address short":        {ClickHouseCluster{Cluster: "c", HTTPAddr: "a:8123"}, "a:9000,b:9000", "1 HTTP addresses for 2 native ones"},
+		"an HTTP address without port": {ClickHouseCluster{HTTPAddr: "a"}, "a:9000", "missing port"},
+		"unknown compression":          {ClickHouseCluster{HTTPCompression: "zip"}, "a:9000", `compression "zip"`},
+	} {
+		err := c.f.ValidateInsert(c.addrs)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
+		}
+	}
 	for name, c := range map[string]struct {
 		f     ClickHouseCluster
 		addrs string

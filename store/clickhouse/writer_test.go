@@ -301,10 +301,14 @@ func migratedDB(t *testing.T) (driver.Conn, string) {
 // (NewWriter alone) and Native blocks over HTTP (InsertOverHTTP).
 var inserts = []string{"native", "http", "http-lz4"}
 
-// forEachInsert runs test once per insert path, in parallel.
-func forEachInsert(t *testing.T, test func(t *testing.T, insert string)) {
+// forEachInsert runs test once per insert path (only those named, if
+// any), in parallel.
+func forEachInsert(t *testing.T, test func(t *testing.T, insert string), only ...string) {
 	t.Parallel()
-	for _, insert := range inserts {
+	if only == nil {
+		only = inserts
+	}
+	for _, insert := range only {
 		t.Run(insert, func(t *testing.T) {
 			t.Parallel()
 			test(t, insert)
