@@ -39,8 +39,10 @@ type HTTPInserter struct {
 	compress bool
 	current  atomic.Int32 // index in urls of the replica last reached
 
+	// lz4 holds idle LZ4 writers, one per lane compressing at a time (a
+	// free list, as the writer's buffers: each keeps its output buffer).
 	lz4Mu sync.Mutex
-	lz4   *compress.Writer
+	lz4   []*compress.Writer
 }
 
 // HTTPCompression says how an INSERT's body travels.
@@ -94,12 +96,14 @@ func NewHTTPInserter(addrs []string, c HTTPCompression) (*HTTPInserter, error) {
 		// dropping them first spares a request sent on a closing one.
 		IdleConnTimeout:    2 * time.Second,
 		DisableCompression: true,
+		// As clickhouse-go's ReadTimeout: a server that took the request but
+		// never answers fails the INSERT (the consumer retries it).
+		ResponseHeaderTimeout: 5 * time.Minute,
 	}}}
 	switch c {
 	case HTTPUncompressed, "":
 	case HTTPLZ4:
 		h.compress = true
-		h.lz4 = compress.NewWriter(compress.LevelZero, compress.LZ4)
 	default:
 		return nil, fmt.Errorf("clickhouse: HTTP compression %q: want %q or %q", c, HTTPUncompressed, HTTPLZ4)
 	}
@@ -148,12 +152,12 @@ func (h *HTTPInserter) insert(ctx context.Context, query string, settings map[st
 	body := block
 	if h.compress {
 		params.Set("decompress", "1")
-		h.lz4Mu.Lock()
-		defer h.lz4Mu.Unlock()
-		if err := h.lz4.Compress(block); err != nil {
+		lz := h.takeLZ4()
+		defer h.putLZ4(lz)
+		if err := lz.Compress(block); err != nil {
 			return fmt.Errorf("clickhouse: compress insert: %w", err)
 		}
-		body = h.lz4.Data
+		body = lz.Data
 	}
 	q := params.Encode()
 	return h.each(ctx, func(base string) error {
@@ -176,6 +180,23 @@ func (h *HTTPInserter) insert(ctx context.Context, query string, settings map[st
 		}
 		return nil
 	})
+}
+
+func (h *HTTPInserter) takeLZ4() *compress.Writer {
+	h.lz4Mu.Lock()
+	defer h.lz4Mu.Unlock()
+	if n := len(h.lz4); n > 0 {
+		w := h.lz4[n-1]
+		h.lz4 = h.lz4[:n-1]
+		return w
+	}
+	return compress.NewWriter(compress.LevelZero, compress.LZ4)
+}
+
+func (h *HTTPInserter) putLZ4(w *compress.Writer) {
+	h.lz4Mu.Lock()
+	defer h.lz4Mu.Unlock()
+	h.lz4 = append(h.lz4, w)
 }
 
 // each runs do against the replica last reached, moving on to the next only
