@@ -8,16 +8,32 @@ import (
 )
 
 // ClickHouseCluster says whether ClickHouse is one server or a replicated
-// cluster (docs/clickhouse.md, "Cluster mode").
+// cluster (docs/clickhouse.md, "Cluster mode"), and how the event writer
+// sends its INSERTs there (docs/clickhouse.md, "How events are inserted").
 type ClickHouseCluster struct {
 	Cluster string
 	Quorum  int
+	// HTTPAddr lists each replica's HTTP address ("": derived, "none": the
+	// native connection); HTTPCompression is chstore.HTTPCompression.
+	HTTPAddr, HTTPCompression string
 }
+
+// NoHTTP is the --clickhouse-http-addr that keeps INSERTs on the native
+// connection.
+const NoHTTP = "none"
 
 func (f *ClickHouseCluster) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (a <remote_servers> name of one shard and its replicas) to create replicated tables ON; "+
 		"list every replica in --clickhouse-addr, separated by commas (empty: one server)")
 	fs.IntVar(&f.Quorum, "clickhouse-insert-quorum", -1, "replicas that must hold an insert before it counts as stored (-1: a majority of the replicas in --clickhouse-addr with --clickhouse-cluster, else off)")
+}
+
+// RegisterInsert adds the flags of the event writer's INSERTs (the commands
+// that run the ingest consumer).
+func (f *ClickHouseCluster) RegisterInsert(fs *flag.FlagSet) {
+	fs.StringVar(&f.HTTPAddr, "clickhouse-http-addr", "", "ClickHouse HTTP interface the event writer INSERTs through, one host:port per --clickhouse-addr replica in the same order "+
+		"(empty: each --clickhouse-addr host on port "+chstore.DefaultHTTPPort+"; "+NoHTTP+": INSERT over the native connection)")
+	fs.StringVar(&f.HTTPCompression, "clickhouse-http-compression", string(chstore.HTTPUncompressed), "compression of the writer's HTTP INSERTs: none, or lz4 (ClickHouse's framing; for a server across a slow or metered link)")
 }
 
 // Schema is where the tables live.
@@ -37,6 +53,27 @@ func (f ClickHouseCluster) Validate(addrs string) error {
 		return fmt.Errorf("--clickhouse-addr lists %d servers: that needs --clickhouse-cluster (replicas of one cluster), or list one server", replicas)
 	}
 	return f.Schema("spendgate").Validate()
+}
+
+// ValidateInsert checks the flags of RegisterInsert against --clickhouse-addr.
+func (f ClickHouseCluster) ValidateInsert(addrs string) error {
+	if _, err := f.Inserter(addrs); err != nil {
+		return fmt.Errorf("--clickhouse-http-addr, --clickhouse-http-compression: %w", err)
+	}
+	return nil
+}
+
+// Inserter is the HTTP inserter the flags ask for (nil: INSERT over the
+// native connection).
+func (f ClickHouseCluster) Inserter(addrs string) (*chstore.HTTPInserter, error) {
+	if f.HTTPAddr == NoHTTP {
+		return nil, nil
+	}
+	http, err := chstore.HTTPAddrs(chstore.SplitAddrs(addrs), f.HTTPAddr)
+	if err != nil {
+		return nil, err
+	}
+	return chstore.NewHTTPInserter(http, chstore.HTTPCompression(f.HTTPCompression))
 }
 
 // InsertQuorum is the insert quorum the flags ask for (0: off).

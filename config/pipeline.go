@@ -47,6 +47,7 @@ func (f *Pipeline) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.CHAddr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address (start it with: make clickhouse)")
 	fs.StringVar(&f.CHDB, "clickhouse-database", "spendgate", "ClickHouse database (created when missing)")
 	f.CHCluster.Register(fs)
+	f.CHCluster.RegisterInsert(fs)
 	fs.Int64Var(&f.MaxBody, "max-body-bytes", def.MaxBodyBytes, "largest event batch accepted (413 beyond)")
 	fs.IntVar(&f.Partitions, "partitions", def.Partitions, "partitions event ids are spread over, so that several ingest processes can consume at once; the same in every process of an installation (docs/ingest.md)")
 	fs.StringVar(&f.Consume, "consume-partitions", "all", `partitions this process consumes: "all", "none" (receiver only) or a list such as 0,2-3; each partition must be consumed by one process at a time`)
@@ -98,6 +99,8 @@ func (f *Pipeline) Validate() error {
 		errs = append(errs, errors.New("--data-dir must be set when NATS is embedded (--nats-url empty)"))
 	}
 	if err := f.CHCluster.Validate(f.CHAddr); err != nil {
+		errs = append(errs, err)
+	} else if err := f.CHCluster.ValidateInsert(f.CHAddr); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := ParseBytes(f.StreamMaxBytes); err != nil {

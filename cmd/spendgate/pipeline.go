@@ -115,7 +115,10 @@ func openPipeline(ctx context.Context, f *config.Pipeline, m *config.Mail, servi
 	ccfg.BatchSize, ccfg.MaxWait, ccfg.Partitions = f.Batch, f.BatchWait, f.Owned()
 	p.ccfg = ccfg
 	p.overrides = ingest.NewCachedOverrides(controlplane.OverrideReader{DB: pool}, ccfg.OverridesTTL)
-	writer := clickhouseWriter(f.CHCluster, p.ch, f.CHAddr, f.CHDB)
+	writer, err := eventWriter(ctx, f.CHCluster, p.ch, f.CHAddr, f.CHDB)
+	if err != nil {
+		return nil, err
+	}
 	writer.Lanes = f.Lanes
 	p.receiver = ingest.NewReceiver(p.cfg, p.js, log)
 	p.receiver.PublishTimeout = f.PublishTimeout

@@ -106,8 +106,19 @@ func (w *Writer) insertContext(ctx context.Context) context.Context {
 	if w.quorum < 2 {
 		return ctx
 	}
-	return chgo.Context(ctx, chgo.WithSettings(chgo.Settings{"insert_quorum": w.quorum,
-		"insert_quorum_timeout": int(QuorumTimeout / time.Millisecond)}))
+	settings := chgo.Settings{}
+	for k, v := range w.insertSettings() {
+		settings[k] = v
+	}
+	return chgo.Context(ctx, chgo.WithSettings(settings))
+}
+
+// insertSettings are the quorum settings of INSERTs (nil: none).
+func (w *Writer) insertSettings() map[string]int {
+	if w.quorum < 2 {
+		return nil
+	}
+	return map[string]int{"insert_quorum": w.quorum, "insert_quorum_timeout": int(QuorumTimeout / time.Millisecond)}
 }
 
 // lookupContext makes id lookups see every quorum INSERT.

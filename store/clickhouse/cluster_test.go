@@ -49,8 +49,15 @@ func TestClusterKeepsEventsOnceThroughReplicaKills(t *testing.T) {
 		}
 	}
 
+	// INSERTs go over HTTP (the default of spendgate's commands), to
+	// whichever replica accepts a connection; lookups over the native
+	// connection.
 	w := NewWriter(conn, s.Database)
 	w.Quorum(DefaultQuorum(2))
+	h, err := NewHTTPInserter([]string{c.servers[0].httpAddr(), c.servers[1].httpAddr()}, HTTPUncompressed)
+	testenv.Must(t, err, "HTTP inserter")
+	defer h.Close()
+	w.InsertOverHTTP(h)
 	const batches, perBatch = 24, 150
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	batch := func(b int) []spend.PricedEvent {
@@ -152,7 +159,8 @@ type replicaServer struct {
 	cmd                    *exec.Cmd
 }
 
-func (r *replicaServer) tcpAddr() string { return fmt.Sprintf("127.0.0.1:%d", r.tcp) }
+func (r *replicaServer) tcpAddr() string  { return fmt.Sprintf("127.0.0.1:%d", r.tcp) }
+func (r *replicaServer) httpAddr() string { return fmt.Sprintf("127.0.0.1:%d", r.http) }
 
 // startCluster runs ZooKeeper and two ClickHouse servers (one shard, two
 // replicas) in a temporary folder; the recipe is in

@@ -25,6 +25,10 @@ type eventRow struct {
 type eventColumn struct {
 	name   string
 	values func(rows []eventRow, now time.Time, buf *columnBuffers) any
+	// chType is the column's ClickHouse type; encode appends its values
+	// for rows to dst in the Native format (an HTTP insert's body).
+	chType string
+	encode func(dst []byte, rows []eventRow, now time.Time) []byte
 }
 
 // columnBuffers holds one slice per Go type of the events tables' columns,
@@ -34,6 +38,7 @@ type eventColumn struct {
 // a string column of 10,000 rows) was the consumer's largest allocation.
 type columnBuffers struct {
 	rows    []eventRow // the rows of one INSERT
+	block   []byte     // their Native block (HTTPInserter)
 	dims    []string   // the rows' dimension arrays (rowDims)
 	inBatch map[string]bool
 	seen    map[string]bool // ids already stored
@@ -91,6 +96,7 @@ func bufferOf[T any](b *columnBuffers, n int) []T {
 }
 
 func columnOf[T any](name string, value func(r *eventRow) T) eventColumn {
+	chType, enc := nativeOf[T]()
 	return eventColumn{name: name,
 		values: func(rows []eventRow, _ time.Time, buf *columnBuffers) any {
 			out := bufferOf[T](buf, len(rows))
@@ -98,6 +104,10 @@ func columnOf[T any](name string, value func(r *eventRow) T) eventColumn {
 				out[i] = value(&rows[i])
 			}
 			return out
+		},
+		chType: chType,
+		encode: func(dst []byte, rows []eventRow, _ time.Time) []byte {
+			return enc(dst, len(rows), func(i int) T { return value(&rows[i]) })
 		}}
 }
 
@@ -109,6 +119,10 @@ var ingestedAt = eventColumn{name: "ingested_at",
 			out[i] = now
 		}
 		return out
+	},
+	chType: "DateTime",
+	encode: func(dst []byte, rows []eventRow, now time.Time) []byte {
+		return nativeDateTime(dst, len(rows), func(int) time.Time { return now })
 	}}
 
 // Columns both events tables have, in table order up to model_requested.

@@ -14,10 +14,15 @@ import (
 // query answers exactly as raw events do: on generated events, events the
 // writer was given twice (in one batch and redelivered), and corrections
 // from re-pricing (one event re-priced twice).
+// Over both insert paths (http-lz4 sends the same block compressed; the
+// TestWriter* tests cover it).
 func TestRollupsAnswerAsRawEvents(t *testing.T) {
-	t.Parallel()
+	forEachInsert(t, testRollupsAnswerAsRawEvents, "native", "http")
+}
+
+func testRollupsAnswerAsRawEvents(t *testing.T, insert string) {
 	ctx := context.Background()
-	conn, db := migratedDB(t)
+	conn, db, w := migratedWriter(t, insert)
 	const tenant = "11111111-1111-4111-8111-111111111111"
 	start := time.Date(2026, 4, 28, 0, 0, 0, 0, time.UTC)
 	// 40 days: a whole month (May) for the monthly rollups.
@@ -27,7 +32,6 @@ func TestRollupsAnswerAsRawEvents(t *testing.T) {
 		q := GenerateSlice(g, lo, min(7_000, g.Events-lo))
 		testenv.Must(t, conn.Exec(ctx, q.SQL, q.Args...), "generate")
 	}
-	w := NewWriter(conn, db)
 	evs := []spend.PricedEvent{
 		priced("w1", "k1", "gpt-4o", "search", start.Add(26*time.Hour+17*time.Minute), true, 1000),
 		priced("w2", "k9", "mystery", "ads", start.Add(49*time.Hour+59*time.Minute), false, 0),

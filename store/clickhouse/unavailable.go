@@ -30,7 +30,11 @@ func queryErr(what string, err error) error {
 func Unavailable(err error) bool {
 	var ex *clickhouse.Exception
 	var netErr net.Error
+	var status *httpStatusError
 	switch {
+	case errors.As(err, &status):
+		// A proxy or load balancer answered for a server it could not reach.
+		return status.Status == 502 || status.Status == 503 || status.Status == 504
 	case err == nil, errors.As(err, &ex), errors.Is(err, context.Canceled):
 		return false
 	case errors.Is(err, clickhouse.ErrAcquireConnTimeout), errors.Is(err, context.DeadlineExceeded),

@@ -29,7 +29,8 @@ import (
 type Writer struct {
 	conn     driver.Conn
 	database string
-	quorum   int // see Quorum
+	quorum   int           // see Quorum
+	http     *HTTPInserter // see InsertOverHTTP
 	// Lanes is how many inserts into usage_events one Write runs at once
 	// (a Write of fewer than 2·MinLaneEvents events uses one).
 	Lanes int
@@ -261,6 +262,14 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 		return 0, nil
 	}
 	now := time.Now().UTC()
+	if w.http != nil {
+		buf.block = nativeBlock(buf.block[:0], cols, rows, now)
+		q := "INSERT INTO " + w.database + "." + table + " (" + columnList(cols) + ") FORMAT Native"
+		if err := w.http.insert(ctx, q, w.insertSettings(), buf.block); err != nil {
+			return 0, fmt.Errorf("clickhouse: insert into %s: %w", table, err)
+		}
+		return len(rows), nil
+	}
 	batch, err := w.conn.PrepareBatch(w.insertContext(ctx), "INSERT INTO "+w.database+"."+table+" ("+columnList(cols)+")")
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: prepare %s insert: %w", table, err)
@@ -276,6 +285,11 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 	}
 	return len(rows), nil
 }
+
+// InsertOverHTTP makes the writer send its INSERTs through h (see
+// HTTPInserter) instead of the native connection, which keeps the id
+// lookups.
+func (w *Writer) InsertOverHTTP(h *HTTPInserter) { w.http = h }
 
 func (w *Writer) takeBuffers() *columnBuffers {
 	w.buffersMu.Lock()

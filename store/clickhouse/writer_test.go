@@ -35,10 +35,12 @@ func benchEvents(n int, tenant string, at time.Time) []spend.PricedEvent {
 // Lanes and the chunked id lookup (more ids than one query holds) still
 // store every id exactly once, across calls and within one.
 func TestWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T) {
-	t.Parallel()
+	forEachInsert(t, testWriterStoresEachIDOnceAcrossLanesAndChunks)
+}
+
+func testWriterStoresEachIDOnceAcrossLanesAndChunks(t *testing.T, insert string) {
 	ctx := context.Background()
-	conn, db := migratedDB(t)
-	w := NewWriter(conn, db)
+	conn, db, w := migratedWriter(t, insert)
 	w.Lanes = 4
 	tenant := uuid.NewString()
 	now := time.Now().UTC()
@@ -123,26 +125,49 @@ func BenchmarkWriterWrite(b *testing.B) {
 	tenant := uuid.NewString()
 	for _, size := range []int{5000, 20000} {
 		for _, lanes := range []int{1, 2, 4} {
-			b.Run(fmt.Sprintf("batch=%d/lanes=%d", size, lanes), func(b *testing.B) {
-				w := NewWriter(conn, db)
-				w.Lanes = lanes
-				b.ReportAllocs()
-				var cpu time.Duration
-				for b.Loop() {
-					b.StopTimer()
-					evs := benchEvents(size, tenant, time.Now().UTC())
-					b.StartTimer()
-					before := processCPU(b)
-					if _, err := w.Write(ctx, evs); err != nil {
-						b.Fatal(err)
+			for _, transport := range inserts {
+				b.Run(fmt.Sprintf("batch=%d/lanes=%d/insert=%s", size, lanes, transport), func(b *testing.B) {
+					w := writerOver(b, transport, conn, addr, db)
+					w.Lanes = lanes
+					b.ReportAllocs()
+					var cpu time.Duration
+					for b.Loop() {
+						b.StopTimer()
+						evs := benchEvents(size, tenant, time.Now().UTC())
+						b.StartTimer()
+						before := processCPU(b)
+						if _, err := w.Write(ctx, evs); err != nil {
+							b.Fatal(err)
+						}
+						cpu += processCPU(b) - before
 					}
-					cpu += processCPU(b) - before
-				}
-				b.ReportMetric(float64(size*b.N)/b.Elapsed().Seconds(), "events/s")
-				b.ReportMetric(float64(cpu.Microseconds())/float64(size*b.N), "cpu-µs/event")
-			})
+					b.ReportMetric(float64(size*b.N)/b.Elapsed().Seconds(), "events/s")
+					b.ReportMetric(float64(cpu.Microseconds())/float64(size*b.N), "cpu-µs/event")
+				})
+			}
 		}
 	}
+}
+
+// writerOver returns a writer for db inserting over transport: "native"
+// (the native connection), "http" or "http-lz4" (an HTTPInserter).
+func writerOver(tb testing.TB, transport string, conn driver.Conn, nativeAddr, db string) *Writer {
+	tb.Helper()
+	w := NewWriter(conn, db)
+	if transport == "native" {
+		return w
+	}
+	addrs, err := HTTPAddrs(SplitAddrs(nativeAddr), "")
+	testenv.Must(tb, err, "HTTP address")
+	c := HTTPUncompressed
+	if transport == "http-lz4" {
+		c = HTTPLZ4
+	}
+	h, err := NewHTTPInserter(addrs, c)
+	testenv.Must(tb, err, "HTTP inserter")
+	tb.Cleanup(h.Close)
+	w.InsertOverHTTP(h)
+	return w
 }
 
 // processCPU is the user and system CPU this process has used.
@@ -157,10 +182,11 @@ func processCPU(b *testing.B) time.Duration {
 // Every field of a usage and a denial event lands in its column: the
 // columns are written one typed slice each, so a slip in one column would
 // shift nothing else but that column.
-func TestWriterStoresEveryColumn(t *testing.T) {
-	t.Parallel()
+func TestWriterStoresEveryColumn(t *testing.T) { forEachInsert(t, testWriterStoresEveryColumn) }
+
+func testWriterStoresEveryColumn(t *testing.T, insert string) {
 	ctx := context.Background()
-	conn, db := migratedDB(t)
+	conn, db, w := migratedWriter(t, insert)
 	at := time.Date(2026, 11, 25, 9, 30, 15, 0, time.UTC)
 	use := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeUsage, EventID: uuid.NewString(), Time: at,
 		Source: event.SourceEnvoy, TenantID: uuid.NewString(), KeyID: "key-1", Provider: "anthropic", Operation: "messages",
@@ -174,7 +200,7 @@ func TestWriterStoresEveryColumn(t *testing.T) {
 	deny := spend.PricedEvent{Event: event.Event{SchemaVersion: 1, Type: event.TypeDenial, EventID: uuid.NewString(), Time: at.Add(time.Second),
 		Source: event.SourceGateway, TenantID: use.Event.TenantID, KeyID: "key-2", Provider: "openai", Operation: "chat.completions",
 		ModelRequested: "gpt-x", DenialReason: "budget_exceeded", DenialMessage: "over the cap", Dimensions: map[string]string{"team": "ads"}}}
-	if n, err := NewWriter(conn, db).Write(ctx, []spend.PricedEvent{use, deny}); err != nil || n != 2 {
+	if n, err := w.Write(ctx, []spend.PricedEvent{use, deny}); err != nil || n != 2 {
 		t.Fatalf("write: %d %v", n, err)
 	}
 	var got struct {
@@ -233,11 +259,13 @@ func TestWriterStoresEveryColumn(t *testing.T) {
 // stores none twice; the writer's reused buffers then carry the next batch
 // whole.
 func TestWriterReturnsTheServersErrorAtTheEnd(t *testing.T) {
-	t.Parallel()
+	forEachInsert(t, testWriterReturnsTheServersErrorAtTheEnd)
+}
+
+func testWriterReturnsTheServersErrorAtTheEnd(t *testing.T, insert string) {
 	ctx := context.Background()
-	conn, db := migratedDB(t)
+	conn, db, w := migratedWriter(t, insert)
 	testenv.Must(t, conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+db+".boom ENGINE = Memory AS SELECT throwIf(input = 666) AS x FROM "+db+".usage_events"), "view")
-	w := NewWriter(conn, db)
 	tenant := uuid.NewString()
 	bad := benchEvents(50, tenant, time.Now().UTC())
 	bad[49].Event.Usage.Input = 666
@@ -269,16 +297,47 @@ func migratedDB(t *testing.T) (driver.Conn, string) {
 	return conn, db
 }
 
+// inserts are the writer's insert paths: clickhouse-go's native connection
+// (NewWriter alone) and Native blocks over HTTP (InsertOverHTTP).
+var inserts = []string{"native", "http", "http-lz4"}
+
+// forEachInsert runs test once per insert path (only those named, if
+// any), in parallel.
+func forEachInsert(t *testing.T, test func(t *testing.T, insert string), only ...string) {
+	t.Parallel()
+	if only == nil {
+		only = inserts
+	}
+	for _, insert := range only {
+		t.Run(insert, func(t *testing.T) {
+			t.Parallel()
+			test(t, insert)
+		})
+	}
+}
+
+// migratedWriter is migratedDB with a writer inserting over insert.
+func migratedWriter(t *testing.T, insert string) (driver.Conn, string, *Writer) {
+	t.Helper()
+	addr, db := testenv.ClickHouse(t)
+	conn, err := Open(context.Background(), addr, db)
+	testenv.Must(t, err, "open")
+	testenv.Must(t, Migrate(context.Background(), conn, db), "migrate")
+	return conn, db, writerOver(t, insert, conn, addr, db)
+}
+
 // The column slices are reused column after column, lane by lane and batch
 // after batch: every row of a large batch written in two lanes, then of a
 // small one, keeps its own values (a slice still held by the driver, or
 // filled for the wrong column, would show as another row's or column's
 // values).
 func TestWriterColumnBuffersReusedAcrossBatches(t *testing.T) {
-	t.Parallel()
+	forEachInsert(t, testWriterColumnBuffersReusedAcrossBatches)
+}
+
+func testWriterColumnBuffersReusedAcrossBatches(t *testing.T, insert string) {
 	ctx := context.Background()
-	conn, db := migratedDB(t)
-	w := NewWriter(conn, db)
+	conn, db, w := migratedWriter(t, insert)
 	w.Lanes = 2
 	tenant := uuid.NewString()
 	now := time.Now().UTC().Truncate(time.Second)
