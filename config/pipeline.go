@@ -132,13 +132,26 @@ func (f *Pipeline) StreamMaxBytesValue() int64 {
 	return n
 }
 
-// Endpoints are the NATS (unless embedded) and ClickHouse the pipeline uses.
+// Endpoints are the NATS (unless embedded) and ClickHouse the pipeline
+// uses, ClickHouse's HTTP interface included: the consumer's writer INSERTs
+// there, and the command refuses to start when it does not answer.
 func (f *Pipeline) Endpoints() []Endpoint {
 	var eps []Endpoint
 	if f.NATSURL != "" {
 		eps = append(eps, Endpoint{Kind: NATS, Flag: "nats-url", Address: f.NATSURL})
 	}
-	return append(eps, clickhouseEndpoints(f.CHAddr, f.CHDB)...)
+	eps = append(eps, clickhouseEndpoints(f.CHAddr, f.CHDB)...)
+	if f.CHCluster.HTTPAddr == NoHTTP {
+		return eps
+	}
+	http, err := chstore.HTTPAddrs(chstore.SplitAddrs(f.CHAddr), f.CHCluster.HTTPAddr)
+	if err != nil { // refused by Validate first
+		return eps
+	}
+	for _, a := range http {
+		eps = append(eps, Endpoint{Kind: HTTP, Flag: "clickhouse-http-addr", Address: "http://" + a + "/ping"})
+	}
+	return eps
 }
 
 // clickhouseEndpoints is one endpoint per server listed in --clickhouse-addr:

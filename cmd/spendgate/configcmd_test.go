@@ -101,7 +101,8 @@ func TestConfigCheckConnect(t *testing.T) {
 	if err := configCheck(ctx, append(base, "--clickhouse-addr", chAddr), &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, w := range []string{"ok   postgres", "ok   nats       --nats-url", "JetStream enabled", "ok   clickhouse", "database " + chDB + " present, UTC"} {
+	for _, w := range []string{"ok   postgres", "ok   nats       --nats-url", "JetStream enabled", "ok   clickhouse", "database " + chDB + " present, UTC",
+		"ok   http       --clickhouse-http-addr http://127.0.0.1:8123/ping"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}
@@ -116,6 +117,13 @@ func TestConfigCheckConnect(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot reach --clickhouse-addr") || !strings.Contains(out.String(), "FAIL clickhouse") ||
 		!strings.Contains(out.String(), "ok   postgres") {
 		t.Fatalf("ClickHouse down: %v\n%s", err, out.String())
+	}
+
+	// The writer's HTTP interface is checked too: ingest refuses to start without it.
+	out.Reset()
+	err = configCheck(ctx, append([]string{"--timeout", "3s"}, append(base, "--clickhouse-addr", chAddr, "--clickhouse-http-addr", dead)...), &out)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach --clickhouse-http-addr") || !strings.Contains(out.String(), "ok   clickhouse") {
+		t.Fatalf("ClickHouse's HTTP interface down: %v\n%s", err, out.String())
 	}
 
 	// A password in the DSN is not printed; a database still to be created is fine.

@@ -73,6 +73,12 @@ readinessProbe:
 {{- with .Values.clickhouse.cluster }}
 - --clickhouse-cluster={{ . }}
 {{- end }}
+{{- with .Values.clickhouse.httpAddr }}
+- --clickhouse-http-addr={{ . }}
+{{- end }}
+{{- with .Values.clickhouse.httpCompression }}
+- --clickhouse-http-compression={{ . }}
+{{- end }}
 - --partitions={{ .Values.ingest.partitions }}
 {{- if .Values.metrics.port }}
 - --metrics-addr=:{{ .Values.metrics.port }}
