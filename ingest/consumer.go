@@ -267,10 +267,11 @@ func (c *Consumer) fetchStage(ctx context.Context, cons []jetstream.Consumer, ou
 // pull requests, polling every fillPoll while they have nothing, until the
 // batch holds BatchSize events or MaxWait has passed since its first event.
 // A message holds one event or up to maxMessageEvents (message.go): a
-// request asks for as many messages as the remaining events would fill at
-// the largest message of the previous batch, so a batch overshoots
-// BatchSize only when messages grew since then (by at most a request's
-// messages; the writer still gets at most BatchSize events per Write). No request
+// request asks for as many whole messages as the remaining events hold at
+// the largest message seen (of this batch, else of the previous one), and
+// the batch is full once not one more fits, so a batch overshoots
+// BatchSize only when messages grew since then (the writer still gets at
+// most BatchSize events per Write, a remainder as its own INSERT). No request
 // waits on the server: nats-server ends a waiting pull request that is not
 // full only at its next sweep after the expiry, which under load held
 // events up to 1.5 s beyond MaxWait, and a request waiting on one
@@ -297,7 +298,7 @@ func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch,
 	var deadline time.Time
 	var idle time.Duration
 	for ctx.Err() == nil {
-		drained := true
+		drained, full := true, false
 		// Start each round at the next partition, so a backlog in one does
 		// not keep the others waiting.
 		for range cons {
@@ -309,7 +310,18 @@ func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch,
 			if largest > 0 {
 				perMsg = largest
 			}
-			want := min((left+perMsg-1)/perMsg, fillMaxChunk)
+			// Whole messages that fit: a batch past BatchSize is written as
+			// a second, small INSERT, and every INSERT costs ClickHouse a
+			// part in each table its views feed (docs/ingest.md, Both together).
+			want := left / perMsg
+			if want == 0 {
+				if len(b.raws) > 0 {
+					full = true
+					break
+				}
+				want = 1
+			}
+			want = min(want, fillMaxChunk)
 			c.nextPartition = (c.nextPartition + 1) % len(cons)
 			more, err := cons[c.nextPartition].FetchNoWait(want)
 			if err != nil {
@@ -324,7 +336,7 @@ func (c *Consumer) fill(ctx context.Context, cons []jetstream.Consumer) (*batch,
 				drained = false
 			}
 		}
-		if len(b.raws) >= c.ccfg.BatchSize {
+		if full || len(b.raws) >= c.ccfg.BatchSize {
 			break
 		}
 		if len(b.fetched) > 0 && deadline.IsZero() {

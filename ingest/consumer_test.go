@@ -378,6 +378,29 @@ func TestBatchesFillUpToBatchSizeFromABacklog(t *testing.T) {
 	p.assertExactly(49)
 }
 
+// A backlog of batch messages is taken in whole messages that fit: a batch
+// stops short of BatchSize rather than pass it, since the rest would be
+// written as a second, small INSERT (a part in every rollup table).
+func TestBatchesOfBatchMessagesStayWithinBatchSize(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, pipelineOpts{migrate: true, consumer: func(c *ConsumerConfig) {
+		c.BatchSize = 25
+		c.MaxWait = 2 * time.Second
+	}})
+	evs := usageEvents(120, 1)
+	for call := range 12 { // 12 messages of 10 events
+		p.publish(evs[call*10 : call*10+10])
+	}
+	r := p.start(nil)
+	testenv.WaitFor(t, 20*time.Second, "120 events in ClickHouse", func() bool { return p.totals().Events == 120 })
+	if r.largest.Load() > 25 || r.smallest.Load() < 20 {
+		t.Fatalf("%d writes of %d to %d events; want writes of 20 to 25 (whole 10-event messages, no remainder)",
+			r.writes.Load(), r.smallest.Load(), r.largest.Load())
+	}
+	p.waitDrained()
+	p.assertExactly(120)
+}
+
 // The consumer process dies after the insert and the budget update and
 // before its ack reaches JetStream; another one takes over.
 func TestConsumerKilledBetweenInsertAndAckThenRestarted(t *testing.T) {
