@@ -352,7 +352,8 @@ describe("Events", () => {
     const calls: Call[] = [];
     const api = fakeApi([[/query FilteredEvents\(/, () => ({ usageEvents: { edges: [{ node: event("e1", "gpt-4o") }], pageInfo: { hasNextPage: false, endCursor: null } } })]], calls);
     render(<Events ctx={{ api, tenant: tenant() }} />);
-    expect((await screen.findByTestId("events-scope")).textContent).toContain("only model gpt-4o, team=search");
+    // The scope line is there, empty, before the answer: wait for its text.
+    await waitFor(() => expect(screen.getByTestId("events-scope").textContent).toContain("only model gpt-4o, team=search"));
     expect(calls[0].variables).toEqual({ t: "t1", from: "2026-03-01T00:00:00Z", to: "2026-03-08T00:00:00Z", n: 50,
       f: { models: ["gpt-4o"], dimensions: [{ name: "team", values: ["search"] }] } });
     fireEvent.click(await screen.findByRole("button", { name: "Why this cost: event e1" }));
