@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,8 +40,7 @@ type HTTPInserter struct {
 
 	// lz4 holds idle LZ4 writers, one per lane compressing at a time (a
 	// free list, as the writer's buffers: each keeps its output buffer).
-	lz4Mu sync.Mutex
-	lz4   []*compress.Writer
+	lz4 kept[compress.Writer]
 }
 
 // HTTPCompression says how an INSERT's body travels.
@@ -183,21 +181,10 @@ func (h *HTTPInserter) insert(ctx context.Context, query string, settings map[st
 }
 
 func (h *HTTPInserter) takeLZ4() *compress.Writer {
-	h.lz4Mu.Lock()
-	defer h.lz4Mu.Unlock()
-	if n := len(h.lz4); n > 0 {
-		w := h.lz4[n-1]
-		h.lz4 = h.lz4[:n-1]
-		return w
-	}
-	return compress.NewWriter(compress.LevelZero, compress.LZ4)
+	return h.lz4.take(func() *compress.Writer { return compress.NewWriter(compress.LevelZero, compress.LZ4) })
 }
 
-func (h *HTTPInserter) putLZ4(w *compress.Writer) {
-	h.lz4Mu.Lock()
-	defer h.lz4Mu.Unlock()
-	h.lz4 = append(h.lz4, w)
-}
+func (h *HTTPInserter) putLZ4(w *compress.Writer) { h.lz4.put(w) }
 
 // each runs do against the replica last reached, moving on to the next only
 // while the dial is refused or times out (nothing was sent).

@@ -33,12 +33,8 @@ type Writer struct {
 	http     *HTTPInserter // see InsertOverHTTP
 	// Lanes is how many inserts into usage_events one Write runs at once
 	// (a Write of fewer than 2·MinLaneEvents events uses one).
-	Lanes int
-	// buffers holds *columnBuffers, one per lane writing: a free list, not
-	// a sync.Pool, which every other garbage collection empties (and
-	// slices of megabytes made anew cost their page faults again).
-	buffersMu sync.Mutex
-	buffers   []*columnBuffers
+	Lanes   int
+	buffers kept[columnBuffers] // one per lane writing
 }
 
 // MinLaneEvents is the smallest lane worth its own INSERT.
@@ -292,21 +288,10 @@ func (w *Writer) writeTable(ctx context.Context, table string, events []*spend.P
 func (w *Writer) InsertOverHTTP(h *HTTPInserter) { w.http = h }
 
 func (w *Writer) takeBuffers() *columnBuffers {
-	w.buffersMu.Lock()
-	defer w.buffersMu.Unlock()
-	if n := len(w.buffers); n > 0 {
-		b := w.buffers[n-1]
-		w.buffers = w.buffers[:n-1]
-		return b
-	}
-	return &columnBuffers{}
+	return w.buffers.take(func() *columnBuffers { return &columnBuffers{} })
 }
 
-func (w *Writer) putBuffers(b *columnBuffers) {
-	w.buffersMu.Lock()
-	defer w.buffersMu.Unlock()
-	w.buffers = append(w.buffers, b)
-}
+func (w *Writer) putBuffers(b *columnBuffers) { w.buffers.put(b) }
 
 // TenantTotalsSQL sums a tenant's raw usage events in [from, to).
 func TenantTotalsSQL(database, tenantID string, from, to time.Time) Query {
